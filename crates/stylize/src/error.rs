@@ -1,0 +1,153 @@
+//! The library's error type, split by cause. Every variant that concerns a
+//! file names it; every variant about a tensor names the tensor.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in `stylize`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading or writing a file failed at the operating-system level.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// An image file could not be decoded (missing, corrupt, unknown format).
+    #[error("cannot read image {path}: {reason}")]
+    ImageDecode {
+        /// The image file.
+        path: PathBuf,
+        /// What the decoder said.
+        reason: String,
+    },
+
+    /// An image could not be encoded to the requested output file.
+    #[error("cannot write image {path}: {reason}")]
+    ImageEncode {
+        /// The output file.
+        path: PathBuf,
+        /// What the encoder said.
+        reason: String,
+    },
+
+    /// A weights file is not in any layout `stylize` understands, or is
+    /// truncated or corrupt.
+    #[error("weights file {path}: {reason}")]
+    WeightsFormat {
+        /// The weights file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A weights file lacks a tensor the network needs.
+    #[error("weights file {path}: missing tensor `{tensor}` (expected shape {expected:?})")]
+    WeightsMissing {
+        /// The weights file.
+        path: PathBuf,
+        /// The tensor's name, in the file's own naming.
+        tensor: String,
+        /// The shape the network expects.
+        expected: Vec<usize>,
+    },
+
+    /// A tensor in a weights file has the wrong shape.
+    #[error("weights file {path}: tensor `{tensor}` has shape {found:?}, expected {expected:?}")]
+    WeightsShape {
+        /// The weights file.
+        path: PathBuf,
+        /// The tensor's name, in the file's own naming.
+        tensor: String,
+        /// The shape the network expects.
+        expected: Vec<usize>,
+        /// The shape in the file.
+        found: Vec<usize>,
+    },
+
+    /// A layer name that the network does not have.
+    #[error("unknown layer `{name}` for {network}; known layers: {known}")]
+    UnknownLayer {
+        /// The name as given.
+        name: String,
+        /// The network (VGG16 or VGG19).
+        network: String,
+        /// The accepted names, comma-separated.
+        known: String,
+    },
+
+    /// A parameter outside its valid range, or options that do not fit
+    /// together.
+    #[error("invalid {name}: {reason}")]
+    Parameter {
+        /// The parameter (flag or config field).
+        name: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+
+    /// Downloading the default weights failed.
+    #[error("download of {url} failed: {reason}")]
+    Download {
+        /// The address fetched.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+
+    /// A downloaded file did not have the pinned SHA-256 digest.
+    #[error("download of {url}: SHA-256 is {actual}, expected {expected}; the file was discarded")]
+    Checksum {
+        /// The address fetched.
+        url: String,
+        /// The pinned digest (or digest prefix), lower-case hex.
+        expected: String,
+        /// The digest of what arrived.
+        actual: String,
+    },
+
+    /// No weights file was given and the default one could not be obtained.
+    #[error("no VGG weights available: {reason}\n{help}")]
+    NoWeights {
+        /// Why the default weights are unavailable.
+        reason: String,
+        /// How to provide weights by hand.
+        help: String,
+    },
+
+    /// The tensor backend failed (for example while reading a tensor back).
+    #[error("tensor backend: {0}")]
+    Backend(String),
+}
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An [`Error::Io`] for `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// An [`Error::WeightsFormat`] for `path`.
+    pub fn weights_format(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Error::WeightsFormat {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// An [`Error::Parameter`].
+    pub fn parameter(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Parameter {
+            name: name.into(),
+            reason: reason.into(),
+        }
+    }
+}

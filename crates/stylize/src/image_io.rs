@@ -1,0 +1,230 @@
+//! Images in and out: decoding (with EXIF orientation), the working size,
+//! conversion to and from tensors, and atomic saving.
+
+use std::path::Path;
+
+use burn::tensor::{Tensor, TensorCreationOptions, TensorData};
+use image::codecs::jpeg::JpegEncoder;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Rgb32FImage, RgbImage};
+
+use crate::error::{Error, Result};
+
+/// Decodes an image file, applying its EXIF orientation.
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be opened, [`Error::ImageDecode`]
+/// when it is not a decodable image or has no pixels.
+pub fn load_image(path: &Path) -> Result<DynamicImage> {
+    let decode_err = |reason: String| Error::ImageDecode {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let reader = ImageReader::open(path)
+        .map_err(|e| Error::io(path, e))?
+        .with_guessed_format()
+        .map_err(|e| Error::io(path, e))?;
+    if reader.format().is_none() {
+        return Err(decode_err("not a recognised image format".into()));
+    }
+    let mut decoder = reader.into_decoder().map_err(|e| decode_err(e.to_string()))?;
+    let orientation = decoder.orientation().ok();
+    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| decode_err(e.to_string()))?;
+    if let Some(o) = orientation {
+        img.apply_orientation(o);
+    }
+    if img.width() == 0 || img.height() == 0 {
+        return Err(decode_err("the image has no pixels".into()));
+    }
+    Ok(img)
+}
+
+/// The size with the longer side scaled to `longer` and the aspect ratio
+/// kept (each side at least 1).
+pub fn working_size(width: u32, height: u32, longer: u32) -> (u32, u32) {
+    let scale = f64::from(longer) / f64::from(width.max(height).max(1));
+    let w = (f64::from(width) * scale).round().max(1.0) as u32;
+    let h = (f64::from(height) * scale).round().max(1.0) as u32;
+    (w, h)
+}
+
+/// `img` as floating-point RGB in [0, 1], resized to `width` x `height`
+/// (Lanczos3; no resampling when the size already matches).
+pub fn to_rgb32f(img: &DynamicImage, width: u32, height: u32) -> Rgb32FImage {
+    let rgb = img.to_rgb32f();
+    if rgb.dimensions() == (width, height) {
+        rgb
+    } else {
+        resize(&rgb, width, height)
+    }
+}
+
+/// Lanczos3 resampling, clamped back into [0, 1].
+pub fn resize(img: &Rgb32FImage, width: u32, height: u32) -> Rgb32FImage {
+    let mut out = image::imageops::resize(img, width, height, image::imageops::FilterType::Lanczos3);
+    for v in out.iter_mut() {
+        *v = v.clamp(0.0, 1.0);
+    }
+    out
+}
+
+/// An image as a `[1, 3, H, W]` tensor.
+pub fn to_tensor(img: &Rgb32FImage, options: impl Into<TensorCreationOptions>) -> Tensor<4> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let mut planar = vec![0.0f32; 3 * w * h];
+    for (i, px) in img.pixels().enumerate() {
+        for c in 0..3 {
+            planar[c * w * h + i] = px[c];
+        }
+    }
+    Tensor::from_data(TensorData::new(planar, [1, 3, h, w]), options)
+}
+
+/// A `[1, 3, H, W]` tensor back as an image (values clamped to [0, 1]).
+///
+/// # Errors
+/// [`Error::Backend`] if the tensor cannot be read back.
+pub fn from_tensor(t: Tensor<4>) -> Result<Rgb32FImage> {
+    let [_, _, h, w] = t.dims();
+    let data = t
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(|e| Error::Backend(format!("{e:?}")))?;
+    let plane = w * h;
+    let mut img = Rgb32FImage::new(w as u32, h as u32);
+    for (i, px) in img.pixels_mut().enumerate() {
+        for c in 0..3 {
+            px[c] = data[c * plane + i].clamp(0.0, 1.0);
+        }
+    }
+    Ok(img)
+}
+
+/// Rounds [0, 1] floats to 8-bit RGB.
+pub fn to_rgb8(img: &Rgb32FImage) -> RgbImage {
+    DynamicImage::ImageRgb32F(img.clone()).to_rgb8()
+}
+
+/// The output format for `path`'s extension (jpg/jpeg, png, webp).
+///
+/// # Errors
+/// [`Error::Parameter`] for a missing or unsupported extension.
+pub fn output_format(path: &Path) -> Result<ImageFormat> {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "jpg" | "jpeg" => Ok(ImageFormat::Jpeg),
+        "png" => Ok(ImageFormat::Png),
+        "webp" => Ok(ImageFormat::WebP),
+        _ => Err(Error::parameter(
+            "output",
+            format!(
+                "{}: unsupported extension `{ext}`; use .jpg, .png or .webp",
+                path.display()
+            ),
+        )),
+    }
+}
+
+/// Writes `img` to `path` in the format its extension names. The image is
+/// written to a temporary file beside `path` and renamed into place, so a
+/// failure never leaves a partial file.
+///
+/// # Errors
+/// [`Error::Parameter`] for an unsupported extension, [`Error::Io`] /
+/// [`Error::ImageEncode`] when writing fails.
+pub fn save_image(img: &RgbImage, path: &Path) -> Result<()> {
+    let format = output_format(path)?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".stylize-")
+        .suffix(".part")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    let encode_err = |e: image::ImageError| Error::ImageEncode {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    {
+        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
+        match format {
+            ImageFormat::Jpeg => JpegEncoder::new_with_quality(&mut w, 95)
+                .encode_image(img)
+                .map_err(encode_err)?,
+            f => img.write_to(&mut w, f).map_err(encode_err)?,
+        }
+        std::io::Write::flush(&mut w).map_err(|e| Error::io(path, e))?;
+    }
+    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn working_size_keeps_aspect() {
+        assert_eq!(working_size(451, 300, 400), (400, 266));
+        assert_eq!(working_size(300, 451, 400), (266, 400));
+        assert_eq!(working_size(100, 100, 400), (400, 400));
+        assert_eq!(working_size(4000, 1, 64), (64, 1));
+    }
+
+    #[test]
+    fn tensor_round_trip_is_exact() {
+        let mut img = Rgb32FImage::new(5, 3);
+        for (i, v) in img.iter_mut().enumerate() {
+            *v = (i % 7) as f32 / 7.0;
+        }
+        let t = to_tensor(&img, &burn::tensor::Device::flex());
+        assert_eq!(t.dims(), [1, 3, 3, 5]);
+        assert_eq!(from_tensor(t).unwrap(), img);
+    }
+
+    #[test]
+    fn save_rejects_unknown_extension_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = RgbImage::new(4, 4);
+        for name in ["out.gif", "out"] {
+            let err = save_image(&img, &dir.path().join(name)).unwrap_err();
+            assert!(err.to_string().contains("unsupported extension"), "{err}");
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn save_and_reload_each_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = RgbImage::from_fn(8, 6, |x, y| image::Rgb([x as u8 * 30, y as u8 * 40, 128]));
+        for name in ["a.png", "a.jpg", "a.webp"] {
+            let p = dir.path().join(name);
+            save_image(&img, &p).unwrap();
+            let back = load_image(&p).unwrap();
+            assert_eq!((back.width(), back.height()), (8, 6), "{name}");
+        }
+        // Only the three outputs: no temporary files left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
+    }
+
+    #[test]
+    fn corrupt_and_missing_images_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.png");
+        std::fs::write(&bad, b"\x89PNG\r\n\x1a\nnot really").unwrap();
+        let err = load_image(&bad).unwrap_err();
+        assert!(matches!(err, Error::ImageDecode { .. }), "{err}");
+        assert!(err.to_string().contains("bad.png"), "{err}");
+        let text = dir.path().join("notes.jpg");
+        std::fs::write(&text, b"hello").unwrap();
+        assert!(matches!(load_image(&text).unwrap_err(), Error::ImageDecode { .. }));
+        let err = load_image(&dir.path().join("missing.jpg")).unwrap_err();
+        assert!(matches!(err, Error::Io { .. }) && err.to_string().contains("missing.jpg"));
+    }
+}

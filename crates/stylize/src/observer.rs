@@ -1,0 +1,68 @@
+//! Progress reporting for long runs, through an observer that can also stop
+//! the run early. Only the binary draws a progress bar.
+
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+use image::RgbImage;
+
+use crate::error::Result;
+
+/// Facts about a run, sent once before the first iteration.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    /// Iterations planned.
+    pub iterations: usize,
+    /// Working size of the generated image, `(width, height)`.
+    pub working_size: (u32, u32),
+    /// Working size of the style image.
+    pub style_size: (u32, u32),
+    /// Size of the result, the content's original size.
+    pub output_size: (u32, u32),
+}
+
+/// One finished iteration.
+pub struct Iteration<'a> {
+    /// 1-based iteration number.
+    pub iteration: usize,
+    /// Iterations planned.
+    pub iterations: usize,
+    /// `alpha * J_content` of the image this step started from.
+    pub content: f64,
+    /// `beta * J_style` of the image this step started from.
+    pub style: f64,
+    /// `content + style`.
+    pub total: f64,
+    /// Time since the optimisation started (after setup).
+    pub elapsed: Duration,
+    pub(crate) image: &'a dyn Fn() -> Result<RgbImage>,
+}
+
+impl Iteration<'_> {
+    /// The current image (after this step), at the output size. Costs a
+    /// read-back and a resize: call it only when needed.
+    ///
+    /// # Errors
+    /// [`crate::Error::Backend`] if the tensor cannot be read.
+    pub fn image(&self) -> Result<RgbImage> {
+        (self.image)()
+    }
+}
+
+/// Receives progress; returning `ControlFlow::Break(())` from
+/// [`Observer::iteration`] stops the run after that iteration, and the
+/// result so far is returned.
+pub trait Observer: Send {
+    /// Called once after setup, before the first iteration.
+    fn started(&mut self, _info: &RunInfo) {}
+    /// Called after every iteration.
+    fn iteration(&mut self, _it: &Iteration<'_>) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoObserver;
+
+impl Observer for NoObserver {}

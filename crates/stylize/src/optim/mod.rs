@@ -1,0 +1,5 @@
+//! Optimisers that move the generated image's pixels.
+
+pub mod adam;
+
+pub use adam::{Adam, AdamConfig};

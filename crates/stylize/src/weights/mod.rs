@@ -1,0 +1,550 @@
+//! Pretrained VGG weights: reading files, recognising the network in them,
+//! and the input preprocessing they expect.
+//!
+//! A file is read by the reader for its format (detected from its first
+//! bytes, not its name) into a list of [`RawTensor`]s; [`vgg_from_tensors`]
+//! then finds the 3x3 convolutions, decides VGG16 or VGG19, and checks every
+//! shape.
+
+pub mod default;
+pub mod download;
+pub mod keras_h5;
+pub mod pth;
+pub mod raw;
+pub mod safetensors;
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::preprocess::Preprocess;
+use crate::vgg::Architecture;
+pub use raw::RawTensor;
+
+/// A weights file's container format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// PyTorch `torch.save` state dict, zip or legacy layout.
+    Pth,
+    /// Keras HDF5, Keras 2 or Keras 3 layout.
+    KerasH5,
+    /// safetensors.
+    SafeTensors,
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Pth => "PyTorch state dict",
+            Format::KerasH5 => "Keras HDF5",
+            Format::SafeTensors => "safetensors",
+        })
+    }
+}
+
+/// One convolution's weights, converted to `[out, in, 3, 3]` (OIHW).
+#[derive(Debug, Clone)]
+pub struct ConvWeights {
+    /// The kernel's name in the file.
+    pub name: String,
+    /// `[out, in, kh, kw]`.
+    pub shape: [usize; 4],
+    /// Row-major OIHW values.
+    pub kernel: Vec<f32>,
+    /// `out` values.
+    pub bias: Vec<f32>,
+}
+
+/// A complete VGG feature stack's weights and how to feed it.
+#[derive(Debug, Clone)]
+pub struct VggWeights {
+    /// VGG16 or VGG19, from the layers present.
+    pub arch: Architecture,
+    /// The input preprocessing the network expects.
+    pub preprocess: Preprocess,
+    /// Why that preprocessing was chosen (detected how, or overridden).
+    pub preprocess_reason: String,
+    /// Convolutions in forward order.
+    pub convs: Vec<ConvWeights>,
+    /// The file they came from (empty for weights built in memory).
+    pub path: PathBuf,
+    /// The file's format.
+    pub format: Format,
+}
+
+/// How a file lays out its convolution kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KernelLayout {
+    /// `[out, in, kh, kw]` (PyTorch).
+    Oihw,
+    /// `[kh, kw, in, out]` (Keras / TensorFlow).
+    Hwio,
+}
+
+/// Reads a weights file, recognises the VGG in it and the preprocessing it
+/// expects; `preprocess` overrides the detected preprocessing.
+///
+/// # Errors
+/// [`Error::Io`], [`Error::WeightsFormat`] (unknown layout, truncated),
+/// [`Error::WeightsMissing`] and [`Error::WeightsShape`] naming the tensor.
+pub fn load_vgg_weights(path: &Path, preprocess: Option<Preprocess>) -> Result<VggWeights> {
+    let format = detect_format(path)?;
+    let (tensors, layout, metadata) = match format {
+        Format::Pth => (pth::read_pth(path)?, KernelLayout::Oihw, Vec::new()),
+        Format::KerasH5 => (keras_h5::read_keras_h5(path)?, KernelLayout::Hwio, Vec::new()),
+        Format::SafeTensors => {
+            let (t, m) = safetensors::read_safetensors(path)?;
+            let layout = guess_layout(&t);
+            (t, layout, m)
+        }
+    };
+    let (arch, convs) = vgg_from_tensors(path, &tensors, layout)?;
+    let (detected, reason) = detect_preprocess(path, format, &tensors, &metadata);
+    let (preprocess, preprocess_reason) = match preprocess {
+        Some(p) => (p, "set by the caller (--preprocess)".to_string()),
+        None => (detected, reason),
+    };
+    Ok(VggWeights {
+        arch,
+        preprocess,
+        preprocess_reason,
+        convs,
+        path: path.to_path_buf(),
+        format,
+    })
+}
+
+/// Tells the container format from the file's first bytes.
+///
+/// # Errors
+/// [`Error::Io`] if unreadable; [`Error::WeightsFormat`] if empty or of no
+/// known format.
+pub fn detect_format(path: &Path) -> Result<Format> {
+    let mut head = [0u8; 16];
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let mut n = 0;
+    while n < head.len() {
+        match file.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    let head = &head[..n];
+    if head.is_empty() {
+        return Err(Error::weights_format(path, "the file is empty"));
+    }
+    if head.starts_with(b"\x89HDF\r\n\x1a\n") {
+        return Ok(Format::KerasH5);
+    }
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(&[0x80, 0x02]) {
+        return Ok(Format::Pth);
+    }
+    if head.len() >= 9 {
+        let header_len = u64::from_le_bytes([
+            head[0], head[1], head[2], head[3], head[4], head[5], head[6], head[7],
+        ]);
+        if head[8] == b'{' && header_len.saturating_add(8) <= len {
+            return Ok(Format::SafeTensors);
+        }
+    }
+    Err(Error::weights_format(
+        path,
+        format!(
+            "unknown format (first bytes {:02x?}); expected a PyTorch .pth, a Keras .h5 or a .safetensors file",
+            &head[..n.min(8)]
+        ),
+    ))
+}
+
+fn guess_layout(tensors: &[RawTensor]) -> KernelLayout {
+    let hwio = tensors
+        .iter()
+        .filter(|t| t.shape.len() == 4)
+        .any(|t| t.shape[0] == 3 && t.shape[1] == 3 && !(t.shape[2] == 3 && t.shape[3] == 3));
+    if hwio {
+        KernelLayout::Hwio
+    } else {
+        KernelLayout::Oihw
+    }
+}
+
+/// A kernel with its bias, under the name of the layer that holds them.
+struct Candidate<'a> {
+    key: String,
+    kernel: &'a RawTensor,
+    bias: Option<&'a RawTensor>,
+    /// `[out, in, kh, kw]` whatever the file's layout.
+    oihw: [usize; 4],
+}
+
+/// How the file names its convolutions, which says where each one sits.
+enum Naming {
+    /// torchvision `features.N` indices.
+    TorchIndex,
+    /// Keras `blockB_convC`.
+    KerasBlock,
+    /// No positional names: the 3x3 convolutions in (natural) name order.
+    Sequential,
+}
+
+/// torchvision `features` indices of the convolutions.
+fn torch_indices(arch: Architecture) -> Vec<usize> {
+    let mut idx = 0;
+    let mut out = Vec::new();
+    for n in arch.convs_per_block() {
+        for _ in 0..n {
+            out.push(idx);
+            idx += 2; // conv, relu
+        }
+        idx += 1; // max-pool
+    }
+    out
+}
+
+/// Finds the VGG convolutions in `tensors`, decides the architecture and
+/// checks every shape. Layers that are not 3x3 convolutions (classifier,
+/// HED's 1x1 side outputs) are ignored.
+///
+/// # Errors
+/// [`Error::WeightsFormat`] when no VGG is recognisable,
+/// [`Error::WeightsMissing`] / [`Error::WeightsShape`] naming the tensor.
+pub fn vgg_from_tensors(
+    path: &Path,
+    tensors: &[RawTensor],
+    layout: KernelLayout,
+) -> Result<(Architecture, Vec<ConvWeights>)> {
+    let candidates = candidates(tensors, layout);
+    if candidates.is_empty() {
+        return Err(Error::weights_format(
+            path,
+            format!(
+                "no 3x3 convolution kernels found among its {} tensors; not a VGG weights file",
+                tensors.len()
+            ),
+        ));
+    }
+    let naming = if candidates.iter().all(|c| torch_index(&c.key).is_some()) {
+        Naming::TorchIndex
+    } else if candidates.iter().all(|c| keras_block(&c.key).is_some()) {
+        Naming::KerasBlock
+    } else {
+        Naming::Sequential
+    };
+
+    // Position of each candidate: (block, conv) 1-based, or sequence number.
+    let arch;
+    let mut by_position: HashMap<usize, &Candidate> = HashMap::new();
+    let expected_name: Box<dyn Fn(usize, Architecture) -> String>;
+    match naming {
+        Naming::TorchIndex => {
+            let present: Vec<usize> = candidates.iter().filter_map(|c| torch_index(&c.key)).collect();
+            let (i16, i19) = (torch_indices(Architecture::Vgg16), torch_indices(Architecture::Vgg19));
+            let only19 = present.iter().filter(|i| i19.contains(i) && !i16.contains(i)).count();
+            let only16 = present.iter().filter(|i| i16.contains(i) && !i19.contains(i)).count();
+            arch = match only19.cmp(&only16) {
+                Ordering::Greater => Architecture::Vgg19,
+                Ordering::Less => Architecture::Vgg16,
+                Ordering::Equal if present.len() > 13 => Architecture::Vgg19,
+                Ordering::Equal => Architecture::Vgg16,
+            };
+            let indices = torch_indices(arch);
+            for c in &candidates {
+                let Some(i) = torch_index(&c.key) else { continue };
+                match indices.iter().position(|&x| x == i) {
+                    Some(pos) => {
+                        by_position.insert(pos, c);
+                    }
+                    None => {
+                        return Err(Error::weights_format(
+                            path,
+                            format!("tensor `{}` sits where {arch} has no convolution (index {i})", c.kernel.name),
+                        ))
+                    }
+                }
+            }
+            let prefix = candidates
+                .first()
+                .map(|c| c.key.rsplit_once("features.").map(|(p, _)| p.to_string()).unwrap_or_default())
+                .unwrap_or_default();
+            expected_name = Box::new(move |pos, arch| format!("{prefix}features.{}.weight", torch_indices(arch)[pos]));
+        }
+        Naming::KerasBlock => {
+            let vgg19 = candidates
+                .iter()
+                .filter_map(|c| keras_block(&c.key))
+                .any(|(b, c)| b >= 3 && c == 4);
+            arch = if vgg19 { Architecture::Vgg19 } else { Architecture::Vgg16 };
+            let positions = arch.conv_positions();
+            for c in &candidates {
+                let Some(bc) = keras_block(&c.key) else { continue };
+                match positions.iter().position(|&p| p == bc) {
+                    Some(pos) => {
+                        by_position.insert(pos, c);
+                    }
+                    None => {
+                        return Err(Error::weights_format(
+                            path,
+                            format!("tensor `{}`: {arch} has no layer block{}_conv{}", c.kernel.name, bc.0, bc.1),
+                        ))
+                    }
+                }
+            }
+            expected_name = Box::new(|pos, arch| {
+                let (b, c) = arch.conv_positions()[pos];
+                format!("block{b}_conv{c} kernel")
+            });
+        }
+        Naming::Sequential => {
+            let n = candidates.len();
+            arch = if n > 13 { Architecture::Vgg19 } else { Architecture::Vgg16 };
+            if n > arch.conv_count() {
+                return Err(Error::weights_format(
+                    path,
+                    format!("found {n} 3x3 convolutions; VGG16 has 13 and VGG19 16"),
+                ));
+            }
+            let mut sorted: Vec<&Candidate> = candidates.iter().collect();
+            sorted.sort_by(|a, b| natural_cmp(&a.key, &b.key));
+            for (pos, c) in sorted.into_iter().enumerate() {
+                by_position.insert(pos, c);
+            }
+            expected_name = Box::new(|pos, arch| {
+                let (b, c) = arch.conv_positions()[pos];
+                format!("3x3 convolution #{} (block{b}_conv{c}) kernel", pos + 1)
+            });
+        }
+    }
+
+    let mut convs = Vec::with_capacity(arch.conv_count());
+    for (pos, want) in arch.kernel_shapes().into_iter().enumerate() {
+        let Some(c) = by_position.get(&pos) else {
+            return Err(Error::WeightsMissing {
+                path: path.to_path_buf(),
+                tensor: expected_name(pos, arch),
+                expected: in_layout(want, layout),
+            });
+        };
+        if c.oihw != want {
+            return Err(Error::WeightsShape {
+                path: path.to_path_buf(),
+                tensor: c.kernel.name.clone(),
+                expected: in_layout(want, layout),
+                found: c.kernel.shape.clone(),
+            });
+        }
+        let Some(bias) = c.bias else {
+            return Err(Error::WeightsMissing {
+                path: path.to_path_buf(),
+                tensor: format!("bias of `{}`", c.kernel.name),
+                expected: vec![want[0]],
+            });
+        };
+        if bias.shape != [want[0]] {
+            return Err(Error::WeightsShape {
+                path: path.to_path_buf(),
+                tensor: bias.name.clone(),
+                expected: vec![want[0]],
+                found: bias.shape.clone(),
+            });
+        }
+        check_len(path, c.kernel)?;
+        check_len(path, bias)?;
+        let kernel = match layout {
+            KernelLayout::Oihw => c.kernel.data.clone(),
+            KernelLayout::Hwio => hwio_to_oihw(&c.kernel.data, want),
+        };
+        convs.push(ConvWeights {
+            name: c.kernel.name.clone(),
+            shape: want,
+            kernel,
+            bias: bias.data.clone(),
+        });
+    }
+    Ok((arch, convs))
+}
+
+fn check_len(path: &Path, t: &RawTensor) -> Result<()> {
+    if t.data.len() == t.numel() {
+        Ok(())
+    } else {
+        Err(Error::weights_format(
+            path,
+            format!("tensor `{}` has {} values for shape {:?}", t.name, t.data.len(), t.shape),
+        ))
+    }
+}
+
+/// Groups tensors into (kernel, bias) pairs by their parent name and keeps
+/// the 3x3 kernels, in file order.
+fn candidates(tensors: &[RawTensor], layout: KernelLayout) -> Vec<Candidate<'_>> {
+    let mut out: Vec<Candidate> = Vec::new();
+    let mut biases: HashMap<String, &RawTensor> = HashMap::new();
+    for t in tensors {
+        let key = parent_key(&t.name);
+        match t.shape.len() {
+            4 => {
+                let s = &t.shape;
+                let oihw = match layout {
+                    KernelLayout::Oihw => [s[0], s[1], s[2], s[3]],
+                    KernelLayout::Hwio => [s[3], s[2], s[0], s[1]],
+                };
+                if oihw[2] == 3 && oihw[3] == 3 {
+                    out.push(Candidate {
+                        key,
+                        kernel: t,
+                        bias: None,
+                        oihw,
+                    });
+                }
+            }
+            1 => {
+                biases.entry(key).or_insert(t);
+            }
+            _ => {}
+        }
+    }
+    for c in &mut out {
+        c.bias = biases.get(&c.key).copied();
+    }
+    out
+}
+
+/// `features.0.weight` -> `features.0`; `block1_conv1/kernel:0` ->
+/// `block1_conv1`; `block1/layers/conv2d/vars/0` -> `block1/layers/conv2d/vars`.
+fn parent_key(name: &str) -> String {
+    match name.rsplit_once('/') {
+        Some((parent, _)) => parent.to_string(),
+        None => match name.rsplit_once('.') {
+            Some((parent, _)) => parent.to_string(),
+            None => String::new(),
+        },
+    }
+}
+
+/// The `N` of a key ending in `features.N`.
+fn torch_index(key: &str) -> Option<usize> {
+    let (before, n) = key.rsplit_once('.')?;
+    if before == "features" || before.ends_with(".features") {
+        n.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// `(B, C)` of the first `blockB_convC` component of a key.
+fn keras_block(key: &str) -> Option<(usize, usize)> {
+    key.split('/').find_map(|part| {
+        let rest = part.strip_prefix("block")?;
+        let (b, rest) = rest.split_once("_conv")?;
+        let c: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        Some((b.parse().ok()?, c.parse().ok()?))
+    })
+}
+
+/// Compares names with digit runs taken as numbers (`conv2d_2 < conv2d_10`).
+pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (a.first(), b.first()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let da = a.iter().take_while(|c| c.is_ascii_digit()).count();
+                let db = b.iter().take_while(|c| c.is_ascii_digit()).count();
+                let na = std::str::from_utf8(&a[..da]).ok().and_then(|s| s.parse::<u128>().ok());
+                let nb = std::str::from_utf8(&b[..db]).ok().and_then(|s| s.parse::<u128>().ok());
+                match na.cmp(&nb) {
+                    Ordering::Equal => {}
+                    o => return o,
+                }
+                a = &a[da..];
+                b = &b[db..];
+            }
+            (Some(x), Some(y)) => {
+                match x.cmp(y) {
+                    Ordering::Equal => {}
+                    o => return o,
+                }
+                a = &a[1..];
+                b = &b[1..];
+            }
+        }
+    }
+}
+
+fn in_layout([o, i, kh, kw]: [usize; 4], layout: KernelLayout) -> Vec<usize> {
+    match layout {
+        KernelLayout::Oihw => vec![o, i, kh, kw],
+        KernelLayout::Hwio => vec![kh, kw, i, o],
+    }
+}
+
+fn hwio_to_oihw(data: &[f32], [o, i, kh, kw]: [usize; 4]) -> Vec<f32> {
+    let mut out = vec![0.0; data.len()];
+    for y in 0..kh {
+        for x in 0..kw {
+            for ic in 0..i {
+                for oc in 0..o {
+                    out[((oc * i + ic) * kh + y) * kw + x] = data[((y * kw + x) * i + ic) * o + oc];
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The preprocessing a file's weights expect, and why we think so.
+fn detect_preprocess(
+    path: &Path,
+    format: Format,
+    tensors: &[RawTensor],
+    metadata: &[(String, String)],
+) -> (Preprocess, String) {
+    if let Some((_, v)) = metadata.iter().find(|(k, _)| k == "stylize.preprocess") {
+        match v.as_str() {
+            "caffe" => return (Preprocess::KERAS_CAFFE, "file metadata says caffe".into()),
+            "hed" => return (Preprocess::HED, "file metadata says hed".into()),
+            "torch" => return (Preprocess::TORCH, "file metadata says torch".into()),
+            _ => {}
+        }
+    }
+    // HED's 1x1 side-output convolutions (one output channel each).
+    let hed = tensors.iter().any(|t| {
+        t.shape.len() == 4 && t.shape[0] == 1 && t.shape[1] == 1 && t.shape[3] == 1 && t.shape[2] > 1
+    });
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    match format {
+        Format::KerasH5 if hed => (
+            Preprocess::HED,
+            "HED layout (1x1 side-output convolutions): HED's Caffe means".into(),
+        ),
+        Format::KerasH5 => (
+            Preprocess::KERAS_CAFFE,
+            "Keras VGG weights are trained on Caffe-style input".into(),
+        ),
+        _ if ["caffe", "d01eb7cb", "00b39a1b"].iter().any(|k| file_name.contains(k)) => (
+            Preprocess::KERAS_CAFFE,
+            "the file name marks a Caffe-converted VGG".into(),
+        ),
+        _ if tensors.iter().any(|t| keras_block(&t.name).is_some()) => (
+            Preprocess::KERAS_CAFFE,
+            "Keras layer names: Caffe-style input".into(),
+        ),
+        _ => (
+            Preprocess::TORCH,
+            "PyTorch layout: torchvision normalisation (use --preprocess caffe for Caffe-converted weights)".into(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests;

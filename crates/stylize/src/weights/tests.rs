@@ -1,0 +1,196 @@
+//! Recognising VGG16/VGG19 in lists of named tensors, in each naming scheme.
+
+use super::*;
+
+/// Full-size tensors named the torchvision way. Kernel values encode their
+/// position so that the test can check the mapping.
+fn torch_names(arch: Architecture) -> Vec<RawTensor> {
+    let mut out = Vec::new();
+    for (pos, (idx, shape)) in torch_indices(arch)
+        .into_iter()
+        .zip(arch.kernel_shapes())
+        .enumerate()
+    {
+        out.push(RawTensor {
+            name: format!("features.{idx}.weight"),
+            shape: shape.to_vec(),
+            data: vec![pos as f32; shape.iter().product()],
+        });
+        out.push(RawTensor {
+            name: format!("features.{idx}.bias"),
+            shape: vec![shape[0]],
+            data: vec![-(pos as f32); shape[0]],
+        });
+    }
+    // A classifier layer, to be ignored.
+    out.push(RawTensor {
+        name: "classifier.0.weight".into(),
+        shape: vec![4, 8],
+        data: vec![0.0; 32],
+    });
+    out
+}
+
+/// Keras 2 names, HWIO kernels whose values are `o*1000 + i*100 + h*10 + w`.
+fn keras_names(arch: Architecture) -> Vec<RawTensor> {
+    let mut out = Vec::new();
+    for ((b, c), [o, i, kh, kw]) in arch.conv_positions().into_iter().zip(arch.kernel_shapes()) {
+        let mut data = vec![0.0; o * i * kh * kw];
+        for y in 0..kh {
+            for x in 0..kw {
+                for ic in 0..i {
+                    for oc in 0..o {
+                        data[((y * kw + x) * i + ic) * o + oc] =
+                            (oc * 1000 + ic * 100 + y * 10 + x) as f32;
+                    }
+                }
+            }
+        }
+        out.push(RawTensor {
+            name: format!("block{b}_conv{c}/block{b}_conv{c}_W_1:0"),
+            shape: vec![kh, kw, i, o],
+            data,
+        });
+        out.push(RawTensor {
+            name: format!("block{b}_conv{c}/block{b}_conv{c}_b_1:0"),
+            shape: vec![o],
+            data: vec![0.5; o],
+        });
+    }
+    out
+}
+
+fn p() -> &'static Path {
+    Path::new("w.bin")
+}
+
+#[test]
+fn torchvision_names_give_the_right_architecture_and_order() {
+    for arch in [Architecture::Vgg16, Architecture::Vgg19] {
+        let (got, convs) = vgg_from_tensors(p(), &torch_names(arch), KernelLayout::Oihw).unwrap();
+        assert_eq!(got, arch);
+        assert_eq!(convs.len(), arch.conv_count());
+        for (pos, c) in convs.iter().enumerate() {
+            assert_eq!(c.kernel[0], pos as f32);
+            assert_eq!(c.bias[0], -(pos as f32));
+        }
+    }
+}
+
+#[test]
+fn keras_names_are_transposed_to_oihw() {
+    let (arch, convs) =
+        vgg_from_tensors(p(), &keras_names(Architecture::Vgg19), KernelLayout::Hwio).unwrap();
+    assert_eq!(arch, Architecture::Vgg19);
+    let c = &convs[1]; // block1_conv2: [64, 64, 3, 3]
+    assert_eq!(c.shape, [64, 64, 3, 3]);
+    let at = |o: usize, i: usize, y: usize, x: usize| c.kernel[((o * 64 + i) * 3 + y) * 3 + x];
+    assert_eq!(at(5, 7, 2, 1), 5721.0);
+    assert_eq!(at(63, 0, 0, 2), 63002.0);
+}
+
+#[test]
+fn keras3_sequential_names_in_natural_order_skipping_1x1() {
+    let arch = Architecture::Vgg16;
+    let mut tensors = Vec::new();
+    for (k, ((b, _), [o, i, kh, kw])) in arch
+        .conv_positions()
+        .into_iter()
+        .zip(arch.kernel_shapes())
+        .enumerate()
+    {
+        let layer = if k == 0 { "conv2d".to_string() } else { format!("conv2d_{k}") };
+        tensors.push(RawTensor {
+            name: format!("block{b}/layers/{layer}/vars/0"),
+            shape: vec![kh, kw, i, o],
+            data: vec![k as f32; o * i * kh * kw],
+        });
+        tensors.push(RawTensor {
+            name: format!("block{b}/layers/{layer}/vars/1"),
+            shape: vec![o],
+            data: vec![0.0; o],
+        });
+    }
+    // A side output (1x1) that is not part of VGG.
+    tensors.push(RawTensor {
+        name: "block1/layers/side/vars/0".into(),
+        shape: vec![1, 1, 64, 1],
+        data: vec![0.0; 64],
+    });
+    // Shuffle so that order comes from the names, not the list.
+    tensors.reverse();
+    let (got, convs) = vgg_from_tensors(p(), &tensors, KernelLayout::Hwio).unwrap();
+    assert_eq!(got, arch);
+    for (k, c) in convs.iter().enumerate() {
+        assert_eq!(c.kernel[0], k as f32, "conv {k} out of order");
+    }
+}
+
+#[test]
+fn a_missing_layer_is_named_with_its_expected_shape() {
+    let mut t = torch_names(Architecture::Vgg19);
+    t.retain(|t| !t.name.starts_with("features.21."));
+    let err = vgg_from_tensors(p(), &t, KernelLayout::Oihw).unwrap_err();
+    assert!(matches!(err, Error::WeightsMissing { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains("features.21.weight") && msg.contains("[512, 512, 3, 3]"), "{msg}");
+
+    let mut t = keras_names(Architecture::Vgg16);
+    t.retain(|t| !t.name.contains("_b_1"));
+    let msg = vgg_from_tensors(p(), &t, KernelLayout::Hwio).unwrap_err().to_string();
+    assert!(msg.contains("bias of `block1_conv1/block1_conv1_W_1:0`"), "{msg}");
+}
+
+#[test]
+fn a_wrong_shape_is_named_with_both_shapes() {
+    let mut t = torch_names(Architecture::Vgg16);
+    let k = t.iter_mut().find(|t| t.name == "features.2.weight").unwrap();
+    k.shape = vec![64, 32, 3, 3];
+    k.data.truncate(64 * 32 * 9);
+    let err = vgg_from_tensors(p(), &t, KernelLayout::Oihw).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::WeightsShape { .. }), "{msg}");
+    assert!(
+        msg.contains("`features.2.weight` has shape [64, 32, 3, 3], expected [64, 64, 3, 3]"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn no_convolutions_at_all_is_a_format_error() {
+    let t = vec![RawTensor {
+        name: "fc.weight".into(),
+        shape: vec![2, 2],
+        data: vec![0.0; 4],
+    }];
+    let err = vgg_from_tensors(p(), &t, KernelLayout::Oihw).unwrap_err();
+    assert!(err.to_string().contains("no 3x3 convolution"), "{err}");
+}
+
+#[test]
+fn format_is_detected_from_content_not_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[u8], Option<Format>); 5] = [
+        ("a.pth", b"\x89HDF\r\n\x1a\n........", Some(Format::KerasH5)),
+        ("a.h5", b"PK\x03\x04rest-of-zip", Some(Format::Pth)),
+        ("a.bin", b"\x80\x02\x8a\x0alegacy", Some(Format::Pth)),
+        ("a.txt", b"hello, this is not weights", None),
+        ("empty.pth", b"", None),
+    ];
+    for (name, bytes, want) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        match (detect_format(&path), want) {
+            (Ok(f), Some(w)) => assert_eq!(f, w, "{name}"),
+            (Err(e), None) => assert!(e.to_string().contains(name), "{e}"),
+            (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
+        }
+    }
+}
+
+#[test]
+fn natural_order() {
+    let mut v = vec!["conv2d_10", "conv2d_2", "conv2d", "conv2d_1"];
+    v.sort_by(|a, b| natural_cmp(a, b));
+    assert_eq!(v, ["conv2d", "conv2d_1", "conv2d_2", "conv2d_10"]);
+}
