@@ -52,15 +52,15 @@ struct Cli {
     size: u32,
 
     /// Content weight.
-    #[arg(long, default_value_t = 10.0, value_parser = non_negative)]
+    #[arg(long, default_value_t = 10.0, value_parser = non_negative, allow_negative_numbers = true)]
     alpha: f32,
 
     /// Style weight.
-    #[arg(long, default_value_t = 30.0, value_parser = non_negative)]
+    #[arg(long, default_value_t = 30.0, value_parser = non_negative, allow_negative_numbers = true)]
     beta: f32,
 
     /// Adam learning rate on pixel values in [0, 1].
-    #[arg(long, default_value_t = 0.01, value_parser = positive)]
+    #[arg(long, default_value_t = 0.01, value_parser = positive, allow_negative_numbers = true)]
     lr: f32,
 
     /// Seed for the initial noise; the same seed and thread count give the
@@ -202,7 +202,8 @@ fn run(cli: &Cli) -> Result<(), Error> {
     config.validate()?;
 
     let show_bars = !cli.quiet && std::io::stderr().is_terminal();
-    let (weights_path, origin) = resolve_weights(cli.weights.as_deref(), &mut DownloadBar::new(show_bars))?;
+    let (weights_path, origin) =
+        resolve_weights(cli.weights.as_deref(), &mut DownloadBar::new(show_bars))?;
     let preprocess = cli.preprocess.map(|p| match p {
         PreprocessArg::Caffe => Preprocess::KERAS_CAFFE,
         PreprocessArg::Hed => Preprocess::HED,
@@ -231,7 +232,11 @@ fn run(cli: &Cli) -> Result<(), Error> {
             weights.arch, layers.content
         ));
     }
-    let style_desc: Vec<String> = layers.style.iter().map(|(l, w)| format!("{l}:{w}")).collect();
+    let style_desc: Vec<String> = layers
+        .style
+        .iter()
+        .map(|(l, w)| format!("{l}:{w}"))
+        .collect();
     say(format!(
         "content layer {}; style layers {}",
         layers.content,

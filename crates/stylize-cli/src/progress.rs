@@ -21,7 +21,11 @@ pub struct CliObserver {
 impl CliObserver {
     /// `log`: the CSV's final path (written to a temporary file beside it
     /// and moved there by [`Self::finish`]).
-    pub fn new(show: bool, log: Option<&Path>, save_every: Option<(usize, PathBuf)>) -> Result<Self, Error> {
+    pub fn new(
+        show: bool,
+        log: Option<&Path>,
+        save_every: Option<(usize, PathBuf)>,
+    ) -> Result<Self, Error> {
         let log = match log {
             Some(path) => {
                 let dir = match path.parent() {
@@ -32,7 +36,8 @@ impl CliObserver {
                     .prefix(".stylize-log-")
                     .tempfile_in(dir)
                     .map_err(|e| Error::io(path, e))?;
-                writeln!(tmp, "iteration,content,style,total,seconds").map_err(|e| Error::io(path, e))?;
+                writeln!(tmp, "iteration,content,style,total,seconds")
+                    .map_err(|e| Error::io(path, e))?;
                 Some((tmp, path.to_path_buf()))
             }
             None => None,
@@ -75,7 +80,7 @@ impl CliObserver {
             .map_err(|e| Error::io(path.as_path(), e))?;
         }
         if let Some((every, output)) = &self.save_every {
-            if it.iteration % *every == 0 {
+            if it.iteration.is_multiple_of(*every) {
                 save_image(&it.image()?, &snapshot_path(output, it.iteration))?;
             }
         }
@@ -85,8 +90,14 @@ impl CliObserver {
 
 /// `out/result.png`, 120 -> `out/result.0120.png`.
 fn snapshot_path(output: &Path, iteration: usize) -> PathBuf {
-    let stem = output.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let ext = output.extension().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = output
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = output
+        .extension()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     output.with_file_name(format!("{stem}.{iteration:04}.{ext}"))
 }
 

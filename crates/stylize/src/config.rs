@@ -170,7 +170,10 @@ impl StyleConfig {
             if v.is_finite() && v >= 0.0 {
                 Ok(())
             } else {
-                Err(Error::parameter(name, format!("{v} (must be a finite number >= 0)")))
+                Err(Error::parameter(
+                    name,
+                    format!("{v} (must be a finite number >= 0)"),
+                ))
             }
         };
         finite_nonneg("alpha", self.alpha)?;
@@ -183,12 +186,18 @@ impl StyleConfig {
             ));
         }
         if self.alpha == 0.0 && self.beta == 0.0 {
-            return Err(Error::parameter("alpha/beta", "both are 0: nothing to optimise"));
+            return Err(Error::parameter(
+                "alpha/beta",
+                "both are 0: nothing to optimise",
+            ));
         }
         if !(16..=16384).contains(&self.size) {
             return Err(Error::parameter(
                 "size",
-                format!("{} px (must be 16..=16384; VGG needs room for four 2x2 poolings)", self.size),
+                format!(
+                    "{} px (must be 16..=16384; VGG needs room for four 2x2 poolings)",
+                    self.size
+                ),
             ));
         }
         if let Some(layers) = &self.style_layers {
@@ -237,7 +246,10 @@ pub fn parse_style_layers(spec: &str) -> Result<Vec<(String, f32)>> {
         let (name, weight) = match item.split_once(':') {
             Some((n, w)) => {
                 let w: f32 = w.trim().parse().map_err(|_| {
-                    Error::parameter("style layers", format!("`{item}`: weight `{w}` is not a number"))
+                    Error::parameter(
+                        "style layers",
+                        format!("`{item}`: weight `{w}` is not a number"),
+                    )
                 })?;
                 (n.trim().to_string(), w)
             }
@@ -246,7 +258,10 @@ pub fn parse_style_layers(spec: &str) -> Result<Vec<(String, f32)>> {
         out.push((name, weight));
     }
     if out.is_empty() {
-        return Err(Error::parameter("style layers", format!("`{spec}` names no layer")));
+        return Err(Error::parameter(
+            "style layers",
+            format!("`{spec}` names no layer"),
+        ));
     }
     Ok(out)
 }
@@ -259,7 +274,10 @@ mod tests {
     fn presets_are_the_seeds() {
         assert_eq!(Similarity::default(), Similarity::Balanced);
         let c = StyleConfig::default();
-        assert_eq!((c.alpha, c.beta, c.learning_rate, c.iterations, c.size), (10.0, 30.0, 0.01, 500, 400));
+        assert_eq!(
+            (c.alpha, c.beta, c.learning_rate, c.iterations, c.size),
+            (10.0, 30.0, 0.01, 500, 400)
+        );
         for s in [Similarity::Content, Similarity::Balanced, Similarity::Style] {
             let sum: f32 = s.weights().iter().sum();
             assert!((sum - 1.0).abs() < 1e-6, "{s}");
@@ -268,7 +286,16 @@ mod tests {
         assert_eq!(r.content.to_string(), "block5_conv4");
         assert!(!r.content_substituted);
         let names: Vec<String> = r.style.iter().map(|(l, _)| l.to_string()).collect();
-        assert_eq!(names, ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"]);
+        assert_eq!(
+            names,
+            [
+                "block1_conv1",
+                "block2_conv1",
+                "block3_conv1",
+                "block4_conv1",
+                "block5_conv1"
+            ]
+        );
         let r16 = c.resolve_layers(Architecture::Vgg16).unwrap();
         assert_eq!(r16.content.to_string(), "block5_conv3");
         assert!(r16.content_substituted);
@@ -278,9 +305,16 @@ mod tests {
     fn style_layer_specs() {
         assert_eq!(
             parse_style_layers("relu1_1:0.5, block2_conv1:2,conv3_1").unwrap(),
-            vec![("relu1_1".into(), 0.5), ("block2_conv1".into(), 2.0), ("conv3_1".into(), 1.0)]
+            vec![
+                ("relu1_1".into(), 0.5),
+                ("block2_conv1".into(), 2.0),
+                ("conv3_1".into(), 1.0)
+            ]
         );
-        assert!(parse_style_layers("relu1_1:x").unwrap_err().to_string().contains("not a number"));
+        assert!(parse_style_layers("relu1_1:x")
+            .unwrap_err()
+            .to_string()
+            .contains("not a number"));
         assert!(parse_style_layers(" , ").is_err());
     }
 
@@ -289,10 +323,19 @@ mod tests {
         let cases = [
             (StyleConfig::default().with_alpha(-1.0), "alpha"),
             (StyleConfig::default().with_beta(f32::NAN), "beta"),
-            (StyleConfig::default().with_learning_rate(0.0), "learning rate"),
+            (
+                StyleConfig::default().with_learning_rate(0.0),
+                "learning rate",
+            ),
             (StyleConfig::default().with_size(8), "size"),
-            (StyleConfig::default().with_alpha(0.0).with_beta(0.0), "alpha/beta"),
-            (StyleConfig::default().with_style_layers(vec![]), "style layers"),
+            (
+                StyleConfig::default().with_alpha(0.0).with_beta(0.0),
+                "alpha/beta",
+            ),
+            (
+                StyleConfig::default().with_style_layers(vec![]),
+                "style layers",
+            ),
         ];
         for (cfg, name) in cases {
             let err = cfg.validate().unwrap_err().to_string();

@@ -26,7 +26,9 @@ pub fn load_image(path: &Path) -> Result<DynamicImage> {
     if reader.format().is_none() {
         return Err(decode_err("not a recognised image format".into()));
     }
-    let mut decoder = reader.into_decoder().map_err(|e| decode_err(e.to_string()))?;
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|e| decode_err(e.to_string()))?;
     let orientation = decoder.orientation().ok();
     let mut img = DynamicImage::from_decoder(decoder).map_err(|e| decode_err(e.to_string()))?;
     if let Some(o) = orientation {
@@ -60,7 +62,8 @@ pub fn to_rgb32f(img: &DynamicImage, width: u32, height: u32) -> Rgb32FImage {
 
 /// Lanczos3 resampling, clamped back into [0, 1].
 pub fn resize(img: &Rgb32FImage, width: u32, height: u32) -> Rgb32FImage {
-    let mut out = image::imageops::resize(img, width, height, image::imageops::FilterType::Lanczos3);
+    let mut out =
+        image::imageops::resize(img, width, height, image::imageops::FilterType::Lanczos3);
     for v in out.iter_mut() {
         *v = v.clamp(0.0, 1.0);
     }
@@ -223,7 +226,10 @@ mod tests {
         assert!(err.to_string().contains("bad.png"), "{err}");
         let text = dir.path().join("notes.jpg");
         std::fs::write(&text, b"hello").unwrap();
-        assert!(matches!(load_image(&text).unwrap_err(), Error::ImageDecode { .. }));
+        assert!(matches!(
+            load_image(&text).unwrap_err(),
+            Error::ImageDecode { .. }
+        ));
         let err = load_image(&dir.path().join("missing.jpg")).unwrap_err();
         assert!(matches!(err, Error::Io { .. }) && err.to_string().contains("missing.jpg"));
     }

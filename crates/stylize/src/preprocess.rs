@@ -61,7 +61,11 @@ impl Preprocess {
             }
             Preprocess::Torch { mean, std } => {
                 let scale = [1.0 / std[0], 1.0 / std[1], 1.0 / std[2]];
-                let shift = [-mean[0] * scale[0], -mean[1] * scale[1], -mean[2] * scale[2]];
+                let shift = [
+                    -mean[0] * scale[0],
+                    -mean[1] * scale[1],
+                    -mean[2] * scale[2],
+                ];
                 (scale, shift)
             }
         }

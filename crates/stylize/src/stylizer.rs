@@ -116,7 +116,10 @@ impl Stylizer {
         let style_size = working_size(style.width(), style.height(), config.size);
         let content_img = to_rgb32f(content, w, h);
         let content_t = to_tensor(&content_img, self.options());
-        let style_t = to_tensor(&to_rgb32f(style, style_size.0, style_size.1), self.options());
+        let style_t = to_tensor(
+            &to_rgb32f(style, style_size.0, style_size.1),
+            self.options(),
+        );
         let objective = Objective::new(
             &self.vgg,
             &layers,
@@ -130,9 +133,18 @@ impl Stylizer {
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
         let a = config.init_noise;
         let noise: Vec<f32> = (0..3 * w as usize * h as usize)
-            .map(|_| if a > 0.0 { rng.random_range(-a..a) } else { 0.0 })
+            .map(|_| {
+                if a > 0.0 {
+                    rng.random_range(-a..a)
+                } else {
+                    0.0
+                }
+            })
             .collect();
-        let noise = Tensor::<4>::from_data(TensorData::new(noise, [1, 3, h as usize, w as usize]), self.options());
+        let noise = Tensor::<4>::from_data(
+            TensorData::new(noise, [1, 3, h as usize, w as usize]),
+            self.options(),
+        );
         let mut g = (content_t + noise).clamp(0.0, 1.0).inner();
 
         let mut adam = Adam::<4>::new(AdamConfig {
@@ -154,11 +166,15 @@ impl Stylizer {
             let grad = leaf
                 .grad(&grads)
                 .ok_or_else(|| Error::Backend("no gradient for the generated image".into()))?;
-            let (c, s, t) = (scalar(costs.content)?, scalar(costs.style)?, scalar(costs.total)?);
+            let (c, s, t) = (
+                scalar(costs.content)?,
+                scalar(costs.style)?,
+                scalar(costs.total)?,
+            );
             g = adam.step(g, grad).clamp(0.0, 1.0);
             done = i;
             let current = g.clone();
-            let image = move || Ok(to_output(current.clone(), output_size)?);
+            let image = move || to_output(current.clone(), output_size);
             let flow = observer.iteration(&Iteration {
                 iteration: i,
                 iterations: config.iterations,
@@ -173,7 +189,11 @@ impl Stylizer {
             }
         }
         let costs = objective.costs(&self.vgg, Tensor::from_inner(g.clone()));
-        let final_costs = (scalar(costs.content)?, scalar(costs.style)?, scalar(costs.total)?);
+        let final_costs = (
+            scalar(costs.content)?,
+            scalar(costs.style)?,
+            scalar(costs.total)?,
+        );
         Ok(Stylized {
             image: to_output(g, output_size)?,
             iterations: done,
@@ -207,8 +227,15 @@ impl Stylizer {
             f64::from(config.alpha),
             f64::from(config.beta),
         );
-        let costs = objective.costs(&self.vgg, to_tensor(&to_rgb32f(image, w, h), self.options()));
-        Ok((scalar(costs.content)?, scalar(costs.style)?, scalar(costs.total)?))
+        let costs = objective.costs(
+            &self.vgg,
+            to_tensor(&to_rgb32f(image, w, h), self.options()),
+        );
+        Ok((
+            scalar(costs.content)?,
+            scalar(costs.style)?,
+            scalar(costs.total)?,
+        ))
     }
 }
 
@@ -223,6 +250,10 @@ fn scalar(t: Tensor<1>) -> Result<f64> {
 
 fn to_output(g: Tensor<4>, (w, h): (u32, u32)) -> Result<RgbImage> {
     let img = from_tensor(g)?;
-    let img = if img.dimensions() == (w, h) { img } else { resize(&img, w, h) };
+    let img = if img.dimensions() == (w, h) {
+        img
+    } else {
+        resize(&img, w, h)
+    };
     Ok(to_rgb8(&img))
 }

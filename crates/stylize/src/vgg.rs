@@ -126,7 +126,10 @@ impl Vgg {
                     kernel = reverse_input_channels(&kernel, c.shape);
                 }
                 Conv {
-                    kernel: Tensor::from_data(TensorData::new(kernel, [o, ci, kh, kw]), options.clone()),
+                    kernel: Tensor::from_data(
+                        TensorData::new(kernel, [o, ci, kh, kw]),
+                        options.clone(),
+                    ),
                     bias: Tensor::from_data(TensorData::new(c.bias.clone(), [o]), options.clone()),
                 }
             })
@@ -135,7 +138,10 @@ impl Vgg {
         Vgg {
             arch: weights.arch,
             convs,
-            scale: Tensor::from_data(TensorData::new(scale.to_vec(), [1, 3, 1, 1]), options.clone()),
+            scale: Tensor::from_data(
+                TensorData::new(scale.to_vec(), [1, 3, 1, 1]),
+                options.clone(),
+            ),
             shift: Tensor::from_data(TensorData::new(shift.to_vec(), [1, 3, 1, 1]), options),
         }
     }

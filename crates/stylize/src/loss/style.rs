@@ -19,5 +19,8 @@ use super::gram::normalized_gram;
 pub fn layer_style_cost(gram_s: Tensor<2>, a_g: Tensor<4>) -> Tensor<1> {
     let [_, c, _, _] = a_g.dims();
     let norm = 1.0 / (4.0 * (c * c) as f64);
-    (gram_s - normalized_gram(a_g)).square().sum().mul_scalar(norm)
+    (gram_s - normalized_gram(a_g))
+        .square()
+        .sum()
+        .mul_scalar(norm)
 }

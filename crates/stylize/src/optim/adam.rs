@@ -63,8 +63,12 @@ impl<const D: usize> Adam<D> {
             Some(v) => v.mul_scalar(c.beta2) + g2.mul_scalar(1.0 - c.beta2),
             None => g2.mul_scalar(1.0 - c.beta2),
         };
-        let lr_t = c.learning_rate * (1.0 - c.beta2.powi(self.t)).sqrt() / (1.0 - c.beta1.powi(self.t));
-        let update = m.clone().div(v.clone().sqrt().add_scalar(c.epsilon)).mul_scalar(lr_t);
+        let lr_t =
+            c.learning_rate * (1.0 - c.beta2.powi(self.t)).sqrt() / (1.0 - c.beta1.powi(self.t));
+        let update = m
+            .clone()
+            .div(v.clone().sqrt().add_scalar(c.epsilon))
+            .mul_scalar(lr_t);
         self.m = Some(m);
         self.v = Some(v);
         x - update
@@ -96,7 +100,10 @@ mod tests {
         }
         let got = x.into_data().try_into_vec::<f32>().unwrap();
         for i in 0..2 {
-            assert!((f64::from(got[i]) - xr[i]).abs() < 1e-6, "{got:?} vs {xr:?}");
+            assert!(
+                (f64::from(got[i]) - xr[i]).abs() < 1e-6,
+                "{got:?} vs {xr:?}"
+            );
         }
         // First step moves each coordinate by ~lr, whatever the gradient's scale.
         assert!((1.0 - xr[0] - 0.03).abs() < 1e-3);

@@ -2,7 +2,10 @@
 //!
 //! Order: an explicit path (`--weights`), then `$STYLIZE_WEIGHTS`, then the
 //! default ImageNet VGG19 in the user's cache directory, downloaded on first
-//! use from its canonical location.
+//! use from its canonical location. A mirror can stand in for that location:
+//! `$STYLIZE_WEIGHTS_URL` (and `$STYLIZE_WEIGHTS_SHA256` when the mirror
+//! serves a different file); the cached file is then named after the URL's
+//! last path segment.
 
 use std::path::{Path, PathBuf};
 
@@ -49,14 +52,36 @@ pub fn resolve_weights(
     explicit: Option<&Path>,
     progress: &mut dyn DownloadProgress,
 ) -> Result<(PathBuf, WeightsOrigin)> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let spec = spec_from(var("STYLIZE_WEIGHTS_URL"), var("STYLIZE_WEIGHTS_SHA256"));
     let env = std::env::var_os("STYLIZE_WEIGHTS").filter(|v| !v.is_empty());
     resolve_with(
         explicit,
         env.map(PathBuf::from),
-        &default_spec(),
+        &spec,
         default_cache_dir(),
         progress,
     )
+}
+
+/// The default download, with a mirror URL and digest substituted.
+pub fn spec_from(url: Option<String>, sha256: Option<String>) -> DownloadSpec {
+    let mut spec = default_spec();
+    if let Some(url) = url {
+        let name = url
+            .split(['?', '#'])
+            .next()
+            .and_then(|u| u.rsplit('/').next())
+            .filter(|n| !n.is_empty() && *n != ".." && *n != ".")
+            .unwrap_or(DEFAULT_WEIGHTS_FILE)
+            .to_string();
+        spec.url = url;
+        spec.file_name = name;
+    }
+    if let Some(sha) = sha256 {
+        spec.sha256 = sha.to_ascii_lowercase();
+    }
+    spec
 }
 
 /// [`resolve_weights`] with its environment passed in (for tests).
@@ -124,6 +149,25 @@ mod tests {
     }
 
     #[test]
+    fn mirror_settings() {
+        let s = spec_from(None, None);
+        assert_eq!(
+            (s.url.as_str(), s.sha256.as_str()),
+            (DEFAULT_WEIGHTS_URL, DEFAULT_WEIGHTS_SHA256)
+        );
+        let s = spec_from(
+            Some("http://127.0.0.1:8000/m/vgg.h5?x=1".into()),
+            Some("ABCDEF12".into()),
+        );
+        assert_eq!(
+            (s.file_name.as_str(), s.sha256.as_str()),
+            ("vgg.h5", "abcdef12")
+        );
+        let s = spec_from(Some("http://127.0.0.1:8000/".into()), None);
+        assert_eq!(s.file_name, DEFAULT_WEIGHTS_FILE);
+    }
+
+    #[test]
     fn explicit_path_wins_over_environment() {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.pth");
@@ -174,7 +218,10 @@ mod tests {
         .unwrap_err();
         let msg = err.to_string();
         assert!(matches!(err, Error::NoWeights { .. }), "{msg}");
-        assert!(msg.contains("--weights FILE") && msg.contains("STYLIZE_WEIGHTS"), "{msg}");
+        assert!(
+            msg.contains("--weights FILE") && msg.contains("STYLIZE_WEIGHTS"),
+            "{msg}"
+        );
         assert!(msg.contains("offline"), "{msg}");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }

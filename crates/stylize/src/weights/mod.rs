@@ -94,7 +94,11 @@ pub fn load_vgg_weights(path: &Path, preprocess: Option<Preprocess>) -> Result<V
     let format = detect_format(path)?;
     let (tensors, layout, metadata) = match format {
         Format::Pth => (pth::read_pth(path)?, KernelLayout::Oihw, Vec::new()),
-        Format::KerasH5 => (keras_h5::read_keras_h5(path)?, KernelLayout::Hwio, Vec::new()),
+        Format::KerasH5 => (
+            keras_h5::read_keras_h5(path)?,
+            KernelLayout::Hwio,
+            Vec::new(),
+        ),
         Format::SafeTensors => {
             let (t, m) = safetensors::read_safetensors(path)?;
             let layout = guess_layout(&t);
@@ -242,10 +246,22 @@ pub fn vgg_from_tensors(
     let expected_name: Box<dyn Fn(usize, Architecture) -> String>;
     match naming {
         Naming::TorchIndex => {
-            let present: Vec<usize> = candidates.iter().filter_map(|c| torch_index(&c.key)).collect();
-            let (i16, i19) = (torch_indices(Architecture::Vgg16), torch_indices(Architecture::Vgg19));
-            let only19 = present.iter().filter(|i| i19.contains(i) && !i16.contains(i)).count();
-            let only16 = present.iter().filter(|i| i16.contains(i) && !i19.contains(i)).count();
+            let present: Vec<usize> = candidates
+                .iter()
+                .filter_map(|c| torch_index(&c.key))
+                .collect();
+            let (i16, i19) = (
+                torch_indices(Architecture::Vgg16),
+                torch_indices(Architecture::Vgg19),
+            );
+            let only19 = present
+                .iter()
+                .filter(|i| i19.contains(i) && !i16.contains(i))
+                .count();
+            let only16 = present
+                .iter()
+                .filter(|i| i16.contains(i) && !i19.contains(i))
+                .count();
             arch = match only19.cmp(&only16) {
                 Ordering::Greater => Architecture::Vgg19,
                 Ordering::Less => Architecture::Vgg16,
@@ -254,7 +270,9 @@ pub fn vgg_from_tensors(
             };
             let indices = torch_indices(arch);
             for c in &candidates {
-                let Some(i) = torch_index(&c.key) else { continue };
+                let Some(i) = torch_index(&c.key) else {
+                    continue;
+                };
                 match indices.iter().position(|&x| x == i) {
                     Some(pos) => {
                         by_position.insert(pos, c);
@@ -262,26 +280,42 @@ pub fn vgg_from_tensors(
                     None => {
                         return Err(Error::weights_format(
                             path,
-                            format!("tensor `{}` sits where {arch} has no convolution (index {i})", c.kernel.name),
+                            format!(
+                                "tensor `{}` sits where {arch} has no convolution (index {i})",
+                                c.kernel.name
+                            ),
                         ))
                     }
                 }
             }
             let prefix = candidates
                 .first()
-                .map(|c| c.key.rsplit_once("features.").map(|(p, _)| p.to_string()).unwrap_or_default())
+                .map(|c| {
+                    c.key
+                        .rsplit_once("features.")
+                        .map(|(p, _)| p.to_string())
+                        .unwrap_or_default()
+                })
                 .unwrap_or_default();
-            expected_name = Box::new(move |pos, arch| format!("{prefix}features.{}.weight", torch_indices(arch)[pos]));
+            expected_name = Box::new(move |pos, arch| {
+                format!("{prefix}features.{}.weight", torch_indices(arch)[pos])
+            });
         }
         Naming::KerasBlock => {
             let vgg19 = candidates
                 .iter()
                 .filter_map(|c| keras_block(&c.key))
                 .any(|(b, c)| b >= 3 && c == 4);
-            arch = if vgg19 { Architecture::Vgg19 } else { Architecture::Vgg16 };
+            arch = if vgg19 {
+                Architecture::Vgg19
+            } else {
+                Architecture::Vgg16
+            };
             let positions = arch.conv_positions();
             for c in &candidates {
-                let Some(bc) = keras_block(&c.key) else { continue };
+                let Some(bc) = keras_block(&c.key) else {
+                    continue;
+                };
                 match positions.iter().position(|&p| p == bc) {
                     Some(pos) => {
                         by_position.insert(pos, c);
@@ -289,7 +323,10 @@ pub fn vgg_from_tensors(
                     None => {
                         return Err(Error::weights_format(
                             path,
-                            format!("tensor `{}`: {arch} has no layer block{}_conv{}", c.kernel.name, bc.0, bc.1),
+                            format!(
+                                "tensor `{}`: {arch} has no layer block{}_conv{}",
+                                c.kernel.name, bc.0, bc.1
+                            ),
                         ))
                     }
                 }
@@ -301,7 +338,11 @@ pub fn vgg_from_tensors(
         }
         Naming::Sequential => {
             let n = candidates.len();
-            arch = if n > 13 { Architecture::Vgg19 } else { Architecture::Vgg16 };
+            arch = if n > 13 {
+                Architecture::Vgg19
+            } else {
+                Architecture::Vgg16
+            };
             if n > arch.conv_count() {
                 return Err(Error::weights_format(
                     path,
@@ -374,7 +415,12 @@ fn check_len(path: &Path, t: &RawTensor) -> Result<()> {
     } else {
         Err(Error::weights_format(
             path,
-            format!("tensor `{}` has {} values for shape {:?}", t.name, t.data.len(), t.shape),
+            format!(
+                "tensor `{}` has {} values for shape {:?}",
+                t.name,
+                t.data.len(),
+                t.shape
+            ),
         ))
     }
 }
@@ -457,8 +503,12 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
             (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
                 let da = a.iter().take_while(|c| c.is_ascii_digit()).count();
                 let db = b.iter().take_while(|c| c.is_ascii_digit()).count();
-                let na = std::str::from_utf8(&a[..da]).ok().and_then(|s| s.parse::<u128>().ok());
-                let nb = std::str::from_utf8(&b[..db]).ok().and_then(|s| s.parse::<u128>().ok());
+                let na = std::str::from_utf8(&a[..da])
+                    .ok()
+                    .and_then(|s| s.parse::<u128>().ok());
+                let nb = std::str::from_utf8(&b[..db])
+                    .ok()
+                    .and_then(|s| s.parse::<u128>().ok());
                 match na.cmp(&nb) {
                     Ordering::Equal => {}
                     o => return o,
@@ -516,7 +566,11 @@ fn detect_preprocess(
     }
     // HED's 1x1 side-output convolutions (one output channel each).
     let hed = tensors.iter().any(|t| {
-        t.shape.len() == 4 && t.shape[0] == 1 && t.shape[1] == 1 && t.shape[3] == 1 && t.shape[2] > 1
+        t.shape.len() == 4
+            && t.shape[0] == 1
+            && t.shape[1] == 1
+            && t.shape[3] == 1
+            && t.shape[2] > 1
     });
     let file_name = path
         .file_name()

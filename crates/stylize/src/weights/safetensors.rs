@@ -7,13 +7,16 @@ use safetensors::{Dtype, SafeTensors};
 use crate::error::{Error, Result};
 use crate::weights::raw::RawTensor;
 
+/// The header's `__metadata__` entries.
+pub type Metadata = Vec<(String, String)>;
+
 /// Reads every floating-point tensor of a safetensors file, sorted by name
 /// (the format keeps no order), plus the header's `__metadata__` map.
 ///
 /// # Errors
 /// [`Error::Io`] when the file cannot be read; [`Error::WeightsFormat`] when
 /// the header is malformed or a tensor has an unsupported dtype.
-pub fn read_safetensors(path: &Path) -> Result<(Vec<RawTensor>, Vec<(String, String)>)> {
+pub fn read_safetensors(path: &Path) -> Result<(Vec<RawTensor>, Metadata)> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let (_, meta) = SafeTensors::read_metadata(&bytes)
         .map_err(|e| Error::weights_format(path, format!("not a safetensors file: {e}")))?;
@@ -32,11 +35,15 @@ pub fn read_safetensors(path: &Path) -> Result<(Vec<RawTensor>, Vec<(String, Str
             .tensor(name)
             .map_err(|e| Error::weights_format(path, format!("tensor `{name}`: {e}")))?;
         let data = match view.dtype() {
-            Dtype::F32 => decode(view.data(), 4, |b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            Dtype::F32 => decode(view.data(), 4, |b| {
+                f32::from_le_bytes([b[0], b[1], b[2], b[3]])
+            }),
             Dtype::F64 => decode(view.data(), 8, |b| {
                 f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32
             }),
-            Dtype::F16 => decode(view.data(), 2, |b| f16_to_f32(u16::from_le_bytes([b[0], b[1]]))),
+            Dtype::F16 => decode(view.data(), 2, |b| {
+                f16_to_f32(u16::from_le_bytes([b[0], b[1]]))
+            }),
             Dtype::BF16 => decode(view.data(), 2, |b| {
                 f32::from_bits(u32::from(u16::from_le_bytes([b[0], b[1]])) << 16)
             }),
@@ -88,10 +95,19 @@ mod tests {
             .iter()
             .flat_map(|v| v.to_le_bytes())
             .collect();
-        let b: Vec<u8> = [0x3c00u16, 0xc000].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let b: Vec<u8> = [0x3c00u16, 0xc000]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
         let mut tensors = HashMap::new();
-        tensors.insert("b.weight", TensorView::new(Dtype::F16, vec![2], &b).unwrap());
-        tensors.insert("a.weight", TensorView::new(Dtype::F32, vec![2, 2], &a).unwrap());
+        tensors.insert(
+            "b.weight",
+            TensorView::new(Dtype::F16, vec![2], &b).unwrap(),
+        );
+        tensors.insert(
+            "a.weight",
+            TensorView::new(Dtype::F32, vec![2, 2], &a).unwrap(),
+        );
         let meta = HashMap::from([("stylize.preprocess".to_string(), "caffe".to_string())]);
         safetensors::serialize_to_file(tensors, Some(meta), &path).unwrap();
         let (t, m) = read_safetensors(&path).unwrap();

@@ -99,7 +99,11 @@ fn keras3_sequential_names_in_natural_order_skipping_1x1() {
         .zip(arch.kernel_shapes())
         .enumerate()
     {
-        let layer = if k == 0 { "conv2d".to_string() } else { format!("conv2d_{k}") };
+        let layer = if k == 0 {
+            "conv2d".to_string()
+        } else {
+            format!("conv2d_{k}")
+        };
         tensors.push(RawTensor {
             name: format!("block{b}/layers/{layer}/vars/0"),
             shape: vec![kh, kw, i, o],
@@ -133,18 +137,29 @@ fn a_missing_layer_is_named_with_its_expected_shape() {
     let err = vgg_from_tensors(p(), &t, KernelLayout::Oihw).unwrap_err();
     assert!(matches!(err, Error::WeightsMissing { .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("features.21.weight") && msg.contains("[512, 512, 3, 3]"), "{msg}");
+    assert!(
+        msg.contains("features.21.weight") && msg.contains("[512, 512, 3, 3]"),
+        "{msg}"
+    );
 
     let mut t = keras_names(Architecture::Vgg16);
     t.retain(|t| !t.name.contains("_b_1"));
-    let msg = vgg_from_tensors(p(), &t, KernelLayout::Hwio).unwrap_err().to_string();
-    assert!(msg.contains("bias of `block1_conv1/block1_conv1_W_1:0`"), "{msg}");
+    let msg = vgg_from_tensors(p(), &t, KernelLayout::Hwio)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("bias of `block1_conv1/block1_conv1_W_1:0`"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn a_wrong_shape_is_named_with_both_shapes() {
     let mut t = torch_names(Architecture::Vgg16);
-    let k = t.iter_mut().find(|t| t.name == "features.2.weight").unwrap();
+    let k = t
+        .iter_mut()
+        .find(|t| t.name == "features.2.weight")
+        .unwrap();
     k.shape = vec![64, 32, 3, 3];
     k.data.truncate(64 * 32 * 9);
     let err = vgg_from_tensors(p(), &t, KernelLayout::Oihw).unwrap_err();

@@ -1,0 +1,361 @@
+//! The `stylize` binary as a user runs it: a short successful run with
+//! every output option, then each way a user can get it wrong, which must
+//! exit non-zero with a clear message and leave no output file.
+
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+#[path = "../../stylize/tests/common/mod.rs"]
+mod common;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn stylize() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_stylize"));
+    // Never touch the real cache or a user's weights setting.
+    c.env_remove("STYLIZE_WEIGHTS")
+        .env_remove("STYLIZE_WEIGHTS_URL")
+        .env_remove("STYLIZE_WEIGHTS_SHA256")
+        .env_remove("STYLIZE_LOG");
+    c
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn base_args(out: &Path, weights: &Path) -> Vec<String> {
+    [
+        "--content",
+        common::asset("chelsea.jpg").to_str().unwrap(),
+        "--style",
+        common::asset("udnie.jpg").to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--weights",
+        weights.to_str().unwrap(),
+        "--size",
+        "48",
+        "--epochs",
+        "3",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+#[test]
+fn a_short_run_writes_image_loss_log_and_snapshots() {
+    let Some(weights) = common::hed_weights("a_short_run_writes_image_loss_log_and_snapshots")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("result.png");
+    let log = dir.path().join("loss.csv");
+    let o = stylize()
+        .args(base_args(&out, &weights))
+        .args([
+            "--loss-log",
+            log.to_str().unwrap(),
+            "--save-every",
+            "2",
+            "--threads",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    // It says which network and preprocessing it used, and the substitution.
+    assert!(err.contains("VGG16") && err.contains("caffe"), "{err}");
+    assert!(err.contains("block5_conv3"), "{err}");
+    let img = image::open(&out).unwrap();
+    assert_eq!((img.width(), img.height()), (451, 300));
+    assert!(dir.path().join("result.0002.png").is_file());
+
+    let csv = std::fs::read_to_string(&log).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("iteration,content,style,total,seconds"));
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r.len(), 5);
+        assert_eq!(r[0], (i + 1) as f64);
+        assert!(((r[1] + r[2]) - r[3]).abs() <= 1e-5 * r[3], "{r:?}");
+        assert!(i == 0 || r[4] >= rows[i - 1][4]);
+    }
+    // Nothing else left behind (no temporary files).
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["loss.csv", "result.0002.png", "result.png"]);
+}
+
+#[test]
+fn same_seed_and_threads_give_identical_files_and_quiet_is_quiet() {
+    let Some(weights) =
+        common::hed_weights("same_seed_and_threads_give_identical_files_and_quiet_is_quiet")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for name in ["a.png", "b.png"] {
+        let out = dir.path().join(name);
+        let o = stylize()
+            .args(base_args(&out, &weights))
+            .args(["--seed", "5", "--threads", "2", "-q"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(stderr(&o), "", "-q printed something");
+        files.push(std::fs::read(&out).unwrap());
+    }
+    assert_eq!(files[0], files[1]);
+}
+
+/// Each case: extra/replaced arguments, text the error must contain.
+struct Case {
+    name: &'static str,
+    args: Vec<String>,
+    expect: &'static str,
+}
+
+#[test]
+fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
+    let Some(weights) =
+        common::hed_weights("user_errors_exit_nonzero_with_a_clear_message_and_no_output")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = d.join("notes.jpg");
+    std::fs::write(&text, "this is not an image").unwrap();
+    let truncated = d.join("truncated.h5");
+    let bytes = std::fs::read(&weights).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+    let unknown = d.join("weights.bin");
+    std::fs::write(&unknown, "not weights at all").unwrap();
+    let small = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../stylize/tests/fixtures/h5/keras2_legacy.h5");
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let p = |p: &Path| p.to_str().unwrap().to_string();
+    let cases = vec![
+        Case {
+            name: "missing content",
+            args: s(&["--content", "/nonexistent/photo.jpg"]),
+            expect: "/nonexistent/photo.jpg",
+        },
+        Case {
+            name: "corrupt style",
+            args: vec!["--style".into(), p(&text)],
+            expect: "cannot read image",
+        },
+        Case {
+            name: "truncated weights",
+            args: vec!["--weights".into(), p(&truncated)],
+            expect: "truncated.h5",
+        },
+        Case {
+            name: "unknown weights layout",
+            args: vec!["--weights".into(), p(&unknown)],
+            expect: "unknown format",
+        },
+        Case {
+            name: "weights of the wrong shape",
+            args: vec!["--weights".into(), p(&small)],
+            expect: "expected [3, 3, 3, 64]",
+        },
+        Case {
+            name: "unknown content layer",
+            args: s(&["--content-layer", "block9_conv9"]),
+            expect: "unknown layer `block9_conv9`",
+        },
+        Case {
+            name: "VGG19-only layer on VGG16",
+            args: s(&["--style-layers", "relu1_1:1,block5_conv4:1"]),
+            expect: "unknown layer `block5_conv4` for VGG16",
+        },
+        Case {
+            name: "bad style weight",
+            args: s(&["--style-layers", "relu1_1:abc"]),
+            expect: "not a number",
+        },
+        Case {
+            name: "unsupported output",
+            args: vec!["--output".into(), p(&d.join("out.gif"))],
+            expect: "unsupported extension",
+        },
+        Case {
+            name: "missing output folder",
+            args: vec!["--output".into(), p(&d.join("no/such/dir/out.png"))],
+            expect: "does not exist",
+        },
+        Case {
+            name: "negative alpha",
+            args: s(&["--alpha", "-1"]),
+            expect: "--alpha",
+        },
+        Case {
+            name: "zero epochs",
+            args: s(&["--epochs", "0"]),
+            expect: "--epochs",
+        },
+        Case {
+            name: "tiny size",
+            args: s(&["--size", "5"]),
+            expect: "--size",
+        },
+        Case {
+            name: "zero learning rate",
+            args: s(&["--lr", "0"]),
+            expect: "--lr",
+        },
+        Case {
+            name: "not a number",
+            args: s(&["--beta", "lots"]),
+            expect: "not a number",
+        },
+        Case {
+            name: "zero threads",
+            args: s(&["--threads", "0"]),
+            expect: "--threads",
+        },
+    ];
+    for case in cases {
+        let out = d.join("out.png");
+        let mut args = base_args(&out, &weights);
+        // Later flags replace earlier ones where the case names the same flag.
+        for pair in case.args.chunks(2) {
+            if let Some(i) = args.iter().position(|a| *a == pair[0]) {
+                args[i + 1] = pair[1].clone();
+            } else {
+                args.extend(pair.iter().cloned());
+            }
+        }
+        let o = stylize().args(&args).output().unwrap();
+        let err = stderr(&o);
+        assert!(!o.status.success(), "{}: succeeded", case.name);
+        assert!(
+            err.contains(case.expect),
+            "{}: stderr lacks `{}`:\n{err}",
+            case.name,
+            case.expect
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("out") || n.starts_with(".stylize"))
+            .collect();
+        assert!(leftovers.is_empty(), "{}: left {leftovers:?}", case.name);
+    }
+}
+
+#[test]
+fn offline_without_weights_says_how_to_provide_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = dir.path().join("out.png");
+    let o = stylize()
+        .args(["--content", common::asset("chelsea.jpg").to_str().unwrap()])
+        .args(["--style", common::asset("udnie.jpg").to_str().unwrap()])
+        .args(["--output", out.to_str().unwrap()])
+        .env("STYLIZE_CACHE_DIR", dir.path().join("cache"))
+        .env(
+            "STYLIZE_WEIGHTS_URL",
+            format!("http://127.0.0.1:{port}/vgg19.pth"),
+        )
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("no VGG weights available") && err.contains("--weights FILE"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
+
+/// Serves one file to each connection, `count` times, on 127.0.0.1.
+fn serve(body: Vec<u8>, count: usize) -> (u16, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        for stream in listener.incoming().take(count) {
+            let mut s = stream.unwrap();
+            let mut buf = [0u8; 4096];
+            let mut req = Vec::new();
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = s.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                req.extend_from_slice(&buf[..n]);
+            }
+            write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )
+            .unwrap();
+            s.write_all(&body).unwrap();
+        }
+    });
+    (port, handle)
+}
+
+#[test]
+fn first_use_downloads_verifies_and_caches_the_default_weights() {
+    let Some(weights) =
+        common::hed_weights("first_use_downloads_verifies_and_caches_the_default_weights")
+    else {
+        return;
+    };
+    use sha2::Digest;
+    let body = std::fs::read(&weights).unwrap();
+    let sha = format!("{:x}", sha2::Sha256::digest(&body));
+    let (port, server) = serve(body, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let run = |out: &Path| {
+        stylize()
+            .args(["--content", common::asset("chelsea.jpg").to_str().unwrap()])
+            .args(["--style", common::asset("udnie.jpg").to_str().unwrap()])
+            .args([
+                "--output",
+                out.to_str().unwrap(),
+                "--size",
+                "32",
+                "--epochs",
+                "1",
+            ])
+            .env("STYLIZE_CACHE_DIR", &cache)
+            .env(
+                "STYLIZE_WEIGHTS_URL",
+                format!("http://127.0.0.1:{port}/hed.weights.h5"),
+            )
+            .env("STYLIZE_WEIGHTS_SHA256", &sha)
+            .output()
+            .unwrap()
+    };
+    let o = run(&dir.path().join("a.png"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("downloading"), "{}", stderr(&o));
+    server.join().unwrap();
+    assert!(cache.join("hed.weights.h5").is_file());
+    // The second run finds the cache; the server is gone.
+    let o = run(&dir.path().join("b.png"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("(default, cached)"), "{}", stderr(&o));
+}

@@ -1,0 +1,117 @@
+//! The gradient of the total cost with respect to the pixels, from burn's
+//! autodiff through the whole VGG19 objective, against central finite
+//! differences. Everything runs in f64; random weights (He-scaled) and a
+//! 16x16 image keep it fast while reaching every layer down to block5.
+
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+use burn::tensor::{DType, Device, Tensor, TensorCreationOptions, TensorData};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use stylize::objective::Objective;
+use stylize::weights::{ConvWeights, Format};
+use stylize::{Architecture, Preprocess, StyleConfig, Vgg, VggWeights};
+
+fn random_weights(arch: Architecture, seed: u64) -> VggWeights {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let convs = arch
+        .kernel_shapes()
+        .into_iter()
+        .map(|shape| {
+            let fan_in = (shape[1] * 9) as f32;
+            let bound = (6.0 / fan_in).sqrt();
+            ConvWeights {
+                name: String::new(),
+                shape,
+                kernel: (0..shape.iter().product::<usize>())
+                    .map(|_| rng.random_range(-bound..bound))
+                    .collect(),
+                bias: (0..shape[0])
+                    .map(|_| rng.random_range(-0.05..0.05))
+                    .collect(),
+            }
+        })
+        .collect();
+    VggWeights {
+        arch,
+        preprocess: Preprocess::KERAS_CAFFE,
+        preprocess_reason: String::new(),
+        convs,
+        path: Default::default(),
+        format: Format::SafeTensors,
+    }
+}
+
+fn image(
+    rng: &mut ChaCha8Rng,
+    h: usize,
+    w: usize,
+    opts: &TensorCreationOptions,
+) -> (Vec<f64>, Tensor<4>) {
+    let v: Vec<f64> = (0..3 * h * w).map(|_| rng.random_range(0.0..1.0)).collect();
+    let t = Tensor::from_data(TensorData::new(v.clone(), [1, 3, h, w]), opts.clone());
+    (v, t)
+}
+
+fn value(t: Tensor<1>) -> f64 {
+    t.into_data().try_to_vec::<f64>().unwrap()[0]
+}
+
+#[test]
+fn total_cost_gradient_matches_central_differences() {
+    let opts = TensorCreationOptions::new(Device::flex().autodiff()).with_dtype(DType::F64);
+    let weights = random_weights(Architecture::Vgg19, 7);
+    let vgg = Vgg::new(&weights, opts.clone());
+    let layers = StyleConfig::default()
+        .resolve_layers(Architecture::Vgg19)
+        .unwrap();
+    let (h, w) = (16, 16);
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let (_, content) = image(&mut rng, h, w, &opts);
+    let (_, style) = image(&mut rng, 24, 20, &opts); // style at another size
+    let (g_values, g) = image(&mut rng, h, w, &opts);
+    // Weigh the terms so that both matter, or the check would test only the
+    // larger one (with Caffe scaling the style term is ~1e9 times larger).
+    let probe = Objective::new(&vgg, &layers, content.clone(), style.clone(), 1.0, 1.0)
+        .costs(&vgg, g.clone());
+    let beta = value(probe.content) / value(probe.style);
+    let objective = Objective::new(&vgg, &layers, content, style, 1.0, beta);
+
+    let leaf = g.require_grad();
+    let costs = objective.costs(&vgg, leaf.clone());
+    // Both terms must matter, or the check would test only one of them.
+    let (c, s) = (value(costs.content.clone()), value(costs.style.clone()));
+    assert!(
+        c > 0.0 && s > 0.0 && c / s < 1e3 && s / c < 1e3,
+        "content {c} style {s}"
+    );
+    let grads = costs.total.backward();
+    let grad = leaf
+        .grad(&grads)
+        .unwrap()
+        .into_data()
+        .try_to_vec::<f64>()
+        .unwrap();
+
+    let at = |values: &[f64]| {
+        let t = Tensor::from_data(TensorData::new(values.to_vec(), [1, 3, h, w]), opts.clone());
+        value(objective.costs(&vgg, t).total)
+    };
+    let step = 1e-6;
+    let mut worst: f64 = 0.0;
+    for _ in 0..16 {
+        let i = rng.random_range(0..g_values.len());
+        let mut plus = g_values.clone();
+        plus[i] += step;
+        let mut minus = g_values.clone();
+        minus[i] -= step;
+        let numeric = (at(&plus) - at(&minus)) / (2.0 * step);
+        let scale = grad.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        // Error relative to the largest gradient component, so that tiny
+        // components are not judged by a relative error of noise.
+        let err = (grad[i] - numeric).abs() / scale;
+        worst = worst.max(err);
+        assert!(err < 1e-6, "pixel {i}: autodiff {} vs finite difference {numeric} (error {err:e} of max |grad| {scale:e})", grad[i]);
+    }
+    eprintln!("worst error relative to max |grad|: {worst:e}");
+}

@@ -1,0 +1,180 @@
+//! End to end on real pretrained weights: the HED/VGG16 file read through
+//! the same loading code users use.
+
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+mod common;
+
+use std::ops::ControlFlow;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use image::GenericImageView;
+use serde_json::Value;
+use stylize::{
+    load_image, load_vgg_weights, Architecture, Iteration, Layer, Observer, Preprocess,
+    StyleConfig, Stylizer, Vgg,
+};
+
+#[test]
+fn real_weights_load_as_vgg16_with_hed_preprocessing() {
+    let Some(path) = common::hed_weights("real_weights_load_as_vgg16_with_hed_preprocessing")
+    else {
+        return;
+    };
+    let w = load_vgg_weights(&path, None).unwrap();
+    assert_eq!(w.arch, Architecture::Vgg16);
+    assert_eq!(w.preprocess, Preprocess::HED);
+    assert_eq!(w.convs.len(), 13);
+    assert_eq!(w.convs[0].shape, [64, 3, 3, 3]);
+    assert_eq!(w.convs[12].shape, [512, 512, 3, 3]);
+}
+
+/// block1 of the real network against numpy (`reference/hed_features.py`):
+/// checks the HWIO transpose, the BGR reversal and HED's means together.
+#[test]
+fn real_weights_block1_features_match_numpy() {
+    let Some(path) = common::hed_weights("real_weights_block1_features_match_numpy") else {
+        return;
+    };
+    let r: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/reference/hed_features.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let (h, w) = (
+        r["height"].as_u64().unwrap() as usize,
+        r["width"].as_u64().unwrap() as usize,
+    );
+    let hwc: Vec<f32> = r["image_rgb_hwc"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap() as f32)
+        .collect();
+    let mut chw = vec![0.0f32; 3 * h * w];
+    for (i, v) in hwc.iter().enumerate() {
+        let (p, c) = (i / 3, i % 3);
+        chw[c * h * w + p] = *v;
+    }
+    let dev = Device::flex();
+    let vgg = Vgg::new(&load_vgg_weights(&path, None).unwrap(), &dev);
+    let x: Tensor<4> = Tensor::from_data(TensorData::new(chw, [1, 3, h, w]), &dev);
+    let feats = vgg.features(x, &[Layer::relu(1, 1), Layer::relu(1, 2)]);
+    for (name, got) in ["relu1_1_chw", "relu1_2_chw"].iter().zip(feats) {
+        let got = got.into_data().try_to_vec::<f32>().unwrap();
+        let want: Vec<f64> = r[name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(got.len(), want.len());
+        let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(scale > 1.0, "{name}: reference is degenerate");
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                (f64::from(*g) - w).abs() <= 1e-5 * scale,
+                "{name}[{i}]: {g} vs {w}"
+            );
+        }
+    }
+}
+
+struct Record(Vec<f64>);
+
+impl Observer for Record {
+    fn iteration(&mut self, it: &Iteration<'_>) -> ControlFlow<()> {
+        self.0.push(it.total);
+        ControlFlow::Continue(())
+    }
+}
+
+#[test]
+fn real_weights_end_to_end_cost_falls_and_output_is_valid() {
+    let Some(path) = common::hed_weights("real_weights_end_to_end_cost_falls_and_output_is_valid")
+    else {
+        return;
+    };
+    let stylizer = Stylizer::new(&load_vgg_weights(&path, None).unwrap());
+    let content = load_image(&common::asset("chelsea.jpg")).unwrap();
+    let style = load_image(&common::asset("starry_night.jpg")).unwrap();
+    let config = StyleConfig::default().with_size(112).with_iterations(50);
+    let mut costs = Record(Vec::new());
+    let out = stylizer
+        .stylize(&content, &style, &config, &mut costs)
+        .unwrap();
+    let costs = costs.0;
+    assert_eq!(costs.len(), 50);
+    assert_eq!(out.iterations, 50);
+    let (first, last) = (costs[0], *costs.last().unwrap());
+    eprintln!("total cost {first:e} -> {last:e}");
+    assert!(last < first / 2.0, "cost {first:e} -> {last:e}");
+    assert!(costs.iter().all(|c| c.is_finite()));
+    // The content's original size, not the working size.
+    assert_eq!(out.image.dimensions(), content.dimensions());
+    let content8 = content.to_rgb8();
+    let diff: f64 = out
+        .image
+        .as_raw()
+        .iter()
+        .zip(content8.as_raw())
+        .map(|(a, b)| f64::from((i16::from(*a) - i16::from(*b)).abs()))
+        .sum::<f64>()
+        / out.image.as_raw().len() as f64;
+    assert!(
+        diff > 3.0,
+        "output barely differs from the content (mean |diff| {diff:.2} levels)"
+    );
+    // A valid image file.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("out.png");
+    stylize::save_image(&out.image, &file).unwrap();
+    let back = load_image(&file).unwrap();
+    assert_eq!(back.dimensions(), content.dimensions());
+    assert_eq!(back.to_rgb8(), out.image);
+}
+
+struct StopAt(usize);
+
+impl Observer for StopAt {
+    fn iteration(&mut self, it: &Iteration<'_>) -> ControlFlow<()> {
+        if it.iteration >= self.0 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
+}
+
+#[test]
+fn real_weights_same_seed_same_bits_and_early_stop() {
+    let Some(path) = common::hed_weights("real_weights_same_seed_same_bits_and_early_stop") else {
+        return;
+    };
+    let stylizer = Stylizer::new(&load_vgg_weights(&path, None).unwrap())
+        .with_threads(2)
+        .unwrap();
+    let content = load_image(&common::asset("coffee.jpg")).unwrap();
+    let style = load_image(&common::asset("great_wave.jpg")).unwrap();
+    let config = StyleConfig::default().with_size(64).with_iterations(6);
+    let run = |c: &StyleConfig| {
+        stylizer
+            .stylize(&content, &style, c, &mut stylize::NoObserver)
+            .unwrap()
+            .image
+    };
+    let a = run(&config);
+    assert_eq!(a, run(&config), "same seed, different output");
+    assert_ne!(
+        a,
+        run(&config.clone().with_seed(1)),
+        "the seed changes nothing"
+    );
+    let stopped = stylizer
+        .stylize(&content, &style, &config, &mut StopAt(2))
+        .unwrap();
+    assert_eq!(stopped.iterations, 2);
+}
