@@ -38,7 +38,7 @@ use hdf5_pure::{
 };
 
 use crate::error::{Error, Result};
-use crate::weights::raw::RawTensor;
+use crate::weights::raw::{bf16_to_f32, f16_to_f32, RawTensor};
 
 /// How deep the group tree may nest before the file is refused (Keras nests a
 /// handful of levels; a deeper tree is a malformed or hostile file).
@@ -434,33 +434,12 @@ fn decode_16bit(raw: &[u8], format: FloatFormat, big_endian: bool) -> Vec<f32> {
                 u16::from_le_bytes(bytes)
             };
             if format == FloatFormat::BF16 {
-                f32::from_bits(u32::from(bits) << 16)
+                bf16_to_f32(bits)
             } else {
                 f16_to_f32(bits)
             }
         })
         .collect()
-}
-
-/// IEEE 754 binary16 to binary32 (exact).
-fn f16_to_f32(bits: u16) -> f32 {
-    let sign = u32::from(bits >> 15) << 31;
-    let exponent = u32::from((bits >> 10) & 0x1f);
-    let mantissa = u32::from(bits & 0x3ff);
-    match (exponent, mantissa) {
-        (0, 0) => f32::from_bits(sign),
-        (0, _) => {
-            // Subnormal: mantissa * 2^-24, exact in f32.
-            let magnitude = f32::from(bits & 0x3ff) * f32::from_bits(0x3380_0000);
-            if sign == 0 {
-                magnitude
-            } else {
-                -magnitude
-            }
-        }
-        (0x1f, m) => f32::from_bits(sign | 0x7f80_0000 | (m << 13)),
-        (e, m) => f32::from_bits(sign | ((e + 112) << 23) | (m << 13)),
-    }
 }
 
 /// Compares names with runs of ASCII digits compared as numbers
@@ -700,23 +679,6 @@ mod tests {
             natural_cmp("x99999999999999999999999", "x100000000000000000000000"),
             Ordering::Less
         );
-    }
-
-    #[test]
-    fn half_precision_conversion() {
-        assert_eq!(f16_to_f32(0x3c00), 1.0);
-        assert_eq!(f16_to_f32(0xc000), -2.0);
-        assert_eq!(f16_to_f32(0x7bff), 65504.0);
-        assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
-        assert_eq!(f16_to_f32(0x8001), -(2f32.powi(-24)));
-        assert_eq!(f16_to_f32(0x03ff), 1023.0 * 2f32.powi(-24));
-        assert_eq!(f16_to_f32(0x8000).to_bits(), 0x8000_0000);
-        assert_eq!(f16_to_f32(0x7c00), f32::INFINITY);
-        assert!(f16_to_f32(0x7e00).is_nan());
-        let be = decode_16bit(&[0x3c, 0x00, 0x3f, 0x80], FloatFormat::F16, true);
-        assert_eq!(be[0], 1.0);
-        let bf = decode_16bit(&[0x80, 0x3f], FloatFormat::BF16, false);
-        assert_eq!(bf, [1.0]);
     }
 
     #[test]

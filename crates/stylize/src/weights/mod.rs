@@ -273,20 +273,10 @@ pub fn vgg_from_tensors(
                 let Some(i) = torch_index(&c.key) else {
                     continue;
                 };
-                match indices.iter().position(|&x| x == i) {
-                    Some(pos) => {
-                        by_position.insert(pos, c);
-                    }
-                    None => {
-                        return Err(Error::weights_format(
-                            path,
-                            format!(
-                                "tensor `{}` sits where {arch} has no convolution (index {i})",
-                                c.kernel.name
-                            ),
-                        ))
-                    }
-                }
+                let pos = indices.iter().position(|&x| x == i);
+                place(path, &mut by_position, c, pos, || {
+                    format!("sits where {arch} has no convolution (index {i})")
+                })?;
             }
             let prefix = candidates
                 .first()
@@ -316,20 +306,10 @@ pub fn vgg_from_tensors(
                 let Some(bc) = keras_block(&c.key) else {
                     continue;
                 };
-                match positions.iter().position(|&p| p == bc) {
-                    Some(pos) => {
-                        by_position.insert(pos, c);
-                    }
-                    None => {
-                        return Err(Error::weights_format(
-                            path,
-                            format!(
-                                "tensor `{}`: {arch} has no layer block{}_conv{}",
-                                c.kernel.name, bc.0, bc.1
-                            ),
-                        ))
-                    }
-                }
+                let pos = positions.iter().position(|&p| p == bc);
+                place(path, &mut by_position, c, pos, || {
+                    format!("{arch} has no layer block{}_conv{}", bc.0, bc.1)
+                })?;
             }
             expected_name = Box::new(|pos, arch| {
                 let (b, c) = arch.conv_positions()[pos];
@@ -407,6 +387,27 @@ pub fn vgg_from_tensors(
         });
     }
     Ok((arch, convs))
+}
+
+/// Records `c` at forward position `pos`, or fails with `why` when the
+/// network has no such position.
+fn place<'c, 'a>(
+    path: &Path,
+    slots: &mut HashMap<usize, &'c Candidate<'a>>,
+    c: &'c Candidate<'a>,
+    pos: Option<usize>,
+    why: impl FnOnce() -> String,
+) -> Result<()> {
+    match pos {
+        Some(pos) => {
+            slots.insert(pos, c);
+            Ok(())
+        }
+        None => Err(Error::weights_format(
+            path,
+            format!("tensor `{}`: {}", c.kernel.name, why()),
+        )),
+    }
 }
 
 fn check_len(path: &Path, t: &RawTensor) -> Result<()> {

@@ -56,7 +56,7 @@ use std::path::Path;
 use std::rc::Rc;
 
 use crate::error::{Error, Result};
-use crate::weights::raw::RawTensor;
+use crate::weights::raw::{bf16_to_f32, f16_to_f32, RawTensor};
 
 /// First pickle of a legacy file.
 const LEGACY_MAGIC: i128 = 0x1950_a86a_20f9_469c_fc6c;
@@ -566,9 +566,7 @@ impl Dtype {
             Dtype::F64 => each(bytes, out, |a| f64::from_le_bytes(a) as f32),
             Dtype::F32 => each(bytes, out, f32::from_le_bytes),
             Dtype::F16 => each(bytes, out, |a| f16_to_f32(u16::from_le_bytes(a))),
-            Dtype::BF16 => each(bytes, out, |a| {
-                f32::from_bits(u32::from(u16::from_le_bytes(a)) << 16)
-            }),
+            Dtype::BF16 => each(bytes, out, |a| bf16_to_f32(u16::from_le_bytes(a))),
             Dtype::I64 => each(bytes, out, |a| i64::from_le_bytes(a) as f32),
             Dtype::I32 => each(bytes, out, |a| i32::from_le_bytes(a) as f32),
             Dtype::I16 => each(bytes, out, |a| f32::from(i16::from_le_bytes(a))),
@@ -576,28 +574,6 @@ impl Dtype {
             Dtype::U8 => each(bytes, out, |a: [u8; 1]| f32::from(a[0])),
             Dtype::Bool => each(bytes, out, |a: [u8; 1]| if a[0] != 0 { 1.0 } else { 0.0 }),
         }
-    }
-}
-
-/// IEEE 754 half precision to single precision (exact).
-fn f16_to_f32(h: u16) -> f32 {
-    let sign = u32::from(h & 0x8000) << 16;
-    let exp = u32::from((h >> 10) & 0x1f);
-    let man = u32::from(h & 0x3ff);
-    match exp {
-        // Zero or subnormal: man * 2^-24, exactly representable in f32.
-        0 => {
-            let v = man as f32 * f32::from_bits(0x3380_0000); // 2^-24
-            if sign != 0 {
-                -v
-            } else {
-                v
-            }
-        }
-        // Infinity or NaN (payload kept).
-        0x1f => f32::from_bits(sign | 0x7f80_0000 | (man << 13)),
-        // Normal: rebias the exponent from 15 to 127.
-        _ => f32::from_bits(sign | ((exp + 112) << 23) | (man << 13)),
     }
 }
 
@@ -1415,18 +1391,6 @@ mod tests {
     #[test]
     fn param_legacy() {
         check_fixture("param_legacy.pth");
-    }
-
-    #[test]
-    fn half_conversion_special_values() {
-        assert_eq!(f16_to_f32(0x3c00), 1.0);
-        assert_eq!(f16_to_f32(0xc000), -2.0);
-        assert_eq!(f16_to_f32(0x7bff), 65504.0);
-        assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
-        assert_eq!(f16_to_f32(0x8000).to_bits(), (-0.0f32).to_bits());
-        assert_eq!(f16_to_f32(0x7c00), f32::INFINITY);
-        assert_eq!(f16_to_f32(0xfc00), f32::NEG_INFINITY);
-        assert!(f16_to_f32(0x7e00).is_nan());
     }
 
     // --- hand-made pickles for error cases (nothing is ever executed) ---

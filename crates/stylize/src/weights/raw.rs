@@ -18,3 +18,52 @@ impl RawTensor {
         self.shape.iter().product()
     }
 }
+
+/// IEEE 754 half precision to single precision (exact; subnormals,
+/// infinities and NaN payloads kept).
+pub fn f16_to_f32(h: u16) -> f32 {
+    let sign = u32::from(h & 0x8000) << 16;
+    let exp = u32::from((h >> 10) & 0x1f);
+    let man = u32::from(h & 0x3ff);
+    match exp {
+        // Zero or subnormal: man * 2^-24, exactly representable in f32.
+        0 => {
+            let v = man as f32 * f32::from_bits(0x3380_0000); // 2^-24
+            if sign != 0 {
+                -v
+            } else {
+                v
+            }
+        }
+        // Infinity or NaN.
+        0x1f => f32::from_bits(sign | 0x7f80_0000 | (man << 13)),
+        // Normal: rebias the exponent from 15 to 127.
+        _ => f32::from_bits(sign | ((exp + 112) << 23) | (man << 13)),
+    }
+}
+
+/// bfloat16 to single precision (exact: the top half of an f32).
+pub fn bf16_to_f32(h: u16) -> f32 {
+    f32::from_bits(u32::from(h) << 16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn half_precision_conversion() {
+        assert_eq!(f16_to_f32(0x3c00), 1.0);
+        assert_eq!(f16_to_f32(0xc000), -2.0);
+        assert_eq!(f16_to_f32(0x7bff), 65504.0);
+        assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
+        assert_eq!(f16_to_f32(0x8001), -(2f32.powi(-24)));
+        assert_eq!(f16_to_f32(0x03ff), 1023.0 * 2f32.powi(-24));
+        assert_eq!(f16_to_f32(0x8000).to_bits(), (-0.0f32).to_bits());
+        assert_eq!(f16_to_f32(0x7c00), f32::INFINITY);
+        assert_eq!(f16_to_f32(0xfc00), f32::NEG_INFINITY);
+        assert!(f16_to_f32(0x7e00).is_nan());
+        assert_eq!(bf16_to_f32(0x3f80), 1.0);
+        assert_eq!(bf16_to_f32(0xc040), -3.0);
+    }
+}

@@ -5,7 +5,7 @@ use std::path::Path;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::error::{Error, Result};
-use crate::weights::raw::RawTensor;
+use crate::weights::raw::{bf16_to_f32, f16_to_f32, RawTensor};
 
 /// The header's `__metadata__` entries.
 pub type Metadata = Vec<(String, String)>;
@@ -45,7 +45,7 @@ pub fn read_safetensors(path: &Path) -> Result<(Vec<RawTensor>, Metadata)> {
                 f16_to_f32(u16::from_le_bytes([b[0], b[1]]))
             }),
             Dtype::BF16 => decode(view.data(), 2, |b| {
-                f32::from_bits(u32::from(u16::from_le_bytes([b[0], b[1]])) << 16)
+                bf16_to_f32(u16::from_le_bytes([b[0], b[1]]))
             }),
             // Integer bookkeeping tensors (e.g. batch-norm counters) are not weights.
             _ => continue,
@@ -61,24 +61,6 @@ pub fn read_safetensors(path: &Path) -> Result<(Vec<RawTensor>, Metadata)> {
 
 fn decode(bytes: &[u8], width: usize, f: impl Fn(&[u8]) -> f32) -> Vec<f32> {
     bytes.chunks_exact(width).map(f).collect()
-}
-
-/// IEEE half to single precision, subnormals and infinities included.
-pub(crate) fn f16_to_f32(h: u16) -> f32 {
-    let sign = u32::from(h >> 15) << 31;
-    let exp = u32::from((h >> 10) & 0x1f);
-    let frac = u32::from(h & 0x3ff);
-    let bits = match (exp, frac) {
-        (0, 0) => sign,
-        (0, _) => {
-            // Subnormal: value = frac * 2^-24.
-            let v = frac as f32 * 2f32.powi(-24);
-            return if sign != 0 { -v } else { v };
-        }
-        (0x1f, _) => sign | 0x7f80_0000 | (frac << 13),
-        _ => sign | ((exp + 127 - 15) << 23) | (frac << 13),
-    };
-    f32::from_bits(bits)
 }
 
 #[cfg(test)]
@@ -131,15 +113,5 @@ mod tests {
         let err = read_safetensors(&path).unwrap_err();
         assert!(matches!(err, Error::WeightsFormat { .. }), "{err}");
         assert!(err.to_string().contains("w.safetensors"), "{err}");
-    }
-
-    #[test]
-    fn half_precision_conversion() {
-        assert_eq!(f16_to_f32(0x3c00), 1.0);
-        assert_eq!(f16_to_f32(0xc000), -2.0);
-        assert_eq!(f16_to_f32(0x7bff), 65504.0);
-        assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
-        assert_eq!(f16_to_f32(0x8001), -(2f32.powi(-24)));
-        assert!(f16_to_f32(0x7c00).is_infinite());
     }
 }
