@@ -63,6 +63,16 @@ impl Layer {
         }
     }
 
+    /// The smallest input side (in pixels) for which this tap still has at
+    /// least one position: each 2x2 pool before it halves the image.
+    pub fn min_input_side(&self) -> u32 {
+        let pools = match self.kind {
+            TapKind::Pool => self.block,
+            _ => self.block - 1,
+        };
+        1 << pools
+    }
+
     /// Position in a total order of the forward pass (later taps compare greater).
     pub fn depth_key(&self) -> (usize, usize, TapKind) {
         match self.kind {
@@ -185,6 +195,18 @@ mod tests {
             assert!(err.contains(&format!("unknown layer `{name}`")), "{err}");
             assert!(err.contains("block1_conv1..block1_conv2"), "{err}");
         }
+    }
+
+    #[test]
+    fn min_input_side_counts_pools() {
+        assert_eq!(Layer::relu(1, 1).min_input_side(), 1);
+        assert_eq!(Layer::relu(5, 4).min_input_side(), 16);
+        assert_eq!(
+            Layer::parse("pool5", Architecture::Vgg19)
+                .unwrap()
+                .min_input_side(),
+            32
+        );
     }
 
     #[test]

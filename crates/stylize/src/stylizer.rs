@@ -114,6 +114,8 @@ impl Stylizer {
         let output_size = (content.width(), content.height());
         let (w, h) = working_size(content.width(), content.height(), config.size);
         let style_size = working_size(style.width(), style.height(), config.size);
+        check_fits("content", (w, h), &layers)?;
+        check_fits("style", style_size, &layers)?;
         let content_img = to_rgb32f(content, w, h);
         let content_t = to_tensor(&content_img, self.options());
         let style_t = to_tensor(
@@ -201,42 +203,25 @@ impl Stylizer {
             layers,
         })
     }
+}
 
-    /// The weighted costs `(content, style, total)` of `image` as a
-    /// generated image for `content` and `style` (all at the working size
-    /// `config.size`), without optimising. Useful to compare results.
-    ///
-    /// # Errors
-    /// As [`Self::stylize`].
-    pub fn evaluate(
-        &self,
-        image: &DynamicImage,
-        content: &DynamicImage,
-        style: &DynamicImage,
-        config: &StyleConfig,
-    ) -> Result<(f64, f64, f64)> {
-        config.validate()?;
-        let layers = config.resolve_layers(self.vgg.architecture())?;
-        let (w, h) = working_size(content.width(), content.height(), config.size);
-        let (sw, sh) = working_size(style.width(), style.height(), config.size);
-        let objective = Objective::new(
-            &self.vgg,
-            &layers,
-            to_tensor(&to_rgb32f(content, w, h), self.options()),
-            to_tensor(&to_rgb32f(style, sw, sh), self.options()),
-            f64::from(config.alpha),
-            f64::from(config.beta),
-        );
-        let costs = objective.costs(
-            &self.vgg,
-            to_tensor(&to_rgb32f(image, w, h), self.options()),
-        );
-        Ok((
-            scalar(costs.content)?,
-            scalar(costs.style)?,
-            scalar(costs.total)?,
-        ))
+/// Fails when an image is too small (or too elongated) at its working size
+/// for the deepest layer a cost reads.
+fn check_fits(what: &str, (w, h): (u32, u32), layers: &ResolvedLayers) -> Result<()> {
+    let taps = layers.style.iter().map(|(l, _)| *l).chain([layers.content]);
+    for layer in taps {
+        let need = layer.min_input_side();
+        if w.min(h) < need {
+            return Err(Error::parameter(
+                "size",
+                format!(
+                    "the {what} image is {w}x{h} px at the working size, but layer {layer} needs \
+                     at least {need} px on each side; use a larger --size or a less elongated image"
+                ),
+            ));
+        }
     }
+    Ok(())
 }
 
 fn scalar(t: Tensor<1>) -> Result<f64> {
@@ -256,4 +241,60 @@ fn to_output(g: Tensor<4>, (w, h): (u32, u32)) -> Result<RgbImage> {
         resize(&img, w, h)
     };
     Ok(to_rgb8(&img))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observer::NoObserver;
+    use crate::preprocess::Preprocess;
+    use crate::vgg::Architecture;
+    use crate::weights::{ConvWeights, Format};
+
+    fn zero_weights(arch: Architecture) -> VggWeights {
+        VggWeights {
+            arch,
+            preprocess: Preprocess::TORCH,
+            preprocess_reason: String::new(),
+            convs: arch
+                .kernel_shapes()
+                .into_iter()
+                .map(|shape| ConvWeights {
+                    name: String::new(),
+                    shape,
+                    kernel: vec![0.0; shape.iter().product()],
+                    bias: vec![0.0; shape[0]],
+                })
+                .collect(),
+            path: Default::default(),
+            format: Format::SafeTensors,
+        }
+    }
+
+    #[test]
+    fn images_too_small_for_the_deepest_layer_are_refused_before_work() {
+        let s = Stylizer::new(&zero_weights(Architecture::Vgg16));
+        let square = DynamicImage::new_rgb8(64, 64);
+        let strip = DynamicImage::new_rgb8(400, 10);
+        let config = StyleConfig::default().with_size(64).with_iterations(1);
+        // A 400x10 style image is 64x2 at the working size: block5 needs 16.
+        let err = s
+            .stylize(&square, &strip, &config, &mut NoObserver)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("the style image is 64x2"), "{err}");
+        let err = s
+            .stylize(&strip, &square, &config, &mut NoObserver)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("the content image is 64x2"), "{err}");
+        // Shallow layers only: the same strip is fine.
+        let shallow = config
+            .with_content_layer("relu1_2")
+            .with_style_layers(vec![("relu1_1".into(), 1.0)]);
+        let out = s
+            .stylize(&strip, &square, &shallow, &mut NoObserver)
+            .unwrap();
+        assert_eq!(out.image.dimensions(), (400, 10));
+    }
 }

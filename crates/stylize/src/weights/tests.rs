@@ -209,3 +209,63 @@ fn natural_order() {
     v.sort_by(|a, b| natural_cmp(a, b));
     assert_eq!(v, ["conv2d", "conv2d_1", "conv2d_2", "conv2d_10"]);
 }
+
+/// A full-size VGG16 written as safetensors with torchvision names, loaded
+/// through the same entry point users use.
+#[test]
+fn load_vgg_weights_reads_a_safetensors_file_end_to_end() {
+    use ::safetensors::tensor::TensorView;
+    use ::safetensors::Dtype;
+    let dir = tempfile::tempdir().unwrap();
+    let encoded: Vec<(String, Vec<usize>, Vec<u8>)> = torch_names(Architecture::Vgg16)
+        .into_iter()
+        .map(|t| {
+            let bytes = t.data.iter().flat_map(|v| v.to_le_bytes()).collect();
+            (t.name, t.shape, bytes)
+        })
+        .collect();
+    let write = |name: &str, keep: &dyn Fn(&str) -> bool| {
+        let path = dir.path().join(name);
+        let views = encoded.iter().filter(|(n, _, _)| keep(n)).map(|(n, s, b)| {
+            (
+                n.clone(),
+                TensorView::new(Dtype::F32, s.clone(), b).unwrap(),
+            )
+        });
+        ::safetensors::serialize_to_file(views, None, &path).unwrap();
+        path
+    };
+
+    let full = write("vgg16.safetensors", &|_| true);
+    let w = load_vgg_weights(&full, None).unwrap();
+    assert_eq!(
+        (w.arch, w.format, w.preprocess),
+        (Architecture::Vgg16, Format::SafeTensors, Preprocess::TORCH)
+    );
+    assert_eq!(w.convs[3].kernel[0], 3.0);
+    let w = load_vgg_weights(&full, Some(Preprocess::HED)).unwrap();
+    assert_eq!(w.preprocess, Preprocess::HED);
+
+    let partial = write("partial.safetensors", &|n| !n.starts_with("features.28."));
+    let err = load_vgg_weights(&partial, None).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::WeightsMissing { .. }), "{msg}");
+    assert!(
+        msg.contains("partial.safetensors") && msg.contains("features.28.weight"),
+        "{msg}"
+    );
+}
+
+/// The torch-written fixture is a tiny VGG-like net: through the user's
+/// entry point it must fail naming the first kernel and the shape VGG needs.
+#[test]
+fn load_vgg_weights_on_a_small_pth_names_the_wrong_tensor() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pth/vgg_legacy.pth");
+    let err = load_vgg_weights(&path, None).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::WeightsShape { .. }), "{msg}");
+    assert!(
+        msg.contains("`features.0.weight` has shape [4, 3, 3, 3], expected [64, 3, 3, 3]"),
+        "{msg}"
+    );
+}
