@@ -156,6 +156,10 @@ impl Vgg {
     ///
     /// # Shapes
     /// `image`: `[1, 3, H, W]`, RGB in [0, 1]. Each output: `[1, C, h, w]`.
+    ///
+    /// # Panics
+    /// If a tap is not a layer of this network: make taps with
+    /// [`Layer::parse`], which checks them.
     pub fn features(&self, image: Tensor<4>, taps: &[Layer]) -> Vec<Tensor<4>> {
         let mut out: Vec<Option<Tensor<4>>> = vec![None; taps.len()];
         let mut remaining = taps.len();
