@@ -72,14 +72,6 @@ impl Layer {
         };
         1 << pools
     }
-
-    /// Position in a total order of the forward pass (later taps compare greater).
-    pub fn depth_key(&self) -> (usize, usize, TapKind) {
-        match self.kind {
-            TapKind::Pool => (self.block, usize::MAX, TapKind::Pool),
-            _ => (self.block, self.conv, self.kind),
-        }
-    }
 }
 
 impl fmt::Display for Layer {

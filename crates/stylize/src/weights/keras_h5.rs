@@ -445,7 +445,7 @@ fn decode_16bit(raw: &[u8], format: FloatFormat, big_endian: bool) -> Vec<f32> {
 /// Compares names with runs of ASCII digits compared as numbers
 /// (`conv2d_2` < `conv2d_10`), other bytes compared as bytes; names that
 /// differ only in leading zeros fall back to plain byte order.
-fn natural_cmp(a: &str, b: &str) -> Ordering {
+pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
     let (x, y) = (a.as_bytes(), b.as_bytes());
     let (mut i, mut j) = (0, 0);
     while i < x.len() && j < y.len() {

@@ -24,6 +24,8 @@ use crate::preprocess::Preprocess;
 use crate::vgg::Architecture;
 pub use raw::RawTensor;
 
+use keras_h5::natural_cmp;
+
 /// A weights file's container format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -491,42 +493,6 @@ fn keras_block(key: &str) -> Option<(usize, usize)> {
         let c: String = rest.chars().take_while(char::is_ascii_digit).collect();
         Some((b.parse().ok()?, c.parse().ok()?))
     })
-}
-
-/// Compares names with digit runs taken as numbers (`conv2d_2 < conv2d_10`).
-pub fn natural_cmp(a: &str, b: &str) -> Ordering {
-    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
-    loop {
-        match (a.first(), b.first()) {
-            (None, None) => return Ordering::Equal,
-            (None, Some(_)) => return Ordering::Less,
-            (Some(_), None) => return Ordering::Greater,
-            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
-                let da = a.iter().take_while(|c| c.is_ascii_digit()).count();
-                let db = b.iter().take_while(|c| c.is_ascii_digit()).count();
-                let na = std::str::from_utf8(&a[..da])
-                    .ok()
-                    .and_then(|s| s.parse::<u128>().ok());
-                let nb = std::str::from_utf8(&b[..db])
-                    .ok()
-                    .and_then(|s| s.parse::<u128>().ok());
-                match na.cmp(&nb) {
-                    Ordering::Equal => {}
-                    o => return o,
-                }
-                a = &a[da..];
-                b = &b[db..];
-            }
-            (Some(x), Some(y)) => {
-                match x.cmp(y) {
-                    Ordering::Equal => {}
-                    o => return o,
-                }
-                a = &a[1..];
-                b = &b[1..];
-            }
-        }
-    }
 }
 
 fn in_layout([o, i, kh, kw]: [usize; 4], layout: KernelLayout) -> Vec<usize> {
