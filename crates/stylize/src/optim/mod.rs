@@ -1,5 +1,7 @@
 //! Optimisers that move the generated image's pixels.
 
 pub mod adam;
+pub mod lbfgs;
 
 pub use adam::{Adam, AdamConfig};
+pub use lbfgs::{Lbfgs, LbfgsConfig, LbfgsStep, LineSearch};
