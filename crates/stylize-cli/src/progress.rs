@@ -9,12 +9,21 @@ use indicatif::{ProgressBar, ProgressStyle};
 use stylize::weights::download::DownloadProgress;
 use stylize::{save_image, Error, Iteration, Observer, RunInfo};
 
-/// The optimisation's observer: progress bar, `--loss-log`, `--save-every`.
+use crate::plot::{write_plot, Point};
+
+/// The optimisation's observer: progress bar, `--loss-log`, `--save-every`,
+/// `--plot`.
 pub struct CliObserver {
     bar: Option<ProgressBar>,
     show: bool,
     log: Option<(tempfile::NamedTempFile, PathBuf)>,
     save_every: Option<(usize, PathBuf)>,
+    plot: Option<(PathBuf, String)>,
+    history: Vec<Point>,
+    /// Work per iteration at each scale (its pixel count), for a progress
+    /// bar whose ETA holds when coarse scales run faster than fine ones.
+    work: Vec<u64>,
+    iterations_per_scale: usize,
     error: Option<Error>,
 }
 
@@ -47,8 +56,18 @@ impl CliObserver {
             show,
             log,
             save_every,
+            plot: None,
+            history: Vec::new(),
+            work: Vec::new(),
+            iterations_per_scale: 0,
             error: None,
         })
+    }
+
+    /// Also draws the costs to `path` (PNG) at the end, titled `title`.
+    pub fn with_plot(mut self, path: Option<&Path>, title: String) -> Self {
+        self.plot = path.map(|p| (p.to_path_buf(), title));
+        self
     }
 
     /// Ends the bar and moves the loss log into place.
@@ -63,10 +82,24 @@ impl CliObserver {
             tmp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
             tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
         }
+        if let Some((path, title)) = &self.plot {
+            write_plot(path, &self.history, title).map_err(|e| Error::ImageEncode {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        }
         Ok(())
     }
 
     fn record(&mut self, it: &Iteration<'_>) -> Result<(), Error> {
+        if self.plot.is_some() {
+            self.history.push(Point {
+                iteration: it.iteration,
+                content: it.content,
+                style: it.style,
+                total: it.total,
+            });
+        }
         if let Some((tmp, path)) = &mut self.log {
             writeln!(
                 tmp.as_file_mut(),
@@ -106,18 +139,32 @@ impl Observer for CliObserver {
         if !self.show {
             return;
         }
-        let bar = ProgressBar::new(info.iterations as u64);
-        let style = ProgressStyle::with_template(
-            "{bar:30.cyan/blue} {pos}/{len} | {msg} | {per_sec} | ETA {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        self.work = info
+            .scales
+            .iter()
+            .map(|&(w, h)| u64::from(w) * u64::from(h))
+            .collect();
+        self.iterations_per_scale = info.iterations / info.scales.len().max(1);
+        let total: u64 = self.work.iter().sum::<u64>() * self.iterations_per_scale as u64;
+        let bar = ProgressBar::new(total.max(1));
+        let style =
+            ProgressStyle::with_template("{bar:30.cyan/blue} {percent:>3}% | {msg} | ETA {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
+        let styles: Vec<String> = info
+            .style_sizes
+            .iter()
+            .map(|(w, h)| format!("{w}x{h}"))
+            .collect();
+        let scales: Vec<String> = info
+            .scales
+            .iter()
+            .map(|(w, h)| format!("{w}x{h}"))
+            .collect();
         bar.println(format!(
-            "working at {}x{} (style {}x{}), output {}x{}",
-            info.working_size.0,
-            info.working_size.1,
-            info.style_size.0,
-            info.style_size.1,
+            "working at {} (style {}), output {}x{}",
+            scales.join(" -> "),
+            styles.join(", "),
             info.output_size.0,
             info.output_size.1
         ));
@@ -126,11 +173,21 @@ impl Observer for CliObserver {
 
     fn iteration(&mut self, it: &Iteration<'_>) -> ControlFlow<()> {
         if let Some(bar) = &self.bar {
+            let per = self.iterations_per_scale.max(1);
+            let scale_index = it.scale.saturating_sub(1);
+            let done_before: u64 = self.work.iter().take(scale_index).sum::<u64>() * per as u64;
+            let in_scale = it.iteration.saturating_sub(scale_index * per) as u64;
+            let here = self.work.get(scale_index).copied().unwrap_or(1);
+            let scale = if it.scales > 1 {
+                format!("scale {}/{} ", it.scale, it.scales)
+            } else {
+                String::new()
+            };
             bar.set_message(format!(
-                "total {:.3e} content {:.3e} style {:.3e}",
-                it.total, it.content, it.style
+                "{scale}it {}/{} | total {:.3e} content {:.3e} style {:.3e}",
+                it.iteration, it.iterations, it.total, it.content, it.style
             ));
-            bar.set_position(it.iteration as u64);
+            bar.set_position(done_before + in_scale * here);
         }
         match self.record(it) {
             Ok(()) => ControlFlow::Continue(()),

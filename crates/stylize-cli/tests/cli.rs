@@ -120,6 +120,72 @@ fn same_seed_and_threads_give_identical_files_and_quiet_is_quiet() {
     assert_eq!(files[0], files[1]);
 }
 
+#[test]
+fn every_new_option_together_writes_image_plot_dump_and_log() {
+    let Some(weights) =
+        common::hed_weights("every_new_option_together_writes_image_plot_dump_and_log")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("result.png");
+    let plot = d.join("costs.png");
+    let dump = d.join("dump");
+    let o = stylize()
+        .args(base_args(&out, &weights))
+        .args(["--style", common::asset("great_wave.jpg").to_str().unwrap()])
+        .args(["--style-blend", "0.7,0.3", "--style-scale", "0.8"])
+        .args(["--preset", "gatys", "--pooling", "avg", "--tv-weight", "10"])
+        .args(["--preserve-colors", "histogram", "--init", "noise"])
+        .args(["--plot", plot.to_str().unwrap()])
+        .args(["--dump", dump.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let img = image::open(&out).unwrap();
+    assert_eq!((img.width(), img.height()), (451, 300));
+    let p = image::open(&plot).unwrap();
+    assert!(p.width() >= 400 && p.height() >= 300);
+    for f in [
+        "content.npy",
+        "style_0.npy",
+        "style_1.npy",
+        "init.npy",
+        "grad.npy",
+        "final.npy",
+    ] {
+        assert!(dump.join(f).is_file(), "{f} missing");
+    }
+    let start: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dump.join("start.json")).unwrap()).unwrap();
+    assert_eq!(start["optimizer"], "lbfgs");
+    assert_eq!(start["pooling"], "avg");
+    assert_eq!(start["line_search"], "strong_wolfe");
+    assert_eq!(start["content_layer"], "block4_conv2");
+    let blend: Vec<f64> = serde_json::from_value(start["style_blend"].clone()).unwrap();
+    assert!((blend[0] - 0.7).abs() < 1e-6 && (blend[1] - 0.3).abs() < 1e-6);
+    assert!(start["tv"].as_f64().unwrap() > 0.0);
+    let fin: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dump.join("final.json")).unwrap()).unwrap();
+    assert!(fin["total"].as_f64().unwrap() < start["total"].as_f64().unwrap());
+    // npy: float32 [1, 3, 32, 48] for the 48 px content working size.
+    let bytes = std::fs::read(dump.join("grad.npy")).unwrap();
+    let header = String::from_utf8_lossy(&bytes[10..128]).into_owned();
+    assert!(header.contains("'shape': (1, 3, 32, 48,)"), "{header}");
+
+    // Two scales: the log has a row per iteration of both.
+    let log = d.join("loss.csv");
+    let o = stylize()
+        .args(base_args(&d.join("multi.png"), &weights))
+        .args(["--scales", "2", "--loss-log", log.to_str().unwrap(), "-q"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = std::fs::read_to_string(&log).unwrap().lines().count();
+    assert_eq!(rows, 1 + 2 * 3);
+}
+
 /// Each case: extra/replaced arguments, text the error must contain.
 struct Case {
     name: &'static str,
@@ -227,6 +293,66 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
             name: "zero threads",
             args: s(&["--threads", "0"]),
             expect: "--threads",
+        },
+        Case {
+            name: "blend weights for a style that is not there",
+            args: s(&["--style-blend", "0.5,0.5"]),
+            expect: "2 weight(s) for 1 style image(s)",
+        },
+        Case {
+            name: "negative blend weight",
+            args: s(&["--style-blend", "-1"]),
+            expect: "weights must be finite numbers >= 0",
+        },
+        Case {
+            name: "line search with Adam",
+            args: s(&["--line-search", "strong-wolfe"]),
+            expect: "--line-search applies to --optimizer lbfgs only",
+        },
+        Case {
+            name: "scales not a number",
+            args: s(&["--scales", "many"]),
+            expect: "a number 1..=16, or auto",
+        },
+        Case {
+            name: "zero scales",
+            args: s(&["--scales", "0"]),
+            expect: "invalid scales",
+        },
+        Case {
+            name: "plot that is not a PNG",
+            args: vec!["--plot".into(), p(&d.join("out-plot.jpg"))],
+            expect: "the plot is a PNG",
+        },
+        Case {
+            name: "missing init image",
+            args: s(&["--init", "/nonexistent/start.png"]),
+            expect: "/nonexistent/start.png",
+        },
+        Case {
+            name: "similarity with a preset that sets style layers",
+            args: s(&["--preset", "gatys", "--similarity", "style"]),
+            expect: "sets its own style layers",
+        },
+        Case {
+            name: "dump of a multi-scale run",
+            args: vec![
+                "--dump".into(),
+                p(&d.join("out-dump")),
+                "--scales".into(),
+                "2".into(),
+            ],
+            expect: "--dump records a single-scale run",
+        },
+        Case {
+            name: "zero style scale",
+            args: s(&["--style-scale", "0"]),
+            expect: "--style-scale",
+        },
+        Case {
+            name: "unknown colour mode",
+            args: s(&["--preserve-colors", "hue"]),
+            expect: "--preserve-colors",
         },
     ];
     for case in cases {

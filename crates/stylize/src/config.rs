@@ -1,7 +1,11 @@
-//! What a style transfer run does: layers, weights, iterations, size.
-//! `Default` is the seed program's configuration.
+//! What a style transfer run does: layers, weights, optimiser, sizes,
+//! initial image, colour handling. `Default` is the seed program's
+//! configuration ([`StyleConfig::seed`]); [`StyleConfig::gatys`] is the
+//! paper's.
 
 use std::fmt;
+
+use image::DynamicImage;
 
 use crate::error::{Error, Result};
 use crate::layer::Layer;
@@ -50,7 +54,163 @@ impl fmt::Display for Similarity {
     }
 }
 
-/// A style transfer run's settings. Every default is the seed program's.
+/// A named set of defaults. Individual settings override it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Preset {
+    /// The seed program: VGG19 block5_conv4 content, block1..5_conv1 style
+    /// with the [`Similarity`] weights, alpha 10, beta 30, Adam at 0.01 for
+    /// 500 iterations at 400 px from the content plus uniform noise.
+    #[default]
+    Seed,
+    /// Gatys, Ecker & Bethge (2015): content relu4_2, style relu1_1..relu5_1
+    /// with equal weights, the paper's alpha/beta = 1e-3, L-BFGS from the
+    /// content image, 300 iterations at 512 px.
+    Gatys,
+}
+
+impl fmt::Display for Preset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Preset::Seed => "seed",
+            Preset::Gatys => "gatys",
+        })
+    }
+}
+
+/// How the pixels are optimised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Optimizer {
+    /// Adam in Keras' form, pixels clipped to [0, 1] after each step.
+    #[default]
+    Adam,
+    /// L-BFGS with PyTorch's semantics; pixels are projected onto [0, 1]
+    /// after each iteration.
+    Lbfgs,
+}
+
+impl Optimizer {
+    /// The step size used when [`StyleConfig::learning_rate`] is `None`:
+    /// 0.01 for Adam (the seed's), 1 for L-BFGS (PyTorch's).
+    pub fn default_learning_rate(self) -> f32 {
+        match self {
+            Optimizer::Adam => 0.01,
+            Optimizer::Lbfgs => 1.0,
+        }
+    }
+}
+
+impl fmt::Display for Optimizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Optimizer::Adam => "adam",
+            Optimizer::Lbfgs => "lbfgs",
+        })
+    }
+}
+
+pub use crate::optim::LineSearch;
+
+/// The image the optimisation starts from, before
+/// [`StyleConfig::init_noise`] is added.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Init {
+    /// The content image (the seed's and the paper's choice).
+    #[default]
+    Content,
+    /// Uniform noise in [0, 1] (`init_noise` is not added on top).
+    Noise,
+    /// The (first) style image, stretched to the content's working size.
+    Style,
+    /// Any image, stretched to the content's working size.
+    Image(DynamicImage),
+}
+
+/// The downsampling between VGG blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pooling {
+    /// 2x2 max pooling, as trained.
+    #[default]
+    Max,
+    /// 2x2 average pooling (Gatys et al. found it gives smoother results).
+    Avg,
+}
+
+impl fmt::Display for Pooling {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Pooling::Max => "max",
+            Pooling::Avg => "avg",
+        })
+    }
+}
+
+/// Keeping the content's colours (Gatys, Bethge, Hertzmann & Shechtman
+/// 2016, "Preserving Color in Neural Artistic Style Transfer").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorPreservation {
+    /// Luminance-only transfer: the network sees only the luminance of the
+    /// content and of the style (the latter matched to the content's mean
+    /// and spread); the result's luminance is combined with the content's
+    /// chrominance (YIQ).
+    Luminance,
+    /// Colour histogram matching: each style image's colours are mapped
+    /// linearly to the content's mean and covariance before transfer.
+    Histogram,
+}
+
+impl fmt::Display for ColorPreservation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ColorPreservation::Luminance => "luminance",
+            ColorPreservation::Histogram => "histogram",
+        })
+    }
+}
+
+/// Coarse-to-fine optimisation. Default: `Fixed(1)`, a single scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scales {
+    /// `n` scales (1 = only the working size), each sqrt(2) smaller than
+    /// the next.
+    Fixed(usize),
+    /// From about 128 px up to the working size in steps of about sqrt(2).
+    Auto,
+}
+
+impl Default for Scales {
+    fn default() -> Self {
+        Scales::Fixed(1)
+    }
+}
+
+impl Scales {
+    /// The longer side of each scale, coarse to fine, ending at `size`.
+    /// `Auto` starts at the first size of the sqrt(2) ladder down from
+    /// `size` that is at most about 128 px (never below 64).
+    pub fn sizes(self, size: u32) -> Vec<u32> {
+        let n = match self {
+            Scales::Fixed(n) => n.max(1),
+            Scales::Auto => {
+                let steps = (f64::from(size) / 128.0).log2() * 2.0;
+                1 + steps.round().max(0.0) as usize
+            }
+        };
+        let mut out: Vec<u32> = (0..n)
+            .map(|i| {
+                let k = (n - 1 - i) as i32;
+                (f64::from(size) / std::f64::consts::SQRT_2.powi(k)).round() as u32
+            })
+            .collect();
+        if matches!(self, Scales::Auto) {
+            out.retain(|&s| s >= 64 || s == size);
+        }
+        out.dedup();
+        out
+    }
+}
+
+/// A style transfer run's settings. `Default` is the seed program's
+/// ([`StyleConfig::seed`]); every field documents that default.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StyleConfig {
     /// Content layer. Default `None`: the seed's `block5_conv4` on VGG19,
@@ -66,34 +226,53 @@ pub struct StyleConfig {
     pub alpha: f32,
     /// Style weight beta. Default 30.
     pub beta: f32,
-    /// Adam learning rate on pixels in [0, 1]. Default 0.01.
-    pub learning_rate: f32,
-    /// Optimisation steps (the seed's "epochs"). Default 500.
+    /// Weight of the total-variation cost (smoothness), see
+    /// [`crate::loss::total_variation`]. Default 0.
+    pub tv_weight: f32,
+    /// How pixels are optimised. Default [`Optimizer::Adam`].
+    pub optimizer: Optimizer,
+    /// Step size. Default `None`: the optimiser's own
+    /// ([`Optimizer::default_learning_rate`]: 0.01 for Adam on pixels in
+    /// [0, 1], 1 for L-BFGS).
+    pub learning_rate: Option<f32>,
+    /// L-BFGS line search (Adam ignores it). Default [`LineSearch::None`]
+    /// (fixed step, PyTorch's default); the Gatys preset uses
+    /// [`LineSearch::StrongWolfe`], which never lets the cost rise.
+    pub line_search: LineSearch,
+    /// L-BFGS history size: pairs of image-sized vectors kept, so memory
+    /// grows by `2 * history * 3 * 4` bytes per pixel (480 B at 20: 2 GB
+    /// at 2048x2048). Default 20 (PyTorch defaults to 100).
+    pub lbfgs_history: usize,
+    /// Optimisation steps per scale (the seed's "epochs"). Default 500.
     pub iterations: usize,
     /// Working size: the longer side of the content image, in pixels.
     /// Default 400. The result is resized back to the content's size.
     pub size: u32,
+    /// Coarse-to-fine scales; each runs `iterations` steps and starts from
+    /// the previous scale's result, upsampled. Default `Fixed(1)`.
+    pub scales: Scales,
+    /// Style images are scaled so that their longer side is
+    /// `size * style_scale`. Default 1.
+    pub style_scale: f32,
+    /// Blend weights of several style images, one per image; normalised to
+    /// sum to 1. Default `None`: equal weights.
+    pub style_blend: Option<Vec<f32>>,
+    /// Downsampling between VGG blocks. Default [`Pooling::Max`].
+    pub pooling: Pooling,
+    /// Keep the content's colours. Default `None`: take the style's.
+    pub preserve_colors: Option<ColorPreservation>,
+    /// The initial image. Default [`Init::Content`].
+    pub init: Init,
+    /// Amplitude of the uniform noise added to the initial image:
+    /// `clip(init + U(-a, a))`. Default 0.25 (the seed's).
+    pub init_noise: f32,
     /// Seed of the initial noise. Default 0.
     pub seed: u64,
-    /// Amplitude of the uniform noise added to the content image to make
-    /// the initial image: `U(-a, a)`. Default 0.25.
-    pub init_noise: f32,
 }
 
 impl Default for StyleConfig {
     fn default() -> Self {
-        StyleConfig {
-            content_layer: None,
-            style_layers: None,
-            similarity: Similarity::Balanced,
-            alpha: 10.0,
-            beta: 30.0,
-            learning_rate: 0.01,
-            iterations: 500,
-            size: 400,
-            seed: 0,
-            init_noise: 0.25,
-        }
+        Self::seed()
     }
 }
 
@@ -110,6 +289,111 @@ pub struct ResolvedLayers {
 }
 
 impl StyleConfig {
+    /// The seed program's settings (the [`Default`]).
+    pub fn seed() -> Self {
+        StyleConfig {
+            content_layer: None,
+            style_layers: None,
+            similarity: Similarity::Balanced,
+            alpha: 10.0,
+            beta: 30.0,
+            tv_weight: 0.0,
+            optimizer: Optimizer::Adam,
+            learning_rate: None,
+            line_search: LineSearch::None,
+            lbfgs_history: 20,
+            iterations: 500,
+            size: 400,
+            scales: Scales::Fixed(1),
+            style_scale: 1.0,
+            style_blend: None,
+            pooling: Pooling::Max,
+            preserve_colors: None,
+            init: Init::Content,
+            init_noise: 0.25,
+            seed: 0,
+        }
+    }
+
+    /// The paper's settings (Gatys, Ecker & Bethge 2015): content
+    /// `relu4_2` (`block4_conv2`), style `relu1_1..relu5_1` with equal
+    /// weights 1/5, L-BFGS with a strong-Wolfe line search from the content
+    /// image without noise, 300 iterations at 512 px. (Without a line
+    /// search, L-BFGS at step 1 with pixels clipped to [0, 1] after each
+    /// iteration overshoots now and then: the cost jumps up tenfold for an
+    /// iteration before falling again.)
+    ///
+    /// alpha/beta: the paper uses 1e-3 with the content cost
+    /// `1/2 sum (F - P)^2`, which is `2 N M` times ours
+    /// (`1/(4 N M) sum (F - P)^2`, N channels, M positions); its style cost
+    /// equals ours. At conv4_2 of a 512x512 image (N = 512, M = 64 * 64)
+    /// that makes alpha = 1e-3 * 2 * 512 * 4096 = 4194.304 with beta = 1.
+    /// Our content cost is a mean, so this balance then holds at every size.
+    pub fn gatys() -> Self {
+        StyleConfig {
+            content_layer: Some("block4_conv2".into()),
+            style_layers: Some((1..=5).map(|b| (format!("block{b}_conv1"), 0.2)).collect()),
+            alpha: 4194.304,
+            beta: 1.0,
+            optimizer: Optimizer::Lbfgs,
+            line_search: LineSearch::StrongWolfe,
+            iterations: 300,
+            size: 512,
+            init_noise: 0.0,
+            ..Self::seed()
+        }
+    }
+
+    /// The settings of `preset`.
+    pub fn preset(preset: Preset) -> Self {
+        match preset {
+            Preset::Seed => Self::seed(),
+            Preset::Gatys => Self::gatys(),
+        }
+    }
+
+    /// The step size in use: [`Self::learning_rate`] or the optimiser's
+    /// default.
+    pub fn effective_learning_rate(&self) -> f32 {
+        self.learning_rate
+            .unwrap_or_else(|| self.optimizer.default_learning_rate())
+    }
+
+    /// The blend weights for `n` style images, normalised to sum to 1.
+    ///
+    /// # Errors
+    /// [`Error::Parameter`] when the count differs from `n`, a weight is
+    /// negative or not finite, or all are 0.
+    pub fn blend_weights(&self, n: usize) -> Result<Vec<f64>> {
+        if n == 0 {
+            return Err(Error::parameter("style", "no style image given"));
+        }
+        let raw: Vec<f32> = match &self.style_blend {
+            None => vec![1.0; n],
+            Some(b) if b.len() != n => {
+                return Err(Error::parameter(
+                    "style blend",
+                    format!(
+                        "{} weight(s) for {n} style image(s); give one weight per --style",
+                        b.len()
+                    ),
+                ))
+            }
+            Some(b) => b.clone(),
+        };
+        if raw.iter().any(|w| !w.is_finite() || *w < 0.0) {
+            return Err(Error::parameter(
+                "style blend",
+                format!("{raw:?} (weights must be finite numbers >= 0)"),
+            ));
+        }
+        let sum: f64 = raw.iter().map(|&w| f64::from(w)).sum();
+        if sum <= 0.0 {
+            return Err(Error::parameter("style blend", "all weights are 0"));
+        }
+        Ok(raw.iter().map(|&w| f64::from(w) / sum).collect())
+    }
+
     /// Sets [`Self::content_layer`].
     pub fn with_content_layer(mut self, name: impl Into<String>) -> Self {
         self.content_layer = Some(name.into());
@@ -137,7 +421,52 @@ impl StyleConfig {
     }
     /// Sets [`Self::learning_rate`].
     pub fn with_learning_rate(mut self, v: f32) -> Self {
-        self.learning_rate = v;
+        self.learning_rate = Some(v);
+        self
+    }
+    /// Sets [`Self::optimizer`].
+    pub fn with_optimizer(mut self, v: Optimizer) -> Self {
+        self.optimizer = v;
+        self
+    }
+    /// Sets [`Self::line_search`].
+    pub fn with_line_search(mut self, v: LineSearch) -> Self {
+        self.line_search = v;
+        self
+    }
+    /// Sets [`Self::tv_weight`].
+    pub fn with_tv_weight(mut self, v: f32) -> Self {
+        self.tv_weight = v;
+        self
+    }
+    /// Sets [`Self::scales`].
+    pub fn with_scales(mut self, v: Scales) -> Self {
+        self.scales = v;
+        self
+    }
+    /// Sets [`Self::style_scale`].
+    pub fn with_style_scale(mut self, v: f32) -> Self {
+        self.style_scale = v;
+        self
+    }
+    /// Sets [`Self::style_blend`].
+    pub fn with_style_blend(mut self, v: Vec<f32>) -> Self {
+        self.style_blend = Some(v);
+        self
+    }
+    /// Sets [`Self::pooling`].
+    pub fn with_pooling(mut self, v: Pooling) -> Self {
+        self.pooling = v;
+        self
+    }
+    /// Sets [`Self::preserve_colors`].
+    pub fn with_preserve_colors(mut self, v: Option<ColorPreservation>) -> Self {
+        self.preserve_colors = v;
+        self
+    }
+    /// Sets [`Self::init`].
+    pub fn with_init(mut self, v: Init) -> Self {
+        self.init = v;
         self
     }
     /// Sets [`Self::iterations`].
@@ -179,12 +508,38 @@ impl StyleConfig {
         finite_nonneg("alpha", self.alpha)?;
         finite_nonneg("beta", self.beta)?;
         finite_nonneg("init noise", self.init_noise)?;
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+        finite_nonneg("tv weight", self.tv_weight)?;
+        let lr = self.effective_learning_rate();
+        if !(lr.is_finite() && lr > 0.0) {
             return Err(Error::parameter(
                 "learning rate",
-                format!("{} (must be > 0)", self.learning_rate),
+                format!("{lr} (must be > 0)"),
             ));
         }
+        if self.iterations == 0 {
+            return Err(Error::parameter("iterations", "0 (must be at least 1)"));
+        }
+        if self.lbfgs_history == 0 {
+            return Err(Error::parameter("L-BFGS history", "0 (must be at least 1)"));
+        }
+        if !(self.style_scale.is_finite() && self.style_scale > 0.0 && self.style_scale <= 16.0) {
+            return Err(Error::parameter(
+                "style scale",
+                format!("{} (must be > 0 and <= 16)", self.style_scale),
+            ));
+        }
+        if let Scales::Fixed(n) = self.scales {
+            if !(1..=16).contains(&n) {
+                return Err(Error::parameter(
+                    "scales",
+                    format!("{n} (must be 1..=16, or auto)"),
+                ));
+            }
+        }
+        if let Some(b) = &self.style_blend {
+            self.blend_weights(b.len())?;
+        }
+
         if self.alpha == 0.0 && self.beta == 0.0 {
             return Err(Error::parameter(
                 "alpha/beta",
@@ -275,7 +630,13 @@ mod tests {
         assert_eq!(Similarity::default(), Similarity::Balanced);
         let c = StyleConfig::default();
         assert_eq!(
-            (c.alpha, c.beta, c.learning_rate, c.iterations, c.size),
+            (
+                c.alpha,
+                c.beta,
+                c.effective_learning_rate(),
+                c.iterations,
+                c.size
+            ),
             (10.0, 30.0, 0.01, 500, 400)
         );
         for s in [Similarity::Content, Similarity::Balanced, Similarity::Style] {

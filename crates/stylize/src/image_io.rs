@@ -5,7 +5,10 @@ use std::path::Path;
 
 use burn::tensor::{Tensor, TensorCreationOptions, TensorData};
 use image::codecs::jpeg::JpegEncoder;
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Rgb32FImage, RgbImage};
+use image::{
+    DynamicImage, GrayImage, ImageDecoder, ImageFormat, ImageReader, Rgb32FImage, RgbImage,
+    RgbaImage,
+};
 
 use crate::error::{Error, Result};
 
@@ -108,6 +111,39 @@ pub fn to_rgb8(img: &Rgb32FImage) -> RgbImage {
     DynamicImage::ImageRgb32F(img.clone()).to_rgb8()
 }
 
+/// The alpha channel of `img` when it has one that is not fully opaque.
+pub fn alpha_channel(img: &DynamicImage) -> Option<GrayImage> {
+    if !img.color().has_alpha() {
+        return None;
+    }
+    let rgba = img.to_rgba8();
+    if rgba.pixels().all(|p| p[3] == u8::MAX) {
+        return None;
+    }
+    Some(GrayImage::from_fn(rgba.width(), rgba.height(), |x, y| {
+        image::Luma([rgba.get_pixel(x, y)[3]])
+    }))
+}
+
+/// `rgb` with `alpha` as its alpha channel (resized to `rgb`'s size when
+/// they differ), or plain RGB when `alpha` is `None`.
+pub fn with_alpha(rgb: RgbImage, alpha: Option<&GrayImage>) -> DynamicImage {
+    let Some(alpha) = alpha else {
+        return DynamicImage::ImageRgb8(rgb);
+    };
+    let (w, h) = rgb.dimensions();
+    let alpha = if alpha.dimensions() == (w, h) {
+        alpha.clone()
+    } else {
+        image::imageops::resize(alpha, w, h, image::imageops::FilterType::Triangle)
+    };
+    let rgba = RgbaImage::from_fn(w, h, |x, y| {
+        let p = rgb.get_pixel(x, y);
+        image::Rgba([p[0], p[1], p[2], alpha.get_pixel(x, y)[0]])
+    });
+    DynamicImage::ImageRgba8(rgba)
+}
+
 /// The output format for `path`'s extension (jpg/jpeg, png, webp).
 ///
 /// # Errors
@@ -131,15 +167,39 @@ pub fn output_format(path: &Path) -> Result<ImageFormat> {
     }
 }
 
-/// Writes `img` to `path` in the format its extension names. The image is
-/// written to a temporary file beside `path` and renamed into place, so a
-/// failure never leaves a partial file.
+/// Writes `img` (8-bit RGB or RGBA) to `path` in the format its extension
+/// names. The image is written to a temporary file beside `path` and
+/// renamed into place, so a failure never leaves a partial file. JPEG has
+/// no alpha channel: an RGBA image is written without it, with a warning.
 ///
 /// # Errors
 /// [`Error::Parameter`] for an unsupported extension, [`Error::Io`] /
 /// [`Error::ImageEncode`] when writing fails.
-pub fn save_image(img: &RgbImage, path: &Path) -> Result<()> {
+pub fn save_image(img: &DynamicImage, path: &Path) -> Result<()> {
     let format = output_format(path)?;
+    let flattened;
+    let img = match (format, img) {
+        (_, DynamicImage::ImageRgb8(_)) => img,
+        (ImageFormat::Jpeg, _) => {
+            if img.color().has_alpha() {
+                log::warn!(
+                    "{}: JPEG has no alpha channel; the transparency is dropped (use .png or .webp to keep it)",
+                    path.display()
+                );
+            }
+            flattened = DynamicImage::ImageRgb8(img.to_rgb8());
+            &flattened
+        }
+        (_, DynamicImage::ImageRgba8(_)) => img,
+        _ => {
+            flattened = if img.color().has_alpha() {
+                DynamicImage::ImageRgba8(img.to_rgba8())
+            } else {
+                DynamicImage::ImageRgb8(img.to_rgb8())
+            };
+            &flattened
+        }
+    };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -194,7 +254,7 @@ mod tests {
     #[test]
     fn save_rejects_unknown_extension_and_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let img = RgbImage::new(4, 4);
+        let img = DynamicImage::ImageRgb8(RgbImage::new(4, 4));
         for name in ["out.gif", "out"] {
             let err = save_image(&img, &dir.path().join(name)).unwrap_err();
             assert!(err.to_string().contains("unsupported extension"), "{err}");
@@ -205,7 +265,9 @@ mod tests {
     #[test]
     fn save_and_reload_each_format() {
         let dir = tempfile::tempdir().unwrap();
-        let img = RgbImage::from_fn(8, 6, |x, y| image::Rgb([x as u8 * 30, y as u8 * 40, 128]));
+        let img = DynamicImage::ImageRgb8(RgbImage::from_fn(8, 6, |x, y| {
+            image::Rgb([x as u8 * 30, y as u8 * 40, 128])
+        }));
         for name in ["a.png", "a.jpg", "a.webp"] {
             let p = dir.path().join(name);
             save_image(&img, &p).unwrap();
@@ -214,6 +276,34 @@ mod tests {
         }
         // Only the three outputs: no temporary files left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
+    }
+
+    #[test]
+    fn alpha_survives_png_and_webp_and_is_dropped_for_jpeg() {
+        let dir = tempfile::tempdir().unwrap();
+        let rgba = RgbaImage::from_fn(8, 6, |x, y| image::Rgba([200, 100, 50, (x * 30 + y) as u8]));
+        let src = DynamicImage::ImageRgba8(rgba.clone());
+        let alpha = alpha_channel(&src).unwrap();
+        assert_eq!(alpha.get_pixel(3, 2)[0], 92);
+        // Opaque alpha is no alpha.
+        let opaque =
+            DynamicImage::ImageRgba8(RgbaImage::from_pixel(4, 4, image::Rgba([1, 2, 3, 255])));
+        assert!(alpha_channel(&opaque).is_none());
+        assert!(alpha_channel(&DynamicImage::new_rgb8(4, 4)).is_none());
+        // Re-attached at twice the size, it is resized along.
+        let big = with_alpha(RgbImage::new(16, 12), Some(&alpha));
+        assert_eq!(big.color(), image::ColorType::Rgba8);
+        assert_eq!((big.width(), big.height()), (16, 12));
+        let out = with_alpha(src.to_rgb8(), Some(&alpha));
+        for name in ["a.png", "a.webp"] {
+            let p = dir.path().join(name);
+            save_image(&out, &p).unwrap();
+            let back = load_image(&p).unwrap();
+            assert_eq!(back.to_rgba8(), rgba, "{name}");
+        }
+        let p = dir.path().join("a.jpg");
+        save_image(&out, &p).unwrap();
+        assert!(!load_image(&p).unwrap().color().has_alpha());
     }
 
     #[test]

@@ -12,11 +12,19 @@
 //!    by [`layer`] (`block5_conv4`, `relu4_1`, `conv4_2`).
 //! 3. **Images** ([`image_io`]): decode, scale the longer side to the
 //!    working size, convert to tensors.
+//!    Colour preservation ([`color`]) maps the style's colours onto the
+//!    content's, or keeps only luminance.
 //! 4. **Costs** ([`loss`], [`objective`]): content cost, Gram matrices,
-//!    per-layer style cost, `alpha * J_content + beta * J_style`.
-//! 5. **Optimiser** ([`optim`]): Adam on the pixels, clipped to [0, 1].
-//! 6. **Loop** ([`stylizer`]): reports each step to an [`Observer`] that may
-//!    stop it, and returns the image at the content's original size.
+//!    per-layer style cost, total variation,
+//!    `alpha * J_content + beta * sum_k b_k J_style(k) + tv * TV`.
+//! 5. **Optimiser** ([`optim`]): Adam or L-BFGS on the pixels, kept in
+//!    [0, 1].
+//! 6. **Loop** ([`stylizer`]): coarse to fine over scales, reports each step
+//!    to an [`Observer`] that may stop it, and returns the image at the
+//!    content's original size.
+//!
+//! [`StyleConfig`] holds every setting; [`StyleConfig::seed`] (the default)
+//! and [`StyleConfig::gatys`] are the presets.
 //!
 //! ```no_run
 //! use stylize::{load_image, load_vgg_weights, NoObserver, StyleConfig, Stylizer};
@@ -27,13 +35,14 @@
 //! for photo in ["a.jpg", "b.jpg"] {
 //!     // ... stylize many.
 //!     let content = load_image(photo.as_ref())?;
-//!     let config = StyleConfig::default().with_iterations(200);
-//!     let out = stylizer.stylize(&content, &style, &config, &mut NoObserver)?;
+//!     let config = StyleConfig::gatys().with_iterations(200);
+//!     let out = stylizer.stylize(&content, &[style.clone()], &config, &mut NoObserver)?;
 //!     stylize::save_image(&out.image, format!("{photo}.out.png").as_ref())?;
 //! }
 //! # Ok(()) }
 //! ```
 
+pub mod color;
 pub mod config;
 pub mod error;
 pub mod image_io;
@@ -47,12 +56,16 @@ pub mod stylizer;
 pub mod vgg;
 pub mod weights;
 
-pub use config::{parse_style_layers, Similarity, StyleConfig};
+pub use config::{
+    parse_style_layers, ColorPreservation, Init, Optimizer, Pooling, Preset, Scales, Similarity,
+    StyleConfig,
+};
 pub use error::{Error, Result};
 pub use image_io::{load_image, save_image};
 pub use layer::Layer;
+pub use objective::CostValues;
 pub use observer::{Iteration, NoObserver, Observer, RunInfo};
 pub use preprocess::Preprocess;
-pub use stylizer::{Stylized, Stylizer};
+pub use stylizer::{Problem, Stylized, Stylizer};
 pub use vgg::{Architecture, Vgg};
 pub use weights::{load_vgg_weights, VggWeights};

@@ -1,11 +1,13 @@
-//! The total cost `J = alpha * J_content + beta * J_style` for one content
-//! image and one style image, with the targets computed once.
+//! The total cost
+//! `J = alpha * J_content + beta * sum_k b_k J_style(k) + tv_weight * TV`
+//! for one content image and one or more blended style images, with the
+//! targets computed once.
 
 use burn::tensor::Tensor;
 
-use crate::config::ResolvedLayers;
+use crate::config::{Pooling, ResolvedLayers};
 use crate::layer::Layer;
-use crate::loss::{content_cost, layer_style_cost, normalized_gram};
+use crate::loss::{content_cost, gram_distance, normalized_gram, total_variation};
 use crate::vgg::Vgg;
 
 /// The weighted costs of one image, as `[1]` tensors (differentiable when
@@ -14,78 +16,157 @@ use crate::vgg::Vgg;
 pub struct Costs {
     /// `alpha * J_content`.
     pub content: Tensor<1>,
-    /// `beta * J_style`.
+    /// `beta * sum_k b_k J_style(k)`.
     pub style: Tensor<1>,
-    /// `content + style`.
+    /// `tv_weight * TV` (0 when the weight is 0).
+    pub tv: Tensor<1>,
+    /// `content + style + tv`.
     pub total: Tensor<1>,
+}
+
+/// The values of [`Costs`], read back.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct CostValues {
+    /// `alpha * J_content`.
+    pub content: f64,
+    /// `beta * sum_k b_k J_style(k)`.
+    pub style: f64,
+    /// `tv_weight * TV`.
+    pub tv: f64,
+    /// `content + style + tv`.
+    pub total: f64,
+}
+
+impl Costs {
+    /// Reads the four values back.
+    ///
+    /// # Errors
+    /// [`crate::Error::Backend`] if a tensor cannot be read.
+    pub fn values(&self) -> crate::Result<CostValues> {
+        Ok(CostValues {
+            content: scalar(self.content.clone())?,
+            style: scalar(self.style.clone())?,
+            tv: scalar(self.tv.clone())?,
+            total: scalar(self.total.clone())?,
+        })
+    }
+}
+
+fn scalar(t: Tensor<1>) -> crate::Result<f64> {
+    t.into_data()
+        .convert::<f64>()
+        .try_into_vec::<f64>()
+        .ok()
+        .and_then(|v| v.first().copied())
+        .ok_or_else(|| crate::Error::Backend("cannot read a cost back".into()))
+}
+
+/// The weights of the three terms.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weights {
+    /// Content weight alpha.
+    pub alpha: f64,
+    /// Style weight beta.
+    pub beta: f64,
+    /// Total-variation weight.
+    pub tv: f64,
+}
+
+/// One style image's targets.
+#[derive(Debug, Clone)]
+struct StyleTarget {
+    /// Blend weight `b_k` (the weights of all style images sum to 1).
+    blend: f64,
+    /// Normalised Gram per style layer.
+    grams: Vec<Tensor<2>>,
 }
 
 /// Targets and weights of a run.
 #[derive(Debug, Clone)]
 pub struct Objective {
     taps: Vec<Layer>,
+    layer_weights: Vec<f64>,
     content_target: Tensor<4>,
-    /// `(lambda_l, normalised Gram of the style image)` per style layer.
-    style_targets: Vec<(f64, Tensor<2>)>,
-    alpha: f64,
-    beta: f64,
+    styles: Vec<StyleTarget>,
+    weights: Weights,
+    pooling: Pooling,
 }
 
 impl Objective {
-    /// Runs the network on the content and style images (each `[1, 3, H, W]`,
-    /// RGB in [0, 1]; sizes may differ) and keeps the targets.
+    /// Runs the network on the content image and on each `(style image,
+    /// blend weight)` (each `[1, 3, H, W]`, RGB in [0, 1]; sizes may differ)
+    /// and keeps the targets.
     pub fn new(
         vgg: &Vgg,
         layers: &ResolvedLayers,
         content: Tensor<4>,
-        style: Tensor<4>,
-        alpha: f64,
-        beta: f64,
+        styles: Vec<(Tensor<4>, f64)>,
+        weights: Weights,
+        pooling: Pooling,
     ) -> Self {
         let mut taps = vec![layers.content];
         taps.extend(layers.style.iter().map(|(l, _)| *l));
         let content_target = vgg
-            .features(content, &[layers.content])
+            .features_pooled(content, &[layers.content], pooling)
             .swap_remove(0)
             .detach();
         let style_taps: Vec<Layer> = layers.style.iter().map(|(l, _)| *l).collect();
-        let style_targets = vgg
-            .features(style, &style_taps)
+        let styles = styles
             .into_iter()
-            .zip(&layers.style)
-            .map(|(a, (_, w))| (f64::from(*w), normalized_gram(a).detach()))
+            .map(|(image, blend)| StyleTarget {
+                blend,
+                grams: vgg
+                    .features_pooled(image, &style_taps, pooling)
+                    .into_iter()
+                    .map(|a| normalized_gram(a).detach())
+                    .collect(),
+            })
             .collect();
         Objective {
             taps,
+            layer_weights: layers.style.iter().map(|(_, w)| f64::from(*w)).collect(),
             content_target,
-            style_targets,
-            alpha,
-            beta,
+            styles,
+            weights,
+            pooling,
         }
     }
 
     /// The costs of `image` (`[1, 3, H, W]`, RGB in [0, 1], the content's
     /// working size).
     pub fn costs(&self, vgg: &Vgg, image: Tensor<4>) -> Costs {
-        let mut feats = vgg.features(image, &self.taps).into_iter();
+        let tv = if self.weights.tv > 0.0 {
+            Some(total_variation(image.clone()).mul_scalar(self.weights.tv))
+        } else {
+            None
+        };
+        let mut feats = vgg
+            .features_pooled(image, &self.taps, self.pooling)
+            .into_iter();
         // `taps` has the content layer first, then one per style layer.
         let a_g = feats.next().unwrap_or_else(|| unreachable!("content tap"));
-        let content = content_cost(self.content_target.clone(), a_g).mul_scalar(self.alpha);
+        let content = content_cost(self.content_target.clone(), a_g).mul_scalar(self.weights.alpha);
         let mut style: Option<Tensor<1>> = None;
-        for ((w, gram_s), a_g) in self.style_targets.iter().zip(feats) {
-            let j = layer_style_cost(gram_s.clone(), a_g).mul_scalar(*w);
-            style = Some(match style {
-                Some(s) => s + j,
-                None => j,
-            });
+        for (l, a_g) in feats.enumerate() {
+            let gram_g = normalized_gram(a_g);
+            for target in &self.styles {
+                let j = gram_distance(target.grams[l].clone(), gram_g.clone())
+                    .mul_scalar(self.layer_weights[l] * target.blend);
+                style = Some(match style {
+                    Some(s) => s + j,
+                    None => j,
+                });
+            }
         }
         let style = style
             .unwrap_or_else(|| content.zeros_like())
-            .mul_scalar(self.beta);
-        let total = content.clone() + style.clone();
+            .mul_scalar(self.weights.beta);
+        let tv = tv.unwrap_or_else(|| content.zeros_like());
+        let total = content.clone() + style.clone() + tv.clone();
         Costs {
             content,
             style,
+            tv,
             total,
         }
     }

@@ -4,47 +4,61 @@
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-use image::RgbImage;
+use image::DynamicImage;
 
 use crate::error::Result;
 
 /// Facts about a run, sent once before the first iteration.
 #[derive(Debug, Clone)]
 pub struct RunInfo {
-    /// Iterations planned.
+    /// Iterations planned, over all scales.
     pub iterations: usize,
-    /// Working size of the generated image, `(width, height)`.
+    /// Working size of the generated image at the last (finest) scale,
+    /// `(width, height)`.
     pub working_size: (u32, u32),
-    /// Working size of the style image.
-    pub style_size: (u32, u32),
+    /// Working size of each style image at the last scale.
+    pub style_sizes: Vec<(u32, u32)>,
+    /// Working size of the generated image at each scale, coarse to fine.
+    pub scales: Vec<(u32, u32)>,
     /// Size of the result, the content's original size.
     pub output_size: (u32, u32),
 }
 
 /// One finished iteration.
 pub struct Iteration<'a> {
-    /// 1-based iteration number.
+    /// 1-based iteration number, counted over all scales.
     pub iteration: usize,
-    /// Iterations planned.
+    /// Iterations planned, over all scales.
     pub iterations: usize,
+    /// 1-based scale number (1 when there is a single scale).
+    pub scale: usize,
+    /// Number of scales.
+    pub scales: usize,
     /// `alpha * J_content` of the image this step started from.
     pub content: f64,
     /// `beta * J_style` of the image this step started from.
     pub style: f64,
-    /// `content + style`.
+    /// `tv_weight * TV` of the image this step started from.
+    pub tv: f64,
+    /// `content + style + tv`.
     pub total: f64,
+    /// Evaluations of the network (forward and backward) this iteration
+    /// took: 1 for Adam; for L-BFGS, those of the line search, plus one
+    /// when clipping to [0, 1] moved the previous iterate.
+    pub evaluations: usize,
     /// Time since the optimisation started (after setup).
     pub elapsed: Duration,
-    pub(crate) image: &'a dyn Fn() -> Result<RgbImage>,
+    pub(crate) image: &'a dyn Fn() -> Result<DynamicImage>,
 }
 
 impl Iteration<'_> {
-    /// The current image (after this step), at the output size. Costs a
+    /// The current image (after this step), at the output size, as the
+    /// run would return it (colours recombined, alpha attached). Costs a
     /// read-back and a resize: call it only when needed.
     ///
     /// # Errors
     /// [`crate::Error::Backend`] if the tensor cannot be read.
-    pub fn image(&self) -> Result<RgbImage> {
+    pub fn image(&self) -> Result<DynamicImage> {
         (self.image)()
     }
 }

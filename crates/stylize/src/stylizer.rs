@@ -1,19 +1,28 @@
 //! The optimisation loop: load the network once, stylize many images.
+//!
+//! A run is planned first (layers, blend weights, the working size of every
+//! scale, all checked before any work), then each scale is a [`Problem`]:
+//! working-size images with the colour handling applied, an initial image,
+//! and the [`Objective`]; the optimiser runs on it and its result, upsampled,
+//! starts the next scale.
 
 use std::ops::ControlFlow;
 use std::time::Instant;
 
 use burn::tensor::{DType, Device, Tensor, TensorCreationOptions, TensorData};
-use image::{DynamicImage, RgbImage};
+use image::{DynamicImage, GrayImage, Rgb32FImage};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::config::{ResolvedLayers, StyleConfig};
+use crate::color;
+use crate::config::{ColorPreservation, Init, Optimizer, ResolvedLayers, Scales, StyleConfig};
 use crate::error::{Error, Result};
-use crate::image_io::{from_tensor, resize, to_rgb32f, to_rgb8, to_tensor, working_size};
-use crate::objective::Objective;
+use crate::image_io::{
+    alpha_channel, from_tensor, resize, to_rgb32f, to_rgb8, to_tensor, with_alpha, working_size,
+};
+use crate::objective::{CostValues, Objective, Weights};
 use crate::observer::{Iteration, Observer, RunInfo};
-use crate::optim::{Adam, AdamConfig};
+use crate::optim::{Adam, AdamConfig, Lbfgs, LbfgsConfig};
 use crate::vgg::Vgg;
 use crate::weights::VggWeights;
 
@@ -29,14 +38,87 @@ pub struct Stylizer {
 /// What a run produced.
 #[derive(Debug, Clone)]
 pub struct Stylized {
-    /// The result at the content image's original size.
-    pub image: RgbImage,
-    /// Iterations run (fewer than planned if the observer stopped the run).
+    /// The result at the content image's original size: 8-bit RGB, or RGBA
+    /// carrying the content's alpha channel when it had transparency.
+    pub image: DynamicImage,
+    /// The optimised image at the last scale's working size, before it is
+    /// resized (in luminance mode: the luminance, before the content's
+    /// colours are put back).
+    pub working_image: Rgb32FImage,
+    /// Iterations run over all scales (fewer than planned if the observer
+    /// stopped the run or L-BFGS converged).
     pub iterations: usize,
-    /// The weighted costs `(content, style, total)` of the returned image.
-    pub final_costs: (f64, f64, f64),
+    /// Evaluations of the network (forward and backward) over the run;
+    /// equal to `iterations` for Adam, more for L-BFGS.
+    pub evaluations: usize,
+    /// The weighted costs of [`Self::working_image`].
+    pub final_costs: CostValues,
     /// The resolved layers (after substitutions for VGG16).
     pub layers: ResolvedLayers,
+}
+
+/// Hands an iteration's costs (at the image the step started from) and a
+/// way to read the image after the step to the observer.
+type Report<'a> =
+    dyn FnMut(CostValues, usize, &dyn Fn() -> Result<Rgb32FImage>) -> ControlFlow<()> + 'a;
+
+/// The sizes of one scale.
+#[derive(Debug, Clone, PartialEq)]
+struct ScalePlan {
+    size: (u32, u32),
+    style_sizes: Vec<(u32, u32)>,
+}
+
+/// Everything about a run that can be checked before any work.
+#[derive(Debug, Clone)]
+struct Plan {
+    layers: ResolvedLayers,
+    blend: Vec<f64>,
+    scales: Vec<ScalePlan>,
+    output_size: (u32, u32),
+}
+
+/// One scale of a run, ready to evaluate: the working-size images after
+/// the colour handling, the initial image and the objective.
+#[derive(Debug)]
+pub struct Problem<'a> {
+    stylizer: &'a Stylizer,
+    objective: Objective,
+    /// The content image at the working size, as the network sees it.
+    pub content: Rgb32FImage,
+    /// The style images at their working sizes, as the network sees them.
+    pub styles: Vec<Rgb32FImage>,
+    /// Blend weights of the style images (summing to 1).
+    pub blend: Vec<f64>,
+    /// The initial image (noise included).
+    pub init: Rgb32FImage,
+    /// The resolved layers.
+    pub layers: ResolvedLayers,
+}
+
+impl Problem<'_> {
+    /// The costs of `image` and the gradient of the total cost with
+    /// respect to its pixels, planar `[3, H, W]`.
+    ///
+    /// # Errors
+    /// [`Error::Parameter`] when `image` is not the working size,
+    /// [`Error::Backend`] when a tensor cannot be read back.
+    pub fn evaluate(&self, image: &Rgb32FImage) -> Result<(CostValues, Vec<f32>)> {
+        if image.dimensions() != self.content.dimensions() {
+            return Err(Error::parameter(
+                "image",
+                format!(
+                    "{:?} is not the working size {:?}",
+                    image.dimensions(),
+                    self.content.dimensions()
+                ),
+            ));
+        }
+        self.stylizer.in_pool(|| {
+            let t = to_tensor(image, self.stylizer.options());
+            self.stylizer.value_and_grad(&self.objective, t)
+        })
+    }
 }
 
 impl Stylizer {
@@ -83,126 +165,418 @@ impl Stylizer {
         TensorCreationOptions::new(self.device.clone()).with_dtype(self.dtype)
     }
 
-    /// Paints `content` in the style of `style`.
+    fn in_pool<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        match &self.pool {
+            Some(pool) => pool.install(f),
+            None => f(),
+        }
+    }
+
+    /// Paints `content` in the style of `styles` (blended by
+    /// [`StyleConfig::style_blend`]).
     ///
     /// # Errors
-    /// [`Error::Parameter`] / [`Error::UnknownLayer`] for a bad `config`
-    /// (checked before any work), [`Error::Backend`] if a tensor cannot be
-    /// read back.
+    /// [`Error::Parameter`] / [`Error::UnknownLayer`] for a bad `config` or
+    /// images too small for it (checked before any work), [`Error::Backend`]
+    /// if a tensor cannot be read back.
     pub fn stylize(
         &self,
         content: &DynamicImage,
-        style: &DynamicImage,
+        styles: &[DynamicImage],
         config: &StyleConfig,
         observer: &mut dyn Observer,
     ) -> Result<Stylized> {
-        match &self.pool {
-            Some(pool) => pool.install(|| self.run(content, style, config, observer)),
-            None => self.run(content, style, config, observer),
+        self.in_pool(|| self.run(content, styles, config, observer))
+    }
+
+    /// The problem of the last (finest) scale of a run, with its initial
+    /// image as a single-scale run would start: for inspecting the costs
+    /// and gradients the optimiser sees.
+    ///
+    /// # Errors
+    /// As [`Self::stylize`].
+    pub fn problem(
+        &self,
+        content: &DynamicImage,
+        styles: &[DynamicImage],
+        config: &StyleConfig,
+    ) -> Result<Problem<'_>> {
+        let plan = self.plan(
+            content,
+            styles,
+            &config.clone().with_scales(Scales::Fixed(1)),
+        )?;
+        self.in_pool(|| self.scale_problem(content, styles, config, &plan, 0, None))
+    }
+
+    fn plan(
+        &self,
+        content: &DynamicImage,
+        styles: &[DynamicImage],
+        config: &StyleConfig,
+    ) -> Result<Plan> {
+        config.validate()?;
+        let blend = config.blend_weights(styles.len())?;
+        let layers = config.resolve_layers(self.vgg.architecture())?;
+        let sizes = config.scales.sizes(config.size);
+        let last = sizes.len().saturating_sub(1);
+        let mut scales = Vec::with_capacity(sizes.len());
+        for (k, &side) in sizes.iter().enumerate() {
+            let size = working_size(content.width(), content.height(), side);
+            let style_side =
+                ((f64::from(side) * f64::from(config.style_scale)).round() as u32).max(1);
+            let style_sizes: Vec<(u32, u32)> = styles
+                .iter()
+                .map(|s| working_size(s.width(), s.height(), style_side))
+                .collect();
+            let fits = check_fits("content", size, &layers).and_then(|()| {
+                style_sizes
+                    .iter()
+                    .try_for_each(|&s| check_fits("style", s, &layers))
+            });
+            match fits {
+                Ok(()) => scales.push(ScalePlan { size, style_sizes }),
+                // Automatic scales skip the coarse ones an image is too
+                // small (or too elongated) for.
+                Err(_) if config.scales == Scales::Auto && k < last => {}
+                Err(e) => return Err(e),
+            }
         }
+        if let Init::Image(img) = &config.init {
+            if img.width() == 0 || img.height() == 0 {
+                return Err(Error::parameter("init", "the initial image has no pixels"));
+            }
+        }
+        Ok(Plan {
+            layers,
+            blend,
+            scales,
+            output_size: (content.width(), content.height()),
+        })
+    }
+
+    /// Builds scale `k`'s problem; `previous` is the result of scale
+    /// `k - 1`, which becomes the initial image.
+    fn scale_problem(
+        &self,
+        content: &DynamicImage,
+        styles: &[DynamicImage],
+        config: &StyleConfig,
+        plan: &Plan,
+        k: usize,
+        previous: Option<&Rgb32FImage>,
+    ) -> Result<Problem<'_>> {
+        let sp = &plan.scales[k];
+        let (w, h) = sp.size;
+        let mut content_img = to_rgb32f(content, w, h);
+        let mut style_imgs: Vec<Rgb32FImage> = styles
+            .iter()
+            .zip(&sp.style_sizes)
+            .map(|(s, &(sw, sh))| to_rgb32f(s, sw, sh))
+            .collect();
+        match config.preserve_colors {
+            None => {}
+            Some(ColorPreservation::Luminance) => {
+                content_img = color::luminance_image(&content_img);
+                for s in &mut style_imgs {
+                    *s = color::match_luminance(&color::luminance_image(s), &content_img);
+                }
+            }
+            Some(ColorPreservation::Histogram) => {
+                for s in &mut style_imgs {
+                    *s = color::match_histogram(s, &content_img);
+                }
+            }
+        }
+        let luminance = config.preserve_colors == Some(ColorPreservation::Luminance);
+        let init = match previous {
+            Some(prev) => resize(prev, w, h),
+            None => initial_image(config, &content_img, styles, luminance, (w, h))?,
+        };
+        let objective = Objective::new(
+            &self.vgg,
+            &plan.layers,
+            to_tensor(&content_img, self.options()),
+            style_imgs
+                .iter()
+                .zip(&plan.blend)
+                .map(|(s, &b)| (to_tensor(s, self.options()), b))
+                .collect(),
+            Weights {
+                alpha: f64::from(config.alpha),
+                beta: f64::from(config.beta),
+                tv: f64::from(config.tv_weight),
+            },
+            config.pooling,
+        );
+        Ok(Problem {
+            stylizer: self,
+            objective,
+            content: content_img,
+            styles: style_imgs,
+            blend: plan.blend.clone(),
+            init,
+            layers: plan.layers.clone(),
+        })
+    }
+
+    /// Costs and gradient (planar `[3, H, W]`) at `image`.
+    fn value_and_grad(
+        &self,
+        objective: &Objective,
+        image: Tensor<4>,
+    ) -> Result<(CostValues, Vec<f32>)> {
+        let (values, grad) = self.value_and_grad_tensor(objective, image)?;
+        Ok((values, tensor_to_vec(grad)?))
+    }
+
+    fn value_and_grad_tensor(
+        &self,
+        objective: &Objective,
+        image: Tensor<4>,
+    ) -> Result<(CostValues, Tensor<4>)> {
+        let leaf = image.require_grad();
+        let costs = objective.costs(&self.vgg, leaf.clone());
+        let grads = costs.total.backward();
+        let grad = leaf
+            .grad(&grads)
+            .ok_or_else(|| Error::Backend("no gradient for the generated image".into()))?;
+        Ok((costs.values()?, grad))
     }
 
     fn run(
         &self,
         content: &DynamicImage,
-        style: &DynamicImage,
+        styles: &[DynamicImage],
         config: &StyleConfig,
         observer: &mut dyn Observer,
     ) -> Result<Stylized> {
-        config.validate()?;
-        let layers = config.resolve_layers(self.vgg.architecture())?;
-        let output_size = (content.width(), content.height());
-        let (w, h) = working_size(content.width(), content.height(), config.size);
-        let style_size = working_size(style.width(), style.height(), config.size);
-        check_fits("content", (w, h), &layers)?;
-        check_fits("style", style_size, &layers)?;
-        let content_img = to_rgb32f(content, w, h);
-        let content_t = to_tensor(&content_img, self.options());
-        let style_t = to_tensor(
-            &to_rgb32f(style, style_size.0, style_size.1),
-            self.options(),
-        );
-        let objective = Objective::new(
-            &self.vgg,
-            &layers,
-            content_t.clone(),
-            style_t,
-            f64::from(config.alpha),
-            f64::from(config.beta),
-        );
-
-        // G = clip(C + U(-a, a)).
-        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-        let a = config.init_noise;
-        let noise: Vec<f32> = (0..3 * w as usize * h as usize)
-            .map(|_| {
-                if a > 0.0 {
-                    rng.random_range(-a..a)
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let noise = Tensor::<4>::from_data(
-            TensorData::new(noise, [1, 3, h as usize, w as usize]),
-            self.options(),
-        );
-        let mut g = (content_t + noise).clamp(0.0, 1.0).inner();
-
-        let mut adam = Adam::<4>::new(AdamConfig {
-            learning_rate: f64::from(config.learning_rate),
-            ..AdamConfig::default()
-        });
+        let plan = self.plan(content, styles, config)?;
+        let n_scales = plan.scales.len();
+        let total_iterations = config.iterations * n_scales;
+        let alpha = alpha_channel(content);
+        let luminance = config.preserve_colors == Some(ColorPreservation::Luminance);
+        // Full-size content colours, for putting the chrominance back.
+        let chroma_source = luminance.then(|| content.to_rgb32f());
+        let finish = |working: &Rgb32FImage| {
+            finish_image(
+                working,
+                plan.output_size,
+                chroma_source.as_ref(),
+                alpha.as_ref(),
+            )
+        };
+        let last_plan = plan.scales.last().ok_or_else(|| {
+            Error::parameter("scales", "no scale fits the images; use a larger --size")
+        })?;
         observer.started(&RunInfo {
-            iterations: config.iterations,
-            working_size: (w, h),
-            style_size,
-            output_size,
+            iterations: total_iterations,
+            working_size: last_plan.size,
+            style_sizes: last_plan.style_sizes.clone(),
+            scales: plan.scales.iter().map(|s| s.size).collect(),
+            output_size: plan.output_size,
         });
         let start = Instant::now();
         let mut done = 0;
-        for i in 1..=config.iterations {
-            let leaf = Tensor::from_inner(g.clone()).require_grad();
-            let costs = objective.costs(&self.vgg, leaf.clone());
-            let grads = costs.total.backward();
-            let grad = leaf
-                .grad(&grads)
-                .ok_or_else(|| Error::Backend("no gradient for the generated image".into()))?;
-            let (c, s, t) = (
-                scalar(costs.content)?,
-                scalar(costs.style)?,
-                scalar(costs.total)?,
-            );
-            g = adam.step(g, grad).clamp(0.0, 1.0);
-            done = i;
-            let current = g.clone();
-            let image = move || to_output(current.clone(), output_size);
-            let flow = observer.iteration(&Iteration {
-                iteration: i,
-                iterations: config.iterations,
-                content: c,
-                style: s,
-                total: t,
-                elapsed: start.elapsed(),
-                image: &image,
-            });
+        let mut evaluations_total = 0;
+        let mut result: Option<(Rgb32FImage, Problem<'_>)> = None;
+        for k in 0..n_scales {
+            let previous = result.as_ref().map(|(img, _)| img);
+            let problem = self.scale_problem(content, styles, config, &plan, k, previous)?;
+            let mut report =
+                |costs: CostValues,
+                 evaluations: usize,
+                 current: &dyn Fn() -> Result<Rgb32FImage>| {
+                    done += 1;
+                    evaluations_total += evaluations;
+                    let image = || finish(&current()?);
+                    observer.iteration(&Iteration {
+                        iteration: done,
+                        iterations: total_iterations,
+                        scale: k + 1,
+                        scales: n_scales,
+                        content: costs.content,
+                        style: costs.style,
+                        tv: costs.tv,
+                        total: costs.total,
+                        evaluations,
+                        elapsed: start.elapsed(),
+                        image: &image,
+                    })
+                };
+            let (image, flow) = match config.optimizer {
+                Optimizer::Adam => self.run_adam(&problem, config, &mut report)?,
+                Optimizer::Lbfgs => self.run_lbfgs(&problem, config, &mut report)?,
+            };
+            result = Some((image, problem));
             if flow == ControlFlow::Break(()) {
                 break;
             }
         }
-        let costs = objective.costs(&self.vgg, Tensor::from_inner(g.clone()));
-        let final_costs = (
-            scalar(costs.content)?,
-            scalar(costs.style)?,
-            scalar(costs.total)?,
-        );
+        let (working, problem) = result.ok_or_else(|| {
+            Error::parameter("scales", "no scale fits the images; use a larger --size")
+        })?;
+        let final_costs = problem
+            .objective
+            .costs(&self.vgg, to_tensor(&working, self.options()))
+            .values()?;
         Ok(Stylized {
-            image: to_output(g, output_size)?,
+            image: finish(&working)?,
+            working_image: working,
             iterations: done,
+            evaluations: evaluations_total,
             final_costs,
-            layers,
+            layers: plan.layers,
         })
     }
+
+    /// Adam on the pixels, clipped to [0, 1] after each step.
+    fn run_adam(
+        &self,
+        problem: &Problem<'_>,
+        config: &StyleConfig,
+        report: &mut Report<'_>,
+    ) -> Result<(Rgb32FImage, ControlFlow<()>)> {
+        let mut adam = Adam::<4>::new(AdamConfig {
+            learning_rate: f64::from(config.effective_learning_rate()),
+            ..AdamConfig::default()
+        });
+        let mut g = to_tensor(&problem.init, self.options()).inner();
+        for _ in 0..config.iterations {
+            let (costs, grad) =
+                self.value_and_grad_tensor(&problem.objective, Tensor::from_inner(g.clone()))?;
+            g = adam.step(g, grad).clamp(0.0, 1.0);
+            let current = g.clone();
+            let flow = report(costs, 1, &|| from_tensor(current.clone()));
+            if flow == ControlFlow::Break(()) {
+                return Ok((from_tensor(g)?, flow));
+            }
+        }
+        Ok((from_tensor(g)?, ControlFlow::Continue(())))
+    }
+
+    /// L-BFGS on the pixels, projected onto [0, 1] after each iteration.
+    fn run_lbfgs(
+        &self,
+        problem: &Problem<'_>,
+        config: &StyleConfig,
+        report: &mut Report<'_>,
+    ) -> Result<(Rgb32FImage, ControlFlow<()>)> {
+        let (w, h) = problem.content.dimensions();
+        let shape = [1, 3, h as usize, w as usize];
+        let mut lbfgs = Lbfgs::new(LbfgsConfig {
+            learning_rate: f64::from(config.effective_learning_rate()),
+            history_size: config.lbfgs_history,
+            line_search: config.line_search,
+            ..LbfgsConfig::default()
+        });
+        let mut x = tensor_to_vec(to_tensor(&problem.init, self.options()))?;
+        // Every evaluation's costs, to report those at the start of a step
+        // (which may come from the previous step's line search).
+        let mut last_evals: Vec<CostValues> = Vec::new();
+        for _ in 0..config.iterations {
+            let previous_last = last_evals.last().copied();
+            last_evals.clear();
+            let mut eval = |xs: &[f32]| -> Result<(f64, Vec<f32>)> {
+                let t = Tensor::from_data(TensorData::new(xs.to_vec(), shape), self.options());
+                let (costs, grad) = self.value_and_grad(&problem.objective, t)?;
+                last_evals.push(costs);
+                Ok((costs.total, grad))
+            };
+            let step = lbfgs.step(&mut x, &mut eval)?;
+            let costs = last_evals
+                .iter()
+                .chain(previous_last.iter())
+                .find(|c| c.total.to_bits() == step.loss.to_bits())
+                .copied()
+                .unwrap_or(CostValues {
+                    total: step.loss,
+                    ..CostValues::default()
+                });
+            for v in &mut x {
+                *v = v.clamp(0.0, 1.0);
+            }
+            let flow = report(costs, step.evaluations, &|| vec_to_image(&x, w, h));
+            if flow == ControlFlow::Break(()) {
+                return Ok((vec_to_image(&x, w, h)?, flow));
+            }
+            if step.converged {
+                log::info!("L-BFGS converged (no further progress possible); stopping this scale");
+                break;
+            }
+        }
+        Ok((vec_to_image(&x, w, h)?, ControlFlow::Continue(())))
+    }
+}
+
+/// The initial image of the first scale: the base [`Init`] image (as the
+/// network sees it, so luminance in luminance mode) plus `U(-a, a)` noise.
+fn initial_image(
+    config: &StyleConfig,
+    content: &Rgb32FImage,
+    styles: &[DynamicImage],
+    luminance: bool,
+    (w, h): (u32, u32),
+) -> Result<Rgb32FImage> {
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    let see = |img: Rgb32FImage| {
+        if luminance {
+            color::luminance_image(&img)
+        } else {
+            img
+        }
+    };
+    let base = match &config.init {
+        Init::Content => content.clone(),
+        Init::Noise => {
+            let mut img = Rgb32FImage::new(w, h);
+            for v in img.iter_mut() {
+                *v = rng.random_range(0.0..1.0);
+            }
+            return Ok(see(img));
+        }
+        Init::Style => {
+            let first = styles
+                .first()
+                .ok_or_else(|| Error::parameter("init", "no style image to start from"))?;
+            to_rgb32f(first, w, h)
+        }
+        Init::Image(img) => to_rgb32f(img, w, h),
+    };
+    // G = clip(base + U(-a, a)), drawn in planar order as the seed does.
+    let a = config.init_noise;
+    if a <= 0.0 {
+        return Ok(see(base));
+    }
+    let plane = (w * h) as usize;
+    let noise: Vec<f32> = (0..3 * plane).map(|_| rng.random_range(-a..a)).collect();
+    let mut out = base;
+    for (i, px) in out.pixels_mut().enumerate() {
+        for c in 0..3 {
+            px[c] = (px[c] + noise[c * plane + i]).clamp(0.0, 1.0);
+        }
+    }
+    Ok(see(out))
+}
+
+/// The working image as the user gets it: resized to the output size, the
+/// content's colours put back in luminance mode, alpha attached.
+fn finish_image(
+    working: &Rgb32FImage,
+    (w, h): (u32, u32),
+    chroma_source: Option<&Rgb32FImage>,
+    alpha: Option<&GrayImage>,
+) -> Result<DynamicImage> {
+    let img = if working.dimensions() == (w, h) {
+        working.clone()
+    } else {
+        resize(working, w, h)
+    };
+    let img = match chroma_source {
+        Some(src) => color::combine_luminance(&img, src)?,
+        None => img,
+    };
+    Ok(with_alpha(to_rgb8(&img), alpha))
 }
 
 /// Fails when an image is too small (or too elongated) at its working size
@@ -221,26 +595,39 @@ fn check_fits(what: &str, (w, h): (u32, u32), layers: &ResolvedLayers) -> Result
             ));
         }
     }
+    // Total variation needs neighbours.
+    if w < 2 || h < 2 {
+        return Err(Error::parameter(
+            "size",
+            format!("the {what} image is {w}x{h} px at the working size"),
+        ));
+    }
     Ok(())
 }
 
-fn scalar(t: Tensor<1>) -> Result<f64> {
+fn tensor_to_vec<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
     t.into_data()
-        .convert::<f64>()
-        .try_into_vec::<f64>()
-        .ok()
-        .and_then(|v| v.first().copied())
-        .ok_or_else(|| Error::Backend("cannot read a cost back".into()))
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(|e| Error::Backend(format!("{e:?}")))
 }
 
-fn to_output(g: Tensor<4>, (w, h): (u32, u32)) -> Result<RgbImage> {
-    let img = from_tensor(g)?;
-    let img = if img.dimensions() == (w, h) {
-        img
-    } else {
-        resize(&img, w, h)
-    };
-    Ok(to_rgb8(&img))
+/// Planar `[3, H, W]` values (clamped to [0, 1]) as an image.
+fn vec_to_image(planar: &[f32], w: u32, h: u32) -> Result<Rgb32FImage> {
+    let plane = (w * h) as usize;
+    if planar.len() != 3 * plane {
+        return Err(Error::Backend(format!(
+            "{} values for a {w}x{h} RGB image",
+            planar.len()
+        )));
+    }
+    let mut img = Rgb32FImage::new(w, h);
+    for (i, px) in img.pixels_mut().enumerate() {
+        for c in 0..3 {
+            px[c] = planar[c * plane + i].clamp(0.0, 1.0);
+        }
+    }
+    Ok(img)
 }
 
 #[cfg(test)]
@@ -279,12 +666,22 @@ mod tests {
         let config = StyleConfig::default().with_size(64).with_iterations(1);
         // A 400x10 style image is 64x2 at the working size: block5 needs 16.
         let err = s
-            .stylize(&square, &strip, &config, &mut NoObserver)
+            .stylize(
+                &square,
+                std::slice::from_ref(&strip),
+                &config,
+                &mut NoObserver,
+            )
             .unwrap_err()
             .to_string();
         assert!(err.contains("the style image is 64x2"), "{err}");
         let err = s
-            .stylize(&strip, &square, &config, &mut NoObserver)
+            .stylize(
+                &strip,
+                std::slice::from_ref(&square),
+                &config,
+                &mut NoObserver,
+            )
             .unwrap_err()
             .to_string();
         assert!(err.contains("the content image is 64x2"), "{err}");
@@ -293,8 +690,13 @@ mod tests {
             .with_content_layer("relu1_2")
             .with_style_layers(vec![("relu1_1".into(), 1.0)]);
         let out = s
-            .stylize(&strip, &square, &shallow, &mut NoObserver)
+            .stylize(
+                &strip,
+                std::slice::from_ref(&square),
+                &shallow,
+                &mut NoObserver,
+            )
             .unwrap();
-        assert_eq!(out.image.dimensions(), (400, 10));
+        assert_eq!((out.image.width(), out.image.height()), (400, 10));
     }
 }

@@ -5,8 +5,10 @@
 
 use std::fmt;
 
-use burn::tensor::module::{conv2d, max_pool2d};
-use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
+use burn::tensor::module::{avg_pool2d, conv2d, max_pool2d};
+use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
+
+use crate::config::Pooling;
 use burn::tensor::{Tensor, TensorCreationOptions, TensorData};
 
 use crate::layer::{Layer, TapKind};
@@ -151,8 +153,19 @@ impl Vgg {
         self.arch
     }
 
-    /// Runs the stack on `image` and returns the activations at `taps`, in
-    /// the order given. Stops after the deepest tap.
+    /// Runs the stack on `image` with max pooling and returns the
+    /// activations at `taps`, in the order given. Stops after the deepest
+    /// tap. See [`Self::features_pooled`].
+    ///
+    /// # Panics
+    /// As [`Self::features_pooled`].
+    pub fn features(&self, image: Tensor<4>, taps: &[Layer]) -> Vec<Tensor<4>> {
+        self.features_pooled(image, taps, Pooling::Max)
+    }
+
+    /// Runs the stack on `image` with `pooling` between blocks and returns
+    /// the activations at `taps`, in the order given. Stops after the
+    /// deepest tap.
     ///
     /// # Shapes
     /// `image`: `[1, 3, H, W]`, RGB in [0, 1]. Each output: `[1, C, h, w]`.
@@ -160,7 +173,12 @@ impl Vgg {
     /// # Panics
     /// If a tap is not a layer of this network: make taps with
     /// [`Layer::parse`], which checks them.
-    pub fn features(&self, image: Tensor<4>, taps: &[Layer]) -> Vec<Tensor<4>> {
+    pub fn features_pooled(
+        &self,
+        image: Tensor<4>,
+        taps: &[Layer],
+        pooling: Pooling,
+    ) -> Vec<Tensor<4>> {
         let mut out: Vec<Option<Tensor<4>>> = vec![None; taps.len()];
         let mut remaining = taps.len();
         let mut record = |layer: Layer, x: &Tensor<4>| {
@@ -199,7 +217,10 @@ impl Vgg {
                     break 'blocks;
                 }
             }
-            x = max_pool2d(x, MaxPoolOptions::new([2, 2]).with_stride([2, 2]));
+            x = match pooling {
+                Pooling::Max => max_pool2d(x, MaxPoolOptions::new([2, 2]).with_stride([2, 2])),
+                Pooling::Avg => avg_pool2d(x, AvgPoolOptions::new([2, 2]).with_stride([2, 2])),
+            };
             let pool = Layer {
                 block,
                 conv: 0,

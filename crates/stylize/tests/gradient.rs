@@ -1,16 +1,18 @@
 //! The gradient of the total cost with respect to the pixels, from burn's
 //! autodiff through the whole VGG19 objective, against central finite
-//! differences. Everything runs in f64; random weights (He-scaled) and a
-//! 16x16 image keep it fast while reaching every layer down to block5.
+//! differences, with one style or two blended, max or average pooling, and
+//! with and without the total-variation term. Everything runs in f64;
+//! random weights (He-scaled) and a 16x16 image keep it fast while reaching
+//! every layer down to block5.
 
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 use burn::tensor::{DType, Device, Tensor, TensorCreationOptions, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use stylize::objective::Objective;
+use stylize::objective::{Objective, Weights};
 use stylize::weights::{ConvWeights, Format};
-use stylize::{Architecture, Preprocess, StyleConfig, Vgg, VggWeights};
+use stylize::{Architecture, Pooling, Preprocess, StyleConfig, Vgg, VggWeights};
 
 fn random_weights(arch: Architecture, seed: u64) -> VggWeights {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -57,8 +59,10 @@ fn value(t: Tensor<1>) -> f64 {
     t.into_data().try_to_vec::<f64>().unwrap()[0]
 }
 
-#[test]
-fn total_cost_gradient_matches_central_differences() {
+/// Checks d total / d pixels against central differences for an objective
+/// with `n_styles` blended style images, `pooling`, and (when `tv`) a
+/// total-variation term weighted to matter as much as the content term.
+fn check_gradient(pooling: Pooling, n_styles: usize, tv: bool) {
     let opts = TensorCreationOptions::new(Device::flex().autodiff()).with_dtype(DType::F64);
     let weights = random_weights(Architecture::Vgg19, 7);
     let vgg = Vgg::new(&weights, opts.clone());
@@ -68,23 +72,54 @@ fn total_cost_gradient_matches_central_differences() {
     let (h, w) = (16, 16);
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     let (_, content) = image(&mut rng, h, w, &opts);
-    let (_, style) = image(&mut rng, 24, 20, &opts); // style at another size
+    // Styles at other sizes than the content.
+    let blends = [0.7, 0.3];
+    let styles: Vec<(Tensor<4>, f64)> = (0..n_styles)
+        .map(|k| {
+            (
+                image(&mut rng, 24 + 4 * k, 20, &opts).1,
+                blends[k] / if n_styles == 1 { 0.7 } else { 1.0 },
+            )
+        })
+        .collect();
     let (g_values, g) = image(&mut rng, h, w, &opts);
-    // Weigh the terms so that both matter, or the check would test only the
+    // Weigh the terms so that all matter, or the check would test only the
     // larger one (with Caffe scaling the style term is ~1e9 times larger).
-    let probe = Objective::new(&vgg, &layers, content.clone(), style.clone(), 1.0, 1.0)
-        .costs(&vgg, g.clone());
-    let beta = value(probe.content) / value(probe.style);
-    let objective = Objective::new(&vgg, &layers, content, style, 1.0, beta);
+    let unit = Weights {
+        alpha: 1.0,
+        beta: 1.0,
+        tv: 1.0,
+    };
+    let probe = Objective::new(
+        &vgg,
+        &layers,
+        content.clone(),
+        styles.clone(),
+        unit,
+        pooling,
+    )
+    .costs(&vgg, g.clone());
+    let c = value(probe.content);
+    let weights = Weights {
+        alpha: 1.0,
+        beta: c / value(probe.style),
+        tv: if tv { c / value(probe.tv) } else { 0.0 },
+    };
+    let objective = Objective::new(&vgg, &layers, content, styles, weights, pooling);
 
     let leaf = g.require_grad();
     let costs = objective.costs(&vgg, leaf.clone());
-    // Both terms must matter, or the check would test only one of them.
-    let (c, s) = (value(costs.content.clone()), value(costs.style.clone()));
+    // Every term must matter, or the check would test only some of them.
+    let (c, s, t) = (
+        value(costs.content.clone()),
+        value(costs.style.clone()),
+        value(costs.tv.clone()),
+    );
     assert!(
         c > 0.0 && s > 0.0 && c / s < 1e3 && s / c < 1e3,
         "content {c} style {s}"
     );
+    assert_eq!(t > 0.0, tv, "tv {t}");
     let grads = costs.total.backward();
     let grad = leaf
         .grad(&grads)
@@ -113,5 +148,15 @@ fn total_cost_gradient_matches_central_differences() {
         worst = worst.max(err);
         assert!(err < 1e-6, "pixel {i}: autodiff {} vs finite difference {numeric} (error {err:e} of max |grad| {scale:e})", grad[i]);
     }
-    eprintln!("worst error relative to max |grad|: {worst:e}");
+    eprintln!("{pooling} pooling, {n_styles} style(s), tv {tv}: worst error relative to max |grad|: {worst:e}");
+}
+
+#[test]
+fn total_cost_gradient_matches_central_differences() {
+    check_gradient(Pooling::Max, 1, false);
+}
+
+#[test]
+fn gradient_with_two_blended_styles_tv_and_average_pooling_matches_central_differences() {
+    check_gradient(Pooling::Avg, 2, true);
 }

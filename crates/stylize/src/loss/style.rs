@@ -17,10 +17,17 @@ use super::gram::normalized_gram;
 /// # Shapes
 /// `gram_s`: `[nC, nC]`; `a_g`: `[1, nC, nH, nW]`. Output: `[1]`.
 pub fn layer_style_cost(gram_s: Tensor<2>, a_g: Tensor<4>) -> Tensor<1> {
-    let [_, c, _, _] = a_g.dims();
+    gram_distance(gram_s, normalized_gram(a_g))
+}
+
+/// `1 / (4 nC^2) * sum((gram_s - gram_g)^2)` for two normalised Grams: the
+/// layer cost of [`layer_style_cost`] when the generated image's Gram is
+/// already computed (several style images share it).
+///
+/// # Shapes
+/// `gram_s`, `gram_g`: `[nC, nC]`. Output: `[1]`.
+pub fn gram_distance(gram_s: Tensor<2>, gram_g: Tensor<2>) -> Tensor<1> {
+    let [c, _] = gram_g.dims();
     let norm = 1.0 / (4.0 * (c * c) as f64);
-    (gram_s - normalized_gram(a_g))
-        .square()
-        .sum()
-        .mul_scalar(norm)
+    (gram_s - gram_g).square().sum().mul_scalar(norm)
 }
