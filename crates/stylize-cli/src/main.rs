@@ -180,6 +180,12 @@ struct Cli {
     #[arg(long, value_name = "FILE.csv")]
     loss_log: Option<PathBuf>,
 
+    /// Refuse a run whose estimated peak memory exceeds this (e.g. 8G,
+    /// 512M), before any work; the message says what --size fits. Default:
+    /// the machine's memory.
+    #[arg(long, value_name = "SIZE", value_parser = memory_size)]
+    max_memory: Option<u64>,
+
     /// Worker threads (default: one per core).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     threads: Option<u32>,
@@ -247,6 +253,10 @@ fn non_negative(s: &str) -> Result<f32, String> {
     } else {
         Err(format!("{s} must be a finite number >= 0"))
     }
+}
+
+fn memory_size(s: &str) -> Result<u64, String> {
+    stylize::memory::parse_size(s)
 }
 
 fn positive(s: &str) -> Result<f32, String> {
@@ -372,6 +382,14 @@ fn run(cli: &Cli) -> Result<(), Error> {
         config.effective_learning_rate(),
         config.iterations
     ));
+    let estimate = stylizer.estimate_memory(&content, &styles, &config)?;
+    log::info!(
+        "estimated peak memory {} (limit {})",
+        stylize::memory::human(estimate),
+        config
+            .max_memory
+            .map_or_else(|| "none".to_string(), stylize::memory::human)
+    );
     if let Some(dir) = &cli.dump {
         let problem = stylizer.problem(&content, &styles, &config)?;
         dump::write_start(dir, &problem, &config, &weights)?;
@@ -526,6 +544,7 @@ fn build_config(cli: &Cli) -> Result<StyleConfig, Error> {
             "--line-search applies to --optimizer lbfgs only",
         ));
     }
+    config.max_memory = cli.max_memory.or_else(stylize::memory::machine_memory);
     // Give the count mismatch in terms of flags.
     config.blend_weights(cli.style.len())?;
     if config.init == Init::Style && cli.style.is_empty() {

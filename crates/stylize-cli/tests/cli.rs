@@ -350,6 +350,16 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
             expect: "--style-scale",
         },
         Case {
+            name: "over the memory limit",
+            args: s(&["--max-memory", "150M"]),
+            expect: "more than the limit of 150 MiB (--max-memory); --size",
+        },
+        Case {
+            name: "memory limit that is not a size",
+            args: s(&["--max-memory", "lots"]),
+            expect: "--max-memory",
+        },
+        Case {
             name: "unknown colour mode",
             args: s(&["--preserve-colors", "hue"]),
             expect: "--preserve-colors",

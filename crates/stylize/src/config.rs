@@ -268,6 +268,11 @@ pub struct StyleConfig {
     pub init_noise: f32,
     /// Seed of the initial noise. Default 0.
     pub seed: u64,
+    /// Refuse, before any work, a run whose estimated peak memory
+    /// ([`crate::memory`]) exceeds this many bytes; the error names the
+    /// largest `size` that fits. Default `None`: no limit (the CLI passes
+    /// the machine's memory).
+    pub max_memory: Option<u64>,
 }
 
 impl Default for StyleConfig {
@@ -312,6 +317,7 @@ impl StyleConfig {
             init: Init::Content,
             init_noise: 0.25,
             seed: 0,
+            max_memory: None,
         }
     }
 
@@ -462,6 +468,11 @@ impl StyleConfig {
     /// Sets [`Self::preserve_colors`].
     pub fn with_preserve_colors(mut self, v: Option<ColorPreservation>) -> Self {
         self.preserve_colors = v;
+        self
+    }
+    /// Sets [`Self::max_memory`].
+    pub fn with_max_memory(mut self, bytes: Option<u64>) -> Self {
+        self.max_memory = bytes;
         self
     }
     /// Sets [`Self::init`].

@@ -48,6 +48,7 @@ pub mod error;
 pub mod image_io;
 pub mod layer;
 pub mod loss;
+pub mod memory;
 pub mod objective;
 pub mod observer;
 pub mod optim;

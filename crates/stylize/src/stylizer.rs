@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::image_io::{
     alpha_channel, from_tensor, resize, to_rgb32f, to_rgb8, to_tensor, with_alpha, working_size,
 };
+use crate::memory;
 use crate::objective::{CostValues, Objective, Weights};
 use crate::observer::{Iteration, Observer, RunInfo};
 use crate::optim::{Adam, AdamConfig, Lbfgs, LbfgsConfig};
@@ -242,6 +243,12 @@ impl Stylizer {
                 Err(e) => return Err(e),
             }
         }
+        if let Some(limit) = config.max_memory {
+            let need = self.estimate_plan_memory(config, &layers, &scales);
+            if need > limit {
+                return Err(self.too_big(content, styles, config, need, limit));
+            }
+        }
         if let Init::Image(img) = &config.init {
             if img.width() == 0 || img.height() == 0 {
                 return Err(Error::parameter("init", "the initial image has no pixels"));
@@ -253,6 +260,102 @@ impl Stylizer {
             scales,
             output_size: (content.width(), content.height()),
         })
+    }
+
+    /// The estimated peak memory of a run, in bytes (the largest of its
+    /// scales; see [`crate::memory`]).
+    ///
+    /// # Errors
+    /// As [`Self::stylize`]'s checks before any work.
+    pub fn estimate_memory(
+        &self,
+        content: &DynamicImage,
+        styles: &[DynamicImage],
+        config: &StyleConfig,
+    ) -> Result<u64> {
+        let plan = self.plan(content, styles, &config.clone().with_max_memory(None))?;
+        Ok(self.estimate_plan_memory(config, &plan.layers, &plan.scales))
+    }
+
+    fn estimate_plan_memory(
+        &self,
+        config: &StyleConfig,
+        layers: &ResolvedLayers,
+        scales: &[ScalePlan],
+    ) -> u64 {
+        scales
+            .iter()
+            .map(|s| {
+                memory::estimate_bytes(
+                    self.vgg.architecture(),
+                    layers,
+                    config,
+                    s.size,
+                    &s.style_sizes,
+                )
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The error for a run over the memory limit, naming the largest
+    /// working size that fits.
+    fn too_big(
+        &self,
+        content: &DynamicImage,
+        styles: &[DynamicImage],
+        config: &StyleConfig,
+        need: u64,
+        limit: u64,
+    ) -> Error {
+        let planned = |size: u32| {
+            let c = config.clone().with_size(size).with_max_memory(None);
+            self.plan(content, styles, &c)
+                .ok()
+                .map(|p| self.estimate_plan_memory(&c, &p.layers, &p.scales))
+        };
+        // Sizes that plan at all form [smallest, ...); among those, the ones
+        // that fit form [smallest, largest]. Bisect for both ends.
+        let (mut lo, mut hi) = (16u32, config.size);
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if planned(mid).is_some() {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        let smallest = if planned(lo).is_some() { lo } else { hi };
+        let fits = |size: u32| planned(size).is_some_and(|b| b <= limit);
+        let advice = if fits(smallest) {
+            let (mut lo, mut hi) = (smallest, config.size);
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if fits(mid) {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            format!("--size {lo} fits")
+        } else {
+            "no size fits".to_string()
+        };
+        Error::parameter(
+            "size",
+            format!(
+                "a {} px run needs about {} of memory, more than the limit of {} \
+                 (--max-memory); {advice}{}",
+                config.size,
+                memory::human(need),
+                memory::human(limit),
+                if config.optimizer == crate::config::Optimizer::Lbfgs {
+                    " (a smaller --lbfgs-history or --optimizer adam needs less)"
+                } else {
+                    ""
+                }
+            ),
+        )
     }
 
     /// Builds scale `k`'s problem; `previous` is the result of scale

@@ -65,8 +65,7 @@ fn check(dtype: DType, tolerance: f64) {
     let config: Value =
         serde_json::from_str(&std::fs::read_to_string(fixture("config.json")).unwrap()).unwrap();
     let expected: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("expected.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(fixture("expected.json")).unwrap()).unwrap();
     assert_eq!(config["pooling"], "avg");
     assert_eq!(config["content_layer"], "block4_conv2");
     let opts = TensorCreationOptions::new(Device::flex().autodiff()).with_dtype(dtype);
@@ -125,7 +124,8 @@ fn check(dtype: DType, tolerance: f64) {
         .fold(0.0f64, f64::max)
         / max;
     let norm = |v: &mut dyn Iterator<Item = f64>| v.map(|x| x * x).sum::<f64>().sqrt();
-    let l2 = norm(&mut grad.iter().zip(&want).map(|(g, w)| g - w)) / norm(&mut want.iter().copied());
+    let l2 =
+        norm(&mut grad.iter().zip(&want).map(|(g, w)| g - w)) / norm(&mut want.iter().copied());
     eprintln!("{dtype:?} gradient: max error / max |grad| {worst:e}, relative L2 error {l2:e}");
     assert!(worst < tolerance && l2 < tolerance, "{worst:e} {l2:e}");
 }

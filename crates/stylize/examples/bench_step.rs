@@ -1,0 +1,237 @@
+//! Times one style-transfer step: a forward and backward pass of the whole
+//! objective ([`stylize::Problem::evaluate`]) at the working size, as the
+//! optimisers run it each iteration. Used by `bench/compare`, which runs the
+//! same step in PyTorch (`bench/torch_step.py`).
+//!
+//! ```text
+//! cargo run --release --example bench_step -- WEIGHTS SIZE STEPS WARMUP THREADS PRESET
+//!     [--content IMG] [--style IMG] [--save-inputs DIR]
+//! ```
+//!
+//! - PRESET is `gatys` or `seed` ([`StyleConfig::gatys`] / [`StyleConfig::seed`]
+//!   at SIZE px, the content image's longer side).
+//! - The content and style default to `assets/images/chelsea.jpg` (451x300,
+//!   upsampled beyond that) and `assets/images/starry_night.jpg`.
+//! - `--save-inputs DIR` writes the working-size images the network sees
+//!   (`content.npy`, `style_0.npy`, `init.npy`, float32 `[1, 3, H, W]`) and
+//!   `start.json` (layers, weights, preprocessing; the format of the CLI's
+//!   `--dump`), so that PyTorch can run exactly the same step.
+//!   With STEPS = WARMUP = 0 nothing is timed: a plan.
+//!
+//! Prints one JSON line on stdout: `impl`, `size`, `width`, `height`,
+//! `seconds_per_step` (each timed step), `median`, `peak_rss_bytes` (VmHWM),
+//! `rss_before_steps_bytes` (VmRSS once the problem is built), plus the
+//! problem's description and the costs and gradient norm of the first
+//! evaluation.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use image::Rgb32FImage;
+use serde_json::json;
+use stylize::config::StyleConfig;
+use stylize::{load_image, load_vgg_weights, Preprocess, Stylizer};
+
+type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+const USAGE: &str = "usage: bench_step WEIGHTS SIZE STEPS WARMUP THREADS PRESET(gatys|seed) \
+                     [--content IMG] [--style IMG] [--save-inputs DIR]";
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench_step: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> BoxResult<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut positional = Vec::new();
+    let assets = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../assets/images");
+    let mut content_path = assets.join("chelsea.jpg");
+    let mut style_path = assets.join("starry_night.jpg");
+    let mut save: Option<PathBuf> = None;
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        let mut value = || {
+            it.next()
+                .ok_or_else(|| format!("{a} needs a value\n{USAGE}"))
+        };
+        match a.as_str() {
+            "--content" => content_path = PathBuf::from(value()?),
+            "--style" => style_path = PathBuf::from(value()?),
+            "--save-inputs" => save = Some(PathBuf::from(value()?)),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            _ if a.starts_with("--") => return Err(format!("unknown option {a}\n{USAGE}").into()),
+            _ => positional.push(a),
+        }
+    }
+    let [weights_path, size, steps, warmup, threads, preset] = positional.as_slice() else {
+        return Err(USAGE.into());
+    };
+    let size: u32 = size.parse()?;
+    let steps: usize = steps.parse()?;
+    let warmup: usize = warmup.parse()?;
+    let threads: usize = threads.parse()?;
+    let config = match preset.as_str() {
+        "gatys" => StyleConfig::gatys(),
+        "seed" => StyleConfig::seed(),
+        p => return Err(format!("unknown preset {p} (gatys|seed)").into()),
+    }
+    .with_size(size);
+
+    let t0 = Instant::now();
+    let weights = load_vgg_weights(Path::new(weights_path), None)?;
+    let stylizer = Stylizer::new(&weights).with_threads(threads)?;
+    let content = load_image(&content_path)?;
+    let style = load_image(&style_path)?;
+    let problem = stylizer.problem(&content, std::slice::from_ref(&style), &config)?;
+    let setup_seconds = t0.elapsed().as_secs_f64();
+    let (width, height) = problem.content.dimensions();
+    let (style_width, style_height) = problem.styles[0].dimensions();
+
+    if let Some(dir) = &save {
+        std::fs::create_dir_all(dir)?;
+        write_image(&dir.join("content.npy"), &problem.content)?;
+        write_image(&dir.join("style_0.npy"), &problem.styles[0])?;
+        write_image(&dir.join("init.npy"), &problem.init)?;
+        let preprocess = match weights.preprocess {
+            Preprocess::Caffe { mean_bgr } => json!({"kind": "caffe", "mean_bgr": mean_bgr}),
+            Preprocess::Torch { mean, std } => json!({"kind": "torch", "mean": mean, "std": std}),
+        };
+        let start = json!({
+            "alpha": config.alpha,
+            "beta": config.beta,
+            "tv_weight": config.tv_weight,
+            "content_layer": problem.layers.content.to_string(),
+            "style_layers": style_layer_json(&problem.layers.style),
+            "style_blend": problem.blend,
+            "pooling": config.pooling.to_string(),
+            "preprocess": preprocess,
+            "weights": weights.path.display().to_string(),
+            "architecture": weights.arch.to_string(),
+        });
+        std::fs::write(
+            dir.join("start.json"),
+            serde_json::to_string_pretty(&start)?,
+        )?;
+    }
+
+    let rss_before_steps = status_bytes("VmRSS:");
+    let mut times = Vec::with_capacity(steps);
+    let mut first = None;
+    for i in 0..warmup + steps {
+        let t = Instant::now();
+        let (costs, grad) = problem.evaluate(&problem.init)?;
+        let dt = t.elapsed().as_secs_f64();
+        if first.is_none() {
+            let l2 = grad
+                .iter()
+                .map(|&g| f64::from(g).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            first = Some((costs, l2));
+        }
+        if i >= warmup {
+            times.push(dt);
+        }
+    }
+    let out = json!({
+        "impl": "stylize",
+        "preset": preset,
+        "size": size,
+        "width": width,
+        "height": height,
+        "style_width": style_width,
+        "style_height": style_height,
+        "threads": threads,
+        "warmup": warmup,
+        "steps": steps,
+        "seconds_per_step": times,
+        "median": median(&times),
+        "peak_rss_bytes": status_bytes("VmHWM:"),
+        "rss_before_steps_bytes": rss_before_steps,
+        "setup_seconds": setup_seconds,
+        "architecture": weights.arch.to_string(),
+        "content_layer": problem.layers.content.to_string(),
+        "style_layers": style_layer_json(&problem.layers.style),
+        "cost_total": first.map(|(c, _)| c.total),
+        "grad_l2": first.map(|(_, g)| g),
+    });
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{out}")?;
+    Ok(())
+}
+
+fn style_layer_json(layers: &[(stylize::Layer, f32)]) -> serde_json::Value {
+    layers
+        .iter()
+        .map(|(l, w)| json!([l.to_string(), w]))
+        .collect()
+}
+
+/// The median (mean of the middle two for an even count); `None` when empty.
+fn median(v: &[f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    Some(if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        0.5 * (s[n / 2 - 1] + s[n / 2])
+    })
+}
+
+/// A `kB` field of `/proc/self/status` in bytes: `VmHWM:` (the peak
+/// resident set) or `VmRSS:` (the current one).
+fn status_bytes(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// An RGB image as a float32 `[1, 3, H, W]` array.
+fn write_image(path: &Path, img: &Rgb32FImage) -> BoxResult<()> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let mut planar = vec![0.0f32; 3 * w * h];
+    for (i, px) in img.pixels().enumerate() {
+        for c in 0..3 {
+            planar[c * w * h + i] = px[c];
+        }
+    }
+    write_npy(path, &[1, 3, h, w], &planar)
+}
+
+/// NumPy format version 1.0, little-endian float32, C order.
+fn write_npy(path: &Path, shape: &[usize], data: &[f32]) -> BoxResult<()> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let mut header = format!(
+        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({},), }}",
+        dims.join(", ")
+    );
+    // Magic (6) + version (2) + length (2) + header + '\n', padded to 64.
+    let unpadded = 10 + header.len() + 1;
+    header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
+    header.push('\n');
+    let mut out = Vec::with_capacity(10 + header.len() + 4 * data.len());
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&u16::try_from(header.len())?.to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for v in data {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    std::fs::write(path, out)?;
+    Ok(())
+}
