@@ -5,6 +5,7 @@ crates/stylize/examples/bench_step.rs times in stylize. The network and the
 costs are those of reference/torch_nst.py (imported, not copied).
 
     torch_step.py step --inputs DIR [--weights W] [--steps 3] [--warmup 1] [--threads 2]
+                       [--device cpu|cuda]
     torch_step.py step --preset gatys|seed --size N [--width W --height H]
                        [--content IMG] [--style IMG] [--weights W] ...
     torch_step.py sgemm [--threads 2] [--n 2048] [--repeats 5]
@@ -19,7 +20,9 @@ scaled to --size as stylize does), and the layers come from --preset.
 `step` prints one JSON line: impl, size, width, height, seconds_per_step
 (each timed step), median, peak_rss_bytes (ru_maxrss), rss_before_steps_bytes
 (VmRSS once the objective is built), plus the costs of
-the first evaluation. `sgemm` prints {"gflops": best single-precision
+the first evaluation. With `--device cuda` the network and images live on
+the GPU; each timed step still ends with the gradient copied to the host,
+as stylize's does. `sgemm` prints {"gflops": best single-precision
 N x N matmul rate, ...}.
 """
 import argparse
@@ -136,8 +139,13 @@ def vm_rss_bytes():
 def cmd_step(args):
     set_threads(args.threads)
     dtype = torch.float32
+    dev = torch.device(args.device)
     t0 = time.perf_counter()
     cfg, convs, content, style, init = load_inputs(args, dtype)
+    content, style, init = (t.to(dev) for t in (content, style, init))
+    if dev.type != "cpu":
+        # torch_nst builds its weights and means with torch.tensor: there.
+        torch.set_default_device(dev)
     vgg = torch_nst.Vgg(convs, cfg["preprocess"], cfg.get("pooling", "max"), dtype)
     obj = torch_nst.Objective(vgg, content, [style], cfg)
     setup_seconds = time.perf_counter() - t0
@@ -147,6 +155,7 @@ def cmd_step(args):
     for i in range(args.warmup + args.steps):
         t = time.perf_counter()
         costs, grad = torch_nst.costs_and_grad(obj, init)
+        grad = grad.cpu()
         dt = time.perf_counter() - t
         if first is None:
             first = (costs["total"], float(grad.double().norm()))
@@ -156,6 +165,7 @@ def cmd_step(args):
     out = {
         "impl": "pytorch",
         "torch": torch.__version__,
+        "device": str(dev) if dev.type == "cpu" else torch.cuda.get_device_name(dev),
         "preset": args.preset,
         "size": args.size or max(w, h),
         "width": w,
@@ -217,6 +227,7 @@ def main(argv=None):
     s.add_argument("--steps", type=int, default=3)
     s.add_argument("--warmup", type=int, default=1)
     s.add_argument("--threads", type=int, default=2)
+    s.add_argument("--device", default="cpu", help="cpu, or cuda (cuda:N) for a GPU")
     s.set_defaults(fn=cmd_step)
     m = sub.add_parser("sgemm", help="single-precision matmul GFLOP/s")
     m.add_argument("--threads", type=int, default=2)

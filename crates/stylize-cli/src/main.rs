@@ -14,8 +14,8 @@ use clap::{Parser, ValueEnum};
 use stylize::config::{ColorPreservation, Init, LineSearch, Optimizer, Pooling, Preset, Scales};
 use stylize::weights::default::{resolve_weights, WeightsOrigin};
 use stylize::{
-    image_io, load_image, load_vgg_weights, parse_style_layers, save_image, Error, Preprocess,
-    Similarity, StyleConfig, Stylizer,
+    image_io, load_image, load_vgg_weights, parse_style_layers, save_image, ComputeDevice, Error,
+    Preprocess, Similarity, StyleConfig, Stylizer,
 };
 
 use crate::progress::{CliObserver, DownloadBar};
@@ -190,6 +190,12 @@ struct Cli {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     threads: Option<u32>,
 
+    /// Where to compute: cpu, cuda (cuda:N for the N-th GPU), wgpu, or
+    /// auto: the first CUDA GPU, else a wgpu GPU, else the CPU, among the
+    /// backends this binary was built with (cargo features `cuda`, `wgpu`).
+    #[arg(long, value_name = "auto|cpu|cuda|wgpu", default_value = "auto", value_parser = device_arg)]
+    device: DeviceArg,
+
     /// Print nothing but errors.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -255,6 +261,22 @@ fn non_negative(s: &str) -> Result<f32, String> {
     }
 }
 
+/// `--device`: `auto`, or a device named as [`ComputeDevice`] reads it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum DeviceArg {
+    Auto,
+    Exact(ComputeDevice),
+}
+
+fn device_arg(s: &str) -> Result<DeviceArg, String> {
+    if s.eq_ignore_ascii_case("auto") {
+        return Ok(DeviceArg::Auto);
+    }
+    s.parse()
+        .map(DeviceArg::Exact)
+        .map_err(|_| format!("`{s}` is not auto, cpu, cuda, cuda:N or wgpu"))
+}
+
 fn memory_size(s: &str) -> Result<u64, String> {
     stylize::memory::parse_size(s)
 }
@@ -275,6 +297,12 @@ fn main() -> ExitCode {
         (false, 0) => "warn",
         (false, 1) => "info",
         (false, _) => "debug",
+    };
+    // wgpu logs its failed probes of graphics APIs it then does not use
+    // (EGL on a machine without a GPU) as errors: only with -v.
+    let level = match cli.verbose {
+        0 => format!("{level},wgpu_hal=off"),
+        _ => level.to_string(),
     };
     env_logger::Builder::from_env(env_logger::Env::new().filter_or("STYLIZE_LOG", level))
         .format_timestamp(None)
@@ -329,6 +357,15 @@ fn run(cli: &Cli) -> Result<(), Error> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     config.validate()?;
+    // Before the weights, which may be downloaded: a device this binary
+    // was built without is a user error.
+    let device = match cli.device {
+        DeviceArg::Auto => ComputeDevice::best_available(),
+        DeviceArg::Exact(d) => {
+            d.check()?;
+            d
+        }
+    };
 
     let show_bars = !cli.quiet && std::io::stderr().is_terminal();
     let (weights_path, origin) =
@@ -372,10 +409,18 @@ fn run(cli: &Cli) -> Result<(), Error> {
         style_desc.join(",")
     ));
 
-    let mut stylizer = Stylizer::new(&weights);
+    let mut stylizer = match Stylizer::with_device(&weights, device) {
+        // `auto` settles for the CPU when the GPU it found fails to start.
+        Err(e) if cli.device == DeviceArg::Auto && device != ComputeDevice::Cpu => {
+            log::warn!("{e}; using the CPU");
+            Stylizer::new(&weights)
+        }
+        r => r?,
+    };
     if let Some(t) = cli.threads {
         stylizer = stylizer.with_threads(t as usize)?;
     }
+    say(format!("device: {}", stylizer.device_description()));
     say(format!(
         "optimizer {} (step {}), {} iteration(s) per scale",
         config.optimizer,

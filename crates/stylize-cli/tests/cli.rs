@@ -63,6 +63,8 @@ fn a_short_run_writes_image_loss_log_and_snapshots() {
             "2",
             "--threads",
             "2",
+            "--device",
+            "cpu",
         ])
         .output()
         .unwrap();
@@ -70,6 +72,7 @@ fn a_short_run_writes_image_loss_log_and_snapshots() {
     assert!(o.status.success(), "{err}");
     // It says which network and preprocessing it used, and the substitution.
     assert!(err.contains("VGG16") && err.contains("caffe"), "{err}");
+    assert!(err.contains("device: cpu (flex)"), "{err}");
     assert!(err.contains("block5_conv3"), "{err}");
     let img = image::open(&out).unwrap();
     assert_eq!((img.width(), img.height()), (451, 300));
@@ -213,7 +216,7 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
         .join("../stylize/tests/fixtures/h5/keras2_legacy.h5");
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let p = |p: &Path| p.to_str().unwrap().to_string();
-    let cases = vec![
+    let mut cases = vec![
         Case {
             name: "missing content",
             args: s(&["--content", "/nonexistent/photo.jpg"]),
@@ -352,7 +355,12 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
         Case {
             name: "over the memory limit",
             args: s(&["--max-memory", "150M"]),
-            expect: "more than the limit of 150 MiB (--max-memory); --size",
+            expect: "more than the limit of 150 MiB (--max-memory); no size fits",
+        },
+        Case {
+            name: "over the memory limit, a smaller size fits",
+            args: s(&["--size", "400", "--max-memory", "300M"]),
+            expect: "more than the limit of 300 MiB (--max-memory); --size ",
         },
         Case {
             name: "memory limit that is not a size",
@@ -364,7 +372,29 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
             args: s(&["--preserve-colors", "hue"]),
             expect: "--preserve-colors",
         },
+        Case {
+            name: "unknown device",
+            args: s(&["--device", "tpu"]),
+            expect: "`tpu` is not auto, cpu, cuda, cuda:N or wgpu",
+        },
     ];
+    // A GPU backend this binary was built without: the same flag in every
+    // build, and a message saying how to rebuild.
+    if !cfg!(feature = "cuda") {
+        cases.push(Case {
+            name: "cuda in a build without it",
+            args: s(&["--device", "cuda"]),
+            expect: "built without the `cuda` feature; rebuild with \
+                     `cargo build --release --features cuda`",
+        });
+    }
+    if !cfg!(feature = "wgpu") {
+        cases.push(Case {
+            name: "wgpu in a build without it",
+            args: s(&["--device", "wgpu"]),
+            expect: "rebuild with `cargo build --release --features wgpu`",
+        });
+    }
     for case in cases {
         let out = d.join("out.png");
         let mut args = base_args(&out, &weights);

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo run --release --example bench_step -- WEIGHTS SIZE STEPS WARMUP THREADS PRESET
-//!     [--content IMG] [--style IMG] [--save-inputs DIR]
+//!     [--content IMG] [--style IMG] [--save-inputs DIR] [--device cpu|cuda|wgpu]
 //! ```
 //!
 //! - PRESET is `gatys` or `seed` ([`StyleConfig::gatys`] / [`StyleConfig::seed`]
@@ -17,6 +17,9 @@
 //!   `start.json` (layers, weights, preprocessing; the format of the CLI's
 //!   `--dump`), so that PyTorch can run exactly the same step.
 //!   With STEPS = WARMUP = 0 nothing is timed: a plan.
+//! - `--device` (default `cpu`) runs on a GPU where the example was built
+//!   with the backend's feature (`--features cuda`); THREADS then sizes a
+//!   CPU pool that the GPU does not use.
 //!
 //! Prints one JSON line on stdout: `impl`, `size`, `width`, `height`,
 //! `seconds_per_step` (each timed step), `median`, `peak_rss_bytes` (VmHWM),
@@ -32,12 +35,12 @@ use std::time::Instant;
 use image::Rgb32FImage;
 use serde_json::json;
 use stylize::config::StyleConfig;
-use stylize::{load_image, load_vgg_weights, Preprocess, Stylizer};
+use stylize::{load_image, load_vgg_weights, ComputeDevice, Preprocess, Stylizer};
 
 type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 const USAGE: &str = "usage: bench_step WEIGHTS SIZE STEPS WARMUP THREADS PRESET(gatys|seed) \
-                     [--content IMG] [--style IMG] [--save-inputs DIR]";
+                     [--content IMG] [--style IMG] [--save-inputs DIR] [--device cpu|cuda|wgpu]";
 
 fn main() -> ExitCode {
     match run() {
@@ -56,6 +59,7 @@ fn run() -> BoxResult<()> {
     let mut content_path = assets.join("chelsea.jpg");
     let mut style_path = assets.join("starry_night.jpg");
     let mut save: Option<PathBuf> = None;
+    let mut device = ComputeDevice::Cpu;
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
         let mut value = || {
@@ -66,6 +70,7 @@ fn run() -> BoxResult<()> {
             "--content" => content_path = PathBuf::from(value()?),
             "--style" => style_path = PathBuf::from(value()?),
             "--save-inputs" => save = Some(PathBuf::from(value()?)),
+            "--device" => device = value()?.parse()?,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -90,7 +95,7 @@ fn run() -> BoxResult<()> {
 
     let t0 = Instant::now();
     let weights = load_vgg_weights(Path::new(weights_path), None)?;
-    let stylizer = Stylizer::new(&weights).with_threads(threads)?;
+    let stylizer = Stylizer::with_device(&weights, device)?.with_threads(threads)?;
     let content = load_image(&content_path)?;
     let style = load_image(&style_path)?;
     let problem = stylizer.problem(&content, std::slice::from_ref(&style), &config)?;
@@ -146,6 +151,7 @@ fn run() -> BoxResult<()> {
     }
     let out = json!({
         "impl": "stylize",
+        "device": stylizer.device_description(),
         "preset": preset,
         "size": size,
         "width": width,

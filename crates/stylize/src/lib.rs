@@ -2,7 +2,8 @@
 //!
 //! Neural style transfer after Gatys, Ecker and Bethge (2015), "A Neural
 //! Algorithm of Artistic Style", on a frozen pretrained VGG, on the CPU with
-//! [burn](https://burn.dev)'s `flex` backend.
+//! [burn](https://burn.dev)'s `flex` backend, or on a GPU with the cargo
+//! features `cuda` or `wgpu` ([`ComputeDevice`], [`Stylizer::with_device`]).
 //!
 //! The workflow, one file per step:
 //! 1. **Weights** ([`weights`]): find a file ([`weights::default`]), read it
@@ -44,6 +45,7 @@
 
 pub mod color;
 pub mod config;
+pub mod device;
 pub mod error;
 pub mod image_io;
 pub mod layer;
@@ -61,6 +63,7 @@ pub use config::{
     parse_style_layers, ColorPreservation, Init, Optimizer, Pooling, Preset, Scales, Similarity,
     StyleConfig,
 };
+pub use device::ComputeDevice;
 pub use error::{Error, Result};
 pub use image_io::{load_image, save_image};
 pub use layer::Layer;

@@ -16,6 +16,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::color;
 use crate::config::{ColorPreservation, Init, Optimizer, ResolvedLayers, Scales, StyleConfig};
+use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
 use crate::image_io::{
     alpha_channel, from_tensor, resize, to_rgb32f, to_rgb8, to_tensor, with_alpha, working_size,
@@ -32,6 +33,7 @@ use crate::weights::VggWeights;
 pub struct Stylizer {
     vgg: Vgg,
     device: Device,
+    compute: ComputeDevice,
     dtype: DType,
     pool: Option<rayon::ThreadPool>,
 }
@@ -136,9 +138,76 @@ impl Stylizer {
         Stylizer {
             vgg: Vgg::new(weights, options),
             device,
+            compute: ComputeDevice::Cpu,
             dtype,
             pool: None,
         }
+    }
+
+    /// Puts `weights` on `device` (see [`ComputeDevice::best_available`]),
+    /// computing in `f32`. A GPU is started here and runs a small product
+    /// read back, so that a device that cannot work fails now rather than
+    /// in the middle of a run.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when the device's backend was not compiled in
+    /// (the message says which cargo feature to build with), the device is
+    /// not present, or it fails to start.
+    pub fn with_device(weights: &VggWeights, device: ComputeDevice) -> Result<Self> {
+        if device == ComputeDevice::Cpu {
+            return Ok(Self::new(weights));
+        }
+        let dtype = DType::F32;
+        let burn_device = device.burn_device()?;
+        let options = TensorCreationOptions::new(burn_device.clone()).with_dtype(dtype);
+        let vgg = crate::device::guarded(|| {
+            let vgg = Vgg::new(weights, options.clone());
+            let t: Tensor<2> = Tensor::from_data(
+                TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0], [2, 2]),
+                options,
+            );
+            let sum = tensor_to_vec(t.clone().matmul(t).sum())?;
+            // [[1, 2], [3, 4]]^2 = [[7, 10], [15, 22]]
+            if sum.len() != 1 || (sum[0] - 54.0).abs() > 1e-3 {
+                return Err(Error::Backend(format!(
+                    "a test product gave {sum:?}, not [54.0]"
+                )));
+            }
+            Ok(vgg)
+        })
+        .and_then(|r| r)
+        .map_err(|e| {
+            let reason = match e {
+                Error::Backend(reason) => reason,
+                e => e.to_string(),
+            };
+            Error::Backend(format!("cannot start {device}: {reason}"))
+        })?;
+        Ok(Stylizer {
+            vgg,
+            device: burn_device,
+            compute: device,
+            dtype,
+            pool: None,
+        })
+    }
+
+    /// The device the network runs on.
+    pub fn device(&self) -> ComputeDevice {
+        self.compute
+    }
+
+    /// The device and its backend for a run's header: `cpu (flex)`, or for
+    /// a GPU also the name it gives itself (`cuda:0 (cuda, NVIDIA H200)`).
+    pub fn device_description(&self) -> String {
+        #[cfg(any(feature = "cuda", feature = "wgpu"))]
+        if self.compute != ComputeDevice::Cpu {
+            let name = crate::device::guarded(|| self.device.identity().map(|i| i.name));
+            if let Ok(Some(name)) = name {
+                return format!("{} ({}, {name})", self.compute, self.compute.backend());
+            }
+        }
+        format!("{} ({})", self.compute, self.compute.backend())
     }
 
     /// Runs on `threads` worker threads instead of one per core.
