@@ -1,7 +1,6 @@
 //! `stylize`: paint a photo in the style of a painting. A thin shell over the
 //! `stylize` library: it parses flags, draws progress and prints errors.
 
-mod dump;
 mod plot;
 mod progress;
 
@@ -437,7 +436,7 @@ fn run(cli: &Cli) -> Result<(), Error> {
     );
     if let Some(dir) = &cli.dump {
         let problem = stylizer.problem(&content, &styles, &config)?;
-        dump::write_start(dir, &problem, &config, &weights)?;
+        stylize::dump::write_start(dir, &problem, &config, &weights)?;
     }
     let title = format!(
         "{} in the style of {}",
@@ -459,7 +458,7 @@ fn run(cli: &Cli) -> Result<(), Error> {
     observer.finish()?;
     save_image(&result.image, &cli.output)?;
     if let Some(dir) = &cli.dump {
-        dump::write_final(dir, &result)?;
+        stylize::dump::write_final(dir, &result)?;
     }
     let costs = result.final_costs;
     let (c, s, t) = (costs.content, costs.style, costs.total);

@@ -14,8 +14,9 @@
 //!   upsampled beyond that) and `assets/images/starry_night.jpg`.
 //! - `--save-inputs DIR` writes the working-size images the network sees
 //!   (`content.npy`, `style_0.npy`, `init.npy`, float32 `[1, 3, H, W]`) and
-//!   `start.json` (layers, weights, preprocessing; the format of the CLI's
-//!   `--dump`), so that PyTorch can run exactly the same step.
+//!   `start.json` (layers, weights, preprocessing), with
+//!   [`stylize::dump::write_start`] as the CLI's `--dump` does, so that
+//!   PyTorch can run exactly the same step.
 //!   With STEPS = WARMUP = 0 nothing is timed: a plan.
 //! - `--device` (default `cpu`) runs on a GPU where the example was built
 //!   with the backend's feature (`--features cuda`); THREADS then sizes a
@@ -32,10 +33,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use image::Rgb32FImage;
 use serde_json::json;
 use stylize::config::StyleConfig;
-use stylize::{load_image, load_vgg_weights, ComputeDevice, Preprocess, Stylizer};
+use stylize::{load_image, load_vgg_weights, ComputeDevice, Stylizer};
 
 type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -105,29 +105,7 @@ fn run() -> BoxResult<()> {
 
     if let Some(dir) = &save {
         std::fs::create_dir_all(dir)?;
-        write_image(&dir.join("content.npy"), &problem.content)?;
-        write_image(&dir.join("style_0.npy"), &problem.styles[0])?;
-        write_image(&dir.join("init.npy"), &problem.init)?;
-        let preprocess = match weights.preprocess {
-            Preprocess::Caffe { mean_bgr } => json!({"kind": "caffe", "mean_bgr": mean_bgr}),
-            Preprocess::Torch { mean, std } => json!({"kind": "torch", "mean": mean, "std": std}),
-        };
-        let start = json!({
-            "alpha": config.alpha,
-            "beta": config.beta,
-            "tv_weight": config.tv_weight,
-            "content_layer": problem.layers.content.to_string(),
-            "style_layers": style_layer_json(&problem.layers.style),
-            "style_blend": problem.blend,
-            "pooling": config.pooling.to_string(),
-            "preprocess": preprocess,
-            "weights": weights.path.display().to_string(),
-            "architecture": weights.arch.to_string(),
-        });
-        std::fs::write(
-            dir.join("start.json"),
-            serde_json::to_string_pretty(&start)?,
-        )?;
+        stylize::dump::write_start(dir, &problem, &config, &weights)?;
     }
 
     let rss_before_steps = status_bytes("VmRSS:");
@@ -206,38 +184,4 @@ fn status_bytes(field: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
-}
-
-/// An RGB image as a float32 `[1, 3, H, W]` array.
-fn write_image(path: &Path, img: &Rgb32FImage) -> BoxResult<()> {
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    let mut planar = vec![0.0f32; 3 * w * h];
-    for (i, px) in img.pixels().enumerate() {
-        for c in 0..3 {
-            planar[c * w * h + i] = px[c];
-        }
-    }
-    write_npy(path, &[1, 3, h, w], &planar)
-}
-
-/// NumPy format version 1.0, little-endian float32, C order.
-fn write_npy(path: &Path, shape: &[usize], data: &[f32]) -> BoxResult<()> {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let mut header = format!(
-        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({},), }}",
-        dims.join(", ")
-    );
-    // Magic (6) + version (2) + length (2) + header + '\n', padded to 64.
-    let unpadded = 10 + header.len() + 1;
-    header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
-    header.push('\n');
-    let mut out = Vec::with_capacity(10 + header.len() + 4 * data.len());
-    out.extend_from_slice(b"\x93NUMPY\x01\x00");
-    out.extend_from_slice(&u16::try_from(header.len())?.to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    for v in data {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    std::fs::write(path, out)?;
-    Ok(())
 }

@@ -73,16 +73,54 @@ pub fn resize(img: &Rgb32FImage, width: u32, height: u32) -> Rgb32FImage {
     out
 }
 
+/// An image's values in planar (channels-first) order, `[3, H, W]`.
+pub fn to_planar(img: &Rgb32FImage) -> Vec<f32> {
+    let plane = img.width() as usize * img.height() as usize;
+    let mut planar = vec![0.0f32; 3 * plane];
+    for (i, px) in img.pixels().enumerate() {
+        for c in 0..3 {
+            planar[c * plane + i] = px[c];
+        }
+    }
+    planar
+}
+
+/// Planar `[3, H, W]` values as a `w` x `h` image, clamped to [0, 1].
+///
+/// # Errors
+/// [`Error::Backend`] when there are not `3 * w * h` values.
+pub fn from_planar(planar: &[f32], w: u32, h: u32) -> Result<Rgb32FImage> {
+    let plane = w as usize * h as usize;
+    if planar.len() != 3 * plane {
+        return Err(Error::Backend(format!(
+            "{} values for a {w}x{h} RGB image",
+            planar.len()
+        )));
+    }
+    let mut img = Rgb32FImage::new(w, h);
+    for (i, px) in img.pixels_mut().enumerate() {
+        for c in 0..3 {
+            px[c] = planar[c * plane + i].clamp(0.0, 1.0);
+        }
+    }
+    Ok(img)
+}
+
 /// An image as a `[1, 3, H, W]` tensor.
 pub fn to_tensor(img: &Rgb32FImage, options: impl Into<TensorCreationOptions>) -> Tensor<4> {
     let (w, h) = (img.width() as usize, img.height() as usize);
-    let mut planar = vec![0.0f32; 3 * w * h];
-    for (i, px) in img.pixels().enumerate() {
-        for c in 0..3 {
-            planar[c * w * h + i] = px[c];
-        }
-    }
-    Tensor::from_data(TensorData::new(planar, [1, 3, h, w]), options)
+    Tensor::from_data(TensorData::new(to_planar(img), [1, 3, h, w]), options)
+}
+
+/// A tensor's values as `f32`, in its own (row-major) order.
+///
+/// # Errors
+/// [`Error::Backend`] if the tensor cannot be read back.
+pub fn tensor_values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(|e| Error::Backend(format!("{e:?}")))
 }
 
 /// A `[1, 3, H, W]` tensor back as an image (values clamped to [0, 1]).
@@ -91,19 +129,7 @@ pub fn to_tensor(img: &Rgb32FImage, options: impl Into<TensorCreationOptions>) -
 /// [`Error::Backend`] if the tensor cannot be read back.
 pub fn from_tensor(t: Tensor<4>) -> Result<Rgb32FImage> {
     let [_, _, h, w] = t.dims();
-    let data = t
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .map_err(|e| Error::Backend(format!("{e:?}")))?;
-    let plane = w * h;
-    let mut img = Rgb32FImage::new(w as u32, h as u32);
-    for (i, px) in img.pixels_mut().enumerate() {
-        for c in 0..3 {
-            px[c] = data[c * plane + i].clamp(0.0, 1.0);
-        }
-    }
-    Ok(img)
+    from_planar(&tensor_values(t)?, w as u32, h as u32)
 }
 
 /// Rounds [0, 1] floats to 8-bit RGB.

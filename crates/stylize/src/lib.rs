@@ -46,6 +46,7 @@
 pub mod color;
 pub mod config;
 pub mod device;
+pub mod dump;
 pub mod error;
 pub mod image_io;
 pub mod layer;

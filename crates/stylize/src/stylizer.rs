@@ -19,7 +19,8 @@ use crate::config::{ColorPreservation, Init, Optimizer, ResolvedLayers, Scales, 
 use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
 use crate::image_io::{
-    alpha_channel, from_tensor, resize, to_rgb32f, to_rgb8, to_tensor, with_alpha, working_size,
+    alpha_channel, from_planar, from_tensor, resize, tensor_values, to_rgb32f, to_rgb8, to_tensor,
+    with_alpha, working_size,
 };
 use crate::memory;
 use crate::objective::{CostValues, Objective, Weights};
@@ -166,7 +167,7 @@ impl Stylizer {
                 TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0], [2, 2]),
                 options,
             );
-            let sum = tensor_to_vec(t.clone().matmul(t).sum())?;
+            let sum = tensor_values(t.clone().matmul(t).sum())?;
             // [[1, 2], [3, 4]]^2 = [[7, 10], [15, 22]]
             if sum.len() != 1 || (sum[0] - 54.0).abs() > 1e-3 {
                 return Err(Error::Backend(format!(
@@ -499,7 +500,7 @@ impl Stylizer {
         image: Tensor<4>,
     ) -> Result<(CostValues, Vec<f32>)> {
         let (values, grad) = self.value_and_grad_tensor(objective, image)?;
-        Ok((values, tensor_to_vec(grad)?))
+        Ok((values, tensor_values(grad)?))
     }
 
     fn value_and_grad_tensor(
@@ -642,7 +643,7 @@ impl Stylizer {
             line_search: config.line_search,
             ..LbfgsConfig::default()
         });
-        let mut x = tensor_to_vec(to_tensor(&problem.init, self.options()))?;
+        let mut x = tensor_values(to_tensor(&problem.init, self.options()))?;
         // Every evaluation's costs, to report those at the start of a step
         // (which may come from the previous step's line search).
         let mut last_evals: Vec<CostValues> = Vec::new();
@@ -668,16 +669,16 @@ impl Stylizer {
             for v in &mut x {
                 *v = v.clamp(0.0, 1.0);
             }
-            let flow = report(costs, step.evaluations, &|| vec_to_image(&x, w, h));
+            let flow = report(costs, step.evaluations, &|| from_planar(&x, w, h));
             if flow == ControlFlow::Break(()) {
-                return Ok((vec_to_image(&x, w, h)?, flow));
+                return Ok((from_planar(&x, w, h)?, flow));
             }
             if step.converged {
                 log::info!("L-BFGS converged (no further progress possible); stopping this scale");
                 break;
             }
         }
-        Ok((vec_to_image(&x, w, h)?, ControlFlow::Continue(())))
+        Ok((from_planar(&x, w, h)?, ControlFlow::Continue(())))
     }
 }
 
@@ -775,31 +776,6 @@ fn check_fits(what: &str, (w, h): (u32, u32), layers: &ResolvedLayers) -> Result
         ));
     }
     Ok(())
-}
-
-fn tensor_to_vec<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
-    t.into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .map_err(|e| Error::Backend(format!("{e:?}")))
-}
-
-/// Planar `[3, H, W]` values (clamped to [0, 1]) as an image.
-fn vec_to_image(planar: &[f32], w: u32, h: u32) -> Result<Rgb32FImage> {
-    let plane = (w * h) as usize;
-    if planar.len() != 3 * plane {
-        return Err(Error::Backend(format!(
-            "{} values for a {w}x{h} RGB image",
-            planar.len()
-        )));
-    }
-    let mut img = Rgb32FImage::new(w, h);
-    for (i, px) in img.pixels_mut().enumerate() {
-        for c in 0..3 {
-            px[c] = planar[c * plane + i].clamp(0.0, 1.0);
-        }
-    }
-    Ok(img)
 }
 
 #[cfg(test)]

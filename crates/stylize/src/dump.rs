@@ -1,25 +1,35 @@
-//! `--dump DIR`: the inputs and outputs of a run as NumPy `.npy` arrays and
-//! JSON, so that an independent implementation (reference/torch_nst.py)
-//! can recompute the costs and gradient from exactly the same pixels.
+//! A run's inputs and outputs as NumPy `.npy` arrays and JSON (the CLI's
+//! `--dump DIR`), so that an independent implementation
+//! (`reference/torch_nst.py`, `bench/torch_step.py`) can recompute the costs
+//! and gradient from exactly the same pixels.
 
 use std::io::Write;
 use std::path::Path;
 
 use image::Rgb32FImage;
 use serde_json::json;
-use stylize::config::{LineSearch, StyleConfig};
-use stylize::objective::CostValues;
-use stylize::stylizer::Problem;
-use stylize::{Error, Preprocess, Stylized, VggWeights};
+
+use crate::config::{LineSearch, StyleConfig};
+use crate::error::{Error, Result};
+use crate::image_io::to_planar;
+use crate::objective::CostValues;
+use crate::preprocess::Preprocess;
+use crate::stylizer::{Problem, Stylized};
+use crate::weights::VggWeights;
 
 /// Writes `content.npy`, `style_K.npy`, `init.npy`, `grad.npy` (the
-/// gradient of the total cost at the initial image) and `start.json`.
+/// gradient of the total cost at the initial image) and `start.json` (the
+/// costs there, and the settings) into the existing folder `dir`.
+///
+/// # Errors
+/// [`Error::Io`] when a file cannot be written, [`Error::Backend`] when
+/// the evaluation fails.
 pub fn write_start(
     dir: &Path,
     problem: &Problem<'_>,
     config: &StyleConfig,
     weights: &VggWeights,
-) -> Result<(), Error> {
+) -> Result<()> {
     write_image(&dir.join("content.npy"), &problem.content)?;
     for (k, s) in problem.styles.iter().enumerate() {
         write_image(&dir.join(format!("style_{k}.npy")), s)?;
@@ -53,6 +63,7 @@ pub fn write_start(
         "pooling": config.pooling.to_string(),
         "preprocess": preprocess,
         "weights": weights.path.display().to_string(),
+        "architecture": weights.arch.to_string(),
         "optimizer": config.optimizer.to_string(),
         "iterations": config.iterations,
         "learning_rate": config.effective_learning_rate(),
@@ -68,8 +79,12 @@ pub fn write_start(
     write_json(&dir.join("start.json"), &start)
 }
 
-/// Writes `final.npy` (the working-size result) and `final.json`.
-pub fn write_final(dir: &Path, result: &Stylized) -> Result<(), Error> {
+/// Writes `final.npy` (the working-size result) and `final.json` (its
+/// costs, iterations and evaluations).
+///
+/// # Errors
+/// [`Error::Io`] when a file cannot be written.
+pub fn write_final(dir: &Path, result: &Stylized) -> Result<()> {
     write_image(&dir.join("final.npy"), &result.working_image)?;
     let mut j = costs_json(&result.final_costs);
     if let Some(o) = j.as_object_mut() {
@@ -83,26 +98,20 @@ fn costs_json(c: &CostValues) -> serde_json::Value {
     json!({"content": c.content, "style": c.style, "tv": c.tv, "total": c.total})
 }
 
-fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), Error> {
+fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Error::io(path, std::io::Error::other(e)))?;
     std::fs::write(path, text).map_err(|e| Error::io(path, e))
 }
 
 /// An RGB image as a float32 `[1, 3, H, W]` array.
-fn write_image(path: &Path, img: &Rgb32FImage) -> Result<(), Error> {
+fn write_image(path: &Path, img: &Rgb32FImage) -> Result<()> {
     let (w, h) = (img.width() as usize, img.height() as usize);
-    let mut planar = vec![0.0f32; 3 * w * h];
-    for (i, px) in img.pixels().enumerate() {
-        for c in 0..3 {
-            planar[c * w * h + i] = px[c];
-        }
-    }
-    write_npy(path, &[1, 3, h, w], &planar)
+    write_npy(path, &[1, 3, h, w], &to_planar(img))
 }
 
 /// NumPy format version 1.0, little-endian float32, C order.
-fn write_npy(path: &Path, shape: &[usize], data: &[f32]) -> Result<(), Error> {
+fn write_npy(path: &Path, shape: &[usize], data: &[f32]) -> Result<()> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
     let mut header = format!(
         "{{'descr': '<f4', 'fortran_order': False, 'shape': ({},), }}",
