@@ -47,7 +47,9 @@ pub mod color;
 pub mod config;
 pub mod device;
 pub mod dump;
+pub mod engine;
 pub mod error;
+pub mod fast;
 pub mod image_io;
 pub mod layer;
 pub mod loss;
@@ -65,6 +67,7 @@ pub use config::{
     StyleConfig,
 };
 pub use device::ComputeDevice;
+pub use engine::Engine;
 pub use error::{Error, Result};
 pub use image_io::{load_image, save_image};
 pub use layer::Layer;

@@ -17,10 +17,12 @@ use rand_chacha::ChaCha8Rng;
 use crate::color;
 use crate::config::{ColorPreservation, Init, Optimizer, ResolvedLayers, Scales, StyleConfig};
 use crate::device::ComputeDevice;
+use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::fast::{FastObjective, FastVgg, Planar};
 use crate::image_io::{
-    alpha_channel, from_planar, from_tensor, resize, tensor_values, to_rgb32f, to_rgb8, to_tensor,
-    with_alpha, working_size,
+    alpha_channel, from_planar, from_tensor, resize, tensor_values, to_planar, to_rgb32f, to_rgb8,
+    to_tensor, with_alpha, working_size,
 };
 use crate::memory;
 use crate::objective::{CostValues, Objective, Weights};
@@ -37,6 +39,8 @@ pub struct Stylizer {
     compute: ComputeDevice,
     dtype: DType,
     pool: Option<rayon::ThreadPool>,
+    /// The fast engine's network, when it is the one in use.
+    fast: Option<FastVgg>,
 }
 
 /// What a run produced.
@@ -82,12 +86,19 @@ struct Plan {
     output_size: (u32, u32),
 }
 
+/// The targets of a problem, for the engine in use.
+#[derive(Debug)]
+enum Targets {
+    Burn(Box<Objective>),
+    Fast(FastObjective),
+}
+
 /// One scale of a run, ready to evaluate: the working-size images after
 /// the colour handling, the initial image and the objective.
 #[derive(Debug)]
 pub struct Problem<'a> {
     stylizer: &'a Stylizer,
-    objective: Objective,
+    objective: Targets,
     /// The content image at the working size, as the network sees it.
     pub content: Rgb32FImage,
     /// The style images at their working sizes, as the network sees them.
@@ -119,8 +130,9 @@ impl Problem<'_> {
             ));
         }
         self.stylizer.in_pool(|| {
-            let t = to_tensor(image, self.stylizer.options());
-            self.stylizer.value_and_grad(&self.objective, t)
+            let (w, h) = image.dimensions();
+            self.stylizer
+                .value_and_grad(&self.objective, &to_planar(image), (w, h))
         })
     }
 }
@@ -142,6 +154,7 @@ impl Stylizer {
             compute: ComputeDevice::Cpu,
             dtype,
             pool: None,
+            fast: (dtype == DType::F32).then(|| FastVgg::new(weights)),
         }
     }
 
@@ -190,7 +203,41 @@ impl Stylizer {
             compute: device,
             dtype,
             pool: None,
+            fast: None,
         })
+    }
+
+    /// Uses `engine` for the forward and backward passes. The default is
+    /// [`Engine::Fast`] on the CPU in `f32`, [`Engine::Burn`] otherwise.
+    ///
+    /// # Errors
+    /// [`Error::Parameter`] when asking for the fast engine on a GPU or in
+    /// `f64` (it computes in `f32` on the CPU only).
+    pub fn with_engine(mut self, engine: Engine) -> Result<Self> {
+        match engine {
+            Engine::Burn => self.fast = None,
+            Engine::Fast if self.fast.is_none() => {
+                return Err(Error::parameter(
+                    "engine",
+                    format!(
+                        "the fast engine runs in f32 on the CPU; this network is on {} in {:?} \
+                         (use --engine burn)",
+                        self.compute, self.dtype
+                    ),
+                ))
+            }
+            Engine::Fast => {}
+        }
+        Ok(self)
+    }
+
+    /// The engine in use.
+    pub fn engine(&self) -> Engine {
+        if self.fast.is_some() {
+            Engine::Fast
+        } else {
+            Engine::Burn
+        }
     }
 
     /// The device the network runs on.
@@ -208,7 +255,10 @@ impl Stylizer {
                 return format!("{} ({}, {name})", self.compute, self.compute.backend());
             }
         }
-        format!("{} ({})", self.compute, self.compute.backend())
+        match self.engine() {
+            Engine::Fast => format!("{} (fast engine)", self.compute),
+            Engine::Burn => format!("{} ({})", self.compute, self.compute.backend()),
+        }
     }
 
     /// Runs on `threads` worker threads instead of one per core.
@@ -466,22 +516,49 @@ impl Stylizer {
             Some(prev) => resize(prev, w, h),
             None => initial_image(config, &content_img, styles, luminance, (w, h))?,
         };
-        let objective = Objective::new(
-            &self.vgg,
-            &plan.layers,
-            to_tensor(&content_img, self.options()),
-            style_imgs
-                .iter()
-                .zip(&plan.blend)
-                .map(|(s, &b)| (to_tensor(s, self.options()), b))
-                .collect(),
-            Weights {
-                alpha: f64::from(config.alpha),
-                beta: f64::from(config.beta),
-                tv: f64::from(config.tv_weight),
-            },
-            config.pooling,
-        );
+        let weights = Weights {
+            alpha: f64::from(config.alpha),
+            beta: f64::from(config.beta),
+            tv: f64::from(config.tv_weight),
+        };
+        let objective = match &self.fast {
+            Some(net) => {
+                let planar = |img: &Rgb32FImage| (to_planar(img), img.width(), img.height());
+                let content_p = planar(&content_img);
+                let styles_p: Vec<_> = style_imgs.iter().map(planar).collect();
+                fn view((data, w, h): &(Vec<f32>, u32, u32)) -> Planar<'_> {
+                    Planar {
+                        data,
+                        h: *h as usize,
+                        w: *w as usize,
+                    }
+                }
+                Targets::Fast(FastObjective::new(
+                    net,
+                    &plan.layers,
+                    view(&content_p),
+                    &styles_p
+                        .iter()
+                        .zip(&plan.blend)
+                        .map(|(s, &b)| (view(s), b))
+                        .collect::<Vec<_>>(),
+                    weights,
+                    config.pooling,
+                )?)
+            }
+            None => Targets::Burn(Box::new(Objective::new(
+                &self.vgg,
+                &plan.layers,
+                to_tensor(&content_img, self.options()),
+                style_imgs
+                    .iter()
+                    .zip(&plan.blend)
+                    .map(|(s, &b)| (to_tensor(s, self.options()), b))
+                    .collect(),
+                weights,
+                config.pooling,
+            ))),
+        };
         Ok(Problem {
             stylizer: self,
             objective,
@@ -493,28 +570,92 @@ impl Stylizer {
         })
     }
 
-    /// Costs and gradient (planar `[3, H, W]`) at `image`.
+    /// Costs and gradient (planar `[3, H, W]`) at `image` (planar, `(w, h)`).
     fn value_and_grad(
         &self,
-        objective: &Objective,
-        image: Tensor<4>,
+        objective: &Targets,
+        image: &[f32],
+        (w, h): (u32, u32),
     ) -> Result<(CostValues, Vec<f32>)> {
-        let (values, grad) = self.value_and_grad_tensor(objective, image)?;
-        Ok((values, tensor_values(grad)?))
+        match (objective, &self.fast) {
+            (Targets::Fast(obj), Some(net)) => {
+                let (costs, grad) = obj.evaluate(
+                    net,
+                    Planar {
+                        data: image,
+                        h: h as usize,
+                        w: w as usize,
+                    },
+                    true,
+                )?;
+                let grad = grad
+                    .ok_or_else(|| Error::Backend("no gradient for the generated image".into()))?;
+                Ok((costs, grad))
+            }
+            _ => {
+                let t = Tensor::from_data(
+                    TensorData::new(image.to_vec(), [1, 3, h as usize, w as usize]),
+                    self.options(),
+                );
+                let (values, grad) = self.value_and_grad_tensor(objective, t)?;
+                Ok((values, tensor_values(grad)?))
+            }
+        }
     }
 
     fn value_and_grad_tensor(
         &self,
-        objective: &Objective,
+        objective: &Targets,
         image: Tensor<4>,
     ) -> Result<(CostValues, Tensor<4>)> {
-        let leaf = image.require_grad();
-        let costs = objective.costs(&self.vgg, leaf.clone());
-        let grads = costs.total.backward();
-        let grad = leaf
-            .grad(&grads)
-            .ok_or_else(|| Error::Backend("no gradient for the generated image".into()))?;
-        Ok((costs.values()?, grad))
+        match objective {
+            Targets::Burn(objective) => {
+                let leaf = image.require_grad();
+                let costs = objective.costs(&self.vgg, leaf.clone());
+                let grads = costs.total.backward();
+                let grad = leaf
+                    .grad(&grads)
+                    .ok_or_else(|| Error::Backend("no gradient for the generated image".into()))?;
+                Ok((costs.values()?, grad))
+            }
+            Targets::Fast(_) => {
+                let [_, _, h, w] = image.dims();
+                let values = tensor_values(image)?;
+                let (costs, grad) =
+                    self.value_and_grad(objective, &values, (w as u32, h as u32))?;
+                Ok((
+                    costs,
+                    Tensor::from_data(TensorData::new(grad, [1, 3, h, w]), self.options()),
+                ))
+            }
+        }
+    }
+
+    /// The costs of `image` (no gradient).
+    fn costs_of(&self, objective: &Targets, image: &Rgb32FImage) -> Result<CostValues> {
+        match (objective, &self.fast) {
+            (Targets::Fast(obj), Some(net)) => {
+                let data = to_planar(image);
+                let (w, h) = image.dimensions();
+                Ok(obj
+                    .evaluate(
+                        net,
+                        Planar {
+                            data: &data,
+                            h: h as usize,
+                            w: w as usize,
+                        },
+                        false,
+                    )?
+                    .0)
+            }
+            (Targets::Burn(obj), _) => obj
+                .costs(&self.vgg, to_tensor(image, self.options()))
+                .values(),
+            (Targets::Fast(_), None) => Err(Error::Backend(
+                "fast targets without the fast engine".into(),
+            )),
+        }
     }
 
     fn run(
@@ -589,10 +730,7 @@ impl Stylizer {
         let (working, problem) = result.ok_or_else(|| {
             Error::parameter("scales", "no scale fits the images; use a larger --size")
         })?;
-        let final_costs = problem
-            .objective
-            .costs(&self.vgg, to_tensor(&working, self.options()))
-            .values()?;
+        let final_costs = self.costs_of(&problem.objective, &working)?;
         Ok(Stylized {
             image: finish(&working)?,
             working_image: working,
@@ -636,7 +774,6 @@ impl Stylizer {
         report: &mut Report<'_>,
     ) -> Result<(Rgb32FImage, ControlFlow<()>)> {
         let (w, h) = problem.content.dimensions();
-        let shape = [1, 3, h as usize, w as usize];
         let mut lbfgs = Lbfgs::new(LbfgsConfig {
             learning_rate: f64::from(config.effective_learning_rate()),
             history_size: config.lbfgs_history,
@@ -651,8 +788,7 @@ impl Stylizer {
             let previous_last = last_evals.last().copied();
             last_evals.clear();
             let mut eval = |xs: &[f32]| -> Result<(f64, Vec<f32>)> {
-                let t = Tensor::from_data(TensorData::new(xs.to_vec(), shape), self.options());
-                let (costs, grad) = self.value_and_grad(&problem.objective, t)?;
+                let (costs, grad) = self.value_and_grad(&problem.objective, xs, (w, h))?;
                 last_evals.push(costs);
                 Ok((costs.total, grad))
             };

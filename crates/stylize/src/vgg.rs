@@ -239,7 +239,7 @@ impl Vgg {
     }
 }
 
-fn reverse_input_channels(kernel: &[f32], [o, i, kh, kw]: [usize; 4]) -> Vec<f32> {
+pub(crate) fn reverse_input_channels(kernel: &[f32], [o, i, kh, kw]: [usize; 4]) -> Vec<f32> {
     let plane = kh * kw;
     let mut out = vec![0.0; kernel.len()];
     for oc in 0..o {

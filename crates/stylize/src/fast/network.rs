@@ -1,0 +1,372 @@
+//! The VGG feature stack on the CPU with Winograd convolutions, and its
+//! backward pass to the input pixels.
+//!
+//! The weights are frozen, so the backward pass computes only the gradient
+//! with respect to activations: through each ReLU with the mask the forward
+//! pass recorded (one byte per value), through each convolution with the
+//! rotated, channel-swapped kernel (itself a 3x3 convolution, so Winograd
+//! too), through each max-pool with the recorded argmax. The forward pass
+//! stops at the deepest tap and keeps no activation except the taps'
+//! gradients, which a [`TapHandler`] computes as each tap is reached.
+
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
+
+use super::activation::Activation;
+use super::pool::{pool2x2, pool2x2_backward};
+use super::winograd::{conv3x3, Epilogue, Transform, WinogradKernel, F4X4};
+use crate::config::Pooling;
+use crate::error::Result;
+use crate::layer::{Layer, TapKind};
+use crate::vgg::{reverse_input_channels, Architecture};
+use crate::weights::VggWeights;
+
+/// Called with each tap's activation as the forward pass reaches it;
+/// returns the gradient of the cost with respect to it (`None` when the
+/// cost does not depend on it or no gradient is wanted).
+pub type TapHandler<'a> = dyn FnMut(Layer, &Activation) -> Result<Option<Vec<f32>>> + 'a;
+
+/// One convolution: raw weights, and its two Winograd kernels made on
+/// first use (layers past the deepest tap are never transformed).
+#[derive(Debug)]
+struct Conv {
+    cout: usize,
+    cin: usize,
+    kernel: Vec<f32>,
+    bias: Vec<f32>,
+    forward: OnceLock<WinogradKernel>,
+    backward: OnceLock<WinogradKernel>,
+}
+
+impl Conv {
+    fn forward(&self, t: &'static Transform) -> &WinogradKernel {
+        self.forward
+            .get_or_init(|| WinogradKernel::new(&self.kernel, self.cout, self.cin, t))
+    }
+
+    fn backward(&self, t: &'static Transform) -> &WinogradKernel {
+        self.backward
+            .get_or_init(|| WinogradKernel::input_gradient(&self.kernel, self.cout, self.cin, t))
+    }
+}
+
+/// What the forward pass keeps for the backward pass, in forward order.
+enum Stage {
+    Conv {
+        index: usize,
+        /// Where the ReLU's input was positive.
+        mask: Vec<u8>,
+        h: usize,
+        w: usize,
+        /// Gradient of the cost with respect to the conv output before the
+        /// ReLU (a `convB_C` tap) and after it.
+        pre: Option<Vec<f32>>,
+        post: Option<Vec<f32>>,
+    },
+    Pool {
+        channels: usize,
+        in_h: usize,
+        in_w: usize,
+        argmax: Option<Vec<u8>>,
+        /// Gradient with respect to the pool's output (a pool tap).
+        post: Option<Vec<f32>>,
+    },
+}
+
+/// The VGG feature stack for the fast CPU engine.
+#[derive(Debug)]
+pub struct FastVgg {
+    arch: Architecture,
+    convs: Vec<Conv>,
+    scale: [f32; 3],
+    shift: [f32; 3],
+    transform: &'static Transform,
+}
+
+impl FastVgg {
+    /// Keeps `weights` (with the first kernel's input channels reversed for
+    /// a BGR network, as [`crate::Vgg`] does), for `F(4x4, 3x3)`.
+    pub fn new(weights: &VggWeights) -> Self {
+        Self::with_transform(weights, &F4X4)
+    }
+
+    /// As [`Self::new`] with another Winograd algorithm.
+    pub fn with_transform(weights: &VggWeights, transform: &'static Transform) -> Self {
+        let convs = weights
+            .convs
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let [cout, cin, _, _] = c.shape;
+                let kernel = if i == 0 && weights.preprocess.bgr() {
+                    reverse_input_channels(&c.kernel, c.shape)
+                } else {
+                    c.kernel.clone()
+                };
+                Conv {
+                    cout,
+                    cin,
+                    kernel,
+                    bias: c.bias.clone(),
+                    forward: OnceLock::new(),
+                    backward: OnceLock::new(),
+                }
+            })
+            .collect();
+        let (scale, shift) = weights.preprocess.rgb_affine();
+        FastVgg {
+            arch: weights.arch,
+            convs,
+            scale,
+            shift,
+            transform,
+        }
+    }
+
+    /// The network's architecture.
+    pub fn architecture(&self) -> Architecture {
+        self.arch
+    }
+
+    /// Runs the stack on `image` (planar RGB `[3, h, w]` in [0, 1]) up to
+    /// the deepest of `taps`, calling `handler` at each tap (once per
+    /// distinct layer). With `gradient`, then runs backward and returns the
+    /// gradient of the cost with respect to `image` (planar, zero when no
+    /// handler returned one).
+    ///
+    /// # Errors
+    /// What `handler` returns.
+    ///
+    /// # Panics
+    /// If `image.len() != 3 * h * w`, or a tap is not a layer of this
+    /// network (taps from [`Layer::parse`] are).
+    #[allow(clippy::too_many_arguments)]
+    pub fn run(
+        &self,
+        image: &[f32],
+        h: usize,
+        w: usize,
+        taps: &[Layer],
+        pooling: Pooling,
+        gradient: bool,
+        handler: &mut TapHandler<'_>,
+    ) -> Result<Option<Vec<f32>>> {
+        assert_eq!(image.len(), 3 * h * w, "image size");
+        let mut wanted: Vec<Layer> = Vec::new();
+        for t in taps {
+            if !wanted.contains(t) {
+                wanted.push(*t);
+            }
+        }
+        let mut remaining = wanted.len();
+        let reached = |layer: Layer, remaining: &mut usize| {
+            let hit = wanted.contains(&layer);
+            if hit {
+                *remaining -= 1;
+            }
+            hit
+        };
+        let mut x = Activation {
+            channels: 3,
+            h,
+            w,
+            data: image.to_vec(),
+        };
+        let plane = h * w;
+        for (c, chunk) in x.data.chunks_mut(plane.max(1)).enumerate() {
+            for v in chunk {
+                *v = *v * self.scale[c] + self.shift[c];
+            }
+        }
+        let mut stages: Vec<Stage> = Vec::new();
+        let mut index = 0;
+        'blocks: for (b, &n) in self.arch.convs_per_block().iter().enumerate() {
+            let block = b + 1;
+            for conv in 1..=n {
+                if remaining == 0 {
+                    break 'blocks;
+                }
+                let c = &self.convs[index];
+                let k = c.forward(self.transform);
+                let pre_layer = Layer {
+                    block,
+                    conv,
+                    kind: TapKind::Conv,
+                };
+                let mut mask = if gradient {
+                    vec![0u8; c.cout * x.plane()]
+                } else {
+                    Vec::new()
+                };
+                let (y, pre) = if reached(pre_layer, &mut remaining) {
+                    let mut y = conv3x3(&x, k, Epilogue::Bias(&c.bias));
+                    let g = handler(pre_layer, &y)?;
+                    relu(&mut y, gradient.then_some(&mut mask));
+                    (y, g)
+                } else if gradient {
+                    (
+                        conv3x3(&x, k, Epilogue::BiasReluMask(&c.bias, &mut mask)),
+                        None,
+                    )
+                } else {
+                    (conv3x3(&x, k, Epilogue::BiasRelu(&c.bias)), None)
+                };
+                x = y;
+                let post_layer = Layer::relu(block, conv);
+                let post = if reached(post_layer, &mut remaining) {
+                    handler(post_layer, &x)?
+                } else {
+                    None
+                };
+                if gradient {
+                    stages.push(Stage::Conv {
+                        index,
+                        mask,
+                        h: x.h,
+                        w: x.w,
+                        pre,
+                        post,
+                    });
+                }
+                index += 1;
+            }
+            if remaining == 0 {
+                break;
+            }
+            let (y, argmax) = pool2x2(&x, pooling, gradient);
+            let (channels, in_h, in_w) = (x.channels, x.h, x.w);
+            x = y;
+            let pool_layer = Layer {
+                block,
+                conv: 0,
+                kind: TapKind::Pool,
+            };
+            let post = if reached(pool_layer, &mut remaining) {
+                handler(pool_layer, &x)?
+            } else {
+                None
+            };
+            if gradient {
+                stages.push(Stage::Pool {
+                    channels,
+                    in_h,
+                    in_w,
+                    argmax,
+                    post,
+                });
+            }
+        }
+        assert_eq!(remaining, 0, "a tap is not a layer of {}", self.arch);
+        drop(x);
+        if !gradient {
+            return Ok(None);
+        }
+        Ok(Some(self.backward(stages, h, w)))
+    }
+
+    fn backward(&self, stages: Vec<Stage>, h: usize, w: usize) -> Vec<f32> {
+        let mut g: Option<Activation> = None;
+        for stage in stages.into_iter().rev() {
+            match stage {
+                Stage::Pool {
+                    channels,
+                    in_h,
+                    in_w,
+                    argmax,
+                    post,
+                } => {
+                    let (oh, ow) = (in_h / 2, in_w / 2);
+                    add(&mut g, post, channels, oh, ow);
+                    g = g.map(|g| pool2x2_backward(&g, argmax.as_deref(), in_h, in_w));
+                }
+                Stage::Conv {
+                    index,
+                    mask,
+                    h,
+                    w,
+                    pre,
+                    post,
+                } => {
+                    let c = &self.convs[index];
+                    add(&mut g, post, c.cout, h, w);
+                    if let Some(g) = g.as_mut() {
+                        g.data
+                            .par_chunks_mut(1 << 14)
+                            .zip(mask.par_chunks(1 << 14))
+                            .for_each(|(g, m)| {
+                                for (v, &k) in g.iter_mut().zip(m) {
+                                    if k == 0 {
+                                        *v = 0.0;
+                                    }
+                                }
+                            });
+                    }
+                    drop(mask);
+                    add(&mut g, pre, c.cout, h, w);
+                    g = g.map(|g| conv3x3(&g, c.backward(self.transform), Epilogue::None));
+                }
+            }
+        }
+        let plane = h * w;
+        match g {
+            Some(mut g) => {
+                for (c, chunk) in g.data.chunks_mut(plane.max(1)).enumerate() {
+                    for v in chunk {
+                        *v *= self.scale[c];
+                    }
+                }
+                g.data
+            }
+            None => vec![0.0; 3 * plane],
+        }
+    }
+}
+
+/// `g += extra` where `g` may still be all zeros (`None`).
+fn add(g: &mut Option<Activation>, extra: Option<Vec<f32>>, channels: usize, h: usize, w: usize) {
+    let Some(extra) = extra else {
+        return;
+    };
+    assert_eq!(extra.len(), channels * h * w, "tap gradient size");
+    match g {
+        Some(g) => g
+            .data
+            .par_chunks_mut(1 << 14)
+            .zip(extra.par_chunks(1 << 14))
+            .for_each(|(a, b)| {
+                for (x, y) in a.iter_mut().zip(b) {
+                    *x += y;
+                }
+            }),
+        None => {
+            *g = Some(Activation {
+                channels,
+                h,
+                w,
+                data: extra,
+            })
+        }
+    }
+}
+
+/// ReLU in place, recording where the input was positive.
+fn relu(x: &mut Activation, mask: Option<&mut Vec<u8>>) {
+    match mask {
+        Some(mask) => x
+            .data
+            .par_chunks_mut(1 << 14)
+            .zip(mask.par_chunks_mut(1 << 14))
+            .for_each(|(v, m)| {
+                for (v, m) in v.iter_mut().zip(m) {
+                    *m = u8::from(*v > 0.0);
+                    *v = v.max(0.0);
+                }
+            }),
+        None => x.data.par_chunks_mut(1 << 14).for_each(|v| {
+            for v in v {
+                *v = v.max(0.0);
+            }
+        }),
+    }
+}

@@ -1,0 +1,322 @@
+//! The total cost of [`crate::objective`] on the fast engine: the same
+//! formulas, on planar `f32` buffers, with hand-derived gradients.
+//!
+//! - Content: `J = alpha / (4 C H W) * sum((a - t)^2)`,
+//!   `dJ/da = alpha / (2 C H W) * (a - t)`.
+//! - Style, per layer `l` with weight `w_l`, Gram `G = F F^T / M`
+//!   (`F`: `C x M`, `M = H W`) and style targets `S_k` with blends `b_k`:
+//!   `J = beta * sum_k w_l b_k / (4 C^2) * sum((G - S_k)^2)`; with
+//!   `D = dJ/dG = beta * sum_k w_l b_k / (2 C^2) * (G - S_k)` (symmetric),
+//!   `dJ/dF = 2 D F / M`.
+//! - Total variation: as [`crate::loss::total_variation`], on the pixels.
+
+use faer::{Accum, MatMut, MatRef, Par};
+use rayon::prelude::*;
+
+use super::activation::Activation;
+use super::network::FastVgg;
+use crate::config::{Pooling, ResolvedLayers};
+use crate::error::Result;
+use crate::layer::Layer;
+use crate::loss::tv::TV_REFERENCE_SIDE;
+use crate::objective::{CostValues, Weights};
+
+/// A planar RGB image in [0, 1]: `[3, h, w]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Planar<'a> {
+    /// The values.
+    pub data: &'a [f32],
+    /// Height.
+    pub h: usize,
+    /// Width.
+    pub w: usize,
+}
+
+/// Targets and weights of a run, for [`FastVgg`].
+#[derive(Debug, Clone)]
+pub struct FastObjective {
+    content_layer: Layer,
+    content_target: Vec<f32>,
+    style_layers: Vec<(Layer, f64)>,
+    /// Per style image: blend weight, normalised Gram per style layer.
+    styles: Vec<(f64, Vec<Vec<f32>>)>,
+    weights: Weights,
+    pooling: Pooling,
+}
+
+impl FastObjective {
+    /// Runs the network on the content image and each `(style, blend)` and
+    /// keeps the targets.
+    ///
+    /// # Errors
+    /// None in practice (the forward pass's handler cannot fail here).
+    pub fn new(
+        net: &FastVgg,
+        layers: &ResolvedLayers,
+        content: Planar<'_>,
+        styles: &[(Planar<'_>, f64)],
+        weights: Weights,
+        pooling: Pooling,
+    ) -> Result<Self> {
+        let mut content_target = Vec::new();
+        net.run(
+            content.data,
+            content.h,
+            content.w,
+            &[layers.content],
+            pooling,
+            false,
+            &mut |_, a| {
+                content_target = a.data.clone();
+                Ok(None)
+            },
+        )?;
+        let style_layers: Vec<(Layer, f64)> = layers
+            .style
+            .iter()
+            .map(|(l, w)| (*l, f64::from(*w)))
+            .collect();
+        let taps: Vec<Layer> = style_layers.iter().map(|(l, _)| *l).collect();
+        let mut targets = Vec::with_capacity(styles.len());
+        for (img, blend) in styles {
+            let mut grams: Vec<Option<Vec<f32>>> = vec![None; taps.len()];
+            net.run(
+                img.data,
+                img.h,
+                img.w,
+                &taps,
+                pooling,
+                false,
+                &mut |layer, a| {
+                    let g = gram(a);
+                    for (slot, t) in grams.iter_mut().zip(&taps) {
+                        if *t == layer {
+                            *slot = Some(g.clone());
+                        }
+                    }
+                    Ok(None)
+                },
+            )?;
+            targets.push((
+                *blend,
+                grams.into_iter().map(Option::unwrap_or_default).collect(),
+            ));
+        }
+        Ok(FastObjective {
+            content_layer: layers.content,
+            content_target,
+            style_layers,
+            styles: targets,
+            weights,
+            pooling,
+        })
+    }
+
+    /// The costs of `image` (the content's working size) and, with
+    /// `gradient`, the gradient of the total with respect to its pixels
+    /// (planar `[3, h, w]`).
+    ///
+    /// # Errors
+    /// None in practice; kept for the engine interface.
+    pub fn evaluate(
+        &self,
+        net: &FastVgg,
+        image: Planar<'_>,
+        gradient: bool,
+    ) -> Result<(CostValues, Option<Vec<f32>>)> {
+        let mut taps = vec![self.content_layer];
+        taps.extend(self.style_layers.iter().map(|(l, _)| *l));
+        let mut content = 0.0f64;
+        let mut style = 0.0f64;
+        let alpha = self.weights.alpha;
+        let beta = self.weights.beta;
+        let grad = net.run(
+            image.data,
+            image.h,
+            image.w,
+            &taps,
+            self.pooling,
+            gradient,
+            &mut |layer, a| {
+                let mut g: Option<Vec<f32>> = None;
+                if layer == self.content_layer {
+                    let n = a.data.len() as f64;
+                    let (cost, dg) =
+                        content_term(a, &self.content_target, alpha / (4.0 * n), gradient);
+                    content += cost;
+                    g = dg;
+                }
+                for (l, (tap, lw)) in self.style_layers.iter().enumerate() {
+                    if *tap != layer {
+                        continue;
+                    }
+                    let (cost, dg) = self.style_term(a, l, beta * lw, gradient);
+                    style += cost;
+                    if let Some(dg) = dg {
+                        g = Some(match g {
+                            Some(mut g) => {
+                                g.par_iter_mut().zip(&dg).for_each(|(x, y)| *x += y);
+                                g
+                            }
+                            None => dg,
+                        });
+                    }
+                }
+                Ok(g)
+            },
+        )?;
+        let (tv, tv_grad) = if self.weights.tv > 0.0 {
+            total_variation(image, self.weights.tv, gradient)
+        } else {
+            (0.0, None)
+        };
+        let grad = match (grad, tv_grad) {
+            (Some(mut g), Some(t)) => {
+                g.par_iter_mut().zip(&t).for_each(|(x, y)| *x += y);
+                Some(g)
+            }
+            (g, _) => g,
+        };
+        Ok((
+            CostValues {
+                content,
+                style,
+                tv,
+                total: content + style + tv,
+            },
+            grad,
+        ))
+    }
+
+    /// Style layer `l`'s weighted cost (`scale = beta * w_l`) over all style
+    /// images, and its gradient with respect to `a`.
+    fn style_term(
+        &self,
+        a: &Activation,
+        l: usize,
+        scale: f64,
+        gradient: bool,
+    ) -> (f64, Option<Vec<f32>>) {
+        let c = a.channels;
+        let g = gram(a);
+        let cc = (c * c) as f64;
+        let mut cost = 0.0;
+        let mut d = vec![0.0f64; c * c];
+        for (blend, grams) in &self.styles {
+            let s = &grams[l];
+            let k = scale * blend;
+            let mut sum = 0.0;
+            for ((gi, si), di) in g.iter().zip(s).zip(d.iter_mut()) {
+                let diff = f64::from(*gi) - f64::from(*si);
+                sum += diff * diff;
+                *di += k / (2.0 * cc) * diff;
+            }
+            cost += k / (4.0 * cc) * sum;
+        }
+        if !gradient {
+            return (cost, None);
+        }
+        // dJ/dF = 2 D F / M
+        let m = a.plane();
+        let d: Vec<f32> = d.iter().map(|v| *v as f32).collect();
+        let mut out = vec![0.0f32; c * m];
+        faer::linalg::matmul::matmul(
+            MatMut::from_row_major_slice_mut(&mut out, c, m),
+            Accum::Replace,
+            MatRef::from_row_major_slice(&d, c, c),
+            MatRef::from_row_major_slice(&a.data, c, m),
+            2.0 / m as f32,
+            par(),
+        );
+        (cost, Some(out))
+    }
+}
+
+fn par() -> Par {
+    Par::rayon(rayon::current_num_threads())
+}
+
+/// `F F^T / M` for `F` the activation as `C x M`.
+pub fn gram(a: &Activation) -> Vec<f32> {
+    let (c, m) = (a.channels, a.plane());
+    let mut g = vec![0.0f32; c * c];
+    if m == 0 {
+        return g;
+    }
+    let f = MatRef::from_row_major_slice(&a.data, c, m);
+    faer::linalg::matmul::matmul(
+        MatMut::from_row_major_slice_mut(&mut g, c, c),
+        Accum::Replace,
+        f,
+        f.transpose(),
+        1.0 / m as f32,
+        par(),
+    );
+    g
+}
+
+/// `k * sum((a - t)^2)` and its gradient `2 k (a - t)`.
+fn content_term(a: &Activation, t: &[f32], k: f64, gradient: bool) -> (f64, Option<Vec<f32>>) {
+    let sum: f64 = a
+        .data
+        .par_chunks(1 << 14)
+        .zip(t.par_chunks(1 << 14))
+        .map(|(a, t)| {
+            a.iter()
+                .zip(t)
+                .map(|(x, y)| {
+                    let d = f64::from(*x) - f64::from(*y);
+                    d * d
+                })
+                .sum::<f64>()
+        })
+        .sum();
+    let grad = gradient.then(|| {
+        let k2 = (2.0 * k) as f32;
+        a.data
+            .par_iter()
+            .zip(t)
+            .map(|(x, y)| k2 * (x - y))
+            .collect()
+    });
+    (k * sum, grad)
+}
+
+/// `weight * (L / 512) * (mean(dy^2) + mean(dx^2))` and its gradient.
+fn total_variation(image: Planar<'_>, weight: f64, gradient: bool) -> (f64, Option<Vec<f32>>) {
+    let (h, w) = (image.h, image.w);
+    let x = image.data;
+    let side = h.max(w) as f64 / TV_REFERENCE_SIDE;
+    let ny = (3 * (h - 1) * w) as f64;
+    let nx = (3 * h * (w - 1)) as f64;
+    let (ky, kx) = (weight * side / ny, weight * side / nx);
+    let mut sy = 0.0f64;
+    let mut sx = 0.0f64;
+    let mut g = gradient.then(|| vec![0.0f32; x.len()]);
+    for c in 0..3 {
+        for y in 0..h {
+            for xx in 0..w {
+                let i = (c * h + y) * w + xx;
+                if y + 1 < h {
+                    let d = f64::from(x[i + w]) - f64::from(x[i]);
+                    sy += d * d;
+                    if let Some(g) = g.as_mut() {
+                        let v = (2.0 * ky * d) as f32;
+                        g[i + w] += v;
+                        g[i] -= v;
+                    }
+                }
+                if xx + 1 < w {
+                    let d = f64::from(x[i + 1]) - f64::from(x[i]);
+                    sx += d * d;
+                    if let Some(g) = g.as_mut() {
+                        let v = (2.0 * kx * d) as f32;
+                        g[i + 1] += v;
+                        g[i] -= v;
+                    }
+                }
+            }
+        }
+    }
+    (ky * sy + kx * sx, g)
+}

@@ -1,0 +1,617 @@
+//! Winograd convolution `F(m x m, 3 x 3)` (Lavin and Gray, 2015): a 3x3,
+//! stride-1, zero-padded convolution computed on tiles of `m + 2` input
+//! pixels, each giving `m x m` outputs, with `(m + 2)^2` multiplications per
+//! tile and channel pair instead of `9 m^2`.
+//!
+//! `Y = A^T [ (G g G^T) . (B^T d B) ] A` for a kernel `g` and an input tile
+//! `d`. The kernel transforms `U = G g G^T` are computed once
+//! ([`WinogradKernel`]); a convolution ([`conv3x3`]) transforms input tiles,
+//! multiplies for each of the `(m + 2)^2` tile positions a `cout x cin`
+//! matrix by a `cin x tiles` one (faer's matrix product), and transforms the
+//! products back, fusing bias and ReLU.
+//!
+//! Tiles are processed in groups small enough for their transforms to stay
+//! in cache; within a group each phase runs in parallel on the current
+//! rayon pool (over channels, over tile positions, over output channels).
+
+use faer::{Accum, MatMut, MatRef, Par};
+use rayon::prelude::*;
+
+use super::activation::Activation;
+
+/// One Winograd algorithm `F(m x m, 3 x 3)`.
+#[derive(Debug, PartialEq)]
+pub struct Transform {
+    /// Outputs per tile side.
+    pub m: usize,
+    /// Input tile side, `m + 2`.
+    pub alpha: usize,
+    /// `B^T`, `alpha x alpha`, row-major.
+    bt: &'static [f32],
+    /// `G`, `alpha x 3`, row-major.
+    g: &'static [f64],
+    /// `A^T`, `m x alpha`, row-major.
+    at: &'static [f32],
+}
+
+/// `F(2x2, 3x3)`: 16 multiplications for 4 outputs (2.25x fewer than
+/// direct), exact up to rounding like direct convolution.
+pub const F2X2: Transform = Transform {
+    m: 2,
+    alpha: 4,
+    bt: &[
+        1.0, 0.0, -1.0, 0.0, //
+        0.0, 1.0, 1.0, 0.0, //
+        0.0, -1.0, 1.0, 0.0, //
+        0.0, 1.0, 0.0, -1.0,
+    ],
+    g: &[
+        1.0, 0.0, 0.0, //
+        0.5, 0.5, 0.5, //
+        0.5, -0.5, 0.5, //
+        0.0, 0.0, 1.0,
+    ],
+    at: &[
+        1.0, 1.0, 1.0, 0.0, //
+        0.0, 1.0, -1.0, -1.0,
+    ],
+};
+
+/// `F(4x4, 3x3)` with interpolation points `0, +-1, +-2`: 36
+/// multiplications for 16 outputs (4x fewer than direct); rounding errors
+/// a few times those of direct convolution.
+pub const F4X4: Transform = Transform {
+    m: 4,
+    alpha: 6,
+    bt: &[
+        4.0, 0.0, -5.0, 0.0, 1.0, 0.0, //
+        0.0, -4.0, -4.0, 1.0, 1.0, 0.0, //
+        0.0, 4.0, -4.0, -1.0, 1.0, 0.0, //
+        0.0, -2.0, -1.0, 2.0, 1.0, 0.0, //
+        0.0, 2.0, -1.0, -2.0, 1.0, 0.0, //
+        0.0, 4.0, 0.0, -5.0, 0.0, 1.0,
+    ],
+    g: &[
+        1.0 / 4.0,
+        0.0,
+        0.0,
+        -1.0 / 6.0,
+        -1.0 / 6.0,
+        -1.0 / 6.0,
+        -1.0 / 6.0,
+        1.0 / 6.0,
+        -1.0 / 6.0,
+        1.0 / 24.0,
+        1.0 / 12.0,
+        1.0 / 6.0,
+        1.0 / 24.0,
+        -1.0 / 12.0,
+        1.0 / 6.0,
+        0.0,
+        0.0,
+        1.0,
+    ],
+    at: &[
+        1.0, 1.0, 1.0, 1.0, 1.0, 0.0, //
+        0.0, 1.0, -1.0, 2.0, -2.0, 0.0, //
+        0.0, 1.0, 1.0, 4.0, 4.0, 0.0, //
+        0.0, 1.0, -1.0, 8.0, -8.0, 1.0,
+    ],
+};
+
+/// A 3x3 kernel bank transformed for one [`Transform`]: `U = G g G^T` for
+/// every `(cout, cin)` pair, stored `[position][cout][cin]` so that each
+/// tile position is one row-major `cout x cin` matrix.
+#[derive(Debug, Clone)]
+pub struct WinogradKernel {
+    /// Output channels.
+    pub cout: usize,
+    /// Input channels.
+    pub cin: usize,
+    transform: &'static Transform,
+    u: Vec<f32>,
+}
+
+impl WinogradKernel {
+    /// Transforms `kernel`, `[cout, cin, 3, 3]` row-major, for a forward
+    /// convolution.
+    ///
+    /// # Panics
+    /// If `kernel.len() != cout * cin * 9`.
+    pub fn new(kernel: &[f32], cout: usize, cin: usize, transform: &'static Transform) -> Self {
+        assert_eq!(kernel.len(), cout * cin * 9, "kernel shape");
+        Self::build(cout, cin, transform, |o, i, ky, kx| {
+            kernel[((o * cin + i) * 3 + ky) * 3 + kx]
+        })
+    }
+
+    /// The kernel of the gradient with respect to the input of the forward
+    /// convolution by `kernel` (`[cout, cin, 3, 3]`): the same convolution
+    /// with input and output channels swapped and the kernel rotated by 180
+    /// degrees, so it maps `cout` channels to `cin`.
+    ///
+    /// # Panics
+    /// If `kernel.len() != cout * cin * 9`.
+    pub fn input_gradient(
+        kernel: &[f32],
+        cout: usize,
+        cin: usize,
+        transform: &'static Transform,
+    ) -> Self {
+        assert_eq!(kernel.len(), cout * cin * 9, "kernel shape");
+        Self::build(cin, cout, transform, |o, i, ky, kx| {
+            kernel[((i * cin + o) * 3 + (2 - ky)) * 3 + (2 - kx)]
+        })
+    }
+
+    fn build(
+        cout: usize,
+        cin: usize,
+        transform: &'static Transform,
+        k: impl Fn(usize, usize, usize, usize) -> f32 + Sync,
+    ) -> Self {
+        let a = transform.alpha;
+        let g = transform.g;
+        let mut u = vec![0.0f32; a * a * cout * cin];
+        u.par_chunks_mut(cin).enumerate().for_each(|(row, dst)| {
+            // row = xi * cout + o
+            let (xi, o) = (row / cout, row % cout);
+            let (p, q) = (xi / a, xi % a);
+            for (i, d) in dst.iter_mut().enumerate() {
+                let mut s = 0.0f64;
+                for ky in 0..3 {
+                    for kx in 0..3 {
+                        s += g[p * 3 + ky] * f64::from(k(o, i, ky, kx)) * g[q * 3 + kx];
+                    }
+                }
+                *d = s as f32;
+            }
+        });
+        WinogradKernel {
+            cout,
+            cin,
+            transform,
+            u,
+        }
+    }
+
+    /// The algorithm this kernel was transformed for.
+    pub fn transform(&self) -> &'static Transform {
+        self.transform
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.u.len() * 4
+    }
+}
+
+/// What happens to each output value after the convolution.
+#[derive(Debug)]
+pub enum Epilogue<'a> {
+    /// Nothing (the gradient pass).
+    None,
+    /// Add the per-channel bias.
+    Bias(&'a [f32]),
+    /// Add the bias and apply ReLU.
+    BiasRelu(&'a [f32]),
+    /// Add the bias, apply ReLU and record where the input to the ReLU was
+    /// positive (`[cout, h, w]`, 1 or 0), for the backward pass.
+    BiasReluMask(&'a [f32], &'a mut [u8]),
+}
+
+/// Floats of transformed inputs and products one group of tiles may hold:
+/// 4 MiB, about what stays in this machine's per-core L2 plus its share of
+/// L3.
+const GROUP_FLOATS: usize = 1 << 20;
+
+/// The 3x3, stride-1, zero-padding-1 correlation of `input` (`cin`
+/// channels) with `kernel`, then `epilogue`.
+///
+/// # Panics
+/// If `input.channels != kernel.cin`, or a mask or bias has the wrong size.
+pub fn conv3x3(input: &Activation, kernel: &WinogradKernel, epilogue: Epilogue<'_>) -> Activation {
+    conv3x3_grouped(input, kernel, epilogue, GROUP_FLOATS)
+}
+
+/// [`conv3x3`] with groups of tiles sized for `group_floats`.
+fn conv3x3_grouped(
+    input: &Activation,
+    kernel: &WinogradKernel,
+    epilogue: Epilogue<'_>,
+    group_floats: usize,
+) -> Activation {
+    let (h, w) = (input.h, input.w);
+    let (cin, cout) = (kernel.cin, kernel.cout);
+    assert_eq!(input.channels, cin, "input channels");
+    let t = kernel.transform;
+    let (m, a) = (t.m, t.alpha);
+    let aa = a * a;
+    let hw = h * w;
+    let mut out = Activation::zeros(cout, h, w);
+    if hw == 0 {
+        return out;
+    }
+    let tiles_x = w.div_ceil(m);
+    let tiles = tiles_x * h.div_ceil(m);
+    let per_tile = aa * (cin + cout);
+    let want = (group_floats / per_tile).clamp(16, tiles.max(16));
+    let groups = tiles.div_ceil(want);
+    let group = tiles.div_ceil(groups);
+    let (bias, relu, mut mask) = match epilogue {
+        Epilogue::None => (None, false, None),
+        Epilogue::Bias(b) => (Some(b), false, None),
+        Epilogue::BiasRelu(b) => (Some(b), true, None),
+        Epilogue::BiasReluMask(b, mask) => {
+            assert_eq!(mask.len(), cout * hw, "mask size");
+            (Some(b), true, Some(mask))
+        }
+    };
+    if let Some(b) = bias {
+        assert_eq!(b.len(), cout, "bias size");
+    }
+    let mut v = vec![0.0f32; cin * aa * group];
+    let mut prod = vec![0.0f32; aa * cout * group];
+    let mut first = 0;
+    while first < tiles {
+        let n = group.min(tiles - first);
+        let geo = Geometry {
+            h,
+            w,
+            tiles_x,
+            first,
+            n,
+        };
+        let v = &mut v[..cin * aa * n];
+        let prod = &mut prod[..aa * cout * n];
+        v.par_chunks_mut(aa * n)
+            .zip(input.data.par_chunks(hw))
+            .for_each_init(
+                || vec![0.0f32; 2 * aa * n],
+                |scratch, (vc, plane)| input_tile_transform(t, &geo, plane, vc, scratch),
+            );
+        let v: &[f32] = v;
+        prod.par_chunks_mut(cout * n)
+            .enumerate()
+            .for_each(|(xi, dst)| {
+                let lhs = MatRef::from_row_major_slice(
+                    &kernel.u[xi * cout * cin..(xi + 1) * cout * cin],
+                    cout,
+                    cin,
+                );
+                let rhs = MatRef::from_row_major_slice_with_stride(&v[xi * n..], cin, n, aa * n);
+                let dst = MatMut::from_row_major_slice_mut(dst, cout, n);
+                faer::linalg::matmul::matmul(dst, Accum::Replace, lhs, rhs, 1.0f32, Par::Seq);
+            });
+        let prod: &[f32] = prod;
+        let scratch = || vec![0.0f32; (m * a + m * m) * n];
+        match mask.as_deref_mut() {
+            Some(mask) => out
+                .data
+                .par_chunks_mut(hw)
+                .zip(mask.par_chunks_mut(hw))
+                .enumerate()
+                .for_each_init(scratch, |s, (o, (plane, mask))| {
+                    let b = bias.map_or(0.0, |b| b[o]);
+                    output_tile_transform(t, &geo, prod, o, cout, s, plane, b, relu, Some(mask));
+                }),
+            None => {
+                out.data
+                    .par_chunks_mut(hw)
+                    .enumerate()
+                    .for_each_init(scratch, |s, (o, plane)| {
+                        let b = bias.map_or(0.0, |b| b[o]);
+                        output_tile_transform(t, &geo, prod, o, cout, s, plane, b, relu, None);
+                    })
+            }
+        }
+        first += n;
+    }
+    out
+}
+
+/// Where a group of tiles lies.
+struct Geometry {
+    h: usize,
+    w: usize,
+    tiles_x: usize,
+    first: usize,
+    n: usize,
+}
+
+/// `dst += c * src`.
+#[inline]
+fn axpy(dst: &mut [f32], c: f32, src: &[f32]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d += c * s;
+    }
+}
+
+/// Gathers the group's `alpha x alpha` input tiles of one channel (zero
+/// outside the image) and writes `B^T d B` as `[position][tile]`.
+fn input_tile_transform(
+    t: &Transform,
+    geo: &Geometry,
+    plane: &[f32],
+    out: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let (m, a, n) = (t.m, t.alpha, geo.n);
+    let (h, w) = (geo.h, geo.w);
+    let (d, t1) = scratch.split_at_mut(a * a * n);
+    for j in 0..n {
+        let tile = geo.first + j;
+        let (ty, tx) = (tile / geo.tiles_x, tile % geo.tiles_x);
+        // Top-left input pixel of the tile, one before the output (padding).
+        let y0 = (ty * m) as isize - 1;
+        let x0 = (tx * m) as isize - 1;
+        if y0 >= 0 && x0 >= 0 && y0 as usize + a <= h && x0 as usize + a <= w {
+            let (y0, x0) = (y0 as usize, x0 as usize);
+            for ky in 0..a {
+                let row = &plane[(y0 + ky) * w + x0..][..a];
+                for (kx, &v) in row.iter().enumerate() {
+                    d[(ky * a + kx) * n + j] = v;
+                }
+            }
+        } else {
+            for ky in 0..a {
+                let y = y0 + ky as isize;
+                for kx in 0..a {
+                    let x = x0 + kx as isize;
+                    d[(ky * a + kx) * n + j] =
+                        if y >= 0 && (y as usize) < h && x >= 0 && (x as usize) < w {
+                            plane[y as usize * w + x as usize]
+                        } else {
+                            0.0
+                        };
+                }
+            }
+        }
+    }
+    // t1[i][kx] = sum_ky BT[i][ky] d[ky][kx]
+    for i in 0..a {
+        for kx in 0..a {
+            let dst = &mut t1[(i * a + kx) * n..][..n];
+            dst.fill(0.0);
+            for ky in 0..a {
+                let c = t.bt[i * a + ky];
+                if c != 0.0 {
+                    axpy(dst, c, &d[(ky * a + kx) * n..][..n]);
+                }
+            }
+        }
+    }
+    // out[i][l] = sum_kx t1[i][kx] BT[l][kx]
+    for i in 0..a {
+        for l in 0..a {
+            let dst = &mut out[(i * a + l) * n..][..n];
+            dst.fill(0.0);
+            for kx in 0..a {
+                let c = t.bt[l * a + kx];
+                if c != 0.0 {
+                    axpy(dst, c, &t1[(i * a + kx) * n..][..n]);
+                }
+            }
+        }
+    }
+}
+
+/// Transforms output channel `o`'s products of the group back, `A^T M A`,
+/// and writes the `m x m` outputs of each tile (those inside the image)
+/// into `plane`, with bias, ReLU and mask.
+#[allow(clippy::too_many_arguments)]
+fn output_tile_transform(
+    t: &Transform,
+    geo: &Geometry,
+    prod: &[f32],
+    o: usize,
+    cout: usize,
+    scratch: &mut [f32],
+    plane: &mut [f32],
+    bias: f32,
+    relu: bool,
+    mut mask: Option<&mut [u8]>,
+) {
+    let (m, a, n) = (t.m, t.alpha, geo.n);
+    let (h, w) = (geo.h, geo.w);
+    let row = |xi: usize| &prod[(xi * cout + o) * n..][..n];
+    let (t1, y) = scratch.split_at_mut(m * a * n);
+    // t1[i][l] = sum_k AT[i][k] M[k][l]
+    for i in 0..m {
+        for l in 0..a {
+            let dst = &mut t1[(i * a + l) * n..][..n];
+            dst.fill(0.0);
+            for k in 0..a {
+                let c = t.at[i * a + k];
+                if c != 0.0 {
+                    axpy(dst, c, row(k * a + l));
+                }
+            }
+        }
+    }
+    // y[i][jj] = sum_l t1[i][l] AT[jj][l]
+    for i in 0..m {
+        for jj in 0..m {
+            let dst = &mut y[(i * m + jj) * n..][..n];
+            dst.fill(bias);
+            for l in 0..a {
+                let c = t.at[jj * a + l];
+                if c != 0.0 {
+                    axpy(dst, c, &t1[(i * a + l) * n..][..n]);
+                }
+            }
+        }
+    }
+    for j in 0..n {
+        let tile = geo.first + j;
+        let (ty, tx) = (tile / geo.tiles_x, tile % geo.tiles_x);
+        for i in 0..m {
+            let yy = ty * m + i;
+            if yy >= h {
+                break;
+            }
+            for jj in 0..m {
+                let xx = tx * m + jj;
+                if xx >= w {
+                    break;
+                }
+                let mut v = y[(i * m + jj) * n + j];
+                let at = yy * w + xx;
+                if relu {
+                    if let Some(mask) = mask.as_deref_mut() {
+                        mask[at] = u8::from(v > 0.0);
+                    }
+                    v = v.max(0.0);
+                }
+                plane[at] = v;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// Direct 3x3 correlation with zero padding, in f64.
+    fn direct(input: &Activation, kernel: &[f32], cout: usize, bias: &[f32]) -> Vec<f64> {
+        let (cin, h, w) = (input.channels, input.h, input.w);
+        let mut out = vec![0.0f64; cout * h * w];
+        for o in 0..cout {
+            for y in 0..h {
+                for x in 0..w {
+                    let mut s = f64::from(bias[o]);
+                    for i in 0..cin {
+                        for ky in 0..3 {
+                            for kx in 0..3 {
+                                let (yy, xx) = (y as isize + ky - 1, x as isize + kx - 1);
+                                if yy < 0 || xx < 0 || yy >= h as isize || xx >= w as isize {
+                                    continue;
+                                }
+                                s += f64::from(input.data[(i * h + yy as usize) * w + xx as usize])
+                                    * f64::from(
+                                        kernel[((o * cin + i) * 3 + ky as usize) * 3 + kx as usize],
+                                    );
+                            }
+                        }
+                    }
+                    out[(o * h + y) * w + x] = s;
+                }
+            }
+        }
+        out
+    }
+
+    fn random(len: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+        (0..len).map(|_| rng.random_range(-1.0..1.0)).collect()
+    }
+
+    fn max_rel(got: &[f32], want: &[f64]) -> f64 {
+        let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        got.iter()
+            .zip(want)
+            .fold(0.0f64, |m, (g, w)| m.max((f64::from(*g) - w).abs()))
+            / scale
+    }
+
+    #[test]
+    fn matches_direct_convolution_on_odd_sizes() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for t in [&F2X2, &F4X4] {
+            for &(cin, cout, h, w) in &[(3, 5, 7, 9), (4, 3, 1, 1), (6, 7, 13, 5), (2, 2, 4, 8)] {
+                let input = Activation {
+                    channels: cin,
+                    h,
+                    w,
+                    data: random(cin * h * w, &mut rng),
+                };
+                let kernel = random(cout * cin * 9, &mut rng);
+                let bias = random(cout, &mut rng);
+                let want = direct(&input, &kernel, cout, &bias);
+                let wk = WinogradKernel::new(&kernel, cout, cin, t);
+                let got = conv3x3(&input, &wk, Epilogue::Bias(&bias));
+                let err = max_rel(&got.data, &want);
+                assert!(err < 2e-6, "m={} {cin}x{cout} {h}x{w}: {err}", t.m);
+                let mut mask = vec![9u8; cout * h * w];
+                let got = conv3x3(&input, &wk, Epilogue::BiasReluMask(&bias, &mut mask));
+                for ((g, w), k) in got.data.iter().zip(&want).zip(&mask) {
+                    assert!((f64::from(*g) - w.max(0.0)).abs() < 1e-5);
+                    assert_eq!(*k, u8::from(*w > 0.0));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn input_gradient_kernel_is_the_adjoint() {
+        // <conv(x), y> == <x, conv_T(y)> for the transposed-flipped kernel.
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let (cin, cout, h, w) = (3, 4, 11, 6);
+        let kernel = random(cout * cin * 9, &mut rng);
+        let x = Activation {
+            channels: cin,
+            h,
+            w,
+            data: random(cin * h * w, &mut rng),
+        };
+        let y = Activation {
+            channels: cout,
+            h,
+            w,
+            data: random(cout * h * w, &mut rng),
+        };
+        for t in [&F2X2, &F4X4] {
+            let fx = conv3x3(
+                &x,
+                &WinogradKernel::new(&kernel, cout, cin, t),
+                Epilogue::None,
+            );
+            let gy = conv3x3(
+                &y,
+                &WinogradKernel::input_gradient(&kernel, cout, cin, t),
+                Epilogue::None,
+            );
+            assert_eq!(gy.channels, cin);
+            let dot = |a: &[f32], b: &[f32]| -> f64 {
+                a.iter()
+                    .zip(b)
+                    .map(|(p, q)| f64::from(*p) * f64::from(*q))
+                    .sum()
+            };
+            let (l, r) = (dot(&fx.data, &y.data), dot(&x.data, &gy.data));
+            assert!((l - r).abs() < 1e-4 * l.abs().max(1.0), "{l} vs {r}");
+        }
+    }
+
+    #[test]
+    fn groups_split_large_images() {
+        // Enough tiles and channels for several groups.
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let (cin, cout, h, w) = (64, 64, 67, 45);
+        let input = Activation {
+            channels: cin,
+            h,
+            w,
+            data: random(cin * h * w, &mut rng),
+        };
+        let kernel = random(cout * cin * 9, &mut rng);
+        let bias = vec![0.0; cout];
+        let want = direct(&input, &kernel, cout, &bias);
+        // 36 * 128 floats per tile: groups of 16 tiles, 13 groups.
+        let got = conv3x3_grouped(
+            &input,
+            &WinogradKernel::new(&kernel, cout, cin, &F4X4),
+            Epilogue::None,
+            36 * 128 * 16,
+        );
+        let whole = conv3x3(
+            &input,
+            &WinogradKernel::new(&kernel, cout, cin, &F4X4),
+            Epilogue::None,
+        );
+        let (e_groups, e_whole) = (max_rel(&got.data, &want), max_rel(&whole.data, &want));
+        assert!(e_groups < 1e-5 && e_whole < 1e-5, "{e_groups} {e_whole}");
+    }
+}

@@ -1,0 +1,233 @@
+//! The fast CPU engine (Winograd convolutions, hand-written backward) agrees
+//! with burn's reference path: costs and the gradient with respect to the
+//! pixels, on random weights and images of several sizes (odd ones
+//! included, so tiles overhang the border and pools drop a row), every
+//! cost term and tap kind, and on the real weights with a real photo.
+
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+mod common;
+
+use image::{DynamicImage, Rgb32FImage};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use stylize::weights::{ConvWeights, Format};
+use stylize::{
+    load_image, load_vgg_weights, Architecture, CostValues, Engine, Pooling, Preprocess,
+    StyleConfig, Stylizer, VggWeights,
+};
+
+/// He-initialised random weights, so activations keep their scale with depth.
+fn random_weights(arch: Architecture, seed: u64) -> VggWeights {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    VggWeights {
+        arch,
+        preprocess: Preprocess::KERAS_CAFFE,
+        preprocess_reason: String::new(),
+        convs: arch
+            .kernel_shapes()
+            .into_iter()
+            .map(|shape| {
+                let fan_in = (shape[1] * 9) as f32;
+                let std = (2.0 / fan_in).sqrt() * 1.7;
+                ConvWeights {
+                    name: String::new(),
+                    shape,
+                    kernel: (0..shape.iter().product::<usize>())
+                        .map(|_| rng.random_range(-std..std))
+                        .collect(),
+                    bias: (0..shape[0]).map(|_| rng.random_range(-0.1..0.1)).collect(),
+                }
+            })
+            .collect(),
+        path: Default::default(),
+        format: Format::SafeTensors,
+    }
+}
+
+fn random_image(w: u32, h: u32, seed: u64) -> DynamicImage {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut img = Rgb32FImage::new(w, h);
+    for v in img.iter_mut() {
+        *v = rng.random_range(0.0..1.0);
+    }
+    DynamicImage::ImageRgb32F(img)
+}
+
+fn rel_l2(a: &[f32], b: &[f32]) -> f64 {
+    let num: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
+        .sum();
+    let den: f64 = b.iter().map(|y| f64::from(*y).powi(2)).sum();
+    (num / den).sqrt()
+}
+
+fn rel(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs().max(1e-30)
+}
+
+/// Which implementation evaluates.
+#[derive(Clone, Copy, Debug)]
+enum Impl {
+    Fast,
+    BurnF32,
+    /// burn in f64: the most accurate reference.
+    BurnF64,
+}
+
+/// Costs and gradient at the problem's initial image.
+fn eval(
+    weights: &VggWeights,
+    which: Impl,
+    content: &DynamicImage,
+    styles: &[DynamicImage],
+    config: &StyleConfig,
+) -> (CostValues, Vec<f32>) {
+    let s = match which {
+        Impl::Fast => Stylizer::new(weights),
+        Impl::BurnF32 => Stylizer::new(weights).with_engine(Engine::Burn).unwrap(),
+        Impl::BurnF64 => Stylizer::with_dtype(weights, burn::tensor::DType::F64),
+    }
+    .with_threads(2)
+    .unwrap();
+    assert_eq!(
+        s.engine(),
+        if matches!(which, Impl::Fast) {
+            Engine::Fast
+        } else {
+            Engine::Burn
+        }
+    );
+    let p = s.problem(content, styles, config).unwrap();
+    p.evaluate(&p.init).unwrap()
+}
+
+fn assert_agree(what: &str, (cf, gf): &(CostValues, Vec<f32>), (cb, gb): &(CostValues, Vec<f32>)) {
+    let g = rel_l2(gf, gb);
+    eprintln!(
+        "{what}: total {:.6e} vs {:.6e} (rel {:.1e}), gradient rel L2 {g:.1e}",
+        cf.total,
+        cb.total,
+        rel(cf.total, cb.total)
+    );
+    assert!(
+        gb.iter().any(|v| *v != 0.0),
+        "{what}: zero reference gradient"
+    );
+    for (name, a, b) in [
+        ("content", cf.content, cb.content),
+        ("style", cf.style, cb.style),
+        ("tv", cf.tv, cb.tv),
+        ("total", cf.total, cb.total),
+    ] {
+        if b != 0.0 || a != 0.0 {
+            assert!(rel(a, b) < 1e-4, "{what}: {name} cost {a} vs {b}");
+        }
+    }
+    assert!(
+        g < 1e-4,
+        "{what}: gradient differs by {g:.2e} (relative L2)"
+    );
+}
+
+#[test]
+fn fast_engine_matches_burn_on_random_weights_and_sizes() {
+    let weights = random_weights(Architecture::Vgg19, 1);
+    // (content w, h, style w, h): square, odd, elongated, one odd 1-px-over
+    // tile edge.
+    for (i, &(w, h, sw, sh)) in [
+        (64, 64, 64, 64),
+        (67, 45, 53, 71),
+        (97, 33, 40, 40),
+        (65, 66, 64, 64),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let content = random_image(w, h, 10 + i as u64);
+        let style = random_image(sw, sh, 20 + i as u64);
+        let config = StyleConfig::gatys()
+            .with_size(w.max(h))
+            .with_style_scale(sw.max(sh) as f32 / w.max(h) as f32)
+            .with_init_noise(0.1);
+        let styles = [style];
+        let f = eval(&weights, Impl::Fast, &content, &styles, &config);
+        let r = eval(&weights, Impl::BurnF64, &content, &styles, &config);
+        assert_agree(&format!("{w}x{h}, fast vs burn f64"), &f, &r);
+        // For the record: burn's own f32 error on the same problem.
+        let b = eval(&weights, Impl::BurnF32, &content, &styles, &config);
+        eprintln!(
+            "  burn f32 vs f64: total {:.1e}, gradient {:.1e}",
+            rel(b.0.total, r.0.total),
+            rel_l2(&b.1, &r.1)
+        );
+    }
+}
+
+#[test]
+fn fast_engine_matches_burn_on_every_cost_term_and_tap_kind() {
+    let weights = random_weights(Architecture::Vgg16, 2);
+    let content = random_image(59, 77, 3);
+    let styles = [random_image(64, 48, 4), random_image(41, 70, 5)];
+    // Pre-ReLU content tap, pool and ReLU style taps (one used twice), two
+    // blended styles, total variation, average pooling.
+    for pooling in [Pooling::Max, Pooling::Avg] {
+        let config = StyleConfig::default()
+            .with_size(77)
+            .with_content_layer("conv4_2")
+            .with_style_layers(vec![
+                ("relu1_1".into(), 0.5),
+                ("pool2".into(), 1.0),
+                ("relu3_3".into(), 0.25),
+                ("relu1_1".into(), 0.3),
+            ])
+            .with_style_blend(vec![0.7, 0.3])
+            .with_alpha(50.0)
+            .with_tv_weight(3.0)
+            .with_pooling(pooling)
+            .with_init_noise(0.1);
+        let f = eval(&weights, Impl::Fast, &content, &styles, &config);
+        let r = eval(&weights, Impl::BurnF64, &content, &styles, &config);
+        assert_agree(&format!("{pooling:?} pooling, fast vs burn f64"), &f, &r);
+    }
+}
+
+#[test]
+fn fast_engine_matches_burn_on_the_real_weights() {
+    let Some(path) = common::hed_weights("fast_engine_matches_burn_on_the_real_weights") else {
+        return;
+    };
+    let weights = load_vgg_weights(&path, None).unwrap();
+    let content = load_image(&common::asset("chelsea.jpg")).unwrap();
+    let style = load_image(&common::asset("starry_night.jpg")).unwrap();
+    // A little noise: the plain photo has max-pool ties in flat regions,
+    // where any choice is a valid gradient and engines may differ.
+    let config = StyleConfig::gatys().with_size(96).with_init_noise(0.02);
+    let styles = [style];
+    let f = eval(&weights, Impl::Fast, &content, &styles, &config);
+    let b = eval(&weights, Impl::BurnF32, &content, &styles, &config);
+    assert_agree(
+        "HED/VGG16, chelsea + starry night, 96 px, fast vs burn f32",
+        &f,
+        &b,
+    );
+}
+
+#[test]
+fn the_fast_engine_is_refused_where_it_cannot_run() {
+    let weights = random_weights(Architecture::Vgg16, 3);
+    let err = Stylizer::with_dtype(&weights, burn::tensor::DType::F64)
+        .with_engine(Engine::Fast)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("fast engine runs in f32 on the CPU"), "{err}");
+    assert_eq!(
+        Stylizer::new(&weights)
+            .with_engine(Engine::Burn)
+            .unwrap()
+            .engine(),
+        Engine::Burn
+    );
+}
