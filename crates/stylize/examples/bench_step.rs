@@ -5,13 +5,22 @@
 //!
 //! ```text
 //! cargo run --release --example bench_step -- WEIGHTS SIZE STEPS WARMUP THREADS PRESET
-//!     [--content IMG] [--style IMG] [--save-inputs DIR] [--device cpu|cuda|wgpu]
+//!     [--content IMG] [--style IMG] [--square] [--engine fast|burn]
+//!     [--save-inputs DIR] [--device cpu|cuda|wgpu]
+//! cargo run --release --example bench_step -- sgemm THREADS [N]
 //! ```
 //!
 //! - PRESET is `gatys` or `seed` ([`StyleConfig::gatys`] / [`StyleConfig::seed`]
 //!   at SIZE px, the content image's longer side).
 //! - The content and style default to `assets/images/chelsea.jpg` (451x300,
 //!   upsampled beyond that) and `assets/images/starry_night.jpg`.
+//! - `--square` crops the content to its centre square first, so that the
+//!   working size is SIZE x SIZE.
+//! - `--engine` picks the implementation (default: the fast engine on the
+//!   CPU, [`stylize::Engine`]).
+//! - `sgemm THREADS [N]` instead times faer's `N x N` float32 matrix product
+//!   (default 2048, best of 5) on THREADS threads: the peak the fast engine's
+//!   products run at. Prints `{"impl": "sgemm-faer", "gflops": ...}`.
 //! - `--save-inputs DIR` writes the working-size images the network sees
 //!   (`content.npy`, `style_0.npy`, `init.npy`, float32 `[1, 3, H, W]`) and
 //!   `start.json` (layers, weights, preprocessing), with
@@ -35,12 +44,14 @@ use std::time::Instant;
 
 use serde_json::json;
 use stylize::config::StyleConfig;
-use stylize::{load_image, load_vgg_weights, ComputeDevice, Stylizer};
+use stylize::{load_image, load_vgg_weights, ComputeDevice, Engine, Stylizer};
 
 type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 const USAGE: &str = "usage: bench_step WEIGHTS SIZE STEPS WARMUP THREADS PRESET(gatys|seed) \
-                     [--content IMG] [--style IMG] [--save-inputs DIR] [--device cpu|cuda|wgpu]";
+                     [--content IMG] [--style IMG] [--square] [--engine fast|burn] \
+                     [--save-inputs DIR] [--device cpu|cuda|wgpu]\n\
+                     \x20      bench_step sgemm THREADS [N]";
 
 fn main() -> ExitCode {
     match run() {
@@ -60,6 +71,8 @@ fn run() -> BoxResult<()> {
     let mut style_path = assets.join("starry_night.jpg");
     let mut save: Option<PathBuf> = None;
     let mut device = ComputeDevice::Cpu;
+    let mut square = false;
+    let mut engine: Option<Engine> = None;
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
         let mut value = || {
@@ -71,6 +84,8 @@ fn run() -> BoxResult<()> {
             "--style" => style_path = PathBuf::from(value()?),
             "--save-inputs" => save = Some(PathBuf::from(value()?)),
             "--device" => device = value()?.parse()?,
+            "--engine" => engine = Some(value()?.parse()?),
+            "--square" => square = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -78,6 +93,9 @@ fn run() -> BoxResult<()> {
             _ if a.starts_with("--") => return Err(format!("unknown option {a}\n{USAGE}").into()),
             _ => positional.push(a),
         }
+    }
+    if positional.first().map(String::as_str) == Some("sgemm") {
+        return sgemm(&positional[1..]);
     }
     let [weights_path, size, steps, warmup, threads, preset] = positional.as_slice() else {
         return Err(USAGE.into());
@@ -95,8 +113,20 @@ fn run() -> BoxResult<()> {
 
     let t0 = Instant::now();
     let weights = load_vgg_weights(Path::new(weights_path), None)?;
-    let stylizer = Stylizer::with_device(&weights, device)?.with_threads(threads)?;
-    let content = load_image(&content_path)?;
+    let mut stylizer = Stylizer::with_device(&weights, device)?.with_threads(threads)?;
+    if let Some(e) = engine {
+        stylizer = stylizer.with_engine(e)?;
+    }
+    let mut content = load_image(&content_path)?;
+    if square {
+        let side = content.width().min(content.height());
+        content = content.crop_imm(
+            (content.width() - side) / 2,
+            (content.height() - side) / 2,
+            side,
+            side,
+        );
+    }
     let style = load_image(&style_path)?;
     let problem = stylizer.problem(&content, std::slice::from_ref(&style), &config)?;
     let setup_seconds = t0.elapsed().as_secs_f64();
@@ -184,4 +214,40 @@ fn status_bytes(field: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// `sgemm THREADS [N]`: faer's float32 `N x N` product on THREADS threads,
+/// best of 5 after a warm-up.
+fn sgemm(args: &[String]) -> BoxResult<()> {
+    use faer::{Accum, MatMut, MatRef, Par};
+    let threads: usize = args.first().ok_or(USAGE)?.parse()?;
+    let n: usize = args.get(1).map_or(Ok(2048), |v| v.parse())?;
+    let a: Vec<f32> = (0..n * n).map(|i| (i % 13) as f32 * 0.01).collect();
+    let b = a.clone();
+    let mut c = vec![0.0f32; n * n];
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
+    let mut times = Vec::new();
+    pool.install(|| {
+        for _ in 0..6 {
+            let t = Instant::now();
+            faer::linalg::matmul::matmul(
+                MatMut::from_row_major_slice_mut(&mut c, n, n),
+                Accum::Replace,
+                MatRef::from_row_major_slice(&a, n, n),
+                MatRef::from_row_major_slice(&b, n, n),
+                1.0f32,
+                Par::rayon(threads),
+            );
+            times.push(t.elapsed().as_secs_f64());
+        }
+    });
+    let best = times[1..].iter().copied().fold(f64::INFINITY, f64::min);
+    let gflops = 2.0 * (n as f64).powi(3) / best / 1e9;
+    println!(
+        "{}",
+        json!({"impl": "sgemm-faer", "n": n, "threads": threads, "seconds": best, "gflops": gflops})
+    );
+    Ok(())
 }

@@ -1,5 +1,7 @@
 //! A stack of feature maps, `[channels, h, w]` row-major in one buffer.
 
+use super::buffers;
+
 /// Feature maps of one image at one layer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Activation {
@@ -20,12 +22,35 @@ impl Activation {
             channels,
             h,
             w,
-            data: vec![0.0; channels * h * w],
+            data: buffers::take_zeroed(channels * h * w),
         }
+    }
+
+    /// Unspecified values, for an output that writes every element
+    /// (a recycled buffer, see [`buffers`]).
+    pub fn uninit(channels: usize, h: usize, w: usize) -> Self {
+        Activation {
+            channels,
+            h,
+            w,
+            data: buffers::take(channels * h * w),
+        }
+    }
+
+    /// The values, taking the buffer out of the activation.
+    pub fn into_data(mut self) -> Vec<f32> {
+        std::mem::take(&mut self.data)
     }
 
     /// Positions per channel, `h * w`.
     pub fn plane(&self) -> usize {
         self.h * self.w
+    }
+}
+
+impl Drop for Activation {
+    /// Hands the buffer back for reuse.
+    fn drop(&mut self) {
+        buffers::give(std::mem::take(&mut self.data));
     }
 }

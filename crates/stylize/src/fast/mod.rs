@@ -17,6 +17,7 @@
 //! the tests check this engine's costs and gradients against it.
 
 pub mod activation;
+pub mod buffers;
 pub mod network;
 pub mod objective;
 pub mod pool;

@@ -10,12 +10,13 @@
 //! gradients, which a [`TapHandler`] computes as each tap is reached.
 
 use std::sync::OnceLock;
+use std::time::Instant;
 
 use rayon::prelude::*;
 
 use super::activation::Activation;
 use super::pool::{pool2x2, pool2x2_backward};
-use super::winograd::{conv3x3, Epilogue, Transform, WinogradKernel, F4X4};
+use super::winograd::{conv3x3, conv3x3_masked, Epilogue, Transform, WinogradKernel, F4X4};
 use crate::config::Pooling;
 use crate::error::Result;
 use crate::layer::{Layer, TapKind};
@@ -72,6 +73,45 @@ enum Stage {
         /// Gradient with respect to the pool's output (a pool tap).
         post: Option<Vec<f32>>,
     },
+}
+
+/// Per-stage wall times of one pass, printed to stderr when the
+/// environment variable `STYLIZE_PROFILE` is set (a diagnostic for
+/// benchmarks; see `bench/README.md`).
+struct Profile {
+    on: bool,
+    rows: Vec<(String, f64)>,
+}
+
+impl Profile {
+    fn new() -> Self {
+        Profile {
+            on: std::env::var_os("STYLIZE_PROFILE").is_some(),
+            rows: Vec::new(),
+        }
+    }
+
+    fn time<T>(&mut self, what: impl FnOnce() -> String, f: impl FnOnce() -> T) -> T {
+        if !self.on {
+            return f();
+        }
+        let t = Instant::now();
+        let out = f();
+        self.rows.push((what(), t.elapsed().as_secs_f64()));
+        out
+    }
+
+    fn print(&self) {
+        if !self.on {
+            return;
+        }
+        let total: f64 = self.rows.iter().map(|r| r.1).sum();
+        let mut line = String::new();
+        for (what, t) in &self.rows {
+            line.push_str(&format!("{what} {:.1}ms, ", t * 1e3));
+        }
+        eprintln!("[profile] {:.1} ms: {line}", total * 1e3);
+    }
 }
 
 /// The VGG feature stack for the fast CPU engine.
@@ -180,6 +220,7 @@ impl FastVgg {
             }
         }
         let mut stages: Vec<Stage> = Vec::new();
+        let mut prof = Profile::new();
         let mut index = 0;
         'blocks: for (b, &n) in self.arch.convs_per_block().iter().enumerate() {
             let block = b + 1;
@@ -200,13 +241,22 @@ impl FastVgg {
                     Vec::new()
                 };
                 let (y, pre) = if reached(pre_layer, &mut remaining) {
-                    let mut y = conv3x3(&x, k, Epilogue::Bias(&c.bias));
-                    let g = handler(pre_layer, &y)?;
+                    let mut y = prof.time(
+                        || format!("conv{block}_{conv}"),
+                        || conv3x3(&x, k, Epilogue::Bias(&c.bias)),
+                    );
+                    let g = prof.time(
+                        || format!("tap conv{block}_{conv}"),
+                        || handler(pre_layer, &y),
+                    )?;
                     relu(&mut y, gradient.then_some(&mut mask));
                     (y, g)
                 } else if gradient {
                     (
-                        conv3x3(&x, k, Epilogue::BiasReluMask(&c.bias, &mut mask)),
+                        prof.time(
+                            || format!("conv{block}_{conv}"),
+                            || conv3x3(&x, k, Epilogue::BiasReluMask(&c.bias, &mut mask)),
+                        ),
                         None,
                     )
                 } else {
@@ -215,7 +265,10 @@ impl FastVgg {
                 x = y;
                 let post_layer = Layer::relu(block, conv);
                 let post = if reached(post_layer, &mut remaining) {
-                    handler(post_layer, &x)?
+                    prof.time(
+                        || format!("tap relu{block}_{conv}"),
+                        || handler(post_layer, &x),
+                    )?
                 } else {
                     None
                 };
@@ -234,7 +287,8 @@ impl FastVgg {
             if remaining == 0 {
                 break;
             }
-            let (y, argmax) = pool2x2(&x, pooling, gradient);
+            let (y, argmax) =
+                prof.time(|| format!("pool{block}"), || pool2x2(&x, pooling, gradient));
             let (channels, in_h, in_w) = (x.channels, x.h, x.w);
             x = y;
             let pool_layer = Layer {
@@ -262,10 +316,12 @@ impl FastVgg {
         if !gradient {
             return Ok(None);
         }
-        Ok(Some(self.backward(stages, h, w)))
+        let g = self.backward(stages, h, w, &mut prof);
+        prof.print();
+        Ok(Some(g))
     }
 
-    fn backward(&self, stages: Vec<Stage>, h: usize, w: usize) -> Vec<f32> {
+    fn backward(&self, stages: Vec<Stage>, h: usize, w: usize, prof: &mut Profile) -> Vec<f32> {
         let mut g: Option<Activation> = None;
         for stage in stages.into_iter().rev() {
             match stage {
@@ -278,7 +334,10 @@ impl FastVgg {
                 } => {
                     let (oh, ow) = (in_h / 2, in_w / 2);
                     add(&mut g, post, channels, oh, ow);
-                    g = g.map(|g| pool2x2_backward(&g, argmax.as_deref(), in_h, in_w));
+                    g = prof.time(
+                        || "back pool".into(),
+                        || g.map(|g| pool2x2_backward(&g, argmax.as_deref(), in_h, in_w)),
+                    );
                 }
                 Stage::Conv {
                     index,
@@ -289,7 +348,28 @@ impl FastVgg {
                     post,
                 } => {
                     let c = &self.convs[index];
+                    let t0 = Instant::now();
                     add(&mut g, post, c.cout, h, w);
+                    if pre.is_none() {
+                        // The ReLU's mask is applied as the convolution
+                        // reads its input.
+                        prof.rows
+                            .push(("back mask".into(), t0.elapsed().as_secs_f64()));
+                        g = prof.time(
+                            || format!("back conv{index}"),
+                            || {
+                                g.map(|g| {
+                                    conv3x3_masked(
+                                        &g,
+                                        &mask,
+                                        c.backward(self.transform),
+                                        Epilogue::None,
+                                    )
+                                })
+                            },
+                        );
+                        continue;
+                    }
                     if let Some(g) = g.as_mut() {
                         g.data
                             .par_chunks_mut(1 << 14)
@@ -304,7 +384,12 @@ impl FastVgg {
                     }
                     drop(mask);
                     add(&mut g, pre, c.cout, h, w);
-                    g = g.map(|g| conv3x3(&g, c.backward(self.transform), Epilogue::None));
+                    prof.rows
+                        .push(("back mask".into(), t0.elapsed().as_secs_f64()));
+                    g = prof.time(
+                        || format!("back conv{index}"),
+                        || g.map(|g| conv3x3(&g, c.backward(self.transform), Epilogue::None)),
+                    );
                 }
             }
         }
@@ -316,7 +401,7 @@ impl FastVgg {
                         *v *= self.scale[c];
                     }
                 }
-                g.data
+                g.into_data()
             }
             None => vec![0.0; 3 * plane],
         }
@@ -330,15 +415,17 @@ fn add(g: &mut Option<Activation>, extra: Option<Vec<f32>>, channels: usize, h: 
     };
     assert_eq!(extra.len(), channels * h * w, "tap gradient size");
     match g {
-        Some(g) => g
-            .data
-            .par_chunks_mut(1 << 14)
-            .zip(extra.par_chunks(1 << 14))
-            .for_each(|(a, b)| {
-                for (x, y) in a.iter_mut().zip(b) {
-                    *x += y;
-                }
-            }),
+        Some(g) => {
+            g.data
+                .par_chunks_mut(1 << 14)
+                .zip(extra.par_chunks(1 << 14))
+                .for_each(|(a, b)| {
+                    for (x, y) in a.iter_mut().zip(b) {
+                        *x += y;
+                    }
+                });
+            super::buffers::give(extra);
+        }
         None => {
             *g = Some(Activation {
                 channels,

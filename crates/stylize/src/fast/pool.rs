@@ -10,7 +10,7 @@ use crate::config::Pooling;
 /// as in PyTorch.
 pub fn pool2x2(x: &Activation, pooling: Pooling, record: bool) -> (Activation, Option<Vec<u8>>) {
     let (h, w) = (x.h / 2, x.w / 2);
-    let mut out = Activation::zeros(x.channels, h, w);
+    let mut out = Activation::uninit(x.channels, h, w);
     let mut arg = (record && pooling == Pooling::Max).then(|| vec![0u8; x.channels * h * w]);
     if h * w == 0 {
         return (out, arg);

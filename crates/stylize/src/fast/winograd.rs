@@ -15,6 +15,7 @@
 //! rayon pool (over channels, over tile positions, over output channels).
 
 use faer::{Accum, MatMut, MatRef, Par};
+use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
 use super::activation::Activation;
@@ -200,10 +201,16 @@ pub enum Epilogue<'a> {
     BiasReluMask(&'a [f32], &'a mut [u8]),
 }
 
-/// Floats of transformed inputs and products one group of tiles may hold:
-/// 4 MiB, about what stays in this machine's per-core L2 plus its share of
-/// L3.
-const GROUP_FLOATS: usize = 1 << 20;
+/// Floats of transformed inputs and products one group of tiles may hold
+/// (16 MiB, half this machine's L3) ...
+const GROUP_FLOATS: usize = 1 << 22;
+
+/// ... unless that is fewer tiles than this: each group streams all the
+/// transformed weights (36 MiB for 512 channels) through the matrix
+/// products, which need enough tiles (columns) to pay for that.
+/// Measured on the 512 px step (`bench_step`): 1M floats / 16 tiles took
+/// 0.58 s, 4M / 512 0.55 s.
+const MIN_GROUP_TILES: usize = 512;
 
 /// The 3x3, stride-1, zero-padding-1 correlation of `input` (`cin`
 /// channels) with `kernel`, then `epilogue`.
@@ -211,12 +218,29 @@ const GROUP_FLOATS: usize = 1 << 20;
 /// # Panics
 /// If `input.channels != kernel.cin`, or a mask or bias has the wrong size.
 pub fn conv3x3(input: &Activation, kernel: &WinogradKernel, epilogue: Epilogue<'_>) -> Activation {
-    conv3x3_grouped(input, kernel, epilogue, GROUP_FLOATS)
+    conv3x3_grouped(input, None, kernel, epilogue, GROUP_FLOATS)
+}
+
+/// [`conv3x3`] of `input` with the values where `mask` (same size) is 0
+/// taken as 0: the backward pass's ReLU, fused into the reading of the
+/// input.
+///
+/// # Panics
+/// As [`conv3x3`], or if `mask.len() != input.data.len()`.
+pub fn conv3x3_masked(
+    input: &Activation,
+    mask: &[u8],
+    kernel: &WinogradKernel,
+    epilogue: Epilogue<'_>,
+) -> Activation {
+    assert_eq!(mask.len(), input.data.len(), "input mask size");
+    conv3x3_grouped(input, Some(mask), kernel, epilogue, GROUP_FLOATS)
 }
 
 /// [`conv3x3`] with groups of tiles sized for `group_floats`.
 fn conv3x3_grouped(
     input: &Activation,
+    input_mask: Option<&[u8]>,
     kernel: &WinogradKernel,
     epilogue: Epilogue<'_>,
     group_floats: usize,
@@ -228,14 +252,14 @@ fn conv3x3_grouped(
     let (m, a) = (t.m, t.alpha);
     let aa = a * a;
     let hw = h * w;
-    let mut out = Activation::zeros(cout, h, w);
+    let mut out = Activation::uninit(cout, h, w);
     if hw == 0 {
         return out;
     }
     let tiles_x = w.div_ceil(m);
     let tiles = tiles_x * h.div_ceil(m);
     let per_tile = aa * (cin + cout);
-    let want = (group_floats / per_tile).clamp(16, tiles.max(16));
+    let want = (group_floats / per_tile).clamp(MIN_GROUP_TILES, tiles.max(MIN_GROUP_TILES));
     let groups = tiles.div_ceil(want);
     let group = tiles.div_ceil(groups);
     let (bias, relu, mut mask) = match epilogue {
@@ -250,8 +274,11 @@ fn conv3x3_grouped(
     if let Some(b) = bias {
         assert_eq!(b.len(), cout, "bias size");
     }
-    let mut v = vec![0.0f32; cin * aa * group];
-    let mut prod = vec![0.0f32; aa * cout * group];
+    // The transforms' loops are compiled for the best instruction set this
+    // CPU has (AVX-512 or AVX2 with FMA), chosen at run time.
+    let arch = Arch::new();
+    let mut v = super::buffers::take(cin * aa * group);
+    let mut prod = super::buffers::take(aa * cout * group);
     let mut first = 0;
     while first < tiles {
         let n = group.min(tiles - first);
@@ -266,9 +293,19 @@ fn conv3x3_grouped(
         let prod = &mut prod[..aa * cout * n];
         v.par_chunks_mut(aa * n)
             .zip(input.data.par_chunks(hw))
+            .enumerate()
             .for_each_init(
                 || vec![0.0f32; 2 * aa * n],
-                |scratch, (vc, plane)| input_tile_transform(t, &geo, plane, vc, scratch),
+                |scratch, (c, (vc, plane))| {
+                    arch.dispatch(InputTiles {
+                        t,
+                        geo: &geo,
+                        plane,
+                        mask: input_mask.map(|k| &k[c * hw..(c + 1) * hw]),
+                        out: vc,
+                        scratch,
+                    })
+                },
             );
         let v: &[f32] = v;
         prod.par_chunks_mut(cout * n)
@@ -293,7 +330,18 @@ fn conv3x3_grouped(
                 .enumerate()
                 .for_each_init(scratch, |s, (o, (plane, mask))| {
                     let b = bias.map_or(0.0, |b| b[o]);
-                    output_tile_transform(t, &geo, prod, o, cout, s, plane, b, relu, Some(mask));
+                    arch.dispatch(OutputTiles {
+                        t,
+                        geo: &geo,
+                        prod,
+                        o,
+                        cout,
+                        scratch: s,
+                        plane,
+                        bias: b,
+                        relu,
+                        mask: Some(mask),
+                    });
                 }),
             None => {
                 out.data
@@ -301,12 +349,25 @@ fn conv3x3_grouped(
                     .enumerate()
                     .for_each_init(scratch, |s, (o, plane)| {
                         let b = bias.map_or(0.0, |b| b[o]);
-                        output_tile_transform(t, &geo, prod, o, cout, s, plane, b, relu, None);
+                        arch.dispatch(OutputTiles {
+                            t,
+                            geo: &geo,
+                            prod,
+                            o,
+                            cout,
+                            scratch: s,
+                            plane,
+                            bias: b,
+                            relu,
+                            mask: None,
+                        });
                     })
             }
         }
         first += n;
     }
+    super::buffers::give(v);
+    super::buffers::give(prod);
     out
 }
 
@@ -319,51 +380,199 @@ struct Geometry {
     n: usize,
 }
 
-/// `dst += c * src`.
-#[inline]
-fn axpy(dst: &mut [f32], c: f32, src: &[f32]) {
-    for (d, s) in dst.iter_mut().zip(src) {
-        *d += c * s;
+/// [`input_tile_transform`] as a SIMD-dispatched operation.
+struct InputTiles<'a> {
+    t: &'a Transform,
+    geo: &'a Geometry,
+    plane: &'a [f32],
+    mask: Option<&'a [u8]>,
+    out: &'a mut [f32],
+    scratch: &'a mut [f32],
+}
+
+impl WithSimd for InputTiles<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) {
+        input_tile_transform(
+            self.t,
+            self.geo,
+            self.plane,
+            self.mask,
+            self.out,
+            self.scratch,
+        );
     }
 }
 
+/// [`output_tile_transform`] as a SIMD-dispatched operation.
+struct OutputTiles<'a> {
+    t: &'a Transform,
+    geo: &'a Geometry,
+    prod: &'a [f32],
+    o: usize,
+    cout: usize,
+    scratch: &'a mut [f32],
+    plane: &'a mut [f32],
+    bias: f32,
+    relu: bool,
+    mask: Option<&'a mut [u8]>,
+}
+
+impl WithSimd for OutputTiles<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) {
+        output_tile_transform(
+            self.t,
+            self.geo,
+            self.prod,
+            self.o,
+            self.cout,
+            self.scratch,
+            self.plane,
+            self.bias,
+            self.relu,
+            self.mask,
+        );
+    }
+}
+
+/// `dst = sum_t coefs[t] * srcs[t]`, one pass over `dst` (`K` known at
+/// compile time so the sum unrolls and the loop vectorises).
+#[inline(always)]
+fn combine_k<const K: usize>(dst: &mut [f32], coefs: [f32; K], srcs: [&[f32]; K]) {
+    let n = dst.len();
+    let srcs = srcs.map(|s| &s[..n]);
+    for (j, d) in dst.iter_mut().enumerate() {
+        let mut acc = 0.0f32;
+        for t in 0..K {
+            acc += coefs[t] * srcs[t][j];
+        }
+        *d = acc;
+    }
+}
+
+/// `dst = bias + sum over the nonzero coefficients of coef * src(index)`.
+#[inline(always)]
+fn combine<'s>(dst: &mut [f32], bias: f32, coefs: &[f32], src: impl Fn(usize) -> &'s [f32]) {
+    let mut c = [0.0f32; 8];
+    let mut s: [&[f32]; 8] = [&[]; 8];
+    let mut k = 0;
+    for (i, &v) in coefs.iter().enumerate() {
+        if v != 0.0 {
+            c[k] = v;
+            s[k] = src(i);
+            k += 1;
+        }
+    }
+    match k {
+        0 => dst.fill(0.0),
+        1 => combine_k(dst, [c[0]], [s[0]]),
+        2 => combine_k(dst, [c[0], c[1]], [s[0], s[1]]),
+        3 => combine_k(dst, [c[0], c[1], c[2]], [s[0], s[1], s[2]]),
+        4 => combine_k(dst, [c[0], c[1], c[2], c[3]], [s[0], s[1], s[2], s[3]]),
+        5 => combine_k(
+            dst,
+            [c[0], c[1], c[2], c[3], c[4]],
+            [s[0], s[1], s[2], s[3], s[4]],
+        ),
+        _ => {
+            combine_k(
+                dst,
+                [c[0], c[1], c[2], c[3], c[4], c[5]],
+                [s[0], s[1], s[2], s[3], s[4], s[5]],
+            );
+            for t in 6..k {
+                for (d, v) in dst.iter_mut().zip(s[t]) {
+                    *d += c[t] * v;
+                }
+            }
+        }
+    }
+    if bias != 0.0 {
+        for d in dst.iter_mut() {
+            *d += bias;
+        }
+    }
+}
+
+/// The group's tiles as runs within one tile row: `(ty, first tx, count,
+/// index of the first in the group)`.
+fn row_runs(geo: &Geometry) -> impl Iterator<Item = (usize, usize, usize, usize)> + '_ {
+    let mut j = 0;
+    std::iter::from_fn(move || {
+        if j >= geo.n {
+            return None;
+        }
+        let tile = geo.first + j;
+        let (ty, tx) = (tile / geo.tiles_x, tile % geo.tiles_x);
+        let len = (geo.tiles_x - tx).min(geo.n - j);
+        let run = (ty, tx, len, j);
+        j += len;
+        Some(run)
+    })
+}
+
 /// Gathers the group's `alpha x alpha` input tiles of one channel (zero
-/// outside the image) and writes `B^T d B` as `[position][tile]`.
+/// outside the image, and where `mask` is 0) and writes `B^T d B` as
+/// `[position][tile]`.
+#[inline(always)]
 fn input_tile_transform(
     t: &Transform,
     geo: &Geometry,
     plane: &[f32],
+    mask: Option<&[u8]>,
     out: &mut [f32],
     scratch: &mut [f32],
 ) {
     let (m, a, n) = (t.m, t.alpha, geo.n);
     let (h, w) = (geo.h, geo.w);
     let (d, t1) = scratch.split_at_mut(a * a * n);
-    for j in 0..n {
-        let tile = geo.first + j;
-        let (ty, tx) = (tile / geo.tiles_x, tile % geo.tiles_x);
-        // Top-left input pixel of the tile, one before the output (padding).
-        let y0 = (ty * m) as isize - 1;
-        let x0 = (tx * m) as isize - 1;
-        if y0 >= 0 && x0 >= 0 && y0 as usize + a <= h && x0 as usize + a <= w {
-            let (y0, x0) = (y0 as usize, x0 as usize);
-            for ky in 0..a {
-                let row = &plane[(y0 + ky) * w + x0..][..a];
-                for (kx, &v) in row.iter().enumerate() {
-                    d[(ky * a + kx) * n + j] = v;
-                }
-            }
-        } else {
-            for ky in 0..a {
-                let y = y0 + ky as isize;
+    // d[ky][kx][tile], written a tile row at a time (contiguous stores,
+    // loads strided by m).
+    for (ty, tx0, len, j0) in row_runs(geo) {
+        for ky in 0..a {
+            let y = (ty * m + ky) as isize - 1;
+            if y < 0 || y as usize >= h {
                 for kx in 0..a {
-                    let x = x0 + kx as isize;
-                    d[(ky * a + kx) * n + j] =
-                        if y >= 0 && (y as usize) < h && x >= 0 && (x as usize) < w {
-                            plane[y as usize * w + x as usize]
-                        } else {
-                            0.0
-                        };
+                    d[(ky * a + kx) * n + j0..][..len].fill(0.0);
+                }
+                continue;
+            }
+            let row = &plane[y as usize * w..][..w];
+            let mrow = mask.map(|k| &k[y as usize * w..][..w]);
+            for kx in 0..a {
+                let dst = &mut d[(ky * a + kx) * n + j0..][..len];
+                // Tile q reads column x(q) = (tx0 + q) m + kx - 1: the
+                // tiles q0..q1 read inside the row, the others padding.
+                let q0 = usize::from(tx0 == 0 && kx == 0).min(len);
+                let q1 = (w + 1)
+                    .saturating_sub(kx)
+                    .div_ceil(m)
+                    .saturating_sub(tx0)
+                    .min(len)
+                    .max(q0);
+                dst[..q0].fill(0.0);
+                dst[q1..].fill(0.0);
+                if q1 > q0 {
+                    let start = (tx0 + q0) * m + kx - 1;
+                    let src = row[start..].iter().step_by(m);
+                    match mrow {
+                        Some(k) => {
+                            let keep = k[start..].iter().step_by(m);
+                            for ((v, &r), &k) in dst[q0..q1].iter_mut().zip(src).zip(keep) {
+                                *v = if k != 0 { r } else { 0.0 };
+                            }
+                        }
+                        None => {
+                            for (v, &r) in dst[q0..q1].iter_mut().zip(src) {
+                                *v = r;
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -371,27 +580,17 @@ fn input_tile_transform(
     // t1[i][kx] = sum_ky BT[i][ky] d[ky][kx]
     for i in 0..a {
         for kx in 0..a {
+            let coefs = &t.bt[i * a..(i + 1) * a];
             let dst = &mut t1[(i * a + kx) * n..][..n];
-            dst.fill(0.0);
-            for ky in 0..a {
-                let c = t.bt[i * a + ky];
-                if c != 0.0 {
-                    axpy(dst, c, &d[(ky * a + kx) * n..][..n]);
-                }
-            }
+            combine(dst, 0.0, coefs, |ky| &d[(ky * a + kx) * n..][..n]);
         }
     }
     // out[i][l] = sum_kx t1[i][kx] BT[l][kx]
     for i in 0..a {
         for l in 0..a {
+            let coefs = &t.bt[l * a..(l + 1) * a];
             let dst = &mut out[(i * a + l) * n..][..n];
-            dst.fill(0.0);
-            for kx in 0..a {
-                let c = t.bt[l * a + kx];
-                if c != 0.0 {
-                    axpy(dst, c, &t1[(i * a + kx) * n..][..n]);
-                }
-            }
+            combine(dst, 0.0, coefs, |kx| &t1[(i * a + kx) * n..][..n]);
         }
     }
 }
@@ -400,6 +599,7 @@ fn input_tile_transform(
 /// and writes the `m x m` outputs of each tile (those inside the image)
 /// into `plane`, with bias, ReLU and mask.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn output_tile_transform(
     t: &Transform,
     geo: &Geometry,
@@ -414,56 +614,65 @@ fn output_tile_transform(
 ) {
     let (m, a, n) = (t.m, t.alpha, geo.n);
     let (h, w) = (geo.h, geo.w);
-    let row = |xi: usize| &prod[(xi * cout + o) * n..][..n];
     let (t1, y) = scratch.split_at_mut(m * a * n);
     // t1[i][l] = sum_k AT[i][k] M[k][l]
     for i in 0..m {
         for l in 0..a {
+            let coefs = &t.at[i * a..(i + 1) * a];
             let dst = &mut t1[(i * a + l) * n..][..n];
-            dst.fill(0.0);
-            for k in 0..a {
-                let c = t.at[i * a + k];
-                if c != 0.0 {
-                    axpy(dst, c, row(k * a + l));
-                }
-            }
+            combine(dst, 0.0, coefs, |k| {
+                &prod[((k * a + l) * cout + o) * n..][..n]
+            });
         }
     }
-    // y[i][jj] = sum_l t1[i][l] AT[jj][l]
+    // y[i][jj] = bias + sum_l t1[i][l] AT[jj][l], then ReLU.
     for i in 0..m {
         for jj in 0..m {
+            let coefs = &t.at[jj * a..(jj + 1) * a];
             let dst = &mut y[(i * m + jj) * n..][..n];
-            dst.fill(bias);
-            for l in 0..a {
-                let c = t.at[jj * a + l];
-                if c != 0.0 {
-                    axpy(dst, c, &t1[(i * a + l) * n..][..n]);
-                }
-            }
+            combine(dst, bias, coefs, |l| &t1[(i * a + l) * n..][..n]);
         }
     }
-    for j in 0..n {
-        let tile = geo.first + j;
-        let (ty, tx) = (tile / geo.tiles_x, tile % geo.tiles_x);
+    if relu && mask.is_none() {
+        for v in y.iter_mut() {
+            *v = v.max(0.0);
+        }
+    }
+    for (ty, tx0, len, j0) in row_runs(geo) {
         for i in 0..m {
             let yy = ty * m + i;
             if yy >= h {
                 break;
             }
+            let row = &mut plane[yy * w..][..w];
+            let mut mrow = mask.as_deref_mut().map(|k| &mut k[yy * w..][..w]);
             for jj in 0..m {
-                let xx = tx * m + jj;
-                if xx >= w {
-                    break;
+                let src = &y[(i * m + jj) * n + j0..][..len];
+                // Full tiles: x = (tx0 + q) * m + jj < w.
+                let full = w
+                    .saturating_sub(jj)
+                    .div_ceil(m)
+                    .saturating_sub(tx0)
+                    .min(len);
+                if full == 0 {
+                    continue;
                 }
-                let mut v = y[(i * m + jj) * n + j];
-                let at = yy * w + xx;
-                if relu {
-                    if let Some(mask) = mask.as_deref_mut() {
-                        mask[at] = u8::from(v > 0.0);
+                let x0 = tx0 * m + jj;
+                let dst = row[x0..].iter_mut().step_by(m);
+                match mrow.as_deref_mut() {
+                    Some(k) => {
+                        for ((r, k), &v) in dst.zip(k[x0..].iter_mut().step_by(m)).zip(&src[..full])
+                        {
+                            *k = u8::from(v > 0.0);
+                            *r = v.max(0.0);
+                        }
                     }
-                    v = v.max(0.0);
+                    None => {
+                        for (r, &v) in dst.zip(&src[..full]) {
+                            *r = v;
+                        }
+                    }
                 }
-                plane[at] = v;
             }
         }
     }
@@ -545,6 +754,31 @@ mod tests {
     }
 
     #[test]
+    fn a_masked_input_reads_as_zero_where_the_mask_is() {
+        let mut rng = ChaCha8Rng::seed_from_u64(10);
+        let (cin, cout, h, w) = (3, 4, 9, 14);
+        let mut input = Activation {
+            channels: cin,
+            h,
+            w,
+            data: random(cin * h * w, &mut rng),
+        };
+        let mask: Vec<u8> = (0..input.data.len())
+            .map(|i| u8::from(i % 3 != 0))
+            .collect();
+        let kernel = random(cout * cin * 9, &mut rng);
+        let k = WinogradKernel::new(&kernel, cout, cin, &F4X4);
+        let got = conv3x3_masked(&input, &mask, &k, Epilogue::None);
+        for (v, m) in input.data.iter_mut().zip(&mask) {
+            if *m == 0 {
+                *v = 0.0;
+            }
+        }
+        let want = direct(&input, &kernel, cout, &vec![0.0; cout]);
+        assert!(max_rel(&got.data, &want) < 1e-5);
+    }
+
+    #[test]
     fn input_gradient_kernel_is_the_adjoint() {
         // <conv(x), y> == <x, conv_T(y)> for the transposed-flipped kernel.
         let mut rng = ChaCha8Rng::seed_from_u64(8);
@@ -587,9 +821,9 @@ mod tests {
 
     #[test]
     fn groups_split_large_images() {
-        // Enough tiles and channels for several groups.
+        // 38 x 30 = 1140 tiles of 4x4; 36 * 16 floats per tile.
         let mut rng = ChaCha8Rng::seed_from_u64(9);
-        let (cin, cout, h, w) = (64, 64, 67, 45);
+        let (cin, cout, h, w) = (8, 8, 150, 118);
         let input = Activation {
             channels: cin,
             h,
@@ -599,12 +833,14 @@ mod tests {
         let kernel = random(cout * cin * 9, &mut rng);
         let bias = vec![0.0; cout];
         let want = direct(&input, &kernel, cout, &bias);
-        // 36 * 128 floats per tile: groups of 16 tiles, 13 groups.
+        // Groups of 512 tiles (the minimum): 3 groups, the last one short
+        // and starting mid tile row.
         let got = conv3x3_grouped(
             &input,
+            None,
             &WinogradKernel::new(&kernel, cout, cin, &F4X4),
             Epilogue::None,
-            36 * 128 * 16,
+            36 * 16 * 512,
         );
         let whole = conv3x3(
             &input,
