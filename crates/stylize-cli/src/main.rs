@@ -13,8 +13,8 @@ use clap::{Parser, ValueEnum};
 use stylize::config::{ColorPreservation, Init, LineSearch, Optimizer, Pooling, Preset, Scales};
 use stylize::weights::default::{resolve_weights, WeightsOrigin};
 use stylize::{
-    image_io, load_image, load_vgg_weights, parse_style_layers, save_image, ComputeDevice, Error,
-    Preprocess, Similarity, StyleConfig, Stylizer,
+    image_io, load_image, load_vgg_weights, parse_style_layers, save_image, ComputeDevice, Engine,
+    Error, Preprocess, Similarity, StyleConfig, Stylizer,
 };
 
 use crate::progress::{CliObserver, DownloadBar};
@@ -195,6 +195,12 @@ struct Cli {
     #[arg(long, value_name = "auto|cpu|cuda|wgpu", default_value = "auto", value_parser = device_arg)]
     device: DeviceArg,
 
+    /// How the network runs on the CPU: fast (Winograd convolutions and a
+    /// hand-written backward pass; the default) or burn (burn's operators
+    /// and autodiff: the reference, and what GPUs use).
+    #[arg(long, value_name = "fast|burn", value_parser = engine_arg)]
+    engine: Option<Engine>,
+
     /// Print nothing but errors.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -274,6 +280,10 @@ fn device_arg(s: &str) -> Result<DeviceArg, String> {
     s.parse()
         .map(DeviceArg::Exact)
         .map_err(|_| format!("`{s}` is not auto, cpu, cuda, cuda:N or wgpu"))
+}
+
+fn engine_arg(s: &str) -> Result<Engine, String> {
+    s.parse().map_err(|_| format!("`{s}` is not fast or burn"))
 }
 
 fn memory_size(s: &str) -> Result<u64, String> {
@@ -418,6 +428,9 @@ fn run(cli: &Cli) -> Result<(), Error> {
     };
     if let Some(t) = cli.threads {
         stylizer = stylizer.with_threads(t as usize)?;
+    }
+    if let Some(engine) = cli.engine {
+        stylizer = stylizer.with_engine(engine)?;
     }
     say(format!("device: {}", stylizer.device_description()));
     say(format!(

@@ -124,11 +124,7 @@ pub fn write_plot_sized(
         path: path.to_path_buf(),
         reason,
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".stylize-plot-")
-        .suffix(".part")
-        .tempfile_in(dir)
-        .map_err(io)?;
+    let mut tmp = stylize::image_io::output_tempfile(dir, ".stylize-plot-").map_err(io)?;
     {
         let mut w = std::io::BufWriter::new(tmp.as_file_mut());
         PngEncoder::new(&mut w)

@@ -41,9 +41,7 @@ impl CliObserver {
                     Some(d) if !d.as_os_str().is_empty() => d,
                     _ => Path::new("."),
                 };
-                let mut tmp = tempfile::Builder::new()
-                    .prefix(".stylize-log-")
-                    .tempfile_in(dir)
+                let mut tmp = stylize::image_io::output_tempfile(dir, ".stylize-log-")
                     .map_err(|e| Error::io(path, e))?;
                 writeln!(tmp, "iteration,content,style,total,seconds")
                     .map_err(|e| Error::io(path, e))?;

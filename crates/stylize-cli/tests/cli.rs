@@ -72,7 +72,7 @@ fn a_short_run_writes_image_loss_log_and_snapshots() {
     assert!(o.status.success(), "{err}");
     // It says which network and preprocessing it used, and the substitution.
     assert!(err.contains("VGG16") && err.contains("caffe"), "{err}");
-    assert!(err.contains("device: cpu (flex)"), "{err}");
+    assert!(err.contains("device: cpu (fast engine)"), "{err}");
     assert!(err.contains("block5_conv3"), "{err}");
     let img = image::open(&out).unwrap();
     assert_eq!((img.width(), img.height()), (451, 300));
@@ -98,6 +98,49 @@ fn a_short_run_writes_image_loss_log_and_snapshots() {
         .collect();
     names.sort();
     assert_eq!(names, ["loss.csv", "result.0002.png", "result.png"]);
+}
+
+#[test]
+fn the_burn_engine_runs_and_agrees_with_the_fast_one() {
+    let Some(weights) = common::hed_weights("the_burn_engine_runs_and_agrees_with_the_fast_one")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut logs = Vec::new();
+    for engine in ["burn", "fast"] {
+        let out = dir.path().join(format!("{engine}.png"));
+        let log = dir.path().join(format!("{engine}.csv"));
+        let o = stylize()
+            .args(base_args(&out, &weights))
+            .args(["--threads", "2", "--device", "cpu", "--engine", engine])
+            .args(["--loss-log", log.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert!(o.status.success(), "{err}");
+        let want = if engine == "burn" {
+            "cpu (flex)"
+        } else {
+            "cpu (fast engine)"
+        };
+        assert!(err.contains(&format!("device: {want}")), "{err}");
+        logs.push(std::fs::read_to_string(&log).unwrap());
+    }
+    // The first row's total cost (at the initial image) agrees closely;
+    // later rows drift apart only by rounding.
+    let total = |csv: &str| -> f64 {
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .nth(3)
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (b, f) = (total(&logs[0]), total(&logs[1]));
+    assert!((b - f).abs() <= 1e-4 * b.abs(), "burn {b} vs fast {f}");
 }
 
 #[test]
@@ -361,8 +404,8 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
         },
         Case {
             name: "over the memory limit, a smaller size fits",
-            args: s(&["--size", "400", "--max-memory", "300M"]),
-            expect: "more than the limit of 300 MiB (--max-memory); --size ",
+            args: s(&["--size", "2000", "--max-memory", "2G"]),
+            expect: "more than the limit of 2.0 GiB (--max-memory); --size ",
         },
         Case {
             name: "memory limit that is not a size",
@@ -373,6 +416,11 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
             name: "unknown colour mode",
             args: s(&["--preserve-colors", "hue"]),
             expect: "--preserve-colors",
+        },
+        Case {
+            name: "unknown engine",
+            args: s(&["--engine", "gpu"]),
+            expect: "`gpu` is not fast or burn",
         },
         Case {
             name: "unknown device",

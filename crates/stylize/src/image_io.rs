@@ -193,6 +193,25 @@ pub fn output_format(path: &Path) -> Result<ImageFormat> {
     }
 }
 
+/// A temporary file in `dir` (named `{prefix}XXXX.part`) to write an output
+/// into and then rename over the final name, so that a failure never
+/// leaves a partial file. It is created with the permissions an ordinary
+/// new file gets (`0666` less the umask), not `tempfile`'s private `0600`,
+/// since renaming keeps them.
+///
+/// # Errors
+/// When the file cannot be created.
+pub fn output_tempfile(dir: &Path, prefix: &str) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix).suffix(".part");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder.tempfile_in(dir)
+}
+
 /// Writes `img` (8-bit RGB or RGBA) to `path` in the format its extension
 /// names. The image is written to a temporary file beside `path` and
 /// renamed into place, so a failure never leaves a partial file. JPEG has
@@ -230,11 +249,7 @@ pub fn save_image(img: &DynamicImage, path: &Path) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".stylize-")
-        .suffix(".part")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
+    let mut tmp = output_tempfile(dir, ".stylize-").map_err(|e| Error::io(dir, e))?;
     let encode_err = |e: image::ImageError| Error::ImageEncode {
         path: path.to_path_buf(),
         reason: e.to_string(),
@@ -302,6 +317,21 @@ mod tests {
         }
         // Only the three outputs: no temporary files left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn outputs_get_an_ordinary_files_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        std::fs::File::create(&plain).unwrap();
+        let img = DynamicImage::ImageRgb8(RgbImage::new(4, 4));
+        let out = dir.path().join("out.png");
+        save_image(&img, &out).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        // Not tempfile's private 0600: what the umask gives any new file.
+        assert_eq!(mode(&out), mode(&plain));
     }
 
     #[test]

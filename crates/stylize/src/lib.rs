@@ -1,16 +1,20 @@
 //! # stylize
 //!
 //! Neural style transfer after Gatys, Ecker and Bethge (2015), "A Neural
-//! Algorithm of Artistic Style", on a frozen pretrained VGG, on the CPU with
-//! [burn](https://burn.dev)'s `flex` backend, or on a GPU with the cargo
-//! features `cuda` or `wgpu` ([`ComputeDevice`], [`Stylizer::with_device`]).
+//! Algorithm of Artistic Style", on a frozen pretrained VGG: on the CPU with
+//! its own fast engine ([`fast`]: Winograd convolutions and a hand-written
+//! backward pass to the pixels), or through [burn](https://burn.dev) (its
+//! `flex` CPU backend, the reference; or a GPU with the cargo features
+//! `cuda` or `wgpu`: [`ComputeDevice`], [`Stylizer::with_device`],
+//! [`Engine`]).
 //!
 //! The workflow, one file per step:
 //! 1. **Weights** ([`weights`]): find a file ([`weights::default`]), read it
 //!    (PyTorch `.pth`, Keras `.h5`, safetensors) and recognise VGG16/VGG19
 //!    and its input [`preprocess`]ing.
-//! 2. **Network** ([`vgg`]): upload the feature stack once; taps are named
-//!    by [`layer`] (`block5_conv4`, `relu4_1`, `conv4_2`).
+//! 2. **Network** ([`vgg`], and [`fast`] on the CPU): upload the feature
+//!    stack once; taps are named by [`layer`] (`block5_conv4`, `relu4_1`,
+//!    `conv4_2`).
 //! 3. **Images** ([`image_io`]): decode, scale the longer side to the
 //!    working size, convert to tensors.
 //!    Colour preservation ([`color`]) maps the style's colours onto the

@@ -7,8 +7,14 @@
 //! backward pass), the style images' forward passes, the optimiser's state
 //! and the weights. Its constants were calibrated on measured peak resident
 //! memory of the CLI (VGG16, 2 threads): see [`BYTES_PER_ACTIVATION`].
+//!
+//! The fast engine ([`crate::fast`]) keeps much less: one byte per
+//! activation (the ReLU masks), the taps' gradients, and a few buffers of
+//! the largest layer at a time; [`estimate_fast_bytes`] counts those.
 
 use crate::config::{Optimizer, ResolvedLayers, StyleConfig};
+use crate::engine::Engine;
+use crate::layer::{Layer, TapKind};
 use crate::vgg::{Architecture, BLOCK_WIDTHS};
 
 /// Bytes kept per activation element of the generated image's forward pass
@@ -57,8 +63,111 @@ fn deepest(arch: Architecture, layers: &ResolvedLayers) -> (usize, usize) {
     .unwrap_or((5, arch.convs_per_block()[4]))
 }
 
-/// Estimated peak bytes of one scale: content working size `(w, h)`,
-/// style working sizes `styles`.
+/// Estimated peak bytes of one scale on `engine`: content working size
+/// `(w, h)`, style working sizes `styles`.
+pub fn estimate_engine_bytes(
+    engine: Engine,
+    arch: Architecture,
+    layers: &ResolvedLayers,
+    config: &StyleConfig,
+    size: (u32, u32),
+    styles: &[(u32, u32)],
+) -> u64 {
+    match engine {
+        Engine::Burn => estimate_bytes(arch, layers, config, size, styles),
+        Engine::Fast => estimate_fast_bytes(arch, layers, config, size, styles),
+    }
+}
+
+/// Elements per input pixel of a tap's tensor.
+fn tap_elements_per_pixel(layer: Layer) -> f64 {
+    let pools = match layer.kind {
+        TapKind::Pool => layer.block,
+        _ => layer.block - 1,
+    };
+    BLOCK_WIDTHS[layer.block - 1] as f64 / 4f64.powi(pools as i32)
+}
+
+/// Buffers of the largest layer (64 channels at full size) alive at once
+/// besides the taps' gradients: in the backward pass through block 1, the
+/// incoming gradient and the convolution's output. Calibrated on measured
+/// peak resident memory (see the tests): the estimate is 15-35% above it
+/// between 1024x1024 and 3840x2160.
+pub const FAST_LIVE_LARGEST: f64 = 2.0;
+
+/// Estimated peak bytes of one scale on the fast engine, which keeps per
+/// pixel: one byte per activation up to the deepest tap (ReLU masks, pool
+/// argmax), four per element of each tap's gradient, and
+/// [`FAST_LIVE_LARGEST`] buffers of the largest layer; plus the recycled
+/// buffers it holds ([`crate::fast::buffers`]), its transformed kernels
+/// and the images and optimiser state.
+pub fn estimate_fast_bytes(
+    arch: Architecture,
+    layers: &ResolvedLayers,
+    config: &StyleConfig,
+    (w, h): (u32, u32),
+    styles: &[(u32, u32)],
+) -> u64 {
+    let (block, conv) = deepest(arch, layers);
+    let pixels = f64::from(w) * f64::from(h);
+    let masks = activations_per_pixel(arch, block, conv);
+    let pools: f64 = (1..block)
+        .map(|b| BLOCK_WIDTHS[b - 1] as f64 / 4f64.powi(b as i32))
+        .sum();
+    let mut taps: Vec<Layer> = layers.style.iter().map(|(l, _)| *l).collect();
+    taps.push(layers.content);
+    taps.sort_by_key(|l| (l.block, l.conv, l.kind));
+    taps.dedup();
+    let tap_grads: f64 = taps.iter().map(|l| tap_elements_per_pixel(*l)).sum();
+    let largest = 64.0 * 4.0;
+    let per_pixel = masks + pools + 4.0 * tap_grads + FAST_LIVE_LARGEST * largest;
+    // Recycled buffers: at most two of the largest layer are free at once.
+    let kept = (2.0 * largest * pixels).min(crate::fast::buffers::MAX_KEPT_BYTES as f64);
+    // Tile groups of the convolutions: two buffers of 4M floats.
+    let scratch = 2.0 * 4.0 * f64::from(1u32 << 22);
+    // The content target (the content layer's activation).
+    let target = 4.0 * tap_elements_per_pixel(layers.content) * pixels;
+    // Style images run forward only: two buffers of their largest layer.
+    let style_pixels = styles
+        .iter()
+        .map(|&(sw, sh)| f64::from(sw) * f64::from(sh))
+        .fold(0.0, f64::max);
+    let style = style_pixels * 2.0 * largest;
+    let images = pixels * 3.0 * 4.0 * 4.0;
+    let optimizer = optimizer_bytes(config, pixels);
+    // Raw kernels (twice: burn's reference copy and the engine's) and the
+    // forward and backward Winograd kernels, 36/9 the size each, of the
+    // convolutions up to the deepest tap.
+    let params: usize = arch
+        .kernel_shapes()
+        .iter()
+        .zip(arch.conv_positions())
+        .filter(|(_, (b, c))| (*b, *c) <= (block, conv))
+        .map(|(s, _)| s.iter().product::<usize>() + s[0])
+        .sum();
+    let all_params: usize = arch
+        .kernel_shapes()
+        .iter()
+        .map(|s| s.iter().product::<usize>() + s[0])
+        .sum();
+    let weights = 4.0 * (2 * all_params) as f64 + 2.0 * 4.0 * 4.0 * params as f64;
+    let gradient_pass = pixels * per_pixel + kept + scratch;
+    BASE_BYTES
+        + (gradient_pass.max(style + kept + scratch) + target + images + optimizer + weights) as u64
+}
+
+fn optimizer_bytes(config: &StyleConfig, pixels: f64) -> f64 {
+    match config.optimizer {
+        // m and v.
+        Optimizer::Adam => pixels * 3.0 * 4.0 * 2.0,
+        // history pairs (s, y) plus direction, previous gradient, line
+        // search point and cached evaluation.
+        Optimizer::Lbfgs => pixels * 3.0 * 4.0 * (2.0 * config.lbfgs_history as f64 + 6.0),
+    }
+}
+
+/// Estimated peak bytes of one scale on burn's engine: content working
+/// size `(w, h)`, style working sizes `styles`.
 pub fn estimate_bytes(
     arch: Architecture,
     layers: &ResolvedLayers,
@@ -79,13 +188,7 @@ pub fn estimate_bytes(
     let style = style_pixels * 2.0 * 64.0 * 4.0;
     // Images as f32 RGB: generated, gradient, content, initial.
     let images = pixels * 3.0 * 4.0 * 4.0;
-    let optimizer = match config.optimizer {
-        // m and v.
-        Optimizer::Adam => pixels * 3.0 * 4.0 * 2.0,
-        // history pairs (s, y) plus direction, previous gradient, line
-        // search point and cached evaluation.
-        Optimizer::Lbfgs => pixels * 3.0 * 4.0 * (2.0 * config.lbfgs_history as f64 + 6.0),
-    };
+    let optimizer = optimizer_bytes(config, pixels);
     let weights: usize = arch
         .kernel_shapes()
         .iter()
@@ -177,6 +280,46 @@ mod tests {
         let l = seed.resolve_layers(Architecture::Vgg16).unwrap();
         let e = estimate_bytes(Architecture::Vgg16, &l, &seed, (384, 255), &[(384, 266)]);
         assert!(e > 355_000_000 && e < 700_000_000, "{e}");
+    }
+
+    /// Peak resident memory measured with the fast engine (HED's VGG16, 2
+    /// threads): `bench/compare` (the `gatys` objective, no optimiser
+    /// state) at 1024x1024 and 2048x2048, and the CLI's 3840x2160 run (seed
+    /// preset, Adam, `--scales 3`, `/usr/bin/time -v`).
+    #[test]
+    fn fast_estimates_bound_measured_peaks_without_wild_excess() {
+        let adam = |c: StyleConfig| c.with_optimizer(Optimizer::Adam);
+        let cases = [
+            (
+                adam(StyleConfig::gatys()),
+                (1024u32, 1024u32),
+                2103u64 << 20,
+            ),
+            (adam(StyleConfig::gatys()), (2048, 2048), 6288 << 20),
+            (StyleConfig::seed(), (3840, 2160), 12_686_044 << 10),
+        ];
+        for (c, (w, h), measured) in cases {
+            let layers = c.resolve_layers(Architecture::Vgg16).unwrap();
+            let style = (w.max(h), w.max(h) * 5 / 8);
+            let e = estimate_fast_bytes(Architecture::Vgg16, &layers, &c, (w, h), &[style]);
+            assert!(
+                e >= measured && e <= measured * 3 / 2,
+                "{w}x{h}: estimate {} for {} measured",
+                human(e),
+                human(measured)
+            );
+        }
+        // 4K fits this project's 24 GiB machines.
+        let seed = StyleConfig::seed();
+        let l = seed.resolve_layers(Architecture::Vgg16).unwrap();
+        let e = estimate_fast_bytes(
+            Architecture::Vgg16,
+            &l,
+            &seed,
+            (3840, 2160),
+            &[(3840, 2400)],
+        );
+        assert!(e < 20 << 30, "{}", human(e));
     }
 
     #[test]

@@ -138,13 +138,15 @@ impl Problem<'_> {
 }
 
 impl Stylizer {
-    /// Puts `weights` on the CPU (burn's `flex` backend) with gradients
-    /// enabled, computing in `f32`.
+    /// Puts `weights` on the CPU, computing in `f32` with the fast engine
+    /// ([`Engine::Fast`]; [`Self::with_engine`] switches to burn's `flex`
+    /// backend with autodiff, the reference).
     pub fn new(weights: &VggWeights) -> Self {
         Self::with_dtype(weights, DType::F32)
     }
 
-    /// As [`Self::new`], computing in `dtype` (`F32` or `F64`).
+    /// As [`Self::new`], computing in `dtype` (`F32` or `F64`; in `F64`
+    /// on burn's engine, which the fast one does not support).
     pub fn with_dtype(weights: &VggWeights, dtype: DType) -> Self {
         let device = Device::flex().autodiff();
         let options = TensorCreationOptions::new(device.clone()).with_dtype(dtype);
@@ -406,7 +408,8 @@ impl Stylizer {
         scales
             .iter()
             .map(|s| {
-                memory::estimate_bytes(
+                memory::estimate_engine_bytes(
+                    self.engine(),
                     self.vgg.architecture(),
                     layers,
                     config,
