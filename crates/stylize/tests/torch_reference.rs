@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::{DType, Device, Tensor, TensorCreationOptions, TensorData};
 use serde_json::Value;
-use stylize::objective::{Objective, Weights};
+use stylize::fast::{FastObjective, FastVgg, Planar};
+use stylize::objective::{CostValues, Objective, Weights};
 use stylize::{load_vgg_weights, Architecture, Pooling, Preprocess, StyleConfig, Vgg};
 
 fn fixture(name: &str) -> PathBuf {
@@ -64,8 +65,6 @@ fn check(dtype: DType, tolerance: f64) {
     assert_eq!(weights.preprocess, Preprocess::HED);
     let config: Value =
         serde_json::from_str(&std::fs::read_to_string(fixture("config.json")).unwrap()).unwrap();
-    let expected: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("expected.json")).unwrap()).unwrap();
     assert_eq!(config["pooling"], "avg");
     assert_eq!(config["content_layer"], "block4_conv2");
     let opts = TensorCreationOptions::new(Device::flex().autodiff()).with_dtype(dtype);
@@ -101,6 +100,62 @@ fn check(dtype: DType, tolerance: f64) {
         .convert::<f64>()
         .try_into_vec::<f64>()
         .unwrap();
+    compare(&format!("{dtype:?}"), values, &grad, tolerance);
+}
+
+/// The fast CPU engine (f32) on the same fixture.
+#[test]
+fn the_fast_engine_matches_pytorch_in_f32_to_1e_4() {
+    let Some(path) = common::hed_weights("torch_reference") else {
+        return;
+    };
+    let weights = load_vgg_weights(&path, None).unwrap();
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("config.json")).unwrap()).unwrap();
+    let net = FastVgg::new(&weights);
+    let layers = StyleConfig::gatys()
+        .resolve_layers(Architecture::Vgg16)
+        .unwrap();
+    let blend: Vec<f64> = serde_json::from_value(config["style_blend"].clone()).unwrap();
+    // [1, 3, H, W] float64 arrays as planar float32 images.
+    let planar = |name: &str| {
+        let (v, shape) = read_npy(&fixture(name));
+        (
+            v.iter().map(|x| *x as f32).collect::<Vec<f32>>(),
+            shape[2],
+            shape[3],
+        )
+    };
+    fn view((data, h, w): &(Vec<f32>, usize, usize)) -> Planar<'_> {
+        Planar { data, h: *h, w: *w }
+    }
+    let (content, s0, s1, init) = (
+        planar("content.npy"),
+        planar("style_0.npy"),
+        planar("style_1.npy"),
+        planar("init.npy"),
+    );
+    let objective = FastObjective::new(
+        &net,
+        &layers,
+        view(&content),
+        &[(view(&s0), blend[0]), (view(&s1), blend[1])],
+        Weights {
+            alpha: config["alpha"].as_f64().unwrap(),
+            beta: config["beta"].as_f64().unwrap(),
+            tv: config["tv_weight"].as_f64().unwrap(),
+        },
+        Pooling::Avg,
+    )
+    .unwrap();
+    let (values, grad) = objective.evaluate(&net, view(&init), true).unwrap();
+    let grad: Vec<f64> = grad.unwrap().iter().map(|g| f64::from(*g)).collect();
+    compare("fast engine F32", values, &grad, 1e-4);
+}
+
+fn compare(what: &str, values: CostValues, grad: &[f64], tolerance: f64) {
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("expected.json")).unwrap()).unwrap();
     for (name, got) in [
         ("content", values.content),
         ("style", values.style),
@@ -109,7 +164,7 @@ fn check(dtype: DType, tolerance: f64) {
     ] {
         let want = expected[name].as_f64().unwrap();
         let rel = (got - want).abs() / want.abs();
-        eprintln!("{dtype:?} {name}: stylize {got:e}, PyTorch {want:e}, relative error {rel:e}");
+        eprintln!("{what} {name}: stylize {got:e}, PyTorch {want:e}, relative error {rel:e}");
         assert!(want > 0.0, "{name}: the fixture must exercise every term");
         assert!(rel < tolerance, "{name}: {got} vs {want} ({rel:e})");
     }
@@ -126,7 +181,7 @@ fn check(dtype: DType, tolerance: f64) {
     let norm = |v: &mut dyn Iterator<Item = f64>| v.map(|x| x * x).sum::<f64>().sqrt();
     let l2 =
         norm(&mut grad.iter().zip(&want).map(|(g, w)| g - w)) / norm(&mut want.iter().copied());
-    eprintln!("{dtype:?} gradient: max error / max |grad| {worst:e}, relative L2 error {l2:e}");
+    eprintln!("{what} gradient: max error / max |grad| {worst:e}, relative L2 error {l2:e}");
     assert!(worst < tolerance && l2 < tolerance, "{worst:e} {l2:e}");
 }
 
