@@ -309,7 +309,11 @@ impl Stylizer {
         config: &StyleConfig,
         observer: &mut dyn Observer,
     ) -> Result<Stylized> {
-        self.in_pool(|| self.run(content, styles, config, observer))
+        let out = self.in_pool(|| self.run(content, styles, config, observer));
+        // The fast engine's recycled buffers are for the steps of a run;
+        // between runs the memory goes back.
+        crate::fast::buffers::clear();
+        out
     }
 
     /// The problem of the last (finest) scale of a run, with its initial

@@ -269,7 +269,8 @@ fn position_block(m: usize) -> usize {
 }
 
 /// `F F^T / M` for `F` the activation as `C x M`: partial products over
-/// blocks of positions, in parallel, summed.
+/// blocks of positions, one run of consecutive blocks per thread, summed in
+/// a fixed order (so that the same thread count gives the same bits).
 pub fn gram(a: &Activation) -> Vec<f32> {
     let (c, m) = (a.channels, a.plane());
     if m == 0 {
@@ -277,11 +278,12 @@ pub fn gram(a: &Activation) -> Vec<f32> {
     }
     let pb = position_block(m);
     let blocks = m.div_ceil(pb);
-    (0..blocks)
+    let runs = rayon::current_num_threads().min(blocks);
+    let partial: Vec<Vec<f32>> = (0..runs)
         .into_par_iter()
-        .fold(
-            || vec![0.0f32; c * c],
-            |mut g, b| {
+        .map(|r| {
+            let mut g = vec![0.0f32; c * c];
+            for b in (r * blocks / runs)..((r + 1) * blocks / runs) {
                 let (p0, p1) = (b * pb, ((b + 1) * pb).min(m));
                 let f = MatRef::from_row_major_slice_with_stride(&a.data[p0..], c, p1 - p0, m);
                 faer::linalg::matmul::matmul(
@@ -292,21 +294,25 @@ pub fn gram(a: &Activation) -> Vec<f32> {
                     1.0 / m as f32,
                     Par::Seq,
                 );
-                g
-            },
-        )
-        .reduce_with(|mut x, y| {
-            for (p, q) in x.iter_mut().zip(&y) {
-                *p += q;
             }
-            x
+            g
         })
-        .unwrap_or_else(|| vec![0.0f32; c * c])
+        .collect();
+    let mut parts = partial.into_iter();
+    let mut g = parts.next().unwrap_or_else(|| vec![0.0f32; c * c]);
+    for p in parts {
+        for (x, y) in g.iter_mut().zip(&p) {
+            *x += y;
+        }
+    }
+    g
 }
 
 /// `k * sum((a - t)^2)` and its gradient `2 k (a - t)`.
 fn content_term(a: &Activation, t: &[f32], k: f64, gradient: bool) -> (f64, Option<Vec<f32>>) {
-    let sum: f64 = a
+    // Per-chunk sums collected in order, then added in order: the same
+    // bits whatever thread ran which chunk.
+    let sums: Vec<f64> = a
         .data
         .par_chunks(1 << 14)
         .zip(t.par_chunks(1 << 14))
@@ -319,7 +325,8 @@ fn content_term(a: &Activation, t: &[f32], k: f64, gradient: bool) -> (f64, Opti
                 })
                 .sum::<f64>()
         })
-        .sum();
+        .collect();
+    let sum: f64 = sums.iter().sum();
     let grad = gradient.then(|| {
         let k2 = (2.0 * k) as f32;
         let mut g = super::buffers::take(a.data.len());
