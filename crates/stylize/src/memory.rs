@@ -128,11 +128,7 @@ pub fn estimate_fast_bytes(
     // The content target (the content layer's activation).
     let target = 4.0 * tap_elements_per_pixel(layers.content) * pixels;
     // Style images run forward only: two buffers of their largest layer.
-    let style_pixels = styles
-        .iter()
-        .map(|&(sw, sh)| f64::from(sw) * f64::from(sh))
-        .fold(0.0, f64::max);
-    let style = style_pixels * 2.0 * largest;
+    let style = largest_style_pixels(styles) * 2.0 * largest;
     let images = pixels * 3.0 * 4.0 * 4.0;
     let optimizer = optimizer_bytes(config, pixels);
     // Raw kernels (twice: burn's reference copy and the engine's) and the
@@ -154,6 +150,14 @@ pub fn estimate_fast_bytes(
     let gradient_pass = pixels * per_pixel + kept + scratch;
     BASE_BYTES
         + (gradient_pass.max(style + kept + scratch) + target + images + optimizer + weights) as u64
+}
+
+/// Pixels of the largest style image.
+fn largest_style_pixels(styles: &[(u32, u32)]) -> f64 {
+    styles
+        .iter()
+        .map(|&(sw, sh)| f64::from(sw) * f64::from(sh))
+        .fold(0.0, f64::max)
 }
 
 fn optimizer_bytes(config: &StyleConfig, pixels: f64) -> f64 {
@@ -181,11 +185,7 @@ pub fn estimate_bytes(
     let activations = pixels * per_pixel * BYTES_PER_ACTIVATION;
     // Style images run forward only, one layer alive at a time: the largest
     // is block 1 (64 channels), input and output.
-    let style_pixels = styles
-        .iter()
-        .map(|&(sw, sh)| f64::from(sw) * f64::from(sh))
-        .fold(0.0, f64::max);
-    let style = style_pixels * 2.0 * 64.0 * 4.0;
+    let style = largest_style_pixels(styles) * 2.0 * 64.0 * 4.0;
     // Images as f32 RGB: generated, gradient, content, initial.
     let images = pixels * 3.0 * 4.0 * 4.0;
     let optimizer = optimizer_bytes(config, pixels);

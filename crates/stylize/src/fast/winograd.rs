@@ -322,48 +322,29 @@ fn conv3x3_grouped(
             });
         let prod: &[f32] = prod;
         let scratch = || vec![0.0f32; (m * a + m * m) * n];
-        match mask.as_deref_mut() {
-            Some(mask) => out
-                .data
-                .par_chunks_mut(hw)
-                .zip(mask.par_chunks_mut(hw))
-                .enumerate()
-                .for_each_init(scratch, |s, (o, (plane, mask))| {
-                    let b = bias.map_or(0.0, |b| b[o]);
-                    arch.dispatch(OutputTiles {
-                        t,
-                        geo: &geo,
-                        prod,
-                        o,
-                        cout,
-                        scratch: s,
-                        plane,
-                        bias: b,
-                        relu,
-                        mask: Some(mask),
-                    });
-                }),
-            None => {
-                out.data
-                    .par_chunks_mut(hw)
-                    .enumerate()
-                    .for_each_init(scratch, |s, (o, plane)| {
-                        let b = bias.map_or(0.0, |b| b[o]);
-                        arch.dispatch(OutputTiles {
-                            t,
-                            geo: &geo,
-                            prod,
-                            o,
-                            cout,
-                            scratch: s,
-                            plane,
-                            bias: b,
-                            relu,
-                            mask: None,
-                        });
-                    })
-            }
-        }
+        // One optional mask plane per output channel, beside its plane.
+        let masks: Vec<Option<&mut [u8]>> = match mask.as_deref_mut() {
+            Some(mask) => mask.chunks_mut(hw).map(Some).collect(),
+            None => (0..cout).map(|_| None).collect(),
+        };
+        out.data
+            .par_chunks_mut(hw)
+            .zip(masks)
+            .enumerate()
+            .for_each_init(scratch, |s, (o, (plane, mask))| {
+                arch.dispatch(OutputTiles {
+                    t,
+                    geo: &geo,
+                    prod,
+                    o,
+                    cout,
+                    scratch: s,
+                    plane,
+                    bias: bias.map_or(0.0, |b| b[o]),
+                    relu,
+                    mask,
+                });
+            });
         first += n;
     }
     super::buffers::give(v);
