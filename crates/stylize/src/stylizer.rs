@@ -86,11 +86,12 @@ struct Plan {
     output_size: (u32, u32),
 }
 
-/// The targets of a problem, for the engine in use.
+/// The targets of a problem, for the engine in use (the fast engine's
+/// with its network).
 #[derive(Debug)]
-enum Targets {
+enum Targets<'a> {
     Burn(Box<Objective>),
-    Fast(FastObjective),
+    Fast(FastObjective, &'a FastVgg),
 }
 
 /// One scale of a run, ready to evaluate: the working-size images after
@@ -98,7 +99,7 @@ enum Targets {
 #[derive(Debug)]
 pub struct Problem<'a> {
     stylizer: &'a Stylizer,
-    objective: Targets,
+    objective: Targets<'a>,
     /// The content image at the working size, as the network sees it.
     pub content: Rgb32FImage,
     /// The style images at their working sizes, as the network sees them.
@@ -530,28 +531,25 @@ impl Stylizer {
         };
         let objective = match &self.fast {
             Some(net) => {
-                let planar = |img: &Rgb32FImage| (to_planar(img), img.width(), img.height());
-                let content_p = planar(&content_img);
-                let styles_p: Vec<_> = style_imgs.iter().map(planar).collect();
-                fn view((data, w, h): &(Vec<f32>, u32, u32)) -> Planar<'_> {
-                    Planar {
-                        data,
-                        h: *h as usize,
-                        w: *w as usize,
-                    }
-                }
-                Targets::Fast(FastObjective::new(
+                let content_p = to_planar(&content_img);
+                let styles_p: Vec<Vec<f32>> = style_imgs.iter().map(to_planar).collect();
+                let styles_v: Vec<(Planar<'_>, f64)> = styles_p
+                    .iter()
+                    .zip(&style_imgs)
+                    .zip(&plan.blend)
+                    .map(|((p, img), &b)| (Planar::new(p, img.dimensions()), b))
+                    .collect();
+                Targets::Fast(
+                    FastObjective::new(
+                        net,
+                        &plan.layers,
+                        Planar::new(&content_p, content_img.dimensions()),
+                        &styles_v,
+                        weights,
+                        config.pooling,
+                    )?,
                     net,
-                    &plan.layers,
-                    view(&content_p),
-                    &styles_p
-                        .iter()
-                        .zip(&plan.blend)
-                        .map(|(s, &b)| (view(s), b))
-                        .collect::<Vec<_>>(),
-                    weights,
-                    config.pooling,
-                )?)
+                )
             }
             None => Targets::Burn(Box::new(Objective::new(
                 &self.vgg,
@@ -580,52 +578,38 @@ impl Stylizer {
     /// Costs and gradient (planar `[3, H, W]`) at `image` (planar, `(w, h)`).
     fn value_and_grad(
         &self,
-        objective: &Targets,
+        objective: &Targets<'_>,
         image: &[f32],
-        (w, h): (u32, u32),
+        size: (u32, u32),
     ) -> Result<(CostValues, Vec<f32>)> {
-        match (objective, &self.fast) {
-            (Targets::Fast(obj), Some(net)) => {
-                let (costs, grad) = obj.evaluate(
-                    net,
-                    Planar {
-                        data: image,
-                        h: h as usize,
-                        w: w as usize,
-                    },
-                    true,
-                )?;
+        match objective {
+            Targets::Fast(obj, net) => {
+                let (costs, grad) = obj.evaluate(net, Planar::new(image, size), true)?;
                 let grad = grad
                     .ok_or_else(|| Error::Backend("no gradient for the generated image".into()))?;
                 Ok((costs, grad))
             }
-            _ => {
+            Targets::Burn(obj) => {
+                let (w, h) = size;
                 let t = Tensor::from_data(
                     TensorData::new(image.to_vec(), [1, 3, h as usize, w as usize]),
                     self.options(),
                 );
-                let (values, grad) = self.value_and_grad_tensor(objective, t)?;
+                let (values, grad) = self.burn_value_and_grad(obj, t)?;
                 Ok((values, tensor_values(grad)?))
             }
         }
     }
 
+    /// [`Self::value_and_grad`] on tensors (`[1, 3, H, W]`), as Adam steps.
     fn value_and_grad_tensor(
         &self,
-        objective: &Targets,
+        objective: &Targets<'_>,
         image: Tensor<4>,
     ) -> Result<(CostValues, Tensor<4>)> {
         match objective {
-            Targets::Burn(objective) => {
-                let leaf = image.require_grad();
-                let costs = objective.costs(&self.vgg, leaf.clone());
-                let grads = costs.total.backward();
-                let grad = leaf
-                    .grad(&grads)
-                    .ok_or_else(|| Error::Backend("no gradient for the generated image".into()))?;
-                Ok((costs.values()?, grad))
-            }
-            Targets::Fast(_) => {
+            Targets::Burn(obj) => self.burn_value_and_grad(obj, image),
+            Targets::Fast(..) => {
                 let [_, _, h, w] = image.dims();
                 let values = tensor_values(image)?;
                 let (costs, grad) =
@@ -638,30 +622,33 @@ impl Stylizer {
         }
     }
 
+    /// Costs and gradient through burn's autodiff.
+    fn burn_value_and_grad(
+        &self,
+        objective: &Objective,
+        image: Tensor<4>,
+    ) -> Result<(CostValues, Tensor<4>)> {
+        let leaf = image.require_grad();
+        let costs = objective.costs(&self.vgg, leaf.clone());
+        let grads = costs.total.backward();
+        let grad = leaf
+            .grad(&grads)
+            .ok_or_else(|| Error::Backend("no gradient for the generated image".into()))?;
+        Ok((costs.values()?, grad))
+    }
+
     /// The costs of `image` (no gradient).
-    fn costs_of(&self, objective: &Targets, image: &Rgb32FImage) -> Result<CostValues> {
-        match (objective, &self.fast) {
-            (Targets::Fast(obj), Some(net)) => {
+    fn costs_of(&self, objective: &Targets<'_>, image: &Rgb32FImage) -> Result<CostValues> {
+        match objective {
+            Targets::Fast(obj, net) => {
                 let data = to_planar(image);
-                let (w, h) = image.dimensions();
                 Ok(obj
-                    .evaluate(
-                        net,
-                        Planar {
-                            data: &data,
-                            h: h as usize,
-                            w: w as usize,
-                        },
-                        false,
-                    )?
+                    .evaluate(net, Planar::new(&data, image.dimensions()), false)?
                     .0)
             }
-            (Targets::Burn(obj), _) => obj
+            Targets::Burn(obj) => obj
                 .costs(&self.vgg, to_tensor(image, self.options()))
                 .values(),
-            (Targets::Fast(_), None) => Err(Error::Backend(
-                "fast targets without the fast engine".into(),
-            )),
         }
     }
 

@@ -120,13 +120,9 @@ impl Vgg {
         let convs = weights
             .convs
             .iter()
-            .enumerate()
-            .map(|(i, c)| {
+            .zip(rgb_kernels(weights))
+            .map(|(c, kernel)| {
                 let [o, ci, kh, kw] = c.shape;
-                let mut kernel = c.kernel.clone();
-                if i == 0 && preprocess.bgr() {
-                    kernel = reverse_input_channels(&kernel, c.shape);
-                }
                 Conv {
                     kernel: Tensor::from_data(
                         TensorData::new(kernel, [o, ci, kh, kw]),
@@ -239,7 +235,20 @@ impl Vgg {
     }
 }
 
-pub(crate) fn reverse_input_channels(kernel: &[f32], [o, i, kh, kw]: [usize; 4]) -> Vec<f32> {
+/// Every convolution's kernel as an RGB-fed network needs it: the first
+/// one with its input channels reversed when the network was trained on
+/// BGR, the others as they are.
+pub(crate) fn rgb_kernels(weights: &VggWeights) -> impl Iterator<Item = Vec<f32>> + '_ {
+    weights.convs.iter().enumerate().map(|(i, c)| {
+        if i == 0 && weights.preprocess.bgr() {
+            reverse_input_channels(&c.kernel, c.shape)
+        } else {
+            c.kernel.clone()
+        }
+    })
+}
+
+fn reverse_input_channels(kernel: &[f32], [o, i, kh, kw]: [usize; 4]) -> Vec<f32> {
     let plane = kh * kw;
     let mut out = vec![0.0; kernel.len()];
     for oc in 0..o {

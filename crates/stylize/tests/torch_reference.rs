@@ -117,17 +117,16 @@ fn the_fast_engine_matches_pytorch_in_f32_to_1e_4() {
         .resolve_layers(Architecture::Vgg16)
         .unwrap();
     let blend: Vec<f64> = serde_json::from_value(config["style_blend"].clone()).unwrap();
-    // [1, 3, H, W] float64 arrays as planar float32 images.
+    // [1, 3, H, W] float64 arrays as planar float32 images, with (w, h).
     let planar = |name: &str| {
         let (v, shape) = read_npy(&fixture(name));
         (
             v.iter().map(|x| *x as f32).collect::<Vec<f32>>(),
-            shape[2],
-            shape[3],
+            (shape[3] as u32, shape[2] as u32),
         )
     };
-    fn view((data, h, w): &(Vec<f32>, usize, usize)) -> Planar<'_> {
-        Planar { data, h: *h, w: *w }
+    fn view((data, size): &(Vec<f32>, (u32, u32))) -> Planar<'_> {
+        Planar::new(data, *size)
     }
     let (content, s0, s1, init) = (
         planar("content.npy"),

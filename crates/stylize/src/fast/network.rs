@@ -20,7 +20,7 @@ use super::winograd::{conv3x3, conv3x3_masked, Epilogue, Transform, WinogradKern
 use crate::config::Pooling;
 use crate::error::Result;
 use crate::layer::{Layer, TapKind};
-use crate::vgg::{reverse_input_channels, Architecture};
+use crate::vgg::{rgb_kernels, Architecture};
 use crate::weights::VggWeights;
 
 /// Called with each tap's activation as the forward pass reaches it;
@@ -136,14 +136,9 @@ impl FastVgg {
         let convs = weights
             .convs
             .iter()
-            .enumerate()
-            .map(|(i, c)| {
+            .zip(rgb_kernels(weights))
+            .map(|(c, kernel)| {
                 let [cout, cin, _, _] = c.shape;
-                let kernel = if i == 0 && weights.preprocess.bgr() {
-                    reverse_input_channels(&c.kernel, c.shape)
-                } else {
-                    c.kernel.clone()
-                };
                 Conv {
                     cout,
                     cin,
@@ -350,45 +345,30 @@ impl FastVgg {
                     let c = &self.convs[index];
                     let t0 = Instant::now();
                     add(&mut g, post, c.cout, h, w);
-                    if pre.is_none() {
-                        // The ReLU's mask is applied as the convolution
-                        // reads its input.
-                        prof.rows
-                            .push(("back mask".into(), t0.elapsed().as_secs_f64()));
-                        g = prof.time(
-                            || format!("back conv{index}"),
-                            || {
-                                g.map(|g| {
-                                    conv3x3_masked(
-                                        &g,
-                                        &mask,
-                                        c.backward(self.transform),
-                                        Epilogue::None,
-                                    )
-                                })
-                            },
-                        );
-                        continue;
-                    }
-                    if let Some(g) = g.as_mut() {
-                        g.data
-                            .par_chunks_mut(1 << 14)
-                            .zip(mask.par_chunks(1 << 14))
-                            .for_each(|(g, m)| {
-                                for (v, &k) in g.iter_mut().zip(m) {
-                                    if k == 0 {
-                                        *v = 0.0;
-                                    }
-                                }
-                            });
-                    }
-                    drop(mask);
-                    add(&mut g, pre, c.cout, h, w);
+                    // The ReLU's mask is applied as the convolution reads
+                    // its input, unless a pre-ReLU tap's gradient (not
+                    // masked) must be added first.
+                    let input_mask = match pre {
+                        None => Some(mask),
+                        Some(pre) => {
+                            if let Some(g) = g.as_mut() {
+                                apply_mask(g, &mask);
+                            }
+                            add(&mut g, Some(pre), c.cout, h, w);
+                            None
+                        }
+                    };
                     prof.rows
-                        .push(("back mask".into(), t0.elapsed().as_secs_f64()));
+                        .push(("back taps".into(), t0.elapsed().as_secs_f64()));
+                    let k = c.backward(self.transform);
                     g = prof.time(
                         || format!("back conv{index}"),
-                        || g.map(|g| conv3x3(&g, c.backward(self.transform), Epilogue::None)),
+                        || {
+                            g.map(|g| match &input_mask {
+                                Some(mask) => conv3x3_masked(&g, mask, k, Epilogue::None),
+                                None => conv3x3(&g, k, Epilogue::None),
+                            })
+                        },
                     );
                 }
             }
@@ -435,6 +415,20 @@ fn add(g: &mut Option<Activation>, extra: Option<Vec<f32>>, channels: usize, h: 
             })
         }
     }
+}
+
+/// Zeros `g` where `mask` is 0 (the ReLU's backward pass).
+fn apply_mask(g: &mut Activation, mask: &[u8]) {
+    g.data
+        .par_chunks_mut(1 << 14)
+        .zip(mask.par_chunks(1 << 14))
+        .for_each(|(g, m)| {
+            for (v, &k) in g.iter_mut().zip(m) {
+                if k == 0 {
+                    *v = 0.0;
+                }
+            }
+        });
 }
 
 /// ReLU in place, recording where the input was positive.

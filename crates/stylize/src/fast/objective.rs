@@ -32,6 +32,18 @@ pub struct Planar<'a> {
     pub w: usize,
 }
 
+impl<'a> Planar<'a> {
+    /// `data` as a `w x h` image (an image's `dimensions()` order).
+    ///
+    /// # Panics
+    /// If `data.len() != 3 * w * h`.
+    pub fn new(data: &'a [f32], (w, h): (u32, u32)) -> Self {
+        let (w, h) = (w as usize, h as usize);
+        assert_eq!(data.len(), 3 * w * h, "planar image size");
+        Planar { data, h, w }
+    }
+}
+
 /// Targets and weights of a run, for [`FastVgg`].
 #[derive(Debug, Clone)]
 pub struct FastObjective {
@@ -223,32 +235,19 @@ impl FastObjective {
         let d = MatRef::from_row_major_slice(&d, c, c);
         let mut out = super::buffers::take(c * m);
         let pb = position_block(m);
-        let blocks = m.div_ceil(pb);
-        // Each task owns a column block of `out`; rows are `m` apart, so
-        // the blocks are gathered per row and scattered back.
-        let parts: Vec<Vec<f32>> = (0..blocks)
-            .into_par_iter()
-            .map(|b| {
-                let (p0, p1) = (b * pb, ((b + 1) * pb).min(m));
-                let f = MatRef::from_row_major_slice_with_stride(&a.data[p0..], c, p1 - p0, m);
-                let mut part = vec![0.0f32; c * (p1 - p0)];
-                faer::linalg::matmul::matmul(
-                    MatMut::from_row_major_slice_mut(&mut part, c, p1 - p0),
-                    Accum::Replace,
-                    d,
-                    f,
-                    2.0 / m as f32,
-                    Par::Seq,
-                );
-                part
-            })
-            .collect();
-        out.par_chunks_mut(m).enumerate().for_each(|(row, dst)| {
-            for (b, part) in parts.iter().enumerate() {
-                let p0 = b * pb;
-                let len = part.len() / c;
-                dst[p0..p0 + len].copy_from_slice(&part[row * len..(row + 1) * len]);
-            }
+        // Each task writes its own column block of `out` (a strided view).
+        let mut blocks = Vec::with_capacity(m.div_ceil(pb));
+        let mut rest = MatMut::from_row_major_slice_mut(&mut out, c, m);
+        while rest.ncols() > 0 {
+            let width = pb.min(rest.ncols());
+            let (block, tail) = rest.split_at_col_mut(width);
+            blocks.push(block);
+            rest = tail;
+        }
+        blocks.into_par_iter().enumerate().for_each(|(b, dst)| {
+            let p0 = b * pb;
+            let f = MatRef::from_row_major_slice_with_stride(&a.data[p0..], c, dst.ncols(), m);
+            faer::linalg::matmul::matmul(dst, Accum::Replace, d, f, 2.0 / m as f32, Par::Seq);
         });
         (cost, Some(out))
     }

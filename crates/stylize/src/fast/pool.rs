@@ -39,20 +39,16 @@ pub fn pool2x2(x: &Activation, pooling: Pooling, record: bool) -> (Activation, O
             }
         }
     };
-    let src = x.data.par_chunks(x.plane());
-    match arg.as_mut() {
-        Some(arg) => out
-            .data
-            .par_chunks_mut(h * w)
-            .zip(arg.par_chunks_mut(h * w))
-            .zip(src)
-            .for_each(|((o, a), s)| plane(o, Some(a), s)),
-        None => out
-            .data
-            .par_chunks_mut(h * w)
-            .zip(src)
-            .for_each(|(o, s)| plane(o, None, s)),
-    }
+    // One optional argmax plane per channel, beside its output plane.
+    let args: Vec<Option<&mut [u8]>> = match arg.as_mut() {
+        Some(arg) => arg.chunks_mut(h * w).map(Some).collect(),
+        None => (0..x.channels).map(|_| None).collect(),
+    };
+    out.data
+        .par_chunks_mut(h * w)
+        .zip(args)
+        .zip(x.data.par_chunks(x.plane()))
+        .for_each(|((o, a), s)| plane(o, a, s));
     (out, arg)
 }
 
