@@ -41,7 +41,9 @@ pub struct Point {
     pub content: f64,
     /// Weighted style cost.
     pub style: f64,
-    /// `content + style`.
+    /// The total cost: `content + style` plus the total-variation term
+    /// (and any other term) when there is one, so it can be above the
+    /// sum of the two curves drawn beside it.
     pub total: f64,
 }
 
@@ -124,7 +126,7 @@ pub fn write_plot_sized(
         path: path.to_path_buf(),
         reason,
     };
-    let mut tmp = stylize::image_io::output_tempfile(dir, ".stylize-plot-").map_err(io)?;
+    let mut tmp = stylize::output_tempfile(dir, ".stylize-plot-").map_err(io)?;
     {
         let mut w = std::io::BufWriter::new(tmp.as_file_mut());
         PngEncoder::new(&mut w)

@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use stylize::weights::download::DownloadProgress;
+use stylize::DownloadProgress;
 use stylize::{save_image, Error, Iteration, Observer, RunInfo};
 
 use crate::plot::{write_plot, Point};
@@ -41,7 +41,7 @@ impl CliObserver {
                     Some(d) if !d.as_os_str().is_empty() => d,
                     _ => Path::new("."),
                 };
-                let mut tmp = stylize::image_io::output_tempfile(dir, ".stylize-log-")
+                let mut tmp = stylize::output_tempfile(dir, ".stylize-log-")
                     .map_err(|e| Error::io(path, e))?;
                 writeln!(tmp, "iteration,content,style,total,seconds")
                     .map_err(|e| Error::io(path, e))?;

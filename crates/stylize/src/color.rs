@@ -90,6 +90,7 @@ pub fn luminance(rgb: [f32; 3]) -> f32 {
 }
 
 /// The image in YIQ ([`rgb_to_yiq`] on each pixel), in row-major order.
+#[cfg(test)]
 pub fn to_yiq(img: &Rgb32FImage) -> Vec<[f32; 3]> {
     img.pixels().map(|p| rgb_to_yiq(p.0)).collect()
 }
@@ -101,6 +102,7 @@ pub fn to_yiq(img: &Rgb32FImage) -> Vec<[f32; 3]> {
 /// # Errors
 /// [`Error::Parameter`] when `yiq` does not hold exactly `width × height`
 /// pixels.
+#[cfg(test)]
 pub fn from_yiq(width: u32, height: u32, yiq: &[[f32; 3]]) -> Result<Rgb32FImage> {
     let expected = u64::from(width) * u64::from(height);
     if yiq.len() as u64 != expected {

@@ -9,11 +9,13 @@ use image::DynamicImage;
 
 use crate::error::{Error, Result};
 use crate::layer::Layer;
-use crate::vgg::Architecture;
+use crate::architecture::Architecture;
+pub use crate::architecture::Pooling;
 
 /// The seed's presets for the per-layer style weights on
 /// `block1_conv1..block5_conv1` (relu1_1..relu5_1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Similarity {
     /// `[0.02, 0.08, 0.2, 0.3, 0.4]`: deep layers, more of the content's structure.
     Content,
@@ -56,6 +58,7 @@ impl fmt::Display for Similarity {
 
 /// A named set of defaults. Individual settings override it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Preset {
     /// The seed program: VGG19 block5_conv4 content, block1..5_conv1 style
     /// with the [`Similarity`] weights, alpha 10, beta 30, Adam at 0.01 for
@@ -79,6 +82,7 @@ impl fmt::Display for Preset {
 
 /// How the pixels are optimised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Optimizer {
     /// Adam in Keras' form, pixels clipped to [0, 1] after each step.
     #[default]
@@ -125,28 +129,10 @@ pub enum Init {
     Image(DynamicImage),
 }
 
-/// The downsampling between VGG blocks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Pooling {
-    /// 2x2 max pooling, as trained.
-    #[default]
-    Max,
-    /// 2x2 average pooling (Gatys et al. found it gives smoother results).
-    Avg,
-}
-
-impl fmt::Display for Pooling {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Pooling::Max => "max",
-            Pooling::Avg => "avg",
-        })
-    }
-}
-
 /// Keeping the content's colours (Gatys, Bethge, Hertzmann & Shechtman
 /// 2016, "Preserving Color in Neural Artistic Style Transfer").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum ColorPreservation {
     /// Luminance-only transfer: the network sees only the luminance of the
     /// content and of the style (the latter matched to the content's mean
@@ -584,7 +570,7 @@ impl StyleConfig {
     pub fn resolve_layers(&self, arch: Architecture) -> Result<ResolvedLayers> {
         let (content, content_substituted) = match &self.content_layer {
             Some(name) => (Layer::parse(name, arch)?, false),
-            None => (arch.last_conv(), arch != Architecture::Vgg19),
+            None => (Layer::last_conv(arch), arch != Architecture::Vgg19),
         };
         let style_names = self
             .style_layers

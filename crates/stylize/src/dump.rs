@@ -14,7 +14,8 @@ use crate::error::{Error, Result};
 use crate::image_io::to_planar;
 use crate::objective::CostValues;
 use crate::preprocess::Preprocess;
-use crate::stylizer::{Problem, Stylized};
+use crate::problem::Problem;
+use crate::stylizer::Stylized;
 use crate::weights::VggWeights;
 
 /// Writes `content.npy`, `style_K.npy`, `init.npy`, `grad.npy` (the

@@ -1,21 +1,34 @@
-//! Which implementation of the network's forward and backward pass a
-//! [`crate::Stylizer`] uses.
+//! The engine seam: which implementation evaluates the network's half of
+//! the objective ([`Engine`]), and the interface both implementations
+//! offer the optimiser ([`Network`], [`Targets`]).
+//!
+//! A [`Network`] is a set of weights loaded on one engine (the fast CPU
+//! engine, [`crate::fast`], or burn's, [`crate::burn_engine`]). Given a
+//! problem's images it computes the targets once ([`Network::targets`]);
+//! the resulting [`Targets`] give the costs of any image of the working
+//! size and their gradient with respect to its pixels. Everything above
+//! this seam (the optimiser loops, the planner, the video and web drivers)
+//! sees only these two traits and planar `f32` images.
 
 use std::fmt;
 use std::str::FromStr;
 
+use crate::architecture::{Architecture, Pooling};
+use crate::config::ResolvedLayers;
 use crate::error::{Error, Result};
+use crate::objective::{CostValues, Weights};
 
 /// The implementation of the forward and backward pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Engine {
-    /// The fast CPU engine ([`crate::fast`]): Winograd convolutions, fused
-    /// ReLU, hand-written backward to the pixels; `f32` on the CPU only.
-    /// The default on the CPU.
+    /// The fast CPU engine: Winograd convolutions, fused ReLU, hand-written
+    /// backward to the pixels; `f32` on the CPU only. The default on the
+    /// CPU.
     #[default]
     Fast,
-    /// burn's operators and autodiff ([`crate::Vgg`]): any device and
-    /// dtype; the reference the fast engine is tested against.
+    /// burn's operators and autodiff: any device and dtype; the reference
+    /// the fast engine is tested against.
     Burn,
 }
 
@@ -41,4 +54,77 @@ impl fmt::Display for Engine {
             Engine::Burn => "burn",
         })
     }
+}
+
+/// A planar RGB image in [0, 1]: `[3, h, w]`, channel-major.
+#[derive(Debug, Clone, Copy)]
+pub struct Planar<'a> {
+    /// The values.
+    pub data: &'a [f32],
+    /// Height.
+    pub h: usize,
+    /// Width.
+    pub w: usize,
+}
+
+impl<'a> Planar<'a> {
+    /// `data` as a `w x h` image (an image's `dimensions()` order).
+    ///
+    /// # Errors
+    /// [`Error::Parameter`] if `data.len() != 3 * w * h`.
+    pub fn new(data: &'a [f32], (w, h): (u32, u32)) -> Result<Self> {
+        let (w, h) = (w as usize, h as usize);
+        if data.len() != 3 * w * h {
+            return Err(Error::parameter(
+                "image",
+                format!("{} values are not a 3 x {h} x {w} image", data.len()),
+            ));
+        }
+        Ok(Planar { data, h, w })
+    }
+}
+
+/// What a problem's targets are computed from.
+#[derive(Debug, Clone, Copy)]
+pub struct TargetImages<'a> {
+    /// The resolved content and style layers.
+    pub layers: &'a ResolvedLayers,
+    /// The content image at the working size.
+    pub content: Planar<'a>,
+    /// Each style image at its working size, with its blend weight.
+    pub styles: &'a [(Planar<'a>, f64)],
+    /// The weights of the terms.
+    pub weights: Weights,
+    /// The pooling between blocks.
+    pub pooling: Pooling,
+}
+
+/// A set of weights loaded on one engine (see the module docs).
+pub trait Network: fmt::Debug + Send + Sync {
+    /// VGG16 or VGG19.
+    fn architecture(&self) -> Architecture;
+
+    /// Which engine this is.
+    fn engine(&self) -> Engine;
+
+    /// Runs the network on the content and style images once and keeps
+    /// what the costs compare against.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when a tensor cannot be read back, or a tap was
+    /// not reached.
+    fn targets(&self, images: &TargetImages<'_>) -> Result<Box<dyn Targets + '_>>;
+}
+
+/// The network's half of the objective at one working size: content,
+/// style and total-variation costs.
+pub trait Targets: fmt::Debug + Send + Sync {
+    /// The costs of `image` (the content's working size) and, with
+    /// `gradient`, the gradient of their total with respect to its pixels
+    /// (planar, like `image`).
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when a tensor cannot be read back.
+    fn evaluate(&self, image: Planar<'_>, gradient: bool)
+        -> Result<(CostValues, Option<Vec<f32>>)>;
 }

@@ -118,6 +118,17 @@ pub enum Error {
         help: String,
     },
 
+    /// The optimisation diverged: a cost or the gradient became NaN or
+    /// infinite (for example with far too large a learning rate). No
+    /// image is returned.
+    #[error("the run diverged at iteration {iteration}: {what}; try a smaller --lr")]
+    Diverged {
+        /// The 1-based iteration (over all scales) whose evaluation failed.
+        iteration: usize,
+        /// What was not finite.
+        what: String,
+    },
+
     /// The tensor backend failed (for example while reading a tensor back).
     #[error("tensor backend: {0}")]
     Backend(String),

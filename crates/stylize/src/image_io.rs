@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use burn::tensor::{Tensor, TensorCreationOptions, TensorData};
+use burn::tensor::Tensor;
 use image::codecs::jpeg::JpegEncoder;
 use image::{
     DynamicImage, GrayImage, ImageDecoder, ImageFormat, ImageReader, Rgb32FImage, RgbImage,
@@ -106,12 +106,6 @@ pub fn from_planar(planar: &[f32], w: u32, h: u32) -> Result<Rgb32FImage> {
     Ok(img)
 }
 
-/// An image as a `[1, 3, H, W]` tensor.
-pub fn to_tensor(img: &Rgb32FImage, options: impl Into<TensorCreationOptions>) -> Tensor<4> {
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    Tensor::from_data(TensorData::new(to_planar(img), [1, 3, h, w]), options)
-}
-
 /// A tensor's values as `f32`, in its own (row-major) order.
 ///
 /// # Errors
@@ -121,15 +115,6 @@ pub fn tensor_values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
         .convert::<f32>()
         .try_into_vec::<f32>()
         .map_err(|e| Error::Backend(format!("{e:?}")))
-}
-
-/// A `[1, 3, H, W]` tensor back as an image (values clamped to [0, 1]).
-///
-/// # Errors
-/// [`Error::Backend`] if the tensor cannot be read back.
-pub fn from_tensor(t: Tensor<4>) -> Result<Rgb32FImage> {
-    let [_, _, h, w] = t.dims();
-    from_planar(&tensor_values(t)?, w as u32, h as u32)
 }
 
 /// Rounds [0, 1] floats to 8-bit RGB.

@@ -10,7 +10,7 @@
 use std::fmt;
 
 use crate::error::{Error, Result};
-use crate::vgg::Architecture;
+use crate::architecture::Architecture;
 
 /// Which tensor of a convolution stage a tap reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -44,6 +44,24 @@ impl Layer {
         }
     }
 
+    /// A pre-ReLU tap, `conv{block}_{conv}`.
+    pub const fn conv(block: usize, conv: usize) -> Self {
+        Layer {
+            block,
+            conv,
+            kind: TapKind::Conv,
+        }
+    }
+
+    /// A block's pool output, `pool{block}` = `block{block}_pool`.
+    pub const fn pool(block: usize) -> Self {
+        Layer {
+            block,
+            conv: 0,
+            kind: TapKind::Pool,
+        }
+    }
+
     /// Parses any accepted spelling and checks it exists in `arch`.
     ///
     /// # Errors
@@ -56,10 +74,27 @@ impl Layer {
             known: known_names(arch),
         };
         let layer = parse_spelling(name.trim()).ok_or_else(unknown)?;
-        if arch.has(layer) {
+        if layer.exists_in(arch) {
             Ok(layer)
         } else {
             Err(unknown())
+        }
+    }
+
+    /// The deepest convolution, post-ReLU: the seed's content layer
+    /// `block5_conv4` for VGG19, `block5_conv3` for VGG16.
+    pub fn last_conv(arch: Architecture) -> Self {
+        Layer::relu(5, arch.convs_per_block()[4])
+    }
+
+    /// Whether this tap exists in `arch`.
+    pub fn exists_in(&self, arch: Architecture) -> bool {
+        if !(1..=5).contains(&self.block) {
+            return false;
+        }
+        match self.kind {
+            TapKind::Pool => true,
+            _ => (1..=arch.convs_per_block()[self.block - 1]).contains(&self.conv),
         }
     }
 

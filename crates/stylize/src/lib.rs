@@ -2,32 +2,38 @@
 //!
 //! Neural style transfer after Gatys, Ecker and Bethge (2015), "A Neural
 //! Algorithm of Artistic Style", on a frozen pretrained VGG: on the CPU with
-//! its own fast engine ([`fast`]: Winograd convolutions and a hand-written
-//! backward pass to the pixels), or through [burn](https://burn.dev) (its
-//! `flex` CPU backend, the reference; or a GPU with the cargo features
-//! `cuda` or `wgpu`: [`ComputeDevice`], [`Stylizer::with_device`],
-//! [`Engine`]).
+//! its own fast engine (Winograd convolutions and a hand-written backward
+//! pass to the pixels), or through [burn](https://burn.dev) (its `flex` CPU
+//! backend, the reference; or a GPU with the cargo features `cuda` or
+//! `wgpu`: [`ComputeDevice`], [`Stylizer::with_device`], [`Engine`]).
 //!
-//! The workflow, one file per step:
-//! 1. **Weights** ([`weights`]): find a file ([`weights::default`]), read it
-//!    (PyTorch `.pth`, Keras `.h5`, safetensors) and recognise VGG16/VGG19
-//!    and its input [`preprocess`]ing.
-//! 2. **Network** ([`vgg`], and [`fast`] on the CPU): upload the feature
-//!    stack once; taps are named by [`layer`] (`block5_conv4`, `relu4_1`,
-//!    `conv4_2`).
-//! 3. **Images** ([`image_io`]): decode, scale the longer side to the
-//!    working size, convert to tensors.
-//!    Colour preservation ([`color`]) maps the style's colours onto the
-//!    content's, or keeps only luminance.
-//! 4. **Costs** ([`loss`], [`objective`]): content cost, Gram matrices,
-//!    per-layer style cost, total variation,
-//!    `alpha * J_content + beta * sum_k b_k J_style(k) + tv * TV`.
-//! 5. **Optimiser** ([`optim`]): Adam or L-BFGS on the pixels, kept in
-//!    [0, 1].
-//! 6. **Loop** ([`stylizer`]): coarse to fine over scales, reports each step
-//!    to an [`Observer`] that may stop it, and returns the image at the
-//!    content's original size.
-//!
+//! The workflow, one file per step (private modules; the items users need
+//! are re-exported here):
+//! 1. **Weights** (`weights/`): find a file ([`resolve_weights`]), read it
+//!    (PyTorch `.pth`, Keras `.h5`, safetensors: [`load_vgg_weights`]) and
+//!    recognise VGG16/VGG19 and its input [`Preprocess`]ing.
+//! 2. **Network description** (`architecture.rs`, `layer.rs`): the stages of
+//!    VGG16/VGG19 and the names of its taps ([`Layer`]: `block5_conv4`,
+//!    `relu4_1`, `conv4_2`), shared by both engines.
+//! 3. **Engines** (`engine.rs`: the seam): the fast CPU engine (`fast/`) or
+//!    burn's (`burn_engine/`) load the weights once and compute the targets
+//!    and the costs' gradient with respect to the pixels.
+//! 4. **Images** (`image_io.rs`): decode, scale the longer side to the
+//!    working size. Colour preservation (`color.rs`) maps the style's
+//!    colours onto the content's, or keeps only luminance.
+//! 5. **Costs** (`loss/`, `objective.rs`, `pixel_term.rs`): content cost,
+//!    Gram matrices, per-layer style cost, total variation,
+//!    `alpha * J_content + beta * sum_k b_k J_style(k) + tv * TV`, plus any
+//!    pixel-space terms a caller adds ([`PixelTerm`], [`WeightedDistance`]).
+//! 6. **Plan** (`plan.rs`): the sizes of every scale and the memory, checked
+//!    before any work; **problem** (`problem.rs`): one scale's images,
+//!    initial image (`canvas.rs`) and objective.
+//! 7. **Optimiser** (`optim/` steps, `optimize.rs` loops): Adam or L-BFGS
+//!    on the pixels, kept in [0, 1].
+//! 8. **Loop** (`stylizer.rs`): coarse to fine over scales, reports each
+//!    step to an [`Observer`] that may stop it, and returns the image at
+//!    the content's original size.
+
 //! [`StyleConfig`] holds every setting; [`StyleConfig::seed`] (the default)
 //! and [`StyleConfig::gatys`] are the presets.
 //!
@@ -47,37 +53,47 @@
 //! # Ok(()) }
 //! ```
 
-pub mod color;
-pub mod config;
-pub mod device;
+mod architecture;
+mod burn_engine;
+mod canvas;
+mod color;
+mod config;
+mod device;
 pub mod dump;
-pub mod engine;
-pub mod error;
-pub mod fast;
-pub mod image_io;
-pub mod layer;
-pub mod loss;
+mod engine;
+mod error;
+mod fast;
+mod image_io;
+mod layer;
+mod loss;
 pub mod memory;
-pub mod objective;
-pub mod observer;
-pub mod optim;
-pub mod preprocess;
-pub mod stylizer;
-pub mod vgg;
-pub mod weights;
+mod objective;
+mod observer;
+mod optim;
+mod pixel_term;
+mod plan;
+mod preprocess;
+mod problem;
+mod optimize;
+mod stylizer;
+mod weights;
 
+pub use architecture::{Architecture, Pooling};
 pub use config::{
-    parse_style_layers, ColorPreservation, Init, Optimizer, Pooling, Preset, Scales, Similarity,
-    StyleConfig,
+    parse_style_layers, ColorPreservation, Init, LineSearch, Optimizer, Preset, ResolvedLayers,
+    Scales, Similarity, StyleConfig,
 };
 pub use device::ComputeDevice;
-pub use engine::Engine;
+pub use engine::{Engine, Planar};
 pub use error::{Error, Result};
-pub use image_io::{load_image, save_image};
-pub use layer::Layer;
+pub use image_io::{load_image, output_format, output_tempfile, save_image};
+pub use layer::{Layer, TapKind};
 pub use objective::CostValues;
 pub use observer::{Iteration, NoObserver, Observer, RunInfo};
-pub use preprocess::Preprocess;
-pub use stylizer::{Problem, Stylized, Stylizer};
-pub use vgg::{Architecture, Vgg};
-pub use weights::{load_vgg_weights, VggWeights};
+pub use pixel_term::{PixelTerm, WeightedDistance};
+pub use preprocess::{Preprocess, PreprocessName};
+pub use problem::Problem;
+pub use stylizer::{Stylized, Stylizer};
+pub use weights::default::{resolve_weights, WeightsOrigin};
+pub use weights::download::{default_cache_dir, DownloadProgress, NoDownloadProgress};
+pub use weights::{load_vgg_weights, ConvWeights, Format as WeightsFormat, VggWeights};

@@ -15,7 +15,7 @@
 use crate::config::{Optimizer, ResolvedLayers, StyleConfig};
 use crate::engine::Engine;
 use crate::layer::{Layer, TapKind};
-use crate::vgg::{Architecture, BLOCK_WIDTHS};
+use crate::architecture::{Architecture, BLOCK_WIDTHS};
 
 /// Bytes kept per activation element of the generated image's forward pass
 /// through backward: f32 conv output, ReLU output and their gradients, with

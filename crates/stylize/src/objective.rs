@@ -1,30 +1,17 @@
-//! The total cost
-//! `J = alpha * J_content + beta * sum_k b_k J_style(k) + tv_weight * TV`
-//! for one content image and one or more blended style images, with the
-//! targets computed once.
+//! The total cost of one working size,
+//! `J = alpha * J_content + beta * sum_k b_k J_style(k) + tv_weight * TV
+//!      + sum_t J_t`:
+//! the network's terms, evaluated by an engine's [`Targets`], plus any
+//! pixel-space terms a caller adds ([`PixelTerm`], e.g. video's temporal
+//! term).
 
-use burn::tensor::Tensor;
+use std::sync::Arc;
 
-use crate::config::{Pooling, ResolvedLayers};
-use crate::layer::Layer;
-use crate::loss::{content_cost, gram_distance, normalized_gram, total_variation};
-use crate::vgg::Vgg;
+use crate::engine::{Planar, Targets};
+use crate::error::{Error, Result};
+use crate::pixel_term::PixelTerm;
 
-/// The weighted costs of one image, as `[1]` tensors (differentiable when
-/// the image is).
-#[derive(Debug, Clone)]
-pub struct Costs {
-    /// `alpha * J_content`.
-    pub content: Tensor<1>,
-    /// `beta * sum_k b_k J_style(k)`.
-    pub style: Tensor<1>,
-    /// `tv_weight * TV` (0 when the weight is 0).
-    pub tv: Tensor<1>,
-    /// `content + style + tv`.
-    pub total: Tensor<1>,
-}
-
-/// The values of [`Costs`], read back.
+/// The weighted costs of one image.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct CostValues {
     /// `alpha * J_content`.
@@ -33,35 +20,14 @@ pub struct CostValues {
     pub style: f64,
     /// `tv_weight * TV`.
     pub tv: f64,
-    /// `content + style + tv`.
+    /// The sum of the caller's pixel-space terms ([`PixelTerm`]); 0 when
+    /// there are none.
+    pub extra: f64,
+    /// `content + style + tv + extra`.
     pub total: f64,
 }
 
-impl Costs {
-    /// Reads the four values back.
-    ///
-    /// # Errors
-    /// [`crate::Error::Backend`] if a tensor cannot be read.
-    pub fn values(&self) -> crate::Result<CostValues> {
-        Ok(CostValues {
-            content: scalar(self.content.clone())?,
-            style: scalar(self.style.clone())?,
-            tv: scalar(self.tv.clone())?,
-            total: scalar(self.total.clone())?,
-        })
-    }
-}
-
-fn scalar(t: Tensor<1>) -> crate::Result<f64> {
-    t.into_data()
-        .convert::<f64>()
-        .try_into_vec::<f64>()
-        .ok()
-        .and_then(|v| v.first().copied())
-        .ok_or_else(|| crate::Error::Backend("cannot read a cost back".into()))
-}
-
-/// The weights of the three terms.
+/// The weights of the network's terms.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Weights {
     /// Content weight alpha.
@@ -72,102 +38,50 @@ pub struct Weights {
     pub tv: f64,
 }
 
-/// One style image's targets.
-#[derive(Debug, Clone)]
-struct StyleTarget {
-    /// Blend weight `b_k` (the weights of all style images sum to 1).
-    blend: f64,
-    /// Normalised Gram per style layer.
-    grams: Vec<Tensor<2>>,
+/// The network's targets and the caller's pixel terms, at one working size.
+#[derive(Debug)]
+pub(crate) struct Objective<'a> {
+    targets: Box<dyn Targets + 'a>,
+    terms: Vec<Arc<dyn PixelTerm>>,
+    size: (u32, u32),
 }
 
-/// Targets and weights of a run.
-#[derive(Debug, Clone)]
-pub struct Objective {
-    taps: Vec<Layer>,
-    layer_weights: Vec<f64>,
-    content_target: Tensor<4>,
-    styles: Vec<StyleTarget>,
-    weights: Weights,
-    pooling: Pooling,
-}
-
-impl Objective {
-    /// Runs the network on the content image and on each `(style image,
-    /// blend weight)` (each `[1, 3, H, W]`, RGB in [0, 1]; sizes may differ)
-    /// and keeps the targets.
-    pub fn new(
-        vgg: &Vgg,
-        layers: &ResolvedLayers,
-        content: Tensor<4>,
-        styles: Vec<(Tensor<4>, f64)>,
-        weights: Weights,
-        pooling: Pooling,
+impl<'a> Objective<'a> {
+    pub(crate) fn new(
+        targets: Box<dyn Targets + 'a>,
+        terms: Vec<Arc<dyn PixelTerm>>,
+        size: (u32, u32),
     ) -> Self {
-        let mut taps = vec![layers.content];
-        taps.extend(layers.style.iter().map(|(l, _)| *l));
-        let content_target = vgg
-            .features_pooled(content, &[layers.content], pooling)
-            .swap_remove(0)
-            .detach();
-        let style_taps: Vec<Layer> = layers.style.iter().map(|(l, _)| *l).collect();
-        let styles = styles
-            .into_iter()
-            .map(|(image, blend)| StyleTarget {
-                blend,
-                grams: vgg
-                    .features_pooled(image, &style_taps, pooling)
-                    .into_iter()
-                    .map(|a| normalized_gram(a).detach())
-                    .collect(),
-            })
-            .collect();
         Objective {
-            taps,
-            layer_weights: layers.style.iter().map(|(_, w)| f64::from(*w)).collect(),
-            content_target,
-            styles,
-            weights,
-            pooling,
+            targets,
+            terms,
+            size,
         }
     }
 
-    /// The costs of `image` (`[1, 3, H, W]`, RGB in [0, 1], the content's
-    /// working size).
-    pub fn costs(&self, vgg: &Vgg, image: Tensor<4>) -> Costs {
-        let tv = if self.weights.tv > 0.0 {
-            Some(total_variation(image.clone()).mul_scalar(self.weights.tv))
-        } else {
-            None
-        };
-        let mut feats = vgg
-            .features_pooled(image, &self.taps, self.pooling)
-            .into_iter();
-        // `taps` has the content layer first, then one per style layer.
-        let a_g = feats.next().unwrap_or_else(|| unreachable!("content tap"));
-        let content = content_cost(self.content_target.clone(), a_g).mul_scalar(self.weights.alpha);
-        let mut style: Option<Tensor<1>> = None;
-        for (l, a_g) in feats.enumerate() {
-            let gram_g = normalized_gram(a_g);
-            for target in &self.styles {
-                let j = gram_distance(target.grams[l].clone(), gram_g.clone())
-                    .mul_scalar(self.layer_weights[l] * target.blend);
-                style = Some(match style {
-                    Some(s) => s + j,
-                    None => j,
-                });
-            }
+    /// The costs of `image` (planar, the working size) and, with
+    /// `gradient`, the gradient of the total.
+    ///
+    /// # Errors
+    /// [`Error::Parameter`] when `image` is not the working size,
+    /// [`Error::Backend`] from the engine, and a pixel term's error.
+    pub(crate) fn evaluate(
+        &self,
+        image: &[f32],
+        gradient: bool,
+    ) -> Result<(CostValues, Option<Vec<f32>>)> {
+        let planar = Planar::new(image, self.size)?;
+        let (mut costs, mut grad) = self.targets.evaluate(planar, gradient)?;
+        if gradient && grad.is_none() {
+            return Err(Error::Backend("no gradient for the generated image".into()));
         }
-        let style = style
-            .unwrap_or_else(|| content.zeros_like())
-            .mul_scalar(self.weights.beta);
-        let tv = tv.unwrap_or_else(|| content.zeros_like());
-        let total = content.clone() + style.clone() + tv.clone();
-        Costs {
-            content,
-            style,
-            tv,
-            total,
+        for term in &self.terms {
+            let cost = term.evaluate(planar, grad.as_deref_mut())?;
+            costs.extra += cost;
         }
+        if !self.terms.is_empty() {
+            costs.total = costs.content + costs.style + costs.tv + costs.extra;
+        }
+        Ok((costs, grad))
     }
 }

@@ -40,7 +40,9 @@ pub struct Iteration<'a> {
     pub style: f64,
     /// `tv_weight * TV` of the image this step started from.
     pub tv: f64,
-    /// `content + style + tv`.
+    /// The caller's pixel-space terms (0 without any) of that image.
+    pub extra: f64,
+    /// `content + style + tv + extra`.
     pub total: f64,
     /// Evaluations of the network (forward and backward) this iteration
     /// took: 1 for Adam; for L-BFGS, those of the line search, plus one

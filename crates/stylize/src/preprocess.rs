@@ -72,6 +72,29 @@ impl Preprocess {
     }
 }
 
+/// The preprocessings by name, for choosing one by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum PreprocessName {
+    /// RGB 0..255 to BGR minus Keras/Caffe ImageNet means
+    /// ([`Preprocess::KERAS_CAFFE`]).
+    Caffe,
+    /// Caffe style with HED's means ([`Preprocess::HED`]).
+    Hed,
+    /// torchvision: RGB 0..1, ImageNet mean/std ([`Preprocess::TORCH`]).
+    Torch,
+}
+
+impl From<PreprocessName> for Preprocess {
+    fn from(name: PreprocessName) -> Self {
+        match name {
+            PreprocessName::Caffe => Preprocess::KERAS_CAFFE,
+            PreprocessName::Hed => Preprocess::HED,
+            PreprocessName::Torch => Preprocess::TORCH,
+        }
+    }
+}
+
 impl fmt::Display for Preprocess {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

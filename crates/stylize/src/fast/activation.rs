@@ -1,6 +1,6 @@
 //! A stack of feature maps, `[channels, h, w]` row-major in one buffer.
 
-use super::buffers;
+use super::buffers::Buffers;
 
 /// Feature maps of one image at one layer.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,41 +16,39 @@ pub struct Activation {
 }
 
 impl Activation {
-    /// All zeros.
-    pub fn zeros(channels: usize, h: usize, w: usize) -> Self {
+    /// All zeros, in a buffer from `buffers`.
+    pub fn zeros(channels: usize, h: usize, w: usize, buffers: &Buffers) -> Self {
         Activation {
             channels,
             h,
             w,
-            data: buffers::take_zeroed(channels * h * w),
+            data: buffers.take_zeroed(channels * h * w),
         }
     }
 
-    /// Unspecified values, for an output that writes every element
-    /// (a recycled buffer, see [`buffers`]).
-    pub fn uninit(channels: usize, h: usize, w: usize) -> Self {
+    /// Unspecified values, for an output that writes every element (a
+    /// recycled buffer from `buffers`).
+    pub fn uninit(channels: usize, h: usize, w: usize, buffers: &Buffers) -> Self {
         Activation {
             channels,
             h,
             w,
-            data: buffers::take(channels * h * w),
+            data: buffers.take(channels * h * w),
         }
     }
 
     /// The values, taking the buffer out of the activation.
-    pub fn into_data(mut self) -> Vec<f32> {
-        std::mem::take(&mut self.data)
+    pub fn into_data(self) -> Vec<f32> {
+        self.data
+    }
+
+    /// Hands the buffer back to `buffers` for reuse.
+    pub fn recycle(self, buffers: &Buffers) {
+        buffers.give(self.data);
     }
 
     /// Positions per channel, `h * w`.
     pub fn plane(&self) -> usize {
         self.h * self.w
-    }
-}
-
-impl Drop for Activation {
-    /// Hands the buffer back for reuse.
-    fn drop(&mut self) {
-        buffers::give(std::mem::take(&mut self.data));
     }
 }

@@ -11,18 +11,37 @@
 //!   activations; max-pools keep their argmax ([`pool`]);
 //! - computes each tap's cost and gradient as the forward pass reaches it
 //!   ([`objective`]), so no activation outlives its layer;
-//! - stops at the deepest layer a cost reads ([`network`]).
+//! - stops at the deepest layer a cost reads ([`network`]);
+//! - recycles its large buffers within a run ([`buffers`]).
 //!
-//! burn's path ([`crate::Vgg`], [`crate::objective`]) stays the reference:
-//! the tests check this engine's costs and gradients against it.
+//! burn's engine ([`crate::burn_engine`]) stays the reference: the tests
+//! check this engine's costs and gradients against it.
 
-pub mod activation;
-pub mod buffers;
-pub mod network;
-pub mod objective;
-pub mod pool;
-pub mod winograd;
+pub(crate) mod activation;
+pub(crate) mod buffers;
+#[cfg(test)]
+mod conv_bench;
+pub(crate) mod network;
+pub(crate) mod objective;
+pub(crate) mod pool;
+pub(crate) mod winograd;
 
-pub use activation::Activation;
-pub use network::FastVgg;
-pub use objective::{FastObjective, Planar};
+pub(crate) use network::FastVgg;
+
+use crate::architecture::Architecture;
+use crate::engine::{Engine, Network, TargetImages, Targets};
+use crate::error::Result;
+
+impl Network for FastVgg {
+    fn architecture(&self) -> Architecture {
+        FastVgg::architecture(self)
+    }
+
+    fn engine(&self) -> Engine {
+        Engine::Fast
+    }
+
+    fn targets(&self, images: &TargetImages<'_>) -> Result<Box<dyn Targets + '_>> {
+        Ok(Box::new(objective::FastTargets::new(self, images)?))
+    }
+}

@@ -15,13 +15,13 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use super::activation::Activation;
+use super::buffers::Buffers;
 use super::pool::{pool2x2, pool2x2_backward};
 use super::winograd::{conv3x3, conv3x3_masked, Epilogue, Transform, WinogradKernel, F4X4};
-use crate::config::Pooling;
+use crate::architecture::{Architecture, Pooling, Stage as ArchStage};
 use crate::error::Result;
-use crate::layer::{Layer, TapKind};
-use crate::vgg::{rgb_kernels, Architecture};
-use crate::weights::VggWeights;
+use crate::layer::Layer;
+use crate::weights::{rgb_kernels, VggWeights};
 
 /// Called with each tap's activation as the forward pass reaches it;
 /// returns the gradient of the cost with respect to it (`None` when the
@@ -75,9 +75,9 @@ enum Stage {
     },
 }
 
-/// Per-stage wall times of one pass, printed to stderr when the
-/// environment variable `STYLIZE_PROFILE` is set (a diagnostic for
-/// benchmarks; see `bench/README.md`).
+/// Per-stage wall times of one pass, logged (at `info`, target
+/// `stylize::profile`) when the environment variable `STYLIZE_PROFILE` is
+/// set: a diagnostic for benchmarks (see `bench/README.md`).
 struct Profile {
     on: bool,
     rows: Vec<(String, f64)>,
@@ -110,7 +110,7 @@ impl Profile {
         for (what, t) in &self.rows {
             line.push_str(&format!("{what} {:.1}ms, ", t * 1e3));
         }
-        eprintln!("[profile] {:.1} ms: {line}", total * 1e3);
+        log::info!(target: "stylize::profile", "{:.1} ms: {line}", total * 1e3);
     }
 }
 
@@ -185,6 +185,7 @@ impl FastVgg {
         taps: &[Layer],
         pooling: Pooling,
         gradient: bool,
+        buffers: &Buffers,
         handler: &mut TapHandler<'_>,
     ) -> Result<Option<Vec<f32>>> {
         assert_eq!(image.len(), 3 * h * w, "image size");
@@ -202,12 +203,8 @@ impl FastVgg {
             }
             hit
         };
-        let mut x = Activation {
-            channels: 3,
-            h,
-            w,
-            data: image.to_vec(),
-        };
+        let mut x = Activation::uninit(3, h, w, buffers);
+        x.data.copy_from_slice(image);
         let plane = h * w;
         for (c, chunk) in x.data.chunks_mut(plane.max(1)).enumerate() {
             for v in chunk {
@@ -216,107 +213,118 @@ impl FastVgg {
         }
         let mut stages: Vec<Stage> = Vec::new();
         let mut prof = Profile::new();
-        let mut index = 0;
-        'blocks: for (b, &n) in self.arch.convs_per_block().iter().enumerate() {
-            let block = b + 1;
-            for conv in 1..=n {
-                if remaining == 0 {
-                    break 'blocks;
-                }
-                let c = &self.convs[index];
-                let k = c.forward(self.transform);
-                let pre_layer = Layer {
-                    block,
-                    conv,
-                    kind: TapKind::Conv,
-                };
-                let mut mask = if gradient {
-                    vec![0u8; c.cout * x.plane()]
-                } else {
-                    Vec::new()
-                };
-                let (y, pre) = if reached(pre_layer, &mut remaining) {
-                    let mut y = prof.time(
-                        || format!("conv{block}_{conv}"),
-                        || conv3x3(&x, k, Epilogue::Bias(&c.bias)),
-                    );
-                    let g = prof.time(
-                        || format!("tap conv{block}_{conv}"),
-                        || handler(pre_layer, &y),
-                    )?;
-                    relu(&mut y, gradient.then_some(&mut mask));
-                    (y, g)
-                } else if gradient {
-                    (
-                        prof.time(
-                            || format!("conv{block}_{conv}"),
-                            || conv3x3(&x, k, Epilogue::BiasReluMask(&c.bias, &mut mask)),
-                        ),
-                        None,
-                    )
-                } else {
-                    (conv3x3(&x, k, Epilogue::BiasRelu(&c.bias)), None)
-                };
-                x = y;
-                let post_layer = Layer::relu(block, conv);
-                let post = if reached(post_layer, &mut remaining) {
-                    prof.time(
-                        || format!("tap relu{block}_{conv}"),
-                        || handler(post_layer, &x),
-                    )?
-                } else {
-                    None
-                };
-                if gradient {
-                    stages.push(Stage::Conv {
-                        index,
-                        mask,
-                        h: x.h,
-                        w: x.w,
-                        pre,
-                        post,
-                    });
-                }
-                index += 1;
-            }
+        for stage in self.arch.stages() {
             if remaining == 0 {
                 break;
             }
-            let (y, argmax) =
-                prof.time(|| format!("pool{block}"), || pool2x2(&x, pooling, gradient));
-            let (channels, in_h, in_w) = (x.channels, x.h, x.w);
-            x = y;
-            let pool_layer = Layer {
-                block,
-                conv: 0,
-                kind: TapKind::Pool,
-            };
-            let post = if reached(pool_layer, &mut remaining) {
-                handler(pool_layer, &x)?
-            } else {
-                None
-            };
-            if gradient {
-                stages.push(Stage::Pool {
-                    channels,
-                    in_h,
-                    in_w,
-                    argmax,
-                    post,
-                });
+            match stage {
+                ArchStage::Conv {
+                    index, block, conv, ..
+                } => {
+                    let c = &self.convs[index];
+                    let k = c.forward(self.transform);
+                    let pre_layer = Layer::conv(block, conv);
+                    let mut mask = if gradient {
+                        vec![0u8; c.cout * x.plane()]
+                    } else {
+                        Vec::new()
+                    };
+                    let (y, pre) = if reached(pre_layer, &mut remaining) {
+                        let mut y = prof.time(
+                            || format!("conv{block}_{conv}"),
+                            || conv3x3(&x, k, Epilogue::Bias(&c.bias), buffers),
+                        );
+                        let g = prof.time(
+                            || format!("tap conv{block}_{conv}"),
+                            || handler(pre_layer, &y),
+                        )?;
+                        relu(&mut y, gradient.then_some(&mut mask));
+                        (y, g)
+                    } else if gradient {
+                        (
+                            prof.time(
+                                || format!("conv{block}_{conv}"),
+                                || {
+                                    conv3x3(
+                                        &x,
+                                        k,
+                                        Epilogue::BiasReluMask(&c.bias, &mut mask),
+                                        buffers,
+                                    )
+                                },
+                            ),
+                            None,
+                        )
+                    } else {
+                        (
+                            conv3x3(&x, k, Epilogue::BiasRelu(&c.bias), buffers),
+                            None,
+                        )
+                    };
+                    buffers.give(std::mem::replace(&mut x, y).into_data());
+                    let post_layer = Layer::relu(block, conv);
+                    let post = if reached(post_layer, &mut remaining) {
+                        prof.time(
+                            || format!("tap relu{block}_{conv}"),
+                            || handler(post_layer, &x),
+                        )?
+                    } else {
+                        None
+                    };
+                    if gradient {
+                        stages.push(Stage::Conv {
+                            index,
+                            mask,
+                            h: x.h,
+                            w: x.w,
+                            pre,
+                            post,
+                        });
+                    }
+                }
+                ArchStage::Pool { block, .. } => {
+                    let (y, argmax) = prof.time(
+                        || format!("pool{block}"),
+                        || pool2x2(&x, pooling, gradient, buffers),
+                    );
+                    let (channels, in_h, in_w) = (x.channels, x.h, x.w);
+                    buffers.give(std::mem::replace(&mut x, y).into_data());
+                    let pool_layer = Layer::pool(block);
+                    let post = if reached(pool_layer, &mut remaining) {
+                        handler(pool_layer, &x)?
+                    } else {
+                        None
+                    };
+                    if gradient {
+                        stages.push(Stage::Pool {
+                            channels,
+                            in_h,
+                            in_w,
+                            argmax,
+                            post,
+                        });
+                    }
+                }
             }
         }
         assert_eq!(remaining, 0, "a tap is not a layer of {}", self.arch);
-        drop(x);
+        x.recycle(buffers);
         if !gradient {
             return Ok(None);
         }
-        let g = self.backward(stages, h, w, &mut prof);
+        let g = self.backward(stages, h, w, buffers, &mut prof);
         prof.print();
         Ok(Some(g))
     }
 
-    fn backward(&self, stages: Vec<Stage>, h: usize, w: usize, prof: &mut Profile) -> Vec<f32> {
+    fn backward(
+        &self,
+        stages: Vec<Stage>,
+        h: usize,
+        w: usize,
+        buffers: &Buffers,
+        prof: &mut Profile,
+    ) -> Vec<f32> {
         let mut g: Option<Activation> = None;
         for stage in stages.into_iter().rev() {
             match stage {
@@ -328,10 +336,17 @@ impl FastVgg {
                     post,
                 } => {
                     let (oh, ow) = (in_h / 2, in_w / 2);
-                    add(&mut g, post, channels, oh, ow);
+                    add(&mut g, post, channels, oh, ow, buffers);
                     g = prof.time(
                         || "back pool".into(),
-                        || g.map(|g| pool2x2_backward(&g, argmax.as_deref(), in_h, in_w)),
+                        || {
+                            g.map(|g| {
+                                let back =
+                                    pool2x2_backward(&g, argmax.as_deref(), in_h, in_w, buffers);
+                                g.recycle(buffers);
+                                back
+                            })
+                        },
                     );
                 }
                 Stage::Conv {
@@ -344,7 +359,7 @@ impl FastVgg {
                 } => {
                     let c = &self.convs[index];
                     let t0 = Instant::now();
-                    add(&mut g, post, c.cout, h, w);
+                    add(&mut g, post, c.cout, h, w, buffers);
                     // The ReLU's mask is applied as the convolution reads
                     // its input, unless a pre-ReLU tap's gradient (not
                     // masked) must be added first.
@@ -354,7 +369,7 @@ impl FastVgg {
                             if let Some(g) = g.as_mut() {
                                 apply_mask(g, &mask);
                             }
-                            add(&mut g, Some(pre), c.cout, h, w);
+                            add(&mut g, Some(pre), c.cout, h, w, buffers);
                             None
                         }
                     };
@@ -364,9 +379,15 @@ impl FastVgg {
                     g = prof.time(
                         || format!("back conv{index}"),
                         || {
-                            g.map(|g| match &input_mask {
-                                Some(mask) => conv3x3_masked(&g, mask, k, Epilogue::None),
-                                None => conv3x3(&g, k, Epilogue::None),
+                            g.map(|g| {
+                                let back = match &input_mask {
+                                    Some(mask) => {
+                                        conv3x3_masked(&g, mask, k, Epilogue::None, buffers)
+                                    }
+                                    None => conv3x3(&g, k, Epilogue::None, buffers),
+                                };
+                                g.recycle(buffers);
+                                back
                             })
                         },
                     );
@@ -389,7 +410,14 @@ impl FastVgg {
 }
 
 /// `g += extra` where `g` may still be all zeros (`None`).
-fn add(g: &mut Option<Activation>, extra: Option<Vec<f32>>, channels: usize, h: usize, w: usize) {
+fn add(
+    g: &mut Option<Activation>,
+    extra: Option<Vec<f32>>,
+    channels: usize,
+    h: usize,
+    w: usize,
+    buffers: &Buffers,
+) {
     let Some(extra) = extra else {
         return;
     };
@@ -404,7 +432,7 @@ fn add(g: &mut Option<Activation>, extra: Option<Vec<f32>>, channels: usize, h: 
                         *x += y;
                     }
                 });
-            super::buffers::give(extra);
+            buffers.give(extra);
         }
         None => {
             *g = Some(Activation {

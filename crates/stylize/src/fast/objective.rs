@@ -14,39 +14,21 @@ use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
 use super::activation::Activation;
+use super::buffers::Buffers;
 use super::network::FastVgg;
-use crate::config::{Pooling, ResolvedLayers};
-use crate::error::Result;
+use crate::architecture::Pooling;
+use crate::engine::{Planar, TargetImages, Targets};
+use crate::error::{Error, Result};
 use crate::layer::Layer;
 use crate::loss::tv::TV_REFERENCE_SIDE;
 use crate::objective::{CostValues, Weights};
 
-/// A planar RGB image in [0, 1]: `[3, h, w]`.
-#[derive(Debug, Clone, Copy)]
-pub struct Planar<'a> {
-    /// The values.
-    pub data: &'a [f32],
-    /// Height.
-    pub h: usize,
-    /// Width.
-    pub w: usize,
-}
-
-impl<'a> Planar<'a> {
-    /// `data` as a `w x h` image (an image's `dimensions()` order).
-    ///
-    /// # Panics
-    /// If `data.len() != 3 * w * h`.
-    pub fn new(data: &'a [f32], (w, h): (u32, u32)) -> Self {
-        let (w, h) = (w as usize, h as usize);
-        assert_eq!(data.len(), 3 * w * h, "planar image size");
-        Planar { data, h, w }
-    }
-}
-
-/// Targets and weights of a run, for [`FastVgg`].
-#[derive(Debug, Clone)]
-pub struct FastObjective {
+/// Targets and weights of a run, on its [`FastVgg`], with the run's
+/// recycled buffers (freed when the targets are dropped).
+#[derive(Debug)]
+pub(crate) struct FastTargets<'a> {
+    net: &'a FastVgg,
+    buffers: Buffers,
     content_layer: Layer,
     content_target: Vec<f32>,
     style_layers: Vec<(Layer, f64)>,
@@ -56,21 +38,23 @@ pub struct FastObjective {
     pooling: Pooling,
 }
 
-impl FastObjective {
+impl<'a> FastTargets<'a> {
     /// Runs the network on the content image and each `(style, blend)` and
     /// keeps the targets.
     ///
     /// # Errors
-    /// None in practice (the forward pass's handler cannot fail here).
-    pub fn new(
-        net: &FastVgg,
-        layers: &ResolvedLayers,
-        content: Planar<'_>,
-        styles: &[(Planar<'_>, f64)],
-        weights: Weights,
-        pooling: Pooling,
-    ) -> Result<Self> {
-        let mut content_target = Vec::new();
+    /// [`Error::Backend`] if the forward pass did not reach a tap (a broken
+    /// invariant: taps are checked against the network when parsed).
+    pub(crate) fn new(net: &'a FastVgg, images: &TargetImages<'_>) -> Result<Self> {
+        let TargetImages {
+            layers,
+            content,
+            styles,
+            weights,
+            pooling,
+        } = *images;
+        let buffers = Buffers::new();
+        let mut content_target = None;
         net.run(
             content.data,
             content.h,
@@ -78,11 +62,15 @@ impl FastObjective {
             &[layers.content],
             pooling,
             false,
+            &buffers,
             &mut |_, a| {
-                content_target = a.data.clone();
+                content_target = Some(a.data.clone());
                 Ok(None)
             },
         )?;
+        let content_target = content_target.ok_or_else(|| {
+            Error::Backend(format!("content layer {} was not reached", layers.content))
+        })?;
         let style_layers: Vec<(Layer, f64)> = layers
             .style
             .iter()
@@ -99,6 +87,7 @@ impl FastObjective {
                 &taps,
                 pooling,
                 false,
+                &buffers,
                 &mut |layer, a| {
                     let g = gram(a);
                     for (slot, t) in grams.iter_mut().zip(&taps) {
@@ -109,12 +98,20 @@ impl FastObjective {
                     Ok(None)
                 },
             )?;
-            targets.push((
-                *blend,
-                grams.into_iter().map(Option::unwrap_or_default).collect(),
-            ));
+            let grams = grams
+                .into_iter()
+                .zip(&taps)
+                .map(|(g, tap)| {
+                    g.ok_or_else(|| {
+                        Error::Backend(format!("style layer {tap} was not reached"))
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            targets.push((*blend, grams));
         }
-        Ok(FastObjective {
+        Ok(FastTargets {
+            net,
+            buffers,
             content_layer: layers.content,
             content_target,
             style_layers,
@@ -124,18 +121,20 @@ impl FastObjective {
         })
     }
 
-    /// The costs of `image` (the content's working size) and, with
-    /// `gradient`, the gradient of the total with respect to its pixels
-    /// (planar `[3, h, w]`).
-    ///
-    /// # Errors
-    /// None in practice; kept for the engine interface.
-    pub fn evaluate(
+    /// Kept bytes of the run's recycled buffers.
+    #[cfg(test)]
+    pub(crate) fn kept_bytes(&self) -> usize {
+        self.buffers.kept_bytes()
+    }
+}
+
+impl Targets for FastTargets<'_> {
+    fn evaluate(
         &self,
-        net: &FastVgg,
         image: Planar<'_>,
         gradient: bool,
     ) -> Result<(CostValues, Option<Vec<f32>>)> {
+        let net = self.net;
         let mut taps = vec![self.content_layer];
         taps.extend(self.style_layers.iter().map(|(l, _)| *l));
         let mut content = 0.0f64;
@@ -149,12 +148,18 @@ impl FastObjective {
             &taps,
             self.pooling,
             gradient,
+            &self.buffers,
             &mut |layer, a| {
                 let mut g: Option<Vec<f32>> = None;
                 if layer == self.content_layer {
                     let n = a.data.len() as f64;
-                    let (cost, dg) =
-                        content_term(a, &self.content_target, alpha / (4.0 * n), gradient);
+                    let (cost, dg) = content_term(
+                        a,
+                        &self.content_target,
+                        alpha / (4.0 * n),
+                        gradient,
+                        &self.buffers,
+                    );
                     content += cost;
                     g = dg;
                 }
@@ -168,7 +173,7 @@ impl FastObjective {
                         g = Some(match g {
                             Some(mut g) => {
                                 g.par_iter_mut().zip(&dg).for_each(|(x, y)| *x += y);
-                                super::buffers::give(dg);
+                                self.buffers.give(dg);
                                 g
                             }
                             None => dg,
@@ -195,12 +200,16 @@ impl FastObjective {
                 content,
                 style,
                 tv,
+                extra: 0.0,
                 total: content + style + tv,
             },
             grad,
         ))
     }
 
+}
+
+impl FastTargets<'_> {
     /// Style layer `l`'s weighted cost (`scale = beta * w_l`) over all style
     /// images, and its gradient with respect to `a`.
     fn style_term(
@@ -233,7 +242,7 @@ impl FastObjective {
         let m = a.plane();
         let d: Vec<f32> = d.iter().map(|v| *v as f32).collect();
         let d = MatRef::from_row_major_slice(&d, c, c);
-        let mut out = super::buffers::take(c * m);
+        let mut out = self.buffers.take(c * m);
         let pb = position_block(m);
         // Each task writes its own column block of `out` (a strided view).
         let mut blocks = Vec::with_capacity(m.div_ceil(pb));
@@ -270,7 +279,7 @@ fn position_block(m: usize) -> usize {
 /// `F F^T / M` for `F` the activation as `C x M`: partial products over
 /// blocks of positions, one run of consecutive blocks per thread, summed in
 /// a fixed order (so that the same thread count gives the same bits).
-pub fn gram(a: &Activation) -> Vec<f32> {
+pub(crate) fn gram(a: &Activation) -> Vec<f32> {
     let (c, m) = (a.channels, a.plane());
     if m == 0 {
         return vec![0.0f32; c * c];
@@ -308,7 +317,13 @@ pub fn gram(a: &Activation) -> Vec<f32> {
 }
 
 /// `k * sum((a - t)^2)` and its gradient `2 k (a - t)`.
-fn content_term(a: &Activation, t: &[f32], k: f64, gradient: bool) -> (f64, Option<Vec<f32>>) {
+fn content_term(
+    a: &Activation,
+    t: &[f32],
+    k: f64,
+    gradient: bool,
+    buffers: &Buffers,
+) -> (f64, Option<Vec<f32>>) {
     // Per-chunk sums collected in order, then added in order: the same
     // bits whatever thread ran which chunk.
     let sums: Vec<f64> = a
@@ -328,7 +343,7 @@ fn content_term(a: &Activation, t: &[f32], k: f64, gradient: bool) -> (f64, Opti
     let sum: f64 = sums.iter().sum();
     let grad = gradient.then(|| {
         let k2 = (2.0 * k) as f32;
-        let mut g = super::buffers::take(a.data.len());
+        let mut g = buffers.take(a.data.len());
         g.par_iter_mut()
             .zip(&a.data)
             .zip(t)

@@ -3,14 +3,20 @@
 use rayon::prelude::*;
 
 use super::activation::Activation;
-use crate::config::Pooling;
+use super::buffers::Buffers;
+use crate::architecture::Pooling;
 
 /// The pooled maps, and for max pooling with `record` the position (0-3,
 /// row-major in the window) each output came from; ties go to the first,
 /// as in PyTorch.
-pub fn pool2x2(x: &Activation, pooling: Pooling, record: bool) -> (Activation, Option<Vec<u8>>) {
+pub fn pool2x2(
+    x: &Activation,
+    pooling: Pooling,
+    record: bool,
+    buffers: &Buffers,
+) -> (Activation, Option<Vec<u8>>) {
     let (h, w) = (x.h / 2, x.w / 2);
-    let mut out = Activation::uninit(x.channels, h, w);
+    let mut out = Activation::uninit(x.channels, h, w, buffers);
     let mut arg = (record && pooling == Pooling::Max).then(|| vec![0u8; x.channels * h * w]);
     if h * w == 0 {
         return (out, arg);
@@ -61,9 +67,10 @@ pub fn pool2x2_backward(
     arg: Option<&[u8]>,
     in_h: usize,
     in_w: usize,
+    buffers: &Buffers,
 ) -> Activation {
     let (h, w) = (g.h, g.w);
-    let mut out = Activation::zeros(g.channels, in_h, in_w);
+    let mut out = Activation::zeros(g.channels, in_h, in_w, buffers);
     if h * w == 0 {
         return out;
     }
@@ -108,7 +115,7 @@ mod tests {
                 9.0, 9.0, 9.0, 9.0, 9.0,
             ],
         };
-        let (y, arg) = pool2x2(&x, Pooling::Max, true);
+        let (y, arg) = pool2x2(&x, Pooling::Max, true, &Buffers::new());
         assert_eq!((y.h, y.w), (1, 2));
         assert_eq!(y.data, vec![3.0, 5.0]);
         let arg = arg.unwrap();
@@ -119,7 +126,7 @@ mod tests {
             w: 2,
             data: vec![10.0, 20.0],
         };
-        let back = pool2x2_backward(&g, Some(&arg), 3, 5);
+        let back = pool2x2_backward(&g, Some(&arg), 3, 5, &Buffers::new());
         let mut want = vec![0.0; 15];
         want[5] = 10.0;
         want[2] = 20.0;
@@ -134,7 +141,7 @@ mod tests {
             w: 2,
             data: vec![1.0, 2.0, 3.0, 6.0],
         };
-        let (y, arg) = pool2x2(&x, Pooling::Avg, true);
+        let (y, arg) = pool2x2(&x, Pooling::Avg, true, &Buffers::new());
         assert!(arg.is_none());
         assert_eq!(y.data, vec![3.0]);
         let g = Activation {
@@ -143,6 +150,6 @@ mod tests {
             w: 1,
             data: vec![4.0],
         };
-        assert_eq!(pool2x2_backward(&g, None, 2, 2).data, vec![1.0; 4]);
+        assert_eq!(pool2x2_backward(&g, None, 2, 2, &Buffers::new()).data, vec![1.0; 4]);
     }
 }

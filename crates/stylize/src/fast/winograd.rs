@@ -19,6 +19,7 @@ use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
 use super::activation::Activation;
+use super::buffers::Buffers;
 
 /// One Winograd algorithm `F(m x m, 3 x 3)`.
 #[derive(Debug, PartialEq)]
@@ -37,6 +38,7 @@ pub struct Transform {
 
 /// `F(2x2, 3x3)`: 16 multiplications for 4 outputs (2.25x fewer than
 /// direct), exact up to rounding like direct convolution.
+#[cfg_attr(not(test), allow(dead_code))] // the tests and the benchmark compare it
 pub const F2X2: Transform = Transform {
     m: 2,
     alpha: 4,
@@ -176,15 +178,6 @@ impl WinogradKernel {
         }
     }
 
-    /// The algorithm this kernel was transformed for.
-    pub fn transform(&self) -> &'static Transform {
-        self.transform
-    }
-
-    /// Bytes held.
-    pub fn bytes(&self) -> usize {
-        self.u.len() * 4
-    }
 }
 
 /// What happens to each output value after the convolution.
@@ -217,8 +210,13 @@ const MIN_GROUP_TILES: usize = 512;
 ///
 /// # Panics
 /// If `input.channels != kernel.cin`, or a mask or bias has the wrong size.
-pub fn conv3x3(input: &Activation, kernel: &WinogradKernel, epilogue: Epilogue<'_>) -> Activation {
-    conv3x3_grouped(input, None, kernel, epilogue, GROUP_FLOATS)
+pub fn conv3x3(
+    input: &Activation,
+    kernel: &WinogradKernel,
+    epilogue: Epilogue<'_>,
+    buffers: &Buffers,
+) -> Activation {
+    conv3x3_grouped(input, None, kernel, epilogue, GROUP_FLOATS, buffers)
 }
 
 /// [`conv3x3`] of `input` with the values where `mask` (same size) is 0
@@ -232,9 +230,10 @@ pub fn conv3x3_masked(
     mask: &[u8],
     kernel: &WinogradKernel,
     epilogue: Epilogue<'_>,
+    buffers: &Buffers,
 ) -> Activation {
     assert_eq!(mask.len(), input.data.len(), "input mask size");
-    conv3x3_grouped(input, Some(mask), kernel, epilogue, GROUP_FLOATS)
+    conv3x3_grouped(input, Some(mask), kernel, epilogue, GROUP_FLOATS, buffers)
 }
 
 /// [`conv3x3`] with groups of tiles sized for `group_floats`.
@@ -244,6 +243,7 @@ fn conv3x3_grouped(
     kernel: &WinogradKernel,
     epilogue: Epilogue<'_>,
     group_floats: usize,
+    buffers: &Buffers,
 ) -> Activation {
     let (h, w) = (input.h, input.w);
     let (cin, cout) = (kernel.cin, kernel.cout);
@@ -252,7 +252,7 @@ fn conv3x3_grouped(
     let (m, a) = (t.m, t.alpha);
     let aa = a * a;
     let hw = h * w;
-    let mut out = Activation::uninit(cout, h, w);
+    let mut out = Activation::uninit(cout, h, w, buffers);
     if hw == 0 {
         return out;
     }
@@ -277,8 +277,8 @@ fn conv3x3_grouped(
     // The transforms' loops are compiled for the best instruction set this
     // CPU has (AVX-512 or AVX2 with FMA), chosen at run time.
     let arch = Arch::new();
-    let mut v = super::buffers::take(cin * aa * group);
-    let mut prod = super::buffers::take(aa * cout * group);
+    let mut v = buffers.take(cin * aa * group);
+    let mut prod = buffers.take(aa * cout * group);
     let mut first = 0;
     while first < tiles {
         let n = group.min(tiles - first);
@@ -347,8 +347,8 @@ fn conv3x3_grouped(
             });
         first += n;
     }
-    super::buffers::give(v);
-    super::buffers::give(prod);
+    buffers.give(v);
+    buffers.give(prod);
     out
 }
 
@@ -721,11 +721,11 @@ mod tests {
                 let bias = random(cout, &mut rng);
                 let want = direct(&input, &kernel, cout, &bias);
                 let wk = WinogradKernel::new(&kernel, cout, cin, t);
-                let got = conv3x3(&input, &wk, Epilogue::Bias(&bias));
+                let got = conv3x3(&input, &wk, Epilogue::Bias(&bias), &Buffers::new());
                 let err = max_rel(&got.data, &want);
                 assert!(err < 2e-6, "m={} {cin}x{cout} {h}x{w}: {err}", t.m);
                 let mut mask = vec![9u8; cout * h * w];
-                let got = conv3x3(&input, &wk, Epilogue::BiasReluMask(&bias, &mut mask));
+                let got = conv3x3(&input, &wk, Epilogue::BiasReluMask(&bias, &mut mask), &Buffers::new());
                 for ((g, w), k) in got.data.iter().zip(&want).zip(&mask) {
                     assert!((f64::from(*g) - w.max(0.0)).abs() < 1e-5);
                     assert_eq!(*k, u8::from(*w > 0.0));
@@ -749,7 +749,7 @@ mod tests {
             .collect();
         let kernel = random(cout * cin * 9, &mut rng);
         let k = WinogradKernel::new(&kernel, cout, cin, &F4X4);
-        let got = conv3x3_masked(&input, &mask, &k, Epilogue::None);
+        let got = conv3x3_masked(&input, &mask, &k, Epilogue::None, &Buffers::new());
         for (v, m) in input.data.iter_mut().zip(&mask) {
             if *m == 0 {
                 *v = 0.0;
@@ -782,11 +782,13 @@ mod tests {
                 &x,
                 &WinogradKernel::new(&kernel, cout, cin, t),
                 Epilogue::None,
+                &Buffers::new(),
             );
             let gy = conv3x3(
                 &y,
                 &WinogradKernel::input_gradient(&kernel, cout, cin, t),
                 Epilogue::None,
+                &Buffers::new(),
             );
             assert_eq!(gy.channels, cin);
             let dot = |a: &[f32], b: &[f32]| -> f64 {
@@ -822,11 +824,13 @@ mod tests {
             &WinogradKernel::new(&kernel, cout, cin, &F4X4),
             Epilogue::None,
             36 * 16 * 512,
+            &Buffers::new(),
         );
         let whole = conv3x3(
             &input,
             &WinogradKernel::new(&kernel, cout, cin, &F4X4),
             Epilogue::None,
+            &Buffers::new(),
         );
         let (e_groups, e_whole) = (max_rel(&got.data, &want), max_rel(&whole.data, &want));
         assert!(e_groups < 1e-5 && e_whole < 1e-5, "{e_groups} {e_whole}");

@@ -1,12 +1,16 @@
 //! The costs of Gatys et al. (2015), as the seed program defines them, and
 //! a total-variation smoothness cost.
 
-pub mod content;
-pub mod gram;
-pub mod style;
-pub mod tv;
+pub(crate) mod content;
+pub(crate) mod gram;
+pub(crate) mod style;
+pub(crate) mod tv;
 
-pub use content::content_cost;
-pub use gram::{gram, normalized_gram};
-pub use style::{gram_distance, layer_style_cost};
-pub use tv::total_variation;
+pub(crate) use content::content_cost;
+#[cfg(test)]
+pub(crate) use gram::gram;
+pub(crate) use gram::normalized_gram;
+pub(crate) use style::gram_distance;
+#[cfg(test)]
+pub(crate) use style::layer_style_cost;
+pub(crate) use tv::total_variation;

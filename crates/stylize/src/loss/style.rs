@@ -3,6 +3,7 @@
 
 use burn::tensor::Tensor;
 
+#[cfg(test)]
 use super::gram::normalized_gram;
 
 /// The seed's layer cost, `1 / (2 nC nH nW)^2 * sum((Gram_S - Gram_G)^2)`,
@@ -16,6 +17,7 @@ use super::gram::normalized_gram;
 ///
 /// # Shapes
 /// `gram_s`: `[nC, nC]`; `a_g`: `[1, nC, nH, nW]`. Output: `[1]`.
+#[cfg(test)]
 pub fn layer_style_cost(gram_s: Tensor<2>, a_g: Tensor<4>) -> Tensor<1> {
     gram_distance(gram_s, normalized_gram(a_g))
 }

@@ -1,7 +1,5 @@
 //! Adam, in the form Keras implements it (the seed's optimiser).
 
-use burn::tensor::Tensor;
-
 /// Adam's hyper-parameters; `Default` is Keras' `Adam(learning_rate=0.01)`
 /// as the seed uses it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -27,69 +25,79 @@ impl Default for AdamConfig {
     }
 }
 
-/// Adam's state for one tensor.
+/// Adam's state for one vector of parameters.
 #[derive(Debug, Clone)]
-pub struct Adam<const D: usize> {
+pub struct Adam {
     config: AdamConfig,
-    m: Option<Tensor<D>>,
-    v: Option<Tensor<D>>,
+    m: Vec<f32>,
+    v: Vec<f32>,
     t: i32,
 }
 
-impl<const D: usize> Adam<D> {
+impl Adam {
     /// A fresh optimiser.
     pub fn new(config: AdamConfig) -> Self {
         Adam {
             config,
-            m: None,
-            v: None,
+            m: Vec::new(),
+            v: Vec::new(),
             t: 0,
         }
     }
 
-    /// One step: returns `x` moved against `grad`.
+    /// One step: moves `x` against `grad`, in `f32` with the constants
+    /// rounded to `f32` (as the tensor version this replaced computed it,
+    /// so results are bit for bit the same).
     ///
     /// Keras' update: `m = b1 m + (1-b1) g`, `v = b2 v + (1-b2) g^2`,
     /// `x -= lr * sqrt(1-b2^t) / (1-b1^t) * m / (sqrt(v) + eps)`.
-    pub fn step(&mut self, x: Tensor<D>, grad: Tensor<D>) -> Tensor<D> {
+    ///
+    /// # Panics
+    /// If `grad` and `x` differ in length, or from one step to the next.
+    pub fn step(&mut self, x: &mut [f32], grad: &[f32]) {
+        assert_eq!(x.len(), grad.len(), "gradient length");
         let c = self.config;
         self.t += 1;
-        let m = match self.m.take() {
-            Some(m) => m.mul_scalar(c.beta1) + grad.clone().mul_scalar(1.0 - c.beta1),
-            None => grad.clone().mul_scalar(1.0 - c.beta1),
-        };
-        let g2 = grad.square();
-        let v = match self.v.take() {
-            Some(v) => v.mul_scalar(c.beta2) + g2.mul_scalar(1.0 - c.beta2),
-            None => g2.mul_scalar(1.0 - c.beta2),
-        };
-        let lr_t =
-            c.learning_rate * (1.0 - c.beta2.powi(self.t)).sqrt() / (1.0 - c.beta1.powi(self.t));
-        let update = m
-            .clone()
-            .div(v.clone().sqrt().add_scalar(c.epsilon))
-            .mul_scalar(lr_t);
-        self.m = Some(m);
-        self.v = Some(v);
-        x - update
+        let first = self.m.is_empty();
+        if first {
+            self.m = vec![0.0; x.len()];
+            self.v = vec![0.0; x.len()];
+        }
+        assert_eq!(self.m.len(), x.len(), "parameter count changed");
+        let (b1, nb1) = (c.beta1 as f32, (1.0 - c.beta1) as f32);
+        let (b2, nb2) = (c.beta2 as f32, (1.0 - c.beta2) as f32);
+        let eps = c.epsilon as f32;
+        let lr_t = (c.learning_rate * (1.0 - c.beta2.powi(self.t)).sqrt()
+            / (1.0 - c.beta1.powi(self.t))) as f32;
+        for (((x, g), m), v) in x.iter_mut().zip(grad).zip(&mut self.m).zip(&mut self.v) {
+            let g2 = *g * *g;
+            if first {
+                *m = *g * nb1;
+                *v = g2 * nb2;
+            } else {
+                *m = *m * b1 + *g * nb1;
+                *v = *v * b2 + g2 * nb2;
+            }
+            let update = *m / (v.sqrt() + eps) * lr_t;
+            *x -= update;
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::{Device, TensorData};
 
     /// Two steps on f(x) = x^2 / 2 (gradient x), against the update rule
     /// computed by hand in f64.
     #[test]
     fn matches_keras_update_rule() {
-        let dev = Device::flex();
-        let mut adam = Adam::<1>::new(AdamConfig::default());
-        let mut x: Tensor<1> = Tensor::from_data(TensorData::new(vec![1.0f32, -2.0], [2]), &dev);
+        let mut adam = Adam::new(AdamConfig::default());
+        let mut x = vec![1.0f32, -2.0];
         let (mut xr, mut m, mut v) = ([1.0f64, -2.0], [0.0f64; 2], [0.0f64; 2]);
         for t in 1..=3 {
-            x = adam.step(x.clone(), x.clone());
+            let g = x.clone();
+            adam.step(&mut x, &g);
             for i in 0..2 {
                 let g = xr[i];
                 m[i] = 0.9 * m[i] + 0.1 * g;
@@ -98,7 +106,7 @@ mod tests {
                 xr[i] -= lr_t * m[i] / (v[i].sqrt() + 1e-7);
             }
         }
-        let got = x.into_data().try_into_vec::<f32>().unwrap();
+        let got = x;
         for i in 0..2 {
             assert!(
                 (f64::from(got[i]) - xr[i]).abs() < 1e-6,

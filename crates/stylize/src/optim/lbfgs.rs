@@ -35,6 +35,7 @@ pub type Evaluation = (f64, Vec<f32>);
 
 /// How [`Lbfgs`] chooses the step length along its search direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum LineSearch {
     /// A fixed step: the learning rate (on the very first iteration
     /// `min(1, 1 / |g|_1)` times it). One evaluation per iteration. PyTorch's
@@ -202,23 +203,27 @@ impl Lbfgs {
         }
     }
 
+    #[cfg(test)]
     /// The configuration.
     pub fn config(&self) -> &LbfgsConfig {
         &self.config
     }
 
+    #[cfg(test)]
     /// Iterations begun so far (steps that stopped at once on a small
     /// gradient do not count).
     pub fn iterations(&self) -> usize {
         self.iterations
     }
 
+    #[cfg(test)]
     /// Curvature pairs currently stored (at most
     /// [`LbfgsConfig::history_size`]).
     pub fn history_len(&self) -> usize {
         self.history.len()
     }
 
+    #[cfg(test)]
     /// Forgets the stored evaluation, so that the next step evaluates the
     /// objective at its starting point even if `x` is unchanged (for when
     /// the objective itself has changed).

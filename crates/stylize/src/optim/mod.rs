@@ -4,4 +4,4 @@ pub mod adam;
 pub mod lbfgs;
 
 pub use adam::{Adam, AdamConfig};
-pub use lbfgs::{Lbfgs, LbfgsConfig, LbfgsStep, LineSearch};
+pub use lbfgs::{Lbfgs, LbfgsConfig, LineSearch};

@@ -11,6 +11,7 @@ pub mod download;
 pub mod keras_h5;
 pub mod pth;
 pub mod raw;
+mod rgb;
 pub mod safetensors;
 
 use std::cmp::Ordering;
@@ -21,10 +22,11 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::preprocess::Preprocess;
-use crate::vgg::Architecture;
+use crate::architecture::Architecture;
 pub use raw::RawTensor;
 
 use keras_h5::natural_cmp;
+pub(crate) use rgb::rgb_kernels;
 
 /// A weights file's container format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,269 @@
+//! The command line's grammar: subcommands and their flags (clap derive).
+//! The library's own enums derive `ValueEnum` (its `clap` feature), so
+//! they are not mirrored here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use stylize::{
+    ColorPreservation, ComputeDevice, Engine, LineSearch, Optimizer, Pooling, Preset,
+    PreprocessName, Similarity,
+};
+
+/// Paint a photo in the style of a painting (Gatys, Ecker & Bethge 2015).
+///
+/// `stylize image --content PHOTO --style PAINTING --output OUT` paints one
+/// image; the subcommand may be left out (`stylize --content ...`).
+#[derive(Debug, Parser)]
+#[command(
+    name = "stylize",
+    version,
+    about,
+    long_about,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The `image` subcommand's flags, given without the subcommand.
+    #[command(flatten)]
+    pub image: Option<ImageArgs>,
+
+    /// Print nothing but errors.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+
+    /// More detail (-v, -vv); STYLIZE_LOG overrides.
+    #[arg(long, short = 'v', action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+/// The jobs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Paint one photo in the style of one or more paintings (the default
+    /// job: `stylize --content ...` means `stylize image --content ...`).
+    Image(ImageArgs),
+}
+
+/// Paint a photo in the style of a painting.
+///
+/// The default preset `seed` reproduces the seed program: VGG19, content
+/// layer block5_conv4, style layers block1_conv1..block5_conv1, alpha 10,
+/// beta 30, Adam at learning rate 0.01 for 500 iterations at 400 px, from
+/// the content plus noise of amplitude 0.25. `--preset gatys` is the
+/// paper's: content relu4_2, style relu1_1..relu5_1 with equal weights,
+/// alpha 4194.304 (the paper's alpha/beta = 1e-3, see the README), beta 1,
+/// L-BFGS for 300 iterations at 512 px from the content image. Any flag
+/// overrides the preset.
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    /// Content image: the photo whose layout is kept.
+    #[arg(long, short = 'c', value_name = "IMAGE")]
+    pub content: PathBuf,
+
+    /// Style image: the painting whose textures and colours are used.
+    /// Repeat for several, blended by --style-blend.
+    #[arg(long, short = 's', value_name = "IMAGE", required = true)]
+    pub style: Vec<PathBuf>,
+
+    /// Blend weights of several style images, one per --style, e.g.
+    /// `0.7,0.3` (normalised to sum to 1). Default: equal.
+    #[arg(
+        long,
+        value_name = "W,W,...",
+        value_delimiter = ',',
+        allow_negative_numbers = true
+    )]
+    pub style_blend: Option<Vec<f32>>,
+
+    /// Scale style images to this fraction of the working size (their
+    /// longer side = size * F): smaller gives finer brush strokes.
+    #[arg(long, value_name = "F", value_parser = positive, allow_negative_numbers = true)]
+    pub style_scale: Option<f32>,
+
+    /// Set of defaults: `seed` (the seed program) or `gatys` (the paper).
+    #[arg(long, value_enum, default_value_t = Preset::Seed)]
+    pub preset: Preset,
+
+    /// Optimiser on the pixels. Default: the preset's (seed adam, gatys
+    /// lbfgs).
+    #[arg(long, value_enum)]
+    pub optimizer: Option<Optimizer>,
+
+    /// L-BFGS line search (L-BFGS only).
+    #[arg(long, value_enum)]
+    pub line_search: Option<LineSearch>,
+
+    /// L-BFGS history size.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub lbfgs_history: Option<u32>,
+
+    /// Initial image: content, noise (uniform in [0, 1]), style (the first
+    /// style image, stretched), or an image file.
+    #[arg(long, value_name = "content|noise|style|FILE")]
+    pub init: Option<String>,
+
+    /// Amplitude a of the noise U(-a, a) added to the initial image.
+    /// Default: the preset's (seed 0.25, gatys 0).
+    #[arg(long, value_name = "A", value_parser = non_negative, allow_negative_numbers = true)]
+    pub init_noise: Option<f32>,
+
+    /// Weight of the total-variation (smoothness) cost. Default 0.
+    #[arg(long, value_name = "W", value_parser = non_negative, allow_negative_numbers = true)]
+    pub tv_weight: Option<f32>,
+
+    /// Pooling between VGG blocks; avg gives smoother results.
+    #[arg(long, value_enum)]
+    pub pooling: Option<Pooling>,
+
+    /// Keep the content's colours: `luminance` transfers only the
+    /// luminance; `histogram` first maps the style's colours onto the
+    /// content's.
+    #[arg(long, value_enum)]
+    pub preserve_colors: Option<ColorPreservation>,
+
+    /// Coarse-to-fine: the number of scales, each sqrt(2) larger than the
+    /// last and ending at --size, or `auto` (from about 128 px). Each scale
+    /// runs --epochs iterations.
+    #[arg(long, value_name = "N|auto")]
+    pub scales: Option<String>,
+
+    /// Draw the costs against iteration to this PNG file at the end.
+    #[arg(long, value_name = "FILE.png")]
+    pub plot: Option<PathBuf>,
+
+    /// Write the working-size images, the initial image, the costs and
+    /// gradient at it, and the final image as .npy/.json into DIR (for the
+    /// PyTorch reference comparison in reference/).
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub dump: Option<PathBuf>,
+
+    /// Output image; the format follows the extension (.jpg, .png, .webp).
+    #[arg(long, short = 'o', value_name = "IMAGE")]
+    pub output: PathBuf,
+
+    /// Style layer weights (seed preset): deep layers (content), even
+    /// (balanced), shallow layers (style).
+    #[arg(long, value_enum)]
+    pub similarity: Option<Similarity>,
+
+    /// Optimisation steps (per scale). Default: the preset's (seed 500,
+    /// gatys 300).
+    #[arg(long, visible_alias = "iterations", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub epochs: Option<u64>,
+
+    /// Working size: the longer side of the image while optimising, in
+    /// pixels. The result is resized back to the content's original size.
+    /// Default: the preset's (seed 400, gatys 512).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(16..=16384))]
+    pub size: Option<u32>,
+
+    /// Content weight. Default: the preset's (seed 10, gatys 4194.304).
+    #[arg(long, value_parser = non_negative, allow_negative_numbers = true)]
+    pub alpha: Option<f32>,
+
+    /// Style weight. Default: the preset's (seed 30, gatys 1).
+    #[arg(long, value_parser = non_negative, allow_negative_numbers = true)]
+    pub beta: Option<f32>,
+
+    /// Step size: Adam's learning rate on pixel values in [0, 1] (default
+    /// 0.01), or L-BFGS's step scale (default 1).
+    #[arg(long, value_parser = positive, allow_negative_numbers = true)]
+    pub lr: Option<f32>,
+
+    /// Seed for the initial noise; the same seed and thread count give the
+    /// same output bit for bit.
+    #[arg(long)]
+    pub seed: Option<u64>,
+
+    /// VGG16/VGG19 weights file (.pth, .h5, .safetensors). Default:
+    /// $STYLIZE_WEIGHTS, else ImageNet VGG19 downloaded once to the cache.
+    #[arg(long, value_name = "FILE")]
+    pub weights: Option<PathBuf>,
+
+    /// Input preprocessing the weights expect; detected from the file when
+    /// not given.
+    #[arg(long, value_enum)]
+    pub preprocess: Option<PreprocessName>,
+
+    /// Style layers and weights, e.g. `relu1_1:0.2,block2_conv1:0.2`;
+    /// overrides --similarity.
+    #[arg(long, value_name = "NAME:W,...")]
+    pub style_layers: Option<String>,
+
+    /// Content layer, e.g. `block5_conv4`, `relu4_2`, `conv4_2` (pre-ReLU).
+    #[arg(long, value_name = "NAME")]
+    pub content_layer: Option<String>,
+
+    /// Also save the image every N iterations, as OUTPUT-stem.ITER.ext.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub save_every: Option<u64>,
+
+    /// Write the costs of every iteration to this CSV file
+    /// (iteration,content,style,total,seconds).
+    #[arg(long, value_name = "FILE.csv")]
+    pub loss_log: Option<PathBuf>,
+
+    /// Refuse a run whose estimated peak memory exceeds this (e.g. 8G,
+    /// 512M), before any work; the message says what --size fits. Default:
+    /// the machine's memory.
+    #[arg(long, value_name = "SIZE", value_parser = memory_size)]
+    pub max_memory: Option<u64>,
+
+    /// Worker threads (default: one per core).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
+
+    /// Where to compute: cpu, cuda (cuda:N for the N-th GPU), wgpu, or
+    /// auto: the first CUDA GPU, else a wgpu GPU, else the CPU, among the
+    /// backends this binary was built with (cargo features `cuda`, `wgpu`).
+    #[arg(long, value_name = "auto|cpu|cuda|wgpu", default_value = "auto", value_parser = device_arg)]
+    pub device: DeviceArg,
+
+    /// How the network runs on the CPU: fast (Winograd convolutions and a
+    /// hand-written backward pass; the default) or burn (burn's operators
+    /// and autodiff: the reference, and what GPUs use).
+    #[arg(long, value_enum)]
+    pub engine: Option<Engine>,
+}
+
+/// `--device`: `auto`, or a device named as [`ComputeDevice`] reads it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DeviceArg {
+    Auto,
+    Exact(ComputeDevice),
+}
+
+fn device_arg(s: &str) -> Result<DeviceArg, String> {
+    if s.eq_ignore_ascii_case("auto") {
+        return Ok(DeviceArg::Auto);
+    }
+    s.parse()
+        .map(DeviceArg::Exact)
+        .map_err(|_| format!("`{s}` is not auto, cpu, cuda, cuda:N or wgpu"))
+}
+
+fn non_negative(s: &str) -> Result<f32, String> {
+    let v: f32 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("{s} must be a finite number >= 0"))
+    }
+}
+
+fn positive(s: &str) -> Result<f32, String> {
+    let v = non_negative(s)?;
+    if v > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("{s} must be > 0"))
+    }
+}
+
+fn memory_size(s: &str) -> Result<u64, String> {
+    stylize::memory::parse_size(s)
+}

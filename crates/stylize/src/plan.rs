@@ -1,0 +1,209 @@
+//! Planning a run before any work: the layers, the blend weights, the
+//! working size of every scale (skipping, in `auto`, the coarse ones an
+//! image is too small for), and the memory it will need against the
+//! limit, with the largest size that fits when it does not.
+
+use image::DynamicImage;
+
+use crate::architecture::Architecture;
+use crate::config::{Init, Optimizer, ResolvedLayers, Scales, StyleConfig};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::image_io::working_size;
+use crate::memory;
+
+/// The sizes of one scale.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ScalePlan {
+    /// The content's (and the generated image's) working size.
+    pub(crate) size: (u32, u32),
+    /// Each style image's working size.
+    pub(crate) style_sizes: Vec<(u32, u32)>,
+}
+
+/// Everything about a run that can be checked before any work.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    pub(crate) layers: ResolvedLayers,
+    pub(crate) blend: Vec<f64>,
+    pub(crate) scales: Vec<ScalePlan>,
+    pub(crate) output_size: (u32, u32),
+}
+
+/// What a plan is for: the network's architecture and the engine, which
+/// decide the layers and the memory model.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Planner {
+    pub(crate) arch: Architecture,
+    pub(crate) engine: Engine,
+}
+
+impl Planner {
+    /// Plans a run of `config` on these images.
+    ///
+    /// # Errors
+    /// [`Error::Parameter`] / [`Error::UnknownLayer`] for a bad config,
+    /// images too small for it, or a run over [`StyleConfig::max_memory`]
+    /// (naming the `--size` that fits).
+    pub(crate) fn plan(
+        &self,
+        content: &DynamicImage,
+        styles: &[DynamicImage],
+        config: &StyleConfig,
+    ) -> Result<Plan> {
+        config.validate()?;
+        let blend = config.blend_weights(styles.len())?;
+        let layers = config.resolve_layers(self.arch)?;
+        let sizes = config.scales.sizes(config.size);
+        let last = sizes.len().saturating_sub(1);
+        let mut scales = Vec::with_capacity(sizes.len());
+        for (k, &side) in sizes.iter().enumerate() {
+            let size = working_size(content.width(), content.height(), side);
+            let style_side =
+                ((f64::from(side) * f64::from(config.style_scale)).round() as u32).max(1);
+            let style_sizes: Vec<(u32, u32)> = styles
+                .iter()
+                .map(|s| working_size(s.width(), s.height(), style_side))
+                .collect();
+            let fits = check_fits("content", size, &layers).and_then(|()| {
+                style_sizes
+                    .iter()
+                    .try_for_each(|&s| check_fits("style", s, &layers))
+            });
+            match fits {
+                Ok(()) => scales.push(ScalePlan { size, style_sizes }),
+                // Automatic scales skip the coarse ones an image is too
+                // small (or too elongated) for.
+                Err(_) if config.scales == Scales::Auto && k < last => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some(limit) = config.max_memory {
+            let need = self.estimate(config, &layers, &scales);
+            if need > limit {
+                return Err(self.too_big(content, styles, config, need, limit));
+            }
+        }
+        if let Init::Image(img) = &config.init {
+            if img.width() == 0 || img.height() == 0 {
+                return Err(Error::parameter("init", "the initial image has no pixels"));
+            }
+        }
+        Ok(Plan {
+            layers,
+            blend,
+            scales,
+            output_size: (content.width(), content.height()),
+        })
+    }
+
+    /// The estimated peak memory of a planned run, in bytes: the largest of
+    /// its scales (see [`crate::memory`]).
+    pub(crate) fn estimate(
+        &self,
+        config: &StyleConfig,
+        layers: &ResolvedLayers,
+        scales: &[ScalePlan],
+    ) -> u64 {
+        scales
+            .iter()
+            .map(|s| {
+                memory::estimate_engine_bytes(
+                    self.engine,
+                    self.arch,
+                    layers,
+                    config,
+                    s.size,
+                    &s.style_sizes,
+                )
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The error for a run over the memory limit, naming the largest
+    /// working size that fits.
+    fn too_big(
+        &self,
+        content: &DynamicImage,
+        styles: &[DynamicImage],
+        config: &StyleConfig,
+        need: u64,
+        limit: u64,
+    ) -> Error {
+        let planned = |size: u32| {
+            let c = config.clone().with_size(size).with_max_memory(None);
+            self.plan(content, styles, &c)
+                .ok()
+                .map(|p| self.estimate(&c, &p.layers, &p.scales))
+        };
+        // Sizes that plan at all form [smallest, ...); among those, the ones
+        // that fit form [smallest, largest]. Bisect for both ends.
+        let (mut lo, mut hi) = (16u32, config.size);
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if planned(mid).is_some() {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        let smallest = if planned(lo).is_some() { lo } else { hi };
+        let fits = |size: u32| planned(size).is_some_and(|b| b <= limit);
+        let advice = if fits(smallest) {
+            let (mut lo, mut hi) = (smallest, config.size);
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if fits(mid) {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            format!("--size {lo} fits")
+        } else {
+            "no size fits".to_string()
+        };
+        Error::parameter(
+            "size",
+            format!(
+                "a {} px run needs about {} of memory, more than the limit of {} \
+                 (--max-memory); {advice}{}",
+                config.size,
+                memory::human(need),
+                memory::human(limit),
+                if config.optimizer == Optimizer::Lbfgs {
+                    " (a smaller --lbfgs-history or --optimizer adam needs less)"
+                } else {
+                    ""
+                }
+            ),
+        )
+    }
+}
+
+/// Fails when an image is too small (or too elongated) at its working size
+/// for the deepest layer a cost reads.
+fn check_fits(what: &str, (w, h): (u32, u32), layers: &ResolvedLayers) -> Result<()> {
+    let taps = layers.style.iter().map(|(l, _)| *l).chain([layers.content]);
+    for layer in taps {
+        let need = layer.min_input_side();
+        if w.min(h) < need {
+            return Err(Error::parameter(
+                "size",
+                format!(
+                    "the {what} image is {w}x{h} px at the working size, but layer {layer} needs \
+                     at least {need} px on each side; use a larger --size or a less elongated image"
+                ),
+            ));
+        }
+    }
+    // Total variation needs neighbours.
+    if w < 2 || h < 2 {
+        return Err(Error::parameter(
+            "size",
+            format!("the {what} image is {w}x{h} px at the working size"),
+        ));
+    }
+    Ok(())
+}
