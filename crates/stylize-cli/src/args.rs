@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use stylize::{
-    ColorPreservation, ComputeDevice, Engine, LineSearch, Optimizer, Pooling, Preset,
-    PreprocessName, Similarity,
+    ColorPreservation, ComputeDevice, Engine, LineSearch, Optimizer, Pooling, PreprocessName,
+    Preset, Similarity,
 };
 
 /// Paint a photo in the style of a painting (Gatys, Ecker & Bethge 2015).
@@ -21,6 +21,7 @@ use stylize::{
     about,
     long_about,
     args_conflicts_with_subcommands = true,
+    arg_required_else_help = true,
     subcommand_negates_reqs = true
 )]
 pub struct Cli {

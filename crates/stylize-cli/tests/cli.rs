@@ -143,29 +143,102 @@ fn the_burn_engine_runs_and_agrees_with_the_fast_one() {
     assert!((b - f).abs() <= 1e-4 * b.abs(), "burn {b} vs fast {f}");
 }
 
+/// The flat form (`stylize --content ...`, as in users' scripts), the
+/// `image` subcommand, and `--iterations` for `--epochs` give the same
+/// bits for the same seed and threads; `-q` prints nothing.
 #[test]
-fn same_seed_and_threads_give_identical_files_and_quiet_is_quiet() {
-    let Some(weights) =
-        common::hed_weights("same_seed_and_threads_give_identical_files_and_quiet_is_quiet")
-    else {
+fn same_seed_and_threads_give_identical_files_in_every_form_and_quiet_is_quiet() {
+    let Some(weights) = common::hed_weights(
+        "same_seed_and_threads_give_identical_files_in_every_form_and_quiet_is_quiet",
+    ) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
-    for name in ["a.png", "b.png"] {
+    for (name, subcommand, iterations) in [
+        ("a.png", false, false),
+        ("b.png", false, false),
+        ("c.png", true, false),
+        ("d.png", true, true),
+    ] {
         let out = dir.path().join(name);
-        let o = stylize()
-            .args(base_args(&out, &weights))
+        let mut args = base_args(&out, &weights);
+        if iterations {
+            let i = args.iter().position(|a| a == "--epochs").unwrap();
+            args[i] = "--iterations".into();
+        }
+        let mut cmd = stylize();
+        if subcommand {
+            cmd.arg("image");
+        }
+        let o = cmd
+            .args(args)
             // The CPU's sums are deterministic for a fixed pool; a GPU's
             // need not be.
             .args(["--seed", "5", "--threads", "2", "--device", "cpu", "-q"])
             .output()
             .unwrap();
-        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
         assert_eq!(stderr(&o), "", "-q printed something");
         files.push(std::fs::read(&out).unwrap());
     }
-    assert_eq!(files[0], files[1]);
+    for (k, f) in files.iter().enumerate().skip(1) {
+        assert!(*f == files[0], "form {k} differs from the flat form");
+    }
+}
+
+/// Without a job or flags: the help, and the usage exit code 2.
+#[test]
+fn no_arguments_print_the_help_and_exit_2() {
+    let o = stylize().output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("Usage:") && err.contains("image"), "{err}");
+    let o = stylize().args(["image", "--help"]).output().unwrap();
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("--iterations"));
+}
+
+/// A run whose cost stops being finite (an absurd L-BFGS step) stops with
+/// an error naming the iteration, and writes no image.
+#[test]
+fn a_diverging_run_fails_clearly_and_writes_nothing() {
+    let Some(weights) = common::hed_weights("a_diverging_run_fails_clearly_and_writes_nothing")
+    else {
+        return;
+    };
+    for (extra, what) in [
+        (
+            &[
+                "--optimizer",
+                "lbfgs",
+                "--line-search",
+                "strong-wolfe",
+                "--lr",
+                "1e30",
+            ][..],
+            "the cost is inf",
+        ),
+        (&["--beta", "1e38"][..], "the gradient is not finite"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.png");
+        let log = dir.path().join("costs.csv");
+        let o = stylize()
+            .args(base_args(&out, &weights))
+            .args(extra)
+            .args(["--threads", "2", "--loss-log", log.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {err}");
+        assert!(
+            err.contains("diverged at iteration 1") && err.contains(what),
+            "{err}"
+        );
+        assert!(!out.exists() && !log.exists(), "{extra:?} left a file");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
 }
 
 #[test]
@@ -420,7 +493,7 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
         Case {
             name: "unknown engine",
             args: s(&["--engine", "gpu"]),
-            expect: "`gpu` is not fast or burn",
+            expect: "invalid value 'gpu' for '--engine",
         },
         Case {
             name: "unknown device",
@@ -574,4 +647,68 @@ fn first_use_downloads_verifies_and_caches_the_default_weights() {
     let o = run(&dir.path().join("b.png"));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("(default, cached)"), "{}", stderr(&o));
+}
+
+/// A cgroup with a 1 GiB memory limit, when this machine lets the test make
+/// one (root, cgroup v1 or v2 mounted writable): its folder and the file
+/// that takes a process id. Removed by the caller.
+fn memory_cgroup() -> Option<(PathBuf, &'static str)> {
+    let name = format!("stylize-test-{}", std::process::id());
+    let limit = (1u64 << 30).to_string();
+    for (root, limit_file) in [
+        ("/sys/fs/cgroup", "memory.max"),
+        ("/sys/fs/cgroup/memory", "memory.limit_in_bytes"),
+    ] {
+        let dir = PathBuf::from(root).join(&name);
+        // Only a cgroup filesystem fills a new folder with control files
+        // (elsewhere, e.g. the tmpfs a v1 hierarchy is mounted under, the
+        // folder stays empty).
+        if std::fs::create_dir(&dir).is_err() {
+            continue;
+        }
+        if dir.join("cgroup.procs").exists() && std::fs::write(dir.join(limit_file), &limit).is_ok()
+        {
+            return Some((dir, "cgroup.procs"));
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    None
+}
+
+/// `--max-memory`'s default is the memory this process may use: inside a
+/// cgroup (a container) with a lower limit than the machine's, that limit.
+#[test]
+fn the_default_memory_limit_is_the_containers() {
+    let Some(weights) = common::hed_weights("the_default_memory_limit_is_the_containers") else {
+        return;
+    };
+    let Some((cgroup, procs)) = memory_cgroup() else {
+        eprintln!("SKIPPED the_default_memory_limit_is_the_containers: cannot make a memory cgroup here (needs root and a writable cgroup filesystem)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let mut args = base_args(&out, &weights);
+    let i = args.iter().position(|a| a == "--size").unwrap();
+    args[i + 1] = "3000".into();
+    // The shell moves itself into the cgroup, then becomes stylize.
+    let script = format!(
+        "echo $$ > {} && exec \"$0\" \"$@\"",
+        cgroup.join(procs).display()
+    );
+    args.extend(["--threads".into(), "1".into()]);
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_stylize"))
+        .args(&args)
+        .env("STYLIZE_LOG", "warn")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir(&cgroup);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("more than the limit of 1.0 GiB"), "{err}");
+    assert!(err.contains("fits"), "{err}");
+    assert!(!out.exists());
 }

@@ -43,8 +43,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use serde_json::json;
-use stylize::config::StyleConfig;
-use stylize::{load_image, load_vgg_weights, ComputeDevice, Engine, Stylizer};
+use stylize::{load_image, load_vgg_weights, ComputeDevice, Engine, StyleConfig, Stylizer};
 
 type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -113,10 +112,7 @@ fn run() -> BoxResult<()> {
 
     let t0 = Instant::now();
     let weights = load_vgg_weights(Path::new(weights_path), None)?;
-    let mut stylizer = Stylizer::with_device(&weights, device)?.with_threads(threads)?;
-    if let Some(e) = engine {
-        stylizer = stylizer.with_engine(e)?;
-    }
+    let stylizer = Stylizer::with_device(&weights, device, engine)?.with_threads(threads)?;
     let mut content = load_image(&content_path)?;
     if square {
         let side = content.width().min(content.height());

@@ -21,8 +21,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use serde_json::json;
-use stylize::config::StyleConfig;
-use stylize::{load_image, load_vgg_weights, ComputeDevice, CostValues, Stylizer};
+use stylize::{load_image, load_vgg_weights, ComputeDevice, CostValues, StyleConfig, Stylizer};
 
 type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -91,7 +90,7 @@ fn run() -> BoxResult<bool> {
     let style = load_image(&style_path)?;
     let styles = std::slice::from_ref(&style);
 
-    let cpu = Stylizer::with_device(&weights, ComputeDevice::Cpu)?;
+    let cpu = Stylizer::with_device(&weights, ComputeDevice::Cpu, None)?;
     let cpu_problem = cpu.problem(&content, styles, &config)?;
     let image = &cpu_problem.init;
     let t = Instant::now();
@@ -99,7 +98,7 @@ fn run() -> BoxResult<bool> {
     let cpu_seconds = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let gpu = Stylizer::with_device(&weights, device)?;
+    let gpu = Stylizer::with_device(&weights, device, None)?;
     let gpu_start_seconds = t.elapsed().as_secs_f64();
     let gpu_problem = gpu.problem(&content, styles, &config)?;
     let t = Instant::now();

@@ -172,9 +172,6 @@ mod tests {
                 cout: 128
             }
         );
-        assert_eq!(
-            Architecture::Vgg19.conv_positions().last(),
-            Some(&(5, 4))
-        );
+        assert_eq!(Architecture::Vgg19.conv_positions().last(), Some(&(5, 4)));
     }
 }

@@ -7,10 +7,10 @@ use std::fmt;
 
 use image::DynamicImage;
 
-use crate::error::{Error, Result};
-use crate::layer::Layer;
 use crate::architecture::Architecture;
 pub use crate::architecture::Pooling;
+use crate::error::{Error, Result};
+use crate::layer::Layer;
 
 /// The seed's presets for the per-layer style weights on
 /// `block1_conv1..block5_conv1` (relu1_1..relu5_1).

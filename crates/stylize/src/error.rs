@@ -121,7 +121,10 @@ pub enum Error {
     /// The optimisation diverged: a cost or the gradient became NaN or
     /// infinite (for example with far too large a learning rate). No
     /// image is returned.
-    #[error("the run diverged at iteration {iteration}: {what}; try a smaller --lr")]
+    #[error(
+        "the run diverged at iteration {iteration}: {what}; a smaller learning rate \
+         (--lr) or smaller cost weights keep it finite"
+    )]
     Diverged {
         /// The 1-based iteration (over all scales) whose evaluation failed.
         iteration: usize,

@@ -9,8 +9,8 @@
 
 use std::fmt;
 
-use crate::error::{Error, Result};
 use crate::architecture::Architecture;
+use crate::error::{Error, Result};
 
 /// Which tensor of a convolution stage a tap reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -33,7 +33,7 @@
 //! 8. **Loop** (`stylizer.rs`): coarse to fine over scales, reports each
 //!    step to an [`Observer`] that may stop it, and returns the image at
 //!    the content's original size.
-
+//!
 //! [`StyleConfig`] holds every setting; [`StyleConfig::seed`] (the default)
 //! and [`StyleConfig::gatys`] are the presets.
 //!
@@ -70,12 +70,14 @@ pub mod memory;
 mod objective;
 mod observer;
 mod optim;
+mod optimize;
 mod pixel_term;
 mod plan;
 mod preprocess;
 mod problem;
-mod optimize;
 mod stylizer;
+#[cfg(test)]
+mod tests;
 mod weights;
 
 pub use architecture::{Architecture, Pooling};

@@ -12,10 +12,10 @@
 //! activation (the ReLU masks), the taps' gradients, and a few buffers of
 //! the largest layer at a time; [`estimate_fast_bytes`] counts those.
 
+use crate::architecture::{Architecture, BLOCK_WIDTHS};
 use crate::config::{Optimizer, ResolvedLayers, StyleConfig};
 use crate::engine::Engine;
 use crate::layer::{Layer, TapKind};
-use crate::architecture::{Architecture, BLOCK_WIDTHS};
 
 /// Bytes kept per activation element of the generated image's forward pass
 /// through backward: f32 conv output, ReLU output and their gradients, with
@@ -207,13 +207,22 @@ pub fn human(bytes: u64) -> String {
     }
 }
 
-/// Memory the machine has: `MemTotal` of `/proc/meminfo`, or `None` where
-/// that cannot be read.
+/// Memory this process may use: the machine's, or a container's cgroup
+/// limit when that is lower (read with `sysinfo`, which knows both cgroup
+/// versions); `None` where neither can be read.
 pub fn machine_memory() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+    let mut system = sysinfo::System::new();
+    system.refresh_memory();
+    let mut limits = vec![system.total_memory()];
+    // The whole system's cgroup, and this process's own (a container, or
+    // a cgroup it was started in), whichever is lower.
+    limits.extend(system.cgroup_limits().map(|l| l.total_memory));
+    if let Ok(pid) = sysinfo::get_current_pid() {
+        system.refresh_processes(sysinfo::ProcessesToUpdate::Some(&[pid]), false);
+        let own = system.process(pid).and_then(|p| p.cgroup_limits());
+        limits.extend(own.map(|l| l.total_memory));
+    }
+    limits.into_iter().filter(|&t| t > 0).min()
 }
 
 /// Parses `8G`, `512M`, `1.5GiB`, `2000000000` into bytes.

@@ -118,7 +118,9 @@ mod tests {
     use super::*;
 
     fn image(w: u32, h: u32, f: impl Fn(u32, u32, usize) -> f32) -> Rgb32FImage {
-        Rgb32FImage::from_fn(w, h, |x, y| image::Rgb([f(x, y, 0), f(x, y, 1), f(x, y, 2)]))
+        Rgb32FImage::from_fn(w, h, |x, y| {
+            image::Rgb([f(x, y, 0), f(x, y, 1), f(x, y, 2)])
+        })
     }
 
     fn planar(img: &Rgb32FImage) -> Vec<f32> {
@@ -128,7 +130,9 @@ mod tests {
     #[test]
     fn gradient_matches_finite_differences() {
         let (w, h) = (7, 5);
-        let target = image(w, h, |x, y, c| ((x * 3 + y * 5 + c as u32) % 7) as f32 / 7.0);
+        let target = image(w, h, |x, y, c| {
+            ((x * 3 + y * 5 + c as u32) % 7) as f32 / 7.0
+        });
         let weights: Vec<f32> = (0..w * h).map(|i| (i % 3) as f32 * 0.5).collect();
         let term = WeightedDistance::new(target, weights, 2.5).unwrap();
         let x = planar(&image(w, h, |x, y, c| {
@@ -143,8 +147,12 @@ mod tests {
             p[i] += eps;
             let mut m = x.clone();
             m[i] -= eps;
-            let fp = term.evaluate(Planar::new(&p, (w, h)).unwrap(), None).unwrap();
-            let fm = term.evaluate(Planar::new(&m, (w, h)).unwrap(), None).unwrap();
+            let fp = term
+                .evaluate(Planar::new(&p, (w, h)).unwrap(), None)
+                .unwrap();
+            let fm = term
+                .evaluate(Planar::new(&m, (w, h)).unwrap(), None)
+                .unwrap();
             let fd = (fp - fm) / (2.0 * f64::from(eps));
             assert!(
                 (fd - f64::from(g[i])).abs() < 1e-4 * fd.abs().max(1e-3),
@@ -159,13 +167,23 @@ mod tests {
         let target = image(4, 4, |x, _, _| x as f32 / 4.0);
         let t = planar(&target);
         let term = WeightedDistance::new(target.clone(), vec![1.0; 16], 1.0).unwrap();
-        assert_eq!(term.evaluate(Planar::new(&t, (4, 4)).unwrap(), None).unwrap(), 0.0);
+        assert_eq!(
+            term.evaluate(Planar::new(&t, (4, 4)).unwrap(), None)
+                .unwrap(),
+            0.0
+        );
         let off = WeightedDistance::new(target, vec![0.0; 16], 1.0).unwrap();
         let x = vec![1.0; 48];
-        assert_eq!(off.evaluate(Planar::new(&x, (4, 4)).unwrap(), None).unwrap(), 0.0);
+        assert_eq!(
+            off.evaluate(Planar::new(&x, (4, 4)).unwrap(), None)
+                .unwrap(),
+            0.0
+        );
         // Mean squared distance: every value 1 away, weight 1 -> 1.
         let ones = WeightedDistance::new(image(4, 4, |_, _, _| 0.0), vec![1.0; 16], 1.0).unwrap();
-        let v = ones.evaluate(Planar::new(&x, (4, 4)).unwrap(), None).unwrap();
+        let v = ones
+            .evaluate(Planar::new(&x, (4, 4)).unwrap(), None)
+            .unwrap();
         assert!((v - 1.0).abs() < 1e-12, "{v}");
     }
 

@@ -70,7 +70,11 @@ impl Stylizer {
     /// Puts `weights` on the CPU, computing in `f32` with the fast engine
     /// ([`Engine::Fast`]).
     pub fn new(weights: &VggWeights) -> Self {
-        Self::from_network(Box::new(FastVgg::new(weights)), ComputeDevice::Cpu, DType::F32)
+        Self::from_network(
+            Box::new(FastVgg::new(weights)),
+            ComputeDevice::Cpu,
+            DType::F32,
+        )
     }
 
     /// Puts `weights` on the CPU in `f32` with `engine`: the fast one, or
@@ -354,7 +358,8 @@ impl Stylizer {
             }
         }
         let (working, problem) = result.ok_or_else(no_scale)?;
-        let (final_costs, _) = problem.evaluate_planar(&crate::image_io::to_planar(&working), false)?;
+        let (final_costs, _) =
+            problem.evaluate_planar(&crate::image_io::to_planar(&working), false)?;
         Ok(Stylized {
             image: finish(&working)?,
             working_image: working,

@@ -7,43 +7,18 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 mod common;
+#[path = "common/random.rs"]
+mod random;
+
+use random::random_weights;
 
 use image::{DynamicImage, Rgb32FImage};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use stylize::weights::{ConvWeights, Format};
 use stylize::{
-    load_image, load_vgg_weights, Architecture, CostValues, Engine, Pooling, Preprocess,
+    load_image, load_vgg_weights, Architecture, ComputeDevice, CostValues, Engine, Pooling,
     StyleConfig, Stylizer, VggWeights,
 };
-
-/// He-initialised random weights, so activations keep their scale with depth.
-fn random_weights(arch: Architecture, seed: u64) -> VggWeights {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    VggWeights {
-        arch,
-        preprocess: Preprocess::KERAS_CAFFE,
-        preprocess_reason: String::new(),
-        convs: arch
-            .kernel_shapes()
-            .into_iter()
-            .map(|shape| {
-                let fan_in = (shape[1] * 9) as f32;
-                let std = (2.0 / fan_in).sqrt() * 1.7;
-                ConvWeights {
-                    name: String::new(),
-                    shape,
-                    kernel: (0..shape.iter().product::<usize>())
-                        .map(|_| rng.random_range(-std..std))
-                        .collect(),
-                    bias: (0..shape[0]).map(|_| rng.random_range(-0.1..0.1)).collect(),
-                }
-            })
-            .collect(),
-        path: Default::default(),
-        format: Format::SafeTensors,
-    }
-}
 
 fn random_image(w: u32, h: u32, seed: u64) -> DynamicImage {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -87,7 +62,7 @@ fn eval(
 ) -> (CostValues, Vec<f32>) {
     let s = match which {
         Impl::Fast => Stylizer::new(weights),
-        Impl::BurnF32 => Stylizer::new(weights).with_engine(Engine::Burn).unwrap(),
+        Impl::BurnF32 => Stylizer::with_engine(weights, Engine::Burn),
         Impl::BurnF64 => Stylizer::with_dtype(weights, burn::tensor::DType::F64),
     }
     .with_threads(2)
@@ -218,18 +193,19 @@ fn fast_engine_matches_burn_on_the_real_weights() {
 #[test]
 fn the_fast_engine_is_refused_where_it_cannot_run() {
     let weights = random_weights(Architecture::Vgg16, 3);
-    let err = Stylizer::with_dtype(&weights, burn::tensor::DType::F64)
-        .with_engine(Engine::Fast)
+    let err = Stylizer::with_device(&weights, ComputeDevice::Cuda(0), Some(Engine::Fast))
         .unwrap_err()
         .to_string();
     assert!(err.contains("fast engine runs in f32 on the CPU"), "{err}");
     assert_eq!(
-        Stylizer::new(&weights)
-            .with_engine(Engine::Burn)
-            .unwrap()
-            .engine(),
+        Stylizer::with_engine(&weights, Engine::Burn).engine(),
         Engine::Burn
     );
+    assert_eq!(
+        Stylizer::with_dtype(&weights, burn::tensor::DType::F64).engine(),
+        Engine::Burn
+    );
+    assert_eq!(Stylizer::new(&weights).engine(), Engine::Fast);
 }
 
 #[test]

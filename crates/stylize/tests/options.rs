@@ -9,12 +9,24 @@ mod common;
 use std::ops::ControlFlow;
 
 use image::{DynamicImage, Rgb32FImage, RgbaImage};
-use stylize::color::{rgb_to_yiq, to_yiq};
-use stylize::config::LineSearch;
 use stylize::{
-    load_image, load_vgg_weights, ColorPreservation, Init, Iteration, Observer, Optimizer, Pooling,
-    RunInfo, Scales, StyleConfig, Stylizer,
+    load_image, load_vgg_weights, ColorPreservation, Init, Iteration, LineSearch, Observer,
+    Optimizer, PixelTerm, Pooling, RunInfo, Scales, StyleConfig, Stylizer, WeightedDistance,
 };
+
+/// YIQ (NTSC) of every pixel: chrominance is I and Q.
+fn to_yiq(img: &Rgb32FImage) -> Vec<[f32; 3]> {
+    img.pixels()
+        .map(|p| {
+            let [r, g, b] = p.0;
+            [
+                0.299 * r + 0.587 * g + 0.114 * b,
+                0.596 * r - 0.274 * g - 0.322 * b,
+                0.211 * r - 0.523 * g + 0.312 * b,
+            ]
+        })
+        .collect()
+}
 
 fn stylizer(test: &str) -> Option<Stylizer> {
     let path = common::hed_weights(test)?;
@@ -46,6 +58,7 @@ struct Record {
     info: Option<RunInfo>,
     totals: Vec<f64>,
     contents: Vec<f64>,
+    styles: Vec<f64>,
     scales: Vec<usize>,
 }
 
@@ -56,6 +69,7 @@ impl Observer for Record {
     fn iteration(&mut self, it: &Iteration<'_>) -> ControlFlow<()> {
         self.totals.push(it.total);
         self.contents.push(it.content);
+        self.styles.push(it.style);
         self.scales.push(it.scale);
         ControlFlow::Continue(())
     }
@@ -495,5 +509,113 @@ fn bad_combinations_are_refused_before_any_work() {
         assert!(err.contains(msg), "{err}");
         assert!(rec.info.is_none(), "work started before refusing: {err}");
     }
-    let _ = rgb_to_yiq([0.0; 3]);
+}
+
+/// Every reported row of an L-BFGS run with the strong-Wolfe search has
+/// real costs: the step's starting point may be any trial point of the
+/// previous step's line search, not only its last evaluation (a defect
+/// once reported zeros there), and a row must never be partial.
+#[test]
+fn lbfgs_with_line_search_reports_real_costs_on_every_row() {
+    let Some(s) = stylizer("lbfgs_with_line_search_reports_real_costs_on_every_row") else {
+        return;
+    };
+    let (content, style, _) = images();
+    for size in [64, 96] {
+        let config = StyleConfig::gatys().with_size(size).with_iterations(25);
+        let mut rec = Record::default();
+        s.stylize(&content, std::slice::from_ref(&style), &config, &mut rec)
+            .unwrap();
+        assert!(
+            rec.totals.len() > 5,
+            "{size}: only {} rows",
+            rec.totals.len()
+        );
+        // The first step starts at the content image itself: content 0.
+        assert_eq!(rec.contents[0], 0.0);
+        for (i, ((c, st), t)) in rec
+            .contents
+            .iter()
+            .zip(&rec.styles)
+            .zip(&rec.totals)
+            .enumerate()
+        {
+            assert!(*st > 0.0, "{size} px, row {}: style cost {st}", i + 1);
+            if i > 0 {
+                assert!(*c > 0.0, "{size} px, row {}: content cost {c}", i + 1);
+            }
+            assert!(
+                (c + st - t).abs() <= 1e-9 * t,
+                "{size} px, row {}: {c} + {st} != {t}",
+                i + 1
+            );
+        }
+    }
+}
+
+/// The objective's seam for pixel-space terms (video's temporal term): a
+/// heavy weighted distance pulls the result onto its target, is reported
+/// as the `extra` cost, and a term with zero weights changes nothing.
+#[test]
+fn a_pixel_term_pulls_the_result_to_its_target() {
+    let Some(s) = stylizer("a_pixel_term_pulls_the_result_to_its_target") else {
+        return;
+    };
+    let (content, style, _) = images();
+    let config = tiny().with_iterations(30);
+    let (w, h) = (64, 43); // chelsea's working size at 64 px
+                           // The target: the content's working image mirrored left to right.
+    let mirrored = image::imageops::flip_horizontal(&image::imageops::resize(
+        &content.to_rgb32f(),
+        w,
+        h,
+        image::imageops::FilterType::Triangle,
+    ));
+    let distance = |img: &Rgb32FImage| {
+        img.iter()
+            .zip(mirrored.iter())
+            .map(|(a, b)| f64::from((a - b).abs()))
+            .sum::<f64>()
+            / img.len() as f64
+    };
+    let styles = std::slice::from_ref(&style);
+    let plain = s
+        .stylize(&content, styles, &config, &mut Record::default())
+        .unwrap();
+    assert_eq!(plain.working_image.dimensions(), (w, h));
+    let term: std::sync::Arc<dyn PixelTerm> = std::sync::Arc::new(
+        WeightedDistance::new(mirrored.clone(), vec![1.0; (w * h) as usize], 1e8).unwrap(),
+    );
+    #[derive(Default)]
+    struct Extra(Vec<f64>);
+    impl Observer for Extra {
+        fn iteration(&mut self, it: &Iteration<'_>) -> ControlFlow<()> {
+            self.0.push(it.extra);
+            ControlFlow::Continue(())
+        }
+    }
+    let mut extra = Extra::default();
+    let pulled = s
+        .stylize_with_terms(&content, styles, &config, &[term], &mut extra)
+        .unwrap();
+    let (before, after) = (
+        distance(&plain.working_image),
+        distance(&pulled.working_image),
+    );
+    eprintln!("mean |x - target|: without the term {before:.4}, with it {after:.4}");
+    assert!(after < before / 3.0, "{after} vs {before}");
+    assert!(
+        extra.0[0] > 0.0 && extra.0.last() < extra.0.first(),
+        "{:?}",
+        extra.0
+    );
+    assert!(pulled.final_costs.extra > 0.0);
+    // Zero pixel weights: the same bits as without the term.
+    let off: std::sync::Arc<dyn PixelTerm> = std::sync::Arc::new(
+        WeightedDistance::new(mirrored, vec![0.0; (w * h) as usize], 1e8).unwrap(),
+    );
+    let same = s
+        .stylize_with_terms(&content, styles, &config, &[off], &mut Record::default())
+        .unwrap();
+    assert!(same.working_image == plain.working_image);
 }

@@ -256,10 +256,7 @@ impl FastVgg {
                             None,
                         )
                     } else {
-                        (
-                            conv3x3(&x, k, Epilogue::BiasRelu(&c.bias), buffers),
-                            None,
-                        )
+                        (conv3x3(&x, k, Epilogue::BiasRelu(&c.bias), buffers), None)
                     };
                     buffers.give(std::mem::replace(&mut x, y).into_data());
                     let post_layer = Layer::relu(block, conv);

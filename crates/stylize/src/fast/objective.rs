@@ -102,9 +102,7 @@ impl<'a> FastTargets<'a> {
                 .into_iter()
                 .zip(&taps)
                 .map(|(g, tap)| {
-                    g.ok_or_else(|| {
-                        Error::Backend(format!("style layer {tap} was not reached"))
-                    })
+                    g.ok_or_else(|| Error::Backend(format!("style layer {tap} was not reached")))
                 })
                 .collect::<Result<Vec<_>>>()?;
             targets.push((*blend, grams));
@@ -119,12 +117,6 @@ impl<'a> FastTargets<'a> {
             weights,
             pooling,
         })
-    }
-
-    /// Kept bytes of the run's recycled buffers.
-    #[cfg(test)]
-    pub(crate) fn kept_bytes(&self) -> usize {
-        self.buffers.kept_bytes()
     }
 }
 
@@ -206,7 +198,6 @@ impl Targets for FastTargets<'_> {
             grad,
         ))
     }
-
 }
 
 impl FastTargets<'_> {

@@ -150,6 +150,9 @@ mod tests {
             w: 1,
             data: vec![4.0],
         };
-        assert_eq!(pool2x2_backward(&g, None, 2, 2, &Buffers::new()).data, vec![1.0; 4]);
+        assert_eq!(
+            pool2x2_backward(&g, None, 2, 2, &Buffers::new()).data,
+            vec![1.0; 4]
+        );
     }
 }

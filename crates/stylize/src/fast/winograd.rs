@@ -177,7 +177,6 @@ impl WinogradKernel {
             u,
         }
     }
-
 }
 
 /// What happens to each output value after the convolution.
@@ -725,7 +724,12 @@ mod tests {
                 let err = max_rel(&got.data, &want);
                 assert!(err < 2e-6, "m={} {cin}x{cout} {h}x{w}: {err}", t.m);
                 let mut mask = vec![9u8; cout * h * w];
-                let got = conv3x3(&input, &wk, Epilogue::BiasReluMask(&bias, &mut mask), &Buffers::new());
+                let got = conv3x3(
+                    &input,
+                    &wk,
+                    Epilogue::BiasReluMask(&bias, &mut mask),
+                    &Buffers::new(),
+                );
                 for ((g, w), k) in got.data.iter().zip(&want).zip(&mask) {
                     assert!((f64::from(*g) - w.max(0.0)).abs() < 1e-5);
                     assert_eq!(*k, u8::from(*w > 0.0));

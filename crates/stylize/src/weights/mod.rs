@@ -20,9 +20,9 @@ use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::architecture::Architecture;
 use crate::error::{Error, Result};
 use crate::preprocess::Preprocess;
-use crate::architecture::Architecture;
 pub use raw::RawTensor;
 
 use keras_h5::natural_cmp;

@@ -63,7 +63,7 @@ const LEGACY_MAGIC: i128 = 0x1950_a86a_20f9_469c_fc6c;
 /// Second pickle of a legacy file.
 const LEGACY_PROTOCOL: i128 = 1001;
 /// Largest `data.pkl` we are willing to decompress.
-const MAX_PICKLE_BYTES: u64 = 1 << 30;
+const MAX_PICKLE_BYTES: u64 = 64 << 20;
 /// Elements that overlapping views may add beyond twice the storage bytes.
 const EXTRA_ELEMENTS: usize = 1 << 26;
 
@@ -191,7 +191,7 @@ fn read_entry<R: Read + Seek>(
     name: &str,
     limit: u64,
 ) -> Result<Vec<u8>> {
-    let entry = zip.by_name(name).map_err(|e| match e {
+    let mut entry = zip.by_name(name).map_err(|e| match e {
         zip::result::ZipError::FileNotFound => Error::weights_format(
             path,
             format!("entry `{name}` is missing from the zip archive"),
@@ -199,9 +199,18 @@ fn read_entry<R: Read + Seek>(
         e => zip_error(path, &format!("cannot read `{name}`"), e),
     })?;
     let mut bytes = Vec::with_capacity(entry.size().min(limit) as usize);
-    entry
+    (&mut entry)
         .take(limit)
         .read_to_end(&mut bytes)
+        .and_then(|_| {
+            // The zip reader checks an entry's CRC-32 only when a read
+            // reaches its end: one more read does, when all of it was read.
+            if bytes.len() as u64 == entry.size() {
+                entry.read(&mut [0u8; 1]).map(|_| ())
+            } else {
+                Ok(())
+            }
+        })
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof => {
                 Error::weights_format(
@@ -1363,6 +1372,30 @@ mod tests {
     #[test]
     fn vgg_zip() {
         check_fixture("vgg_zip.pth");
+    }
+
+    /// A stored storage entry whose bytes no longer match their CRC-32 is
+    /// refused (it once loaded with a silently wrong value).
+    #[test]
+    fn a_storage_that_fails_its_checksum_is_refused() {
+        let good = std::fs::read(fixture("vgg_zip.pth")).unwrap();
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&good)).unwrap();
+        let name = zip
+            .file_names()
+            .find(|n| n.contains("/data/") && !n.ends_with('/'))
+            .unwrap()
+            .to_string();
+        let entry = zip.by_name(&name).unwrap();
+        assert_eq!(entry.compression(), zip::CompressionMethod::Stored);
+        let at = entry.data_start() as usize;
+        drop(entry);
+        let mut bad = good.clone();
+        bad[at] ^= 0x01;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.pth");
+        std::fs::write(&path, &bad).unwrap();
+        let err = read_pth(&path).unwrap_err().to_string();
+        assert!(err.contains("checksum"), "{err}");
     }
     #[test]
     fn vgg_legacy() {

@@ -20,31 +20,15 @@ impl RawTensor {
 }
 
 /// IEEE 754 half precision to single precision (exact; subnormals,
-/// infinities and NaN payloads kept).
+/// infinities and NaN payloads kept), by the `half` crate.
 pub fn f16_to_f32(h: u16) -> f32 {
-    let sign = u32::from(h & 0x8000) << 16;
-    let exp = u32::from((h >> 10) & 0x1f);
-    let man = u32::from(h & 0x3ff);
-    match exp {
-        // Zero or subnormal: man * 2^-24, exactly representable in f32.
-        0 => {
-            let v = man as f32 * f32::from_bits(0x3380_0000); // 2^-24
-            if sign != 0 {
-                -v
-            } else {
-                v
-            }
-        }
-        // Infinity or NaN.
-        0x1f => f32::from_bits(sign | 0x7f80_0000 | (man << 13)),
-        // Normal: rebias the exponent from 15 to 127.
-        _ => f32::from_bits(sign | ((exp + 112) << 23) | (man << 13)),
-    }
+    half::f16::from_bits(h).to_f32()
 }
 
-/// bfloat16 to single precision (exact: the top half of an f32).
+/// bfloat16 to single precision (exact: the top half of an f32), by the
+/// `half` crate.
 pub fn bf16_to_f32(h: u16) -> f32 {
-    f32::from_bits(u32::from(h) << 16)
+    half::bf16::from_bits(h).to_f32()
 }
 
 #[cfg(test)]

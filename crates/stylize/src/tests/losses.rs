@@ -1,12 +1,10 @@
 //! The costs against independent numpy values (`reference/losses.py`, its
 //! output committed as `reference/losses.json`), on small tensors in f32.
 
-#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
-
+use crate::loss::{content_cost, gram, layer_style_cost, normalized_gram};
+use crate::Similarity;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde_json::Value;
-use stylize::loss::{content_cost, gram, layer_style_cost, normalized_gram};
-use stylize::Similarity;
 
 /// Relative tolerance: f32 arithmetic against float64 values.
 const RTOL: f64 = 1e-5;

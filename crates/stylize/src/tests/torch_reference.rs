@@ -5,17 +5,18 @@
 //! `tests/reference/torch_objective/`; `reference/golden.py` wrote the
 //! expected ones (float64). The README's quality table compares whole runs.
 
-#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
-
-mod common;
-
 use std::path::{Path, PathBuf};
 
+use super::common;
+use crate::architecture::{Architecture, Pooling};
+use crate::burn_engine::objective::Objective;
+use crate::burn_engine::vgg::Vgg;
+use crate::engine::{Network, Planar, TargetImages};
+use crate::fast::FastVgg;
+use crate::objective::{CostValues, Weights};
+use crate::{load_vgg_weights, Preprocess, StyleConfig};
 use burn::tensor::{DType, Device, Tensor, TensorCreationOptions, TensorData};
 use serde_json::Value;
-use stylize::fast::{FastObjective, FastVgg, Planar};
-use stylize::objective::{CostValues, Objective, Weights};
-use stylize::{load_vgg_weights, Architecture, Pooling, Preprocess, StyleConfig, Vgg};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -126,7 +127,7 @@ fn the_fast_engine_matches_pytorch_in_f32_to_1e_4() {
         )
     };
     fn view((data, size): &(Vec<f32>, (u32, u32))) -> Planar<'_> {
-        Planar::new(data, *size)
+        Planar::new(data, *size).unwrap()
     }
     let (content, s0, s1, init) = (
         planar("content.npy"),
@@ -134,20 +135,21 @@ fn the_fast_engine_matches_pytorch_in_f32_to_1e_4() {
         planar("style_1.npy"),
         planar("init.npy"),
     );
-    let objective = FastObjective::new(
-        &net,
-        &layers,
-        view(&content),
-        &[(view(&s0), blend[0]), (view(&s1), blend[1])],
-        Weights {
-            alpha: config["alpha"].as_f64().unwrap(),
-            beta: config["beta"].as_f64().unwrap(),
-            tv: config["tv_weight"].as_f64().unwrap(),
-        },
-        Pooling::Avg,
-    )
-    .unwrap();
-    let (values, grad) = objective.evaluate(&net, view(&init), true).unwrap();
+    let styles = [(view(&s0), blend[0]), (view(&s1), blend[1])];
+    let targets = net
+        .targets(&TargetImages {
+            layers: &layers,
+            content: view(&content),
+            styles: &styles,
+            weights: Weights {
+                alpha: config["alpha"].as_f64().unwrap(),
+                beta: config["beta"].as_f64().unwrap(),
+                tv: config["tv_weight"].as_f64().unwrap(),
+            },
+            pooling: Pooling::Avg,
+        })
+        .unwrap();
+    let (values, grad) = targets.evaluate(view(&init), true).unwrap();
     let grad: Vec<f64> = grad.unwrap().iter().map(|g| f64::from(*g)).collect();
     compare("fast engine F32", values, &grad, 1e-4);
 }

