@@ -83,7 +83,7 @@ impl CliObserver {
         if let Some((path, title)) = &self.plot {
             write_plot(path, &self.history, title).map_err(|e| Error::ImageEncode {
                 path: path.clone(),
-                reason: e.to_string(),
+                source: Box::new(e),
             })?;
         }
         Ok(())

@@ -213,7 +213,7 @@ pub struct StyleConfig {
     /// Style weight beta. Default 30.
     pub beta: f32,
     /// Weight of the total-variation cost (smoothness), see
-    /// [`crate::loss::total_variation`]. Default 0.
+    /// the total-variation cost (see the README). Default 0.
     pub tv_weight: f32,
     /// How pixels are optimised. Default [`Optimizer::Adam`].
     pub optimizer: Optimizer,

@@ -21,17 +21,21 @@ pub enum Error {
     ImageDecode {
         /// The image file.
         path: PathBuf,
-        /// What the decoder said.
+        /// What is wrong with it.
         reason: String,
+        /// The decoder's error, when it gave one.
+        #[source]
+        source: Option<image::ImageError>,
     },
 
     /// An image could not be encoded to the requested output file.
-    #[error("cannot write image {path}: {reason}")]
+    #[error("cannot write image {path}")]
     ImageEncode {
         /// The output file.
         path: PathBuf,
-        /// What the encoder said.
-        reason: String,
+        /// The encoder's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// A weights file is not in any layout `stylize` understands, or is
@@ -42,6 +46,9 @@ pub enum Error {
         path: PathBuf,
         /// What is wrong with it.
         reason: String,
+        /// The reader's error (zip, HDF5, safetensors), when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
 
     /// A weights file lacks a tensor the network needs.
@@ -154,6 +161,20 @@ impl Error {
         Error::WeightsFormat {
             path: path.into(),
             reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// An [`Error::WeightsFormat`] for `path` caused by a reader's error.
+    pub fn weights_format_from(
+        path: impl Into<PathBuf>,
+        reason: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::WeightsFormat {
+            path: path.into(),
+            reason: reason.into(),
+            source: Some(Box::new(source)),
         }
     }
 

@@ -18,27 +18,29 @@ use crate::error::{Error, Result};
 /// [`Error::Io`] when the file cannot be opened, [`Error::ImageDecode`]
 /// when it is not a decodable image or has no pixels.
 pub fn load_image(path: &Path) -> Result<DynamicImage> {
-    let decode_err = |reason: String| Error::ImageDecode {
+    let decode_err = |reason: &str, source: Option<image::ImageError>| Error::ImageDecode {
         path: path.to_path_buf(),
-        reason,
+        reason: reason.to_string(),
+        source,
     };
     let reader = ImageReader::open(path)
         .map_err(|e| Error::io(path, e))?
         .with_guessed_format()
         .map_err(|e| Error::io(path, e))?;
     if reader.format().is_none() {
-        return Err(decode_err("not a recognised image format".into()));
+        return Err(decode_err("not a recognised image format", None));
     }
     let mut decoder = reader
         .into_decoder()
-        .map_err(|e| decode_err(e.to_string()))?;
+        .map_err(|e| decode_err("cannot decode it", Some(e)))?;
     let orientation = decoder.orientation().ok();
-    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| decode_err(e.to_string()))?;
+    let mut img =
+        DynamicImage::from_decoder(decoder).map_err(|e| decode_err("cannot decode it", Some(e)))?;
     if let Some(o) = orientation {
         img.apply_orientation(o);
     }
     if img.width() == 0 || img.height() == 0 {
-        return Err(decode_err("the image has no pixels".into()));
+        return Err(decode_err("the image has no pixels", None));
     }
     Ok(img)
 }
@@ -237,7 +239,7 @@ pub fn save_image(img: &DynamicImage, path: &Path) -> Result<()> {
     let mut tmp = output_tempfile(dir, ".stylize-").map_err(|e| Error::io(dir, e))?;
     let encode_err = |e: image::ImageError| Error::ImageEncode {
         path: path.to_path_buf(),
-        reason: e.to_string(),
+        source: Box::new(e),
     };
     {
         let mut w = std::io::BufWriter::new(tmp.as_file_mut());

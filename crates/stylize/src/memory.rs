@@ -6,11 +6,11 @@
 //! deepest layer a cost reads, with ReLU outputs and the gradients of the
 //! backward pass), the style images' forward passes, the optimiser's state
 //! and the weights. Its constants were calibrated on measured peak resident
-//! memory of the CLI (VGG16, 2 threads): see [`BYTES_PER_ACTIVATION`].
+//! memory of the CLI (VGG16, 2 threads): see `BYTES_PER_ACTIVATION`.
 //!
-//! The fast engine ([`crate::fast`]) keeps much less: one byte per
+//! The fast engine (`fast/`) keeps much less: one byte per
 //! activation (the ReLU masks), the taps' gradients, and a few buffers of
-//! the largest layer at a time; [`estimate_fast_bytes`] counts those.
+//! the largest layer at a time; `estimate_fast_bytes` counts those.
 
 use crate::architecture::{Architecture, BLOCK_WIDTHS};
 use crate::config::{Optimizer, ResolvedLayers, StyleConfig};
@@ -22,14 +22,18 @@ use crate::layer::{Layer, TapKind};
 /// allocator slack. Measured: 1.9-2.6 KB per pixel for VGG16 to block5
 /// (270 activation elements per pixel) between 128 and 384 px; 12 bytes per
 /// element is an upper bound of those.
-pub const BYTES_PER_ACTIVATION: f64 = 12.0;
+pub(crate) const BYTES_PER_ACTIVATION: f64 = 12.0;
 
 /// Fixed cost: the program, the thread pool, decoded images, allocator.
-pub const BASE_BYTES: u64 = 120 << 20;
+pub(crate) const BASE_BYTES: u64 = 120 << 20;
 
 /// Activation elements per input pixel of one forward pass up to `deepest`
 /// (sum over the convolutions run of `channels / 4^(block-1)`).
-pub fn activations_per_pixel(arch: Architecture, deepest_block: usize, deepest_conv: usize) -> f64 {
+pub(crate) fn activations_per_pixel(
+    arch: Architecture,
+    deepest_block: usize,
+    deepest_conv: usize,
+) -> f64 {
     let mut total = 0.0;
     for (b, &n) in arch.convs_per_block().iter().enumerate() {
         let block = b + 1;
@@ -65,7 +69,7 @@ fn deepest(arch: Architecture, layers: &ResolvedLayers) -> (usize, usize) {
 
 /// Estimated peak bytes of one scale on `engine`: content working size
 /// `(w, h)`, style working sizes `styles`.
-pub fn estimate_engine_bytes(
+pub(crate) fn estimate_engine_bytes(
     engine: Engine,
     arch: Architecture,
     layers: &ResolvedLayers,
@@ -93,15 +97,15 @@ fn tap_elements_per_pixel(layer: Layer) -> f64 {
 /// incoming gradient and the convolution's output. Calibrated on measured
 /// peak resident memory (see the tests): the estimate is 15-35% above it
 /// between 1024x1024 and 3840x2160.
-pub const FAST_LIVE_LARGEST: f64 = 2.0;
+pub(crate) const FAST_LIVE_LARGEST: f64 = 2.0;
 
 /// Estimated peak bytes of one scale on the fast engine, which keeps per
 /// pixel: one byte per activation up to the deepest tap (ReLU masks, pool
 /// argmax), four per element of each tap's gradient, and
 /// [`FAST_LIVE_LARGEST`] buffers of the largest layer; plus the recycled
-/// buffers it holds ([`crate::fast::buffers`]), its transformed kernels
+/// buffers it holds ((`fast/buffers.rs`)), its transformed kernels
 /// and the images and optimiser state.
-pub fn estimate_fast_bytes(
+pub(crate) fn estimate_fast_bytes(
     arch: Architecture,
     layers: &ResolvedLayers,
     config: &StyleConfig,
@@ -172,7 +176,7 @@ fn optimizer_bytes(config: &StyleConfig, pixels: f64) -> f64 {
 
 /// Estimated peak bytes of one scale on burn's engine: content working
 /// size `(w, h)`, style working sizes `styles`.
-pub fn estimate_bytes(
+pub(crate) fn estimate_bytes(
     arch: Architecture,
     layers: &ResolvedLayers,
     config: &StyleConfig,

@@ -33,7 +33,7 @@ const MIN_CURVATURE: f64 = 1e-10;
 /// value per parameter).
 pub type Evaluation = (f64, Vec<f32>);
 
-/// How [`Lbfgs`] chooses the step length along its search direction.
+/// How L-BFGS chooses the step length along its search direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum LineSearch {

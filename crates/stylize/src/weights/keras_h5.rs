@@ -74,10 +74,7 @@ pub fn read_keras_h5(path: &Path) -> Result<Vec<RawTensor>> {
         ));
     }
     let file = File::from_bytes(bytes).map_err(|e| {
-        Error::weights_format(
-            path,
-            format!("cannot open as HDF5 (truncated or corrupt?): {e}"),
-        )
+        Error::weights_format_from(path, "cannot open as HDF5 (truncated or corrupt?)", e)
     })?;
     check_not_truncated(path, &file)?;
     let reader = Reader { path, file: &file };
@@ -149,28 +146,30 @@ impl Reader<'_> {
         Error::weights_format(self.path, reason)
     }
 
+    fn format_error_from(&self, reason: impl Into<String>, e: hdf5_pure::Error) -> Error {
+        Error::weights_format_from(self.path, reason, e)
+    }
+
     /// The Keras 2 weights root: the group carrying `layer_names` (the file's
     /// root, else its `model_weights` group), with the path prefix of its
     /// members and the layer names. `None` for a file without `layer_names`.
     fn keras2_weights_root(&self) -> Result<Option<(Group, String, Vec<String>)>> {
         let root = self.file.root();
-        let attrs = root.attrs().map_err(|e| {
-            self.format_error(format!("cannot read the root group's attributes: {e}"))
-        })?;
+        let attrs = root
+            .attrs()
+            .map_err(|e| self.format_error_from("cannot read the root group's attributes", e))?;
         if let Some(names) = self.string_list_attr(&attrs, "layer_names", "the root group")? {
             return Ok(Some((root, String::new(), names)));
         }
         let groups = root
             .groups()
-            .map_err(|e| self.format_error(format!("cannot list the root group: {e}")))?;
+            .map_err(|e| self.format_error_from("cannot list the root group", e))?;
         if groups.iter().any(|g| g == "model_weights") {
-            let group = root.group("model_weights").map_err(|e| {
-                self.format_error(format!("cannot open group `model_weights`: {e}"))
-            })?;
+            let group = root
+                .group("model_weights")
+                .map_err(|e| self.format_error_from("cannot open group `model_weights`", e))?;
             let attrs = group.attrs().map_err(|e| {
-                self.format_error(format!(
-                    "cannot read the attributes of `model_weights`: {e}"
-                ))
+                self.format_error_from("cannot read the attributes of `model_weights`", e)
             })?;
             if let Some(names) = self.string_list_attr(&attrs, "layer_names", "`model_weights`")? {
                 return Ok(Some((group, "model_weights/".to_owned(), names)));
@@ -192,14 +191,13 @@ impl Reader<'_> {
         let mut listed = HashSet::new();
         for layer in layer_names {
             let group = weights_root.group(layer).map_err(|e| {
-                self.format_error(format!(
-                    "`layer_names` lists layer `{layer}` but group `{prefix}{layer}` cannot be opened: {e}"
-                ))
+                self.format_error_from(format!("`layer_names` lists layer `{layer}` but group `{prefix}{layer}` cannot be opened"), e)
             })?;
             let attrs = group.attrs().map_err(|e| {
-                self.format_error(format!(
-                    "cannot read the attributes of group `{prefix}{layer}`: {e}"
-                ))
+                self.format_error_from(
+                    format!("cannot read the attributes of group `{prefix}{layer}`"),
+                    e,
+                )
             })?;
             let where_ = format!("group `{prefix}{layer}`");
             let weight_names = self
@@ -208,9 +206,7 @@ impl Reader<'_> {
             for weight in weight_names {
                 let name = format!("{prefix}{layer}/{weight}");
                 let dataset = group.dataset(&weight).map_err(|e| {
-                    self.format_error(format!(
-                        "layer `{layer}` lists weight `{weight}` but dataset `{name}` cannot be opened: {e}"
-                    ))
+                    self.format_error_from(format!("layer `{layer}` lists weight `{weight}` but dataset `{name}` cannot be opened"), e)
                 })?;
                 if listed.insert(name.clone()) {
                     out.push((name, dataset));
@@ -245,13 +241,13 @@ impl Reader<'_> {
             )));
         }
         let mut children: Vec<(String, Child)> = Vec::new();
-        let groups = group
-            .iter_groups()
-            .map_err(|e| self.format_error(format!("cannot list the groups in `{here}`: {e}")))?;
+        let groups = group.iter_groups().map_err(|e| {
+            self.format_error_from(format!("cannot list the groups in `{here}`"), e)
+        })?;
         children.extend(groups.map(|(name, g)| (name, Child::Group(g))));
-        let datasets = group
-            .iter_datasets()
-            .map_err(|e| self.format_error(format!("cannot list the datasets in `{here}`: {e}")))?;
+        let datasets = group.iter_datasets().map_err(|e| {
+            self.format_error_from(format!("cannot list the datasets in `{here}`"), e)
+        })?;
         children.extend(datasets.map(|(name, d)| (name, Child::Dataset(d))));
         *budget = budget.checked_sub(children.len()).ok_or_else(|| {
             self.format_error(format!(
@@ -321,7 +317,7 @@ impl Reader<'_> {
     /// floats (not a weight).
     fn read_tensor(&self, name: &str, dataset: &Dataset) -> Result<Option<RawTensor>> {
         let datatype = dataset.datatype().map_err(|e| {
-            self.format_error(format!("cannot read the datatype of dataset `{name}`: {e}"))
+            self.format_error_from(format!("cannot read the datatype of dataset `{name}`"), e)
         })?;
         let Datatype::FloatingPoint {
             size,
@@ -347,7 +343,7 @@ impl Reader<'_> {
         };
 
         let dims = dataset.shape().map_err(|e| {
-            self.format_error(format!("cannot read the shape of dataset `{name}`: {e}"))
+            self.format_error_from(format!("cannot read the shape of dataset `{name}`"), e)
         })?;
         let numel = dims
             .iter()
@@ -368,8 +364,9 @@ impl Reader<'_> {
                 ))
             })?;
 
-        let unreadable =
-            |e: hdf5_pure::Error| self.format_error(format!("cannot read dataset `{name}`: {e}"));
+        let unreadable = |e: hdf5_pure::Error| {
+            self.format_error_from(format!("cannot read dataset `{name}`"), e)
+        };
         let data = match format {
             FloatFormat::F32 | FloatFormat::F64 => dataset.read_f32().map_err(unreadable)?,
             FloatFormat::F16 | FloatFormat::BF16 => {
@@ -701,7 +698,9 @@ mod tests {
                 let path = dir.path().join(format!("{file}.{cut}"));
                 std::fs::write(&path, &bytes[..cut]).expect("write truncated copy");
                 match read_keras_h5(&path) {
-                    Err(Error::WeightsFormat { path: p, reason }) => {
+                    Err(Error::WeightsFormat {
+                        path: p, reason, ..
+                    }) => {
                         assert_eq!(p, path);
                         assert!(!reason.is_empty());
                     }

@@ -125,7 +125,7 @@ fn read_zip(path: &Path, file: File) -> Result<Vec<RawTensor>> {
     if let Ok(entry) = zip.by_name(&format!("{prefix}byteorder")) {
         let mut order = String::new();
         entry.take(16).read_to_string(&mut order).map_err(|e| {
-            Error::weights_format(path, format!("cannot read `{prefix}byteorder`: {e}"))
+            Error::weights_format_from(path, format!("cannot read `{prefix}byteorder`"), e)
         })?;
         if order.trim() != "little" {
             return Err(Error::weights_format(
@@ -213,9 +213,10 @@ fn read_entry<R: Read + Seek>(
         })
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof => {
-                Error::weights_format(
+                Error::weights_format_from(
                     path,
-                    format!("cannot read `{name}`: {e} (truncated or corrupt zip archive?)"),
+                    format!("cannot read `{name}` (truncated or corrupt zip archive?)"),
+                    e,
                 )
             }
             _ => Error::io(path, e),
@@ -233,9 +234,10 @@ fn zip_error(path: &Path, what: &str, e: zip::result::ZipError) -> Error {
         {
             Error::io(path, io)
         }
-        e => Error::weights_format(
+        e => Error::weights_format_from(
             path,
-            format!("{what}: {e} (truncated or corrupt zip archive?)"),
+            format!("{what} (truncated or corrupt zip archive?)"),
+            e,
         ),
     }
 }
@@ -1394,8 +1396,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.pth");
         std::fs::write(&path, &bad).unwrap();
-        let err = read_pth(&path).unwrap_err().to_string();
-        assert!(err.contains("checksum"), "{err}");
+        let err = read_pth(&path).unwrap_err();
+        let cause = std::error::Error::source(&err).map(ToString::to_string);
+        assert!(
+            cause.as_deref().is_some_and(|c| c.contains("checksum")),
+            "{err}: {cause:?}"
+        );
     }
     #[test]
     fn vgg_legacy() {

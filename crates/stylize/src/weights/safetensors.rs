@@ -19,21 +19,21 @@ pub type Metadata = Vec<(String, String)>;
 pub fn read_safetensors(path: &Path) -> Result<(Vec<RawTensor>, Metadata)> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let (_, meta) = SafeTensors::read_metadata(&bytes)
-        .map_err(|e| Error::weights_format(path, format!("not a safetensors file: {e}")))?;
+        .map_err(|e| Error::weights_format_from(path, "not a safetensors file", e))?;
     let metadata: Vec<(String, String)> = meta
         .metadata()
         .as_ref()
         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
     let st = SafeTensors::deserialize(&bytes)
-        .map_err(|e| Error::weights_format(path, format!("not a safetensors file: {e}")))?;
+        .map_err(|e| Error::weights_format_from(path, "not a safetensors file", e))?;
     let mut names = st.names();
     names.sort();
     let mut out = Vec::with_capacity(names.len());
     for name in names {
         let view = st
             .tensor(name)
-            .map_err(|e| Error::weights_format(path, format!("tensor `{name}`: {e}")))?;
+            .map_err(|e| Error::weights_format_from(path, format!("tensor `{name}`"), e))?;
         let data = match view.dtype() {
             Dtype::F32 => decode(view.data(), 4, |b| {
                 f32::from_le_bytes([b[0], b[1], b[2], b[3]])
