@@ -41,7 +41,7 @@ pub fn dis_flow(a: &GrayImage, b: &GrayImage, params: &DisParams) -> Result<Flow
         });
     }
     let (finest, coarsest) = scales(w, h, params);
-    let levels = pyramid(a, b, finest, coarsest);
+    let levels = pyramid(a, b, finest, coarsest, psz + 2);
 
     let mut u: Vec<f32> = Vec::new();
     let mut v: Vec<f32> = Vec::new();

@@ -113,11 +113,60 @@ pub(crate) struct Level {
     pub gx: Vec<f32>,
     /// y derivative of the first frame (3x3 Sobel / 8).
     pub gy: Vec<f32>,
+    /// Second frame with replicated borders, for patch sampling.
+    pub i1p: Padded,
+}
+
+/// An image with `pad` replicated pixels on every side: bilinear samples
+/// of a whole patch need no per-pixel clamping.
+pub(crate) struct Padded {
+    pub data: Vec<f32>,
+    /// Padded width.
+    pub pw: usize,
+    pub pad: usize,
+}
+
+impl Padded {
+    pub fn new(img: &[f32], w: usize, h: usize, pad: usize) -> Self {
+        let pw = w + 2 * pad;
+        let mut data = vec![0.0; pw * (h + 2 * pad)];
+        for (y, row) in data.chunks_exact_mut(pw).enumerate() {
+            let src = &img[y.saturating_sub(pad).min(h - 1) * w..][..w];
+            row[..pad].fill(src[0]);
+            row[pad..pad + w].copy_from_slice(src);
+            row[pad + w..].fill(src[w - 1]);
+        }
+        Self { data, pw, pad }
+    }
+
+    /// Index of the top-left bilinear tap of image position `(px, py)`
+    /// (which must lie at least `-pad` from the image) and the four
+    /// bilinear weights (top-left, top-right, bottom-left, bottom-right).
+    #[inline(always)]
+    pub fn taps(&self, px: f32, py: f32) -> (usize, [f32; 4]) {
+        let (fx0, fy0) = (px.floor(), py.floor());
+        let (fx, fy) = (px - fx0, py - fy0);
+        let ix = (fx0 as isize + self.pad as isize) as usize;
+        let iy = (fy0 as isize + self.pad as isize) as usize;
+        let wts = [
+            (1.0 - fx) * (1.0 - fy),
+            fx * (1.0 - fy),
+            (1.0 - fx) * fy,
+            fx * fy,
+        ];
+        (iy * self.pw + ix, wts)
+    }
 }
 
 /// Levels `finest..=coarsest` (index 0 is `finest`) of the pyramids of `a`
-/// and `b`.
-pub(crate) fn pyramid(a: &GrayImage, b: &GrayImage, finest: usize, coarsest: usize) -> Vec<Level> {
+/// and `b`; `pad` is the border of [`Level::i1p`].
+pub(crate) fn pyramid(
+    a: &GrayImage,
+    b: &GrayImage,
+    finest: usize,
+    coarsest: usize,
+    pad: usize,
+) -> Vec<Level> {
     let (mut a, mut b) = (a.clone(), b.clone());
     let mut levels = Vec::with_capacity(coarsest + 1 - finest);
     for s in 0..=coarsest {
@@ -130,6 +179,7 @@ pub(crate) fn pyramid(a: &GrayImage, b: &GrayImage, finest: usize, coarsest: usi
                 i1: b.data.clone(),
                 gx,
                 gy,
+                i1p: Padded::new(&b.data, b.width, b.height, pad),
             });
         }
         if s < coarsest {

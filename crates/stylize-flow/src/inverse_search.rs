@@ -17,7 +17,7 @@
 use pulp::Arch;
 use rayon::prelude::*;
 
-use crate::image::{sample_clamped, Level};
+use crate::image::{sample_clamped, Level, Padded};
 use crate::params::DisParams;
 
 /// Flow vectors on the patch grid.
@@ -33,8 +33,6 @@ pub(crate) struct SparseFlow {
 /// Number of independent stripes of patch rows (fixed: results must not
 /// depend on the thread count).
 const STRIPES: usize = 8;
-/// Columns processed together in the patch kernel.
-const LANES: usize = 8;
 
 /// Patches along a side of `n` pixels.
 pub(crate) fn grid_len(n: usize, patch: usize, stride: usize) -> usize {
@@ -48,10 +46,8 @@ struct Ctx<'a> {
     gy: &'a [f32],
     w: usize,
     h: usize,
-    /// Second frame with `pad` replicated pixels on every side.
-    i1p: &'a [f32],
-    pw: usize,
-    pad: usize,
+    /// Second frame with replicated borders of at least `psz + 2`.
+    i1p: &'a Padded,
     psz: usize,
     mean_norm: bool,
 }
@@ -65,18 +61,13 @@ pub(crate) fn inverse_search(lvl: &Level, du: &[f32], dv: &[f32], p: &DisParams)
     let (w, h, psz, stride) = (lvl.w, lvl.h, p.patch_size, p.patch_stride);
     let ws = grid_len(w, psz, stride);
     let hs = grid_len(h, psz, stride);
-    let pad = psz + 2;
-    let pw = w + 2 * pad;
-    let i1p = padded(&lvl.i1, w, h, pad);
     let ctx = Ctx {
         i0: &lvl.i0,
         gx: &lvl.gx,
         gy: &lvl.gy,
         w,
         h,
-        i1p: &i1p,
-        pw,
-        pad,
+        i1p: &lvl.i1p,
         psz,
         mean_norm: p.use_mean_normalization,
     };
@@ -120,19 +111,6 @@ pub(crate) fn inverse_search(lvl: &Level, du: &[f32], dv: &[f32], p: &DisParams)
         u: su,
         v: sv,
     }
-}
-
-/// `img` with `pad` replicated pixels on every side.
-fn padded(img: &[f32], w: usize, h: usize, pad: usize) -> Vec<f32> {
-    let pw = w + 2 * pad;
-    let mut out = vec![0.0; pw * (h + 2 * pad)];
-    for (y, row) in out.chunks_exact_mut(pw).enumerate() {
-        let src = &img[y.saturating_sub(pad).min(h - 1) * w..][..w];
-        row[..pad].fill(src[0]);
-        row[pad..pad + w].copy_from_slice(src);
-        row[pad + w..].fill(src[w - 1]);
-    }
-    out
 }
 
 /// Inverse Hessian and gradient sums of the patch with top-left `(x0, y0)`.
@@ -194,12 +172,22 @@ impl pulp::WithSimd for StripeJob<'_, '_> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _simd: S) {
-        search_stripe(&self.stripe, self.su, self.sv);
+        let (s, su, sv) = (&self.stripe, self.su, self.sv);
+        // Fixed patch sizes get fully unrolled, vectorised kernels; 0 is the
+        // generic kernel.
+        match s.ctx.psz {
+            4 => search_stripe::<4>(s, su, sv),
+            8 => search_stripe::<8>(s, su, sv),
+            12 => search_stripe::<12>(s, su, sv),
+            16 => search_stripe::<16>(s, su, sv),
+            _ => search_stripe::<0>(s, su, sv),
+        }
     }
 }
 
+/// Inverse search over one stripe; `P` is the patch size, or 0 for any.
 #[inline(always)]
-fn search_stripe(s: &Stripe, su: &mut [f32], sv: &mut [f32]) {
+fn search_stripe<const P: usize>(s: &Stripe, su: &mut [f32], sv: &mut [f32]) {
     let c = s.ctx;
     let (ws, psz) = (s.ws, c.psz);
     let rows = su.len() / ws;
@@ -218,27 +206,25 @@ fn search_stripe(s: &Stripe, su: &mut [f32], sv: &mut [f32]) {
                     su[k] = sample_clamped(s.du, c.w, c.h, cx, cy);
                     sv[k] = sample_clamped(s.dv, c.w, c.h, cx, cy);
                 }
+                let d = &s.desc[is * ws + js];
                 let (mut u0, mut v0) = (su[k], sv[k]);
                 if s.propagate {
-                    let mut start_ssd = residual(c, x0, y0, u0, v0, &s.desc[is * ws + js]).0;
-                    let mut try_candidate = |kn: usize| {
+                    // The neighbours processed before this patch in this
+                    // sweep: previous in the row, then in the column.
+                    let left = (ci > 0).then(|| if fwd { k - 1 } else { k + 1 });
+                    let up = (ri > 0).then(|| if fwd { k - ws } else { k + ws });
+                    let mut best = residual::<P>(c, x0, y0, u0, v0, d).0;
+                    for kn in [left, up].into_iter().flatten() {
                         let (cu, cv) = (su[kn], sv[kn]);
-                        let e = residual(c, x0, y0, cu, cv, &s.desc[is * ws + js]).0;
-                        if e < start_ssd {
-                            start_ssd = e;
+                        let e = residual::<P>(c, x0, y0, cu, cv, d).0;
+                        if e < best {
+                            best = e;
                             u0 = cu;
                             v0 = cv;
                         }
-                    };
-                    if ci > 0 {
-                        try_candidate(if fwd { k - 1 } else { k + 1 });
-                    }
-                    if ri > 0 {
-                        try_candidate(if fwd { k - ws } else { k + ws });
                     }
                 }
-                let d = &s.desc[is * ws + js];
-                let (u1, v1) = descend(c, x0, y0, u0, v0, d, s.inner);
+                let (u1, v1) = descend::<P>(c, x0, y0, u0, v0, d, s.inner);
                 let moved = (u1 - u0) * (u1 - u0) + (v1 - v0) * (v1 - v0);
                 if moved <= (psz * psz) as f32 {
                     su[k] = u1;
@@ -255,7 +241,7 @@ fn search_stripe(s: &Stripe, su: &mut [f32], sv: &mut [f32]) {
 /// Gauss-Newton from `(u, v)`; stops when the patch distance stops
 /// decreasing, keeping the better of the last two positions.
 #[inline(always)]
-fn descend(
+fn descend<const P: usize>(
     c: &Ctx,
     x0: usize,
     y0: usize,
@@ -266,70 +252,47 @@ fn descend(
 ) -> (f32, f32) {
     let mut prev = (f32::INFINITY, u, v);
     for _ in 0..iters {
-        let (e, bx, by) = residual(c, x0, y0, u, v, d);
+        let (e, bx, by) = residual::<P>(c, x0, y0, u, v, d);
         if e >= prev.0 {
             return (prev.1, prev.2);
         }
         prev = (e, u, v);
-        u -= d[0] * bx + d[1] * by;
-        v -= d[1] * bx + d[2] * by;
+        let (su, sv) = (d[0] * bx + d[1] * by, d[1] * bx + d[2] * by);
+        u -= su;
+        v -= sv;
+        if su * su + sv * sv < MIN_STEP2 {
+            break;
+        }
     }
     (u, v)
 }
 
+/// Squared step (pixels^2) below which Gauss-Newton has converged.
+const MIN_STEP2: f32 = 1e-4;
+
 /// Patch distance at flow `(u, v)` and the Gauss-Newton right-hand side
-/// `sum(grad I0 * residual)` (both mean-normalised when enabled).
+/// `sum(grad I0 * residual)` (both mean-normalised when enabled). `P` is
+/// the patch size, or 0 to read it from `c`.
 #[inline(always)]
-fn residual(c: &Ctx, x0: usize, y0: usize, u: f32, v: f32, d: &Descriptor) -> (f32, f32, f32) {
+fn residual<const P: usize>(
+    c: &Ctx,
+    x0: usize,
+    y0: usize,
+    u: f32,
+    v: f32,
+    d: &Descriptor,
+) -> (f32, f32, f32) {
     let psz = c.psz;
     let lo = -((psz - 1) as f32);
     let px = (x0 as f32 + u).clamp(lo, (c.w - 1) as f32);
     let py = (y0 as f32 + v).clamp(lo, (c.h - 1) as f32);
-    let (fx0, fy0) = (px.floor(), py.floor());
-    let (fx, fy) = (px - fx0, py - fy0);
-    let ix = (fx0 as isize + c.pad as isize) as usize;
-    let iy = (fy0 as isize + c.pad as isize) as usize;
-    let w00 = (1.0 - fx) * (1.0 - fy);
-    let w01 = fx * (1.0 - fy);
-    let w10 = (1.0 - fx) * fy;
-    let w11 = fx * fy;
-    let base = iy * c.pw + ix;
-
-    let mut sd = [0.0f32; LANES];
-    let mut sd2 = [0.0f32; LANES];
-    let mut sgx = [0.0f32; LANES];
-    let mut sgy = [0.0f32; LANES];
-    let (mut td, mut td2, mut tgx, mut tgy) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
-    for r in 0..psz {
-        let at = (y0 + r) * c.w + x0;
-        let t = &c.i0[at..at + psz];
-        let gx = &c.gx[at..at + psz];
-        let gy = &c.gy[at..at + psz];
-        let a = &c.i1p[base + r * c.pw..][..psz + 1];
-        let b = &c.i1p[base + (r + 1) * c.pw..][..psz + 1];
-        let mut k = 0;
-        while k + LANES <= psz {
-            let (t8, gx8, gy8) = (lanes(t, k), lanes(gx, k), lanes(gy, k));
-            let (a0, a1, b0, b1) = (lanes(a, k), lanes(a, k + 1), lanes(b, k), lanes(b, k + 1));
-            for l in 0..LANES {
-                let e = w00 * a0[l] + w01 * a1[l] + w10 * b0[l] + w11 * b1[l] - t8[l];
-                sd[l] += e;
-                sd2[l] += e * e;
-                sgx[l] += e * gx8[l];
-                sgy[l] += e * gy8[l];
-            }
-            k += LANES;
-        }
-        for j in k..psz {
-            let e = w00 * a[j] + w01 * a[j + 1] + w10 * b[j] + w11 * b[j + 1] - t[j];
-            td += e;
-            td2 += e * e;
-            tgx += e * gx[j];
-            tgy += e * gy[j];
-        }
-    }
-    let sum = |acc: [f32; LANES], tail: f32| acc.iter().sum::<f32>() + tail;
-    let (sd, sd2, sgx, sgy) = (sum(sd, td), sum(sd2, td2), sum(sgx, tgx), sum(sgy, tgy));
+    let (base, wts) = c.i1p.taps(px, py);
+    let i0 = y0 * c.w + x0;
+    let [sd, sd2, sgx, sgy] = if P > 0 {
+        sums_fixed::<P>(c, i0, base, wts)
+    } else {
+        sums_any(c, i0, base, wts)
+    };
     if c.mean_norm {
         let n = (psz * psz) as f32;
         let mean = sd / n;
@@ -339,11 +302,61 @@ fn residual(c: &Ctx, x0: usize, y0: usize, u: f32, v: f32, d: &Descriptor) -> (f
     }
 }
 
-/// `LANES` values of `s` from `at` (which the callers keep in bounds).
+/// Sums of `e`, `e^2`, `e gx`, `e gy` over a `P x P` patch, `e` the
+/// difference between the bilinearly sampled second frame (`base`: top
+/// left in the padded frame, `w`: bilinear weights) and the first frame
+/// (`i0`: top left).
 #[inline(always)]
-fn lanes(s: &[f32], at: usize) -> &[f32; LANES] {
-    match s.get(at..).and_then(|s| s.first_chunk::<LANES>()) {
-        Some(c) => c,
-        None => &[0.0; LANES],
+fn sums_fixed<const P: usize>(c: &Ctx, i0: usize, base: usize, w: [f32; 4]) -> [f32; 4] {
+    let mut sd = [0.0f32; P];
+    let mut sd2 = [0.0f32; P];
+    let mut sgx = [0.0f32; P];
+    let mut sgy = [0.0f32; P];
+    for r in 0..P {
+        let at = i0 + r * c.w;
+        let (t, gx, gy) = (row::<P>(c.i0, at), row::<P>(c.gx, at), row::<P>(c.gy, at));
+        let (i1, pw) = (&c.i1p.data[..], c.i1p.pw);
+        let ra = base + r * pw;
+        let (a0, a1) = (row::<P>(i1, ra), row::<P>(i1, ra + 1));
+        let (b0, b1) = (row::<P>(i1, ra + pw), row::<P>(i1, ra + pw + 1));
+        for l in 0..P {
+            let e = w[0] * a0[l] + w[1] * a1[l] + w[2] * b0[l] + w[3] * b1[l] - t[l];
+            sd[l] += e;
+            sd2[l] += e * e;
+            sgx[l] += e * gx[l];
+            sgy[l] += e * gy[l];
+        }
+    }
+    [sd, sd2, sgx, sgy].map(|a| a.iter().sum())
+}
+
+/// [`sums_fixed`] for any patch size.
+#[inline(always)]
+fn sums_any(c: &Ctx, i0: usize, base: usize, w: [f32; 4]) -> [f32; 4] {
+    let psz = c.psz;
+    let mut acc = [0.0f32; 4];
+    for r in 0..psz {
+        let at = i0 + r * c.w;
+        let (i1, pw) = (&c.i1p.data[..], c.i1p.pw);
+        let ra = base + r * pw;
+        for j in 0..psz {
+            let a = &i1[ra + j..];
+            let b = &i1[ra + pw + j..];
+            let e = w[0] * a[0] + w[1] * a[1] + w[2] * b[0] + w[3] * b[1] - c.i0[at + j];
+            acc[0] += e;
+            acc[1] += e * e;
+            acc[2] += e * c.gx[at + j];
+            acc[3] += e * c.gy[at + j];
+        }
+    }
+    acc
+}
+
+/// `P` values of `s` from `at` (callers keep them in bounds).
+#[inline(always)]
+pub(crate) fn row<const P: usize>(s: &[f32], at: usize) -> [f32; P] {
+    match s.get(at..).and_then(|s| s.first_chunk::<P>()) {
+        Some(c) => *c,
+        None => [0.0; P],
     }
 }

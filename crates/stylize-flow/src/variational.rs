@@ -83,6 +83,7 @@ pub(crate) fn refine(
         b2: vec![0.0; pn],
         inv1: vec![0.0; pn],
         inv2: vec![0.0; pn],
+        mask: [0, 1].map(|k| (0..w).map(|x| if x % 2 == k { 1.0 } else { 0.0 }).collect()),
     };
     let mut du2 = vec![0.0f32; pn];
     let mut dv2 = vec![0.0f32; pn];
@@ -99,11 +100,23 @@ pub(crate) fn refine(
     };
 
     for _ in 0..p.variational_refinement_iterations {
-        smoothness_weights(&c, &bu, &bv, &s.du, &s.dv, &mut s.phx, &mut s.phy);
+        let op = Smoothness {
+            c: &c,
+            bu: &bu,
+            bv: &bv,
+            du: &s.du,
+            dv: &s.dv,
+        };
+        par_rows(&c, [&mut s.phx[..], &mut s.phy[..]], &op);
         linear_system(&c, &d, &bu, &bv, &mut s);
         for _ in 0..p.sor_iterations {
             for parity in 0..2 {
-                sor_half_sweep(&c, &s, parity, &mut du2, &mut dv2);
+                let op = SorHalfSweep {
+                    c: &c,
+                    s: &s,
+                    parity,
+                };
+                par_rows(&c, [&mut du2[..], &mut dv2[..]], &op);
                 std::mem::swap(&mut s.du, &mut du2);
                 std::mem::swap(&mut s.dv, &mut dv2);
             }
@@ -160,6 +173,8 @@ struct System {
     b2: Vec<f32>,
     inv1: Vec<f32>,
     inv2: Vec<f32>,
+    /// `mask[k][x] = 1` where `x % 2 == k`, else 0 (`w` values each).
+    mask: [Vec<f32>; 2],
 }
 
 /// Central x difference, borders replicated.
@@ -186,13 +201,15 @@ fn ddy(img: &[f32], w: usize, h: usize) -> Vec<f32> {
     out
 }
 
-/// Runs `f(y, rows)` over the interior rows `0..h` of `N` padded buffers
+/// A row operation for [`par_rows`]: fills row `y` of `N` padded buffers.
+trait RowOp<const N: usize>: Sync {
+    fn row(&self, y: usize, rows: [&mut [f32]; N]);
+}
+
+/// Runs `op` over the interior rows `0..h` of `N` padded buffers
 /// (`rows[k]` is row `y` of buffer `k`, padding included), in parallel
 /// bands, each band under the best SIMD instruction set available.
-fn par_rows<const N: usize, F>(c: &Consts, bufs: [&mut [f32]; N], f: F)
-where
-    F: Fn(usize, [&mut [f32]; N]) + Sync,
-{
+fn par_rows<const N: usize, K: RowOp<N>>(c: &Consts, bufs: [&mut [f32]; N], op: &K) {
     let pw = c.pw;
     let band = (c.h / 8).max(8);
     let mut chunks = bufs.map(|b| b[pw..pw * (c.h + 1)].chunks_mut(band * pw));
@@ -204,35 +221,61 @@ where
         }
         bands.push(next.map(Option::unwrap_or_default));
     }
-    bands.into_par_iter().enumerate().for_each(|(k, mut b)| {
-        let rows = b[0].len() / pw;
-        Arch::new().dispatch(
-            #[inline(always)]
-            || {
-                for r in 0..rows {
-                    f(
-                        k * band + r,
-                        b.each_mut().map(|b| &mut b[r * pw..(r + 1) * pw]),
-                    );
-                }
-            },
-        );
+    bands.into_par_iter().enumerate().for_each(|(k, bufs)| {
+        Arch::new().dispatch(Band {
+            op,
+            y0: k * band,
+            pw,
+            bufs,
+        });
     });
 }
 
+/// One band of rows of a [`par_rows`] call.
+struct Band<'a, 'b, K, const N: usize> {
+    op: &'a K,
+    y0: usize,
+    pw: usize,
+    bufs: [&'b mut [f32]; N],
+}
+
+impl<K: RowOp<N>, const N: usize> pulp::WithSimd for Band<'_, '_, K, N> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        let Band {
+            op,
+            y0,
+            pw,
+            mut bufs,
+        } = self;
+        let rows = bufs[0].len() / pw;
+        for r in 0..rows {
+            op.row(
+                y0 + r,
+                bufs.each_mut().map(|b| &mut b[r * pw..(r + 1) * pw]),
+            );
+        }
+    }
+}
+
 /// Robust smoothness weights `alpha / sqrt(|grad(w + dw)|^2 + eps^2)`
-/// from forward differences.
-fn smoothness_weights(
-    c: &Consts,
-    bu: &[f32],
-    bv: &[f32],
-    du: &[f32],
-    dv: &[f32],
-    phx: &mut [f32],
-    phy: &mut [f32],
-) {
-    let (w, h, pw) = (c.w, c.h, c.pw);
-    par_rows(c, [phx, phy], |y, [rx, ry]| {
+/// from forward differences, into `(phx, phy)`.
+struct Smoothness<'a> {
+    c: &'a Consts,
+    bu: &'a [f32],
+    bv: &'a [f32],
+    du: &'a [f32],
+    dv: &'a [f32],
+}
+
+impl RowOp<2> for Smoothness<'_> {
+    #[inline(always)]
+    fn row(&self, y: usize, [rx, ry]: [&mut [f32]; 2]) {
+        let Smoothness { c, bu, bv, du, dv } = *self;
+        let (w, h, pw) = (c.w, c.h, c.pw);
+
         let i = (y + 1) * pw + 1;
         let (u0, v0) = (&bu[i..i + w + 1], &bv[i..i + w + 1]);
         let (du0, dv0) = (&du[i..i + w + 1], &dv[i..i + w + 1]);
@@ -243,6 +286,8 @@ fn smoothness_weights(
         for x in 0..w {
             let uc = u0[x] + du0[x];
             let vc = v0[x] + dv0[x];
+            // At the right border this reads the zero padding; the edge
+            // is dropped below.
             let ux = u0[x + 1] + du0[x + 1] - uc;
             let vx = v0[x + 1] + dv0[x + 1] - vc;
             let uy = (u1[x] + du1[x] - uc) * has_down;
@@ -251,61 +296,81 @@ fn smoothness_weights(
             rx[x] = phi;
             ry[x] = phi * has_down;
         }
-        // No edge leaves the right border (its forward x difference above
-        // read the zero padding).
-        rx[w - 1] = 0.0;
-        let last = uy_last(u0, u1, du0, du1, v0, v1, dv0, dv1, w, has_down);
-        let phi = c.alpha / (last + c.eps2).sqrt();
-        ry[w - 1] = phi * has_down;
-    });
-}
-
-/// `uy^2 + vy^2` at the last pixel of a row (no x difference there).
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn uy_last(
-    u0: &[f32],
-    u1: &[f32],
-    du0: &[f32],
-    du1: &[f32],
-    v0: &[f32],
-    v1: &[f32],
-    dv0: &[f32],
-    dv1: &[f32],
-    w: usize,
-    has_down: f32,
-) -> f32 {
-    let x = w - 1;
-    let uy = (u1[x] + du1[x] - u0[x] - du0[x]) * has_down;
-    let vy = (v1[x] + dv1[x] - v0[x] - dv0[x]) * has_down;
-    uy * uy + vy * vy
+        // No edge leaves the right border.
+        let x = w - 1;
+        let uy = (u1[x] + du1[x] - u0[x] - du0[x]) * has_down;
+        let vy = (v1[x] + dv1[x] - v0[x] - dv0[x]) * has_down;
+        rx[x] = 0.0;
+        ry[x] = has_down * c.alpha / (uy * uy + vy * vy + c.eps2).sqrt();
+    }
 }
 
 /// Data terms (linearised at the current increment, robust weights lagged)
-/// plus smoothness terms into the per-pixel system.
-fn linear_system(c: &Consts, d: &Derivs, bu: &[f32], bv: &[f32], s: &mut System) {
-    let (w, pw) = (c.w, c.pw);
-    let (du, dv, phx, phy) = (&s.du, &s.dv, &s.phx, &s.phy);
-    let bufs = [
-        &mut s.a12[..],
-        &mut s.b1[..],
-        &mut s.b2[..],
-        &mut s.inv1[..],
-        &mut s.inv2[..],
-    ];
-    par_rows(c, bufs, |y, [r12, r1, r2, rinv1, rinv2]| {
+/// plus smoothness terms into the per-pixel system `(a12, b1, b2, inv1,
+/// inv2)`.
+struct LinearSystem<'a> {
+    c: &'a Consts,
+    d: &'a Derivs,
+    bu: &'a [f32],
+    bv: &'a [f32],
+    du: &'a [f32],
+    dv: &'a [f32],
+    phx: &'a [f32],
+    phy: &'a [f32],
+}
+
+impl RowOp<5> for LinearSystem<'_> {
+    #[inline(always)]
+    fn row(&self, y: usize, [r12, r1, r2, rinv1, rinv2]: [&mut [f32]; 5]) {
+        let LinearSystem {
+            c,
+            d,
+            bu,
+            bv,
+            du,
+            dv,
+            phx,
+            phy,
+        } = *self;
+        let (w, pw) = (c.w, c.pw);
+
         let q = y * w;
+        let (ix, iy, iz) = (span(&d.ix, q, w), span(&d.iy, q, w), span(&d.iz, q, w));
+        let (ixx, ixy, iyy) = (span(&d.ixx, q, w), span(&d.ixy, q, w), span(&d.iyy, q, w));
+        let (ixz, iyz) = (span(&d.ixz, q, w), span(&d.iyz, q, w));
         let i = (y + 1) * pw + 1;
+        let (du, dv) = (span(du, i, w), span(dv, i, w));
+        let (pl, pr, pu, pd) = (
+            span(phx, i - 1, w),
+            span(phx, i, w),
+            span(phy, i - pw, w),
+            span(phy, i, w),
+        );
+        let (uc, ul, ur, uu, ud) = (
+            span(bu, i, w),
+            span(bu, i - 1, w),
+            span(bu, i + 1, w),
+            span(bu, i - pw, w),
+            span(bu, i + pw, w),
+        );
+        let (vc, vl, vr, vu, vd) = (
+            span(bv, i, w),
+            span(bv, i - 1, w),
+            span(bv, i + 1, w),
+            span(bv, i - pw, w),
+            span(bv, i + pw, w),
+        );
+        let (r12, r1, r2) = (&mut r12[1..w + 1], &mut r1[1..w + 1], &mut r2[1..w + 1]);
+        let (rinv1, rinv2) = (&mut rinv1[1..w + 1], &mut rinv2[1..w + 1]);
         for x in 0..w {
-            let (ix, iy, iz) = (d.ix[q + x], d.iy[q + x], d.iz[q + x]);
-            let (ixx, ixy, iyy) = (d.ixx[q + x], d.ixy[q + x], d.iyy[q + x]);
-            let (ixz, iyz) = (d.ixz[q + x], d.iyz[q + x]);
-            let k = i + x;
-            let (dui, dvi) = (du[k], dv[k]);
+            let (ix, iy, iz) = (ix[x], iy[x], iz[x]);
+            let (ixx, ixy, iyy) = (ixx[x], ixy[x], iyy[x]);
+            let (ixz, iyz) = (ixz[x], iyz[x]);
+            let (dui, dvi) = (du[x], dv[x]);
             // brightness constancy
             let norm = ix * ix + iy * iy + c.zeta2;
             let e = iz + ix * dui + iy * dvi;
-            let wi = c.delta / (e * e / norm + c.eps2).sqrt() / norm;
+            let wi = c.delta / ((e * e / norm + c.eps2).sqrt() * norm);
             // gradient constancy
             let nx = ixx * ixx + ixy * ixy + c.zeta2;
             let ny = iyy * iyy + ixy * ixy + c.zeta2;
@@ -316,58 +381,102 @@ fn linear_system(c: &Consts, d: &Derivs, bu: &[f32], bv: &[f32], s: &mut System)
             let a11 = wi * ix * ix + gx * ixx * ixx + gy * ixy * ixy + c.zeta2;
             let a22 = wi * iy * iy + gx * ixy * ixy + gy * iyy * iyy + c.zeta2;
             // smoothness: edges to the four neighbours
-            let (pl, pr, pu, pd) = (phx[k - 1], phx[k], phy[k - pw], phy[k]);
+            let (pl, pr, pu, pd) = (pl[x], pr[x], pu[x], pd[x]);
             let sum = pl + pr + pu + pd;
-            let j = x + 1;
-            r12[j] = wi * ix * iy + gx * ixx * ixy + gy * ixy * iyy;
-            r1[j] = -wi * iz * ix - gx * ixx * ixz - gy * ixy * iyz
-                + pl * (bu[k - 1] - bu[k])
-                + pr * (bu[k + 1] - bu[k])
-                + pu * (bu[k - pw] - bu[k])
-                + pd * (bu[k + pw] - bu[k]);
-            r2[j] = -wi * iz * iy - gx * ixy * ixz - gy * iyy * iyz
-                + pl * (bv[k - 1] - bv[k])
-                + pr * (bv[k + 1] - bv[k])
-                + pu * (bv[k - pw] - bv[k])
-                + pd * (bv[k + pw] - bv[k]);
-            rinv1[j] = 1.0 / (a11 + sum);
-            rinv2[j] = 1.0 / (a22 + sum);
+            r12[x] = wi * ix * iy + gx * ixx * ixy + gy * ixy * iyy;
+            r1[x] = -wi * iz * ix - gx * ixx * ixz - gy * ixy * iyz
+                + pl * (ul[x] - uc[x])
+                + pr * (ur[x] - uc[x])
+                + pu * (uu[x] - uc[x])
+                + pd * (ud[x] - uc[x]);
+            r2[x] = -wi * iz * iy - gx * ixy * ixz - gy * iyy * iyz
+                + pl * (vl[x] - vc[x])
+                + pr * (vr[x] - vc[x])
+                + pu * (vu[x] - vc[x])
+                + pd * (vd[x] - vc[x]);
+            rinv1[x] = 1.0 / (a11 + sum);
+            rinv2[x] = 1.0 / (a22 + sum);
         }
-    });
+    }
+}
+
+fn linear_system(c: &Consts, d: &Derivs, bu: &[f32], bv: &[f32], s: &mut System) {
+    let op = LinearSystem {
+        c,
+        d,
+        bu,
+        bv,
+        du: &s.du,
+        dv: &s.dv,
+        phx: &s.phx,
+        phy: &s.phy,
+    };
+    let bufs = [
+        &mut s.a12[..],
+        &mut s.b1[..],
+        &mut s.b2[..],
+        &mut s.inv1[..],
+        &mut s.inv2[..],
+    ];
+    par_rows(c, bufs, &op);
 }
 
 /// One red-black SOR half sweep: pixels with `(x + y) % 2 == parity` are
 /// updated from their neighbours (all of the other colour), the rest are
-/// copied. Reads `s.du, s.dv`, writes `(out_u, out_v)`.
-fn sor_half_sweep(c: &Consts, s: &System, parity: usize, out_u: &mut [f32], out_v: &mut [f32]) {
-    let (w, pw, om) = (c.w, c.pw, c.omega);
-    par_rows(c, [out_u, out_v], |y, [ru, rv]| {
-        let i = (y + 1) * pw;
-        fn row(b: &[f32], at: usize, pw: usize) -> &[f32] {
-            &b[at..at + pw]
+/// copied. Reads `s.du, s.dv`, writes the output rows. Every pixel is
+/// computed and the colour selected by a 0/1 mask, which vectorises.
+struct SorHalfSweep<'a> {
+    c: &'a Consts,
+    s: &'a System,
+    parity: usize,
+}
+
+impl RowOp<2> for SorHalfSweep<'_> {
+    #[inline(always)]
+    fn row(&self, y: usize, [ru, rv]: [&mut [f32]; 2]) {
+        let SorHalfSweep { c, s, parity } = *self;
+        let (w, pw, om) = (c.w, c.pw, c.omega);
+
+        let i = (y + 1) * pw + 1;
+        let (dl, dc, dr, du, dd) = (
+            span(&s.du, i - 1, w),
+            span(&s.du, i, w),
+            span(&s.du, i + 1, w),
+            span(&s.du, i - pw, w),
+            span(&s.du, i + pw, w),
+        );
+        let (vl, vc, vr, vu, vd) = (
+            span(&s.dv, i - 1, w),
+            span(&s.dv, i, w),
+            span(&s.dv, i + 1, w),
+            span(&s.dv, i - pw, w),
+            span(&s.dv, i + pw, w),
+        );
+        let (pl, pr, pu, pd) = (
+            span(&s.phx, i - 1, w),
+            span(&s.phx, i, w),
+            span(&s.phy, i - pw, w),
+            span(&s.phy, i, w),
+        );
+        let (a12, b1, b2) = (span(&s.a12, i, w), span(&s.b1, i, w), span(&s.b2, i, w));
+        let (inv1, inv2) = (span(&s.inv1, i, w), span(&s.inv2, i, w));
+        let k = (y + parity) % 2;
+        let (m, mc) = (&s.mask[k][..w], &s.mask[1 - k][..w]);
+        let (ru, rv) = (&mut ru[1..w + 1], &mut rv[1..w + 1]);
+        for x in 0..w {
+            let su = pl[x] * dl[x] + pr[x] * dr[x] + pu[x] * du[x] + pd[x] * dd[x];
+            let sv = pl[x] * vl[x] + pr[x] * vr[x] + pu[x] * vu[x] + pd[x] * vd[x];
+            let nu = dc[x] + om * ((b1[x] + su - a12[x] * vc[x]) * inv1[x] - dc[x]);
+            let nv = vc[x] + om * ((b2[x] + sv - a12[x] * nu) * inv2[x] - vc[x]);
+            // exact selection: one of the two products is 0
+            ru[x] = m[x] * nu + mc[x] * dc[x];
+            rv[x] = m[x] * nv + mc[x] * vc[x];
         }
-        let row = |b, at| row(b, at, pw);
-        let (du, dv) = (row(&s.du, i), row(&s.dv, i));
-        let (duu, dvu) = (row(&s.du, i - pw), row(&s.dv, i - pw));
-        let (dud, dvd) = (row(&s.du, i + pw), row(&s.dv, i + pw));
-        let (phx, phy, phyu) = (row(&s.phx, i), row(&s.phy, i), row(&s.phy, i - pw));
-        let (a12, b1, b2) = (row(&s.a12, i), row(&s.b1, i), row(&s.b2, i));
-        let (inv1, inv2) = (row(&s.inv1, i), row(&s.inv2, i));
-        let first = 1 + (y + parity) % 2;
-        // Copy everything, then update the pixels of this colour.
-        ru.copy_from_slice(du);
-        rv.copy_from_slice(dv);
-        let mut x = first;
-        while x <= w {
-            let su =
-                phx[x - 1] * du[x - 1] + phx[x] * du[x + 1] + phyu[x] * duu[x] + phy[x] * dud[x];
-            let sv =
-                phx[x - 1] * dv[x - 1] + phx[x] * dv[x + 1] + phyu[x] * dvu[x] + phy[x] * dvd[x];
-            let nu = du[x] + om * ((b1[x] + su - a12[x] * dv[x]) * inv1[x] - du[x]);
-            let nv = dv[x] + om * ((b2[x] + sv - a12[x] * nu) * inv2[x] - dv[x]);
-            ru[x] = nu;
-            rv[x] = nv;
-            x += 2;
-        }
-    });
+    }
+}
+
+/// `w` values of `b` from `k`.
+#[inline(always)]
+fn span(b: &[f32], k: usize, w: usize) -> &[f32] {
+    &b[k..k + w]
 }
