@@ -9,7 +9,8 @@ Usage: opencv_dis.py DATA_DIR [--threads 2] [--rounds 5] [--preset medium]
 EPE is averaged over the pixels whose ground-truth target x + w(x) lies
 inside frame B ("valid"), and also reported over all pixels. The time is
 the median over rounds of cv2 DIS calc() alone (grey conversion excluded,
-as on the Rust side), per pair.
+as on the Rust side), per pair, after --warmup untimed runs. One DIS
+object serves all pairs (buffers reused, like the Rust side's DisFlow).
 """
 import argparse
 import json
@@ -58,6 +59,7 @@ def main():
     ap.add_argument("data_dir")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=3, help="untimed runs per pair first")
     ap.add_argument("--preset", choices=sorted(PRESETS), default="medium")
     ap.add_argument("--json", help="write results here")
     ap.add_argument("--save-flow", action="store_true", help="write <name>_opencv.flo next to the pairs")
@@ -71,7 +73,8 @@ def main():
         a = cv2.cvtColor(cv2.imread(os.path.join(args.data_dir, p["a"])), cv2.COLOR_BGR2GRAY)
         b = cv2.cvtColor(cv2.imread(os.path.join(args.data_dir, p["b"])), cv2.COLOR_BGR2GRAY)
         gu, gv = read_flo(os.path.join(args.data_dir, p["gt"]))
-        flow = dis.calc(a, b, None)  # warm-up, also the result
+        for _ in range(max(1, args.warmup)):
+            flow = dis.calc(a, b, None)  # warm-up, also the result
         times = []
         for _ in range(args.rounds):
             t0 = time.perf_counter()

@@ -4,14 +4,15 @@
 //!
 //! ```text
 //! cargo run -p stylize-flow --release --example flow_bench -- DATA_DIR \
-//!     [--threads 2] [--rounds 5] [--preset ultrafast|fast|medium] \
+//!     [--threads 2] [--rounds 5] [--warmup 3] [--preset ultrafast|fast|medium] \
 //!     [--json OUT.json] [--save-flow]
 //! ```
 //!
 //! EPE and timing follow `reference/flow/opencv_dis.py`: EPE averaged over
 //! the pixels whose ground-truth target lies inside frame B ("valid") and
-//! over all pixels; time is the median over rounds of `dis_flow` alone (the
-//! grey images are made beforehand), after one warm-up run.
+//! over all pixels; time is the median over rounds of `DisFlow::calc`
+//! alone (the grey images are made beforehand), after `--warmup` untimed
+//! runs.
 
 use std::error::Error;
 use std::fs::File;
@@ -19,7 +20,7 @@ use std::io::{BufReader, BufWriter};
 use std::path::Path;
 use std::time::Instant;
 
-use stylize_flow::{dis_flow, DisParams, Flow, GrayImage, Preset};
+use stylize_flow::{DisFlow, DisParams, Flow, GrayImage, Preset};
 
 fn grey(path: &Path) -> Result<GrayImage, Box<dyn Error>> {
     let img = image::open(path)?.to_rgb8();
@@ -62,13 +63,15 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn main() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args().skip(1);
     let mut dir = None;
-    let (mut threads, mut rounds, mut preset) = (2usize, 5usize, Preset::Medium);
+    let (mut threads, mut rounds, mut warmup, mut preset) =
+        (2usize, 5usize, 3usize, Preset::Medium);
     let (mut json, mut save) = (None, false);
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
             "--threads" => threads = value()?.parse()?,
             "--rounds" => rounds = value()?.parse()?,
+            "--warmup" => warmup = value()?.parse()?,
             "--preset" => {
                 preset = match value()?.as_str() {
                     "ultrafast" => Preset::UltraFast,
@@ -92,7 +95,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()?;
-    let params = DisParams::preset(preset);
+    // One flow computer for the whole run, like one cv2 DIS object: buffers
+    // are reused between pairs.
+    let mut dis = DisFlow::new(DisParams::preset(preset))?;
 
     let mut results = Vec::new();
     for p in pairs {
@@ -103,11 +108,14 @@ fn main() -> Result<(), Box<dyn Error>> {
         let gt = Flow::read_flo(BufReader::new(File::open(dir.join(field("gt")?))?))?;
         let (flow, times) = pool
             .install(|| -> Result<_, Box<dyn Error + Send + Sync>> {
-                let mut flow = dis_flow(&a, &b, &params)?; // warm-up, also the result
+                let mut flow = dis.calc(&a, &b)?; // warm-up, also the result
+                for _ in 1..warmup {
+                    flow = dis.calc(&a, &b)?;
+                }
                 let mut times = Vec::new();
                 for _ in 0..rounds {
                     let t = Instant::now();
-                    flow = dis_flow(&a, &b, &params)?;
+                    flow = dis.calc(&a, &b)?;
                     times.push(t.elapsed().as_secs_f64() * 1e3);
                 }
                 Ok((flow, times))

@@ -1,6 +1,7 @@
 //! Grey images and the image pyramid DIS works on.
 
 use crate::error::{check_len, FlowError};
+use crate::workspace::Workspace;
 
 /// Luma weights (ITU-R BT.601, the weights of OpenCV's RGB to grey).
 const LUMA: [f32; 3] = [0.299, 0.587, 0.114];
@@ -77,28 +78,6 @@ impl GrayImage {
     pub fn data(&self) -> &[f32] {
         &self.data
     }
-
-    /// Half the size (rounded down), each pixel the mean of a 2x2 block.
-    fn half(&self) -> GrayImage {
-        let (w, h) = (self.width / 2, self.height / 2);
-        let mut data = vec![0.0; w * h];
-        for (y, row) in data.chunks_exact_mut(w.max(1)).enumerate().take(h) {
-            let r0 = &self.data[2 * y * self.width..][..2 * w];
-            let r1 = &self.data[(2 * y + 1) * self.width..][..2 * w];
-            for ((o, a), b) in row
-                .iter_mut()
-                .zip(r0.chunks_exact(2))
-                .zip(r1.chunks_exact(2))
-            {
-                *o = 0.25 * (a[0] + a[1] + b[0] + b[1]);
-            }
-        }
-        GrayImage {
-            width: w,
-            height: h,
-            data,
-        }
-    }
 }
 
 /// One pyramid level: both frames and the first frame's gradient.
@@ -127,9 +106,9 @@ pub(crate) struct Padded {
 }
 
 impl Padded {
-    pub fn new(img: &[f32], w: usize, h: usize, pad: usize) -> Self {
+    pub fn new(img: &[f32], w: usize, h: usize, pad: usize, ws: &mut Workspace) -> Self {
         let pw = w + 2 * pad;
-        let mut data = vec![0.0; pw * (h + 2 * pad)];
+        let mut data = ws.zeroed(pw * (h + 2 * pad));
         for (y, row) in data.chunks_exact_mut(pw).enumerate() {
             let src = &img[y.saturating_sub(pad).min(h - 1) * w..][..w];
             row[..pad].fill(src[0]);
@@ -166,34 +145,72 @@ pub(crate) fn pyramid(
     finest: usize,
     coarsest: usize,
     pad: usize,
+    ws: &mut Workspace,
 ) -> Vec<Level> {
-    let (mut a, mut b) = (a.clone(), b.clone());
-    let mut levels = Vec::with_capacity(coarsest + 1 - finest);
+    let mut levels: Vec<Level> = Vec::with_capacity(coarsest + 1 - finest);
+    // The current scale's images (scale 0 borrowed from the inputs).
+    let (mut cur_a, mut cur_b) = (None::<Vec<f32>>, None::<Vec<f32>>);
+    let (mut w, mut h) = (a.width, a.height);
     for s in 0..=coarsest {
+        if s > 0 {
+            let (src_a, src_b) = match (&cur_a, &cur_b) {
+                (Some(x), Some(y)) => (&x[..], &y[..]),
+                _ => (&a.data[..], &b.data[..]),
+            };
+            let (nw, nh) = (w / 2, h / 2);
+            let (mut ha, mut hb) = (ws.zeroed(nw * nh), ws.zeroed(nh * nw));
+            rayon::join(
+                || half(src_a, w, &mut ha, nw),
+                || half(src_b, w, &mut hb, nw),
+            );
+            ws.recycle(cur_a.replace(ha).into_iter().chain(cur_b.replace(hb)));
+            (w, h) = (nw, nh);
+        }
         if s >= finest {
-            let (gx, gy) = sobel(&a.data, a.width, a.height);
+            let (i0, i1) = match (&cur_a, &cur_b) {
+                (Some(x), Some(y)) => (ws.copy_of(x), ws.copy_of(y)),
+                _ => (ws.copy_of(&a.data), ws.copy_of(&b.data)),
+            };
+            let (mut gx, mut gy) = (ws.zeroed(w * h), ws.zeroed(w * h));
+            sobel(&i0, w, h, &mut gx, &mut gy);
+            let i1p = Padded::new(&i1, w, h, pad, ws);
             levels.push(Level {
-                w: a.width,
-                h: a.height,
-                i0: a.data.clone(),
-                i1: b.data.clone(),
+                w,
+                h,
+                i0,
+                i1,
                 gx,
                 gy,
-                i1p: Padded::new(&b.data, b.width, b.height, pad),
+                i1p,
             });
         }
-        if s < coarsest {
-            (a, b) = rayon::join(|| a.half(), || b.half());
+    }
+    ws.recycle(cur_a.into_iter().chain(cur_b));
+    levels
+}
+
+/// `dst` (`dw` wide) = `src` (`sw` wide) halved: each pixel the mean of a
+/// 2x2 block.
+fn half(src: &[f32], sw: usize, dst: &mut [f32], dw: usize) {
+    if dw == 0 {
+        return;
+    }
+    for (y, row) in dst.chunks_exact_mut(dw).enumerate() {
+        let r0 = &src[2 * y * sw..][..2 * dw];
+        let r1 = &src[(2 * y + 1) * sw..][..2 * dw];
+        for ((o, a), b) in row
+            .iter_mut()
+            .zip(r0.chunks_exact(2))
+            .zip(r1.chunks_exact(2))
+        {
+            *o = 0.25 * (a[0] + a[1] + b[0] + b[1]);
         }
     }
-    levels
 }
 
 /// 3x3 Sobel derivatives divided by 8 (so a unit ramp has derivative 1),
 /// borders replicated.
-pub(crate) fn sobel(img: &[f32], w: usize, h: usize) -> (Vec<f32>, Vec<f32>) {
-    let mut gx = vec![0.0; w * h];
-    let mut gy = vec![0.0; w * h];
+pub(crate) fn sobel(img: &[f32], w: usize, h: usize, gx: &mut [f32], gy: &mut [f32]) {
     let mut s = vec![0.0; w];
     let mut d = vec![0.0; w];
     for y in 0..h {
@@ -211,7 +228,6 @@ pub(crate) fn sobel(img: &[f32], w: usize, h: usize) -> (Vec<f32>, Vec<f32>) {
             ry[x] = 0.125 * (d[l] + 2.0 * d[x] + d[r]);
         }
     }
-    (gx, gy)
 }
 
 /// Bilinear sample of `img` at `(x, y)`, the position clamped to the image
@@ -241,7 +257,8 @@ mod tests {
         let img: Vec<f32> = (0..w * h)
             .map(|i| 3.0 * (i % w) as f32 - 2.0 * (i / w) as f32)
             .collect();
-        let (gx, gy) = sobel(&img, w, h);
+        let (mut gx, mut gy) = (vec![0.0; w * h], vec![0.0; w * h]);
+        sobel(&img, w, h, &mut gx, &mut gy);
         for y in 1..h - 1 {
             for x in 1..w - 1 {
                 assert!((gx[y * w + x] - 3.0).abs() < 1e-5);
@@ -252,10 +269,10 @@ mod tests {
 
     #[test]
     fn half_averages_blocks_and_rounds_down() {
-        let img = GrayImage::new(5, 3, (0..15).map(|v| v as f32).collect()).unwrap();
-        let h = img.half();
-        assert_eq!((h.width(), h.height()), (2, 1));
-        assert_eq!(h.data(), &[3.0, 5.0]);
+        let img: Vec<f32> = (0..15).map(|v| v as f32).collect();
+        let mut out = [0.0; 2];
+        half(&img, 5, &mut out, 2);
+        assert_eq!(out, [3.0, 5.0]);
     }
 
     #[test]

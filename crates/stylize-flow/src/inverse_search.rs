@@ -208,23 +208,25 @@ fn search_stripe<const P: usize>(s: &Stripe, su: &mut [f32], sv: &mut [f32]) {
                 }
                 let d = &s.desc[is * ws + js];
                 let (mut u0, mut v0) = (su[k], sv[k]);
+                let mut first = None;
                 if s.propagate {
                     // The neighbours processed before this patch in this
                     // sweep: previous in the row, then in the column.
                     let left = (ci > 0).then(|| if fwd { k - 1 } else { k + 1 });
                     let up = (ri > 0).then(|| if fwd { k - ws } else { k + ws });
-                    let mut best = residual::<P>(c, x0, y0, u0, v0, d).0;
+                    let mut best = residual::<P>(c, x0, y0, u0, v0, d);
                     for kn in [left, up].into_iter().flatten() {
                         let (cu, cv) = (su[kn], sv[kn]);
-                        let e = residual::<P>(c, x0, y0, cu, cv, d).0;
-                        if e < best {
-                            best = e;
+                        let r = residual::<P>(c, x0, y0, cu, cv, d);
+                        if r.0 < best.0 {
+                            best = r;
                             u0 = cu;
                             v0 = cv;
                         }
                     }
+                    first = Some(best);
                 }
-                let (u1, v1) = descend::<P>(c, x0, y0, u0, v0, d, s.inner);
+                let (u1, v1) = descend::<P>(c, x0, y0, (u0, v0), first, d, s.inner);
                 let moved = (u1 - u0) * (u1 - u0) + (v1 - v0) * (v1 - v0);
                 if moved <= (psz * psz) as f32 {
                     su[k] = u1;
@@ -238,21 +240,25 @@ fn search_stripe<const P: usize>(s: &Stripe, su: &mut [f32], sv: &mut [f32]) {
     }
 }
 
-/// Gauss-Newton from `(u, v)`; stops when the patch distance stops
-/// decreasing, keeping the better of the last two positions.
+/// Gauss-Newton from `(u, v)` (`first`: the residual there, when already
+/// known); stops when the patch distance stops decreasing, keeping the
+/// better of the last two positions, or when the step is tiny.
 #[inline(always)]
 fn descend<const P: usize>(
     c: &Ctx,
     x0: usize,
     y0: usize,
-    mut u: f32,
-    mut v: f32,
+    (mut u, mut v): (f32, f32),
+    mut first: Option<(f32, f32, f32)>,
     d: &Descriptor,
     iters: usize,
 ) -> (f32, f32) {
     let mut prev = (f32::INFINITY, u, v);
     for _ in 0..iters {
-        let (e, bx, by) = residual::<P>(c, x0, y0, u, v, d);
+        let (e, bx, by) = match first.take() {
+            Some(r) => r,
+            None => residual::<P>(c, x0, y0, u, v, d),
+        };
         if e >= prev.0 {
             return (prev.1, prev.2);
         }

@@ -1,6 +1,7 @@
 //! Dense optical flow for video style transfer.
 //!
-//! - [`dis_flow`]: Dense Inverse Search (Kroeger et al. 2016, "Fast
+//! - [`dis_flow`] (or [`DisFlow`], which keeps its buffers between
+//!   frames): Dense Inverse Search (Kroeger et al. 2016, "Fast
 //!   Optical Flow using Dense Inverse Search"): patch inverse search on a
 //!   coarse-to-fine pyramid, densification and variational refinement,
 //!   with OpenCV's presets ([`DisParams::preset`]).
@@ -41,9 +42,10 @@ mod inverse_search;
 mod params;
 mod variational;
 mod warp;
+mod workspace;
 
 pub use consistency::consistency;
-pub use dis::dis_flow;
+pub use dis::{dis_flow, DisFlow};
 pub use error::FlowError;
 pub use flow::Flow;
 pub use image::GrayImage;

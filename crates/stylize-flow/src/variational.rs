@@ -23,49 +23,56 @@ use rayon::prelude::*;
 
 use crate::image::sample_clamped;
 use crate::params::DisParams;
+use crate::workspace::Workspace;
 
 /// Refines `(u, v)` (row-major, `w x h`) between frames `i0` and `i1`.
 pub(crate) fn refine(
     i0: &[f32],
     i1: &[f32],
-    w: usize,
-    h: usize,
-    u: &mut [f32],
-    v: &mut [f32],
+    (w, h): (usize, usize),
+    (u, v): (&mut [f32], &mut [f32]),
     p: &DisParams,
+    ws: &mut Workspace,
 ) {
     let n = w * h;
     // Second frame warped by the current flow.
-    let mut i1w = vec![0.0f32; n];
+    let mut i1w = ws.zeroed(n);
     i1w.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
         for (x, o) in row.iter_mut().enumerate() {
             let q = y * w + x;
             *o = sample_clamped(i1, w, h, x as f32 + u[q], y as f32 + v[q]);
         }
     });
-    let avg: Vec<f32> = i0.iter().zip(&i1w).map(|(a, b)| 0.5 * (a + b)).collect();
-    let iz: Vec<f32> = i1w.iter().zip(i0).map(|(b, a)| b - a).collect();
-    let ((ix, iy), (ixz, iyz)) = rayon::join(
-        || (ddx(&avg, w, h), ddy(&avg, w, h)),
-        || (ddx(&iz, w, h), ddy(&iz, w, h)),
-    );
-    let ((ixx, ixy), iyy) = rayon::join(|| (ddx(&ix, w, h), ddy(&ix, w, h)), || ddy(&iy, w, h));
-    let d = Derivs {
-        ix,
-        iy,
-        iz,
-        ixx,
-        ixy,
-        iyy,
-        ixz,
-        iyz,
+    // Derivatives of the mean of both frames, and of their difference.
+    let mut avg = ws.zeroed(n);
+    let mut d = Derivs {
+        ix: ws.zeroed(n),
+        iy: ws.zeroed(n),
+        iz: ws.zeroed(n),
+        ixx: ws.zeroed(n),
+        ixy: ws.zeroed(n),
+        iyy: ws.zeroed(n),
+        ixz: ws.zeroed(n),
+        iyz: ws.zeroed(n),
     };
+    for (((m, z), a), b) in avg.iter_mut().zip(&mut d.iz).zip(i0).zip(&i1w) {
+        *m = 0.5 * (a + b);
+        *z = b - a;
+    }
+    rayon::join(
+        || (ddx(&avg, w, &mut d.ix), ddy(&avg, w, h, &mut d.iy)),
+        || (ddx(&d.iz, w, &mut d.ixz), ddy(&d.iz, w, h, &mut d.iyz)),
+    );
+    rayon::join(
+        || (ddx(&d.ix, w, &mut d.ixx), ddy(&d.ix, w, h, &mut d.ixy)),
+        || ddy(&d.iy, w, h, &mut d.iyy),
+    );
 
     // Padded buffers (one pixel of zeros around): index (y + 1) * pw + x + 1.
     let pw = w + 2;
     let pn = pw * (h + 2);
-    let pad = |src: &[f32]| {
-        let mut out = vec![0.0f32; pn];
+    let mut pad = |src: &[f32]| {
+        let mut out = ws.zeroed(pn);
         for (y, row) in src.chunks_exact(w).enumerate() {
             out[(y + 1) * pw + 1..][..w].copy_from_slice(row);
         }
@@ -74,19 +81,19 @@ pub(crate) fn refine(
     let bu = pad(u);
     let bv = pad(v);
     let mut s = System {
-        du: vec![0.0; pn],
-        dv: vec![0.0; pn],
-        phx: vec![0.0; pn],
-        phy: vec![0.0; pn],
-        a12: vec![0.0; pn],
-        b1: vec![0.0; pn],
-        b2: vec![0.0; pn],
-        inv1: vec![0.0; pn],
-        inv2: vec![0.0; pn],
+        du: ws.zeroed(pn),
+        dv: ws.zeroed(pn),
+        phx: ws.zeroed(pn),
+        phy: ws.zeroed(pn),
+        a12: ws.zeroed(pn),
+        b1: ws.zeroed(pn),
+        b2: ws.zeroed(pn),
+        inv1: ws.zeroed(pn),
+        inv2: ws.zeroed(pn),
         mask: [0, 1].map(|k| (0..w).map(|x| if x % 2 == k { 1.0 } else { 0.0 }).collect()),
     };
-    let mut du2 = vec![0.0f32; pn];
-    let mut dv2 = vec![0.0f32; pn];
+    let mut du2 = ws.zeroed(pn);
+    let mut dv2 = ws.zeroed(pn);
     let c = Consts {
         w,
         h,
@@ -129,6 +136,20 @@ pub(crate) fn refine(
             v[y * w + x] += s.dv[row + x];
         }
     }
+    let Derivs {
+        ix,
+        iy,
+        iz,
+        ixx,
+        ixy,
+        iyy,
+        ixz,
+        iyz,
+    } = d;
+    ws.recycle([
+        i1w, avg, ix, iy, iz, ixx, ixy, iyy, ixz, iyz, bu, bv, du2, dv2,
+    ]);
+    ws.recycle([s.du, s.dv, s.phx, s.phy, s.a12, s.b1, s.b2, s.inv1, s.inv2]);
 }
 
 struct Consts {
@@ -178,19 +199,24 @@ struct System {
 }
 
 /// Central x difference, borders replicated.
-fn ddx(img: &[f32], w: usize, h: usize) -> Vec<f32> {
-    let mut out = vec![0.0f32; w * h];
+fn ddx(img: &[f32], w: usize, out: &mut [f32]) {
     for (o, r) in out.chunks_exact_mut(w).zip(img.chunks_exact(w)) {
-        for x in 0..w {
-            o[x] = 0.5 * (r[(x + 1).min(w - 1)] - r[x.saturating_sub(1)]);
+        if w < 3 {
+            for x in 0..w {
+                o[x] = 0.5 * (r[(x + 1).min(w - 1)] - r[x.saturating_sub(1)]);
+            }
+            continue;
+        }
+        o[0] = 0.5 * (r[1] - r[0]);
+        o[w - 1] = 0.5 * (r[w - 1] - r[w - 2]);
+        for ((o, a), b) in o[1..w - 1].iter_mut().zip(&r[2..]).zip(&r[..w - 2]) {
+            *o = 0.5 * (a - b);
         }
     }
-    out
 }
 
 /// Central y difference, borders replicated.
-fn ddy(img: &[f32], w: usize, h: usize) -> Vec<f32> {
-    let mut out = vec![0.0f32; w * h];
+fn ddy(img: &[f32], w: usize, h: usize, out: &mut [f32]) {
     for (y, o) in out.chunks_exact_mut(w).enumerate() {
         let up = &img[y.saturating_sub(1) * w..][..w];
         let down = &img[(y + 1).min(h - 1) * w..][..w];
@@ -198,7 +224,6 @@ fn ddy(img: &[f32], w: usize, h: usize) -> Vec<f32> {
             *o = 0.5 * (d - u);
         }
     }
-    out
 }
 
 /// A row operation for [`par_rows`]: fills row `y` of `N` padded buffers.

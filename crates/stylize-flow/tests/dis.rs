@@ -1,6 +1,8 @@
 //! End-to-end checks of `dis_flow` on procedurally generated images with
 //! exactly known motion (no files, no wall-clock assertions).
 
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
 use stylize_flow::{
     consistency, dis_flow, warp_bilinear, DisParams, Flow, FlowError, GrayImage, Preset,
 };
