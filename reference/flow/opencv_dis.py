@@ -9,8 +9,9 @@ Usage: opencv_dis.py DATA_DIR [--threads 2] [--rounds 5] [--preset medium]
 EPE is averaged over the pixels whose ground-truth target x + w(x) lies
 inside frame B ("valid"), and also reported over all pixels. The time is
 the median over rounds of cv2 DIS calc() alone (grey conversion excluded,
-as on the Rust side), per pair, after --warmup untimed runs. One DIS
-object serves all pairs (buffers reused, like the Rust side's DisFlow).
+as on the Rust side), per pair; --warmup untimed passes over all pairs
+come first, then --rounds timed passes over all pairs. One DIS object
+serves all pairs (buffers reused, like the Rust side's DisFlow).
 """
 import argparse
 import json
@@ -59,7 +60,7 @@ def main():
     ap.add_argument("data_dir")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--warmup", type=int, default=3, help="untimed runs per pair first")
+    ap.add_argument("--warmup", type=int, default=3, help="untimed passes over all pairs first")
     ap.add_argument("--preset", choices=sorted(PRESETS), default="medium")
     ap.add_argument("--json", help="write results here")
     ap.add_argument("--save-flow", action="store_true", help="write <name>_opencv.flo next to the pairs")
@@ -68,22 +69,30 @@ def main():
     with open(os.path.join(args.data_dir, "pairs.json")) as f:
         pairs = json.load(f)["pairs"]
     dis = cv2.DISOpticalFlow_create(PRESETS[args.preset])
-    results = []
+    data = []
     for p in pairs:
         a = cv2.cvtColor(cv2.imread(os.path.join(args.data_dir, p["a"])), cv2.COLOR_BGR2GRAY)
         b = cv2.cvtColor(cv2.imread(os.path.join(args.data_dir, p["b"])), cv2.COLOR_BGR2GRAY)
-        gu, gv = read_flo(os.path.join(args.data_dir, p["gt"]))
-        for _ in range(max(1, args.warmup)):
-            flow = dis.calc(a, b, None)  # warm-up, also the result
-        times = []
-        for _ in range(args.rounds):
+        data.append((p, a, b, read_flo(os.path.join(args.data_dir, p["gt"]))))
+    # Warm-up over all pairs, then timed rounds over all pairs.
+    flows = {}
+    for _ in range(max(1, args.warmup)):
+        for p, a, b, _gt in data:
+            flows[p["name"]] = dis.calc(a, b, None)
+    times = {p["name"]: [] for p in pairs}
+    for _ in range(args.rounds):
+        for p, a, b, _gt in data:
             t0 = time.perf_counter()
-            flow = dis.calc(a, b, None)
-            times.append(time.perf_counter() - t0)
+            flows[p["name"]] = dis.calc(a, b, None)
+            times[p["name"]].append(time.perf_counter() - t0)
+    results = []
+    for p, _a, _b, (gu, gv) in data:
+        flow = flows[p["name"]]
         e_valid, e_all = epe(flow[..., 0], flow[..., 1], gu, gv)
         if args.save_flow:
             write_flo(os.path.join(args.data_dir, p["name"] + "_opencv.flo"), flow[..., 0], flow[..., 1])
-        r = {"name": p["name"], "epe": e_valid, "epe_all": e_all, "ms": 1e3 * float(np.median(times))}
+        ms = 1e3 * float(np.median(times[p["name"]])) if args.rounds else float("nan")
+        r = {"name": p["name"], "epe": e_valid, "epe_all": e_all, "ms": ms}
         results.append(r)
         print(f"{p['name']:12s} EPE {e_valid:.3f} px (all {e_all:.3f})  {r['ms']:.2f} ms")
     out = {"impl": "opencv", "version": cv2.__version__, "preset": args.preset, "threads": args.threads,

@@ -11,8 +11,8 @@
 //! EPE and timing follow `reference/flow/opencv_dis.py`: EPE averaged over
 //! the pixels whose ground-truth target lies inside frame B ("valid") and
 //! over all pixels; time is the median over rounds of `DisFlow::calc`
-//! alone (the grey images are made beforehand), after `--warmup` untimed
-//! runs.
+//! alone (the grey images are made beforehand); `--warmup` untimed passes
+//! over all pairs come first, then `--rounds` timed passes over all pairs.
 
 use std::error::Error;
 use std::fs::File;
@@ -99,29 +99,37 @@ fn main() -> Result<(), Box<dyn Error>> {
     // are reused between pairs.
     let mut dis = DisFlow::new(DisParams::preset(preset))?;
 
-    let mut results = Vec::new();
+    let mut data = Vec::new();
     for p in pairs {
         let field = |k: &str| p[k].as_str().ok_or(format!("pairs.json: missing {k}"));
-        let name = field("name")?;
+        let name = field("name")?.to_string();
         let a = grey(&dir.join(field("a")?))?;
         let b = grey(&dir.join(field("b")?))?;
         let gt = Flow::read_flo(BufReader::new(File::open(dir.join(field("gt")?))?))?;
-        let (flow, times) = pool
-            .install(|| -> Result<_, Box<dyn Error + Send + Sync>> {
-                let mut flow = dis.calc(&a, &b)?; // warm-up, also the result
-                for _ in 1..warmup {
-                    flow = dis.calc(&a, &b)?;
-                }
-                let mut times = Vec::new();
-                for _ in 0..rounds {
-                    let t = Instant::now();
-                    flow = dis.calc(&a, &b)?;
-                    times.push(t.elapsed().as_secs_f64() * 1e3);
-                }
-                Ok((flow, times))
-            })
-            .map_err(|e| e.to_string())?;
-        let (e_valid, e_all) = epe(&flow, &gt);
+        data.push((name, a, b, gt));
+    }
+    // Warm-up passes over all pairs, then timed passes over all pairs.
+    let mut flows = Vec::new();
+    let mut times = vec![Vec::new(); data.len()];
+    pool.install(|| -> Result<(), stylize_flow::FlowError> {
+        for _ in 0..warmup.max(1) {
+            flows = data
+                .iter()
+                .map(|(_, a, b, _)| dis.calc(a, b))
+                .collect::<Result<_, _>>()?;
+        }
+        for _ in 0..rounds {
+            for (k, (_, a, b, _)) in data.iter().enumerate() {
+                let t = Instant::now();
+                flows[k] = dis.calc(a, b)?;
+                times[k].push(t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        Ok(())
+    })?;
+    let mut results = Vec::new();
+    for (((name, _, _, gt), flow), times) in data.iter().zip(&flows).zip(times) {
+        let (e_valid, e_all) = epe(flow, gt);
         if save {
             flow.write_flo(BufWriter::new(File::create(
                 dir.join(format!("{name}_stylize.flo")),
