@@ -30,7 +30,9 @@ pub fn dis_flow(a: &GrayImage, b: &GrayImage, params: &DisParams) -> Result<Flow
 }
 
 /// [`dis_flow`] with buffers kept between calls: after the first call at a
-/// given size, computing a flow allocates only the result.
+/// given size, computing a flow allocates only the result. The buffers
+/// (about 25 `f32` planes of the finest level's size, plus the pyramid)
+/// live as long as the `DisFlow`.
 #[derive(Debug)]
 pub struct DisFlow {
     params: DisParams,

@@ -14,6 +14,27 @@
 //! Flow convention everywhere: a [`Flow`] from frame A to frame B maps
 //! pixel `x` of A to `x + w(x)` in B.
 //!
+//! # Relation to OpenCV's `DISOpticalFlow`
+//!
+//! Written from the paper; the presets, the pyramid depth rule, spatial
+//! propagation in fixed stripes, the forward/backward sweeps, the rejection
+//! of patch updates moving further than a patch size, the densification
+//! weights and the variational refinement's constants follow OpenCV so
+//! that results are comparable. Deliberate differences:
+//!
+//! - Gauss-Newton uses true derivatives (3x3 Sobel / 8) and, with mean
+//!   normalisation, the mean-free Hessian plus a small ridge; a patch stops
+//!   when its step falls below 0.01 px. (OpenCV's unnormalised Sobel
+//!   gradients make each of its steps 1/8 of a Gauss-Newton step.)
+//! - The variational refinement's derivatives are central differences
+//!   `(I(x+1) - I(x-1)) / 2` (OpenCV's `[-1, 0, 1]` kernel is twice that,
+//!   which halves its data-term correction), with Neumann borders.
+//! - Pyramids are `f32` (no rounding to 8 bits) and flows are upsampled
+//!   with exact pixel-centre alignment.
+//!
+//! On 640x360 photos warped by smooth flows (reference/flow/) the medium
+//! preset's end-point error is a little lower than OpenCV's.
+//!
 //! ```
 //! use stylize_flow::{dis_flow, warp_bilinear, DisParams, GrayImage};
 //!

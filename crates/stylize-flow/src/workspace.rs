@@ -2,9 +2,19 @@
 //! flow at one size allocates (and page-faults) nothing after the first.
 
 /// A pool of `f32` buffers.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Workspace {
     free: Vec<Vec<f32>>,
+}
+
+impl std::fmt::Debug for Workspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let values: usize = self.free.iter().map(Vec::capacity).sum();
+        f.debug_struct("Workspace")
+            .field("buffers", &self.free.len())
+            .field("values", &values)
+            .finish()
+    }
 }
 
 impl Workspace {
