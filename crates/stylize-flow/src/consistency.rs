@@ -1,0 +1,127 @@
+//! Forward/backward consistency weights (Ruder et al. 2016, "Artistic
+//! style transfer for videos", section 3.1).
+
+use rayon::prelude::*;
+
+use crate::error::FlowError;
+use crate::flow::{same_size, Flow};
+use crate::image::sample_clamped;
+
+/// Per-pixel weights on frame A's grid: 1 where `forward` (A to B) can be
+/// trusted, 0 where it cannot. With `w` the forward flow at `x` and
+/// `w~ = backward(x + w(x))` (the B-to-A flow, bilinearly sampled), a pixel
+/// gets 0 when
+///
+/// - `x + w(x)` lies outside the frame;
+/// - `|w + w~|^2 > 0.01 (|w|^2 + |w~|^2) + 0.5` (disocclusion: the flows
+///   do not cancel);
+/// - `|grad u|^2 + |grad v|^2 > 0.01 |w|^2 + 0.002` (motion boundary;
+///   central differences, one-sided at the border);
+///
+/// and 1 otherwise. Row-major, `width * height` values.
+pub fn consistency(forward: &Flow, backward: &Flow) -> Result<Vec<f32>, FlowError> {
+    forward.check()?;
+    backward.check()?;
+    same_size(forward, backward)?;
+    let (w, h) = (forward.width, forward.height);
+    let mut out = vec![0.0f32; w * h];
+    if w == 0 || h == 0 {
+        return Ok(out);
+    }
+    let (fu, fv) = (&forward.u, &forward.v);
+    out.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
+        for (x, o) in row.iter_mut().enumerate() {
+            let q = y * w + x;
+            let (u, v) = (fu[q], fv[q]);
+            let (tx, ty) = (x as f32 + u, y as f32 + v);
+            let inside = tx >= 0.0 && ty >= 0.0 && tx <= (w - 1) as f32 && ty <= (h - 1) as f32;
+            if !inside {
+                *o = 0.0;
+                continue;
+            }
+            let bu = sample_clamped(&backward.u, w, h, tx, ty);
+            let bv = sample_clamped(&backward.v, w, h, tx, ty);
+            let sum2 = (u + bu) * (u + bu) + (v + bv) * (v + bv);
+            let w2 = u * u + v * v;
+            let b2 = bu * bu + bv * bv;
+            let occluded = sum2 > 0.01 * (w2 + b2) + 0.5;
+            let (ux, uy) = (diff(fu, x, y, w, h, true), diff(fu, x, y, w, h, false));
+            let (vx, vy) = (diff(fv, x, y, w, h, true), diff(fv, x, y, w, h, false));
+            let boundary = ux * ux + uy * uy + vx * vx + vy * vy > 0.01 * w2 + 0.002;
+            *o = if occluded || boundary { 0.0 } else { 1.0 };
+        }
+    });
+    Ok(out)
+}
+
+/// Derivative of `f` at `(x, y)` along x (`along_x`) or y: central
+/// difference inside, one-sided at the border, 0 across a single pixel.
+fn diff(f: &[f32], x: usize, y: usize, w: usize, h: usize, along_x: bool) -> f32 {
+    let (pos, len, step) = if along_x { (x, w, 1) } else { (y, h, w) };
+    if len < 2 {
+        return 0.0;
+    }
+    let q = y * w + x;
+    let lo = if pos > 0 { q - step } else { q };
+    let hi = if pos + 1 < len { q + step } else { q };
+    let span = if pos > 0 && pos + 1 < len { 2.0 } else { 1.0 };
+    (f[hi] - f[lo]) / span
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A square moving right by 4 px over a still background.
+    fn moving_square() -> (Flow, Flow) {
+        let (w, h) = (32, 24);
+        let mut fwd = Flow::zeros(w, h);
+        let mut bwd = Flow::zeros(w, h);
+        for y in 8..16 {
+            for x in 8..16 {
+                fwd.u[y * w + x] = 4.0;
+                bwd.u[y * w + x + 4] = -4.0;
+            }
+        }
+        (fwd, bwd)
+    }
+
+    #[test]
+    fn marks_disocclusion_boundaries_and_consistent_regions() {
+        let (fwd, bwd) = moving_square();
+        let c = consistency(&fwd, &bwd).unwrap();
+        let w = fwd.width;
+        // Far from the square: consistent.
+        assert_eq!(c[2 * w + 2], 1.0);
+        assert_eq!(c[20 * w + 28], 1.0);
+        // Inside the square, away from its edges: consistent.
+        assert_eq!(c[12 * w + 12], 1.0);
+        // Background A pixels at x = 16..20 are covered by the square in B:
+        // the backward flow there is -4, the forward 0 -> occluded.
+        for x in 17..20 {
+            assert_eq!(c[12 * w + x], 0.0, "x {x}");
+        }
+        // Square's edge: motion boundary.
+        assert_eq!(c[12 * w + 8], 0.0);
+        assert_eq!(c[12 * w + 15], 0.0);
+    }
+
+    #[test]
+    fn leaving_the_frame_is_inconsistent() {
+        let mut fwd = Flow::zeros(10, 10);
+        fwd.u.fill(3.0);
+        let mut bwd = Flow::zeros(10, 10);
+        bwd.u.fill(-3.0);
+        let c = consistency(&fwd, &bwd).unwrap();
+        assert_eq!(c[5 * 10 + 3], 1.0);
+        assert_eq!(c[5 * 10 + 7], 0.0);
+    }
+
+    #[test]
+    fn size_mismatch_is_an_error() {
+        assert!(matches!(
+            consistency(&Flow::zeros(4, 4), &Flow::zeros(4, 5)),
+            Err(FlowError::SizeMismatch { .. })
+        ));
+    }
+}

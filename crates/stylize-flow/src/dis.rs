@@ -1,0 +1,196 @@
+//! The DIS driver: coarse-to-fine over the pyramid.
+
+use rayon::prelude::*;
+
+use crate::densify::densify;
+use crate::error::FlowError;
+use crate::flow::Flow;
+use crate::image::{pyramid, GrayImage};
+use crate::inverse_search::inverse_search;
+use crate::params::DisParams;
+use crate::variational::refine;
+use crate::workspace::Workspace;
+
+/// Dense optical flow from `a` to `b` by Dense Inverse Search (Kroeger et
+/// al. 2016): pixel `x` of `a` corresponds to `x + w(x)` in `b`.
+///
+/// Both images hold grey values on a 0..255 scale (see [`GrayImage`]). On
+/// each pyramid level, from the coarsest to `params.finest_scale`: patch
+/// inverse search on a grid (initialised from the coarser level's flow),
+/// densification, variational refinement; the flow of the finest level is
+/// bilinearly upsampled to the input size. Runs on the current rayon
+/// thread pool; the result does not depend on its size.
+///
+/// For a sequence of frames, [`DisFlow`] reuses its buffers between calls.
+///
+/// Errors: the images differ in size, are smaller than `patch_size` in
+/// either direction, or `params` is out of range.
+pub fn dis_flow(a: &GrayImage, b: &GrayImage, params: &DisParams) -> Result<Flow, FlowError> {
+    DisFlow::new(params.clone())?.calc(a, b)
+}
+
+/// [`dis_flow`] with buffers kept between calls: after the first call at a
+/// given size, computing a flow allocates only the result. The buffers
+/// (about 25 `f32` planes of the finest level's size, plus the pyramid)
+/// live as long as the `DisFlow`.
+#[derive(Debug)]
+pub struct DisFlow {
+    params: DisParams,
+    ws: Workspace,
+}
+
+impl DisFlow {
+    /// A flow computer with these parameters (validated).
+    pub fn new(params: DisParams) -> Result<Self, FlowError> {
+        params.validate()?;
+        Ok(Self {
+            params,
+            ws: Workspace::default(),
+        })
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &DisParams {
+        &self.params
+    }
+
+    /// The flow from `a` to `b`; see [`dis_flow`].
+    pub fn calc(&mut self, a: &GrayImage, b: &GrayImage) -> Result<Flow, FlowError> {
+        let params = &self.params;
+        let ws = &mut self.ws;
+        let (w, h) = (a.width(), a.height());
+        if (w, h) != (b.width(), b.height()) {
+            return Err(FlowError::SizeMismatch {
+                a_width: w,
+                a_height: h,
+                b_width: b.width(),
+                b_height: b.height(),
+            });
+        }
+        let psz = params.patch_size;
+        if w < psz || h < psz {
+            return Err(FlowError::TooSmall {
+                width: w,
+                height: h,
+                min: psz,
+            });
+        }
+        let (finest, coarsest) = scales(w, h, params);
+        let levels = pyramid(a, b, finest, coarsest, psz + 2, ws);
+
+        let mut u: Vec<f32> = Vec::new();
+        let mut v: Vec<f32> = Vec::new();
+        let mut size = (0, 0);
+        for lvl in levels.iter().rev() {
+            if u.is_empty() {
+                u = ws.zeroed(lvl.w * lvl.h);
+                v = ws.zeroed(lvl.w * lvl.h);
+            } else {
+                let (nu, nv) = (
+                    upsample(&u, size, (lvl.w, lvl.h), 2, ws),
+                    upsample(&v, size, (lvl.w, lvl.h), 2, ws),
+                );
+                ws.recycle([std::mem::replace(&mut u, nu), std::mem::replace(&mut v, nv)]);
+            }
+            size = (lvl.w, lvl.h);
+            let sparse = inverse_search(lvl, &u, &v, params);
+            densify(lvl, &sparse, psz, params.patch_stride, &mut u, &mut v);
+            if params.variational_refinement_iterations > 0 {
+                refine(&lvl.i0, &lvl.i1, size, (&mut u, &mut v), params, ws);
+            }
+        }
+        for lvl in levels {
+            ws.recycle([lvl.i0, lvl.i1, lvl.gx, lvl.gy, lvl.i1p.data]);
+        }
+        if finest > 0 {
+            let f = 1 << finest;
+            let (fu, fv) = (
+                upsample(&u, size, (w, h), f, ws),
+                upsample(&v, size, (w, h), f, ws),
+            );
+            ws.recycle([std::mem::replace(&mut u, fu), std::mem::replace(&mut v, fv)]);
+        }
+        Flow::new(w, h, u, v)
+    }
+}
+
+/// The finest and coarsest pyramid scales used for a `w x h` image; every
+/// level in between is at least a patch wide and high.
+fn scales(w: usize, h: usize, p: &DisParams) -> (usize, usize) {
+    let psz = p.patch_size;
+    // Deepest scale whose level still holds a patch.
+    let deepest = (0..=16)
+        .take_while(|&s| (w >> s) >= psz && (h >> s) >= psz)
+        .last()
+        .unwrap_or(0);
+    let finest = p.finest_scale.min(deepest);
+    let auto = || {
+        // Like OpenCV: search range about a quarter of the image, and no
+        // level smaller than a patch.
+        let by_motion = ((w.max(h) as f64 / (4 * psz) as f64).log2() + 0.5).floor();
+        let by_size = ((w.min(h) / psz) as f64).log2().floor();
+        by_motion.min(by_size).max(0.0) as usize
+    };
+    let coarsest = p.coarsest_scale.unwrap_or_else(auto).clamp(finest, deepest);
+    (finest, coarsest)
+}
+
+fn upsample(
+    src: &[f32],
+    (sw, sh): (usize, usize),
+    (dw, dh): (usize, usize),
+    factor: usize,
+    ws: &mut Workspace,
+) -> Vec<f32> {
+    let f = factor as f32;
+    let taps = |n_dst: usize, n_src: usize| -> Vec<(usize, usize, f32)> {
+        (0..n_dst)
+            .map(|x| {
+                let s = ((x as f32 + 0.5) / f - 0.5).clamp(0.0, (n_src - 1) as f32);
+                let s0 = s as usize;
+                (s0, (s0 + 1).min(n_src - 1), s - s0 as f32)
+            })
+            .collect()
+    };
+    let (tx, ty) = (taps(dw, sw), taps(dh, sh));
+    // Horizontal pass, already scaled by the factor.
+    let mut rows = ws.zeroed(sh * dw);
+    rows.par_chunks_mut(dw)
+        .zip(src.par_chunks(sw))
+        .for_each(|(o, s)| {
+            for (o, &(x0, x1, fx)) in o.iter_mut().zip(&tx) {
+                *o = f * (s[x0] + fx * (s[x1] - s[x0]));
+            }
+        });
+    let mut out = ws.zeroed(dw * dh);
+    out.par_chunks_mut(dw)
+        .zip(&ty)
+        .for_each(|(o, &(y0, y1, fy))| {
+            let (a, b) = (&rows[y0 * dw..][..dw], &rows[y1 * dw..][..dw]);
+            for ((o, a), b) in o.iter_mut().zip(a).zip(b) {
+                *o = a + fy * (b - a);
+            }
+        });
+    ws.recycle([rows]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scales_follow_opencv_for_640x360() {
+        let p = DisParams::default();
+        assert_eq!(scales(640, 360, &p), (1, 4));
+        assert_eq!(scales(96, 64, &p), (1, 2));
+        // Too small for the finest scale: lowered.
+        assert_eq!(scales(12, 9, &p), (0, 0));
+    }
+
+    #[test]
+    fn upsample_keeps_constants_scaled() {
+        let out = upsample(&[1.0; 6], (3, 2), (6, 4), 2, &mut Workspace::default());
+        assert!(out.iter().all(|&v| (v - 2.0).abs() < 1e-6));
+    }
+}

@@ -1,0 +1,69 @@
+//! Recycled buffers: a [`DisFlow`](crate::DisFlow) computing flow after
+//! flow at one size allocates (and page-faults) nothing after the first.
+
+/// A pool of `f32` buffers.
+#[derive(Default)]
+pub(crate) struct Workspace {
+    free: Vec<Vec<f32>>,
+}
+
+impl std::fmt::Debug for Workspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let values: usize = self.free.iter().map(Vec::capacity).sum();
+        f.debug_struct("Workspace")
+            .field("buffers", &self.free.len())
+            .field("values", &values)
+            .finish()
+    }
+}
+
+impl Workspace {
+    /// `n` zeros, in a recycled buffer when one is large enough.
+    pub fn zeroed(&mut self, n: usize) -> Vec<f32> {
+        // The smallest free buffer that fits, else a new one.
+        let best = self
+            .free
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.capacity() >= n)
+            .min_by_key(|(_, b)| b.capacity())
+            .map(|(i, _)| i);
+        let mut v = match best {
+            Some(i) => self.free.swap_remove(i),
+            None => Vec::with_capacity(n),
+        };
+        v.clear();
+        v.resize(n, 0.0);
+        v
+    }
+
+    /// A copy of `src` in a recycled buffer.
+    pub fn copy_of(&mut self, src: &[f32]) -> Vec<f32> {
+        let mut v = self.zeroed(src.len());
+        v.copy_from_slice(src);
+        v
+    }
+
+    /// Returns buffers to the pool.
+    pub fn recycle(&mut self, bufs: impl IntoIterator<Item = Vec<f32>>) {
+        self.free
+            .extend(bufs.into_iter().filter(|b| b.capacity() > 0));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Workspace;
+
+    #[test]
+    fn reuses_buffers_and_zeroes_them() {
+        let mut ws = Workspace::default();
+        let mut a = ws.zeroed(100);
+        a.fill(3.0);
+        let ptr = a.as_ptr();
+        ws.recycle([a]);
+        let b = ws.zeroed(50);
+        assert_eq!(b.as_ptr(), ptr);
+        assert!(b.iter().all(|&v| v == 0.0) && b.len() == 50);
+    }
+}
