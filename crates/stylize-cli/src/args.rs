@@ -210,7 +210,8 @@ pub struct ImageArgs {
 
     /// Refuse a run whose estimated peak memory exceeds this (e.g. 8G,
     /// 512M), before any work; the message says what --size fits. Default:
-    /// the machine's memory.
+    /// the memory this process may use (the machine's, or a container's
+    /// cgroup limit when lower).
     #[arg(long, value_name = "SIZE", value_parser = memory_size)]
     pub max_memory: Option<u64>,
 

@@ -53,6 +53,13 @@ const USAGE: &str = "usage: bench_step WEIGHTS SIZE STEPS WARMUP THREADS PRESET(
                      \x20      bench_step sgemm THREADS [N]";
 
 fn main() -> ExitCode {
+    // The fast engine's per-stage profile (STYLIZE_PROFILE=1) is logged at
+    // `info` under the target `stylize::profile`.
+    env_logger::Builder::from_env(
+        env_logger::Env::new().filter_or("STYLIZE_LOG", "warn,stylize::profile=info"),
+    )
+    .format_timestamp(None)
+    .init();
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
