@@ -6,4 +6,5 @@ mod common;
 mod gradient;
 mod hed_features;
 mod losses;
+mod sizes;
 mod torch_reference;
