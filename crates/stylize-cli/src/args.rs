@@ -65,6 +65,37 @@ pub struct ImageArgs {
     #[arg(long, short = 'c', value_name = "IMAGE")]
     pub content: PathBuf,
 
+    /// Output image; the format follows the extension (.jpg, .png, .webp).
+    #[arg(long, short = 'o', value_name = "IMAGE")]
+    pub output: PathBuf,
+
+    /// Draw the costs against iteration to this PNG file at the end.
+    #[arg(long, value_name = "FILE.png")]
+    pub plot: Option<PathBuf>,
+
+    /// Write the working-size images, the initial image, the costs and
+    /// gradient at it, and the final image as .npy/.json into DIR (for the
+    /// PyTorch reference comparison in reference/).
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub dump: Option<PathBuf>,
+
+    /// Also save the image every N iterations, as OUTPUT-stem.ITER.ext.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub save_every: Option<u64>,
+
+    /// Write the costs of every iteration to this CSV file
+    /// (iteration,content,style,total,seconds).
+    #[arg(long, value_name = "FILE.csv")]
+    pub loss_log: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// The settings every job shares: the style, the optimisation, the
+/// network and the machine.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
     /// Style image: the painting whose textures and colours are used.
     /// Repeat for several, blended by --style-blend.
     #[arg(long, short = 's', value_name = "IMAGE", required = true)]
@@ -86,8 +117,9 @@ pub struct ImageArgs {
     pub style_scale: Option<f32>,
 
     /// Set of defaults: `seed` (the seed program) or `gatys` (the paper).
-    #[arg(long, value_enum, default_value_t = Preset::Seed)]
-    pub preset: Preset,
+    /// Default: seed for `image`, gatys at 256 px for `video`.
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
 
     /// Optimiser on the pixels. Default: the preset's (seed adam, gatys
     /// lbfgs).
@@ -131,20 +163,6 @@ pub struct ImageArgs {
     /// runs --epochs iterations.
     #[arg(long, value_name = "N|auto")]
     pub scales: Option<String>,
-
-    /// Draw the costs against iteration to this PNG file at the end.
-    #[arg(long, value_name = "FILE.png")]
-    pub plot: Option<PathBuf>,
-
-    /// Write the working-size images, the initial image, the costs and
-    /// gradient at it, and the final image as .npy/.json into DIR (for the
-    /// PyTorch reference comparison in reference/).
-    #[arg(long, value_name = "DIR", hide = true)]
-    pub dump: Option<PathBuf>,
-
-    /// Output image; the format follows the extension (.jpg, .png, .webp).
-    #[arg(long, short = 'o', value_name = "IMAGE")]
-    pub output: PathBuf,
 
     /// Style layer weights (seed preset): deep layers (content), even
     /// (balanced), shallow layers (style).
@@ -198,15 +216,6 @@ pub struct ImageArgs {
     /// Content layer, e.g. `block5_conv4`, `relu4_2`, `conv4_2` (pre-ReLU).
     #[arg(long, value_name = "NAME")]
     pub content_layer: Option<String>,
-
-    /// Also save the image every N iterations, as OUTPUT-stem.ITER.ext.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub save_every: Option<u64>,
-
-    /// Write the costs of every iteration to this CSV file
-    /// (iteration,content,style,total,seconds).
-    #[arg(long, value_name = "FILE.csv")]
-    pub loss_log: Option<PathBuf>,
 
     /// Refuse a run whose estimated peak memory exceeds this (e.g. 8G,
     /// 512M), before any work; the message says what --size fits. Default:

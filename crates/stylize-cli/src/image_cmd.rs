@@ -1,17 +1,13 @@
 //! The `image` job: one photo in the style of one or more paintings.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
 use std::time::Instant;
 
-use stylize::{
-    load_image, load_vgg_weights, output_format, parse_style_layers, resolve_weights, save_image,
-    ComputeDevice, Error, Init, Optimizer, Preprocess, Scales, StyleConfig, Stylizer,
-    WeightsOrigin,
-};
+use stylize::{load_image, output_format, save_image, Error, Preset, Scales};
 
-use crate::args::{DeviceArg, ImageArgs};
-use crate::progress::{CliObserver, DownloadBar};
+use crate::args::ImageArgs;
+use crate::progress::CliObserver;
+use crate::setup::{build_config, check_output_dir, file_name, load_styles, load_stylizer};
 
 /// Runs the job: everything a user can get wrong is checked before the
 /// long part; the output (and the log and plot) appear only when complete.
@@ -38,12 +34,8 @@ pub fn run(cli: &ImageArgs, quiet: bool) -> Result<(), Error> {
         }
     }
     let content = load_image(&cli.content)?;
-    let styles = cli
-        .style
-        .iter()
-        .map(|p| load_image(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    let config = build_config(cli)?;
+    let styles = load_styles(&cli.common)?;
+    let config = build_config(&cli.common, Preset::Seed, None)?;
     if cli.dump.is_some() && config.scales != Scales::Fixed(1) {
         return Err(Error::parameter(
             "dump",
@@ -54,68 +46,7 @@ pub fn run(cli: &ImageArgs, quiet: bool) -> Result<(), Error> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     config.validate()?;
-    // Before the weights, which may be downloaded: a device this binary
-    // was built without is a user error.
-    let device = match cli.device {
-        DeviceArg::Auto => ComputeDevice::best_available(),
-        DeviceArg::Exact(d) => {
-            d.check()?;
-            d
-        }
-    };
-
-    let show_bars = !quiet && std::io::stderr().is_terminal();
-    let (weights_path, origin) =
-        resolve_weights(cli.weights.as_deref(), &mut DownloadBar::new(show_bars))?;
-    let preprocess = cli.preprocess.map(Preprocess::from);
-    let weights = load_vgg_weights(&weights_path, preprocess)?;
-    let layers = config.resolve_layers(weights.arch)?;
-    let origin = match origin {
-        WeightsOrigin::Explicit => "",
-        WeightsOrigin::Environment => " (from STYLIZE_WEIGHTS)",
-        WeightsOrigin::Cache => " (default, cached)",
-    };
-    say(format!(
-        "weights: {}{origin}: {}, {}",
-        weights_path.display(),
-        weights.arch,
-        weights.format
-    ));
-    say(format!(
-        "preprocessing: {} ({})",
-        weights.preprocess, weights.preprocess_reason
-    ));
-    if layers.content_substituted {
-        say(format!(
-            "note: {} has no block5_conv4 (the seed's content layer); using its last conv layer {}",
-            weights.arch, layers.content
-        ));
-    }
-    let style_desc: Vec<String> = layers
-        .style
-        .iter()
-        .map(|(l, w)| format!("{l}:{w}"))
-        .collect();
-    say(format!(
-        "content layer {}; style layers {}",
-        layers.content,
-        style_desc.join(",")
-    ));
-
-    let mut stylizer = match Stylizer::with_device(&weights, device, cli.engine) {
-        // `auto` settles for the CPU when the GPU it found fails to start.
-        Err(e @ Error::Backend(_))
-            if cli.device == DeviceArg::Auto && device != ComputeDevice::Cpu =>
-        {
-            log::warn!("{e}; using the CPU");
-            Stylizer::with_device(&weights, ComputeDevice::Cpu, cli.engine)?
-        }
-        r => r?,
-    };
-    if let Some(t) = cli.threads {
-        stylizer = stylizer.with_threads(t as usize)?;
-    }
-    say(format!("device: {}", stylizer.device_description()));
+    let (stylizer, weights) = load_stylizer(&cli.common, &config, quiet)?;
     say(format!(
         "optimizer {} (step {}), {} iteration(s) per scale",
         config.optimizer,
@@ -137,12 +68,13 @@ pub fn run(cli: &ImageArgs, quiet: bool) -> Result<(), Error> {
     let title = format!(
         "{} in the style of {}",
         file_name(&cli.content),
-        cli.style
+        cli.common.style
             .iter()
             .map(|p| file_name(p))
             .collect::<Vec<_>>()
             .join(" + ")
     );
+    let show_bars = !quiet && std::io::stderr().is_terminal();
     let mut observer = CliObserver::new(
         show_bars,
         cli.loss_log.as_deref(),
@@ -169,126 +101,4 @@ pub fn run(cli: &ImageArgs, quiet: bool) -> Result<(), Error> {
     ));
     std::io::stderr().flush().ok();
     Ok(())
-}
-
-fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| p.display().to_string())
-}
-
-/// The preset's settings with every given flag applied on top.
-fn build_config(cli: &ImageArgs) -> Result<StyleConfig, Error> {
-    let mut config = StyleConfig::preset(cli.preset);
-    if let Some(s) = cli.similarity {
-        if config.style_layers.is_some() {
-            return Err(Error::parameter(
-                "similarity",
-                format!(
-                    "the {} preset sets its own style layers; use --style-layers instead",
-                    cli.preset
-                ),
-            ));
-        }
-        config.similarity = s;
-    }
-    if let Some(v) = cli.epochs {
-        config.iterations =
-            usize::try_from(v).map_err(|_| Error::parameter("epochs", "too large"))?;
-    }
-    if let Some(v) = cli.size {
-        config.size = v;
-    }
-    if let Some(v) = cli.alpha {
-        config.alpha = v;
-    }
-    if let Some(v) = cli.beta {
-        config.beta = v;
-    }
-    if let Some(v) = cli.seed {
-        config.seed = v;
-    }
-    if let Some(v) = &cli.content_layer {
-        config.content_layer = Some(v.clone());
-    }
-    if let Some(spec) = &cli.style_layers {
-        config.style_layers = Some(parse_style_layers(spec)?);
-    }
-    if let Some(o) = cli.optimizer {
-        config.optimizer = o;
-    }
-    config.learning_rate = cli.lr;
-    if let Some(l) = cli.line_search {
-        config.line_search = l;
-    }
-    if let Some(n) = cli.lbfgs_history {
-        config.lbfgs_history = n as usize;
-    }
-    if let Some(init) = &cli.init {
-        config.init = match init.as_str() {
-            "content" => Init::Content,
-            "noise" => Init::Noise,
-            "style" => Init::Style,
-            path => Init::Image(load_image(Path::new(path))?),
-        };
-    }
-    if let Some(v) = cli.init_noise {
-        config.init_noise = v;
-    }
-    if let Some(v) = cli.tv_weight {
-        config.tv_weight = v;
-    }
-    if let Some(p) = cli.pooling {
-        config.pooling = p;
-    }
-    if let Some(c) = cli.preserve_colors {
-        config.preserve_colors = Some(c);
-    }
-    if let Some(spec) = &cli.scales {
-        config.scales = if spec.eq_ignore_ascii_case("auto") {
-            Scales::Auto
-        } else {
-            Scales::Fixed(spec.trim().parse().map_err(|_| {
-                Error::parameter("scales", format!("`{spec}` (a number 1..=16, or auto)"))
-            })?)
-        };
-    }
-    if let Some(v) = cli.style_scale {
-        config.style_scale = v;
-    }
-    if let Some(b) = &cli.style_blend {
-        config.style_blend = Some(b.clone());
-    }
-    if cli.line_search.is_some() && config.optimizer != Optimizer::Lbfgs {
-        return Err(Error::parameter(
-            "line search",
-            "--line-search applies to --optimizer lbfgs only",
-        ));
-    }
-    config.max_memory = cli.max_memory.or_else(stylize::memory::machine_memory);
-    // Give the count mismatch in terms of flags.
-    config.blend_weights(cli.style.len())?;
-    if config.init == Init::Style && cli.style.is_empty() {
-        return Err(Error::parameter("init", "--init style needs a --style"));
-    }
-    Ok(config)
-}
-
-/// Fails early when the output's folder does not exist.
-fn check_output_dir(output: &Path) -> Result<(), Error> {
-    let dir = match output.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => return Ok(()),
-    };
-    if dir.is_dir() {
-        Ok(())
-    } else {
-        Err(Error::io(
-            dir,
-            std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "the output's folder does not exist",
-            ),
-        ))
-    }
 }

@@ -6,6 +6,7 @@ mod args;
 mod image_cmd;
 mod plot;
 mod progress;
+mod setup;
 
 use std::process::ExitCode;
 

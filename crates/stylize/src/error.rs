@@ -139,6 +139,10 @@ pub enum Error {
         what: String,
     },
 
+    /// Optical flow between two frames failed.
+    #[error("optical flow: {0}")]
+    Flow(#[from] stylize_flow::FlowError),
+
     /// The tensor backend failed (for example while reading a tensor back).
     #[error("tensor backend: {0}")]
     Backend(String),

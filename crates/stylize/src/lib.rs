@@ -78,6 +78,7 @@ mod problem;
 mod stylizer;
 #[cfg(test)]
 mod tests;
+pub mod video;
 mod weights;
 
 pub use architecture::{Architecture, Pooling};

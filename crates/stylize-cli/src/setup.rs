@@ -1,0 +1,234 @@
+//! What every job does first: the settings from the flags, the style
+//! images, the weights and the network.
+
+use std::path::Path;
+
+use image::DynamicImage;
+use stylize::{
+    load_image, load_vgg_weights, parse_style_layers, resolve_weights, ComputeDevice, Error, Init,
+    Optimizer, Preprocess, Preset, Scales, StyleConfig, Stylizer, VggWeights, WeightsOrigin,
+};
+
+use crate::args::{CommonArgs, DeviceArg};
+use crate::progress::DownloadBar;
+
+/// The style images, decoded.
+///
+/// # Errors
+/// The first image that cannot be read.
+pub fn load_styles(cli: &CommonArgs) -> Result<Vec<DynamicImage>, Error> {
+    cli.style.iter().map(|p| load_image(p)).collect()
+}
+
+/// Finds and reads the weights and loads them on the device and engine
+/// asked for, saying what it uses (unless `quiet`).
+///
+/// # Errors
+/// Weights that cannot be found or read, a device that is missing.
+pub fn load_stylizer(
+    cli: &CommonArgs,
+    config: &StyleConfig,
+    quiet: bool,
+) -> Result<(Stylizer, VggWeights), Error> {
+    use std::io::IsTerminal;
+    let say = |msg: String| {
+        if !quiet {
+            eprintln!("{msg}");
+        }
+    };
+    // Before the weights, which may be downloaded: a device this binary
+    // was built without is a user error.
+    let device = match cli.device {
+        DeviceArg::Auto => ComputeDevice::best_available(),
+        DeviceArg::Exact(d) => {
+            d.check()?;
+            d
+        }
+    };
+
+    let show_bars = !quiet && std::io::stderr().is_terminal();
+    let (weights_path, origin) =
+        resolve_weights(cli.weights.as_deref(), &mut DownloadBar::new(show_bars))?;
+    let preprocess = cli.preprocess.map(Preprocess::from);
+    let weights = load_vgg_weights(&weights_path, preprocess)?;
+    let layers = config.resolve_layers(weights.arch)?;
+    let origin = match origin {
+        WeightsOrigin::Explicit => "",
+        WeightsOrigin::Environment => " (from STYLIZE_WEIGHTS)",
+        WeightsOrigin::Cache => " (default, cached)",
+    };
+    say(format!(
+        "weights: {}{origin}: {}, {}",
+        weights_path.display(),
+        weights.arch,
+        weights.format
+    ));
+    say(format!(
+        "preprocessing: {} ({})",
+        weights.preprocess, weights.preprocess_reason
+    ));
+    if layers.content_substituted {
+        say(format!(
+            "note: {} has no block5_conv4 (the seed's content layer); using its last conv layer {}",
+            weights.arch, layers.content
+        ));
+    }
+    let style_desc: Vec<String> = layers
+        .style
+        .iter()
+        .map(|(l, w)| format!("{l}:{w}"))
+        .collect();
+    say(format!(
+        "content layer {}; style layers {}",
+        layers.content,
+        style_desc.join(",")
+    ));
+
+    let mut stylizer = match Stylizer::with_device(&weights, device, cli.engine) {
+        // `auto` settles for the CPU when the GPU it found fails to start.
+        Err(e @ Error::Backend(_))
+            if cli.device == DeviceArg::Auto && device != ComputeDevice::Cpu =>
+        {
+            log::warn!("{e}; using the CPU");
+            Stylizer::with_device(&weights, ComputeDevice::Cpu, cli.engine)?
+        }
+        r => r?,
+    };
+    if let Some(t) = cli.threads {
+        stylizer = stylizer.with_threads(t as usize)?;
+    }
+    say(format!("device: {}", stylizer.device_description()));
+    Ok((stylizer, weights))
+}
+
+/// A path's file name, for messages.
+pub fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
+}
+
+
+/// The preset's settings with every given flag applied on top.
+pub fn build_config(
+    cli: &CommonArgs,
+    default_preset: Preset,
+    default_size: Option<u32>,
+) -> Result<StyleConfig, Error> {
+    let preset = cli.preset.unwrap_or(default_preset);
+    let mut config = StyleConfig::preset(preset);
+    if let Some(size) = default_size {
+        config.size = size;
+    }
+    if let Some(s) = cli.similarity {
+        if config.style_layers.is_some() {
+            return Err(Error::parameter(
+                "similarity",
+                format!(
+                    "the {} preset sets its own style layers; use --style-layers instead",
+                    preset
+                ),
+            ));
+        }
+        config.similarity = s;
+    }
+    if let Some(v) = cli.epochs {
+        config.iterations =
+            usize::try_from(v).map_err(|_| Error::parameter("epochs", "too large"))?;
+    }
+    if let Some(v) = cli.size {
+        config.size = v;
+    }
+    if let Some(v) = cli.alpha {
+        config.alpha = v;
+    }
+    if let Some(v) = cli.beta {
+        config.beta = v;
+    }
+    if let Some(v) = cli.seed {
+        config.seed = v;
+    }
+    if let Some(v) = &cli.content_layer {
+        config.content_layer = Some(v.clone());
+    }
+    if let Some(spec) = &cli.style_layers {
+        config.style_layers = Some(parse_style_layers(spec)?);
+    }
+    if let Some(o) = cli.optimizer {
+        config.optimizer = o;
+    }
+    config.learning_rate = cli.lr;
+    if let Some(l) = cli.line_search {
+        config.line_search = l;
+    }
+    if let Some(n) = cli.lbfgs_history {
+        config.lbfgs_history = n as usize;
+    }
+    if let Some(init) = &cli.init {
+        config.init = match init.as_str() {
+            "content" => Init::Content,
+            "noise" => Init::Noise,
+            "style" => Init::Style,
+            path => Init::Image(load_image(Path::new(path))?),
+        };
+    }
+    if let Some(v) = cli.init_noise {
+        config.init_noise = v;
+    }
+    if let Some(v) = cli.tv_weight {
+        config.tv_weight = v;
+    }
+    if let Some(p) = cli.pooling {
+        config.pooling = p;
+    }
+    if let Some(c) = cli.preserve_colors {
+        config.preserve_colors = Some(c);
+    }
+    if let Some(spec) = &cli.scales {
+        config.scales = if spec.eq_ignore_ascii_case("auto") {
+            Scales::Auto
+        } else {
+            Scales::Fixed(spec.trim().parse().map_err(|_| {
+                Error::parameter("scales", format!("`{spec}` (a number 1..=16, or auto)"))
+            })?)
+        };
+    }
+    if let Some(v) = cli.style_scale {
+        config.style_scale = v;
+    }
+    if let Some(b) = &cli.style_blend {
+        config.style_blend = Some(b.clone());
+    }
+    if cli.line_search.is_some() && config.optimizer != Optimizer::Lbfgs {
+        return Err(Error::parameter(
+            "line search",
+            "--line-search applies to --optimizer lbfgs only",
+        ));
+    }
+    config.max_memory = cli.max_memory.or_else(stylize::memory::machine_memory);
+    // Give the count mismatch in terms of flags.
+    config.blend_weights(cli.style.len())?;
+    if config.init == Init::Style && cli.style.is_empty() {
+        return Err(Error::parameter("init", "--init style needs a --style"));
+    }
+    Ok(config)
+}
+
+/// Fails early when the output's folder does not exist.
+pub fn check_output_dir(output: &Path) -> Result<(), Error> {
+    let dir = match output.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => return Ok(()),
+    };
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(Error::io(
+            dir,
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "the output's folder does not exist",
+            ),
+        ))
+    }
+}

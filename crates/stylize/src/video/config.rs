@@ -1,0 +1,85 @@
+//! A video run's settings: the still-image settings of each frame plus the
+//! temporal ones, with documented defaults.
+
+use stylize_flow::DisParams;
+
+use crate::config::StyleConfig;
+use crate::error::{Error, Result};
+
+/// How a clip is stylized. `Default`: the `gatys` preset at 256 px for each
+/// frame, the defaults below for the temporal terms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoConfig {
+    /// The settings of every frame; the first frame of each shot runs
+    /// `image.iterations`. Default: [`StyleConfig::gatys`] at 256 px.
+    pub image: StyleConfig,
+    /// Iterations of each frame after the first of a shot, which starts
+    /// from the previous frame warped. Default `None`: a fifth of
+    /// `image.iterations` (at least 1).
+    pub frame_iterations: Option<usize>,
+    /// Weight of the temporal cost, relative to the previous frame's final
+    /// cost `C` (content + style + TV): `J_t = temporal_weight * C / D *
+    /// sum_k c_k (x_k - warped_k)^2`. Relative, so that one default suits
+    /// every preset and size. Default 500 (see the README's video section
+    /// for how it was calibrated).
+    pub temporal_weight: f64,
+    /// Long-term consistency: also hold each frame to frames `t-2..t-J`
+    /// where no nearer frame covers a pixel. Default 1 (short-term only).
+    pub long_term: usize,
+    /// A frame whose share of consistent pixels with the previous frame is
+    /// below this is a scene cut and starts fresh. Default 0.5.
+    pub cut_threshold: f64,
+    /// Optical flow settings. Default: DIS medium.
+    pub flow: DisParams,
+}
+
+impl Default for VideoConfig {
+    fn default() -> Self {
+        VideoConfig {
+            image: StyleConfig::gatys().with_size(256),
+            frame_iterations: None,
+            temporal_weight: 500.0,
+            long_term: 1,
+            cut_threshold: 0.5,
+            flow: DisParams::default(),
+        }
+    }
+}
+
+impl VideoConfig {
+    /// Iterations of a frame that continues a shot.
+    pub fn effective_frame_iterations(&self) -> usize {
+        self.frame_iterations
+            .unwrap_or(self.image.iterations / 5)
+            .max(1)
+    }
+
+    /// Checks the temporal settings (the image settings are checked by the
+    /// run's plan).
+    ///
+    /// # Errors
+    /// [`Error::Parameter`] naming the setting.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.temporal_weight.is_finite() && self.temporal_weight >= 0.0) {
+            return Err(Error::parameter(
+                "temporal-weight",
+                format!("{} must be a finite number >= 0", self.temporal_weight),
+            ));
+        }
+        if self.long_term == 0 {
+            return Err(Error::parameter("long-term", "must be at least 1"));
+        }
+        if !(0.0..=1.0).contains(&self.cut_threshold) {
+            return Err(Error::parameter(
+                "cut-threshold",
+                format!("{} is not in [0, 1]", self.cut_threshold),
+            ));
+        }
+        if self.frame_iterations == Some(0) {
+            return Err(Error::parameter("frame-iterations", "must be at least 1"));
+        }
+        self.flow
+            .validate()
+            .map_err(|e| Error::parameter("flow", e.to_string()))
+    }
+}

@@ -1,0 +1,234 @@
+//! The frame loop: link each frame to its shot, stylize it with the
+//! temporal terms, store it, and report to a [`VideoObserver`].
+
+use std::ops::ControlFlow;
+
+use image::{DynamicImage, RgbImage};
+use stylize_flow::{DisFlow, GrayImage};
+
+use super::config::VideoConfig;
+use super::history::{History, Past};
+use super::temporal::{link, Link};
+use super::workdir::{Stored, WorkDir};
+use crate::config::{Init, Scales};
+use crate::error::{Error, Result};
+use crate::image_io::{to_planar, to_rgb32f, to_rgb8, working_size};
+use crate::objective::CostValues;
+use crate::observer::{Iteration, Observer, RunInfo};
+use crate::stylizer::Stylizer;
+
+/// About a frame, before it is stylized.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameInfo {
+    /// 0-based frame number.
+    pub index: usize,
+    /// Frames in the clip, when known.
+    pub total: Option<usize>,
+    /// Whether it starts a shot (the first frame, or after a scene cut).
+    pub fresh: bool,
+    /// Share of its pixels consistent with the previous frame (`None` for
+    /// the first frame).
+    pub consistent: Option<f64>,
+    /// Iterations it will run.
+    pub iterations: usize,
+}
+
+/// A finished frame.
+#[derive(Debug, Clone)]
+pub struct FrameResult {
+    /// 0-based frame number.
+    pub index: usize,
+    /// The result at the frame's size.
+    pub image: DynamicImage,
+    /// Whether it started a shot.
+    pub fresh: bool,
+    /// Iterations run.
+    pub iterations: usize,
+    /// Its final costs (`extra` is the temporal cost).
+    pub final_costs: CostValues,
+}
+
+/// Receives a video run's progress; `Break` from either method stops the
+/// run (an unfinished frame is dropped, finished ones are kept).
+pub trait VideoObserver: Send {
+    /// Frames finished by an earlier run, skipped.
+    fn resumed(&mut self, _frames: usize) {}
+    /// A frame starts.
+    fn frame_started(&mut self, _info: &FrameInfo) {}
+    /// An iteration of the current frame finished.
+    fn iteration(&mut self, _frame: usize, _it: &Iteration<'_>) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+    /// A frame finished and was stored.
+    fn frame_done(&mut self, _result: &FrameResult) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+}
+
+/// What a video run did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VideoSummary {
+    /// Frames finished, from earlier runs included.
+    pub frames: usize,
+    /// Of those, finished by earlier runs.
+    pub resumed: usize,
+    /// 0-based frames that started a shot (this run's and earlier ones').
+    pub shot_starts: Vec<usize>,
+    /// Whether the observer stopped the run before the clip ended.
+    pub stopped: bool,
+}
+
+/// Stylizes `frames` (all the same size) into `work` (see the module
+/// docs), continuing after the frames it already holds.
+///
+/// # Errors
+/// [`Error::Parameter`] for bad settings or frames of different sizes,
+/// [`Error::Flow`], the errors of [`Stylizer::stylize`], and I/O errors of
+/// the work folder.
+#[allow(clippy::too_many_arguments)]
+pub fn stylize_video(
+    stylizer: &Stylizer,
+    frames: &mut dyn Iterator<Item = Result<DynamicImage>>,
+    total: Option<usize>,
+    styles: &[DynamicImage],
+    config: &VideoConfig,
+    work: &mut WorkDir,
+    observer: &mut dyn VideoObserver,
+) -> Result<VideoSummary> {
+    config.validate()?;
+    let mut flow = DisFlow::new(config.flow.clone())?;
+    let mut history = History::new(config.long_term);
+    let mut summary = VideoSummary {
+        resumed: work.finished(),
+        ..VideoSummary::default()
+    };
+    if summary.resumed > 0 {
+        observer.resumed(summary.resumed);
+    }
+    let mut size: Option<(u32, u32)> = None;
+    for (index, frame) in frames.enumerate() {
+        let frame = frame?;
+        let dims = (frame.width(), frame.height());
+        match size {
+            None => size = Some(dims),
+            Some(s) if s != dims => {
+                return Err(Error::parameter(
+                    "frames",
+                    format!(
+                        "frame {} is {}x{}, the first was {}x{}: all frames must have one size",
+                        index + 1,
+                        dims.0,
+                        dims.1,
+                        s.0,
+                        s.1
+                    ),
+                ))
+            }
+            Some(_) => {}
+        }
+        let (w, h) = working_size(dims.0, dims.1, config.image.size);
+        let content = to_rgb32f(&frame, w, h);
+        let grey = GrayImage::from_rgb_planar(w as usize, h as usize, &to_planar(&content))?;
+        if index < work.finished() {
+            let stored = work.load(index)?;
+            if stored.fresh {
+                history.clear();
+                summary.shot_starts.push(index);
+            }
+            history.push(Past {
+                content: grey,
+                state: stored.state,
+                cost: stored.cost,
+            });
+            summary.frames += 1;
+            continue;
+        }
+        let linked = link(&mut flow, &grey, &content, &history, config)?;
+        let (frame_config, terms, info) = match linked {
+            Link::Fresh { consistent } => {
+                history.clear();
+                let info = FrameInfo {
+                    index,
+                    total,
+                    fresh: true,
+                    consistent,
+                    iterations: config.image.iterations * config.image.scales.sizes(config.image.size).len(),
+                };
+                (config.image.clone(), Vec::new(), info)
+            }
+            Link::Continue(c) => {
+                let iterations = config.effective_frame_iterations();
+                let frame_config = config
+                    .image
+                    .clone()
+                    .with_init(Init::Image(DynamicImage::ImageRgb32F(c.init)))
+                    .with_init_noise(0.0)
+                    .with_scales(Scales::Fixed(1))
+                    .with_iterations(iterations);
+                let info = FrameInfo {
+                    index,
+                    total,
+                    fresh: false,
+                    consistent: Some(c.consistent),
+                    iterations,
+                };
+                (frame_config, c.terms, info)
+            }
+        };
+        observer.frame_started(&info);
+        let mut adapter = FrameObserver {
+            index,
+            inner: &mut *observer,
+        };
+        let out = stylizer.stylize_with_terms(&frame, styles, &frame_config, &terms, &mut adapter)?;
+        if out.stopped {
+            summary.stopped = true;
+            return Ok(summary);
+        }
+        let state: RgbImage = to_rgb8(&out.working_image);
+        let costs = out.final_costs;
+        let stored = Stored {
+            state: state.clone(),
+            cost: costs.content + costs.style + costs.tv,
+            fresh: info.fresh,
+        };
+        work.store(index, &out.image, &stored)?;
+        if info.fresh {
+            summary.shot_starts.push(index);
+        }
+        history.push(Past {
+            content: grey,
+            state,
+            cost: stored.cost,
+        });
+        summary.frames += 1;
+        let result = FrameResult {
+            index,
+            image: out.image,
+            fresh: info.fresh,
+            iterations: out.iterations,
+            final_costs: costs,
+        };
+        if observer.frame_done(&result) == ControlFlow::Break(()) {
+            summary.stopped = true;
+            return Ok(summary);
+        }
+    }
+    if summary.frames == 0 {
+        return Err(Error::parameter("input", "the clip has no frames"));
+    }
+    Ok(summary)
+}
+
+/// Hands one frame's iterations to the video observer.
+struct FrameObserver<'a> {
+    index: usize,
+    inner: &'a mut dyn VideoObserver,
+}
+
+impl Observer for FrameObserver<'_> {
+    fn started(&mut self, _info: &RunInfo) {}
+    fn iteration(&mut self, it: &Iteration<'_>) -> ControlFlow<()> {
+        self.inner.iteration(self.index, it)
+    }
+}
