@@ -15,22 +15,10 @@ use stylize::{
 /// `stylize image --content PHOTO --style PAINTING --output OUT` paints one
 /// image; the subcommand may be left out (`stylize --content ...`).
 #[derive(Debug, Parser)]
-#[command(
-    name = "stylize",
-    version,
-    about,
-    long_about,
-    args_conflicts_with_subcommands = true,
-    arg_required_else_help = true,
-    subcommand_negates_reqs = true
-)]
+#[command(name = "stylize", version, long_about, arg_required_else_help = true)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Option<Command>,
-
-    /// The `image` subcommand's flags, given without the subcommand.
-    #[command(flatten)]
-    pub image: Option<ImageArgs>,
+    pub command: Command,
 
     /// Print nothing but errors.
     #[arg(long, short = 'q', global = true)]
@@ -39,6 +27,21 @@ pub struct Cli {
     /// More detail (-v, -vv); STYLIZE_LOG overrides.
     #[arg(long, short = 'v', action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+}
+
+/// The command line, with `image` put in front of flags given without a
+/// subcommand (`stylize --content ...`, the form of earlier versions and
+/// users' scripts).
+pub fn parse() -> Cli {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let flat = args
+        .get(1)
+        .and_then(|a| a.to_str())
+        .is_some_and(|a| a.starts_with('-') && !matches!(a, "-h" | "--help" | "-V" | "--version"));
+    if flat {
+        args.insert(1, "image".into());
+    }
+    Cli::parse_from(args)
 }
 
 /// The jobs.

@@ -68,7 +68,8 @@ pub fn run(cli: &ImageArgs, quiet: bool) -> Result<(), Error> {
     let title = format!(
         "{} in the style of {}",
         file_name(&cli.content),
-        cli.common.style
+        cli.common
+            .style
             .iter()
             .map(|p| file_name(p))
             .collect::<Vec<_>>()

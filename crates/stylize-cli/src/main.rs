@@ -10,12 +10,10 @@ mod setup;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
-
-use crate::args::{Cli, Command};
+use crate::args::Command;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = args::parse();
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -31,14 +29,8 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::new().filter_or("STYLIZE_LOG", level))
         .format_timestamp(None)
         .init();
-    let result = match (&cli.command, &cli.image) {
-        (Some(Command::Image(args)), _) | (None, Some(args)) => image_cmd::run(args, cli.quiet),
-        (None, None) => {
-            // No job and no flags: the help, as a usage error.
-            let mut cmd = Cli::command();
-            eprintln!("{}", cmd.render_help());
-            return ExitCode::from(2);
-        }
+    let result = match &cli.command {
+        Command::Image(args) => image_cmd::run(args, cli.quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

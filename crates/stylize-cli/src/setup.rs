@@ -108,7 +108,6 @@ pub fn file_name(p: &Path) -> String {
         .unwrap_or_else(|| p.display().to_string())
 }
 
-
 /// The preset's settings with every given flag applied on top.
 pub fn build_config(
     cli: &CommonArgs,

@@ -152,7 +152,8 @@ pub fn stylize_video(
                     total,
                     fresh: true,
                     consistent,
-                    iterations: config.image.iterations * config.image.scales.sizes(config.image.size).len(),
+                    iterations: config.image.iterations
+                        * config.image.scales.sizes(config.image.size).len(),
                 };
                 (config.image.clone(), Vec::new(), info)
             }
@@ -180,7 +181,8 @@ pub fn stylize_video(
             index,
             inner: &mut *observer,
         };
-        let out = stylizer.stylize_with_terms(&frame, styles, &frame_config, &terms, &mut adapter)?;
+        let out =
+            stylizer.stylize_with_terms(&frame, styles, &frame_config, &terms, &mut adapter)?;
         if out.stopped {
             summary.stopped = true;
             return Ok(summary);

@@ -62,7 +62,8 @@ pub(crate) fn link(
         let here_to_past = flow.calc(content_grey, &past.content)?;
         let past_to_here = flow.calc(&past.content, content_grey)?;
         let c = consistency(&here_to_past, &past_to_here)?;
-        let state: Vec<f32> = to_planar(&image::DynamicImage::ImageRgb8(past.state.clone()).to_rgb32f());
+        let state: Vec<f32> =
+            to_planar(&image::DynamicImage::ImageRgb8(past.state.clone()).to_rgb32f());
         let warped = warp_bilinear(&state, 3, &here_to_past)?;
         if j == 0 {
             first_consistent = c.iter().map(|v| f64::from(*v)).sum::<f64>() / plane as f64;

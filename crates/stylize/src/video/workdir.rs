@@ -60,7 +60,9 @@ impl WorkDir {
         let mut finished = 0;
         while dir.join(frame_name("frame", finished + 1, "png")).is_file()
             && dir.join(frame_name("state", finished + 1, "png")).is_file()
-            && dir.join(frame_name("state", finished + 1, "json")).is_file()
+            && dir
+                .join(frame_name("state", finished + 1, "json"))
+                .is_file()
         {
             finished += 1;
         }
