@@ -75,10 +75,10 @@ pub(crate) fn link(
             // The warped previous result where consistent, the content
             // elsewhere.
             let mut start = content_planar.clone();
-            for ch in 0..3 {
-                for i in 0..plane {
-                    let k = ch * plane + i;
-                    start[k] = c[i] * warped[k] + (1.0 - c[i]) * content_planar[k];
+            for (ch, dst) in start.chunks_mut(plane).enumerate() {
+                let warped = &warped[ch * plane..(ch + 1) * plane];
+                for ((d, ci), wv) in dst.iter_mut().zip(&c).zip(warped) {
+                    *d = ci * wv + (1.0 - ci) * *d;
                 }
             }
             init = Some(from_planar(&start, w, h)?);

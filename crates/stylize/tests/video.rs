@@ -1,0 +1,117 @@
+//! Video on a small synthetic clip (a real photo panned, then a cut to
+//! another photo) and the real weights: scene cuts start fresh, later
+//! frames start warm with fewer iterations, and a run stopped part-way
+//! and started again gives the same bits as one that ran through.
+
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+mod common;
+
+use std::ops::ControlFlow;
+
+use image::DynamicImage;
+use stylize::video::{stylize_video, FrameInfo, FrameResult, VideoConfig, VideoObserver, WorkDir};
+use stylize::{load_image, load_vgg_weights, Result, StyleConfig, Stylizer};
+
+/// `n` frames of a 96x64 window panning 3 px per frame across `photo`.
+fn pan(photo: &DynamicImage, n: u32, x0: u32) -> Vec<DynamicImage> {
+    let photo = photo.resize_exact(160, 96, image::imageops::FilterType::Triangle);
+    (0..n).map(|k| photo.crop_imm(x0 + 3 * k, 10, 96, 64)).collect()
+}
+
+fn clip() -> Vec<DynamicImage> {
+    let a = load_image(&common::asset("chelsea.jpg")).unwrap();
+    let b = load_image(&common::asset("balloon.jpg")).unwrap();
+    let mut frames = pan(&a, 3, 0);
+    frames.extend(pan(&b, 2, 20));
+    frames
+}
+
+fn config() -> VideoConfig {
+    VideoConfig {
+        image: StyleConfig::gatys().with_size(64).with_iterations(10),
+        ..VideoConfig::default()
+    }
+}
+
+#[derive(Default)]
+struct Record {
+    infos: Vec<FrameInfo>,
+    stop_after: Option<usize>,
+    done: usize,
+}
+
+impl VideoObserver for Record {
+    fn frame_started(&mut self, info: &FrameInfo) {
+        self.infos.push(info.clone());
+    }
+    fn frame_done(&mut self, _r: &FrameResult) -> ControlFlow<()> {
+        self.done += 1;
+        match self.stop_after {
+            Some(n) if self.done >= n => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        }
+    }
+}
+
+fn run(s: &Stylizer, dir: &std::path::Path, rec: &mut Record) -> stylize::video::VideoSummary {
+    let frames = clip();
+    let style = load_image(&common::asset("starry_night.jpg")).unwrap();
+    let mut work = WorkDir::open(dir, "test settings").unwrap();
+    let mut it = frames.into_iter().map(Ok::<_, stylize::Error>);
+    let it: &mut dyn Iterator<Item = Result<DynamicImage>> = &mut it;
+    stylize_video(s, it, Some(5), &[style], &config(), &mut work, rec).unwrap()
+}
+
+#[test]
+fn cuts_start_fresh_later_frames_start_warm_and_resume_is_exact() {
+    let Some(path) = common::hed_weights("video") else {
+        return;
+    };
+    let s = Stylizer::new(&load_vgg_weights(&path, None).unwrap())
+        .with_threads(2)
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (full, part) = (tmp.path().join("full"), tmp.path().join("part"));
+
+    let mut rec = Record::default();
+    let summary = run(&s, &full, &mut rec);
+    assert_eq!(summary.frames, 5);
+    // Frame 0 starts the clip; frame 3 is the cut to the other photo.
+    assert_eq!(summary.shot_starts, vec![0, 3], "{:?}", rec.infos);
+    let fresh: Vec<bool> = rec.infos.iter().map(|i| i.fresh).collect();
+    assert_eq!(fresh, [true, false, false, true, false]);
+    assert!(rec.infos[1].consistent.unwrap() > 0.5, "{:?}", rec.infos[1]);
+    assert!(rec.infos[3].consistent.unwrap() < 0.5, "{:?}", rec.infos[3]);
+    // Warm frames run a fifth of the iterations.
+    assert_eq!(rec.infos[1].iterations, 2);
+    assert_eq!(rec.infos[0].iterations, 10);
+
+    // Stopped after two frames, then started again.
+    let mut first = Record {
+        stop_after: Some(2),
+        ..Record::default()
+    };
+    let stopped = run(&s, &part, &mut first);
+    assert!(stopped.stopped);
+    assert_eq!(stopped.frames, 2);
+    let mut second = Record::default();
+    let resumed = run(&s, &part, &mut second);
+    assert_eq!((resumed.resumed, resumed.frames), (2, 5));
+    assert_eq!(second.infos.len(), 3, "only the missing frames run");
+    assert_eq!(resumed.shot_starts, vec![0, 3]);
+    let files = |d: &std::path::Path| WorkDir::open(d, "test settings").unwrap().frame_files();
+    let (a, b) = (files(&full), files(&part));
+    assert_eq!(a.len(), 5);
+    for (x, y) in a.iter().zip(&b) {
+        assert!(
+            std::fs::read(x).unwrap() == std::fs::read(y).unwrap(),
+            "{} differs after resuming",
+            y.display()
+        );
+    }
+    // Other settings: the old frames are not reused.
+    let other = WorkDir::open(&part, "other settings").unwrap();
+    assert!(other.restarted());
+    assert_eq!(other.finished(), 0);
+}
