@@ -6,6 +6,8 @@ use std::time::Instant;
 use stylize::{load_image, output_format, save_image, Error, Preset, Scales};
 
 use crate::args::ImageArgs;
+use crate::interrupt::Interrupt;
+use crate::Outcome;
 use crate::progress::CliObserver;
 use crate::setup::{build_config, check_output_dir, file_name, load_styles, load_stylizer};
 
@@ -14,7 +16,7 @@ use crate::setup::{build_config, check_output_dir, file_name, load_styles, load_
 ///
 /// # Errors
 /// Any [`Error`], for `main` to print.
-pub fn run(cli: &ImageArgs, quiet: bool) -> Result<(), Error> {
+pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> Result<Outcome, Error> {
     let say = |msg: String| {
         if !quiet {
             eprintln!("{msg}");
@@ -81,7 +83,8 @@ pub fn run(cli: &ImageArgs, quiet: bool) -> Result<(), Error> {
         cli.loss_log.as_deref(),
         cli.save_every.map(|n| (n as usize, cli.output.clone())),
     )?
-    .with_plot(cli.plot.as_deref(), title);
+    .with_plot(cli.plot.as_deref(), title)
+    .with_interrupt(interrupt.clone());
     let start = Instant::now();
     let result = stylizer.stylize(&content, &styles, &config, &mut observer)?;
     observer.finish()?;
@@ -91,6 +94,16 @@ pub fn run(cli: &ImageArgs, quiet: bool) -> Result<(), Error> {
     }
     let costs = result.final_costs;
     let (c, s, t) = (costs.content, costs.style, costs.total);
+    if result.stopped && interrupt.requested() {
+        say(format!(
+            "interrupted after iteration {}: wrote the image so far to {} ({}x{}); cost at its last step's start {t:.4e}",
+            result.iterations,
+            cli.output.display(),
+            result.image.width(),
+            result.image.height(),
+        ));
+        return Ok(Outcome::Interrupted);
+    }
     say(format!(
         "wrote {} ({}x{}) after {} iterations ({} evaluations) in {:.1} s; final cost {t:.4e} (content {c:.4e}, style {s:.4e})",
         cli.output.display(),
@@ -101,5 +114,5 @@ pub fn run(cli: &ImageArgs, quiet: bool) -> Result<(), Error> {
         start.elapsed().as_secs_f64()
     ));
     std::io::stderr().flush().ok();
-    Ok(())
+    Ok(Outcome::Done)
 }

@@ -4,6 +4,7 @@
 
 mod args;
 mod image_cmd;
+mod interrupt;
 mod plot;
 mod progress;
 mod setup;
@@ -11,6 +12,15 @@ mod setup;
 use std::process::ExitCode;
 
 use crate::args::Command;
+use crate::interrupt::{Interrupt, INTERRUPTED};
+
+/// How a job ended, when it did not fail.
+pub enum Outcome {
+    /// It ran to the end.
+    Done,
+    /// A signal stopped it; what it had done was kept.
+    Interrupted,
+}
 
 fn main() -> ExitCode {
     let cli = args::parse();
@@ -29,11 +39,13 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::new().filter_or("STYLIZE_LOG", level))
         .format_timestamp(None)
         .init();
+    let interrupt = Interrupt::install();
     let result = match &cli.command {
-        Command::Image(args) => image_cmd::run(args, cli.quiet),
+        Command::Image(args) => image_cmd::run(args, cli.quiet, &interrupt),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::Interrupted) => ExitCode::from(INTERRUPTED),
         Err(e) => {
             eprintln!("error: {e}");
             let mut source = std::error::Error::source(&e);

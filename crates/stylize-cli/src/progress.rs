@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use stylize::DownloadProgress;
 use stylize::{save_image, Error, Iteration, Observer, RunInfo};
 
+use crate::interrupt::Interrupt;
 use crate::plot::{write_plot, Point};
 
 /// The optimisation's observer: progress bar, `--loss-log`, `--save-every`,
@@ -25,9 +26,16 @@ pub struct CliObserver {
     work: Vec<u64>,
     iterations_per_scale: usize,
     error: Option<Error>,
+    interrupt: Option<Interrupt>,
 }
 
 impl CliObserver {
+    /// Stops the run after the iteration in which `interrupt` fires.
+    pub fn with_interrupt(mut self, interrupt: Interrupt) -> Self {
+        self.interrupt = Some(interrupt);
+        self
+    }
+
     /// `log`: the CSV's final path (written to a temporary file beside it
     /// and moved there by [`Self::finish`]).
     pub fn new(
@@ -58,6 +66,7 @@ impl CliObserver {
             history: Vec::new(),
             work: Vec::new(),
             iterations_per_scale: 0,
+            interrupt: None,
             error: None,
         })
     }
@@ -188,6 +197,9 @@ impl Observer for CliObserver {
             bar.set_position(done_before + in_scale * here);
         }
         match self.record(it) {
+            Ok(()) if self.interrupt.as_ref().is_some_and(Interrupt::requested) => {
+                ControlFlow::Break(())
+            }
             Ok(()) => ControlFlow::Continue(()),
             Err(e) => {
                 self.error = Some(e);

@@ -1,0 +1,42 @@
+//! Ctrl-C (SIGINT) and SIGTERM: the first asks the run to stop after the
+//! current iteration, keeping the work done; a second one quits at once.
+//!
+//! Signals reach a process, so the flag lives here in the binary and goes
+//! to the observers; the library only sees an observer that says stop.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Exit code of a run stopped by a signal (128 + SIGINT).
+pub const INTERRUPTED: u8 = 130;
+
+/// Whether a stop was asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Interrupt {
+    flag: Arc<AtomicBool>,
+}
+
+impl Interrupt {
+    /// Installs the handler. Where that fails (a handler already set), runs
+    /// go on without one, and a signal ends the process as it would anyway.
+    pub fn install() -> Self {
+        let interrupt = Interrupt::default();
+        let flag = Arc::clone(&interrupt.flag);
+        let installed = ctrlc::set_handler(move || {
+            if flag.swap(true, Ordering::SeqCst) {
+                eprintln!("\ninterrupted again: quitting now");
+                std::process::exit(i32::from(INTERRUPTED));
+            }
+            eprintln!("\ninterrupted: stopping after this iteration (press Ctrl-C again to quit at once)");
+        });
+        if let Err(e) = installed {
+            log::warn!("cannot catch Ctrl-C ({e}); it will end the run without saving");
+        }
+        interrupt
+    }
+
+    /// Whether a signal asked the run to stop.
+    pub fn requested(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+}
