@@ -164,13 +164,15 @@ fn noise_raises_the_error_by_its_analytic_expectation() {
 
 #[test]
 fn a_hard_cut_is_detected_and_splits_the_shots() {
-    // Frames 0..3 pan over texture 3, frames 3..6 over texture 4.
-    let mut clip = pan(3, 3);
-    clip.extend(pan(4, 3));
+    // Frames 0..3 pan over texture 1, frames 3..6 over texture 2.
+    let mut clip = pan(1, 3);
+    clip.extend(pan(2, 3));
     let r = WarpReference::new(W, H, &clip, &DisParams::default()).unwrap();
     let fr = r.consistent_fractions();
     assert_eq!(r.cuts(), vec![3], "{fr:?}");
-    // Measured: 0.19 at the cut, 0.94 to 0.95 elsewhere.
+    // Measured: 0.12 at the cut, 0.94 to 0.96 elsewhere (other pairs of
+    // these smooth textures keep up to 0.29 across a cut; see
+    // CUT_THRESHOLD).
     assert!(is_cut(&r.pairs()[2].mask));
     assert_eq!(r.shots(), &[0..3, 3..6]);
     let e = r.e_warp(W, H, &clip).unwrap();
