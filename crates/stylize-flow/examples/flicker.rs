@@ -21,12 +21,12 @@ use std::time::Instant;
 use serde_json::{json, Value};
 use stylize_flow::{planar_from_rgb8, DisParams, FlowError, Preset, WarpOptions, WarpReference};
 
+/// Width, height and planar RGB frames.
+type Clip = (usize, usize, Vec<Vec<f32>>);
+
 /// Planar RGB frames in [0, 1] from the image files of `dir`, in name
 /// order, and their size.
-fn read_frames(
-    dir: &Path,
-    limit: Option<usize>,
-) -> Result<(usize, usize, Vec<Vec<f32>>), Box<dyn Error>> {
+fn read_frames(dir: &Path, limit: Option<usize>) -> Result<Clip, Box<dyn Error>> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
         .map(|e| e.map(|e| e.path()))
         .collect::<Result<_, _>>()?;

@@ -4,57 +4,7 @@
 //! used as a measure, a long-term variant against the first frame of each
 //! shot, and the scene-cut test both need.
 //!
-//! # Definitions
-//!
-//! Frames are planar RGB `f32` in [0, 1] (three `width * height` planes,
-//! R then G then B: stylize's layout, what
-//! [`GrayImage::from_rgb_planar`] takes; [`planar_from_rgb8`] converts
-//! interleaved 8-bit RGB). For a clip `V_1 .. V_T`:
-//!
-//! - `w_t` is the DIS flow from original frame `t` to original frame
-//!   `t + 1` (on the luma of the frames, [`GrayImage::from_rgb_planar`])
-//!   and `M_t` the non-occlusion mask on frame `t`'s grid:
-//!   [`consistency`](crate::consistency)`(w_t, w'_t)` with `w'_t` the flow
-//!   from `t + 1` to `t` (1 = trusted, 0 = disoccluded, motion boundary or
-//!   leaving the frame).
-//! - `W_t(V)(x) = V_{t+1}(x + w_t(x))`, bilinear ([`warp_bilinear`],
-//!   borders clamped; the mask is 0 wherever `x + w_t(x)` leaves the
-//!   frame).
-//! - the error of pair `t`:
-//!   `E_t(V) = sum_x M_t(x) * sum_{c in R,G,B} (V_t(x)_c - W_t(V)(x)_c)^2
-//!   / sum_x M_t(x)`, i.e. the squared Euclidean RGB distance summed over
-//!   the three channels (not averaged over them), averaged over the
-//!   trusted pixels. `E_t = 0` when `M_t` is all zero (Lai et al.'s
-//!   code divides by `max(sum M_t, 1)`).
-//! - `E_warp(V) = 1/(T-1) * sum_{t=1}^{T-1} E_t(V)`
-//!   ([`WarpError::mean`]). [`WarpError::mean_within_shots`] averages
-//!   only the pairs that are not scene cuts.
-//!
-//! The flows and masks are computed once, on the ORIGINAL frames
-//! ([`WarpReference::new`]), and applied unchanged to the original clip
-//! (its own `E_warp`, the floor set by flow errors, lighting changes and
-//! noise) and to every stylised version of it ([`WarpReference::e_warp`]).
-//! A stylised clip must have the original's size and frame count: the
-//! caller resizes (resizing flows would also have to rescale their
-//! vectors and re-threshold the masks, and a caller that stylises at
-//! another resolution can as well measure at that resolution by resizing
-//! the originals).
-//!
-//! Scene cuts: pair `t` is a cut when fewer than `cut_threshold` (default
-//! [`CUT_THRESHOLD`] = 25 %) of `M_t`'s pixels are consistent
-//! ([`consistent_fraction`], [`is_cut`]): across a cut the flow matches
-//! unrelated content and forward and backward flows disagree almost
-//! everywhere, while within a shot they agree except near disocclusions,
-//! motion boundaries and the frame border. Frame `t + 1` then starts a new
-//! shot.
-//!
-//! Long-term error ([`WarpReference::long_term`]): for every shot
-//! starting at frame `s` and every later frame `t` of the shot, the flow
-//! from `s` to `t` and its mask (from the flow `t` to `s`, as above), and
-//! `L_{s,t}(V) = sum_x M_{s,t}(x) ||V_s(x) - V_t(x + w_{s,t}(x))||^2 /
-//! sum_x M_{s,t}(x)`; the figure is the mean of `L_{s,t}` over all such
-//! `(s, t)`. It catches slow drift (a style that changes a little every
-//! frame) that the short-term error does not see.
+//! See [`WarpReference`] for the definitions.
 
 use std::ops::Range;
 
@@ -215,12 +165,16 @@ impl Default for WarpOptions {
     }
 }
 
-/// The short-term warping error of a clip (see the [module
-/// docs](self#definitions)).
+/// The short-term warping error of a clip (see [`WarpReference`]
+/// for the definitions).
 #[derive(Debug, Clone, PartialEq)]
 pub struct WarpError {
     /// `E_warp = 1/(T-1) * sum_t E_t` over all `T - 1` consecutive pairs
-    /// (Lai et al. 2018).
+    /// (Lai et al. 2018). On a clip with scene cuts prefer
+    /// [`WarpError::mean_within_shots`]: a cut pair's `E_t` is taken over
+    /// the few pixels that happen to pass the consistency test (often
+    /// none, giving 0), so it swings between 0 and large values with tiny
+    /// changes of the flow.
     pub mean: f64,
     /// The mean of `E_t` over the pairs that are not scene cuts; NaN when
     /// every pair is a cut.
@@ -242,8 +196,8 @@ pub struct LongTermTerm {
     pub consistent_fraction: f64,
 }
 
-/// The long-term warping error of a clip (see the [module
-/// docs](self#definitions)).
+/// The long-term warping error of a clip (see [`WarpReference`]
+/// for the definitions).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LongTermError {
     /// The mean of `L_{s,t}` over all terms; NaN when there are none
@@ -256,6 +210,62 @@ pub struct LongTermError {
 
 /// Flows and masks computed once from the original frames of a clip,
 /// applied to the clip and its stylised versions.
+///
+/// # Definitions
+///
+/// Frames are planar RGB `f32` in [0, 1] (three `width * height` planes,
+/// R then G then B: stylize's layout, what
+/// [`GrayImage::from_rgb_planar`] takes; [`planar_from_rgb8`] converts
+/// interleaved 8-bit RGB; values are used as given, not clamped). For a
+/// clip `V_1 .. V_T`:
+///
+/// - `w_t` is the DIS flow from original frame `t` to original frame
+///   `t + 1` (on the luma of the frames, [`GrayImage::from_rgb_planar`])
+///   and `M_t` the non-occlusion mask on frame `t`'s grid:
+///   [`consistency`](crate::consistency)`(w_t, w'_t)` with `w'_t` the flow
+///   from `t + 1` to `t` (1 = trusted, 0 = disoccluded, motion boundary or
+///   leaving the frame).
+/// - `W_t(V)(x) = V_{t+1}(x + w_t(x))`, bilinear ([`warp_bilinear`],
+///   borders clamped; the mask is 0 wherever `x + w_t(x)` leaves the
+///   frame).
+/// - the error of pair `t`:
+///   `E_t(V) = sum_x M_t(x) * sum_{c in R,G,B} (V_t(x)_c - W_t(V)(x)_c)^2
+///   / sum_x M_t(x)`, i.e. the squared Euclidean RGB distance summed over
+///   the three channels (not averaged over them), averaged over the
+///   trusted pixels. `E_t = 0` when `M_t` is all zero (Lai et al.'s
+///   code divides by `max(sum M_t, 1)`).
+/// - `E_warp(V) = 1/(T-1) * sum_{t=1}^{T-1} E_t(V)`
+///   ([`WarpError::mean`]). [`WarpError::mean_within_shots`] averages
+///   only the pairs that are not scene cuts.
+///
+/// The flows and masks are computed once, on the ORIGINAL frames
+/// ([`WarpReference::new`]), and applied unchanged to the original clip
+/// (its own `E_warp`, the floor set by flow errors, lighting changes and
+/// noise) and to every stylised version of it ([`WarpReference::e_warp`]).
+/// A stylised clip must have the original's size and frame count: the
+/// caller resizes (resizing flows would also have to rescale their
+/// vectors and re-threshold the masks, and a caller that stylises at
+/// another resolution can as well measure at that resolution by resizing
+/// the originals).
+///
+/// Scene cuts: pair `t` is a cut when fewer than `cut_threshold` (default
+/// [`CUT_THRESHOLD`] = 25 %) of `M_t`'s pixels are consistent
+/// ([`consistent_fraction`], [`is_cut`]): across a cut the flow matches
+/// unrelated content and forward and backward flows disagree almost
+/// everywhere, while within a shot they agree except near disocclusions,
+/// motion boundaries and the frame border. Frame `t + 1` then starts a new
+/// shot.
+///
+/// Long-term error ([`WarpReference::long_term`]): for every shot
+/// starting at frame `s` and every later frame `t` of the shot, the flow
+/// from `s` to `t` and its mask (from the flow `t` to `s`, as above), and
+/// `L_{s,t}(V) = sum_x M_{s,t}(x) ||V_s(x) - V_t(x + w_{s,t}(x))||^2 /
+/// sum_x M_{s,t}(x)` (the squared RGB distance summed over the channels,
+/// as in `E_t`); the figure is the mean of `L_{s,t}` over all such
+/// `(s, t)`. It catches slow drift (a style that changes a little every
+/// frame) that the short-term error does not see.
+///
+/// # Example
 ///
 /// ```
 /// use stylize_flow::{WarpReference, DisParams};
