@@ -33,6 +33,15 @@ pub enum FlowError {
         /// The length given.
         actual: usize,
     },
+    /// A clip has a different number of frames than the one it is
+    /// measured against.
+    #[error("clip has {actual} frames, expected {expected}")]
+    FrameCount {
+        /// The number of frames the reference was built from.
+        expected: usize,
+        /// The number of frames given.
+        actual: usize,
+    },
     /// A parameter is out of its range.
     #[error("invalid parameter: {0}")]
     InvalidParams(&'static str),

@@ -10,6 +10,11 @@
 //! - [`consistency`]: forward/backward consistency weights (Ruder et al.
 //!   2016): 0 at disocclusions, motion boundaries and pixels leaving the
 //!   frame, 1 elsewhere.
+//! - [`WarpReference`]: temporal-consistency measures of a clip and its
+//!   stylised versions: the warping error `E_warp` of Lai et al. 2018
+//!   (short-term), a long-term error against the first frame of each
+//!   shot, and scene-cut detection ([`is_cut`]) from the consistency
+//!   masks.
 //!
 //! Flow convention everywhere: a [`Flow`] from frame A to frame B maps
 //! pixel `x` of A to `x + w(x)` in B.
@@ -63,6 +68,7 @@ mod inverse_search;
 mod params;
 mod variational;
 mod warp;
+mod warp_error;
 mod workspace;
 
 pub use consistency::consistency;
@@ -72,3 +78,7 @@ pub use flow::Flow;
 pub use image::GrayImage;
 pub use params::{DisParams, Preset};
 pub use warp::warp_bilinear;
+pub use warp_error::{
+    consistent_fraction, is_cut, masked_warp_error, planar_from_rgb8, LongTermError, LongTermTerm,
+    MaskedFlow, WarpError, WarpOptions, WarpReference, CUT_THRESHOLD,
+};
