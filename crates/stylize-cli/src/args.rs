@@ -50,6 +50,12 @@ pub enum Command {
     /// Paint one photo in the style of one or more paintings (the default
     /// job: `stylize --content ...` means `stylize image --content ...`).
     Image(ImageArgs),
+    /// Paint the frames of a video (or GIF, or folder of frames) into an
+    /// animation you can walk through, coherent from frame to frame.
+    Video(VideoArgs),
+    /// Measure the temporal consistency (flicker) of a stylized clip
+    /// against its original.
+    Flicker(FlickerArgs),
 }
 
 /// Paint a photo in the style of a painting.
@@ -280,4 +286,122 @@ fn positive(s: &str) -> Result<f32, String> {
 
 fn memory_size(s: &str) -> Result<u64, String> {
     stylize::memory::parse_size(s)
+}
+
+/// Stylize the frames of a video so the painting holds still where the
+/// scene does (Ruder, Dosovitskiy & Brox 2016): each frame starts from
+/// the previous result warped by the optical flow, and a temporal cost
+/// keeps it there where the flow is consistent.
+///
+/// Defaults: the gatys preset at 256 px; later frames of a shot run a
+/// fifth of --iterations.
+#[derive(Debug, Args)]
+pub struct VideoArgs {
+    /// The clip: a video file (mp4, mov, mkv, webm, avi, ... through
+    /// ffmpeg), an animated GIF/APNG/WebP, a Y4M file or `-` for Y4M on
+    /// standard input, or a folder of frames (natural order).
+    #[arg(long, short = 'i', value_name = "IN")]
+    pub input: PathBuf,
+
+    /// The result, by extension: `.gif` (one global palette), `.apng`,
+    /// `.webp` (animated), `.y4m`, `.mp4`/`.mov`/`.mkv`/`.webm` (ffmpeg,
+    /// with the input's audio), or a folder (no extension) of PNG frames.
+    #[arg(long, short = 'o', value_name = "OUT")]
+    pub output: PathBuf,
+
+    /// Only frames A to B (1-based, both included; either may be left
+    /// out: `10..`, `..48`).
+    #[arg(long, value_name = "A..B", value_parser = frame_range)]
+    pub frames: Option<(usize, Option<usize>)>,
+
+    /// Output frame rate; below the input's, frames are dropped evenly.
+    /// Default: the input's (25 when it has none).
+    #[arg(long, value_name = "FPS", value_parser = positive, allow_negative_numbers = true)]
+    pub fps: Option<f32>,
+
+    /// Iterations of each frame after the first of a shot (default: a
+    /// fifth of --iterations).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub frame_iterations: Option<u64>,
+
+    /// Weight of the temporal cost, relative to the previous frame's cost
+    /// (default 500; 0 turns it off).
+    #[arg(long, value_name = "W", value_parser = non_negative, allow_negative_numbers = true)]
+    pub temporal_weight: Option<f32>,
+
+    /// Long-term consistency: hold each frame to the last J frames where no
+    /// nearer frame covers a pixel (default 1: the previous frame only).
+    #[arg(long, value_name = "J", value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub long_term: Option<u32>,
+
+    /// A frame with fewer consistent pixels than this share starts a new
+    /// shot (default 0.25).
+    #[arg(long, value_name = "F", value_parser = non_negative, allow_negative_numbers = true)]
+    pub cut_threshold: Option<f32>,
+
+    /// Stylize every frame on its own from scratch (no flow, no temporal
+    /// cost, every frame --iterations): the baseline temporal coherence is
+    /// measured against.
+    #[arg(long)]
+    pub independent: bool,
+
+    /// Also write the temporal-consistency figures of the result (as
+    /// `stylize flicker --json` gives them) to this JSON file.
+    #[arg(long, value_name = "FILE.json")]
+    pub report: Option<PathBuf>,
+
+    /// Keep the work folder (OUT.stylize-work, every finished frame) after
+    /// a complete run; by default it is removed then. A stopped run always
+    /// keeps it: the same command continues where it stopped.
+    #[arg(long)]
+    pub keep_work: bool,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Measure temporal consistency: the warping error `E_warp` of a stylized
+/// clip against the optical flow of the original (Lai et al. 2018), the
+/// original's own, their ratio, and a long-term figure per shot.
+#[derive(Debug, Args)]
+pub struct FlickerArgs {
+    /// The original clip (any input `stylize video` reads).
+    #[arg(long, value_name = "IN")]
+    pub original: PathBuf,
+
+    /// The stylized clip, with the same number of frames (resized to the
+    /// original's size when it differs).
+    #[arg(long, value_name = "OUT")]
+    pub stylized: PathBuf,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Worker threads (default: one per core).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
+}
+
+fn frame_range(s: &str) -> Result<(usize, Option<usize>), String> {
+    let (a, b) = s
+        .split_once("..")
+        .ok_or_else(|| format!("`{s}` is not A..B (e.g. 1..48, 10.., ..48)"))?;
+    let parse = |t: &str, default: Option<usize>| -> Result<Option<usize>, String> {
+        let t = t.trim().trim_start_matches('=');
+        if t.is_empty() {
+            return Ok(default);
+        }
+        match t.parse::<usize>() {
+            Ok(0) => Err("frames are numbered from 1".into()),
+            Ok(v) => Ok(Some(v)),
+            Err(_) => Err(format!("`{t}` is not a frame number")),
+        }
+    };
+    let first = parse(a, Some(1))?.unwrap_or(1);
+    let last = parse(b, None)?;
+    if last.is_some_and(|l| l < first) {
+        return Err(format!("{s}: the last frame comes before the first"));
+    }
+    Ok((first, last))
 }

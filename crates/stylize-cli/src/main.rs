@@ -8,11 +8,16 @@ mod interrupt;
 mod plot;
 mod progress;
 mod setup;
+mod video_cmd;
 
 use std::process::ExitCode;
 
 use crate::args::Command;
 use crate::interrupt::{Interrupt, INTERRUPTED};
+
+/// What a job returns: how it ended, or the error to print with its
+/// causes.
+pub type JobResult = Result<Outcome, Box<dyn std::error::Error + Send + Sync>>;
 
 /// How a job ended, when it did not fail.
 pub enum Outcome {
@@ -40,15 +45,17 @@ fn main() -> ExitCode {
         .format_timestamp(None)
         .init();
     let interrupt = Interrupt::install();
-    let result = match &cli.command {
-        Command::Image(args) => image_cmd::run(args, cli.quiet, &interrupt),
+    let result: JobResult = match &cli.command {
+        Command::Image(args) => image_cmd::run(args, cli.quiet, &interrupt).map_err(Into::into),
+        Command::Video(args) => video_cmd::run(args, cli.quiet, &interrupt),
+        Command::Flicker(args) => video_cmd::flicker(args),
     };
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Interrupted) => ExitCode::from(INTERRUPTED),
         Err(e) => {
             eprintln!("error: {e}");
-            let mut source = std::error::Error::source(&e);
+            let mut source = e.source();
             while let Some(s) = source {
                 eprintln!("  caused by: {s}");
                 source = s.source();

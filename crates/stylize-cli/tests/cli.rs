@@ -712,3 +712,54 @@ fn the_default_memory_limit_is_the_containers() {
     assert!(err.contains("fits"), "{err}");
     assert!(!out.exists());
 }
+
+/// Ctrl-C (SIGINT) stops after the current iteration: the image so far is
+/// written (a valid image of the content's size), and the loss log, and
+/// the exit code is 130.
+#[test]
+fn sigint_keeps_the_image_so_far_and_exits_130() {
+    let Some(weights) = common::hed_weights("sigint_keeps_the_image_so_far_and_exits_130") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let log = dir.path().join("costs.csv");
+    let mut args = base_args(&out, &weights);
+    let i = args.iter().position(|a| a == "--epochs").unwrap();
+    args[i + 1] = "100000".into();
+    let mut child = stylize()
+        .args(&args)
+        .args(["--threads", "2", "--save-every", "1"])
+        .args(["--loss-log", log.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Snapshots appear as iterations finish: wait for the 20th.
+    let snapshot = dir.path().join("out.0020.png");
+    let started = std::time::Instant::now();
+    while !snapshot.exists() {
+        assert!(
+            started.elapsed().as_secs() < 300,
+            "no 20th snapshot after 300 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted after iteration"), "{err}");
+    let img = image::open(&out).unwrap();
+    assert_eq!((img.width(), img.height()), (451, 300));
+    let rows = std::fs::read_to_string(&log).unwrap().lines().count() - 1;
+    assert!((20..100_000).contains(&rows), "{rows} rows");
+    // Nothing half-written left behind.
+    for e in std::fs::read_dir(dir.path()).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!name.starts_with(".stylize"), "left {name}");
+    }
+}

@@ -1,0 +1,548 @@
+//! The `video` job: every frame of a clip, coherent from frame to frame,
+//! through a resumable work folder, then encoded; and the `flicker` job
+//! that measures how coherent a clip is.
+
+use std::io::IsTerminal;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use stylize::video::{
+    stylize_video, FrameInfo, FrameResult, VideoConfig, VideoObserver, WorkDir,
+};
+use stylize::{load_image, Iteration, Preset};
+use stylize_flow::{DisParams, WarpOptions, WarpReference};
+use stylize_frames::{
+    check_output_not_inside, create_sink, ffmpeg_from_env, open_source, FrameSource, SinkOptions,
+    SourceOptions,
+};
+
+use crate::args::{FlickerArgs, VideoArgs};
+use crate::interrupt::Interrupt;
+use crate::setup::{build_config, check_output_dir, load_styles, load_stylizer};
+use crate::{JobResult, Outcome};
+
+/// Runs `stylize video`.
+///
+/// # Errors
+/// Bad input or settings, a failed frame, a failed encoding.
+pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
+    let say = |msg: String| {
+        if !quiet {
+            eprintln!("{msg}");
+        }
+    };
+    // Everything a user can get wrong, before the long part.
+    if cli.input.as_os_str() != "-" {
+        check_output_not_inside(&cli.input, &cli.output)?;
+    }
+    check_output_dir(&cli.output)?;
+    let sink_options = SinkOptions {
+        ffmpeg: ffmpeg_from_env(),
+        ..SinkOptions::default()
+    };
+    // The kind of output (and ffmpeg, where it needs one) before any work:
+    // a sink made and dropped leaves nothing behind.
+    drop(create_sink(&probe_path(&cli.output), &sink_options)?);
+    let source_options = SourceOptions {
+        ffmpeg: ffmpeg_from_env(),
+        ..SourceOptions::default()
+    };
+    let source = open_source(&cli.input, &source_options)?;
+    let info = source.info().clone();
+    let styles = load_styles(&cli.common)?;
+    let mut config = VideoConfig {
+        image: build_config(&cli.common, Preset::Gatys, Some(256))?,
+        ..VideoConfig::default()
+    };
+    if let Some(n) = cli.frame_iterations {
+        config.frame_iterations = Some(usize::try_from(n)?);
+    }
+    if let Some(w) = cli.temporal_weight {
+        config.temporal_weight = f64::from(w);
+    }
+    if let Some(j) = cli.long_term {
+        config.long_term = j as usize;
+    }
+    if let Some(c) = cli.cut_threshold {
+        config.cut_threshold = f64::from(c);
+    }
+    if cli.independent {
+        // Every frame its own shot.
+        config.cut_threshold = 1.1;
+    }
+    config.validate()?;
+    let in_fps = info.fps.map(|(n, d)| f64::from(n) / f64::from(d.max(1)));
+    let out_fps = match (cli.fps, in_fps) {
+        (Some(f), _) => Some(f64::from(f)),
+        (None, f) => f,
+    };
+    let selection = Selection::new(cli.frames, in_fps, out_fps);
+    let total = source
+        .total_frames()
+        .map(|n| selection.count(n as usize));
+    let (stylizer, _weights) = load_stylizer(&cli.common, &config.image, quiet)?;
+    say(format!(
+        "{}: {}x{}{}{}; working size {} px, first frame of a shot {} iterations, later frames {}",
+        cli.input.display(),
+        info.width,
+        info.height,
+        in_fps.map_or(String::new(), |f| format!(", {f:.3} fps")),
+        total.map_or(String::new(), |n| format!(", {n} frame(s) to paint")),
+        config.image.size,
+        config.image.iterations,
+        if cli.independent {
+            config.image.iterations
+        } else {
+            config.effective_frame_iterations()
+        }
+    ));
+    let work_dir = work_dir_for(&cli.output);
+    let settings = settings(cli, &config, &stylizer);
+    let mut work = WorkDir::open(&work_dir, &settings)?;
+    if work.restarted() {
+        log::warn!(
+            "{} held frames of a run with other settings; starting over",
+            work_dir.display()
+        );
+    }
+    let show = !quiet && std::io::stderr().is_terminal();
+    let mut progress = VideoProgress::new(show, total, interrupt.clone());
+    let start = Instant::now();
+    let mut frames = Frames {
+        source,
+        selection: &selection,
+        index: 0,
+    };
+    let summary = stylize_video(
+        &stylizer,
+        &mut frames,
+        total,
+        &styles,
+        &config,
+        &mut work,
+        &mut progress,
+    )?;
+    progress.finish();
+    if summary.stopped {
+        say(format!(
+            "stopped after {} finished frame(s); they are kept in {}: run the same command again to continue",
+            summary.frames,
+            work_dir.display()
+        ));
+        return Ok(Outcome::Interrupted);
+    }
+    let files = work.frame_files();
+    let mut sink = create_sink(
+        &cli.output,
+        &SinkOptions {
+            fps: out_fps.map(fps_rational),
+            // The input's sound only with every frame kept in time.
+            audio_from: (cli.frames.is_none()
+                && cli.fps.is_none()
+                && cli.input.as_os_str() != "-"
+                && cli.input.is_file())
+            .then(|| cli.input.clone()),
+            ..sink_options
+        },
+    )?;
+    for f in &files {
+        sink.write_frame(&load_image(f)?.to_rgb8())?;
+    }
+    sink.finish()?;
+    if let Some(report) = &cli.report {
+        let original = read_all(open_source(&cli.input, &source_options)?, &selection)?;
+        let stylized: Vec<image::RgbImage> = files
+            .iter()
+            .map(|f| load_image(f).map(|i| i.to_rgb8()))
+            .collect::<Result<_, _>>()?;
+        let figures = flicker_figures(&original, &stylized)?;
+        write_json(report, &figures)?;
+    }
+    if !cli.keep_work {
+        std::fs::remove_dir_all(&work_dir).ok();
+    }
+    say(format!(
+        "wrote {} ({} frames, {} shot(s){}) in {:.1} s",
+        cli.output.display(),
+        summary.frames,
+        summary.shot_starts.len(),
+        if summary.resumed > 0 {
+            format!(", {} from an earlier run", summary.resumed)
+        } else {
+            String::new()
+        },
+        start.elapsed().as_secs_f64()
+    ));
+    Ok(Outcome::Done)
+}
+
+/// Runs `stylize flicker`.
+///
+/// # Errors
+/// Unreadable clips, different frame counts.
+pub fn flicker(cli: &FlickerArgs) -> JobResult {
+    let options = SourceOptions {
+        ffmpeg: ffmpeg_from_env(),
+        ..SourceOptions::default()
+    };
+    let all = Selection::new(None, None, None);
+    let original = read_all(open_source(&cli.original, &options)?, &all)?;
+    let stylized = read_all(open_source(&cli.stylized, &options)?, &all)?;
+    let run = || flicker_figures(&original, &stylized);
+    let figures = match cli.threads {
+        Some(t) => rayon::ThreadPoolBuilder::new()
+            .num_threads(t as usize)
+            .build()?
+            .install(run)?,
+        None => run()?,
+    };
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&figures)?);
+    } else {
+        println!(
+            "E_warp: stylized {:.6}, original {:.6}, ratio {:.2}; within shots {:.6} vs {:.6}; long-term {:.6} vs {:.6}; {} frames, cuts before frames {:?}",
+            figures["e_warp"]["stylized"].as_f64().unwrap_or(f64::NAN),
+            figures["e_warp"]["original"].as_f64().unwrap_or(f64::NAN),
+            figures["e_warp"]["ratio"].as_f64().unwrap_or(f64::NAN),
+            figures["e_warp_within_shots"]["stylized"].as_f64().unwrap_or(f64::NAN),
+            figures["e_warp_within_shots"]["original"].as_f64().unwrap_or(f64::NAN),
+            figures["long_term"]["stylized"].as_f64().unwrap_or(f64::NAN),
+            figures["long_term"]["original"].as_f64().unwrap_or(f64::NAN),
+            figures["frames"],
+            figures["cuts"],
+        );
+    }
+    Ok(Outcome::Done)
+}
+
+/// E_warp of `stylized` and of `original` on the flow of `original`, and
+/// the long-term figures, as JSON.
+fn flicker_figures(
+    original: &[image::RgbImage],
+    stylized: &[image::RgbImage],
+) -> Result<serde_json::Value, Box<dyn std::error::Error + Send + Sync>> {
+    if original.len() != stylized.len() {
+        return Err(format!(
+            "the clips have {} and {} frames; they must have the same number",
+            original.len(),
+            stylized.len()
+        )
+        .into());
+    }
+    let first = original.first().ok_or("the original clip has no frames")?;
+    let (w, h) = first.dimensions();
+    let planar = |img: &image::RgbImage| -> Result<Vec<f32>, stylize_flow::FlowError> {
+        let img = if img.dimensions() == (w, h) {
+            img.clone()
+        } else {
+            image::imageops::resize(img, w, h, image::imageops::FilterType::Triangle)
+        };
+        stylize_flow::planar_from_rgb8(w as usize, h as usize, img.as_raw())
+    };
+    let o: Vec<Vec<f32>> = original.iter().map(planar).collect::<Result<_, _>>()?;
+    let s: Vec<Vec<f32>> = stylized.iter().map(planar).collect::<Result<_, _>>()?;
+    let (wu, hu) = (w as usize, h as usize);
+    let reference = WarpReference::with_options(
+        wu,
+        hu,
+        &o,
+        &WarpOptions {
+            params: DisParams::default(),
+            ..WarpOptions::default()
+        },
+    )?;
+    let (eo, es) = (reference.e_warp(wu, hu, &o)?, reference.e_warp(wu, hu, &s)?);
+    let (lo, ls) = (reference.long_term(wu, hu, &o)?, reference.long_term(wu, hu, &s)?);
+    Ok(json!({
+        "frames": original.len(),
+        "size": [w, h],
+        "cuts": reference.cuts(),
+        "e_warp": { "stylized": es.mean, "original": eo.mean, "ratio": es.mean / eo.mean },
+        "e_warp_within_shots": {
+            "stylized": es.mean_within_shots,
+            "original": eo.mean_within_shots,
+            "ratio": es.mean_within_shots / eo.mean_within_shots,
+        },
+        "long_term": { "stylized": ls.mean, "original": lo.mean, "ratio": ls.mean / lo.mean },
+        "per_pair": { "stylized": es.per_pair, "original": eo.per_pair },
+    }))
+}
+
+fn write_json(
+    path: &Path,
+    value: &serde_json::Value,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = stylize::output_tempfile(dir, ".stylize-report-")?;
+    tmp.write_all(serde_json::to_string_pretty(value)?.as_bytes())?;
+    tmp.persist(path)?;
+    Ok(())
+}
+
+/// Every selected frame of `source`.
+fn read_all(
+    source: Box<dyn FrameSource>,
+    selection: &Selection,
+) -> Result<Vec<image::RgbImage>, stylize::Error> {
+    Frames {
+        source,
+        selection,
+        index: 0,
+    }
+    .map(|f| f.map(|d| d.to_rgb8()))
+    .collect()
+}
+
+/// The work folder beside the output: `OUT.stylize-work`.
+fn work_dir_for(output: &Path) -> PathBuf {
+    let trimmed = output.components().collect::<PathBuf>();
+    let mut name = trimmed.as_os_str().to_owned();
+    name.push(".stylize-work");
+    PathBuf::from(name)
+}
+
+/// A path of the output's kind to try a sink on without touching the
+/// output itself (a folder output is tried as a folder beside it).
+fn probe_path(output: &Path) -> PathBuf {
+    let mut name = output.components().collect::<PathBuf>().into_os_string();
+    name.push(".stylize-probe");
+    match output.extension() {
+        Some(ext) => {
+            let mut p = PathBuf::from(name);
+            p.set_extension(ext);
+            p
+        }
+        None => PathBuf::from(name),
+    }
+}
+
+/// What decides the frames: the settings, the inputs (path, size, time),
+/// the weights, the engine and the threads.
+fn settings(cli: &VideoArgs, config: &VideoConfig, stylizer: &stylize::Stylizer) -> String {
+    let identity = |p: &Path| {
+        let meta = std::fs::metadata(p).ok();
+        format!(
+            "{} {:?} {:?}",
+            p.display(),
+            meta.as_ref().map(std::fs::Metadata::len),
+            meta.and_then(|m| m.modified().ok())
+        )
+    };
+    format!(
+        "{config:?} | input {} | frames {:?} fps {:?} | styles {:?} | weights {:?} | {} | threads {:?}",
+        identity(&cli.input),
+        cli.frames,
+        cli.fps,
+        cli.common.style.iter().map(|p| identity(p)).collect::<Vec<_>>(),
+        cli.common.weights.as_deref().map(identity),
+        stylizer.device_description(),
+        cli.common.threads,
+    )
+}
+
+fn fps_rational(f: f64) -> (u32, u32) {
+    ((f * 1000.0).round().clamp(1.0, f64::from(u32::MAX)) as u32, 1000)
+}
+
+/// Which input frames are painted: `--frames A..B`, then `--fps` below the
+/// input's rate keeps frames evenly.
+struct Selection {
+    first: usize,
+    last: Option<usize>,
+    /// Keep one input frame in `step` (fractional).
+    step: f64,
+}
+
+impl Selection {
+    fn new(frames: Option<(usize, Option<usize>)>, in_fps: Option<f64>, out_fps: Option<f64>) -> Self {
+        let (first, last) = frames.unwrap_or((1, None));
+        let step = match (in_fps, out_fps) {
+            (Some(i), Some(o)) if o < i => i / o,
+            _ => 1.0,
+        };
+        Selection { first, last, step }
+    }
+
+    /// Whether 0-based input frame `i` is painted.
+    fn keeps(&self, i: usize) -> bool {
+        let n = i + 1;
+        if n < self.first || self.last.is_some_and(|l| n > l) {
+            return false;
+        }
+        let k = (n - self.first) as f64;
+        (k / self.step).floor() != ((k - 1.0) / self.step).floor() || k == 0.0
+    }
+
+    /// Frames painted out of `n` input frames.
+    fn count(&self, n: usize) -> usize {
+        (0..n).filter(|&i| self.keeps(i)).count()
+    }
+
+    fn past_end(&self, i: usize) -> bool {
+        self.last.is_some_and(|l| i + 1 > l)
+    }
+}
+
+/// The selected frames of a source, as the library takes them.
+struct Frames<'a> {
+    source: Box<dyn FrameSource>,
+    selection: &'a Selection,
+    index: usize,
+}
+
+impl Iterator for Frames<'_> {
+    type Item = Result<image::DynamicImage, stylize::Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.selection.past_end(self.index) {
+                return None;
+            }
+            let frame = match self.source.next_frame() {
+                Ok(Some(f)) => f,
+                Ok(None) => return None,
+                Err(e) => {
+                    return Some(Err(stylize::Error::Parameter {
+                        name: "input".into(),
+                        reason: e.to_string(),
+                    }))
+                }
+            };
+            let i = self.index;
+            self.index += 1;
+            if self.selection.keeps(i) {
+                return Some(Ok(image::DynamicImage::ImageRgb8(frame)));
+            }
+        }
+    }
+}
+
+/// The progress bar over frames, with the current frame's iterations.
+struct VideoProgress {
+    bar: Option<ProgressBar>,
+    interrupt: Interrupt,
+    frame: Option<FrameInfo>,
+}
+
+impl VideoProgress {
+    fn new(show: bool, total: Option<usize>, interrupt: Interrupt) -> Self {
+        let bar = show.then(|| {
+            let bar = match total {
+                Some(n) => ProgressBar::new(n as u64),
+                None => ProgressBar::new_spinner(),
+            };
+            if let Ok(style) = ProgressStyle::with_template(
+                "{bar:30.cyan/blue} frame {pos}/{len} | {msg} | {elapsed} | ETA {eta}",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        });
+        VideoProgress {
+            bar,
+            interrupt,
+            frame: None,
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl VideoObserver for VideoProgress {
+    fn resumed(&mut self, frames: usize) {
+        log::warn!("continuing after {frames} frame(s) finished by an earlier run");
+        if let Some(bar) = &self.bar {
+            bar.set_position(frames as u64);
+        }
+    }
+
+    fn frame_started(&mut self, info: &FrameInfo) {
+        if info.fresh && info.consistent.is_some() {
+            log::info!(
+                "frame {}: scene cut ({:.0}% consistent), starting fresh",
+                info.index + 1,
+                100.0 * info.consistent.unwrap_or(0.0)
+            );
+        }
+        self.frame = Some(info.clone());
+    }
+
+    fn iteration(&mut self, frame: usize, it: &Iteration<'_>) -> ControlFlow<()> {
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!(
+                "frame {} it {}/{} | total {:.3e} temporal {:.2e}",
+                frame + 1,
+                it.iteration,
+                it.iterations,
+                it.total,
+                it.extra
+            ));
+        }
+        if self.interrupt.requested() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
+
+    fn frame_done(&mut self, result: &FrameResult) -> ControlFlow<()> {
+        if let Some(bar) = &self.bar {
+            bar.set_position(result.index as u64 + 1);
+        } else {
+            log::info!(
+                "frame {} done: {} iterations, cost {:.4e}",
+                result.index + 1,
+                result.iterations,
+                result.final_costs.total
+            );
+        }
+        if self.interrupt.requested() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_selection() {
+        let s = Selection::new(Some((3, Some(6))), None, None);
+        let kept: Vec<usize> = (0..10).filter(|&i| s.keeps(i)).collect();
+        assert_eq!(kept, vec![2, 3, 4, 5]);
+        assert!(s.past_end(6));
+        // 30 fps in, 10 out: every third frame.
+        let s = Selection::new(None, Some(30.0), Some(10.0));
+        let kept: Vec<usize> = (0..9).filter(|&i| s.keeps(i)).collect();
+        assert_eq!(kept, vec![0, 3, 6]);
+        assert_eq!(s.count(30), 10);
+        // A higher output rate keeps everything.
+        assert_eq!(Selection::new(None, Some(10.0), Some(30.0)).count(7), 7);
+    }
+
+    #[test]
+    fn work_folder_sits_beside_the_output() {
+        assert_eq!(
+            work_dir_for(Path::new("out/clip.gif")),
+            PathBuf::from("out/clip.gif.stylize-work")
+        );
+        assert_eq!(
+            work_dir_for(Path::new("frames/")),
+            PathBuf::from("frames.stylize-work")
+        );
+    }
+}
