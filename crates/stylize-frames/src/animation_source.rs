@@ -8,6 +8,7 @@ use image::{AnimationDecoder, ImageFormat};
 
 use crate::error::{FramesError, Result};
 use crate::frame::{checked_fps, flatten, Frame, VideoInfo};
+use crate::frame_count::count_frames;
 use crate::source::{FrameSource, SourceOptions};
 
 /// Opens an image file of a known `format`: animated GIF, APNG and WebP
@@ -50,11 +51,11 @@ pub(crate) fn open_image(
         _ => None,
     };
     match frames {
-        Some(frames) => Ok(Box::new(AnimationSource::new(
-            path,
-            frames,
-            options.background,
-        )?)),
+        Some(frames) => {
+            let mut source = AnimationSource::new(path, frames, options.background)?;
+            source.info.frames = count_frames(path, format);
+            Ok(Box::new(source))
+        }
         None => {
             let image = image::ImageReader::with_format(reader()?, format)
                 .decode()

@@ -63,7 +63,7 @@ impl FfmpegSource {
             let duration = probe(input, ffmpeg).ok()?.duration?;
             let frames = (duration.as_secs_f64() * f64::from(n) / f64::from(d)).round();
             // A float in u64's range rounds to an integer that fits.
-            (frames.is_finite() && frames >= 0.0 && frames < 1e15).then_some(frames as u64)
+            (0.0..1e15).contains(&frames).then_some(frames as u64)
         });
         Ok(FfmpegSource {
             reader,

@@ -22,7 +22,10 @@ pub struct VideoInfo {
     /// Frames per second; `None` when the input does not say (frame
     /// folders, still images, animations whose first delay is 0).
     pub fps: Option<Fps>,
-    /// The exact number of frames, when known without decoding them.
+    /// The number of frames, when known without decoding them: frame
+    /// folders, Y4M files (from their size), GIF/APNG/WebP (from their
+    /// blocks), still images (1); `None` for ffmpeg inputs and standard
+    /// input.
     pub frames: Option<u64>,
 }
 

@@ -140,16 +140,14 @@ fn output_kind(output: &Path) -> Result<OutputKind> {
 /// - no extension, a trailing `/`, or an existing folder: a folder of PNG
 ///   frames `frame_000001.png`, `frame_000002.png`, ... (the folder must
 ///   not exist, or be empty);
-/// - `.gif`: one global palette for the whole clip ([`GifSink`]
-///   docs in the crate root);
+/// - `.gif`: one global palette for the whole clip (see [the crate
+///   docs](crate#gif));
 /// - `.apng`, `.png`: APNG (a `.png` of one frame is a plain PNG);
 /// - `.webp`: animated lossless WebP;
 /// - `.y4m`: Y4M ([`SinkOptions::y4m_chroma`], [`SinkOptions::y4m_range`]);
 /// - `.mp4`, `.mov`, `.mkv` (H.264), `.webm` (VP9): encoded by ffmpeg,
 ///   which is started here, so a missing ffmpeg is reported before any
 ///   frame is made.
-///
-/// [`GifSink`]: crate#gif
 pub fn create_sink(output: &Path, options: &SinkOptions) -> Result<Box<dyn FrameSink>> {
     let kind = output_kind(output)?;
     let fps = options.frame_rate()?;

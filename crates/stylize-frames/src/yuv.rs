@@ -1,18 +1,4 @@
 //! BT.601 Y'CbCr <-> RGB, and chroma resampling.
-//!
-//! All conversions use the BT.601 matrix (`Kr = 0.299`, `Kb = 0.114`), in
-//! either range:
-//!
-//! - limited ("TV", [`YuvRange::Limited`]): Y' in 16..=235, Cb/Cr in
-//!   16..=240;
-//! - full ("PC"/JPEG, [`YuvRange::Full`]): all three in 0..=255.
-//!
-//! Chroma is upsampled bilinearly assuming centred siting (JPEG / MPEG-1
-//! style, `C420jpeg`): chroma sample `i` sits between luma samples `2i` and
-//! `2i + 1`, so luma `2i` takes `3/4` of chroma `i` and `1/4` of chroma
-//! `i - 1`. MPEG-2 (`C420mpeg2`, left-sited) and DV (`C420paldv`) chroma is
-//! read the same way, a quarter chroma sample off. Downsampling (writing
-//! 4:2:0) averages each 2x2 block, which matches centred siting.
 
 use crate::Frame;
 
@@ -21,6 +7,20 @@ const KB: f32 = 0.114;
 const KG: f32 = 1.0 - KR - KB;
 
 /// The range of Y'CbCr values.
+///
+/// All conversions use the BT.601 matrix (`Kr = 0.299`, `Kb = 0.114`), in
+/// either range:
+///
+/// - limited ("TV", [`YuvRange::Limited`]): Y' in 16..=235, Cb/Cr in
+///   16..=240;
+/// - full ("PC"/JPEG, [`YuvRange::Full`]): all three in 0..=255.
+///
+/// Chroma is upsampled bilinearly assuming centred siting (JPEG / MPEG-1
+/// style, `C420jpeg`): chroma sample `i` sits between luma samples `2i` and
+/// `2i + 1`, so luma `2i` takes `3/4` of chroma `i` and `1/4` of chroma
+/// `i - 1`. MPEG-2 (`C420mpeg2`, left-sited) and DV (`C420paldv`) chroma is
+/// read the same way, a quarter chroma sample off. Downsampling (writing
+/// 4:2:0) averages each 2x2 block, which matches centred siting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum YuvRange {
     /// Y' 16..=235, Cb/Cr 16..=240: what video codecs and players assume

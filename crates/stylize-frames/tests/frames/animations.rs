@@ -55,7 +55,7 @@ fn gif_has_one_global_palette_delays_and_loop() {
     // approximate nearest-colour search measure 5.5-6.5 here, the +-6
     // levels of ordered dither adding little on average. Bound: 8.
     let (info, back) = read_all(&out).unwrap();
-    assert_eq!(info.fps, Some((10, 1)));
+    assert_eq!((info.fps, info.frames), (Some((10, 1)), Some(6)));
     assert_eq!(back.len(), 6);
     for (a, b) in input.iter().zip(&back) {
         let e = mae(a, b);
@@ -128,7 +128,7 @@ fn apng_round_trip_is_lossless() {
         assert_eq!(&rgb, a);
     }
     let (info, back) = read_all(&out).unwrap();
-    assert_eq!(info.fps, Some((10, 1)));
+    assert_eq!((info.fps, info.frames), (Some((10, 1)), Some(4)));
     assert_eq!(back, input);
 }
 
@@ -188,7 +188,7 @@ fn webp_round_trip_is_lossless() {
     let riff = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
     assert_eq!(riff + 8, bytes.len());
     let (info, back) = read_all(&out).unwrap();
-    assert_eq!((info.width, info.height), (W, H));
+    assert_eq!((info.width, info.height, info.frames), (W, H, Some(4)));
     assert_eq!(back, input);
 }
 
@@ -205,4 +205,28 @@ fn webp_loop_count_when_not_looping() {
     let anim = bytes.windows(4).position(|w| w == b"ANIM").unwrap();
     // ANIM payload: 4 bytes background, then the loop count.
     assert_eq!(&bytes[anim + 12..anim + 14], &[1, 0]);
+}
+
+#[test]
+fn gif_from_another_encoder_with_local_palettes() {
+    let dir = tempdir();
+    let path = dir.path().join("other.gif");
+    {
+        let file = std::fs::File::create(&path).unwrap();
+        let mut encoder = image::codecs::gif::GifEncoder::new(file);
+        for k in 0..3 {
+            let rgba = image::DynamicImage::ImageRgb8(flat(W, H, [k * 80, 10, 200])).into_rgba8();
+            let delay = image::Delay::from_numer_denom_ms(40, 1);
+            encoder
+                .encode_frame(image::Frame::from_parts(rgba, 0, 0, delay))
+                .unwrap();
+        }
+    }
+    let (info, back) = read_all(&path).unwrap();
+    assert_eq!(
+        (info.width, info.height, info.fps, info.frames),
+        (W, H, Some((25, 1)), Some(3))
+    );
+    assert_eq!(back.len(), 3);
+    assert_eq!(back[2].get_pixel(5, 5).0, [160, 10, 200]);
 }
