@@ -1,0 +1,158 @@
+//! Images as videos: GIF, APNG and animated WebP, and still images.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use image::{AnimationDecoder, ImageFormat};
+
+use crate::error::{FramesError, Result};
+use crate::frame::{checked_fps, flatten, Frame, VideoInfo};
+use crate::frame_count::count_frames;
+use crate::source::{FrameSource, SourceOptions};
+
+/// Opens an image file of a known `format`: animated GIF, APNG and WebP
+/// frame by frame, anything else as one frame.
+pub(crate) fn open_image(
+    path: &Path,
+    format: ImageFormat,
+    options: &SourceOptions,
+) -> Result<Box<dyn FrameSource>> {
+    let reader = || -> Result<BufReader<File>> {
+        Ok(BufReader::new(
+            File::open(path).map_err(FramesError::io("reading", path))?,
+        ))
+    };
+    let frames = match format {
+        ImageFormat::Gif => {
+            let decoder = image::codecs::gif::GifDecoder::new(reader()?)
+                .map_err(FramesError::decode(path))?;
+            Some(decoder.into_frames())
+        }
+        ImageFormat::Png => {
+            let decoder = image::codecs::png::PngDecoder::new(reader()?)
+                .map_err(FramesError::decode(path))?;
+            if decoder.is_apng().map_err(FramesError::decode(path))? {
+                Some(
+                    decoder
+                        .apng()
+                        .map_err(FramesError::decode(path))?
+                        .into_frames(),
+                )
+            } else {
+                None
+            }
+        }
+        ImageFormat::WebP => {
+            let decoder = image::codecs::webp::WebPDecoder::new(reader()?)
+                .map_err(FramesError::decode(path))?;
+            decoder.has_animation().then(|| decoder.into_frames())
+        }
+        _ => None,
+    };
+    match frames {
+        Some(frames) => {
+            let mut source = AnimationSource::new(path, frames, options.background)?;
+            source.info.frames = count_frames(path, format);
+            Ok(Box::new(source))
+        }
+        None => {
+            let image = image::ImageReader::with_format(reader()?, format)
+                .decode()
+                .map_err(FramesError::decode(path))?;
+            let frame = flatten(image, options.background);
+            Ok(Box::new(StillSource {
+                info: VideoInfo {
+                    width: frame.width(),
+                    height: frame.height(),
+                    fps: None,
+                    frames: Some(1),
+                },
+                frame: Some(frame),
+            }))
+        }
+    }
+}
+
+/// The frames of an animation.
+struct AnimationSource {
+    path: PathBuf,
+    frames: image::Frames<'static>,
+    first: Option<Frame>,
+    info: VideoInfo,
+    background: [u8; 3],
+}
+
+impl AnimationSource {
+    /// Decodes the first frame for the size and frame rate.
+    fn new(path: &Path, mut frames: image::Frames<'static>, background: [u8; 3]) -> Result<Self> {
+        let first = match frames.next() {
+            Some(frame) => frame.map_err(FramesError::decode(path))?,
+            None => {
+                let empty = std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the animation has no frames",
+                );
+                return Err(FramesError::decode(path)(image::ImageError::IoError(empty)));
+            }
+        };
+        let (n, d) = first.delay().numer_denom_ms();
+        // A delay of n/d ms is 1000 d / n frames per second.
+        let fps = u32::try_from(u64::from(d) * 1000)
+            .ok()
+            .and_then(|num| checked_fps((num, n)));
+        let frame = flatten(
+            image::DynamicImage::ImageRgba8(first.into_buffer()),
+            background,
+        );
+        let info = VideoInfo {
+            width: frame.width(),
+            height: frame.height(),
+            fps,
+            frames: None,
+        };
+        Ok(AnimationSource {
+            path: path.to_path_buf(),
+            frames,
+            first: Some(frame),
+            info,
+            background,
+        })
+    }
+}
+
+impl FrameSource for AnimationSource {
+    fn info(&self) -> &VideoInfo {
+        &self.info
+    }
+
+    fn next_frame(&mut self) -> Result<Option<Frame>> {
+        if let Some(first) = self.first.take() {
+            return Ok(Some(first));
+        }
+        match self.frames.next() {
+            None => Ok(None),
+            Some(frame) => {
+                let frame = frame.map_err(FramesError::decode(&self.path))?;
+                let buffer = image::DynamicImage::ImageRgba8(frame.into_buffer());
+                Ok(Some(flatten(buffer, self.background)))
+            }
+        }
+    }
+}
+
+/// A still image: one frame.
+struct StillSource {
+    info: VideoInfo,
+    frame: Option<Frame>,
+}
+
+impl FrameSource for StillSource {
+    fn info(&self) -> &VideoInfo {
+        &self.info
+    }
+
+    fn next_frame(&mut self) -> Result<Option<Frame>> {
+        Ok(self.frame.take())
+    }
+}

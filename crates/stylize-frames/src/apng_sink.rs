@@ -1,0 +1,104 @@
+//! APNG (and single-frame PNG) files.
+
+use std::io::BufWriter;
+use std::path::Path;
+
+use crate::error::{FramesError, Result};
+use crate::frame::{frame_durations, Fps, Frame};
+use crate::sink::FrameSink;
+use crate::spill::Spill;
+use crate::staging::{parent_dir, StagedFile};
+
+/// Spills frames (APNG needs the frame count before the first frame) and
+/// encodes them in `finish`.
+pub(crate) struct ApngSink {
+    staged: StagedFile,
+    spill: Option<Spill>,
+    fps: Fps,
+    loop_forever: bool,
+    always_animated: bool,
+}
+
+impl ApngSink {
+    pub(crate) fn new(
+        output: &Path,
+        fps: Fps,
+        loop_forever: bool,
+        always_animated: bool,
+    ) -> Result<Self> {
+        Ok(ApngSink {
+            staged: StagedFile::new(output, ".tmp")?,
+            spill: None,
+            fps,
+            loop_forever,
+            always_animated,
+        })
+    }
+}
+
+impl FrameSink for ApngSink {
+    fn write_frame(&mut self, frame: &Frame) -> Result<()> {
+        let spill = match &mut self.spill {
+            Some(s) => s,
+            None => {
+                let output = self.staged.output();
+                self.spill
+                    .insert(Spill::new(&parent_dir(output), frame.dimensions(), output)?)
+            }
+        };
+        spill.push(frame)
+    }
+
+    fn finish(self: Box<Self>) -> Result<()> {
+        let this = *self;
+        let Some(mut spill) = this.spill else {
+            return Err(FramesError::NoFrames {
+                path: this.staged.output().to_path_buf(),
+            });
+        };
+        let output = this.staged.output().to_path_buf();
+        let enc = FramesError::encode::<png::EncodingError>;
+        let (w, h) = spill.size();
+        let count = spill.len();
+        let mut encoder = png::Encoder::new(BufWriter::new(this.staged.file()), w, h);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let animated = count > 1 || this.always_animated;
+        // Constant frame delay when the fraction fits APNG's u16 terms,
+        // else per-frame milliseconds that keep the total right.
+        let exact = match (u16::try_from(this.fps.1), u16::try_from(this.fps.0)) {
+            (Ok(num), Ok(den)) => Some((num, den)),
+            _ => None,
+        };
+        let ms = if exact.is_none() {
+            frame_durations(this.fps, 1000, count)
+        } else {
+            Vec::new()
+        };
+        if animated {
+            let frames = u32::try_from(count).map_err(|_| {
+                FramesError::InvalidParameter(format!("{count} frames are too many for APNG"))
+            })?;
+            let plays = if this.loop_forever { 0 } else { 1 };
+            encoder.set_animated(frames, plays).map_err(enc(&output))?;
+        }
+        let mut writer = encoder.write_header().map_err(enc(&output))?;
+        spill.for_each(|k, frame| {
+            if animated {
+                let (num, den) = match exact {
+                    Some(d) => d,
+                    None => {
+                        let d = ms.get(k as usize).copied().unwrap_or(0);
+                        (u16::try_from(d).unwrap_or(u16::MAX), 1000)
+                    }
+                };
+                writer.set_frame_delay(num, den).map_err(enc(&output))?;
+            }
+            writer
+                .write_image_data(frame.as_raw())
+                .map_err(enc(&output))
+        })?;
+        writer.finish().map_err(enc(&output))?;
+        this.staged.commit()
+    }
+}

@@ -1,0 +1,191 @@
+//! Errors by cause, each naming the file it is about.
+
+use std::path::PathBuf;
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = FramesError> = std::result::Result<T, E>;
+
+/// How to get an ffmpeg executable; part of [`FramesError::FfmpegMissing`].
+pub const FFMPEG_HELP: &str = "install one (Debian/Ubuntu: `apt-get install ffmpeg`), \
+or `python3 -m pip install imageio-ffmpeg` and set STYLIZE_FFMPEG to the path printed by \
+`python3 -c \"import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())\"`; \
+frame folders, GIF, APNG, WebP and Y4M need no ffmpeg";
+
+/// Why reading or writing frames failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FramesError {
+    /// A file or folder could not be read, written, created or renamed.
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        /// What was being done ("reading", "writing", "creating", ...).
+        action: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An image (a frame file, an animation or one of its frames) could not
+    /// be decoded.
+    #[error("cannot decode {}: {source}", path.display())]
+    Decode {
+        /// The file.
+        path: PathBuf,
+        /// The decoder's error.
+        #[source]
+        source: image::ImageError,
+    },
+    /// An output could not be encoded.
+    #[error("cannot encode {}: {message}", path.display())]
+    Encode {
+        /// The output.
+        path: PathBuf,
+        /// The encoder's message.
+        message: String,
+    },
+    /// A frame folder holds no image files.
+    #[error("no frames in {}: the folder holds no .png, .jpg, .jpeg, .webp, .bmp or .gif files", path.display())]
+    EmptyFolder {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// A frame differs in size from the first one.
+    #[error(
+        "{} is {found_width}x{found_height}, but the first frame is {width}x{height}: all frames must have the same size",
+        path.display()
+    )]
+    SizeMismatch {
+        /// The first frame file (or output) that differs.
+        path: PathBuf,
+        /// Width of the first frame.
+        width: u32,
+        /// Height of the first frame.
+        height: u32,
+        /// Width of the frame that differs.
+        found_width: u32,
+        /// Height of the frame that differs.
+        found_height: u32,
+    },
+    /// A Y4M stream is malformed (bad header or frame marker, truncated
+    /// frame).
+    #[error("invalid Y4M in {}: {reason}", path.display())]
+    Y4m {
+        /// The file (`-` for standard input).
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A Y4M stream uses a colourspace this crate does not read.
+    #[error(
+        "{}: unsupported Y4M colourspace C{colourspace} (supported: 420jpeg, 420paldv, 420mpeg2, 420, 422, 444, 444alpha, mono; 8 bits)",
+        path.display()
+    )]
+    UnsupportedColourspace {
+        /// The file.
+        path: PathBuf,
+        /// The `C` parameter as written, without the `C`.
+        colourspace: String,
+    },
+    /// The ffmpeg executable could not be started.
+    #[error("ffmpeg not found at `{}` (needed for {}): {FFMPEG_HELP}", ffmpeg.display(), needed_for.display())]
+    FfmpegMissing {
+        /// The executable that was tried.
+        ffmpeg: PathBuf,
+        /// The input or output that needed it.
+        needed_for: PathBuf,
+    },
+    /// ffmpeg ran but failed.
+    #[error("ffmpeg failed on {} ({status}): {stderr}", path.display())]
+    FfmpegFailed {
+        /// The input or output it was working on.
+        path: PathBuf,
+        /// Its exit status, as text.
+        status: String,
+        /// The end of what it wrote to standard error.
+        stderr: String,
+    },
+    /// The output's extension names no supported format.
+    #[error(
+        "unsupported output {}: use a folder (no extension, or a trailing `/`) for PNG frames, or one of .gif, .apng, .png, .webp, .y4m, .mp4, .webm, .mov, .mkv",
+        path.display()
+    )]
+    UnsupportedOutput {
+        /// The output path.
+        path: PathBuf,
+    },
+    /// The output folder exists and is not empty.
+    #[error("output folder {} already exists and is not empty: remove it or choose another", path.display())]
+    OutputFolderNotEmpty {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// The output would be written inside the input folder.
+    #[error("output {} is inside the input folder {}: choose an output elsewhere", output.display(), input.display())]
+    OutputInsideInput {
+        /// The input folder.
+        input: PathBuf,
+        /// The output.
+        output: PathBuf,
+    },
+    /// The output cannot hold frames this large (GIF: 65535 pixels a side;
+    /// WebP: 16384).
+    #[error("{}: {width}x{height} frames are too large for this format (at most {max} pixels a side)", path.display())]
+    TooLarge {
+        /// The output.
+        path: PathBuf,
+        /// Frame width.
+        width: u32,
+        /// Frame height.
+        height: u32,
+        /// The format's limit.
+        max: u32,
+    },
+    /// `finish` was called on a sink that received no frame.
+    #[error("no frames were written to {}", path.display())]
+    NoFrames {
+        /// The output.
+        path: PathBuf,
+    },
+    /// A parameter is out of range (for example a frame rate of 0).
+    #[error("invalid parameter: {0}")]
+    InvalidParameter(String),
+}
+
+impl FramesError {
+    /// An [`FramesError::Io`] error.
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| FramesError::Io {
+            action,
+            path,
+            source,
+        }
+    }
+
+    /// An [`FramesError::Decode`] error.
+    pub(crate) fn decode(path: impl Into<PathBuf>) -> impl FnOnce(image::ImageError) -> Self {
+        let path = path.into();
+        move |source| FramesError::Decode { path, source }
+    }
+
+    /// An [`FramesError::Encode`] error.
+    pub(crate) fn encode<E: std::fmt::Display>(path: impl Into<PathBuf>) -> impl FnOnce(E) -> Self {
+        let path = path.into();
+        move |e| FramesError::Encode {
+            path,
+            message: e.to_string(),
+        }
+    }
+
+    /// An [`FramesError::Y4m`] error.
+    pub(crate) fn y4m(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        FramesError::Y4m {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! Running ffmpeg: finding it, its child process, probing inputs.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::error::{FramesError, Result};
+
+/// The executable used when nothing else is said: `ffmpeg` on `PATH`.
+pub(crate) const DEFAULT_FFMPEG: &str = "ffmpeg";
+
+/// The environment variable naming the ffmpeg executable.
+pub const FFMPEG_ENV: &str = "STYLIZE_FFMPEG";
+
+/// How much of ffmpeg's standard error is kept for error messages.
+const STDERR_TAIL: usize = 2000;
+
+/// The ffmpeg executable named by `STYLIZE_FFMPEG`, else `ffmpeg` (looked
+/// up on `PATH` when run). For the command line; the library only uses the
+/// paths it is given in [`SourceOptions`](crate::SourceOptions) and
+/// [`SinkOptions`](crate::SinkOptions).
+pub fn ffmpeg_from_env() -> PathBuf {
+    match std::env::var_os(FFMPEG_ENV) {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => PathBuf::from(DEFAULT_FFMPEG),
+    }
+}
+
+/// A running ffmpeg. Killed and reaped when dropped before
+/// [`FfmpegChild::wait`].
+pub(crate) struct FfmpegChild {
+    child: Option<Child>,
+    stderr: Option<JoinHandle<String>>,
+    /// The input or output it works on, for errors.
+    path: PathBuf,
+}
+
+impl FfmpegChild {
+    /// Starts `ffmpeg args...` with standard error collected; `stdin`
+    /// and `stdout` as given.
+    pub(crate) fn spawn(
+        ffmpeg: &Path,
+        args: &[OsString],
+        stdin: Stdio,
+        stdout: Stdio,
+        path: &Path,
+    ) -> Result<Self> {
+        let mut child = Command::new(ffmpeg)
+            .args(args)
+            .stdin(stdin)
+            .stdout(stdout)
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
+                    FramesError::FfmpegMissing {
+                        ffmpeg: ffmpeg.to_path_buf(),
+                        needed_for: path.to_path_buf(),
+                    }
+                }
+                _ => FramesError::io("starting ffmpeg", ffmpeg)(e),
+            })?;
+        let stderr = child.stderr.take().map(|mut pipe| {
+            std::thread::spawn(move || {
+                let mut tail = Vec::new();
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = pipe.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    tail.extend_from_slice(&buf[..n]);
+                    if tail.len() > 2 * STDERR_TAIL {
+                        tail.drain(..tail.len() - STDERR_TAIL);
+                    }
+                }
+                let start = tail.len().saturating_sub(STDERR_TAIL);
+                String::from_utf8_lossy(&tail[start..]).trim().to_string()
+            })
+        });
+        Ok(FfmpegChild {
+            child: Some(child),
+            stderr,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Its standard output, once.
+    pub(crate) fn take_stdout(&mut self) -> Option<ChildStdout> {
+        self.child.as_mut().and_then(|c| c.stdout.take())
+    }
+
+    /// Its standard input, once.
+    pub(crate) fn take_stdin(&mut self) -> Option<ChildStdin> {
+        self.child.as_mut().and_then(|c| c.stdin.take())
+    }
+
+    /// Waits for it to exit: `Ok` with its standard error when it
+    /// succeeded, [`FramesError::FfmpegFailed`] otherwise.
+    pub(crate) fn wait(&mut self) -> Result<String> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(String::new());
+        };
+        let status = child
+            .wait()
+            .map_err(FramesError::io("waiting for ffmpeg on", &self.path));
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        let status = status?;
+        if status.success() {
+            Ok(stderr)
+        } else {
+            let status = match status.code() {
+                Some(code) => format!("exit status {code}"),
+                None => status.to_string(),
+            };
+            Err(FramesError::FfmpegFailed {
+                path: self.path.clone(),
+                status,
+                stderr,
+            })
+        }
+    }
+}
+
+impl Drop for FfmpegChild {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // Closing our ends first lets it exit on its own; kill in case
+            // it does not. Errors: it has already exited.
+            drop(child.stdin.take());
+            drop(child.stdout.take());
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Some(h) = self.stderr.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// What ffmpeg says about an input's streams.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Probe {
+    /// The container's duration, when it has one.
+    pub duration: Option<Duration>,
+    /// The codec of the first audio stream (`aac`, `opus`, `pcm_s16le`,
+    /// ...), `None` without audio.
+    pub audio_codec: Option<String>,
+}
+
+impl Probe {
+    /// Whether the input has an audio stream.
+    pub fn has_audio(&self) -> bool {
+        self.audio_codec.is_some()
+    }
+}
+
+/// Asks `ffmpeg -i input` about `input`'s duration and audio.
+pub fn probe(input: &Path, ffmpeg: &Path) -> Result<Probe> {
+    let args: Vec<OsString> = vec![
+        "-hide_banner".into(),
+        "-nostdin".into(),
+        "-i".into(),
+        input.into(),
+    ];
+    let mut child = FfmpegChild::spawn(ffmpeg, &args, Stdio::null(), Stdio::null(), input)?;
+    // Without an output ffmpeg always exits 1; what it printed is the probe.
+    let text = match child.wait() {
+        Ok(text) => text,
+        Err(FramesError::FfmpegFailed {
+            stderr,
+            status,
+            path,
+        }) => {
+            if !stderr.contains("Input #0") {
+                return Err(FramesError::FfmpegFailed {
+                    path,
+                    status,
+                    stderr,
+                });
+            }
+            stderr
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(parse_probe(&text))
+}
+
+/// Reads `Duration: HH:MM:SS.ss` and the first `Stream #...: Audio: codec`
+/// from ffmpeg's description of an input.
+fn parse_probe(text: &str) -> Probe {
+    let mut probe = Probe::default();
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("Duration: ") {
+            let hms = rest.split(',').next().unwrap_or("");
+            let parts: Vec<f64> = hms
+                .split(':')
+                .filter_map(|p| p.trim().parse().ok())
+                .collect();
+            if let [h, m, s] = parts[..] {
+                let secs = h * 3600.0 + m * 60.0 + s;
+                if secs.is_finite() && secs >= 0.0 {
+                    probe.duration = Some(Duration::from_secs_f64(secs));
+                }
+            }
+        }
+        if probe.audio_codec.is_none() && line.starts_with("Stream #") {
+            if let Some((_, rest)) = line.split_once(": Audio: ") {
+                let codec = rest.split([' ', ',']).next().unwrap_or("").to_string();
+                probe.audio_codec = Some(codec);
+            }
+        }
+    }
+    probe
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ffmpeg_input_description() {
+        let text = "Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 't.mp4':\n  Duration: 00:01:02.50, start: 0.000000, bitrate: 84 kb/s\n  Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(progressive), 64x48, 30 fps\n  Stream #0:1[0x2](und): Audio: aac (LC) (mp4a / 0x6134706D), 44100 Hz, mono, fltp, 70 kb/s (default)\nAt least one output file must be specified";
+        let p = parse_probe(text);
+        assert_eq!(p.duration, Some(Duration::from_millis(62_500)));
+        assert_eq!(p.audio_codec.as_deref(), Some("aac"));
+        let p = parse_probe("  Duration: N/A, bitrate: N/A\n    Stream #0:0: Video: rawvideo");
+        assert_eq!(p, Probe::default());
+    }
+}

@@ -1,0 +1,207 @@
+//! Videos encoded by ffmpeg from Y4M on its standard input.
+
+use std::ffi::OsString;
+use std::io::BufWriter;
+use std::path::Path;
+use std::process::{ChildStdin, Stdio};
+
+use crate::error::{FramesError, Result};
+use crate::ffmpeg::{probe, FfmpegChild};
+use crate::frame::{Fps, Frame};
+use crate::sink::{FrameSink, SinkOptions};
+use crate::staging::StagedFile;
+use crate::y4m::{Y4mChroma, Y4mWriter};
+use crate::yuv::YuvRange;
+
+/// `list` as owned arguments.
+fn os(list: &[&str]) -> Vec<OsString> {
+    list.iter().map(OsString::from).collect()
+}
+
+/// Video containers written through ffmpeg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VideoContainer {
+    Mp4,
+    Mov,
+    Mkv,
+    Webm,
+}
+
+impl VideoContainer {
+    fn extension(self) -> &'static str {
+        match self {
+            VideoContainer::Mp4 => ".mp4",
+            VideoContainer::Mov => ".mov",
+            VideoContainer::Mkv => ".mkv",
+            VideoContainer::Webm => ".webm",
+        }
+    }
+
+    fn muxer(self) -> &'static str {
+        match self {
+            VideoContainer::Mp4 => "mp4",
+            VideoContainer::Mov => "mov",
+            VideoContainer::Mkv => "matroska",
+            VideoContainer::Webm => "webm",
+        }
+    }
+
+    /// ffmpeg arguments for the audio of a stream coded with `codec`:
+    /// copied when the container takes it, else re-encoded.
+    fn audio_args(self, codec: &str) -> &'static [&'static str] {
+        let copy = match self {
+            VideoContainer::Mkv => true,
+            VideoContainer::Mp4 | VideoContainer::Mov => {
+                matches!(codec, "aac" | "mp3" | "ac3" | "eac3" | "alac")
+            }
+            VideoContainer::Webm => matches!(codec, "opus" | "vorbis"),
+        };
+        match (copy, self) {
+            (true, _) => &["-c:a", "copy"],
+            (false, VideoContainer::Webm) => &["-c:a", "libopus", "-b:a", "128k"],
+            (false, _) => &["-c:a", "aac", "-b:a", "192k"],
+        }
+    }
+}
+
+/// Pipes limited-range BT.601 4:4:4 Y4M into ffmpeg, which writes a staged
+/// file renamed onto the output by `finish`.
+pub(crate) struct FfmpegSink {
+    // Dropped before the child: closing the pipe lets ffmpeg exit.
+    writer: Option<Y4mWriter<BufWriter<ChildStdin>>>,
+    stdin: Option<ChildStdin>,
+    child: FfmpegChild,
+    staged: StagedFile,
+    fps: Fps,
+}
+
+impl FfmpegSink {
+    pub(crate) fn new(
+        output: &Path,
+        container: VideoContainer,
+        fps: Fps,
+        options: &SinkOptions,
+    ) -> Result<Self> {
+        let staged = StagedFile::new(output, container.extension())?;
+        let audio = match &options.audio_from {
+            Some(path) if path.as_os_str() != "-" && !path.is_dir() => {
+                probe(path, &options.ffmpeg)?
+                    .audio_codec
+                    .map(|codec| (path.clone(), codec))
+            }
+            _ => None,
+        };
+        let mut args: Vec<OsString> = os(&[
+            "-y",
+            "-hide_banner",
+            "-v",
+            "error",
+            "-f",
+            "yuv4mpegpipe",
+            "-i",
+            "-",
+        ]);
+        match &audio {
+            Some((path, codec)) => {
+                args.push("-i".into());
+                args.push(path.as_os_str().to_owned());
+                args.extend(os(&["-map", "0:v:0", "-map", "1:a:0"]));
+                args.extend(os(container.audio_args(codec)));
+                args.push("-shortest".into());
+            }
+            None => args.extend(os(&["-map", "0:v:0"])),
+        }
+        // 4:2:0 needs even sizes: an odd last row or column is cropped.
+        args.extend(os(&[
+            "-vf",
+            "crop=trunc(iw/2)*2:trunc(ih/2)*2",
+            "-pix_fmt",
+            "yuv420p",
+            "-colorspace",
+            "smpte170m",
+            "-color_range",
+            "tv",
+        ]));
+        let crf_default = if container == VideoContainer::Webm {
+            31
+        } else {
+            18
+        };
+        let crf = options.crf.unwrap_or(crf_default).to_string();
+        match container {
+            VideoContainer::Webm => {
+                args.extend(os(&["-c:v", "libvpx-vp9", "-b:v", "0", "-row-mt", "1"]))
+            }
+            _ => args.extend(os(&["-c:v", "libx264", "-preset", "medium"])),
+        }
+        args.push("-crf".into());
+        args.push(crf.into());
+        if matches!(container, VideoContainer::Mp4 | VideoContainer::Mov) {
+            args.extend(os(&["-movflags", "+faststart"]));
+        }
+        args.extend(os(&["-f", container.muxer()]));
+        args.push(staged.path().as_os_str().to_owned());
+        let mut child = FfmpegChild::spawn(
+            &options.ffmpeg,
+            &args,
+            Stdio::piped(),
+            Stdio::null(),
+            output,
+        )?;
+        let stdin = child.take_stdin();
+        Ok(FfmpegSink {
+            writer: None,
+            stdin,
+            child,
+            staged,
+            fps,
+        })
+    }
+
+    /// ffmpeg's error if it has failed, else `e`.
+    fn failure(&mut self, e: std::io::Error) -> FramesError {
+        self.writer = None;
+        self.stdin = None;
+        match self.child.wait() {
+            Err(failed) => failed,
+            Ok(_) => FramesError::io("writing frames to ffmpeg for", self.staged.output())(e),
+        }
+    }
+}
+
+impl FrameSink for FfmpegSink {
+    fn write_frame(&mut self, frame: &Frame) -> Result<()> {
+        if self.writer.is_none() {
+            let Some(stdin) = self.stdin.take() else {
+                return Err(self.failure(std::io::ErrorKind::BrokenPipe.into()));
+            };
+            match Y4mWriter::new(
+                BufWriter::new(stdin),
+                frame.dimensions(),
+                self.fps,
+                Y4mChroma::C444,
+                YuvRange::Limited,
+            ) {
+                Ok(w) => self.writer = Some(w),
+                Err(e) => return Err(self.failure(e)),
+            }
+        }
+        let result = match &mut self.writer {
+            Some(w) => w.write_frame(frame),
+            None => Err(std::io::ErrorKind::BrokenPipe.into()),
+        };
+        result.map_err(|e| self.failure(e))
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        if let Some(w) = self.writer.take() {
+            if let Err(e) = w.into_inner() {
+                return Err(self.failure(e));
+            }
+        }
+        self.stdin = None;
+        self.child.wait()?;
+        let this = *self;
+        this.staged.commit()
+    }
+}

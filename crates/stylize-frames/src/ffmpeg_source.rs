@@ -1,0 +1,103 @@
+//! Videos decoded by ffmpeg into Y4M.
+
+use std::ffi::OsString;
+use std::io::BufReader;
+use std::path::Path;
+use std::process::{ChildStdout, Stdio};
+
+use crate::error::{FramesError, Result};
+use crate::ffmpeg::{probe, FfmpegChild};
+use crate::frame::{Frame, VideoInfo};
+use crate::source::FrameSource;
+use crate::y4m::Y4mReader;
+
+/// Frames of any video ffmpeg reads: its first video stream, converted by
+/// ffmpeg to full-range BT.601 4:4:4 (from the matrix the stream is
+/// tagged with; untagged streams are taken as BT.601) at the stream's
+/// frame rate.
+pub(crate) struct FfmpegSource {
+    // Dropped first: the reader's pipe closes before the child is reaped.
+    reader: Y4mReader<BufReader<ChildStdout>>,
+    child: FfmpegChild,
+    estimate: Option<u64>,
+    done: bool,
+}
+
+impl FfmpegSource {
+    pub(crate) fn open(input: &Path, ffmpeg: &Path) -> Result<Self> {
+        let args: Vec<OsString> = ["-hide_banner", "-nostdin", "-v", "error", "-i"]
+            .iter()
+            .map(OsString::from)
+            .chain([input.as_os_str().to_owned()])
+            .chain(
+                [
+                    "-map",
+                    "0:v:0",
+                    "-an",
+                    "-sn",
+                    "-dn",
+                    "-vf",
+                    "scale=out_color_matrix=bt601:out_range=full",
+                    "-pix_fmt",
+                    "yuv444p",
+                    "-f",
+                    "yuv4mpegpipe",
+                    "-",
+                ]
+                .iter()
+                .map(OsString::from),
+            )
+            .collect();
+        let mut child = FfmpegChild::spawn(ffmpeg, &args, Stdio::null(), Stdio::piped(), input)?;
+        let stdout = child.take_stdout().ok_or_else(|| {
+            FramesError::io("reading ffmpeg's output for", input)(
+                std::io::ErrorKind::BrokenPipe.into(),
+            )
+        })?;
+        let reader = match Y4mReader::new(BufReader::new(stdout), input, None) {
+            Ok(reader) => reader,
+            // ffmpeg's own error says more than an empty stream.
+            Err(e) => return Err(child.wait().err().unwrap_or(e)),
+        };
+        let estimate = reader.info().fps.and_then(|(n, d)| {
+            let duration = probe(input, ffmpeg).ok()?.duration?;
+            let frames = (duration.as_secs_f64() * f64::from(n) / f64::from(d)).round();
+            // A float in u64's range rounds to an integer that fits.
+            (0.0..1e15).contains(&frames).then_some(frames as u64)
+        });
+        Ok(FfmpegSource {
+            reader,
+            child,
+            estimate,
+            done: false,
+        })
+    }
+}
+
+impl FrameSource for FfmpegSource {
+    fn info(&self) -> &VideoInfo {
+        self.reader.info()
+    }
+
+    fn next_frame(&mut self) -> Result<Option<Frame>> {
+        if self.done {
+            return Ok(None);
+        }
+        match self.reader.read_frame() {
+            Ok(Some(frame)) => Ok(Some(frame)),
+            Ok(None) => {
+                self.done = true;
+                self.child.wait()?;
+                Ok(None)
+            }
+            Err(e) => {
+                self.done = true;
+                Err(self.child.wait().err().unwrap_or(e))
+            }
+        }
+    }
+
+    fn total_frames(&self) -> Option<u64> {
+        self.info().frames.or(self.estimate)
+    }
+}

@@ -1,0 +1,131 @@
+//! A folder of frame images.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{FramesError, Result};
+use crate::frame::{flatten, Frame, VideoInfo};
+use crate::natural_sort::natural_cmp;
+use crate::source::{FrameSource, SourceOptions};
+
+/// File extensions read as frames (compared case-insensitively).
+const FRAME_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "webp", "bmp", "gif"];
+
+/// The image files of a folder, in natural order.
+pub(crate) struct FolderSource {
+    files: Vec<PathBuf>,
+    next: usize,
+    info: VideoInfo,
+    background: [u8; 3],
+}
+
+impl FolderSource {
+    /// Lists `folder` and reads every frame's header: all must decode and
+    /// have the first one's size.
+    pub(crate) fn open(folder: &Path, options: &SourceOptions) -> Result<Self> {
+        let files = list_frames(folder)?;
+        let Some(first) = files.first() else {
+            return Err(FramesError::EmptyFolder {
+                path: folder.to_path_buf(),
+            });
+        };
+        let (width, height) = dimensions(first)?;
+        for file in &files[1..] {
+            let (w, h) = dimensions(file)?;
+            if (w, h) != (width, height) {
+                return Err(FramesError::SizeMismatch {
+                    path: file.clone(),
+                    width,
+                    height,
+                    found_width: w,
+                    found_height: h,
+                });
+            }
+        }
+        let info = VideoInfo {
+            width,
+            height,
+            fps: None,
+            frames: Some(files.len() as u64),
+        };
+        Ok(FolderSource {
+            files,
+            next: 0,
+            info,
+            background: options.background,
+        })
+    }
+}
+
+impl FrameSource for FolderSource {
+    fn info(&self) -> &VideoInfo {
+        &self.info
+    }
+
+    fn next_frame(&mut self) -> Result<Option<Frame>> {
+        let Some(path) = self.files.get(self.next) else {
+            return Ok(None);
+        };
+        self.next += 1;
+        let image = image::ImageReader::open(path)
+            .map_err(FramesError::io("reading", path))?
+            .with_guessed_format()
+            .map_err(FramesError::io("reading", path))?
+            .decode()
+            .map_err(FramesError::decode(path))?;
+        let frame = flatten(image, self.background);
+        if frame.dimensions() != (self.info.width, self.info.height) {
+            // The file changed since it was listed.
+            return Err(FramesError::SizeMismatch {
+                path: path.clone(),
+                width: self.info.width,
+                height: self.info.height,
+                found_width: frame.width(),
+                found_height: frame.height(),
+            });
+        }
+        Ok(Some(frame))
+    }
+}
+
+/// The frame files of `folder`, naturally sorted by name.
+fn list_frames(folder: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(folder).map_err(FramesError::io("listing", folder))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(FramesError::io("listing", folder))?;
+        let path = entry.path();
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with('.') || !is_frame_name(name) {
+            continue;
+        }
+        // Follows symlinks; folders named like images are skipped.
+        if path.is_dir() {
+            continue;
+        }
+        files.push(path);
+    }
+    files.sort_by(|a, b| natural_cmp(&file_name(a), &file_name(b)));
+    Ok(files)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn is_frame_name(name: &str) -> bool {
+    name.rsplit_once('.')
+        .is_some_and(|(_, ext)| FRAME_EXTENSIONS.iter().any(|e| ext.eq_ignore_ascii_case(e)))
+}
+
+/// The size in `path`'s header.
+fn dimensions(path: &Path) -> Result<(u32, u32)> {
+    image::ImageReader::open(path)
+        .map_err(FramesError::io("reading", path))?
+        .with_guessed_format()
+        .map_err(FramesError::io("reading", path))?
+        .into_dimensions()
+        .map_err(FramesError::decode(path))
+}

@@ -1,0 +1,109 @@
+//! One frame, and what is known about a video.
+
+use image::{DynamicImage, RgbImage};
+
+/// One video frame: 8-bit RGB.
+///
+/// Sources flatten transparency onto [`crate::SourceOptions::background`];
+/// no sink writes alpha.
+pub type Frame = RgbImage;
+
+/// A frame rate as a fraction `(numerator, denominator)` frames per second,
+/// e.g. `(30000, 1001)` for NTSC's 29.97.
+pub type Fps = (u32, u32);
+
+/// What a source knows about its video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VideoInfo {
+    /// Frame width in pixels.
+    pub width: u32,
+    /// Frame height in pixels.
+    pub height: u32,
+    /// Frames per second; `None` when the input does not say (frame
+    /// folders, still images, animations whose first delay is 0).
+    pub fps: Option<Fps>,
+    /// The number of frames, when known without decoding them: frame
+    /// folders, Y4M files (from their size), GIF/APNG/WebP (from their
+    /// blocks), still images (1); `None` for ffmpeg inputs and standard
+    /// input.
+    pub frames: Option<u64>,
+}
+
+/// `image` flattened onto an opaque `background` (alpha blending in sRGB
+/// values, as browsers do), or converted when it has no alpha.
+pub(crate) fn flatten(image: DynamicImage, background: [u8; 3]) -> Frame {
+    if !image.color().has_alpha() {
+        return image.into_rgb8();
+    }
+    let rgba = image.into_rgba8();
+    let (w, h) = rgba.dimensions();
+    let mut out = RgbImage::new(w, h);
+    for (o, p) in out.pixels_mut().zip(rgba.pixels()) {
+        let a = u32::from(p[3]);
+        for c in 0..3 {
+            let v = u32::from(p[c]) * a + u32::from(background[c]) * (255 - a);
+            // (v + 127) / 255 rounds; v <= 255 * 255 so the result fits a u8.
+            o[c] = ((v + 127) / 255) as u8;
+        }
+    }
+    out
+}
+
+/// A frame rate with both terms non-zero, reduced by their gcd.
+pub(crate) fn checked_fps(fps: Fps) -> Option<Fps> {
+    let (n, d) = fps;
+    if n == 0 || d == 0 {
+        return None;
+    }
+    let g = gcd(n, d);
+    Some((n / g, d / g))
+}
+
+fn gcd(mut a: u32, mut b: u32) -> u32 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// Frame durations in units of `1 / units_per_second` s for `count` frames
+/// at `fps`: frame `k` ends at `round(k * units / fps)`, so rounding never
+/// accumulates and the total duration is right to half a unit.
+pub(crate) fn frame_durations(fps: Fps, units_per_second: u64, count: u64) -> Vec<u64> {
+    let (n, d) = (u64::from(fps.0.max(1)), u64::from(fps.1.max(1)));
+    // end(k) = round(k * d * units / n) = (2 k d units + n) / (2 n)
+    let end = |k: u64| -> u64 {
+        let num =
+            2u128 * u128::from(k) * u128::from(d) * u128::from(units_per_second) + u128::from(n);
+        u64::try_from(num / (2 * u128::from(n))).unwrap_or(u64::MAX)
+    };
+    (0..count).map(|k| end(k + 1) - end(k)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_keep_the_total_right() {
+        assert_eq!(frame_durations((10, 1), 100, 3), vec![10, 10, 10]);
+        let ntsc = frame_durations((30000, 1001), 100, 30);
+        assert_eq!(ntsc.iter().sum::<u64>(), 100); // 30 frames = 1.001 s
+        assert!(ntsc.iter().all(|&d| d == 3 || d == 4));
+        assert_eq!(frame_durations((3, 1), 1000, 3), vec![333, 334, 333]);
+    }
+
+    #[test]
+    fn flatten_blends_onto_background() {
+        let mut img = image::RgbaImage::new(1, 1);
+        img.put_pixel(0, 0, image::Rgba([0, 0, 0, 128]));
+        let out = flatten(DynamicImage::ImageRgba8(img), [255, 255, 255]);
+        assert_eq!(out.get_pixel(0, 0).0, [127, 127, 127]);
+    }
+
+    #[test]
+    fn fps_is_reduced() {
+        assert_eq!(checked_fps((50, 2)), Some((25, 1)));
+        assert_eq!(checked_fps((0, 1)), None);
+    }
+}

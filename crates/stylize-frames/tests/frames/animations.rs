@@ -1,0 +1,232 @@
+//! GIF, APNG and animated WebP out and back in.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+use image::AnimationDecoder;
+use stylize_frames::SinkOptions;
+
+use crate::common::*;
+
+fn options(fps: (u32, u32)) -> SinkOptions {
+    SinkOptions {
+        fps: Some(fps),
+        ..SinkOptions::default()
+    }
+}
+
+/// Frame delays (1/100 s), global palette size, whether any frame has a
+/// local palette, and the repeat setting of a GIF, read with `gif`.
+fn gif_structure(path: &Path) -> (Vec<u16>, usize, bool, gif::Repeat) {
+    let mut opts = gif::DecodeOptions::new();
+    opts.set_color_output(gif::ColorOutput::Indexed);
+    let mut decoder = opts.read_info(File::open(path).unwrap()).unwrap();
+    let global = decoder.global_palette().map_or(0, |p| p.len() / 3);
+    let mut delays = Vec::new();
+    let mut local = false;
+    while let Some(frame) = decoder.read_next_frame().unwrap() {
+        delays.push(frame.delay);
+        local |= frame.palette.is_some();
+        assert_eq!(
+            (frame.width, frame.height, frame.left, frame.top),
+            (W as u16, H as u16, 0, 0)
+        );
+    }
+    (delays, global, local, decoder.repeat())
+}
+
+#[test]
+fn gif_has_one_global_palette_delays_and_loop() {
+    let dir = tempdir();
+    let out = dir.path().join("clip.gif");
+    let input = frames(6);
+    write(&out, &input, &options((10, 1))).unwrap();
+    assert_eq!(names(dir.path()), ["clip.gif"]);
+    let (delays, global, local, repeat) = gif_structure(&out);
+    assert_eq!(delays, vec![10; 6]);
+    assert_eq!(global, 256);
+    assert!(!local);
+    assert_eq!(repeat, gif::Repeat::Infinite);
+
+    // Colours: the clip's ~4600 colours lie on a 2-D ramp ~220 levels a
+    // side, so 256 colours are ~14 levels apart and even the best palette
+    // leaves ~3 levels of mean error; NeuQuant's palette and its
+    // approximate nearest-colour search measure 5.5-6.5 here, the +-6
+    // levels of ordered dither adding little on average. Bound: 8.
+    let (info, back) = read_all(&out).unwrap();
+    assert_eq!((info.fps, info.frames), (Some((10, 1)), Some(6)));
+    assert_eq!(back.len(), 6);
+    for (a, b) in input.iter().zip(&back) {
+        let e = mae(a, b);
+        assert!(e < 8.0, "mean abs error {e}");
+    }
+}
+
+#[test]
+fn gif_without_dither_and_without_loop() {
+    let dir = tempdir();
+    let out = dir.path().join("once.gif");
+    let input = frames(3);
+    let opts = SinkOptions {
+        loop_forever: false,
+        gif_dither: false,
+        ..options((30000, 1001))
+    };
+    write(&out, &input, &opts).unwrap();
+    let (delays, _, local, repeat) = gif_structure(&out);
+    assert!(!local);
+    // No NETSCAPE extension: plays once.
+    assert_eq!(repeat, gif::Repeat::Finite(0));
+    // 3 frames at 29.97 fps end at 3.3, 6.7, 10.0 cs: 3 + 4 + 3.
+    assert_eq!(delays, vec![3, 4, 3]);
+    let (_, back) = read_all(&out).unwrap();
+    for (a, b) in input.iter().zip(&back) {
+        // Measured 6.0 (see the test above); bound 7.
+        assert!(mae(a, b) < 7.0, "{}", mae(a, b));
+    }
+}
+
+#[test]
+fn gif_of_few_colours_is_exact() {
+    let dir = tempdir();
+    let out = dir.path().join("flat.gif");
+    let input: Vec<_> = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [7, 8, 9]]
+        .iter()
+        .map(|&c| flat(W, H, c))
+        .collect();
+    write(&out, &input, &SinkOptions::default()).unwrap();
+    let (delays, global, _, _) = gif_structure(&out);
+    // Default 25 fps: 4 cs each.
+    assert_eq!(delays, vec![4; 4]);
+    assert_eq!(global, 4);
+    let (info, back) = read_all(&out).unwrap();
+    assert_eq!(info.fps, Some((25, 1)));
+    assert_eq!(back, input);
+}
+
+#[test]
+fn apng_round_trip_is_lossless() {
+    let dir = tempdir();
+    let out = dir.path().join("clip.apng");
+    let input = frames(4);
+    write(&out, &input, &options((10, 1))).unwrap();
+    assert_eq!(names(dir.path()), ["clip.apng"]);
+    let decoder =
+        image::codecs::png::PngDecoder::new(BufReader::new(File::open(&out).unwrap())).unwrap();
+    let frames = decoder
+        .apng()
+        .unwrap()
+        .into_frames()
+        .collect_frames()
+        .unwrap();
+    assert_eq!(frames.len(), 4);
+    for (f, a) in frames.iter().zip(&input) {
+        assert_eq!(f.delay().numer_denom_ms(), (100, 1));
+        assert_eq!(f.buffer().dimensions(), (W, H));
+        let rgb = image::DynamicImage::ImageRgba8(f.buffer().clone()).into_rgb8();
+        assert_eq!(&rgb, a);
+    }
+    let (info, back) = read_all(&out).unwrap();
+    assert_eq!((info.fps, info.frames), (Some((10, 1)), Some(4)));
+    assert_eq!(back, input);
+}
+
+#[test]
+fn png_of_one_frame_is_a_plain_png_and_of_more_an_apng() {
+    let dir = tempdir();
+    let one = dir.path().join("one.png");
+    write(&one, &frames(1), &SinkOptions::default()).unwrap();
+    let decoder =
+        image::codecs::png::PngDecoder::new(BufReader::new(File::open(&one).unwrap())).unwrap();
+    assert!(!decoder.is_apng().unwrap());
+    assert_eq!(image::open(&one).unwrap().into_rgb8(), frame(0));
+    let (info, back) = read_all(&one).unwrap();
+    assert_eq!((info.frames, info.fps, back.len()), (Some(1), None, 1));
+
+    let two = dir.path().join("two.png");
+    write(&two, &frames(2), &options((30000, 1001))).unwrap();
+    let decoder =
+        image::codecs::png::PngDecoder::new(BufReader::new(File::open(&two).unwrap())).unwrap();
+    let frames = decoder
+        .apng()
+        .unwrap()
+        .into_frames()
+        .collect_frames()
+        .unwrap();
+    assert_eq!(frames.len(), 2);
+    // Exact fraction: 1001/30000 s.
+    let (n, d) = frames[0].delay().numer_denom_ms();
+    assert!(
+        (f64::from(n) / f64::from(d) - 1001.0 / 30.0).abs() < 1e-9,
+        "{n}/{d}"
+    );
+}
+
+#[test]
+fn webp_round_trip_is_lossless() {
+    let dir = tempdir();
+    let out = dir.path().join("clip.webp");
+    let input = frames(4);
+    write(&out, &input, &options((30, 1))).unwrap();
+    assert_eq!(names(dir.path()), ["clip.webp"]);
+    let decoder =
+        image::codecs::webp::WebPDecoder::new(BufReader::new(File::open(&out).unwrap())).unwrap();
+    assert!(decoder.has_animation());
+    let frames = decoder.into_frames().collect_frames().unwrap();
+    assert_eq!(frames.len(), 4);
+    // 30 fps in whole milliseconds: 33 + 34 + 33 + 33 (ends at 33, 67, 100, 133).
+    let delays: Vec<_> = frames.iter().map(|f| f.delay().numer_denom_ms()).collect();
+    assert_eq!(delays, vec![(33, 1), (34, 1), (33, 1), (33, 1)]);
+    for (f, a) in frames.iter().zip(&input) {
+        assert_eq!(f.buffer().dimensions(), (W, H));
+        let rgb = image::DynamicImage::ImageRgba8(f.buffer().clone()).into_rgb8();
+        assert_eq!(&rgb, a);
+    }
+    // The RIFF size covers the whole file.
+    let bytes = std::fs::read(&out).unwrap();
+    let riff = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
+    assert_eq!(riff + 8, bytes.len());
+    let (info, back) = read_all(&out).unwrap();
+    assert_eq!((info.width, info.height, info.frames), (W, H, Some(4)));
+    assert_eq!(back, input);
+}
+
+#[test]
+fn webp_loop_count_when_not_looping() {
+    let dir = tempdir();
+    let out = dir.path().join("once.webp");
+    let opts = SinkOptions {
+        loop_forever: false,
+        ..SinkOptions::default()
+    };
+    write(&out, &frames(2), &opts).unwrap();
+    let bytes = std::fs::read(&out).unwrap();
+    let anim = bytes.windows(4).position(|w| w == b"ANIM").unwrap();
+    // ANIM payload: 4 bytes background, then the loop count.
+    assert_eq!(&bytes[anim + 12..anim + 14], &[1, 0]);
+}
+
+#[test]
+fn gif_from_another_encoder_with_local_palettes() {
+    let dir = tempdir();
+    let path = dir.path().join("other.gif");
+    {
+        let file = std::fs::File::create(&path).unwrap();
+        let mut encoder = image::codecs::gif::GifEncoder::new(file);
+        for k in 0..3 {
+            let rgba = image::DynamicImage::ImageRgb8(flat(W, H, [k * 80, 10, 200])).into_rgba8();
+            let delay = image::Delay::from_numer_denom_ms(40, 1);
+            encoder
+                .encode_frame(image::Frame::from_parts(rgba, 0, 0, delay))
+                .unwrap();
+        }
+    }
+    let (info, back) = read_all(&path).unwrap();
+    assert_eq!(
+        (info.width, info.height, info.fps, info.frames),
+        (W, H, Some((25, 1)), Some(3))
+    );
+    assert_eq!(back.len(), 3);
+    assert_eq!(back[2].get_pixel(5, 5).0, [160, 10, 200]);
+}

@@ -1,0 +1,313 @@
+//! Videos through ffmpeg (skipped without one), and a missing or failing
+//! ffmpeg.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use stylize_frames::{create_sink, open_source, probe, FramesError, SinkOptions, SourceOptions};
+
+use crate::common::*;
+
+fn assert_install_help(err: &FramesError) {
+    let text = err.to_string();
+    assert!(matches!(err, FramesError::FfmpegMissing { .. }), "{text}");
+    assert!(text.contains("apt-get install ffmpeg"), "{text}");
+    assert!(text.contains("imageio-ffmpeg"), "{text}");
+    assert!(text.contains("STYLIZE_FFMPEG"), "{text}");
+}
+
+#[test]
+fn missing_ffmpeg_says_how_to_get_one() {
+    let dir = tempdir();
+    let missing = PathBuf::from("/nonexistent/ffmpeg");
+    let video = dir.path().join("clip.mp4");
+    std::fs::write(&video, b"\0\0\0\x18ftypmp42 not really").unwrap();
+    let options = SourceOptions {
+        ffmpeg: missing.clone(),
+        ..SourceOptions::default()
+    };
+    let err = open_source(&video, &options).err().unwrap();
+    assert_install_help(&err);
+    assert!(err.to_string().contains("clip.mp4"));
+
+    for name in ["out.mp4", "out.webm", "out.mov", "out.mkv"] {
+        let options = SinkOptions {
+            ffmpeg: missing.clone(),
+            ..SinkOptions::default()
+        };
+        let err = create_sink(&dir.path().join(name), &options).err().unwrap();
+        assert_install_help(&err);
+    }
+    assert_install_help(&probe(&video, &missing).unwrap_err());
+    // Formats that need no ffmpeg still work with a missing one.
+    let gif = dir.path().join("a.gif");
+    write(
+        &gif,
+        &frames(2),
+        &SinkOptions {
+            ffmpeg: missing.clone(),
+            ..SinkOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(names(dir.path()), ["a.gif", "clip.mp4"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn failing_ffmpeg_leaves_nothing() {
+    let dir = tempdir();
+    let out = dir.path().join("out.mp4");
+    let options = SinkOptions {
+        ffmpeg: PathBuf::from("false"),
+        ..SinkOptions::default()
+    };
+    let result = (|| {
+        let mut sink = create_sink(&out, &options)?;
+        for f in frames(3) {
+            sink.write_frame(&f)?;
+        }
+        sink.finish()
+    })();
+    let err = result.unwrap_err();
+    assert!(matches!(err, FramesError::FfmpegFailed { .. }), "{err}");
+    assert!(err.to_string().contains("exit status 1"), "{err}");
+    assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
+}
+
+/// Runs ffmpeg with `args`; panics with its stderr on failure.
+fn run(ffmpeg: &Path, args: &[&str]) {
+    let out = Command::new(ffmpeg)
+        .args(["-y", "-v", "error"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn mp4_and_webm_round_trips() {
+    let Some(ffmpeg) = ffmpeg_or_skip("mp4_and_webm_round_trips") else {
+        return;
+    };
+    let dir = tempdir();
+    let input = frames(8);
+    for (name, bound) in [
+        ("clip.mp4", 4.0),
+        ("clip.webm", 5.0),
+        ("clip.mkv", 4.0),
+        ("clip.mov", 4.0),
+    ] {
+        let out = dir.path().join(name);
+        let options = SinkOptions {
+            fps: Some((10, 1)),
+            ffmpeg: ffmpeg.clone(),
+            ..SinkOptions::default()
+        };
+        write(&out, &input, &options).unwrap();
+        let options = SourceOptions {
+            ffmpeg: ffmpeg.clone(),
+            ..SourceOptions::default()
+        };
+        let mut source = open_source(&out, &options).unwrap();
+        let info = *source.info();
+        assert_eq!(
+            (info.width, info.height, info.fps),
+            (W, H, Some((10, 1))),
+            "{name}"
+        );
+        assert_eq!(source.total_frames(), Some(8), "{name}");
+        let mut back = Vec::new();
+        while let Some(f) = source.next_frame().unwrap() {
+            back.push(f);
+        }
+        assert_eq!(back.len(), 8, "{name}");
+        // Lossy 4:2:0 at high quality on smooth ramps: a few levels.
+        for (a, b) in input.iter().zip(&back) {
+            assert!(mae(a, b) < bound, "{name}: {}", mae(a, b));
+        }
+        let p = probe(&out, &ffmpeg).unwrap();
+        assert!(!p.has_audio(), "{name}");
+    }
+    let mut left = names(dir.path());
+    left.sort();
+    assert_eq!(left, ["clip.mkv", "clip.mov", "clip.mp4", "clip.webm"]);
+}
+
+#[test]
+fn odd_sizes_are_cropped_to_even() {
+    let Some(ffmpeg) = ffmpeg_or_skip("odd_sizes_are_cropped_to_even") else {
+        return;
+    };
+    let dir = tempdir();
+    let out = dir.path().join("odd.mp4");
+    let options = SinkOptions {
+        ffmpeg: ffmpeg.clone(),
+        ..SinkOptions::default()
+    };
+    write(
+        &out,
+        &[flat(33, 25, [10, 200, 30]), flat(33, 25, [10, 200, 30])],
+        &options,
+    )
+    .unwrap();
+    let options = SourceOptions {
+        ffmpeg,
+        ..SourceOptions::default()
+    };
+    let (info, back) = read_all_with(&out, &options).unwrap();
+    assert_eq!((info.width, info.height, info.fps), (32, 24, Some((25, 1))));
+    assert!(mae(&back[0], &flat(32, 24, [10, 200, 30])) < 3.0);
+}
+
+#[test]
+fn audio_is_copied_from_the_input() {
+    let Some(ffmpeg) = ffmpeg_or_skip("audio_is_copied_from_the_input") else {
+        return;
+    };
+    let dir = tempdir();
+    let input = dir.path().join("in.mp4");
+    run(
+        &ffmpeg,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=32x24:rate=10:duration=1",
+            "-f",
+            "lavfi",
+            "-i",
+            "anullsrc=r=44100:cl=mono",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            input.to_str().unwrap(),
+        ],
+    );
+    let p = probe(&input, &ffmpeg).unwrap();
+    assert_eq!(p.audio_codec.as_deref(), Some("aac"));
+    let d = p.duration.unwrap().as_secs_f64();
+    assert!((0.9..1.2).contains(&d), "{d}");
+
+    let options = SourceOptions {
+        ffmpeg: ffmpeg.clone(),
+        ..SourceOptions::default()
+    };
+    let (info, frames) = read_all_with(&input, &options).unwrap();
+    assert_eq!(info.fps, Some((10, 1)));
+    assert_eq!(frames.len(), 10);
+
+    for (name, codec) in [("out.mp4", "aac"), ("out.webm", "opus"), ("out.mkv", "aac")] {
+        let out = dir.path().join(name);
+        let options = SinkOptions {
+            fps: info.fps,
+            audio_from: Some(input.clone()),
+            ffmpeg: ffmpeg.clone(),
+            ..SinkOptions::default()
+        };
+        write(&out, &frames, &options).unwrap();
+        let p = probe(&out, &ffmpeg).unwrap();
+        assert_eq!(p.audio_codec.as_deref(), Some(codec), "{name}");
+    }
+    // A source without audio adds none.
+    let gif = dir.path().join("a.gif");
+    write(&gif, &frames[..2], &SinkOptions::default()).unwrap();
+    let out = dir.path().join("silent.mp4");
+    let options = SinkOptions {
+        audio_from: Some(gif),
+        ffmpeg: ffmpeg.clone(),
+        ..SinkOptions::default()
+    };
+    write(&out, &frames[..2], &options).unwrap();
+    assert!(!probe(&out, &ffmpeg).unwrap().has_audio());
+}
+
+#[test]
+fn corrupt_video_reports_ffmpeg_stderr() {
+    let Some(ffmpeg) = ffmpeg_or_skip("corrupt_video_reports_ffmpeg_stderr") else {
+        return;
+    };
+    let dir = tempdir();
+    let video = dir.path().join("broken.mp4");
+    std::fs::write(&video, b"\0\0\0\x18ftypmp42 this is not a video at all").unwrap();
+    let options = SourceOptions {
+        ffmpeg,
+        ..SourceOptions::default()
+    };
+    let err = read_all_with(&video, &options).unwrap_err();
+    assert!(matches!(err, FramesError::FfmpegFailed { .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("broken.mp4"), "{text}");
+    // ffmpeg's own words are in it.
+    match err {
+        FramesError::FfmpegFailed { stderr, .. } => assert!(!stderr.is_empty()),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn y4m_source_reads_ffmpeg_output_and_ffmpeg_reads_ours() {
+    let Some(ffmpeg) = ffmpeg_or_skip("y4m_source_reads_ffmpeg_output_and_ffmpeg_reads_ours")
+    else {
+        return;
+    };
+    let dir = tempdir();
+    // ffmpeg's C420jpeg / C420mpeg2 Y4M read by our parser.
+    for pix in ["yuv420p", "yuvj420p", "yuv444p", "gray"] {
+        let y4m = dir.path().join(format!("{pix}.y4m"));
+        run(
+            &ffmpeg,
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "color=c=0x3070b0:size=32x24:rate=25:duration=0.2",
+                "-pix_fmt",
+                pix,
+                "-strict",
+                "-1",
+                y4m.to_str().unwrap(),
+            ],
+        );
+        let (info, back) = read_all(&y4m).unwrap();
+        assert_eq!(
+            (info.width, info.height, info.fps, back.len()),
+            (W, H, Some((25, 1)), 5),
+            "{pix}"
+        );
+        let want = if pix == "gray" {
+            None
+        } else {
+            Some(flat(W, H, [0x30, 0x70, 0xb0]))
+        };
+        if let Some(want) = want {
+            assert!(
+                max_diff(&back[0], &want) <= 3,
+                "{pix}: {:?}",
+                back[0].get_pixel(0, 0)
+            );
+        }
+    }
+    // Our Y4M read by ffmpeg, converted to PNG.
+    let ours = dir.path().join("ours.y4m");
+    write(&ours, &[flat(W, H, [200, 40, 90])], &SinkOptions::default()).unwrap();
+    let png = dir.path().join("ours.png");
+    run(
+        &ffmpeg,
+        &["-i", ours.to_str().unwrap(), png.to_str().unwrap()],
+    );
+    let back = image::open(&png).unwrap().into_rgb8();
+    assert!(
+        max_diff(&back, &flat(W, H, [200, 40, 90])) <= 3,
+        "{:?}",
+        back.get_pixel(0, 0)
+    );
+}

@@ -1,0 +1,158 @@
+//! Y4M out and back in, and malformed Y4M.
+
+use stylize_frames::{open_source, FramesError, SinkOptions, SourceOptions, Y4mChroma, YuvRange};
+
+use crate::common::*;
+
+fn y4m_options(chroma: Y4mChroma, range: YuvRange) -> SinkOptions {
+    SinkOptions {
+        fps: Some((30000, 1001)),
+        y4m_chroma: chroma,
+        y4m_range: range,
+        ..SinkOptions::default()
+    }
+}
+
+#[test]
+fn y4m_444_round_trip_within_rounding() {
+    let dir = tempdir();
+    for (range, max) in [(YuvRange::Full, 1), (YuvRange::Limited, 2)] {
+        let out = dir.path().join(format!("{range:?}.y4m"));
+        let mut input = frames(3);
+        // Saturated colours and the extremes too.
+        input.push(Frame::from_fn(W, H, |x, y| {
+            image::Rgb([
+                (x * 8) as u8,
+                255 - (y * 10) as u8,
+                if x > y { 255 } else { 0 },
+            ])
+        }));
+        write(&out, &input, &y4m_options(Y4mChroma::C444, range)).unwrap();
+        let header = std::fs::read(&out).unwrap();
+        let header = String::from_utf8_lossy(&header[..80]).into_owned();
+        assert!(
+            header.starts_with("YUV4MPEG2 W32 H24 F30000:1001 Ip A1:1 C444 XCOLORRANGE="),
+            "{header}"
+        );
+        let (info, back) = read_all(&out).unwrap();
+        assert_eq!(
+            info,
+            stylize_frames::VideoInfo {
+                width: W,
+                height: H,
+                fps: Some((30000, 1001)),
+                frames: Some(4)
+            }
+        );
+        assert_eq!(back.len(), 4);
+        // 8-bit Y'CbCr can be off by the rounding of three values: full
+        // range <= 1 level, limited range (fewer codes) <= 2.
+        for (a, b) in input.iter().zip(&back) {
+            assert!(max_diff(a, b) <= max, "{range:?}: {}", max_diff(a, b));
+        }
+    }
+}
+
+use stylize_frames::Frame;
+
+#[test]
+fn y4m_420_round_trip_within_bound() {
+    let dir = tempdir();
+    let out = dir.path().join("c420.y4m");
+    let input = frames(3);
+    write(
+        &out,
+        &input,
+        &y4m_options(Y4mChroma::C420Jpeg, YuvRange::Limited),
+    )
+    .unwrap();
+    let (_, back) = read_all(&out).unwrap();
+    // Smooth ramps: averaging 2x2 chroma blocks and bilinear upsampling
+    // leave about rounding error (chroma changes < 8 levels per pixel).
+    for (a, b) in input.iter().zip(&back) {
+        assert!(mae(a, b) < 1.5, "{}", mae(a, b));
+        assert!(max_diff(a, b) <= 6, "{}", max_diff(a, b));
+    }
+}
+
+#[test]
+fn y4m_odd_sizes_mono_and_422() {
+    let dir = tempdir();
+    // 3x3 4:2:0: chroma planes are 2x2.
+    let path = dir.path().join("odd.y4m");
+    let mut bytes = b"YUV4MPEG2 W3 H3 F25:1 C420jpeg\nFRAME\n".to_vec();
+    bytes.extend([235u8; 9]);
+    bytes.extend([128u8; 8]);
+    std::fs::write(&path, &bytes).unwrap();
+    let (info, back) = read_all(&path).unwrap();
+    assert_eq!(
+        (info.width, info.height, info.fps, info.frames),
+        (3, 3, Some((25, 1)), Some(1))
+    );
+    assert!(back[0].pixels().all(|p| p.0 == [255, 255, 255]));
+
+    let path = dir.path().join("mono.y4m");
+    let mut bytes = b"YUV4MPEG2 W2 H1 Cmono XCOLORRANGE=FULL\nFRAME\n".to_vec();
+    bytes.extend([0u8, 200]);
+    std::fs::write(&path, &bytes).unwrap();
+    let (info, back) = read_all(&path).unwrap();
+    assert_eq!(info.fps, None);
+    assert_eq!(back[0].as_raw(), &vec![0, 0, 0, 200, 200, 200]);
+
+    let path = dir.path().join("422.y4m");
+    let mut bytes = b"YUV4MPEG2 W2 H2 F1:1 C422\nFRAME Ixyz\n".to_vec();
+    bytes.extend([16u8; 4]);
+    bytes.extend([128u8; 4]);
+    std::fs::write(&path, &bytes).unwrap();
+    let (_, back) = read_all(&path).unwrap();
+    assert!(back[0].pixels().all(|p| p.0 == [0, 0, 0]));
+}
+
+fn open_err(bytes: &[u8]) -> FramesError {
+    let dir = tempdir();
+    let path = dir.path().join("bad.y4m");
+    std::fs::write(&path, bytes).unwrap();
+    match open_source(&path, &SourceOptions::default()) {
+        Err(e) => e,
+        Ok(mut source) => loop {
+            match source.next_frame() {
+                Err(e) => break e,
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("{:?} read without error", String::from_utf8_lossy(bytes)),
+            }
+        },
+    }
+}
+
+#[test]
+fn malformed_y4m_gives_clean_errors() {
+    let header = b"YUV4MPEG2 W4 H2 F25:1 C444\n";
+    // Truncated last frame.
+    let mut truncated = header.to_vec();
+    truncated.extend(b"FRAME\n");
+    truncated.extend([0u8; 20]);
+    let e = open_err(&truncated);
+    assert!(e.to_string().contains("truncated"), "{e}");
+    assert!(e.to_string().contains("bad.y4m"), "{e}");
+    // Truncated header.
+    let e = open_err(b"YUV4MPEG2 W4 H2");
+    assert!(e.to_string().contains("truncated"), "{e}");
+    // Missing size.
+    let e = open_err(b"YUV4MPEG2 W4 F25:1\n");
+    assert!(e.to_string().contains("no height"), "{e}");
+    // Bad frame marker.
+    let mut bad_marker = header.to_vec();
+    bad_marker.extend(b"FRAMX\n");
+    bad_marker.extend([0u8; 24]);
+    let e = open_err(&bad_marker);
+    assert!(e.to_string().contains("FRAME"), "{e}");
+    // 10-bit is not read.
+    let e = open_err(b"YUV4MPEG2 W4 H2 F25:1 C420p10\nFRAME\n");
+    assert!(
+        matches!(e, FramesError::UnsupportedColourspace { ref colourspace, .. } if colourspace == "420p10"),
+        "{e}"
+    );
+    // An absurd size is refused before allocating.
+    let e = open_err(b"YUV4MPEG2 W4000000 H4000000 F25:1\n");
+    assert!(e.to_string().contains("too large"), "{e}");
+}
