@@ -311,3 +311,36 @@ fn y4m_source_reads_ffmpeg_output_and_ffmpeg_reads_ours() {
         back.get_pixel(0, 0)
     );
 }
+
+#[test]
+fn dropping_an_ffmpeg_source_early_stops_ffmpeg() {
+    let Some(ffmpeg) = ffmpeg_or_skip("dropping_an_ffmpeg_source_early_stops_ffmpeg") else {
+        return;
+    };
+    let dir = tempdir();
+    let video = dir.path().join("long.mkv");
+    run(
+        &ffmpeg,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=25:duration=60",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            video.to_str().unwrap(),
+        ],
+    );
+    let options = SourceOptions {
+        ffmpeg,
+        ..SourceOptions::default()
+    };
+    let mut source = open_source(&video, &options).unwrap();
+    assert_eq!(source.total_frames(), Some(1500));
+    assert!(source.next_frame().unwrap().is_some());
+    // Drop kills and reaps ffmpeg instead of waiting for 1499 more frames
+    // to be decoded into a pipe nobody reads (which would hang).
+    drop(source);
+}
