@@ -7,9 +7,9 @@ use stylize::{load_image, output_format, save_image, Error, Preset, Scales};
 
 use crate::args::ImageArgs;
 use crate::interrupt::Interrupt;
-use crate::Outcome;
 use crate::progress::CliObserver;
 use crate::setup::{build_config, check_output_dir, file_name, load_styles, load_stylizer};
+use crate::Outcome;
 
 /// Runs the job: everything a user can get wrong is checked before the
 /// long part; the output (and the log and plot) appear only when complete.

@@ -27,7 +27,9 @@ impl Interrupt {
                 eprintln!("\ninterrupted again: quitting now");
                 std::process::exit(i32::from(INTERRUPTED));
             }
-            eprintln!("\ninterrupted: stopping after this iteration (press Ctrl-C again to quit at once)");
+            eprintln!(
+                "\ninterrupted: stopping after this iteration (press Ctrl-C again to quit at once)"
+            );
         });
         if let Err(e) = installed {
             log::warn!("cannot catch Ctrl-C ({e}); it will end the run without saving");

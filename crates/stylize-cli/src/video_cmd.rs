@@ -9,9 +9,7 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use stylize::video::{
-    stylize_video, FrameInfo, FrameResult, VideoConfig, VideoObserver, WorkDir,
-};
+use stylize::video::{stylize_video, FrameInfo, FrameResult, VideoConfig, VideoObserver, WorkDir};
 use stylize::{load_image, Iteration, Preset};
 use stylize_flow::{DisParams, WarpOptions, WarpReference};
 use stylize_frames::{
@@ -51,7 +49,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         ..SourceOptions::default()
     };
     let source = open_source(&cli.input, &source_options)?;
-    let info = source.info().clone();
+    let info = *source.info();
     let styles = load_styles(&cli.common)?;
     let mut config = VideoConfig {
         image: build_config(&cli.common, Preset::Gatys, Some(256))?,
@@ -69,10 +67,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     if let Some(c) = cli.cut_threshold {
         config.cut_threshold = f64::from(c);
     }
-    if cli.independent {
-        // Every frame its own shot.
-        config.cut_threshold = 1.1;
-    }
+    config.independent = cli.independent;
     config.validate()?;
     let in_fps = info.fps.map(|(n, d)| f64::from(n) / f64::from(d.max(1)));
     let out_fps = match (cli.fps, in_fps) {
@@ -80,9 +75,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         (None, f) => f,
     };
     let selection = Selection::new(cli.frames, in_fps, out_fps);
-    let total = source
-        .total_frames()
-        .map(|n| selection.count(n as usize));
+    let total = source.total_frames().map(|n| selection.count(n as usize));
     let (stylizer, _weights) = load_stylizer(&cli.common, &config.image, quiet)?;
     say(format!(
         "{}: {}x{}{}{}; working size {} px, first frame of a shot {} iterations, later frames {}",
@@ -127,11 +120,15 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     )?;
     progress.finish();
     if summary.stopped {
-        say(format!(
+        // Said even with -q: the user asked for the stop.
+        eprintln!(
+            "{}",
+            format_args!(
             "stopped after {} finished frame(s); they are kept in {}: run the same command again to continue",
-            summary.frames,
-            work_dir.display()
-        ));
+                summary.frames,
+                work_dir.display()
+            )
+        );
         return Ok(Outcome::Interrupted);
     }
     let files = work.frame_files();
@@ -158,7 +155,8 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             .iter()
             .map(|f| load_image(f).map(|i| i.to_rgb8()))
             .collect::<Result<_, _>>()?;
-        let figures = flicker_figures(&original, &stylized)?;
+        let mut figures = flicker_figures(&original, &stylized)?;
+        figures["warm_start"] = warm_start(&progress.costs);
         write_json(report, &figures)?;
     }
     if !cli.keep_work {
@@ -218,6 +216,36 @@ pub fn flicker(cli: &FlickerArgs) -> JobResult {
     Ok(Outcome::Done)
 }
 
+/// How fast continuing frames get to where a shot's first frame ended:
+/// for each, the first step whose starting network cost is at or below
+/// the first frame's final one (`null` if none), and the frame's own
+/// iterations.
+fn warm_start(costs: &[(usize, bool, Vec<f64>)]) -> serde_json::Value {
+    let mut target = None;
+    let mut first_iterations = 0;
+    let mut frames = Vec::new();
+    for (index, fresh, c) in costs {
+        if *fresh {
+            target = c.last().copied();
+            first_iterations = c.len();
+            continue;
+        }
+        let reached = target.and_then(|t| c.iter().position(|v| *v <= t).map(|p| p + 1));
+        frames.push(json!({
+            "frame": index + 1,
+            "iterations": c.len(),
+            "reaches_first_frame_cost_at": reached,
+            "start_cost": c.first(),
+            "final_cost": c.last(),
+        }));
+    }
+    json!({
+        "first_frame_iterations": first_iterations,
+        "first_frame_final_cost": target,
+        "frames": frames,
+    })
+}
+
 /// E_warp of `stylized` and of `original` on the flow of `original`, and
 /// the long-term figures, as JSON.
 fn flicker_figures(
@@ -255,7 +283,10 @@ fn flicker_figures(
         },
     )?;
     let (eo, es) = (reference.e_warp(wu, hu, &o)?, reference.e_warp(wu, hu, &s)?);
-    let (lo, ls) = (reference.long_term(wu, hu, &o)?, reference.long_term(wu, hu, &s)?);
+    let (lo, ls) = (
+        reference.long_term(wu, hu, &o)?,
+        reference.long_term(wu, hu, &s)?,
+    );
     Ok(json!({
         "frames": original.len(),
         "size": [w, h],
@@ -312,15 +343,12 @@ fn work_dir_for(output: &Path) -> PathBuf {
 /// output itself (a folder output is tried as a folder beside it).
 fn probe_path(output: &Path) -> PathBuf {
     let mut name = output.components().collect::<PathBuf>().into_os_string();
-    name.push(".stylize-probe");
-    match output.extension() {
-        Some(ext) => {
-            let mut p = PathBuf::from(name);
-            p.set_extension(ext);
-            p
-        }
-        None => PathBuf::from(name),
+    name.push("-stylize-probe");
+    let mut p = PathBuf::from(name);
+    if let Some(ext) = output.extension() {
+        p.set_extension(ext);
     }
+    p
 }
 
 /// What decides the frames: the settings, the inputs (path, size, time),
@@ -348,7 +376,10 @@ fn settings(cli: &VideoArgs, config: &VideoConfig, stylizer: &stylize::Stylizer)
 }
 
 fn fps_rational(f: f64) -> (u32, u32) {
-    ((f * 1000.0).round().clamp(1.0, f64::from(u32::MAX)) as u32, 1000)
+    (
+        (f * 1000.0).round().clamp(1.0, f64::from(u32::MAX)) as u32,
+        1000,
+    )
 }
 
 /// Which input frames are painted: `--frames A..B`, then `--fps` below the
@@ -361,7 +392,11 @@ struct Selection {
 }
 
 impl Selection {
-    fn new(frames: Option<(usize, Option<usize>)>, in_fps: Option<f64>, out_fps: Option<f64>) -> Self {
+    fn new(
+        frames: Option<(usize, Option<usize>)>,
+        in_fps: Option<f64>,
+        out_fps: Option<f64>,
+    ) -> Self {
         let (first, last) = frames.unwrap_or((1, None));
         let step = match (in_fps, out_fps) {
             (Some(i), Some(o)) if o < i => i / o,
@@ -429,6 +464,9 @@ struct VideoProgress {
     bar: Option<ProgressBar>,
     interrupt: Interrupt,
     frame: Option<FrameInfo>,
+    /// Per frame stylized by this run: whether it began a shot, and the
+    /// network's cost (content + style + TV) at the start of each step.
+    costs: Vec<(usize, bool, Vec<f64>)>,
 }
 
 impl VideoProgress {
@@ -449,6 +487,7 @@ impl VideoProgress {
             bar,
             interrupt,
             frame: None,
+            costs: Vec::new(),
         }
     }
 
@@ -476,9 +515,13 @@ impl VideoObserver for VideoProgress {
             );
         }
         self.frame = Some(info.clone());
+        self.costs.push((info.index, info.fresh, Vec::new()));
     }
 
     fn iteration(&mut self, frame: usize, it: &Iteration<'_>) -> ControlFlow<()> {
+        if let Some((_, _, costs)) = self.costs.last_mut() {
+            costs.push(it.total - it.extra);
+        }
         if let Some(bar) = &self.bar {
             bar.set_message(format!(
                 "frame {} it {}/{} | total {:.3e} temporal {:.2e}",

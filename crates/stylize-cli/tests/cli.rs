@@ -727,7 +727,7 @@ fn sigint_keeps_the_image_so_far_and_exits_130() {
     let mut args = base_args(&out, &weights);
     let i = args.iter().position(|a| a == "--epochs").unwrap();
     args[i + 1] = "100000".into();
-    let mut child = stylize()
+    let child = stylize()
         .args(&args)
         .args(["--threads", "2", "--save-every", "1"])
         .args(["--loss-log", log.to_str().unwrap()])

@@ -16,7 +16,9 @@ use stylize::{load_image, load_vgg_weights, Result, StyleConfig, Stylizer};
 /// `n` frames of a 96x64 window panning 3 px per frame across `photo`.
 fn pan(photo: &DynamicImage, n: u32, x0: u32) -> Vec<DynamicImage> {
     let photo = photo.resize_exact(160, 96, image::imageops::FilterType::Triangle);
-    (0..n).map(|k| photo.crop_imm(x0 + 3 * k, 10, 96, 64)).collect()
+    (0..n)
+        .map(|k| photo.crop_imm(x0 + 3 * k, 10, 96, 64))
+        .collect()
 }
 
 fn clip() -> Vec<DynamicImage> {
@@ -82,7 +84,11 @@ fn cuts_start_fresh_later_frames_start_warm_and_resume_is_exact() {
     let fresh: Vec<bool> = rec.infos.iter().map(|i| i.fresh).collect();
     assert_eq!(fresh, [true, false, false, true, false]);
     assert!(rec.infos[1].consistent.unwrap() > 0.5, "{:?}", rec.infos[1]);
-    assert!(rec.infos[3].consistent.unwrap() < 0.25, "{:?}", rec.infos[3]);
+    assert!(
+        rec.infos[3].consistent.unwrap() < 0.25,
+        "{:?}",
+        rec.infos[3]
+    );
     // Warm frames run a fifth of the iterations.
     assert_eq!(rec.infos[1].iterations, 2);
     assert_eq!(rec.infos[0].iterations, 10);

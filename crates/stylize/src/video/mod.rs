@@ -7,7 +7,8 @@
 //!    ([`stylize_flow`], DIS), and consistency weights `c` (0 at
 //!    disocclusions, motion boundaries and pixels that leave the frame);
 //! 2. the previous stylized frame warped onto this one starts the
-//!    optimisation where `c = 1`, the content where `c = 0`;
+//!    optimisation (where `c = 0` too, by default: see
+//!    [`InconsistentStart`]);
 //! 3. a temporal cost [`crate::WeightedDistance`]
 //!    `J_t = w / D * sum_k c_k (x_k - warped_k)^2` joins the objective,
 //!    and with long-term consistency the same against frames `t-2..t-J`,
@@ -27,6 +28,6 @@ mod history;
 mod temporal;
 mod workdir;
 
-pub use config::VideoConfig;
+pub use config::{InconsistentStart, VideoConfig};
 pub use driver::{stylize_video, FrameInfo, FrameResult, VideoObserver, VideoSummary};
 pub use workdir::WorkDir;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use image::Rgb32FImage;
 use stylize_flow::{consistency, warp_bilinear, DisFlow, GrayImage};
 
-use super::config::VideoConfig;
+use super::config::{InconsistentStart, VideoConfig};
 use super::history::History;
 use crate::error::{Error, Result};
 use crate::image_io::{from_planar, to_planar};
@@ -49,6 +49,9 @@ pub(crate) fn link(
     let Some(previous) = history.latest() else {
         return Ok(Link::Fresh { consistent: None });
     };
+    if config.independent {
+        return Ok(Link::Fresh { consistent: None });
+    }
     let (w, h) = content.dimensions();
     let plane = (w * h) as usize;
     let content_planar = to_planar(content);
@@ -72,13 +75,16 @@ pub(crate) fn link(
                     consistent: Some(first_consistent),
                 });
             }
-            // The warped previous result where consistent, the content
-            // elsewhere.
+            // The warped previous result (where consistent, or everywhere;
+            // see `InconsistentStart`).
             let mut start = content_planar.clone();
             for (ch, dst) in start.chunks_mut(plane).enumerate() {
                 let warped = &warped[ch * plane..(ch + 1) * plane];
                 for ((d, ci), wv) in dst.iter_mut().zip(&c).zip(warped) {
-                    *d = ci * wv + (1.0 - ci) * *d;
+                    *d = match config.inconsistent_start {
+                        InconsistentStart::Warped => *wv,
+                        InconsistentStart::Content => ci * wv + (1.0 - ci) * *d,
+                    };
                 }
             }
             init = Some(from_planar(&start, w, h)?);

@@ -1,0 +1,274 @@
+//! `stylize video` end to end on a small clip made from a real photo
+//! panned (frames written by the test): the animation comes back with
+//! its frames and size; a run killed (SIGKILL) or interrupted (SIGINT)
+//! and started again gives the same frames as one that ran through; bad
+//! inputs fail clearly and leave no output.
+
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+#[path = "../../stylize/tests/common/mod.rs"]
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use stylize_frames::{open_source, SourceOptions};
+
+fn stylize() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_stylize"));
+    c.env("STYLIZE_LOG", "warn");
+    c
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `n` frames of a 64x48 window panning 2 px per frame over chelsea.
+fn write_clip(dir: &Path, n: u32) {
+    std::fs::create_dir_all(dir).unwrap();
+    let photo = image::open(common::asset("chelsea.jpg"))
+        .unwrap()
+        .resize_exact(120, 80, image::imageops::FilterType::Triangle);
+    for k in 0..n {
+        photo
+            .crop_imm(10 + 2 * k, 16, 64, 48)
+            .save(dir.join(format!("f{}.png", k + 1)))
+            .unwrap();
+    }
+}
+
+fn args(input: &Path, output: &Path, weights: &Path) -> Vec<String> {
+    [
+        "video",
+        "-i",
+        input.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+        "--style",
+        common::asset("starry_night.jpg").to_str().unwrap(),
+        "--weights",
+        weights.to_str().unwrap(),
+        "--size",
+        "48",
+        "--iterations",
+        "15",
+        "--threads",
+        "2",
+        "-q",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn frames_of(path: &Path) -> Vec<image::RgbImage> {
+    let mut source = open_source(path, &SourceOptions::default()).unwrap();
+    let mut out = Vec::new();
+    while let Some(f) = source.next_frame().unwrap() {
+        out.push(f);
+    }
+    out
+}
+
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_clip_becomes_a_gif_with_its_frames_and_size() {
+    let Some(weights) = common::hed_weights("a_clip_becomes_a_gif_with_its_frames_and_size") else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("clip");
+    write_clip(&clip, 6);
+    let out = d.path().join("out.gif");
+    let report = d.path().join("report.json");
+    let o = stylize()
+        .args(args(&clip, &out, &weights))
+        .args(["--report", report.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let frames = frames_of(&out);
+    assert_eq!(frames.len(), 6);
+    assert_eq!(frames[0].dimensions(), (64, 48));
+    // The work folder goes once the output is complete.
+    assert!(!d.path().join("out.gif.stylize-work").exists());
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["frames"], 6);
+    assert!(r["e_warp"]["stylized"].as_f64().unwrap() > 0.0);
+    // Five continuing frames, three iterations each (a fifth of 15).
+    assert_eq!(r["warm_start"]["frames"].as_array().unwrap().len(), 5);
+    assert_eq!(r["warm_start"]["frames"][0]["iterations"], 3);
+}
+
+/// Runs until the work folder holds `frames` finished frames, then sends
+/// `signal`; returns the exit status.
+fn stop_after(cmd: &mut Command, work: &Path, frames: usize, signal: &str) -> Output {
+    let child = cmd.stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let target = work.join(format!("frame_{frames:06}.png"));
+    let started = std::time::Instant::now();
+    while !target.exists() {
+        assert!(
+            started.elapsed().as_secs() < 300,
+            "no frame {frames} after 300 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let ok = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn killed_or_interrupted_runs_resume_to_the_same_frames() {
+    let Some(weights) = common::hed_weights("killed_or_interrupted_runs_resume_to_the_same_frames")
+    else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("clip");
+    write_clip(&clip, 6);
+    // Folder outputs: PNG frames, compared byte for byte.
+    let whole = d.path().join("whole");
+    let o = stylize()
+        .args(args(&clip, &whole, &weights))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let want: Vec<Vec<u8>> = files_in(&whole)
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    assert_eq!(want.len(), 6);
+    for (signal, name) in [("-KILL", "killed"), ("-INT", "interrupted")] {
+        let out = d.path().join(name);
+        let work = d.path().join(format!("{name}.stylize-work"));
+        let o = stop_after(
+            stylize().args(args(&clip, &out, &weights)),
+            &work,
+            2,
+            signal,
+        );
+        if signal == "-INT" {
+            assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+            assert!(
+                stderr(&o).contains("run the same command again"),
+                "{}",
+                stderr(&o)
+            );
+        }
+        assert!(!out.exists(), "{name}: output before the run completed");
+        let o = stylize()
+            .args(args(&clip, &out, &weights))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let got: Vec<Vec<u8>> = files_in(&out)
+            .iter()
+            .map(|p| std::fs::read(p).unwrap())
+            .collect();
+        assert!(got == want, "{name} then resumed: frames differ");
+    }
+}
+
+#[test]
+fn bad_video_inputs_fail_clearly_and_leave_no_output() {
+    let Some(weights) = common::hed_weights("bad_video_inputs_fail_clearly_and_leave_no_output")
+    else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let d = d.path();
+    let clip = d.join("clip");
+    write_clip(&clip, 3);
+    let empty = d.join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let mixed = d.join("mixed");
+    write_clip(&mixed, 2);
+    image::RgbImage::new(30, 20)
+        .save(mixed.join("f3.png"))
+        .unwrap();
+    let corrupt = d.join("corrupt.mp4");
+    std::fs::write(&corrupt, b"not a video at all, just some bytes pretending").unwrap();
+    let out = d.join("out.gif");
+    // (input, output, extra flags, extra env, expected message)
+    type Case<'a> = (
+        PathBuf,
+        PathBuf,
+        Vec<&'a str>,
+        Option<(&'a str, &'a str)>,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
+        (empty.clone(), out.clone(), vec![], None, "no frame"),
+        (mixed.clone(), out.clone(), vec![], None, "f3.png"),
+        (
+            corrupt.clone(),
+            out.clone(),
+            vec![],
+            Some(("STYLIZE_FFMPEG", "/nonexistent/ffmpeg")),
+            "apt-get install ffmpeg",
+        ),
+        (clip.clone(), d.join("out.xyz"), vec![], None, ".gif"),
+        (
+            clip.clone(),
+            clip.join("inside.gif"),
+            vec![],
+            None,
+            "inside",
+        ),
+        (
+            clip.clone(),
+            out.clone(),
+            vec!["--frames", "5..2"],
+            None,
+            "before the first",
+        ),
+        (
+            clip.clone(),
+            out.clone(),
+            vec!["--temporal-weight", "-1"],
+            None,
+            "--temporal-weight",
+        ),
+    ];
+    let ffmpeg = Command::new("ffmpeg").arg("-version").output().is_ok();
+    let mut cases = cases;
+    if ffmpeg {
+        cases.push((corrupt.clone(), out.clone(), vec![], None, "ffmpeg"));
+    } else {
+        eprintln!("SKIPPED the corrupt-video case: ffmpeg not found");
+    }
+    for (input, output, extra, env, expect) in cases {
+        let mut cmd = stylize();
+        cmd.args(args(&input, &output, &weights)).args(&extra);
+        if let Some((k, v)) = env {
+            cmd.env(k, v);
+        }
+        let o = cmd.output().unwrap();
+        let err = stderr(&o);
+        assert!(!o.status.success(), "{input:?} -> {output:?}: succeeded");
+        assert!(
+            err.to_lowercase().contains(&expect.to_lowercase()),
+            "{input:?} -> {output:?}: stderr lacks `{expect}`:\n{err}"
+        );
+        assert!(!output.exists(), "{output:?} was written");
+    }
+    // Nothing half-written beside the outputs.
+    for p in files_in(d) {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(!name.starts_with('.'), "left {name}");
+    }
+}
