@@ -17,9 +17,9 @@ pub struct VideoConfig {
     /// from the previous frame warped. Default `None`: a fifth of
     /// `image.iterations` (at least 1).
     pub frame_iterations: Option<usize>,
-    /// Weight of the temporal cost, relative to the previous frame's final
-    /// cost `C` (content + style + TV): `J_t = temporal_weight * C / D *
-    /// sum_k c_k (x_k - warped_k)^2`. Relative, so that one default suits
+    /// Weight of the temporal cost, relative to the final cost `C`
+    /// (content + style + TV) of the shot's first frame: `J_t =
+    /// temporal_weight * C / D * sum_k c_k (x_k - warped_k)^2`. Relative, so that one default suits
     /// every preset and size. Default 500 (see the README's video section
     /// for how it was calibrated).
     pub temporal_weight: f64,

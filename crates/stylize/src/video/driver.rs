@@ -12,7 +12,7 @@ use super::temporal::{link, Link};
 use super::workdir::{Stored, WorkDir};
 use crate::config::{Init, Scales};
 use crate::error::{Error, Result};
-use crate::image_io::{to_planar, to_rgb32f, to_rgb8, working_size};
+use crate::image_io::{to_rgb32f, to_rgb8, working_size};
 use crate::objective::CostValues;
 use crate::observer::{Iteration, Observer, RunInfo};
 use crate::stylizer::Stylizer;
@@ -128,7 +128,10 @@ pub fn stylize_video(
         }
         let (w, h) = working_size(dims.0, dims.1, config.image.size);
         let content = to_rgb32f(&frame, w, h);
-        let grey = GrayImage::from_rgb_planar(w as usize, h as usize, &to_planar(&content))?;
+        // The flow at the frames' own size (sharper, and what the flicker
+        // measure uses), taken to the working size where needed.
+        let rgb = frame.to_rgb8();
+        let grey = GrayImage::from_rgb8(dims.0 as usize, dims.1 as usize, rgb.as_raw())?;
         if index < work.finished() {
             let stored = work.load(index)?;
             if stored.fresh {

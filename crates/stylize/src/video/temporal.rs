@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
-use image::Rgb32FImage;
-use stylize_flow::{consistency, warp_bilinear, DisFlow, GrayImage};
+use image::imageops::FilterType;
+use image::{ImageBuffer, Luma, Rgb32FImage};
+use stylize_flow::{consistency, warp_bilinear, DisFlow, Flow, GrayImage};
 
 use super::config::{InconsistentStart, VideoConfig};
 use super::history::History;
@@ -35,7 +36,35 @@ pub(crate) enum Link {
     Continue(Continuation),
 }
 
-/// Links `content` (grey and RGB at the working size) to the shot so far.
+/// A flow field and weights computed at the source frames' size, taken to
+/// the working size: vectors resampled bilinearly and scaled, weights
+/// averaged (so they become fractions in [0, 1] along edges of regions).
+fn to_working(flow: &Flow, c: &[f32], (w, h): (u32, u32)) -> Result<(Flow, Vec<f32>)> {
+    let (sw, sh) = (flow.width as u32, flow.height as u32);
+    if (sw, sh) == (w, h) {
+        return Ok((flow.clone(), c.to_vec()));
+    }
+    let resize = |v: &[f32], k: f32| -> Result<Vec<f32>> {
+        let img: ImageBuffer<Luma<f32>, Vec<f32>> = ImageBuffer::from_raw(sw, sh, v.to_vec())
+            .ok_or_else(|| Error::Backend("flow field size".into()))?;
+        Ok(image::imageops::resize(&img, w, h, FilterType::Triangle)
+            .into_raw()
+            .into_iter()
+            .map(|x| x * k)
+            .collect())
+    };
+    let (kx, ky) = (w as f32 / sw as f32, h as f32 / sh as f32);
+    let small = Flow::new(
+        w as usize,
+        h as usize,
+        resize(&flow.u, kx)?,
+        resize(&flow.v, ky)?,
+    )?;
+    Ok((small, resize(c, 1.0)?))
+}
+
+/// Links `content` (RGB at the working size; grey at the source size, where
+/// the flow is computed) to the shot so far.
 ///
 /// # Errors
 /// [`Error::Flow`] when the flow fails (sizes differ: a broken invariant).
@@ -46,7 +75,7 @@ pub(crate) fn link(
     history: &History,
     config: &VideoConfig,
 ) -> Result<Link> {
-    let Some(previous) = history.latest() else {
+    let (Some(_), Some(shot_cost)) = (history.latest(), history.shot_cost()) else {
         return Ok(Link::Fresh { consistent: None });
     };
     if config.independent {
@@ -64,12 +93,15 @@ pub(crate) fn link(
         // back, for the consistency check.
         let here_to_past = flow.calc(content_grey, &past.content)?;
         let past_to_here = flow.calc(&past.content, content_grey)?;
-        let c = consistency(&here_to_past, &past_to_here)?;
+        let c_source = consistency(&here_to_past, &past_to_here)?;
+        let source_consistent =
+            c_source.iter().map(|v| f64::from(*v)).sum::<f64>() / c_source.len().max(1) as f64;
+        let (here_to_past, c) = to_working(&here_to_past, &c_source, (w, h))?;
         let state: Vec<f32> =
             to_planar(&image::DynamicImage::ImageRgb8(past.state.clone()).to_rgb32f());
         let warped = warp_bilinear(&state, 3, &here_to_past)?;
         if j == 0 {
-            first_consistent = c.iter().map(|v| f64::from(*v)).sum::<f64>() / plane as f64;
+            first_consistent = source_consistent;
             if first_consistent < config.cut_threshold {
                 return Ok(Link::Fresh {
                     consistent: Some(first_consistent),
@@ -102,7 +134,7 @@ pub(crate) fn link(
             continue;
         }
         let target = from_planar(&warped, w, h)?;
-        let weight = config.temporal_weight * previous.cost;
+        let weight = config.temporal_weight * shot_cost;
         terms.push(Arc::new(WeightedDistance::new(target, weights, weight)?));
     }
     let init = init.ok_or_else(|| Error::Backend("no previous frame to start from".into()))?;
