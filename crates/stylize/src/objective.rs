@@ -7,36 +7,11 @@
 
 use std::sync::Arc;
 
-use crate::engine::{Planar, Targets};
+pub use crate::costs::{CostValues, Weights};
+use crate::engine::Targets;
 use crate::error::{Error, Result};
 use crate::pixel_term::PixelTerm;
-
-/// The weighted costs of one image.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct CostValues {
-    /// `alpha * J_content`.
-    pub content: f64,
-    /// `beta * sum_k b_k J_style(k)`.
-    pub style: f64,
-    /// `tv_weight * TV`.
-    pub tv: f64,
-    /// The sum of the caller's pixel-space terms ([`PixelTerm`]); 0 when
-    /// there are none.
-    pub extra: f64,
-    /// `content + style + tv + extra`.
-    pub total: f64,
-}
-
-/// The weights of the network's terms.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Weights {
-    /// Content weight alpha.
-    pub alpha: f64,
-    /// Style weight beta.
-    pub beta: f64,
-    /// Total-variation weight.
-    pub tv: f64,
-}
+use crate::planar::Planar;
 
 /// The network's targets and the caller's pixel terms, at one working size.
 #[derive(Debug)]

@@ -6,8 +6,8 @@ use std::fmt;
 
 use image::{imageops::FilterType, ImageBuffer, Luma, Rgb32FImage};
 
-use crate::engine::Planar;
 use crate::error::{Error, Result};
+use crate::planar::Planar;
 
 /// A cost on the generated image's pixels, with its gradient.
 pub trait PixelTerm: fmt::Debug + Send + Sync {

@@ -6,5 +6,6 @@ mod common;
 mod gradient;
 mod hed_features;
 mod losses;
+mod module_graph;
 mod sizes;
 mod torch_reference;
