@@ -70,6 +70,11 @@ pub enum Command {
 /// overrides the preset.
 #[derive(Debug, Args)]
 pub struct ImageArgs {
+    /// Allow the output to replace one of the input images (refused
+    /// otherwise).
+    #[arg(long)]
+    pub overwrite: bool,
+
     /// Content image: the photo whose layout is kept.
     #[arg(long, short = 'c', value_name = "IMAGE")]
     pub content: PathBuf,
@@ -355,6 +360,11 @@ pub struct VideoArgs {
     /// keeps it: the same command continues where it stopped.
     #[arg(long)]
     pub keep_work: bool,
+
+    /// Allow the output to replace the input or a style image (refused
+    /// otherwise).
+    #[arg(long)]
+    pub overwrite: bool,
 
     #[command(flatten)]
     pub common: CommonArgs,

@@ -1,6 +1,7 @@
 //! The `image` job: one photo in the style of one or more paintings.
 
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use stylize::{load_image, output_format, save_image, Error, Preset, Scales};
@@ -8,7 +9,9 @@ use stylize::{load_image, output_format, save_image, Error, Preset, Scales};
 use crate::args::ImageArgs;
 use crate::interrupt::Interrupt;
 use crate::progress::CliObserver;
-use crate::setup::{build_config, check_output_dir, file_name, load_styles, load_stylizer};
+use crate::setup::{
+    build_config, check_not_an_input, check_output_dir, file_name, load_styles, load_stylizer,
+};
 use crate::Outcome;
 
 /// Runs the job: everything a user can get wrong is checked before the
@@ -25,6 +28,19 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> Result<Outcom
     // Everything a user can get wrong is checked before the long part.
     output_format(&cli.output)?;
     check_output_dir(&cli.output)?;
+    let init_file = cli
+        .common
+        .init
+        .as_deref()
+        .filter(|i| !matches!(*i, "content" | "noise" | "style"))
+        .map(Path::new);
+    check_not_an_input(
+        &cli.output,
+        std::iter::once(cli.content.as_path())
+            .chain(cli.common.style.iter().map(PathBuf::as_path))
+            .chain(init_file),
+        cli.overwrite,
+    )?;
     if let Some(plot) = &cli.plot {
         check_output_dir(plot)?;
         let ext = plot.extension().map(|e| e.to_ascii_lowercase());

@@ -231,3 +231,34 @@ pub fn check_output_dir(output: &Path) -> Result<(), Error> {
         ))
     }
 }
+
+/// Refuses an `output` that is one of `inputs` (the same file, whatever
+/// the spelling), unless `overwrite`: a user's photo is never replaced by
+/// accident.
+///
+/// # Errors
+/// [`Error::Parameter`] naming the file.
+pub fn check_not_an_input<'a>(
+    output: &Path,
+    inputs: impl IntoIterator<Item = &'a Path>,
+    overwrite: bool,
+) -> Result<(), Error> {
+    if overwrite {
+        return Ok(());
+    }
+    let Ok(out) = std::fs::canonicalize(output) else {
+        return Ok(()); // does not exist yet
+    };
+    for input in inputs {
+        if std::fs::canonicalize(input).is_ok_and(|i| i == out) {
+            return Err(Error::parameter(
+                "output",
+                format!(
+                    "{} is also an input; choose another output, or pass --overwrite to replace it",
+                    output.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}

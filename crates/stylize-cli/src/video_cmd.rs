@@ -19,7 +19,9 @@ use stylize_frames::{
 
 use crate::args::{FlickerArgs, VideoArgs};
 use crate::interrupt::Interrupt;
-use crate::setup::{build_config, check_output_dir, load_styles, load_stylizer};
+use crate::setup::{
+    build_config, check_not_an_input, check_output_dir, load_styles, load_stylizer,
+};
 use crate::{JobResult, Outcome};
 
 /// Runs `stylize video`.
@@ -37,6 +39,11 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         check_output_not_inside(&cli.input, &cli.output)?;
     }
     check_output_dir(&cli.output)?;
+    check_not_an_input(
+        &cli.output,
+        std::iter::once(cli.input.as_path()).chain(cli.common.style.iter().map(PathBuf::as_path)),
+        cli.overwrite,
+    )?;
     let sink_options = SinkOptions {
         ffmpeg: ffmpeg_from_env(),
         ..SinkOptions::default()

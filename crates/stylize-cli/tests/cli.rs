@@ -763,3 +763,28 @@ fn sigint_keeps_the_image_so_far_and_exits_130() {
         assert!(!name.starts_with(".stylize"), "left {name}");
     }
 }
+
+/// An output that is one of the inputs is refused (the file untouched)
+/// unless `--overwrite` says to replace it.
+#[test]
+fn an_output_that_is_an_input_needs_overwrite() {
+    let Some(weights) = common::hed_weights("an_output_that_is_an_input_needs_overwrite") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("photo.jpg");
+    std::fs::copy(common::asset("chelsea.jpg"), &photo).unwrap();
+    let before = std::fs::read(&photo).unwrap();
+    // The same file under another spelling.
+    let same = dir.path().join(".").join("photo.jpg");
+    let mut args = base_args(&same, &weights);
+    let i = args.iter().position(|a| a == "--content").unwrap();
+    args[i + 1] = photo.to_str().unwrap().into();
+    let o = stylize().args(&args).output().unwrap();
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("is also an input"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&photo).unwrap(), before);
+    let o = stylize().args(&args).arg("--overwrite").output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_ne!(std::fs::read(&photo).unwrap(), before);
+}

@@ -12,30 +12,98 @@ use image::{
 
 use crate::error::{Error, Result};
 
-/// Decodes an image file, applying its EXIF orientation.
+/// How large an image [`load_image`] decodes: checked from the file's
+/// header, before the pixels are allocated, so that a hostile or broken
+/// header (a 60000x60000 PNG of a few bytes) is refused instead of
+/// exhausting memory. `Default`: [`ImageLimits::DEFAULT`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageLimits {
+    /// Widest image, pixels. Default 32768.
+    pub max_width: u32,
+    /// Tallest image, pixels. Default 32768.
+    pub max_height: u32,
+    /// Most bytes the decoder may allocate. Default 4 GiB (a 32768x32768
+    /// RGBA image at 8 bits).
+    pub max_alloc: u64,
+}
+
+impl ImageLimits {
+    /// The defaults: 32768 px a side, 4 GiB.
+    pub const DEFAULT: ImageLimits = ImageLimits {
+        max_width: 32_768,
+        max_height: 32_768,
+        max_alloc: 4 << 30,
+    };
+}
+
+impl Default for ImageLimits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// Decodes an image file within [`ImageLimits::DEFAULT`], applying its
+/// EXIF orientation.
+///
+/// # Errors
+/// As [`load_image_with_limits`].
+pub fn load_image(path: &Path) -> Result<DynamicImage> {
+    load_image_with_limits(path, &ImageLimits::DEFAULT)
+}
+
+/// Decodes an image file within `limits`, applying its EXIF orientation.
 ///
 /// # Errors
 /// [`Error::Io`] when the file cannot be opened, [`Error::ImageDecode`]
-/// when it is not a decodable image or has no pixels.
-pub fn load_image(path: &Path) -> Result<DynamicImage> {
+/// when it is not a decodable image, is larger than `limits`, or has no
+/// pixels.
+pub fn load_image_with_limits(path: &Path, limits: &ImageLimits) -> Result<DynamicImage> {
     let decode_err = |reason: &str, source: Option<image::ImageError>| Error::ImageDecode {
         path: path.to_path_buf(),
         reason: reason.to_string(),
         source,
     };
-    let reader = ImageReader::open(path)
+    if path.is_dir() {
+        return Err(decode_err("it is a folder, not an image file", None));
+    }
+    let mut reader = ImageReader::open(path)
         .map_err(|e| Error::io(path, e))?
         .with_guessed_format()
         .map_err(|e| Error::io(path, e))?;
+    let mut l = image::Limits::default();
+    l.max_image_width = Some(limits.max_width);
+    l.max_image_height = Some(limits.max_height);
+    l.max_alloc = Some(limits.max_alloc);
+    reader.limits(l);
+    let too_large = |e: image::ImageError| {
+        let reason = if matches!(e, image::ImageError::Limits(_)) {
+            format!(
+                "larger than the decoding limits ({}x{} px, {} decoded)",
+                limits.max_width,
+                limits.max_height,
+                crate::memory::human(limits.max_alloc)
+            )
+        } else {
+            "cannot decode it".to_string()
+        };
+        Error::ImageDecode {
+            path: path.to_path_buf(),
+            reason,
+            source: Some(e),
+        }
+    };
     if reader.format().is_none() {
         return Err(decode_err("not a recognised image format", None));
     }
-    let mut decoder = reader
-        .into_decoder()
-        .map_err(|e| decode_err("cannot decode it", Some(e)))?;
+    let mut decoder = reader.into_decoder().map_err(too_large)?;
+    // The decoded size, before anything is allocated for it.
+    if decoder.total_bytes() > limits.max_alloc {
+        return Err(too_large(image::ImageError::Limits(
+            image::error::LimitError::from_kind(image::error::LimitErrorKind::InsufficientMemory),
+        )));
+    }
     let orientation = decoder.orientation().ok();
-    let mut img =
-        DynamicImage::from_decoder(decoder).map_err(|e| decode_err("cannot decode it", Some(e)))?;
+    let mut img = DynamicImage::from_decoder(decoder).map_err(too_large)?;
     if let Some(o) = orientation {
         img.apply_orientation(o);
     }
@@ -259,6 +327,68 @@ pub fn save_image(img: &DynamicImage, path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A PNG of a few bytes whose header claims `w` x `h` pixels (and whose
+    /// data is empty).
+    fn png_header_only(w: u32, h: u32) -> Vec<u8> {
+        fn crc32(bytes: &[u8]) -> u32 {
+            let mut c = 0xffff_ffffu32;
+            for b in bytes {
+                c ^= u32::from(*b);
+                for _ in 0..8 {
+                    c = if c & 1 != 0 {
+                        0xedb8_8320 ^ (c >> 1)
+                    } else {
+                        c >> 1
+                    };
+                }
+            }
+            !c
+        }
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut chunk = |kind: &[u8], data: &[u8]| {
+            out.extend((data.len() as u32).to_be_bytes());
+            let mut body = kind.to_vec();
+            body.extend(data);
+            out.extend(&body);
+            out.extend(crc32(&body).to_be_bytes());
+        };
+        let mut ihdr = w.to_be_bytes().to_vec();
+        ihdr.extend(h.to_be_bytes());
+        ihdr.extend([8, 2, 0, 0, 0]); // 8-bit RGB
+        chunk(b"IHDR", &ihdr);
+        // An empty zlib stream: enough for the decoder to start.
+        chunk(
+            b"IDAT",
+            &[0x78, 0x01, 0x01, 0x00, 0x00, 0xff, 0xff, 0, 0, 0, 1],
+        );
+        chunk(b"IEND", &[]);
+        out
+    }
+
+    #[test]
+    fn huge_headers_and_folders_are_refused_before_decoding() {
+        let dir = tempfile::tempdir().unwrap();
+        for (w, h) in [(60_000, 60_000), (40_000, 10)] {
+            let path = dir.path().join(format!("{w}x{h}.png"));
+            std::fs::write(&path, png_header_only(w, h)).unwrap();
+            let err = load_image(&path).unwrap_err().to_string();
+            assert!(err.contains("larger than the decoding limits"), "{err}");
+        }
+        // Under the side limits but over a lowered allocation limit.
+        let path = dir.path().join("big.png");
+        std::fs::write(&path, png_header_only(20_000, 20_000)).unwrap();
+        let small = ImageLimits {
+            max_alloc: 64 << 20,
+            ..ImageLimits::DEFAULT
+        };
+        let err = load_image_with_limits(&path, &small)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("larger than the decoding limits"), "{err}");
+        let err = load_image(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("is a folder"), "{err}");
+    }
 
     #[test]
     fn working_size_keeps_aspect() {

@@ -91,7 +91,9 @@ pub use config::{
 pub use device::ComputeDevice;
 pub use engine::{Engine, Planar};
 pub use error::{Error, Result};
-pub use image_io::{load_image, output_format, output_tempfile, save_image};
+pub use image_io::{
+    load_image, load_image_with_limits, output_format, output_tempfile, save_image, ImageLimits,
+};
 pub use layer::{Layer, TapKind};
 pub use objective::CostValues;
 pub use observer::{Iteration, NoObserver, Observer, RunInfo};
