@@ -4,8 +4,7 @@
 
 use std::sync::Arc;
 
-use image::imageops::FilterType;
-use image::{ImageBuffer, Luma, Rgb32FImage};
+use image::Rgb32FImage;
 use stylize_flow::{consistency, warp_bilinear, DisFlow, Flow, GrayImage};
 
 use super::config::{InconsistentStart, VideoConfig};
@@ -37,30 +36,35 @@ pub(crate) enum Link {
 }
 
 /// A flow field and weights computed at the source frames' size, taken to
-/// the working size: vectors resampled bilinearly and scaled, weights
-/// averaged (so they become fractions in [0, 1] along edges of regions).
+/// the working size: each working pixel averages the source pixels it
+/// covers (vectors then scaled to working pixels), so the weights become
+/// fractions in [0, 1] along the edges of inconsistent regions.
 fn to_working(flow: &Flow, c: &[f32], (w, h): (u32, u32)) -> Result<(Flow, Vec<f32>)> {
-    let (sw, sh) = (flow.width as u32, flow.height as u32);
+    let (sw, sh) = (flow.width, flow.height);
+    let (w, h) = (w as usize, h as usize);
     if (sw, sh) == (w, h) {
         return Ok((flow.clone(), c.to_vec()));
     }
-    let resize = |v: &[f32], k: f32| -> Result<Vec<f32>> {
-        let img: ImageBuffer<Luma<f32>, Vec<f32>> = ImageBuffer::from_raw(sw, sh, v.to_vec())
-            .ok_or_else(|| Error::Backend("flow field size".into()))?;
-        Ok(image::imageops::resize(&img, w, h, FilterType::Triangle)
-            .into_raw()
-            .into_iter()
-            .map(|x| x * k)
-            .collect())
+    // `image`'s resampling clamps f32 pixels to [0, 1]: not for vectors.
+    let area = |v: &[f32], k: f32| -> Vec<f32> {
+        let mut out = vec![0.0f32; w * h];
+        for y in 0..h {
+            let (y0, y1) = (y * sh / h, ((y + 1) * sh).div_ceil(h).min(sh));
+            for x in 0..w {
+                let (x0, x1) = (x * sw / w, ((x + 1) * sw).div_ceil(w).min(sw));
+                let mut sum = 0.0f32;
+                for sy in y0..y1 {
+                    sum += v[sy * sw + x0..sy * sw + x1].iter().sum::<f32>();
+                }
+                let n = ((y1 - y0) * (x1 - x0)).max(1) as f32;
+                out[y * w + x] = k * sum / n;
+            }
+        }
+        out
     };
     let (kx, ky) = (w as f32 / sw as f32, h as f32 / sh as f32);
-    let small = Flow::new(
-        w as usize,
-        h as usize,
-        resize(&flow.u, kx)?,
-        resize(&flow.v, ky)?,
-    )?;
-    Ok((small, resize(c, 1.0)?))
+    let small = Flow::new(w, h, area(&flow.u, kx), area(&flow.v, ky))?;
+    Ok((small, area(c, 1.0)))
 }
 
 /// Links `content` (RGB at the working size; grey at the source size, where
@@ -143,4 +147,27 @@ pub(crate) fn link(
         terms,
         consistent: first_consistent,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flows_are_averaged_and_scaled_to_the_working_size() {
+        // 8x4 source, a uniform 2 px motion right and 1 px down; the left
+        // half consistent.
+        let (sw, sh) = (8, 4);
+        let flow = Flow::new(sw, sh, vec![2.0; sw * sh], vec![-1.0; sw * sh]).unwrap();
+        let c: Vec<f32> = (0..sw * sh).map(|i| if i % sw < 4 { 1.0 } else { 0.0 }).collect();
+        let (small, cs) = to_working(&flow, &c, (4, 2)).unwrap();
+        assert_eq!((small.width, small.height), (4, 2));
+        assert!(small.u.iter().all(|u| (*u - 1.0).abs() < 1e-6), "{:?}", small.u);
+        assert!(small.v.iter().all(|v| (*v + 0.5).abs() < 1e-6), "{:?}", small.v);
+        assert_eq!(cs, vec![1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+        // 3 source columns to 2: the middle one is shared.
+        let flow = Flow::new(3, 1, vec![-3.0, 0.0, 3.0], vec![0.0; 3]).unwrap();
+        let (small, _) = to_working(&flow, &[1.0, 1.0, 0.0], (2, 1)).unwrap();
+        assert!(small.u[0] < 0.0 && small.u[1] > 0.0, "{:?}", small.u);
+    }
 }
