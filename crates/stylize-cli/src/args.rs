@@ -330,7 +330,7 @@ pub struct VideoArgs {
     pub frame_iterations: Option<u64>,
 
     /// Weight of the temporal cost, relative to the previous frame's cost
-    /// (default 500; 0 turns it off).
+    /// (default 2000; 0 turns it off).
     #[arg(long, value_name = "W", value_parser = non_negative, allow_negative_numbers = true)]
     pub temporal_weight: Option<f32>,
 

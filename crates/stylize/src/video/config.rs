@@ -20,8 +20,8 @@ pub struct VideoConfig {
     /// Weight of the temporal cost, relative to the final cost `C`
     /// (content + style + TV) of the shot's first frame: `J_t =
     /// temporal_weight * C / D * sum_k c_k (x_k - warped_k)^2`. Relative, so that one default suits
-    /// every preset and size. Default 500 (see the README's video section
-    /// for how it was calibrated).
+    /// every preset and size. Default 2000 (calibrated on `bikes.mp4`:
+    /// see `docs/VIDEO.md`).
     pub temporal_weight: f64,
     /// Long-term consistency: also hold each frame to frames `t-2..t-J`
     /// where no nearer frame covers a pixel. Default 1 (short-term only).
@@ -65,7 +65,7 @@ impl Default for VideoConfig {
         VideoConfig {
             image: StyleConfig::gatys().with_size(256),
             frame_iterations: None,
-            temporal_weight: 500.0,
+            temporal_weight: 2000.0,
             long_term: 1,
             cut_threshold: stylize_flow::CUT_THRESHOLD,
             flow: DisParams::default(),
