@@ -159,11 +159,21 @@ mod tests {
         // half consistent.
         let (sw, sh) = (8, 4);
         let flow = Flow::new(sw, sh, vec![2.0; sw * sh], vec![-1.0; sw * sh]).unwrap();
-        let c: Vec<f32> = (0..sw * sh).map(|i| if i % sw < 4 { 1.0 } else { 0.0 }).collect();
+        let c: Vec<f32> = (0..sw * sh)
+            .map(|i| if i % sw < 4 { 1.0 } else { 0.0 })
+            .collect();
         let (small, cs) = to_working(&flow, &c, (4, 2)).unwrap();
         assert_eq!((small.width, small.height), (4, 2));
-        assert!(small.u.iter().all(|u| (*u - 1.0).abs() < 1e-6), "{:?}", small.u);
-        assert!(small.v.iter().all(|v| (*v + 0.5).abs() < 1e-6), "{:?}", small.v);
+        assert!(
+            small.u.iter().all(|u| (*u - 1.0).abs() < 1e-6),
+            "{:?}",
+            small.u
+        );
+        assert!(
+            small.v.iter().all(|v| (*v + 0.5).abs() < 1e-6),
+            "{:?}",
+            small.v
+        );
         assert_eq!(cs, vec![1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
         // 3 source columns to 2: the middle one is shared.
         let flow = Flow::new(3, 1, vec![-3.0, 0.0, 3.0], vec![0.0; 3]).unwrap();
