@@ -78,10 +78,10 @@ pub fn load_image_with_limits(path: &Path, limits: &ImageLimits) -> Result<Dynam
     let too_large = |e: image::ImageError| {
         let reason = if matches!(e, image::ImageError::Limits(_)) {
             format!(
-                "larger than the decoding limits ({}x{} px, {} decoded)",
+                "larger than the decoding limits ({}x{} px, {:.1} GiB decoded)",
                 limits.max_width,
                 limits.max_height,
-                crate::memory::human(limits.max_alloc)
+                limits.max_alloc as f64 / f64::from(1u32 << 30)
             )
         } else {
             "cannot decode it".to_string()
