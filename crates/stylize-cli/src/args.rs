@@ -350,6 +350,14 @@ pub struct VideoArgs {
     #[arg(long)]
     pub independent: bool,
 
+    /// Close the loop for an animation that repeats: paint the first N
+    /// frames (default 8) again after the last, continuing from it, so the
+    /// seam between the last and the first frame fades. Needs the clip's
+    /// end to continue into its start.
+    #[arg(long = "loop", value_name = "N", num_args = 0..=1, default_missing_value = "8",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub loop_frames: Option<u32>,
+
     /// Also write the temporal-consistency figures of the result (as
     /// `stylize flicker --json` gives them) to this JSON file.
     #[arg(long, value_name = "FILE.json")]

@@ -75,6 +75,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         config.cut_threshold = f64::from(c);
     }
     config.independent = cli.independent;
+    config.loop_frames = cli.loop_frames.map_or(0, |n| n as usize);
     config.validate()?;
     let in_fps = info.fps.map(|(n, d)| f64::from(n) / f64::from(d.max(1)));
     let out_fps = match (cli.fps, in_fps) {

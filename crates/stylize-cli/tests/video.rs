@@ -81,8 +81,9 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
 }
 
 #[test]
-fn a_clip_becomes_a_gif_with_its_frames_and_size() {
-    let Some(weights) = common::hed_weights("a_clip_becomes_a_gif_with_its_frames_and_size") else {
+fn a_clip_becomes_a_looped_gif_with_its_frames_and_size() {
+    let Some(weights) = common::hed_weights("a_clip_becomes_a_looped_gif_with_its_frames_and_size")
+    else {
         return;
     };
     let d = tempfile::tempdir().unwrap();
@@ -92,7 +93,7 @@ fn a_clip_becomes_a_gif_with_its_frames_and_size() {
     let report = d.path().join("report.json");
     let o = stylize()
         .args(args(&clip, &out, &weights))
-        .args(["--report", report.to_str().unwrap()])
+        .args(["--report", report.to_str().unwrap(), "--loop", "2"])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
@@ -105,9 +106,11 @@ fn a_clip_becomes_a_gif_with_its_frames_and_size() {
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(r["frames"], 6);
     assert!(r["e_warp"]["stylized"].as_f64().unwrap() > 0.0);
-    // Five continuing frames, three iterations each (a fifth of 15).
-    assert_eq!(r["warm_start"]["frames"].as_array().unwrap().len(), 5);
-    assert_eq!(r["warm_start"]["frames"][0]["iterations"], 3);
+    // Five continuing frames, three iterations each (a fifth of 15), and
+    // the loop's second pass over the first two.
+    let warm = r["warm_start"]["frames"].as_array().unwrap();
+    assert_eq!(warm.len(), 5 + 2, "{warm:?}");
+    assert_eq!(warm[0]["iterations"], 3);
 }
 
 /// Runs until the work folder holds `frames` finished frames, then sends

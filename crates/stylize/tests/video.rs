@@ -121,3 +121,68 @@ fn cuts_start_fresh_later_frames_start_warm_and_resume_is_exact() {
     assert!(other.restarted());
     assert_eq!(other.finished(), 0);
 }
+
+/// `loop_frames`: on a clip that pans out and back, so that its last frame
+/// continues into its first, the second pass makes the seam (last frame
+/// to first) steadier than without it.
+#[test]
+fn closing_the_loop_makes_the_seam_steadier() {
+    let Some(path) = common::hed_weights("closing_the_loop") else {
+        return;
+    };
+    let s = Stylizer::new(&load_vgg_weights(&path, None).unwrap())
+        .with_threads(2)
+        .unwrap();
+    let photo = load_image(&common::asset("chelsea.jpg"))
+        .unwrap()
+        .resize_exact(160, 96, image::imageops::FilterType::Triangle);
+    // Out and back: offsets 0, 3, 6, 9, 6, 3 (the last continues into the
+    // first).
+    let frames: Vec<DynamicImage> = [0u32, 3, 6, 9, 6, 3]
+        .iter()
+        .map(|x| photo.crop_imm(20 + x, 10, 96, 64))
+        .collect();
+    let style = load_image(&common::asset("starry_night.jpg")).unwrap();
+    let seam = |loop_frames: usize| -> f64 {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut work = WorkDir::open(tmp.path(), "loop test").unwrap();
+        let config = VideoConfig {
+            loop_frames,
+            ..config()
+        };
+        let mut it = frames.clone().into_iter().map(Ok::<_, stylize::Error>);
+        let it: &mut dyn Iterator<Item = Result<DynamicImage>> = &mut it;
+        let summary = stylize_video(
+            &s,
+            it,
+            None,
+            std::slice::from_ref(&style),
+            &config,
+            &mut work,
+            &mut Record::default(),
+        )
+        .unwrap();
+        assert_eq!(summary.frames, 6);
+        let out: Vec<image::RgbImage> = work
+            .frame_files()
+            .iter()
+            .map(|f| load_image(f).unwrap().to_rgb8())
+            .collect();
+        // E_warp of the pair (last, first) on the original frames' flow.
+        let planar =
+            |img: &image::RgbImage| stylize_flow::planar_from_rgb8(96, 64, img.as_raw()).unwrap();
+        let originals = [frames[5].to_rgb8(), frames[0].to_rgb8()];
+        let o: Vec<Vec<f32>> = originals.iter().map(planar).collect();
+        let st: Vec<Vec<f32>> = [&out[5], &out[0]].iter().map(|i| planar(i)).collect();
+        let reference =
+            stylize_flow::WarpReference::new(96, 64, &o, &stylize_flow::DisParams::default())
+                .unwrap();
+        reference.e_warp(96, 64, &st).unwrap().mean
+    };
+    let (open, closed) = (seam(0), seam(2));
+    eprintln!("seam E_warp: open {open:.5}, closed {closed:.5}");
+    assert!(
+        closed < open,
+        "closing the loop did not help: {closed} vs {open}"
+    );
+}

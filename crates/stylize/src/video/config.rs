@@ -41,6 +41,14 @@ pub struct VideoConfig {
     /// cost): the baseline temporal coherence is measured against.
     /// Default `false`.
     pub independent: bool,
+    /// Close the loop (for an animation that repeats): after the last
+    /// frame, paint the first `loop_frames` frames again, each continuing
+    /// from the one before (the first from the last frame), and pulled
+    /// ever harder towards its first-pass result, so that the seam between
+    /// the last and the first frame fades over those frames. Needs the
+    /// clip's end to continue into its start (else a warning, no loop).
+    /// Default 0: off.
+    pub loop_frames: usize,
 }
 
 /// Where a continuing frame starts in pixels whose flow is inconsistent
@@ -71,6 +79,7 @@ impl Default for VideoConfig {
             flow: DisParams::default(),
             inconsistent_start: InconsistentStart::default(),
             independent: false,
+            loop_frames: 0,
         }
     }
 }

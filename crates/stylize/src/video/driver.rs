@@ -2,6 +2,7 @@
 //! temporal terms, store it, and report to a [`VideoObserver`].
 
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use image::{DynamicImage, RgbImage};
 use stylize_flow::{DisFlow, GrayImage};
@@ -15,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::image_io::{to_rgb32f, to_rgb8, working_size};
 use crate::objective::CostValues;
 use crate::observer::{Iteration, Observer, RunInfo};
+use crate::pixel_term::WeightedDistance;
 use crate::stylizer::Stylizer;
 
 /// About a frame, before it is stylized.
@@ -106,6 +108,8 @@ pub fn stylize_video(
         observer.resumed(summary.resumed);
     }
     let mut size: Option<(u32, u32)> = None;
+    // The first frames, kept for closing the loop.
+    let mut first: Vec<(DynamicImage, GrayImage)> = Vec::new();
     for (index, frame) in frames.enumerate() {
         let frame = frame?;
         let dims = (frame.width(), frame.height());
@@ -132,6 +136,9 @@ pub fn stylize_video(
         // measure uses), taken to the working size where needed.
         let rgb = frame.to_rgb8();
         let grey = GrayImage::from_rgb8(dims.0 as usize, dims.1 as usize, rgb.as_raw())?;
+        if index < config.loop_frames {
+            first.push((frame.clone(), grey.clone()));
+        }
         if index < work.finished() {
             let stored = work.load(index)?;
             if stored.fresh {
@@ -222,7 +229,119 @@ pub fn stylize_video(
     if summary.frames == 0 {
         return Err(Error::parameter("input", "the clip has no frames"));
     }
+    let k = first.len().min(summary.frames.saturating_sub(1));
+    if k > 0 {
+        let stopped = close_loop(
+            stylizer,
+            styles,
+            config,
+            work,
+            observer,
+            &mut flow,
+            &mut history,
+            &first[..k],
+        )?;
+        summary.stopped = stopped;
+    }
     Ok(summary)
+}
+
+/// The loop's second pass over the first `first.len()` frames (see
+/// [`VideoConfig::loop_frames`]); whether the observer stopped it.
+#[allow(clippy::too_many_arguments)]
+fn close_loop(
+    stylizer: &Stylizer,
+    styles: &[DynamicImage],
+    config: &VideoConfig,
+    work: &mut WorkDir,
+    observer: &mut dyn VideoObserver,
+    flow: &mut DisFlow,
+    history: &mut History,
+    first: &[(DynamicImage, GrayImage)],
+) -> Result<bool> {
+    let k = first.len();
+    for (j, (frame, grey)) in first.iter().enumerate() {
+        if let Some(stored) = work.load_loop(j)? {
+            history.push(Past {
+                content: grey.clone(),
+                state: stored.state,
+                cost: stored.cost,
+            });
+            continue;
+        }
+        let (w, h) = working_size(frame.width(), frame.height(), config.image.size);
+        let content = to_rgb32f(frame, w, h);
+        let c = match link(flow, grey, &content, history, config)? {
+            Link::Continue(c) => c,
+            Link::Fresh { consistent } => {
+                log::warn!(
+                    "the clip's last frame does not continue into its first ({:.0}% consistent): \
+                     the loop is left open",
+                    100.0 * consistent.unwrap_or(0.0)
+                );
+                return Ok(false);
+            }
+        };
+        let shot_cost = history.shot_cost().unwrap_or(0.0);
+        // Pulled ever harder towards the first pass, so that the last
+        // frame of this pass meets the first pass's next frame.
+        let own = to_rgb32f(&DynamicImage::ImageRgb8(work.load(j)?.state), w, h);
+        let ramp = (j + 1) as f64 / k as f64;
+        let mut terms = c.terms;
+        terms.push(Arc::new(WeightedDistance::new(
+            own,
+            vec![1.0; (w * h) as usize],
+            config.temporal_weight * shot_cost * ramp,
+        )?));
+        let iterations = config.effective_frame_iterations();
+        let frame_config = config
+            .image
+            .clone()
+            .with_init(Init::Image(DynamicImage::ImageRgb32F(c.init)))
+            .with_init_noise(0.0)
+            .with_scales(Scales::Fixed(1))
+            .with_iterations(iterations);
+        observer.frame_started(&FrameInfo {
+            index: j,
+            total: None,
+            fresh: false,
+            consistent: Some(c.consistent),
+            iterations,
+        });
+        let mut adapter = FrameObserver {
+            index: j,
+            inner: &mut *observer,
+        };
+        let out =
+            stylizer.stylize_with_terms(frame, styles, &frame_config, &terms, &mut adapter)?;
+        if out.stopped {
+            return Ok(true);
+        }
+        let state = to_rgb8(&out.working_image);
+        let costs = out.final_costs;
+        let stored = Stored {
+            state: state.clone(),
+            cost: costs.content + costs.style + costs.tv,
+            fresh: false,
+        };
+        work.store_loop(j, &out.image, &stored)?;
+        history.push(Past {
+            content: grey.clone(),
+            state,
+            cost: stored.cost,
+        });
+        let result = FrameResult {
+            index: j,
+            image: out.image,
+            fresh: false,
+            iterations: out.iterations,
+            final_costs: costs,
+        };
+        if observer.frame_done(&result) == ControlFlow::Break(()) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Hands one frame's iterations to the video observer.

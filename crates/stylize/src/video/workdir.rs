@@ -7,7 +7,9 @@
 //! output size; `state_N.png`, the result at the working size (what the
 //! next frame is warped from); `state_N.json`, its final cost and whether
 //! it began a shot. A frame counts as finished when its `frame_N.png`
-//! exists, which is written last.
+//! exists, which is written last. With a closed loop, `loop_frame_N.png`
+//! (and its state) is the second pass over one of the first frames, and
+//! replaces `frame_N.png` in the output.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -92,15 +94,39 @@ impl WorkDir {
     /// The finished frames' result files, in order.
     pub fn frame_files(&self) -> Vec<PathBuf> {
         (1..=self.finished)
-            .map(|n| self.dir.join(frame_name("frame", n, "png")))
+            .map(|n| {
+                let looped = self.dir.join(frame_name("loop_frame", n, "png"));
+                if looped.is_file() {
+                    looped
+                } else {
+                    self.dir.join(frame_name("frame", n, "png"))
+                }
+            })
             .collect()
     }
 
     pub(crate) fn load(&self, index: usize) -> Result<Stored> {
+        self.load_kind(index, "")
+    }
+
+    /// Frame `index` as the loop's second pass made it, if it did.
+    pub(crate) fn load_loop(&self, index: usize) -> Result<Option<Stored>> {
+        let done = self
+            .dir
+            .join(frame_name("loop_frame", index + 1, "png"))
+            .is_file();
+        done.then(|| self.load_kind(index, "loop_")).transpose()
+    }
+
+    fn load_kind(&self, index: usize, prefix: &str) -> Result<Stored> {
         let n = index + 1;
-        let state_path = self.dir.join(frame_name("state", n, "png"));
+        let state_path = self
+            .dir
+            .join(frame_name(&format!("{prefix}state"), n, "png"));
         let state = load_image(&state_path)?.to_rgb8();
-        let json_path = self.dir.join(frame_name("state", n, "json"));
+        let json_path = self
+            .dir
+            .join(frame_name(&format!("{prefix}state"), n, "json"));
         let text = std::fs::read_to_string(&json_path).map_err(|e| Error::io(&json_path, e))?;
         let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
             Error::io(
@@ -124,16 +150,42 @@ impl WorkDir {
     /// Records frame `index` (0-based) as finished: the state files first,
     /// the result last, each atomically.
     pub(crate) fn store(&mut self, index: usize, image: &DynamicImage, s: &Stored) -> Result<()> {
+        self.store_kind(index, image, s, "")?;
+        self.finished = self.finished.max(index + 1);
+        Ok(())
+    }
+
+    /// Records the loop's second pass over frame `index`, which replaces
+    /// the first pass's result in [`Self::frame_files`].
+    pub(crate) fn store_loop(&self, index: usize, image: &DynamicImage, s: &Stored) -> Result<()> {
+        self.store_kind(index, image, s, "loop_")
+    }
+
+    fn store_kind(
+        &self,
+        index: usize,
+        image: &DynamicImage,
+        s: &Stored,
+        prefix: &str,
+    ) -> Result<()> {
         let n = index + 1;
         save_image(
             &DynamicImage::ImageRgb8(s.state.clone()),
-            &self.dir.join(frame_name("state", n, "png")),
+            &self
+                .dir
+                .join(frame_name(&format!("{prefix}state"), n, "png")),
         )?;
         let record = json!({ "cost": s.cost, "fresh": s.fresh });
-        let json_path = self.dir.join(frame_name("state", n, "json"));
+        let json_path = self
+            .dir
+            .join(frame_name(&format!("{prefix}state"), n, "json"));
         write_atomic(&self.dir, &json_path, record.to_string().as_bytes())?;
-        save_image(image, &self.dir.join(frame_name("frame", n, "png")))?;
-        self.finished = self.finished.max(n);
+        save_image(
+            image,
+            &self
+                .dir
+                .join(frame_name(&format!("{prefix}frame"), n, "png")),
+        )?;
         Ok(())
     }
 }
@@ -148,7 +200,7 @@ fn clear_frames(dir: &Path) -> Result<bool> {
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with("frame_") || name.starts_with("state_") {
+        if name.starts_with("frame_") || name.starts_with("state_") || name.starts_with("loop_") {
             std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
             any = true;
         }
