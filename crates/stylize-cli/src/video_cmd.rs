@@ -209,7 +209,7 @@ pub fn flicker(cli: &FlickerArgs) -> JobResult {
         println!("{}", serde_json::to_string_pretty(&figures)?);
     } else {
         println!(
-            "E_warp: stylized {:.6}, original {:.6}, ratio {:.2}; within shots {:.6} vs {:.6}; long-term {:.6} vs {:.6}; {} frames, cuts before frames {:?}",
+            "E_warp: stylized {:.6}, original {:.6}, ratio {:.2}; within shots {:.6} vs {:.6}; long-term {:.6} vs {:.6}; {} frames, cuts before frames {}",
             figures["e_warp"]["stylized"].as_f64().unwrap_or(f64::NAN),
             figures["e_warp"]["original"].as_f64().unwrap_or(f64::NAN),
             figures["e_warp"]["ratio"].as_f64().unwrap_or(f64::NAN),
