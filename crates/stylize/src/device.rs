@@ -27,8 +27,9 @@ pub enum ComputeDevice {
     Cuda(usize),
     /// The GPU wgpu prefers (a discrete one first) on the graphics API it
     /// settles on: Vulkan on Linux, Metal on macOS, DirectX 12 or Vulkan on
-    /// Windows. Needs the `wgpu` feature. A software rasterizer (llvmpipe,
-    /// lavapipe) does not count: the CPU backend is faster.
+    /// Windows. Needs the `wgpu` feature. `auto` never picks a software
+    /// rasterizer (llvmpipe, lavapipe): the CPU backend is faster; asked for
+    /// by name, one is used when it is the only adapter, with a warning.
     Wgpu,
 }
 
@@ -95,14 +96,21 @@ impl ComputeDevice {
                 if !self.is_compiled() {
                     return Err(not_compiled("wgpu"));
                 }
-                if wgpu_has_gpu() {
-                    Ok(())
-                } else {
-                    Err(Error::Backend(
-                        "wgpu found no GPU (no Vulkan/Metal/DirectX 12 adapter, or only a \
-                         software rasterizer); use the CPU"
+                match wgpu_adapters() {
+                    Adapters::None => Err(Error::Backend(
+                        "wgpu found no adapter: no Vulkan, Metal or DirectX 12 driver. On Linux, \
+                         `apt-get install mesa-vulkan-drivers` gives a software one (lavapipe, \
+                         slow); or use the CPU"
                             .into(),
-                    ))
+                    )),
+                    Adapters::SoftwareOnly => {
+                        log::warn!(
+                            "wgpu found only a software adapter (a CPU emulation of a GPU, such \
+                             as lavapipe): it works, far slower than --device cpu"
+                        );
+                        Ok(())
+                    }
+                    Adapters::Hardware => Ok(()),
                 }
             }
         }
@@ -115,8 +123,13 @@ impl ComputeDevice {
             ComputeDevice::Cpu => Device::flex(),
             #[cfg(feature = "cuda")]
             ComputeDevice::Cuda(index) => Device::cuda(index),
+            // A software adapter only when it is all there is (`check`
+            // warned).
             #[cfg(feature = "wgpu")]
-            ComputeDevice::Wgpu => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+            ComputeDevice::Wgpu => Device::wgpu(match wgpu_adapters() {
+                Adapters::Hardware => burn::tensor::DeviceKind::DefaultDevice,
+                _ => burn::tensor::DeviceKind::Cpu,
+            }),
             // `check` refused the backends not compiled in.
             #[allow(unreachable_patterns)]
             _ => return Err(not_compiled(self.backend())),
@@ -180,22 +193,43 @@ fn cuda_devices() -> usize {
     0
 }
 
-/// Whether wgpu finds an adapter other than a software rasterizer; false
-/// without the `wgpu` feature.
-fn wgpu_has_gpu() -> bool {
+/// What wgpu finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "wgpu"), allow(dead_code))] // only wgpu finds any
+enum Adapters {
+    /// Nothing (or no `wgpu` feature).
+    None,
+    /// Only a software rasterizer (lavapipe, llvmpipe, WARP).
+    SoftwareOnly,
+    /// A GPU.
+    Hardware,
+}
+
+fn wgpu_adapters() -> Adapters {
     #[cfg(feature = "wgpu")]
     {
         use burn::tensor::{DeviceKind, DeviceType};
         guarded(|| {
             let software = Device::wgpu(DeviceKind::Cpu);
-            Device::enumerate(DeviceType::Wgpu)
-                .iter()
-                .any(|d| *d != software)
+            let all = Device::enumerate(DeviceType::Wgpu);
+            if all.iter().any(|d| *d != software) {
+                Adapters::Hardware
+            } else if all.is_empty() {
+                Adapters::None
+            } else {
+                Adapters::SoftwareOnly
+            }
         })
-        .unwrap_or(false)
+        .unwrap_or(Adapters::None)
     }
     #[cfg(not(feature = "wgpu"))]
-    false
+    Adapters::None
+}
+
+/// Whether wgpu finds an adapter other than a software rasterizer (what
+/// `auto` may pick); false without the `wgpu` feature.
+fn wgpu_has_gpu() -> bool {
+    wgpu_adapters() == Adapters::Hardware
 }
 
 /// Runs `f`, turning a panic (a GPU runtime's way of failing) into an
