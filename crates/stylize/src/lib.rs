@@ -80,6 +80,9 @@ mod problem;
 mod stylizer;
 #[cfg(test)]
 mod tests;
+// Lets the in-crate tests share `tests/common` with the integration tests.
+#[cfg(test)]
+extern crate self as stylize;
 pub mod video;
 mod weights;
 

@@ -2,6 +2,8 @@
 //! targets, the loss functions), against independent references: finite
 //! differences, numpy and PyTorch fixtures committed under `tests/`.
 
+// The integration tests' helpers (where the real weights are), shared.
+#[path = "../../tests/common/mod.rs"]
 mod common;
 mod gradient;
 mod hed_features;

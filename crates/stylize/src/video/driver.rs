@@ -4,19 +4,19 @@
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use image::{DynamicImage, RgbImage};
+use image::{DynamicImage, Rgb32FImage};
 use stylize_flow::{DisFlow, GrayImage};
 
 use super::config::VideoConfig;
 use super::history::{History, Past};
 use super::temporal::{link, Link};
 use super::workdir::{Stored, WorkDir};
-use crate::config::{Init, Scales};
+use crate::config::{Init, Scales, StyleConfig};
 use crate::error::{Error, Result};
 use crate::image_io::{to_rgb32f, to_rgb8, working_size};
 use crate::objective::CostValues;
 use crate::observer::{Iteration, Observer, RunInfo};
-use crate::pixel_term::WeightedDistance;
+use crate::pixel_term::{PixelTerm, WeightedDistance};
 use crate::stylizer::Stylizer;
 
 /// About a frame, before it is stylized.
@@ -168,59 +168,40 @@ pub fn stylize_video(
                 (config.image.clone(), Vec::new(), info)
             }
             Link::Continue(c) => {
-                let iterations = config.effective_frame_iterations();
-                let frame_config = config
-                    .image
-                    .clone()
-                    .with_init(Init::Image(DynamicImage::ImageRgb32F(c.init)))
-                    .with_init_noise(0.0)
-                    .with_scales(Scales::Fixed(1))
-                    .with_iterations(iterations);
+                let frame_config = continuing(config, c.init);
                 let info = FrameInfo {
                     index,
                     total,
                     fresh: false,
                     consistent: Some(c.consistent),
-                    iterations,
+                    iterations: frame_config.iterations,
                 };
                 (frame_config, c.terms, info)
             }
         };
-        observer.frame_started(&info);
-        let mut adapter = FrameObserver {
-            index,
-            inner: &mut *observer,
-        };
-        let out =
-            stylizer.stylize_with_terms(&frame, styles, &frame_config, &terms, &mut adapter)?;
-        if out.stopped {
+        let Some((result, stored)) = paint(
+            stylizer,
+            &frame,
+            styles,
+            &frame_config,
+            &terms,
+            &info,
+            observer,
+        )?
+        else {
             summary.stopped = true;
             return Ok(summary);
-        }
-        let state: RgbImage = to_rgb8(&out.working_image);
-        let costs = out.final_costs;
-        let stored = Stored {
-            state: state.clone(),
-            cost: costs.content + costs.style + costs.tv,
-            fresh: info.fresh,
         };
-        work.store(index, &out.image, &stored)?;
+        work.store(index, &result.image, &stored)?;
         if info.fresh {
             summary.shot_starts.push(index);
         }
         history.push(Past {
             content: grey,
-            state,
+            state: stored.state,
             cost: stored.cost,
         });
         summary.frames += 1;
-        let result = FrameResult {
-            index,
-            image: out.image,
-            fresh: info.fresh,
-            iterations: out.iterations,
-            final_costs: costs,
-        };
         if observer.frame_done(&result) == ControlFlow::Break(()) {
             summary.stopped = true;
             return Ok(summary);
@@ -293,55 +274,85 @@ fn close_loop(
             vec![1.0; (w * h) as usize],
             config.temporal_weight * shot_cost * ramp,
         )?));
-        let iterations = config.effective_frame_iterations();
-        let frame_config = config
-            .image
-            .clone()
-            .with_init(Init::Image(DynamicImage::ImageRgb32F(c.init)))
-            .with_init_noise(0.0)
-            .with_scales(Scales::Fixed(1))
-            .with_iterations(iterations);
-        observer.frame_started(&FrameInfo {
+        let frame_config = continuing(config, c.init);
+        let info = FrameInfo {
             index: j,
             total: None,
             fresh: false,
             consistent: Some(c.consistent),
-            iterations,
-        });
-        let mut adapter = FrameObserver {
-            index: j,
-            inner: &mut *observer,
+            iterations: frame_config.iterations,
         };
-        let out =
-            stylizer.stylize_with_terms(frame, styles, &frame_config, &terms, &mut adapter)?;
-        if out.stopped {
+        let Some((result, stored)) = paint(
+            stylizer,
+            frame,
+            styles,
+            &frame_config,
+            &terms,
+            &info,
+            observer,
+        )?
+        else {
             return Ok(true);
-        }
-        let state = to_rgb8(&out.working_image);
-        let costs = out.final_costs;
-        let stored = Stored {
-            state: state.clone(),
-            cost: costs.content + costs.style + costs.tv,
-            fresh: false,
         };
-        work.store_loop(j, &out.image, &stored)?;
+        work.store_loop(j, &result.image, &stored)?;
         history.push(Past {
             content: grey.clone(),
-            state,
+            state: stored.state,
             cost: stored.cost,
         });
-        let result = FrameResult {
-            index: j,
-            image: out.image,
-            fresh: false,
-            iterations: out.iterations,
-            final_costs: costs,
-        };
         if observer.frame_done(&result) == ControlFlow::Break(()) {
             return Ok(true);
         }
     }
     Ok(false)
+}
+
+/// The settings of a frame that continues its shot from `init` (the
+/// previous result warped): no noise, one scale, fewer iterations.
+fn continuing(config: &VideoConfig, init: Rgb32FImage) -> StyleConfig {
+    config
+        .image
+        .clone()
+        .with_init(Init::Image(DynamicImage::ImageRgb32F(init)))
+        .with_init_noise(0.0)
+        .with_scales(Scales::Fixed(1))
+        .with_iterations(config.effective_frame_iterations())
+}
+
+/// Paints one frame, reporting to `observer`: the result and what the
+/// work folder keeps of it, or `None` when the observer stopped it.
+fn paint(
+    stylizer: &Stylizer,
+    frame: &DynamicImage,
+    styles: &[DynamicImage],
+    frame_config: &StyleConfig,
+    terms: &[Arc<dyn PixelTerm>],
+    info: &FrameInfo,
+    observer: &mut dyn VideoObserver,
+) -> Result<Option<(FrameResult, Stored)>> {
+    observer.frame_started(info);
+    let mut adapter = FrameObserver {
+        index: info.index,
+        inner: observer,
+    };
+    let out = stylizer.stylize_with_terms(frame, styles, frame_config, terms, &mut adapter)?;
+    if out.stopped {
+        return Ok(None);
+    }
+    let costs = out.final_costs;
+    let stored = Stored {
+        state: to_rgb8(&out.working_image),
+        cost: costs.content + costs.style + costs.tv,
+        fresh: info.fresh,
+    };
+    let result = FrameResult {
+        index: info.index,
+        image: out.image,
+        fresh: info.fresh,
+        iterations: out.iterations,
+        final_costs: costs,
+    };
+    Ok(Some((result, stored)))
 }
 
 /// Hands one frame's iterations to the video observer.
