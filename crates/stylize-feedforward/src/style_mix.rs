@@ -1,0 +1,139 @@
+//! A mix of the 26 built-in styles: `3`, or `3:0.5,12:0.5`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+
+/// How many styles the built-in network knows.
+pub const BUILTIN_STYLES: usize = 26;
+
+/// Weights over the built-in styles, summing to 1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StyleMix {
+    weights: [f32; BUILTIN_STYLES],
+}
+
+impl StyleMix {
+    /// One style alone. Fails when `index` is not below [`BUILTIN_STYLES`].
+    pub fn single(index: usize) -> Result<Self> {
+        Self::from_parts(&[(index, 1.0)])
+    }
+
+    /// A mix from `(index, weight)` pairs; the weights are scaled to sum
+    /// to one. Fails on an index out of range, a negative or non-finite
+    /// weight, or weights that do not sum to a positive number.
+    pub fn from_parts(parts: &[(usize, f32)]) -> Result<Self> {
+        let mut weights = [0.0f32; BUILTIN_STYLES];
+        for &(index, weight) in parts {
+            if index >= BUILTIN_STYLES {
+                return Err(Error::StyleMix(format!(
+                    "built-in style {index} does not exist; they are numbered 0 to {}",
+                    BUILTIN_STYLES - 1
+                )));
+            }
+            if !weight.is_finite() || weight < 0.0 {
+                return Err(Error::StyleMix(format!(
+                    "the weight of style {index} is {weight}; weights must be finite and >= 0"
+                )));
+            }
+            weights[index] += weight;
+        }
+        let sum: f32 = weights.iter().sum();
+        if !(sum > 0.0 && sum.is_finite()) {
+            return Err(Error::StyleMix(
+                "the weights must sum to a positive number".to_string(),
+            ));
+        }
+        weights.iter_mut().for_each(|w| *w /= sum);
+        Ok(StyleMix { weights })
+    }
+
+    /// The weights, one per built-in style, summing to 1.
+    pub fn weights(&self) -> &[f32; BUILTIN_STYLES] {
+        &self.weights
+    }
+}
+
+impl FromStr for StyleMix {
+    type Err = Error;
+
+    /// `N` (one style) or `N:W,N:W,...` (a weighted mix; a missing `:W`
+    /// means 1).
+    fn from_str(s: &str) -> Result<Self> {
+        let mut parts = Vec::new();
+        for item in s.split(',') {
+            let item = item.trim();
+            let (index, weight) = match item.split_once(':') {
+                Some((i, w)) => (i.trim(), Some(w.trim())),
+                None => (item, None),
+            };
+            let index: usize = index.parse().map_err(|_| {
+                Error::StyleMix(format!(
+                    "`{item}` is not N or N:WEIGHT (N a style number from 0 to {})",
+                    BUILTIN_STYLES - 1
+                ))
+            })?;
+            let weight: f32 = match weight {
+                Some(w) => w
+                    .parse()
+                    .map_err(|_| Error::StyleMix(format!("`{w}` in `{item}` is not a number")))?,
+                None => 1.0,
+            };
+            parts.push((index, weight));
+        }
+        Self::from_parts(&parts)
+    }
+}
+
+impl fmt::Display for StyleMix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self
+            .weights
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| **w > 0.0)
+            .map(|(i, w)| {
+                if *w == 1.0 {
+                    i.to_string()
+                } else {
+                    format!("{i}:{w}")
+                }
+            })
+            .collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn parses_single_and_mixes_and_normalises() {
+        let one: StyleMix = "7".parse().unwrap();
+        assert_eq!(one.weights()[7], 1.0);
+        assert_eq!(one.to_string(), "7");
+        let mix: StyleMix = "3:1, 12:3".parse().unwrap();
+        assert_eq!(mix.weights()[3], 0.25);
+        assert_eq!(mix.weights()[12], 0.75);
+        assert_eq!(mix.weights().iter().sum::<f32>(), 1.0);
+    }
+
+    #[test]
+    fn refuses_bad_mixes_with_a_reason() {
+        for (text, needle) in [
+            ("26", "does not exist"),
+            ("3:0,4:0", "sum to a positive"),
+            ("3:-1,4:2", ">= 0"),
+            ("3:nan", ">= 0"),
+            ("x", "is not N"),
+            ("3:y", "not a number"),
+            ("", "is not N"),
+        ] {
+            let err = text.parse::<StyleMix>().unwrap_err().to_string();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! A style as the arbitrary network sees it: the predictor's 100 numbers.
+
+use crate::error::{Error, Result};
+
+/// The length of a style vector.
+pub const STYLE_VECTOR_LEN: usize = 100;
+
+/// A style embedding from the style predictor. Vectors blend linearly:
+/// Ghiasi et al. interpolate between styles, and toward the content's own
+/// vector for a weaker style, this way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StyleVector(pub(crate) Vec<f32>);
+
+impl StyleVector {
+    /// A vector from its 100 numbers.
+    pub fn new(values: Vec<f32>) -> Result<Self> {
+        if values.len() != STYLE_VECTOR_LEN || values.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Parameter {
+                name: "style vector",
+                reason: format!(
+                    "needs {STYLE_VECTOR_LEN} finite numbers, got {}",
+                    values.len()
+                ),
+            });
+        }
+        Ok(StyleVector(values))
+    }
+
+    /// The numbers.
+    pub fn values(&self) -> &[f32] {
+        &self.0
+    }
+
+    /// The weighted mean of `parts` (weights scaled to sum to 1). Fails on
+    /// no parts, or weights that are negative, not finite, or sum to 0.
+    pub fn blend(parts: &[(&StyleVector, f32)]) -> Result<StyleVector> {
+        let sum: f32 = parts.iter().map(|(_, w)| w).sum();
+        if parts.is_empty()
+            || parts.iter().any(|(_, w)| !w.is_finite() || *w < 0.0)
+            || !(sum > 0.0 && sum.is_finite())
+        {
+            return Err(Error::Parameter {
+                name: "style blend",
+                reason: "needs at least one style and weights >= 0 summing to a positive number"
+                    .to_string(),
+            });
+        }
+        let mut out = vec![0.0f32; STYLE_VECTOR_LEN];
+        for (v, w) in parts {
+            for (o, x) in out.iter_mut().zip(&v.0) {
+                *o += x * w / sum;
+            }
+        }
+        Ok(StyleVector(out))
+    }
+
+    /// `strength` of the way from `content` to `self`: 1 is the style, 0 the
+    /// content's own vector.
+    pub fn toward(&self, content: &StyleVector, strength: f32) -> StyleVector {
+        StyleVector(
+            self.0
+                .iter()
+                .zip(&content.0)
+                .map(|(s, c)| c + strength * (s - c))
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn blends_and_interpolates() {
+        let a = StyleVector::new(vec![1.0; 100]).unwrap();
+        let b = StyleVector::new(vec![3.0; 100]).unwrap();
+        let m = StyleVector::blend(&[(&a, 1.0), (&b, 3.0)]).unwrap();
+        assert!(m.values().iter().all(|v| (v - 2.5).abs() < 1e-6));
+        assert!(a
+            .toward(&b, 0.25)
+            .values()
+            .iter()
+            .all(|v| (v - 2.5).abs() < 1e-6));
+        assert!(StyleVector::blend(&[(&a, 0.0)]).is_err());
+        assert!(StyleVector::blend(&[]).is_err());
+        assert!(StyleVector::new(vec![0.0; 99]).is_err());
+    }
+}
