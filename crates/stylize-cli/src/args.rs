@@ -56,6 +56,10 @@ pub enum Command {
     /// Measure the temporal consistency (flicker) of a stylized clip
     /// against its original.
     Flicker(FlickerArgs),
+    /// Paint in well under a second with pretrained feed-forward networks:
+    /// any painting (Magenta's arbitrary stylization) or one of 26
+    /// built-in styles. Needs the models: scripts/fetch-fast-models.
+    Fast(FastArgs),
 }
 
 /// Paint a photo in the style of a painting.
@@ -422,4 +426,69 @@ fn frame_range(s: &str) -> Result<(usize, Option<usize>), String> {
         return Err(format!("{s}: the last frame comes before the first"));
     }
     Ok((first, last))
+}
+
+/// Paint with pretrained feed-forward networks (one pass, no optimiser).
+///
+/// `--style` paints with any painting (several blend), `--builtin` with
+/// the built-in styles (`--sheet` shows them all). `--content` and
+/// `--output` may both be folders: every image inside is painted.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["style", "builtin", "sheet"])))]
+pub struct FastArgs {
+    /// Content image, or a folder of images.
+    #[arg(long, short = 'c', value_name = "IMAGE|FOLDER")]
+    pub content: PathBuf,
+
+    /// Style image (repeat to blend several paintings' style vectors).
+    #[arg(long, short = 's', value_name = "IMAGE", conflicts_with = "builtin")]
+    pub style: Vec<PathBuf>,
+
+    /// A built-in style, 0..25, or a mix such as `3:0.5,12:0.5`.
+    #[arg(long, value_name = "N|N:W,...")]
+    pub builtin: Option<String>,
+
+    /// Every built-in style on the content, numbered, on one sheet (written
+    /// to --output).
+    #[arg(long, conflicts_with_all = ["style", "builtin"])]
+    pub sheet: bool,
+
+    /// Output image, or a folder when --content is one (created if needed;
+    /// each output keeps its input's file name).
+    #[arg(long, short = 'o', value_name = "IMAGE|FOLDER")]
+    pub output: PathBuf,
+
+    /// How much style, 0..1: for a painting, how far the style vector moves
+    /// from the photo's own toward the painting's; for a built-in style,
+    /// the mix with the photo.
+    #[arg(long, value_name = "S", default_value_t = 1.0)]
+    pub strength: f32,
+
+    /// The output's longer side in pixels (default 512; 256 per tile with
+    /// --sheet).
+    #[arg(long, value_name = "PX", value_parser = clap::value_parser!(u32).range(16..=8192))]
+    pub size: Option<u32>,
+
+    /// The square the style network sees the painting at; larger gives
+    /// finer brush strokes.
+    #[arg(long, value_name = "PX", default_value_t = 256, value_parser = clap::value_parser!(u32).range(64..=2048))]
+    pub style_size: u32,
+
+    /// Keep the photo's colours (the result's luminance, the photo's
+    /// chrominance).
+    #[arg(long)]
+    pub preserve_colors: bool,
+
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
+
+    /// The folder of the model files (default: $STYLIZE_FAST_MODELS, else
+    /// the cache that scripts/fetch-fast-models fills).
+    #[arg(long, value_name = "FOLDER")]
+    pub models: Option<PathBuf>,
+
+    /// Allow an output to replace an input image (refused otherwise).
+    #[arg(long)]
+    pub overwrite: bool,
 }

@@ -3,6 +3,7 @@
 //! errors; each job (subcommand) is one file.
 
 mod args;
+mod fast_cmd;
 mod image_cmd;
 mod interrupt;
 mod plot;
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
         Command::Image(args) => image_cmd::run(args, cli.quiet, &interrupt).map_err(Into::into),
         Command::Video(args) => video_cmd::run(args, cli.quiet, &interrupt),
         Command::Flicker(args) => video_cmd::flicker(args),
+        Command::Fast(args) => fast_cmd::run(args, cli.quiet, &interrupt),
     };
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,

@@ -22,12 +22,16 @@ mod fast_stylizer;
 mod models;
 mod network;
 mod planar;
+mod sheet;
 mod style_mix;
 mod style_vector;
+mod temporal_blend;
 
 pub use error::{Error, Result};
 pub use fast_stylizer::{FastOptions, FastStyle, FastStylizer, MIN_SIDE};
 pub use models::default_models_dir;
 pub use planar::resize_longest;
+pub use sheet::builtin_sheet;
 pub use style_mix::{StyleMix, BUILTIN_STYLES};
 pub use style_vector::{StyleVector, STYLE_VECTOR_LEN};
+pub use temporal_blend::{FrameLink, TemporalBlend, DEFAULT_BLEND};

@@ -87,6 +87,7 @@ pub mod video;
 mod weights;
 
 pub use architecture::{Architecture, Pooling};
+pub use color::combine_luminance;
 pub use config::{
     parse_style_layers, ColorPreservation, Init, LineSearch, Optimizer, Preset, ResolvedLayers,
     Scales, Similarity, StyleConfig,

@@ -1,0 +1,265 @@
+//! The `fast` job: pretrained feed-forward networks, one pass per image.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use image::{DynamicImage, Rgb32FImage};
+use indicatif::{ProgressBar, ProgressStyle};
+use stylize::{load_image, output_format, save_image, Error};
+use stylize_feedforward::{
+    builtin_sheet, default_models_dir, resize_longest, FastOptions, FastStyle, FastStylizer,
+    StyleMix, StyleVector, MIN_SIDE,
+};
+
+use crate::args::FastArgs;
+use crate::interrupt::Interrupt;
+use crate::setup::{check_not_an_input, check_output_dir};
+use crate::{JobResult, Outcome};
+
+/// The output's longer side when --size is not given.
+const DEFAULT_SIZE: u32 = 512;
+/// A sheet tile's longer side when --size is not given.
+const DEFAULT_TILE: u32 = 256;
+
+/// Runs the job. Errors a user can cause (a missing model, a bad mix, an
+/// unreadable image) are reported before any output is written; each output
+/// appears only when complete.
+pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
+    let say = |msg: String| {
+        if !quiet {
+            eprintln!("{msg}");
+        }
+    };
+    if !(0.0..=1.0).contains(&cli.strength) {
+        return Err(
+            Error::parameter("strength", format!("{} is not in [0, 1]", cli.strength)).into(),
+        );
+    }
+    let options = FastOptions {
+        strength: cli.strength,
+        style_size: cli.style_size,
+    };
+    let builtin = cli
+        .builtin
+        .as_deref()
+        .map(str::parse::<StyleMix>)
+        .transpose()?;
+    let folder = cli.content.is_dir();
+    let jobs = if folder {
+        folder_jobs(cli)?
+    } else {
+        output_format(&cli.output)?;
+        check_output_dir(&cli.output)?;
+        check_not_an_input(
+            &cli.output,
+            std::iter::once(cli.content.as_path()).chain(cli.style.iter().map(PathBuf::as_path)),
+            cli.overwrite,
+        )?;
+        vec![(cli.content.clone(), cli.output.clone())]
+    };
+    // Decode the styles before the models: a wrong path is the likelier
+    // mistake and the cheaper to report.
+    let paintings = cli
+        .style
+        .iter()
+        .map(|p| load_image(p).map(|i| i.to_rgb32f()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let dir = cli.models.clone().unwrap_or_else(default_models_dir);
+    let threads = cli.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, usize::from),
+        |t| t as usize,
+    );
+    let start = Instant::now();
+    let fast = FastStylizer::load(&dir, threads)?;
+    log::info!(
+        "loaded the models from {} in {:.2} s",
+        dir.display(),
+        start.elapsed().as_secs_f64()
+    );
+
+    if cli.sheet {
+        let photo = load_image(&cli.content)?.to_rgb32f();
+        let photo = resize_longest(&photo, cli.size.unwrap_or(DEFAULT_TILE));
+        let bar = bar(!quiet, 26, "styles");
+        let sheet = builtin_sheet(&fast, &photo, &options, |_| bar.inc(1))?;
+        bar.finish_and_clear();
+        save_image(&DynamicImage::ImageRgb32F(sheet.clone()), &cli.output)?;
+        say(format!(
+            "wrote {} ({}x{}): the photo, then built-in styles 0 to 25 (use --builtin N)",
+            cli.output.display(),
+            sheet.width(),
+            sheet.height()
+        ));
+        return Ok(Outcome::Done);
+    }
+
+    let style = match builtin {
+        Some(mix) => FastStyle::Builtin(mix),
+        None => {
+            let vectors = paintings
+                .iter()
+                .map(|p| fast.style_vector(p, cli.style_size))
+                .collect::<Result<Vec<_>, _>>()?;
+            let parts: Vec<(&StyleVector, f32)> = vectors.iter().map(|v| (v, 1.0)).collect();
+            FastStyle::Arbitrary(StyleVector::blend(&parts)?)
+        }
+    };
+    let size = cli.size.unwrap_or(DEFAULT_SIZE);
+    let bar = bar(!quiet && folder, jobs.len() as u64, "images");
+    let mut failed = 0usize;
+    for (input, output) in &jobs {
+        if interrupt.requested() {
+            bar.finish_and_clear();
+            say("interrupted: the images written so far are kept".to_string());
+            return Ok(Outcome::Interrupted);
+        }
+        let t = Instant::now();
+        match paint(
+            &fast,
+            input,
+            output,
+            &style,
+            &options,
+            size,
+            cli.preserve_colors,
+        ) {
+            Ok((w, h)) => {
+                let msg = format!(
+                    "wrote {} ({w}x{h}) in {:.2} s",
+                    output.display(),
+                    t.elapsed().as_secs_f64()
+                );
+                if folder {
+                    note(&bar, quiet, msg);
+                } else {
+                    say(msg);
+                }
+            }
+            // In a folder, one bad file does not stop the others.
+            Err(e) if folder => {
+                failed += 1;
+                note(&bar, false, format!("error: {}: {e}", input.display()));
+            }
+            Err(e) => return Err(e),
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if failed > 0 {
+        return Err(format!("{failed} of {} images failed (see above)", jobs.len()).into());
+    }
+    if folder {
+        say(format!(
+            "painted {} images into {} in {:.1} s",
+            jobs.len(),
+            cli.output.display(),
+            start.elapsed().as_secs_f64()
+        ));
+    }
+    Ok(Outcome::Done)
+}
+
+/// One image: decode, size, paint, keep colours if asked, write.
+fn paint(
+    fast: &FastStylizer,
+    input: &Path,
+    output: &Path,
+    style: &FastStyle,
+    options: &FastOptions,
+    size: u32,
+    preserve_colors: bool,
+) -> Result<(u32, u32), Box<dyn std::error::Error + Send + Sync>> {
+    let photo = load_image(input)?.to_rgb32f();
+    // Refused before resizing: an upscaled thumbnail is not a photo.
+    let (width, height) = photo.dimensions();
+    if width < MIN_SIDE || height < MIN_SIDE {
+        return Err(stylize_feedforward::Error::ImageTooSmall {
+            what: "content image",
+            width,
+            height,
+            min: MIN_SIDE,
+        }
+        .into());
+    }
+    let photo = resize_longest(&photo, size);
+    let mut out: Rgb32FImage = fast.stylize(&photo, style, options)?;
+    if preserve_colors {
+        out = stylize::combine_luminance(&out, &photo)?;
+    }
+    let dims = out.dimensions();
+    save_image(&DynamicImage::ImageRgb32F(out), output)?;
+    Ok(dims)
+}
+
+/// The (input, output) pairs of a folder run: every image file directly in
+/// --content, by name, each to the same name in --output (created).
+fn folder_jobs(cli: &FastArgs) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
+    if cli.output.is_file() {
+        return Err(Error::parameter(
+            "output",
+            format!(
+                "{} is a file; with a folder as --content, --output is a folder",
+                cli.output.display()
+            ),
+        ));
+    }
+    let same = std::fs::canonicalize(&cli.content).ok() == std::fs::canonicalize(&cli.output).ok();
+    if same && !cli.overwrite {
+        return Err(Error::parameter(
+            "output",
+            format!(
+                "{} is also the input folder: its photos would be replaced; choose another folder, or pass --overwrite",
+                cli.output.display()
+            ),
+        ));
+    }
+    let entries = std::fs::read_dir(&cli.content).map_err(|e| Error::io(&cli.content, e))?;
+    let mut inputs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && output_format(p).is_ok())
+        .collect();
+    inputs.sort();
+    if inputs.is_empty() {
+        return Err(Error::parameter(
+            "content",
+            format!(
+                "{} holds no PNG, JPEG or WebP images",
+                cli.content.display()
+            ),
+        ));
+    }
+    std::fs::create_dir_all(&cli.output).map_err(|e| Error::io(&cli.output, e))?;
+    Ok(inputs
+        .into_iter()
+        .filter_map(|p| {
+            let name = p.file_name()?.to_owned();
+            Some((p, cli.output.join(name)))
+        })
+        .collect())
+}
+
+/// Prints `msg` above the bar, or on stderr where there is no bar (unless
+/// `quiet`).
+fn note(bar: &ProgressBar, quiet: bool, msg: String) {
+    if !bar.is_hidden() {
+        bar.println(msg);
+    } else if !quiet {
+        eprintln!("{msg}");
+    }
+}
+
+/// A bar over `total` items, drawn only on a terminal when `show`.
+fn bar(show: bool, total: u64, unit: &str) -> ProgressBar {
+    if !show || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{bar:30.cyan/blue}} {{pos}}/{{len}} {unit} | ETA {{eta}}"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}

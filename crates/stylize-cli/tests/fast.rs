@@ -1,0 +1,287 @@
+//! `stylize fast` as a user runs it: paintings, built-in styles, folders,
+//! the sheet, and each way a user can get it wrong (a clear message, a
+//! non-zero exit, no output file).
+//!
+//! Needs the models (`scripts/test` fetches them; else set
+//! STYLIZE_FAST_MODELS or run scripts/fetch-fast-models).
+
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+#[path = "../../stylize/tests/common/mod.rs"]
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn models() -> PathBuf {
+    let dir = stylize_feedforward::default_models_dir();
+    assert!(
+        dir.join("multistyle26.onnx").is_file(),
+        "the tests need the fast models in {}: run scripts/fetch-fast-models or set STYLIZE_FAST_MODELS",
+        dir.display()
+    );
+    dir
+}
+
+fn fast() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_stylize"));
+    c.arg("fast")
+        .env("STYLIZE_FAST_MODELS", models())
+        .env_remove("STYLIZE_LOG");
+    c
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn mean_abs_diff(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    a.iter()
+        .zip(b.iter())
+        .map(|(x, y)| (f64::from(*x) - f64::from(*y)).abs() / 255.0)
+        .sum::<f64>()
+        / a.as_raw().len() as f64
+}
+
+#[test]
+fn paints_with_a_painting_a_blend_and_built_in_styles() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = common::asset("chelsea.jpg");
+    let run = |out: &str, extra: &[&str]| {
+        let out = dir.path().join(out);
+        let o = fast()
+            .args([
+                "-c",
+                s(&photo),
+                "-o",
+                s(&out),
+                "--size",
+                "96",
+                "--threads",
+                "2",
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
+        image::open(&out).unwrap().to_rgb8()
+    };
+    let udnie = common::asset("udnie.jpg");
+    let wave = common::asset("great_wave.jpg");
+    let a = run("a.png", &["-s", s(&udnie)]);
+    assert_eq!(a.dimensions(), (96, 64));
+    let photo96 = image::imageops::resize(
+        &image::open(&photo).unwrap().to_rgb8(),
+        96,
+        64,
+        image::imageops::FilterType::Triangle,
+    );
+    assert!(
+        mean_abs_diff(&a, &photo96) > 0.05,
+        "the painting changed little"
+    );
+    let blend = run("blend.png", &["-s", s(&udnie), "-s", s(&wave)]);
+    let wave_only = run("wave.png", &["-s", s(&wave)]);
+    assert!(mean_abs_diff(&blend, &a) > 0.02 && mean_abs_diff(&blend, &wave_only) > 0.02);
+    // Strength 0 of a built-in style is the photo itself.
+    let none = run("none.png", &["--builtin", "5", "--strength", "0"]);
+    assert!(mean_abs_diff(&none, &photo96) < 0.01);
+    let five = run("five.png", &["--builtin", "5"]);
+    let mix = run("mix.png", &["--builtin", "5:1,17:1"]);
+    assert!(mean_abs_diff(&five, &photo96) > 0.05 && mean_abs_diff(&mix, &five) > 0.02);
+    // Colours kept: the result's mean colour is the photo's, nearly.
+    let kept = run("kept.png", &["--builtin", "5", "--preserve-colors"]);
+    let mean = |img: &image::RgbImage, c: usize| {
+        img.pixels().map(|p| f64::from(p[c])).sum::<f64>() / f64::from(img.width() * img.height())
+    };
+    for c in 0..3 {
+        assert!(
+            (mean(&kept, c) - mean(&photo96, c)).abs()
+                < (mean(&five, c) - mean(&photo96, c)).abs() + 1.0,
+            "channel {c}"
+        );
+    }
+}
+
+#[test]
+fn a_folder_paints_every_image_and_reports_the_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    std::fs::copy(common::asset("chelsea.jpg"), input.join("a cat.jpg")).unwrap();
+    std::fs::copy(common::asset("coffee.jpg"), input.join("b.jpg")).unwrap();
+    std::fs::write(input.join("c.png"), b"not a png").unwrap();
+    let out = dir.path().join("out");
+    let o = fast()
+        .args([
+            "-c",
+            s(&input),
+            "-o",
+            s(&out),
+            "--builtin",
+            "3",
+            "--size",
+            "64",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("c.png") && stderr(&o).contains("1 of 3"),
+        "{}",
+        stderr(&o)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a cat.jpg", "b.jpg"]);
+    // The input folder as the output is refused, and nothing is replaced.
+    let before = std::fs::read(input.join("b.jpg")).unwrap();
+    let o = fast()
+        .args([
+            "-c",
+            s(&input),
+            "-o",
+            s(&input),
+            "--builtin",
+            "3",
+            "--size",
+            "64",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("input folder"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(input.join("b.jpg")).unwrap(), before);
+}
+
+#[test]
+fn the_sheet_shows_the_photo_and_26_styles() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sheet.png");
+    let o = fast()
+        .args([
+            "--sheet",
+            "-c",
+            s(&common::asset("coffee.jpg")),
+            "-o",
+            s(&out),
+            "--size",
+            "48",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let sheet = image::open(&out).unwrap().to_rgb8();
+    // Seven tiles a row, four rows, 4 px gaps; coffee.jpg is 3:2.
+    assert_eq!(sheet.dimensions(), (7 * (48 + 4) + 4, 4 * (32 + 4) + 4));
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let photo = common::asset("chelsea.jpg");
+    let tiny = dir.path().join("tiny.png");
+    image::RgbImage::new(8, 8).save(&tiny).unwrap();
+    let broken_models = dir.path().join("models");
+    std::fs::create_dir(&broken_models).unwrap();
+    for f in [
+        "arbitrary_predict.onnx",
+        "arbitrary_transform.onnx",
+        "multistyle26.onnx",
+    ] {
+        std::fs::copy(models().join(f), broken_models.join(f)).unwrap();
+    }
+    let bytes = std::fs::read(broken_models.join("arbitrary_transform.onnx")).unwrap();
+    std::fs::write(
+        broken_models.join("arbitrary_transform.onnx"),
+        &bytes[..bytes.len() / 2],
+    )
+    .unwrap();
+    // A model file of the right name but another content (a swap).
+    let swapped = dir.path().join("swapped");
+    std::fs::create_dir(&swapped).unwrap();
+    for (from, to) in [
+        ("arbitrary_predict.onnx", "arbitrary_predict.onnx"),
+        ("multistyle26.onnx", "arbitrary_transform.onnx"),
+        ("multistyle26.onnx", "multistyle26.onnx"),
+    ] {
+        std::fs::copy(models().join(from), swapped.join(to)).unwrap();
+    }
+    let udnie = common::asset("udnie.jpg");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["-c", s(&photo), "--builtin", "26"], "numbered 0 to 25"),
+        (vec!["-c", s(&photo), "--builtin", "3:0,4:0"], "positive"),
+        (vec!["-c", s(&photo), "--builtin", "3:x"], "not a number"),
+        (
+            vec!["-c", s(&photo), "--builtin", "3", "--strength", "1.5"],
+            "strength",
+        ),
+        (
+            vec!["-c", s(&tiny), "--builtin", "3", "--size", "16"],
+            "at least 16x16",
+        ),
+        (
+            vec!["-c", s(&photo), "-s", "/no/such/style.jpg"],
+            "style.jpg",
+        ),
+        (
+            vec![
+                "-c",
+                s(&photo),
+                "--builtin",
+                "3",
+                "--models",
+                "/no/such/dir",
+            ],
+            "fetch-fast-models",
+        ),
+        (
+            vec![
+                "-c",
+                s(&photo),
+                "-s",
+                s(&udnie),
+                "--models",
+                s(&broken_models),
+            ],
+            "SHA-256",
+        ),
+        (
+            vec!["-c", s(&photo), "-s", s(&udnie), "--models", s(&swapped)],
+            "SHA-256",
+        ),
+        (vec!["-c", s(&photo)], "required"),
+        (
+            vec!["-c", s(&photo), "--builtin", "3", "-o", s(&photo)],
+            "also an input",
+        ),
+    ];
+    for (args, needle) in cases {
+        let mut cmd = fast();
+        cmd.args(&args);
+        if !args.contains(&"-o") {
+            cmd.args(["-o", s(&out)]);
+        }
+        let o = cmd.output().unwrap();
+        assert!(!o.status.success(), "{args:?} succeeded");
+        assert!(
+            matches!(o.status.code(), Some(1 | 2)),
+            "{args:?}: {:?}",
+            o.status
+        );
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{args:?}: {}", stderr(&o));
+        assert!(!out.exists(), "{args:?} left an output");
+    }
+    // The photo given as output was not touched.
+    assert!(image::open(&photo).is_ok());
+}

