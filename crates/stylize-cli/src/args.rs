@@ -153,8 +153,11 @@ pub struct CommonArgs {
     pub lbfgs_history: Option<u32>,
 
     /// Initial image: content, noise (uniform in [0, 1]), style (the first
-    /// style image, stretched), or an image file.
-    #[arg(long, value_name = "content|noise|style|FILE")]
+    /// style image, stretched), an image file, or `fast`: the feed-forward
+    /// network's painting of the content in the style(s) (`fast:N` or
+    /// `fast:3:0.5,12:0.5` for built-in styles), a head start that needs
+    /// far fewer iterations (image only; needs scripts/fetch-fast-models).
+    #[arg(long, value_name = "content|noise|style|fast|fast:N|FILE")]
     pub init: Option<String>,
 
     /// Amplitude a of the noise U(-a, a) added to the initial image.
@@ -378,8 +381,30 @@ pub struct VideoArgs {
     #[arg(long)]
     pub overwrite: bool,
 
+    /// How frames are painted: `optimize` runs the Gatys optimiser on each
+    /// frame (slow, best); `fast` runs the feed-forward network on each
+    /// frame (the paintings of --style, blended) and blends it with the
+    /// previous output warped by the optical flow where the flow is
+    /// consistent (needs scripts/fetch-fast-models).
+    #[arg(long, value_enum, default_value_t = VideoMethod::Optimize)]
+    pub method: VideoMethod,
+
+    /// With --method fast: the share of the previous output (warped) that a
+    /// consistent pixel keeps, 0..1 (default 0.8; 0: frames independent).
+    #[arg(long, value_name = "B", value_parser = non_negative, allow_negative_numbers = true)]
+    pub blend: Option<f32>,
+
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// How `stylize video` paints frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum VideoMethod {
+    /// The Gatys optimiser with a temporal cost (Ruder et al. 2016).
+    Optimize,
+    /// The feed-forward network, blended along the optical flow.
+    Fast,
 }
 
 /// Measure temporal consistency: the warping error `E_warp` of a stylized

@@ -263,3 +263,42 @@ fn bar(show: bool, total: u64, unit: &str) -> ProgressBar {
     );
     bar
 }
+
+/// The starting image of `stylize image --init fast` (or `fast:MIX`): the
+/// content at the run's working size painted by the arbitrary network in
+/// the run's style(s) (vectors blended by the run's style weights), or by
+/// the built-in mix.
+pub fn initial_image(
+    spec: &str,
+    content: &DynamicImage,
+    styles: &[DynamicImage],
+    config: &stylize::StyleConfig,
+    threads: Option<u32>,
+) -> Result<stylize::Init, Box<dyn std::error::Error + Send + Sync>> {
+    let threads = threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, usize::from),
+        |t| t as usize,
+    );
+    let fast = FastStylizer::load(&default_models_dir(), threads)?;
+    let photo = content.to_rgb32f();
+    let (width, height) = photo.dimensions();
+    let longest = width.max(height).min(config.size);
+    let photo = resize_longest(&photo, longest);
+    let style = match spec.strip_prefix("fast:") {
+        Some(mix) => FastStyle::Builtin(mix.parse::<StyleMix>()?),
+        None => {
+            let weights = config.blend_weights(styles.len())?;
+            let vectors = styles
+                .iter()
+                .map(|s| fast.style_vector(&s.to_rgb32f(), FastOptions::default().style_size))
+                .collect::<Result<Vec<_>, _>>()?;
+            let parts: Vec<(&StyleVector, f32)> = vectors
+                .iter()
+                .zip(weights.iter().map(|w| *w as f32))
+                .collect();
+            FastStyle::Arbitrary(StyleVector::blend(&parts)?)
+        }
+    };
+    let out = fast.stylize(&photo, &style, &FastOptions::default())?;
+    Ok(stylize::Init::Image(DynamicImage::ImageRgb32F(out)))
+}

@@ -10,16 +10,17 @@ use crate::args::ImageArgs;
 use crate::interrupt::Interrupt;
 use crate::progress::CliObserver;
 use crate::setup::{
-    build_config, check_not_an_input, check_output_dir, file_name, load_styles, load_stylizer,
+    build_config, check_not_an_input, check_output_dir, file_name, is_fast_init, load_styles,
+    load_stylizer,
 };
-use crate::Outcome;
+use crate::{JobResult, Outcome};
 
 /// Runs the job: everything a user can get wrong is checked before the
 /// long part; the output (and the log and plot) appear only when complete.
 ///
 /// # Errors
 /// Any [`Error`], for `main` to print.
-pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> Result<Outcome, Error> {
+pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let say = |msg: String| {
         if !quiet {
             eprintln!("{msg}");
@@ -32,7 +33,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> Result<Outcom
         .common
         .init
         .as_deref()
-        .filter(|i| !matches!(*i, "content" | "noise" | "style"))
+        .filter(|i| !matches!(*i, "content" | "noise" | "style") && !is_fast_init(i))
         .map(Path::new);
     check_not_an_input(
         &cli.output,
@@ -48,17 +49,24 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> Result<Outcom
             return Err(Error::parameter(
                 "plot",
                 format!("{}: the plot is a PNG; name it *.png", plot.display()),
-            ));
+            )
+            .into());
         }
     }
     let content = load_image(&cli.content)?;
     let styles = load_styles(&cli.common)?;
-    let config = build_config(&cli.common, Preset::Seed, None)?;
-    if cli.dump.is_some() && config.scales != Scales::Fixed(1) {
-        return Err(Error::parameter(
-            "dump",
-            "--dump records a single-scale run; drop --scales",
+    let mut config = build_config(&cli.common, Preset::Seed, None)?;
+    if let Some(spec) = cli.common.init.as_deref().filter(|i| is_fast_init(i)) {
+        config.init =
+            crate::fast_cmd::initial_image(spec, &content, &styles, &config, cli.common.threads)?;
+        say(format!(
+            "starting from the feed-forward network's painting ({spec})"
         ));
+    }
+    if cli.dump.is_some() && config.scales != Scales::Fixed(1) {
+        return Err(
+            Error::parameter("dump", "--dump records a single-scale run; drop --scales").into(),
+        );
     }
     if let Some(dir) = &cli.dump {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;

@@ -4,6 +4,7 @@
 
 mod args;
 mod fast_cmd;
+mod fast_video;
 mod image_cmd;
 mod interrupt;
 mod plot;
@@ -47,7 +48,7 @@ fn main() -> ExitCode {
         .init();
     let interrupt = Interrupt::install();
     let result: JobResult = match &cli.command {
-        Command::Image(args) => image_cmd::run(args, cli.quiet, &interrupt).map_err(Into::into),
+        Command::Image(args) => image_cmd::run(args, cli.quiet, &interrupt),
         Command::Video(args) => video_cmd::run(args, cli.quiet, &interrupt),
         Command::Flicker(args) => video_cmd::flicker(args),
         Command::Fast(args) => fast_cmd::run(args, cli.quiet, &interrupt),

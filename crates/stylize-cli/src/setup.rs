@@ -168,6 +168,8 @@ pub fn build_config(
             "content" => Init::Content,
             "noise" => Init::Noise,
             "style" => Init::Style,
+            // Needs the content and styles: `fast_cmd::initial_image` sets it.
+            spec if is_fast_init(spec) => Init::Content,
             path => Init::Image(load_image(Path::new(path))?),
         };
     }
@@ -211,6 +213,12 @@ pub fn build_config(
         return Err(Error::parameter("init", "--init style needs a --style"));
     }
     Ok(config)
+}
+
+/// Whether an `--init` value asks for the feed-forward network's result
+/// (`fast`, or `fast:MIX` for built-in styles).
+pub fn is_fast_init(init: &str) -> bool {
+    init == "fast" || init.starts_with("fast:")
 }
 
 /// Fails early when the output's folder does not exist.

@@ -17,7 +17,8 @@ use stylize_frames::{
     SourceOptions,
 };
 
-use crate::args::{FlickerArgs, VideoArgs};
+use crate::args::{FlickerArgs, VideoArgs, VideoMethod};
+use crate::fast_video::FastVideo;
 use crate::interrupt::Interrupt;
 use crate::setup::{
     build_config, check_not_an_input, check_output_dir, load_styles, load_stylizer,
@@ -84,6 +85,21 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     };
     let selection = Selection::new(cli.frames, in_fps, out_fps);
     let total = source.total_frames().map(|n| selection.count(n as usize));
+    if cli.method == VideoMethod::Fast {
+        let frames = Frames {
+            source,
+            selection: &selection,
+            index: 0,
+        };
+        let options = FastVideo {
+            total,
+            out_fps,
+            sink_options,
+            styles: &styles,
+            config: &config,
+        };
+        return crate::fast_video::run(cli, quiet, interrupt, frames, options);
+    }
     let (stylizer, _weights) = load_stylizer(&cli.common, &config.image, quiet)?;
     say(format!(
         "{}: {}x{}{}{}; working size {} px, first frame of a shot {} iterations, later frames {}",
@@ -256,7 +272,7 @@ fn warm_start(costs: &[(usize, bool, Vec<f64>)]) -> serde_json::Value {
 
 /// E_warp of `stylized` and of `original` on the flow of `original`, and
 /// the long-term figures, as JSON.
-fn flicker_figures(
+pub(crate) fn flicker_figures(
     original: &[image::RgbImage],
     stylized: &[image::RgbImage],
 ) -> Result<serde_json::Value, Box<dyn std::error::Error + Send + Sync>> {
@@ -310,7 +326,7 @@ fn flicker_figures(
     }))
 }
 
-fn write_json(
+pub(crate) fn write_json(
     path: &Path,
     value: &serde_json::Value,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -383,7 +399,7 @@ fn settings(cli: &VideoArgs, config: &VideoConfig, stylizer: &stylize::Stylizer)
     )
 }
 
-fn fps_rational(f: f64) -> (u32, u32) {
+pub(crate) fn fps_rational(f: f64) -> (u32, u32) {
     (
         (f * 1000.0).round().clamp(1.0, f64::from(u32::MAX)) as u32,
         1000,
@@ -392,7 +408,7 @@ fn fps_rational(f: f64) -> (u32, u32) {
 
 /// Which input frames are painted: `--frames A..B`, then `--fps` below the
 /// input's rate keeps frames evenly.
-struct Selection {
+pub(crate) struct Selection {
     first: usize,
     last: Option<usize>,
     /// Keep one input frame in `step` (fractional).
@@ -434,10 +450,10 @@ impl Selection {
 }
 
 /// The selected frames of a source, as the library takes them.
-struct Frames<'a> {
-    source: Box<dyn FrameSource>,
-    selection: &'a Selection,
-    index: usize,
+pub(crate) struct Frames<'a> {
+    pub(crate) source: Box<dyn FrameSource>,
+    pub(crate) selection: &'a Selection,
+    pub(crate) index: usize,
 }
 
 impl Iterator for Frames<'_> {

@@ -285,3 +285,192 @@ fn bad_input_gets_a_clear_error_and_no_output() {
     // The photo given as output was not touched.
     assert!(image::open(&photo).is_ok());
 }
+
+/// A folder of `n` 96x64 frames panning across a photo, 2 px a frame.
+fn panning_clip(dir: &Path, n: u32) -> PathBuf {
+    let frames = dir.join("frames");
+    std::fs::create_dir(&frames).unwrap();
+    let photo = image::open(common::asset("chelsea.jpg")).unwrap().to_rgb8();
+    let photo = image::imageops::resize(&photo, 160, 106, image::imageops::FilterType::Triangle);
+    for i in 0..n {
+        let f = image::imageops::crop_imm(&photo, 10 + 2 * i, 20, 96, 64).to_image();
+        f.save(frames.join(format!("f{i:03}.png"))).unwrap();
+    }
+    frames
+}
+
+fn report(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn fast_video_blends_along_the_flow_and_flickers_less() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = panning_clip(dir.path(), 8);
+    let style = common::asset("starry_night.jpg");
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(format!("{name}.gif"));
+        let rep = dir.path().join(format!("{name}.json"));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_stylize"));
+        cmd.env("STYLIZE_FAST_MODELS", models())
+            .args([
+                "video",
+                "--method",
+                "fast",
+                "-i",
+                s(&frames),
+                "-s",
+                s(&style),
+            ])
+            .args(["-o", s(&out), "--report", s(&rep)])
+            .args(extra);
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
+        assert!(!dir.path().join(format!("{name}.gif.stylize-work")).exists());
+        let r = report(&rep);
+        assert_eq!(r["frames"], 8);
+        let decoder = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(
+            std::fs::File::open(&out).unwrap(),
+        ))
+        .unwrap();
+        let n = image::AnimationDecoder::into_frames(decoder).count();
+        assert_eq!(n, 8);
+        r["e_warp_within_shots"]["stylized"].as_f64().unwrap()
+    };
+    let blended = run("blended", &[]);
+    let independent = run("independent", &["--independent"]);
+    eprintln!("E_warp blended {blended:.5}, independent {independent:.5}");
+    assert!(
+        blended < 0.5 * independent,
+        "blended {blended}, independent {independent}"
+    );
+}
+
+#[test]
+fn fast_video_refuses_what_it_cannot_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = panning_clip(dir.path(), 3);
+    let out = dir.path().join("out.gif");
+    let style = common::asset("starry_night.jpg");
+    for (extra, needle) in [
+        (vec!["--loop"], "--loop"),
+        (vec!["--blend", "1.5"], "blend"),
+        (vec!["--models-missing"], "unexpected argument"),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_stylize"))
+            .env("STYLIZE_FAST_MODELS", models())
+            .args([
+                "video",
+                "--method",
+                "fast",
+                "-i",
+                s(&frames),
+                "-s",
+                s(&style),
+                "-o",
+                s(&out),
+            ])
+            .args(&extra)
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "{extra:?}");
+        assert!(stderr(&o).contains(needle), "{extra:?}: {}", stderr(&o));
+        assert!(!out.exists());
+    }
+    // Models missing: the fetch command is named, nothing is written.
+    let o = Command::new(env!("CARGO_BIN_EXE_stylize"))
+        .env("STYLIZE_FAST_MODELS", dir.path().join("nowhere"))
+        .args([
+            "video",
+            "--method",
+            "fast",
+            "-i",
+            s(&frames),
+            "-s",
+            s(&style),
+            "-o",
+            s(&out),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("fetch-fast-models"), "{}", stderr(&o));
+    assert!(!out.exists());
+}
+
+#[test]
+fn init_fast_starts_the_optimiser_from_the_painting() {
+    let Some(weights) = common::hed_weights("init_fast_starts_the_optimiser_from_the_painting")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let first_costs = |init: &str| {
+        let log = dir.path().join(format!("{init}.csv"));
+        let out = dir.path().join(format!("{init}.png"));
+        let o = Command::new(env!("CARGO_BIN_EXE_stylize"))
+            .env("STYLIZE_FAST_MODELS", models())
+            .args([
+                "image",
+                "--preset",
+                "gatys",
+                "--size",
+                "64",
+                "--iterations",
+                "2",
+            ])
+            .args([
+                "--init",
+                init,
+                "--weights",
+                s(&weights),
+                "--loss-log",
+                s(&log),
+            ])
+            .args(["-c", s(&common::asset("chelsea.jpg"))])
+            .args(["-s", s(&common::asset("starry_night.jpg")), "-o", s(&out)])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{init}: {}", stderr(&o));
+        let text = std::fs::read_to_string(&log).unwrap();
+        let row: Vec<f64> = text
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .map(|v| v.parse().unwrap())
+            .collect();
+        (row[1], row[2]) // content, style
+    };
+    let (c_content, s_content) = first_costs("content");
+    let (c_fast, s_fast) = first_costs("fast");
+    let (_, s_builtin) = first_costs("fast:7");
+    eprintln!("content start: content {c_content:.3e} style {s_content:.3e}; fast start: {c_fast:.3e} {s_fast:.3e}");
+    // The painting already has the style (much lower style cost) and has
+    // moved away from the photo (content cost no longer ~0).
+    assert!(
+        s_fast < 0.5 * s_content,
+        "style cost {s_fast} vs {s_content}"
+    );
+    assert!(c_fast > c_content);
+    assert!(s_builtin != s_fast);
+    let o = Command::new(env!("CARGO_BIN_EXE_stylize"))
+        .env("STYLIZE_FAST_MODELS", models())
+        .args([
+            "image",
+            "--init",
+            "fast:99",
+            "--weights",
+            s(&weights),
+            "--size",
+            "64",
+        ])
+        .args(["-c", s(&common::asset("chelsea.jpg"))])
+        .args(["-s", s(&common::asset("starry_night.jpg"))])
+        .args(["-o", s(&dir.path().join("x.png"))])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
+    assert!(!dir.path().join("x.png").exists());
+}

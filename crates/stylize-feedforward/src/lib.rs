@@ -34,4 +34,4 @@ pub use planar::resize_longest;
 pub use sheet::builtin_sheet;
 pub use style_mix::{StyleMix, BUILTIN_STYLES};
 pub use style_vector::{StyleVector, STYLE_VECTOR_LEN};
-pub use temporal_blend::{FrameLink, TemporalBlend, DEFAULT_BLEND};
+pub use temporal_blend::{FrameLink, Link, TemporalBlend, DEFAULT_BLEND};

@@ -93,25 +93,18 @@ impl TemporalBlend {
         frame: &Rgb32FImage,
         painted: Rgb32FImage,
     ) -> Result<(Rgb32FImage, FrameLink)> {
-        if frame.dimensions() != painted.dimensions() {
-            return Err(Error::Parameter {
-                name: "frame",
-                reason: format!(
-                    "the painting is {:?} but the frame is {:?}",
-                    painted.dimensions(),
-                    frame.dimensions()
-                ),
-            });
-        }
+        let link = self.link(frame)?;
+        self.apply(link, painted)
+    }
+
+    /// The flow half of [`next`](Self::next): the frame's flow to the
+    /// previous one, its consistency and the previous output warped. Needs
+    /// only the frame, so it can run while the network paints it.
+    pub fn link(&mut self, frame: &Rgb32FImage) -> Result<Link> {
         let (w, h) = frame.dimensions();
         let (wu, hu) = (w as usize, h as usize);
-        let flow_err = |e: stylize_flow::FlowError| Error::Parameter {
-            name: "flow",
-            reason: e.to_string(),
-        };
         let grey = GrayImage::from_rgb_planar(wu, hu, &planar(frame)).map_err(flow_err)?;
-        let mut out = painted;
-        let link = match self.previous.take() {
+        let warp = match self.previous.take() {
             Some(prev)
                 if prev.grey.width() == wu && prev.grey.height() == hu && self.blend > 0.0 =>
             {
@@ -120,26 +113,78 @@ impl TemporalBlend {
                 let c = consistency(&here_to_past, &past_to_here).map_err(flow_err)?;
                 let share = c.iter().map(|&v| f64::from(v)).sum::<f64>() / c.len().max(1) as f64;
                 if share < self.cut_threshold {
-                    FrameLink::Fresh(Some(share))
+                    Err(Some(share))
                 } else {
                     let warped = warp_bilinear(&prev.output, 3, &here_to_past).map_err(flow_err)?;
-                    let n = wu * hu;
-                    for (i, p) in out.pixels_mut().enumerate() {
-                        let k = self.blend * c[i];
-                        for ch in 0..3 {
-                            p[ch] += k * (warped[ch * n + i] - p[ch]);
-                        }
-                    }
-                    FrameLink::Blended(share)
+                    Ok((warped, c, share))
                 }
             }
-            _ => FrameLink::Fresh(None),
+            _ => Err(None),
+        };
+        Ok(Link {
+            size: (w, h),
+            grey,
+            warp,
+        })
+    }
+
+    /// The blend half of [`next`](Self::next): `painted` (the network's
+    /// painting of the frame `link` was made from) pulled toward the warped
+    /// previous output.
+    pub fn apply(&mut self, link: Link, painted: Rgb32FImage) -> Result<(Rgb32FImage, FrameLink)> {
+        if link.size != painted.dimensions() {
+            return Err(Error::Parameter {
+                name: "frame",
+                reason: format!(
+                    "the painting is {:?} but the frame is {:?}",
+                    painted.dimensions(),
+                    link.size
+                ),
+            });
+        }
+        let mut out = painted;
+        let result = match link.warp {
+            Ok((warped, c, share)) => {
+                let n = c.len();
+                for (i, p) in out.pixels_mut().enumerate() {
+                    let k = self.blend * c[i];
+                    for ch in 0..3 {
+                        p[ch] += k * (warped[ch * n + i] - p[ch]);
+                    }
+                }
+                FrameLink::Blended(share)
+            }
+            Err(share) => FrameLink::Fresh(share),
         };
         self.previous = Some(Previous {
-            grey,
+            grey: link.grey,
             output: planar(&out),
         });
-        Ok((out, link))
+        Ok((out, result))
+    }
+}
+
+/// A frame's link to the previous output, from [`TemporalBlend::link`].
+pub struct Link {
+    size: (u32, u32),
+    grey: GrayImage,
+    /// The warped previous output, the weights and the consistent share;
+    /// or why not (a cut's share, or no previous frame).
+    warp: std::result::Result<(Vec<f32>, Vec<f32>, f64), Option<f64>>,
+}
+
+impl std::fmt::Debug for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Link")
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+fn flow_err(e: stylize_flow::FlowError) -> Error {
+    Error::Parameter {
+        name: "flow",
+        reason: e.to_string(),
     }
 }
 

@@ -1,0 +1,158 @@
+//! `stylize video --method fast`: the feed-forward network on every frame,
+//! blended along the optical flow ([`TemporalBlend`]), straight to the
+//! output (no work folder: a frame takes a fraction of a second).
+
+use std::io::IsTerminal;
+use std::time::Instant;
+
+use image::{imageops, DynamicImage};
+use indicatif::{ProgressBar, ProgressStyle};
+use stylize::video::VideoConfig;
+use stylize::Error;
+use stylize_feedforward::{
+    default_models_dir, resize_longest, FastOptions, FastStyle, FastStylizer, FrameLink,
+    StyleVector, TemporalBlend, DEFAULT_BLEND,
+};
+use stylize_flow::DisParams;
+use stylize_frames::{create_sink, SinkOptions};
+
+use crate::args::VideoArgs;
+use crate::interrupt::Interrupt;
+use crate::video_cmd::{flicker_figures, fps_rational, write_json, Frames};
+use crate::{JobResult, Outcome};
+
+/// The working size's longer side when --size is not given: the frame's
+/// own, up to this.
+const MAX_DEFAULT_SIZE: u32 = 512;
+
+/// What `video_cmd` has prepared.
+pub struct FastVideo<'a> {
+    /// Frames to paint, when the source knows.
+    pub total: Option<usize>,
+    /// The output's frame rate.
+    pub out_fps: Option<f64>,
+    /// The sink's settings (ffmpeg).
+    pub sink_options: SinkOptions,
+    /// The paintings.
+    pub styles: &'a [DynamicImage],
+    /// The run's settings (style blend, cut threshold).
+    pub config: &'a VideoConfig,
+}
+
+/// Paints and writes every frame.
+pub fn run(
+    cli: &VideoArgs,
+    quiet: bool,
+    interrupt: &Interrupt,
+    frames: Frames<'_>,
+    prepared: FastVideo<'_>,
+) -> JobResult {
+    if cli.loop_frames.is_some() {
+        return Err(Error::parameter("loop", "--loop applies to --method optimize").into());
+    }
+    let blend = if cli.independent {
+        0.0
+    } else {
+        cli.blend.unwrap_or(DEFAULT_BLEND)
+    };
+    let mut temporal =
+        TemporalBlend::new(blend, DisParams::default(), prepared.config.cut_threshold)?;
+    let threads = cli.common.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, usize::from),
+        |t| t as usize,
+    );
+    let fast = FastStylizer::load(&default_models_dir(), threads)?;
+    let options = FastOptions::default();
+    let weights = prepared.config.image.blend_weights(prepared.styles.len())?;
+    let vectors = prepared
+        .styles
+        .iter()
+        .map(|s| fast.style_vector(&s.to_rgb32f(), options.style_size))
+        .collect::<Result<Vec<_>, _>>()?;
+    let parts: Vec<(&StyleVector, f32)> = vectors
+        .iter()
+        .zip(weights.iter().map(|w| *w as f32))
+        .collect();
+    let style = FastStyle::Arbitrary(StyleVector::blend(&parts)?);
+    let mut sink = create_sink(
+        &cli.output,
+        &SinkOptions {
+            fps: prepared.out_fps.map(fps_rational),
+            audio_from: (cli.frames.is_none()
+                && cli.fps.is_none()
+                && cli.input.as_os_str() != "-"
+                && cli.input.is_file())
+            .then(|| cli.input.clone()),
+            ..prepared.sink_options
+        },
+    )?;
+    let bar = if !quiet && std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(prepared.total.unwrap_or(0) as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:30.cyan/blue} {pos}/{len} frames | {per_sec} | ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let keep = cli.report.is_some();
+    let (mut originals, mut stylized) = (Vec::new(), Vec::new());
+    let (mut count, mut cuts) = (0usize, 0usize);
+    let start = Instant::now();
+    for frame in frames {
+        if interrupt.requested() {
+            bar.finish_and_clear();
+            // The sink is dropped unfinished: no partial output file.
+            eprintln!("stopped after {count} frame(s); nothing written");
+            return Ok(Outcome::Interrupted);
+        }
+        let frame = frame?.to_rgb32f();
+        let (fw, fh) = frame.dimensions();
+        let size = cli.common.size.unwrap_or(fw.max(fh).min(MAX_DEFAULT_SIZE));
+        let work = resize_longest(&frame, size);
+        // The flow needs only the frame: it runs while the network paints.
+        let (link, painted) = rayon::join(
+            || temporal.link(&work),
+            || fast.stylize(&work, &style, &options),
+        );
+        let (out, link) = temporal.apply(link?, painted?)?;
+        if matches!(link, FrameLink::Fresh(Some(_))) {
+            cuts += 1;
+        }
+        let out = if out.dimensions() == (fw, fh) {
+            out
+        } else {
+            imageops::resize(&out, fw, fh, imageops::FilterType::Triangle)
+        };
+        let rgb = DynamicImage::ImageRgb32F(out).to_rgb8();
+        sink.write_frame(&rgb)?;
+        if keep {
+            originals.push(DynamicImage::ImageRgb32F(frame).to_rgb8());
+            stylized.push(rgb);
+        }
+        count += 1;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    sink.finish()?;
+    let seconds = start.elapsed().as_secs_f64();
+    if let Some(report) = &cli.report {
+        let mut figures = flicker_figures(&originals, &stylized)?;
+        figures["method"] = "fast".into();
+        figures["blend"] = f64::from(blend).into();
+        figures["frames_per_second"] = (count as f64 / seconds.max(1e-9)).into();
+        write_json(report, &figures)?;
+    }
+    if !quiet {
+        eprintln!(
+            "wrote {} ({count} frames, {} shot(s)) in {seconds:.1} s ({:.1} frames/s)",
+            cli.output.display(),
+            cuts + usize::from(count > 0),
+            count as f64 / seconds.max(1e-9)
+        );
+    }
+    Ok(Outcome::Done)
+}
