@@ -189,9 +189,9 @@ pub fn match_luminance(style_y: &Rgb32FImage, content_y: &Rgb32FImage) -> Rgb32F
 }
 
 /// Luminance from one image, chrominance from another: each pixel gets Y
-/// of `luma_from` (its [`luminance`]; for a luminance image that is the
-/// channel value) and I, Q of `chroma_from`, converted back with
-/// [`YIQ_TO_RGB`] and clamped to [0, 1]. This is the last step of
+/// of `luma_from` (its luminance, `0.299 R + 0.587 G + 0.114 B`; for a
+/// luminance image that is the channel value) and I, Q of `chroma_from`,
+/// converted back to RGB (NTSC YIQ) and clamped to [0, 1]. This is the last step of
 /// luminance-only transfer: `luma_from` is the stylized luminance image,
 /// `chroma_from` the content photo.
 ///
