@@ -547,6 +547,34 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
     }
 }
 
+/// A wgpu build on a machine with no graphics driver at all: the loader is
+/// pointed at a Vulkan ICD and an EGL vendor file that do not exist (wgpu
+/// falls back to OpenGL through EGL when there is no Vulkan). Only in a
+/// build with `--features wgpu`, so not in CI; `scripts/check-wgpu` runs the
+/// same check. A build without wgpu is covered by
+/// `user_errors_exit_nonzero_with_a_clear_message_and_no_output`.
+#[cfg(all(feature = "wgpu", target_os = "linux"))]
+#[test]
+fn wgpu_with_no_driver_says_how_to_get_one_and_does_not_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    // The device is checked before the weights are looked for.
+    let o = stylize()
+        .args(base_args(&out, &dir.path().join("no.h5")))
+        .args(["--device", "wgpu"])
+        .env("VK_ICD_FILENAMES", "/nonexistent.json")
+        .env("VK_DRIVER_FILES", "/nonexistent.json")
+        .env("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent.json")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("wgpu found no adapter"), "{err}");
+    assert!(err.contains("apt-get install mesa-vulkan-drivers"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!out.exists());
+}
+
 #[test]
 fn offline_without_weights_says_how_to_provide_them() {
     let dir = tempfile::tempdir().unwrap();

@@ -26,8 +26,9 @@ pub enum ComputeDevice {
     /// time (`libcuda` is loaded then; no CUDA toolkit is needed).
     Cuda(usize),
     /// The GPU wgpu prefers (a discrete one first) on the graphics API it
-    /// settles on: Vulkan on Linux, Metal on macOS, DirectX 12 or Vulkan on
-    /// Windows. Needs the `wgpu` feature. `auto` never picks a software
+    /// settles on: Vulkan on Linux (OpenGL through EGL where there is no
+    /// Vulkan driver), Metal on macOS, DirectX 12 or Vulkan on Windows.
+    /// Needs the `wgpu` feature. `auto` never picks a software
     /// rasterizer (llvmpipe, lavapipe): the CPU backend is faster; asked for
     /// by name, one is used when it is the only adapter, with a warning.
     Wgpu,
@@ -98,16 +99,20 @@ impl ComputeDevice {
                 }
                 match wgpu_adapters() {
                     Adapters::None => Err(Error::Backend(
-                        "wgpu found no adapter: no Vulkan, Metal or DirectX 12 driver. On Linux, \
-                         `apt-get install mesa-vulkan-drivers` gives a software one (lavapipe, \
-                         slow); or use the CPU"
+                        "wgpu found no adapter: no Vulkan, Metal, DirectX 12 or OpenGL (EGL) \
+                         driver. On Linux, `apt-get install mesa-vulkan-drivers` gives a software \
+                         Vulkan (lavapipe, slow); or use the CPU"
                             .into(),
                     )),
                     Adapters::SoftwareOnly => {
-                        log::warn!(
-                            "wgpu found only a software adapter (a CPU emulation of a GPU, such \
-                             as lavapipe): it works, far slower than --device cpu"
-                        );
+                        // Once: `check` runs again for each stylizer.
+                        static WARNED: std::sync::Once = std::sync::Once::new();
+                        WARNED.call_once(|| {
+                            log::warn!(
+                                "wgpu found only a software adapter (a CPU emulation of a GPU, \
+                                 such as lavapipe): it works, far slower than --device cpu"
+                            );
+                        });
                         Ok(())
                     }
                     Adapters::Hardware => Ok(()),

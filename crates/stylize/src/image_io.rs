@@ -181,10 +181,32 @@ pub fn from_planar(planar: &[f32], w: u32, h: u32) -> Result<Rgb32FImage> {
 /// # Errors
 /// [`Error::Backend`] if the tensor cannot be read back.
 pub fn tensor_values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
-    t.into_data()
+    read_back(t)?
         .convert::<f32>()
         .try_into_vec::<f32>()
         .map_err(|e| Error::Backend(format!("{e:?}")))
+}
+
+/// A tensor's data, brought back from its device.
+///
+/// A GPU reports what failed since the last read (a buffer it could not
+/// allocate, a kernel that faulted) here, as an error rather than the panic
+/// of burn's `into_data`.
+///
+/// # Errors
+/// [`Error::Backend`] with the backend's account of the failure.
+pub(crate) fn read_back<const D: usize>(t: Tensor<D>) -> Result<burn::tensor::TensorData> {
+    t.try_into_data().map_err(|e| {
+        let e = e.to_string();
+        // lavapipe, for one, binds at most 128 MiB per buffer: the first
+        // layer's activations at 1024x681 are 170 MiB.
+        let hint = if e.contains("allocate") {
+            " (out of memory, or a buffer larger than it allows: try a smaller --size)"
+        } else {
+            ""
+        };
+        Error::Backend(format!("the device failed{hint}: {e}"))
+    })
 }
 
 /// Rounds [0, 1] floats to 8-bit RGB.

@@ -48,7 +48,7 @@ impl Costs {
 }
 
 fn scalar(t: Tensor<1>) -> crate::Result<f64> {
-    t.into_data()
+    crate::image_io::read_back(t)?
         .convert::<f64>()
         .try_into_vec::<f64>()
         .ok()
