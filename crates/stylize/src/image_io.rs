@@ -1,4 +1,5 @@
-//! Images in and out: decoding (with EXIF orientation), the working size,
+//! Images in and out: decoding (with EXIF orientation; an animated GIF
+//! gives its first frame), the working size,
 //! conversion to and from tensors, and atomic saving.
 
 use std::path::Path;
@@ -52,6 +53,7 @@ pub fn load_image(path: &Path) -> Result<DynamicImage> {
 }
 
 /// Decodes an image file within `limits`, applying its EXIF orientation.
+/// An animated GIF gives its first frame, with a warning saying so.
 ///
 /// # Errors
 /// [`Error::Io`] when the file cannot be opened, [`Error::ImageDecode`]
@@ -74,7 +76,7 @@ pub fn load_image_with_limits(path: &Path, limits: &ImageLimits) -> Result<Dynam
     l.max_image_width = Some(limits.max_width);
     l.max_image_height = Some(limits.max_height);
     l.max_alloc = Some(limits.max_alloc);
-    reader.limits(l);
+    reader.limits(l.clone());
     let too_large = |e: image::ImageError| {
         let reason = if matches!(e, image::ImageError::Limits(_)) {
             format!(
@@ -92,8 +94,14 @@ pub fn load_image_with_limits(path: &Path, limits: &ImageLimits) -> Result<Dynam
             source: Some(e),
         }
     };
-    if reader.format().is_none() {
+    let Some(format) = reader.format() else {
         return Err(decode_err("not a recognised image format", None));
+    };
+    if format == ImageFormat::Gif && is_animated_gif(path, l) {
+        log::warn!(
+            "{}: an animated GIF; using its first frame as a still image",
+            path.display()
+        );
     }
     let mut decoder = reader.into_decoder().map_err(too_large)?;
     // The decoded size, before anything is allocated for it.
@@ -111,6 +119,24 @@ pub fn load_image_with_limits(path: &Path, limits: &ImageLimits) -> Result<Dynam
         return Err(decode_err("the image has no pixels", None));
     }
     Ok(img)
+}
+
+/// Whether the GIF at `path` has more than one frame. Decodes at most the
+/// first two, within `limits`; a GIF that cannot be read counts as a still
+/// (decoding it properly then reports the error).
+fn is_animated_gif(path: &Path, limits: image::Limits) -> bool {
+    use image::codecs::gif::GifDecoder;
+    use image::AnimationDecoder;
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let Ok(mut decoder) = GifDecoder::new(std::io::BufReader::new(file)) else {
+        return false;
+    };
+    if decoder.set_limits(limits).is_err() {
+        return false;
+    }
+    decoder.into_frames().take(2).filter(Result::is_ok).count() > 1
 }
 
 /// The size with the longer side scaled to `longer` and the aspect ratio
@@ -298,6 +324,21 @@ pub fn output_tempfile(dir: &Path, prefix: &str) -> std::io::Result<tempfile::Na
 /// [`Error::Parameter`] for an unsupported extension, [`Error::Io`] /
 /// [`Error::ImageEncode`] when writing fails.
 pub fn save_image(img: &DynamicImage, path: &Path) -> Result<()> {
+    save_image_through(img, path, |file| Box::new(file))
+}
+
+/// What an encoder writes into (some need to seek back).
+trait WriteSeek: std::io::Write + std::io::Seek {}
+
+impl<T: std::io::Write + std::io::Seek> WriteSeek for T {}
+
+/// Where [`save_image_through`] sends the encoded bytes: the temporary
+/// file itself, or (in the tests) a writer around it that fails part-way.
+type Sink = for<'a> fn(&'a mut std::fs::File) -> Box<dyn WriteSeek + 'a>;
+
+/// [`save_image`], writing the encoded bytes through `sink`: the seam where
+/// the tests inject a write failure (a disk that fills up mid-write).
+fn save_image_through(img: &DynamicImage, path: &Path, sink: Sink) -> Result<()> {
     let format = output_format(path)?;
     let flattened;
     let img = match (format, img) {
@@ -332,7 +373,7 @@ pub fn save_image(img: &DynamicImage, path: &Path) -> Result<()> {
         source: Box::new(e),
     };
     {
-        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
+        let mut w = std::io::BufWriter::new(sink(tmp.as_file_mut()));
         match format {
             ImageFormat::Jpeg => JpegEncoder::new_with_quality(&mut w, 95)
                 .encode_image(img)
@@ -499,6 +540,353 @@ mod tests {
         let p = dir.path().join("a.jpg");
         save_image(&out, &p).unwrap();
         assert!(!load_image(&p).unwrap().color().has_alpha());
+    }
+
+    const RED: [u8; 3] = [230, 30, 30];
+    const BLUE: [u8; 3] = [30, 30, 230];
+
+    /// `w` x `h`, the left half [`RED`] and the right half [`BLUE`].
+    fn red_blue(w: u32, h: u32) -> RgbImage {
+        RgbImage::from_fn(w, h, |x, _| image::Rgb(if x < w / 2 { RED } else { BLUE }))
+    }
+
+    /// `jpeg` with an EXIF APP1 segment holding only an orientation tag.
+    fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+        let mut exif = b"Exif\0\0MM\0\x2a\0\0\0\x08".to_vec();
+        exif.extend(1u16.to_be_bytes()); // one entry
+        exif.extend(0x0112u16.to_be_bytes()); // Orientation
+        exif.extend(3u16.to_be_bytes()); // SHORT
+        exif.extend(1u32.to_be_bytes()); // one value
+        exif.extend(orientation.to_be_bytes());
+        exif.extend([0, 0]); // padding of the 4-byte value field
+        exif.extend(0u32.to_be_bytes()); // no next IFD
+        let mut out = jpeg[..2].to_vec(); // SOI
+        out.extend([0xff, 0xe1]);
+        out.extend((exif.len() as u16 + 2).to_be_bytes());
+        out.extend(exif);
+        out.extend(&jpeg[2..]);
+        out
+    }
+
+    /// A fixture from `tests/fixtures/images` (made by its `make.py`).
+    fn fixture(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/images")
+            .join(name)
+    }
+
+    /// Each kind of file users have decodes to the right size, orientation
+    /// and colours: the red half where it was (or where the EXIF rotation
+    /// puts it), within `tol` per channel (JPEG is lossy).
+    #[cfg(unix)]
+    #[test]
+    fn every_input_kind_decodes_with_its_orientation_and_colours() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let rb = red_blue(16, 8);
+        // 16-bit RGB PNG.
+        let deep = image::ImageBuffer::<image::Rgb<u16>, _>::from_fn(16, 8, |x, y| {
+            let p = rb.get_pixel(x, y);
+            image::Rgb([p[0], p[1], p[2]].map(|v| u16::from(v) * 257))
+        });
+        deep.save(d.join("16bit.png")).unwrap();
+        // Greyscale and greyscale + alpha: a dark left half, a light right.
+        GrayImage::from_fn(16, 8, |x, _| image::Luma([if x < 8 { 40 } else { 210 }]))
+            .save(d.join("grey.png"))
+            .unwrap();
+        image::GrayAlphaImage::from_fn(16, 8, |x, _| {
+            image::LumaA([if x < 8 { 40 } else { 210 }, if x < 8 { 255 } else { 100 }])
+        })
+        .save(d.join("grey_alpha.png"))
+        .unwrap();
+        // JPEG with EXIF orientation 6 (rotate 90 degrees clockwise): the
+        // 16x8 landscape shows as an 8x16 portrait, red on top.
+        let mut jpeg = Vec::new();
+        JpegEncoder::new_with_quality(&mut jpeg, 95)
+            .encode_image(&rb)
+            .unwrap();
+        std::fs::write(d.join("exif6.jpg"), with_exif_orientation(&jpeg, 6)).unwrap();
+        // Animated GIF: the first frame red/blue, the second all green.
+        {
+            let file = std::fs::File::create(d.join("animated.gif")).unwrap();
+            let mut gif = image::codecs::gif::GifEncoder::new(file);
+            let first = DynamicImage::ImageRgb8(rb.clone()).to_rgba8();
+            let second = RgbaImage::from_pixel(16, 8, image::Rgba([0, 255, 0, 255]));
+            gif.encode_frames([first, second].map(image::Frame::new))
+                .unwrap();
+        }
+        // WebP (lossless) with alpha.
+        let rgba = RgbaImage::from_fn(16, 8, |x, y| {
+            let p = rb.get_pixel(x, y);
+            image::Rgba([p[0], p[1], p[2], (x * 16) as u8])
+        });
+        rgba.save(d.join("alpha.webp")).unwrap();
+        red_blue(1, 1).save(d.join("1x1.png")).unwrap();
+        red_blue(8, 8).save(d.join("8x8.png")).unwrap();
+        // A name with spaces and a byte that is not UTF-8.
+        let odd = d.join(std::ffi::OsStr::from_bytes(b"my photo \xff.png"));
+        rb.save_with_format(&odd, ImageFormat::Png).unwrap();
+
+        struct Case {
+            path: std::path::PathBuf,
+            size: (u32, u32),
+            /// Expected colour of the first and last pixel of the middle row
+            /// (or, for a portrait, column).
+            first: [u8; 3],
+            last: [u8; 3],
+            tol: u8,
+            alpha: bool,
+        }
+        let case = |path, size, first, last, tol, alpha| Case {
+            path,
+            size,
+            first,
+            last,
+            tol,
+            alpha,
+        };
+        let (dark, light) = ([40; 3], [210; 3]);
+        let cases = [
+            case(d.join("16bit.png"), (16, 8), RED, BLUE, 0, false),
+            case(d.join("grey.png"), (16, 8), dark, light, 0, false),
+            case(d.join("grey_alpha.png"), (16, 8), dark, light, 0, true),
+            case(fixture("palette.png"), (16, 8), RED, BLUE, 0, false),
+            case(fixture("cmyk.jpg"), (16, 8), RED, BLUE, 16, false),
+            case(fixture("progressive.jpg"), (16, 8), RED, BLUE, 16, false),
+            case(d.join("exif6.jpg"), (8, 16), RED, BLUE, 16, false),
+            case(d.join("animated.gif"), (16, 8), RED, BLUE, 0, false),
+            case(d.join("alpha.webp"), (16, 8), RED, BLUE, 0, true),
+            case(d.join("1x1.png"), (1, 1), BLUE, BLUE, 0, false),
+            case(d.join("8x8.png"), (8, 8), RED, BLUE, 0, false),
+            case(odd.clone(), (16, 8), RED, BLUE, 0, false),
+        ];
+        for c in cases {
+            let name = c.path.display().to_string();
+            let img = load_image(&c.path).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!((img.width(), img.height()), c.size, "{name}");
+            let rgb = img.to_rgb8();
+            let (w, h) = c.size;
+            let (a, b) = if w >= h {
+                (rgb.get_pixel(0, h / 2).0, rgb.get_pixel(w - 1, h / 2).0)
+            } else {
+                (rgb.get_pixel(w / 2, 0).0, rgb.get_pixel(w / 2, h - 1).0)
+            };
+            for (got, want) in [(a, c.first), (b, c.last)] {
+                let off = got.iter().zip(want).map(|(g, w)| g.abs_diff(w)).max();
+                assert!(off <= Some(c.tol), "{name}: {got:?} for {want:?}");
+            }
+            assert_eq!(alpha_channel(&img).is_some(), c.alpha, "{name}");
+        }
+        // 16-bit stays 16-bit (no early rounding to 8 bits).
+        assert_eq!(
+            load_image(&d.join("16bit.png")).unwrap().color(),
+            image::ColorType::Rgb16
+        );
+        // A non-UTF-8 output name is written too.
+        let out = d.join(std::ffi::OsStr::from_bytes(b"out \xfe.png"));
+        save_image(&DynamicImage::ImageRgb8(rb), &out).unwrap();
+        assert_eq!(load_image(&out).unwrap().width(), 16);
+    }
+
+    /// A file the process may not read is an I/O error naming it. As root
+    /// (where permissions do not stop reading) the check is skipped, and
+    /// says so.
+    #[cfg(unix)]
+    #[test]
+    fn an_unreadable_file_is_an_io_error_naming_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret.png");
+        red_blue(4, 4).save(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
+        if std::fs::File::open(&path).is_ok() {
+            eprintln!(
+                "SKIPPED an_unreadable_file_is_an_io_error_naming_it: a mode-000 file is \
+                 still readable here (running as root)"
+            );
+            return;
+        }
+        let err = load_image(&path).unwrap_err();
+        assert!(matches!(err, Error::Io { .. }), "{err}");
+        assert!(err.to_string().contains("secret.png"), "{err}");
+    }
+
+    /// A writer that takes `left` bytes and then fails as a full disk does.
+    struct FullAfter<W> {
+        inner: W,
+        left: usize,
+    }
+
+    impl<W: std::io::Seek> std::io::Seek for FullAfter<W> {
+        fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+            self.inner.seek(pos)
+        }
+    }
+
+    impl<W: std::io::Write> std::io::Write for FullAfter<W> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.left == 0 {
+                return Err(std::io::Error::from_raw_os_error(28)); // ENOSPC
+            }
+            let n = buf.len().min(self.left);
+            self.left -= n;
+            self.inner.write(&buf[..n])
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.inner.flush()
+        }
+    }
+
+    /// An image that compresses badly: `side` x `side` of noise.
+    fn noise(side: u32) -> DynamicImage {
+        let mut state = 0x9e37_79b9_u32;
+        DynamicImage::ImageRgb8(RgbImage::from_fn(side, side, |_, _| {
+            let mut px = [0u8; 3];
+            for v in &mut px {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                *v = state as u8;
+            }
+            image::Rgb(px)
+        }))
+    }
+
+    /// The file names in `dir`, sorted.
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// `err` and its causes on one line.
+    fn chain(err: &dyn std::error::Error) -> String {
+        let mut text = err.to_string();
+        let mut source = err.source();
+        while let Some(s) = source {
+            text.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        text
+    }
+
+    /// A write that fails part-way (the disk fills up after 1000 bytes, in
+    /// every format) is an error; the previous output is untouched and no
+    /// temporary file stays behind.
+    #[test]
+    fn a_write_failing_midway_keeps_the_previous_file_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["out.png", "out.jpg", "out.webp"] {
+            let out = dir.path().join(name);
+            save_image(&DynamicImage::ImageRgb8(red_blue(8, 8)), &out).unwrap();
+            let before = std::fs::read(&out).unwrap();
+            let err = save_image_through(&noise(64), &out, |file| {
+                Box::new(FullAfter {
+                    inner: file,
+                    left: 1000,
+                })
+            })
+            .unwrap_err();
+            assert!(
+                chain(&err).contains("No space left on device"),
+                "{name}: {}",
+                chain(&err)
+            );
+            assert_eq!(std::fs::read(&out).unwrap(), before, "{name} changed");
+        }
+        assert_eq!(names(dir.path()), ["out.jpg", "out.png", "out.webp"]);
+    }
+
+    /// Runs `cmd`, true when it succeeded.
+    #[cfg(target_os = "linux")]
+    fn sh(cmd: &[&str]) -> bool {
+        std::process::Command::new(cmd[0])
+            .args(&cmd[1..])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// A mount made for one test, unmounted when dropped.
+    #[cfg(target_os = "linux")]
+    struct Mount(std::path::PathBuf);
+
+    #[cfg(target_os = "linux")]
+    impl Drop for Mount {
+        fn drop(&mut self) {
+            sh(&["umount", self.0.to_str().unwrap()]);
+        }
+    }
+
+    /// A real full disk: a 64 KiB tmpfs (mounting needs root; skipped, and
+    /// saying so, elsewhere). The previous output stays and no temporary
+    /// file is left, whether the disk fills while the new file is written
+    /// or it is already full when the temporary file is made.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_disk_keeps_the_previous_file_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        if !sh(&["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", d]) {
+            eprintln!(
+                "SKIPPED a_full_disk_keeps_the_previous_file_and_leaves_no_temporary: \
+                 cannot mount a tmpfs here (needs root)"
+            );
+            return;
+        }
+        let _mount = Mount(dir.path().to_path_buf());
+        let out = dir.path().join("out.png");
+        save_image(&DynamicImage::ImageRgb8(red_blue(8, 8)), &out).unwrap();
+        let before = std::fs::read(&out).unwrap();
+        // 128x128 of noise is about 48 KiB as PNG, 96 KiB raw: too much
+        // for what is left.
+        std::fs::write(dir.path().join("filler"), vec![0u8; 24 << 10]).unwrap();
+        let err = save_image(&noise(128), &out).unwrap_err();
+        assert!(
+            chain(&err).contains("No space left on device"),
+            "{}",
+            chain(&err)
+        );
+        assert_eq!(std::fs::read(&out).unwrap(), before);
+        assert_eq!(names(dir.path()), ["filler", "out.png"]);
+    }
+
+    /// A read-only folder: a read-only bind mount (as root, a folder's mode
+    /// does not stop writing, and making the mount needs root; skipped, and
+    /// saying so, elsewhere). Nothing is written and the old file stays.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_read_only_folder_is_a_clear_error_and_the_previous_file_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.png");
+        save_image(&DynamicImage::ImageRgb8(red_blue(8, 8)), &out).unwrap();
+        let before = std::fs::read(&out).unwrap();
+        let d = dir.path().to_str().unwrap();
+        if !sh(&["mount", "--bind", d, d]) {
+            eprintln!(
+                "SKIPPED a_read_only_folder_is_a_clear_error_and_the_previous_file_stays: \
+                 cannot bind-mount here (needs root)"
+            );
+            return;
+        }
+        let mount = Mount(dir.path().to_path_buf());
+        assert!(
+            sh(&["mount", "-o", "remount,ro,bind", d]),
+            "remount read-only"
+        );
+        let err = save_image(&noise(16), &out).unwrap_err();
+        let text = chain(&err);
+        assert!(
+            text.contains("Read-only file system") && text.contains(d),
+            "{text}"
+        );
+        assert_eq!(std::fs::read(&out).unwrap(), before);
+        drop(mount);
+        assert_eq!(names(dir.path()), ["out.png"]);
     }
 
     #[test]

@@ -185,8 +185,10 @@ impl Planner {
 /// Fails when an image is too small (or too elongated) at its working size
 /// for the deepest layer a cost reads.
 fn check_fits(what: &str, (w, h): (u32, u32), layers: &ResolvedLayers) -> Result<()> {
+    // The most demanding layer, so that the message names the size that
+    // works rather than the first one that fails.
     let taps = layers.style.iter().map(|(l, _)| *l).chain([layers.content]);
-    for layer in taps {
+    if let Some(layer) = taps.max_by_key(|l| l.min_input_side()) {
         let need = layer.min_input_side();
         if w.min(h) < need {
             return Err(Error::parameter(

@@ -10,7 +10,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::weights::download::{default_cache_dir, fetch_cached, DownloadProgress, DownloadSpec};
+use crate::weights::download::{
+    default_cache_dir, fetch_cached, DownloadProgress, DownloadSpec, DEFAULT_MAX_BYTES,
+};
 
 /// torchvision's ImageNet VGG19 (`IMAGENET1K_V1`), where torchvision itself
 /// downloads it from.
@@ -28,6 +30,7 @@ pub fn default_spec() -> DownloadSpec {
         url: DEFAULT_WEIGHTS_URL.to_string(),
         sha256: DEFAULT_WEIGHTS_SHA256.to_string(),
         file_name: DEFAULT_WEIGHTS_FILE.to_string(),
+        max_bytes: DEFAULT_MAX_BYTES,
     }
 }
 
@@ -149,6 +152,7 @@ mod tests {
             url: url.into(),
             sha256: "00000000".into(),
             file_name: "w.pth".into(),
+            max_bytes: DEFAULT_MAX_BYTES,
         }
     }
 

@@ -5,6 +5,13 @@
 //! it on the way, and renames it into place only when the byte count and the
 //! pinned SHA-256 check out. A file at the final path has therefore always
 //! been verified, and a failed download leaves nothing behind.
+//!
+//! A response is never allowed to fill the disk: one larger than
+//! [`DownloadSpec::max_bytes`] is refused from its Content-Length or cut
+//! off once that many bytes arrived. A stalled server is given up on after
+//! [`READ_TIMEOUT`] without data (`$STYLIZE_DOWNLOAD_TIMEOUT` seconds when
+//! set), and a redirect loop after 10 redirects. An interrupted transfer
+//! leaves nothing; the next call downloads the file again from the start.
 
 use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
@@ -16,8 +23,14 @@ use crate::error::{Error, Result};
 
 /// How long establishing a connection (and resolving the host) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a single read may wait for data, headers or body alike.
-const READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a single read may wait for data, headers or body alike, unless
+/// `$STYLIZE_DOWNLOAD_TIMEOUT` (seconds) says otherwise.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// The default [`DownloadSpec::max_bytes`]: 2 GiB, well above any VGG
+/// weights file (VGG19's is 548 MiB).
+pub const DEFAULT_MAX_BYTES: u64 = 2 << 30;
+/// Redirects followed before giving up (a loop ends here).
+const MAX_REDIRECTS: u32 = 10;
 /// Bytes read from the network per chunk.
 const CHUNK: usize = 64 * 1024;
 
@@ -30,6 +43,10 @@ pub struct DownloadSpec {
     pub sha256: String,
     /// File name inside the cache directory.
     pub file_name: String,
+    /// The most bytes accepted: a larger response is refused (from its
+    /// Content-Length) or stopped once this many arrived, so that a wrong
+    /// or hostile server cannot fill the disk. Usually [`DEFAULT_MAX_BYTES`].
+    pub max_bytes: u64,
 }
 
 /// Receives download progress (a CLI draws a bar; a library user may ignore it).
@@ -62,16 +79,23 @@ pub fn fetch_cached(
     cache_dir: &Path,
     progress: &mut dyn DownloadProgress,
 ) -> Result<PathBuf> {
-    fetch_with(spec, cache_dir, progress, true)
+    let timeout = std::env::var("STYLIZE_DOWNLOAD_TIMEOUT")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map_or(READ_TIMEOUT, Duration::from_secs_f64);
+    fetch_with(spec, cache_dir, progress, true, timeout)
 }
 
 /// [`fetch_cached`], optionally ignoring proxy settings from the environment
-/// (the tests talk to 127.0.0.1 only and must not go through a proxy).
+/// (the tests talk to 127.0.0.1 only and must not go through a proxy), with
+/// `read_timeout` for each read.
 fn fetch_with(
     spec: &DownloadSpec,
     cache_dir: &Path,
     progress: &mut dyn DownloadProgress,
     env_proxy: bool,
+    read_timeout: Duration,
 ) -> Result<PathBuf> {
     let expected = validate(spec)?;
     let target = cache_dir.join(&spec.file_name);
@@ -87,7 +111,7 @@ fn fetch_with(
         reason,
     };
     log::info!("downloading {url} to {}", target.display());
-    let response = agent(env_proxy)
+    let response = agent(env_proxy, read_timeout)
         .get(url)
         .call()
         .map_err(|e| download(describe_connect_error(e)))?;
@@ -98,6 +122,12 @@ fn fetch_with(
         return Err(download(message.trim_end().to_owned()));
     }
     let total = response.body().content_length();
+    if let Some(total) = total.filter(|t| *t > spec.max_bytes) {
+        return Err(download(format!(
+            "the server announces {total} bytes, more than the limit of {} bytes",
+            spec.max_bytes
+        )));
+    }
 
     // Dropping `part` (on any early return) deletes the temporary file.
     let part = tempfile::Builder::new()
@@ -107,7 +137,7 @@ fn fetch_with(
         .map_err(|e| Error::io(cache_dir, e))?;
     let mut reader = response.into_body().into_reader();
     progress.start(url, total);
-    let streamed = stream(&mut reader, part.as_file(), total, progress);
+    let streamed = stream(&mut reader, part.as_file(), total, spec.max_bytes, progress);
     progress.finish();
     let (received, digest) = streamed.map_err(|e| match e {
         StreamError::Net(reason) => download(reason),
@@ -161,11 +191,12 @@ fn validate(spec: &DownloadSpec) -> Result<String> {
 
 /// An agent with a connect timeout and a per-read timeout, but no overall
 /// limit, so that a large file on a slow link still completes.
-fn agent(env_proxy: bool) -> ureq::Agent {
+fn agent(env_proxy: bool, read_timeout: Duration) -> ureq::Agent {
     let mut config = ureq::Agent::config_builder()
         .timeout_resolve(Some(CONNECT_TIMEOUT))
         .timeout_connect(Some(CONNECT_TIMEOUT))
-        .timeout_per_read(Some(READ_TIMEOUT))
+        .timeout_per_read(Some(read_timeout))
+        .max_redirects(MAX_REDIRECTS)
         .http_status_as_error(false)
         .user_agent(concat!("stylize/", env!("CARGO_PKG_VERSION")));
     if !env_proxy {
@@ -182,6 +213,9 @@ fn describe_connect_error(e: ureq::Error) -> String {
         ureq::Error::ConnectionFailed => format!("cannot connect; {OFFLINE}"),
         ureq::Error::Io(e) => format!("cannot connect ({e}); {OFFLINE}"),
         ureq::Error::Timeout(t) => format!("timed out ({t}); {OFFLINE}"),
+        ureq::Error::TooManyRedirects => {
+            format!("more than {MAX_REDIRECTS} redirects (a redirect loop?)")
+        }
         other => other.to_string(),
     }
 }
@@ -194,12 +228,14 @@ enum StreamError {
     Write(std::io::Error),
 }
 
-/// Copies `reader` into `file`, reporting progress and hashing as it goes.
-/// Returns the byte count and the lower-case hex SHA-256.
+/// Copies `reader` into `file`, reporting progress and hashing as it goes,
+/// stopping with an error past `max_bytes`. Returns the byte count and the
+/// lower-case hex SHA-256.
 fn stream(
     reader: &mut dyn Read,
     mut file: &std::fs::File,
     total: Option<u64>,
+    max_bytes: u64,
     progress: &mut dyn DownloadProgress,
 ) -> std::result::Result<(u64, String), StreamError> {
     let short = |received: u64, cause: &str| match total {
@@ -216,6 +252,11 @@ fn stream(
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => return Err(StreamError::Net(short(received, &format!(" ({e})")))),
         };
+        if received + n as u64 > max_bytes {
+            return Err(StreamError::Net(format!(
+                "the response is larger than the limit of {max_bytes} bytes; stopped"
+            )));
+        }
         let chunk = &buf[..n];
         hasher.update(chunk);
         file.write_all(chunk).map_err(StreamError::Write)?;
@@ -243,6 +284,10 @@ mod tests {
     use std::thread::JoinHandle;
 
     const SIZE: usize = 200_000;
+    /// How long /stalls.bin goes quiet mid-body.
+    const STALL: std::time::Duration = std::time::Duration::from_secs(4);
+    /// Requests for /flaky.bin so far (only one test asks for it).
+    static FLAKY_REQUESTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
     /// 200 KB of deterministic, non-repeating-looking bytes.
     fn body() -> Vec<u8> {
@@ -323,17 +368,31 @@ mod tests {
         }
         let path = request_line.split_whitespace().nth(1).unwrap_or("");
         let body = body();
-        let (status, declared, sent): (&str, usize, &[u8]) = match path {
-            "/good.bin" => ("200 OK", SIZE, &body),
-            "/truncated.bin" => ("200 OK", SIZE, &body[..SIZE / 2]),
-            _ => ("404 Not Found", 9, b"not found"),
+        // The first request for /flaky.bin is cut short, later ones not.
+        let flaky_cut = path == "/flaky.bin" && FLAKY_REQUESTS.fetch_add(1, Ordering::SeqCst) == 0;
+        let (status, declared, sent): (&str, Option<usize>, &[u8]) = match path {
+            "/good.bin" => ("200 OK", Some(SIZE), &body),
+            "/flaky.bin" if flaky_cut => ("200 OK", Some(SIZE), &body[..SIZE / 2]),
+            "/flaky.bin" => ("200 OK", Some(SIZE), &body),
+            "/truncated.bin" | "/stalls.bin" => ("200 OK", Some(SIZE), &body[..SIZE / 2]),
+            // No Content-Length: the body ends when the connection closes.
+            "/unsized.bin" => ("200 OK", None, &body),
+            "/loop.bin" => ("302 Found", Some(0), b""),
+            _ => ("404 Not Found", Some(9), b"not found"),
         };
+        let length = declared.map_or(String::new(), |n| format!("Content-Length: {n}\r\n"));
         let head = format!(
-            "HTTP/1.1 {status}\r\nContent-Length: {declared}\r\n\
+            "HTTP/1.1 {status}\r\n{length}Location: /loop.bin\r\n\
              Content-Type: application/octet-stream\r\nConnection: close\r\n\r\n"
         );
         let _ = conn.write_all(head.as_bytes());
         let _ = conn.write_all(sent);
+        if path == "/stalls.bin" {
+            // Half the body, then nothing for longer than the read timeout.
+            let _ = conn.flush();
+            std::thread::sleep(STALL);
+            let _ = conn.write_all(&body[SIZE / 2..]);
+        }
         let _ = conn.flush();
         let _ = conn.shutdown(Shutdown::Write);
     }
@@ -343,6 +402,7 @@ mod tests {
             url,
             sha256: sha256.to_owned(),
             file_name: "vgg.bin".to_owned(),
+            max_bytes: DEFAULT_MAX_BYTES,
         }
     }
 
@@ -383,7 +443,98 @@ mod tests {
         dir: &Path,
         progress: &mut dyn DownloadProgress,
     ) -> Result<PathBuf> {
-        fetch_with(spec, dir, progress, false)
+        fetch_with(spec, dir, progress, false, READ_TIMEOUT)
+    }
+
+    /// The `Error::Download` reason of a fetch that must fail, after
+    /// checking that it left nothing in `dir`.
+    fn failure(s: &DownloadSpec, dir: &Path, timeout: Duration) -> String {
+        let err =
+            fetch_with(s, dir, &mut NoDownloadProgress, false, timeout).expect_err("must fail");
+        assert!(entries(dir).is_empty(), "{:?}", entries(dir));
+        match err {
+            Error::Download { reason, .. } => reason,
+            other => panic!("expected Error::Download, got {other:?}"),
+        }
+    }
+
+    /// A response larger than `max_bytes` is refused from its Content-Length
+    /// before any byte is stored, and without one it is stopped at the
+    /// limit: a wrong or hostile server cannot fill the disk.
+    #[test]
+    fn responses_over_the_size_limit_are_stopped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let server = Server::start();
+        let mut s = spec(server.url("/good.bin"), &sha256_hex(&body()));
+        s.max_bytes = SIZE as u64 / 4;
+        let reason = failure(&s, dir.path(), READ_TIMEOUT);
+        assert!(
+            reason.contains(&format!(
+                "announces {SIZE} bytes, more than the limit of {}",
+                SIZE / 4
+            )),
+            "{reason}"
+        );
+        s.url = server.url("/unsized.bin");
+        let reason = failure(&s, dir.path(), READ_TIMEOUT);
+        assert!(
+            reason.contains("larger than the limit of 50000 bytes; stopped"),
+            "{reason}"
+        );
+        // The same unsized response within the limit is accepted.
+        s.max_bytes = DEFAULT_MAX_BYTES;
+        let path = fetch(&s, dir.path(), &mut NoDownloadProgress).expect("download");
+        assert_eq!(std::fs::read(path).expect("read"), body());
+    }
+
+    /// A server that redirects to itself is given up on, saying why.
+    #[test]
+    fn a_redirect_loop_is_given_up_on() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let server = Server::start();
+        let s = spec(server.url("/loop.bin"), "0123abcd");
+        let reason = failure(&s, dir.path(), READ_TIMEOUT);
+        assert!(reason.contains("redirect loop"), "{reason}");
+    }
+
+    /// A server that stops sending mid-body is given up on after the read
+    /// timeout (here 0.5 s; 60 s, or `$STYLIZE_DOWNLOAD_TIMEOUT`, in use),
+    /// well before it would have resumed.
+    #[test]
+    fn a_stalled_server_times_out_and_leaves_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let server = Server::start();
+        let s = spec(server.url("/stalls.bin"), &sha256_hex(&body()));
+        let started = std::time::Instant::now();
+        let reason = failure(&s, dir.path(), Duration::from_millis(500));
+        assert!(started.elapsed() < STALL, "waited {:?}", started.elapsed());
+        assert!(
+            reason.contains(&format!("{} of {SIZE}", SIZE / 2)),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("timeout") || reason.contains("timed out"),
+            "{reason}"
+        );
+    }
+
+    /// A connection closed mid-body leaves nothing in the cache; the next
+    /// call downloads the whole file again and stores it verified.
+    #[test]
+    fn an_interrupted_download_is_restarted_cleanly() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let server = Server::start();
+        let s = spec(server.url("/flaky.bin"), &sha256_hex(&body()));
+        let reason = failure(&s, dir.path(), READ_TIMEOUT);
+        assert!(
+            reason.contains(&format!("{} of {SIZE}", SIZE / 2)),
+            "{reason}"
+        );
+        let mut rec = Recorder::default();
+        let path = fetch(&s, dir.path(), &mut rec).expect("second attempt");
+        assert_eq!(std::fs::read(&path).expect("read"), body());
+        assert_eq!(rec.advanced, SIZE as u64, "not restarted from the start");
+        assert_eq!(entries(dir.path()), vec!["vgg.bin".to_owned()]);
     }
 
     #[test]
@@ -513,6 +664,7 @@ mod tests {
                 url: url.to_owned(),
                 sha256: sha.to_owned(),
                 file_name: name.to_owned(),
+                max_bytes: DEFAULT_MAX_BYTES,
             };
             let err = fetch_cached(&s, dir.path(), &mut NoDownloadProgress).expect_err("must fail");
             assert!(
