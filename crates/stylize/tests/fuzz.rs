@@ -254,6 +254,10 @@ trait Target: Send {
     /// Reads the file; `Ok` or `Err` with what happened. A broken property
     /// is a panic.
     fn run(&mut self, path: &Path, input: &[u8]) -> Result<String, String>;
+    /// Target-specific counts for the report.
+    fn summary(&self) -> String {
+        String::new()
+    }
 }
 
 fn out_dir(target: &str) -> PathBuf {
@@ -279,8 +283,18 @@ fn fuzz<T: Target + 'static>(name: &'static str, mut target: T) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     static HOOK: std::sync::Once = std::sync::Once::new();
     HOOK.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
-            *PANIC.lock().unwrap_or_else(|e| e.into_inner()) = Some(info.to_string());
+        // Panics of the fuzzed code are kept for the report; any other (a
+        // failed assertion of the harness) is printed as usual.
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let worker = std::thread::current()
+                .name()
+                .is_some_and(|n| n.starts_with("fuzz-"));
+            if worker {
+                *PANIC.lock().unwrap_or_else(|e| e.into_inner()) = Some(info.to_string());
+            } else {
+                default(info);
+            }
         }));
     });
     let seconds = env_u64("STYLIZE_FUZZ_SECONDS").unwrap_or(6);
@@ -359,7 +373,7 @@ fn fuzz<T: Target + 'static>(name: &'static str, mut target: T) {
                 }
             }
             w_done.store(true, Ordering::SeqCst);
-            report
+            (report, target.summary())
         })
         .unwrap();
 
@@ -375,7 +389,7 @@ fn fuzz<T: Target + 'static>(name: &'static str, mut target: T) {
             );
         }
     }
-    let report = worker.join().unwrap();
+    let (report, summary) = worker.join().unwrap();
     HEAP.set_limit(usize::MAX).unwrap();
     let _ = std::fs::remove_file(&file);
     println!(
@@ -389,6 +403,9 @@ fn fuzz<T: Target + 'static>(name: &'static str, mut target: T) {
         report.hangs,
         report.slowest.as_secs_f64()
     );
+    if !summary.is_empty() {
+        println!("fuzz {name}: {summary}");
+    }
     assert_eq!(report.panics, 0, "fuzz {name}: inputs panicked (see above)");
 }
 
@@ -649,16 +666,15 @@ fn push_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
+/// Globals in a pickle: (byte offset of the opcode, module, name).
+type Globals = Vec<(usize, String, String)>;
+
 /// Appends one opcode with a well-formed argument. A global whose name is
 /// known when it runs (GLOBAL, or STACK_GLOBAL right after its two strings)
 /// is recorded in `globals` as (offset in `out`, module, name). Returns
 /// false when it wrote a raw byte, after which the opcodes as written no
 /// longer tell where the machine's opcodes start.
-fn random_op(
-    rng: &mut StdRng,
-    out: &mut Vec<u8>,
-    globals: &mut Vec<(usize, String, String)>,
-) -> bool {
+fn random_op(rng: &mut StdRng, out: &mut Vec<u8>, globals: &mut Globals) -> bool {
     match rng.random_range(0..24) {
         0 | 1 => {
             let (m, n) = (random_name(rng, &MODULES), random_name(rng, &NAMES));
@@ -732,7 +748,7 @@ fn random_op(
 
 /// A random pickle: legacy checkpoint headers, then a main pickle of random
 /// opcodes. Returns it and the globals the machine will meet, in order.
-fn random_pickle(rng: &mut StdRng) -> (Vec<u8>, Vec<(usize, String, String)>) {
+fn random_pickle(rng: &mut StdRng) -> (Vec<u8>, Globals) {
     // Magic number, protocol version 1001, sys_info {}: a valid legacy start.
     let mut out = vec![0x80, 0x02, 0x8a, 0x0a];
     out.extend_from_slice(&0x1950_a86a_20f9_469c_fc6c_u128.to_le_bytes()[..10]);
@@ -764,7 +780,10 @@ fn error_offset(e: &str) -> Option<usize> {
 /// Random pickles; remembers the globals of the one it made last.
 #[derive(Default)]
 struct PickleGlobals {
-    last: Option<(Vec<u8>, Vec<(usize, String, String)>)>,
+    last: Option<(Vec<u8>, Globals)>,
+    /// Inputs stopped at their first forbidden global / by an error before it.
+    stopped_at: u64,
+    stopped_before: u64,
 }
 
 impl Target for PickleGlobals {
@@ -799,7 +818,10 @@ impl Target for PickleGlobals {
                 stop <= *at,
                 "the reader went past forbidden `{m}.{n}` at byte {at}: {e}"
             );
-            if stop == *at {
+            if stop < *at {
+                self.stopped_before += 1;
+            } else {
+                self.stopped_at += 1;
                 assert!(
                     e.contains(&format!("`{m}.{n}`")) || e.contains(&format!("`torch.{n}`")),
                     "the error at the global does not name `{m}.{n}`: {e}"
@@ -809,6 +831,12 @@ impl Target for PickleGlobals {
         result
             .map(|w| format!("{} convs", w.convs.len()))
             .map_err(|e| e.to_string())
+    }
+    fn summary(&self) -> String {
+        format!(
+            "{} inputs stopped at their first forbidden global, {} by an error before it",
+            self.stopped_at, self.stopped_before
+        )
     }
 }
 
@@ -832,5 +860,43 @@ fn allow_list_matches_the_documented_globals() {
         ("torch", "FooStorage"),
     ] {
         assert!(!allowed(m, n));
+    }
+}
+
+/// The property `pickle_globals` checks, on hand-written pickles: each
+/// forbidden global is refused where it stands, naming it.
+#[test]
+fn forbidden_globals_are_refused_where_they_stand() {
+    // (main pickle's opcodes, offset of the forbidden global in them, module, name)
+    let cases: [(&[u8], usize, &str, &str); 4] = [
+        (b"cos\nsystem\n", 0, "os", "system"),
+        (b"\x8c\x08builtins\x8c\x04eval\x93", 16, "builtins", "eval"),
+        (b"ctorch\nFooStorage\n", 0, "torch", "FooStorage"),
+        // An allowed global called first, then a forbidden one.
+        (
+            b"ccollections\nOrderedDict\n)R\x8c\x0asubprocess\x8c\x05Popen\x93",
+            46,
+            "subprocess",
+            "Popen",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("globals.pth");
+    for (ops, offset, module, name) in cases {
+        let mut rng = StdRng::seed_from_u64(0);
+        let (mut pickle, _) = random_pickle(&mut rng);
+        // Keep the legacy headers and the main pickle's PROTO (27 bytes).
+        pickle.truncate(27);
+        let at = pickle.len() + offset;
+        pickle.extend_from_slice(ops);
+        pickle.push(b'.');
+        std::fs::write(&path, &pickle).unwrap();
+        let mut target = PickleGlobals {
+            last: Some((pickle.clone(), vec![(at, module.into(), name.into())])),
+            ..PickleGlobals::default()
+        };
+        let e = target.run(&path, &pickle).unwrap_err();
+        assert_eq!(target.stopped_at, 1, "{module}.{name}: {e}");
+        assert!(e.contains(&format!("{module}.{name}")), "{e}");
     }
 }
