@@ -65,18 +65,8 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         .iter()
         .map(|p| load_image(p).map(|i| i.to_rgb32f()))
         .collect::<Result<Vec<_>, _>>()?;
-    let dir = cli.models.clone().unwrap_or_else(default_models_dir);
-    let threads = cli.threads.map_or_else(
-        || std::thread::available_parallelism().map_or(1, usize::from),
-        |t| t as usize,
-    );
     let start = Instant::now();
-    let fast = FastStylizer::load(&dir, threads)?;
-    log::info!(
-        "loaded the models from {} in {:.2} s",
-        dir.display(),
-        start.elapsed().as_secs_f64()
-    );
+    let fast = load_fast(cli.models.as_deref(), cli.threads)?;
 
     if cli.sheet {
         let photo = load_image(&cli.content)?.to_rgb32f();
@@ -96,14 +86,12 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
 
     let style = match builtin {
         Some(mix) => FastStyle::Builtin(mix),
-        None => {
-            let vectors = paintings
-                .iter()
-                .map(|p| fast.style_vector(p, cli.style_size))
-                .collect::<Result<Vec<_>, _>>()?;
-            let parts: Vec<(&StyleVector, f32)> = vectors.iter().map(|v| (v, 1.0)).collect();
-            FastStyle::Arbitrary(StyleVector::blend(&parts)?)
-        }
+        None => painting_style(
+            &fast,
+            &paintings,
+            &vec![1.0; paintings.len()],
+            cli.style_size,
+        )?,
     };
     let size = cli.size.unwrap_or(DEFAULT_SIZE);
     let bar = bar(!quiet && folder, jobs.len() as u64, "images");
@@ -275,30 +263,74 @@ pub fn initial_image(
     config: &stylize::StyleConfig,
     threads: Option<u32>,
 ) -> Result<stylize::Init, Box<dyn std::error::Error + Send + Sync>> {
-    let threads = threads.map_or_else(
-        || std::thread::available_parallelism().map_or(1, usize::from),
-        |t| t as usize,
-    );
-    let fast = FastStylizer::load(&default_models_dir(), threads)?;
+    let fast = load_fast(None, threads)?;
     let photo = content.to_rgb32f();
     let (width, height) = photo.dimensions();
     let longest = width.max(height).min(config.size);
     let photo = resize_longest(&photo, longest);
     let style = match spec.strip_prefix("fast:") {
         Some(mix) => FastStyle::Builtin(mix.parse::<StyleMix>()?),
-        None => {
-            let weights = config.blend_weights(styles.len())?;
-            let vectors = styles
-                .iter()
-                .map(|s| fast.style_vector(&s.to_rgb32f(), FastOptions::default().style_size))
-                .collect::<Result<Vec<_>, _>>()?;
-            let parts: Vec<(&StyleVector, f32)> = vectors
-                .iter()
-                .zip(weights.iter().map(|w| *w as f32))
-                .collect();
-            FastStyle::Arbitrary(StyleVector::blend(&parts)?)
-        }
+        None => run_style(&fast, styles, config)?,
     };
     let out = fast.stylize(&photo, &style, &FastOptions::default())?;
     Ok(stylize::Init::Image(DynamicImage::ImageRgb32F(out)))
+}
+
+/// The networks, from `models` (default: `$STYLIZE_FAST_MODELS`, else the
+/// cache), on `threads` threads (default: one per core).
+pub fn load_fast(
+    models: Option<&Path>,
+    threads: Option<u32>,
+) -> Result<FastStylizer, stylize_feedforward::Error> {
+    let dir = models.map_or_else(default_models_dir, Path::to_path_buf);
+    let threads = threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, usize::from),
+        |t| t as usize,
+    );
+    let start = Instant::now();
+    let fast = FastStylizer::load(&dir, threads)?;
+    log::info!(
+        "loaded the models from {} in {:.2} s",
+        dir.display(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(fast)
+}
+
+/// The paintings' style vectors (each seen at `style_size`) blended by
+/// `weights`.
+fn painting_style(
+    fast: &FastStylizer,
+    paintings: &[Rgb32FImage],
+    weights: &[f32],
+    style_size: u32,
+) -> Result<FastStyle, stylize_feedforward::Error> {
+    let vectors = paintings
+        .iter()
+        .map(|p| fast.style_vector(p, style_size))
+        .collect::<Result<Vec<_>, _>>()?;
+    let parts: Vec<(&StyleVector, f32)> = vectors.iter().zip(weights.iter().copied()).collect();
+    Ok(FastStyle::Arbitrary(StyleVector::blend(&parts)?))
+}
+
+/// An optimiser run's styles as one arbitrary style: their vectors
+/// blended by the run's `--style-blend` weights, each seen at the default
+/// style size.
+pub fn run_style(
+    fast: &FastStylizer,
+    styles: &[DynamicImage],
+    config: &stylize::StyleConfig,
+) -> Result<FastStyle, Box<dyn std::error::Error + Send + Sync>> {
+    let weights: Vec<f32> = config
+        .blend_weights(styles.len())?
+        .iter()
+        .map(|w| *w as f32)
+        .collect();
+    let paintings: Vec<Rgb32FImage> = styles.iter().map(DynamicImage::to_rgb32f).collect();
+    Ok(painting_style(
+        fast,
+        &paintings,
+        &weights,
+        FastOptions::default().style_size,
+    )?)
 }

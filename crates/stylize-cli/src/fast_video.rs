@@ -9,14 +9,12 @@ use image::{imageops, DynamicImage};
 use indicatif::{ProgressBar, ProgressStyle};
 use stylize::video::VideoConfig;
 use stylize::Error;
-use stylize_feedforward::{
-    default_models_dir, resize_longest, FastOptions, FastStyle, FastStylizer, FrameLink,
-    StyleVector, TemporalBlend, DEFAULT_BLEND,
-};
+use stylize_feedforward::{resize_longest, FastOptions, FrameLink, TemporalBlend, DEFAULT_BLEND};
 use stylize_flow::DisParams;
 use stylize_frames::{create_sink, SinkOptions};
 
 use crate::args::VideoArgs;
+use crate::fast_cmd::{load_fast, run_style};
 use crate::interrupt::Interrupt;
 use crate::video_cmd::{flicker_figures, fps_rational, write_json, Frames};
 use crate::{JobResult, Outcome};
@@ -57,23 +55,9 @@ pub fn run(
     };
     let mut temporal =
         TemporalBlend::new(blend, DisParams::default(), prepared.config.cut_threshold)?;
-    let threads = cli.common.threads.map_or_else(
-        || std::thread::available_parallelism().map_or(1, usize::from),
-        |t| t as usize,
-    );
-    let fast = FastStylizer::load(&default_models_dir(), threads)?;
+    let fast = load_fast(None, cli.common.threads)?;
     let options = FastOptions::default();
-    let weights = prepared.config.image.blend_weights(prepared.styles.len())?;
-    let vectors = prepared
-        .styles
-        .iter()
-        .map(|s| fast.style_vector(&s.to_rgb32f(), options.style_size))
-        .collect::<Result<Vec<_>, _>>()?;
-    let parts: Vec<(&StyleVector, f32)> = vectors
-        .iter()
-        .zip(weights.iter().map(|w| *w as f32))
-        .collect();
-    let style = FastStyle::Arbitrary(StyleVector::blend(&parts)?);
+    let style = run_style(&fast, prepared.styles, &prepared.config.image)?;
     let mut sink = create_sink(
         &cli.output,
         &SinkOptions {

