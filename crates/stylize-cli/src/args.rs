@@ -60,6 +60,58 @@ pub enum Command {
     /// any painting (Magenta's arbitrary stylization) or one of 26
     /// built-in styles. Needs the models: scripts/fetch-fast-models.
     Fast(FastArgs),
+    /// A local web page: drop a photo, pick a painting, watch it being
+    /// painted, stop, compare and download. Listens on 127.0.0.1 only
+    /// unless told otherwise.
+    Serve(ServeArgs),
+}
+
+/// Start a local web page for painting, watching and comparing.
+///
+/// The weights are loaded once; jobs run one at a time from a queue, in
+/// a private temporary folder removed at exit. Stop with Ctrl-C.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port to listen on; 0 picks a free one (the URL printed names it).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+
+    /// Address to listen on. The default serves this machine only;
+    /// `0.0.0.0` serves the network (with a warning; add --allow-host for
+    /// the name others will use).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+
+    /// Another `Host` name to answer to (repeatable), e.g. the machine's
+    /// name or address when bound to 0.0.0.0. Other names get 421.
+    #[arg(long, value_name = "NAME[:PORT]")]
+    pub allow_host: Vec<String>,
+
+    /// VGG weights file (.pth, .h5, .safetensors). Default: as for
+    /// `image` (STYLIZE_WEIGHTS, or torchvision's VGG19, downloaded once).
+    #[arg(long, value_name = "FILE")]
+    pub weights: Option<PathBuf>,
+
+    /// Largest upload (photo, styles and settings together), e.g. 32M.
+    #[arg(long, value_name = "SIZE", value_parser = memory_size, default_value = "32M")]
+    pub max_upload: u64,
+
+    /// Most jobs waiting in the queue.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_queue: u32,
+
+    /// Least time between two previews of a running job, milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(50..=60_000))]
+    pub preview_interval_ms: u64,
+
+    /// Refuse jobs estimated to need more memory than this (e.g. 8G).
+    /// Default: the machine's memory (or the container's limit).
+    #[arg(long, value_name = "SIZE", value_parser = memory_size)]
+    pub max_memory: Option<u64>,
+
+    /// Worker threads for the painting (default: one per core).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
 }
 
 /// Paint a photo in the style of a painting.

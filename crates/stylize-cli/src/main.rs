@@ -9,6 +9,7 @@ mod image_cmd;
 mod interrupt;
 mod plot;
 mod progress;
+mod serve_cmd;
 mod setup;
 mod video_cmd;
 
@@ -52,6 +53,7 @@ fn main() -> ExitCode {
         Command::Video(args) => video_cmd::run(args, cli.quiet, &interrupt),
         Command::Flicker(args) => video_cmd::flicker(args),
         Command::Fast(args) => fast_cmd::run(args, cli.quiet, &interrupt),
+        Command::Serve(args) => serve_cmd::run(args, cli.quiet, &interrupt),
     };
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,

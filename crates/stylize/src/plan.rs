@@ -51,6 +51,27 @@ impl Planner {
         styles: &[DynamicImage],
         config: &StyleConfig,
     ) -> Result<Plan> {
+        let style_dims: Vec<(u32, u32)> = styles.iter().map(|s| (s.width(), s.height())).collect();
+        let plan = self.plan_sizes((content.width(), content.height()), &style_dims, config)?;
+        if let Init::Image(img) = &config.init {
+            if img.width() == 0 || img.height() == 0 {
+                return Err(Error::parameter("init", "the initial image has no pixels"));
+            }
+        }
+        Ok(plan)
+    }
+
+    /// [`Self::plan`] from the images' sizes alone (`(width, height)`),
+    /// without the checks that need the pixels.
+    ///
+    /// # Errors
+    /// As [`Self::plan`].
+    pub(crate) fn plan_sizes(
+        &self,
+        content: (u32, u32),
+        styles: &[(u32, u32)],
+        config: &StyleConfig,
+    ) -> Result<Plan> {
         config.validate()?;
         let blend = config.blend_weights(styles.len())?;
         let layers = config.resolve_layers(self.arch)?;
@@ -58,12 +79,12 @@ impl Planner {
         let last = sizes.len().saturating_sub(1);
         let mut scales = Vec::with_capacity(sizes.len());
         for (k, &side) in sizes.iter().enumerate() {
-            let size = working_size(content.width(), content.height(), side);
+            let size = working_size(content.0, content.1, side);
             let style_side =
                 ((f64::from(side) * f64::from(config.style_scale)).round() as u32).max(1);
             let style_sizes: Vec<(u32, u32)> = styles
                 .iter()
-                .map(|s| working_size(s.width(), s.height(), style_side))
+                .map(|&(w, h)| working_size(w, h, style_side))
                 .collect();
             let fits = check_fits("content", size, &layers).and_then(|()| {
                 style_sizes
@@ -84,16 +105,11 @@ impl Planner {
                 return Err(self.too_big(content, styles, config, need, limit));
             }
         }
-        if let Init::Image(img) = &config.init {
-            if img.width() == 0 || img.height() == 0 {
-                return Err(Error::parameter("init", "the initial image has no pixels"));
-            }
-        }
         Ok(Plan {
             layers,
             blend,
             scales,
-            output_size: (content.width(), content.height()),
+            output_size: content,
         })
     }
 
@@ -125,15 +141,15 @@ impl Planner {
     /// working size that fits.
     fn too_big(
         &self,
-        content: &DynamicImage,
-        styles: &[DynamicImage],
+        content: (u32, u32),
+        styles: &[(u32, u32)],
         config: &StyleConfig,
         need: u64,
         limit: u64,
     ) -> Error {
         let planned = |size: u32| {
             let c = config.clone().with_size(size).with_max_memory(None);
-            self.plan(content, styles, &c)
+            self.plan_sizes(content, styles, &c)
                 .ok()
                 .map(|p| self.estimate(&c, &p.layers, &p.scales))
         };

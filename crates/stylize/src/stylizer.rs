@@ -270,6 +270,24 @@ impl Stylizer {
         Ok(planner.estimate(config, &plan.layers, &plan.scales))
     }
 
+    /// Checks a run from its images' sizes alone (`(width, height)` as
+    /// decoded), before they are uploaded or decoded: the estimated peak
+    /// memory in bytes, or the error [`Self::stylize`] would give, naming
+    /// the largest `size` that fits [`StyleConfig::max_memory`].
+    ///
+    /// # Errors
+    /// As [`Self::stylize`]'s checks before any work.
+    pub fn check_memory(
+        &self,
+        content: (u32, u32),
+        styles: &[(u32, u32)],
+        config: &StyleConfig,
+    ) -> Result<u64> {
+        let planner = self.planner();
+        let plan = planner.plan_sizes(content, styles, config)?;
+        Ok(planner.estimate(config, &plan.layers, &plan.scales))
+    }
+
     fn run(
         &self,
         content: &DynamicImage,

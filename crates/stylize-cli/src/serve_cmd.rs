@@ -1,0 +1,83 @@
+//! The `serve` job: the local web page (the `stylize-serve` crate) with
+//! the weights loaded once, until Ctrl-C.
+
+use std::time::Duration;
+
+use stylize::{load_vgg_weights, resolve_weights, Stylizer};
+use stylize_serve::{ServeConfig, Server};
+
+use crate::args::ServeArgs;
+use crate::interrupt::Interrupt;
+use crate::progress::DownloadBar;
+use crate::{JobResult, Outcome};
+
+/// Runs the server until interrupted.
+///
+/// # Errors
+/// Weights that cannot be read, an address that cannot be bound.
+pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
+    use std::io::IsTerminal;
+    let show_bars = !quiet && std::io::stderr().is_terminal();
+    let (path, _) = resolve_weights(cli.weights.as_deref(), &mut DownloadBar::new(show_bars))?;
+    let weights = load_vgg_weights(&path, None)?;
+    let mut stylizer = Stylizer::new(&weights);
+    if let Some(t) = cli.threads {
+        stylizer = stylizer.with_threads(t as usize)?;
+    }
+    let description = format!(
+        "{}: {}",
+        path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned()
+        ),
+        weights.arch
+    );
+    let config = ServeConfig {
+        bind: cli.bind,
+        port: cli.port,
+        allowed_hosts: cli.allow_host.clone(),
+        max_upload_bytes: usize::try_from(cli.max_upload).unwrap_or(usize::MAX),
+        max_queue: cli.max_queue as usize,
+        preview_interval: Duration::from_millis(cli.preview_interval_ms),
+        max_memory: cli.max_memory.or_else(stylize::memory::machine_memory),
+        ..ServeConfig::default()
+    };
+    if cli.bind.is_unspecified() || !cli.bind.is_loopback() {
+        eprintln!(
+            "warning: serving {} to the network: anyone who can reach this machine can use it (no login); \
+             only Host names of this server are answered (add --allow-host NAME for the one people use)",
+            cli.bind
+        );
+    }
+    if !quiet {
+        eprintln!(
+            "device: {}; weights: {description}",
+            stylizer.device_description()
+        );
+    }
+    let server = Server::new(stylizer, description, config)?;
+    let stop = interrupt.clone();
+    server.run(
+        1,
+        |addr| {
+            let host = if addr.ip().is_unspecified() {
+                std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+            } else {
+                addr
+            };
+            // The first line on stdout, for scripts (and the browser tests).
+            println!("stylize serve: listening on http://{host}/");
+            use std::io::Write;
+            std::io::stdout().flush().ok();
+            if !quiet {
+                eprintln!("open http://{host}/ in a browser; Ctrl-C stops the server");
+            }
+        },
+        move || stop.requested(),
+    )?;
+    if !quiet {
+        eprintln!("stopped; the jobs' files were removed");
+    }
+    // Ctrl-C is how a server ends normally.
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,1133 @@
+// stylize serve: the page. Plain JavaScript, no build step; the HTTP contract
+// is crates/stylize-serve/API.md.
+"use strict";
+
+(() => {
+  const $ = (sel, root = document) => root.querySelector(sel);
+
+  // ---------------------------------------------------------------- state
+  const state = {
+    info: null,
+    jobs: new Map(),        // id -> JOB (as the server last described it)
+    lastSeq: -1,            // the newest event seq applied
+    costs: new Map(),       // id -> [{it, total, content, style}]
+    liveId: null,           // the job the live panel shows
+    content: null,          // {file, name, url, w, h, ok}
+    styles: [],             // [{kind: "file"|"builtin", file?, name, title?, url, w, h, ok}]
+  };
+
+  const SETTINGS_FIELDS = [
+    // [key, element id, kind]
+    ["size", "size", "int"],
+    ["iterations", "iterations", "int"],
+    ["strength", "strength", "float"],
+    ["preserve_colors", "preserve-colors", "text"],
+    ["optimizer", "optimizer", "text"],
+    ["seed", "seed", "int"],
+    ["tv_weight", "tv-weight", "float"],
+    ["init", "init", "text"],
+    ["init_noise", "init-noise", "float"],
+    ["learning_rate", "learning-rate", "float-or-null"],
+    ["scales", "scales", "int"],
+    ["style_scale", "style-scale", "float"],
+  ];
+
+  // ---------------------------------------------------------------- helpers
+  function el(tag, attrs = {}, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "class") e.className = v;
+      else if (k === "text") e.textContent = v;
+      else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v === true ? "" : String(v));
+    }
+    for (const c of children) if (c !== null && c !== undefined) e.append(c);
+    return e;
+  }
+
+  function fmtTime(s) {
+    if (s === null || s === undefined || !isFinite(s)) return "–";
+    s = Math.max(0, Math.round(s));
+    const m = Math.floor(s / 60);
+    const r = s % 60;
+    return `${m}:${String(r).padStart(2, "0")}`;
+  }
+
+  function fmtNum(x) {
+    if (x === null || x === undefined) return "–";
+    if (typeof x !== "number") return String(x);
+    if (x === 0) return "0";
+    const a = Math.abs(x);
+    if (a >= 1e5 || a < 1e-3) return x.toExponential(2);
+    return String(+x.toPrecision(4));
+  }
+
+  function fmtBytes(b) {
+    if (b === null || b === undefined) return "–";
+    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let i = 0;
+    while (b >= 1024 && i < units.length - 1) { b /= 1024; i++; }
+    return `${b.toFixed(b >= 100 || i === 0 ? 0 : 1)} ${units[i]}`;
+  }
+
+  function fmtStrength(v) {
+    const n = Math.round(Number(v) * 10) / 10;
+    return n === 0 ? "0" : (n > 0 ? String(n) : "−" + String(-n));
+  }
+
+  function setStrengthOutput(out, v) {
+    out.replaceChildren("×10", el("sup", { text: fmtStrength(v) }));
+  }
+
+  function jobTitle(job) {
+    const styles = (job.style_names || []).join(" + ") || "?";
+    return `${job.content_name || "photo"} × ${styles}`;
+  }
+
+  function settingsSummary(s) {
+    if (!s) return "";
+    const parts = [s.preset, `${s.size} px`, `${s.iterations} it`];
+    if (s.scales > 1) parts.push(`${s.scales} scales`);
+    if (s.strength) parts.push(`strength ×10^${fmtStrength(s.strength)}`);
+    if (s.preserve_colors && s.preserve_colors !== "none") parts.push(`colours: ${s.preserve_colors}`);
+    parts.push(s.optimizer === "lbfgs" ? "L-BFGS" : "Adam");
+    if (s.seed) parts.push(`seed ${s.seed}`);
+    return parts.join(" · ");
+  }
+
+  async function errorFrom(resp) {
+    let msg = "";
+    try {
+      const text = await resp.text();
+      try { msg = JSON.parse(text).error || text; } catch { msg = text; }
+    } catch { /* ignore */ }
+    return `${msg || resp.statusText || "request failed"} (HTTP ${resp.status})`;
+  }
+
+  function showError(msg) {
+    $("#error-text").textContent = msg;
+    $("#error").hidden = false;
+  }
+  function clearError() {
+    $("#error").hidden = true;
+    $("#error-text").textContent = "";
+  }
+
+  let noticeTimer = 0;
+  function notice(msg) {
+    const n = $("#notice");
+    n.textContent = msg;
+    clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(() => { n.textContent = ""; }, 5000);
+  }
+
+  function loadImage(url) {
+    return new Promise((resolve, reject) => {
+      const img = new Image();
+      img.onload = () => resolve(img);
+      img.onerror = () => reject(new Error("image failed to load"));
+      img.src = url;
+    });
+  }
+
+  // ---------------------------------------------------------------- info + form
+  async function loadInfo() {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await fetch("/api/info", { cache: "no-store" });
+        if (!r.ok) throw new Error(await errorFrom(r));
+        state.info = await r.json();
+        break;
+      } catch (e) {
+        if (attempt === 0) showError(`Cannot reach the server: ${e.message}. Retrying…`);
+        await new Promise((res) => setTimeout(res, Math.min(5000, 500 * (attempt + 1))));
+      }
+    }
+    clearError();
+    const info = state.info;
+    $("#device").textContent = [info.device, info.weights].filter(Boolean).join(" · ");
+    $("#device").title = `stylize ${info.version || ""}`;
+
+    const preset = $("#preset");
+    preset.replaceChildren();
+    for (const name of Object.keys(info.presets || {})) {
+      preset.append(el("option", { value: name, text: name }));
+    }
+    preset.value = info.default_preset in (info.presets || {}) ? info.default_preset : preset.options[0]?.value;
+
+    const ranges = info.ranges || {};
+    if (ranges.size) { $("#size").min = ranges.size[0]; $("#size").max = ranges.size[1]; }
+    if (ranges.iterations) { $("#iterations").min = ranges.iterations[0]; $("#iterations").max = ranges.iterations[1]; }
+    if (ranges.strength) { $("#strength").min = ranges.strength[0]; $("#strength").max = ranges.strength[1]; }
+    if (ranges.scales) { $("#scales").min = ranges.scales[0]; $("#scales").max = ranges.scales[1]; }
+
+    applyPreset(preset.value);
+    buildGallery(info.styles || []);
+    document.body.dataset.ready = "true";
+  }
+
+  function presetDefaults(name) {
+    return (state.info && state.info.presets && state.info.presets[name]) || {};
+  }
+
+  function describeDefault(key, v) {
+    if (key === "learning_rate" && (v === null || v === undefined)) return "default: the optimiser's";
+    if (key === "strength") return `default ×10^${fmtStrength(v || 0)}`;
+    if (key === "preserve_colors" && v === "none") return "default off";
+    if (key === "optimizer") return `default ${v === "lbfgs" ? "L-BFGS" : "Adam"}`;
+    if (key === "init" && v === "content") return "default photo";
+    return `default ${v}`;
+  }
+
+  function setField(key, id, kind, v) {
+    const input = document.getElementById(id);
+    if (kind === "float-or-null") input.value = v === null || v === undefined ? "" : String(v);
+    else if (v !== undefined && v !== null) input.value = String(v);
+  }
+
+  function applySettings(s) {
+    for (const [key, id, kind] of SETTINGS_FIELDS) if (key in s) setField(key, id, kind, s[key]);
+    setStrengthOutput($("#strength-value"), $("#strength").value);
+    updateDefaults();
+  }
+
+  function applyPreset(name) {
+    $("#preset").value = name;
+    applySettings(presetDefaults(name));
+  }
+
+  function updateDefaults() {
+    const d = presetDefaults($("#preset").value);
+    for (const [key, id] of SETTINGS_FIELDS) {
+      const hint = document.querySelector(`[data-default-for="${key}"]`);
+      if (hint) hint.textContent = describeDefault(key, d[key]);
+      const input = document.getElementById(id);
+      const cur = readField(key);
+      const changed = cur !== undefined && JSON.stringify(cur) !== JSON.stringify(d[key] ?? null);
+      input.closest(".field")?.classList.toggle("changed", changed);
+    }
+  }
+
+  function readField(key) {
+    const spec = SETTINGS_FIELDS.find((f) => f[0] === key);
+    const input = document.getElementById(spec[1]);
+    const raw = input.value.trim();
+    switch (spec[2]) {
+      case "int": return raw === "" ? undefined : Number(raw);
+      case "float": return raw === "" ? undefined : Number(raw);
+      case "float-or-null": return raw === "" ? null : Number(raw);
+      default: return raw;
+    }
+  }
+
+  function readSettings() {
+    const s = { preset: $("#preset").value };
+    for (const [key] of SETTINGS_FIELDS) {
+      const v = readField(key);
+      if (v !== undefined) s[key] = v;
+    }
+    return s;
+  }
+
+  function settingsProblem() {
+    for (const [key, id] of SETTINGS_FIELDS) {
+      const input = document.getElementById(id);
+      const label = document.querySelector(`label[for="${id}"]`);
+      const name = label ? label.childNodes[0].textContent.trim() : key;
+      if (!input.checkValidity()) {
+        const v = input.validity;
+        if (v.valueMissing) return `${name} is empty.`;
+        if (v.rangeUnderflow) return `${name} must be at least ${input.min}.`;
+        if (v.rangeOverflow) return `${name} must be at most ${input.max}.`;
+        if (v.stepMismatch) return `${name} must be a whole number.`;
+        return `${name} is not valid.`;
+      }
+    }
+    return null;
+  }
+
+  // ---------------------------------------------------------------- images chosen
+  function isImageFile(f) {
+    return f && (!f.type || f.type.startsWith("image/") || /\.(png|jpe?g|webp|gif)$/i.test(f.name || ""));
+  }
+
+  async function describeFile(file) {
+    const url = URL.createObjectURL(file);
+    const item = { kind: "file", file, name: file.name || "pasted.png", url, w: 0, h: 0, ok: false };
+    try {
+      const img = await loadImage(url);
+      item.w = img.naturalWidth; item.h = img.naturalHeight; item.ok = item.w > 0 && item.h > 0;
+    } catch { item.ok = false; }
+    return item;
+  }
+
+  async function setContentFile(file) {
+    if (!file) return;
+    const item = await describeFile(file);
+    if (state.content) URL.revokeObjectURL(state.content.url);
+    state.content = item;
+    renderChosen();
+    scheduleEstimate();
+  }
+
+  async function addStyleFiles(files) {
+    const items = [];
+    for (const f of files) items.push(await describeFile(f));
+    state.styles.push(...items);
+    renderChosen();
+    scheduleEstimate();
+  }
+
+  function removeStyle(i) {
+    const [s] = state.styles.splice(i, 1);
+    if (s && s.kind === "file") URL.revokeObjectURL(s.url);
+    renderChosen();
+    syncGallery();
+    scheduleEstimate();
+  }
+
+  function dimsText(item) {
+    return item.ok ? `${item.w}×${item.h}` : "not readable here; the server will check it";
+  }
+
+  function renderChosen() {
+    const c = $("#content-chosen");
+    if (!state.content) {
+      c.replaceChildren(el("p", { class: "zone-empty", id: "content-zone-hint", text: "Drop, paste or choose the photo" }));
+    } else {
+      const it = state.content;
+      c.replaceChildren(el("figure", { class: "chosen" + (it.ok ? "" : " bad"), "data-testid": "content-thumb" },
+        it.ok ? el("img", { src: it.url, alt: `Photo: ${it.name}` }) : el("div", { class: "thumb-bad", text: "?" }),
+        el("figcaption", {}, el("span", { class: "name", text: it.name }), el("span", { class: "dims muted", text: dimsText(it) }))));
+    }
+    const s = $("#style-chosen");
+    if (state.styles.length === 0) {
+      s.replaceChildren(el("p", { class: "zone-empty", id: "style-zone-hint", text: "Drop, paste or choose a painting, or pick one below" }));
+    } else {
+      s.replaceChildren(...state.styles.map((it, i) => el("figure", { class: "chosen style-chip" + (it.ok ? "" : " bad"), "data-testid": "style-thumb", "data-kind": it.kind },
+        it.ok ? el("img", { src: it.url, alt: `Style: ${it.title || it.name}` }) : el("div", { class: "thumb-bad", text: "?" }),
+        el("figcaption", {}, el("span", { class: "name", text: it.title || it.name }), el("span", { class: "dims muted", text: it.kind === "builtin" ? "bundled" : dimsText(it) })),
+        el("button", { type: "button", class: "chip-remove", "aria-label": `Remove style ${it.title || it.name}`, text: "×", onclick: () => removeStyle(i) }))));
+    }
+    updateStart();
+  }
+
+  function buildGallery(styles) {
+    const g = $("#gallery");
+    g.replaceChildren();
+    for (const st of styles) {
+      const b = el("button", {
+        type: "button", class: "gallery-item", "data-testid": "builtin-style", "data-name": st.name,
+        "aria-pressed": "false", title: st.title || st.name, "aria-label": `Style: ${st.title || st.name}`,
+      }, el("img", { src: st.url, alt: "", loading: "lazy" }), el("span", { class: "gallery-name", text: st.name.replace(/_/g, " ") }));
+      b.addEventListener("click", () => toggleBuiltin(st));
+      g.append(b);
+    }
+  }
+
+  // A bundled style as a chosen item; `loaded` resolves once its size is known.
+  function builtinItem(st) {
+    const item = { kind: "builtin", name: st.name, title: st.title, url: st.url, w: 0, h: 0, ok: true };
+    item.loaded = loadImage(st.url).then((img) => {
+      item.w = img.naturalWidth; item.h = img.naturalHeight;
+    }, () => { item.ok = false; });
+    return item;
+  }
+
+  async function toggleBuiltin(st) {
+    const i = state.styles.findIndex((s) => s.kind === "builtin" && s.name === st.name);
+    if (i >= 0) { removeStyle(i); return; }
+    const item = builtinItem(st);
+    state.styles.push(item);
+    renderChosen();
+    syncGallery();
+    await item.loaded;
+    renderChosen();
+    scheduleEstimate();
+  }
+
+  function syncGallery() {
+    for (const b of document.querySelectorAll("#gallery .gallery-item")) {
+      const on = state.styles.some((s) => s.kind === "builtin" && s.name === b.dataset.name);
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+    }
+  }
+
+  function setupZone(zone, input, onFiles) {
+    input.addEventListener("change", () => {
+      const files = Array.from(input.files || []);
+      input.value = "";
+      if (files.length) onFiles(files);
+    });
+    zone.addEventListener("dragover", (e) => {
+      if (!e.dataTransfer || !Array.from(e.dataTransfer.types || []).includes("Files")) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = "copy";
+      zone.classList.add("dragging");
+    });
+    zone.addEventListener("dragleave", (e) => {
+      if (!zone.contains(e.relatedTarget)) zone.classList.remove("dragging");
+    });
+    zone.addEventListener("drop", (e) => {
+      e.preventDefault();
+      zone.classList.remove("dragging");
+      const files = Array.from(e.dataTransfer.files || []);
+      if (files.length) onFiles(files);
+    });
+    zone.addEventListener("paste", (e) => {
+      const files = Array.from(e.clipboardData?.files || []).filter(isImageFile);
+      if (!files.length) return;
+      e.preventDefault();
+      onFiles(files);
+    });
+    // Clicking the empty zone opens the file picker (not when clicking the thumbnails' buttons).
+    zone.addEventListener("click", (e) => {
+      if (e.target.closest("button, label, input, a")) return;
+      zone.focus();
+    });
+  }
+
+  // ---------------------------------------------------------------- estimate
+  let estimateTimer = 0;
+  let estimateToken = 0;
+  const est = { state: "idle", fits: true };
+
+  function scheduleEstimate() {
+    clearTimeout(estimateTimer);
+    // The shown estimate is stale from now on (Start stays as it was until the reply).
+    $("#estimate").dataset.state = "pending";
+    estimateTimer = setTimeout(runEstimate, 250);
+    updateStart();
+  }
+
+  function setEstimate(stateName, text, message, fraction) {
+    const box = $("#estimate");
+    box.dataset.state = stateName;
+    box.dataset.fits = stateName === "refused" ? "false" : (stateName === "fits" ? "true" : "");
+    $("#estimate-text").textContent = text;
+    const m = $("#estimate-message");
+    m.hidden = !message;
+    m.textContent = message || "";
+    const bar = $("#estimate-bar");
+    bar.style.width = fraction === null || fraction === undefined ? "0%" : `${Math.min(100, Math.max(2, fraction * 100))}%`;
+    est.state = stateName;
+    updateStart();
+  }
+
+  async function runEstimate() {
+    const token = ++estimateToken;
+    const problem = settingsProblem();
+    if (problem) { setEstimate("invalid", "—", problem, null); return; }
+    if (!state.content || state.styles.length === 0) {
+      setEstimate("idle", "Choose a photo and a style to see the memory estimate.", "", null);
+      return;
+    }
+    if (!state.content.ok || state.styles.some((s) => !s.ok || !s.w)) {
+      setEstimate("unknown", "Unknown: an image could not be read in the browser.", "", null);
+      return;
+    }
+    const body = {
+      settings: readSettings(),
+      content: [state.content.w, state.content.h],
+      styles: state.styles.map((s) => [s.w, s.h]),
+    };
+    $("#estimate").dataset.state = "pending";
+    try {
+      const r = await fetch("/api/estimate", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+      });
+      if (token !== estimateToken) return;
+      if (!r.ok) { setEstimate("invalid", "—", await errorFrom(r), null); return; }
+      const e = await r.json();
+      if (token !== estimateToken) return;
+      const limit = e.limit_bytes;
+      if (e.bytes === null || e.bytes === undefined) {  // the images are too small for the settings
+        setEstimate("refused", "Not possible with these settings.", e.message || "The images are too small for these settings.", null);
+        return;
+      }
+      const text = `about ${e.human || fmtBytes(e.bytes)}` + (limit ? ` of ${fmtBytes(limit)} allowed` : " (no limit set)");
+      const frac = limit ? e.bytes / limit : null;
+      if (e.fits === false) setEstimate("refused", text, e.message || "This does not fit in memory.", frac);
+      else setEstimate("fits", text, "", frac);
+    } catch (err) {
+      if (token !== estimateToken) return;
+      setEstimate("unknown", "Could not get an estimate.", "", null);
+    }
+  }
+
+  function updateStart() {
+    const start = $("#start");
+    const ready = !!state.content && state.styles.length > 0;
+    const blocked = est.state === "refused" || est.state === "invalid";
+    start.disabled = !ready || blocked;
+    const busy = [...state.jobs.values()].some((j) => j.state === "running" || j.state === "queued");
+    start.textContent = busy ? "Add to queue" : "Start";
+  }
+
+  // ---------------------------------------------------------------- start a job
+  async function startJob(e) {
+    e.preventDefault();
+    if ($("#start").disabled) return;
+    clearError();
+    const problem = settingsProblem();
+    if (problem) { showError(problem); return; }
+    const settings = readSettings();
+    const fd = new FormData();
+    fd.append("content", state.content.file, state.content.name);
+    for (const s of state.styles) {
+      if (s.kind === "builtin") fd.append("builtin", s.name);
+      else fd.append("style", s.file, s.name);
+    }
+    fd.append("settings", JSON.stringify(settings));
+    let r;
+    try {
+      r = await fetch("/api/jobs", { method: "POST", body: fd });
+    } catch (err) {
+      showError(`Could not reach the server: ${err.message}`);
+      return;
+    }
+    if (r.status !== 201 && !r.ok) {
+      showError(`Could not start the job: ${await errorFrom(r)}`);
+      return;
+    }
+    const job = await r.json();
+    upsertJob(job, true);
+    notice(job.state === "queued" ? `Job #${job.id} queued (position ${job.queue_position ?? "?"}).` : `Job #${job.id} started.`);
+  }
+
+  // ---------------------------------------------------------------- jobs
+  function upsertJob(job, fromRequest = false) {
+    const old = state.jobs.get(job.id);
+    // A request's reply can arrive after the events that followed it: never go back in state.
+    if (fromRequest && old && old.state !== "queued") return;
+    state.jobs.set(job.id, Object.assign(old || {}, job));
+    scheduleRender();
+  }
+
+  async function cancelJob(id) {
+    try {
+      const r = await fetch(`/api/jobs/${id}/cancel`, { method: "POST" });
+      if (!r.ok) { showError(`Could not cancel job #${id}: ${await errorFrom(r)}`); return; }
+      upsertJob(await r.json());
+    } catch (err) { showError(`Could not cancel: ${err.message}`); }
+  }
+
+  async function removeJob(id, btn) {
+    if (btn) btn.disabled = true;
+    try {
+      const r = await fetch(`/api/jobs/${id}`, { method: "DELETE" });
+      if (r.status === 204 || r.ok) {
+        state.jobs.delete(id);
+        scheduleRender();
+      } else {
+        showError(`Could not remove job #${id}: ${await errorFrom(r)}`);
+        if (btn) btn.disabled = false;
+      }
+    } catch (err) {
+      showError(`Could not remove: ${err.message}`);
+      if (btn) btn.disabled = false;
+    }
+  }
+
+  // ---------------------------------------------------------------- events
+  let es = null;
+  let reconnectTimer = 0;
+  let reconnectDelay = 500;
+
+  function setConnection(s, text) {
+    const c = $("#connection");
+    c.dataset.state = s;
+    c.textContent = text;
+  }
+
+  function connect() {
+    clearTimeout(reconnectTimer);
+    if (es) es.close();
+    setConnection("connecting", "connecting…");
+    es = new EventSource("/api/events");
+    es.addEventListener("open", () => { reconnectDelay = 500; });
+    es.addEventListener("error", () => {
+      if (es.readyState === EventSource.CLOSED) {
+        setConnection("offline", "offline, retrying…");
+        reconnectTimer = setTimeout(connect, reconnectDelay);
+        reconnectDelay = Math.min(10000, reconnectDelay * 2);
+      } else {
+        setConnection("connecting", "reconnecting…");
+      }
+    });
+    es.addEventListener("snapshot", (ev) => onSnapshot(parse(ev)));
+    for (const type of ["queued", "started", "done", "failed", "cancelled"]) {
+      es.addEventListener(type, (ev) => onJobEvent(type, parse(ev)));
+    }
+    es.addEventListener("progress", (ev) => onProgress(parse(ev)));
+    es.addEventListener("preview", (ev) => onPreview(parse(ev)));
+    es.addEventListener("removed", (ev) => onRemoved(parse(ev)));
+    // The server is stopping; the stream ends and the browser reconnects by itself.
+    es.addEventListener("shutdown", () => setConnection("offline", "server stopped"));
+  }
+
+  function parse(ev) {
+    try { return JSON.parse(ev.data); } catch { return null; }
+  }
+
+  function fresh(d) {
+    if (!d || typeof d.seq !== "number") return !!d;
+    if (d.seq <= state.lastSeq) return false;
+    state.lastSeq = d.seq;
+    return true;
+  }
+
+  function onSnapshot(d) {
+    if (!d) return;
+    setConnection("live", "live");
+    state.lastSeq = typeof d.seq === "number" ? d.seq : -1;
+    const ids = new Set();
+    for (const job of d.jobs || []) ids.add(job.id);
+    // A job id we knew that now describes another job (a restarted server) loses its client-side data.
+    const renamed = new Set();
+    for (const job of d.jobs || []) {
+      const old = state.jobs.get(job.id);
+      if (old && (old.content_name !== job.content_name || JSON.stringify(old.style_names) !== JSON.stringify(job.style_names))) {
+        renamed.add(job.id);
+        state.costs.delete(job.id);
+      }
+    }
+    for (const id of [...state.costs.keys()]) if (!ids.has(id)) state.costs.delete(id);
+    if (state.liveId !== null && (!ids.has(state.liveId) || renamed.has(state.liveId))) state.liveId = null;
+    state.jobs = new Map((d.jobs || []).map((j) => [j.id, j]));
+    historyEls.forEach((entry) => entry.el.remove());
+    historyEls.clear();
+    $("#queue").replaceChildren();
+    for (const job of state.jobs.values()) {
+      if (job.state === "running" && (state.costs.get(job.id) || []).length === 0) backfillCosts(job.id);
+    }
+    if (state.liveId !== null) { const j = state.jobs.get(state.liveId); previewWant(j.id, j.preview_seq || 0); }
+    scheduleRender();
+  }
+
+  function onJobEvent(type, job) {
+    if (!fresh(job) || !job || job.id === undefined) return;
+    const copy = Object.assign({}, job);
+    delete copy.seq;
+    if (type === "started") state.costs.set(job.id, []);
+    upsertJob(copy);
+  }
+
+  function onProgress(d) {
+    if (!fresh(d)) return;
+    const job = state.jobs.get(d.id);
+    if (!job) return;
+    for (const k of ["iteration", "iterations", "costs", "its_per_s", "eta_s", "elapsed_s", "scale", "scales"]) {
+      if (k in d) job[k] = d[k];
+    }
+    if (job.state === "queued") job.state = "running";
+    if (d.costs) {
+      let list = state.costs.get(d.id);
+      if (!list) { list = []; state.costs.set(d.id, list); }
+      const last = list[list.length - 1];
+      if (!last || d.iteration > last.it) list.push({ it: d.iteration, total: d.costs.total, content: d.costs.content, style: d.costs.style });
+    }
+    scheduleRender();
+  }
+
+  function onPreview(d) {
+    if (!fresh(d)) return;
+    const job = state.jobs.get(d.id);
+    if (job) job.preview_seq = Math.max(job.preview_seq || 0, d.preview_seq);
+    previewWant(d.id, d.preview_seq);
+  }
+
+  function onRemoved(d) {
+    if (!fresh(d)) return;
+    state.jobs.delete(d.id);
+    scheduleRender();
+  }
+
+  async function backfillCosts(id) {
+    try {
+      const r = await fetch(`/api/jobs/${id}/costs.csv`, { cache: "no-store" });
+      if (!r.ok) return;
+      const lines = (await r.text()).trim().split(/\r?\n/);
+      const head = lines.shift().split(",");
+      const col = (n) => head.indexOf(n);
+      const [ci, ct, cc, cs] = [col("iteration"), col("total"), col("content"), col("style")];
+      const rows = lines.map((l) => l.split(","));
+      const pts = rows.map((r, i) => ({ it: i + 1, total: +r[ct], content: +r[cc], style: +r[cs] }));
+      // Use the file's iteration numbers when they count over all scales (strictly increasing).
+      const its = rows.map((r) => +r[ci]);
+      if (ci >= 0 && its.every((v, i) => i === 0 || v > its[i - 1])) pts.forEach((p, i) => { p.it = its[i]; });
+      const cur = state.costs.get(id) || [];
+      const firstLive = cur.length ? cur[0].it : Infinity;
+      state.costs.set(id, pts.filter((p) => p.it < firstLive).concat(cur));
+      scheduleRender();
+    } catch { /* the plot just starts later */ }
+  }
+
+  // ---------------------------------------------------------------- preview (no flicker)
+  // One fetch at a time. While one is in flight, newer previews only raise
+  // `wanted`; when it finishes, the latest one is fetched. The visible image
+  // is swapped only after the new one has loaded.
+  const pv = { jobId: null, gen: 0, inFlight: false, wanted: 0, shown: 0, kind: "none", wantResult: false, resultShown: false, url: null };
+
+  function previewSwitch(job) {
+    pv.gen++;
+    pv.jobId = job.id;
+    pv.wanted = job.preview_seq || 0;
+    pv.shown = 0;
+    pv.wantResult = false;
+    pv.resultShown = false;
+    pv.kind = "none";
+    const img = $("#preview");
+    img.dataset.job = String(job.id);
+    // Until the first preview, show the photo (the optimisation starts from it).
+    const gen = pv.gen;
+    const url = `/api/jobs/${job.id}/content`;
+    loadImage(url).then(() => {
+      if (gen !== pv.gen || pv.kind !== "none") return;
+      swapPreview(url, 0, "content", false);
+    }).catch(() => {});
+    pumpPreview();
+  }
+
+  function previewWant(jobId, seq) {
+    if (pv.jobId !== jobId) return;
+    if (seq > pv.wanted) pv.wanted = seq;
+    pumpPreview();
+  }
+
+  function previewWantResult(jobId) {
+    if (pv.jobId !== jobId || pv.resultShown) return;
+    pv.wantResult = true;
+    pumpPreview();
+  }
+
+  function swapPreview(url, seq, kind, isBlob) {
+    const img = $("#preview");
+    const old = pv.url;
+    img.src = url;
+    img.dataset.seq = String(seq);
+    img.dataset.kind = kind;
+    img.hidden = false;
+    $("#preview-empty").hidden = true;
+    pv.kind = kind;
+    pv.url = isBlob ? url : null;
+    // Keep the old object URL alive a little (anyone reading it right now).
+    if (old) setTimeout(() => URL.revokeObjectURL(old), 10000);
+    img.dispatchEvent(new CustomEvent("preview-swap", { detail: { seq, kind } }));
+  }
+
+  async function pumpPreview() {
+    if (pv.inFlight || pv.jobId === null) return;
+    const gen = pv.gen;
+    const id = pv.jobId;
+    let seq = 0;
+    let url;
+    let kind;
+    if (pv.wanted > pv.shown) { seq = pv.wanted; url = `/api/jobs/${id}/preview?seq=${seq}`; kind = "preview"; }
+    else if (pv.wantResult && !pv.resultShown) { url = `/api/jobs/${id}/result`; kind = "result"; seq = pv.shown; }
+    else return;
+    pv.inFlight = true;
+    try {
+      const r = await fetch(url, { cache: "no-store" });
+      if (r.ok) {
+        const blob = await r.blob();
+        const obj = URL.createObjectURL(blob);
+        try {
+          const img = await loadImage(obj);
+          if (img.decode) await img.decode().catch(() => {});
+          if (gen === pv.gen) swapPreview(obj, seq, kind, true);
+          else URL.revokeObjectURL(obj);
+        } catch { URL.revokeObjectURL(obj); }
+      }
+    } catch { /* the next preview event retries */ }
+    finally {
+      pv.inFlight = false;
+      if (gen === pv.gen) {
+        if (kind === "preview") pv.shown = Math.max(pv.shown, seq);
+        else pv.resultShown = true;
+      }
+    }
+    pumpPreview();
+  }
+
+  // ---------------------------------------------------------------- cost plot
+  // Drawn in this order: the total (about content + style) last, dashed, so the
+  // part it covers stays visible.
+  const PLOT_SERIES = [
+    ["content", "--plot-content"],
+    ["style", "--plot-style"],
+    ["total", "--plot-total"],
+  ];
+
+  function drawPlot() {
+    const canvas = $("#cost-plot");
+    const rect = canvas.getBoundingClientRect();
+    if (rect.width === 0) return;
+    const dpr = window.devicePixelRatio || 1;
+    const W = Math.round(rect.width * dpr), H = Math.round(rect.height * dpr);
+    if (canvas.width !== W || canvas.height !== H) { canvas.width = W; canvas.height = H; }
+    const ctx = canvas.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const w = rect.width, h = rect.height;
+    ctx.clearRect(0, 0, w, h);
+    const cs = getComputedStyle(document.documentElement);
+    const grid = cs.getPropertyValue("--plot-grid").trim() || "#8884";
+    const text = cs.getPropertyValue("--muted").trim() || "#888";
+    const job = state.liveId !== null ? state.jobs.get(state.liveId) : null;
+    const pts = (job && state.costs.get(job.id)) || [];
+    const padL = 44, padR = 10, padT = 8, padB = 20;
+    const pw = w - padL - padR, ph = h - padT - padB;
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.fillStyle = text;
+    let lo = Infinity, hi = -Infinity;
+    for (const p of pts) for (const [k] of PLOT_SERIES) {
+      const v = p[k];
+      if (v > 0 && isFinite(v)) { const l = Math.log10(v); if (l < lo) lo = l; if (l > hi) hi = l; }
+    }
+    if (!isFinite(lo)) {
+      ctx.strokeStyle = grid;
+      ctx.strokeRect(0.5, 0.5, w - 1, h - 1);
+      ctx.textAlign = "center";
+      ctx.textBaseline = "middle";
+      ctx.fillText(job ? "waiting for the first costs…" : "the costs appear here as the job runs", w / 2, h / 2);
+      return;
+    }
+    lo = Math.floor(lo * 2) / 2; hi = Math.ceil(hi * 2) / 2;
+    if (hi - lo < 1) { hi = Math.ceil(hi); lo = Math.min(lo, hi - 1); }
+    const xMax = Math.max((job && job.iterations) || 1, pts[pts.length - 1].it);
+    const xMin = Math.min(pts[0].it, 0);
+    const X = (it) => padL + ((it - xMin) / Math.max(1, xMax - xMin)) * pw;
+    const Y = (v) => padT + (1 - (Math.log10(v) - lo) / (hi - lo)) * ph;
+    // grid: decades
+    ctx.strokeStyle = grid;
+    ctx.lineWidth = 1;
+    ctx.textAlign = "right";
+    ctx.textBaseline = "middle";
+    const step = hi - lo > 8 ? 2 : 1;
+    for (let d = Math.ceil(lo); d <= Math.floor(hi); d += step) {
+      const y = Math.round(padT + (1 - (d - lo) / (hi - lo)) * ph) + 0.5;
+      ctx.beginPath(); ctx.moveTo(padL, y); ctx.lineTo(padL + pw, y); ctx.stroke();
+      ctx.fillText(`1e${d}`, padL - 6, y);
+    }
+    ctx.strokeRect(padL + 0.5, padT + 0.5, pw, ph);
+    ctx.textAlign = "center"; ctx.textBaseline = "top";
+    ctx.fillText("0", X(0), padT + ph + 4);
+    ctx.fillText(String(xMax), Math.min(X(xMax), padL + pw - 12), padT + ph + 4);
+    ctx.fillText("iteration", padL + pw / 2, padT + ph + 4);
+    for (const [k, varName] of PLOT_SERIES) {
+      ctx.strokeStyle = cs.getPropertyValue(varName).trim() || "#888";
+      ctx.lineWidth = k === "total" ? 1.5 : 2;
+      ctx.setLineDash(k === "total" ? [5, 4] : []);
+      ctx.beginPath();
+      let pen = false;
+      for (const p of pts) {
+        const v = p[k];
+        if (!(v > 0) || !isFinite(v)) { pen = false; continue; }
+        const x = X(p.it), y = Y(v);
+        if (pen) ctx.lineTo(x, y); else { ctx.moveTo(x, y); pen = true; }
+      }
+      ctx.stroke();
+    }
+    ctx.setLineDash([]);
+  }
+
+  // ---------------------------------------------------------------- rendering
+  let renderQueued = false;
+  function scheduleRender() {
+    if (renderQueued) return;
+    renderQueued = true;
+    requestAnimationFrame(() => { renderQueued = false; render(); });
+  }
+
+  function render() {
+    renderLive();
+    renderQueue();
+    renderHistory();
+    updateStart();
+  }
+
+  function pickLive() {
+    const jobs = [...state.jobs.values()];
+    const running = jobs.find((j) => j.state === "running");
+    if (running) return running.id;
+    if (state.liveId !== null && state.jobs.has(state.liveId)) return state.liveId;
+    return null;
+  }
+
+  function renderLive() {
+    const id = pickLive();
+    const live = $("#live");
+    if (id !== state.liveId) {
+      state.liveId = id;
+      if (id !== null) previewSwitch(state.jobs.get(id));
+    }
+    const job = id !== null ? state.jobs.get(id) : null;
+    const cancel = $("#cancel");
+    if (!job) {
+      live.dataset.state = "idle";
+      $("#live-title").textContent = "Now running";
+      $("#live-job").textContent = "";
+      $("#live-state").hidden = true;
+      cancel.disabled = true;
+      $("#iteration").textContent = "–";
+      $("#its-per-s").textContent = "–";
+      $("#eta").textContent = "–";
+      $("#elapsed").textContent = "–";
+      $("#progress-bar").style.width = "0%";
+      $("#scale-info").textContent = "";
+      $("#live-error").hidden = true;
+      drawPlot();
+      return;
+    }
+    live.dataset.state = job.state;
+    live.dataset.job = String(job.id);
+    $("#live-title").textContent = job.state === "running" ? "Now running" : "Last job";
+    $("#live-job").textContent = `#${job.id} ${jobTitle(job)}`;
+    const badge = $("#live-state");
+    badge.hidden = false;
+    badge.textContent = job.state;
+    badge.dataset.state = job.state;
+    cancel.disabled = job.state !== "running";
+    const its = job.iterations || 0;
+    $("#iteration").textContent = `${job.iteration ?? 0} / ${its}`;
+    $("#its-per-s").textContent = job.its_per_s ? `${job.its_per_s >= 100 ? Math.round(job.its_per_s) : +job.its_per_s.toPrecision(3)} it/s` : "–";
+    $("#eta").textContent = job.state === "running" ? fmtTime(job.eta_s) : (job.state === "done" ? "0:00" : "–");
+    $("#elapsed").textContent = fmtTime(job.elapsed_s);
+    $("#progress-bar").style.width = its ? `${Math.min(100, (100 * (job.iteration || 0)) / its)}%` : "0%";
+    $("#scale-info").textContent = job.scales > 1 && job.scale ? `scale ${job.scale} of ${job.scales}` : settingsSummary(job.settings);
+    const err = $("#live-error");
+    err.hidden = job.state !== "failed";
+    err.textContent = job.state === "failed" ? `Failed: ${job.error || "unknown error"}` : "";
+    if (job.has_result && job.state !== "running") previewWantResult(job.id);
+    drawPlot();
+  }
+
+  function renderQueue() {
+    const queued = [...state.jobs.values()].filter((j) => j.state === "queued")
+      .sort((a, b) => (a.queue_position ?? 1e9) - (b.queue_position ?? 1e9) || a.id - b.id);
+    const ol = $("#queue");
+    const tpl = $("#queue-item-template");
+    const existing = new Map([...ol.children].map((li) => [Number(li.dataset.jobId), li]));
+    const keep = new Set();
+    queued.forEach((job, i) => {
+      let li = existing.get(job.id);
+      if (!li) {
+        li = tpl.content.firstElementChild.cloneNode(true);
+        li.dataset.jobId = String(job.id);
+        $(".queue-thumb", li).src = `/api/jobs/${job.id}/content`;
+        $("[data-testid=remove]", li).addEventListener("click", (e) => removeJob(job.id, e.currentTarget));
+        $("[data-testid=remove]", li).setAttribute("aria-label", `Remove job ${job.id} from the queue`);
+      }
+      keep.add(job.id);
+      const pos = job.queue_position ?? i + 1;
+      $(".position", li).textContent = String(pos);
+      $(".position", li).title = `position ${pos} in the queue`;
+      $(".queue-title", li).textContent = `#${job.id} ${jobTitle(job)}`;
+      $(".queue-meta", li).textContent = settingsSummary(job.settings);
+      if (ol.children[i] !== li) ol.insertBefore(li, ol.children[i] || null);
+    });
+    for (const [id, li] of existing) if (!keep.has(id)) li.remove();
+    $("#queue-empty").hidden = queued.length > 0;
+    $("#queue-count").textContent = queued.length ? `${queued.length} waiting` : "";
+  }
+
+  const historyEls = new Map(); // id -> {el, key}
+
+  function renderHistory() {
+    const finished = [...state.jobs.values()].filter((j) => j.state === "done" || j.state === "failed" || j.state === "cancelled")
+      .sort((a, b) => b.id - a.id);
+    const ol = $("#history");
+    const keep = new Set();
+    finished.forEach((job, i) => {
+      const key = `${job.state}:${job.has_result}`;
+      let entry = historyEls.get(job.id);
+      if (!entry || entry.key !== key) {
+        const li = buildHistoryItem(job);
+        if (entry) entry.el.replaceWith(li);
+        entry = { el: li, key };
+        historyEls.set(job.id, entry);
+      }
+      keep.add(job.id);
+      if (ol.children[i] !== entry.el) ol.insertBefore(entry.el, ol.children[i] || null);
+    });
+    for (const [id, entry] of historyEls) if (!keep.has(id)) { entry.el.remove(); historyEls.delete(id); }
+    $("#history-empty").hidden = finished.length > 0;
+    $("#history-count").textContent = finished.length ? `${finished.length} finished` : "";
+  }
+
+  function buildHistoryItem(job) {
+    const li = $("#history-item-template").content.firstElementChild.cloneNode(true);
+    li.dataset.jobId = String(job.id);
+    li.dataset.state = job.state;
+    $(".history-title", li).textContent = `#${job.id} ${jobTitle(job)}`;
+    const badge = $("[data-testid=history-state]", li);
+    badge.textContent = job.state === "cancelled" && job.has_result ? "cancelled · kept" : job.state;
+    badge.dataset.state = job.state;
+    const meta = [settingsSummary(job.settings)];
+    if (job.width && job.height) meta.push(`${job.width}×${job.height}`);
+    if (job.state !== "done" && job.iterations) meta.push(`stopped at ${job.iteration} / ${job.iterations}`);
+    if (job.elapsed_s) meta.push(fmtTime(job.elapsed_s));
+    if (job.costs && job.costs.total !== undefined) meta.push(`cost ${fmtNum(job.costs.total)}`);
+    $(".history-meta", li).textContent = meta.join(" · ");
+
+    const compareWrap = $(".compare-wrap", li);
+    const compare = $(".compare", li);
+    if (job.has_result) {
+      if (job.width && job.height) {
+        compare.style.aspectRatio = `${job.width} / ${job.height}`;
+        compare.style.setProperty("--ar", `${job.width} / ${job.height}`);
+      }
+      $(".compare-content", li).src = `/api/jobs/${job.id}/content`;
+      $(".compare-result", li).src = `/api/jobs/${job.id}/result`;
+      const range = $(".compare-range", li);
+      range.setAttribute("aria-label", `Job ${job.id}: reveal the photo (left) or the result (right)`);
+      const setPos = () => compare.style.setProperty("--pos", `${range.value}%`);
+      range.addEventListener("input", setPos);
+      setPos();
+      const sbs = $("[data-testid=side-by-side]", li);
+      sbs.addEventListener("click", () => {
+        const on = sbs.getAttribute("aria-pressed") !== "true";
+        sbs.setAttribute("aria-pressed", on ? "true" : "false");
+        compareWrap.classList.toggle("side-by-side", on);
+      });
+      const dl = $("[data-testid=download-result]", li);
+      dl.href = `/api/jobs/${job.id}/result`;
+      dl.setAttribute("download", `stylize-${job.id}.png`);
+    } else {
+      compareWrap.classList.add("no-result");
+      compare.replaceChildren(el("div", { class: "no-result-text", text: job.state === "failed" ? "failed" : "no result" }));
+      $(".compare-tools", li).remove();
+      $("[data-testid=download-result]", li).remove();
+    }
+    const csv = $("[data-testid=download-costs]", li);
+    if (job.state === "cancelled" && !job.has_result) csv.remove();
+    else { csv.href = `/api/jobs/${job.id}/costs.csv`; csv.setAttribute("download", `stylize-${job.id}-costs.csv`); }
+
+    const err = $(".history-error", li);
+    if (job.state === "failed") { err.hidden = false; err.textContent = job.error || "failed"; }
+
+    $("[data-testid=run-again]", li).addEventListener("click", () => runAgain(job.id));
+    const code = $("[data-testid=command]", li);
+    code.textContent = job.command || "";
+    const copy = $("[data-testid=copy-command]", li);
+    if (!job.command) copy.remove();
+    else copy.addEventListener("click", () => copyText(job.command, copy));
+    return li;
+  }
+
+  async function copyText(text, btn) {
+    let ok = false;
+    try {
+      if (navigator.clipboard && window.isSecureContext) { await navigator.clipboard.writeText(text); ok = true; }
+    } catch { /* fall back */ }
+    if (!ok) {
+      const ta = el("textarea", { class: "visually-hidden", "aria-hidden": "true" });
+      ta.value = text;
+      document.body.append(ta);
+      ta.select();
+      try { ok = document.execCommand("copy"); } catch { ok = false; }
+      ta.remove();
+    }
+    const old = btn.textContent;
+    btn.textContent = ok ? "Copied" : "Copy failed";
+    btn.dataset.copied = ok ? "true" : "false";
+    setTimeout(() => { btn.textContent = old; }, 1500);
+  }
+
+  // A file the server keeps for a job (its photo or an uploaded style), as a File.
+  async function fetchFile(url, name) {
+    const r = await fetch(url, { cache: "no-store" });
+    if (!r.ok) throw new Error(await errorFrom(r));
+    const blob = await r.blob();
+    return new File([blob], name, { type: blob.type || "application/octet-stream" });
+  }
+
+  // One of a job's styles as a chosen item: a bundled one from the gallery
+  // (sent again as `builtin`), an uploaded one fetched from the server.
+  async function jobStyleItem(s) {
+    const st = s.builtin && (state.info?.styles || []).find((b) => b.name === s.builtin);
+    if (st) {
+      const item = builtinItem(st);
+      await item.loaded;
+      return item;
+    }
+    return describeFile(await fetchFile(s.url, s.name || "style"));
+  }
+
+  let runAgainToken = 0;
+
+  // Fills the form with a job's settings, photo and styles, all from the
+  // server (works from any tab, after a reload too).
+  async function runAgain(id) {
+    const job = state.jobs.get(id);
+    if (!job) return;
+    const token = ++runAgainToken;
+    clearError();
+    if (job.settings) {
+      const s = job.settings;
+      if (s.preset && presetDefaults(s.preset)) $("#preset").value = s.preset;
+      applySettings(s);
+      const d = presetDefaults($("#preset").value);
+      const adv = ["tv_weight", "init", "init_noise", "learning_rate", "scales", "style_scale"]
+        .some((k) => JSON.stringify(s[k] ?? null) !== JSON.stringify(d[k] ?? null));
+      if (adv) $("#advanced").open = true;
+    }
+    scheduleEstimate();
+    document.querySelector(".form-card").scrollIntoView({ behavior: "smooth", block: "start" });
+    let content, styles;
+    try {
+      [content, styles] = await Promise.all([
+        fetchFile(`/api/jobs/${id}/content`, job.content_name || "photo").then(describeFile),
+        Promise.all((job.styles || []).map(jobStyleItem)),
+      ]);
+    } catch (err) {
+      if (token === runAgainToken) showError(`Could not reuse the images of job #${id}: ${err.message}`);
+      return;
+    }
+    if (token !== runAgainToken) {  // another "run again" came later
+      URL.revokeObjectURL(content.url);
+      for (const s of styles) if (s.kind === "file") URL.revokeObjectURL(s.url);
+      return;
+    }
+    if (state.content) URL.revokeObjectURL(state.content.url);
+    state.content = content;
+    if (styles.length) {  // (a job always has a style; keep the current ones otherwise)
+      for (const s of state.styles) if (s.kind === "file") URL.revokeObjectURL(s.url);
+      state.styles = styles;
+    }
+    renderChosen();
+    syncGallery();
+    scheduleEstimate();
+    notice(`Photo, styles and settings of job #${id} loaded.`);
+  }
+
+  // ---------------------------------------------------------------- wiring
+  function init() {
+    setupZone($("#content-zone"), $("#content-input"), (files) => setContentFile(files[0]));
+    setupZone($("#style-zone"), $("#style-input"), (files) => addStyleFiles(files));
+    $("#preset").addEventListener("change", () => { applyPreset($("#preset").value); scheduleEstimate(); });
+    $("#reset-settings").addEventListener("click", () => { applyPreset($("#preset").value); scheduleEstimate(); });
+    for (const [, id] of SETTINGS_FIELDS) {
+      const input = document.getElementById(id);
+      input.addEventListener("input", () => { updateDefaults(); scheduleEstimate(); });
+      input.addEventListener("change", () => { updateDefaults(); scheduleEstimate(); });
+    }
+    $("#strength").addEventListener("input", () => setStrengthOutput($("#strength-value"), $("#strength").value));
+    $("#job-form").addEventListener("submit", startJob);
+    // Enter in a field must not start a job (only the Start button does).
+    $("#job-form").addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && e.target instanceof HTMLInputElement) e.preventDefault();
+    });
+    $("#cancel").addEventListener("click", () => { if (state.liveId !== null) cancelJob(state.liveId); });
+    $("#error-close").addEventListener("click", clearError);
+    window.addEventListener("resize", () => drawPlot());
+    if (window.matchMedia) window.matchMedia("(prefers-color-scheme: dark)").addEventListener?.("change", () => drawPlot());
+    renderChosen();
+    render();
+    loadInfo().then(connect);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

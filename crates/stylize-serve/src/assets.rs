@@ -1,0 +1,38 @@
+//! What the binary carries: the page, its script and style, and the
+//! bundled style paintings (from the repository's `assets/images`; see its
+//! `PROVENANCE.tsv`).
+
+/// A painting offered in the page's gallery.
+#[derive(Debug)]
+pub(crate) struct BuiltinStyle {
+    pub(crate) name: &'static str,
+    pub(crate) title: &'static str,
+    pub(crate) bytes: &'static [u8],
+}
+
+pub(crate) const INDEX_HTML: &str = include_str!("../assets/index.html");
+pub(crate) const APP_JS: &str = include_str!("../assets/app.js");
+pub(crate) const STYLE_CSS: &str = include_str!("../assets/style.css");
+
+pub(crate) const BUILTIN_STYLES: &[BuiltinStyle] = &[
+    BuiltinStyle {
+        name: "starry_night",
+        title: "The Starry Night, Vincent van Gogh (1889)",
+        bytes: include_bytes!("../../../assets/images/starry_night.jpg"),
+    },
+    BuiltinStyle {
+        name: "great_wave",
+        title: "The Great Wave off Kanagawa, Hokusai (c. 1831)",
+        bytes: include_bytes!("../../../assets/images/great_wave.jpg"),
+    },
+    BuiltinStyle {
+        name: "udnie",
+        title: "Udnie, Francis Picabia (1913)",
+        bytes: include_bytes!("../../../assets/images/udnie.jpg"),
+    },
+];
+
+/// The bundled style called `name`.
+pub(crate) fn builtin_style(name: &str) -> Option<&'static BuiltinStyle> {
+    BUILTIN_STYLES.iter().find(|s| s.name == name)
+}

@@ -1,0 +1,399 @@
+//! The jobs of this server: the history, the queue the worker takes from,
+//! and the events every change publishes. One lock guards them all, and
+//! each event gets its sequence number under it, so every tab sees the
+//! changes in the order they happened, with none missing after its
+//! snapshot.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use axum::http::StatusCode;
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::api_error::ApiError;
+use crate::job::{CostRow, Inputs, Job, JobState, JobView};
+
+/// Events kept for slow readers; one that falls further behind gets a
+/// fresh snapshot.
+const EVENT_BUFFER: usize = 4096;
+
+/// An event as it goes out: its kind (the SSE `event:`), its sequence
+/// number (the SSE `id:`) and its JSON (which holds `seq` too).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Published {
+    pub(crate) seq: u64,
+    pub(crate) kind: &'static str,
+    pub(crate) json: String,
+}
+
+/// The kind of the event that ends every stream when the server stops.
+pub(crate) const SHUTDOWN: &str = "shutdown";
+
+/// What the worker takes from the queue.
+pub(crate) struct Task {
+    pub(crate) id: u64,
+    pub(crate) inputs: Inputs,
+    pub(crate) config: stylize::StyleConfig,
+    pub(crate) cancel: Arc<std::sync::atomic::AtomicBool>,
+    pub(crate) dir: std::path::PathBuf,
+}
+
+/// How a run ended, as the worker reports it.
+pub(crate) enum Outcome {
+    Done(std::path::PathBuf),
+    Cancelled(Option<std::path::PathBuf>),
+    Failed(String),
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    jobs: BTreeMap<u64, Job>,
+    queue: VecDeque<u64>,
+    next_id: u64,
+    seq: u64,
+    closed: bool,
+}
+
+/// The jobs, the queue and the event bus.
+pub(crate) struct Board {
+    inner: Mutex<Inner>,
+    wake: Condvar,
+    events: broadcast::Sender<Arc<Published>>,
+    max_queue: usize,
+}
+
+#[derive(Serialize)]
+struct Snapshot {
+    seq: u64,
+    jobs: Vec<JobView>,
+}
+
+impl Board {
+    pub(crate) fn new(max_queue: usize) -> Self {
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        Board {
+            inner: Mutex::new(Inner {
+                next_id: 1,
+                ..Inner::default()
+            }),
+            wake: Condvar::new(),
+            events,
+            max_queue,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain data behind; the
+        // worker catches its own panics, so keep serving.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Numbers and sends an event; `data` must serialise to a JSON object.
+    fn publish(&self, inner: &mut Inner, kind: &'static str, data: impl Serialize) {
+        inner.seq += 1;
+        let seq = inner.seq;
+        let mut value = serde_json::to_value(data).unwrap_or(serde_json::Value::Null);
+        if let serde_json::Value::Object(map) = &mut value {
+            map.insert("seq".into(), seq.into());
+        }
+        let published = Published {
+            seq,
+            kind,
+            json: value.to_string(),
+        };
+        // No receivers is fine: nobody is watching.
+        let _ = self.events.send(Arc::new(published));
+    }
+
+    fn position(inner: &Inner, id: u64) -> Option<usize> {
+        inner.queue.iter().position(|&q| q == id).map(|p| p + 1)
+    }
+
+    fn view_of(inner: &Inner, job: &Job) -> JobView {
+        job.view(Self::position(inner, job.id))
+    }
+
+    /// Queues a new job (its `id` is assigned here).
+    ///
+    /// # Errors
+    /// 503 when the queue is full or the server is stopping.
+    pub(crate) fn add(&self, mut job: Job) -> Result<JobView, ApiError> {
+        let mut inner = self.lock();
+        if inner.closed {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server is stopping",
+            ));
+        }
+        if inner.queue.len() >= self.max_queue {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "the queue is full ({} jobs waiting); wait for one to finish or remove one",
+                    inner.queue.len()
+                ),
+            ));
+        }
+        job.id = inner.next_id;
+        inner.next_id += 1;
+        let id = job.id;
+        inner.jobs.insert(id, job);
+        inner.queue.push_back(id);
+        let view = Self::view_of(&inner, &inner.jobs[&id]);
+        self.publish(&mut inner, "queued", &view);
+        drop(inner);
+        self.wake.notify_all();
+        Ok(view)
+    }
+
+    /// Waits for the next queued job and marks it running; `None` once
+    /// the server is stopping.
+    pub(crate) fn next(&self) -> Option<Task> {
+        let mut inner = self.lock();
+        loop {
+            if inner.closed {
+                return None;
+            }
+            if let Some(id) = inner.queue.pop_front() {
+                let Some(job) = inner.jobs.get_mut(&id) else {
+                    continue;
+                };
+                let Some(inputs) = job.inputs.take() else {
+                    continue;
+                };
+                job.state = JobState::Running;
+                let task = Task {
+                    id,
+                    inputs,
+                    config: job.config.clone(),
+                    cancel: job.cancel.clone(),
+                    dir: job.dir.clone(),
+                };
+                let view = job.view(None);
+                self.publish(&mut inner, "started", &view);
+                // The others moved up one place.
+                return Some(task);
+            }
+            inner = self
+                .wake
+                .wait(inner)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+
+    /// Records an iteration of a running job; publishes a `progress`
+    /// event when `publish`.
+    pub(crate) fn iteration(
+        &self,
+        id: u64,
+        row: CostRow,
+        iterations: usize,
+        scales: usize,
+        publish: bool,
+    ) {
+        let mut inner = self.lock();
+        let Some(job) = inner.jobs.get_mut(&id) else {
+            return;
+        };
+        job.iteration = row.iteration;
+        job.iterations = iterations;
+        job.elapsed_s = row.elapsed_s;
+        let rate = (row.elapsed_s > 0.0).then(|| row.iteration as f64 / row.elapsed_s);
+        job.its_per_s = rate;
+        job.eta_s = rate.map(|r| iterations.saturating_sub(row.iteration) as f64 / r);
+        job.rows.push(row);
+        if publish {
+            let data = serde_json::json!({
+                "id": id,
+                "iteration": row.iteration,
+                "iterations": iterations,
+                "scale": row.scale,
+                "scales": scales,
+                "costs": row.costs,
+                "its_per_s": job.its_per_s,
+                "eta_s": job.eta_s,
+                "elapsed_s": row.elapsed_s,
+            });
+            self.publish(&mut inner, "progress", data);
+        }
+    }
+
+    /// Stores a running job's latest preview (JPEG bytes).
+    pub(crate) fn preview(&self, id: u64, jpeg: Vec<u8>, iteration: usize) {
+        let mut inner = self.lock();
+        let Some(job) = inner.jobs.get_mut(&id) else {
+            return;
+        };
+        job.preview = Some(Arc::new(jpeg));
+        job.preview_seq += 1;
+        let data = serde_json::json!({
+            "id": id,
+            "preview_seq": job.preview_seq,
+            "iteration": iteration,
+        });
+        self.publish(&mut inner, "preview", data);
+    }
+
+    /// Ends a running job.
+    pub(crate) fn finish(&self, id: u64, outcome: Outcome) {
+        let mut inner = self.lock();
+        let Some(job) = inner.jobs.get_mut(&id) else {
+            return;
+        };
+        let kind = match outcome {
+            Outcome::Done(path) => {
+                job.result_file = Some(path);
+                job.state = JobState::Done;
+                "done"
+            }
+            Outcome::Cancelled(path) => {
+                job.result_file = path;
+                job.state = JobState::Cancelled;
+                "cancelled"
+            }
+            Outcome::Failed(message) => {
+                job.error = Some(message);
+                job.state = JobState::Failed;
+                "failed"
+            }
+        };
+        job.eta_s = None;
+        let view = job.view(None);
+        self.publish(&mut inner, kind, &view);
+    }
+
+    /// Cancels a job: a queued one at once, a running one after its
+    /// current iteration (the worker then reports it cancelled).
+    ///
+    /// # Errors
+    /// 404 unknown, 409 already finished.
+    pub(crate) fn cancel(&self, id: u64) -> Result<JobView, ApiError> {
+        let mut inner = self.lock();
+        let state = inner
+            .jobs
+            .get(&id)
+            .ok_or_else(|| ApiError::not_found(format!("job {id}")))?
+            .state;
+        match state {
+            JobState::Queued => {
+                inner.queue.retain(|&q| q != id);
+                let job = inner
+                    .jobs
+                    .get_mut(&id)
+                    .ok_or_else(|| ApiError::not_found(id))?;
+                job.state = JobState::Cancelled;
+                job.inputs = None;
+                let view = job.view(None);
+                self.publish(&mut inner, "cancelled", &view);
+                Ok(view)
+            }
+            JobState::Running => {
+                let job = &inner.jobs[&id];
+                job.cancel.store(true, Ordering::Relaxed);
+                Ok(Self::view_of(&inner, job))
+            }
+            s => Err(ApiError::conflict(format!(
+                "job {id} has already ended ({})",
+                serde_json::to_value(s)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            ))),
+        }
+    }
+
+    /// Removes a queued job; returns its folder, for the caller to delete.
+    ///
+    /// # Errors
+    /// 404 unknown, 409 not queued.
+    pub(crate) fn remove(&self, id: u64) -> Result<std::path::PathBuf, ApiError> {
+        let mut inner = self.lock();
+        let job = inner
+            .jobs
+            .get(&id)
+            .ok_or_else(|| ApiError::not_found(format!("job {id}")))?;
+        if job.state != JobState::Queued {
+            return Err(ApiError::conflict(format!(
+                "only a queued job can be removed; job {id} has started (cancel it instead)"
+            )));
+        }
+        inner.queue.retain(|&q| q != id);
+        let dir = inner
+            .jobs
+            .remove(&id)
+            .map(|j| j.dir)
+            .ok_or_else(|| ApiError::not_found(id))?;
+        self.publish(&mut inner, "removed", serde_json::json!({ "id": id }));
+        Ok(dir)
+    }
+
+    /// Reads a job under the lock.
+    ///
+    /// # Errors
+    /// 404 unknown.
+    pub(crate) fn with_job<T>(
+        &self,
+        id: u64,
+        f: impl FnOnce(&Job, Option<usize>) -> T,
+    ) -> Result<T, ApiError> {
+        let inner = self.lock();
+        let job = inner
+            .jobs
+            .get(&id)
+            .ok_or_else(|| ApiError::not_found(format!("job {id}")))?;
+        Ok(f(job, Self::position(&inner, id)))
+    }
+
+    /// Every job, oldest first.
+    pub(crate) fn list(&self) -> Vec<JobView> {
+        let inner = self.lock();
+        inner
+            .jobs
+            .values()
+            .map(|j| Self::view_of(&inner, j))
+            .collect()
+    }
+
+    /// A snapshot event and a receiver for every event after it.
+    pub(crate) fn subscribe(&self) -> (Published, broadcast::Receiver<Arc<Published>>) {
+        let inner = self.lock();
+        let rx = self.events.subscribe();
+        let snapshot = Snapshot {
+            seq: inner.seq,
+            jobs: inner
+                .jobs
+                .values()
+                .map(|j| Self::view_of(&inner, j))
+                .collect(),
+        };
+        let json = serde_json::to_string(&snapshot).unwrap_or_else(|_| "{}".into());
+        (
+            Published {
+                seq: inner.seq,
+                kind: "snapshot",
+                json,
+            },
+            rx,
+        )
+    }
+
+    /// Stops taking jobs: cancels the running one, wakes the worker and
+    /// ends every event stream.
+    pub(crate) fn close(&self) {
+        let mut inner = self.lock();
+        if inner.closed {
+            return;
+        }
+        inner.closed = true;
+        for job in inner.jobs.values() {
+            job.cancel.store(true, Ordering::Relaxed);
+        }
+        self.publish(&mut inner, SHUTDOWN, serde_json::json!({}));
+        drop(inner);
+        self.wake.notify_all();
+    }
+}

@@ -1,0 +1,54 @@
+//! The server's settings, with their defaults.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use stylize::ImageLimits;
+
+/// How the server listens and what it accepts. `Default` gives every
+/// documented default.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServeConfig {
+    /// Address to listen on. Default `127.0.0.1` (this machine only).
+    pub bind: IpAddr,
+    /// Port. Default 8080; 0 lets the system pick a free one.
+    pub port: u16,
+    /// Further `Host` names (with or without `:port`) to serve, beyond the
+    /// bound address, `localhost`, `127.0.0.1` and `[::1]`. Default none.
+    /// Needed to reach a server bound to `0.0.0.0` by the machine's name.
+    pub allowed_hosts: Vec<String>,
+    /// Largest request (the photo, styles and settings together), bytes.
+    /// Default 32 MiB.
+    pub max_upload_bytes: usize,
+    /// Most jobs waiting in the queue (the running one not counted).
+    /// Default 32.
+    pub max_queue: usize,
+    /// Least time between two previews of a running job. Default 500 ms.
+    /// A preview also waits until ten times its own cost has passed, so
+    /// previews of a large image never take more than a tenth of the run.
+    pub preview_interval: Duration,
+    /// Longer side of a preview, pixels. Default 1024.
+    pub preview_side: u32,
+    /// Decoding limits for uploaded images. Default [`ImageLimits::DEFAULT`].
+    pub image_limits: ImageLimits,
+    /// Refuse, before it is queued, a job whose estimated peak memory is
+    /// over this many bytes. Default `None` (the CLI passes the machine's
+    /// memory).
+    pub max_memory: Option<u64>,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 8080,
+            allowed_hosts: Vec::new(),
+            max_upload_bytes: 32 << 20,
+            max_queue: 32,
+            preview_interval: Duration::from_millis(500),
+            preview_side: 1024,
+            image_limits: ImageLimits::DEFAULT,
+            max_memory: None,
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! `GET /api/events`: the board's events as Server-Sent Events, after a
+//! snapshot of every job. A tab that falls more than the buffer behind
+//! gets a fresh snapshot instead of a gap; the stream ends when the
+//! server stops.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::stream::{self, Stream};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::Receiver;
+
+use crate::board::{Board, Published, SHUTDOWN};
+use crate::routes::App;
+
+fn to_event(p: &Published) -> Event {
+    Event::default()
+        .event(p.kind)
+        .id(p.seq.to_string())
+        .data(p.json.clone())
+}
+
+enum Phase {
+    Snapshot(Published, Receiver<Arc<Published>>),
+    Live(Receiver<Arc<Published>>),
+    Ended,
+}
+
+pub(crate) async fn events(
+    State(app): State<Arc<App>>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let board: Arc<Board> = app.board.clone();
+    let (snapshot, rx) = board.subscribe();
+    let stream = stream::unfold(Phase::Snapshot(snapshot, rx), move |phase| {
+        let board = board.clone();
+        async move {
+            match phase {
+                Phase::Snapshot(s, rx) => Some((Ok(to_event(&s)), Phase::Live(rx))),
+                Phase::Live(mut rx) => match rx.recv().await {
+                    Ok(p) if p.kind == SHUTDOWN => Some((Ok(to_event(&p)), Phase::Ended)),
+                    Ok(p) => Some((Ok(to_event(&p)), Phase::Live(rx))),
+                    Err(RecvError::Lagged(n)) => {
+                        log::debug!("an event stream fell {n} events behind; resending a snapshot");
+                        let (s, rx) = board.subscribe();
+                        Some((Ok(to_event(&s)), Phase::Live(rx)))
+                    }
+                    Err(RecvError::Closed) => None,
+                },
+                Phase::Ended => None,
+            }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}

@@ -1,0 +1,158 @@
+//! A local server is still a server: only the `Host` names of this server
+//! are served (a web page elsewhere cannot reach it through DNS
+//! rebinding: 421), and a request that changes anything (`POST`,
+//! `DELETE`) must come from this server's own page (`Origin`: 403).
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::api_error::ApiError;
+
+/// The `Host` values this server answers to.
+#[derive(Debug, Clone)]
+pub(crate) struct Guard {
+    hosts: Vec<String>,
+}
+
+impl Guard {
+    /// The hosts for a server bound to `bind:port`: that address,
+    /// `localhost`, `127.0.0.1` and `[::1]`, each with the port (and
+    /// without it when the port is 80), plus `extra` (as given, and with
+    /// the port when given without one).
+    pub(crate) fn new(bind: std::net::IpAddr, port: u16, extra: &[String]) -> Self {
+        let mut names: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()];
+        let bound = match bind {
+            std::net::IpAddr::V4(a) => a.to_string(),
+            std::net::IpAddr::V6(a) => format!("[{a}]"),
+        };
+        if !bind.is_unspecified() {
+            names.push(bound);
+        }
+        let mut hosts = Vec::new();
+        for n in names.iter().chain(extra) {
+            let n = n.to_ascii_lowercase();
+            if has_port(&n) {
+                hosts.push(n);
+                continue;
+            }
+            hosts.push(format!("{n}:{port}"));
+            if port == 80 {
+                hosts.push(n);
+            }
+        }
+        Guard { hosts }
+    }
+
+    fn host_ok(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        self.hosts.contains(&host)
+    }
+}
+
+/// Whether `host` ends in `:port` (an IPv6 literal's colons are inside
+/// its brackets).
+fn has_port(host: &str) -> bool {
+    match host.rfind(':') {
+        Some(i) => host.rfind(']').is_none_or(|b| b < i) && !host.starts_with("::"),
+        None => false,
+    }
+}
+
+/// The middleware.
+pub(crate) async fn check(
+    State(guard): State<Arc<Guard>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match verdict(&guard, &request) {
+        Ok(()) => next.run(request).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Whether `request` may be served.
+fn verdict(guard: &Guard, request: &Request) -> Result<(), ApiError> {
+    let header_str = |name: header::HeaderName| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    // HTTP/1.1 requests carry Host; an absolute-form URI carries it too.
+    let host =
+        header_str(header::HOST).or_else(|| request.uri().authority().map(|a| a.to_string()));
+    let Some(host) = host.filter(|h| guard.host_ok(h)) else {
+        return Err(ApiError::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            "this server answers only to its own address (localhost); the Host header names another",
+        ));
+    };
+    let changes = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let origin_ok = || {
+        header_str(header::ORIGIN)
+            .is_some_and(|o| o.eq_ignore_ascii_case(&format!("http://{host}")))
+    };
+    if changes && !origin_ok() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "requests that change anything must come from this server's page (the Origin header is missing or foreign)",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    #[test]
+    fn hosts_of_a_loopback_server() {
+        let g = Guard::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080, &[]);
+        for ok in [
+            "127.0.0.1:8080",
+            "localhost:8080",
+            "LOCALHOST:8080",
+            "[::1]:8080",
+        ] {
+            assert!(g.host_ok(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example:8080",
+            "127.0.0.1:8081",
+            "localhost",
+            "127.0.0.1",
+            "0.0.0.0:8080",
+        ] {
+            assert!(!g.host_ok(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn extra_names_and_port_80() {
+        let g = Guard::new(
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            80,
+            &["studio.local".into(), "10.0.0.5:80".into()],
+        );
+        for ok in [
+            "localhost",
+            "localhost:80",
+            "studio.local",
+            "studio.local:80",
+            "10.0.0.5:80",
+        ] {
+            assert!(g.host_ok(ok), "{ok}");
+        }
+        assert!(!g.host_ok("0.0.0.0:80"));
+        assert!(has_port("[::1]:80") && !has_port("[::1]") && !has_port("localhost"));
+    }
+}

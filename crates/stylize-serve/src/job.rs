@@ -1,0 +1,181 @@
+//! One job: what was uploaded, its settings, its progress and what it
+//! produced; and the view of it the page reads.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use image::DynamicImage;
+use serde::Serialize;
+use stylize::StyleConfig;
+
+use crate::settings::Settings;
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum JobState {
+    Queued,
+    Running,
+    Done,
+    Failed,
+    Cancelled,
+}
+
+/// The weighted costs of one iteration.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub(crate) struct Costs {
+    pub(crate) total: f64,
+    pub(crate) content: f64,
+    pub(crate) style: f64,
+    pub(crate) tv: f64,
+}
+
+/// One row of the costs CSV.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct CostRow {
+    pub(crate) iteration: usize,
+    pub(crate) scale: usize,
+    pub(crate) costs: Costs,
+    pub(crate) elapsed_s: f64,
+}
+
+/// Where a job's style image can be read again (for "run again").
+#[derive(Debug, Clone)]
+pub(crate) enum StyleSource {
+    /// Uploaded: the stored file and its media type.
+    File(PathBuf, &'static str),
+    /// A bundled painting.
+    Builtin(&'static crate::assets::BuiltinStyle),
+}
+
+/// A style as the page sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct StyleView {
+    pub(crate) name: String,
+    /// The bundled style's name, or `None` for an upload.
+    pub(crate) builtin: Option<&'static str>,
+    /// Where its bytes are.
+    pub(crate) url: String,
+}
+
+/// The decoded images, held until the job runs.
+#[derive(Debug)]
+pub(crate) struct Inputs {
+    pub(crate) content: DynamicImage,
+    pub(crate) styles: Vec<DynamicImage>,
+}
+
+/// A job as the server keeps it.
+#[derive(Debug)]
+pub(crate) struct Job {
+    pub(crate) id: u64,
+    pub(crate) state: JobState,
+    pub(crate) settings: Settings,
+    pub(crate) config: StyleConfig,
+    pub(crate) content_name: String,
+    pub(crate) style_names: Vec<String>,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    pub(crate) estimate_bytes: u64,
+    /// The folder of its files (uploads, result), inside the server's.
+    pub(crate) dir: PathBuf,
+    /// The uploaded photo as sent, and its media type.
+    pub(crate) content_file: PathBuf,
+    pub(crate) content_type: &'static str,
+    /// The styles, in the order of `style_names`.
+    pub(crate) style_sources: Vec<StyleSource>,
+    /// Taken by the worker when the job starts.
+    pub(crate) inputs: Option<Inputs>,
+    /// Set to stop the run after its current iteration.
+    pub(crate) cancel: Arc<AtomicBool>,
+    pub(crate) iteration: usize,
+    pub(crate) iterations: usize,
+    pub(crate) rows: Vec<CostRow>,
+    pub(crate) its_per_s: Option<f64>,
+    pub(crate) eta_s: Option<f64>,
+    pub(crate) elapsed_s: f64,
+    pub(crate) preview: Option<Arc<Vec<u8>>>,
+    pub(crate) preview_seq: u64,
+    pub(crate) result_file: Option<PathBuf>,
+    pub(crate) error: Option<String>,
+}
+
+/// What the page sees of a job (`JOB` in API.md).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct JobView {
+    pub(crate) id: u64,
+    pub(crate) state: JobState,
+    pub(crate) settings: Settings,
+    pub(crate) content_name: String,
+    pub(crate) style_names: Vec<String>,
+    pub(crate) styles: Vec<StyleView>,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    pub(crate) iteration: usize,
+    pub(crate) iterations: usize,
+    pub(crate) costs: Option<Costs>,
+    pub(crate) its_per_s: Option<f64>,
+    pub(crate) eta_s: Option<f64>,
+    pub(crate) elapsed_s: f64,
+    pub(crate) queue_position: Option<usize>,
+    pub(crate) preview_seq: u64,
+    pub(crate) has_result: bool,
+    pub(crate) error: Option<String>,
+    pub(crate) estimate_bytes: u64,
+    pub(crate) command: String,
+}
+
+impl Job {
+    /// The page's view, given the job's place in the queue (1 = next).
+    pub(crate) fn view(&self, queue_position: Option<usize>) -> JobView {
+        JobView {
+            id: self.id,
+            state: self.state,
+            settings: self.settings.clone(),
+            content_name: self.content_name.clone(),
+            style_names: self.style_names.clone(),
+            styles: self
+                .style_names
+                .iter()
+                .zip(&self.style_sources)
+                .enumerate()
+                .map(|(k, (name, source))| StyleView {
+                    name: name.clone(),
+                    builtin: match source {
+                        StyleSource::Builtin(b) => Some(b.name),
+                        StyleSource::File(..) => None,
+                    },
+                    url: format!("/api/jobs/{}/styles/{k}", self.id),
+                })
+                .collect(),
+            width: self.width,
+            height: self.height,
+            iteration: self.iteration,
+            iterations: self.iterations,
+            costs: self.rows.last().map(|r| r.costs),
+            its_per_s: self.its_per_s,
+            eta_s: self.eta_s,
+            elapsed_s: self.elapsed_s,
+            queue_position,
+            preview_seq: self.preview_seq,
+            has_result: self.result_file.is_some(),
+            error: self.error.clone(),
+            estimate_bytes: self.estimate_bytes,
+            command: self.settings.command(&self.content_name, &self.style_names),
+        }
+    }
+
+    /// The costs CSV: a header and one row per iteration so far.
+    pub(crate) fn costs_csv(&self) -> String {
+        let mut out = String::from("iteration,scale,total,content,style,tv,elapsed_s\n");
+        for r in &self.rows {
+            let c = r.costs;
+            out.push_str(&format!(
+                "{},{},{:e},{:e},{:e},{:e},{:.3}\n",
+                r.iteration, r.scale, c.total, c.content, c.style, c.tv, r.elapsed_s
+            ));
+        }
+        out
+    }
+}

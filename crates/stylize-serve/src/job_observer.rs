@@ -1,0 +1,116 @@
+//! The observer of a running job: records each iteration, publishes
+//! progress (at most ten times a second) and previews (see
+//! [`crate::ServeConfig::preview_interval`]), and stops the run when the
+//! job is cancelled.
+
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use image::DynamicImage;
+use stylize::{Iteration, Observer, RunInfo};
+
+use crate::board::Board;
+use crate::job::{CostRow, Costs};
+
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+/// A preview waits at least this many times its own cost.
+const PREVIEW_COST_FACTOR: u32 = 10;
+
+pub(crate) struct JobObserver {
+    pub(crate) board: Arc<Board>,
+    pub(crate) id: u64,
+    pub(crate) cancel: Arc<AtomicBool>,
+    pub(crate) preview_interval: Duration,
+    pub(crate) preview_side: u32,
+    last_progress: Option<Instant>,
+    next_preview: Option<Instant>,
+}
+
+impl JobObserver {
+    pub(crate) fn new(
+        board: Arc<Board>,
+        id: u64,
+        cancel: Arc<AtomicBool>,
+        preview_interval: Duration,
+        preview_side: u32,
+    ) -> Self {
+        JobObserver {
+            board,
+            id,
+            cancel,
+            preview_interval,
+            preview_side,
+            last_progress: None,
+            next_preview: None,
+        }
+    }
+
+    fn send_preview(&mut self, it: &Iteration<'_>) {
+        let start = Instant::now();
+        match it.image().map(|img| preview_jpeg(&img, self.preview_side)) {
+            Ok(Ok(jpeg)) => self.board.preview(self.id, jpeg, it.iteration),
+            Ok(Err(e)) => log::warn!("job {}: preview not encoded: {e}", self.id),
+            Err(e) => log::warn!("job {}: preview not read: {e}", self.id),
+        }
+        let cost = start.elapsed();
+        let now = Instant::now();
+        self.next_preview = Some(now + self.preview_interval.max(cost * PREVIEW_COST_FACTOR));
+    }
+}
+
+impl Observer for JobObserver {
+    fn started(&mut self, _info: &RunInfo) {}
+
+    fn iteration(&mut self, it: &Iteration<'_>) -> ControlFlow<()> {
+        let now = Instant::now();
+        let last = it.iteration >= it.iterations;
+        let row = CostRow {
+            iteration: it.iteration,
+            scale: it.scale,
+            costs: Costs {
+                total: it.total,
+                content: it.content,
+                style: it.style,
+                tv: it.tv,
+            },
+            elapsed_s: it.elapsed.as_secs_f64(),
+        };
+        let publish = last
+            || it.iteration == 1
+            || self
+                .last_progress
+                .is_none_or(|t| now.duration_since(t) >= PROGRESS_INTERVAL);
+        if publish {
+            self.last_progress = Some(now);
+        }
+        self.board
+            .iteration(self.id, row, it.iterations, it.scales, publish);
+        let cancelled = self.cancel.load(Ordering::Relaxed);
+        // The first preview comes with the first iteration; the final image
+        // is the result itself.
+        if !last && !cancelled && self.next_preview.is_none_or(|t| now >= t) {
+            self.send_preview(it);
+        }
+        if cancelled {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
+}
+
+/// A JPEG of `img` at most `side` pixels on its longer side.
+fn preview_jpeg(img: &DynamicImage, side: u32) -> Result<Vec<u8>, image::ImageError> {
+    let small = if img.width().max(img.height()) > side {
+        img.resize(side, side, image::imageops::FilterType::Triangle)
+    } else {
+        img.clone()
+    };
+    let rgb = small.to_rgb8();
+    let mut out = Vec::new();
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85);
+    rgb.write_with_encoder(encoder)?;
+    Ok(out)
+}

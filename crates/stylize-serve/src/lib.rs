@@ -1,0 +1,48 @@
+//! # stylize-serve
+//!
+//! `stylize serve`: a local web page to paint a photo, watch it being
+//! painted, stop when it looks right, compare, and try again. The routes
+//! are listed in `API.md` beside this crate.
+//!
+//! One file a part, in the order a request meets them:
+//! - `guard.rs`: only this server's `Host` names; `Origin` on changes;
+//! - `routes.rs`: the page (`assets.rs`, embedded) and the API;
+//! - `upload.rs`: a new job's form, type checked from the bytes and
+//!   decoded within the image limits;
+//! - `settings.rs`: the page's settings, mapped onto the library's;
+//! - `board.rs`: the jobs, the queue and the events (`events.rs`: to each
+//!   tab as Server-Sent Events);
+//! - `worker.rs`: the thread that runs the jobs, one at a time, watched by
+//!   `job_observer.rs` (progress, previews, cancellation);
+//! - `server.rs`: the private jobs folder, the worker and listening.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let weights = stylize::load_vgg_weights("vgg19.pth".as_ref(), None)?;
+//! let server = stylize_serve::Server::new(
+//!     stylize::Stylizer::new(&weights),
+//!     "vgg19.pth",
+//!     stylize_serve::ServeConfig::default(),
+//! )?;
+//! server.run(1, |addr| println!("http://{addr}/"), || false)?;
+//! # Ok(()) }
+//! ```
+
+mod api_error;
+mod assets;
+mod board;
+mod config;
+mod error;
+mod events;
+mod guard;
+mod job;
+mod job_observer;
+mod routes;
+mod server;
+mod settings;
+mod upload;
+mod worker;
+
+pub use config::ServeConfig;
+pub use error::Error;
+pub use server::Server;

@@ -1,0 +1,457 @@
+//! The routes (see `API.md`): the page and its assets, the server's facts,
+//! memory estimates, and the jobs.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use image::DynamicImage;
+use serde::Deserialize;
+use stylize::Stylizer;
+
+use crate::api_error::{with_causes, ApiError};
+use crate::assets::{BuiltinStyle, APP_JS, BUILTIN_STYLES, INDEX_HTML, STYLE_CSS};
+use crate::board::Board;
+use crate::config::ServeConfig;
+use crate::guard::{self, Guard};
+use crate::job::{Inputs, Job, JobState, StyleSource};
+use crate::settings::{
+    PresetName, Settings, SettingsPatch, ITERATIONS_RANGE, SCALES_RANGE, SIZE_RANGE, STRENGTH_RANGE,
+};
+use crate::upload::{self, media_type, StylePart};
+
+/// What every handler shares.
+pub(crate) struct App {
+    pub(crate) board: Arc<Board>,
+    pub(crate) stylizer: Arc<Stylizer>,
+    pub(crate) config: ServeConfig,
+    /// The private folder the jobs' files live in.
+    pub(crate) jobs_dir: PathBuf,
+    /// The weights, described for `/api/info`.
+    pub(crate) weights: String,
+}
+
+/// The routes, guarded for a server listening on `port`.
+pub(crate) fn router(app: Arc<App>, port: u16) -> Router {
+    let guard = Arc::new(Guard::new(app.config.bind, port, &app.config.allowed_hosts));
+    let limit = app.config.max_upload_bytes;
+    Router::new()
+        .route("/", get(index))
+        .route("/app.js", get(app_js))
+        .route("/style.css", get(style_css))
+        .route("/styles/{file}", get(style_image))
+        .route("/api/info", get(info))
+        .route("/api/estimate", post(estimate))
+        .route(
+            "/api/jobs",
+            // The limit is checked in `create_job` (the declared length,
+            // then the parts as they arrive); with axum's own in front,
+            // for the bytes around the parts.
+            get(list_jobs)
+                .post(create_job)
+                .layer(DefaultBodyLimit::max(limit.saturating_add(64 << 10))),
+        )
+        .route("/api/jobs/{id}", get(get_job).delete(delete_job))
+        .route("/api/jobs/{id}/preview", get(preview))
+        .route("/api/jobs/{id}/result", get(result))
+        .route("/api/jobs/{id}/content", get(content))
+        .route("/api/jobs/{id}/styles/{k}", get(style_of_job))
+        .route("/api/jobs/{id}/costs.csv", get(costs_csv))
+        .route("/api/jobs/{id}/cancel", post(cancel))
+        .route("/api/events", get(crate::events::events))
+        .layer(axum::middleware::from_fn_with_state(guard, guard::check))
+        .with_state(app)
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn no_store(content_type: &'static str, body: impl IntoResponse) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn index() -> Response {
+    no_store("text/html; charset=utf-8", INDEX_HTML)
+}
+
+async fn app_js() -> Response {
+    no_store("text/javascript; charset=utf-8", APP_JS)
+}
+
+async fn style_css() -> Response {
+    no_store("text/css; charset=utf-8", STYLE_CSS)
+}
+
+async fn style_image(Path(file): Path<String>) -> ApiResult<Response> {
+    let style = file
+        .strip_suffix(".jpg")
+        .and_then(crate::assets::builtin_style)
+        .ok_or_else(|| ApiError::not_found(format!("style {file}")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/jpeg"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        style.bytes,
+    )
+        .into_response())
+}
+
+async fn info(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
+    let styles: Vec<_> = BUILTIN_STYLES
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "name": s.name,
+                "title": s.title,
+                "url": format!("/styles/{}.jpg", s.name),
+            })
+        })
+        .collect();
+    Json(serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "device": app.stylizer.device_description(),
+        "weights": app.weights,
+        "max_upload_bytes": app.config.max_upload_bytes,
+        "max_memory_bytes": app.config.max_memory,
+        "default_preset": "seed",
+        "presets": {
+            "seed": Settings::defaults(PresetName::Seed),
+            "gatys": Settings::defaults(PresetName::Gatys),
+        },
+        "styles": styles,
+        "ranges": {
+            "size": [SIZE_RANGE.0, SIZE_RANGE.1],
+            "iterations": [ITERATIONS_RANGE.0, ITERATIONS_RANGE.1],
+            "strength": [STRENGTH_RANGE.0, STRENGTH_RANGE.1],
+            "scales": [SCALES_RANGE.0, SCALES_RANGE.1],
+        },
+    }))
+}
+
+fn parse_settings(text: Option<&str>) -> ApiResult<Settings> {
+    let patch: SettingsPatch = match text.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => {
+            serde_json::from_str(t).map_err(|e| ApiError::bad_request(format!("settings: {e}")))?
+        }
+        None => SettingsPatch::default(),
+    };
+    Settings::resolve(&patch).map_err(|e| ApiError::bad_request(format!("settings: {e}")))
+}
+
+/// The memory a run needs, or why it cannot run. `Ok(Err(message))` when
+/// it does not fit the server's limit.
+fn check_memory(
+    app: &App,
+    settings: &Settings,
+    content: (u32, u32),
+    styles: &[(u32, u32)],
+) -> ApiResult<(u64, Option<String>)> {
+    let config = settings.to_config(None).map_err(ApiError::bad_request)?;
+    let need = app
+        .stylizer
+        .check_memory(content, styles, &config)
+        .map_err(|e| ApiError::bad_request(with_causes(&e)))?;
+    let refusal = match app.config.max_memory {
+        Some(limit) if need > limit => Some(
+            app.stylizer
+                .check_memory(content, styles, &config.with_max_memory(Some(limit)))
+                .err()
+                .map_or_else(
+                    || "the run does not fit in memory".to_string(),
+                    |e| e.to_string(),
+                ),
+        ),
+        _ => None,
+    };
+    Ok((need, refusal))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EstimateRequest {
+    #[serde(default)]
+    settings: Option<serde_json::Value>,
+    content: (u32, u32),
+    #[serde(default)]
+    styles: Vec<(u32, u32)>,
+}
+
+async fn estimate(
+    State(app): State<Arc<App>>,
+    body: Result<Json<EstimateRequest>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let settings = parse_settings(req.settings.as_ref().map(|v| v.to_string()).as_deref())?;
+    let limits = app.config.image_limits;
+    let ok = |(w, h): (u32, u32)| w > 0 && h > 0 && w <= limits.max_width && h <= limits.max_height;
+    if !ok(req.content) || !req.styles.iter().all(|&s| ok(s)) {
+        return Err(ApiError::bad_request(format!(
+            "image sizes must be 1..={}x{} px",
+            limits.max_width, limits.max_height
+        )));
+    }
+    // A style not chosen yet: estimate with one as large as the photo.
+    let styles = if req.styles.is_empty() {
+        vec![req.content]
+    } else {
+        req.styles
+    };
+    let reply = match check_memory(&app, &settings, req.content, &styles) {
+        Ok((need, refusal)) => serde_json::json!({
+            "bytes": need,
+            "human": stylize::memory::human(need),
+            "limit_bytes": app.config.max_memory,
+            "fits": refusal.is_none(),
+            "message": refusal.unwrap_or_else(|| format!("about {} of memory", stylize::memory::human(need))),
+        }),
+        // The images are too small for the settings, and the like.
+        Err(e) if e.status == StatusCode::BAD_REQUEST => serde_json::json!({
+            "bytes": null,
+            "human": null,
+            "limit_bytes": app.config.max_memory,
+            "fits": false,
+            "message": e.message,
+        }),
+        Err(e) => return Err(e),
+    };
+    Ok(Json(reply))
+}
+
+/// The photo and styles stored in the job's folder and decoded.
+struct Decoded {
+    dir: PathBuf,
+    content_file: PathBuf,
+    style_sources: Vec<StyleSource>,
+    inputs: Inputs,
+}
+
+fn decode_form(app: &App, form: &upload::JobForm) -> ApiResult<Decoded> {
+    let dir = tempfile::Builder::new()
+        .prefix("job-")
+        .tempdir_in(&app.jobs_dir)
+        .map_err(|e| ApiError::internal(format!("cannot create the job's folder: {e}")))?;
+    let limits = app.config.image_limits;
+    let (content_file, content) =
+        upload::store_and_decode(dir.path(), "content", &form.content, &limits)?;
+    let mut styles = Vec::new();
+    let mut style_sources = Vec::new();
+    for (i, part) in form.styles.iter().enumerate() {
+        match part {
+            StylePart::File(f) => {
+                let (path, img) =
+                    upload::store_and_decode(dir.path(), &format!("style-{i}"), f, &limits)?;
+                styles.push(img);
+                style_sources.push(StyleSource::File(path, media_type(f.format)));
+            }
+            StylePart::Builtin(b) => {
+                styles.push(decode_builtin(b)?);
+                style_sources.push(StyleSource::Builtin(b));
+            }
+        }
+    }
+    Ok(Decoded {
+        // Kept from here on; removed with the server's folder, or by DELETE.
+        dir: dir.keep(),
+        content_file,
+        style_sources,
+        inputs: Inputs { content, styles },
+    })
+}
+
+fn decode_builtin(style: &BuiltinStyle) -> ApiResult<DynamicImage> {
+    image::load_from_memory(style.bytes)
+        .map_err(|e| ApiError::internal(format!("bundled style {}: {e}", style.name)))
+}
+
+/// The request's `Content-Length`, when it gives one.
+fn declared_length(headers: &axum::http::HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+async fn create_job(
+    State(app): State<Arc<App>>,
+    headers: axum::http::HeaderMap,
+    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> ApiResult<(StatusCode, Json<crate::job::JobView>)> {
+    let limit = app.config.max_upload_bytes;
+    if declared_length(&headers).is_some_and(|n| n > limit as u64) {
+        return Err(upload::too_large(limit));
+    }
+    let form = form.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+    let form = upload::read_form(form, limit).await?;
+    let settings = parse_settings(form.settings.as_deref())?;
+    let config = settings
+        .to_config(app.config.max_memory)
+        .map_err(ApiError::bad_request)?;
+    // Decoding is CPU work: off the async threads.
+    let app2 = app.clone();
+    let (form, decoded) = tokio::task::spawn_blocking(move || {
+        let decoded = decode_form(&app2, &form);
+        (form, decoded)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("decoding stopped: {e}")))?;
+    let decoded = decoded?;
+    let cleanup = |e: ApiError| {
+        let _ = std::fs::remove_dir_all(&decoded.dir);
+        e
+    };
+    let dims = |i: &DynamicImage| (i.width(), i.height());
+    let content = dims(&decoded.inputs.content);
+    let styles: Vec<_> = decoded.inputs.styles.iter().map(dims).collect();
+    let (estimate, refusal) = check_memory(&app, &settings, content, &styles).map_err(cleanup)?;
+    if let Some(message) = refusal {
+        return Err(cleanup(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            message,
+        )));
+    }
+    let style_names = form
+        .styles
+        .iter()
+        .map(|s| match s {
+            StylePart::File(f) => f.name.clone(),
+            StylePart::Builtin(b) => format!("{}.jpg", b.name),
+        })
+        .collect();
+    let iterations = config.iterations * config.scales.sizes(config.size).len();
+    let job = Job {
+        id: 0,
+        state: JobState::Queued,
+        settings,
+        config,
+        content_name: form.content.name.clone(),
+        style_names,
+        width: content.0,
+        height: content.1,
+        estimate_bytes: estimate,
+        dir: decoded.dir.clone(),
+        content_file: decoded.content_file.clone(),
+        content_type: media_type(form.content.format),
+        style_sources: decoded.style_sources.clone(),
+        inputs: Some(decoded.inputs),
+        cancel: Arc::new(AtomicBool::new(false)),
+        iteration: 0,
+        iterations,
+        rows: Vec::new(),
+        its_per_s: None,
+        eta_s: None,
+        elapsed_s: 0.0,
+        preview: None,
+        preview_seq: 0,
+        result_file: None,
+        error: None,
+    };
+    let dir = job.dir.clone();
+    let view = app.board.add(job).inspect_err(|_| {
+        let _ = std::fs::remove_dir_all(&dir);
+    })?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+async fn list_jobs(State(app): State<Arc<App>>) -> Json<Vec<crate::job::JobView>> {
+    Json(app.board.list())
+}
+
+async fn get_job(
+    State(app): State<Arc<App>>,
+    Path(id): Path<u64>,
+) -> ApiResult<Json<crate::job::JobView>> {
+    app.board.with_job(id, |j, pos| Json(j.view(pos)))
+}
+
+async fn preview(State(app): State<Arc<App>>, Path(id): Path<u64>) -> ApiResult<Response> {
+    let jpeg = app.board.with_job(id, |j, _| j.preview.clone())?;
+    let jpeg = jpeg.ok_or_else(|| ApiError::not_found(format!("a preview of job {id}")))?;
+    Ok(no_store("image/jpeg", jpeg.as_ref().clone()))
+}
+
+async fn read_file(path: PathBuf, what: &str) -> ApiResult<Vec<u8>> {
+    tokio::fs::read(&path)
+        .await
+        .map_err(|e| ApiError::internal(format!("cannot read {what}: {e}")))
+}
+
+async fn result(State(app): State<Arc<App>>, Path(id): Path<u64>) -> ApiResult<Response> {
+    let path = app.board.with_job(id, |j, _| j.result_file.clone())?;
+    let path = path.ok_or_else(|| ApiError::not_found(format!("a result of job {id}")))?;
+    let bytes = read_file(path, "the result").await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png".to_string()),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"stylized-{id}.png\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+async fn content(State(app): State<Arc<App>>, Path(id): Path<u64>) -> ApiResult<Response> {
+    let (path, kind) = app
+        .board
+        .with_job(id, |j, _| (j.content_file.clone(), j.content_type))?;
+    let bytes = read_file(path, "the photo").await?;
+    Ok(no_store(kind, bytes))
+}
+
+async fn style_of_job(
+    State(app): State<Arc<App>>,
+    Path((id, k)): Path<(u64, usize)>,
+) -> ApiResult<Response> {
+    let source = app
+        .board
+        .with_job(id, |j, _| j.style_sources.get(k).cloned())?;
+    match source.ok_or_else(|| ApiError::not_found(format!("style {k} of job {id}")))? {
+        StyleSource::File(path, kind) => Ok(no_store(kind, read_file(path, "the style").await?)),
+        StyleSource::Builtin(b) => Ok(no_store("image/jpeg", b.bytes)),
+    }
+}
+
+async fn costs_csv(State(app): State<Arc<App>>, Path(id): Path<u64>) -> ApiResult<Response> {
+    let csv = app.board.with_job(id, |j, _| j.costs_csv())?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"costs-{id}.csv\""),
+            ),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+async fn cancel(
+    State(app): State<Arc<App>>,
+    Path(id): Path<u64>,
+) -> ApiResult<Json<crate::job::JobView>> {
+    app.board.cancel(id).map(Json)
+}
+
+async fn delete_job(State(app): State<Arc<App>>, Path(id): Path<u64>) -> ApiResult<StatusCode> {
+    let dir = app.board.remove(id)?;
+    if let Err(e) = tokio::fs::remove_dir_all(&dir).await {
+        log::warn!("{}: not removed: {e}", dir.display());
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,140 @@
+//! The server: its private jobs folder, the worker, the routes, and
+//! listening until told to stop.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use axum::Router;
+use stylize::Stylizer;
+use tempfile::TempDir;
+
+use crate::board::Board;
+use crate::config::ServeConfig;
+use crate::error::Error;
+use crate::routes::App;
+use crate::worker::{self, WorkerSettings};
+
+/// A running worker and the state the routes share. Dropping it stops the
+/// worker (cancelling a running job) and removes the jobs' folder.
+pub struct Server {
+    app: Arc<App>,
+    worker: Option<JoinHandle<()>>,
+    // Last: removed after the worker has stopped writing into it.
+    _dir: TempDir,
+}
+
+impl Server {
+    /// Starts the worker with `stylizer` (loaded once, used for every
+    /// job). `weights` describes them for the page.
+    ///
+    /// # Errors
+    /// [`Error::JobsFolder`] or [`Error::Start`].
+    pub fn new(
+        stylizer: Stylizer,
+        weights: impl Into<String>,
+        config: ServeConfig,
+    ) -> Result<Self, Error> {
+        let dir = tempfile::Builder::new()
+            .prefix("stylize-serve-")
+            .tempdir()
+            .map_err(|source| Error::JobsFolder {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+        let board = Arc::new(Board::new(config.max_queue));
+        let stylizer = Arc::new(stylizer);
+        let worker = worker::spawn(
+            board.clone(),
+            stylizer.clone(),
+            WorkerSettings {
+                preview_interval: config.preview_interval,
+                preview_side: config.preview_side,
+            },
+        )?;
+        let app = Arc::new(App {
+            board,
+            stylizer,
+            config,
+            jobs_dir: dir.path().to_path_buf(),
+            weights: weights.into(),
+        });
+        Ok(Server {
+            app,
+            worker: Some(worker),
+            _dir: dir,
+        })
+    }
+
+    /// The routes, answering to the `Host` names of a server listening on
+    /// `port` (see `API.md`). Serve them with any listener, or call them
+    /// in-process.
+    pub fn router(&self, port: u16) -> Router {
+        crate::routes::router(self.app.clone(), port)
+    }
+
+    /// Listens on the configured address, calls `listening` with the
+    /// address it got (the port may have been 0), and serves until
+    /// `stop` (asked ten times a second) returns true; then stops the worker (a running job is
+    /// cancelled) and removes the jobs' folder. Blocks; runs its own
+    /// async runtime (`threads` threads for the network side).
+    ///
+    /// # Errors
+    /// [`Error::Bind`], [`Error::Start`], [`Error::Serve`].
+    pub fn run(
+        self,
+        threads: usize,
+        listening: impl FnOnce(SocketAddr),
+        stop: impl Fn() -> bool + Send + 'static,
+    ) -> Result<(), Error> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads.max(1))
+            .thread_name("stylize-http")
+            // Idle decoding threads stay a while (their CPU time stays
+            // countable per thread, and bursts of uploads reuse them).
+            .thread_keep_alive(std::time::Duration::from_secs(60))
+            .enable_all()
+            .build()
+            .map_err(|source| Error::Start {
+                what: "runtime",
+                source,
+            })?;
+        let addr = SocketAddr::new(self.app.config.bind, self.app.config.port);
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind(addr))
+            .map_err(|source| Error::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| Error::Bind { addr, source })?;
+        let router = self.router(local.port());
+        listening(local);
+        let board = self.app.board.clone();
+        let served = runtime.block_on(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+                    while !stop() {
+                        tick.tick().await;
+                    }
+                    // Ends the event streams, so that the graceful
+                    // shutdown does not wait for open tabs.
+                    board.close();
+                })
+                .await
+        });
+        drop(self);
+        runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+        served.map_err(Error::Serve)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.app.board.close();
+        if let Some(w) = self.worker.take() {
+            if w.join().is_err() {
+                log::error!("the worker thread panicked");
+            }
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! A job's settings as the page sends them: the preset and the few
+//! settings people change, the rest under "Advanced". Missing fields take
+//! the preset's values; the result maps onto a [`StyleConfig`] and onto
+//! the equivalent command line.
+
+use serde::{Deserialize, Serialize};
+use stylize::{ColorPreservation, Init, Optimizer, Preset, Scales, StyleConfig};
+
+/// Every setting of a job, resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Settings {
+    pub(crate) preset: PresetName,
+    /// Longer side of the working image, pixels.
+    pub(crate) size: u32,
+    /// Iterations per scale.
+    pub(crate) iterations: usize,
+    /// Style strength: `beta = preset beta * 10^strength`, alpha unchanged.
+    pub(crate) strength: f32,
+    pub(crate) preserve_colors: Colors,
+    pub(crate) optimizer: OptimizerName,
+    pub(crate) seed: u64,
+    pub(crate) tv_weight: f32,
+    pub(crate) init: InitName,
+    pub(crate) init_noise: f32,
+    /// `None`: the optimiser's default.
+    pub(crate) learning_rate: Option<f32>,
+    pub(crate) scales: usize,
+    pub(crate) style_scale: f32,
+}
+
+/// What a request may give: any subset of [`Settings`]; an unknown field
+/// is an error (a typo would otherwise be ignored silently).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SettingsPatch {
+    preset: Option<PresetName>,
+    size: Option<u32>,
+    iterations: Option<usize>,
+    strength: Option<f32>,
+    preserve_colors: Option<Colors>,
+    optimizer: Option<OptimizerName>,
+    seed: Option<u64>,
+    tv_weight: Option<f32>,
+    init: Option<InitName>,
+    init_noise: Option<f32>,
+    learning_rate: Option<f32>,
+    scales: Option<usize>,
+    style_scale: Option<f32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum PresetName {
+    Seed,
+    Gatys,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Colors {
+    None,
+    Luminance,
+    Histogram,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum OptimizerName {
+    Adam,
+    Lbfgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum InitName {
+    Content,
+    Noise,
+    Style,
+}
+
+/// Ranges the page's controls use and requests are checked against.
+pub(crate) const SIZE_RANGE: (u32, u32) = (16, 8192);
+pub(crate) const ITERATIONS_RANGE: (usize, usize) = (1, 100_000);
+pub(crate) const STRENGTH_RANGE: (f32, f32) = (-3.0, 3.0);
+pub(crate) const SCALES_RANGE: (usize, usize) = (1, 8);
+
+impl PresetName {
+    fn preset(self) -> Preset {
+        match self {
+            PresetName::Seed => Preset::Seed,
+            PresetName::Gatys => Preset::Gatys,
+        }
+    }
+}
+
+impl Settings {
+    /// The preset's settings.
+    pub(crate) fn defaults(preset: PresetName) -> Settings {
+        let c = StyleConfig::preset(preset.preset());
+        Settings {
+            preset,
+            size: c.size,
+            iterations: c.iterations,
+            strength: 0.0,
+            preserve_colors: match c.preserve_colors {
+                None => Colors::None,
+                Some(ColorPreservation::Luminance) => Colors::Luminance,
+                Some(ColorPreservation::Histogram) => Colors::Histogram,
+            },
+            optimizer: match c.optimizer {
+                Optimizer::Adam => OptimizerName::Adam,
+                Optimizer::Lbfgs => OptimizerName::Lbfgs,
+            },
+            seed: c.seed,
+            tv_weight: c.tv_weight,
+            init: match c.init {
+                Init::Noise => InitName::Noise,
+                Init::Style => InitName::Style,
+                _ => InitName::Content,
+            },
+            init_noise: c.init_noise,
+            learning_rate: c.learning_rate,
+            scales: match c.scales {
+                Scales::Fixed(n) => n,
+                Scales::Auto => 1,
+            },
+            style_scale: c.style_scale,
+        }
+    }
+
+    /// `patch` over its preset's settings, checked.
+    ///
+    /// # Errors
+    /// A message naming the setting out of range.
+    pub(crate) fn resolve(patch: &SettingsPatch) -> Result<Settings, String> {
+        let mut s = Settings::defaults(patch.preset.unwrap_or(PresetName::Seed));
+        macro_rules! take {
+            ($($f:ident),*) => { $( if let Some(v) = patch.$f { s.$f = v; } )* };
+        }
+        take!(
+            size,
+            iterations,
+            strength,
+            preserve_colors,
+            optimizer,
+            seed,
+            tv_weight,
+            init,
+            init_noise,
+            scales,
+            style_scale
+        );
+        if patch.learning_rate.is_some() {
+            s.learning_rate = patch.learning_rate;
+        }
+        s.check()?;
+        Ok(s)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let within = |name: &str, v: f64, lo: f64, hi: f64| {
+            if v.is_finite() && (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("{name} must be within {lo}..={hi} (got {v})"))
+            }
+        };
+        within(
+            "size",
+            f64::from(self.size),
+            f64::from(SIZE_RANGE.0),
+            f64::from(SIZE_RANGE.1),
+        )?;
+        within(
+            "iterations",
+            self.iterations as f64,
+            ITERATIONS_RANGE.0 as f64,
+            ITERATIONS_RANGE.1 as f64,
+        )?;
+        within(
+            "strength",
+            f64::from(self.strength),
+            f64::from(STRENGTH_RANGE.0),
+            f64::from(STRENGTH_RANGE.1),
+        )?;
+        within(
+            "scales",
+            self.scales as f64,
+            SCALES_RANGE.0 as f64,
+            SCALES_RANGE.1 as f64,
+        )?;
+        within("tv_weight", f64::from(self.tv_weight), 0.0, 1e9)?;
+        within("init_noise", f64::from(self.init_noise), 0.0, 1.0)?;
+        within("style_scale", f64::from(self.style_scale), 0.05, 8.0)?;
+        if let Some(lr) = self.learning_rate {
+            within("learning_rate", f64::from(lr), 1e-9, 1e3)?;
+            if lr <= 0.0 {
+                return Err("learning_rate must be positive".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// The library's settings for these, with the server's memory limit.
+    ///
+    /// # Errors
+    /// The library's own check ([`StyleConfig::validate`]), as a message.
+    pub(crate) fn to_config(&self, max_memory: Option<u64>) -> Result<StyleConfig, String> {
+        let mut c = StyleConfig::preset(self.preset.preset());
+        c.size = self.size;
+        c.iterations = self.iterations;
+        c.beta *= 10f32.powf(self.strength);
+        c.preserve_colors = match self.preserve_colors {
+            Colors::None => None,
+            Colors::Luminance => Some(ColorPreservation::Luminance),
+            Colors::Histogram => Some(ColorPreservation::Histogram),
+        };
+        c.optimizer = match self.optimizer {
+            OptimizerName::Adam => Optimizer::Adam,
+            OptimizerName::Lbfgs => Optimizer::Lbfgs,
+        };
+        c.seed = self.seed;
+        c.tv_weight = self.tv_weight;
+        c.init = match self.init {
+            InitName::Content => Init::Content,
+            InitName::Noise => Init::Noise,
+            InitName::Style => Init::Style,
+        };
+        c.init_noise = self.init_noise;
+        c.learning_rate = self.learning_rate;
+        c.scales = Scales::Fixed(self.scales);
+        c.style_scale = self.style_scale;
+        c.max_memory = max_memory;
+        c.validate().map_err(|e| e.to_string())?;
+        Ok(c)
+    }
+
+    /// The `stylize image` command that does the same, naming the files as
+    /// they were uploaded. Flags equal to the preset's are left out, but
+    /// the preset, size and iterations are always given.
+    pub(crate) fn command(&self, content: &str, styles: &[String]) -> String {
+        let d = Settings::defaults(self.preset);
+        let base = StyleConfig::preset(self.preset.preset());
+        let mut args: Vec<String> = vec!["stylize".into(), "image".into()];
+        let mut flag = |name: &str, value: String| {
+            args.push(format!("--{name}"));
+            args.push(value);
+        };
+        flag("content", shell_quote(content));
+        for s in styles {
+            flag("style", shell_quote(s));
+        }
+        flag("output", "result.png".into());
+        flag("preset", format!("{:?}", self.preset).to_lowercase());
+        flag("size", self.size.to_string());
+        flag("iterations", self.iterations.to_string());
+        if self.strength != 0.0 {
+            flag("beta", format_float(base.beta * 10f32.powf(self.strength)));
+        }
+        if self.preserve_colors != d.preserve_colors {
+            flag(
+                "preserve-colors",
+                format!("{:?}", self.preserve_colors).to_lowercase(),
+            );
+        }
+        if self.optimizer != d.optimizer {
+            flag("optimizer", format!("{:?}", self.optimizer).to_lowercase());
+        }
+        if self.seed != d.seed {
+            flag("seed", self.seed.to_string());
+        }
+        if self.tv_weight != d.tv_weight {
+            flag("tv-weight", format_float(self.tv_weight));
+        }
+        if self.init != d.init {
+            flag("init", format!("{:?}", self.init).to_lowercase());
+        }
+        if self.init_noise != d.init_noise {
+            flag("init-noise", format_float(self.init_noise));
+        }
+        if let Some(lr) = self.learning_rate {
+            flag("lr", format_float(lr));
+        }
+        if self.scales != d.scales {
+            flag("scales", self.scales.to_string());
+        }
+        if self.style_scale != d.style_scale {
+            flag("style-scale", format_float(self.style_scale));
+        }
+        args.join(" ")
+    }
+}
+
+/// The shortest decimal that reads back as `v`.
+fn format_float(v: f32) -> String {
+    format!("{v}")
+}
+
+/// `s` as one word for a POSIX shell.
+fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./+,:@%".contains(c));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_round_trip_to_the_preset() {
+        for p in [PresetName::Seed, PresetName::Gatys] {
+            let s = Settings::defaults(p);
+            let c = s.to_config(None).expect("preset settings are valid");
+            let mut want = StyleConfig::preset(p.preset());
+            // The presets use fixed scales already; only this is ours.
+            want.scales = Scales::Fixed(s.scales);
+            assert_eq!(c, want, "{p:?}");
+        }
+    }
+
+    #[test]
+    fn patch_overrides_and_strength_scales_beta() {
+        let patch: SettingsPatch =
+            serde_json::from_str(r#"{"preset":"gatys","size":96,"strength":1,"seed":7}"#)
+                .expect("valid JSON");
+        let s = Settings::resolve(&patch).expect("valid settings");
+        assert_eq!((s.size, s.seed, s.optimizer), (96, 7, OptimizerName::Lbfgs));
+        let c = s.to_config(None).expect("valid");
+        let base = StyleConfig::gatys();
+        assert!((c.beta - base.beta * 10.0).abs() < 1e-4);
+        assert_eq!(c.alpha, base.alpha);
+        let cmd = s.command("my photo.jpg", &["starry_night.jpg".into()]);
+        assert_eq!(
+            cmd,
+            "stylize image --content 'my photo.jpg' --style starry_night.jpg --output result.png \
+             --preset gatys --size 96 --iterations 300 --beta 10 --seed 7"
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused_by_name() {
+        for (json, name) in [
+            (r#"{"size":1}"#, "size"),
+            (r#"{"iterations":0}"#, "iterations"),
+            (r#"{"strength":9}"#, "strength"),
+            (r#"{"scales":50}"#, "scales"),
+            (r#"{"learning_rate":-1}"#, "learning_rate"),
+        ] {
+            let patch: SettingsPatch = serde_json::from_str(json).expect("valid JSON");
+            let err = Settings::resolve(&patch).expect_err(json);
+            assert!(err.contains(name), "{json}: {err}");
+        }
+        assert!(serde_json::from_str::<SettingsPatch>(r#"{"sise":64}"#).is_err());
+        assert!(serde_json::from_str::<SettingsPatch>(r#"{"optimizer":"sgd"}"#).is_err());
+    }
+}

@@ -1,0 +1,223 @@
+//! A new job's request: the multipart form read into named parts, each
+//! file's type checked from its bytes, then decoded (off the async
+//! threads) within the server's image limits.
+
+use std::path::{Path, PathBuf};
+
+use axum::extract::multipart::{Multipart, MultipartError};
+use axum::http::StatusCode;
+use image::{DynamicImage, ImageFormat};
+use stylize::ImageLimits;
+
+use crate::api_error::{with_causes, ApiError};
+use crate::assets::BuiltinStyle;
+
+/// An uploaded file, type checked.
+#[derive(Debug)]
+pub(crate) struct UploadedFile {
+    /// The name the browser gave, for display only (never a path).
+    pub(crate) name: String,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) format: ImageFormat,
+}
+
+/// A style: uploaded, or one of the bundled paintings.
+#[derive(Debug)]
+pub(crate) enum StylePart {
+    File(UploadedFile),
+    Builtin(&'static BuiltinStyle),
+}
+
+/// The parts of `POST /api/jobs`.
+#[derive(Debug)]
+pub(crate) struct JobForm {
+    pub(crate) content: UploadedFile,
+    pub(crate) styles: Vec<StylePart>,
+    pub(crate) settings: Option<String>,
+}
+
+/// 413, naming the limit.
+pub(crate) fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "the upload is larger than the server's limit of {} (--max-upload)",
+            stylize::memory::human(limit as u64)
+        ),
+    )
+}
+
+fn multipart_error(e: MultipartError) -> ApiError {
+    let status = e.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(
+            status,
+            "the upload is larger than the server's limit (--max-upload)",
+        );
+    }
+    ApiError::new(status, format!("cannot read the form: {}", e.body_text()))
+}
+
+/// Reads the form.
+///
+/// # Errors
+/// 413 too large, 415 a file that is not an image, 400 a missing or
+/// unknown part.
+pub(crate) async fn read_form(mut form: Multipart, limit: usize) -> Result<JobForm, ApiError> {
+    let mut content = None;
+    let mut styles = Vec::new();
+    let mut settings = None;
+    // The parts' bytes so far, checked as they arrive.
+    let mut total = 0usize;
+    while let Some(mut field) = form.next_field().await.map_err(multipart_error)? {
+        let part = field.name().unwrap_or_default().to_string();
+        let file_name = field.file_name().map(clean_name);
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+            total += chunk.len();
+            if total > limit {
+                return Err(too_large(limit));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let text = || {
+            String::from_utf8(bytes.clone())
+                .map_err(|_| ApiError::bad_request(format!("form part `{part}` is not UTF-8 text")))
+        };
+        match part.as_str() {
+            "content" | "style" => {
+                let name = file_name.unwrap_or_else(|| format!("{part}.img"));
+                let file = sniff(&part, name, bytes)?;
+                if part == "content" {
+                    if content.is_some() {
+                        return Err(ApiError::bad_request("more than one `content` file"));
+                    }
+                    content = Some(file);
+                } else {
+                    styles.push(StylePart::File(file));
+                }
+            }
+            "builtin" => {
+                let name = text()?;
+                let style = crate::assets::builtin_style(name.trim()).ok_or_else(|| {
+                    ApiError::bad_request(format!("no bundled style named `{}`", name.trim()))
+                })?;
+                styles.push(StylePart::Builtin(style));
+            }
+            "settings" => settings = Some(text()?),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown form part `{other}` (expected content, style, builtin, settings)"
+                )))
+            }
+        }
+    }
+    let content =
+        content.ok_or_else(|| ApiError::bad_request("no photo: the `content` part is missing"))?;
+    if styles.is_empty() {
+        return Err(ApiError::bad_request(
+            "no style: upload a `style` image or pick a bundled one (`builtin`)",
+        ));
+    }
+    Ok(JobForm {
+        content,
+        styles,
+        settings,
+    })
+}
+
+/// The last component of a browser's file name, without control
+/// characters, at most 100 characters: shown, never used as a path.
+fn clean_name(raw: &str) -> String {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
+    let name: String = base.chars().filter(|c| !c.is_control()).take(100).collect();
+    if name.is_empty() {
+        "upload".into()
+    } else {
+        name
+    }
+}
+
+/// Checks from the bytes that a file is an image we decode.
+///
+/// # Errors
+/// 415 naming the part and the file.
+fn sniff(part: &str, name: String, bytes: Vec<u8>) -> Result<UploadedFile, ApiError> {
+    let format = image::guess_format(&bytes).ok().filter(|f| {
+        matches!(
+            f,
+            ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP | ImageFormat::Gif
+        )
+    });
+    match format {
+        Some(format) => Ok(UploadedFile {
+            name,
+            bytes,
+            format,
+        }),
+        None => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("{part} `{name}` is not a PNG, JPEG, WebP or GIF image"),
+        )),
+    }
+}
+
+/// The media type of a format we accept.
+pub(crate) fn media_type(format: ImageFormat) -> &'static str {
+    match format {
+        ImageFormat::Png => "image/png",
+        ImageFormat::Jpeg => "image/jpeg",
+        ImageFormat::WebP => "image/webp",
+        ImageFormat::Gif => "image/gif",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Writes `file` into `dir` as `stem.ext` and decodes it within `limits`
+/// (blocking: call it off the async threads).
+///
+/// # Errors
+/// 500 when the file cannot be written, 422 when it does not decode.
+pub(crate) fn store_and_decode(
+    dir: &Path,
+    stem: &str,
+    file: &UploadedFile,
+    limits: &ImageLimits,
+) -> Result<(PathBuf, DynamicImage), ApiError> {
+    let ext = file
+        .format
+        .extensions_str()
+        .first()
+        .copied()
+        .unwrap_or("img");
+    let path = dir.join(format!("{stem}.{ext}"));
+    std::fs::write(&path, &file.bytes)
+        .map_err(|e| ApiError::internal(format!("cannot store the upload: {e}")))?;
+    let image = stylize::load_image_with_limits(&path, limits).map_err(|e| {
+        // The message names our private path; the user knows the file by
+        // its own name.
+        let text = with_causes(&e).replace(&path.display().to_string(), &file.name);
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, text)
+    })?;
+    Ok((path, image))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_lose_their_folders() {
+        assert_eq!(clean_name("../../etc/passwd"), "passwd");
+        assert_eq!(clean_name("C:\\Users\\me\\cat.jpg"), "cat.jpg");
+        assert_eq!(clean_name(""), "upload");
+        assert_eq!(clean_name("a\u{0}b.png"), "ab.png");
+    }
+
+    #[test]
+    fn text_is_not_an_image() {
+        let e = sniff("content", "x.jpg".into(), b"hello, world".to_vec()).expect_err("text");
+        assert_eq!(e.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert!(e.message.contains("x.jpg"), "{}", e.message);
+    }
+}

@@ -1,0 +1,575 @@
+//! Every route, in-process (no network): the page, the facts, estimates,
+//! a job from upload to result, the queue, cancellation, the event
+//! stream, and the security checks.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use common::*;
+
+async fn send(app: &Router, req: Request<Body>) -> (StatusCode, Vec<u8>, header::HeaderMap) {
+    let resp = app.clone().oneshot(req).await.expect("infallible");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+        .to_vec();
+    (status, body, headers)
+}
+
+async fn json(app: &Router, req: Request<Body>) -> (StatusCode, Value) {
+    let (status, body, _) = send(app, req).await;
+    let v = serde_json::from_slice(&body)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&body)));
+    (status, v)
+}
+
+fn error_of(v: &Value) -> &str {
+    v["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error message in {v}"))
+}
+
+/// Polls a job until `done(job)`, for at most two minutes.
+async fn wait_for(app: &Router, id: u64, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let start = Instant::now();
+    loop {
+        let (status, job) = json(app, get(&format!("/api/jobs/{id}"))).await;
+        assert_eq!(status, StatusCode::OK, "{job}");
+        if done(&job) {
+            return job;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "job {id} never got to {what}: {job}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn small_job(iterations: usize) -> String {
+    format!(r#"{{"size":64,"iterations":{iterations}}}"#)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_assets_and_info() {
+    let Some(server) = server("page_assets_and_info", quick_config()) else {
+        return;
+    };
+    let app = server.router(PORT);
+    for (uri, kind) in [
+        ("/", "text/html"),
+        ("/app.js", "text/javascript"),
+        ("/style.css", "text/css"),
+        ("/styles/starry_night.jpg", "image/jpeg"),
+    ] {
+        let (status, body, headers) = send(&app, get(uri)).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert!(!body.is_empty(), "{uri}");
+        let ct = headers[header::CONTENT_TYPE].to_str().expect("ascii");
+        assert!(ct.starts_with(kind), "{uri}: {ct}");
+    }
+    let (status, _, _) = send(&app, get("/styles/../../etc/passwd")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = send(&app, get("/styles/nope.jpg")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, info) = json(&app, get("/api/info")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(info["presets"]["seed"]["size"], 400);
+    assert_eq!(info["presets"]["gatys"]["optimizer"], "lbfgs");
+    assert_eq!(info["styles"].as_array().map(Vec::len), Some(3));
+    assert_eq!(info["max_upload_bytes"], 32 << 20);
+    assert!(
+        info["device"].as_str().is_some_and(|d| d.contains("cpu")),
+        "{info}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_checks() {
+    let config = stylize_serve::ServeConfig {
+        max_upload_bytes: 24 << 10,
+        ..quick_config()
+    };
+    let Some(server) = server("security_checks", config) else {
+        return;
+    };
+    let app = server.router(PORT);
+    let with = |method: &str, uri: &str, host: &str, origin: Option<&str>| {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::HOST, host);
+        if let Some(o) = origin {
+            b = b.header(header::ORIGIN, o);
+        }
+        b.body(Body::empty()).expect("request")
+    };
+    // DNS rebinding: a foreign name is refused on every route.
+    for uri in ["/", "/api/info", "/api/jobs", "/api/events"] {
+        let (status, v) = json(&app, with("GET", uri, "evil.example:8080", None)).await;
+        assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{uri}");
+        assert!(error_of(&v).contains("Host"));
+    }
+    for host in ["localhost:8080", "[::1]:8080", "127.0.0.1:8080"] {
+        let (status, _, _) = send(&app, with("GET", "/api/info", host, None)).await;
+        assert_eq!(status, StatusCode::OK, "{host}");
+    }
+    let (status, _, _) = send(&app, with("GET", "/api/info", "127.0.0.1:9999", None)).await;
+    assert_eq!(status, StatusCode::MISDIRECTED_REQUEST);
+    // Changes need this server's Origin.
+    for (method, uri) in [
+        ("POST", "/api/jobs"),
+        ("POST", "/api/estimate"),
+        ("POST", "/api/jobs/1/cancel"),
+        ("DELETE", "/api/jobs/1"),
+    ] {
+        for origin in [
+            None,
+            Some("http://evil.example"),
+            Some("http://127.0.0.1:9999"),
+            Some("null"),
+        ] {
+            let (status, v) = json(&app, with(method, uri, HOST, origin)).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{method} {uri} {origin:?}");
+            assert!(error_of(&v).contains("Origin"));
+        }
+    }
+    // Too large: chelsea.jpg is 38 KB, the limit 24 KiB.
+    let photo = asset("chelsea.jpg");
+    assert!(photo.len() > 24 << 10);
+    let (status, v) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "chelsea.jpg", &photo),
+            Part::Text("builtin", "udnie"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    // Not an image, whatever its name says.
+    let (status, v) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "notes.jpg", b"these are my notes, not a photo"),
+            Part::Text("builtin", "udnie"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{v}");
+    assert!(error_of(&v).contains("notes.jpg"), "{v}");
+    // An image that does not decode: a PNG signature and nothing else.
+    let (status, v) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "broken.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"),
+            Part::Text("builtin", "udnie"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        error_of(&v).contains("broken.png") && !error_of(&v).contains("/tmp"),
+        "{v}"
+    );
+    // Missing parts, unknown parts and bad settings: 400 with the reason.
+    let tiny = tiny_png();
+    assert!(tiny.len() < 16 << 10, "{}", tiny.len());
+    for (parts, needle) in [
+        (vec![Part::Text("builtin", "udnie")], "content"),
+        (vec![Part::File("content", "a.png", &tiny)], "style"),
+        (
+            vec![
+                Part::File("content", "a.png", &tiny),
+                Part::Text("builtin", "mona_lisa"),
+            ],
+            "mona_lisa",
+        ),
+        (
+            vec![
+                Part::File("content", "a.png", &tiny),
+                Part::Text("path", "/etc/passwd"),
+            ],
+            "path",
+        ),
+        (
+            vec![
+                Part::File("content", "a.png", &tiny),
+                Part::Text("builtin", "udnie"),
+                Part::Text("settings", r#"{"size": 1}"#),
+            ],
+            "size",
+        ),
+    ] {
+        let (status, v) = json(&app, post_job(&parts)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{needle}: {v}");
+        assert!(error_of(&v).contains(needle), "{needle}: {v}");
+    }
+    // Nothing of all that became a job.
+    let (_, jobs) = json(&app, get("/api/jobs")).await;
+    assert_eq!(jobs, Value::Array(vec![]));
+}
+
+/// A 96x64 PNG made here (small enough for any upload limit).
+fn tiny_png() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(96, 64, |x, y| {
+        image::Rgb([(x * 2) as u8, (y * 3) as u8, 128])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("encode");
+    out.into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn estimate_and_memory_refusal() {
+    let Some(server) = server("estimate_and_memory_refusal", quick_config()) else {
+        return;
+    };
+    let app = server.router(PORT);
+    let estimate = |body: &str| {
+        Request::post("/api/estimate")
+            .header(header::HOST, HOST)
+            .header(header::ORIGIN, ORIGIN)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request")
+    };
+    let (status, small) = json(
+        &app,
+        estimate(r#"{"settings":{"size":128},"content":[451,300],"styles":[[1024,640]]}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{small}");
+    assert_eq!(small["fits"], true);
+    let (_, big) = json(
+        &app,
+        estimate(r#"{"settings":{"size":512},"content":[451,300],"styles":[[1024,640]]}"#),
+    )
+    .await;
+    let (s, b) = (small["bytes"].as_u64(), big["bytes"].as_u64());
+    assert!(s.is_some() && b > s, "{small} {big}");
+    // Too small for the deepest layer: explained, not an error.
+    let (status, v) = json(
+        &app,
+        estimate(r#"{"settings":{"size":16},"content":[451,300]}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v["fits"], false);
+    assert!(
+        v["message"].as_str().is_some_and(|m| m.contains("px")),
+        "{v}"
+    );
+    let (status, v) = json(&app, estimate(r#"{"content":[0,10]}"#)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    let (status, v) = json(
+        &app,
+        estimate(r#"{"settings":{"sise":3},"content":[10,10]}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+
+    // A server with little memory refuses, naming the size that fits.
+    drop(app);
+    drop(server);
+    let limit = s.unwrap_or(0) + (b.unwrap_or(0) - s.unwrap_or(0)) / 2;
+    let config = stylize_serve::ServeConfig {
+        max_memory: Some(limit),
+        ..quick_config()
+    };
+    let Some(server) = server_with("estimate_and_memory_refusal", config) else {
+        return;
+    };
+    let app = server.router(PORT);
+    let (_, v) = json(
+        &app,
+        estimate(r#"{"settings":{"size":512},"content":[451,300],"styles":[[1024,640]]}"#),
+    )
+    .await;
+    assert_eq!(v["fits"], false, "{v}");
+    assert!(
+        v["message"].as_str().is_some_and(|m| m.contains("--size")),
+        "{v}"
+    );
+    let photo = asset("chelsea.jpg");
+    let (status, v) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "chelsea.jpg", &photo),
+            Part::Text("builtin", "starry_night"),
+            Part::Text("settings", r#"{"size":512}"#),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(error_of(&v).contains("--size"), "{v}");
+}
+
+fn server_with(test: &str, config: stylize_serve::ServeConfig) -> Option<stylize_serve::Server> {
+    server(test, config)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_from_upload_to_download() {
+    let Some(server) = server("a_job_from_upload_to_download", quick_config()) else {
+        return;
+    };
+    let app = server.router(PORT);
+    let photo = asset("chelsea.jpg");
+    let style = asset("udnie.jpg");
+    let settings = r#"{"size":64,"iterations":30,"seed":3,"strength":0.5}"#;
+    let (status, job) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "chelsea.jpg", &photo),
+            Part::File("style", "udnie.jpg", &style),
+            Part::Text("settings", settings),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let id = job["id"].as_u64().expect("id");
+    assert_eq!(
+        (job["width"].as_u64(), job["height"].as_u64()),
+        (Some(451), Some(300))
+    );
+    assert_eq!(job["settings"]["seed"], 3);
+    assert_eq!(job["settings"]["optimizer"], "adam"); // the preset's
+    assert!(job["command"].as_str().is_some_and(|c| c
+        .contains("--content chelsea.jpg --style udnie.jpg")
+        && c.contains("--seed 3")));
+    let job = wait_for(&app, id, "done", |j| j["state"] == "done").await;
+    assert_eq!(job["iteration"], 30);
+    assert_eq!(job["has_result"], true);
+    assert!(job["preview_seq"].as_u64() >= Some(1), "{job}");
+    assert!(job["costs"]["total"].as_f64().is_some_and(|c| c > 0.0));
+
+    let (status, png, headers) = send(&app, get(&format!("/api/jobs/{id}/result"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "image/png");
+    let img = image::load_from_memory(&png).expect("a valid PNG");
+    assert_eq!((img.width(), img.height()), (451, 300));
+
+    let (status, jpeg, headers) = send(&app, get(&format!("/api/jobs/{id}/preview?seq=1"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "image/jpeg");
+    image::load_from_memory(&jpeg).expect("a valid JPEG");
+
+    let (status, bytes, headers) = send(&app, get(&format!("/api/jobs/{id}/content"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "image/jpeg");
+    assert_eq!(bytes, photo, "the photo comes back as uploaded");
+
+    let (status, bytes, _) = send(&app, get(&format!("/api/jobs/{id}/styles/0"))).await;
+    assert_eq!(
+        (status, bytes == style),
+        (StatusCode::OK, true),
+        "the style comes back as uploaded"
+    );
+    assert_eq!(job["styles"][0]["builtin"], Value::Null);
+    assert_eq!(job["styles"][0]["url"], format!("/api/jobs/{id}/styles/0"));
+    let (status, _, _) = send(&app, get(&format!("/api/jobs/{id}/styles/1"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, csv, _) = send(&app, get(&format!("/api/jobs/{id}/costs.csv"))).await;
+    assert_eq!(status, StatusCode::OK);
+    let csv = String::from_utf8(csv).expect("UTF-8");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "iteration,scale,total,content,style,tv,elapsed_s");
+    assert_eq!(lines.len(), 31, "{csv}");
+    let totals: Vec<f64> = lines[1..]
+        .iter()
+        .map(|l| {
+            l.split(',')
+                .nth(2)
+                .and_then(|t| t.parse().ok())
+                .expect("a number")
+        })
+        .collect();
+    assert!(totals[29] < totals[0], "the cost falls: {totals:?}");
+
+    let (status, list) = json(&app, get("/api/jobs")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    // Finished: neither cancelled nor removed.
+    let (status, _) = json(&app, post(&format!("/api/jobs/{id}/cancel"))).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = json(&app, delete(&format!("/api/jobs/{id}"))).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    for uri in [
+        "/api/jobs/99",
+        "/api/jobs/99/result",
+        "/api/jobs/99/preview",
+        "/api/jobs/99/costs.csv",
+    ] {
+        let (status, _, _) = send(&app, get(uri)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_cancel_remove_and_events() {
+    let Some(server) = server("queue_cancel_remove_and_events", quick_config()) else {
+        return;
+    };
+    let app = server.router(PORT);
+    // Watch the events from the start.
+    let events = app
+        .clone()
+        .oneshot(get("/api/events"))
+        .await
+        .expect("infallible");
+    assert_eq!(events.status(), StatusCode::OK);
+    assert_eq!(events.headers()[header::CONTENT_TYPE], "text/event-stream");
+    let mut body = events.into_body();
+
+    let photo = asset("chelsea.jpg");
+    let submit = |iterations: usize| {
+        let settings = small_job(iterations);
+        let photo = photo.clone();
+        let app = app.clone();
+        async move {
+            let (status, job) = json(
+                &app,
+                post_job(&[
+                    Part::File("content", "chelsea.jpg", &photo),
+                    Part::Text("builtin", "great_wave"),
+                    Part::Text("settings", &settings),
+                ]),
+            )
+            .await;
+            assert_eq!(status, StatusCode::CREATED, "{job}");
+            job["id"].as_u64().expect("id")
+        }
+    };
+    let a = submit(100_000).await; // runs until cancelled
+    let b = submit(10).await;
+    let c = submit(10).await;
+    wait_for(&app, a, "running", |j| {
+        j["state"] == "running" && j["preview_seq"].as_u64() >= Some(2)
+    })
+    .await;
+    let (_, jb) = json(&app, get(&format!("/api/jobs/{b}"))).await;
+    assert_eq!(
+        (jb["state"].as_str(), jb["queue_position"].as_u64()),
+        (Some("queued"), Some(1))
+    );
+    let (_, jc) = json(&app, get(&format!("/api/jobs/{c}"))).await;
+    assert_eq!(jc["queue_position"], 2);
+    // A running job cannot be removed; a queued one can.
+    let (status, _) = json(&app, delete(&format!("/api/jobs/{a}"))).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _, _) = send(&app, delete(&format!("/api/jobs/{b}"))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = send(&app, get(&format!("/api/jobs/{b}"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, jc) = json(&app, get(&format!("/api/jobs/{c}"))).await;
+    assert_eq!(jc["queue_position"], 1, "c moved up");
+    // Cancel keeps the image so far.
+    let (status, _) = json(&app, post(&format!("/api/jobs/{a}/cancel"))).await;
+    assert_eq!(status, StatusCode::OK);
+    let ja = wait_for(&app, a, "cancelled", |j| j["state"] == "cancelled").await;
+    assert_eq!(ja["has_result"], true);
+    let (status, png, _) = send(&app, get(&format!("/api/jobs/{a}/result"))).await;
+    assert_eq!(status, StatusCode::OK);
+    image::load_from_memory(&png).expect("the result so far is a valid image");
+    wait_for(&app, c, "done", |j| j["state"] == "done").await;
+    // A queued job cancelled before it starts ends without a result.
+    let d = submit(100_000).await;
+    let e = submit(10).await;
+    let (status, je) = json(&app, post(&format!("/api/jobs/{e}/cancel"))).await;
+    assert_eq!(
+        (status, je["state"].as_str()),
+        (StatusCode::OK, Some("cancelled"))
+    );
+    assert_eq!(je["has_result"], false);
+    let _ = json(&app, post(&format!("/api/jobs/{d}/cancel"))).await;
+    wait_for(&app, d, "cancelled", |j| j["state"] == "cancelled").await;
+
+    // The stream told it all, in order.
+    let mut text = String::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !stream_has(&text, "cancelled", d) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "events missing:\n{text}");
+        match tokio::time::timeout(left, body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    text.push_str(&String::from_utf8_lossy(data));
+                }
+            }
+            other => panic!("the stream ended: {:?}\n{text}", other.map(|o| o.is_some())),
+        }
+    }
+    let events = parse_events(&text);
+    assert_eq!(events[0].0, "snapshot");
+    let seqs: Vec<u64> = events
+        .iter()
+        .skip(1)
+        .map(|(_, v)| v["seq"].as_u64().expect("seq"))
+        .collect();
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "consecutive: {seqs:?}"
+    );
+    let kinds_of = |id: u64| -> Vec<&str> {
+        let mut k: Vec<&str> = events
+            .iter()
+            .filter(|(_, v)| v["id"].as_u64() == Some(id))
+            .map(|(k, _)| k.as_str())
+            .collect();
+        k.dedup();
+        k
+    };
+    assert_eq!(kinds_of(a).first(), Some(&"queued"));
+    assert!(kinds_of(a).contains(&"preview"));
+    assert_eq!(kinds_of(a).last(), Some(&"cancelled"));
+    assert_eq!(kinds_of(b), ["queued", "removed"]);
+    let kc = kinds_of(c);
+    assert_eq!((kc.first(), kc.get(1)), (Some(&"queued"), Some(&"started")));
+    assert_eq!(kc.last(), Some(&"done"));
+    assert_eq!(kinds_of(e), ["queued", "cancelled"]);
+}
+
+fn stream_has(text: &str, kind: &str, id: u64) -> bool {
+    parse_events(text)
+        .iter()
+        .any(|(k, v)| k == kind && v["id"].as_u64() == Some(id))
+}
+
+/// `(event, data)` of every complete event in an SSE text.
+fn parse_events(text: &str) -> Vec<(String, Value)> {
+    let complete = match text.rfind("\n\n") {
+        Some(i) => &text[..i],
+        None => return Vec::new(),
+    };
+    complete
+        .split("\n\n")
+        .filter_map(|block| {
+            let mut kind = None;
+            let mut data = None;
+            for line in block.lines() {
+                if let Some(k) = line.strip_prefix("event: ") {
+                    kind = Some(k.to_string());
+                } else if let Some(d) = line.strip_prefix("data: ") {
+                    data = serde_json::from_str(d).ok();
+                }
+            }
+            Some((kind?, data?))
+        })
+        .collect()
+}

