@@ -252,9 +252,32 @@
     return f && (!f.type || f.type.startsWith("image/") || /\.(png|jpe?g|webp|gif)$/i.test(f.name || ""));
   }
 
+  function isVideoFile(f) {
+    return !!f && ((f.type || "").startsWith("video/") || /\.(mp4|webm|m4v|mov)$/i.test(f.name || ""));
+  }
+
+  // A video's frame size, once its metadata has loaded.
+  function loadVideoSize(url) {
+    return new Promise((resolve, reject) => {
+      const v = document.createElement("video");
+      v.muted = true;
+      v.preload = "metadata";
+      v.onloadedmetadata = () => resolve([v.videoWidth, v.videoHeight]);
+      v.onerror = () => reject(new Error("video failed to load"));
+      v.src = url;
+    });
+  }
+
   async function describeFile(file) {
     const url = URL.createObjectURL(file);
-    const item = { kind: "file", file, name: file.name || "pasted.png", url, w: 0, h: 0, ok: false };
+    const item = { kind: "file", file, name: file.name || "pasted.png", url, w: 0, h: 0, ok: false, video: isVideoFile(file) };
+    if (item.video) {
+      try {
+        [item.w, item.h] = await loadVideoSize(url);
+        item.ok = item.w > 0 && item.h > 0;
+      } catch { item.ok = false; }
+      return item;
+    }
     try {
       const img = await loadImage(url);
       item.w = img.naturalWidth; item.h = img.naturalHeight; item.ok = item.w > 0 && item.h > 0;
@@ -267,6 +290,8 @@
     const item = await describeFile(file);
     if (state.content) URL.revokeObjectURL(state.content.url);
     state.content = item;
+    // A video file can only be painted as a video; an animated image is the user's call.
+    if (item.video) $("#as-video").checked = true;
     renderChosen();
     scheduleEstimate();
   }
@@ -298,7 +323,9 @@
     } else {
       const it = state.content;
       c.replaceChildren(el("figure", { class: "chosen" + (it.ok ? "" : " bad"), "data-testid": "content-thumb" },
-        it.ok ? el("img", { src: it.url, alt: `Photo: ${it.name}` }) : el("div", { class: "thumb-bad", text: "?" }),
+        !it.ok ? el("div", { class: "thumb-bad", text: "?" })
+          : it.video ? el("video", { src: it.url, muted: true, loop: true, autoplay: true, playsinline: true, "aria-label": `Clip: ${it.name}` })
+          : el("img", { src: it.url, alt: `Photo: ${it.name}` }),
         el("figcaption", {}, el("span", { class: "name", text: it.name }), el("span", { class: "dims muted", text: dimsText(it) }))));
     }
     const s = $("#style-chosen");
@@ -474,7 +501,7 @@
     if (problem) { showError(problem); return; }
     const settings = readSettings();
     const fd = new FormData();
-    fd.append("content", state.content.file, state.content.name);
+    fd.append($("#as-video").checked ? "video" : "content", state.content.file, state.content.name);
     for (const s of state.styles) {
       if (s.kind === "builtin") fd.append("builtin", s.name);
       else fd.append("style", s.file, s.name);
@@ -618,7 +645,7 @@
     if (!fresh(d)) return;
     const job = state.jobs.get(d.id);
     if (!job) return;
-    for (const k of ["iteration", "iterations", "costs", "its_per_s", "eta_s", "elapsed_s", "scale", "scales"]) {
+    for (const k of ["iteration", "iterations", "costs", "its_per_s", "eta_s", "elapsed_s", "scale", "scales", "frames", "frames_done"]) {
       if (k in d) job[k] = d[k];
     }
     if (job.state === "queued") job.state = "running";
@@ -634,7 +661,14 @@
   function onPreview(d) {
     if (!fresh(d)) return;
     const job = state.jobs.get(d.id);
-    if (job) job.preview_seq = Math.max(job.preview_seq || 0, d.preview_seq);
+    if (job) {
+      job.preview_seq = Math.max(job.preview_seq || 0, d.preview_seq);
+      if (typeof d.frame === "number") {  // a video job: one preview per finished frame
+        job.frames_done = Math.max(job.frames_done || 0, d.frame);
+        if (typeof d.frames === "number") job.frames = d.frames;
+        scheduleRender();
+      }
+    }
     previewWant(d.id, d.preview_seq);
   }
 
@@ -876,6 +910,7 @@
       $("#elapsed").textContent = "–";
       $("#progress-bar").style.width = "0%";
       $("#scale-info").textContent = "";
+      $("#frame-stat").hidden = true;
       $("#live-error").hidden = true;
       drawPlot();
       return;
@@ -891,6 +926,16 @@
     cancel.disabled = job.state !== "running";
     const its = job.iterations || 0;
     $("#iteration").textContent = `${job.iteration ?? 0} / ${its}`;
+    const isVideo = job.kind === "video";
+    $("#frame-stat").hidden = !isVideo;
+    if (isVideo) {
+      const n = job.frames || 0;
+      const done = job.frames_done || 0;
+      // While running: the frame being painted; afterwards: the frames finished.
+      const k = job.state === "running" ? (n ? Math.min(done + 1, n) : done + 1) : done;
+      $("#frame").textContent = n ? `frame ${k} of ${n}` : `frame ${k}`;
+      $("#frame").dataset.done = String(done);
+    }
     $("#its-per-s").textContent = job.its_per_s ? `${job.its_per_s >= 100 ? Math.round(job.its_per_s) : +job.its_per_s.toPrecision(3)} it/s` : "–";
     $("#eta").textContent = job.state === "running" ? fmtTime(job.eta_s) : (job.state === "done" ? "0:00" : "–");
     $("#elapsed").textContent = fmtTime(job.elapsed_s);
@@ -915,7 +960,8 @@
       if (!li) {
         li = tpl.content.firstElementChild.cloneNode(true);
         li.dataset.jobId = String(job.id);
-        $(".queue-thumb", li).src = `/api/jobs/${job.id}/content`;
+        // (An MP4/WebM clip does not show in an <img>: no thumbnail then.)
+        if (!(job.kind === "video" && /\.(mp4|webm|m4v|mov)$/i.test(job.content_name || ""))) $(".queue-thumb", li).src = `/api/jobs/${job.id}/content`;
         $("[data-testid=remove]", li).addEventListener("click", (e) => removeJob(job.id, e.currentTarget));
         $("[data-testid=remove]", li).setAttribute("aria-label", `Remove job ${job.id} from the queue`);
       }
@@ -967,6 +1013,7 @@
     const meta = [settingsSummary(job.settings)];
     if (job.width && job.height) meta.push(`${job.width}×${job.height}`);
     if (job.state !== "done" && job.iterations) meta.push(`stopped at ${job.iteration} / ${job.iterations}`);
+    if (job.kind === "video" && job.frames) meta.push(`${job.frames_done || 0} of ${job.frames} frames`);
     if (job.elapsed_s) meta.push(fmtTime(job.elapsed_s));
     if (job.costs && job.costs.total !== undefined) meta.push(`cost ${fmtNum(job.costs.total)}`);
     $(".history-meta", li).textContent = meta.join(" · ");
@@ -978,7 +1025,19 @@
         compare.style.aspectRatio = `${job.width} / ${job.height}`;
         compare.style.setProperty("--ar", `${job.width} / ${job.height}`);
       }
-      $(".compare-content", li).src = `/api/jobs/${job.id}/content`;
+      const isVideo = job.kind === "video";
+      const contentUrl = `/api/jobs/${job.id}/content`;
+      if (isVideo && /\.(mp4|webm|m4v|mov)$/i.test(job.content_name || "")) {
+        // An MP4/WebM clip does not show in an <img>.
+        $(".compare-content", li).replaceWith(el("video", {
+          class: "compare-content", src: contentUrl, muted: true, loop: true, autoplay: true, playsinline: true,
+          "aria-label": "Clip (before)",
+        }));
+      } else {
+        $(".compare-content", li).src = contentUrl;
+        if (isVideo) $(".compare-content", li).alt = "Clip (before)";
+      }
+      if (isVideo) $(".compare-result", li).alt = "Result GIF (after)";
       $(".compare-result", li).src = `/api/jobs/${job.id}/result`;
       const range = $(".compare-range", li);
       range.setAttribute("aria-label", `Job ${job.id}: reveal the photo (left) or the result (right)`);
@@ -993,7 +1052,12 @@
       });
       const dl = $("[data-testid=download-result]", li);
       dl.href = `/api/jobs/${job.id}/result`;
-      dl.setAttribute("download", `stylize-${job.id}.png`);
+      if (job.kind === "video") {
+        dl.setAttribute("download", `stylized-${job.id}.gif`);
+        dl.textContent = "Download GIF";
+      } else {
+        dl.setAttribute("download", `stylize-${job.id}.png`);
+      }
     } else {
       compareWrap.classList.add("no-result");
       compare.replaceChildren(el("div", { class: "no-result-text", text: job.state === "failed" ? "failed" : "no result" }));
@@ -1092,6 +1156,7 @@
     }
     if (state.content) URL.revokeObjectURL(state.content.url);
     state.content = content;
+    $("#as-video").checked = job.kind === "video";
     if (styles.length) {  // (a job always has a style; keep the current ones otherwise)
       for (const s of state.styles) if (s.kind === "file") URL.revokeObjectURL(s.url);
       state.styles = styles;
@@ -1099,7 +1164,7 @@
     renderChosen();
     syncGallery();
     scheduleEstimate();
-    notice(`Photo, styles and settings of job #${id} loaded.`);
+    notice(`${job.kind === "video" ? "Clip" : "Photo"}, styles and settings of job #${id} loaded.`);
   }
 
   // ---------------------------------------------------------------- wiring

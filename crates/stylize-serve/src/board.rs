@@ -38,6 +38,7 @@ pub(crate) struct Task {
     pub(crate) config: stylize::StyleConfig,
     pub(crate) cancel: Arc<std::sync::atomic::AtomicBool>,
     pub(crate) dir: std::path::PathBuf,
+    pub(crate) fps: Option<(u32, u32)>,
 }
 
 /// How a run ended, as the worker reports it.
@@ -172,6 +173,7 @@ impl Board {
                     config: job.config.clone(),
                     cancel: job.cancel.clone(),
                     dir: job.dir.clone(),
+                    fps: job.fps,
                 };
                 let view = job.view(None);
                 self.publish(&mut inner, "started", &view);
@@ -234,6 +236,25 @@ impl Board {
             "id": id,
             "preview_seq": job.preview_seq,
             "iteration": iteration,
+        });
+        self.publish(&mut inner, "preview", data);
+    }
+
+    /// Records a video job's finished frame (its preview, JPEG bytes).
+    pub(crate) fn frame_done(&self, id: u64, frames_done: usize, jpeg: Vec<u8>) {
+        let mut inner = self.lock();
+        let Some(job) = inner.jobs.get_mut(&id) else {
+            return;
+        };
+        job.frames_done = frames_done;
+        job.preview = Some(Arc::new(jpeg));
+        job.preview_seq += 1;
+        let data = serde_json::json!({
+            "id": id,
+            "preview_seq": job.preview_seq,
+            "iteration": job.iteration,
+            "frame": frames_done,
+            "frames": job.frames,
         });
         self.publish(&mut inner, "preview", data);
     }

@@ -31,6 +31,8 @@ pub struct ServeConfig {
     pub preview_side: u32,
     /// Decoding limits for uploaded images. Default [`ImageLimits::DEFAULT`].
     pub image_limits: ImageLimits,
+    /// Most frames of a video job (a longer clip is refused). Default 300.
+    pub max_video_frames: usize,
     /// Refuse, before it is queued, a job whose estimated peak memory is
     /// over this many bytes. Default `None` (the CLI passes the machine's
     /// memory).
@@ -48,6 +50,7 @@ impl Default for ServeConfig {
             preview_interval: Duration::from_millis(500),
             preview_side: 1024,
             image_limits: ImageLimits::DEFAULT,
+            max_video_frames: 300,
             max_memory: None,
         }
     }

@@ -59,10 +59,26 @@ pub(crate) struct StyleView {
     pub(crate) url: String,
 }
 
-/// The decoded images, held until the job runs.
+/// A photo, or the frames of a clip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum JobKind {
+    Image,
+    Video,
+}
+
+/// What a job paints: the decoded photo, or the stored clip (read frame
+/// by frame when it runs).
+#[derive(Debug)]
+pub(crate) enum Painting {
+    Image(DynamicImage),
+    Video { file: PathBuf, frames: usize },
+}
+
+/// The decoded inputs, held until the job runs.
 #[derive(Debug)]
 pub(crate) struct Inputs {
-    pub(crate) content: DynamicImage,
+    pub(crate) painting: Painting,
     pub(crate) styles: Vec<DynamicImage>,
 }
 
@@ -70,6 +86,7 @@ pub(crate) struct Inputs {
 #[derive(Debug)]
 pub(crate) struct Job {
     pub(crate) id: u64,
+    pub(crate) kind: JobKind,
     pub(crate) state: JobState,
     pub(crate) settings: Settings,
     pub(crate) config: StyleConfig,
@@ -97,6 +114,11 @@ pub(crate) struct Job {
     pub(crate) elapsed_s: f64,
     pub(crate) preview: Option<Arc<Vec<u8>>>,
     pub(crate) preview_seq: u64,
+    /// A video job's finished frames, and how many it has.
+    pub(crate) frames_done: usize,
+    pub(crate) frames: Option<usize>,
+    /// A clip's frame rate, for the result.
+    pub(crate) fps: Option<(u32, u32)>,
     pub(crate) result_file: Option<PathBuf>,
     pub(crate) error: Option<String>,
 }
@@ -105,6 +127,7 @@ pub(crate) struct Job {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct JobView {
     pub(crate) id: u64,
+    pub(crate) kind: JobKind,
     pub(crate) state: JobState,
     pub(crate) settings: Settings,
     pub(crate) content_name: String,
@@ -120,6 +143,8 @@ pub(crate) struct JobView {
     pub(crate) elapsed_s: f64,
     pub(crate) queue_position: Option<usize>,
     pub(crate) preview_seq: u64,
+    pub(crate) frames_done: usize,
+    pub(crate) frames: Option<usize>,
     pub(crate) has_result: bool,
     pub(crate) error: Option<String>,
     pub(crate) estimate_bytes: u64,
@@ -131,6 +156,7 @@ impl Job {
     pub(crate) fn view(&self, queue_position: Option<usize>) -> JobView {
         JobView {
             id: self.id,
+            kind: self.kind,
             state: self.state,
             settings: self.settings.clone(),
             content_name: self.content_name.clone(),
@@ -159,10 +185,33 @@ impl Job {
             elapsed_s: self.elapsed_s,
             queue_position,
             preview_seq: self.preview_seq,
+            frames_done: self.frames_done,
+            frames: self.frames,
             has_result: self.result_file.is_some(),
             error: self.error.clone(),
             estimate_bytes: self.estimate_bytes,
-            command: self.settings.command(&self.content_name, &self.style_names),
+            command: self.settings.command(
+                self.kind,
+                &self.content_name,
+                &self
+                    .style_names
+                    .iter()
+                    .zip(&self.style_sources)
+                    .map(|(name, source)| match source {
+                        // Where the bundled paintings are in the repository.
+                        StyleSource::Builtin(b) => format!("assets/images/{}.jpg", b.name),
+                        StyleSource::File(..) => name.clone(),
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+        }
+    }
+
+    /// The result's media type and file extension.
+    pub(crate) fn result_type(&self) -> (&'static str, &'static str) {
+        match self.kind {
+            JobKind::Image => ("image/png", "png"),
+            JobKind::Video => ("image/gif", "gif"),
         }
     }
 

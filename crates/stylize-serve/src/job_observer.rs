@@ -26,6 +26,9 @@ pub(crate) struct JobObserver {
     pub(crate) preview_side: u32,
     last_progress: Option<Instant>,
     next_preview: Option<Instant>,
+    /// Previews of the image being painted (a video job shows its
+    /// finished frames instead).
+    previews: bool,
 }
 
 impl JobObserver {
@@ -44,7 +47,14 @@ impl JobObserver {
             preview_side,
             last_progress: None,
             next_preview: None,
+            previews: true,
         }
+    }
+
+    /// No previews during the iterations.
+    pub(crate) fn without_previews(mut self) -> Self {
+        self.previews = false;
+        self
     }
 
     fn send_preview(&mut self, it: &Iteration<'_>) {
@@ -90,7 +100,7 @@ impl Observer for JobObserver {
         let cancelled = self.cancel.load(Ordering::Relaxed);
         // The first preview comes with the first iteration; the final image
         // is the result itself.
-        if !last && !cancelled && self.next_preview.is_none_or(|t| now >= t) {
+        if self.previews && !last && !cancelled && self.next_preview.is_none_or(|t| now >= t) {
             self.send_preview(it);
         }
         if cancelled {
@@ -102,7 +112,7 @@ impl Observer for JobObserver {
 }
 
 /// A JPEG of `img` at most `side` pixels on its longer side.
-fn preview_jpeg(img: &DynamicImage, side: u32) -> Result<Vec<u8>, image::ImageError> {
+pub(crate) fn preview_jpeg(img: &DynamicImage, side: u32) -> Result<Vec<u8>, image::ImageError> {
     let small = if img.width().max(img.height()) > side {
         img.resize(side, side, image::imageops::FilterType::Triangle)
     } else {

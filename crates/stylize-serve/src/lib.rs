@@ -31,6 +31,7 @@
 mod api_error;
 mod assets;
 mod board;
+mod clip_observer;
 mod config;
 mod error;
 mod events;

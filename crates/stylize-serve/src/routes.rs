@@ -19,11 +19,11 @@ use crate::assets::{BuiltinStyle, APP_JS, BUILTIN_STYLES, INDEX_HTML, STYLE_CSS}
 use crate::board::Board;
 use crate::config::ServeConfig;
 use crate::guard::{self, Guard};
-use crate::job::{Inputs, Job, JobState, StyleSource};
+use crate::job::{Inputs, Job, JobKind, JobState, Painting, StyleSource};
 use crate::settings::{
     PresetName, Settings, SettingsPatch, ITERATIONS_RANGE, SCALES_RANGE, SIZE_RANGE, STRENGTH_RANGE,
 };
-use crate::upload::{self, media_type, StylePart};
+use crate::upload::{self, StylePart};
 
 /// What every handler shares.
 pub(crate) struct App {
@@ -235,6 +235,9 @@ struct Decoded {
     content_file: PathBuf,
     style_sources: Vec<StyleSource>,
     inputs: Inputs,
+    /// The photo's or the frames' size.
+    size: (u32, u32),
+    fps: Option<(u32, u32)>,
 }
 
 fn decode_form(app: &App, form: &upload::JobForm) -> ApiResult<Decoded> {
@@ -243,8 +246,15 @@ fn decode_form(app: &App, form: &upload::JobForm) -> ApiResult<Decoded> {
         .tempdir_in(&app.jobs_dir)
         .map_err(|e| ApiError::internal(format!("cannot create the job's folder: {e}")))?;
     let limits = app.config.image_limits;
-    let (content_file, content) =
-        upload::store_and_decode(dir.path(), "content", &form.content, &limits)?;
+    let (content_file, painting, size, fps) = if form.video {
+        let file = upload::store(dir.path(), "video", &form.content)?;
+        let (painting, size, fps) = open_clip(app, &file, &form.content.name)?;
+        (file, painting, size, fps)
+    } else {
+        let (file, img) = upload::store_and_decode(dir.path(), "content", &form.content, &limits)?;
+        let size = (img.width(), img.height());
+        (file, Painting::Image(img), size, None)
+    };
     let mut styles = Vec::new();
     let mut style_sources = Vec::new();
     for (i, part) in form.styles.iter().enumerate() {
@@ -253,7 +263,7 @@ fn decode_form(app: &App, form: &upload::JobForm) -> ApiResult<Decoded> {
                 let (path, img) =
                     upload::store_and_decode(dir.path(), &format!("style-{i}"), f, &limits)?;
                 styles.push(img);
-                style_sources.push(StyleSource::File(path, media_type(f.format)));
+                style_sources.push(StyleSource::File(path, f.media_type));
             }
             StylePart::Builtin(b) => {
                 styles.push(decode_builtin(b)?);
@@ -266,8 +276,56 @@ fn decode_form(app: &App, form: &upload::JobForm) -> ApiResult<Decoded> {
         dir: dir.keep(),
         content_file,
         style_sources,
-        inputs: Inputs { content, styles },
+        inputs: Inputs { painting, styles },
+        size,
+        fps,
     })
+}
+
+/// What a clip's header says: the painting to make, the frames' size and
+/// their rate.
+type Clip = (Painting, (u32, u32), Option<(u32, u32)>);
+
+/// A clip's frame size, frame count and rate, read from its header.
+///
+/// # Errors
+/// 422 when it cannot be read, is too long, or its frames are larger
+/// than the image limits.
+fn open_clip(app: &App, file: &std::path::Path, name: &str) -> ApiResult<Clip> {
+    let options = stylize_frames::SourceOptions {
+        ffmpeg: stylize_frames::ffmpeg_from_env(),
+        ..stylize_frames::SourceOptions::default()
+    };
+    let refuse = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m);
+    let source = stylize_frames::open_source(file, &options)
+        .map_err(|e| refuse(with_causes(&e).replace(&file.display().to_string(), name)))?;
+    let info = *source.info();
+    let limits = app.config.image_limits;
+    if info.width == 0
+        || info.height == 0
+        || info.width > limits.max_width
+        || info.height > limits.max_height
+    {
+        return Err(refuse(format!(
+            "video `{name}`: its frames are {}x{} px (at most {}x{})",
+            info.width, info.height, limits.max_width, limits.max_height
+        )));
+    }
+    let max = app.config.max_video_frames;
+    let frames = source.total_frames().map(|n| n as usize);
+    if let Some(n) = frames.filter(|&n| n > max) {
+        return Err(refuse(format!(
+            "video `{name}` has {n} frames; this server paints at most {max} (cut the clip)"
+        )));
+    }
+    Ok((
+        Painting::Video {
+            file: file.to_path_buf(),
+            frames: frames.unwrap_or(max),
+        },
+        (info.width, info.height),
+        info.fps,
+    ))
 }
 
 fn decode_builtin(style: &BuiltinStyle) -> ApiResult<DynamicImage> {
@@ -312,7 +370,7 @@ async fn create_job(
         e
     };
     let dims = |i: &DynamicImage| (i.width(), i.height());
-    let content = dims(&decoded.inputs.content);
+    let content = decoded.size;
     let styles: Vec<_> = decoded.inputs.styles.iter().map(dims).collect();
     let (estimate, refusal) = check_memory(&app, &settings, content, &styles).map_err(cleanup)?;
     if let Some(message) = refusal {
@@ -330,8 +388,17 @@ async fn create_job(
         })
         .collect();
     let iterations = config.iterations * config.scales.sizes(config.size).len();
+    let frames = match &decoded.inputs.painting {
+        Painting::Video { frames, .. } => Some(*frames),
+        Painting::Image(_) => None,
+    };
     let job = Job {
         id: 0,
+        kind: if form.video {
+            JobKind::Video
+        } else {
+            JobKind::Image
+        },
         state: JobState::Queued,
         settings,
         config,
@@ -342,7 +409,7 @@ async fn create_job(
         estimate_bytes: estimate,
         dir: decoded.dir.clone(),
         content_file: decoded.content_file.clone(),
-        content_type: media_type(form.content.format),
+        content_type: form.content.media_type,
         style_sources: decoded.style_sources.clone(),
         inputs: Some(decoded.inputs),
         cancel: Arc::new(AtomicBool::new(false)),
@@ -354,6 +421,9 @@ async fn create_job(
         elapsed_s: 0.0,
         preview: None,
         preview_seq: 0,
+        frames_done: 0,
+        frames,
+        fps: decoded.fps,
         result_file: None,
         error: None,
     };
@@ -388,16 +458,18 @@ async fn read_file(path: PathBuf, what: &str) -> ApiResult<Vec<u8>> {
 }
 
 async fn result(State(app): State<Arc<App>>, Path(id): Path<u64>) -> ApiResult<Response> {
-    let path = app.board.with_job(id, |j, _| j.result_file.clone())?;
+    let (path, (kind, ext)) = app
+        .board
+        .with_job(id, |j, _| (j.result_file.clone(), j.result_type()))?;
     let path = path.ok_or_else(|| ApiError::not_found(format!("a result of job {id}")))?;
     let bytes = read_file(path, "the result").await?;
     Ok((
         [
-            (header::CONTENT_TYPE, "image/png".to_string()),
+            (header::CONTENT_TYPE, kind.to_string()),
             (header::CACHE_CONTROL, "no-store".to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("inline; filename=\"stylized-{id}.png\""),
+                format!("inline; filename=\"stylized-{id}.{ext}\""),
             ),
         ],
         bytes,

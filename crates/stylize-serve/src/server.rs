@@ -50,6 +50,7 @@ impl Server {
             WorkerSettings {
                 preview_interval: config.preview_interval,
                 preview_side: config.preview_side,
+                max_video_frames: config.max_video_frames,
             },
         )?;
         let app = Arc::new(App {

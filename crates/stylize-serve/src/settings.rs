@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 use stylize::{ColorPreservation, Init, Optimizer, Preset, Scales, StyleConfig};
 
+use crate::job::JobKind;
+
 /// Every setting of a job, resolved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Settings {
@@ -238,19 +240,29 @@ impl Settings {
     /// The `stylize image` command that does the same, naming the files as
     /// they were uploaded. Flags equal to the preset's are left out, but
     /// the preset, size and iterations are always given.
-    pub(crate) fn command(&self, content: &str, styles: &[String]) -> String {
+    pub(crate) fn command(&self, kind: JobKind, content: &str, styles: &[String]) -> String {
         let d = Settings::defaults(self.preset);
         let base = StyleConfig::preset(self.preset.preset());
-        let mut args: Vec<String> = vec!["stylize".into(), "image".into()];
+        let job = match kind {
+            JobKind::Image => "image",
+            JobKind::Video => "video",
+        };
+        let mut args: Vec<String> = vec!["stylize".into(), job.into()];
         let mut flag = |name: &str, value: String| {
             args.push(format!("--{name}"));
             args.push(value);
         };
-        flag("content", shell_quote(content));
+        match kind {
+            JobKind::Image => flag("content", shell_quote(content)),
+            JobKind::Video => flag("input", shell_quote(content)),
+        }
         for s in styles {
             flag("style", shell_quote(s));
         }
-        flag("output", "result.png".into());
+        match kind {
+            JobKind::Image => flag("output", "result.png".into()),
+            JobKind::Video => flag("output", "result.gif".into()),
+        }
         flag("preset", format!("{:?}", self.preset).to_lowercase());
         flag("size", self.size.to_string());
         flag("iterations", self.iterations.to_string());
@@ -335,11 +347,15 @@ mod tests {
         let base = StyleConfig::gatys();
         assert!((c.beta - base.beta * 10.0).abs() < 1e-4);
         assert_eq!(c.alpha, base.alpha);
-        let cmd = s.command("my photo.jpg", &["starry_night.jpg".into()]);
+        let cmd = s.command(JobKind::Image, "my photo.jpg", &["starry_night.jpg".into()]);
         assert_eq!(
             cmd,
             "stylize image --content 'my photo.jpg' --style starry_night.jpg --output result.png \
              --preset gatys --size 96 --iterations 300 --beta 10 --seed 7"
+        );
+        let cmd = s.command(JobKind::Video, "walk.gif", &["udnie.jpg".into()]);
+        assert!(
+            cmd.starts_with("stylize video --input walk.gif --style udnie.jpg --output result.gif")
         );
     }
 

@@ -18,7 +18,9 @@ pub(crate) struct UploadedFile {
     /// The name the browser gave, for display only (never a path).
     pub(crate) name: String,
     pub(crate) bytes: Vec<u8>,
-    pub(crate) format: ImageFormat,
+    /// Its media type and file extension, from its bytes.
+    pub(crate) media_type: &'static str,
+    pub(crate) ext: &'static str,
 }
 
 /// A style: uploaded, or one of the bundled paintings.
@@ -31,7 +33,9 @@ pub(crate) enum StylePart {
 /// The parts of `POST /api/jobs`.
 #[derive(Debug)]
 pub(crate) struct JobForm {
+    /// The photo (`content`), or the clip (`video`).
     pub(crate) content: UploadedFile,
+    pub(crate) video: bool,
     pub(crate) styles: Vec<StylePart>,
     pub(crate) settings: Option<String>,
 }
@@ -65,6 +69,7 @@ fn multipart_error(e: MultipartError) -> ApiError {
 /// unknown part.
 pub(crate) async fn read_form(mut form: Multipart, limit: usize) -> Result<JobForm, ApiError> {
     let mut content = None;
+    let mut video = false;
     let mut styles = Vec::new();
     let mut settings = None;
     // The parts' bytes so far, checked as they arrive.
@@ -85,17 +90,23 @@ pub(crate) async fn read_form(mut form: Multipart, limit: usize) -> Result<JobFo
                 .map_err(|_| ApiError::bad_request(format!("form part `{part}` is not UTF-8 text")))
         };
         match part.as_str() {
-            "content" | "style" => {
-                let name = file_name.unwrap_or_else(|| format!("{part}.img"));
-                let file = sniff(&part, name, bytes)?;
-                if part == "content" {
-                    if content.is_some() {
-                        return Err(ApiError::bad_request("more than one `content` file"));
-                    }
-                    content = Some(file);
-                } else {
-                    styles.push(StylePart::File(file));
+            "content" | "video" => {
+                if content.is_some() {
+                    return Err(ApiError::bad_request(
+                        "more than one photo or clip (`content`, `video`)",
+                    ));
                 }
+                let name = file_name.unwrap_or_else(|| format!("{part}.img"));
+                video = part == "video";
+                content = Some(if video {
+                    sniff_clip(name, bytes)?
+                } else {
+                    sniff(&part, name, bytes)?
+                });
+            }
+            "style" => {
+                let name = file_name.unwrap_or_else(|| format!("{part}.img"));
+                styles.push(StylePart::File(sniff(&part, name, bytes)?));
             }
             "builtin" => {
                 let name = text()?;
@@ -107,8 +118,8 @@ pub(crate) async fn read_form(mut form: Multipart, limit: usize) -> Result<JobFo
             "settings" => settings = Some(text()?),
             other => {
                 return Err(ApiError::bad_request(format!(
-                    "unknown form part `{other}` (expected content, style, builtin, settings)"
-                )))
+                "unknown form part `{other}` (expected content or video, style, builtin, settings)"
+            )))
             }
         }
     }
@@ -121,6 +132,7 @@ pub(crate) async fn read_form(mut form: Multipart, limit: usize) -> Result<JobFo
     }
     Ok(JobForm {
         content,
+        video,
         styles,
         settings,
     })
@@ -153,7 +165,8 @@ fn sniff(part: &str, name: String, bytes: Vec<u8>) -> Result<UploadedFile, ApiEr
         Some(format) => Ok(UploadedFile {
             name,
             bytes,
-            format,
+            media_type: format.to_mime_type(),
+            ext: format.extensions_str().first().copied().unwrap_or("img"),
         }),
         None => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -162,15 +175,42 @@ fn sniff(part: &str, name: String, bytes: Vec<u8>) -> Result<UploadedFile, ApiEr
     }
 }
 
-/// The media type of a format we accept.
-pub(crate) fn media_type(format: ImageFormat) -> &'static str {
-    match format {
-        ImageFormat::Png => "image/png",
-        ImageFormat::Jpeg => "image/jpeg",
-        ImageFormat::WebP => "image/webp",
-        ImageFormat::Gif => "image/gif",
-        _ => "application/octet-stream",
-    }
+/// Checks from the bytes that a clip is an animation (GIF, APNG, WebP)
+/// or a video container ffmpeg reads (MP4/MOV, WebM/MKV).
+///
+/// # Errors
+/// 415 naming the file.
+fn sniff_clip(name: String, bytes: Vec<u8>) -> Result<UploadedFile, ApiError> {
+    let (media_type, ext) = match image::guess_format(&bytes) {
+        Ok(ImageFormat::Gif) => ("image/gif", "gif"),
+        Ok(ImageFormat::Png) => ("image/apng", "png"),
+        Ok(ImageFormat::WebP) => ("image/webp", "webp"),
+        _ if bytes.get(4..8) == Some(b"ftyp") => ("video/mp4", "mp4"),
+        _ if bytes.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]) => ("video/webm", "webm"),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("video `{name}` is not a GIF, APNG, WebP, MP4 or WebM clip"),
+            ))
+        }
+    };
+    Ok(UploadedFile {
+        name,
+        bytes,
+        media_type,
+        ext,
+    })
+}
+
+/// Writes `file` into `dir` as `stem.ext`.
+///
+/// # Errors
+/// 500 when it cannot be written.
+pub(crate) fn store(dir: &Path, stem: &str, file: &UploadedFile) -> Result<PathBuf, ApiError> {
+    let path = dir.join(format!("{stem}.{}", file.ext));
+    std::fs::write(&path, &file.bytes)
+        .map_err(|e| ApiError::internal(format!("cannot store the upload: {e}")))?;
+    Ok(path)
 }
 
 /// Writes `file` into `dir` as `stem.ext` and decodes it within `limits`
@@ -184,15 +224,7 @@ pub(crate) fn store_and_decode(
     file: &UploadedFile,
     limits: &ImageLimits,
 ) -> Result<(PathBuf, DynamicImage), ApiError> {
-    let ext = file
-        .format
-        .extensions_str()
-        .first()
-        .copied()
-        .unwrap_or("img");
-    let path = dir.join(format!("{stem}.{ext}"));
-    std::fs::write(&path, &file.bytes)
-        .map_err(|e| ApiError::internal(format!("cannot store the upload: {e}")))?;
+    let path = store(dir, stem, file)?;
     let image = stylize::load_image_with_limits(&path, limits).map_err(|e| {
         // The message names our private path; the user knows the file by
         // its own name.

@@ -7,16 +7,24 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use std::sync::atomic::Ordering;
+
+use image::DynamicImage;
+use stylize::video::{stylize_video, VideoConfig, WorkDir};
 use stylize::Stylizer;
+use stylize_frames::{create_sink, ffmpeg_from_env, open_source, SinkOptions, SourceOptions};
 
 use crate::api_error::with_causes;
 use crate::board::{Board, Outcome, Task};
+use crate::clip_observer::ClipObserver;
 use crate::error::Error;
+use crate::job::Painting;
 use crate::job_observer::JobObserver;
 
 pub(crate) struct WorkerSettings {
     pub(crate) preview_interval: Duration,
     pub(crate) preview_side: u32,
+    pub(crate) max_video_frames: usize,
 }
 
 /// Starts the worker; it ends when the board is closed.
@@ -41,26 +49,20 @@ pub(crate) fn spawn(
 }
 
 fn run(board: &Arc<Board>, stylizer: &Stylizer, settings: &WorkerSettings, task: Task) -> Outcome {
-    let Task {
-        id,
-        inputs,
-        config,
-        cancel,
-        dir,
-    } = task;
-    let mut observer = JobObserver::new(
+    let observer = JobObserver::new(
         board.clone(),
-        id,
-        cancel.clone(),
+        task.id,
+        task.cancel.clone(),
         settings.preview_interval,
         settings.preview_side,
     );
-    let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        stylizer.stylize(&inputs.content, &inputs.styles, &config, &mut observer)
+    let id = task.id;
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| match &task.inputs.painting {
+        Painting::Image(content) => paint_image(stylizer, &task, content, observer),
+        Painting::Video { file, .. } => paint_clip(stylizer, &task, file, settings, observer),
     }));
-    let stylized = match result {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Outcome::Failed(with_causes(&e)),
+    match result {
+        Ok(outcome) => outcome,
         Err(panic) => {
             let what = panic
                 .downcast_ref::<&str>()
@@ -68,16 +70,125 @@ fn run(board: &Arc<Board>, stylizer: &Stylizer, settings: &WorkerSettings, task:
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown".into());
             log::error!("job {id}: the run panicked: {what}");
-            return Outcome::Failed(format!("internal error (a bug; please report it): {what}"));
+            Outcome::Failed(format!("internal error (a bug; please report it): {what}"))
         }
+    }
+}
+
+fn cancelled(task: &Task) -> bool {
+    task.cancel.load(Ordering::Relaxed)
+}
+
+fn paint_image(
+    stylizer: &Stylizer,
+    task: &Task,
+    content: &DynamicImage,
+    mut observer: JobObserver,
+) -> Outcome {
+    let stylized = match stylizer.stylize(content, &task.inputs.styles, &task.config, &mut observer)
+    {
+        Ok(s) => s,
+        Err(e) => return Outcome::Failed(with_causes(&e)),
     };
-    let path = dir.join("result.png");
+    let path = task.dir.join("result.png");
     if let Err(e) = stylize::save_image(&stylized.image, &path) {
         return Outcome::Failed(with_causes(&e));
     }
-    if stylized.stopped && cancel.load(std::sync::atomic::Ordering::Relaxed) {
+    if stylized.stopped && cancelled(task) {
         Outcome::Cancelled(Some(path))
     } else {
         Outcome::Done(path)
+    }
+}
+
+/// A video job: the clip's frames through the library's video loop (each
+/// frame starts from the previous one warped along the optical flow),
+/// then the finished frames as an animated GIF.
+fn paint_clip(
+    stylizer: &Stylizer,
+    task: &Task,
+    file: &std::path::Path,
+    settings: &WorkerSettings,
+    observer: JobObserver,
+) -> Outcome {
+    let fail = |e: &dyn std::error::Error| Outcome::Failed(with_causes(e));
+    let options = SourceOptions {
+        ffmpeg: ffmpeg_from_env(),
+        ..SourceOptions::default()
+    };
+    let mut source = match open_source(file, &options) {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let total = source
+        .total_frames()
+        .map(|n| (n as usize).min(settings.max_video_frames));
+    let max = settings.max_video_frames;
+    let mut read = 0usize;
+    let mut frames = std::iter::from_fn(|| {
+        if read >= max {
+            return None;
+        }
+        read += 1;
+        match source.next_frame() {
+            Ok(Some(f)) => Some(Ok(DynamicImage::ImageRgb8(f))),
+            Ok(None) => None,
+            Err(e) => Some(Err(stylize::Error::parameter("video", with_causes(&e)))),
+        }
+    });
+    let config = VideoConfig {
+        image: task.config.clone(),
+        ..VideoConfig::default()
+    };
+    let mut work = match WorkDir::open(&task.dir.join("frames"), "serve") {
+        Ok(w) => w,
+        Err(e) => return fail(&e),
+    };
+    let mut clip_observer = ClipObserver {
+        inner: observer.without_previews(),
+        frames_done: 0,
+    };
+    let summary = stylize_video(
+        stylizer,
+        &mut frames,
+        total,
+        &task.inputs.styles,
+        &config,
+        &mut work,
+        &mut clip_observer,
+    );
+    let summary = match summary {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let files = work.frame_files();
+    let path = task.dir.join("result.gif");
+    let written = (|| -> Result<(), Box<dyn std::error::Error>> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let mut sink = create_sink(
+            &path,
+            &SinkOptions {
+                fps: task.fps,
+                ..SinkOptions::default()
+            },
+        )?;
+        for f in &files {
+            sink.write_frame(&stylize::load_image(f)?.to_rgb8())?;
+        }
+        sink.finish()?;
+        Ok(())
+    })();
+    if let Err(e) = written {
+        return Outcome::Failed(with_causes(e.as_ref()));
+    }
+    if files.is_empty() && !cancelled(task) {
+        return Outcome::Failed("the clip has no frames".into());
+    }
+    let result = (!files.is_empty()).then_some(path);
+    match result {
+        Some(p) if !(summary.stopped && cancelled(task)) => Outcome::Done(p),
+        r => Outcome::Cancelled(r),
     }
 }

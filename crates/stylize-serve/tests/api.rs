@@ -573,3 +573,90 @@ fn parse_events(text: &str) -> Vec<(String, Value)> {
         })
         .collect()
 }
+
+/// A 4-frame animated GIF, 96x64: a bright square moving right.
+fn tiny_gif() -> Vec<u8> {
+    use image::codecs::gif::GifEncoder;
+    use image::{Delay, Frame, RgbaImage};
+    let mut out = Vec::new();
+    {
+        let mut enc = GifEncoder::new(&mut out);
+        for k in 0..4u32 {
+            let img = RgbaImage::from_fn(96, 64, |x, y| {
+                let inside = (20 + 8 * k..40 + 8 * k).contains(&x) && (20..40).contains(&y);
+                if inside {
+                    image::Rgba([250, 220, 40, 255])
+                } else {
+                    image::Rgba([(x * 2) as u8, (y * 3) as u8, 90, 255])
+                }
+            });
+            enc.encode_frame(Frame::from_parts(
+                img,
+                0,
+                0,
+                Delay::from_numer_denom_ms(100, 1),
+            ))
+            .expect("encode");
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_job_shows_frames_as_they_finish() {
+    let Some(server) = server("a_video_job_shows_frames_as_they_finish", quick_config()) else {
+        return;
+    };
+    let app = server.router(PORT);
+    let gif = tiny_gif();
+    let (status, v) = json(
+        &app,
+        post_job(&[
+            Part::File("video", "notes.gif", b"not a clip at all"),
+            Part::Text("builtin", "udnie"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{v}");
+    let (status, job) = json(
+        &app,
+        post_job(&[
+            Part::File("video", "square.gif", &gif),
+            Part::Text("builtin", "udnie"),
+            Part::Text("settings", r#"{"size":64,"iterations":5}"#),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    assert_eq!(
+        (job["kind"].as_str(), job["frames"].as_u64()),
+        (Some("video"), Some(4))
+    );
+    assert!(job["command"].as_str().is_some_and(|c| c.starts_with(
+        "stylize video --input square.gif --style assets/images/udnie.jpg --output result.gif"
+    )));
+    let id = job["id"].as_u64().expect("id");
+    let job = wait_for(&app, id, "done", |j| {
+        j["state"] != "queued" && j["state"] != "running"
+    })
+    .await;
+    assert_eq!(job["state"], "done", "{job}");
+    assert_eq!(job["frames_done"], 4);
+    assert!(
+        job["preview_seq"].as_u64() >= Some(4),
+        "a preview per frame: {job}"
+    );
+    let (status, bytes, headers) = send(&app, get(&format!("/api/jobs/{id}/result"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "image/gif");
+    use image::AnimationDecoder;
+    let frames = image::codecs::gif::GifDecoder::new(std::io::Cursor::new(bytes))
+        .expect("a GIF")
+        .into_frames()
+        .collect_frames()
+        .expect("frames");
+    assert_eq!(frames.len(), 4);
+    assert_eq!(frames[0].buffer().dimensions(), (96, 64));
+    let (status, bytes, _) = send(&app, get(&format!("/api/jobs/{id}/content"))).await;
+    assert_eq!((status, bytes == gif), (StatusCode::OK, true));
+}

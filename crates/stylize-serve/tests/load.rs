@@ -59,7 +59,14 @@ fn watch(addr: SocketAddr, ready: mpsc::Sender<()>) -> Vec<(String, Value)> {
 fn post_job(addr: SocketAddr, photo: &[u8], n: usize) -> u64 {
     let body = multipart(&[
         Part::File("content", "chelsea.jpg", photo),
-        Part::Text("builtin", if n.is_multiple_of(2) { "udnie" } else { "great_wave" }),
+        Part::Text(
+            "builtin",
+            if n.is_multiple_of(2) {
+                "udnie"
+            } else {
+                "great_wave"
+            },
+        ),
         Part::Text("settings", r#"{"size":64,"iterations":20}"#),
     ]);
     let mut stream = TcpStream::connect(addr).expect("connect");
