@@ -1,0 +1,639 @@
+"""Browser tests of the `stylize serve` page (pytest + Playwright, sync API).
+
+Run through scripts/test-browser. Every job is small (64 px) so that the
+whole file takes a few minutes on two cores; nothing asserts a duration.
+"""
+
+import csv
+import io
+import os
+import re
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import IMAGES, PHOTO, REPO, STYLE, Server
+
+SMALL = 64
+LONG_RUN = 400      # iterations of a job that gets cancelled
+SHORT_RUN = 30      # iterations of a job that runs to the end
+JOB_TIMEOUT_MS = 180_000
+
+FIELD_IDS = {
+    "size": "#size", "iterations": "#iterations", "seed": "#seed", "strength": "#strength",
+    "preserve_colors": "#preserve-colors", "optimizer": "#optimizer", "tv_weight": "#tv-weight",
+    "init": "#init", "init_noise": "#init-noise", "learning_rate": "#learning-rate",
+    "scales": "#scales", "style_scale": "#style-scale",
+}
+SELECTS = {"preserve_colors", "optimizer", "init"}
+ADVANCED = {"tv_weight", "init", "init_noise", "learning_rate", "scales", "style_scale"}
+
+
+# ---------------------------------------------------------------- helpers
+def choose_images(page, photo=PHOTO, styles=(STYLE,)):
+    page.set_input_files("#content-input", str(photo))
+    expect(page.locator("[data-testid=content-thumb]")).to_be_visible()
+    if styles:
+        page.set_input_files("#style-input", [str(s) for s in styles])
+        expect(page.locator("[data-testid=style-thumb]")).to_have_count(len(styles))
+
+
+def set_settings(page, **values):
+    for key, value in values.items():
+        sel = FIELD_IDS[key]
+        if key in ADVANCED and not page.locator("#advanced").evaluate("d => d.open"):
+            page.click("#advanced summary")
+        if key in SELECTS:
+            page.select_option(sel, str(value))
+        elif key == "strength":
+            page.locator(sel).evaluate(
+                "(e, v) => { e.value = v; e.dispatchEvent(new Event('input', {bubbles: true})); }", str(value))
+        else:
+            page.fill(sel, "" if value is None else str(value))
+
+
+def wait_fits(page):
+    expect(page.locator("#estimate")).to_have_attribute("data-state", "fits", timeout=30_000)
+    expect(page.locator("#start")).to_be_enabled()
+
+
+def start(page):
+    """Clicks Start; returns the new job (the POST's reply)."""
+    with page.expect_response(lambda r: r.url.endswith("/api/jobs") and r.request.method == "POST") as resp:
+        page.click("#start")
+    r = resp.value
+    assert r.status == 201, f"POST /api/jobs: {r.status} {r.text()}"
+    return r.json()
+
+
+def history_item(page, job_id):
+    return page.locator(f"[data-testid=history-item][data-job-id='{job_id}']")
+
+
+def wait_history(page, job_id, state):
+    item = history_item(page, job_id)
+    expect(item).to_have_attribute("data-state", state, timeout=JOB_TIMEOUT_MS)
+    return item
+
+
+PREVIEW_STATE = """async () => {
+  const img = document.querySelector('#preview');
+  if (img.dataset.kind !== 'preview' || !img.src) return null;
+  const seq = Number(img.dataset.seq);
+  const r = await fetch(img.src);
+  if (!r.ok) return null;
+  const buf = await r.arrayBuffer();
+  const d = await crypto.subtle.digest('SHA-256', buf);
+  const hash = Array.from(new Uint8Array(d), b => b.toString(16).padStart(2, '0')).join('');
+  return {seq, hash, job: Number(img.dataset.job), width: img.naturalWidth, bytes: buf.byteLength};
+}"""
+
+
+def next_preview(page, job_id, after_seq):
+    page.wait_for_function(
+        "([job, seq]) => { const i = document.querySelector('#preview');"
+        " return i.dataset.kind === 'preview' && Number(i.dataset.job) === job && Number(i.dataset.seq) > seq; }",
+        arg=[job_id, after_seq], timeout=JOB_TIMEOUT_MS)
+    for _ in range(5):  # the image may be swapped again while it is read
+        p = page.evaluate(PREVIEW_STATE)
+        if p and p["seq"] > after_seq:
+            return p
+    raise AssertionError("could not read the preview")
+
+
+def read_png(data):
+    """Checks a PNG (signature, chunk CRCs, IHDR, inflated IDAT size); returns (width, height)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG signature"
+    pos, chunks = 8, []
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        assert zlib.crc32(kind + body) & 0xFFFFFFFF == crc, f"bad CRC in {kind!r}"
+        chunks.append((kind, body))
+        pos += 12 + length
+        if kind == b"IEND":
+            break
+    assert chunks[0][0] == b"IHDR" and chunks[-1][0] == b"IEND"
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
+    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[colour]
+    raw = zlib.decompress(b"".join(b for k, b in chunks if k == b"IDAT"))
+    if interlace == 0:
+        assert len(raw) == height * (1 + (width * channels * depth + 7) // 8), "IDAT size does not match IHDR"
+    return width, height
+
+
+# ---------------------------------------------------------------- tests
+def test_binary_serves_these_assets(server):
+    """The binary embeds crates/stylize-serve/assets as they are now (rebuild after editing them)."""
+    if os.environ.get("STYLIZE_SERVE_ASSETS"):
+        pytest.skip("STYLIZE_SERVE_ASSETS replaces the embedded page")
+    assets = REPO / "crates" / "stylize-serve" / "assets"
+    for path, name in (("/", "index.html"), ("/app.js", "app.js"), ("/style.css", "style.css")):
+        status, body = server.request("GET", path)
+        assert status == 200, path
+        assert body == (assets / name).read_bytes(), f"{path} differs from {name}: rebuild the binary"
+
+
+def test_page_loads_info_and_presets(page, server):
+    info = server.get_json("/api/info")
+    expect(page.locator("#preset option")).to_have_count(len(info["presets"]))
+    expect(page.locator("#preset")).to_have_value(info["default_preset"])
+    default = info["presets"][info["default_preset"]]
+    expect(page.locator("#size")).to_have_value(str(default["size"]))
+    expect(page.locator("[data-default-for=size]")).to_have_text(f"default {default['size']}")
+    expect(page.locator("[data-default-for=iterations]")).to_have_text(f"default {default['iterations']}")
+    expect(page.locator("[data-testid=builtin-style]")).to_have_count(len(info["styles"]))
+    # Changing a field, then the preset, resets every field to that preset's defaults.
+    page.fill("#size", "64")
+    page.fill("#seed", "5")
+    other = next(p for p in info["presets"] if p != info["default_preset"])
+    page.select_option("#preset", other)
+    o = info["presets"][other]
+    expect(page.locator("#size")).to_have_value(str(o["size"]))
+    expect(page.locator("#iterations")).to_have_value(str(o["iterations"]))
+    expect(page.locator("#seed")).to_have_value(str(o["seed"]))
+    expect(page.locator("#optimizer")).to_have_value(o["optimizer"])
+    expect(page.locator("[data-default-for=size]")).to_have_text(f"default {o['size']}")
+    # The strength slider shows the factor on beta.
+    set_settings(page, strength=0.5)
+    expect(page.locator("#strength-value")).to_have_text("×100.5")  # ×10<sup>0.5</sup>
+    # Nothing chosen yet: Start is disabled.
+    expect(page.locator("#start")).to_be_disabled()
+
+
+def test_paste_and_drop_images(page, server):
+    """A photo pasted into the focused photo zone; a style dropped on the style zone."""
+    page.focus("#content-zone")
+    page.evaluate("""async () => {
+      const blob = await (await fetch('/styles/udnie.jpg')).blob();
+      const dt = new DataTransfer();
+      dt.items.add(new File([blob], 'pasted.jpg', {type: 'image/jpeg'}));
+      document.activeElement.dispatchEvent(new ClipboardEvent('paste', {clipboardData: dt, bubbles: true}));
+    }""")
+    expect(page.locator("[data-testid=content-thumb]")).to_contain_text("pasted.jpg")
+    expect(page.locator("[data-testid=content-thumb]")).to_contain_text("512×512")
+    page.evaluate("""async () => {
+      const blob = await (await fetch('/styles/great_wave.jpg')).blob();
+      const dt = new DataTransfer();
+      dt.items.add(new File([blob], 'dropped.jpg', {type: 'image/jpeg'}));
+      const zone = document.querySelector('#style-zone');
+      zone.dispatchEvent(new DragEvent('dragover', {dataTransfer: dt, bubbles: true, cancelable: true}));
+      zone.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+    }""")
+    expect(page.locator("[data-testid=style-thumb]")).to_have_count(1)
+    expect(page.locator("[data-testid=style-thumb]")).to_contain_text("dropped.jpg")
+    set_settings(page, size=SMALL)
+    wait_fits(page)
+
+
+def test_previews_change_then_cancel_keeps_result(page, server):
+    # Record, for every swap of the visible preview, whether the new image was
+    # already complete (no blank frame between two previews).
+    page.evaluate("""() => {
+      window.__swaps = [];
+      const img = document.querySelector('#preview');
+      new MutationObserver(() => window.__swaps.push({
+        kind: img.dataset.kind, complete: img.complete, w: img.naturalWidth,
+      })).observe(img, {attributes: true, attributeFilter: ['src']});
+    }""")
+    choose_images(page)
+    set_settings(page, size=SMALL, iterations=LONG_RUN)
+    wait_fits(page)
+    job = start(page)
+    job_id = job["id"]
+    expect(page.locator("#live")).to_have_attribute("data-state", "running", timeout=JOB_TIMEOUT_MS)
+    expect(page.locator("#cancel")).to_be_enabled()
+
+    first = next_preview(page, job_id, 0)
+    assert first["bytes"] > 0 and first["width"] > 0
+    second = next_preview(page, job_id, first["seq"])
+    seen = {first["hash"]}
+    while second["hash"] in seen:  # the same picture twice in a row: wait for another
+        second = next_preview(page, job_id, second["seq"])
+    assert second["seq"] > first["seq"]
+
+    # The live numbers are shown.
+    expect(page.locator("#iteration")).to_have_text(re.compile(rf"^\d+ / {LONG_RUN}$"))
+    expect(page.locator("#eta")).to_have_text(re.compile(r"^\d+:\d\d$"))
+    expect(page.locator("#its-per-s")).to_contain_text("it/s")
+
+    # Cancel: the job ends in the history with the image so far.
+    with page.expect_response(lambda r: r.url.endswith(f"/api/jobs/{job_id}/cancel")) as resp:
+        page.click("#cancel")
+    assert resp.value.status == 200
+    item = wait_history(page, job_id, "cancelled")
+    expect(item.locator("[data-testid=download-result]")).to_have_attribute("href", f"/api/jobs/{job_id}/result")
+    result = item.locator(".compare-result")
+    expect(result).to_have_js_property("complete", True)
+    assert result.evaluate("i => i.naturalWidth") > 0
+    done = server.job(job_id)
+    assert done["state"] == "cancelled" and done["has_result"], done
+    assert done["iteration"] < LONG_RUN
+
+    # No preview fetch overlapped another, and every swap showed a loaded image.
+    assert page.watch.preview_max_inflight == 1, page.watch.preview_max_inflight
+    swaps = page.evaluate("window.__swaps")
+    assert swaps, "the preview never changed"
+    assert all(s["complete"] and s["w"] > 0 for s in swaps), swaps
+
+
+def test_run_to_end_download_png_and_csv(page, server, tmp_path):
+    choose_images(page)
+    set_settings(page, size=SMALL, iterations=SHORT_RUN)
+    wait_fits(page)
+    job_id = start(page)["id"]
+    item = wait_history(page, job_id, "done")
+    expect(page.locator("#iteration")).to_have_text(f"{SHORT_RUN} / {SHORT_RUN}")
+    expect(item.locator("[data-testid=history-state]")).to_have_text("done")
+    job = server.job(job_id)
+
+    with page.expect_download() as dl:
+        item.locator("[data-testid=download-result]").click()
+    png = tmp_path / "result.png"
+    dl.value.save_as(png)
+    assert dl.value.suggested_filename.endswith(".png")
+    width, height = read_png(png.read_bytes())
+    assert (width, height) == (job["width"], job["height"])
+
+    with page.expect_download() as dl:
+        item.locator("[data-testid=download-costs]").click()
+    path = tmp_path / "costs.csv"
+    dl.value.save_as(path)
+    rows = list(csv.DictReader(io.StringIO(path.read_text())))
+    assert len(rows) == SHORT_RUN
+    assert {"iteration", "scale", "total", "content", "style", "tv", "elapsed_s"} <= set(rows[0])
+    assert all(float(r["total"]) > 0 for r in rows)
+
+    # The equivalent command line, and its copy button.
+    command = item.locator("[data-testid=command]")
+    expect(command).to_have_text(job["command"])
+    assert "stylize" in job["command"]
+    item.locator("[data-testid=copy-command]").click()
+    expect(item.locator("[data-testid=copy-command]")).to_have_attribute("data-copied", "true")
+
+    # The comparison: the slider reveals the photo over the result; side by side shows both.
+    compare = item.locator("[data-testid=compare]")
+    item.locator("[data-testid=compare-range]").fill("20")
+    assert compare.evaluate("e => e.style.getPropertyValue('--pos')") == "20%"
+    item.locator("[data-testid=side-by-side]").click()
+    expect(item.locator("[data-testid=side-by-side]")).to_have_attribute("aria-pressed", "true")
+    boxes = [item.locator(s).bounding_box() for s in (".compare-content", ".compare-result")]
+    assert boxes[0]["x"] + boxes[0]["width"] <= boxes[1]["x"] + 1, boxes
+
+
+def test_queue_two_jobs_and_remove_a_third(page, server):
+    choose_images(page)
+    set_settings(page, size=SMALL, iterations=80)
+    wait_fits(page)
+    first = start(page)
+    second = start(page)
+    third = start(page)
+    queue = page.locator("[data-testid=queue-item]")
+    third_item = page.locator(f"[data-testid=queue-item][data-job-id='{third['id']}']")
+    expect(third_item).to_be_visible()
+    # Positions count from 1; the third waits behind the second.
+    second_item = page.locator(f"[data-testid=queue-item][data-job-id='{second['id']}']")
+    if second_item.count():
+        pos2 = int(second_item.locator("[data-testid=queue-position]").inner_text())
+        pos3 = int(third_item.locator("[data-testid=queue-position]").inner_text())
+        assert pos3 == pos2 + 1
+    with page.expect_response(lambda r: r.url.endswith(f"/api/jobs/{third['id']}") and r.request.method == "DELETE") as resp:
+        third_item.locator("[data-testid=remove]").click()
+    assert resp.value.status == 204
+    expect(third_item).to_have_count(0)
+    wait_history(page, first["id"], "done")
+    wait_history(page, second["id"], "done")
+    expect(queue).to_have_count(0)
+    expect(page.locator("#queue-empty")).to_be_visible()
+    assert all(j["id"] != third["id"] for j in server.jobs()), "the removed job is still listed"
+    expect(history_item(page, third["id"])).to_have_count(0)
+
+
+def test_run_again_from_history(page, server):
+    choose_images(page, styles=(STYLE,))
+    page.click("[data-testid=builtin-style][data-name=great_wave]")
+    expect(page.locator("[data-testid=style-thumb]")).to_have_count(2)
+    set_settings(page, size=SMALL, iterations=20, seed=7, strength=0.5, preserve_colors="luminance")
+    wait_fits(page)
+    first = start(page)
+    wait_history(page, first["id"], "done")
+    before = server.job(first["id"])
+
+    # Change everything, then bring the job's settings and images back.
+    page.select_option("#preset", "gatys")
+    page.set_input_files("#content-input", str(IMAGES / "coffee.jpg"))
+    expect(page.locator("[data-testid=content-thumb]")).to_contain_text("coffee.jpg")
+    page.locator("[data-testid=style-thumb] .chip-remove").first.click()
+    expect(page.locator("[data-testid=style-thumb]")).to_have_count(1)
+
+    history_item(page, first["id"]).locator("[data-testid=run-again]").click()
+    expect(page.locator("#preset")).to_have_value(before["settings"]["preset"])
+    expect(page.locator("#size")).to_have_value(str(SMALL))
+    expect(page.locator("#iterations")).to_have_value("20")
+    expect(page.locator("#seed")).to_have_value("7")
+    expect(page.locator("#strength")).to_have_value("0.5")
+    expect(page.locator("#preserve-colors")).to_have_value("luminance")
+    expect(page.locator("[data-testid=content-thumb]")).to_contain_text(before["content_name"])
+    expect(page.locator("[data-testid=style-thumb]")).to_have_count(2)
+    expect(page.locator("[data-testid=builtin-style][data-name=great_wave]")).to_have_attribute("aria-pressed", "true")
+    wait_fits(page)
+    again = start(page)
+    wait_history(page, again["id"], "done")
+    after = server.job(again["id"])
+    assert after["settings"] == before["settings"]
+    assert after["content_name"] == before["content_name"]
+    assert after["style_names"] == before["style_names"]
+    assert (after["width"], after["height"]) == (before["width"], before["height"])
+
+    # After a reload (nothing kept in the tab) run again still brings back the
+    # job's own images from the server: the uploaded style as a file, the
+    # bundled one selected in the gallery again.
+    page.reload()
+    page.wait_for_selector("#connection[data-state=live]")
+    page.click("[data-testid=builtin-style][data-name=udnie]")
+    expect(page.locator("[data-testid=style-thumb]")).to_have_count(1)
+    history_item(page, first["id"]).locator("[data-testid=run-again]").click()
+    expect(page.locator("#notice")).to_contain_text(f"job #{first['id']} loaded")
+    expect(page.locator("[data-testid=content-thumb]")).to_contain_text(before["content_name"])
+    expect(page.locator("#seed")).to_have_value("7")
+    expect(page.locator("#preserve-colors")).to_have_value("luminance")
+    thumbs = page.locator("[data-testid=style-thumb]")
+    expect(thumbs).to_have_count(2)
+    expect(thumbs.nth(0)).to_have_attribute("data-kind", "file")
+    expect(thumbs.nth(0)).to_contain_text(STYLE.name)
+    expect(thumbs.nth(1)).to_have_attribute("data-kind", "builtin")
+    expect(page.locator("[data-testid=builtin-style][data-name=great_wave]")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("[data-testid=builtin-style][data-name=udnie]")).to_have_attribute("aria-pressed", "false")
+    wait_fits(page)
+    again = start(page)
+    job = server.job(again["id"])
+    assert job["settings"] == before["settings"]
+    assert job["style_names"] == before["style_names"]
+    assert [s["builtin"] for s in job["styles"]] == [None, "great_wave"], job["styles"]
+    # The same bytes went up again: the photo and the uploaded style.
+    assert server.request("GET", f"/api/jobs/{again['id']}/content", expect=200)[1] == PHOTO.read_bytes()
+    assert server.request("GET", job["styles"][0]["url"], expect=200)[1] == STYLE.read_bytes()
+
+
+def test_non_image_upload_shows_the_servers_error(page, server, tmp_path):
+    fake = tmp_path / "holiday.jpg"
+    fake.write_text("this is a text file, not a JPEG\n" * 20)
+    choose_images(page, photo=fake)
+    expect(page.locator("[data-testid=content-thumb]")).to_contain_text("not readable")
+    set_settings(page, size=SMALL, iterations=10)
+    expect(page.locator("#start")).to_be_enabled()
+    with page.expect_response(lambda r: r.url.endswith("/api/jobs") and r.request.method == "POST") as resp:
+        page.click("#start")
+    assert resp.value.status == 415
+    message = resp.value.json()["error"]
+    assert message
+    error = page.locator("#error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text(message)
+    expect(error).to_contain_text("415")
+    assert not server.jobs() or all(j["content_name"] != "holiday.jpg" for j in server.jobs())
+
+
+def test_bundled_style_from_gallery(page, server):
+    page.set_input_files("#content-input", str(PHOTO))
+    tile = page.locator("[data-testid=builtin-style][data-name=starry_night]")
+    tile.click()
+    expect(tile).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("[data-testid=style-thumb][data-kind=builtin]")).to_have_count(1)
+    set_settings(page, size=SMALL, iterations=10)
+    wait_fits(page)
+    # Record the multipart fields the page sends (Playwright does not report a FormData body).
+    page.evaluate("""() => {
+      const orig = window.fetch;
+      window.fetch = function (input, init) {
+        if (init && init.body instanceof FormData) {
+          window.__sent = [...init.body.entries()].map(([k, v]) => [k, typeof v === 'string' ? v : 'file:' + v.name]);
+        }
+        return orig.apply(this, arguments);
+      };
+    }""")
+    job = start(page)
+    sent = page.evaluate("window.__sent")
+    assert ["builtin", "starry_night"] in sent, sent
+    assert not [k for k, _ in sent if k == "style"], sent
+    assert [k for k, _ in sent].count("content") == 1, sent
+    wait_history(page, job["id"], "done")
+    done = server.job(job["id"])
+    assert len(done["style_names"]) == 1 and "starry_night" in done["style_names"][0]
+    # Clicking the tile again removes the style.
+    tile.click()
+    expect(tile).to_have_attribute("aria-pressed", "false")
+    expect(page.locator("[data-testid=style-thumb]")).to_have_count(0)
+    expect(page.locator("#start")).to_be_disabled()
+
+
+def test_estimate_refusal_disables_start(page, server):
+    info = server.get_json("/api/info")
+    choose_images(page)
+    set_settings(page, size=SMALL)
+    wait_fits(page)
+    expect(page.locator("#estimate-text")).to_contain_text("about")
+    # Too small for the network's deepest layer: no size in bytes, the server's reason.
+    set_settings(page, size=info["ranges"]["size"][0])
+    estimate = page.locator("#estimate")
+    expect(estimate).to_have_attribute("data-state", "refused")
+    expect(page.locator("#estimate-text")).to_have_text("Not possible with these settings.")
+    expect(page.locator("#estimate-message")).to_contain_text("px")
+    expect(page.locator("#start")).to_be_disabled()
+    set_settings(page, size=info["ranges"]["size"][1], scales=1)
+    expect(estimate).to_have_attribute("data-state", re.compile("^(fits|refused)$"))
+    if estimate.get_attribute("data-state") != "refused":
+        pytest.skip(f"the largest size fits in this server's memory limit ({info['max_memory_bytes']})")
+    expect(page.locator("#estimate-message")).to_be_visible()
+    assert page.locator("#estimate-message").inner_text().strip()
+    expect(page.locator("#start")).to_be_disabled()
+    # The server refuses the same job with 422.
+    status, body = server.submit({"size": info["ranges"]["size"][1], "iterations": 1})
+    assert status == 422, (status, body)
+    # Back to a small size: Start comes back.
+    set_settings(page, size=SMALL)
+    wait_fits(page)
+
+
+def test_events_reconnect_after_server_restart(browser, page_for, tmp_path):
+    """The server stops (its event stream ends); a new one on the same port: the page
+    reconnects and rebuilds from the new snapshot (job ids start again)."""
+    first = Server(tmp_path / "first.log")
+    port = first.port
+    try:
+        page = page_for(first)
+        status, job = first.submit({"size": SMALL, "iterations": 5})
+        assert status == 201, job
+        wait_history(page, job["id"], "done")
+        expect(history_item(page, job["id"])).to_contain_text("chelsea.jpg")
+    finally:
+        first.stop()
+    expect(page.locator("#connection")).not_to_have_attribute("data-state", "live")
+    second = Server(tmp_path / "second.log", port=port)
+    try:
+        status, again = second.submit({"size": SMALL, "iterations": 5}, content=IMAGES / "coffee.jpg")
+        assert status == 201, again
+        assert again["id"] == job["id"]
+        second.wait_job(again["id"], ("done",))
+        expect(page.locator("#connection")).to_have_attribute("data-state", "live", timeout=60_000)
+        item = wait_history(page, again["id"], "done")
+        expect(item).to_contain_text("coffee.jpg")
+        expect(page.locator("[data-testid=history-item]")).to_have_count(1)
+    finally:
+        page.context.close()
+        second.stop()
+
+
+def test_screenshot_for_readme(browser, fresh_server, page_for, tmp_path):
+    """The README's picture (1280x900): a finished job in the history, one running with its preview and cost plot, one queued."""
+    srv = fresh_server
+    page = page_for(srv)
+    choose_images(page)
+    # Starting from the photo without noise looks good after few iterations.
+    set_settings(page, size=128, iterations=150, init_noise=0)
+    wait_fits(page)
+    first = start(page)
+    wait_history(page, first["id"], "done")
+
+    page.locator("[data-testid=style-thumb] .chip-remove").first.click()
+    page.click("[data-testid=builtin-style][data-name=great_wave]")
+    set_settings(page, iterations=600, strength=0.5)
+    wait_fits(page)
+    running = start(page)
+    set_settings(page, strength=0, preserve_colors="luminance")
+    queued = start(page)
+    expect(page.locator(f"[data-testid=queue-item][data-job-id='{queued['id']}']")).to_be_visible()
+    page.wait_for_function("() => parseInt(document.querySelector('#iteration').textContent) >= 60",
+                           timeout=JOB_TIMEOUT_MS)
+    p = page.evaluate(PREVIEW_STATE)
+    next_preview(page, running["id"], p["seq"] if p else 0)
+    page.locator("#advanced").evaluate("d => d.open = false")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.mouse.move(0, 0)
+    # docs/serve.png is written only on request (STYLIZE_SCREENSHOT=docs/serve.png),
+    # so that a test run leaves the git tree clean.
+    target = os.environ.get("STYLIZE_SCREENSHOT")
+    out = (REPO / target if not os.path.isabs(target) else Path(target)) if target else tmp_path / "serve.png"
+    page.screenshot(path=str(out))
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ---------------------------------------------------------------- video
+def _lzw_uncompressed(indices):
+    """GIF image data for 2-bit colour indices: 3-bit codes, a clear code before every two
+    literals so that the code width never grows (valid LZW, no compression)."""
+    clear, eoi, width = 4, 5, 3
+    codes = []
+    for i in range(0, len(indices), 2):
+        codes.append(clear)
+        codes.extend(indices[i:i + 2])
+    codes.append(eoi)
+    out, acc, nbits = bytearray(), 0, 0
+    for c in codes:
+        acc |= c << nbits
+        nbits += width
+        while nbits >= 8:
+            out.append(acc & 0xFF)
+            acc >>= 8
+            nbits -= 8
+    if nbits:
+        out.append(acc & 0xFF)
+    data = bytearray([2])  # LZW minimum code size
+    for i in range(0, len(out), 255):
+        block = out[i:i + 255]
+        data.append(len(block))
+        data += block
+    data.append(0)
+    return bytes(data)
+
+
+def animated_gif(width=96, height=64, frames=4):
+    """A looping GIF89a of `frames` frames: four colour bands that move with each frame."""
+    palette = bytes([230, 60, 40, 40, 120, 220, 250, 210, 60, 30, 30, 30])
+    gif = bytearray(b"GIF89a")
+    gif += struct.pack("<HHBBB", width, height, 0b10000001, 0, 0)  # global palette of 4 colours
+    gif += palette
+    gif += b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"  # loop forever
+    for f in range(frames):
+        gif += b"\x21\xf9\x04\x04" + struct.pack("<H", 20) + b"\x00\x00"  # 0.2 s a frame
+        gif += b"\x2c" + struct.pack("<HHHHB", 0, 0, width, height, 0)
+        shift = f * width // frames
+        pixels = [(((x + shift) * 4 // width) + (y * 2 // height)) % 4 for y in range(height) for x in range(width)]
+        gif += _lzw_uncompressed(pixels)
+    gif += b"\x3b"
+    return bytes(gif)
+
+
+def test_video_job_frames(page, server, tmp_path):
+    clip = tmp_path / "bands.gif"
+    clip.write_bytes(animated_gif())
+    page.set_input_files("#content-input", str(clip))
+    expect(page.locator("[data-testid=content-thumb] .dims")).to_have_text("96×64")
+    expect(page.locator("#as-video")).not_to_be_checked()  # a GIF is the user's call
+    page.check("#as-video")
+    page.click("[data-testid=builtin-style][data-name=starry_night]")
+    expect(page.locator("[data-testid=style-thumb][data-kind=builtin]")).to_have_count(1)
+    set_settings(page, size=SMALL, iterations=5)
+    wait_fits(page)
+    # Record the multipart fields sent, and every frame number and preview shown.
+    page.evaluate("""() => {
+      const orig = window.fetch;
+      window.fetch = function (input, init) {
+        if (init && init.body instanceof FormData) {
+          window.__sent = [...init.body.entries()].map(([k, v]) => [k, typeof v === 'string' ? v : 'file:' + v.name]);
+        }
+        return orig.apply(this, arguments);
+      };
+      window.__frames = [];
+      window.__previews = [];
+      const frame = document.querySelector('#frame');
+      new MutationObserver(() => window.__frames.push(frame.textContent))
+        .observe(frame, {childList: true, characterData: true, subtree: true});
+      const img = document.querySelector('#preview');
+      new MutationObserver(() => {
+        if (img.dataset.kind === 'preview') window.__previews.push({seq: Number(img.dataset.seq), complete: img.complete});
+      }).observe(img, {attributes: true, attributeFilter: ['src']});
+    }""")
+    job = start(page)
+    job_id = job["id"]
+    assert job["kind"] == "video", job
+    sent = page.evaluate("window.__sent")
+    assert ["video", "file:bands.gif"] in sent, sent
+    assert not [k for k, _ in sent if k == "content"], sent
+
+    item = wait_history(page, job_id, "done")
+    done = server.job(job_id)
+    assert done["kind"] == "video" and done["frames"] == 4 and done["frames_done"] == 4, done
+
+    frames = [int(m.group(1)) for t in page.evaluate("window.__frames")
+              if (m := re.match(r"^frame (\d+) of 4$", t))]
+    assert len(set(frames)) >= 2, frames
+    assert frames == sorted(frames), frames
+    previews = page.evaluate("window.__previews")
+    seqs = [p["seq"] for p in previews]
+    assert len(set(seqs)) >= 2, previews
+    assert seqs == sorted(seqs) and all(p["complete"] for p in previews), previews
+    assert page.watch.preview_max_inflight == 1, page.watch.preview_max_inflight
+
+    # The history: the result GIF, downloaded as .gif.
+    dl_link = item.locator("[data-testid=download-result]")
+    expect(dl_link).to_have_attribute("href", f"/api/jobs/{job_id}/result")
+    expect(item.locator(".compare-result")).to_have_js_property("complete", True)
+    assert item.locator(".compare-result").evaluate("i => i.naturalWidth") > 0
+    with page.expect_download() as dl:
+        dl_link.click()
+    path = tmp_path / "result.gif"
+    dl.value.save_as(path)
+    assert dl.value.suggested_filename.endswith(".gif"), dl.value.suggested_filename
+    assert path.read_bytes()[:4] == b"GIF8"
+    expect(item.locator("[data-testid=command]")).to_have_text(done["command"])
+
+    # Run again: the clip comes back, to be sent as `video` again.
+    page.uncheck("#as-video")
+    item.locator("[data-testid=run-again]").click()
+    expect(page.locator("#as-video")).to_be_checked()
+    expect(page.locator("[data-testid=content-thumb] .dims")).to_have_text("96×64")
