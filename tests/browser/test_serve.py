@@ -398,15 +398,10 @@ def test_non_image_upload_shows_the_servers_error(page, server, tmp_path):
     assert not server.jobs() or all(j["content_name"] != "holiday.jpg" for j in server.jobs())
 
 
-def test_bundled_style_from_gallery(page, server):
-    page.set_input_files("#content-input", str(PHOTO))
-    tile = page.locator("[data-testid=builtin-style][data-name=starry_night]")
-    tile.click()
-    expect(tile).to_have_attribute("aria-pressed", "true")
-    expect(page.locator("[data-testid=style-thumb][data-kind=builtin]")).to_have_count(1)
-    set_settings(page, size=SMALL, iterations=10)
-    wait_fits(page)
-    # Record the multipart fields the page sends (Playwright does not report a FormData body).
+def record_sent_fields(page):
+    """Makes the page keep the multipart fields of its next job in
+    `window.__sent` as [name, value or 'file:NAME'] (Playwright does not
+    report a FormData body)."""
     page.evaluate("""() => {
       const orig = window.fetch;
       window.fetch = function (input, init) {
@@ -416,6 +411,17 @@ def test_bundled_style_from_gallery(page, server):
         return orig.apply(this, arguments);
       };
     }""")
+
+
+def test_bundled_style_from_gallery(page, server):
+    page.set_input_files("#content-input", str(PHOTO))
+    tile = page.locator("[data-testid=builtin-style][data-name=starry_night]")
+    tile.click()
+    expect(tile).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("[data-testid=style-thumb][data-kind=builtin]")).to_have_count(1)
+    set_settings(page, size=SMALL, iterations=10)
+    wait_fits(page)
+    record_sent_fields(page)
     job = start(page)
     sent = page.evaluate("window.__sent")
     assert ["builtin", "starry_night"] in sent, sent
@@ -580,14 +586,8 @@ def test_video_job_frames(page, server, tmp_path):
     set_settings(page, size=SMALL, iterations=5)
     wait_fits(page)
     # Record the multipart fields sent, and every frame number and preview shown.
+    record_sent_fields(page)
     page.evaluate("""() => {
-      const orig = window.fetch;
-      window.fetch = function (input, init) {
-        if (init && init.body instanceof FormData) {
-          window.__sent = [...init.body.entries()].map(([k, v]) => [k, typeof v === 'string' ? v : 'file:' + v.name]);
-        }
-        return orig.apply(this, arguments);
-      };
       window.__frames = [];
       window.__previews = [];
       const frame = document.querySelector('#frame');

@@ -42,7 +42,7 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         max_memory: cli.max_memory.or_else(stylize::memory::machine_memory),
         ..ServeConfig::default()
     };
-    if cli.bind.is_unspecified() || !cli.bind.is_loopback() {
+    if !cli.bind.is_loopback() {
         eprintln!(
             "warning: serving {} to the network: anyone who can reach this machine can use it (no login); \
              only Host names of this server are answered (add --allow-host NAME for the one people use)",

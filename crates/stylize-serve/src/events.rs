@@ -12,8 +12,8 @@ use futures_util::stream::{self, Stream};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::broadcast::Receiver;
 
+use crate::app::App;
 use crate::board::{Board, Published, SHUTDOWN};
-use crate::routes::App;
 
 fn to_event(p: &Published) -> Event {
     Event::default()

@@ -9,6 +9,7 @@ use image::DynamicImage;
 use serde::Serialize;
 use stylize::StyleConfig;
 
+pub(crate) use crate::job_kind::JobKind;
 use crate::settings::Settings;
 
 /// Where a job is in its life.
@@ -57,14 +58,6 @@ pub(crate) struct StyleView {
     pub(crate) builtin: Option<&'static str>,
     /// Where its bytes are.
     pub(crate) url: String,
-}
-
-/// A photo, or the frames of a clip.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum JobKind {
-    Image,
-    Video,
 }
 
 /// What a job paints: the decoded photo, or the stored clip (read frame

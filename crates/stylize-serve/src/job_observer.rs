@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use image::DynamicImage;
-use stylize::{Iteration, Observer, RunInfo};
+use stylize::{Iteration, Observer};
 
 use crate::board::Board;
 use crate::job::{CostRow, Costs};
@@ -71,8 +71,6 @@ impl JobObserver {
 }
 
 impl Observer for JobObserver {
-    fn started(&mut self, _info: &RunInfo) {}
-
     fn iteration(&mut self, it: &Iteration<'_>) -> ControlFlow<()> {
         let now = Instant::now();
         let last = it.iteration >= it.iterations;
@@ -113,12 +111,12 @@ impl Observer for JobObserver {
 
 /// A JPEG of `img` at most `side` pixels on its longer side.
 pub(crate) fn preview_jpeg(img: &DynamicImage, side: u32) -> Result<Vec<u8>, image::ImageError> {
-    let small = if img.width().max(img.height()) > side {
+    let rgb = if img.width().max(img.height()) > side {
         img.resize(side, side, image::imageops::FilterType::Triangle)
+            .to_rgb8()
     } else {
-        img.clone()
+        img.to_rgb8()
     };
-    let rgb = small.to_rgb8();
     let mut out = Vec::new();
     let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85);
     rgb.write_with_encoder(encoder)?;

@@ -6,14 +6,17 @@
 //!
 //! One file a part, in the order a request meets them:
 //! - `guard.rs`: only this server's `Host` names; `Origin` on changes;
-//! - `routes.rs`: the page (`assets.rs`, embedded) and the API;
+//! - `routes.rs`: the page (`assets.rs`, embedded) and the API, over the
+//!   state every handler shares (`app.rs`);
 //! - `upload.rs`: a new job's form, type checked from the bytes and
 //!   decoded within the image limits;
 //! - `settings.rs`: the page's settings, mapped onto the library's;
+//!   `job.rs`: a job, a photo's or a clip's (`job_kind.rs`);
 //! - `board.rs`: the jobs, the queue and the events (`events.rs`: to each
 //!   tab as Server-Sent Events);
 //! - `worker.rs`: the thread that runs the jobs, one at a time, watched by
-//!   `job_observer.rs` (progress, previews, cancellation);
+//!   `job_observer.rs` (progress, previews, cancellation) and, for a clip,
+//!   `clip_observer.rs` (each finished frame);
 //! - `server.rs`: the private jobs folder, the worker and listening.
 //!
 //! ```no_run
@@ -29,6 +32,7 @@
 //! ```
 
 mod api_error;
+mod app;
 mod assets;
 mod board;
 mod clip_observer;
@@ -37,6 +41,7 @@ mod error;
 mod events;
 mod guard;
 mod job;
+mod job_kind;
 mod job_observer;
 mod routes;
 mod server;

@@ -12,29 +12,17 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use image::DynamicImage;
 use serde::Deserialize;
-use stylize::Stylizer;
+use stylize::StyleConfig;
 
 use crate::api_error::{with_causes, ApiError};
+use crate::app::App;
 use crate::assets::{BuiltinStyle, APP_JS, BUILTIN_STYLES, INDEX_HTML, STYLE_CSS};
-use crate::board::Board;
-use crate::config::ServeConfig;
 use crate::guard::{self, Guard};
 use crate::job::{Inputs, Job, JobKind, JobState, Painting, StyleSource};
 use crate::settings::{
     PresetName, Settings, SettingsPatch, ITERATIONS_RANGE, SCALES_RANGE, SIZE_RANGE, STRENGTH_RANGE,
 };
 use crate::upload::{self, StylePart};
-
-/// What every handler shares.
-pub(crate) struct App {
-    pub(crate) board: Arc<Board>,
-    pub(crate) stylizer: Arc<Stylizer>,
-    pub(crate) config: ServeConfig,
-    /// The private folder the jobs' files live in.
-    pub(crate) jobs_dir: PathBuf,
-    /// The weights, described for `/api/info`.
-    pub(crate) weights: String,
-}
 
 /// The routes, guarded for a server listening on `port`.
 pub(crate) fn router(app: Arc<App>, port: u16) -> Router {
@@ -49,12 +37,10 @@ pub(crate) fn router(app: Arc<App>, port: u16) -> Router {
         .route("/api/estimate", post(estimate))
         .route(
             "/api/jobs",
-            // The limit is checked in `create_job` (the declared length,
-            // then the parts as they arrive); with axum's own in front,
-            // for the bytes around the parts.
+            // The whole request, read through this limit: 413 beyond it.
             get(list_jobs)
                 .post(create_job)
-                .layer(DefaultBodyLimit::max(limit.saturating_add(64 << 10))),
+                .layer(DefaultBodyLimit::max(limit)),
         )
         .route("/api/jobs/{id}", get(get_job).delete(delete_job))
         .route("/api/jobs/{id}/preview", get(preview))
@@ -150,15 +136,16 @@ fn parse_settings(text: Option<&str>) -> ApiResult<Settings> {
     Settings::resolve(&patch).map_err(|e| ApiError::bad_request(format!("settings: {e}")))
 }
 
-/// The memory a run needs, or why it cannot run. `Ok(Err(message))` when
-/// it does not fit the server's limit.
+/// The memory a run of `config` needs, and the refusal message when that
+/// is over the server's limit; 400 when it cannot run at all (images too
+/// small for its layers).
 fn check_memory(
     app: &App,
-    settings: &Settings,
+    config: &StyleConfig,
     content: (u32, u32),
     styles: &[(u32, u32)],
 ) -> ApiResult<(u64, Option<String>)> {
-    let config = settings.to_config(None).map_err(ApiError::bad_request)?;
+    let config = config.clone().with_max_memory(None);
     let need = app
         .stylizer
         .check_memory(content, styles, &config)
@@ -208,7 +195,8 @@ async fn estimate(
     } else {
         req.styles
     };
-    let reply = match check_memory(&app, &settings, req.content, &styles) {
+    let config = settings.to_config(None).map_err(ApiError::bad_request)?;
+    let reply = match check_memory(&app, &config, req.content, &styles) {
         Ok((need, refusal)) => serde_json::json!({
             "bytes": need,
             "human": stylize::memory::human(need),
@@ -333,25 +321,12 @@ fn decode_builtin(style: &BuiltinStyle) -> ApiResult<DynamicImage> {
         .map_err(|e| ApiError::internal(format!("bundled style {}: {e}", style.name)))
 }
 
-/// The request's `Content-Length`, when it gives one.
-fn declared_length(headers: &axum::http::HeaderMap) -> Option<u64> {
-    headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
-}
-
 async fn create_job(
     State(app): State<Arc<App>>,
-    headers: axum::http::HeaderMap,
     form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<crate::job::JobView>)> {
-    let limit = app.config.max_upload_bytes;
-    if declared_length(&headers).is_some_and(|n| n > limit as u64) {
-        return Err(upload::too_large(limit));
-    }
     let form = form.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
-    let form = upload::read_form(form, limit).await?;
+    let form = upload::read_form(form).await?;
     let settings = parse_settings(form.settings.as_deref())?;
     let config = settings
         .to_config(app.config.max_memory)
@@ -372,7 +347,7 @@ async fn create_job(
     let dims = |i: &DynamicImage| (i.width(), i.height());
     let content = decoded.size;
     let styles: Vec<_> = decoded.inputs.styles.iter().map(dims).collect();
-    let (estimate, refusal) = check_memory(&app, &settings, content, &styles).map_err(cleanup)?;
+    let (estimate, refusal) = check_memory(&app, &config, content, &styles).map_err(cleanup)?;
     if let Some(message) = refusal {
         return Err(cleanup(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

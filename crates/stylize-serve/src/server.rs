@@ -9,10 +9,10 @@ use axum::Router;
 use stylize::Stylizer;
 use tempfile::TempDir;
 
+use crate::app::App;
 use crate::board::Board;
 use crate::config::ServeConfig;
 use crate::error::Error;
-use crate::routes::App;
 use crate::worker::{self, WorkerSettings};
 
 /// A running worker and the state the routes share. Dropping it stops the

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use stylize::{ColorPreservation, Init, Optimizer, Preset, Scales, StyleConfig};
 
-use crate::job::JobKind;
+use crate::job_kind::JobKind;
 
 /// Every setting of a job, resolved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -267,7 +267,7 @@ impl Settings {
         flag("size", self.size.to_string());
         flag("iterations", self.iterations.to_string());
         if self.strength != 0.0 {
-            flag("beta", format_float(base.beta * 10f32.powf(self.strength)));
+            flag("beta", (base.beta * 10f32.powf(self.strength)).to_string());
         }
         if self.preserve_colors != d.preserve_colors {
             flag(
@@ -282,30 +282,25 @@ impl Settings {
             flag("seed", self.seed.to_string());
         }
         if self.tv_weight != d.tv_weight {
-            flag("tv-weight", format_float(self.tv_weight));
+            flag("tv-weight", self.tv_weight.to_string());
         }
         if self.init != d.init {
             flag("init", format!("{:?}", self.init).to_lowercase());
         }
         if self.init_noise != d.init_noise {
-            flag("init-noise", format_float(self.init_noise));
+            flag("init-noise", self.init_noise.to_string());
         }
         if let Some(lr) = self.learning_rate {
-            flag("lr", format_float(lr));
+            flag("lr", lr.to_string());
         }
         if self.scales != d.scales {
             flag("scales", self.scales.to_string());
         }
         if self.style_scale != d.style_scale {
-            flag("style-scale", format_float(self.style_scale));
+            flag("style-scale", self.style_scale.to_string());
         }
         args.join(" ")
     }
-}
-
-/// The shortest decimal that reads back as `v`.
-fn format_float(v: f32) -> String {
-    format!("{v}")
 }
 
 /// `s` as one word for a POSIX shell.

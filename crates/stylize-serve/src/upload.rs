@@ -40,17 +40,6 @@ pub(crate) struct JobForm {
     pub(crate) settings: Option<String>,
 }
 
-/// 413, naming the limit.
-pub(crate) fn too_large(limit: usize) -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        format!(
-            "the upload is larger than the server's limit of {} (--max-upload)",
-            stylize::memory::human(limit as u64)
-        ),
-    )
-}
-
 fn multipart_error(e: MultipartError) -> ApiError {
     let status = e.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -67,26 +56,18 @@ fn multipart_error(e: MultipartError) -> ApiError {
 /// # Errors
 /// 413 too large, 415 a file that is not an image, 400 a missing or
 /// unknown part.
-pub(crate) async fn read_form(mut form: Multipart, limit: usize) -> Result<JobForm, ApiError> {
+pub(crate) async fn read_form(mut form: Multipart) -> Result<JobForm, ApiError> {
     let mut content = None;
     let mut video = false;
     let mut styles = Vec::new();
     let mut settings = None;
-    // The parts' bytes so far, checked as they arrive.
-    let mut total = 0usize;
-    while let Some(mut field) = form.next_field().await.map_err(multipart_error)? {
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
         let part = field.name().unwrap_or_default().to_string();
         let file_name = field.file_name().map(clean_name);
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-            total += chunk.len();
-            if total > limit {
-                return Err(too_large(limit));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        let text = || {
-            String::from_utf8(bytes.clone())
+        // The request's limit (`DefaultBodyLimit`) bounds what this reads.
+        let bytes = field.bytes().await.map_err(multipart_error)?.to_vec();
+        let text = |bytes: Vec<u8>| {
+            String::from_utf8(bytes)
                 .map_err(|_| ApiError::bad_request(format!("form part `{part}` is not UTF-8 text")))
         };
         match part.as_str() {
@@ -109,13 +90,13 @@ pub(crate) async fn read_form(mut form: Multipart, limit: usize) -> Result<JobFo
                 styles.push(StylePart::File(sniff(&part, name, bytes)?));
             }
             "builtin" => {
-                let name = text()?;
+                let name = text(bytes)?;
                 let style = crate::assets::builtin_style(name.trim()).ok_or_else(|| {
                     ApiError::bad_request(format!("no bundled style named `{}`", name.trim()))
                 })?;
                 styles.push(StylePart::Builtin(style));
             }
-            "settings" => settings = Some(text()?),
+            "settings" => settings = Some(text(bytes)?),
             other => {
                 return Err(ApiError::bad_request(format!(
                 "unknown form part `{other}` (expected content or video, style, builtin, settings)"

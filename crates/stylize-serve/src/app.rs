@@ -1,0 +1,21 @@
+//! What every handler shares: the jobs, the network (for estimates), the
+//! settings and the private folder.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use stylize::Stylizer;
+
+use crate::board::Board;
+use crate::config::ServeConfig;
+
+/// What every handler shares.
+pub(crate) struct App {
+    pub(crate) board: Arc<Board>,
+    pub(crate) stylizer: Arc<Stylizer>,
+    pub(crate) config: ServeConfig,
+    /// The private folder the jobs' files live in.
+    pub(crate) jobs_dir: PathBuf,
+    /// The weights, described for `/api/info`.
+    pub(crate) weights: String,
+}
