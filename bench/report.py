@@ -102,6 +102,9 @@ def fmt_s(s):
 def report(rows, meta):
     sgemm = [r["gflops"] for r in rows if r.get("impl") == "sgemm"]
     faer = [r["gflops"] for r in rows if r.get("impl") == "sgemm-faer"]
+    ran = sorted({r["simd"] for r in rows if r.get("impl") == "stylize" and r.get("simd")})
+    if ran:
+        meta = dict(meta, simd_ran=", ".join(ran))
     # The percentages are of the best float32 matrix product measured on
     # this machine, whichever library gave it.
     peak = max(sgemm + faer) if sgemm or faer else None
@@ -117,6 +120,8 @@ def report(rows, meta):
         ("threads", "Threads"),
         ("preset", "Preset"),
         ("engine", "stylize engine"),
+        ("simd", "SIMD (--simd)"),
+        ("simd_ran", "stylize's kernels ran"),
         ("shape", "Image shape"),
         ("load", "Load average at start"),
         ("git", "Commit"),

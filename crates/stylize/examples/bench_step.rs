@@ -163,6 +163,7 @@ fn run() -> BoxResult<()> {
     let out = json!({
         "impl": "stylize",
         "device": stylizer.device_description(),
+        "simd": stylize::SimdLevel::from_env().effective(),
         "preset": preset,
         "size": size,
         "width": width,

@@ -95,6 +95,7 @@ pub use config::{
 pub use device::ComputeDevice;
 pub use engine::{Engine, Planar};
 pub use error::{Error, Result};
+pub use fast::SimdLevel;
 pub use image_io::{
     load_image, load_image_with_limits, output_format, output_tempfile, save_image, ImageLimits,
 };

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use super::activation::Activation;
 use super::buffers::Buffers;
+use super::simd::Simd;
 use super::winograd::{conv3x3, Epilogue, WinogradKernel, F2X2, F4X4};
 
 #[test]
@@ -38,7 +39,13 @@ fn conv_bench() {
             let mut times = Vec::new();
             for _ in 0..9 {
                 let t0 = Instant::now();
-                let y = conv3x3(&x, &k, Epilogue::BiasRelu(&bias), &buffers);
+                let y = conv3x3(
+                    &x,
+                    &k,
+                    Epilogue::BiasRelu(&bias),
+                    Simd::from_env(),
+                    &buffers,
+                );
                 times.push(t0.elapsed().as_secs_f64());
                 y.recycle(&buffers);
             }

@@ -19,14 +19,17 @@
 
 pub(crate) mod activation;
 pub(crate) mod buffers;
+mod cache;
 #[cfg(test)]
 mod conv_bench;
 pub(crate) mod network;
 pub(crate) mod objective;
 pub(crate) mod pool;
+pub(crate) mod simd;
 pub(crate) mod winograd;
 
 pub(crate) use network::FastVgg;
+pub use simd::SimdLevel;
 
 use crate::architecture::Architecture;
 use crate::engine::{Engine, Network, TargetImages, Targets};

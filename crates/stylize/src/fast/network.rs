@@ -17,6 +17,7 @@ use rayon::prelude::*;
 use super::activation::Activation;
 use super::buffers::Buffers;
 use super::pool::{pool2x2, pool2x2_backward};
+use super::simd::Simd;
 use super::winograd::{conv3x3, conv3x3_masked, Epilogue, Transform, WinogradKernel, F4X4};
 use crate::architecture::{Architecture, Pooling, Stage as ArchStage};
 use crate::error::Result;
@@ -122,6 +123,8 @@ pub struct FastVgg {
     scale: [f32; 3],
     shift: [f32; 3],
     transform: &'static Transform,
+    /// The instruction sets its kernels run (`STYLIZE_SIMD`).
+    simd: Simd,
 }
 
 impl FastVgg {
@@ -156,12 +159,18 @@ impl FastVgg {
             scale,
             shift,
             transform,
+            simd: Simd::from_env(),
         }
     }
 
     /// The network's architecture.
     pub fn architecture(&self) -> Architecture {
         self.arch
+    }
+
+    /// The instruction sets the network's kernels run.
+    pub(crate) fn simd(&self) -> Simd {
+        self.simd
     }
 
     /// Runs the stack on `image` (planar RGB `[3, h, w]` in [0, 1]) up to
@@ -232,7 +241,7 @@ impl FastVgg {
                     let (y, pre) = if reached(pre_layer, &mut remaining) {
                         let mut y = prof.time(
                             || format!("conv{block}_{conv}"),
-                            || conv3x3(&x, k, Epilogue::Bias(&c.bias), buffers),
+                            || conv3x3(&x, k, Epilogue::Bias(&c.bias), self.simd, buffers),
                         );
                         let g = prof.time(
                             || format!("tap conv{block}_{conv}"),
@@ -249,6 +258,7 @@ impl FastVgg {
                                         &x,
                                         k,
                                         Epilogue::BiasReluMask(&c.bias, &mut mask),
+                                        self.simd,
                                         buffers,
                                     )
                                 },
@@ -256,7 +266,10 @@ impl FastVgg {
                             None,
                         )
                     } else {
-                        (conv3x3(&x, k, Epilogue::BiasRelu(&c.bias), buffers), None)
+                        (
+                            conv3x3(&x, k, Epilogue::BiasRelu(&c.bias), self.simd, buffers),
+                            None,
+                        )
                     };
                     buffers.give(std::mem::replace(&mut x, y).into_data());
                     let post_layer = Layer::relu(block, conv);
@@ -378,10 +391,15 @@ impl FastVgg {
                         || {
                             g.map(|g| {
                                 let back = match &input_mask {
-                                    Some(mask) => {
-                                        conv3x3_masked(&g, mask, k, Epilogue::None, buffers)
-                                    }
-                                    None => conv3x3(&g, k, Epilogue::None, buffers),
+                                    Some(mask) => conv3x3_masked(
+                                        &g,
+                                        mask,
+                                        k,
+                                        Epilogue::None,
+                                        self.simd,
+                                        buffers,
+                                    ),
+                                    None => conv3x3(&g, k, Epilogue::None, self.simd, buffers),
                                 };
                                 g.recycle(buffers);
                                 back

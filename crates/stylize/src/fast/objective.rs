@@ -10,12 +10,13 @@
 //!   `dJ/dF = 2 D F / M`.
 //! - Total variation: as [`crate::loss::total_variation`], on the pixels.
 
-use faer::{Accum, MatMut, MatRef, Par};
+use faer::{Accum, MatMut, MatRef};
 use rayon::prelude::*;
 
 use super::activation::Activation;
 use super::buffers::Buffers;
 use super::network::FastVgg;
+use super::simd::Simd;
 use crate::architecture::Pooling;
 use crate::engine::{Planar, TargetImages, Targets};
 use crate::error::{Error, Result};
@@ -89,7 +90,7 @@ impl<'a> FastTargets<'a> {
                 false,
                 &buffers,
                 &mut |layer, a| {
-                    let g = gram(a);
+                    let g = gram(a, net.simd());
                     for (slot, t) in grams.iter_mut().zip(&taps) {
                         if *t == layer {
                             *slot = Some(g.clone());
@@ -211,7 +212,8 @@ impl FastTargets<'_> {
         gradient: bool,
     ) -> (f64, Option<Vec<f32>>) {
         let c = a.channels;
-        let g = gram(a);
+        let simd = self.net.simd();
+        let g = gram(a, simd);
         let cc = (c * c) as f64;
         let mut cost = 0.0;
         let mut d = vec![0.0f64; c * c];
@@ -247,7 +249,7 @@ impl FastTargets<'_> {
         blocks.into_par_iter().enumerate().for_each(|(b, dst)| {
             let p0 = b * pb;
             let f = MatRef::from_row_major_slice_with_stride(&a.data[p0..], c, dst.ncols(), m);
-            faer::linalg::matmul::matmul(dst, Accum::Replace, d, f, 2.0 / m as f32, Par::Seq);
+            stylize_matmul::matmul(dst, Accum::Replace, d, f, 2.0 / m as f32, simd.products);
         });
         (cost, Some(out))
     }
@@ -270,7 +272,7 @@ fn position_block(m: usize) -> usize {
 /// `F F^T / M` for `F` the activation as `C x M`: partial products over
 /// blocks of positions, one run of consecutive blocks per thread, summed in
 /// a fixed order (so that the same thread count gives the same bits).
-pub(crate) fn gram(a: &Activation) -> Vec<f32> {
+pub(crate) fn gram(a: &Activation, simd: Simd) -> Vec<f32> {
     let (c, m) = (a.channels, a.plane());
     if m == 0 {
         return vec![0.0f32; c * c];
@@ -285,13 +287,13 @@ pub(crate) fn gram(a: &Activation) -> Vec<f32> {
             for b in (r * blocks / runs)..((r + 1) * blocks / runs) {
                 let (p0, p1) = (b * pb, ((b + 1) * pb).min(m));
                 let f = MatRef::from_row_major_slice_with_stride(&a.data[p0..], c, p1 - p0, m);
-                faer::linalg::matmul::matmul(
+                stylize_matmul::matmul(
                     MatMut::from_row_major_slice_mut(&mut g, c, c),
                     Accum::Add,
                     f,
                     f.transpose(),
                     1.0 / m as f32,
-                    Par::Seq,
+                    simd.products,
                 );
             }
             g

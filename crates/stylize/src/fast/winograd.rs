@@ -14,12 +14,13 @@
 //! in cache; within a group each phase runs in parallel on the current
 //! rayon pool (over channels, over tile positions, over output channels).
 
-use faer::{Accum, MatMut, MatRef, Par};
-use pulp::{Arch, Simd, WithSimd};
+use faer::{Accum, MatMut, MatRef};
+use pulp::WithSimd;
 use rayon::prelude::*;
 
 use super::activation::Activation;
 use super::buffers::Buffers;
+use super::simd::Simd;
 
 /// One Winograd algorithm `F(m x m, 3 x 3)`.
 #[derive(Debug, PartialEq)]
@@ -193,9 +194,12 @@ pub enum Epilogue<'a> {
     BiasReluMask(&'a [f32], &'a mut [u8]),
 }
 
-/// Floats of transformed inputs and products one group of tiles may hold
-/// (16 MiB, half this machine's L3) ...
-const GROUP_FLOATS: usize = 1 << 22;
+/// Floats of transformed inputs and products one group of tiles may hold:
+/// half the last-level cache, as the CPU reports it at run time (16 MiB on
+/// the AMD EPYC with 32 MiB of L3 where this was tuned), within 2-64 MiB ...
+fn group_floats() -> usize {
+    (super::cache::last_level_bytes() / 2).clamp(2 << 20, 64 << 20) / 4
+}
 
 /// ... unless that is fewer tiles than this: each group streams all the
 /// transformed weights (36 MiB for 512 channels) through the matrix
@@ -213,9 +217,10 @@ pub fn conv3x3(
     input: &Activation,
     kernel: &WinogradKernel,
     epilogue: Epilogue<'_>,
+    simd: Simd,
     buffers: &Buffers,
 ) -> Activation {
-    conv3x3_grouped(input, None, kernel, epilogue, GROUP_FLOATS, buffers)
+    conv3x3_grouped(input, None, kernel, epilogue, group_floats(), simd, buffers)
 }
 
 /// [`conv3x3`] of `input` with the values where `mask` (same size) is 0
@@ -229,10 +234,19 @@ pub fn conv3x3_masked(
     mask: &[u8],
     kernel: &WinogradKernel,
     epilogue: Epilogue<'_>,
+    simd: Simd,
     buffers: &Buffers,
 ) -> Activation {
     assert_eq!(mask.len(), input.data.len(), "input mask size");
-    conv3x3_grouped(input, Some(mask), kernel, epilogue, GROUP_FLOATS, buffers)
+    conv3x3_grouped(
+        input,
+        Some(mask),
+        kernel,
+        epilogue,
+        group_floats(),
+        simd,
+        buffers,
+    )
 }
 
 /// [`conv3x3`] with groups of tiles sized for `group_floats`.
@@ -242,6 +256,7 @@ fn conv3x3_grouped(
     kernel: &WinogradKernel,
     epilogue: Epilogue<'_>,
     group_floats: usize,
+    simd: Simd,
     buffers: &Buffers,
 ) -> Activation {
     let (h, w) = (input.h, input.w);
@@ -273,9 +288,9 @@ fn conv3x3_grouped(
     if let Some(b) = bias {
         assert_eq!(b.len(), cout, "bias size");
     }
-    // The transforms' loops are compiled for the best instruction set this
-    // CPU has (AVX-512 or AVX2 with FMA), chosen at run time.
-    let arch = Arch::new();
+    // The transforms' loops are compiled for each instruction set pulp
+    // knows (AVX-512, AVX2 with FMA, NEON) and run at `simd`'s.
+    let arch = simd.arch;
     let mut v = buffers.take(cin * aa * group);
     let mut prod = buffers.take(aa * cout * group);
     let mut first = 0;
@@ -317,7 +332,7 @@ fn conv3x3_grouped(
                 );
                 let rhs = MatRef::from_row_major_slice_with_stride(&v[xi * n..], cin, n, aa * n);
                 let dst = MatMut::from_row_major_slice_mut(dst, cout, n);
-                faer::linalg::matmul::matmul(dst, Accum::Replace, lhs, rhs, 1.0f32, Par::Seq);
+                stylize_matmul::matmul(dst, Accum::Replace, lhs, rhs, 1.0f32, simd.products);
             });
         let prod: &[f32] = prod;
         let scratch = || vec![0.0f32; (m * a + m * m) * n];
@@ -374,7 +389,7 @@ impl WithSimd for InputTiles<'_> {
     type Output = ();
 
     #[inline(always)]
-    fn with_simd<S: Simd>(self, _simd: S) {
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
         input_tile_transform(
             self.t,
             self.geo,
@@ -404,7 +419,7 @@ impl WithSimd for OutputTiles<'_> {
     type Output = ();
 
     #[inline(always)]
-    fn with_simd<S: Simd>(self, _simd: S) {
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
         output_tile_transform(
             self.t,
             self.geo,
@@ -720,7 +735,13 @@ mod tests {
                 let bias = random(cout, &mut rng);
                 let want = direct(&input, &kernel, cout, &bias);
                 let wk = WinogradKernel::new(&kernel, cout, cin, t);
-                let got = conv3x3(&input, &wk, Epilogue::Bias(&bias), &Buffers::new());
+                let got = conv3x3(
+                    &input,
+                    &wk,
+                    Epilogue::Bias(&bias),
+                    Simd::from_env(),
+                    &Buffers::new(),
+                );
                 let err = max_rel(&got.data, &want);
                 assert!(err < 2e-6, "m={} {cin}x{cout} {h}x{w}: {err}", t.m);
                 let mut mask = vec![9u8; cout * h * w];
@@ -728,6 +749,7 @@ mod tests {
                     &input,
                     &wk,
                     Epilogue::BiasReluMask(&bias, &mut mask),
+                    Simd::from_env(),
                     &Buffers::new(),
                 );
                 for ((g, w), k) in got.data.iter().zip(&want).zip(&mask) {
@@ -753,7 +775,14 @@ mod tests {
             .collect();
         let kernel = random(cout * cin * 9, &mut rng);
         let k = WinogradKernel::new(&kernel, cout, cin, &F4X4);
-        let got = conv3x3_masked(&input, &mask, &k, Epilogue::None, &Buffers::new());
+        let got = conv3x3_masked(
+            &input,
+            &mask,
+            &k,
+            Epilogue::None,
+            Simd::from_env(),
+            &Buffers::new(),
+        );
         for (v, m) in input.data.iter_mut().zip(&mask) {
             if *m == 0 {
                 *v = 0.0;
@@ -786,12 +815,14 @@ mod tests {
                 &x,
                 &WinogradKernel::new(&kernel, cout, cin, t),
                 Epilogue::None,
+                Simd::from_env(),
                 &Buffers::new(),
             );
             let gy = conv3x3(
                 &y,
                 &WinogradKernel::input_gradient(&kernel, cout, cin, t),
                 Epilogue::None,
+                Simd::from_env(),
                 &Buffers::new(),
             );
             assert_eq!(gy.channels, cin);
@@ -828,12 +859,14 @@ mod tests {
             &WinogradKernel::new(&kernel, cout, cin, &F4X4),
             Epilogue::None,
             36 * 16 * 512,
+            Simd::from_env(),
             &Buffers::new(),
         );
         let whole = conv3x3(
             &input,
             &WinogradKernel::new(&kernel, cout, cin, &F4X4),
             Epilogue::None,
+            Simd::from_env(),
             &Buffers::new(),
         );
         let (e_groups, e_whole) = (max_rel(&got.data, &want), max_rel(&whole.data, &want));

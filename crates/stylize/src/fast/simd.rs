@@ -1,0 +1,148 @@
+//! The instruction sets the fast engine's kernels run: the Winograd
+//! transforms (through pulp's dispatch) and the matrix products (through
+//! `stylize-matmul`).
+
+use pulp::Arch;
+use stylize_matmul::Isa;
+
+/// The environment variable that limits the fast engine's instruction set.
+pub const SIMD_VAR: &str = "STYLIZE_SIMD";
+
+/// How wide the fast engine's SIMD code may go.
+///
+/// [`SimdLevel::Best`] is what this CPU has: AVX-512 or AVX2 with FMA on
+/// x86-64, NEON on ARM. [`SimdLevel::Avx2`] runs the AVX2 code on a CPU
+/// that also has AVX-512: a stand-in for the many CPUs without it, for
+/// benchmarks and for testing that code path. The environment variable
+/// `STYLIZE_SIMD` (`best` or `avx2`) sets it for the engines a process
+/// builds (read when a network is loaded into the fast engine).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SimdLevel {
+    /// The widest this CPU has (the default).
+    #[default]
+    Best,
+    /// At most AVX2 with FMA on x86-64; the same as `Best` elsewhere and
+    /// on x86-64 CPUs without AVX-512.
+    Avx2,
+}
+
+impl SimdLevel {
+    /// From `STYLIZE_SIMD`: unset, empty or `best` gives [`SimdLevel::Best`],
+    /// `avx2` [`SimdLevel::Avx2`]; anything else is logged as a warning
+    /// and taken as `best`.
+    pub fn from_env() -> Self {
+        match std::env::var(SIMD_VAR).ok().as_deref().map(str::trim) {
+            None | Some("" | "best") => SimdLevel::Best,
+            Some(v) if v.eq_ignore_ascii_case("avx2") => SimdLevel::Avx2,
+            Some(other) => {
+                log::warn!(
+                    "{SIMD_VAR}={other:?} is not `best` or `avx2`; using the best this CPU has"
+                );
+                SimdLevel::Best
+            }
+        }
+    }
+
+    /// What the engine's kernels actually run at this level on this CPU:
+    /// `"avx512"`, `"avx2"`, `"neon"` or `"portable"`.
+    pub fn effective(self) -> &'static str {
+        Simd::new(self).name()
+    }
+}
+
+/// A [`SimdLevel`] resolved on this CPU: pulp's dispatch for the engine's
+/// own loops, and the products' instruction set.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Simd {
+    pub(crate) arch: Arch,
+    pub(crate) products: Isa,
+}
+
+impl Simd {
+    pub(crate) fn new(level: SimdLevel) -> Self {
+        let best = Arch::new();
+        match level {
+            SimdLevel::Best => Simd {
+                arch: best,
+                products: Isa::Best,
+            },
+            SimdLevel::Avx2 => Simd {
+                arch: avx2_at_most(best),
+                products: Isa::Avx2,
+            },
+        }
+    }
+
+    /// The level `STYLIZE_SIMD` asks for (tests run the AVX2 code with
+    /// `STYLIZE_SIMD=avx2`).
+    pub(crate) fn from_env() -> Self {
+        Simd::new(SimdLevel::from_env())
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        let loops = arch_name(self.arch);
+        let products = self.products.effective();
+        // Both sides agree unless one library lacks a level the other has.
+        if loops == "neon" || products == "portable" {
+            loops
+        } else {
+            products
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx2_at_most(best: Arch) -> Arch {
+    match best {
+        Arch::V4(_) => pulp::x86::V3::try_new().map_or(best, Arch::V3),
+        other => other,
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn avx2_at_most(best: Arch) -> Arch {
+    best
+}
+
+#[cfg(target_arch = "x86_64")]
+fn arch_name(arch: Arch) -> &'static str {
+    match arch {
+        Arch::V4(_) => "avx512",
+        Arch::V3(_) => "avx2",
+        _ => "portable",
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+fn arch_name(arch: Arch) -> &'static str {
+    match arch {
+        Arch::Neon(_) => "neon",
+        _ => "portable",
+    }
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn arch_name(_arch: Arch) -> &'static str {
+    "portable"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn avx2_never_runs_avx512() {
+        let s = Simd::new(SimdLevel::Avx2);
+        assert_ne!(s.name(), "avx512");
+        assert_ne!(arch_name(s.arch), "avx512");
+        assert_ne!(s.products.effective(), "avx512");
+    }
+
+    #[test]
+    fn best_runs_what_pulp_detects() {
+        assert_eq!(
+            arch_name(Simd::new(SimdLevel::Best).arch),
+            arch_name(Arch::new())
+        );
+    }
+}
