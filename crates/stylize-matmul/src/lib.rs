@@ -49,6 +49,7 @@ impl Isa {
 
 /// Products this small (`m * n * k`) go to faer whatever the level: it
 /// runs them with its own small kernels, not the large ones.
+#[cfg(target_arch = "x86_64")]
 const SMALL: usize = 16 * 16 * 16;
 
 /// `dst = alpha * lhs * rhs` ([`Accum::Replace`]) or `dst += alpha * lhs *
