@@ -715,7 +715,7 @@ const F4_SCRATCH: usize = 13 * 4 * (CHUNK + 1);
 
 /// `B^T d` for one 6-value column or row `d` of an `F(4x4, 3x3)` input
 /// tile: [`F4X4`]'s `B^T`, its nonzero terms summed in the order
-/// [`combine`] sums them (so the same bits; sharing common subexpressions
+/// [`combine`] sums them (so the same values; sharing common subexpressions
 /// would save 10 of the 22 operations but move rounding errors, and with
 /// them which ReLUs of the network switch).
 #[inline(always)]
