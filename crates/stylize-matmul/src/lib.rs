@@ -29,15 +29,10 @@ impl Isa {
     /// code).
     pub fn effective(self) -> &'static str {
         #[cfg(target_arch = "x86_64")]
-        {
-            let avx2 = std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma");
-            let avx512 = std::arch::is_x86_feature_detected!("avx512f");
-            match self {
-                Isa::Best if avx512 => "avx512",
-                _ if avx2 => "avx2",
-                _ => "portable",
-            }
+        match self {
+            Isa::Best if std::arch::is_x86_feature_detected!("avx512f") => "avx512",
+            _ if avx2_fma() => "avx2",
+            _ => "portable",
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
@@ -45,6 +40,12 @@ impl Isa {
             "portable"
         }
     }
+}
+
+/// Whether the CPU has AVX2 and FMA, which faer's AVX2 kernels need.
+#[cfg(target_arch = "x86_64")]
+fn avx2_fma() -> bool {
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }
 
 /// Products this small (`m * n * k`) go to faer whatever the level: it
@@ -95,8 +96,6 @@ fn avx2_kernels<'a>(
 ) -> Option<MatMut<'a, f32>> {
     use private_gemm_x86 as k;
     let (m, n, depth) = (dst.nrows(), dst.ncols(), lhs.ncols());
-    let have =
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
     let strides = [
         dst.row_stride(),
         dst.col_stride(),
@@ -105,7 +104,7 @@ fn avx2_kernels<'a>(
         rhs.row_stride(),
         rhs.col_stride(),
     ];
-    if !have
+    if !avx2_fma()
         || m < 2
         || n < 2
         || depth < 2

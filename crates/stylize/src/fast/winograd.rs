@@ -46,6 +46,32 @@ pub struct Transform {
     at: &'static [f32],
 }
 
+impl Transform {
+    /// Whether this is `F(4x4, 3x3)`, whose transforms have their own
+    /// chunked code ([`input_tiles_f4`], [`output_tiles_f4`]).
+    fn chunked(&self) -> bool {
+        self.m == 4
+    }
+
+    /// Scratch floats one task of the input transform needs for `n` tiles.
+    fn input_scratch(&self, n: usize) -> usize {
+        if self.chunked() {
+            F4_SCRATCH
+        } else {
+            2 * self.alpha * self.alpha * n
+        }
+    }
+
+    /// Scratch floats one task of the output transform needs for `n` tiles.
+    fn output_scratch(&self, n: usize) -> usize {
+        if self.chunked() {
+            F4_SCRATCH
+        } else {
+            (self.m * self.alpha + self.m * self.m) * n
+        }
+    }
+}
+
 /// `F(2x2, 3x3)`: 16 multiplications for 4 outputs (2.25x fewer than
 /// direct), exact up to rounding like direct convolution.
 #[cfg_attr(not(test), allow(dead_code))] // the tests and the benchmark compare it
@@ -318,7 +344,7 @@ fn conv3x3_grouped(
             .zip(input.data.par_chunks(hw))
             .enumerate()
             .for_each_init(
-                || vec![0.0f32; (2 * aa * n).max(F4_SCRATCH)],
+                || vec![0.0f32; t.input_scratch(n)],
                 |scratch, (c, (vc, plane))| {
                     arch.dispatch(InputTiles {
                         t,
@@ -344,7 +370,7 @@ fn conv3x3_grouped(
                 stylize_matmul::matmul(dst, Accum::Replace, lhs, rhs, 1.0f32, simd.products);
             });
         let prod: &[f32] = prod;
-        let scratch = || vec![0.0f32; ((m * a + m * m) * n).max(F4_SCRATCH)];
+        let scratch = || vec![0.0f32; t.output_scratch(n)];
         // One optional mask plane per output channel, beside its plane.
         let masks: Vec<Option<&mut [u8]>> = match mask.as_deref_mut() {
             Some(mask) => mask.chunks_mut(hw).map(Some).collect(),
@@ -399,24 +425,11 @@ impl WithSimd for InputTiles<'_> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, simd: S) {
-        if self.t.m == 4 {
-            return input_tiles_f4(
-                simd,
-                self.geo,
-                self.plane,
-                self.mask,
-                self.out,
-                self.scratch,
-            );
+        if self.t.chunked() {
+            input_tiles_f4(simd, self)
+        } else {
+            input_tile_transform(self)
         }
-        input_tile_transform(
-            self.t,
-            self.geo,
-            self.plane,
-            self.mask,
-            self.out,
-            self.scratch,
-        );
     }
 }
 
@@ -439,32 +452,11 @@ impl WithSimd for OutputTiles<'_> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, simd: S) {
-        if self.t.m == 4 {
-            return output_tiles_f4(
-                simd,
-                self.geo,
-                self.prod,
-                self.o,
-                self.cout,
-                self.scratch,
-                self.plane,
-                self.bias,
-                self.relu,
-                self.mask,
-            );
+        if self.t.chunked() {
+            output_tiles_f4(simd, self)
+        } else {
+            output_tile_transform(self)
         }
-        output_tile_transform(
-            self.t,
-            self.geo,
-            self.prod,
-            self.o,
-            self.cout,
-            self.scratch,
-            self.plane,
-            self.bias,
-            self.relu,
-            self.mask,
-        );
     }
 }
 
@@ -548,14 +540,15 @@ fn row_runs(geo: &Geometry) -> impl Iterator<Item = (usize, usize, usize, usize)
 /// outside the image, and where `mask` is 0) and writes `B^T d B` as
 /// `[position][tile]`.
 #[inline(always)]
-fn input_tile_transform(
-    t: &Transform,
-    geo: &Geometry,
-    plane: &[f32],
-    mask: Option<&[u8]>,
-    out: &mut [f32],
-    scratch: &mut [f32],
-) {
+fn input_tile_transform(op: InputTiles<'_>) {
+    let InputTiles {
+        t,
+        geo,
+        plane,
+        mask,
+        out,
+        scratch,
+    } = op;
     let (m, a, n) = (t.m, t.alpha, geo.n);
     let (h, w) = (geo.h, geo.w);
     let (d, t1) = scratch.split_at_mut(a * a * n);
@@ -626,20 +619,20 @@ fn input_tile_transform(
 /// Transforms output channel `o`'s products of the group back, `A^T M A`,
 /// and writes the `m x m` outputs of each tile (those inside the image)
 /// into `plane`, with bias, ReLU and mask.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn output_tile_transform(
-    t: &Transform,
-    geo: &Geometry,
-    prod: &[f32],
-    o: usize,
-    cout: usize,
-    scratch: &mut [f32],
-    plane: &mut [f32],
-    bias: f32,
-    relu: bool,
-    mut mask: Option<&mut [u8]>,
-) {
+fn output_tile_transform(op: OutputTiles<'_>) {
+    let OutputTiles {
+        t,
+        geo,
+        prod,
+        o,
+        cout,
+        scratch,
+        plane,
+        bias,
+        relu,
+        mut mask,
+    } = op;
     let (m, a, n) = (t.m, t.alpha, geo.n);
     let (h, w) = (geo.h, geo.w);
     let (t1, y) = scratch.split_at_mut(m * a * n);
@@ -815,14 +808,15 @@ const PHASED: usize = 4 * (CHUNK + 1);
 /// SIMD registers. The sums are those of [`input_tile_transform`], in the
 /// same order: the same values.
 #[inline(always)]
-fn input_tiles_f4<S: pulp::Simd>(
-    simd: S,
-    geo: &Geometry,
-    plane: &[f32],
-    mask: Option<&[u8]>,
-    out: &mut [f32],
-    scratch: &mut [f32],
-) {
+fn input_tiles_f4<S: pulp::Simd>(simd: S, op: InputTiles<'_>) {
+    let InputTiles {
+        geo,
+        plane,
+        mask,
+        out,
+        scratch,
+        ..
+    } = op;
     let (n, h, w) = (geo.n, geo.h, geo.w);
     let (seg, rest) = scratch[..F4_SCRATCH].split_at_mut(PHASED);
     let (rows, ver) = rest.split_at_mut(6 * PHASED);
@@ -926,20 +920,20 @@ fn split<const N: usize>(buf: &mut [f32], stride: usize, at: usize, len: usize) 
 /// 4 arrays (output column `4 q + c` of the chunk in array `c`, place `q`),
 /// then interleaved into the image row with bias, ReLU and mask. The same
 /// sums in the same order as [`output_tile_transform`].
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn output_tiles_f4<S: pulp::Simd>(
-    simd: S,
-    geo: &Geometry,
-    prod: &[f32],
-    o: usize,
-    cout: usize,
-    scratch: &mut [f32],
-    plane: &mut [f32],
-    bias: f32,
-    relu: bool,
-    mut mask: Option<&mut [u8]>,
-) {
+fn output_tiles_f4<S: pulp::Simd>(simd: S, op: OutputTiles<'_>) {
+    let OutputTiles {
+        geo,
+        prod,
+        o,
+        cout,
+        scratch,
+        plane,
+        bias,
+        relu,
+        mut mask,
+        ..
+    } = op;
     let (n, h, w) = (geo.n, geo.h, geo.w);
     let (ver, cols) = scratch[..28 * CHUNK].split_at_mut(24 * CHUNK);
     let b = simd.splat_f32s(bias);
@@ -1189,7 +1183,7 @@ mod tests {
         let plane = random(h * w, &mut rng);
         let mask: Vec<u8> = (0..h * w).map(|i| u8::from(i % 7 != 3)).collect();
         let mask = masked.then_some(&mask[..]);
-        let scratch = |len: usize| vec![f32::NAN; len.max(F4_SCRATCH)];
+        let scratch = |len: usize| vec![f32::NAN; len];
         let (mut fast, mut generic) = (vec![f32::NAN; 36 * n], vec![f32::NAN; 36 * n]);
         let arch = Simd::from_env().arch;
         arch.dispatch(InputTiles {
@@ -1198,9 +1192,16 @@ mod tests {
             plane: &plane,
             mask,
             out: &mut fast,
-            scratch: &mut scratch(0),
+            scratch: &mut scratch(t.input_scratch(n)),
         });
-        input_tile_transform(t, &geo, &plane, mask, &mut generic, &mut scratch(72 * n));
+        input_tile_transform(InputTiles {
+            t,
+            geo: &geo,
+            plane: &plane,
+            mask,
+            out: &mut generic,
+            scratch: &mut scratch(72 * n),
+        });
         assert_same(
             &values(&fast),
             &values(&generic),
@@ -1220,24 +1221,24 @@ mod tests {
                 prod: &prod,
                 o: 1,
                 cout: 2,
-                scratch: &mut scratch(0),
+                scratch: &mut scratch(t.output_scratch(n)),
                 plane: p0,
                 bias,
                 relu,
                 mask: with_mask.then_some(&mut m0[..]),
             });
-            output_tile_transform(
+            output_tile_transform(OutputTiles {
                 t,
-                &geo,
-                &prod,
-                1,
-                2,
-                &mut scratch(40 * n),
-                p1,
+                geo: &geo,
+                prod: &prod,
+                o: 1,
+                cout: 2,
+                scratch: &mut scratch(40 * n),
+                plane: p1,
                 bias,
                 relu,
-                with_mask.then_some(&mut m1[..]),
-            );
+                mask: with_mask.then_some(&mut m1[..]),
+            });
             assert_same(
                 &values(p0),
                 &values(p1),
