@@ -6,8 +6,14 @@
 //! ```text
 //! cargo run -p stylize-flow --release --example flicker -- ORIG_DIR [STYLISED_DIR] \
 //!     [--json] [--preset ultrafast|fast|medium] [--threads N] [--frames N] \
-//!     [--cut-threshold 0.5] [--no-long-term] [--per-pair]
+//!     [--cut-threshold 0.5] [--no-long-term] [--per-pair] [--carried]
 //! ```
+//!
+//! `--carried` also gives the `E_warp` a stylised clip would score if each
+//! of its frames were its predecessor carried along the flow, with no
+//! repainting at all ([`WarpReference::carried_e_warp`]): how much of the
+//! figure the resampling of the painted texture and the flow themselves
+//! account for.
 //!
 //! Both folders hold the frames as PNG (or JPEG) files, taken in file-name
 //! order; the stylised frames must have the originals' size (resize them
@@ -89,7 +95,7 @@ fn measure(
 fn main() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args().skip(1);
     let mut dirs = Vec::new();
-    let (mut as_json, mut long_term, mut per_pair) = (false, true, false);
+    let (mut as_json, mut long_term, mut per_pair, mut with_carried) = (false, true, false, false);
     let (mut threads, mut limit) = (None, None);
     let mut options = WarpOptions::default();
     while let Some(a) = args.next() {
@@ -98,6 +104,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             "--json" => as_json = true,
             "--no-long-term" => long_term = false,
             "--per-pair" => per_pair = true,
+            "--carried" => with_carried = true,
             "--threads" => threads = Some(value()?.parse::<usize>()?),
             "--frames" => limit = Some(value()?.parse::<usize>()?),
             "--cut-threshold" => options.cut_threshold = value()?.parse()?,
@@ -116,7 +123,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     options.long_term = long_term;
     let orig_dir = dirs
         .first()
-        .ok_or("usage: flicker ORIG_DIR [STYLISED_DIR] [--json] [--preset P] [--threads N] [--frames N] [--cut-threshold F] [--no-long-term] [--per-pair]")?;
+        .ok_or("usage: flicker ORIG_DIR [STYLISED_DIR] [--json] [--preset P] [--threads N] [--frames N] [--cut-threshold F] [--no-long-term] [--per-pair] [--carried]")?;
     let mut pool = rayon::ThreadPoolBuilder::new();
     if let Some(n) = threads {
         pool = pool.num_threads(n);
@@ -151,6 +158,15 @@ fn main() -> Result<(), Box<dyn Error>> {
     if per_pair {
         out["consistent_fractions"] = json!(r.consistent_fractions());
     }
+    if let (true, Some((sw, sh, s))) = (with_carried, &styl) {
+        if (*sw, *sh) != (w, h) {
+            return Err("--carried needs stylised frames of the originals' size".into());
+        }
+        let f = pool.install(|| r.carried_e_warp(&orig, s, &options.params))?;
+        out["carried"] = json!(f);
+        out["carried_ratio"] =
+            json!(f / original["e_warp_within_shots"].as_f64().unwrap_or(f64::NAN));
+    }
     if let Some(s) = &stylised {
         out["stylised"] = s.clone();
         out["ratio"] = json!(ratio("e_warp"));
@@ -179,6 +195,12 @@ fn main() -> Result<(), Box<dyn Error>> {
         println!();
     };
     show("original", &out["original"]);
+    if let Some(f) = out.get("carried").and_then(Value::as_f64) {
+        println!(
+            "carried   E_warp {f:.6}  (each frame its predecessor carried along the flow; {:.2}x the original's)",
+            out["carried_ratio"].as_f64().unwrap_or(f64::NAN)
+        );
+    }
     if let Some(s) = &stylised {
         show("stylised", s);
         println!(

@@ -1,4 +1,5 @@
-//! Bilinear warping of planar images by a flow.
+//! Warping planar images by a flow: bilinear, and bicubic (Catmull-Rom),
+//! which keeps fine texture where bilinear softens it.
 
 use rayon::prelude::*;
 
@@ -36,6 +37,67 @@ pub fn warp_bilinear(image: &[f32], channels: usize, flow: &Flow) -> Result<Vec<
     Ok(out)
 }
 
+/// As [`warp_bilinear`], but with Catmull-Rom bicubic interpolation
+/// (4x4 neighbours, positions clamped to the border, each tap's
+/// coordinates clamped too).
+///
+/// Bilinear interpolation at a fractional offset is a low-pass filter: at
+/// half a pixel it halves the highest frequencies. Warping a stylised frame
+/// again and again along a video's flow (Ruder et al.'s initialisation and
+/// temporal target) then blurs the painted texture a little more each
+/// frame. Catmull-Rom reproduces constant and linear images exactly, like
+/// bilinear, and passes far more of the high frequencies; it may overshoot
+/// the neighbours' range by a little at sharp edges.
+pub fn warp_bicubic(image: &[f32], channels: usize, flow: &Flow) -> Result<Vec<f32>, FlowError> {
+    flow.check()?;
+    check_len(image.len(), flow.width, flow.height, channels)?;
+    let (w, h) = (flow.width, flow.height);
+    let mut out = vec![0.0f32; image.len()];
+    if w == 0 || h == 0 {
+        return Ok(out);
+    }
+    out.par_chunks_mut(w).enumerate().for_each(|(row, o)| {
+        let (c, y) = (row / h, row % h);
+        let plane = &image[c * w * h..][..w * h];
+        for (x, o) in o.iter_mut().enumerate() {
+            let q = y * w + x;
+            *o = sample_bicubic(plane, w, h, x as f32 + flow.u[q], y as f32 + flow.v[q]);
+        }
+    });
+    Ok(out)
+}
+
+/// Catmull-Rom weights of the taps at offsets -1, 0, 1, 2 for a position
+/// `t` in [0, 1) past tap 0.
+fn catmull_rom(t: f32) -> [f32; 4] {
+    let t2 = t * t;
+    let t3 = t2 * t;
+    [
+        0.5 * (-t3 + 2.0 * t2 - t),
+        0.5 * (3.0 * t3 - 5.0 * t2 + 2.0),
+        0.5 * (-3.0 * t3 + 4.0 * t2 + t),
+        0.5 * (t3 - t2),
+    ]
+}
+
+/// `img` (`w x h`) at `(x, y)`, bicubically, clamped to the border.
+fn sample_bicubic(img: &[f32], w: usize, h: usize, x: f32, y: f32) -> f32 {
+    let x = x.clamp(0.0, (w - 1) as f32);
+    let y = y.clamp(0.0, (h - 1) as f32);
+    let (x0, y0) = (x.floor(), y.floor());
+    let (wx, wy) = (catmull_rom(x - x0), catmull_rom(y - y0));
+    let (x0, y0) = (x0 as isize, y0 as isize);
+    let clamp = |v: isize, n: usize| v.clamp(0, n as isize - 1) as usize;
+    let xs = [-1, 0, 1, 2].map(|d| clamp(x0 + d, w));
+    let mut sum = 0.0f32;
+    for (dy, wy) in [-1, 0, 1, 2].iter().zip(wy) {
+        let r = &img[clamp(y0 + dy, h) * w..][..w];
+        let row: f32 = xs.iter().zip(wx).map(|(xi, wx)| wx * r[*xi]).sum();
+        sum += wy * row;
+    }
+    sum
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,6 +128,46 @@ mod tests {
         flow.u.fill(0.5);
         let out = warp_bilinear(&img, 1, &flow).unwrap();
         assert_eq!(out, vec![5.0, 15.0, 25.0, 30.0]);
+    }
+
+    #[test]
+    fn bicubic_keeps_shifts_lines_and_texture() {
+        // Integer flow: a shift, as bilinear.
+        let (w, h) = (8, 6);
+        let img: Vec<f32> = (0..w * h).map(|i| ((i * 7) % 13) as f32).collect();
+        let mut flow = Flow::zeros(w, h);
+        flow.u.fill(1.0);
+        flow.v.fill(2.0);
+        let out = warp_bicubic(&img, 1, &flow).unwrap();
+        for y in 0..h - 2 {
+            for x in 0..w - 1 {
+                assert_eq!(out[y * w + x], img[(y + 2) * w + x + 1], "x {x} y {y}");
+            }
+        }
+        // A linear image is reproduced at any offset (inside the border).
+        let ramp: Vec<f32> = (0..w * h)
+            .map(|i| 0.5 * (i % w) as f32 + 0.25 * (i / w) as f32)
+            .collect();
+        flow.u.fill(0.3);
+        flow.v.fill(-0.6);
+        let out = warp_bicubic(&ramp, 1, &flow).unwrap();
+        for y in 2..h - 1 {
+            for x in 1..w - 3 {
+                let want = 0.5 * (x as f32 + 0.3) + 0.25 * (y as f32 - 0.6);
+                assert!((out[y * w + x] - want).abs() < 1e-5, "x {x} y {y}");
+            }
+        }
+        // Fine texture (period 4) shifted by half a pixel keeps more of its
+        // amplitude than bilinearly.
+        let wave: Vec<f32> = (0..64)
+            .map(|i| (i as f32 * std::f32::consts::FRAC_PI_2).sin())
+            .collect();
+        let mut half = Flow::zeros(64, 1);
+        half.u.fill(0.5);
+        let amp = |v: &[f32]| v[4..60].iter().map(|a| a * a).sum::<f32>();
+        let cubic = amp(&warp_bicubic(&wave, 1, &half).unwrap());
+        let linear = amp(&warp_bilinear(&wave, 1, &half).unwrap());
+        assert!(cubic > 1.1 * linear, "cubic {cubic} linear {linear}");
     }
 
     #[test]

@@ -510,6 +510,43 @@ impl WarpReference {
         })
     }
 
+    /// The `E_warp` (within shots) a stylised clip would score if each of
+    /// its frames were its predecessor carried along the flow: frame
+    /// `t + 1` replaced by `stylised[t]` warped bilinearly by the flow from
+    /// original frame `t + 1` to frame `t` (computed with `params`; the
+    /// reference's own forward flows and masks measure). No repainting at
+    /// all: what is left comes from resampling the painted texture twice
+    /// and from where the two flows disagree, so it grows with the
+    /// texture's sharpness and the motion. A yardstick for methods that
+    /// move paint along the flow, not a strict floor: a repainted frame can
+    /// score lower.
+    ///
+    /// Errors: as [`WarpReference::e_warp`] for either clip, and the flow's.
+    pub fn carried_e_warp<F: AsRef<[f32]>>(
+        &self,
+        originals: &[F],
+        stylised: &[F],
+        params: &DisParams,
+    ) -> Result<f64, FlowError> {
+        self.check_clip(self.width, self.height, originals)?;
+        self.check_clip(self.width, self.height, stylised)?;
+        let (w, h) = (self.width, self.height);
+        let mut dis = DisFlow::new(params.clone())?;
+        let (mut sum, mut n) = (0.0, 0usize);
+        for (t, pair) in self.pairs.iter().enumerate() {
+            if self.cut[t] {
+                continue;
+            }
+            let a = GrayImage::from_rgb_planar(w, h, originals[t].as_ref())?;
+            let b = GrayImage::from_rgb_planar(w, h, originals[t + 1].as_ref())?;
+            let back = dis.calc(&b, &a)?;
+            let carried = warp_bilinear(stylised[t].as_ref(), 3, &back)?;
+            sum += masked_warp_error(stylised[t].as_ref(), &carried, 3, &pair.flow, &pair.mask)?;
+            n += 1;
+        }
+        Ok(if n > 0 { sum / n as f64 } else { f64::NAN })
+    }
+
     /// The long-term warping error of `frames` against the first frame of
     /// each shot.
     ///

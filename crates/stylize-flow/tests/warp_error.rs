@@ -241,3 +241,33 @@ fn size_and_count_mismatches_are_errors() {
     };
     assert!(WarpReference::with_options(W, H, &clip, &bad_opts).is_err());
 }
+
+#[test]
+fn carried_e_warp_separates_flicker_from_motion() {
+    // The original pans; "stylised" versions: another texture that pans
+    // with it (paint moving with the scene), and the same with fresh
+    // noise on every frame (flicker).
+    let clip = pan(1, 4);
+    let r = WarpReference::new(W, H, &clip, &DisParams::default()).unwrap();
+    let steady = pan(2, 4);
+    let flickering = add_noise(&steady, 0.1, 7);
+    let e_steady = r.e_warp(W, H, &steady).unwrap().mean_within_shots;
+    let e_flicker = r.e_warp(W, H, &flickering).unwrap().mean_within_shots;
+    let c_steady = r
+        .carried_e_warp(&clip, &steady, &DisParams::default())
+        .unwrap();
+    let c_flicker = r
+        .carried_e_warp(&clip, &flickering, &DisParams::default())
+        .unwrap();
+    // Noise of +-0.1 on both frames of a pair: 2 * 3 channels * 0.1^2 / 3.
+    assert!(e_flicker > 0.015, "{e_flicker}");
+    assert!(e_steady < 1e-3, "{e_steady}");
+    // Carrying along the flow takes the flicker away, not the motion's
+    // share: the steady clip's figure is about its own E_warp.
+    assert!(c_flicker < 0.2 * e_flicker, "{c_flicker} vs {e_flicker}");
+    assert!(c_steady < 1e-3, "{c_steady}");
+    // Wrong sizes and counts are errors.
+    assert!(r
+        .carried_e_warp(&clip[..3], &steady, &DisParams::default())
+        .is_err());
+}
