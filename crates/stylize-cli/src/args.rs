@@ -388,8 +388,8 @@ pub struct VideoArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub frame_iterations: Option<u64>,
 
-    /// Weight of the temporal cost, relative to the previous frame's cost
-    /// (default 2000; 0 turns it off).
+    /// Weight of the temporal cost, relative to the final cost of the
+    /// shot's first frame (default 2000; 0 turns it off).
     #[arg(long, value_name = "W", value_parser = non_negative, allow_negative_numbers = true)]
     pub temporal_weight: Option<f32>,
 
@@ -409,13 +409,21 @@ pub struct VideoArgs {
     #[arg(long)]
     pub independent: bool,
 
-    /// Close the loop for an animation that repeats: paint the first N
-    /// frames (default 8) again after the last, continuing from it, so the
-    /// seam between the last and the first frame fades. Needs the clip's
-    /// end to continue into its start.
+    /// Close the loop for an animation that repeats: paint the first frame
+    /// again continuing from the last, and fade the change out over the
+    /// first N frames (default 8) along the motion, so the seam between
+    /// the last and the first frame is like any other pair. Needs the
+    /// clip's end to continue into its start.
     #[arg(long = "loop", value_name = "N", num_args = 0..=1, default_missing_value = "8",
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub loop_frames: Option<u32>,
+
+    /// How the previous frame's result is resampled along the optical flow
+    /// (the start and target of a continuing frame): `bicubic` keeps the
+    /// painted texture sharp, `bilinear` (Ruder et al.'s) softens it a
+    /// little each frame. Default bicubic.
+    #[arg(long, value_name = "INTERPOLATION")]
+    pub warp: Option<stylize::video::WarpInterpolation>,
 
     /// Also write the temporal-consistency figures of the result (as
     /// `stylize flicker --json` gives them) to this JSON file.

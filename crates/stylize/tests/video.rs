@@ -10,7 +10,9 @@ mod common;
 use std::ops::ControlFlow;
 
 use image::DynamicImage;
-use stylize::video::{stylize_video, FrameInfo, FrameResult, VideoConfig, VideoObserver, WorkDir};
+use stylize::video::{
+    stylize_video, FrameInfo, FrameResult, VideoConfig, VideoObserver, WarpInterpolation, WorkDir,
+};
 use stylize::{load_image, load_vgg_weights, Result, StyleConfig, Stylizer};
 
 /// `n` frames of a 96x64 window panning 3 px per frame across `photo`.
@@ -184,5 +186,68 @@ fn closing_the_loop_makes_the_seam_steadier() {
     assert!(
         closed < open,
         "closing the loop did not help: {closed} vs {open}"
+    );
+}
+
+#[test]
+fn a_bicubic_warp_starts_closer_to_the_previous_painting() {
+    let Some(path) = common::hed_weights("bicubic_warp") else {
+        return;
+    };
+    let s = Stylizer::new(&load_vgg_weights(&path, None).unwrap())
+        .with_threads(2)
+        .unwrap();
+    let photo = load_image(&common::asset("chelsea.jpg"))
+        .unwrap()
+        .resize_exact(160, 96, image::imageops::FilterType::Triangle);
+    // 1 px per frame at 96 px wide is 2/3 of a pixel at the 64 px working
+    // size: every warp samples between pixels.
+    let frames: Vec<DynamicImage> = (0..2u32)
+        .map(|k| photo.crop_imm(20 + k, 10, 96, 64))
+        .collect();
+    let style = load_image(&common::asset("starry_night.jpg")).unwrap();
+    /// The cost each iteration of frame 2 started from.
+    #[derive(Default)]
+    struct Costs(Vec<f64>);
+    impl VideoObserver for Costs {
+        fn iteration(&mut self, frame: usize, it: &stylize::Iteration<'_>) -> ControlFlow<()> {
+            if frame == 1 {
+                self.0.push(it.content + it.style + it.tv);
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let start = |warp: WarpInterpolation| -> f64 {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut work = WorkDir::open(tmp.path(), "warp test").unwrap();
+        let config = VideoConfig {
+            warp,
+            image: StyleConfig::gatys().with_size(64).with_iterations(40),
+            ..VideoConfig::default()
+        };
+        let mut it = frames.clone().into_iter().map(Ok::<_, stylize::Error>);
+        let it: &mut dyn Iterator<Item = Result<DynamicImage>> = &mut it;
+        let mut costs = Costs::default();
+        let summary = stylize_video(
+            &s,
+            it,
+            None,
+            std::slice::from_ref(&style),
+            &config,
+            &mut work,
+            &mut costs,
+        )
+        .unwrap();
+        assert_eq!(summary.shot_starts, vec![0]);
+        costs.0[0]
+    };
+    let (linear, cubic) = (
+        start(WarpInterpolation::Bilinear),
+        start(WarpInterpolation::Bicubic),
+    );
+    eprintln!("frame 2's starting cost: bilinear {linear:.1}, bicubic {cubic:.1}");
+    assert!(
+        cubic < 0.9 * linear,
+        "bicubic {cubic} is not below bilinear {linear}"
     );
 }

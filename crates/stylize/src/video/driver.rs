@@ -4,19 +4,19 @@
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use image::{DynamicImage, Rgb32FImage};
-use stylize_flow::{DisFlow, GrayImage};
+use image::{DynamicImage, Rgb32FImage, RgbImage};
+use stylize_flow::{consistency, warp_bicubic, warp_bilinear, DisFlow, GrayImage};
 
-use super::config::VideoConfig;
+use super::config::{VideoConfig, WarpInterpolation};
 use super::history::{History, Past};
-use super::temporal::{link, Link};
+use super::temporal::{link, to_working, Link};
 use super::workdir::{Stored, WorkDir};
 use crate::config::{Init, Scales, StyleConfig};
 use crate::error::{Error, Result};
-use crate::image_io::{to_rgb32f, to_rgb8, working_size};
+use crate::image_io::{from_planar, to_planar, to_rgb32f, to_rgb8, working_size};
 use crate::objective::CostValues;
 use crate::observer::{Iteration, Observer, RunInfo};
-use crate::pixel_term::{PixelTerm, WeightedDistance};
+use crate::pixel_term::PixelTerm;
 use crate::stylizer::Stylizer;
 
 /// About a frame, before it is stylized.
@@ -229,6 +229,17 @@ pub fn stylize_video(
 
 /// The loop's second pass over the first `first.len()` frames (see
 /// [`VideoConfig::loop_frames`]); whether the observer stopped it.
+///
+/// The first frame is painted again as a continuing frame of the last one
+/// (its start and temporal target the last frame warped), which closes
+/// the seam. Its difference `D` from the first pass's painting is then
+/// carried along the flow to the next frames and faded out: frame `j` of
+/// the pass is the first pass's frame `j` plus `(1 - j / k) D_j`, `D_j`
+/// the difference warped onto frame `j` (and 0 where the flow is
+/// inconsistent), so the loop's frames change by `D / k` from one to the
+/// next, moving with the scene, and meet the first pass at frame `k + 1`.
+/// Only the first is optimised; the cross-faded frames are recomputed
+/// from it on every run (resuming included), which is cheap and exact.
 #[allow(clippy::too_many_arguments)]
 fn close_loop(
     stylizer: &Stylizer,
@@ -241,18 +252,13 @@ fn close_loop(
     first: &[(DynamicImage, GrayImage)],
 ) -> Result<bool> {
     let k = first.len();
-    for (j, (frame, grey)) in first.iter().enumerate() {
-        if let Some(stored) = work.load_loop(j)? {
-            history.push(Past {
-                content: grey.clone(),
-                state: stored.state,
-                cost: stored.cost,
-            });
-            continue;
-        }
-        let (w, h) = working_size(frame.width(), frame.height(), config.image.size);
-        let content = to_rgb32f(frame, w, h);
-        let c = match link(flow, grey, &content, history, config)? {
+    let Some((frame0, grey0)) = first.first() else {
+        return Ok(false);
+    };
+    let (w, h) = working_size(frame0.width(), frame0.height(), config.image.size);
+    if work.load_loop(0)?.is_none() {
+        let content = to_rgb32f(frame0, w, h);
+        let c = match link(flow, grey0, &content, history, config)? {
             Link::Continue(c) => c,
             Link::Fresh { consistent } => {
                 log::warn!(
@@ -263,20 +269,9 @@ fn close_loop(
                 return Ok(false);
             }
         };
-        let shot_cost = history.shot_cost().unwrap_or(0.0);
-        // Pulled ever harder towards the first pass, so that the last
-        // frame of this pass meets the first pass's next frame.
-        let own = to_rgb32f(&DynamicImage::ImageRgb8(work.load(j)?.state), w, h);
-        let ramp = (j + 1) as f64 / k as f64;
-        let mut terms = c.terms;
-        terms.push(Arc::new(WeightedDistance::new(
-            own,
-            vec![1.0; (w * h) as usize],
-            config.temporal_weight * shot_cost * ramp,
-        )?));
         let frame_config = continuing(config, c.init);
         let info = FrameInfo {
-            index: j,
+            index: 0,
             total: None,
             fresh: false,
             consistent: Some(c.consistent),
@@ -284,27 +279,106 @@ fn close_loop(
         };
         let Some((result, stored)) = paint(
             stylizer,
-            frame,
+            frame0,
             styles,
             &frame_config,
-            &terms,
+            &c.terms,
             &info,
             observer,
         )?
         else {
             return Ok(true);
         };
-        work.store_loop(j, &result.image, &stored)?;
-        history.push(Past {
-            content: grey.clone(),
-            state: stored.state,
-            cost: stored.cost,
-        });
+        work.store_loop(0, &result.image, &stored)?;
+        if observer.frame_done(&result) == ControlFlow::Break(()) {
+            return Ok(true);
+        }
+    }
+    // The differences at the frames' size (the results) and at the
+    // working size (the states a resumed run would continue from).
+    let planar = |img: &DynamicImage| to_planar(&img.to_rgb32f());
+    let minus =
+        |a: Vec<f32>, b: Vec<f32>| -> Vec<f32> { a.iter().zip(&b).map(|(x, y)| x - y).collect() };
+    let state = |s: &RgbImage| planar(&DynamicImage::ImageRgb8(s.clone()));
+    let loop0 = work
+        .load_loop(0)?
+        .ok_or_else(|| Error::Backend("the loop's first frame was not stored".into()))?;
+    let mut d_out = minus(
+        planar(&work.load_result(0, true)?),
+        planar(&work.load_result(0, false)?),
+    );
+    let mut d_state = minus(state(&loop0.state), state(&work.load(0)?.state));
+    let (fw, fh) = (frame0.width(), frame0.height());
+    for j in 1..k {
+        // Frame j's pixels in frame j-1, at the frames' size.
+        let grey = &first[j].1;
+        let here_to_past = flow.calc(grey, &first[j - 1].1)?;
+        let past_to_here = flow.calc(&first[j - 1].1, grey)?;
+        let c_source = consistency(&here_to_past, &past_to_here)?;
+        let (small, c_small) = to_working(&here_to_past, &c_source, (w, h))?;
+        d_out = carry(&d_out, &here_to_past, &c_source, config.warp)?;
+        d_state = carry(&d_state, &small, &c_small, config.warp)?;
+        let fade = 1.0 - j as f32 / k as f32;
+        let blend = |base: Vec<f32>, d: &[f32]| -> Vec<f32> {
+            base.iter()
+                .zip(d)
+                .map(|(b, d)| (b + fade * d).clamp(0.0, 1.0))
+                .collect()
+        };
+        let image = from_planar(&blend(planar(&work.load_result(j, false)?), &d_out), fw, fh)?;
+        let first_pass = work.load(j)?;
+        let stored = Stored {
+            state: to_rgb8(&from_planar(
+                &blend(state(&first_pass.state), &d_state),
+                w,
+                h,
+            )?),
+            cost: first_pass.cost,
+            fresh: false,
+        };
+        let info = FrameInfo {
+            index: j,
+            total: None,
+            fresh: false,
+            consistent: None,
+            iterations: 0,
+        };
+        observer.frame_started(&info);
+        let image = DynamicImage::ImageRgb8(to_rgb8(&image));
+        work.store_loop(j, &image, &stored)?;
+        let result = FrameResult {
+            index: j,
+            image,
+            fresh: false,
+            iterations: 0,
+            final_costs: CostValues::default(),
+        };
         if observer.frame_done(&result) == ControlFlow::Break(()) {
             return Ok(true);
         }
     }
     Ok(false)
+}
+
+/// `d` (planar RGB) warped along `flow` and zeroed where `c` is not 1
+/// (weighted by it).
+fn carry(
+    d: &[f32],
+    flow: &stylize_flow::Flow,
+    c: &[f32],
+    warp: WarpInterpolation,
+) -> Result<Vec<f32>> {
+    let mut out = match warp {
+        WarpInterpolation::Bilinear => warp_bilinear(d, 3, flow)?,
+        WarpInterpolation::Bicubic => warp_bicubic(d, 3, flow)?,
+    };
+    let plane = c.len();
+    for ch in out.chunks_mut(plane) {
+        for (v, ci) in ch.iter_mut().zip(c) {
+            *v *= ci;
+        }
+    }
+    Ok(out)
 }
 
 /// The settings of a frame that continues its shot from `init` (the

@@ -28,6 +28,6 @@ mod history;
 mod temporal;
 mod workdir;
 
-pub use config::{InconsistentStart, VideoConfig};
+pub use config::{InconsistentStart, VideoConfig, WarpInterpolation};
 pub use driver::{stylize_video, FrameInfo, FrameResult, VideoObserver, VideoSummary};
 pub use workdir::WorkDir;

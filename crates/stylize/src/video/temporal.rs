@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use image::Rgb32FImage;
-use stylize_flow::{consistency, warp_bilinear, DisFlow, Flow, GrayImage};
+use stylize_flow::{consistency, warp_bicubic, warp_bilinear, DisFlow, Flow, GrayImage};
 
-use super::config::{InconsistentStart, VideoConfig};
+use super::config::{InconsistentStart, VideoConfig, WarpInterpolation};
 use super::history::History;
 use crate::error::{Error, Result};
 use crate::image_io::{from_planar, to_planar};
@@ -39,7 +39,7 @@ pub(crate) enum Link {
 /// the working size: each working pixel averages the source pixels it
 /// covers (vectors then scaled to working pixels), so the weights become
 /// fractions in [0, 1] along the edges of inconsistent regions.
-fn to_working(flow: &Flow, c: &[f32], (w, h): (u32, u32)) -> Result<(Flow, Vec<f32>)> {
+pub(crate) fn to_working(flow: &Flow, c: &[f32], (w, h): (u32, u32)) -> Result<(Flow, Vec<f32>)> {
     let (sw, sh) = (flow.width, flow.height);
     let (w, h) = (w as usize, h as usize);
     if (sw, sh) == (w, h) {
@@ -103,7 +103,10 @@ pub(crate) fn link(
         let (here_to_past, c) = to_working(&here_to_past, &c_source, (w, h))?;
         let state: Vec<f32> =
             to_planar(&image::DynamicImage::ImageRgb8(past.state.clone()).to_rgb32f());
-        let warped = warp_bilinear(&state, 3, &here_to_past)?;
+        let warped = match config.warp {
+            WarpInterpolation::Bilinear => warp_bilinear(&state, 3, &here_to_past)?,
+            WarpInterpolation::Bicubic => warp_bicubic(&state, 3, &here_to_past)?,
+        };
         if j == 0 {
             first_consistent = source_consistent;
             if first_consistent < config.cut_threshold {

@@ -118,6 +118,13 @@ impl WorkDir {
         done.then(|| self.load_kind(index, "loop_")).transpose()
     }
 
+    /// The result image (at the frame's size) of frame `index`: the
+    /// first pass's, or the loop pass's with `looped`.
+    pub(crate) fn load_result(&self, index: usize, looped: bool) -> Result<DynamicImage> {
+        let kind = if looped { "loop_frame" } else { "frame" };
+        load_image(&self.dir.join(frame_name(kind, index + 1, "png")))
+    }
+
     fn load_kind(&self, index: usize, prefix: &str) -> Result<Stored> {
         let n = index + 1;
         let state_path = self
