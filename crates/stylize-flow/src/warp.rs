@@ -19,22 +19,7 @@ use crate::image::sample_clamped;
 /// the stylised frame `t`, compute the flow from frame `t + 1` to frame `t`
 /// and warp the stylised frame `t` with it.
 pub fn warp_bilinear(image: &[f32], channels: usize, flow: &Flow) -> Result<Vec<f32>, FlowError> {
-    flow.check()?;
-    check_len(image.len(), flow.width, flow.height, channels)?;
-    let (w, h) = (flow.width, flow.height);
-    let mut out = vec![0.0f32; image.len()];
-    if w == 0 || h == 0 {
-        return Ok(out);
-    }
-    out.par_chunks_mut(w).enumerate().for_each(|(row, o)| {
-        let (c, y) = (row / h, row % h);
-        let plane = &image[c * w * h..][..w * h];
-        for (x, o) in o.iter_mut().enumerate() {
-            let q = y * w + x;
-            *o = sample_clamped(plane, w, h, x as f32 + flow.u[q], y as f32 + flow.v[q]);
-        }
-    });
-    Ok(out)
+    warp_with(image, channels, flow, sample_clamped)
 }
 
 /// As [`warp_bilinear`], but with Catmull-Rom bicubic interpolation
@@ -49,6 +34,17 @@ pub fn warp_bilinear(image: &[f32], channels: usize, flow: &Flow) -> Result<Vec<
 /// bilinear, and passes far more of the high frequencies; it may overshoot
 /// the neighbours' range by a little at sharp edges.
 pub fn warp_bicubic(image: &[f32], channels: usize, flow: &Flow) -> Result<Vec<f32>, FlowError> {
+    warp_with(image, channels, flow, sample_bicubic)
+}
+
+/// Each plane of `image` sampled by `sample(plane, w, h, x, y)` at
+/// `x + w(x)`, rows in parallel.
+fn warp_with(
+    image: &[f32],
+    channels: usize,
+    flow: &Flow,
+    sample: impl Fn(&[f32], usize, usize, f32, f32) -> f32 + Sync,
+) -> Result<Vec<f32>, FlowError> {
     flow.check()?;
     check_len(image.len(), flow.width, flow.height, channels)?;
     let (w, h) = (flow.width, flow.height);
@@ -61,7 +57,7 @@ pub fn warp_bicubic(image: &[f32], channels: usize, flow: &Flow) -> Result<Vec<f
         let plane = &image[c * w * h..][..w * h];
         for (x, o) in o.iter_mut().enumerate() {
             let q = y * w + x;
-            *o = sample_bicubic(plane, w, h, x as f32 + flow.u[q], y as f32 + flow.v[q]);
+            *o = sample(plane, w, h, x as f32 + flow.u[q], y as f32 + flow.v[q]);
         }
     });
     Ok(out)
