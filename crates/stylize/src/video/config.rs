@@ -1,7 +1,7 @@
 //! A video run's settings: the still-image settings of each frame plus the
 //! temporal ones, with documented defaults.
 
-use stylize_flow::DisParams;
+use stylize_flow::{warp_bicubic, warp_bilinear, DisParams, Flow};
 
 use crate::config::StyleConfig;
 use crate::error::{Error, Result};
@@ -90,6 +90,20 @@ pub enum InconsistentStart {
     Warped,
     /// The content frame, as a fresh frame starts.
     Content,
+}
+
+impl WarpInterpolation {
+    /// `image` (planar, `channels` planes) sampled at `x + flow(x)` with
+    /// this interpolation.
+    ///
+    /// # Errors
+    /// [`Error::Flow`] when the sizes disagree.
+    pub fn warp(self, image: &[f32], channels: usize, flow: &Flow) -> Result<Vec<f32>> {
+        Ok(match self {
+            WarpInterpolation::Bilinear => warp_bilinear(image, channels, flow)?,
+            WarpInterpolation::Bicubic => warp_bicubic(image, channels, flow)?,
+        })
+    }
 }
 
 impl Default for VideoConfig {

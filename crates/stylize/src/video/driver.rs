@@ -5,7 +5,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use image::{DynamicImage, Rgb32FImage, RgbImage};
-use stylize_flow::{consistency, warp_bicubic, warp_bilinear, DisFlow, GrayImage};
+use stylize_flow::{consistency, DisFlow, Flow, GrayImage};
 
 use super::config::{VideoConfig, WarpInterpolation};
 use super::history::{History, Past};
@@ -362,16 +362,8 @@ fn close_loop(
 
 /// `d` (planar RGB) warped along `flow` and zeroed where `c` is not 1
 /// (weighted by it).
-fn carry(
-    d: &[f32],
-    flow: &stylize_flow::Flow,
-    c: &[f32],
-    warp: WarpInterpolation,
-) -> Result<Vec<f32>> {
-    let mut out = match warp {
-        WarpInterpolation::Bilinear => warp_bilinear(d, 3, flow)?,
-        WarpInterpolation::Bicubic => warp_bicubic(d, 3, flow)?,
-    };
+fn carry(d: &[f32], flow: &Flow, c: &[f32], warp: WarpInterpolation) -> Result<Vec<f32>> {
+    let mut out = warp.warp(d, 3, flow)?;
     let plane = c.len();
     for ch in out.chunks_mut(plane) {
         for (v, ci) in ch.iter_mut().zip(c) {

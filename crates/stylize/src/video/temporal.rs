@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use image::Rgb32FImage;
-use stylize_flow::{consistency, warp_bicubic, warp_bilinear, DisFlow, Flow, GrayImage};
+use stylize_flow::{consistency, DisFlow, Flow, GrayImage};
 
-use super::config::{InconsistentStart, VideoConfig, WarpInterpolation};
+use super::config::{InconsistentStart, VideoConfig};
 use super::history::History;
 use crate::error::{Error, Result};
 use crate::image_io::{from_planar, to_planar};
@@ -103,10 +103,7 @@ pub(crate) fn link(
         let (here_to_past, c) = to_working(&here_to_past, &c_source, (w, h))?;
         let state: Vec<f32> =
             to_planar(&image::DynamicImage::ImageRgb8(past.state.clone()).to_rgb32f());
-        let warped = match config.warp {
-            WarpInterpolation::Bilinear => warp_bilinear(&state, 3, &here_to_past)?,
-            WarpInterpolation::Bicubic => warp_bicubic(&state, 3, &here_to_past)?,
-        };
+        let warped = config.warp.warp(&state, 3, &here_to_past)?;
         if j == 0 {
             first_consistent = source_consistent;
             if first_consistent < config.cut_threshold {
