@@ -67,14 +67,29 @@ fn run(s: &Stylizer, dir: &std::path::Path, rec: &mut Record) -> stylize::video:
     stylize_video(s, it, Some(5), &[style], &config(), &mut work, rec).unwrap()
 }
 
+/// The real weights' stylizer on 2 threads, or `None` (test skipped) when
+/// the weights are not there.
+fn stylizer(test: &str) -> Option<Stylizer> {
+    let path = common::hed_weights(test)?;
+    Some(
+        Stylizer::new(&load_vgg_weights(&path, None).unwrap())
+            .with_threads(2)
+            .unwrap(),
+    )
+}
+
+/// `chelsea.jpg` at 160x96, the photo the synthetic clips move over.
+fn chelsea() -> DynamicImage {
+    load_image(&common::asset("chelsea.jpg"))
+        .unwrap()
+        .resize_exact(160, 96, image::imageops::FilterType::Triangle)
+}
+
 #[test]
 fn cuts_start_fresh_later_frames_start_warm_and_resume_is_exact() {
-    let Some(path) = common::hed_weights("video") else {
+    let Some(s) = stylizer("video") else {
         return;
     };
-    let s = Stylizer::new(&load_vgg_weights(&path, None).unwrap())
-        .with_threads(2)
-        .unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let (full, part) = (tmp.path().join("full"), tmp.path().join("part"));
 
@@ -129,15 +144,10 @@ fn cuts_start_fresh_later_frames_start_warm_and_resume_is_exact() {
 /// to first) steadier than without it.
 #[test]
 fn closing_the_loop_makes_the_seam_steadier() {
-    let Some(path) = common::hed_weights("closing_the_loop") else {
+    let Some(s) = stylizer("closing_the_loop") else {
         return;
     };
-    let s = Stylizer::new(&load_vgg_weights(&path, None).unwrap())
-        .with_threads(2)
-        .unwrap();
-    let photo = load_image(&common::asset("chelsea.jpg"))
-        .unwrap()
-        .resize_exact(160, 96, image::imageops::FilterType::Triangle);
+    let photo = chelsea();
     // Out and back: offsets 0, 3, 6, 9, 6, 3 (the last continues into the
     // first).
     let frames: Vec<DynamicImage> = [0u32, 3, 6, 9, 6, 3]
@@ -191,15 +201,10 @@ fn closing_the_loop_makes_the_seam_steadier() {
 
 #[test]
 fn a_bicubic_warp_starts_closer_to_the_previous_painting() {
-    let Some(path) = common::hed_weights("bicubic_warp") else {
+    let Some(s) = stylizer("bicubic_warp") else {
         return;
     };
-    let s = Stylizer::new(&load_vgg_weights(&path, None).unwrap())
-        .with_threads(2)
-        .unwrap();
-    let photo = load_image(&common::asset("chelsea.jpg"))
-        .unwrap()
-        .resize_exact(160, 96, image::imageops::FilterType::Triangle);
+    let photo = chelsea();
     // 1 px per frame at 96 px wide is 2/3 of a pixel at the 64 px working
     // size: every warp samples between pixels.
     let frames: Vec<DynamicImage> = (0..2u32)
