@@ -539,6 +539,9 @@ impl WarpReference {
             }
             let a = GrayImage::from_rgb_planar(w, h, originals[t].as_ref())?;
             let b = GrayImage::from_rgb_planar(w, h, originals[t + 1].as_ref())?;
+            // Computed again rather than kept from `new`: the reference
+            // holds every pair's forward flow already, and keeping the
+            // backward ones too would add two thirds to its memory.
             let back = dis.calc(&b, &a)?;
             let carried = warp_bilinear(stylised[t].as_ref(), 3, &back)?;
             sum += masked_warp_error(stylised[t].as_ref(), &carried, 3, &pair.flow, &pair.mask)?;
