@@ -420,8 +420,9 @@ pub struct VideoArgs {
 
     /// How the previous frame's result is resampled along the optical flow
     /// (the start and target of a continuing frame): `bicubic` keeps the
-    /// painted texture sharp, `bilinear` (Ruder et al.'s) softens it a
-    /// little each frame. Default bicubic.
+    /// painted texture sharp, `spline` (cubic B-spline) sharper still,
+    /// `bilinear` (Ruder et al.'s) softens it a little each frame. Default
+    /// bicubic.
     #[arg(long, value_name = "INTERPOLATION")]
     pub warp: Option<stylize::video::WarpInterpolation>,
 

@@ -77,7 +77,7 @@ pub use error::FlowError;
 pub use flow::Flow;
 pub use image::GrayImage;
 pub use params::{DisParams, Preset};
-pub use warp::{warp_bicubic, warp_bilinear};
+pub use warp::{warp_bicubic, warp_bilinear, warp_spline};
 pub use warp_error::{
     consistent_fraction, is_cut, masked_warp_error, planar_from_rgb8, LongTermError, LongTermTerm,
     MaskedFlow, WarpError, WarpOptions, WarpReference, CUT_THRESHOLD,
