@@ -389,7 +389,7 @@ pub struct VideoArgs {
     pub frame_iterations: Option<u64>,
 
     /// Weight of the temporal cost, relative to the final cost of the
-    /// shot's first frame (default 2000; 0 turns it off).
+    /// shot's first frame (default 1000; 0 turns it off).
     #[arg(long, value_name = "W", value_parser = non_negative, allow_negative_numbers = true)]
     pub temporal_weight: Option<f32>,
 
@@ -419,10 +419,10 @@ pub struct VideoArgs {
     pub loop_frames: Option<u32>,
 
     /// How the previous frame's result is resampled along the optical flow
-    /// (the start and target of a continuing frame): `bicubic` keeps the
-    /// painted texture sharp, `spline` (cubic B-spline) sharper still,
-    /// `bilinear` (Ruder et al.'s) softens it a little each frame. Default
-    /// bicubic.
+    /// (the start and target of a continuing frame): `spline` (cubic
+    /// B-spline, the default) keeps the painted texture sharpest, `bicubic`
+    /// (Catmull-Rom) a little less, `bilinear` (Ruder et al.'s) softens it
+    /// a little each frame.
     #[arg(long, value_name = "INTERPOLATION")]
     pub warp: Option<stylize::video::WarpInterpolation>,
 
