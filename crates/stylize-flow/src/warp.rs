@@ -68,23 +68,30 @@ const SPLINE_POLE: f64 = -0.267_949_192_431_122_7; // sqrt(3) - 2
 /// prefilter along every row, then along every column.
 fn spline_prefilter_plane(plane: &mut [f32], w: usize, h: usize) {
     let mut line = vec![0.0f64; w.max(h)];
-    for row in plane.chunks_mut(w) {
-        for (l, v) in line.iter_mut().zip(row.iter()) {
-            *l = f64::from(*v);
-        }
-        spline_prefilter(&mut line[..w]);
-        for (v, l) in row.iter_mut().zip(line.iter()) {
-            *v = *l as f32;
-        }
+    for y in 0..h {
+        spline_prefilter_strided(plane, y * w, 1, w, &mut line);
     }
     for x in 0..w {
-        for (y, l) in line[..h].iter_mut().enumerate() {
-            *l = f64::from(plane[y * w + x]);
-        }
-        spline_prefilter(&mut line[..h]);
-        for (y, l) in line[..h].iter().enumerate() {
-            plane[y * w + x] = *l as f32;
-        }
+        spline_prefilter_strided(plane, x, w, h, &mut line);
+    }
+}
+
+/// The prefilter of the `n` values of `plane` at `start`, `start + stride`,
+/// ..., in place, through `line` (f64 scratch of at least `n`).
+fn spline_prefilter_strided(
+    plane: &mut [f32],
+    start: usize,
+    stride: usize,
+    n: usize,
+    line: &mut [f64],
+) {
+    let line = &mut line[..n];
+    for (k, l) in line.iter_mut().enumerate() {
+        *l = f64::from(plane[start + k * stride]);
+    }
+    spline_prefilter(line);
+    for (k, l) in line.iter().enumerate() {
+        plane[start + k * stride] = *l as f32;
     }
 }
 
@@ -136,31 +143,13 @@ fn bspline(t: f32) -> [f32; 4] {
 /// The B-spline coefficients `c` (`w x h`) at `(x, y)`, positions clamped
 /// to the border and taps mirrored at it (as the prefilter assumed).
 fn sample_spline(c: &[f32], w: usize, h: usize, x: f32, y: f32) -> f32 {
-    let x = x.clamp(0.0, (w - 1) as f32);
-    let y = y.clamp(0.0, (h - 1) as f32);
-    let (x0, y0) = (x.floor(), y.floor());
-    let (wx, wy) = (bspline(x - x0), bspline(y - y0));
-    let (x0, y0) = (x0 as isize, y0 as isize);
     let mirror = |v: isize, n: usize| {
         let last = n as isize - 1;
-        if last == 0 {
-            0
-        } else if v < 0 {
-            (-v).min(last) as usize
-        } else if v > last {
-            (2 * last - v).max(0) as usize
-        } else {
-            v as usize
-        }
+        let v = if v < 0 { -v } else { v };
+        let v = if v > last { 2 * last - v } else { v };
+        v.clamp(0, last) as usize
     };
-    let xs = [-1, 0, 1, 2].map(|d| mirror(x0 + d, w));
-    let mut sum = 0.0f32;
-    for (dy, wy) in [-1, 0, 1, 2].iter().zip(wy) {
-        let r = &c[mirror(y0 + dy, h) * w..][..w];
-        let row: f32 = xs.iter().zip(wx).map(|(xi, wx)| wx * r[*xi]).sum();
-        sum += wy * row;
-    }
-    sum
+    sample_4x4(c, w, h, x, y, bspline, mirror)
 }
 
 /// Each plane of `image` sampled by `sample(plane, w, h, x, y)` at
@@ -204,16 +193,32 @@ fn catmull_rom(t: f32) -> [f32; 4] {
 
 /// `img` (`w x h`) at `(x, y)`, bicubically, clamped to the border.
 fn sample_bicubic(img: &[f32], w: usize, h: usize, x: f32, y: f32) -> f32 {
+    let clamp = |v: isize, n: usize| v.clamp(0, n as isize - 1) as usize;
+    sample_4x4(img, w, h, x, y, catmull_rom, clamp)
+}
+
+/// `img` (`w x h`) at `(x, y)` from its 4x4 neighbours: the position
+/// clamped to the image, `weights(t)` the separable weights of the taps at
+/// offsets -1, 0, 1, 2 for a fraction `t` past tap 0, and `tap(i, n)` the
+/// index read for tap `i` of a side of `n` pixels (the border rule).
+fn sample_4x4(
+    img: &[f32],
+    w: usize,
+    h: usize,
+    x: f32,
+    y: f32,
+    weights: impl Fn(f32) -> [f32; 4],
+    tap: impl Fn(isize, usize) -> usize,
+) -> f32 {
     let x = x.clamp(0.0, (w - 1) as f32);
     let y = y.clamp(0.0, (h - 1) as f32);
     let (x0, y0) = (x.floor(), y.floor());
-    let (wx, wy) = (catmull_rom(x - x0), catmull_rom(y - y0));
+    let (wx, wy) = (weights(x - x0), weights(y - y0));
     let (x0, y0) = (x0 as isize, y0 as isize);
-    let clamp = |v: isize, n: usize| v.clamp(0, n as isize - 1) as usize;
-    let xs = [-1, 0, 1, 2].map(|d| clamp(x0 + d, w));
+    let xs = [-1, 0, 1, 2].map(|d| tap(x0 + d, w));
     let mut sum = 0.0f32;
     for (dy, wy) in [-1, 0, 1, 2].iter().zip(wy) {
-        let r = &img[clamp(y0 + dy, h) * w..][..w];
+        let r = &img[tap(y0 + dy, h) * w..][..w];
         let row: f32 = xs.iter().zip(wx).map(|(xi, wx)| wx * r[*xi]).sum();
         sum += wy * row;
     }

@@ -10,8 +10,8 @@ use std::ops::ControlFlow;
 
 use image::{DynamicImage, Rgb32FImage, RgbaImage};
 use stylize::{
-    load_image, load_vgg_weights, ColorPreservation, Init, Iteration, LineSearch, Observer,
-    Optimizer, PixelTerm, Pooling, RunInfo, Scales, StyleConfig, Stylizer, WeightedDistance,
+    load_image, ColorPreservation, Init, Iteration, LineSearch, Observer, Optimizer, PixelTerm,
+    Pooling, RunInfo, Scales, StyleConfig, WeightedDistance,
 };
 
 /// YIQ (NTSC) of every pixel: chrominance is I and Q.
@@ -26,15 +26,6 @@ fn to_yiq(img: &Rgb32FImage) -> Vec<[f32; 3]> {
             ]
         })
         .collect()
-}
-
-fn stylizer(test: &str) -> Option<Stylizer> {
-    let path = common::hed_weights(test)?;
-    Some(
-        Stylizer::new(&load_vgg_weights(&path, None).unwrap())
-            .with_threads(2)
-            .unwrap(),
-    )
 }
 
 fn images() -> (DynamicImage, DynamicImage, DynamicImage) {
@@ -84,7 +75,7 @@ fn mean_std(values: impl Iterator<Item = f32>) -> (f64, f64) {
 
 #[test]
 fn luminance_mode_keeps_the_contents_chrominance() {
-    let Some(s) = stylizer("luminance_mode_keeps_the_contents_chrominance") else {
+    let Some(s) = common::real_stylizer("luminance_mode_keeps_the_contents_chrominance") else {
         return;
     };
     let (content, style, _) = images();
@@ -137,7 +128,8 @@ fn luminance_mode_keeps_the_contents_chrominance() {
 
 #[test]
 fn histogram_mode_matches_the_styles_colour_statistics_to_the_content() {
-    let Some(s) = stylizer("histogram_mode_matches_the_styles_colour_statistics_to_the_content")
+    let Some(s) =
+        common::real_stylizer("histogram_mode_matches_the_styles_colour_statistics_to_the_content")
     else {
         return;
     };
@@ -190,7 +182,7 @@ fn histogram_mode_matches_the_styles_colour_statistics_to_the_content() {
 
 #[test]
 fn the_contents_alpha_channel_survives() {
-    let Some(s) = stylizer("the_contents_alpha_channel_survives") else {
+    let Some(s) = common::real_stylizer("the_contents_alpha_channel_survives") else {
         return;
     };
     let (content, style, _) = images();
@@ -218,7 +210,8 @@ fn the_contents_alpha_channel_survives() {
 
 #[test]
 fn two_styles_blended_one_and_zero_equal_the_first_alone() {
-    let Some(s) = stylizer("two_styles_blended_one_and_zero_equal_the_first_alone") else {
+    let Some(s) = common::real_stylizer("two_styles_blended_one_and_zero_equal_the_first_alone")
+    else {
         return;
     };
     let (content, style_a, style_b) = images();
@@ -260,7 +253,7 @@ fn two_styles_blended_one_and_zero_equal_the_first_alone() {
 
 #[test]
 fn total_variation_weight_smooths_the_result() {
-    let Some(s) = stylizer("total_variation_weight_smooths_the_result") else {
+    let Some(s) = common::real_stylizer("total_variation_weight_smooths_the_result") else {
         return;
     };
     let (content, style, _) = images();
@@ -300,7 +293,8 @@ fn total_variation_weight_smooths_the_result() {
 
 #[test]
 fn average_pooling_changes_the_result_and_runs_lbfgs_down() {
-    let Some(s) = stylizer("average_pooling_changes_the_result_and_runs_lbfgs_down") else {
+    let Some(s) = common::real_stylizer("average_pooling_changes_the_result_and_runs_lbfgs_down")
+    else {
         return;
     };
     let (content, style, _) = images();
@@ -333,9 +327,9 @@ fn average_pooling_changes_the_result_and_runs_lbfgs_down() {
 
 #[test]
 fn lbfgs_beats_adam_at_the_same_iteration_count_and_strong_wolfe_descends() {
-    let Some(s) =
-        stylizer("lbfgs_beats_adam_at_the_same_iteration_count_and_strong_wolfe_descends")
-    else {
+    let Some(s) = common::real_stylizer(
+        "lbfgs_beats_adam_at_the_same_iteration_count_and_strong_wolfe_descends",
+    ) else {
         return;
     };
     let (content, style, _) = images();
@@ -372,7 +366,7 @@ fn lbfgs_beats_adam_at_the_same_iteration_count_and_strong_wolfe_descends() {
 
 #[test]
 fn init_choices_start_where_they_say() {
-    let Some(s) = stylizer("init_choices_start_where_they_say") else {
+    let Some(s) = common::real_stylizer("init_choices_start_where_they_say") else {
         return;
     };
     let (content, style, other) = images();
@@ -410,7 +404,7 @@ fn init_choices_start_where_they_say() {
 
 #[test]
 fn style_scale_resizes_the_style_images() {
-    let Some(s) = stylizer("style_scale_resizes_the_style_images") else {
+    let Some(s) = common::real_stylizer("style_scale_resizes_the_style_images") else {
         return;
     };
     let (content, style, _) = images();
@@ -432,9 +426,9 @@ fn style_scale_resizes_the_style_images() {
 
 #[test]
 fn multi_scale_runs_coarse_to_fine_and_the_preview_balances_like_the_full_size() {
-    let Some(s) =
-        stylizer("multi_scale_runs_coarse_to_fine_and_the_preview_balances_like_the_full_size")
-    else {
+    let Some(s) = common::real_stylizer(
+        "multi_scale_runs_coarse_to_fine_and_the_preview_balances_like_the_full_size",
+    ) else {
         return;
     };
     let (content, style, _) = images();
@@ -480,7 +474,7 @@ fn multi_scale_runs_coarse_to_fine_and_the_preview_balances_like_the_full_size()
 
 #[test]
 fn bad_combinations_are_refused_before_any_work() {
-    let Some(s) = stylizer("bad_combinations_are_refused_before_any_work") else {
+    let Some(s) = common::real_stylizer("bad_combinations_are_refused_before_any_work") else {
         return;
     };
     let (content, style, other) = images();
@@ -517,7 +511,8 @@ fn bad_combinations_are_refused_before_any_work() {
 /// once reported zeros there), and a row must never be partial.
 #[test]
 fn lbfgs_with_line_search_reports_real_costs_on_every_row() {
-    let Some(s) = stylizer("lbfgs_with_line_search_reports_real_costs_on_every_row") else {
+    let Some(s) = common::real_stylizer("lbfgs_with_line_search_reports_real_costs_on_every_row")
+    else {
         return;
     };
     let (content, style, _) = images();
@@ -558,7 +553,7 @@ fn lbfgs_with_line_search_reports_real_costs_on_every_row() {
 /// as the `extra` cost, and a term with zero weights changes nothing.
 #[test]
 fn a_pixel_term_pulls_the_result_to_its_target() {
-    let Some(s) = stylizer("a_pixel_term_pulls_the_result_to_its_target") else {
+    let Some(s) = common::real_stylizer("a_pixel_term_pulls_the_result_to_its_target") else {
         return;
     };
     let (content, style, _) = images();

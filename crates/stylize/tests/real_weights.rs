@@ -95,12 +95,10 @@ impl Observer for StopAt {
 
 #[test]
 fn real_weights_same_seed_same_bits_and_early_stop() {
-    let Some(path) = common::hed_weights("real_weights_same_seed_same_bits_and_early_stop") else {
+    let Some(stylizer) = common::real_stylizer("real_weights_same_seed_same_bits_and_early_stop")
+    else {
         return;
     };
-    let stylizer = Stylizer::new(&load_vgg_weights(&path, None).unwrap())
-        .with_threads(2)
-        .unwrap();
     let content = load_image(&common::asset("coffee.jpg")).unwrap();
     let style = load_image(&common::asset("great_wave.jpg")).unwrap();
     let config = StyleConfig::default().with_size(64).with_iterations(6);

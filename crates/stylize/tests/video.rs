@@ -11,9 +11,10 @@ use std::ops::ControlFlow;
 
 use image::DynamicImage;
 use stylize::video::{
-    stylize_video, FrameInfo, FrameResult, VideoConfig, VideoObserver, WarpInterpolation, WorkDir,
+    stylize_video, FrameInfo, FrameResult, VideoConfig, VideoObserver, VideoSummary,
+    WarpInterpolation, WorkDir,
 };
-use stylize::{load_image, load_vgg_weights, Result, StyleConfig, Stylizer};
+use stylize::{load_image, Result, StyleConfig, Stylizer};
 
 /// `n` frames of a 96x64 window panning 3 px per frame across `photo`.
 fn pan(photo: &DynamicImage, n: u32, x0: u32) -> Vec<DynamicImage> {
@@ -58,24 +59,23 @@ impl VideoObserver for Record {
     }
 }
 
-fn run(s: &Stylizer, dir: &std::path::Path, rec: &mut Record) -> stylize::video::VideoSummary {
-    let frames = clip();
+/// `frames` painted in the style of The Starry Night into `work`.
+fn paint(
+    s: &Stylizer,
+    frames: &[DynamicImage],
+    config: &VideoConfig,
+    work: &mut WorkDir,
+    observer: &mut dyn VideoObserver,
+) -> VideoSummary {
     let style = load_image(&common::asset("starry_night.jpg")).unwrap();
-    let mut work = WorkDir::open(dir, "test settings").unwrap();
-    let mut it = frames.into_iter().map(Ok::<_, stylize::Error>);
+    let mut it = frames.iter().cloned().map(Ok::<_, stylize::Error>);
     let it: &mut dyn Iterator<Item = Result<DynamicImage>> = &mut it;
-    stylize_video(s, it, Some(5), &[style], &config(), &mut work, rec).unwrap()
+    stylize_video(s, it, Some(frames.len()), &[style], config, work, observer).unwrap()
 }
 
-/// The real weights' stylizer on 2 threads, or `None` (test skipped) when
-/// the weights are not there.
-fn stylizer(test: &str) -> Option<Stylizer> {
-    let path = common::hed_weights(test)?;
-    Some(
-        Stylizer::new(&load_vgg_weights(&path, None).unwrap())
-            .with_threads(2)
-            .unwrap(),
-    )
+fn run(s: &Stylizer, dir: &std::path::Path, rec: &mut Record) -> VideoSummary {
+    let mut work = WorkDir::open(dir, "test settings").unwrap();
+    paint(s, &clip(), &config(), &mut work, rec)
 }
 
 /// `chelsea.jpg` at 160x96, the photo the synthetic clips move over.
@@ -87,7 +87,7 @@ fn chelsea() -> DynamicImage {
 
 #[test]
 fn cuts_start_fresh_later_frames_start_warm_and_resume_is_exact() {
-    let Some(s) = stylizer("video") else {
+    let Some(s) = common::real_stylizer("video") else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -144,7 +144,7 @@ fn cuts_start_fresh_later_frames_start_warm_and_resume_is_exact() {
 /// to first) steadier than without it.
 #[test]
 fn closing_the_loop_makes_the_seam_steadier() {
-    let Some(s) = stylizer("closing_the_loop") else {
+    let Some(s) = common::real_stylizer("closing_the_loop") else {
         return;
     };
     let photo = chelsea();
@@ -154,7 +154,6 @@ fn closing_the_loop_makes_the_seam_steadier() {
         .iter()
         .map(|x| photo.crop_imm(20 + x, 10, 96, 64))
         .collect();
-    let style = load_image(&common::asset("starry_night.jpg")).unwrap();
     let seam = |loop_frames: usize| -> f64 {
         let tmp = tempfile::tempdir().unwrap();
         let mut work = WorkDir::open(tmp.path(), "loop test").unwrap();
@@ -162,18 +161,7 @@ fn closing_the_loop_makes_the_seam_steadier() {
             loop_frames,
             ..config()
         };
-        let mut it = frames.clone().into_iter().map(Ok::<_, stylize::Error>);
-        let it: &mut dyn Iterator<Item = Result<DynamicImage>> = &mut it;
-        let summary = stylize_video(
-            &s,
-            it,
-            None,
-            std::slice::from_ref(&style),
-            &config,
-            &mut work,
-            &mut Record::default(),
-        )
-        .unwrap();
+        let summary = paint(&s, &frames, &config, &mut work, &mut Record::default());
         assert_eq!(summary.frames, 6);
         let out: Vec<image::RgbImage> = work
             .frame_files()
@@ -201,7 +189,7 @@ fn closing_the_loop_makes_the_seam_steadier() {
 
 #[test]
 fn sharper_warps_start_closer_to_the_previous_painting() {
-    let Some(s) = stylizer("bicubic_warp") else {
+    let Some(s) = common::real_stylizer("sharper_warps") else {
         return;
     };
     let photo = chelsea();
@@ -210,7 +198,6 @@ fn sharper_warps_start_closer_to_the_previous_painting() {
     let frames: Vec<DynamicImage> = (0..2u32)
         .map(|k| photo.crop_imm(20 + k, 10, 96, 64))
         .collect();
-    let style = load_image(&common::asset("starry_night.jpg")).unwrap();
     /// The cost each iteration of frame 2 started from.
     #[derive(Default)]
     struct Costs(Vec<f64>);
@@ -230,19 +217,8 @@ fn sharper_warps_start_closer_to_the_previous_painting() {
             image: StyleConfig::gatys().with_size(64).with_iterations(40),
             ..VideoConfig::default()
         };
-        let mut it = frames.clone().into_iter().map(Ok::<_, stylize::Error>);
-        let it: &mut dyn Iterator<Item = Result<DynamicImage>> = &mut it;
         let mut costs = Costs::default();
-        let summary = stylize_video(
-            &s,
-            it,
-            None,
-            std::slice::from_ref(&style),
-            &config,
-            &mut work,
-            &mut costs,
-        )
-        .unwrap();
+        let summary = paint(&s, &frames, &config, &mut work, &mut costs);
         assert_eq!(summary.shot_starts, vec![0]);
         costs.0[0]
     };

@@ -25,6 +25,19 @@ pub fn hed_weights(test: &str) -> Option<PathBuf> {
     }
 }
 
+/// The real weights' stylizer on 2 threads, or `None` (test skipped) when
+/// the weights are absent and `STYLIZE_SKIP_REAL_WEIGHTS=1` (as
+/// [`hed_weights`]).
+pub fn real_stylizer(test: &str) -> Option<stylize::Stylizer> {
+    let path = hed_weights(test)?;
+    let weights = stylize::load_vgg_weights(&path, None).expect("the real weights load");
+    Some(
+        stylize::Stylizer::new(&weights)
+            .with_threads(2)
+            .expect("a 2-thread pool"),
+    )
+}
+
 /// An image from the repo's `assets/images`.
 pub fn asset(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
