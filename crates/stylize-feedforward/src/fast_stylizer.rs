@@ -6,11 +6,13 @@ use std::sync::Arc;
 use image::Rgb32FImage;
 use tract_linalg::multithread::Executor;
 
+use crate::builtin_net::BuiltinNet;
+use crate::conv::Planes;
 use crate::error::{Error, Result};
 use crate::models::{read_model, BUILTIN, PREDICTOR, TRANSFORMER};
 use crate::network::Network;
 use crate::planar::{centre_square, from_output, pad_to_multiple, to_nchw, to_nhwc};
-use crate::style_mix::{StyleMix, BUILTIN_STYLES};
+use crate::style_mix::StyleMix;
 use crate::style_vector::{StyleVector, STYLE_VECTOR_LEN};
 
 /// The smallest side a content image may have.
@@ -79,28 +81,26 @@ impl FastOptions {
 pub struct FastStylizer {
     predictor: Network,
     transformer: Network,
-    builtin: Network,
+    builtin: BuiltinNet,
 }
 
 impl FastStylizer {
     /// Loads the three model files from `dir` (see
     /// [`default_models_dir`](crate::default_models_dir)), checking each
-    /// one's SHA-256. `threads` is the number of threads for the matrix
-    /// products (0: tract's single thread).
+    /// one's SHA-256. `threads` is the number of threads the networks
+    /// run on (0 or 1: one), in a pool of this stylizer's own.
     pub fn load(dir: &Path, threads: usize) -> Result<Self> {
-        let executor = if threads > 1 {
-            let pool = rayon::ThreadPoolBuilder::new()
+        let pool = Arc::new(
+            rayon::ThreadPoolBuilder::new()
                 .thread_name(|i| format!("stylize-fast-{i}"))
-                .num_threads(threads)
+                .num_threads(threads.max(1))
                 .build()
                 .map_err(|e| Error::Parameter {
                     name: "threads",
                     reason: format!("cannot start {threads} threads: {e}"),
-                })?;
-            Some(Executor::MultiThread(Arc::new(pool)))
-        } else {
-            None
-        };
+                })?,
+        );
+        let executor = (threads > 1).then(|| Executor::MultiThread(pool.clone()));
         let load = |file| -> Result<Network> {
             let bytes = read_model(dir, file)?;
             Network::parse(file, &bytes, executor.clone())
@@ -108,7 +108,7 @@ impl FastStylizer {
         Ok(FastStylizer {
             predictor: load(PREDICTOR)?,
             transformer: load(TRANSFORMER)?,
-            builtin: load(BUILTIN)?,
+            builtin: BuiltinNet::parse(BUILTIN, &read_model(dir, BUILTIN)?, pool)?,
         })
     }
 
@@ -160,12 +160,15 @@ impl FastStylizer {
                 Ok(from_output(&data, false, (ow, oh), (width, height)))
             }
             FastStyle::Builtin(mix) => {
-                let (shape, data) = self.builtin.run(&[
-                    (&[1, 3, h, w], &to_nchw(&padded)),
-                    (&[BUILTIN_STYLES], mix.weights()),
-                ])?;
-                let (ow, oh) = output_size(BUILTIN.name, &shape, [2, 3, 1], &data)?;
-                let out = from_output(&data, true, (ow, oh), (width, height));
+                let planes = Planes {
+                    channels: 3,
+                    height: h,
+                    width: w,
+                    data: to_nchw(&padded),
+                };
+                let out = self.builtin.run(planes, mix.weights());
+                let size = (out.width as u32, out.height as u32);
+                let out = from_output(&out.data, true, size, (width, height));
                 Ok(mix_with(&out, content, options.strength))
             }
         }

@@ -1,5 +1,6 @@
-//! Pretrained feed-forward style-transfer networks, run in pure Rust
-//! (tract): a painting in well under a second, where the optimiser of the
+//! Pretrained feed-forward style-transfer networks, run in pure Rust (the
+//! 26-style network by this crate's own convolutions, the arbitrary-style
+//! networks by tract): a painting in well under a second, where the optimiser of the
 //! `stylize` crate takes minutes. The result is also a head start for that
 //! optimiser (`stylize image --init fast`) and the per-frame painter of
 //! `stylize video --method fast`.
@@ -17,6 +18,8 @@
 //! # let _ = (out, out2); Ok(()) }
 //! ```
 
+mod builtin_net;
+mod conv;
 mod error;
 mod fast_stylizer;
 mod models;
