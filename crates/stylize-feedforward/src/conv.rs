@@ -173,7 +173,7 @@ impl Conv {
             .into_par_iter()
             .for_each_init(Vec::<f32>::new, |patches, (p0, dst)| {
                 let m = dst.nrows();
-                patches.clear();
+                // No clearing: the gather overwrites every entry.
                 patches.resize(m * depth, 0.0);
                 self.gather(input, p0, m, ow, patches);
                 let lhs = MatRef::from_column_major_slice(patches, m, depth);
@@ -306,18 +306,12 @@ mod tests {
 
     #[test]
     fn reflection_skips_the_edge_pixel() {
-        let img = Planes {
-            channels: 1,
-            height: 1,
-            width: 4,
-            data: vec![1.0, 2.0, 3.0, 4.0],
-        };
-        // A 1-row image cannot reflect vertically; pad along a 3-row one.
+        let row = [1.0, 2.0, 3.0, 4.0];
         let img3 = Planes {
             channels: 1,
             height: 3,
             width: 4,
-            data: [img.data.clone(), img.data.clone(), img.data.clone()].concat(),
+            data: [row, row, row].concat(),
         };
         let p = img3.reflect_pad(2, &Scratch::default());
         assert_eq!(&p.data[..8], &[3.0, 2.0, 1.0, 2.0, 3.0, 4.0, 3.0, 2.0]);
