@@ -3,9 +3,12 @@
 //!
 //! The network is small and regular, and its ONNX graph spells each
 //! instance normalisation out in ten elementwise operators; here every
-//! layer is one reflection pad, one convolution as matrix products
-//! ([`Conv`]), and one pass that normalises, scales by the style mix's
-//! `gamma` and `beta`, and applies the activation:
+//! layer is one reflection pad ([`Source`]), one convolution as matrix
+//! products ([`Conv`], which also sums each channel for the
+//! normalisation), and the normalisation (scaled by the style mix's
+//! `gamma` and `beta`) with the activation, applied where the output is
+//! next read: while padding for the next layer, upsampling, or adding the
+//! residual. So each large tensor is written once and read once.
 //!
 //! ```text
 //! contract: 9x9 3->32, 3x3/2 32->32, 3x3/2 32->32     (ReLU)
@@ -23,20 +26,14 @@ use rayon::prelude::*;
 use tract_onnx::pb::{ModelProto, TensorProto};
 use tract_onnx::prelude::Framework;
 
-use crate::conv::{Conv, Planes, Scratch};
+use crate::conv::{Conv, Planes, Scratch, Source};
+use crate::elementwise::{add_mapped, map_row, Activation};
 use crate::error::{Error, Result};
 use crate::models::ModelFile;
 use crate::style_mix::BUILTIN_STYLES;
 
 /// The normalisation's epsilon (the graph's constant).
 const EPSILON: f64 = 1e-5;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Activation {
-    Relu,
-    Identity,
-    Sigmoid,
-}
 
 /// A convolution and its conditional instance normalisation.
 #[derive(Debug)]
@@ -86,13 +83,7 @@ impl BuiltinNet {
                 floats(file, &key, t, dims)
             };
             Ok(Layer {
-                conv: Conv {
-                    cin,
-                    cout,
-                    k,
-                    stride,
-                    weights: get("w", &[cout, cin, k, k])?,
-                },
+                conv: Conv::new(cin, cout, k, stride, get("w", &[cout, cin, k, k])?),
                 gamma: get("norm.gamma", &[BUILTIN_STYLES, cout])?,
                 beta: get("norm.beta", &[BUILTIN_STYLES, cout])?,
             })
@@ -130,154 +121,156 @@ impl BuiltinNet {
 
     fn forward(&self, image: Planes, mix: &[f32]) -> Planes {
         let s = &self.scratch;
-        // Each step consumes its input (its buffer goes back to the
-        // scratch pool).
-        let step = |layer: &Layer, x: Planes, act| {
-            let y = apply(layer, &x, mix, act, s);
-            s.give(x.data);
-            y
-        };
+        let none = |_: usize, _: &mut [f32]| {};
         let [c0, c1, c2] = &self.contract;
-        let mut x = step(c0, image, Activation::Relu);
-        x = step(c1, x, Activation::Relu);
-        x = step(c2, x, Activation::Relu);
+        let y = c0.run(&image, 4, 1, &none, mix, Activation::Relu, s);
+        s.give(image.data);
+        let y = c1.run_after(y, 1, 2, mix, Activation::Relu, s);
+        let y = c2.run_after(y, 1, 2, mix, Activation::Relu, s);
+        let mut x = y.finish().compact(s);
         for [a, b] in &self.residual {
-            let y = apply(a, &x, mix, Activation::Relu, s);
-            let y = step(b, y, Activation::Identity);
+            let y = a.run(&x, 1, 1, &none, mix, Activation::Relu, s);
+            let y = b.run_after(y, 1, 1, mix, Activation::Identity, s);
+            let (width, height) = (x.width, x.height);
             x.data
-                .par_iter_mut()
-                .zip(&y.data)
-                .for_each(|(v, r)| *v += r);
-            s.give(y.data);
+                .par_chunks_mut(width)
+                .enumerate()
+                .for_each(|(i, row)| {
+                    let (c, r) = (i / height, i % height);
+                    let (scale, shift) = y.affine[c];
+                    add_mapped(row, y.raw.row(c, r), scale, shift);
+                });
+            s.give(y.raw.data);
         }
         let [e0, e1, e2] = &self.expand;
-        let up = upsample2(&x, s);
+        let up = upsample2(&x, none, s);
         s.give(x.data);
-        x = step(e0, up, Activation::Relu);
-        let up = upsample2(&x, s);
-        s.give(x.data);
-        x = step(e1, up, Activation::Relu);
-        step(e2, x, Activation::Sigmoid)
+        let y = e0.run(&up, 1, 1, &none, mix, Activation::Relu, s);
+        s.give(up.data);
+        let up = upsample2(&y.raw, |c, r| y.map(c, r), s);
+        s.give(y.raw.data);
+        let y = e1.run(&up, 1, 1, &none, mix, Activation::Relu, s);
+        s.give(up.data);
+        e2.run_after(y, 4, 1, mix, Activation::Sigmoid, s)
+            .finish()
+            .compact(s)
     }
 }
 
-/// One layer: reflection pad, convolution, conditional instance
-/// normalisation, activation.
-fn apply(layer: &Layer, x: &Planes, mix: &[f32], act: Activation, s: &Scratch) -> Planes {
-    let conv = &layer.conv;
-    let padded = x.reflect_pad(conv.k / 2, s);
-    let mut y = conv.forward(&padded, s);
-    s.give(padded.data);
-    let cout = conv.cout;
-    // Row `s` of a table belongs to style `s`.
-    let mixed = |table: &[f32], c: usize| -> f32 {
-        mix.iter()
-            .zip(table.chunks_exact(cout))
-            .map(|(m, row)| m * row[c])
-            .sum()
-    };
-    let plane = y.plane();
-    let stats: Vec<(f32, f32)> = y
-        .data
-        .par_chunks(plane)
-        .enumerate()
-        .map(|(c, p)| {
-            let (mean, var) = mean_var(p);
-            let scale = (f64::from(mixed(&layer.gamma, c)) / (var + EPSILON).sqrt()) as f32;
-            let shift = (f64::from(mixed(&layer.beta, c)) - mean * f64::from(scale)) as f32;
-            (scale, shift)
-        })
-        .collect();
-    const CHUNK: usize = 4096;
-    y.data
-        .par_chunks_mut(plane)
-        .zip(&stats)
-        .flat_map(|(p, st)| p.par_chunks_mut(CHUNK).map(move |c| (c, *st)))
-        .for_each(|(chunk, (scale, shift))| match act {
-            Activation::Relu => chunk
-                .iter_mut()
-                .for_each(|v| *v = (*v * scale + shift).max(0.0)),
-            Activation::Identity => chunk.iter_mut().for_each(|v| *v = *v * scale + shift),
-            Activation::Sigmoid => chunk
-                .iter_mut()
-                .for_each(|v| *v = sigmoid(*v * scale + shift)),
-        });
-    y
+/// Values one parallel task of an elementwise pass handles.
+const CHUNK: usize = 4096;
+
+/// A layer's convolution output and the per-channel `(scale, shift)` of
+/// its normalisation, with its activation: not yet applied.
+struct Pending {
+    raw: Planes,
+    affine: Vec<(f32, f32)>,
+    act: Activation,
 }
 
-/// The mean and (biased) variance of `p`, in one pass: sums and sums of
-/// squares in 16 lanes of `f32` per block of 1024 values (so they
-/// vectorise), blocks added in `f64`.
-fn mean_var(p: &[f32]) -> (f64, f64) {
-    let n = p.len().max(1) as f64;
-    let (sum, squares) = p
-        .chunks(1024)
-        .map(|block| {
-            let (mut s, mut q) = ([0.0f32; 16], [0.0f32; 16]);
-            let mut it = block.chunks_exact(16);
-            for c in it.by_ref() {
-                for ((a, b), v) in s.iter_mut().zip(q.iter_mut()).zip(c) {
-                    *a += *v;
-                    *b += *v * *v;
-                }
-            }
-            let rest = it.remainder();
-            let wide = |lanes: [f32; 16]| lanes.iter().map(|v| f64::from(*v)).sum::<f64>();
-            (
-                wide(s) + rest.iter().map(|v| f64::from(*v)).sum::<f64>(),
-                wide(q) + rest.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>(),
-            )
-        })
-        .fold((0.0, 0.0), |(a, b), (c, d)| (a + c, b + d));
-    let mean = sum / n;
-    (mean, (squares / n - mean * mean).max(0.0))
+impl Pending {
+    /// Normalises `row` of channel `c` and applies the activation.
+    fn map(&self, c: usize, row: &mut [f32]) {
+        let (scale, shift) = self.affine[c];
+        map_row(row, scale, shift, self.act);
+    }
+
+    /// The layer's output: the normalisation applied in place.
+    fn finish(mut self) -> Planes {
+        let plane = self.raw.plane();
+        let mut raw = std::mem::take(&mut self.raw.data);
+        raw.par_chunks_mut(plane)
+            .enumerate()
+            .flat_map(|(c, p)| p.par_chunks_mut(CHUNK).map(move |chunk| (c, chunk)))
+            .for_each(|(c, chunk)| self.map(c, chunk));
+        self.raw.data = raw;
+        self.raw
+    }
 }
 
-/// The logistic function, through [`exp`]: within 1e-7 of `1 / (1 +
-/// e^-z)` and branch-free, so a loop of it vectorises.
-fn sigmoid(z: f32) -> f32 {
-    1.0 / (1.0 + exp(-z))
-}
+impl Layer {
+    /// Reflection pad (`map` applied to the input's rows), convolution,
+    /// and the normalisation's statistics.
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &self,
+        x: &Planes,
+        pad: usize,
+        stride: usize,
+        map: &(dyn Fn(usize, &mut [f32]) + Sync),
+        mix: &[f32],
+        act: Activation,
+        s: &Scratch,
+    ) -> Pending {
+        let src = Source::reflect(x, pad, stride, map, s);
+        let out = self.conv.forward(&src, s);
+        s.give(src.data);
+        let cout = self.conv.cout;
+        // Row `s` of a table belongs to style `s`.
+        let mixed = |table: &[f32], c: usize| -> f64 {
+            let v: f32 = mix
+                .iter()
+                .zip(table.chunks_exact(cout))
+                .map(|(m, row)| m * row[c])
+                .sum();
+            f64::from(v)
+        };
+        let n = (out.planes.height * out.planes.width).max(1) as f64;
+        let affine = out
+            .sums
+            .iter()
+            .enumerate()
+            .map(|(c, [sum, squares])| {
+                let mean = sum / n;
+                let var = (squares / n - mean * mean).max(0.0);
+                let scale = mixed(&self.gamma, c) / (var + EPSILON).sqrt();
+                let shift = mixed(&self.beta, c) - mean * scale;
+                (scale as f32, shift as f32)
+            })
+            .collect();
+        Pending {
+            raw: out.planes,
+            affine,
+            act,
+        }
+    }
 
-/// `e^x` for `x` clamped to [-87, 88] (Cephes' `expf`: `x = n ln 2 + r`,
-/// `|r| <= ln 2 / 2`, a degree-6 polynomial for `e^r`, `2^n` from the
-/// exponent bits): relative error about 2e-7.
-fn exp(x: f32) -> f32 {
-    const LOG2E: f32 = std::f32::consts::LOG2_E;
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    let x = x.clamp(-87.0, 88.0);
-    // Round to nearest by adding and subtracting 1.5 * 2^23 (no `round`
-    // call, which would not vectorise on baseline x86-64).
-    const SHIFTER: f32 = 12_582_912.0;
-    let n = (x * LOG2E + SHIFTER) - SHIFTER;
-    let r = x - n * LN2_HI - n * LN2_LO;
-    let p = 1.987_569_1e-4f32;
-    let p = p * r + 1.398_199_9e-3;
-    let p = p * r + 8.333_452e-3;
-    let p = p * r + 4.166_579_6e-2;
-    let p = p * r + 1.666_666_5e-1;
-    let p = p * r + 0.5;
-    let e_r = p * r * r + r + 1.0;
-    e_r * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    /// [`Layer::run`] on the output of the previous layer, its
+    /// normalisation applied while padding.
+    fn run_after(
+        &self,
+        prev: Pending,
+        pad: usize,
+        stride: usize,
+        mix: &[f32],
+        act: Activation,
+        s: &Scratch,
+    ) -> Pending {
+        let y = self.run(&prev.raw, pad, stride, &|c, r| prev.map(c, r), mix, act, s);
+        s.give(prev.raw.data);
+        y
+    }
 }
 
 /// Nearest-neighbour upsampling by 2 (ONNX `Resize`, `asymmetric`,
-/// `floor`).
-fn upsample2(x: &Planes, s: &Scratch) -> Planes {
+/// `floor`), every source row of channel `c` passed through `map(c, row)`.
+fn upsample2(x: &Planes, map: impl Fn(usize, &mut [f32]) + Sync, s: &Scratch) -> Planes {
     let (h, w) = (x.height, x.width);
     let mut out = s.planes(x.channels, 2 * h, 2 * w);
     out.data
-        .par_chunks_mut(4 * h * w)
-        .zip(x.data.par_chunks(h * w))
-        .for_each(|(dst, src)| {
-            for (y, row) in dst.chunks_mut(2 * w).enumerate() {
-                let srow = &src[(y / 2) * w..(y / 2 + 1) * w];
-                for (pair, v) in row.chunks_exact_mut(2).zip(srow) {
-                    pair[0] = *v;
-                    pair[1] = *v;
-                }
+        .par_chunks_mut(4 * w)
+        .enumerate()
+        .for_each_init(Vec::new, |row, (i, dst)| {
+            let c = i / h;
+            row.clear();
+            row.extend_from_slice(x.row(c, i % h));
+            map(c, row);
+            let (top, bottom) = dst.split_at_mut(2 * w);
+            for (pair, v) in top.chunks_exact_mut(2).zip(row.iter()) {
+                pair[0] = *v;
+                pair[1] = *v;
             }
+            bottom.copy_from_slice(top);
         });
     out
 }
@@ -310,28 +303,4 @@ fn floats(file: ModelFile, name: &str, t: &TensorProto, dims: &[usize]) -> Resul
         return Err(bad("a value is not finite".into()));
     }
     Ok(values)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_polynomial_exp_and_sigmoid_match_the_library() {
-        let mut worst = (0.0f64, 0.0f64);
-        for i in -20_000..=20_000 {
-            let x = i as f32 * 0.0043;
-            let e = (f64::from(exp(x)) - f64::from(x).exp()).abs() / f64::from(x).exp();
-            let s = (f64::from(sigmoid(x)) - 1.0 / (1.0 + (-f64::from(x)).exp())).abs();
-            worst = (worst.0.max(e), worst.1.max(s));
-        }
-        assert!(
-            worst.0 < 5e-7 && worst.1 < 2e-7,
-            "relative exp error {}, sigmoid error {}",
-            worst.0,
-            worst.1
-        );
-        assert_eq!(sigmoid(-200.0), 1.0 / (1.0 + 88f32.exp()));
-        assert!(sigmoid(200.0) == 1.0);
-    }
 }

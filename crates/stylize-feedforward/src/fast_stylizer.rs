@@ -164,6 +164,7 @@ impl FastStylizer {
                     channels: 3,
                     height: h,
                     width: w,
+                    pitch: w,
                     data: to_nchw(&padded),
                 };
                 let out = self.builtin.run(planes, mix.weights());

@@ -20,6 +20,7 @@
 
 mod builtin_net;
 mod conv;
+mod elementwise;
 mod error;
 mod fast_stylizer;
 mod models;
