@@ -48,29 +48,44 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let fast = FastStylizer::load(&default_models_dir(), threads)?;
     let options = FastOptions::default();
-    let once = || -> Result<f64, Box<dyn std::error::Error>> {
+    // (total, style vector) seconds of one run.
+    let once = || -> Result<(f64, f64), Box<dyn std::error::Error>> {
         let t = Instant::now();
         let style = if kind == "arbitrary" {
             FastStyle::Arbitrary(fast.style_vector(&painting, 256)?)
         } else {
             FastStyle::Builtin(StyleMix::single(0)?)
         };
+        let predict = t.elapsed().as_secs_f64();
         let out = fast.stylize(&content, &style, &options)?;
         std::hint::black_box(out);
-        Ok(t.elapsed().as_secs_f64())
+        Ok((t.elapsed().as_secs_f64(), predict))
     };
     once()?;
     let mut times = Vec::with_capacity(reps);
+    let mut predict_times = Vec::with_capacity(reps);
     for _ in 0..reps {
-        times.push(once()?);
+        let (total, predict) = once()?;
+        times.push(total);
+        predict_times.push(predict);
     }
     let mut sorted = times.clone();
     sorted.sort_by(f64::total_cmp);
     let median = sorted[sorted.len() / 2];
-    let list: Vec<String> = times.iter().map(|t| format!("{t:.6}")).collect();
+    let list = |v: &[f64]| {
+        v.iter()
+            .map(|t| format!("{t:.6}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let predict = if kind == "arbitrary" {
+        format!(", \"predict_times\": [{}]", list(&predict_times))
+    } else {
+        String::new()
+    };
     println!(
-        "{{\"kind\": \"{kind}\", \"size\": [{nw}, {nh}], \"threads\": {threads}, \"times\": [{}], \"median\": {median:.6}}}",
-        list.join(", ")
+        "{{\"kind\": \"{kind}\", \"size\": [{nw}, {nh}], \"threads\": {threads}, \"times\": [{}]{predict}, \"median\": {median:.6}}}",
+        list(&times)
     );
     Ok(())
 }

@@ -143,11 +143,11 @@ impl BuiltinNet {
             s.give(y.raw.data);
         }
         let [e0, e1, e2] = &self.expand;
-        let up = upsample2(&x, none, s);
+        let up = x.upsample2(none, s);
         s.give(x.data);
         let y = e0.run(&up, 1, 1, &none, mix, Activation::Relu, s);
         s.give(up.data);
-        let up = upsample2(&y.raw, |c, r| y.map(c, r), s);
+        let up = y.raw.upsample2(|c, r| y.map(c, r), s);
         s.give(y.raw.data);
         let y = e1.run(&up, 1, 1, &none, mix, Activation::Relu, s);
         s.give(up.data);
@@ -203,7 +203,7 @@ impl Layer {
         s: &Scratch,
     ) -> Pending {
         let src = Source::reflect(x, pad, stride, map, s);
-        let out = self.conv.forward(&src, s);
+        let out = self.conv.forward(&src, &None, s);
         s.give(src.data);
         let cout = self.conv.cout;
         // Row `s` of a table belongs to style `s`.
@@ -250,29 +250,6 @@ impl Layer {
         s.give(prev.raw.data);
         y
     }
-}
-
-/// Nearest-neighbour upsampling by 2 (ONNX `Resize`, `asymmetric`,
-/// `floor`), every source row of channel `c` passed through `map(c, row)`.
-fn upsample2(x: &Planes, map: impl Fn(usize, &mut [f32]) + Sync, s: &Scratch) -> Planes {
-    let (h, w) = (x.height, x.width);
-    let mut out = s.planes(x.channels, 2 * h, 2 * w);
-    out.data
-        .par_chunks_mut(4 * w)
-        .enumerate()
-        .for_each_init(Vec::new, |row, (i, dst)| {
-            let c = i / h;
-            row.clear();
-            row.extend_from_slice(x.row(c, i % h));
-            map(c, row);
-            let (top, bottom) = dst.split_at_mut(2 * w);
-            for (pair, v) in top.chunks_exact_mut(2).zip(row.iter()) {
-                pair[0] = *v;
-                pair[1] = *v;
-            }
-            bottom.copy_from_slice(top);
-        });
-    out
 }
 
 /// The `f32` values of tensor `name`, checked to have shape `dims`.

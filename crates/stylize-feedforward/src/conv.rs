@@ -11,7 +11,7 @@
 use std::sync::Mutex;
 
 use faer::linalg::matmul::matmul;
-use faer::reborrow::{Reborrow, ReborrowMut};
+use faer::reborrow::ReborrowMut;
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
@@ -126,6 +126,30 @@ impl Planes {
     pub fn row(&self, c: usize, y: usize) -> &[f32] {
         let at = c * self.plane() + y * self.pitch;
         &self.data[at..at + self.width]
+    }
+
+    /// Nearest-neighbour upsampling by 2 (ONNX `Resize`, `asymmetric`,
+    /// `floor`), every source row of channel `c` passed through `map(c,
+    /// row)` first.
+    pub fn upsample2(&self, map: impl Fn(usize, &mut [f32]) + Sync, scratch: &Scratch) -> Planes {
+        let (h, w) = (self.height, self.width);
+        let mut out = scratch.planes(self.channels, 2 * h, 2 * w);
+        out.data
+            .par_chunks_mut(4 * w)
+            .enumerate()
+            .for_each_init(Vec::new, |row, (i, dst)| {
+                let c = i / h;
+                row.clear();
+                row.extend_from_slice(self.row(c, i % h));
+                map(c, row);
+                let (top, bottom) = dst.split_at_mut(2 * w);
+                for (pair, v) in top.chunks_exact_mut(2).zip(row.iter()) {
+                    pair[0] = *v;
+                    pair[1] = *v;
+                }
+                bottom.copy_from_slice(top);
+            });
+        out
     }
 
     /// The same image without unused values (`pitch == width`).
@@ -269,6 +293,10 @@ fn reflect(i: isize, n: usize) -> usize {
     r.clamp(0, n - 1) as usize
 }
 
+/// A step applied to each output block of a convolution: `f(channel,
+/// values)`, or none.
+pub(crate) type Post<'a> = Option<&'a (dyn Fn(usize, &mut [f32]) + Sync)>;
+
 /// A convolution's output and, per channel, the sum and the sum of
 /// squares of its values (computed while each block is in cache, for the
 /// normalisation that follows).
@@ -302,6 +330,11 @@ impl Conv {
         }
     }
 
+    /// The weights, in ONNX's `[cout][cin][k][k]` order.
+    pub fn weights(&self) -> &[f32] {
+        &self.weights
+    }
+
     /// The output size for a padded input of `height x width`.
     pub fn output_size(&self, height: usize, width: usize) -> (usize, usize) {
         (
@@ -311,8 +344,11 @@ impl Conv {
     }
 
     /// The convolution of `src` (laid out for this stride), on the
-    /// current rayon pool.
-    pub fn forward(&self, src: &Source, scratch: &Scratch) -> ConvOutput {
+    /// current rayon pool. `post(c, values)` runs on each block's values
+    /// of output channel `c` right after the product, before the sums (a
+    /// bias, an activation, a quantisation step); the values may include
+    /// the unused tail of a row.
+    pub fn forward(&self, src: &Source, post: &Post, scratch: &Scratch) -> ConvOutput {
         debug_assert_eq!((src.channels, src.stride), (self.cin, self.stride));
         let (k, s) = (self.k, self.stride);
         let (oh, ow) = self.output_size(src.height, src.width);
@@ -389,11 +425,14 @@ impl Conv {
                 // The real pixels' sums, while the block is in cache.
                 let mut all = Vec::with_capacity(self.cout);
                 for c in 0..self.cout {
-                    let col = dst.rb().col(c);
-                    let values = match col.try_as_col_major() {
-                        Some(v) => v.as_slice(),
+                    let col = dst.rb_mut().col_mut(c);
+                    let values = match col.try_as_col_major_mut() {
+                        Some(v) => v.as_slice_mut(),
                         None => unreachable!("the planes are column-major"),
                     };
+                    if let Some(post) = post {
+                        post(c, values);
+                    }
                     let mut totals = [0.0f64; 2];
                     let mut i = 0;
                     while i < m {
@@ -490,7 +529,7 @@ mod tests {
             };
             let scratch = Scratch::default();
             let src = Source::reflect(&input, 0, stride, |_, _| {}, &scratch);
-            let got = conv.forward(&src, &scratch);
+            let got = conv.forward(&src, &None, &scratch);
             let want = direct(&conv, &input);
             let got_planes = &got.planes.compact(&scratch);
             assert_eq!(
@@ -514,6 +553,26 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn upsampling_repeats_each_mapped_pixel_twice_each_way() {
+        let img = Planes {
+            channels: 2,
+            height: 1,
+            width: 2,
+            pitch: 2,
+            data: vec![1.0, 2.0, 3.0, 4.0],
+        };
+        let up = img.upsample2(
+            |c, r| r.iter_mut().for_each(|v| *v *= (c + 1) as f32),
+            &Scratch::default(),
+        );
+        assert_eq!((up.height, up.width), (2, 4));
+        assert_eq!(
+            up.data,
+            [1.0, 1.0, 2.0, 2.0, 1.0, 1.0, 2.0, 2.0, 6.0, 6.0, 8.0, 8.0, 6.0, 6.0, 8.0, 8.0]
+        );
     }
 
     #[test]

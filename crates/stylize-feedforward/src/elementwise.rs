@@ -119,7 +119,7 @@ pub(crate) fn sums(run: &[f32]) -> [f64; 2] {
 /// The logistic function, through [`exp`]: within 1e-7 of `1 / (1 +
 /// e^-z)` and branch-free, so a loop of it vectorises.
 #[inline(always)]
-fn sigmoid(z: f32) -> f32 {
+pub(crate) fn sigmoid(z: f32) -> f32 {
     1.0 / (1.0 + exp(-z))
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use image::Rgb32FImage;
 use tract_linalg::multithread::Executor;
 
+use crate::arbitrary_net::ArbitraryNet;
 use crate::builtin_net::BuiltinNet;
 use crate::conv::Planes;
 use crate::error::{Error, Result};
@@ -80,7 +81,7 @@ impl FastOptions {
 #[derive(Debug)]
 pub struct FastStylizer {
     predictor: Network,
-    transformer: Network,
+    transformer: ArbitraryNet,
     builtin: BuiltinNet,
 }
 
@@ -107,7 +108,11 @@ impl FastStylizer {
         };
         Ok(FastStylizer {
             predictor: load(PREDICTOR)?,
-            transformer: load(TRANSFORMER)?,
+            transformer: ArbitraryNet::parse(
+                TRANSFORMER,
+                &read_model(dir, TRANSFORMER)?,
+                pool.clone(),
+            )?,
             builtin: BuiltinNet::parse(BUILTIN, &read_model(dir, BUILTIN)?, pool)?,
         })
     }
@@ -152,12 +157,16 @@ impl FastStylizer {
                 } else {
                     vector.clone()
                 };
-                let (shape, data) = self.transformer.run(&[
-                    (&[1, h, w, 3], &to_nhwc(&padded, 1.0)),
-                    (&[1, 1, 1, STYLE_VECTOR_LEN], vector.values()),
-                ])?;
-                let (ow, oh) = output_size(TRANSFORMER.name, &shape, [1, 2, 3], &data)?;
-                Ok(from_output(&data, false, (ow, oh), (width, height)))
+                let planes = Planes {
+                    channels: 3,
+                    height: h,
+                    width: w,
+                    pitch: w,
+                    data: to_nchw(&padded),
+                };
+                let out = self.transformer.run(planes, vector.values());
+                let size = (out.width as u32, out.height as u32);
+                Ok(from_output(&out.data, true, size, (width, height)))
             }
             FastStyle::Builtin(mix) => {
                 let planes = Planes {
@@ -174,29 +183,6 @@ impl FastStylizer {
             }
         }
     }
-}
-
-/// `(width, height)` of an output of `shape`, where `axes` are the height,
-/// width and channel axes; checks 3 channels, at least the padded input's
-/// size, and the data's length.
-fn output_size(
-    model: &'static str,
-    shape: &[usize],
-    [h_axis, w_axis, c_axis]: [usize; 3],
-    data: &[f32],
-) -> Result<(u32, u32)> {
-    let ok = shape.len() == 4
-        && shape[0] == 1
-        && shape[c_axis] == 3
-        && shape.iter().product::<usize>() == data.len();
-    if !ok {
-        return Err(Error::network(
-            model,
-            "unexpected output",
-            format!("shape {shape:?}"),
-        ));
-    }
-    Ok((shape[w_axis] as u32, shape[h_axis] as u32))
 }
 
 /// `strength` of `styled` plus the rest of `photo`.

@@ -18,6 +18,7 @@
 //! # let _ = (out, out2); Ok(()) }
 //! ```
 
+mod arbitrary_net;
 mod builtin_net;
 mod conv;
 mod elementwise;
@@ -26,6 +27,7 @@ mod fast_stylizer;
 mod models;
 mod network;
 mod planar;
+mod quant;
 mod sheet;
 mod style_mix;
 mod style_vector;

@@ -1,0 +1,603 @@
+//! Magenta's arbitrary-style transformer (Ghiasi et al. 2017), the int8
+//! TFLite network converted to ONNX, run by stylize's own code instead of
+//! tract.
+//!
+//! The graph keeps the int8 network's QuantizeLinear/DequantizeLinear
+//! pairs: every convolution output, every step of every instance
+//! normalisation and every activation is rounded to an 8-bit grid with its
+//! own scale. This runs the same arithmetic in `f32` ([`Quant::fake`] at
+//! each of those points), with the convolutions of [`Conv`] on the
+//! dequantised weights:
+//!
+//! ```text
+//! contract: 9x9 3->8, 3x3/2 8->16, 3x3/2 16->32        (bias, ReLU)
+//! residual: 5 x [3x3 32->32 (norm, ReLU), 3x3 32->32 (norm)] + x
+//! expand:   x2 nearest, 3x3 32->16 (norm, ReLU); x2, 3x3 16->8 (norm, ReLU);
+//!           9x9 8->3 (norm, sigmoid)
+//! ```
+//!
+//! Each normalisation's `gamma` and `beta` come from the 100-number style
+//! vector through a 1x1 convolution (also quantised). Quantisation points
+//! and weights are found by their tensor names in the graph (the file is
+//! checked by SHA-256 first); a missing or malformed one is an error that
+//! names it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use tract_onnx::pb::{ModelProto, NodeProto, TensorProto};
+use tract_onnx::prelude::Framework;
+
+use crate::conv::{Conv, Planes, Scratch, Source};
+use crate::error::{Error, Result};
+use crate::models::ModelFile;
+use crate::quant::{add_row, bias_row, norm_row, square_sum, Quant, QuantAct};
+use crate::style_vector::STYLE_VECTOR_LEN;
+
+/// ONNX data types.
+const FLOAT: i32 = 1;
+const UINT8: i32 = 2;
+const INT8: i32 = 3;
+const INT32: i32 = 6;
+
+/// A convolution with its bias.
+#[derive(Debug)]
+struct BiasedConv {
+    conv: Conv,
+    bias: Vec<f32>,
+}
+
+/// A contracting layer: convolution, bias, ReLU, quantised.
+#[derive(Debug)]
+struct Plain {
+    conv: BiasedConv,
+    out: Quant,
+}
+
+impl Plain {
+    /// The layer on `x` padded by `pad` (`map` applied to its rows
+    /// first).
+    fn run(
+        &self,
+        x: &Planes,
+        pad: usize,
+        map: &(dyn Fn(usize, &mut [f32]) + Sync),
+        s: &Scratch,
+    ) -> Planes {
+        let src = Source::reflect(x, pad, self.conv.conv.stride, map, s);
+        let (bias, out) = (&self.conv.bias, self.out);
+        let post = move |c: usize, vals: &mut [f32]| bias_row(vals, bias[c], true, out);
+        let y = self.conv.conv.forward(&src, &Some(&post), s).planes;
+        s.give(src.data);
+        y
+    }
+}
+
+/// A 1x1 convolution of the style vector: one `gamma` or `beta` per
+/// channel.
+#[derive(Debug)]
+struct StyleParam {
+    /// `[channel][100]`.
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+    out: Quant,
+}
+
+impl StyleParam {
+    fn values(&self, vector: &[f32]) -> Vec<f32> {
+        self.weights
+            .chunks_exact(STYLE_VECTOR_LEN)
+            .zip(&self.bias)
+            .map(|(w, b)| {
+                let dot: f32 = w.iter().zip(vector).map(|(a, v)| a * v).sum();
+                self.out.fake(dot + b)
+            })
+            .collect()
+    }
+}
+
+/// A convolution followed by conditional instance normalisation, each
+/// step quantised as in the graph.
+#[derive(Debug)]
+struct Normed {
+    conv: BiasedConv,
+    /// The convolution's output.
+    conv_q: Quant,
+    mean: Quant,
+    squares: Quant,
+    variance: Quant,
+    plus_epsilon: Quant,
+    rsqrt: Quant,
+    /// `gamma / std`.
+    scale: Quant,
+    /// `mean * scale`.
+    mean_scaled: Quant,
+    /// `beta - mean * scale`.
+    shift: Quant,
+    /// `x * scale`.
+    scaled: Quant,
+    /// The layer's output (after the activation).
+    out: Quant,
+    then: QuantAct,
+    gamma: StyleParam,
+    beta: StyleParam,
+}
+
+/// A normalised layer's output before its normalisation is applied: the
+/// quantised convolution output and, per channel, `scale` and `shift`.
+struct Pending<'a> {
+    raw: Planes,
+    scale: Vec<f32>,
+    shift: Vec<f32>,
+    layer: &'a Normed,
+}
+
+impl Pending<'_> {
+    /// Normalises `row` of channel `c` and applies the activation.
+    fn map(&self, c: usize, row: &mut [f32]) {
+        let l = self.layer;
+        norm_row(row, (self.scale[c], self.shift[c]), l.scaled, l.out, l.then);
+    }
+}
+
+/// The arbitrary-style transformer, loaded.
+pub(crate) struct ArbitraryNet {
+    input: Quant,
+    vector: Quant,
+    contract: [Plain; 3],
+    residual: Vec<([Normed; 2], Quant)>,
+    expand: [Normed; 3],
+    epsilon: f32,
+    pool: Arc<rayon::ThreadPool>,
+    scratch: Scratch,
+}
+
+impl std::fmt::Debug for ArbitraryNet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArbitraryNet").finish_non_exhaustive()
+    }
+}
+
+/// The graph's tensors and quantisation nodes, by name.
+struct Graph<'a> {
+    file: ModelFile,
+    tensors: HashMap<&'a str, &'a TensorProto>,
+    /// QuantizeLinear nodes by output.
+    quants: HashMap<&'a str, &'a NodeProto>,
+    /// DequantizeLinear nodes by their (initializer) input.
+    dequants_of: HashMap<&'a str, &'a NodeProto>,
+    /// DequantizeLinear nodes by output.
+    dequants: HashMap<&'a str, &'a NodeProto>,
+    /// Conv nodes by their weights' input.
+    convs: HashMap<&'a str, &'a NodeProto>,
+}
+
+impl<'a> Graph<'a> {
+    fn bad(&self, what: &str, why: impl std::fmt::Display) -> Error {
+        Error::network(self.file.name, "unexpected graph", format!("{what}: {why}"))
+    }
+
+    fn tensor(&self, name: &str) -> Result<&'a TensorProto> {
+        self.tensors
+            .get(name)
+            .copied()
+            .ok_or_else(|| self.bad(name, "no such tensor"))
+    }
+
+    /// The values of an initializer as `f64`, for float and integer types.
+    fn values(&self, name: &str) -> Result<Vec<f64>> {
+        let t = self.tensor(name)?;
+        let raw = &t.raw_data;
+        let v: Vec<f64> = match t.data_type {
+            FLOAT if raw.is_empty() => t.float_data.iter().map(|v| f64::from(*v)).collect(),
+            FLOAT => raw
+                .chunks_exact(4)
+                .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+                .collect(),
+            INT32 if raw.is_empty() => t.int32_data.iter().map(|v| f64::from(*v)).collect(),
+            INT32 => raw
+                .chunks_exact(4)
+                .map(|b| f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+                .collect(),
+            INT8 if raw.is_empty() => t.int32_data.iter().map(|v| f64::from(*v)).collect(),
+            INT8 => raw.iter().map(|b| f64::from(*b as i8)).collect(),
+            UINT8 if raw.is_empty() => t.int32_data.iter().map(|v| f64::from(*v)).collect(),
+            UINT8 => raw.iter().map(|b| f64::from(*b)).collect(),
+            other => return Err(self.bad(name, format!("data type {other}"))),
+        };
+        let n: i64 = t.dims.iter().product();
+        if v.len() as i64 != n.max(1) || v.iter().any(|x| !x.is_finite()) {
+            return Err(self.bad(name, format!("{} values for shape {:?}", v.len(), t.dims)));
+        }
+        Ok(v)
+    }
+
+    fn scalar(&self, name: &str) -> Result<f64> {
+        match self.values(name)?.as_slice() {
+            [v] => Ok(*v),
+            v => Err(self.bad(name, format!("{} values, expected one", v.len()))),
+        }
+    }
+
+    /// The quantisation of the QuantizeLinear node that outputs `name`.
+    fn quant(&self, name: &str) -> Result<Quant> {
+        let node = self
+            .quants
+            .get(name)
+            .ok_or_else(|| self.bad(name, "no QuantizeLinear node gives it"))?;
+        self.quant_of(node, name)
+    }
+
+    fn quant_of(&self, node: &NodeProto, what: &str) -> Result<Quant> {
+        let [_, scale, zero] = node.input.as_slice() else {
+            return Err(self.bad(what, "needs a scale and a zero point"));
+        };
+        let signed = match self.tensor(zero)?.data_type {
+            INT8 => true,
+            UINT8 => false,
+            other => return Err(self.bad(zero, format!("zero point of type {other}"))),
+        };
+        let scale = self.scalar(scale)? as f32;
+        if scale <= 0.0 || !scale.is_finite() {
+            return Err(self.bad(what, format!("scale {scale}")));
+        }
+        Ok(Quant::new(scale, self.scalar(zero)? as i32, signed))
+    }
+
+    /// The dequantised values of initializer `name` (per-channel scales
+    /// along axis 0 of `dims`, or one scale).
+    fn dequantised(&self, name: &str, dims: &[usize]) -> Result<Vec<f32>> {
+        let node = self
+            .dequants_of
+            .get(name)
+            .ok_or_else(|| self.bad(name, "no DequantizeLinear node reads it"))?;
+        self.dequant_node(node, name, Some(dims))
+    }
+
+    /// The values `node` dequantises, checked to have shape `dims` if
+    /// given.
+    fn dequant_node(
+        &self,
+        node: &NodeProto,
+        name: &str,
+        dims: Option<&[usize]>,
+    ) -> Result<Vec<f32>> {
+        let [src, scale, zero] = node.input.as_slice() else {
+            return Err(self.bad(name, "DequantizeLinear needs a scale and a zero point"));
+        };
+        let shape: Vec<usize> = self.tensor(src)?.dims.iter().map(|d| *d as usize).collect();
+        let dims = dims.unwrap_or(&shape);
+        if shape != dims {
+            return Err(self.bad(name, format!("shape {shape:?}, expected {dims:?}")));
+        }
+        let q = self.values(src)?;
+        let (scales, zeros) = (self.values(scale)?, self.values(zero)?);
+        let channels = dims.first().copied().unwrap_or(1);
+        let per = q.len() / channels.max(1);
+        let axis = node
+            .attribute
+            .iter()
+            .find(|a| a.name == "axis")
+            .map_or(1, |a| a.i);
+        if scales.len() != 1 && (scales.len() != channels || axis != 0 || zeros.len() != channels) {
+            return Err(self.bad(name, format!("{} scales on axis {axis}", scales.len())));
+        }
+        Ok(q.iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let c = if scales.len() == 1 { 0 } else { i / per };
+                let z = zeros.get(c).or(zeros.first()).copied().unwrap_or(0.0);
+                ((v - z) * scales[c]) as f32
+            })
+            .collect())
+    }
+
+    /// The convolution whose weights are initializer `weights`, and its
+    /// bias (zero where it has none).
+    fn conv(
+        &self,
+        weights: &str,
+        cin: usize,
+        cout: usize,
+        k: usize,
+        stride: usize,
+    ) -> Result<BiasedConv> {
+        let w = self.dequantised(weights, &[cout, cin, k, k])?;
+        let wdq = self
+            .dequants_of
+            .get(weights)
+            .and_then(|n| n.output.first())
+            .ok_or_else(|| self.bad(weights, "no dequantised weights"))?;
+        let node = self
+            .convs
+            .get(wdq.as_str())
+            .ok_or_else(|| self.bad(weights, "no Conv node reads them"))?;
+        let ints = |name: &str| -> Vec<i64> {
+            node.attribute
+                .iter()
+                .find(|a| a.name == name)
+                .map(|a| a.ints.clone())
+                .unwrap_or_default()
+        };
+        if ints("strides").iter().any(|s| *s != stride as i64)
+            || ints("pads").iter().any(|p| *p != 0)
+            || node.attribute.iter().any(|a| a.name == "group" && a.i != 1)
+        {
+            return Err(self.bad(weights, "unexpected Conv attributes"));
+        }
+        let bias = match node.input.get(2).filter(|b| !b.is_empty()) {
+            None => vec![0.0; cout],
+            Some(b) => {
+                let dq = self
+                    .dequants
+                    .get(b.as_str())
+                    .ok_or_else(|| self.bad(b, "the bias is not dequantised"))?;
+                let src = dq.input.first().map_or("", |s| s.as_str());
+                let values = self.dequant_node(dq, src, None)?;
+                match values.len() {
+                    1 => vec![values[0]; cout],
+                    n if n == cout => values,
+                    n => return Err(self.bad(b, format!("{n} biases for {cout} channels"))),
+                }
+            }
+        };
+        Ok(BiasedConv {
+            conv: Conv::new(cin, cout, k, stride, w),
+            bias,
+        })
+    }
+
+    fn style_param(&self, prefix: &str, which: &str, channels: usize) -> Result<StyleParam> {
+        let base = format!("style_params/{prefix}/StyleNorm/{which}");
+        let c = self.conv(&format!("{base}/weights"), STYLE_VECTOR_LEN, channels, 1, 1)?;
+        Ok(StyleParam {
+            // 1x1 filters: `[channel][100]` already.
+            weights: c.conv.weights().to_vec(),
+            bias: c.bias,
+            out: self.quant(&format!("{base}/BiasAdd"))?,
+        })
+    }
+
+    fn normed(
+        &self,
+        prefix: &str,
+        weights: &str,
+        (cin, cout, k): (usize, usize, usize),
+        then: &str,
+    ) -> Result<Normed> {
+        let q = |suffix: &str| self.quant(&format!("{prefix}/{suffix}"));
+        let then_q = match then {
+            "relu" => QuantAct::Relu,
+            "sigmoid" => QuantAct::Sigmoid(q("Sigmoid_int8")?),
+            _ => QuantAct::Identity,
+        };
+        let out = match then {
+            "relu" => q("Relu")?,
+            _ => q("StyleNorm/batchnorm/add_1")?,
+        };
+        Ok(Normed {
+            conv: self.conv(weights, cin, cout, k, 1)?,
+            conv_q: q("Conv2D")?,
+            mean: q("StyleNorm/moments/mean")?,
+            squares: q("StyleNorm/moments/SquaredDifference_int8")?,
+            variance: q("StyleNorm/moments/variance")?,
+            plus_epsilon: q("StyleNorm/batchnorm/add")?,
+            rsqrt: q("StyleNorm/batchnorm/Rsqrt_int8")?,
+            scale: q("StyleNorm/batchnorm/mul")?,
+            mean_scaled: q("StyleNorm/batchnorm/mul_2")?,
+            shift: q("StyleNorm/batchnorm/sub")?,
+            scaled: q("StyleNorm/batchnorm/mul_1")?,
+            out,
+            then: then_q,
+            gamma: self.style_param(prefix, "Conv_1", cout)?,
+            beta: self.style_param(prefix, "Conv", cout)?,
+        })
+    }
+}
+
+impl ArbitraryNet {
+    /// Reads `file` (the transformer's ONNX model, `bytes`).
+    pub fn parse(file: ModelFile, bytes: &[u8], pool: Arc<rayon::ThreadPool>) -> Result<Self> {
+        let proto: ModelProto = tract_onnx::onnx()
+            .proto_model_for_read(&mut &bytes[..])
+            .map_err(|e| Error::network(file.name, "cannot parse the ONNX model", e))?;
+        let graph = proto
+            .graph
+            .as_ref()
+            .ok_or_else(|| Error::network(file.name, "no graph", "the model is empty"))?;
+        let by_output = |op: &str| -> HashMap<&str, &NodeProto> {
+            graph
+                .node
+                .iter()
+                .filter(|n| n.op_type == op)
+                .filter_map(|n| n.output.first().map(|o| (o.as_str(), n)))
+                .collect()
+        };
+        let by_input = |op: &str, i: usize| -> HashMap<&str, &NodeProto> {
+            graph
+                .node
+                .iter()
+                .filter(|n| n.op_type == op)
+                .filter_map(|n| n.input.get(i).map(|o| (o.as_str(), n)))
+                .collect()
+        };
+        let g = Graph {
+            file,
+            tensors: graph
+                .initializer
+                .iter()
+                .map(|t| (t.name.as_str(), t))
+                .collect(),
+            quants: by_output("QuantizeLinear"),
+            dequants_of: by_input("DequantizeLinear", 0),
+            dequants: by_output("DequantizeLinear"),
+            convs: by_input("Conv", 1),
+        };
+        let t = "transformer";
+        let plain = |i: usize, cin, cout, k, stride| -> Result<Plain> {
+            Ok(Plain {
+                conv: g.conv(
+                    &format!("{t}/contract/conv{i}/weights"),
+                    cin,
+                    cout,
+                    k,
+                    stride,
+                )?,
+                out: g.quant(&format!("{t}/contract/conv{i}/Relu"))?,
+            })
+        };
+        let residual = (1..=5)
+            .map(|r| {
+                let p = |j: usize| format!("{t}/residual/residual{r}/conv{j}");
+                Ok((
+                    [
+                        g.normed(&p(1), &format!("{}/weights", p(1)), (32, 32, 3), "relu")?,
+                        g.normed(&p(2), &format!("{}/weights", p(2)), (32, 32, 3), "none")?,
+                    ],
+                    g.quant(&format!("{t}/residual/residual{r}/add"))?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let expand = |i: usize, cin, cout, k, then| {
+            let p = format!("{t}/expand/conv{i}/conv");
+            g.normed(&p, &format!("{p}/weights"), (cin, cout, k), then)
+        };
+        // The graph adds one constant epsilon (dequantised) in every
+        // normalisation.
+        let eps = g.dequantised(
+            &format!("{t}/residual/residual1/conv1/StyleNorm/batchnorm/add/y"),
+            &[1, 1, 1, 1],
+        )?;
+        Ok(ArbitraryNet {
+            input: g.quant(&format!("{t}/contract/MirrorPad_int8"))?,
+            vector: g.quant("mobilenet_conv/Conv/BiasAdd_int8")?,
+            contract: [
+                plain(1, 3, 8, 9, 1)?,
+                plain(2, 8, 16, 3, 2)?,
+                plain(3, 16, 32, 3, 2)?,
+            ],
+            residual,
+            expand: [
+                expand(1, 32, 16, 3, "relu")?,
+                expand(2, 16, 8, 3, "relu")?,
+                expand(3, 8, 3, 9, "sigmoid")?,
+            ],
+            epsilon: eps[0],
+            pool,
+            scratch: Scratch::default(),
+        })
+    }
+
+    /// `image` (3 planes in [0, 1], sides multiples of 4, at least 16)
+    /// painted with the style `vector`: 3 planes in [0, 1].
+    pub fn run(&self, image: Planes, vector: &[f32]) -> Planes {
+        self.pool.install(|| self.forward(image, vector))
+    }
+
+    fn forward(&self, image: Planes, vector: &[f32]) -> Planes {
+        let s = &self.scratch;
+        let v: Vec<f32> = vector.iter().map(|x| self.vector.fake(*x)).collect();
+        let input = self.input;
+        let quantise_input = move |_: usize, row: &mut [f32]| bias_row(row, 0.0, false, input);
+        let [c0, c1, c2] = &self.contract;
+        let x = c0.run(&image, 4, &quantise_input, s);
+        s.give(image.data);
+        let y = c1.run(&x, 1, &|_, _| {}, s);
+        s.give(x.data);
+        let x = c2.run(&y, 1, &|_, _| {}, s);
+        s.give(y.data);
+        let mut x = x.compact(s);
+        for ([a, b], add) in &self.residual {
+            let y = self.normed(a, &x, 1, &|_, _| {}, &v, s);
+            let y2 = self.normed(b, &y.raw, 1, &|c, r| y.map(c, r), &v, s);
+            s.give(y.raw.data);
+            let (width, height) = (x.width, x.height);
+            x.data
+                .par_chunks_mut(width)
+                .enumerate()
+                .for_each_init(Vec::new, |row, (i, xs)| {
+                    let (c, r) = (i / height, i % height);
+                    row.clear();
+                    row.extend_from_slice(y2.raw.row(c, r));
+                    y2.map(c, row);
+                    add_row(xs, row, *add);
+                });
+            s.give(y2.raw.data);
+        }
+        let [e0, e1, e2] = &self.expand;
+        let up = x.upsample2(|_, _| {}, s);
+        s.give(x.data);
+        let y = self.normed(e0, &up, 1, &|_, _| {}, &v, s);
+        s.give(up.data);
+        let up = y.raw.upsample2(|c, r| y.map(c, r), s);
+        s.give(y.raw.data);
+        let y = self.normed(e1, &up, 1, &|_, _| {}, &v, s);
+        s.give(up.data);
+        let z = self.normed(e2, &y.raw, 4, &|c, r| y.map(c, r), &v, s);
+        s.give(y.raw.data);
+        let mut z = z;
+        let plane = z.raw.plane();
+        let mut data = std::mem::take(&mut z.raw.data);
+        data.par_chunks_mut(plane)
+            .enumerate()
+            .for_each(|(c, p)| z.map(c, p));
+        z.raw.data = data;
+        z.raw.compact(s)
+    }
+
+    /// One normalised layer on `x` (padded by `pad`, `map` applied to its
+    /// rows first): the convolution and the normalisation's `scale` and
+    /// `shift`, computed as the graph's quantised steps.
+    #[allow(clippy::too_many_arguments)]
+    fn normed<'a>(
+        &self,
+        layer: &'a Normed,
+        x: &Planes,
+        pad: usize,
+        map: &(dyn Fn(usize, &mut [f32]) + Sync),
+        vector: &[f32],
+        s: &Scratch,
+    ) -> Pending<'a> {
+        let src = Source::reflect(x, pad, 1, map, s);
+        let (bias, q) = (&layer.conv.bias, layer.conv_q);
+        let post = move |c: usize, vals: &mut [f32]| bias_row(vals, bias[c], false, q);
+        let out = layer.conv.conv.forward(&src, &Some(&post), s);
+        s.give(src.data);
+        let raw = out.planes;
+        let n = (raw.width * raw.height).max(1) as f64;
+        let means: Vec<f32> = out
+            .sums
+            .iter()
+            .map(|[sum, _]| layer.mean.fake((sum / n) as f32))
+            .collect();
+        // The variance is the mean of quantised squares: a second pass.
+        let squares: Vec<f64> = (0..raw.channels)
+            .into_par_iter()
+            .map(|c| {
+                let m = means[c];
+                (0..raw.height)
+                    .map(|y| square_sum(raw.row(c, y), m, layer.squares))
+                    .sum()
+            })
+            .collect();
+        let gamma = layer.gamma.values(vector);
+        let beta = layer.beta.values(vector);
+        let (mut scale, mut shift) = (Vec::new(), Vec::new());
+        for c in 0..raw.channels {
+            let var = layer.variance.fake((squares[c] / n) as f32);
+            let ve = layer.plus_epsilon.fake(var + self.epsilon);
+            let rs = layer.rsqrt.fake(1.0 / ve.sqrt());
+            let sc = layer.scale.fake(rs * gamma[c]);
+            let ms = layer.mean_scaled.fake(means[c] * sc);
+            scale.push(sc);
+            shift.push(layer.shift.fake(beta[c] - ms));
+        }
+        Pending {
+            raw,
+            scale,
+            shift,
+            layer,
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Fake quantisation: the int8 networks' QuantizeLinear/DequantizeLinear
+//! pairs, computed in `f32` as onnxruntime's operators define them, and
+//! the row loops that use it, compiled for the CPU's best instruction set
+//! (pulp's dispatch, as in `elementwise.rs`).
+
+use pulp::{Arch, Simd, WithSimd};
+
+use crate::elementwise::sigmoid;
+
+/// One quantisation point of the graph: `scale`, `zero` point and the
+/// integer type's range.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Quant {
+    pub scale: f32,
+    pub zero: f32,
+    pub lo: f32,
+    pub hi: f32,
+}
+
+impl Quant {
+    /// An `int8` (`signed`) or `uint8` point.
+    pub fn new(scale: f32, zero: i32, signed: bool) -> Quant {
+        let (lo, hi) = if signed {
+            (-128.0, 127.0)
+        } else {
+            (0.0, 255.0)
+        };
+        Quant {
+            scale,
+            zero: zero as f32,
+            lo,
+            hi,
+        }
+    }
+
+    /// `x` quantised and dequantised: `(clamp(round(x / scale) + zero) -
+    /// zero) * scale`, rounding half to even (as QuantizeLinear).
+    #[inline(always)]
+    pub fn fake(self, x: f32) -> f32 {
+        // Far outside the range the clamp decides anyway; bounding first
+        // keeps the rounding trick valid.
+        let steps = (x / self.scale).clamp(-LARGE, LARGE);
+        ((round_even(steps) + self.zero).clamp(self.lo, self.hi) - self.zero) * self.scale
+    }
+}
+
+/// A bound on quantisation steps, well past any range.
+const LARGE: f32 = 1_048_576.0;
+
+/// `x` (`|x| <= 2^22`) rounded to the nearest integer, halves to even,
+/// without a library call (so loops of it vectorise): adding and
+/// subtracting 1.5 * 2^23 rounds in the default mode.
+#[inline(always)]
+pub(crate) fn round_even(x: f32) -> f32 {
+    const SHIFTER: f32 = 12_582_912.0;
+    (x + SHIFTER) - SHIFTER
+}
+
+/// What follows a quantised normalisation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum QuantAct {
+    Relu,
+    Identity,
+    /// The sigmoid, its result quantised again.
+    Sigmoid(Quant),
+}
+
+/// `row[i] = q(act(row[i] + bias))`, `act` a ReLU or nothing.
+pub(crate) fn bias_row(row: &mut [f32], bias: f32, relu: bool, q: Quant) {
+    struct Op<'a>(&'a mut [f32], f32, bool, Quant);
+    impl WithSimd for Op<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, _: S) {
+            let Op(row, b, relu, q) = self;
+            if relu {
+                row.iter_mut().for_each(|v| *v = q.fake((*v + b).max(0.0)));
+            } else {
+                row.iter_mut().for_each(|v| *v = q.fake(*v + b));
+            }
+        }
+    }
+    Arch::new().dispatch(Op(row, bias, relu, q))
+}
+
+/// `row[i] = out(act(scaled(row[i] * scale) + shift))`: a quantised
+/// normalisation's last steps.
+pub(crate) fn norm_row(
+    row: &mut [f32],
+    (scale, shift): (f32, f32),
+    scaled: Quant,
+    out: Quant,
+    act: QuantAct,
+) {
+    struct Op<'a>(&'a mut [f32], f32, f32, Quant, Quant, QuantAct);
+    impl WithSimd for Op<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, _: S) {
+            let Op(row, scale, shift, scaled, out, act) = self;
+            let y = |v: f32| scaled.fake(v * scale) + shift;
+            match act {
+                QuantAct::Relu => row.iter_mut().for_each(|v| *v = out.fake(y(*v).max(0.0))),
+                QuantAct::Identity => row.iter_mut().for_each(|v| *v = out.fake(y(*v))),
+                QuantAct::Sigmoid(q) => row
+                    .iter_mut()
+                    .for_each(|v| *v = q.fake(sigmoid(out.fake(y(*v))))),
+            }
+        }
+    }
+    Arch::new().dispatch(Op(row, scale, shift, scaled, out, act))
+}
+
+/// The sum of `q((row[i] - mean)^2)`.
+pub(crate) fn square_sum(row: &[f32], mean: f32, q: Quant) -> f64 {
+    struct Op<'a>(&'a [f32], f32, Quant);
+    impl WithSimd for Op<'_> {
+        type Output = f64;
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, _: S) -> f64 {
+            let Op(row, mean, q) = self;
+            let mut lanes = [0.0f32; 16];
+            let mut it = row.chunks_exact(16);
+            for c in it.by_ref() {
+                let Ok(c) = <&[f32; 16]>::try_from(c) else {
+                    continue;
+                };
+                for l in 0..16 {
+                    let d = c[l] - mean;
+                    lanes[l] += q.fake(d * d);
+                }
+            }
+            let rest: f64 = it
+                .remainder()
+                .iter()
+                .map(|v| f64::from(q.fake((v - mean) * (v - mean))))
+                .sum();
+            lanes.iter().map(|v| f64::from(*v)).sum::<f64>() + rest
+        }
+    }
+    Arch::new().dispatch(Op(row, mean, q))
+}
+
+/// `dst[i] = q(dst[i] + src[i])` (a quantised residual connection).
+pub(crate) fn add_row(dst: &mut [f32], src: &[f32], q: Quant) {
+    struct Op<'a>(&'a mut [f32], &'a [f32], Quant);
+    impl WithSimd for Op<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, _: S) {
+            let Op(dst, src, q) = self;
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = q.fake(*d + s);
+            }
+        }
+    }
+    Arch::new().dispatch(Op(dst, src, q))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounds_half_to_even_and_clamps() {
+        for (x, want) in [
+            (0.5, 0.0),
+            (1.5, 2.0),
+            (2.5, 2.0),
+            (-0.5, 0.0),
+            (-1.5, -2.0),
+            (2.4, 2.0),
+            (-2.6, -3.0),
+            (1e7, 1e7),
+        ] {
+            assert_eq!(round_even(x), want, "{x}");
+        }
+        let q = Quant::new(0.5, -128, true);
+        // 3.3 / 0.5 = 6.6 -> 7 (+ -128 = -121), back: 3.5.
+        assert_eq!(q.fake(3.3), 3.5);
+        // Below the range: -128 -> 0.
+        assert_eq!(q.fake(-4.0), 0.0);
+        // Above: 127 - -128 = 255 steps -> 127.5.
+        assert_eq!(q.fake(1000.0), 127.5);
+        let u = Quant::new(0.25, 10, false);
+        assert_eq!(u.fake(-10.0), -2.5);
+    }
+}
