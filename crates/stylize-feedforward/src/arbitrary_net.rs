@@ -1,6 +1,5 @@
 //! Magenta's arbitrary-style transformer (Ghiasi et al. 2017), the int8
-//! TFLite network converted to ONNX, run by stylize's own code instead of
-//! tract.
+//! TFLite network converted to ONNX, run by stylize's own code.
 //!
 //! The graph keeps the int8 network's QuantizeLinear/DequantizeLinear
 //! pairs: every convolution output, every step of every instance
@@ -22,31 +21,18 @@
 //! checked by SHA-256 first); a missing or malformed one is an error that
 //! names it.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use rayon::prelude::*;
-use tract_onnx::pb::{ModelProto, NodeProto, TensorProto};
+use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::Framework;
 
-use crate::conv::{Conv, Planes, Scratch, Source};
+use crate::conv::{Planes, Scratch, Source};
 use crate::error::{Error, Result};
 use crate::models::ModelFile;
+use crate::onnx_graph::{BiasedConv, Graph};
 use crate::quant::{add_row, bias_row, norm_row, square_sum, Quant, QuantAct};
 use crate::style_vector::STYLE_VECTOR_LEN;
-
-/// ONNX data types.
-const FLOAT: i32 = 1;
-const UINT8: i32 = 2;
-const INT8: i32 = 3;
-const INT32: i32 = 6;
-
-/// A convolution with its bias.
-#[derive(Debug)]
-struct BiasedConv {
-    conv: Conv,
-    bias: Vec<f32>,
-}
 
 /// A contracting layer: convolution, bias, ReLU, quantised.
 #[derive(Debug)]
@@ -159,241 +145,51 @@ impl std::fmt::Debug for ArbitraryNet {
     }
 }
 
-/// The graph's tensors and quantisation nodes, by name.
-struct Graph<'a> {
-    file: ModelFile,
-    tensors: HashMap<&'a str, &'a TensorProto>,
-    /// QuantizeLinear nodes by output.
-    quants: HashMap<&'a str, &'a NodeProto>,
-    /// DequantizeLinear nodes by their (initializer) input.
-    dequants_of: HashMap<&'a str, &'a NodeProto>,
-    /// DequantizeLinear nodes by output.
-    dequants: HashMap<&'a str, &'a NodeProto>,
-    /// Conv nodes by their weights' input.
-    convs: HashMap<&'a str, &'a NodeProto>,
+fn style_param(g: &Graph<'_>, prefix: &str, which: &str, channels: usize) -> Result<StyleParam> {
+    let base = format!("style_params/{prefix}/StyleNorm/{which}");
+    let c = g.conv(&format!("{base}/weights"), STYLE_VECTOR_LEN, channels, 1, 1)?;
+    Ok(StyleParam {
+        // 1x1 filters: `[channel][100]` already.
+        weights: c.conv.weights().to_vec(),
+        bias: c.bias,
+        out: g.quant(&format!("{base}/BiasAdd"))?,
+    })
 }
 
-impl<'a> Graph<'a> {
-    fn bad(&self, what: &str, why: impl std::fmt::Display) -> Error {
-        Error::network(self.file.name, "unexpected graph", format!("{what}: {why}"))
-    }
-
-    fn tensor(&self, name: &str) -> Result<&'a TensorProto> {
-        self.tensors
-            .get(name)
-            .copied()
-            .ok_or_else(|| self.bad(name, "no such tensor"))
-    }
-
-    /// The values of an initializer as `f64`, for float and integer types.
-    fn values(&self, name: &str) -> Result<Vec<f64>> {
-        let t = self.tensor(name)?;
-        let raw = &t.raw_data;
-        let v: Vec<f64> = match t.data_type {
-            FLOAT if raw.is_empty() => t.float_data.iter().map(|v| f64::from(*v)).collect(),
-            FLOAT => raw
-                .chunks_exact(4)
-                .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
-                .collect(),
-            INT32 if raw.is_empty() => t.int32_data.iter().map(|v| f64::from(*v)).collect(),
-            INT32 => raw
-                .chunks_exact(4)
-                .map(|b| f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])))
-                .collect(),
-            INT8 if raw.is_empty() => t.int32_data.iter().map(|v| f64::from(*v)).collect(),
-            INT8 => raw.iter().map(|b| f64::from(*b as i8)).collect(),
-            UINT8 if raw.is_empty() => t.int32_data.iter().map(|v| f64::from(*v)).collect(),
-            UINT8 => raw.iter().map(|b| f64::from(*b)).collect(),
-            other => return Err(self.bad(name, format!("data type {other}"))),
-        };
-        let n: i64 = t.dims.iter().product();
-        if v.len() as i64 != n.max(1) || v.iter().any(|x| !x.is_finite()) {
-            return Err(self.bad(name, format!("{} values for shape {:?}", v.len(), t.dims)));
-        }
-        Ok(v)
-    }
-
-    fn scalar(&self, name: &str) -> Result<f64> {
-        match self.values(name)?.as_slice() {
-            [v] => Ok(*v),
-            v => Err(self.bad(name, format!("{} values, expected one", v.len()))),
-        }
-    }
-
-    /// The quantisation of the QuantizeLinear node that outputs `name`.
-    fn quant(&self, name: &str) -> Result<Quant> {
-        let node = self
-            .quants
-            .get(name)
-            .ok_or_else(|| self.bad(name, "no QuantizeLinear node gives it"))?;
-        self.quant_of(node, name)
-    }
-
-    fn quant_of(&self, node: &NodeProto, what: &str) -> Result<Quant> {
-        let [_, scale, zero] = node.input.as_slice() else {
-            return Err(self.bad(what, "needs a scale and a zero point"));
-        };
-        let signed = match self.tensor(zero)?.data_type {
-            INT8 => true,
-            UINT8 => false,
-            other => return Err(self.bad(zero, format!("zero point of type {other}"))),
-        };
-        let scale = self.scalar(scale)? as f32;
-        if scale <= 0.0 || !scale.is_finite() {
-            return Err(self.bad(what, format!("scale {scale}")));
-        }
-        Ok(Quant::new(scale, self.scalar(zero)? as i32, signed))
-    }
-
-    /// The dequantised values of initializer `name` (per-channel scales
-    /// along axis 0 of `dims`, or one scale).
-    fn dequantised(&self, name: &str, dims: &[usize]) -> Result<Vec<f32>> {
-        let node = self
-            .dequants_of
-            .get(name)
-            .ok_or_else(|| self.bad(name, "no DequantizeLinear node reads it"))?;
-        self.dequant_node(node, name, Some(dims))
-    }
-
-    /// The values `node` dequantises, checked to have shape `dims` if
-    /// given.
-    fn dequant_node(
-        &self,
-        node: &NodeProto,
-        name: &str,
-        dims: Option<&[usize]>,
-    ) -> Result<Vec<f32>> {
-        let [src, scale, zero] = node.input.as_slice() else {
-            return Err(self.bad(name, "DequantizeLinear needs a scale and a zero point"));
-        };
-        let shape: Vec<usize> = self.tensor(src)?.dims.iter().map(|d| *d as usize).collect();
-        let dims = dims.unwrap_or(&shape);
-        if shape != dims {
-            return Err(self.bad(name, format!("shape {shape:?}, expected {dims:?}")));
-        }
-        let q = self.values(src)?;
-        let (scales, zeros) = (self.values(scale)?, self.values(zero)?);
-        let channels = dims.first().copied().unwrap_or(1);
-        let per = q.len() / channels.max(1);
-        let axis = node
-            .attribute
-            .iter()
-            .find(|a| a.name == "axis")
-            .map_or(1, |a| a.i);
-        if scales.len() != 1 && (scales.len() != channels || axis != 0 || zeros.len() != channels) {
-            return Err(self.bad(name, format!("{} scales on axis {axis}", scales.len())));
-        }
-        Ok(q.iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let c = if scales.len() == 1 { 0 } else { i / per };
-                let z = zeros.get(c).or(zeros.first()).copied().unwrap_or(0.0);
-                ((v - z) * scales[c]) as f32
-            })
-            .collect())
-    }
-
-    /// The convolution whose weights are initializer `weights`, and its
-    /// bias (zero where it has none).
-    fn conv(
-        &self,
-        weights: &str,
-        cin: usize,
-        cout: usize,
-        k: usize,
-        stride: usize,
-    ) -> Result<BiasedConv> {
-        let w = self.dequantised(weights, &[cout, cin, k, k])?;
-        let wdq = self
-            .dequants_of
-            .get(weights)
-            .and_then(|n| n.output.first())
-            .ok_or_else(|| self.bad(weights, "no dequantised weights"))?;
-        let node = self
-            .convs
-            .get(wdq.as_str())
-            .ok_or_else(|| self.bad(weights, "no Conv node reads them"))?;
-        let ints = |name: &str| -> Vec<i64> {
-            node.attribute
-                .iter()
-                .find(|a| a.name == name)
-                .map(|a| a.ints.clone())
-                .unwrap_or_default()
-        };
-        if ints("strides").iter().any(|s| *s != stride as i64)
-            || ints("pads").iter().any(|p| *p != 0)
-            || node.attribute.iter().any(|a| a.name == "group" && a.i != 1)
-        {
-            return Err(self.bad(weights, "unexpected Conv attributes"));
-        }
-        let bias = match node.input.get(2).filter(|b| !b.is_empty()) {
-            None => vec![0.0; cout],
-            Some(b) => {
-                let dq = self
-                    .dequants
-                    .get(b.as_str())
-                    .ok_or_else(|| self.bad(b, "the bias is not dequantised"))?;
-                let src = dq.input.first().map_or("", |s| s.as_str());
-                let values = self.dequant_node(dq, src, None)?;
-                match values.len() {
-                    1 => vec![values[0]; cout],
-                    n if n == cout => values,
-                    n => return Err(self.bad(b, format!("{n} biases for {cout} channels"))),
-                }
-            }
-        };
-        Ok(BiasedConv {
-            conv: Conv::new(cin, cout, k, stride, w),
-            bias,
-        })
-    }
-
-    fn style_param(&self, prefix: &str, which: &str, channels: usize) -> Result<StyleParam> {
-        let base = format!("style_params/{prefix}/StyleNorm/{which}");
-        let c = self.conv(&format!("{base}/weights"), STYLE_VECTOR_LEN, channels, 1, 1)?;
-        Ok(StyleParam {
-            // 1x1 filters: `[channel][100]` already.
-            weights: c.conv.weights().to_vec(),
-            bias: c.bias,
-            out: self.quant(&format!("{base}/BiasAdd"))?,
-        })
-    }
-
-    fn normed(
-        &self,
-        prefix: &str,
-        weights: &str,
-        (cin, cout, k): (usize, usize, usize),
-        then: &str,
-    ) -> Result<Normed> {
-        let q = |suffix: &str| self.quant(&format!("{prefix}/{suffix}"));
-        let then_q = match then {
-            "relu" => QuantAct::Relu,
-            "sigmoid" => QuantAct::Sigmoid(q("Sigmoid_int8")?),
-            _ => QuantAct::Identity,
-        };
-        let out = match then {
-            "relu" => q("Relu")?,
-            _ => q("StyleNorm/batchnorm/add_1")?,
-        };
-        Ok(Normed {
-            conv: self.conv(weights, cin, cout, k, 1)?,
-            conv_q: q("Conv2D")?,
-            mean: q("StyleNorm/moments/mean")?,
-            squares: q("StyleNorm/moments/SquaredDifference_int8")?,
-            variance: q("StyleNorm/moments/variance")?,
-            plus_epsilon: q("StyleNorm/batchnorm/add")?,
-            rsqrt: q("StyleNorm/batchnorm/Rsqrt_int8")?,
-            scale: q("StyleNorm/batchnorm/mul")?,
-            mean_scaled: q("StyleNorm/batchnorm/mul_2")?,
-            shift: q("StyleNorm/batchnorm/sub")?,
-            scaled: q("StyleNorm/batchnorm/mul_1")?,
-            out,
-            then: then_q,
-            gamma: self.style_param(prefix, "Conv_1", cout)?,
-            beta: self.style_param(prefix, "Conv", cout)?,
-        })
-    }
+fn normed(
+    g: &Graph<'_>,
+    prefix: &str,
+    weights: &str,
+    (cin, cout, k): (usize, usize, usize),
+    then: &str,
+) -> Result<Normed> {
+    let q = |suffix: &str| g.quant(&format!("{prefix}/{suffix}"));
+    let then_q = match then {
+        "relu" => QuantAct::Relu,
+        "sigmoid" => QuantAct::Sigmoid(q("Sigmoid_int8")?),
+        _ => QuantAct::Identity,
+    };
+    let out = match then {
+        "relu" => q("Relu")?,
+        _ => q("StyleNorm/batchnorm/add_1")?,
+    };
+    Ok(Normed {
+        conv: g.conv(weights, cin, cout, k, 1)?,
+        conv_q: q("Conv2D")?,
+        mean: q("StyleNorm/moments/mean")?,
+        squares: q("StyleNorm/moments/SquaredDifference_int8")?,
+        variance: q("StyleNorm/moments/variance")?,
+        plus_epsilon: q("StyleNorm/batchnorm/add")?,
+        rsqrt: q("StyleNorm/batchnorm/Rsqrt_int8")?,
+        scale: q("StyleNorm/batchnorm/mul")?,
+        mean_scaled: q("StyleNorm/batchnorm/mul_2")?,
+        shift: q("StyleNorm/batchnorm/sub")?,
+        scaled: q("StyleNorm/batchnorm/mul_1")?,
+        out,
+        then: then_q,
+        gamma: style_param(g, prefix, "Conv_1", cout)?,
+        beta: style_param(g, prefix, "Conv", cout)?,
+    })
 }
 
 impl ArbitraryNet {
@@ -406,34 +202,7 @@ impl ArbitraryNet {
             .graph
             .as_ref()
             .ok_or_else(|| Error::network(file.name, "no graph", "the model is empty"))?;
-        let by_output = |op: &str| -> HashMap<&str, &NodeProto> {
-            graph
-                .node
-                .iter()
-                .filter(|n| n.op_type == op)
-                .filter_map(|n| n.output.first().map(|o| (o.as_str(), n)))
-                .collect()
-        };
-        let by_input = |op: &str, i: usize| -> HashMap<&str, &NodeProto> {
-            graph
-                .node
-                .iter()
-                .filter(|n| n.op_type == op)
-                .filter_map(|n| n.input.get(i).map(|o| (o.as_str(), n)))
-                .collect()
-        };
-        let g = Graph {
-            file,
-            tensors: graph
-                .initializer
-                .iter()
-                .map(|t| (t.name.as_str(), t))
-                .collect(),
-            quants: by_output("QuantizeLinear"),
-            dequants_of: by_input("DequantizeLinear", 0),
-            dequants: by_output("DequantizeLinear"),
-            convs: by_input("Conv", 1),
-        };
+        let g = Graph::new(file, graph);
         let t = "transformer";
         let plain = |i: usize, cin, cout, k, stride| -> Result<Plain> {
             Ok(Plain {
@@ -452,8 +221,8 @@ impl ArbitraryNet {
                 let p = |j: usize| format!("{t}/residual/residual{r}/conv{j}");
                 Ok((
                     [
-                        g.normed(&p(1), &format!("{}/weights", p(1)), (32, 32, 3), "relu")?,
-                        g.normed(&p(2), &format!("{}/weights", p(2)), (32, 32, 3), "none")?,
+                        normed(&g, &p(1), &format!("{}/weights", p(1)), (32, 32, 3), "relu")?,
+                        normed(&g, &p(2), &format!("{}/weights", p(2)), (32, 32, 3), "none")?,
                     ],
                     g.quant(&format!("{t}/residual/residual{r}/add"))?,
                 ))
@@ -461,7 +230,7 @@ impl ArbitraryNet {
             .collect::<Result<Vec<_>>>()?;
         let expand = |i: usize, cin, cout, k, then| {
             let p = format!("{t}/expand/conv{i}/conv");
-            g.normed(&p, &format!("{p}/weights"), (cin, cout, k), then)
+            normed(&g, &p, &format!("{p}/weights"), (cin, cout, k), then)
         };
         // The graph adds one constant epsilon (dequantised) in every
         // normalisation.

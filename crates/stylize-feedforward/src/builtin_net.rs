@@ -1,5 +1,5 @@
 //! The 26-style network (Dumoulin, Shlens & Kudlur 2017: conditional
-//! instance normalisation) run by stylize's own code instead of tract.
+//! instance normalisation) run by stylize's own code.
 //!
 //! The network is small and regular, and its ONNX graph spells each
 //! instance normalisation out in ten elementwise operators; here every

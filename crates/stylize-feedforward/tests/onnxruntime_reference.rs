@@ -112,7 +112,19 @@ fn style_vectors_match_onnxruntime() {
             .collect();
         let max = d.iter().copied().fold(0.0f32, f32::max);
         let mean = d.iter().sum::<f32>() / d.len() as f32;
-        eprintln!("{name}: style vector max |diff| {max:.4}, mean {mean:.5}");
+        // onnxruntime without graph optimisations computes the same
+        // graph in float, as we do; its int8 kernels round differently.
+        let plain = vector(&exp["style_vectors_unoptimised"][name]);
+        let steps_off = ours
+            .values()
+            .iter()
+            .zip(plain.values())
+            .filter(|(a, b)| (*a - *b).abs() > 1e-4)
+            .count();
+        eprintln!(
+            "{name}: style vector max |diff| {max:.4}, mean {mean:.5}; \
+             {steps_off} of 100 differ from the unoptimised session's"
+        );
         assert!(
             max <= 0.05 && mean <= 0.01,
             "{name}: max {max}, mean {mean}"

@@ -1,0 +1,247 @@
+//! An ONNX graph's initializers and quantisation nodes, by name: what the
+//! networks run by our own code read their weights and quantisation
+//! points from (the file is checked by SHA-256 first). A missing or
+//! malformed tensor is an error that names it.
+
+use std::collections::HashMap;
+
+use tract_onnx::pb::{GraphProto, NodeProto, TensorProto};
+
+use crate::conv::Conv;
+use crate::error::{Error, Result};
+use crate::models::ModelFile;
+use crate::quant::Quant;
+
+/// ONNX data types.
+const FLOAT: i32 = 1;
+const UINT8: i32 = 2;
+const INT8: i32 = 3;
+const INT32: i32 = 6;
+
+/// A convolution with its bias.
+#[derive(Debug)]
+pub(crate) struct BiasedConv {
+    pub conv: Conv,
+    pub bias: Vec<f32>,
+}
+
+/// The graph's tensors and quantisation nodes, by name.
+pub(crate) struct Graph<'a> {
+    file: ModelFile,
+    tensors: HashMap<&'a str, &'a TensorProto>,
+    /// QuantizeLinear nodes by output.
+    quants: HashMap<&'a str, &'a NodeProto>,
+    /// DequantizeLinear nodes by their (initializer) input.
+    dequants_of: HashMap<&'a str, &'a NodeProto>,
+    /// DequantizeLinear nodes by output.
+    pub dequants: HashMap<&'a str, &'a NodeProto>,
+    /// Conv nodes by their weights' input.
+    convs: HashMap<&'a str, &'a NodeProto>,
+}
+
+impl<'a> Graph<'a> {
+    pub fn new(file: ModelFile, graph: &'a GraphProto) -> Self {
+        let by_output = |op: &str| -> HashMap<&'a str, &'a NodeProto> {
+            graph
+                .node
+                .iter()
+                .filter(|n| n.op_type == op)
+                .filter_map(|n| n.output.first().map(|o| (o.as_str(), n)))
+                .collect()
+        };
+        let by_input = |op: &str, i: usize| -> HashMap<&'a str, &'a NodeProto> {
+            graph
+                .node
+                .iter()
+                .filter(|n| n.op_type == op)
+                .filter_map(|n| n.input.get(i).map(|o| (o.as_str(), n)))
+                .collect()
+        };
+        Graph {
+            file,
+            tensors: graph
+                .initializer
+                .iter()
+                .map(|t| (t.name.as_str(), t))
+                .collect(),
+            quants: by_output("QuantizeLinear"),
+            dequants_of: by_input("DequantizeLinear", 0),
+            dequants: by_output("DequantizeLinear"),
+            convs: by_input("Conv", 1),
+        }
+    }
+
+    pub fn bad(&self, what: &str, why: impl std::fmt::Display) -> Error {
+        Error::network(self.file.name, "unexpected graph", format!("{what}: {why}"))
+    }
+
+    pub fn tensor(&self, name: &str) -> Result<&'a TensorProto> {
+        self.tensors
+            .get(name)
+            .copied()
+            .ok_or_else(|| self.bad(name, "no such tensor"))
+    }
+
+    /// The values of an initializer as `f64`, for float and integer types.
+    pub fn values(&self, name: &str) -> Result<Vec<f64>> {
+        let t = self.tensor(name)?;
+        let raw = &t.raw_data;
+        let v: Vec<f64> = match t.data_type {
+            FLOAT if raw.is_empty() => t.float_data.iter().map(|v| f64::from(*v)).collect(),
+            FLOAT => raw
+                .chunks_exact(4)
+                .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+                .collect(),
+            INT32 if raw.is_empty() => t.int32_data.iter().map(|v| f64::from(*v)).collect(),
+            INT32 => raw
+                .chunks_exact(4)
+                .map(|b| f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+                .collect(),
+            INT8 if raw.is_empty() => t.int32_data.iter().map(|v| f64::from(*v)).collect(),
+            INT8 => raw.iter().map(|b| f64::from(*b as i8)).collect(),
+            UINT8 if raw.is_empty() => t.int32_data.iter().map(|v| f64::from(*v)).collect(),
+            UINT8 => raw.iter().map(|b| f64::from(*b)).collect(),
+            other => return Err(self.bad(name, format!("data type {other}"))),
+        };
+        let n: i64 = t.dims.iter().product();
+        if v.len() as i64 != n.max(1) || v.iter().any(|x| !x.is_finite()) {
+            return Err(self.bad(name, format!("{} values for shape {:?}", v.len(), t.dims)));
+        }
+        Ok(v)
+    }
+
+    pub fn scalar(&self, name: &str) -> Result<f64> {
+        match self.values(name)?.as_slice() {
+            [v] => Ok(*v),
+            v => Err(self.bad(name, format!("{} values, expected one", v.len()))),
+        }
+    }
+
+    /// The quantisation of the QuantizeLinear node that outputs `name`.
+    pub fn quant(&self, name: &str) -> Result<Quant> {
+        let node = self
+            .quants
+            .get(name)
+            .ok_or_else(|| self.bad(name, "no QuantizeLinear node gives it"))?;
+        self.quant_of(node, name)
+    }
+
+    pub fn quant_of(&self, node: &NodeProto, what: &str) -> Result<Quant> {
+        let [_, scale, zero] = node.input.as_slice() else {
+            return Err(self.bad(what, "needs a scale and a zero point"));
+        };
+        let signed = match self.tensor(zero)?.data_type {
+            INT8 => true,
+            UINT8 => false,
+            other => return Err(self.bad(zero, format!("zero point of type {other}"))),
+        };
+        let scale = self.scalar(scale)? as f32;
+        if scale <= 0.0 || !scale.is_finite() {
+            return Err(self.bad(what, format!("scale {scale}")));
+        }
+        Ok(Quant::new(scale, self.scalar(zero)? as i32, signed))
+    }
+
+    /// The dequantised values of initializer `name` (per-channel scales
+    /// along axis 0 of `dims`, or one scale).
+    pub fn dequantised(&self, name: &str, dims: &[usize]) -> Result<Vec<f32>> {
+        let node = self
+            .dequants_of
+            .get(name)
+            .ok_or_else(|| self.bad(name, "no DequantizeLinear node reads it"))?;
+        self.dequant_node(node, name, Some(dims))
+    }
+
+    /// The values `node` dequantises, checked to have shape `dims` if
+    /// given.
+    pub fn dequant_node(
+        &self,
+        node: &NodeProto,
+        name: &str,
+        dims: Option<&[usize]>,
+    ) -> Result<Vec<f32>> {
+        let [src, scale, zero] = node.input.as_slice() else {
+            return Err(self.bad(name, "DequantizeLinear needs a scale and a zero point"));
+        };
+        let shape: Vec<usize> = self.tensor(src)?.dims.iter().map(|d| *d as usize).collect();
+        let dims = dims.unwrap_or(&shape);
+        if shape != dims {
+            return Err(self.bad(name, format!("shape {shape:?}, expected {dims:?}")));
+        }
+        let q = self.values(src)?;
+        let (scales, zeros) = (self.values(scale)?, self.values(zero)?);
+        let channels = dims.first().copied().unwrap_or(1);
+        let per = q.len() / channels.max(1);
+        let axis = node
+            .attribute
+            .iter()
+            .find(|a| a.name == "axis")
+            .map_or(1, |a| a.i);
+        if scales.len() != 1 && (scales.len() != channels || axis != 0 || zeros.len() != channels) {
+            return Err(self.bad(name, format!("{} scales on axis {axis}", scales.len())));
+        }
+        Ok(q.iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let c = if scales.len() == 1 { 0 } else { i / per };
+                let z = zeros.get(c).or(zeros.first()).copied().unwrap_or(0.0);
+                ((v - z) * scales[c]) as f32
+            })
+            .collect())
+    }
+
+    /// The convolution whose weights are initializer `weights`, and its
+    /// bias (zero where it has none).
+    pub fn conv(
+        &self,
+        weights: &str,
+        cin: usize,
+        cout: usize,
+        k: usize,
+        stride: usize,
+    ) -> Result<BiasedConv> {
+        let w = self.dequantised(weights, &[cout, cin, k, k])?;
+        let wdq = self
+            .dequants_of
+            .get(weights)
+            .and_then(|n| n.output.first())
+            .ok_or_else(|| self.bad(weights, "no dequantised weights"))?;
+        let node = self
+            .convs
+            .get(wdq.as_str())
+            .ok_or_else(|| self.bad(weights, "no Conv node reads them"))?;
+        let ints = |name: &str| -> Vec<i64> {
+            node.attribute
+                .iter()
+                .find(|a| a.name == name)
+                .map(|a| a.ints.clone())
+                .unwrap_or_default()
+        };
+        if ints("strides").iter().any(|s| *s != stride as i64)
+            || ints("pads").iter().any(|p| *p != 0)
+            || node.attribute.iter().any(|a| a.name == "group" && a.i != 1)
+        {
+            return Err(self.bad(weights, "unexpected Conv attributes"));
+        }
+        let bias = match node.input.get(2).filter(|b| !b.is_empty()) {
+            None => vec![0.0; cout],
+            Some(b) => {
+                let dq = self
+                    .dequants
+                    .get(b.as_str())
+                    .ok_or_else(|| self.bad(b, "the bias is not dequantised"))?;
+                let src = dq.input.first().map_or("", |s| s.as_str());
+                let values = self.dequant_node(dq, src, None)?;
+                match values.len() {
+                    1 => vec![values[0]; cout],
+                    n if n == cout => values,
+                    n => return Err(self.bad(b, format!("{n} biases for {cout} channels"))),
+                }
+            }
+        };
+        Ok(BiasedConv {
+            conv: Conv::new(cin, cout, k, stride, w),
+            bias,
+        })
+    }
+}
