@@ -24,13 +24,11 @@
 use std::sync::Arc;
 
 use rayon::prelude::*;
-use tract_onnx::pb::ModelProto;
-use tract_onnx::prelude::Framework;
 
 use crate::conv::{Planes, Scratch, Source};
 use crate::error::{Error, Result};
 use crate::models::ModelFile;
-use crate::onnx_graph::{BiasedConv, Graph};
+use crate::onnx_graph::{parse_model, BiasedConv, Graph};
 use crate::quant::{add_row, bias_row, norm_row, square_sum, Quant, QuantAct};
 use crate::style_vector::STYLE_VECTOR_LEN;
 
@@ -195,9 +193,7 @@ fn normed(
 impl ArbitraryNet {
     /// Reads `file` (the transformer's ONNX model, `bytes`).
     pub fn parse(file: ModelFile, bytes: &[u8], pool: Arc<rayon::ThreadPool>) -> Result<Self> {
-        let proto: ModelProto = tract_onnx::onnx()
-            .proto_model_for_read(&mut &bytes[..])
-            .map_err(|e| Error::network(file.name, "cannot parse the ONNX model", e))?;
+        let proto = parse_model(file, bytes)?;
         let graph = proto
             .graph
             .as_ref()

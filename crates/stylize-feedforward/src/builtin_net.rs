@@ -23,13 +23,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use rayon::prelude::*;
-use tract_onnx::pb::{ModelProto, TensorProto};
-use tract_onnx::prelude::Framework;
 
 use crate::conv::{Conv, Planes, Scratch, Source};
 use crate::elementwise::{add_mapped, map_row, Activation};
 use crate::error::{Error, Result};
 use crate::models::ModelFile;
+use crate::onnx_graph::parse_model;
+use crate::onnx_proto::TensorProto;
 use crate::style_mix::BUILTIN_STYLES;
 
 /// The normalisation's epsilon (the graph's constant).
@@ -62,9 +62,7 @@ impl std::fmt::Debug for BuiltinNet {
 impl BuiltinNet {
     /// Reads the weights of `file` (the 26-style ONNX model, `bytes`).
     pub fn parse(file: ModelFile, bytes: &[u8], pool: Arc<rayon::ThreadPool>) -> Result<Self> {
-        let proto: ModelProto = tract_onnx::onnx()
-            .proto_model_for_read(&mut &bytes[..])
-            .map_err(|e| Error::network(file.name, "cannot parse the ONNX model", e))?;
+        let proto = parse_model(file, bytes)?;
         let graph = proto
             .graph
             .as_ref()

@@ -27,6 +27,7 @@ mod error;
 mod fast_stylizer;
 mod models;
 mod onnx_graph;
+mod onnx_proto;
 mod planar;
 mod quant;
 mod sheet;

@@ -5,11 +5,10 @@
 
 use std::collections::HashMap;
 
-use tract_onnx::pb::{GraphProto, NodeProto, TensorProto};
-
 use crate::conv::Conv;
 use crate::error::{Error, Result};
 use crate::models::ModelFile;
+use crate::onnx_proto::{GraphProto, ModelProto, NodeProto, TensorProto};
 use crate::quant::Quant;
 
 /// ONNX data types.
@@ -17,6 +16,13 @@ const FLOAT: i32 = 1;
 const UINT8: i32 = 2;
 const INT8: i32 = 3;
 const INT32: i32 = 6;
+
+/// The protobuf of an ONNX model file (`bytes`, checked by SHA-256).
+pub(crate) fn parse_model(file: ModelFile, bytes: &[u8]) -> Result<ModelProto> {
+    use prost::Message;
+    ModelProto::decode(bytes)
+        .map_err(|e| Error::network(file.name, "cannot parse the ONNX model", e))
+}
 
 /// A convolution with its bias.
 #[derive(Debug)]
@@ -243,5 +249,22 @@ impl<'a> Graph<'a> {
             conv: Conv::new(cin, cout, k, stride, w),
             bias,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::BUILTIN;
+
+    #[test]
+    fn bad_bytes_and_missing_names_are_errors_that_say_so() {
+        // A graph field (7) whose length runs past the end.
+        let err = parse_model(BUILTIN, &[0x3a, 0x10, 0x0a]).unwrap_err();
+        assert!(err.to_string().contains("cannot parse"), "{err}");
+        let empty = GraphProto::default();
+        let g = Graph::new(BUILTIN, &empty);
+        let err = g.quant("a/b").unwrap_err();
+        assert!(format!("{err:?}").contains("a/b"), "{err:?}");
     }
 }

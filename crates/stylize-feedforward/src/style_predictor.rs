@@ -14,14 +14,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use rayon::prelude::*;
-use tract_onnx::pb::{ModelProto, NodeProto};
-use tract_onnx::prelude::Framework;
 
 use crate::conv::{Conv, Planes, Scratch, Source};
 use crate::depthwise::Depthwise;
 use crate::error::{Error, Result};
 use crate::models::ModelFile;
-use crate::onnx_graph::Graph;
+use crate::onnx_graph::{parse_model, Graph};
+use crate::onnx_proto::NodeProto;
 use crate::quant::{bias_row, Quant};
 
 #[derive(Debug)]
@@ -78,9 +77,7 @@ fn ints(node: &NodeProto, name: &str) -> Option<Vec<i64>> {
 impl StylePredictor {
     /// Reads `file` (the predictor's ONNX model, `bytes`).
     pub fn parse(file: ModelFile, bytes: &[u8], pool: Arc<rayon::ThreadPool>) -> Result<Self> {
-        let proto: ModelProto = tract_onnx::onnx()
-            .proto_model_for_read(&mut &bytes[..])
-            .map_err(|e| Error::network(file.name, "cannot parse the ONNX model", e))?;
+        let proto = parse_model(file, bytes)?;
         let graph = proto
             .graph
             .as_ref()
