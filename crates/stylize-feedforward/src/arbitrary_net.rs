@@ -26,9 +26,9 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::conv::{Planes, Scratch, Source};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::models::ModelFile;
-use crate::onnx_graph::{parse_model, BiasedConv, Graph};
+use crate::onnx_graph::{parse_graph, BiasedConv, Graph};
 use crate::quant::{add_row, bias_row, norm_row, square_sum, Quant, QuantAct};
 use crate::style_vector::STYLE_VECTOR_LEN;
 
@@ -193,12 +193,8 @@ fn normed(
 impl ArbitraryNet {
     /// Reads `file` (the transformer's ONNX model, `bytes`).
     pub fn parse(file: ModelFile, bytes: &[u8], pool: Arc<rayon::ThreadPool>) -> Result<Self> {
-        let proto = parse_model(file, bytes)?;
-        let graph = proto
-            .graph
-            .as_ref()
-            .ok_or_else(|| Error::network(file.name, "no graph", "the model is empty"))?;
-        let g = Graph::new(file, graph);
+        let graph = parse_graph(file, bytes)?;
+        let g = Graph::new(file, &graph);
         let t = "transformer";
         let plain = |i: usize, cin, cout, k, stride| -> Result<Plain> {
             Ok(Plain {

@@ -28,7 +28,7 @@ use crate::conv::{Conv, Planes, Scratch, Source};
 use crate::elementwise::{add_mapped, map_row, Activation};
 use crate::error::{Error, Result};
 use crate::models::ModelFile;
-use crate::onnx_graph::parse_model;
+use crate::onnx_graph::parse_graph;
 use crate::onnx_proto::TensorProto;
 use crate::style_mix::BUILTIN_STYLES;
 
@@ -62,11 +62,7 @@ impl std::fmt::Debug for BuiltinNet {
 impl BuiltinNet {
     /// Reads the weights of `file` (the 26-style ONNX model, `bytes`).
     pub fn parse(file: ModelFile, bytes: &[u8], pool: Arc<rayon::ThreadPool>) -> Result<Self> {
-        let proto = parse_model(file, bytes)?;
-        let graph = proto
-            .graph
-            .as_ref()
-            .ok_or_else(|| Error::network(file.name, "no graph", "the model is empty"))?;
+        let graph = parse_graph(file, bytes)?;
         let tensors: HashMap<&str, &TensorProto> = graph
             .initializer
             .iter()

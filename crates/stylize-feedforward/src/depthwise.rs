@@ -128,6 +128,7 @@ impl WithSimd for Channel<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conv::noise;
 
     /// The direct sum with explicit zero padding.
     fn direct(d: &Depthwise, x: &Planes) -> Vec<f32> {
@@ -162,17 +163,6 @@ mod tests {
 
     #[test]
     fn matches_the_direct_sum() {
-        let noise = |n: usize, seed: u32| -> Vec<f32> {
-            let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(7);
-            (0..n)
-                .map(|_| {
-                    s ^= s << 13;
-                    s ^= s >> 17;
-                    s ^= s << 5;
-                    (s as f32 / u32::MAX as f32) - 0.5
-                })
-                .collect()
-        };
         for (stride, pads, h, w) in [
             (1, [1, 1, 1, 1], 9, 13),
             (2, [0, 0, 1, 1], 10, 14),

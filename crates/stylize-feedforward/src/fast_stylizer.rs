@@ -150,7 +150,13 @@ impl FastStylizer {
         let (width, height) = content.dimensions();
         let padded = pad_to_multiple(content);
         let (pw, ph) = padded.dimensions();
-        let (w, h) = (pw as usize, ph as usize);
+        let planes = Planes {
+            channels: 3,
+            height: ph as usize,
+            width: pw as usize,
+            pitch: pw as usize,
+            data: to_nchw(&padded),
+        };
         match style {
             FastStyle::Arbitrary(vector) => {
                 let vector = if options.strength < 1.0 {
@@ -159,25 +165,11 @@ impl FastStylizer {
                 } else {
                     vector.clone()
                 };
-                let planes = Planes {
-                    channels: 3,
-                    height: h,
-                    width: w,
-                    pitch: w,
-                    data: to_nchw(&padded),
-                };
                 let out = self.transformer.run(planes, vector.values());
                 let size = (out.width as u32, out.height as u32);
                 Ok(from_output(&out.data, size, (width, height)))
             }
             FastStyle::Builtin(mix) => {
-                let planes = Planes {
-                    channels: 3,
-                    height: h,
-                    width: w,
-                    pitch: w,
-                    data: to_nchw(&padded),
-                };
                 let out = self.builtin.run(planes, mix.weights());
                 let size = (out.width as u32, out.height as u32);
                 let out = from_output(&out.data, size, (width, height));

@@ -17,11 +17,13 @@ const UINT8: i32 = 2;
 const INT8: i32 = 3;
 const INT32: i32 = 6;
 
-/// The protobuf of an ONNX model file (`bytes`, checked by SHA-256).
-pub(crate) fn parse_model(file: ModelFile, bytes: &[u8]) -> Result<ModelProto> {
+/// The graph of an ONNX model file (`bytes`, checked by SHA-256).
+pub(crate) fn parse_graph(file: ModelFile, bytes: &[u8]) -> Result<GraphProto> {
     use prost::Message;
     ModelProto::decode(bytes)
-        .map_err(|e| Error::network(file.name, "cannot parse the ONNX model", e))
+        .map_err(|e| Error::network(file.name, "cannot parse the ONNX model", e))?
+        .graph
+        .ok_or_else(|| Error::network(file.name, "no graph", "the model is empty"))
 }
 
 /// A convolution with its bias.
@@ -260,8 +262,10 @@ mod tests {
     #[test]
     fn bad_bytes_and_missing_names_are_errors_that_say_so() {
         // A graph field (7) whose length runs past the end.
-        let err = parse_model(BUILTIN, &[0x3a, 0x10, 0x0a]).unwrap_err();
+        let err = parse_graph(BUILTIN, &[0x3a, 0x10, 0x0a]).unwrap_err();
         assert!(err.to_string().contains("cannot parse"), "{err}");
+        let err = parse_graph(BUILTIN, &[]).unwrap_err();
+        assert!(err.to_string().contains("no graph"), "{err}");
         let empty = GraphProto::default();
         let g = Graph::new(BUILTIN, &empty);
         let err = g.quant("a/b").unwrap_err();

@@ -17,9 +17,9 @@ use rayon::prelude::*;
 
 use crate::conv::{Conv, Planes, Scratch, Source};
 use crate::depthwise::Depthwise;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::models::ModelFile;
-use crate::onnx_graph::{parse_model, Graph};
+use crate::onnx_graph::{parse_graph, Graph};
 use crate::onnx_proto::NodeProto;
 use crate::quant::{bias_row, Quant};
 
@@ -77,12 +77,8 @@ fn ints(node: &NodeProto, name: &str) -> Option<Vec<i64>> {
 impl StylePredictor {
     /// Reads `file` (the predictor's ONNX model, `bytes`).
     pub fn parse(file: ModelFile, bytes: &[u8], pool: Arc<rayon::ThreadPool>) -> Result<Self> {
-        let proto = parse_model(file, bytes)?;
-        let graph = proto
-            .graph
-            .as_ref()
-            .ok_or_else(|| Error::network(file.name, "no graph", "the model is empty"))?;
-        let g = Graph::new(file, graph);
+        let graph = parse_graph(file, bytes)?;
+        let g = Graph::new(file, &graph);
         let (Some(input), Some(output)) = (graph.input.first(), graph.output.first()) else {
             return Err(g.bad("the graph", "no input or output"));
         };
