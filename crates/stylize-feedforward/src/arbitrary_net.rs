@@ -52,8 +52,8 @@ impl Plain {
         let src = Source::reflect(x, pad, self.conv.conv.stride, map, s);
         let (bias, out) = (&self.conv.bias, self.out);
         let post = move |c: usize, vals: &mut [f32]| bias_row(vals, bias[c], true, out);
-        let y = self.conv.conv.forward(&src, &Some(&post), s).planes;
-        s.give(src.data);
+        let y = self.conv.conv.forward(&src, Some(&post), false, s).planes;
+        src.recycle(s);
         y
     }
 }
@@ -295,16 +295,11 @@ impl ArbitraryNet {
         s.give(y.raw.data);
         let y = self.normed(e1, &up, 1, &|_, _| {}, &v, s);
         s.give(up.data);
-        let z = self.normed(e2, &y.raw, 4, &|c, r| y.map(c, r), &v, s);
+        let mut z = self.normed(e2, &y.raw, 4, &|c, r| y.map(c, r), &v, s);
         s.give(y.raw.data);
-        let mut z = z;
-        let plane = z.raw.plane();
-        let mut data = std::mem::take(&mut z.raw.data);
-        data.par_chunks_mut(plane)
-            .enumerate()
-            .for_each(|(c, p)| z.map(c, p));
-        z.raw.data = data;
-        z.raw.compact(s)
+        let mut out = std::mem::take(&mut z.raw);
+        out.map_each(|c, values| z.map(c, values));
+        out.compact(s)
     }
 
     /// One normalised layer on `x` (padded by `pad`, `map` applied to its
@@ -323,8 +318,8 @@ impl ArbitraryNet {
         let src = Source::reflect(x, pad, 1, map, s);
         let (bias, q) = (&layer.conv.bias, layer.conv_q);
         let post = move |c: usize, vals: &mut [f32]| bias_row(vals, bias[c], false, q);
-        let out = layer.conv.conv.forward(&src, &Some(&post), s);
-        s.give(src.data);
+        let out = layer.conv.conv.forward(&src, Some(&post), true, s);
+        src.recycle(s);
         let raw = out.planes;
         let n = (raw.width * raw.height).max(1) as f64;
         let means: Vec<f32> = out

@@ -19,17 +19,15 @@
 //! The weights come from the ONNX file (checked by SHA-256 before this
 //! reads it); each tensor's name and shape are checked.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use rayon::prelude::*;
 
 use crate::conv::{Conv, Planes, Scratch, Source};
 use crate::elementwise::{add_mapped, map_row, Activation};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::models::ModelFile;
-use crate::onnx_graph::parse_graph;
-use crate::onnx_proto::TensorProto;
+use crate::onnx_graph::{parse_graph, Graph};
 use crate::style_mix::BUILTIN_STYLES;
 
 /// The normalisation's epsilon (the graph's constant).
@@ -63,19 +61,9 @@ impl BuiltinNet {
     /// Reads the weights of `file` (the 26-style ONNX model, `bytes`).
     pub fn parse(file: ModelFile, bytes: &[u8], pool: Arc<rayon::ThreadPool>) -> Result<Self> {
         let graph = parse_graph(file, bytes)?;
-        let tensors: HashMap<&str, &TensorProto> = graph
-            .initializer
-            .iter()
-            .map(|t| (t.name.as_str(), t))
-            .collect();
+        let g = Graph::new(file, &graph);
         let layer = |name: &str, cin, cout, k, stride| -> Result<Layer> {
-            let get = |suffix: &str, dims: &[usize]| -> Result<Vec<f32>> {
-                let key = format!("{name}.{suffix}");
-                let t = tensors.get(key.as_str()).ok_or_else(|| {
-                    Error::network(file.name, "missing weights", format!("no tensor {key}"))
-                })?;
-                floats(file, &key, t, dims)
-            };
+            let get = |suffix: &str, dims: &[usize]| g.floats(&format!("{name}.{suffix}"), dims);
             Ok(Layer {
                 conv: Conv::new(cin, cout, k, stride, get("w", &[cout, cin, k, k])?),
                 gamma: get("norm.gamma", &[BUILTIN_STYLES, cout])?,
@@ -151,9 +139,6 @@ impl BuiltinNet {
     }
 }
 
-/// Values one parallel task of an elementwise pass handles.
-const CHUNK: usize = 4096;
-
 /// A layer's convolution output and the per-channel `(scale, shift)` of
 /// its normalisation, with its activation: not yet applied.
 struct Pending {
@@ -171,14 +156,9 @@ impl Pending {
 
     /// The layer's output: the normalisation applied in place.
     fn finish(mut self) -> Planes {
-        let plane = self.raw.plane();
-        let mut raw = std::mem::take(&mut self.raw.data);
-        raw.par_chunks_mut(plane)
-            .enumerate()
-            .flat_map(|(c, p)| p.par_chunks_mut(CHUNK).map(move |chunk| (c, chunk)))
-            .for_each(|(c, chunk)| self.map(c, chunk));
-        self.raw.data = raw;
-        self.raw
+        let mut out = std::mem::take(&mut self.raw);
+        out.map_each(|c, values| self.map(c, values));
+        out
     }
 }
 
@@ -197,8 +177,8 @@ impl Layer {
         s: &Scratch,
     ) -> Pending {
         let src = Source::reflect(x, pad, stride, map, s);
-        let out = self.conv.forward(&src, &None, s);
-        s.give(src.data);
+        let out = self.conv.forward(&src, None, true, s);
+        src.recycle(s);
         let cout = self.conv.cout;
         // Row `s` of a table belongs to style `s`.
         let mixed = |table: &[f32], c: usize| -> f64 {
@@ -244,34 +224,4 @@ impl Layer {
         s.give(prev.raw.data);
         y
     }
-}
-
-/// The `f32` values of tensor `name`, checked to have shape `dims`.
-fn floats(file: ModelFile, name: &str, t: &TensorProto, dims: &[usize]) -> Result<Vec<f32>> {
-    let shape: Vec<usize> = t.dims.iter().map(|d| *d as usize).collect();
-    let bad =
-        |why: String| Error::network(file.name, "unexpected weights", format!("{name}: {why}"));
-    if shape != dims {
-        return Err(bad(format!("shape {shape:?}, expected {dims:?}")));
-    }
-    // ONNX's FLOAT.
-    if t.data_type != 1 {
-        return Err(bad(format!("data type {}, expected float", t.data_type)));
-    }
-    let n: usize = dims.iter().product();
-    let values: Vec<f32> = if t.raw_data.is_empty() {
-        t.float_data.clone()
-    } else {
-        t.raw_data
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect()
-    };
-    if values.len() != n {
-        return Err(bad(format!("{} values, expected {n}", values.len())));
-    }
-    if values.iter().any(|v| !v.is_finite()) {
-        return Err(bad("a value is not finite".into()));
-    }
-    Ok(values)
 }

@@ -8,6 +8,7 @@
 //! patch matrix first (im2col, one product). Each block's output is summed
 //! per channel while it is in cache, for the normalisation that follows.
 
+use std::borrow::Cow;
 use std::sync::Mutex;
 
 use faer::linalg::matmul::matmul;
@@ -15,7 +16,7 @@ use faer::reborrow::ReborrowMut;
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
-use crate::elementwise::{deinterleave, sums};
+use crate::elementwise::{deinterleave, sums as run_sums};
 
 /// Large buffers kept between layers and runs, so that a run does not
 /// fault in fresh pages for every tensor (a 512 px run's activations are
@@ -96,7 +97,7 @@ pub(crate) struct Conv {
 /// A planar image: `channels` planes of `height` rows, each row `width`
 /// values followed by `pitch - width` unused ones (a convolution writes
 /// its rows that way, see [`Source`]).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Planes {
     pub channels: usize,
     pub height: usize,
@@ -152,6 +153,18 @@ impl Planes {
         out
     }
 
+    /// `f(c, values)` on every run of values of channel `c` (unused ones
+    /// included), in parallel: a pointwise step applied in place.
+    pub fn map_each(&mut self, f: impl Fn(usize, &mut [f32]) + Sync) {
+        const CHUNK: usize = 4096;
+        let plane = self.plane();
+        self.data
+            .par_chunks_mut(plane)
+            .enumerate()
+            .flat_map(|(c, p)| p.par_chunks_mut(CHUNK).map(move |chunk| (c, chunk)))
+            .for_each(|(c, chunk)| f(c, chunk));
+    }
+
     /// The same image without unused values (`pitch == width`).
     pub fn compact(self, scratch: &Scratch) -> Planes {
         if self.pitch == self.width {
@@ -178,7 +191,7 @@ impl Planes {
 /// computed and never read) makes that one offset per tap for every
 /// pixel; the output keeps that numbering (its rows' pitch is `cols`).
 #[derive(Debug)]
-pub(crate) struct Source {
+pub(crate) struct Source<'a> {
     pub channels: usize,
     pub stride: usize,
     /// The padded image's size.
@@ -187,14 +200,36 @@ pub(crate) struct Source {
     /// One phase's size: the padded size divided by the stride, rounded up.
     rows: usize,
     cols: usize,
-    /// `[channel][phase][row][col]`.
-    pub data: Vec<f32>,
+    /// `[channel][phase][row][col]`: a scratch buffer, or the planes
+    /// themselves ([`Source::view`]).
+    data: Cow<'a, [f32]>,
 }
 
 /// Phase rows one parallel task of [`Source::reflect`] fills.
 const ROWS_PER_TASK: usize = 8;
 
-impl Source {
+impl<'a> Source<'a> {
+    /// `x` itself as the input of a stride-1 convolution without padding
+    /// (no copy).
+    pub fn view(x: &'a Planes) -> Source<'a> {
+        Source {
+            channels: x.channels,
+            stride: 1,
+            height: x.height,
+            width: x.width,
+            rows: x.height,
+            cols: x.pitch,
+            data: Cow::Borrowed(&x.data),
+        }
+    }
+
+    /// Gives a copied layout's buffer back to `scratch`.
+    pub fn recycle(self, scratch: &Scratch) {
+        if let Cow::Owned(v) = self.data {
+            scratch.give(v);
+        }
+    }
+
     /// `x` with `pad` pixels reflected on every side (the edge pixel not
     /// repeated, as ONNX's `reflect` and PyTorch's `ReflectionPad2d`),
     /// split for `stride`. Every padded row of channel `c` passes through
@@ -207,7 +242,7 @@ impl Source {
         stride: usize,
         map: impl Fn(usize, &mut [f32]) + Sync,
         scratch: &Scratch,
-    ) -> Source {
+    ) -> Source<'static> {
         let (h, w) = (x.height, x.width);
         let (height, width) = (h + 2 * pad, w + 2 * pad);
         let s = stride;
@@ -274,7 +309,7 @@ impl Source {
             width,
             rows,
             cols,
-            data,
+            data: Cow::Owned(data),
         }
     }
 }
@@ -297,9 +332,9 @@ fn reflect(i: isize, n: usize) -> usize {
 /// values)`, or none.
 pub(crate) type Post<'a> = Option<&'a (dyn Fn(usize, &mut [f32]) + Sync)>;
 
-/// A convolution's output and, per channel, the sum and the sum of
-/// squares of its values (computed while each block is in cache, for the
-/// normalisation that follows).
+/// A convolution's output and, if asked for, per channel the sum and the
+/// sum of squares of its values (computed while each block is in cache,
+/// for the normalisation that follows; empty otherwise).
 #[derive(Debug)]
 pub(crate) struct ConvOutput {
     pub planes: Planes,
@@ -347,8 +382,9 @@ impl Conv {
     /// current rayon pool. `post(c, values)` runs on each block's values
     /// of output channel `c` right after the product, before the sums (a
     /// bias, an activation, a quantisation step); the values may include
-    /// the unused tail of a row.
-    pub fn forward(&self, src: &Source, post: &Post, scratch: &Scratch) -> ConvOutput {
+    /// the unused tail of a row. With `sums`, the output's per-channel
+    /// sums come too.
+    pub fn forward(&self, src: &Source, post: Post, sums: bool, scratch: &Scratch) -> ConvOutput {
         debug_assert_eq!((src.channels, src.stride), (self.cin, self.stride));
         let (k, s) = (self.k, self.stride);
         let (oh, ow) = self.output_size(src.height, src.width);
@@ -430,8 +466,9 @@ impl Conv {
                     let lhs = MatRef::from_column_major_slice(patches, m, depth);
                     matmul(dst.rb_mut(), Accum::Replace, lhs, rhs, 1.0, par);
                 }
-                // The real pixels' sums, while the block is in cache.
-                let mut all = Vec::with_capacity(self.cout);
+                // The post step, and the real pixels' sums, while the
+                // block is in cache.
+                let mut all = Vec::with_capacity(if sums { self.cout } else { 0 });
                 for c in 0..self.cout {
                     let col = dst.rb_mut().col_mut(c);
                     let values = match col.try_as_col_major_mut() {
@@ -441,13 +478,16 @@ impl Conv {
                     if let Some(post) = post {
                         post(c, values);
                     }
+                    if !sums {
+                        continue;
+                    }
                     let mut totals = [0.0f64; 2];
                     let mut i = 0;
                     while i < m {
                         let x = (q0 + i) % cols;
                         if x < ow {
                             let n = (ow - x).min(m - i);
-                            let [a, b] = sums(&values[i..i + n]);
+                            let [a, b] = run_sums(&values[i..i + n]);
                             totals[0] += a;
                             totals[1] += b;
                             i += n;
@@ -462,14 +502,17 @@ impl Conv {
             .collect();
         // Blocks added in order: the result does not depend on the
         // number of threads.
-        let mut sums = vec![[0.0f64; 2]; self.cout];
+        let mut totals = vec![[0.0f64; 2]; if sums { self.cout } else { 0 }];
         for b in &block_sums {
-            for (t, v) in sums.iter_mut().zip(b) {
+            for (t, v) in totals.iter_mut().zip(b) {
                 t[0] += v[0];
                 t[1] += v[1];
             }
         }
-        ConvOutput { planes: out, sums }
+        ConvOutput {
+            planes: out,
+            sums: totals,
+        }
     }
 }
 
@@ -539,7 +582,7 @@ mod tests {
             };
             let scratch = Scratch::default();
             let src = Source::reflect(&input, 0, stride, |_, _| {}, &scratch);
-            let got = conv.forward(&src, &None, &scratch);
+            let got = conv.forward(&src, None, true, &scratch);
             let want = direct(&conv, &input);
             let got_planes = &got.planes.compact(&scratch);
             assert_eq!(

@@ -118,6 +118,20 @@ impl<'a> Graph<'a> {
         Ok(v)
     }
 
+    /// The `f32` values of float initializer `name`, checked to have shape
+    /// `dims`.
+    pub fn floats(&self, name: &str, dims: &[usize]) -> Result<Vec<f32>> {
+        let t = self.tensor(name)?;
+        let shape: Vec<usize> = t.dims.iter().map(|d| *d as usize).collect();
+        if shape != dims {
+            return Err(self.bad(name, format!("shape {shape:?}, expected {dims:?}")));
+        }
+        if t.data_type != FLOAT {
+            return Err(self.bad(name, format!("data type {}, expected float", t.data_type)));
+        }
+        Ok(self.values(name)?.into_iter().map(|v| v as f32).collect())
+    }
+
     pub fn scalar(&self, name: &str) -> Result<f64> {
         match self.values(name)?.as_slice() {
             [v] => Ok(*v),

@@ -298,10 +298,7 @@ impl StylePredictor {
                 Op::Depthwise(d, then) => match values[a].as_ref() {
                     Some(x) => {
                         let mut y = d.forward(x, s);
-                        let plane = y.plane();
-                        y.data
-                            .par_chunks_mut(plane)
-                            .for_each(|p| elementwise(p, 0.0, then));
+                        y.map_each(|_, values| elementwise(values, 0.0, then));
                         y
                     }
                     None => s.planes(0, 0, 0),
@@ -379,10 +376,7 @@ fn dense(
     s: &Scratch,
 ) -> Planes {
     let [top, left, bottom, right] = pads;
-    let padded;
-    let x = if pads == [0; 4] {
-        x
-    } else {
+    let src = if pads != [0; 4] {
         let (h, w) = (x.height + top + bottom, x.width + left + right);
         let mut p = s.planes(x.channels, h, w);
         p.data.fill(0.0);
@@ -392,13 +386,18 @@ fn dense(
                 p.data[at..at + x.width].copy_from_slice(x.row(c, y));
             }
         }
-        padded = p;
-        &padded
+        let src = Source::reflect(&p, 0, conv.stride, |_, _| {}, s);
+        s.give(p.data);
+        src
+    } else if conv.stride == 1 {
+        // The 1x1 layers: the planes as they are.
+        Source::view(x)
+    } else {
+        Source::reflect(x, 0, conv.stride, |_, _| {}, s)
     };
-    let src = Source::reflect(x, 0, conv.stride, |_, _| {}, s);
     let post = |c: usize, v: &mut [f32]| elementwise(v, bias[c], then);
-    let out = conv.forward(&src, &Some(&post), s).planes;
-    s.give(src.data);
+    let out = conv.forward(&src, Some(&post), false, s).planes;
+    src.recycle(s);
     out.compact(s)
 }
 
