@@ -253,7 +253,9 @@ impl ArbitraryNet {
     /// `image` (3 planes in [0, 1], sides multiples of 4, at least 16)
     /// painted with the style `vector`: 3 planes in [0, 1].
     pub fn run(&self, image: Planes, vector: &[f32]) -> Planes {
-        self.pool.install(|| self.forward(image, vector))
+        let out = self.pool.install(|| self.forward(image, vector));
+        self.scratch.trim(Scratch::KEEP_BYTES);
+        out
     }
 
     fn forward(&self, image: Planes, vector: &[f32]) -> Planes {

@@ -98,7 +98,9 @@ impl BuiltinNet {
     /// `image` (3 planes in [0, 1], sides multiples of 4, at least 16)
     /// painted with the style `mix` (26 weights): 3 planes in [0, 1].
     pub fn run(&self, image: Planes, mix: &[f32]) -> Planes {
-        self.pool.install(|| self.forward(image, mix))
+        let out = self.pool.install(|| self.forward(image, mix));
+        self.scratch.trim(Scratch::KEEP_BYTES);
+        out
     }
 
     fn forward(&self, image: Planes, mix: &[f32]) -> Planes {

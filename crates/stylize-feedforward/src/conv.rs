@@ -20,13 +20,46 @@ use crate::elementwise::{deinterleave, sums as run_sums};
 
 /// Large buffers kept between layers and runs, so that a run does not
 /// fault in fresh pages for every tensor (a 512 px run's activations are
-/// tens of MB).
+/// tens of MB). After a run, [`Scratch::trim`] lets go of all but
+/// [`Scratch::KEEP_BYTES`], so one huge image does not leave a
+/// long-lived stylizer holding gigabytes.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
     free: Mutex<Vec<Vec<f32>>>,
 }
 
 impl Scratch {
+    /// What [`Scratch::trim`] keeps: every buffer of a 1024x680 frame
+    /// (225 MB for the 26-style network, 165 MB for the arbitrary one),
+    /// so video at that size reuses them; a 2048 px run's 900 MB is cut
+    /// back.
+    pub const KEEP_BYTES: usize = 512 << 20;
+
+    /// Frees the largest buffers until those kept hold at most
+    /// `keep_bytes`, smallest kept first.
+    pub fn trim(&self, keep_bytes: usize) {
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        free.sort_by_key(Vec::capacity);
+        let mut total = 0usize;
+        let kept = free
+            .iter()
+            .take_while(|v| {
+                total += v.capacity() * std::mem::size_of::<f32>();
+                total <= keep_bytes
+            })
+            .count();
+        free.truncate(kept);
+    }
+
+    /// Bytes held in buffers not in use.
+    #[cfg(test)]
+    pub fn held_bytes(&self) -> usize {
+        let free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        free.iter()
+            .map(|v| v.capacity() * std::mem::size_of::<f32>())
+            .sum()
+    }
+
     /// A buffer of `n` values, contents unspecified (callers overwrite
     /// all of it).
     pub fn take(&self, n: usize) -> Vec<f32> {
@@ -533,6 +566,24 @@ pub(crate) fn noise(n: usize, seed: u32) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trim_keeps_the_smallest_buffers_within_the_cap() {
+        let s = Scratch::default();
+        for n in [1000, 10, 100_000, 100] {
+            s.give(Vec::with_capacity(n));
+        }
+        let all = s.held_bytes();
+        assert!(all >= 4 * 101_110);
+        s.trim(4 * 2000);
+        // 10, 100 and 1000 values fit in 8000 bytes; 100 000 does not.
+        let held = s.held_bytes();
+        assert!((4 * 1110..=4 * 2000).contains(&held), "{held}");
+        let v = s.take(500);
+        assert!(v.capacity() >= 1000 && v.capacity() < 100_000);
+        s.trim(0);
+        assert_eq!(s.held_bytes(), 0);
+    }
 
     /// The direct sum, for checking.
     fn direct(conv: &Conv, input: &Planes) -> Planes {

@@ -77,6 +77,8 @@ impl FastOptions {
 ///
 /// Load once, then stylize any number of images; working buffers are
 /// kept between runs, so same-sized images (video frames) allocate once.
+/// At most 512 MB of them per network stay held after a run (all of a
+/// 1024 px frame's); a larger image's are freed when it is done.
 #[derive(Debug)]
 pub struct FastStylizer {
     predictor: StylePredictor,

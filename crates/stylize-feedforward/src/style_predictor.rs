@@ -234,7 +234,9 @@ impl StylePredictor {
     /// The style vector of `image` (3 planes in [0, 1]; the network was
     /// made for 256 x 256).
     pub fn run(&self, image: Planes) -> Vec<f32> {
-        self.pool.install(|| self.forward(image))
+        let out = self.pool.install(|| self.forward(image));
+        self.scratch.trim(Scratch::KEEP_BYTES);
+        out
     }
 
     fn forward(&self, image: Planes) -> Vec<f32> {
