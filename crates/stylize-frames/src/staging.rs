@@ -2,9 +2,14 @@
 //!
 //! Nothing appears at the output path until [`StagedFile::commit`] /
 //! [`StagedDir::commit`]; a staged output dropped uncommitted is removed.
+//!
+//! A killed run cannot remove its temporary, so each one is locked while
+//! it is written (a staged folder through a lock file inside), and the
+//! next output staged beside it removes those left unlocked.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use tempfile::{NamedTempFile, TempDir};
 
@@ -25,6 +30,77 @@ fn temp_prefix(output: &Path) -> String {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     format!(".{name}.")
+}
+
+/// Random characters in a temporary's name (`tempfile`'s default).
+const RANDOM_CHARS: usize = 6;
+
+/// The lock file inside a staged folder.
+const DIR_LOCK: &str = ".stylize-lock";
+
+/// How old an unlocked temporary must be to count as left behind: a live
+/// run locks its own right after creating it.
+const STALE_AFTER: Duration = Duration::from_secs(10);
+
+/// Removes the temporaries `PREFIX` + 6 random characters + `suffix` in
+/// `parent` that no live run holds locked: what killed runs left. Best
+/// effort: anything unreadable, or on a file system without locks, stays.
+fn remove_stale(parent: &Path, prefix: &str, suffix: &str) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(random) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|n| n.strip_suffix(suffix))
+        else {
+            continue;
+        };
+        if random.len() != RANDOM_CHARS || !random.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        let lock_path = if kind.is_dir() {
+            path.join(DIR_LOCK)
+        } else if kind.is_file() {
+            path.clone()
+        } else {
+            continue;
+        };
+        // A folder without its lock file is being renamed into place.
+        let Ok(lock) = File::open(&lock_path) else {
+            continue;
+        };
+        let old = lock
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| SystemTime::now().duration_since(t).ok())
+            .is_some_and(|age| age >= STALE_AFTER);
+        if !old || lock.try_lock().is_err() {
+            continue;
+        }
+        let removed = if kind.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        if removed.is_ok() {
+            log::info!("removed {}, left by an interrupted run", path.display());
+        }
+    }
+}
+
+/// Locks `file` for as long as it stays open, so [`remove_stale`] leaves
+/// it alone. Where the file system has no locks, it goes unlocked, and
+/// [`remove_stale`] cannot lock anything there either.
+fn hold_lock(file: &File) {
+    let _ = file.try_lock();
 }
 
 fn check_parent(output: &Path) -> Result<PathBuf> {
@@ -50,6 +126,7 @@ impl StagedFile {
     pub(crate) fn new(output: &Path, suffix: &str) -> Result<Self> {
         let parent = check_parent(output)?;
         let prefix = temp_prefix(output);
+        remove_stale(&parent, &prefix, suffix);
         let mut builder = tempfile::Builder::new();
         builder.prefix(&prefix).suffix(suffix);
         #[cfg(unix)]
@@ -60,6 +137,7 @@ impl StagedFile {
         let temp = builder
             .tempfile_in(&parent)
             .map_err(FramesError::io("creating a file in", &parent))?;
+        hold_lock(temp.as_file());
         Ok(StagedFile {
             temp,
             output: output.to_path_buf(),
@@ -99,6 +177,8 @@ impl StagedFile {
 pub(crate) struct StagedDir {
     temp: TempDir,
     output: PathBuf,
+    /// The open, locked `DIR_LOCK` inside.
+    lock: File,
 }
 
 impl StagedDir {
@@ -108,6 +188,7 @@ impl StagedDir {
         check_output_free(output)?;
         let parent = check_parent(output)?;
         let prefix = temp_prefix(output);
+        remove_stale(&parent, &prefix, ".tmp");
         let mut builder = tempfile::Builder::new();
         builder.prefix(&prefix).suffix(".tmp");
         #[cfg(unix)]
@@ -118,9 +199,13 @@ impl StagedDir {
         let temp = builder
             .tempdir_in(&parent)
             .map_err(FramesError::io("creating a folder in", &parent))?;
+        let lock_path = temp.path().join(DIR_LOCK);
+        let lock = File::create(&lock_path).map_err(FramesError::io("creating", &lock_path))?;
+        hold_lock(&lock);
         Ok(StagedDir {
             temp,
             output: output.to_path_buf(),
+            lock,
         })
     }
 
@@ -142,12 +227,17 @@ impl StagedDir {
             std::fs::remove_dir(&self.output)
                 .map_err(FramesError::io("replacing", &self.output))?;
         }
+        // Unlinked while still open and locked: from here on the folder
+        // has no lock file, which `remove_stale` skips.
+        let lock_path = self.temp.path().join(DIR_LOCK);
+        std::fs::remove_file(&lock_path).map_err(FramesError::io("removing", &lock_path))?;
         std::fs::rename(self.temp.path(), &self.output).map_err(FramesError::io(
             "renaming a temporary folder onto",
             &self.output,
         ))?;
         // Renamed: nothing left to clean up.
         let _ = self.temp.keep();
+        drop(self.lock);
         Ok(())
     }
 }
@@ -215,4 +305,89 @@ pub fn check_output_not_inside(input: &Path, output: &Path) -> Result<()> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Backdates `path`'s modification time past `STALE_AFTER`.
+    fn age(path: &Path) {
+        let file = File::options().write(true).open(path).expect("open");
+        let then = SystemTime::now() - STALE_AFTER - Duration::from_secs(5);
+        file.set_modified(then).expect("set_modified");
+    }
+
+    fn hidden(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("read_dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with('.'))
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_killed_runs_file_is_removed_and_a_live_ones_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let output = dir.path().join("clip.gif");
+        // What a killed run leaves: an unlocked temporary, written a while ago.
+        let left = dir.path().join(".clip.gif.AbC123.tmp");
+        std::fs::write(&left, b"partial").expect("write");
+        age(&left);
+        // Not ours: another output's, another pattern, or too recent.
+        let others = [
+            ".other.gif.AbC123.tmp",
+            ".clip.gif.AbC1234.tmp",
+            "clip.gif.AbC123.tmp",
+        ];
+        for name in others {
+            std::fs::write(dir.path().join(name), b"x").expect("write");
+            age(&dir.path().join(name));
+        }
+        let young = dir.path().join(".clip.gif.Young1.tmp");
+        std::fs::write(&young, b"x").expect("write");
+
+        let live = StagedFile::new(&output, ".tmp").expect("stage");
+        assert!(!left.exists(), "the killed run's temporary is removed");
+        assert!(
+            young.exists(),
+            "a temporary just created may be a live run's"
+        );
+        for name in others {
+            assert!(dir.path().join(name).exists(), "{name} is kept");
+        }
+        // A second run staging the same output while the first is alive
+        // leaves the first's temporary alone, however old.
+        age(live.path());
+        let second = StagedFile::new(&output, ".tmp").expect("stage");
+        assert!(live.path().exists(), "a live run's temporary is kept");
+        drop(second);
+        live.commit().expect("commit");
+        assert!(output.is_file());
+    }
+
+    #[test]
+    fn a_killed_runs_folder_is_removed_and_a_committed_one_has_no_lock() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let output = dir.path().join("frames");
+        let first = StagedDir::new(&output).expect("stage");
+        std::fs::write(first.path().join("frame_000001.png"), b"x").expect("write");
+        let first_path = first.path().to_path_buf();
+        age(&first_path.join(DIR_LOCK));
+        // While its run is alive, another leaves it alone.
+        drop(StagedDir::new(&output).expect("stage"));
+        assert!(first_path.is_dir());
+        // Killed: nothing removes it, and the lock is released.
+        std::mem::forget(first.temp);
+        drop(first.lock);
+        let next = StagedDir::new(&output).expect("stage");
+        assert!(!first_path.exists(), "the killed run's folder is removed");
+        std::fs::write(next.path().join("frame_000001.png"), b"y").expect("write");
+        next.commit().expect("commit");
+        assert!(output.join("frame_000001.png").is_file());
+        assert!(!output.join(DIR_LOCK).exists());
+        assert_eq!(hidden(dir.path()), Vec::<String>::new());
+    }
 }
