@@ -437,6 +437,44 @@ def test_bundled_style_from_gallery(page, server):
     expect(page.locator("#start")).to_be_disabled()
 
 
+def test_fast_network_paints_a_photo_in_one_pass(page, server):
+    info = server.get_json("/api/info")
+    assert info["fast"], "the server found no fast models (scripts/test fetches them; else run scripts/fetch-fast-models)"
+    choose_images(page)
+    page.select_option("#method", "fast")
+    # Of the settings the fast network uses the size and the colours.
+    expect(page.locator("#iterations")).to_be_hidden()
+    expect(page.locator("#optimizer")).to_be_hidden()
+    expect(page.locator("#advanced")).to_be_hidden()
+    expect(page.locator("#size")).to_be_visible()
+    expect(page.locator("#preserve-colors")).to_be_visible()
+    page.fill("#size", "96")
+    wait_fits(page)
+    # A clip is refused on the page, before anything is sent.
+    page.check("#as-video")
+    page.click("#start")
+    expect(page.locator("#error-text")).to_contain_text("stylize video --method fast")
+    page.uncheck("#as-video")
+    record_sent_fields(page)
+    job = start(page)
+    sent = page.evaluate("window.__sent")
+    settings = next(v for k, v in sent if k == "settings")
+    assert '"method":"fast"' in settings, settings
+    item = wait_history(page, job["id"], "done")
+    expect(item).to_contain_text("fast network")
+    # One pass: no costs to download.
+    expect(item.locator("[data-testid=download-costs]")).to_have_count(0)
+    done = server.job(job["id"])
+    assert done["command"].startswith("stylize fast"), done["command"]
+    status, png = server.request("GET", f"/api/jobs/{job['id']}/result", expect=200)
+    assert read_png(png) == (96, 64)
+    # Run again restores the method; the optimiser brings its settings back.
+    item.locator("[data-testid=run-again]").click()
+    expect(page.locator("#method")).to_have_value("fast")
+    page.select_option("#method", "optimize")
+    expect(page.locator("#iterations")).to_be_visible()
+
+
 def test_estimate_refusal_disables_start(page, server):
     info = server.get_json("/api/info")
     choose_images(page)

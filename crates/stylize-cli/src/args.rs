@@ -112,6 +112,12 @@ pub struct ServeArgs {
     /// Worker threads for the painting (default: one per core).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: Option<u32>,
+
+    /// The folder of the fast network's model files (default:
+    /// $STYLIZE_FAST_MODELS, else the cache that scripts/fetch-fast-models
+    /// fills). Without them the page offers the optimiser only.
+    #[arg(long, value_name = "FOLDER")]
+    pub models: Option<PathBuf>,
 }
 
 /// Paint a photo in the style of a painting.

@@ -55,7 +55,18 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             stylizer.device_description()
         );
     }
-    let server = Server::new(stylizer, description, config)?;
+    // The fast network is optional: without its files the page offers the
+    // optimiser only, and says how to get them.
+    let fast = match crate::fast_cmd::load_fast(cli.models.as_deref(), cli.threads) {
+        Ok(fast) => Some(fast),
+        Err(e) => {
+            if !quiet {
+                eprintln!("note: no fast network on the page ({e})");
+            }
+            None
+        }
+    };
+    let server = Server::with_fast(stylizer, fast, description, config)?;
     let stop = interrupt.clone();
     server.run(
         1,

@@ -87,7 +87,13 @@
 
   function settingsSummary(s) {
     if (!s) return "";
+    if (s.method === "fast") {
+      const parts = ["fast network", `${s.size} px`];
+      if (s.preserve_colors && s.preserve_colors !== "none") parts.push("photo's colours");
+      return parts.join(" · ");
+    }
     const parts = [s.preset, `${s.size} px`, `${s.iterations} it`];
+    if (s.init === "fast") parts.push("from the fast network");
     if (s.scales > 1) parts.push(`${s.scales} scales`);
     if (s.strength) parts.push(`strength ×10^${fmtStrength(s.strength)}`);
     if (s.preserve_colors && s.preserve_colors !== "none") parts.push(`colours: ${s.preserve_colors}`);
@@ -162,7 +168,14 @@
     if (ranges.strength) { $("#strength").min = ranges.strength[0]; $("#strength").max = ranges.strength[1]; }
     if (ranges.scales) { $("#scales").min = ranges.scales[0]; $("#scales").max = ranges.scales[1]; }
 
+    // The fast network, when the server has its model files.
+    const noFast = "needs the model files: run scripts/fetch-fast-models, then restart stylize serve";
+    for (const option of [$("#method option[value=fast]"), $("#init option[value=fast]")]) {
+      option.disabled = !info.fast;
+      if (!info.fast) option.textContent += ` (${noFast})`;
+    }
     applyPreset(preset.value);
+    applyMethod("optimize");
     buildGallery(info.styles || []);
     document.body.dataset.ready = "true";
   }
@@ -187,6 +200,7 @@
   }
 
   function applySettings(s) {
+    if (s.method) applyMethod(s.method);
     for (const [key, id, kind] of SETTINGS_FIELDS) if (key in s) setField(key, id, kind, s[key]);
     setStrengthOutput($("#strength-value"), $("#strength").value);
     updateDefaults();
@@ -194,7 +208,24 @@
 
   function applyPreset(name) {
     $("#preset").value = name;
-    applySettings(presetDefaults(name));
+    // A preset sets the optimiser's settings, not the method.
+    const d = { ...presetDefaults(name) };
+    delete d.method;
+    applySettings(d);
+  }
+
+  // The optimiser, or the fast network (which uses the size and colours).
+  function applyMethod(method) {
+    const fast = method === "fast" && !!(state.info && state.info.fast);
+    $("#method").value = fast ? "fast" : "optimize";
+    $("#settings").dataset.method = $("#method").value;
+    // Hidden settings are not checked (nor used).
+    for (const el of document.querySelectorAll("#settings .optimizer-only input, #settings .optimizer-only select")) {
+      el.disabled = fast;
+    }
+    $("#method-hint").textContent = fast
+      ? "Magenta's arbitrary-style network: any painting, in one pass; of the settings it uses the size and the colours"
+      : "the optimiser (Gatys et al.) repaints the photo step by step";
   }
 
   function updateDefaults() {
@@ -222,7 +253,15 @@
   }
 
   function readSettings() {
-    const s = { preset: $("#preset").value };
+    if ($("#method").value === "fast") {
+      const s = { method: "fast" };
+      for (const key of ["size", "preserve_colors"]) {
+        const v = readField(key);
+        if (v !== undefined) s[key] = v;
+      }
+      return s;
+    }
+    const s = { method: "optimize", preset: $("#preset").value };
     for (const [key] of SETTINGS_FIELDS) {
       const v = readField(key);
       if (v !== undefined) s[key] = v;
@@ -231,6 +270,9 @@
   }
 
   function settingsProblem() {
+    if ($("#method").value === "fast" && $("#as-video").checked) {
+      return "The fast network paints photos here: untick “Paint as video”, or use the optimiser (for a clip: stylize video --method fast).";
+    }
     for (const [key, id] of SETTINGS_FIELDS) {
       const input = document.getElementById(id);
       const label = document.querySelector(`label[for="${id}"]`);
@@ -824,7 +866,10 @@
       ctx.strokeRect(0.5, 0.5, w - 1, h - 1);
       ctx.textAlign = "center";
       ctx.textBaseline = "middle";
-      ctx.fillText(job ? "waiting for the first costs…" : "the costs appear here as the job runs", w / 2, h / 2);
+      const empty = !job ? "the costs appear here as the job runs"
+        : job.settings?.method === "fast" ? "the fast network paints in one pass: no costs"
+        : "waiting for the first costs…";
+      ctx.fillText(empty, w / 2, h / 2);
       return;
     }
     lo = Math.floor(lo * 2) / 2; hi = Math.ceil(hi * 2) / 2;
@@ -1065,7 +1110,8 @@
       $("[data-testid=download-result]", li).remove();
     }
     const csv = $("[data-testid=download-costs]", li);
-    if (job.state === "cancelled" && !job.has_result) csv.remove();
+    // A fast job has no iterations, so no costs.
+    if ((job.state === "cancelled" && !job.has_result) || job.settings?.method === "fast") csv.remove();
     else { csv.href = `/api/jobs/${job.id}/costs.csv`; csv.setAttribute("download", `stylize-${job.id}-costs.csv`); }
 
     const err = $(".history-error", li);
@@ -1172,6 +1218,7 @@
     setupZone($("#content-zone"), $("#content-input"), (files) => setContentFile(files[0]));
     setupZone($("#style-zone"), $("#style-input"), (files) => addStyleFiles(files));
     $("#preset").addEventListener("change", () => { applyPreset($("#preset").value); scheduleEstimate(); });
+    $("#method").addEventListener("change", () => { applyMethod($("#method").value); clearError(); scheduleEstimate(); });
     $("#reset-settings").addEventListener("click", () => { applyPreset($("#preset").value); scheduleEstimate(); });
     for (const [, id] of SETTINGS_FIELDS) {
       const input = document.getElementById(id);

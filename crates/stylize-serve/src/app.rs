@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use stylize::Stylizer;
+use stylize_feedforward::FastStylizer;
 
 use crate::board::Board;
 use crate::config::ServeConfig;
@@ -13,6 +14,8 @@ use crate::config::ServeConfig;
 pub(crate) struct App {
     pub(crate) board: Arc<Board>,
     pub(crate) stylizer: Arc<Stylizer>,
+    /// The feed-forward networks, when their files were found.
+    pub(crate) fast: Option<Arc<FastStylizer>>,
     pub(crate) config: ServeConfig,
     /// The private folder the jobs' files live in.
     pub(crate) jobs_dir: PathBuf,

@@ -35,6 +35,7 @@ pub(crate) const SHUTDOWN: &str = "shutdown";
 pub(crate) struct Task {
     pub(crate) id: u64,
     pub(crate) inputs: Inputs,
+    pub(crate) settings: crate::settings::Settings,
     pub(crate) config: stylize::StyleConfig,
     pub(crate) cancel: Arc<std::sync::atomic::AtomicBool>,
     pub(crate) dir: std::path::PathBuf,
@@ -170,6 +171,7 @@ impl Board {
                 let task = Task {
                     id,
                     inputs,
+                    settings: job.settings.clone(),
                     config: job.config.clone(),
                     cancel: job.cancel.clone(),
                     dir: job.dir.clone(),
@@ -222,6 +224,17 @@ impl Board {
             });
             self.publish(&mut inner, "progress", data);
         }
+    }
+
+    /// Records that a fast job's single pass took `elapsed_s` (it has no
+    /// iterations and no costs).
+    pub(crate) fn painted(&self, id: u64, elapsed_s: f64) {
+        let mut inner = self.lock();
+        let Some(job) = inner.jobs.get_mut(&id) else {
+            return;
+        };
+        job.iteration = job.iterations;
+        job.elapsed_s = elapsed_s;
     }
 
     /// Stores a running job's latest preview (JPEG bytes).

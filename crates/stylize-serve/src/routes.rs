@@ -20,7 +20,8 @@ use crate::assets::{BuiltinStyle, APP_JS, BUILTIN_STYLES, INDEX_HTML, STYLE_CSS}
 use crate::guard::{self, Guard};
 use crate::job::{Inputs, Job, JobKind, JobState, Painting, StyleSource};
 use crate::settings::{
-    PresetName, Settings, SettingsPatch, ITERATIONS_RANGE, SCALES_RANGE, SIZE_RANGE, STRENGTH_RANGE,
+    MethodName, PresetName, Settings, SettingsPatch, ITERATIONS_RANGE, SCALES_RANGE, SIZE_RANGE,
+    STRENGTH_RANGE,
 };
 use crate::upload::{self, StylePart};
 
@@ -109,6 +110,9 @@ async fn info(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
         "version": env!("CARGO_PKG_VERSION"),
         "device": app.stylizer.device_description(),
         "weights": app.weights,
+        // Whether jobs may use the feed-forward network (`method: fast`,
+        // `init: fast`).
+        "fast": app.fast.is_some(),
         "max_upload_bytes": app.config.max_upload_bytes,
         "max_memory_bytes": app.config.max_memory,
         "default_preset": "seed",
@@ -136,15 +140,36 @@ fn parse_settings(text: Option<&str>) -> ApiResult<Settings> {
     Settings::resolve(&patch).map_err(|e| ApiError::bad_request(format!("settings: {e}")))
 }
 
-/// The memory a run of `config` needs, and the refusal message when that
-/// is over the server's limit; 400 when it cannot run at all (images too
-/// small for its layers).
+/// Bytes per working pixel of the fast network's run, with its buffers
+/// (measured: 1.8 GB for a 3000x2000 photo), and what it holds anyway.
+const FAST_BYTES_PER_PIXEL: u64 = 320;
+const FAST_BASE_BYTES: u64 = 128 << 20;
+
+/// The memory a run of `settings` (as `config`) needs, and the refusal
+/// message when that is over the server's limit; 400 when it cannot run at
+/// all (images too small for its layers).
 fn check_memory(
     app: &App,
+    settings: &Settings,
     config: &StyleConfig,
     content: (u32, u32),
     styles: &[(u32, u32)],
 ) -> ApiResult<(u64, Option<String>)> {
+    if settings.method == MethodName::Fast {
+        let (w, h) = content;
+        let long = u64::from(w.max(h).max(1));
+        let side = u64::from(settings.size);
+        let pixels = side * side * u64::from(w.min(h)) / long;
+        let need = FAST_BASE_BYTES + FAST_BYTES_PER_PIXEL * pixels;
+        let refusal = app.config.max_memory.filter(|limit| need > *limit).map(|limit| {
+            format!(
+                "the fast network at {side} px needs about {}, over this server's limit of {}: choose a smaller size",
+                stylize::memory::human(need),
+                stylize::memory::human(limit)
+            )
+        });
+        return Ok((need, refusal));
+    }
     let config = config.clone().with_max_memory(None);
     let need = app
         .stylizer
@@ -163,6 +188,24 @@ fn check_memory(
         _ => None,
     };
     Ok((need, refusal))
+}
+
+/// Refuses what this server cannot paint: a job that needs the fast
+/// network when its model files were not found (422), a fast clip (400).
+fn check_method(app: &App, settings: &Settings, video: bool) -> ApiResult<()> {
+    if settings.method == MethodName::Fast && video {
+        return Err(ApiError::bad_request(
+            "the fast network paints photos here; for a clip use `stylize video --method fast`",
+        ));
+    }
+    if settings.needs_fast() && app.fast.is_none() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "this server has no fast network: run scripts/fetch-fast-models (or set \
+             STYLIZE_FAST_MODELS) and start `stylize serve` again",
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -196,7 +239,7 @@ async fn estimate(
         req.styles
     };
     let config = settings.to_config(None).map_err(ApiError::bad_request)?;
-    let reply = match check_memory(&app, &config, req.content, &styles) {
+    let reply = match check_memory(&app, &settings, &config, req.content, &styles) {
         Ok((need, refusal)) => serde_json::json!({
             "bytes": need,
             "human": stylize::memory::human(need),
@@ -328,6 +371,7 @@ async fn create_job(
     let form = form.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
     let form = upload::read_form(form).await?;
     let settings = parse_settings(form.settings.as_deref())?;
+    check_method(&app, &settings, form.video)?;
     let config = settings
         .to_config(app.config.max_memory)
         .map_err(ApiError::bad_request)?;
@@ -347,7 +391,8 @@ async fn create_job(
     let dims = |i: &DynamicImage| (i.width(), i.height());
     let content = decoded.size;
     let styles: Vec<_> = decoded.inputs.styles.iter().map(dims).collect();
-    let (estimate, refusal) = check_memory(&app, &config, content, &styles).map_err(cleanup)?;
+    let (estimate, refusal) =
+        check_memory(&app, &settings, &config, content, &styles).map_err(cleanup)?;
     if let Some(message) = refusal {
         return Err(cleanup(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -362,7 +407,11 @@ async fn create_job(
             StylePart::Builtin(b) => format!("{}.jpg", b.name),
         })
         .collect();
-    let iterations = config.iterations * config.scales.sizes(config.size).len();
+    let iterations = if settings.method == MethodName::Fast {
+        1
+    } else {
+        config.iterations * config.scales.sizes(config.size).len()
+    };
     let frames = match &decoded.inputs.painting {
         Painting::Video { frames, .. } => Some(*frames),
         Painting::Image(_) => None,

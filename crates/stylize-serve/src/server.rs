@@ -7,6 +7,7 @@ use std::thread::JoinHandle;
 
 use axum::Router;
 use stylize::Stylizer;
+use stylize_feedforward::FastStylizer;
 use tempfile::TempDir;
 
 use crate::app::App;
@@ -26,12 +27,29 @@ pub struct Server {
 
 impl Server {
     /// Starts the worker with `stylizer` (loaded once, used for every
-    /// job). `weights` describes them for the page.
+    /// job). `weights` describes them for the page. Without the
+    /// feed-forward networks: see [`Server::with_fast`].
     ///
     /// # Errors
     /// [`Error::JobsFolder`] or [`Error::Start`].
     pub fn new(
         stylizer: Stylizer,
+        weights: impl Into<String>,
+        config: ServeConfig,
+    ) -> Result<Self, Error> {
+        Server::with_fast(stylizer, None, weights, config)
+    }
+
+    /// As [`Server::new`], with the feed-forward networks (`fast`, loaded
+    /// once) for jobs that paint in well under a second or start the
+    /// optimiser from the network's painting. Without them such jobs are
+    /// refused, saying how to get the models.
+    ///
+    /// # Errors
+    /// [`Error::JobsFolder`] or [`Error::Start`].
+    pub fn with_fast(
+        stylizer: Stylizer,
+        fast: Option<FastStylizer>,
         weights: impl Into<String>,
         config: ServeConfig,
     ) -> Result<Self, Error> {
@@ -44,9 +62,11 @@ impl Server {
             })?;
         let board = Arc::new(Board::new(config.max_queue));
         let stylizer = Arc::new(stylizer);
+        let fast = fast.map(Arc::new);
         let worker = worker::spawn(
             board.clone(),
             stylizer.clone(),
+            fast.clone(),
             WorkerSettings {
                 preview_interval: config.preview_interval,
                 preview_side: config.preview_side,
@@ -56,6 +76,7 @@ impl Server {
         let app = Arc::new(App {
             board,
             stylizer,
+            fast,
             config,
             jobs_dir: dir.path().to_path_buf(),
             weights: weights.into(),

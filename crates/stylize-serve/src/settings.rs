@@ -1,7 +1,8 @@
-//! A job's settings as the page sends them: the preset and the few
-//! settings people change, the rest under "Advanced". Missing fields take
-//! the preset's values; the result maps onto a [`StyleConfig`] and onto
-//! the equivalent command line.
+//! A job's settings as the page sends them: the method (the optimiser, or
+//! the fast feed-forward network), the preset and the few settings people
+//! change, the rest under "Advanced". Missing fields take the preset's
+//! values; the result maps onto a [`StyleConfig`] and onto the equivalent
+//! command line.
 
 use serde::{Deserialize, Serialize};
 use stylize::{ColorPreservation, Init, Optimizer, Preset, Scales, StyleConfig};
@@ -11,6 +12,10 @@ use crate::job_kind::JobKind;
 /// Every setting of a job, resolved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Settings {
+    /// The optimiser (default), or the feed-forward network in well under
+    /// a second (photos only; of the rest it uses the size and the
+    /// colours).
+    pub(crate) method: MethodName,
     pub(crate) preset: PresetName,
     /// Longer side of the working image, pixels.
     pub(crate) size: u32,
@@ -35,6 +40,7 @@ pub(crate) struct Settings {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SettingsPatch {
+    method: Option<MethodName>,
     preset: Option<PresetName>,
     size: Option<u32>,
     iterations: Option<usize>,
@@ -48,6 +54,16 @@ pub(crate) struct SettingsPatch {
     learning_rate: Option<f32>,
     scales: Option<usize>,
     style_scale: Option<f32>,
+}
+
+/// How a job paints: `stylize image`, or `stylize fast`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum MethodName {
+    /// The Gatys optimiser.
+    Optimize,
+    /// The pretrained feed-forward network.
+    Fast,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +94,8 @@ pub(crate) enum InitName {
     Content,
     Noise,
     Style,
+    /// The feed-forward network's painting (`--init fast`).
+    Fast,
 }
 
 /// Ranges the page's controls use and requests are checked against.
@@ -100,6 +118,7 @@ impl Settings {
     pub(crate) fn defaults(preset: PresetName) -> Settings {
         let c = StyleConfig::preset(preset.preset());
         Settings {
+            method: MethodName::Optimize,
             preset,
             size: c.size,
             iterations: c.iterations,
@@ -140,6 +159,7 @@ impl Settings {
             ($($f:ident),*) => { $( if let Some(v) = patch.$f { s.$f = v; } )* };
         }
         take!(
+            method,
             size,
             iterations,
             strength,
@@ -227,6 +247,8 @@ impl Settings {
             InitName::Content => Init::Content,
             InitName::Noise => Init::Noise,
             InitName::Style => Init::Style,
+            // The worker puts the network's painting here before the run.
+            InitName::Fast => Init::Content,
         };
         c.init_noise = self.init_noise;
         c.learning_rate = self.learning_rate;
@@ -237,10 +259,18 @@ impl Settings {
         Ok(c)
     }
 
-    /// The `stylize image` command that does the same, naming the files as
-    /// they were uploaded. Flags equal to the preset's are left out, but
-    /// the preset, size and iterations are always given.
+    /// Whether the job needs the feed-forward networks.
+    pub(crate) fn needs_fast(&self) -> bool {
+        self.method == MethodName::Fast || self.init == InitName::Fast
+    }
+
+    /// The `stylize image` (or `stylize fast`) command that does the same,
+    /// naming the files as they were uploaded. Flags equal to the preset's
+    /// are left out, but the preset, size and iterations are always given.
     pub(crate) fn command(&self, kind: JobKind, content: &str, styles: &[String]) -> String {
+        if self.method == MethodName::Fast {
+            return self.fast_command(content, styles);
+        }
         let d = Settings::defaults(self.preset);
         let base = StyleConfig::preset(self.preset.preset());
         let job = match kind {
@@ -301,6 +331,21 @@ impl Settings {
         }
         args.join(" ")
     }
+
+    /// The `stylize fast` command of a fast job.
+    fn fast_command(&self, content: &str, styles: &[String]) -> String {
+        let mut args: Vec<String> = vec!["stylize".into(), "fast".into()];
+        args.extend(["--content".into(), shell_quote(content)]);
+        for s in styles {
+            args.extend(["--style".into(), shell_quote(s)]);
+        }
+        args.extend(["--output".into(), "result.png".into()]);
+        args.extend(["--size".into(), self.size.to_string()]);
+        if self.preserve_colors != Colors::None {
+            args.push("--preserve-colors".into());
+        }
+        args.join(" ")
+    }
 }
 
 /// `s` as one word for a POSIX shell.
@@ -355,6 +400,32 @@ mod tests {
     }
 
     #[test]
+    fn a_fast_job_is_the_stylize_fast_command() {
+        let patch: SettingsPatch =
+            serde_json::from_str(r#"{"method":"fast","size":200,"preserve_colors":"none"}"#)
+                .expect("valid JSON");
+        let s = Settings::resolve(&patch).expect("valid settings");
+        assert!(s.needs_fast());
+        assert_eq!(
+            s.command(
+                JobKind::Image,
+                "my photo.jpg",
+                &["a.jpg".into(), "b.jpg".into()]
+            ),
+            "stylize fast --content 'my photo.jpg' --style a.jpg --style b.jpg \
+             --output result.png --size 200"
+        );
+        let patch: SettingsPatch =
+            serde_json::from_str(r#"{"init":"fast","preset":"gatys"}"#).expect("valid JSON");
+        let s = Settings::resolve(&patch).expect("valid settings");
+        assert!(s.needs_fast());
+        assert!(s
+            .command(JobKind::Image, "c.jpg", &["s.jpg".into()])
+            .ends_with("--init fast"));
+        assert!(!Settings::defaults(PresetName::Seed).needs_fast());
+    }
+
+    #[test]
     fn bad_values_are_refused_by_name() {
         for (json, name) in [
             (r#"{"size":1}"#, "size"),
@@ -368,6 +439,7 @@ mod tests {
             assert!(err.contains(name), "{json}: {err}");
         }
         assert!(serde_json::from_str::<SettingsPatch>(r#"{"sise":64}"#).is_err());
+        assert!(serde_json::from_str::<SettingsPatch>(r#"{"method":"slow"}"#).is_err());
         assert!(serde_json::from_str::<SettingsPatch>(r#"{"optimizer":"sgd"}"#).is_err());
     }
 }

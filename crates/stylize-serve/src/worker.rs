@@ -5,13 +5,14 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use std::sync::atomic::Ordering;
 
 use image::DynamicImage;
 use stylize::video::{stylize_video, VideoConfig, WorkDir};
-use stylize::Stylizer;
+use stylize::{Init, Stylizer};
+use stylize_feedforward::{resize_longest, FastOptions, FastStyle, FastStylizer, StyleVector};
 use stylize_frames::{create_sink, ffmpeg_from_env, open_source, SinkOptions, SourceOptions};
 
 use crate::api_error::with_causes;
@@ -20,6 +21,7 @@ use crate::clip_observer::ClipObserver;
 use crate::error::Error;
 use crate::job::Painting;
 use crate::job_observer::JobObserver;
+use crate::settings::{Colors, InitName, MethodName};
 
 pub(crate) struct WorkerSettings {
     pub(crate) preview_interval: Duration,
@@ -31,6 +33,7 @@ pub(crate) struct WorkerSettings {
 pub(crate) fn spawn(
     board: Arc<Board>,
     stylizer: Arc<Stylizer>,
+    fast: Option<Arc<FastStylizer>>,
     settings: WorkerSettings,
 ) -> Result<JoinHandle<()>, Error> {
     std::thread::Builder::new()
@@ -38,7 +41,11 @@ pub(crate) fn spawn(
         .spawn(move || {
             while let Some(task) = board.next() {
                 let id = task.id;
-                let outcome = run(&board, &stylizer, &settings, task);
+                let nets = Networks {
+                    stylizer: &stylizer,
+                    fast: fast.as_deref(),
+                };
+                let outcome = run(&board, nets, &settings, task);
                 board.finish(id, outcome);
             }
         })
@@ -48,7 +55,16 @@ pub(crate) fn spawn(
         })
 }
 
-fn run(board: &Arc<Board>, stylizer: &Stylizer, settings: &WorkerSettings, task: Task) -> Outcome {
+/// What the worker paints with.
+#[derive(Clone, Copy)]
+struct Networks<'a> {
+    stylizer: &'a Stylizer,
+    /// `None` when the server has no model files (such jobs are refused
+    /// before they are queued).
+    fast: Option<&'a FastStylizer>,
+}
+
+fn run(board: &Arc<Board>, nets: Networks<'_>, settings: &WorkerSettings, task: Task) -> Outcome {
     let observer = JobObserver::new(
         board.clone(),
         task.id,
@@ -58,8 +74,11 @@ fn run(board: &Arc<Board>, stylizer: &Stylizer, settings: &WorkerSettings, task:
     );
     let id = task.id;
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| match &task.inputs.painting {
-        Painting::Image(content) => paint_image(stylizer, &task, content, observer),
-        Painting::Video { file, .. } => paint_clip(stylizer, &task, file, settings, observer),
+        Painting::Image(content) if task.settings.method == MethodName::Fast => {
+            paint_fast(board, nets, &task, content)
+        }
+        Painting::Image(content) => paint_image(nets, &task, content, observer),
+        Painting::Video { file, .. } => paint_clip(nets.stylizer, &task, file, settings, observer),
     }));
     match result {
         Ok(outcome) => outcome,
@@ -79,13 +98,93 @@ fn cancelled(task: &Task) -> bool {
     task.cancel.load(Ordering::Relaxed)
 }
 
+/// The feed-forward networks, or the message that says how to get them.
+fn fast_networks(nets: Networks<'_>) -> Result<&FastStylizer, String> {
+    nets.fast.ok_or_else(|| {
+        "the fast network's model files are missing: run scripts/fetch-fast-models \
+         (or set STYLIZE_FAST_MODELS) and start `stylize serve` again"
+            .to_string()
+    })
+}
+
+/// The job's styles as one arbitrary style: their vectors blended by the
+/// job's style weights, each painting seen at the default style size.
+fn fast_style(fast: &FastStylizer, task: &Task) -> Result<FastStyle, String> {
+    let size = FastOptions::default().style_size;
+    let weights = task
+        .config
+        .blend_weights(task.inputs.styles.len())
+        .map_err(|e| with_causes(&e))?;
+    let vectors = task
+        .inputs
+        .styles
+        .iter()
+        .map(|s| fast.style_vector(&s.to_rgb32f(), size))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| with_causes(&e))?;
+    let parts: Vec<(&StyleVector, f32)> = vectors
+        .iter()
+        .zip(weights.iter().map(|w| *w as f32))
+        .collect();
+    let vector = StyleVector::blend(&parts).map_err(|e| with_causes(&e))?;
+    Ok(FastStyle::Arbitrary(vector))
+}
+
+/// The network's painting of `content` (its longer side `size`), with
+/// the photo's colours when `preserve_colors` (luminance transfer, as
+/// `stylize fast --preserve-colors`).
+fn fast_painting(
+    nets: Networks<'_>,
+    task: &Task,
+    content: &DynamicImage,
+    size: u32,
+    preserve_colors: bool,
+) -> Result<DynamicImage, String> {
+    let fast = fast_networks(nets)?;
+    let style = fast_style(fast, task)?;
+    let photo = resize_longest(&content.to_rgb32f(), size);
+    let mut out = fast
+        .stylize(&photo, &style, &FastOptions::default())
+        .map_err(|e| with_causes(&e))?;
+    if preserve_colors {
+        out = stylize::combine_luminance(&out, &photo).map_err(|e| with_causes(&e))?;
+    }
+    Ok(DynamicImage::ImageRgb32F(out))
+}
+
+/// A fast job: one pass of the network, at the job's size.
+fn paint_fast(board: &Board, nets: Networks<'_>, task: &Task, content: &DynamicImage) -> Outcome {
+    let start = Instant::now();
+    let colors = task.settings.preserve_colors != Colors::None;
+    let painting = match fast_painting(nets, task, content, task.settings.size, colors) {
+        Ok(p) => p,
+        Err(message) => return Outcome::Failed(message),
+    };
+    let path = task.dir.join("result.png");
+    if let Err(e) = stylize::save_image(&DynamicImage::ImageRgb8(painting.to_rgb8()), &path) {
+        return Outcome::Failed(with_causes(&e));
+    }
+    board.painted(task.id, start.elapsed().as_secs_f64());
+    Outcome::Done(path)
+}
+
 fn paint_image(
-    stylizer: &Stylizer,
+    nets: Networks<'_>,
     task: &Task,
     content: &DynamicImage,
     mut observer: JobObserver,
 ) -> Outcome {
-    let stylized = match stylizer.stylize(content, &task.inputs.styles, &task.config, &mut observer)
+    let mut config = task.config.clone();
+    if task.settings.init == InitName::Fast {
+        // The optimiser's working size; its own colour handling follows.
+        match fast_painting(nets, task, content, config.size, false) {
+            Ok(p) => config.init = Init::Image(p),
+            Err(message) => return Outcome::Failed(message),
+        }
+    }
+    let stylized = match nets
+        .stylizer
+        .stylize(content, &task.inputs.styles, &config, &mut observer)
     {
         Ok(s) => s,
         Err(e) => return Outcome::Failed(with_causes(&e)),

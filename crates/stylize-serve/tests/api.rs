@@ -656,3 +656,120 @@ async fn a_video_job_shows_frames_as_they_finish() {
     let (status, bytes, _) = send(&app, get(&format!("/api/jobs/{id}/content"))).await;
     assert_eq!((status, bytes == gif), (StatusCode::OK, true));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fast_jobs_paint_in_one_pass_or_start_the_optimiser() {
+    let Some(server) = server_with_fast("fast_jobs", quick_config()) else {
+        return;
+    };
+    let app = server.router(PORT);
+    let (_, info) = json(&app, get("/api/info")).await;
+    assert_eq!(info["fast"], true);
+    assert_eq!(info["presets"]["seed"]["method"], "optimize");
+    let photo = asset("chelsea.jpg");
+
+    // The network alone: one pass at the job's size, no costs.
+    let (status, job) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "chelsea.jpg", &photo),
+            Part::Text("builtin", "starry_night"),
+            Part::Text("settings", r#"{"method":"fast","size":96}"#),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let id = job["id"].as_u64().expect("id");
+    assert_eq!(job["iterations"], 1);
+    assert_eq!(
+        job["command"],
+        "stylize fast --content chelsea.jpg --style assets/images/starry_night.jpg \
+         --output result.png --size 96"
+    );
+    let job = wait_for(&app, id, "done", |j| j["state"] == "done").await;
+    assert_eq!(
+        (job["iteration"].as_u64(), job["costs"].is_null()),
+        (Some(1), true)
+    );
+    let (status, png, _) = send(&app, get(&format!("/api/jobs/{id}/result"))).await;
+    assert_eq!(status, StatusCode::OK);
+    let painted = image::load_from_memory(&png).expect("a PNG").to_rgb8();
+    assert_eq!(painted.dimensions(), (96, 64));
+    // A painting, not the photo: far from the photo at the same size.
+    let small = image::load_from_memory(&photo)
+        .expect("the photo")
+        .resize_exact(96, 64, image::imageops::FilterType::Triangle)
+        .to_rgb8();
+    let diff: f64 = painted
+        .as_raw()
+        .iter()
+        .zip(small.as_raw())
+        .map(|(a, b)| f64::from(a.abs_diff(*b)))
+        .sum::<f64>()
+        / painted.as_raw().len() as f64;
+    assert!(
+        diff > 20.0,
+        "mean difference from the photo {diff:.1} levels"
+    );
+
+    // The optimiser from the network's painting.
+    let (status, job) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "chelsea.jpg", &photo),
+            Part::Text("builtin", "udnie"),
+            Part::Text(
+                "settings",
+                r#"{"preset":"gatys","init":"fast","size":64,"iterations":3}"#,
+            ),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let id = job["id"].as_u64().expect("id");
+    assert!(job["command"]
+        .as_str()
+        .is_some_and(|c| c.starts_with("stylize image") && c.ends_with("--init fast")));
+    let job = wait_for(&app, id, "done", |j| j["state"] == "done").await;
+    assert_eq!(job["iteration"], 3);
+    assert!(job["costs"]["total"].as_f64().is_some_and(|c| c > 0.0));
+
+    // Clips are not painted by the fast network here.
+    let (status, v) = json(
+        &app,
+        post_job(&[
+            Part::File("video", "walk.gif", &tiny_gif()),
+            Part::Text("builtin", "udnie"),
+            Part::Text("settings", r#"{"method":"fast"}"#),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert!(error_of(&v).contains("stylize video --method fast"), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_models_fast_jobs_are_refused_saying_how_to_get_them() {
+    let Some(server) = server("no_fast", quick_config()) else {
+        return;
+    };
+    let app = server.router(PORT);
+    let (_, info) = json(&app, get("/api/info")).await;
+    assert_eq!(info["fast"], false);
+    let photo = asset("chelsea.jpg");
+    for settings in [r#"{"method":"fast"}"#, r#"{"init":"fast"}"#] {
+        let (status, v) = json(
+            &app,
+            post_job(&[
+                Part::File("content", "chelsea.jpg", &photo),
+                Part::Text("builtin", "udnie"),
+                Part::Text("settings", settings),
+            ]),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{settings}: {v}");
+        assert!(error_of(&v).contains("scripts/fetch-fast-models"), "{v}");
+    }
+    let (_, list) = json(&app, get("/api/jobs")).await;
+    assert_eq!(list.as_array().map(Vec::len), Some(0), "nothing queued");
+}

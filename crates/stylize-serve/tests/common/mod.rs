@@ -20,12 +20,35 @@ pub use shared::hed_weights;
 
 /// A server on the real weights, with quick previews.
 pub fn server(test: &str, config: ServeConfig) -> Option<Server> {
+    start(test, config, None)
+}
+
+/// As [`server`], with the fast network (its model files: `scripts/test`
+/// fetches them; else set STYLIZE_FAST_MODELS or run
+/// scripts/fetch-fast-models).
+pub fn server_with_fast(test: &str, config: ServeConfig) -> Option<Server> {
+    let dir = stylize_feedforward::default_models_dir();
+    let fast = stylize_feedforward::FastStylizer::load(&dir, 2).unwrap_or_else(|e| {
+        panic!(
+            "the tests need the fast models in {}: run scripts/fetch-fast-models or set \
+             STYLIZE_FAST_MODELS ({e})",
+            dir.display()
+        )
+    });
+    start(test, config, Some(fast))
+}
+
+fn start(
+    test: &str,
+    config: ServeConfig,
+    fast: Option<stylize_feedforward::FastStylizer>,
+) -> Option<Server> {
     let path = hed_weights(test)?;
     let weights = stylize::load_vgg_weights(&path, None).expect("weights load");
     let stylizer = stylize::Stylizer::new(&weights)
         .with_threads(2)
         .expect("pool");
-    Some(Server::new(stylizer, "hed", config).expect("server starts"))
+    Some(Server::with_fast(stylizer, fast, "hed", config).expect("server starts"))
 }
 
 pub fn quick_config() -> ServeConfig {
