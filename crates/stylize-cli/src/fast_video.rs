@@ -8,7 +8,7 @@ use std::time::Instant;
 use image::{imageops, DynamicImage};
 use indicatif::{ProgressBar, ProgressStyle};
 use stylize::video::VideoConfig;
-use stylize::Error;
+use stylize::{ColorPreservation, Error};
 use stylize_feedforward::{resize_longest, FastOptions, FrameLink, TemporalBlend, DEFAULT_BLEND};
 use stylize_flow::DisParams;
 use stylize_frames::{create_sink, SinkOptions};
@@ -48,6 +48,17 @@ pub fn run(
     if cli.loop_frames.is_some() {
         return Err(Error::parameter("loop", "--loop applies to --method optimize").into());
     }
+    let keep_colors = match cli.common.preserve_colors {
+        None => false,
+        Some(ColorPreservation::Luminance) => true,
+        Some(ColorPreservation::Histogram) => {
+            return Err(Error::parameter(
+                "preserve-colors",
+                "--method fast keeps the photo's colours by luminance only: use --preserve-colors luminance",
+            )
+            .into())
+        }
+    };
     let blend = if cli.independent {
         0.0
     } else {
@@ -102,7 +113,11 @@ pub fn run(
             || temporal.link(&work),
             || fast.stylize(&work, &style, &options),
         );
-        let (out, link) = temporal.apply(link?, painted?)?;
+        let (mut out, link) = temporal.apply(link?, painted?)?;
+        // After the blend: the carried painting keeps its own colours.
+        if keep_colors {
+            out = stylize::combine_luminance(&out, &work)?;
+        }
         if matches!(link, FrameLink::Fresh(Some(_))) {
             cuts += 1;
         }

@@ -299,6 +299,21 @@ fn panning_clip(dir: &Path, n: u32) -> PathBuf {
     frames
 }
 
+/// `stylize video --method fast -i FRAMES -s STYLE`, with the models.
+fn fast_video(frames: &Path, style: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_stylize"));
+    c.env("STYLIZE_FAST_MODELS", models()).args([
+        "video",
+        "--method",
+        "fast",
+        "-i",
+        s(frames),
+        "-s",
+        s(style),
+    ]);
+    c
+}
+
 fn report(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -311,19 +326,8 @@ fn fast_video_blends_along_the_flow_and_flickers_less() {
     let run = |name: &str, extra: &[&str]| {
         let out = dir.path().join(format!("{name}.gif"));
         let rep = dir.path().join(format!("{name}.json"));
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_stylize"));
-        cmd.env("STYLIZE_FAST_MODELS", models())
-            .args([
-                "video",
-                "--method",
-                "fast",
-                "-i",
-                s(&frames),
-                "-s",
-                s(&style),
-            ])
-            .args(["-o", s(&out), "--report", s(&rep)])
-            .args(extra);
+        let mut cmd = fast_video(&frames, &style);
+        cmd.args(["-o", s(&out), "--report", s(&rep)]).args(extra);
         let o = cmd.output().unwrap();
         assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
         assert!(!dir.path().join(format!("{name}.gif.stylize-work")).exists());
@@ -346,6 +350,60 @@ fn fast_video_blends_along_the_flow_and_flickers_less() {
     );
 }
 
+/// Mean YIQ chroma difference (|I| + |Q|, pixels in [0, 1]) of two images.
+fn chroma_diff(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
+    let iq = |p: &image::Rgb<u8>| {
+        let [r, g, b] = p.0.map(|v| f64::from(v) / 255.0);
+        (
+            0.596 * r - 0.274 * g - 0.322 * b,
+            0.211 * r - 0.523 * g + 0.312 * b,
+        )
+    };
+    let sum: f64 = a
+        .pixels()
+        .zip(b.pixels())
+        .map(|(x, y)| {
+            let ((i1, q1), (i2, q2)) = (iq(x), iq(y));
+            (i1 - i2).abs() + (q1 - q2).abs()
+        })
+        .sum();
+    sum / f64::from(a.width() * a.height())
+}
+
+#[test]
+fn fast_video_keeps_the_photos_colours_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = panning_clip(dir.path(), 3);
+    let style = common::asset("starry_night.jpg");
+    let run = |name: &str, extra: &[&str]| -> Vec<image::RgbImage> {
+        let out = dir.path().join(name);
+        let o = fast_video(&frames, &style)
+            .args(["-o", s(&out)])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
+        (1..=3)
+            .map(|k| {
+                image::open(out.join(format!("frame_{k:06}.png")))
+                    .unwrap()
+                    .to_rgb8()
+            })
+            .collect()
+    };
+    let painted = run("painted", &[]);
+    let kept = run("kept", &["--preserve-colors", "luminance"]);
+    for (k, (p, c)) in painted.iter().zip(&kept).enumerate() {
+        let photo = image::open(frames.join(format!("f{k:03}.png")))
+            .unwrap()
+            .to_rgb8();
+        let (dp, dc) = (chroma_diff(p, &photo), chroma_diff(c, &photo));
+        eprintln!("frame {k}: chroma off the photo's by {dp:.4} painted, {dc:.4} kept");
+        assert!(dc < 0.3 * dp, "frame {k}: {dc} against {dp}");
+        assert!(mean_abs_diff(c, &photo) > 0.02, "frame {k}: still painted");
+    }
+}
+
 #[test]
 fn fast_video_refuses_what_it_cannot_do() {
     let dir = tempfile::tempdir().unwrap();
@@ -356,20 +414,10 @@ fn fast_video_refuses_what_it_cannot_do() {
         (vec!["--loop"], "--loop"),
         (vec!["--blend", "1.5"], "blend"),
         (vec!["--models-missing"], "unexpected argument"),
+        (vec!["--preserve-colors", "histogram"], "luminance"),
     ] {
-        let o = Command::new(env!("CARGO_BIN_EXE_stylize"))
-            .env("STYLIZE_FAST_MODELS", models())
-            .args([
-                "video",
-                "--method",
-                "fast",
-                "-i",
-                s(&frames),
-                "-s",
-                s(&style),
-                "-o",
-                s(&out),
-            ])
+        let o = fast_video(&frames, &style)
+            .args(["-o", s(&out)])
             .args(&extra)
             .output()
             .unwrap();

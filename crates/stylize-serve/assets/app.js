@@ -223,6 +223,10 @@
     for (const el of document.querySelectorAll("#settings .optimizer-only input, #settings .optimizer-only select")) {
       el.disabled = fast;
     }
+    // The network keeps colours by luminance only.
+    const histogram = $("#preserve-colors option[value=histogram]");
+    histogram.disabled = fast;
+    if (fast && $("#preserve-colors").value === "histogram") $("#preserve-colors").value = "luminance";
     $("#method-hint").textContent = fast
       ? "Magenta's arbitrary-style network: any painting, in one pass; of the settings it uses the size and the colours"
       : "the optimiser (Gatys et al.) repaints the photo step by step";
@@ -270,9 +274,6 @@
   }
 
   function settingsProblem() {
-    if ($("#method").value === "fast" && $("#as-video").checked) {
-      return "The fast network paints photos here: untick “Paint as video”, or use the optimiser (for a clip: stylize video --method fast).";
-    }
     for (const [key, id] of SETTINGS_FIELDS) {
       const input = document.getElementById(id);
       const label = document.querySelector(`label[for="${id}"]`);
@@ -981,7 +982,11 @@
       $("#frame").textContent = n ? `frame ${k} of ${n}` : `frame ${k}`;
       $("#frame").dataset.done = String(done);
     }
-    $("#its-per-s").textContent = job.its_per_s ? `${job.its_per_s >= 100 ? Math.round(job.its_per_s) : +job.its_per_s.toPrecision(3)} it/s` : "–";
+    // The fast network: frames per second for a clip, nothing for one photo.
+    const fast = job.settings?.method === "fast";
+    const unit = fast ? "frames/s" : "it/s";
+    const rate = fast && !isVideo ? null : job.its_per_s;
+    $("#its-per-s").textContent = rate ? `${rate >= 100 ? Math.round(rate) : +rate.toPrecision(3)} ${unit}` : "–";
     $("#eta").textContent = job.state === "running" ? fmtTime(job.eta_s) : (job.state === "done" ? "0:00" : "–");
     $("#elapsed").textContent = fmtTime(job.elapsed_s);
     $("#progress-bar").style.width = its ? `${Math.min(100, (100 * (job.iteration || 0)) / its)}%` : "0%";

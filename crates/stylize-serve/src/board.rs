@@ -226,15 +226,32 @@ impl Board {
         }
     }
 
-    /// Records that a fast job's single pass took `elapsed_s` (it has no
-    /// iterations and no costs).
-    pub(crate) fn painted(&self, id: u64, elapsed_s: f64) {
+    /// Records a fast job's passes: `done` of `total` (a photo's one, a
+    /// clip's frames) in `elapsed_s`; publishes a `progress` event without
+    /// costs (the network has none).
+    pub(crate) fn pass_done(&self, id: u64, done: usize, total: usize, elapsed_s: f64) {
         let mut inner = self.lock();
         let Some(job) = inner.jobs.get_mut(&id) else {
             return;
         };
-        job.iteration = job.iterations;
+        job.iteration = done;
+        job.iterations = total;
         job.elapsed_s = elapsed_s;
+        let rate = (elapsed_s > 0.0).then(|| done as f64 / elapsed_s);
+        job.its_per_s = rate;
+        job.eta_s = rate.map(|r| total.saturating_sub(done) as f64 / r);
+        let data = serde_json::json!({
+            "id": id,
+            "iteration": done,
+            "iterations": total,
+            "scale": 1,
+            "scales": 1,
+            "costs": null,
+            "its_per_s": job.its_per_s,
+            "eta_s": job.eta_s,
+            "elapsed_s": elapsed_s,
+        });
+        self.publish(&mut inner, "progress", data);
     }
 
     /// Stores a running job's latest preview (JPEG bytes).

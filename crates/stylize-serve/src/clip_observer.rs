@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 use stylize::video::{FrameResult, VideoObserver};
 use stylize::{Iteration, Observer};
 
-use crate::job_observer::{preview_jpeg, JobObserver};
+use crate::job_observer::JobObserver;
 
 pub(crate) struct ClipObserver {
     pub(crate) inner: JobObserver,
@@ -20,13 +20,7 @@ impl VideoObserver for ClipObserver {
 
     fn frame_done(&mut self, result: &FrameResult) -> ControlFlow<()> {
         self.frames_done += 1;
-        match preview_jpeg(&result.image, self.inner.preview_side) {
-            Ok(jpeg) => self
-                .inner
-                .board
-                .frame_done(self.inner.id, self.frames_done, jpeg),
-            Err(e) => log::warn!("job {}: frame preview not encoded: {e}", self.inner.id),
-        }
+        self.inner.frame_preview(self.frames_done, &result.image);
         if self.inner.cancel.load(std::sync::atomic::Ordering::Relaxed) {
             ControlFlow::Break(())
         } else {

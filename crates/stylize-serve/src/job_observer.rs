@@ -109,6 +109,16 @@ impl Observer for JobObserver {
     }
 }
 
+impl JobObserver {
+    /// A clip's `frames_done`-th finished frame as the job's preview.
+    pub(crate) fn frame_preview(&self, frames_done: usize, frame: &DynamicImage) {
+        match preview_jpeg(frame, self.preview_side) {
+            Ok(jpeg) => self.board.frame_done(self.id, frames_done, jpeg),
+            Err(e) => log::warn!("job {}: frame preview not encoded: {e}", self.id),
+        }
+    }
+}
+
 /// A JPEG of `img` at most `side` pixels on its longer side.
 pub(crate) fn preview_jpeg(img: &DynamicImage, side: u32) -> Result<Vec<u8>, image::ImageError> {
     let rgb = if img.width().max(img.height()) > side {

@@ -191,13 +191,8 @@ fn check_memory(
 }
 
 /// Refuses what this server cannot paint: a job that needs the fast
-/// network when its model files were not found (422), a fast clip (400).
-fn check_method(app: &App, settings: &Settings, video: bool) -> ApiResult<()> {
-    if settings.method == MethodName::Fast && video {
-        return Err(ApiError::bad_request(
-            "the fast network paints photos here; for a clip use `stylize video --method fast`",
-        ));
-    }
+/// network when its model files were not found (422).
+fn check_method(app: &App, settings: &Settings) -> ApiResult<()> {
     if settings.needs_fast() && app.fast.is_none() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -371,7 +366,7 @@ async fn create_job(
     let form = form.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
     let form = upload::read_form(form).await?;
     let settings = parse_settings(form.settings.as_deref())?;
-    check_method(&app, &settings, form.video)?;
+    check_method(&app, &settings)?;
     let config = settings
         .to_config(app.config.max_memory)
         .map_err(ApiError::bad_request)?;
@@ -407,14 +402,15 @@ async fn create_job(
             StylePart::Builtin(b) => format!("{}.jpg", b.name),
         })
         .collect();
-    let iterations = if settings.method == MethodName::Fast {
-        1
-    } else {
-        config.iterations * config.scales.sizes(config.size).len()
-    };
     let frames = match &decoded.inputs.painting {
         Painting::Video { frames, .. } => Some(*frames),
         Painting::Image(_) => None,
+    };
+    // A fast job's passes: one a frame.
+    let iterations = if settings.method == MethodName::Fast {
+        frames.unwrap_or(1).max(1)
+    } else {
+        config.iterations * config.scales.sizes(config.size).len()
     };
     let job = Job {
         id: 0,

@@ -180,6 +180,12 @@ impl Settings {
     }
 
     fn check(&self) -> Result<(), String> {
+        if self.method == MethodName::Fast && self.preserve_colors == Colors::Histogram {
+            return Err(
+                "the fast network keeps the photo's colours by luminance only: use preserve_colors \"luminance\""
+                    .into(),
+            );
+        }
         let within = |name: &str, v: f64, lo: f64, hi: f64| {
             if v.is_finite() && (lo..=hi).contains(&v) {
                 Ok(())
@@ -269,7 +275,7 @@ impl Settings {
     /// are left out, but the preset, size and iterations are always given.
     pub(crate) fn command(&self, kind: JobKind, content: &str, styles: &[String]) -> String {
         if self.method == MethodName::Fast {
-            return self.fast_command(content, styles);
+            return self.fast_command(kind, content, styles);
         }
         let d = Settings::defaults(self.preset);
         let base = StyleConfig::preset(self.preset.preset());
@@ -332,17 +338,30 @@ impl Settings {
         args.join(" ")
     }
 
-    /// The `stylize fast` command of a fast job.
-    fn fast_command(&self, content: &str, styles: &[String]) -> String {
-        let mut args: Vec<String> = vec!["stylize".into(), "fast".into()];
-        args.extend(["--content".into(), shell_quote(content)]);
+    /// The `stylize fast` command of a fast photo, `stylize video --method
+    /// fast` of a fast clip.
+    fn fast_command(&self, kind: JobKind, content: &str, styles: &[String]) -> String {
+        let mut args: Vec<String> = match kind {
+            JobKind::Image => vec!["stylize".into(), "fast".into(), "--content".into()],
+            JobKind::Video => ["stylize", "video", "--method", "fast", "--input"]
+                .map(String::from)
+                .to_vec(),
+        };
+        args.push(shell_quote(content));
         for s in styles {
             args.extend(["--style".into(), shell_quote(s)]);
         }
-        args.extend(["--output".into(), "result.png".into()]);
+        let output = match kind {
+            JobKind::Image => "result.png",
+            JobKind::Video => "result.gif",
+        };
+        args.extend(["--output".into(), output.into()]);
         args.extend(["--size".into(), self.size.to_string()]);
         if self.preserve_colors != Colors::None {
             args.push("--preserve-colors".into());
+            if kind == JobKind::Video {
+                args.push("luminance".into());
+            }
         }
         args.join(" ")
     }
@@ -423,6 +442,20 @@ mod tests {
             .command(JobKind::Image, "c.jpg", &["s.jpg".into()])
             .ends_with("--init fast"));
         assert!(!Settings::defaults(PresetName::Seed).needs_fast());
+        let patch: SettingsPatch =
+            serde_json::from_str(r#"{"method":"fast","size":64,"preserve_colors":"luminance"}"#)
+                .expect("valid JSON");
+        let s = Settings::resolve(&patch).expect("valid settings");
+        assert_eq!(
+            s.command(JobKind::Video, "walk.gif", &["udnie.jpg".into()]),
+            "stylize video --method fast --input walk.gif --style udnie.jpg --output result.gif \
+             --size 64 --preserve-colors luminance"
+        );
+        let patch: SettingsPatch =
+            serde_json::from_str(r#"{"method":"fast","preserve_colors":"histogram"}"#)
+                .expect("valid JSON");
+        let err = Settings::resolve(&patch).expect_err("histogram is the optimiser's");
+        assert!(err.contains("luminance"), "{err}");
     }
 
     #[test]

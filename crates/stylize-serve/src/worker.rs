@@ -12,7 +12,9 @@ use std::sync::atomic::Ordering;
 use image::DynamicImage;
 use stylize::video::{stylize_video, VideoConfig, WorkDir};
 use stylize::{Init, Stylizer};
-use stylize_feedforward::{resize_longest, FastOptions, FastStyle, FastStylizer, StyleVector};
+use stylize_feedforward::{
+    resize_longest, FastOptions, FastStyle, FastStylizer, StyleVector, TemporalBlend,
+};
 use stylize_frames::{create_sink, ffmpeg_from_env, open_source, SinkOptions, SourceOptions};
 
 use crate::api_error::with_causes;
@@ -78,6 +80,9 @@ fn run(board: &Arc<Board>, nets: Networks<'_>, settings: &WorkerSettings, task: 
             paint_fast(board, nets, &task, content)
         }
         Painting::Image(content) => paint_image(nets, &task, content, observer),
+        Painting::Video { file, .. } if task.settings.method == MethodName::Fast => {
+            paint_fast_clip(board, nets, &task, file, settings, &observer)
+        }
         Painting::Video { file, .. } => paint_clip(nets.stylizer, &task, file, settings, observer),
     }));
     match result {
@@ -164,7 +169,7 @@ fn paint_fast(board: &Board, nets: Networks<'_>, task: &Task, content: &DynamicI
     if let Err(e) = stylize::save_image(&DynamicImage::ImageRgb8(painting.to_rgb8()), &path) {
         return Outcome::Failed(with_causes(&e));
     }
-    board.painted(task.id, start.elapsed().as_secs_f64());
+    board.pass_done(task.id, 1, 1, start.elapsed().as_secs_f64());
     Outcome::Done(path)
 }
 
@@ -200,6 +205,122 @@ fn paint_image(
     }
 }
 
+/// The clip's frames (at most `max`), and how many there are when the
+/// source knows.
+fn clip_frames(
+    file: &std::path::Path,
+    max: usize,
+) -> Result<
+    (
+        Option<usize>,
+        impl Iterator<Item = Result<DynamicImage, stylize::Error>>,
+    ),
+    stylize_frames::FramesError,
+> {
+    let options = SourceOptions {
+        ffmpeg: ffmpeg_from_env(),
+        ..SourceOptions::default()
+    };
+    let mut source = open_source(file, &options)?;
+    let total = source.total_frames().map(|n| (n as usize).min(max));
+    let mut read = 0usize;
+    let frames = std::iter::from_fn(move || {
+        if read >= max {
+            return None;
+        }
+        read += 1;
+        match source.next_frame() {
+            Ok(Some(f)) => Some(Ok(DynamicImage::ImageRgb8(f))),
+            Ok(None) => None,
+            Err(e) => Some(Err(stylize::Error::parameter("video", with_causes(&e)))),
+        }
+    });
+    Ok((total, frames))
+}
+
+/// A fast clip: each frame through the network at the job's size, blended
+/// with the previous output warped along the optical flow where the flow
+/// is consistent ([`TemporalBlend`], as `stylize video --method fast`),
+/// written straight to the GIF. Cancelling keeps the frames so far.
+fn paint_fast_clip(
+    board: &Board,
+    nets: Networks<'_>,
+    task: &Task,
+    file: &std::path::Path,
+    settings: &WorkerSettings,
+    observer: &JobObserver,
+) -> Outcome {
+    let fail = |e: &dyn std::error::Error| Outcome::Failed(with_causes(e));
+    let fast = match fast_networks(nets) {
+        Ok(f) => f,
+        Err(message) => return Outcome::Failed(message),
+    };
+    let style = match fast_style(fast, task) {
+        Ok(s) => s,
+        Err(message) => return Outcome::Failed(message),
+    };
+    let (total, frames) = match clip_frames(file, settings.max_video_frames) {
+        Ok(f) => f,
+        Err(e) => return fail(&e),
+    };
+    let mut temporal = match TemporalBlend::with_defaults() {
+        Ok(t) => t,
+        Err(e) => return fail(&e),
+    };
+    let path = task.dir.join("result.gif");
+    let sink_options = SinkOptions {
+        fps: task.fps,
+        ..SinkOptions::default()
+    };
+    let mut sink = match create_sink(&path, &sink_options) {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let colors = task.settings.preserve_colors != Colors::None;
+    let start = Instant::now();
+    let mut done = 0usize;
+    for frame in frames {
+        if cancelled(task) {
+            break;
+        }
+        let painted = (|| -> Result<image::RgbImage, Box<dyn std::error::Error>> {
+            let frame = resize_longest(&frame?.to_rgb32f(), task.settings.size);
+            let painting = fast.stylize(&frame, &style, &FastOptions::default())?;
+            let (mut out, _) = temporal.next(&frame, painting)?;
+            if colors {
+                out = stylize::combine_luminance(&out, &frame)?;
+            }
+            Ok(DynamicImage::ImageRgb32F(out).to_rgb8())
+        })();
+        let rgb = match painted {
+            Ok(rgb) => rgb,
+            Err(e) => return Outcome::Failed(with_causes(e.as_ref())),
+        };
+        if let Err(e) = sink.write_frame(&rgb) {
+            return fail(&e);
+        }
+        done += 1;
+        let elapsed = start.elapsed().as_secs_f64();
+        board.pass_done(task.id, done, total.unwrap_or(done).max(done), elapsed);
+        observer.frame_preview(done, &DynamicImage::ImageRgb8(rgb));
+    }
+    if done == 0 {
+        return if cancelled(task) {
+            Outcome::Cancelled(None)
+        } else {
+            Outcome::Failed("the clip has no frames".into())
+        };
+    }
+    if let Err(e) = sink.finish() {
+        return fail(&e);
+    }
+    if cancelled(task) {
+        Outcome::Cancelled(Some(path))
+    } else {
+        Outcome::Done(path)
+    }
+}
+
 /// A video job: the clip's frames through the library's video loop (each
 /// frame starts from the previous one warped along the optical flow),
 /// then the finished frames as an animated GIF.
@@ -211,30 +332,10 @@ fn paint_clip(
     observer: JobObserver,
 ) -> Outcome {
     let fail = |e: &dyn std::error::Error| Outcome::Failed(with_causes(e));
-    let options = SourceOptions {
-        ffmpeg: ffmpeg_from_env(),
-        ..SourceOptions::default()
-    };
-    let mut source = match open_source(file, &options) {
-        Ok(s) => s,
+    let (total, mut frames) = match clip_frames(file, settings.max_video_frames) {
+        Ok(f) => f,
         Err(e) => return fail(&e),
     };
-    let total = source
-        .total_frames()
-        .map(|n| (n as usize).min(settings.max_video_frames));
-    let max = settings.max_video_frames;
-    let mut read = 0usize;
-    let mut frames = std::iter::from_fn(|| {
-        if read >= max {
-            return None;
-        }
-        read += 1;
-        match source.next_frame() {
-            Ok(Some(f)) => Some(Ok(DynamicImage::ImageRgb8(f))),
-            Ok(None) => None,
-            Err(e) => Some(Err(stylize::Error::parameter("video", with_causes(&e)))),
-        }
-    });
     let config = VideoConfig {
         image: task.config.clone(),
         ..VideoConfig::default()

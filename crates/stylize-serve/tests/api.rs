@@ -734,18 +734,31 @@ async fn fast_jobs_paint_in_one_pass_or_start_the_optimiser() {
     assert_eq!(job["iteration"], 3);
     assert!(job["costs"]["total"].as_f64().is_some_and(|c| c > 0.0));
 
-    // Clips are not painted by the fast network here.
-    let (status, v) = json(
+    // A clip: every frame through the network, blended along the flow.
+    let gif = tiny_gif();
+    let (status, job) = json(
         &app,
         post_job(&[
-            Part::File("video", "walk.gif", &tiny_gif()),
+            Part::File("video", "walk.gif", &gif),
             Part::Text("builtin", "udnie"),
-            Part::Text("settings", r#"{"method":"fast"}"#),
+            Part::Text("settings", r#"{"method":"fast","size":64}"#),
         ]),
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
-    assert!(error_of(&v).contains("stylize video --method fast"), "{v}");
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let id = job["id"].as_u64().expect("id");
+    let frames = job["frames"].as_u64().expect("frames");
+    assert_eq!(job["iterations"].as_u64(), Some(frames));
+    let job = wait_for(&app, id, "done", |j| j["state"] == "done").await;
+    assert_eq!(job["frames_done"].as_u64(), Some(frames), "{job}");
+    let (status, bytes, headers) = send(&app, get(&format!("/api/jobs/{id}/result"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "image/gif");
+    let decoder = image::codecs::gif::GifDecoder::new(std::io::Cursor::new(bytes)).expect("a GIF");
+    let decoded = image::AnimationDecoder::into_frames(decoder)
+        .collect_frames()
+        .expect("frames");
+    assert_eq!(decoded.len() as u64, frames);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
