@@ -37,6 +37,43 @@ pub struct FastVideo<'a> {
     pub config: &'a VideoConfig,
 }
 
+/// The optimiser's flags given on the command line, which the network
+/// does not use.
+fn ignored_flags(cli: &VideoArgs) -> Vec<&'static str> {
+    let c = &cli.common;
+    [
+        ("--style-scale", c.style_scale.is_some()),
+        ("--preset", c.preset.is_some()),
+        ("--optimizer", c.optimizer.is_some()),
+        ("--line-search", c.line_search.is_some()),
+        ("--lbfgs-history", c.lbfgs_history.is_some()),
+        ("--init", c.init.is_some()),
+        ("--init-noise", c.init_noise.is_some()),
+        ("--tv-weight", c.tv_weight.is_some()),
+        ("--pooling", c.pooling.is_some()),
+        ("--scales", c.scales.is_some()),
+        ("--similarity", c.similarity.is_some()),
+        ("--iterations", c.epochs.is_some()),
+        ("--alpha", c.alpha.is_some()),
+        ("--beta", c.beta.is_some()),
+        ("--lr", c.lr.is_some()),
+        ("--seed", c.seed.is_some()),
+        ("--weights", c.weights.is_some()),
+        ("--preprocess", c.preprocess.is_some()),
+        ("--style-layers", c.style_layers.is_some()),
+        ("--content-layer", c.content_layer.is_some()),
+        ("--engine", c.engine.is_some()),
+        ("--frame-iterations", cli.frame_iterations.is_some()),
+        ("--temporal-weight", cli.temporal_weight.is_some()),
+        ("--long-term", cli.long_term.is_some()),
+        ("--warp", cli.warp.is_some()),
+        ("--keep-work", cli.keep_work),
+    ]
+    .into_iter()
+    .filter_map(|(name, given)| given.then_some(name))
+    .collect()
+}
+
 /// Paints and writes every frame.
 pub fn run(
     cli: &VideoArgs,
@@ -47,6 +84,13 @@ pub fn run(
 ) -> JobResult {
     if cli.loop_frames.is_some() {
         return Err(Error::parameter("loop", "--loop applies to --method optimize").into());
+    }
+    let ignored = ignored_flags(cli);
+    if !ignored.is_empty() && !quiet {
+        eprintln!(
+            "warning: --method fast ignores {} (they set the optimiser)",
+            ignored.join(", ")
+        );
     }
     let keep_colors = match cli.common.preserve_colors {
         None => false,

@@ -405,6 +405,25 @@ fn fast_video_keeps_the_photos_colours_when_asked() {
 }
 
 #[test]
+fn fast_video_says_which_optimiser_flags_it_ignores() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = panning_clip(dir.path(), 2);
+    let style = common::asset("starry_night.jpg");
+    let out = dir.path().join("out.gif");
+    let o = fast_video(&frames, &style)
+        .args(["-o", s(&out), "--iterations", "7", "--temporal-weight", "5"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--method fast ignores --iterations, --temporal-weight"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(out.is_file());
+}
+
+#[test]
 fn fast_video_refuses_what_it_cannot_do() {
     let dir = tempfile::tempdir().unwrap();
     let frames = panning_clip(dir.path(), 3);
