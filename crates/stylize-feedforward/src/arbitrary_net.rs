@@ -22,6 +22,7 @@
 //! names it.
 
 use std::sync::Arc;
+use stylize_matmul::Isa;
 
 use rayon::prelude::*;
 
@@ -51,7 +52,8 @@ impl Plain {
     ) -> Planes {
         let src = Source::reflect(x, pad, self.conv.conv.stride, map, s);
         let (bias, out) = (&self.conv.bias, self.out);
-        let post = move |c: usize, vals: &mut [f32]| bias_row(vals, bias[c], true, out);
+        let isa = s.isa;
+        let post = move |c: usize, vals: &mut [f32]| bias_row(isa, vals, bias[c], true, out);
         let y = self.conv.conv.forward(&src, Some(&post), false, s).planes;
         src.recycle(s);
         y
@@ -115,13 +117,15 @@ struct Pending<'a> {
     scale: Vec<f32>,
     shift: Vec<f32>,
     layer: &'a Normed,
+    isa: Isa,
 }
 
 impl Pending<'_> {
     /// Normalises `row` of channel `c` and applies the activation.
     fn map(&self, c: usize, row: &mut [f32]) {
         let l = self.layer;
-        norm_row(row, (self.scale[c], self.shift[c]), l.scaled, l.out, l.then);
+        let (scale, shift) = (self.scale[c], self.shift[c]);
+        norm_row(self.isa, row, (scale, shift), l.scaled, l.out, l.then);
     }
 }
 
@@ -192,7 +196,12 @@ fn normed(
 
 impl ArbitraryNet {
     /// Reads `file` (the transformer's ONNX model, `bytes`).
-    pub fn parse(file: ModelFile, bytes: &[u8], pool: Arc<rayon::ThreadPool>) -> Result<Self> {
+    pub fn parse(
+        file: ModelFile,
+        bytes: &[u8],
+        pool: Arc<rayon::ThreadPool>,
+        isa: Isa,
+    ) -> Result<Self> {
         let graph = parse_graph(file, bytes)?;
         let g = Graph::new(file, &graph);
         let t = "transformer";
@@ -246,7 +255,7 @@ impl ArbitraryNet {
             ],
             epsilon: eps[0],
             pool,
-            scratch: Scratch::default(),
+            scratch: Scratch::new(isa),
         })
     }
 
@@ -262,7 +271,8 @@ impl ArbitraryNet {
         let s = &self.scratch;
         let v: Vec<f32> = vector.iter().map(|x| self.vector.fake(*x)).collect();
         let input = self.input;
-        let quantise_input = move |_: usize, row: &mut [f32]| bias_row(row, 0.0, false, input);
+        let isa = s.isa;
+        let quantise_input = move |_: usize, row: &mut [f32]| bias_row(isa, row, 0.0, false, input);
         let [c0, c1, c2] = &self.contract;
         let x = c0.run(&image, 4, &quantise_input, s);
         s.give(image.data);
@@ -284,7 +294,7 @@ impl ArbitraryNet {
                     row.clear();
                     row.extend_from_slice(y2.raw.row(c, r));
                     y2.map(c, row);
-                    add_row(xs, row, *add);
+                    add_row(isa, xs, row, *add);
                 });
             s.give(y2.raw.data);
         }
@@ -319,7 +329,8 @@ impl ArbitraryNet {
     ) -> Pending<'a> {
         let src = Source::reflect(x, pad, 1, map, s);
         let (bias, q) = (&layer.conv.bias, layer.conv_q);
-        let post = move |c: usize, vals: &mut [f32]| bias_row(vals, bias[c], false, q);
+        let isa = s.isa;
+        let post = move |c: usize, vals: &mut [f32]| bias_row(isa, vals, bias[c], false, q);
         let out = layer.conv.conv.forward(&src, Some(&post), true, s);
         src.recycle(s);
         let raw = out.planes;
@@ -335,7 +346,7 @@ impl ArbitraryNet {
             .map(|c| {
                 let m = means[c];
                 (0..raw.height)
-                    .map(|y| square_sum(raw.row(c, y), m, layer.squares))
+                    .map(|y| square_sum(isa, raw.row(c, y), m, layer.squares))
                     .sum()
             })
             .collect();
@@ -356,6 +367,7 @@ impl ArbitraryNet {
             scale,
             shift,
             layer,
+            isa,
         }
     }
 }

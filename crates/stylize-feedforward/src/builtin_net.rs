@@ -20,6 +20,7 @@
 //! reads it); each tensor's name and shape are checked.
 
 use std::sync::Arc;
+use stylize_matmul::Isa;
 
 use rayon::prelude::*;
 
@@ -59,7 +60,12 @@ impl std::fmt::Debug for BuiltinNet {
 
 impl BuiltinNet {
     /// Reads the weights of `file` (the 26-style ONNX model, `bytes`).
-    pub fn parse(file: ModelFile, bytes: &[u8], pool: Arc<rayon::ThreadPool>) -> Result<Self> {
+    pub fn parse(
+        file: ModelFile,
+        bytes: &[u8],
+        pool: Arc<rayon::ThreadPool>,
+        isa: Isa,
+    ) -> Result<Self> {
         let graph = parse_graph(file, bytes)?;
         let g = Graph::new(file, &graph);
         let layer = |name: &str, cin, cout, k, stride| -> Result<Layer> {
@@ -91,7 +97,7 @@ impl BuiltinNet {
                 layer("expand.2", 4, 3, 9, 1)?,
             ],
             pool,
-            scratch: Scratch::default(),
+            scratch: Scratch::new(isa),
         })
     }
 
@@ -122,7 +128,7 @@ impl BuiltinNet {
                 .for_each(|(i, row)| {
                     let (c, r) = (i / height, i % height);
                     let (scale, shift) = y.affine[c];
-                    add_mapped(row, y.raw.row(c, r), scale, shift);
+                    add_mapped(s.isa, row, y.raw.row(c, r), scale, shift);
                 });
             s.give(y.raw.data);
         }
@@ -147,13 +153,14 @@ struct Pending {
     raw: Planes,
     affine: Vec<(f32, f32)>,
     act: Activation,
+    isa: Isa,
 }
 
 impl Pending {
     /// Normalises `row` of channel `c` and applies the activation.
     fn map(&self, c: usize, row: &mut [f32]) {
         let (scale, shift) = self.affine[c];
-        map_row(row, scale, shift, self.act);
+        map_row(self.isa, row, scale, shift, self.act);
     }
 
     /// The layer's output: the normalisation applied in place.
@@ -208,6 +215,7 @@ impl Layer {
             raw: out.planes,
             affine,
             act,
+            isa: s.isa,
         }
     }
 

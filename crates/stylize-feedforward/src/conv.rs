@@ -16,6 +16,8 @@ use faer::reborrow::ReborrowMut;
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
+use stylize_matmul::Isa;
+
 use crate::elementwise::{deinterleave, sums as run_sums};
 
 /// Large buffers kept between layers and runs, so that a run does not
@@ -23,12 +25,24 @@ use crate::elementwise::{deinterleave, sums as run_sums};
 /// tens of MB). After a run, [`Scratch::trim`] lets go of all but
 /// [`Scratch::KEEP_BYTES`], so one huge image does not leave a
 /// long-lived stylizer holding gigabytes.
+///
+/// It also carries the instruction set the network's kernels run at
+/// (`STYLIZE_SIMD`, read when the network is loaded).
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
     free: Mutex<Vec<Vec<f32>>>,
+    pub(crate) isa: Isa,
 }
 
 impl Scratch {
+    /// No buffers yet; kernels at `isa`.
+    pub fn new(isa: Isa) -> Self {
+        Scratch {
+            free: Mutex::default(),
+            isa,
+        }
+    }
+
     /// What [`Scratch::trim`] keeps: every buffer of a 1024x680 frame
     /// (225 MB for the 26-style network, 165 MB for the arbitrary one),
     /// so video at that size reuses them; a 2048 px run's 900 MB is cut
@@ -97,6 +111,23 @@ impl Scratch {
             pitch: width,
             data: self.take(channels * height * width),
         }
+    }
+}
+
+/// `dst = lhs * rhs` (or `+=`): one block's product on one thread at the
+/// network's instruction set, or split over the threads (`par`, a small
+/// image's few blocks), where faer picks the instruction set.
+fn product(
+    dst: MatMut<'_, f32>,
+    accum: Accum,
+    lhs: MatRef<'_, f32>,
+    rhs: MatRef<'_, f32>,
+    par: Par,
+    isa: Isa,
+) {
+    match par {
+        Par::Seq => stylize_matmul::matmul(dst, accum, lhs, rhs, 1.0, isa),
+        par => matmul(dst, accum, lhs, rhs, 1.0, par),
     }
 }
 
@@ -320,9 +351,12 @@ impl<'a> Source<'a> {
                         let at = (r - first) * cols;
                         match &mut phases[py * s..(py + 1) * s] {
                             [one] => one[at..at + cols].copy_from_slice(row),
-                            [even, odd] => {
-                                deinterleave(row, &mut even[at..at + cols], &mut odd[at..at + cols])
-                            }
+                            [even, odd] => deinterleave(
+                                scratch.isa,
+                                row,
+                                &mut even[at..at + cols],
+                                &mut odd[at..at + cols],
+                            ),
                             more => {
                                 for (px, dst) in more.iter_mut().enumerate() {
                                     let dst = &mut dst[at..at + cols];
@@ -488,7 +522,7 @@ impl Conv {
                         );
                         let w = MatRef::from_column_major_slice(w, self.cin, self.cout);
                         let accum = if t == 0 { Accum::Replace } else { Accum::Add };
-                        matmul(dst.rb_mut(), accum, lhs, w, 1.0, par);
+                        product(dst.rb_mut(), accum, lhs, w, par, scratch.isa);
                     }
                 } else {
                     // No clearing: the copies overwrite every entry.
@@ -497,7 +531,7 @@ impl Conv {
                         col.copy_from_slice(&src.data[off + q0..off + q0 + m]);
                     }
                     let lhs = MatRef::from_column_major_slice(patches, m, depth);
-                    matmul(dst.rb_mut(), Accum::Replace, lhs, rhs, 1.0, par);
+                    product(dst.rb_mut(), Accum::Replace, lhs, rhs, par, scratch.isa);
                 }
                 // The post step, and the real pixels' sums, while the
                 // block is in cache.
@@ -520,7 +554,7 @@ impl Conv {
                         let x = (q0 + i) % cols;
                         if x < ow {
                             let n = (ow - x).min(m - i);
-                            let [a, b] = run_sums(&values[i..i + n]);
+                            let [a, b] = run_sums(scratch.isa, &values[i..i + n]);
                             totals[0] += a;
                             totals[1] += b;
                             i += n;
@@ -613,16 +647,23 @@ mod tests {
         out
     }
 
+    /// At both instruction-set levels (`Avx2` runs the AVX2 kernels on an
+    /// AVX-512 CPU; elsewhere it is the same as `Best`).
     #[test]
     fn products_and_sums_match_the_direct_sum() {
-        for (cin, cout, k, stride, h, w) in [
+        let shapes = [
             (3, 5, 9, 1, 21, 17),
             (4, 3, 3, 2, 12, 15),
             (3, 4, 3, 2, 13, 16),
             (2, 8, 3, 1, 40, 70),
             (32, 32, 3, 1, 30, 200),
             (16, 8, 3, 2, 21, 30),
-        ] {
+        ];
+        let levels = [Isa::Best, Isa::Avx2];
+        for (isa, (cin, cout, k, stride, h, w)) in levels
+            .into_iter()
+            .flat_map(|isa| shapes.map(|shape| (isa, shape)))
+        {
             let conv = Conv::new(cin, cout, k, stride, noise(cout * cin * k * k, 1));
             let input = Planes {
                 channels: cin,
@@ -631,7 +672,7 @@ mod tests {
                 pitch: w,
                 data: noise(cin * h * w, 2),
             };
-            let scratch = Scratch::default();
+            let scratch = Scratch::new(isa);
             let src = Source::reflect(&input, 0, stride, |_, _| {}, &scratch);
             let got = conv.forward(&src, None, true, &scratch);
             let want = direct(&conv, &input);
@@ -646,7 +687,10 @@ mod tests {
                 .zip(&want.data)
                 .map(|(a, b)| (a - b).abs())
                 .fold(0.0f32, f32::max);
-            assert!(err < 1e-4, "{cin}->{cout} k{k} s{stride}: max error {err}");
+            assert!(
+                err < 1e-4,
+                "{isa:?} {cin}->{cout} k{k} s{stride}: max error {err}"
+            );
             for (c, plane) in want.data.chunks(want.plane()).enumerate() {
                 let sum: f64 = plane.iter().map(|v| f64::from(*v)).sum();
                 let squares: f64 = plane.iter().map(|v| f64::from(*v).powi(2)).sum();

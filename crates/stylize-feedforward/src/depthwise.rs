@@ -2,7 +2,7 @@
 //! the channels) with zero padding, on planar data: MobileNet's 3x3
 //! layers.
 
-use pulp::{Arch, Simd, WithSimd};
+use pulp::{Simd, WithSimd};
 use rayon::prelude::*;
 
 use crate::conv::{Planes, Scratch};
@@ -40,7 +40,7 @@ impl Depthwise {
             .par_chunks_mut(oh * ow)
             .enumerate()
             .for_each(|(c, dst)| {
-                Arch::new().dispatch(Channel {
+                scratch.isa.arch().dispatch(Channel {
                     d: self,
                     src: &x.data[c * x.plane()..(c + 1) * x.plane()],
                     h: x.height,

@@ -1,10 +1,12 @@
 //! The layers' activations, and the elementwise loops of the 26-style
-//! network compiled for the best instruction set the CPU has (pulp's
-//! dispatch: AVX-512, AVX2 with FMA, NEON, else the baseline), as the
-//! `stylize` crate's Winograd transforms are: the loops are plain Rust
-//! that the compiler vectorises for that set.
+//! network compiled for the instruction set of the network's level (pulp's
+//! dispatch: AVX-512, AVX2 with FMA, NEON, else the baseline; held at
+//! AVX2 by `STYLIZE_SIMD=avx2`), as the `stylize` crate's Winograd
+//! transforms are: the loops are plain Rust that the compiler vectorises
+//! for that set, so their results do not depend on it.
 
-use pulp::{Arch, Simd, WithSimd};
+use pulp::{Simd, WithSimd};
+use stylize_matmul::Isa;
 
 /// What follows a layer's normalisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +28,7 @@ impl Activation {
 }
 
 /// `row[i] = act(row[i] * scale + shift)`.
-pub(crate) fn map_row(row: &mut [f32], scale: f32, shift: f32, act: Activation) {
+pub(crate) fn map_row(isa: Isa, row: &mut [f32], scale: f32, shift: f32, act: Activation) {
     struct Op<'a>(&'a mut [f32], f32, f32, Activation);
     impl WithSimd for Op<'_> {
         type Output = ();
@@ -45,11 +47,11 @@ pub(crate) fn map_row(row: &mut [f32], scale: f32, shift: f32, act: Activation) 
             }
         }
     }
-    Arch::new().dispatch(Op(row, scale, shift, act))
+    isa.arch().dispatch(Op(row, scale, shift, act))
 }
 
 /// `dst[i] += src[i] * scale + shift` (a residual connection).
-pub(crate) fn add_mapped(dst: &mut [f32], src: &[f32], scale: f32, shift: f32) {
+pub(crate) fn add_mapped(isa: Isa, dst: &mut [f32], src: &[f32], scale: f32, shift: f32) {
     struct Op<'a>(&'a mut [f32], &'a [f32], f32, f32);
     impl WithSimd for Op<'_> {
         type Output = ();
@@ -61,12 +63,12 @@ pub(crate) fn add_mapped(dst: &mut [f32], src: &[f32], scale: f32, shift: f32) {
             }
         }
     }
-    Arch::new().dispatch(Op(dst, src, scale, shift))
+    isa.arch().dispatch(Op(dst, src, scale, shift))
 }
 
 /// The even values of `row` into `even` and the odd ones into `odd`
 /// (`even` at least as long as `odd`, each covering its share of `row`).
-pub(crate) fn deinterleave(row: &[f32], even: &mut [f32], odd: &mut [f32]) {
+pub(crate) fn deinterleave(isa: Isa, row: &[f32], even: &mut [f32], odd: &mut [f32]) {
     struct Op<'a>(&'a [f32], &'a mut [f32], &'a mut [f32]);
     impl WithSimd for Op<'_> {
         type Output = ();
@@ -83,12 +85,12 @@ pub(crate) fn deinterleave(row: &[f32], even: &mut [f32], odd: &mut [f32]) {
             }
         }
     }
-    Arch::new().dispatch(Op(row, even, odd))
+    isa.arch().dispatch(Op(row, even, odd))
 }
 
 /// The sum and the sum of squares of `run`, in 16 lanes of `f32` (runs
 /// are at most an output row long), added up in `f64`.
-pub(crate) fn sums(run: &[f32]) -> [f64; 2] {
+pub(crate) fn sums(isa: Isa, run: &[f32]) -> [f64; 2] {
     struct Op<'a>(&'a [f32]);
     impl WithSimd for Op<'_> {
         type Output = [f64; 2];
@@ -113,7 +115,7 @@ pub(crate) fn sums(run: &[f32]) -> [f64; 2] {
             ]
         }
     }
-    Arch::new().dispatch(Op(run))
+    isa.arch().dispatch(Op(run))
 }
 
 /// The logistic function, through [`exp`]: within 1e-7 of `1 / (1 +

@@ -90,7 +90,9 @@ impl FastStylizer {
     /// Loads the three model files from `dir` (see
     /// [`default_models_dir`](crate::default_models_dir)), checking each
     /// one's SHA-256. `threads` is the number of threads the networks
-    /// run on (0 or 1: one), in a pool of this stylizer's own.
+    /// run on (0 or 1: one), in a pool of this stylizer's own. Their
+    /// kernels run at the instruction set `STYLIZE_SIMD` names (`best`, the
+    /// default, or `avx2`), as the `stylize` crate's engine does.
     pub fn load(dir: &Path, threads: usize) -> Result<Self> {
         let pool = Arc::new(
             rayon::ThreadPoolBuilder::new()
@@ -102,18 +104,21 @@ impl FastStylizer {
                     reason: format!("cannot start {threads} threads: {e}"),
                 })?,
         );
+        let isa = stylize_matmul::Isa::from_env();
         Ok(FastStylizer {
             predictor: StylePredictor::parse(
                 PREDICTOR,
                 &read_model(dir, PREDICTOR)?,
                 pool.clone(),
+                isa,
             )?,
             transformer: ArbitraryNet::parse(
                 TRANSFORMER,
                 &read_model(dir, TRANSFORMER)?,
                 pool.clone(),
+                isa,
             )?,
-            builtin: BuiltinNet::parse(BUILTIN, &read_model(dir, BUILTIN)?, pool)?,
+            builtin: BuiltinNet::parse(BUILTIN, &read_model(dir, BUILTIN)?, pool, isa)?,
         })
     }
 

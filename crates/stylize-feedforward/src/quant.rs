@@ -3,7 +3,8 @@
 //! the row loops that use it, compiled for the CPU's best instruction set
 //! (pulp's dispatch, as in `elementwise.rs`).
 
-use pulp::{Arch, Simd, WithSimd};
+use pulp::{Simd, WithSimd};
+use stylize_matmul::Isa;
 
 use crate::elementwise::sigmoid;
 
@@ -66,7 +67,7 @@ pub(crate) enum QuantAct {
 }
 
 /// `row[i] = q(act(row[i] + bias))`, `act` a ReLU or nothing.
-pub(crate) fn bias_row(row: &mut [f32], bias: f32, relu: bool, q: Quant) {
+pub(crate) fn bias_row(isa: Isa, row: &mut [f32], bias: f32, relu: bool, q: Quant) {
     struct Op<'a>(&'a mut [f32], f32, bool, Quant);
     impl WithSimd for Op<'_> {
         type Output = ();
@@ -80,12 +81,13 @@ pub(crate) fn bias_row(row: &mut [f32], bias: f32, relu: bool, q: Quant) {
             }
         }
     }
-    Arch::new().dispatch(Op(row, bias, relu, q))
+    isa.arch().dispatch(Op(row, bias, relu, q))
 }
 
 /// `row[i] = out(act(scaled(row[i] * scale) + shift))`: a quantised
 /// normalisation's last steps.
 pub(crate) fn norm_row(
+    isa: Isa,
     row: &mut [f32],
     (scale, shift): (f32, f32),
     scaled: Quant,
@@ -108,11 +110,11 @@ pub(crate) fn norm_row(
             }
         }
     }
-    Arch::new().dispatch(Op(row, scale, shift, scaled, out, act))
+    isa.arch().dispatch(Op(row, scale, shift, scaled, out, act))
 }
 
 /// The sum of `q((row[i] - mean)^2)`.
-pub(crate) fn square_sum(row: &[f32], mean: f32, q: Quant) -> f64 {
+pub(crate) fn square_sum(isa: Isa, row: &[f32], mean: f32, q: Quant) -> f64 {
     struct Op<'a>(&'a [f32], f32, Quant);
     impl WithSimd for Op<'_> {
         type Output = f64;
@@ -138,11 +140,11 @@ pub(crate) fn square_sum(row: &[f32], mean: f32, q: Quant) -> f64 {
             lanes.iter().map(|v| f64::from(*v)).sum::<f64>() + rest
         }
     }
-    Arch::new().dispatch(Op(row, mean, q))
+    isa.arch().dispatch(Op(row, mean, q))
 }
 
 /// `dst[i] = q(dst[i] + src[i])` (a quantised residual connection).
-pub(crate) fn add_row(dst: &mut [f32], src: &[f32], q: Quant) {
+pub(crate) fn add_row(isa: Isa, dst: &mut [f32], src: &[f32], q: Quant) {
     struct Op<'a>(&'a mut [f32], &'a [f32], Quant);
     impl WithSimd for Op<'_> {
         type Output = ();
@@ -154,7 +156,7 @@ pub(crate) fn add_row(dst: &mut [f32], src: &[f32], q: Quant) {
             }
         }
     }
-    Arch::new().dispatch(Op(dst, src, q))
+    isa.arch().dispatch(Op(dst, src, q))
 }
 
 #[cfg(test)]

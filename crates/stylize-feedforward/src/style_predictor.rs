@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use stylize_matmul::Isa;
 
 use rayon::prelude::*;
 
@@ -76,7 +77,12 @@ fn ints(node: &NodeProto, name: &str) -> Option<Vec<i64>> {
 
 impl StylePredictor {
     /// Reads `file` (the predictor's ONNX model, `bytes`).
-    pub fn parse(file: ModelFile, bytes: &[u8], pool: Arc<rayon::ThreadPool>) -> Result<Self> {
+    pub fn parse(
+        file: ModelFile,
+        bytes: &[u8],
+        pool: Arc<rayon::ThreadPool>,
+        isa: Isa,
+    ) -> Result<Self> {
         let graph = parse_graph(file, bytes)?;
         let g = Graph::new(file, &graph);
         let (Some(input), Some(output)) = (graph.input.first(), graph.output.first()) else {
@@ -227,7 +233,7 @@ impl StylePredictor {
             output: output_slot,
             uses,
             pool,
-            scratch: Scratch::default(),
+            scratch: Scratch::new(isa),
         })
     }
 
@@ -253,7 +259,7 @@ impl StylePredictor {
                 Op::Quant(q) => in_place(&mut values[a], last, s, |p| {
                     p.data
                         .par_chunks_mut(4096)
-                        .for_each(|c| bias_row(c, 0.0, false, *q))
+                        .for_each(|c| bias_row(s.isa, c, 0.0, false, *q))
                 }),
                 Op::Clip(lo, hi) => in_place(&mut values[a], last, s, |p| {
                     p.data
@@ -300,7 +306,7 @@ impl StylePredictor {
                 Op::Depthwise(d, then) => match values[a].as_ref() {
                     Some(x) => {
                         let mut y = d.forward(x, s);
-                        y.map_each(|_, values| elementwise(values, 0.0, then));
+                        y.map_each(|_, values| elementwise(s.isa, values, 0.0, then));
                         y
                     }
                     None => s.planes(0, 0, 0),
@@ -348,11 +354,11 @@ fn in_place(
 }
 
 /// `values + bias`, then the clips and quantisations of `then` in order.
-fn elementwise(values: &mut [f32], bias: f32, then: &[Op]) {
+fn elementwise(isa: Isa, values: &mut [f32], bias: f32, then: &[Op]) {
     let mut bias = Some(bias);
     for op in then {
         match op {
-            Op::Quant(q) => bias_row(values, bias.take().unwrap_or(0.0), false, *q),
+            Op::Quant(q) => bias_row(isa, values, bias.take().unwrap_or(0.0), false, *q),
             Op::Clip(lo, hi) => {
                 let b = bias.take().unwrap_or(0.0);
                 values
@@ -397,7 +403,7 @@ fn dense(
     } else {
         Source::reflect(x, 0, conv.stride, |_, _| {}, s)
     };
-    let post = |c: usize, v: &mut [f32]| elementwise(v, bias[c], then);
+    let post = |c: usize, v: &mut [f32]| elementwise(s.isa, v, bias[c], then);
     let out = conv.forward(&src, Some(&post), false, s).planes;
     src.recycle(s);
     out.compact(s)

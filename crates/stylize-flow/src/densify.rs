@@ -11,7 +11,6 @@
 //! operation), accumulating into bands of output rows processed in
 //! parallel.
 
-use pulp::Arch;
 use rayon::prelude::*;
 
 use crate::image::{sample_clamped, Level};
@@ -28,6 +27,7 @@ pub(crate) fn densify(
     stride: usize,
     u: &mut [f32],
     v: &mut [f32],
+    isa: stylize_matmul::Isa,
 ) {
     let w = lvl.w;
     u.par_chunks_mut(BAND * w)
@@ -43,7 +43,7 @@ pub(crate) fn densify(
                 u,
                 v,
             };
-            Arch::new().dispatch(job);
+            isa.arch().dispatch(job);
         });
 }
 

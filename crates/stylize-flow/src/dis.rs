@@ -45,7 +45,7 @@ impl DisFlow {
         params.validate()?;
         Ok(Self {
             params,
-            ws: Workspace::default(),
+            ws: Workspace::new(stylize_matmul::Isa::from_env()),
         })
     }
 
@@ -93,8 +93,16 @@ impl DisFlow {
                 ws.recycle([std::mem::replace(&mut u, nu), std::mem::replace(&mut v, nv)]);
             }
             size = (lvl.w, lvl.h);
-            let sparse = inverse_search(lvl, &u, &v, params);
-            densify(lvl, &sparse, psz, params.patch_stride, &mut u, &mut v);
+            let sparse = inverse_search(lvl, &u, &v, params, ws.isa);
+            densify(
+                lvl,
+                &sparse,
+                psz,
+                params.patch_stride,
+                &mut u,
+                &mut v,
+                ws.isa,
+            );
             if params.variational_refinement_iterations > 0 {
                 refine(&lvl.i0, &lvl.i1, size, (&mut u, &mut v), params, ws);
             }

@@ -14,7 +14,6 @@
 //! parallel (propagation stays within a stripe), so the result does not
 //! depend on the number of threads.
 
-use pulp::Arch;
 use rayon::prelude::*;
 
 use crate::image::{sample_clamped, Level, Padded};
@@ -57,7 +56,13 @@ type Descriptor = [f32; 5];
 
 /// Runs the inverse search on one level, starting from the dense flow
 /// `(du, dv)` of that level's size.
-pub(crate) fn inverse_search(lvl: &Level, du: &[f32], dv: &[f32], p: &DisParams) -> SparseFlow {
+pub(crate) fn inverse_search(
+    lvl: &Level,
+    du: &[f32],
+    dv: &[f32],
+    p: &DisParams,
+    isa: stylize_matmul::Isa,
+) -> SparseFlow {
     let (w, h, psz, stride) = (lvl.w, lvl.h, p.patch_size, p.patch_stride);
     let ws = grid_len(w, psz, stride);
     let hs = grid_len(h, psz, stride);
@@ -103,7 +108,7 @@ pub(crate) fn inverse_search(lvl: &Level, du: &[f32], dv: &[f32], p: &DisParams)
                 inner,
                 propagate: p.use_spatial_propagation,
             };
-            Arch::new().dispatch(StripeJob { stripe, su, sv });
+            isa.arch().dispatch(StripeJob { stripe, su, sv });
         });
     SparseFlow {
         ws,

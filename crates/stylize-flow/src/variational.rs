@@ -18,7 +18,6 @@
 //! non-linearity) and the linear system is solved by red-black successive
 //! over-relaxation.
 
-use pulp::Arch;
 use rayon::prelude::*;
 
 use crate::image::sample_clamped;
@@ -104,6 +103,7 @@ pub(crate) fn refine(
         eps2: p.epsilon * p.epsilon,
         zeta2: p.zeta * p.zeta,
         omega: p.sor_omega,
+        isa: ws.isa,
     };
 
     for _ in 0..p.variational_refinement_iterations {
@@ -162,6 +162,7 @@ struct Consts {
     eps2: f32,
     zeta2: f32,
     omega: f32,
+    isa: stylize_matmul::Isa,
 }
 
 /// Image derivatives (unpadded, `w x h`).
@@ -247,7 +248,7 @@ fn par_rows<const N: usize, K: RowOp<N>>(c: &Consts, bufs: [&mut [f32]; N], op: 
         bands.push(next.map(Option::unwrap_or_default));
     }
     bands.into_par_iter().enumerate().for_each(|(k, bufs)| {
-        Arch::new().dispatch(Band {
+        c.isa.arch().dispatch(Band {
             op,
             y0: k * band,
             pw,

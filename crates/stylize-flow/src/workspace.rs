@@ -1,10 +1,12 @@
 //! Recycled buffers: a [`DisFlow`](crate::DisFlow) computing flow after
 //! flow at one size allocates (and page-faults) nothing after the first.
 
-/// A pool of `f32` buffers.
+/// A pool of `f32` buffers, and the instruction set the flow's loops run
+/// at (`STYLIZE_SIMD`, read when a [`DisFlow`](crate::DisFlow) is made).
 #[derive(Default)]
 pub(crate) struct Workspace {
     free: Vec<Vec<f32>>,
+    pub(crate) isa: stylize_matmul::Isa,
 }
 
 impl std::fmt::Debug for Workspace {
@@ -18,6 +20,14 @@ impl std::fmt::Debug for Workspace {
 }
 
 impl Workspace {
+    /// No buffers yet; loops at `isa`.
+    pub fn new(isa: stylize_matmul::Isa) -> Self {
+        Workspace {
+            free: Vec::new(),
+            isa,
+        }
+    }
+
     /// `n` zeros, in a recycled buffer when one is large enough.
     pub fn zeroed(&mut self, n: usize) -> Vec<f32> {
         // The smallest free buffer that fits, else a new one.

@@ -7,6 +7,11 @@
 //! AVX-512 (benchmarks, and tests of the AVX2 path), so on x86-64 this
 //! crate calls the same kernels faer calls, with the instruction set named.
 //! Elsewhere (ARM, ...) and for [`Isa::Best`] it is faer's product.
+//!
+//! [`Isa::from_env`] reads the level from `STYLIZE_SIMD`, and
+//! [`Isa::arch`] gives pulp's dispatch at that level for the loops around
+//! the products (the fast engine's, the feed-forward networks' and the
+//! optical flow's).
 
 use faer::{Accum, MatMut, MatRef, Par};
 
@@ -23,7 +28,39 @@ pub enum Isa {
     Avx2,
 }
 
+/// The environment variable that holds stylize's CPU kernels at a level
+/// (`best` or `avx2`): the fast engine's, the feed-forward networks' and
+/// the optical flow's.
+pub const SIMD_VAR: &str = "STYLIZE_SIMD";
+
 impl Isa {
+    /// From `STYLIZE_SIMD`: unset, empty or `best` gives [`Isa::Best`],
+    /// `avx2` [`Isa::Avx2`]; anything else is logged as a warning and
+    /// taken as `best`. Read when a network or a flow is built.
+    pub fn from_env() -> Self {
+        match std::env::var(SIMD_VAR).ok().as_deref().map(str::trim) {
+            None | Some("" | "best") => Isa::Best,
+            Some(v) if v.eq_ignore_ascii_case("avx2") => Isa::Avx2,
+            Some(other) => {
+                log::warn!(
+                    "{SIMD_VAR}={other:?} is not `best` or `avx2`; using the best this CPU has"
+                );
+                Isa::Best
+            }
+        }
+    }
+
+    /// pulp's dispatch for loops at this level: the best this CPU has, or
+    /// for [`Isa::Avx2`] at most AVX2 with FMA (pulp's `V3`) on an x86-64
+    /// CPU that also has AVX-512.
+    pub fn arch(self) -> pulp::Arch {
+        let best = pulp::Arch::new();
+        match self {
+            Isa::Best => best,
+            Isa::Avx2 => avx2_at_most(best),
+        }
+    }
+
     /// The instruction set a product at this level actually runs, in words
     /// (`"avx512"`, `"avx2"`, or `"portable"`, which on ARM is faer's NEON
     /// code).
@@ -40,6 +77,19 @@ impl Isa {
             "portable"
         }
     }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx2_at_most(best: pulp::Arch) -> pulp::Arch {
+    match best {
+        pulp::Arch::V4(_) => pulp::x86::V3::try_new().map_or(best, pulp::Arch::V3),
+        other => other,
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn avx2_at_most(best: pulp::Arch) -> pulp::Arch {
+    best
 }
 
 /// Whether the CPU has AVX2 and FMA, which faer's AVX2 kernels need.

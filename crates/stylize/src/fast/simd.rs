@@ -5,9 +5,6 @@
 use pulp::Arch;
 use stylize_matmul::Isa;
 
-/// The environment variable that limits the fast engine's instruction set.
-pub const SIMD_VAR: &str = "STYLIZE_SIMD";
-
 /// How wide the fast engine's SIMD code may go.
 ///
 /// [`SimdLevel::Best`] is what this CPU has: AVX-512 or AVX2 with FMA on
@@ -31,15 +28,9 @@ impl SimdLevel {
     /// `avx2` [`SimdLevel::Avx2`]; anything else is logged as a warning
     /// and taken as `best`.
     pub fn from_env() -> Self {
-        match std::env::var(SIMD_VAR).ok().as_deref().map(str::trim) {
-            None | Some("" | "best") => SimdLevel::Best,
-            Some(v) if v.eq_ignore_ascii_case("avx2") => SimdLevel::Avx2,
-            Some(other) => {
-                log::warn!(
-                    "{SIMD_VAR}={other:?} is not `best` or `avx2`; using the best this CPU has"
-                );
-                SimdLevel::Best
-            }
+        match Isa::from_env() {
+            Isa::Best => SimdLevel::Best,
+            Isa::Avx2 => SimdLevel::Avx2,
         }
     }
 
@@ -60,16 +51,13 @@ pub(crate) struct Simd {
 
 impl Simd {
     pub(crate) fn new(level: SimdLevel) -> Self {
-        let best = Arch::new();
-        match level {
-            SimdLevel::Best => Simd {
-                arch: best,
-                products: Isa::Best,
-            },
-            SimdLevel::Avx2 => Simd {
-                arch: avx2_at_most(best),
-                products: Isa::Avx2,
-            },
+        let products = match level {
+            SimdLevel::Best => Isa::Best,
+            SimdLevel::Avx2 => Isa::Avx2,
+        };
+        Simd {
+            arch: products.arch(),
+            products,
         }
     }
 
@@ -89,19 +77,6 @@ impl Simd {
             products
         }
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-fn avx2_at_most(best: Arch) -> Arch {
-    match best {
-        Arch::V4(_) => pulp::x86::V3::try_new().map_or(best, Arch::V3),
-        other => other,
-    }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn avx2_at_most(best: Arch) -> Arch {
-    best
 }
 
 #[cfg(target_arch = "x86_64")]
