@@ -450,25 +450,32 @@ def test_fast_network_paints_a_photo_in_one_pass(page, server):
     expect(page.locator("#preserve-colors")).to_be_visible()
     expect(page.locator("#preserve-colors option[value=histogram]")).to_be_disabled()
     page.fill("#size", "96")
+    expect(page.locator("#fast-strength")).to_be_visible()
+    page.locator("#fast-strength").evaluate(
+        "e => { e.value = '0.75'; e.dispatchEvent(new Event('input', {bubbles: true})); }")
+    expect(page.locator("#fast-strength-value")).to_have_text("75%")
     wait_fits(page)
     record_sent_fields(page)
     job = start(page)
     sent = page.evaluate("window.__sent")
     settings = next(v for k, v in sent if k == "settings")
-    assert '"method":"fast"' in settings, settings
+    assert '"method":"fast"' in settings and '"fast_strength":0.75' in settings, settings
     item = wait_history(page, job["id"], "done")
     expect(item).to_contain_text("fast network")
     # One pass: no costs to download.
     expect(item.locator("[data-testid=download-costs]")).to_have_count(0)
     done = server.job(job["id"])
     assert done["command"].startswith("stylize fast"), done["command"]
+    assert done["command"].endswith("--strength 0.75"), done["command"]
     status, png = server.request("GET", f"/api/jobs/{job['id']}/result", expect=200)
     assert read_png(png) == (96, 64)
     # Run again restores the method; the optimiser brings its settings back.
     item.locator("[data-testid=run-again]").click()
     expect(page.locator("#method")).to_have_value("fast")
+    expect(page.locator("#fast-strength")).to_have_value("0.75")
     page.select_option("#method", "optimize")
     expect(page.locator("#iterations")).to_be_visible()
+    expect(page.locator("#fast-strength")).to_be_hidden()
 
 
 def test_estimate_refusal_disables_start(page, server):

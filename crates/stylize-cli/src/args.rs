@@ -461,6 +461,12 @@ pub struct VideoArgs {
     #[arg(long, value_name = "B", value_parser = non_negative, allow_negative_numbers = true)]
     pub blend: Option<f32>,
 
+    /// With --method fast: how much style, 0..1 (default 1): each frame's
+    /// style vector moves this far from the frame's own toward the
+    /// painting's, as `stylize fast --strength`.
+    #[arg(long, value_name = "S", value_parser = non_negative, allow_negative_numbers = true)]
+    pub strength: Option<f32>,
+
     #[command(flatten)]
     pub common: CommonArgs,
 }

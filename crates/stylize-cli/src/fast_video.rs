@@ -111,7 +111,13 @@ pub fn run(
     let mut temporal =
         TemporalBlend::new(blend, DisParams::default(), prepared.config.cut_threshold)?;
     let fast = load_fast(None, cli.common.threads)?;
-    let options = FastOptions::default();
+    let options = FastOptions {
+        strength: cli.strength.unwrap_or(1.0),
+        ..FastOptions::default()
+    };
+    if !(0.0..=1.0).contains(&options.strength) {
+        return Err(Error::parameter("strength", "--strength is a share, 0..1").into());
+    }
     let style = run_style(&fast, prepared.styles, &prepared.config.image)?;
     let mut sink = create_sink(
         &cli.output,

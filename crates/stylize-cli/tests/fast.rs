@@ -393,6 +393,17 @@ fn fast_video_keeps_the_photos_colours_when_asked() {
     };
     let painted = run("painted", &[]);
     let kept = run("kept", &["--preserve-colors", "luminance"]);
+    // Less strength: each frame's vector nearer its own, nearer the photo.
+    let weak = run("weak", &["--strength", "0.2"]);
+    let photo0 = image::open(frames.join("f000.png")).unwrap().to_rgb8();
+    let (dw, dp) = (
+        mean_abs_diff(&weak[0], &photo0),
+        mean_abs_diff(&painted[0], &photo0),
+    );
+    assert!(
+        dw < dp,
+        "strength 0.2: {dw} from the photo, strength 1: {dp}"
+    );
     for (k, (p, c)) in painted.iter().zip(&kept).enumerate() {
         let photo = image::open(frames.join(format!("f{k:03}.png")))
             .unwrap()
@@ -434,6 +445,7 @@ fn fast_video_refuses_what_it_cannot_do() {
         (vec!["--blend", "1.5"], "blend"),
         (vec!["--models-missing"], "unexpected argument"),
         (vec!["--preserve-colors", "histogram"], "luminance"),
+        (vec!["--strength", "1.5"], "strength"),
     ] {
         let o = fast_video(&frames, &style)
             .args(["-o", s(&out)])

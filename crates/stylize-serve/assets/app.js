@@ -21,6 +21,7 @@
     ["size", "size", "int"],
     ["iterations", "iterations", "int"],
     ["strength", "strength", "float"],
+    ["fast_strength", "fast-strength", "float"],
     ["preserve_colors", "preserve-colors", "text"],
     ["optimizer", "optimizer", "text"],
     ["seed", "seed", "int"],
@@ -89,6 +90,7 @@
     if (!s) return "";
     if (s.method === "fast") {
       const parts = ["fast network", `${s.size} px`];
+      if (s.fast_strength !== undefined && s.fast_strength < 1) parts.push(`strength ${Math.round(100 * s.fast_strength)}%`);
       if (s.preserve_colors && s.preserve_colors !== "none") parts.push("photo's colours");
       return parts.join(" · ");
     }
@@ -187,6 +189,7 @@
   function describeDefault(key, v) {
     if (key === "learning_rate" && (v === null || v === undefined)) return "default: the optimiser's";
     if (key === "strength") return `default ×10^${fmtStrength(v || 0)}`;
+    if (key === "fast_strength") return `default ${Math.round(100 * (v ?? 1))}%`;
     if (key === "preserve_colors" && v === "none") return "default off";
     if (key === "optimizer") return `default ${v === "lbfgs" ? "L-BFGS" : "Adam"}`;
     if (key === "init" && v === "content") return "default photo";
@@ -203,6 +206,7 @@
     if (s.method) applyMethod(s.method);
     for (const [key, id, kind] of SETTINGS_FIELDS) if (key in s) setField(key, id, kind, s[key]);
     setStrengthOutput($("#strength-value"), $("#strength").value);
+    $("#fast-strength-value").textContent = `${Math.round(100 * $("#fast-strength").value)}%`;
     updateDefaults();
   }
 
@@ -223,12 +227,13 @@
     for (const el of document.querySelectorAll("#settings .optimizer-only input, #settings .optimizer-only select")) {
       el.disabled = fast;
     }
+    for (const el of document.querySelectorAll("#settings .fast-only input")) el.disabled = !fast;
     // The network keeps colours by luminance only.
     const histogram = $("#preserve-colors option[value=histogram]");
     histogram.disabled = fast;
     if (fast && $("#preserve-colors").value === "histogram") $("#preserve-colors").value = "luminance";
     $("#method-hint").textContent = fast
-      ? "Magenta's arbitrary-style network: any painting, in one pass; of the settings it uses the size and the colours"
+      ? "Magenta's arbitrary-style network: any painting, in one pass; of the settings it uses the size, its strength and the colours"
       : "the optimiser (Gatys et al.) repaints the photo step by step";
   }
 
@@ -259,7 +264,7 @@
   function readSettings() {
     if ($("#method").value === "fast") {
       const s = { method: "fast" };
-      for (const key of ["size", "preserve_colors"]) {
+      for (const key of ["size", "fast_strength", "preserve_colors"]) {
         const v = readField(key);
         if (v !== undefined) s[key] = v;
       }
@@ -1231,6 +1236,7 @@
       input.addEventListener("change", () => { updateDefaults(); scheduleEstimate(); });
     }
     $("#strength").addEventListener("input", () => setStrengthOutput($("#strength-value"), $("#strength").value));
+    $("#fast-strength").addEventListener("input", () => { $("#fast-strength-value").textContent = `${Math.round(100 * $("#fast-strength").value)}%`; });
     $("#job-form").addEventListener("submit", startJob);
     // Enter in a field must not start a job (only the Start button does).
     $("#job-form").addEventListener("keydown", (e) => {

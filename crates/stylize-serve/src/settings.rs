@@ -23,6 +23,10 @@ pub(crate) struct Settings {
     pub(crate) iterations: usize,
     /// Style strength: `beta = preset beta * 10^strength`, alpha unchanged.
     pub(crate) strength: f32,
+    /// The fast network's strength, 0..=1 (`stylize fast --strength`):
+    /// how far the style vector moves from the photo's own toward the
+    /// painting's. Default 1.
+    pub(crate) fast_strength: f32,
     pub(crate) preserve_colors: Colors,
     pub(crate) optimizer: OptimizerName,
     pub(crate) seed: u64,
@@ -45,6 +49,7 @@ pub(crate) struct SettingsPatch {
     size: Option<u32>,
     iterations: Option<usize>,
     strength: Option<f32>,
+    fast_strength: Option<f32>,
     preserve_colors: Option<Colors>,
     optimizer: Option<OptimizerName>,
     seed: Option<u64>,
@@ -123,6 +128,7 @@ impl Settings {
             size: c.size,
             iterations: c.iterations,
             strength: 0.0,
+            fast_strength: 1.0,
             preserve_colors: match c.preserve_colors {
                 None => Colors::None,
                 Some(ColorPreservation::Luminance) => Colors::Luminance,
@@ -163,6 +169,7 @@ impl Settings {
             size,
             iterations,
             strength,
+            fast_strength,
             preserve_colors,
             optimizer,
             seed,
@@ -218,6 +225,7 @@ impl Settings {
             SCALES_RANGE.1 as f64,
         )?;
         within("tv_weight", f64::from(self.tv_weight), 0.0, 1e9)?;
+        within("fast_strength", f64::from(self.fast_strength), 0.0, 1.0)?;
         within("init_noise", f64::from(self.init_noise), 0.0, 1.0)?;
         within("style_scale", f64::from(self.style_scale), 0.05, 8.0)?;
         if let Some(lr) = self.learning_rate {
@@ -357,6 +365,9 @@ impl Settings {
         };
         args.extend(["--output".into(), output.into()]);
         args.extend(["--size".into(), self.size.to_string()]);
+        if self.fast_strength != 1.0 {
+            args.extend(["--strength".into(), self.fast_strength.to_string()]);
+        }
         if self.preserve_colors != Colors::None {
             args.push("--preserve-colors".into());
             if kind == JobKind::Video {
@@ -423,7 +434,7 @@ mod tests {
         let patch: SettingsPatch =
             serde_json::from_str(r#"{"method":"fast","size":200,"preserve_colors":"none"}"#)
                 .expect("valid JSON");
-        let s = Settings::resolve(&patch).expect("valid settings");
+        let mut s = Settings::resolve(&patch).expect("valid settings");
         assert!(s.needs_fast());
         assert_eq!(
             s.command(
@@ -434,6 +445,10 @@ mod tests {
             "stylize fast --content 'my photo.jpg' --style a.jpg --style b.jpg \
              --output result.png --size 200"
         );
+        s.fast_strength = 0.5;
+        assert!(s
+            .command(JobKind::Image, "c.jpg", &["s.jpg".into()])
+            .ends_with("--size 200 --strength 0.5"));
         let patch: SettingsPatch =
             serde_json::from_str(r#"{"init":"fast","preset":"gatys"}"#).expect("valid JSON");
         let s = Settings::resolve(&patch).expect("valid settings");
@@ -464,6 +479,7 @@ mod tests {
             (r#"{"size":1}"#, "size"),
             (r#"{"iterations":0}"#, "iterations"),
             (r#"{"strength":9}"#, "strength"),
+            (r#"{"fast_strength":1.5}"#, "fast_strength"),
             (r#"{"scales":50}"#, "scales"),
             (r#"{"learning_rate":-1}"#, "learning_rate"),
         ] {

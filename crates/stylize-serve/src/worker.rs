@@ -143,13 +143,14 @@ fn fast_painting(
     task: &Task,
     content: &DynamicImage,
     size: u32,
+    options: &FastOptions,
     preserve_colors: bool,
 ) -> Result<DynamicImage, String> {
     let fast = fast_networks(nets)?;
     let style = fast_style(fast, task)?;
     let photo = resize_longest(&content.to_rgb32f(), size);
     let mut out = fast
-        .stylize(&photo, &style, &FastOptions::default())
+        .stylize(&photo, &style, options)
         .map_err(|e| with_causes(&e))?;
     if preserve_colors {
         out = stylize::combine_luminance(&out, &photo).map_err(|e| with_causes(&e))?;
@@ -161,7 +162,12 @@ fn fast_painting(
 fn paint_fast(board: &Board, nets: Networks<'_>, task: &Task, content: &DynamicImage) -> Outcome {
     let start = Instant::now();
     let colors = task.settings.preserve_colors != Colors::None;
-    let painting = match fast_painting(nets, task, content, task.settings.size, colors) {
+    let options = FastOptions {
+        strength: task.settings.fast_strength,
+        ..FastOptions::default()
+    };
+    let size = task.settings.size;
+    let painting = match fast_painting(nets, task, content, size, &options, colors) {
         Ok(p) => p,
         Err(message) => return Outcome::Failed(message),
     };
@@ -181,8 +187,10 @@ fn paint_image(
 ) -> Outcome {
     let mut config = task.config.clone();
     if task.settings.init == InitName::Fast {
-        // The optimiser's working size; its own colour handling follows.
-        match fast_painting(nets, task, content, config.size, false) {
+        // As `--init fast`: full strength, at the optimiser's working
+        // size; its own colour handling follows.
+        let options = FastOptions::default();
+        match fast_painting(nets, task, content, config.size, &options, false) {
             Ok(p) => config.init = Init::Image(p),
             Err(message) => return Outcome::Failed(message),
         }
@@ -285,7 +293,11 @@ fn paint_fast_clip(
         }
         let painted = (|| -> Result<image::RgbImage, Box<dyn std::error::Error>> {
             let frame = resize_longest(&frame?.to_rgb32f(), task.settings.size);
-            let painting = fast.stylize(&frame, &style, &FastOptions::default())?;
+            let options = FastOptions {
+                strength: task.settings.fast_strength,
+                ..FastOptions::default()
+            };
+            let painting = fast.stylize(&frame, &style, &options)?;
             let (mut out, _) = temporal.next(&frame, painting)?;
             if colors {
                 out = stylize::combine_luminance(&out, &frame)?;

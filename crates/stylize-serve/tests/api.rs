@@ -712,6 +712,39 @@ async fn fast_jobs_paint_in_one_pass_or_start_the_optimiser() {
         "mean difference from the photo {diff:.1} levels"
     );
 
+    // Less strength: the style vector nearer the photo's own.
+    let (status, job) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "chelsea.jpg", &photo),
+            Part::Text("builtin", "starry_night"),
+            Part::Text(
+                "settings",
+                r#"{"method":"fast","size":96,"fast_strength":0.2}"#,
+            ),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let weak_id = job["id"].as_u64().expect("id");
+    assert!(job["command"]
+        .as_str()
+        .is_some_and(|c| c.ends_with("--size 96 --strength 0.2")));
+    wait_for(&app, weak_id, "done", |j| j["state"] == "done").await;
+    let (_, png, _) = send(&app, get(&format!("/api/jobs/{weak_id}/result"))).await;
+    let weak = image::load_from_memory(&png).expect("a PNG").to_rgb8();
+    let weak_diff: f64 = weak
+        .as_raw()
+        .iter()
+        .zip(small.as_raw())
+        .map(|(a, b)| f64::from(a.abs_diff(*b)))
+        .sum::<f64>()
+        / weak.as_raw().len() as f64;
+    assert!(
+        weak_diff < diff,
+        "strength 0.2 is {weak_diff:.1} levels from the photo, strength 1 {diff:.1}"
+    );
+
     // The optimiser from the network's painting.
     let (status, job) = json(
         &app,
