@@ -657,6 +657,18 @@ async fn a_video_job_shows_frames_as_they_finish() {
     assert_eq!((status, bytes == gif), (StatusCode::OK, true));
 }
 
+/// The mean absolute difference of two same-sized images, in 8-bit levels.
+fn mean_levels(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let sum: f64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| f64::from(x.abs_diff(*y)))
+        .sum();
+    sum / a.as_raw().len() as f64
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fast_jobs_paint_in_one_pass_or_start_the_optimiser() {
     let Some(server) = server_with_fast("fast_jobs", quick_config()) else {
@@ -700,13 +712,7 @@ async fn fast_jobs_paint_in_one_pass_or_start_the_optimiser() {
         .expect("the photo")
         .resize_exact(96, 64, image::imageops::FilterType::Triangle)
         .to_rgb8();
-    let diff: f64 = painted
-        .as_raw()
-        .iter()
-        .zip(small.as_raw())
-        .map(|(a, b)| f64::from(a.abs_diff(*b)))
-        .sum::<f64>()
-        / painted.as_raw().len() as f64;
+    let diff = mean_levels(&painted, &small);
     assert!(
         diff > 20.0,
         "mean difference from the photo {diff:.1} levels"
@@ -733,13 +739,7 @@ async fn fast_jobs_paint_in_one_pass_or_start_the_optimiser() {
     wait_for(&app, weak_id, "done", |j| j["state"] == "done").await;
     let (_, png, _) = send(&app, get(&format!("/api/jobs/{weak_id}/result"))).await;
     let weak = image::load_from_memory(&png).expect("a PNG").to_rgb8();
-    let weak_diff: f64 = weak
-        .as_raw()
-        .iter()
-        .zip(small.as_raw())
-        .map(|(a, b)| f64::from(a.abs_diff(*b)))
-        .sum::<f64>()
-        / weak.as_raw().len() as f64;
+    let weak_diff = mean_levels(&weak, &small);
     assert!(
         weak_diff < diff,
         "strength 0.2 is {weak_diff:.1} levels from the photo, strength 1 {diff:.1}"
