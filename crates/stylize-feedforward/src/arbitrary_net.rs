@@ -21,16 +21,15 @@
 //! checked by SHA-256 first); a missing or malformed one is an error that
 //! names it.
 
-use std::sync::Arc;
-use stylize_matmul::Isa;
-
 use rayon::prelude::*;
+use stylize_matmul::Isa;
 
 use crate::conv::{Planes, Scratch, Source};
 use crate::error::Result;
 use crate::models::ModelFile;
 use crate::onnx_graph::{parse_graph, BiasedConv, Graph};
 use crate::quant::{add_row, bias_row, norm_row, square_sum, Quant, QuantAct};
+use crate::runner::Runner;
 use crate::style_vector::STYLE_VECTOR_LEN;
 
 /// A contracting layer: convolution, bias, ReLU, quantised.
@@ -137,8 +136,7 @@ pub(crate) struct ArbitraryNet {
     residual: Vec<([Normed; 2], Quant)>,
     expand: [Normed; 3],
     epsilon: f32,
-    pool: Arc<rayon::ThreadPool>,
-    scratch: Scratch,
+    runner: Runner,
 }
 
 impl std::fmt::Debug for ArbitraryNet {
@@ -196,12 +194,7 @@ fn normed(
 
 impl ArbitraryNet {
     /// Reads `file` (the transformer's ONNX model, `bytes`).
-    pub fn parse(
-        file: ModelFile,
-        bytes: &[u8],
-        pool: Arc<rayon::ThreadPool>,
-        isa: Isa,
-    ) -> Result<Self> {
+    pub fn parse(file: ModelFile, bytes: &[u8], runner: Runner) -> Result<Self> {
         let graph = parse_graph(file, bytes)?;
         let g = Graph::new(file, &graph);
         let t = "transformer";
@@ -254,21 +247,17 @@ impl ArbitraryNet {
                 expand(3, 8, 3, 9, "sigmoid")?,
             ],
             epsilon: eps[0],
-            pool,
-            scratch: Scratch::new(isa),
+            runner,
         })
     }
 
     /// `image` (3 planes in [0, 1], sides multiples of 4, at least 16)
     /// painted with the style `vector`: 3 planes in [0, 1].
     pub fn run(&self, image: Planes, vector: &[f32]) -> Planes {
-        let out = self.pool.install(|| self.forward(image, vector));
-        self.scratch.trim(Scratch::KEEP_BYTES);
-        out
+        self.runner.run(|s| self.forward(image, vector, s))
     }
 
-    fn forward(&self, image: Planes, vector: &[f32]) -> Planes {
-        let s = &self.scratch;
+    fn forward(&self, image: Planes, vector: &[f32], s: &Scratch) -> Planes {
         let v: Vec<f32> = vector.iter().map(|x| self.vector.fake(*x)).collect();
         let input = self.input;
         let isa = s.isa;

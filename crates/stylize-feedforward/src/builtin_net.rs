@@ -19,16 +19,15 @@
 //! The weights come from the ONNX file (checked by SHA-256 before this
 //! reads it); each tensor's name and shape are checked.
 
-use std::sync::Arc;
-use stylize_matmul::Isa;
-
 use rayon::prelude::*;
+use stylize_matmul::Isa;
 
 use crate::conv::{Conv, Planes, Scratch, Source};
 use crate::elementwise::{add_mapped, map_row, Activation};
 use crate::error::Result;
 use crate::models::ModelFile;
 use crate::onnx_graph::{parse_graph, Graph};
+use crate::runner::Runner;
 use crate::style_mix::BUILTIN_STYLES;
 
 /// The normalisation's epsilon (the graph's constant).
@@ -48,8 +47,7 @@ pub(crate) struct BuiltinNet {
     contract: [Layer; 3],
     residual: Vec<[Layer; 2]>,
     expand: [Layer; 3],
-    pool: Arc<rayon::ThreadPool>,
-    scratch: Scratch,
+    runner: Runner,
 }
 
 impl std::fmt::Debug for BuiltinNet {
@@ -60,12 +58,7 @@ impl std::fmt::Debug for BuiltinNet {
 
 impl BuiltinNet {
     /// Reads the weights of `file` (the 26-style ONNX model, `bytes`).
-    pub fn parse(
-        file: ModelFile,
-        bytes: &[u8],
-        pool: Arc<rayon::ThreadPool>,
-        isa: Isa,
-    ) -> Result<Self> {
+    pub fn parse(file: ModelFile, bytes: &[u8], runner: Runner) -> Result<Self> {
         let graph = parse_graph(file, bytes)?;
         let g = Graph::new(file, &graph);
         let layer = |name: &str, cin, cout, k, stride| -> Result<Layer> {
@@ -96,21 +89,17 @@ impl BuiltinNet {
                 layer("expand.1", 8, 4, 3, 1)?,
                 layer("expand.2", 4, 3, 9, 1)?,
             ],
-            pool,
-            scratch: Scratch::new(isa),
+            runner,
         })
     }
 
     /// `image` (3 planes in [0, 1], sides multiples of 4, at least 16)
     /// painted with the style `mix` (26 weights): 3 planes in [0, 1].
     pub fn run(&self, image: Planes, mix: &[f32]) -> Planes {
-        let out = self.pool.install(|| self.forward(image, mix));
-        self.scratch.trim(Scratch::KEEP_BYTES);
-        out
+        self.runner.run(|s| self.forward(image, mix, s))
     }
 
-    fn forward(&self, image: Planes, mix: &[f32]) -> Planes {
-        let s = &self.scratch;
+    fn forward(&self, image: Planes, mix: &[f32], s: &Scratch) -> Planes {
         let none = |_: usize, _: &mut [f32]| {};
         let [c0, c1, c2] = &self.contract;
         let y = c0.run(&image, 4, 1, &none, mix, Activation::Relu, s);

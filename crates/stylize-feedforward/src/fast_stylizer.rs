@@ -11,6 +11,7 @@ use crate::conv::Planes;
 use crate::error::{Error, Result};
 use crate::models::{read_model, BUILTIN, PREDICTOR, TRANSFORMER};
 use crate::planar::{centre_square, from_output, pad_to_multiple, to_nchw};
+use crate::runner::Runner;
 use crate::style_mix::StyleMix;
 use crate::style_predictor::StylePredictor;
 use crate::style_vector::{StyleVector, STYLE_VECTOR_LEN};
@@ -105,20 +106,15 @@ impl FastStylizer {
                 })?,
         );
         let isa = stylize_matmul::Isa::from_env();
+        let runner = || Runner::new(pool.clone(), isa);
         Ok(FastStylizer {
-            predictor: StylePredictor::parse(
-                PREDICTOR,
-                &read_model(dir, PREDICTOR)?,
-                pool.clone(),
-                isa,
-            )?,
+            predictor: StylePredictor::parse(PREDICTOR, &read_model(dir, PREDICTOR)?, runner())?,
             transformer: ArbitraryNet::parse(
                 TRANSFORMER,
                 &read_model(dir, TRANSFORMER)?,
-                pool.clone(),
-                isa,
+                runner(),
             )?,
-            builtin: BuiltinNet::parse(BUILTIN, &read_model(dir, BUILTIN)?, pool, isa)?,
+            builtin: BuiltinNet::parse(BUILTIN, &read_model(dir, BUILTIN)?, runner())?,
         })
     }
 

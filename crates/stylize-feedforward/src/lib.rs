@@ -30,6 +30,7 @@ mod onnx_graph;
 mod onnx_proto;
 mod planar;
 mod quant;
+mod runner;
 mod sheet;
 mod style_mix;
 mod style_predictor;

@@ -11,10 +11,9 @@
 //! names it.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use stylize_matmul::Isa;
 
 use rayon::prelude::*;
+use stylize_matmul::Isa;
 
 use crate::conv::{Conv, Planes, Scratch, Source};
 use crate::depthwise::Depthwise;
@@ -23,6 +22,7 @@ use crate::models::ModelFile;
 use crate::onnx_graph::{parse_graph, Graph};
 use crate::onnx_proto::NodeProto;
 use crate::quant::{bias_row, Quant};
+use crate::runner::Runner;
 
 #[derive(Debug)]
 enum Op {
@@ -55,8 +55,7 @@ pub(crate) struct StylePredictor {
     output: usize,
     /// How many steps read each slot (the output counts once more).
     uses: Vec<usize>,
-    pool: Arc<rayon::ThreadPool>,
-    scratch: Scratch,
+    runner: Runner,
 }
 
 impl std::fmt::Debug for StylePredictor {
@@ -77,12 +76,7 @@ fn ints(node: &NodeProto, name: &str) -> Option<Vec<i64>> {
 
 impl StylePredictor {
     /// Reads `file` (the predictor's ONNX model, `bytes`).
-    pub fn parse(
-        file: ModelFile,
-        bytes: &[u8],
-        pool: Arc<rayon::ThreadPool>,
-        isa: Isa,
-    ) -> Result<Self> {
+    pub fn parse(file: ModelFile, bytes: &[u8], runner: Runner) -> Result<Self> {
         let graph = parse_graph(file, bytes)?;
         let g = Graph::new(file, &graph);
         let (Some(input), Some(output)) = (graph.input.first(), graph.output.first()) else {
@@ -232,21 +226,17 @@ impl StylePredictor {
             input: input_slot,
             output: output_slot,
             uses,
-            pool,
-            scratch: Scratch::new(isa),
+            runner,
         })
     }
 
     /// The style vector of `image` (3 planes in [0, 1]; the network was
     /// made for 256 x 256).
     pub fn run(&self, image: Planes) -> Vec<f32> {
-        let out = self.pool.install(|| self.forward(image));
-        self.scratch.trim(Scratch::KEEP_BYTES);
-        out
+        self.runner.run(|s| self.forward(image, s))
     }
 
-    fn forward(&self, image: Planes) -> Vec<f32> {
-        let s = &self.scratch;
+    fn forward(&self, image: Planes, s: &Scratch) -> Vec<f32> {
         let mut values: Vec<Option<Planes>> = (0..self.slots).map(|_| None).collect();
         let mut left = self.uses.clone();
         values[self.input] = Some(image);

@@ -10,6 +10,10 @@ use stylize_feedforward::FastStylizer;
 use crate::board::Board;
 use crate::config::ServeConfig;
 
+/// Why a job that needs the fast network cannot run on this server.
+pub(crate) const NO_FAST_NETWORK: &str = "this server has no fast network: run \
+    scripts/fetch-fast-models (or set STYLIZE_FAST_MODELS) and start `stylize serve` again";
+
 /// What every handler shares.
 pub(crate) struct App {
     pub(crate) board: Arc<Board>,

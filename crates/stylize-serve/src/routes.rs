@@ -196,8 +196,7 @@ fn check_method(app: &App, settings: &Settings) -> ApiResult<()> {
     if settings.needs_fast() && app.fast.is_none() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "this server has no fast network: run scripts/fetch-fast-models (or set \
-             STYLIZE_FAST_MODELS) and start `stylize serve` again",
+            crate::app::NO_FAST_NETWORK,
         ));
     }
     Ok(())

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use stylize::{ColorPreservation, Init, Optimizer, Preset, Scales, StyleConfig};
+use stylize_feedforward::FastOptions;
 
 use crate::job_kind::JobKind;
 
@@ -271,6 +272,14 @@ impl Settings {
         c.max_memory = max_memory;
         c.validate().map_err(|e| e.to_string())?;
         Ok(c)
+    }
+
+    /// The feed-forward network's settings for a fast job.
+    pub(crate) fn fast_options(&self) -> FastOptions {
+        FastOptions {
+            strength: self.fast_strength,
+            ..FastOptions::default()
+        }
     }
 
     /// Whether the job needs the feed-forward networks.

@@ -105,11 +105,8 @@ fn cancelled(task: &Task) -> bool {
 
 /// The feed-forward networks, or the message that says how to get them.
 fn fast_networks(nets: Networks<'_>) -> Result<&FastStylizer, String> {
-    nets.fast.ok_or_else(|| {
-        "the fast network's model files are missing: run scripts/fetch-fast-models \
-         (or set STYLIZE_FAST_MODELS) and start `stylize serve` again"
-            .to_string()
-    })
+    nets.fast
+        .ok_or_else(|| crate::app::NO_FAST_NETWORK.to_string())
 }
 
 /// The job's styles as one arbitrary style: their vectors blended by the
@@ -162,10 +159,7 @@ fn fast_painting(
 fn paint_fast(board: &Board, nets: Networks<'_>, task: &Task, content: &DynamicImage) -> Outcome {
     let start = Instant::now();
     let colors = task.settings.preserve_colors != Colors::None;
-    let options = FastOptions {
-        strength: task.settings.fast_strength,
-        ..FastOptions::default()
-    };
+    let options = task.settings.fast_options();
     let size = task.settings.size;
     let painting = match fast_painting(nets, task, content, size, &options, colors) {
         Ok(p) => p,
@@ -285,6 +279,7 @@ fn paint_fast_clip(
         Err(e) => return fail(&e),
     };
     let colors = task.settings.preserve_colors != Colors::None;
+    let options = task.settings.fast_options();
     let start = Instant::now();
     let mut done = 0usize;
     for frame in frames {
@@ -293,10 +288,6 @@ fn paint_fast_clip(
         }
         let painted = (|| -> Result<image::RgbImage, Box<dyn std::error::Error>> {
             let frame = resize_longest(&frame?.to_rgb32f(), task.settings.size);
-            let options = FastOptions {
-                strength: task.settings.fast_strength,
-                ..FastOptions::default()
-            };
             let painting = fast.stylize(&frame, &style, &options)?;
             let (mut out, _) = temporal.next(&frame, painting)?;
             if colors {
