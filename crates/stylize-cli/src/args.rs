@@ -366,6 +366,7 @@ fn memory_size(s: &str) -> Result<u64, String> {
 /// Defaults: the gatys preset at 256 px; later frames of a shot run a
 /// fifth of --iterations.
 #[derive(Debug, Args)]
+#[command(mut_arg("style", |a| a.required_unless_present("builtin")))]
 pub struct VideoArgs {
     /// The clip: a video file (mp4, mov, mkv, webm, avi, ... through
     /// ffmpeg), an animated GIF/APNG/WebP, a Y4M file or `-` for Y4M on
@@ -466,6 +467,12 @@ pub struct VideoArgs {
     /// painting's, as `stylize fast --strength`.
     #[arg(long, value_name = "S", value_parser = non_negative, allow_negative_numbers = true)]
     pub strength: Option<f32>,
+
+    /// With --method fast: one of the network's 26 built-in styles, 0..25,
+    /// or a mix such as `3:0.5,12:0.5`, instead of --style (as `stylize
+    /// fast --builtin`; `stylize fast --sheet` shows them).
+    #[arg(long, value_name = "N|N:W,...", conflicts_with = "style")]
+    pub builtin: Option<String>,
 
     #[command(flatten)]
     pub common: CommonArgs,

@@ -9,7 +9,9 @@ use image::{imageops, DynamicImage};
 use indicatif::{ProgressBar, ProgressStyle};
 use stylize::video::VideoConfig;
 use stylize::{ColorPreservation, Error};
-use stylize_feedforward::{resize_longest, FastOptions, FrameLink, TemporalBlend, DEFAULT_BLEND};
+use stylize_feedforward::{
+    resize_longest, FastOptions, FastStyle, FrameLink, StyleMix, TemporalBlend, DEFAULT_BLEND,
+};
 use stylize_flow::DisParams;
 use stylize_frames::{create_sink, SinkOptions};
 
@@ -118,7 +120,10 @@ pub fn run(
     if !(0.0..=1.0).contains(&options.strength) {
         return Err(Error::parameter("strength", "--strength is a share, 0..1").into());
     }
-    let style = run_style(&fast, prepared.styles, &prepared.config.image)?;
+    let style = match &cli.builtin {
+        Some(mix) => FastStyle::Builtin(mix.parse::<StyleMix>()?),
+        None => run_style(&fast, prepared.styles, &prepared.config.image)?,
+    };
     let mut sink = create_sink(
         &cli.output,
         &SinkOptions {

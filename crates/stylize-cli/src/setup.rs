@@ -207,8 +207,11 @@ pub fn build_config(
         ));
     }
     config.max_memory = cli.max_memory.or_else(stylize::memory::machine_memory);
-    // Give the count mismatch in terms of flags.
-    config.blend_weights(cli.style.len())?;
+    // Give the count mismatch in terms of flags (no --style: `video
+    // --builtin`, which clap allows only with no --style).
+    if !cli.style.is_empty() {
+        config.blend_weights(cli.style.len())?;
+    }
     if config.init == Init::Style && cli.style.is_empty() {
         return Err(Error::parameter("init", "--init style needs a --style"));
     }

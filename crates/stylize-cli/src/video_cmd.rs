@@ -10,7 +10,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use stylize::video::{stylize_video, FrameInfo, FrameResult, VideoConfig, VideoObserver, WorkDir};
-use stylize::{load_image, Iteration, Preset};
+use stylize::{load_image, Error, Iteration, Preset};
 use stylize_flow::{DisParams, WarpOptions, WarpReference};
 use stylize_frames::{
     check_output_not_inside, create_sink, ffmpeg_from_env, open_source, FrameSource, SinkOptions,
@@ -35,6 +35,28 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             eprintln!("{msg}");
         }
     };
+    if cli.method == VideoMethod::Optimize {
+        let ignored: Vec<&str> = [
+            ("--blend", cli.blend.is_some()),
+            ("--strength", cli.strength.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, given)| given.then_some(name))
+        .collect();
+        if cli.builtin.is_some() {
+            return Err(Error::parameter(
+                "builtin",
+                "--builtin chooses the fast network's style: add --method fast, or give --style",
+            )
+            .into());
+        }
+        if !ignored.is_empty() {
+            say(format!(
+                "warning: --method optimize ignores {} (they set --method fast; the optimiser's style strength is --beta)",
+                ignored.join(", ")
+            ));
+        }
+    }
     // Everything a user can get wrong, before the long part.
     if cli.input.as_os_str() != "-" {
         check_output_not_inside(&cli.input, &cli.output)?;

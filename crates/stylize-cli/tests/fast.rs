@@ -435,6 +435,56 @@ fn fast_video_says_which_optimiser_flags_it_ignores() {
 }
 
 #[test]
+fn fast_video_paints_with_a_built_in_style() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = panning_clip(dir.path(), 3);
+    let base = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_stylize"));
+        c.env("STYLIZE_FAST_MODELS", models())
+            .args(["video", "-i", s(&frames)]);
+        c
+    };
+    // Each frame alone (no blend), so frame 0 is the network's style 3 of
+    // frame 0: the same as `stylize fast --builtin 3` on it.
+    let out = dir.path().join("out");
+    let o = base()
+        .args([
+            "--method",
+            "fast",
+            "--builtin",
+            "3",
+            "--independent",
+            "-o",
+            s(&out),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let first = image::open(out.join("frame_000001.png")).unwrap().to_rgb8();
+    let single = dir.path().join("single.png");
+    let o = fast()
+        .args(["--content", s(&frames.join("f000.png")), "--builtin", "3"])
+        .args(["--size", "96", "-o", s(&single)])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let want = image::open(&single).unwrap().to_rgb8();
+    let d = mean_abs_diff(&first, &want);
+    assert!(d < 0.002, "frame 0 is {d} from `stylize fast --builtin 3`");
+    // Only the fast method has built-in styles; a bad mix is named.
+    let gif = dir.path().join("out.gif");
+    for (extra, needle) in [
+        (vec!["--builtin", "3"], "--method fast"),
+        (vec!["--method", "fast", "--builtin", "26"], "0 to 25"),
+    ] {
+        let o = base().args(["-o", s(&gif)]).args(&extra).output().unwrap();
+        assert!(!o.status.success(), "{extra:?}");
+        assert!(stderr(&o).contains(needle), "{extra:?}: {}", stderr(&o));
+        assert!(!gif.exists());
+    }
+}
+
+#[test]
 fn fast_video_refuses_what_it_cannot_do() {
     let dir = tempfile::tempdir().unwrap();
     let frames = panning_clip(dir.path(), 3);

@@ -114,6 +114,30 @@ fn a_clip_becomes_a_looped_gif_with_its_frames_and_size() {
     assert_eq!(warm[0]["iterations"], 3);
 }
 
+#[test]
+fn the_optimiser_says_which_fast_flags_it_ignores() {
+    let Some(weights) = common::hed_weights("the_optimiser_says_which_fast_flags_it_ignores")
+    else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("clip");
+    write_clip(&clip, 2);
+    let out = d.path().join("out");
+    let o = stylize()
+        .args(args(&clip, &out, &weights).iter().filter(|a| *a != "-q"))
+        .args(["--blend", "0.5", "--strength", "0.3"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning: --method optimize ignores --blend, --strength"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(files_in(&out).len(), 2);
+}
+
 /// Runs until the work folder holds `frames` finished frames, then sends
 /// `signal`; returns the exit status.
 fn stop_after(cmd: &mut Command, work: &Path, frames: usize, signal: &str) -> Output {
