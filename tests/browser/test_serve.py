@@ -478,6 +478,46 @@ def test_fast_network_paints_a_photo_in_one_pass(page, server):
     expect(page.locator("#fast-strength")).to_be_hidden()
 
 
+def test_fast_network_builtin_style_without_a_painting(page, server):
+    page.set_input_files("#content-input", str(PHOTO))
+    expect(page.locator("[data-testid=content-thumb]")).to_be_visible()
+    expect(page.locator("#start")).to_be_disabled()
+    page.select_option("#method", "fast")
+    tiles = page.locator("[data-testid=network-style]")
+    expect(tiles).to_have_count(26)
+    tile = page.locator("[data-testid=network-style][data-index='5']")
+    tile.scroll_into_view_if_needed()
+    # Its swatch: the network's style 5 on the bundled photo, loaded.
+    page.wait_for_function(
+        "() => { const i = document.querySelector(\"[data-testid=network-style][data-index='5'] img\");"
+        " return i && i.complete && i.naturalWidth > 0; }", timeout=30_000)
+    tile.click()
+    expect(tile).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("[data-testid=network-style-hint]")).to_contain_text("built-in style 5")
+    page.fill("#size", "96")
+    wait_fits(page)
+    record_sent_fields(page)
+    job = start(page)
+    sent = page.evaluate("window.__sent")
+    assert not [k for k, _ in sent if k in ("style", "builtin")], sent
+    settings = next(v for k, v in sent if k == "settings")
+    assert '"network_style":"5"' in settings, settings
+    item = wait_history(page, job["id"], "done")
+    expect(item).to_contain_text("built-in style 5")
+    done = server.job(job["id"])
+    assert "--builtin 5" in done["command"], done["command"]
+    status, png = server.request("GET", f"/api/jobs/{job['id']}/result", expect=200)
+    assert read_png(png) == (96, 64)
+    # Clicking the tile again goes back to the paintings: there are none.
+    tile.click()
+    expect(tile).to_have_attribute("aria-pressed", "false")
+    expect(page.locator("#start")).to_be_disabled()
+    # Run again brings the style back.
+    item.locator("[data-testid=run-again]").click()
+    expect(tile).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#start")).to_be_enabled(timeout=30_000)
+
+
 def test_estimate_refusal_disables_start(page, server):
     info = server.get_json("/api/info")
     choose_images(page)

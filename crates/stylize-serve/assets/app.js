@@ -14,6 +14,7 @@
     liveId: null,           // the job the live panel shows
     content: null,          // {file, name, url, w, h, ok}
     styles: [],             // [{kind: "file"|"builtin", file?, name, title?, url, w, h, ok}]
+    networkStyle: null,     // the fast network's built-in style ("3", or a mix "3:0.5,12:0.5"), or null
   };
 
   const SETTINGS_FIELDS = [
@@ -82,7 +83,8 @@
   }
 
   function jobTitle(job) {
-    const styles = (job.style_names || []).join(" + ") || "?";
+    const ns = job.settings?.network_style;
+    const styles = ns ? `built-in style ${ns}` : (job.style_names || []).join(" + ") || "?";
     return `${job.content_name || "photo"} × ${styles}`;
   }
 
@@ -179,6 +181,7 @@
     applyPreset(preset.value);
     applyMethod("optimize");
     buildGallery(info.styles || []);
+    buildNetworkGallery(info.network_styles || []);
     document.body.dataset.ready = "true";
   }
 
@@ -204,6 +207,7 @@
 
   function applySettings(s) {
     if (s.method) applyMethod(s.method);
+    if ("network_style" in s) setNetworkStyle(s.network_style ?? null);
     for (const [key, id, kind] of SETTINGS_FIELDS) if (key in s) setField(key, id, kind, s[key]);
     setStrengthOutput($("#strength-value"), $("#strength").value);
     $("#fast-strength-value").textContent = `${Math.round(100 * $("#fast-strength").value)}%`;
@@ -233,7 +237,7 @@
     histogram.disabled = fast;
     if (fast && $("#preserve-colors").value === "histogram") $("#preserve-colors").value = "luminance";
     $("#method-hint").textContent = fast
-      ? "Magenta's arbitrary-style network: any painting, in one pass; of the settings it uses the size, its strength and the colours"
+      ? "Magenta's arbitrary-style network: any painting, or one of the 26 styles below, in one pass; of the settings it uses the size, its strength and the colours"
       : "the optimiser (Gatys et al.) repaints the photo step by step";
   }
 
@@ -268,6 +272,7 @@
         const v = readField(key);
         if (v !== undefined) s[key] = v;
       }
+      if (state.networkStyle !== null) s.network_style = state.networkStyle;
       return s;
     }
     const s = { method: "optimize", preset: $("#preset").value };
@@ -422,6 +427,41 @@
     scheduleEstimate();
   }
 
+  // The fast network's 26 built-in styles, each shown on the same photo.
+  function buildNetworkGallery(styles) {
+    const g = $("#network-styles");
+    g.replaceChildren();
+    for (const st of styles) {
+      const n = String(st.index);
+      const b = el("button", {
+        type: "button", class: "gallery-item", "data-testid": "network-style", "data-index": n,
+        "aria-pressed": "false", "aria-label": `The network's built-in style ${n}`,
+      }, el("img", { src: st.url, alt: "", loading: "lazy" }), el("span", { class: "gallery-name", text: `#${n}` }));
+      b.addEventListener("click", () => setNetworkStyle(state.networkStyle === n ? null : n));
+      g.append(b);
+    }
+    $("#network-style-field").hidden = styles.length === 0;
+    setNetworkStyle(state.networkStyle);
+  }
+
+  // Whether a job started now paints with a built-in style, not the paintings.
+  function usesNetworkStyle() {
+    return $("#method").value === "fast" && state.networkStyle !== null;
+  }
+
+  function setNetworkStyle(value) {
+    state.networkStyle = value === null || value === undefined || value === "" ? null : String(value);
+    for (const b of document.querySelectorAll("#network-styles .gallery-item")) {
+      b.setAttribute("aria-pressed", b.dataset.index === state.networkStyle ? "true" : "false");
+    }
+    $("#network-style-hint").textContent = state.networkStyle === null
+      ? "pick one to paint with it instead of the painting(s) above"
+      : `built-in style ${state.networkStyle}: the painting(s) above are not used (click it again to use them)`;
+    $("#style-zone").classList.toggle("superseded", usesNetworkStyle());
+    updateStart();
+    scheduleEstimate();
+  }
+
   function syncGallery() {
     for (const b of document.querySelectorAll("#gallery .gallery-item")) {
       const on = state.styles.some((s) => s.kind === "builtin" && s.name === b.dataset.name);
@@ -494,18 +534,19 @@
     const token = ++estimateToken;
     const problem = settingsProblem();
     if (problem) { setEstimate("invalid", "—", problem, null); return; }
-    if (!state.content || state.styles.length === 0) {
+    const network = usesNetworkStyle();
+    if (!state.content || (state.styles.length === 0 && !network)) {
       setEstimate("idle", "Choose a photo and a style to see the memory estimate.", "", null);
       return;
     }
-    if (!state.content.ok || state.styles.some((s) => !s.ok || !s.w)) {
+    if (!state.content.ok || (!network && state.styles.some((s) => !s.ok || !s.w))) {
       setEstimate("unknown", "Unknown: an image could not be read in the browser.", "", null);
       return;
     }
     const body = {
       settings: readSettings(),
       content: [state.content.w, state.content.h],
-      styles: state.styles.map((s) => [s.w, s.h]),
+      styles: network ? [] : state.styles.map((s) => [s.w, s.h]),
     };
     $("#estimate").dataset.state = "pending";
     try {
@@ -533,7 +574,7 @@
 
   function updateStart() {
     const start = $("#start");
-    const ready = !!state.content && state.styles.length > 0;
+    const ready = !!state.content && (state.styles.length > 0 || usesNetworkStyle());
     const blocked = est.state === "refused" || est.state === "invalid";
     start.disabled = !ready || blocked;
     const busy = [...state.jobs.values()].some((j) => j.state === "running" || j.state === "queued");
@@ -550,7 +591,8 @@
     const settings = readSettings();
     const fd = new FormData();
     fd.append($("#as-video").checked ? "video" : "content", state.content.file, state.content.name);
-    for (const s of state.styles) {
+    // A built-in network style replaces the paintings.
+    for (const s of usesNetworkStyle() ? [] : state.styles) {
       if (s.kind === "builtin") fd.append("builtin", s.name);
       else fd.append("style", s.file, s.name);
     }
@@ -1228,7 +1270,7 @@
     setupZone($("#content-zone"), $("#content-input"), (files) => setContentFile(files[0]));
     setupZone($("#style-zone"), $("#style-input"), (files) => addStyleFiles(files));
     $("#preset").addEventListener("change", () => { applyPreset($("#preset").value); scheduleEstimate(); });
-    $("#method").addEventListener("change", () => { applyMethod($("#method").value); clearError(); scheduleEstimate(); });
+    $("#method").addEventListener("change", () => { applyMethod($("#method").value); setNetworkStyle(state.networkStyle); clearError(); scheduleEstimate(); });
     $("#reset-settings").addEventListener("click", () => { applyPreset($("#preset").value); scheduleEstimate(); });
     for (const [, id] of SETTINGS_FIELDS) {
       const input = document.getElementById(id);

@@ -9,6 +9,7 @@ use stylize_feedforward::FastStylizer;
 
 use crate::board::Board;
 use crate::config::ServeConfig;
+use crate::swatches::Swatches;
 
 /// Why a job that needs the fast network cannot run on this server.
 pub(crate) const NO_FAST_NETWORK: &str = "this server has no fast network: run \
@@ -25,4 +26,6 @@ pub(crate) struct App {
     pub(crate) jobs_dir: PathBuf,
     /// The weights, described for `/api/info`.
     pub(crate) weights: String,
+    /// The fast network's built-in styles as shown on the page.
+    pub(crate) swatches: Swatches,
 }

@@ -1,5 +1,5 @@
-//! What the binary carries: the page, its script and style, and the
-//! bundled style paintings (from the repository's `assets/images`; see its
+//! What the binary carries: the page, its script and style, the photo
+//! the fast network's styles are shown on, and the bundled style paintings (from the repository's `assets/images`; see its
 //! `PROVENANCE.tsv`).
 
 /// A painting offered in the page's gallery.
@@ -13,6 +13,10 @@ pub(crate) struct BuiltinStyle {
 pub(crate) const INDEX_HTML: &str = include_str!("../assets/index.html");
 pub(crate) const APP_JS: &str = include_str!("../assets/app.js");
 pub(crate) const STYLE_CSS: &str = include_str!("../assets/style.css");
+
+/// The photo the fast network's built-in styles are shown on (Chelsea the
+/// cat, CC0; `assets/images/PROVENANCE.tsv`).
+pub(crate) const SWATCH_PHOTO: &[u8] = include_bytes!("../../../assets/images/chelsea.jpg");
 
 pub(crate) const BUILTIN_STYLES: &[BuiltinStyle] = &[
     BuiltinStyle {

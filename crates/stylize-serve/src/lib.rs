@@ -46,6 +46,7 @@ mod job_observer;
 mod routes;
 mod server;
 mod settings;
+mod swatches;
 mod upload;
 mod worker;
 

@@ -35,6 +35,7 @@ pub(crate) fn router(app: Arc<App>, port: u16) -> Router {
         .route("/style.css", get(style_css))
         .route("/styles/{file}", get(style_image))
         .route("/api/info", get(info))
+        .route("/api/network-styles/{file}", get(network_style_swatch))
         .route("/api/estimate", post(estimate))
         .route(
             "/api/jobs",
@@ -95,6 +96,37 @@ async fn style_image(Path(file): Path<String>) -> ApiResult<Response> {
         .into_response())
 }
 
+/// The fast network's built-in style `N` on a bundled photo (`N.jpg`).
+async fn network_style_swatch(
+    State(app): State<Arc<App>>,
+    Path(file): Path<String>,
+) -> ApiResult<Response> {
+    let index: usize = file
+        .strip_suffix(".jpg")
+        .and_then(|n| n.parse().ok())
+        .filter(|&n| n < stylize_feedforward::BUILTIN_STYLES)
+        .ok_or_else(|| ApiError::not_found(format!("network style {file}")))?;
+    let fast = app.fast.clone().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            crate::app::NO_FAST_NETWORK,
+        )
+    })?;
+    let app2 = app.clone();
+    let jpeg = tokio::task::spawn_blocking(move || app2.swatches.get(&fast, index))
+        .await
+        .map_err(|e| ApiError::internal(format!("painting the swatch stopped: {e}")))?
+        .map_err(ApiError::internal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/jpeg"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        jpeg.as_ref().clone(),
+    )
+        .into_response())
+}
+
 async fn info(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
     let styles: Vec<_> = BUILTIN_STYLES
         .iter()
@@ -113,6 +145,14 @@ async fn info(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
         // Whether jobs may use the feed-forward network (`method: fast`,
         // `init: fast`).
         "fast": app.fast.is_some(),
+        // The fast network's built-in styles (`network_style`), with their
+        // swatches; none without the network.
+        "network_styles": (0..if app.fast.is_some() { stylize_feedforward::BUILTIN_STYLES } else { 0 })
+            .map(|n| serde_json::json!({
+                "index": n,
+                "url": format!("/api/network-styles/{n}.jpg"),
+            }))
+            .collect::<Vec<_>>(),
         "max_upload_bytes": app.config.max_upload_bytes,
         "max_memory_bytes": app.config.max_memory,
         "default_preset": "seed",
@@ -366,6 +406,21 @@ async fn create_job(
     let form = upload::read_form(form).await?;
     let settings = parse_settings(form.settings.as_deref())?;
     check_method(&app, &settings)?;
+    match (form.styles.is_empty(), settings.network_style.is_some()) {
+        (true, false) => {
+            return Err(ApiError::bad_request(
+                "no style: upload a `style` image, pick a bundled one (`builtin`), \
+                 or with the fast method set `network_style`",
+            ))
+        }
+        (false, true) => {
+            return Err(ApiError::bad_request(
+                "a `network_style` job paints with the network's built-in style: \
+                 send no `style` or `builtin` part",
+            ))
+        }
+        _ => {}
+    }
     let config = settings
         .to_config(app.config.max_memory)
         .map_err(ApiError::bad_request)?;

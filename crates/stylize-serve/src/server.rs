@@ -14,6 +14,7 @@ use crate::app::App;
 use crate::board::Board;
 use crate::config::ServeConfig;
 use crate::error::Error;
+use crate::swatches::Swatches;
 use crate::worker::{self, WorkerSettings};
 
 /// A running worker and the state the routes share. Dropping it stops the
@@ -80,6 +81,7 @@ impl Server {
             config,
             jobs_dir: dir.path().to_path_buf(),
             weights: weights.into(),
+            swatches: Swatches::new(),
         });
         Ok(Server {
             app,

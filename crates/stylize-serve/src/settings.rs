@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use stylize::{ColorPreservation, Init, Optimizer, Preset, Scales, StyleConfig};
-use stylize_feedforward::FastOptions;
+use stylize_feedforward::{FastOptions, StyleMix};
 
 use crate::job_kind::JobKind;
 
@@ -28,6 +28,10 @@ pub(crate) struct Settings {
     /// how far the style vector moves from the photo's own toward the
     /// painting's. Default 1.
     pub(crate) fast_strength: f32,
+    /// With the fast method: one of the network's 26 built-in styles
+    /// (`"3"`) or a mix (`"3:0.5,12:0.5"`), instead of the job's style
+    /// images (`stylize fast --builtin`). Default: none, the paintings.
+    pub(crate) network_style: Option<String>,
     pub(crate) preserve_colors: Colors,
     pub(crate) optimizer: OptimizerName,
     pub(crate) seed: u64,
@@ -51,6 +55,7 @@ pub(crate) struct SettingsPatch {
     iterations: Option<usize>,
     strength: Option<f32>,
     fast_strength: Option<f32>,
+    network_style: Option<String>,
     preserve_colors: Option<Colors>,
     optimizer: Option<OptimizerName>,
     seed: Option<u64>,
@@ -130,6 +135,7 @@ impl Settings {
             iterations: c.iterations,
             strength: 0.0,
             fast_strength: 1.0,
+            network_style: None,
             preserve_colors: match c.preserve_colors {
                 None => Colors::None,
                 Some(ColorPreservation::Luminance) => Colors::Luminance,
@@ -183,6 +189,9 @@ impl Settings {
         if patch.learning_rate.is_some() {
             s.learning_rate = patch.learning_rate;
         }
+        if let Some(mix) = &patch.network_style {
+            s.network_style = Some(mix.trim().to_string());
+        }
         s.check()?;
         Ok(s)
     }
@@ -193,6 +202,15 @@ impl Settings {
                 "the fast network keeps the photo's colours by luminance only: use preserve_colors \"luminance\""
                     .into(),
             );
+        }
+        if self.network_style.is_some() {
+            if self.method != MethodName::Fast {
+                return Err(
+                    "network_style is one of the fast network's built-in styles: set method \"fast\""
+                        .into(),
+                );
+            }
+            self.network_mix()?;
         }
         let within = |name: &str, v: f64, lo: f64, hi: f64| {
             if v.is_finite() && (lo..=hi).contains(&v) {
@@ -282,6 +300,18 @@ impl Settings {
         }
     }
 
+    /// The built-in style mix of `network_style`, if one is set.
+    ///
+    /// # Errors
+    /// The mix does not parse (an index out of range, a bad weight).
+    pub(crate) fn network_mix(&self) -> Result<Option<StyleMix>, String> {
+        self.network_style
+            .as_deref()
+            .map(|m| m.parse::<StyleMix>())
+            .transpose()
+            .map_err(|e| format!("network_style: {e}"))
+    }
+
     /// Whether the job needs the feed-forward networks.
     pub(crate) fn needs_fast(&self) -> bool {
         self.method == MethodName::Fast || self.init == InitName::Fast
@@ -365,8 +395,13 @@ impl Settings {
                 .to_vec(),
         };
         args.push(shell_quote(content));
-        for s in styles {
-            args.extend(["--style".into(), shell_quote(s)]);
+        match &self.network_style {
+            Some(mix) => args.extend(["--builtin".into(), shell_quote(mix)]),
+            None => {
+                for s in styles {
+                    args.extend(["--style".into(), shell_quote(s)]);
+                }
+            }
         }
         let output = match kind {
             JobKind::Image => "result.png",
@@ -480,6 +515,39 @@ mod tests {
                 .expect("valid JSON");
         let err = Settings::resolve(&patch).expect_err("histogram is the optimiser's");
         assert!(err.contains("luminance"), "{err}");
+    }
+
+    #[test]
+    fn a_network_style_is_the_builtin_flag_and_needs_the_fast_method() {
+        let patch: SettingsPatch = serde_json::from_str(
+            r#"{"method":"fast","size":128,"network_style":" 3:0.5,12:0.5 "}"#,
+        )
+        .expect("valid JSON");
+        let s = Settings::resolve(&patch).expect("valid settings");
+        let mix = s.network_mix().expect("parses").expect("set");
+        assert_eq!((mix.weights()[3], mix.weights()[12]), (0.5, 0.5));
+        assert_eq!(
+            s.command(JobKind::Image, "c.jpg", &[]),
+            "stylize fast --content c.jpg --builtin 3:0.5,12:0.5 --output result.png --size 128"
+        );
+        assert_eq!(
+            s.command(JobKind::Video, "walk.gif", &[]),
+            "stylize video --method fast --input walk.gif --builtin 3:0.5,12:0.5 \
+             --output result.gif --size 128"
+        );
+        for (json, want) in [
+            (r#"{"network_style":"3"}"#, "set method \"fast\""),
+            (r#"{"method":"fast","network_style":"26"}"#, "0 to 25"),
+            (
+                r#"{"method":"fast","network_style":"3:-1"}"#,
+                "network_style",
+            ),
+            (r#"{"method":"fast","network_style":"3:0"}"#, "positive"),
+        ] {
+            let patch: SettingsPatch = serde_json::from_str(json).expect("valid JSON");
+            let err = Settings::resolve(&patch).expect_err(json);
+            assert!(err.contains(want), "{json}: {err}");
+        }
     }
 
     #[test]

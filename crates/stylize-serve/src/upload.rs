@@ -106,11 +106,6 @@ pub(crate) async fn read_form(mut form: Multipart) -> Result<JobForm, ApiError> 
     }
     let content =
         content.ok_or_else(|| ApiError::bad_request("no photo: the `content` part is missing"))?;
-    if styles.is_empty() {
-        return Err(ApiError::bad_request(
-            "no style: upload a `style` image or pick a bundled one (`builtin`)",
-        ));
-    }
     Ok(JobForm {
         content,
         video,

@@ -109,9 +109,13 @@ fn fast_networks(nets: Networks<'_>) -> Result<&FastStylizer, String> {
         .ok_or_else(|| crate::app::NO_FAST_NETWORK.to_string())
 }
 
-/// The job's styles as one arbitrary style: their vectors blended by the
-/// job's style weights, each painting seen at the default style size.
+/// The job's built-in network style, or its styles as one arbitrary
+/// style: their vectors blended by the job's style weights, each painting
+/// seen at the default style size.
 fn fast_style(fast: &FastStylizer, task: &Task) -> Result<FastStyle, String> {
+    if let Some(mix) = task.settings.network_mix()? {
+        return Ok(FastStyle::Builtin(mix));
+    }
     let size = FastOptions::default().style_size;
     let weights = task
         .config

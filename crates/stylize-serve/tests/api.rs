@@ -795,6 +795,120 @@ async fn fast_jobs_paint_in_one_pass_or_start_the_optimiser() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_networks_own_styles_paint_without_a_painting() {
+    let Some(server) = server_with_fast("network_styles", quick_config()) else {
+        return;
+    };
+    let app = server.router(PORT);
+    let (_, info) = json(&app, get("/api/info")).await;
+    let styles = info["network_styles"].as_array().expect("a list");
+    assert_eq!(styles.len(), 26);
+    assert_eq!(styles[3]["url"], "/api/network-styles/3.jpg");
+
+    // Swatches: each style on the same bundled photo, different from each other.
+    let mut swatches = Vec::new();
+    for n in [3, 12] {
+        let (status, jpeg, headers) =
+            send(&app, get(&format!("/api/network-styles/{n}.jpg"))).await;
+        assert_eq!(status, StatusCode::OK, "swatch {n}");
+        assert_eq!(headers[header::CONTENT_TYPE], "image/jpeg");
+        let img = image::load_from_memory(&jpeg).expect("a JPEG").to_rgb8();
+        assert_eq!(img.width().max(img.height()), 160);
+        swatches.push(img);
+    }
+    let apart = mean_levels(&swatches[0], &swatches[1]);
+    assert!(apart > 10.0, "styles 3 and 12 differ by {apart:.1} levels");
+    for bad in ["26.jpg", "x.jpg", "3.png"] {
+        let (status, _, _) = send(&app, get(&format!("/api/network-styles/{bad}"))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{bad}");
+    }
+
+    // A job with built-in style 3 and no painting: the library's own
+    // painting of the photo at that size, with that style.
+    let photo = asset("chelsea.jpg");
+    let (status, job) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "chelsea.jpg", &photo),
+            Part::Text(
+                "settings",
+                r#"{"method":"fast","size":96,"network_style":"3"}"#,
+            ),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    assert_eq!(
+        job["command"],
+        "stylize fast --content chelsea.jpg --builtin 3 --output result.png --size 96"
+    );
+    assert_eq!(job["styles"].as_array().map(Vec::len), Some(0));
+    let id = job["id"].as_u64().expect("id");
+    wait_for(&app, id, "done", |j| j["state"] == "done").await;
+    let (_, png, _) = send(&app, get(&format!("/api/jobs/{id}/result"))).await;
+    let painted = image::load_from_memory(&png).expect("a PNG").to_rgb8();
+    let fast =
+        stylize_feedforward::FastStylizer::load(&stylize_feedforward::default_models_dir(), 2)
+            .expect("models");
+    let small = stylize_feedforward::resize_longest(
+        &image::load_from_memory(&photo).expect("photo").to_rgb32f(),
+        96,
+    );
+    let want = fast
+        .stylize(
+            &small,
+            &stylize_feedforward::FastStyle::Builtin(
+                stylize_feedforward::StyleMix::single(3).expect("style 3"),
+            ),
+            &stylize_feedforward::FastOptions::default(),
+        )
+        .expect("paints");
+    let want = image::DynamicImage::ImageRgb32F(want).to_rgb8();
+    let off = mean_levels(&painted, &want);
+    assert!(
+        off < 0.5,
+        "the job's result is {off:.2} levels from style 3's"
+    );
+
+    // What is refused, by cause.
+    let starry = Part::Text("builtin", "starry_night");
+    for (parts, status, want) in [
+        (
+            vec![
+                Part::Text("settings", r#"{"method":"fast","network_style":"3"}"#),
+                starry,
+            ],
+            StatusCode::BAD_REQUEST,
+            "send no `style`",
+        ),
+        (
+            vec![Part::Text("settings", r#"{"method":"fast"}"#)],
+            StatusCode::BAD_REQUEST,
+            "no style",
+        ),
+        (
+            vec![Part::Text("settings", r#"{"network_style":"3"}"#)],
+            StatusCode::BAD_REQUEST,
+            "set method",
+        ),
+        (
+            vec![Part::Text(
+                "settings",
+                r#"{"method":"fast","network_style":"30"}"#,
+            )],
+            StatusCode::BAD_REQUEST,
+            "0 to 25",
+        ),
+    ] {
+        let mut all = vec![Part::File("content", "chelsea.jpg", &photo)];
+        all.extend(parts);
+        let (got, v) = json(&app, post_job(&all)).await;
+        assert_eq!(got, status, "{v}");
+        assert!(error_of(&v).contains(want), "{v}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_models_fast_jobs_are_refused_saying_how_to_get_them() {
     let Some(server) = server("no_fast", quick_config()) else {
         return;
@@ -802,6 +916,10 @@ async fn without_the_models_fast_jobs_are_refused_saying_how_to_get_them() {
     let app = server.router(PORT);
     let (_, info) = json(&app, get("/api/info")).await;
     assert_eq!(info["fast"], false);
+    assert_eq!(info["network_styles"].as_array().map(Vec::len), Some(0));
+    let (status, v) = json(&app, get("/api/network-styles/3.jpg")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(error_of(&v).contains("scripts/fetch-fast-models"), "{v}");
     let photo = asset("chelsea.jpg");
     for settings in [r#"{"method":"fast"}"#, r#"{"init":"fast"}"#] {
         let (status, v) = json(
