@@ -870,6 +870,29 @@ async fn the_networks_own_styles_paint_without_a_painting() {
         "the job's result is {off:.2} levels from style 3's"
     );
 
+    // A clip with a built-in style: every frame, and the video command.
+    let gif = tiny_gif();
+    let (status, job) = json(
+        &app,
+        post_job(&[
+            Part::File("video", "walk.gif", &gif),
+            Part::Text(
+                "settings",
+                r#"{"method":"fast","size":64,"network_style":"3:0.5,12:0.5"}"#,
+            ),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    assert!(job["command"]
+        .as_str()
+        .is_some_and(|c| c
+            .starts_with("stylize video --method fast --input walk.gif --builtin 3:0.5,12:0.5 ")));
+    let id = job["id"].as_u64().expect("id");
+    let frames = job["frames"].as_u64().expect("frames");
+    let job = wait_for(&app, id, "done", |j| j["state"] == "done").await;
+    assert_eq!(job["frames_done"].as_u64(), Some(frames), "{job}");
+
     // What is refused, by cause.
     let starry = Part::Text("builtin", "starry_night");
     for (parts, status, want) in [
