@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use stylize::video::{stylize_video, FrameInfo, FrameResult, VideoConfig, VideoObserver, WorkDir};
+use stylize::video::{
+    stylize_video, FrameInfo, FrameResult, ResumedFrame, VideoConfig, VideoObserver, WorkDir,
+};
 use stylize::{load_image, Error, Iteration, Preset};
 use stylize_flow::{DisParams, WarpOptions, WarpReference};
 use stylize_frames::{
@@ -270,24 +272,41 @@ pub fn flicker(cli: &FlickerArgs) -> JobResult {
 /// How fast continuing frames get to where a shot's first frame ended:
 /// for each, the first step whose starting network cost is at or below
 /// the first frame's final one (`null` if none), and the frame's own
-/// iterations.
-fn warm_start(costs: &[(usize, bool, Vec<f64>)]) -> serde_json::Value {
+/// iterations. Frames painted by an earlier run (a resumed run) give only
+/// their stored final cost (`"resumed": true`).
+fn warm_start(costs: &[FrameCosts]) -> serde_json::Value {
     let mut target = None;
-    let mut first_iterations = 0;
+    let mut first_iterations = None;
     let mut frames = Vec::new();
-    for (index, fresh, c) in costs {
+    for f in costs {
+        if let Some(cost) = f.resumed {
+            if f.fresh {
+                (target, first_iterations) = (Some(cost), None);
+            } else {
+                frames.push(json!({
+                    "frame": f.index + 1,
+                    "resumed": true,
+                    "iterations": null,
+                    "reaches_first_frame_cost_at": null,
+                    "start_cost": null,
+                    "final_cost": cost,
+                }));
+            }
+            continue;
+        }
+        let c = &f.steps;
         // A loop's cross-faded frames are not optimised.
         if c.is_empty() {
             continue;
         }
-        if *fresh {
-            target = c.last().copied();
-            first_iterations = c.len();
+        if f.fresh {
+            (target, first_iterations) = (c.last().copied(), Some(c.len()));
             continue;
         }
         let reached = target.and_then(|t| c.iter().position(|v| *v <= t).map(|p| p + 1));
         frames.push(json!({
-            "frame": index + 1,
+            "frame": f.index + 1,
+            "resumed": false,
             "iterations": c.len(),
             "reaches_first_frame_cost_at": reached,
             "start_cost": c.first(),
@@ -527,9 +546,19 @@ struct VideoProgress {
     bar: Option<ProgressBar>,
     interrupt: Interrupt,
     frame: Option<FrameInfo>,
-    /// Per frame stylized by this run: whether it began a shot, and the
-    /// network's cost (content + style + TV) at the start of each step.
-    costs: Vec<(usize, bool, Vec<f64>)>,
+    /// Per frame, in order: this run's and the earlier runs' it continues.
+    costs: Vec<FrameCosts>,
+}
+
+/// A frame's network costs (content + style + TV), for the report.
+struct FrameCosts {
+    index: usize,
+    /// Whether it began a shot.
+    fresh: bool,
+    /// Painted by this run: the cost at the start of each step.
+    steps: Vec<f64>,
+    /// Painted by an earlier run: only its stored final cost is known.
+    resumed: Option<f64>,
 }
 
 impl VideoProgress {
@@ -578,12 +607,26 @@ impl VideoObserver for VideoProgress {
             );
         }
         self.frame = Some(info.clone());
-        self.costs.push((info.index, info.fresh, Vec::new()));
+        self.costs.push(FrameCosts {
+            index: info.index,
+            fresh: info.fresh,
+            steps: Vec::new(),
+            resumed: None,
+        });
+    }
+
+    fn frame_resumed(&mut self, frame: &ResumedFrame) {
+        self.costs.push(FrameCosts {
+            index: frame.index,
+            fresh: frame.fresh,
+            steps: Vec::new(),
+            resumed: Some(frame.cost),
+        });
     }
 
     fn iteration(&mut self, frame: usize, it: &Iteration<'_>) -> ControlFlow<()> {
-        if let Some((_, _, costs)) = self.costs.last_mut() {
-            costs.push(it.total - it.extra);
+        if let Some(f) = self.costs.last_mut() {
+            f.steps.push(it.total - it.extra);
         }
         if let Some(bar) = &self.bar {
             bar.set_message(format!(

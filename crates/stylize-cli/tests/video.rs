@@ -198,11 +198,35 @@ fn killed_or_interrupted_runs_resume_to_the_same_frames() {
             );
         }
         assert!(!out.exists(), "{name}: output before the run completed");
+        let report = d.path().join(format!("{name}.json"));
         let o = stylize()
             .args(args(&clip, &out, &weights))
+            .args(["--report", report.to_str().unwrap()])
             .output()
             .unwrap();
         assert!(o.status.success(), "{name}: {}", stderr(&o));
+        // The report covers the frames of the earlier run too: their
+        // stored final costs, and the shot's first frame's as the mark.
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        let warm = &r["warm_start"];
+        assert!(
+            warm["first_frame_final_cost"]
+                .as_f64()
+                .is_some_and(|c| c > 0.0),
+            "{warm}"
+        );
+        let frames = warm["frames"].as_array().unwrap();
+        assert_eq!(frames.len(), 5, "{warm}");
+        let resumed = |f: &serde_json::Value| f["resumed"].as_bool().unwrap();
+        assert!(
+            resumed(&frames[0]),
+            "frame 2 came from the stopped run: {warm}"
+        );
+        assert!(frames[0]["final_cost"].as_f64().is_some_and(|c| c > 0.0));
+        for f in frames.iter().filter(|f| !resumed(f)) {
+            assert_eq!(f["iterations"], 3, "{warm}");
+        }
         let got: Vec<Vec<u8>> = files_in(&out)
             .iter()
             .map(|p| std::fs::read(p).unwrap())

@@ -50,11 +50,25 @@ pub struct FrameResult {
     pub final_costs: CostValues,
 }
 
+/// A frame finished by an earlier run, as its record says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResumedFrame {
+    /// 0-based frame number.
+    pub index: usize,
+    /// Whether it started a shot.
+    pub fresh: bool,
+    /// Its final network cost (content + style + TV, without the temporal
+    /// terms), as stored.
+    pub cost: f64,
+}
+
 /// Receives a video run's progress; `Break` from either method stops the
 /// run (an unfinished frame is dropped, finished ones are kept).
 pub trait VideoObserver: Send {
     /// Frames finished by an earlier run, skipped.
     fn resumed(&mut self, _frames: usize) {}
+    /// Each of those frames, in order, as it is read back.
+    fn frame_resumed(&mut self, _frame: &ResumedFrame) {}
     /// A frame starts.
     fn frame_started(&mut self, _info: &FrameInfo) {}
     /// An iteration of the current frame finished.
@@ -141,6 +155,11 @@ pub fn stylize_video(
         }
         if index < work.finished() {
             let stored = work.load(index)?;
+            observer.frame_resumed(&ResumedFrame {
+                index,
+                fresh: stored.fresh,
+                cost: stored.cost,
+            });
             if stored.fresh {
                 history.clear();
                 summary.shot_starts.push(index);

@@ -29,5 +29,7 @@ mod temporal;
 mod workdir;
 
 pub use config::{InconsistentStart, VideoConfig, WarpInterpolation};
-pub use driver::{stylize_video, FrameInfo, FrameResult, VideoObserver, VideoSummary};
+pub use driver::{
+    stylize_video, FrameInfo, FrameResult, ResumedFrame, VideoObserver, VideoSummary,
+};
 pub use workdir::WorkDir;
