@@ -508,7 +508,23 @@ def test_fast_network_builtin_style_without_a_painting(page, server):
     assert "--builtin 5" in done["command"], done["command"]
     status, png = server.request("GET", f"/api/jobs/{job['id']}/result", expect=200)
     assert read_png(png) == (96, 64)
-    # Clicking the tile again goes back to the paintings: there are none.
+    # Shift-click mixes: styles 5 and 12 in equal parts.
+    other = page.locator("[data-testid=network-style][data-index='12']")
+    other.click(modifiers=["Shift"])
+    expect(tile).to_have_attribute("aria-pressed", "true")
+    expect(other).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("[data-testid=network-style-hint]")).to_contain_text("styles 5 + 12 in equal parts")
+    wait_fits(page)
+    record_sent_fields(page)
+    mix = start(page)
+    settings = next(v for k, v in page.evaluate("window.__sent") if k == "settings")
+    assert '"network_style":"5,12"' in settings, settings
+    wait_history(page, mix["id"], "done")
+    assert "--builtin 5,12" in server.job(mix["id"])["command"]
+    # A plain click picks one again; clicking it again goes back to the
+    # paintings: there are none.
+    other.click(modifiers=["Shift"])
+    expect(other).to_have_attribute("aria-pressed", "false")
     tile.click()
     expect(tile).to_have_attribute("aria-pressed", "false")
     expect(page.locator("#start")).to_be_disabled()

@@ -84,7 +84,7 @@
 
   function jobTitle(job) {
     const ns = job.settings?.network_style;
-    const styles = ns ? `built-in style ${ns}` : (job.style_names || []).join(" + ") || "?";
+    const styles = ns ? describeNetworkStyle(ns) : (job.style_names || []).join(" + ") || "?";
     return `${job.content_name || "photo"} × ${styles}`;
   }
 
@@ -437,11 +437,36 @@
         type: "button", class: "gallery-item", "data-testid": "network-style", "data-index": n,
         "aria-pressed": "false", "aria-label": `The network's built-in style ${n}`,
       }, el("img", { src: st.url, alt: "", loading: "lazy" }), el("span", { class: "gallery-name", text: `#${n}` }));
-      b.addEventListener("click", () => setNetworkStyle(state.networkStyle === n ? null : n));
+      // A click picks one style (again: none); with Shift or Ctrl it adds
+      // the style to a mix of equal parts, or takes it out.
+      b.addEventListener("click", (e) => {
+        const chosen = networkIndices(state.networkStyle);
+        let next;
+        if (e.shiftKey || e.ctrlKey || e.metaKey) {
+          next = chosen.includes(n) ? chosen.filter((x) => x !== n) : [...chosen, n];
+        } else {
+          next = chosen.length === 1 && chosen[0] === n ? [] : [n];
+        }
+        setNetworkStyle(next.length ? next.join(",") : null);
+      });
       g.append(b);
     }
     $("#network-style-field").hidden = styles.length === 0;
     setNetworkStyle(state.networkStyle);
+  }
+
+  // The style numbers in a network_style ("3", "3,12" or "3:0.5,12:0.5").
+  function networkIndices(value) {
+    if (value === null || value === undefined) return [];
+    return String(value).split(",").map((p) => p.split(":")[0].trim()).filter((p) => p !== "");
+  }
+
+  function describeNetworkStyle(value) {
+    const ids = networkIndices(value);
+    if (ids.length <= 1) return `built-in style ${value}`;
+    return String(value).includes(":")
+      ? `a mix of built-in styles ${value}`
+      : `built-in styles ${ids.join(" + ")} in equal parts`;
   }
 
   // Whether a job started now paints with a built-in style, not the paintings.
@@ -451,12 +476,13 @@
 
   function setNetworkStyle(value) {
     state.networkStyle = value === null || value === undefined || value === "" ? null : String(value);
+    const chosen = networkIndices(state.networkStyle);
     for (const b of document.querySelectorAll("#network-styles .gallery-item")) {
-      b.setAttribute("aria-pressed", b.dataset.index === state.networkStyle ? "true" : "false");
+      b.setAttribute("aria-pressed", chosen.includes(b.dataset.index) ? "true" : "false");
     }
     $("#network-style-hint").textContent = state.networkStyle === null
-      ? "pick one to paint with it instead of the painting(s) above"
-      : `built-in style ${state.networkStyle}: the painting(s) above are not used (click it again to use them)`;
+      ? "pick one to paint with it instead of the painting(s) above (Shift-click to mix several)"
+      : `${describeNetworkStyle(state.networkStyle)}: the painting(s) above are not used (click it again to use them)`;
     $("#style-zone").classList.toggle("superseded", usesNetworkStyle());
     updateStart();
     scheduleEstimate();
