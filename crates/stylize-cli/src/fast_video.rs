@@ -39,11 +39,28 @@ pub struct FastVideo<'a> {
     pub config: &'a VideoConfig,
 }
 
+/// The names of the flags given, of `(name, given)`.
+fn given(flags: &[(&'static str, bool)]) -> Vec<&'static str> {
+    flags
+        .iter()
+        .filter_map(|&(name, given)| given.then_some(name))
+        .collect()
+}
+
+/// The fast method's own flags given on the command line, which the
+/// optimiser does not use.
+pub fn fast_only_flags(cli: &VideoArgs) -> Vec<&'static str> {
+    given(&[
+        ("--blend", cli.blend.is_some()),
+        ("--strength", cli.strength.is_some()),
+    ])
+}
+
 /// The optimiser's flags given on the command line, which the network
 /// does not use.
 fn ignored_flags(cli: &VideoArgs) -> Vec<&'static str> {
     let c = &cli.common;
-    [
+    given(&[
         ("--style-scale", c.style_scale.is_some()),
         ("--preset", c.preset.is_some()),
         ("--optimizer", c.optimizer.is_some()),
@@ -70,10 +87,7 @@ fn ignored_flags(cli: &VideoArgs) -> Vec<&'static str> {
         ("--long-term", cli.long_term.is_some()),
         ("--warp", cli.warp.is_some()),
         ("--keep-work", cli.keep_work),
-    ]
-    .into_iter()
-    .filter_map(|(name, given)| given.then_some(name))
-    .collect()
+    ])
 }
 
 /// Paints and writes every frame.
@@ -110,6 +124,11 @@ pub fn run(
     } else {
         cli.blend.unwrap_or(DEFAULT_BLEND)
     };
+    let builtin = cli
+        .builtin
+        .as_deref()
+        .map(str::parse::<StyleMix>)
+        .transpose()?;
     let mut temporal =
         TemporalBlend::new(blend, DisParams::default(), prepared.config.cut_threshold)?;
     let fast = load_fast(None, cli.common.threads)?;
@@ -120,8 +139,8 @@ pub fn run(
     if !(0.0..=1.0).contains(&options.strength) {
         return Err(Error::parameter("strength", "--strength is a share, 0..1").into());
     }
-    let style = match &cli.builtin {
-        Some(mix) => FastStyle::Builtin(mix.parse::<StyleMix>()?),
+    let style = match builtin {
+        Some(mix) => FastStyle::Builtin(mix),
         None => run_style(&fast, prepared.styles, &prepared.config.image)?,
     };
     let mut sink = create_sink(

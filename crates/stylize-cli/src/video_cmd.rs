@@ -38,13 +38,6 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         }
     };
     if cli.method == VideoMethod::Optimize {
-        let ignored: Vec<&str> = [
-            ("--blend", cli.blend.is_some()),
-            ("--strength", cli.strength.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(name, given)| given.then_some(name))
-        .collect();
         if cli.builtin.is_some() {
             return Err(Error::parameter(
                 "builtin",
@@ -52,6 +45,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             )
             .into());
         }
+        let ignored = crate::fast_video::fast_only_flags(cli);
         if !ignored.is_empty() {
             say(format!(
                 "warning: --method optimize ignores {} (they set --method fast; the optimiser's style strength is --beta)",
@@ -279,10 +273,12 @@ fn warm_start(costs: &[FrameCosts]) -> serde_json::Value {
     let mut first_iterations = None;
     let mut frames = Vec::new();
     for f in costs {
-        if let Some(cost) = f.resumed {
-            if f.fresh {
-                (target, first_iterations) = (Some(cost), None);
-            } else {
+        let c = match &f.costs {
+            Costs::Stored(cost) if f.fresh => {
+                (target, first_iterations) = (Some(*cost), None);
+                continue;
+            }
+            Costs::Stored(cost) => {
                 frames.push(json!({
                     "frame": f.index + 1,
                     "resumed": true,
@@ -291,10 +287,10 @@ fn warm_start(costs: &[FrameCosts]) -> serde_json::Value {
                     "start_cost": null,
                     "final_cost": cost,
                 }));
+                continue;
             }
-            continue;
-        }
-        let c = &f.steps;
+            Costs::Steps(c) => c,
+        };
         // A loop's cross-faded frames are not optimised.
         if c.is_empty() {
             continue;
@@ -555,10 +551,14 @@ struct FrameCosts {
     index: usize,
     /// Whether it began a shot.
     fresh: bool,
+    costs: Costs,
+}
+
+enum Costs {
     /// Painted by this run: the cost at the start of each step.
-    steps: Vec<f64>,
+    Steps(Vec<f64>),
     /// Painted by an earlier run: only its stored final cost is known.
-    resumed: Option<f64>,
+    Stored(f64),
 }
 
 impl VideoProgress {
@@ -610,8 +610,7 @@ impl VideoObserver for VideoProgress {
         self.costs.push(FrameCosts {
             index: info.index,
             fresh: info.fresh,
-            steps: Vec::new(),
-            resumed: None,
+            costs: Costs::Steps(Vec::new()),
         });
     }
 
@@ -619,14 +618,17 @@ impl VideoObserver for VideoProgress {
         self.costs.push(FrameCosts {
             index: frame.index,
             fresh: frame.fresh,
-            steps: Vec::new(),
-            resumed: Some(frame.cost),
+            costs: Costs::Stored(frame.cost),
         });
     }
 
     fn iteration(&mut self, frame: usize, it: &Iteration<'_>) -> ControlFlow<()> {
-        if let Some(f) = self.costs.last_mut() {
-            f.steps.push(it.total - it.extra);
+        if let Some(FrameCosts {
+            costs: Costs::Steps(steps),
+            ..
+        }) = self.costs.last_mut()
+        {
+            steps.push(it.total - it.extra);
         }
         if let Some(bar) = &self.bar {
             bar.set_message(format!(

@@ -1,5 +1,6 @@
 //! What the binary carries: the page, its script and style, the photo
-//! the fast network's styles are shown on, and the bundled style paintings (from the repository's `assets/images`; see its
+//! the fast network's styles are shown on, and the bundled style
+//! paintings (from the repository's `assets/images`; see its
 //! `PROVENANCE.tsv`).
 
 /// A painting offered in the page's gallery.

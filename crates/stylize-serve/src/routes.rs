@@ -112,8 +112,7 @@ async fn network_style_swatch(
             crate::app::NO_FAST_NETWORK,
         )
     })?;
-    let app2 = app.clone();
-    let jpeg = tokio::task::spawn_blocking(move || app2.swatches.get(&fast, index))
+    let jpeg = tokio::task::spawn_blocking(move || app.swatches.get(&fast, index))
         .await
         .map_err(|e| ApiError::internal(format!("painting the swatch stopped: {e}")))?
         .map_err(ApiError::internal)?;
@@ -122,12 +121,25 @@ async fn network_style_swatch(
             (header::CONTENT_TYPE, "image/jpeg"),
             (header::CACHE_CONTROL, "max-age=3600"),
         ],
-        jpeg.as_ref().clone(),
+        jpeg,
     )
         .into_response())
 }
 
 async fn info(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
+    // The fast network's built-in styles (`network_style`), with their
+    // swatches; none without the network.
+    let network_styles: Vec<_> = match app.fast {
+        Some(_) => (0..stylize_feedforward::BUILTIN_STYLES)
+            .map(|n| {
+                serde_json::json!({
+                    "index": n,
+                    "url": format!("/api/network-styles/{n}.jpg"),
+                })
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     let styles: Vec<_> = BUILTIN_STYLES
         .iter()
         .map(|s| {
@@ -145,14 +157,7 @@ async fn info(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
         // Whether jobs may use the feed-forward network (`method: fast`,
         // `init: fast`).
         "fast": app.fast.is_some(),
-        // The fast network's built-in styles (`network_style`), with their
-        // swatches; none without the network.
-        "network_styles": (0..if app.fast.is_some() { stylize_feedforward::BUILTIN_STYLES } else { 0 })
-            .map(|n| serde_json::json!({
-                "index": n,
-                "url": format!("/api/network-styles/{n}.jpg"),
-            }))
-            .collect::<Vec<_>>(),
+        "network_styles": network_styles,
         "max_upload_bytes": app.config.max_upload_bytes,
         "max_memory_bytes": app.config.max_memory,
         "default_preset": "seed",

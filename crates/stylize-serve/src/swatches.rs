@@ -2,8 +2,9 @@
 //! style painted on a bundled photo when first asked for, then kept.
 
 use std::io::Cursor;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
+use axum::body::Bytes;
 use image::DynamicImage;
 use stylize_feedforward::{
     resize_longest, FastOptions, FastStyle, FastStylizer, StyleMix, BUILTIN_STYLES,
@@ -17,7 +18,7 @@ pub(crate) const SWATCH_SIDE: u32 = 160;
 
 /// One JPEG per built-in style, made on first use.
 pub(crate) struct Swatches {
-    slots: Vec<OnceLock<Arc<Vec<u8>>>>,
+    slots: Vec<OnceLock<Bytes>>,
 }
 
 impl Swatches {
@@ -32,7 +33,7 @@ impl Swatches {
     ///
     /// # Errors
     /// An index out of range, or the network failing (a message).
-    pub(crate) fn get(&self, fast: &FastStylizer, index: usize) -> Result<Arc<Vec<u8>>, String> {
+    pub(crate) fn get(&self, fast: &FastStylizer, index: usize) -> Result<Bytes, String> {
         let slot = self.slots.get(index).ok_or_else(|| {
             format!(
                 "built-in style {index} does not exist; they are numbered 0 to {}",
@@ -42,7 +43,7 @@ impl Swatches {
         if let Some(jpeg) = slot.get() {
             return Ok(jpeg.clone());
         }
-        let jpeg = Arc::new(paint(fast, index)?);
+        let jpeg = Bytes::from(paint(fast, index)?);
         Ok(slot.get_or_init(|| jpeg).clone())
     }
 }
