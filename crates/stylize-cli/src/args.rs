@@ -549,6 +549,18 @@ pub struct FastArgs {
     #[arg(long, short = 's', value_name = "IMAGE", conflicts_with = "builtin")]
     pub style: Vec<PathBuf>,
 
+    /// Blend weights of several --style paintings, one per --style, e.g.
+    /// `0.7,0.3` (normalised to sum to 1). Default: equal.
+    #[arg(
+        long,
+        value_name = "W,W,...",
+        value_delimiter = ',',
+        allow_negative_numbers = true,
+        requires = "style",
+        conflicts_with_all = ["builtin", "sheet"]
+    )]
+    pub style_blend: Option<Vec<f32>>,
+
     /// A built-in style, 0..25, or a mix such as `3:0.5,12:0.5`.
     #[arg(long, value_name = "N|N:W,...")]
     pub builtin: Option<String>,

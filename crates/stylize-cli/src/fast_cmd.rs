@@ -45,6 +45,8 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         .as_deref()
         .map(str::parse::<StyleMix>)
         .transpose()?;
+    // Checked before anything is read: one weight per painting.
+    let weights = painting_weights(cli)?;
     let folder = cli.content.is_dir();
     let jobs = if folder {
         folder_jobs(cli)?
@@ -86,12 +88,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
 
     let style = match builtin {
         Some(mix) => FastStyle::Builtin(mix),
-        None => painting_style(
-            &fast,
-            &paintings,
-            &vec![1.0; paintings.len()],
-            cli.style_size,
-        )?,
+        None => painting_style(&fast, &paintings, &weights, cli.style_size)?,
     };
     let size = cli.size.unwrap_or(DEFAULT_SIZE);
     let bar = bar(!quiet && folder, jobs.len() as u64, "images");
@@ -295,6 +292,23 @@ pub fn load_fast(
         start.elapsed().as_secs_f64()
     );
     Ok(fast)
+}
+
+/// The weights of `--style-blend` (one per `--style`, each >= 0, summing
+/// to a positive number; normalised), or equal ones without it.
+fn painting_weights(cli: &FastArgs) -> Result<Vec<f32>, stylize::Error> {
+    if cli.style.is_empty() {
+        return Ok(Vec::new());
+    }
+    let config = stylize::StyleConfig {
+        style_blend: cli.style_blend.clone(),
+        ..stylize::StyleConfig::default()
+    };
+    Ok(config
+        .blend_weights(cli.style.len())?
+        .iter()
+        .map(|w| *w as f32)
+        .collect())
 }
 
 /// The paintings' style vectors (each seen at `style_size`) blended by

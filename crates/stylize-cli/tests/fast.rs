@@ -88,6 +88,19 @@ fn paints_with_a_painting_a_blend_and_built_in_styles() {
     let blend = run("blend.png", &["-s", s(&udnie), "-s", s(&wave)]);
     let wave_only = run("wave.png", &["-s", s(&wave)]);
     assert!(mean_abs_diff(&blend, &a) > 0.02 && mean_abs_diff(&blend, &wave_only) > 0.02);
+    // --style-blend weighs them: all on the first is the first alone, and
+    // 3:1 lies nearer the first than the equal blend does.
+    let all_first = run(
+        "all_first.png",
+        &["-s", s(&udnie), "-s", s(&wave), "--style-blend", "1,0"],
+    );
+    assert!(mean_abs_diff(&all_first, &a) < 0.002);
+    let mostly_first = run(
+        "mostly_first.png",
+        &["-s", s(&udnie), "-s", s(&wave), "--style-blend", "3,1"],
+    );
+    assert!(mean_abs_diff(&mostly_first, &a) < mean_abs_diff(&blend, &a));
+    assert!(mean_abs_diff(&mostly_first, &blend) > 0.01);
     // Strength 0 of a built-in style is the photo itself.
     let none = run("none.png", &["--builtin", "5", "--strength", "0"]);
     assert!(mean_abs_diff(&none, &photo96) < 0.01);
@@ -260,6 +273,18 @@ fn bad_input_gets_a_clear_error_and_no_output() {
             "SHA-256",
         ),
         (vec!["-c", s(&photo)], "required"),
+        (
+            vec!["-c", s(&photo), "-s", s(&udnie), "--style-blend", "1,1"],
+            "one weight per --style",
+        ),
+        (
+            vec!["-c", s(&photo), "-s", s(&udnie), "--style-blend", "-1"],
+            ">= 0",
+        ),
+        (
+            vec!["-c", s(&photo), "--builtin", "3", "--style-blend", "1"],
+            "cannot be used with",
+        ),
         (
             vec!["-c", s(&photo), "--builtin", "3", "-o", s(&photo)],
             "also an input",
