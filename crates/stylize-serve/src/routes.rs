@@ -426,6 +426,15 @@ async fn create_job(
         }
         _ => {}
     }
+    if let Some(b) = &settings.style_blend {
+        if b.len() != form.styles.len() {
+            return Err(ApiError::bad_request(format!(
+                "style_blend has {} weight(s) for {} painting(s): give one weight per `style` or `builtin` part, in the order sent",
+                b.len(),
+                form.styles.len()
+            )));
+        }
+    }
     let config = settings
         .to_config(app.config.max_memory)
         .map_err(ApiError::bad_request)?;

@@ -32,6 +32,10 @@ pub(crate) struct Settings {
     /// (`"3"`) or a mix (`"3:0.5,12:0.5"`), instead of the job's style
     /// images (`stylize fast --builtin`). Default: none, the paintings.
     pub(crate) network_style: Option<String>,
+    /// Weights of the job's paintings, one per style part in the order
+    /// sent, each >= 0 (normalised to sum to 1; `--style-blend`). Both
+    /// methods use them. Default: none, equal parts.
+    pub(crate) style_blend: Option<Vec<f32>>,
     pub(crate) preserve_colors: Colors,
     pub(crate) optimizer: OptimizerName,
     pub(crate) seed: u64,
@@ -56,6 +60,7 @@ pub(crate) struct SettingsPatch {
     strength: Option<f32>,
     fast_strength: Option<f32>,
     network_style: Option<String>,
+    style_blend: Option<Vec<f32>>,
     preserve_colors: Option<Colors>,
     optimizer: Option<OptimizerName>,
     seed: Option<u64>,
@@ -136,6 +141,7 @@ impl Settings {
             strength: 0.0,
             fast_strength: 1.0,
             network_style: None,
+            style_blend: None,
             preserve_colors: match c.preserve_colors {
                 None => Colors::None,
                 Some(ColorPreservation::Luminance) => Colors::Luminance,
@@ -192,6 +198,8 @@ impl Settings {
         if let Some(mix) = &patch.network_style {
             s.network_style = Some(mix.trim().to_string());
         }
+        // An empty list is the default: equal parts.
+        s.style_blend = patch.style_blend.clone().filter(|b| !b.is_empty());
         s.check()?;
         Ok(s)
     }
@@ -211,6 +219,12 @@ impl Settings {
                 );
             }
             self.network_mix()?;
+            if self.style_blend.is_some() {
+                return Err(
+                    "style_blend weighs the paintings; a network_style mix carries its own weights (\"3:0.7,12:0.3\")"
+                        .into(),
+                );
+            }
         }
         let within = |name: &str, v: f64, lo: f64, hi: f64| {
             if v.is_finite() && (lo..=hi).contains(&v) {
@@ -287,6 +301,7 @@ impl Settings {
         c.learning_rate = self.learning_rate;
         c.scales = Scales::Fixed(self.scales);
         c.style_scale = self.style_scale;
+        c.style_blend = self.style_blend.clone();
         c.max_memory = max_memory;
         c.validate().map_err(|e| e.to_string())?;
         Ok(c)
@@ -382,6 +397,9 @@ impl Settings {
         if self.style_scale != d.style_scale {
             flag("style-scale", self.style_scale.to_string());
         }
+        if let Some(b) = &self.style_blend {
+            flag("style-blend", blend_list(b));
+        }
         args.join(" ")
     }
 
@@ -400,6 +418,9 @@ impl Settings {
             None => {
                 for s in styles {
                     args.extend(["--style".into(), shell_quote(s)]);
+                }
+                if let Some(b) = &self.style_blend {
+                    args.extend(["--style-blend".into(), blend_list(b)]);
                 }
             }
         }
@@ -420,6 +441,15 @@ impl Settings {
         }
         args.join(" ")
     }
+}
+
+/// Blend weights as `--style-blend` takes them: `0.7,0.3`.
+fn blend_list(weights: &[f32]) -> String {
+    weights
+        .iter()
+        .map(f32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// `s` as one word for a POSIX shell.
@@ -515,6 +545,44 @@ mod tests {
                 .expect("valid JSON");
         let err = Settings::resolve(&patch).expect_err("histogram is the optimiser's");
         assert!(err.contains("luminance"), "{err}");
+    }
+
+    #[test]
+    fn style_blend_reaches_the_config_and_both_commands() {
+        let s = Settings::resolve(
+            &serde_json::from_str(r#"{"size":96,"style_blend":[0.7,0.3]}"#).expect("JSON"),
+        )
+        .expect("valid");
+        let c = s.to_config(None).expect("valid");
+        assert_eq!(c.style_blend, Some(vec![0.7, 0.3]));
+        let styles = ["a.jpg".to_string(), "b.jpg".to_string()];
+        let cmd = s.command(JobKind::Image, "p.jpg", &styles);
+        assert!(cmd.ends_with("--style-blend 0.7,0.3"), "{cmd}");
+        let fast = Settings::resolve(
+            &serde_json::from_str(r#"{"method":"fast","size":96,"style_blend":[0.7,0.3]}"#)
+                .expect("JSON"),
+        )
+        .expect("valid");
+        assert_eq!(
+            fast.command(JobKind::Video, "walk.gif", &styles),
+            "stylize video --method fast --input walk.gif --style a.jpg --style b.jpg \
+             --style-blend 0.7,0.3 --output result.gif --size 96"
+        );
+        // An empty list is equal parts, and no flag.
+        let equal =
+            Settings::resolve(&serde_json::from_str(r#"{"style_blend":[]}"#).expect("JSON"))
+                .expect("valid");
+        assert_eq!(equal.style_blend, None);
+        assert!(!equal
+            .command(JobKind::Image, "p.jpg", &styles)
+            .contains("blend"));
+        // Values are checked with the rest of the settings.
+        let bad =
+            Settings::resolve(&serde_json::from_str(r#"{"style_blend":[1,-1]}"#).expect("JSON"))
+                .expect("resolves");
+        assert!(bad
+            .to_config(None)
+            .is_err_and(|e| e.contains("style blend")));
     }
 
     #[test]

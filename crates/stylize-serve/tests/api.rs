@@ -932,6 +932,89 @@ async fn the_networks_own_styles_paint_without_a_painting() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn style_blend_weighs_the_paintings_in_both_methods() {
+    let Some(server) = server_with_fast("style_blend", quick_config()) else {
+        return;
+    };
+    let app = server.router(PORT);
+    let photo = asset("chelsea.jpg");
+    // One job: the photo, the given bundled paintings, the settings; its
+    // result once done, and the job as it ended.
+    let run = |styles: &'static [&'static str], settings: &'static str| {
+        let app = app.clone();
+        let photo = photo.clone();
+        async move {
+            let mut parts = vec![Part::File("content", "chelsea.jpg", &photo)];
+            parts.extend(styles.iter().map(|s| Part::Text("builtin", s)));
+            parts.push(Part::Text("settings", settings));
+            let (status, job) = json(&app, post_job(&parts)).await;
+            assert_eq!(status, StatusCode::CREATED, "{settings}: {job}");
+            let id = job["id"].as_u64().expect("id");
+            let done = wait_for(&app, id, "done", |j| j["state"] == "done").await;
+            let (_, png, _) = send(&app, get(&format!("/api/jobs/{id}/result"))).await;
+            let img = image::load_from_memory(&png).expect("a PNG").to_rgb8();
+            (job, done, img)
+        }
+    };
+    const BOTH: &[&str] = &["udnie", "great_wave"];
+    // The network: all the weight on the first painting is that painting
+    // alone; equal parts are not.
+    let (job, _, first) = run(BOTH, r#"{"method":"fast","size":96,"style_blend":[1,0]}"#).await;
+    assert!(job["command"]
+        .as_str()
+        .is_some_and(|c| c.ends_with("--style-blend 1,0 --output result.png --size 96")));
+    let (_, _, alone) = run(&["udnie"], r#"{"method":"fast","size":96}"#).await;
+    let (_, _, equal) = run(BOTH, r#"{"method":"fast","size":96}"#).await;
+    let off = mean_levels(&first, &alone);
+    assert!(
+        off < 0.5,
+        "weights 1,0 are {off:.2} levels from the first painting alone"
+    );
+    let apart = mean_levels(&equal, &alone);
+    assert!(
+        apart > 3.0,
+        "equal parts are only {apart:.2} levels from the first painting"
+    );
+
+    // The optimiser: the same costs as the first painting alone.
+    let opt = r#"{"preset":"gatys","size":64,"iterations":2,"style_blend":[1,0]}"#;
+    let (job, done, _) = run(BOTH, opt).await;
+    assert!(job["command"]
+        .as_str()
+        .is_some_and(|c| c.starts_with("stylize image") && c.ends_with("--style-blend 1,0")));
+    let (_, alone, _) = run(&["udnie"], r#"{"preset":"gatys","size":64,"iterations":2}"#).await;
+    let cost = |j: &Value| j["costs"]["total"].as_f64().expect("a cost");
+    let (a, b) = (cost(&done), cost(&alone));
+    assert!(
+        (a - b).abs() <= 1e-4 * b,
+        "weights 1,0 cost {a}, the first painting alone {b}"
+    );
+
+    // What is refused, by cause.
+    for (styles, settings, want) in [
+        (
+            BOTH,
+            r#"{"method":"fast","style_blend":[1]}"#,
+            "one weight per",
+        ),
+        (BOTH, r#"{"style_blend":[1,-1]}"#, "style blend"),
+        (BOTH, r#"{"style_blend":[0,0]}"#, "all weights are 0"),
+        (
+            &[][..],
+            r#"{"method":"fast","network_style":"3","style_blend":[1]}"#,
+            "its own weights",
+        ),
+    ] {
+        let mut parts = vec![Part::File("content", "chelsea.jpg", &photo)];
+        parts.extend(styles.iter().map(|s| Part::Text("builtin", s)));
+        parts.push(Part::Text("settings", settings));
+        let (status, v) = json(&app, post_job(&parts)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{settings}: {v}");
+        assert!(error_of(&v).contains(want), "{settings}: {v}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_models_fast_jobs_are_refused_saying_how_to_get_them() {
     let Some(server) = server("no_fast", quick_config()) else {
         return;
