@@ -430,7 +430,39 @@ def test_bundled_style_from_gallery(page, server):
     wait_history(page, job["id"], "done")
     done = server.job(job["id"])
     assert len(done["style_names"]) == 1 and "starry_night" in done["style_names"][0]
-    # Clicking the tile again removes the style.
+    weights = page.locator("[data-testid=style-weight]")
+    expect(weights).to_have_count(0)
+    # Two paintings: each gets a blend weight, sent as style_blend.
+    page.locator("[data-testid=builtin-style][data-name=great_wave]").click()
+    expect(weights).to_have_count(2)
+    weights.nth(0).fill("0")
+    weights.nth(1).fill("0")
+    page.click("#start")
+    expect(page.locator("#error")).to_contain_text("all 0")
+    weights.nth(0).fill("3")
+    weights.nth(1).fill("1")
+    wait_fits(page)
+    record_sent_fields(page)
+    blend = start(page)
+    settings = next(v for k, v in page.evaluate("window.__sent") if k == "settings")
+    assert '"style_blend":[3,1]' in settings, settings
+    item = wait_history(page, blend["id"], "done")
+    assert server.job(blend["id"])["command"].endswith("--style-blend 3,1")
+    # Alike weights are equal parts: no style_blend.
+    weights.nth(0).fill("1")
+    wait_fits(page)
+    record_sent_fields(page)
+    equal = start(page)
+    settings = next(v for k, v in page.evaluate("window.__sent") if k == "settings")
+    assert "style_blend" not in settings, settings
+    wait_history(page, equal["id"], "done")
+    # Run again brings the weights back.
+    item.locator("[data-testid=run-again]").click()
+    expect(weights.nth(0)).to_have_value("3", timeout=30_000)
+    expect(weights.nth(1)).to_have_value("1")
+    # Clicking the tiles again removes the styles.
+    page.locator("[data-testid=builtin-style][data-name=great_wave]").click()
+    expect(weights).to_have_count(0)
     tile.click()
     expect(tile).to_have_attribute("aria-pressed", "false")
     expect(page.locator("[data-testid=style-thumb]")).to_have_count(0)
@@ -521,6 +553,18 @@ def test_fast_network_builtin_style_without_a_painting(page, server):
     assert '"network_style":"5,12"' in settings, settings
     wait_history(page, mix["id"], "done")
     assert "--builtin 5,12" in server.job(mix["id"])["command"]
+    # Each style of a mix has a weight.
+    mix_weights = page.locator("[data-testid=network-weight]")
+    expect(mix_weights).to_have_count(2)
+    mix_weights.nth(1).fill("3")
+    expect(page.locator("[data-testid=network-style-hint]")).to_contain_text("5:1,12:3")
+    wait_fits(page)
+    record_sent_fields(page)
+    weighed = start(page)
+    settings = next(v for k, v in page.evaluate("window.__sent") if k == "settings")
+    assert '"network_style":"5:1,12:3"' in settings, settings
+    wait_history(page, weighed["id"], "done")
+    assert "--builtin 5:1,12:3" in server.job(weighed["id"])["command"]
     # A plain click picks one again; clicking it again goes back to the
     # paintings: there are none.
     other.click(modifiers=["Shift"])

@@ -13,7 +13,7 @@
     costs: new Map(),       // id -> [{it, total, content, style}]
     liveId: null,           // the job the live panel shows
     content: null,          // {file, name, url, w, h, ok}
-    styles: [],             // [{kind: "file"|"builtin", file?, name, title?, url, w, h, ok}]
+    styles: [],             // [{kind: "file"|"builtin", file?, name, title?, url, w, h, ok, weight?}] (weight: of a blend, default 1)
     networkStyle: null,     // the fast network's built-in style ("3", or a mix "3:0.5,12:0.5"), or null
   };
 
@@ -273,6 +273,7 @@
         if (v !== undefined) s[key] = v;
       }
       if (state.networkStyle !== null) s.network_style = state.networkStyle;
+      else if (styleBlend()) s.style_blend = styleBlend();
       return s;
     }
     const s = { method: "optimize", preset: $("#preset").value };
@@ -280,6 +281,7 @@
       const v = readField(key);
       if (v !== undefined) s[key] = v;
     }
+    if (styleBlend()) s.style_blend = styleBlend();
     return s;
   }
 
@@ -296,6 +298,12 @@
         if (v.stepMismatch) return `${name} must be a whole number.`;
         return `${name} is not valid.`;
       }
+    }
+    if (usesNetworkStyle()) {
+      const parts = networkParts(state.networkStyle);
+      if (parts.length > 1) return blendProblem(parts.map((p) => p.weight), "the mixed styles");
+    } else if (state.styles.length > 1) {
+      return blendProblem(state.styles.map((s) => s.weight ?? 1), "the paintings");
     }
     return null;
   }
@@ -388,9 +396,36 @@
       s.replaceChildren(...state.styles.map((it, i) => el("figure", { class: "chosen style-chip" + (it.ok ? "" : " bad"), "data-testid": "style-thumb", "data-kind": it.kind },
         it.ok ? el("img", { src: it.url, alt: `Style: ${it.title || it.name}` }) : el("div", { class: "thumb-bad", text: "?" }),
         el("figcaption", {}, el("span", { class: "name", text: it.title || it.name }), el("span", { class: "dims muted", text: it.kind === "builtin" ? "bundled" : dimsText(it) })),
+        state.styles.length > 1 ? weightInput(it.weight ?? 1, `Weight of style ${it.title || it.name} in the blend`, "style-weight",
+          (v) => { it.weight = v; scheduleEstimate(); }) : null,
         el("button", { type: "button", class: "chip-remove", "aria-label": `Remove style ${it.title || it.name}`, text: "×", onclick: () => removeStyle(i) }))));
     }
     updateStart();
+  }
+
+  // A blend weight (>= 0; the blend is normalised), calling `onChange`
+  // with the number, or NaN while the field is not one.
+  function weightInput(value, label, testid, onChange) {
+    return el("label", { class: "blend-weight", title: "weight in the blend (normalised: only the proportions count)" }, "weight ",
+      el("input", {
+        type: "number", min: "0", step: "0.1", value: Number.isNaN(value) ? "" : String(value), required: true, "aria-label": label, "data-testid": testid,
+        oninput: (e) => onChange(e.target.value.trim() === "" ? NaN : Number(e.target.value)),
+      }));
+  }
+
+  // The paintings' blend weights for the settings (`style_blend`), or null
+  // for equal parts (one painting, or all weights alike).
+  function styleBlend() {
+    if (state.styles.length < 2) return null;
+    const w = state.styles.map((s) => s.weight ?? 1);
+    return w.every((x) => x === w[0]) ? null : w;
+  }
+
+  // What is wrong with a list of blend weights, or null.
+  function blendProblem(weights, what) {
+    if (weights.some((w) => !Number.isFinite(w) || w < 0)) return `The weights of ${what} must be numbers of at least 0.`;
+    if (!weights.some((w) => w > 0)) return `The weights of ${what} are all 0: give at least one a weight.`;
+    return null;
   }
 
   function buildGallery(styles) {
@@ -440,14 +475,15 @@
       // A click picks one style (again: none); with Shift or Ctrl it adds
       // the style to a mix of equal parts, or takes it out.
       b.addEventListener("click", (e) => {
-        const chosen = networkIndices(state.networkStyle);
+        const parts = networkParts(state.networkStyle);
+        const has = parts.some((p) => p.index === n);
         let next;
         if (e.shiftKey || e.ctrlKey || e.metaKey) {
-          next = chosen.includes(n) ? chosen.filter((x) => x !== n) : [...chosen, n];
+          next = has ? parts.filter((p) => p.index !== n) : [...parts, { index: n, weight: 1 }];
         } else {
-          next = chosen.length === 1 && chosen[0] === n ? [] : [n];
+          next = parts.length === 1 && has ? [] : [{ index: n, weight: 1 }];
         }
-        setNetworkStyle(next.length ? next.join(",") : null);
+        setNetworkStyle(networkValue(next));
       });
       g.append(b);
     }
@@ -457,8 +493,40 @@
 
   // The style numbers in a network_style ("3", "3,12" or "3:0.5,12:0.5").
   function networkIndices(value) {
+    return networkParts(value).map((p) => p.index);
+  }
+
+  // A network_style as [{index, weight}] (weight 1 where none is written).
+  function networkParts(value) {
     if (value === null || value === undefined) return [];
-    return String(value).split(",").map((p) => p.split(":")[0].trim()).filter((p) => p !== "");
+    return String(value).split(",").map((p) => p.split(":")).filter((p) => p[0].trim() !== "")
+      .map(([i, w]) => ({ index: i.trim(), weight: w === undefined ? 1 : Number(w) }));
+  }
+
+  // [{index, weight}] as a network_style: "5" or "5,12" when the weights
+  // are alike, "5:0.7,12:0.3" otherwise; null for none.
+  function networkValue(parts) {
+    if (!parts.length) return null;
+    const alike = parts.every((p) => p.weight === parts[0].weight);
+    return parts.map((p) => (alike ? p.index : `${p.index}:${p.weight}`)).join(",");
+  }
+
+  // One weight field per chosen style of a mix (none for a single style).
+  function renderNetworkWeights() {
+    const box = $("#network-weights");
+    const parts = networkParts(state.networkStyle);
+    const key = parts.length > 1 ? parts.map((p) => p.index).join(",") : "";
+    if (box.dataset.indices === key) return;  // same styles: keep the fields (and the focus)
+    box.dataset.indices = key;
+    box.replaceChildren(...(parts.length > 1 ? parts : []).map((p) => el("span", { class: "network-weight" },
+      el("span", { class: "gallery-name", text: `#${p.index}` }),
+      weightInput(p.weight, `Weight of built-in style ${p.index} in the mix`, "network-weight", (v) => {
+        const now = networkParts(state.networkStyle);
+        const part = now.find((q) => q.index === p.index);
+        if (part) part.weight = v;
+        setNetworkStyle(networkValue(now));
+      }))));
+    box.hidden = parts.length < 2;
   }
 
   function describeNetworkStyle(value) {
@@ -484,6 +552,7 @@
       ? "pick one to paint with it instead of the painting(s) above (Shift-click to mix several)"
       : `${describeNetworkStyle(state.networkStyle)}: the painting(s) above are not used (click it again to use them)`;
     $("#style-zone").classList.toggle("superseded", usesNetworkStyle());
+    renderNetworkWeights();
     updateStart();
     scheduleEstimate();
   }
@@ -1283,6 +1352,8 @@
     $("#as-video").checked = job.kind === "video";
     if (styles.length) {  // (a job always has a style; keep the current ones otherwise)
       for (const s of state.styles) if (s.kind === "file") URL.revokeObjectURL(s.url);
+      const blend = job.settings?.style_blend;
+      if (Array.isArray(blend) && blend.length === styles.length) styles.forEach((s, i) => { s.weight = blend[i]; });
       state.styles = styles;
     }
     renderChosen();
