@@ -398,6 +398,15 @@ def test_non_image_upload_shows_the_servers_error(page, server, tmp_path):
     assert not server.jobs() or all(j["content_name"] != "holiday.jpg" for j in server.jobs())
 
 
+def start_sent(page):
+    """Waits for the estimate, starts a job; returns it and the settings
+    (JSON text) the page sent with it."""
+    wait_fits(page)
+    record_sent_fields(page)
+    job = start(page)
+    return job, next(v for k, v in page.evaluate("window.__sent") if k == "settings")
+
+
 def record_sent_fields(page):
     """Makes the page keep the multipart fields of its next job in
     `window.__sent` as [name, value or 'file:NAME'] (Playwright does not
@@ -441,19 +450,13 @@ def test_bundled_style_from_gallery(page, server):
     expect(page.locator("#error")).to_contain_text("all 0")
     weights.nth(0).fill("3")
     weights.nth(1).fill("1")
-    wait_fits(page)
-    record_sent_fields(page)
-    blend = start(page)
-    settings = next(v for k, v in page.evaluate("window.__sent") if k == "settings")
+    blend, settings = start_sent(page)
     assert '"style_blend":[3,1]' in settings, settings
     item = wait_history(page, blend["id"], "done")
     assert server.job(blend["id"])["command"].endswith("--style-blend 3,1")
     # Alike weights are equal parts: no style_blend.
     weights.nth(0).fill("1")
-    wait_fits(page)
-    record_sent_fields(page)
-    equal = start(page)
-    settings = next(v for k, v in page.evaluate("window.__sent") if k == "settings")
+    equal, settings = start_sent(page)
     assert "style_blend" not in settings, settings
     wait_history(page, equal["id"], "done")
     # Run again brings the weights back.
@@ -546,10 +549,7 @@ def test_fast_network_builtin_style_without_a_painting(page, server):
     expect(tile).to_have_attribute("aria-pressed", "true")
     expect(other).to_have_attribute("aria-pressed", "true")
     expect(page.locator("[data-testid=network-style-hint]")).to_contain_text("styles 5 + 12 in equal parts")
-    wait_fits(page)
-    record_sent_fields(page)
-    mix = start(page)
-    settings = next(v for k, v in page.evaluate("window.__sent") if k == "settings")
+    mix, settings = start_sent(page)
     assert '"network_style":"5,12"' in settings, settings
     wait_history(page, mix["id"], "done")
     assert "--builtin 5,12" in server.job(mix["id"])["command"]
@@ -558,10 +558,7 @@ def test_fast_network_builtin_style_without_a_painting(page, server):
     expect(mix_weights).to_have_count(2)
     mix_weights.nth(1).fill("3")
     expect(page.locator("[data-testid=network-style-hint]")).to_contain_text("5:1,12:3")
-    wait_fits(page)
-    record_sent_fields(page)
-    weighed = start(page)
-    settings = next(v for k, v in page.evaluate("window.__sent") if k == "settings")
+    weighed, settings = start_sent(page)
     assert '"network_style":"5:1,12:3"' in settings, settings
     wait_history(page, weighed["id"], "done")
     assert "--builtin 5:1,12:3" in server.job(weighed["id"])["command"]
