@@ -560,8 +560,13 @@ def test_fast_network_builtin_style_without_a_painting(page, server):
     expect(page.locator("[data-testid=network-style-hint]")).to_contain_text("5:1,12:3")
     weighed, settings = start_sent(page)
     assert '"network_style":"5:1,12:3"' in settings, settings
-    wait_history(page, weighed["id"], "done")
+    weighed_item = wait_history(page, weighed["id"], "done")
     assert "--builtin 5:1,12:3" in server.job(weighed["id"])["command"]
+    # Run again of the equal mix, then of the weighed one: the fields follow.
+    history_item(page, mix["id"]).locator("[data-testid=run-again]").click()
+    expect(mix_weights.nth(1)).to_have_value("1")
+    weighed_item.locator("[data-testid=run-again]").click()
+    expect(mix_weights.nth(1)).to_have_value("3")
     # A plain click picks one again; clicking it again goes back to the
     # paintings: there are none.
     other.click(modifiers=["Shift"])

@@ -473,7 +473,7 @@
         "aria-pressed": "false", "aria-label": `The network's built-in style ${n}`,
       }, el("img", { src: st.url, alt: "", loading: "lazy" }), el("span", { class: "gallery-name", text: `#${n}` }));
       // A click picks one style (again: none); with Shift or Ctrl it adds
-      // the style to a mix of equal parts, or takes it out.
+      // the style to the mix (weight 1), or takes it out.
       b.addEventListener("click", (e) => {
         const parts = networkParts(state.networkStyle);
         const has = parts.some((p) => p.index === n);
@@ -515,16 +515,13 @@
   function renderNetworkWeights() {
     const box = $("#network-weights");
     const parts = networkParts(state.networkStyle);
-    const key = parts.length > 1 ? parts.map((p) => p.index).join(",") : "";
-    if (box.dataset.indices === key) return;  // same styles: keep the fields (and the focus)
-    box.dataset.indices = key;
     box.replaceChildren(...(parts.length > 1 ? parts : []).map((p) => el("span", { class: "network-weight" },
       el("span", { class: "gallery-name", text: `#${p.index}` }),
       weightInput(p.weight, `Weight of built-in style ${p.index} in the mix`, "network-weight", (v) => {
         const now = networkParts(state.networkStyle);
         const part = now.find((q) => q.index === p.index);
         if (part) part.weight = v;
-        setNetworkStyle(networkValue(now));
+        setNetworkStyle(networkValue(now), { fromField: true });
       }))));
     box.hidden = parts.length < 2;
   }
@@ -542,7 +539,9 @@
     return $("#method").value === "fast" && state.networkStyle !== null;
   }
 
-  function setNetworkStyle(value) {
+  // `fromField`: the change came from a weight field, which stays as it is
+  // (and keeps the focus).
+  function setNetworkStyle(value, { fromField = false } = {}) {
     state.networkStyle = value === null || value === undefined || value === "" ? null : String(value);
     const chosen = networkIndices(state.networkStyle);
     for (const b of document.querySelectorAll("#network-styles .gallery-item")) {
@@ -552,7 +551,7 @@
       ? "pick one to paint with it instead of the painting(s) above (Shift-click to mix several)"
       : `${describeNetworkStyle(state.networkStyle)}: the painting(s) above are not used (click it again to use them)`;
     $("#style-zone").classList.toggle("superseded", usesNetworkStyle());
-    renderNetworkWeights();
+    if (!fromField) renderNetworkWeights();
     updateStart();
     scheduleEstimate();
   }
