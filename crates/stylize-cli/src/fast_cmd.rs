@@ -46,7 +46,15 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         .map(str::parse::<StyleMix>)
         .transpose()?;
     // Checked before anything is read: one weight per painting.
-    let weights = painting_weights(cli)?;
+    let weights = if cli.style.is_empty() {
+        Vec::new()
+    } else {
+        let blend = stylize::StyleConfig {
+            style_blend: cli.style_blend.clone(),
+            ..stylize::StyleConfig::default()
+        };
+        blend_weights(&blend, cli.style.len())?
+    };
     let folder = cli.content.is_dir();
     let jobs = if folder {
         folder_jobs(cli)?
@@ -294,21 +302,11 @@ pub fn load_fast(
     Ok(fast)
 }
 
-/// The weights of `--style-blend` (one per `--style`, each >= 0, summing
-/// to a positive number; normalised), or equal ones without it.
-fn painting_weights(cli: &FastArgs) -> Result<Vec<f32>, stylize::Error> {
-    if cli.style.is_empty() {
-        return Ok(Vec::new());
-    }
-    let config = stylize::StyleConfig {
-        style_blend: cli.style_blend.clone(),
-        ..stylize::StyleConfig::default()
-    };
-    Ok(config
-        .blend_weights(cli.style.len())?
-        .iter()
-        .map(|w| *w as f32)
-        .collect())
+/// The normalised weights of `n` paintings by `config`'s `style_blend`
+/// (equal without it), as the style vectors take them; the library's
+/// checks (one per painting, each >= 0, not all 0).
+fn blend_weights(config: &stylize::StyleConfig, n: usize) -> Result<Vec<f32>, stylize::Error> {
+    Ok(config.blend_weights(n)?.iter().map(|w| *w as f32).collect())
 }
 
 /// The paintings' style vectors (each seen at `style_size`) blended by
@@ -335,11 +333,7 @@ pub fn run_style(
     styles: &[DynamicImage],
     config: &stylize::StyleConfig,
 ) -> Result<FastStyle, Box<dyn std::error::Error + Send + Sync>> {
-    let weights: Vec<f32> = config
-        .blend_weights(styles.len())?
-        .iter()
-        .map(|w| *w as f32)
-        .collect();
+    let weights = blend_weights(config, styles.len())?;
     let paintings: Vec<Rgb32FImage> = styles.iter().map(DynamicImage::to_rgb32f).collect();
     Ok(painting_style(
         fast,

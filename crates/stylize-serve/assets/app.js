@@ -266,6 +266,7 @@
   }
 
   function readSettings() {
+    const blend = styleBlend();
     if ($("#method").value === "fast") {
       const s = { method: "fast" };
       for (const key of ["size", "fast_strength", "preserve_colors"]) {
@@ -273,7 +274,7 @@
         if (v !== undefined) s[key] = v;
       }
       if (state.networkStyle !== null) s.network_style = state.networkStyle;
-      else if (styleBlend()) s.style_blend = styleBlend();
+      else if (blend) s.style_blend = blend;
       return s;
     }
     const s = { method: "optimize", preset: $("#preset").value };
@@ -281,7 +282,7 @@
       const v = readField(key);
       if (v !== undefined) s[key] = v;
     }
-    if (styleBlend()) s.style_blend = styleBlend();
+    if (blend) s.style_blend = blend;
     return s;
   }
 
@@ -418,7 +419,12 @@
   function styleBlend() {
     if (state.styles.length < 2) return null;
     const w = state.styles.map((s) => s.weight ?? 1);
-    return w.every((x) => x === w[0]) ? null : w;
+    return alike(w) ? null : w;
+  }
+
+  // Whether a blend's weights are all the same (equal parts).
+  function alike(weights) {
+    return weights.every((w) => w === weights[0]);
   }
 
   // What is wrong with a list of blend weights, or null.
@@ -507,8 +513,8 @@
   // are alike, "5:0.7,12:0.3" otherwise; null for none.
   function networkValue(parts) {
     if (!parts.length) return null;
-    const alike = parts.every((p) => p.weight === parts[0].weight);
-    return parts.map((p) => (alike ? p.index : `${p.index}:${p.weight}`)).join(",");
+    const equal = alike(parts.map((p) => p.weight));
+    return parts.map((p) => (equal ? p.index : `${p.index}:${p.weight}`)).join(",");
   }
 
   // One weight field per chosen style of a mix (none for a single style).
