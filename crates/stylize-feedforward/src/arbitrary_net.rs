@@ -75,7 +75,12 @@ impl StyleParam {
             .chunks_exact(STYLE_VECTOR_LEN)
             .zip(&self.bias)
             .map(|(w, b)| {
-                let dot: f32 = w.iter().zip(vector).map(|(a, v)| a * v).sum();
+                // MLAS's order: one chain of fused multiply-adds (100 taps
+                // are one run), then the bias.
+                let dot = w
+                    .iter()
+                    .zip(vector)
+                    .fold(0.0f32, |acc, (a, v)| a.mul_add(*v, acc));
                 self.out.fake(dot + b)
             })
             .collect()
@@ -145,6 +150,18 @@ impl std::fmt::Debug for ArbitraryNet {
     }
 }
 
+/// MLAS's K stride for these layers: 128 taps wherever onnxruntime's
+/// threads each take more than 64 output pixels (see `ordered_conv.rs`).
+const MLAS_RUN: usize = 128;
+
+/// `c` summing in onnxruntime's order.
+fn in_runs(c: BiasedConv) -> BiasedConv {
+    BiasedConv {
+        conv: c.conv.in_runs(MLAS_RUN),
+        bias: c.bias,
+    }
+}
+
 fn style_param(g: &Graph<'_>, prefix: &str, which: &str, channels: usize) -> Result<StyleParam> {
     let base = format!("style_params/{prefix}/StyleNorm/{which}");
     let c = g.conv(&format!("{base}/weights"), STYLE_VECTOR_LEN, channels, 1, 1)?;
@@ -174,7 +191,7 @@ fn normed(
         _ => q("StyleNorm/batchnorm/add_1")?,
     };
     Ok(Normed {
-        conv: g.conv(weights, cin, cout, k, 1)?,
+        conv: in_runs(g.conv(weights, cin, cout, k, 1)?),
         conv_q: q("Conv2D")?,
         mean: q("StyleNorm/moments/mean")?,
         squares: q("StyleNorm/moments/SquaredDifference_int8")?,
@@ -200,13 +217,13 @@ impl ArbitraryNet {
         let t = "transformer";
         let plain = |i: usize, cin, cout, k, stride| -> Result<Plain> {
             Ok(Plain {
-                conv: g.conv(
+                conv: in_runs(g.conv(
                     &format!("{t}/contract/conv{i}/weights"),
                     cin,
                     cout,
                     k,
                     stride,
-                )?,
+                )?),
                 out: g.quant(&format!("{t}/contract/conv{i}/Relu"))?,
             })
         };

@@ -156,6 +156,9 @@ pub(crate) struct Conv {
     weights: Vec<f32>,
     /// The same per tap: `k * k` column-major `cin x cout` matrices.
     tap_weights: Vec<f32>,
+    /// Sum in onnxruntime's (MLAS's) order, runs of this many taps (see
+    /// [`Conv::in_runs`]); `None`: the fastest order.
+    runs: Option<usize>,
 }
 
 /// A planar image: `channels` planes of `height` rows, each row `width`
@@ -429,7 +432,21 @@ impl Conv {
             stride,
             weights,
             tap_weights,
+            runs: None,
         }
+    }
+
+    /// The same convolution summed in MLAS's order: the taps in `(input
+    /// channel, row, column)` order in runs of `taps` (its K stride), each
+    /// run a chain of fused multiply-adds from zero, the runs added in
+    /// turn (faer's product is such a chain: `Replace` for the first run,
+    /// `Add` for the others, checked by a test). An int8 network needs
+    /// this to round every value to the same step as onnxruntime (see
+    /// `ordered_conv.rs`). It reads the taps through a patch matrix,
+    /// which is slower than in place with many channels.
+    pub fn in_runs(mut self, taps: usize) -> Self {
+        self.runs = Some(taps.max(1));
+        self
     }
 
     /// The weights, in ONNX's `[cout][cin][k][k]` order.
@@ -504,7 +521,7 @@ impl Conv {
             .into_par_iter()
             .map_init(Vec::<f32>::new, |patches, (q0, mut dst)| {
                 let m = dst.nrows();
-                if self.cin >= TAPS_IN_PLACE_FROM {
+                if self.cin >= TAPS_IN_PLACE_FROM && self.runs.is_none() {
                     // Tap `t` of every channel: `m` values from each
                     // channel's phase plane, a strided matrix in place.
                     let channel = s * s * phase;
@@ -531,7 +548,19 @@ impl Conv {
                         col.copy_from_slice(&src.data[off + q0..off + q0 + m]);
                     }
                     let lhs = MatRef::from_column_major_slice(patches, m, depth);
-                    product(dst.rb_mut(), Accum::Replace, lhs, rhs, par, scratch.isa);
+                    let run = self.runs.unwrap_or(depth);
+                    let mut start = 0;
+                    while start < depth {
+                        let len = run.min(depth - start);
+                        let accum = if start == 0 {
+                            Accum::Replace
+                        } else {
+                            Accum::Add
+                        };
+                        let (l, r) = (lhs.subcols(start, len), rhs.subrows(start, len));
+                        product(dst.rb_mut(), accum, l, r, par, scratch.isa);
+                        start += len;
+                    }
                 }
                 // The post step, and the real pixels' sums, while the
                 // block is in cache.
@@ -699,6 +728,86 @@ mod tests {
                     (s - sum).abs() < 1e-3 && (q - squares).abs() < 1e-3 * squares,
                     "channel {c}: sums {s} {q}, expected {sum} {squares}"
                 );
+            }
+        }
+    }
+
+    /// What [`Conv::in_runs`] relies on: faer's product sums each entry as
+    /// one chain of fused multiply-adds from zero, in order, and `Add`
+    /// adds that chain to the destination once (MLAS's kernels do both).
+    #[test]
+    fn products_sum_each_entry_in_one_fma_chain() {
+        for isa in [Isa::Best, Isa::Avx2] {
+            for (m, k, n) in [
+                (256, 128, 128),
+                (96, 27, 32),
+                (512, 243, 8),
+                (4096, 128, 16),
+            ] {
+                let (a, b) = (noise(m * k, 5), noise(k * n, 6));
+                let before = noise(m * n, 7);
+                let lhs = MatRef::from_column_major_slice(&a, m, k);
+                let rhs = MatRef::from_column_major_slice(&b, k, n);
+                for accum in [Accum::Replace, Accum::Add] {
+                    let mut c = before.clone();
+                    let dst = MatMut::from_column_major_slice_mut(&mut c, m, n);
+                    stylize_matmul::matmul(dst, accum, lhs, rhs, 1.0, isa);
+                    for (idx, got) in c.iter().enumerate() {
+                        let (i, j) = (idx % m, idx / m);
+                        let chain =
+                            (0..k).fold(0.0f32, |acc, t| a[t * m + i].mul_add(b[j * k + t], acc));
+                        let want = match accum {
+                            Accum::Replace => chain,
+                            Accum::Add => before[idx] + chain,
+                        };
+                        assert_eq!(
+                            got.to_bits(),
+                            want.to_bits(),
+                            "{isa:?} {m}x{k}x{n} entry {idx}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// [`Conv::in_runs`] sums as MLAS: `(channel, row, column)` taps in
+    /// runs from zero, the runs added.
+    #[test]
+    fn runs_sum_in_mlas_order_bit_for_bit() {
+        let (cin, cout, k, h, w) = (32, 5, 3, 11, 40);
+        let weights = noise(cout * cin * k * k, 1);
+        let conv = Conv::new(cin, cout, k, 1, weights.clone()).in_runs(128);
+        let x = Planes {
+            channels: cin,
+            height: h,
+            width: w,
+            pitch: w,
+            data: noise(cin * h * w, 2),
+        };
+        let scratch = Scratch::new(Isa::Best);
+        let src = Source::reflect(&x, 0, 1, |_, _| {}, &scratch);
+        let got = conv
+            .forward(&src, None, false, &scratch)
+            .planes
+            .compact(&scratch);
+        let taps = cin * k * k;
+        let (oh, ow) = (h - k + 1, w - k + 1);
+        for o in 0..cout {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut total = 0.0f32;
+                    for start in (0..taps).step_by(128) {
+                        let run = (start..(start + 128).min(taps)).fold(0.0f32, |acc, t| {
+                            let (c, ky, kx) = (t / (k * k), t / k % k, t % k);
+                            let v = x.data[(c * h + oy + ky) * w + ox + kx];
+                            weights[o * taps + t].mul_add(v, acc)
+                        });
+                        total = if start == 0 { run } else { total + run };
+                    }
+                    let g = got.data[(o * oh + oy) * ow + ox];
+                    assert_eq!(g.to_bits(), total.to_bits(), "filter {o} at ({oy}, {ox})");
+                }
             }
         }
     }

@@ -28,6 +28,7 @@ mod fast_stylizer;
 mod models;
 mod onnx_graph;
 mod onnx_proto;
+mod ordered_conv;
 mod planar;
 mod quant;
 mod runner;

@@ -57,6 +57,43 @@ pub(crate) fn round_even(x: f32) -> f32 {
     (x + SHIFTER) - SHIFTER
 }
 
+/// `row[i] = round(row[i] / scale)`: dequantised values back to their
+/// integer steps from the zero point (exact: each is a whole number of
+/// steps times `scale`, rounded once).
+pub(crate) fn steps_row(isa: Isa, row: &mut [f32], scale: f32) {
+    struct Op<'a>(&'a mut [f32], f32);
+    impl WithSimd for Op<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, _: S) {
+            let Op(row, scale) = self;
+            row.iter_mut()
+                .for_each(|v| *v = round_even((*v / scale).clamp(-LARGE, LARGE)));
+        }
+    }
+    isa.arch().dispatch(Op(row, scale))
+}
+
+/// `row[i]` (an integer sum, exact in `f32`) requantised as onnxruntime's
+/// QLinearConv does (MLAS's `MlasRequantizeOutput`): `(sum + bias) *
+/// scale` rounded half to even, clamped to `out`'s integer range, here
+/// dequantised again.
+pub(crate) fn requant_row(isa: Isa, row: &mut [f32], bias: f32, scale: f32, out: Quant) {
+    struct Op<'a>(&'a mut [f32], f32, f32, Quant);
+    impl WithSimd for Op<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, _: S) {
+            let Op(row, bias, scale, q) = self;
+            row.iter_mut().for_each(|v| {
+                let steps = round_even(((*v + bias) * scale).clamp(-LARGE, LARGE));
+                *v = ((steps + q.zero).clamp(q.lo, q.hi) - q.zero) * q.scale;
+            });
+        }
+    }
+    isa.arch().dispatch(Op(row, bias, scale, out))
+}
+
 /// What follows a quantised normalisation.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum QuantAct {

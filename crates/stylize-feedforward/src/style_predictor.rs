@@ -3,12 +3,28 @@
 //! ONNX, run by stylize's own code instead of tract.
 //!
 //! The graph is read node by node into a list of steps: convolutions
-//! (dense through [`Conv`], depthwise through [`Depthwise`]), ReLU6
-//! clips, residual additions, one global average, and the quantisation
-//! points, emulated in `f32` by [`Quant::fake`] (a DequantizeLinear after
-//! its QuantizeLinear, a Reshape or the input's Transpose change nothing
-//! in that representation). An operator outside that set is an error that
+//! (dense, and depthwise through [`Depthwise`]), ReLU6 clips, residual
+//! additions, one global average, and the quantisation points, emulated
+//! in `f32` by [`Quant::fake`] (a DequantizeLinear after its
+//! QuantizeLinear, a Reshape or the input's Transpose change nothing in
+//! that representation). An operator outside that set is an error that
 //! names it.
+//!
+//! The arithmetic is onnxruntime's (its default, optimised session), to
+//! the bit, because this network rounds to int8 steps after every layer
+//! and a sum that lands near a step boundary tips one way or the other
+//! with the order of its additions:
+//!
+//! - a convolution between two quantisation points that onnxruntime fuses
+//!   into an integer `QLinearConv` (its rule: the input's and the
+//!   output's QuantizeLinear each feed one DequantizeLinear read by one
+//!   node, so both become `uint8`) sums integer steps (exact in `f32`: a
+//!   load-time check bounds every sum below 2^24) and requantises them as
+//!   MLAS does ([`requant_row`]);
+//! - the other (float) dense convolutions sum in MLAS's order
+//!   ([`OrderedConv`]);
+//! - the global average sums as MLAS's pooling kernel: four lanes, then
+//!   the lanes in pairs.
 
 use std::collections::HashMap;
 
@@ -21,22 +37,109 @@ use crate::error::Result;
 use crate::models::ModelFile;
 use crate::onnx_graph::{parse_graph, Graph};
 use crate::onnx_proto::NodeProto;
-use crate::quant::{bias_row, Quant};
+use crate::ordered_conv::OrderedConv;
+use crate::quant::{bias_row, requant_row, steps_row, Quant};
 use crate::runner::Runner;
 
 #[derive(Debug)]
 enum Op {
     Quant(Quant),
     Clip(f32, f32),
-    Dense {
+    /// A dense `QLinearConv`: integer weights and bias.
+    Integer {
         conv: Conv,
         bias: Vec<f32>,
         pads: [usize; 4],
+        requant: Requant,
         then: Vec<Op>,
     },
-    Depthwise(Depthwise, Vec<Op>),
+    /// A dense float convolution.
+    Ordered(OrderedConv, Vec<Op>),
+    /// Integer weights and bias where `Some` (a `QLinearConv`).
+    Depthwise(Depthwise, Option<Requant>, Vec<Op>),
     Add,
     Mean,
+}
+
+/// How a `QLinearConv` turns its input into integer steps and its sums
+/// back into its output's steps.
+#[derive(Debug)]
+struct Requant {
+    /// The input's step.
+    input: f32,
+    /// Per output channel: input step x weight step / output step, in
+    /// `f32` in that order (onnxruntime's `ComputeOutputScale`).
+    scales: Vec<f32>,
+    out: Quant,
+}
+
+/// Which node makes and which nodes read each value.
+struct Links<'a> {
+    producer: HashMap<&'a str, &'a NodeProto>,
+    consumers: HashMap<&'a str, Vec<&'a NodeProto>>,
+}
+
+impl<'a> Links<'a> {
+    fn new(nodes: &'a [NodeProto]) -> Self {
+        let mut links = Links {
+            producer: HashMap::new(),
+            consumers: HashMap::new(),
+        };
+        for n in nodes {
+            for o in &n.output {
+                links.producer.insert(o.as_str(), n);
+            }
+            for i in &n.input {
+                links.consumers.entry(i.as_str()).or_default().push(n);
+            }
+        }
+        links
+    }
+
+    fn readers(&self, name: &str) -> &[&'a NodeProto] {
+        self.consumers.get(name).map_or(&[], |v| v.as_slice())
+    }
+
+    /// The one node reading `name`, if exactly one does.
+    fn only_reader(&self, name: &str) -> Option<&'a NodeProto> {
+        match self.readers(name) {
+            [one] => Some(*one),
+            _ => None,
+        }
+    }
+
+    /// Whether QuantizeLinear `q` feeds one DequantizeLinear read by one
+    /// node: onnxruntime then turns the pair to `uint8`.
+    fn lone_pair(&self, q: &NodeProto) -> bool {
+        q.op_type == "QuantizeLinear"
+            && q.output
+                .first()
+                .and_then(|o| self.only_reader(o))
+                .is_some_and(|dq| {
+                    dq.op_type == "DequantizeLinear"
+                        && dq
+                            .output
+                            .first()
+                            .is_some_and(|o| self.readers(o).len() == 1)
+                })
+    }
+
+    /// The input's and the output's QuantizeLinear of `conv` if
+    /// onnxruntime fuses it into a `QLinearConv` (on x86 only `uint8`
+    /// activations fuse, see [`Links::lone_pair`]; a Clip between the
+    /// convolution and its quantisation is dropped).
+    fn fused(&self, conv: &NodeProto) -> Option<(&'a NodeProto, &'a NodeProto)> {
+        let dq = self.producer.get(conv.input.first()?.as_str())?;
+        if dq.op_type != "DequantizeLinear" {
+            return None;
+        }
+        let q_in = self.producer.get(dq.input.first()?.as_str())?;
+        let mut next = self.only_reader(conv.output.first()?)?;
+        if next.op_type == "Clip" {
+            next = self.only_reader(next.output.first()?)?;
+        }
+        (self.lone_pair(q_in) && self.lone_pair(next)).then_some((*q_in, next))
+    }
 }
 
 /// One operation: reads value slots, writes one.
@@ -91,6 +194,7 @@ impl StylePredictor {
             })
         };
         let input_slot = slot(&input.name, &mut slots);
+        let links = Links::new(&graph.node);
         // Names computed from initializers alone (the weights' dequantisation).
         let mut constant: std::collections::HashSet<&str> =
             graph.initializer.iter().map(|t| t.name.as_str()).collect();
@@ -181,7 +285,7 @@ impl StylePredictor {
                     output: slot(out_name, &mut slots),
                 }),
                 "Conv" => {
-                    let op = conv_op(&g, node, what)?;
+                    let op = conv_op(&g, &links, node, what)?;
                     steps.push(Step {
                         op,
                         inputs: vec![slot(first, &mut slots)],
@@ -209,8 +313,11 @@ impl StylePredictor {
             if let Some(prev) = fused.last_mut() {
                 let elementwise = matches!(step.op, Op::Clip(..) | Op::Quant(_));
                 let only_reader = step.inputs == [prev.output] && uses[prev.output] == 1;
-                if let (true, true, Op::Dense { then, .. } | Op::Depthwise(_, then)) =
-                    (elementwise, only_reader, &mut prev.op)
+                if let (
+                    true,
+                    true,
+                    Op::Integer { then, .. } | Op::Ordered(_, then) | Op::Depthwise(_, _, then),
+                ) = (elementwise, only_reader, &mut prev.op)
                 {
                     then.push(step.op);
                     prev.output = step.output;
@@ -274,31 +381,57 @@ impl StylePredictor {
                     let x = values[a].as_ref();
                     let mut out = s.planes(x.map_or(0, |x| x.channels), 1, 1);
                     if let Some(x) = x {
-                        let n = (x.height * x.width).max(1) as f64;
                         for (c, o) in out.data.iter_mut().enumerate() {
-                            let sum: f64 = (0..x.height)
-                                .map(|y| x.row(c, y).iter().map(|v| f64::from(*v)).sum::<f64>())
-                                .sum();
-                            *o = (sum / n) as f32;
+                            *o = mlas_mean((0..x.height).flat_map(|y| x.row(c, y).iter().copied()));
                         }
                     }
                     out
                 }
-                Op::Dense {
+                Op::Integer {
                     conv,
                     bias,
                     pads,
+                    requant,
                     then,
                 } => match values[a].as_ref() {
-                    Some(x) => dense(conv, bias, *pads, then, x, s),
+                    Some(x) => {
+                        let x = steps(x, requant.input, s);
+                        let post = |c: usize, v: &mut [f32]| {
+                            requant_row(s.isa, v, bias[c], requant.scales[c], requant.out);
+                            elementwise(s.isa, v, 0.0, then);
+                        };
+                        let y = dense(conv, *pads, &post, &x, s);
+                        s.give(x.data);
+                        y
+                    }
                     None => s.planes(0, 0, 0),
                 },
-                Op::Depthwise(d, then) => match values[a].as_ref() {
+                Op::Ordered(conv, then) => match values[a].as_ref() {
                     Some(x) => {
-                        let mut y = d.forward(x, s);
+                        let mut y = conv.forward(x, s);
                         y.map_each(|_, values| elementwise(s.isa, values, 0.0, then));
                         y
                     }
+                    None => s.planes(0, 0, 0),
+                },
+                Op::Depthwise(d, requant, then) => match values[a].as_ref() {
+                    Some(x) => match requant {
+                        Some(r) => {
+                            let x = steps(x, r.input, s);
+                            let mut y = d.forward(&x, s);
+                            s.give(x.data);
+                            y.map_each(|c, v| {
+                                requant_row(s.isa, v, 0.0, r.scales[c], r.out);
+                                elementwise(s.isa, v, 0.0, then);
+                            });
+                            y
+                        }
+                        None => {
+                            let mut y = d.forward(x, s);
+                            y.map_each(|_, values| elementwise(s.isa, values, 0.0, then));
+                            y
+                        }
+                    },
                     None => s.planes(0, 0, 0),
                 },
             };
@@ -363,13 +496,41 @@ fn elementwise(isa: Isa, values: &mut [f32], bias: f32, then: &[Op]) {
     }
 }
 
+/// The mean of `values` as MLAS's global average pooling sums them: four
+/// running sums over every fourth value, added as `(0 + 2) + (1 + 3)`,
+/// the values left over added one by one, then divided by the count.
+fn mlas_mean(values: impl Iterator<Item = f32>) -> f32 {
+    let values: Vec<f32> = values.collect();
+    let mut lanes = [0.0f32; 4];
+    let mut quads = values.chunks_exact(4);
+    for q in quads.by_ref() {
+        lanes.iter_mut().zip(q).for_each(|(l, v)| *l += v);
+    }
+    let mut sum = (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]);
+    for v in quads.remainder() {
+        sum += v;
+    }
+    sum / values.len().max(1) as f32
+}
+
+/// `x` in integer steps of `step` (a copy).
+fn steps(x: &Planes, step: f32, s: &Scratch) -> Planes {
+    let mut p = s.planes(x.channels, x.height, x.width);
+    p.pitch = x.pitch;
+    p.data.resize(x.data.len(), 0.0);
+    p.data.copy_from_slice(&x.data);
+    p.data
+        .par_chunks_mut(4096)
+        .for_each(|c| steps_row(s.isa, c, step));
+    p
+}
+
 /// A dense convolution with zero padding `[top, left, bottom, right]`,
-/// its bias and the elementwise steps `then`.
+/// `post` applied to each output channel's values.
 fn dense(
     conv: &Conv,
-    bias: &[f32],
     pads: [usize; 4],
-    then: &[Op],
+    post: &(dyn Fn(usize, &mut [f32]) + Sync),
     x: &Planes,
     s: &Scratch,
 ) -> Planes {
@@ -393,14 +554,14 @@ fn dense(
     } else {
         Source::reflect(x, 0, conv.stride, |_, _| {}, s)
     };
-    let post = |c: usize, v: &mut [f32]| elementwise(s.isa, v, bias[c], then);
-    let out = conv.forward(&src, Some(&post), false, s).planes;
+    let out = conv.forward(&src, Some(post), false, s).planes;
     src.recycle(s);
     out.compact(s)
 }
 
-/// The step of a Conv node: dense or depthwise, with its weights and bias.
-fn conv_op(g: &Graph<'_>, node: &NodeProto, what: &str) -> Result<Op> {
+/// The step of a Conv node: dense or depthwise, float or integer (see
+/// the module's notes), with its weights and bias.
+fn conv_op(g: &Graph<'_>, links: &Links<'_>, node: &NodeProto, what: &str) -> Result<Op> {
     let wname = node.input.get(1).map_or("", |s| s.as_str());
     let dq = g
         .dequants
@@ -419,20 +580,13 @@ fn conv_op(g: &Graph<'_>, node: &NodeProto, what: &str) -> Result<Op> {
     {
         return Err(g.bad(what, "a non-square kernel or automatic padding"));
     }
-    let weights = g.dequant_node(dq, src, Some(&dims))?;
-    let bias = match node.input.get(2).filter(|b| !b.is_empty()) {
-        None => vec![0.0; cout],
-        Some(b) => {
-            let dq = g
-                .dequants
+    let bias_dq = match node.input.get(2).filter(|b| !b.is_empty()) {
+        None => None,
+        Some(b) => Some(
+            g.dequants
                 .get(b.as_str())
-                .ok_or_else(|| g.bad(b, "the bias is not dequantised"))?;
-            let v = g.dequant_node(dq, dq.input.first().map_or("", |s| s.as_str()), None)?;
-            if v.len() != cout {
-                return Err(g.bad(b, format!("{} biases for {cout} channels", v.len())));
-            }
-            v
-        }
+                .ok_or_else(|| g.bad(b, "the bias is not dequantised"))?,
+        ),
     };
     let strides = ints(node, "strides").unwrap_or_else(|| vec![1, 1]);
     let stride = match strides[..] {
@@ -450,15 +604,78 @@ fn conv_op(g: &Graph<'_>, node: &NodeProto, what: &str) -> Result<Op> {
         .iter()
         .find(|a| a.name == "group")
         .map_or(1, |a| a.i);
-    if group == 1 {
-        Ok(Op::Dense {
-            conv: Conv::new(cin_per_group, cout, k, stride, weights),
-            bias,
-            pads,
-            then: Vec::new(),
-        })
-    } else if group == cout as i64 && cin_per_group == 1 {
-        Ok(Op::Depthwise(
+    let depthwise = group == cout as i64 && cin_per_group == 1;
+    if group != 1 && !depthwise {
+        return Err(g.bad(what, format!("a grouped convolution ({group} groups)")));
+    }
+    // Float weights and bias, or the integers and the requantisation.
+    let (weights, bias, requant) = match links.fused(node) {
+        None => {
+            let weights = g.dequant_node(dq, src, Some(&dims))?;
+            let bias = match bias_dq {
+                None => vec![0.0; cout],
+                Some(dq) => {
+                    g.dequant_node(dq, dq.input.first().map_or("", |s| s.as_str()), None)?
+                }
+            };
+            (weights, bias, None)
+        }
+        Some((q_in, q_out)) => {
+            let (input, out) = (g.quant_of(q_in, what)?, g.quant_of(q_out, what)?);
+            let [_, scale, zero] = dq.input.as_slice() else {
+                return Err(g.bad(src, "DequantizeLinear needs a scale and a zero point"));
+            };
+            let (scales, zeros) = (g.values(scale)?, g.values(zero)?);
+            let raw = g.values(src)?;
+            let per = raw.len() / cout.max(1);
+            let at = |v: &[f64], c: usize| if v.len() == 1 { v[0] } else { v[c] };
+            if (scales.len() != 1 && scales.len() != cout)
+                || (zeros.len() != 1 && zeros.len() != cout)
+            {
+                return Err(g.bad(src, format!("{} scales for {cout} filters", scales.len())));
+            }
+            let weights: Vec<f32> = raw
+                .iter()
+                .enumerate()
+                .map(|(i, w)| (w - at(&zeros, i / per)) as f32)
+                .collect();
+            let bias: Vec<f32> = match bias_dq {
+                None => vec![0.0; cout],
+                Some(dq) => g
+                    .values(dq.input.first().map_or("", |s| s.as_str()))?
+                    .into_iter()
+                    .map(|b| b as f32)
+                    .collect(),
+            };
+            // Every sum (at most 255 steps a tap) stays an exact integer.
+            for c in 0..cout.min(bias.len()) {
+                let l1: f64 = weights[c * per..(c + 1) * per]
+                    .iter()
+                    .map(|w| f64::from(w.abs()))
+                    .sum();
+                if 255.0 * l1 + f64::from(bias[c].abs()) >= f64::from(1u32 << 24) {
+                    return Err(g.bad(what, "integer sums could pass 2^24, beyond f32's integers"));
+                }
+            }
+            let scales = (0..cout)
+                .map(|c| (input.scale * at(&scales, c) as f32) / out.scale)
+                .collect();
+            (
+                weights,
+                bias,
+                Some(Requant {
+                    input: input.scale,
+                    scales,
+                    out,
+                }),
+            )
+        }
+    };
+    if bias.len() != cout {
+        return Err(g.bad(what, format!("{} biases for {cout} channels", bias.len())));
+    }
+    Ok(match (depthwise, requant) {
+        (true, requant) => Op::Depthwise(
             Depthwise {
                 channels: cout,
                 k,
@@ -467,9 +684,27 @@ fn conv_op(g: &Graph<'_>, node: &NodeProto, what: &str) -> Result<Op> {
                 weights,
                 bias,
             },
+            requant,
             Vec::new(),
-        ))
-    } else {
-        Err(g.bad(what, format!("a grouped convolution ({group} groups)")))
-    }
+        ),
+        (false, Some(requant)) => Op::Integer {
+            conv: Conv::new(cin_per_group, cout, k, stride, weights),
+            bias,
+            pads,
+            requant,
+            then: Vec::new(),
+        },
+        (false, None) => Op::Ordered(
+            OrderedConv {
+                cin: cin_per_group,
+                cout,
+                k,
+                stride,
+                pads,
+                weights,
+                bias,
+            },
+            Vec::new(),
+        ),
+    })
 }
