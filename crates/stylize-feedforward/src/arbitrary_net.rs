@@ -28,7 +28,9 @@ use crate::conv::{Planes, Scratch, Source};
 use crate::error::Result;
 use crate::models::ModelFile;
 use crate::onnx_graph::{parse_graph, BiasedConv, Graph};
-use crate::quant::{add_row, bias_row, norm_row, square_sum, Quant, QuantAct};
+use crate::quant::{
+    add_row, bias_row, norm_row, requant_row, square_steps, step_sum, steps_row, Quant, QuantAct,
+};
 use crate::runner::Runner;
 use crate::style_vector::STYLE_VECTOR_LEN;
 
@@ -37,6 +39,10 @@ use crate::style_vector::STYLE_VECTOR_LEN;
 struct Plain {
     conv: BiasedConv,
     out: Quant,
+    /// Where onnxruntime runs the layer as an integer `QLinearConv`: the
+    /// input's step (the weights and bias are then integer steps) and per
+    /// channel the requantisation scale.
+    integer: Option<(f32, Vec<f32>)>,
 }
 
 impl Plain {
@@ -49,12 +55,34 @@ impl Plain {
         map: &(dyn Fn(usize, &mut [f32]) + Sync),
         s: &Scratch,
     ) -> Planes {
-        let src = Source::reflect(x, pad, self.conv.conv.stride, map, s);
         let (bias, out) = (&self.conv.bias, self.out);
         let isa = s.isa;
-        let post = move |c: usize, vals: &mut [f32]| bias_row(isa, vals, bias[c], true, out);
-        let y = self.conv.conv.forward(&src, Some(&post), false, s).planes;
-        src.recycle(s);
+        let y = match &self.integer {
+            None => {
+                let src = Source::reflect(x, pad, self.conv.conv.stride, map, s);
+                let post =
+                    move |c: usize, vals: &mut [f32]| bias_row(isa, vals, bias[c], true, out);
+                let y = self.conv.conv.forward(&src, Some(&post), false, s).planes;
+                src.recycle(s);
+                return y;
+            }
+            Some((step, scales)) => {
+                let to_steps = |c: usize, row: &mut [f32]| {
+                    map(c, row);
+                    steps_row(isa, row, *step);
+                };
+                let src = Source::reflect(x, pad, self.conv.conv.stride, to_steps, s);
+                // The ReLU onnxruntime drops is the clamp at the output's
+                // zero point.
+                let post = move |c: usize, vals: &mut [f32]| {
+                    requant_row(isa, vals, bias[c], scales[c], out);
+                    vals.iter_mut().for_each(|v| *v = v.max(0.0));
+                };
+                let y = self.conv.conv.forward(&src, Some(&post), false, s).planes;
+                src.recycle(s);
+                y
+            }
+        };
         y
     }
 }
@@ -129,7 +157,14 @@ impl Pending<'_> {
     fn map(&self, c: usize, row: &mut [f32]) {
         let l = self.layer;
         let (scale, shift) = (self.scale[c], self.shift[c]);
-        norm_row(self.isa, row, (scale, shift), l.scaled, l.out, l.then);
+        norm_row(
+            self.isa,
+            row,
+            (scale, shift),
+            (l.scaled, l.shift),
+            l.out,
+            l.then,
+        );
     }
 }
 
@@ -215,17 +250,23 @@ impl ArbitraryNet {
         let graph = parse_graph(file, bytes)?;
         let g = Graph::new(file, &graph);
         let t = "transformer";
+        let out = |i: usize| g.quant(&format!("{t}/contract/conv{i}/Relu"));
+        let weights = |i: usize| format!("{t}/contract/conv{i}/weights");
         let plain = |i: usize, cin, cout, k, stride| -> Result<Plain> {
             Ok(Plain {
-                conv: in_runs(g.conv(
-                    &format!("{t}/contract/conv{i}/weights"),
-                    cin,
-                    cout,
-                    k,
-                    stride,
-                )?),
-                out: g.quant(&format!("{t}/contract/conv{i}/Relu"))?,
+                conv: in_runs(g.conv(&weights(i), cin, cout, k, stride)?),
+                out: out(i)?,
+                integer: None,
             })
+        };
+        // onnxruntime fuses the second layer alone into an integer
+        // `QLinearConv` (its input's and output's quantisations each feed
+        // one node; the style predictor applies the rule in general).
+        let (conv2, requant) = g.integer_conv(&weights(2), (8, 16, 3, 2), out(1)?, out(2)?)?;
+        let conv2 = Plain {
+            conv: conv2,
+            out: out(2)?,
+            integer: Some((out(1)?.scale, requant)),
         };
         let residual = (1..=5)
             .map(|r| {
@@ -252,11 +293,7 @@ impl ArbitraryNet {
         Ok(ArbitraryNet {
             input: g.quant(&format!("{t}/contract/MirrorPad_int8"))?,
             vector: g.quant("mobilenet_conv/Conv/BiasAdd_int8")?,
-            contract: [
-                plain(1, 3, 8, 9, 1)?,
-                plain(2, 8, 16, 3, 2)?,
-                plain(3, 16, 32, 3, 2)?,
-            ],
+            contract: [plain(1, 3, 8, 9, 1)?, conv2, plain(3, 16, 32, 3, 2)?],
             residual,
             expand: [
                 expand(1, 32, 16, 3, "relu")?,
@@ -337,34 +374,48 @@ impl ArbitraryNet {
         let (bias, q) = (&layer.conv.bias, layer.conv_q);
         let isa = s.isa;
         let post = move |c: usize, vals: &mut [f32]| bias_row(isa, vals, bias[c], false, q);
-        let out = layer.conv.conv.forward(&src, Some(&post), true, s);
+        let raw = layer.conv.conv.forward(&src, Some(&post), false, s).planes;
         src.recycle(s);
-        let raw = out.planes;
-        let n = (raw.width * raw.height).max(1) as f64;
-        let means: Vec<f32> = out
-            .sums
-            .iter()
-            .map(|[sum, _]| layer.mean.fake((sum / n) as f32))
+        // The mean and the variance as onnxruntime's
+        // QLinearGlobalAveragePool: integer sums of steps, requantised
+        // with `in step / (out step * pixels)`.
+        let n = raw.width * raw.height;
+        let per = |q_in: Quant, q_out: Quant| q_in.scale / (q_out.scale * n as f32);
+        let step = layer.conv_q.scale;
+        let means: Vec<f32> = (0..raw.channels)
+            .into_par_iter()
+            .map(|c| {
+                let sum: f64 = (0..raw.height)
+                    .map(|y| step_sum(isa, raw.row(c, y), step))
+                    .sum();
+                layer.mean.requant(sum, per(layer.conv_q, layer.mean))
+            })
             .collect();
         // The variance is the mean of quantised squares: a second pass.
-        let squares: Vec<f64> = (0..raw.channels)
+        let variances: Vec<f32> = (0..raw.channels)
             .into_par_iter()
             .map(|c| {
                 let m = means[c];
-                (0..raw.height)
-                    .map(|y| square_sum(isa, raw.row(c, y), m, layer.squares))
-                    .sum()
+                let sum: f64 = (0..raw.height)
+                    .map(|y| square_steps(isa, raw.row(c, y), m, layer.squares))
+                    .sum();
+                layer
+                    .variance
+                    .requant(sum, per(layer.squares, layer.variance))
             })
             .collect();
         let gamma = layer.gamma.values(vector);
         let beta = layer.beta.values(vector);
         let (mut scale, mut shift) = (Vec::new(), Vec::new());
+        // `mean * scale` as onnxruntime's QLinearMul: the product of the
+        // steps, times `(mean step * scale step) / out step`.
+        let ratio = (layer.mean.scale * layer.scale.scale) / layer.mean_scaled.scale;
         for c in 0..raw.channels {
-            let var = layer.variance.fake((squares[c] / n) as f32);
-            let ve = layer.plus_epsilon.fake(var + self.epsilon);
+            let ve = layer.plus_epsilon.fake(variances[c] + self.epsilon);
             let rs = layer.rsqrt.fake(1.0 / ve.sqrt());
             let sc = layer.scale.fake(rs * gamma[c]);
-            let ms = layer.mean_scaled.fake(means[c] * sc);
+            let product = layer.mean.steps(means[c]) * layer.scale.steps(sc);
+            let ms = layer.mean_scaled.requant(f64::from(product), ratio);
             scale.push(sc);
             shift.push(layer.shift.fake(beta[c] - ms));
         }

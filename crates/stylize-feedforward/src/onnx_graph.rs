@@ -212,6 +212,82 @@ impl<'a> Graph<'a> {
             .collect())
     }
 
+    /// The convolution of [`Graph::conv`] as onnxruntime's integer
+    /// `QLinearConv` runs it: weights and bias as integer steps (exact in
+    /// `f32`), and per output channel the requantisation scale `(input
+    /// step * weight step) / output step` (in `f32`, in that order).
+    pub fn integer_conv(
+        &self,
+        weights: &str,
+        (cin, cout, k, stride): (usize, usize, usize, usize),
+        input: Quant,
+        output: Quant,
+    ) -> Result<(BiasedConv, Vec<f32>)> {
+        // The float form checks the shape and the attributes.
+        self.conv(weights, cin, cout, k, stride)?;
+        let node = self
+            .dequants_of
+            .get(weights)
+            .ok_or_else(|| self.bad(weights, "no DequantizeLinear node reads it"))?;
+        let [_, scale, zero] = node.input.as_slice() else {
+            return Err(self.bad(weights, "DequantizeLinear needs a scale and a zero point"));
+        };
+        let (scales, zeros, raw) = (
+            self.values(scale)?,
+            self.values(zero)?,
+            self.values(weights)?,
+        );
+        let at = |v: &[f64], c: usize| v.get(c).or(v.first()).copied().unwrap_or(0.0);
+        let per = raw.len() / cout.max(1);
+        let steps: Vec<f32> = raw
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w - at(&zeros, i / per)) as f32)
+            .collect();
+        // The bias as onnxruntime adds it to the sums: its int32 values.
+        let conv_node = node
+            .output
+            .first()
+            .and_then(|o| self.convs.get(o.as_str()))
+            .ok_or_else(|| self.bad(weights, "no Conv node reads them"))?;
+        let bias_steps: Vec<f32> = match conv_node.input.get(2).filter(|b| !b.is_empty()) {
+            None => vec![0.0; cout],
+            Some(b) => {
+                let dq = self
+                    .dequants
+                    .get(b.as_str())
+                    .ok_or_else(|| self.bad(b, "the bias is not dequantised"))?;
+                let v = self.values(dq.input.first().map_or("", |s| s.as_str()))?;
+                if v.len() != cout {
+                    return Err(self.bad(b, format!("{} biases for {cout} channels", v.len())));
+                }
+                v.into_iter().map(|b| b as f32).collect()
+            }
+        };
+        for c in 0..cout {
+            let l1: f64 = steps[c * per..(c + 1) * per]
+                .iter()
+                .map(|w| f64::from(w.abs()))
+                .sum();
+            if 255.0 * l1 + f64::from(bias_steps[c].abs()) >= f64::from(1u32 << 24) {
+                return Err(self.bad(
+                    weights,
+                    "integer sums could pass 2^24, beyond f32's integers",
+                ));
+            }
+        }
+        let requant = (0..cout)
+            .map(|c| (input.scale * at(&scales, c) as f32) / output.scale)
+            .collect();
+        Ok((
+            BiasedConv {
+                conv: Conv::new(cin, cout, k, stride, steps),
+                bias: bias_steps,
+            },
+            requant,
+        ))
+    }
+
     /// The convolution whose weights are initializer `weights`, and its
     /// bias (zero where it has none).
     pub fn conv(
