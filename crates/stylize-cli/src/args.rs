@@ -213,8 +213,9 @@ pub struct CommonArgs {
     /// Initial image: content, noise (uniform in [0, 1]), style (the first
     /// style image, stretched), an image file, or `fast`: the feed-forward
     /// network's painting of the content in the style(s) (`fast:N` or
-    /// `fast:3:0.5,12:0.5` for built-in styles), a head start that needs
-    /// far fewer iterations (image only; needs scripts/fetch-fast-models).
+    /// `fast:3:0.5,12:0.5` for built-in styles): a painting from the first
+    /// iteration, though not a shorter way to the gatys preset's lowest
+    /// cost (docs/QUALITY.md) (image only; needs scripts/fetch-fast-models).
     #[arg(long, value_name = "content|noise|style|fast|fast:N|FILE")]
     pub init: Option<String>,
 
