@@ -5,8 +5,14 @@
 //! pairs: every convolution output, every step of every instance
 //! normalisation and every activation is rounded to an 8-bit grid with its
 //! own scale. This runs the same arithmetic in `f32` ([`Quant::fake`] at
-//! each of those points), with the convolutions of [`Conv`] on the
-//! dequantised weights:
+//! each of those points), with the convolutions of [`Conv`](crate::conv::Conv) on the
+//! dequantised weights, and where onnxruntime's optimised session uses
+//! integer kernels it does what they do, so that every value rounds to
+//! the same step (README, "Fast mode"): the float convolutions sum in
+//! MLAS's order ([`Conv::in_runs`](crate::conv::Conv::in_runs)), `contract/conv2` is a `QLinearConv`,
+//! the normalisations' means and variances are `QLinearGlobalAveragePool`s,
+//! `mean * scale` a `QLinearMul`, and the last addition a `QLinearAdd`
+//! ([`norm_row`]):
 //!
 //! ```text
 //! contract: 9x9 3->8, 3x3/2 8->16, 3x3/2 16->32        (bias, ReLU)
