@@ -179,6 +179,27 @@ pub(crate) fn bias_row(isa: Isa, row: &mut [f32], bias: f32, relu: bool, q: Quan
     isa.arch().dispatch(Op(row, bias, relu, q))
 }
 
+/// The per-value part of [`norm_row`]'s addition.
+#[derive(Clone, Copy)]
+struct AddKernel {
+    scale: f32,
+    partial: f32,
+    ratio: f32,
+    scaled: Quant,
+    out: Quant,
+}
+
+impl AddKernel {
+    #[inline(always)]
+    fn apply(self, v: f32) -> f32 {
+        let a = self.scaled.steps(v * self.scale) + self.scaled.zero - self.scaled.lo;
+        let y = round_even(a.mul_add(self.ratio, self.partial).clamp(-LARGE, LARGE));
+        // Saturated to the output's raw range, back to its steps.
+        let out = self.out;
+        (y.clamp(0.0, out.hi - out.lo) + out.lo - out.zero) * out.scale
+    }
+}
+
 /// `row[i] = out(act(scaled(row[i] * scale) + shift))`: a quantised
 /// normalisation's last steps. The addition is onnxruntime's integer
 /// `QLinearAdd` (the kernel it ran on the AVX-512 CPU where this was
@@ -204,16 +225,21 @@ pub(crate) fn norm_row(
         #[inline(always)]
         fn with_simd<S: Simd>(self, _: S) {
             let Op(row, scale, partial, ratio, scaled, out, act) = self;
-            let raw = |v: f32| {
-                let a = scaled.steps(v * scale) + scaled.zero - scaled.lo;
-                let y = round_even(a.mul_add(ratio, partial).clamp(-LARGE, LARGE));
-                // Saturated to the output's raw range, back to its steps.
-                (y.clamp(0.0, out.hi - out.lo) + out.lo - out.zero) * out.scale
+            let k = AddKernel {
+                scale,
+                partial,
+                ratio,
+                scaled,
+                out,
             };
+            // One loop per activation, each inlined here (so that its
+            // `mul_add` is the CPU's fused instruction, not a call).
             match act {
-                QuantAct::Relu => row.iter_mut().for_each(|v| *v = raw(*v).max(0.0)),
-                QuantAct::Identity => row.iter_mut().for_each(|v| *v = raw(*v)),
-                QuantAct::Sigmoid(q) => row.iter_mut().for_each(|v| *v = q.fake(sigmoid(raw(*v)))),
+                QuantAct::Relu => row.iter_mut().for_each(|v| *v = k.apply(*v).max(0.0)),
+                QuantAct::Identity => row.iter_mut().for_each(|v| *v = k.apply(*v)),
+                QuantAct::Sigmoid(q) => row
+                    .iter_mut()
+                    .for_each(|v| *v = q.fake(sigmoid(k.apply(*v)))),
             }
         }
     }
