@@ -294,6 +294,30 @@ pub(crate) fn add_row(isa: Isa, dst: &mut [f32], src: &[f32], q: Quant) {
 mod tests {
     use super::*;
 
+    /// The integer sums stay exact past 2^24 (a 1024 px layer's), and
+    /// requantise as MLAS: the sum as `f32`, times the scale, rounded half
+    /// to even, clamped.
+    #[test]
+    fn step_sums_are_exact_and_requantise_as_mlas() {
+        let step = 0.1f32;
+        let q = Quant::new(step, 0, false);
+        // 200,000 values of 255 steps (stored as the dequantised f32s).
+        let row = vec![q.fake(255.0 * step); 200_000];
+        let want = 255.0 * 200_000.0;
+        assert!(want > f64::from(1u32 << 24));
+        assert_eq!(step_sum(Isa::Best, &row, step), want);
+        // Squares: (3 steps)^2 = 0.09, in steps of 0.01 -> 9 each.
+        let sq = Quant::new(0.01, -128, true);
+        let row = vec![0.3f32; 70_001];
+        assert_eq!(square_steps(Isa::Best, &row, 0.0, sq), 9.0 * 70_001.0);
+        // 5 * 0.5 = 2.5 -> 2 (half to even), 7 * 0.5 = 3.5 -> 4; clamped.
+        let out = Quant::new(1.0, 0, false);
+        assert_eq!(out.requant(5.0, 0.5), 2.0);
+        assert_eq!(out.requant(7.0, 0.5), 4.0);
+        assert_eq!(out.requant(-7.0, 0.5), 0.0);
+        assert_eq!(out.requant(1e6, 0.5), 255.0);
+    }
+
     #[test]
     fn rounds_half_to_even_and_clamps() {
         for (x, want) in [
