@@ -212,6 +212,18 @@ impl<'a> Graph<'a> {
             .collect())
     }
 
+    /// The bias input of Conv node `conv` (none if it has none) and the
+    /// DequantizeLinear node that gives it.
+    pub fn bias_of(&self, conv: &'a NodeProto) -> Result<Option<(&'a str, &'a NodeProto)>> {
+        match conv.input.get(2).filter(|b| !b.is_empty()) {
+            None => Ok(None),
+            Some(b) => match self.dequants.get(b.as_str()) {
+                Some(dq) => Ok(Some((b.as_str(), *dq))),
+                None => Err(self.bad(b, "the bias is not dequantised")),
+            },
+        }
+    }
+
     /// The convolution of [`Graph::conv`] as onnxruntime's integer
     /// `QLinearConv` runs it: weights and bias as integer steps (exact in
     /// `f32`), and per output channel the requantisation scale `(input
@@ -250,13 +262,9 @@ impl<'a> Graph<'a> {
             .first()
             .and_then(|o| self.convs.get(o.as_str()))
             .ok_or_else(|| self.bad(weights, "no Conv node reads them"))?;
-        let bias_steps: Vec<f32> = match conv_node.input.get(2).filter(|b| !b.is_empty()) {
+        let bias_steps: Vec<f32> = match self.bias_of(conv_node)? {
             None => vec![0.0; cout],
-            Some(b) => {
-                let dq = self
-                    .dequants
-                    .get(b.as_str())
-                    .ok_or_else(|| self.bad(b, "the bias is not dequantised"))?;
+            Some((b, dq)) => {
                 let v = self.values(dq.input.first().map_or("", |s| s.as_str()))?;
                 if v.len() != cout {
                     return Err(self.bad(b, format!("{} biases for {cout} channels", v.len())));
@@ -321,13 +329,9 @@ impl<'a> Graph<'a> {
         {
             return Err(self.bad(weights, "unexpected Conv attributes"));
         }
-        let bias = match node.input.get(2).filter(|b| !b.is_empty()) {
+        let bias = match self.bias_of(node)? {
             None => vec![0.0; cout],
-            Some(b) => {
-                let dq = self
-                    .dequants
-                    .get(b.as_str())
-                    .ok_or_else(|| self.bad(b, "the bias is not dequantised"))?;
+            Some((b, dq)) => {
                 let src = dq.input.first().map_or("", |s| s.as_str());
                 let values = self.dequant_node(dq, src, None)?;
                 match values.len() {

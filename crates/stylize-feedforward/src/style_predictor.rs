@@ -580,14 +580,7 @@ fn conv_op(g: &Graph<'_>, links: &Links<'_>, node: &NodeProto, what: &str) -> Re
     {
         return Err(g.bad(what, "a non-square kernel or automatic padding"));
     }
-    let bias_dq = match node.input.get(2).filter(|b| !b.is_empty()) {
-        None => None,
-        Some(b) => Some(
-            g.dequants
-                .get(b.as_str())
-                .ok_or_else(|| g.bad(b, "the bias is not dequantised"))?,
-        ),
-    };
+    let bias_dq = g.bias_of(node)?.map(|(_, dq)| dq);
     let strides = ints(node, "strides").unwrap_or_else(|| vec![1, 1]);
     let stride = match strides[..] {
         [a, b] if a == b && a >= 1 => a as usize,
