@@ -32,6 +32,7 @@ use stylize_matmul::Isa;
 
 use crate::conv::{Planes, Scratch, Source};
 use crate::error::Result;
+use crate::links::Links;
 use crate::models::ModelFile;
 use crate::onnx_graph::{parse_graph, BiasedConv, Graph};
 use crate::quant::{
@@ -216,11 +217,18 @@ fn style_param(g: &Graph<'_>, prefix: &str, which: &str, channels: usize) -> Res
 
 fn normed(
     g: &Graph<'_>,
+    links: &Links<'_>,
     prefix: &str,
     weights: &str,
     (cin, cout, k): (usize, usize, usize),
     then: &str,
 ) -> Result<Normed> {
+    if links.fused(g.conv_node(weights)?).is_some() {
+        return Err(g.bad(
+            weights,
+            "onnxruntime runs it as an integer QLinearConv, which a normalised layer here does not",
+        ));
+    }
     let q = |suffix: &str| g.quant(&format!("{prefix}/{suffix}"));
     let then_q = match then {
         "relu" => QuantAct::Relu,
@@ -256,31 +264,54 @@ impl ArbitraryNet {
         let graph = parse_graph(file, bytes)?;
         let g = Graph::new(file, &graph);
         let t = "transformer";
-        let out = |i: usize| g.quant(&format!("{t}/contract/conv{i}/Relu"));
-        let weights = |i: usize| format!("{t}/contract/conv{i}/weights");
+        let links = Links::new(&graph.node);
+        // Where onnxruntime fuses a layer into an integer `QLinearConv`:
+        // of this network's, the second contracting layer alone.
         let plain = |i: usize, cin, cout, k, stride| -> Result<Plain> {
+            let weights = format!("{t}/contract/conv{i}/weights");
+            let out = g.quant(&format!("{t}/contract/conv{i}/Relu"))?;
+            let Some((q_in, q_out)) = links.fused(g.conv_node(&weights)?) else {
+                return Ok(Plain {
+                    conv: in_runs(g.conv(&weights, cin, cout, k, stride)?),
+                    out,
+                    integer: None,
+                });
+            };
+            let (input, fused_out) = (g.quant_of(q_in, &weights)?, g.quant_of(q_out, &weights)?);
+            if fused_out != out {
+                return Err(g.bad(
+                    &weights,
+                    "the fused convolution's output is not the layer's",
+                ));
+            }
+            let (conv, requant) = g.integer_conv(&weights, (cin, cout, k, stride), input, out)?;
             Ok(Plain {
-                conv: in_runs(g.conv(&weights(i), cin, cout, k, stride)?),
-                out: out(i)?,
-                integer: None,
+                conv,
+                out,
+                integer: Some((input.scale, requant)),
             })
-        };
-        // onnxruntime fuses the second layer alone into an integer
-        // `QLinearConv` (its input's and output's quantisations each feed
-        // one node; the style predictor applies the rule in general).
-        let (conv2, requant) = g.integer_conv(&weights(2), (8, 16, 3, 2), out(1)?, out(2)?)?;
-        let conv2 = Plain {
-            conv: conv2,
-            out: out(2)?,
-            integer: Some((out(1)?.scale, requant)),
         };
         let residual = (1..=5)
             .map(|r| {
                 let p = |j: usize| format!("{t}/residual/residual{r}/conv{j}");
                 Ok((
                     [
-                        normed(&g, &p(1), &format!("{}/weights", p(1)), (32, 32, 3), "relu")?,
-                        normed(&g, &p(2), &format!("{}/weights", p(2)), (32, 32, 3), "none")?,
+                        normed(
+                            &g,
+                            &links,
+                            &p(1),
+                            &format!("{}/weights", p(1)),
+                            (32, 32, 3),
+                            "relu",
+                        )?,
+                        normed(
+                            &g,
+                            &links,
+                            &p(2),
+                            &format!("{}/weights", p(2)),
+                            (32, 32, 3),
+                            "none",
+                        )?,
                     ],
                     g.quant(&format!("{t}/residual/residual{r}/add"))?,
                 ))
@@ -288,7 +319,14 @@ impl ArbitraryNet {
             .collect::<Result<Vec<_>>>()?;
         let expand = |i: usize, cin, cout, k, then| {
             let p = format!("{t}/expand/conv{i}/conv");
-            normed(&g, &p, &format!("{p}/weights"), (cin, cout, k), then)
+            normed(
+                &g,
+                &links,
+                &p,
+                &format!("{p}/weights"),
+                (cin, cout, k),
+                then,
+            )
         };
         // The graph adds one constant epsilon (dequantised) in every
         // normalisation.
@@ -299,7 +337,11 @@ impl ArbitraryNet {
         Ok(ArbitraryNet {
             input: g.quant(&format!("{t}/contract/MirrorPad_int8"))?,
             vector: g.quant("mobilenet_conv/Conv/BiasAdd_int8")?,
-            contract: [plain(1, 3, 8, 9, 1)?, conv2, plain(3, 16, 32, 3, 2)?],
+            contract: [
+                plain(1, 3, 8, 9, 1)?,
+                plain(2, 8, 16, 3, 2)?,
+                plain(3, 16, 32, 3, 2)?,
+            ],
             residual,
             expand: [
                 expand(1, 32, 16, 3, "relu")?,

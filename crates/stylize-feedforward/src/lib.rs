@@ -27,6 +27,7 @@ mod depthwise;
 mod elementwise;
 mod error;
 mod fast_stylizer;
+mod links;
 mod models;
 mod onnx_graph;
 mod onnx_proto;

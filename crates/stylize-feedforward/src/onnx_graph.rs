@@ -212,6 +212,16 @@ impl<'a> Graph<'a> {
             .collect())
     }
 
+    /// The Conv node whose weights are initializer `weights` (through
+    /// their DequantizeLinear).
+    pub fn conv_node(&self, weights: &str) -> Result<&'a NodeProto> {
+        self.dequants_of
+            .get(weights)
+            .and_then(|n| n.output.first())
+            .and_then(|o| self.convs.get(o.as_str()).copied())
+            .ok_or_else(|| self.bad(weights, "no Conv node reads them (dequantised)"))
+    }
+
     /// The bias input of Conv node `conv` (none if it has none) and the
     /// DequantizeLinear node that gives it.
     pub fn bias_of(&self, conv: &'a NodeProto) -> Result<Option<(&'a str, &'a NodeProto)>> {
@@ -257,11 +267,7 @@ impl<'a> Graph<'a> {
             .map(|(i, w)| (w - at(&zeros, i / per)) as f32)
             .collect();
         // The bias as onnxruntime adds it to the sums: its int32 values.
-        let conv_node = node
-            .output
-            .first()
-            .and_then(|o| self.convs.get(o.as_str()))
-            .ok_or_else(|| self.bad(weights, "no Conv node reads them"))?;
+        let conv_node = self.conv_node(weights)?;
         let bias_steps: Vec<f32> = match self.bias_of(conv_node)? {
             None => vec![0.0; cout],
             Some((b, dq)) => {
@@ -307,15 +313,7 @@ impl<'a> Graph<'a> {
         stride: usize,
     ) -> Result<BiasedConv> {
         let w = self.dequantised(weights, &[cout, cin, k, k])?;
-        let wdq = self
-            .dequants_of
-            .get(weights)
-            .and_then(|n| n.output.first())
-            .ok_or_else(|| self.bad(weights, "no dequantised weights"))?;
-        let node = self
-            .convs
-            .get(wdq.as_str())
-            .ok_or_else(|| self.bad(weights, "no Conv node reads them"))?;
+        let node = self.conv_node(weights)?;
         let ints = |name: &str| -> Vec<i64> {
             node.attribute
                 .iter()

@@ -18,7 +18,7 @@
 //! - a convolution between two quantisation points that onnxruntime fuses
 //!   into an integer `QLinearConv` (its rule: the input's and the
 //!   output's QuantizeLinear each feed one DequantizeLinear read by one
-//!   node, so both become `uint8`) sums integer steps (exact in `f32`: a
+//!   node, so both become `uint8`; [`Links::fused`]) sums integer steps (exact in `f32`: a
 //!   load-time check bounds every sum below 2^24) and requantises them as
 //!   MLAS does ([`requant_row`]);
 //! - the other (float) dense convolutions sum in MLAS's order
@@ -34,6 +34,7 @@ use stylize_matmul::Isa;
 use crate::conv::{Conv, Planes, Scratch, Source};
 use crate::depthwise::Depthwise;
 use crate::error::Result;
+use crate::links::Links;
 use crate::models::ModelFile;
 use crate::onnx_graph::{parse_graph, Graph};
 use crate::onnx_proto::NodeProto;
@@ -71,75 +72,6 @@ struct Requant {
     /// `f32` in that order (onnxruntime's `ComputeOutputScale`).
     scales: Vec<f32>,
     out: Quant,
-}
-
-/// Which node makes and which nodes read each value.
-struct Links<'a> {
-    producer: HashMap<&'a str, &'a NodeProto>,
-    consumers: HashMap<&'a str, Vec<&'a NodeProto>>,
-}
-
-impl<'a> Links<'a> {
-    fn new(nodes: &'a [NodeProto]) -> Self {
-        let mut links = Links {
-            producer: HashMap::new(),
-            consumers: HashMap::new(),
-        };
-        for n in nodes {
-            for o in &n.output {
-                links.producer.insert(o.as_str(), n);
-            }
-            for i in &n.input {
-                links.consumers.entry(i.as_str()).or_default().push(n);
-            }
-        }
-        links
-    }
-
-    fn readers(&self, name: &str) -> &[&'a NodeProto] {
-        self.consumers.get(name).map_or(&[], |v| v.as_slice())
-    }
-
-    /// The one node reading `name`, if exactly one does.
-    fn only_reader(&self, name: &str) -> Option<&'a NodeProto> {
-        match self.readers(name) {
-            [one] => Some(*one),
-            _ => None,
-        }
-    }
-
-    /// Whether QuantizeLinear `q` feeds one DequantizeLinear read by one
-    /// node: onnxruntime then turns the pair to `uint8`.
-    fn lone_pair(&self, q: &NodeProto) -> bool {
-        q.op_type == "QuantizeLinear"
-            && q.output
-                .first()
-                .and_then(|o| self.only_reader(o))
-                .is_some_and(|dq| {
-                    dq.op_type == "DequantizeLinear"
-                        && dq
-                            .output
-                            .first()
-                            .is_some_and(|o| self.readers(o).len() == 1)
-                })
-    }
-
-    /// The input's and the output's QuantizeLinear of `conv` if
-    /// onnxruntime fuses it into a `QLinearConv` (on x86 only `uint8`
-    /// activations fuse, see [`Links::lone_pair`]; a Clip between the
-    /// convolution and its quantisation is dropped).
-    fn fused(&self, conv: &NodeProto) -> Option<(&'a NodeProto, &'a NodeProto)> {
-        let dq = self.producer.get(conv.input.first()?.as_str())?;
-        if dq.op_type != "DequantizeLinear" {
-            return None;
-        }
-        let q_in = self.producer.get(dq.input.first()?.as_str())?;
-        let mut next = self.only_reader(conv.output.first()?)?;
-        if next.op_type == "Clip" {
-            next = self.only_reader(next.output.first()?)?;
-        }
-        (self.lone_pair(q_in) && self.lone_pair(next)).then_some((*q_in, next))
-    }
 }
 
 /// One operation: reads value slots, writes one.
