@@ -33,6 +33,15 @@ pub(crate) struct BiasedConv {
     pub bias: Vec<f32>,
 }
 
+/// An integer convolution's weights, bias and requantisation scales
+/// ([`Graph::integer_parts`]).
+#[derive(Debug)]
+pub(crate) struct IntegerParts {
+    pub weights: Vec<f32>,
+    pub bias: Vec<f32>,
+    pub requant: Vec<f32>,
+}
+
 /// The graph's tensors and quantisation nodes, by name.
 pub(crate) struct Graph<'a> {
     file: ModelFile,
@@ -235,9 +244,7 @@ impl<'a> Graph<'a> {
     }
 
     /// The convolution of [`Graph::conv`] as onnxruntime's integer
-    /// `QLinearConv` runs it: weights and bias as integer steps (exact in
-    /// `f32`), and per output channel the requantisation scale `(input
-    /// step * weight step) / output step` (in `f32`, in that order).
+    /// `QLinearConv` runs it (see [`Graph::integer_parts`]).
     pub fn integer_conv(
         &self,
         weights: &str,
@@ -247,28 +254,51 @@ impl<'a> Graph<'a> {
     ) -> Result<(BiasedConv, Vec<f32>)> {
         // The float form checks the shape and the attributes.
         self.conv(weights, cin, cout, k, stride)?;
-        let node = self
-            .dequants_of
-            .get(weights)
-            .ok_or_else(|| self.bad(weights, "no DequantizeLinear node reads it"))?;
-        let [_, scale, zero] = node.input.as_slice() else {
-            return Err(self.bad(weights, "DequantizeLinear needs a scale and a zero point"));
+        let parts = self.integer_parts(self.conv_node(weights)?, cout, input, output)?;
+        Ok((
+            BiasedConv {
+                conv: Conv::new(cin, cout, k, stride, parts.weights),
+                bias: parts.bias,
+            },
+            parts.requant,
+        ))
+    }
+
+    /// Conv node `conv`'s weights and bias as integer steps (exact in
+    /// `f32`: every sum, at most 255 input steps a tap, is checked to stay
+    /// below 2^24), and per output channel the requantisation scale
+    /// `(input step * weight step) / output step` (in `f32`, in that
+    /// order), as onnxruntime's integer `QLinearConv` uses them, its input
+    /// quantised by `input` and its output by `output`.
+    pub fn integer_parts(
+        &self,
+        conv: &'a NodeProto,
+        cout: usize,
+        input: Quant,
+        output: Quant,
+    ) -> Result<IntegerParts> {
+        let wname = conv.input.get(1).map_or("", |s| s.as_str());
+        let dq = self
+            .dequants
+            .get(wname)
+            .ok_or_else(|| self.bad(wname, "weights without a DequantizeLinear"))?;
+        let [src, scale, zero] = dq.input.as_slice() else {
+            return Err(self.bad(wname, "DequantizeLinear needs a scale and a zero point"));
         };
-        let (scales, zeros, raw) = (
-            self.values(scale)?,
-            self.values(zero)?,
-            self.values(weights)?,
-        );
-        let at = |v: &[f64], c: usize| v.get(c).or(v.first()).copied().unwrap_or(0.0);
+        let (scales, zeros, raw) = (self.values(scale)?, self.values(zero)?, self.values(src)?);
+        if (scales.len() != 1 && scales.len() != cout) || (zeros.len() != 1 && zeros.len() != cout)
+        {
+            return Err(self.bad(src, format!("{} scales for {cout} filters", scales.len())));
+        }
+        let at = |v: &[f64], c: usize| if v.len() == 1 { v[0] } else { v[c] };
         let per = raw.len() / cout.max(1);
-        let steps: Vec<f32> = raw
+        let weights: Vec<f32> = raw
             .iter()
             .enumerate()
             .map(|(i, w)| (w - at(&zeros, i / per)) as f32)
             .collect();
         // The bias as onnxruntime adds it to the sums: its int32 values.
-        let conv_node = self.conv_node(weights)?;
-        let bias_steps: Vec<f32> = match self.bias_of(conv_node)? {
+        let bias: Vec<f32> = match self.bias_of(conv)? {
             None => vec![0.0; cout],
             Some((b, dq)) => {
                 let v = self.values(dq.input.first().map_or("", |s| s.as_str()))?;
@@ -278,28 +308,23 @@ impl<'a> Graph<'a> {
                 v.into_iter().map(|b| b as f32).collect()
             }
         };
-        for c in 0..cout {
-            let l1: f64 = steps[c * per..(c + 1) * per]
+        for (c, b) in bias.iter().enumerate() {
+            let l1: f64 = weights[c * per..(c + 1) * per]
                 .iter()
                 .map(|w| f64::from(w.abs()))
                 .sum();
-            if 255.0 * l1 + f64::from(bias_steps[c].abs()) >= f64::from(1u32 << 24) {
-                return Err(self.bad(
-                    weights,
-                    "integer sums could pass 2^24, beyond f32's integers",
-                ));
+            if 255.0 * l1 + f64::from(b.abs()) >= f64::from(1u32 << 24) {
+                return Err(self.bad(wname, "integer sums could pass 2^24, beyond f32's integers"));
             }
         }
         let requant = (0..cout)
             .map(|c| (input.scale * at(&scales, c) as f32) / output.scale)
             .collect();
-        Ok((
-            BiasedConv {
-                conv: Conv::new(cin, cout, k, stride, steps),
-                bias: bias_steps,
-            },
+        Ok(IntegerParts {
+            weights,
+            bias,
             requant,
-        ))
+        })
     }
 
     /// The convolution whose weights are initializer `weights`, and its

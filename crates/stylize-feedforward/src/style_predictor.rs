@@ -547,53 +547,13 @@ fn conv_op(g: &Graph<'_>, links: &Links<'_>, node: &NodeProto, what: &str) -> Re
         }
         Some((q_in, q_out)) => {
             let (input, out) = (g.quant_of(q_in, what)?, g.quant_of(q_out, what)?);
-            let [_, scale, zero] = dq.input.as_slice() else {
-                return Err(g.bad(src, "DequantizeLinear needs a scale and a zero point"));
+            let parts = g.integer_parts(node, cout, input, out)?;
+            let requant = Requant {
+                input: input.scale,
+                scales: parts.requant,
+                out,
             };
-            let (scales, zeros) = (g.values(scale)?, g.values(zero)?);
-            let raw = g.values(src)?;
-            let per = raw.len() / cout.max(1);
-            let at = |v: &[f64], c: usize| if v.len() == 1 { v[0] } else { v[c] };
-            if (scales.len() != 1 && scales.len() != cout)
-                || (zeros.len() != 1 && zeros.len() != cout)
-            {
-                return Err(g.bad(src, format!("{} scales for {cout} filters", scales.len())));
-            }
-            let weights: Vec<f32> = raw
-                .iter()
-                .enumerate()
-                .map(|(i, w)| (w - at(&zeros, i / per)) as f32)
-                .collect();
-            let bias: Vec<f32> = match bias_dq {
-                None => vec![0.0; cout],
-                Some(dq) => g
-                    .values(dq.input.first().map_or("", |s| s.as_str()))?
-                    .into_iter()
-                    .map(|b| b as f32)
-                    .collect(),
-            };
-            // Every sum (at most 255 steps a tap) stays an exact integer.
-            for c in 0..cout.min(bias.len()) {
-                let l1: f64 = weights[c * per..(c + 1) * per]
-                    .iter()
-                    .map(|w| f64::from(w.abs()))
-                    .sum();
-                if 255.0 * l1 + f64::from(bias[c].abs()) >= f64::from(1u32 << 24) {
-                    return Err(g.bad(what, "integer sums could pass 2^24, beyond f32's integers"));
-                }
-            }
-            let scales = (0..cout)
-                .map(|c| (input.scale * at(&scales, c) as f32) / out.scale)
-                .collect();
-            (
-                weights,
-                bias,
-                Some(Requant {
-                    input: input.scale,
-                    scales,
-                    out,
-                }),
-            )
+            (parts.weights, parts.bias, Some(requant))
         }
     };
     if bias.len() != cout {
