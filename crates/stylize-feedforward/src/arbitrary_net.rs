@@ -62,34 +62,27 @@ impl Plain {
         map: &(dyn Fn(usize, &mut [f32]) + Sync),
         s: &Scratch,
     ) -> Planes {
-        let (bias, out) = (&self.conv.bias, self.out);
+        let (bias, out, integer) = (&self.conv.bias, self.out, &self.integer);
         let isa = s.isa;
-        let y = match &self.integer {
-            None => {
-                let src = Source::reflect(x, pad, self.conv.conv.stride, map, s);
-                let post =
-                    move |c: usize, vals: &mut [f32]| bias_row(isa, vals, bias[c], true, out);
-                let y = self.conv.conv.forward(&src, Some(&post), false, s).planes;
-                src.recycle(s);
-                return y;
-            }
-            Some((step, scales)) => {
-                let to_steps = |c: usize, row: &mut [f32]| {
-                    map(c, row);
-                    steps_row(isa, row, *step);
-                };
-                let src = Source::reflect(x, pad, self.conv.conv.stride, to_steps, s);
-                // The ReLU onnxruntime drops is the clamp at the output's
-                // zero point.
-                let post = move |c: usize, vals: &mut [f32]| {
-                    requant_row(isa, vals, bias[c], scales[c], out);
-                    vals.iter_mut().for_each(|v| *v = v.max(0.0));
-                };
-                let y = self.conv.conv.forward(&src, Some(&post), false, s).planes;
-                src.recycle(s);
-                y
+        // An integer layer reads its input in steps.
+        let read = |c: usize, row: &mut [f32]| {
+            map(c, row);
+            if let Some((step, _)) = integer {
+                steps_row(isa, row, *step);
             }
         };
+        let src = Source::reflect(x, pad, self.conv.conv.stride, read, s);
+        let post = move |c: usize, vals: &mut [f32]| match integer {
+            None => bias_row(isa, vals, bias[c], true, out),
+            // The ReLU onnxruntime drops is the clamp at the output's
+            // zero point.
+            Some((_, scales)) => {
+                requant_row(isa, vals, bias[c], scales[c], out);
+                vals.iter_mut().for_each(|v| *v = v.max(0.0));
+            }
+        };
+        let y = self.conv.conv.forward(&src, Some(&post), false, s).planes;
+        src.recycle(s);
         y
     }
 }

@@ -107,10 +107,8 @@ pub(crate) fn requant_row(isa: Isa, row: &mut [f32], bias: f32, scale: f32, out:
         #[inline(always)]
         fn with_simd<S: Simd>(self, _: S) {
             let Op(row, bias, scale, q) = self;
-            row.iter_mut().for_each(|v| {
-                let steps = round_even(((*v + bias) * scale).clamp(-LARGE, LARGE));
-                *v = ((steps + q.zero).clamp(q.lo, q.hi) - q.zero) * q.scale;
-            });
+            row.iter_mut()
+                .for_each(|v| *v = q.clamped((*v + bias) * scale) * q.scale);
         }
     }
     isa.arch().dispatch(Op(row, bias, scale, out))
