@@ -4,4 +4,4 @@ pub mod adam;
 pub mod lbfgs;
 
 pub use adam::{Adam, AdamConfig};
-pub use lbfgs::{Lbfgs, LbfgsConfig, LineSearch};
+pub use lbfgs::{Lbfgs, LbfgsBounds, LbfgsConfig, LineSearch};
