@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use stylize::{
-    ColorPreservation, ComputeDevice, Engine, LineSearch, Optimizer, Pooling, PreprocessName,
-    Preset, Similarity,
+    ColorPreservation, ComputeDevice, Engine, LbfgsBounds, LineSearch, Optimizer, Pooling,
+    PreprocessName, Preset, Similarity,
 };
 
 /// Paint a photo in the style of a painting (Gatys, Ecker & Bethge 2015).
@@ -160,7 +160,8 @@ pub struct ImageArgs {
     pub save_every: Option<u64>,
 
     /// Write the costs of every iteration to this CSV file
-    /// (iteration,content,style,total,seconds).
+    /// (iteration,content,style,total,seconds,evaluations: seconds since
+    /// the start, and the network evaluations the iteration took).
     #[arg(long, value_name = "FILE.csv")]
     pub loss_log: Option<PathBuf>,
 
@@ -205,6 +206,13 @@ pub struct CommonArgs {
     /// L-BFGS line search (L-BFGS only).
     #[arg(long, value_enum)]
     pub line_search: Option<LineSearch>,
+
+    /// How L-BFGS keeps the pixels in [0, 1]: `projected` (the line search
+    /// stays inside, about one network evaluation per iteration) or `clip`
+    /// (PyTorch's L-BFGS, pixels clamped after each step, about two).
+    /// Default projected (L-BFGS only).
+    #[arg(long, value_enum)]
+    pub lbfgs_bounds: Option<LbfgsBounds>,
 
     /// L-BFGS history size.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]

@@ -65,6 +65,7 @@ fn ignored_flags(cli: &VideoArgs) -> Vec<&'static str> {
         ("--preset", c.preset.is_some()),
         ("--optimizer", c.optimizer.is_some()),
         ("--line-search", c.line_search.is_some()),
+        ("--lbfgs-bounds", c.lbfgs_bounds.is_some()),
         ("--lbfgs-history", c.lbfgs_history.is_some()),
         ("--init", c.init.is_some()),
         ("--init-noise", c.init_noise.is_some()),

@@ -51,7 +51,7 @@ impl CliObserver {
                 };
                 let mut tmp = stylize::output_tempfile(dir, ".stylize-log-")
                     .map_err(|e| Error::io(path, e))?;
-                writeln!(tmp, "iteration,content,style,total,seconds")
+                writeln!(tmp, "iteration,content,style,total,seconds,evaluations")
                     .map_err(|e| Error::io(path, e))?;
                 Some((tmp, path.to_path_buf()))
             }
@@ -110,12 +110,13 @@ impl CliObserver {
         if let Some((tmp, path)) = &mut self.log {
             writeln!(
                 tmp.as_file_mut(),
-                "{},{:e},{:e},{:e},{:.6}",
+                "{},{:e},{:e},{:e},{:.6},{}",
                 it.iteration,
                 it.content,
                 it.style,
                 it.total,
-                it.elapsed.as_secs_f64()
+                it.elapsed.as_secs_f64(),
+                it.evaluations
             )
             .map_err(|e| Error::io(path.as_path(), e))?;
         }

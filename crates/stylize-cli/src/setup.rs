@@ -160,6 +160,9 @@ pub fn build_config(
     if let Some(l) = cli.line_search {
         config.line_search = l;
     }
+    if let Some(b) = cli.lbfgs_bounds {
+        config.lbfgs_bounds = b;
+    }
     if let Some(n) = cli.lbfgs_history {
         config.lbfgs_history = n as usize;
     }
@@ -204,6 +207,12 @@ pub fn build_config(
         return Err(Error::parameter(
             "line search",
             "--line-search applies to --optimizer lbfgs only",
+        ));
+    }
+    if cli.lbfgs_bounds.is_some() && config.optimizer != Optimizer::Lbfgs {
+        return Err(Error::parameter(
+            "L-BFGS bounds",
+            "--lbfgs-bounds applies to --optimizer lbfgs only",
         ));
     }
     config.max_memory = cli.max_memory.or_else(stylize::memory::machine_memory);

@@ -80,14 +80,19 @@ fn a_short_run_writes_image_loss_log_and_snapshots() {
 
     let csv = std::fs::read_to_string(&log).unwrap();
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("iteration,content,style,total,seconds"));
+    assert_eq!(
+        lines.next(),
+        Some("iteration,content,style,total,seconds,evaluations")
+    );
     let rows: Vec<Vec<f64>> = lines
         .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
         .collect();
     assert_eq!(rows.len(), 3);
     for (i, r) in rows.iter().enumerate() {
-        assert_eq!(r.len(), 5);
+        assert_eq!(r.len(), 6);
         assert_eq!(r[0], (i + 1) as f64);
+        // Adam: one evaluation per iteration.
+        assert_eq!(r[5], 1.0);
         assert!(((r[1] + r[2]) - r[3]).abs() <= 1e-5 * r[3], "{r:?}");
         assert!(i == 0 || r[4] >= rows[i - 1][4]);
     }
@@ -199,8 +204,10 @@ fn no_arguments_print_the_help_and_exit_2() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("--iterations"));
 }
 
-/// A run whose cost stops being finite (an absurd L-BFGS step) stops with
-/// an error naming the iteration, and writes no image.
+/// A run whose cost stops being finite (an absurd L-BFGS step, unbounded
+/// with `--lbfgs-bounds clip`: the projected search would keep the pixels
+/// in [0, 1]) stops with an error naming the iteration, and writes no
+/// image.
 #[test]
 fn a_diverging_run_fails_clearly_and_writes_nothing() {
     let Some(weights) = common::hed_weights("a_diverging_run_fails_clearly_and_writes_nothing")
@@ -214,6 +221,8 @@ fn a_diverging_run_fails_clearly_and_writes_nothing() {
                 "lbfgs",
                 "--line-search",
                 "strong-wolfe",
+                "--lbfgs-bounds",
+                "clip",
                 "--lr",
                 "1e30",
             ][..],
@@ -283,6 +292,7 @@ fn every_new_option_together_writes_image_plot_dump_and_log() {
     assert_eq!(start["optimizer"], "lbfgs");
     assert_eq!(start["pooling"], "avg");
     assert_eq!(start["line_search"], "strong_wolfe");
+    assert_eq!(start["lbfgs_bounds"], "projected");
     assert_eq!(start["content_layer"], "block4_conv2");
     let blend: Vec<f64> = serde_json::from_value(start["style_blend"].clone()).unwrap();
     assert!((blend[0] - 0.7).abs() < 1e-6 && (blend[1] - 0.3).abs() < 1e-6);
@@ -429,6 +439,11 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
             name: "line search with Adam",
             args: s(&["--line-search", "strong-wolfe"]),
             expect: "--line-search applies to --optimizer lbfgs only",
+        },
+        Case {
+            name: "L-BFGS bounds with Adam",
+            args: s(&["--lbfgs-bounds", "clip"]),
+            expect: "--lbfgs-bounds applies to --optimizer lbfgs only",
         },
         Case {
             name: "scales not a number",

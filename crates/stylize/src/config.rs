@@ -112,7 +112,7 @@ impl fmt::Display for Optimizer {
     }
 }
 
-pub use crate::optim::LineSearch;
+pub use crate::optim::{LbfgsBounds, LineSearch};
 
 /// The image the optimisation starts from, before
 /// [`StyleConfig::init_noise`] is added.
@@ -225,6 +225,12 @@ pub struct StyleConfig {
     /// (fixed step, PyTorch's default); the Gatys preset uses
     /// [`LineSearch::StrongWolfe`], which never lets the cost rise.
     pub line_search: LineSearch,
+    /// How L-BFGS keeps the pixels in [0, 1] (Adam ignores it). Default
+    /// [`LbfgsBounds::Projected`]: a projected search, about one
+    /// evaluation of the network per iteration, where
+    /// [`LbfgsBounds::Clip`] (PyTorch's L-BFGS with the pixels clamped after
+    /// each step) usually takes two (docs/QUALITY.md).
+    pub lbfgs_bounds: LbfgsBounds,
     /// L-BFGS history size: pairs of image-sized vectors kept, so memory
     /// grows by `2 * history * 3 * 4` bytes per pixel (480 B at 20: 2 GB
     /// at 2048x2048). Default 20 (PyTorch defaults to 100).
@@ -292,6 +298,7 @@ impl StyleConfig {
             optimizer: Optimizer::Adam,
             learning_rate: None,
             line_search: LineSearch::None,
+            lbfgs_bounds: LbfgsBounds::Projected,
             lbfgs_history: 20,
             iterations: 500,
             size: 400,
@@ -424,6 +431,11 @@ impl StyleConfig {
     /// Sets [`Self::line_search`].
     pub fn with_line_search(mut self, v: LineSearch) -> Self {
         self.line_search = v;
+        self
+    }
+    /// Sets [`Self::lbfgs_bounds`].
+    pub fn with_lbfgs_bounds(mut self, v: LbfgsBounds) -> Self {
+        self.lbfgs_bounds = v;
         self
     }
     /// Sets [`Self::tv_weight`].

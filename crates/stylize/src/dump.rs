@@ -73,6 +73,7 @@ pub fn write_start(
             LineSearch::None => "none",
             LineSearch::StrongWolfe => "strong_wolfe",
         },
+        "lbfgs_bounds": config.lbfgs_bounds.to_string(),
     });
     if let (Some(a), Some(b)) = (start.as_object_mut(), extra.as_object()) {
         a.extend(b.clone());

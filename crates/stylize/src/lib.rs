@@ -89,8 +89,8 @@ mod weights;
 pub use architecture::{Architecture, Pooling};
 pub use color::combine_luminance;
 pub use config::{
-    parse_style_layers, ColorPreservation, Init, LineSearch, Optimizer, Preset, ResolvedLayers,
-    Scales, Similarity, StyleConfig,
+    parse_style_layers, ColorPreservation, Init, LbfgsBounds, LineSearch, Optimizer, Preset,
+    ResolvedLayers, Scales, Similarity, StyleConfig,
 };
 pub use device::ComputeDevice;
 pub use engine::{Engine, Planar};

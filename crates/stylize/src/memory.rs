@@ -169,8 +169,9 @@ fn optimizer_bytes(config: &StyleConfig, pixels: f64) -> f64 {
         // m and v.
         Optimizer::Adam => pixels * 3.0 * 4.0 * 2.0,
         // history pairs (s, y) plus direction, previous gradient, line
-        // search point and cached evaluation.
-        Optimizer::Lbfgs => pixels * 3.0 * 4.0 * (2.0 * config.lbfgs_history as f64 + 6.0),
+        // search point and cached evaluation; the projected search adds the
+        // step taken, the free directions and the masked gradient.
+        Optimizer::Lbfgs => pixels * 3.0 * 4.0 * (2.0 * config.lbfgs_history as f64 + 9.0),
     }
 }
 

@@ -11,7 +11,7 @@ use crate::config::StyleConfig;
 use crate::error::{Error, Result};
 use crate::image_io::{from_planar, to_planar};
 use crate::objective::CostValues;
-use crate::optim::{Adam, AdamConfig, Lbfgs, LbfgsConfig};
+use crate::optim::{Adam, AdamConfig, Lbfgs, LbfgsBounds, LbfgsConfig};
 use crate::problem::Problem;
 
 /// Hands an iteration's costs (at the image the step started from), the
@@ -49,7 +49,9 @@ pub(crate) fn run_adam(
     Ok((from_planar(&x, w, h)?, ControlFlow::Continue(())))
 }
 
-/// L-BFGS on the pixels, projected onto [0, 1] after each iteration.
+/// L-BFGS on the pixels, kept in [0, 1] by a projected search
+/// ([`LbfgsBounds::Projected`]) or clamped after each iteration
+/// ([`LbfgsBounds::Clip`]).
 pub(crate) fn run_lbfgs(
     problem: &Problem<'_>,
     config: &StyleConfig,
@@ -61,6 +63,10 @@ pub(crate) fn run_lbfgs(
         learning_rate: f64::from(config.effective_learning_rate()),
         history_size: config.lbfgs_history,
         line_search: config.line_search,
+        bounds: match config.lbfgs_bounds {
+            LbfgsBounds::Projected => Some((0.0, 1.0)),
+            LbfgsBounds::Clip => None,
+        },
         ..LbfgsConfig::default()
     });
     let mut x = to_planar(&problem.init);

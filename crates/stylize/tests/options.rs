@@ -10,8 +10,8 @@ use std::ops::ControlFlow;
 
 use image::{DynamicImage, Rgb32FImage, RgbaImage};
 use stylize::{
-    load_image, ColorPreservation, Init, Iteration, LineSearch, Observer, Optimizer, PixelTerm,
-    Pooling, RunInfo, Scales, StyleConfig, WeightedDistance,
+    load_image, ColorPreservation, Init, Iteration, LbfgsBounds, LineSearch, Observer, Optimizer,
+    PixelTerm, Pooling, RunInfo, Scales, StyleConfig, WeightedDistance,
 };
 
 /// YIQ (NTSC) of every pixel: chrominance is I and Q.
@@ -51,6 +51,7 @@ struct Record {
     contents: Vec<f64>,
     styles: Vec<f64>,
     scales: Vec<usize>,
+    evaluations: usize,
 }
 
 impl Observer for Record {
@@ -62,6 +63,7 @@ impl Observer for Record {
         self.contents.push(it.content);
         self.styles.push(it.style);
         self.scales.push(it.scale);
+        self.evaluations += it.evaluations;
         ControlFlow::Continue(())
     }
 }
@@ -362,6 +364,50 @@ fn lbfgs_beats_adam_at_the_same_iteration_count_and_strong_wolfe_descends() {
         rec.totals
     );
     assert!(wolfe < rec.totals[0] / 2.0);
+}
+
+/// The projected L-BFGS (the default) against PyTorch's clip-after-step:
+/// on the real network it evaluates fewer times for the same iterations
+/// (the clamped point is not evaluated a second time), descends
+/// monotonically, and reaches a cost close to the clip run's.
+#[test]
+fn projected_lbfgs_evaluates_less_than_clipping() {
+    let Some(s) = common::real_stylizer("projected_lbfgs_evaluates_less_than_clipping") else {
+        return;
+    };
+    let (content, style, _) = images();
+    let projected = StyleConfig::gatys().with_size(80).with_iterations(20);
+    assert_eq!(projected.lbfgs_bounds, LbfgsBounds::Projected);
+    let clip = projected.clone().with_lbfgs_bounds(LbfgsBounds::Clip);
+    let mut runs = Vec::new();
+    for c in [&projected, &clip] {
+        let mut rec = Record::default();
+        let out = s
+            .stylize(&content, std::slice::from_ref(&style), c, &mut rec)
+            .unwrap();
+        runs.push((out.final_costs.total, rec));
+    }
+    let (p_total, p_rec) = &runs[0];
+    let (c_total, c_rec) = &runs[1];
+    eprintln!(
+        "20 iterations: projected {p_total:e} in {} evaluations, clip {c_total:e} in {}",
+        p_rec.evaluations, c_rec.evaluations
+    );
+    assert!(
+        p_rec.evaluations * 4 < c_rec.evaluations * 3,
+        "projected {} evaluations, clip {}",
+        p_rec.evaluations,
+        c_rec.evaluations
+    );
+    assert!(
+        p_rec.totals.windows(2).all(|w| w[1] <= w[0]),
+        "{:?}",
+        p_rec.totals
+    );
+    assert!(
+        *p_total < 1.2 * c_total,
+        "projected {p_total}, clip {c_total}"
+    );
 }
 
 #[test]
