@@ -117,10 +117,13 @@ pub struct LbfgsConfig {
     /// With bounds, every point the step evaluates is projected onto the
     /// box (clamped), so the step ends inside it and the next step reuses
     /// that evaluation: about one evaluation per iteration where clamping
-    /// after a step costs a second one. The search direction drops the
-    /// components that point out of the box from a bound; the line search's
-    /// slope at a trial point counts only the components the projection
-    /// left free; the curvature pair uses the step actually taken.
+    /// after a step costs a second one. The quasi-Newton direction leaves
+    /// out the components near a bound that the gradient pushes outward
+    /// (an active set), then drops those that point out of the box from a
+    /// bound, falling back to the projected steepest descent when what is
+    /// left does not descend; the line search's slope at a trial point
+    /// counts only the components the projection left free; the curvature
+    /// pair uses the step actually taken.
     pub bounds: Option<(f32, f32)>,
 }
 
