@@ -87,8 +87,8 @@ pub enum Optimizer {
     /// Adam in Keras' form, pixels clipped to [0, 1] after each step.
     #[default]
     Adam,
-    /// L-BFGS with PyTorch's semantics; pixels are projected onto [0, 1]
-    /// after each iteration.
+    /// L-BFGS as PyTorch runs it, the pixels kept in [0, 1] as
+    /// [`StyleConfig::lbfgs_bounds`] says (by default a projected search).
     Lbfgs,
 }
 
