@@ -455,6 +455,22 @@ impl Lbfgs {
                     loss: found.loss,
                     grad: found.grad,
                 });
+                if self.config.bounds.is_some() && t == 0.0 {
+                    // The search found nothing lower along d. The same
+                    // history would give the same d again, and every
+                    // further step would spend its evaluations on it:
+                    // forget the history (the next step takes the
+                    // projected steepest descent), and if d already was
+                    // that, stop.
+                    if self.history.is_empty() {
+                        return Ok(LbfgsStep {
+                            loss,
+                            evaluations,
+                            converged: true,
+                        });
+                    }
+                    self.history.clear();
+                }
             }
         }
 
@@ -1655,6 +1671,36 @@ mod tests {
         assert!(ep < ec, "projected {ep} evaluations, clipped {ec}");
         assert!(ep <= 60, "projected took {ep} evaluations for 40 steps");
         assert!(lp <= lc, "projected ends at {lp}, clipped at {lc}");
+    }
+
+    /// With bounds, a line search that finds nothing lower (here: a
+    /// gradient of the wrong sign, so every step along `-g` climbs) does
+    /// not repeat itself step after step: the step reports convergence
+    /// without moving `x`, and no further evaluations are spent.
+    #[test]
+    fn bounded_search_stops_when_the_line_search_finds_nothing() {
+        let calls = std::cell::Cell::new(0usize);
+        let mut lying = |x: &[f32]| -> Result<Evaluation> {
+            calls.set(calls.get() + 1);
+            let loss = x.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+            Ok((loss, x.iter().map(|&v| -2.0 * v).collect()))
+        };
+        let mut opt = Lbfgs::new(LbfgsConfig {
+            bounds: Some((-1.0, 1.0)),
+            ..config(LineSearch::StrongWolfe)
+        });
+        let start = vec![0.5f32, -0.25, 0.75];
+        let mut x = start.clone();
+        let mut converged_at = None;
+        for k in 0..10 {
+            if opt.step(&mut x, &mut lying).unwrap().converged {
+                converged_at = Some(k);
+                break;
+            }
+        }
+        assert_eq!(converged_at, Some(0), "after {} evaluations", calls.get());
+        assert_eq!(x, start);
+        assert!(calls.get() <= MAX_LS + 2, "{} evaluations", calls.get());
     }
 
     /// Bad bounds are refused.
