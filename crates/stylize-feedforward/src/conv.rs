@@ -176,12 +176,24 @@ pub(crate) struct Planes {
 impl Planes {
     #[cfg(test)]
     pub fn zeros(channels: usize, height: usize, width: usize) -> Self {
+        Self::packed(
+            channels,
+            height,
+            width,
+            vec![0.0; channels * height * width],
+        )
+    }
+
+    /// Planes with no unused values (`pitch == width`).
+    #[cfg(test)]
+    pub fn packed(channels: usize, height: usize, width: usize, data: Vec<f32>) -> Self {
+        assert_eq!(data.len(), channels * height * width);
         Planes {
             channels,
             height,
             width,
             pitch: width,
-            data: vec![0.0; channels * height * width],
+            data,
         }
     }
 
@@ -694,13 +706,7 @@ mod tests {
             .flat_map(|isa| shapes.map(|shape| (isa, shape)))
         {
             let conv = Conv::new(cin, cout, k, stride, noise(cout * cin * k * k, 1));
-            let input = Planes {
-                channels: cin,
-                height: h,
-                width: w,
-                pitch: w,
-                data: noise(cin * h * w, 2),
-            };
+            let input = Planes::packed(cin, h, w, noise(cin * h * w, 2));
             let scratch = Scratch::new(isa);
             let src = Source::reflect(&input, 0, stride, |_, _| {}, &scratch);
             let got = conv.forward(&src, None, true, &scratch);
@@ -778,13 +784,7 @@ mod tests {
         let (cin, cout, k, h, w) = (32, 5, 3, 11, 40);
         let weights = noise(cout * cin * k * k, 1);
         let conv = Conv::new(cin, cout, k, 1, weights.clone()).in_runs(128);
-        let x = Planes {
-            channels: cin,
-            height: h,
-            width: w,
-            pitch: w,
-            data: noise(cin * h * w, 2),
-        };
+        let x = Planes::packed(cin, h, w, noise(cin * h * w, 2));
         let scratch = Scratch::new(Isa::Best);
         let src = Source::reflect(&x, 0, 1, |_, _| {}, &scratch);
         let got = conv

@@ -176,13 +176,7 @@ mod tests {
                 weights: noise(27, 1),
                 bias: noise(3, 2),
             };
-            let x = Planes {
-                channels: 3,
-                height: h,
-                width: w,
-                pitch: w,
-                data: noise(3 * h * w, 3),
-            };
+            let x = Planes::packed(3, h, w, noise(3 * h * w, 3));
             let got = d.forward(&x, &Scratch::default());
             let want = direct(&d, &x);
             assert_eq!(got.data.len(), want.len());

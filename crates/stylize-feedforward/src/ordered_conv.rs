@@ -266,13 +266,7 @@ mod tests {
                 weights: noise(cout * cin * k * k, 1),
                 bias: noise(cout, 2),
             };
-            let x = Planes {
-                channels: cin,
-                height: h,
-                width: w,
-                pitch: w,
-                data: noise(cin * h * w, 3),
-            };
+            let x = Planes::packed(cin, h, w, noise(cin * h * w, 3));
             let got = conv.forward(&x, &Scratch::default());
             let want = reference(&conv, &x);
             assert_eq!(got.data.len(), want.len());
