@@ -286,26 +286,12 @@ impl ArbitraryNet {
         };
         let residual = (1..=5)
             .map(|r| {
-                let p = |j: usize| format!("{t}/residual/residual{r}/conv{j}");
+                let conv = |j: usize, act: &str| {
+                    let p = format!("{t}/residual/residual{r}/conv{j}");
+                    normed(&g, &links, &p, &format!("{p}/weights"), (32, 32, 3), act)
+                };
                 Ok((
-                    [
-                        normed(
-                            &g,
-                            &links,
-                            &p(1),
-                            &format!("{}/weights", p(1)),
-                            (32, 32, 3),
-                            "relu",
-                        )?,
-                        normed(
-                            &g,
-                            &links,
-                            &p(2),
-                            &format!("{}/weights", p(2)),
-                            (32, 32, 3),
-                            "none",
-                        )?,
-                    ],
+                    [conv(1, "relu")?, conv(2, "none")?],
                     g.quant(&format!("{t}/residual/residual{r}/add"))?,
                 ))
             })
