@@ -504,7 +504,7 @@ impl Lbfgs {
             .collect();
         let t = self.step_length as f32;
         let s: Vec<f32> = if self.config.bounds.is_some() {
-            self.last_step.clone()
+            std::mem::take(&mut self.last_step)
         } else {
             self.direction.iter().map(|&d| d * t).collect()
         };
