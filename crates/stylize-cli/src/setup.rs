@@ -203,17 +203,20 @@ pub fn build_config(
     if let Some(b) = &cli.style_blend {
         config.style_blend = Some(b.clone());
     }
-    if cli.line_search.is_some() && config.optimizer != Optimizer::Lbfgs {
-        return Err(Error::parameter(
-            "line search",
-            "--line-search applies to --optimizer lbfgs only",
-        ));
-    }
-    if cli.lbfgs_bounds.is_some() && config.optimizer != Optimizer::Lbfgs {
-        return Err(Error::parameter(
+    for (what, flag, given) in [
+        ("line search", "--line-search", cli.line_search.is_some()),
+        (
             "L-BFGS bounds",
-            "--lbfgs-bounds applies to --optimizer lbfgs only",
-        ));
+            "--lbfgs-bounds",
+            cli.lbfgs_bounds.is_some(),
+        ),
+    ] {
+        if given && config.optimizer != Optimizer::Lbfgs {
+            return Err(Error::parameter(
+                what,
+                format!("{flag} applies to --optimizer lbfgs only"),
+            ));
+        }
     }
     config.max_memory = cli.max_memory.or_else(stylize::memory::machine_memory);
     // Give the count mismatch in terms of flags (no --style: `video
