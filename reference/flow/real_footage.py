@@ -31,28 +31,9 @@ import sys
 import cv2
 import numpy as np
 
-PRESETS = {
-    "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
-    "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
-    "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
-}
-
-
-def write_flo(path, flow):
-    h, w = flow.shape[:2]
-    with open(path, "wb") as f:
-        f.write(b"PIEH")
-        np.array([w, h], dtype="<i4").tofile(f)
-        flow.astype("<f4").tofile(f)
-
-
-def read_flo(path):
-    with open(path, "rb") as f:
-        if f.read(4) != b"PIEH":
-            raise ValueError(f"{path}: not a .flo file")
-        w, h = np.fromfile(f, dtype="<i4", count=2)
-        data = np.fromfile(f, dtype="<f4", count=int(w) * int(h) * 2)
-    return data.reshape(int(h), int(w), 2)
+# The .flo readers and writers of the synthetic benchmark, beside this file.
+from make_synthetic import write_flo
+from opencv_dis import PRESETS, read_flo
 
 
 def stats(a, b, flow):
@@ -98,7 +79,7 @@ def main():
     for k in range(args.pairs):
         flow = dis.calc(greys[k], greys[k + 1], None)
         gt = f"opencv_{k + 1}.flo"
-        write_flo(os.path.join(args.out_dir, gt), flow)
+        write_flo(os.path.join(args.out_dir, gt), flow[..., 0], flow[..., 1])
         pairs.append({"name": f"pair{k + 1}", "a": names[k], "b": names[k + 1], "gt": gt})
     with open(os.path.join(args.out_dir, "pairs.json"), "w") as f:
         json.dump({"pairs": pairs}, f, indent=1)
@@ -116,8 +97,8 @@ def main():
     for k in range(args.pairs):
         a = greys[k].astype(np.float32)
         b = greys[k + 1].astype(np.float32)
-        theirs = read_flo(os.path.join(args.out_dir, f"opencv_{k + 1}.flo"))
-        ours = read_flo(os.path.join(args.out_dir, f"pair{k + 1}_stylize.flo"))
+        theirs = np.stack(read_flo(os.path.join(args.out_dir, f"opencv_{k + 1}.flo")), -1)
+        ours = np.stack(read_flo(os.path.join(args.out_dir, f"pair{k + 1}_stylize.flo")), -1)
         (p0, g0, m0), (p1, g1, m1) = stats(a, b, theirs), stats(a, b, ours)
         lap = np.abs(cv2.Laplacian(cv2.GaussianBlur(a / 255, (5, 5), 1), cv2.CV_32F))
         flat = lap < np.percentile(lap, 30)
