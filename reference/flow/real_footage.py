@@ -76,8 +76,10 @@ def main():
     dis = cv2.DISOpticalFlow_create(PRESETS[args.preset])
     greys = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in frames]
     pairs = []
+    opencv_flows = []
     for k in range(args.pairs):
         flow = dis.calc(greys[k], greys[k + 1], None)
+        opencv_flows.append(flow)
         gt = f"opencv_{k + 1}.flo"
         write_flo(os.path.join(args.out_dir, gt), flow[..., 0], flow[..., 1])
         pairs.append({"name": f"pair{k + 1}", "a": names[k], "b": names[k + 1], "gt": gt})
@@ -94,10 +96,9 @@ def main():
     print("| pair | photo (levels): OpenCV / stylize | squared flow gradient: OpenCV / stylize "
           "| motion boundaries: OpenCV / stylize | distance, flat / textured (px) |")
     print("|---|---|---|---|---|")
-    for k in range(args.pairs):
+    for k, theirs in enumerate(opencv_flows):
         a = greys[k].astype(np.float32)
         b = greys[k + 1].astype(np.float32)
-        theirs = np.stack(read_flo(os.path.join(args.out_dir, f"opencv_{k + 1}.flo")), -1)
         ours = np.stack(read_flo(os.path.join(args.out_dir, f"pair{k + 1}_stylize.flo")), -1)
         (p0, g0, m0), (p1, g1, m1) = stats(a, b, theirs), stats(a, b, ours)
         lap = np.abs(cv2.Laplacian(cv2.GaussianBlur(a / 255, (5, 5), 1), cv2.CV_32F))
