@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run -p stylize-flow --release --example flow_bench -- DATA_DIR \
 //!     [--threads 2] [--rounds 5] [--warmup 3] [--preset ultrafast|fast|medium] \
-//!     [--json OUT.json] [--save-flow]
+//!     [--json OUT.json] [--save-flow] [--symmetric]
 //! ```
 //!
 //! EPE and timing follow `reference/flow/opencv_dis.py`: EPE averaged over
@@ -13,6 +13,11 @@
 //! over all pixels; time is the median over rounds of `DisFlow::calc`
 //! alone (the grey images are made beforehand); `--warmup` untimed passes
 //! over all pairs come first, then `--rounds` timed passes over all pairs.
+//!
+//! `--symmetric` also computes, untimed, each pair's flow from B to A and
+//! reports the EPE of [`symmetric_flow`](stylize_flow::symmetric_flow)
+//! (the forward flow averaged with the reversed backward one where they
+//! agree), the flow `stylize video` carries paintings along.
 
 use std::error::Error;
 use std::fs::File;
@@ -20,7 +25,7 @@ use std::io::{BufReader, BufWriter};
 use std::path::Path;
 use std::time::Instant;
 
-use stylize_flow::{DisFlow, DisParams, Flow, GrayImage, Preset};
+use stylize_flow::{symmetric_flow, DisFlow, DisParams, Flow, GrayImage, Preset};
 
 fn grey(path: &Path) -> Result<GrayImage, Box<dyn Error>> {
     let img = image::open(path)?.to_rgb8();
@@ -65,7 +70,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut dir = None;
     let (mut threads, mut rounds, mut warmup, mut preset) =
         (2usize, 5usize, 3usize, Preset::Medium);
-    let (mut json, mut save) = (None, false);
+    let (mut json, mut save, mut symmetric) = (None, false, false);
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
@@ -82,6 +87,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             }
             "--json" => json = Some(value()?),
             "--save-flow" => save = true,
+            "--symmetric" => symmetric = true,
             _ if dir.is_none() && !a.starts_with("--") => dir = Some(a),
             _ => return Err(format!("unexpected argument {a}").into()),
         }
@@ -128,16 +134,26 @@ fn main() -> Result<(), Box<dyn Error>> {
         Ok(())
     })?;
     let mut results = Vec::new();
-    for (((name, _, _, gt), flow), times) in data.iter().zip(&flows).zip(times) {
+    for (((name, a, b, gt), flow), times) in data.iter().zip(&flows).zip(times) {
         let (e_valid, e_all) = epe(flow, gt);
+        let e_symmetric = if symmetric {
+            let backward = pool.install(|| dis.calc(b, a))?;
+            Some(epe(&symmetric_flow(flow, &backward)?, gt).0)
+        } else {
+            None
+        };
         if save {
             flow.write_flo(BufWriter::new(File::create(
                 dir.join(format!("{name}_stylize.flo")),
             )?))?;
         }
         let ms = median(times);
-        println!("{name:12} EPE {e_valid:.3} px (all {e_all:.3})  {ms:.2} ms");
-        results.push(serde_json::json!({"name": name, "epe": e_valid, "epe_all": e_all, "ms": ms}));
+        let sym_text = e_symmetric.map_or(String::new(), |e| format!("  symmetric EPE {e:.3} px"));
+        println!("{name:12} EPE {e_valid:.3} px (all {e_all:.3})  {ms:.2} ms{sym_text}");
+        results.push(
+            serde_json::json!({"name": name, "epe": e_valid, "epe_all": e_all, "ms": ms,
+            "epe_symmetric": e_symmetric}),
+        );
     }
     let mean_epe = results
         .iter()
@@ -146,6 +162,14 @@ fn main() -> Result<(), Box<dyn Error>> {
         / results.len().max(1) as f64;
     let median_ms = median(results.iter().filter_map(|r| r["ms"].as_f64()).collect());
     println!("mean EPE {mean_epe:.3} px, median {median_ms:.2} ms/pair");
+    if symmetric {
+        let mean_symmetric = results
+            .iter()
+            .filter_map(|r| r["epe_symmetric"].as_f64())
+            .sum::<f64>()
+            / results.len().max(1) as f64;
+        println!("mean symmetric EPE {mean_symmetric:.3} px");
+    }
     if let Some(path) = json {
         let out = serde_json::json!({
             "impl": "stylize-flow", "preset": format!("{preset:?}").to_lowercase(), "threads": threads,

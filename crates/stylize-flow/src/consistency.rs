@@ -33,18 +33,12 @@ pub fn consistency(forward: &Flow, backward: &Flow) -> Result<Vec<f32>, FlowErro
         for (x, o) in row.iter_mut().enumerate() {
             let q = y * w + x;
             let (u, v) = (fu[q], fv[q]);
-            let (tx, ty) = (x as f32 + u, y as f32 + v);
-            let inside = tx >= 0.0 && ty >= 0.0 && tx <= (w - 1) as f32 && ty <= (h - 1) as f32;
-            if !inside {
+            let Some((bu, bv)) = backward_at_target(backward, (x, y), (u, v)) else {
                 *o = 0.0;
                 continue;
-            }
-            let bu = sample_clamped(&backward.u, w, h, tx, ty);
-            let bv = sample_clamped(&backward.v, w, h, tx, ty);
-            let sum2 = (u + bu) * (u + bu) + (v + bv) * (v + bv);
+            };
             let w2 = u * u + v * v;
-            let b2 = bu * bu + bv * bv;
-            let occluded = sum2 > 0.01 * (w2 + b2) + 0.5;
+            let occluded = !cancel((u, v), (bu, bv));
             let (ux, uy) = (diff(fu, x, y, w, h, true), diff(fu, x, y, w, h, false));
             let (vx, vy) = (diff(fv, x, y, w, h, true), diff(fv, x, y, w, h, false));
             let boundary = ux * ux + uy * uy + vx * vx + vy * vy > 0.01 * w2 + 0.002;
@@ -52,6 +46,33 @@ pub fn consistency(forward: &Flow, backward: &Flow) -> Result<Vec<f32>, FlowErro
         }
     });
     Ok(out)
+}
+
+/// The backward flow bilinearly sampled where the forward flow `(u, v)`
+/// takes pixel `(x, y)`; `None` when that target lies outside the frame.
+pub(crate) fn backward_at_target(
+    backward: &Flow,
+    (x, y): (usize, usize),
+    (u, v): (f32, f32),
+) -> Option<(f32, f32)> {
+    let (w, h) = (backward.width, backward.height);
+    let (tx, ty) = (x as f32 + u, y as f32 + v);
+    let inside = tx >= 0.0 && ty >= 0.0 && tx <= (w - 1) as f32 && ty <= (h - 1) as f32;
+    inside.then(|| {
+        (
+            sample_clamped(&backward.u, w, h, tx, ty),
+            sample_clamped(&backward.v, w, h, tx, ty),
+        )
+    })
+}
+
+/// Whether a forward flow vector `w` and the backward flow `w~` at its
+/// target cancel within Ruder et al.'s tolerance: `|w + w~|^2 <= 0.01
+/// (|w|^2 + |w~|^2) + 0.5`. Where they do not, the pixel is disoccluded
+/// (or one of the flows is wrong).
+pub(crate) fn cancel((u, v): (f32, f32), (bu, bv): (f32, f32)) -> bool {
+    let sum2 = (u + bu) * (u + bu) + (v + bv) * (v + bv);
+    sum2 <= 0.01 * (u * u + v * v + bu * bu + bv * bv) + 0.5
 }
 
 /// Derivative of `f` at `(x, y)` along x (`along_x`) or y: central

@@ -7,6 +7,8 @@
 //!   with OpenCV's presets ([`DisParams::preset`]).
 //! - [`warp_bilinear`]: sample an image at `x + w(x)` (warp the previous
 //!   stylised frame onto the current one).
+//! - [`symmetric_flow`]: a flow refined with its reverse (the mean of the
+//!   two estimates where they agree), for carrying a painting along.
 //! - [`consistency`]: forward/backward consistency weights (Ruder et al.
 //!   2016): 0 at disocclusions, motion boundaries and pixels leaving the
 //!   frame, 1 elsewhere.
@@ -66,6 +68,7 @@ mod flow;
 mod image;
 mod inverse_search;
 mod params;
+mod symmetric;
 mod variational;
 mod warp;
 mod warp_error;
@@ -77,6 +80,7 @@ pub use error::FlowError;
 pub use flow::Flow;
 pub use image::GrayImage;
 pub use params::{DisParams, Preset};
+pub use symmetric::symmetric_flow;
 pub use warp::{warp_bicubic, warp_bilinear, warp_spline};
 pub use warp_error::{
     consistent_fraction, is_cut, masked_warp_error, planar_from_rgb8, LongTermError, LongTermTerm,

@@ -78,3 +78,17 @@ fn as_accurate_as_opencv_on_the_fixture() {
     // small, hard crop).
     assert!(apart < 0.5, "mean |stylize - OpenCV| {apart}");
 }
+
+#[test]
+fn the_symmetric_flow_is_closer_to_the_truth_on_the_fixture() {
+    let a = read_pgm(&fixture("a.pgm"));
+    let b = read_pgm(&fixture("b.pgm"));
+    let gt = read_flo(&fixture("gt.flo"));
+    let params = DisParams::default();
+    let forward = dis_flow(&a, &b, &params).unwrap();
+    let backward = dis_flow(&b, &a, &params).unwrap();
+    let symmetric = stylize_flow::symmetric_flow(&forward, &backward).unwrap();
+    let (one_way, both) = (epe_valid(&forward, &gt), epe_valid(&symmetric, &gt));
+    eprintln!("EPE one way {one_way:.3}, symmetric {both:.3}");
+    assert!(both < 0.95 * one_way, "symmetric {both}, one way {one_way}");
+}
