@@ -442,6 +442,14 @@ pub struct VideoArgs {
     #[arg(long, value_name = "INTERPOLATION")]
     pub warp: Option<stylize::video::WarpInterpolation>,
 
+    /// Which optical flow carries the previous frame's result onto the
+    /// next: `symmetric` (the default) averages the flow back to the
+    /// previous frame with the reverse of the flow forward from it, where
+    /// they agree, which is more accurate; `one-way` uses the first alone,
+    /// as Ruder et al. do.
+    #[arg(long, value_name = "FLOW")]
+    pub warp_flow: Option<stylize::video::WarpFlow>,
+
     /// Also write the temporal-consistency figures of the result (as
     /// `stylize flicker --json` gives them) to this JSON file.
     #[arg(long, value_name = "FILE.json")]

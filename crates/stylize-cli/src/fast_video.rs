@@ -87,6 +87,7 @@ fn ignored_flags(cli: &VideoArgs) -> Vec<&'static str> {
         ("--temporal-weight", cli.temporal_weight.is_some()),
         ("--long-term", cli.long_term.is_some()),
         ("--warp", cli.warp.is_some()),
+        ("--warp-flow", cli.warp_flow.is_some()),
         ("--keep-work", cli.keep_work),
     ])
 }

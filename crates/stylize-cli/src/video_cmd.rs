@@ -98,6 +98,9 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     if let Some(w) = cli.warp {
         config.warp = w;
     }
+    if let Some(f) = cli.warp_flow {
+        config.warp_flow = f;
+    }
     config.validate()?;
     let in_fps = info.fps.map(|(n, d)| f64::from(n) / f64::from(d.max(1)));
     let out_fps = match (cli.fps, in_fps) {

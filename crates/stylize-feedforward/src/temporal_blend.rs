@@ -5,13 +5,18 @@
 //!
 //! `out_t = net_t + b c (warp(out_{t-1}) - net_t)`, with `c` the
 //! consistency weight of each pixel (0 at disocclusions, motion boundaries
-//! and pixels that left the frame) and `b` the blend. With `b < 1` a
+//! and pixels that left the frame) and `b` the blend. The warp follows the
+//! frame's flow to the previous one averaged with the reversed flow from
+//! it where the two agree ([`symmetric_flow`]), which is more accurate
+//! than either. With `b < 1` a
 //! consistent pixel still takes `1 - b` of the new frame's painting, so
 //! warping errors fade instead of piling up; a scene cut (most pixels
 //! inconsistent) starts afresh.
 
 use image::Rgb32FImage;
-use stylize_flow::{consistency, warp_bilinear, DisFlow, DisParams, GrayImage, CUT_THRESHOLD};
+use stylize_flow::{
+    consistency, symmetric_flow, warp_bilinear, DisFlow, DisParams, GrayImage, CUT_THRESHOLD,
+};
 
 use crate::error::{Error, Result};
 use crate::planar::to_nchw;
@@ -116,7 +121,10 @@ impl TemporalBlend {
                 if share < self.cut_threshold {
                     Err(Some(share))
                 } else {
-                    let warped = warp_bilinear(&prev.output, 3, &here_to_past).map_err(flow_err)?;
+                    // Carried along the mean of the two flows' estimates
+                    // (more accurate than either; `symmetric_flow`).
+                    let carry = symmetric_flow(&here_to_past, &past_to_here).map_err(flow_err)?;
+                    let warped = warp_bilinear(&prev.output, 3, &carry).map_err(flow_err)?;
                     Ok((warped, c, share))
                 }
             }

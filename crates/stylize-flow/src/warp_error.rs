@@ -16,6 +16,7 @@ use crate::error::{check_len, plane_len, FlowError};
 use crate::flow::Flow;
 use crate::image::GrayImage;
 use crate::params::DisParams;
+use crate::symmetric::symmetric_flow;
 use crate::warp::warp_bilinear;
 
 /// Default scene-cut threshold: a pair of consecutive frames whose
@@ -513,11 +514,12 @@ impl WarpReference {
     /// The `E_warp` (within shots) a stylised clip would score if each of
     /// its frames were its predecessor carried along the flow: frame
     /// `t + 1` replaced by `stylised[t]` warped bilinearly by the flow from
-    /// original frame `t + 1` to frame `t` (computed with `params`; the
-    /// reference's own forward flows and masks measure). No repainting at
-    /// all: what is left comes from resampling the painted texture twice
-    /// and from where the two flows disagree, so it grows with the
-    /// texture's sharpness and the motion. A yardstick for methods that
+    /// original frame `t + 1` to frame `t`, refined with the reverse flow
+    /// as `stylize video` carries its paintings ([`symmetric_flow`]; the
+    /// flow back computed with `params`, the reverse one the reference's
+    /// own forward flow, which with its mask also measures). No repainting at all: what is left comes from resampling
+    /// the painted texture twice and from where the flows disagree, so it
+    /// grows with the texture's sharpness and the motion. A yardstick for methods that
     /// move paint along the flow, not a strict floor: a repainted frame can
     /// score lower.
     ///
@@ -539,10 +541,11 @@ impl WarpReference {
             }
             let a = GrayImage::from_rgb_planar(w, h, originals[t].as_ref())?;
             let b = GrayImage::from_rgb_planar(w, h, originals[t + 1].as_ref())?;
-            // Computed again rather than kept from `new`: the reference
-            // holds every pair's forward flow already, and keeping the
-            // backward ones too would add two thirds to its memory.
-            let back = dis.calc(&b, &a)?;
+            // The backward flow computed again rather than kept from
+            // `new`: the reference holds every pair's forward flow
+            // already, and keeping the backward ones too would add two
+            // thirds to its memory.
+            let back = symmetric_flow(&dis.calc(&b, &a)?, &pair.flow)?;
             let carried = warp_bilinear(stylised[t].as_ref(), 3, &back)?;
             sum += masked_warp_error(stylised[t].as_ref(), &carried, 3, &pair.flow, &pair.mask)?;
             n += 1;

@@ -334,6 +334,7 @@ fn close_loop(
         let here_to_past = flow.calc(grey, &first[j - 1].1)?;
         let past_to_here = flow.calc(&first[j - 1].1, grey)?;
         let c_source = consistency(&here_to_past, &past_to_here)?;
+        let here_to_past = config.warp_flow.resolve(here_to_past, &past_to_here)?;
         let (small, c_small) = to_working(&here_to_past, &c_source, (w, h))?;
         d_out = carry(&d_out, &here_to_past, &c_source, config.warp)?;
         d_state = carry(&d_state, &small, &c_small, config.warp)?;

@@ -98,6 +98,7 @@ pub(crate) fn link(
         let here_to_past = flow.calc(content_grey, &past.content)?;
         let past_to_here = flow.calc(&past.content, content_grey)?;
         let c_source = consistency(&here_to_past, &past_to_here)?;
+        let here_to_past = config.warp_flow.resolve(here_to_past, &past_to_here)?;
         let source_consistent =
             c_source.iter().map(|v| f64::from(*v)).sum::<f64>() / c_source.len().max(1) as f64;
         let (here_to_past, c) = to_working(&here_to_past, &c_source, (w, h))?;
