@@ -211,3 +211,23 @@ impl VideoConfig {
             .map_err(|e| Error::parameter("flow", e.to_string()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_warp_flow_choice_is_applied() {
+        // Back 2 px everywhere; forward 1.8 px: they agree within the
+        // tolerance, so the symmetric flow is their mean, -1.9.
+        let (w, h) = (12, 6);
+        let back = Flow::new(w, h, vec![-2.0; w * h], vec![0.0; w * h]).unwrap();
+        let forward = Flow::new(w, h, vec![1.8; w * h], vec![0.0; w * h]).unwrap();
+        let one_way = WarpFlow::OneWay.resolve(back.clone(), &forward).unwrap();
+        assert_eq!(one_way, back);
+        let symmetric = WarpFlow::Symmetric.resolve(back, &forward).unwrap();
+        // x = 6: the target 4 is inside; the mean of -2 and -1.8.
+        assert!((symmetric.u[2 * w + 6] + 1.9).abs() < 1e-6);
+        assert_eq!(VideoConfig::default().warp_flow, WarpFlow::Symmetric);
+    }
+}
