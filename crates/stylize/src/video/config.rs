@@ -74,9 +74,9 @@ pub enum WarpFlow {
     /// frame to this one where the two agree
     /// ([`stylize_flow::symmetric_flow`]): two estimates of one motion,
     /// whose errors partly cancel. Lower end-point error on synthetic
-    /// warps (8-19%); on 30 frames of real footage `E_warp` falls by 26%
-    /// (`bikes.mp4`) and 4% (`bigbuckbunny.mp4`), by OpenCV's flow by 9%
-    /// and 2.5%, while the long-term figure on bikes rises by 16%
+    /// warps (8-19%); on real footage `E_warp` falls by 26% (`bikes.mp4`),
+    /// 17% (`carphone`) and 4% (`bigbuckbunny.mp4`), by OpenCV's flow by
+    /// 9%, 14% and 2.5%, while the long-term figure on bikes rises by 16%
     /// (`docs/VIDEO.md`). The default.
     #[default]
     Symmetric,
