@@ -8,10 +8,9 @@
 //! and pixels that left the frame) and `b` the blend. The warp follows the
 //! frame's flow to the previous one averaged with the reversed flow from
 //! it where the two agree ([`symmetric_flow`]), which is more accurate
-//! than either. With `b < 1` a
-//! consistent pixel still takes `1 - b` of the new frame's painting, so
-//! warping errors fade instead of piling up; a scene cut (most pixels
-//! inconsistent) starts afresh.
+//! than either. With `b < 1` a consistent pixel still takes `1 - b` of
+//! the new frame's painting, so warping errors fade instead of piling up;
+//! a scene cut (most pixels inconsistent) starts afresh.
 
 use image::Rgb32FImage;
 use stylize_flow::{
@@ -121,8 +120,6 @@ impl TemporalBlend {
                 if share < self.cut_threshold {
                     Err(Some(share))
                 } else {
-                    // Carried along the mean of the two flows' estimates
-                    // (more accurate than either; `symmetric_flow`).
                     let carry = symmetric_flow(&here_to_past, &past_to_here).map_err(flow_err)?;
                     let warped = warp_bilinear(&prev.output, 3, &carry).map_err(flow_err)?;
                     Ok((warped, c, share))

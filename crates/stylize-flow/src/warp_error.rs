@@ -517,11 +517,12 @@ impl WarpReference {
     /// original frame `t + 1` to frame `t`, refined with the reverse flow
     /// as `stylize video` carries its paintings ([`symmetric_flow`]; the
     /// flow back computed with `params`, the reverse one the reference's
-    /// own forward flow, which with its mask also measures). No repainting at all: what is left comes from resampling
-    /// the painted texture twice and from where the flows disagree, so it
-    /// grows with the texture's sharpness and the motion. A yardstick for methods that
-    /// move paint along the flow, not a strict floor: a repainted frame can
-    /// score lower.
+    /// own forward flow, which with its mask also measures). No
+    /// repainting at all: what is left comes from resampling the painted
+    /// texture twice and from where the flows disagree, so it grows with
+    /// the texture's sharpness and the motion. A yardstick for methods
+    /// that move paint along the flow, not a strict floor: a repainted
+    /// frame can score lower.
     ///
     /// Errors: as [`WarpReference::e_warp`] for either clip, and the flow's.
     pub fn carried_e_warp<F: AsRef<[f32]>>(
