@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run -p stylize-flow --release --example flow_bench -- DATA_DIR \
 //!     [--threads 2] [--rounds 5] [--warmup 3] [--preset ultrafast|fast|medium] \
-//!     [--json OUT.json] [--save-flow] [--symmetric]
+//!     [--finest-scale N] [--json OUT.json] [--save-flow] [--symmetric]
 //! ```
 //!
 //! EPE and timing follow `reference/flow/opencv_dis.py`: EPE averaged over
@@ -18,6 +18,9 @@
 //! reports the EPE of [`symmetric_flow`](stylize_flow::symmetric_flow)
 //! (the forward flow averaged with the reversed backward one where they
 //! agree), the flow `stylize video` carries paintings along.
+//!
+//! `--finest-scale N` overrides the preset's finest pyramid level (medium:
+//! 1, half resolution; 0 runs the patch search at full resolution).
 
 use std::error::Error;
 use std::fs::File;
@@ -71,6 +74,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let (mut threads, mut rounds, mut warmup, mut preset) =
         (2usize, 5usize, 3usize, Preset::Medium);
     let (mut json, mut save, mut symmetric) = (None, false, false);
+    let mut finest_scale = None;
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
@@ -85,6 +89,7 @@ fn main() -> Result<(), Box<dyn Error>> {
                     p => return Err(format!("unknown preset {p}").into()),
                 }
             }
+            "--finest-scale" => finest_scale = Some(value()?.parse()?),
             "--json" => json = Some(value()?),
             "--save-flow" => save = true,
             "--symmetric" => symmetric = true,
@@ -93,7 +98,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
     }
     let dir =
-        dir.ok_or("usage: flow_bench DATA_DIR [--threads N] [--rounds N] [--preset P] [--json F]")?;
+        dir.ok_or("usage: flow_bench DATA_DIR [--threads N] [--rounds N] [--preset P] [--finest-scale N] [--json F]")?;
     let dir = Path::new(&dir);
     let list: serde_json::Value =
         serde_json::from_reader(BufReader::new(File::open(dir.join("pairs.json"))?))?;
@@ -103,7 +108,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         .build()?;
     // One flow computer for the whole run, like one cv2 DIS object: buffers
     // are reused between pairs.
-    let mut dis = DisFlow::new(DisParams::preset(preset))?;
+    let mut params = DisParams::preset(preset);
+    if let Some(s) = finest_scale {
+        params.finest_scale = s;
+    }
+    let mut dis = DisFlow::new(params.clone())?;
 
     let mut data = Vec::new();
     for p in pairs {
@@ -172,7 +181,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     if let Some(path) = json {
         let out = serde_json::json!({
-            "impl": "stylize-flow", "preset": format!("{preset:?}").to_lowercase(), "threads": threads,
+            "impl": "stylize-flow", "preset": format!("{preset:?}").to_lowercase(),
+            "finest_scale": params.finest_scale, "threads": threads,
             "pairs": results, "mean_epe": mean_epe, "median_ms": median_ms,
         });
         serde_json::to_writer_pretty(BufWriter::new(File::create(path)?), &out)?;
