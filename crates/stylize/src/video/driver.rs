@@ -5,11 +5,11 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use image::{DynamicImage, Rgb32FImage, RgbImage};
-use stylize_flow::{consistency, DisFlow, Flow, GrayImage};
+use stylize_flow::{DisFlow, Flow, GrayImage};
 
 use super::config::{VideoConfig, WarpInterpolation};
 use super::history::{History, Past};
-use super::temporal::{link, to_working, Link};
+use super::temporal::{carrying_flow, link, to_working, Link};
 use super::workdir::{Stored, WorkDir};
 use crate::config::{Init, Scales, StyleConfig};
 use crate::error::{Error, Result};
@@ -331,10 +331,7 @@ fn close_loop(
     for j in 1..k {
         // Frame j's pixels in frame j-1, at the frames' size.
         let grey = &first[j].1;
-        let here_to_past = flow.calc(grey, &first[j - 1].1)?;
-        let past_to_here = flow.calc(&first[j - 1].1, grey)?;
-        let c_source = consistency(&here_to_past, &past_to_here)?;
-        let here_to_past = config.warp_flow.resolve(here_to_past, &past_to_here)?;
+        let (here_to_past, c_source) = carrying_flow(flow, grey, &first[j - 1].1, config)?;
         let (small, c_small) = to_working(&here_to_past, &c_source, (w, h))?;
         d_out = carry(&d_out, &here_to_past, &c_source, config.warp)?;
         d_state = carry(&d_state, &small, &c_small, config.warp)?;

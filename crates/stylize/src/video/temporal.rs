@@ -67,6 +67,25 @@ pub(crate) fn to_working(flow: &Flow, c: &[f32], (w, h): (u32, u32)) -> Result<(
     Ok((small, area(c, 1.0)))
 }
 
+/// The flow that carries a past frame's result onto `here` (for each pixel
+/// of `here`, its place in `past`; refined as `config.warp_flow` says) and
+/// the consistency weights of the two one-way flows, both at the frames'
+/// own size.
+///
+/// # Errors
+/// [`Error::Flow`] when the flow fails (sizes differ: a broken invariant).
+pub(crate) fn carrying_flow(
+    flow: &mut DisFlow,
+    here: &GrayImage,
+    past: &GrayImage,
+    config: &VideoConfig,
+) -> Result<(Flow, Vec<f32>)> {
+    let here_to_past = flow.calc(here, past)?;
+    let past_to_here = flow.calc(past, here)?;
+    let c = consistency(&here_to_past, &past_to_here)?;
+    Ok((config.warp_flow.resolve(here_to_past, &past_to_here)?, c))
+}
+
 /// Links `content` (RGB at the working size; grey at the source size, where
 /// the flow is computed) to the shot so far.
 ///
@@ -93,12 +112,7 @@ pub(crate) fn link(
     let mut init = None;
     let mut first_consistent = 0.0;
     for (j, past) in history.iter().enumerate().take(config.long_term) {
-        // For pixel x of this frame, where it was in the earlier one; and
-        // back, for the consistency check.
-        let here_to_past = flow.calc(content_grey, &past.content)?;
-        let past_to_here = flow.calc(&past.content, content_grey)?;
-        let c_source = consistency(&here_to_past, &past_to_here)?;
-        let here_to_past = config.warp_flow.resolve(here_to_past, &past_to_here)?;
+        let (here_to_past, c_source) = carrying_flow(flow, content_grey, &past.content, config)?;
         let source_consistent =
             c_source.iter().map(|v| f64::from(*v)).sum::<f64>() / c_source.len().max(1) as f64;
         let (here_to_past, c) = to_working(&here_to_past, &c_source, (w, h))?;
