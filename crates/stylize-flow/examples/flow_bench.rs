@@ -164,20 +164,14 @@ fn main() -> Result<(), Box<dyn Error>> {
             "epe_symmetric": e_symmetric}),
         );
     }
-    let mean_epe = results
-        .iter()
-        .filter_map(|r| r["epe"].as_f64())
-        .sum::<f64>()
-        / results.len().max(1) as f64;
+    let mean_of = |key: &str| {
+        results.iter().filter_map(|r| r[key].as_f64()).sum::<f64>() / results.len().max(1) as f64
+    };
+    let mean_epe = mean_of("epe");
     let median_ms = median(results.iter().filter_map(|r| r["ms"].as_f64()).collect());
     println!("mean EPE {mean_epe:.3} px, median {median_ms:.2} ms/pair");
     if symmetric {
-        let mean_symmetric = results
-            .iter()
-            .filter_map(|r| r["epe_symmetric"].as_f64())
-            .sum::<f64>()
-            / results.len().max(1) as f64;
-        println!("mean symmetric EPE {mean_symmetric:.3} px");
+        println!("mean symmetric EPE {:.3} px", mean_of("epe_symmetric"));
     }
     if let Some(path) = json {
         let out = serde_json::json!({
