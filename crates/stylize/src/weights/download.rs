@@ -82,8 +82,9 @@ pub fn fetch_cached(
     let timeout = std::env::var("STYLIZE_DOWNLOAD_TIMEOUT")
         .ok()
         .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s > 0.0)
-        .map_or(READ_TIMEOUT, Duration::from_secs_f64);
+        .filter(|s| *s > 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .unwrap_or(READ_TIMEOUT);
     fetch_with(spec, cache_dir, progress, true, timeout)
 }
 

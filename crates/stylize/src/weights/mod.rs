@@ -379,6 +379,8 @@ pub fn vgg_from_tensors(
         }
         check_len(path, c.kernel)?;
         check_len(path, bias)?;
+        check_finite(path, c.kernel)?;
+        check_finite(path, bias)?;
         let kernel = match layout {
             KernelLayout::Oihw => c.kernel.data.clone(),
             KernelLayout::Hwio => hwio_to_oihw(&c.kernel.data, want),
@@ -410,6 +412,22 @@ fn place<'c, 'a>(
         None => Err(Error::weights_format(
             path,
             format!("tensor `{}`: {}", c.kernel.name, why()),
+        )),
+    }
+}
+
+/// A NaN or infinity in a kernel or bias would reach the painting silently
+/// (ReLU's `max(0, x)` drops a NaN) or make the first step diverge with
+/// advice about the learning rate, so it is refused here, by tensor.
+fn check_finite(path: &Path, t: &RawTensor) -> Result<()> {
+    match t.data.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::weights_format(
+            path,
+            format!(
+                "tensor `{}` holds a value that is not finite ({} at element {i})",
+                t.name, t.data[i]
+            ),
         )),
     }
 }

@@ -172,6 +172,26 @@ fn a_wrong_shape_is_named_with_both_shapes() {
 }
 
 #[test]
+fn a_value_that_is_not_finite_is_named_by_tensor() {
+    for (name, bad) in [
+        ("features.0.bias", f32::NAN),
+        ("features.5.weight", f32::INFINITY),
+    ] {
+        let mut t = torch_names(Architecture::Vgg16);
+        let k = t.iter_mut().find(|t| t.name == name).unwrap();
+        k.data[3] = bad;
+        let err = vgg_from_tensors(p(), &t, KernelLayout::Oihw).unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, Error::WeightsFormat { .. }), "{msg}");
+        assert!(
+            msg.contains(&format!("`{name}` holds a value that is not finite"))
+                && msg.contains("element 3"),
+            "{msg}"
+        );
+    }
+}
+
+#[test]
 fn no_convolutions_at_all_is_a_format_error() {
     let t = vec![RawTensor {
         name: "fc.weight".into(),
