@@ -227,7 +227,7 @@ pub struct CommonArgs {
     #[arg(long, value_name = "content|noise|style|fast|fast:N|FILE")]
     pub init: Option<String>,
 
-    /// Amplitude a of the noise U(-a, a) added to the initial image.
+    /// Amplitude a (0..1) of the noise U(-a, a) added to the initial image.
     /// Default: the preset's (seed 0.25, gatys 0).
     #[arg(long, value_name = "A", value_parser = non_negative, allow_negative_numbers = true)]
     pub init_noise: Option<f32>,

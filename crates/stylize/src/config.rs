@@ -256,7 +256,7 @@ pub struct StyleConfig {
     /// The initial image. Default [`Init::Content`].
     pub init: Init,
     /// Amplitude of the uniform noise added to the initial image:
-    /// `clip(init + U(-a, a))`. Default 0.25 (the seed's).
+    /// `clip(init + U(-a, a))`, with `a` in [0, 1]. Default 0.25 (the seed's).
     pub init_noise: f32,
     /// Seed of the initial noise. Default 0.
     pub seed: u64,
@@ -516,7 +516,15 @@ impl StyleConfig {
         };
         finite_nonneg("alpha", self.alpha)?;
         finite_nonneg("beta", self.beta)?;
-        finite_nonneg("init noise", self.init_noise)?;
+        if !(0.0..=1.0).contains(&self.init_noise) {
+            return Err(Error::parameter(
+                "init noise",
+                format!(
+                    "{} (must be between 0 and 1: the pixels lie in [0, 1])",
+                    self.init_noise
+                ),
+            ));
+        }
         finite_nonneg("tv weight", self.tv_weight)?;
         let lr = self.effective_learning_rate();
         if !(lr.is_finite() && lr > 0.0) {
@@ -706,6 +714,10 @@ mod tests {
                 StyleConfig::default().with_style_layers(vec![]),
                 "style layers",
             ),
+            // 2a must stay finite for the uniform draw; above 1 it only clips.
+            (StyleConfig::default().with_init_noise(3e38), "init noise"),
+            (StyleConfig::default().with_init_noise(1.5), "init noise"),
+            (StyleConfig::default().with_init_noise(-0.1), "init noise"),
         ];
         for (cfg, name) in cases {
             let err = cfg.validate().unwrap_err().to_string();
