@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use stylize::{load_image, output_format, save_image, Error, Preset, Scales};
+use stylize::{check_output_size, load_image, output_format, save_image, Error, Preset, Scales};
 
 use crate::args::ImageArgs;
 use crate::interrupt::Interrupt;
@@ -54,6 +54,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         }
     }
     let content = load_image(&cli.content)?;
+    check_output_size(&cli.output, (content.width(), content.height()))?;
     let styles = load_styles(&cli.common)?;
     let mut config = build_config(&cli.common, Preset::Seed, None)?;
     if let Some(spec) = cli.common.init.as_deref().filter(|i| is_fast_init(i)) {

@@ -296,6 +296,32 @@ pub fn output_format(path: &Path) -> Result<ImageFormat> {
     }
 }
 
+/// Checks that an image of `w` x `h` pixels can be written to `path` in
+/// the format its extension names, so that a long run is not lost to the
+/// encoder at the end: JPEG holds at most 65535 pixels a side and WebP
+/// 16383; PNG has no limit that matters here.
+///
+/// # Errors
+/// [`Error::Parameter`] for an unsupported extension or a size the format
+/// cannot hold.
+pub fn check_output_size(path: &Path, (w, h): (u32, u32)) -> Result<()> {
+    let (name, limit) = match output_format(path)? {
+        ImageFormat::Jpeg => ("JPEG", 65535),
+        ImageFormat::WebP => ("WebP", 16383),
+        _ => return Ok(()),
+    };
+    if w > limit || h > limit {
+        return Err(Error::parameter(
+            "output",
+            format!(
+                "{}: the result is {w}x{h} px, and {name} holds at most {limit} px a side; use .png",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// A temporary file in `dir` (named `{prefix}XXXX.part`) to write an output
 /// into and then rename over the final name, so that a failure never
 /// leaves a partial file. It is created with the permissions an ordinary
@@ -512,6 +538,24 @@ mod tests {
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         // Not tempfile's private 0600: what the umask gives any new file.
         assert_eq!(mode(&out), mode(&plain));
+    }
+
+    #[test]
+    fn an_output_too_large_for_its_format_is_refused_before_the_work() {
+        let ok = |p: &str, size| check_output_size(Path::new(p), size);
+        assert!(ok("a.webp", (16383, 100)).is_ok());
+        assert!(ok("a.jpg", (65535, 65535)).is_ok());
+        assert!(ok("a.png", (100_000, 100)).is_ok());
+        let err = ok("a.webp", (17000, 5000)).unwrap_err().to_string();
+        assert!(
+            err.contains("a.webp: the result is 17000x5000 px, and WebP holds at most 16383"),
+            "{err}"
+        );
+        assert!(ok("a.JPEG", (10, 70000))
+            .unwrap_err()
+            .to_string()
+            .contains("JPEG"));
+        assert!(ok("a.bmp", (10, 10)).is_err());
     }
 
     #[test]

@@ -97,7 +97,8 @@ pub use engine::{Engine, Planar};
 pub use error::{Error, Result};
 pub use fast::SimdLevel;
 pub use image_io::{
-    load_image, load_image_with_limits, output_format, output_tempfile, save_image, ImageLimits,
+    check_output_size, load_image, load_image_with_limits, output_format, output_tempfile,
+    save_image, ImageLimits,
 };
 pub use layer::{Layer, TapKind};
 pub use objective::CostValues;
