@@ -252,6 +252,14 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
     image::RgbImage::new(30, 20)
         .save(mixed.join("f3.png"))
         .unwrap();
+    // Too small for the flow's 8x8 patch: refused before frame 1 is painted.
+    let tiny = d.join("tiny");
+    std::fs::create_dir(&tiny).unwrap();
+    for k in 1..=3 {
+        image::RgbImage::from_pixel(6, 4, image::Rgb([40 * k, 90, 200]))
+            .save(tiny.join(format!("f{k}.png")))
+            .unwrap();
+    }
     let corrupt = d.join("corrupt.mp4");
     std::fs::write(&corrupt, b"not a video at all, just some bytes pretending").unwrap();
     let out = d.join("out.gif");
@@ -266,6 +274,13 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
     let cases: Vec<Case> = vec![
         (empty.clone(), out.clone(), vec![], None, "no frame"),
         (mixed.clone(), out.clone(), vec![], None, "f3.png"),
+        (
+            tiny.clone(),
+            out.clone(),
+            vec![],
+            None,
+            "needs at least 8x8",
+        ),
         (
             corrupt.clone(),
             out.clone(),

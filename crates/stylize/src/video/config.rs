@@ -6,6 +6,10 @@ use stylize_flow::{symmetric_flow, warp_bicubic, warp_bilinear, warp_spline, Dis
 use crate::config::StyleConfig;
 use crate::error::{Error, Result};
 
+/// The most earlier frames [`VideoConfig::long_term`] may hold each frame to
+/// (each is kept in memory with its painting).
+pub const MAX_LONG_TERM: usize = 16;
+
 /// How a clip is stylized. `Default`: the `gatys` preset at 256 px for each
 /// frame, the defaults below for the temporal terms.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,7 +31,8 @@ pub struct VideoConfig {
     /// `docs/VIDEO.md`).
     pub temporal_weight: f64,
     /// Long-term consistency: also hold each frame to frames `t-2..t-J`
-    /// where no nearer frame covers a pixel. Default 1 (short-term only).
+    /// where no nearer frame covers a pixel. Default 1 (short-term only),
+    /// at most [`MAX_LONG_TERM`].
     pub long_term: usize,
     /// A frame whose share of consistent pixels with the previous frame is
     /// below this is a scene cut and starts fresh. Default 0.25
@@ -194,8 +199,14 @@ impl VideoConfig {
                 format!("{} must be a finite number >= 0", self.temporal_weight),
             ));
         }
-        if self.long_term == 0 {
-            return Err(Error::parameter("long-term", "must be at least 1"));
+        if !(1..=MAX_LONG_TERM).contains(&self.long_term) {
+            return Err(Error::parameter(
+                "long-term",
+                format!(
+                    "{} (must be 1..={MAX_LONG_TERM}: each earlier frame is kept in memory)",
+                    self.long_term
+                ),
+            ));
         }
         if !(0.0..=1.0).contains(&self.cut_threshold) {
             return Err(Error::parameter(
@@ -229,5 +240,19 @@ mod tests {
         // x = 6: the target 4 is inside; the mean of -2 and -1.8.
         assert!((symmetric.u[2 * w + 6] + 1.9).abs() < 1e-6);
         assert_eq!(VideoConfig::default().warp_flow, WarpFlow::Symmetric);
+    }
+
+    #[test]
+    fn long_term_is_bounded() {
+        let with = |j| VideoConfig {
+            long_term: j,
+            ..VideoConfig::default()
+        };
+        assert!(with(1).validate().is_ok());
+        assert!(with(MAX_LONG_TERM).validate().is_ok());
+        for j in [0, MAX_LONG_TERM + 1, usize::MAX] {
+            let err = with(j).validate().unwrap_err().to_string();
+            assert!(err.contains("long-term"), "{err}");
+        }
     }
 }

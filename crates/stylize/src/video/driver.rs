@@ -128,7 +128,23 @@ pub fn stylize_video(
         let frame = frame?;
         let dims = (frame.width(), frame.height());
         match size {
-            None => size = Some(dims),
+            None => {
+                // The flow needs a patch's worth of pixels; say so before
+                // the first frame is painted, not after.
+                let min = config.flow.patch_size as u32;
+                if !config.independent && (dims.0 < min || dims.1 < min) {
+                    return Err(Error::parameter(
+                        "frames",
+                        format!(
+                            "the frames are {}x{} px; the optical flow that carries the painting \
+                             from frame to frame needs at least {min}x{min} (or paint each frame \
+                             on its own with --independent)",
+                            dims.0, dims.1
+                        ),
+                    ));
+                }
+                size = Some(dims);
+            }
             Some(s) if s != dims => {
                 return Err(Error::parameter(
                     "frames",

@@ -28,7 +28,7 @@ mod history;
 mod temporal;
 mod workdir;
 
-pub use config::{InconsistentStart, VideoConfig, WarpFlow, WarpInterpolation};
+pub use config::{InconsistentStart, VideoConfig, WarpFlow, WarpInterpolation, MAX_LONG_TERM};
 pub use driver::{
     stylize_video, FrameInfo, FrameResult, ResumedFrame, VideoObserver, VideoSummary,
 };
