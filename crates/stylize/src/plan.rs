@@ -96,45 +96,59 @@ impl Planner {
                 // Automatic scales skip the coarse ones an image is too
                 // small (or too elongated) for.
                 Err(_) if config.scales == Scales::Auto && k < last => {}
+                // The full size fits but a fixed coarse scale does not:
+                // the number of scales is what to change.
+                Err(_) if k < last => {
+                    return Err(Error::parameter(
+                        "scales",
+                        format!(
+                            "with {} scales the first is {side} px, where the content is {}x{} \
+                             px: too small for the network's layers; use fewer --scales, or \
+                             --scales auto",
+                            sizes.len(),
+                            size.0,
+                            size.1
+                        ),
+                    ))
+                }
                 Err(e) => return Err(e),
             }
         }
-        if let Some(limit) = config.max_memory {
-            let need = self.estimate(config, &layers, &scales);
-            if need > limit {
-                return Err(self.too_big(content, styles, config, need, limit));
-            }
-        }
-        Ok(Plan {
+        let plan = Plan {
             layers,
             blend,
             scales,
             output_size: content,
-        })
+        };
+        if let Some(limit) = config.max_memory {
+            let need = self.estimate(config, &plan);
+            if need > limit {
+                return Err(self.too_big(content, styles, config, need, limit));
+            }
+        }
+        Ok(plan)
     }
 
     /// The estimated peak memory of a planned run, in bytes: the largest of
-    /// its scales (see [`crate::memory`]).
-    pub(crate) fn estimate(
-        &self,
-        config: &StyleConfig,
-        layers: &ResolvedLayers,
-        scales: &[ScalePlan],
-    ) -> u64 {
-        scales
+    /// its scales, plus the buffers at the photo's own size (see
+    /// [`crate::memory`]).
+    pub(crate) fn estimate(&self, config: &StyleConfig, plan: &Plan) -> u64 {
+        let engine = plan
+            .scales
             .iter()
             .map(|s| {
                 memory::estimate_engine_bytes(
                     self.engine,
                     self.arch,
-                    layers,
+                    &plan.layers,
                     config,
                     s.size,
                     &s.style_sizes,
                 )
             })
             .max()
-            .unwrap_or(0)
+            .unwrap_or(0);
+        engine + memory::full_size_bytes(plan.output_size, config)
     }
 
     /// The error for a run over the memory limit, naming the largest
@@ -151,7 +165,7 @@ impl Planner {
             let c = config.clone().with_size(size).with_max_memory(None);
             self.plan_sizes(content, styles, &c)
                 .ok()
-                .map(|p| self.estimate(&c, &p.layers, &p.scales))
+                .map(|p| self.estimate(&c, &p))
         };
         // Sizes that plan at all form [smallest, ...); among those, the ones
         // that fit form [smallest, largest]. Bisect for both ends.
@@ -178,7 +192,18 @@ impl Planner {
             }
             format!("--size {lo} fits")
         } else {
-            "no size fits".to_string()
+            let full = memory::BASE_BYTES + memory::full_size_bytes(content, config);
+            if full > limit {
+                format!(
+                    "no size fits: the result has the photo's own size, {}x{} px, and the \
+                     buffers at that size alone need about {}; scale the photo down",
+                    content.0,
+                    content.1,
+                    memory::human(full)
+                )
+            } else {
+                "no size fits".to_string()
+            }
         };
         Error::parameter(
             "size",
@@ -224,4 +249,51 @@ fn check_fits(what: &str, (w, h): (u32, u32), layers: &ResolvedLayers) -> Result
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn planner() -> Planner {
+        Planner {
+            arch: Architecture::Vgg16,
+            engine: Engine::Fast,
+        }
+    }
+
+    /// An 8000x8000 photo at `--size 64` peaked at 2.48 GB resident (fast
+    /// engine, 1 thread, 2 iterations), almost all of it at the photo's own
+    /// size; the estimate must cover it, and a limit below what the photo
+    /// alone needs says to scale the photo down, not to pick a --size.
+    #[test]
+    fn the_photos_own_size_counts() {
+        let config = StyleConfig::seed().with_size(64).with_max_memory(None);
+        let style = [(640u32, 480u32)];
+        let big = planner().plan_sizes((8000, 8000), &style, &config).unwrap();
+        let small = planner().plan_sizes((64, 64), &style, &config).unwrap();
+        let (big, small) = (
+            planner().estimate(&config, &big),
+            planner().estimate(&config, &small),
+        );
+        assert!(big >= 2_484_644 << 10, "{}", memory::human(big));
+        assert!(
+            big - small >= 1_880_000_000,
+            "{}",
+            memory::human(big - small)
+        );
+        let err = planner()
+            .plan_sizes(
+                (8000, 8000),
+                &style,
+                &config.clone().with_max_memory(Some(1 << 30)),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no size fits: the result has the photo's own size, 8000x8000 px")
+                && err.contains("scale the photo down"),
+            "{err}"
+        );
+    }
 }

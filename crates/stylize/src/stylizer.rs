@@ -267,7 +267,7 @@ impl Stylizer {
     ) -> Result<u64> {
         let planner = self.planner();
         let plan = planner.plan(content, styles, &config.clone().with_max_memory(None))?;
-        Ok(planner.estimate(config, &plan.layers, &plan.scales))
+        Ok(planner.estimate(config, &plan))
     }
 
     /// Checks a run from its images' sizes alone (`(width, height)` as
@@ -285,7 +285,7 @@ impl Stylizer {
     ) -> Result<u64> {
         let planner = self.planner();
         let plan = planner.plan_sizes(content, styles, config)?;
-        Ok(planner.estimate(config, &plan.layers, &plan.scales))
+        Ok(planner.estimate(config, &plan))
     }
 
     fn run(

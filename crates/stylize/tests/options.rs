@@ -538,6 +538,12 @@ fn bad_combinations_are_refused_before_any_work() {
         ),
         (tiny().with_style_scale(0.0), &two[..1], "style scale"),
         (tiny().with_scales(Scales::Fixed(0)), &two[..1], "scales"),
+        // 16 halvings of the working size: the count is what to change.
+        (
+            tiny().with_scales(Scales::Fixed(16)),
+            &two[..1],
+            "use fewer --scales",
+        ),
         (tiny(), &[][..], "no style image"),
     ];
     for (config, styles, msg) in cases {
