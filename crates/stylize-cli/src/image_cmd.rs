@@ -1,7 +1,7 @@
 //! The `image` job: one photo in the style of one or more paintings.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use stylize::{check_output_size, load_image, output_format, save_image, Error, Preset, Scales};
@@ -10,8 +10,8 @@ use crate::args::ImageArgs;
 use crate::interrupt::Interrupt;
 use crate::progress::CliObserver;
 use crate::setup::{
-    build_config, check_not_an_input, check_output_dir, file_name, is_fast_init, load_styles,
-    load_stylizer,
+    build_config, check_not_an_input, check_output_dir, check_side_file, file_name, init_file,
+    is_fast_init, load_styles, load_stylizer,
 };
 use crate::{JobResult, Outcome};
 
@@ -29,19 +29,18 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     // Everything a user can get wrong is checked before the long part.
     output_format(&cli.output)?;
     check_output_dir(&cli.output)?;
-    let init_file = cli
-        .common
-        .init
-        .as_deref()
-        .filter(|i| !matches!(*i, "content" | "noise" | "style") && !is_fast_init(i))
-        .map(Path::new);
-    check_not_an_input(
-        &cli.output,
+    let init_file = init_file(&cli.common);
+    let inputs = || {
         std::iter::once(cli.content.as_path())
             .chain(cli.common.style.iter().map(PathBuf::as_path))
-            .chain(init_file),
-        cli.overwrite,
-    )?;
+            .chain(init_file)
+    };
+    check_not_an_input(&cli.output, inputs(), cli.overwrite)?;
+    for (flag, file) in [("loss-log", &cli.loss_log), ("plot", &cli.plot)] {
+        if let Some(file) = file {
+            check_side_file(flag, file, &cli.output, inputs(), cli.overwrite)?;
+        }
+    }
     if let Some(plot) = &cli.plot {
         check_output_dir(plot)?;
         let ext = plot.extension().map(|e| e.to_ascii_lowercase());

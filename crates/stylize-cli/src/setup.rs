@@ -236,6 +236,16 @@ pub fn is_fast_init(init: &str) -> bool {
     init == "fast" || init.starts_with("fast:")
 }
 
+/// The file `--init` names, if it names one (not `content`, `noise`,
+/// `style` or the network's painting): an input the run must not overwrite.
+pub fn init_file(common: &CommonArgs) -> Option<&Path> {
+    common
+        .init
+        .as_deref()
+        .filter(|i| !matches!(*i, "content" | "noise" | "style") && !is_fast_init(i))
+        .map(Path::new)
+}
+
 /// Fails early when the output's folder does not exist.
 pub fn check_output_dir(output: &Path) -> Result<(), Error> {
     let dir = match output.parent() {
@@ -266,19 +276,56 @@ pub fn check_not_an_input<'a>(
     inputs: impl IntoIterator<Item = &'a Path>,
     overwrite: bool,
 ) -> Result<(), Error> {
+    check_written_file("output", output, inputs, overwrite)
+}
+
+/// [`check_not_an_input`] for a file the run writes beside its output
+/// (`--report`, `--loss-log`, `--plot`), named by its flag: it may be
+/// neither an input nor the output.
+///
+/// # Errors
+/// [`Error::Parameter`] naming the flag and the file.
+pub fn check_side_file<'a>(
+    flag: &str,
+    file: &Path,
+    output: &'a Path,
+    inputs: impl IntoIterator<Item = &'a Path>,
+    overwrite: bool,
+) -> Result<(), Error> {
+    // Neither may exist yet: then the spelling decides.
+    if std::path::absolute(file).is_ok_and(|f| std::path::absolute(output).is_ok_and(|o| f == o)) {
+        return Err(Error::parameter(
+            flag,
+            format!("{} is also the output; choose another file", file.display()),
+        ));
+    }
+    check_written_file(flag, file, std::iter::once(output).chain(inputs), overwrite)
+}
+
+fn check_written_file<'a>(
+    name: &str,
+    written: &Path,
+    inputs: impl IntoIterator<Item = &'a Path>,
+    overwrite: bool,
+) -> Result<(), Error> {
     if overwrite {
         return Ok(());
     }
-    let Ok(out) = std::fs::canonicalize(output) else {
+    let Ok(out) = std::fs::canonicalize(written) else {
         return Ok(()); // does not exist yet
     };
     for input in inputs {
         if std::fs::canonicalize(input).is_ok_and(|i| i == out) {
             return Err(Error::parameter(
-                "output",
+                name,
                 format!(
-                    "{} is also an input; choose another output, or pass --overwrite to replace it",
-                    output.display()
+                    "{} is also {}; choose another file, or pass --overwrite to replace it",
+                    written.display(),
+                    if name == "output" {
+                        "an input"
+                    } else {
+                        "an input or the output"
+                    }
                 ),
             ));
         }

@@ -23,7 +23,8 @@ use crate::args::{FlickerArgs, VideoArgs, VideoMethod};
 use crate::fast_video::FastVideo;
 use crate::interrupt::Interrupt;
 use crate::setup::{
-    build_config, check_not_an_input, check_output_dir, load_styles, load_stylizer,
+    build_config, check_not_an_input, check_output_dir, check_side_file, init_file, load_styles,
+    load_stylizer,
 };
 use crate::{JobResult, Outcome};
 
@@ -58,11 +59,28 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         check_output_not_inside(&cli.input, &cli.output)?;
     }
     check_output_dir(&cli.output)?;
-    check_not_an_input(
-        &cli.output,
-        std::iter::once(cli.input.as_path()).chain(cli.common.style.iter().map(PathBuf::as_path)),
-        cli.overwrite,
-    )?;
+    let init_file = init_file(&cli.common);
+    let inputs = || {
+        std::iter::once(cli.input.as_path())
+            .chain(cli.common.style.iter().map(PathBuf::as_path))
+            .chain(init_file)
+    };
+    check_not_an_input(&cli.output, inputs(), cli.overwrite)?;
+    if let Some(report) = &cli.report {
+        check_output_dir(report)?;
+        check_side_file("report", report, &cli.output, inputs(), cli.overwrite)?;
+        if cli.input.as_os_str() != "-" {
+            check_output_not_inside(&cli.input, report)?;
+        }
+        if cli.input.as_os_str() == "-" && cli.method == VideoMethod::Optimize {
+            return Err(Error::parameter(
+                "report",
+                "--report reads the clip a second time, which standard input cannot give; \
+                 save the clip to a file and pass that to --input",
+            )
+            .into());
+        }
+    }
     let sink_options = SinkOptions {
         ffmpeg: ffmpeg_from_env(),
         ..SinkOptions::default()

@@ -1227,3 +1227,47 @@ fn a_full_disk_or_read_only_folder_keeps_the_previous_output() {
         assert_eq!(names(), ["out.png"], "{case}");
     }
 }
+
+/// The files a run writes beside its output (`--loss-log`, `--plot`) may
+/// be neither an input nor the output: checked before any work, the input
+/// untouched.
+#[test]
+fn a_loss_log_or_plot_that_is_an_input_or_the_output_is_refused() {
+    let Some(weights) =
+        common::hed_weights("a_loss_log_or_plot_that_is_an_input_or_the_output_is_refused")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let style = dir.path().join("style.jpg");
+    std::fs::copy(common::asset("udnie.jpg"), &style).unwrap();
+    let before = std::fs::read(&style).unwrap();
+    let out = dir.path().join("out.png");
+    let mut args = base_args(&out, &weights);
+    let i = args.iter().position(|a| a == "--style").unwrap();
+    args[i + 1] = style.to_str().unwrap().into();
+    let cases = [
+        (
+            "--loss-log",
+            style.clone(),
+            "is also an input or the output",
+        ),
+        ("--plot", out.clone(), "is also the output"),
+        (
+            "--loss-log",
+            dir.path().join(".").join("out.png"),
+            "is also the output",
+        ),
+    ];
+    for (flag, file, expect) in cases {
+        let o = stylize().args(&args).arg(flag).arg(&file).output().unwrap();
+        assert!(!o.status.success(), "{flag} {file:?} succeeded");
+        let err = stderr(&o);
+        assert!(
+            err.contains(flag.trim_start_matches('-')) && err.contains(expect),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&style).unwrap(), before);
+        assert!(!out.exists());
+    }
+}

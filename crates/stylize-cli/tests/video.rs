@@ -263,6 +263,11 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
     let corrupt = d.join("corrupt.mp4");
     std::fs::write(&corrupt, b"not a video at all, just some bytes pretending").unwrap();
     let out = d.join("out.gif");
+    let out_s = out.to_str().unwrap();
+    let inside = clip.join("f1.png");
+    let inside_s = inside.to_str().unwrap();
+    let report = d.join("report.json");
+    let report_s = report.to_str().unwrap();
     // (input, output, extra flags, extra env, expected message)
     type Case<'a> = (
         PathBuf,
