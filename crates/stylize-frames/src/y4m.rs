@@ -71,7 +71,11 @@ impl Header {
         let mut colourspace = "420jpeg";
         let mut range = YuvRange::Limited;
         for word in words {
-            let (tag, value) = word.split_at(1);
+            // A tag is one ASCII letter; a word that starts with anything
+            // else is ignored like any unknown parameter.
+            let (tag, value) = word
+                .split_at_checked(1)
+                .unwrap_or(("?", word));
             match tag {
                 "W" => {
                     width =
@@ -201,7 +205,12 @@ impl<R: BufRead> Y4mReader<R> {
         let header = Header::parse(&line, path)?;
         let sizes = header
             .plane_sizes()
-            .filter(|&(y, c, a)| y + 2 * c + a <= MAX_FRAME_BYTES)
+            .filter(|&(y, c, a)| {
+                c.checked_mul(2)
+                    .and_then(|c2| c2.checked_add(y))
+                    .and_then(|yc| yc.checked_add(a))
+                    .is_some_and(|total| total <= MAX_FRAME_BYTES)
+            })
             .ok_or_else(|| {
                 FramesError::y4m(
                     path,
@@ -407,6 +416,20 @@ mod tests {
                 Err(e) => assert!(e.to_string().contains(needle), "{header}: {e}"),
                 Ok(h) => panic!("{header} parsed as {h:?}"),
             }
+        }
+    }
+
+    /// Crafted headers once panicked: a word starting with a multi-byte
+    /// character (split inside it), and sizes whose frame length wrapped
+    /// around to 0 and passed the size check.
+    #[test]
+    fn crafted_headers_do_not_panic() {
+        let h = parse("YUV4MPEG2 W2 H2 F25:1 C444 \u{e9}x").unwrap();
+        assert_eq!((h.width, h.height), (2, 2));
+        let huge = b"YUV4MPEG2 W2147483648 H2147483648 C444alpha\n";
+        match Y4mReader::new(&huge[..], Path::new("t.y4m"), None) {
+            Err(e) => assert!(e.to_string().contains("too large"), "{e}"),
+            Ok(_) => panic!("a 2^31 x 2^31 frame was accepted"),
         }
     }
 }
