@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use image::{AnimationDecoder, ImageFormat};
+use image::{AnimationDecoder, ImageDecoder, ImageFormat};
 
 use crate::error::{FramesError, Result};
 use crate::frame::{checked_fps, flatten, Frame, VideoInfo};
@@ -23,15 +23,29 @@ pub(crate) fn open_image(
             File::open(path).map_err(FramesError::io("reading", path))?,
         ))
     };
+    // The size the header claims, before a single frame is decoded.
+    let check = |(width, height): (u32, u32)| -> Result<()> {
+        if u64::from(width) * u64::from(height) > options.max_frame_pixels {
+            return Err(FramesError::FrameTooLarge {
+                path: path.to_path_buf(),
+                width,
+                height,
+                max: options.max_frame_pixels,
+            });
+        }
+        Ok(())
+    };
     let frames = match format {
         ImageFormat::Gif => {
             let decoder = image::codecs::gif::GifDecoder::new(reader()?)
                 .map_err(FramesError::decode(path))?;
+            check(decoder.dimensions())?;
             Some(decoder.into_frames())
         }
         ImageFormat::Png => {
             let decoder = image::codecs::png::PngDecoder::new(reader()?)
                 .map_err(FramesError::decode(path))?;
+            check(decoder.dimensions())?;
             if decoder.is_apng().map_err(FramesError::decode(path))? {
                 Some(
                     decoder
@@ -46,6 +60,7 @@ pub(crate) fn open_image(
         ImageFormat::WebP => {
             let decoder = image::codecs::webp::WebPDecoder::new(reader()?)
                 .map_err(FramesError::decode(path))?;
+            check(decoder.dimensions())?;
             decoder.has_animation().then(|| decoder.into_frames())
         }
         _ => None,
@@ -57,6 +72,11 @@ pub(crate) fn open_image(
             Ok(Box::new(source))
         }
         None => {
+            check(
+                image::ImageReader::with_format(reader()?, format)
+                    .into_dimensions()
+                    .map_err(FramesError::decode(path))?,
+            )?;
             let image = image::ImageReader::with_format(reader()?, format)
                 .decode()
                 .map_err(FramesError::decode(path))?;

@@ -141,6 +141,21 @@ pub enum FramesError {
         /// The format's limit.
         max: u32,
     },
+    /// An input's frames are larger than [`SourceOptions::max_frame_pixels`]
+    /// (read from its header, before any frame is decoded).
+    ///
+    /// [`SourceOptions::max_frame_pixels`]: crate::SourceOptions::max_frame_pixels
+    #[error("{}: its frames are {width}x{height} px, more than the {max} pixels a frame this reader takes; scale the clip down", path.display())]
+    FrameTooLarge {
+        /// The input.
+        path: PathBuf,
+        /// Frame width.
+        width: u32,
+        /// Frame height.
+        height: u32,
+        /// The limit, pixels a frame.
+        max: u64,
+    },
     /// `finish` was called on a sink that received no frame.
     #[error("no frames were written to {}", path.display())]
     NoFrames {

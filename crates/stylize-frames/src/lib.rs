@@ -105,7 +105,7 @@ pub use error::{FramesError, Result, FFMPEG_HELP};
 pub use ffmpeg::{ffmpeg_from_env, probe, Probe, FFMPEG_ENV};
 pub use frame::{Fps, Frame, VideoInfo};
 pub use sink::{create_sink, FrameSink, SinkOptions, DEFAULT_FPS};
-pub use source::{open_source, FrameSource, SourceOptions};
+pub use source::{open_source, FrameSource, SourceOptions, MAX_FRAME_PIXELS};
 pub use staging::check_output_not_inside;
 pub use y4m::Y4mChroma;
 pub use yuv::YuvRange;

@@ -37,13 +37,23 @@ pub struct SourceOptions {
     pub ffmpeg: PathBuf,
     /// The colour transparent pixels are flattened onto. Default white.
     pub background: [u8; 3],
+    /// The most pixels a frame of a GIF, APNG, WebP or still image may have,
+    /// checked against its header before anything is decoded: a file of a
+    /// few bytes can claim 65535x65535. Default [`MAX_FRAME_PIXELS`]
+    /// (8192x8192).
+    pub max_frame_pixels: u64,
 }
+
+/// The default [`SourceOptions::max_frame_pixels`]: 8192x8192, twice the
+/// pixels of an 8K UHD frame.
+pub const MAX_FRAME_PIXELS: u64 = 8192 * 8192;
 
 impl Default for SourceOptions {
     fn default() -> Self {
         SourceOptions {
             ffmpeg: PathBuf::from(crate::ffmpeg::DEFAULT_FFMPEG),
             background: [255, 255, 255],
+            max_frame_pixels: MAX_FRAME_PIXELS,
         }
     }
 }

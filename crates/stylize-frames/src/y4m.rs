@@ -73,9 +73,7 @@ impl Header {
         for word in words {
             // A tag is one ASCII letter; a word that starts with anything
             // else is ignored like any unknown parameter.
-            let (tag, value) = word
-                .split_at_checked(1)
-                .unwrap_or(("?", word));
+            let (tag, value) = word.split_at_checked(1).unwrap_or(("?", word));
             match tag {
                 "W" => {
                     width =

@@ -230,3 +230,47 @@ fn gif_from_another_encoder_with_local_palettes() {
     assert_eq!(back.len(), 3);
     assert_eq!(back[2].get_pixel(5, 5).0, [160, 10, 200]);
 }
+
+/// A GIF of a few dozen bytes whose screen claims 20000x20000 px: refused
+/// from its header before a frame is decoded (decoding it once took 5 GB
+/// and 51 s in the web page's upload).
+#[test]
+fn a_gif_claiming_a_huge_screen_is_refused_from_its_header() {
+    let dir = tempdir();
+    let path = dir.path().join("bomb.gif");
+    let mut gif = b"GIF89a".to_vec();
+    gif.extend_from_slice(&20000u16.to_le_bytes());
+    gif.extend_from_slice(&20000u16.to_le_bytes());
+    // A global palette of 2 colours, then one 1x1 image and the trailer.
+    gif.extend_from_slice(&[0x80, 0, 0, 0, 0, 0, 255, 255, 255]);
+    gif.extend_from_slice(&[0x2c, 0, 0, 0, 0, 1, 0, 1, 0, 0]);
+    gif.extend_from_slice(&[2, 2, 0x4c, 0x01, 0, 0x3b]);
+    std::fs::write(&path, &gif).unwrap();
+    let err = stylize_frames::open_source(&path, &stylize_frames::SourceOptions::default())
+        .err()
+        .expect("the 20000x20000 GIF was opened");
+    assert!(
+        matches!(
+            err,
+            stylize_frames::FramesError::FrameTooLarge {
+                width: 20000,
+                height: 20000,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("bomb.gif: its frames are 20000x20000 px"),
+        "{err}"
+    );
+    // The same file within a larger limit decodes (its one real pixel is
+    // composited onto the claimed screen), so the check is the header's.
+    let small = dir.path().join("small.gif");
+    let mut ok = gif.clone();
+    ok[6..10].copy_from_slice(&[4, 0, 4, 0]);
+    std::fs::write(&small, &ok).unwrap();
+    let (info, _) = read_all(&small).unwrap();
+    assert_eq!((info.width, info.height), (4, 4));
+}
