@@ -286,6 +286,29 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
             None,
             "needs at least 8x8",
         ),
+        // The report may not replace the output, land among the frames,
+        // or need standard input twice.
+        (
+            clip.clone(),
+            out.clone(),
+            vec!["--report", out_s],
+            None,
+            "is also the output",
+        ),
+        (
+            clip.clone(),
+            out.clone(),
+            vec!["--report", inside_s],
+            None,
+            "inside",
+        ),
+        (
+            PathBuf::from("-"),
+            out.clone(),
+            vec!["--report", report_s],
+            None,
+            "standard input",
+        ),
         (
             corrupt.clone(),
             out.clone(),
