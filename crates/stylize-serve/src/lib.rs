@@ -43,6 +43,7 @@ mod guard;
 mod job;
 mod job_kind;
 mod job_observer;
+mod private_dir;
 mod routes;
 mod server;
 mod settings;

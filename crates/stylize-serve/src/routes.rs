@@ -311,8 +311,7 @@ struct Decoded {
 }
 
 fn decode_form(app: &App, form: &upload::JobForm) -> ApiResult<Decoded> {
-    let dir = tempfile::Builder::new()
-        .prefix("job-")
+    let dir = crate::private_dir::builder("job-")
         .tempdir_in(&app.jobs_dir)
         .map_err(|e| ApiError::internal(format!("cannot create the job's folder: {e}")))?;
     let limits = app.config.image_limits;

@@ -54,8 +54,7 @@ impl Server {
         weights: impl Into<String>,
         config: ServeConfig,
     ) -> Result<Self, Error> {
-        let dir = tempfile::Builder::new()
-            .prefix("stylize-serve-")
+        let dir = crate::private_dir::builder("stylize-serve-")
             .tempdir()
             .map_err(|source| Error::JobsFolder {
                 path: std::env::temp_dir(),

@@ -51,6 +51,10 @@ fn multipart_error(e: MultipartError) -> ApiError {
     ApiError::new(status, format!("cannot read the form: {}", e.body_text()))
 }
 
+/// The most style images one job may blend: each is decoded, and each
+/// runs through the network, before the job can start.
+pub(crate) const MAX_STYLES: usize = 16;
+
 /// Reads the form.
 ///
 /// # Errors
@@ -84,6 +88,11 @@ pub(crate) async fn read_form(mut form: Multipart) -> Result<JobForm, ApiError> 
                 } else {
                     sniff(&part, name, bytes)?
                 });
+            }
+            "style" | "builtin" if styles.len() == MAX_STYLES => {
+                return Err(ApiError::bad_request(format!(
+                    "more than {MAX_STYLES} style images (`style`, `builtin`)"
+                )))
             }
             "style" => {
                 let name = file_name.unwrap_or_else(|| format!("{part}.img"));

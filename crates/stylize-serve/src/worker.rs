@@ -169,6 +169,10 @@ fn paint_fast(board: &Board, nets: Networks<'_>, task: &Task, content: &DynamicI
         Ok(p) => p,
         Err(message) => return Outcome::Failed(message),
     };
+    // The pass itself cannot be stopped; a cancel during it keeps nothing.
+    if cancelled(task) {
+        return Outcome::Cancelled(None);
+    }
     let path = task.dir.join("result.png");
     if let Err(e) = stylize::save_image(&DynamicImage::ImageRgb8(painting.to_rgb8()), &path) {
         return Outcome::Failed(with_causes(&e));
@@ -191,6 +195,9 @@ fn paint_image(
         match fast_painting(nets, task, content, config.size, &options, false) {
             Ok(p) => config.init = Init::Image(p),
             Err(message) => return Outcome::Failed(message),
+        }
+        if cancelled(task) {
+            return Outcome::Cancelled(None);
         }
     }
     let stylized = match nets
@@ -370,9 +377,13 @@ fn paint_clip(
     };
     let files = work.frame_files();
     let path = task.dir.join("result.gif");
-    let written = (|| -> Result<(), Box<dyn std::error::Error>> {
+    // Whether the GIF was written: not for no frames, nor when a clip
+    // painted to its end is cancelled while the GIF is put together (the
+    // unfinished sink leaves nothing). A clip stopped by a cancel keeps the
+    // GIF of its finished frames.
+    let written = (|| -> Result<bool, Box<dyn std::error::Error>> {
         if files.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let mut sink = create_sink(
             &path,
@@ -382,20 +393,27 @@ fn paint_clip(
             },
         )?;
         for f in &files {
+            if !summary.stopped && cancelled(task) {
+                return Ok(false);
+            }
             sink.write_frame(&stylize::load_image(f)?.to_rgb8())?;
         }
         sink.finish()?;
-        Ok(())
+        Ok(true)
     })();
-    if let Err(e) = written {
-        return Outcome::Failed(with_causes(e.as_ref()));
-    }
+    let written = match written {
+        Ok(w) => w,
+        Err(e) => return Outcome::Failed(with_causes(e.as_ref())),
+    };
     if files.is_empty() && !cancelled(task) {
         return Outcome::Failed("the clip has no frames".into());
     }
-    let result = (!files.is_empty()).then_some(path);
-    match result {
-        Some(p) if !(summary.stopped && cancelled(task)) => Outcome::Done(p),
-        r => Outcome::Cancelled(r),
+    if !written {
+        return Outcome::Cancelled(None);
+    }
+    if summary.stopped && cancelled(task) {
+        Outcome::Cancelled(Some(path))
+    } else {
+        Outcome::Done(path)
     }
 }

@@ -213,6 +213,13 @@ async fn security_checks() {
             ],
             "size",
         ),
+        (
+            // One more style than a job may blend: refused as it is read.
+            std::iter::once(Part::File("content", "a.png", &tiny))
+                .chain((0..17).map(|_| Part::Text("builtin", "udnie")))
+                .collect(),
+            "more than 16 style images",
+        ),
     ] {
         let (status, v) = json(&app, post_job(&parts)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{needle}: {v}");
