@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use stylize::video::{
     stylize_video, FrameInfo, FrameResult, ResumedFrame, VideoConfig, VideoObserver, WorkDir,
 };
@@ -453,14 +454,36 @@ fn probe_path(output: &Path) -> PathBuf {
 /// What decides the frames: the settings, the inputs (path, size, time),
 /// the weights, the engine and the threads.
 fn settings(cli: &VideoArgs, config: &VideoConfig, stylizer: &stylize::Stylizer) -> String {
-    let identity = |p: &Path| {
-        let meta = std::fs::metadata(p).ok();
+    let stamp = |meta: Option<std::fs::Metadata>| {
         format!(
-            "{} {:?} {:?}",
-            p.display(),
+            "{:?} {:?}",
             meta.as_ref().map(std::fs::Metadata::len),
             meta.and_then(|m| m.modified().ok())
         )
+    };
+    let identity = |p: &Path| {
+        let here = format!("{} {}", p.display(), stamp(std::fs::metadata(p).ok()));
+        if !p.is_dir() {
+            return here;
+        }
+        // A folder of frames: rewriting the frames in place (as `ffmpeg -y
+        // -i clip frames/%04d.png` does) leaves the folder's own size and
+        // time alone, so every file's name, size and time count, hashed.
+        let mut files: Vec<(std::ffi::OsString, String)> = std::fs::read_dir(p)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| (e.file_name(), stamp(e.metadata().ok())))
+            .collect();
+        files.sort();
+        let mut hash = Sha256::new();
+        for (name, stamp) in &files {
+            hash.update(name.as_encoded_bytes());
+            hash.update([0]);
+            hash.update(stamp.as_bytes());
+            hash.update([0]);
+        }
+        format!("{here} files {:x}", hash.finalize())
     };
     format!(
         "{config:?} | input {} | frames {:?} fps {:?} | styles {:?} | weights {:?} | {} | threads {:?}",

@@ -367,3 +367,40 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
         assert!(!name.starts_with('.'), "left {name}");
     }
 }
+
+/// Frames rewritten in place (as `ffmpeg -y -i clip frames/%04d.png`
+/// does) leave the folder's own size and time alone; the work folder of
+/// the earlier run must not be resumed for them.
+#[test]
+fn frames_rewritten_in_place_are_painted_again() {
+    let Some(weights) = common::hed_weights("frames_rewritten_in_place_are_painted_again") else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("clip");
+    write_clip(&clip, 2);
+    let run = |out: &Path| {
+        let o = stylize()
+            .args(args(&clip, out, &weights))
+            .arg("--keep-work")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        frames_of(out)
+    };
+    let out = d.path().join("out.gif");
+    let before = run(&out);
+    let photo = image::open(common::asset("chelsea.jpg"))
+        .unwrap()
+        .resize_exact(120, 80, image::imageops::FilterType::Triangle);
+    for k in 0..2 {
+        photo
+            .crop_imm(50 + 2 * k, 20, 64, 48)
+            .save(clip.join(format!("f{}.png", k + 1)))
+            .unwrap();
+    }
+    let again = run(&out);
+    let fresh = run(&d.path().join("fresh.gif"));
+    assert_eq!(again, fresh, "the rewritten frames were not painted afresh");
+    assert_ne!(again, before);
+}
