@@ -87,8 +87,10 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         ..SinkOptions::default()
     };
     // The kind of output (and ffmpeg, where it needs one) before any work:
-    // a sink made and dropped leaves nothing behind.
-    drop(create_sink(&probe_path(&cli.output), &sink_options)?);
+    // a sink made and dropped leaves nothing behind. It is made on the
+    // output itself, so that a folder output that is not empty is refused
+    // now, not after every frame is painted.
+    drop(create_sink(&cli.output, &sink_options)?);
     let source_options = SourceOptions {
         ffmpeg: ffmpeg_from_env(),
         ..SourceOptions::default()
@@ -437,18 +439,6 @@ fn work_dir_for(output: &Path) -> PathBuf {
     let mut name = trimmed.as_os_str().to_owned();
     name.push(".stylize-work");
     PathBuf::from(name)
-}
-
-/// A path of the output's kind to try a sink on without touching the
-/// output itself (a folder output is tried as a folder beside it).
-fn probe_path(output: &Path) -> PathBuf {
-    let mut name = output.components().collect::<PathBuf>().into_os_string();
-    name.push("-stylize-probe");
-    let mut p = PathBuf::from(name);
-    if let Some(ext) = output.extension() {
-        p.set_extension(ext);
-    }
-    p
 }
 
 /// What decides the frames: the settings, the inputs (path, size, time),

@@ -267,6 +267,9 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
     let inside = clip.join("f1.png");
     let inside_s = inside.to_str().unwrap();
     let report = d.join("report.json");
+    let full = d.join("full");
+    std::fs::create_dir(&full).unwrap();
+    std::fs::write(full.join("notes.txt"), b"mine").unwrap();
     let report_s = report.to_str().unwrap();
     // (input, output, extra flags, extra env, expected message)
     type Case<'a> = (
@@ -286,6 +289,8 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
             None,
             "needs at least 8x8",
         ),
+        // A folder output that is not empty: refused before any painting.
+        (clip.clone(), full.clone(), vec![], None, "not empty"),
         // The report may not replace the output, land among the frames,
         // or need standard input twice.
         (
@@ -359,7 +364,13 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
             err.to_lowercase().contains(&expect.to_lowercase()),
             "{input:?} -> {output:?}: stderr lacks `{expect}`:\n{err}"
         );
-        assert!(!output.exists(), "{output:?} was written");
+        if output == full {
+            // Untouched, and refused before a frame was painted.
+            assert_eq!(files_in(&full), [full.join("notes.txt")]);
+            assert!(!d.join("full.stylize-work").exists());
+        } else {
+            assert!(!output.exists(), "{output:?} was written");
+        }
     }
     // Nothing half-written beside the outputs.
     for p in files_in(d) {
@@ -403,4 +414,28 @@ fn frames_rewritten_in_place_are_painted_again() {
     let fresh = run(&d.path().join("fresh.gif"));
     assert_eq!(again, fresh, "the rewritten frames were not painted afresh");
     assert_ne!(again, before);
+}
+
+/// A folder output whose name has a dot (`out.v2/`, with the trailing
+/// slash that says "folder") is a folder of frames.
+#[test]
+fn a_folder_output_may_have_a_dot_in_its_name() {
+    let Some(weights) = common::hed_weights("a_folder_output_may_have_a_dot_in_its_name") else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("clip");
+    write_clip(&clip, 2);
+    let out = d.path().join("out.v2");
+    let mut slash = out.clone().into_os_string();
+    slash.push("/");
+    let o = stylize()
+        .args(args(&clip, Path::new(&slash), &weights))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        files_in(&out),
+        [out.join("frame_000001.png"), out.join("frame_000002.png")]
+    );
 }
