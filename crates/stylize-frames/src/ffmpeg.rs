@@ -161,13 +161,25 @@ impl Probe {
     }
 }
 
+/// `path` as an argument ffmpeg reads as a file: a relative path that
+/// starts like a URL scheme (`2024-01-01T12:30.mp4`, `clip:2.mp4`) would
+/// be taken for a protocol, so relative paths get a leading `./`.
+pub(crate) fn file_arg(path: &Path) -> OsString {
+    if path.is_absolute() || path.starts_with(".") || path.starts_with("..") {
+        return path.as_os_str().to_owned();
+    }
+    let mut arg = OsString::from("./");
+    arg.push(path.as_os_str());
+    arg
+}
+
 /// Asks `ffmpeg -i input` about `input`'s duration and audio.
 pub fn probe(input: &Path, ffmpeg: &Path) -> Result<Probe> {
     let args: Vec<OsString> = vec![
         "-hide_banner".into(),
         "-nostdin".into(),
         "-i".into(),
-        input.into(),
+        file_arg(input),
     ];
     let mut child = FfmpegChild::spawn(ffmpeg, &args, Stdio::null(), Stdio::null(), input)?;
     // Without an output ffmpeg always exits 1; what it printed is the probe.
@@ -224,6 +236,16 @@ fn parse_probe(text: &str) -> Probe {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_paths_cannot_be_taken_for_a_protocol() {
+        let arg = |p: &str| file_arg(Path::new(p)).into_string().unwrap();
+        assert_eq!(arg("2024-01-01T12:30.mp4"), "./2024-01-01T12:30.mp4");
+        assert_eq!(arg("clips/a:b.mp4"), "./clips/a:b.mp4");
+        assert_eq!(arg("/tmp/x:1.mp4"), "/tmp/x:1.mp4");
+        assert_eq!(arg("./a.mp4"), "./a.mp4");
+        assert_eq!(arg("../a.mp4"), "../a.mp4");
+    }
 
     #[test]
     fn parses_ffmpeg_input_description() {

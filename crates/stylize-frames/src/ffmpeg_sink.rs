@@ -104,7 +104,7 @@ impl FfmpegSink {
         match &audio {
             Some((path, codec)) => {
                 args.push("-i".into());
-                args.push(path.as_os_str().to_owned());
+                args.push(crate::ffmpeg::file_arg(path));
                 args.extend(os(&["-map", "0:v:0", "-map", "1:a:0"]));
                 args.extend(os(container.audio_args(codec)));
                 args.push("-shortest".into());
@@ -140,7 +140,7 @@ impl FfmpegSink {
             args.extend(os(&["-movflags", "+faststart"]));
         }
         args.extend(os(&["-f", container.muxer()]));
-        args.push(staged.path().as_os_str().to_owned());
+        args.push(crate::ffmpeg::file_arg(staged.path()));
         let mut child = FfmpegChild::spawn(
             &options.ffmpeg,
             &args,

@@ -28,7 +28,7 @@ impl FfmpegSource {
         let args: Vec<OsString> = ["-hide_banner", "-nostdin", "-v", "error", "-i"]
             .iter()
             .map(OsString::from)
-            .chain([input.as_os_str().to_owned()])
+            .chain([crate::ffmpeg::file_arg(input)])
             .chain(
                 [
                     "-map",
