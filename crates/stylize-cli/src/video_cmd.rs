@@ -124,6 +124,20 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     }
     config.validate()?;
     let in_fps = info.fps.map(|(n, d)| f64::from(n) / f64::from(d.max(1)));
+    if let (Some(want), Some(have)) = (cli.fps, in_fps) {
+        // Frames are dropped to lower the rate, never repeated to raise it:
+        // a higher rate would play the clip faster.
+        if f64::from(want) > have * 1.0001 {
+            return Err(Error::parameter(
+                "fps",
+                format!(
+                    "--fps {want} is above the input's {have:.3} fps; frames are only dropped to \
+                     lower the rate, never repeated (leave --fps out to keep the input's rate)"
+                ),
+            )
+            .into());
+        }
+    }
     let out_fps = match (cli.fps, in_fps) {
         (Some(f), _) => Some(f64::from(f)),
         (None, f) => f,

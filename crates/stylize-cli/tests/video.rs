@@ -267,6 +267,17 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
     let inside = clip.join("f1.png");
     let inside_s = inside.to_str().unwrap();
     let report = d.join("report.json");
+    // A 10 fps GIF: --fps may lower the rate, not raise it.
+    let slow = d.join("slow.gif");
+    {
+        let mut enc = image::codecs::gif::GifEncoder::new(std::fs::File::create(&slow).unwrap());
+        for k in 0..3u8 {
+            let rgba = image::RgbaImage::from_pixel(16, 16, image::Rgba([60 * k, 90, 200, 255]));
+            let delay = image::Delay::from_numer_denom_ms(100, 1);
+            enc.encode_frame(image::Frame::from_parts(rgba, 0, 0, delay))
+                .unwrap();
+        }
+    }
     let full = d.join("full");
     std::fs::create_dir(&full).unwrap();
     std::fs::write(full.join("notes.txt"), b"mine").unwrap();
@@ -288,6 +299,13 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
             vec![],
             None,
             "needs at least 8x8",
+        ),
+        (
+            slow.clone(),
+            out.clone(),
+            vec!["--fps", "30"],
+            None,
+            "above the input's 10.000 fps",
         ),
         // A folder output that is not empty: refused before any painting.
         (clip.clone(), full.clone(), vec![], None, "not empty"),
