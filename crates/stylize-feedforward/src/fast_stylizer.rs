@@ -61,14 +61,20 @@ impl FastOptions {
                 reason: format!("{} is not in [0, 1]", self.strength),
             });
         }
-        if !(64..=2048).contains(&self.style_size) {
-            return Err(Error::Parameter {
-                name: "style size",
-                reason: format!("{} is not in [64, 2048]", self.style_size),
-            });
-        }
-        Ok(())
+        check_style_size(self.style_size)
     }
+}
+
+/// The sizes the style predictor may see a painting at: below 64 px its
+/// five halvings leave a layer smaller than a kernel.
+fn check_style_size(style_size: u32) -> Result<()> {
+    if !(64..=2048).contains(&style_size) {
+        return Err(Error::Parameter {
+            name: "style size",
+            reason: format!("{style_size} is not in [64, 2048]"),
+        });
+    }
+    Ok(())
 }
 
 /// Pretrained feed-forward style networks: Magenta's arbitrary image
@@ -119,9 +125,11 @@ impl FastStylizer {
     }
 
     /// The style vector of a painting (RGB in [0, 1]), seen as a
-    /// `style_size` square (shorter side scaled to it, centre-cropped).
+    /// `style_size` square (shorter side scaled to it, centre-cropped;
+    /// 64 to 2048 px, else [`Error::Parameter`]).
     pub fn style_vector(&self, style: &Rgb32FImage, style_size: u32) -> Result<StyleVector> {
         check_size("style image", style)?;
+        check_style_size(style_size)?;
         let square = centre_square(style, style_size);
         let side = style_size as usize;
         let data = self.predictor.run(Planes {

@@ -55,15 +55,19 @@ pub(crate) fn from_output(
 }
 
 /// `img` with its shorter side scaled to `side` and the longer side
-/// centre-cropped to `side`: the square the style predictor sees.
+/// centre-cropped to `side`: the square the style predictor sees. The
+/// square is cut first and then scaled, so the memory is bounded by the
+/// image and `side`: scaling a 3000x16 panorama's short side to 2048
+/// first asked for 9 GB.
 pub(crate) fn centre_square(img: &Rgb32FImage, side: u32) -> Rgb32FImage {
     let (w, h) = img.dimensions();
-    let short = w.min(h).max(1);
-    let scale = side as f64 / short as f64;
-    let sw = ((w as f64 * scale).round() as u32).max(side);
-    let sh = ((h as f64 * scale).round() as u32).max(side);
-    let scaled = imageops::resize(img, sw, sh, FilterType::Triangle);
-    imageops::crop_imm(&scaled, (sw - side) / 2, (sh - side) / 2, side, side).to_image()
+    let short = w.min(h);
+    let square = imageops::crop_imm(img, (w - short) / 2, (h - short) / 2, short, short).to_image();
+    if short == side {
+        square
+    } else {
+        imageops::resize(&square, side, side, FilterType::Triangle)
+    }
 }
 
 /// `img` scaled so that its longer side is `longest` (aspect kept).
@@ -105,5 +109,22 @@ mod tests {
         let img = Rgb32FImage::new(300, 100);
         assert_eq!(centre_square(&img, 64).dimensions(), (64, 64));
         assert_eq!(resize_longest(&img, 150).dimensions(), (150, 50));
+    }
+
+    /// The centre is what is kept: a 3000x16 panorama, red in its middle
+    /// 16 columns and blue elsewhere, seen at 2048 (which once scaled the
+    /// whole panorama to 384000x2048 first) is all red.
+    #[test]
+    fn centre_square_keeps_the_centre_of_a_panorama() {
+        let img = Rgb32FImage::from_fn(3000, 16, |x, _| {
+            if (1492..1508).contains(&x) {
+                image::Rgb([1.0, 0.0, 0.0])
+            } else {
+                image::Rgb([0.0, 0.0, 1.0])
+            }
+        });
+        let square = centre_square(&img, 2048);
+        assert_eq!(square.dimensions(), (2048, 2048));
+        assert!(square.pixels().all(|p| p.0 == [1.0, 0.0, 0.0]));
     }
 }

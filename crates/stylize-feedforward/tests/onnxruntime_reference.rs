@@ -235,3 +235,18 @@ fn builtin_outputs_match_onnxruntime() {
         );
     }
 }
+
+/// The library checks the size a painting is seen at, as the CLI does:
+/// below 64 px the predictor's layers would be smaller than its kernels.
+#[test]
+fn a_style_size_out_of_range_is_an_error() {
+    let fast = stylizer();
+    let painting = load("style_udnie.png");
+    for size in [0, 16, 63, 2049] {
+        let err = fast.style_vector(&painting, size).unwrap_err().to_string();
+        assert!(
+            err.contains("style size") && err.contains("[64, 2048]"),
+            "{size}: {err}"
+        );
+    }
+}
