@@ -117,17 +117,19 @@ impl DisParams {
         if self.finest_scale > 16 || self.coarsest_scale.is_some_and(|c| c > 16) {
             return Err(FlowError::InvalidParams("scales must be at most 16"));
         }
-        let finite_pos = |x: f32| x.is_finite() && x >= 0.0;
-        if !(finite_pos(self.alpha) && finite_pos(self.delta) && finite_pos(self.gamma)) {
+        // Bounded so that the refinement's products and quotients stay
+        // finite in f32: an epsilon of 1e-23 squares to 0 and divides by it.
+        let weight = |x: f32| (0.0..=1e6).contains(&x);
+        if !(weight(self.alpha) && weight(self.delta) && weight(self.gamma)) {
             return Err(FlowError::InvalidParams(
-                "alpha, delta and gamma must be finite and non-negative",
+                "alpha, delta and gamma must be in [0, 1e6]",
             ));
         }
-        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
-            return Err(FlowError::InvalidParams("epsilon must be positive"));
+        if !(1e-4..=1e3).contains(&self.epsilon) {
+            return Err(FlowError::InvalidParams("epsilon must be in [1e-4, 1e3]"));
         }
-        if !(self.zeta.is_finite() && self.zeta > 0.0) {
-            return Err(FlowError::InvalidParams("zeta must be positive"));
+        if !(1e-4..=1e3).contains(&self.zeta) {
+            return Err(FlowError::InvalidParams("zeta must be in [1e-4, 1e3]"));
         }
         if !(self.sor_omega > 0.0 && self.sor_omega < 2.0) {
             return Err(FlowError::InvalidParams("sor_omega must be in (0, 2)"));

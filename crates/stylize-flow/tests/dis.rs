@@ -245,6 +245,20 @@ fn invalid_parameters_are_errors() {
             alpha: f32::NAN,
             ..DisParams::default()
         },
+        // Positive and finite, but squared to 0 or overflowing in the
+        // refinement: NaN flow once came back without an error.
+        DisParams {
+            epsilon: 1e-23,
+            ..DisParams::default()
+        },
+        DisParams {
+            zeta: 1e-30,
+            ..DisParams::default()
+        },
+        DisParams {
+            gamma: f32::MAX,
+            ..DisParams::default()
+        },
     ];
     for p in bad {
         assert!(
