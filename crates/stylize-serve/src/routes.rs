@@ -324,13 +324,25 @@ fn decode_form(app: &App, form: &upload::JobForm) -> ApiResult<Decoded> {
         let size = (img.width(), img.height());
         (file, Painting::Image(img), size, None)
     };
+    // One job's images share the decoding limit's bytes, so that many
+    // small files that each decode to gigabytes cannot add up: each is
+    // decoded within what the ones before it left.
+    let mut left = match &painting {
+        Painting::Image(img) => limits.max_alloc.saturating_sub(img.as_bytes().len() as u64),
+        Painting::Video { .. } => limits.max_alloc,
+    };
     let mut styles = Vec::new();
     let mut style_sources = Vec::new();
     for (i, part) in form.styles.iter().enumerate() {
         match part {
             StylePart::File(f) => {
+                let within = stylize::ImageLimits {
+                    max_alloc: left,
+                    ..limits
+                };
                 let (path, img) =
-                    upload::store_and_decode(dir.path(), &format!("style-{i}"), f, &limits)?;
+                    upload::store_and_decode(dir.path(), &format!("style-{i}"), f, &within)?;
+                left = left.saturating_sub(img.as_bytes().len() as u64);
                 styles.push(img);
                 style_sources.push(StyleSource::File(path, f.media_type));
             }

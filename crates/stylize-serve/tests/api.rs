@@ -1050,3 +1050,33 @@ async fn without_the_models_fast_jobs_are_refused_saying_how_to_get_them() {
     let (_, list) = json(&app, get("/api/jobs")).await;
     assert_eq!(list.as_array().map(Vec::len), Some(0), "nothing queued");
 }
+
+/// The photo and the paintings of one job share the decoding limit:
+/// files that each decode within it cannot add up to many times it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jobs_images_share_the_decoding_limit() {
+    let config = stylize_serve::ServeConfig {
+        // Two 96x64 RGB images (18432 bytes each) fit; a third does not.
+        image_limits: stylize::ImageLimits {
+            max_alloc: 40_000,
+            ..stylize::ImageLimits::DEFAULT
+        },
+        ..quick_config()
+    };
+    let Some(server) = server("a_jobs_images_share_the_decoding_limit", config) else {
+        return;
+    };
+    let app = server.router(PORT);
+    let tiny = tiny_png();
+    let photo_and = |styles: usize| -> Vec<Part<'_>> {
+        std::iter::once(Part::File("content", "a.png", &tiny))
+            .chain((0..styles).map(|_| Part::File("style", "s.png", &tiny)))
+            .chain([Part::Text("settings", r#"{"size": 32, "iterations": 1}"#)])
+            .collect()
+    };
+    let (status, v) = json(&app, post_job(&photo_and(2))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(error_of(&v).contains("decoding limits"), "{v}");
+    let (status, v) = json(&app, post_job(&photo_and(1))).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+}
