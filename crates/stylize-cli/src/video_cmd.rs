@@ -575,9 +575,19 @@ impl Selection {
         (k / self.step).floor() != ((k - 1.0) / self.step).floor() || k == 0.0
     }
 
-    /// Frames painted out of `n` input frames.
+    /// Frames painted out of `n` input frames, without visiting them (a
+    /// video's header may claim any length). Of the `m` frames from
+    /// `first` on, `keeps` takes the first and one more each time
+    /// `floor(k / step)` steps up, which it does by at most 1 (`step >=
+    /// 1`): `floor((m - 1) / step) + 1` in all.
     fn count(&self, n: usize) -> usize {
-        (0..n).filter(|&i| self.keeps(i)).count()
+        let end = self.last.map_or(n, |l| n.min(l));
+        let m = (end + 1).saturating_sub(self.first);
+        if m == 0 {
+            0
+        } else {
+            ((m - 1) as f64 / self.step).floor() as usize + 1
+        }
     }
 
     fn past_end(&self, i: usize) -> bool {
@@ -768,6 +778,28 @@ mod tests {
             "{err}"
         );
         assert!(check_flicker_memory(30, (256, 144)).is_ok());
+    }
+
+    /// The count without visiting the frames is the count of `keeps`,
+    /// and a header claiming 10^15 frames is counted at once.
+    #[test]
+    fn frame_counts_match_the_selection() {
+        for frames in [None, Some((1, None)), Some((4, None)), Some((3, Some(17)))] {
+            for (i, o) in [
+                (None, None),
+                (Some(25.0), Some(10.0)),
+                (Some(29.97), Some(12.5)),
+                (Some(30.0), Some(7.0)),
+            ] {
+                let s = Selection::new(frames, i, o);
+                for n in 0..80 {
+                    let visited = (0..n).filter(|&i| s.keeps(i)).count();
+                    assert_eq!(s.count(n), visited, "{frames:?} {i:?}->{o:?} n={n}");
+                }
+            }
+        }
+        let s = Selection::new(None, Some(30.0), Some(10.0));
+        assert_eq!(s.count(1_000_000_000_000_000), 333_333_333_333_334);
     }
 
     #[test]
