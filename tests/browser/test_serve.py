@@ -311,6 +311,14 @@ def test_queue_two_jobs_and_remove_a_third(page, server):
     expect(page.locator("#queue-empty")).to_be_visible()
     assert all(j["id"] != third["id"] for j in server.jobs()), "the removed job is still listed"
     expect(history_item(page, third["id"])).to_have_count(0)
+    # A finished job leaves the history, with its files, from its own button.
+    first_item = history_item(page, first["id"])
+    with page.expect_response(lambda r: r.url.endswith(f"/api/jobs/{first['id']}") and r.request.method == "DELETE") as resp:
+        first_item.locator("[data-testid=remove-finished]").click()
+    assert resp.value.status == 204
+    expect(first_item).to_have_count(0)
+    expect(history_item(page, second["id"])).to_have_count(1)
+    assert all(j["id"] != first["id"] for j in server.jobs()), "the removed job is still listed"
 
 
 def test_run_again_from_history(page, server):

@@ -1270,6 +1270,9 @@
     if (job.state === "failed") { err.hidden = false; err.textContent = job.error || "failed"; }
 
     $("[data-testid=run-again]", li).addEventListener("click", () => runAgain(job.id));
+    const remove = $("[data-testid=remove-finished]", li);
+    remove.setAttribute("aria-label", `Remove job ${job.id} and its files from the history`);
+    remove.addEventListener("click", (e) => removeJob(job.id, e.currentTarget));
     const code = $("[data-testid=command]", li);
     code.textContent = job.command || "";
     const copy = $("[data-testid=copy-command]", li);

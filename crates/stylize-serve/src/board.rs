@@ -357,19 +357,21 @@ impl Board {
         }
     }
 
-    /// Removes a queued job; returns its folder, for the caller to delete.
+    /// Removes a queued or finished job (a long-running server's history
+    /// would otherwise keep every upload and result until it stops);
+    /// returns its folder, for the caller to delete.
     ///
     /// # Errors
-    /// 404 unknown, 409 not queued.
+    /// 404 unknown, 409 running.
     pub(crate) fn remove(&self, id: u64) -> Result<std::path::PathBuf, ApiError> {
         let mut inner = self.lock();
         let job = inner
             .jobs
             .get(&id)
             .ok_or_else(|| ApiError::not_found(format!("job {id}")))?;
-        if job.state != JobState::Queued {
+        if job.state == JobState::Running {
             return Err(ApiError::conflict(format!(
-                "only a queued job can be removed; job {id} has started (cancel it instead)"
+                "job {id} is running; cancel it first, then remove it"
             )));
         }
         inner.queue.retain(|&q| q != id);

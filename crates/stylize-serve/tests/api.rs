@@ -408,11 +408,15 @@ async fn a_job_from_upload_to_download() {
     let (status, list) = json(&app, get("/api/jobs")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list.as_array().map(Vec::len), Some(1));
-    // Finished: neither cancelled nor removed.
+    // Finished: not cancelled, but removed with its files.
     let (status, _) = json(&app, post(&format!("/api/jobs/{id}/cancel"))).await;
     assert_eq!(status, StatusCode::CONFLICT);
-    let (status, _) = json(&app, delete(&format!("/api/jobs/{id}"))).await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _, _) = send(&app, delete(&format!("/api/jobs/{id}"))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = send(&app, get(&format!("/api/jobs/{id}/result"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, list) = json(&app, get("/api/jobs")).await;
+    assert_eq!(list.as_array().map(Vec::len), Some(0));
     for uri in [
         "/api/jobs/99",
         "/api/jobs/99/result",
