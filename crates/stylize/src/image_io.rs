@@ -299,7 +299,7 @@ pub fn output_format(path: &Path) -> Result<ImageFormat> {
 /// Checks that an image of `w` x `h` pixels can be written to `path` in
 /// the format its extension names, so that a long run is not lost to the
 /// encoder at the end: JPEG holds at most 65535 pixels a side and WebP
-/// 16383; PNG has no limit that matters here.
+/// 16384; PNG has no limit that matters here.
 ///
 /// # Errors
 /// [`Error::Parameter`] for an unsupported extension or a size the format
@@ -307,7 +307,7 @@ pub fn output_format(path: &Path) -> Result<ImageFormat> {
 pub fn check_output_size(path: &Path, (w, h): (u32, u32)) -> Result<()> {
     let (name, limit) = match output_format(path)? {
         ImageFormat::Jpeg => ("JPEG", 65535),
-        ImageFormat::WebP => ("WebP", 16383),
+        ImageFormat::WebP => ("WebP", 16384),
         _ => return Ok(()),
     };
     if w > limit || h > limit {
@@ -543,12 +543,13 @@ mod tests {
     #[test]
     fn an_output_too_large_for_its_format_is_refused_before_the_work() {
         let ok = |p: &str, size| check_output_size(Path::new(p), size);
-        assert!(ok("a.webp", (16383, 100)).is_ok());
+        assert!(ok("a.webp", (16384, 100)).is_ok());
+        assert!(ok("a.webp", (16385, 100)).is_err());
         assert!(ok("a.jpg", (65535, 65535)).is_ok());
         assert!(ok("a.png", (100_000, 100)).is_ok());
         let err = ok("a.webp", (17000, 5000)).unwrap_err().to_string();
         assert!(
-            err.contains("a.webp: the result is 17000x5000 px, and WebP holds at most 16383"),
+            err.contains("a.webp: the result is 17000x5000 px, and WebP holds at most 16384"),
             "{err}"
         );
         assert!(ok("a.JPEG", (10, 70000))
