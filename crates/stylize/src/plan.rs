@@ -78,27 +78,41 @@ impl Planner {
         let sizes = config.scales.sizes(config.size);
         let last = sizes.len().saturating_sub(1);
         let mut scales = Vec::with_capacity(sizes.len());
-        for (k, &side) in sizes.iter().enumerate() {
-            let size = working_size(content.0, content.1, side);
+        // The working sizes at scale `side`, and whether they fit the network.
+        let scale_at = |side: u32| {
             let style_side =
                 ((f64::from(side) * f64::from(config.style_scale)).round() as u32).max(1);
-            let style_sizes: Vec<(u32, u32)> = styles
-                .iter()
-                .map(|&(w, h)| working_size(w, h, style_side))
-                .collect();
-            let fits = check_fits("content", size, &layers).and_then(|()| {
-                style_sizes
+            ScalePlan {
+                size: working_size(content.0, content.1, side),
+                style_sizes: styles
                     .iter()
-                    .try_for_each(|&s| check_fits("style", s, &layers))
-            });
-            match fits {
-                Ok(()) => scales.push(ScalePlan { size, style_sizes }),
+                    .map(|&(w, h)| working_size(w, h, style_side))
+                    .collect(),
+            }
+        };
+        let fits = |s: &ScalePlan| {
+            check_fits("content", s.size, &layers).and_then(|()| {
+                s.style_sizes
+                    .iter()
+                    .try_for_each(|&st| check_fits("style", st, &layers))
+            })
+        };
+        for (k, &side) in sizes.iter().enumerate() {
+            let scale = scale_at(side);
+            match fits(&scale) {
+                Ok(()) => scales.push(scale),
                 // Automatic scales skip the coarse ones an image is too
                 // small (or too elongated) for.
                 Err(_) if config.scales == Scales::Auto && k < last => {}
-                // The full size fits but a fixed coarse scale does not:
-                // the number of scales is what to change.
-                Err(_) if k < last => {
+                // A fixed coarse scale does not fit. When the full size
+                // does not either, its message says what to change; when
+                // the content is what fails here, it is the number of
+                // scales; a style keeps its own message.
+                Err(e) if k < last => {
+                    fits(&scale_at(sizes[last]))?;
+                    if check_fits("content", scale.size, &layers).is_ok() {
+                        return Err(e);
+                    }
                     return Err(Error::parameter(
                         "scales",
                         format!(
@@ -106,10 +120,10 @@ impl Planner {
                              px: too small for the network's layers; use fewer --scales, or \
                              --scales auto",
                             sizes.len(),
-                            size.0,
-                            size.1
+                            scale.size.0,
+                            scale.size.1
                         ),
-                    ))
+                    ));
                 }
                 Err(e) => return Err(e),
             }

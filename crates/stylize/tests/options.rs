@@ -544,6 +544,12 @@ fn bad_combinations_are_refused_before_any_work() {
             &two[..1],
             "use fewer --scales",
         ),
+        // A style too small even at full size keeps its own message.
+        (
+            tiny().with_style_scale(0.2).with_scales(Scales::Fixed(2)),
+            &two[..1],
+            "the style image",
+        ),
         (tiny(), &[][..], "no style image"),
     ];
     for (config, styles, msg) in cases {
