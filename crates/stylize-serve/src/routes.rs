@@ -336,6 +336,25 @@ fn decode_form(app: &App, form: &upload::JobForm) -> ApiResult<Decoded> {
     for (i, part) in form.styles.iter().enumerate() {
         match part {
             StylePart::File(f) => {
+                // Said in the job's terms before the decoder says it in
+                // its own (whose message would give the bytes left as the
+                // limit).
+                let need = image::ImageReader::new(std::io::Cursor::new(&f.bytes))
+                    .with_guessed_format()
+                    .ok()
+                    .and_then(|r| r.into_dimensions().ok())
+                    .map_or(0, |(w, h)| u64::from(w) * u64::from(h) * 3);
+                if need > left {
+                    return Err(ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        format!(
+                            "style `{}`: the photo and paintings of one job may decode to at \
+                             most {} together, and this one would pass it",
+                            f.name,
+                            stylize::memory::human(limits.max_alloc)
+                        ),
+                    ));
+                }
                 let within = stylize::ImageLimits {
                     max_alloc: left,
                     ..limits

@@ -1080,7 +1080,7 @@ async fn a_jobs_images_share_the_decoding_limit() {
     };
     let (status, v) = json(&app, post_job(&photo_and(2))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(error_of(&v).contains("decoding limits"), "{v}");
+    assert!(error_of(&v).contains("may decode to at most"), "{v}");
     let (status, v) = json(&app, post_job(&photo_and(1))).await;
     assert_eq!(status, StatusCode::CREATED, "{v}");
 }
