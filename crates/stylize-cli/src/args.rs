@@ -394,7 +394,8 @@ pub struct VideoArgs {
     #[arg(long, value_name = "A..B", value_parser = frame_range)]
     pub frames: Option<(usize, Option<usize>)>,
 
-    /// Output frame rate, at most the input's; below it, frames are dropped evenly.
+    /// Output frame rate; below the input's, frames are dropped evenly
+    /// (above it, none are repeated: the clip plays faster, with a warning).
     /// Default: the input's (25 when it has none).
     #[arg(long, value_name = "FPS", value_parser = positive, allow_negative_numbers = true)]
     pub fps: Option<f32>,

@@ -70,8 +70,16 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     if let Some(report) = &cli.report {
         check_output_dir(report)?;
         check_side_file("report", report, &cli.output, inputs(), cli.overwrite)?;
-        if cli.input.as_os_str() != "-" {
-            check_output_not_inside(&cli.input, report)?;
+        if cli.input.as_os_str() != "-" && check_output_not_inside(&cli.input, report).is_err() {
+            return Err(Error::parameter(
+                "report",
+                format!(
+                    "{} is inside the input folder {}: choose a file elsewhere",
+                    report.display(),
+                    cli.input.display()
+                ),
+            )
+            .into());
         }
         if cli.input.as_os_str() == "-" && cli.method == VideoMethod::Optimize {
             return Err(Error::parameter(
@@ -126,16 +134,16 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let in_fps = info.fps.map(|(n, d)| f64::from(n) / f64::from(d.max(1)));
     if let (Some(want), Some(have)) = (cli.fps, in_fps) {
         // Frames are dropped to lower the rate, never repeated to raise it:
-        // a higher rate would play the clip faster.
-        if f64::from(want) > have * 1.0001 {
-            return Err(Error::parameter(
-                "fps",
-                format!(
-                    "--fps {want} is above the input's {have:.3} fps; frames are only dropped to \
-                     lower the rate, never repeated (leave --fps out to keep the input's rate)"
-                ),
-            )
-            .into());
+        // a higher rate plays the clip faster. Only a warning: 30 for
+        // 29.97 is common, and an animation's rate is read from its first
+        // frame's delay, which may be a title's.
+        if f64::from(want) > have * 1.01 {
+            say(format!(
+                "warning: --fps {want} is above the input's {have:.3} fps; frames are only dropped, \
+                 never repeated, so the clip will play {:.1}x faster (leave --fps out to keep the \
+                 input's rate)",
+                f64::from(want) / have
+            ));
         }
     }
     let out_fps = match (cli.fps, in_fps) {
@@ -273,7 +281,13 @@ pub fn flicker(cli: &FlickerArgs) -> JobResult {
         ..SourceOptions::default()
     };
     let all = Selection::new(None, None, None);
-    let original = read_all(open_source(&cli.original, &options)?, &all)?;
+    let original = open_source(&cli.original, &options)?;
+    // Before both clips are read into memory, where the length is known.
+    if let Some(n) = original.total_frames() {
+        let info = original.info();
+        check_flicker_memory(n as usize, (info.width, info.height))?;
+    }
+    let original = read_all(original, &all)?;
     let stylized = read_all(open_source(&cli.stylized, &options)?, &all)?;
     let run = || flicker_figures(&original, &stylized);
     let figures = match cli.threads {
@@ -357,8 +371,6 @@ fn warm_start(costs: &[FrameCosts]) -> serde_json::Value {
     })
 }
 
-/// E_warp of `stylized` and of `original` on the flow of `original`, and
-/// the long-term figures, as JSON.
 /// Bytes the flicker measure keeps per pixel of a frame: both clips as
 /// 8-bit and as f32 planes, and every pair's flows and masks (measured: 57
 /// bytes, 140 MB for 40 frames of 320x180 and 401 MB for 120).
@@ -387,6 +399,8 @@ fn check_flicker_memory(frames: usize, (w, h): (u32, u32)) -> Result<(), Error> 
     }
 }
 
+/// E_warp of `stylized` and of `original` on the flow of `original`, and
+/// the long-term figures, as JSON.
 pub(crate) fn flicker_figures(
     original: &[image::RgbImage],
     stylized: &[image::RgbImage],
@@ -500,28 +514,22 @@ fn settings(cli: &VideoArgs, config: &VideoConfig, stylizer: &stylize::Stylizer)
         )
     };
     let identity = |p: &Path| {
-        let here = format!("{} {}", p.display(), stamp(std::fs::metadata(p).ok()));
         if !p.is_dir() {
-            return here;
+            return format!("{} {}", p.display(), stamp(std::fs::metadata(p).ok()));
         }
         // A folder of frames: rewriting the frames in place (as `ffmpeg -y
         // -i clip frames/%04d.png` does) leaves the folder's own size and
-        // time alone, so every file's name, size and time count, hashed.
-        let mut files: Vec<(std::ffi::OsString, String)> = std::fs::read_dir(p)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| (e.file_name(), stamp(e.metadata().ok())))
-            .collect();
-        files.sort();
+        // time alone, so every frame file's name, size and time count,
+        // hashed (through symlinks), and the folder's own do not (another
+        // file added to it changes them).
         let mut hash = Sha256::new();
-        for (name, stamp) in &files {
-            hash.update(name.as_encoded_bytes());
+        for file in stylize_frames::frame_files(p).unwrap_or_default() {
+            hash.update(file.as_os_str().as_encoded_bytes());
             hash.update([0]);
-            hash.update(stamp.as_bytes());
+            hash.update(stamp(std::fs::metadata(&file).ok()).as_bytes());
             hash.update([0]);
         }
-        format!("{here} files {:x}", hash.finalize())
+        format!("{} files {:x}", p.display(), hash.finalize())
     };
     format!(
         "{config:?} | input {} | frames {:?} fps {:?} | styles {:?} | weights {:?} | {} | threads {:?}",

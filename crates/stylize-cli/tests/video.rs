@@ -267,17 +267,6 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
     let inside = clip.join("f1.png");
     let inside_s = inside.to_str().unwrap();
     let report = d.join("report.json");
-    // A 10 fps GIF: --fps may lower the rate, not raise it.
-    let slow = d.join("slow.gif");
-    {
-        let mut enc = image::codecs::gif::GifEncoder::new(std::fs::File::create(&slow).unwrap());
-        for k in 0..3u8 {
-            let rgba = image::RgbaImage::from_pixel(16, 16, image::Rgba([60 * k, 90, 200, 255]));
-            let delay = image::Delay::from_numer_denom_ms(100, 1);
-            enc.encode_frame(image::Frame::from_parts(rgba, 0, 0, delay))
-                .unwrap();
-        }
-    }
     let full = d.join("full");
     std::fs::create_dir(&full).unwrap();
     std::fs::write(full.join("notes.txt"), b"mine").unwrap();
@@ -300,13 +289,6 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
             None,
             "needs at least 8x8",
         ),
-        (
-            slow.clone(),
-            out.clone(),
-            vec!["--fps", "30"],
-            None,
-            "above the input's 10.000 fps",
-        ),
         // A folder output that is not empty: refused before any painting.
         (clip.clone(), full.clone(), vec![], None, "not empty"),
         // The report may not replace the output, land among the frames,
@@ -323,7 +305,7 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
             out.clone(),
             vec!["--report", inside_s],
             None,
-            "inside",
+            "invalid report",
         ),
         (
             PathBuf::from("-"),
@@ -419,6 +401,20 @@ fn frames_rewritten_in_place_are_painted_again() {
     };
     let out = d.path().join("out.gif");
     let before = run(&out);
+    // A file that is not a frame changes nothing: the run is resumed.
+    std::fs::write(clip.join("notes.txt"), b"shot on a phone").unwrap();
+    let o = stylize()
+        .args(args(&clip, &out, &weights))
+        .arg("--keep-work")
+        .env("STYLIZE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("continuing after 2 frame(s)"),
+        "{}",
+        stderr(&o)
+    );
     let photo = image::open(common::asset("chelsea.jpg"))
         .unwrap()
         .resize_exact(120, 80, image::imageops::FilterType::Triangle);
@@ -456,4 +452,42 @@ fn a_folder_output_may_have_a_dot_in_its_name() {
         files_in(&out),
         [out.join("frame_000001.png"), out.join("frame_000002.png")]
     );
+}
+
+/// `--fps` above the input's rate cannot repeat frames: the clip plays
+/// faster, and the run says so.
+#[test]
+fn fps_above_the_inputs_rate_warns() {
+    let Some(weights) = common::hed_weights("fps_above_the_inputs_rate_warns") else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let slow = d.path().join("slow.gif");
+    {
+        let mut enc = image::codecs::gif::GifEncoder::new(std::fs::File::create(&slow).unwrap());
+        for k in 0..3u8 {
+            let rgba = image::RgbaImage::from_pixel(16, 16, image::Rgba([60 * k, 90, 200, 255]));
+            let delay = image::Delay::from_numer_denom_ms(100, 1);
+            enc.encode_frame(image::Frame::from_parts(rgba, 0, 0, delay))
+                .unwrap();
+        }
+    }
+    let out = d.path().join("out.gif");
+    let args: Vec<String> = args(&slow, &out, &weights)
+        .into_iter()
+        .filter(|a| a != "-q")
+        .collect();
+    let o = stylize()
+        .args(&args)
+        .args(["--fps", "30"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning: --fps 30 is above the input's 10.000 fps")
+            && stderr(&o).contains("3.0x faster"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(frames_of(&out).len(), 3);
 }

@@ -88,6 +88,16 @@ impl FrameSource for FolderSource {
 }
 
 /// The frame files of `folder`, naturally sorted by name.
+/// The frame files of `folder`, in the order a folder input reads them:
+/// the images (`.png`, `.jpg`, `.jpeg`, `.webp`, `.bmp`, `.gif`; not hidden,
+/// not folders) in natural order.
+///
+/// # Errors
+/// When the folder cannot be listed.
+pub fn frame_files(folder: &Path) -> Result<Vec<PathBuf>> {
+    list_frames(folder)
+}
+
 fn list_frames(folder: &Path) -> Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(folder).map_err(FramesError::io("listing", folder))?;
     let mut files = Vec::new();

@@ -103,6 +103,7 @@ mod yuv;
 
 pub use error::{FramesError, Result, FFMPEG_HELP};
 pub use ffmpeg::{ffmpeg_from_env, probe, Probe, FFMPEG_ENV};
+pub use folder_source::frame_files;
 pub use frame::{Fps, Frame, VideoInfo};
 pub use sink::{create_sink, FrameSink, SinkOptions, DEFAULT_FPS};
 pub use source::{open_source, FrameSource, SourceOptions, MAX_FRAME_PIXELS};
