@@ -3,7 +3,6 @@
 //! (`reference/torch_nst.py`, `bench/torch_step.py`) can recompute the costs
 //! and gradient from exactly the same pixels.
 
-use std::io::Write;
 use std::path::Path;
 
 use image::Rgb32FImage;
@@ -11,7 +10,7 @@ use serde_json::json;
 
 use crate::config::{LineSearch, StyleConfig};
 use crate::error::{Error, Result};
-use crate::image_io::to_planar;
+use crate::image_io::{to_planar, write_atomic};
 use crate::objective::CostValues;
 use crate::preprocess::Preprocess;
 use crate::problem::Problem;
@@ -103,22 +102,7 @@ fn costs_json(c: &CostValues) -> serde_json::Value {
 fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Error::io(path, std::io::Error::other(e)))?;
-    write_whole(path, text.as_bytes())
-}
-
-/// Writes `bytes` to a temporary file beside `path` and renames it into
-/// place, so that a full disk leaves the earlier file or none, never half
-/// of one.
-fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp =
-        crate::image_io::output_tempfile(dir, ".stylize-dump-").map_err(|e| Error::io(dir, e))?;
-    tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    write_atomic(path, text.as_bytes())
 }
 
 /// An RGB image as a float32 `[1, 3, H, W]` array.
@@ -147,7 +131,7 @@ fn write_npy(path: &Path, shape: &[usize], data: &[f32]) -> Result<()> {
     for v in data {
         out.extend_from_slice(&v.to_le_bytes());
     }
-    write_whole(path, &out)
+    write_atomic(path, &out)
 }
 
 #[cfg(test)]

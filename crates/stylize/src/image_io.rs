@@ -341,6 +341,29 @@ pub fn output_tempfile(dir: &Path, prefix: &str) -> std::io::Result<tempfile::Na
     builder.tempfile_in(dir)
 }
 
+/// The folder a file `path` is in (`.` for a bare name).
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// Writes `bytes` to `path` through a synced temporary file beside it,
+/// renamed into place: a failure (a full disk) leaves the earlier file or
+/// none, never half of one.
+///
+/// # Errors
+/// [`Error::Io`] naming the folder or the file.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = folder_of(path);
+    let mut tmp = output_tempfile(dir, ".stylize-").map_err(|e| Error::io(dir, e))?;
+    std::io::Write::write_all(&mut tmp, bytes).map_err(|e| Error::io(path, e))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
 /// Writes `img` (8-bit RGB or RGBA) to `path` in the format its extension
 /// names. The image is written to a temporary file beside `path` and
 /// renamed into place, so a failure never leaves a partial file. JPEG has
@@ -389,10 +412,7 @@ fn save_image_through(img: &DynamicImage, path: &Path, sink: Sink) -> Result<()>
             &flattened
         }
     };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = folder_of(path);
     let mut tmp = output_tempfile(dir, ".stylize-").map_err(|e| Error::io(dir, e))?;
     let encode_err = |e: image::ImageError| Error::ImageEncode {
         path: path.to_path_buf(),

@@ -11,14 +11,13 @@
 //! (and its state) is the second pass over one of the first frames, and
 //! replaces `frame_N.png` in the output.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use image::{DynamicImage, RgbImage};
 use serde_json::json;
 
 use crate::error::{Error, Result};
-use crate::image_io::{load_image, output_tempfile, save_image};
+use crate::image_io::{load_image, save_image, write_atomic};
 
 const MANIFEST: &str = "manifest.json";
 
@@ -57,7 +56,7 @@ impl WorkDir {
         let mut restarted = false;
         if !same {
             restarted = clear_frames(dir)?;
-            write_atomic(dir, &manifest, want.to_string().as_bytes())?;
+            write_atomic(&manifest, want.to_string().as_bytes())?;
         }
         let mut finished = 0;
         while dir.join(frame_name("frame", finished + 1, "png")).is_file()
@@ -186,7 +185,7 @@ impl WorkDir {
         let json_path = self
             .dir
             .join(frame_name(&format!("{prefix}state"), n, "json"));
-        write_atomic(&self.dir, &json_path, record.to_string().as_bytes())?;
+        write_atomic(&json_path, record.to_string().as_bytes())?;
         save_image(
             image,
             &self
@@ -213,12 +212,4 @@ fn clear_frames(dir: &Path) -> Result<bool> {
         }
     }
     Ok(any)
-}
-
-fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut tmp = output_tempfile(dir, ".stylize-").map_err(|e| Error::io(dir, e))?;
-    tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
 }
