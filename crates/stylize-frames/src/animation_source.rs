@@ -63,7 +63,15 @@ pub(crate) fn open_image(
             check(decoder.dimensions())?;
             decoder.has_animation().then(|| decoder.into_frames())
         }
-        _ => None,
+        // A still JPEG or BMP: its header read on its own.
+        _ => {
+            check(
+                image::ImageReader::with_format(reader()?, format)
+                    .into_dimensions()
+                    .map_err(FramesError::decode(path))?,
+            )?;
+            None
+        }
     };
     match frames {
         Some(frames) => {
@@ -72,11 +80,6 @@ pub(crate) fn open_image(
             Ok(Box::new(source))
         }
         None => {
-            check(
-                image::ImageReader::with_format(reader()?, format)
-                    .into_dimensions()
-                    .map_err(FramesError::decode(path))?,
-            )?;
             let image = image::ImageReader::with_format(reader()?, format)
                 .decode()
                 .map_err(FramesError::decode(path))?;

@@ -22,7 +22,7 @@ impl FolderSource {
     /// Lists `folder` and reads every frame's header: all must decode and
     /// have the first one's size.
     pub(crate) fn open(folder: &Path, options: &SourceOptions) -> Result<Self> {
-        let files = list_frames(folder)?;
+        let files = frame_files(folder)?;
         let Some(first) = files.first() else {
             return Err(FramesError::EmptyFolder {
                 path: folder.to_path_buf(),
@@ -87,7 +87,6 @@ impl FrameSource for FolderSource {
     }
 }
 
-/// The frame files of `folder`, naturally sorted by name.
 /// The frame files of `folder`, in the order a folder input reads them:
 /// the images (`.png`, `.jpg`, `.jpeg`, `.webp`, `.bmp`, `.gif`; not hidden,
 /// not folders) in natural order.
@@ -95,10 +94,6 @@ impl FrameSource for FolderSource {
 /// # Errors
 /// When the folder cannot be listed.
 pub fn frame_files(folder: &Path) -> Result<Vec<PathBuf>> {
-    list_frames(folder)
-}
-
-fn list_frames(folder: &Path) -> Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(folder).map_err(FramesError::io("listing", folder))?;
     let mut files = Vec::new();
     for entry in entries {
