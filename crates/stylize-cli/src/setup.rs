@@ -276,7 +276,7 @@ pub fn check_not_an_input<'a>(
     inputs: impl IntoIterator<Item = &'a Path>,
     overwrite: bool,
 ) -> Result<(), Error> {
-    check_written_file("output", output, inputs, overwrite)
+    check_written_file("output", "an input", output, inputs, overwrite)
 }
 
 /// [`check_not_an_input`] for a file the run writes beside its output
@@ -299,13 +299,22 @@ pub fn check_side_file<'a>(
             format!("{} is also the output; choose another file", file.display()),
         ));
     }
-    check_written_file(flag, file, std::iter::once(output).chain(inputs), overwrite)
+    check_written_file(
+        flag,
+        "an input or the output",
+        file,
+        std::iter::once(output).chain(inputs),
+        overwrite,
+    )
 }
 
+/// Refuses `written` (named `name` in the message) when it is one of
+/// `others` (described as `what`), unless `overwrite`.
 fn check_written_file<'a>(
     name: &str,
+    what: &str,
     written: &Path,
-    inputs: impl IntoIterator<Item = &'a Path>,
+    others: impl IntoIterator<Item = &'a Path>,
     overwrite: bool,
 ) -> Result<(), Error> {
     if overwrite {
@@ -314,18 +323,13 @@ fn check_written_file<'a>(
     let Ok(out) = std::fs::canonicalize(written) else {
         return Ok(()); // does not exist yet
     };
-    for input in inputs {
-        if std::fs::canonicalize(input).is_ok_and(|i| i == out) {
+    for other in others {
+        if std::fs::canonicalize(other).is_ok_and(|i| i == out) {
             return Err(Error::parameter(
                 name,
                 format!(
-                    "{} is also {}; choose another file, or pass --overwrite to replace it",
+                    "{} is also {what}; choose another file, or pass --overwrite to replace it",
                     written.display(),
-                    if name == "output" {
-                        "an input"
-                    } else {
-                        "an input or the output"
-                    }
                 ),
             ));
         }
