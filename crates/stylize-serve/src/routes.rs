@@ -336,14 +336,14 @@ fn decode_form(app: &App, form: &upload::JobForm) -> ApiResult<Decoded> {
     for (i, part) in form.styles.iter().enumerate() {
         match part {
             StylePart::File(f) => {
-                // Said in the job's terms before the decoder says it in
-                // its own (whose message would give the bytes left as the
-                // limit).
+                // The bytes its decoder will ask for, from the header: said
+                // in the job's terms before the decoder refuses them in its
+                // own (whose message would give the bytes left as the limit).
                 let need = image::ImageReader::new(std::io::Cursor::new(&f.bytes))
                     .with_guessed_format()
                     .ok()
-                    .and_then(|r| r.into_dimensions().ok())
-                    .map_or(0, |(w, h)| u64::from(w) * u64::from(h) * 3);
+                    .and_then(|r| r.into_decoder().ok())
+                    .map_or(0, |d| image::ImageDecoder::total_bytes(&d));
                 if need > left {
                     return Err(ApiError::new(
                         StatusCode::UNPROCESSABLE_ENTITY,
