@@ -412,7 +412,7 @@ pub struct VideoArgs {
 
     /// Long-term consistency: hold each frame to the last J frames where no
     /// nearer frame covers a pixel (default 1: the previous frame only).
-    #[arg(long, value_name = "J", value_parser = clap::value_parser!(u32).range(1..=16))]
+    #[arg(long, value_name = "J", value_parser = clap::value_parser!(u32).range(1..=stylize::video::MAX_LONG_TERM as i64))]
     pub long_term: Option<u32>,
 
     /// A frame with fewer consistent pixels than this share starts a new
