@@ -17,6 +17,8 @@
 //!   (short-term), a long-term error against the first frame of each
 //!   shot, and scene-cut detection ([`is_cut`]) from the consistency
 //!   masks.
+//! - [`FlickerMeter`]: the same figures for one stylised clip, fed a frame
+//!   at a time, in memory for a few frames whatever the clip's length.
 //!
 //! Flow convention everywhere: a [`Flow`] from frame A to frame B maps
 //! pixel `x` of A to `x + w(x)` in B.
@@ -64,6 +66,7 @@ mod consistency;
 mod densify;
 mod dis;
 mod error;
+mod flicker_meter;
 mod flow;
 mod image;
 mod inverse_search;
@@ -77,6 +80,7 @@ mod workspace;
 pub use consistency::consistency;
 pub use dis::{dis_flow, DisFlow};
 pub use error::FlowError;
+pub use flicker_meter::{ClipFlicker, Flicker, FlickerMeter};
 pub use flow::Flow;
 pub use image::GrayImage;
 pub use params::{DisParams, Preset};

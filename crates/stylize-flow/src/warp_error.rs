@@ -184,6 +184,29 @@ pub struct WarpError {
     pub per_pair: Vec<f64>,
 }
 
+impl WarpError {
+    /// The means of `per_pair` (one `E_t` per pair, at least one), with
+    /// `cut[t]` saying whether pair `t` is a scene cut.
+    pub(crate) fn from_pairs(per_pair: Vec<f64>, cut: &[bool]) -> Self {
+        let mean = per_pair.iter().sum::<f64>() / per_pair.len() as f64;
+        let within: Vec<f64> = per_pair
+            .iter()
+            .zip(cut)
+            .filter_map(|(&e, &c)| (!c).then_some(e))
+            .collect();
+        let mean_within_shots = if within.is_empty() {
+            f64::NAN
+        } else {
+            within.iter().sum::<f64>() / within.len() as f64
+        };
+        Self {
+            mean,
+            mean_within_shots,
+            per_pair,
+        }
+    }
+}
+
 /// One term of the long-term error.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LongTermTerm {
@@ -493,22 +516,7 @@ impl WarpReference {
                 )
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let mean = per_pair.iter().sum::<f64>() / per_pair.len() as f64;
-        let within: Vec<f64> = per_pair
-            .iter()
-            .zip(&self.cut)
-            .filter_map(|(&e, &c)| (!c).then_some(e))
-            .collect();
-        let mean_within_shots = if within.is_empty() {
-            f64::NAN
-        } else {
-            within.iter().sum::<f64>() / within.len() as f64
-        };
-        Ok(WarpError {
-            mean,
-            mean_within_shots,
-            per_pair,
-        })
+        Ok(WarpError::from_pairs(per_pair, &self.cut))
     }
 
     /// The `E_warp` (within shots) a stylised clip would score if each of

@@ -4,7 +4,9 @@
 
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
-use stylize_flow::{consistent_fraction, is_cut, DisParams, FlowError, WarpOptions, WarpReference};
+use stylize_flow::{
+    consistent_fraction, is_cut, DisParams, FlickerMeter, FlowError, WarpOptions, WarpReference,
+};
 
 const W: usize = 96;
 const H: usize = 64;
@@ -270,4 +272,76 @@ fn carried_e_warp_separates_flicker_from_motion() {
     assert!(r
         .carried_e_warp(&clip[..3], &steady, &DisParams::default())
         .is_err());
+}
+
+#[test]
+fn the_streaming_meter_gives_the_references_figures_bit_for_bit() {
+    // Two shots, of three and four frames (so long-term flows from a
+    // shot's first frame to its third and fourth are computed afresh),
+    // stylised as another panning texture with noise.
+    let mut clip = pan(1, 3);
+    clip.extend(pan(2, 4));
+    let mut stylised = pan(3, 3);
+    stylised.extend(pan(4, 4));
+    let stylised = add_noise(&stylised, 0.05, 11);
+    for long_term in [true, false] {
+        let options = WarpOptions {
+            long_term,
+            ..WarpOptions::default()
+        };
+        let r = WarpReference::with_options(W, H, &clip, &options).unwrap();
+        let mut meter = FlickerMeter::new(W, H, &options).unwrap();
+        for (o, s) in clip.iter().zip(&stylised) {
+            meter.push(o, s).unwrap();
+        }
+        assert_eq!(meter.frames(), 7);
+        let m = meter.finish().unwrap();
+        assert_eq!(m.frames, 7);
+        assert_eq!(m.cuts, r.cuts());
+        assert_eq!(m.cuts, vec![3]);
+        assert_eq!(m.original.short_term, r.e_warp(W, H, &clip).unwrap());
+        assert_eq!(m.stylised.short_term, r.e_warp(W, H, &stylised).unwrap());
+        let carried = r
+            .carried_e_warp(&clip, &stylised, &DisParams::default())
+            .unwrap();
+        assert_eq!(m.carried.to_bits(), carried.to_bits());
+        if long_term {
+            let lo = r.long_term(W, H, &clip).unwrap();
+            let ls = r.long_term(W, H, &stylised).unwrap();
+            assert_eq!(lo.terms.len(), 5);
+            assert_eq!(m.original.long_term, Some(lo));
+            assert_eq!(m.stylised.long_term, Some(ls));
+        } else {
+            assert_eq!(m.original.long_term, None);
+        }
+    }
+}
+
+#[test]
+fn the_meter_refuses_bad_frames_and_keeps_its_state() {
+    let clip = pan(5, 3);
+    let mut meter = FlickerMeter::new(W, H, &WarpOptions::default()).unwrap();
+    meter.push(&clip[0], &clip[0]).unwrap();
+    // Too few frames so far.
+    let mut bad = clip[1].clone();
+    bad.pop();
+    assert!(matches!(
+        meter.push(&clip[1], &bad),
+        Err(FlowError::BufferLength { .. })
+    ));
+    assert_eq!(meter.frames(), 1);
+    meter.push(&clip[1], &clip[1]).unwrap();
+    meter.push(&clip[2], &clip[2]).unwrap();
+    let m = meter.finish().unwrap();
+    assert_eq!(m.frames, 3);
+    assert!(m.stylised.short_term.mean < 2e-5, "{m:?}");
+    // One frame is not a clip; a bad threshold is refused.
+    let mut one = FlickerMeter::new(W, H, &WarpOptions::default()).unwrap();
+    one.push(&clip[0], &clip[0]).unwrap();
+    assert!(matches!(one.finish(), Err(FlowError::InvalidParams(_))));
+    let bad_opts = WarpOptions {
+        cut_threshold: -0.1,
+        ..WarpOptions::default()
+    };
+    assert!(FlickerMeter::new(W, H, &bad_opts).is_err());
 }
