@@ -17,8 +17,9 @@ use stylize_frames::{create_sink, SinkOptions};
 
 use crate::args::VideoArgs;
 use crate::fast_cmd::{load_fast, run_style};
+use crate::flicker_cmd::FlickerReport;
 use crate::interrupt::Interrupt;
-use crate::video_cmd::{flicker_figures, fps_rational, write_json, Frames};
+use crate::video_cmd::{fps_rational, write_json, Frames};
 use crate::{JobResult, Outcome};
 
 /// The working size's longer side when --size is not given: the frame's
@@ -169,8 +170,10 @@ pub fn run(
     } else {
         ProgressBar::hidden()
     };
-    let keep = cli.report.is_some();
-    let (mut originals, mut stylized) = (Vec::new(), Vec::new());
+    // Measured as the frames go (memory for a few frames), outside the
+    // painting's time.
+    let mut report = cli.report.is_some().then(FlickerReport::new);
+    let mut measuring = std::time::Duration::ZERO;
     let (mut count, mut cuts) = (0usize, 0usize);
     let start = Instant::now();
     for frame in frames {
@@ -204,22 +207,23 @@ pub fn run(
         };
         let rgb = DynamicImage::ImageRgb32F(out).to_rgb8();
         sink.write_frame(&rgb)?;
-        if keep {
-            originals.push(DynamicImage::ImageRgb32F(frame).to_rgb8());
-            stylized.push(rgb);
+        if let Some(report) = &mut report {
+            let started = Instant::now();
+            report.push(&DynamicImage::ImageRgb32F(frame).to_rgb8(), &rgb)?;
+            measuring += started.elapsed();
         }
         count += 1;
         bar.inc(1);
     }
     bar.finish_and_clear();
     sink.finish()?;
-    let seconds = start.elapsed().as_secs_f64();
-    if let Some(report) = &cli.report {
-        let mut figures = flicker_figures(&originals, &stylized)?;
+    let seconds = start.elapsed().saturating_sub(measuring).as_secs_f64();
+    if let (Some(report), Some(path)) = (report, &cli.report) {
+        let mut figures = report.finish()?;
         figures["method"] = "fast".into();
         figures["blend"] = f64::from(blend).into();
         figures["frames_per_second"] = (count as f64 / seconds.max(1e-9)).into();
-        write_json(report, &figures)?;
+        write_json(path, &figures)?;
     }
     if !quiet {
         eprintln!(

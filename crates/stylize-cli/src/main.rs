@@ -5,6 +5,7 @@
 mod args;
 mod fast_cmd;
 mod fast_video;
+mod flicker_cmd;
 mod image_cmd;
 mod interrupt;
 mod plot;
@@ -51,7 +52,7 @@ fn main() -> ExitCode {
     let result: JobResult = match &cli.command {
         Command::Image(args) => image_cmd::run(args, cli.quiet, &interrupt),
         Command::Video(args) => video_cmd::run(args, cli.quiet, &interrupt),
-        Command::Flicker(args) => video_cmd::flicker(args),
+        Command::Flicker(args) => flicker_cmd::run(args),
         Command::Fast(args) => fast_cmd::run(args, cli.quiet, &interrupt),
         Command::Serve(args) => serve_cmd::run(args, cli.quiet, &interrupt),
     };

@@ -1,6 +1,5 @@
 //! The `video` job: every frame of a clip, coherent from frame to frame,
-//! through a resumable work folder, then encoded; and the `flicker` job
-//! that measures how coherent a clip is.
+//! through a resumable work folder, then encoded.
 
 use std::io::IsTerminal;
 use std::ops::ControlFlow;
@@ -14,14 +13,14 @@ use stylize::video::{
     stylize_video, FrameInfo, FrameResult, ResumedFrame, VideoConfig, VideoObserver, WorkDir,
 };
 use stylize::{load_image, Error, Iteration, Preset};
-use stylize_flow::{DisParams, WarpOptions, WarpReference};
 use stylize_frames::{
     check_output_not_inside, create_sink, ffmpeg_from_env, open_source, FrameSource, SinkOptions,
     SourceOptions,
 };
 
-use crate::args::{FlickerArgs, VideoArgs, VideoMethod};
+use crate::args::{VideoArgs, VideoMethod};
 use crate::fast_video::FastVideo;
+use crate::flicker_cmd::measure_in_step;
 use crate::interrupt::Interrupt;
 use crate::setup::{
     build_config, check_not_an_input, check_output_dir, check_side_file, init_file, load_styles,
@@ -152,9 +151,6 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     };
     let selection = Selection::new(cli.frames, in_fps, out_fps);
     let total = source.total_frames().map(|n| selection.count(n as usize));
-    if let (Some(n), true) = (total, cli.report.is_some()) {
-        check_flicker_memory(n, (info.width, info.height))?;
-    }
     if cli.method == VideoMethod::Fast {
         let frames = Frames {
             source,
@@ -244,12 +240,16 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     }
     sink.finish()?;
     if let Some(report) = &cli.report {
-        let original = read_all(open_source(&cli.input, &source_options)?, &selection)?;
-        let stylized: Vec<image::RgbImage> = files
-            .iter()
-            .map(|f| load_image(f).map(|i| i.to_rgb8()))
-            .collect::<Result<_, _>>()?;
-        let mut figures = flicker_figures(&original, &stylized)?;
+        // A frame at a time: the input read again, the paintings from the
+        // work folder.
+        let original = Frames {
+            source: open_source(&cli.input, &source_options)?,
+            selection: &selection,
+            index: 0,
+        }
+        .map(|f| Ok(f?.to_rgb8()));
+        let stylized = files.iter().map(|f| Ok(load_image(f)?.to_rgb8()));
+        let mut figures = measure_in_step(original, stylized)?;
         figures["warm_start"] = warm_start(&progress.costs);
         write_json(report, &figures)?;
     }
@@ -268,53 +268,6 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         },
         start.elapsed().as_secs_f64()
     ));
-    Ok(Outcome::Done)
-}
-
-/// Runs `stylize flicker`.
-///
-/// # Errors
-/// Unreadable clips, different frame counts.
-pub fn flicker(cli: &FlickerArgs) -> JobResult {
-    let options = SourceOptions {
-        ffmpeg: ffmpeg_from_env(),
-        ..SourceOptions::default()
-    };
-    let all = Selection::new(None, None, None);
-    let original = open_source(&cli.original, &options)?;
-    // Before both clips are read into memory, where the length is known.
-    if let Some(n) = original.total_frames() {
-        let info = original.info();
-        check_flicker_memory(n as usize, (info.width, info.height))?;
-    }
-    let original = read_all(original, &all)?;
-    let stylized = read_all(open_source(&cli.stylized, &options)?, &all)?;
-    let run = || flicker_figures(&original, &stylized);
-    let figures = match cli.threads {
-        Some(t) => rayon::ThreadPoolBuilder::new()
-            .num_threads(t as usize)
-            .build()?
-            .install(run)?,
-        None => run()?,
-    };
-    if cli.json {
-        println!("{}", serde_json::to_string_pretty(&figures)?);
-    } else {
-        println!(
-            "E_warp: stylized {:.6}, original {:.6}, ratio {:.2}; within shots {:.6} vs {:.6}; long-term {:.6} vs {:.6}; carried along the flow {:.6} (ratio {:.2}); {} frames, cuts before frames {}",
-            figures["e_warp"]["stylized"].as_f64().unwrap_or(f64::NAN),
-            figures["e_warp"]["original"].as_f64().unwrap_or(f64::NAN),
-            figures["e_warp"]["ratio"].as_f64().unwrap_or(f64::NAN),
-            figures["e_warp_within_shots"]["stylized"].as_f64().unwrap_or(f64::NAN),
-            figures["e_warp_within_shots"]["original"].as_f64().unwrap_or(f64::NAN),
-            figures["long_term"]["stylized"].as_f64().unwrap_or(f64::NAN),
-            figures["long_term"]["original"].as_f64().unwrap_or(f64::NAN),
-            figures["carried"]["stylized"].as_f64().unwrap_or(f64::NAN),
-            figures["carried"]["ratio"].as_f64().unwrap_or(f64::NAN),
-            figures["frames"],
-            figures["cuts"],
-        );
-    }
     Ok(Outcome::Done)
 }
 
@@ -371,101 +324,6 @@ fn warm_start(costs: &[FrameCosts]) -> serde_json::Value {
     })
 }
 
-/// Bytes the flicker measure keeps per pixel of a frame: both clips as
-/// 8-bit and as f32 planes, and every pair's flows and masks (measured: 57
-/// bytes, 140 MB for 40 frames of 320x180 and 401 MB for 120).
-const FLICKER_BYTES_PER_PIXEL: u64 = 60;
-
-/// Refuses a flicker measure of `frames` frames of `w` x `h` that would
-/// not fit in this machine's memory, before anything is measured (or, for
-/// `video --report`, painted): it keeps every frame and every pair's flow.
-fn check_flicker_memory(frames: usize, (w, h): (u32, u32)) -> Result<(), Error> {
-    let need = (frames as u64)
-        .saturating_mul(u64::from(w) * u64::from(h))
-        .saturating_mul(FLICKER_BYTES_PER_PIXEL)
-        .saturating_add(64 << 20);
-    match stylize::memory::machine_memory() {
-        Some(have) if need > have => Err(Error::parameter(
-            "frames",
-            format!(
-                "measuring the flicker of {frames} frames of {w}x{h} needs about {} of memory, \
-                 more than this machine's {}: it keeps every frame and every pair's flow; \
-                 measure a shorter clip or smaller frames",
-                stylize::memory::human(need),
-                stylize::memory::human(have)
-            ),
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// E_warp of `stylized` and of `original` on the flow of `original`, and
-/// the long-term figures, as JSON.
-pub(crate) fn flicker_figures(
-    original: &[image::RgbImage],
-    stylized: &[image::RgbImage],
-) -> Result<serde_json::Value, Box<dyn std::error::Error + Send + Sync>> {
-    if let Some(first) = original.first() {
-        check_flicker_memory(original.len(), first.dimensions())?;
-    }
-    if original.len() != stylized.len() {
-        return Err(format!(
-            "the clips have {} and {} frames; they must have the same number",
-            original.len(),
-            stylized.len()
-        )
-        .into());
-    }
-    let first = original.first().ok_or("the original clip has no frames")?;
-    let (w, h) = first.dimensions();
-    let planar = |img: &image::RgbImage| -> Result<Vec<f32>, stylize_flow::FlowError> {
-        let img = if img.dimensions() == (w, h) {
-            img.clone()
-        } else {
-            image::imageops::resize(img, w, h, image::imageops::FilterType::Triangle)
-        };
-        stylize_flow::planar_from_rgb8(w as usize, h as usize, img.as_raw())
-    };
-    let o: Vec<Vec<f32>> = original.iter().map(planar).collect::<Result<_, _>>()?;
-    let s: Vec<Vec<f32>> = stylized.iter().map(planar).collect::<Result<_, _>>()?;
-    let (wu, hu) = (w as usize, h as usize);
-    let reference = WarpReference::with_options(
-        wu,
-        hu,
-        &o,
-        &WarpOptions {
-            params: DisParams::default(),
-            ..WarpOptions::default()
-        },
-    )?;
-    let (eo, es) = (reference.e_warp(wu, hu, &o)?, reference.e_warp(wu, hu, &s)?);
-    let (lo, ls) = (
-        reference.long_term(wu, hu, &o)?,
-        reference.long_term(wu, hu, &s)?,
-    );
-    let carried = reference.carried_e_warp(&o, &s, &DisParams::default())?;
-    Ok(json!({
-        "frames": original.len(),
-        "size": [w, h],
-        "cuts": reference.cuts(),
-        "e_warp": { "stylized": es.mean, "original": eo.mean, "ratio": es.mean / eo.mean },
-        "e_warp_within_shots": {
-            "stylized": es.mean_within_shots,
-            "original": eo.mean_within_shots,
-            "ratio": es.mean_within_shots / eo.mean_within_shots,
-        },
-        "long_term": { "stylized": ls.mean, "original": lo.mean, "ratio": ls.mean / lo.mean },
-        // E_warp within shots if each stylized frame were its predecessor
-        // carried along the flow: how much of the figure the resampling and
-        // the flow themselves account for.
-        "carried": {
-            "stylized": carried,
-            "ratio": carried / eo.mean_within_shots,
-        },
-        "per_pair": { "stylized": es.per_pair, "original": eo.per_pair },
-    }))
-}
-
 pub(crate) fn write_json(
     path: &Path,
     value: &serde_json::Value,
@@ -479,20 +337,6 @@ pub(crate) fn write_json(
     tmp.write_all(serde_json::to_string_pretty(value)?.as_bytes())?;
     tmp.persist(path)?;
     Ok(())
-}
-
-/// Every selected frame of `source`.
-fn read_all(
-    source: Box<dyn FrameSource>,
-    selection: &Selection,
-) -> Result<Vec<image::RgbImage>, stylize::Error> {
-    Frames {
-        source,
-        selection,
-        index: 0,
-    }
-    .map(|f| f.map(|d| d.to_rgb8()))
-    .collect()
 }
 
 /// The work folder beside the output: `OUT.stylize-work`.
@@ -621,12 +465,7 @@ impl Iterator for Frames<'_> {
             let frame = match self.source.next_frame() {
                 Ok(Some(f)) => f,
                 Ok(None) => return None,
-                Err(e) => {
-                    return Some(Err(stylize::Error::Parameter {
-                        name: "input".into(),
-                        reason: e.to_string(),
-                    }))
-                }
+                Err(e) => return Some(Err(stylize::Error::FrameSource(Box::new(e)))),
             };
             let i = self.index;
             self.index += 1;
@@ -769,24 +608,6 @@ impl VideoObserver for VideoProgress {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A 10-minute 4K clip cannot be measured on any machine this runs
-    /// on; a short small one can.
-    #[test]
-    fn the_flicker_measure_checks_its_memory_first() {
-        if stylize::memory::machine_memory().is_none() {
-            eprintln!("SKIPPED: this system does not say how much memory it has");
-            return;
-        }
-        let err = check_flicker_memory(15_000, (3840, 2160))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("15000 frames of 3840x2160 needs about"),
-            "{err}"
-        );
-        assert!(check_flicker_memory(30, (256, 144)).is_ok());
-    }
 
     /// The count without visiting the frames is the count of `keeps`,
     /// and a header claiming 10^15 frames is counted at once.

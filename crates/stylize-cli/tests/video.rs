@@ -491,3 +491,79 @@ fn fps_above_the_inputs_rate_warns() {
     );
     assert_eq!(frames_of(&out).len(), 3);
 }
+
+/// `stylize flicker` reads the two clips in step: its figures are the
+/// library's `WarpReference` ones on the same frames, a stylised clip of
+/// another size is resized, and clips of different lengths are refused
+/// with both counts.
+#[test]
+fn the_flicker_command_measures_two_clips_in_step() {
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("clip");
+    write_clip(&clip, 5);
+    // "Stylised": the frames inverted, at half size.
+    let small = d.path().join("small");
+    std::fs::create_dir_all(&small).unwrap();
+    for (k, f) in frames_of(&clip).iter().enumerate() {
+        let mut f = image::imageops::resize(f, 32, 24, image::imageops::FilterType::Triangle);
+        image::imageops::invert(&mut f);
+        f.save(small.join(format!("s{}.png", k + 1))).unwrap();
+    }
+    let flicker = |stylized: &Path| {
+        stylize()
+            .args(["flicker", "--json", "--threads", "2", "--original"])
+            .arg(&clip)
+            .arg("--stylized")
+            .arg(stylized)
+            .output()
+            .unwrap()
+    };
+    let o = flicker(&small);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["frames"], 5);
+    assert_eq!(r["size"], serde_json::json!([64, 48]));
+    // The library on the same frames, all held at once.
+    let planar = |f: &image::RgbImage| {
+        let f = image::imageops::resize(f, 64, 48, image::imageops::FilterType::Triangle);
+        stylize_flow::planar_from_rgb8(64, 48, f.as_raw()).unwrap()
+    };
+    let originals: Vec<Vec<f32>> = frames_of(&clip).iter().map(planar).collect();
+    let stylised: Vec<Vec<f32>> = frames_of(&small).iter().map(planar).collect();
+    let reference =
+        stylize_flow::WarpReference::new(64, 48, &originals, &stylize_flow::DisParams::default())
+            .unwrap();
+    let es = reference.e_warp(64, 48, &stylised).unwrap();
+    let eo = reference.e_warp(64, 48, &originals).unwrap();
+    let lt = reference.long_term(64, 48, &stylised).unwrap();
+    // Equal up to serde_json's parsing, which may miss the last bit.
+    let same = |json: &serde_json::Value, want: f64| {
+        let got = json.as_f64().unwrap();
+        assert!((got - want).abs() <= 1e-12 * want.abs(), "{got} vs {want}");
+    };
+    same(&r["e_warp"]["stylized"], es.mean);
+    same(&r["e_warp"]["original"], eo.mean);
+    same(&r["long_term"]["stylized"], lt.mean);
+    assert!(es.mean > 0.0 && eo.mean > 0.0);
+    // Four frames or six against five: refused, with both counts.
+    std::fs::remove_file(small.join("s5.png")).unwrap();
+    let o = flicker(&small);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("the clips have 5 and 4 frames"),
+        "{}",
+        stderr(&o)
+    );
+    for k in 5..=6 {
+        image::RgbImage::new(32, 24)
+            .save(small.join(format!("s{k}.png")))
+            .unwrap();
+    }
+    let o = flicker(&small);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("the clips have 5 and 6 frames"),
+        "{}",
+        stderr(&o)
+    );
+}

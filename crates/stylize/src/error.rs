@@ -146,6 +146,11 @@ pub enum Error {
     /// The tensor backend failed (for example while reading a tensor back).
     #[error("tensor backend: {0}")]
     Backend(String),
+
+    /// A clip's frames could not be read: the frame source's own error
+    /// (its message and its causes), passed through unchanged.
+    #[error(transparent)]
+    FrameSource(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Shorthand for results in this crate.

@@ -1,0 +1,183 @@
+//! The `flicker` job: how coherent a stylised clip is from frame to frame,
+//! measured on the original clip's flow; and the same figures for
+//! `video --report`, a frame at a time.
+
+use image::RgbImage;
+use serde_json::json;
+use stylize_flow::{DisParams, FlickerMeter, WarpOptions};
+use stylize_frames::{ffmpeg_from_env, open_source, FrameSource, SourceOptions};
+
+use crate::args::FlickerArgs;
+use crate::{JobResult, Outcome};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The flicker figures of a clip and its stylised version as JSON, fed a
+/// frame pair at a time ([`FlickerMeter`]): memory for a few frames,
+/// whatever the clip's length. Every frame is measured at the first
+/// original frame's size (a stylised frame of another size is resized).
+pub(crate) struct FlickerReport {
+    meter: Option<(FlickerMeter, (u32, u32))>,
+}
+
+impl FlickerReport {
+    pub(crate) fn new() -> Self {
+        Self { meter: None }
+    }
+
+    /// Measures the next pair of frames.
+    pub(crate) fn push(
+        &mut self,
+        original: &RgbImage,
+        stylized: &RgbImage,
+    ) -> Result<(), BoxError> {
+        if self.meter.is_none() {
+            let (w, h) = original.dimensions();
+            let meter = FlickerMeter::new(
+                w as usize,
+                h as usize,
+                &WarpOptions {
+                    params: DisParams::default(),
+                    ..WarpOptions::default()
+                },
+            )?;
+            self.meter = Some((meter, (w, h)));
+        }
+        let Some((meter, (w, h))) = &mut self.meter else {
+            return Err("the flicker meter was not created".into());
+        };
+        let planar = |img: &RgbImage| {
+            if img.dimensions() == (*w, *h) {
+                stylize_flow::planar_from_rgb8(*w as usize, *h as usize, img.as_raw())
+            } else {
+                let img =
+                    image::imageops::resize(img, *w, *h, image::imageops::FilterType::Triangle);
+                stylize_flow::planar_from_rgb8(*w as usize, *h as usize, img.as_raw())
+            }
+        };
+        meter.push(&planar(original)?, &planar(stylized)?)?;
+        Ok(())
+    }
+
+    /// `E_warp` of the stylised clip and of the original on the flow of
+    /// the original, the long-term figures, and the carried figure.
+    pub(crate) fn finish(self) -> Result<serde_json::Value, BoxError> {
+        let (meter, (w, h)) = self.meter.ok_or("the original clip has no frames")?;
+        let f = meter.finish()?;
+        let (o, s) = (&f.original, &f.stylised);
+        let long =
+            |c: &stylize_flow::ClipFlicker| c.long_term.as_ref().map_or(f64::NAN, |l| l.mean);
+        let (lo, ls) = (long(o), long(s));
+        let (eo, es) = (&o.short_term, &s.short_term);
+        Ok(json!({
+            "frames": f.frames,
+            "size": [w, h],
+            "cuts": f.cuts,
+            "e_warp": { "stylized": es.mean, "original": eo.mean, "ratio": es.mean / eo.mean },
+            "e_warp_within_shots": {
+                "stylized": es.mean_within_shots,
+                "original": eo.mean_within_shots,
+                "ratio": es.mean_within_shots / eo.mean_within_shots,
+            },
+            "long_term": { "stylized": ls, "original": lo, "ratio": ls / lo },
+            // E_warp within shots if each stylized frame were its
+            // predecessor carried along the flow: how much of the figure the
+            // resampling and the flow themselves account for.
+            "carried": {
+                "stylized": f.carried,
+                "ratio": f.carried / eo.mean_within_shots,
+            },
+            "per_pair": { "stylized": es.per_pair, "original": eo.per_pair },
+        }))
+    }
+}
+
+/// Measures two frame sequences in step. Different lengths are an error
+/// that gives both counts (the longer one is read to its end to count it).
+pub(crate) fn measure_in_step<A, B>(original: A, stylized: B) -> Result<serde_json::Value, BoxError>
+where
+    A: IntoIterator<Item = Result<RgbImage, BoxError>>,
+    B: IntoIterator<Item = Result<RgbImage, BoxError>>,
+{
+    let (mut original, mut stylized) = (original.into_iter(), stylized.into_iter());
+    let mut report = FlickerReport::new();
+    let mut n = 0usize;
+    loop {
+        match (original.next().transpose()?, stylized.next().transpose()?) {
+            (Some(o), Some(s)) => {
+                report.push(&o, &s)?;
+                n += 1;
+            }
+            (None, None) => return report.finish(),
+            (o, _) => {
+                // One of the two had a frame more: count the rest of it.
+                let (no, ns) = if o.is_some() {
+                    (count_rest(n + 1, original)?, n)
+                } else {
+                    (n, count_rest(n + 1, stylized)?)
+                };
+                return Err(format!(
+                    "the clips have {no} and {ns} frames; they must have the same number"
+                )
+                .into());
+            }
+        }
+    }
+}
+
+/// `counted` plus the frames left in `rest`.
+fn count_rest<I>(counted: usize, rest: I) -> Result<usize, BoxError>
+where
+    I: Iterator<Item = Result<RgbImage, BoxError>>,
+{
+    rest.into_iter().try_fold(counted, |k, f| f.map(|_| k + 1))
+}
+
+/// Every frame of `source`, as RGB.
+fn frames(mut source: Box<dyn FrameSource>) -> impl Iterator<Item = Result<RgbImage, BoxError>> {
+    std::iter::from_fn(move || source.next_frame().map_err(BoxError::from).transpose())
+}
+
+/// Runs `stylize flicker`.
+///
+/// # Errors
+/// Unreadable clips, different frame counts.
+pub fn run(cli: &FlickerArgs) -> JobResult {
+    let options = SourceOptions {
+        ffmpeg: ffmpeg_from_env(),
+        ..SourceOptions::default()
+    };
+    // The sources are opened where they are read: in the pool.
+    let run = || {
+        let original = open_source(&cli.original, &options)?;
+        let stylized = open_source(&cli.stylized, &options)?;
+        measure_in_step(frames(original), frames(stylized))
+    };
+    let figures = match cli.threads {
+        Some(t) => rayon::ThreadPoolBuilder::new()
+            .num_threads(t as usize)
+            .build()?
+            .install(run)?,
+        None => run()?,
+    };
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&figures)?);
+    } else {
+        let f = |a: &str, b: &str| figures[a][b].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "E_warp: stylized {:.6}, original {:.6}, ratio {:.2}; within shots {:.6} vs {:.6}; long-term {:.6} vs {:.6}; carried along the flow {:.6} (ratio {:.2}); {} frames, cuts before frames {}",
+            f("e_warp", "stylized"),
+            f("e_warp", "original"),
+            f("e_warp", "ratio"),
+            f("e_warp_within_shots", "stylized"),
+            f("e_warp_within_shots", "original"),
+            f("long_term", "stylized"),
+            f("long_term", "original"),
+            f("carried", "stylized"),
+            f("carried", "ratio"),
+            figures["frames"],
+            figures["cuts"],
+        );
+    }
+    Ok(Outcome::Done)
+}
