@@ -240,3 +240,60 @@ fn sharper_warps_start_closer_to_the_previous_painting() {
         "spline {spline} is not below bicubic {cubic}"
     );
 }
+
+/// The frames kept for closing the loop count against the memory limit:
+/// alone over it, the run is refused naming `loop`; beside a frame's own
+/// run, the frame's check sees them. Both before any frame is painted.
+#[test]
+fn the_frames_kept_for_the_loop_count_against_the_memory_limit() {
+    let Some(s) = common::real_stylizer("video loop memory") else {
+        return;
+    };
+    let frames: Vec<DynamicImage> = clip().into_iter().take(3).collect();
+    let style = load_image(&common::asset("starry_night.jpg")).unwrap();
+    // The first frame's own run, and 50 kB more.
+    let own = s
+        .estimate_memory(&frames[0], std::slice::from_ref(&style), &config().image)
+        .unwrap();
+    let try_with = |loop_frames: usize, limit: u64, rec: &mut Record| {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut work = WorkDir::open(tmp.path(), "test settings").unwrap();
+        let mut c = config();
+        c.loop_frames = loop_frames;
+        c.image.max_memory = Some(limit);
+        let mut it = frames.iter().cloned().map(Ok::<_, stylize::Error>);
+        let it: &mut dyn Iterator<Item = Result<DynamicImage>> = &mut it;
+        stylize_video(
+            &s,
+            it,
+            Some(3),
+            std::slice::from_ref(&style),
+            &c,
+            &mut work,
+            rec,
+        )
+    };
+    // Without the loop the first frame fits (stopped after it).
+    let mut rec = Record {
+        stop_after: Some(1),
+        ..Record::default()
+    };
+    assert!(try_with(0, own + 50_000, &mut rec).is_ok());
+    assert_eq!(rec.done, 1);
+    // Two frames of 96x64 kept (7 bytes a pixel: 86 kB) do not fit beside it.
+    let mut rec = Record::default();
+    let err = try_with(2, own + 50_000, &mut rec).unwrap_err().to_string();
+    assert!(err.starts_with("invalid size:"), "{err}");
+    assert_eq!(rec.done, 0);
+    // Three frames (the clip's length, not 5) alone over 100 kB: refused
+    // before the first frame starts.
+    let mut rec = Record::default();
+    let err = try_with(5, 100_000, &mut rec).unwrap_err().to_string();
+    assert!(
+        err.starts_with(
+            "invalid loop: closing the loop over 3 frames keeps them at their own size, 96x64 px"
+        ),
+        "{err}"
+    );
+    assert!(rec.infos.is_empty());
+}

@@ -124,11 +124,17 @@ pub fn stylize_video(
     let mut size: Option<(u32, u32)> = None;
     // The first frames, kept for closing the loop.
     let mut first: Vec<(DynamicImage, GrayImage)> = Vec::new();
+    // The settings with the memory those frames take off the limit.
+    let mut looping: Option<VideoConfig> = None;
     for (index, frame) in frames.enumerate() {
         let frame = frame?;
         let dims = (frame.width(), frame.height());
         match size {
             None => {
+                if config.loop_frames > 0 {
+                    let kept = total.map_or(config.loop_frames, |n| n.min(config.loop_frames));
+                    looping = Some(reserve_loop_memory(config, &frame, kept)?);
+                }
                 // The flow needs a patch's worth of pixels; say so before
                 // the first frame is painted, not after.
                 let min = config.flow.patch_size as u32;
@@ -160,6 +166,7 @@ pub fn stylize_video(
             }
             Some(_) => {}
         }
+        let config = looping.as_ref().unwrap_or(config);
         let (w, h) = working_size(dims.0, dims.1, config.image.size);
         let content = to_rgb32f(&frame, w, h);
         // The flow at the frames' own size (sharper, and what the flicker
@@ -245,6 +252,7 @@ pub fn stylize_video(
     if summary.frames == 0 {
         return Err(Error::parameter("input", "the clip has no frames"));
     }
+    let config = looping.as_ref().unwrap_or(config);
     let k = first.len().min(summary.frames.saturating_sub(1));
     if k > 0 {
         let stopped = close_loop(
@@ -260,6 +268,40 @@ pub fn stylize_video(
         summary.stopped = stopped;
     }
     Ok(summary)
+}
+
+/// `config` with the memory limit lowered by what closing the loop keeps:
+/// `kept` frames like `frame` (as decoded, and their luma as `f32`), held
+/// from the start of the clip to its end. An error naming `loop` when
+/// they alone reach the limit.
+fn reserve_loop_memory(
+    config: &VideoConfig,
+    frame: &DynamicImage,
+    kept: usize,
+) -> Result<VideoConfig> {
+    let mut config = config.clone();
+    let Some(limit) = config.image.max_memory else {
+        return Ok(config);
+    };
+    let pixels = u64::from(frame.width()) * u64::from(frame.height());
+    let per_frame = frame.as_bytes().len() as u64 + 4 * pixels;
+    let bytes = per_frame.saturating_mul(kept as u64);
+    if bytes >= limit {
+        return Err(Error::parameter(
+            "loop",
+            format!(
+                "closing the loop over {kept} frames keeps them at their own size, {}x{} px, \
+                 from the start of the clip to its end: about {}, and the memory limit is {} \
+                 (--max-memory); loop over fewer frames, or scale the clip down",
+                frame.width(),
+                frame.height(),
+                crate::memory::human(bytes),
+                crate::memory::human(limit)
+            ),
+        ));
+    }
+    config.image.max_memory = Some(limit - bytes);
+    Ok(config)
 }
 
 /// The loop's second pass over the first `first.len()` frames (see
