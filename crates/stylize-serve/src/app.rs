@@ -15,6 +15,10 @@ use crate::swatches::Swatches;
 pub(crate) const NO_FAST_NETWORK: &str = "this server has no fast network: run \
     scripts/fetch-fast-models (or set STYLIZE_FAST_MODELS) and start `stylize serve` again";
 
+/// Most uploads decoded at once; more requests wait their turn. Each may
+/// decode to a job's whole limit ([`ServeConfig::image_limits`]).
+pub(crate) const MAX_DECODES: usize = 2;
+
 /// What every handler shares.
 pub(crate) struct App {
     pub(crate) board: Arc<Board>,
@@ -28,4 +32,6 @@ pub(crate) struct App {
     pub(crate) weights: String,
     /// The fast network's built-in styles as shown on the page.
     pub(crate) swatches: Swatches,
+    /// Permits to decode an upload ([`MAX_DECODES`]).
+    pub(crate) decoding: tokio::sync::Semaphore,
 }

@@ -64,6 +64,7 @@ pub(crate) struct Board {
     wake: Condvar,
     events: broadcast::Sender<Arc<Published>>,
     max_queue: usize,
+    max_queued_bytes: u64,
 }
 
 #[derive(Serialize)]
@@ -73,7 +74,7 @@ struct Snapshot {
 }
 
 impl Board {
-    pub(crate) fn new(max_queue: usize) -> Self {
+    pub(crate) fn new(max_queue: usize, max_queued_bytes: u64) -> Self {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         Board {
             inner: Mutex::new(Inner {
@@ -83,6 +84,7 @@ impl Board {
             wake: Condvar::new(),
             events,
             max_queue,
+            max_queued_bytes,
         }
     }
 
@@ -119,27 +121,51 @@ impl Board {
         job.view(Self::position(inner, job.id))
     }
 
+    /// 503 when the queue has no room for another job (checked again
+    /// when the job is added): said before its images are decoded.
+    pub(crate) fn check_room(&self) -> Result<(), ApiError> {
+        let inner = self.lock();
+        self.room(&inner, 0)
+    }
+
+    /// Whether the queue takes a job holding `bytes` of decoded images.
+    fn room(&self, inner: &Inner, bytes: u64) -> Result<(), ApiError> {
+        let refuse = |m: String| Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, m));
+        if inner.closed {
+            return refuse("the server is stopping".into());
+        }
+        if inner.queue.len() >= self.max_queue {
+            return refuse(format!(
+                "the queue is full ({} jobs waiting); wait for one to finish or remove one",
+                inner.queue.len()
+            ));
+        }
+        let held: u64 = inner
+            .queue
+            .iter()
+            .filter_map(|id| inner.jobs.get(id)?.inputs.as_ref())
+            .map(Inputs::bytes)
+            .sum();
+        if held.saturating_add(bytes) > self.max_queued_bytes {
+            return refuse(format!(
+                "the waiting jobs hold {} of decoded images, and this one's {} would pass the \
+                 server's {} for them; wait for one to start or remove one",
+                stylize::memory::human(held),
+                stylize::memory::human(bytes),
+                stylize::memory::human(self.max_queued_bytes)
+            ));
+        }
+        Ok(())
+    }
+
     /// Queues a new job (its `id` is assigned here).
     ///
     /// # Errors
-    /// 503 when the queue is full or the server is stopping.
+    /// 503 when the queue is full, its jobs hold too many decoded images
+    /// with this one, or the server is stopping.
     pub(crate) fn add(&self, mut job: Job) -> Result<JobView, ApiError> {
         let mut inner = self.lock();
-        if inner.closed {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the server is stopping",
-            ));
-        }
-        if inner.queue.len() >= self.max_queue {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!(
-                    "the queue is full ({} jobs waiting); wait for one to finish or remove one",
-                    inner.queue.len()
-                ),
-            ));
-        }
+        self.room(&inner, job.inputs.as_ref().map_or(0, Inputs::bytes))?;
         job.id = inner.next_id;
         inner.next_id += 1;
         let id = job.id;

@@ -23,6 +23,13 @@ pub struct ServeConfig {
     /// Most jobs waiting in the queue (the running one not counted).
     /// Default 32.
     pub max_queue: usize,
+    /// Most bytes of decoded images the waiting jobs may hold together
+    /// (a job keeps its photo and paintings decoded from its upload until
+    /// it runs; a clip is read when it runs and holds none here). A job
+    /// that would pass it is refused with 503 until others have started.
+    /// Default 4 GiB, one job's decoding limit
+    /// ([`ImageLimits::DEFAULT`]'s `max_alloc`).
+    pub max_queued_bytes: u64,
     /// Least time between two previews of a running job. Default 500 ms.
     /// A preview also waits until ten times its own cost has passed, so
     /// previews of a large image never take more than a tenth of the run.
@@ -47,6 +54,7 @@ impl Default for ServeConfig {
             allowed_hosts: Vec::new(),
             max_upload_bytes: 32 << 20,
             max_queue: 32,
+            max_queued_bytes: 4 << 30,
             preview_interval: Duration::from_millis(500),
             preview_side: 1024,
             image_limits: ImageLimits::DEFAULT,

@@ -75,6 +75,19 @@ pub(crate) struct Inputs {
     pub(crate) styles: Vec<DynamicImage>,
 }
 
+impl Inputs {
+    /// The bytes its decoded images hold.
+    pub(crate) fn bytes(&self) -> u64 {
+        let photo = match &self.painting {
+            Painting::Image(img) => img.as_bytes().len(),
+            Painting::Video { .. } => 0,
+        };
+        self.styles
+            .iter()
+            .fold(photo as u64, |sum, s| sum + s.as_bytes().len() as u64)
+    }
+}
+
 /// A job as the server keeps it.
 #[derive(Debug)]
 pub(crate) struct Job {

@@ -468,7 +468,14 @@ async fn create_job(
     let config = settings
         .to_config(app.config.max_memory)
         .map_err(ApiError::bad_request)?;
-    // Decoding is CPU work: off the async threads.
+    // A full queue is said before the work of decoding.
+    app.board.check_room()?;
+    // Decoding is CPU work and memory: off the async threads, a few at a
+    // time.
+    let _permit =
+        app.decoding.acquire().await.map_err(|_| {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the server is stopping")
+        })?;
     let app2 = app.clone();
     let (form, decoded) = tokio::task::spawn_blocking(move || {
         let decoded = decode_form(&app2, &form);

@@ -60,7 +60,7 @@ impl Server {
                 path: std::env::temp_dir(),
                 source,
             })?;
-        let board = Arc::new(Board::new(config.max_queue));
+        let board = Arc::new(Board::new(config.max_queue, config.max_queued_bytes));
         let stylizer = Arc::new(stylizer);
         let fast = fast.map(Arc::new);
         let worker = worker::spawn(
@@ -81,6 +81,7 @@ impl Server {
             jobs_dir: dir.path().to_path_buf(),
             weights: weights.into(),
             swatches: Swatches::new(),
+            decoding: tokio::sync::Semaphore::new(crate::app::MAX_DECODES),
         });
         Ok(Server {
             app,

@@ -1084,3 +1084,47 @@ async fn a_jobs_images_share_the_decoding_limit() {
     let (status, v) = json(&app, post_job(&photo_and(1))).await;
     assert_eq!(status, StatusCode::CREATED, "{v}");
 }
+
+/// The waiting jobs' decoded images are bounded together
+/// (`max_queued_bytes`); the running job's are not counted, and a job
+/// refused for it goes in once the queue has moved on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_waiting_jobs_hold_a_bounded_amount_of_decoded_images() {
+    let config = stylize_serve::ServeConfig {
+        // A job of two 96x64 RGB images holds 36864 bytes: one waits.
+        max_queued_bytes: 40_000,
+        ..quick_config()
+    };
+    let Some(server) = server("the_waiting_jobs_hold_a_bounded_amount", config) else {
+        return;
+    };
+    let app = server.router(PORT);
+    let tiny = tiny_png();
+    let job = |iterations: usize| {
+        let settings = format!(r#"{{"size": 32, "iterations": {iterations}}}"#);
+        post_job(&[
+            Part::File("content", "a.png", &tiny),
+            Part::File("style", "s.png", &tiny),
+            Part::Text("settings", &settings),
+        ])
+    };
+    let (status, a) = json(&app, job(100_000)).await;
+    assert_eq!(status, StatusCode::CREATED, "{a}");
+    let a = a["id"].as_u64().expect("id");
+    wait_for(&app, a, "running", |j| j["state"] == "running").await;
+    let (status, b) = json(&app, job(2)).await;
+    assert_eq!(status, StatusCode::CREATED, "{b}");
+    let b = b["id"].as_u64().expect("id");
+    let (status, v) = json(&app, job(2)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert!(
+        error_of(&v).contains("the waiting jobs hold 36 KiB of decoded images"),
+        "{v}"
+    );
+    let _ = json(&app, post(&format!("/api/jobs/{a}/cancel"))).await;
+    wait_for(&app, b, "started", |j| j["state"] != "queued").await;
+    let (status, v) = json(&app, job(2)).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let c = v["id"].as_u64().expect("id");
+    wait_for(&app, c, "done", |j| j["state"] == "done").await;
+}

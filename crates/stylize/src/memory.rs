@@ -230,8 +230,10 @@ pub fn human(bytes: u64) -> String {
     let gib = bytes as f64 / f64::from(1u32 << 30);
     if gib >= 1.0 {
         format!("{gib:.1} GiB")
-    } else {
+    } else if bytes >= 1 << 20 {
         format!("{:.0} MiB", bytes as f64 / f64::from(1u32 << 20))
+    } else {
+        format!("{:.0} KiB", bytes as f64 / 1024.0)
     }
 }
 
@@ -283,6 +285,13 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_are_said_in_the_unit_that_fits() {
+        assert_eq!(human(36_864), "36 KiB");
+        assert_eq!(human(150 << 20), "150 MiB");
+        assert_eq!(human(3 << 29), "1.5 GiB");
+    }
 
     #[test]
     fn vgg16_to_block5_keeps_270_activations_per_pixel() {
