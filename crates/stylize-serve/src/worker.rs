@@ -417,3 +417,90 @@ fn paint_clip(
         Outcome::Done(path)
     }
 }
+
+#[cfg(test)]
+#[path = "../../stylize/tests/common/mod.rs"]
+mod real_weights;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+    use std::sync::atomic::AtomicBool;
+
+    use super::*;
+    use crate::job::Inputs;
+    use crate::settings::{Settings, SettingsPatch};
+
+    /// A job on a 96x64 photo and painting with these settings, cancelled
+    /// already.
+    fn cancelled_task(settings: &str, dir: &std::path::Path) -> Task {
+        let patch: SettingsPatch = serde_json::from_str(settings).unwrap();
+        let settings = Settings::resolve(&patch).unwrap();
+        let photo = DynamicImage::ImageRgb8(image::RgbImage::from_fn(96, 64, |x, y| {
+            image::Rgb([(x * 2) as u8, (y * 3) as u8, 128])
+        }));
+        Task {
+            id: 1,
+            inputs: Inputs {
+                painting: Painting::Image(photo.clone()),
+                styles: vec![photo.fliph()],
+            },
+            config: settings.to_config(None).unwrap(),
+            settings,
+            cancel: Arc::new(AtomicBool::new(true)),
+            dir: dir.to_path_buf(),
+            fps: None,
+        }
+    }
+
+    /// The network's one pass cannot be interrupted: a cancel that
+    /// arrives during it (here: before it) is honoured after it, with
+    /// nothing kept, both for a fast job and for the `init: fast` pass
+    /// before the optimiser.
+    #[test]
+    fn a_cancel_during_the_networks_pass_keeps_nothing() {
+        let Some(stylizer) = real_weights::real_stylizer("a_cancel_during_the_networks_pass")
+        else {
+            return;
+        };
+        let dir = stylize_feedforward::default_models_dir();
+        let fast = FastStylizer::load(&dir, 2).unwrap_or_else(|e| {
+            panic!(
+                "the tests need the fast models in {}: run scripts/fetch-fast-models or set \
+                 STYLIZE_FAST_MODELS ({e})",
+                dir.display()
+            )
+        });
+        let nets = Networks {
+            stylizer: &stylizer,
+            fast: Some(&fast),
+        };
+        let board = Arc::new(Board::new(1, 1 << 30));
+        let tmp = tempfile::tempdir().unwrap();
+        let task = cancelled_task(r#"{"method": "fast", "size": 64}"#, tmp.path());
+        let Painting::Image(content) = &task.inputs.painting else {
+            unreachable!("an image job")
+        };
+        assert!(matches!(
+            paint_fast(&board, nets, &task, content),
+            Outcome::Cancelled(None)
+        ));
+        let task = cancelled_task(
+            r#"{"init": "fast", "size": 64, "iterations": 3}"#,
+            tmp.path(),
+        );
+        let observer = JobObserver::new(
+            board.clone(),
+            task.id,
+            task.cancel.clone(),
+            Duration::from_secs(1),
+            64,
+        );
+        assert!(matches!(
+            paint_image(nets, &task, content, observer),
+            Outcome::Cancelled(None)
+        ));
+        assert!(!tmp.path().join("result.png").exists());
+    }
+}
