@@ -33,5 +33,5 @@ pub(crate) struct App {
     /// The fast network's built-in styles as shown on the page.
     pub(crate) swatches: Swatches,
     /// Permits to decode an upload ([`MAX_DECODES`]).
-    pub(crate) decoding: tokio::sync::Semaphore,
+    pub(crate) decoding: Arc<tokio::sync::Semaphore>,
 }

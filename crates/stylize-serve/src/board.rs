@@ -146,7 +146,9 @@ impl Board {
             .filter_map(|id| inner.jobs.get(id)?.inputs.as_ref())
             .map(Inputs::bytes)
             .sum();
-        if held.saturating_add(bytes) > self.max_queued_bytes {
+        // A job alone over the bound still goes in when nothing waits: it
+        // was decoded within the image limits, and waiting would not help.
+        if held > 0 && held.saturating_add(bytes) > self.max_queued_bytes {
             return refuse(format!(
                 "the waiting jobs hold {} of decoded images, and this one's {} would pass the \
                  server's {} for them; wait for one to start or remove one",

@@ -25,8 +25,9 @@ pub struct ServeConfig {
     pub max_queue: usize,
     /// Most bytes of decoded images the waiting jobs may hold together
     /// (a job keeps its photo and paintings decoded from its upload until
-    /// it runs; a clip is read when it runs and holds none here). A job
-    /// that would pass it is refused with 503 until others have started.
+    /// it runs; a clip's frames are read when it runs, only its paintings
+    /// count). A job that would pass it is refused with 503 until others
+    /// have started; a job alone over it is taken when nothing waits.
     /// Default 4 GiB, one job's decoding limit
     /// ([`ImageLimits::DEFAULT`]'s `max_alloc`).
     pub max_queued_bytes: u64,

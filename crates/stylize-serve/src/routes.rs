@@ -471,14 +471,18 @@ async fn create_job(
     // A full queue is said before the work of decoding.
     app.board.check_room()?;
     // Decoding is CPU work and memory: off the async threads, a few at a
-    // time.
-    let _permit =
-        app.decoding.acquire().await.map_err(|_| {
+    // time. The permit goes with the decoding, which runs to its end even
+    // when the client hangs up.
+    let permit =
+        app.decoding.clone().acquire_owned().await.map_err(|_| {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the server is stopping")
         })?;
+    // The queue may have filled while this request waited its turn.
+    app.board.check_room()?;
     let app2 = app.clone();
     let (form, decoded) = tokio::task::spawn_blocking(move || {
         let decoded = decode_form(&app2, &form);
+        drop(permit);
         (form, decoded)
     })
     .await

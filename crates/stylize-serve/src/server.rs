@@ -81,7 +81,7 @@ impl Server {
             jobs_dir: dir.path().to_path_buf(),
             weights: weights.into(),
             swatches: Swatches::new(),
-            decoding: tokio::sync::Semaphore::new(crate::app::MAX_DECODES),
+            decoding: Arc::new(tokio::sync::Semaphore::new(crate::app::MAX_DECODES)),
         });
         Ok(Server {
             app,

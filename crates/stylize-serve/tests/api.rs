@@ -1086,8 +1086,9 @@ async fn a_jobs_images_share_the_decoding_limit() {
 }
 
 /// The waiting jobs' decoded images are bounded together
-/// (`max_queued_bytes`); the running job's are not counted, and a job
-/// refused for it goes in once the queue has moved on.
+/// (`max_queued_bytes`); the running job's are not counted, a job
+/// refused for it goes in once the queue has moved on, and one alone over
+/// it goes in when nothing waits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_waiting_jobs_hold_a_bounded_amount_of_decoded_images() {
     let config = stylize_serve::ServeConfig {
@@ -1127,4 +1128,17 @@ async fn the_waiting_jobs_hold_a_bounded_amount_of_decoded_images() {
     assert_eq!(status, StatusCode::CREATED, "{v}");
     let c = v["id"].as_u64().expect("id");
     wait_for(&app, c, "done", |j| j["state"] == "done").await;
+    // A job alone over the bound (three images, 55296 bytes) goes in when
+    // nothing waits: waiting would not help it.
+    let (status, v) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "a.png", &tiny),
+            Part::File("style", "s.png", &tiny),
+            Part::File("style", "t.png", &tiny),
+            Part::Text("settings", r#"{"size": 32, "iterations": 2}"#),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
 }
