@@ -111,6 +111,54 @@ pub fn stylize_video(
     work: &mut WorkDir,
     observer: &mut dyn VideoObserver,
 ) -> Result<VideoSummary> {
+    let mut reserved = None;
+    run(
+        stylizer,
+        frames,
+        total,
+        styles,
+        config,
+        work,
+        observer,
+        &mut reserved,
+    )
+    .map_err(|e| match (e, reserved) {
+        // A frame's memory check ran on what the loop's frames left of
+        // the limit: say so, or its message names a limit the user never
+        // gave.
+        (Error::Parameter { name, reason }, Some(r)) if name == "size" => Error::Parameter {
+            name,
+            reason: format!(
+                "{reason}; the limit here is what is left once the {} frames kept to close \
+                 the loop are counted ({}): a shorter --loop leaves more",
+                r.frames,
+                crate::memory::human(r.bytes)
+            ),
+        },
+        (e, _) => e,
+    })
+}
+
+/// Memory set aside for the frames kept to close the loop.
+#[derive(Debug, Clone, Copy)]
+struct LoopReserve {
+    frames: usize,
+    bytes: u64,
+}
+
+/// [`stylize_video`], recording in `reserved` what the loop's frames take
+/// off the memory limit.
+#[allow(clippy::too_many_arguments)]
+fn run(
+    stylizer: &Stylizer,
+    frames: &mut dyn Iterator<Item = Result<DynamicImage>>,
+    total: Option<usize>,
+    styles: &[DynamicImage],
+    config: &VideoConfig,
+    work: &mut WorkDir,
+    observer: &mut dyn VideoObserver,
+    reserved: &mut Option<LoopReserve>,
+) -> Result<VideoSummary> {
     config.validate()?;
     let mut flow = DisFlow::new(config.flow.clone())?;
     let mut history = History::new(config.long_term);
@@ -132,8 +180,9 @@ pub fn stylize_video(
         match size {
             None => {
                 if config.loop_frames > 0 {
-                    let kept = total.map_or(config.loop_frames, |n| n.min(config.loop_frames));
-                    looping = Some(reserve_loop_memory(config, &frame, kept)?);
+                    let (c, r) = reserve_loop_memory(config, &frame, total)?;
+                    looping = Some(c);
+                    *reserved = r;
                 }
                 // The flow needs a patch's worth of pixels; say so before
                 // the first frame is painted, not after.
@@ -271,18 +320,20 @@ pub fn stylize_video(
 }
 
 /// `config` with the memory limit lowered by what closing the loop keeps:
-/// `kept` frames like `frame` (as decoded, and their luma as `f32`), held
-/// from the start of the clip to its end. An error naming `loop` when
-/// they alone reach the limit.
+/// its frames like `frame` (as decoded, and their luma as `f32`), held
+/// from the start of the clip to its end; `total`, the clip's length
+/// when known, caps their number. An error naming `loop` when they alone
+/// reach the limit.
 fn reserve_loop_memory(
     config: &VideoConfig,
     frame: &DynamicImage,
-    kept: usize,
-) -> Result<VideoConfig> {
+    total: Option<usize>,
+) -> Result<(VideoConfig, Option<LoopReserve>)> {
     let mut config = config.clone();
     let Some(limit) = config.image.max_memory else {
-        return Ok(config);
+        return Ok((config, None));
     };
+    let kept = total.map_or(config.loop_frames, |n| n.min(config.loop_frames));
     let pixels = u64::from(frame.width()) * u64::from(frame.height());
     let per_frame = frame.as_bytes().len() as u64 + 4 * pixels;
     let bytes = per_frame.saturating_mul(kept as u64);
@@ -292,16 +343,28 @@ fn reserve_loop_memory(
             format!(
                 "closing the loop over {kept} frames keeps them at their own size, {}x{} px, \
                  from the start of the clip to its end: about {}, and the memory limit is {} \
-                 (--max-memory); loop over fewer frames, or scale the clip down",
+                 (--max-memory){}; loop over fewer frames, or scale the clip down",
                 frame.width(),
                 frame.height(),
                 crate::memory::human(bytes),
-                crate::memory::human(limit)
+                crate::memory::human(limit),
+                if total.is_none() {
+                    " (the clip's length is not known before it is read, so all of --loop's \
+                     frames count)"
+                } else {
+                    ""
+                }
             ),
         ));
     }
     config.image.max_memory = Some(limit - bytes);
-    Ok(config)
+    Ok((
+        config,
+        Some(LoopReserve {
+            frames: kept,
+            bytes,
+        }),
+    ))
 }
 
 /// The loop's second pass over the first `first.len()` frames (see
