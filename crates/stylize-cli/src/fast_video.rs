@@ -171,8 +171,10 @@ pub fn run(
         ProgressBar::hidden()
     };
     // Measured as the frames go (memory for a few frames), outside the
-    // painting's time.
+    // painting's time. A failed measure stops measuring, not painting:
+    // the clip is written, then the error said.
     let mut report = cli.report.is_some().then(FlickerReport::new);
+    let mut report_error = None;
     let mut measuring = std::time::Duration::ZERO;
     let (mut count, mut cuts) = (0usize, 0usize);
     let start = Instant::now();
@@ -207,9 +209,12 @@ pub fn run(
         };
         let rgb = DynamicImage::ImageRgb32F(out).to_rgb8();
         sink.write_frame(&rgb)?;
-        if let Some(report) = &mut report {
+        if let Some(measure) = &mut report {
             let started = Instant::now();
-            report.push(&DynamicImage::ImageRgb32F(frame).to_rgb8(), &rgb)?;
+            if let Err(e) = measure.push(&DynamicImage::ImageRgb32F(frame).to_rgb8(), &rgb) {
+                report_error = Some(e);
+                report = None;
+            }
             measuring += started.elapsed();
         }
         count += 1;
@@ -218,6 +223,13 @@ pub fn run(
     bar.finish_and_clear();
     sink.finish()?;
     let seconds = start.elapsed().saturating_sub(measuring).as_secs_f64();
+    if let Some(e) = report_error {
+        return Err(format!(
+            "wrote {}, but could not measure its flicker for --report: {e}",
+            cli.output.display()
+        )
+        .into());
+    }
     if let (Some(report), Some(path)) = (report, &cli.report) {
         let mut figures = report.finish()?;
         figures["method"] = "fast".into();

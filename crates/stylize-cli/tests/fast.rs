@@ -509,6 +509,49 @@ fn fast_video_paints_with_a_built_in_style() {
     }
 }
 
+/// `--report` measures as the clip is painted; when the measure fails
+/// (frames under the flow's 8x8 patch, painted at 64 px) the clip is
+/// still written, and the error says so.
+#[test]
+fn a_failed_flicker_measure_keeps_the_clip() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("tiny");
+    std::fs::create_dir(&frames).unwrap();
+    for i in 0..3u8 {
+        image::RgbImage::from_fn(6, 6, |x, y| {
+            image::Rgb([40 * i, (x * 40) as u8, (y * 40) as u8])
+        })
+        .save(frames.join(format!("f{i}.png")))
+        .unwrap();
+    }
+    let out = dir.path().join("out.gif");
+    let rep = dir.path().join("r.json");
+    let o = fast_video(&frames, &common::asset("starry_night.jpg"))
+        .args([
+            "-o",
+            s(&out),
+            "--report",
+            s(&rep),
+            "--independent",
+            "--size",
+            "64",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("but could not measure its flicker for --report"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!rep.exists());
+    let decoder = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(
+        std::fs::File::open(&out).unwrap(),
+    ))
+    .unwrap();
+    assert_eq!(image::AnimationDecoder::into_frames(decoder).count(), 3);
+}
+
 #[test]
 fn fast_video_refuses_what_it_cannot_do() {
     let dir = tempfile::tempdir().unwrap();

@@ -169,7 +169,7 @@ impl FlickerMeter {
                 // second frame; a cut starts a new shot at `current`.
                 if cut {
                     self.shot_start = None;
-                } else if self.shot_start.is_none() {
+                } else if self.shot_start.is_none() && self.options.long_term {
                     self.shot_start = Some(previous);
                 }
                 self.previous = Some(current);

@@ -322,7 +322,7 @@ fn the_meter_refuses_bad_frames_and_keeps_its_state() {
     let clip = pan(5, 3);
     let mut meter = FlickerMeter::new(W, H, &WarpOptions::default()).unwrap();
     meter.push(&clip[0], &clip[0]).unwrap();
-    // Too few frames so far.
+    // A stylised frame of the wrong length: refused, nothing recorded.
     let mut bad = clip[1].clone();
     bad.pop();
     assert!(matches!(
