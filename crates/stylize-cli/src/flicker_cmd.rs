@@ -2,12 +2,16 @@
 //! measured on the original clip's flow; and the same figures for
 //! `video --report`, a frame at a time.
 
+use std::io::IsTerminal;
+
 use image::RgbImage;
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use stylize_flow::{DisParams, FlickerMeter, WarpOptions};
 use stylize_frames::{ffmpeg_from_env, open_source, FrameSource, SourceOptions};
 
 use crate::args::FlickerArgs;
+use crate::interrupt::Interrupt;
 use crate::{JobResult, Outcome};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -92,9 +96,41 @@ impl FlickerReport {
     }
 }
 
-/// Measures two frame sequences in step. Different lengths are an error
-/// that gives both counts (the longer one is read to its end to count it).
-pub(crate) fn measure_in_step<A, B>(original: A, stylized: B) -> Result<serde_json::Value, BoxError>
+/// How a measure shows its progress and hears a stop.
+pub(crate) struct Measuring<'a> {
+    /// Frames to measure, when known.
+    pub(crate) total: Option<usize>,
+    /// Whether to draw a progress bar.
+    pub(crate) show: bool,
+    pub(crate) interrupt: &'a Interrupt,
+}
+
+impl Measuring<'_> {
+    fn bar(&self) -> ProgressBar {
+        if !self.show {
+            return ProgressBar::hidden();
+        }
+        let bar = match self.total {
+            Some(n) => ProgressBar::new(n as u64),
+            None => ProgressBar::new_spinner(),
+        };
+        if let Ok(style) = ProgressStyle::with_template(
+            "{bar:30.cyan/blue} frame {pos}/{len} | measuring flicker | {elapsed} | ETA {eta}",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    }
+}
+
+/// Measures two frame sequences in step; `None` when a signal stopped it.
+/// Different lengths are an error that gives both counts (the longer one
+/// is read to its end to count it).
+pub(crate) fn measure_in_step<A, B>(
+    original: A,
+    stylized: B,
+    measuring: &Measuring<'_>,
+) -> Result<Option<serde_json::Value>, BoxError>
 where
     A: IntoIterator<Item = Result<RgbImage, BoxError>>,
     B: IntoIterator<Item = Result<RgbImage, BoxError>>,
@@ -102,13 +138,22 @@ where
     let (mut original, mut stylized) = (original.into_iter(), stylized.into_iter());
     let mut report = FlickerReport::new();
     let mut n = 0usize;
+    let bar = measuring.bar();
     loop {
+        if measuring.interrupt.requested() {
+            bar.finish_and_clear();
+            return Ok(None);
+        }
         match (original.next().transpose()?, stylized.next().transpose()?) {
             (Some(o), Some(s)) => {
                 report.push(&o, &s)?;
                 n += 1;
+                bar.inc(1);
             }
-            (None, None) => return report.finish(),
+            (None, None) => {
+                bar.finish_and_clear();
+                return report.finish().map(Some);
+            }
             (o, _) => {
                 // One of the two had a frame more: count the rest of it.
                 let (no, ns) = if o.is_some() {
@@ -142,7 +187,7 @@ fn frames(mut source: Box<dyn FrameSource>) -> impl Iterator<Item = Result<RgbIm
 ///
 /// # Errors
 /// Unreadable clips, different frame counts.
-pub fn run(cli: &FlickerArgs) -> JobResult {
+pub fn run(cli: &FlickerArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let options = SourceOptions {
         ffmpeg: ffmpeg_from_env(),
         ..SourceOptions::default()
@@ -151,7 +196,12 @@ pub fn run(cli: &FlickerArgs) -> JobResult {
     let run = || {
         let original = open_source(&cli.original, &options)?;
         let stylized = open_source(&cli.stylized, &options)?;
-        measure_in_step(frames(original), frames(stylized))
+        let measuring = Measuring {
+            total: original.total_frames().map(|n| n as usize),
+            show: !quiet && std::io::stderr().is_terminal(),
+            interrupt,
+        };
+        measure_in_step(frames(original), frames(stylized), &measuring)
     };
     let figures = match cli.threads {
         Some(t) => rayon::ThreadPoolBuilder::new()
@@ -159,6 +209,10 @@ pub fn run(cli: &FlickerArgs) -> JobResult {
             .build()?
             .install(run)?,
         None => run()?,
+    };
+    let Some(figures) = figures else {
+        eprintln!("stopped: nothing measured");
+        return Ok(Outcome::Interrupted);
     };
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&figures)?);

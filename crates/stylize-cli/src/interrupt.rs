@@ -28,7 +28,7 @@ impl Interrupt {
                 std::process::exit(i32::from(INTERRUPTED));
             }
             eprintln!(
-                "\ninterrupted: stopping after this iteration (press Ctrl-C again to quit at once)"
+                "\ninterrupted: stopping after the current step (press Ctrl-C again to quit at once)"
             );
         });
         if let Err(e) = installed {

@@ -52,7 +52,7 @@ fn main() -> ExitCode {
     let result: JobResult = match &cli.command {
         Command::Image(args) => image_cmd::run(args, cli.quiet, &interrupt),
         Command::Video(args) => video_cmd::run(args, cli.quiet, &interrupt),
-        Command::Flicker(args) => flicker_cmd::run(args),
+        Command::Flicker(args) => flicker_cmd::run(args, cli.quiet, &interrupt),
         Command::Fast(args) => fast_cmd::run(args, cli.quiet, &interrupt),
         Command::Serve(args) => serve_cmd::run(args, cli.quiet, &interrupt),
     };

@@ -20,7 +20,7 @@ use stylize_frames::{
 
 use crate::args::{VideoArgs, VideoMethod};
 use crate::fast_video::FastVideo;
-use crate::flicker_cmd::measure_in_step;
+use crate::flicker_cmd::{measure_in_step, Measuring};
 use crate::interrupt::Interrupt;
 use crate::setup::{
     build_config, check_not_an_input, check_output_dir, check_side_file, init_file, load_styles,
@@ -249,7 +249,21 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         }
         .map(|f| Ok(f?.to_rgb8()));
         let stylized = files.iter().map(|f| Ok(load_image(f)?.to_rgb8()));
-        let mut figures = measure_in_step(original, stylized)?;
+        let measuring = Measuring {
+            total: Some(files.len()),
+            show,
+            interrupt,
+        };
+        let Some(mut figures) = measure_in_step(original, stylized, &measuring)? else {
+            // Said even with -q: the user asked for the stop.
+            eprintln!(
+                "wrote {}; stopped while measuring its flicker: no report (the frames are kept in \
+                 {}: the same command again measures without painting)",
+                cli.output.display(),
+                work_dir.display()
+            );
+            return Ok(Outcome::Interrupted);
+        };
         figures["warm_start"] = warm_start(&progress.costs);
         write_json(report, &figures)?;
     }
