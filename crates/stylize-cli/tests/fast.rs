@@ -339,6 +339,13 @@ fn fast_video(frames: &Path, style: &Path) -> Command {
     c
 }
 
+/// The frames of a GIF, as the image crate decodes them.
+fn gif_frames(path: &Path) -> usize {
+    let file = std::io::BufReader::new(std::fs::File::open(path).unwrap());
+    let decoder = image::codecs::gif::GifDecoder::new(file).unwrap();
+    image::AnimationDecoder::into_frames(decoder).count()
+}
+
 fn report(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -358,12 +365,7 @@ fn fast_video_blends_along_the_flow_and_flickers_less() {
         assert!(!dir.path().join(format!("{name}.gif.stylize-work")).exists());
         let r = report(&rep);
         assert_eq!(r["frames"], 8);
-        let decoder = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(
-            std::fs::File::open(&out).unwrap(),
-        ))
-        .unwrap();
-        let n = image::AnimationDecoder::into_frames(decoder).count();
-        assert_eq!(n, 8);
+        assert_eq!(gif_frames(&out), 8);
         r["e_warp_within_shots"]["stylized"].as_f64().unwrap()
     };
     let blended = run("blended", &[]);
@@ -545,11 +547,7 @@ fn a_failed_flicker_measure_keeps_the_clip() {
         stderr(&o)
     );
     assert!(!rep.exists());
-    let decoder = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(
-        std::fs::File::open(&out).unwrap(),
-    ))
-    .unwrap();
-    assert_eq!(image::AnimationDecoder::into_frames(decoder).count(), 3);
+    assert_eq!(gif_frames(&out), 3);
 }
 
 #[test]
