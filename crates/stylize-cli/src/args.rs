@@ -100,6 +100,15 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub max_queue: u32,
 
+    /// Most bytes of decoded images the waiting jobs may hold together
+    /// (each keeps its photo and paintings until it runs), e.g. 4G.
+    #[arg(long, value_name = "SIZE", value_parser = memory_size, default_value = "4G")]
+    pub max_queued_memory: u64,
+
+    /// Most frames of a video job; a longer clip is refused.
+    #[arg(long, value_name = "N", default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_video_frames: u32,
+
     /// Least time between two previews of a running job, milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(50..=60_000))]
     pub preview_interval_ms: u64,

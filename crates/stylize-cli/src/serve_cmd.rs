@@ -38,6 +38,8 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         allowed_hosts: cli.allow_host.clone(),
         max_upload_bytes: usize::try_from(cli.max_upload).unwrap_or(usize::MAX),
         max_queue: cli.max_queue as usize,
+        max_queued_bytes: cli.max_queued_memory,
+        max_video_frames: cli.max_video_frames as usize,
         preview_interval: Duration::from_millis(cli.preview_interval_ms),
         max_memory: cli.max_memory.or_else(stylize::memory::machine_memory),
         ..ServeConfig::default()
