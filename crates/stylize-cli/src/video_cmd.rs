@@ -236,6 +236,17 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         },
     )?;
     for f in &files {
+        if interrupt.requested() {
+            // The sink is dropped unfinished: no partial output.
+            eprintln!(
+                "stopped while writing {}: nothing written; the {} painted frame(s) are kept in {}: \
+                 run the same command again to write it",
+                cli.output.display(),
+                files.len(),
+                work_dir.display()
+            );
+            return Ok(Outcome::Interrupted);
+        }
         sink.write_frame(&load_image(f)?.to_rgb8())?;
     }
     sink.finish()?;
