@@ -155,6 +155,8 @@ pub fn run(
                 && cli.input.as_os_str() != "-"
                 && cli.input.is_file())
             .then(|| cli.input.clone()),
+            // A GIF's or APNG's encoding of the whole clip hears Ctrl-C.
+            stop: Some(interrupt.stop_signal()),
             ..prepared.sink_options
         },
     )?;
@@ -221,7 +223,16 @@ pub fn run(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    sink.finish()?;
+    match sink.finish() {
+        Err(stylize_frames::FramesError::Stopped { .. }) => {
+            eprintln!(
+                "stopped while writing {}: nothing written",
+                cli.output.display()
+            );
+            return Ok(Outcome::Interrupted);
+        }
+        r => r?,
+    }
     let seconds = start.elapsed().saturating_sub(measuring).as_secs_f64();
     if let Some(e) = report_error {
         return Err(format!(

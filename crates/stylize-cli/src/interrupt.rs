@@ -37,6 +37,11 @@ impl Interrupt {
         interrupt
     }
 
+    /// The flag as a sink's [`StopSignal`](stylize_frames::StopSignal).
+    pub fn stop_signal(&self) -> stylize_frames::StopSignal {
+        stylize_frames::StopSignal::new(Arc::clone(&self.flag))
+    }
+
     /// Whether a signal asked the run to stop.
     pub fn requested(&self) -> bool {
         self.flag.load(Ordering::SeqCst)

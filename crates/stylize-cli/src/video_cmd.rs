@@ -232,24 +232,33 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
                 && cli.input.as_os_str() != "-"
                 && cli.input.is_file())
             .then(|| cli.input.clone()),
+            // A GIF's or APNG's encoding of the whole clip hears Ctrl-C.
+            stop: Some(interrupt.stop_signal()),
             ..sink_options
         },
     )?;
+    // Said even with -q: the user asked for the stop.
+    let stopped_writing = || {
+        // The sink is dropped unfinished: no partial output.
+        eprintln!(
+            "stopped while writing {}: nothing written; the {} painted frame(s) are kept in {}: \
+             run the same command again to write it",
+            cli.output.display(),
+            files.len(),
+            work_dir.display()
+        );
+        Ok(Outcome::Interrupted)
+    };
     for f in &files {
         if interrupt.requested() {
-            // The sink is dropped unfinished: no partial output.
-            eprintln!(
-                "stopped while writing {}: nothing written; the {} painted frame(s) are kept in {}: \
-                 run the same command again to write it",
-                cli.output.display(),
-                files.len(),
-                work_dir.display()
-            );
-            return Ok(Outcome::Interrupted);
+            return stopped_writing();
         }
         sink.write_frame(&load_image(f)?.to_rgb8())?;
     }
-    sink.finish()?;
+    match sink.finish() {
+        Err(stylize_frames::FramesError::Stopped { .. }) => return stopped_writing(),
+        r => r?,
+    }
     if let Some(report) = &cli.report {
         // A frame at a time: the input read again, the paintings from the
         // work folder.

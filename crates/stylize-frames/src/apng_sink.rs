@@ -8,12 +8,14 @@ use crate::frame::{frame_durations, Fps, Frame};
 use crate::sink::FrameSink;
 use crate::spill::Spill;
 use crate::staging::{parent_dir, StagedFile};
+use crate::stop_signal::StopSignal;
 
 /// Spills frames (APNG needs the frame count before the first frame) and
 /// encodes them in `finish`.
 pub(crate) struct ApngSink {
     staged: StagedFile,
     spill: Option<Spill>,
+    stop: Option<StopSignal>,
     fps: Fps,
     loop_forever: bool,
     always_animated: bool,
@@ -25,10 +27,12 @@ impl ApngSink {
         fps: Fps,
         loop_forever: bool,
         always_animated: bool,
+        stop: Option<StopSignal>,
     ) -> Result<Self> {
         Ok(ApngSink {
             staged: StagedFile::new(output, ".tmp")?,
             spill: None,
+            stop,
             fps,
             loop_forever,
             always_animated,
@@ -42,8 +46,12 @@ impl FrameSink for ApngSink {
             Some(s) => s,
             None => {
                 let output = self.staged.output();
-                self.spill
-                    .insert(Spill::new(&parent_dir(output), frame.dimensions(), output)?)
+                self.spill.insert(Spill::new(
+                    &parent_dir(output),
+                    frame.dimensions(),
+                    output,
+                    self.stop.clone(),
+                )?)
             }
         };
         spill.push(frame)

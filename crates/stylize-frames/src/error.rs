@@ -162,6 +162,13 @@ pub enum FramesError {
         /// The output.
         path: PathBuf,
     },
+    /// A [`StopSignal`](crate::StopSignal) stopped a sink's `finish`;
+    /// nothing was written.
+    #[error("writing {} was stopped; nothing was written", path.display())]
+    Stopped {
+        /// The output.
+        path: PathBuf,
+    },
     /// A parameter is out of range (for example a frame rate of 0).
     #[error("invalid parameter: {0}")]
     InvalidParameter(String),

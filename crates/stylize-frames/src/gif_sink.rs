@@ -10,6 +10,7 @@ use crate::palette::Palette;
 use crate::sink::FrameSink;
 use crate::spill::Spill;
 use crate::staging::{parent_dir, StagedFile};
+use crate::stop_signal::StopSignal;
 
 /// The largest GIF side.
 const MAX_SIDE: u32 = u16::MAX as u32;
@@ -19,16 +20,24 @@ const MAX_SIDE: u32 = u16::MAX as u32;
 pub(crate) struct GifSink {
     staged: StagedFile,
     spill: Option<Spill>,
+    stop: Option<StopSignal>,
     fps: Fps,
     loop_forever: bool,
     dither: bool,
 }
 
 impl GifSink {
-    pub(crate) fn new(output: &Path, fps: Fps, loop_forever: bool, dither: bool) -> Result<Self> {
+    pub(crate) fn new(
+        output: &Path,
+        fps: Fps,
+        loop_forever: bool,
+        dither: bool,
+        stop: Option<StopSignal>,
+    ) -> Result<Self> {
         Ok(GifSink {
             staged: StagedFile::new(output, ".tmp")?,
             spill: None,
+            stop,
             fps,
             loop_forever,
             dither,
@@ -51,8 +60,12 @@ impl FrameSink for GifSink {
                         max: MAX_SIDE,
                     });
                 }
-                self.spill
-                    .insert(Spill::new(&parent_dir(output), frame.dimensions(), output)?)
+                self.spill.insert(Spill::new(
+                    &parent_dir(output),
+                    frame.dimensions(),
+                    output,
+                    self.stop.clone(),
+                )?)
             }
         };
         spill.push(frame)

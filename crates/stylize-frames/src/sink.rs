@@ -8,6 +8,7 @@ use crate::ffmpeg_sink::{FfmpegSink, VideoContainer};
 use crate::folder_sink::FolderSink;
 use crate::frame::{checked_fps, Fps, Frame};
 use crate::gif_sink::GifSink;
+use crate::stop_signal::StopSignal;
 use crate::webp_sink::WebpSink;
 use crate::y4m::Y4mChroma;
 use crate::y4m_sink::Y4mSink;
@@ -57,6 +58,10 @@ pub struct SinkOptions {
     /// Constant-quality setting of ffmpeg's encoder (`-crf`; lower is
     /// better). Default `None`: 18 for H.264, 31 for VP9.
     pub crf: Option<u8>,
+    /// Stops a GIF's or APNG's `finish`, which encodes the whole clip,
+    /// between frames ([`StopSignal`]). The other sinks write each frame
+    /// as it comes and finish at once. Default `None`.
+    pub stop: Option<StopSignal>,
 }
 
 impl Default for SinkOptions {
@@ -70,6 +75,7 @@ impl Default for SinkOptions {
             y4m_chroma: Y4mChroma::C444,
             y4m_range: YuvRange::Limited,
             crf: None,
+            stop: None,
         }
     }
 }
@@ -158,12 +164,14 @@ pub fn create_sink(output: &Path, options: &SinkOptions) -> Result<Box<dyn Frame
             fps,
             options.loop_forever,
             options.gif_dither,
+            options.stop.clone(),
         )?),
         OutputKind::Png { always_animated } => Box::new(ApngSink::new(
             output,
             fps,
             options.loop_forever,
             always_animated,
+            options.stop.clone(),
         )?),
         OutputKind::Webp => Box::new(WebpSink::new(output, fps, options.loop_forever)?),
         OutputKind::Y4m => Box::new(Y4mSink::new(

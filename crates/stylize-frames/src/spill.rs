@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{FramesError, Result};
 use crate::frame::Frame;
+use crate::stop_signal::StopSignal;
 
 /// Raw RGB frames of one size, appended to an unnamed temporary file
 /// (removed by the system when closed).
@@ -17,12 +18,19 @@ pub(crate) struct Spill {
     count: u64,
     /// The output, for errors.
     output: PathBuf,
+    /// Checked before each frame of [`Spill::for_each`].
+    stop: Option<StopSignal>,
 }
 
 impl Spill {
     /// An empty spill for `size` frames, in `dir` (the output's folder, so
     /// that it uses the output's disk rather than a small `/tmp`).
-    pub(crate) fn new(dir: &Path, size: (u32, u32), output: &Path) -> Result<Self> {
+    pub(crate) fn new(
+        dir: &Path,
+        size: (u32, u32),
+        output: &Path,
+        stop: Option<StopSignal>,
+    ) -> Result<Self> {
         let file = tempfile::tempfile_in(dir)
             .map_err(FramesError::io("creating a temporary file in", dir))?;
         Ok(Spill {
@@ -30,6 +38,7 @@ impl Spill {
             size,
             count: 0,
             output: output.to_path_buf(),
+            stop,
         })
     }
 
@@ -55,7 +64,8 @@ impl Spill {
         self.size
     }
 
-    /// Calls `f` on every frame in order.
+    /// Calls `f` on every frame in order; [`FramesError::Stopped`] when
+    /// the stop signal is set before a frame.
     pub(crate) fn for_each(&mut self, mut f: impl FnMut(u64, &Frame) -> Result<()>) -> Result<()> {
         let io = || FramesError::io("reading a temporary file for", &self.output);
         self.writer.flush().map_err(io())?;
@@ -66,6 +76,11 @@ impl Spill {
         let bytes = w as usize * h as usize * 3;
         let mut frame = Frame::new(w, h);
         for k in 0..self.count {
+            if self.stop.as_ref().is_some_and(StopSignal::is_set) {
+                return Err(FramesError::Stopped {
+                    path: self.output.clone(),
+                });
+            }
             let mut raw = std::mem::take(&mut frame).into_raw();
             raw.resize(bytes, 0);
             reader.read_exact(&mut raw).map_err(io())?;

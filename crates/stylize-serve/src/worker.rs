@@ -15,7 +15,9 @@ use stylize::{Init, Stylizer};
 use stylize_feedforward::{
     resize_longest, FastOptions, FastStyle, FastStylizer, StyleVector, TemporalBlend,
 };
-use stylize_frames::{create_sink, ffmpeg_from_env, open_source, SinkOptions, SourceOptions};
+use stylize_frames::{
+    create_sink, ffmpeg_from_env, open_source, FramesError, SinkOptions, SourceOptions, StopSignal,
+};
 
 use crate::api_error::with_causes;
 use crate::board::{Board, Outcome, Task};
@@ -389,6 +391,8 @@ fn paint_clip(
             &path,
             &SinkOptions {
                 fps: task.fps,
+                // The encoding's last pass hears the cancel too.
+                stop: (!summary.stopped).then(|| StopSignal::new(task.cancel.clone())),
                 ..SinkOptions::default()
             },
         )?;
@@ -398,8 +402,10 @@ fn paint_clip(
             }
             sink.write_frame(&stylize::load_image(f)?.to_rgb8())?;
         }
-        sink.finish()?;
-        Ok(true)
+        match sink.finish() {
+            Err(FramesError::Stopped { .. }) => Ok(false),
+            r => r.map(|()| true).map_err(Into::into),
+        }
     })();
     let written = match written {
         Ok(w) => w,

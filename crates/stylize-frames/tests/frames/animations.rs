@@ -274,3 +274,44 @@ fn a_gif_claiming_a_huge_screen_is_refused_from_its_header() {
     let (info, _) = read_all(&small).unwrap();
     assert_eq!((info.width, info.height), (4, 4));
 }
+
+/// A GIF's or APNG's `finish` encodes the whole clip; a stop signal set
+/// before it stops it with `Stopped`, and nothing is left in the folder.
+/// Unset, the same sink writes its file.
+#[test]
+fn a_stop_signal_stops_the_encoding_and_leaves_nothing() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    for name in ["clip.gif", "clip.apng"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join(name);
+        let flag = Arc::new(AtomicBool::new(false));
+        let write = || {
+            let opts = SinkOptions {
+                stop: Some(stylize_frames::StopSignal::new(flag.clone())),
+                ..options((10, 1))
+            };
+            let mut sink = stylize_frames::create_sink(&out, &opts).unwrap();
+            for k in 0..3u8 {
+                sink.write_frame(&image::RgbImage::from_pixel(
+                    16,
+                    8,
+                    image::Rgb([80 * k, 40, 200]),
+                ))
+                .unwrap();
+            }
+            sink
+        };
+        let sink = write();
+        flag.store(true, Ordering::SeqCst);
+        let err = sink.finish().unwrap_err();
+        assert!(
+            matches!(err, stylize_frames::FramesError::Stopped { .. }),
+            "{name}: {err}"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "{name}");
+        flag.store(false, Ordering::SeqCst);
+        write().finish().unwrap();
+        assert!(out.is_file(), "{name}");
+    }
+}
