@@ -110,16 +110,29 @@ impl Measuring<'_> {
         if !self.show {
             return ProgressBar::hidden();
         }
-        let bar = match self.total {
-            Some(n) => ProgressBar::new(n as u64),
-            None => ProgressBar::new_spinner(),
+        let (bar, template) = match self.total {
+            Some(n) => (
+                ProgressBar::new(n as u64),
+                "{bar:30.cyan/blue} frame {pos}/{len} | measuring flicker | {elapsed} | ETA {eta}",
+            ),
+            None => (
+                ProgressBar::new_spinner(),
+                "{spinner} frame {pos} | measuring flicker | {elapsed}",
+            ),
         };
-        if let Ok(style) = ProgressStyle::with_template(
-            "{bar:30.cyan/blue} frame {pos}/{len} | measuring flicker | {elapsed} | ETA {eta}",
-        ) {
+        if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style);
         }
         bar
+    }
+}
+
+/// A progress bar that clears itself however the measure ends.
+struct ClearOnDrop(ProgressBar);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
     }
 }
 
@@ -138,28 +151,28 @@ where
     let (mut original, mut stylized) = (original.into_iter(), stylized.into_iter());
     let mut report = FlickerReport::new();
     let mut n = 0usize;
-    let bar = measuring.bar();
+    let bar = ClearOnDrop(measuring.bar());
+    let stop = || measuring.interrupt.requested();
     loop {
-        if measuring.interrupt.requested() {
-            bar.finish_and_clear();
+        if stop() {
             return Ok(None);
         }
         match (original.next().transpose()?, stylized.next().transpose()?) {
             (Some(o), Some(s)) => {
                 report.push(&o, &s)?;
                 n += 1;
-                bar.inc(1);
+                bar.0.inc(1);
             }
-            (None, None) => {
-                bar.finish_and_clear();
-                return report.finish().map(Some);
-            }
+            (None, None) => return report.finish().map(Some),
             (o, _) => {
                 // One of the two had a frame more: count the rest of it.
-                let (no, ns) = if o.is_some() {
-                    (count_rest(n + 1, original)?, n)
+                let counted = if o.is_some() {
+                    count_rest(n + 1, original, stop)?.map(|no| (no, n))
                 } else {
-                    (n, count_rest(n + 1, stylized)?)
+                    count_rest(n + 1, stylized, stop)?.map(|ns| (n, ns))
+                };
+                let Some((no, ns)) = counted else {
+                    return Ok(None);
                 };
                 return Err(format!(
                     "the clips have {no} and {ns} frames; they must have the same number"
@@ -170,12 +183,24 @@ where
     }
 }
 
-/// `counted` plus the frames left in `rest`.
-fn count_rest<I>(counted: usize, rest: I) -> Result<usize, BoxError>
+/// `counted` plus the frames left in `rest`; `None` when `stop` says so
+/// first.
+fn count_rest<I>(
+    mut counted: usize,
+    rest: I,
+    stop: impl Fn() -> bool,
+) -> Result<Option<usize>, BoxError>
 where
     I: Iterator<Item = Result<RgbImage, BoxError>>,
 {
-    rest.into_iter().try_fold(counted, |k, f| f.map(|_| k + 1))
+    for frame in rest {
+        if stop() {
+            return Ok(None);
+        }
+        frame?;
+        counted += 1;
+    }
+    Ok(Some(counted))
 }
 
 /// Every frame of `source`, as RGB.

@@ -275,12 +275,29 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             interrupt,
         };
         let Some(mut figures) = measure_in_step(original, stylized, &measuring)? else {
-            // Said even with -q: the user asked for the stop.
+            // Said even with -q: the user asked for the stop. A folder
+            // output, now full, would stop the same command again.
+            let again = if cli.output.is_dir() {
+                // The clip is complete: its work folder goes, as after a
+                // finished run.
+                if !cli.keep_work {
+                    std::fs::remove_dir_all(&work_dir).ok();
+                }
+                format!(
+                    "`stylize flicker --original {} --stylized {}` measures it",
+                    cli.input.display(),
+                    cli.output.display()
+                )
+            } else {
+                format!(
+                    "the frames are kept in {}: the same command again writes the clip again \
+                     and measures it, without painting",
+                    work_dir.display()
+                )
+            };
             eprintln!(
-                "wrote {}; stopped while measuring its flicker: no report (the frames are kept in \
-                 {}: the same command again measures without painting)",
+                "wrote {}; stopped while measuring its flicker: no report ({again})",
                 cli.output.display(),
-                work_dir.display()
             );
             return Ok(Outcome::Interrupted);
         };

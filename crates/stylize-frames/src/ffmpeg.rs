@@ -48,21 +48,27 @@ impl FfmpegChild {
         stdout: Stdio,
         path: &Path,
     ) -> Result<Self> {
-        let mut child = Command::new(ffmpeg)
+        let mut command = Command::new(ffmpeg);
+        command
             .args(args)
             .stdin(stdin)
             .stdout(stdout)
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
-                    FramesError::FfmpegMissing {
-                        ffmpeg: ffmpeg.to_path_buf(),
-                        needed_for: path.to_path_buf(),
-                    }
+            .stderr(Stdio::piped());
+        // Its own process group: a Ctrl-C at the terminal reaches this
+        // process only, which stops between frames and then ends ffmpeg
+        // itself (on drop); in the terminal's group ffmpeg would die
+        // mid-frame and turn the stop into an ffmpeg error.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command.spawn().map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
+                FramesError::FfmpegMissing {
+                    ffmpeg: ffmpeg.to_path_buf(),
+                    needed_for: path.to_path_buf(),
                 }
-                _ => FramesError::io("starting ffmpeg", ffmpeg)(e),
-            })?;
+            }
+            _ => FramesError::io("starting ffmpeg", ffmpeg)(e),
+        })?;
         let stderr = child.stderr.take().map(|mut pipe| {
             std::thread::spawn(move || {
                 let mut tail = Vec::new();
