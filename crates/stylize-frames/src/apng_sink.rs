@@ -7,7 +7,7 @@ use crate::error::{FramesError, Result};
 use crate::frame::{frame_durations, Fps, Frame};
 use crate::sink::FrameSink;
 use crate::spill::Spill;
-use crate::staging::{parent_dir, StagedFile};
+use crate::staging::StagedFile;
 use crate::stop_signal::StopSignal;
 
 /// Spills frames (APNG needs the frame count before the first frame) and
@@ -46,10 +46,9 @@ impl FrameSink for ApngSink {
             Some(s) => s,
             None => {
                 let output = self.staged.output();
-                self.spill.insert(Spill::new(
-                    &parent_dir(output),
-                    frame.dimensions(),
+                self.spill.insert(Spill::beside(
                     output,
+                    frame.dimensions(),
                     self.stop.clone(),
                 )?)
             }

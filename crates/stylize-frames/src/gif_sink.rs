@@ -9,7 +9,7 @@ use crate::frame::{frame_durations, Fps, Frame};
 use crate::palette::Palette;
 use crate::sink::FrameSink;
 use crate::spill::Spill;
-use crate::staging::{parent_dir, StagedFile};
+use crate::staging::StagedFile;
 use crate::stop_signal::StopSignal;
 
 /// The largest GIF side.
@@ -60,10 +60,9 @@ impl FrameSink for GifSink {
                         max: MAX_SIDE,
                     });
                 }
-                self.spill.insert(Spill::new(
-                    &parent_dir(output),
-                    frame.dimensions(),
+                self.spill.insert(Spill::beside(
                     output,
+                    frame.dimensions(),
                     self.stop.clone(),
                 )?)
             }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{FramesError, Result};
 use crate::frame::Frame;
+use crate::staging::parent_dir;
 use crate::stop_signal::StopSignal;
 
 /// Raw RGB frames of one size, appended to an unnamed temporary file
@@ -23,16 +24,17 @@ pub(crate) struct Spill {
 }
 
 impl Spill {
-    /// An empty spill for `size` frames, in `dir` (the output's folder, so
-    /// that it uses the output's disk rather than a small `/tmp`).
-    pub(crate) fn new(
-        dir: &Path,
-        size: (u32, u32),
+    /// An empty spill for `size` frames of `output`, in the output's
+    /// folder (so that it uses the output's disk rather than a small
+    /// `/tmp`).
+    pub(crate) fn beside(
         output: &Path,
+        size: (u32, u32),
         stop: Option<StopSignal>,
     ) -> Result<Self> {
-        let file = tempfile::tempfile_in(dir)
-            .map_err(FramesError::io("creating a temporary file in", dir))?;
+        let dir = parent_dir(output);
+        let file = tempfile::tempfile_in(&dir)
+            .map_err(FramesError::io("creating a temporary file in", &dir))?;
         Ok(Spill {
             writer: BufWriter::new(file),
             size,
