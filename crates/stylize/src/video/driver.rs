@@ -111,54 +111,6 @@ pub fn stylize_video(
     work: &mut WorkDir,
     observer: &mut dyn VideoObserver,
 ) -> Result<VideoSummary> {
-    let mut reserved = None;
-    run(
-        stylizer,
-        frames,
-        total,
-        styles,
-        config,
-        work,
-        observer,
-        &mut reserved,
-    )
-    .map_err(|e| match (e, reserved) {
-        // A frame's memory check ran on what the loop's frames left of
-        // the limit: say so, or its message names a limit the user never
-        // gave.
-        (Error::Parameter { name, reason }, Some(r)) if name == "size" => Error::Parameter {
-            name,
-            reason: format!(
-                "{reason}; the limit here is what is left once the {} frames kept to close \
-                 the loop are counted ({}): a shorter --loop leaves more",
-                r.frames,
-                crate::memory::human(r.bytes)
-            ),
-        },
-        (e, _) => e,
-    })
-}
-
-/// Memory set aside for the frames kept to close the loop.
-#[derive(Debug, Clone, Copy)]
-struct LoopReserve {
-    frames: usize,
-    bytes: u64,
-}
-
-/// [`stylize_video`], recording in `reserved` what the loop's frames take
-/// off the memory limit.
-#[allow(clippy::too_many_arguments)]
-fn run(
-    stylizer: &Stylizer,
-    frames: &mut dyn Iterator<Item = Result<DynamicImage>>,
-    total: Option<usize>,
-    styles: &[DynamicImage],
-    config: &VideoConfig,
-    work: &mut WorkDir,
-    observer: &mut dyn VideoObserver,
-    reserved: &mut Option<LoopReserve>,
-) -> Result<VideoSummary> {
     config.validate()?;
     let mut flow = DisFlow::new(config.flow.clone())?;
     let mut history = History::new(config.long_term);
@@ -174,6 +126,7 @@ fn run(
     let mut first: Vec<(DynamicImage, GrayImage)> = Vec::new();
     // The settings with the memory those frames take off the limit.
     let mut looping: Option<VideoConfig> = None;
+    let mut reserved: Option<LoopReserve> = None;
     for (index, frame) in frames.enumerate() {
         let frame = frame?;
         let dims = (frame.width(), frame.height());
@@ -182,7 +135,7 @@ fn run(
                 if config.loop_frames > 0 {
                     let (c, r) = reserve_loop_memory(config, &frame, total)?;
                     looping = Some(c);
-                    *reserved = r;
+                    reserved = r;
                 }
                 // The flow needs a patch's worth of pixels; say so before
                 // the first frame is painted, not after.
@@ -278,7 +231,8 @@ fn run(
             &terms,
             &info,
             observer,
-        )?
+        )
+        .map_err(|e| LoopReserve::explain(reserved, e))?
         else {
             summary.stopped = true;
             return Ok(summary);
@@ -313,10 +267,38 @@ fn run(
             &mut flow,
             &mut history,
             &first[..k],
-        )?;
+        )
+        .map_err(|e| LoopReserve::explain(reserved, e))?;
         summary.stopped = stopped;
     }
     Ok(summary)
+}
+
+/// Memory set aside for the frames kept to close the loop.
+#[derive(Debug, Clone, Copy)]
+struct LoopReserve {
+    frames: usize,
+    bytes: u64,
+}
+
+impl LoopReserve {
+    /// A frame's memory error, which ran on what the loop's frames left
+    /// of the limit, saying so (else it names a limit the user never
+    /// gave); other errors unchanged.
+    fn explain(reserve: Option<Self>, e: Error) -> Error {
+        match (e, reserve) {
+            (Error::Parameter { name, reason }, Some(r)) if name == "size" => Error::Parameter {
+                name,
+                reason: format!(
+                    "{reason}; the limit here is what is left once the {} frames kept to close \
+                     the loop are counted ({}): a shorter --loop leaves more",
+                    r.frames,
+                    crate::memory::human(r.bytes)
+                ),
+            },
+            (e, _) => e,
+        }
+    }
 }
 
 /// `config` with the memory limit lowered by what closing the loop keeps:
