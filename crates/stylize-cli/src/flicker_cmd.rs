@@ -2,12 +2,13 @@
 //! measured on the original clip's flow; and the same figures for
 //! `video --report`, a frame at a time.
 
+use std::borrow::Cow;
 use std::io::IsTerminal;
 
 use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use stylize_flow::{DisParams, FlickerMeter, WarpOptions};
+use stylize_flow::{FlickerMeter, WarpOptions};
 use stylize_frames::{ffmpeg_from_env, open_source, FrameSource, SourceOptions};
 
 use crate::args::FlickerArgs;
@@ -35,29 +36,27 @@ impl FlickerReport {
         original: &RgbImage,
         stylized: &RgbImage,
     ) -> Result<(), BoxError> {
-        if self.meter.is_none() {
-            let (w, h) = original.dimensions();
-            let meter = FlickerMeter::new(
-                w as usize,
-                h as usize,
-                &WarpOptions {
-                    params: DisParams::default(),
-                    ..WarpOptions::default()
-                },
-            )?;
-            self.meter = Some((meter, (w, h)));
-        }
-        let Some((meter, (w, h))) = &mut self.meter else {
-            return Err("the flicker meter was not created".into());
-        };
-        let planar = |img: &RgbImage| {
-            if img.dimensions() == (*w, *h) {
-                stylize_flow::planar_from_rgb8(*w as usize, *h as usize, img.as_raw())
-            } else {
-                let img =
-                    image::imageops::resize(img, *w, *h, image::imageops::FilterType::Triangle);
-                stylize_flow::planar_from_rgb8(*w as usize, *h as usize, img.as_raw())
+        let (meter, (w, h)) = match &mut self.meter {
+            Some(m) => m,
+            None => {
+                let (w, h) = original.dimensions();
+                let meter = FlickerMeter::new(w as usize, h as usize, &WarpOptions::default())?;
+                self.meter.insert((meter, (w, h)))
             }
+        };
+        let (w, h) = (*w, *h);
+        let planar = |img: &RgbImage| {
+            let img = if img.dimensions() == (w, h) {
+                Cow::Borrowed(img)
+            } else {
+                Cow::Owned(image::imageops::resize(
+                    img,
+                    w,
+                    h,
+                    image::imageops::FilterType::Triangle,
+                ))
+            };
+            stylize_flow::planar_from_rgb8(w as usize, h as usize, img.as_raw())
         };
         meter.push(&planar(original)?, &planar(stylized)?)?;
         Ok(())
