@@ -8,7 +8,7 @@ use crate::image::GrayImage;
 use crate::symmetric::symmetric_flow;
 use crate::warp::warp_bilinear;
 use crate::warp_error::{
-    masked_warp_error, LongTermError, LongTermTerm, MaskedFlow, WarpError, WarpOptions,
+    cut_frames, masked_warp_error, LongTermError, LongTermTerm, MaskedFlow, WarpError, WarpOptions,
 };
 
 /// A frame the meter keeps: the original's luma (for its flows) and both
@@ -187,12 +187,8 @@ impl FlickerMeter {
     /// long-term term of `b`; records nothing on an error. Returns whether
     /// the pair is a cut.
     fn measure(&mut self, a: &Kept, b: &Kept) -> Result<bool, FlowError> {
-        let flow = self.dis.calc(&a.grey, &b.grey)?;
-        let backward = self.dis.calc(&b.grey, &a.grey)?;
-        let mask = crate::consistency::consistency(&flow, &backward)?;
-        let pair = MaskedFlow { flow, mask };
-        let fraction = pair.consistent_fraction();
-        let cut = fraction < self.options.cut_threshold;
+        let (pair, backward) = MaskedFlow::with_backward(&mut self.dis, &a.grey, &b.grey)?;
+        let cut = pair.consistent_fraction() < self.options.cut_threshold;
         let e_original = masked_warp_error(&a.original, &b.original, 3, &pair.flow, &pair.mask)?;
         let e_stylised = masked_warp_error(&a.stylised, &b.stylised, 3, &pair.flow, &pair.mask)?;
         let carried = if cut {
@@ -256,23 +252,13 @@ impl FlickerMeter {
             ));
         }
         let long_term = |terms: Vec<LongTermTerm>| {
-            self.options.long_term.then(|| LongTermError {
-                mean: if terms.is_empty() {
-                    f64::NAN
-                } else {
-                    terms.iter().map(|t| t.error).sum::<f64>() / terms.len() as f64
-                },
-                terms,
-            })
+            self.options
+                .long_term
+                .then(|| LongTermError::from_terms(terms))
         };
         Ok(Flicker {
             frames: self.frames,
-            cuts: self
-                .cut
-                .iter()
-                .enumerate()
-                .filter_map(|(t, &c)| c.then_some(t + 1))
-                .collect(),
+            cuts: cut_frames(&self.cut),
             original: ClipFlicker {
                 short_term: WarpError::from_pairs(self.original_pairs, &self.cut),
                 long_term: long_term(self.original_terms),

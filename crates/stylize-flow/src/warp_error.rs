@@ -80,10 +80,19 @@ impl MaskedFlow {
     /// Computes the flows from `a` to `b` and from `b` to `a` with `dis`
     /// and the mask.
     pub fn new(dis: &mut DisFlow, a: &GrayImage, b: &GrayImage) -> Result<Self, FlowError> {
+        Self::with_backward(dis, a, b).map(|(m, _)| m)
+    }
+
+    /// [`MaskedFlow::new`], and the flow from `b` to `a` it was masked with.
+    pub(crate) fn with_backward(
+        dis: &mut DisFlow,
+        a: &GrayImage,
+        b: &GrayImage,
+    ) -> Result<(Self, Flow), FlowError> {
         let flow = dis.calc(a, b)?;
         let backward = dis.calc(b, a)?;
         let mask = consistency(&flow, &backward)?;
-        Ok(Self { flow, mask })
+        Ok((Self { flow, mask }, backward))
     }
 
     /// The mask's [`consistent_fraction`].
@@ -230,6 +239,26 @@ pub struct LongTermError {
     /// One term per frame that is not the first of its shot, in frame
     /// order.
     pub terms: Vec<LongTermTerm>,
+}
+
+impl LongTermError {
+    /// The mean of `terms` (NaN for none) and the terms.
+    pub(crate) fn from_terms(terms: Vec<LongTermTerm>) -> Self {
+        let mean = if terms.is_empty() {
+            f64::NAN
+        } else {
+            terms.iter().map(|t| t.error).sum::<f64>() / terms.len() as f64
+        };
+        Self { mean, terms }
+    }
+}
+
+/// The frames that start a shot after a cut, `t + 1` for each `cut[t]`.
+pub(crate) fn cut_frames(cut: &[bool]) -> Vec<usize> {
+    cut.iter()
+        .enumerate()
+        .filter_map(|(t, &c)| c.then_some(t + 1))
+        .collect()
 }
 
 /// Flows and masks computed once from the original frames of a clip,
@@ -451,11 +480,7 @@ impl WarpReference {
     /// for a cut between `t` and `t + 1`), in order; frame 0 is not
     /// listed.
     pub fn cuts(&self) -> Vec<usize> {
-        self.cut
-            .iter()
-            .enumerate()
-            .filter_map(|(t, &c)| c.then_some(t + 1))
-            .collect()
+        cut_frames(&self.cut)
     }
 
     /// The shots as frame ranges, covering `0..T` in order.
@@ -596,12 +621,7 @@ impl WarpReference {
                 })
             })
             .collect::<Result<Vec<_>, FlowError>>()?;
-        let mean = if terms.is_empty() {
-            f64::NAN
-        } else {
-            terms.iter().map(|t| t.error).sum::<f64>() / terms.len() as f64
-        };
-        Ok(LongTermError { mean, terms })
+        Ok(LongTermError::from_terms(terms))
     }
 }
 
