@@ -58,7 +58,7 @@ impl FlickerReport {
             };
             stylize_flow::planar_from_rgb8(w as usize, h as usize, img.as_raw())
         };
-        meter.push(&planar(original)?, &planar(stylized)?)?;
+        meter.push(planar(original)?, planar(stylized)?)?;
         Ok(())
     }
 
@@ -258,4 +258,112 @@ pub fn run(cli: &FlickerArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         );
     }
     Ok(Outcome::Done)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+    use std::cell::Cell;
+
+    use super::*;
+
+    /// `n` frames of a texture panning right by a pixel a frame.
+    fn clip(n: usize) -> Vec<RgbImage> {
+        (0..n)
+            .map(|t| {
+                RgbImage::from_fn(48, 32, |x, y| {
+                    let u = x as f32 - t as f32;
+                    let v = 127.0 + 100.0 * (0.4 * u).sin() * (0.3 * y as f32).cos();
+                    image::Rgb([v as u8, (255.0 - v) as u8, 128])
+                })
+            })
+            .collect()
+    }
+
+    /// `frames` in order; asks `interrupt` for a stop as it hands out
+    /// frame `stop_at` (1-based); `taken` counts the frames handed out.
+    fn frames_until<'a>(
+        frames: &'a [RgbImage],
+        stop_at: usize,
+        interrupt: &'a Interrupt,
+        taken: &'a Cell<usize>,
+    ) -> impl Iterator<Item = Result<RgbImage, BoxError>> + 'a {
+        frames.iter().map(move |f| {
+            taken.set(taken.get() + 1);
+            if taken.get() == stop_at {
+                interrupt.request();
+            }
+            Ok(f.clone())
+        })
+    }
+
+    fn measuring(interrupt: &Interrupt) -> Measuring<'_> {
+        Measuring {
+            total: None,
+            show: false,
+            interrupt,
+        }
+    }
+
+    #[test]
+    fn a_stop_ends_the_measure_after_the_current_frame() {
+        let six = clip(6);
+        let in_step = || six.iter().cloned().map(Ok);
+
+        // Uninterrupted: the figures of six frames.
+        let interrupt = Interrupt::default();
+        let taken = Cell::new(0);
+        let figures = measure_in_step(
+            frames_until(&six, usize::MAX, &interrupt, &taken),
+            in_step(),
+            &measuring(&interrupt),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(figures["frames"], 6);
+        assert_eq!(taken.get(), 6);
+
+        // A stop as frame 3 is read: frame 3 is measured, nothing after
+        // it is read, and no figures come back.
+        let interrupt = Interrupt::default();
+        let taken = Cell::new(0);
+        let stopped = measure_in_step(
+            frames_until(&six, 3, &interrupt, &taken),
+            in_step(),
+            &measuring(&interrupt),
+        )
+        .unwrap();
+        assert!(stopped.is_none());
+        assert_eq!(taken.get(), 3);
+
+        // Clips of 6 and 3 frames: an error giving both counts, after the
+        // longer one is counted to its end...
+        let three = &six[..3];
+        let interrupt = Interrupt::default();
+        let taken = Cell::new(0);
+        let error = measure_in_step(
+            frames_until(&six, usize::MAX, &interrupt, &taken),
+            three.iter().cloned().map(Ok),
+            &measuring(&interrupt),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the clips have 6 and 3 frames; they must have the same number"
+        );
+        assert_eq!(taken.get(), 6);
+
+        // ...which a stop ends too (here as frame 5 is counted).
+        let interrupt = Interrupt::default();
+        let taken = Cell::new(0);
+        let stopped = measure_in_step(
+            frames_until(&six, 5, &interrupt, &taken),
+            three.iter().cloned().map(Ok),
+            &measuring(&interrupt),
+        )
+        .unwrap();
+        assert!(stopped.is_none());
+        assert_eq!(taken.get(), 5);
+    }
 }

@@ -46,4 +46,10 @@ impl Interrupt {
     pub fn requested(&self) -> bool {
         self.flag.load(Ordering::SeqCst)
     }
+
+    /// Asks for a stop, as a signal does (for tests of the runs that hear it).
+    #[cfg(test)]
+    pub fn request(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+    }
 }

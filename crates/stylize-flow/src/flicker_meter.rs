@@ -83,7 +83,7 @@ pub struct Flicker {
 ///     let original = frame(t);
 ///     // Every other frame brighter.
 ///     let stylised: Vec<f32> = original.iter().map(|v| v + 0.1 * (t % 2) as f32).collect();
-///     meter.push(&original, &stylised)?;
+///     meter.push(original, stylised)?;
 /// }
 /// let figures = meter.finish()?;
 /// assert!(figures.original.short_term.mean < 1e-3);
@@ -144,19 +144,20 @@ impl FlickerMeter {
     }
 
     /// Measures the next frame: the original and its stylised version,
-    /// planar RGB in [0, 1] of the meter's size.
+    /// planar RGB in [0, 1] of the meter's size. The meter keeps them
+    /// (as the previous frame, or as the shot's first), so it takes them.
     ///
     /// Errors: a frame of the wrong length, frames smaller than a DIS
     /// patch. After an error the meter is left as it was before the call.
-    pub fn push(&mut self, original: &[f32], stylised: &[f32]) -> Result<(), FlowError> {
+    pub fn push(&mut self, original: Vec<f32>, stylised: Vec<f32>) -> Result<(), FlowError> {
         let (w, h) = (self.width, self.height);
         check_len(original.len(), w, h, 3)?;
         check_len(stylised.len(), w, h, 3)?;
         let current = Kept {
             index: self.frames,
-            grey: GrayImage::from_rgb_planar(w, h, original)?,
-            original: original.to_vec(),
-            stylised: stylised.to_vec(),
+            grey: GrayImage::from_rgb_planar(w, h, &original)?,
+            original,
+            stylised,
         };
         let Some(previous) = self.previous.take() else {
             self.previous = Some(current);

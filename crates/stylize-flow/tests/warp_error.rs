@@ -292,7 +292,7 @@ fn the_streaming_meter_gives_the_references_figures_bit_for_bit() {
         let r = WarpReference::with_options(W, H, &clip, &options).unwrap();
         let mut meter = FlickerMeter::new(W, H, &options).unwrap();
         for (o, s) in clip.iter().zip(&stylised) {
-            meter.push(o, s).unwrap();
+            meter.push(o.clone(), s.clone()).unwrap();
         }
         assert_eq!(meter.frames(), 7);
         let m = meter.finish().unwrap();
@@ -321,23 +321,23 @@ fn the_streaming_meter_gives_the_references_figures_bit_for_bit() {
 fn the_meter_refuses_bad_frames_and_keeps_its_state() {
     let clip = pan(5, 3);
     let mut meter = FlickerMeter::new(W, H, &WarpOptions::default()).unwrap();
-    meter.push(&clip[0], &clip[0]).unwrap();
+    meter.push(clip[0].clone(), clip[0].clone()).unwrap();
     // A stylised frame of the wrong length: refused, nothing recorded.
     let mut bad = clip[1].clone();
     bad.pop();
     assert!(matches!(
-        meter.push(&clip[1], &bad),
+        meter.push(clip[1].clone(), bad),
         Err(FlowError::BufferLength { .. })
     ));
     assert_eq!(meter.frames(), 1);
-    meter.push(&clip[1], &clip[1]).unwrap();
-    meter.push(&clip[2], &clip[2]).unwrap();
+    meter.push(clip[1].clone(), clip[1].clone()).unwrap();
+    meter.push(clip[2].clone(), clip[2].clone()).unwrap();
     let m = meter.finish().unwrap();
     assert_eq!(m.frames, 3);
     assert!(m.stylised.short_term.mean < 2e-5, "{m:?}");
     // One frame is not a clip; a bad threshold is refused.
     let mut one = FlickerMeter::new(W, H, &WarpOptions::default()).unwrap();
-    one.push(&clip[0], &clip[0]).unwrap();
+    one.push(clip[0].clone(), clip[0].clone()).unwrap();
     assert!(matches!(one.finish(), Err(FlowError::InvalidParams(_))));
     let bad_opts = WarpOptions {
         cut_threshold: -0.1,
