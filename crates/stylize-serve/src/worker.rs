@@ -3,6 +3,8 @@
 //! result. A panic in a run fails that job, not the server.
 
 use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -379,34 +381,11 @@ fn paint_clip(
     };
     let files = work.frame_files();
     let path = task.dir.join("result.gif");
-    // Whether the GIF was written: not for no frames, nor when a clip
-    // painted to its end is cancelled while the GIF is put together (the
-    // unfinished sink leaves nothing). A clip stopped by a cancel keeps the
-    // GIF of its finished frames.
-    let written = (|| -> Result<bool, Box<dyn std::error::Error>> {
-        if files.is_empty() {
-            return Ok(false);
-        }
-        let mut sink = create_sink(
-            &path,
-            &SinkOptions {
-                fps: task.fps,
-                // The encoding's last pass hears the cancel too.
-                stop: (!summary.stopped).then(|| StopSignal::new(task.cancel.clone())),
-                ..SinkOptions::default()
-            },
-        )?;
-        for f in &files {
-            if !summary.stopped && cancelled(task) {
-                return Ok(false);
-            }
-            sink.write_frame(&stylize::load_image(f)?.to_rgb8())?;
-        }
-        match sink.finish() {
-            Err(FramesError::Stopped { .. }) => Ok(false),
-            r => r.map(|()| true).map_err(Into::into),
-        }
-    })();
+    // A clip painted to its end and cancelled while its GIF is put
+    // together keeps nothing; a clip stopped by a cancel keeps the GIF of
+    // its finished frames.
+    let cancel = (!summary.stopped).then_some(&task.cancel);
+    let written = assemble_gif(&files, &path, task.fps, cancel);
     let written = match written {
         Ok(w) => w,
         Err(e) => return Outcome::Failed(with_causes(e.as_ref())),
@@ -424,6 +403,40 @@ fn paint_clip(
     }
 }
 
+/// The finished frames `files` as the GIF `path`. A `cancel` set before
+/// the last frame is encoded stops the writing and leaves no file
+/// (`Ok(false)`); no frames write nothing either. `Ok(true)`: written.
+fn assemble_gif(
+    files: &[PathBuf],
+    path: &Path,
+    fps: Option<(u32, u32)>,
+    cancel: Option<&Arc<AtomicBool>>,
+) -> Result<bool, Box<dyn std::error::Error>> {
+    if files.is_empty() {
+        return Ok(false);
+    }
+    let stopped = || cancel.is_some_and(|c| c.load(Ordering::Relaxed));
+    let mut sink = create_sink(
+        path,
+        &SinkOptions {
+            fps,
+            // The encoding's last pass (palette and frames) hears it too.
+            stop: cancel.map(|c| StopSignal::new(c.clone())),
+            ..SinkOptions::default()
+        },
+    )?;
+    for f in files {
+        if stopped() {
+            return Ok(false);
+        }
+        sink.write_frame(&stylize::load_image(f)?.to_rgb8())?;
+    }
+    match sink.finish() {
+        Err(FramesError::Stopped { .. }) => Ok(false),
+        r => r.map(|()| true).map_err(Into::into),
+    }
+}
+
 #[cfg(test)]
 #[path = "../../stylize/tests/common/mod.rs"]
 mod real_weights;
@@ -431,8 +444,6 @@ mod real_weights;
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
-
-    use std::sync::atomic::AtomicBool;
 
     use super::*;
     use crate::job::Inputs;
@@ -508,5 +519,57 @@ mod tests {
             Outcome::Cancelled(None)
         ));
         assert!(!tmp.path().join("result.png").exists());
+    }
+
+    /// Three painted frames of a clip, as the work folder keeps them.
+    fn painted_frames(dir: &Path) -> Vec<PathBuf> {
+        (1..=3u8)
+            .map(|n| {
+                let path = dir.join(format!("frame_{n:06}.png"));
+                image::RgbImage::from_fn(24, 16, |x, y| {
+                    image::Rgb([x as u8 * 10, y as u8 * 15, n * 60])
+                })
+                .save(&path)
+                .unwrap();
+                path
+            })
+            .collect()
+    }
+
+    /// A cancel while a clip painted to its end is put together as a GIF
+    /// leaves no GIF; without one, or with one not set, the GIF has every
+    /// frame. (A cancel inside the encoder's last pass is the sink's
+    /// `StopSignal`, tested in stylize-frames.)
+    #[test]
+    fn a_cancel_while_the_gif_is_assembled_leaves_no_gif() {
+        let tmp = tempfile::tempdir().unwrap();
+        let files = painted_frames(tmp.path());
+        let gif = tmp.path().join("result.gif");
+        let cancel = Arc::new(AtomicBool::new(true));
+        assert!(!assemble_gif(&files, &gif, None, Some(&cancel)).unwrap());
+        assert!(!gif.exists());
+        let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| !n.to_string_lossy().starts_with("frame_"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+
+        cancel.store(false, Ordering::Relaxed);
+        for cancel in [Some(&cancel), None] {
+            assert!(assemble_gif(&files, &gif, Some((10, 1)), cancel).unwrap());
+            let decoder = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(
+                std::fs::File::open(&gif).unwrap(),
+            ))
+            .unwrap();
+            let frames = image::AnimationDecoder::into_frames(decoder)
+                .collect_frames()
+                .unwrap();
+            assert_eq!(frames.len(), 3);
+            std::fs::remove_file(&gif).unwrap();
+        }
+        // No frames: nothing written.
+        assert!(!assemble_gif(&[], &gif, None, None).unwrap());
+        assert!(!gif.exists());
     }
 }
