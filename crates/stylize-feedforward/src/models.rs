@@ -43,16 +43,23 @@ pub(crate) const BUILTIN: ModelFile = ModelFile {
 /// The folder holding the model files: `$STYLIZE_FAST_MODELS` if set, else
 /// `fast-models` in the cache folder `scripts/fetch-fast-models` fills
 /// (`$STYLIZE_CACHE_DIR`, else `$XDG_CACHE_HOME/stylize`, else
-/// `~/.cache/stylize`).
+/// `~/.cache/stylize`). A variable set to the empty string counts as unset,
+/// as it does for the script.
 pub fn default_models_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("STYLIZE_FAST_MODELS") {
+    models_dir_from(|name| std::env::var_os(name))
+}
+
+/// [`default_models_dir`] with the environment read through `env`.
+fn models_dir_from(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
+    let var = |name: &str| env(name).filter(|v| !v.is_empty());
+    if let Some(dir) = var("STYLIZE_FAST_MODELS") {
         return PathBuf::from(dir);
     }
-    let cache = if let Some(dir) = std::env::var_os("STYLIZE_CACHE_DIR") {
+    let cache = if let Some(dir) = var("STYLIZE_CACHE_DIR") {
         PathBuf::from(dir)
-    } else if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+    } else if let Some(dir) = var("XDG_CACHE_HOME") {
         PathBuf::from(dir).join("stylize")
-    } else if let Some(home) = std::env::var_os("HOME") {
+    } else if let Some(home) = var("HOME") {
         PathBuf::from(home).join(".cache").join("stylize")
     } else {
         PathBuf::from(".cache").join("stylize")
@@ -86,4 +93,57 @@ pub(crate) fn read_model(dir: &Path, file: ModelFile) -> Result<Vec<u8>> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+    use std::path::PathBuf;
+
+    use super::models_dir_from;
+
+    /// The folder for an environment of `(name, value)` pairs.
+    fn dir(vars: &[(&str, &str)]) -> PathBuf {
+        models_dir_from(|name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| OsString::from(v))
+        })
+    }
+
+    #[test]
+    fn the_models_folder_follows_the_fetch_script_and_skips_empty_variables() {
+        let home = ("HOME", "/home/u");
+        assert_eq!(
+            dir(&[home]),
+            PathBuf::from("/home/u/.cache/stylize/fast-models")
+        );
+        assert_eq!(
+            dir(&[home, ("XDG_CACHE_HOME", "/x")]),
+            PathBuf::from("/x/stylize/fast-models")
+        );
+        assert_eq!(
+            dir(&[home, ("XDG_CACHE_HOME", "/x"), ("STYLIZE_CACHE_DIR", "/c")]),
+            PathBuf::from("/c/fast-models")
+        );
+        assert_eq!(
+            dir(&[
+                home,
+                ("STYLIZE_CACHE_DIR", "/c"),
+                ("STYLIZE_FAST_MODELS", "/m")
+            ]),
+            PathBuf::from("/m")
+        );
+        // Set but empty: as if unset (the script's `${VAR:-...}`), not the
+        // current folder.
+        assert_eq!(
+            dir(&[
+                home,
+                ("XDG_CACHE_HOME", ""),
+                ("STYLIZE_CACHE_DIR", ""),
+                ("STYLIZE_FAST_MODELS", "")
+            ]),
+            PathBuf::from("/home/u/.cache/stylize/fast-models")
+        );
+    }
 }
