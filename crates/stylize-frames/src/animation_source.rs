@@ -9,7 +9,7 @@ use image::{AnimationDecoder, ImageDecoder, ImageFormat};
 use crate::error::{FramesError, Result};
 use crate::frame::{checked_fps, flatten, Frame, VideoInfo};
 use crate::frame_count::count_frames;
-use crate::source::{FrameSource, SourceOptions};
+use crate::frame_source::{FrameSource, SourceOptions};
 
 /// Opens an image file of a known `format`: animated GIF, APNG and WebP
 /// frame by frame, anything else as one frame.

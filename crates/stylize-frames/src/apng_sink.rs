@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::error::{FramesError, Result};
 use crate::frame::{frame_durations, Fps, Frame};
-use crate::sink::FrameSink;
+use crate::frame_sink::FrameSink;
 use crate::spill::Spill;
 use crate::staging::StagedFile;
 use crate::stop_signal::StopSignal;

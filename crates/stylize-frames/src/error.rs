@@ -37,12 +37,13 @@ pub enum FramesError {
         source: image::ImageError,
     },
     /// An output could not be encoded.
-    #[error("cannot encode {}: {message}", path.display())]
+    #[error("cannot encode {}: {source}", path.display())]
     Encode {
         /// The output.
         path: PathBuf,
-        /// The encoder's message.
-        message: String,
+        /// The encoder's error (which may hold an I/O error: a full disk).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A frame folder holds no image files.
     #[error("no frames in {}: the folder holds no .png, .jpg, .jpeg, .webp, .bmp or .gif files", path.display())]
@@ -195,11 +196,13 @@ impl FramesError {
     }
 
     /// An [`FramesError::Encode`] error.
-    pub(crate) fn encode<E: std::fmt::Display>(path: impl Into<PathBuf>) -> impl FnOnce(E) -> Self {
+    pub(crate) fn encode<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(E) -> Self {
         let path = path.into();
         move |e| FramesError::Encode {
             path,
-            message: e.to_string(),
+            source: e.into(),
         }
     }
 

@@ -8,7 +8,7 @@ use std::process::{ChildStdin, Stdio};
 use crate::error::{FramesError, Result};
 use crate::ffmpeg::{probe, FfmpegChild};
 use crate::frame::{Fps, Frame};
-use crate::sink::{FrameSink, SinkOptions};
+use crate::frame_sink::{FrameSink, SinkOptions};
 use crate::staging::StagedFile;
 use crate::y4m::{Y4mChroma, Y4mWriter};
 use crate::yuv::YuvRange;

@@ -8,7 +8,7 @@ use std::process::{ChildStdout, Stdio};
 use crate::error::{FramesError, Result};
 use crate::ffmpeg::{probe, FfmpegChild};
 use crate::frame::{Frame, VideoInfo};
-use crate::source::FrameSource;
+use crate::frame_source::FrameSource;
 use crate::y4m::Y4mReader;
 
 /// Frames of any video ffmpeg reads: its first video stream, converted by

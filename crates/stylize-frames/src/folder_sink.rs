@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::error::{FramesError, Result};
 use crate::frame::Frame;
-use crate::sink::FrameSink;
+use crate::frame_sink::FrameSink;
 use crate::staging::{StagedDir, StagedFile};
 
 /// Writes `frame_000001.png`, ... into a staged folder renamed onto the

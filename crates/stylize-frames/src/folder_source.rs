@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{FramesError, Result};
 use crate::frame::{flatten, Frame, VideoInfo};
+use crate::frame_source::{FrameSource, SourceOptions};
 use crate::natural_sort::natural_cmp;
-use crate::source::{FrameSource, SourceOptions};
 
 /// File extensions read as frames (compared case-insensitively).
 const FRAME_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "webp", "bmp", "gif"];

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{FramesError, Result};
 use crate::frame::{checked_fps, Fps, Frame, VideoInfo};
-use crate::source::FrameSource;
+use crate::frame_source::FrameSource;
 use crate::yuv::{planes_to_rgb, rgb_to_planes, Planes, YuvRange};
 
 /// The longest header or `FRAME` line read before giving up.

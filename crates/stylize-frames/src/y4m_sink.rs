@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::error::{FramesError, Result};
 use crate::frame::{Fps, Frame};
-use crate::sink::FrameSink;
+use crate::frame_sink::FrameSink;
 use crate::staging::StagedFile;
 use crate::y4m::{Y4mChroma, Y4mWriter};
 use crate::yuv::YuvRange;

@@ -1,0 +1,54 @@
+//! A video's frames in order: the trait every input implements, and the
+//! options for opening one.
+
+use std::path::PathBuf;
+
+use crate::error::Result;
+use crate::frame::{Frame, VideoInfo};
+
+/// Frames of a video, one after another.
+pub trait FrameSource {
+    /// Size, frame rate and (when known) frame count.
+    fn info(&self) -> &VideoInfo;
+
+    /// The next frame, or `None` after the last one.
+    fn next_frame(&mut self) -> Result<Option<Frame>>;
+
+    /// The number of frames, for progress: [`VideoInfo::frames`] when
+    /// known, else an estimate where the source has one (ffmpeg inputs:
+    /// duration times frame rate), else `None`.
+    fn total_frames(&self) -> Option<u64> {
+        self.info().frames
+    }
+}
+
+/// How [`open_source`](crate::open_source) reads inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceOptions {
+    /// The ffmpeg executable used for inputs that are not frame folders,
+    /// images, GIF/APNG/WebP animations or Y4M. Default `ffmpeg` (looked
+    /// up on `PATH`); [`ffmpeg_from_env`](crate::ffmpeg_from_env) reads
+    /// `STYLIZE_FFMPEG`.
+    pub ffmpeg: PathBuf,
+    /// The colour transparent pixels are flattened onto. Default white.
+    pub background: [u8; 3],
+    /// The most pixels a frame of a GIF, APNG, WebP or still image may have,
+    /// checked against its header before anything is decoded: a file of a
+    /// few bytes can claim 65535x65535. Default [`MAX_FRAME_PIXELS`]
+    /// (8192x8192).
+    pub max_frame_pixels: u64,
+}
+
+/// The default [`SourceOptions::max_frame_pixels`]: 8192x8192, twice the
+/// pixels of an 8K UHD frame.
+pub const MAX_FRAME_PIXELS: u64 = 8192 * 8192;
+
+impl Default for SourceOptions {
+    fn default() -> Self {
+        SourceOptions {
+            ffmpeg: PathBuf::from(crate::ffmpeg::DEFAULT_FFMPEG),
+            background: [255, 255, 255],
+            max_frame_pixels: MAX_FRAME_PIXELS,
+        }
+    }
+}
