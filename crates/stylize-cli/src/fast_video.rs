@@ -19,7 +19,8 @@ use crate::args::VideoArgs;
 use crate::fast_cmd::{load_fast, run_style};
 use crate::flicker_cmd::FlickerReport;
 use crate::interrupt::Interrupt;
-use crate::video_cmd::{fps_rational, write_json, Frames};
+use crate::json_file::write_json;
+use crate::selection::{fps_rational, Frames};
 use crate::{JobResult, Outcome};
 
 /// The working size's longer side when --size is not given: the frame's

@@ -14,14 +14,15 @@ use stylize::video::{
 };
 use stylize::{load_image, Error, Iteration, Preset};
 use stylize_frames::{
-    check_output_not_inside, create_sink, ffmpeg_from_env, open_source, FrameSource, SinkOptions,
-    SourceOptions,
+    check_output_not_inside, create_sink, ffmpeg_from_env, open_source, SinkOptions, SourceOptions,
 };
 
 use crate::args::{VideoArgs, VideoMethod};
 use crate::fast_video::FastVideo;
 use crate::flicker_cmd::{measure_in_step, Measuring};
 use crate::interrupt::Interrupt;
+use crate::json_file::write_json;
+use crate::selection::{fps_rational, Frames, Selection};
 use crate::setup::{
     build_config, check_not_an_input, check_output_dir, check_side_file, init_file, load_styles,
     load_stylizer,
@@ -375,21 +376,6 @@ fn warm_start(costs: &[FrameCosts]) -> serde_json::Value {
     })
 }
 
-pub(crate) fn write_json(
-    path: &Path,
-    value: &serde_json::Value,
-) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    use std::io::Write;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = stylize::output_tempfile(dir, ".stylize-report-")?;
-    tmp.write_all(serde_json::to_string_pretty(value)?.as_bytes())?;
-    tmp.persist(path)?;
-    Ok(())
-}
-
 /// The work folder beside the output: `OUT.stylize-work`.
 fn work_dir_for(output: &Path) -> PathBuf {
     let trimmed = output.components().collect::<PathBuf>();
@@ -436,95 +422,6 @@ fn settings(cli: &VideoArgs, config: &VideoConfig, stylizer: &stylize::Stylizer)
         stylizer.device_description(),
         cli.common.threads,
     )
-}
-
-pub(crate) fn fps_rational(f: f64) -> (u32, u32) {
-    (
-        (f * 1000.0).round().clamp(1.0, f64::from(u32::MAX)) as u32,
-        1000,
-    )
-}
-
-/// Which input frames are painted: `--frames A..B`, then `--fps` below the
-/// input's rate keeps frames evenly.
-pub(crate) struct Selection {
-    first: usize,
-    last: Option<usize>,
-    /// Keep one input frame in `step` (fractional).
-    step: f64,
-}
-
-impl Selection {
-    fn new(
-        frames: Option<(usize, Option<usize>)>,
-        in_fps: Option<f64>,
-        out_fps: Option<f64>,
-    ) -> Self {
-        let (first, last) = frames.unwrap_or((1, None));
-        let step = match (in_fps, out_fps) {
-            (Some(i), Some(o)) if o < i => i / o,
-            _ => 1.0,
-        };
-        Selection { first, last, step }
-    }
-
-    /// Whether 0-based input frame `i` is painted.
-    fn keeps(&self, i: usize) -> bool {
-        let n = i + 1;
-        if n < self.first || self.last.is_some_and(|l| n > l) {
-            return false;
-        }
-        let k = (n - self.first) as f64;
-        (k / self.step).floor() != ((k - 1.0) / self.step).floor() || k == 0.0
-    }
-
-    /// Frames painted out of `n` input frames, without visiting them (a
-    /// video's header may claim any length). Of the `m` frames from
-    /// `first` on, `keeps` takes the first and one more each time
-    /// `floor(k / step)` steps up, which it does by at most 1 (`step >=
-    /// 1`): `floor((m - 1) / step) + 1` in all.
-    fn count(&self, n: usize) -> usize {
-        let end = self.last.map_or(n, |l| n.min(l));
-        let m = (end + 1).saturating_sub(self.first);
-        if m == 0 {
-            0
-        } else {
-            ((m - 1) as f64 / self.step).floor() as usize + 1
-        }
-    }
-
-    fn past_end(&self, i: usize) -> bool {
-        self.last.is_some_and(|l| i + 1 > l)
-    }
-}
-
-/// The selected frames of a source, as the library takes them.
-pub(crate) struct Frames<'a> {
-    pub(crate) source: Box<dyn FrameSource>,
-    pub(crate) selection: &'a Selection,
-    pub(crate) index: usize,
-}
-
-impl Iterator for Frames<'_> {
-    type Item = Result<image::DynamicImage, stylize::Error>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if self.selection.past_end(self.index) {
-                return None;
-            }
-            let frame = match self.source.next_frame() {
-                Ok(Some(f)) => f,
-                Ok(None) => return None,
-                Err(e) => return Some(Err(stylize::Error::FrameSource(Box::new(e)))),
-            };
-            let i = self.index;
-            self.index += 1;
-            if self.selection.keeps(i) {
-                return Some(Ok(image::DynamicImage::ImageRgb8(frame)));
-            }
-        }
-    }
 }
 
 /// The progress bar over frames, with the current frame's iterations.
@@ -659,43 +556,6 @@ impl VideoObserver for VideoProgress {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The count without visiting the frames is the count of `keeps`,
-    /// and a header claiming 10^15 frames is counted at once.
-    #[test]
-    fn frame_counts_match_the_selection() {
-        for frames in [None, Some((1, None)), Some((4, None)), Some((3, Some(17)))] {
-            for (i, o) in [
-                (None, None),
-                (Some(25.0), Some(10.0)),
-                (Some(29.97), Some(12.5)),
-                (Some(30.0), Some(7.0)),
-            ] {
-                let s = Selection::new(frames, i, o);
-                for n in 0..80 {
-                    let visited = (0..n).filter(|&i| s.keeps(i)).count();
-                    assert_eq!(s.count(n), visited, "{frames:?} {i:?}->{o:?} n={n}");
-                }
-            }
-        }
-        let s = Selection::new(None, Some(30.0), Some(10.0));
-        assert_eq!(s.count(1_000_000_000_000_000), 333_333_333_333_334);
-    }
-
-    #[test]
-    fn frame_selection() {
-        let s = Selection::new(Some((3, Some(6))), None, None);
-        let kept: Vec<usize> = (0..10).filter(|&i| s.keeps(i)).collect();
-        assert_eq!(kept, vec![2, 3, 4, 5]);
-        assert!(s.past_end(6));
-        // 30 fps in, 10 out: every third frame.
-        let s = Selection::new(None, Some(30.0), Some(10.0));
-        let kept: Vec<usize> = (0..9).filter(|&i| s.keeps(i)).collect();
-        assert_eq!(kept, vec![0, 3, 6]);
-        assert_eq!(s.count(30), 10);
-        // A higher output rate keeps everything.
-        assert_eq!(Selection::new(None, Some(10.0), Some(30.0)).count(7), 7);
-    }
 
     #[test]
     fn work_folder_sits_beside_the_output() {
