@@ -83,12 +83,13 @@ pub enum PlotError {
     },
     /// Creating, writing or renaming the file failed (or the temporary file
     /// beside it, in a directory that does not exist, say).
-    #[error("cannot write plot {}: {reason}", path.display())]
+    #[error("cannot write plot {}: {source}", path.display())]
     Io {
         /// The plot that was asked for.
         path: PathBuf,
         /// The operating system's error.
-        reason: std::io::Error,
+        #[source]
+        source: std::io::Error,
     },
 }
 
@@ -122,9 +123,9 @@ pub fn write_plot_sized(
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let io = |reason| PlotError::Io {
+    let io = |source| PlotError::Io {
         path: path.to_path_buf(),
-        reason,
+        source,
     };
     let mut tmp = stylize::output_tempfile(dir, ".stylize-plot-").map_err(io)?;
     {

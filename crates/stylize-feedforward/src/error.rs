@@ -51,8 +51,7 @@ pub enum Error {
         model: &'static str,
         /// What failed.
         reason: String,
-        /// The engine's error chain, as text (tract's errors are not `Sync`
-        /// in every version).
+        /// The underlying error (the ONNX decoder's), or a description.
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
@@ -74,6 +73,11 @@ pub enum Error {
         min: u32,
     },
 
+    /// The optical flow between two frames failed (in
+    /// [`TemporalBlend`](crate::TemporalBlend)).
+    #[error("optical flow: {0}")]
+    Flow(#[from] stylize_flow::FlowError),
+
     /// A parameter out of its range.
     #[error("{name}: {reason}")]
     Parameter {
@@ -91,12 +95,12 @@ impl Error {
     pub(crate) fn network(
         model: &'static str,
         reason: impl Into<String>,
-        e: impl std::fmt::Display,
+        e: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> Self {
         Error::Network {
             model,
             reason: reason.into(),
-            source: Some(format!("{e:#}").into()),
+            source: Some(e.into()),
         }
     }
 }

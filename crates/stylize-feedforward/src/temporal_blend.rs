@@ -108,20 +108,20 @@ impl TemporalBlend {
     pub fn link(&mut self, frame: &Rgb32FImage) -> Result<Link> {
         let (w, h) = frame.dimensions();
         let (wu, hu) = (w as usize, h as usize);
-        let grey = GrayImage::from_rgb_planar(wu, hu, &to_nchw(frame)).map_err(flow_err)?;
+        let grey = GrayImage::from_rgb_planar(wu, hu, &to_nchw(frame))?;
         let warp = match self.previous.take() {
             Some(prev)
                 if prev.grey.width() == wu && prev.grey.height() == hu && self.blend > 0.0 =>
             {
-                let here_to_past = self.flow.calc(&grey, &prev.grey).map_err(flow_err)?;
-                let past_to_here = self.flow.calc(&prev.grey, &grey).map_err(flow_err)?;
-                let c = consistency(&here_to_past, &past_to_here).map_err(flow_err)?;
+                let here_to_past = self.flow.calc(&grey, &prev.grey)?;
+                let past_to_here = self.flow.calc(&prev.grey, &grey)?;
+                let c = consistency(&here_to_past, &past_to_here)?;
                 let share = c.iter().map(|&v| f64::from(v)).sum::<f64>() / c.len().max(1) as f64;
                 if share < self.cut_threshold {
                     Err(Some(share))
                 } else {
-                    let carry = symmetric_flow(&here_to_past, &past_to_here).map_err(flow_err)?;
-                    let warped = warp_bilinear(&prev.output, 3, &carry).map_err(flow_err)?;
+                    let carry = symmetric_flow(&here_to_past, &past_to_here)?;
+                    let warped = warp_bilinear(&prev.output, 3, &carry)?;
                     Ok((warped, c, share))
                 }
             }
@@ -184,13 +184,6 @@ impl std::fmt::Debug for Link {
         f.debug_struct("Link")
             .field("size", &self.size)
             .finish_non_exhaustive()
-    }
-}
-
-fn flow_err(e: stylize_flow::FlowError) -> Error {
-    Error::Parameter {
-        name: "flow",
-        reason: e.to_string(),
     }
 }
 

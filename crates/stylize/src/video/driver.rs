@@ -422,9 +422,7 @@ fn close_loop(
     let minus =
         |a: Vec<f32>, b: Vec<f32>| -> Vec<f32> { a.iter().zip(&b).map(|(x, y)| x - y).collect() };
     let state = |s: &RgbImage| planar(&DynamicImage::ImageRgb8(s.clone()));
-    let loop0 = work
-        .load_loop(0)?
-        .ok_or_else(|| Error::Backend("the loop's first frame was not stored".into()))?;
+    let loop0 = work.load_looped(0)?;
     let mut d_out = minus(
         planar(&work.load_result(0, true)?),
         planar(&work.load_result(0, false)?),

@@ -117,6 +117,12 @@ impl WorkDir {
         done.then(|| self.load_kind(index, "loop_")).transpose()
     }
 
+    /// Frame `index` as the loop's second pass made it; an I/O error
+    /// naming the file when it did not.
+    pub(crate) fn load_looped(&self, index: usize) -> Result<Stored> {
+        self.load_kind(index, "loop_")
+    }
+
     /// The result image (at the frame's size) of frame `index`: the
     /// first pass's, or the loop pass's with `looped`.
     pub(crate) fn load_result(&self, index: usize, looped: bool) -> Result<DynamicImage> {
