@@ -6,13 +6,13 @@
 //! then finds the 3x3 convolutions, decides VGG16 or VGG19, and checks every
 //! shape.
 
-pub mod default;
-pub mod download;
-pub mod keras_h5;
-pub mod pth;
-pub mod raw;
+pub(crate) mod default;
+pub(crate) mod download;
+pub(crate) mod keras_h5;
+pub(crate) mod pth;
+pub(crate) mod raw;
 mod rgb;
-pub mod safetensors;
+pub(crate) mod safetensors;
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
