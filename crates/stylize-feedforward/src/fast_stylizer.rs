@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use image::Rgb32FImage;
+use stylize_matmul::Isa;
 
 use crate::arbitrary_net::ArbitraryNet;
 use crate::builtin_net::BuiltinNet;
@@ -91,6 +92,7 @@ pub struct FastStylizer {
     predictor: StylePredictor,
     transformer: ArbitraryNet,
     builtin: BuiltinNet,
+    isa: Isa,
 }
 
 impl FastStylizer {
@@ -101,6 +103,12 @@ impl FastStylizer {
     /// kernels run at the instruction set `STYLIZE_SIMD` names (`best`, the
     /// default, or `avx2`), as the `stylize` crate's engine does.
     pub fn load(dir: &Path, threads: usize) -> Result<Self> {
+        Self::load_with_isa(dir, threads, Isa::from_env())
+    }
+
+    /// As [`Self::load`], with the kernels at `isa` whatever
+    /// `STYLIZE_SIMD` says.
+    pub fn load_with_isa(dir: &Path, threads: usize, isa: Isa) -> Result<Self> {
         let pool = Arc::new(
             rayon::ThreadPoolBuilder::new()
                 .thread_name(|i| format!("stylize-fast-{i}"))
@@ -111,7 +119,6 @@ impl FastStylizer {
                     reason: format!("cannot start {threads} threads: {e}"),
                 })?,
         );
-        let isa = stylize_matmul::Isa::from_env();
         let runner = || Runner::new(pool.clone(), isa);
         Ok(FastStylizer {
             predictor: StylePredictor::parse(PREDICTOR, &read_model(dir, PREDICTOR)?, runner())?,
@@ -121,7 +128,13 @@ impl FastStylizer {
                 runner(),
             )?,
             builtin: BuiltinNet::parse(BUILTIN, &read_model(dir, BUILTIN)?, runner())?,
+            isa,
         })
+    }
+
+    /// The instruction set the networks' kernels run at.
+    pub fn isa(&self) -> Isa {
+        self.isa
     }
 
     /// The style vector of a painting (RGB in [0, 1]), seen as a

@@ -48,4 +48,5 @@ pub use planar::resize_longest;
 pub use sheet::builtin_sheet;
 pub use style_mix::{StyleMix, BUILTIN_STYLES};
 pub use style_vector::{StyleVector, STYLE_VECTOR_LEN};
+pub use stylize_matmul::Isa;
 pub use temporal_blend::{FrameLink, Link, TemporalBlend, DEFAULT_BLEND};

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use image::Rgb32FImage;
 use serde_json::Value;
 use stylize_feedforward::{
-    default_models_dir, FastOptions, FastStyle, FastStylizer, StyleMix, StyleVector,
+    default_models_dir, FastOptions, FastStyle, FastStylizer, Isa, StyleMix, StyleVector,
 };
 
 fn fixtures() -> PathBuf {
@@ -232,6 +232,40 @@ fn builtin_outputs_match_onnxruntime() {
         assert!(
             mean <= 0.002 && max <= 0.005,
             "{name}: mean {mean}, max {max}"
+        );
+    }
+}
+
+/// The instruction set is a setting of each stylizer (whatever
+/// `STYLIZE_SIMD` says): both, side by side, give onnxruntime's output.
+#[test]
+fn each_stylizer_runs_the_instruction_set_it_was_given() {
+    let exp = expected();
+    let case = &exp["builtin"][0];
+    let content = load(case["content"].as_str().unwrap());
+    let want = load(case["output"].as_str().unwrap());
+    let parts: Vec<(usize, f32)> = case["style_weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (i, w.as_f64().unwrap() as f32))
+        .collect();
+    let style = FastStyle::Builtin(StyleMix::from_parts(&parts).unwrap());
+    for isa in [Isa::Avx2, Isa::Best] {
+        let fast = FastStylizer::load_with_isa(&default_models_dir(), 2, isa).unwrap();
+        assert_eq!(fast.isa(), isa);
+        let out = fast
+            .stylize(&content, &style, &FastOptions::default())
+            .unwrap();
+        let (mean, max) = diff(&out, &want);
+        eprintln!(
+            "{isa:?} ({}): mean {mean:.4}, max {max:.3}",
+            isa.effective()
+        );
+        assert!(
+            mean <= 0.002 && max <= 0.005,
+            "{isa:?}: mean {mean}, max {max}"
         );
     }
 }

@@ -1,6 +1,7 @@
 //! The DIS driver: coarse-to-fine over the pyramid.
 
 use rayon::prelude::*;
+use stylize_matmul::Isa;
 
 use crate::densify::densify;
 use crate::error::FlowError;
@@ -40,18 +41,30 @@ pub struct DisFlow {
 }
 
 impl DisFlow {
-    /// A flow computer with these parameters (validated).
+    /// A flow computer with these parameters (validated), its loops at
+    /// the instruction set `STYLIZE_SIMD` names ([`Isa::from_env`]).
     pub fn new(params: DisParams) -> Result<Self, FlowError> {
+        Self::with_isa(params, Isa::from_env())
+    }
+
+    /// As [`Self::new`], with the loops at `isa`: [`Isa::Avx2`] runs the
+    /// AVX2 code on a CPU that also has AVX-512.
+    pub fn with_isa(params: DisParams, isa: Isa) -> Result<Self, FlowError> {
         params.validate()?;
         Ok(Self {
             params,
-            ws: Workspace::new(stylize_matmul::Isa::from_env()),
+            ws: Workspace::new(isa),
         })
     }
 
     /// The parameters.
     pub fn params(&self) -> &DisParams {
         &self.params
+    }
+
+    /// The instruction set its loops run at.
+    pub fn isa(&self) -> Isa {
+        self.ws.isa
     }
 
     /// The flow from `a` to `b`; see [`dis_flow`].

@@ -84,6 +84,7 @@ pub use flicker_meter::{ClipFlicker, Flicker, FlickerMeter};
 pub use flow::Flow;
 pub use image::GrayImage;
 pub use params::{DisParams, Preset};
+pub use stylize_matmul::Isa;
 pub use symmetric::symmetric_flow;
 pub use warp::{warp_bicubic, warp_bilinear, warp_spline};
 pub use warp_error::{

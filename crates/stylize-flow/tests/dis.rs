@@ -4,7 +4,8 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 use stylize_flow::{
-    consistency, dis_flow, warp_bilinear, DisParams, Flow, FlowError, GrayImage, Preset,
+    consistency, dis_flow, warp_bilinear, DisFlow, DisParams, Flow, FlowError, GrayImage, Isa,
+    Preset,
 };
 
 /// A smooth, richly textured intensity field on a 0..255 scale: a sum of
@@ -106,6 +107,35 @@ fn recovers_a_smooth_warp() {
     // for harmless numerical changes, not for a real regression.
     eprintln!("EPE {epe}");
     assert!(epe < 0.15, "EPE {epe}");
+}
+
+/// The instruction set is a setting of each `DisFlow` (whatever
+/// `STYLIZE_SIMD` says): both, side by side, recover the translation.
+#[test]
+fn each_flow_computer_runs_the_instruction_set_it_was_given() {
+    let (w, h) = (96, 64);
+    let (tu, tv) = (1.6f32, 0.9f32);
+    let a = image(w, h, texture);
+    let b = image(w, h, |x, y| texture(x - tu, y - tv));
+    let mut flows = Vec::new();
+    for isa in [Isa::Avx2, Isa::Best] {
+        let mut dis = DisFlow::with_isa(DisParams::default(), isa).unwrap();
+        assert_eq!(dis.isa(), isa);
+        let flow = dis.calc(&a, &b).unwrap();
+        let epe = interior_epe(&flow, |_, _| (tu, tv), 8);
+        eprintln!("{isa:?} ({}): EPE {epe}", isa.effective());
+        assert!(epe < 0.05, "{isa:?}: EPE {epe}");
+        flows.push(flow);
+    }
+    // The two differ at most by rounding.
+    let most = flows[0]
+        .u
+        .iter()
+        .zip(&flows[1].u)
+        .chain(flows[0].v.iter().zip(&flows[1].v))
+        .map(|(p, q)| (p - q).abs())
+        .fold(0.0f32, f32::max);
+    assert!(most < 1e-3, "the two instruction sets differ by {most} px");
 }
 
 #[test]

@@ -80,6 +80,12 @@ pub trait Network: fmt::Debug + Send + Sync {
     /// Which engine this is.
     fn engine(&self) -> Engine;
 
+    /// The instruction sets the CPU kernels may use, for engines that
+    /// choose them (the fast engine); `None` for the others.
+    fn simd_level(&self) -> Option<crate::SimdLevel> {
+        None
+    }
+
     /// Runs the network on the content and style images once and keeps
     /// what the costs compare against.
     ///

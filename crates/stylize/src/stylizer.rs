@@ -20,7 +20,7 @@ use crate::config::{ColorPreservation, Optimizer, ResolvedLayers, Scales, StyleC
 use crate::device::ComputeDevice;
 use crate::engine::{Engine, Network};
 use crate::error::{Error, Result};
-use crate::fast::FastVgg;
+use crate::fast::{FastVgg, SimdLevel};
 use crate::image_io::alpha_channel;
 use crate::objective::CostValues;
 use crate::observer::{Iteration, Observer, RunInfo};
@@ -75,6 +75,24 @@ impl Stylizer {
             ComputeDevice::Cpu,
             DType::F32,
         )
+    }
+
+    /// Puts `weights` on the CPU with the fast engine, its kernels at
+    /// `level` whatever `STYLIZE_SIMD` says ([`Self::new`] reads it):
+    /// [`SimdLevel::Avx2`] runs the AVX2 code on a CPU that also has
+    /// AVX-512.
+    pub fn with_simd(weights: &VggWeights, level: SimdLevel) -> Self {
+        Self::from_network(
+            Box::new(FastVgg::with_simd(weights, level)),
+            ComputeDevice::Cpu,
+            DType::F32,
+        )
+    }
+
+    /// The level the fast engine's kernels run at; `None` for burn's
+    /// engine.
+    pub fn simd_level(&self) -> Option<SimdLevel> {
+        self.network.simd_level()
     }
 
     /// Puts `weights` on the CPU in `f32` with `engine`: the fast one, or

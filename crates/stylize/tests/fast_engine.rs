@@ -17,7 +17,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use stylize::{
     load_image, load_vgg_weights, Architecture, ComputeDevice, CostValues, Engine, Pooling,
-    StyleConfig, Stylizer, VggWeights,
+    SimdLevel, StyleConfig, Stylizer, VggWeights,
 };
 
 fn random_image(w: u32, h: u32, seed: u64) -> DynamicImage {
@@ -47,6 +47,8 @@ fn rel(a: f64, b: f64) -> f64 {
 #[derive(Clone, Copy, Debug)]
 enum Impl {
     Fast,
+    /// The fast engine at a SIMD level chosen for this stylizer.
+    FastAt(SimdLevel),
     BurnF32,
     /// burn in f64: the most accurate reference.
     BurnF64,
@@ -62,6 +64,11 @@ fn eval(
 ) -> (CostValues, Vec<f32>) {
     let s = match which {
         Impl::Fast => Stylizer::new(weights),
+        Impl::FastAt(level) => {
+            let s = Stylizer::with_simd(weights, level);
+            assert_eq!(s.simd_level(), Some(level));
+            s
+        }
         Impl::BurnF32 => Stylizer::with_engine(weights, Engine::Burn),
         Impl::BurnF64 => Stylizer::with_dtype(weights, burn::tensor::DType::F64),
     }
@@ -69,7 +76,7 @@ fn eval(
     .unwrap();
     assert_eq!(
         s.engine(),
-        if matches!(which, Impl::Fast) {
+        if matches!(which, Impl::Fast | Impl::FastAt(_)) {
             Engine::Fast
         } else {
             Engine::Burn
@@ -139,6 +146,33 @@ fn fast_engine_matches_burn_on_random_weights_and_sizes() {
             rel_l2(&b.1, &r.1)
         );
     }
+}
+
+/// The SIMD level is a setting of each stylizer (whatever `STYLIZE_SIMD`
+/// says): both levels, side by side in one process, agree with burn.
+#[test]
+fn each_stylizer_runs_the_simd_level_it_was_given() {
+    // The second case of `fast_engine_matches_burn_on_random_weights_and_sizes`.
+    let weights = random_weights(Architecture::Vgg19, 1);
+    let (content, style) = (random_image(67, 45, 11), random_image(53, 71, 21));
+    let config = StyleConfig::gatys()
+        .with_size(67)
+        .with_style_scale(71.0 / 67.0)
+        .with_init_noise(0.1);
+    let styles = [style];
+    let r = eval(&weights, Impl::BurnF64, &content, &styles, &config);
+    for level in [SimdLevel::Avx2, SimdLevel::Best] {
+        let f = eval(&weights, Impl::FastAt(level), &content, &styles, &config);
+        assert_agree(
+            &format!("fast at {level:?} ({}) vs burn f64", level.effective()),
+            &f,
+            &r,
+        );
+    }
+    assert_eq!(
+        Stylizer::with_engine(&weights, Engine::Burn).simd_level(),
+        None
+    );
 }
 
 #[test]

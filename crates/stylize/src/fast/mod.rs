@@ -44,6 +44,10 @@ impl Network for FastVgg {
         Engine::Fast
     }
 
+    fn simd_level(&self) -> Option<SimdLevel> {
+        Some(self.simd().level())
+    }
+
     fn targets(&self, images: &TargetImages<'_>) -> Result<Box<dyn Targets + '_>> {
         Ok(Box::new(objective::FastTargets::new(self, images)?))
     }

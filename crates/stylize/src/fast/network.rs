@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use super::activation::Activation;
 use super::buffers::Buffers;
 use super::pool::{pool2x2, pool2x2_backward};
-use super::simd::Simd;
+use super::simd::{Simd, SimdLevel};
 use super::winograd::{conv3x3, conv3x3_masked, Epilogue, Transform, WinogradKernel, F4X4};
 use crate::architecture::{Architecture, Pooling, Stage as ArchStage};
 use crate::error::Result;
@@ -129,13 +129,15 @@ pub struct FastVgg {
 
 impl FastVgg {
     /// Keeps `weights` (with the first kernel's input channels reversed for
-    /// a BGR network, as [`crate::Vgg`] does), for `F(4x4, 3x3)`.
+    /// a BGR network, as [`crate::Vgg`] does), for `F(4x4, 3x3)`, its
+    /// kernels at the level `STYLIZE_SIMD` names ([`SimdLevel::from_env`]).
     pub fn new(weights: &VggWeights) -> Self {
-        Self::with_transform(weights, &F4X4)
+        Self::with_simd(weights, SimdLevel::from_env())
     }
 
-    /// As [`Self::new`] with another Winograd algorithm.
-    pub fn with_transform(weights: &VggWeights, transform: &'static Transform) -> Self {
+    /// As [`Self::new`], with the kernels at `level`.
+    pub fn with_simd(weights: &VggWeights, level: SimdLevel) -> Self {
+        let transform: &'static Transform = &F4X4;
         let convs = weights
             .convs
             .iter()
@@ -159,7 +161,7 @@ impl FastVgg {
             scale,
             shift,
             transform,
-            simd: Simd::from_env(),
+            simd: Simd::new(level),
         }
     }
 

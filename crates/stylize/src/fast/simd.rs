@@ -63,8 +63,17 @@ impl Simd {
 
     /// The level `STYLIZE_SIMD` asks for (tests run the AVX2 code with
     /// `STYLIZE_SIMD=avx2`).
+    #[cfg(test)]
     pub(crate) fn from_env() -> Self {
         Simd::new(SimdLevel::from_env())
+    }
+
+    /// The level this was made from.
+    pub(crate) fn level(self) -> SimdLevel {
+        match self.products {
+            Isa::Best => SimdLevel::Best,
+            Isa::Avx2 => SimdLevel::Avx2,
+        }
     }
 
     pub(crate) fn name(self) -> &'static str {
