@@ -324,8 +324,8 @@ mod tests {
         assert_eq!(figures["frames"], 6);
         assert_eq!(taken.get(), 6);
 
-        // A stop as frame 3 is read: frame 3 is measured, nothing after
-        // it is read, and no figures come back.
+        // A stop as frame 3 is read: nothing after it is read, and no
+        // figures come back.
         let interrupt = Interrupt::default();
         let taken = Cell::new(0);
         let stopped = measure_in_step(

@@ -27,7 +27,8 @@ use crate::elementwise::{deinterleave, sums as run_sums};
 /// long-lived stylizer holding gigabytes.
 ///
 /// It also carries the instruction set the network's kernels run at
-/// (`STYLIZE_SIMD`, read when the network is loaded).
+/// (given to [`FastStylizer::load_with_isa`](crate::FastStylizer::load_with_isa),
+/// or `STYLIZE_SIMD` read by `load`).
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
     free: Mutex<Vec<Vec<f32>>>,

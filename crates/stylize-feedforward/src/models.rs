@@ -43,8 +43,9 @@ pub(crate) const BUILTIN: ModelFile = ModelFile {
 /// The folder holding the model files: `$STYLIZE_FAST_MODELS` if set, else
 /// `fast-models` in the cache folder `scripts/fetch-fast-models` fills
 /// (`$STYLIZE_CACHE_DIR`, else `$XDG_CACHE_HOME/stylize`, else
-/// `~/.cache/stylize`). A variable set to the empty string counts as unset,
-/// as it does for the script.
+/// `~/.cache/stylize`). `STYLIZE_FAST_MODELS`, `STYLIZE_CACHE_DIR` or
+/// `XDG_CACHE_HOME` set to the empty string counts as unset, as it does for
+/// the script.
 pub fn default_models_dir() -> PathBuf {
     models_dir_from(|name| std::env::var_os(name))
 }

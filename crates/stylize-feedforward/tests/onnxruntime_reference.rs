@@ -253,7 +253,9 @@ fn each_stylizer_runs_the_instruction_set_it_was_given() {
         .collect();
     let style = FastStyle::Builtin(StyleMix::from_parts(&parts).unwrap());
     for isa in [Isa::Avx2, Isa::Best] {
-        let fast = FastStylizer::load_with_isa(&default_models_dir(), 2, isa).unwrap();
+        let fast = FastStylizer::load_with_isa(&default_models_dir(), 2, isa).unwrap_or_else(|e| {
+            panic!("{e}\n(the tests need the models: scripts/fetch-fast-models)")
+        });
         assert_eq!(fast.isa(), isa);
         let out = fast
             .stylize(&content, &style, &FastOptions::default())

@@ -2,7 +2,8 @@
 //! flow at one size allocates (and page-faults) nothing after the first.
 
 /// A pool of `f32` buffers, and the instruction set the flow's loops run
-/// at (`STYLIZE_SIMD`, read when a [`DisFlow`](crate::DisFlow) is made).
+/// at (given to [`DisFlow::with_isa`](crate::DisFlow::with_isa), or
+/// `STYLIZE_SIMD` read by `DisFlow::new`).
 #[derive(Default)]
 pub(crate) struct Workspace {
     free: Vec<Vec<f32>>,

@@ -62,8 +62,8 @@ impl Isa {
     }
 
     /// The instruction set a product at this level actually runs, in words
-    /// (`"avx512"`, `"avx2"`, or `"portable"`, which on ARM is faer's NEON
-    /// code).
+    /// (`"avx512"`, `"avx2"`, `"neon"` on 64-bit ARM, or `"portable"`), as
+    /// the `stylize` crate's `SimdLevel::effective` says it.
     pub fn effective(self) -> &'static str {
         #[cfg(target_arch = "x86_64")]
         match self {
@@ -71,7 +71,12 @@ impl Isa {
             _ if avx2_fma() => "avx2",
             _ => "portable",
         }
-        #[cfg(not(target_arch = "x86_64"))]
+        #[cfg(target_arch = "aarch64")]
+        {
+            let _ = self;
+            "neon"
+        }
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
         {
             let _ = self;
             "portable"

@@ -123,7 +123,7 @@ pub struct FastVgg {
     scale: [f32; 3],
     shift: [f32; 3],
     transform: &'static Transform,
-    /// The instruction sets its kernels run (`STYLIZE_SIMD`).
+    /// The instruction sets its kernels run (the level it was made with).
     simd: Simd,
 }
 

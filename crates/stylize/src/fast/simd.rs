@@ -12,7 +12,11 @@ use stylize_matmul::Isa;
 /// that also has AVX-512: a stand-in for the many CPUs without it, for
 /// benchmarks and for testing that code path. The environment variable
 /// `STYLIZE_SIMD` (`best` or `avx2`) sets it for the engines a process
-/// builds (read when a network is loaded into the fast engine).
+/// builds (read when a network is loaded into the fast engine);
+/// [`Stylizer::with_simd`](crate::Stylizer::with_simd) sets it for one.
+/// It converts to and from `stylize_matmul::Isa` (re-exported as
+/// `stylize_flow::Isa` and `stylize_feedforward::Isa`), the same choice
+/// for the optical flow and the feed-forward networks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SimdLevel {
     /// The widest this CPU has (the default).
@@ -28,16 +32,31 @@ impl SimdLevel {
     /// `avx2` [`SimdLevel::Avx2`]; anything else is logged as a warning
     /// and taken as `best`.
     pub fn from_env() -> Self {
-        match Isa::from_env() {
-            Isa::Best => SimdLevel::Best,
-            Isa::Avx2 => SimdLevel::Avx2,
-        }
+        Isa::from_env().into()
     }
 
     /// What the engine's kernels actually run at this level on this CPU:
     /// `"avx512"`, `"avx2"`, `"neon"` or `"portable"`.
     pub fn effective(self) -> &'static str {
         Simd::new(self).name()
+    }
+}
+
+impl From<SimdLevel> for Isa {
+    fn from(level: SimdLevel) -> Isa {
+        match level {
+            SimdLevel::Best => Isa::Best,
+            SimdLevel::Avx2 => Isa::Avx2,
+        }
+    }
+}
+
+impl From<Isa> for SimdLevel {
+    fn from(isa: Isa) -> SimdLevel {
+        match isa {
+            Isa::Best => SimdLevel::Best,
+            Isa::Avx2 => SimdLevel::Avx2,
+        }
     }
 }
 
@@ -51,10 +70,7 @@ pub(crate) struct Simd {
 
 impl Simd {
     pub(crate) fn new(level: SimdLevel) -> Self {
-        let products = match level {
-            SimdLevel::Best => Isa::Best,
-            SimdLevel::Avx2 => Isa::Avx2,
-        };
+        let products = Isa::from(level);
         Simd {
             arch: products.arch(),
             products,
@@ -70,10 +86,7 @@ impl Simd {
 
     /// The level this was made from.
     pub(crate) fn level(self) -> SimdLevel {
-        match self.products {
-            Isa::Best => SimdLevel::Best,
-            Isa::Avx2 => SimdLevel::Avx2,
-        }
+        self.products.into()
     }
 
     pub(crate) fn name(self) -> &'static str {

@@ -112,7 +112,11 @@ pub fn stylize_video(
     observer: &mut dyn VideoObserver,
 ) -> Result<VideoSummary> {
     config.validate()?;
-    let mut flow = DisFlow::new(config.flow.clone())?;
+    // The flow's loops at the stylizer's SIMD level, when it has one.
+    let isa = stylizer
+        .simd_level()
+        .map_or_else(stylize_matmul::Isa::from_env, Into::into);
+    let mut flow = DisFlow::with_isa(config.flow.clone(), isa)?;
     let mut history = History::new(config.long_term);
     let mut summary = VideoSummary {
         resumed: work.finished(),
