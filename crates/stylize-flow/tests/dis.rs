@@ -111,6 +111,7 @@ fn recovers_a_smooth_warp() {
 
 /// The instruction set is a setting of each `DisFlow` (whatever
 /// `STYLIZE_SIMD` says): both, side by side, recover the translation.
+/// (A wiring test: on a CPU without AVX-512 the two are the same code.)
 #[test]
 fn each_flow_computer_runs_the_instruction_set_it_was_given() {
     let (w, h) = (96, 64);

@@ -150,6 +150,7 @@ fn fast_engine_matches_burn_on_random_weights_and_sizes() {
 
 /// The SIMD level is a setting of each stylizer (whatever `STYLIZE_SIMD`
 /// says): both levels, side by side in one process, agree with burn.
+/// (A wiring test: on a CPU without AVX-512 the two are the same code.)
 #[test]
 fn each_stylizer_runs_the_simd_level_it_was_given() {
     // The second case of `fast_engine_matches_burn_on_random_weights_and_sizes`.
