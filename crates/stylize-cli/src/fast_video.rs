@@ -133,9 +133,10 @@ pub fn run(
         .as_deref()
         .map(str::parse::<StyleMix>)
         .transpose()?;
-    let mut temporal =
-        TemporalBlend::new(blend, DisParams::default(), prepared.config.cut_threshold)?;
     let fast = load_fast(None, cli.common.threads)?;
+    let mut temporal =
+        TemporalBlend::new(blend, DisParams::default(), prepared.config.cut_threshold)?
+            .with_isa(fast.isa())?;
     let options = FastOptions {
         strength: cli.strength.unwrap_or(1.0),
         ..FastOptions::default()

@@ -91,6 +91,19 @@ impl TemporalBlend {
         Self::new(DEFAULT_BLEND, DisParams::default(), CUT_THRESHOLD)
     }
 
+    /// The same blend with its optical flow's loops at `isa` (say, the
+    /// networks' [`FastStylizer::isa`](crate::FastStylizer::isa)), whatever
+    /// `STYLIZE_SIMD` says; [`Self::new`] reads that.
+    pub fn with_isa(mut self, isa: stylize_flow::Isa) -> Result<Self> {
+        self.flow = DisFlow::with_isa(self.flow.params().clone(), isa)?;
+        Ok(self)
+    }
+
+    /// The instruction set its optical flow runs at.
+    pub fn isa(&self) -> stylize_flow::Isa {
+        self.flow.isa()
+    }
+
     /// The output for a frame: `frame` is the content (RGB in [0, 1]),
     /// `painted` the network's painting of it, the same size.
     pub fn next(
@@ -199,29 +212,37 @@ mod tests {
         })
     }
 
+    /// At either instruction set for the flow (a wiring test for
+    /// `with_isa`: on a CPU without AVX-512 the two are the same code).
     #[test]
     fn a_still_scene_keeps_the_previous_output() {
-        let mut blend = TemporalBlend::new(1.0, DisParams::default(), 0.25).unwrap();
-        let frame = pattern(0);
-        let first = Rgb32FImage::from_pixel(64, 48, image::Rgb([0.2, 0.4, 0.6]));
-        let (out, link) = blend.next(&frame, first.clone()).unwrap();
-        assert_eq!(link, FrameLink::Fresh(None));
-        assert_eq!(out, first);
-        // The same frame again, painted differently: with blend 1 and a
-        // consistent (zero) flow, the output stays the first painting.
-        let other = Rgb32FImage::from_pixel(64, 48, image::Rgb([0.9, 0.1, 0.1]));
-        let (out, link) = blend.next(&frame, other).unwrap();
-        assert!(
-            matches!(link, FrameLink::Blended(s) if s > 0.95),
-            "{link:?}"
-        );
-        let d: f32 = out
-            .iter()
-            .zip(first.iter())
-            .map(|(a, b)| (a - b).abs())
-            .sum::<f32>()
-            / out.as_raw().len() as f32;
-        assert!(d < 0.02, "mean difference {d}");
+        for isa in [stylize_flow::Isa::Avx2, stylize_flow::Isa::Best] {
+            let mut blend = TemporalBlend::new(1.0, DisParams::default(), 0.25)
+                .unwrap()
+                .with_isa(isa)
+                .unwrap();
+            assert_eq!(blend.isa(), isa);
+            let frame = pattern(0);
+            let first = Rgb32FImage::from_pixel(64, 48, image::Rgb([0.2, 0.4, 0.6]));
+            let (out, link) = blend.next(&frame, first.clone()).unwrap();
+            assert_eq!(link, FrameLink::Fresh(None));
+            assert_eq!(out, first);
+            // The same frame again, painted differently: with blend 1 and a
+            // consistent (zero) flow, the output stays the first painting.
+            let other = Rgb32FImage::from_pixel(64, 48, image::Rgb([0.9, 0.1, 0.1]));
+            let (out, link) = blend.next(&frame, other).unwrap();
+            assert!(
+                matches!(link, FrameLink::Blended(s) if s > 0.95),
+                "{link:?}"
+            );
+            let d: f32 = out
+                .iter()
+                .zip(first.iter())
+                .map(|(a, b)| (a - b).abs())
+                .sum::<f32>()
+                / out.as_raw().len() as f32;
+            assert!(d < 0.02, "mean difference {d}");
+        }
     }
 
     #[test]

@@ -280,7 +280,7 @@ fn paint_fast_clip(
         Ok(f) => f,
         Err(e) => return fail(&e),
     };
-    let mut temporal = match TemporalBlend::with_defaults() {
+    let mut temporal = match TemporalBlend::with_defaults().and_then(|t| t.with_isa(fast.isa())) {
         Ok(t) => t,
         Err(e) => return fail(&e),
     };
