@@ -385,8 +385,7 @@ fn paint_clip(
     // together keeps nothing; a clip stopped by a cancel keeps the GIF of
     // its finished frames.
     let cancel = (!summary.stopped).then_some(&task.cancel);
-    let written = assemble_gif(&files, &path, task.fps, cancel);
-    let written = match written {
+    let written = match assemble_gif(&files, &path, task.fps, cancel) {
         Ok(w) => w,
         Err(e) => return Outcome::Failed(with_causes(e.as_ref())),
     };

@@ -70,11 +70,7 @@ impl Stylizer {
     /// Puts `weights` on the CPU, computing in `f32` with the fast engine
     /// ([`Engine::Fast`]).
     pub fn new(weights: &VggWeights) -> Self {
-        Self::from_network(
-            Box::new(FastVgg::new(weights)),
-            ComputeDevice::Cpu,
-            DType::F32,
-        )
+        Self::with_simd(weights, SimdLevel::from_env())
     }
 
     /// Puts `weights` on the CPU with the fast engine, its kernels at

@@ -130,12 +130,7 @@ pub struct FastVgg {
 impl FastVgg {
     /// Keeps `weights` (with the first kernel's input channels reversed for
     /// a BGR network, as [`crate::Vgg`] does), for `F(4x4, 3x3)`, its
-    /// kernels at the level `STYLIZE_SIMD` names ([`SimdLevel::from_env`]).
-    pub fn new(weights: &VggWeights) -> Self {
-        Self::with_simd(weights, SimdLevel::from_env())
-    }
-
-    /// As [`Self::new`], with the kernels at `level`.
+    /// kernels at `level`.
     pub fn with_simd(weights: &VggWeights, level: SimdLevel) -> Self {
         let transform: &'static Transform = &F4X4;
         let convs = weights

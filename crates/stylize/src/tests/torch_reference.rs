@@ -12,7 +12,7 @@ use crate::architecture::{Architecture, Pooling};
 use crate::burn_engine::objective::Objective;
 use crate::burn_engine::vgg::Vgg;
 use crate::engine::{Network, Planar, TargetImages};
-use crate::fast::FastVgg;
+use crate::fast::{FastVgg, SimdLevel};
 use crate::objective::{CostValues, Weights};
 use crate::{load_vgg_weights, Preprocess, StyleConfig};
 use burn::tensor::{DType, Device, Tensor, TensorCreationOptions, TensorData};
@@ -113,7 +113,7 @@ fn the_fast_engine_matches_pytorch_in_f32_to_1e_4() {
     let weights = load_vgg_weights(&path, None).unwrap();
     let config: Value =
         serde_json::from_str(&std::fs::read_to_string(fixture("config.json")).unwrap()).unwrap();
-    let net = FastVgg::new(&weights);
+    let net = FastVgg::with_simd(&weights, SimdLevel::from_env());
     let layers = StyleConfig::gatys()
         .resolve_layers(Architecture::Vgg16)
         .unwrap();
