@@ -42,6 +42,7 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         max_video_frames: cli.max_video_frames as usize,
         preview_interval: Duration::from_millis(cli.preview_interval_ms),
         max_memory: cli.max_memory.or_else(stylize::memory::machine_memory),
+        ffmpeg: stylize_frames::ffmpeg_from_env(),
         ..ServeConfig::default()
     };
     if !cli.bind.is_loopback() {

@@ -10,6 +10,7 @@ use crate::error::{FramesError, Result};
 use crate::frame::{checked_fps, flatten, Frame, VideoInfo};
 use crate::frame_count::count_frames;
 use crate::frame_source::{FrameSource, SourceOptions};
+use crate::source::check_frame_size;
 
 /// Opens an image file of a known `format`: animated GIF, APNG and WebP
 /// frame by frame, anything else as one frame.
@@ -24,17 +25,7 @@ pub(crate) fn open_image(
         ))
     };
     // The size the header claims, before a single frame is decoded.
-    let check = |(width, height): (u32, u32)| -> Result<()> {
-        if u64::from(width) * u64::from(height) > options.max_frame_pixels {
-            return Err(FramesError::FrameTooLarge {
-                path: path.to_path_buf(),
-                width,
-                height,
-                max: options.max_frame_pixels,
-            });
-        }
-        Ok(())
-    };
+    let check = |size: (u32, u32)| check_frame_size(path, size, options.max_frame_pixels);
     let frames = match format {
         ImageFormat::Gif => {
             let decoder = image::codecs::gif::GifDecoder::new(reader()?)

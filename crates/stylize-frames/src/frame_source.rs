@@ -12,6 +12,17 @@ pub trait FrameSource {
     fn info(&self) -> &VideoInfo;
 
     /// The next frame, or `None` after the last one.
+    ///
+    /// # Errors
+    ///
+    /// The source's failures: [`FramesError::Io`](crate::FramesError::Io)
+    /// or [`FramesError::Decode`](crate::FramesError::Decode) for a file
+    /// that cannot be read, [`FramesError::Y4m`](crate::FramesError::Y4m)
+    /// for a truncated or malformed stream,
+    /// [`FramesError::SizeMismatch`](crate::FramesError::SizeMismatch) for
+    /// a frame of another size, and
+    /// [`FramesError::FfmpegFailed`](crate::FramesError::FfmpegFailed) when
+    /// ffmpeg stops with an error.
     fn next_frame(&mut self) -> Result<Option<Frame>>;
 
     /// The number of frames, for progress: [`VideoInfo::frames`] when
@@ -32,7 +43,8 @@ pub struct SourceOptions {
     pub ffmpeg: PathBuf,
     /// The colour transparent pixels are flattened onto. Default white.
     pub background: [u8; 3],
-    /// The most pixels a frame of a GIF, APNG, WebP or still image may have,
+    /// The most pixels a frame of any input may have (a folder's images, a
+    /// GIF, APNG, WebP or still image, Y4M, a video through ffmpeg),
     /// checked against its header before anything is decoded: a file of a
     /// few bytes can claim 65535x65535. Default [`MAX_FRAME_PIXELS`]
     /// (8192x8192).

@@ -23,7 +23,39 @@ use crate::y4m::{Y4mReader, Y4mSource};
 /// - anything else (mp4, mov, mkv, webm, avi, ...): decoded by ffmpeg
 ///   ([`SourceOptions::ffmpeg`]) into Y4M, converted to full-range BT.601
 ///   by ffmpeg (from the matrix the video is tagged with), 4:4:4.
+///
+/// Every kind of input is held to [`SourceOptions::max_frame_pixels`],
+/// checked against its header before a frame is read.
+///
+/// # Errors
+///
+/// [`FramesError::FrameTooLarge`] over that limit; otherwise the source's
+/// own errors: an unreadable file or folder, an empty folder, frames of
+/// different sizes, a bad Y4M header, an image that does not decode, or
+/// ffmpeg missing or failing to probe the input.
 pub fn open_source(input: &Path, options: &SourceOptions) -> Result<Box<dyn FrameSource>> {
+    let source = open_unchecked(input, options)?;
+    let info = source.info();
+    check_frame_size(input, (info.width, info.height), options.max_frame_pixels)?;
+    Ok(source)
+}
+
+/// [`FramesError::FrameTooLarge`] when a `width` x `height` frame of
+/// `path` has more than `max` pixels.
+pub(crate) fn check_frame_size(path: &Path, (width, height): (u32, u32), max: u64) -> Result<()> {
+    if u64::from(width) * u64::from(height) > max {
+        return Err(FramesError::FrameTooLarge {
+            path: path.to_path_buf(),
+            width,
+            height,
+            max,
+        });
+    }
+    Ok(())
+}
+
+/// [`open_source`] before its size check.
+fn open_unchecked(input: &Path, options: &SourceOptions) -> Result<Box<dyn FrameSource>> {
     if input.as_os_str() == "-" {
         let stdin = std::io::stdin().lock();
         let reader = Y4mReader::new(BufReader::new(stdin), input, None)?;

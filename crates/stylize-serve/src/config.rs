@@ -1,6 +1,7 @@
 //! The server's settings, with their defaults.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use stylize::ImageLimits;
@@ -45,6 +46,11 @@ pub struct ServeConfig {
     /// over this many bytes. Default `None` (the CLI passes the machine's
     /// memory).
     pub max_memory: Option<u64>,
+    /// The ffmpeg executable that decodes uploaded clips other than GIF,
+    /// APNG, WebP and Y4M. Default `ffmpeg`, looked up on `PATH` (the CLI
+    /// passes `$STYLIZE_FFMPEG` when it is set:
+    /// [`stylize_frames::ffmpeg_from_env`]).
+    pub ffmpeg: PathBuf,
 }
 
 impl Default for ServeConfig {
@@ -61,6 +67,7 @@ impl Default for ServeConfig {
             image_limits: ImageLimits::DEFAULT,
             max_video_frames: 300,
             max_memory: None,
+            ffmpeg: stylize_frames::SourceOptions::default().ffmpeg,
         }
     }
 }

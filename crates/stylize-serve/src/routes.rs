@@ -190,6 +190,11 @@ fn parse_settings(text: Option<&str>) -> ApiResult<Settings> {
 const FAST_BYTES_PER_PIXEL: u64 = 320;
 const FAST_BASE_BYTES: u64 = 128 << 20;
 
+/// Bytes per pixel of an image at its own size on the fast path: the
+/// network reads the photo (and each painting, for its style vector) as a
+/// 32-bit float copy before resizing it to the working size.
+const FAST_FULL_SIZE_BYTES_PER_PIXEL: u64 = 12;
+
 /// The memory a run of `settings` (as `config`) needs, and the refusal
 /// message when that is over the server's limit; 400 when it cannot run at
 /// all (images too small for its layers).
@@ -205,10 +210,25 @@ fn check_memory(
         let long = u64::from(w.max(h).max(1));
         let side = u64::from(settings.size);
         let pixels = side * side * u64::from(w.min(h)) / long;
-        let need = FAST_BASE_BYTES + FAST_BYTES_PER_PIXEL * pixels;
+        // The float copies are made one at a time: the largest counts.
+        let full = std::iter::once(content)
+            .chain(styles.iter().copied())
+            .map(|(w, h)| u64::from(w) * u64::from(h))
+            .max()
+            .unwrap_or(0);
+        let need =
+            FAST_BASE_BYTES + FAST_BYTES_PER_PIXEL * pixels + FAST_FULL_SIZE_BYTES_PER_PIXEL * full;
+        let full_bytes = FAST_BASE_BYTES + FAST_FULL_SIZE_BYTES_PER_PIXEL * full;
         let refusal = app.config.max_memory.filter(|limit| need > *limit).map(|limit| {
+            // A smaller working size helps only when the images' own size
+            // is not already over the limit.
+            let advice = if full_bytes > limit {
+                "scale the images down before uploading them"
+            } else {
+                "choose a smaller size"
+            };
             format!(
-                "the fast network at {side} px needs about {}, over this server's limit of {}: choose a smaller size",
+                "the fast network at {side} px needs about {}, over this server's limit of {}: {advice}",
                 stylize::memory::human(need),
                 stylize::memory::human(limit)
             )
@@ -393,7 +413,7 @@ type Clip = (Painting, (u32, u32), Option<(u32, u32)>);
 /// than the image limits.
 fn open_clip(app: &App, file: &std::path::Path, name: &str) -> ApiResult<Clip> {
     let options = stylize_frames::SourceOptions {
-        ffmpeg: stylize_frames::ffmpeg_from_env(),
+        ffmpeg: app.config.ffmpeg.clone(),
         ..stylize_frames::SourceOptions::default()
     };
     let refuse = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m);

@@ -71,6 +71,7 @@ impl Server {
                 preview_interval: config.preview_interval,
                 preview_side: config.preview_side,
                 max_video_frames: config.max_video_frames,
+                ffmpeg: config.ffmpeg.clone(),
             },
         )?;
         let app = Arc::new(App {

@@ -18,7 +18,7 @@ use stylize_feedforward::{
     resize_longest, FastOptions, FastStyle, FastStylizer, StyleVector, TemporalBlend,
 };
 use stylize_frames::{
-    create_sink, ffmpeg_from_env, open_source, FramesError, SinkOptions, SourceOptions, StopSignal,
+    create_sink, open_source, FramesError, SinkOptions, SourceOptions, StopSignal,
 };
 
 use crate::api_error::with_causes;
@@ -33,6 +33,8 @@ pub(crate) struct WorkerSettings {
     pub(crate) preview_interval: Duration,
     pub(crate) preview_side: u32,
     pub(crate) max_video_frames: usize,
+    /// The ffmpeg executable for clips ([`crate::ServeConfig::ffmpeg`]).
+    pub(crate) ffmpeg: PathBuf,
 }
 
 /// Starts the worker; it ends when the board is closed.
@@ -222,11 +224,11 @@ fn paint_image(
     }
 }
 
-/// The clip's frames (at most `max`), and how many there are when the
-/// source knows.
+/// The clip's frames (at most `settings.max_video_frames`), and how many
+/// there are when the source knows.
 fn clip_frames(
     file: &std::path::Path,
-    max: usize,
+    settings: &WorkerSettings,
 ) -> Result<
     (
         Option<usize>,
@@ -234,8 +236,9 @@ fn clip_frames(
     ),
     stylize_frames::FramesError,
 > {
+    let max = settings.max_video_frames;
     let options = SourceOptions {
-        ffmpeg: ffmpeg_from_env(),
+        ffmpeg: settings.ffmpeg.clone(),
         ..SourceOptions::default()
     };
     let mut source = open_source(file, &options)?;
@@ -249,7 +252,7 @@ fn clip_frames(
         match source.next_frame() {
             Ok(Some(f)) => Some(Ok(DynamicImage::ImageRgb8(f))),
             Ok(None) => None,
-            Err(e) => Some(Err(stylize::Error::parameter("video", with_causes(&e)))),
+            Err(e) => Some(Err(stylize::Error::FrameSource(Box::new(e)))),
         }
     });
     Ok((total, frames))
@@ -276,7 +279,7 @@ fn paint_fast_clip(
         Ok(s) => s,
         Err(message) => return Outcome::Failed(message),
     };
-    let (total, frames) = match clip_frames(file, settings.max_video_frames) {
+    let (total, frames) = match clip_frames(file, settings) {
         Ok(f) => f,
         Err(e) => return fail(&e),
     };
@@ -350,7 +353,7 @@ fn paint_clip(
     observer: JobObserver,
 ) -> Outcome {
     let fail = |e: &dyn std::error::Error| Outcome::Failed(with_causes(e));
-    let (total, mut frames) = match clip_frames(file, settings.max_video_frames) {
+    let (total, mut frames) = match clip_frames(file, settings) {
         Ok(f) => f,
         Err(e) => return fail(&e),
     };

@@ -324,6 +324,26 @@ async fn estimate_and_memory_refusal() {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(error_of(&v).contains("--size"), "{v}");
+
+    // The fast network reads the photo at its own size: a photo whose
+    // float copy alone is over the limit is refused at any working size,
+    // with advice to scale it down, and the same size at a small photo fits.
+    let fast = |side: u32| {
+        format!(
+            r#"{{"settings":{{"method":"fast","size":64}},"content":[{side},{side}],"styles":[[64,64]]}}"#
+        )
+    };
+    let (_, v) = json(&app, estimate(&fast(96))).await;
+    assert_eq!(v["fits"], true, "{v}");
+    let (_, v) = json(&app, estimate(&fast(30_000))).await;
+    assert_eq!(v["fits"], false, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("scale the images down")),
+        "{v}"
+    );
+    assert!(v["bytes"].as_u64() > Some(12 * 30_000 * 30_000), "{v}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -156,3 +156,55 @@ fn malformed_y4m_gives_clean_errors() {
     let e = open_err(b"YUV4MPEG2 W4000000 H4000000 F25:1\n");
     assert!(e.to_string().contains("too large"), "{e}");
 }
+
+/// Every kind of input is held to `max_frame_pixels` from its header: a
+/// Y4M header of a few bytes claiming 65536x32768 (2 GiB a frame), and a
+/// folder of small frames under a small limit, are refused before a frame
+/// is read; within the limit the same inputs open.
+#[test]
+fn every_input_is_held_to_the_frame_size_limit() {
+    let dir = tempdir();
+    let bomb = dir.path().join("bomb.y4m");
+    std::fs::write(&bomb, b"YUV4MPEG2 W65536 H32768 F25:1 Cmono\nFRAME\n\x10").unwrap();
+    let folder = dir.path().join("frames");
+    std::fs::create_dir(&folder).unwrap();
+    for k in 0..2 {
+        flat(W, H, [k * 50, 0, 0])
+            .save(folder.join(format!("f{k}.png")))
+            .unwrap();
+    }
+    let small = u64::from(W) * u64::from(H) - 1;
+    for (input, max, size) in [
+        (
+            &bomb,
+            SourceOptions::default().max_frame_pixels,
+            (65536, 32768),
+        ),
+        (&folder, small, (W, H)),
+    ] {
+        let options = SourceOptions {
+            max_frame_pixels: max,
+            ..SourceOptions::default()
+        };
+        let err = open_source(input, &options).err().expect("opened");
+        match &err {
+            FramesError::FrameTooLarge {
+                path,
+                width,
+                height,
+                max: m,
+            } => {
+                assert_eq!((path, (*width, *height), *m), (input, size, max), "{err}");
+            }
+            other => panic!("{}: {other}", input.display()),
+        }
+        assert!(err.to_string().contains("scale the clip down"), "{err}");
+    }
+    // Within the limit the folder opens and reads.
+    let options = SourceOptions {
+        max_frame_pixels: small + 1,
+        ..SourceOptions::default()
+    };
+    let mut source = open_source(&folder, &options).unwrap();
+    assert!(source.next_frame().unwrap().is_some());
+}
