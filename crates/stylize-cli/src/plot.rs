@@ -74,12 +74,13 @@ pub enum PlotError {
         reason: String,
     },
     /// PNG encoding failed.
-    #[error("cannot encode plot {}: {reason}", path.display())]
+    #[error("cannot encode plot {}: {source}", path.display())]
     Encode {
         /// The plot that was asked for.
         path: PathBuf,
-        /// What the encoder reported.
-        reason: String,
+        /// The encoder's error.
+        #[source]
+        source: image::ImageError,
     },
     /// Creating, writing or renaming the file failed (or the temporary file
     /// beside it, in a directory that does not exist, say).
@@ -132,9 +133,9 @@ pub fn write_plot_sized(
         let mut w = std::io::BufWriter::new(tmp.as_file_mut());
         PngEncoder::new(&mut w)
             .write_image(&rgb, width, height, ExtendedColorType::Rgb8)
-            .map_err(|e| PlotError::Encode {
+            .map_err(|source| PlotError::Encode {
                 path: path.to_path_buf(),
-                reason: e.to_string(),
+                source,
             })?;
         w.flush().map_err(io)?;
     }

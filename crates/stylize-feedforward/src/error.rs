@@ -78,6 +78,16 @@ pub enum Error {
     #[error("optical flow: {0}")]
     Flow(#[from] stylize_flow::FlowError),
 
+    /// The networks' thread pool could not be started.
+    #[error("cannot start {threads} threads for the networks: {source}")]
+    Threads {
+        /// The threads asked for.
+        threads: usize,
+        /// The pool's error.
+        #[source]
+        source: rayon::ThreadPoolBuildError,
+    },
+
     /// A parameter out of its range.
     #[error("{name}: {reason}")]
     Parameter {

@@ -102,22 +102,31 @@ impl FastStylizer {
     /// run on (0 or 1: one), in a pool of this stylizer's own. Their
     /// kernels run at the instruction set `STYLIZE_SIMD` names (`best`, the
     /// default, or `avx2`), as the `stylize` crate's engine does.
+    ///
+    /// # Errors
+    /// - [`Error::Threads`] when the thread pool cannot be started.
+    /// - [`Error::ModelsMissing`] when a model file is not in `dir`.
+    /// - [`Error::Io`] when a model file cannot be read.
+    /// - [`Error::ModelChecksum`] when a file's SHA-256 is not the expected
+    ///   one.
+    /// - [`Error::Network`] when a model cannot be parsed or its graph is
+    ///   not the one expected.
     pub fn load(dir: &Path, threads: usize) -> Result<Self> {
         Self::load_with_isa(dir, threads, Isa::from_env())
     }
 
     /// As [`Self::load`], with the kernels at `isa` whatever
     /// `STYLIZE_SIMD` says.
+    ///
+    /// # Errors
+    /// As [`Self::load`].
     pub fn load_with_isa(dir: &Path, threads: usize, isa: Isa) -> Result<Self> {
         let pool = Arc::new(
             rayon::ThreadPoolBuilder::new()
                 .thread_name(|i| format!("stylize-fast-{i}"))
                 .num_threads(threads.max(1))
                 .build()
-                .map_err(|e| Error::Parameter {
-                    name: "threads",
-                    reason: format!("cannot start {threads} threads: {e}"),
-                })?,
+                .map_err(|source| Error::Threads { threads, source })?,
         );
         let runner = || Runner::new(pool.clone(), isa);
         Ok(FastStylizer {
@@ -140,6 +149,12 @@ impl FastStylizer {
     /// The style vector of a painting (RGB in [0, 1]), seen as a
     /// `style_size` square (shorter side scaled to it, centre-cropped;
     /// 64 to 2048 px, else [`Error::Parameter`]).
+    ///
+    /// # Errors
+    /// [`Error::ImageTooSmall`] when `style` is under [`MIN_SIDE`] px on a
+    /// side; [`Error::Parameter`] when `style_size` is outside 64..=2048;
+    /// [`Error::Network`] when the predictor does not return
+    /// [`STYLE_VECTOR_LEN`] finite numbers.
     pub fn style_vector(&self, style: &Rgb32FImage, style_size: u32) -> Result<StyleVector> {
         check_size("style image", style)?;
         check_style_size(style_size)?;
@@ -159,10 +174,27 @@ impl FastStylizer {
                 format!("{} numbers, expected {STYLE_VECTOR_LEN}", data.len()),
             ));
         }
+        // A network that computes something not finite is the network's
+        // failure (a damaged model), not a bad parameter of the caller's.
+        if let Some(k) = data.iter().position(|v| !v.is_finite()) {
+            return Err(Error::network(
+                PREDICTOR.name,
+                "unexpected output",
+                format!("number {k} of the style vector is {}", data[k]),
+            ));
+        }
         StyleVector::new(data)
     }
 
     /// `content` (RGB in [0, 1]) painted in `style`, at the content's size.
+    ///
+    /// # Errors
+    /// [`Error::Parameter`] when `options.strength` is outside [0, 1] or
+    /// `options.style_size` outside 64..=2048 (checked for either kind of
+    /// style); [`Error::ImageTooSmall`] when `content` is under
+    /// [`MIN_SIDE`] px on a side; for an arbitrary style with
+    /// `strength < 1`, the predictor's errors of
+    /// [`FastStylizer::style_vector`] on the content.
     pub fn stylize(
         &self,
         content: &Rgb32FImage,

@@ -29,7 +29,7 @@ fn reflect(i: u32, n: u32) -> u32 {
 
 /// NCHW data of `img`.
 pub(crate) fn to_nchw(img: &Rgb32FImage) -> Vec<f32> {
-    let n = (img.width() * img.height()) as usize;
+    let n = img.width() as usize * img.height() as usize;
     let mut out = vec![0.0; 3 * n];
     for (i, p) in img.pixels().enumerate() {
         for c in 0..3 {

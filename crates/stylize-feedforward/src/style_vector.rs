@@ -13,14 +13,21 @@ pub struct StyleVector(pub(crate) Vec<f32>);
 
 impl StyleVector {
     /// A vector from its 100 numbers.
+    ///
+    /// # Errors
+    /// [`Error::Parameter`] when `values` does not hold [`STYLE_VECTOR_LEN`]
+    /// numbers or one of them is not finite.
     pub fn new(values: Vec<f32>) -> Result<Self> {
-        if values.len() != STYLE_VECTOR_LEN || values.iter().any(|v| !v.is_finite()) {
+        if values.len() != STYLE_VECTOR_LEN {
             return Err(Error::Parameter {
                 name: "style vector",
-                reason: format!(
-                    "needs {STYLE_VECTOR_LEN} finite numbers, got {}",
-                    values.len()
-                ),
+                reason: format!("needs {STYLE_VECTOR_LEN} numbers, got {}", values.len()),
+            });
+        }
+        if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Parameter {
+                name: "style vector",
+                reason: format!("number {k} is {}, not a finite number", values[k]),
             });
         }
         Ok(StyleVector(values))
@@ -31,8 +38,11 @@ impl StyleVector {
         &self.0
     }
 
-    /// The weighted mean of `parts` (weights scaled to sum to 1). Fails on
-    /// no parts, or weights that are negative, not finite, or sum to 0.
+    /// The weighted mean of `parts` (weights scaled to sum to 1).
+    ///
+    /// # Errors
+    /// [`Error::Parameter`] on no parts, or weights that are negative, not
+    /// finite, or do not sum to a positive finite number.
     pub fn blend(parts: &[(&StyleVector, f32)]) -> Result<StyleVector> {
         let sum: f32 = parts.iter().map(|(_, w)| w).sum();
         if parts.is_empty()
@@ -86,5 +96,9 @@ mod tests {
         assert!(StyleVector::blend(&[(&a, 0.0)]).is_err());
         assert!(StyleVector::blend(&[]).is_err());
         assert!(StyleVector::new(vec![0.0; 99]).is_err());
+        let mut nan = vec![0.0; 100];
+        nan[7] = f32::NAN;
+        let e = StyleVector::new(nan).unwrap_err();
+        assert!(e.to_string().contains("number 7 is NaN"), "{e}");
     }
 }

@@ -60,6 +60,11 @@ impl TemporalBlend {
     /// `blend` in [0, 1] (0: frames independent); `flow` the DIS settings;
     /// a frame with less than `cut_threshold` of its pixels consistent
     /// starts afresh.
+    ///
+    /// # Errors
+    /// [`Error::Parameter`] when `blend` or `cut_threshold` is outside
+    /// [0, 1]; [`Error::Flow`] when `flow` is out of range
+    /// ([`DisParams::validate`]).
     pub fn new(blend: f32, flow: DisParams, cut_threshold: f64) -> Result<Self> {
         if !(0.0..=1.0).contains(&blend) {
             return Err(Error::Parameter {
@@ -73,10 +78,7 @@ impl TemporalBlend {
                 reason: format!("{cut_threshold} is not in [0, 1]"),
             });
         }
-        let flow = DisFlow::new(flow).map_err(|e| Error::Parameter {
-            name: "flow",
-            reason: e.to_string(),
-        })?;
+        let flow = DisFlow::new(flow)?;
         Ok(TemporalBlend {
             flow,
             blend,
@@ -87,6 +89,9 @@ impl TemporalBlend {
 
     /// The defaults: [`DEFAULT_BLEND`], DIS's default settings, the video
     /// mode's cut threshold.
+    ///
+    /// # Errors
+    /// None in practice: the defaults are in range (see [`Self::new`]).
     pub fn with_defaults() -> Result<Self> {
         Self::new(DEFAULT_BLEND, DisParams::default(), CUT_THRESHOLD)
     }
@@ -94,6 +99,10 @@ impl TemporalBlend {
     /// The same blend with its optical flow's loops at `isa` (say, the
     /// networks' [`FastStylizer::isa`](crate::FastStylizer::isa)), whatever
     /// `STYLIZE_SIMD` says; [`Self::new`] reads that.
+    ///
+    /// # Errors
+    /// None in practice: [`Error::Flow`] only if the DIS parameters, which
+    /// [`Self::new`] already validated, were out of range.
     pub fn with_isa(mut self, isa: stylize_flow::Isa) -> Result<Self> {
         self.flow = DisFlow::with_isa(self.flow.params().clone(), isa)?;
         Ok(self)
@@ -106,6 +115,11 @@ impl TemporalBlend {
 
     /// The output for a frame: `frame` is the content (RGB in [0, 1]),
     /// `painted` the network's painting of it, the same size.
+    ///
+    /// # Errors
+    /// As [`Self::link`] and [`Self::apply`]: [`Error::Flow`] when the frame
+    /// is smaller than a DIS patch; [`Error::Parameter`] when `painted` is
+    /// not the frame's size.
     pub fn next(
         &mut self,
         frame: &Rgb32FImage,
@@ -118,11 +132,20 @@ impl TemporalBlend {
     /// The flow half of [`next`](Self::next): the frame's flow to the
     /// previous one, its consistency and the previous output warped. Needs
     /// only the frame, so it can run while the network paints it.
+    ///
+    /// # Errors
+    /// [`Error::Flow`] ([`FlowError::TooSmall`](stylize_flow::FlowError::TooSmall))
+    /// when the frame is smaller than the DIS patch size in either
+    /// direction; checked only when a flow is computed (blend above 0 and a
+    /// previous frame of the same size). After an error the previous output
+    /// is kept, for the next frame.
     pub fn link(&mut self, frame: &Rgb32FImage) -> Result<Link> {
         let (w, h) = frame.dimensions();
         let (wu, hu) = (w as usize, h as usize);
         let grey = GrayImage::from_rgb_planar(wu, hu, &to_nchw(frame))?;
-        let warp = match self.previous.take() {
+        // Read in place: a failure below leaves the previous output for
+        // the next frame, as if this one had not been offered.
+        let warp = match self.previous.as_ref() {
             Some(prev)
                 if prev.grey.width() == wu && prev.grey.height() == hu && self.blend > 0.0 =>
             {
@@ -140,6 +163,8 @@ impl TemporalBlend {
             }
             _ => Err(None),
         };
+        // `apply` sets the next one from this link.
+        self.previous = None;
         Ok(Link {
             size: (w, h),
             grey,
@@ -150,6 +175,10 @@ impl TemporalBlend {
     /// The blend half of [`next`](Self::next): `painted` (the network's
     /// painting of the frame `link` was made from) pulled toward the warped
     /// previous output.
+    ///
+    /// # Errors
+    /// [`Error::Parameter`] when `painted` is not the size of the frame
+    /// `link` was made from.
     pub fn apply(&mut self, link: Link, painted: Rgb32FImage) -> Result<(Rgb32FImage, FrameLink)> {
         if link.size != painted.dimensions() {
             return Err(Error::Parameter {

@@ -34,6 +34,9 @@ impl Flow {
     }
 
     /// A flow from its components (checked against the size).
+    ///
+    /// # Errors
+    /// As [`Flow::check`].
     pub fn new(width: usize, height: usize, u: Vec<f32>, v: Vec<f32>) -> Result<Self, FlowError> {
         let flow = Self {
             width,
@@ -47,12 +50,21 @@ impl Flow {
 
     /// `Ok` when both components hold `width * height` values (the fields
     /// are public, so a flow can be built inconsistent).
+    ///
+    /// # Errors
+    /// [`FlowError::BufferLength`] when `u` or `v` does not hold
+    /// `width * height` values; [`FlowError::InvalidParams`] when
+    /// `width * height` overflows.
     pub fn check(&self) -> Result<(), FlowError> {
         check_len(self.u.len(), self.width, self.height, 1)?;
         check_len(self.v.len(), self.width, self.height, 1)
     }
 
     /// Mean end-point error `|w - w_other|` over all pixels.
+    ///
+    /// # Errors
+    /// As [`Flow::check`] for either flow; [`FlowError::SizeMismatch`] when
+    /// the flows differ in size.
     pub fn epe(&self, other: &Flow) -> Result<f32, FlowError> {
         self.check()?;
         other.check()?;
@@ -70,6 +82,11 @@ impl Flow {
 
     /// Reads a Middlebury `.flo` file: `"PIEH"`, `i32` width and height
     /// (little-endian), then `f32` `u, v` pairs, row-major.
+    ///
+    /// # Errors
+    /// The reader's errors ([`io::ErrorKind::UnexpectedEof`] for a file cut
+    /// short); [`io::ErrorKind::InvalidData`] when the magic number is not
+    /// `"PIEH"` or the dimensions are negative or above 2^28 pixels.
     pub fn read_flo(mut r: impl Read) -> io::Result<Flow> {
         let mut head = [0u8; 12];
         r.read_exact(&mut head)?;
@@ -84,8 +101,17 @@ impl Flow {
             (Ok(w), Ok(h)) if w.checked_mul(h).is_some_and(|n| n <= 1 << 28) => (w, h),
             _ => return Err(bad("bad .flo dimensions")),
         };
-        let mut bytes = vec![0u8; width * height * 8];
-        r.read_exact(&mut bytes)?;
+        // Grown as the data arrives: a damaged header claiming 2^28 pixels
+        // over a short file allocates no more than the file holds.
+        let len = width * height * 8;
+        let mut bytes = Vec::new();
+        r.take(len as u64).read_to_end(&mut bytes)?;
+        if bytes.len() < len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(".flo data ends after {} of {len} bytes", bytes.len()),
+            ));
+        }
         let mut u = Vec::with_capacity(width * height);
         let mut v = Vec::with_capacity(width * height);
         for p in bytes.chunks_exact(8) {
@@ -101,6 +127,11 @@ impl Flow {
     }
 
     /// Writes the flow as a Middlebury `.flo` file (see [`Flow::read_flo`]).
+    ///
+    /// # Errors
+    /// [`io::ErrorKind::InvalidInput`] when the flow is inconsistent with its
+    /// size ([`Flow::check`]) or a side is above `i32::MAX`; the writer's
+    /// errors.
     pub fn write_flo(&self, mut w: impl Write) -> io::Result<()> {
         self.check()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
@@ -145,7 +176,16 @@ mod tests {
         f.write_flo(&mut buf).unwrap();
         assert_eq!(&buf[..4], b"PIEH");
         assert_eq!(Flow::read_flo(&buf[..]).unwrap(), f);
-        assert!(Flow::read_flo(&buf[..20]).is_err());
+        let short = Flow::read_flo(&buf[..20]).unwrap_err();
+        assert_eq!(short.kind(), std::io::ErrorKind::UnexpectedEof, "{short}");
+        // A header claiming 16384x16384 over 4 bytes of data: an error, with
+        // no 2 GiB buffer made first.
+        let mut bomb = buf[..4].to_vec();
+        bomb.extend_from_slice(&16384i32.to_le_bytes());
+        bomb.extend_from_slice(&16384i32.to_le_bytes());
+        bomb.extend_from_slice(&[0; 4]);
+        let e = Flow::read_flo(&bomb[..]).unwrap_err();
+        assert!(e.to_string().contains("4 of 2147483648 bytes"), "{e}");
         assert!(Flow::read_flo(&b"nope nope nope"[..]).is_err());
     }
 

@@ -180,6 +180,12 @@ pub(crate) fn file_arg(path: &Path) -> OsString {
 }
 
 /// Asks `ffmpeg -i input` about `input`'s duration and audio.
+///
+/// # Errors
+///
+/// [`FramesError::FfmpegMissing`] when `ffmpeg` cannot be started;
+/// [`FramesError::FfmpegFailed`] when it fails without describing the
+/// input (a file it cannot open or does not recognise).
 pub fn probe(input: &Path, ffmpeg: &Path) -> Result<Probe> {
     let args: Vec<OsString> = vec![
         "-hide_banner".into(),
@@ -224,8 +230,9 @@ fn parse_probe(text: &str) -> Probe {
                 .collect();
             if let [h, m, s] = parts[..] {
                 let secs = h * 3600.0 + m * 60.0 + s;
-                if secs.is_finite() && secs >= 0.0 {
-                    probe.duration = Some(Duration::from_secs_f64(secs));
+                // A duration past `Duration`'s range is no duration.
+                if let Ok(duration) = Duration::try_from_secs_f64(secs) {
+                    probe.duration = Some(duration);
                 }
             }
         }
@@ -261,5 +268,10 @@ mod tests {
         assert_eq!(p.audio_codec.as_deref(), Some("aac"));
         let p = parse_probe("  Duration: N/A, bitrate: N/A\n    Stream #0:0: Video: rawvideo");
         assert_eq!(p, Probe::default());
+        // Out of `Duration`'s range, or negative: no duration, no panic.
+        for hours in ["1e300", "-1", "inf"] {
+            let p = parse_probe(&format!("  Duration: {hours}:00:00.00, start: 0"));
+            assert_eq!(p.duration, None, "{hours}");
+        }
     }
 }

@@ -103,6 +103,9 @@ pub enum Error {
         url: String,
         /// What went wrong.
         reason: String,
+        /// The network or I/O error behind it, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
 
     /// A downloaded file did not have the pinned SHA-256 digest.
@@ -123,6 +126,10 @@ pub enum Error {
         reason: String,
         /// How to provide weights by hand.
         help: String,
+        /// The failed download ([`Error::Download`] or [`Error::Checksum`]),
+        /// when one was tried.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
 
     /// The optimisation diverged: a cost or the gradient became NaN or

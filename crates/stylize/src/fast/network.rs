@@ -85,9 +85,9 @@ struct Profile {
 }
 
 impl Profile {
-    fn new() -> Self {
+    fn new(on: bool) -> Self {
         Profile {
-            on: std::env::var_os("STYLIZE_PROFILE").is_some(),
+            on,
             rows: Vec::new(),
         }
     }
@@ -125,6 +125,9 @@ pub struct FastVgg {
     transform: &'static Transform,
     /// The instruction sets its kernels run (the level it was made with).
     simd: Simd,
+    /// Whether each pass logs its per-stage times ([`Profile`]): read from
+    /// `STYLIZE_PROFILE` once, when the network is made.
+    profile: bool,
 }
 
 impl FastVgg {
@@ -157,6 +160,7 @@ impl FastVgg {
             shift,
             transform,
             simd: Simd::new(level),
+            profile: std::env::var_os("STYLIZE_PROFILE").is_some(),
         }
     }
 
@@ -218,7 +222,7 @@ impl FastVgg {
             }
         }
         let mut stages: Vec<Stage> = Vec::new();
-        let mut prof = Profile::new();
+        let mut prof = Profile::new(self.profile);
         for stage in self.arch.stages() {
             if remaining == 0 {
                 break;

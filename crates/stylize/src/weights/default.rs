@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::weights::download::{
-    default_cache_dir, fetch_cached, DownloadProgress, DownloadSpec, DEFAULT_MAX_BYTES,
+    default_cache_dir, fetch_cached, read_timeout_from, DownloadProgress, DownloadSpec,
+    DEFAULT_MAX_BYTES, READ_TIMEOUT,
 };
 
 /// torchvision's ImageNet VGG19 (`IMAGENET1K_V1`), where torchvision itself
@@ -31,6 +32,7 @@ pub fn default_spec() -> DownloadSpec {
         sha256: DEFAULT_WEIGHTS_SHA256.to_string(),
         file_name: DEFAULT_WEIGHTS_FILE.to_string(),
         max_bytes: DEFAULT_MAX_BYTES,
+        read_timeout: READ_TIMEOUT,
     }
 }
 
@@ -46,7 +48,9 @@ pub enum WeightsOrigin {
 }
 
 /// Finds the weights file to use: `explicit`, else `$STYLIZE_WEIGHTS`, else
-/// the default weights from the cache, downloading them if needed.
+/// the default weights from the cache, downloading them if needed (from
+/// `$STYLIZE_WEIGHTS_URL` with `$STYLIZE_WEIGHTS_SHA256` when set, each read
+/// waiting at most `$STYLIZE_DOWNLOAD_TIMEOUT` seconds, default 60).
 ///
 /// # Errors
 /// [`Error::Io`] when a named file does not exist; [`Error::NoWeights`]
@@ -56,7 +60,8 @@ pub fn resolve_weights(
     progress: &mut dyn DownloadProgress,
 ) -> Result<(PathBuf, WeightsOrigin)> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let spec = spec_from(var("STYLIZE_WEIGHTS_URL"), var("STYLIZE_WEIGHTS_SHA256"));
+    let mut spec = spec_from(var("STYLIZE_WEIGHTS_URL"), var("STYLIZE_WEIGHTS_SHA256"));
+    spec.read_timeout = read_timeout_from(var("STYLIZE_DOWNLOAD_TIMEOUT").as_deref());
     let env = std::env::var_os("STYLIZE_WEIGHTS").filter(|v| !v.is_empty());
     resolve_with(
         explicit,
@@ -113,6 +118,7 @@ pub fn resolve_with(
         return Err(Error::NoWeights {
             reason: "no cache directory (set STYLIZE_CACHE_DIR or HOME)".into(),
             help,
+            source: None,
         });
     };
     match fetch_cached(spec, &cache_dir, progress) {
@@ -120,6 +126,7 @@ pub fn resolve_with(
         Err(e @ (Error::Download { .. } | Error::Checksum { .. })) => Err(Error::NoWeights {
             reason: e.to_string(),
             help,
+            source: Some(Box::new(e)),
         }),
         Err(e) => Err(e),
     }
@@ -153,6 +160,7 @@ mod tests {
             sha256: "00000000".into(),
             file_name: "w.pth".into(),
             max_bytes: DEFAULT_MAX_BYTES,
+            read_timeout: READ_TIMEOUT,
         }
     }
 
@@ -226,6 +234,11 @@ mod tests {
         .unwrap_err();
         let msg = err.to_string();
         assert!(matches!(err, Error::NoWeights { .. }), "{msg}");
+        // The failed download is the cause, as an error, not only as text.
+        let cause = std::error::Error::source(&err)
+            .and_then(|s| s.downcast_ref::<Error>())
+            .unwrap();
+        assert!(matches!(cause, Error::Download { .. }), "{cause:?}");
         assert!(
             msg.contains("--weights FILE") && msg.contains("STYLIZE_WEIGHTS"),
             "{msg}"

@@ -47,6 +47,11 @@ pub struct DownloadSpec {
     /// Content-Length) or stopped once this many arrived, so that a wrong
     /// or hostile server cannot fill the disk. Usually [`DEFAULT_MAX_BYTES`].
     pub max_bytes: u64,
+    /// How long one read may wait for the server before the download is
+    /// given up. Usually [`READ_TIMEOUT`] (60 s);
+    /// [`resolve_weights`](crate::resolve_weights) takes
+    /// `$STYLIZE_DOWNLOAD_TIMEOUT` seconds when set.
+    pub read_timeout: Duration,
 }
 
 /// Receives download progress (a CLI draws a bar; a library user may ignore it).
@@ -79,13 +84,18 @@ pub fn fetch_cached(
     cache_dir: &Path,
     progress: &mut dyn DownloadProgress,
 ) -> Result<PathBuf> {
-    let timeout = std::env::var("STYLIZE_DOWNLOAD_TIMEOUT")
-        .ok()
+    fetch_with(spec, cache_dir, progress, true, spec.read_timeout)
+}
+
+/// A read timeout given in seconds (as `$STYLIZE_DOWNLOAD_TIMEOUT` gives
+/// it), or [`READ_TIMEOUT`] when `seconds` is absent or not a positive
+/// number.
+pub(crate) fn read_timeout_from(seconds: Option<&str>) -> Duration {
+    seconds
         .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|s| *s > 0.0)
         .and_then(|s| Duration::try_from_secs_f64(s).ok())
-        .unwrap_or(READ_TIMEOUT);
-    fetch_with(spec, cache_dir, progress, true, timeout)
+        .unwrap_or(READ_TIMEOUT)
 }
 
 /// [`fetch_cached`], optionally ignoring proxy settings from the environment
@@ -107,27 +117,33 @@ fn fetch_with(
     std::fs::create_dir_all(cache_dir).map_err(|e| Error::io(cache_dir, e))?;
 
     let url = spec.url.as_str();
-    let download = |reason: String| Error::Download {
-        url: url.to_owned(),
-        reason,
+    let download = |reason: String, source: Option<Box<dyn std::error::Error + Send + Sync>>| {
+        Error::Download {
+            url: url.to_owned(),
+            reason,
+            source,
+        }
     };
     log::info!("downloading {url} to {}", target.display());
     let response = agent(env_proxy, read_timeout)
         .get(url)
         .call()
-        .map_err(|e| download(describe_connect_error(e)))?;
+        .map_err(|e| download(describe_connect_error(&e), Some(Box::new(e))))?;
     let status = response.status();
     if !status.is_success() {
         let reason = status.canonical_reason().unwrap_or("");
         let message = format!("HTTP status {} {reason}", status.as_u16());
-        return Err(download(message.trim_end().to_owned()));
+        return Err(download(message.trim_end().to_owned(), None));
     }
     let total = response.body().content_length();
     if let Some(total) = total.filter(|t| *t > spec.max_bytes) {
-        return Err(download(format!(
-            "the server announces {total} bytes, more than the limit of {} bytes",
-            spec.max_bytes
-        )));
+        return Err(download(
+            format!(
+                "the server announces {total} bytes, more than the limit of {} bytes",
+                spec.max_bytes
+            ),
+            None,
+        ));
     }
 
     // Dropping `part` (on any early return) deletes the temporary file.
@@ -141,7 +157,7 @@ fn fetch_with(
     let streamed = stream(&mut reader, part.as_file(), total, spec.max_bytes, progress);
     progress.finish();
     let (received, digest) = streamed.map_err(|e| match e {
-        StreamError::Net(reason) => download(reason),
+        StreamError::Net(reason, source) => download(reason, source.map(|e| e.into())),
         StreamError::Write(e) => Error::io(part.path(), e),
     })?;
     log::debug!("received {received} bytes from {url}");
@@ -207,7 +223,7 @@ fn agent(env_proxy: bool, read_timeout: Duration) -> ureq::Agent {
 }
 
 /// Explains a failure before the response headers arrived.
-fn describe_connect_error(e: ureq::Error) -> String {
+fn describe_connect_error(e: &ureq::Error) -> String {
     const OFFLINE: &str = "the machine may be offline, or the server unreachable";
     match e {
         ureq::Error::HostNotFound => format!("host not found; {OFFLINE}"),
@@ -223,8 +239,9 @@ fn describe_connect_error(e: ureq::Error) -> String {
 
 /// Why streaming the body stopped.
 enum StreamError {
-    /// The network side failed; the message is ready for `Error::Download`.
-    Net(String),
+    /// The network side failed; the message is ready for `Error::Download`,
+    /// with the read's error when there was one.
+    Net(String, Option<std::io::Error>),
     /// Writing the temporary file failed.
     Write(std::io::Error),
 }
@@ -251,12 +268,16 @@ fn stream(
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return Err(StreamError::Net(short(received, &format!(" ({e})")))),
+            Err(e) => {
+                let reason = short(received, &format!(" ({e})"));
+                return Err(StreamError::Net(reason, Some(e)));
+            }
         };
         if received + n as u64 > max_bytes {
-            return Err(StreamError::Net(format!(
-                "the response is larger than the limit of {max_bytes} bytes; stopped"
-            )));
+            return Err(StreamError::Net(
+                format!("the response is larger than the limit of {max_bytes} bytes; stopped"),
+                None,
+            ));
         }
         let chunk = &buf[..n];
         hasher.update(chunk);
@@ -265,7 +286,7 @@ fn stream(
         progress.advance(n as u64);
     }
     if total.is_some_and(|total| total != received) {
-        return Err(StreamError::Net(short(received, "")));
+        return Err(StreamError::Net(short(received, ""), None));
     }
     Ok((received, hex(&hasher.finalize())))
 }
@@ -398,12 +419,29 @@ mod tests {
         let _ = conn.shutdown(Shutdown::Write);
     }
 
+    #[test]
+    fn the_read_timeout_is_taken_in_seconds_or_defaults() {
+        for (given, expected) in [
+            (None, READ_TIMEOUT),
+            (Some("2.5"), Duration::from_millis(2500)),
+            (Some(" 90 "), Duration::from_secs(90)),
+            (Some("0"), READ_TIMEOUT),
+            (Some("-3"), READ_TIMEOUT),
+            (Some("soon"), READ_TIMEOUT),
+            (Some("NaN"), READ_TIMEOUT),
+            (Some("1e300"), READ_TIMEOUT),
+        ] {
+            assert_eq!(read_timeout_from(given), expected, "{given:?}");
+        }
+    }
+
     fn spec(url: String, sha256: &str) -> DownloadSpec {
         DownloadSpec {
             url,
             sha256: sha256.to_owned(),
             file_name: "vgg.bin".to_owned(),
             max_bytes: DEFAULT_MAX_BYTES,
+            read_timeout: READ_TIMEOUT,
         }
     }
 
@@ -626,6 +664,8 @@ mod tests {
             panic!("expected Error::Download, got {err:?}");
         };
         assert!(reason.contains("offline"), "{reason}");
+        // The network's own error stays attached, for callers that match it.
+        assert!(std::error::Error::source(&err).is_some(), "{err:?}");
         assert!(rec.starts.is_empty() && rec.finishes == 0);
         assert!(entries(dir.path()).is_empty());
     }
@@ -666,6 +706,7 @@ mod tests {
                 sha256: sha.to_owned(),
                 file_name: name.to_owned(),
                 max_bytes: DEFAULT_MAX_BYTES,
+                read_timeout: READ_TIMEOUT,
             };
             let err = fetch_cached(&s, dir.path(), &mut NoDownloadProgress).expect_err("must fail");
             assert!(
