@@ -30,6 +30,12 @@ const DIGITS: [[u8; 5]; 10] = [
 /// A contact sheet: `photo` (its size is each tile's) followed by each
 /// built-in style applied to it, labelled with the style's number, on a
 /// dark background, seven tiles a row.
+///
+/// # Errors
+/// As [`FastStylizer::stylize`] with a built-in style:
+/// [`Error::Parameter`](crate::Error::Parameter) when `options` is out of
+/// range; [`Error::ImageTooSmall`](crate::Error::ImageTooSmall) when
+/// `photo` is under [`MIN_SIDE`](crate::MIN_SIDE) px on a side.
 pub fn builtin_sheet(
     fast: &FastStylizer,
     photo: &Rgb32FImage,

@@ -15,14 +15,21 @@ pub struct StyleMix {
 }
 
 impl StyleMix {
-    /// One style alone. Fails when `index` is not below [`BUILTIN_STYLES`].
+    /// One style alone.
+    ///
+    /// # Errors
+    /// [`Error::StyleMix`] when `index` is not below [`BUILTIN_STYLES`].
     pub fn single(index: usize) -> Result<Self> {
         Self::from_parts(&[(index, 1.0)])
     }
 
     /// A mix from `(index, weight)` pairs; the weights are scaled to sum
-    /// to one. Fails on an index out of range, a negative or non-finite
-    /// weight, or weights that do not sum to a positive number.
+    /// to one.
+    ///
+    /// # Errors
+    /// [`Error::StyleMix`] on an index not below [`BUILTIN_STYLES`], a
+    /// negative or non-finite weight, or weights that do not sum to a
+    /// positive finite number.
     pub fn from_parts(parts: &[(usize, f32)]) -> Result<Self> {
         let mut weights = [0.0f32; BUILTIN_STYLES];
         for &(index, weight) in parts {

@@ -19,6 +19,11 @@ use crate::image::sample_clamped;
 ///   central differences, one-sided at the border);
 ///
 /// and 1 otherwise. Row-major, `width * height` values.
+///
+/// # Errors
+/// [`FlowError::BufferLength`] or [`FlowError::InvalidParams`] when a flow
+/// is inconsistent with its size ([`Flow::check`]);
+/// [`FlowError::SizeMismatch`] when the two flows differ in size.
 pub fn consistency(forward: &Flow, backward: &Flow) -> Result<Vec<f32>, FlowError> {
     forward.check()?;
     backward.check()?;

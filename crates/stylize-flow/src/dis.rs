@@ -24,8 +24,11 @@ use crate::workspace::Workspace;
 ///
 /// For a sequence of frames, [`DisFlow`] reuses its buffers between calls.
 ///
-/// Errors: the images differ in size, are smaller than `patch_size` in
-/// either direction, or `params` is out of range.
+/// # Errors
+/// [`FlowError::SizeMismatch`] when the images differ in size;
+/// [`FlowError::TooSmall`] when they are smaller than `params.patch_size`
+/// in either direction; [`FlowError::InvalidParams`] when `params` is out
+/// of range ([`DisParams::validate`]).
 pub fn dis_flow(a: &GrayImage, b: &GrayImage, params: &DisParams) -> Result<Flow, FlowError> {
     DisFlow::new(params.clone())?.calc(a, b)
 }
@@ -43,12 +46,20 @@ pub struct DisFlow {
 impl DisFlow {
     /// A flow computer with these parameters (validated), its loops at
     /// the instruction set `STYLIZE_SIMD` names ([`Isa::from_env`]).
+    ///
+    /// # Errors
+    /// [`FlowError::InvalidParams`] when `params` is out of range
+    /// ([`DisParams::validate`]).
     pub fn new(params: DisParams) -> Result<Self, FlowError> {
         Self::with_isa(params, Isa::from_env())
     }
 
     /// As [`Self::new`], with the loops at `isa`: [`Isa::Avx2`] runs the
     /// AVX2 code on a CPU that also has AVX-512.
+    ///
+    /// # Errors
+    /// [`FlowError::InvalidParams`] when `params` is out of range
+    /// ([`DisParams::validate`]).
     pub fn with_isa(params: DisParams, isa: Isa) -> Result<Self, FlowError> {
         params.validate()?;
         Ok(Self {
@@ -68,6 +79,11 @@ impl DisFlow {
     }
 
     /// The flow from `a` to `b`; see [`dis_flow`].
+    ///
+    /// # Errors
+    /// [`FlowError::SizeMismatch`] when `a` and `b` differ in size;
+    /// [`FlowError::TooSmall`] when they are smaller than the patch size in
+    /// either direction.
     pub fn calc(&mut self, a: &GrayImage, b: &GrayImage) -> Result<Flow, FlowError> {
         let params = &self.params;
         let ws = &mut self.ws;

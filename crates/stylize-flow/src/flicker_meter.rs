@@ -113,8 +113,10 @@ impl FlickerMeter {
     /// A meter for frames of `width` x `height` with these options (the
     /// carried figure uses `options.params` too).
     ///
-    /// Errors: a cut threshold outside [0, 1], a size too large, invalid
-    /// DIS parameters.
+    /// # Errors
+    /// [`FlowError::InvalidParams`] when the cut threshold is outside
+    /// [0, 1], `3 * width * height` overflows, or `options.params` is out of
+    /// range ([`DisParams::validate`](crate::DisParams::validate)).
     pub fn new(width: usize, height: usize, options: &WarpOptions) -> Result<Self, FlowError> {
         if !(0.0..=1.0).contains(&options.cut_threshold) {
             return Err(FlowError::InvalidParams("cut_threshold must lie in [0, 1]"));
@@ -147,8 +149,12 @@ impl FlickerMeter {
     /// planar RGB in [0, 1] of the meter's size. The meter keeps them
     /// (as the previous frame, or as the shot's first), so it takes them.
     ///
-    /// Errors: a frame of the wrong length, frames smaller than a DIS
-    /// patch. After an error the meter is left as it was before the call.
+    /// # Errors
+    /// [`FlowError::BufferLength`] when a frame does not hold
+    /// `3 * width * height` values; [`FlowError::TooSmall`] when the frames
+    /// are smaller than a DIS patch (from the second frame on, the first
+    /// with a flow). After an error the meter is left as it was before the
+    /// call.
     pub fn push(&mut self, original: Vec<f32>, stylised: Vec<f32>) -> Result<(), FlowError> {
         let (w, h) = (self.width, self.height);
         check_len(original.len(), w, h, 3)?;
@@ -245,7 +251,8 @@ impl FlickerMeter {
 
     /// The figures.
     ///
-    /// Errors: fewer than two frames pushed.
+    /// # Errors
+    /// [`FlowError::InvalidParams`] when fewer than two frames were pushed.
     pub fn finish(self) -> Result<Flicker, FlowError> {
         if self.frames < 2 {
             return Err(FlowError::InvalidParams(

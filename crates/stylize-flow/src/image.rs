@@ -20,6 +20,11 @@ pub struct GrayImage {
 
 impl GrayImage {
     /// An image from row-major values on a 0..255 scale.
+    ///
+    /// # Errors
+    /// [`FlowError::BufferLength`] when `data` does not hold
+    /// `width * height` values; [`FlowError::InvalidParams`] when
+    /// `width * height` overflows.
     pub fn new(width: usize, height: usize, data: Vec<f32>) -> Result<Self, FlowError> {
         check_len(data.len(), width, height, 1)?;
         Ok(Self {
@@ -30,6 +35,9 @@ impl GrayImage {
     }
 
     /// An image from row-major values in [0, 1] (scaled by 255).
+    ///
+    /// # Errors
+    /// As [`GrayImage::new`].
     pub fn from_unit(width: usize, height: usize, mut data: Vec<f32>) -> Result<Self, FlowError> {
         check_len(data.len(), width, height, 1)?;
         data.iter_mut().for_each(|v| *v *= 255.0);
@@ -38,6 +46,11 @@ impl GrayImage {
 
     /// The luma of a planar RGB image with values in [0, 1] (three
     /// `width * height` planes, R then G then B: stylize's layout).
+    ///
+    /// # Errors
+    /// [`FlowError::BufferLength`] when `rgb` does not hold
+    /// `3 * width * height` values; [`FlowError::InvalidParams`] when that
+    /// product overflows.
     pub fn from_rgb_planar(width: usize, height: usize, rgb: &[f32]) -> Result<Self, FlowError> {
         check_len(rgb.len(), width, height, 3)?;
         let n = width * height;
@@ -53,6 +66,9 @@ impl GrayImage {
     }
 
     /// The luma of an interleaved 8-bit RGB image (`RGBRGB...`).
+    ///
+    /// # Errors
+    /// As [`GrayImage::from_rgb_planar`].
     pub fn from_rgb8(width: usize, height: usize, rgb: &[u8]) -> Result<Self, FlowError> {
         check_len(rgb.len(), width, height, 3)?;
         let data = rgb

@@ -105,6 +105,13 @@ impl DisParams {
     }
 
     /// `Ok` when every parameter is in range.
+    ///
+    /// # Errors
+    /// [`FlowError::InvalidParams`] naming the first parameter out of range:
+    /// `patch_size` outside 2..=64, `patch_stride` outside
+    /// 1..=`patch_size`, a scale above 16, `alpha`, `delta` or `gamma`
+    /// outside [0, 1e6], `epsilon` or `zeta` outside [1e-4, 1e3], or
+    /// `sor_omega` outside (0, 2) (NaN is out of every range).
     pub fn validate(&self) -> Result<(), FlowError> {
         if self.patch_size < 2 || self.patch_size > 64 {
             return Err(FlowError::InvalidParams("patch_size must be in 2..=64"));

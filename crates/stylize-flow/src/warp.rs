@@ -19,6 +19,12 @@ use crate::image::sample_clamped;
 /// video style transfer (Ruder et al. 2016): to start frame `t + 1` from
 /// the stylised frame `t`, compute the flow from frame `t + 1` to frame `t`
 /// and warp the stylised frame `t` with it.
+///
+/// # Errors
+/// [`FlowError::BufferLength`] when `image` does not hold
+/// `channels * flow.width * flow.height` values or `flow` is inconsistent
+/// with its size ([`Flow::check`]); [`FlowError::InvalidParams`] when
+/// those products overflow.
 pub fn warp_bilinear(image: &[f32], channels: usize, flow: &Flow) -> Result<Vec<f32>, FlowError> {
     warp_with(image, channels, flow, sample_clamped)
 }
@@ -34,6 +40,9 @@ pub fn warp_bilinear(image: &[f32], channels: usize, flow: &Flow) -> Result<Vec<
 /// frame. Catmull-Rom reproduces constant and linear images exactly, like
 /// bilinear, and passes far more of the high frequencies; it may overshoot
 /// the neighbours' range by a little at sharp edges.
+///
+/// # Errors
+/// As [`warp_bilinear`].
 pub fn warp_bicubic(image: &[f32], channels: usize, flow: &Flow) -> Result<Vec<f32>, FlowError> {
     warp_with(image, channels, flow, sample_bicubic)
 }
@@ -48,6 +57,9 @@ pub fn warp_bicubic(image: &[f32], channels: usize, flow: &Flow) -> Result<Vec<f
 /// of its amplitude against 78% with Catmull-Rom and 59% bilinearly. Like
 /// the others it reproduces integer shifts and linear images exactly (up to
 /// rounding); it rings a little more at sharp edges.
+///
+/// # Errors
+/// As [`warp_bilinear`].
 pub fn warp_spline(image: &[f32], channels: usize, flow: &Flow) -> Result<Vec<f32>, FlowError> {
     flow.check()?;
     check_len(image.len(), flow.width, flow.height, channels)?;

@@ -53,6 +53,11 @@ pub fn is_cut(mask: &[f32]) -> bool {
 
 /// Interleaved 8-bit RGB (`RGBRGB...`) to planar `f32` RGB in [0, 1] (the
 /// layout the warping error takes).
+///
+/// # Errors
+/// [`FlowError::BufferLength`] when `rgb` does not hold
+/// `3 * width * height` values; [`FlowError::InvalidParams`] when that
+/// product overflows.
 pub fn planar_from_rgb8(width: usize, height: usize, rgb: &[u8]) -> Result<Vec<f32>, FlowError> {
     check_len(rgb.len(), width, height, 3)?;
     let n = width * height;
@@ -79,6 +84,11 @@ pub struct MaskedFlow {
 impl MaskedFlow {
     /// Computes the flows from `a` to `b` and from `b` to `a` with `dis`
     /// and the mask.
+    ///
+    /// # Errors
+    /// As [`DisFlow::calc`]: [`FlowError::SizeMismatch`] when `a` and `b`
+    /// differ in size; [`FlowError::TooSmall`] when they are smaller than
+    /// `dis`'s patch size.
     pub fn new(dis: &mut DisFlow, a: &GrayImage, b: &GrayImage) -> Result<Self, FlowError> {
         Self::with_backward(dis, a, b).map(|(m, _)| m)
     }
@@ -107,6 +117,13 @@ impl MaskedFlow {
 /// images are planar, `channels` planes of `flow.width * flow.height`
 /// values; `mask` holds `width * height` weights (usually 0/1). 0 when
 /// the mask sums to 0.
+///
+/// # Errors
+/// [`FlowError::BufferLength`] when `a` or `b` does not hold
+/// `channels * width * height` values, `mask` does not hold
+/// `width * height`, or `flow` is inconsistent with its size
+/// ([`Flow::check`]); [`FlowError::InvalidParams`] when those products
+/// overflow.
 pub fn masked_warp_error(
     a: &[f32],
     b: &[f32],
@@ -366,6 +383,10 @@ impl WarpReference {
     /// Computes the flows and masks of `frames` (planar RGB in [0, 1],
     /// `3 * width * height` values each, at least two frames) with DIS
     /// `params`, the default cut threshold and long-term flows.
+    ///
+    /// # Errors
+    /// As [`WarpReference::with_options`] (whose cut threshold error cannot
+    /// occur: the default is in range).
     pub fn new<F: AsRef<[f32]>>(
         width: usize,
         height: usize,
@@ -381,9 +402,14 @@ impl WarpReference {
 
     /// [`WarpReference::new`] with all options.
     ///
-    /// Errors: fewer than two frames, a frame of the wrong length, a cut
-    /// threshold outside [0, 1], frames smaller than a DIS patch, or
-    /// invalid DIS parameters.
+    /// # Errors
+    /// - [`FlowError::InvalidParams`] for fewer than two frames, a cut
+    ///   threshold outside [0, 1], a size whose `3 * width * height`
+    ///   overflows, or DIS parameters out of range
+    ///   ([`DisParams::validate`]).
+    /// - [`FlowError::BufferLength`] for a frame that does not hold
+    ///   `3 * width * height` values.
+    /// - [`FlowError::TooSmall`] for frames smaller than a DIS patch.
     pub fn with_options<F: AsRef<[f32]>>(
         width: usize,
         height: usize,
@@ -518,8 +544,11 @@ impl WarpReference {
     /// clip or a stylised version: planar RGB in [0, 1], the reference's
     /// size and frame count) with the reference's flows and masks.
     ///
-    /// Errors: another size ([`FlowError::SizeMismatch`]), another frame
-    /// count ([`FlowError::FrameCount`]), a frame of the wrong length.
+    /// # Errors
+    /// [`FlowError::SizeMismatch`] when `width` x `height` is not the
+    /// reference's size; [`FlowError::FrameCount`] when `frames` has another
+    /// number of frames; [`FlowError::BufferLength`] when a frame does not
+    /// hold `3 * width * height` values.
     pub fn e_warp<F: AsRef<[f32]>>(
         &self,
         width: usize,
@@ -557,7 +586,12 @@ impl WarpReference {
     /// that move paint along the flow, not a strict floor: a repainted
     /// frame can score lower.
     ///
-    /// Errors: as [`WarpReference::e_warp`] for either clip, and the flow's.
+    /// # Errors
+    /// [`FlowError::FrameCount`] or [`FlowError::BufferLength`] when
+    /// `originals` or `stylised` does not match the reference (as
+    /// [`WarpReference::e_warp`]); [`FlowError::InvalidParams`] when `params`
+    /// is out of range; [`FlowError::TooSmall`] when the frames are smaller
+    /// than `params.patch_size`.
     pub fn carried_e_warp<F: AsRef<[f32]>>(
         &self,
         originals: &[F],
@@ -590,9 +624,10 @@ impl WarpReference {
     /// The long-term warping error of `frames` against the first frame of
     /// each shot.
     ///
-    /// Errors: as [`WarpReference::e_warp`], and
-    /// [`FlowError::InvalidParams`] when the reference was built without
-    /// long-term flows ([`WarpOptions::long_term`]).
+    /// # Errors
+    /// As [`WarpReference::e_warp`], and [`FlowError::InvalidParams`] when
+    /// the reference was built without long-term flows
+    /// ([`WarpOptions::long_term`]).
     pub fn long_term<F: AsRef<[f32]>>(
         &self,
         width: usize,

@@ -19,9 +19,22 @@ pub const DEFAULT_FPS: Fps = (25, 1);
 /// leaves nothing behind.
 pub trait FrameSink {
     /// Adds a frame. Every frame must have the first one's size.
+    ///
+    /// # Errors
+    ///
+    /// [`FramesError::SizeMismatch`] for a frame of another size,
+    /// [`FramesError::TooLarge`] for frames the format cannot hold, and the
+    /// output's own failures ([`FramesError::Io`], [`FramesError::Encode`],
+    /// [`FramesError::FfmpegFailed`], [`FramesError::Stopped`]).
     fn write_frame(&mut self, frame: &Frame) -> Result<()>;
 
     /// Completes the output and moves it into place.
+    ///
+    /// # Errors
+    ///
+    /// [`FramesError::NoFrames`] when no frame was written; otherwise the
+    /// output's failures as for [`Self::write_frame`]. Either way nothing
+    /// is left at the output path.
     fn finish(self: Box<Self>) -> Result<()>;
 }
 

@@ -70,6 +70,14 @@ fn output_kind(output: &Path) -> Result<OutputKind> {
 /// - `.mp4`, `.mov`, `.mkv` (H.264), `.webm` (VP9): encoded by ffmpeg,
 ///   which is started here, so a missing ffmpeg is reported before any
 ///   frame is made.
+///
+/// # Errors
+///
+/// [`FramesError::UnsupportedOutput`] for an unknown extension;
+/// [`FramesError::InvalidParameter`] for a frame rate that is not positive;
+/// [`FramesError::OutputFolderNotEmpty`] for a frame folder that has files;
+/// [`FramesError::Io`] when the output's folder cannot be written;
+/// [`FramesError::FfmpegMissing`] for a video output without ffmpeg.
 pub fn create_sink(output: &Path, options: &SinkOptions) -> Result<Box<dyn FrameSink>> {
     let kind = output_kind(output)?;
     let fps = options.frame_rate()?;

@@ -263,6 +263,11 @@ fn check_output_free(output: &Path) -> Result<()> {
 /// written there would be read back as input on the next run. Paths are
 /// compared after resolving symlinks and `..` (the output's missing
 /// components are taken literally).
+///
+/// # Errors
+///
+/// [`FramesError::OutputInsideInput`] when it is inside; [`FramesError::Io`]
+/// when the working directory cannot be read (for a relative `output`).
 pub fn check_output_not_inside(input: &Path, output: &Path) -> Result<()> {
     let Ok(input_abs) = input.canonicalize() else {
         return Ok(());
