@@ -33,15 +33,31 @@ pub struct Cli {
 /// subcommand (`stylize --content ...`, the form of earlier versions and
 /// users' scripts).
 pub fn parse() -> Cli {
-    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let flat = args
-        .get(1)
-        .and_then(|a| a.to_str())
+    Cli::parse_from(with_default_job(std::env::args_os().collect()))
+}
+
+/// `args` (the program's name first) with `image` inserted where no job is
+/// named: when the first argument after the global flags (`-q`, `-v`,
+/// `-vv`, `--quiet`, `--verbose`) is another flag, other than help or
+/// version. `stylize -q fast ...` names its job; `stylize -q --content
+/// ...` is an image job.
+fn with_default_job(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let global = |a: &str| {
+        matches!(a, "--quiet" | "--verbose")
+            || (a.len() > 1 && a.starts_with('-') && a[1..].bytes().all(|b| b == b'q' || b == b'v'))
+    };
+    let first = args
+        .iter()
+        .skip(1)
+        .position(|a| !a.to_str().is_some_and(global))
+        .map(|k| k + 1);
+    let flat = first
+        .and_then(|k| args[k].to_str())
         .is_some_and(|a| a.starts_with('-') && !matches!(a, "-h" | "--help" | "-V" | "--version"));
     if flat {
         args.insert(1, "image".into());
     }
-    Cli::parse_from(args)
+    args
 }
 
 /// The jobs.
@@ -635,4 +651,51 @@ pub struct FastArgs {
     /// Allow an output to replace an input image (refused otherwise).
     #[arg(long)]
     pub overwrite: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_image_job_is_the_default_whatever_the_global_flags() {
+        let args = |line: &str| -> Vec<String> {
+            let given = line.split(' ').map(std::ffi::OsString::from).collect();
+            with_default_job(given)
+                .into_iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect()
+        };
+        for (line, expected) in [
+            ("stylize --content a.jpg", "stylize image --content a.jpg"),
+            (
+                "stylize -q --content a.jpg",
+                "stylize image -q --content a.jpg",
+            ),
+            ("stylize -vv -q -c a.jpg", "stylize image -vv -q -c a.jpg"),
+            ("stylize -q fast -c a.jpg", "stylize -q fast -c a.jpg"),
+            ("stylize -v video -i a.mp4", "stylize -v video -i a.mp4"),
+            ("stylize --quiet help", "stylize --quiet help"),
+            ("stylize -q --help", "stylize -q --help"),
+            ("stylize fast -q -c a.jpg", "stylize fast -q -c a.jpg"),
+            ("stylize -q", "stylize -q"),
+        ] {
+            assert_eq!(args(line).join(" "), expected, "{line}");
+        }
+        // And clap takes each: the global flags before the job included.
+        let cli = Cli::parse_from(with_default_job(
+            [
+                "stylize",
+                "-q",
+                "flicker",
+                "--original",
+                "a",
+                "--stylized",
+                "b",
+            ]
+            .map(std::ffi::OsString::from)
+            .to_vec(),
+        ));
+        assert!(cli.quiet && matches!(cli.command, Command::Flicker(_)));
+    }
 }

@@ -14,7 +14,7 @@ use stylize_feedforward::{
 
 use crate::args::FastArgs;
 use crate::interrupt::Interrupt;
-use crate::setup::{check_not_an_input, check_output_dir};
+use crate::setup::{check_not_an_input, check_output_file};
 use crate::{JobResult, Outcome};
 
 /// The output's longer side when --size is not given.
@@ -56,11 +56,21 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         blend_weights(&blend, cli.style.len())?
     };
     let folder = cli.content.is_dir();
+    if folder && cli.sheet {
+        return Err(Error::parameter(
+            "sheet",
+            format!(
+                "{} is a folder; --sheet paints one photo: name a file",
+                cli.content.display()
+            ),
+        )
+        .into());
+    }
     let jobs = if folder {
         folder_jobs(cli)?
     } else {
         output_format(&cli.output)?;
-        check_output_dir(&cli.output)?;
+        check_output_file(&cli.output)?;
         check_not_an_input(
             &cli.output,
             std::iter::once(cli.content.as_path()).chain(cli.style.iter().map(PathBuf::as_path)),
@@ -99,6 +109,12 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         None => painting_style(&fast, &paintings, &weights, cli.style_size)?,
     };
     let size = cli.size.unwrap_or(DEFAULT_SIZE);
+    // The output folder is made only now, once the styles and the models
+    // have loaded, and removed again if no image could be painted into it.
+    let made_folder = folder && !cli.output.exists();
+    if folder {
+        std::fs::create_dir_all(&cli.output).map_err(|e| Error::io(&cli.output, e))?;
+    }
     let bar = bar(!quiet && folder, jobs.len() as u64, "images");
     let mut failed = 0usize;
     for (input, output) in &jobs {
@@ -139,6 +155,10 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         bar.inc(1);
     }
     bar.finish_and_clear();
+    if made_folder && failed == jobs.len() {
+        // Only an empty folder is removed.
+        let _ = std::fs::remove_dir(&cli.output);
+    }
     if failed > 0 {
         return Err(format!("{failed} of {} images failed (see above)", jobs.len()).into());
     }
@@ -222,14 +242,23 @@ fn folder_jobs(cli: &FastArgs) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
             ),
         ));
     }
-    std::fs::create_dir_all(&cli.output).map_err(|e| Error::io(&cli.output, e))?;
-    Ok(inputs
+    let jobs: Vec<(PathBuf, PathBuf)> = inputs
         .into_iter()
         .filter_map(|p| {
             let name = p.file_name()?.to_owned();
             Some((p, cli.output.join(name)))
         })
-        .collect())
+        .collect();
+    // A painting (or, through a link, another photo) may sit in the
+    // output folder under a photo's name.
+    for (input, output) in &jobs {
+        check_not_an_input(
+            output,
+            std::iter::once(input.as_path()).chain(cli.style.iter().map(PathBuf::as_path)),
+            cli.overwrite,
+        )?;
+    }
+    Ok(jobs)
 }
 
 /// Prints `msg` above the bar, or on stderr where there is no bar (unless

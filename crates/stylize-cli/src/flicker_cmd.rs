@@ -212,6 +212,14 @@ fn frames(mut source: Box<dyn FrameSource>) -> impl Iterator<Item = Result<RgbIm
 /// # Errors
 /// Unreadable clips, different frame counts.
 pub fn run(cli: &FlickerArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
+    // Standard input holds one clip; reading it twice would wait forever.
+    if cli.original.as_os_str() == "-" && cli.stylized.as_os_str() == "-" {
+        return Err(stylize::Error::parameter(
+            "stylized",
+            "standard input (`-`) can be only one of --original and --stylized",
+        )
+        .into());
+    }
     let options = SourceOptions {
         ffmpeg: ffmpeg_from_env(),
         ..SourceOptions::default()

@@ -10,8 +10,8 @@ use crate::args::ImageArgs;
 use crate::interrupt::Interrupt;
 use crate::progress::CliObserver;
 use crate::setup::{
-    build_config, check_not_an_input, check_output_dir, check_side_file, file_name, init_file,
-    is_fast_init, load_styles, load_stylizer,
+    build_config, check_not_an_input, check_output_file, check_side_file, check_snapshots,
+    file_name, init_file, is_fast_init, load_styles, load_stylizer,
 };
 use crate::{JobResult, Outcome};
 
@@ -28,7 +28,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     };
     // Everything a user can get wrong is checked before the long part.
     output_format(&cli.output)?;
-    check_output_dir(&cli.output)?;
+    check_output_file(&cli.output)?;
     let init_file = init_file(&cli.common);
     let inputs = || {
         std::iter::once(cli.content.as_path())
@@ -36,13 +36,16 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             .chain(init_file)
     };
     check_not_an_input(&cli.output, inputs(), cli.overwrite)?;
+    if let Some(every) = cli.save_every {
+        check_snapshots(&cli.output, every as usize, inputs(), cli.overwrite)?;
+    }
     for (flag, file) in [("loss-log", &cli.loss_log), ("plot", &cli.plot)] {
         if let Some(file) = file {
             check_side_file(flag, file, &cli.output, inputs(), cli.overwrite)?;
         }
     }
     if let Some(plot) = &cli.plot {
-        check_output_dir(plot)?;
+        check_output_file(plot)?;
         let ext = plot.extension().map(|e| e.to_ascii_lowercase());
         if ext.as_deref() != Some("png".as_ref()) {
             return Err(Error::parameter(
@@ -111,8 +114,10 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     .with_interrupt(interrupt.clone());
     let start = Instant::now();
     let result = stylizer.stylize(&content, &styles, &config, &mut observer)?;
-    observer.finish()?;
+    // The painting first: a plot or log that fails to write then costs
+    // only itself.
     save_image(&result.image, &cli.output)?;
+    observer.finish()?;
     if let Some(dir) = &cli.dump {
         stylize::dump::write_final(dir, &result)?;
     }

@@ -130,7 +130,7 @@ impl CliObserver {
 }
 
 /// `out/result.png`, 120 -> `out/result.0120.png`.
-fn snapshot_path(output: &Path, iteration: usize) -> PathBuf {
+pub(crate) fn snapshot_path(output: &Path, iteration: usize) -> PathBuf {
     let stem = output
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

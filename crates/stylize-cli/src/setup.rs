@@ -10,7 +10,7 @@ use stylize::{
 };
 
 use crate::args::{CommonArgs, DeviceArg};
-use crate::progress::DownloadBar;
+use crate::progress::{snapshot_path, DownloadBar};
 
 /// The style images, decoded.
 ///
@@ -246,23 +246,43 @@ pub fn init_file(common: &CommonArgs) -> Option<&Path> {
         .map(Path::new)
 }
 
-/// Fails early when the output's folder does not exist.
+/// Fails early, before any painting, when a file cannot be written where
+/// `output` names it: its folder missing, not a folder, or not writable
+/// (a trial temporary file there, removed at once). `output` itself may be
+/// a folder still to be made (a video's frames).
+///
+/// # Errors
+/// [`Error::Io`] naming the folder and what is wrong with it.
 pub fn check_output_dir(output: &Path) -> Result<(), Error> {
     let dir = match output.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
-        _ => return Ok(()),
+        _ => Path::new("."),
     };
-    if dir.is_dir() {
-        Ok(())
-    } else {
-        Err(Error::io(
-            dir,
-            std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "the output's folder does not exist",
-            ),
-        ))
+    let refuse = |why: &str| Error::io(dir, std::io::Error::other(why.to_string()));
+    if !dir.exists() {
+        return Err(refuse("the folder does not exist"));
     }
+    if !dir.is_dir() {
+        return Err(refuse("not a folder"));
+    }
+    stylize::output_tempfile(dir, ".stylize-check-")
+        .map(drop)
+        .map_err(|e| Error::io(dir, e))
+}
+
+/// [`check_output_dir`] for an output that is a file: one that is an
+/// existing folder is refused too.
+///
+/// # Errors
+/// [`Error::Io`] naming the file or its folder.
+pub fn check_output_file(output: &Path) -> Result<(), Error> {
+    if output.is_dir() {
+        return Err(Error::io(
+            output,
+            std::io::Error::other("a folder is there; name a file"),
+        ));
+    }
+    check_output_dir(output)
 }
 
 /// Refuses an `output` that is one of `inputs` (the same file, whatever
@@ -306,6 +326,54 @@ pub fn check_side_file<'a>(
         std::iter::once(output).chain(inputs),
         overwrite,
     )
+}
+
+/// Refuses a `--save-every` run whose snapshots (`OUT-stem.NNNN.ext`, every
+/// `every` iterations; [`snapshot_path`]) would replace one of `inputs`,
+/// unless `overwrite`. An input is at risk when its name (as given, or
+/// after following links) has a snapshot's shape with a number that is a
+/// multiple of `every`, and that snapshot is the same file; the run's
+/// length is not consulted, so a number it never reaches is refused too.
+///
+/// # Errors
+/// [`Error::Parameter`] naming `--save-every` and the file.
+pub fn check_snapshots<'a, I>(
+    output: &Path,
+    every: usize,
+    inputs: I,
+    overwrite: bool,
+) -> Result<(), Error>
+where
+    I: IntoIterator<Item = &'a Path> + Clone,
+{
+    let number = |name: Option<&std::ffi::OsStr>| -> Option<usize> {
+        let name = name?.to_str()?;
+        let (rest, _ext) = name.rsplit_once('.')?;
+        let (_stem, digits) = rest.rsplit_once('.')?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok()
+    };
+    for input in inputs.clone() {
+        let resolved = std::fs::canonicalize(input).ok();
+        let names = [
+            input.file_name(),
+            resolved.as_deref().and_then(Path::file_name),
+        ];
+        for n in names.into_iter().filter_map(number) {
+            if n > 0 && n.is_multiple_of(every.max(1)) {
+                check_written_file(
+                    "save-every",
+                    "an input",
+                    &snapshot_path(output, n),
+                    inputs.clone(),
+                    overwrite,
+                )?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Refuses `written` (named `name` in the message) when it is one of

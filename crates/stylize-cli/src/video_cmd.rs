@@ -24,8 +24,8 @@ use crate::interrupt::Interrupt;
 use crate::json_file::write_json;
 use crate::selection::{fps_rational, Frames, Selection};
 use crate::setup::{
-    build_config, check_not_an_input, check_output_dir, check_side_file, init_file, load_styles,
-    load_stylizer,
+    build_config, check_not_an_input, check_output_dir, check_output_file, check_side_file,
+    init_file, load_styles, load_stylizer,
 };
 use crate::{JobResult, Outcome};
 
@@ -68,7 +68,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     };
     check_not_an_input(&cli.output, inputs(), cli.overwrite)?;
     if let Some(report) = &cli.report {
-        check_output_dir(report)?;
+        check_output_file(report)?;
         check_side_file("report", report, &cli.output, inputs(), cli.overwrite)?;
         if cli.input.as_os_str() != "-" && check_output_not_inside(&cli.input, report).is_err() {
             return Err(Error::parameter(
@@ -152,6 +152,21 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     };
     let selection = Selection::new(cli.frames, in_fps, out_fps);
     let total = source.total_frames().map(|n| selection.count(n as usize));
+    // A range past a clip of known length is said as such, before any
+    // work (a length from ffmpeg's duration is an estimate: not used here).
+    if let (Some(n), Some((first, last))) = (info.frames, cli.frames) {
+        if n > 0 && selection.count(n as usize) == 0 {
+            let range = format!("{first}..{}", last.map_or(String::new(), |l| l.to_string()));
+            return Err(Error::parameter(
+                "frames",
+                format!(
+                    "{range} selects none of the {n} frames of {}",
+                    cli.input.display()
+                ),
+            )
+            .into());
+        }
+    }
     if cli.method == VideoMethod::Fast {
         let frames = Frames {
             source,
@@ -185,6 +200,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     ));
     let work_dir = work_dir_for(&cli.output);
     let settings = settings(cli, &config, &stylizer);
+    let work_existed = work_dir.exists();
     let mut work = WorkDir::open(&work_dir, &settings)?;
     if work.restarted() {
         log::warn!(
@@ -200,7 +216,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         selection: &selection,
         index: 0,
     };
-    let summary = stylize_video(
+    let summary = match stylize_video(
         &stylizer,
         &mut frames,
         total,
@@ -208,7 +224,18 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         &config,
         &mut work,
         &mut progress,
-    )?;
+    ) {
+        Ok(summary) => summary,
+        Err(e) => {
+            // A run that failed before finishing a frame (a clip with no
+            // frames, frames too small, a bad first frame) leaves no work
+            // folder of its own behind: there is nothing to continue.
+            if !work_existed && work.finished() == 0 {
+                std::fs::remove_dir_all(&work_dir).ok();
+            }
+            return Err(e.into());
+        }
+    };
     progress.finish();
     if summary.stopped {
         // Said even with -q: the user asked for the stop.

@@ -342,6 +342,8 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
     std::fs::write(&unknown, "not weights at all").unwrap();
     let small = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../stylize/tests/fixtures/h5/keras2_legacy.h5");
+    let folder = d.join("a-folder.png");
+    std::fs::create_dir(&folder).unwrap();
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let p = |p: &Path| p.to_str().unwrap().to_string();
     let mut cases = vec![
@@ -394,6 +396,22 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
             name: "missing output folder",
             args: vec!["--output".into(), p(&d.join("no/such/dir/out.png"))],
             expect: "does not exist",
+        },
+        // Found before painting, not after it.
+        Case {
+            name: "output that is a folder",
+            args: vec!["--output".into(), p(&folder)],
+            expect: "a folder is there; name a file",
+        },
+        Case {
+            name: "output folder that is a file",
+            args: vec!["--output".into(), p(&text.join("out.png"))],
+            expect: "not a folder",
+        },
+        Case {
+            name: "plot that is a folder",
+            args: vec!["--plot".into(), p(&folder)],
+            expect: "a folder is there; name a file",
         },
         Case {
             name: "negative alpha",
@@ -941,6 +959,72 @@ fn an_output_that_is_an_input_needs_overwrite() {
     let o = stylize().args(&args).arg("--overwrite").output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert_ne!(std::fs::read(&photo).unwrap(), before);
+}
+
+/// `--save-every` snapshots (`OUT-stem.NNNN.ext`) never replace an input:
+/// a photo or a painting named like one of them (directly or through a
+/// link) is refused, the files untouched, unless `--overwrite`; a name
+/// whose number is not a snapshot's (not a multiple of `--save-every`) is
+/// not.
+#[test]
+fn snapshots_never_replace_an_input() {
+    let Some(weights) = common::hed_weights("snapshots_never_replace_an_input") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.png");
+    let photo = dir.path().join("o.0002.png");
+    let painting = dir.path().join("o.0003.png");
+    image::open(common::asset("chelsea.jpg"))
+        .unwrap()
+        .resize(64, 64, image::imageops::FilterType::Triangle)
+        .save(&photo)
+        .unwrap();
+    image::open(common::asset("udnie.jpg"))
+        .unwrap()
+        .resize(64, 64, image::imageops::FilterType::Triangle)
+        .save(&painting)
+        .unwrap();
+    let link = dir.path().join("painting.png");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&painting, &link).unwrap();
+    #[cfg(not(unix))]
+    std::fs::copy(&painting, &link).unwrap();
+    let before = |p: &Path| std::fs::read(p).unwrap();
+    let (photo_before, painting_before) = (before(&photo), before(&painting));
+    let run = |style: &Path, every: &str, extra: &[&str]| {
+        let mut args = base_args(&out, &weights);
+        let i = args.iter().position(|a| a == "--content").unwrap();
+        args[i + 1] = photo.to_str().unwrap().into();
+        let i = args.iter().position(|a| a == "--style").unwrap();
+        args[i + 1] = style.to_str().unwrap().into();
+        stylize()
+            .args(&args)
+            .args(["--save-every", every])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    for (style, every) in [(&painting, "1"), (&painting, "2"), (&link, "3")] {
+        let o = run(style, every, &[]);
+        assert!(!o.status.success(), "{} every {every}", style.display());
+        assert!(
+            stderr(&o).contains("save-every") && stderr(&o).contains("is also an input"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!out.exists());
+        assert_eq!(before(&photo), photo_before);
+        assert_eq!(before(&painting), painting_before);
+    }
+    // Every 4th iteration: neither 2 nor 3 is a snapshot's number.
+    let o = run(&painting, "4", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(before(&photo), photo_before);
+    std::fs::remove_file(&out).unwrap();
+    let o = run(&painting, "1", &["--overwrite"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_ne!(before(&photo), photo_before);
 }
 
 /// `w` x `h`, the left half red and the right half blue.

@@ -173,6 +173,44 @@ fn a_folder_paints_every_image_and_reports_the_bad_one() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("input folder"), "{}", stderr(&o));
     assert_eq!(std::fs::read(input.join("b.jpg")).unwrap(), before);
+
+    // A painting in the output folder under a photo's name is an input too:
+    // refused, and it stays as it was.
+    let painting = out.join("b.jpg");
+    std::fs::copy(common::asset("udnie.jpg"), &painting).unwrap();
+    let painting_before = std::fs::read(&painting).unwrap();
+    let o = fast()
+        .args([
+            "-c",
+            s(&input),
+            "-o",
+            s(&out),
+            "-s",
+            s(&painting),
+            "--size",
+            "64",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is also an input"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&painting).unwrap(), painting_before);
+
+    // A run that paints nothing leaves no output folder behind: every
+    // image bad, or --sheet given a folder.
+    let bad = dir.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    std::fs::write(bad.join("x.png"), b"not a png").unwrap();
+    for choice in [&["--builtin", "3"][..], &["--sheet"][..]] {
+        let empty = dir.path().join("nothing");
+        let o = fast()
+            .args(["-c", s(&bad), "-o", s(&empty), "--size", "64"])
+            .args(choice)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{choice:?}: {}", stderr(&o));
+        assert!(!empty.exists(), "{choice:?}: {} was left", empty.display());
+    }
 }
 
 #[test]

@@ -336,6 +336,14 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
             None,
             "before the first",
         ),
+        // Past the end of a clip of known length: said as such.
+        (
+            clip.clone(),
+            out.clone(),
+            vec!["--frames", "5..8"],
+            None,
+            "5..8 selects none of the 3 frames",
+        ),
         (
             clip.clone(),
             out.clone(),
@@ -370,6 +378,13 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
             assert!(!d.join("full.stylize-work").exists());
         } else {
             assert!(!output.exists(), "{output:?} was written");
+            // No work folder either: nothing was painted to continue from.
+            let mut work = output.clone().into_os_string();
+            work.push(".stylize-work");
+            assert!(
+                !Path::new(&work).exists(),
+                "{input:?} -> {output:?}: left {work:?}"
+            );
         }
     }
     // Nothing half-written beside the outputs.
@@ -566,4 +581,13 @@ fn the_flicker_command_measures_two_clips_in_step() {
         "{}",
         stderr(&o)
     );
+    // Standard input for both: refused at once (it used to wait forever
+    // for the second reader's lock).
+    let o = stylize()
+        .args(["flicker", "--original", "-", "--stylized", "-"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("only one of"), "{}", stderr(&o));
 }
