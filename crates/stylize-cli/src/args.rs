@@ -341,6 +341,12 @@ pub struct CommonArgs {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: Option<u32>,
 
+    /// The folder of the fast network's model files, for `--init fast`
+    /// and `video --method fast` (default: $STYLIZE_FAST_MODELS, else the
+    /// cache that scripts/fetch-fast-models fills).
+    #[arg(long, value_name = "FOLDER")]
+    pub models: Option<PathBuf>,
+
     /// Where to compute: cpu, cuda (cuda:N for the N-th GPU), wgpu, or
     /// auto: the first CUDA GPU, else a wgpu GPU, else the CPU, among the
     /// backends this binary was built with (cargo features `cuda`, `wgpu`).
@@ -380,7 +386,7 @@ fn non_negative(s: &str) -> Result<f32, String> {
 }
 
 fn positive(s: &str) -> Result<f32, String> {
-    let v = non_negative(s)?;
+    let v = non_negative(s).map_err(|_| format!("{s} must be a finite number > 0"))?;
     if v > 0.0 {
         Ok(v)
     } else {

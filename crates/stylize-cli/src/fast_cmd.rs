@@ -295,9 +295,9 @@ pub fn initial_image(
     content: &DynamicImage,
     styles: &[DynamicImage],
     config: &stylize::StyleConfig,
-    threads: Option<u32>,
+    common: &crate::args::CommonArgs,
 ) -> Result<stylize::Init, Box<dyn std::error::Error + Send + Sync>> {
-    let fast = load_fast(None, threads)?;
+    let fast = load_fast(common.models.as_deref(), common.threads)?;
     let photo = content.to_rgb32f();
     let (width, height) = photo.dimensions();
     let longest = width.max(height).min(config.size);

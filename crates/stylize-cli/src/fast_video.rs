@@ -133,7 +133,7 @@ pub fn run(
         .as_deref()
         .map(str::parse::<StyleMix>)
         .transpose()?;
-    let fast = load_fast(None, cli.common.threads)?;
+    let fast = load_fast(cli.common.models.as_deref(), cli.common.threads)?;
     let mut temporal =
         TemporalBlend::new(blend, DisParams::default(), prepared.config.cut_threshold)?
             .with_isa(fast.isa())?;

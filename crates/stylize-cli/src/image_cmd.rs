@@ -44,6 +44,18 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             check_side_file(flag, file, &cli.output, inputs(), cli.overwrite)?;
         }
     }
+    if let (Some(log), Some(plot)) = (&cli.loss_log, &cli.plot) {
+        if std::path::absolute(log).ok() == std::path::absolute(plot).ok() {
+            return Err(Error::parameter(
+                "plot",
+                format!(
+                    "{} is also the loss log; choose another file",
+                    plot.display()
+                ),
+            )
+            .into());
+        }
+    }
     if let Some(plot) = &cli.plot {
         check_output_file(plot)?;
         let ext = plot.extension().map(|e| e.to_ascii_lowercase());
@@ -61,7 +73,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let mut config = build_config(&cli.common, Preset::Seed, None)?;
     if let Some(spec) = cli.common.init.as_deref().filter(|i| is_fast_init(i)) {
         config.init =
-            crate::fast_cmd::initial_image(spec, &content, &styles, &config, cli.common.threads)?;
+            crate::fast_cmd::initial_image(spec, &content, &styles, &config, &cli.common)?;
         say(format!(
             "starting from the feed-forward network's painting ({spec})"
         ));

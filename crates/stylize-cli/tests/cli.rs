@@ -474,6 +474,21 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
             expect: "invalid scales",
         },
         Case {
+            name: "plot that is the loss log",
+            args: vec![
+                "--plot".into(),
+                p(&d.join("out-both.png")),
+                "--loss-log".into(),
+                p(&d.join(".").join("out-both.png")),
+            ],
+            expect: "is also the loss log",
+        },
+        Case {
+            name: "too many scales",
+            args: s(&["--scales", "16"]),
+            expect: "with 16 scales",
+        },
+        Case {
             name: "plot that is not a PNG",
             args: vec!["--plot".into(), p(&d.join("out-plot.jpg"))],
             expect: "the plot is a PNG",

@@ -629,6 +629,16 @@ fn fast_video_refuses_what_it_cannot_do() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("fetch-fast-models"), "{}", stderr(&o));
     assert!(!out.exists());
+    // `--models` names the folder, over the environment's (which holds
+    // the models here).
+    let elsewhere = dir.path().join("elsewhere");
+    let o = fast_video(&frames, &style)
+        .args(["-o", s(&out), "--models", s(&elsewhere)])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("elsewhere"), "{}", stderr(&o));
+    assert!(!out.exists());
 }
 
 #[test]

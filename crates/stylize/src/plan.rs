@@ -119,7 +119,12 @@ impl Planner {
                             "with {} scales the first is {side} px, where the content is {}x{} \
                              px: too small for the network's layers; use fewer --scales, or \
                              --scales auto",
-                            sizes.len(),
+                            // As asked: coarse sizes that round alike
+                            // are made once, so there may be fewer.
+                            match config.scales {
+                                Scales::Fixed(n) => n,
+                                Scales::Auto => sizes.len(),
+                            },
                             scale.size.0,
                             scale.size.1
                         ),
