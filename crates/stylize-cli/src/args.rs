@@ -394,6 +394,16 @@ fn positive(s: &str) -> Result<f32, String> {
     }
 }
 
+/// A frame rate: above 0, at most 1000 fps (what the outputs take).
+fn frame_rate(s: &str) -> Result<f32, String> {
+    let v = positive(s)?;
+    if v <= 1000.0 {
+        Ok(v)
+    } else {
+        Err(format!("{s} fps is more than the 1000 fps an output takes"))
+    }
+}
+
 fn memory_size(s: &str) -> Result<u64, String> {
     stylize::memory::parse_size(s)
 }
@@ -428,7 +438,7 @@ pub struct VideoArgs {
     /// Output frame rate; below the input's, frames are dropped evenly
     /// (above it, none are repeated: the clip plays faster, with a warning).
     /// Default: the input's (25 when it has none).
-    #[arg(long, value_name = "FPS", value_parser = positive, allow_negative_numbers = true)]
+    #[arg(long, value_name = "FPS", value_parser = frame_rate, allow_negative_numbers = true)]
     pub fps: Option<f32>,
 
     /// Iterations of each frame after the first of a shot (default: a
@@ -703,5 +713,14 @@ mod tests {
             .to_vec(),
         ));
         assert!(cli.quiet && matches!(cli.command, Command::Flicker(_)));
+    }
+
+    #[test]
+    fn frame_rates_are_positive_and_at_most_1000() {
+        assert_eq!(frame_rate("29.97"), Ok(29.97));
+        assert_eq!(frame_rate("1000"), Ok(1000.0));
+        for bad in ["0", "-1", "1001", "4294967295", "inf", "NaN", "fast"] {
+            assert!(frame_rate(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -250,6 +250,25 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         return Ok(Outcome::Interrupted);
     }
     let files = work.frame_files();
+    let video_output = cli
+        .output
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| {
+            ["mp4", "webm", "mov", "mkv"]
+                .iter()
+                .any(|v| e.eq_ignore_ascii_case(v))
+        });
+    if video_output
+        && (cli.frames.is_some() || cli.fps.is_some())
+        && cli.input.as_os_str() != "-"
+        && cli.input.is_file()
+    {
+        log::warn!(
+            "{}: its sound, if any, is not copied: with --frames or --fps the frames are no              longer in time with it",
+            cli.input.display()
+        );
+    }
     let mut sink = create_sink(
         &cli.output,
         &SinkOptions {

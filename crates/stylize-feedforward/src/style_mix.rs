@@ -31,7 +31,8 @@ impl StyleMix {
     /// negative or non-finite weight, or weights that do not sum to a
     /// positive finite number.
     pub fn from_parts(parts: &[(usize, f32)]) -> Result<Self> {
-        let mut weights = [0.0f32; BUILTIN_STYLES];
+        // Summed in f64: weights near f32's largest do not overflow.
+        let mut sums = [0.0f64; BUILTIN_STYLES];
         for &(index, weight) in parts {
             if index >= BUILTIN_STYLES {
                 return Err(Error::StyleMix(format!(
@@ -44,15 +45,15 @@ impl StyleMix {
                     "the weight of style {index} is {weight}; weights must be finite and >= 0"
                 )));
             }
-            weights[index] += weight;
+            sums[index] += f64::from(weight);
         }
-        let sum: f32 = weights.iter().sum();
-        if !(sum > 0.0 && sum.is_finite()) {
+        let sum: f64 = sums.iter().sum();
+        if sum <= 0.0 {
             return Err(Error::StyleMix(
                 "the weights must sum to a positive number".to_string(),
             ));
         }
-        weights.iter_mut().for_each(|w| *w /= sum);
+        let weights = sums.map(|w| (w / sum) as f32);
         Ok(StyleMix { weights })
     }
 
@@ -126,6 +127,9 @@ mod tests {
         assert_eq!(mix.weights()[3], 0.25);
         assert_eq!(mix.weights()[12], 0.75);
         assert_eq!(mix.weights().iter().sum::<f32>(), 1.0);
+        // Weights near f32's largest: an even mix, not an overflow.
+        let big: StyleMix = "3:3e38,4:3e38".parse().unwrap();
+        assert_eq!((big.weights()[3], big.weights()[4]), (0.5, 0.5));
     }
 
     #[test]

@@ -49,10 +49,15 @@ pub(crate) fn flatten(image: DynamicImage, background: [u8; 3]) -> Frame {
     out
 }
 
-/// A frame rate with both terms non-zero, reduced by their gcd.
+/// The fastest frame rate taken, frames per second: a header claiming
+/// more (Y4M's `F4294967295:1`) is not a video's rate.
+pub(crate) const MAX_FPS: u32 = 1000;
+
+/// A frame rate with both terms non-zero and at most [`MAX_FPS`], reduced
+/// by their gcd.
 pub(crate) fn checked_fps(fps: Fps) -> Option<Fps> {
     let (n, d) = fps;
-    if n == 0 || d == 0 {
+    if n == 0 || d == 0 || u64::from(n) > u64::from(MAX_FPS) * u64::from(d) {
         return None;
     }
     let g = gcd(n, d);
@@ -105,5 +110,9 @@ mod tests {
     fn fps_is_reduced() {
         assert_eq!(checked_fps((50, 2)), Some((25, 1)));
         assert_eq!(checked_fps((0, 1)), None);
+        assert_eq!(checked_fps((1000, 1)), Some((1000, 1)));
+        assert_eq!(checked_fps((1001, 1)), None);
+        assert_eq!(checked_fps((u32::MAX, 1)), None);
+        assert_eq!(checked_fps((u32::MAX, u32::MAX)), Some((1, 1)));
     }
 }

@@ -96,8 +96,10 @@ impl SinkOptions {
             None => Ok(DEFAULT_FPS),
             Some(fps) => checked_fps(fps).ok_or_else(|| {
                 FramesError::InvalidParameter(format!(
-                    "frame rate {}/{} must be positive",
-                    fps.0, fps.1
+                    "frame rate {}/{} must be positive and at most {} fps",
+                    fps.0,
+                    fps.1,
+                    crate::frame::MAX_FPS
                 ))
             }),
         }
