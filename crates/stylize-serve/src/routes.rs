@@ -514,6 +514,21 @@ async fn create_job(
     };
     let dims = |i: &DynamicImage| (i.width(), i.height());
     let content = decoded.size;
+    // As `stylize fast` (the command this page shows for the job): a photo
+    // is refused before it is resized, not painted as an upscaled thumbnail.
+    let min = stylize_feedforward::MIN_SIDE;
+    if settings.method == MethodName::Fast
+        && matches!(decoded.inputs.painting, Painting::Image(_))
+        && content.0.min(content.1) < min
+    {
+        return Err(cleanup(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "the photo is {}x{}; the fast network needs at least {min}x{min} pixels",
+                content.0, content.1
+            ),
+        )));
+    }
     let styles: Vec<_> = decoded.inputs.styles.iter().map(dims).collect();
     let (estimate, refusal) =
         check_memory(&app, &settings, &config, content, &styles).map_err(cleanup)?;

@@ -749,6 +749,23 @@ async fn fast_jobs_paint_in_one_pass_or_start_the_optimiser() {
         "mean difference from the photo {diff:.1} levels"
     );
 
+    // A 3x3 photo is refused, as `stylize fast` (the command shown) does.
+    let mut three = std::io::Cursor::new(Vec::new());
+    image::RgbImage::new(3, 3)
+        .write_to(&mut three, image::ImageFormat::Png)
+        .expect("encode");
+    let (status, v) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "three.png", three.get_ref()),
+            Part::Text("builtin", "starry_night"),
+            Part::Text("settings", r#"{"method":"fast","size":96}"#),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(error_of(&v).contains("at least 16x16"), "{v}");
+
     // Less strength: the style vector nearer the photo's own.
     let (status, job) = json(
         &app,
