@@ -503,8 +503,9 @@ pub struct VideoArgs {
     #[arg(long)]
     pub keep_work: bool,
 
-    /// Allow the output to replace the input or a style image (refused
-    /// otherwise).
+    /// Allow the output to replace the input or a style image, or a
+    /// folder of frames from an earlier run (one that holds only
+    /// frame_NNNNNN.png files); refused otherwise.
     #[arg(long)]
     pub overwrite: bool,
 

@@ -92,6 +92,8 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     }
     let sink_options = SinkOptions {
         ffmpeg: ffmpeg_from_env(),
+        // A frame folder from an earlier run is replaced with --overwrite.
+        replace_frames: cli.overwrite,
         ..SinkOptions::default()
     };
     // The kind of output (and ffmpeg, where it needs one) before any work:

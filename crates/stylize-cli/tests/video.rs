@@ -467,6 +467,21 @@ fn a_folder_output_may_have_a_dot_in_its_name() {
         files_in(&out),
         [out.join("frame_000001.png"), out.join("frame_000002.png")]
     );
+    // The same command again: the folder of frames is refused before any
+    // painting, and replaced with --overwrite (the first frame only now).
+    let again = |extra: &[&str]| {
+        stylize()
+            .args(args(&clip, Path::new(&slash), &weights))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = again(&[]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("not empty"), "{}", stderr(&o));
+    let o = again(&["--overwrite", "--frames", "1..1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(files_in(&out), [out.join("frame_000001.png")]);
 }
 
 /// `--fps` above the input's rate cannot repeat frames: the clip plays

@@ -15,9 +15,10 @@ pub(crate) struct FolderSink {
 }
 
 impl FolderSink {
-    pub(crate) fn new(output: &Path) -> Result<Self> {
+    /// `replace`: see [`SinkOptions::replace_frames`](crate::SinkOptions::replace_frames).
+    pub(crate) fn new(output: &Path, replace: bool) -> Result<Self> {
         Ok(FolderSink {
-            dir: StagedDir::new(output)?,
+            dir: StagedDir::new(output, replace)?,
             count: 0,
         })
     }

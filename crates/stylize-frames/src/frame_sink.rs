@@ -70,6 +70,12 @@ pub struct SinkOptions {
     /// between frames ([`StopSignal`]). The other sinks write each frame
     /// as it comes and finish at once. Default `None`.
     pub stop: Option<StopSignal>,
+    /// A frame-folder output may replace a folder that holds only
+    /// `frame_NNNNNN.png` files (an earlier output): its frames are
+    /// removed once the new ones are in place. A folder with any other
+    /// file is still refused. Default `false`: any non-empty folder is
+    /// refused.
+    pub replace_frames: bool,
 }
 
 impl Default for SinkOptions {
@@ -84,6 +90,7 @@ impl Default for SinkOptions {
             y4m_range: YuvRange::Limited,
             crf: None,
             stop: None,
+            replace_frames: false,
         }
     }
 }

@@ -82,7 +82,7 @@ pub fn create_sink(output: &Path, options: &SinkOptions) -> Result<Box<dyn Frame
     let kind = output_kind(output)?;
     let fps = options.frame_rate()?;
     let inner: Box<dyn FrameSink> = match kind {
-        OutputKind::Folder => Box::new(FolderSink::new(output)?),
+        OutputKind::Folder => Box::new(FolderSink::new(output, options.replace_frames)?),
         OutputKind::Gif => Box::new(GifSink::new(
             output,
             fps,

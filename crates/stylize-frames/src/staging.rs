@@ -179,13 +179,16 @@ pub(crate) struct StagedDir {
     output: PathBuf,
     /// The open, locked `DIR_LOCK` inside.
     lock: File,
+    /// Whether a folder of earlier frames at `output` is replaced.
+    replace: bool,
 }
 
 impl StagedDir {
     /// Creates `.NAME.XXXXXX.tmp/` in `output`'s folder; refuses an output
-    /// that is an existing non-empty folder or a file.
-    pub(crate) fn new(output: &Path) -> Result<Self> {
-        check_output_free(output)?;
+    /// that is an existing non-empty folder (unless `replace` and it holds
+    /// only frames) or a file.
+    pub(crate) fn new(output: &Path, replace: bool) -> Result<Self> {
+        check_output_free(output, replace)?;
         let parent = check_parent(output)?;
         let prefix = temp_prefix(output);
         remove_stale(&parent, &prefix, ".tmp");
@@ -206,6 +209,7 @@ impl StagedDir {
             temp,
             output: output.to_path_buf(),
             lock,
+            replace,
         })
     }
 
@@ -220,33 +224,75 @@ impl StagedDir {
     }
 
     /// Renames the folder onto the output (an empty folder there is
-    /// replaced).
+    /// replaced; with `replace`, a folder of earlier frames too: moved
+    /// aside first, removed once the new folder is in place, and put back
+    /// if that rename fails).
     pub(crate) fn commit(self) -> Result<()> {
-        check_output_free(&self.output)?;
-        if self.output.is_dir() {
-            std::fs::remove_dir(&self.output)
+        check_output_free(&self.output, self.replace)?;
+        let mut aside = None;
+        if self.output.is_dir() && std::fs::remove_dir(&self.output).is_err() {
+            // Not empty, so (checked above) earlier frames: moved aside.
+            let parent = self.temp.path().parent().unwrap_or(Path::new("."));
+            let old = tempfile::Builder::new()
+                .prefix(&temp_prefix(&self.output))
+                .suffix(".old")
+                .tempdir_in(parent)
+                .map_err(FramesError::io("creating a folder in", parent))?
+                .keep();
+            std::fs::remove_dir(&old).map_err(FramesError::io("replacing", &self.output))?;
+            std::fs::rename(&self.output, &old)
                 .map_err(FramesError::io("replacing", &self.output))?;
+            aside = Some(old);
         }
         // Unlinked while still open and locked: from here on the folder
         // has no lock file, which `remove_stale` skips.
         let lock_path = self.temp.path().join(DIR_LOCK);
-        std::fs::remove_file(&lock_path).map_err(FramesError::io("removing", &lock_path))?;
-        std::fs::rename(self.temp.path(), &self.output).map_err(FramesError::io(
-            "renaming a temporary folder onto",
-            &self.output,
-        ))?;
+        let renamed = std::fs::remove_file(&lock_path)
+            .map_err(FramesError::io("removing", &lock_path))
+            .and_then(|()| {
+                std::fs::rename(self.temp.path(), &self.output).map_err(FramesError::io(
+                    "renaming a temporary folder onto",
+                    &self.output,
+                ))
+            });
+        if let Err(e) = renamed {
+            if let Some(old) = &aside {
+                let _ = std::fs::rename(old, &self.output);
+            }
+            return Err(e);
+        }
         // Renamed: nothing left to clean up.
         let _ = self.temp.keep();
         drop(self.lock);
+        if let Some(old) = aside {
+            std::fs::remove_dir_all(&old).map_err(FramesError::io("removing", &old))?;
+        }
         Ok(())
     }
 }
 
-/// `Ok` when `output` does not exist or is an empty folder.
-fn check_output_free(output: &Path) -> Result<()> {
+/// `Ok` when `output` does not exist or is an empty folder, or, with
+/// `replace`, a folder of frames only (`frame_NNNNNN.png`).
+fn check_output_free(output: &Path, replace: bool) -> Result<()> {
     match std::fs::read_dir(output) {
-        Ok(mut entries) => {
-            if entries.next().is_some() {
+        Ok(entries) => {
+            let frame = |e: &std::fs::DirEntry| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                e.file_type().is_ok_and(|t| t.is_file())
+                    && name
+                        .strip_prefix("frame_")
+                        .and_then(|n| n.strip_suffix(".png"))
+                        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            };
+            // An entry that cannot be read is not known to be a frame.
+            let mut entries = entries;
+            let refused = if replace {
+                entries.any(|e| !e.as_ref().is_ok_and(frame))
+            } else {
+                entries.next().is_some()
+            };
+            if refused {
                 Err(FramesError::OutputFolderNotEmpty {
                     path: output.to_path_buf(),
                 })
@@ -377,17 +423,17 @@ mod tests {
     fn a_killed_runs_folder_is_removed_and_a_committed_one_has_no_lock() {
         let dir = tempfile::tempdir().expect("tempdir");
         let output = dir.path().join("frames");
-        let first = StagedDir::new(&output).expect("stage");
+        let first = StagedDir::new(&output, false).expect("stage");
         std::fs::write(first.path().join("frame_000001.png"), b"x").expect("write");
         let first_path = first.path().to_path_buf();
         age(&first_path.join(DIR_LOCK));
         // While its run is alive, another leaves it alone.
-        drop(StagedDir::new(&output).expect("stage"));
+        drop(StagedDir::new(&output, false).expect("stage"));
         assert!(first_path.is_dir());
         // Killed: nothing removes it, and the lock is released.
         std::mem::forget(first.temp);
         drop(first.lock);
-        let next = StagedDir::new(&output).expect("stage");
+        let next = StagedDir::new(&output, false).expect("stage");
         assert!(!first_path.exists(), "the killed run's folder is removed");
         std::fs::write(next.path().join("frame_000001.png"), b"y").expect("write");
         next.commit().expect("commit");

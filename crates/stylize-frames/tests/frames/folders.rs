@@ -132,6 +132,37 @@ fn png_folder_output_round_trip() {
     );
 }
 
+/// With `replace_frames`, a folder of earlier frames is replaced whole
+/// (no stale frame past the new count, nothing left beside it); a folder
+/// with any other file is still refused, and left as it was.
+#[test]
+fn a_folder_of_earlier_frames_may_be_replaced() {
+    let dir = tempdir();
+    let out = dir.path().join("out");
+    write(&out, &frames(3), &SinkOptions::default()).unwrap();
+    let replace = SinkOptions {
+        replace_frames: true,
+        ..SinkOptions::default()
+    };
+    let second = frames(5)[3..].to_vec();
+    write(&out, &second, &replace).unwrap();
+    assert_eq!(names(&out), ["frame_000001.png", "frame_000002.png"]);
+    assert_eq!(read_all(&out).unwrap().1, second);
+    assert_eq!(names(dir.path()), ["out"]);
+    // Another file among the frames: refused, nothing changed.
+    std::fs::write(out.join("notes.txt"), b"mine").unwrap();
+    let err = write(&out, &frames(1), &replace).unwrap_err();
+    assert!(
+        matches!(err, FramesError::OutputFolderNotEmpty { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        names(&out),
+        ["frame_000001.png", "frame_000002.png", "notes.txt"]
+    );
+    assert_eq!(names(dir.path()), ["out"]);
+}
+
 #[test]
 fn output_inside_input_is_refused() {
     let dir = tempdir();
