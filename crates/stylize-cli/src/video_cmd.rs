@@ -14,7 +14,8 @@ use stylize::video::{
 };
 use stylize::{load_image, Error, Iteration, Preset};
 use stylize_frames::{
-    check_output_not_inside, create_sink, ffmpeg_from_env, open_source, SinkOptions, SourceOptions,
+    check_output_not_inside, create_sink, ffmpeg_from_env, open_source, takes_audio, SinkOptions,
+    SourceOptions,
 };
 
 use crate::args::{VideoArgs, VideoMethod};
@@ -252,22 +253,14 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         return Ok(Outcome::Interrupted);
     }
     let files = work.frame_files();
-    let video_output = cli
-        .output
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| {
-            ["mp4", "webm", "mov", "mkv"]
-                .iter()
-                .any(|v| e.eq_ignore_ascii_case(v))
-        });
-    if video_output
+    if takes_audio(&cli.output)
         && (cli.frames.is_some() || cli.fps.is_some())
         && cli.input.as_os_str() != "-"
         && cli.input.is_file()
     {
         log::warn!(
-            "{}: its sound, if any, is not copied: with --frames or --fps the frames are no              longer in time with it",
+            "{}: its sound, if any, is not copied: with --frames or --fps the frames are no \
+             longer in time with it",
             cli.input.display()
         );
     }

@@ -110,7 +110,7 @@ pub use folder_source::frame_files;
 pub use frame::{Fps, Frame, VideoInfo};
 pub use frame_sink::{FrameSink, SinkOptions, DEFAULT_FPS};
 pub use frame_source::{FrameSource, SourceOptions, MAX_FRAME_PIXELS};
-pub use sink::create_sink;
+pub use sink::{create_sink, takes_audio};
 pub use source::open_source;
 pub use staging::check_output_not_inside;
 pub use stop_signal::StopSignal;

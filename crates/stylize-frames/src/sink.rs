@@ -26,6 +26,13 @@ enum OutputKind {
     Video(VideoContainer),
 }
 
+/// Whether [`create_sink`] makes `output` a video with a sound track
+/// (`.mp4`, `.webm`, `.mov`, `.mkv`), the outputs that copy
+/// [`SinkOptions::audio_from`]. `false` for an unsupported output too.
+pub fn takes_audio(output: &Path) -> bool {
+    matches!(output_kind(output), Ok(OutputKind::Video(_)))
+}
+
 fn output_kind(output: &Path) -> Result<OutputKind> {
     let text = output.as_os_str().to_string_lossy();
     if text.ends_with('/') || text.ends_with(std::path::MAIN_SEPARATOR) || output.is_dir() {
@@ -150,5 +157,27 @@ impl FrameSink for CheckedSink {
             return Err(FramesError::NoFrames { path: self.output });
         }
         self.inner.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_video_containers_take_audio() {
+        for (output, expected) in [
+            ("out.mp4", true),
+            ("out.WEBM", true),
+            ("out.mov", true),
+            ("out.mkv", true),
+            ("out.gif", false),
+            ("out.apng", false),
+            ("out.y4m", false),
+            ("frames/", false),
+            ("out.xyz", false),
+        ] {
+            assert_eq!(takes_audio(Path::new(output)), expected, "{output}");
+        }
     }
 }
