@@ -229,20 +229,20 @@ impl StagedDir {
     /// if that rename fails).
     pub(crate) fn commit(self) -> Result<()> {
         check_output_free(&self.output, self.replace)?;
+        // A folder of earlier frames (checked above) goes inside a
+        // temporary folder, removed with it once the new one is in place.
         let mut aside = None;
         if self.output.is_dir() && std::fs::remove_dir(&self.output).is_err() {
-            // Not empty, so (checked above) earlier frames: moved aside.
             let parent = self.temp.path().parent().unwrap_or(Path::new("."));
             let old = tempfile::Builder::new()
                 .prefix(&temp_prefix(&self.output))
                 .suffix(".old")
                 .tempdir_in(parent)
-                .map_err(FramesError::io("creating a folder in", parent))?
-                .keep();
-            std::fs::remove_dir(&old).map_err(FramesError::io("replacing", &self.output))?;
-            std::fs::rename(&self.output, &old)
+                .map_err(FramesError::io("creating a folder in", parent))?;
+            let frames = old.path().join("frames");
+            std::fs::rename(&self.output, &frames)
                 .map_err(FramesError::io("replacing", &self.output))?;
-            aside = Some(old);
+            aside = Some((old, frames));
         }
         // Unlinked while still open and locked: from here on the folder
         // has no lock file, which `remove_stale` skips.
@@ -256,16 +256,17 @@ impl StagedDir {
                 ))
             });
         if let Err(e) = renamed {
-            if let Some(old) = &aside {
-                let _ = std::fs::rename(old, &self.output);
+            if let Some((_, frames)) = &aside {
+                let _ = std::fs::rename(frames, &self.output);
             }
             return Err(e);
         }
         // Renamed: nothing left to clean up.
         let _ = self.temp.keep();
         drop(self.lock);
-        if let Some(old) = aside {
-            std::fs::remove_dir_all(&old).map_err(FramesError::io("removing", &old))?;
+        if let Some((old, _)) = aside {
+            let path = old.path().to_path_buf();
+            old.close().map_err(FramesError::io("removing", &path))?;
         }
         Ok(())
     }
