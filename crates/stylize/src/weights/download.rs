@@ -84,7 +84,7 @@ pub fn fetch_cached(
     cache_dir: &Path,
     progress: &mut dyn DownloadProgress,
 ) -> Result<PathBuf> {
-    fetch_with(spec, cache_dir, progress, true, spec.read_timeout)
+    fetch_with(spec, cache_dir, progress, true)
 }
 
 /// A read timeout given in seconds (as `$STYLIZE_DOWNLOAD_TIMEOUT` gives
@@ -99,14 +99,12 @@ pub(crate) fn read_timeout_from(seconds: Option<&str>) -> Duration {
 }
 
 /// [`fetch_cached`], optionally ignoring proxy settings from the environment
-/// (the tests talk to 127.0.0.1 only and must not go through a proxy), with
-/// `read_timeout` for each read.
+/// (the tests talk to 127.0.0.1 only and must not go through a proxy).
 fn fetch_with(
     spec: &DownloadSpec,
     cache_dir: &Path,
     progress: &mut dyn DownloadProgress,
     env_proxy: bool,
-    read_timeout: Duration,
 ) -> Result<PathBuf> {
     let expected = validate(spec)?;
     let target = cache_dir.join(&spec.file_name);
@@ -125,7 +123,7 @@ fn fetch_with(
         }
     };
     log::info!("downloading {url} to {}", target.display());
-    let response = agent(env_proxy, read_timeout)
+    let response = agent(env_proxy, spec.read_timeout)
         .get(url)
         .call()
         .map_err(|e| download(describe_connect_error(&e), Some(Box::new(e))))?;
@@ -482,14 +480,13 @@ mod tests {
         dir: &Path,
         progress: &mut dyn DownloadProgress,
     ) -> Result<PathBuf> {
-        fetch_with(spec, dir, progress, false, READ_TIMEOUT)
+        fetch_with(spec, dir, progress, false)
     }
 
     /// The `Error::Download` reason of a fetch that must fail, after
     /// checking that it left nothing in `dir`.
-    fn failure(s: &DownloadSpec, dir: &Path, timeout: Duration) -> String {
-        let err =
-            fetch_with(s, dir, &mut NoDownloadProgress, false, timeout).expect_err("must fail");
+    fn failure(s: &DownloadSpec, dir: &Path) -> String {
+        let err = fetch_with(s, dir, &mut NoDownloadProgress, false).expect_err("must fail");
         assert!(entries(dir).is_empty(), "{:?}", entries(dir));
         match err {
             Error::Download { reason, .. } => reason,
@@ -506,7 +503,7 @@ mod tests {
         let server = Server::start();
         let mut s = spec(server.url("/good.bin"), &sha256_hex(&body()));
         s.max_bytes = SIZE as u64 / 4;
-        let reason = failure(&s, dir.path(), READ_TIMEOUT);
+        let reason = failure(&s, dir.path());
         assert!(
             reason.contains(&format!(
                 "announces {SIZE} bytes, more than the limit of {}",
@@ -515,7 +512,7 @@ mod tests {
             "{reason}"
         );
         s.url = server.url("/unsized.bin");
-        let reason = failure(&s, dir.path(), READ_TIMEOUT);
+        let reason = failure(&s, dir.path());
         assert!(
             reason.contains("larger than the limit of 50000 bytes; stopped"),
             "{reason}"
@@ -532,7 +529,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let server = Server::start();
         let s = spec(server.url("/loop.bin"), "0123abcd");
-        let reason = failure(&s, dir.path(), READ_TIMEOUT);
+        let reason = failure(&s, dir.path());
         assert!(reason.contains("redirect loop"), "{reason}");
     }
 
@@ -543,9 +540,12 @@ mod tests {
     fn a_stalled_server_times_out_and_leaves_nothing() {
         let dir = tempfile::tempdir().expect("tempdir");
         let server = Server::start();
-        let s = spec(server.url("/stalls.bin"), &sha256_hex(&body()));
+        let s = DownloadSpec {
+            read_timeout: Duration::from_millis(500),
+            ..spec(server.url("/stalls.bin"), &sha256_hex(&body()))
+        };
         let started = std::time::Instant::now();
-        let reason = failure(&s, dir.path(), Duration::from_millis(500));
+        let reason = failure(&s, dir.path());
         assert!(started.elapsed() < STALL, "waited {:?}", started.elapsed());
         assert!(
             reason.contains(&format!("{} of {SIZE}", SIZE / 2)),
@@ -564,7 +564,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let server = Server::start();
         let s = spec(server.url("/flaky.bin"), &sha256_hex(&body()));
-        let reason = failure(&s, dir.path(), READ_TIMEOUT);
+        let reason = failure(&s, dir.path());
         assert!(
             reason.contains(&format!("{} of {SIZE}", SIZE / 2)),
             "{reason}"
