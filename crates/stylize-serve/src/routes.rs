@@ -216,9 +216,8 @@ fn check_memory(
             .map(|(w, h)| u64::from(w) * u64::from(h))
             .max()
             .unwrap_or(0);
-        let need =
-            FAST_BASE_BYTES + FAST_BYTES_PER_PIXEL * pixels + FAST_FULL_SIZE_BYTES_PER_PIXEL * full;
         let full_bytes = FAST_BASE_BYTES + FAST_FULL_SIZE_BYTES_PER_PIXEL * full;
+        let need = full_bytes + FAST_BYTES_PER_PIXEL * pixels;
         let refusal = app.config.max_memory.filter(|limit| need > *limit).map(|limit| {
             // A smaller working size helps only when the images' own size
             // is not already over the limit.
