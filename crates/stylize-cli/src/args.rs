@@ -186,7 +186,8 @@ pub struct ImageArgs {
 
     /// Write the costs of every iteration to this CSV file
     /// (iteration,content,style,total,seconds,evaluations: seconds since
-    /// the start, and the network evaluations the iteration took).
+    /// the start, and the network evaluations the iteration took); `-`
+    /// writes it to standard output as the run goes.
     #[arg(long, value_name = "FILE.csv")]
     pub loss_log: Option<PathBuf>,
 

@@ -14,7 +14,7 @@ use stylize_feedforward::{
 
 use crate::args::FastArgs;
 use crate::interrupt::Interrupt;
-use crate::setup::{check_not_an_input, check_output_file};
+use crate::setup::{check_not_an_input, check_output_file, refuse_standard_output};
 use crate::{JobResult, Outcome};
 
 /// The output's longer side when --size is not given.
@@ -66,6 +66,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         )
         .into());
     }
+    refuse_standard_output(&cli.output)?;
     let jobs = if folder {
         folder_jobs(cli)?
     } else {

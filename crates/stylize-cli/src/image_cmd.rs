@@ -11,7 +11,7 @@ use crate::interrupt::Interrupt;
 use crate::progress::CliObserver;
 use crate::setup::{
     build_config, check_not_an_input, check_output_file, check_side_file, check_snapshots,
-    file_name, init_file, is_fast_init, load_styles, load_stylizer,
+    file_name, init_file, is_fast_init, load_styles, load_stylizer, refuse_standard_output,
 };
 use crate::{JobResult, Outcome};
 
@@ -27,6 +27,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         }
     };
     // Everything a user can get wrong is checked before the long part.
+    refuse_standard_output(&cli.output)?;
     output_format(&cli.output)?;
     check_output_file(&cli.output)?;
     let init_file = init_file(&cli.common);
@@ -40,7 +41,8 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         check_snapshots(&cli.output, every as usize, inputs(), cli.overwrite)?;
     }
     for (flag, file) in [("loss-log", &cli.loss_log), ("plot", &cli.plot)] {
-        if let Some(file) = file {
+        // A `-` log goes to standard output (a `-` plot is refused below).
+        if let Some(file) = file.as_ref().filter(|f| f.as_os_str() != "-") {
             check_side_file(flag, file, &cli.output, inputs(), cli.overwrite)?;
         }
     }

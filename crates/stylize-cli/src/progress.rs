@@ -17,7 +17,7 @@ use crate::plot::{write_plot, Point};
 pub struct CliObserver {
     bar: Option<ProgressBar>,
     show: bool,
-    log: Option<(tempfile::NamedTempFile, PathBuf)>,
+    log: Option<LossLog>,
     save_every: Option<(usize, PathBuf)>,
     plot: Option<(PathBuf, String)>,
     history: Vec<Point>,
@@ -37,26 +37,14 @@ impl CliObserver {
     }
 
     /// `log`: the CSV's final path (written to a temporary file beside it
-    /// and moved there by [`Self::finish`]).
+    /// and moved there by [`Self::finish`]), or `-` for standard output,
+    /// a line as each iteration ends.
     pub fn new(
         show: bool,
         log: Option<&Path>,
         save_every: Option<(usize, PathBuf)>,
     ) -> Result<Self, Error> {
-        let log = match log {
-            Some(path) => {
-                let dir = match path.parent() {
-                    Some(d) if !d.as_os_str().is_empty() => d,
-                    _ => Path::new("."),
-                };
-                let mut tmp = stylize::output_tempfile(dir, ".stylize-log-")
-                    .map_err(|e| Error::io(path, e))?;
-                writeln!(tmp, "iteration,content,style,total,seconds,evaluations")
-                    .map_err(|e| Error::io(path, e))?;
-                Some((tmp, path.to_path_buf()))
-            }
-            None => None,
-        };
+        let log = log.map(LossLog::create).transpose()?;
         Ok(CliObserver {
             bar: None,
             show,
@@ -85,9 +73,8 @@ impl CliObserver {
         if let Some(e) = self.error {
             return Err(e);
         }
-        if let Some((tmp, path)) = self.log {
-            tmp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
-            tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
+        if let Some(log) = self.log {
+            log.finish()?;
         }
         if let Some((path, title)) = &self.plot {
             write_plot(path, &self.history, title).map_err(|e| Error::ImageEncode {
@@ -107,9 +94,8 @@ impl CliObserver {
                 total: it.total,
             });
         }
-        if let Some((tmp, path)) = &mut self.log {
-            writeln!(
-                tmp.as_file_mut(),
+        if let Some(log) = &mut self.log {
+            log.line(format_args!(
                 "{},{:e},{:e},{:e},{:.6},{}",
                 it.iteration,
                 it.content,
@@ -117,8 +103,7 @@ impl CliObserver {
                 it.total,
                 it.elapsed.as_secs_f64(),
                 it.evaluations
-            )
-            .map_err(|e| Error::io(path.as_path(), e))?;
+            ))?;
         }
         if let Some((every, output)) = &self.save_every {
             if it.iteration.is_multiple_of(*every) {
@@ -126,6 +111,67 @@ impl CliObserver {
             }
         }
         Ok(())
+    }
+}
+
+/// Where `--loss-log` goes.
+enum LossLog {
+    /// A temporary file beside the final path, moved there at the end,
+    /// so that a failed run leaves no half log.
+    File {
+        tmp: tempfile::NamedTempFile,
+        path: PathBuf,
+    },
+    /// `-`: standard output, a line as each iteration ends (the image
+    /// goes to its file, messages to standard error).
+    Stdout,
+}
+
+impl LossLog {
+    const HEADER: &'static str = "iteration,content,style,total,seconds,evaluations";
+
+    fn create(path: &Path) -> Result<Self, Error> {
+        let mut log = if path.as_os_str() == "-" {
+            LossLog::Stdout
+        } else {
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            let tmp =
+                stylize::output_tempfile(dir, ".stylize-log-").map_err(|e| Error::io(path, e))?;
+            LossLog::File {
+                tmp,
+                path: path.to_path_buf(),
+            }
+        };
+        log.line(format_args!("{}", Self::HEADER))?;
+        Ok(log)
+    }
+
+    fn line(&mut self, line: std::fmt::Arguments<'_>) -> Result<(), Error> {
+        match self {
+            LossLog::File { tmp, path } => {
+                writeln!(tmp.as_file_mut(), "{line}").map_err(|e| Error::io(path.as_path(), e))
+            }
+            LossLog::Stdout => {
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "{line}")
+                    .and_then(|()| out.flush())
+                    .map_err(|e| Error::io("standard output", e))
+            }
+        }
+    }
+
+    fn finish(self) -> Result<(), Error> {
+        match self {
+            LossLog::File { tmp, path } => {
+                tmp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
+                tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
+                Ok(())
+            }
+            LossLog::Stdout => Ok(()),
+        }
     }
 }
 

@@ -254,6 +254,7 @@ pub fn init_file(common: &CommonArgs) -> Option<&Path> {
 /// # Errors
 /// [`Error::Io`] naming the folder and what is wrong with it.
 pub fn check_output_dir(output: &Path) -> Result<(), Error> {
+    refuse_standard_output(output)?;
     let dir = match output.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -268,6 +269,26 @@ pub fn check_output_dir(output: &Path) -> Result<(), Error> {
     stylize::output_tempfile(dir, ".stylize-check-")
         .map(drop)
         .map_err(|e| Error::io(dir, e))
+}
+
+/// Refuses `-` as an output: `-` reads standard input where an input is
+/// named, but every output here is a file (or a video's frame folder,
+/// which a run continues from its work folder next to it), so a `-`
+/// would otherwise become a file or folder of that name.
+///
+/// # Errors
+/// [`Error::Io`] naming `-`.
+pub fn refuse_standard_output(output: &Path) -> Result<(), Error> {
+    if output.as_os_str() == "-" {
+        return Err(Error::io(
+            output,
+            std::io::Error::other(
+                "standard output cannot take this output: name a file (for a video, a file such \
+                 as out.y4m or out.mp4, or a folder of frames)",
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// [`check_output_dir`] for an output that is a file: one that is an

@@ -315,6 +315,25 @@ fn every_new_option_together_writes_image_plot_dump_and_log() {
     assert!(o.status.success(), "{}", stderr(&o));
     let rows = std::fs::read_to_string(&log).unwrap().lines().count();
     assert_eq!(rows, 1 + 2 * 3);
+
+    // `--loss-log -`: the same rows on standard output, and no file `-`.
+    let o = stylize()
+        .args(base_args(&d.join("piped.png"), &weights))
+        .args(["--loss-log", "-", "-q"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1 + 3, "{out}");
+    assert!(
+        lines[0].starts_with("iteration,content,style,total"),
+        "{out}"
+    );
+    assert!(lines[3].starts_with("3,"), "{out}");
+    assert!(!d.join("-").exists());
+    assert!(d.join("piped.png").is_file());
 }
 
 /// Each case: extra/replaced arguments, text the error must contain.
@@ -391,6 +410,11 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
             name: "unsupported output",
             args: vec!["--output".into(), p(&d.join("out.gif"))],
             expect: "unsupported extension",
+        },
+        Case {
+            name: "standard output",
+            args: s(&["--output", "-"]),
+            expect: "standard output cannot take this output",
         },
         Case {
             name: "missing output folder",

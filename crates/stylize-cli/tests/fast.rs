@@ -268,6 +268,9 @@ fn bad_input_gets_a_clear_error_and_no_output() {
         std::fs::copy(models().join(from), swapped.join(to)).unwrap();
     }
     let udnie = common::asset("udnie.jpg");
+    let photos = dir.path().join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    std::fs::copy(&photo, photos.join("chelsea.jpg")).unwrap();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["-c", s(&photo), "--builtin", "26"], "numbered 0 to 25"),
         (vec!["-c", s(&photo), "--builtin", "3:0,4:0"], "positive"),
@@ -327,10 +330,19 @@ fn bad_input_gets_a_clear_error_and_no_output() {
             vec!["-c", s(&photo), "--builtin", "3", "-o", s(&photo)],
             "also an input",
         ),
+        // `-` is neither a file nor a folder named `-` (run in `dir`).
+        (
+            vec!["-c", s(&photo), "--builtin", "3", "-o", "-"],
+            "standard output cannot take",
+        ),
+        (
+            vec!["-c", s(&photos), "--builtin", "3", "-o", "-"],
+            "standard output cannot take",
+        ),
     ];
     for (args, needle) in cases {
         let mut cmd = fast();
-        cmd.args(&args);
+        cmd.args(&args).current_dir(dir.path());
         if !args.contains(&"-o") {
             cmd.args(["-o", s(&out)]);
         }
@@ -344,6 +356,7 @@ fn bad_input_gets_a_clear_error_and_no_output() {
         assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
         assert!(!stderr(&o).contains("panicked"), "{args:?}: {}", stderr(&o));
         assert!(!out.exists(), "{args:?} left an output");
+        assert!(!dir.path().join("-").exists(), "{args:?} made `-`");
     }
     // The photo given as output was not touched.
     assert!(image::open(&photo).is_ok());

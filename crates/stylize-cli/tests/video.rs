@@ -322,6 +322,14 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
             "apt-get install ffmpeg",
         ),
         (clip.clone(), d.join("out.xyz"), vec![], None, ".gif"),
+        // `-` is not a folder of frames named `-` (run in `d`).
+        (
+            clip.clone(),
+            PathBuf::from("-"),
+            vec![],
+            None,
+            "standard output cannot take",
+        ),
         (
             clip.clone(),
             clip.join("inside.gif"),
@@ -361,7 +369,10 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
     }
     for (input, output, extra, env, expect) in cases {
         let mut cmd = stylize();
-        cmd.args(args(&input, &output, &weights)).args(&extra);
+        cmd.args(args(&input, &output, &weights))
+            .args(&extra)
+            .current_dir(d);
+        let output = d.join(output);
         if let Some((k, v)) = env {
             cmd.env(k, v);
         }
