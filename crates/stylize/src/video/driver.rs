@@ -112,10 +112,11 @@ pub fn stylize_video(
     observer: &mut dyn VideoObserver,
 ) -> Result<VideoSummary> {
     config.validate()?;
-    // The flow's loops at the stylizer's SIMD level, when it has one.
-    let isa = stylizer
-        .simd_level()
-        .map_or_else(stylize_matmul::Isa::from_env, Into::into);
+    // The flow's loops at the stylizer's SIMD level; burn's engine has
+    // none, and the flow then runs at the best this CPU has (a library
+    // call reads no environment: `STYLIZE_SIMD` is read where a fast
+    // engine is built).
+    let isa: stylize_matmul::Isa = stylizer.simd_level().unwrap_or_default().into();
     let mut flow = DisFlow::with_isa(config.flow.clone(), isa)?;
     let mut history = History::new(config.long_term);
     let mut summary = VideoSummary {
