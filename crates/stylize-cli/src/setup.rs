@@ -86,7 +86,7 @@ pub fn load_stylizer(
 
     let mut stylizer = match Stylizer::with_device(&weights, device, cli.engine) {
         // `auto` settles for the CPU when the GPU it found fails to start.
-        Err(e @ Error::Backend(_))
+        Err(e @ Error::Device { .. })
             if cli.device == DeviceArg::Auto && device != ComputeDevice::Cpu =>
         {
             log::warn!("{e}; using the CPU");

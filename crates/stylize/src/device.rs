@@ -3,7 +3,7 @@
 //!
 //! Every build knows every [`ComputeDevice`], so a program names the same
 //! devices whatever the features; asking for one whose backend was not
-//! compiled in is an [`Error::Backend`] that says how to rebuild.
+//! compiled in is an [`Error::Device`] that says how to rebuild.
 //! [`ComputeDevice::best_available`] picks the fastest one present.
 
 use std::fmt;
@@ -71,7 +71,7 @@ impl ComputeDevice {
     /// it (what [`crate::Stylizer::with_device`] checks first).
     ///
     /// # Errors
-    /// [`Error::Backend`] when the backend was not compiled in (saying how
+    /// [`Error::Device`] when the backend was not compiled in (saying how
     /// to rebuild) or the device is not there.
     pub fn check(self) -> Result<()> {
         match self {
@@ -81,12 +81,11 @@ impl ComputeDevice {
                     return Err(not_compiled("cuda"));
                 }
                 match cuda_devices() {
-                    0 => Err(Error::Backend(
+                    0 => Err(Error::device(
                         "no CUDA device found: is the NVIDIA driver installed? \
-                         (`nvidia-smi` lists the GPUs)"
-                            .into(),
+                         (`nvidia-smi` lists the GPUs)",
                     )),
-                    n if index >= n => Err(Error::Backend(format!(
+                    n if index >= n => Err(Error::device(format!(
                         "no CUDA device {index}: found {n} (cuda:0 to cuda:{})",
                         n - 1
                     ))),
@@ -98,11 +97,10 @@ impl ComputeDevice {
                     return Err(not_compiled("wgpu"));
                 }
                 match wgpu_adapters() {
-                    Adapters::None => Err(Error::Backend(
+                    Adapters::None => Err(Error::device(
                         "wgpu found no adapter: no Vulkan, Metal, DirectX 12 or OpenGL (EGL) \
                          driver. On Linux, `apt-get install mesa-vulkan-drivers` gives a software \
-                         Vulkan (lavapipe, slow); or use the CPU"
-                            .into(),
+                         Vulkan (lavapipe, slow); or use the CPU",
                     )),
                     Adapters::SoftwareOnly => {
                         // Once: `check` runs again for each stylizer.
@@ -178,7 +176,7 @@ impl FromStr for ComputeDevice {
 }
 
 fn not_compiled(feature: &str) -> Error {
-    Error::Backend(format!(
+    Error::device(format!(
         "stylize was built without the `{feature}` feature; rebuild with \
          `cargo build --release --features {feature}`"
     ))
@@ -238,7 +236,7 @@ fn wgpu_has_gpu() -> bool {
 }
 
 /// Runs `f`, turning a panic (a GPU runtime's way of failing) into an
-/// [`Error::Backend`] with the panic's message.
+/// [`Error::Device`] with the panic's message.
 pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Result<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
         let message = payload
@@ -246,7 +244,7 @@ pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Result<T> {
             .map(|s| (*s).to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "the backend panicked".to_string());
-        Error::Backend(message)
+        Error::device(message)
     })
 }
 
@@ -287,7 +285,7 @@ mod tests {
     fn cuda_without_the_feature_says_how_to_rebuild() {
         assert!(!ComputeDevice::Cuda(0).is_compiled());
         let e = ComputeDevice::Cuda(0).check().unwrap_err();
-        assert!(matches!(e, Error::Backend(_)));
+        assert!(matches!(e, Error::Device { .. }));
         assert!(
             e.to_string().contains(
                 "built without the `cuda` feature; rebuild with \
@@ -318,10 +316,10 @@ mod tests {
     }
 
     #[test]
-    fn a_panic_becomes_a_backend_error() {
+    fn a_panic_becomes_a_device_error() {
         // (The default hook prints the panic; the test only looks at the
         // error.)
         let e = guarded(|| -> usize { panic!("no driver {}", 7) }).unwrap_err();
-        assert_eq!(e.to_string(), "tensor backend: no driver 7");
+        assert_eq!(e.to_string(), "compute device: no driver 7");
     }
 }

@@ -22,7 +22,7 @@ use crate::weights::VggWeights;
 /// costs there, and the settings) into the existing folder `dir`.
 ///
 /// # Errors
-/// [`Error::Io`] when a file cannot be written, [`Error::Backend`] when
+/// [`Error::Io`] when a file cannot be written, [`Error::Device`] when
 /// the evaluation fails.
 pub fn write_start(
     dir: &Path,

@@ -90,8 +90,8 @@ pub trait Network: fmt::Debug + Send + Sync {
     /// what the costs compare against.
     ///
     /// # Errors
-    /// [`Error::Backend`] when a tensor cannot be read back, or a tap was
-    /// not reached.
+    /// [`Error::Device`] when a tensor cannot be read back,
+    /// [`Error::Internal`] when a tap was not reached.
     fn targets(&self, images: &TargetImages<'_>) -> Result<Box<dyn Targets + '_>>;
 }
 
@@ -103,7 +103,7 @@ pub trait Targets: fmt::Debug + Send + Sync {
     /// (planar, like `image`).
     ///
     /// # Errors
-    /// [`Error::Backend`] when a tensor cannot be read back.
+    /// [`Error::Device`] when a tensor cannot be read back.
     fn evaluate(&self, image: Planar<'_>, gradient: bool)
         -> Result<(CostValues, Option<Vec<f32>>)>;
 }

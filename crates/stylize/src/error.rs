@@ -150,9 +150,22 @@ pub enum Error {
     #[error("optical flow: {0}")]
     Flow(#[from] stylize_flow::FlowError),
 
-    /// The tensor backend failed (for example while reading a tensor back).
-    #[error("tensor backend: {0}")]
-    Backend(String),
+    /// The compute device is not there or failed: a backend this build
+    /// lacks (the message says which cargo feature to build with), no GPU,
+    /// one that fails to start, or a tensor that cannot be read back from
+    /// it (out of memory, a faulted kernel).
+    #[error("compute device: {reason}")]
+    Device {
+        /// What failed, and what to do about it when something can be done.
+        reason: String,
+        /// The backend's own error, when it gave one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+
+    /// A broken invariant inside stylize: a bug, never the input's fault.
+    #[error("internal error (a bug in stylize; please report it): {0}")]
+    Internal(String),
 
     /// A clip's frames could not be read: the frame source's own error
     /// (its message and its causes), passed through unchanged.
@@ -189,6 +202,25 @@ impl Error {
     ) -> Self {
         Error::WeightsFormat {
             path: path.into(),
+            reason: reason.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// An [`Error::Device`] without a backend error.
+    pub fn device(reason: impl Into<String>) -> Self {
+        Error::Device {
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// An [`Error::Device`] caused by the backend's `source`.
+    pub fn device_from(
+        reason: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Device {
             reason: reason.into(),
             source: Some(Box::new(source)),
         }

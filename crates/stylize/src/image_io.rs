@@ -184,11 +184,11 @@ pub fn to_planar(img: &Rgb32FImage) -> Vec<f32> {
 /// Planar `[3, H, W]` values as a `w` x `h` image, clamped to [0, 1].
 ///
 /// # Errors
-/// [`Error::Backend`] when there are not `3 * w * h` values.
+/// [`Error::Internal`] when there are not `3 * w * h` values.
 pub fn from_planar(planar: &[f32], w: u32, h: u32) -> Result<Rgb32FImage> {
     let plane = w as usize * h as usize;
     if planar.len() != 3 * plane {
-        return Err(Error::Backend(format!(
+        return Err(Error::Internal(format!(
             "{} values for a {w}x{h} RGB image",
             planar.len()
         )));
@@ -205,12 +205,12 @@ pub fn from_planar(planar: &[f32], w: u32, h: u32) -> Result<Rgb32FImage> {
 /// A tensor's values as `f32`, in its own (row-major) order.
 ///
 /// # Errors
-/// [`Error::Backend`] if the tensor cannot be read back.
+/// [`Error::Device`] if the tensor cannot be read back.
 pub fn tensor_values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
     read_back(t)?
         .convert::<f32>()
         .try_into_vec::<f32>()
-        .map_err(|e| Error::Backend(format!("{e:?}")))
+        .map_err(|e| Error::Internal(format!("a tensor's values as f32: {e:?}")))
 }
 
 /// A tensor's data, brought back from its device.
@@ -220,18 +220,17 @@ pub fn tensor_values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
 /// of burn's `into_data`.
 ///
 /// # Errors
-/// [`Error::Backend`] with the backend's account of the failure.
+/// [`Error::Device`] with the backend's error as its source.
 pub(crate) fn read_back<const D: usize>(t: Tensor<D>) -> Result<burn::tensor::TensorData> {
     t.try_into_data().map_err(|e| {
-        let e = e.to_string();
         // lavapipe, for one, binds at most 128 MiB per buffer: the first
         // layer's activations at 1024x681 are 170 MiB.
-        let hint = if e.contains("allocate") {
+        let hint = if e.to_string().contains("allocate") {
             " (out of memory, or a buffer larger than it allows: try a smaller --size)"
         } else {
             ""
         };
-        Error::Backend(format!("the device failed{hint}: {e}"))
+        Error::device_from(format!("the device failed{hint}"), e)
     })
 }
 

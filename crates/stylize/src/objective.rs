@@ -39,7 +39,7 @@ impl<'a> Objective<'a> {
     ///
     /// # Errors
     /// [`Error::Parameter`] when `image` is not the working size,
-    /// [`Error::Backend`] from the engine, and a pixel term's error.
+    /// [`Error::Device`] from the engine, and a pixel term's error.
     pub(crate) fn evaluate(
         &self,
         image: &[f32],
@@ -48,7 +48,9 @@ impl<'a> Objective<'a> {
         let planar = Planar::new(image, self.size)?;
         let (mut costs, mut grad) = self.targets.evaluate(planar, gradient)?;
         if gradient && grad.is_none() {
-            return Err(Error::Backend("no gradient for the generated image".into()));
+            return Err(Error::Internal(
+                "no gradient for the generated image".into(),
+            ));
         }
         for term in &self.terms {
             let cost = term.evaluate(planar, grad.as_deref_mut())?;

@@ -59,7 +59,7 @@ impl Iteration<'_> {
     /// read-back and a resize: call it only when needed.
     ///
     /// # Errors
-    /// [`crate::Error::Backend`] if the tensor cannot be read.
+    /// [`crate::Error::Device`] if the tensor cannot be read.
     pub fn image(&self) -> Result<DynamicImage> {
         (self.image)()
     }

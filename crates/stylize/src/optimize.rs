@@ -35,7 +35,7 @@ pub(crate) fn run_adam(
     let mut x = to_planar(&problem.init);
     for i in 0..config.iterations {
         let (costs, grad) = problem.evaluate_planar(&x, true)?;
-        let grad = grad.ok_or_else(|| Error::Backend("no gradient".into()))?;
+        let grad = grad.ok_or_else(|| Error::Internal("no gradient".into()))?;
         check_finite(&costs, Some(&grad), first_iteration + i)?;
         adam.step(&mut x, &grad);
         for v in &mut x {
@@ -81,7 +81,7 @@ pub(crate) fn run_lbfgs(
         current.clear();
         let mut eval = |xs: &[f32]| -> Result<(f64, Vec<f32>)> {
             let (costs, grad) = problem.evaluate_planar(xs, true)?;
-            let grad = grad.ok_or_else(|| Error::Backend("no gradient".into()))?;
+            let grad = grad.ok_or_else(|| Error::Internal("no gradient".into()))?;
             check_finite(&costs, Some(&grad), iteration)?;
             current.push(costs);
             Ok((costs.total, grad))

@@ -128,7 +128,7 @@ impl<'a> Problem<'a> {
     ///
     /// # Errors
     /// [`Error::Parameter`] when `image` is not the working size,
-    /// [`Error::Backend`] when a tensor cannot be read back.
+    /// [`Error::Device`] when a tensor cannot be read back.
     pub fn evaluate(&self, image: &Rgb32FImage) -> Result<(CostValues, Vec<f32>)> {
         if image.dimensions() != self.size() {
             return Err(Error::parameter(
@@ -142,7 +142,7 @@ impl<'a> Problem<'a> {
         }
         let (costs, grad) = self.evaluate_planar(&to_planar(image), true)?;
         let grad =
-            grad.ok_or_else(|| Error::Backend("no gradient for the generated image".into()))?;
+            grad.ok_or_else(|| Error::Internal("no gradient for the generated image".into()))?;
         Ok((costs, grad))
     }
 

@@ -117,7 +117,7 @@ impl Stylizer {
     /// rather than in the middle of a run.
     ///
     /// # Errors
-    /// [`Error::Backend`] when the device's backend was not compiled in
+    /// [`Error::Device`] when the device's backend was not compiled in
     /// (the message says which cargo feature to build with), the device is
     /// not present, or it fails to start; [`Error::Parameter`] when asking
     /// for the fast engine on a GPU.
@@ -211,7 +211,7 @@ impl Stylizer {
     /// [`Error::Parameter`] / [`Error::UnknownLayer`] for a bad `config` or
     /// images too small for it (checked before any work),
     /// [`Error::Diverged`] when a cost stops being finite,
-    /// [`Error::Backend`] if a tensor cannot be read back.
+    /// [`Error::Device`] if a tensor cannot be read back.
     pub fn stylize(
         &self,
         content: &DynamicImage,

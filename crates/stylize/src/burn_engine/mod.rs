@@ -43,7 +43,7 @@ impl BurnNetwork {
     /// now rather than in the middle of a run.
     ///
     /// # Errors
-    /// [`Error::Backend`] when the backend was not compiled in, the device
+    /// [`Error::Device`] when the backend was not compiled in, the device
     /// is not present, or it fails to start.
     pub(crate) fn gpu(weights: &VggWeights, device: ComputeDevice) -> Result<Self> {
         let dtype = DType::F32;
@@ -58,19 +58,19 @@ impl BurnNetwork {
             let sum = tensor_values(t.clone().matmul(t).sum())?;
             // [[1, 2], [3, 4]]^2 = [[7, 10], [15, 22]]
             if sum.len() != 1 || (sum[0] - 54.0).abs() > 1e-3 {
-                return Err(Error::Backend(format!(
+                return Err(Error::device(format!(
                     "a test product gave {sum:?}, not [54.0]"
                 )));
             }
             Ok(vgg)
         })
         .and_then(|r| r)
-        .map_err(|e| {
-            let reason = match e {
-                Error::Backend(reason) => reason,
-                e => e.to_string(),
-            };
-            Error::Backend(format!("cannot start {device}: {reason}"))
+        .map_err(|e| match e {
+            Error::Device { reason, source } => Error::Device {
+                reason: format!("cannot start {device}: {reason}"),
+                source,
+            },
+            e => Error::device_from(format!("cannot start {device}"), e),
         })?;
         Ok(BurnNetwork {
             vgg,

@@ -35,7 +35,7 @@ impl Costs {
     /// Reads the four values back.
     ///
     /// # Errors
-    /// [`crate::Error::Backend`] if a tensor cannot be read.
+    /// [`crate::Error::Device`] if a tensor cannot be read.
     pub(crate) fn values(&self) -> crate::Result<CostValues> {
         Ok(CostValues {
             content: scalar(self.content.clone())?,
@@ -53,7 +53,7 @@ fn scalar(t: Tensor<1>) -> crate::Result<f64> {
         .try_into_vec::<f64>()
         .ok()
         .and_then(|v| v.first().copied())
-        .ok_or_else(|| crate::Error::Backend("cannot read a cost back".into()))
+        .ok_or_else(|| crate::Error::Internal("a cost tensor held no value".into()))
 }
 
 /// One style image's targets.
@@ -181,7 +181,7 @@ impl Targets for BurnTargets<'_> {
         let grads = costs.total.backward();
         let grad = leaf
             .grad(&grads)
-            .ok_or_else(|| Error::Backend("no gradient for the generated image".into()))?;
+            .ok_or_else(|| Error::Internal("no gradient for the generated image".into()))?;
         Ok((costs.values()?, Some(tensor_values(grad)?)))
     }
 }

@@ -44,7 +44,7 @@ impl<'a> FastTargets<'a> {
     /// keeps the targets.
     ///
     /// # Errors
-    /// [`Error::Backend`] if the forward pass did not reach a tap (a broken
+    /// [`Error::Internal`] if the forward pass did not reach a tap (a broken
     /// invariant: taps are checked against the network when parsed).
     pub(crate) fn new(net: &'a FastVgg, images: &TargetImages<'_>) -> Result<Self> {
         let TargetImages {
@@ -70,7 +70,7 @@ impl<'a> FastTargets<'a> {
             },
         )?;
         let content_target = content_target.ok_or_else(|| {
-            Error::Backend(format!("content layer {} was not reached", layers.content))
+            Error::Internal(format!("content layer {} was not reached", layers.content))
         })?;
         let style_layers: Vec<(Layer, f64)> = layers
             .style
@@ -103,7 +103,7 @@ impl<'a> FastTargets<'a> {
                 .into_iter()
                 .zip(&taps)
                 .map(|(g, tap)| {
-                    g.ok_or_else(|| Error::Backend(format!("style layer {tap} was not reached")))
+                    g.ok_or_else(|| Error::Internal(format!("style layer {tap} was not reached")))
                 })
                 .collect::<Result<Vec<_>>>()?;
             targets.push((*blend, grams));

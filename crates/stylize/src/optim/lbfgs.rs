@@ -313,7 +313,7 @@ impl Lbfgs {
     /// Errors: an invalid configuration, an empty `x` or one whose length
     /// differs from the previous steps' ([`Error::Parameter`]); a gradient
     /// of the wrong length, or one that makes the search direction NaN
-    /// ([`Error::Backend`]); and whatever `eval` returns. `x` is left as it
+    /// ([`Error::Internal`]); and whatever `eval` returns. `x` is left as it
     /// was on error.
     pub fn step(
         &mut self,
@@ -405,7 +405,7 @@ impl Lbfgs {
 
         let gtd = dot(&grad, &self.direction);
         if gtd.is_nan() {
-            return Err(Error::Backend(format!(
+            return Err(Error::Internal(format!(
                 "L-BFGS: the search direction is NaN (loss {loss}); \
                  the objective's gradient was not finite"
             )));
@@ -579,7 +579,7 @@ fn drop_outward(d: &mut [f32], x: &[f32], (lo, hi): (f32, f32)) {
 fn evaluate(eval: &mut dyn FnMut(&[f32]) -> Result<Evaluation>, x: &[f32]) -> Result<Evaluation> {
     let (loss, grad) = eval(x)?;
     if grad.len() != x.len() {
-        return Err(Error::Backend(format!(
+        return Err(Error::Internal(format!(
             "L-BFGS objective returned a gradient of {} values for {} parameters",
             grad.len(),
             x.len()
@@ -1288,15 +1288,15 @@ mod tests {
     fn errors() {
         let mut opt = Lbfgs::new(LbfgsConfig::default());
         let mut x = vec![1.0f32, 2.0];
-        let mut failing = |_: &[f32]| -> Result<Evaluation> { Err(Error::Backend("boom".into())) };
+        let mut failing = |_: &[f32]| -> Result<Evaluation> { Err(Error::Internal("boom".into())) };
         match opt.step(&mut x, &mut failing) {
-            Err(Error::Backend(m)) => assert_eq!(m, "boom"),
+            Err(Error::Internal(m)) => assert_eq!(m, "boom"),
             other => panic!("{other:?}"),
         }
         let mut short = |_: &[f32]| -> Result<Evaluation> { Ok((1.0, vec![1.0])) };
         assert!(matches!(
             opt.step(&mut x, &mut short),
-            Err(Error::Backend(_))
+            Err(Error::Internal(_))
         ));
 
         // Wrong length inside the line search (second call).
@@ -1309,14 +1309,17 @@ mod tests {
         let mut opt = Lbfgs::new(config(LineSearch::StrongWolfe));
         assert!(matches!(
             opt.step(&mut x, &mut later),
-            Err(Error::Backend(_))
+            Err(Error::Internal(_))
         ));
         assert_eq!(x, vec![1.0f32, 2.0], "x moved on error");
 
         // A NaN gradient is an error, not a step to NaN.
         let mut nan = |_: &[f32]| -> Result<Evaluation> { Ok((1.0, vec![f32::NAN, 1.0])) };
         let mut opt = Lbfgs::new(LbfgsConfig::default());
-        assert!(matches!(opt.step(&mut x, &mut nan), Err(Error::Backend(_))));
+        assert!(matches!(
+            opt.step(&mut x, &mut nan),
+            Err(Error::Internal(_))
+        ));
         assert_eq!(x, vec![1.0f32, 2.0]);
 
         // Changed length between steps.

@@ -156,7 +156,7 @@ pub(crate) fn link(
         let weight = config.temporal_weight * shot_cost;
         terms.push(Arc::new(WeightedDistance::new(target, weights, weight)?));
     }
-    let init = init.ok_or_else(|| Error::Backend("no previous frame to start from".into()))?;
+    let init = init.ok_or_else(|| Error::Internal("no previous frame to start from".into()))?;
     Ok(Link::Continue(Continuation {
         init,
         terms,
