@@ -4,8 +4,9 @@
 //! Signals reach a process, so the flag lives here in the binary and goes
 //! to the observers; the library only sees an observer that says stop.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Exit code of a run stopped by a signal (128 + SIGINT).
 pub const INTERRUPTED: u8 = 130;
@@ -14,6 +15,9 @@ pub const INTERRUPTED: u8 = 130;
 #[derive(Debug, Clone, Default)]
 pub struct Interrupt {
     flag: Arc<AtomicBool>,
+    /// Folders of temporary files that quitting at once removes (the
+    /// orderly stop removes them itself).
+    scratch: Arc<Mutex<Vec<PathBuf>>>,
 }
 
 impl Interrupt {
@@ -22,9 +26,16 @@ impl Interrupt {
     pub fn install() -> Self {
         let interrupt = Interrupt::default();
         let flag = Arc::clone(&interrupt.flag);
+        let scratch = Arc::clone(&interrupt.scratch);
         let installed = ctrlc::set_handler(move || {
             if flag.swap(true, Ordering::SeqCst) {
                 eprintln!("\ninterrupted again: quitting now");
+                if let Ok(folders) = scratch.lock() {
+                    for folder in folders.iter() {
+                        // Best effort: the process ends either way.
+                        let _ = std::fs::remove_dir_all(folder);
+                    }
+                }
                 std::process::exit(i32::from(INTERRUPTED));
             }
             eprintln!(
@@ -35,6 +46,15 @@ impl Interrupt {
             log::warn!("cannot catch Ctrl-C ({e}); it will end the run without saving");
         }
         interrupt
+    }
+
+    /// Has a second signal, which quits at once, remove `folder` first: a
+    /// folder of temporary files (the web page's uploads) that the
+    /// orderly stop would have removed.
+    pub fn remove_on_quit(&self, folder: PathBuf) {
+        if let Ok(mut folders) = self.scratch.lock() {
+            folders.push(folder);
+        }
     }
 
     /// The flag as a sink's [`StopSignal`](stylize_frames::StopSignal).

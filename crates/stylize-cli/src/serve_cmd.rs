@@ -70,6 +70,8 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         }
     };
     let server = Server::with_fast(stylizer, fast, description, config)?;
+    // A second Ctrl-C quits without the orderly stop: the photos go too.
+    interrupt.remove_on_quit(server.jobs_dir().to_path_buf());
     let stop = interrupt.clone();
     server.run(
         1,

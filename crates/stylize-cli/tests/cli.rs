@@ -851,6 +851,66 @@ fn logged_costs(log: &Path) -> Vec<[String; 3]> {
 ///
 /// The content is made exactly the working size (64x43 px at `--size 64`)
 /// so that no resampling comes between the optimised pixels and the file.
+/// A second Ctrl-C quits the web page's server at once, without the
+/// orderly stop (which waits a few seconds for open connections), and
+/// still removes its jobs' folder: the users' photos are not left in the
+/// temporary folder.
+#[test]
+fn quitting_the_server_at_once_removes_its_files() {
+    let Some(weights) = common::hed_weights("quitting_the_server_at_once_removes_its_files") else {
+        return;
+    };
+    use std::io::{BufRead, Write};
+    let tmp = tempfile::tempdir().unwrap();
+    let jobs_folders = || -> Vec<String> {
+        std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("stylize-serve-"))
+            .collect()
+    };
+    let mut child = stylize()
+        .args(["serve", "--port", "0", "--threads", "1", "-q", "--weights"])
+        .arg(&weights)
+        .env("TMPDIR", tmp.path())
+        .env_remove("STYLIZE_FAST_MODELS")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("stylize serve: listening on http://")
+        .and_then(|a| a.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_string();
+    assert_eq!(jobs_folders().len(), 1, "{:?}", jobs_folders());
+    // A request half sent keeps the orderly stop waiting.
+    let mut half = std::net::TcpStream::connect(&addr).unwrap();
+    write!(half, "GET / HTTP/1.1\r\nHost: {addr}\r\n").unwrap();
+    half.flush().unwrap();
+    let signal = || {
+        let kill = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+    };
+    signal();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    signal();
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("quitting now"), "{err}");
+    assert_eq!(jobs_folders(), Vec::<String>::new());
+    drop(half);
+}
+
 #[test]
 fn sigint_keeps_the_image_so_far_and_exits_130() {
     let Some(weights) = common::hed_weights("sigint_keeps_the_image_so_far_and_exits_130") else {

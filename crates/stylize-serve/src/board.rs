@@ -335,7 +335,7 @@ impl Board {
                 "cancelled"
             }
             Outcome::Failed(message) => {
-                job.error = Some(message);
+                job.error = Some(job.in_users_words(&message));
                 job.state = JobState::Failed;
                 "failed"
             }
@@ -439,10 +439,11 @@ impl Board {
             .collect()
     }
 
-    /// A snapshot event and a receiver for every event after it.
-    pub(crate) fn subscribe(&self) -> (Published, broadcast::Receiver<Arc<Published>>) {
+    /// A snapshot event and a receiver for every event after it; no
+    /// receiver once the board is closed (its `shutdown` event is past).
+    pub(crate) fn subscribe(&self) -> (Published, Option<broadcast::Receiver<Arc<Published>>>) {
         let inner = self.lock();
-        let rx = self.events.subscribe();
+        let rx = (!inner.closed).then(|| self.events.subscribe());
         let snapshot = Snapshot {
             seq: inner.seq,
             jobs: inner

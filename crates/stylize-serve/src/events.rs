@@ -23,9 +23,19 @@ fn to_event(p: &Published) -> Event {
 }
 
 enum Phase {
-    Snapshot(Published, Receiver<Arc<Published>>),
+    /// The snapshot, then the events after it (none: the server was
+    /// already stopping, and its `shutdown` event is past).
+    Snapshot(Published, Option<Receiver<Arc<Published>>>),
     Live(Receiver<Arc<Published>>),
+    /// The `shutdown` event of a stream that began after it, numbered as
+    /// the snapshot before it.
+    Closing(u64),
     Ended,
+}
+
+/// After a snapshot numbered `seq`: the live events, or the end.
+fn after_snapshot(seq: u64, rx: Option<Receiver<Arc<Published>>>) -> Phase {
+    rx.map_or(Phase::Closing(seq), Phase::Live)
 }
 
 pub(crate) async fn events(
@@ -37,17 +47,25 @@ pub(crate) async fn events(
         let board = board.clone();
         async move {
             match phase {
-                Phase::Snapshot(s, rx) => Some((Ok(to_event(&s)), Phase::Live(rx))),
+                Phase::Snapshot(s, rx) => Some((Ok(to_event(&s)), after_snapshot(s.seq, rx))),
                 Phase::Live(mut rx) => match rx.recv().await {
                     Ok(p) if p.kind == SHUTDOWN => Some((Ok(to_event(&p)), Phase::Ended)),
                     Ok(p) => Some((Ok(to_event(&p)), Phase::Live(rx))),
                     Err(RecvError::Lagged(n)) => {
                         log::debug!("an event stream fell {n} events behind; resending a snapshot");
                         let (s, rx) = board.subscribe();
-                        Some((Ok(to_event(&s)), Phase::Live(rx)))
+                        Some((Ok(to_event(&s)), after_snapshot(s.seq, rx)))
                     }
                     Err(RecvError::Closed) => None,
                 },
+                Phase::Closing(seq) => {
+                    let shutdown = Published {
+                        seq,
+                        kind: SHUTDOWN,
+                        json: serde_json::json!({ "seq": seq }).to_string(),
+                    };
+                    Some((Ok(to_event(&shutdown)), Phase::Ended))
+                }
                 Phase::Ended => None,
             }
         }

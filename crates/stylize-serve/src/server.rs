@@ -1,6 +1,7 @@
 //! The server: its private jobs folder, the worker, the routes, and
 //! listening until told to stop.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -17,13 +18,16 @@ use crate::error::Error;
 use crate::swatches::Swatches;
 use crate::worker::{self, WorkerSettings};
 
+/// How long a stop waits for open connections to finish their requests.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// A running worker and the state the routes share. Dropping it stops the
 /// worker (cancelling a running job) and removes the jobs' folder.
 pub struct Server {
     app: Arc<App>,
     worker: Option<JoinHandle<()>>,
     // Last: removed after the worker has stopped writing into it.
-    _dir: TempDir,
+    dir: TempDir,
 }
 
 impl Server {
@@ -87,8 +91,15 @@ impl Server {
         Ok(Server {
             app,
             worker: Some(worker),
-            _dir: dir,
+            dir,
         })
+    }
+
+    /// The private folder of the jobs' files (uploads, results), removed
+    /// when the server stops. A process that must end at once, without
+    /// the stop, may remove it itself.
+    pub fn jobs_dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     /// The routes, answering to the `Host` names of a server listening on
@@ -101,7 +112,9 @@ impl Server {
     /// Listens on the configured address, calls `listening` with the
     /// address it got (the port may have been 0), and serves until
     /// `stop` (asked ten times a second) returns true; then stops the worker (a running job is
-    /// cancelled) and removes the jobs' folder. Blocks; runs its own
+    /// cancelled) and removes the jobs' folder. Requests in flight get
+    /// [`SHUTDOWN_GRACE`] (3 s) to finish; connections open after that
+    /// are closed. Blocks; runs its own
     /// async runtime (`threads` threads for the network side).
     ///
     /// # Errors
@@ -134,8 +147,10 @@ impl Server {
         let router = self.router(local.port());
         listening(local);
         let board = self.app.board.clone();
+        let stopping = Arc::new(tokio::sync::Notify::new());
+        let stopped = stopping.clone();
         let served = runtime.block_on(async move {
-            axum::serve(listener, router)
+            let serve = axum::serve(listener, router)
                 .with_graceful_shutdown(async move {
                     let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
                     while !stop() {
@@ -144,8 +159,28 @@ impl Server {
                     // Ends the event streams, so that the graceful
                     // shutdown does not wait for open tabs.
                     board.close();
+                    stopping.notify_one();
                 })
+                .into_future();
+            // Connections still open then (a request half sent, an event
+            // stream its client does not read) do not hold the stop up:
+            // they are dropped with the runtime.
+            let deadline = async move {
+                stopped.notified().await;
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            };
+            match futures_util::future::select(std::pin::pin!(serve), std::pin::pin!(deadline))
                 .await
+            {
+                futures_util::future::Either::Left((served, _)) => served,
+                futures_util::future::Either::Right(((), _)) => {
+                    log::warn!(
+                        "closing the connections still open {} s after the stop",
+                        SHUTDOWN_GRACE.as_secs()
+                    );
+                    Ok(())
+                }
+            }
         });
         drop(self);
         runtime.shutdown_timeout(std::time::Duration::from_secs(2));
