@@ -158,6 +158,19 @@ pub(crate) struct JobView {
 }
 
 impl Job {
+    /// `message` (a failed run's) with the server's private paths of the
+    /// job's files replaced by the names the user gave them: the uploaded
+    /// file by its name, the job's folder by nothing.
+    pub(crate) fn in_users_words(&self, message: &str) -> String {
+        let folder = format!("{}{}", self.dir.display(), std::path::MAIN_SEPARATOR);
+        message
+            .replace(
+                &self.content_file.display().to_string(),
+                &format!("`{}`", self.content_name),
+            )
+            .replace(&folder, "")
+    }
+
     /// The page's view, given the job's place in the queue (1 = next).
     pub(crate) fn view(&self, queue_position: Option<usize>) -> JobView {
         JobView {

@@ -52,11 +52,24 @@ pub(crate) fn router(app: Arc<App>, port: u16) -> Router {
         .route("/api/jobs/{id}/costs.csv", get(costs_csv))
         .route("/api/jobs/{id}/cancel", post(cancel))
         .route("/api/events", get(crate::events::events))
+        .fallback(no_such_route)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(guard, guard::check))
         .with_state(app)
 }
 
 type ApiResult<T> = Result<T, ApiError>;
+
+async fn no_such_route(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("`{}`", uri.path()))
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not answered at `{}` (see API.md)", uri.path()),
+    )
+}
 
 fn no_store(content_type: &'static str, body: impl IntoResponse) -> Response {
     (
@@ -280,7 +293,15 @@ async fn estimate(
     State(app): State<Arc<App>>,
     body: Result<Json<EstimateRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Json(req) = body.map_err(|e| {
+        // 413 past the body limit; anything else about the JSON, 400.
+        let status = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            e.status()
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        ApiError::new(status, e.body_text())
+    })?;
     let settings = parse_settings(req.settings.as_ref().map(|v| v.to_string()).as_deref())?;
     let limits = app.config.image_limits;
     let ok = |(w, h): (u32, u32)| w > 0 && h > 0 && w <= limits.max_width && h <= limits.max_height;

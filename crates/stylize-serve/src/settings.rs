@@ -351,11 +351,11 @@ impl Settings {
             args.push(value);
         };
         match kind {
-            JobKind::Image => flag("content", shell_quote(content)),
-            JobKind::Video => flag("input", shell_quote(content)),
+            JobKind::Image => flag("content", file_arg(content)),
+            JobKind::Video => flag("input", file_arg(content)),
         }
         for s in styles {
-            flag("style", shell_quote(s));
+            flag("style", file_arg(s));
         }
         match kind {
             JobKind::Image => flag("output", "result.png".into()),
@@ -412,12 +412,12 @@ impl Settings {
                 .map(String::from)
                 .to_vec(),
         };
-        args.push(shell_quote(content));
+        args.push(file_arg(content));
         match &self.network_style {
             Some(mix) => args.extend(["--builtin".into(), shell_quote(mix)]),
             None => {
                 for s in styles {
-                    args.extend(["--style".into(), shell_quote(s)]);
+                    args.extend(["--style".into(), file_arg(s)]);
                 }
                 if let Some(b) = &self.style_blend {
                     args.extend(["--style-blend".into(), blend_list(b)]);
@@ -450,6 +450,16 @@ fn blend_list(weights: &[f32]) -> String {
         .map(f32::to_string)
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// A file name as one word for a POSIX shell that the command line takes
+/// as a file: `-x.png` as `./-x.png`, not a flag.
+fn file_arg(name: &str) -> String {
+    if name.starts_with('-') {
+        shell_quote(&format!("./{name}"))
+    } else {
+        shell_quote(name)
+    }
 }
 
 /// `s` as one word for a POSIX shell.
@@ -545,6 +555,24 @@ mod tests {
                 .expect("valid JSON");
         let err = Settings::resolve(&patch).expect_err("histogram is the optimiser's");
         assert!(err.contains("luminance"), "{err}");
+    }
+
+    #[test]
+    fn file_names_that_look_like_flags_stay_files() {
+        let fast: SettingsPatch =
+            serde_json::from_str(r#"{"method":"fast","size":64,"preserve_colors":"none"}"#)
+                .expect("valid JSON");
+        let fast = Settings::resolve(&fast).expect("valid settings");
+        let optimise = Settings::defaults(PresetName::Seed);
+        for s in [&fast, &optimise] {
+            for kind in [JobKind::Image, JobKind::Video] {
+                let c = s.command(kind, "-x.png", &["--help".into(), "-'s.jpg".into()]);
+                assert!(c.contains(" ./-x.png "), "{c}");
+                assert!(c.contains("--style ./--help"), "{c}");
+                assert!(c.contains(r"--style './-'\''s.jpg'"), "{c}");
+                assert!(!c.contains(" -x.png"), "{c}");
+            }
+        }
     }
 
     #[test]

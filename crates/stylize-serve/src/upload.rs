@@ -48,6 +48,13 @@ fn multipart_error(e: MultipartError) -> ApiError {
             "the upload is larger than the server's limit (--max-upload)",
         );
     }
+    // A body that cannot be read (a broken chunked encoding, a connection
+    // cut short) is the request's fault, not the server's: 400, not 500.
+    let status = if status.is_server_error() {
+        StatusCode::BAD_REQUEST
+    } else {
+        status
+    };
     ApiError::new(status, format!("cannot read the form: {}", e.body_text()))
 }
 

@@ -130,6 +130,31 @@ async fn security_checks() {
     }
     let (status, _, _) = send(&app, with("GET", "/api/info", "127.0.0.1:9999", None)).await;
     assert_eq!(status, StatusCode::MISDIRECTED_REQUEST);
+    // Unknown routes and methods answer in JSON too, behind the same guard.
+    let (status, v) = json(&app, with("GET", "/api/nothing", HOST, None)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
+    assert!(error_of(&v).contains("/api/nothing"), "{v}");
+    let (status, v) = json(&app, with("PUT", "/api/info", HOST, Some(ORIGIN))).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{v}");
+    assert!(error_of(&v).contains("PUT"), "{v}");
+    let (status, _) = json(&app, with("GET", "/api/nothing", "evil.example:8080", None)).await;
+    assert_eq!(status, StatusCode::MISDIRECTED_REQUEST);
+    // A body that breaks off mid-stream is the request's fault: 400.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![
+        Ok(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"content\"; filename=\"a.png\"\r\n\r\n").into_bytes()),
+        Err(std::io::Error::other("the connection broke")),
+    ];
+    let broken = Request::post("/api/jobs")
+        .header(header::HOST, HOST)
+        .header(header::ORIGIN, ORIGIN)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(Body::from_stream(futures_util::stream::iter(chunks)))
+        .expect("request");
+    let (status, v) = json(&app, broken).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
     // Changes need this server's Origin.
     for (method, uri) in [
         ("POST", "/api/jobs"),
@@ -269,6 +294,12 @@ async fn estimate_and_memory_refusal() {
     .await;
     let (s, b) = (small["bytes"].as_u64(), big["bytes"].as_u64());
     assert!(s.is_some() && b > s, "{small} {big}");
+    // A body past the limit is 413, bad JSON 400.
+    let padded = format!(r#"{{"content":[4,3],"pad":"{}"}}"#, "x".repeat(3 << 20));
+    let (status, v) = json(&app, estimate(&padded)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    let (status, v) = json(&app, estimate(r#"{"content":"#)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
     // Too small for the deepest layer: explained, not an error.
     let (status, v) = json(
         &app,
@@ -570,6 +601,27 @@ async fn queue_cancel_remove_and_events() {
     assert_eq!((kc.first(), kc.get(1)), (Some(&"queued"), Some(&"started")));
     assert_eq!(kc.last(), Some(&"done"));
     assert_eq!(kinds_of(e), ["queued", "cancelled"]);
+
+    // A stream that begins after the server began to stop gets the
+    // snapshot and the `shutdown` event, then ends (it used to wait for
+    // events that would never come, holding the stop up).
+    drop(server);
+    let late = app.oneshot(get("/api/events")).await.expect("infallible");
+    let mut body = late.into_body();
+    let mut text = String::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    text.push_str(&String::from_utf8_lossy(data));
+                }
+            }
+            Ok(None) => break,
+            other => panic!("the late stream did not end: {:?}\n{text}", other.is_ok()),
+        }
+    }
+    let kinds: Vec<String> = parse_events(&text).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(kinds, ["snapshot", "shutdown"], "{text}");
 }
 
 fn stream_has(text: &str, kind: &str, id: u64) -> bool {
@@ -686,6 +738,28 @@ async fn a_video_job_shows_frames_as_they_finish() {
     assert_eq!(frames[0].buffer().dimensions(), (96, 64));
     let (status, bytes, _) = send(&app, get(&format!("/api/jobs/{id}/content"))).await;
     assert_eq!((status, bytes == gif), (StatusCode::OK, true));
+
+    // A clip cut short passes the upload's checks and fails in the run: the
+    // error names the upload, not the server's private copy of it.
+    let (status, job) = json(
+        &app,
+        post_job(&[
+            Part::File("video", "cut.gif", &gif[..gif.len() / 2]),
+            Part::Text("builtin", "udnie"),
+            Part::Text("settings", r#"{"size":64,"iterations":2}"#),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let id = job["id"].as_u64().expect("id");
+    let job = wait_for(&app, id, "failed", |j| {
+        j["state"] != "queued" && j["state"] != "running"
+    })
+    .await;
+    assert_eq!(job["state"], "failed", "{job}");
+    let error = job["error"].as_str().expect("an error");
+    assert!(error.contains("`cut.gif`"), "{error}");
+    assert!(!error.contains("stylize-serve-"), "{error}");
 }
 
 /// The mean absolute difference of two same-sized images, in 8-bit levels.
