@@ -116,7 +116,8 @@ async fn network_style_swatch(
 ) -> ApiResult<Response> {
     let index: usize = file
         .strip_suffix(".jpg")
-        .and_then(|n| n.parse().ok())
+        // The number as `/api/info` writes it: not `+3` or `003`.
+        .and_then(|n| n.parse().ok().filter(|i: &usize| i.to_string() == n))
         .filter(|&n| n < stylize_feedforward::BUILTIN_STYLES)
         .ok_or_else(|| ApiError::not_found(format!("network style {file}")))?;
     let fast = app.fast.clone().ok_or_else(|| {

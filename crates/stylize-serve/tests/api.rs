@@ -940,7 +940,7 @@ async fn the_networks_own_styles_paint_without_a_painting() {
     }
     let apart = mean_levels(&swatches[0], &swatches[1]);
     assert!(apart > 10.0, "styles 3 and 12 differ by {apart:.1} levels");
-    for bad in ["26.jpg", "x.jpg", "3.png"] {
+    for bad in ["26.jpg", "x.jpg", "3.png", "+3.jpg", "003.jpg"] {
         let (status, _, _) = send(&app, get(&format!("/api/network-styles/{bad}"))).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{bad}");
     }
