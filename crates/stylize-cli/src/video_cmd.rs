@@ -436,6 +436,10 @@ fn settings(cli: &VideoArgs, config: &VideoConfig, stylizer: &stylize::Stylizer)
         )
     };
     let identity = |p: &Path| {
+        // The same file however it is spelled (`st.jpg`, `./st.jpg`, its
+        // absolute path, a link to it).
+        let canonical = std::fs::canonicalize(p);
+        let p = canonical.as_deref().unwrap_or(p);
         if !p.is_dir() {
             return format!("{} {}", p.display(), stamp(std::fs::metadata(p).ok()));
         }

@@ -456,6 +456,77 @@ fn frames_rewritten_in_place_are_painted_again() {
     assert_ne!(again, before);
 }
 
+/// A continued run trusts only what it can check: the same inputs however
+/// they are spelled continue; a frame file that does not decode, or frames
+/// painted from another clip on standard input, are painted again.
+#[test]
+fn work_folders_are_checked_before_they_are_continued() {
+    let Some(weights) = common::hed_weights("work_folders_are_checked_before_they_are_continued")
+    else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let d = d.path();
+    let clip = d.join("clip");
+    write_clip(&clip, 3);
+    let run = |cmd: &mut Command| {
+        let o = cmd.arg("--keep-work").current_dir(d).output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        stderr(&o)
+    };
+    let out = d.join("out.gif");
+    let work = d.join("out.gif.stylize-work");
+    run(stylize().args(args(&clip, &out, &weights)));
+    let before = frames_of(&out);
+    // The input spelled relative to the working folder: continued.
+    let err = run(stylize()
+        .args(args(Path::new("./clip"), Path::new("out.gif"), &weights))
+        .env("STYLIZE_LOG", "warn"));
+    assert!(err.contains("continuing after 3 frame(s)"), "{err}");
+    assert!(!err.contains("starting over"), "{err}");
+    // A frame file that does not decode: painted again from there, the
+    // same frames as before.
+    std::fs::write(work.join("frame_000002.png"), b"not a png").unwrap();
+    let err = run(stylize().args(args(&clip, &out, &weights)));
+    assert!(err.contains("frame 2 in"), "{err}");
+    assert!(
+        err.contains("painting it and the frames after it again"),
+        "{err}"
+    );
+    assert_eq!(frames_of(&out), before);
+
+    // Standard input: the clip cannot be told by its name.
+    let y4m = |name: &str, dx: u32| -> PathBuf {
+        let path = d.join(name);
+        let photo = image::open(common::asset("chelsea.jpg"))
+            .unwrap()
+            .resize_exact(120, 80, image::imageops::FilterType::Triangle);
+        let mut sink =
+            stylize_frames::create_sink(&path, &stylize_frames::SinkOptions::default()).unwrap();
+        for k in 0..3 {
+            sink.write_frame(&photo.crop_imm(dx + 2 * k, 16, 64, 48).to_rgb8())
+                .unwrap();
+        }
+        sink.finish().unwrap();
+        path
+    };
+    let a = y4m("a.y4m", 10);
+    let b = y4m("b.y4m", 40);
+    let piped = d.join("piped.gif");
+    let from_stdin = |clip: &Path| {
+        let mut cmd = stylize();
+        cmd.args(args(Path::new("-"), &piped, &weights))
+            .stdin(std::fs::File::open(clip).unwrap());
+        cmd
+    };
+    run(&mut from_stdin(&a));
+    let err = run(&mut from_stdin(&b));
+    assert!(err.contains("another picture"), "{err}");
+    let fresh = d.join("fresh.gif");
+    run(stylize().args(args(&b, &fresh, &weights)));
+    assert_eq!(frames_of(&piped), frames_of(&fresh));
+}
+
 /// A folder output whose name has a dot (`out.v2/`, with the trailing
 /// slash that says "folder") is a folder of frames.
 #[test]

@@ -10,7 +10,7 @@ use stylize_flow::{DisFlow, Flow, GrayImage};
 use super::config::{VideoConfig, WarpInterpolation};
 use super::history::{History, Past};
 use super::temporal::{carrying_flow, link, to_working, Link};
-use super::workdir::{Stored, WorkDir};
+use super::workdir::{source_digest, Stored, WorkDir};
 use crate::config::{Init, Scales, StyleConfig};
 use crate::error::{Error, Result};
 use crate::image_io::{from_planar, to_planar, to_rgb32f, to_rgb8, working_size};
@@ -184,23 +184,36 @@ pub fn stylize_video(
             first.push((frame.clone(), grey.clone()));
         }
         if index < work.finished() {
-            let stored = work.load(index)?;
-            observer.frame_resumed(&ResumedFrame {
-                index,
-                fresh: stored.fresh,
-                cost: stored.cost,
-            });
-            if stored.fresh {
-                history.clear();
-                summary.shot_starts.push(index);
+            match work.resume(index, (w, h), &frame, &source_digest(&frame)) {
+                Ok(stored) => {
+                    observer.frame_resumed(&ResumedFrame {
+                        index,
+                        fresh: stored.fresh,
+                        cost: stored.cost,
+                    });
+                    if stored.fresh {
+                        history.clear();
+                        summary.shot_starts.push(index);
+                    }
+                    history.push(Past {
+                        content: grey,
+                        state: stored.state,
+                        cost: stored.cost,
+                    });
+                    summary.frames += 1;
+                    continue;
+                }
+                Err(why) => {
+                    log::warn!(
+                        "frame {} in {} cannot be continued from ({why}): painting it and the \
+                         frames after it again",
+                        index + 1,
+                        work.path().display()
+                    );
+                    summary.resumed = index;
+                    work.truncate(index)?;
+                }
             }
-            history.push(Past {
-                content: grey,
-                state: stored.state,
-                cost: stored.cost,
-            });
-            summary.frames += 1;
-            continue;
         }
         let linked = link(&mut flow, &grey, &content, &history, config)?;
         let (frame_config, terms, info) = match linked {
@@ -458,6 +471,7 @@ fn close_loop(
             )?),
             cost: first_pass.cost,
             fresh: false,
+            source: first_pass.source,
         };
         let info = FrameInfo {
             index: j,
@@ -533,6 +547,7 @@ fn paint(
         state: to_rgb8(&out.working_image),
         cost: costs.content + costs.style + costs.tv,
         fresh: info.fresh,
+        source: Some(source_digest(frame)),
     };
     let result = FrameResult {
         index: info.index,

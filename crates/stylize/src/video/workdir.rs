@@ -10,6 +10,12 @@
 //! exists, which is written last. With a closed loop, `loop_frame_N.png`
 //! (and its state) is the second pass over one of the first frames, and
 //! replaces `frame_N.png` in the output.
+//!
+//! `state_N.json` also holds a digest of the source frame it painted, so
+//! that a run continued on another clip (standard input, a file replaced
+//! under the same name and time) paints again from the first frame that
+//! differs. A file `lock`, locked while a run holds the folder, keeps a
+//! second run on the same output out.
 
 use std::path::{Path, PathBuf};
 
@@ -20,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::image_io::{load_image, save_image, write_atomic};
 
 const MANIFEST: &str = "manifest.json";
+const LOCK: &str = "lock";
 
 /// A video run's work folder (see the module docs).
 #[derive(Debug)]
@@ -27,6 +34,8 @@ pub struct WorkDir {
     dir: PathBuf,
     finished: usize,
     restarted: bool,
+    /// Held locked for as long as the run has the folder.
+    _lock: std::fs::File,
 }
 
 /// What the work folder holds of one finished frame.
@@ -35,19 +44,87 @@ pub(crate) struct Stored {
     pub(crate) state: RgbImage,
     pub(crate) cost: f64,
     pub(crate) fresh: bool,
+    /// The digest of the source frame it painted ([`source_digest`]);
+    /// `None` in a record written before digests were kept.
+    pub(crate) source: Option<String>,
+}
+
+/// A digest of a source frame as decoded: its size and RGB bytes.
+pub(crate) fn source_digest(frame: &DynamicImage) -> String {
+    use sha2::{Digest, Sha256};
+    let rgb = frame.to_rgb8();
+    let mut hash = Sha256::new();
+    hash.update(rgb.width().to_le_bytes());
+    hash.update(rgb.height().to_le_bytes());
+    hash.update(rgb.as_raw());
+    format!("{:x}", hash.finalize())
+}
+
+/// Whether `name` is one of the files a work folder holds.
+fn is_work_file(name: &str) -> bool {
+    name == MANIFEST
+        || name == LOCK
+        || name.starts_with("frame_")
+        || name.starts_with("state_")
+        || name.starts_with("loop_")
+        // `write_atomic`'s temporary files.
+        || (name.starts_with('.') && name.ends_with(".part"))
 }
 
 impl WorkDir {
     /// Opens (or makes) `dir` for a run with `settings` (any text that
     /// changes when the result would: the settings and the inputs'
     /// identities). A folder holding another run's frames is emptied of
-    /// them, and [`Self::restarted`] says so.
+    /// them, and [`Self::restarted`] says so. The folder stays locked
+    /// until the `WorkDir` is dropped.
     ///
     /// # Errors
-    /// [`Error::Io`] naming the folder or file.
+    /// [`Error::Io`] naming the folder or file; [`Error::Parameter`]
+    /// (`output`) when another run holds the folder, or when `dir` exists
+    /// and holds files of its own (it is not a work folder: it would be
+    /// removed with them at the end of the run).
     pub fn open(dir: &Path, settings: &str) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let manifest = dir.join(MANIFEST);
+        if !manifest.is_file() {
+            let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| Error::io(dir, e))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if !is_work_file(&name) {
+                    return Err(Error::parameter(
+                        "output",
+                        format!(
+                            "{} is where this run keeps its finished frames, and it holds {name}, \
+                             which is not one of them: move that folder away or choose another \
+                             output",
+                            dir.display()
+                        ),
+                    ));
+                }
+            }
+        }
+        let lock_path = dir.join(LOCK);
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::io(&lock_path, e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::parameter(
+                    "output",
+                    format!(
+                        "another stylize run is painting into {} (the same output): wait for it \
+                         to finish, or choose another output",
+                        dir.display()
+                    ),
+                ))
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path, e)),
+        }
         let want = json!({ "stylize": env!("CARGO_PKG_VERSION"), "settings": settings });
         let same = std::fs::read_to_string(&manifest)
             .ok()
@@ -71,7 +148,57 @@ impl WorkDir {
             dir: dir.to_path_buf(),
             finished,
             restarted,
+            _lock: lock,
         })
+    }
+
+    /// Forgets frame `index` and every later one (their files removed,
+    /// and the loop's second pass, which starts from the first frames):
+    /// they are painted again.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming a file that cannot be removed.
+    pub(crate) fn truncate(&mut self, index: usize) -> Result<()> {
+        for entry in std::fs::read_dir(&self.dir).map_err(|e| Error::io(&self.dir, e))? {
+            let entry = entry.map_err(|e| Error::io(&self.dir, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let number = name
+                .strip_prefix("frame_")
+                .or_else(|| name.strip_prefix("state_"))
+                .and_then(|rest| rest.get(..6))
+                .and_then(|n| n.parse::<usize>().ok());
+            let stale = name.starts_with("loop_") || number.is_some_and(|n| n > index);
+            if stale {
+                std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
+            }
+        }
+        self.finished = self.finished.min(index);
+        Ok(())
+    }
+
+    /// Frame `index` of an earlier run, if it can be continued from: its
+    /// files read, the state of `state_size` and the result of the source
+    /// frame's size, painted from a source frame whose digest is
+    /// `source` (a record without one is taken as it is). The reason
+    /// otherwise.
+    pub(crate) fn resume(
+        &self,
+        index: usize,
+        state_size: (u32, u32),
+        source: &DynamicImage,
+        digest: &str,
+    ) -> std::result::Result<Stored, String> {
+        let stored = self.load(index).map_err(|e| e.to_string())?;
+        let result = self.load_result(index, false).map_err(|e| e.to_string())?;
+        if stored.state.dimensions() != state_size
+            || (result.width(), result.height()) != (source.width(), source.height())
+        {
+            return Err("its files are not of this clip's size".into());
+        }
+        if stored.source.as_deref().is_some_and(|d| d != digest) {
+            return Err("it was painted from another picture (the input changed)".into());
+        }
+        Ok(stored)
     }
 
     /// The folder.
@@ -156,6 +283,7 @@ impl WorkDir {
             state,
             cost: v["cost"].as_f64().ok_or_else(bad)?,
             fresh: v["fresh"].as_bool().ok_or_else(bad)?,
+            source: v["source"].as_str().map(str::to_string),
         })
     }
 
@@ -187,7 +315,7 @@ impl WorkDir {
                 .dir
                 .join(frame_name(&format!("{prefix}state"), n, "png")),
         )?;
-        let record = json!({ "cost": s.cost, "fresh": s.fresh });
+        let record = json!({ "cost": s.cost, "fresh": s.fresh, "source": s.source });
         let json_path = self
             .dir
             .join(frame_name(&format!("{prefix}state"), n, "json"));
@@ -218,4 +346,97 @@ fn clear_frames(dir: &Path) -> Result<bool> {
         }
     }
     Ok(any)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn stored(source: &DynamicImage) -> Stored {
+        Stored {
+            state: RgbImage::from_pixel(4, 3, image::Rgb([9, 8, 7])),
+            cost: 12.5,
+            fresh: true,
+            source: Some(source_digest(source)),
+        }
+    }
+
+    #[test]
+    fn a_second_run_on_the_same_folder_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("out.gif.stylize-work");
+        let first = WorkDir::open(&dir, "a").unwrap();
+        let e = WorkDir::open(&dir, "b").unwrap_err().to_string();
+        assert!(e.contains("another stylize run"), "{e}");
+        // Refused before anything changed: the manifest is still the first's.
+        let manifest = std::fs::read_to_string(dir.join(MANIFEST)).unwrap();
+        assert!(manifest.contains("\"a\""), "{manifest}");
+        drop(first);
+        WorkDir::open(&dir, "a").unwrap();
+    }
+
+    #[test]
+    fn a_folder_of_other_files_is_not_taken() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("out.gif.stylize-work");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("important.txt"), b"mine").unwrap();
+        let e = WorkDir::open(&dir, "a").unwrap_err().to_string();
+        assert!(e.contains("important.txt"), "{e}");
+        assert_eq!(std::fs::read(dir.join("important.txt")).unwrap(), b"mine");
+        // An empty folder, or one of an earlier run, is.
+        let empty = d.path().join("empty.stylize-work");
+        std::fs::create_dir(&empty).unwrap();
+        WorkDir::open(&empty, "a").unwrap();
+    }
+
+    #[test]
+    fn frames_are_resumed_only_when_whole_and_from_the_same_picture() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("w");
+        let source = DynamicImage::ImageRgb8(RgbImage::from_pixel(6, 5, image::Rgb([1, 2, 3])));
+        let other = DynamicImage::ImageRgb8(RgbImage::from_pixel(6, 5, image::Rgb([1, 2, 4])));
+        let result = DynamicImage::ImageRgb8(RgbImage::new(6, 5));
+        {
+            let mut w = WorkDir::open(&dir, "s").unwrap();
+            for i in 0..3 {
+                w.store(i, &result, &stored(&source)).unwrap();
+            }
+            w.store_loop(0, &result, &stored(&source)).unwrap();
+        }
+        let mut w = WorkDir::open(&dir, "s").unwrap();
+        assert_eq!(w.finished(), 3);
+        let digest = source_digest(&source);
+        let s = w.resume(0, (4, 3), &source, &digest).unwrap();
+        assert_eq!((s.cost, s.fresh), (12.5, true));
+        let e = w
+            .resume(0, (4, 3), &other, &source_digest(&other))
+            .unwrap_err();
+        assert!(e.contains("another picture"), "{e}");
+        let e = w.resume(0, (5, 3), &source, &digest).unwrap_err();
+        assert!(e.contains("size"), "{e}");
+        // A result file that does not decode.
+        std::fs::write(dir.join(frame_name("frame", 2, "png")), b"garbage").unwrap();
+        assert!(w.resume(1, (4, 3), &source, &digest).is_err());
+        w.truncate(1).unwrap();
+        assert_eq!(w.finished(), 1);
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "frame_000001.png",
+                "lock",
+                "manifest.json",
+                "state_000001.json",
+                "state_000001.png"
+            ]
+        );
+        drop(w);
+        assert_eq!(WorkDir::open(&dir, "s").unwrap().finished(), 1);
+    }
 }
