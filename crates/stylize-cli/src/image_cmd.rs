@@ -10,8 +10,9 @@ use crate::args::ImageArgs;
 use crate::interrupt::Interrupt;
 use crate::progress::CliObserver;
 use crate::setup::{
-    build_config, check_not_an_input, check_output_file, check_side_file, check_snapshots,
-    file_name, init_file, is_fast_init, load_styles, load_stylizer, refuse_standard_output,
+    build_config, check_not_a_program_file, check_not_an_input, check_output_file, check_side_file,
+    check_snapshots, file_name, init_file, is_fast_init, load_styles, load_stylizer,
+    refuse_standard_output,
 };
 use crate::{JobResult, Outcome};
 
@@ -44,6 +45,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         // A `-` log goes to standard output (a `-` plot is refused below).
         if let Some(file) = file.as_ref().filter(|f| f.as_os_str() != "-") {
             check_side_file(flag, file, &cli.output, inputs(), cli.overwrite)?;
+            check_not_a_program_file(flag, file, &cli.common)?;
         }
     }
     if let (Some(log), Some(plot)) = (&cli.loss_log, &cli.plot) {

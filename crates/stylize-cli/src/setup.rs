@@ -1,7 +1,7 @@
 //! What every job does first: the settings from the flags, the style
 //! images, the weights and the network.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use image::DynamicImage;
 use stylize::{
@@ -244,6 +244,53 @@ pub fn init_file(common: &CommonArgs) -> Option<&Path> {
         .as_deref()
         .filter(|i| !matches!(*i, "content" | "noise" | "style") && !is_fast_init(i))
         .map(Path::new)
+}
+
+/// The files a run reads besides its pictures, which a side file
+/// (`--report`, `--loss-log`) must not replace: the weights (`--weights`,
+/// else `$STYLIZE_WEIGHTS`) and the fast network's model files (in
+/// `--models`, else the default folder).
+pub fn program_files(common: &CommonArgs) -> Vec<PathBuf> {
+    let weights = common
+        .weights
+        .clone()
+        .or_else(|| std::env::var_os("STYLIZE_WEIGHTS").map(PathBuf::from));
+    let models = common
+        .models
+        .clone()
+        .unwrap_or_else(stylize_feedforward::default_models_dir);
+    weights
+        .into_iter()
+        .chain(
+            stylize_feedforward::MODEL_FILES
+                .iter()
+                .map(|f| models.join(f)),
+        )
+        .collect()
+}
+
+/// Refuses a side file `file` (given as `--flag`) that is one of
+/// [`program_files`], whatever `--overwrite` says.
+///
+/// # Errors
+/// [`Error::Parameter`] naming the file.
+pub fn check_not_a_program_file(flag: &str, file: &Path, common: &CommonArgs) -> Result<(), Error> {
+    let Ok(written) = std::fs::canonicalize(file) else {
+        return Ok(()); // does not exist yet
+    };
+    if program_files(common)
+        .iter()
+        .any(|p| std::fs::canonicalize(p).is_ok_and(|p| p == written))
+    {
+        return Err(Error::parameter(
+            flag,
+            format!(
+                "{} is a weights or model file this run reads; choose another file",
+                file.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Fails early, before any painting, when a file cannot be written where

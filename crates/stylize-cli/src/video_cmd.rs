@@ -25,8 +25,8 @@ use crate::interrupt::Interrupt;
 use crate::json_file::write_json;
 use crate::selection::{fps_rational, Frames, Selection};
 use crate::setup::{
-    build_config, check_not_an_input, check_output_dir, check_output_file, check_side_file,
-    init_file, load_styles, load_stylizer,
+    build_config, check_not_a_program_file, check_not_an_input, check_output_dir,
+    check_output_file, check_side_file, init_file, load_styles, load_stylizer,
 };
 use crate::{JobResult, Outcome};
 
@@ -70,6 +70,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     check_not_an_input(&cli.output, inputs(), cli.overwrite)?;
     if let Some(report) = &cli.report {
         check_output_file(report)?;
+        check_not_a_program_file("report", report, &cli.common)?;
         check_side_file("report", report, &cli.output, inputs(), cli.overwrite)?;
         if cli.input.as_os_str() != "-" && check_output_not_inside(&cli.input, report).is_err() {
             return Err(Error::parameter(

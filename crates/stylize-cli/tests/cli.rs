@@ -363,6 +363,10 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
         .join("../stylize/tests/fixtures/h5/keras2_legacy.h5");
     let folder = d.join("a-folder.png");
     std::fs::create_dir(&folder).unwrap();
+    let models = d.join("models");
+    std::fs::create_dir(&models).unwrap();
+    let model = models.join("arbitrary_predict.onnx");
+    std::fs::write(&model, b"a model").unwrap();
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let p = |p: &Path| p.to_str().unwrap().to_string();
     let mut cases = vec![
@@ -410,6 +414,16 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
             name: "unsupported output",
             args: vec!["--output".into(), p(&d.join("out.gif"))],
             expect: "unsupported extension",
+        },
+        Case {
+            name: "a loss log that is a model file",
+            args: vec![
+                "--models".into(),
+                p(&models),
+                "--loss-log".into(),
+                p(&model),
+            ],
+            expect: "a weights or model file this run reads",
         },
         Case {
             name: "standard output",
@@ -617,6 +631,7 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
             .collect();
         assert!(leftovers.is_empty(), "{}: left {leftovers:?}", case.name);
     }
+    assert_eq!(std::fs::read(&model).unwrap(), b"a model");
 }
 
 /// A wgpu build on a machine with no graphics driver at all: the loader is

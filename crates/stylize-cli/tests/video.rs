@@ -271,6 +271,12 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
     std::fs::create_dir(&full).unwrap();
     std::fs::write(full.join("notes.txt"), b"mine").unwrap();
     let report_s = report.to_str().unwrap();
+    // A models folder (stand-in files: never the real ones).
+    let models = d.join("models");
+    std::fs::create_dir(&models).unwrap();
+    std::fs::write(models.join("multistyle26.onnx"), b"a model").unwrap();
+    let model = models.join("multistyle26.onnx");
+    let (models_s, model_s) = (models.to_str().unwrap(), model.to_str().unwrap());
     // (input, output, extra flags, extra env, expected message)
     type Case<'a> = (
         PathBuf,
@@ -313,6 +319,14 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
             vec!["--report", report_s],
             None,
             "standard input",
+        ),
+        // Nor replace a model file (or the weights) the run reads.
+        (
+            clip.clone(),
+            out.clone(),
+            vec!["--models", models_s, "--report", model_s],
+            None,
+            "a weights or model file",
         ),
         (
             corrupt.clone(),
@@ -398,6 +412,7 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
             );
         }
     }
+    assert_eq!(std::fs::read(&model).unwrap(), b"a model");
     // Nothing half-written beside the outputs.
     for p in files_in(d) {
         let name = p.file_name().unwrap().to_string_lossy().into_owned();

@@ -43,7 +43,7 @@ mod temporal_blend;
 
 pub use error::{Error, Result};
 pub use fast_stylizer::{FastOptions, FastStyle, FastStylizer, MIN_SIDE};
-pub use models::default_models_dir;
+pub use models::{default_models_dir, MODEL_FILES};
 pub use planar::resize_longest;
 pub use sheet::builtin_sheet;
 pub use style_mix::{StyleMix, BUILTIN_STYLES};

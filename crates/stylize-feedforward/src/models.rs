@@ -40,6 +40,9 @@ pub(crate) const BUILTIN: ModelFile = ModelFile {
     sha256: "0a2a0c9436a935cd1d4279cd06e171475b06222cb37c8c8d4afc53a9a7a1885e",
 };
 
+/// The names of the model files in their folder.
+pub const MODEL_FILES: [&str; 3] = [PREDICTOR.name, TRANSFORMER.name, BUILTIN.name];
+
 /// The folder holding the model files: `$STYLIZE_FAST_MODELS` if set, else
 /// `fast-models` in the cache folder `scripts/fetch-fast-models` fills
 /// (`$STYLIZE_CACHE_DIR`, else `$XDG_CACHE_HOME/stylize`, else
