@@ -28,7 +28,7 @@ const DEFAULT_TILE: u32 = 256;
 pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let say = |msg: String| {
         if !quiet {
-            eprintln!("{msg}");
+            note!("{msg}");
         }
     };
     if !(0.0..=1.0).contains(&cli.strength) {
@@ -268,7 +268,7 @@ fn note(bar: &ProgressBar, quiet: bool, msg: String) {
     if !bar.is_hidden() {
         bar.println(msg);
     } else if !quiet {
-        eprintln!("{msg}");
+        note!("{msg}");
     }
 }
 

@@ -107,7 +107,7 @@ pub fn run(
     }
     let ignored = ignored_flags(cli);
     if !ignored.is_empty() && !quiet {
-        eprintln!(
+        note!(
             "warning: --method fast ignores {} (they set the optimiser)",
             ignored.join(", ")
         );
@@ -186,7 +186,7 @@ pub fn run(
         if interrupt.requested() {
             bar.finish_and_clear();
             // The sink is dropped unfinished: no partial output file.
-            eprintln!("stopped after {count} frame(s); nothing written");
+            note!("stopped after {count} frame(s); nothing written");
             return Ok(Outcome::Interrupted);
         }
         let frame = frame?.to_rgb32f();
@@ -227,7 +227,7 @@ pub fn run(
     bar.finish_and_clear();
     match sink.finish() {
         Err(stylize_frames::FramesError::Stopped { .. }) => {
-            eprintln!(
+            note!(
                 "stopped while writing {}: nothing written",
                 cli.output.display()
             );
@@ -251,7 +251,7 @@ pub fn run(
         write_json(path, &figures)?;
     }
     if !quiet {
-        eprintln!(
+        note!(
             "wrote {} ({count} frames, {} shot(s)) in {seconds:.1} s ({:.1} frames/s)",
             cli.output.display(),
             cuts + usize::from(count > 0),

@@ -3,7 +3,7 @@
 //! `video --report`, a frame at a time.
 
 use std::borrow::Cow;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -243,28 +243,40 @@ pub fn run(cli: &FlickerArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         None => run()?,
     };
     let Some(figures) = figures else {
-        eprintln!("stopped: nothing measured");
+        note!("stopped: nothing measured");
         return Ok(Outcome::Interrupted);
     };
-    if cli.json {
-        println!("{}", serde_json::to_string_pretty(&figures)?);
+    let text = if cli.json {
+        serde_json::to_string_pretty(&figures)?
     } else {
-        let f = |a: &str, b: &str| figures[a][b].as_f64().unwrap_or(f64::NAN);
-        println!(
-            "E_warp: stylized {:.6}, original {:.6}, ratio {:.2}; within shots {:.6} vs {:.6}; long-term {:.6} vs {:.6}; carried along the flow {:.6} (ratio {:.2}); {} frames, cuts before frames {}",
-            f("e_warp", "stylized"),
-            f("e_warp", "original"),
-            f("e_warp", "ratio"),
-            f("e_warp_within_shots", "stylized"),
-            f("e_warp_within_shots", "original"),
-            f("long_term", "stylized"),
-            f("long_term", "original"),
-            f("carried", "stylized"),
-            f("carried", "ratio"),
+        // A figure with no pairs to measure (every pair a cut) is `null`
+        // in the JSON: "n/a" here.
+        let f = |a: &str, b: &str, digits: usize| {
+            figures[a][b]
+                .as_f64()
+                .filter(|v| v.is_finite())
+                .map_or_else(|| "n/a".to_string(), |v| format!("{v:.digits$}"))
+        };
+        format!(
+            "E_warp: stylized {}, original {}, ratio {}; within shots {} vs {}; long-term {} vs {}; carried along the flow {} (ratio {}); {} frames, cuts before frames {}",
+            f("e_warp", "stylized", 6),
+            f("e_warp", "original", 6),
+            f("e_warp", "ratio", 2),
+            f("e_warp_within_shots", "stylized", 6),
+            f("e_warp_within_shots", "original", 6),
+            f("long_term", "stylized", 6),
+            f("long_term", "original", 6),
+            f("carried", "stylized", 6),
+            f("carried", "ratio", 2),
             figures["frames"],
             figures["cuts"],
-        );
-    }
+        )
+    };
+    // A closed pipe or a full disk is an error to report, not a panic.
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")
+        .and_then(|()| out.flush())
+        .map_err(|e| stylize::Error::io("standard output", e))?;
     Ok(Outcome::Done)
 }
 

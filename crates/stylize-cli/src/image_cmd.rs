@@ -24,7 +24,7 @@ use crate::{JobResult, Outcome};
 pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let say = |msg: String| {
         if !quiet {
-            eprintln!("{msg}");
+            note!("{msg}");
         }
     };
     // Everything a user can get wrong is checked before the long part.

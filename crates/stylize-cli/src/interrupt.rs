@@ -29,7 +29,7 @@ impl Interrupt {
         let scratch = Arc::clone(&interrupt.scratch);
         let installed = ctrlc::set_handler(move || {
             if flag.swap(true, Ordering::SeqCst) {
-                eprintln!("\ninterrupted again: quitting now");
+                note!("\ninterrupted again: quitting now");
                 if let Ok(folders) = scratch.lock() {
                     for folder in folders.iter() {
                         // Best effort: the process ends either way.
@@ -38,7 +38,7 @@ impl Interrupt {
                 }
                 std::process::exit(i32::from(INTERRUPTED));
             }
-            eprintln!(
+            note!(
                 "\ninterrupted: stopping after the current step (press Ctrl-C again to quit at once)"
             );
         });

@@ -2,6 +2,16 @@
 //! the `stylize` library: it parses flags, draws progress and prints
 //! errors; each job (subcommand) is one file.
 
+/// `eprintln!` that does not panic when standard error is closed or full
+/// (`stylize ... 2>&1 | head -1`): a message that cannot be shown is
+/// dropped, and the run goes on.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod args;
 mod fast_cmd;
 mod fast_video;
@@ -62,14 +72,14 @@ fn main() -> ExitCode {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Interrupted) => ExitCode::from(INTERRUPTED),
         Err(e) => {
-            eprintln!("error: {e}");
+            note!("error: {e}");
             // A cause already said by the message above it is not repeated.
             let mut said = e.to_string();
             let mut source = e.source();
             while let Some(s) = source {
                 let text = s.to_string();
                 if !said.contains(&text) {
-                    eprintln!("  caused by: {text}");
+                    note!("  caused by: {text}");
                 }
                 said = text;
                 source = s.source();

@@ -270,7 +270,7 @@ impl DownloadBar {
 
 impl DownloadProgress for DownloadBar {
     fn start(&mut self, url: &str, total: Option<u64>) {
-        eprintln!("downloading {url}");
+        note!("downloading {url}");
         if !self.show {
             return;
         }

@@ -46,14 +46,14 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         ..ServeConfig::default()
     };
     if !cli.bind.is_loopback() {
-        eprintln!(
+        note!(
             "warning: serving {} to the network: anyone who can reach this machine can use it (no login); \
              only Host names of this server are answered (add --allow-host NAME for the one people use)",
             cli.bind
         );
     }
     if !quiet {
-        eprintln!(
+        note!(
             "device: {}; weights: {description}",
             stylizer.device_description()
         );
@@ -64,7 +64,7 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         Ok(fast) => Some(fast),
         Err(e) => {
             if !quiet {
-                eprintln!("note: no fast network on the page ({e})");
+                note!("note: no fast network on the page ({e})");
             }
             None
         }
@@ -82,17 +82,19 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
                 addr
             };
             // The first line on stdout, for scripts (and the browser tests).
-            println!("stylize serve: listening on http://{host}/");
             use std::io::Write;
-            std::io::stdout().flush().ok();
+            let mut out = std::io::stdout().lock();
+            // Nobody reading it is no reason to stop serving.
+            let _ = writeln!(out, "stylize serve: listening on http://{host}/");
+            let _ = out.flush();
             if !quiet {
-                eprintln!("open http://{host}/ in a browser; Ctrl-C stops the server");
+                note!("open http://{host}/ in a browser; Ctrl-C stops the server");
             }
         },
         move || stop.requested(),
     )?;
     if !quiet {
-        eprintln!("stopped; the jobs' files were removed");
+        note!("stopped; the jobs' files were removed");
     }
     // Ctrl-C is how a server ends normally.
     Ok(Outcome::Done)

@@ -33,7 +33,7 @@ pub fn load_stylizer(
     use std::io::IsTerminal;
     let say = |msg: String| {
         if !quiet {
-            eprintln!("{msg}");
+            note!("{msg}");
         }
     };
     // Before the weights, which may be downloaded: a device this binary

@@ -37,7 +37,7 @@ use crate::{JobResult, Outcome};
 pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let say = |msg: String| {
         if !quiet {
-            eprintln!("{msg}");
+            note!("{msg}");
         }
     };
     if cli.method == VideoMethod::Optimize {
@@ -243,7 +243,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     progress.finish();
     if summary.stopped {
         // Said even with -q: the user asked for the stop.
-        eprintln!(
+        note!(
             "{}",
             format_args!(
             "stopped after {} finished frame(s); they are kept in {}: run the same command again to continue",
@@ -283,7 +283,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     // Said even with -q: the user asked for the stop.
     let stopped_writing = || {
         // The sink is dropped unfinished: no partial output.
-        eprintln!(
+        note!(
             "stopped while writing {}: nothing written; the {} painted frame(s) are kept in {}: \
              run the same command again to write it",
             cli.output.display(),
@@ -338,7 +338,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
                     work_dir.display()
                 )
             };
-            eprintln!(
+            note!(
                 "wrote {}; stopped while measuring its flicker: no report ({again})",
                 cli.output.display(),
             );

@@ -649,6 +649,34 @@ fn the_flicker_command_measures_two_clips_in_step() {
     assert!(o.status.success(), "{}", stderr(&o));
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["frames"], 5);
+    // Standard output full (or a closed pipe): an error, not a panic.
+    if Path::new("/dev/full").exists() {
+        let full = || {
+            std::fs::File::options()
+                .write(true)
+                .open("/dev/full")
+                .unwrap()
+        };
+        let o = stylize()
+            .args(["flicker", "--json", "--threads", "2", "--original"])
+            .arg(&clip)
+            .arg("--stylized")
+            .arg(&small)
+            .stdout(full())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(stderr(&o).contains("standard output"), "{}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+        // The error message cannot be shown: still exit 1, not a panic's 101.
+        let o = stylize()
+            .args(["flicker", "--original", "/nonexistent/a", "--stylized"])
+            .arg(&clip)
+            .stderr(full())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1));
+    }
     assert_eq!(r["size"], serde_json::json!([64, 48]));
     // The library on the same frames, all held at once.
     let planar = |f: &image::RgbImage| {
