@@ -171,6 +171,19 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             .into());
         }
     }
+    // The report measures flicker between frames: a selection of one frame
+    // of a clip of known length is said now, not after the painting.
+    if let (Some(_), Some(n)) = (&cli.report, info.frames) {
+        let selected = selection.count(n as usize);
+        if selected == 1 {
+            return Err(Error::parameter(
+                "report",
+                "--report measures the flicker between frames, and the selection has one \
+                 frame: select at least two, or leave --report out",
+            )
+            .into());
+        }
+    }
     if cli.method == VideoMethod::Fast {
         let frames = Frames {
             source,
@@ -301,6 +314,23 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     match sink.finish() {
         Err(stylize_frames::FramesError::Stopped { .. }) => return stopped_writing(),
         r => r?,
+    }
+    if cli.report.is_some() && files.len() < 2 {
+        // The clip is complete: its work folder goes, as after a finished
+        // run, so that the same command does not fail here again.
+        if !cli.keep_work {
+            std::fs::remove_dir_all(&work_dir).ok();
+        }
+        return Err(Error::parameter(
+            "report",
+            format!(
+                "wrote {} ({} frame); no report: the flicker is measured between frames, and \
+                 the clip has one",
+                cli.output.display(),
+                files.len()
+            ),
+        )
+        .into());
     }
     if let Some(report) = &cli.report {
         // A frame at a time: the input read again, the paintings from the

@@ -320,6 +320,14 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
             None,
             "standard input",
         ),
+        // A report of one frame: said before the painting.
+        (
+            clip.clone(),
+            out.clone(),
+            vec!["--frames", "2..2", "--report", report_s],
+            None,
+            "select at least two",
+        ),
         // Nor replace a model file (or the weights) the run reads.
         (
             clip.clone(),
