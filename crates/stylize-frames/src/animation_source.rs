@@ -95,6 +95,19 @@ struct AnimationSource {
     first: Option<Frame>,
     info: VideoInfo,
     background: [u8; 3],
+    /// The file ended early: no more frames.
+    ended: bool,
+}
+
+/// Whether a decoding error says only that the data stopped too soon.
+fn ends_early(e: &image::ImageError) -> bool {
+    match e {
+        image::ImageError::IoError(io) => io.kind() == std::io::ErrorKind::UnexpectedEof,
+        image::ImageError::Decoding(d) => std::error::Error::source(d)
+            .and_then(|s| s.downcast_ref::<gif::DecodingError>())
+            .is_some_and(|g| matches!(g, gif::DecodingError::UnexpectedEof)),
+        _ => false,
+    }
 }
 
 impl AnimationSource {
@@ -131,6 +144,7 @@ impl AnimationSource {
             first: Some(frame),
             info,
             background,
+            ended: false,
         })
     }
 }
@@ -144,8 +158,23 @@ impl FrameSource for AnimationSource {
         if let Some(first) = self.first.take() {
             return Ok(Some(first));
         }
+        if self.ended {
+            return Ok(None);
+        }
         match self.frames.next() {
             None => Ok(None),
+            // A file that ends early (a GIF without its trailer byte, or
+            // cut inside its last frame) ends the clip at its last whole
+            // frame, as players and ffmpeg do, rather than failing after
+            // every frame before it has been painted.
+            Some(Err(e)) if ends_early(&e) => {
+                log::warn!(
+                    "{}: the file ends early ({e}); its clip ends at the last whole frame",
+                    self.path.display()
+                );
+                self.ended = true;
+                Ok(None)
+            }
             Some(frame) => {
                 let frame = frame.map_err(FramesError::decode(&self.path))?;
                 let buffer = image::DynamicImage::ImageRgba8(frame.into_buffer());

@@ -739,12 +739,16 @@ async fn a_video_job_shows_frames_as_they_finish() {
     let (status, bytes, _) = send(&app, get(&format!("/api/jobs/{id}/content"))).await;
     assert_eq!((status, bytes == gif), (StatusCode::OK, true));
 
-    // A clip cut short passes the upload's checks and fails in the run: the
-    // error names the upload, not the server's private copy of it.
+    // A clip damaged in a later frame passes the upload's checks and fails
+    // in the run: the error names the upload, not the server's private
+    // copy of it.
+    let mut damaged = gif.clone();
+    let at = damaged.len() * 3 / 4;
+    damaged[at..at + 8].fill(0xff);
     let (status, job) = json(
         &app,
         post_job(&[
-            Part::File("video", "cut.gif", &gif[..gif.len() / 2]),
+            Part::File("video", "cut.gif", &damaged),
             Part::Text("builtin", "udnie"),
             Part::Text("settings", r#"{"size":64,"iterations":2}"#),
         ]),

@@ -315,3 +315,25 @@ fn a_stop_signal_stops_the_encoding_and_leaves_nothing() {
         assert!(out.is_file(), "{name}");
     }
 }
+
+/// A GIF that ends early (without its trailer byte, or inside its last
+/// frame) gives its whole frames, not an error after them.
+#[test]
+fn a_gif_that_ends_early_gives_its_whole_frames() {
+    let d = tempfile::tempdir().unwrap();
+    let whole = d.path().join("whole.gif");
+    write(&whole, &frames(4), &options((10, 1))).unwrap();
+    let bytes = std::fs::read(&whole).unwrap();
+    assert_eq!(bytes.last(), Some(&0x3b), "a GIF ends with its trailer");
+    let (_, all) = read_all(&whole).unwrap();
+    assert_eq!(all.len(), 4);
+    let no_trailer = d.path().join("no-trailer.gif");
+    std::fs::write(&no_trailer, &bytes[..bytes.len() - 1]).unwrap();
+    let (_, got) = read_all(&no_trailer).unwrap();
+    assert_eq!(got, all);
+    // Cut inside the last frame: the three before it.
+    let cut = d.path().join("cut.gif");
+    std::fs::write(&cut, &bytes[..bytes.len() - 40]).unwrap();
+    let (_, got) = read_all(&cut).unwrap();
+    assert_eq!(got[..], all[..3]);
+}
