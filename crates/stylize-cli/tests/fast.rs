@@ -549,6 +549,32 @@ fn fast_video_paints_with_a_built_in_style() {
     let want = image::open(&single).unwrap().to_rgb8();
     let d = mean_abs_diff(&first, &want);
     assert!(d < 0.002, "frame 0 is {d} from `stylize fast --builtin 3`");
+    // Odd-sized frames to a video: the crop to even sizes is said.
+    if Command::new("ffmpeg").arg("-version").output().is_ok() {
+        let odd = dir.path().join("odd");
+        std::fs::create_dir(&odd).unwrap();
+        for k in 0..2 {
+            let f = image::open(frames.join(format!("f00{k}.png"))).unwrap();
+            f.crop_imm(0, 0, 95, 63)
+                .save(odd.join(format!("f{k}.png")))
+                .unwrap();
+        }
+        let mp4 = dir.path().join("odd.mp4");
+        let o = Command::new(env!("CARGO_BIN_EXE_stylize"))
+            .env("STYLIZE_FAST_MODELS", models())
+            .args(["video", "-i", s(&odd), "--method", "fast", "--builtin", "3"])
+            .args(["-o", s(&mp4)])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("95x63; the video is 94x62"),
+            "{}",
+            stderr(&o)
+        );
+    } else {
+        eprintln!("SKIPPED the odd-size video case: ffmpeg not found");
+    }
     // Only the fast method has built-in styles; a bad mix is named.
     let gif = dir.path().join("out.gif");
     for (extra, needle) in [

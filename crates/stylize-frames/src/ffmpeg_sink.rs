@@ -172,6 +172,17 @@ impl FfmpegSink {
 impl FrameSink for FfmpegSink {
     fn write_frame(&mut self, frame: &Frame) -> Result<()> {
         if self.writer.is_none() {
+            let (w, h) = frame.dimensions();
+            if w % 2 == 1 || h % 2 == 1 {
+                log::warn!(
+                    "{}: the frames are {w}x{h}; the video is {}x{}, since H.264 and VP9 in \
+                     4:2:0 need even sizes (a folder of frames, .png, .webp or .y4m keeps \
+                     every pixel)",
+                    self.staged.output().display(),
+                    w & !1,
+                    h & !1
+                );
+            }
             let Some(stdin) = self.stdin.take() else {
                 return Err(self.failure(std::io::ErrorKind::BrokenPipe.into()));
             };
