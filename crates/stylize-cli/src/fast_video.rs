@@ -49,6 +49,21 @@ fn given(flags: &[(&'static str, bool)]) -> Vec<&'static str> {
         .collect()
 }
 
+/// The flags given on the command line that tie a frame to the ones
+/// before it, which `--independent` leaves without effect.
+pub fn linking_flags(cli: &VideoArgs) -> Vec<&'static str> {
+    given(&[
+        ("--temporal-weight", cli.temporal_weight.is_some()),
+        ("--long-term", cli.long_term.is_some()),
+        ("--cut-threshold", cli.cut_threshold.is_some()),
+        ("--frame-iterations", cli.frame_iterations.is_some()),
+        ("--loop", cli.loop_frames.is_some()),
+        ("--warp", cli.warp.is_some()),
+        ("--warp-flow", cli.warp_flow.is_some()),
+        ("--blend", cli.blend.is_some()),
+    ])
+}
+
 /// The fast method's own flags given on the command line, which the
 /// optimiser does not use.
 pub fn fast_only_flags(cli: &VideoArgs) -> Vec<&'static str> {

@@ -127,7 +127,21 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         config.cut_threshold = f64::from(c);
     }
     config.independent = cli.independent;
-    config.loop_frames = cli.loop_frames.map_or(0, |n| n as usize);
+    // Frames painted each on their own have no seam to close.
+    config.loop_frames = if cli.independent {
+        0
+    } else {
+        cli.loop_frames.map_or(0, |n| n as usize)
+    };
+    if cli.independent {
+        let ignored = crate::fast_video::linking_flags(cli);
+        if !ignored.is_empty() {
+            say(format!(
+                "warning: --independent paints each frame on its own: {} have no effect",
+                ignored.join(", ")
+            ));
+        }
+    }
     if let Some(w) = cli.warp {
         config.warp = w;
     }
@@ -250,6 +264,26 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             if !work_existed && work.finished() == 0 {
                 std::fs::remove_dir_all(&work_dir).ok();
             }
+            // A clip of unknown length (through ffmpeg) that ended before
+            // the --frames range began: said as such.
+            let none_selected = frames.index > 0 && selection.count(frames.index) == 0;
+            if let (stylize::Error::Parameter { name, .. }, Some((first, last)), true) =
+                (&e, cli.frames, none_selected)
+            {
+                if name == "input" {
+                    let range =
+                        format!("{first}..{}", last.map_or(String::new(), |l| l.to_string()));
+                    return Err(Error::parameter(
+                        "frames",
+                        format!(
+                            "{range} selects none of the {} frames of {}",
+                            frames.index,
+                            cli.input.display()
+                        ),
+                    )
+                    .into());
+                }
+            }
             return Err(e.into());
         }
     };
@@ -269,8 +303,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let files = work.frame_files();
     if takes_audio(&cli.output)
         && (cli.frames.is_some() || cli.fps.is_some())
-        && cli.input.as_os_str() != "-"
-        && cli.input.is_file()
+        && stylize_frames::reads_through_ffmpeg(&cli.input)
     {
         log::warn!(
             "{}: its sound, if any, is not copied: with --frames or --fps the frames are no \

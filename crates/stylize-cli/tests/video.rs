@@ -136,6 +136,25 @@ fn the_optimiser_says_which_fast_flags_it_ignores() {
         stderr(&o)
     );
     assert_eq!(files_in(&out).len(), 2);
+    // Frames painted each on their own: the flags that tie them together
+    // are said to do nothing, and no loop is closed (it said the last frame
+    // did not continue into the first).
+    let alone = d.path().join("alone");
+    let o = stylize()
+        .args(args(&clip, &alone, &weights).iter().filter(|a| *a != "-q"))
+        .args(["--independent", "--loop", "2", "--temporal-weight", "5"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "--independent paints each frame on its own: --temporal-weight, --loop have no effect"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("does not continue"), "{}", stderr(&o));
+    assert_eq!(files_in(&alone).len(), 2);
 }
 
 /// Runs until the work folder holds `frames` finished frames, then sends
@@ -386,6 +405,24 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
     let mut cases = cases;
     if ffmpeg {
         cases.push((corrupt.clone(), out.clone(), vec![], None, "ffmpeg"));
+        // A clip whose length is known only once read: a range past its
+        // end is said as such when the clip ends.
+        let mp4 = d.join("clip.mp4");
+        let made = Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(clip.join("f%d.png"))
+            .args(["-pix_fmt", "yuv420p"])
+            .arg(&mp4)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        cases.push((
+            mp4,
+            out.clone(),
+            vec!["--frames", "5.."],
+            None,
+            "5.. selects none of the 3 frames",
+        ));
     } else {
         eprintln!("SKIPPED the corrupt-video case: ffmpeg not found");
     }
@@ -421,6 +458,19 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
         }
     }
     assert_eq!(std::fs::read(&model).unwrap(), b"a model");
+    // Not Y4M on standard input: said as such, with how to pipe a clip.
+    let o = stylize()
+        .args(args(Path::new("-"), &out, &weights))
+        .stdin(std::fs::File::open(&corrupt).unwrap())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("standard input is read as Y4M"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
     // Nothing half-written beside the outputs.
     for p in files_in(d) {
         let name = p.file_name().unwrap().to_string_lossy().into_owned();

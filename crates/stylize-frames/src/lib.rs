@@ -111,7 +111,7 @@ pub use frame::{Fps, Frame, VideoInfo};
 pub use frame_sink::{FrameSink, SinkOptions, DEFAULT_FPS};
 pub use frame_source::{FrameSource, SourceOptions, MAX_FRAME_PIXELS};
 pub use sink::{create_sink, takes_audio};
-pub use source::open_source;
+pub use source::{open_source, reads_through_ffmpeg};
 pub use staging::check_output_not_inside;
 pub use stop_signal::StopSignal;
 pub use y4m::Y4mChroma;

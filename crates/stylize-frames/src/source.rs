@@ -82,6 +82,29 @@ fn open_unchecked(input: &Path, options: &SourceOptions) -> Result<Box<dyn Frame
     Ok(Box::new(FfmpegSource::open(input, &options.ffmpeg)?))
 }
 
+/// Whether [`open_source`] reads `input` through ffmpeg: a file that is
+/// not Y4M or an image `stylize-frames` decodes itself, so a container
+/// that may carry sound. `false` for standard input (`-`), folders and
+/// files that cannot be read.
+pub fn reads_through_ffmpeg(input: &Path) -> bool {
+    if input.as_os_str() == "-" || !input.is_file() {
+        return false;
+    }
+    let mut magic = [0u8; 16];
+    let Ok(n) = read_prefix(input, &mut magic) else {
+        return false;
+    };
+    let magic = &magic[..n];
+    if magic.starts_with(b"YUV4MPEG2") {
+        return false;
+    }
+    use image::ImageFormat as F;
+    !matches!(
+        image::guess_format(magic),
+        Ok(F::Gif | F::Png | F::WebP | F::Jpeg | F::Bmp)
+    )
+}
+
 /// Reads up to `buf.len()` bytes from the start of `path`.
 fn read_prefix(path: &Path, buf: &mut [u8]) -> Result<usize> {
     let mut file = File::open(path).map_err(FramesError::io("reading", path))?;
@@ -95,4 +118,28 @@ fn read_prefix(path: &Path, buf: &mut [u8]) -> Result<usize> {
         }
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn only_containers_are_read_through_ffmpeg() {
+        let d = tempfile::tempdir().unwrap();
+        let y4m = d.path().join("a.y4m");
+        std::fs::write(&y4m, b"YUV4MPEG2 W2 H2 F25:1 C444\nFRAME\n000000000000").unwrap();
+        let gif = d.path().join("a.gif");
+        std::fs::write(&gif, b"GIF89a\x01\x00\x01\x00\x00\x00\x00;").unwrap();
+        // An MP4's first box, as far as the guess goes.
+        let mp4 = d.path().join("a.mp4");
+        std::fs::write(&mp4, b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2").unwrap();
+        assert!(!reads_through_ffmpeg(&y4m));
+        assert!(!reads_through_ffmpeg(&gif));
+        assert!(!reads_through_ffmpeg(d.path()));
+        assert!(!reads_through_ffmpeg(Path::new("-")));
+        assert!(!reads_through_ffmpeg(&d.path().join("missing.mp4")));
+        assert!(reads_through_ffmpeg(&mp4));
+    }
 }

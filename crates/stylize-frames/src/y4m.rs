@@ -61,6 +61,9 @@ struct Header {
 impl Header {
     fn parse(line: &[u8], path: &Path) -> Result<Header> {
         let bad = |reason: String| FramesError::y4m(path, reason);
+        if !line.starts_with(b"YUV4MPEG2") {
+            return Err(not_y4m(path));
+        }
         let text =
             std::str::from_utf8(line).map_err(|_| bad("the header is not ASCII text".into()))?;
         let mut words = text.split(' ').filter(|w| !w.is_empty());
@@ -166,6 +169,21 @@ fn parse_ratio(s: &str) -> Option<(u32, u32)> {
 
 /// Reads one line (without its `\n`) of at most [`MAX_LINE`] bytes;
 /// `None` at a clean end of stream.
+/// How a Y4M stream starts.
+const MAGIC: &[u8] = b"YUV4MPEG2";
+
+/// The error for data that is not Y4M; for standard input, how to pipe a
+/// clip as Y4M.
+fn not_y4m(path: &Path) -> FramesError {
+    let piped = if path.as_os_str() == "-" {
+        "; standard input is read as Y4M: pipe a clip as \
+         `ffmpeg -i CLIP -f yuv4mpegpipe - | stylize video -i - ...`, or give the file"
+    } else {
+        ""
+    };
+    FramesError::y4m(path, format!("does not start with `YUV4MPEG2`{piped}"))
+}
+
 fn read_line<R: BufRead>(r: &mut R, path: &Path, what: &str) -> Result<Option<Vec<u8>>> {
     let mut line = Vec::new();
     r.by_ref()
@@ -198,6 +216,15 @@ impl<R: BufRead> Y4mReader<R> {
     /// Reads the header. `path` names the stream in errors; `len` is the
     /// stream's size in bytes when known (a file), to count frames.
     pub(crate) fn new(mut reader: R, path: &Path, len: Option<u64>) -> Result<Self> {
+        // Another kind of data (an MP4 piped in) is said as such, not as a
+        // header line too long.
+        let head = reader
+            .fill_buf()
+            .map_err(FramesError::io("reading", path))?;
+        let k = head.len().min(MAGIC.len());
+        if head[..k] != MAGIC[..k] {
+            return Err(not_y4m(path));
+        }
         let line = read_line(&mut reader, path, "header")?
             .ok_or_else(|| FramesError::y4m(path, "empty stream, no header"))?;
         let header = Header::parse(&line, path)?;
