@@ -549,6 +549,45 @@ fn fast_video_paints_with_a_built_in_style() {
     let want = image::open(&single).unwrap().to_rgb8();
     let d = mean_abs_diff(&first, &want);
     assert!(d < 0.002, "frame 0 is {d} from `stylize fast --builtin 3`");
+    // An animation whose frames have different delays is read at the
+    // first one's rate, and says so.
+    let varied = dir.path().join("varied.gif");
+    {
+        use image::codecs::gif::GifEncoder;
+        let mut enc = GifEncoder::new(std::fs::File::create(&varied).unwrap());
+        for (k, ms) in [(0, 100), (1, 100), (2, 300)] {
+            let f = image::open(frames.join(format!("f00{k}.png")))
+                .unwrap()
+                .to_rgba8();
+            enc.encode_frame(image::Frame::from_parts(
+                f,
+                0,
+                0,
+                image::Delay::from_numer_denom_ms(ms, 1),
+            ))
+            .unwrap();
+        }
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_stylize"))
+        .env("STYLIZE_FAST_MODELS", models())
+        .args([
+            "video",
+            "-i",
+            s(&varied),
+            "--method",
+            "fast",
+            "--builtin",
+            "3",
+        ])
+        .args(["-o", s(&dir.path().join("varied-out.gif"))])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("shown for different times (100 ms, then 300 ms)"),
+        "{}",
+        stderr(&o)
+    );
     // Odd-sized frames to a video: the crop to even sizes is said.
     if Command::new("ffmpeg").arg("-version").output().is_ok() {
         let odd = dir.path().join("odd");

@@ -97,6 +97,10 @@ struct AnimationSource {
     background: [u8; 3],
     /// The file ended early: no more frames.
     ended: bool,
+    /// The first frame's delay, which sets the rate.
+    delay: image::Delay,
+    /// Whether a frame of another delay was warned about.
+    told_delays: bool,
 }
 
 /// Whether a decoding error says only that the data stopped too soon.
@@ -123,7 +127,8 @@ impl AnimationSource {
                 return Err(FramesError::decode(path)(image::ImageError::IoError(empty)));
             }
         };
-        let (n, d) = first.delay().numer_denom_ms();
+        let delay = first.delay();
+        let (n, d) = delay.numer_denom_ms();
         // A delay of n/d ms is 1000 d / n frames per second.
         let fps = u32::try_from(u64::from(d) * 1000)
             .ok()
@@ -145,6 +150,8 @@ impl AnimationSource {
             info,
             background,
             ended: false,
+            delay,
+            told_delays: false,
         })
     }
 }
@@ -177,6 +184,20 @@ impl FrameSource for AnimationSource {
             }
             Some(frame) => {
                 let frame = frame.map_err(FramesError::decode(&self.path))?;
+                if !self.told_delays && frame.delay() != self.delay {
+                    self.told_delays = true;
+                    let ms = |d: image::Delay| {
+                        let (n, d) = d.numer_denom_ms();
+                        f64::from(n) / f64::from(d.max(1))
+                    };
+                    log::warn!(
+                        "{}: its frames are shown for different times ({:.0} ms, then {:.0} ms); \
+                         the clip is read at one rate, the first frame's",
+                        self.path.display(),
+                        ms(self.delay),
+                        ms(frame.delay())
+                    );
+                }
                 let buffer = image::DynamicImage::ImageRgba8(frame.into_buffer());
                 Ok(Some(flatten(buffer, self.background)))
             }
