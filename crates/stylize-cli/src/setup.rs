@@ -270,7 +270,8 @@ pub fn program_files(common: &CommonArgs) -> Vec<PathBuf> {
 }
 
 /// Refuses a side file `file` (given as `--flag`) that is one of
-/// [`program_files`], whatever `--overwrite` says.
+/// [`program_files`], or an existing file in the download cache (the
+/// default weights), whatever `--overwrite` says.
 ///
 /// # Errors
 /// [`Error::Parameter`] naming the file.
@@ -278,14 +279,21 @@ pub fn check_not_a_program_file(flag: &str, file: &Path, common: &CommonArgs) ->
     let Ok(written) = std::fs::canonicalize(file) else {
         return Ok(()); // does not exist yet
     };
-    if program_files(common)
-        .iter()
-        .any(|p| std::fs::canonicalize(p).is_ok_and(|p| p == written))
+    // The download cache holds the default weights (and the clips and
+    // models the scripts fetch): nothing a side file should replace.
+    let in_cache = stylize::default_cache_dir()
+        .and_then(|c| std::fs::canonicalize(c).ok())
+        .is_some_and(|c| written.parent() == Some(c.as_path()));
+    if in_cache
+        || program_files(common)
+            .iter()
+            .any(|p| std::fs::canonicalize(p).is_ok_and(|p| p == written))
     {
         return Err(Error::parameter(
             flag,
             format!(
-                "{} is a weights or model file this run reads; choose another file",
+                "{} is a weights or model file this run reads (or in stylize's download \
+                 cache); choose another file",
                 file.display()
             ),
         ));

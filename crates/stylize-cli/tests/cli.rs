@@ -632,6 +632,20 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
         assert!(leftovers.is_empty(), "{}: left {leftovers:?}", case.name);
     }
     assert_eq!(std::fs::read(&model).unwrap(), b"a model");
+    // Nor the default weights in the download cache.
+    let cache = d.join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    let cached = cache.join("vgg19-dcbb9e9d.pth");
+    std::fs::write(&cached, b"weights").unwrap();
+    let o = stylize()
+        .args(base_args(&d.join("out.png"), &weights))
+        .args(["--loss-log", cached.to_str().unwrap()])
+        .env("STYLIZE_CACHE_DIR", &cache)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("download cache"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&cached).unwrap(), b"weights");
 }
 
 /// A wgpu build on a machine with no graphics driver at all: the loader is
@@ -842,30 +856,6 @@ fn logged_costs(log: &Path) -> Vec<[String; 3]> {
         .collect()
 }
 
-/// Ctrl-C (SIGINT) stops after the current iteration: the exit code is 130,
-/// the loss log is written, and the image written is exactly the image
-/// after the last logged iteration, whose cost is the one the run would
-/// have logged next.
-///
-/// What is compared, given the loss log's meaning (row `i` is the cost of
-/// the image iteration `i` *started* from): interrupted after iteration
-/// `n`, the run writes the image after `n` steps, `x_n`. Its cost is not
-/// in that run's log (row `n` is the cost of `x_{n-1}`); it is row `n + 1`
-/// of the same run left to go on. So the test
-/// 1. interrupts a run at about iteration 20 (after its 20th snapshot),
-///    getting `n` rows and `out.png`;
-/// 2. reruns it uninterrupted for `n + 1` iterations with the same seed
-///    and threads (CPU runs are bit-for-bit repeatable): its first `n`
-///    rows equal the interrupted log and its snapshot after iteration `n`
-///    equals `out.png` byte for byte;
-/// 3. computes the cost of `out.png` itself, as the first row of a run
-///    starting from it (`--init out.png --init-noise 0 --iterations 1`;
-///    without `--init-noise 0` the seed preset adds noise to the start), and compares it
-///    with row `n + 1`: equal up to the PNG's 8-bit rounding of the
-///    pixels, and far closer than the one step from row `n` to row `n + 1`.
-///
-/// The content is made exactly the working size (64x43 px at `--size 64`)
-/// so that no resampling comes between the optimised pixels and the file.
 /// A second Ctrl-C quits the web page's server at once, without the
 /// orderly stop (which waits a few seconds for open connections), and
 /// still removes its jobs' folder: the users' photos are not left in the
@@ -926,6 +916,30 @@ fn quitting_the_server_at_once_removes_its_files() {
     drop(half);
 }
 
+/// Ctrl-C (SIGINT) stops after the current iteration: the exit code is 130,
+/// the loss log is written, and the image written is exactly the image
+/// after the last logged iteration, whose cost is the one the run would
+/// have logged next.
+///
+/// What is compared, given the loss log's meaning (row `i` is the cost of
+/// the image iteration `i` *started* from): interrupted after iteration
+/// `n`, the run writes the image after `n` steps, `x_n`. Its cost is not
+/// in that run's log (row `n` is the cost of `x_{n-1}`); it is row `n + 1`
+/// of the same run left to go on. So the test
+/// 1. interrupts a run at about iteration 20 (after its 20th snapshot),
+///    getting `n` rows and `out.png`;
+/// 2. reruns it uninterrupted for `n + 1` iterations with the same seed
+///    and threads (CPU runs are bit-for-bit repeatable): its first `n`
+///    rows equal the interrupted log and its snapshot after iteration `n`
+///    equals `out.png` byte for byte;
+/// 3. computes the cost of `out.png` itself, as the first row of a run
+///    starting from it (`--init out.png --init-noise 0 --iterations 1`;
+///    without `--init-noise 0` the seed preset adds noise to the start), and compares it
+///    with row `n + 1`: equal up to the PNG's 8-bit rounding of the
+///    pixels, and far closer than the one step from row `n` to row `n + 1`.
+///
+/// The content is made exactly the working size (64x43 px at `--size 64`)
+/// so that no resampling comes between the optimised pixels and the file.
 #[test]
 fn sigint_keeps_the_image_so_far_and_exits_130() {
     let Some(weights) = common::hed_weights("sigint_keeps_the_image_so_far_and_exits_130") else {

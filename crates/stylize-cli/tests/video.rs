@@ -569,22 +569,22 @@ fn work_folders_are_checked_before_they_are_continued() {
     assert_eq!(frames_of(&out), before);
 
     // Standard input: the clip cannot be told by its name.
-    let y4m = |name: &str, dx: u32| -> PathBuf {
+    let y4m = |name: &str, dx: u32, n: u32| -> PathBuf {
         let path = d.join(name);
         let photo = image::open(common::asset("chelsea.jpg"))
             .unwrap()
             .resize_exact(120, 80, image::imageops::FilterType::Triangle);
         let mut sink =
             stylize_frames::create_sink(&path, &stylize_frames::SinkOptions::default()).unwrap();
-        for k in 0..3 {
+        for k in 0..n {
             sink.write_frame(&photo.crop_imm(dx + 2 * k, 16, 64, 48).to_rgb8())
                 .unwrap();
         }
         sink.finish().unwrap();
         path
     };
-    let a = y4m("a.y4m", 10);
-    let b = y4m("b.y4m", 40);
+    let a = y4m("a.y4m", 10, 3);
+    let b = y4m("b.y4m", 40, 3);
     let piped = d.join("piped.gif");
     let from_stdin = |clip: &Path| {
         let mut cmd = stylize();
@@ -598,6 +598,26 @@ fn work_folders_are_checked_before_they_are_continued() {
     let fresh = d.join("fresh.gif");
     run(stylize().args(args(&b, &fresh, &weights)));
     assert_eq!(frames_of(&piped), frames_of(&fresh));
+    // A shorter clip that starts as the last one did: its two frames are
+    // continued, and the third, not in it, is dropped.
+    let c = y4m("c.y4m", 40, 2);
+    let err = run(&mut from_stdin(&c));
+    assert!(err.contains("the rest are dropped"), "{err}");
+    assert_eq!(frames_of(&piped).len(), 2);
+    // (The GIFs' palettes differ with their length: the kept frames are
+    // compared.)
+    let kept = |out: &str, n: usize| {
+        image::open(d.join(out).join(format!("frame_{n:06}.png")))
+            .unwrap()
+            .to_rgb8()
+    };
+    for n in 1..=2 {
+        assert_eq!(
+            kept("piped.gif.stylize-work", n),
+            kept("fresh.gif.stylize-work", n)
+        );
+    }
+    assert!(!d.join("piped.gif.stylize-work/frame_000003.png").exists());
 }
 
 /// A folder output whose name has a dot (`out.v2/`, with the trailing

@@ -167,8 +167,6 @@ fn parse_ratio(s: &str) -> Option<(u32, u32)> {
     Some((n.parse().ok()?, d.parse().ok()?))
 }
 
-/// Reads one line (without its `\n`) of at most [`MAX_LINE`] bytes;
-/// `None` at a clean end of stream.
 /// How a Y4M stream starts.
 const MAGIC: &[u8] = b"YUV4MPEG2";
 
@@ -184,6 +182,8 @@ fn not_y4m(path: &Path) -> FramesError {
     FramesError::y4m(path, format!("does not start with `YUV4MPEG2`{piped}"))
 }
 
+/// Reads one line (without its `\n`) of at most [`MAX_LINE`] bytes;
+/// `None` at a clean end of stream.
 fn read_line<R: BufRead>(r: &mut R, path: &Path, what: &str) -> Result<Option<Vec<u8>>> {
     let mut line = Vec::new();
     r.by_ref()

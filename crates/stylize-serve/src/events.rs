@@ -27,8 +27,8 @@ enum Phase {
     /// already stopping, and its `shutdown` event is past).
     Snapshot(Published, Option<Receiver<Arc<Published>>>),
     Live(Receiver<Arc<Published>>),
-    /// The `shutdown` event of a stream that began after it, numbered as
-    /// the snapshot before it.
+    /// The `shutdown` event of a stream that began after it, numbered
+    /// after the snapshot before it.
     Closing(u64),
     Ended,
 }
@@ -60,9 +60,9 @@ pub(crate) async fn events(
                 },
                 Phase::Closing(seq) => {
                     let shutdown = Published {
-                        seq,
+                        seq: seq + 1,
                         kind: SHUTDOWN,
-                        json: serde_json::json!({ "seq": seq }).to_string(),
+                        json: serde_json::json!({ "seq": seq + 1 }).to_string(),
                     };
                     Some((Ok(to_event(&shutdown)), Phase::Ended))
                 }

@@ -87,7 +87,14 @@ pub(crate) fn run_lbfgs(
             Ok((costs.total, grad))
         };
         let start = x.clone();
-        let step = lbfgs.step(&mut x, &mut eval)?;
+        let step = lbfgs.step(&mut x, &mut eval).map_err(|e| match e {
+            // L-BFGS's own divergence, numbered here.
+            Error::Diverged { iteration: 0, what } => Error::Diverged {
+                iteration: iteration + 1,
+                what,
+            },
+            e => e,
+        })?;
         let found = current
             .iter()
             .chain(&previous)

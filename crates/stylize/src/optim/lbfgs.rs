@@ -312,8 +312,9 @@ impl Lbfgs {
     ///
     /// Errors: an invalid configuration, an empty `x` or one whose length
     /// differs from the previous steps' ([`Error::Parameter`]); a gradient
-    /// of the wrong length, or one that makes the search direction NaN
-    /// ([`Error::Internal`]); and whatever `eval` returns. `x` is left as it
+    /// of the wrong length ([`Error::Internal`]); one that makes the search
+    /// direction NaN ([`Error::Diverged`], its iteration 0 for the caller
+    /// to number); and whatever `eval` returns. `x` is left as it
     /// was on error.
     pub fn step(
         &mut self,
@@ -405,10 +406,14 @@ impl Lbfgs {
 
         let gtd = dot(&grad, &self.direction);
         if gtd.is_nan() {
-            return Err(Error::Internal(format!(
-                "L-BFGS: the search direction is NaN (loss {loss}); \
-                 the objective's gradient was not finite"
-            )));
+            // The caller numbers the iteration.
+            return Err(Error::Diverged {
+                iteration: 0,
+                what: format!(
+                    "L-BFGS's search direction is not a number (loss {loss}): the gradient \
+                     was not finite, or too large to combine with the earlier steps"
+                ),
+            });
         }
         if gtd > -self.config.tolerance_change {
             self.cache = Some(Cached {
@@ -1318,7 +1323,7 @@ mod tests {
         let mut opt = Lbfgs::new(LbfgsConfig::default());
         assert!(matches!(
             opt.step(&mut x, &mut nan),
-            Err(Error::Internal(_))
+            Err(Error::Diverged { .. })
         ));
         assert_eq!(x, vec![1.0f32, 2.0]);
 

@@ -127,6 +127,8 @@ pub fn stylize_video(
         observer.resumed(summary.resumed);
     }
     let mut size: Option<(u32, u32)> = None;
+    // Whether this run has painted a frame yet.
+    let mut painting = false;
     // The first frames, kept for closing the loop.
     let mut first: Vec<(DynamicImage, GrayImage)> = Vec::new();
     // The settings with the memory those frames take off the limit.
@@ -184,7 +186,7 @@ pub fn stylize_video(
             first.push((frame.clone(), grey.clone()));
         }
         if index < work.finished() {
-            match work.resume(index, (w, h), &frame, &source_digest(&frame)) {
+            match work.resume(index, (w, h), &frame, &source_digest(&frame))? {
                 Ok(stored) => {
                     observer.frame_resumed(&ResumedFrame {
                         index,
@@ -212,8 +214,15 @@ pub fn stylize_video(
                     );
                     summary.resumed = index;
                     work.truncate(index)?;
+                    observer.resumed(index);
                 }
             }
+        }
+        if !painting {
+            // This run paints a frame: the loop's second pass, which starts
+            // from the clip's last frame, is to be made again.
+            painting = true;
+            work.clear_loop()?;
         }
         let linked = link(&mut flow, &grey, &content, &history, config)?;
         let (frame_config, terms, info) = match linked {
@@ -272,6 +281,18 @@ pub fn stylize_video(
     }
     if summary.frames == 0 {
         return Err(Error::parameter("input", "the clip has no frames"));
+    }
+    // A clip shorter than the one an earlier run painted (another clip on
+    // standard input): its frames past the end are not this clip's.
+    if summary.frames < work.finished() {
+        log::warn!(
+            "{} held {} frames; the clip has {}: the rest are dropped",
+            work.path().display(),
+            work.finished(),
+            summary.frames
+        );
+        work.truncate(summary.frames)?;
+        work.clear_loop()?;
     }
     let config = looping.as_ref().unwrap_or(config);
     let k = first.len().min(summary.frames.saturating_sub(1));

@@ -49,6 +49,10 @@ pub(crate) struct Stored {
     pub(crate) source: Option<String>,
 }
 
+/// `ENOLCK`, "no locks available": 37 on Linux, 77 on the BSDs and macOS
+/// (where `Unsupported` is the usual answer anyway).
+const ENOLCK: i32 = if cfg!(target_os = "linux") { 37 } else { 77 };
+
 /// A digest of a source frame as decoded: its size and RGB bytes.
 pub(crate) fn source_digest(frame: &DynamicImage) -> String {
     use sha2::{Digest, Sha256};
@@ -58,6 +62,23 @@ pub(crate) fn source_digest(frame: &DynamicImage) -> String {
     hash.update(rgb.height().to_le_bytes());
     hash.update(rgb.as_raw());
     format!("{:x}", hash.finalize())
+}
+
+/// Whether a frame's file failed to read because of what it holds (it
+/// does not decode, is cut short, or is gone), not because of the disk
+/// or its permissions.
+fn damaged(e: &Error) -> bool {
+    use std::io::ErrorKind as K;
+    match e {
+        Error::ImageDecode { .. } => true,
+        Error::Io { source, .. } => {
+            matches!(
+                source.kind(),
+                K::NotFound | K::InvalidData | K::UnexpectedEof
+            )
+        }
+        _ => false,
+    }
 }
 
 /// Whether `name` is one of the files a work folder holds.
@@ -123,6 +144,18 @@ impl WorkDir {
                     ),
                 ))
             }
+            // A filesystem without locks (NFS without lockd, some FUSE
+            // mounts): the run goes on unguarded, as before locks.
+            Err(std::fs::TryLockError::Error(e))
+                if e.kind() == std::io::ErrorKind::Unsupported
+                    || e.raw_os_error() == Some(ENOLCK) =>
+            {
+                log::warn!(
+                    "{}: cannot lock the work folder ({e}); a second run on the same output \
+                     would not be kept out",
+                    dir.display()
+                );
+            }
             Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path, e)),
         }
         let want = json!({ "stylize": env!("CARGO_PKG_VERSION"), "settings": settings });
@@ -179,26 +212,54 @@ impl WorkDir {
     /// Frame `index` of an earlier run, if it can be continued from: its
     /// files read, the state of `state_size` and the result of the source
     /// frame's size, painted from a source frame whose digest is
-    /// `source` (a record without one is taken as it is). The reason
-    /// otherwise.
+    /// `source` (a record without one is taken as it is). `Ok(Err(why))`
+    /// when its files are damaged or another picture's, so that it is
+    /// painted again.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when a file cannot be read for another reason than
+    /// its content (permissions, a failing disk): the frames are kept.
     pub(crate) fn resume(
         &self,
         index: usize,
         state_size: (u32, u32),
         source: &DynamicImage,
         digest: &str,
-    ) -> std::result::Result<Stored, String> {
-        let stored = self.load(index).map_err(|e| e.to_string())?;
-        let result = self.load_result(index, false).map_err(|e| e.to_string())?;
+    ) -> Result<std::result::Result<Stored, String>> {
+        let read = self
+            .load(index)
+            .and_then(|stored| Ok((stored, self.load_result(index, false)?)));
+        let (stored, result) = match read {
+            Ok(r) => r,
+            Err(e) if damaged(&e) => return Ok(Err(e.to_string())),
+            Err(e) => return Err(e),
+        };
         if stored.state.dimensions() != state_size
             || (result.width(), result.height()) != (source.width(), source.height())
         {
-            return Err("its files are not of this clip's size".into());
+            return Ok(Err("its files are not of this clip's size".into()));
         }
         if stored.source.as_deref().is_some_and(|d| d != digest) {
-            return Err("it was painted from another picture (the input changed)".into());
+            return Ok(Err(
+                "it was painted from another picture (the input changed)".into(),
+            ));
         }
-        Ok(stored)
+        Ok(Ok(stored))
+    }
+
+    /// Forgets the loop's second pass: its frames start from the clip's
+    /// last one, which this run paints again.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming a file that cannot be removed.
+    pub(crate) fn clear_loop(&self) -> Result<()> {
+        for entry in std::fs::read_dir(&self.dir).map_err(|e| Error::io(&self.dir, e))? {
+            let entry = entry.map_err(|e| Error::io(&self.dir, e))?;
+            if entry.file_name().to_string_lossy().starts_with("loop_") {
+                std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
+            }
+        }
+        Ok(())
     }
 
     /// The folder.
@@ -408,17 +469,18 @@ mod tests {
         let mut w = WorkDir::open(&dir, "s").unwrap();
         assert_eq!(w.finished(), 3);
         let digest = source_digest(&source);
-        let s = w.resume(0, (4, 3), &source, &digest).unwrap();
+        let s = w.resume(0, (4, 3), &source, &digest).unwrap().unwrap();
         assert_eq!((s.cost, s.fresh), (12.5, true));
         let e = w
             .resume(0, (4, 3), &other, &source_digest(&other))
+            .unwrap()
             .unwrap_err();
         assert!(e.contains("another picture"), "{e}");
-        let e = w.resume(0, (5, 3), &source, &digest).unwrap_err();
+        let e = w.resume(0, (5, 3), &source, &digest).unwrap().unwrap_err();
         assert!(e.contains("size"), "{e}");
         // A result file that does not decode.
         std::fs::write(dir.join(frame_name("frame", 2, "png")), b"garbage").unwrap();
-        assert!(w.resume(1, (4, 3), &source, &digest).is_err());
+        assert!(w.resume(1, (4, 3), &source, &digest).unwrap().is_err());
         w.truncate(1).unwrap();
         assert_eq!(w.finished(), 1);
         let mut left: Vec<String> = std::fs::read_dir(&dir)
