@@ -113,7 +113,7 @@ impl Server {
     /// address it got (the port may have been 0), and serves until
     /// `stop` (asked ten times a second) returns true; then stops the worker (a running job is
     /// cancelled) and removes the jobs' folder. Requests in flight get
-    /// [`SHUTDOWN_GRACE`] (3 s) to finish; connections open after that
+    /// 3 s to finish; connections open after that
     /// are closed. Blocks; runs its own
     /// async runtime (`threads` threads for the network side).
     ///
