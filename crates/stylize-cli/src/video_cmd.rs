@@ -262,7 +262,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             // frames, frames too small, a bad first frame) leaves no work
             // folder of its own behind: there is nothing to continue.
             if !work_existed && work.finished() == 0 {
-                std::fs::remove_dir_all(&work_dir).ok();
+                work.remove().ok();
             }
             // A clip of unknown length (through ffmpeg) that ended before
             // the --frames range began: said as such.
@@ -352,7 +352,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         // The clip is complete: its work folder goes, as after a finished
         // run, so that the same command does not fail here again.
         if !cli.keep_work {
-            std::fs::remove_dir_all(&work_dir).ok();
+            work.remove().ok();
         }
         return Err(Error::parameter(
             "report",
@@ -387,7 +387,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
                 // The clip is complete: its work folder goes, as after a
                 // finished run.
                 if !cli.keep_work {
-                    std::fs::remove_dir_all(&work_dir).ok();
+                    work.remove().ok();
                 }
                 format!(
                     "`stylize flicker --original {} --stylized {}` measures it",
@@ -411,7 +411,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         write_json(report, &figures)?;
     }
     if !cli.keep_work {
-        std::fs::remove_dir_all(&work_dir).ok();
+        work.remove().ok();
     }
     say(format!(
         "wrote {} ({} frames, {} shot(s){}) in {:.1} s",

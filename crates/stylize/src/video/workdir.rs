@@ -185,6 +185,42 @@ impl WorkDir {
         })
     }
 
+    /// Removes the folder and what it holds, releasing the lock last: its
+    /// files first, then the lock file, then the folder if it is empty.
+    /// A run that opened the folder between those steps made a new lock
+    /// file and holds it; its files are left to it (a plain recursive
+    /// removal would take them).
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming a file that cannot be removed.
+    pub fn remove(self) -> Result<()> {
+        for entry in std::fs::read_dir(&self.dir).map_err(|e| Error::io(&self.dir, e))? {
+            let entry = entry.map_err(|e| Error::io(&self.dir, e))?;
+            if entry.file_name() == LOCK {
+                continue;
+            }
+            let path = entry.path();
+            let removed = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.map_err(|e| Error::io(&path, e))?;
+        }
+        let lock = self.dir.join(LOCK);
+        match std::fs::remove_file(&lock) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io(&lock, e));
+            }
+            _ => {}
+        }
+        // Still locked until `self` drops: a run that opened the old lock
+        // file meanwhile was refused, and one that made a new one keeps
+        // its folder.
+        let _ = std::fs::remove_dir(&self.dir);
+        Ok(())
+    }
+
     /// Forgets frame `index` and every later one (their files removed,
     /// and the loop's second pass, which starts from the first frames):
     /// they are painted again.
@@ -435,6 +471,20 @@ mod tests {
         assert!(manifest.contains("\"a\""), "{manifest}");
         drop(first);
         WorkDir::open(&dir, "a").unwrap();
+    }
+
+    #[test]
+    fn removing_the_folder_takes_all_it_holds() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("out.gif.stylize-work");
+        let mut w = WorkDir::open(&dir, "a").unwrap();
+        let img = DynamicImage::ImageRgb8(RgbImage::new(6, 5));
+        w.store(0, &img, &stored(&img)).unwrap();
+        w.store_loop(0, &img, &stored(&img)).unwrap();
+        w.remove().unwrap();
+        assert!(!dir.exists());
+        // And the next run starts afresh.
+        assert_eq!(WorkDir::open(&dir, "a").unwrap().finished(), 0);
     }
 
     #[test]
