@@ -23,11 +23,16 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// original frame's size (a stylised frame of another size is resized).
 pub(crate) struct FlickerReport {
     meter: Option<(FlickerMeter, (u32, u32))>,
+    /// Whether a stylised frame of another shape was warned about.
+    told_shape: bool,
 }
 
 impl FlickerReport {
     pub(crate) fn new() -> Self {
-        Self { meter: None }
+        Self {
+            meter: None,
+            told_shape: false,
+        }
     }
 
     /// Measures the next pair of frames.
@@ -45,6 +50,17 @@ impl FlickerReport {
             }
         };
         let (w, h) = (*w, *h);
+        // A smaller painting of the same clip is expected (the working
+        // size); another shape means the clips do not match.
+        let (sw, sh) = stylized.dimensions();
+        let shape = |a: u32, b: u32| f64::from(a) / f64::from(b.max(1));
+        if !self.told_shape && (shape(sw, sh) / shape(w, h) - 1.0).abs() > 0.02 {
+            self.told_shape = true;
+            log::warn!(
+                "the stylized frames are {sw}x{sh} and the originals {w}x{h}, another shape: they \
+                 are stretched to the originals' size to be measured (are they the same clip?)"
+            );
+        }
         let planar = |img: &RgbImage| {
             let img = if img.dimensions() == (w, h) {
                 Cow::Borrowed(img)

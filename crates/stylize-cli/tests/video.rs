@@ -725,8 +725,24 @@ fn the_flicker_command_measures_two_clips_in_step() {
     };
     let o = flicker(&small);
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("another shape"), "{}", stderr(&o));
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["frames"], 5);
+    // Frames of another shape are measured, with a warning.
+    let square = d.path().join("square");
+    std::fs::create_dir_all(&square).unwrap();
+    for (k, f) in frames_of(&clip).iter().enumerate() {
+        image::imageops::resize(f, 40, 40, image::imageops::FilterType::Triangle)
+            .save(square.join(format!("q{}.png", k + 1)))
+            .unwrap();
+    }
+    let o = flicker(&square);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the stylized frames are 40x40 and the originals 64x48"),
+        "{}",
+        stderr(&o)
+    );
     // Standard output full (or a closed pipe): an error, not a panic.
     if Path::new("/dev/full").exists() {
         let full = || {
