@@ -229,6 +229,11 @@ impl Settings {
         let within = |name: &str, v: f64, lo: f64, hi: f64| {
             if v.is_finite() && (lo..=hi).contains(&v) {
                 Ok(())
+            } else if v.is_infinite() {
+                // JSON's 1e308 read into an f32.
+                Err(format!(
+                    "{name} must be within {lo}..={hi} (got a number too large to hold)"
+                ))
             } else {
                 Err(format!("{name} must be within {lo}..={hi} (got {v})"))
             }
@@ -660,6 +665,14 @@ mod tests {
             let err = Settings::resolve(&patch).expect_err(json);
             assert!(err.contains(name), "{json}: {err}");
         }
+        // A number past f32's range is said as such, not as "inf".
+        let patch: SettingsPatch =
+            serde_json::from_str(r#"{"learning_rate":1e308}"#).expect("valid JSON");
+        let err = Settings::resolve(&patch).expect_err("1e308");
+        assert!(
+            err.contains("learning_rate") && err.contains("too large"),
+            "{err}"
+        );
         assert!(serde_json::from_str::<SettingsPatch>(r#"{"sise":64}"#).is_err());
         assert!(serde_json::from_str::<SettingsPatch>(r#"{"method":"slow"}"#).is_err());
         assert!(serde_json::from_str::<SettingsPatch>(r#"{"optimizer":"sgd"}"#).is_err());
