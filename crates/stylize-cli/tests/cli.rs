@@ -898,6 +898,18 @@ fn quitting_the_server_at_once_removes_its_files() {
     let mut half = std::net::TcpStream::connect(&addr).unwrap();
     write!(half, "GET / HTTP/1.1\r\nHost: {addr}\r\n").unwrap();
     half.flush().unwrap();
+    // The server must have taken that connection in (one it has not
+    // accepted when the stop begins holds nothing up): connections are
+    // accepted in order, so once a later one is answered, it has been.
+    let mut later = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        later,
+        "GET /api/info HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut later, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let signal = || {
         let kill = Command::new("kill")
             .args(["-INT", &child.id().to_string()])
