@@ -65,21 +65,39 @@ fn open_unchecked(input: &Path, options: &SourceOptions) -> Result<Box<dyn Frame
     if meta.is_dir() {
         return Ok(Box::new(FolderSource::open(input, options)?));
     }
+    match own_format(input)? {
+        Some(OwnFormat::Y4m) => {
+            let file = File::open(input).map_err(FramesError::io("reading", input))?;
+            let reader = Y4mReader::new(BufReader::new(file), input, Some(meta.len()))?;
+            Ok(Box::new(Y4mSource::new(reader)))
+        }
+        Some(OwnFormat::Image(format)) => open_image(input, format, options),
+        None => Ok(Box::new(FfmpegSource::open(input, &options.ffmpeg)?)),
+    }
+}
+
+/// A file kind `stylize-frames` decodes itself.
+enum OwnFormat {
+    Y4m,
+    Image(image::ImageFormat),
+}
+
+/// What the first bytes of the file `input` say it is, when it is a kind
+/// read here rather than through ffmpeg.
+fn own_format(input: &Path) -> Result<Option<OwnFormat>> {
     let mut magic = [0u8; 16];
     let n = read_prefix(input, &mut magic)?;
     let magic = &magic[..n];
-    if magic.starts_with(b"YUV4MPEG2") {
-        let file = File::open(input).map_err(FramesError::io("reading", input))?;
-        let reader = Y4mReader::new(BufReader::new(file), input, Some(meta.len()))?;
-        return Ok(Box::new(Y4mSource::new(reader)));
+    if magic.starts_with(crate::y4m::MAGIC) {
+        return Ok(Some(OwnFormat::Y4m));
     }
-    if let Ok(format) = image::guess_format(magic) {
-        use image::ImageFormat as F;
-        if matches!(format, F::Gif | F::Png | F::WebP | F::Jpeg | F::Bmp) {
-            return open_image(input, format, options);
+    use image::ImageFormat as F;
+    Ok(match image::guess_format(magic) {
+        Ok(format @ (F::Gif | F::Png | F::WebP | F::Jpeg | F::Bmp)) => {
+            Some(OwnFormat::Image(format))
         }
-    }
-    Ok(Box::new(FfmpegSource::open(input, &options.ffmpeg)?))
+        _ => None,
+    })
 }
 
 /// Whether [`open_source`] reads `input` through ffmpeg: a file that is
@@ -87,22 +105,7 @@ fn open_unchecked(input: &Path, options: &SourceOptions) -> Result<Box<dyn Frame
 /// that may carry sound. `false` for standard input (`-`), folders and
 /// files that cannot be read.
 pub fn reads_through_ffmpeg(input: &Path) -> bool {
-    if input.as_os_str() == "-" || !input.is_file() {
-        return false;
-    }
-    let mut magic = [0u8; 16];
-    let Ok(n) = read_prefix(input, &mut magic) else {
-        return false;
-    };
-    let magic = &magic[..n];
-    if magic.starts_with(b"YUV4MPEG2") {
-        return false;
-    }
-    use image::ImageFormat as F;
-    !matches!(
-        image::guess_format(magic),
-        Ok(F::Gif | F::Png | F::WebP | F::Jpeg | F::Bmp)
-    )
+    input.as_os_str() != "-" && input.is_file() && matches!(own_format(input), Ok(None))
 }
 
 /// Reads up to `buf.len()` bytes from the start of `path`.

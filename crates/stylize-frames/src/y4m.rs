@@ -61,14 +61,14 @@ struct Header {
 impl Header {
     fn parse(line: &[u8], path: &Path) -> Result<Header> {
         let bad = |reason: String| FramesError::y4m(path, reason);
-        if !line.starts_with(b"YUV4MPEG2") {
+        if !line.starts_with(MAGIC) {
             return Err(not_y4m(path));
         }
         let text =
             std::str::from_utf8(line).map_err(|_| bad("the header is not ASCII text".into()))?;
         let mut words = text.split(' ').filter(|w| !w.is_empty());
-        if words.next() != Some("YUV4MPEG2") {
-            return Err(bad("does not start with `YUV4MPEG2`".into()));
+        if words.next().map(str::as_bytes) != Some(MAGIC) {
+            return Err(not_y4m(path));
         }
         let (mut width, mut height, mut fps) = (None, None, None);
         let mut colourspace = "420jpeg";
@@ -168,7 +168,7 @@ fn parse_ratio(s: &str) -> Option<(u32, u32)> {
 }
 
 /// How a Y4M stream starts.
-const MAGIC: &[u8] = b"YUV4MPEG2";
+pub(crate) const MAGIC: &[u8] = b"YUV4MPEG2";
 
 /// The error for data that is not Y4M; for standard input, how to pipe a
 /// clip as Y4M.
