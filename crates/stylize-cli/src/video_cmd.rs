@@ -172,17 +172,9 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let total = source.total_frames().map(|n| selection.count(n as usize));
     // A range past a clip of known length is said as such, before any
     // work (a length from ffmpeg's duration is an estimate: not used here).
-    if let (Some(n), Some((first, last))) = (info.frames, cli.frames) {
+    if let Some(n) = info.frames {
         if n > 0 && selection.count(n as usize) == 0 {
-            let range = format!("{first}..{}", last.map_or(String::new(), |l| l.to_string()));
-            return Err(Error::parameter(
-                "frames",
-                format!(
-                    "{range} selects none of the {n} frames of {}",
-                    cli.input.display()
-                ),
-            )
-            .into());
+            return Err(selects_none(cli, n as usize).into());
         }
     }
     // The report measures flicker between frames: a selection of one frame
@@ -267,21 +259,9 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             // A clip of unknown length (through ffmpeg) that ended before
             // the --frames range began: said as such.
             let none_selected = frames.index > 0 && selection.count(frames.index) == 0;
-            if let (stylize::Error::Parameter { name, .. }, Some((first, last)), true) =
-                (&e, cli.frames, none_selected)
-            {
-                if name == "input" {
-                    let range =
-                        format!("{first}..{}", last.map_or(String::new(), |l| l.to_string()));
-                    return Err(Error::parameter(
-                        "frames",
-                        format!(
-                            "{range} selects none of the {} frames of {}",
-                            frames.index,
-                            cli.input.display()
-                        ),
-                    )
-                    .into());
+            if let stylize::Error::Parameter { name, .. } = &e {
+                if name == "input" && cli.frames.is_some() && none_selected {
+                    return Err(selects_none(cli, frames.index).into());
                 }
             }
             return Err(e.into());
@@ -479,6 +459,20 @@ fn warm_start(costs: &[FrameCosts]) -> serde_json::Value {
         "first_frame_final_cost": target,
         "frames": frames,
     })
+}
+
+/// `--frames A..B` selecting none of the `n` frames of the input.
+fn selects_none(cli: &VideoArgs, n: usize) -> Error {
+    let range = cli.frames.map_or(String::new(), |(first, last)| {
+        format!("{first}..{}", last.map_or(String::new(), |l| l.to_string()))
+    });
+    Error::parameter(
+        "frames",
+        format!(
+            "{range} selects none of the {n} frames of {}",
+            cli.input.display()
+        ),
+    )
 }
 
 /// The work folder beside the output: `OUT.stylize-work`.
