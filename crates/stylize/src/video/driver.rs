@@ -193,16 +193,7 @@ pub fn stylize_video(
                         fresh: stored.fresh,
                         cost: stored.cost,
                     });
-                    if stored.fresh {
-                        history.clear();
-                        summary.shot_starts.push(index);
-                    }
-                    history.push(Past {
-                        content: grey,
-                        state: stored.state,
-                        cost: stored.cost,
-                    });
-                    summary.frames += 1;
+                    finish_frame(&mut history, &mut summary, index, grey, stored);
                     continue;
                 }
                 Err(why) => {
@@ -265,15 +256,7 @@ pub fn stylize_video(
             return Ok(summary);
         };
         work.store(index, &result.image, &stored)?;
-        if info.fresh {
-            summary.shot_starts.push(index);
-        }
-        history.push(Past {
-            content: grey,
-            state: stored.state,
-            cost: stored.cost,
-        });
-        summary.frames += 1;
+        finish_frame(&mut history, &mut summary, index, grey, stored);
         if observer.frame_done(&result) == ControlFlow::Break(()) {
             summary.stopped = true;
             return Ok(summary);
@@ -311,6 +294,28 @@ pub fn stylize_video(
         summary.stopped = stopped;
     }
     Ok(summary)
+}
+
+/// Adds frame `index`, painted or continued from the work folder, to its
+/// shot and to the summary; a frame that begins a shot forgets the ones
+/// before it.
+fn finish_frame(
+    history: &mut History,
+    summary: &mut VideoSummary,
+    index: usize,
+    grey: GrayImage,
+    stored: Stored,
+) {
+    if stored.fresh {
+        history.clear();
+        summary.shot_starts.push(index);
+    }
+    history.push(Past {
+        content: grey,
+        state: stored.state,
+        cost: stored.cost,
+    });
+    summary.frames += 1;
 }
 
 /// Memory set aside for the frames kept to close the loop.
