@@ -250,7 +250,7 @@ pub fn init_file(common: &CommonArgs) -> Option<&Path> {
 /// (`--report`, `--loss-log`) must not replace: the weights (`--weights`,
 /// else `$STYLIZE_WEIGHTS`) and the fast network's model files (in
 /// `--models`, else the default folder).
-pub fn program_files(common: &CommonArgs) -> Vec<PathBuf> {
+fn program_files(common: &CommonArgs) -> Vec<PathBuf> {
     let weights = common
         .weights
         .clone()

@@ -112,9 +112,8 @@ impl Server {
     /// Listens on the configured address, calls `listening` with the
     /// address it got (the port may have been 0), and serves until
     /// `stop` (asked ten times a second) returns true; then stops the worker (a running job is
-    /// cancelled) and removes the jobs' folder. Requests in flight get
-    /// 3 s to finish; connections open after that
-    /// are closed. Blocks; runs its own
+    /// cancelled) and removes the jobs' folder. Requests in flight get 3 s
+    /// to finish; connections open after that are closed. Blocks; runs its own
     /// async runtime (`threads` threads for the network side).
     ///
     /// # Errors
