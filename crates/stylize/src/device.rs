@@ -102,18 +102,9 @@ impl ComputeDevice {
                          driver. On Linux, `apt-get install mesa-vulkan-drivers` gives a software \
                          Vulkan (lavapipe, slow); or use the CPU",
                     )),
-                    Adapters::SoftwareOnly => {
-                        // Once: `check` runs again for each stylizer.
-                        static WARNED: std::sync::Once = std::sync::Once::new();
-                        WARNED.call_once(|| {
-                            log::warn!(
-                                "wgpu found only a software adapter (a CPU emulation of a GPU, \
-                                 such as lavapipe): it works, far slower than --device cpu"
-                            );
-                        });
-                        Ok(())
-                    }
-                    Adapters::Hardware => Ok(()),
+                    // `burn_device` warns about a software adapter: it
+                    // runs once per engine, `check` also before it.
+                    Adapters::SoftwareOnly | Adapters::Hardware => Ok(()),
                 }
             }
         }
@@ -126,12 +117,17 @@ impl ComputeDevice {
             ComputeDevice::Cpu => Device::flex(),
             #[cfg(feature = "cuda")]
             ComputeDevice::Cuda(index) => Device::cuda(index),
-            // A software adapter only when it is all there is (`check`
-            // warned).
+            // A software adapter only when it is all there is.
             #[cfg(feature = "wgpu")]
             ComputeDevice::Wgpu => Device::wgpu(match wgpu_adapters() {
                 Adapters::Hardware => burn::tensor::DeviceKind::DefaultDevice,
-                _ => burn::tensor::DeviceKind::Cpu,
+                _ => {
+                    log::warn!(
+                        "wgpu found only a software adapter (a CPU emulation of a GPU, \
+                         such as lavapipe): it works, far slower than --device cpu"
+                    );
+                    burn::tensor::DeviceKind::Cpu
+                }
             }),
             // `check` refused the backends not compiled in.
             #[allow(unreachable_patterns)]
