@@ -8,7 +8,7 @@ use image::{AnimationDecoder, ImageDecoder, ImageFormat};
 
 use crate::error::{FramesError, Result};
 use crate::frame::{checked_fps, flatten, Frame, VideoInfo};
-use crate::frame_count::count_frames;
+use crate::frame_count::{count_frames, empty_gif_frame};
 use crate::frame_source::{FrameSource, SourceOptions};
 use crate::source::check_frame_size;
 
@@ -28,8 +28,8 @@ pub(crate) fn open_image(
     let check = |size: (u32, u32)| check_frame_size(path, size, options.max_frame_pixels);
     let frames = match format {
         ImageFormat::Gif => {
-            let decoder = image::codecs::gif::GifDecoder::new(reader()?)
-                .map_err(FramesError::decode(path))?;
+            let decoder =
+                image::codecs::gif::GifDecoder::new(reader()?).map_err(decode_error(path))?;
             check(decoder.dimensions())?;
             Some(decoder.into_frames())
         }
@@ -103,6 +103,22 @@ struct AnimationSource {
     told_delays: bool,
 }
 
+/// [`FramesError::Decode`], or for a GIF with an empty frame (whose
+/// decoder's own words are "odd-sized buffer"),
+/// [`FramesError::EmptyGifFrame`].
+fn decode_error(path: &Path) -> impl FnOnce(image::ImageError) -> FramesError + '_ {
+    move |source| match empty_gif_frame(path) {
+        Some((frame, width, height)) => FramesError::EmptyGifFrame {
+            path: path.to_path_buf(),
+            frame,
+            width,
+            height,
+            source,
+        },
+        None => FramesError::decode(path)(source),
+    }
+}
+
 /// Whether a decoding error says only that the data stopped too soon.
 fn ends_early(e: &image::ImageError) -> bool {
     match e {
@@ -118,7 +134,7 @@ impl AnimationSource {
     /// Decodes the first frame for the size and frame rate.
     fn new(path: &Path, mut frames: image::Frames<'static>, background: [u8; 3]) -> Result<Self> {
         let first = match frames.next() {
-            Some(frame) => frame.map_err(FramesError::decode(path))?,
+            Some(frame) => frame.map_err(decode_error(path))?,
             None => {
                 let empty = std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
@@ -183,7 +199,7 @@ impl FrameSource for AnimationSource {
                 Ok(None)
             }
             Some(frame) => {
-                let frame = frame.map_err(FramesError::decode(&self.path))?;
+                let frame = frame.map_err(decode_error(&self.path))?;
                 if !self.told_delays && frame.delay() != self.delay {
                     self.told_delays = true;
                     let ms = |d: image::Delay| {

@@ -36,6 +36,22 @@ pub enum FramesError {
         #[source]
         source: image::ImageError,
     },
+    /// A GIF has an empty (zero-width or zero-height) frame, which its
+    /// decoder cannot read.
+    #[error("cannot decode {}: frame {frame} is empty ({width}x{height} px)", path.display())]
+    EmptyGifFrame {
+        /// The file.
+        path: PathBuf,
+        /// The frame, from 1.
+        frame: u64,
+        /// Its width.
+        width: u16,
+        /// Its height.
+        height: u16,
+        /// The decoder's error.
+        #[source]
+        source: image::ImageError,
+    },
     /// An output could not be encoded.
     #[error("cannot encode {}: {source}", path.display())]
     Encode {

@@ -74,6 +74,50 @@ fn gif_frames<R: Read + Seek>(r: &mut R) -> Option<u64> {
     }
 }
 
+/// The first empty frame of a GIF: `(n, w, h)` for frame `n` (from 1)
+/// with no area; `None` when all have an area, the walk fails or the file
+/// is not a GIF. (An empty logical screen is no obstacle to the decoder.)
+pub(crate) fn empty_gif_frame(path: &Path) -> Option<(u64, u16, u16)> {
+    let mut r = BufReader::new(File::open(path).ok()?);
+    let header: [u8; 13] = array(&mut r)?;
+    if !header.starts_with(b"GIF") {
+        return None;
+    }
+    let size = |b: &[u8]| {
+        (
+            u16::from_le_bytes([b[0], b[1]]),
+            u16::from_le_bytes([b[2], b[3]]),
+        )
+    };
+    let packed = header[10];
+    if packed & 0x80 != 0 {
+        skip(&mut r, 3 << ((packed & 7) + 1))?;
+    }
+    let mut frame = 0;
+    loop {
+        match byte(&mut r)? {
+            0x21 => {
+                byte(&mut r)?;
+                skip_sub_blocks(&mut r)?;
+            }
+            0x2C => {
+                let desc: [u8; 9] = array(&mut r)?;
+                frame += 1;
+                let (w, h) = size(&desc[4..8]);
+                if w == 0 || h == 0 {
+                    return Some((frame, w, h));
+                }
+                if desc[8] & 0x80 != 0 {
+                    skip(&mut r, 3 << ((desc[8] & 7) + 1))?;
+                }
+                byte(&mut r)?;
+                skip_sub_blocks(&mut r)?;
+            }
+            _ => return None,
+        }
+    }
+}
+
 /// `acTL`'s frame count, `None` for a still PNG.
 fn apng_frames<R: Read + Seek>(r: &mut R) -> Option<u64> {
     skip(r, 8)?;

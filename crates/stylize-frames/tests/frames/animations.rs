@@ -337,3 +337,65 @@ fn a_gif_that_ends_early_gives_its_whole_frames() {
     let (_, got) = read_all(&cut).unwrap();
     assert_eq!(got[..], all[..3]);
 }
+
+/// A GIF with an empty frame, first or later, is refused naming the
+/// frame; the decoder's own words ("odd-sized buffer") stay as the cause.
+#[test]
+fn a_gif_with_an_empty_screen_or_frame_says_which() {
+    fn gif(screen: (u16, u16), frames: &[(u16, u16)]) -> Vec<u8> {
+        let mut b = b"GIF89a".to_vec();
+        b.extend_from_slice(&screen.0.to_le_bytes());
+        b.extend_from_slice(&screen.1.to_le_bytes());
+        b.extend_from_slice(&[0x80, 0, 0, 0, 0, 0, 255, 255, 255]);
+        for (w, h) in frames {
+            b.extend_from_slice(&[0x2c, 0, 0, 0, 0]);
+            b.extend_from_slice(&w.to_le_bytes());
+            b.extend_from_slice(&h.to_le_bytes());
+            b.extend_from_slice(&[0, 2, 2, 0x4c, 0x01, 0]);
+        }
+        b.push(0x3b);
+        b
+    }
+    let d = tempdir();
+    let cases = [
+        (
+            "both.gif",
+            gif((0, 0), &[(0, 0)]),
+            "both.gif: frame 1 is empty (0x0 px)",
+        ),
+        (
+            "first.gif",
+            gif((4, 4), &[(0, 4), (1, 1)]),
+            "first.gif: frame 1 is empty (0x4 px)",
+        ),
+        (
+            "second.gif",
+            gif((4, 4), &[(1, 1), (3, 0)]),
+            "second.gif: frame 2 is empty (3x0 px)",
+        ),
+    ];
+    for (name, bytes, says) in cases {
+        let path = d.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let err = read_all(&path)
+            .err()
+            .unwrap_or_else(|| panic!("{name} was read"));
+        assert!(
+            matches!(err, stylize_frames::FramesError::EmptyGifFrame { .. }),
+            "{name}: {err}"
+        );
+        assert!(err.to_string().contains(says), "{name}: {err}");
+        let cause = std::error::Error::source(&err).map(ToString::to_string);
+        assert!(
+            cause.is_some_and(|c| c.contains("odd-sized buffer")),
+            "{name}: {err}"
+        );
+    }
+    // With frames of 1x1 the same files decode, an empty screen included:
+    // the frames are what failed.
+    for screen in [(4, 4), (0, 0)] {
+        let ok = d.path().join("ok.gif");
+        std::fs::write(&ok, gif(screen, &[(1, 1), (1, 1)])).unwrap();
+        assert_eq!(read_all(&ok).unwrap().1.len(), 2, "{screen:?}");
+    }
+}
