@@ -588,6 +588,33 @@ fn fast_video_paints_with_a_built_in_style() {
         "{}",
         stderr(&o)
     );
+    // An interlaced Y4M of pixels that are not square is read as
+    // progressive square pixels, and says so.
+    let interlaced = dir.path().join("interlaced.y4m");
+    let mut y4m = b"YUV4MPEG2 W96 H64 F25:1 It A12:11 C444\n".to_vec();
+    for k in 0..2u8 {
+        y4m.extend_from_slice(b"FRAME\n");
+        y4m.extend((0..3 * 96 * 64).map(|i| 100 + k * 20 + (i % 7) as u8));
+    }
+    std::fs::write(&interlaced, y4m).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_stylize"))
+        .env("STYLIZE_FAST_MODELS", models())
+        .args(["video", "-i", s(&interlaced), "--method", "fast"])
+        .args([
+            "--builtin",
+            "3",
+            "-o",
+            s(&dir.path().join("interlaced-out")),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    for says in [
+        "interlaced (top field first)",
+        "pixels are not square (aspect 12:11)",
+    ] {
+        assert!(stderr(&o).contains(says), "{says}: {}", stderr(&o));
+    }
     // Odd-sized frames to a video: the crop to even sizes is said.
     if Command::new("ffmpeg").arg("-version").output().is_ok() {
         let odd = dir.path().join("odd");

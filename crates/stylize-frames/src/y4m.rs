@@ -97,7 +97,38 @@ impl Header {
                     "COLORRANGE=LIMITED" => range = YuvRange::Limited,
                     _ => {}
                 },
-                // Interlacing, aspect and unknown parameters are ignored.
+                // Read as whole pictures, but said: a field pair read as
+                // one picture combs wherever something moves.
+                "I" => {
+                    let order = match value {
+                        "t" => Some("top field first"),
+                        "b" => Some("bottom field first"),
+                        "m" => Some("mixed fields"),
+                        _ => None,
+                    };
+                    if let Some(order) = order {
+                        log::warn!(
+                            "{}: the stream is interlaced ({order}); each frame is read as one \
+                             picture, so moving edges will comb: deinterlace it first (ffmpeg's \
+                             `-vf yadif`)",
+                            path.display()
+                        );
+                    }
+                }
+                // Pixels that are not square are read as square, said.
+                "A" => {
+                    if let Some((n, d)) = parse_ratio(value).filter(|&(n, d)| n > 0 && d > 0) {
+                        if n != d {
+                            log::warn!(
+                                "{}: its pixels are not square (aspect {n}:{d}); the frames are \
+                                 read and written with square pixels, so they look {} than meant",
+                                path.display(),
+                                if n > d { "narrower" } else { "wider" }
+                            );
+                        }
+                    }
+                }
+                // Unknown parameters are ignored.
                 _ => {}
             }
         }
