@@ -1252,6 +1252,8 @@ fn every_input_kind_runs_or_is_refused_clearly() {
         .encode_image(&rb)
         .unwrap();
     std::fs::write(d.join("exif6.jpg"), with_exif_orientation(&jpeg, 6)).unwrap();
+    // A JPEG cut short, as a copy that stopped: decodes, the rest grey.
+    std::fs::write(d.join("truncated.jpg"), &jpeg[..jpeg.len() * 2 / 3]).unwrap();
     // Animated GIF: red/blue, then all green.
     {
         let file = std::fs::File::create(d.join("animated.gif")).unwrap();
@@ -1298,6 +1300,7 @@ fn every_input_kind_runs_or_is_refused_clearly() {
         (fixtures.join("cmyk.jpg"), (16, 8), true, false),
         (fixtures.join("progressive.jpg"), (16, 8), true, false),
         (d.join("exif6.jpg"), (48, 96), true, false),
+        (d.join("truncated.jpg"), (96, 48), false, false),
         (d.join("animated.gif"), (96, 48), true, false),
         (d.join("alpha.webp"), (96, 48), true, true),
         (d.join("1x1.png"), (1, 1), false, false),
@@ -1326,6 +1329,11 @@ fn every_input_kind_runs_or_is_refused_clearly() {
         if name.contains("animated") {
             assert!(err.contains("animated GIF; using its first frame"), "{err}");
         }
+        assert_eq!(
+            err.contains("the file ends before its image data does"),
+            name.contains("truncated"),
+            "{name}: {err}"
+        );
         std::fs::remove_file(&out).unwrap();
     }
     // The grey image stays grey (no colour cast) at its darker left.

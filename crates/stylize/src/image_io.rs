@@ -103,6 +103,15 @@ pub fn load_image_with_limits(path: &Path, limits: &ImageLimits) -> Result<Dynam
             path.display()
         );
     }
+    // The JPEG decoder fills a cut-off file's missing part with grey, and
+    // says nothing: a photo half copied would be painted half grey.
+    if format == ImageFormat::Jpeg && jpeg_ends_early(path) {
+        log::warn!(
+            "{}: the file ends before its image data does (cut short in a copy or \
+             download?); the missing part decodes as grey",
+            path.display()
+        );
+    }
     let mut decoder = reader.into_decoder().map_err(too_large)?;
     // The decoded size, before anything is allocated for it.
     if decoder.total_bytes() > limits.max_alloc {
@@ -137,6 +146,60 @@ fn is_animated_gif(path: &Path, limits: image::Limits) -> bool {
         return false;
     }
     decoder.into_frames().take(2).filter(Result::is_ok).count() > 1
+}
+
+/// Whether the JPEG at `path` ends before its end-of-image marker: its
+/// segments walked from the start (a thumbnail's marker inside APP1 is
+/// skipped with it), its entropy-coded data scanned for the next marker. A
+/// file that cannot be read, or is not a JPEG, counts as whole (decoding it
+/// then reports what is wrong).
+fn jpeg_ends_early(path: &Path) -> bool {
+    std::fs::read(path).is_ok_and(|bytes| jpeg_bytes_end_early(&bytes))
+}
+
+fn jpeg_bytes_end_early(b: &[u8]) -> bool {
+    if !b.starts_with(&[0xff, 0xd8]) {
+        return false;
+    }
+    let mut i = 2;
+    loop {
+        // The next marker: 0xff (any number of fill bytes), then its code.
+        while b.get(i) == Some(&0xff) && b.get(i + 1) == Some(&0xff) {
+            i += 1;
+        }
+        let (Some(&0xff), Some(&code)) = (b.get(i), b.get(i + 1)) else {
+            return true;
+        };
+        i += 2;
+        match code {
+            0xd9 => return false,
+            // Markers without a segment.
+            0x01 | 0xd0..=0xd7 => continue,
+            _ => {}
+        }
+        let Some(len) = b
+            .get(i..i + 2)
+            .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
+        else {
+            return true;
+        };
+        i += len;
+        if i > b.len() {
+            return true;
+        }
+        if code == 0xda {
+            // Entropy-coded data: a 0xff in it is followed by 0x00 (a
+            // stuffed byte) or a restart marker; anything else is a marker.
+            loop {
+                match (b.get(i), b.get(i + 1)) {
+                    (Some(0xff), Some(0x00 | 0xd0..=0xd7)) => i += 2,
+                    (Some(0xff), Some(_)) => break,
+                    (Some(_), _) => i += 1,
+                    (None, _) => return true,
+                }
+            }
+        }
+    }
 }
 
 /// The size with the longer side scaled to `longer` and the aspect ratio
@@ -496,6 +559,38 @@ mod tests {
         assert!(err.contains("larger than the decoding limits"), "{err}");
         let err = load_image(dir.path()).unwrap_err().to_string();
         assert!(err.contains("is a folder"), "{err}");
+    }
+
+    /// A JPEG cut anywhere before its end marker is found out; a whole one,
+    /// with a thumbnail's end marker near its start, progressive, CMYK, or
+    /// with bytes after its end, is not.
+    #[test]
+    fn a_jpeg_cut_short_is_found_out() {
+        let mut whole = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut whole, 90)
+            .encode_image(&noise(64))
+            .unwrap();
+        assert!(!jpeg_bytes_end_early(&whole));
+        for cut in [2, 3, 100, whole.len() / 2, whole.len() - 2, whole.len() - 1] {
+            assert!(jpeg_bytes_end_early(&whole[..cut]), "cut at {cut}");
+        }
+        let mut trailer = whole.clone();
+        trailer.extend_from_slice(b"\xff\xd8 a phone's trailer");
+        assert!(!jpeg_bytes_end_early(&trailer));
+        // An APP1 segment holding a whole thumbnail, end marker and all.
+        let mut app1 = vec![0xff, 0xd8, 0xff, 0xe1];
+        let thumb = &whole[..];
+        app1.extend_from_slice(&u16::try_from(thumb.len() + 2).unwrap().to_be_bytes());
+        app1.extend_from_slice(thumb);
+        app1.extend_from_slice(&whole[2..]);
+        assert!(!jpeg_bytes_end_early(&app1));
+        assert!(jpeg_bytes_end_early(&app1[..thumb.len() + 100]));
+        for name in ["progressive.jpg", "cmyk.jpg"] {
+            let bytes = std::fs::read(fixture(name)).unwrap();
+            assert!(!jpeg_bytes_end_early(&bytes), "{name}");
+            assert!(jpeg_bytes_end_early(&bytes[..bytes.len() - 3]), "{name}");
+        }
+        assert!(!jpeg_bytes_end_early(b"not a jpeg"));
     }
 
     #[test]
