@@ -476,8 +476,18 @@ fn decode_builtin(style: &BuiltinStyle) -> ApiResult<DynamicImage> {
 
 async fn create_job(
     State(app): State<Arc<App>>,
+    headers: axum::http::HeaderMap,
     form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<crate::job::JobView>)> {
+    // A body announced as too large is refused before a byte of it is
+    // read: a client that sent `Expect: 100-continue` gets the 413 instead
+    // of "continue", and does not send it.
+    let announced = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > app.config.max_upload_bytes as u64) {
+        return Err(upload::too_large());
+    }
     let form = form.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
     let form = upload::read_form(form).await?;
     let settings = parse_settings(form.settings.as_deref())?;

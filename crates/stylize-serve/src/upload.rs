@@ -40,13 +40,18 @@ pub(crate) struct JobForm {
     pub(crate) settings: Option<String>,
 }
 
+/// 413: the request is over `ServeConfig::max_upload_bytes`.
+pub(crate) fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "the upload is larger than the server's limit (--max-upload)",
+    )
+}
+
 fn multipart_error(e: MultipartError) -> ApiError {
     let status = e.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::new(
-            status,
-            "the upload is larger than the server's limit (--max-upload)",
-        );
+        return too_large();
     }
     // A body that cannot be read (a broken chunked encoding, a connection
     // cut short) is the request's fault, not the server's: 400, not 500.
