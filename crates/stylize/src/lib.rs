@@ -77,6 +77,7 @@ mod plan;
 mod planar;
 mod preprocess;
 mod problem;
+mod simd_level;
 mod stylizer;
 #[cfg(test)]
 mod tests;
@@ -86,7 +87,10 @@ extern crate self as stylize;
 pub mod video;
 mod weights;
 
-pub use architecture::{Architecture, Pooling};
+pub use architecture::{Architecture, Pooling, Stage};
+/// The number type burn's engine computes in ([`Stylizer::with_dtype`]):
+/// burn's own, re-exported so that a program needs no `burn` of its own.
+pub use burn::tensor::DType;
 pub use color::combine_luminance;
 pub use config::{
     parse_style_layers, ColorPreservation, Init, LbfgsBounds, LineSearch, Optimizer, Preset,
@@ -95,7 +99,6 @@ pub use config::{
 pub use device::ComputeDevice;
 pub use engine::{Engine, Planar};
 pub use error::{Error, Result};
-pub use fast::SimdLevel;
 pub use image_io::{
     check_output_size, load_image, load_image_with_limits, output_format, output_tempfile,
     save_image, ImageLimits,
@@ -106,6 +109,7 @@ pub use observer::{Iteration, NoObserver, Observer, RunInfo};
 pub use pixel_term::{PixelTerm, WeightedDistance};
 pub use preprocess::{Preprocess, PreprocessName};
 pub use problem::Problem;
+pub use simd_level::SimdLevel;
 pub use stylizer::{Stylized, Stylizer};
 pub use weights::default::{resolve_weights, WeightsOrigin};
 pub use weights::download::{default_cache_dir, DownloadProgress, NoDownloadProgress};

@@ -70,7 +70,7 @@ fn eval(
             s
         }
         Impl::BurnF32 => Stylizer::with_engine(weights, Engine::Burn),
-        Impl::BurnF64 => Stylizer::with_dtype(weights, burn::tensor::DType::F64),
+        Impl::BurnF64 => Stylizer::with_dtype(weights, stylize::DType::F64),
     }
     .with_threads(2)
     .unwrap();
@@ -237,7 +237,7 @@ fn the_fast_engine_is_refused_where_it_cannot_run() {
         Engine::Burn
     );
     assert_eq!(
-        Stylizer::with_dtype(&weights, burn::tensor::DType::F64).engine(),
+        Stylizer::with_dtype(&weights, stylize::DType::F64).engine(),
         Engine::Burn
     );
     assert_eq!(Stylizer::new(&weights).engine(), Engine::Fast);

@@ -28,8 +28,8 @@ pub(crate) mod pool;
 pub(crate) mod simd;
 pub(crate) mod winograd;
 
+pub use crate::simd_level::SimdLevel;
 pub(crate) use network::FastVgg;
-pub use simd::SimdLevel;
 
 use crate::architecture::Architecture;
 use crate::engine::{Engine, Network, TargetImages, Targets};

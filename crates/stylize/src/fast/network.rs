@@ -17,11 +17,12 @@ use rayon::prelude::*;
 use super::activation::Activation;
 use super::buffers::Buffers;
 use super::pool::{pool2x2, pool2x2_backward};
-use super::simd::{Simd, SimdLevel};
+use super::simd::Simd;
 use super::winograd::{conv3x3, conv3x3_masked, Epilogue, Transform, WinogradKernel, F4X4};
 use crate::architecture::{Architecture, Pooling, Stage as ArchStage};
 use crate::error::Result;
 use crate::layer::Layer;
+use crate::simd_level::SimdLevel;
 use crate::weights::{rgb_kernels, VggWeights};
 
 /// Called with each tap's activation as the forward pass reaches it;

@@ -191,7 +191,8 @@ impl VideoConfig {
     /// run's plan).
     ///
     /// # Errors
-    /// [`Error::Parameter`] naming the setting.
+    /// [`Error::Parameter`] naming the setting; [`Error::Flow`] for the
+    /// flow's own settings.
     pub fn validate(&self) -> Result<()> {
         if !(self.temporal_weight.is_finite() && self.temporal_weight >= 0.0) {
             return Err(Error::parameter(
@@ -217,9 +218,8 @@ impl VideoConfig {
         if self.frame_iterations == Some(0) {
             return Err(Error::parameter("frame-iterations", "must be at least 1"));
         }
-        self.flow
-            .validate()
-            .map_err(|e| Error::parameter("flow", e.to_string()))
+        // `Error::Flow`, its cause kept.
+        Ok(self.flow.validate()?)
     }
 }
 
