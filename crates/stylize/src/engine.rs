@@ -95,6 +95,30 @@ pub trait Network: fmt::Debug + Send + Sync {
     fn targets(&self, images: &TargetImages<'_>) -> Result<Box<dyn Targets + '_>>;
 }
 
+/// A stand-in for weights that do not fit their architecture
+/// ([`crate::VggWeights::check`]): each run gives that error, where the
+/// engines would panic on them.
+#[derive(Debug)]
+pub(crate) struct UnfitNetwork {
+    pub(crate) arch: Architecture,
+    pub(crate) engine: Engine,
+    pub(crate) unfit: crate::weights::Unfit,
+}
+
+impl Network for UnfitNetwork {
+    fn architecture(&self) -> Architecture {
+        self.arch
+    }
+
+    fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    fn targets(&self, _: &TargetImages<'_>) -> Result<Box<dyn Targets + '_>> {
+        Err(self.unfit.error())
+    }
+}
+
 /// The network's half of the objective at one working size: content,
 /// style and total-variation costs.
 pub trait Targets: fmt::Debug + Send + Sync {

@@ -18,7 +18,7 @@ use crate::burn_engine::BurnNetwork;
 use crate::canvas::finish_image;
 use crate::config::{ColorPreservation, Optimizer, ResolvedLayers, Scales, StyleConfig};
 use crate::device::ComputeDevice;
-use crate::engine::{Engine, Network};
+use crate::engine::{Engine, Network, UnfitNetwork};
 use crate::error::{Error, Result};
 use crate::fast::{FastVgg, SimdLevel};
 use crate::image_io::alpha_channel;
@@ -78,11 +78,15 @@ impl Stylizer {
     /// [`SimdLevel::Avx2`] runs the AVX2 code on a CPU that also has
     /// AVX-512.
     pub fn with_simd(weights: &VggWeights, level: SimdLevel) -> Self {
-        Self::from_network(
-            Box::new(FastVgg::with_simd(weights, level)),
-            ComputeDevice::Cpu,
-            DType::F32,
-        )
+        let network: Box<dyn Network> = match weights.unfit() {
+            None => Box::new(FastVgg::with_simd(weights, level)),
+            Some(unfit) => Box::new(UnfitNetwork {
+                arch: weights.arch,
+                engine: Engine::Fast,
+                unfit,
+            }),
+        };
+        Self::from_network(network, ComputeDevice::Cpu, DType::F32)
     }
 
     /// The level the fast engine's kernels run at; `None` for burn's
@@ -103,11 +107,15 @@ impl Stylizer {
     /// Puts `weights` on the CPU with burn's engine, computing in `dtype`
     /// (`F32` or `F64`; the fast engine computes in `f32` only).
     pub fn with_dtype(weights: &VggWeights, dtype: DType) -> Self {
-        Self::from_network(
-            Box::new(BurnNetwork::cpu(weights, dtype)),
-            ComputeDevice::Cpu,
-            dtype,
-        )
+        let network: Box<dyn Network> = match weights.unfit() {
+            None => Box::new(BurnNetwork::cpu(weights, dtype)),
+            Some(unfit) => Box::new(UnfitNetwork {
+                arch: weights.arch,
+                engine: Engine::Burn,
+                unfit,
+            }),
+        };
+        Self::from_network(network, ComputeDevice::Cpu, dtype)
     }
 
     /// Puts `weights` on `device` (see [`ComputeDevice::best_available`])
@@ -117,7 +125,9 @@ impl Stylizer {
     /// rather than in the middle of a run.
     ///
     /// # Errors
-    /// [`Error::Device`] when the device's backend was not compiled in
+    /// [`crate::VggWeights::check`]'s errors for weights that do not fit
+    /// their architecture (on the CPU they come from the first run
+    /// instead); [`Error::Device`] when the device's backend was not compiled in
     /// (the message says which cargo feature to build with), the device is
     /// not present, or it fails to start; [`Error::Parameter`] when asking
     /// for the fast engine on a GPU.
@@ -138,6 +148,7 @@ impl Stylizer {
                 ),
             ));
         }
+        weights.check()?;
         let net = BurnNetwork::gpu(weights, device)?;
         let name = net.device_name();
         let mut s = Self::from_network(Box::new(net), device, DType::F32);

@@ -260,3 +260,52 @@ fn the_fast_engine_gives_the_same_bits_every_time() {
         assert!(g.iter().zip(&g0).all(|(a, b)| a.to_bits() == b.to_bits()));
     }
 }
+
+/// Weights built in memory that do not fit their architecture (a
+/// convolution missing, a kernel of the wrong shape or length, a short
+/// bias) are an error from `check` and from every run, on both engines,
+/// and never a panic; the error names the tensor.
+#[test]
+fn weights_that_do_not_fit_are_an_error_not_a_panic() {
+    let good = random_weights(Architecture::Vgg16, 11);
+    good.check().unwrap();
+    let mut cases: Vec<(VggWeights, &str)> = Vec::new();
+    let mut w = good.clone();
+    w.convs.pop();
+    cases.push((
+        w,
+        "weights file (built in memory): 12 convolutions, but VGG16 has 13",
+    ));
+    let mut w = good.clone();
+    w.convs[0].shape = [64, 4, 3, 3];
+    w.convs[0].name = "first".into();
+    cases.push((w, "`first` has shape [64, 4, 3, 3], expected [64, 3, 3, 3]"));
+    let mut w = good.clone();
+    w.convs[3].kernel.truncate(10);
+    w.convs[3].name = "fourth".into();
+    cases.push((w, "`fourth` has shape [10], expected [147456]"));
+    let mut w = good.clone();
+    w.convs[12].bias.pop();
+    w.convs[12].name = "last".into();
+    cases.push((w, "`last (bias)` has shape [511], expected [512]"));
+    let content = random_image(24, 20, 1);
+    let style = random_image(20, 24, 2);
+    let config = StyleConfig::default().with_size(24).with_iterations(1);
+    for (weights, says) in &cases {
+        let err = weights.check().unwrap_err().to_string();
+        assert!(err.contains(says), "check: {err}");
+        for engine in [Engine::Fast, Engine::Burn] {
+            let s = Stylizer::with_engine(weights, engine);
+            let err = s
+                .stylize(
+                    &content,
+                    &[style.clone()],
+                    &config,
+                    &mut stylize::NoObserver,
+                )
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(says), "{engine:?}: {err}");
+        }
+    }
+}

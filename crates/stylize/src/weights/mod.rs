@@ -79,6 +79,111 @@ pub struct VggWeights {
     pub format: Format,
 }
 
+impl VggWeights {
+    /// Checks that the weights fit their architecture: one convolution per
+    /// position, each `[out, in, 3, 3]` as the network has it there, with
+    /// as many kernel values as its shape says and one bias per output
+    /// channel. [`load_vgg_weights`] gives only weights that pass; a
+    /// program that builds or edits them in memory can check them here,
+    /// and a [`crate::Stylizer`] given weights that fail gives this error
+    /// from each run rather than panicking.
+    ///
+    /// # Errors
+    /// [`Error::WeightsFormat`] for a wrong number of convolutions,
+    /// [`Error::WeightsShape`] naming the first tensor that does not fit.
+    pub fn check(&self) -> Result<()> {
+        match self.unfit() {
+            Some(unfit) => Err(unfit.error()),
+            None => Ok(()),
+        }
+    }
+
+    /// What [`Self::check`] finds, kept to give as an error later.
+    pub(crate) fn unfit(&self) -> Option<Unfit> {
+        let expected = self.arch.conv_count();
+        // Weights built in memory have no file to name.
+        let path = if self.path.as_os_str().is_empty() {
+            PathBuf::from("(built in memory)")
+        } else {
+            self.path.clone()
+        };
+        let unfit = |reason: UnfitReason| {
+            Some(Unfit {
+                path: path.clone(),
+                reason,
+            })
+        };
+        if self.convs.len() != expected {
+            return unfit(UnfitReason::Count {
+                found: self.convs.len(),
+                arch: self.arch,
+            });
+        }
+        for (c, want) in self.convs.iter().zip(self.arch.kernel_shapes()) {
+            let [cout, cin, _, _] = want;
+            let shape = |tensor: String, expected: Vec<usize>, found: Vec<usize>| {
+                unfit(UnfitReason::Shape {
+                    tensor,
+                    expected,
+                    found,
+                })
+            };
+            if c.shape != want {
+                return shape(c.name.clone(), want.to_vec(), c.shape.to_vec());
+            }
+            if c.kernel.len() != cout * cin * 9 {
+                return shape(c.name.clone(), vec![cout * cin * 9], vec![c.kernel.len()]);
+            }
+            if c.bias.len() != cout {
+                return shape(format!("{} (bias)", c.name), vec![cout], vec![c.bias.len()]);
+            }
+        }
+        None
+    }
+}
+
+/// Weights that do not fit their architecture ([`VggWeights::check`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Unfit {
+    path: PathBuf,
+    reason: UnfitReason,
+}
+
+#[derive(Debug, Clone)]
+enum UnfitReason {
+    Count {
+        found: usize,
+        arch: Architecture,
+    },
+    Shape {
+        tensor: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
+}
+
+impl Unfit {
+    /// The error it is: the same each time it is asked for.
+    pub(crate) fn error(&self) -> Error {
+        match &self.reason {
+            UnfitReason::Count { found, arch } => Error::weights_format(
+                &self.path,
+                format!("{found} convolutions, but {arch} has {}", arch.conv_count()),
+            ),
+            UnfitReason::Shape {
+                tensor,
+                expected,
+                found,
+            } => Error::WeightsShape {
+                path: self.path.clone(),
+                tensor: tensor.clone(),
+                expected: expected.clone(),
+                found: found.clone(),
+            },
+        }
+    }
+}
+
 /// How a file lays out its convolution kernels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KernelLayout {
