@@ -299,7 +299,7 @@ fn weights_that_do_not_fit_are_an_error_not_a_panic() {
             let err = s
                 .stylize(
                     &content,
-                    &[style.clone()],
+                    std::slice::from_ref(&style),
                     &config,
                     &mut stylize::NoObserver,
                 )
