@@ -10,9 +10,9 @@ use crate::args::ImageArgs;
 use crate::interrupt::Interrupt;
 use crate::progress::CliObserver;
 use crate::setup::{
-    build_config, check_not_a_program_file, check_not_an_input, check_output_file, check_side_file,
-    check_snapshots, file_name, init_file, is_fast_init, load_styles, load_stylizer,
-    refuse_standard_output,
+    build_config, check_not_a_program_file, check_not_a_snapshot, check_not_an_input,
+    check_output_dir, check_output_file, check_side_file, check_snapshots, file_name, init_file,
+    is_fast_init, load_styles, load_stylizer, refuse_standard_output,
 };
 use crate::{JobResult, Outcome};
 
@@ -40,12 +40,19 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     check_not_an_input(&cli.output, inputs(), cli.overwrite)?;
     if let Some(every) = cli.save_every {
         check_snapshots(&cli.output, every as usize, inputs(), cli.overwrite)?;
+        // The snapshots' names are the output's and 5 bytes or more: one
+        // the file system cannot hold is found out now.
+        check_output_dir(&crate::progress::snapshot_path(&cli.output, every as usize))?;
     }
     for (flag, file) in [("loss-log", &cli.loss_log), ("plot", &cli.plot)] {
         // A `-` log goes to standard output (a `-` plot is refused below).
         if let Some(file) = file.as_ref().filter(|f| f.as_os_str() != "-") {
             check_side_file(flag, file, &cli.output, inputs(), cli.overwrite)?;
             check_not_a_program_file(flag, file, &cli.common)?;
+            if let Some(every) = cli.save_every {
+                check_not_a_snapshot(flag, file, &cli.output, every as usize)?;
+            }
+            check_output_file(file)?;
         }
     }
     if let (Some(log), Some(plot)) = (&cli.loss_log, &cli.plot) {
@@ -61,7 +68,6 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         }
     }
     if let Some(plot) = &cli.plot {
-        check_output_file(plot)?;
         let ext = plot.extension().map(|e| e.to_ascii_lowercase());
         if ext.as_deref() != Some("png".as_ref()) {
             return Err(Error::parameter(
@@ -130,10 +136,20 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     .with_interrupt(interrupt.clone());
     let start = Instant::now();
     let result = stylizer.stylize(&content, &styles, &config, &mut observer)?;
-    // The painting first: a plot or log that fails to write then costs
-    // only itself.
+    // The painting first: a plot, log or snapshot that fails to write
+    // then costs only itself, and the message says the painting is there.
     save_image(&result.image, &cli.output)?;
-    observer.finish()?;
+    let side_outputs = observer.finish();
+    if let Err(e) = side_outputs {
+        note!(
+            "wrote {} ({}x{}) after {} iterations; but not all of what was asked beside it:",
+            cli.output.display(),
+            result.image.width(),
+            result.image.height(),
+            result.iterations,
+        );
+        return Err(e.into());
+    }
     if let Some(dir) = &cli.dump {
         stylize::dump::write_final(dir, &result)?;
     }

@@ -120,17 +120,13 @@ pub fn write_plot_sized(
 ) -> Result<(), PlotError> {
     let rgb = render(path, points, title, (width, height))?;
 
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
     let io = |source| PlotError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let mut tmp = stylize::output_tempfile(dir, ".stylize-plot-").map_err(io)?;
+    let mut out = stylize::OutputFile::create(path, ".stylize-plot-").map_err(io)?;
     {
-        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
+        let mut w = std::io::BufWriter::new(out.file());
         PngEncoder::new(&mut w)
             .write_image(&rgb, width, height, ExtendedColorType::Rgb8)
             .map_err(|source| PlotError::Encode {
@@ -139,9 +135,7 @@ pub fn write_plot_sized(
             })?;
         w.flush().map_err(io)?;
     }
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+    out.commit().map_err(io)
 }
 
 /// One series to draw: its values, only those a log axis can show, split

@@ -25,6 +25,8 @@ pub struct CliObserver {
     /// bar whose ETA holds when coarse scales run faster than fine ones.
     work: Vec<u64>,
     iterations_per_scale: usize,
+    /// The first side output (log, snapshot) that could not be written:
+    /// the run goes on, and [`Self::finish`] gives it after the painting.
     error: Option<Error>,
     interrupt: Option<Interrupt>,
 }
@@ -65,16 +67,25 @@ impl CliObserver {
         self
     }
 
-    /// Ends the bar and moves the loss log into place.
+    /// Ends the bar and moves the loss log into place and draws the plot.
+    /// Call it after the painting is written: a side output that fails
+    /// costs only itself.
+    ///
+    /// # Errors
+    /// The first side output that could not be written, during the run
+    /// (the log then stopped, a snapshot was skipped) or now.
     pub fn finish(self) -> Result<(), Error> {
         if let Some(bar) = &self.bar {
             bar.finish();
         }
+        if let Some(log) = self.log {
+            let finished = log.finish();
+            if self.error.is_none() {
+                finished?;
+            }
+        }
         if let Some(e) = self.error {
             return Err(e);
-        }
-        if let Some(log) = self.log {
-            log.finish()?;
         }
         if let Some((path, title)) = &self.plot {
             write_plot(path, &self.history, title).map_err(|e| Error::ImageEncode {
@@ -85,7 +96,7 @@ impl CliObserver {
         Ok(())
     }
 
-    fn record(&mut self, it: &Iteration<'_>) -> Result<(), Error> {
+    fn record(&mut self, it: &Iteration<'_>) {
         if self.plot.is_some() {
             self.history.push(Point {
                 iteration: it.iteration,
@@ -95,7 +106,7 @@ impl CliObserver {
             });
         }
         if let Some(log) = &mut self.log {
-            log.line(format_args!(
+            let written = log.line(format_args!(
                 "{},{:e},{:e},{:e},{:.6},{}",
                 it.iteration,
                 it.content,
@@ -103,23 +114,50 @@ impl CliObserver {
                 it.total,
                 it.elapsed.as_secs_f64(),
                 it.evaluations
-            ))?;
+            ));
+            if let Err(e) = written {
+                // A log that cannot be written stops; the painting goes on.
+                let reader_left = matches!(log, LossLog::Stdout)
+                    && matches!(&e, Error::Io { source, .. }
+                        if source.kind() == std::io::ErrorKind::BrokenPipe);
+                self.log = None;
+                if reader_left {
+                    // `--loss-log - | head`: the reader has what it wanted.
+                    note!(
+                        "note: standard output was closed; the loss log stops at iteration {}",
+                        it.iteration
+                    );
+                } else {
+                    note!(
+                        "warning: the loss log stops at iteration {}: {e}; the run goes on",
+                        it.iteration
+                    );
+                    self.error.get_or_insert(e);
+                }
+            }
         }
         if let Some((every, output)) = &self.save_every {
             if it.iteration.is_multiple_of(*every) {
-                save_image(&it.image()?, &snapshot_path(output, it.iteration))?;
+                let path = snapshot_path(output, it.iteration);
+                if let Err(e) = it.image().and_then(|image| save_image(&image, &path)) {
+                    note!(
+                        "warning: snapshot {} not written: {e}; the run goes on",
+                        path.display()
+                    );
+                    self.error.get_or_insert(e);
+                }
             }
         }
-        Ok(())
     }
 }
 
 /// Where `--loss-log` goes.
 enum LossLog {
     /// A temporary file beside the final path, moved there at the end,
-    /// so that a failed run leaves no half log.
+    /// so that a failed run leaves no half log (or a device or a pipe,
+    /// written into as the run goes: [`stylize::OutputFile`]).
     File {
-        tmp: tempfile::NamedTempFile,
+        out: stylize::OutputFile,
         path: PathBuf,
     },
     /// `-`: standard output, a line as each iteration ends (the image
@@ -134,14 +172,10 @@ impl LossLog {
         let mut log = if path.as_os_str() == "-" {
             LossLog::Stdout
         } else {
-            let dir = match path.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d,
-                _ => Path::new("."),
-            };
-            let tmp =
-                stylize::output_tempfile(dir, ".stylize-log-").map_err(|e| Error::io(path, e))?;
+            let out = stylize::OutputFile::create(path, ".stylize-log-")
+                .map_err(|e| Error::io(path, e))?;
             LossLog::File {
-                tmp,
+                out,
                 path: path.to_path_buf(),
             }
         };
@@ -151,8 +185,8 @@ impl LossLog {
 
     fn line(&mut self, line: std::fmt::Arguments<'_>) -> Result<(), Error> {
         match self {
-            LossLog::File { tmp, path } => {
-                writeln!(tmp.as_file_mut(), "{line}").map_err(|e| Error::io(path.as_path(), e))
+            LossLog::File { out, path } => {
+                writeln!(out.file(), "{line}").map_err(|e| Error::io(path.as_path(), e))
             }
             LossLog::Stdout => {
                 let mut out = std::io::stdout().lock();
@@ -165,11 +199,7 @@ impl LossLog {
 
     fn finish(self) -> Result<(), Error> {
         match self {
-            LossLog::File { tmp, path } => {
-                tmp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
-                tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
-                Ok(())
-            }
+            LossLog::File { out, path } => out.commit().map_err(|e| Error::io(&path, e)),
             LossLog::Stdout => Ok(()),
         }
     }
@@ -243,15 +273,11 @@ impl Observer for CliObserver {
             ));
             bar.set_position(done_before + in_scale * here);
         }
-        match self.record(it) {
-            Ok(()) if self.interrupt.as_ref().is_some_and(Interrupt::requested) => {
-                ControlFlow::Break(())
-            }
-            Ok(()) => ControlFlow::Continue(()),
-            Err(e) => {
-                self.error = Some(e);
-                ControlFlow::Break(())
-            }
+        self.record(it);
+        if self.interrupt.as_ref().is_some_and(Interrupt::requested) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
         }
     }
 }

@@ -310,7 +310,13 @@ pub fn check_not_a_program_file(flag: &str, file: &Path, common: &CommonArgs) ->
 /// [`Error::Io`] naming the folder and what is wrong with it.
 pub fn check_output_dir(output: &Path) -> Result<(), Error> {
     refuse_standard_output(output)?;
-    let dir = match output.parent() {
+    // Where the bytes will go: a link is followed ([`stylize::OutputFile`]).
+    let target = stylize::OutputFile::target_of(output).map_err(|e| Error::io(output, e))?;
+    // A device or a pipe (`/dev/null`) is written into, not beside.
+    if std::fs::metadata(&target).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return Ok(());
+    }
+    let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
@@ -321,9 +327,31 @@ pub fn check_output_dir(output: &Path) -> Result<(), Error> {
     if !dir.is_dir() {
         return Err(refuse("not a folder"));
     }
-    stylize::output_tempfile(dir, ".stylize-check-")
+    // The trial file's name is as long as the output's (when that is
+    // longer than its prefix and suffix), so a name the file system
+    // cannot hold is found out now.
+    let name_len = target.file_name().map_or(0, |n| n.len());
+    let (prefix, suffix) = (".stylize-check-", ".part");
+    let random = name_len.saturating_sub(prefix.len() + suffix.len()).max(6);
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .suffix(suffix)
+        .rand_bytes(random)
+        .tempfile_in(dir)
         .map(drop)
-        .map_err(|e| Error::io(dir, e))
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::InvalidFilename {
+                // ENAMETOOLONG (wrapped by tempfile with the path)
+                Error::io(
+                    output,
+                    std::io::Error::other(format!(
+                        "its name is too long for the file system ({name_len} bytes)"
+                    )),
+                )
+            } else {
+                Error::io(dir, e)
+            }
+        })
 }
 
 /// Refuses `-` as an output: `-` reads standard input where an input is
@@ -352,11 +380,12 @@ pub fn refuse_standard_output(output: &Path) -> Result<(), Error> {
 /// # Errors
 /// [`Error::Io`] naming the file or its folder.
 pub fn check_output_file(output: &Path) -> Result<(), Error> {
+    let refuse = |why: &str| Err(Error::io(output, std::io::Error::other(why.to_string())));
     if output.is_dir() {
-        return Err(Error::io(
-            output,
-            std::io::Error::other("a folder is there; name a file"),
-        ));
+        return refuse("a folder is there; name a file");
+    }
+    if output.as_os_str().as_encoded_bytes().ends_with(b"/") {
+        return refuse("a name ending in `/` is a folder's; name a file");
     }
     check_output_dir(output)
 }
@@ -422,22 +451,13 @@ pub fn check_snapshots<'a, I>(
 where
     I: IntoIterator<Item = &'a Path> + Clone,
 {
-    let number = |name: Option<&std::ffi::OsStr>| -> Option<usize> {
-        let name = name?.to_str()?;
-        let (rest, _ext) = name.rsplit_once('.')?;
-        let (_stem, digits) = rest.rsplit_once('.')?;
-        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        digits.parse().ok()
-    };
     for input in inputs.clone() {
         let resolved = std::fs::canonicalize(input).ok();
         let names = [
             input.file_name(),
             resolved.as_deref().and_then(Path::file_name),
         ];
-        for n in names.into_iter().filter_map(number) {
+        for n in names.into_iter().filter_map(snapshot_number) {
             if n > 0 && n.is_multiple_of(every.max(1)) {
                 check_written_file(
                     "save-every",
@@ -450,6 +470,48 @@ where
         }
     }
     Ok(())
+}
+
+/// Refuses a side file (`--loss-log`, `--plot`, named by `flag`) that one
+/// of the run's `--save-every` snapshots would replace, or that would
+/// replace one: both are written by the run, so `--overwrite` does not
+/// change this.
+///
+/// # Errors
+/// [`Error::Parameter`] naming the flag and the file.
+pub fn check_not_a_snapshot(
+    flag: &str,
+    file: &Path,
+    output: &Path,
+    every: usize,
+) -> Result<(), Error> {
+    let Some(n) = snapshot_number(file.file_name()) else {
+        return Ok(());
+    };
+    let same = |a: &Path, b: &Path| {
+        std::path::absolute(a).is_ok_and(|a| std::path::absolute(b).is_ok_and(|b| a == b))
+    };
+    if n > 0 && n.is_multiple_of(every.max(1)) && same(file, &snapshot_path(output, n)) {
+        return Err(Error::parameter(
+            flag,
+            format!(
+                "{} is also the snapshot --save-every writes after iteration {n}; choose another file",
+                file.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The number in a snapshot-shaped name (`stem.NNNN.ext`).
+fn snapshot_number(name: Option<&std::ffi::OsStr>) -> Option<usize> {
+    let name = name?.to_str()?;
+    let (rest, _ext) = name.rsplit_once('.')?;
+    let (_stem, digits) = rest.rsplit_once('.')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 /// Refuses `written` (named `name` in the message) when it is one of

@@ -61,6 +61,20 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         check_output_not_inside(&cli.input, &cli.output)?;
     }
     check_output_dir(&cli.output)?;
+    // A clip or a frame folder is made beside its name and renamed onto
+    // it: a link or a device there would be replaced, so it is refused.
+    if let Ok(m) = std::fs::symlink_metadata(&cli.output) {
+        let why = if m.file_type().is_symlink() {
+            Some("a symbolic link is there; name the file it points to")
+        } else if !m.is_file() && !m.is_dir() {
+            Some("a device or a pipe is there; a video's output is a file or a folder")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(Error::io(&cli.output, std::io::Error::other(why)).into());
+        }
+    }
     let init_file = init_file(&cli.common);
     let inputs = || {
         std::iter::once(cli.input.as_path())

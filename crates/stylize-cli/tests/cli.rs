@@ -1503,3 +1503,135 @@ fn a_loss_log_or_plot_that_is_an_input_or_the_output_is_refused() {
         assert!(!out.exists());
     }
 }
+
+/// The files beside the painting (`--loss-log`, `--plot`, snapshots):
+/// - a named pipe and a link are written through, not replaced by a file
+///   (as root, a device such as `/dev/null` was replaced by one);
+/// - a name ending in `/`, a folder, a name too long for the file system,
+///   or a plot or log named as a snapshot: refused before any work;
+/// - a snapshot that cannot be written (a folder at its name) costs only
+///   itself: the run goes on, the painting is written and said to be,
+///   then exit 1 naming the snapshot;
+/// - `--loss-log -` whose reader leaves after one line: the run goes on
+///   to its end, exit 0.
+#[test]
+fn side_outputs_go_through_pipes_and_links_and_bad_names_are_refused_first() {
+    let Some(weights) = common::hed_weights(
+        "side_outputs_go_through_pipes_and_links_and_bad_names_are_refused_first",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("out.png");
+    let run = |extra: &[&str]| {
+        stylize()
+            .args(base_args(&out, &weights))
+            .args(["--threads", "2"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    // A link to a log: the log is written to its target, the link kept.
+    std::fs::write(d.join("target.csv"), "old").unwrap();
+    std::os::unix::fs::symlink("target.csv", d.join("link.csv")).unwrap();
+    let o = run(&["--loss-log", &s(&d.join("link.csv"))]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let link = std::fs::symlink_metadata(d.join("link.csv")).unwrap();
+    assert!(link.file_type().is_symlink(), "the link was replaced");
+    let log = std::fs::read_to_string(d.join("target.csv")).unwrap();
+    assert!(log.starts_with("iteration,"), "{log}");
+    std::fs::remove_file(&out).unwrap();
+    // A named pipe: read on the other end, still a pipe after.
+    let fifo = d.join("log.fifo");
+    if Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|st| st.success())
+    {
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+        };
+        let o = run(&["--loss-log", &s(&fifo)]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(reader.join().unwrap().lines().count(), 4, "header + 3 rows");
+        use std::os::unix::fs::FileTypeExt;
+        let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+        assert!(kind.is_fifo(), "the pipe was replaced");
+        std::fs::remove_file(&out).unwrap();
+    }
+    // Refused before any work, nothing written.
+    std::fs::create_dir(d.join("folder")).unwrap();
+    let long = "x".repeat(300) + ".png";
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["--loss-log".into(), s(&d.join("l.csv/"))],
+            "ending in `/`",
+        ),
+        (vec!["--plot".into(), s(&d.join("p.png/"))], "ending in `/`"),
+        (
+            vec!["--loss-log".into(), s(&d.join("folder"))],
+            "a folder is there",
+        ),
+        (vec!["--plot".into(), s(&d.join(&long))], "too long"),
+        (
+            vec![
+                "--save-every".into(),
+                "1".into(),
+                "--plot".into(),
+                s(&d.join("out.0001.png")),
+            ],
+            "is also the snapshot --save-every writes after iteration 1",
+        ),
+    ];
+    for (extra, says) in cases {
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let o = run(&extra);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{extra:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("wrote"), "{extra:?}: {}", stderr(&o));
+        assert!(!out.exists(), "{extra:?}: painted before refusing");
+    }
+    let o = stylize()
+        .args(base_args(
+            &d.join(format!("{}.png", "y".repeat(300))),
+            &weights,
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("its name is too long"),
+        "{}",
+        stderr(&o)
+    );
+    // A snapshot that cannot be written costs only itself.
+    std::fs::create_dir(d.join("out.0002.png")).unwrap();
+    let o = run(&["--save-every", "1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("wrote ") && err.contains("after 3 iterations"),
+        "{err}"
+    );
+    assert!(err.contains("out.0002.png"), "{err}");
+    assert!(d.join("out.0001.png").is_file() && d.join("out.0003.png").is_file());
+    assert!(out.is_file());
+    std::fs::remove_file(&out).unwrap();
+    // `--loss-log -` to a reader that leaves after the header.
+    let mut child = stylize()
+        .args(base_args(&out, &weights))
+        .args(["--threads", "2", "--loss-log", "-"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 9];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"iteration");
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.is_file());
+}

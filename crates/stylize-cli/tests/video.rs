@@ -296,6 +296,9 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
     std::fs::write(models.join("multistyle26.onnx"), b"a model").unwrap();
     let model = models.join("multistyle26.onnx");
     let (models_s, model_s) = (models.to_str().unwrap(), model.to_str().unwrap());
+    std::os::unix::fs::symlink("elsewhere.gif", d.join("link.gif")).unwrap();
+    let piped = Command::new("mkfifo").arg(d.join("pipe.gif")).status();
+    assert!(piped.is_ok_and(|st| st.success()), "mkfifo");
     // (input, output, extra flags, extra env, expected message)
     type Case<'a> = (
         PathBuf,
@@ -316,6 +319,22 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
         ),
         // A folder output that is not empty: refused before any painting.
         (clip.clone(), full.clone(), vec![], None, "not empty"),
+        // A link or a pipe at the output's name, which the finished clip
+        // would replace (a named pipe made below).
+        (
+            clip.clone(),
+            d.join("link.gif"),
+            vec![],
+            None,
+            "a symbolic link is there",
+        ),
+        (
+            clip.clone(),
+            d.join("pipe.gif"),
+            vec![],
+            None,
+            "a device or a pipe is there",
+        ),
         // The report may not replace the output, land among the frames,
         // or need standard input twice.
         (
@@ -446,6 +465,12 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
             // Untouched, and refused before a frame was painted.
             assert_eq!(files_in(&full), [full.join("notes.txt")]);
             assert!(!d.join("full.stylize-work").exists());
+        } else if output.ends_with("link.gif") || output.ends_with("pipe.gif") {
+            // Still a link and a pipe.
+            use std::os::unix::fs::FileTypeExt;
+            let kind = std::fs::symlink_metadata(&output).unwrap().file_type();
+            assert!(kind.is_symlink() || kind.is_fifo(), "{output:?} replaced");
+            assert!(!d.join("elsewhere.gif").exists());
         } else {
             assert!(!output.exists(), "{output:?} was written");
             // No work folder either: nothing was painted to continue from.

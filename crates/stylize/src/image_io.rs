@@ -12,6 +12,7 @@ use image::{
 };
 
 use crate::error::{Error, Result};
+use crate::output_file::OutputFile;
 
 /// How large an image [`load_image`] decodes: checked from the file's
 /// header, before the pixels are allocated, so that a hostile or broken
@@ -384,46 +385,17 @@ pub fn check_output_size(path: &Path, (w, h): (u32, u32)) -> Result<()> {
     Ok(())
 }
 
-/// A temporary file in `dir` (named `{prefix}XXXX.part`) to write an output
-/// into and then rename over the final name, so that a failure never
-/// leaves a partial file. It is created with the permissions an ordinary
-/// new file gets (`0666` less the umask), not `tempfile`'s private `0600`,
-/// since renaming keeps them.
-///
-/// # Errors
-/// When the file cannot be created.
-pub fn output_tempfile(dir: &Path, prefix: &str) -> std::io::Result<tempfile::NamedTempFile> {
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(prefix).suffix(".part");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    builder.tempfile_in(dir)
-}
-
-/// The folder a file `path` is in (`.` for a bare name).
-fn folder_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    }
-}
-
 /// Writes `bytes` to `path` through a synced temporary file beside it,
 /// renamed into place: a failure (a full disk) leaves the earlier file or
-/// none, never half of one.
+/// none, never half of one ([`OutputFile`]: a device is written into).
 ///
 /// # Errors
 /// [`Error::Io`] naming the folder or the file.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = folder_of(path);
-    let mut tmp = output_tempfile(dir, ".stylize-").map_err(|e| Error::io(dir, e))?;
-    std::io::Write::write_all(&mut tmp, bytes).map_err(|e| Error::io(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    let io = |e| Error::io(path, e);
+    let mut out = OutputFile::create(path, ".stylize-").map_err(io)?;
+    std::io::Write::write_all(out.file(), bytes).map_err(io)?;
+    out.commit().map_err(io)
 }
 
 /// Writes `img` (8-bit RGB or RGBA) to `path` in the format its extension
@@ -474,14 +446,13 @@ fn save_image_through(img: &DynamicImage, path: &Path, sink: Sink) -> Result<()>
             &flattened
         }
     };
-    let dir = folder_of(path);
-    let mut tmp = output_tempfile(dir, ".stylize-").map_err(|e| Error::io(dir, e))?;
+    let mut out = OutputFile::create(path, ".stylize-").map_err(|e| Error::io(path, e))?;
     let encode_err = |e: image::ImageError| Error::ImageEncode {
         path: path.to_path_buf(),
         source: Box::new(e),
     };
     {
-        let mut w = std::io::BufWriter::new(sink(tmp.as_file_mut()));
+        let mut w = std::io::BufWriter::new(sink(out.file()));
         match format {
             ImageFormat::Jpeg => JpegEncoder::new_with_quality(&mut w, 95)
                 .encode_image(img)
@@ -490,9 +461,7 @@ fn save_image_through(img: &DynamicImage, path: &Path, sink: Sink) -> Result<()>
         }
         std::io::Write::flush(&mut w).map_err(|e| Error::io(path, e))?;
     }
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    out.commit().map_err(|e| Error::io(path, e))
 }
 
 #[cfg(test)]

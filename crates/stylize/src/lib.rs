@@ -72,6 +72,7 @@ mod objective;
 mod observer;
 mod optim;
 mod optimize;
+mod output_file;
 mod pixel_term;
 mod plan;
 mod planar;
@@ -100,12 +101,12 @@ pub use device::ComputeDevice;
 pub use engine::{Engine, Planar};
 pub use error::{Error, Result};
 pub use image_io::{
-    check_output_size, load_image, load_image_with_limits, output_format, output_tempfile,
-    save_image, ImageLimits,
+    check_output_size, load_image, load_image_with_limits, output_format, save_image, ImageLimits,
 };
 pub use layer::{Layer, TapKind};
 pub use objective::CostValues;
 pub use observer::{Iteration, NoObserver, Observer, RunInfo};
+pub use output_file::{output_tempfile, OutputFile};
 pub use pixel_term::{PixelTerm, WeightedDistance};
 pub use preprocess::{Preprocess, PreprocessName};
 pub use problem::Problem;

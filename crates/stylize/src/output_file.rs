@@ -1,0 +1,219 @@
+//! An output file being written: whole or not at all where the path names
+//! a file, straight through where it names a device or a pipe.
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// An output being written to `path`.
+///
+/// - A regular file, or nothing yet: the bytes go to a temporary file
+///   beside it, renamed onto it by [`Self::commit`], so a failure leaves
+///   the earlier file or none, never half of one. A symbolic link is
+///   followed: the file it points to is replaced and the link kept.
+/// - Something else that can be written, such as `/dev/null`, a terminal
+///   or a named pipe: written into directly, since renaming onto it would
+///   replace the device or the pipe with a file (as root, even
+///   `/dev/null`).
+/// - A folder: refused.
+#[derive(Debug)]
+pub struct OutputFile {
+    target: Target,
+}
+
+#[derive(Debug)]
+enum Target {
+    Staged {
+        tmp: tempfile::NamedTempFile,
+        /// The file renamed onto: `path`, links followed.
+        at: PathBuf,
+    },
+    Direct(File),
+}
+
+impl OutputFile {
+    /// Starts writing `path`; `prefix` names the temporary file
+    /// (`{prefix}XXXX.part`).
+    ///
+    /// # Errors
+    /// The I/O error of resolving `path`, of creating the temporary file in
+    /// its folder, or of opening the device; [`io::ErrorKind::IsADirectory`]
+    /// for a folder.
+    pub fn create(path: &Path, prefix: &str) -> io::Result<Self> {
+        let at = follow_links(path)?;
+        match std::fs::metadata(&at) {
+            Ok(m) if m.is_dir() => Err(io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "a folder is there; name a file",
+            )),
+            Ok(m) if !m.is_file() => Ok(OutputFile {
+                target: Target::Direct(File::options().write(true).open(&at)?),
+            }),
+            _ => {
+                let dir = match at.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d,
+                    _ => Path::new("."),
+                };
+                let tmp = output_tempfile(dir, prefix)?;
+                Ok(OutputFile {
+                    target: Target::Staged { tmp, at },
+                })
+            }
+        }
+    }
+
+    /// The file `path` names once its symbolic links are followed: what
+    /// [`Self::create`] writes to or beside.
+    ///
+    /// # Errors
+    /// When a link cannot be read, or links lead in a loop.
+    pub fn target_of(path: &Path) -> io::Result<PathBuf> {
+        follow_links(path)
+    }
+
+    /// Where the bytes go.
+    pub fn file(&mut self) -> &mut File {
+        match &mut self.target {
+            Target::Staged { tmp, .. } => tmp.as_file_mut(),
+            Target::Direct(f) => f,
+        }
+    }
+
+    /// Whether the output is written straight into a device or a pipe
+    /// (which cannot seek back).
+    pub fn is_direct(&self) -> bool {
+        matches!(self.target, Target::Direct(_))
+    }
+
+    /// Finishes: the temporary file is flushed to disk and renamed onto
+    /// the output; a device is flushed.
+    ///
+    /// # Errors
+    /// The I/O error of syncing or renaming.
+    pub fn commit(self) -> io::Result<()> {
+        match self.target {
+            Target::Staged { tmp, at } => {
+                tmp.as_file().sync_all()?;
+                tmp.persist(&at).map(drop).map_err(|e| e.error)
+            }
+            Target::Direct(mut f) => io::Write::flush(&mut f),
+        }
+    }
+}
+
+/// A temporary file in `dir` (named `{prefix}XXXX.part`) to write an output
+/// into and then rename over the final name, so that a failure never
+/// leaves a partial file. It is created with the permissions an ordinary
+/// new file gets (`0666` less the umask), not `tempfile`'s private `0600`,
+/// since renaming keeps them.
+///
+/// # Errors
+/// When the file cannot be created.
+pub fn output_tempfile(dir: &Path, prefix: &str) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix).suffix(".part");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder.tempfile_in(dir)
+}
+
+/// `path` with its symbolic links followed, as far as they lead: a link
+/// to a file that does not exist yet gives that file's path.
+fn follow_links(path: &Path) -> io::Result<PathBuf> {
+    let mut at = path.to_path_buf();
+    // As many hops as the kernel follows (Linux: 40) before ELOOP.
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let link = std::fs::read_link(&at)?;
+                at = match at.parent() {
+                    Some(dir) if link.is_relative() => dir.join(link),
+                    _ => link,
+                };
+            }
+            _ => return Ok(at),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "too many levels of symbolic links",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let mut out = OutputFile::create(path, ".t-")?;
+        io::Write::write_all(out.file(), bytes)?;
+        out.commit()
+    }
+
+    /// A device, a pipe and a link are written through, never replaced; a
+    /// file is replaced whole; a folder is refused; nothing is left over.
+    #[test]
+    fn devices_pipes_and_links_are_written_through_not_replaced() {
+        let d = tempfile::tempdir().unwrap();
+        // A file, replaced.
+        let file = d.path().join("a.csv");
+        std::fs::write(&file, "old").unwrap();
+        write(&file, b"new").unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"new");
+        // A link to it: the file changes, the link stays a link.
+        let link = d.path().join("link.csv");
+        std::os::unix::fs::symlink("a.csv", &link).unwrap();
+        write(&link, b"through the link").unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&file).unwrap(), b"through the link");
+        // A dangling link: the file it names is made.
+        let dangling = d.path().join("dangling.csv");
+        std::os::unix::fs::symlink("made.csv", &dangling).unwrap();
+        write(&dangling, b"made").unwrap();
+        assert_eq!(std::fs::read(d.path().join("made.csv")).unwrap(), b"made");
+        // A link loop: an error, not a hang.
+        std::os::unix::fs::symlink("loop2", d.path().join("loop1")).unwrap();
+        std::os::unix::fs::symlink("loop1", d.path().join("loop2")).unwrap();
+        assert!(write(&d.path().join("loop1"), b"x").is_err());
+        // /dev/null stays a device; /dev/full says the disk is full.
+        write(Path::new("/dev/null"), b"into nothing").unwrap();
+        let null = std::fs::metadata("/dev/null").unwrap();
+        assert!(!null.is_file(), "/dev/null became a file");
+        if Path::new("/dev/full").exists() {
+            let err = write(Path::new("/dev/full"), &[0; 100_000]).unwrap_err();
+            assert_eq!(err.raw_os_error(), Some(28), "{err}"); // ENOSPC
+        }
+        // A named pipe: read on the other end, and still a pipe after.
+        let fifo = d.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            let reader = {
+                let fifo = fifo.clone();
+                std::thread::spawn(move || std::fs::read(fifo).unwrap())
+            };
+            write(&fifo, b"piped").unwrap();
+            assert_eq!(reader.join().unwrap(), b"piped");
+            use std::os::unix::fs::FileTypeExt;
+            assert!(std::fs::symlink_metadata(&fifo)
+                .unwrap()
+                .file_type()
+                .is_fifo());
+        }
+        // A folder: refused.
+        let err = write(d.path(), b"x").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::IsADirectory);
+        // No temporary file left anywhere.
+        let left: Vec<_> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".part"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+}
