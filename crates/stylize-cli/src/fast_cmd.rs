@@ -70,8 +70,8 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let jobs = if folder {
         folder_jobs(cli)?
     } else {
-        output_format(&cli.output)?;
         check_output_file(&cli.output)?;
+        output_format(&cli.output)?;
         check_not_an_input(
             &cli.output,
             std::iter::once(cli.content.as_path()).chain(cli.style.iter().map(PathBuf::as_path)),
@@ -184,7 +184,10 @@ fn paint(
     size: u32,
     preserve_colors: bool,
 ) -> Result<(u32, u32), Box<dyn std::error::Error + Send + Sync>> {
-    let photo = load_image(input)?.to_rgb32f();
+    let image = load_image(input)?;
+    // Transparency is kept, as `stylize image` keeps it.
+    let alpha = stylize::alpha_channel(&image);
+    let photo = image.to_rgb32f();
     // Refused before resizing: an upscaled thumbnail is not a photo.
     let (width, height) = photo.dimensions();
     if width < MIN_SIDE || height < MIN_SIDE {
@@ -202,7 +205,8 @@ fn paint(
         out = stylize::combine_luminance(&out, &photo)?;
     }
     let dims = out.dimensions();
-    save_image(&DynamicImage::ImageRgb32F(out), output)?;
+    let rgb = DynamicImage::ImageRgb32F(out).to_rgb8();
+    save_image(&stylize::with_alpha(rgb, alpha.as_ref()), output)?;
     Ok(dims)
 }
 

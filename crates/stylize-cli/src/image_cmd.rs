@@ -29,8 +29,9 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     };
     // Everything a user can get wrong is checked before the long part.
     refuse_standard_output(&cli.output)?;
-    output_format(&cli.output)?;
+    // A folder is said as such before its (missing) extension.
     check_output_file(&cli.output)?;
+    output_format(&cli.output)?;
     let init_file = init_file(&cli.common);
     let inputs = || {
         std::iter::once(cli.content.as_path())

@@ -173,6 +173,16 @@ pub fn build_config(
             "style" => Init::Style,
             // Needs the content and styles: `fast_cmd::initial_image` sets it.
             spec if is_fast_init(spec) => Init::Content,
+            // A word that is no file: most likely a mistyped keyword.
+            path if !Path::new(path).exists() => {
+                return Err(Error::parameter(
+                    "init",
+                    format!(
+                        "`{path}` is not content, noise, style, fast or fast:N, \
+                         and no file of that name exists"
+                    ),
+                ))
+            }
             path => Init::Image(load_image(Path::new(path))?),
         };
     }

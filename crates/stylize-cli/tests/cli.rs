@@ -396,6 +396,16 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
             expect: "expected [3, 3, 3, 64]",
         },
         Case {
+            name: "a mistyped --init keyword",
+            args: s(&["--init", "Fast"]),
+            expect: "`Fast` is not content, noise, style, fast or fast:N",
+        },
+        Case {
+            name: "an output that is a folder, before its extension",
+            args: vec!["--output".into(), p(&d.join("a-folder.png").join(""))],
+            expect: "a folder is there",
+        },
+        Case {
             name: "unknown content layer",
             args: s(&["--content-layer", "block9_conv9"]),
             expect: "unknown layer `block9_conv9`",

@@ -824,3 +824,59 @@ fn init_fast_starts_the_optimiser_from_the_painting() {
     assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
     assert!(!dir.path().join("x.png").exists());
 }
+
+/// A photo with transparency keeps it, as `stylize image` keeps it (it was
+/// dropped silently); an opaque one stays RGB.
+#[test]
+fn a_photos_transparency_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = image::open(common::asset("chelsea.jpg"))
+        .unwrap()
+        .to_rgba8();
+    let (w, h) = photo.dimensions();
+    let rgba = image::RgbaImage::from_fn(w, h, |x, y| {
+        let p = photo.get_pixel(x, y);
+        image::Rgba([p[0], p[1], p[2], if x < w / 2 { 255 } else { 77 }])
+    });
+    let input = dir.path().join("see-through.png");
+    rgba.save(&input).unwrap();
+    for (name, keeps) in [("out.png", true), ("out.webp", true), ("out.jpg", false)] {
+        let out = dir.path().join(name);
+        let o = fast()
+            .args([
+                "-c",
+                s(&input),
+                "--builtin",
+                "3",
+                "--size",
+                "64",
+                "-o",
+                s(&out),
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let img = image::open(&out).unwrap();
+        assert_eq!(img.color().has_alpha(), keeps, "{name}");
+        if keeps {
+            let a = img.to_rgba8();
+            let (ow, oh) = a.dimensions();
+            assert_eq!(a.get_pixel(2, oh / 2)[3], 255, "{name}");
+            assert!(a.get_pixel(ow - 3, oh / 2)[3].abs_diff(77) <= 2, "{name}");
+        } else {
+            assert!(
+                stderr(&o).contains("transparency is dropped"),
+                "{}",
+                stderr(&o)
+            );
+        }
+    }
+    let opaque = dir.path().join("opaque.png");
+    let o = fast()
+        .args(["-c", s(&common::asset("chelsea.jpg")), "--builtin", "3"])
+        .args(["--size", "64", "-o", s(&opaque)])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!image::open(&opaque).unwrap().color().has_alpha());
+}

@@ -101,7 +101,8 @@ pub use device::ComputeDevice;
 pub use engine::{Engine, Planar};
 pub use error::{Error, Result};
 pub use image_io::{
-    check_output_size, load_image, load_image_with_limits, output_format, save_image, ImageLimits,
+    alpha_channel, check_output_size, load_image, load_image_with_limits, output_format,
+    save_image, with_alpha, ImageLimits,
 };
 pub use layer::{Layer, TapKind};
 pub use objective::CostValues;
