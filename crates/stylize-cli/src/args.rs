@@ -21,7 +21,7 @@ pub struct Cli {
     pub command: Command,
 
     /// Print nothing but errors.
-    #[arg(long, short = 'q', global = true)]
+    #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
     /// More detail (-v, -vv); STYLIZE_LOG overrides.
@@ -648,9 +648,9 @@ pub struct FastArgs {
     pub size: Option<u32>,
 
     /// The square the style network sees the painting at; larger gives
-    /// finer brush strokes.
-    #[arg(long, value_name = "PX", default_value_t = 256, value_parser = clap::value_parser!(u32).range(64..=2048))]
-    pub style_size: u32,
+    /// finer brush strokes (default 256). For --style paintings only.
+    #[arg(long, value_name = "PX", value_parser = clap::value_parser!(u32).range(64..=2048))]
+    pub style_size: Option<u32>,
 
     /// Keep the photo's colours (the result's luminance, the photo's
     /// chrominance).

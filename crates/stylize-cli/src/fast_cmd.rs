@@ -38,8 +38,19 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     }
     let options = FastOptions {
         strength: cli.strength,
-        style_size: cli.style_size,
+        style_size: cli.style_size.unwrap_or(FastOptions::default().style_size),
     };
+    // Flags that would change nothing are said, not silently dropped.
+    let mut ignored = Vec::new();
+    if cli.style_size.is_some() && cli.style.is_empty() {
+        ignored.push("--style-size (it sizes --style paintings)");
+    }
+    if cli.sheet && cli.preserve_colors {
+        ignored.push("--preserve-colors (--sheet shows each style's own colours)");
+    }
+    if !ignored.is_empty() {
+        say(format!("warning: this run ignores {}", ignored.join(", ")));
+    }
     let builtin = cli
         .builtin
         .as_deref()
@@ -107,7 +118,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
 
     let style = match builtin {
         Some(mix) => FastStyle::Builtin(mix),
-        None => painting_style(&fast, &paintings, &weights, cli.style_size)?,
+        None => painting_style(&fast, &paintings, &weights, options.style_size)?,
     };
     let size = cli.size.unwrap_or(DEFAULT_SIZE);
     // The output folder is made only now, once the styles and the models

@@ -89,6 +89,24 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             "starting from the feed-forward network's painting ({spec})"
         ));
     }
+    if let (stylize::Init::Image(start), Some(file)) = (&config.init, init_file) {
+        // Stretched to the photo's shape: said when the shapes differ.
+        let aspect = |w: u32, h: u32| f64::from(w) / f64::from(h.max(1));
+        let (a, b) = (
+            aspect(start.width(), start.height()),
+            aspect(content.width(), content.height()),
+        );
+        if (a / b - 1.0).abs() > 0.02 {
+            say(format!(
+                "warning: --init {} is {}x{}, the photo {}x{}: it is stretched to the photo's shape",
+                file.display(),
+                start.width(),
+                start.height(),
+                content.width(),
+                content.height()
+            ));
+        }
+    }
     if cli.dump.is_some() && config.scales != Scales::Fixed(1) {
         return Err(
             Error::parameter("dump", "--dump records a single-scale run; drop --scales").into(),

@@ -220,6 +220,11 @@ pub fn build_config(
             "--lbfgs-bounds",
             cli.lbfgs_bounds.is_some(),
         ),
+        (
+            "L-BFGS history",
+            "--lbfgs-history",
+            cli.lbfgs_history.is_some(),
+        ),
     ] {
         if given && config.optimizer != Optimizer::Lbfgs {
             return Err(Error::parameter(

@@ -406,6 +406,21 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
             expect: "a folder is there",
         },
         Case {
+            name: "an L-BFGS setting with Adam",
+            args: s(&["--lbfgs-history", "3"]),
+            expect: "--lbfgs-history applies to --optimizer lbfgs only",
+        },
+        Case {
+            name: "quiet and verbose at once",
+            args: s(&["-q", "-v"]),
+            expect: "cannot be used with",
+        },
+        Case {
+            name: "a style layer named twice",
+            args: s(&["--style-layers", "relu1_1:1,block1_conv1:1"]),
+            expect: "are the same layer",
+        },
+        Case {
             name: "unknown content layer",
             args: s(&["--content-layer", "block9_conv9"]),
             expect: "unknown layer `block9_conv9`",
@@ -1656,4 +1671,39 @@ fn side_outputs_go_through_pipes_and_links_and_bad_names_are_refused_first() {
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(out.is_file());
+}
+
+/// An `--init` image of another shape than the photo is stretched to it,
+/// and the run says so.
+#[test]
+fn an_init_image_of_another_shape_is_said_to_be_stretched() {
+    let Some(weights) =
+        common::hed_weights("an_init_image_of_another_shape_is_said_to_be_stretched")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let portrait = common::asset("balloon.jpg");
+    let o = stylize()
+        .args(base_args(&out, &weights))
+        .args(["--threads", "2", "--init"])
+        .arg(&portrait)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("it is stretched to the photo's shape"),
+        "{}",
+        stderr(&o)
+    );
+    // The photo itself as the start: the same shape, nothing said.
+    let o = stylize()
+        .args(base_args(&out, &weights))
+        .args(["--threads", "2", "--overwrite", "--init"])
+        .arg(common::asset("chelsea.jpg"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("stretched"), "{}", stderr(&o));
 }

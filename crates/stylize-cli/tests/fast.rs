@@ -880,3 +880,40 @@ fn a_photos_transparency_is_kept() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!image::open(&opaque).unwrap().color().has_alpha());
 }
+
+/// Flags that would change nothing in this run are said, not dropped
+/// silently: `--style-size` without a painting, `--preserve-colors` on the
+/// sheet.
+#[test]
+fn flags_that_change_nothing_are_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = common::asset("chelsea.jpg");
+    for (extra, says) in [
+        (
+            &["--builtin", "3", "--style-size", "512"][..],
+            "--style-size",
+        ),
+        (&["--sheet", "--preserve-colors"][..], "--preserve-colors"),
+    ] {
+        let out = dir.path().join("out.png");
+        let o = fast()
+            .args([
+                "-c",
+                s(&photo),
+                "--size",
+                "64",
+                "--overwrite",
+                "-o",
+                s(&out),
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains("this run ignores") && err.contains(says),
+            "{extra:?}: {err}"
+        );
+    }
+}

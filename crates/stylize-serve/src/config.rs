@@ -40,14 +40,17 @@ pub struct ServeConfig {
     pub preview_side: u32,
     /// Decoding limits for uploaded images. Default [`ImageLimits::DEFAULT`].
     pub image_limits: ImageLimits,
-    /// Most frames of a video job (a longer clip is refused). Default 300.
+    /// Most frames of a video job. A clip whose header gives a longer
+    /// length is refused at upload; one whose length is not known until it
+    /// is read (some clips through ffmpeg) is cut to its first this many
+    /// frames, with a warning in the log. Default 300.
     pub max_video_frames: usize,
     /// Refuse, before it is queued, a job whose estimated peak memory is
     /// over this many bytes. Default `None` (the CLI passes the machine's
     /// memory).
     pub max_memory: Option<u64>,
     /// The ffmpeg executable that decodes uploaded clips other than GIF,
-    /// APNG, WebP and Y4M. Default `ffmpeg`, looked up on `PATH` (the CLI
+    /// APNG and WebP (a Y4M upload is refused: a browser never makes one). Default `ffmpeg`, looked up on `PATH` (the CLI
     /// passes `$STYLIZE_FFMPEG` when it is set:
     /// [`stylize_frames::ffmpeg_from_env`]).
     pub ffmpeg: PathBuf,

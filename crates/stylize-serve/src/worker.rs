@@ -244,8 +244,18 @@ fn clip_frames(
     let mut source = open_source(file, &options)?;
     let total = source.total_frames().map(|n| (n as usize).min(max));
     let mut read = 0usize;
+    let name = file.display().to_string();
     let frames = std::iter::from_fn(move || {
         if read >= max {
+            // A clip whose length its header did not give (so the upload
+            // was not refused for it) is cut here; said in the log.
+            if read == max && total.is_none() && matches!(source.next_frame(), Ok(Some(_))) {
+                log::warn!(
+                    "{name}: longer than {max} frames (its length was not in its header); \
+                     its first {max} are painted"
+                );
+            }
+            read = max + 1;
             return None;
         }
         read += 1;
