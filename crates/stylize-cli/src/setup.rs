@@ -52,6 +52,15 @@ pub fn load_stylizer(
     let preprocess = cli.preprocess.map(Preprocess::from);
     let weights = load_vgg_weights(&weights_path, preprocess)?;
     let layers = config.resolve_layers(weights.arch)?;
+    // A style layer named twice (under one name or two) counts twice.
+    for (i, (layer, _)) in layers.style.iter().enumerate() {
+        if layers.style[..i].iter().any(|(l, _)| l == layer) {
+            say(format!(
+                "warning: style layer {layer} is named more than once in --style-layers; \
+                 it counts once for each, its weights adding up"
+            ));
+        }
+    }
     let origin = match origin {
         WeightsOrigin::Explicit => "",
         WeightsOrigin::Environment => " (from STYLIZE_WEIGHTS)",

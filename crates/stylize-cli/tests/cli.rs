@@ -416,11 +416,6 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
             expect: "cannot be used with",
         },
         Case {
-            name: "a style layer named twice",
-            args: s(&["--style-layers", "relu1_1:1,block1_conv1:1"]),
-            expect: "are the same layer",
-        },
-        Case {
             name: "unknown content layer",
             args: s(&["--content-layer", "block9_conv9"]),
             expect: "unknown layer `block9_conv9`",
@@ -1674,7 +1669,7 @@ fn side_outputs_go_through_pipes_and_links_and_bad_names_are_refused_first() {
 }
 
 /// An `--init` image of another shape than the photo is stretched to it,
-/// and the run says so.
+/// and the run says so; so is a style layer named twice.
 #[test]
 fn an_init_image_of_another_shape_is_said_to_be_stretched() {
     let Some(weights) =
@@ -1694,6 +1689,19 @@ fn an_init_image_of_another_shape_is_said_to_be_stretched() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("it is stretched to the photo's shape"),
+        "{}",
+        stderr(&o)
+    );
+    // A style layer named twice (under two names) is said to count twice.
+    let o = stylize()
+        .args(base_args(&out, &weights))
+        .args(["--threads", "2", "--overwrite"])
+        .args(["--style-layers", "relu1_1:1,block1_conv1:1"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is named more than once"),
         "{}",
         stderr(&o)
     );

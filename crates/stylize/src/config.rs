@@ -586,8 +586,9 @@ impl StyleConfig {
     /// Resolves layer names against `arch`.
     ///
     /// # Errors
-    /// [`Error::UnknownLayer`] for a name `arch` lacks;
-    /// [`Error::Parameter`] for a style layer named twice.
+    /// [`Error::UnknownLayer`] for a name `arch` lacks. A layer named
+    /// twice (under one name or two) gets a Gram term for each, so their
+    /// weights add up.
     pub fn resolve_layers(&self, arch: Architecture) -> Result<ResolvedLayers> {
         let (content, content_substituted) = match &self.content_layer {
             Some(name) => (Layer::parse(name, arch)?, false),
@@ -601,19 +602,6 @@ impl StyleConfig {
             .iter()
             .map(|(n, w)| Ok((Layer::parse(n, arch)?, *w)))
             .collect::<Result<Vec<_>>>()?;
-        // A layer named twice (under one name or two) would count twice:
-        // its weight says how much it counts.
-        for (i, (layer, _)) in style.iter().enumerate() {
-            if let Some(j) = style[..i].iter().position(|(l, _)| l == layer) {
-                return Err(Error::parameter(
-                    "style layers",
-                    format!(
-                        "`{}` and `{}` are the same layer ({layer}); name it once, with its weight",
-                        style_names[j].0, style_names[i].0
-                    ),
-                ));
-            }
-        }
         Ok(ResolvedLayers {
             content,
             content_substituted,
@@ -708,15 +696,6 @@ mod tests {
             .to_string()
             .contains("not a number"));
         assert!(parse_style_layers(" , ").is_err());
-        // A layer named twice, under one name or two: refused, naming both.
-        for spec in ["relu1_1:1,relu1_1:1", "relu1_1,block1_conv1:2"] {
-            let c = StyleConfig::default().with_style_layers(parse_style_layers(spec).unwrap());
-            let err = c
-                .resolve_layers(Architecture::Vgg16)
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains("are the same layer"), "{spec}: {err}");
-        }
     }
 
     #[test]
