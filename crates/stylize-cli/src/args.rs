@@ -381,13 +381,22 @@ fn non_negative(s: &str) -> Result<f32, String> {
     let v: f32 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
     if v.is_finite() && v >= 0.0 {
         Ok(v)
+    } else if v.is_infinite() && s.trim().parse::<f64>().is_ok_and(f64::is_finite) {
+        // Finite, but past what an f32 holds.
+        Err(format!("{s} is too large (at most {:e})", f32::MAX))
     } else {
         Err(format!("{s} must be a finite number >= 0"))
     }
 }
 
 fn positive(s: &str) -> Result<f32, String> {
-    let v = non_negative(s).map_err(|_| format!("{s} must be a finite number > 0"))?;
+    let v = non_negative(s).map_err(|e| {
+        if e.contains("too large") {
+            e
+        } else {
+            format!("{s} must be a finite number > 0")
+        }
+    })?;
     if v > 0.0 {
         Ok(v)
     } else {
@@ -674,6 +683,22 @@ pub struct FastArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_past_f32_are_too_large_not_infinite() {
+        assert!(non_negative("1e40").unwrap_err().contains("too large"));
+        assert!(positive("1e40").unwrap_err().contains("too large"));
+        assert!(non_negative("-1")
+            .unwrap_err()
+            .contains("finite number >= 0"));
+        assert!(non_negative("inf")
+            .unwrap_err()
+            .contains("finite number >= 0"));
+        assert!(non_negative("nan")
+            .unwrap_err()
+            .contains("finite number >= 0"));
+        assert_eq!(non_negative("3e38"), Ok(3e38));
+    }
 
     #[test]
     fn the_image_job_is_the_default_whatever_the_global_flags() {

@@ -78,6 +78,10 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         .into());
     }
     refuse_standard_output(&cli.output)?;
+    crate::setup::refuse_standard_input("content", &cli.content)?;
+    for style in &cli.style {
+        crate::setup::refuse_standard_input("style", style)?;
+    }
     let jobs = if folder {
         folder_jobs(cli)?
     } else {
@@ -160,7 +164,15 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             // In a folder, one bad file does not stop the others.
             Err(e) if folder => {
                 failed += 1;
-                note(&bar, false, format!("error: {}: {e}", input.display()));
+                // Most errors name the file already.
+                let text = e.to_string();
+                let named = text.contains(&input.display().to_string());
+                let msg = if named {
+                    format!("error: {text}")
+                } else {
+                    format!("error: {}: {text}", input.display())
+                };
+                note(&bar, false, msg);
             }
             Err(e) => return Err(e),
         }
@@ -176,8 +188,9 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     }
     if folder {
         say(format!(
-            "painted {} images into {} in {:.1} s",
+            "painted {} image{} into {} in {:.1} s",
             jobs.len(),
+            if jobs.len() == 1 { "" } else { "s" },
             cli.output.display(),
             start.elapsed().as_secs_f64()
         ));
@@ -211,6 +224,24 @@ fn paint(
         .into());
     }
     let photo = resize_longest(&photo, size);
+    // Too elongated for this --size: say which --size would do.
+    let (w, h) = photo.dimensions();
+    if w.min(h) < MIN_SIDE {
+        // The shorter side at --size s, rounded as `resize_longest` does.
+        let (long, short) = (f64::from(width.max(height)), f64::from(width.min(height)));
+        let needed = (size..=8192)
+            .find(|&s| (short * f64::from(s) / long).round() >= f64::from(MIN_SIDE))
+            .unwrap_or(8192);
+        return Err(Error::parameter(
+            "size",
+            format!(
+                "{} is {w}x{h} at --size {size}; the networks need at least {MIN_SIDE} px on \
+                 each side: use --size {needed} or more",
+                input.display()
+            ),
+        )
+        .into());
+    }
     let mut out: Rgb32FImage = fast.stylize(&photo, style, options)?;
     if preserve_colors {
         out = stylize::combine_luminance(&out, &photo)?;
@@ -244,19 +275,36 @@ fn folder_jobs(cli: &FastArgs) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
         ));
     }
     let entries = std::fs::read_dir(&cli.content).map_err(|e| Error::io(&cli.content, e))?;
-    let mut inputs: Vec<PathBuf> = entries
+    let (mut inputs, skipped): (Vec<PathBuf>, Vec<PathBuf>) = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && output_format(p).is_ok())
-        .collect();
+        .partition(|p| p.is_file() && output_format(p).is_ok());
     inputs.sort();
     if inputs.is_empty() {
         return Err(Error::parameter(
             "content",
             format!(
-                "{} holds no PNG, JPEG or WebP images",
+                "{} holds no PNG, JPEG or WebP images (each painting keeps its photo's name \
+                 and format; a GIF or BMP photo can be painted on its own: --content FILE)",
                 cli.content.display()
             ),
         ));
+    }
+    if !skipped.is_empty() {
+        log::warn!(
+            "{}: skipping {} entr{} that {} not a PNG, JPEG or WebP file (folders, links to \
+             nothing, other files): {}",
+            cli.content.display(),
+            skipped.len(),
+            if skipped.len() == 1 { "y" } else { "ies" },
+            if skipped.len() == 1 { "is" } else { "are" },
+            skipped
+                .iter()
+                .take(5)
+                .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .collect::<Vec<_>>()
+                .join(", ")
+                + if skipped.len() > 5 { ", ..." } else { "" }
+        );
     }
     let jobs: Vec<(PathBuf, PathBuf)> = inputs
         .into_iter()

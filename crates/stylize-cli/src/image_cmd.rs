@@ -12,7 +12,7 @@ use crate::progress::CliObserver;
 use crate::setup::{
     build_config, check_not_a_program_file, check_not_a_snapshot, check_not_an_input,
     check_output_dir, check_output_file, check_side_file, check_snapshots, file_name, init_file,
-    is_fast_init, load_styles, load_stylizer, refuse_standard_output,
+    is_fast_init, load_styles, load_stylizer, refuse_standard_input, refuse_standard_output,
 };
 use crate::{JobResult, Outcome};
 
@@ -78,6 +78,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             .into());
         }
     }
+    refuse_standard_input("content", &cli.content)?;
     let content = load_image(&cli.content)?;
     check_output_size(&cli.output, (content.width(), content.height()))?;
     let styles = load_styles(&cli.common)?;

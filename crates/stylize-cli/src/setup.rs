@@ -17,7 +17,28 @@ use crate::progress::{snapshot_path, DownloadBar};
 /// # Errors
 /// The first image that cannot be read.
 pub fn load_styles(cli: &CommonArgs) -> Result<Vec<DynamicImage>, Error> {
-    cli.style.iter().map(|p| load_image(p)).collect()
+    cli.style
+        .iter()
+        .map(|p| {
+            refuse_standard_input("style", p)?;
+            load_image(p)
+        })
+        .collect()
+}
+
+/// Refuses `-` where an image file is read (unless a file of that name
+/// exists): only `video --input -` reads standard input.
+///
+/// # Errors
+/// [`Error::Parameter`] naming `flag`.
+pub fn refuse_standard_input(flag: &str, path: &Path) -> Result<(), Error> {
+    if path.as_os_str() == "-" && !path.exists() {
+        return Err(Error::parameter(
+            flag,
+            "`-` (standard input) is read only by `video --input -`; name an image file",
+        ));
+    }
+    Ok(())
 }
 
 /// Finds and reads the weights and loads them on the device and engine

@@ -406,6 +406,16 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
             expect: "a folder is there",
         },
         Case {
+            name: "standard input as the photo",
+            args: s(&["--content", "-"]),
+            expect: "`-` (standard input) is read only by `video --input -`",
+        },
+        Case {
+            name: "a number past what f32 holds",
+            args: s(&["--beta", "1e40"]),
+            expect: "1e40 is too large",
+        },
+        Case {
             name: "an L-BFGS setting with Adam",
             args: s(&["--lbfgs-history", "3"]),
             expect: "--lbfgs-history applies to --optimizer lbfgs only",

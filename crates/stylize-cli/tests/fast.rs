@@ -129,6 +129,10 @@ fn a_folder_paints_every_image_and_reports_the_bad_one() {
     std::fs::copy(common::asset("chelsea.jpg"), input.join("a cat.jpg")).unwrap();
     std::fs::copy(common::asset("coffee.jpg"), input.join("b.jpg")).unwrap();
     std::fs::write(input.join("c.png"), b"not a png").unwrap();
+    // Skipped, and said to be: a folder, a link to nothing, a text file.
+    std::fs::create_dir(input.join("sub")).unwrap();
+    std::os::unix::fs::symlink("nowhere.jpg", input.join("dangling.jpg")).unwrap();
+    std::fs::write(input.join("notes.txt"), b"notes").unwrap();
     let out = dir.path().join("out");
     let o = fast()
         .args([
@@ -149,6 +153,13 @@ fn a_folder_paints_every_image_and_reports_the_bad_one() {
         "{}",
         stderr(&o)
     );
+    assert!(
+        stderr(&o).contains("skipping 3 entries that are not a PNG, JPEG or WebP file"),
+        "{}",
+        stderr(&o)
+    );
+    // The bad file's error names it once.
+    assert_eq!(stderr(&o).matches("c.png").count(), 1, "{}", stderr(&o));
     let mut names: Vec<String> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -744,7 +755,11 @@ fn fast_video_refuses_what_it_cannot_do() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("elsewhere"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("elsewhere (the folder does not exist)"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!out.exists());
 }
 
@@ -916,4 +931,37 @@ fn flags_that_change_nothing_are_said() {
             "{extra:?}: {err}"
         );
     }
+}
+
+/// A photo too elongated for a small --size is refused naming the --size
+/// that would do, which then works.
+#[test]
+fn a_size_too_small_for_the_photos_shape_names_one_that_fits() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let run = |size: &str| {
+        fast()
+            .args(["-c", s(&common::asset("chelsea.jpg")), "--builtin", "3"])
+            .args(["--size", size, "-o", s(&out)])
+            .output()
+            .unwrap()
+    };
+    let o = run("16");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    let hint = err
+        .split("use --size ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no --size named: {err}"));
+    assert!(!out.exists());
+    let o = run(hint);
+    assert!(o.status.success(), "--size {hint}: {}", stderr(&o));
+    let h: u32 = hint.parse().unwrap();
+    let o = run(&(h - 1).to_string());
+    assert!(
+        !o.status.success(),
+        "--size {} worked too: the hint is not the least",
+        h - 1
+    );
 }

