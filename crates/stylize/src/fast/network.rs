@@ -79,7 +79,8 @@ enum Stage {
 
 /// Per-stage wall times of one pass, logged (at `info`, target
 /// `stylize::profile`) when the environment variable `STYLIZE_PROFILE` is
-/// set: a diagnostic for benchmarks (see `bench/README.md`).
+/// set (not empty, not `0`): a diagnostic for benchmarks (see
+/// `bench/README.md`).
 struct Profile {
     on: bool,
     rows: Vec<(String, f64)>,
@@ -161,7 +162,8 @@ impl FastVgg {
             shift,
             transform,
             simd: Simd::new(level),
-            profile: std::env::var_os("STYLIZE_PROFILE").is_some(),
+            // Set, not empty and not `0`.
+            profile: std::env::var("STYLIZE_PROFILE").is_ok_and(|v| !v.is_empty() && v != "0"),
         }
     }
 
