@@ -84,26 +84,7 @@ fn main() -> ExitCode {
                 said = text;
                 source = s.source();
             }
-            exit_code(e.as_ref())
+            ExitCode::FAILURE
         }
-    }
-}
-
-/// 2 for a setting that cannot be used (a flag's value out of its range,
-/// flags that do not go together), as for the argument parser's own usage
-/// errors; 1 for everything else.
-fn exit_code(e: &(dyn std::error::Error + 'static)) -> ExitCode {
-    use stylize_feedforward::Error as Fast;
-    let usage = matches!(
-        e.downcast_ref::<stylize::Error>(),
-        Some(stylize::Error::Parameter { .. })
-    ) || matches!(
-        e.downcast_ref::<Fast>(),
-        Some(Fast::StyleMix(_) | Fast::Parameter { .. })
-    );
-    if usage {
-        ExitCode::from(2)
-    } else {
-        ExitCode::FAILURE
     }
 }

@@ -847,6 +847,6 @@ fn the_flicker_command_measures_two_clips_in_step() {
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("only one of"), "{}", stderr(&o));
 }
