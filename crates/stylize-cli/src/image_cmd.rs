@@ -41,9 +41,6 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     check_not_an_input(&cli.output, inputs(), cli.overwrite)?;
     if let Some(every) = cli.save_every {
         check_snapshots(&cli.output, every as usize, inputs(), cli.overwrite)?;
-        // The snapshots' names are the output's and 5 bytes or more: one
-        // the file system cannot hold is found out now.
-        check_output_dir(&crate::progress::snapshot_path(&cli.output, every as usize))?;
     }
     for (flag, file) in [("loss-log", &cli.loss_log), ("plot", &cli.plot)] {
         // A `-` log goes to standard output (a `-` plot is refused below).
@@ -117,6 +114,13 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     config.validate()?;
+    if let Some(every) = cli.save_every {
+        // The snapshots' names are the output's and 5 bytes or more, the
+        // last the longest (at most 16 scales): one the file system cannot
+        // hold is found out now.
+        let last = config.iterations.saturating_mul(16).max(every as usize);
+        check_output_dir(&crate::progress::snapshot_path(&cli.output, last))?;
+    }
     let (stylizer, weights) = load_stylizer(&cli.common, &config, quiet)?;
     say(format!(
         "optimizer {} (step {}), {} iteration(s) per scale",
@@ -160,16 +164,6 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     // then costs only itself, and the message says the painting is there.
     save_image(&result.image, &cli.output)?;
     let side_outputs = observer.finish();
-    if let Err(e) = side_outputs {
-        note!(
-            "wrote {} ({}x{}) after {} iterations; but not all of what was asked beside it:",
-            cli.output.display(),
-            result.image.width(),
-            result.image.height(),
-            result.iterations,
-        );
-        return Err(e.into());
-    }
     if let Some(dir) = &cli.dump {
         stylize::dump::write_final(dir, &result)?;
     }
@@ -183,7 +177,20 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             result.image.width(),
             result.image.height(),
         ));
+        if let Err(e) = side_outputs {
+            note!("error: not all of what was asked beside it was written: {e}");
+        }
         return Ok(Outcome::Interrupted);
+    }
+    if let Err(e) = side_outputs {
+        note!(
+            "wrote {} ({}x{}) after {} iterations; but not all of what was asked beside it:",
+            cli.output.display(),
+            result.image.width(),
+            result.image.height(),
+            result.iterations,
+        );
+        return Err(e.into());
     }
     say(format!(
         "wrote {} ({}x{}) after {} iterations ({} evaluations) in {:.1} s; final cost {t:.4e} (content {c:.4e}, style {s:.4e})",

@@ -71,29 +71,43 @@ impl CliObserver {
     /// Call it after the painting is written: a side output that fails
     /// costs only itself.
     ///
+    /// Every side output is tried, whatever failed before.
+    ///
     /// # Errors
     /// The first side output that could not be written, during the run
-    /// (the log then stopped, a snapshot was skipped) or now.
+    /// (the log then stopped, a snapshot was skipped) or now; later ones
+    /// are warned about.
     pub fn finish(self) -> Result<(), Error> {
         if let Some(bar) = &self.bar {
             bar.finish();
         }
+        let mut first = self.error;
+        let mut failed = |e: Error| match &first {
+            None => first = Some(e),
+            Some(_) => note!("warning: {e}"),
+        };
         if let Some(log) = self.log {
-            let finished = log.finish();
-            if self.error.is_none() {
-                finished?;
+            if let Err(e) = log.finish() {
+                failed(e);
             }
         }
-        if let Some(e) = self.error {
-            return Err(e);
-        }
         if let Some((path, title)) = &self.plot {
-            write_plot(path, &self.history, title).map_err(|e| Error::ImageEncode {
-                path: path.clone(),
-                source: Box::new(e),
-            })?;
+            if let Err(e) = write_plot(path, &self.history, title) {
+                failed(Error::ImageEncode {
+                    path: path.clone(),
+                    source: Box::new(e),
+                });
+            }
         }
-        Ok(())
+        first.map_or(Ok(()), Err)
+    }
+
+    /// Says `msg` above the bar when one is drawn, else on standard error.
+    fn warn(&self, msg: String) {
+        match &self.bar {
+            Some(bar) => bar.println(msg),
+            None => note!("{msg}"),
+        }
     }
 
     fn record(&mut self, it: &Iteration<'_>) {
@@ -123,15 +137,15 @@ impl CliObserver {
                 self.log = None;
                 if reader_left {
                     // `--loss-log - | head`: the reader has what it wanted.
-                    note!(
+                    self.warn(format!(
                         "note: standard output was closed; the loss log stops at iteration {}",
                         it.iteration
-                    );
+                    ));
                 } else {
-                    note!(
+                    self.warn(format!(
                         "warning: the loss log stops at iteration {}: {e}; the run goes on",
                         it.iteration
-                    );
+                    ));
                     self.error.get_or_insert(e);
                 }
             }
@@ -140,10 +154,10 @@ impl CliObserver {
             if it.iteration.is_multiple_of(*every) {
                 let path = snapshot_path(output, it.iteration);
                 if let Err(e) = it.image().and_then(|image| save_image(&image, &path)) {
-                    note!(
+                    self.warn(format!(
                         "warning: snapshot {} not written: {e}; the run goes on",
                         path.display()
-                    );
+                    ));
                     self.error.get_or_insert(e);
                 }
             }

@@ -355,12 +355,33 @@ pub fn check_not_a_program_file(flag: &str, file: &Path, common: &CommonArgs) ->
 /// [`Error::Io`] naming the folder and what is wrong with it.
 pub fn check_output_dir(output: &Path) -> Result<(), Error> {
     refuse_standard_output(output)?;
-    // Where the bytes will go: a link is followed ([`stylize::OutputFile`]).
-    let target = stylize::OutputFile::target_of(output).map_err(|e| Error::io(output, e))?;
-    // A device or a pipe (`/dev/null`) is written into, not beside.
-    if std::fs::metadata(&target).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-        return Ok(());
-    }
+    // Where the bytes will go ([`stylize::OutputFile`]): a link is
+    // followed; a device, a pipe or `/dev/stdout` is written into, not
+    // beside. A folder here is a video's frame folder.
+    let target = if output.is_dir() {
+        output.to_path_buf()
+    } else {
+        match stylize::OutputFile::target_of(output).map_err(|e| Error::io(output, e))? {
+            Some(target) => target,
+            None => {
+                use std::os::unix::fs::FileTypeExt;
+                let kind = std::fs::metadata(output).map(|m| m.file_type());
+                if kind.as_ref().is_ok_and(|k| k.is_socket()) {
+                    return Err(Error::io(
+                        output,
+                        std::io::Error::other("a socket is there; name a file"),
+                    ));
+                }
+                if kind.is_ok_and(|k| k.is_fifo()) {
+                    note!(
+                        "note: {} is a named pipe: writing to it waits until something reads it",
+                        output.display()
+                    );
+                }
+                return Ok(());
+            }
+        }
+    };
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -533,10 +554,17 @@ pub fn check_not_a_snapshot(
     let Some(n) = snapshot_number(file.file_name()) else {
         return Ok(());
     };
-    let same = |a: &Path, b: &Path| {
-        std::path::absolute(a).is_ok_and(|a| std::path::absolute(b).is_ok_and(|b| a == b))
+    // Compared where the bytes go: a link is followed, as when written.
+    let resolved = |p: &Path| {
+        let at = stylize::OutputFile::target_of(p)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| p.to_path_buf());
+        std::path::absolute(at).ok()
     };
-    if n > 0 && n.is_multiple_of(every.max(1)) && same(file, &snapshot_path(output, n)) {
+    let snapshot = snapshot_path(output, n);
+    let same = matches!((resolved(file), resolved(&snapshot)), (Some(a), Some(b)) if a == b);
+    if n > 0 && n.is_multiple_of(every.max(1)) && same {
         return Err(Error::parameter(
             flag,
             format!(

@@ -1647,7 +1647,8 @@ fn side_outputs_go_through_pipes_and_links_and_bad_names_are_refused_first() {
     );
     // A snapshot that cannot be written costs only itself.
     std::fs::create_dir(d.join("out.0002.png")).unwrap();
-    let o = run(&["--save-every", "1"]);
+    let plot = d.join("costs.png");
+    let o = run(&["--save-every", "1", "--plot", &s(&plot)]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
@@ -1657,6 +1658,7 @@ fn side_outputs_go_through_pipes_and_links_and_bad_names_are_refused_first() {
     assert!(err.contains("out.0002.png"), "{err}");
     assert!(d.join("out.0001.png").is_file() && d.join("out.0003.png").is_file());
     assert!(out.is_file());
+    assert!(plot.is_file(), "the plot was dropped with the snapshot");
     std::fs::remove_file(&out).unwrap();
     // `--loss-log -` to a reader that leaves after the header.
     let mut child = stylize()
@@ -1671,6 +1673,14 @@ fn side_outputs_go_through_pipes_and_links_and_bad_names_are_refused_first() {
     assert_eq!(&first, b"iteration");
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
+    // The header was read before the first iteration's line was written
+    // (a run's first step takes far longer than the read): that line
+    // met the closed pipe.
+    assert!(
+        stderr(&o).contains("standard output was closed"),
+        "{}",
+        stderr(&o)
+    );
     assert!(out.is_file());
 }
 

@@ -29,7 +29,7 @@ pub(crate) fn open_image(
     let frames = match format {
         ImageFormat::Gif => {
             let decoder =
-                image::codecs::gif::GifDecoder::new(reader()?).map_err(decode_error(path))?;
+                image::codecs::gif::GifDecoder::new(reader()?).map_err(decode_error(path, 1))?;
             check(decoder.dimensions())?;
             Some(decoder.into_frames())
         }
@@ -101,13 +101,15 @@ struct AnimationSource {
     delay: image::Delay,
     /// Whether a frame of another delay was warned about.
     told_delays: bool,
+    /// Frames decoded so far.
+    decoded: u64,
 }
 
-/// [`FramesError::Decode`], or for a GIF with an empty frame (whose
-/// decoder's own words are "odd-sized buffer"),
+/// [`FramesError::Decode`] for frame `number` (from 1), or when that frame
+/// of a GIF is empty (whose decoder's own words are "odd-sized buffer"),
 /// [`FramesError::EmptyGifFrame`].
-fn decode_error(path: &Path) -> impl FnOnce(image::ImageError) -> FramesError + '_ {
-    move |source| match empty_gif_frame(path) {
+fn decode_error(path: &Path, number: u64) -> impl FnOnce(image::ImageError) -> FramesError + '_ {
+    move |source| match empty_gif_frame(path).filter(|(frame, ..)| *frame == number) {
         Some((frame, width, height)) => FramesError::EmptyGifFrame {
             path: path.to_path_buf(),
             frame,
@@ -134,7 +136,7 @@ impl AnimationSource {
     /// Decodes the first frame for the size and frame rate.
     fn new(path: &Path, mut frames: image::Frames<'static>, background: [u8; 3]) -> Result<Self> {
         let first = match frames.next() {
-            Some(frame) => frame.map_err(decode_error(path))?,
+            Some(frame) => frame.map_err(decode_error(path, 1))?,
             None => {
                 let empty = std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
@@ -168,6 +170,7 @@ impl AnimationSource {
             ended: false,
             delay,
             told_delays: false,
+            decoded: 1,
         })
     }
 }
@@ -199,7 +202,8 @@ impl FrameSource for AnimationSource {
                 Ok(None)
             }
             Some(frame) => {
-                let frame = frame.map_err(decode_error(&self.path))?;
+                let frame = frame.map_err(decode_error(&self.path, self.decoded + 1))?;
+                self.decoded += 1;
                 if !self.told_delays && frame.delay() != self.delay {
                     self.told_delays = true;
                     let ms = |d: image::Delay| {

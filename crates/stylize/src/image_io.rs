@@ -167,7 +167,12 @@ fn jpeg_bytes_end_early(b: &[u8]) -> bool {
     }
     let mut i = 2;
     loop {
-        // The next marker: 0xff (any number of fill bytes), then its code.
+        // The next marker: stray bytes skipped (as decoders resync:
+        // libjpeg's "extraneous bytes before marker"), 0xff and any fill
+        // bytes, then its code.
+        while b.get(i).is_some_and(|&x| x != 0xff) {
+            i += 1;
+        }
         while b.get(i) == Some(&0xff) && b.get(i + 1) == Some(&0xff) {
             i += 1;
         }
@@ -177,8 +182,8 @@ fn jpeg_bytes_end_early(b: &[u8]) -> bool {
         i += 2;
         match code {
             0xd9 => return false,
-            // Markers without a segment.
-            0x01 | 0xd0..=0xd7 => continue,
+            // Markers without a segment (a stray SOI among them).
+            0x00 | 0x01 | 0xd0..=0xd8 => continue,
             _ => {}
         }
         let Some(len) = b
@@ -563,6 +568,13 @@ mod tests {
             assert!(jpeg_bytes_end_early(&bytes[..bytes.len() - 3]), "{name}");
         }
         assert!(!jpeg_bytes_end_early(b"not a jpeg"));
+        // Stray bytes between segments (padding after an APPn): resynced
+        // past, as decoders do.
+        let mut padded = whole[..2].to_vec();
+        padded.extend_from_slice(&[0, 0, 0x20]);
+        padded.extend_from_slice(&whole[2..]);
+        assert!(!jpeg_bytes_end_early(&padded));
+        assert!(jpeg_bytes_end_early(&padded[..padded.len() - 2]));
     }
 
     #[test]

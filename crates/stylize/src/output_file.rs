@@ -10,11 +10,15 @@ use std::path::{Path, PathBuf};
 /// - A regular file, or nothing yet: the bytes go to a temporary file
 ///   beside it, renamed onto it by [`Self::commit`], so a failure leaves
 ///   the earlier file or none, never half of one. A symbolic link is
-///   followed: the file it points to is replaced and the link kept.
+///   followed: the file it points to is replaced (keeping its permission
+///   bits; not its owner, group or other hard links) and the link kept.
 /// - Something else that can be written, such as `/dev/null`, a terminal
 ///   or a named pipe: written into directly, since renaming onto it would
 ///   replace the device or the pipe with a file (as root, even
-///   `/dev/null`).
+///   `/dev/null`). Opening a named pipe waits for a reader.
+/// - A name that reaches a file through a process's open descriptors
+///   (`/dev/stdout`, `/dev/fd/N`, `/proc/self/fd/N`): written into
+///   directly too, appending, as the shell's `>` or `>>` opened it.
 /// - A folder: refused.
 #[derive(Debug)]
 pub struct OutputFile {
@@ -31,6 +35,34 @@ enum Target {
     Direct(File),
 }
 
+/// Where [`OutputFile`] puts the bytes for a path.
+enum Place {
+    /// Beside this file (the path, links followed), then renamed onto it.
+    Staged(PathBuf),
+    /// Into the path itself.
+    Direct,
+}
+
+fn place(path: &Path) -> io::Result<Place> {
+    // The kernel's own resolution first: it knows what `/dev/stdout`
+    // is, which reading the links by hand does not (`pipe:[N]`).
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Err(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "a folder is there; name a file",
+        )),
+        Ok(m) if !m.is_file() => Ok(Place::Direct),
+        _ => {
+            let (at, through_descriptor) = follow_links(path)?;
+            Ok(if through_descriptor {
+                Place::Direct
+            } else {
+                Place::Staged(at)
+            })
+        }
+    }
+}
+
 impl OutputFile {
     /// Starts writing `path`; `prefix` names the temporary file
     /// (`{prefix}XXXX.part`).
@@ -40,35 +72,37 @@ impl OutputFile {
     /// its folder, or of opening the device; [`io::ErrorKind::IsADirectory`]
     /// for a folder.
     pub fn create(path: &Path, prefix: &str) -> io::Result<Self> {
-        let at = follow_links(path)?;
-        match std::fs::metadata(&at) {
-            Ok(m) if m.is_dir() => Err(io::Error::new(
-                io::ErrorKind::IsADirectory,
-                "a folder is there; name a file",
-            )),
-            Ok(m) if !m.is_file() => Ok(OutputFile {
-                target: Target::Direct(File::options().write(true).open(&at)?),
-            }),
-            _ => {
+        let target = match place(path)? {
+            Place::Direct => Target::Direct(File::options().append(true).open(path)?),
+            Place::Staged(at) => {
                 let dir = match at.parent() {
                     Some(d) if !d.as_os_str().is_empty() => d,
                     _ => Path::new("."),
                 };
                 let tmp = output_tempfile(dir, prefix)?;
-                Ok(OutputFile {
-                    target: Target::Staged { tmp, at },
-                })
+                // A file replaced keeps its permission bits (a private
+                // log stays private).
+                if let Ok(m) = std::fs::metadata(&at) {
+                    tmp.as_file().set_permissions(m.permissions())?;
+                }
+                Target::Staged { tmp, at }
             }
-        }
+        };
+        Ok(OutputFile { target })
     }
 
-    /// The file `path` names once its symbolic links are followed: what
-    /// [`Self::create`] writes to or beside.
+    /// The file `path` names once its symbolic links are followed, which
+    /// [`Self::create`] writes beside and renames onto; `None` when it
+    /// writes into `path` directly (a device, a pipe, `/dev/stdout`).
     ///
     /// # Errors
-    /// When a link cannot be read, or links lead in a loop.
-    pub fn target_of(path: &Path) -> io::Result<PathBuf> {
-        follow_links(path)
+    /// A folder ([`io::ErrorKind::IsADirectory`]); a link that cannot be
+    /// read, or links that lead in a loop.
+    pub fn target_of(path: &Path) -> io::Result<Option<PathBuf>> {
+        Ok(match place(path)? {
+            Place::Staged(at) => Some(at),
+            Place::Direct => None,
+        })
     }
 
     /// Where the bytes go.
@@ -77,12 +111,6 @@ impl OutputFile {
             Target::Staged { tmp, .. } => tmp.as_file_mut(),
             Target::Direct(f) => f,
         }
-    }
-
-    /// Whether the output is written straight into a device or a pipe
-    /// (which cannot seek back).
-    pub fn is_direct(&self) -> bool {
-        matches!(self.target, Target::Direct(_))
     }
 
     /// Finishes: the temporary file is flushed to disk and renamed onto
@@ -120,21 +148,27 @@ pub fn output_tempfile(dir: &Path, prefix: &str) -> std::io::Result<tempfile::Na
     builder.tempfile_in(dir)
 }
 
-/// `path` with its symbolic links followed, as far as they lead: a link
-/// to a file that does not exist yet gives that file's path.
-fn follow_links(path: &Path) -> io::Result<PathBuf> {
+/// `path` with its symbolic links followed, as far as they lead (a link
+/// to a file that does not exist yet gives that file's path), and whether
+/// the way passed through a process's open descriptors (`/proc/*/fd`,
+/// `/dev/fd`), whose links name what is open, not a path to replace.
+fn follow_links(path: &Path) -> io::Result<(PathBuf, bool)> {
     let mut at = path.to_path_buf();
+    let mut through_descriptor = false;
     // As many hops as the kernel follows (Linux: 40) before ELOOP.
     for _ in 0..40 {
         match std::fs::symlink_metadata(&at) {
             Ok(m) if m.file_type().is_symlink() => {
+                let in_proc =
+                    at.starts_with("/proc") && at.components().any(|c| c.as_os_str() == "fd");
+                through_descriptor |= in_proc || at.starts_with("/dev/fd");
                 let link = std::fs::read_link(&at)?;
                 at = match at.parent() {
                     Some(dir) if link.is_relative() => dir.join(link),
                     _ => link,
                 };
             }
-            _ => return Ok(at),
+            _ => return Ok((at, through_descriptor)),
         }
     }
     Err(io::Error::new(
@@ -205,6 +239,29 @@ mod tests {
                 .file_type()
                 .is_fifo());
         }
+        // A file reached through a process's descriptor (what
+        // `--loss-log /dev/stdout > shell.log` names): appended to in
+        // place, the same file after, not replaced.
+        let shell = d.path().join("shell.log");
+        std::fs::write(&shell, "before\n").unwrap();
+        let open = File::options().append(true).open(&shell).unwrap();
+        let inode = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
+        let before = inode(&shell);
+        let via = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&open));
+        if Path::new(&via).exists() {
+            write(Path::new(&via), b"after\n").unwrap();
+            assert_eq!(std::fs::read_to_string(&shell).unwrap(), "before\nafter\n");
+            assert_eq!(inode(&shell), before, "replaced, not written into");
+        }
+        drop(open);
+        // A file replaced keeps its permission bits.
+        use std::os::unix::fs::PermissionsExt;
+        let private = d.path().join("private.csv");
+        std::fs::write(&private, "old").unwrap();
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600)).unwrap();
+        write(&private, b"new").unwrap();
+        let mode = std::fs::metadata(&private).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
         // A folder: refused.
         let err = write(d.path(), b"x").unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::IsADirectory);
