@@ -200,7 +200,8 @@ pub struct ImageArgs {
 #[derive(Debug, Args)]
 pub struct CommonArgs {
     /// Style image: the painting whose textures and colours are used.
-    /// Repeat for several, blended by --style-blend.
+    /// Repeat for several, blended by --style-blend. Where no file has the
+    /// name, a bundled painting: starry_night, great_wave or udnie.
     #[arg(long, short = 's', value_name = "IMAGE", required = true)]
     pub style: Vec<PathBuf>,
 
@@ -615,7 +616,8 @@ pub struct FastArgs {
     #[arg(long, short = 'c', value_name = "IMAGE|FOLDER")]
     pub content: PathBuf,
 
-    /// Style image (repeat to blend several paintings' style vectors).
+    /// Style image (repeat to blend several paintings' style vectors), or a
+    /// bundled painting by name: starry_night, great_wave, udnie.
     #[arg(long, short = 's', value_name = "IMAGE", conflicts_with = "builtin")]
     pub style: Vec<PathBuf>,
 

@@ -99,7 +99,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let paintings = cli
         .style
         .iter()
-        .map(|p| load_image(p).map(|i| i.to_rgb32f()))
+        .map(|p| crate::setup::load_painting(p).map(|i| i.to_rgb32f()))
         .collect::<Result<Vec<_>, _>>()?;
     let start = Instant::now();
     let fast = load_fast(cli.models.as_deref(), cli.threads)?;

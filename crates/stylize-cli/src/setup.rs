@@ -17,13 +17,47 @@ use crate::progress::{snapshot_path, DownloadBar};
 /// # Errors
 /// The first image that cannot be read.
 pub fn load_styles(cli: &CommonArgs) -> Result<Vec<DynamicImage>, Error> {
-    cli.style
-        .iter()
-        .map(|p| {
-            refuse_standard_input("style", p)?;
-            load_image(p)
-        })
-        .collect()
+    cli.style.iter().map(|p| load_painting(p)).collect()
+}
+
+/// A `--style` image: the file, or where no file has that name, a painting
+/// bundled with the binary by its name (`starry_night`, `great_wave`,
+/// `udnie`: what the web page's commands name).
+///
+/// # Errors
+/// `-`, or a file that cannot be read (naming the bundled paintings when
+/// it does not exist).
+pub fn load_painting(path: &Path) -> Result<DynamicImage, Error> {
+    refuse_standard_input("style", path)?;
+    if path.exists() {
+        return load_image(path);
+    }
+    let name = path
+        .to_str()
+        .filter(|n| !n.contains(std::path::MAIN_SEPARATOR));
+    if let Some(bytes) = name.and_then(stylize_serve::bundled_painting) {
+        return image::load_from_memory(bytes).map_err(|e| Error::ImageDecode {
+            path: path.to_path_buf(),
+            reason: "the bundled painting does not decode".into(),
+            source: Some(e),
+        });
+    }
+    load_image(path).map_err(|e| match e {
+        Error::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
+            let names: Vec<&str> = stylize_serve::bundled_painting_names().collect();
+            Error::io(
+                path,
+                std::io::Error::new(
+                    source.kind(),
+                    format!(
+                        "no such file (nor a bundled painting: {})",
+                        names.join(", ")
+                    ),
+                ),
+            )
+        }
+        other => other,
+    })
 }
 
 /// Refuses `-` where an image file is read (unless a file of that name

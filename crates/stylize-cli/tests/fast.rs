@@ -963,3 +963,46 @@ fn a_size_too_small_for_the_photos_shape_names_one_that_fits() {
         h - 1
     );
 }
+
+/// A painting bundled with the binary is taken by its name (what the web
+/// page's commands name), run from any folder, and painted as the file
+/// itself; a name that is neither a file nor a bundled painting says
+/// which names are.
+#[test]
+fn bundled_paintings_are_taken_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = common::asset("chelsea.jpg");
+    let run = |style: &str, out: &Path| {
+        fast()
+            .current_dir(dir.path())
+            .args([
+                "-c",
+                s(&photo),
+                "--style",
+                style,
+                "--size",
+                "64",
+                "-o",
+                s(out),
+            ])
+            .output()
+            .unwrap()
+    };
+    let by_name = dir.path().join("by-name.png");
+    let o = run("starry_night", &by_name);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let by_file = dir.path().join("by-file.png");
+    let o = run(s(&common::asset("starry_night.jpg")), &by_file);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        image::open(&by_name).unwrap().to_rgb8(),
+        image::open(&by_file).unwrap().to_rgb8()
+    );
+    let o = run("starry_nite", &dir.path().join("x.png"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("nor a bundled painting: starry_night, great_wave, udnie"),
+        "{}",
+        stderr(&o)
+    );
+}

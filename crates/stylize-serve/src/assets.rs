@@ -37,6 +37,18 @@ pub(crate) const BUILTIN_STYLES: &[BuiltinStyle] = &[
     },
 ];
 
+/// The bundled painting called `name` (`starry_night`, `great_wave`,
+/// `udnie`), as JPEG bytes: what the page's commands name, so that the
+/// command line takes the same names.
+pub fn bundled_painting(name: &str) -> Option<&'static [u8]> {
+    builtin_style(name).map(|s| s.bytes)
+}
+
+/// The bundled paintings' names.
+pub fn bundled_painting_names() -> impl Iterator<Item = &'static str> {
+    BUILTIN_STYLES.iter().map(|s| s.name)
+}
+
 /// The bundled style called `name`.
 pub(crate) fn builtin_style(name: &str) -> Option<&'static BuiltinStyle> {
     BUILTIN_STYLES.iter().find(|s| s.name == name)

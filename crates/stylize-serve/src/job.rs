@@ -217,8 +217,8 @@ impl Job {
                     .iter()
                     .zip(&self.style_sources)
                     .map(|(name, source)| match source {
-                        // Where the bundled paintings are in the repository.
-                        StyleSource::Builtin(b) => format!("assets/images/{}.jpg", b.name),
+                        // The command line takes a bundled painting's name.
+                        StyleSource::Builtin(b) => b.name.to_string(),
                         StyleSource::File(..) => name.clone(),
                     })
                     .collect::<Vec<_>>(),

@@ -51,6 +51,7 @@ mod swatches;
 mod upload;
 mod worker;
 
+pub use assets::{bundled_painting, bundled_painting_names};
 pub use config::ServeConfig;
 pub use error::Error;
 pub use server::Server;

@@ -180,7 +180,10 @@ fn paint_fast(board: &Board, nets: Networks<'_>, task: &Task, content: &DynamicI
         return Outcome::Cancelled(None);
     }
     let path = task.dir.join("result.png");
-    if let Err(e) = stylize::save_image(&DynamicImage::ImageRgb8(painting.to_rgb8()), &path) {
+    // The photo's transparency kept, as `stylize fast` keeps it.
+    let alpha = stylize::alpha_channel(content);
+    let result = stylize::with_alpha(painting.to_rgb8(), alpha.as_ref());
+    if let Err(e) = stylize::save_image(&result, &path) {
         return Outcome::Failed(with_causes(&e));
     }
     board.pass_done(task.id, 1, 1, start.elapsed().as_secs_f64());

@@ -731,9 +731,9 @@ async fn a_video_job_shows_frames_as_they_finish() {
         (job["kind"].as_str(), job["frames"].as_u64()),
         (Some("video"), Some(4))
     );
-    assert!(job["command"].as_str().is_some_and(|c| c.starts_with(
-        "stylize video --input square.gif --style assets/images/udnie.jpg --output result.gif"
-    )));
+    assert!(job["command"].as_str().is_some_and(
+        |c| c.starts_with("stylize video --input square.gif --style udnie --output result.gif")
+    ));
     let id = job["id"].as_u64().expect("id");
     let job = wait_for(&app, id, "done", |j| {
         j["state"] != "queued" && j["state"] != "running"
@@ -824,7 +824,7 @@ async fn fast_jobs_paint_in_one_pass_or_start_the_optimiser() {
     assert_eq!(job["iterations"], 1);
     assert_eq!(
         job["command"],
-        "stylize fast --content chelsea.jpg --style assets/images/starry_night.jpg \
+        "stylize fast --content chelsea.jpg --style starry_night \
          --output result.png --size 96"
     );
     let job = wait_for(&app, id, "done", |j| j["state"] == "done").await;
@@ -846,6 +846,39 @@ async fn fast_jobs_paint_in_one_pass_or_start_the_optimiser() {
         diff > 20.0,
         "mean difference from the photo {diff:.1} levels"
     );
+
+    // A photo with transparency keeps it, as `stylize fast` keeps it.
+    let rgba = {
+        let p = image::load_from_memory(&photo)
+            .expect("the photo")
+            .to_rgba8();
+        let w = p.width();
+        let see_through = image::RgbaImage::from_fn(w, p.height(), |x, y| {
+            let q = p.get_pixel(x, y);
+            image::Rgba([q[0], q[1], q[2], if x < w / 2 { 255 } else { 77 }])
+        });
+        let mut png = std::io::Cursor::new(Vec::new());
+        see_through
+            .write_to(&mut png, image::ImageFormat::Png)
+            .expect("encode");
+        png.into_inner()
+    };
+    let (status, job) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "see-through.png", &rgba),
+            Part::Text("builtin", "starry_night"),
+            Part::Text("settings", r#"{"method":"fast","size":96}"#),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let id = job["id"].as_u64().expect("id");
+    wait_for(&app, id, "done", |j| j["state"] == "done").await;
+    let (_, png, _) = send(&app, get(&format!("/api/jobs/{id}/result"))).await;
+    let result = image::load_from_memory(&png).expect("a PNG").to_rgba8();
+    assert_eq!(result.get_pixel(2, 32)[3], 255);
+    assert!(result.get_pixel(93, 32)[3].abs_diff(77) <= 2, "alpha lost");
 
     // A 3x3 photo is refused, as `stylize fast` (the command shown) does.
     let mut three = std::io::Cursor::new(Vec::new());
