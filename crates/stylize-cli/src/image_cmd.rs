@@ -54,7 +54,11 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         }
     }
     if let (Some(log), Some(plot)) = (&cli.loss_log, &cli.plot) {
-        if std::path::absolute(log).ok() == std::path::absolute(plot).ok() {
+        let (l, p) = (
+            crate::setup::written_at(log),
+            crate::setup::written_at(plot),
+        );
+        if matches!((l, p), (Some(l), Some(p)) if l == p) {
             return Err(Error::parameter(
                 "plot",
                 format!(
@@ -162,8 +166,15 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let result = stylizer.stylize(&content, &styles, &config, &mut observer)?;
     // The painting first: a plot, log or snapshot that fails to write
     // then costs only itself, and the message says the painting is there.
-    save_image(&result.image, &cli.output)?;
+    let saved = save_image(&result.image, &cli.output);
+    // The log and the plot are written even when the painting cannot be.
     let side_outputs = observer.finish();
+    if let Err(e) = saved {
+        if let Err(side) = side_outputs {
+            note!("warning: {side}");
+        }
+        return Err(e.into());
+    }
     if let Some(dir) = &cli.dump {
         stylize::dump::write_final(dir, &result)?;
     }

@@ -131,14 +131,14 @@ impl CliObserver {
             ));
             if let Err(e) = written {
                 // A log that cannot be written stops; the painting goes on.
-                let reader_left = matches!(log, LossLog::Stdout)
-                    && matches!(&e, Error::Io { source, .. }
+                // Standard output or a pipe whose reader has gone.
+                let reader_left = matches!(&e, Error::Io { source, .. }
                         if source.kind() == std::io::ErrorKind::BrokenPipe);
                 self.log = None;
                 if reader_left {
                     // `--loss-log - | head`: the reader has what it wanted.
                     self.warn(format!(
-                        "note: standard output was closed; the loss log stops at iteration {}",
+                        "note: the loss log's reader closed it; the log stops at iteration {}",
                         it.iteration
                     ));
                 } else {
@@ -154,8 +154,14 @@ impl CliObserver {
             if it.iteration.is_multiple_of(*every) {
                 let path = snapshot_path(output, it.iteration);
                 if let Err(e) = it.image().and_then(|image| save_image(&image, &path)) {
+                    let mut why = e.to_string();
+                    let mut cause = std::error::Error::source(&e);
+                    while let Some(c) = cause {
+                        why = format!("{why}: {c}");
+                        cause = c.source();
+                    }
                     self.warn(format!(
-                        "warning: snapshot {} not written: {e}; the run goes on",
+                        "warning: snapshot {} not written: {why}; the run goes on",
                         path.display()
                     ));
                     self.error.get_or_insert(e);

@@ -392,6 +392,11 @@ pub fn check_output_dir(output: &Path) -> Result<(), Error> {
     // Where the bytes will go ([`stylize::OutputFile`]): a link is
     // followed; a device, a pipe or `/dev/stdout` is written into, not
     // beside. A folder here is a video's frame folder.
+    // This process's own standard output or error: whatever the shell
+    // connected, written through it.
+    if stylize::OutputFile::is_own_standard_stream(output) {
+        return Ok(());
+    }
     let target = if output.is_dir() {
         output.to_path_buf()
     } else {
@@ -407,8 +412,8 @@ pub fn check_output_dir(output: &Path) -> Result<(), Error> {
                     ));
                 }
                 if kind.is_ok_and(|k| k.is_fifo()) {
-                    note!(
-                        "note: {} is a named pipe: writing to it waits until something reads it",
+                    log::warn!(
+                        "{} is a named pipe: writing to it waits until something reads it",
                         output.display()
                     );
                 }
@@ -416,6 +421,12 @@ pub fn check_output_dir(output: &Path) -> Result<(), Error> {
             }
         }
     };
+    if std::fs::metadata(&target).is_ok_and(|m| m.is_file() && m.permissions().readonly()) {
+        return Err(Error::io(
+            output,
+            std::io::Error::other("the file is read-only; make it writable or name another"),
+        ));
+    }
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -449,7 +460,8 @@ pub fn check_output_dir(output: &Path) -> Result<(), Error> {
                     )),
                 )
             } else {
-                Error::io(dir, e)
+                // The trial file's own name is of no use to the user.
+                Error::io(dir, std::io::Error::from(e.kind()))
             }
         })
 }
@@ -517,8 +529,10 @@ pub fn check_side_file<'a>(
     inputs: impl IntoIterator<Item = &'a Path>,
     overwrite: bool,
 ) -> Result<(), Error> {
-    // Neither may exist yet: then the spelling decides.
-    if std::path::absolute(file).is_ok_and(|f| std::path::absolute(output).is_ok_and(|o| f == o)) {
+    // Compared where the bytes go (links followed; neither need exist
+    // yet), and refused whatever --overwrite says: both are this run's.
+    let same = matches!((written_at(file), written_at(output)), (Some(f), Some(o)) if f == o);
+    if same {
         return Err(Error::parameter(
             flag,
             format!("{} is also the output; choose another file", file.display()),
@@ -551,6 +565,31 @@ pub fn check_snapshots<'a, I>(
 where
     I: IntoIterator<Item = &'a Path> + Clone,
 {
+    // A snapshot's name already there (a link, say) that leads to an input.
+    let dir = match output.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let stem = output.file_stem().map(|s| s.to_string_lossy().into_owned());
+    if let (Some(stem), Ok(entries)) = (stem, std::fs::read_dir(dir)) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let n = snapshot_number(Some(&name));
+            let ours = name.to_string_lossy().starts_with(&format!("{stem}."));
+            if let Some(n) = n.filter(|&n| ours && n > 0 && n.is_multiple_of(every.max(1))) {
+                let snapshot = snapshot_path(output, n);
+                if snapshot.file_name() == Some(name.as_os_str()) {
+                    check_written_file(
+                        "save-every",
+                        "an input",
+                        &snapshot,
+                        inputs.clone(),
+                        overwrite,
+                    )?;
+                }
+            }
+        }
+    }
     for input in inputs.clone() {
         let resolved = std::fs::canonicalize(input).ok();
         let names = [
@@ -589,15 +628,8 @@ pub fn check_not_a_snapshot(
         return Ok(());
     };
     // Compared where the bytes go: a link is followed, as when written.
-    let resolved = |p: &Path| {
-        let at = stylize::OutputFile::target_of(p)
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| p.to_path_buf());
-        std::path::absolute(at).ok()
-    };
     let snapshot = snapshot_path(output, n);
-    let same = matches!((resolved(file), resolved(&snapshot)), (Some(a), Some(b)) if a == b);
+    let same = matches!((written_at(file), written_at(&snapshot)), (Some(a), Some(b)) if a == b);
     if n > 0 && n.is_multiple_of(every.max(1)) && same {
         return Err(Error::parameter(
             flag,
@@ -633,8 +665,8 @@ fn check_written_file<'a>(
     if overwrite {
         return Ok(());
     }
-    let Ok(out) = std::fs::canonicalize(written) else {
-        return Ok(()); // does not exist yet
+    let Some(out) = written_at(written) else {
+        return Ok(());
     };
     for other in others {
         if std::fs::canonicalize(other).is_ok_and(|i| i == out) {
@@ -648,4 +680,23 @@ fn check_written_file<'a>(
         }
     }
     Ok(())
+}
+
+/// Where writing `path` puts the bytes, as one spelling (absolute, the
+/// folder's links resolved), for telling whether two names are one file:
+/// links are followed as [`stylize::OutputFile`] follows them, and the
+/// file need not exist yet. `None` when it cannot be told.
+pub fn written_at(path: &Path) -> Option<PathBuf> {
+    let at = match stylize::OutputFile::target_of(path) {
+        Ok(Some(at)) => at,
+        // A device or a descriptor: what it is, if anything.
+        Ok(None) => return std::fs::canonicalize(path).ok(),
+        Err(_) => path.to_path_buf(),
+    };
+    let name = at.file_name()?;
+    let dir = match at.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    Some(std::fs::canonicalize(dir).ok()?.join(name))
 }

@@ -1645,6 +1645,72 @@ fn side_outputs_go_through_pipes_and_links_and_bad_names_are_refused_first() {
         "{}",
         stderr(&o)
     );
+    // A side file that leads, through a link, to the output or to the
+    // other side file: refused (the link dangles: neither exists yet), and
+    // `--overwrite` does not change it.
+    std::os::unix::fs::symlink("out.png", d.join("to-out.csv")).unwrap();
+    std::os::unix::fs::symlink("log.csv", d.join("to-log.png")).unwrap();
+    for extra in [
+        vec!["--loss-log".to_string(), s(&d.join("to-out.csv"))],
+        vec![
+            "--overwrite".into(),
+            "--loss-log".into(),
+            s(&d.join("to-out.csv")),
+        ],
+        vec![
+            "--loss-log".into(),
+            s(&d.join("log.csv")),
+            "--plot".into(),
+            s(&d.join("to-log.png")),
+        ],
+    ] {
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let o = run(&extra);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains("is also the"), "{extra:?}: {err}");
+        assert!(!out.exists() && !d.join("log.csv").exists(), "{extra:?}");
+    }
+    // A snapshot's name that is a link to an input: refused.
+    let photo = d.join("photo.jpg");
+    std::fs::copy(common::asset("chelsea.jpg"), &photo).unwrap();
+    std::os::unix::fs::symlink("photo.jpg", d.join("out.0001.png")).unwrap();
+    let before = std::fs::read(&photo).unwrap();
+    let mut args = base_args(&out, &weights);
+    let i = args.iter().position(|a| a == "--content").unwrap();
+    args[i + 1] = s(&photo);
+    let o = stylize()
+        .args(&args)
+        .args(["--threads", "2", "--save-every", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is also an input"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&photo).unwrap(), before);
+    std::fs::remove_file(d.join("out.0001.png")).unwrap();
+    // `--loss-log /dev/stdout` into a file the shell opened with `>`: the
+    // log shares the shell's position, nothing written over.
+    let shared = d.join("shared.txt");
+    let script = format!(
+        "{{ echo before; \"$0\" \"$@\"; echo after; }} > '{}'",
+        shared.display()
+    );
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_stylize"))
+        .args(base_args(&out, &weights))
+        .args(["--threads", "2", "-q", "--loss-log", "/dev/stdout"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&shared).unwrap();
+    assert!(text.starts_with("before\niteration,"), "{text}");
+    assert!(
+        text.ends_with("after\n") && text.lines().count() == 6,
+        "{text}"
+    );
+    std::fs::remove_file(&out).unwrap();
     // A snapshot that cannot be written costs only itself.
     std::fs::create_dir(d.join("out.0002.png")).unwrap();
     let plot = d.join("costs.png");
@@ -1677,7 +1743,7 @@ fn side_outputs_go_through_pipes_and_links_and_bad_names_are_refused_first() {
     // (a run's first step takes far longer than the read): that line
     // met the closed pipe.
     assert!(
-        stderr(&o).contains("standard output was closed"),
+        stderr(&o).contains("the loss log's reader closed it"),
         "{}",
         stderr(&o)
     );

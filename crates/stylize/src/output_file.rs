@@ -16,9 +16,11 @@ use std::path::{Path, PathBuf};
 ///   or a named pipe: written into directly, since renaming onto it would
 ///   replace the device or the pipe with a file (as root, even
 ///   `/dev/null`). Opening a named pipe waits for a reader.
-/// - A name that reaches a file through a process's open descriptors
-///   (`/dev/stdout`, `/dev/fd/N`, `/proc/self/fd/N`): written into
-///   directly too, appending, as the shell's `>` or `>>` opened it.
+/// - A name that reaches a file through this process's standard output or
+///   error (`/dev/stdout`, `/dev/fd/2`, `/proc/self/fd/1`, however
+///   spelled): written through a copy of that descriptor, sharing its
+///   position with everything else written there, as the shell's `>` or
+///   `>>` opened it. Through another descriptor: appended to in place.
 /// - A folder: refused.
 #[derive(Debug)]
 pub struct OutputFile {
@@ -41,6 +43,10 @@ enum Place {
     Staged(PathBuf),
     /// Into the path itself.
     Direct,
+    /// Into this process's own standard output (1) or error (2), shared
+    /// with everything else written there (`/dev/stdout` when it is a
+    /// file the shell opened).
+    Inherited(u32),
 }
 
 fn place(path: &Path) -> io::Result<Place> {
@@ -52,15 +58,21 @@ fn place(path: &Path) -> io::Result<Place> {
             "a folder is there; name a file",
         )),
         Ok(m) if !m.is_file() => Ok(Place::Direct),
-        _ => {
-            let (at, through_descriptor) = follow_links(path)?;
-            Ok(if through_descriptor {
-                Place::Direct
-            } else {
-                Place::Staged(at)
-            })
-        }
+        _ => Ok(match follow_links(path)? {
+            (_, Some(Descriptor::Own(fd @ (1 | 2)))) => Place::Inherited(fd),
+            (_, Some(_)) => Place::Direct,
+            (at, None) => Place::Staged(at),
+        }),
     }
+}
+
+/// A name reached through a process's open descriptors (`/proc/PID/fd/N`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Descriptor {
+    /// This process's descriptor N.
+    Own(u32),
+    /// Another process's, or one that is not a number.
+    Other,
 }
 
 impl OutputFile {
@@ -74,6 +86,18 @@ impl OutputFile {
     pub fn create(path: &Path, prefix: &str) -> io::Result<Self> {
         let target = match place(path)? {
             Place::Direct => Target::Direct(File::options().append(true).open(path)?),
+            // A copy of the descriptor, not the file opened again: the two
+            // then share one position, so nothing written through either
+            // is written over.
+            Place::Inherited(fd) => {
+                use std::os::fd::AsFd;
+                let owned = if fd == 1 {
+                    io::stdout().as_fd().try_clone_to_owned()?
+                } else {
+                    io::stderr().as_fd().try_clone_to_owned()?
+                };
+                Target::Direct(File::from(owned))
+            }
             Place::Staged(at) => {
                 let dir = match at.parent() {
                     Some(d) if !d.as_os_str().is_empty() => d,
@@ -81,8 +105,15 @@ impl OutputFile {
                 };
                 let tmp = output_tempfile(dir, prefix)?;
                 // A file replaced keeps its permission bits (a private
-                // log stays private).
+                // log stays private); a read-only one is not replaced, as
+                // the shell's `>` would not write it.
                 if let Ok(m) = std::fs::metadata(&at) {
+                    if m.permissions().readonly() {
+                        return Err(io::Error::new(
+                            io::ErrorKind::PermissionDenied,
+                            "the file is read-only",
+                        ));
+                    }
                     tmp.as_file().set_permissions(m.permissions())?;
                 }
                 Target::Staged { tmp, at }
@@ -101,8 +132,16 @@ impl OutputFile {
     pub fn target_of(path: &Path) -> io::Result<Option<PathBuf>> {
         Ok(match place(path)? {
             Place::Staged(at) => Some(at),
-            Place::Direct => None,
+            Place::Direct | Place::Inherited(_) => None,
         })
+    }
+
+    /// Whether writing `path` goes through this process's own standard
+    /// output or error (`/dev/stdout`, `/dev/fd/2`, ...).
+    pub fn is_own_standard_stream(path: &Path) -> bool {
+        matches!(place(path), Ok(Place::Inherited(_)))
+            || std::fs::metadata(path).is_ok_and(|m| !m.is_file())
+                && matches!(follow_links(path), Ok((_, Some(Descriptor::Own(1 | 2)))))
     }
 
     /// Where the bytes go.
@@ -149,26 +188,41 @@ pub fn output_tempfile(dir: &Path, prefix: &str) -> std::io::Result<tempfile::Na
 }
 
 /// `path` with its symbolic links followed, as far as they lead (a link
-/// to a file that does not exist yet gives that file's path), and whether
-/// the way passed through a process's open descriptors (`/proc/*/fd`,
+/// to a file that does not exist yet gives that file's path), and the
+/// process descriptor the way passed through, if any (`/proc/*/fd`,
 /// `/dev/fd`), whose links name what is open, not a path to replace.
-fn follow_links(path: &Path) -> io::Result<(PathBuf, bool)> {
+fn follow_links(path: &Path) -> io::Result<(PathBuf, Option<Descriptor>)> {
     let mut at = path.to_path_buf();
-    let mut through_descriptor = false;
+    let mut descriptor = None;
+    let own_fds = std::fs::canonicalize("/proc/self/fd").ok();
     // As many hops as the kernel follows (Linux: 40) before ELOOP.
     for _ in 0..40 {
         match std::fs::symlink_metadata(&at) {
             Ok(m) if m.file_type().is_symlink() => {
-                let in_proc =
-                    at.starts_with("/proc") && at.components().any(|c| c.as_os_str() == "fd");
-                through_descriptor |= in_proc || at.starts_with("/dev/fd");
+                // Told from the link's folder as the kernel resolves it,
+                // however it is spelled (`/dev/fd/1`, `../proc/self/fd/1`).
+                let dir = at.parent().and_then(|d| {
+                    let d = if d.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        d
+                    };
+                    std::fs::canonicalize(d).ok()
+                });
+                if let Some(dir) = dir.filter(|d| d.starts_with("/proc") && d.ends_with("fd")) {
+                    let n = at.file_name().and_then(|n| n.to_str()?.parse().ok());
+                    descriptor = Some(match n {
+                        Some(n) if own_fds.as_deref() == Some(dir.as_path()) => Descriptor::Own(n),
+                        _ => Descriptor::Other,
+                    });
+                }
                 let link = std::fs::read_link(&at)?;
                 at = match at.parent() {
                     Some(dir) if link.is_relative() => dir.join(link),
                     _ => link,
                 };
             }
-            _ => return Ok((at, through_descriptor)),
+            _ => return Ok((at, descriptor)),
         }
     }
     Err(io::Error::new(
@@ -252,6 +306,22 @@ mod tests {
             write(Path::new(&via), b"after\n").unwrap();
             assert_eq!(std::fs::read_to_string(&shell).unwrap(), "before\nafter\n");
             assert_eq!(inode(&shell), before, "replaced, not written into");
+        }
+        // The same through a relative link (`../../proc/self/fd/N`).
+        if Path::new(&via).exists() {
+            let up = "../".repeat(d.path().components().count() - 1);
+            let relative = d.path().join("relative.log");
+            std::os::unix::fs::symlink(format!("{up}{}", &via[1..]), &relative).unwrap();
+            write(&relative, b"again\n").unwrap();
+            assert_eq!(
+                std::fs::read_to_string(&shell).unwrap(),
+                "before\nafter\nagain\n"
+            );
+            assert_eq!(
+                inode(&shell),
+                before,
+                "replaced through a relative spelling"
+            );
         }
         drop(open);
         // A file replaced keeps its permission bits.
