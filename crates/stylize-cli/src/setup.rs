@@ -460,8 +460,11 @@ pub fn check_output_dir(output: &Path) -> Result<(), Error> {
                     )),
                 )
             } else {
-                // The trial file's own name is of no use to the user.
-                Error::io(dir, std::io::Error::from(e.kind()))
+                // The system's reason, without the trial file's own name
+                // (tempfile appends ` at path "..."`), of no use to the user.
+                let text = e.to_string();
+                let reason = text.split(" at path \"").next().unwrap_or(&text);
+                Error::io(dir, std::io::Error::new(e.kind(), reason.to_owned()))
             }
         })
 }
