@@ -15,8 +15,8 @@ pub const INTERRUPTED: u8 = 130;
 #[derive(Debug, Clone, Default)]
 pub struct Interrupt {
     flag: Arc<AtomicBool>,
-    /// Folders of temporary files that quitting at once removes (the
-    /// orderly stop removes them itself).
+    /// Temporary files and folders of them that quitting at once removes
+    /// (the orderly stop removes them itself).
     scratch: Arc<Mutex<Vec<PathBuf>>>,
 }
 
@@ -30,10 +30,14 @@ impl Interrupt {
         let installed = ctrlc::set_handler(move || {
             if flag.swap(true, Ordering::SeqCst) {
                 note!("\ninterrupted again: quitting now");
-                if let Ok(folders) = scratch.lock() {
-                    for folder in folders.iter() {
+                if let Ok(paths) = scratch.lock() {
+                    for path in paths.iter() {
                         // Best effort: the process ends either way.
-                        let _ = std::fs::remove_dir_all(folder);
+                        let _ = if path.is_dir() {
+                            std::fs::remove_dir_all(path)
+                        } else {
+                            std::fs::remove_file(path)
+                        };
                     }
                 }
                 std::process::exit(i32::from(INTERRUPTED));
@@ -48,12 +52,12 @@ impl Interrupt {
         interrupt
     }
 
-    /// Has a second signal, which quits at once, remove `folder` first: a
-    /// folder of temporary files (the web page's uploads) that the
-    /// orderly stop would have removed.
-    pub fn remove_on_quit(&self, folder: PathBuf) {
-        if let Ok(mut folders) = self.scratch.lock() {
-            folders.push(folder);
+    /// Has a second signal, which quits at once, remove `path` first: a
+    /// temporary file (a loss log being written) or a folder of them (the
+    /// web page's uploads) that the orderly stop would have removed.
+    pub fn remove_on_quit(&self, path: PathBuf) {
+        if let Ok(mut paths) = self.scratch.lock() {
+            paths.push(path);
         }
     }
 

@@ -32,8 +32,15 @@ pub struct CliObserver {
 }
 
 impl CliObserver {
-    /// Stops the run after the iteration in which `interrupt` fires.
+    /// Stops the run after the iteration in which `interrupt` fires; a
+    /// second signal, which quits at once, removes the loss log's
+    /// temporary file first.
     pub fn with_interrupt(mut self, interrupt: Interrupt) -> Self {
+        if let Some(LossLog::File { out, .. }) = &self.log {
+            if let Some(tmp) = out.staged_path() {
+                interrupt.remove_on_quit(tmp.to_path_buf());
+            }
+        }
         self.interrupt = Some(interrupt);
         self
     }

@@ -1797,3 +1797,59 @@ fn an_init_image_of_another_shape_is_said_to_be_stretched() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stderr(&o).contains("stretched"), "{}", stderr(&o));
 }
+
+/// A second Ctrl-C quits at once (exit 130) and leaves nothing half
+/// written: the loss log's temporary file, written since the run began,
+/// is removed first; no image is written.
+#[test]
+fn a_second_sigint_quits_and_leaves_no_temporary_file() {
+    let Some(weights) = common::hed_weights("a_second_sigint_quits_and_leaves_no_temporary_file")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("out.png");
+    // A long run of slow steps (256 px: each far longer than the pause
+    // between the two signals, so the first cannot end the run before the
+    // second arrives).
+    let mut args = base_args(&out, &weights);
+    let i = args.iter().position(|a| a == "--epochs").unwrap();
+    args[i + 1] = "100000".into();
+    let i = args.iter().position(|a| a == "--size").unwrap();
+    args[i + 1] = "256".into();
+    let child = stylize()
+        .args(&args)
+        .args(["--threads", "2", "--save-every", "1", "--loss-log"])
+        .arg(d.join("costs.csv"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !d.join("out.0001.png").exists() {
+        assert!(started.elapsed().as_secs() < 300, "no snapshot after 300 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let part = || {
+        std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".stylize-log-"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(part().len(), 1, "the log is written to a temporary file");
+    for _ in 0..2 {
+        let kill = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted again: quitting now"), "{err}");
+    assert_eq!(part(), Vec::<String>::new(), "{err}");
+    assert!(!d.join("costs.csv").exists() && !out.exists());
+}

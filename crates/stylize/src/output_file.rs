@@ -144,6 +144,15 @@ impl OutputFile {
                 && matches!(follow_links(path), Ok((_, Some(Descriptor::Own(1 | 2)))))
     }
 
+    /// The temporary file the bytes go to before [`Self::commit`] renames
+    /// it; `None` when they go straight into the output.
+    pub fn staged_path(&self) -> Option<&Path> {
+        match &self.target {
+            Target::Staged { tmp, .. } => Some(tmp.path()),
+            Target::Direct(_) => None,
+        }
+    }
+
     /// Where the bytes go.
     pub fn file(&mut self) -> &mut File {
         match &mut self.target {
