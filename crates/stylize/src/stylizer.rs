@@ -66,6 +66,24 @@ pub struct Stylized {
     pub stopped: bool,
 }
 
+/// The network `make` builds from `weights`, or, for weights that do not
+/// fit their architecture, a stand-in whose every run gives that error
+/// (the engines would panic on them).
+fn checked(
+    weights: &VggWeights,
+    engine: Engine,
+    make: impl FnOnce() -> Box<dyn Network>,
+) -> Box<dyn Network> {
+    match weights.unfit() {
+        None => make(),
+        Some(unfit) => Box::new(UnfitNetwork {
+            arch: weights.arch,
+            engine,
+            unfit,
+        }),
+    }
+}
+
 impl Stylizer {
     /// Puts `weights` on the CPU, computing in `f32` with the fast engine
     /// ([`Engine::Fast`]).
@@ -78,14 +96,9 @@ impl Stylizer {
     /// [`SimdLevel::Avx2`] runs the AVX2 code on a CPU that also has
     /// AVX-512.
     pub fn with_simd(weights: &VggWeights, level: SimdLevel) -> Self {
-        let network: Box<dyn Network> = match weights.unfit() {
-            None => Box::new(FastVgg::with_simd(weights, level)),
-            Some(unfit) => Box::new(UnfitNetwork {
-                arch: weights.arch,
-                engine: Engine::Fast,
-                unfit,
-            }),
-        };
+        let network = checked(weights, Engine::Fast, || {
+            Box::new(FastVgg::with_simd(weights, level))
+        });
         Self::from_network(network, ComputeDevice::Cpu, DType::F32)
     }
 
@@ -107,14 +120,9 @@ impl Stylizer {
     /// Puts `weights` on the CPU with burn's engine, computing in `dtype`
     /// (`F32` or `F64`; the fast engine computes in `f32` only).
     pub fn with_dtype(weights: &VggWeights, dtype: DType) -> Self {
-        let network: Box<dyn Network> = match weights.unfit() {
-            None => Box::new(BurnNetwork::cpu(weights, dtype)),
-            Some(unfit) => Box::new(UnfitNetwork {
-                arch: weights.arch,
-                engine: Engine::Burn,
-                unfit,
-            }),
-        };
+        let network = checked(weights, Engine::Burn, || {
+            Box::new(BurnNetwork::cpu(weights, dtype))
+        });
         Self::from_network(network, ComputeDevice::Cpu, dtype)
     }
 
