@@ -103,18 +103,22 @@ impl OutputFile {
                     Some(d) if !d.as_os_str().is_empty() => d,
                     _ => Path::new("."),
                 };
-                let tmp = output_tempfile(dir, prefix)?;
                 // A file replaced keeps its permission bits (a private
                 // log stays private); a read-only one is not replaced, as
                 // the shell's `>` would not write it.
-                if let Ok(m) = std::fs::metadata(&at) {
-                    if m.permissions().readonly() {
-                        return Err(io::Error::new(
-                            io::ErrorKind::PermissionDenied,
-                            "the file is read-only",
-                        ));
-                    }
-                    tmp.as_file().set_permissions(m.permissions())?;
+                let existing = std::fs::metadata(&at).ok().map(|m| m.permissions());
+                if existing
+                    .as_ref()
+                    .is_some_and(std::fs::Permissions::readonly)
+                {
+                    return Err(io::Error::new(
+                        io::ErrorKind::PermissionDenied,
+                        "the file is read-only",
+                    ));
+                }
+                let tmp = output_tempfile(dir, prefix)?;
+                if let Some(permissions) = existing {
+                    tmp.as_file().set_permissions(permissions)?;
                 }
                 Target::Staged { tmp, at }
             }
