@@ -78,10 +78,8 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         .into());
     }
     refuse_standard_output(&cli.output)?;
+    // (A `-` painting is refused as the paintings load, below.)
     crate::setup::refuse_standard_input("content", &cli.content)?;
-    for style in &cli.style {
-        crate::setup::refuse_standard_input("style", style)?;
-    }
     let jobs = if folder {
         folder_jobs(cli)?
     } else {

@@ -389,14 +389,14 @@ pub fn check_not_a_program_file(flag: &str, file: &Path, common: &CommonArgs) ->
 /// [`Error::Io`] naming the folder and what is wrong with it.
 pub fn check_output_dir(output: &Path) -> Result<(), Error> {
     refuse_standard_output(output)?;
-    // Where the bytes will go ([`stylize::OutputFile`]): a link is
-    // followed; a device, a pipe or `/dev/stdout` is written into, not
-    // beside. A folder here is a video's frame folder.
     // This process's own standard output or error: whatever the shell
     // connected, written through it.
     if stylize::OutputFile::is_own_standard_stream(output) {
         return Ok(());
     }
+    // Where the bytes will go ([`stylize::OutputFile`]): a link is
+    // followed; a device or a pipe is written into, not beside. A folder
+    // here is a video's frame folder.
     let target = if output.is_dir() {
         output.to_path_buf()
     } else {
@@ -427,10 +427,7 @@ pub fn check_output_dir(output: &Path) -> Result<(), Error> {
             std::io::Error::other("the file is read-only; make it writable or name another"),
         ));
     }
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = folder_of(&target);
     let refuse = |why: &str| Error::io(dir, std::io::Error::other(why.to_string()));
     if !dir.exists() {
         return Err(refuse("the folder does not exist"));
@@ -569,10 +566,7 @@ where
     I: IntoIterator<Item = &'a Path> + Clone,
 {
     // A snapshot's name already there (a link, say) that leads to an input.
-    let dir = match output.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = folder_of(output);
     let stem = output.file_stem().map(|s| s.to_string_lossy().into_owned());
     if let (Some(stem), Ok(entries)) = (stem, std::fs::read_dir(dir)) {
         for entry in entries.flatten() {
@@ -627,13 +621,15 @@ pub fn check_not_a_snapshot(
     output: &Path,
     every: usize,
 ) -> Result<(), Error> {
-    let Some(n) = snapshot_number(file.file_name()) else {
+    let Some(n) =
+        snapshot_number(file.file_name()).filter(|&n| n > 0 && n.is_multiple_of(every.max(1)))
+    else {
         return Ok(());
     };
     // Compared where the bytes go: a link is followed, as when written.
     let snapshot = snapshot_path(output, n);
     let same = matches!((written_at(file), written_at(&snapshot)), (Some(a), Some(b)) if a == b);
-    if n > 0 && n.is_multiple_of(every.max(1)) && same {
+    if same {
         return Err(Error::parameter(
             flag,
             format!(
@@ -697,9 +693,14 @@ pub fn written_at(path: &Path) -> Option<PathBuf> {
         Err(_) => path.to_path_buf(),
     };
     let name = at.file_name()?;
-    let dir = match at.parent() {
+    let dir = folder_of(&at);
+    Some(std::fs::canonicalize(dir).ok()?.join(name))
+}
+
+/// The folder a file `path` is in (`.` for a bare name).
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
-    };
-    Some(std::fs::canonicalize(dir).ok()?.join(name))
+    }
 }
