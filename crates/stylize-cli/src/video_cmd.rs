@@ -60,12 +60,6 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     if cli.input.as_os_str() != "-" {
         check_output_not_inside(&cli.input, &cli.output)?;
     }
-    check_output_dir(&cli.output)?;
-    // The longest name made beside it (the work folder's): one the file
-    // system cannot hold is found out now.
-    if !work_dir_for(&cli.output).exists() {
-        check_output_dir(&work_dir_for(&cli.output))?;
-    }
     // A clip or a frame folder is made beside its name and renamed onto
     // it: a link or a device there would be replaced, so it is refused.
     if let Ok(m) = std::fs::symlink_metadata(&cli.output) {
@@ -79,6 +73,12 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         if let Some(why) = why {
             return Err(Error::io(&cli.output, std::io::Error::other(why)).into());
         }
+    }
+    check_output_dir(&cli.output)?;
+    // The longest name made beside it (the work folder's): one the file
+    // system cannot hold is found out now.
+    if !work_dir_for(&cli.output).exists() {
+        check_output_dir(&work_dir_for(&cli.output))?;
     }
     let init_file = init_file(&cli.common);
     let inputs = || {
