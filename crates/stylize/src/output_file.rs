@@ -58,12 +58,27 @@ fn place(path: &Path) -> io::Result<Place> {
             "a folder is there; name a file",
         )),
         Ok(m) if !m.is_file() => Ok(Place::Direct),
-        _ => Ok(match follow_links(path)? {
-            (_, Some(Descriptor::Own(fd @ (1 | 2)))) => Place::Inherited(fd),
-            (_, Some(_)) => Place::Direct,
-            (at, None) => Place::Staged(at),
-        }),
+        _ => {
+            Ok(match follow_links(path)? {
+                (_, Some(Descriptor::Own(fd @ (1 | 2)))) => Place::Inherited(fd),
+                (_, Some(_)) => Place::Direct,
+                (at, None) if in_descriptor_folder(&at) => return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    "no such descriptor is open in this process (a shell opens one with `N>FILE`)",
+                )),
+                (at, None) => Place::Staged(at),
+            })
+        }
     }
+}
+
+/// Whether `path` names an entry of a process's descriptor folder
+/// (`/dev/fd/N`, `/proc/self/fd/N`), where no file can be made.
+fn in_descriptor_folder(path: &Path) -> bool {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .and_then(|d| std::fs::canonicalize(d).ok())
+        .is_some_and(|d| d.starts_with("/proc") && d.ends_with("fd"))
 }
 
 /// A name reached through a process's open descriptors (`/proc/PID/fd/N`).
@@ -278,6 +293,11 @@ mod tests {
         std::os::unix::fs::symlink("made.csv", &dangling).unwrap();
         write(&dangling, b"made").unwrap();
         assert_eq!(std::fs::read(d.path().join("made.csv")).unwrap(), b"made");
+        // A descriptor that is not open: said, not "no such folder".
+        if Path::new("/dev/fd").exists() {
+            let err = write(Path::new("/dev/fd/987"), b"x").unwrap_err();
+            assert!(err.to_string().contains("descriptor"), "{err}");
+        }
         // A link loop: an error, not a hang.
         std::os::unix::fs::symlink("loop2", d.path().join("loop1")).unwrap();
         std::os::unix::fs::symlink("loop1", d.path().join("loop2")).unwrap();
