@@ -125,10 +125,18 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let size = cli.size.unwrap_or(DEFAULT_SIZE);
     // The output folder is made only now, once the styles and the models
     // have loaded, and removed again if no image could be painted into it.
-    let made_folder = folder && !cli.output.exists();
-    if folder {
-        std::fs::create_dir_all(&cli.output).map_err(|e| Error::io(&cli.output, e))?;
-    }
+    // A link to a folder not yet made is followed, as a file's link is:
+    // the folder is made where it points.
+    let made_folder = if folder && !cli.output.is_dir() {
+        let at = stylize::OutputFile::target_of(&cli.output)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| cli.output.clone());
+        std::fs::create_dir_all(&at).map_err(|e| Error::io(&cli.output, e))?;
+        Some(at)
+    } else {
+        None
+    };
     let bar = bar(!quiet && folder, jobs.len() as u64, "images");
     let mut failed = 0usize;
     for (input, output) in &jobs {
@@ -177,9 +185,9 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    if made_folder && failed == jobs.len() {
+    if let Some(made) = made_folder.filter(|_| failed == jobs.len()) {
         // Only an empty folder is removed.
-        let _ = std::fs::remove_dir(&cli.output);
+        let _ = std::fs::remove_dir(made);
     }
     if failed > 0 {
         return Err(format!("{failed} of {} images failed (see above)", jobs.len()).into());

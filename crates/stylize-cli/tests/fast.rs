@@ -207,6 +207,29 @@ fn a_folder_paints_every_image_and_reports_the_bad_one() {
     assert!(stderr(&o).contains("is also an input"), "{}", stderr(&o));
     assert_eq!(std::fs::read(&painting).unwrap(), painting_before);
 
+    // An output that is a link to a folder not yet made: the folder is
+    // made where the link points, as a file's link is followed.
+    let linked = dir.path().join("linked");
+    let made = dir.path().join("made");
+    std::os::unix::fs::symlink("made", &linked).unwrap();
+    let o = fast()
+        .args([
+            "-c",
+            s(&input),
+            "-o",
+            s(&linked),
+            "--builtin",
+            "3",
+            "--size",
+            "64",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1 of 3"), "{}", stderr(&o));
+    assert!(made.join("b.jpg").is_file(), "{}", stderr(&o));
+    assert!(std::fs::symlink_metadata(&linked).unwrap().is_symlink());
+
     // A run that paints nothing leaves no output folder behind: every
     // image bad, or --sheet given a folder.
     let bad = dir.path().join("bad");
