@@ -742,6 +742,26 @@ fn offline_without_weights_says_how_to_provide_them() {
     assert!(!out.exists());
 }
 
+#[test]
+fn weights_named_by_the_environment_that_are_not_there_name_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let o = stylize()
+        .args(["--content", common::asset("chelsea.jpg").to_str().unwrap()])
+        .args(["--style", common::asset("udnie.jpg").to_str().unwrap()])
+        .args(["--output", out.to_str().unwrap()])
+        .env("STYLIZE_WEIGHTS", dir.path().join("gone.h5"))
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("gone.h5") && err.contains("$STYLIZE_WEIGHTS"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
+
 /// Serves one file to each connection, `count` times, on 127.0.0.1.
 fn serve(body: Vec<u8>, count: usize) -> (u16, std::thread::JoinHandle<()>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

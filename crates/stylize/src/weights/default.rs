@@ -104,13 +104,23 @@ pub fn resolve_with(
         .map(|p| (p.to_path_buf(), WeightsOrigin::Explicit))
         .or(env.map(|p| (p, WeightsOrigin::Environment)));
     if let Some((path, origin)) = named {
+        // A path not typed on the command line says where it came from.
+        let from = |e: std::io::Error| match origin {
+            WeightsOrigin::Environment => {
+                std::io::Error::new(e.kind(), format!("{e} (named by $STYLIZE_WEIGHTS)"))
+            }
+            _ => e,
+        };
         return match std::fs::metadata(&path) {
             Ok(m) if m.is_file() => Ok((path, origin)),
             Ok(_) => Err(Error::io(
                 &path,
-                std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
+                from(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "not a regular file",
+                )),
             )),
-            Err(e) => Err(Error::io(&path, e)),
+            Err(e) => Err(Error::io(&path, from(e))),
         };
     }
     let help = help_text(spec, cache_dir.as_deref());
