@@ -391,6 +391,27 @@ fn a_gif_with_an_empty_screen_or_frame_says_which() {
             "{name}: {err}"
         );
     }
+    // A corrupt frame before an empty one is that frame's plain decode
+    // error, not the later frame's emptiness.
+    let mut corrupt = gif((4, 4), &[(1, 1), (1, 1), (0, 0)]);
+    // The second frame's LZW code size, past the format's 12.
+    let second = corrupt
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| w == &[0x2c, 0])
+        .nth(1)
+        .map(|(i, _)| i + 10)
+        .unwrap();
+    assert_eq!(corrupt[second], 2);
+    corrupt[second] = 13;
+    let path = d.path().join("corrupt.gif");
+    std::fs::write(&path, corrupt).unwrap();
+    let err = read_all(&path).expect_err("corrupt.gif was read");
+    assert!(
+        matches!(err, stylize_frames::FramesError::Decode { .. }),
+        "corrupt.gif: {err}"
+    );
+    assert!(!err.to_string().contains("empty"), "corrupt.gif: {err}");
     // With frames of 1x1 the same files decode, an empty screen included:
     // the frames are what failed.
     for screen in [(4, 4), (0, 0)] {
