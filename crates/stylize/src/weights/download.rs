@@ -70,11 +70,24 @@ pub struct NoDownloadProgress;
 
 impl DownloadProgress for NoDownloadProgress {}
 
-/// The default cache directory: `$STYLIZE_CACHE_DIR` if set, else `dirs::cache_dir()/stylize`, else None.
+/// The default cache directory: `$STYLIZE_CACHE_DIR` if set, else
+/// `$XDG_CACHE_HOME/stylize`, else `~/.cache/stylize`, on every system (the
+/// rule of `stylize_feedforward::default_models_dir` and of the fetch
+/// scripts, so the weights, the models and the clips share one folder);
+/// `None` without a home folder.
 pub fn default_cache_dir() -> Option<PathBuf> {
-    match std::env::var_os("STYLIZE_CACHE_DIR") {
-        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
-        _ => dirs::cache_dir().map(|dir| dir.join("stylize")),
+    cache_dir_from(|name| std::env::var_os(name))
+}
+
+/// [`default_cache_dir`] with the environment read through `env`.
+fn cache_dir_from(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf> {
+    let var = |name: &str| env(name).filter(|v| !v.is_empty());
+    if let Some(dir) = var("STYLIZE_CACHE_DIR") {
+        Some(PathBuf::from(dir))
+    } else if let Some(dir) = var("XDG_CACHE_HOME") {
+        Some(PathBuf::from(dir).join("stylize"))
+    } else {
+        var("HOME").map(|home| PathBuf::from(home).join(".cache").join("stylize"))
     }
 }
 
@@ -717,13 +730,31 @@ mod tests {
     }
 
     #[test]
-    fn cache_dir_honours_environment_variable() {
-        // Only reads the variable; the test must not modify the process
-        // environment, which other tests may read concurrently.
-        if let Some(dir) = std::env::var_os("STYLIZE_CACHE_DIR").filter(|d| !d.is_empty()) {
-            assert_eq!(default_cache_dir(), Some(PathBuf::from(dir)));
-        } else if let Some(base) = dirs::cache_dir() {
-            assert_eq!(default_cache_dir(), Some(base.join("stylize")));
-        }
+    fn cache_dir_honours_the_environment_in_order() {
+        // The environment passed in: the test must not modify the
+        // process's, which other tests may read concurrently.
+        let dir = |vars: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            cache_dir_from(move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.into()))
+        };
+        let home = ("HOME", "/home/u");
+        assert_eq!(dir(&[home]), Some(PathBuf::from("/home/u/.cache/stylize")));
+        assert_eq!(
+            dir(&[home, ("XDG_CACHE_HOME", "/x")]),
+            Some(PathBuf::from("/x/stylize"))
+        );
+        assert_eq!(
+            dir(&[home, ("XDG_CACHE_HOME", "/x"), ("STYLIZE_CACHE_DIR", "/c")]),
+            Some(PathBuf::from("/c"))
+        );
+        // Empty means unset.
+        assert_eq!(
+            dir(&[home, ("XDG_CACHE_HOME", ""), ("STYLIZE_CACHE_DIR", "")]),
+            Some(PathBuf::from("/home/u/.cache/stylize"))
+        );
+        assert_eq!(dir(&[]), None);
     }
 }
