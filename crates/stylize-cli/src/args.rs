@@ -428,6 +428,12 @@ fn memory_size(s: &str) -> Result<u64, String> {
 /// fifth of --iterations.
 #[derive(Debug, Args)]
 #[command(mut_arg("style", |a| a.required_unless_present("builtin")))]
+#[command(mut_arg("size", |a| {
+    let help = "Working size: the longer side of each frame while painting, in pixels. The \
+                result is resized back to the clip's size. Default: 256 (with --method fast: \
+                the frame's own longer side, at most 512)";
+    a.help(help).long_help(help)
+}))]
 pub struct VideoArgs {
     /// The clip: a video file (mp4, mov, mkv, webm, avi, ... through
     /// ffmpeg), an animated GIF/APNG/WebP, a Y4M file or `-` for Y4M on
