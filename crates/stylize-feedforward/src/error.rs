@@ -34,7 +34,8 @@ pub enum Error {
     /// another version, another file under the same name).
     #[error(
         "model file {path} is not the expected one (SHA-256 {found}, expected {expected}); \
-         delete it and run `scripts/fetch-fast-models` again"
+         delete it and run `scripts/fetch-fast-models` again (it fills the cache's \
+         fast-models folder, the default; copy the files from there into any other)"
     )]
     ModelChecksum {
         /// The model file.
