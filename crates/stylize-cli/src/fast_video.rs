@@ -209,11 +209,8 @@ pub fn run(
         let size = cli.common.size.unwrap_or(fw.max(fh).min(MAX_DEFAULT_SIZE));
         let work = resize_longest(&frame, size);
         // The flow needs only the frame: it runs while the network paints.
-        let (link, painted) = rayon::join(
-            || temporal.link(&work),
-            || fast.stylize(&work, &style, &options),
-        );
-        let (mut out, link) = temporal.apply(link?, painted?)?;
+        let (mut out, link) =
+            temporal.next_with(&work, || fast.stylize(&work, &style, &options))?;
         // After the blend: the carried painting keeps its own colours.
         if keep_colors {
             out = stylize::combine_luminance(&out, &work)?;

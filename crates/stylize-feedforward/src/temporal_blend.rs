@@ -129,6 +129,24 @@ impl TemporalBlend {
         self.apply(link, painted)
     }
 
+    /// [`next`](Self::next) with the painting made by `paint` while the
+    /// flow is computed, the two at once on rayon's pool (the flow needs
+    /// only the frame): what a video loop calls with the network's run.
+    ///
+    /// # Errors
+    /// `paint`'s error, else as [`Self::next`].
+    pub fn next_with<F>(
+        &mut self,
+        frame: &Rgb32FImage,
+        paint: F,
+    ) -> Result<(Rgb32FImage, FrameLink)>
+    where
+        F: FnOnce() -> Result<Rgb32FImage> + Send,
+    {
+        let (link, painted) = rayon::join(|| self.link(frame), paint);
+        self.apply(link?, painted?)
+    }
+
     /// The flow half of [`next`](Self::next): the frame's flow to the
     /// previous one, its consistency and the previous output warped. Needs
     /// only the frame, so it can run while the network paints it.
@@ -272,6 +290,30 @@ mod tests {
                 / out.as_raw().len() as f32;
             assert!(d < 0.02, "mean difference {d}");
         }
+    }
+
+    /// The painting made alongside the flow gives what the two in turn
+    /// give; a failed painting is the error, and the next frame starts
+    /// afresh.
+    #[test]
+    fn painting_alongside_the_flow_is_the_same_as_in_turn() {
+        let paint = |v: f32| Rgb32FImage::from_pixel(64, 48, image::Rgb([v, 0.5, 1.0 - v]));
+        let mut serial = TemporalBlend::with_defaults().unwrap();
+        let mut joined = TemporalBlend::with_defaults().unwrap();
+        for (shift, v) in [(0, 0.2), (2, 0.7), (4, 0.4)] {
+            let a = serial.next(&pattern(shift), paint(v)).unwrap();
+            let b = joined.next_with(&pattern(shift), || Ok(paint(v))).unwrap();
+            assert_eq!(a, b, "frame shifted {shift}");
+        }
+        let failed = joined.next_with(&pattern(6), || {
+            Err(Error::Parameter {
+                name: "painting",
+                reason: "failed".into(),
+            })
+        });
+        assert!(failed.is_err());
+        let (_, link) = joined.next_with(&pattern(6), || Ok(paint(0.5))).unwrap();
+        assert_eq!(link, FrameLink::Fresh(None));
     }
 
     #[test]
