@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use stylize::{load_image, output_format, save_image, Error};
 use stylize_feedforward::{
     builtin_sheet, default_models_dir, resize_longest, FastOptions, FastStyle, FastStylizer,
-    StyleMix, StyleVector, MIN_SIDE,
+    StyleMix, MIN_SIDE,
 };
 
 use crate::args::FastArgs;
@@ -416,12 +416,8 @@ fn painting_style(
     weights: &[f32],
     style_size: u32,
 ) -> Result<FastStyle, stylize_feedforward::Error> {
-    let vectors = paintings
-        .iter()
-        .map(|p| fast.style_vector(p, style_size))
-        .collect::<Result<Vec<_>, _>>()?;
-    let parts: Vec<(&StyleVector, f32)> = vectors.iter().zip(weights.iter().copied()).collect();
-    Ok(FastStyle::Arbitrary(StyleVector::blend(&parts)?))
+    let parts: Vec<(&Rgb32FImage, f32)> = paintings.iter().zip(weights.iter().copied()).collect();
+    fast.blended_style(&parts, style_size)
 }
 
 /// An optimiser run's styles as one arbitrary style: their vectors

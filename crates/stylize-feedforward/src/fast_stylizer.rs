@@ -186,6 +186,31 @@ impl FastStylizer {
         StyleVector::new(data)
     }
 
+    /// The arbitrary style of several paintings: each one's
+    /// [`style_vector`](Self::style_vector) at `style_size`, blended by its
+    /// weight ([`StyleVector::blend`]). One painting with any positive
+    /// weight is its own style.
+    ///
+    /// # Errors
+    /// As [`Self::style_vector`] for each painting, and as
+    /// [`StyleVector::blend`] for the weights (none, negative, or not
+    /// summing to a positive number).
+    pub fn blended_style(
+        &self,
+        paintings: &[(&Rgb32FImage, f32)],
+        style_size: u32,
+    ) -> Result<FastStyle> {
+        let vectors = paintings
+            .iter()
+            .map(|(p, _)| self.style_vector(p, style_size))
+            .collect::<Result<Vec<_>>>()?;
+        let parts: Vec<(&StyleVector, f32)> = vectors
+            .iter()
+            .zip(paintings.iter().map(|(_, w)| *w))
+            .collect();
+        Ok(FastStyle::Arbitrary(StyleVector::blend(&parts)?))
+    }
+
     /// `content` (RGB in [0, 1]) painted in `style`, at the content's size.
     ///
     /// # Errors

@@ -132,6 +132,33 @@ fn style_vectors_match_onnxruntime() {
     }
 }
 
+/// Several paintings' style: the weighted mean of their vectors (the
+/// weights scaled to sum to 1); bad weights are refused.
+#[test]
+fn blended_styles_are_the_weighted_mean_of_the_vectors() {
+    let fast = stylizer();
+    let (a, b) = (load("style_starry_night.png"), load("style_great_wave.png"));
+    let (va, vb) = (
+        fast.style_vector(&a, 256).unwrap(),
+        fast.style_vector(&b, 256).unwrap(),
+    );
+    let values = |s: FastStyle| match s {
+        FastStyle::Arbitrary(v) => v.values().to_vec(),
+        FastStyle::Builtin(_) => panic!("not an arbitrary style"),
+    };
+    assert_eq!(
+        values(fast.blended_style(&[(&a, 2.0)], 256).unwrap()),
+        va.values()
+    );
+    let mixed = values(fast.blended_style(&[(&a, 1.0), (&b, 3.0)], 256).unwrap());
+    for ((m, x), y) in mixed.iter().zip(va.values()).zip(vb.values()) {
+        assert!((m - (0.25 * x + 0.75 * y)).abs() <= 1e-5, "{m} {x} {y}");
+    }
+    assert!(fast.blended_style(&[(&a, -1.0), (&b, 2.0)], 256).is_err());
+    assert!(fast.blended_style(&[(&a, 0.0)], 256).is_err());
+    assert!(fast.blended_style(&[], 256).is_err());
+}
+
 #[test]
 fn arbitrary_outputs_match_onnxruntime() {
     let fast = stylizer();

@@ -14,9 +14,7 @@ use std::sync::atomic::Ordering;
 use image::DynamicImage;
 use stylize::video::{stylize_video, VideoConfig, WorkDir};
 use stylize::{Init, Stylizer};
-use stylize_feedforward::{
-    resize_longest, FastOptions, FastStyle, FastStylizer, StyleVector, TemporalBlend,
-};
+use stylize_feedforward::{resize_longest, FastOptions, FastStyle, FastStylizer, TemporalBlend};
 use stylize_frames::{
     create_sink, open_source, FramesError, SinkOptions, SourceOptions, StopSignal,
 };
@@ -127,19 +125,18 @@ fn fast_style(fast: &FastStylizer, task: &Task) -> Result<FastStyle, String> {
         .config
         .blend_weights(task.inputs.styles.len())
         .map_err(|e| with_causes(&e))?;
-    let vectors = task
+    let paintings: Vec<_> = task
         .inputs
         .styles
         .iter()
-        .map(|s| fast.style_vector(&s.to_rgb32f(), size))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| with_causes(&e))?;
-    let parts: Vec<(&StyleVector, f32)> = vectors
+        .map(DynamicImage::to_rgb32f)
+        .collect();
+    let parts: Vec<_> = paintings
         .iter()
         .zip(weights.iter().map(|w| *w as f32))
         .collect();
-    let vector = StyleVector::blend(&parts).map_err(|e| with_causes(&e))?;
-    Ok(FastStyle::Arbitrary(vector))
+    fast.blended_style(&parts, size)
+        .map_err(|e| with_causes(&e))
 }
 
 /// The network's painting of `content` (its longer side `size`), with
