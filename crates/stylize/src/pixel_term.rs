@@ -83,7 +83,41 @@ impl WeightedDistance {
 
 impl PixelTerm for WeightedDistance {
     fn evaluate(&self, image: Planar<'_>, grad: Option<&mut [f32]>) -> Result<f64> {
-        let (w, h) = (image.w as u32, image.h as u32);
+        // A `Planar` built by hand (its fields are public) is checked here,
+        // as `Planar::new` would, and so is the gradient's length.
+        let values = image.w.checked_mul(image.h).and_then(|p| p.checked_mul(3));
+        let (Some(values), Ok(w), Ok(h)) = (
+            values.filter(|&n| n > 0),
+            u32::try_from(image.w),
+            u32::try_from(image.h),
+        ) else {
+            return Err(Error::parameter(
+                "image",
+                format!("a {}x{} image has no pixels or too many", image.w, image.h),
+            ));
+        };
+        if image.data.len() != values {
+            return Err(Error::parameter(
+                "image",
+                format!(
+                    "{} values are not a 3 x {} x {} image",
+                    image.data.len(),
+                    image.h,
+                    image.w
+                ),
+            ));
+        }
+        if let Some(g) = grad.as_deref().filter(|g| g.len() != values) {
+            return Err(Error::parameter(
+                "gradient",
+                format!(
+                    "{} values for a 3 x {} x {} image",
+                    g.len(),
+                    image.h,
+                    image.w
+                ),
+            ));
+        }
         let resized;
         let (target, weights) = if self.target.dimensions() == (w, h) {
             (&self.target, &self.weights)
@@ -125,6 +159,29 @@ mod tests {
 
     fn planar(img: &Rgb32FImage) -> Vec<f32> {
         crate::image_io::to_planar(img)
+    }
+
+    /// An image or gradient of the wrong length is an error, not a panic.
+    #[test]
+    fn mismatched_buffers_are_errors() {
+        let term = WeightedDistance::new(image(4, 4, |_, _, _| 0.5), vec![1.0; 16], 1.0).unwrap();
+        let data = vec![0.5f32; 48];
+        let bad = |data: &[f32], w: usize, h: usize, grad: Option<&mut [f32]>| {
+            term.evaluate(Planar { data, w, h }, grad).is_err()
+        };
+        assert!(bad(&[], 4, 4, None));
+        assert!(bad(&data, 0, 4, None));
+        assert!(bad(&data, usize::MAX, 2, None));
+        assert!(bad(&data, 4, 4, Some(&mut [0.0; 12])));
+        let ok = term.evaluate(
+            Planar {
+                data: &data,
+                w: 4,
+                h: 4,
+            },
+            Some(&mut [0.0; 48]),
+        );
+        assert_eq!(ok.unwrap(), 0.0);
     }
 
     #[test]
