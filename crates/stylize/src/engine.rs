@@ -95,14 +95,36 @@ pub trait Network: fmt::Debug + Send + Sync {
     fn targets(&self, images: &TargetImages<'_>) -> Result<Box<dyn Targets + '_>>;
 }
 
-/// A stand-in for weights that do not fit their architecture
-/// ([`crate::VggWeights::check`]): each run gives that error, where the
-/// engines would panic on them.
+/// A stand-in for a network that cannot be built: weights that do not fit
+/// their architecture ([`crate::VggWeights::check`]) or a number type the
+/// engine does not compute in. Each run gives that error, where the engines
+/// would panic.
 #[derive(Debug)]
 pub(crate) struct UnfitNetwork {
     pub(crate) arch: Architecture,
     pub(crate) engine: Engine,
-    pub(crate) unfit: crate::weights::Unfit,
+    pub(crate) why: Unbuildable,
+}
+
+/// Why an [`UnfitNetwork`] stands in.
+#[derive(Debug)]
+pub(crate) enum Unbuildable {
+    /// The weights do not fit their architecture.
+    Weights(crate::weights::Unfit),
+    /// burn's CPU engine computes in `f32` or `f64` only.
+    DType(burn::tensor::DType),
+}
+
+impl Unbuildable {
+    fn error(&self) -> Error {
+        match self {
+            Unbuildable::Weights(unfit) => unfit.error(),
+            Unbuildable::DType(dtype) => Error::parameter(
+                "dtype",
+                format!("burn's CPU engine computes in F32 or F64, not {dtype:?}"),
+            ),
+        }
+    }
 }
 
 impl Network for UnfitNetwork {
@@ -115,7 +137,7 @@ impl Network for UnfitNetwork {
     }
 
     fn targets(&self, _: &TargetImages<'_>) -> Result<Box<dyn Targets + '_>> {
-        Err(self.unfit.error())
+        Err(self.why.error())
     }
 }
 

@@ -18,7 +18,7 @@ use crate::burn_engine::BurnNetwork;
 use crate::canvas::finish_image;
 use crate::config::{ColorPreservation, Optimizer, ResolvedLayers, Scales, StyleConfig};
 use crate::device::ComputeDevice;
-use crate::engine::{Engine, Network, UnfitNetwork};
+use crate::engine::{Engine, Network, Unbuildable, UnfitNetwork};
 use crate::error::{Error, Result};
 use crate::fast::{FastVgg, SimdLevel};
 use crate::image_io::alpha_channel;
@@ -79,7 +79,7 @@ fn checked(
         Some(unfit) => Box::new(UnfitNetwork {
             arch: weights.arch,
             engine,
-            unfit,
+            why: Unbuildable::Weights(unfit),
         }),
     }
 }
@@ -118,11 +118,20 @@ impl Stylizer {
     }
 
     /// Puts `weights` on the CPU with burn's engine, computing in `dtype`
-    /// (`F32` or `F64`; the fast engine computes in `f32` only).
+    /// (`F32` or `F64`; the fast engine computes in `f32` only). With any
+    /// other type every run returns [`Error::Parameter`] naming it.
     pub fn with_dtype(weights: &VggWeights, dtype: DType) -> Self {
-        let network = checked(weights, Engine::Burn, || {
-            Box::new(BurnNetwork::cpu(weights, dtype))
-        });
+        let network = if matches!(dtype, DType::F32 | DType::F64) {
+            checked(weights, Engine::Burn, || {
+                Box::new(BurnNetwork::cpu(weights, dtype))
+            })
+        } else {
+            Box::new(UnfitNetwork {
+                arch: weights.arch,
+                engine: Engine::Burn,
+                why: Unbuildable::DType(dtype),
+            })
+        };
         Self::from_network(network, ComputeDevice::Cpu, dtype)
     }
 

@@ -308,4 +308,16 @@ fn weights_that_do_not_fit_are_an_error_not_a_panic() {
             assert!(err.contains(says), "{engine:?}: {err}");
         }
     }
+    // A number type burn's CPU engine does not compute in: the same.
+    let s = Stylizer::with_dtype(&good, stylize::DType::F16);
+    let err = s
+        .stylize(
+            &content,
+            std::slice::from_ref(&style),
+            &config,
+            &mut stylize::NoObserver,
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("F32 or F64, not F16"), "{err}");
 }
