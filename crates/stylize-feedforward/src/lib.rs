@@ -43,10 +43,16 @@ mod temporal_blend;
 
 pub use error::{Error, Result};
 pub use fast_stylizer::{FastOptions, FastStyle, FastStylizer, MIN_SIDE};
+/// The `image` crate of this library's signatures, re-exported so that a
+/// program uses the same version.
+pub use image;
 pub use models::{default_models_dir, MODEL_FILES};
 pub use planar::resize_longest;
 pub use sheet::builtin_sheet;
 pub use style_mix::{StyleMix, BUILTIN_STYLES};
 pub use style_vector::{StyleVector, STYLE_VECTOR_LEN};
+/// The optical flow crate of [`TemporalBlend::new`]'s settings and
+/// [`Error::Flow`].
+pub use stylize_flow;
 pub use stylize_matmul::Isa;
 pub use temporal_blend::{FrameLink, Link, TemporalBlend, DEFAULT_BLEND};

@@ -110,6 +110,9 @@ pub use folder_source::frame_files;
 pub use frame::{Fps, Frame, VideoInfo};
 pub use frame_sink::{FrameSink, SinkOptions, DEFAULT_FPS};
 pub use frame_source::{FrameSource, SourceOptions, MAX_FRAME_PIXELS};
+/// The `image` crate of this library's signatures (`RgbImage`,
+/// `ImageError`), re-exported so that a program uses the same version.
+pub use image;
 pub use sink::{create_sink, takes_audio};
 pub use source::{open_source, reads_through_ffmpeg};
 pub use staging::check_output_not_inside;

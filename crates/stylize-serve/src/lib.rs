@@ -52,6 +52,9 @@ mod upload;
 mod worker;
 
 pub use assets::{bundled_painting, bundled_painting_names};
+/// The `axum` crate of [`Server::router`]'s `Router`, re-exported so that
+/// a program can serve it with the same version.
+pub use axum;
 pub use config::ServeConfig;
 pub use error::Error;
 pub use server::Server;

@@ -100,6 +100,10 @@ pub use config::{
 pub use device::ComputeDevice;
 pub use engine::{Engine, Planar};
 pub use error::{Error, Result};
+/// The `image` crate of this library's signatures (`DynamicImage`,
+/// `Rgb32FImage`, `ImageError`), re-exported so that a program uses the
+/// same version.
+pub use image;
 pub use image_io::{
     alpha_channel, check_output_size, load_image, load_image_with_limits, output_format,
     save_image, with_alpha, ImageLimits,
@@ -112,7 +116,13 @@ pub use pixel_term::{PixelTerm, WeightedDistance};
 pub use preprocess::{Preprocess, PreprocessName};
 pub use problem::Problem;
 pub use simd_level::SimdLevel;
+/// The optical flow crate of [`video`]'s settings and [`Error::Flow`]
+/// (`DisParams`, `Flow`, `FlowError`).
+pub use stylize_flow;
 pub use stylizer::{Stylized, Stylizer};
-pub use weights::default::{resolve_weights, WeightsOrigin};
-pub use weights::download::{default_cache_dir, DownloadProgress, NoDownloadProgress};
+pub use weights::default::{default_spec, resolve_weights, resolve_with, WeightsOrigin};
+pub use weights::download::{
+    default_cache_dir, fetch_cached, DownloadProgress, DownloadSpec, NoDownloadProgress,
+    DEFAULT_MAX_BYTES, READ_TIMEOUT,
+};
 pub use weights::{load_vgg_weights, ConvWeights, Format as WeightsFormat, VggWeights};

@@ -92,7 +92,14 @@ pub fn spec_from(url: Option<String>, sha256: Option<String>) -> DownloadSpec {
     spec
 }
 
-/// [`resolve_weights`] with its environment passed in (for tests).
+/// [`resolve_weights`] with its environment passed in: `explicit` (a path
+/// the user named), `env` (the path `$STYLIZE_WEIGHTS` would give), the
+/// download `spec` ([`default_spec`] for the default VGG19) and the
+/// `cache_dir` ([`default_cache_dir`](crate::default_cache_dir) or a
+/// program's own). Nothing is read from the environment.
+///
+/// # Errors
+/// As [`resolve_weights`].
 pub fn resolve_with(
     explicit: Option<&Path>,
     env: Option<PathBuf>,

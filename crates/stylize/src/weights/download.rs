@@ -72,9 +72,11 @@ impl DownloadProgress for NoDownloadProgress {}
 
 /// The default cache directory: `$STYLIZE_CACHE_DIR` if set, else
 /// `$XDG_CACHE_HOME/stylize`, else `~/.cache/stylize`, on every system (the
-/// rule of `stylize_feedforward::default_models_dir` and of the fetch
-/// scripts, so the weights, the models and the clips share one folder);
-/// `None` without a home folder.
+/// rule of `stylize_feedforward::default_models_dir`, whose folder is
+/// `fast-models` in this one, and of the fetch scripts, so the weights, the
+/// models and the clips share one folder); `None` without a home folder,
+/// where the models' rule falls back to `.cache/stylize` in the current
+/// folder.
 pub fn default_cache_dir() -> Option<PathBuf> {
     cache_dir_from(|name| std::env::var_os(name))
 }
@@ -92,6 +94,13 @@ fn cache_dir_from(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<Pa
 }
 
 /// Returns the cached file if present (trusting a file already in place is fine: it got there only after verification via rename), otherwise downloads it to a temporary file in `cache_dir` (created if missing), verifies the SHA-256 while streaming, and renames it into place. On any failure no file is left at the final path and the temp file is removed.
+///
+/// # Errors
+/// [`Error::Parameter`] for a `spec` that cannot be used (not an http(s)
+/// address, a digest that is not hex, a file name with a folder in it);
+/// [`Error::Io`] naming the cache folder or file when it cannot be
+/// written; [`Error::Download`] when the transfer fails or is too large;
+/// [`Error::Checksum`] when its SHA-256 is not the pinned one.
 pub fn fetch_cached(
     spec: &DownloadSpec,
     cache_dir: &Path,
