@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 /// Everything that can go wrong running a feed-forward network.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The model files are not where they were looked for.
     #[error(

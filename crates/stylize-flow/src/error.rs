@@ -2,6 +2,7 @@
 
 /// Why a flow, warp or consistency computation was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum FlowError {
     /// The two inputs differ in size.
     #[error("size mismatch: {a_width}x{a_height} vs {b_width}x{b_height}")]

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 /// Why the server could not start or run.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The address is taken or not ours.
     #[error("cannot listen on {addr}")]

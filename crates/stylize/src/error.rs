@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 /// Everything that can go wrong in `stylize`.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Reading or writing a file failed at the operating-system level.
     #[error("{path}: {source}")]
@@ -16,7 +17,8 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// An image file could not be decoded (missing, corrupt, unknown format).
+    /// An image file could not be decoded (corrupt, empty, unknown format;
+    /// a missing or unreadable file is [`Error::Io`]).
     #[error("cannot read image {path}: {reason}")]
     ImageDecode {
         /// The image file.
