@@ -155,8 +155,9 @@ impl TemporalBlend {
     /// [`Error::Flow`] ([`FlowError::TooSmall`](stylize_flow::FlowError::TooSmall))
     /// when the frame is smaller than the DIS patch size in either
     /// direction; checked only when a flow is computed (blend above 0 and a
-    /// previous frame of the same size). After an error the previous output
-    /// is kept, for the next frame.
+    /// previous frame of the same size). After an error here, in the
+    /// painting or in [`Self::apply`], the previous output is kept, for the
+    /// next frame.
     pub fn link(&mut self, frame: &Rgb32FImage) -> Result<Link> {
         let (w, h) = frame.dimensions();
         let (wu, hu) = (w as usize, h as usize);
@@ -181,8 +182,8 @@ impl TemporalBlend {
             }
             _ => Err(None),
         };
-        // `apply` sets the next one from this link.
-        self.previous = None;
+        // `apply` replaces the previous output; until then (a painting
+        // that failed) it stays, for the next frame.
         Ok(Link {
             size: (w, h),
             grey,
@@ -293,8 +294,8 @@ mod tests {
     }
 
     /// The painting made alongside the flow gives what the two in turn
-    /// give; a failed painting is the error, and the next frame starts
-    /// afresh.
+    /// give; a failed painting is the error, and the next frame is blended
+    /// with the last output there was.
     #[test]
     fn painting_alongside_the_flow_is_the_same_as_in_turn() {
         let paint = |v: f32| Rgb32FImage::from_pixel(64, 48, image::Rgb([v, 0.5, 1.0 - v]));
@@ -313,7 +314,11 @@ mod tests {
         });
         assert!(failed.is_err());
         let (_, link) = joined.next_with(&pattern(6), || Ok(paint(0.5))).unwrap();
-        assert_eq!(link, FrameLink::Fresh(None));
+        assert!(matches!(link, FrameLink::Blended(_)), "{link:?}");
+        // A painting of the wrong size is refused the same way.
+        assert!(joined.next(&pattern(8), Rgb32FImage::new(8, 8)).is_err());
+        let (_, link) = joined.next(&pattern(8), paint(0.5)).unwrap();
+        assert!(matches!(link, FrameLink::Blended(_)), "{link:?}");
     }
 
     #[test]
