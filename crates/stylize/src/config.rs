@@ -212,8 +212,8 @@ pub struct StyleConfig {
     pub alpha: f32,
     /// Style weight beta. Default 30.
     pub beta: f32,
-    /// Weight of the total-variation cost (smoothness), see
-    /// the total-variation cost (see the README). Default 0.
+    /// Weight of the total-variation cost (smoothness: the squared
+    /// differences of neighbouring pixels; see the README). Default 0.
     pub tv_weight: f32,
     /// How pixels are optimised. Default [`Optimizer::Adam`].
     pub optimizer: Optimizer,
