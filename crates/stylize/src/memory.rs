@@ -179,6 +179,17 @@ pub(crate) fn full_size_bytes((w, h): (u32, u32), config: &StyleConfig) -> u64 {
     (f64::from(w) * f64::from(h) * per_pixel) as u64
 }
 
+/// Bytes per pixel of a style image's own size while it is read: its float
+/// copy (RGB f32), made before it is resized to its working size.
+const STYLE_INPUT_BYTES_PER_PIXEL: f64 = 12.0;
+
+/// Bytes of the style images' float copies at their own sizes `styles`:
+/// they are made one at a time, so the largest counts. (The decoded images
+/// are the caller's.)
+pub(crate) fn style_inputs_bytes(styles: &[(u32, u32)]) -> u64 {
+    (largest_style_pixels(styles) * STYLE_INPUT_BYTES_PER_PIXEL) as u64
+}
+
 /// Pixels of the largest style image.
 fn largest_style_pixels(styles: &[(u32, u32)]) -> f64 {
     styles

@@ -28,6 +28,9 @@ pub(crate) struct Plan {
     pub(crate) blend: Vec<f64>,
     pub(crate) scales: Vec<ScalePlan>,
     pub(crate) output_size: (u32, u32),
+    /// The style images' own sizes, each read as a float copy before it
+    /// is resized.
+    pub(crate) style_inputs: Vec<(u32, u32)>,
 }
 
 /// What a plan is for: the network's architecture and the engine, which
@@ -138,6 +141,7 @@ impl Planner {
             blend,
             scales,
             output_size: content,
+            style_inputs: styles.to_vec(),
         };
         if let Some(limit) = config.max_memory {
             let need = self.estimate(config, &plan);
@@ -167,7 +171,9 @@ impl Planner {
             })
             .max()
             .unwrap_or(0);
-        engine + memory::full_size_bytes(plan.output_size, config)
+        engine
+            + memory::full_size_bytes(plan.output_size, config)
+            + memory::style_inputs_bytes(&plan.style_inputs)
     }
 
     /// The error for a run over the memory limit, naming the largest
@@ -211,8 +217,20 @@ impl Planner {
             }
             format!("--size {lo} fits")
         } else {
-            let full = memory::BASE_BYTES + memory::full_size_bytes(content, config);
-            if full > limit {
+            let photo = memory::full_size_bytes(content, config);
+            let paintings = memory::style_inputs_bytes(styles);
+            let full = memory::BASE_BYTES + photo + paintings;
+            if full > limit && paintings > photo {
+                format!(
+                    "no size fits: each painting is read at its own size first, and the \
+                     largest ({} px) alone needs about {}; scale the paintings down",
+                    styles
+                        .iter()
+                        .max_by_key(|&&(w, h)| u64::from(w) * u64::from(h))
+                        .map_or_else(String::new, |(w, h)| format!("{w}x{h}")),
+                    memory::human(paintings)
+                )
+            } else if full > limit {
                 format!(
                     "no size fits: the result has the photo's own size, {}x{} px, and the \
                      buffers at that size alone need about {}; scale the photo down",
@@ -312,6 +330,38 @@ mod tests {
         assert!(
             err.contains("no size fits: the result has the photo's own size, 8000x8000 px")
                 && err.contains("scale the photo down"),
+            "{err}"
+        );
+    }
+
+    /// Each painting is read at its own size as a float copy (12 bytes a
+    /// pixel) before it is resized: the largest counts, and a limit below
+    /// it says to scale the paintings down.
+    #[test]
+    fn the_largest_paintings_own_size_counts() {
+        let config = StyleConfig::seed().with_size(64).with_max_memory(None);
+        let photo = (64, 64);
+        let estimate = |styles: &[(u32, u32)]| {
+            let plan = planner().plan_sizes(photo, styles, &config).unwrap();
+            planner().estimate(&config, &plan)
+        };
+        let small = estimate(&[(64, 64), (64, 64)]);
+        let big = estimate(&[(64, 64), (4000, 4000)]);
+        let two = estimate(&[(4000, 4000), (4000, 4000)]);
+        // The working sizes are alike (64 px): only the copy differs.
+        assert_eq!(big - small, (4000 * 4000 - 64 * 64) * 12);
+        assert_eq!(two, big, "the copies are made one at a time");
+        let err = planner()
+            .plan_sizes(
+                photo,
+                &[(16000, 16000)],
+                &config.clone().with_max_memory(Some(1 << 30)),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("the largest (16000x16000 px)")
+                && err.contains("scale the paintings down"),
             "{err}"
         );
     }
