@@ -97,7 +97,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let paintings = cli
         .style
         .iter()
-        .map(|p| crate::setup::load_painting(p).map(|i| i.to_rgb32f()))
+        .map(|p| crate::setup::load_painting(p))
         .collect::<Result<Vec<_>, _>>()?;
     let start = Instant::now();
     let fast = load_fast(cli.models.as_deref(), cli.threads)?;
@@ -412,11 +412,11 @@ fn blend_weights(config: &stylize::StyleConfig, n: usize) -> Result<Vec<f32>, st
 /// `weights`.
 fn painting_style(
     fast: &FastStylizer,
-    paintings: &[Rgb32FImage],
+    paintings: &[DynamicImage],
     weights: &[f32],
     style_size: u32,
 ) -> Result<FastStyle, stylize_feedforward::Error> {
-    let parts: Vec<(&Rgb32FImage, f32)> = paintings.iter().zip(weights.iter().copied()).collect();
+    let parts: Vec<(&DynamicImage, f32)> = paintings.iter().zip(weights.iter().copied()).collect();
     fast.blended_style(&parts, style_size)
 }
 
@@ -429,10 +429,9 @@ pub fn run_style(
     config: &stylize::StyleConfig,
 ) -> Result<FastStyle, Box<dyn std::error::Error + Send + Sync>> {
     let weights = blend_weights(config, styles.len())?;
-    let paintings: Vec<Rgb32FImage> = styles.iter().map(DynamicImage::to_rgb32f).collect();
     Ok(painting_style(
         fast,
-        &paintings,
+        styles,
         &weights,
         FastOptions::default().style_size,
     )?)

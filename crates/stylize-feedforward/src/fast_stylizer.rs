@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use image::Rgb32FImage;
+use image::{DynamicImage, Rgb32FImage};
 use stylize_matmul::Isa;
 
 use crate::arbitrary_net::ArbitraryNet;
@@ -186,10 +186,12 @@ impl FastStylizer {
         StyleVector::new(data)
     }
 
-    /// The arbitrary style of several paintings: each one's
+    /// The arbitrary style of several decoded paintings: each one's
     /// [`style_vector`](Self::style_vector) at `style_size`, blended by its
     /// weight ([`StyleVector::blend`]). One painting with any positive
-    /// weight is its own style.
+    /// weight is its own style. Only each painting's centre square (what
+    /// the vector sees) is converted to floats, one painting at a time, so
+    /// a large painting costs one float copy of its square.
     ///
     /// # Errors
     /// As [`Self::style_vector`] for each painting, and as
@@ -197,12 +199,17 @@ impl FastStylizer {
     /// summing to a positive number).
     pub fn blended_style(
         &self,
-        paintings: &[(&Rgb32FImage, f32)],
+        paintings: &[(&DynamicImage, f32)],
         style_size: u32,
     ) -> Result<FastStyle> {
         let vectors = paintings
             .iter()
-            .map(|(p, _)| self.style_vector(p, style_size))
+            .map(|(p, _)| {
+                let (w, h) = (p.width(), p.height());
+                let short = w.min(h);
+                let square = p.crop_imm((w - short) / 2, (h - short) / 2, short, short);
+                self.style_vector(&square.to_rgb32f(), style_size)
+            })
             .collect::<Result<Vec<_>>>()?;
         let parts: Vec<(&StyleVector, f32)> = vectors
             .iter()

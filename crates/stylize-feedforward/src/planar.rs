@@ -62,11 +62,12 @@ pub(crate) fn from_output(
 pub(crate) fn centre_square(img: &Rgb32FImage, side: u32) -> Rgb32FImage {
     let (w, h) = img.dimensions();
     let short = w.min(h);
-    let square = imageops::crop_imm(img, (w - short) / 2, (h - short) / 2, short, short).to_image();
+    // Resampled from a view of the square: no copy of it is made.
+    let square = imageops::crop_imm(img, (w - short) / 2, (h - short) / 2, short, short);
     if short == side {
-        square
+        square.to_image()
     } else {
-        imageops::resize(&square, side, side, FilterType::Triangle)
+        imageops::resize(&*square, side, side, FilterType::Triangle)
     }
 }
 

@@ -146,6 +146,26 @@ fn blended_styles_are_the_weighted_mean_of_the_vectors() {
         FastStyle::Arbitrary(v) => v.values().to_vec(),
         FastStyle::Builtin(_) => panic!("not an arbitrary style"),
     };
+    // Decoded images, of which only the centre square is converted: the
+    // same vector as the whole image's, in 8 bits as in floats.
+    let wide = image::imageops::crop_imm(&a, 0, 20, 256, 200).to_image();
+    let whole = fast.style_vector(&wide, 128).unwrap();
+    let bytes = image::DynamicImage::ImageRgb32F(wide.clone()).to_rgb8();
+    let from_bytes = image::DynamicImage::ImageRgb8(bytes);
+    let whole_bytes = fast.style_vector(&from_bytes.to_rgb32f(), 128).unwrap();
+    let (wide, bytes) = (image::DynamicImage::ImageRgb32F(wide), from_bytes);
+    assert_eq!(
+        values(fast.blended_style(&[(&wide, 1.0)], 128).unwrap()),
+        whole.values()
+    );
+    assert_eq!(
+        values(fast.blended_style(&[(&bytes, 1.0)], 128).unwrap()),
+        whole_bytes.values()
+    );
+    let (a, b) = (
+        image::DynamicImage::ImageRgb32F(a),
+        image::DynamicImage::ImageRgb32F(b),
+    );
     assert_eq!(
         values(fast.blended_style(&[(&a, 2.0)], 256).unwrap()),
         va.values()

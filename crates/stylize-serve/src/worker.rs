@@ -125,13 +125,10 @@ fn fast_style(fast: &FastStylizer, task: &Task) -> Result<FastStyle, String> {
         .config
         .blend_weights(task.inputs.styles.len())
         .map_err(|e| with_causes(&e))?;
-    let paintings: Vec<_> = task
+    // Converted to floats inside, one painting at a time.
+    let parts: Vec<_> = task
         .inputs
         .styles
-        .iter()
-        .map(DynamicImage::to_rgb32f)
-        .collect();
-    let parts: Vec<_> = paintings
         .iter()
         .zip(weights.iter().map(|w| *w as f32))
         .collect();
