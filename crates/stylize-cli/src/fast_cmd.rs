@@ -233,16 +233,15 @@ fn paint(
     // Too elongated for this --size: say which --size would do.
     let (w, h) = photo.dimensions();
     if w.min(h) < MIN_SIDE {
-        // The shorter side at --size s, rounded as `resize_longest` does.
-        let (long, short) = (f64::from(width.max(height)), f64::from(width.min(height)));
-        let needed = (size..=8192)
-            .find(|&s| (short * f64::from(s) / long).round() >= f64::from(MIN_SIDE))
-            .unwrap_or(8192);
+        let advice = match stylize_feedforward::least_longest((width, height), size) {
+            Some(needed) => format!("use --size {needed} or more"),
+            None => "it is too narrow at any --size".to_string(),
+        };
         return Err(Error::parameter(
             "size",
             format!(
                 "{} is {w}x{h} at --size {size}; the networks need at least {MIN_SIDE} px on \
-                 each side: use --size {needed} or more",
+                 each side: {advice}",
                 input.display()
             ),
         )

@@ -47,7 +47,7 @@ pub use fast_stylizer::{FastOptions, FastStyle, FastStylizer, MIN_SIDE};
 /// program uses the same version.
 pub use image;
 pub use models::{default_models_dir, MODEL_FILES};
-pub use planar::resize_longest;
+pub use planar::{least_longest, longest_size, resize_longest};
 pub use sheet::builtin_sheet;
 pub use style_mix::{StyleMix, BUILTIN_STYLES};
 pub use style_vector::{StyleVector, STYLE_VECTOR_LEN};

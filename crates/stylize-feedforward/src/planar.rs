@@ -71,16 +71,36 @@ pub(crate) fn centre_square(img: &Rgb32FImage, side: u32) -> Rgb32FImage {
     }
 }
 
-/// `img` scaled so that its longer side is `longest` (aspect kept).
+/// `img` scaled so that its longer side is `longest` (aspect kept; its
+/// size is [`longest_size`]'s).
 pub fn resize_longest(img: &Rgb32FImage, longest: u32) -> Rgb32FImage {
     let (w, h) = img.dimensions();
     if w.max(h) == longest {
         return img.clone();
     }
-    let scale = longest as f64 / w.max(h) as f64;
-    let nw = ((w as f64 * scale).round() as u32).max(1);
-    let nh = ((h as f64 * scale).round() as u32).max(1);
+    let (nw, nh) = longest_size((w, h), longest);
     imageops::resize(img, nw, nh, FilterType::Triangle)
+}
+
+/// The size of a `(w, h)` image scaled so that its longer side is
+/// `longest`, as [`resize_longest`] rounds it (each side at least 1).
+pub fn longest_size((w, h): (u32, u32), longest: u32) -> (u32, u32) {
+    if w.max(h) == longest {
+        return (w, h);
+    }
+    let scale = f64::from(longest) / f64::from(w.max(h).max(1));
+    let side = |v: u32| ((f64::from(v) * scale).round() as u32).max(1);
+    (side(w), side(h))
+}
+
+/// The least longer side, from `from` up to 16384, at which a `(w, h)`
+/// image scaled by [`resize_longest`] has both sides at least
+/// [`MIN_SIDE`](crate::MIN_SIDE); `None` when there is none.
+pub fn least_longest((w, h): (u32, u32), from: u32) -> Option<u32> {
+    (from..=16384).find(|&s| {
+        let (a, b) = longest_size((w, h), s);
+        a.min(b) >= crate::MIN_SIDE
+    })
 }
 
 #[cfg(test)]
@@ -103,6 +123,26 @@ mod tests {
             image::Rgb(img.get_pixel(x, y).0.map(|v| v.clamp(0.0, 1.0)))
         });
         assert_eq!(back, clamped);
+    }
+
+    /// The sizes said are the sizes made, and the least size that fits
+    /// fits where one less does not.
+    #[test]
+    fn the_least_longer_side_fits_and_one_less_does_not() {
+        for (w, h) in [(1000, 20), (300, 100), (64, 17), (20, 1000)] {
+            let img = Rgb32FImage::new(w, h);
+            assert_eq!(
+                resize_longest(&img, 96).dimensions(),
+                longest_size((w, h), 96)
+            );
+            let least = least_longest((w, h), 16).unwrap();
+            let (a, b) = longest_size((w, h), least);
+            assert!(a.min(b) >= crate::MIN_SIDE, "{w}x{h} at {least}");
+            let (a, b) = longest_size((w, h), least - 1);
+            assert!(a.min(b) < crate::MIN_SIDE, "{w}x{h} at {}", least - 1);
+        }
+        assert_eq!(least_longest((1000, 20), 64), Some(775));
+        assert_eq!(least_longest((16384, 1), 16), None);
     }
 
     #[test]
