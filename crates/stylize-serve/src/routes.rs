@@ -268,6 +268,40 @@ fn check_memory(
     Ok((need, refusal))
 }
 
+/// Why the fast network cannot paint a photo (or a clip's frames, `clip`)
+/// of `size` px with `settings`, as `stylize fast` (the command this page
+/// shows for the job) would refuse it: a photo under the network's least
+/// side (not painted as an upscaled thumbnail), or one too narrow at the
+/// job's size. `None` when it can, or the method is not the fast one.
+fn fast_too_small(settings: &Settings, (w, h): (u32, u32), clip: bool) -> Option<String> {
+    let min = stylize_feedforward::MIN_SIDE;
+    if settings.method != MethodName::Fast {
+        return None;
+    }
+    let what = if clip {
+        "the clip's frames are"
+    } else {
+        "the photo is"
+    };
+    if !clip && w.min(h) < min {
+        return Some(format!(
+            "{what} {w}x{h}; the fast network needs at least {min}x{min} pixels"
+        ));
+    }
+    let (a, b) = stylize_feedforward::longest_size((w, h), settings.size);
+    (a.min(b) < min).then(|| {
+        let advice = match stylize_feedforward::least_longest((w, h), settings.size) {
+            Some(size) => format!("choose a size of {size} or more"),
+            None => "it is too narrow at any size".to_string(),
+        };
+        format!(
+            "{what} {w}x{h}, {a}x{b} at size {}; the fast network needs at least {min} px on \
+             each side: {advice}",
+            settings.size
+        )
+    })
+}
+
 /// Refuses what this server cannot paint: a job that needs the fast
 /// network when its model files were not found (422).
 fn check_method(app: &App, settings: &Settings) -> ApiResult<()> {
@@ -319,7 +353,13 @@ async fn estimate(
         req.styles
     };
     let config = settings.to_config(None).map_err(ApiError::bad_request)?;
-    let reply = match check_memory(&app, &settings, &config, req.content, &styles) {
+    // The photo is what is sized here (a clip's frames alike).
+    let too_small = fast_too_small(&settings, req.content, false).map(ApiError::bad_request);
+    let checked = match too_small {
+        Some(e) => Err(e),
+        None => check_memory(&app, &settings, &config, req.content, &styles),
+    };
+    let reply = match checked {
         Ok((need, refusal)) => serde_json::json!({
             "bytes": need,
             "human": stylize::memory::human(need),
@@ -545,19 +585,11 @@ async fn create_job(
     };
     let dims = |i: &DynamicImage| (i.width(), i.height());
     let content = decoded.size;
-    // As `stylize fast` (the command this page shows for the job): a photo
-    // is refused before it is resized, not painted as an upscaled thumbnail.
-    let min = stylize_feedforward::MIN_SIDE;
-    if settings.method == MethodName::Fast
-        && matches!(decoded.inputs.painting, Painting::Image(_))
-        && content.0.min(content.1) < min
-    {
+    let clip = matches!(decoded.inputs.painting, Painting::Video { .. });
+    if let Some(message) = fast_too_small(&settings, content, clip) {
         return Err(cleanup(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            format!(
-                "the photo is {}x{}; the fast network needs at least {min}x{min} pixels",
-                content.0, content.1
-            ),
+            message,
         )));
     }
     let styles: Vec<_> = decoded.inputs.styles.iter().map(dims).collect();

@@ -332,6 +332,30 @@ async fn estimate_and_memory_refusal() {
         v["message"].as_str().is_some_and(|m| m.contains("px")),
         "{v}"
     );
+    // The same for the fast network: a photo under its least side, or one
+    // too narrow at the size, as the job itself would be refused.
+    for (body, says) in [
+        (
+            r#"{"settings":{"method":"fast","size":64},"content":[10,10]}"#,
+            "at least 16x16",
+        ),
+        (
+            r#"{"settings":{"method":"fast","size":64},"content":[1000,20]}"#,
+            "choose a size of 775 or more",
+        ),
+    ] {
+        let (status, v) = json(&app, estimate(body)).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        assert_eq!(
+            (v["fits"].as_bool(), v["bytes"].is_null()),
+            (Some(false), true),
+            "{v}"
+        );
+        assert!(
+            v["message"].as_str().is_some_and(|m| m.contains(says)),
+            "{v}"
+        );
+    }
     let (status, v) = json(&app, estimate(r#"{"content":[0,10]}"#)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
     let (status, v) = json(
@@ -896,6 +920,26 @@ async fn fast_jobs_paint_in_one_pass_or_start_the_optimiser() {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(error_of(&v).contains("at least 16x16"), "{v}");
+    // So is one too narrow at the job's size (64x1), before it is queued.
+    let mut strip = std::io::Cursor::new(Vec::new());
+    image::RgbImage::new(1000, 20)
+        .write_to(&mut strip, image::ImageFormat::Png)
+        .expect("encode");
+    let (status, v) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "strip.png", strip.get_ref()),
+            Part::Text("builtin", "starry_night"),
+            Part::Text("settings", r#"{"method":"fast","size":64}"#),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        error_of(&v).contains("64x1 at size 64")
+            && error_of(&v).contains("choose a size of 775 or more"),
+        "{v}"
+    );
 
     // Less strength: the style vector nearer the photo's own.
     let (status, job) = json(
