@@ -14,6 +14,7 @@ use tokio::sync::broadcast;
 
 use crate::api_error::ApiError;
 use crate::job::{CostRow, Inputs, Job, JobState, JobView};
+use crate::settings::MethodName;
 
 /// Events kept for slow readers; one that falls further behind gets a
 /// fresh snapshot.
@@ -149,11 +150,20 @@ impl Board {
         // A job alone over the bound still goes in when nothing waits: it
         // was decoded within the image limits, and waiting would not help.
         if held > 0 && held.saturating_add(bytes) > self.max_queued_bytes {
+            // Before decoding (`bytes` 0) the waiting jobs are already at
+            // the bound; after, this job's images are what passes it.
+            let this = if bytes == 0 {
+                String::new()
+            } else {
+                format!(
+                    ", and this one's {} would pass",
+                    stylize::memory::human(bytes)
+                )
+            };
             return refuse(format!(
-                "the waiting jobs hold {} of decoded images, and this one's {} would pass the \
-                 server's {} for them; wait for one to start or remove one",
+                "the waiting jobs hold {} of decoded images{this}; this server keeps at most {} \
+                 for them: wait for one to start or remove one",
                 stylize::memory::human(held),
-                stylize::memory::human(bytes),
                 stylize::memory::human(self.max_queued_bytes)
             ));
         }
@@ -327,6 +337,14 @@ impl Board {
             Outcome::Done(path) => {
                 job.result_file = Some(path);
                 job.state = JobState::Done;
+                // A clip whose length was not known (or whose file ended
+                // early) is done with the frames it had.
+                if job.frames.is_some_and(|n| job.frames_done < n) && job.frames_done > 0 {
+                    job.frames = Some(job.frames_done);
+                    if job.settings.method == MethodName::Fast {
+                        job.iterations = job.frames_done;
+                    }
+                }
                 "done"
             }
             Outcome::Cancelled(path) => {

@@ -1015,6 +1015,39 @@ async fn fast_jobs_paint_in_one_pass_or_start_the_optimiser() {
         .collect_frames()
         .expect("frames");
     assert_eq!(decoded.len() as u64, frames);
+
+    // A clip cut short (its length unknown until it ends) is done with the
+    // frames it had, and says so.
+    let cut = &gif[..gif.len() * 3 / 5];
+    let (status, job) = json(
+        &app,
+        post_job(&[
+            Part::File("video", "cut.gif", cut),
+            Part::Text("builtin", "udnie"),
+            Part::Text("settings", r#"{"method":"fast","size":64}"#),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let id = job["id"].as_u64().expect("id");
+    let job = wait_for(&app, id, "finished", |j| {
+        j["state"] != "queued" && j["state"] != "running"
+    })
+    .await;
+    assert_eq!(job["state"], "done", "{job}");
+    let done = job["frames_done"].as_u64().expect("frames_done");
+    assert!((1..4).contains(&done), "{job}");
+    assert_eq!(
+        (job["frames"].as_u64(), job["iterations"].as_u64()),
+        (Some(done), Some(done)),
+        "{job}"
+    );
+    let (_, bytes, _) = send(&app, get(&format!("/api/jobs/{id}/result"))).await;
+    let decoder = image::codecs::gif::GifDecoder::new(std::io::Cursor::new(bytes)).expect("a GIF");
+    let decoded = image::AnimationDecoder::into_frames(decoder)
+        .collect_frames()
+        .expect("frames");
+    assert_eq!(decoded.len() as u64, done);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1331,7 +1364,9 @@ async fn the_waiting_jobs_hold_a_bounded_amount_of_decoded_images() {
     let (status, v) = json(&app, job(2)).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{v}");
     assert!(
-        error_of(&v).contains("the waiting jobs hold 36 KiB of decoded images"),
+        error_of(&v).contains(
+            "the waiting jobs hold 36 KiB of decoded images, and this one's 36 KiB would pass"
+        ),
         "{v}"
     );
     let _ = json(&app, post(&format!("/api/jobs/{a}/cancel"))).await;
