@@ -54,6 +54,10 @@ pub struct ServeConfig {
     /// passes `$STYLIZE_FFMPEG` when it is set:
     /// [`stylize_frames::ffmpeg_from_env`]).
     pub ffmpeg: PathBuf,
+    /// Longest wait for the next bytes of a request's body: an upload that
+    /// stops part-way for this long is answered 408 and its part dropped.
+    /// Default 30 s.
+    pub upload_idle_timeout: Duration,
 }
 
 impl Default for ServeConfig {
@@ -71,6 +75,7 @@ impl Default for ServeConfig {
             max_video_frames: 300,
             max_memory: None,
             ffmpeg: stylize_frames::SourceOptions::default().ffmpeg,
+            upload_idle_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -40,6 +40,7 @@ mod config;
 mod error;
 mod events;
 mod guard;
+mod idle_body;
 mod job;
 mod job_kind;
 mod job_observer;

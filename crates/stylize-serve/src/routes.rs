@@ -54,6 +54,10 @@ pub(crate) fn router(app: Arc<App>, port: u16) -> Router {
         .route("/api/events", get(crate::events::events))
         .fallback(no_such_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            app.config.upload_idle_timeout,
+            crate::idle_body::limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(guard, guard::check))
         .with_state(app)
 }

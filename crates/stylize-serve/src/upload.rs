@@ -53,6 +53,13 @@ fn multipart_error(e: MultipartError) -> ApiError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         return too_large();
     }
+    // The client stopped sending ([`crate::idle_body`]).
+    if let Some(stall) = crate::idle_body::stall_in(&e) {
+        return ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("cannot read the form: {stall}"),
+        );
+    }
     // A body that cannot be read (a broken chunked encoding, a connection
     // cut short) is the request's fault, not the server's: 400, not 500.
     let status = if status.is_server_error() {

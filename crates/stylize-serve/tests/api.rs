@@ -102,6 +102,7 @@ async fn page_assets_and_info() {
 async fn security_checks() {
     let config = stylize_serve::ServeConfig {
         max_upload_bytes: 24 << 10,
+        upload_idle_timeout: Duration::from_millis(300),
         ..quick_config()
     };
     let Some(server) = server("security_checks", config) else {
@@ -155,6 +156,29 @@ async fn security_checks() {
         .expect("request");
     let (status, v) = json(&app, broken).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    // One that stops coming (a stalled or hostile client) is answered 408
+    // after the idle time, and what it sent is dropped.
+    let head = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"content\"; filename=\"a.png\"\r\n\r\n"
+    );
+    let stalled = futures_util::StreamExt::chain(
+        futures_util::stream::iter([Ok::<_, std::io::Error>(head.into_bytes())]),
+        futures_util::stream::pending(),
+    );
+    let stalled = Request::post("/api/jobs")
+        .header(header::HOST, HOST)
+        .header(header::ORIGIN, ORIGIN)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(Body::from_stream(stalled))
+        .expect("request");
+    let (status, v) = tokio::time::timeout(Duration::from_secs(30), json(&app, stalled))
+        .await
+        .expect("a stalled upload was waited for without end");
+    assert_eq!(status, StatusCode::REQUEST_TIMEOUT, "{v}");
+    assert!(error_of(&v).contains("stalled"), "{v}");
     // Changes need this server's Origin.
     for (method, uri) in [
         ("POST", "/api/jobs"),
