@@ -438,6 +438,11 @@ impl StyleConfig {
         self.lbfgs_bounds = v;
         self
     }
+    /// Sets [`Self::lbfgs_history`].
+    pub fn with_lbfgs_history(mut self, v: usize) -> Self {
+        self.lbfgs_history = v;
+        self
+    }
     /// Sets [`Self::tv_weight`].
     pub fn with_tv_weight(mut self, v: f32) -> Self {
         self.tv_weight = v;

@@ -180,6 +180,61 @@ impl Default for VideoConfig {
 }
 
 impl VideoConfig {
+    /// Sets [`Self::image`].
+    pub fn with_image(mut self, v: StyleConfig) -> Self {
+        self.image = v;
+        self
+    }
+    /// Sets [`Self::frame_iterations`].
+    pub fn with_frame_iterations(mut self, v: Option<usize>) -> Self {
+        self.frame_iterations = v;
+        self
+    }
+    /// Sets [`Self::temporal_weight`].
+    pub fn with_temporal_weight(mut self, v: f64) -> Self {
+        self.temporal_weight = v;
+        self
+    }
+    /// Sets [`Self::long_term`].
+    pub fn with_long_term(mut self, v: usize) -> Self {
+        self.long_term = v;
+        self
+    }
+    /// Sets [`Self::cut_threshold`].
+    pub fn with_cut_threshold(mut self, v: f64) -> Self {
+        self.cut_threshold = v;
+        self
+    }
+    /// Sets [`Self::flow`].
+    pub fn with_flow(mut self, v: DisParams) -> Self {
+        self.flow = v;
+        self
+    }
+    /// Sets [`Self::inconsistent_start`].
+    pub fn with_inconsistent_start(mut self, v: InconsistentStart) -> Self {
+        self.inconsistent_start = v;
+        self
+    }
+    /// Sets [`Self::independent`].
+    pub fn with_independent(mut self, v: bool) -> Self {
+        self.independent = v;
+        self
+    }
+    /// Sets [`Self::loop_frames`].
+    pub fn with_loop_frames(mut self, v: usize) -> Self {
+        self.loop_frames = v;
+        self
+    }
+    /// Sets [`Self::warp`].
+    pub fn with_warp(mut self, v: WarpInterpolation) -> Self {
+        self.warp = v;
+        self
+    }
+    /// Sets [`Self::warp_flow`].
+    pub fn with_warp_flow(mut self, v: WarpFlow) -> Self {
+        self.warp_flow = v;
+        self
+    }
     /// Iterations of a frame that continues a shot.
     pub fn effective_frame_iterations(&self) -> usize {
         self.frame_iterations
@@ -226,6 +281,41 @@ impl VideoConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each builder sets its own field and no other.
+    #[test]
+    fn builders_set_their_fields() {
+        let c = VideoConfig::default()
+            .with_image(StyleConfig::gatys().with_size(128).with_lbfgs_history(7))
+            .with_frame_iterations(Some(9))
+            .with_temporal_weight(5.0)
+            .with_long_term(3)
+            .with_cut_threshold(0.5)
+            .with_inconsistent_start(InconsistentStart::default())
+            .with_independent(true)
+            .with_loop_frames(4)
+            .with_warp(WarpInterpolation::Bilinear)
+            .with_warp_flow(WarpFlow::OneWay);
+        let want = VideoConfig {
+            image: StyleConfig {
+                size: 128,
+                lbfgs_history: 7,
+                ..StyleConfig::gatys()
+            },
+            frame_iterations: Some(9),
+            temporal_weight: 5.0,
+            long_term: 3,
+            cut_threshold: 0.5,
+            independent: true,
+            loop_frames: 4,
+            warp: WarpInterpolation::Bilinear,
+            warp_flow: WarpFlow::OneWay,
+            ..VideoConfig::default()
+        };
+        assert_eq!(c, want);
+        let flow = DisParams::default();
+        assert_eq!(VideoConfig::default().with_flow(flow.clone()).flow, flow);
+    }
 
     #[test]
     fn the_warp_flow_choice_is_applied() {
