@@ -62,7 +62,9 @@ fn place(path: &Path) -> io::Result<Place> {
             Ok(match follow_links(path)? {
                 (_, Some(Descriptor::Own(fd @ (1 | 2)))) => Place::Inherited(fd),
                 (_, Some(_)) => Place::Direct,
-                (at, None) if in_descriptor_folder(&at) => return Err(io::Error::new(
+                // An entry of a descriptor folder that is not there: no file
+                // can be made in it.
+                (at, None) if descriptor_folder(&at).is_some() => return Err(io::Error::new(
                     io::ErrorKind::NotFound,
                     "no such descriptor is open in this process (a shell opens one with `N>FILE`)",
                 )),
@@ -72,13 +74,17 @@ fn place(path: &Path) -> io::Result<Place> {
     }
 }
 
-/// Whether `path` names an entry of a process's descriptor folder
-/// (`/dev/fd/N`, `/proc/self/fd/N`), where no file can be made.
-fn in_descriptor_folder(path: &Path) -> bool {
-    path.parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .and_then(|d| std::fs::canonicalize(d).ok())
-        .is_some_and(|d| d.starts_with("/proc") && d.ends_with("fd"))
+/// The folder `path` is in, resolved as the kernel resolves it (however it
+/// is spelled: `/dev/fd/1`, `../proc/self/fd/1`), when that is a
+/// process's descriptor folder (`/proc/PID/fd`).
+fn descriptor_folder(path: &Path) -> Option<PathBuf> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::canonicalize(dir)
+        .ok()
+        .filter(|d| d.starts_with("/proc") && d.ends_with("fd"))
 }
 
 /// A name reached through a process's open descriptors (`/proc/PID/fd/N`).
@@ -227,17 +233,7 @@ fn follow_links(path: &Path) -> io::Result<(PathBuf, Option<Descriptor>)> {
     for _ in 0..40 {
         match std::fs::symlink_metadata(&at) {
             Ok(m) if m.file_type().is_symlink() => {
-                // Told from the link's folder as the kernel resolves it,
-                // however it is spelled (`/dev/fd/1`, `../proc/self/fd/1`).
-                let dir = at.parent().and_then(|d| {
-                    let d = if d.as_os_str().is_empty() {
-                        Path::new(".")
-                    } else {
-                        d
-                    };
-                    std::fs::canonicalize(d).ok()
-                });
-                if let Some(dir) = dir.filter(|d| d.starts_with("/proc") && d.ends_with("fd")) {
+                if let Some(dir) = descriptor_folder(&at) {
                     let n = at.file_name().and_then(|n| n.to_str()?.parse().ok());
                     descriptor = Some(match n {
                         Some(n) if own_fds.as_deref() == Some(dir.as_path()) => Descriptor::Own(n),
