@@ -66,20 +66,27 @@ pub struct Stylized {
     pub stopped: bool,
 }
 
-/// The network `make` builds from `weights`, or, for weights that do not
-/// fit their architecture, a stand-in whose every run gives that error
-/// (the engines would panic on them).
+/// The network `make` builds from `weights` to compute in `dtype`, or,
+/// for a type the engines do not compute in or weights that do not fit
+/// their architecture, a stand-in whose every run gives that error (the
+/// engines would panic on them).
 fn checked(
     weights: &VggWeights,
     engine: Engine,
+    dtype: DType,
     make: impl FnOnce() -> Box<dyn Network>,
 ) -> Box<dyn Network> {
-    match weights.unfit() {
+    let why = if matches!(dtype, DType::F32 | DType::F64) {
+        weights.unfit().map(Unbuildable::Weights)
+    } else {
+        Some(Unbuildable::DType(dtype))
+    };
+    match why {
         None => make(),
-        Some(unfit) => Box::new(UnfitNetwork {
+        Some(why) => Box::new(UnfitNetwork {
             arch: weights.arch,
             engine,
-            why: Unbuildable::Weights(unfit),
+            why,
         }),
     }
 }
@@ -96,7 +103,7 @@ impl Stylizer {
     /// [`SimdLevel::Avx2`] runs the AVX2 code on a CPU that also has
     /// AVX-512.
     pub fn with_simd(weights: &VggWeights, level: SimdLevel) -> Self {
-        let network = checked(weights, Engine::Fast, || {
+        let network = checked(weights, Engine::Fast, DType::F32, || {
             Box::new(FastVgg::with_simd(weights, level))
         });
         Self::from_network(network, ComputeDevice::Cpu, DType::F32)
@@ -121,17 +128,9 @@ impl Stylizer {
     /// (`F32` or `F64`; the fast engine computes in `f32` only). With any
     /// other type every run returns [`Error::Parameter`] naming it.
     pub fn with_dtype(weights: &VggWeights, dtype: DType) -> Self {
-        let network = if matches!(dtype, DType::F32 | DType::F64) {
-            checked(weights, Engine::Burn, || {
-                Box::new(BurnNetwork::cpu(weights, dtype))
-            })
-        } else {
-            Box::new(UnfitNetwork {
-                arch: weights.arch,
-                engine: Engine::Burn,
-                why: Unbuildable::DType(dtype),
-            })
-        };
+        let network = checked(weights, Engine::Burn, dtype, || {
+            Box::new(BurnNetwork::cpu(weights, dtype))
+        });
         Self::from_network(network, ComputeDevice::Cpu, dtype)
     }
 
