@@ -11,7 +11,7 @@ use crate::builtin_net::BuiltinNet;
 use crate::conv::Planes;
 use crate::error::{Error, Result};
 use crate::models::{read_model, BUILTIN, PREDICTOR, TRANSFORMER};
-use crate::planar::{centre_square, from_output, pad_to_multiple, to_nchw};
+use crate::planar::{centre_square, centre_square_at, from_output, pad_to_multiple, to_nchw};
 use crate::runner::Runner;
 use crate::style_mix::StyleMix;
 use crate::style_predictor::StylePredictor;
@@ -205,9 +205,8 @@ impl FastStylizer {
         let vectors = paintings
             .iter()
             .map(|(p, _)| {
-                let (w, h) = (p.width(), p.height());
-                let short = w.min(h);
-                let square = p.crop_imm((w - short) / 2, (h - short) / 2, short, short);
+                let (x, y, short) = centre_square_at((p.width(), p.height()));
+                let square = p.crop_imm(x, y, short, short);
                 self.style_vector(&square.to_rgb32f(), style_size)
             })
             .collect::<Result<Vec<_>>>()?;

@@ -60,15 +60,20 @@ pub(crate) fn from_output(
 /// image and `side`: scaling a 3000x16 panorama's short side to 2048
 /// first asked for 9 GB.
 pub(crate) fn centre_square(img: &Rgb32FImage, side: u32) -> Rgb32FImage {
-    let (w, h) = img.dimensions();
-    let short = w.min(h);
+    let (x, y, short) = centre_square_at(img.dimensions());
     // Resampled from a view of the square: no copy of it is made.
-    let square = imageops::crop_imm(img, (w - short) / 2, (h - short) / 2, short, short);
+    let square = imageops::crop_imm(img, x, y, short, short);
     if short == side {
         square.to_image()
     } else {
         imageops::resize(&*square, side, side, FilterType::Triangle)
     }
+}
+
+/// Where the centre square of a `(w, h)` image is: its corner and side.
+pub(crate) fn centre_square_at((w, h): (u32, u32)) -> (u32, u32, u32) {
+    let short = w.min(h);
+    ((w - short) / 2, (h - short) / 2, short)
 }
 
 /// `img` scaled so that its longer side is `longest` (aspect kept; its
