@@ -58,6 +58,14 @@ pub struct ServeConfig {
     /// stops part-way for this long is answered 408 and its part dropped.
     /// Default 30 s.
     pub upload_idle_timeout: Duration,
+    /// Longest wait for a request's headers, from when the connection is
+    /// ready for one (a keep-alive connection waiting for its next request
+    /// counts too); then the connection is closed. Default 30 s.
+    pub header_read_timeout: Duration,
+    /// Most connections open at once. Further ones wait, unanswered, until
+    /// one closes (an idle one within [`Self::header_read_timeout`]).
+    /// Default 256.
+    pub max_connections: usize,
 }
 
 impl Default for ServeConfig {
@@ -76,6 +84,8 @@ impl Default for ServeConfig {
             max_memory: None,
             ffmpeg: stylize_frames::SourceOptions::default().ffmpeg,
             upload_idle_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(30),
+            max_connections: 256,
         }
     }
 }

@@ -35,7 +35,4 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// Accepting connections failed.
-    #[error("the server stopped")]
-    Serve(#[source] std::io::Error),
 }

@@ -37,6 +37,7 @@ mod assets;
 mod board;
 mod clip_observer;
 mod config;
+mod connections;
 mod error;
 mod events;
 mod guard;

@@ -1,7 +1,6 @@
 //! The server: its private jobs folder, the worker, the routes, and
 //! listening until told to stop.
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -115,9 +114,12 @@ impl Server {
     /// cancelled) and removes the jobs' folder. Requests in flight get 3 s
     /// to finish; connections open after that are closed. Blocks; runs its own
     /// async runtime (`threads` threads for the network side).
+    /// Each connection is held to [`ServeConfig::header_read_timeout`], and
+    /// at most [`ServeConfig::max_connections`] are open at once.
     ///
     /// # Errors
-    /// [`Error::Bind`], [`Error::Start`], [`Error::Serve`].
+    /// [`Error::Bind`] or [`Error::Start`]. An error accepting one
+    /// connection is logged, and the server goes on.
     pub fn run(
         self,
         threads: usize,
@@ -148,19 +150,22 @@ impl Server {
         let board = self.app.board.clone();
         let stopping = Arc::new(tokio::sync::Notify::new());
         let stopped = stopping.clone();
-        let served = runtime.block_on(async move {
-            let serve = axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
-                    while !stop() {
-                        tick.tick().await;
-                    }
-                    // Ends the event streams, so that the graceful
-                    // shutdown does not wait for open tabs.
-                    board.close();
-                    stopping.notify_one();
-                })
-                .into_future();
+        let limits = crate::connections::Limits {
+            header_read_timeout: self.app.config.header_read_timeout,
+            max_connections: self.app.config.max_connections,
+        };
+        runtime.block_on(async move {
+            let stop = async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+                while !stop() {
+                    tick.tick().await;
+                }
+                // Ends the event streams, so that the graceful shutdown
+                // does not wait for open tabs.
+                board.close();
+                stopping.notify_one();
+            };
+            let serve = crate::connections::serve(listener, router, limits, stop);
             // Connections still open then (a request half sent, an event
             // stream its client does not read) do not hold the stop up:
             // they are dropped with the runtime.
@@ -168,22 +173,18 @@ impl Server {
                 stopped.notified().await;
                 tokio::time::sleep(SHUTDOWN_GRACE).await;
             };
-            match futures_util::future::select(std::pin::pin!(serve), std::pin::pin!(deadline))
-                .await
+            if let futures_util::future::Either::Right(((), _)) =
+                futures_util::future::select(std::pin::pin!(serve), std::pin::pin!(deadline)).await
             {
-                futures_util::future::Either::Left((served, _)) => served,
-                futures_util::future::Either::Right(((), _)) => {
-                    log::warn!(
-                        "closing the connections still open {} s after the stop",
-                        SHUTDOWN_GRACE.as_secs()
-                    );
-                    Ok(())
-                }
+                log::warn!(
+                    "closing the connections still open {} s after the stop",
+                    SHUTDOWN_GRACE.as_secs()
+                );
             }
         });
         drop(self);
         runtime.shutdown_timeout(std::time::Duration::from_secs(2));
-        served.map_err(Error::Serve)
+        Ok(())
     }
 }
 
