@@ -214,7 +214,7 @@ const FAST_BASE_BYTES: u64 = 128 << 20;
 const FAST_FULL_SIZE_BYTES_PER_PIXEL: u64 = 12;
 
 /// The memory a run of `settings` (as `config`) needs, and the refusal
-/// message when that is over the server's limit; 400 when it cannot run at
+/// message when that is over the server's limit; 422 when it cannot run at
 /// all (images too small for its layers).
 fn check_memory(
     app: &App,
@@ -256,7 +256,8 @@ fn check_memory(
     let need = app
         .stylizer
         .check_memory(content, styles, &config)
-        .map_err(|e| ApiError::bad_request(with_causes(&e)))?;
+        // The photo or the paintings too small for the settings.
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, with_causes(&e)))?;
     let refusal = match app.config.max_memory {
         Some(limit) if need > limit => Some(
             app.stylizer
@@ -358,7 +359,8 @@ async fn estimate(
     };
     let config = settings.to_config(None).map_err(ApiError::bad_request)?;
     // The photo is what is sized here (a clip's frames alike).
-    let too_small = fast_too_small(&settings, req.content, false).map(ApiError::bad_request);
+    let too_small = fast_too_small(&settings, req.content, false)
+        .map(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m));
     let checked = match too_small {
         Some(e) => Err(e),
         None => check_memory(&app, &settings, &config, req.content, &styles),
@@ -372,7 +374,7 @@ async fn estimate(
             "message": refusal.unwrap_or_else(|| format!("about {} of memory", stylize::memory::human(need))),
         }),
         // The images are too small for the settings, and the like.
-        Err(e) if e.status == StatusCode::BAD_REQUEST => serde_json::json!({
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => serde_json::json!({
             "bytes": null,
             "human": null,
             "limit_bytes": app.config.max_memory,

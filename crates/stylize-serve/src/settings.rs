@@ -119,6 +119,9 @@ pub(crate) const SIZE_RANGE: (u32, u32) = (16, 8192);
 pub(crate) const ITERATIONS_RANGE: (usize, usize) = (1, 100_000);
 pub(crate) const STRENGTH_RANGE: (f32, f32) = (-3.0, 3.0);
 pub(crate) const SCALES_RANGE: (usize, usize) = (1, 8);
+/// The largest seed: 2^53 - 1, so that the page (JavaScript numbers are
+/// doubles) shows and sends back every seed exactly.
+pub(crate) const MAX_SEED: u64 = (1 << 53) - 1;
 
 impl PresetName {
     fn preset(self) -> Preset {
@@ -225,6 +228,13 @@ impl Settings {
                         .into(),
                 );
             }
+        }
+        if self.seed > MAX_SEED {
+            return Err(format!(
+                "seed must be within 0..={MAX_SEED} (2^53 - 1, the largest whole number a web \
+                 page's JavaScript holds exactly; got {})",
+                self.seed
+            ));
         }
         let within = |name: &str, v: f64, lo: f64, hi: f64| {
             if v.is_finite() && (lo..=hi).contains(&v) {

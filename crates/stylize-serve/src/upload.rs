@@ -120,15 +120,22 @@ pub(crate) async fn read_form(mut form: Multipart) -> Result<JobForm, ApiError> 
             "builtin" => {
                 let name = text(bytes)?;
                 let style = crate::assets::builtin_style(name.trim()).ok_or_else(|| {
-                    ApiError::bad_request(format!("no bundled style named `{}`", name.trim()))
+                    ApiError::bad_request(format!(
+                        "no bundled style named `{}`",
+                        shown(name.trim())
+                    ))
                 })?;
                 styles.push(StylePart::Builtin(style));
+            }
+            "settings" if settings.is_some() => {
+                return Err(ApiError::bad_request("more than one `settings` part"))
             }
             "settings" => settings = Some(text(bytes)?),
             other => {
                 return Err(ApiError::bad_request(format!(
-                "unknown form part `{other}` (expected content or video, style, builtin, settings)"
-            )))
+                    "unknown form part `{}` (expected content or video, style, builtin, settings)",
+                    shown(other)
+                )))
             }
         }
     }
@@ -140,6 +147,20 @@ pub(crate) async fn read_form(mut form: Multipart) -> Result<JobForm, ApiError> 
         styles,
         settings,
     })
+}
+
+/// A client's text as a message quotes it: its first 64 characters (no
+/// control characters), and
+/// `...` when there were more (a part's name can be as long as the
+/// request).
+fn shown(text: &str) -> String {
+    const MAX: usize = 64;
+    let mut chars = text.chars().filter(|c| !c.is_control());
+    let mut out: String = chars.by_ref().take(MAX).collect();
+    if chars.next().is_some() {
+        out.push_str("...");
+    }
+    out
 }
 
 /// The last component of a browser's file name, without control
@@ -248,6 +269,14 @@ mod tests {
         assert_eq!(clean_name("C:\\Users\\me\\cat.jpg"), "cat.jpg");
         assert_eq!(clean_name(""), "upload");
         assert_eq!(clean_name("a\u{0}b.png"), "ab.png");
+    }
+
+    #[test]
+    fn quoted_text_is_cut_at_64_characters() {
+        assert_eq!(shown("settings"), "settings");
+        assert_eq!(shown(&"x".repeat(64)), "x".repeat(64));
+        assert_eq!(shown(&"é".repeat(65)), format!("{}...", "é".repeat(64)));
+        assert_eq!(shown("a\nb"), "ab");
     }
 
     #[test]

@@ -257,6 +257,7 @@ async fn security_checks() {
     // Missing parts, unknown parts and bad settings: 400 with the reason.
     let tiny = tiny_png();
     assert!(tiny.len() < 16 << 10, "{}", tiny.len());
+    let long_name = "x".repeat(10_000);
     for (parts, needle) in [
         (vec![Part::Text("builtin", "udnie")], "content"),
         (vec![Part::File("content", "a.png", &tiny)], "style"),
@@ -283,6 +284,32 @@ async fn security_checks() {
             "size",
         ),
         (
+            vec![
+                Part::File("content", "a.png", &tiny),
+                Part::Text("builtin", "udnie"),
+                Part::Text("settings", r#"{"size": 64}"#),
+                Part::Text("settings", r#"{"size": 96}"#),
+            ],
+            "more than one `settings` part",
+        ),
+        (
+            // The page could not show it exactly (JavaScript's doubles).
+            vec![
+                Part::File("content", "a.png", &tiny),
+                Part::Text("builtin", "udnie"),
+                Part::Text("settings", r#"{"seed": 9007199254740992}"#),
+            ],
+            "seed must be within 0..=9007199254740991",
+        ),
+        (
+            // A part's name is quoted, not echoed whole.
+            vec![
+                Part::File("content", "a.png", &tiny),
+                Part::Text(&long_name, "1"),
+            ],
+            "unknown form part `xxxxxxxx",
+        ),
+        (
             // One more style than a job may blend: refused as it is read.
             std::iter::once(Part::File("content", "a.png", &tiny))
                 .chain((0..17).map(|_| Part::Text("builtin", "udnie")))
@@ -293,10 +320,43 @@ async fn security_checks() {
         let (status, v) = json(&app, post_job(&parts)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{needle}: {v}");
         assert!(error_of(&v).contains(needle), "{needle}: {v}");
+        assert!(error_of(&v).len() < 400, "{needle}: {v}");
     }
-    // Nothing of all that became a job.
+    // A seed the page holds exactly is taken.
+    let (status, v) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "a.png", &tiny),
+            Part::Text("builtin", "udnie"),
+            Part::Text(
+                "settings",
+                r#"{"seed": 9007199254740991, "size": 64, "iterations": 1}"#,
+            ),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    assert_eq!(v["settings"]["seed"], 9007199254740991u64, "{v}");
+    // A photo too small for the optimiser's layers at this size: 422, as
+    // the fast network's too-small photo is.
+    let mut speck = std::io::Cursor::new(Vec::new());
+    image::RgbImage::new(200, 4)
+        .write_to(&mut speck, image::ImageFormat::Png)
+        .expect("encode");
+    let (status, v) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "speck.png", speck.get_ref()),
+            Part::Text("builtin", "udnie"),
+            Part::Text("settings", r#"{"size": 16}"#),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(error_of(&v).contains("px"), "{v}");
+    // Nothing of all that became a job, but the one that was taken.
     let (_, jobs) = json(&app, get("/api/jobs")).await;
-    assert_eq!(jobs, Value::Array(vec![]));
+    assert_eq!(jobs.as_array().map(Vec::len), Some(1), "{jobs}");
 }
 
 /// A 96x64 PNG made here (small enough for any upload limit).
@@ -408,7 +468,9 @@ async fn estimate_and_memory_refusal() {
     .await;
     assert_eq!(v["fits"], false, "{v}");
     assert!(
-        v["message"].as_str().is_some_and(|m| m.contains("--size")),
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("a size of ")),
         "{v}"
     );
     let photo = asset("chelsea.jpg");
@@ -422,7 +484,7 @@ async fn estimate_and_memory_refusal() {
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(error_of(&v).contains("--size"), "{v}");
+    assert!(error_of(&v).contains("a size of "), "{v}");
 
     // The fast network reads the photo at its own size: a photo whose
     // float copy alone is over the limit is refused at any working size,
