@@ -589,12 +589,12 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
         Case {
             name: "over the memory limit",
             args: s(&["--max-memory", "150M"]),
-            expect: "more than the limit of 150 MiB (--max-memory); no size fits",
+            expect: "more than the memory limit of 150 MiB; no size fits",
         },
         Case {
             name: "over the memory limit, a smaller size fits",
             args: s(&["--size", "2000", "--max-memory", "2G"]),
-            expect: "more than the limit of 2.0 GiB (--max-memory); --size ",
+            expect: "more than the memory limit of 2.0 GiB; a size of ",
         },
         Case {
             name: "memory limit that is not a size",
@@ -894,7 +894,7 @@ fn the_default_memory_limit_is_the_containers() {
     let _ = std::fs::remove_dir(&cgroup);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("more than the limit of 1.0 GiB"), "{err}");
+    assert!(err.contains("more than the memory limit of 1.0 GiB"), "{err}");
     assert!(err.contains("fits"), "{err}");
     assert!(!out.exists());
 }

@@ -350,7 +350,7 @@ fn bad_input_gets_a_clear_error_and_no_output() {
         (vec!["-c", s(&photo)], "required"),
         (
             vec!["-c", s(&photo), "-s", s(&udnie), "--style-blend", "1,1"],
-            "one weight per --style",
+            "one weight per style image",
         ),
         (
             vec!["-c", s(&photo), "-s", s(&udnie), "--style-blend", "-1"],

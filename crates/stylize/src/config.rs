@@ -373,7 +373,7 @@ impl StyleConfig {
                 return Err(Error::parameter(
                     "style blend",
                     format!(
-                        "{} weight(s) for {n} style image(s); give one weight per --style",
+                        "{} weight(s) for {n} style image(s); give one weight per style image",
                         b.len()
                     ),
                 ))

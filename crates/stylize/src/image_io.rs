@@ -298,7 +298,7 @@ pub(crate) fn read_back<const D: usize>(t: Tensor<D>) -> Result<burn::tensor::Te
         // lavapipe, for one, binds at most 128 MiB per buffer: the first
         // layer's activations at 1024x681 are 170 MiB.
         let hint = if e.to_string().contains("allocate") {
-            " (out of memory, or a buffer larger than it allows: try a smaller --size)"
+            " (out of memory, or a buffer larger than it allows: try a smaller size)"
         } else {
             ""
         };

@@ -215,7 +215,7 @@ impl Planner {
                     hi = mid;
                 }
             }
-            format!("--size {lo} fits")
+            format!("a size of {lo} fits")
         } else {
             let photo = memory::full_size_bytes(content, config);
             let paintings = memory::style_inputs_bytes(styles);
@@ -245,13 +245,13 @@ impl Planner {
         Error::parameter(
             "size",
             format!(
-                "a {} px run needs about {} of memory, more than the limit of {} \
-                 (--max-memory); {advice}{}",
+                "a {} px run needs about {} of memory, more than the memory limit of {}; \
+                 {advice}{}",
                 config.size,
                 memory::human(need),
                 memory::human(limit),
                 if config.optimizer == Optimizer::Lbfgs {
-                    " (a smaller --lbfgs-history or --optimizer adam needs less)"
+                    " (a shorter L-BFGS history, or the Adam optimiser, needs less)"
                 } else {
                     ""
                 }
@@ -273,7 +273,7 @@ fn check_fits(what: &str, (w, h): (u32, u32), layers: &ResolvedLayers) -> Result
                 "size",
                 format!(
                     "the {what} image is {w}x{h} px at the working size, but layer {layer} needs \
-                     at least {need} px on each side; use a larger --size or a less elongated image"
+                     at least {need} px on each side; use a larger size or a less elongated image"
                 ),
             ));
         }

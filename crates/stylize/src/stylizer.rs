@@ -352,8 +352,7 @@ impl Stylizer {
                 alpha.as_ref(),
             )
         };
-        let no_scale =
-            || Error::parameter("scales", "no scale fits the images; use a larger --size");
+        let no_scale = || Error::parameter("scales", "no scale fits the images; use a larger size");
         let last_plan = plan.scales.last().ok_or_else(no_scale)?;
         observer.started(&RunInfo {
             iterations: total_iterations,

@@ -285,7 +285,7 @@ fn the_frames_kept_for_the_loop_count_against_the_memory_limit() {
     let err = try_with(2, own + 50_000, &mut rec).unwrap_err().to_string();
     assert!(err.starts_with("invalid size:"), "{err}");
     assert!(
-        err.ends_with("once the 2 frames kept to close the loop are counted (84 KiB): a shorter --loop leaves more"),
+        err.ends_with("once the 2 frames kept to close the loop are counted (84 KiB): a shorter loop leaves more"),
         "{err}"
     );
     assert_eq!(rec.done, 0);

@@ -335,7 +335,7 @@ impl LoopReserve {
                 name,
                 reason: format!(
                     "{reason}; the limit here is what is left once the {} frames kept to close \
-                     the loop are counted ({}): a shorter --loop leaves more",
+                     the loop are counted ({}): a shorter loop leaves more",
                     r.frames,
                     crate::memory::human(r.bytes)
                 ),
@@ -368,14 +368,14 @@ fn reserve_loop_memory(
             "loop",
             format!(
                 "closing the loop over {kept} frames keeps them at their own size, {}x{} px, \
-                 from the start of the clip to its end: about {}, and the memory limit is {} \
-                 (--max-memory){}; loop over fewer frames, or scale the clip down",
+                 from the start of the clip to its end: about {}, and the memory limit is {}{}; \
+                 loop over fewer frames, or scale the clip down",
                 frame.width(),
                 frame.height(),
                 crate::memory::human(bytes),
                 crate::memory::human(limit),
                 if total.is_none() {
-                    " (the clip's length is not known before it is read, so all of --loop's \
+                    " (the clip's length is not known before it is read, so all of the loop's \
                      frames count)"
                 } else {
                     ""

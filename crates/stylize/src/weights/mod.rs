@@ -217,7 +217,7 @@ pub fn load_vgg_weights(path: &Path, preprocess: Option<Preprocess>) -> Result<V
     let (arch, convs) = vgg_from_tensors(path, &tensors, layout)?;
     let (detected, reason) = detect_preprocess(path, format, &tensors, &metadata);
     let (preprocess, preprocess_reason) = match preprocess {
-        Some(p) => (p, "set by the caller (--preprocess)".to_string()),
+        Some(p) => (p, "set by the caller".to_string()),
         None => (detected, reason),
     };
     Ok(VggWeights {
@@ -687,7 +687,7 @@ fn detect_preprocess(
         ),
         _ => (
             Preprocess::TORCH,
-            "PyTorch layout: torchvision normalisation (use --preprocess caffe for Caffe-converted weights)".into(),
+            "PyTorch layout: torchvision normalisation (Caffe-converted weights need Caffe preprocessing instead)".into(),
         ),
     }
 }
