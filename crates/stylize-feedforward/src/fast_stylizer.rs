@@ -99,11 +99,13 @@ impl FastStylizer {
     /// Loads the three model files from `dir` (see
     /// [`default_models_dir`](crate::default_models_dir)), checking each
     /// one's SHA-256. `threads` is the number of threads the networks
-    /// run on (0 or 1: one), in a pool of this stylizer's own. Their
+    /// run on (at least 1), in a pool of this stylizer's own. Their
     /// kernels run at the instruction set `STYLIZE_SIMD` names (`best`, the
     /// default, or `avx2`), as the `stylize` crate's engine does.
     ///
     /// # Errors
+    /// - [`Error::Parameter`] when `threads` is 0 (as
+    ///   `stylize::Stylizer::with_threads`).
     /// - [`Error::Threads`] when the thread pool cannot be started.
     /// - [`Error::ModelsMissing`] when a model file is not in `dir`.
     /// - [`Error::Io`] when a model file cannot be read.
@@ -121,10 +123,16 @@ impl FastStylizer {
     /// # Errors
     /// As [`Self::load`].
     pub fn load_with_isa(dir: &Path, threads: usize, isa: Isa) -> Result<Self> {
+        if threads == 0 {
+            return Err(Error::Parameter {
+                name: "threads",
+                reason: "must be at least 1".into(),
+            });
+        }
         let pool = Arc::new(
             rayon::ThreadPoolBuilder::new()
                 .thread_name(|i| format!("stylize-fast-{i}"))
-                .num_threads(threads.max(1))
+                .num_threads(threads)
                 .build()
                 .map_err(|source| Error::Threads { threads, source })?,
         );
@@ -289,4 +297,26 @@ fn check_size(what: &'static str, img: &Rgb32FImage) -> Result<()> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_threads_is_refused_before_any_file_is_read() {
+        let Err(e) = FastStylizer::load(Path::new("/no/such/models"), 0) else {
+            panic!("0 threads were taken");
+        };
+        assert!(
+            matches!(
+                e,
+                Error::Parameter {
+                    name: "threads",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
 }
