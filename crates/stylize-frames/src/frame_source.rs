@@ -31,6 +31,51 @@ pub trait FrameSource {
     fn total_frames(&self) -> Option<u64> {
         self.info().frames
     }
+
+    /// The frames not read yet, as an iterator (see [`FrameIter`]).
+    fn frames(&mut self) -> FrameIter<'_>
+    where
+        Self: Sized,
+    {
+        FrameIter::new(self)
+    }
+}
+
+/// A source's remaining frames as an iterator of results: it ends after
+/// the last frame, or after the first error (a source is not read past
+/// one). For `stylize::video::stylize_video`, which takes frames as
+/// `stylize::Result<DynamicImage>`:
+///
+/// ```text
+/// let mut frames = FrameIter::new(source.as_mut()).map(|f| {
+///     f.map(DynamicImage::ImageRgb8)
+///         .map_err(|e| stylize::Error::FrameSource(Box::new(e)))
+/// });
+/// stylize_video(&stylizer, &mut frames, total, &styles, &config, &mut work, &mut observer)?;
+/// ```
+pub struct FrameIter<'a> {
+    source: Option<&'a mut dyn FrameSource>,
+}
+
+impl<'a> FrameIter<'a> {
+    /// Iterates over `source`'s frames from where it is.
+    pub fn new(source: &'a mut dyn FrameSource) -> Self {
+        FrameIter {
+            source: Some(source),
+        }
+    }
+}
+
+impl Iterator for FrameIter<'_> {
+    type Item = Result<Frame>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let frame = self.source.as_mut()?.next_frame();
+        if !matches!(frame, Ok(Some(_))) {
+            self.source = None;
+        }
+        frame.transpose()
+    }
 }
 
 /// How [`open_source`](crate::open_source) reads inputs.
@@ -62,5 +107,51 @@ impl Default for SourceOptions {
             background: [255, 255, 255],
             max_frame_pixels: MAX_FRAME_PIXELS,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::FramesError;
+
+    /// Two frames, then an error, then (if asked) a third frame.
+    struct Flaky {
+        info: VideoInfo,
+        reads: usize,
+    }
+
+    impl FrameSource for Flaky {
+        fn info(&self) -> &VideoInfo {
+            &self.info
+        }
+
+        fn next_frame(&mut self) -> Result<Option<Frame>> {
+            self.reads += 1;
+            match self.reads {
+                1 | 2 | 4 => Ok(Some(Frame::new(2, 2))),
+                _ => Err(FramesError::Io {
+                    action: "reading",
+                    path: "clip".into(),
+                    source: std::io::Error::other("cut"),
+                }),
+            }
+        }
+    }
+
+    #[test]
+    fn the_iterator_stops_after_the_first_error() {
+        let mut source = Flaky {
+            info: VideoInfo {
+                width: 2,
+                height: 2,
+                fps: None,
+                frames: None,
+            },
+            reads: 0,
+        };
+        let got: Vec<_> = source.frames().map(|f| f.is_ok()).collect();
+        assert_eq!(got, [true, true, false]);
+        assert_eq!(source.reads, 3, "read past the error");
     }
 }

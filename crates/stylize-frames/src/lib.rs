@@ -109,7 +109,7 @@ pub use ffmpeg::{ffmpeg_from_env, probe, Probe, FFMPEG_ENV};
 pub use folder_source::frame_files;
 pub use frame::{Fps, Frame, VideoInfo};
 pub use frame_sink::{FrameSink, SinkOptions, DEFAULT_FPS};
-pub use frame_source::{FrameSource, SourceOptions, MAX_FRAME_PIXELS};
+pub use frame_source::{FrameIter, FrameSource, SourceOptions, MAX_FRAME_PIXELS};
 /// The `image` crate of this library's signatures (`RgbImage`,
 /// `ImageError`), re-exported so that a program uses the same version.
 pub use image;
