@@ -140,6 +140,9 @@ def cmd_step(args):
     set_threads(args.threads)
     dtype = torch.float32
     dev = torch.device(args.device)
+    if args.no_tf32:
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
     t0 = time.perf_counter()
     cfg, convs, content, style, init = load_inputs(args, dtype)
     content, style, init = (t.to(dev) for t in (content, style, init))
@@ -173,6 +176,12 @@ def cmd_step(args):
         "style_width": style.shape[3],
         "style_height": style.shape[2],
         "threads": torch.get_num_threads(),
+        # Whether cuDNN's convolutions and cuBLAS's products may use TF32
+        # (GPU only; PyTorch's defaults are True and False).
+        "tf32": None if dev.type == "cpu" else {
+            "cudnn": torch.backends.cudnn.allow_tf32,
+            "matmul": torch.backends.cuda.matmul.allow_tf32,
+        },
         "warmup": args.warmup,
         "steps": args.steps,
         "seconds_per_step": times,
@@ -228,6 +237,9 @@ def main(argv=None):
     s.add_argument("--warmup", type=int, default=1)
     s.add_argument("--threads", type=int, default=2)
     s.add_argument("--device", default="cpu", help="cpu, or cuda (cuda:N) for a GPU")
+    s.add_argument("--no-tf32", action="store_true",
+                   help="full f32 on a GPU: PyTorch lets cuDNN convolutions use TF32 tensor cores "
+                        "by default (10 mantissa bits), where stylize computes in f32")
     s.set_defaults(fn=cmd_step)
     m = sub.add_parser("sgemm", help="single-precision matmul GFLOP/s")
     m.add_argument("--threads", type=int, default=2)

@@ -36,10 +36,12 @@ import re
 import sys
 import time
 
-import h5py
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vgg_files import read_h5_convs, read_safetensors_convs  # noqa: E402
 
 VGG_CONVS = {13: [2, 2, 3, 3, 3], 16: [2, 2, 4, 4, 4]}
 BLOCK_WIDTHS = [64, 128, 256, 512, 512]
@@ -48,47 +50,6 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # ----------------------------------------------------------------------------
 # Weights
-
-
-def _natural_key(s):
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
-
-
-def read_h5_convs(path):
-    """The VGG convolutions of a Keras weights file, in forward order, as
-    (kernel OIHW float64 ndarray, bias ndarray)."""
-    convs = []
-    with h5py.File(path, "r") as f:
-        blocks = sorted((k for k in f.keys() if re.fullmatch(r"block\d+", k)), key=_natural_key)
-        if blocks and "layers" in f[blocks[0]]:
-            # Keras 3: block1/layers/conv2d/vars/0 (kernel), .../vars/1 (bias).
-            for b in blocks:
-                layers = f[b]["layers"]
-                for name in sorted(layers.keys(), key=_natural_key):
-                    # Pooling layers (HED's blocks 2-5 start with one) hold
-                    # no weights.
-                    v = layers[name].get("vars")
-                    if v is None or "0" not in v or v["0"].ndim != 4:
-                        continue
-                    convs.append((v["0"][()], v["1"][()]))
-        else:
-            # Keras 1/2: blockB_convK/blockB_convK/kernel:0 (or _W_1:0, _b_1:0).
-            root = f["model_weights"] if "model_weights" in f else f
-            names = sorted(
-                (k for k in root.keys() if re.fullmatch(r"block\d+_conv\d+", k)), key=_natural_key
-            )
-            for name in names:
-                ds = []
-                root[name].visititems(lambda n, o: ds.append((n, o)) if isinstance(o, h5py.Dataset) else None)
-                kernel = [o[()] for n, o in ds if o.ndim == 4]
-                bias = [o[()] for n, o in ds if o.ndim == 1]
-                if len(kernel) != 1 or len(bias) != 1:
-                    raise SystemExit(f"{path}: cannot find kernel and bias of {name}")
-                convs.append((kernel[0], bias[0]))
-    if not convs:
-        raise SystemExit(f"{path}: no VGG convolutions found")
-    # Keras kernels are HWIO; torch wants OIHW.
-    return [(np.transpose(np.asarray(k), (3, 2, 0, 1)), np.asarray(b)) for k, b in convs]
 
 
 def read_pth_convs(path):
@@ -110,6 +71,8 @@ def read_pth_convs(path):
 def read_convs(path):
     if path.endswith(".pth") or path.endswith(".pt"):
         convs = read_pth_convs(path)
+    elif path.endswith(".safetensors"):
+        convs = read_safetensors_convs(path)
     else:
         convs = read_h5_convs(path)
     n = len(convs)
