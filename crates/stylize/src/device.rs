@@ -124,7 +124,7 @@ impl ComputeDevice {
                 _ => {
                     log::warn!(
                         "wgpu found only a software adapter (a CPU emulation of a GPU, \
-                         such as lavapipe): it works, far slower than --device cpu"
+                         such as lavapipe): it works, far slower than the CPU"
                     );
                     burn::tensor::DeviceKind::Cpu
                 }

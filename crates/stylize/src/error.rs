@@ -139,7 +139,7 @@ pub enum Error {
     /// image is returned.
     #[error(
         "the run diverged at iteration {iteration}: {what}; a smaller learning rate \
-         (--lr) or smaller cost weights keep it finite"
+         or smaller cost weights keep it finite"
     )]
     Diverged {
         /// The 1-based iteration (over all scales) whose evaluation failed.

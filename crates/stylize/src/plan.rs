@@ -120,8 +120,7 @@ impl Planner {
                         "scales",
                         format!(
                             "with {} scales the first is {side} px, where the content is {}x{} \
-                             px: too small for the network's layers; use fewer --scales, or \
-                             --scales auto",
+                             px: too small for the network's layers; use fewer scales",
                             // As asked: coarse sizes that round alike
                             // are made once, so there may be fewer.
                             match config.scales {

@@ -160,7 +160,7 @@ impl Stylizer {
                 "engine",
                 format!(
                     "the fast engine runs in f32 on the CPU, not on {device} \
-                     (use --engine burn, or --device cpu)"
+                     (choose the burn engine, or the CPU)"
                 ),
             ));
         }

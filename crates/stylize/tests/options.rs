@@ -542,7 +542,7 @@ fn bad_combinations_are_refused_before_any_work() {
         (
             tiny().with_scales(Scales::Fixed(16)),
             &two[..1],
-            "use fewer --scales",
+            "use fewer scales",
         ),
         // A style too small even at full size keeps its own message.
         (

@@ -153,7 +153,7 @@ pub fn stylize_video(
                         format!(
                             "the frames are {}x{} px; the optical flow that carries the painting \
                              from frame to frame needs at least {min}x{min} (or paint each frame \
-                             on its own with --independent)",
+                             on its own, without the flow)",
                             dims.0, dims.1
                         ),
                     ));
