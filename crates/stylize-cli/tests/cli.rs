@@ -894,7 +894,10 @@ fn the_default_memory_limit_is_the_containers() {
     let _ = std::fs::remove_dir(&cgroup);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("more than the memory limit of 1.0 GiB"), "{err}");
+    assert!(
+        err.contains("more than the memory limit of 1.0 GiB"),
+        "{err}"
+    );
     assert!(err.contains("fits"), "{err}");
     assert!(!out.exists());
 }

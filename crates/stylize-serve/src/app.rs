@@ -34,4 +34,12 @@ pub(crate) struct App {
     pub(crate) swatches: Swatches,
     /// Permits to decode an upload ([`MAX_DECODES`]).
     pub(crate) decoding: Arc<tokio::sync::Semaphore>,
+    /// Permits to hold an event stream open ([`event_streams`]).
+    pub(crate) streams: Arc<tokio::sync::Semaphore>,
+}
+
+/// The most event streams open at once: half the connections, so that
+/// long-lived streams (one per open tab) cannot take every connection.
+pub(crate) fn event_streams(max_connections: usize) -> usize {
+    (max_connections / 2).max(1)
 }

@@ -60,11 +60,14 @@ pub struct ServeConfig {
     pub upload_idle_timeout: Duration,
     /// Longest wait for a request's headers, from when the connection is
     /// ready for one (a keep-alive connection waiting for its next request
-    /// counts too); then the connection is closed. Default 30 s.
+    /// counts too); then the connection is closed. Default 30 s;
+    /// `Duration::MAX` (or a year or more) means none.
     pub header_read_timeout: Duration,
     /// Most connections open at once. Further ones wait, unanswered, until
-    /// one closes (an idle one within [`Self::header_read_timeout`]).
-    /// Default 256.
+    /// one closes (an idle one within [`Self::header_read_timeout`]). Half
+    /// of them at most may be event streams (one per open tab of the
+    /// page; more get 503), so that long-lived streams cannot take them
+    /// all. Default 256; `usize::MAX` means no cap.
     pub max_connections: usize,
 }
 

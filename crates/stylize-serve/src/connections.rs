@@ -25,6 +25,19 @@ pub(crate) struct Limits {
     pub max_connections: usize,
 }
 
+/// `max_connections` as a semaphore can hold (any larger number is no cap
+/// in practice), and at least 1.
+pub(crate) fn capped(max_connections: usize) -> usize {
+    max_connections.clamp(1, Semaphore::MAX_PERMITS)
+}
+
+/// The header timeout hyper is given: none for a timeout too long to add
+/// to a clock (`Duration::MAX` means none).
+fn header_timeout(timeout: Duration) -> Option<Duration> {
+    // A year is as good as none, and cannot overflow an `Instant`.
+    (timeout < Duration::from_secs(365 * 24 * 3600)).then_some(timeout)
+}
+
 /// Serves `router` on the connections `listener` accepts until `stop`
 /// resolves, then waits for the open connections to finish their requests
 /// (each is told to close after its current one); whoever awaits this
@@ -36,7 +49,7 @@ pub(crate) async fn serve(
     stop: impl Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
-    let open = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let open = Arc::new(Semaphore::new(capped(limits.max_connections)));
     let mut stop = std::pin::pin!(stop);
     loop {
         let permit = tokio::select! {
@@ -62,7 +75,7 @@ pub(crate) async fn serve(
         };
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
-            .header_read_timeout(limits.header_read_timeout);
+            .header_read_timeout(header_timeout(limits.header_read_timeout));
         let conn = http.serve_connection(
             TokioIo::new(stream),
             TowerToHyperService::new(router.clone()),
@@ -86,4 +99,20 @@ fn is_connection_error(e: &std::io::Error) -> bool {
         e.kind(),
         ConnectionRefused | ConnectionAborted | ConnectionReset
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_out_of_range_are_no_limit_not_a_panic() {
+        assert_eq!(capped(0), 1);
+        assert_eq!(capped(usize::MAX), Semaphore::MAX_PERMITS);
+        assert_eq!(header_timeout(Duration::MAX), None);
+        assert_eq!(
+            header_timeout(Duration::from_secs(30)),
+            Some(Duration::from_secs(30))
+        );
+    }
 }

@@ -7,11 +7,13 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::broadcast::Receiver;
 
+use crate::api_error::ApiError;
 use crate::app::App;
 use crate::board::{Board, Published, SHUTDOWN};
 
@@ -38,12 +40,22 @@ fn after_snapshot(seq: u64, rx: Option<Receiver<Arc<Published>>>) -> Phase {
     rx.map_or(Phase::Closing(seq), Phase::Live)
 }
 
+/// # Errors
+/// 503 when [`crate::app::event_streams`] streams are open already.
 pub(crate) async fn events(
     State(app): State<Arc<App>>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let permit = app.streams.clone().try_acquire_owned().map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many open event streams (one per open tab of this page): close some tabs",
+        )
+    })?;
     let board: Arc<Board> = app.board.clone();
     let (snapshot, rx) = board.subscribe();
     let stream = stream::unfold(Phase::Snapshot(snapshot, rx), move |phase| {
+        // Held as long as the stream is.
+        let _open = &permit;
         let board = board.clone();
         async move {
             match phase {
@@ -70,5 +82,5 @@ pub(crate) async fn events(
             }
         }
     });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

@@ -77,6 +77,8 @@ impl Server {
                 ffmpeg: config.ffmpeg.clone(),
             },
         )?;
+        let streams =
+            crate::app::event_streams(crate::connections::capped(config.max_connections));
         let app = Arc::new(App {
             board,
             stylizer,
@@ -86,6 +88,7 @@ impl Server {
             weights: weights.into(),
             swatches: Swatches::new(),
             decoding: Arc::new(tokio::sync::Semaphore::new(crate::app::MAX_DECODES)),
+            streams: Arc::new(tokio::sync::Semaphore::new(streams)),
         });
         Ok(Server {
             app,

@@ -160,3 +160,46 @@ fn an_event_stream_outlives_the_header_timeout() {
     assert!(!closed(&mut events), "the event stream was cut off");
     stop.store(true, Ordering::Relaxed);
 }
+
+#[test]
+fn event_streams_may_take_only_half_the_connections() {
+    let Some((addr, stop)) = running(
+        "event_streams_may_take_only_half_the_connections",
+        ServeConfig {
+            max_connections: 4,
+            ..quick_config()
+        },
+    ) else {
+        return;
+    };
+    let open_stream = || {
+        let mut s = TcpStream::connect(addr).expect("connect");
+        write!(s, "GET /api/events HTTP/1.1\r\nHost: {addr}\r\n\r\n").expect("write");
+        s.set_read_timeout(Some(Duration::from_secs(60)))
+            .expect("timeout");
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            s.read_exact(&mut byte).expect("the stream's head");
+            head.push(byte[0]);
+        }
+        (s, String::from_utf8_lossy(&head).into_owned())
+    };
+    let (_a, head) = open_stream();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let (_b, head) = open_stream();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    // A third stream would leave two connections for everything else.
+    let (_c, head) = open_stream();
+    assert!(head.starts_with("HTTP/1.1 503"), "{head}");
+    // Requests are still answered.
+    let mut next = TcpStream::connect(addr).expect("connect");
+    write!(
+        next,
+        "GET /api/info HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let answer = until_closed(&mut next);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    stop.store(true, Ordering::Relaxed);
+}
