@@ -71,7 +71,17 @@ def preset_config(preset, n_convs):
 
 
 def default_preprocess(weights):
-    if weights.endswith((".pth", ".pt", ".safetensors")):
+    if weights.endswith(".safetensors"):
+        # As stylize: the file's own word first (bench/half-weights writes it).
+        from vgg_files import read_safetensors_metadata
+
+        said = read_safetensors_metadata(weights).get("stylize.preprocess")
+        if said == "hed":
+            return {"kind": "caffe", "mean_bgr": HED_MEAN_BGR}
+        if said == "caffe":
+            return {"kind": "caffe", "mean_bgr": KERAS_CAFFE_MEAN_BGR}
+        return TORCH_PREPROCESS
+    if weights.endswith((".pth", ".pt")):
         return TORCH_PREPROCESS
     mean = HED_MEAN_BGR if "hed" in os.path.basename(weights).lower() else KERAS_CAFFE_MEAN_BGR
     return {"kind": "caffe", "mean_bgr": mean}

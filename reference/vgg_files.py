@@ -4,6 +4,7 @@ run the network can share the reference's reading of a file.
 
     read_h5_convs(path)           Keras HDF5 (Keras 1/2 or Keras 3 layout)
     read_safetensors_convs(path)  torchvision names (features.N.weight/bias)
+    read_safetensors_metadata(path)  the header's __metadata__ (stylize.preprocess)
     write_safetensors(path, convs, dtype, metadata)
 
 Each reader returns the convolutions in forward order as (kernel OIHW,
@@ -59,6 +60,13 @@ def read_h5_convs(path):
 
 
 _DTYPES = {"F16": np.float16, "BF16": None, "F32": np.float32, "F64": np.float64}
+
+
+def read_safetensors_metadata(path):
+    """The `__metadata__` map of a safetensors file's header ({} if none)."""
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        return dict(json.loads(f.read(n)).get("__metadata__") or {})
 
 
 def read_safetensors_convs(path):
