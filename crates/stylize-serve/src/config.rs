@@ -69,6 +69,12 @@ pub struct ServeConfig {
     /// page; more get 503), so that long-lived streams cannot take them
     /// all. Default 256; `usize::MAX` means no cap.
     pub max_connections: usize,
+    /// Longest wait for a client to take more of a response (a download,
+    /// an event stream) once the system's buffers are full; then the
+    /// connection is closed, so that a client that stops reading does not
+    /// hold it. Default 60 s; `Duration::MAX` (or a year or more) means
+    /// none.
+    pub write_stall_timeout: Duration,
 }
 
 impl Default for ServeConfig {
@@ -89,6 +95,7 @@ impl Default for ServeConfig {
             upload_idle_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(30),
             max_connections: 256,
+            write_stall_timeout: Duration::from_secs(60),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Accepting connections and serving the routes on each: HTTP/1.1 with a
-//! deadline for a request's headers and a cap on open connections, which
-//! `axum::serve` has neither of.
+//! deadline for a request's headers, one for a client that stops taking a
+//! response, and a cap on open connections, which `axum::serve` has none
+//! of.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -23,6 +24,9 @@ pub(crate) struct Limits {
     /// Most connections open at once; further ones wait in the system's
     /// queue until one closes.
     pub max_connections: usize,
+    /// Longest wait for the client to take more of a response; then the
+    /// connection is closed.
+    pub write_stall_timeout: Duration,
 }
 
 /// `max_connections` as a semaphore can hold (any larger number is no cap
@@ -77,7 +81,10 @@ pub(crate) async fn serve(
         http.timer(TokioTimer::new())
             .header_read_timeout(header_timeout(limits.header_read_timeout));
         let conn = http.serve_connection(
-            TokioIo::new(stream),
+            TokioIo::new(crate::stall_io::StallIo::new(
+                stream,
+                limits.write_stall_timeout,
+            )),
             TowerToHyperService::new(router.clone()),
         );
         let conn = graceful.watch(conn);

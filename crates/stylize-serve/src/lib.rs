@@ -49,6 +49,7 @@ mod private_dir;
 mod routes;
 mod server;
 mod settings;
+mod stall_io;
 mod swatches;
 mod upload;
 mod worker;

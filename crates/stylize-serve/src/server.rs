@@ -77,8 +77,7 @@ impl Server {
                 ffmpeg: config.ffmpeg.clone(),
             },
         )?;
-        let streams =
-            crate::app::event_streams(crate::connections::capped(config.max_connections));
+        let streams = crate::app::event_streams(crate::connections::capped(config.max_connections));
         let app = Arc::new(App {
             board,
             stylizer,
@@ -156,6 +155,7 @@ impl Server {
         let limits = crate::connections::Limits {
             header_read_timeout: self.app.config.header_read_timeout,
             max_connections: self.app.config.max_connections,
+            write_stall_timeout: self.app.config.write_stall_timeout,
         };
         runtime.block_on(async move {
             let stop = async move {

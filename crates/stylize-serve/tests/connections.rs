@@ -63,6 +63,32 @@ fn closed(stream: &mut TcpStream) -> bool {
     }
 }
 
+/// Opens `/api/events` and reads its head (the status line and headers).
+fn open_events(addr: SocketAddr) -> (TcpStream, String) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    write!(s, "GET /api/events HTTP/1.1\r\nHost: {addr}\r\n\r\n").expect("write");
+    s.set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).expect("the stream's head");
+        head.push(byte[0]);
+    }
+    (s, String::from_utf8_lossy(&head).into_owned())
+}
+
+/// `/api/info` on a new connection: the server's whole answer.
+fn info(addr: SocketAddr) -> String {
+    let mut next = TcpStream::connect(addr).expect("connect");
+    write!(
+        next,
+        "GET /api/info HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    until_closed(&mut next)
+}
+
 #[test]
 fn a_client_stalled_in_its_headers_is_cut_off() {
     let Some((addr, stop)) = running(
@@ -87,13 +113,7 @@ fn a_client_stalled_in_its_headers_is_cut_off() {
     let mut silent = TcpStream::connect(addr).expect("connect");
     assert_eq!(until_closed(&mut silent), "");
     // The server still answers.
-    let mut next = TcpStream::connect(addr).expect("connect");
-    write!(
-        next,
-        "GET /api/info HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("write");
-    let answer = until_closed(&mut next);
+    let answer = info(addr);
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     stop.store(true, Ordering::Relaxed);
 }
@@ -142,18 +162,8 @@ fn an_event_stream_outlives_the_header_timeout() {
     ) else {
         return;
     };
-    let mut events = TcpStream::connect(addr).expect("connect");
-    write!(events, "GET /api/events HTTP/1.1\r\nHost: {addr}\r\n\r\n").expect("write");
-    events
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("timeout");
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        events.read_exact(&mut byte).expect("the stream's head");
-        head.push(byte[0]);
-    }
-    assert!(head.starts_with(b"HTTP/1.1 200"), "{head:?}");
+    let (mut events, head) = open_events(addr);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     // Three times the header timeout: the stream is a response in
     // progress, not a request waiting for its headers.
     std::thread::sleep(Duration::from_secs(3));
@@ -172,34 +182,54 @@ fn event_streams_may_take_only_half_the_connections() {
     ) else {
         return;
     };
-    let open_stream = || {
-        let mut s = TcpStream::connect(addr).expect("connect");
-        write!(s, "GET /api/events HTTP/1.1\r\nHost: {addr}\r\n\r\n").expect("write");
-        s.set_read_timeout(Some(Duration::from_secs(60)))
-            .expect("timeout");
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            s.read_exact(&mut byte).expect("the stream's head");
-            head.push(byte[0]);
-        }
-        (s, String::from_utf8_lossy(&head).into_owned())
-    };
-    let (_a, head) = open_stream();
+    let (_a, head) = open_events(addr);
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    let (_b, head) = open_stream();
+    let (_b, head) = open_events(addr);
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     // A third stream would leave two connections for everything else.
-    let (_c, head) = open_stream();
+    let (_c, head) = open_events(addr);
     assert!(head.starts_with("HTTP/1.1 503"), "{head}");
     // Requests are still answered.
-    let mut next = TcpStream::connect(addr).expect("connect");
-    write!(
-        next,
-        "GET /api/info HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("write");
-    let answer = until_closed(&mut next);
+    let answer = info(addr);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    stop.store(true, Ordering::Relaxed);
+}
+
+#[test]
+fn a_client_that_stops_reading_a_response_is_cut_off() {
+    let Some((addr, stop)) = running(
+        "a_client_that_stops_reading_a_response_is_cut_off",
+        ServeConfig {
+            write_stall_timeout: Duration::from_secs(1),
+            ..quick_config()
+        },
+    ) else {
+        return;
+    };
+    // 200 paintings of 115 KB asked for at once (pipelined), far more than
+    // the sockets' buffers hold, and not read.
+    const ASKED: usize = 200;
+    let mut greedy = TcpStream::connect(addr).expect("connect");
+    let mut requests = String::new();
+    for i in 0..ASKED {
+        let close = if i + 1 == ASKED {
+            "Connection: close\r\n"
+        } else {
+            ""
+        };
+        requests.push_str(&format!(
+            "GET /styles/starry_night.jpg HTTP/1.1\r\nHost: {addr}\r\n{close}\r\n"
+        ));
+    }
+    greedy.write_all(requests.as_bytes()).expect("write");
+    std::thread::sleep(Duration::from_secs(4));
+    // The server gave up on it: what it had sent, then the end. Without
+    // the timeout every answer would come, as the client reads them.
+    let got = until_closed(&mut greedy);
+    let answers = got.matches("HTTP/1.1 200").count();
+    assert!(answers < ASKED, "all {ASKED} answers were sent");
+    // Others are still served.
+    let answer = info(addr);
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     stop.store(true, Ordering::Relaxed);
 }
