@@ -216,6 +216,19 @@ const FAST_FULL_SIZE_BYTES_PER_PIXEL: u64 = 12;
 /// The memory a run of `settings` (as `config`) needs, and the refusal
 /// message when that is over the server's limit; 422 when it cannot run at
 /// all (images too small for its layers).
+/// 400 when the settings' `style_blend` does not weigh `paintings`
+/// paintings, one weight each.
+fn check_blend(settings: &Settings, paintings: usize) -> ApiResult<()> {
+    match &settings.style_blend {
+        Some(b) if b.len() != paintings => Err(ApiError::bad_request(format!(
+            "style_blend has {} weight(s) for {paintings} painting(s): give one weight per \
+             `style` or `builtin` part, in the order sent",
+            b.len()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn check_memory(
     app: &App,
     settings: &Settings,
@@ -351,10 +364,13 @@ async fn estimate(
             limits.max_width, limits.max_height
         )));
     }
-    // A style not chosen yet: estimate with one as large as the photo.
+    // Paintings not chosen yet: estimate with as many as the blend weighs
+    // (else one), each as large as the photo.
     let styles = if req.styles.is_empty() {
-        vec![req.content]
+        let n = settings.style_blend.as_ref().map_or(1, Vec::len).max(1);
+        vec![req.content; n]
     } else {
+        check_blend(&settings, req.styles.len())?;
         req.styles
     };
     let config = settings.to_config(None).map_err(ApiError::bad_request)?;
@@ -553,15 +569,7 @@ async fn create_job(
         }
         _ => {}
     }
-    if let Some(b) = &settings.style_blend {
-        if b.len() != form.styles.len() {
-            return Err(ApiError::bad_request(format!(
-                "style_blend has {} weight(s) for {} painting(s): give one weight per `style` or `builtin` part, in the order sent",
-                b.len(),
-                form.styles.len()
-            )));
-        }
-    }
+    check_blend(&settings, form.styles.len())?;
     let config = settings
         .to_config(app.config.max_memory)
         .map_err(ApiError::bad_request)?;

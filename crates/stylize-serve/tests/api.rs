@@ -404,6 +404,28 @@ async fn estimate_and_memory_refusal() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
     let (status, v) = json(&app, estimate(r#"{"content":"#)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    // A blend that does not weigh the paintings sent: 400, as the job
+    // would be; with no paintings yet, as many as it weighs are assumed.
+    let (status, v) = json(
+        &app,
+        estimate(r#"{"settings":{"style_blend":[1,1]},"content":[451,300],"styles":[[64,64]]}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        error_of(&v).contains("style_blend has 2 weight(s) for 1 painting(s)"),
+        "{v}"
+    );
+    let (status, v) = json(
+        &app,
+        estimate(r#"{"settings":{"style_blend":[1,1]},"content":[451,300]}"#),
+    )
+    .await;
+    assert_eq!(
+        (status, &v["fits"]),
+        (StatusCode::OK, &Value::Bool(true)),
+        "{v}"
+    );
     // Too small for the deepest layer: explained, not an error.
     let (status, v) = json(
         &app,
