@@ -481,6 +481,52 @@ mod tests {
         }
     }
 
+    /// A clip whose length ffmpeg cannot tell before reading it (a WebM
+    /// written to a pipe has no duration) is cut at `max_video_frames`,
+    /// and says nothing of a length it does not know.
+    #[test]
+    fn a_clip_of_unknown_length_is_cut_at_the_frame_limit() {
+        use std::process::Command;
+        let ffmpeg = stylize_frames::ffmpeg_from_env();
+        if !Command::new(&ffmpeg)
+            .arg("-version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            println!(
+                "SKIPPED a_clip_of_unknown_length_is_cut_at_the_frame_limit: ffmpeg not found"
+            );
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let clip = dir.path().join("piped.webm");
+        let made = Command::new(&ffmpeg)
+            .args([
+                "-v",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=size=64x48:rate=10",
+            ])
+            .args(["-frames:v", "10", "-c:v", "libvpx", "-f", "webm", "pipe:1"])
+            .stdout(std::fs::File::create(&clip).unwrap())
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let settings = WorkerSettings {
+            preview_interval: Duration::from_millis(50),
+            preview_side: 64,
+            max_video_frames: 4,
+            ffmpeg,
+        };
+        let (total, frames) = clip_frames(&clip, &settings).unwrap();
+        assert_eq!(total, None, "the test needs a clip of unknown length");
+        let frames: Vec<_> = frames.collect();
+        assert_eq!(frames.len(), 4);
+        assert!(frames.iter().all(Result::is_ok));
+    }
+
     /// The network's one pass cannot be interrupted: a cancel that
     /// arrives during it (here: before it) is honoured after it, with
     /// nothing kept, both for a fast job and for the `init: fast` pass
