@@ -50,7 +50,7 @@ impl StyleVector {
             || !(sum > 0.0 && sum.is_finite())
         {
             return Err(Error::Parameter {
-                name: "style blend",
+                name: "style_blend",
                 reason: "needs at least one style and weights >= 0 summing to a positive number"
                     .to_string(),
             });

@@ -625,7 +625,7 @@ mod tests {
                 .expect("resolves");
         assert!(bad
             .to_config(None)
-            .is_err_and(|e| e.contains("style blend")));
+            .is_err_and(|e| e.contains("style_blend")));
     }
 
     #[test]

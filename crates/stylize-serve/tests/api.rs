@@ -1361,7 +1361,7 @@ async fn style_blend_weighs_the_paintings_in_both_methods() {
             r#"{"method":"fast","style_blend":[1]}"#,
             "one weight per",
         ),
-        (BOTH, r#"{"style_blend":[1,-1]}"#, "style blend"),
+        (BOTH, r#"{"style_blend":[1,-1]}"#, "style_blend"),
         (BOTH, r#"{"style_blend":[0,0]}"#, "all weights are 0"),
         (
             &[][..],

@@ -371,7 +371,7 @@ impl StyleConfig {
             None => vec![1.0; n],
             Some(b) if b.len() != n => {
                 return Err(Error::parameter(
-                    "style blend",
+                    "style_blend",
                     format!(
                         "{} weight(s) for {n} style image(s); give one weight per style image",
                         b.len()
@@ -382,13 +382,13 @@ impl StyleConfig {
         };
         if raw.iter().any(|w| !w.is_finite() || *w < 0.0) {
             return Err(Error::parameter(
-                "style blend",
+                "style_blend",
                 format!("{raw:?} (weights must be finite numbers >= 0)"),
             ));
         }
         let sum: f64 = raw.iter().map(|&w| f64::from(w)).sum();
         if sum <= 0.0 {
-            return Err(Error::parameter("style blend", "all weights are 0"));
+            return Err(Error::parameter("style_blend", "all weights are 0"));
         }
         Ok(raw.iter().map(|&w| f64::from(w) / sum).collect())
     }
@@ -523,7 +523,7 @@ impl StyleConfig {
         finite_nonneg("beta", self.beta)?;
         if !(0.0..=1.0).contains(&self.init_noise) {
             return Err(Error::parameter(
-                "init noise",
+                "init_noise",
                 format!(
                     "{} (must be between 0 and 1: the pixels lie in [0, 1])",
                     self.init_noise
@@ -534,7 +534,7 @@ impl StyleConfig {
         let lr = self.effective_learning_rate();
         if !(lr.is_finite() && lr > 0.0) {
             return Err(Error::parameter(
-                "learning rate",
+                "learning_rate",
                 format!("{lr} (must be > 0)"),
             ));
         }
@@ -542,11 +542,11 @@ impl StyleConfig {
             return Err(Error::parameter("iterations", "0 (must be at least 1)"));
         }
         if self.lbfgs_history == 0 {
-            return Err(Error::parameter("L-BFGS history", "0 (must be at least 1)"));
+            return Err(Error::parameter("lbfgs_history", "0 (must be at least 1)"));
         }
         if !(self.style_scale.is_finite() && self.style_scale > 0.0 && self.style_scale <= 16.0) {
             return Err(Error::parameter(
-                "style scale",
+                "style_scale",
                 format!("{} (must be > 0 and <= 16)", self.style_scale),
             ));
         }
@@ -579,7 +579,7 @@ impl StyleConfig {
         }
         if let Some(layers) = &self.style_layers {
             if layers.is_empty() {
-                return Err(Error::parameter("style layers", "the list is empty"));
+                return Err(Error::parameter("style_layers", "the list is empty"));
             }
             for (name, w) in layers {
                 finite_nonneg(&format!("weight of style layer {name}"), *w)?;
@@ -626,7 +626,7 @@ pub fn parse_style_layers(spec: &str) -> Result<Vec<(String, f32)>> {
             Some((n, w)) => {
                 let w: f32 = w.trim().parse().map_err(|_| {
                     Error::parameter(
-                        "style layers",
+                        "style_layers",
                         format!("`{item}`: weight `{w}` is not a number"),
                     )
                 })?;
@@ -638,7 +638,7 @@ pub fn parse_style_layers(spec: &str) -> Result<Vec<(String, f32)>> {
     }
     if out.is_empty() {
         return Err(Error::parameter(
-            "style layers",
+            "style_layers",
             format!("`{spec}` names no layer"),
         ));
     }
@@ -710,7 +710,7 @@ mod tests {
             (StyleConfig::default().with_beta(f32::NAN), "beta"),
             (
                 StyleConfig::default().with_learning_rate(0.0),
-                "learning rate",
+                "learning_rate",
             ),
             (StyleConfig::default().with_size(8), "size"),
             (
@@ -719,12 +719,12 @@ mod tests {
             ),
             (
                 StyleConfig::default().with_style_layers(vec![]),
-                "style layers",
+                "style_layers",
             ),
             // 2a must stay finite for the uniform draw; above 1 it only clips.
-            (StyleConfig::default().with_init_noise(3e38), "init noise"),
-            (StyleConfig::default().with_init_noise(1.5), "init noise"),
-            (StyleConfig::default().with_init_noise(-0.1), "init noise"),
+            (StyleConfig::default().with_init_noise(3e38), "init_noise"),
+            (StyleConfig::default().with_init_noise(1.5), "init_noise"),
+            (StyleConfig::default().with_init_noise(-0.1), "init_noise"),
         ];
         for (cfg, name) in cases {
             let err = cfg.validate().unwrap_err().to_string();

@@ -92,7 +92,8 @@ pub enum Error {
     /// together.
     #[error("invalid {name}: {reason}")]
     Parameter {
-        /// The parameter (flag or config field).
+        /// The parameter: the config field's name (`style_blend`,
+        /// `frame_iterations`, `size`), or the argument's.
         name: String,
         /// Why it is invalid.
         reason: String,

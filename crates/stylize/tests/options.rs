@@ -536,7 +536,7 @@ fn bad_combinations_are_refused_before_any_work() {
             &two[..],
             "all weights are 0",
         ),
-        (tiny().with_style_scale(0.0), &two[..1], "style scale"),
+        (tiny().with_style_scale(0.0), &two[..1], "style_scale"),
         (tiny().with_scales(Scales::Fixed(0)), &two[..1], "scales"),
         // 16 halvings of the working size: the count is what to change.
         (

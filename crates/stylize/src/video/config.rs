@@ -251,13 +251,13 @@ impl VideoConfig {
     pub fn validate(&self) -> Result<()> {
         if !(self.temporal_weight.is_finite() && self.temporal_weight >= 0.0) {
             return Err(Error::parameter(
-                "temporal-weight",
+                "temporal_weight",
                 format!("{} must be a finite number >= 0", self.temporal_weight),
             ));
         }
         if !(1..=MAX_LONG_TERM).contains(&self.long_term) {
             return Err(Error::parameter(
-                "long-term",
+                "long_term",
                 format!(
                     "{} (must be 1..={MAX_LONG_TERM}: each earlier frame is kept in memory)",
                     self.long_term
@@ -266,12 +266,12 @@ impl VideoConfig {
         }
         if !(0.0..=1.0).contains(&self.cut_threshold) {
             return Err(Error::parameter(
-                "cut-threshold",
+                "cut_threshold",
                 format!("{} is not in [0, 1]", self.cut_threshold),
             ));
         }
         if self.frame_iterations == Some(0) {
-            return Err(Error::parameter("frame-iterations", "must be at least 1"));
+            return Err(Error::parameter("frame_iterations", "must be at least 1"));
         }
         // `Error::Flow`, its cause kept.
         Ok(self.flow.validate()?)
@@ -342,7 +342,7 @@ mod tests {
         assert!(with(MAX_LONG_TERM).validate().is_ok());
         for j in [0, MAX_LONG_TERM + 1, usize::MAX] {
             let err = with(j).validate().unwrap_err().to_string();
-            assert!(err.contains("long-term"), "{err}");
+            assert!(err.contains("long_term"), "{err}");
         }
     }
 }
