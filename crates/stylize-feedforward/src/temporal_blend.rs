@@ -68,13 +68,13 @@ impl TemporalBlend {
     pub fn new(blend: f32, flow: DisParams, cut_threshold: f64) -> Result<Self> {
         if !(0.0..=1.0).contains(&blend) {
             return Err(Error::Parameter {
-                name: "temporal blend",
+                name: "blend",
                 reason: format!("{blend} is not in [0, 1]"),
             });
         }
         if !(0.0..=1.0).contains(&cut_threshold) {
             return Err(Error::Parameter {
-                name: "cut threshold",
+                name: "cut_threshold",
                 reason: format!("{cut_threshold} is not in [0, 1]"),
             });
         }

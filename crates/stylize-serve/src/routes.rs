@@ -213,12 +213,16 @@ const FAST_BASE_BYTES: u64 = 128 << 20;
 /// 32-bit float copy before resizing it to the working size.
 const FAST_FULL_SIZE_BYTES_PER_PIXEL: u64 = 12;
 
-/// The memory a run of `settings` (as `config`) needs, and the refusal
-/// message when that is over the server's limit; 422 when it cannot run at
-/// all (images too small for its layers).
 /// 400 when the settings' `style_blend` does not weigh `paintings`
-/// paintings, one weight each.
+/// paintings, one weight each, or there are more paintings than a job may
+/// have.
 fn check_blend(settings: &Settings, paintings: usize) -> ApiResult<()> {
+    if paintings > crate::upload::MAX_STYLES {
+        return Err(ApiError::bad_request(format!(
+            "more than {} style images (`style`, `builtin`)",
+            crate::upload::MAX_STYLES
+        )));
+    }
     match &settings.style_blend {
         Some(b) if b.len() != paintings => Err(ApiError::bad_request(format!(
             "style_blend has {} weight(s) for {paintings} painting(s): give one weight per \
@@ -229,6 +233,9 @@ fn check_blend(settings: &Settings, paintings: usize) -> ApiResult<()> {
     }
 }
 
+/// The memory a run of `settings` (as `config`) needs, and the refusal
+/// message when that is over the server's limit; 422 when it cannot run at
+/// all (images too small for its layers).
 fn check_memory(
     app: &App,
     settings: &Settings,
@@ -368,6 +375,7 @@ async fn estimate(
     // (else one), each as large as the photo.
     let styles = if req.styles.is_empty() {
         let n = settings.style_blend.as_ref().map_or(1, Vec::len).max(1);
+        check_blend(&settings, n)?;
         vec![req.content; n]
     } else {
         check_blend(&settings, req.styles.len())?;

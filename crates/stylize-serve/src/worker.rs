@@ -501,19 +501,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let clip = dir.path().join("piped.webm");
         let made = Command::new(&ffmpeg)
-            .args([
-                "-v",
-                "error",
-                "-f",
-                "lavfi",
-                "-i",
-                "testsrc=size=64x48:rate=10",
-            ])
-            .args(["-frames:v", "10", "-c:v", "libvpx", "-f", "webm", "pipe:1"])
+            .args(["-nostdin", "-v", "error", "-f", "lavfi"])
+            .args(["-i", "testsrc=size=64x48:rate=10", "-frames:v", "10"])
+            .args(["-c:v", "libvpx", "-f", "webm", "pipe:1"])
+            .stdin(std::process::Stdio::null())
             .stdout(std::fs::File::create(&clip).unwrap())
-            .status()
+            .output()
             .unwrap();
-        assert!(made.success());
+        if !made.status.success() {
+            let said = String::from_utf8_lossy(&made.stderr);
+            // An ffmpeg built without the test pattern or the VP8 encoder.
+            if said.contains("Unknown encoder") || said.contains("Unknown input format") {
+                println!("SKIPPED a_clip_of_unknown_length_is_cut_at_the_frame_limit: {said}");
+                return;
+            }
+            panic!("ffmpeg could not make the clip: {said}");
+        }
         let settings = WorkerSettings {
             preview_interval: Duration::from_millis(50),
             preview_side: 64,

@@ -426,6 +426,14 @@ async fn estimate_and_memory_refusal() {
         (StatusCode::OK, &Value::Bool(true)),
         "{v}"
     );
+    // More paintings than a job may have: 400, as the job would be.
+    let seventeen = format!(
+        r#"{{"content":[451,300],"styles":[{}]}}"#,
+        vec!["[64,64]"; 17].join(",")
+    );
+    let (status, v) = json(&app, estimate(&seventeen)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert!(error_of(&v).contains("more than 16 style images"), "{v}");
     // Too small for the deepest layer: explained, not an error.
     let (status, v) = json(
         &app,
@@ -1361,7 +1369,11 @@ async fn style_blend_weighs_the_paintings_in_both_methods() {
             r#"{"method":"fast","style_blend":[1]}"#,
             "one weight per",
         ),
-        (BOTH, r#"{"style_blend":[1,-1]}"#, "style_blend"),
+        (
+            BOTH,
+            r#"{"style_blend":[1,-1]}"#,
+            "weights must be finite numbers >= 0",
+        ),
         (BOTH, r#"{"style_blend":[0,0]}"#, "all weights are 0"),
         (
             &[][..],
