@@ -14,20 +14,8 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-/// What each connection is held to.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Limits {
-    /// Longest time from waiting for a request to having all its headers
-    /// (a keep-alive connection waiting for its next request counts too);
-    /// then the connection is closed.
-    pub header_read_timeout: Duration,
-    /// Most connections open at once; further ones wait in the system's
-    /// queue until one closes.
-    pub max_connections: usize,
-    /// Longest wait for the client to take more of a response; then the
-    /// connection is closed.
-    pub write_stall_timeout: Duration,
-}
+use crate::config::ServeConfig;
+use crate::stall_io::StallIo;
 
 /// `max_connections` as a semaphore can hold (any larger number is no cap
 /// in practice), and at least 1.
@@ -35,25 +23,27 @@ pub(crate) fn capped(max_connections: usize) -> usize {
     max_connections.clamp(1, Semaphore::MAX_PERMITS)
 }
 
-/// The header timeout hyper is given: none for a timeout too long to add
-/// to a clock (`Duration::MAX` means none).
-fn header_timeout(timeout: Duration) -> Option<Duration> {
-    // A year is as good as none, and cannot overflow an `Instant`.
-    (timeout < Duration::from_secs(365 * 24 * 3600)).then_some(timeout)
+/// A timeout as given to hyper and [`StallIo`]: none for one too long to
+/// add to a clock (`Duration::MAX`; a year is as good as none).
+fn timeout(limit: Duration) -> Option<Duration> {
+    (limit < Duration::from_secs(365 * 24 * 3600)).then_some(limit)
 }
 
 /// Serves `router` on the connections `listener` accepts until `stop`
 /// resolves, then waits for the open connections to finish their requests
 /// (each is told to close after its current one); whoever awaits this
 /// decides how long that may take.
+///
+/// Each connection is held to `config`'s `header_read_timeout` and
+/// `write_stall_timeout`, and at most `max_connections` are open at once.
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
-    limits: Limits,
+    config: &ServeConfig,
     stop: impl Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
-    let open = Arc::new(Semaphore::new(capped(limits.max_connections)));
+    let open = Arc::new(Semaphore::new(capped(config.max_connections)));
     let mut stop = std::pin::pin!(stop);
     loop {
         let permit = tokio::select! {
@@ -79,12 +69,9 @@ pub(crate) async fn serve(
         };
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
-            .header_read_timeout(header_timeout(limits.header_read_timeout));
+            .header_read_timeout(timeout(config.header_read_timeout));
         let conn = http.serve_connection(
-            TokioIo::new(crate::stall_io::StallIo::new(
-                stream,
-                limits.write_stall_timeout,
-            )),
+            TokioIo::new(StallIo::new(stream, timeout(config.write_stall_timeout))),
             TowerToHyperService::new(router.clone()),
         );
         let conn = graceful.watch(conn);
@@ -116,9 +103,9 @@ mod tests {
     fn limits_out_of_range_are_no_limit_not_a_panic() {
         assert_eq!(capped(0), 1);
         assert_eq!(capped(usize::MAX), Semaphore::MAX_PERMITS);
-        assert_eq!(header_timeout(Duration::MAX), None);
+        assert_eq!(timeout(Duration::MAX), None);
         assert_eq!(
-            header_timeout(Duration::from_secs(30)),
+            timeout(Duration::from_secs(30)),
             Some(Duration::from_secs(30))
         );
     }

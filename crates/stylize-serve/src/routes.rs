@@ -218,10 +218,7 @@ const FAST_FULL_SIZE_BYTES_PER_PIXEL: u64 = 12;
 /// have.
 fn check_blend(settings: &Settings, paintings: usize) -> ApiResult<()> {
     if paintings > crate::upload::MAX_STYLES {
-        return Err(ApiError::bad_request(format!(
-            "more than {} style images (`style`, `builtin`)",
-            crate::upload::MAX_STYLES
-        )));
+        return Err(crate::upload::too_many_styles());
     }
     match &settings.style_blend {
         Some(b) if b.len() != paintings => Err(ApiError::bad_request(format!(
@@ -375,12 +372,11 @@ async fn estimate(
     // (else one), each as large as the photo.
     let styles = if req.styles.is_empty() {
         let n = settings.style_blend.as_ref().map_or(1, Vec::len).max(1);
-        check_blend(&settings, n)?;
         vec![req.content; n]
     } else {
-        check_blend(&settings, req.styles.len())?;
         req.styles
     };
+    check_blend(&settings, styles.len())?;
     let config = settings.to_config(None).map_err(ApiError::bad_request)?;
     // The photo is what is sized here (a clip's frames alike).
     let too_small = fast_too_small(&settings, req.content, false)

@@ -116,8 +116,9 @@ impl Server {
     /// cancelled) and removes the jobs' folder. Requests in flight get 3 s
     /// to finish; connections open after that are closed. Blocks; runs its own
     /// async runtime (`threads` threads for the network side).
-    /// Each connection is held to [`ServeConfig::header_read_timeout`], and
-    /// at most [`ServeConfig::max_connections`] are open at once.
+    /// Each connection is held to [`ServeConfig::header_read_timeout`] and
+    /// [`ServeConfig::write_stall_timeout`], and at most
+    /// [`ServeConfig::max_connections`] are open at once.
     ///
     /// # Errors
     /// [`Error::Bind`] or [`Error::Start`]. An error accepting one
@@ -152,11 +153,7 @@ impl Server {
         let board = self.app.board.clone();
         let stopping = Arc::new(tokio::sync::Notify::new());
         let stopped = stopping.clone();
-        let limits = crate::connections::Limits {
-            header_read_timeout: self.app.config.header_read_timeout,
-            max_connections: self.app.config.max_connections,
-            write_stall_timeout: self.app.config.write_stall_timeout,
-        };
+        let app = self.app.clone();
         runtime.block_on(async move {
             let stop = async move {
                 let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
@@ -168,7 +165,7 @@ impl Server {
                 board.close();
                 stopping.notify_one();
             };
-            let serve = crate::connections::serve(listener, router, limits, stop);
+            let serve = crate::connections::serve(listener, router, &app.config, stop);
             // Connections still open then (a request half sent, an event
             // stream its client does not read) do not hold the stop up:
             // they are dropped with the runtime.

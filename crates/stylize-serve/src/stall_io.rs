@@ -14,21 +14,17 @@ use tokio::time::{Instant, Sleep};
 /// `io` with a deadline on each stalled write.
 pub(crate) struct StallIo<IO> {
     io: IO,
-    limit: Duration,
-    /// Running while a write waits for the client; reset by progress.
-    deadline: Pin<Box<Sleep>>,
+    /// The longest stall, and the clock that runs while a write waits
+    /// for the client (reset by progress); `None`: no deadline.
+    deadline: Option<(Duration, Pin<Box<Sleep>>)>,
     waiting: bool,
 }
 
 impl<IO> StallIo<IO> {
-    /// `limit` a year or more is as good as none (and cannot overflow a
-    /// clock).
-    pub(crate) fn new(io: IO, limit: Duration) -> Self {
-        let limit = limit.min(Duration::from_secs(365 * 24 * 3600));
+    pub(crate) fn new(io: IO, limit: Option<Duration>) -> Self {
         StallIo {
             io,
-            limit,
-            deadline: Box::pin(tokio::time::sleep(limit)),
+            deadline: limit.map(|l| (l, Box::pin(tokio::time::sleep(l)))),
             waiting: false,
         }
     }
@@ -41,6 +37,9 @@ impl<IO> StallIo<IO> {
         cx: &mut Context<'_>,
         polled: Poll<io::Result<T>>,
     ) -> Poll<io::Result<T>> {
+        let Some((limit, clock)) = &mut self.deadline else {
+            return polled;
+        };
         match polled {
             Poll::Ready(r) => {
                 self.waiting = false;
@@ -49,9 +48,9 @@ impl<IO> StallIo<IO> {
             Poll::Pending => {
                 if !self.waiting {
                     self.waiting = true;
-                    self.deadline.as_mut().reset(Instant::now() + self.limit);
+                    clock.as_mut().reset(Instant::now() + *limit);
                 }
-                match self.deadline.as_mut().poll(cx) {
+                match clock.as_mut().poll(cx) {
                     Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::TimedOut,
                         "the client stopped taking the response",

@@ -74,6 +74,13 @@ fn multipart_error(e: MultipartError) -> ApiError {
 /// runs through the network, before the job can start.
 pub(crate) const MAX_STYLES: usize = 16;
 
+/// 400: more than [`MAX_STYLES`] styles.
+pub(crate) fn too_many_styles() -> ApiError {
+    ApiError::bad_request(format!(
+        "more than {MAX_STYLES} style images (`style`, `builtin`)"
+    ))
+}
+
 /// Reads the form.
 ///
 /// # Errors
@@ -108,11 +115,7 @@ pub(crate) async fn read_form(mut form: Multipart) -> Result<JobForm, ApiError> 
                     sniff(&part, name, bytes)?
                 });
             }
-            "style" | "builtin" if styles.len() == MAX_STYLES => {
-                return Err(ApiError::bad_request(format!(
-                    "more than {MAX_STYLES} style images (`style`, `builtin`)"
-                )))
-            }
+            "style" | "builtin" if styles.len() == MAX_STYLES => return Err(too_many_styles()),
             "style" => {
                 let name = file_name.unwrap_or_else(|| format!("{part}.img"));
                 styles.push(StylePart::File(sniff(&part, name, bytes)?));
@@ -150,9 +153,8 @@ pub(crate) async fn read_form(mut form: Multipart) -> Result<JobForm, ApiError> 
 }
 
 /// A client's text as a message quotes it: its first 64 characters (no
-/// control characters), and
-/// `...` when there were more (a part's name can be as long as the
-/// request).
+/// control characters), and `...` when there were more (a part's name can
+/// be as long as the request).
 fn shown(text: &str) -> String {
     const MAX: usize = 64;
     let mut chars = text.chars().filter(|c| !c.is_control());
