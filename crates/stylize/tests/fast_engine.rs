@@ -291,33 +291,25 @@ fn weights_that_do_not_fit_are_an_error_not_a_panic() {
     let content = random_image(24, 20, 1);
     let style = random_image(20, 24, 2);
     let config = StyleConfig::default().with_size(24).with_iterations(1);
-    for (weights, says) in &cases {
-        let err = weights.check().unwrap_err().to_string();
-        assert!(err.contains(says), "check: {err}");
-        for engine in [Engine::Fast, Engine::Burn] {
-            let s = Stylizer::with_engine(weights, engine);
-            let err = s
-                .stylize(
-                    &content,
-                    std::slice::from_ref(&style),
-                    &config,
-                    &mut stylize::NoObserver,
-                )
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains(says), "{engine:?}: {err}");
-        }
-    }
-    // A number type burn's CPU engine does not compute in: the same.
-    let s = Stylizer::with_dtype(&good, stylize::DType::F16);
-    let err = s
-        .stylize(
+    let run_error = |s: Stylizer| {
+        s.stylize(
             &content,
             std::slice::from_ref(&style),
             &config,
             &mut stylize::NoObserver,
         )
         .unwrap_err()
-        .to_string();
+        .to_string()
+    };
+    for (weights, says) in &cases {
+        let err = weights.check().unwrap_err().to_string();
+        assert!(err.contains(says), "check: {err}");
+        for engine in [Engine::Fast, Engine::Burn] {
+            let err = run_error(Stylizer::with_engine(weights, engine));
+            assert!(err.contains(says), "{engine:?}: {err}");
+        }
+    }
+    // A number type burn's CPU engine does not compute in: the same.
+    let err = run_error(Stylizer::with_dtype(&good, stylize::DType::F16));
     assert!(err.contains("F32 or F64, not F16"), "{err}");
 }
