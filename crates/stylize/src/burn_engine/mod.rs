@@ -114,18 +114,22 @@ impl Network for BurnNetwork {
     }
 
     fn targets(&self, images: &TargetImages<'_>) -> Result<Box<dyn Targets + '_>> {
-        let objective = Objective::new(
-            &self.vgg,
-            images.layers,
-            self.tensor(images.content),
-            images
-                .styles
-                .iter()
-                .map(|(s, b)| (self.tensor(*s), *b))
-                .collect(),
-            images.weights,
-            images.pooling,
-        );
+        // Runs the network on the content and the styles: as `evaluate`, a
+        // runtime's panic is an error.
+        let objective = crate::device::guarded(|| {
+            Objective::new(
+                &self.vgg,
+                images.layers,
+                self.tensor(images.content),
+                images
+                    .styles
+                    .iter()
+                    .map(|(s, b)| (self.tensor(*s), *b))
+                    .collect(),
+                images.weights,
+                images.pooling,
+            )
+        })?;
         Ok(Box::new(BurnTargets {
             net: self,
             objective,

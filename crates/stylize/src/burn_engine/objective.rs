@@ -169,19 +169,23 @@ impl Targets for BurnTargets<'_> {
         image: Planar<'_>,
         gradient: bool,
     ) -> Result<(CostValues, Option<Vec<f32>>)> {
-        let t = Tensor::from_data(
-            TensorData::new(image.data.to_vec(), [1, 3, image.h, image.w]),
-            self.net.options(),
-        );
-        if !gradient {
-            return Ok((self.objective.costs(&self.net.vgg, t).values()?, None));
-        }
-        let leaf = t.require_grad();
-        let costs = self.objective.costs(&self.net.vgg, leaf.clone());
-        let grads = costs.total.backward();
-        let grad = leaf
-            .grad(&grads)
-            .ok_or_else(|| Error::Internal("no gradient for the generated image".into()))?;
-        Ok((costs.values()?, Some(tensor_values(grad)?)))
+        // A GPU runtime fails some launches by panicking (burn's autotune
+        // when no candidate kernel fits a size): an error, not a crash.
+        crate::device::guarded(|| {
+            let t = Tensor::from_data(
+                TensorData::new(image.data.to_vec(), [1, 3, image.h, image.w]),
+                self.net.options(),
+            );
+            if !gradient {
+                return Ok((self.objective.costs(&self.net.vgg, t).values()?, None));
+            }
+            let leaf = t.require_grad();
+            let costs = self.objective.costs(&self.net.vgg, leaf.clone());
+            let grads = costs.total.backward();
+            let grad = leaf
+                .grad(&grads)
+                .ok_or_else(|| Error::Internal("no gradient for the generated image".into()))?;
+            Ok((costs.values()?, Some(tensor_values(grad)?)))
+        })?
     }
 }
