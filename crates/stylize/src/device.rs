@@ -133,13 +133,6 @@ impl ComputeDevice {
             #[allow(unreachable_patterns)]
             _ => return Err(not_compiled(self.backend())),
         };
-        #[cfg(feature = "autotune")]
-        if self != ComputeDevice::Cpu {
-            log::warn!(
-                "built with burn's autotune: the first evaluation at each working size first \
-                 times candidate GPU kernels (60-100 s on an NVIDIA H200); later steps are faster"
-            );
-        }
         Ok(device.autodiff())
     }
 }

@@ -72,6 +72,13 @@ impl BurnNetwork {
             },
             e => Error::device_from(format!("cannot start {device}"), e),
         })?;
+        // Said once the GPU works (`auto` falls back to the CPU otherwise),
+        // before the pause it announces.
+        #[cfg(feature = "autotune")]
+        log::warn!(
+            "built with burn's autotune: the first steps at each working size time candidate \
+             GPU kernels first (50-100 s on an NVIDIA H200); later steps are faster"
+        );
         Ok(BurnNetwork {
             vgg,
             device: burn_device,
