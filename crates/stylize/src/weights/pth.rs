@@ -66,6 +66,13 @@ const LEGACY_PROTOCOL: i128 = 1001;
 const MAX_PICKLE_BYTES: u64 = 64 << 20;
 /// Elements that overlapping views may add beyond twice the storage bytes.
 const EXTRA_ELEMENTS: usize = 1 << 26;
+/// The largest element count accepted for one storage (16 GiB of `f32`;
+/// the Keras reader's limit too).
+const MAX_STORAGE_ELEMENTS: usize = 1 << 32;
+/// The most bytes reserved before a zip entry is read: the size a zip
+/// entry declares is the file's word, not a promise, so it only guides
+/// the first allocation and the vector grows with what really arrives.
+const MAX_PREALLOC_BYTES: u64 = 64 << 20;
 
 /// Reads every tensor of a PyTorch state dict (`torch.save(model.state_dict())`), in file order.
 pub fn read_pth(path: &Path) -> Result<Vec<RawTensor>> {
@@ -161,12 +168,18 @@ fn read_zip(path: &Path, file: File) -> Result<Vec<RawTensor>> {
         let &(dtype, numel) = decls.get(key).ok_or_else(|| {
             Error::weights_format(path, format!("storage `{key}` was never declared"))
         })?;
-        let need = numel.checked_mul(dtype.size()).ok_or_else(|| {
-            Error::weights_format(
-                path,
-                format!("storage `{key}`: {numel} elements is too large"),
-            )
-        })?;
+        let need = numel
+            .checked_mul(dtype.size())
+            .filter(|_| numel <= MAX_STORAGE_ELEMENTS)
+            .ok_or_else(|| {
+                Error::weights_format(
+                    path,
+                    format!(
+                        "storage `{key}`: {numel} elements is too large \
+                         (at most {MAX_STORAGE_ELEMENTS})"
+                    ),
+                )
+            })?;
         let name = format!("{prefix}data/{key}");
         let bytes = read_entry(path, &mut zip, &name, need as u64)?;
         if bytes.len() < need {
@@ -198,7 +211,8 @@ fn read_entry<R: Read + Seek>(
         ),
         e => zip_error(path, &format!("cannot read `{name}`"), e),
     })?;
-    let mut bytes = Vec::with_capacity(entry.size().min(limit) as usize);
+    let reserve = entry.size().min(limit).min(MAX_PREALLOC_BYTES);
+    let mut bytes = Vec::with_capacity(usize::try_from(reserve).unwrap_or(0));
     (&mut entry)
         .take(limit)
         .read_to_end(&mut bytes)
@@ -1442,6 +1456,17 @@ mod tests {
 
     /// `{"w": _rebuild_tensor_v2(storage("0", FloatStorage, numel), 0, (len,), (1,), False, OrderedDict())}`
     fn one_tensor_pickle(numel: u8, len: u8) -> Vec<u8> {
+        one_tensor_pickle_of(&[b'K', numel], len)
+    }
+
+    /// [`one_tensor_pickle`] with the storage's element count as a LONG1.
+    fn one_tensor_pickle_long(numel: u64, len: u8) -> Vec<u8> {
+        let mut op = vec![0x8a, 8];
+        op.extend(numel.to_le_bytes());
+        one_tensor_pickle_of(&op, len)
+    }
+
+    fn one_tensor_pickle_of(numel_op: &[u8], len: u8) -> Vec<u8> {
         let mut p = vec![0x80, 2, b'}', b'('];
         unicode(&mut p, "w");
         p.extend(b"ctorch._utils\n_rebuild_tensor_v2\n((");
@@ -1449,9 +1474,8 @@ mod tests {
         p.extend(b"ctorch\nFloatStorage\n");
         unicode(&mut p, "0");
         unicode(&mut p, "cpu");
-        p.extend([
-            b'K', numel, b't', b'Q', b'K', 0, b'K', len, 0x85, b'K', 1, 0x85, 0x89,
-        ]);
+        p.extend(numel_op);
+        p.extend([b't', b'Q', b'K', 0, b'K', len, 0x85, b'K', 1, 0x85, 0x89]);
         p.extend(b"ccollections\nOrderedDict\n)Rt");
         p.extend(b"Ru.");
         p
@@ -1504,6 +1528,60 @@ mod tests {
                 data: vec![1.0, 2.0, 3.0]
             }]
         );
+    }
+
+    /// A zip whose storage entry claims, in its ZIP64 field, 4 bytes per
+    /// declared element but holds four bytes. Declaring 2^40 elements
+    /// made the reader reserve 4 TiB, which aborts the process: now the
+    /// declaration is refused. At the most accepted (2^32), the short
+    /// entry is an error naming both sizes, reserving no more than
+    /// [`MAX_PREALLOC_BYTES`] on the entry's word.
+    #[test]
+    fn declared_sizes_do_not_reserve_memory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lying_zip = |name: &str, numel: u64| {
+            let path = dir.path().join(name);
+            let file = File::create(&path).expect("create zip");
+            let mut zip = zip::ZipWriter::new(file);
+            let stored = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Stored);
+            zip.start_file("h/data.pkl", stored).expect("start entry");
+            zip.write_all(&one_tensor_pickle_long(numel, 1))
+                .expect("write entry");
+            zip.start_file("h/data/0", stored.large_file(true))
+                .expect("start entry");
+            zip.write_all(&[0, 0, 128, 63]).expect("write entry");
+            zip.finish().expect("finish zip");
+            // Each ZIP64 field (id 1) starts with the uncompressed size: 4,
+            // made to claim 4 bytes an element.
+            let mut bytes = std::fs::read(&path).expect("read back");
+            let mut patched = 0;
+            for size in [16u16, 24, 28] {
+                let mut field = vec![1, 0];
+                field.extend(size.to_le_bytes());
+                field.extend(4u64.to_le_bytes());
+                while let Some(at) = bytes.windows(field.len()).position(|w| w == &field[..]) {
+                    bytes[at + 4..at + 12].copy_from_slice(&(numel * 4).to_le_bytes());
+                    patched += 1;
+                }
+            }
+            assert!(patched >= 1, "no ZIP64 size field found to patch");
+            std::fs::write(&path, &bytes).expect("write patched");
+            let claimed = zip::ZipArchive::new(File::open(&path).expect("open"))
+                .expect("zip")
+                .by_name("h/data/0")
+                .expect("entry")
+                .size();
+            assert_eq!(claimed, numel * 4, "the patch did not reach the reader");
+            path
+        };
+        let e = error_of(&lying_zip("huge.pth", 1 << 40));
+        assert!(
+            e.contains("1099511627776 elements is too large (at most 4294967296)"),
+            "{e}"
+        );
+        let e = error_of(&lying_zip("most.pth", 1 << 32));
+        assert!(e.contains("has 4 bytes, needs 17179869184"), "{e}");
     }
 
     /// A legacy file as torch < 0.4 under Python 2 wrote it: `_rebuild_tensor`,
