@@ -287,10 +287,12 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "t" | "tb" | "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
         u => return Err(format!("`{s}`: unknown unit `{u}` (use K, M, G or T)")),
     };
-    if !(v.is_finite() && v > 0.0) {
-        return Err(format!("`{s}` must be more than 0"));
+    // A fraction of a byte would truncate to a limit of 0.
+    let bytes = v * mult;
+    if !(bytes.is_finite() && bytes >= 1.0) {
+        return Err(format!("`{s}` must be at least 1 byte"));
     }
-    Ok((v * mult) as u64)
+    Ok(bytes as u64)
 }
 
 #[cfg(test)]
@@ -388,5 +390,7 @@ mod tests {
         assert!(parse_size("lots").is_err());
         assert!(parse_size("5X").unwrap_err().contains("unknown unit"));
         assert!(parse_size("0G").is_err());
+        assert!(parse_size("0.5").unwrap_err().contains("at least 1 byte"));
+        assert_eq!(parse_size("0.5K").unwrap(), 512);
     }
 }
