@@ -255,7 +255,7 @@ fn the_frames_kept_for_the_loop_count_against_the_memory_limit() {
     let own = s
         .estimate_memory(&frames[0], std::slice::from_ref(&style), &config().image)
         .unwrap();
-    let try_with = |loop_frames: usize, limit: u64, rec: &mut Record| {
+    let try_counted = |loop_frames: usize, limit: u64, total: Option<usize>, rec: &mut Record| {
         let tmp = tempfile::tempdir().unwrap();
         let mut work = WorkDir::open(tmp.path(), "test settings").unwrap();
         let mut c = config();
@@ -266,12 +266,15 @@ fn the_frames_kept_for_the_loop_count_against_the_memory_limit() {
         stylize_video(
             &s,
             it,
-            Some(3),
+            total,
             std::slice::from_ref(&style),
             &c,
             &mut work,
             rec,
         )
+    };
+    let try_with = |loop_frames: usize, limit: u64, rec: &mut Record| {
+        try_counted(loop_frames, limit, Some(3), rec)
     };
     // Without the loop the first frame fits (stopped after it).
     let mut rec = Record {
@@ -300,4 +303,16 @@ fn the_frames_kept_for_the_loop_count_against_the_memory_limit() {
         "{err}"
     );
     assert!(rec.infos.is_empty());
+    // A length estimated short (a container's duration says 1 frame):
+    // the first frame fits beside the one frame reserved, and the second
+    // loop frame, when it arrives, is counted before it is painted.
+    let mut rec = Record::default();
+    let err = try_counted(2, own + 50_000, Some(1), &mut rec)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(rec.done, 1);
+    assert!(
+        err.ends_with("once the 2 frames kept to close the loop are counted (84 KiB): a shorter loop leaves more"),
+        "{err}"
+    );
 }

@@ -175,6 +175,16 @@ pub fn stylize_video(
             }
             Some(_) => {}
         }
+        // `total` may be an estimate (a container's duration): a loop
+        // frame beyond what was reserved takes its memory off the limit
+        // now, or stops the run as the reservation would have.
+        if index < config.loop_frames {
+            if let (Some(c), Some(r)) = (looping.as_mut(), reserved.as_mut()) {
+                if first.len() >= r.frames {
+                    r.grow(config, c, &frame)?;
+                }
+            }
+        }
         let config = looping.as_ref().unwrap_or(config);
         let (w, h) = working_size(dims.0, dims.1, config.image.size);
         let content = to_rgb32f(&frame, w, h);
@@ -326,6 +336,35 @@ struct LoopReserve {
 }
 
 impl LoopReserve {
+    /// One frame more than reserved: its memory off `looping`'s limit
+    /// (`config`'s less what is reserved), or the error
+    /// [`reserve_loop_memory`] gives when the frames reach the limit.
+    fn grow(
+        &mut self,
+        config: &VideoConfig,
+        looping: &mut VideoConfig,
+        frame: &DynamicImage,
+    ) -> Result<()> {
+        let Some(limit) = config.image.max_memory else {
+            return Ok(());
+        };
+        let bytes = self.bytes.saturating_add(loop_frame_bytes(frame));
+        if bytes >= limit {
+            let note = " (the clip turned out longer than its length as estimated before reading)";
+            return Err(loop_memory_error(
+                self.frames + 1,
+                frame,
+                bytes,
+                limit,
+                note,
+            ));
+        }
+        self.frames += 1;
+        self.bytes = bytes;
+        looping.image.max_memory = Some(limit - bytes);
+        Ok(())
+    }
+
     /// A frame's memory error, which ran on what the loop's frames left
     /// of the limit, saying so (else it names a limit the user never
     /// gave); other errors unchanged.
@@ -345,6 +384,34 @@ impl LoopReserve {
     }
 }
 
+/// The memory one frame kept for the loop holds: as decoded, and its luma
+/// as `f32`.
+fn loop_frame_bytes(frame: &DynamicImage) -> u64 {
+    let pixels = u64::from(frame.width()) * u64::from(frame.height());
+    frame.as_bytes().len() as u64 + 4 * pixels
+}
+
+fn loop_memory_error(
+    kept: usize,
+    frame: &DynamicImage,
+    bytes: u64,
+    limit: u64,
+    note: &str,
+) -> Error {
+    Error::parameter(
+        "loop",
+        format!(
+            "closing the loop over {kept} frames keeps them at their own size, {}x{} px, \
+             from the start of the clip to its end: about {}, and the memory limit is {}{note}; \
+             loop over fewer frames, or scale the clip down",
+            frame.width(),
+            frame.height(),
+            crate::memory::human(bytes),
+            crate::memory::human(limit),
+        ),
+    )
+}
+
 /// `config` with the memory limit lowered by what closing the loop keeps:
 /// its frames like `frame` (as decoded, and their luma as `f32`), held
 /// from the start of the clip to its end; `total`, the clip's length
@@ -360,28 +427,14 @@ fn reserve_loop_memory(
         return Ok((config, None));
     };
     let kept = total.map_or(config.loop_frames, |n| n.min(config.loop_frames));
-    let pixels = u64::from(frame.width()) * u64::from(frame.height());
-    let per_frame = frame.as_bytes().len() as u64 + 4 * pixels;
-    let bytes = per_frame.saturating_mul(kept as u64);
+    let bytes = loop_frame_bytes(frame).saturating_mul(kept as u64);
     if bytes >= limit {
-        return Err(Error::parameter(
-            "loop",
-            format!(
-                "closing the loop over {kept} frames keeps them at their own size, {}x{} px, \
-                 from the start of the clip to its end: about {}, and the memory limit is {}{}; \
-                 loop over fewer frames, or scale the clip down",
-                frame.width(),
-                frame.height(),
-                crate::memory::human(bytes),
-                crate::memory::human(limit),
-                if total.is_none() {
-                    " (the clip's length is not known before it is read, so all of the loop's \
-                     frames count)"
-                } else {
-                    ""
-                }
-            ),
-        ));
+        let note = if total.is_none() {
+            " (the clip's length is not known before it is read, so all of the loop's frames count)"
+        } else {
+            ""
+        };
+        return Err(loop_memory_error(kept, frame, bytes, limit, note));
     }
     config.image.max_memory = Some(limit - bytes);
     Ok((
