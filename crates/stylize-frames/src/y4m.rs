@@ -297,23 +297,35 @@ impl<R: BufRead> Y4mReader<R> {
         })
     }
 
-    /// The next frame, `None` at the end of the stream.
+    /// The next frame, `None` at the end of the stream; a stream that ends
+    /// inside a frame is an error.
     pub(crate) fn read_frame(&mut self) -> Result<Option<Frame>> {
+        match self.read()? {
+            FrameRead::Frame(frame) => Ok(Some(frame)),
+            FrameRead::End => Ok(None),
+            FrameRead::Truncated => {
+                Err(FramesError::y4m(&self.path, "the last frame is truncated"))
+            }
+        }
+    }
+
+    /// The next frame, the end, or the end inside a frame.
+    fn read(&mut self) -> Result<FrameRead> {
         let Some(line) = read_line(&mut self.reader, &self.path, "FRAME")? else {
-            return Ok(None);
+            return Ok(FrameRead::End);
         };
         if !line.starts_with(b"FRAME") {
             return Err(FramesError::y4m(&self.path, "expected a `FRAME` line"));
         }
         let (luma, chroma, alpha) = self.sizes;
         self.buffer.resize(luma + 2 * chroma + alpha, 0);
-        self.reader.read_exact(&mut self.buffer).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                FramesError::y4m(&self.path, "the last frame is truncated")
-            } else {
-                FramesError::io("reading", &self.path)(e)
+        match self.reader.read_exact(&mut self.buffer) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return Ok(FrameRead::Truncated)
             }
-        })?;
+            Err(e) => return Err(FramesError::io("reading", &self.path)(e)),
+        }
         let (y, rest) = self.buffer.split_at(luma);
         let (chroma_planes, sx, sy) = match self.header.sampling {
             Sampling::Mono => (None, 1, 1),
@@ -330,7 +342,7 @@ impl<R: BufRead> Y4mReader<R> {
             sx,
             sy,
         };
-        Ok(Some(planes_to_rgb(&planes, self.header.range)))
+        Ok(FrameRead::Frame(planes_to_rgb(&planes, self.header.range)))
     }
 
     /// What the header says (and the frame count, for files).
@@ -339,14 +351,27 @@ impl<R: BufRead> Y4mReader<R> {
     }
 }
 
-/// A [`FrameSource`] over a Y4M stream.
+/// What one read of a Y4M stream found.
+enum FrameRead {
+    Frame(Frame),
+    /// The stream ended between frames.
+    End,
+    /// The stream ended inside a frame's pixels.
+    Truncated,
+}
+
+/// A [`FrameSource`] over a Y4M file or standard input.
 pub(crate) struct Y4mSource<R> {
     reader: Y4mReader<R>,
+    ended: bool,
 }
 
 impl<R: BufRead> Y4mSource<R> {
     pub(crate) fn new(reader: Y4mReader<R>) -> Self {
-        Y4mSource { reader }
+        Y4mSource {
+            reader,
+            ended: false,
+        }
     }
 }
 
@@ -355,8 +380,26 @@ impl<R: BufRead> FrameSource for Y4mSource<R> {
         self.reader.info()
     }
 
+    /// A stream cut inside a frame (a copy stopped short, a producer
+    /// killed) ends at its last whole frame with a warning, as an animated
+    /// GIF that ends early does, rather than failing after every frame
+    /// before it has been painted.
     fn next_frame(&mut self) -> Result<Option<Frame>> {
-        self.reader.read_frame()
+        if self.ended {
+            return Ok(None);
+        }
+        match self.reader.read()? {
+            FrameRead::Frame(frame) => Ok(Some(frame)),
+            FrameRead::End => Ok(None),
+            FrameRead::Truncated => {
+                log::warn!(
+                    "{}: the stream ends inside a frame; its clip ends at the last whole frame",
+                    self.reader.path.display()
+                );
+                self.ended = true;
+                Ok(None)
+            }
+        }
     }
 }
 
