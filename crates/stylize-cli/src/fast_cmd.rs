@@ -1,6 +1,7 @@
 //! The `fast` job: pretrained feed-forward networks, one pass per image.
 
 use std::io::IsTerminal;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -106,8 +107,19 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         let photo = load_image(&cli.content)?.to_rgb32f();
         let photo = resize_longest(&photo, cli.size.unwrap_or(DEFAULT_TILE));
         let bar = bar(!quiet, 26, "styles");
-        let sheet = builtin_sheet(&fast, &photo, &options, |_| bar.inc(1))?;
+        let sheet = builtin_sheet(&fast, &photo, &options, |_| {
+            bar.inc(1);
+            if interrupt.requested() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })?;
         bar.finish_and_clear();
+        let Some(sheet) = sheet else {
+            say("interrupted: no sheet written".to_string());
+            return Ok(Outcome::Interrupted);
+        };
         save_image(&DynamicImage::ImageRgb32F(sheet.clone()), &cli.output)?;
         say(format!(
             "wrote {} ({}x{}): the photo, then built-in styles 0 to 25 (use --builtin N)",
@@ -171,7 +183,19 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             Err(e) if folder => {
                 failed += 1;
                 // Most errors name the file already.
-                let text = e.to_string();
+                // With its causes, as `main` prints a single image's
+                // error (a cause the line above already says is left out).
+                let mut text = e.to_string();
+                let mut said = text.clone();
+                let mut cause = e.source();
+                while let Some(c) = cause {
+                    let line = c.to_string();
+                    if !said.contains(&line) {
+                        text = format!("{text}\n  caused by: {line}");
+                    }
+                    said = line;
+                    cause = c.source();
+                }
                 let named = text.contains(&input.display().to_string());
                 let msg = if named {
                     format!("error: {text}")

@@ -1,5 +1,7 @@
 //! The 26 built-in styles on one photo, numbered: a menu for `--builtin`.
 
+use std::ops::ControlFlow;
+
 use image::{imageops, Rgb, Rgb32FImage};
 
 use crate::error::Result;
@@ -29,7 +31,8 @@ const DIGITS: [[u8; 5]; 10] = [
 
 /// A contact sheet: `photo` (its size is each tile's) followed by each
 /// built-in style applied to it, labelled with the style's number, on a
-/// dark background, seven tiles a row.
+/// dark background, seven tiles a row. `on_tile` hears of each finished
+/// style (its number) and may stop the sheet there: then `Ok(None)`.
 ///
 /// # Errors
 /// As [`FastStylizer::stylize`] with a built-in style:
@@ -40,8 +43,8 @@ pub fn builtin_sheet(
     fast: &FastStylizer,
     photo: &Rgb32FImage,
     options: &FastOptions,
-    mut on_tile: impl FnMut(usize),
-) -> Result<Rgb32FImage> {
+    mut on_tile: impl FnMut(usize) -> ControlFlow<()>,
+) -> Result<Option<Rgb32FImage>> {
     let (tw, th) = photo.dimensions();
     let rows = (BUILTIN_STYLES as u32 + 1).div_ceil(COLUMNS);
     let mut sheet = Rgb32FImage::from_pixel(
@@ -60,9 +63,11 @@ pub fn builtin_sheet(
         let mut tile = fast.stylize(photo, &style, options)?;
         label(&mut tile, index);
         place(&mut sheet, index as u32 + 1, &tile);
-        on_tile(index);
+        if on_tile(index).is_break() {
+            return Ok(None);
+        }
     }
-    Ok(sheet)
+    Ok(Some(sheet))
 }
 
 /// Writes `number` in white on a black box in the tile's top-left corner.

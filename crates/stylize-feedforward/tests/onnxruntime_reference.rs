@@ -319,3 +319,32 @@ fn a_style_size_out_of_range_is_an_error() {
         );
     }
 }
+
+/// The sheet's observer hears of each style as it is painted and can stop
+/// it: then no sheet (the CLI's Ctrl-C), else the whole sheet.
+#[test]
+fn the_sheet_stops_when_its_observer_says() {
+    use std::ops::ControlFlow;
+    let fast = stylizer();
+    let photo = stylize_feedforward::resize_longest(&load("content_chelsea.png"), 48);
+    let mut heard = Vec::new();
+    let sheet = stylize_feedforward::builtin_sheet(&fast, &photo, &FastOptions::default(), |i| {
+        heard.push(i);
+        if i == 2 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .unwrap();
+    assert!(sheet.is_none());
+    assert_eq!(heard, [0, 1, 2]);
+    let mut count = 0;
+    let sheet = stylize_feedforward::builtin_sheet(&fast, &photo, &FastOptions::default(), |_| {
+        count += 1;
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert!(sheet.is_some());
+    assert_eq!(count, 26);
+}
