@@ -299,6 +299,12 @@ impl Observer for CliObserver {
                 it.iteration, it.iterations, it.total, it.content, it.style
             ));
             bar.set_position(done_before + in_scale * here);
+            // The first iteration's time holds the run's set-up (the style
+            // targets, the first evaluation's allocations): several steps'
+            // worth, which would hold the ETA high for a long while.
+            if it.iteration == 1 {
+                bar.reset_eta();
+            }
         }
         self.record(it);
         if self.interrupt.as_ref().is_some_and(Interrupt::requested) {

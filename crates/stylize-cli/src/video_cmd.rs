@@ -26,7 +26,7 @@ use crate::json_file::write_json;
 use crate::selection::{fps_rational, Frames, Selection};
 use crate::setup::{
     build_config, check_not_a_program_file, check_not_an_input, check_output_dir,
-    check_output_file, check_side_file, init_file, load_styles, load_stylizer,
+    check_output_file, check_side_file, init_file, is_fast_init, load_styles, load_stylizer,
 };
 use crate::{JobResult, Outcome};
 
@@ -57,6 +57,17 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         }
     }
     // Everything a user can get wrong, before the long part.
+    if let Some(init) = cli.common.init.as_deref().filter(|i| is_fast_init(i)) {
+        return Err(Error::parameter(
+            "init",
+            format!(
+                "`--init {init}` is for `stylize image`: a video's frames start from the content \
+                 (a shot's first) or from the painting before them; `--method fast` paints \
+                 every frame with the network"
+            ),
+        )
+        .into());
+    }
     if cli.input.as_os_str() != "-" {
         check_output_not_inside(&cli.input, &cli.output)?;
     }
@@ -251,7 +262,15 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         );
     }
     let show = !quiet && std::io::stderr().is_terminal();
-    let mut progress = VideoProgress::new(show, total, interrupt.clone());
+    let plan = (
+        config.image.iterations,
+        if cli.independent {
+            config.image.iterations
+        } else {
+            config.effective_frame_iterations()
+        },
+    );
+    let mut progress = VideoProgress::new(show, total, plan, interrupt.clone());
     let start = Instant::now();
     let mut frames = Frames {
         source,
@@ -547,12 +566,27 @@ fn settings(cli: &VideoArgs, config: &VideoConfig, stylizer: &stylize::Stylizer)
 }
 
 /// The progress bar over frames, with the current frame's iterations.
+///
+/// The bar counts iterations, not frames, so that its ETA holds when a
+/// shot's first frame runs `--iterations` and the others a fifth of that:
+/// its length plans one shot, and grows by the difference at each cut.
 struct VideoProgress {
     bar: Option<ProgressBar>,
     interrupt: Interrupt,
     frame: Option<FrameInfo>,
     /// Per frame, in order: this run's and the earlier runs' it continues.
     costs: Vec<FrameCosts>,
+    /// Frames to paint, when known.
+    total: Option<usize>,
+    /// Iterations of a shot's first frame, and of each later frame.
+    plan: (usize, usize),
+    /// Iterations of the frames finished, as planned.
+    done: u64,
+    /// The current frame's planned iterations, once it has reported one.
+    current: Option<usize>,
+    /// Whether the ETA has dropped the run's set-up (the first
+    /// iteration's time, with the style targets computed in it).
+    eta_reset: bool,
 }
 
 /// A frame's network costs (content + style + TV), for the report.
@@ -571,15 +605,16 @@ enum Costs {
 }
 
 impl VideoProgress {
-    fn new(show: bool, total: Option<usize>, interrupt: Interrupt) -> Self {
+    /// `plan`: the iterations of a shot's first frame and of later ones.
+    fn new(show: bool, total: Option<usize>, plan: (usize, usize), interrupt: Interrupt) -> Self {
         let bar = show.then(|| {
             let bar = match total {
-                Some(n) => ProgressBar::new(n as u64),
+                Some(n) => ProgressBar::new(Self::work(plan, n).max(1)),
                 None => ProgressBar::new_spinner(),
             };
-            if let Ok(style) = ProgressStyle::with_template(
-                "{bar:30.cyan/blue} frame {pos}/{len} | {msg} | {elapsed} | ETA {eta}",
-            ) {
+            if let Ok(style) =
+                ProgressStyle::with_template("{bar:30.cyan/blue} {msg} | {elapsed} | ETA {eta}")
+            {
                 bar.set_style(style);
             }
             bar
@@ -589,6 +624,27 @@ impl VideoProgress {
             interrupt,
             frame: None,
             costs: Vec::new(),
+            total,
+            plan,
+            done: 0,
+            current: None,
+            eta_reset: false,
+        }
+    }
+
+    /// The planned iterations of the first `frames` frames of one shot.
+    fn work((first, later): (usize, usize), frames: usize) -> u64 {
+        match frames {
+            0 => 0,
+            n => (first + (n - 1) * later) as u64,
+        }
+    }
+
+    /// `frame 3/30`, or `frame 3` when the clip's length is unknown.
+    fn frame_text(&self, index: usize) -> String {
+        match self.total {
+            Some(n) => format!("frame {}/{n}", index + 1),
+            None => format!("frame {}", index + 1),
         }
     }
 
@@ -602,8 +658,11 @@ impl VideoProgress {
 impl VideoObserver for VideoProgress {
     fn resumed(&mut self, frames: usize) {
         log::warn!("continuing after {frames} frame(s) finished by an earlier run");
+        self.done = Self::work(self.plan, frames);
         if let Some(bar) = &self.bar {
-            bar.set_position(frames as u64);
+            bar.set_position(self.done);
+            // The jump is not this run's speed.
+            bar.reset_eta();
         }
     }
 
@@ -615,6 +674,14 @@ impl VideoObserver for VideoProgress {
                 100.0 * info.consistent.unwrap_or(0.0)
             );
         }
+        if let Some(bar) = &self.bar {
+            // A shot after the first starts with the full iterations.
+            if info.fresh && info.index > 0 && self.total.is_some() {
+                bar.inc_length(self.plan.0.saturating_sub(self.plan.1) as u64);
+            }
+            bar.set_message(self.frame_text(info.index));
+        }
+        self.current = None;
         self.frame = Some(info.clone());
         self.costs.push(FrameCosts {
             index: info.index,
@@ -639,15 +706,21 @@ impl VideoObserver for VideoProgress {
         {
             steps.push(it.total - it.extra);
         }
+        self.current = Some(it.iterations);
         if let Some(bar) = &self.bar {
             bar.set_message(format!(
-                "frame {} it {}/{} | total {:.3e} temporal {:.2e}",
-                frame + 1,
+                "{} it {}/{} | total {:.3e} temporal {:.2e}",
+                self.frame_text(frame),
                 it.iteration,
                 it.iterations,
                 it.total,
                 it.extra
             ));
+            bar.set_position(self.done + it.iteration.min(it.iterations) as u64);
+            if !self.eta_reset {
+                self.eta_reset = true;
+                bar.reset_eta();
+            }
         }
         if self.interrupt.requested() {
             ControlFlow::Break(())
@@ -657,8 +730,16 @@ impl VideoObserver for VideoProgress {
     }
 
     fn frame_done(&mut self, result: &FrameResult) -> ControlFlow<()> {
+        let planned = self.current.take().unwrap_or_else(|| {
+            if self.frame.as_ref().is_some_and(|f| f.fresh) {
+                self.plan.0
+            } else {
+                self.plan.1
+            }
+        });
+        self.done += planned as u64;
         if let Some(bar) = &self.bar {
-            bar.set_position(result.index as u64 + 1);
+            bar.set_position(self.done);
         } else {
             log::info!(
                 "frame {} done: {} iterations, cost {:.4e}",

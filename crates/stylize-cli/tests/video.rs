@@ -404,6 +404,14 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
             None,
             "before the first",
         ),
+        // The network's start is the image job's: not silently ignored.
+        (
+            clip.clone(),
+            out.clone(),
+            vec!["--init", "fast:99"],
+            None,
+            "`--init fast:99` is for `stylize image`",
+        ),
         // Past the end of a clip of known length: said as such.
         (
             clip.clone(),
