@@ -101,9 +101,9 @@ pub fn load_image_with_limits(path: &Path, limits: &ImageLimits) -> Result<Dynam
     let Some(format) = reader.format() else {
         return Err(decode_err("not a recognised image format", None));
     };
-    if format == ImageFormat::Gif && is_animated_gif(path, l) {
+    if let Some(kind) = animation(path, format, l) {
         log::warn!(
-            "{}: an animated GIF; using its first frame as a still image",
+            "{}: an animated {kind}; using its first frame as a still image",
             path.display()
         );
     }
@@ -132,6 +132,27 @@ pub fn load_image_with_limits(path: &Path, limits: &ImageLimits) -> Result<Dynam
         return Err(decode_err("the image has no pixels", None));
     }
     Ok(img)
+}
+
+/// What kind of animation the file at `path` is, if it is one: a GIF of
+/// more than one frame, an APNG, or an animated WebP. A file that cannot
+/// be read counts as a still (decoding it properly then reports the
+/// error).
+fn animation(path: &Path, format: ImageFormat, limits: image::Limits) -> Option<&'static str> {
+    let open = || std::fs::File::open(path).ok().map(std::io::BufReader::new);
+    match format {
+        ImageFormat::Gif => is_animated_gif(path, limits).then_some("GIF"),
+        ImageFormat::Png => image::codecs::png::PngDecoder::new(open()?)
+            .ok()?
+            .is_apng()
+            .ok()?
+            .then_some("PNG (APNG)"),
+        ImageFormat::WebP => image::codecs::webp::WebPDecoder::new(open()?)
+            .ok()?
+            .has_animation()
+            .then_some("WebP"),
+        _ => None,
+    }
 }
 
 /// Whether the GIF at `path` has more than one frame. Decodes at most the
@@ -718,6 +739,35 @@ mod tests {
             .join(name)
     }
 
+    /// Animations given as a still are told apart from stills of the same
+    /// formats (the warning that the first frame is used).
+    #[test]
+    fn animations_are_recognised() {
+        let l = image::Limits::default();
+        let dir = tempfile::tempdir().unwrap();
+        let still_webp = dir.path().join("still.webp");
+        red_blue(16, 8).save(&still_webp).unwrap();
+        let cases = [
+            (
+                fixture("animated.png"),
+                ImageFormat::Png,
+                Some("PNG (APNG)"),
+            ),
+            (fixture("animated.webp"), ImageFormat::WebP, Some("WebP")),
+            (fixture("palette.png"), ImageFormat::Png, None),
+            (still_webp, ImageFormat::WebP, None),
+            (fixture("cmyk.jpg"), ImageFormat::Jpeg, None),
+        ];
+        for (path, format, expected) in cases {
+            assert_eq!(
+                animation(&path, format, l.clone()),
+                expected,
+                "{}",
+                path.display()
+            );
+        }
+    }
+
     /// Each kind of file users have decodes to the right size, orientation
     /// and colours: the red half where it was (or where the EXIF rotation
     /// puts it), within `tol` per channel (JPEG is lossy).
@@ -799,6 +849,8 @@ mod tests {
             case(fixture("progressive.jpg"), (16, 8), RED, BLUE, 16, false),
             case(d.join("exif6.jpg"), (8, 16), RED, BLUE, 16, false),
             case(d.join("animated.gif"), (16, 8), RED, BLUE, 0, false),
+            case(fixture("animated.png"), (16, 8), RED, BLUE, 0, false),
+            case(fixture("animated.webp"), (16, 8), RED, BLUE, 0, false),
             case(d.join("alpha.webp"), (16, 8), RED, BLUE, 0, true),
             case(d.join("1x1.png"), (1, 1), BLUE, BLUE, 0, false),
             case(d.join("8x8.png"), (8, 8), RED, BLUE, 0, false),
