@@ -219,7 +219,11 @@ impl Planner {
             let photo = memory::full_size_bytes(content, config);
             let paintings = memory::style_inputs_bytes(styles);
             let full = memory::BASE_BYTES + photo + paintings;
-            if full > limit && paintings > photo {
+            // What every run needs whatever the pictures: the weights, the
+            // network at its smallest size, the fixed buffers.
+            let floor = planned(smallest).unwrap_or(full);
+            let fixed = floor.saturating_sub(photo + paintings);
+            if full > limit && paintings > photo && paintings >= fixed {
                 format!(
                     "no size fits: each painting is read at its own size first, and the \
                      largest ({} px) alone needs about {}; scale the paintings down",
@@ -229,7 +233,7 @@ impl Planner {
                         .map_or_else(String::new, |(w, h)| format!("{w}x{h}")),
                     memory::human(paintings)
                 )
-            } else if full > limit {
+            } else if full > limit && photo >= fixed {
                 format!(
                     "no size fits: the result has the photo's own size, {}x{} px, and the \
                      buffers at that size alone need about {}; scale the photo down",
@@ -238,7 +242,11 @@ impl Planner {
                     memory::human(full)
                 )
             } else {
-                "no size fits".to_string()
+                format!(
+                    "no size fits: the smallest run ({smallest} px) needs about {}, most of it \
+                     the network's weights and the buffers every run has",
+                    memory::human(floor)
+                )
             }
         };
         Error::parameter(
