@@ -408,10 +408,15 @@ fn positive(s: &str) -> Result<f32, String> {
 /// A frame rate: above 0, at most 1000 fps (what the outputs take).
 fn frame_rate(s: &str) -> Result<f32, String> {
     let v = positive(s)?;
-    if v <= 1000.0 {
-        Ok(v)
-    } else {
+    if v > 1000.0 {
         Err(format!("{s} fps is more than the 1000 fps an output takes"))
+    } else if v < 0.01 {
+        // A GIF shows a frame for at most 655.35 s.
+        Err(format!(
+            "{s} fps is less than 0.01 (a frame every 100 s), the least an output takes"
+        ))
+    } else {
+        Ok(v)
     }
 }
 
@@ -454,7 +459,7 @@ pub struct VideoArgs {
 
     /// Output frame rate; below the input's, frames are dropped evenly
     /// (above it, none are repeated: the clip plays faster, with a warning).
-    /// Default: the input's (25 when it has none).
+    /// From 0.01 to 1000; default: the input's (25 when it has none).
     #[arg(long, value_name = "FPS", value_parser = frame_rate, allow_negative_numbers = true)]
     pub fps: Option<f32>,
 
@@ -751,10 +756,20 @@ mod tests {
     }
 
     #[test]
-    fn frame_rates_are_positive_and_at_most_1000() {
+    fn frame_rates_are_from_a_hundredth_to_1000() {
         assert_eq!(frame_rate("29.97"), Ok(29.97));
         assert_eq!(frame_rate("1000"), Ok(1000.0));
-        for bad in ["0", "-1", "1001", "4294967295", "inf", "NaN", "fast"] {
+        assert_eq!(frame_rate("0.01"), Ok(0.01));
+        for bad in [
+            "0",
+            "0.001",
+            "-1",
+            "1001",
+            "4294967295",
+            "inf",
+            "NaN",
+            "fast",
+        ] {
             assert!(frame_rate(bad).is_err(), "{bad}");
         }
     }
