@@ -61,9 +61,9 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         return Err(Error::parameter(
             "init",
             format!(
-                "`--init {init}` is for `stylize image`: a video's frames start from the content \
-                 (a shot's first) or from the painting before them; `--method fast` paints \
-                 every frame with the network"
+                "`--init {init}` is for `stylize image`: in a video, a shot's first frame starts \
+                 as --init says (content, noise, style or a file) and the others from the \
+                 painting before them; `--method fast` paints every frame with the network"
             ),
         )
         .into());
@@ -262,10 +262,12 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         );
     }
     let show = !quiet && std::io::stderr().is_terminal();
+    // A shot's first frame runs --iterations at every scale.
+    let fresh = config.image.iterations * config.image.scales.sizes(config.image.size).len();
     let plan = (
-        config.image.iterations,
+        fresh,
         if cli.independent {
-            config.image.iterations
+            fresh
         } else {
             config.effective_frame_iterations()
         },
@@ -568,8 +570,10 @@ fn settings(cli: &VideoArgs, config: &VideoConfig, stylizer: &stylize::Stylizer)
 /// The progress bar over frames, with the current frame's iterations.
 ///
 /// The bar counts iterations, not frames, so that its ETA holds when a
-/// shot's first frame runs `--iterations` and the others a fifth of that:
-/// its length plans one shot, and grows by the difference at each cut.
+/// shot's first frame runs all of `--iterations` (at every scale) and the
+/// others a fifth of that. Its length plans one shot over the clip; each
+/// frame, as it starts, corrects it by what it will really run (a scene
+/// cut's full iterations, the loop's extra pass).
 struct VideoProgress {
     bar: Option<ProgressBar>,
     interrupt: Interrupt,
@@ -578,12 +582,15 @@ struct VideoProgress {
     costs: Vec<FrameCosts>,
     /// Frames to paint, when known.
     total: Option<usize>,
-    /// Iterations of a shot's first frame, and of each later frame.
-    plan: (usize, usize),
-    /// Iterations of the frames finished, as planned.
+    /// Iterations of the clip's first frame, and of each later frame.
+    plan: (u64, u64),
+    /// Iterations of the frames finished.
     done: u64,
-    /// The current frame's planned iterations, once it has reported one.
-    current: Option<usize>,
+    /// The last frame started in the clip's pass; a frame at or before it
+    /// belongs to the loop's pass, which the plan does not hold.
+    last_started: Option<usize>,
+    /// Whether the current frame belongs to the loop's pass.
+    looping: bool,
     /// Whether the ETA has dropped the run's set-up (the first
     /// iteration's time, with the style targets computed in it).
     eta_reset: bool,
@@ -605,8 +612,9 @@ enum Costs {
 }
 
 impl VideoProgress {
-    /// `plan`: the iterations of a shot's first frame and of later ones.
+    /// `plan`: the iterations of the clip's first frame and of later ones.
     fn new(show: bool, total: Option<usize>, plan: (usize, usize), interrupt: Interrupt) -> Self {
+        let plan = (plan.0 as u64, plan.1 as u64);
         let bar = show.then(|| {
             let bar = match total {
                 Some(n) => ProgressBar::new(Self::work(plan, n).max(1)),
@@ -627,22 +635,39 @@ impl VideoProgress {
             total,
             plan,
             done: 0,
-            current: None,
+            last_started: None,
+            looping: false,
             eta_reset: false,
         }
     }
 
-    /// The planned iterations of the first `frames` frames of one shot.
-    fn work((first, later): (usize, usize), frames: usize) -> u64 {
+    /// The planned iterations of the first `frames` frames.
+    fn work((first, later): (u64, u64), frames: usize) -> u64 {
         match frames {
             0 => 0,
-            n => (first + (n - 1) * later) as u64,
+            n => first.saturating_add((n as u64 - 1).saturating_mul(later)),
+        }
+    }
+
+    /// What the plan holds for frame `index` of the clip's pass.
+    fn planned(&self, index: usize) -> u64 {
+        let in_pass = self.last_started.is_none_or(|last| index > last);
+        match self.total {
+            Some(n) if in_pass && index < n => {
+                if index == 0 {
+                    self.plan.0
+                } else {
+                    self.plan.1
+                }
+            }
+            _ => 0,
         }
     }
 
     /// `frame 3/30`, or `frame 3` when the clip's length is unknown.
     fn frame_text(&self, index: usize) -> String {
         match self.total {
+            _ if self.looping => format!("closing the loop: frame {}", index + 1),
             Some(n) => format!("frame {}/{n}", index + 1),
             None => format!("frame {}", index + 1),
         }
@@ -674,14 +699,20 @@ impl VideoObserver for VideoProgress {
                 100.0 * info.consistent.unwrap_or(0.0)
             );
         }
+        self.looping = self.last_started.is_some_and(|last| info.index <= last);
         if let Some(bar) = &self.bar {
-            // A shot after the first starts with the full iterations.
-            if info.fresh && info.index > 0 && self.total.is_some() {
-                bar.inc_length(self.plan.0.saturating_sub(self.plan.1) as u64);
+            // The plan corrected by what this frame will run.
+            let planned = self.planned(info.index);
+            let runs = info.iterations as u64;
+            if self.total.is_some() && runs != planned {
+                let length = bar.length().unwrap_or(0);
+                bar.set_length((length + runs).saturating_sub(planned).max(1));
             }
             bar.set_message(self.frame_text(info.index));
         }
-        self.current = None;
+        if self.last_started.is_none_or(|last| info.index > last) {
+            self.last_started = Some(info.index);
+        }
         self.frame = Some(info.clone());
         self.costs.push(FrameCosts {
             index: info.index,
@@ -706,7 +737,6 @@ impl VideoObserver for VideoProgress {
         {
             steps.push(it.total - it.extra);
         }
-        self.current = Some(it.iterations);
         if let Some(bar) = &self.bar {
             bar.set_message(format!(
                 "{} it {}/{} | total {:.3e} temporal {:.2e}",
@@ -730,14 +760,10 @@ impl VideoObserver for VideoProgress {
     }
 
     fn frame_done(&mut self, result: &FrameResult) -> ControlFlow<()> {
-        let planned = self.current.take().unwrap_or_else(|| {
-            if self.frame.as_ref().is_some_and(|f| f.fresh) {
-                self.plan.0
-            } else {
-                self.plan.1
-            }
-        });
-        self.done += planned as u64;
+        // What the frame was to run (the bar's length counts that), even
+        // if it stopped sooner.
+        let ran = self.frame.as_ref().map_or(0, |f| f.iterations as u64);
+        self.done = self.done.saturating_add(ran);
         if let Some(bar) = &self.bar {
             bar.set_position(self.done);
         } else {
