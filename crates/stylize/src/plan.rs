@@ -216,35 +216,43 @@ impl Planner {
             }
             format!("a size of {lo} fits")
         } else {
+            // The smallest run's need, and its largest share: the
+            // paintings (read at their own size first), the result at the
+            // photo's own size, or what every run needs whatever the
+            // pictures (the weights, the network, fixed buffers).
             let photo = memory::full_size_bytes(content, config);
             let paintings = memory::style_inputs_bytes(styles);
-            let full = memory::BASE_BYTES + photo + paintings;
-            // What every run needs whatever the pictures: the weights, the
-            // network at its smallest size, the fixed buffers.
-            let floor = planned(smallest).unwrap_or(full);
-            let fixed = floor.saturating_sub(photo + paintings);
-            if full > limit && paintings > photo && paintings >= fixed {
+            let floor = planned(smallest)
+                .unwrap_or(memory::BASE_BYTES + photo + paintings)
+                .max(photo + paintings);
+            let fixed = floor - photo - paintings;
+            if paintings >= photo && paintings >= fixed {
                 format!(
-                    "no size fits: each painting is read at its own size first, and the \
-                     largest ({} px) alone needs about {}; scale the paintings down",
+                    "no size fits: the smallest run ({smallest} px) needs about {}, \
+                     the largest part of it the paintings, each read at its own size first \
+                     (the largest, {} px, about {}); scale the paintings down",
+                    memory::human(floor),
                     styles
                         .iter()
                         .max_by_key(|&&(w, h)| u64::from(w) * u64::from(h))
                         .map_or_else(String::new, |(w, h)| format!("{w}x{h}")),
                     memory::human(paintings)
                 )
-            } else if full > limit && photo >= fixed {
+            } else if photo >= fixed {
                 format!(
-                    "no size fits: the result has the photo's own size, {}x{} px, and the \
-                     buffers at that size alone need about {}; scale the photo down",
+                    "no size fits: the smallest run ({smallest} px) needs about {}, \
+                     the largest part of it the result's buffers at the photo's own size, \
+                     {}x{} px (about {}); scale the photo down",
+                    memory::human(floor),
                     content.0,
                     content.1,
-                    memory::human(full)
+                    memory::human(photo)
                 )
             } else {
                 format!(
-                    "no size fits: the smallest run ({smallest} px) needs about {}, most of it \
-                     the network's weights and the buffers every run has",
+                    "no size fits: the smallest run ({smallest} px) needs about {}, \
+                     the largest part of it the network's weights and the buffers every run \
+                     has",
                     memory::human(floor)
                 )
             }
@@ -335,7 +343,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("no size fits: the result has the photo's own size, 8000x8000 px")
+            err.contains("the result's buffers at the photo's own size, 8000x8000 px")
                 && err.contains("scale the photo down"),
             "{err}"
         );
@@ -367,8 +375,27 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("the largest (16000x16000 px)")
+            err.contains("the largest part of it the paintings")
+                && err.contains("(the largest, 16000x16000 px,")
                 && err.contains("scale the paintings down"),
+            "{err}"
+        );
+    }
+
+    /// A limit below what every run needs (the weights, the network at
+    /// its smallest, fixed buffers) says so, not to scale pictures down.
+    #[test]
+    fn a_limit_below_the_fixed_part_says_so() {
+        let config = StyleConfig::seed()
+            .with_size(64)
+            .with_max_memory(Some(10 << 20));
+        let err = planner()
+            .plan_sizes((64, 64), &[(64, 64)], &config)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no size fits: the smallest run (")
+                && err.contains("the largest part of it the network's weights"),
             "{err}"
         );
     }
