@@ -413,7 +413,7 @@ fn frame_rate(s: &str) -> Result<f32, String> {
     } else if v < 0.01 {
         // A GIF shows a frame for at most 655.35 s.
         Err(format!(
-            "{s} fps is less than 0.01 (a frame every 100 s), the least an output takes"
+            "{s} fps is less than 0.01 (a frame every 100 s), the least stylize accepts"
         ))
     } else {
         Ok(v)

@@ -196,7 +196,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
                     said = line;
                     cause = c.source();
                 }
-                let named = text.contains(&input.display().to_string());
+                let named = e.to_string().contains(&input.display().to_string());
                 let msg = if named {
                     format!("error: {text}")
                 } else {

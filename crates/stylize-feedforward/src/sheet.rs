@@ -32,7 +32,8 @@ const DIGITS: [[u8; 5]; 10] = [
 /// A contact sheet: `photo` (its size is each tile's) followed by each
 /// built-in style applied to it, labelled with the style's number, on a
 /// dark background, seven tiles a row. `on_tile` hears of each finished
-/// style (its number) and may stop the sheet there: then `Ok(None)`.
+/// style (its number) and may stop the sheet there: then `Ok(None)` (a
+/// stop at the last style keeps the finished sheet).
 ///
 /// # Errors
 /// As [`FastStylizer::stylize`] with a built-in style:
@@ -63,7 +64,8 @@ pub fn builtin_sheet(
         let mut tile = fast.stylize(photo, &style, options)?;
         label(&mut tile, index);
         place(&mut sheet, index as u32 + 1, &tile);
-        if on_tile(index).is_break() {
+        // A stop during the last style keeps the finished sheet.
+        if on_tile(index).is_break() && index + 1 < BUILTIN_STYLES {
             return Ok(None);
         }
     }

@@ -531,4 +531,22 @@ mod tests {
             Ok(_) => panic!("a 2^31 x 2^31 frame was accepted"),
         }
     }
+
+    /// ffmpeg's pipe is read with `read_frame`: there a frame cut short
+    /// means ffmpeg died, an error (a file or standard input ends at its
+    /// last whole frame instead: `tests/frames/y4m.rs`).
+    #[test]
+    fn a_pipe_cut_inside_a_frame_is_an_error() {
+        let mut bytes = b"YUV4MPEG2 W4 H2 F25:1 C444\nFRAME\n".to_vec();
+        bytes.extend([16u8; 24]);
+        bytes.extend(b"FRAME\n");
+        bytes.extend([16u8; 20]);
+        let mut reader = Y4mReader::new(&bytes[..], Path::new("pipe"), None).unwrap();
+        assert!(reader.read_frame().unwrap().is_some());
+        let e = reader.read_frame().unwrap_err().to_string();
+        assert!(
+            e.contains("the last frame is truncated") && e.contains("pipe"),
+            "{e}"
+        );
+    }
 }

@@ -243,7 +243,9 @@ fn sharper_warps_start_closer_to_the_previous_painting() {
 
 /// The frames kept for closing the loop count against the memory limit:
 /// alone over it, the run is refused naming `loop`; beside a frame's own
-/// run, the frame's check sees them. Both before any frame is painted.
+/// run, the frame's check sees them; both before any frame is painted.
+/// When the clip's length was estimated short, a loop frame beyond the
+/// reservation is counted as it arrives, before it is painted.
 #[test]
 fn the_frames_kept_for_the_loop_count_against_the_memory_limit() {
     let Some(s) = common::real_stylizer("video loop memory") else {

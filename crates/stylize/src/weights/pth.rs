@@ -68,7 +68,7 @@ const MAX_PICKLE_BYTES: u64 = 64 << 20;
 const EXTRA_ELEMENTS: usize = 1 << 26;
 /// The largest element count accepted for one storage (16 GiB of `f32`;
 /// the Keras reader's limit too).
-const MAX_STORAGE_ELEMENTS: usize = 1 << 32;
+const MAX_STORAGE_ELEMENTS: u64 = 1 << 32;
 /// The most bytes reserved before a zip entry is read: the size a zip
 /// entry declares is the file's word, not a promise, so it only guides
 /// the first allocation and the vector grows with what really arrives.
@@ -170,7 +170,7 @@ fn read_zip(path: &Path, file: File) -> Result<Vec<RawTensor>> {
         })?;
         let need = numel
             .checked_mul(dtype.size())
-            .filter(|_| numel <= MAX_STORAGE_ELEMENTS)
+            .filter(|_| numel as u64 <= MAX_STORAGE_ELEMENTS)
             .ok_or_else(|| {
                 Error::weights_format(
                     path,
