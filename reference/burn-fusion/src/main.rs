@@ -3,8 +3,9 @@
 //!
 //! The failing case is `conv2d -> clamp_min(0) -> y`, where `y` feeds both
 //! a reshape + matmul and a plain reduction: the loss is right, the
-//! gradient with respect to the input is not. Each near miss below
-//! changes one thing and passes.
+//! gradient with respect to the input is not. Variants below that keep
+//! the conv, the relu and both uses of its output fail; each that drops
+//! one passes.
 
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
