@@ -59,6 +59,16 @@ struct Inner {
     closed: bool,
 }
 
+/// A job's own time, where it is not its current run's: a clip is one
+/// run per frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct JobClock {
+    /// Seconds since the job started painting.
+    pub(crate) elapsed_s: f64,
+    /// Seconds left, when they can be told.
+    pub(crate) eta_s: Option<f64>,
+}
+
 /// The jobs, the queue and the event bus.
 pub(crate) struct Board {
     inner: Mutex<Inner>,
@@ -228,7 +238,9 @@ impl Board {
     }
 
     /// Records an iteration of a running job; publishes a `progress`
-    /// event when `publish`.
+    /// event when `publish`. `clock`: the whole job's time where it is
+    /// not the run's (a clip's frames are runs of their own), else the
+    /// job's time and time left come from the iterations.
     pub(crate) fn iteration(
         &self,
         id: u64,
@@ -236,6 +248,7 @@ impl Board {
         iterations: usize,
         scales: usize,
         publish: bool,
+        clock: Option<JobClock>,
     ) {
         let mut inner = self.lock();
         let Some(job) = inner.jobs.get_mut(&id) else {
@@ -243,10 +256,18 @@ impl Board {
         };
         job.iteration = row.iteration;
         job.iterations = iterations;
-        job.elapsed_s = row.elapsed_s;
         let rate = (row.elapsed_s > 0.0).then(|| row.iteration as f64 / row.elapsed_s);
         job.its_per_s = rate;
-        job.eta_s = rate.map(|r| iterations.saturating_sub(row.iteration) as f64 / r);
+        match clock {
+            Some(c) => {
+                job.elapsed_s = c.elapsed_s;
+                job.eta_s = c.eta_s;
+            }
+            None => {
+                job.elapsed_s = row.elapsed_s;
+                job.eta_s = rate.map(|r| iterations.saturating_sub(row.iteration) as f64 / r);
+            }
+        }
         job.rows.push(row);
         if publish {
             let data = serde_json::json!({
@@ -258,7 +279,7 @@ impl Board {
                 "costs": row.costs,
                 "its_per_s": job.its_per_s,
                 "eta_s": job.eta_s,
-                "elapsed_s": row.elapsed_s,
+                "elapsed_s": job.elapsed_s,
             });
             self.publish(&mut inner, "progress", data);
         }

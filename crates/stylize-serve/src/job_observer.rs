@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use image::DynamicImage;
 use stylize::{Iteration, Observer};
 
-use crate::board::Board;
+use crate::board::{Board, JobClock};
 use crate::job::{CostRow, Costs};
 
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
@@ -29,6 +29,9 @@ pub(crate) struct JobObserver {
     /// Previews of the image being painted (a video job shows its
     /// finished frames instead).
     previews: bool,
+    /// The whole job's time for the next iteration, when the run is one
+    /// of several (a clip's frame); set by [`crate::clip_observer`].
+    pub(crate) clock: Option<JobClock>,
 }
 
 impl JobObserver {
@@ -48,6 +51,7 @@ impl JobObserver {
             last_progress: None,
             next_preview: None,
             previews: true,
+            clock: None,
         }
     }
 
@@ -93,8 +97,14 @@ impl Observer for JobObserver {
         if publish {
             self.last_progress = Some(now);
         }
-        self.board
-            .iteration(self.id, row, it.iterations, it.scales, publish);
+        self.board.iteration(
+            self.id,
+            row,
+            it.iterations,
+            it.scales,
+            publish,
+            self.clock.take(),
+        );
         let cancelled = self.cancel.load(Ordering::Relaxed);
         // The first preview comes with the first iteration; the final image
         // is the result itself.

@@ -518,6 +518,17 @@ fn open_clip(app: &App, file: &std::path::Path, name: &str) -> ApiResult<Clip> {
             info.width, info.height, limits.max_width, limits.max_height
         )));
     }
+    // The optical flow that carries the painting from frame to frame
+    // (either method) needs a patch's worth of pixels; said now rather
+    // than when the job runs.
+    let min = stylize::video::VideoConfig::default().flow.patch_size as u32;
+    if info.width < min || info.height < min {
+        return Err(refuse(format!(
+            "video `{name}`: its frames are {}x{} px; the optical flow that carries the \
+             painting from frame to frame needs at least {min}x{min}",
+            info.width, info.height
+        )));
+    }
     let max = app.config.max_video_frames;
     let frames = source.total_frames().map(|n| n as usize);
     if let Some(n) = frames.filter(|&n| n > max) {

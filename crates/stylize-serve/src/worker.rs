@@ -376,6 +376,11 @@ fn paint_clip(
     let mut clip_observer = ClipObserver {
         inner: observer.without_previews(),
         frames_done: 0,
+        start: Instant::now(),
+        frames: total,
+        later_iterations: config.effective_frame_iterations(),
+        iterations_done: 0,
+        current: 0,
     };
     let summary = stylize_video(
         stylizer,

@@ -857,6 +857,29 @@ async fn a_video_job_shows_frames_as_they_finish() {
     )
     .await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{v}");
+    // Frames too small for the optical flow: refused at the upload (a
+    // still image is a clip of one frame).
+    let mut tiny = Vec::new();
+    image::RgbImage::from_pixel(4, 4, image::Rgb([200, 100, 50]))
+        .write_to(
+            &mut std::io::Cursor::new(&mut tiny),
+            image::ImageFormat::Png,
+        )
+        .expect("png");
+    let (status, v) = json(
+        &app,
+        post_job(&[
+            Part::File("video", "dot.png", &tiny),
+            Part::Text("builtin", "udnie"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        error_of(&v).contains("video `dot.png`: its frames are 4x4 px")
+            && error_of(&v).contains("needs at least 8x8"),
+        "{v}"
+    );
     let (status, job) = json(
         &app,
         post_job(&[
@@ -884,6 +907,35 @@ async fn a_video_job_shows_frames_as_they_finish() {
     assert!(
         job["preview_seq"].as_u64() >= Some(4),
         "a preview per frame: {job}"
+    );
+    // The job's time is the clip's, not its last frame's: at least the
+    // frames' own times (each frame's run restarts its clock; the costs
+    // log's iteration goes back to 1 at each).
+    let (status, csv, _) = send(&app, get(&format!("/api/jobs/{id}/costs.csv"))).await;
+    assert_eq!(status, StatusCode::OK);
+    let rows: Vec<(u64, f64)> = String::from_utf8_lossy(&csv)
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                f[0].parse().expect("iteration"),
+                f[6].parse().expect("elapsed"),
+            )
+        })
+        .collect();
+    let frame_times: Vec<f64> = rows
+        .windows(2)
+        .filter(|w| w[1].0 <= w[0].0)
+        .map(|w| w[0].1)
+        .chain(rows.last().map(|r| r.1))
+        .collect();
+    assert_eq!(frame_times.len(), 4, "{rows:?}");
+    let frames_total: f64 = frame_times.iter().sum();
+    let elapsed = job["elapsed_s"].as_f64().expect("elapsed_s");
+    assert!(
+        elapsed >= frames_total,
+        "the job's {elapsed} s against its frames' {frames_total} s"
     );
     let (status, bytes, headers) = send(&app, get(&format!("/api/jobs/{id}/result"))).await;
     assert_eq!(status, StatusCode::OK);
