@@ -195,6 +195,13 @@ async fn info(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
 
 fn parse_settings(text: Option<&str>) -> ApiResult<Settings> {
     let patch: SettingsPatch = match text.map(str::trim).filter(|t| !t.is_empty()) {
+        // An object only: serde would also read a JSON array as the
+        // fields in order, and name its own type in the error.
+        Some(t) if !t.starts_with('{') => {
+            return Err(ApiError::bad_request(
+                "settings: expected a JSON object, such as {\"size\": 256}",
+            ))
+        }
         Some(t) => {
             serde_json::from_str(t).map_err(|e| ApiError::bad_request(format!("settings: {e}")))?
         }

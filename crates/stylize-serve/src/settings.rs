@@ -245,7 +245,12 @@ impl Settings {
                     "{name} must be within {lo}..={hi} (got a number too large to hold)"
                 ))
             } else {
-                Err(format!("{name} must be within {lo}..={hi} (got {v})"))
+                // Most settings are f32: shown as one (-3.01, not
+                // -3.009999990463257).
+                Err(format!(
+                    "{name} must be within {lo}..={hi} (got {})",
+                    v as f32
+                ))
             }
         };
         within(

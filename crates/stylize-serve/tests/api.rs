@@ -302,6 +302,24 @@ async fn security_checks() {
             "seed must be within 0..=9007199254740991",
         ),
         (
+            // An array is not read as the fields in order.
+            vec![
+                Part::File("content", "a.png", &tiny),
+                Part::Text("builtin", "udnie"),
+                Part::Text("settings", "[]"),
+            ],
+            "settings: expected a JSON object",
+        ),
+        (
+            // An f32 setting out of range is shown as the number sent.
+            vec![
+                Part::File("content", "a.png", &tiny),
+                Part::Text("builtin", "udnie"),
+                Part::Text("settings", r#"{"tv_weight": -3.01}"#),
+            ],
+            "tv_weight must be within 0..=1000000000 (got -3.01)",
+        ),
+        (
             // A part's name is quoted, not echoed whole.
             vec![
                 Part::File("content", "a.png", &tiny),
