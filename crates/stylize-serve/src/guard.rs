@@ -87,9 +87,14 @@ fn verdict(guard: &Guard, request: &Request) -> Result<(), ApiError> {
     let host =
         header_str(header::HOST).or_else(|| request.uri().authority().map(|a| a.to_string()));
     let Some(host) = host.filter(|h| guard.host_ok(h)) else {
+        let why = if header_str(header::HOST).is_none() && request.uri().authority().is_none() {
+            "the request names no Host"
+        } else {
+            "the Host header names another"
+        };
         return Err(ApiError::new(
             StatusCode::MISDIRECTED_REQUEST,
-            "this server answers only to its own address (localhost); the Host header names another",
+            format!("this server answers only to its own address (localhost); {why}"),
         ));
     };
     let changes = !matches!(

@@ -156,7 +156,7 @@ fn help_text(spec: &DownloadSpec, cache_dir: Option<&Path>) -> String {
     };
     format!(
         "To provide weights by hand, do one of:\n  \
-         - download {url} on a machine with internet access and name it (`stylize --weights FILE`, \
+         - download {url} on a machine with internet access and name it (the command line's `--weights FILE`, \
          the first argument of `resolve_weights`, or STYLIZE_WEIGHTS=FILE), or copy it to {cached};\n  \
          - use any VGG16/VGG19 weights file: a PyTorch .pth state dict (torchvision vgg19/vgg16), \
          a Keras .h5 (vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5) or a .safetensors file;\n  \
