@@ -272,7 +272,8 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             config.effective_frame_iterations()
         },
     );
-    let mut progress = VideoProgress::new(show, total, plan, interrupt.clone());
+    let mut progress =
+        VideoProgress::new(show, total, plan, config.loop_frames > 0, interrupt.clone());
     let start = Instant::now();
     let mut frames = Frames {
         source,
@@ -591,6 +592,9 @@ struct VideoProgress {
     last_started: Option<usize>,
     /// Whether the current frame belongs to the loop's pass.
     looping: bool,
+    /// Whether the plan holds the loop's pass (its repainted first frame,
+    /// at the later frames' iterations) and has not met it yet.
+    loop_planned: bool,
     /// Whether the ETA has dropped the run's set-up (the first
     /// iteration's time, with the style targets computed in it).
     eta_reset: bool,
@@ -613,11 +617,23 @@ enum Costs {
 
 impl VideoProgress {
     /// `plan`: the iterations of the clip's first frame and of later ones.
-    fn new(show: bool, total: Option<usize>, plan: (usize, usize), interrupt: Interrupt) -> Self {
+    /// `loop_pass`: whether the loop is closed (one later frame more).
+    fn new(
+        show: bool,
+        total: Option<usize>,
+        plan: (usize, usize),
+        loop_pass: bool,
+        interrupt: Interrupt,
+    ) -> Self {
         let plan = (plan.0 as u64, plan.1 as u64);
+        let loop_planned = loop_pass && total.is_some_and(|n| n > 1);
         let bar = show.then(|| {
             let bar = match total {
-                Some(n) => ProgressBar::new(Self::work(plan, n).max(1)),
+                Some(n) => ProgressBar::new(
+                    Self::work(plan, n)
+                        .saturating_add(if loop_planned { plan.1 } else { 0 })
+                        .max(1),
+                ),
                 None => ProgressBar::new_spinner(),
             };
             if let Ok(style) =
@@ -637,6 +653,7 @@ impl VideoProgress {
             done: 0,
             last_started: None,
             looping: false,
+            loop_planned,
             eta_reset: false,
         }
     }
@@ -702,7 +719,12 @@ impl VideoObserver for VideoProgress {
         self.looping = self.last_started.is_some_and(|last| info.index <= last);
         if let Some(bar) = &self.bar {
             // The plan corrected by what this frame will run.
-            let planned = self.planned(info.index);
+            let planned = if self.looping && self.loop_planned {
+                self.loop_planned = false;
+                self.plan.1
+            } else {
+                self.planned(info.index)
+            };
             let runs = info.iterations as u64;
             if self.total.is_some() && runs != planned {
                 let length = bar.length().unwrap_or(0);

@@ -570,10 +570,16 @@ async fn create_job(
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if announced.is_some_and(|n| n > app.config.max_upload_bytes as u64) {
-        return Err(upload::too_large());
+        return Err(upload::too_large(app.config.max_upload_bytes));
     }
     let form = form.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
-    let form = upload::read_form(form).await?;
+    let form = upload::read_form(form).await.map_err(|e| {
+        if e.status == StatusCode::PAYLOAD_TOO_LARGE {
+            upload::too_large(app.config.max_upload_bytes)
+        } else {
+            e
+        }
+    })?;
     let settings = parse_settings(form.settings.as_deref())?;
     check_method(&app, &settings)?;
     match (form.styles.is_empty(), settings.network_style.is_some()) {

@@ -40,18 +40,22 @@ pub(crate) struct JobForm {
     pub(crate) settings: Option<String>,
 }
 
-/// 413: the request is over `ServeConfig::max_upload_bytes`.
-pub(crate) fn too_large() -> ApiError {
+/// 413: the request is over `ServeConfig::max_upload_bytes`, `limit`.
+pub(crate) fn too_large(limit: usize) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "the upload is larger than the server's limit (--max-upload)",
+        format!(
+            "the upload is larger than the server's limit of {} (--max-upload)",
+            stylize::memory::human(limit as u64)
+        ),
     )
 }
 
+/// A 413 here is re-said with the limit by [`read_form`]'s caller.
 fn multipart_error(e: MultipartError) -> ApiError {
     let status = e.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        return too_large();
+        return ApiError::new(status, "the upload is larger than the server's limit");
     }
     // The client stopped sending ([`crate::idle_body`]).
     if let Some(stall) = crate::idle_body::stall_in(&e) {

@@ -209,6 +209,10 @@ async fn security_checks() {
     )
     .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    assert!(
+        error_of(&v).contains("limit of 24 KiB (--max-upload)"),
+        "{v}"
+    );
     // Announced as too large (`Expect: 100-continue`, as curl sends for a
     // large file): 413 at once, the body never read. (This body never
     // arrives, so reading it would hang.)
@@ -228,7 +232,10 @@ async fn security_checks() {
         .await
         .expect("the announced size was not refused before reading");
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
-    assert!(error_of(&v).contains("--max-upload"), "{v}");
+    assert!(
+        error_of(&v).contains("limit of 24 KiB (--max-upload)"),
+        "{v}"
+    );
     // Not an image, whatever its name says.
     let (status, v) = json(
         &app,
