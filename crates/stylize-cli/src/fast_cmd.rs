@@ -183,19 +183,8 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             Err(e) if folder => {
                 failed += 1;
                 // Most errors name the file already.
-                // With its causes, as `main` prints a single image's
-                // error (a cause the line above already says is left out).
-                let mut text = e.to_string();
-                let mut said = text.clone();
-                let mut cause = e.source();
-                while let Some(c) = cause {
-                    let line = c.to_string();
-                    if !said.contains(&line) {
-                        text = format!("{text}\n  caused by: {line}");
-                    }
-                    said = line;
-                    cause = c.source();
-                }
+                // With its causes, as `main` prints a single image's.
+                let text = crate::with_causes(&*e);
                 let named = e.to_string().contains(&input.display().to_string());
                 let msg = if named {
                     format!("error: {text}")

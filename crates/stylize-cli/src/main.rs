@@ -72,19 +72,25 @@ fn main() -> ExitCode {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Interrupted) => ExitCode::from(INTERRUPTED),
         Err(e) => {
-            note!("error: {e}");
-            // A cause already said by the message above it is not repeated.
-            let mut said = e.to_string();
-            let mut source = e.source();
-            while let Some(s) = source {
-                let text = s.to_string();
-                if !said.contains(&text) {
-                    note!("  caused by: {text}");
-                }
-                said = text;
-                source = s.source();
-            }
+            note!("error: {}", with_causes(&*e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// `e`'s message, then a `  caused by: ...` line for each cause that the
+/// message above it does not already say.
+pub fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut said = text.clone();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let line = s.to_string();
+        if !said.contains(&line) {
+            text = format!("{text}\n  caused by: {line}");
+        }
+        said = line;
+        source = s.source();
+    }
+    text
 }
