@@ -666,21 +666,6 @@ impl VideoProgress {
         }
     }
 
-    /// What the plan holds for frame `index` of the clip's pass.
-    fn planned(&self, index: usize) -> u64 {
-        let in_pass = self.last_started.is_none_or(|last| index > last);
-        match self.total {
-            Some(n) if in_pass && index < n => {
-                if index == 0 {
-                    self.plan.0
-                } else {
-                    self.plan.1
-                }
-            }
-            _ => 0,
-        }
-    }
-
     /// `frame 3/30`, or `frame 3` when the clip's length is unknown.
     fn frame_text(&self, index: usize) -> String {
         match self.total {
@@ -718,12 +703,15 @@ impl VideoObserver for VideoProgress {
         }
         self.looping = self.last_started.is_some_and(|last| info.index <= last);
         if let Some(bar) = &self.bar {
-            // The plan corrected by what this frame will run.
-            let planned = if self.looping && self.loop_planned {
-                self.loop_planned = false;
-                self.plan.1
-            } else {
-                self.planned(info.index)
+            // What the plan holds for this frame: the loop's pass once
+            // (the flag is taken by the first of its frames),
+            // else a frame of the clip within its known length.
+            let planned = match self.total {
+                _ if self.looping && std::mem::take(&mut self.loop_planned) => self.plan.1,
+                _ if self.looping => 0,
+                Some(n) if info.index < n && info.index == 0 => self.plan.0,
+                Some(n) if info.index < n => self.plan.1,
+                _ => 0,
             };
             let runs = info.iterations as u64;
             if self.total.is_some() && runs != planned {
