@@ -573,13 +573,7 @@ async fn create_job(
         return Err(upload::too_large(app.config.max_upload_bytes));
     }
     let form = form.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
-    let form = upload::read_form(form).await.map_err(|e| {
-        if e.status == StatusCode::PAYLOAD_TOO_LARGE {
-            upload::too_large(app.config.max_upload_bytes)
-        } else {
-            e
-        }
-    })?;
+    let form = upload::read_form(form, app.config.max_upload_bytes).await?;
     let settings = parse_settings(form.settings.as_deref())?;
     check_method(&app, &settings)?;
     match (form.styles.is_empty(), settings.network_style.is_some()) {

@@ -51,11 +51,11 @@ pub(crate) fn too_large(limit: usize) -> ApiError {
     )
 }
 
-/// A 413 here is re-said with the limit by [`read_form`]'s caller.
-fn multipart_error(e: MultipartError) -> ApiError {
+/// `limit`: the upload limit, which a 413 names.
+fn multipart_error(e: MultipartError, limit: usize) -> ApiError {
     let status = e.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::new(status, "the upload is larger than the server's limit");
+        return too_large(limit);
     }
     // The client stopped sending ([`crate::idle_body`]).
     if let Some(stall) = crate::idle_body::stall_in(&e) {
@@ -85,21 +85,22 @@ pub(crate) fn too_many_styles() -> ApiError {
     ))
 }
 
-/// Reads the form.
+/// Reads the form, whose body the router holds to `limit` bytes.
 ///
 /// # Errors
 /// 413 too large, 415 a file that is not an image, 400 a missing or
 /// unknown part.
-pub(crate) async fn read_form(mut form: Multipart) -> Result<JobForm, ApiError> {
+pub(crate) async fn read_form(mut form: Multipart, limit: usize) -> Result<JobForm, ApiError> {
+    let refused = |e| multipart_error(e, limit);
     let mut content = None;
     let mut video = false;
     let mut styles = Vec::new();
     let mut settings = None;
-    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
+    while let Some(field) = form.next_field().await.map_err(refused)? {
         let part = field.name().unwrap_or_default().to_string();
         let file_name = field.file_name().map(clean_name);
         // The request's limit (`DefaultBodyLimit`) bounds what this reads.
-        let bytes = field.bytes().await.map_err(multipart_error)?.to_vec();
+        let bytes = field.bytes().await.map_err(refused)?.to_vec();
         let text = |bytes: Vec<u8>| {
             String::from_utf8(bytes)
                 .map_err(|_| ApiError::bad_request(format!("form part `{part}` is not UTF-8 text")))
