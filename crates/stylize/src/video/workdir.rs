@@ -85,11 +85,34 @@ fn damaged(e: &Error) -> bool {
 fn is_work_file(name: &str) -> bool {
     name == MANIFEST
         || name == LOCK
-        || name.starts_with("frame_")
-        || name.starts_with("state_")
-        || name.starts_with("loop_")
+        || is_frame_file(name)
         // `write_atomic`'s temporary files.
         || (name.starts_with('.') && name.ends_with(".part"))
+}
+
+/// Whether `name` is a frame's file, as [`frame_name`] makes them:
+/// `frame_N.png`, `state_N.png` or `state_N.json` (N at least six
+/// digits), or the same with a `loop_` prefix.
+fn is_frame_file(name: &str) -> bool {
+    let name = name.strip_prefix("loop_").unwrap_or(name);
+    let Some((stem, ext)) = name.rsplit_once('.') else {
+        return false;
+    };
+    let number = match (stem.split_once('_'), ext) {
+        (Some(("frame", n)), "png") | (Some(("state", n)), "png" | "json") => n,
+        _ => return false,
+    };
+    number.len() >= 6 && number.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Whether the manifest at `path` is a work folder's (JSON with the
+/// `stylize` key this module writes), not a file of the same name that
+/// happens to be there.
+fn is_our_manifest(path: &Path) -> bool {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|v| v.get("stylize").is_some_and(serde_json::Value::is_string))
 }
 
 impl WorkDir {
@@ -107,12 +130,23 @@ impl WorkDir {
     pub fn open(dir: &Path, settings: &str) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let manifest = dir.join(MANIFEST);
-        if !manifest.is_file() {
+        // Every name is checked, whether or not a manifest is there: a
+        // folder of the user's own that has a `manifest.json` is still
+        // not this run's to empty.
+        let ours = |name: &str| {
+            if name == MANIFEST {
+                is_our_manifest(&manifest)
+            } else {
+                is_work_file(name)
+            }
+        };
+        {
             let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
             for entry in entries {
                 let entry = entry.map_err(|e| Error::io(dir, e))?;
                 let name = entry.file_name().to_string_lossy().into_owned();
-                if !is_work_file(&name) {
+                let file = entry.file_type().is_ok_and(|t| t.is_file());
+                if !(file && ours(&name)) {
                     return Err(Error::parameter(
                         "output",
                         format!(
@@ -189,23 +223,22 @@ impl WorkDir {
     /// files first, then the lock file, then the folder if it is empty.
     /// A run that opened the folder between those steps made a new lock
     /// file and holds it; its files are left to it (a plain recursive
-    /// removal would take them).
+    /// removal would take them). Only the work folder's own files are
+    /// removed: anything else put there during the run stays, and so does
+    /// the folder.
     ///
     /// # Errors
     /// [`Error::Io`] naming a file that cannot be removed.
     pub fn remove(self) -> Result<()> {
         for entry in std::fs::read_dir(&self.dir).map_err(|e| Error::io(&self.dir, e))? {
             let entry = entry.map_err(|e| Error::io(&self.dir, e))?;
-            if entry.file_name() == LOCK {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let file = entry.file_type().is_ok_and(|t| t.is_file());
+            if name == LOCK || !file || !is_work_file(&name) {
                 continue;
             }
             let path = entry.path();
-            let removed = if path.is_dir() {
-                std::fs::remove_dir_all(&path)
-            } else {
-                std::fs::remove_file(&path)
-            };
-            removed.map_err(|e| Error::io(&path, e))?;
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
         }
         let lock = self.dir.join(LOCK);
         match std::fs::remove_file(&lock) {
@@ -236,7 +269,8 @@ impl WorkDir {
                 .or_else(|| name.strip_prefix("state_"))
                 .and_then(|rest| rest.get(..6))
                 .and_then(|n| n.parse::<usize>().ok());
-            let stale = name.starts_with("loop_") || number.is_some_and(|n| n > index);
+            let stale = is_frame_file(&name)
+                && (name.starts_with("loop_") || number.is_some_and(|n| n > index));
             if stale {
                 std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
             }
@@ -291,7 +325,8 @@ impl WorkDir {
     pub(crate) fn clear_loop(&self) -> Result<()> {
         for entry in std::fs::read_dir(&self.dir).map_err(|e| Error::io(&self.dir, e))? {
             let entry = entry.map_err(|e| Error::io(&self.dir, e))?;
-            if entry.file_name().to_string_lossy().starts_with("loop_") {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("loop_") && is_frame_file(&name) {
                 std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
             }
         }
@@ -437,7 +472,7 @@ fn clear_frames(dir: &Path) -> Result<bool> {
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with("frame_") || name.starts_with("state_") || name.starts_with("loop_") {
+        if is_frame_file(&name) {
             std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
             any = true;
         }
@@ -500,6 +535,52 @@ mod tests {
         let empty = d.path().join("empty.stylize-work");
         std::fs::create_dir(&empty).unwrap();
         WorkDir::open(&empty, "a").unwrap();
+    }
+
+    #[test]
+    fn a_manifest_of_the_users_own_does_not_make_a_work_folder() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("site");
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        std::fs::write(dir.join(MANIFEST), br#"{"name": "my site"}"#).unwrap();
+        std::fs::write(dir.join("frame_1.png"), b"mine").unwrap();
+        let e = WorkDir::open(&dir, "a").unwrap_err().to_string();
+        assert!(e.contains("which is not one of them"), "{e}");
+        assert_eq!(
+            std::fs::read(dir.join(MANIFEST)).unwrap(),
+            br#"{"name": "my site"}"#
+        );
+        assert_eq!(std::fs::read(dir.join("frame_1.png")).unwrap(), b"mine");
+        // The manifest alone is refused too, and a name only like a
+        // frame's is not one.
+        std::fs::remove_dir(dir.join("src")).unwrap();
+        std::fs::remove_file(dir.join("frame_1.png")).unwrap();
+        assert!(WorkDir::open(&dir, "a").is_err());
+        assert!(!is_frame_file("frame_1.png"));
+        assert!(!is_frame_file("state_000001.txt"));
+        assert!(!is_frame_file("loop_notes_000001.png"));
+        assert!(is_frame_file("loop_state_000001.json"));
+        assert!(is_frame_file("frame_1234567.png"));
+    }
+
+    #[test]
+    fn removing_the_folder_leaves_what_others_put_there() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("out.gif.stylize-work");
+        let mut w = WorkDir::open(&dir, "a").unwrap();
+        let img = DynamicImage::ImageRgb8(RgbImage::new(6, 5));
+        w.store(0, &img, &stored(&img)).unwrap();
+        std::fs::create_dir(dir.join("notes")).unwrap();
+        std::fs::write(dir.join("notes").join("a.txt"), b"mine").unwrap();
+        std::fs::write(dir.join("b.txt"), b"mine too").unwrap();
+        w.remove().unwrap();
+        assert_eq!(
+            std::fs::read(dir.join("notes").join("a.txt")).unwrap(),
+            b"mine"
+        );
+        assert_eq!(std::fs::read(dir.join("b.txt")).unwrap(), b"mine too");
+        assert!(!dir.join(frame_name("frame", 1, "png")).exists());
+        assert!(!dir.join(MANIFEST).exists());
     }
 
     #[test]
