@@ -172,10 +172,11 @@ impl Default for Scales {
 impl Scales {
     /// The longer side of each scale, coarse to fine, ending at `size`.
     /// `Auto` starts at the first size of the sqrt(2) ladder down from
-    /// `size` that is at most about 128 px (never below 64).
+    /// `size` that is at most about 128 px (never below 64). `Fixed(n)`
+    /// gives at most 16 sizes, the most [`StyleConfig::validate`] allows.
     pub fn sizes(self, size: u32) -> Vec<u32> {
         let n = match self {
-            Scales::Fixed(n) => n.max(1),
+            Scales::Fixed(n) => n.clamp(1, 16),
             Scales::Auto => {
                 let steps = (f64::from(size) / 128.0).log2() * 2.0;
                 1 + steps.round().max(0.0) as usize

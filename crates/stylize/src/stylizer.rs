@@ -339,7 +339,7 @@ impl Stylizer {
     ) -> Result<Stylized> {
         let plan = self.planner().plan(content, styles, config)?;
         let n_scales = plan.scales.len();
-        let total_iterations = config.iterations * n_scales;
+        let total_iterations = config.iterations.saturating_mul(n_scales);
         let alpha = alpha_channel(content);
         let luminance = config.preserve_colors == Some(ColorPreservation::Luminance);
         // Full-size content colours, for putting the chrominance back.

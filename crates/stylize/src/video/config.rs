@@ -242,13 +242,15 @@ impl VideoConfig {
             .max(1)
     }
 
-    /// Checks the temporal settings (the image settings are checked by the
-    /// run's plan).
+    /// Checks the temporal settings and the image settings
+    /// ([`StyleConfig::validate`]).
     ///
     /// # Errors
     /// [`Error::Parameter`] naming the setting; [`Error::Flow`] for the
     /// flow's own settings.
     pub fn validate(&self) -> Result<()> {
+        // Before any frame is scaled to the image settings' size.
+        self.image.validate()?;
         if !(self.temporal_weight.is_finite() && self.temporal_weight >= 0.0) {
             return Err(Error::parameter(
                 "temporal_weight",
@@ -281,6 +283,7 @@ impl VideoConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Scales;
 
     /// Each builder sets its own field and no other.
     #[test]
@@ -344,5 +347,20 @@ mod tests {
             let err = with(j).validate().unwrap_err().to_string();
             assert!(err.contains("long_term"), "{err}");
         }
+    }
+
+    /// The image settings are checked before a frame is scaled to them:
+    /// a size of 100000 px would be a 67 GB buffer.
+    #[test]
+    fn the_image_settings_are_checked_too() {
+        for image in [
+            StyleConfig::gatys().with_size(100_000),
+            StyleConfig::gatys().with_scales(Scales::Fixed(1 << 40)),
+            StyleConfig::gatys().with_iterations(0),
+        ] {
+            let c = VideoConfig::default().with_image(image);
+            assert!(matches!(c.validate(), Err(Error::Parameter { .. })));
+        }
+        assert_eq!(Scales::Fixed(usize::MAX).sizes(256).len(), 16);
     }
 }

@@ -234,8 +234,10 @@ pub fn stylize_video(
                     total,
                     fresh: true,
                     consistent,
-                    iterations: config.image.iterations
-                        * config.image.scales.sizes(config.image.size).len(),
+                    iterations: config
+                        .image
+                        .iterations
+                        .saturating_mul(config.image.scales.sizes(config.image.size).len()),
                 };
                 (config.image.clone(), Vec::new(), info)
             }
