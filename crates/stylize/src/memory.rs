@@ -152,8 +152,11 @@ pub(crate) fn estimate_fast_bytes(
         .sum();
     let weights = 4.0 * (2 * all_params) as f64 + 2.0 * 4.0 * 4.0 * params as f64;
     let gradient_pass = pixels * per_pixel + kept + scratch;
-    BASE_BYTES
-        + (gradient_pass.max(style + kept + scratch) + target + images + optimizer + weights) as u64
+    // Summed in f64 and converted once: the cast saturates, so a size
+    // read from a header cannot wrap the sum round to a small need.
+    BASE_BYTES.saturating_add(
+        (gradient_pass.max(style + kept + scratch) + target + images + optimizer + weights) as u64,
+    )
 }
 
 /// Bytes per pixel of the photo's own size that a run keeps beside the
@@ -233,7 +236,9 @@ pub(crate) fn estimate_bytes(
         .iter()
         .map(|s| s.iter().product::<usize>() + s[0])
         .sum();
-    BASE_BYTES + (activations + style + images + optimizer) as u64 + weights as u64 * 4
+    BASE_BYTES
+        .saturating_add((activations + style + images + optimizer) as u64)
+        .saturating_add(weights as u64 * 4)
 }
 
 /// Bytes as `12.3 GiB`.

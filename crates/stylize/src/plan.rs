@@ -171,8 +171,8 @@ impl Planner {
             .max()
             .unwrap_or(0);
         engine
-            + memory::full_size_bytes(plan.output_size, config)
-            + memory::style_inputs_bytes(&plan.style_inputs)
+            .saturating_add(memory::full_size_bytes(plan.output_size, config))
+            .saturating_add(memory::style_inputs_bytes(&plan.style_inputs))
     }
 
     /// The error for a run over the memory limit, naming the largest
@@ -223,9 +223,13 @@ impl Planner {
             let photo = memory::full_size_bytes(content, config);
             let paintings = memory::style_inputs_bytes(styles);
             let floor = planned(smallest)
-                .unwrap_or(memory::BASE_BYTES + photo + paintings)
-                .max(photo + paintings);
-            let fixed = floor - photo - paintings;
+                .unwrap_or(
+                    memory::BASE_BYTES
+                        .saturating_add(photo)
+                        .saturating_add(paintings),
+                )
+                .max(photo.saturating_add(paintings));
+            let fixed = floor.saturating_sub(photo).saturating_sub(paintings);
             if paintings >= photo && paintings >= fixed {
                 format!(
                     "no size fits: the smallest run ({smallest} px) needs about {}, \
@@ -347,6 +351,22 @@ mod tests {
                 && err.contains("scale the photo down"),
             "{err}"
         );
+    }
+
+    /// Sizes from a header may be as large as 2^31 - 1 a side: the
+    /// estimate saturates instead of wrapping round to a small need that
+    /// a limit would let through.
+    #[test]
+    fn huge_sizes_do_not_wrap_the_estimate() {
+        let side = (1u32 << 31) - 1;
+        let config = StyleConfig::gatys().with_size(64).with_max_memory(None);
+        for (photo, history) in [((side, side), 100), ((64, 64), usize::MAX)] {
+            let config = config.clone().with_lbfgs_history(history);
+            let plan = planner().plan_sizes(photo, &[(64, 64)], &config).unwrap();
+            assert_eq!(planner().estimate(&config, &plan), u64::MAX);
+            let limited = config.with_max_memory(Some(8 << 30));
+            assert!(planner().plan_sizes(photo, &[(64, 64)], &limited).is_err());
+        }
     }
 
     /// Each painting is read at its own size as a float copy (12 bytes a
