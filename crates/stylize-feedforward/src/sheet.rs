@@ -4,7 +4,7 @@ use std::ops::ControlFlow;
 
 use image::{imageops, Rgb, Rgb32FImage};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fast_stylizer::{FastOptions, FastStyle, FastStylizer};
 use crate::style_mix::{StyleMix, BUILTIN_STYLES};
 
@@ -39,7 +39,10 @@ const DIGITS: [[u8; 5]; 10] = [
 /// As [`FastStylizer::stylize`] with a built-in style:
 /// [`Error::Parameter`](crate::Error::Parameter) when `options` is out of
 /// range; [`Error::ImageTooSmall`](crate::Error::ImageTooSmall) when
-/// `photo` is under [`MIN_SIDE`](crate::MIN_SIDE) px on a side.
+/// `photo` is under [`MIN_SIDE`](crate::MIN_SIDE) px on a side, both
+/// before the sheet (about 28 times the photo's pixels) is made; and
+/// [`Error::Parameter`](crate::Error::Parameter) (`photo`) when the sheet's
+/// sides would not fit in a `u32`.
 pub fn builtin_sheet(
     fast: &FastStylizer,
     photo: &Rgb32FImage,
@@ -48,28 +51,41 @@ pub fn builtin_sheet(
 ) -> Result<Option<Rgb32FImage>> {
     let (tw, th) = photo.dimensions();
     let rows = (BUILTIN_STYLES as u32 + 1).div_ceil(COLUMNS);
-    let mut sheet = Rgb32FImage::from_pixel(
-        COLUMNS * (tw + GAP) + GAP,
-        rows * (th + GAP) + GAP,
-        Rgb([0.08, 0.08, 0.08]),
-    );
+    let side = |n: u32, tile: u32| {
+        tile.checked_add(GAP)
+            .and_then(|t| t.checked_mul(n))
+            .and_then(|s| s.checked_add(GAP))
+    };
+    let (Some(sw), Some(sh)) = (side(COLUMNS, tw), side(rows, th)) else {
+        return Err(Error::Parameter {
+            name: "photo",
+            reason: format!("{tw}x{th} px is too large for a sheet of {COLUMNS}x{rows} tiles"),
+        });
+    };
     let place = |sheet: &mut Rgb32FImage, cell: u32, tile: &Rgb32FImage| {
         let x = GAP + (cell % COLUMNS) * (tw + GAP);
         let y = GAP + (cell / COLUMNS) * (th + GAP);
         imageops::replace(sheet, tile, i64::from(x), i64::from(y));
     };
-    place(&mut sheet, 0, photo);
+    // Made once the first style has run, so that bad options or a photo
+    // too small are refused before the sheet's memory is taken.
+    let mut sheet: Option<Rgb32FImage> = None;
     for index in 0..BUILTIN_STYLES {
         let style = FastStyle::Builtin(StyleMix::single(index)?);
         let mut tile = fast.stylize(photo, &style, options)?;
         label(&mut tile, index);
-        place(&mut sheet, index as u32 + 1, &tile);
+        let sheet = sheet.get_or_insert_with(|| {
+            let mut sheet = Rgb32FImage::from_pixel(sw, sh, Rgb([0.08, 0.08, 0.08]));
+            place(&mut sheet, 0, photo);
+            sheet
+        });
+        place(sheet, index as u32 + 1, &tile);
         // A stop during the last style keeps the finished sheet.
         if on_tile(index).is_break() && index + 1 < BUILTIN_STYLES {
             return Ok(None);
         }
     }
-    Ok(Some(sheet))
+    Ok(sheet)
 }
 
 /// Writes `number` in white on a black box in the tile's top-left corner.
