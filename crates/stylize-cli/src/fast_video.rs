@@ -210,7 +210,7 @@ pub fn run(
         let work = resize_longest(&frame, size);
         // The flow needs only the frame: it runs while the network paints.
         let (mut out, link) =
-            temporal.next_with(&work, || fast.stylize(&work, &style, &options))?;
+            fast.install(|| temporal.next_with(&work, || fast.stylize(&work, &style, &options)))?;
         // After the blend: the carried painting keeps its own colours.
         if keep_colors {
             out = stylize::combine_luminance(&out, &work)?;

@@ -93,6 +93,8 @@ pub struct FastStylizer {
     transformer: ArbitraryNet,
     builtin: BuiltinNet,
     isa: Isa,
+    /// The networks' threads, for [`Self::install`].
+    pool: Arc<rayon::ThreadPool>,
 }
 
 impl FastStylizer {
@@ -146,7 +148,17 @@ impl FastStylizer {
             )?,
             builtin: BuiltinNet::parse(BUILTIN, &read_model(dir, BUILTIN)?, runner())?,
             isa,
+            pool,
         })
+    }
+
+    /// Runs `f` on this stylizer's threads, so that work beside the
+    /// networks keeps to the thread count given to [`Self::load`]: a
+    /// video loop's [`TemporalBlend::next_with`](crate::TemporalBlend::next_with),
+    /// whose optical flow otherwise runs on rayon's global pool (a thread
+    /// per core).
+    pub fn install<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        self.pool.install(f)
     }
 
     /// The instruction set the networks' kernels run at.

@@ -130,8 +130,10 @@ impl TemporalBlend {
     }
 
     /// [`next`](Self::next) with the painting made by `paint` while the
-    /// flow is computed, the two at once on rayon's pool (the flow needs
-    /// only the frame): what a video loop calls with the network's run.
+    /// flow is computed, the two at once on the current rayon pool (the
+    /// flow needs only the frame): what a video loop calls with the
+    /// network's run, inside [`FastStylizer::install`](crate::FastStylizer::install)
+    /// to keep to its thread count.
     ///
     /// # Errors
     /// `paint`'s error, else as [`Self::next`].

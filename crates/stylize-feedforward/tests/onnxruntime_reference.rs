@@ -307,6 +307,14 @@ fn each_stylizer_runs_the_instruction_set_it_was_given() {
 
 /// The library checks the size a painting is seen at, as the CLI does:
 /// below 64 px the predictor's layers would be smaller than its kernels.
+/// Work installed on a stylizer (a video loop's flow) runs on its
+/// threads, not on rayon's global pool of one per core.
+#[test]
+fn installed_work_keeps_to_the_stylizers_threads() {
+    let fast = FastStylizer::load(&default_models_dir(), 3).unwrap();
+    assert_eq!(fast.install(rayon::current_num_threads), 3);
+}
+
 #[test]
 fn a_style_size_out_of_range_is_an_error() {
     let fast = stylizer();

@@ -314,8 +314,9 @@ fn paint_fast_clip(
         let painted = (|| -> Result<image::RgbImage, Box<dyn std::error::Error>> {
             let frame = resize_longest(&frame?.to_rgb32f(), task.settings.size);
             // The flow runs while the network paints, as in the CLI.
-            let (mut out, _) =
-                temporal.next_with(&frame, || fast.stylize(&frame, &style, &options))?;
+            let (mut out, _) = fast.install(|| {
+                temporal.next_with(&frame, || fast.stylize(&frame, &style, &options))
+            })?;
             if colors {
                 out = stylize::combine_luminance(&out, &frame)?;
             }

@@ -225,7 +225,7 @@ pub fn stylize_video(
             painting = true;
             work.clear_loop()?;
         }
-        let linked = link(&mut flow, &grey, &content, &history, config)?;
+        let linked = stylizer.install(|| link(&mut flow, &grey, &content, &history, config))?;
         let (frame_config, terms, info) = match linked {
             Link::Fresh { consistent } => {
                 history.clear();
@@ -479,7 +479,7 @@ fn close_loop(
     let (w, h) = working_size(frame0.width(), frame0.height(), config.image.size);
     if work.load_loop(0)?.is_none() {
         let content = to_rgb32f(frame0, w, h);
-        let c = match link(flow, grey0, &content, history, config)? {
+        let c = match stylizer.install(|| link(flow, grey0, &content, history, config))? {
             Link::Continue(c) => c,
             Link::Fresh { consistent } => {
                 log::warn!(
@@ -531,10 +531,14 @@ fn close_loop(
     for j in 1..k {
         // Frame j's pixels in frame j-1, at the frames' size.
         let grey = &first[j].1;
-        let (here_to_past, c_source) = carrying_flow(flow, grey, &first[j - 1].1, config)?;
-        let (small, c_small) = to_working(&here_to_past, &c_source, (w, h))?;
-        d_out = carry(&d_out, &here_to_past, &c_source, config.warp)?;
-        d_state = carry(&d_state, &small, &c_small, config.warp)?;
+        (d_out, d_state) = stylizer.install(|| -> Result<_> {
+            let (here_to_past, c_source) = carrying_flow(flow, grey, &first[j - 1].1, config)?;
+            let (small, c_small) = to_working(&here_to_past, &c_source, (w, h))?;
+            Ok((
+                carry(&d_out, &here_to_past, &c_source, config.warp)?,
+                carry(&d_state, &small, &c_small, config.warp)?,
+            ))
+        })?;
         let fade = 1.0 - j as f32 / k as f32;
         let blend = |base: Vec<f32>, d: &[f32]| -> Vec<f32> {
             base.iter()
