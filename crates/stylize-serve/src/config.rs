@@ -22,7 +22,8 @@ pub struct ServeConfig {
     /// Default 32 MiB.
     pub max_upload_bytes: usize,
     /// Most jobs waiting in the queue (the running one not counted).
-    /// Default 32.
+    /// Default 32. 0 refuses every job: a job enters the queue before the
+    /// worker takes it.
     pub max_queue: usize,
     /// Most bytes of decoded images the waiting jobs may hold together
     /// (a job keeps its photo and paintings decoded from its upload until
@@ -35,6 +36,7 @@ pub struct ServeConfig {
     /// Least time between two previews of a running job. Default 500 ms.
     /// A preview also waits until ten times its own cost has passed, so
     /// previews of a large image never take more than a tenth of the run.
+    /// `Duration::MAX`: the first preview only.
     pub preview_interval: Duration,
     /// Longer side of a preview, pixels. Default 1024.
     pub preview_side: u32,

@@ -70,7 +70,11 @@ impl JobObserver {
         }
         let cost = start.elapsed();
         let now = Instant::now();
-        self.next_preview = Some(now + self.preview_interval.max(cost * PREVIEW_COST_FACTOR));
+        match now.checked_add(self.preview_interval.max(cost * PREVIEW_COST_FACTOR)) {
+            Some(next) => self.next_preview = Some(next),
+            // An interval past any clock (`Duration::MAX`): no more.
+            None => self.previews = false,
+        }
     }
 }
 

@@ -1586,3 +1586,36 @@ async fn the_waiting_jobs_hold_a_bounded_amount_of_decoded_images() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{v}");
 }
+
+/// A preview interval of `Duration::MAX` (no more previews after the
+/// first) used to overflow the clock and fail every optimiser job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_preview_interval_means_one_preview() {
+    let config = stylize_serve::ServeConfig {
+        preview_interval: Duration::MAX,
+        ..quick_config()
+    };
+    let Some(server) = server("an_endless_preview_interval_means_one_preview", config) else {
+        return;
+    };
+    let app = server.router(PORT);
+    let photo = asset("chelsea.jpg");
+    let (status, job) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "chelsea.jpg", &photo),
+            Part::Text("builtin", "great_wave"),
+            Part::Text("settings", &small_job(3)),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let id = job["id"].as_u64().expect("id");
+    let job = wait_for(&app, id, "an end", |j| {
+        j["state"] != "queued" && j["state"] != "running"
+    })
+    .await;
+    assert_eq!(job["state"], "done", "{job}");
+    assert_eq!(job["iteration"], 3, "{job}");
+    assert_eq!(job["preview_seq"], 1, "{job}");
+}
