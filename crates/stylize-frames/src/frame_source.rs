@@ -41,13 +41,29 @@ pub trait FrameSource {
     }
 }
 
+/// What [`open_source`](crate::open_source) returns is a source too, so
+/// that `source.frames()` works on it.
+impl<S: FrameSource + ?Sized> FrameSource for Box<S> {
+    fn info(&self) -> &VideoInfo {
+        (**self).info()
+    }
+
+    fn next_frame(&mut self) -> Result<Option<Frame>> {
+        (**self).next_frame()
+    }
+
+    fn total_frames(&self) -> Option<u64> {
+        (**self).total_frames()
+    }
+}
+
 /// A source's remaining frames as an iterator of results: it ends after
 /// the last frame, or after the first error (a source is not read past
 /// one). For `stylize::video::stylize_video`, which takes frames as
 /// `stylize::Result<DynamicImage>`:
 ///
 /// ```text
-/// let mut frames = FrameIter::new(source.as_mut()).map(|f| {
+/// let mut frames = source.frames().map(|f| {
 ///     f.map(DynamicImage::ImageRgb8)
 ///         .map_err(|e| stylize::Error::FrameSource(Box::new(e)))
 /// });
@@ -153,5 +169,21 @@ mod tests {
         let got: Vec<_> = source.frames().map(|f| f.is_ok()).collect();
         assert_eq!(got, [true, true, false]);
         assert_eq!(source.reads, 3, "read past the error");
+    }
+
+    #[test]
+    fn a_boxed_source_iterates_too() {
+        let mut source: Box<dyn FrameSource> = Box::new(Flaky {
+            info: VideoInfo {
+                width: 2,
+                height: 2,
+                fps: None,
+                frames: Some(2),
+            },
+            reads: 0,
+        });
+        assert_eq!(source.total_frames(), Some(2));
+        let got: Vec<_> = source.frames().map(|f| f.is_ok()).collect();
+        assert_eq!(got, [true, true, false]);
     }
 }
