@@ -362,8 +362,8 @@ impl StyleConfig {
     /// The blend weights for `n` style images, normalised to sum to 1.
     ///
     /// # Errors
-    /// [`Error::Parameter`] when the count differs from `n`, a weight is
-    /// negative or not finite, or all are 0.
+    /// [`Error::Parameter`] when `n` is 0, the count differs from `n`, a
+    /// weight is negative or not finite, or all are 0.
     pub fn blend_weights(&self, n: usize) -> Result<Vec<f64>> {
         if n == 0 {
             return Err(Error::parameter("style", "no style image given"));

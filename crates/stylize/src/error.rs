@@ -166,6 +166,17 @@ pub enum Error {
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
 
+    /// The stylizer's thread pool ([`Stylizer::with_threads`](crate::Stylizer::with_threads))
+    /// could not be started.
+    #[error("cannot start {threads} threads: {source}")]
+    Threads {
+        /// The threads asked for.
+        threads: usize,
+        /// The pool's error.
+        #[source]
+        source: rayon::ThreadPoolBuildError,
+    },
+
     /// A broken invariant inside stylize: a bug, never the input's fault.
     #[error("internal error (a bug in stylize; please report it): {0}")]
     Internal(String),

@@ -221,7 +221,8 @@ impl Stylizer {
     /// Runs on `threads` worker threads instead of one per core.
     ///
     /// # Errors
-    /// [`Error::Parameter`] if the pool cannot be built (e.g. 0 threads).
+    /// [`Error::Parameter`] for 0 threads; [`Error::Threads`] when the
+    /// pool cannot be started (the system's error kept as its source).
     pub fn with_threads(mut self, threads: usize) -> Result<Self> {
         if threads == 0 {
             return Err(Error::parameter("threads", "must be at least 1"));
@@ -229,7 +230,7 @@ impl Stylizer {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
-            .map_err(|e| Error::parameter("threads", e.to_string()))?;
+            .map_err(|source| Error::Threads { threads, source })?;
         self.pool = Some(pool);
         Ok(self)
     }
@@ -248,7 +249,11 @@ impl Stylizer {
     /// [`Error::Parameter`] / [`Error::UnknownLayer`] for a bad `config` or
     /// images too small for it (checked before any work),
     /// [`Error::Diverged`] when a cost stops being finite,
-    /// [`Error::Device`] if a tensor cannot be read back.
+    /// [`Error::Device`] if a tensor cannot be read back. On the CPU the
+    /// weights are checked by the first run, not when the stylizer is
+    /// made: [`crate::VggWeights::check`]'s errors
+    /// ([`Error::WeightsShape`], [`Error::WeightsFormat`]) come from here
+    /// then.
     pub fn stylize(
         &self,
         content: &DynamicImage,
