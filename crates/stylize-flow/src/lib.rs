@@ -5,8 +5,10 @@
 //!   Optical Flow using Dense Inverse Search"): patch inverse search on a
 //!   coarse-to-fine pyramid, densification and variational refinement,
 //!   with OpenCV's presets ([`DisParams::preset`]).
-//! - [`warp_bilinear`]: sample an image at `x + w(x)` (warp the previous
-//!   stylised frame onto the current one).
+//! - [`warp_bilinear`], [`warp_bicubic`] and [`warp_spline`] (cubic
+//!   B-spline, what `stylize video` carries a painting with by default):
+//!   sample an image at `x + w(x)` (warp the previous stylised frame onto
+//!   the current one).
 //! - [`symmetric_flow`]: a flow refined with its reverse (the mean of the
 //!   two estimates where they agree), for carrying a painting along.
 //! - [`consistency`]: forward/backward consistency weights (Ruder et al.

@@ -17,8 +17,10 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum ComputeDevice {
-    /// The CPU, on burn's `flex` backend (on all cores, or the pool of
-    /// [`crate::Stylizer::with_threads`]). Always available.
+    /// The CPU (on all cores, or the pool of
+    /// [`crate::Stylizer::with_threads`]), on stylize's own engine
+    /// ([`crate::Engine::Fast`], the default) or burn's `flex` backend
+    /// ([`crate::Engine::Burn`]). Always available.
     #[default]
     Cpu,
     /// The NVIDIA GPU of this index (0: the first), on burn's CUDA backend.
