@@ -282,6 +282,20 @@ fn folder_jobs(cli: &FastArgs) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
             ),
         ));
     }
+    // A folder to be made, named like an image: the user most likely
+    // meant a file, which a folder of photos cannot give.
+    if !cli.output.exists() && output_format(&cli.output).is_ok() {
+        return Err(Error::parameter(
+            "output",
+            format!(
+                "{} is named like an image, but --content {} is a folder: its paintings go \
+                 into a folder; name one (such as {}), or give one photo as --content",
+                cli.output.display(),
+                cli.content.display(),
+                cli.output.with_extension("").display()
+            ),
+        ));
+    }
     let same = std::fs::canonicalize(&cli.content).ok() == std::fs::canonicalize(&cli.output).ok();
     if same && !cli.overwrite {
         return Err(Error::parameter(

@@ -185,6 +185,16 @@ fn a_folder_paints_every_image_and_reports_the_bad_one() {
     assert!(stderr(&o).contains("input folder"), "{}", stderr(&o));
     assert_eq!(std::fs::read(input.join("b.jpg")).unwrap(), before);
 
+    // An output named like an image is refused, not made a folder.
+    let named = dir.path().join("x.png");
+    let o = fast()
+        .args(["-c", s(&input), "-o", s(&named), "--builtin", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("named like an image"), "{}", stderr(&o));
+    assert!(!named.exists());
+
     // A painting in the output folder under a photo's name is an input too:
     // refused, and it stays as it was.
     let painting = out.join("b.jpg");
