@@ -125,7 +125,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         let last = config.iterations.saturating_mul(16).max(every as usize);
         check_output_dir(&crate::progress::snapshot_path(&cli.output, last))?;
     }
-    let (stylizer, weights) = load_stylizer(&cli.common, &config, quiet)?;
+    let (stylizer, weights) = load_stylizer(&cli.common, &config, quiet, interrupt)?;
     say(format!(
         "optimizer {} (step {}), {} iteration(s) per scale",
         config.optimizer,

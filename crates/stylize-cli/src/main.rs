@@ -71,6 +71,12 @@ fn main() -> ExitCode {
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Interrupted) => ExitCode::from(INTERRUPTED),
+        // What a stop ended early (the weights' download) is an error to
+        // print, and still a stop.
+        Err(e) if interrupt.requested() => {
+            note!("error: {}", with_causes(&*e));
+            ExitCode::from(INTERRUPTED)
+        }
         Err(e) => {
             note!("error: {}", with_causes(&*e));
             ExitCode::FAILURE

@@ -315,15 +315,21 @@ impl Observer for CliObserver {
     }
 }
 
-/// A byte-counting bar for the first download of the default weights.
+/// A byte-counting bar for the first download of the default weights,
+/// which Ctrl-C stops.
 pub struct DownloadBar {
     show: bool,
     bar: Option<ProgressBar>,
+    interrupt: Interrupt,
 }
 
 impl DownloadBar {
-    pub fn new(show: bool) -> Self {
-        DownloadBar { show, bar: None }
+    pub fn new(show: bool, interrupt: &Interrupt) -> Self {
+        DownloadBar {
+            show,
+            bar: None,
+            interrupt: interrupt.clone(),
+        }
     }
 }
 
@@ -355,6 +361,10 @@ impl DownloadProgress for DownloadBar {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
+    }
+
+    fn stop(&mut self) -> bool {
+        self.interrupt.requested()
     }
 }
 

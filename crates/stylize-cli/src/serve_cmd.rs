@@ -18,7 +18,10 @@ use crate::{JobResult, Outcome};
 pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     use std::io::IsTerminal;
     let show_bars = !quiet && std::io::stderr().is_terminal();
-    let (path, _) = resolve_weights(cli.weights.as_deref(), &mut DownloadBar::new(show_bars))?;
+    let (path, _) = resolve_weights(
+        cli.weights.as_deref(),
+        &mut DownloadBar::new(show_bars, interrupt),
+    )?;
     let weights = load_vgg_weights(&path, None)?;
     let mut stylizer = Stylizer::new(&weights);
     if let Some(t) = cli.threads {

@@ -10,6 +10,7 @@ use stylize::{
 };
 
 use crate::args::{CommonArgs, DeviceArg};
+use crate::interrupt::Interrupt;
 use crate::progress::{snapshot_path, DownloadBar};
 
 /// The style images, decoded.
@@ -84,6 +85,7 @@ pub fn load_stylizer(
     cli: &CommonArgs,
     config: &StyleConfig,
     quiet: bool,
+    interrupt: &Interrupt,
 ) -> Result<(Stylizer, VggWeights), Error> {
     use std::io::IsTerminal;
     let say = |msg: String| {
@@ -102,8 +104,10 @@ pub fn load_stylizer(
     };
 
     let show_bars = !quiet && std::io::stderr().is_terminal();
-    let (weights_path, origin) =
-        resolve_weights(cli.weights.as_deref(), &mut DownloadBar::new(show_bars))?;
+    let (weights_path, origin) = resolve_weights(
+        cli.weights.as_deref(),
+        &mut DownloadBar::new(show_bars, interrupt),
+    )?;
     let preprocess = cli.preprocess.map(Preprocess::from);
     let weights = load_vgg_weights(&weights_path, preprocess)?;
     let layers = config.resolve_layers(weights.arch)?;

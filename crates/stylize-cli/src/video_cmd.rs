@@ -235,7 +235,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         };
         return crate::fast_video::run(cli, quiet, interrupt, frames, options);
     }
-    let (stylizer, _weights) = load_stylizer(&cli.common, &config.image, quiet)?;
+    let (stylizer, _weights) = load_stylizer(&cli.common, &config.image, quiet, interrupt)?;
     say(format!(
         "{}: {}x{}{}{}; working size {} px, first frame of a shot {} iterations, later frames {}",
         cli.input.display(),

@@ -835,6 +835,77 @@ fn first_use_downloads_verifies_and_caches_the_default_weights() {
     assert!(stderr(&o).contains("(default, cached)"), "{}", stderr(&o));
 }
 
+/// Ctrl-C during the first download of the weights stops it (it used to
+/// say "stopping after the current step" and download on): exit 130, and
+/// nothing is left in the cache.
+#[test]
+fn sigint_stops_the_weights_download() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (asked, requested) = std::sync::mpsc::channel();
+    // 64 MB announced, sent 16 KB every 20 ms: about 80 s if not stopped.
+    let server = std::thread::spawn(move || {
+        let Ok((mut s, _)) = listener.accept() else {
+            return;
+        };
+        let mut buf = [0u8; 4096];
+        let mut req = Vec::new();
+        while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => req.extend_from_slice(&buf[..n]),
+            }
+        }
+        let _ = write!(
+            s,
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            64 << 20
+        );
+        let _ = asked.send(());
+        let chunk = vec![7u8; 16 << 10];
+        for _ in 0..4096 {
+            if s.write_all(&chunk).is_err() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let out = dir.path().join("out.png");
+    let child = stylize()
+        .args(["--content", common::asset("chelsea.jpg").to_str().unwrap()])
+        .args(["--style", common::asset("udnie.jpg").to_str().unwrap()])
+        .args(["--output", out.to_str().unwrap()])
+        .env("STYLIZE_CACHE_DIR", &cache)
+        .env(
+            "STYLIZE_WEIGHTS_URL",
+            format!("http://127.0.0.1:{port}/hed.weights.h5"),
+        )
+        .env("STYLIZE_WEIGHTS_SHA256", "0123456789abcdef")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    requested
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the download never started");
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("stopped, as asked; nothing was kept"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(&cache)
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+    assert!(!out.exists());
+    server.join().unwrap();
+}
+
 /// A cgroup with a 1 GiB memory limit, when this machine lets the test make
 /// one (root, cgroup v1 or v2 mounted writable): its folder and the file
 /// that takes a process id. Removed by the caller.

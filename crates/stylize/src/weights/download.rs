@@ -63,6 +63,12 @@ pub trait DownloadProgress {
     /// Called once when the transfer ended (success or failure); only ever
     /// after [`start`](DownloadProgress::start), so the two come in pairs.
     fn finish(&mut self) {}
+    /// Asked after each chunk: `true` stops the download there, with
+    /// [`Error::Download`] saying so; the partial file is removed and
+    /// nothing is cached. Default: never.
+    fn stop(&mut self) -> bool {
+        false
+    }
 }
 
 /// Ignores progress.
@@ -304,6 +310,12 @@ fn stream(
         file.write_all(chunk).map_err(StreamError::Write)?;
         received += n as u64;
         progress.advance(n as u64);
+        if progress.stop() {
+            return Err(StreamError::Net(
+                short(received, ": stopped, as asked; nothing was kept"),
+                None,
+            ));
+        }
     }
     if total.is_some_and(|total| total != received) {
         return Err(StreamError::Net(short(received, ""), None));
@@ -543,6 +555,33 @@ mod tests {
         s.max_bytes = DEFAULT_MAX_BYTES;
         let path = fetch(&s, dir.path(), &mut NoDownloadProgress).expect("download");
         assert_eq!(std::fs::read(path).expect("read"), body());
+    }
+
+    /// A download its observer stops ends with an error after that chunk,
+    /// and keeps nothing.
+    #[test]
+    fn an_observer_can_stop_a_download() {
+        struct StopAfterOne(u64);
+        impl DownloadProgress for StopAfterOne {
+            fn advance(&mut self, bytes: u64) {
+                self.0 += bytes;
+            }
+            fn stop(&mut self) -> bool {
+                self.0 > 0
+            }
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let server = Server::start();
+        let s = spec(server.url("/good.bin"), &sha256_hex(&body()));
+        let mut progress = StopAfterOne(0);
+        let err = fetch(&s, dir.path(), &mut progress).expect_err("must stop");
+        assert!(progress.0 > 0 && progress.0 < SIZE as u64, "{}", progress.0);
+        assert!(
+            err.to_string()
+                .contains("stopped, as asked; nothing was kept"),
+            "{err}"
+        );
+        assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
     }
 
     /// A server that redirects to itself is given up on, saying why.
