@@ -49,10 +49,22 @@ pub(crate) fn open_image(
             }
         }
         ImageFormat::WebP => {
-            let decoder = image::codecs::webp::WebPDecoder::new(reader()?)
+            let mut decoder = image::codecs::webp::WebPDecoder::new(reader()?)
                 .map_err(FramesError::decode(path))?;
             check(decoder.dimensions())?;
-            decoder.has_animation().then(|| decoder.into_frames())
+            if decoder.has_animation() {
+                // Without a background colour the decoder never clears a
+                // frame marked "dispose to background", and a moving shape
+                // leaves a trail. Browsers and libwebp clear to
+                // transparent (the ANIM chunk's colour is only a hint),
+                // which is then flattened onto `options.background`.
+                decoder
+                    .set_background_color(image::Rgba([0, 0, 0, 0]))
+                    .map_err(FramesError::decode(path))?;
+                Some(decoder.into_frames())
+            } else {
+                None
+            }
         }
         // A still JPEG or BMP: its header read on its own.
         _ => {

@@ -420,3 +420,78 @@ fn a_gif_with_an_empty_screen_or_frame_says_which() {
         assert_eq!(read_all(&ok).unwrap().1.len(), 2, "{screen:?}");
     }
 }
+
+/// A RIFF chunk: fourcc, little-endian size, payload, pad byte.
+fn riff_chunk(out: &mut Vec<u8>, fourcc: &[u8; 4], payload: &[u8]) {
+    out.extend_from_slice(fourcc);
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(payload);
+    if payload.len() % 2 == 1 {
+        out.push(0);
+    }
+}
+
+/// The VP8L chunk (header included) of an RGBA image, encoded losslessly.
+fn vp8l(img: &image::RgbaImage) -> Vec<u8> {
+    let mut file = Vec::new();
+    image::codecs::webp::WebPEncoder::new_lossless(&mut file)
+        .encode(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            image::ExtendedColorType::Rgba8,
+        )
+        .unwrap();
+    // RIFF <size> WEBP VP8L ...: a still lossless file is one chunk.
+    assert_eq!(&file[12..16], b"VP8L");
+    file[12..].to_vec()
+}
+
+/// An animated WebP whose first frame says "dispose to background"
+/// (libwebp's usual encoding of a moving shape on transparency): the next
+/// frame starts from a cleared rectangle, as browsers and libwebp show it.
+/// (Before: the image crate's decoder, with no background colour set,
+/// kept the first frame's square in every later frame.)
+#[test]
+fn webp_frames_disposed_to_background_are_cleared() {
+    let u24 = |v: u32| v.to_le_bytes()[..3].to_vec();
+    let red = image::Rgba([255, 0, 0, 255]);
+    let mut first = image::RgbaImage::new(8, 8);
+    for (x, y) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+        first.put_pixel(x, y, red);
+    }
+    let second = image::RgbaImage::from_pixel(2, 2, red);
+    let mut body = b"WEBP".to_vec();
+    let mut vp8x = vec![0x12, 0, 0, 0]; // animation and alpha
+    vp8x.extend(u24(7));
+    vp8x.extend(u24(7));
+    riff_chunk(&mut body, b"VP8X", &vp8x);
+    riff_chunk(&mut body, b"ANIM", &[0, 0, 0, 0, 0, 0]);
+    // (x / 2, y / 2, width - 1, height - 1, duration, flags)
+    for (img, half_offset, flags) in [(&first, 0, 0x03), (&second, 2, 0x00)] {
+        let mut anmf = Vec::new();
+        anmf.extend(u24(half_offset));
+        anmf.extend(u24(half_offset));
+        anmf.extend(u24(img.width() - 1));
+        anmf.extend(u24(img.height() - 1));
+        anmf.extend(u24(100));
+        anmf.push(flags); // 0x02: do not blend; 0x01: dispose to background
+        anmf.extend(vp8l(img));
+        riff_chunk(&mut body, b"ANMF", &anmf);
+    }
+    let mut file = b"RIFF".to_vec();
+    file.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    file.extend(body);
+    let dir = tempdir();
+    let path = dir.path().join("disposed.webp");
+    std::fs::write(&path, file).unwrap();
+    let (_, frames) = read_all(&path).unwrap();
+    assert_eq!(frames.len(), 2);
+    // (Flattened onto the background, within a level of rounding.)
+    let is_red = |p: &image::Rgb<u8>| p[0] > 250 && p[1] < 5 && p[2] < 5;
+    assert!(is_red(frames[0].get_pixel(0, 0)));
+    assert!(is_red(frames[1].get_pixel(4, 4)));
+    // Where the first frame's square was: the background again.
+    assert_eq!(frames[1].get_pixel(0, 0), frames[1].get_pixel(7, 7));
+    assert!(!is_red(frames[1].get_pixel(0, 0)));
+}
