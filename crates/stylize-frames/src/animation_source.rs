@@ -8,7 +8,7 @@ use image::{AnimationDecoder, ImageDecoder, ImageFormat};
 
 use crate::error::{FramesError, Result};
 use crate::frame::{checked_fps, flatten, Frame, VideoInfo};
-use crate::frame_count::{count_frames, empty_gif_frame};
+use crate::frame_count::{count_frames, empty_gif_frame, frame_delays, typical_delay};
 use crate::frame_source::{FrameSource, SourceOptions};
 use crate::source::check_frame_size;
 
@@ -80,6 +80,28 @@ pub(crate) fn open_image(
         Some(frames) => {
             let mut source = AnimationSource::new(path, frames, options.background)?;
             source.info.frames = count_frames(path, format);
+            // The rate of the typical frame, not the first one's (a title
+            // frame, or a 30 fps GIF's 30 and 40 ms), when the file's
+            // delays can be read without decoding it.
+            let delays = frame_delays(path, format).unwrap_or_default();
+            if let Some((ms, varied)) = typical_delay(&delays) {
+                let fps = common_rate(1000.0 / ms)
+                    .or_else(|| checked_fps(((1_000_000.0 / ms).round() as u32, 1000)));
+                if fps.is_some() {
+                    source.info.fps = fps;
+                    source.told_delays = true;
+                    if varied {
+                        let (lo, hi) = delays
+                            .iter()
+                            .fold((f64::MAX, 0.0f64), |(lo, hi), &d| (lo.min(d), hi.max(d)));
+                        log::warn!(
+                            "{}: its frames are shown for different times ({lo:.0} to {hi:.0} \
+                             ms); the clip is read at one rate, its typical frame's ({ms:.0} ms)",
+                            path.display()
+                        );
+                    }
+                }
+            }
             Ok(Box::new(source))
         }
         None => {
@@ -98,6 +120,31 @@ pub(crate) fn open_image(
             }))
         }
     }
+}
+
+/// The common frame rate within 1% of `fps`, the nearest: delays in
+/// whole milliseconds or centiseconds only come near a rate (a 30 fps
+/// WebP's 33 and 34 ms).
+fn common_rate(fps: f64) -> Option<(u32, u32)> {
+    const RATES: [(u32, u32); 12] = [
+        (10, 1),
+        (12, 1),
+        (15, 1),
+        (20, 1),
+        (24000, 1001),
+        (24, 1),
+        (25, 1),
+        (30000, 1001),
+        (30, 1),
+        (50, 1),
+        (60000, 1001),
+        (60, 1),
+    ];
+    let off = |(n, d): (u32, u32)| (f64::from(n) / f64::from(d) / fps - 1.0).abs();
+    RATES
+        .into_iter()
+        .filter(|&r| off(r) < 0.01)
+        .min_by(|&a, &b| off(a).total_cmp(&off(b)))
 }
 
 /// The frames of an animation.

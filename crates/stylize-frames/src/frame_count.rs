@@ -1,5 +1,6 @@
-//! Frame counts of GIF, APNG and animated WebP files, by walking their
-//! blocks or chunks without decoding pixels (for progress bars).
+//! Frame counts and delays of GIF, APNG and animated WebP files, by
+//! walking their blocks or chunks without decoding pixels (for progress
+//! bars, and the rate a clip is read at).
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
@@ -12,9 +13,22 @@ use image::ImageFormat;
 pub(crate) fn count_frames(path: &Path, format: ImageFormat) -> Option<u64> {
     let mut r = BufReader::new(File::open(path).ok()?);
     match format {
-        ImageFormat::Gif => gif_frames(&mut r),
+        ImageFormat::Gif => gif_delays(&mut r).map(|d| d.len() as u64),
         ImageFormat::Png => apng_frames(&mut r),
-        ImageFormat::WebP => webp_frames(&mut r),
+        ImageFormat::WebP => webp_delays(&mut r).map(|d| d.len() as u64),
+        _ => None,
+    }
+}
+
+/// Each frame's delay in milliseconds, in order, as the file states it
+/// (a GIF's 0 stays 0); `None` when the walk fails or the format is not
+/// an animation.
+pub(crate) fn frame_delays(path: &Path, format: ImageFormat) -> Option<Vec<f64>> {
+    let mut r = BufReader::new(File::open(path).ok()?);
+    match format {
+        ImageFormat::Gif => gif_delays(&mut r),
+        ImageFormat::Png => apng_delays(&mut r),
+        ImageFormat::WebP => webp_delays(&mut r),
         _ => None,
     }
 }
@@ -46,17 +60,27 @@ fn skip_sub_blocks<R: Read + Seek>(r: &mut R) -> Option<()> {
     }
 }
 
-fn gif_frames<R: Read + Seek>(r: &mut R) -> Option<u64> {
+/// A GIF's frames' delays: each image's from the Graphic Control
+/// Extension before it (0 without one).
+fn gif_delays<R: Read + Seek>(r: &mut R) -> Option<Vec<f64>> {
     let header: [u8; 13] = array(r)?;
     let packed = header[10];
     if packed & 0x80 != 0 {
         skip(r, 3 << ((packed & 7) + 1))?;
     }
-    let mut frames = 0;
+    let mut delays = Vec::new();
+    let mut delay_cs = 0u16;
     loop {
         match byte(r)? {
             0x21 => {
-                byte(r)?;
+                if byte(r)? == 0xF9 {
+                    // Size 4: packed fields, delay (centiseconds), index.
+                    let gce: [u8; 5] = array(r)?;
+                    if gce[0] != 4 {
+                        return None;
+                    }
+                    delay_cs = u16::from_le_bytes([gce[2], gce[3]]);
+                }
                 skip_sub_blocks(r)?;
             }
             0x2C => {
@@ -66,9 +90,10 @@ fn gif_frames<R: Read + Seek>(r: &mut R) -> Option<u64> {
                 }
                 byte(r)?; // LZW minimum code size
                 skip_sub_blocks(r)?;
-                frames += 1;
+                delays.push(f64::from(delay_cs) * 10.0);
+                delay_cs = 0;
             }
-            0x3B => return Some(frames),
+            0x3B => return Some(delays),
             _ => return None,
         }
     }
@@ -135,21 +160,88 @@ fn apng_frames<R: Read + Seek>(r: &mut R) -> Option<u64> {
     }
 }
 
-/// The number of `ANMF` chunks, `None` without any.
-fn webp_frames<R: Read + Seek>(r: &mut R) -> Option<u64> {
+/// Each `fcTL` chunk's delay (`delay_num / delay_den` s, a
+/// denominator of 0 meaning 100), `None` for a still PNG.
+fn apng_delays<R: Read + Seek>(r: &mut R) -> Option<Vec<f64>> {
+    skip(r, 8)?;
+    let mut delays = Vec::new();
+    loop {
+        let head: [u8; 8] = array(r)?;
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
+        match &head[4..] {
+            b"fcTL" if len == 26 => {
+                let fctl: [u8; 26] = array(r)?;
+                let num = u16::from_be_bytes([fctl[20], fctl[21]]);
+                let den = match u16::from_be_bytes([fctl[22], fctl[23]]) {
+                    0 => 100,
+                    d => d,
+                };
+                delays.push(1000.0 * f64::from(num) / f64::from(den));
+                skip(r, 4)?; // CRC
+            }
+            b"IEND" => return (!delays.is_empty()).then_some(delays),
+            _ => skip(r, i64::from(len) + 4)?,
+        }
+    }
+}
+
+/// Each `ANMF` chunk's duration, `None` without any.
+fn webp_delays<R: Read + Seek>(r: &mut R) -> Option<Vec<f64>> {
     let head: [u8; 12] = array(r)?;
     if &head[..4] != b"RIFF" || &head[8..] != b"WEBP" {
         return None;
     }
-    let mut frames = 0;
+    let mut delays = Vec::new();
     loop {
         let Some(chunk) = array::<8, _>(r) else {
-            return (frames > 0).then_some(frames);
+            return (!delays.is_empty()).then_some(delays);
         };
-        if &chunk[..4] == b"ANMF" {
-            frames += 1;
-        }
         let len = u32::from_le_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]);
-        skip(r, i64::from(len) + i64::from(len % 2))?;
+        let mut rest = i64::from(len) + i64::from(len % 2);
+        if &chunk[..4] == b"ANMF" && len >= 16 {
+            // x, y, width - 1, height - 1, then the duration (24 bits each).
+            let anmf: [u8; 15] = array(r)?;
+            delays.push(f64::from(u32::from_le_bytes([
+                anmf[12], anmf[13], anmf[14], 0,
+            ])));
+            rest -= 15;
+        }
+        skip(r, rest)?;
+    }
+}
+
+/// The delay a clip of these frame delays (ms) is read at, and whether
+/// some frames are shown for really different times: the mean of the
+/// delays within half and twice their median, so that an encoder's
+/// rounding (a 30 fps GIF's 30 and 40 ms) averages out to the true rate
+/// and a long title frame does not set it. `None` when the median is 0
+/// (delays a GIF leaves unset).
+pub(crate) fn typical_delay(delays: &[f64]) -> Option<(f64, bool)> {
+    let mut sorted: Vec<f64> = delays.iter().copied().filter(|d| d.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let median = *sorted.get(sorted.len() / 2)?;
+    if median <= 0.0 {
+        return None;
+    }
+    let near = |d: f64| (0.5 * median..=2.0 * median).contains(&d);
+    let kept: Vec<f64> = sorted.iter().copied().filter(|&d| near(d)).collect();
+    let mean = kept.iter().sum::<f64>() / kept.len() as f64;
+    Some((mean, kept.len() < sorted.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::typical_delay;
+
+    #[test]
+    fn the_typical_delay_ignores_rounding_and_title_frames() {
+        // A 30 fps GIF in centiseconds: 30, 30, 40 ms.
+        let (d, varied) = typical_delay(&[30.0, 30.0, 40.0, 30.0, 30.0, 40.0]).unwrap();
+        assert!((d - 1000.0 / 30.0).abs() < 0.01 && !varied, "{d}");
+        // A title frame shown for a second, then 25 fps.
+        let (d, varied) = typical_delay(&[1000.0, 40.0, 40.0, 40.0, 40.0]).unwrap();
+        assert!((d - 40.0).abs() < 1e-9 && varied, "{d}");
+        assert_eq!(typical_delay(&[0.0, 0.0, 40.0]), None);
+        assert_eq!(typical_delay(&[]), None);
     }
 }

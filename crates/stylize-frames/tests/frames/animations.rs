@@ -189,6 +189,8 @@ fn webp_round_trip_is_lossless() {
     assert_eq!(riff + 8, bytes.len());
     let (info, back) = read_all(&out).unwrap();
     assert_eq!((info.width, info.height, info.frames), (W, H, Some(4)));
+    // 33 and 34 ms are read as the 30 fps they round.
+    assert_eq!(info.fps, Some((30, 1)));
     assert_eq!(back, input);
 }
 
@@ -229,6 +231,37 @@ fn gif_from_another_encoder_with_local_palettes() {
     );
     assert_eq!(back.len(), 3);
     assert_eq!(back[2].get_pixel(5, 5).0, [160, 10, 200]);
+}
+
+/// A clip is read at its typical frame's rate: a 30 fps GIF (delays of
+/// 30 and 40 ms, 3 and 4 cs) at 30 fps, not the first frame's 33.3; a
+/// GIF with a one-second title frame at its other frames' 25 fps, not
+/// 1 fps. (Before: the first frame's delay set the rate.)
+#[test]
+fn an_animation_is_read_at_its_typical_frames_rate() {
+    let dir = tempdir();
+    let out = dir.path().join("thirty.gif");
+    write(&out, &frames(6), &options((30, 1))).unwrap();
+    let (delays, ..) = gif_structure(&out);
+    assert_eq!(delays, vec![3, 4, 3, 3, 4, 3]);
+    let (info, _) = read_all(&out).unwrap();
+    assert_eq!(info.fps, Some((30, 1)));
+
+    let path = dir.path().join("titled.gif");
+    {
+        let file = std::fs::File::create(&path).unwrap();
+        let mut encoder = image::codecs::gif::GifEncoder::new(file);
+        for (k, ms) in [1000, 40, 40, 40, 40].into_iter().enumerate() {
+            let rgba =
+                image::DynamicImage::ImageRgb8(flat(W, H, [k as u8 * 40, 10, 200])).into_rgba8();
+            let delay = image::Delay::from_numer_denom_ms(ms, 1);
+            encoder
+                .encode_frame(image::Frame::from_parts(rgba, 0, 0, delay))
+                .unwrap();
+        }
+    }
+    let (info, back) = read_all(&path).unwrap();
+    assert_eq!((info.fps, back.len()), (Some((25, 1)), 5));
 }
 
 /// A GIF of a few dozen bytes whose screen claims 20000x20000 px: refused
