@@ -135,7 +135,8 @@ class Reference:
         return fwd, consistency(fwd, bwd)
 
     def cuts(self):
-        return [t + 1 for t, c in enumerate(self.cut) if c]
+        # The frames that start a shot, counted from 1 as stylize does.
+        return [t + 2 for t, c in enumerate(self.cut) if c]
 
     def measure(self, frames, per_pair):
         f = [x.astype(np.float32) / 255.0 for x in frames]

@@ -91,7 +91,8 @@ impl FlickerReport {
         Ok(json!({
             "frames": f.frames,
             "size": [w, h],
-            "cuts": f.cuts,
+            // Frames counted from 1, as `--frames` and the messages do.
+            "cuts": f.cuts.iter().map(|c| c + 1).collect::<Vec<_>>(),
             "e_warp": { "stylized": es.mean, "original": eo.mean, "ratio": es.mean / eo.mean },
             "e_warp_within_shots": {
                 "stylized": es.mean_within_shots,

@@ -761,6 +761,29 @@ fn the_flicker_command_measures_two_clips_in_step() {
     assert!(!stderr(&o).contains("another shape"), "{}", stderr(&o));
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["frames"], 5);
+    assert_eq!(r["cuts"], serde_json::json!([]));
+    // A cut before the fourth frame (another picture from there on) is
+    // said as frame 4, counted from 1 as `--frames` counts.
+    let cut = d.path().join("cut");
+    std::fs::create_dir_all(&cut).unwrap();
+    for (k, f) in frames_of(&clip).iter().enumerate() {
+        let mut f = f.clone();
+        if k >= 3 {
+            f = image::imageops::rotate180(&f);
+            image::imageops::invert(&mut f);
+        }
+        f.save(cut.join(format!("c{}.png", k + 1))).unwrap();
+    }
+    let o = stylize()
+        .args(["flicker", "--json", "--threads", "2", "--original"])
+        .arg(&cut)
+        .arg("--stylized")
+        .arg(&cut)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cuts: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(cuts["cuts"], serde_json::json!([4]), "{cuts}");
     // Frames of another shape are measured, with a warning.
     let square = d.path().join("square");
     std::fs::create_dir_all(&square).unwrap();
