@@ -61,6 +61,18 @@ pub enum FramesError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// An input file (or a frame in a folder) of 0 bytes.
+    #[error("cannot read {}: the file is empty (0 bytes)", path.display())]
+    EmptyFile {
+        /// The file.
+        path: PathBuf,
+    },
+    /// An input with no video stream (an audio file, say).
+    #[error("{} has no video stream: there are no frames to read", path.display())]
+    NoVideoStream {
+        /// The input.
+        path: PathBuf,
+    },
     /// A frame folder holds no image files.
     #[error("no frames in {}: the folder holds no .png, .jpg, .jpeg, .webp, .bmp or .gif files", path.display())]
     EmptyFolder {
@@ -95,7 +107,7 @@ pub enum FramesError {
     },
     /// A Y4M stream uses a colourspace this crate does not read.
     #[error(
-        "{}: unsupported Y4M colourspace C{colourspace} (supported: 420jpeg, 420paldv, 420mpeg2, 420, 422, 444, 444alpha, mono; 8 bits)",
+        "{}: unsupported Y4M colourspace C{colourspace} (supported: 420jpeg, 420paldv, 420mpeg2, 420, 422, 444, 444alpha, mono; 8 bits); convert it with `ffmpeg -i IN -pix_fmt yuv444p OUT.y4m`, or give the original video, which is read through ffmpeg",
         path.display()
     )]
     UnsupportedColourspace {

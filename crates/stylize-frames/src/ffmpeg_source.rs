@@ -56,8 +56,20 @@ impl FfmpegSource {
         })?;
         let reader = match Y4mReader::new(BufReader::new(stdout), input, None) {
             Ok(reader) => reader,
-            // ffmpeg's own error says more than an empty stream.
-            Err(e) => return Err(child.wait().err().unwrap_or(e)),
+            // ffmpeg's own error says more than an empty stream; its
+            // advice on a `-map` that matches nothing is not the user's.
+            Err(e) => {
+                return Err(match child.wait().err().unwrap_or(e) {
+                    FramesError::FfmpegFailed { stderr, .. }
+                        if stderr.contains("matches no streams") =>
+                    {
+                        FramesError::NoVideoStream {
+                            path: input.to_path_buf(),
+                        }
+                    }
+                    e => e,
+                })
+            }
         };
         let estimate = reader.info().fps.and_then(|(n, d)| {
             let duration = probe(input, ffmpeg).ok()?.duration?;

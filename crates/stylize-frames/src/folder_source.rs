@@ -66,6 +66,7 @@ impl FrameSource for FolderSource {
             return Ok(None);
         };
         self.next += 1;
+        check_not_empty(path)?;
         let image = image::ImageReader::open(path)
             .map_err(FramesError::io("reading", path))?
             .with_guessed_format()
@@ -125,8 +126,20 @@ fn is_frame_name(name: &str) -> bool {
         .is_some_and(|(_, ext)| FRAME_EXTENSIONS.iter().any(|e| ext.eq_ignore_ascii_case(e)))
 }
 
+/// [`FramesError::EmptyFile`] for a frame of 0 bytes.
+fn check_not_empty(path: &Path) -> Result<()> {
+    let meta = std::fs::metadata(path).map_err(FramesError::io("reading", path))?;
+    if meta.len() == 0 {
+        return Err(FramesError::EmptyFile {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
 /// The size in `path`'s header.
 fn dimensions(path: &Path) -> Result<(u32, u32)> {
+    check_not_empty(path)?;
     image::ImageReader::open(path)
         .map_err(FramesError::io("reading", path))?
         .with_guessed_format()

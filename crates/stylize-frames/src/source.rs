@@ -65,6 +65,13 @@ fn open_unchecked(input: &Path, options: &SourceOptions) -> Result<Box<dyn Frame
     if meta.is_dir() {
         return Ok(Box::new(FolderSource::open(input, options)?));
     }
+    // Said plainly, not as a decoder's "unexpected end of file" or
+    // ffmpeg's complaint about a header.
+    if meta.is_file() && meta.len() == 0 {
+        return Err(FramesError::EmptyFile {
+            path: input.to_path_buf(),
+        });
+    }
     match own_format(input)? {
         Some(OwnFormat::Y4m) => {
             let file = File::open(input).map_err(FramesError::io("reading", input))?;

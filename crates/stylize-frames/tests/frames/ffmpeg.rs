@@ -230,6 +230,60 @@ fn audio_is_copied_from_the_input() {
     assert!(!probe(&out, &ffmpeg).unwrap().has_audio());
 }
 
+/// An audio file is said to have no video, not with ffmpeg's advice on
+/// its `-map` option; an empty file is said to be empty, before ffmpeg.
+#[test]
+fn audio_only_and_empty_inputs_say_so() {
+    let Some(ffmpeg) = ffmpeg_or_skip("audio_only_and_empty_inputs_say_so") else {
+        return;
+    };
+    let dir = tempdir();
+    let audio = dir.path().join("tone.wav");
+    run(
+        &ffmpeg,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=0.2",
+            audio.to_str().unwrap(),
+        ],
+    );
+    let options = SourceOptions {
+        ffmpeg,
+        ..SourceOptions::default()
+    };
+    let err = read_all_with(&audio, &options).unwrap_err();
+    assert!(matches!(err, FramesError::NoVideoStream { .. }), "{err}");
+    assert!(
+        err.to_string().contains("tone.wav has no video stream"),
+        "{err}"
+    );
+    for name in ["empty.mp4", "empty.y4m", "empty.gif"] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, b"").unwrap();
+        let err = read_all_with(&path, &options).unwrap_err();
+        assert!(
+            matches!(err, FramesError::EmptyFile { .. }),
+            "{name}: {err}"
+        );
+        assert!(
+            err.to_string().contains("the file is empty (0 bytes)"),
+            "{err}"
+        );
+    }
+    // A frame of 0 bytes in a folder, first or later.
+    let folder = dir.path().join("frames");
+    std::fs::create_dir(&folder).unwrap();
+    for (k, f) in frames(2).iter().enumerate() {
+        f.save(folder.join(format!("f{k}.png"))).unwrap();
+    }
+    std::fs::write(folder.join("f1.png"), b"").unwrap();
+    let err = read_all_with(&folder, &options).unwrap_err();
+    assert!(matches!(err, FramesError::EmptyFile { .. }), "{err}");
+    assert!(err.to_string().contains("f1.png"), "{err}");
+}
+
 #[test]
 fn corrupt_video_reports_ffmpeg_stderr() {
     let Some(ffmpeg) = ffmpeg_or_skip("corrupt_video_reports_ffmpeg_stderr") else {
