@@ -71,6 +71,26 @@ pub(crate) struct Frames<'a> {
     pub(crate) index: usize,
 }
 
+/// A frame of the input that could not be read: its number, from 1 in
+/// the input's own count (before `--frames` and `--fps` select), and why.
+#[derive(Debug)]
+struct BadFrame {
+    number: usize,
+    source: stylize_frames::FramesError,
+}
+
+impl std::fmt::Display for BadFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot read frame {} of the input", self.number)
+    }
+}
+
+impl std::error::Error for BadFrame {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
 impl Iterator for Frames<'_> {
     type Item = Result<image::DynamicImage, stylize::Error>;
 
@@ -82,7 +102,13 @@ impl Iterator for Frames<'_> {
             let frame = match self.source.next_frame() {
                 Ok(Some(f)) => f,
                 Ok(None) => return None,
-                Err(e) => return Some(Err(stylize::Error::FrameSource(Box::new(e)))),
+                Err(source) => {
+                    let bad = BadFrame {
+                        number: self.index + 1,
+                        source,
+                    };
+                    return Some(Err(stylize::Error::FrameSource(Box::new(bad))));
+                }
             };
             let i = self.index;
             self.index += 1;

@@ -281,6 +281,11 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
     }
     let corrupt = d.join("corrupt.mp4");
     std::fs::write(&corrupt, b"not a video at all, just some bytes pretending").unwrap();
+    // A second frame cut after its header: found when it is decoded.
+    let cut_frame = d.join("cut_frame");
+    write_clip(&cut_frame, 2);
+    let bytes = std::fs::read(cut_frame.join("f2.png")).unwrap();
+    std::fs::write(cut_frame.join("f2.png"), &bytes[..bytes.len() / 2]).unwrap();
     let out = d.join("out.gif");
     let out_s = out.to_str().unwrap();
     let inside = clip.join("f1.png");
@@ -382,6 +387,14 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
             "apt-get install ffmpeg",
         ),
         (clip.clone(), d.join("out.xyz"), vec![], None, ".gif"),
+        // Which frame of the input could not be read.
+        (
+            cut_frame.clone(),
+            d.join("cut.gif"),
+            vec![],
+            None,
+            "cannot read frame 2 of the input",
+        ),
         // `-` is not a folder of frames named `-` (run in `d`).
         (
             clip.clone(),
@@ -481,12 +494,14 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
             assert!(!d.join("elsewhere.gif").exists());
         } else {
             assert!(!output.exists(), "{output:?} was written");
-            // No work folder either: nothing was painted to continue from.
+            // No work folder either: nothing was painted to continue from,
+            // but for the clip whose first frame was.
             let mut work = output.clone().into_os_string();
             work.push(".stylize-work");
-            assert!(
-                !Path::new(&work).exists(),
-                "{input:?} -> {output:?}: left {work:?}"
+            assert_eq!(
+                Path::new(&work).exists(),
+                output.ends_with("cut.gif"),
+                "{input:?} -> {output:?}: {work:?}"
             );
         }
     }
