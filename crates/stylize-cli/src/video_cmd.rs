@@ -183,8 +183,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     if let (Some(want), Some(have)) = (cli.fps, in_fps) {
         // Frames are dropped to lower the rate, never repeated to raise it:
         // a higher rate plays the clip faster. Only a warning: 30 for
-        // 29.97 is common, and an animation's rate is read from its first
-        // frame's delay, which may be a title's.
+        // 29.97 is common.
         if f64::from(want) > have * 1.01 {
             say(format!(
                 "warning: --fps {want} is above the input's {have:.3} fps; frames are only dropped, \
@@ -198,6 +197,19 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         (Some(f), _) => Some(f64::from(f)),
         (None, f) => f,
     };
+    // A GIF's delays are whole hundredths of a second, and browsers show
+    // one under 2/100 s as 1/10 s.
+    let gif = cli
+        .output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gif"));
+    if let Some(fps) = out_fps.filter(|&f| gif && f > 50.0) {
+        say(format!(
+            "warning: a GIF at {fps:.3} fps: its frames' delays are whole hundredths of a \
+             second, and browsers show those under 2/100 s as 1/10 s, so it plays unevenly or \
+             slowly; --fps 50 (or 25), or an .apng, .webp or .mp4 output, keeps the timing"
+        ));
+    }
     let selection = Selection::new(cli.frames, in_fps, out_fps);
     let total = source.total_frames().map(|n| selection.count(n as usize));
     // A range past a clip of known length is said as such, before any
@@ -205,6 +217,16 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     if let Some(n) = info.frames {
         if n > 0 && selection.count(n as usize) == 0 {
             return Err(selects_none(cli, n as usize).into());
+        }
+        // One that runs past its end is said too: the clip is shorter
+        // than asked.
+        if let Some((first, Some(last))) = cli.frames {
+            if last as u64 > n {
+                log::warn!(
+                    "--frames {first}..{last}: {} has {n} frames; painting {first}..{n}",
+                    cli.input.display()
+                );
+            }
         }
     }
     // The report measures flicker between frames: a selection of one frame

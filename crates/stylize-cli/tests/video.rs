@@ -707,6 +707,36 @@ fn a_folder_output_may_have_a_dot_in_its_name() {
     assert_eq!(files_in(&out), [out.join("frame_000001.png")]);
 }
 
+/// A `--frames` range that runs past the end of a clip of known length
+/// paints what there is, and says so.
+#[test]
+fn frames_past_the_end_are_said() {
+    let Some(weights) = common::hed_weights("frames_past_the_end_are_said") else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("clip");
+    write_clip(&clip, 3);
+    let out = d.path().join("out.gif");
+    let args: Vec<String> = args(&clip, &out, &weights)
+        .into_iter()
+        .filter(|a| a != "-q")
+        .collect();
+    let o = stylize()
+        .args(&args)
+        .args(["--frames", "2..9"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--frames 2..9: ")
+            && stderr(&o).contains("has 3 frames; painting 2..3"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(frames_of(&out).len(), 2);
+}
+
 /// `--fps` above the input's rate cannot repeat frames: the clip plays
 /// faster, and the run says so.
 #[test]
@@ -742,7 +772,21 @@ fn fps_above_the_inputs_rate_warns() {
         "{}",
         stderr(&o)
     );
+    assert!(!stderr(&o).contains("a GIF at"), "{}", stderr(&o));
     assert_eq!(frames_of(&out).len(), 3);
+    // Above 50 fps a GIF cannot keep the timing: said.
+    std::fs::remove_file(&out).unwrap();
+    let o = stylize()
+        .args(&args)
+        .args(["--fps", "60"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning: a GIF at 60.000 fps"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// `stylize flicker` reads the two clips in step: its figures are the
