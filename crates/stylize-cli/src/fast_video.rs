@@ -208,6 +208,22 @@ pub fn run(
         let (fw, fh) = frame.dimensions();
         let size = cli.common.size.unwrap_or(fw.max(fh).min(MAX_DEFAULT_SIZE));
         let work = resize_longest(&frame, size);
+        let (ww, wh) = work.dimensions();
+        if ww.min(wh) < stylize_feedforward::MIN_SIDE {
+            let advice = match stylize_feedforward::least_longest((fw, fh), size) {
+                Some(needed) => format!("use --size {needed} or more"),
+                None => "they are too narrow at any --size".to_string(),
+            };
+            return Err(Error::parameter(
+                "size",
+                format!(
+                    "the frames are {fw}x{fh}, {ww}x{wh} at --size {size}; the networks need at \
+                     least {} px on each side: {advice}",
+                    stylize_feedforward::MIN_SIDE
+                ),
+            )
+            .into());
+        }
         // The flow needs only the frame: it runs while the network paints.
         let (mut out, link) =
             fast.install(|| temporal.next_with(&work, || fast.stylize(&work, &style, &options)))?;

@@ -749,6 +749,8 @@ fn fast_video_refuses_what_it_cannot_do() {
         (vec!["--models-missing"], "unexpected argument"),
         (vec!["--preserve-colors", "histogram"], "luminance"),
         (vec!["--strength", "1.5"], "strength"),
+        // Frames too small at this size: which size would do.
+        (vec!["--size", "16"], "on each side: use --size"),
     ] {
         let o = fast_video(&frames, &style)
             .args(["-o", s(&out)])
