@@ -28,6 +28,7 @@ mod elementwise;
 mod error;
 mod fast_stylizer;
 mod links;
+mod memory;
 mod models;
 mod onnx_graph;
 mod onnx_proto;
@@ -46,6 +47,7 @@ pub use fast_stylizer::{FastOptions, FastStyle, FastStylizer, MIN_SIDE};
 /// The `image` crate of this library's signatures, re-exported so that a
 /// program uses the same version.
 pub use image;
+pub use memory::{estimate_memory, MemoryEstimate};
 pub use models::{default_models_dir, MODEL_FILES};
 pub use planar::{least_longest, longest_size, resize_longest};
 pub use sheet::builtin_sheet;

@@ -210,16 +210,6 @@ fn parse_settings(text: Option<&str>) -> ApiResult<Settings> {
     Settings::resolve(&patch).map_err(|e| ApiError::bad_request(format!("settings: {e}")))
 }
 
-/// Bytes per working pixel of the fast network's run, with its buffers
-/// (measured: 1.8 GB for a 3000x2000 photo), and what it holds anyway.
-const FAST_BYTES_PER_PIXEL: u64 = 320;
-const FAST_BASE_BYTES: u64 = 128 << 20;
-
-/// Bytes per pixel of an image at its own size on the fast path: the
-/// network reads the photo (and each painting, for its style vector) as a
-/// 32-bit float copy before resizing it to the working size.
-const FAST_FULL_SIZE_BYTES_PER_PIXEL: u64 = 12;
-
 /// 400 when the settings' `style_blend` does not weigh `paintings`
 /// paintings, one weight each, or there are more paintings than a job may
 /// have.
@@ -248,22 +238,13 @@ fn check_memory(
     styles: &[(u32, u32)],
 ) -> ApiResult<(u64, Option<String>)> {
     if settings.method == MethodName::Fast {
-        let (w, h) = content;
-        let long = u64::from(w.max(h).max(1));
-        let side = u64::from(settings.size);
-        let pixels = side * side * u64::from(w.min(h)) / long;
-        // The float copies are made one at a time: the largest counts.
-        let full = std::iter::once(content)
-            .chain(styles.iter().copied())
-            .map(|(w, h)| u64::from(w) * u64::from(h))
-            .max()
-            .unwrap_or(0);
-        let full_bytes = FAST_BASE_BYTES + FAST_FULL_SIZE_BYTES_PER_PIXEL * full;
-        let need = full_bytes + FAST_BYTES_PER_PIXEL * pixels;
+        let side = settings.size;
+        let estimate = stylize_feedforward::estimate_memory(content, side, styles);
+        let need = estimate.total;
         let refusal = app.config.max_memory.filter(|limit| need > *limit).map(|limit| {
             // A smaller working size helps only when the images' own size
             // is not already over the limit.
-            let advice = if full_bytes > limit {
+            let advice = if estimate.at_own_size > limit {
                 "scale the images down before uploading them"
             } else {
                 "choose a smaller size"
