@@ -1139,8 +1139,11 @@
     $("#progress-bar").style.width = its ? `${Math.min(100, (100 * (job.iteration || 0)) / its)}%` : "0%";
     $("#scale-info").textContent = job.scales > 1 && job.scale ? `scale ${job.scale} of ${job.scales}` : settingsSummary(job.settings);
     const err = $("#live-error");
-    err.hidden = job.state !== "failed";
-    err.textContent = job.state === "failed" ? `Failed: ${job.error || "unknown error"}` : "";
+    const warned = (job.warnings || []).length > 0;
+    err.hidden = job.state !== "failed" && !warned;
+    err.textContent = job.state === "failed"
+      ? `Failed: ${job.error || "unknown error"}`
+      : (warned ? `Note: ${job.warnings.join(" ")}` : "");
     if (job.has_result && job.state !== "running") previewWantResult(job.id);
     drawPlot();
   }

@@ -127,6 +127,9 @@ pub(crate) struct Job {
     pub(crate) fps: Option<(u32, u32)>,
     pub(crate) result_file: Option<PathBuf>,
     pub(crate) error: Option<String>,
+    /// What decoding its uploads warned about (a JPEG cut short), in the
+    /// user's words.
+    pub(crate) warnings: Vec<String>,
 }
 
 /// What the page sees of a job (`JOB` in API.md).
@@ -153,6 +156,7 @@ pub(crate) struct JobView {
     pub(crate) frames: Option<usize>,
     pub(crate) has_result: bool,
     pub(crate) error: Option<String>,
+    pub(crate) warnings: Vec<String>,
     pub(crate) estimate_bytes: u64,
     pub(crate) command: String,
 }
@@ -208,6 +212,7 @@ impl Job {
             frames: self.frames,
             has_result: self.result_file.is_some(),
             error: self.error.clone(),
+            warnings: self.warnings.clone(),
             estimate_bytes: self.estimate_bytes,
             command: self.settings.command(
                 self.kind,

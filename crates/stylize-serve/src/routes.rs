@@ -400,6 +400,8 @@ struct Decoded {
     content_file: PathBuf,
     style_sources: Vec<StyleSource>,
     inputs: Inputs,
+    /// What decoding the uploads warned about.
+    warnings: Vec<String>,
     /// The photo's or the frames' size.
     size: (u32, u32),
     fps: Option<(u32, u32)>,
@@ -410,14 +412,16 @@ fn decode_form(app: &App, form: &upload::JobForm) -> ApiResult<Decoded> {
         .tempdir_in(&app.jobs_dir)
         .map_err(|e| ApiError::internal(format!("cannot create the job's folder: {e}")))?;
     let limits = app.config.image_limits;
+    let mut warnings = Vec::new();
     let (content_file, painting, size, fps) = if form.video {
         let file = upload::store(dir.path(), "video", &form.content)?;
         let (painting, size, fps) = open_clip(app, &file, &form.content.name)?;
         (file, painting, size, fps)
     } else {
-        let (file, img) = upload::store_and_decode(dir.path(), "content", &form.content, &limits)?;
-        let size = (img.width(), img.height());
-        (file, Painting::Image(img), size, None)
+        let d = upload::store_and_decode(dir.path(), "content", &form.content, &limits)?;
+        warnings.extend(d.warnings);
+        let size = (d.image.width(), d.image.height());
+        (d.path, Painting::Image(d.image), size, None)
     };
     // One job's images share the decoding limit's bytes, so that many
     // small files that each decode to gigabytes cannot add up: each is
@@ -454,11 +458,11 @@ fn decode_form(app: &App, form: &upload::JobForm) -> ApiResult<Decoded> {
                     max_alloc: left,
                     ..limits
                 };
-                let (path, img) =
-                    upload::store_and_decode(dir.path(), &format!("style-{i}"), f, &within)?;
-                left = left.saturating_sub(img.as_bytes().len() as u64);
-                styles.push(img);
-                style_sources.push(StyleSource::File(path, f.media_type));
+                let d = upload::store_and_decode(dir.path(), &format!("style-{i}"), f, &within)?;
+                left = left.saturating_sub(d.image.as_bytes().len() as u64);
+                warnings.extend(d.warnings);
+                styles.push(d.image);
+                style_sources.push(StyleSource::File(d.path, f.media_type));
             }
             StylePart::Builtin(b) => {
                 styles.push(decode_builtin(b)?);
@@ -472,6 +476,7 @@ fn decode_form(app: &App, form: &upload::JobForm) -> ApiResult<Decoded> {
         content_file,
         style_sources,
         inputs: Inputs { painting, styles },
+        warnings,
         size,
         fps,
     })
@@ -670,6 +675,7 @@ async fn create_job(
         fps: decoded.fps,
         result_file: None,
         error: None,
+        warnings: decoded.warnings.clone(),
     };
     let dir = job.dir.clone();
     let view = app.board.add(job).inspect_err(|_| {

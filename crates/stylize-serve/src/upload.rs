@@ -245,6 +245,14 @@ pub(crate) fn store(dir: &Path, stem: &str, file: &UploadedFile) -> Result<PathB
     Ok(path)
 }
 
+/// An upload decoded: where it is stored, the image, and what its
+/// decoding warned about (a JPEG cut short), in the user's words.
+pub(crate) struct Decoded {
+    pub(crate) path: PathBuf,
+    pub(crate) image: DynamicImage,
+    pub(crate) warnings: Vec<String>,
+}
+
 /// Writes `file` into `dir` as `stem.ext` and decodes it within `limits`
 /// (blocking: call it off the async threads).
 ///
@@ -255,15 +263,22 @@ pub(crate) fn store_and_decode(
     stem: &str,
     file: &UploadedFile,
     limits: &ImageLimits,
-) -> Result<(PathBuf, DynamicImage), ApiError> {
+) -> Result<Decoded, ApiError> {
     let path = store(dir, stem, file)?;
-    let image = stylize::load_image_with_limits(&path, limits).map_err(|e| {
-        // The message names our private path; the user knows the file by
-        // its own name.
-        let text = with_causes(&e).replace(&path.display().to_string(), &file.name);
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, text)
-    })?;
-    Ok((path, image))
+    // The messages name our private path; the user knows the file by its
+    // own name.
+    let users = |text: String| text.replace(&path.display().to_string(), &file.name);
+    let image = stylize::load_image_with_limits(&path, limits)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, users(with_causes(&e))))?;
+    let warnings = stylize::image_warnings(&path)
+        .into_iter()
+        .map(users)
+        .collect();
+    Ok(Decoded {
+        path,
+        image,
+        warnings,
+    })
 }
 
 #[cfg(test)]

@@ -1619,3 +1619,45 @@ async fn an_endless_preview_interval_means_one_preview() {
     assert_eq!(job["iteration"], 3, "{job}");
     assert_eq!(job["preview_seq"], 1, "{job}");
 }
+
+/// A photo cut short (a JPEG whose end is missing) decodes, its missing
+/// part grey: the job says so, in the file's own name, where the page
+/// shows it (it used to reach only the server's log).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_cut_short_is_said_in_the_job() {
+    let Some(server) = server("a_photo_cut_short_is_said_in_the_job", quick_config()) else {
+        return;
+    };
+    let app = server.router(PORT);
+    let photo = asset("chelsea.jpg");
+    let cut = &photo[..photo.len() * 2 / 3];
+    let (status, job) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "half.jpg", cut),
+            Part::Text("builtin", "great_wave"),
+            Part::Text("settings", &small_job(1)),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let warnings = job["warnings"].as_array().expect("warnings");
+    assert_eq!(warnings.len(), 1, "{job}");
+    let text = warnings[0].as_str().unwrap();
+    assert!(
+        text.starts_with("half.jpg: the file ends before its image data does"),
+        "{text}"
+    );
+    // A whole photo: none.
+    let (status, job) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "chelsea.jpg", &photo),
+            Part::Text("builtin", "great_wave"),
+            Part::Text("settings", &small_job(1)),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    assert_eq!(job["warnings"], serde_json::json!([]), "{job}");
+}

@@ -101,20 +101,8 @@ pub fn load_image_with_limits(path: &Path, limits: &ImageLimits) -> Result<Dynam
     let Some(format) = reader.format() else {
         return Err(decode_err("not a recognised image format", None));
     };
-    if let Some(kind) = animation(path, format, l) {
-        log::warn!(
-            "{}: an animated {kind}; using its first frame as a still image",
-            path.display()
-        );
-    }
-    // The JPEG decoder fills a cut-off file's missing part with grey, and
-    // says nothing: a photo half copied would be painted half grey.
-    if format == ImageFormat::Jpeg && jpeg_ends_early(path) {
-        log::warn!(
-            "{}: the file ends before its image data does (cut short in a copy or \
-             download?); the missing part decodes as grey",
-            path.display()
-        );
+    for warning in warnings_for(path, format, l) {
+        log::warn!("{warning}");
     }
     let mut decoder = reader.into_decoder().map_err(too_large)?;
     // The decoded size, before anything is allocated for it.
@@ -138,6 +126,43 @@ pub fn load_image_with_limits(path: &Path, limits: &ImageLimits) -> Result<Dynam
 /// more than one frame, an APNG, or an animated WebP. A file that cannot
 /// be read counts as a still (decoding it properly then reports the
 /// error).
+/// What loading the image file `path` warns about, each message naming
+/// the file: an animation used as a still (its first frame), a JPEG cut
+/// short (its missing part decodes as grey). Empty for a file that loads
+/// cleanly, or that does not load at all (its error says why). For a
+/// program that shows its user more than the log, such as the web page.
+pub fn image_warnings(path: &Path) -> Vec<String> {
+    let format = ImageReader::open(path)
+        .ok()
+        .and_then(|r| r.with_guessed_format().ok())
+        .and_then(|r| r.format());
+    match format {
+        Some(format) => warnings_for(path, format, image::Limits::default()),
+        None => Vec::new(),
+    }
+}
+
+/// [`image_warnings`] of a file already known to be `format`.
+fn warnings_for(path: &Path, format: ImageFormat, limits: image::Limits) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if let Some(kind) = animation(path, format, limits) {
+        warnings.push(format!(
+            "{}: an animated {kind}; using its first frame as a still image",
+            path.display()
+        ));
+    }
+    // The JPEG decoder fills a cut-off file's missing part with grey, and
+    // says nothing: a photo half copied would be painted half grey.
+    if format == ImageFormat::Jpeg && jpeg_ends_early(path) {
+        warnings.push(format!(
+            "{}: the file ends before its image data does (cut short in a copy or \
+             download?); the missing part decodes as grey",
+            path.display()
+        ));
+    }
+    warnings
+}
+
 fn animation(path: &Path, format: ImageFormat, limits: image::Limits) -> Option<&'static str> {
     let open = || std::fs::File::open(path).ok().map(std::io::BufReader::new);
     match format {
