@@ -64,10 +64,22 @@ pub enum Preset {
     /// with the [`Similarity`] weights, alpha 10, beta 30, Adam at 0.01 for
     /// 500 iterations at 400 px from the content plus uniform noise.
     #[default]
+    #[cfg_attr(
+        feature = "clap",
+        value(
+            help = "The blog post's program this tool started from (not --seed): VGG19, Adam at 0.01, 500 iterations at 400 px from the photo plus noise"
+        )
+    )]
     Seed,
     /// Gatys, Ecker & Bethge (2015): content relu4_2, style relu1_1..relu5_1
     /// with equal weights, the paper's alpha/beta = 1e-3, L-BFGS from the
     /// content image, 300 iterations at 512 px.
+    #[cfg_attr(
+        feature = "clap",
+        value(
+            help = "Gatys, Ecker & Bethge (2015): VGG16/19 relu4_2 content, relu1_1..relu5_1 style, L-BFGS from the photo, 300 iterations at 512 px"
+        )
+    )]
     Gatys,
 }
 
@@ -89,6 +101,10 @@ pub enum Optimizer {
     Adam,
     /// L-BFGS as PyTorch runs it, the pixels kept in [0, 1] as
     /// [`StyleConfig::lbfgs_bounds`] says (by default a projected search).
+    #[cfg_attr(
+        feature = "clap",
+        value(help = "L-BFGS as PyTorch runs it, the pixels kept in [0, 1] (see --lbfgs-bounds)")
+    )]
     Lbfgs,
 }
 

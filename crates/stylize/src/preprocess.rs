@@ -78,10 +78,19 @@ impl Preprocess {
 pub enum PreprocessName {
     /// RGB 0..255 to BGR minus Keras/Caffe ImageNet means
     /// ([`Preprocess::KERAS_CAFFE`]).
+    #[cfg_attr(
+        feature = "clap",
+        value(help = "RGB 0..255 to BGR minus the Keras/Caffe ImageNet means")
+    )]
     Caffe,
     /// Caffe style with HED's means ([`Preprocess::HED`]).
+    #[cfg_attr(feature = "clap", value(help = "Caffe style with HED's means"))]
     Hed,
     /// torchvision: RGB 0..1, ImageNet mean/std ([`Preprocess::TORCH`]).
+    #[cfg_attr(
+        feature = "clap",
+        value(help = "torchvision: RGB 0..1, ImageNet mean and standard deviation")
+    )]
     Torch,
 }
 

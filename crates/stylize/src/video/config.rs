@@ -74,6 +74,10 @@ pub struct VideoConfig {
 pub enum WarpFlow {
     /// The flow from the frame back to the previous one alone (Ruder et
     /// al. 2016).
+    #[cfg_attr(
+        feature = "clap",
+        value(help = "The flow from the frame back to the previous one alone (Ruder et al. 2016)")
+    )]
     OneWay,
     /// That flow averaged with the reverse of the flow from the previous
     /// frame to this one where the two agree
@@ -84,6 +88,12 @@ pub enum WarpFlow {
     /// 9%, 14% and 2.5%, while the long-term figure on bikes rises by 16%
     /// (`docs/VIDEO.md`). The default.
     #[default]
+    #[cfg_attr(
+        feature = "clap",
+        value(
+            help = "That flow averaged with the reverse one where they agree: less flicker on real footage (docs/VIDEO.md)"
+        )
+    )]
     Symmetric,
 }
 
@@ -112,12 +122,22 @@ pub enum WarpInterpolation {
     /// the optimiser spends its iterations painting it back. On 30 frames
     /// of `bigbuckbunny.mp4` a warped start cost 3.3x the previous frame's
     /// final cost on average (see `docs/VIDEO.md`).
+    #[cfg_attr(
+        feature = "clap",
+        value(
+            help = "Bilinear, as in Ruder et al. 2016: softens the painted texture a little at each frame"
+        )
+    )]
     Bilinear,
     /// Catmull-Rom bicubic ([`stylize_flow::warp_bicubic`]): keeps the
     /// texture far better (a warped start 1.8x the previous final cost on
     /// the same clip, continuing frames 4% lower final cost), at a little
     /// more flicker by `E_warp`'s bilinear measure (1.26x the original
     /// clip's against 1.15x).
+    #[cfg_attr(
+        feature = "clap",
+        value(help = "Catmull-Rom bicubic: keeps the texture better than bilinear")
+    )]
     Bicubic,
     /// Cubic B-spline interpolation ([`stylize_flow::warp_spline`]): a
     /// prefilter, then 4x4 weights; passes the most fine texture of the
@@ -126,6 +146,12 @@ pub enum WarpInterpolation {
     /// original clip's against 1.82x) with the same cost drift. The
     /// default.
     #[default]
+    #[cfg_attr(
+        feature = "clap",
+        value(
+            help = "Cubic B-spline: keeps the most fine texture, and flickered least on real footage (docs/VIDEO.md)"
+        )
+    )]
     Spline,
 }
 
