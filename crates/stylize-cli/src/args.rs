@@ -644,7 +644,9 @@ pub struct FastArgs {
     )]
     pub style_blend: Option<Vec<f32>>,
 
-    /// A built-in style, 0..25, or a mix such as `3:0.5,12:0.5`.
+    /// A built-in style, 0..25, or a mix such as `3:0.5,12:0.5` (the
+    /// weights are normalised to sum to 1; --strength mixes the painting
+    /// with the photo).
     #[arg(long, value_name = "N|N:W,...")]
     pub builtin: Option<String>,
 

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use stylize::video::VideoConfig;
 use stylize::{ColorPreservation, Error};
 use stylize_feedforward::{
-    resize_longest, FastOptions, FastStyle, FrameLink, StyleMix, TemporalBlend, DEFAULT_BLEND,
+    resize_longest, FastOptions, FastStyle, FrameLink, TemporalBlend, DEFAULT_BLEND,
 };
 use stylize_flow::DisParams;
 use stylize_frames::{create_sink, SinkOptions};
@@ -146,7 +146,13 @@ pub fn run(
     let builtin = cli
         .builtin
         .as_deref()
-        .map(str::parse::<StyleMix>)
+        .map(|b| {
+            crate::setup::parse_builtin(b, |m| {
+                if !quiet {
+                    note!("{m}");
+                }
+            })
+        })
         .transpose()?;
     let fast = load_fast(cli.common.models.as_deref(), cli.common.threads)?;
     let mut temporal =

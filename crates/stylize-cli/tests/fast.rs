@@ -1042,3 +1042,39 @@ fn bundled_paintings_are_taken_by_name() {
         stderr(&o)
     );
 }
+
+/// `--builtin` with one weighted style says the weight does nothing (the
+/// mix is normalised) and names --strength; a bundled painting's name is
+/// answered with the flag that takes it.
+#[test]
+fn builtin_weights_and_names_are_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = common::asset("chelsea.jpg");
+    let out = dir.path().join("out.png");
+    let run = |builtin: &str| {
+        fast()
+            .args(["-c", s(&photo), "-o", s(&out), "--size", "64"])
+            .args(["--builtin", builtin])
+            .output()
+            .unwrap()
+    };
+    let o = run("3:0.2");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("normalised") && stderr(&o).contains("--strength"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run("3:0.5,12:0.5");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("normalised"), "{}", stderr(&o));
+    std::fs::remove_file(&out).unwrap();
+    let o = run("starry_night");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("`--style starry_night`"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}
