@@ -82,6 +82,17 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     refuse_standard_input("content", &cli.content)?;
     let content = load_image(&cli.content)?;
     check_output_size(&cli.output, (content.width(), content.height()))?;
+    // Said before the run, not only when the result is saved: a JPEG
+    // cannot keep the photo's transparency.
+    if output_format(&cli.output).ok() == Some(image::ImageFormat::Jpeg)
+        && stylize::alpha_channel(&content).is_some()
+    {
+        say(format!(
+            "warning: {} is partly transparent, and a JPEG output cannot keep that: name a \
+             .png or .webp output to keep it",
+            cli.content.display()
+        ));
+    }
     let styles = load_styles(&cli.common)?;
     let mut config = build_config(&cli.common, Preset::Seed, None)?;
     if let Some(spec) = cli.common.init.as_deref().filter(|i| is_fast_init(i)) {

@@ -1947,3 +1947,35 @@ fn a_second_sigint_quits_and_leaves_no_temporary_file() {
     assert_eq!(part(), Vec::<String>::new(), "{err}");
     assert!(!d.join("costs.csv").exists() && !out.exists());
 }
+
+/// A partly transparent photo with a JPEG output is warned about before
+/// the run, when the output can still be renamed, not only at the end.
+#[test]
+fn a_transparent_photo_to_jpeg_is_said_before_the_run() {
+    let Some(weights) = common::hed_weights("a_transparent_photo_to_jpeg_is_said_before_the_run")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("cut-out.png");
+    let mut rgba = image::open(common::asset("chelsea.jpg"))
+        .unwrap()
+        .resize_exact(64, 48, image::imageops::FilterType::Triangle)
+        .to_rgba8();
+    for (x, _, p) in rgba.enumerate_pixels_mut() {
+        if x < 32 {
+            p[3] = 0;
+        }
+    }
+    rgba.save(&photo).unwrap();
+    let out = dir.path().join("out.jpg");
+    let mut args = base_args(&out, &weights);
+    args[1] = photo.to_str().unwrap().to_string();
+    let o = stylize().args(&args).output().unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    let early = err.find("is partly transparent, and a JPEG output cannot keep that");
+    let wrote = err.find("wrote ");
+    assert!(early.is_some() && early < wrote, "{err}");
+    assert!(out.is_file());
+}
