@@ -172,6 +172,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         cli.save_every.map(|n| (n as usize, cli.output.clone())),
     )?
     .with_plot(cli.plot.as_deref(), title)
+    .with_plain_lines(!quiet && !show_bars)
     .with_interrupt(interrupt.clone());
     let start = Instant::now();
     let result = stylizer.stylize(&content, &styles, &config, &mut observer)?;

@@ -17,6 +17,9 @@ use crate::plot::{write_plot, Point};
 pub struct CliObserver {
     bar: Option<ProgressBar>,
     show: bool,
+    /// Without a terminal (a log file, `nohup`): a plain line at the
+    /// first iteration and then every [`PLAIN_EVERY`], when it was last.
+    plain: Option<Option<std::time::Instant>>,
     log: Option<LossLog>,
     save_every: Option<(usize, PathBuf)>,
     plot: Option<(PathBuf, String)>,
@@ -57,6 +60,7 @@ impl CliObserver {
         Ok(CliObserver {
             bar: None,
             show,
+            plain: None,
             log,
             save_every,
             plot: None,
@@ -66,6 +70,13 @@ impl CliObserver {
             interrupt: None,
             error: None,
         })
+    }
+
+    /// Without a bar (standard error is no terminal), says the progress in
+    /// a plain line at the first iteration and then every half minute.
+    pub fn with_plain_lines(mut self, on: bool) -> Self {
+        self.plain = on.then_some(None);
+        self
     }
 
     /// Also draws the costs to `path` (PNG) at the end, titled `title`.
@@ -232,6 +243,19 @@ impl LossLog {
     }
 }
 
+/// How often a run without a terminal says its progress.
+const PLAIN_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Seconds as `1 h 02 min`, `3 min 05 s` or `42 s`.
+fn human_duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match (s / 3600, s / 60 % 60, s % 60) {
+        (0, 0, s) => format!("{s} s"),
+        (0, m, s) => format!("{m} min {s:02} s"),
+        (h, m, _) => format!("{h} h {m:02} min"),
+    }
+}
+
 /// `out/result.png`, 120 -> `out/result.0120.png`.
 pub(crate) fn snapshot_path(output: &Path, iteration: usize) -> PathBuf {
     let stem = output
@@ -304,6 +328,24 @@ impl Observer for CliObserver {
             // worth, which would hold the ETA high for a long while.
             if it.iteration == 1 {
                 bar.reset_eta();
+            }
+        }
+        if let Some(last) = &mut self.plain {
+            let now = std::time::Instant::now();
+            if last.is_none_or(|t| now.duration_since(t) >= PLAIN_EVERY) {
+                *last = Some(now);
+                let rate = it.iteration as f64 / it.elapsed.as_secs_f64().max(1e-9);
+                let left = it.iterations.saturating_sub(it.iteration) as f64 / rate;
+                note!(
+                    "it {}/{} | total {:.3e} content {:.3e} style {:.3e} | {rate:.2} it/s | \
+                     about {} left",
+                    it.iteration,
+                    it.iterations,
+                    it.total,
+                    it.content,
+                    it.style,
+                    human_duration(left)
+                );
             }
         }
         self.record(it);

@@ -1979,3 +1979,31 @@ fn a_transparent_photo_to_jpeg_is_said_before_the_run() {
     assert!(early.is_some() && early < wrote, "{err}");
     assert!(out.is_file());
 }
+
+/// Without a terminal (a log file, `nohup`) there is no bar: the run says
+/// its progress in plain lines instead (the first iteration's at once),
+/// and `-q` keeps it quiet.
+#[test]
+fn without_a_terminal_progress_comes_as_plain_lines() {
+    let Some(weights) = common::hed_weights("without_a_terminal_progress_comes_as_plain_lines")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let o = stylize().args(base_args(&out, &weights)).output().unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("it 1/3 | total ") && err.contains(" left"),
+        "{err}"
+    );
+    std::fs::remove_file(&out).unwrap();
+    let o = stylize()
+        .arg("-q")
+        .args(base_args(&out, &weights))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+}

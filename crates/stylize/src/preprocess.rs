@@ -107,10 +107,20 @@ impl From<PreprocessName> for Preprocess {
 impl fmt::Display for Preprocess {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // Named as `--preprocess` names it, where it is one of those.
             Preprocess::Caffe { mean_bgr: m } => write!(
                 f,
-                "caffe (RGB 0..255 to BGR, minus means B {} G {} R {})",
-                m[0], m[1], m[2]
+                "{} (RGB 0..255 to BGR, minus means B {} G {} R {})",
+                if *m == HED_MEAN_BGR {
+                    "hed"
+                } else if *m == KERAS_CAFFE_MEAN_BGR {
+                    "caffe"
+                } else {
+                    "caffe-style"
+                },
+                m[0],
+                m[1],
+                m[2]
             ),
             Preprocess::Torch { mean, std } => write!(
                 f,
@@ -123,6 +133,18 @@ impl fmt::Display for Preprocess {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each is shown under the name `--preprocess` takes for it.
+    #[test]
+    fn shown_by_the_name_that_chooses_it() {
+        assert!(Preprocess::HED.to_string().starts_with("hed ("));
+        assert!(Preprocess::KERAS_CAFFE.to_string().starts_with("caffe ("));
+        assert!(Preprocess::TORCH.to_string().starts_with("torch ("));
+        let other = Preprocess::Caffe {
+            mean_bgr: [1.0, 2.0, 3.0],
+        };
+        assert!(other.to_string().starts_with("caffe-style ("));
+    }
 
     /// The affine form reproduces the textbook definitions pixel by pixel.
     #[test]
