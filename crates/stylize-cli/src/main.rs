@@ -68,19 +68,45 @@ fn main() -> ExitCode {
         Command::Fast(args) => fast_cmd::run(args, cli.quiet, &interrupt),
         Command::Serve(args) => serve_cmd::run(args, cli.quiet, &interrupt),
     };
+    let job = match &cli.command {
+        Command::Image(_) => "image",
+        Command::Video(_) => "video",
+        Command::Flicker(_) => "flicker",
+        Command::Fast(_) => "fast",
+        Command::Serve(_) => "serve",
+    };
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Interrupted) => ExitCode::from(INTERRUPTED),
         // What a stop ended early (the weights' download) is an error to
         // print, and still a stop.
         Err(e) if interrupt.requested() => {
-            note!("error: {}", with_causes(&*e));
+            note!("error: {}", in_flags(&with_causes(&*e), &*e, job));
             ExitCode::from(INTERRUPTED)
         }
         Err(e) => {
-            note!("error: {}", with_causes(&*e));
+            note!("error: {}", in_flags(&with_causes(&*e), &*e, job));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `text` (the message of `e`) with a library setting's name, `invalid
+/// style_blend: ...`, put as the flag that sets it, `invalid
+/// --style-blend: ...`, where the job has that flag.
+fn in_flags(text: &str, e: &(dyn std::error::Error + 'static), job: &str) -> String {
+    let Some(stylize::Error::Parameter { name, .. }) = e.downcast_ref::<stylize::Error>() else {
+        return text.to_string();
+    };
+    let flag = name.replace('_', "-");
+    let command = <args::Cli as clap::CommandFactory>::command();
+    let has_flag = command.find_subcommand(job).is_some_and(|c| {
+        c.get_arguments()
+            .any(|a| a.get_long() == Some(flag.as_str()))
+    });
+    match text.strip_prefix(&format!("invalid {name}: ")) {
+        Some(rest) if has_flag => format!("invalid --{flag}: {rest}"),
+        _ => text.to_string(),
     }
 }
 

@@ -539,7 +539,7 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
         Case {
             name: "zero scales",
             args: s(&["--scales", "0"]),
-            expect: "invalid scales",
+            expect: "invalid --scales",
         },
         Case {
             name: "plot that is the loss log",
