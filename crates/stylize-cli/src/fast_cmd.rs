@@ -307,9 +307,15 @@ fn folder_jobs(cli: &FastArgs) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
         ));
     }
     let entries = std::fs::read_dir(&cli.content).map_err(|e| Error::io(&cli.content, e))?;
+    // Hidden files are not photos: a Mac's `._photo.jpg` (resource
+    // forks copied to another disk), an editor's back-up.
+    let hidden = |p: &Path| {
+        p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+    };
     let (mut inputs, skipped): (Vec<PathBuf>, Vec<PathBuf>) = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .partition(|p| p.is_file() && output_format(p).is_ok());
+        .partition(|p| p.is_file() && !hidden(p) && output_format(p).is_ok());
     inputs.sort();
     if inputs.is_empty() {
         return Err(Error::parameter(
@@ -324,7 +330,7 @@ fn folder_jobs(cli: &FastArgs) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
     if !skipped.is_empty() {
         log::warn!(
             "{}: skipping {} entr{} that {} not a PNG, JPEG or WebP file (folders, links to \
-             nothing, other files): {}",
+             nothing, hidden and other files): {}",
             cli.content.display(),
             skipped.len(),
             if skipped.len() == 1 { "y" } else { "ies" },

@@ -133,6 +133,8 @@ fn a_folder_paints_every_image_and_reports_the_bad_one() {
     std::fs::create_dir(input.join("sub")).unwrap();
     std::os::unix::fs::symlink("nowhere.jpg", input.join("dangling.jpg")).unwrap();
     std::fs::write(input.join("notes.txt"), b"notes").unwrap();
+    // A Mac's resource fork, copied along: hidden, not a photo.
+    std::fs::write(input.join("._b.jpg"), b"\0\x05\x16\x07").unwrap();
     let out = dir.path().join("out");
     let o = fast()
         .args([
@@ -154,7 +156,7 @@ fn a_folder_paints_every_image_and_reports_the_bad_one() {
         stderr(&o)
     );
     assert!(
-        stderr(&o).contains("skipping 3 entries that are not a PNG, JPEG or WebP file"),
+        stderr(&o).contains("skipping 4 entries that are not a PNG, JPEG or WebP file"),
         "{}",
         stderr(&o)
     );
