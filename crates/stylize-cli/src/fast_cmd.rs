@@ -168,15 +168,23 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             cli.preserve_colors,
         ) {
             Ok((w, h)) => {
-                let msg = format!(
-                    "wrote {} ({w}x{h}) in {:.2} s",
-                    output.display(),
-                    t.elapsed().as_secs_f64()
-                );
                 if folder {
+                    let msg = format!(
+                        "wrote {} ({w}x{h}) in {:.2} s",
+                        output.display(),
+                        t.elapsed().as_secs_f64()
+                    );
                     note(&bar, quiet, msg);
                 } else {
-                    say(msg);
+                    // The painting's own time, and the run's with the
+                    // models' loading and the style's vector.
+                    say(format!(
+                        "wrote {} ({w}x{h}): painted in {:.2} s, {:.2} s with the models and \
+                         the style",
+                        output.display(),
+                        t.elapsed().as_secs_f64(),
+                        start.elapsed().as_secs_f64()
+                    ));
                 }
             }
             // In a folder, one bad file does not stop the others.

@@ -1062,6 +1062,12 @@ fn builtin_weights_and_names_are_explained() {
     };
     let o = run("3:0.2");
     assert!(o.status.success(), "{}", stderr(&o));
+    // The time said is the painting's and the whole run's.
+    assert!(
+        stderr(&o).contains("with the models and the style"),
+        "{}",
+        stderr(&o)
+    );
     assert!(
         stderr(&o).contains("normalised") && stderr(&o).contains("--strength"),
         "{}",
