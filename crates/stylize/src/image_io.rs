@@ -122,10 +122,6 @@ pub fn load_image_with_limits(path: &Path, limits: &ImageLimits) -> Result<Dynam
     Ok(img)
 }
 
-/// What kind of animation the file at `path` is, if it is one: a GIF of
-/// more than one frame, an APNG, or an animated WebP. A file that cannot
-/// be read counts as a still (decoding it properly then reports the
-/// error).
 /// What loading the image file `path` warns about, each message naming
 /// the file: an animation used as a still (its first frame), a JPEG cut
 /// short (its missing part decodes as grey). Empty for a file that loads
@@ -163,6 +159,10 @@ fn warnings_for(path: &Path, format: ImageFormat, limits: image::Limits) -> Vec<
     warnings
 }
 
+/// What kind of animation the file at `path` is, if it is one: a GIF of
+/// more than one frame, an APNG, or an animated WebP. A file that cannot
+/// be read counts as a still (decoding it properly then reports the
+/// error).
 fn animation(path: &Path, format: ImageFormat, limits: image::Limits) -> Option<&'static str> {
     let open = || std::fs::File::open(path).ok().map(std::io::BufReader::new);
     match format {
