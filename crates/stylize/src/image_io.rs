@@ -112,14 +112,85 @@ pub fn load_image_with_limits(path: &Path, limits: &ImageLimits) -> Result<Dynam
         )));
     }
     let orientation = decoder.orientation().ok();
+    let icc = decoder.icc_profile().ok().flatten();
     let mut img = DynamicImage::from_decoder(decoder).map_err(too_large)?;
     if let Some(o) = orientation {
         img.apply_orientation(o);
+    }
+    if let Some(icc) = icc {
+        img = to_srgb(img, &icc, path);
     }
     if img.width() == 0 || img.height() == 0 {
         return Err(decode_err("the image has no pixels", None));
     }
     Ok(img)
+}
+
+/// `img` with its colours converted from the ICC profile `icc` to sRGB,
+/// which the networks were trained on and every output is written in
+/// (untagged). Unchanged for an sRGB profile, and for one that is not an
+/// RGB profile (a CMYK JPEG's, which the decoder has already turned into
+/// RGB its own way) or that cannot be read (said in the log).
+fn to_srgb(img: DynamicImage, icc: &[u8], path: &Path) -> DynamicImage {
+    use moxcms::{ColorProfile, DataColorSpace, Layout, ProfileText, TransformOptions};
+    let profile = match ColorProfile::new_from_slice(icc) {
+        Ok(p) => p,
+        Err(e) => {
+            log::warn!(
+                "{}: its colour profile cannot be read ({e}); its colours are taken as sRGB",
+                path.display()
+            );
+            return img;
+        }
+    };
+    if profile.color_space != DataColorSpace::Rgb {
+        return img;
+    }
+    let name = match &profile.description {
+        Some(ProfileText::PlainString(s)) => s.clone(),
+        Some(ProfileText::Localizable(v)) => v.iter().map(|l| l.value.as_str()).collect(),
+        Some(ProfileText::Description(d)) => d.ascii_string.clone(),
+        None => String::new(),
+    };
+    if name.contains("sRGB") {
+        return img;
+    }
+    let alpha = img.color().has_alpha();
+    let layout = if alpha { Layout::Rgba } else { Layout::Rgb };
+    let srgb = ColorProfile::new_srgb();
+    let transform =
+        match profile.create_transform_f32(layout, &srgb, layout, TransformOptions::default()) {
+            Ok(t) => t,
+            Err(e) => {
+                log::warn!(
+                    "{}: its colour profile ({name}) cannot be converted to sRGB ({e}); its \
+                     colours are taken as sRGB",
+                    path.display()
+                );
+                return img;
+            }
+        };
+    let (w, h) = (img.width(), img.height());
+    let src: Vec<f32> = if alpha {
+        img.to_rgba32f().into_raw()
+    } else {
+        img.to_rgb32f().into_raw()
+    };
+    let mut dst = vec![0.0f32; src.len()];
+    if let Err(e) = transform.transform(&src, &mut dst) {
+        log::warn!(
+            "{}: converting its colours from {name} to sRGB failed ({e}); they are taken as sRGB",
+            path.display()
+        );
+        return img;
+    }
+    log::info!("{}: colours converted from {name} to sRGB", path.display());
+    let converted = if alpha {
+        image::Rgba32FImage::from_raw(w, h, dst).map(DynamicImage::ImageRgba32F)
+    } else {
+        image::Rgb32FImage::from_raw(w, h, dst).map(DynamicImage::ImageRgb32F)
+    };
+    converted.unwrap_or(img)
 }
 
 /// What loading the image file `path` warns about, each message naming
@@ -521,6 +592,45 @@ fn save_image_through(img: &DynamicImage, path: &Path, sink: Sink) -> Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A photo tagged with a wide-gamut profile (Display P3, Adobe RGB) is
+    /// read in sRGB: its colours converted, not reinterpreted (which shows
+    /// them duller). A profile of sRGB itself leaves them as they are.
+    #[test]
+    fn colour_profiles_are_converted_to_srgb() {
+        use image::ImageEncoder;
+        let d = tempfile::tempdir().unwrap();
+        let write = |name: &str, icc: Vec<u8>| {
+            let path = d.path().join(name);
+            let pixels = RgbImage::from_pixel(8, 6, image::Rgb([200, 60, 60]));
+            let mut bytes = Vec::new();
+            let mut enc = image::codecs::png::PngEncoder::new(&mut bytes);
+            enc.set_icc_profile(icc).unwrap();
+            enc.write_image(pixels.as_raw(), 8, 6, image::ExtendedColorType::Rgb8)
+                .unwrap();
+            std::fs::write(&path, bytes).unwrap();
+            load_image(&path).unwrap().to_rgb8().get_pixel(3, 3).0
+        };
+        let p3 = write(
+            "p3.png",
+            moxcms::ColorProfile::new_display_p3().encode().unwrap(),
+        );
+        // P3's red is redder than sRGB's: in sRGB the same colour needs
+        // more red and less green.
+        assert!(p3[0] > 210 && p3[1] < 55, "{p3:?}");
+        let adobe = write(
+            "adobe.png",
+            moxcms::ColorProfile::new_adobe_rgb().encode().unwrap(),
+        );
+        assert!(adobe[0] > 210, "{adobe:?}");
+        let srgb = write(
+            "srgb.png",
+            moxcms::ColorProfile::new_srgb().encode().unwrap(),
+        );
+        for (a, b) in srgb.iter().zip([200u8, 60, 60]) {
+            assert!(a.abs_diff(b) <= 1, "{srgb:?}");
+        }
+    }
 
     /// A PNG of a few bytes whose header claims `w` x `h` pixels (and whose
     /// data is empty).
