@@ -55,7 +55,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let builtin = cli
         .builtin
         .as_deref()
-        .map(|b| crate::setup::parse_builtin(b, &say))
+        .map(|b| crate::setup::parse_builtin(b, say))
         .transpose()?;
     // Checked before anything is read: one weight per painting.
     let weights = if cli.style.is_empty() {
