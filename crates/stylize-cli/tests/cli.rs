@@ -71,7 +71,10 @@ fn a_short_run_writes_image_loss_log_and_snapshots() {
     let err = stderr(&o);
     assert!(o.status.success(), "{err}");
     // It says which network and preprocessing it used, and the substitution.
-    assert!(err.contains("VGG16") && err.contains("caffe"), "{err}");
+    assert!(
+        err.contains("VGG16") && err.contains("preprocessing: hed"),
+        "{err}"
+    );
     assert!(err.contains("device: cpu (fast engine)"), "{err}");
     assert!(err.contains("block5_conv3"), "{err}");
     let img = image::open(&out).unwrap();
