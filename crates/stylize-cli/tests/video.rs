@@ -354,7 +354,7 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
             out.clone(),
             vec!["--report", inside_s],
             None,
-            "invalid report",
+            "invalid --report",
         ),
         (
             PathBuf::from("-"),
