@@ -244,10 +244,10 @@ impl LossLog {
 }
 
 /// How often a run without a terminal says its progress.
-const PLAIN_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+pub(crate) const PLAIN_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Seconds as `1 h 02 min`, `3 min 05 s` or `42 s`.
-fn human_duration(seconds: f64) -> String {
+pub(crate) fn human_duration(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
     match (s / 3600, s / 60 % 60, s % 60) {
         (0, 0, s) => format!("{s} s"),

@@ -295,7 +295,8 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         },
     );
     let mut progress =
-        VideoProgress::new(show, total, plan, config.loop_frames > 0, interrupt.clone());
+        VideoProgress::new(show, total, plan, config.loop_frames > 0, interrupt.clone())
+            .with_plain_lines(!quiet && !show);
     let start = Instant::now();
     let mut frames = Frames {
         source,
@@ -599,6 +600,10 @@ fn settings(cli: &VideoArgs, config: &VideoConfig, stylizer: &stylize::Stylizer)
 /// cut's full iterations, the loop's extra pass).
 struct VideoProgress {
     bar: Option<ProgressBar>,
+    /// Without a terminal: when the run started, and when a plain line
+    /// last said its progress (after the first frame, then every
+    /// [`PLAIN_EVERY`](crate::progress::PLAIN_EVERY)).
+    plain: Option<(Instant, Option<Instant>)>,
     interrupt: Interrupt,
     frame: Option<FrameInfo>,
     /// Per frame, in order: this run's and the earlier runs' it continues.
@@ -667,6 +672,7 @@ impl VideoProgress {
         });
         VideoProgress {
             bar,
+            plain: None,
             interrupt,
             frame: None,
             costs: Vec::new(),
@@ -678,6 +684,13 @@ impl VideoProgress {
             loop_planned,
             eta_reset: false,
         }
+    }
+
+    /// Plain progress lines when there is no bar (`on`: not quiet, and
+    /// standard error is no terminal).
+    fn with_plain_lines(mut self, on: bool) -> Self {
+        self.plain = on.then(|| (Instant::now(), None));
+        self
     }
 
     /// The planned iterations of the first `frames` frames.
@@ -805,6 +818,29 @@ impl VideoObserver for VideoProgress {
                 result.iterations,
                 result.final_costs.total
             );
+        }
+        let text = self.frame_text(result.index);
+        let planned = self.total.map(|n| {
+            Self::work(self.plan, n).saturating_add(if self.loop_planned { self.plan.1 } else { 0 })
+        });
+        if let Some((start, last)) = &mut self.plain {
+            let now = Instant::now();
+            if last.is_none_or(|t| now.duration_since(t) >= crate::progress::PLAIN_EVERY) {
+                *last = Some(now);
+                let elapsed = now.duration_since(*start).as_secs_f64();
+                let left = planned
+                    .filter(|_| self.done > 0)
+                    .map(|p| p.saturating_sub(self.done) as f64 * elapsed / self.done as f64)
+                    .map_or(String::new(), |s| {
+                        format!(" | about {} left", crate::progress::human_duration(s))
+                    });
+                note!(
+                    "{text} done: {} iterations, cost {:.4e} | {} elapsed{left}",
+                    result.iterations,
+                    result.final_costs.total,
+                    crate::progress::human_duration(elapsed)
+                );
+            }
         }
         if self.interrupt.requested() {
             ControlFlow::Break(())

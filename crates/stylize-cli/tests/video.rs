@@ -734,6 +734,12 @@ fn frames_past_the_end_are_said() {
         "{}",
         stderr(&o)
     );
+    // Without a terminal, the progress comes as plain lines.
+    assert!(
+        stderr(&o).contains("frame 1/2 done: ") && stderr(&o).contains(" elapsed"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(frames_of(&out).len(), 2);
 }
 
