@@ -78,15 +78,15 @@ fn main() -> ExitCode {
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Interrupted) => ExitCode::from(INTERRUPTED),
-        // What a stop ended early (the weights' download) is an error to
-        // print, and still a stop.
-        Err(e) if interrupt.requested() => {
-            note!("error: {}", in_flags(&with_causes(&*e), &*e, job));
-            ExitCode::from(INTERRUPTED)
-        }
         Err(e) => {
             note!("error: {}", in_flags(&with_causes(&*e), &*e, job));
-            ExitCode::FAILURE
+            // What a stop ended early (the weights' download) is an error
+            // to print, and still a stop.
+            if interrupt.requested() {
+                ExitCode::from(INTERRUPTED)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -27,44 +27,6 @@ pub fn load_styles(cli: &CommonArgs) -> Result<Vec<DynamicImage>, Error> {
 /// `udnie`: what the web page's commands name).
 ///
 /// # Errors
-/// `--builtin TEXT` (or `--init fast:TEXT`) as a mix of the network's
-/// built-in styles. A bundled painting's name is answered with the flag
-/// that takes it; a single style with a weight (`3:0.2`) is warned about,
-/// since the weights are normalised (it is style 3 in full).
-pub fn parse_builtin(
-    text: &str,
-    say: impl Fn(String),
-) -> Result<StyleMix, Box<dyn std::error::Error + Send + Sync>> {
-    match text.parse::<StyleMix>() {
-        Ok(mix) => {
-            let items: Vec<&str> = text.split(',').collect();
-            if let [item] = items[..] {
-                if item
-                    .split_once(':')
-                    .is_some_and(|(_, w)| w.trim().parse() != Ok(1.0f32))
-                {
-                    say(format!(
-                        "warning: --builtin {item}: the weights of a mix are normalised to sum \
-                         to 1, so one style alone is painted in full; --strength mixes it with \
-                         the photo"
-                    ));
-                }
-            }
-            Ok(mix)
-        }
-        Err(e) if stylize_serve::bundled_painting(text.trim()).is_some() => Err(Error::parameter(
-            "builtin",
-            format!(
-                "{e}; `{}` is a bundled painting, which --style takes by name (`--style {}`)",
-                text.trim(),
-                text.trim()
-            ),
-        )
-        .into()),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// `-`, or a file that cannot be read (naming the bundled paintings when
 /// it does not exist).
 pub fn load_painting(path: &Path) -> Result<DynamicImage, Error> {
@@ -98,6 +60,47 @@ pub fn load_painting(path: &Path) -> Result<DynamicImage, Error> {
         }
         other => other,
     })
+}
+
+/// `--builtin TEXT` as a mix of the network's built-in styles. A bundled
+/// painting's name is answered with the flag that takes it; a single
+/// style with a weight (`3:0.2`) is warned about, since the weights are
+/// normalised (it is style 3 in full).
+///
+/// # Errors
+/// The mix's own error, with `--style NAME` named for a bundled painting.
+pub fn parse_builtin(
+    text: &str,
+    say: impl Fn(String),
+) -> Result<StyleMix, Box<dyn std::error::Error + Send + Sync>> {
+    match text.parse::<StyleMix>() {
+        Ok(mix) => {
+            let items: Vec<&str> = text.split(',').collect();
+            if let [item] = items[..] {
+                if item
+                    .split_once(':')
+                    .is_some_and(|(_, w)| w.trim().parse() != Ok(1.0f32))
+                {
+                    say(format!(
+                        "warning: --builtin {item}: the weights of a mix are normalised to sum \
+                         to 1, so one style alone is painted in full; --strength mixes it with \
+                         the photo"
+                    ));
+                }
+            }
+            Ok(mix)
+        }
+        Err(e) if stylize_serve::bundled_painting(text.trim()).is_some() => Err(Error::parameter(
+            "builtin",
+            format!(
+                "{e}; `{}` is a bundled painting, which --style takes by name (`--style {}`)",
+                text.trim(),
+                text.trim()
+            ),
+        )
+        .into()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Refuses `-` where an image file is read (unless a file of that name
