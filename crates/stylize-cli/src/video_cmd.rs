@@ -622,6 +622,10 @@ struct VideoProgress {
     /// Whether the plan holds the loop's pass (its repainted first frame,
     /// at the later frames' iterations) and has not met it yet.
     loop_planned: bool,
+    /// The iterations the whole run will take, when the clip's length is
+    /// known: the plan, corrected by each frame as it starts (the bar's
+    /// length, and the plain lines' time left).
+    length: Option<u64>,
     /// Whether the ETA has dropped the run's set-up (the first
     /// iteration's time, with the style targets computed in it).
     eta_reset: bool,
@@ -654,13 +658,11 @@ impl VideoProgress {
     ) -> Self {
         let plan = (plan.0 as u64, plan.1 as u64);
         let loop_planned = loop_pass && total.is_some_and(|n| n > 1);
+        let length = total
+            .map(|n| Self::work(plan, n).saturating_add(if loop_planned { plan.1 } else { 0 }));
         let bar = show.then(|| {
-            let bar = match total {
-                Some(n) => ProgressBar::new(
-                    Self::work(plan, n)
-                        .saturating_add(if loop_planned { plan.1 } else { 0 })
-                        .max(1),
-                ),
+            let bar = match length {
+                Some(l) => ProgressBar::new(l.max(1)),
                 None => ProgressBar::new_spinner(),
             };
             if let Ok(style) =
@@ -682,6 +684,7 @@ impl VideoProgress {
             last_started: None,
             looping: false,
             loop_planned,
+            length,
             eta_reset: false,
         }
     }
@@ -737,21 +740,23 @@ impl VideoObserver for VideoProgress {
             );
         }
         self.looping = self.last_started.is_some_and(|last| info.index <= last);
+        // What the plan holds for this frame: the loop's pass once (the
+        // flag is taken by the first of its frames), else a frame of the
+        // clip within its known length.
+        let planned = match self.total {
+            _ if self.looping && std::mem::take(&mut self.loop_planned) => self.plan.1,
+            _ if self.looping => 0,
+            Some(n) if info.index < n && info.index == 0 => self.plan.0,
+            Some(n) if info.index < n => self.plan.1,
+            _ => 0,
+        };
+        // The plan corrected by what this frame will run.
+        if let Some(length) = &mut self.length {
+            *length = (*length + info.iterations as u64).saturating_sub(planned);
+        }
         if let Some(bar) = &self.bar {
-            // What the plan holds for this frame: the loop's pass once
-            // (the flag is taken by the first of its frames),
-            // else a frame of the clip within its known length.
-            let planned = match self.total {
-                _ if self.looping && std::mem::take(&mut self.loop_planned) => self.plan.1,
-                _ if self.looping => 0,
-                Some(n) if info.index < n && info.index == 0 => self.plan.0,
-                Some(n) if info.index < n => self.plan.1,
-                _ => 0,
-            };
-            let runs = info.iterations as u64;
-            if self.total.is_some() && runs != planned {
-                let length = bar.length().unwrap_or(0);
-                bar.set_length((length + runs).saturating_sub(planned).max(1));
+            if let Some(length) = self.length {
+                bar.set_length(length.max(1));
             }
             bar.set_message(self.frame_text(info.index));
         }
@@ -820,15 +825,13 @@ impl VideoObserver for VideoProgress {
             );
         }
         let text = self.frame_text(result.index);
-        let planned = self.total.map(|n| {
-            Self::work(self.plan, n).saturating_add(if self.loop_planned { self.plan.1 } else { 0 })
-        });
         if let Some((start, last)) = &mut self.plain {
             let now = Instant::now();
             if last.is_none_or(|t| now.duration_since(t) >= crate::progress::PLAIN_EVERY) {
                 *last = Some(now);
                 let elapsed = now.duration_since(*start).as_secs_f64();
-                let left = planned
+                let left = self
+                    .length
                     .filter(|_| self.done > 0)
                     .map(|p| p.saturating_sub(self.done) as f64 * elapsed / self.done as f64)
                     .map_or(String::new(), |s| {
