@@ -8,7 +8,7 @@ use image::{AnimationDecoder, ImageDecoder, ImageFormat};
 
 use crate::error::{FramesError, Result};
 use crate::frame::{checked_fps, flatten, Frame, VideoInfo};
-use crate::frame_count::{count_frames, empty_gif_frame, frame_delays, typical_delay};
+use crate::frame_count::{empty_gif_frame, frame_delays, typical_delay};
 use crate::frame_source::{FrameSource, SourceOptions};
 use crate::source::check_frame_size;
 
@@ -79,11 +79,11 @@ pub(crate) fn open_image(
     match frames {
         Some(frames) => {
             let mut source = AnimationSource::new(path, frames, options.background)?;
-            source.info.frames = count_frames(path, format);
-            // The rate of the typical frame, not the first one's (a title
-            // frame, or a 30 fps GIF's 30 and 40 ms), when the file's
-            // delays can be read without decoding it.
+            // The count, and the rate of the typical frame, not the first
+            // one's (a title frame, or a 30 fps GIF's 30 and 40 ms), when
+            // the file's delays can be read without decoding it.
             let delays = frame_delays(path, format).unwrap_or_default();
+            source.info.frames = (!delays.is_empty()).then_some(delays.len() as u64);
             if let Some((ms, varied)) = typical_delay(&delays) {
                 let fps = common_rate(1000.0 / ms)
                     .or_else(|| checked_fps(((1_000_000.0 / ms).round() as u32, 1000)));

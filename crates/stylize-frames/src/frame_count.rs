@@ -8,21 +8,10 @@ use std::path::Path;
 
 use image::ImageFormat;
 
-/// The number of frames in `path`, `None` when the walk fails (the decoder
-/// then reports what is wrong) or the format is not an animation.
-pub(crate) fn count_frames(path: &Path, format: ImageFormat) -> Option<u64> {
-    let mut r = BufReader::new(File::open(path).ok()?);
-    match format {
-        ImageFormat::Gif => gif_delays(&mut r).map(|d| d.len() as u64),
-        ImageFormat::Png => apng_frames(&mut r),
-        ImageFormat::WebP => webp_delays(&mut r).map(|d| d.len() as u64),
-        _ => None,
-    }
-}
-
 /// Each frame's delay in milliseconds, in order, as the file states it
-/// (a GIF's 0 stays 0); `None` when the walk fails or the format is not
-/// an animation.
+/// (a GIF's 0 stays 0), so also the number of frames; `None` when the walk
+/// fails (the decoder then reports what is wrong) or the format is not an
+/// animation.
 pub(crate) fn frame_delays(path: &Path, format: ImageFormat) -> Option<Vec<f64>> {
     let mut r = BufReader::new(File::open(path).ok()?);
     match format {
@@ -139,23 +128,6 @@ pub(crate) fn empty_gif_frame(path: &Path) -> Option<(u64, u16, u16)> {
                 skip_sub_blocks(&mut r)?;
             }
             _ => return None,
-        }
-    }
-}
-
-/// `acTL`'s frame count, `None` for a still PNG.
-fn apng_frames<R: Read + Seek>(r: &mut R) -> Option<u64> {
-    skip(r, 8)?;
-    loop {
-        let head: [u8; 8] = array(r)?;
-        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
-        match &head[4..] {
-            b"acTL" => {
-                let frames: [u8; 4] = array(r)?;
-                return Some(u64::from(u32::from_be_bytes(frames)));
-            }
-            b"IDAT" | b"IEND" => return None,
-            _ => skip(r, i64::from(len) + 4)?,
         }
     }
 }
