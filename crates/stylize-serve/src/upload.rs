@@ -268,12 +268,9 @@ pub(crate) fn store_and_decode(
     // The messages name our private path; the user knows the file by its
     // own name.
     let users = |text: String| text.replace(&path.display().to_string(), &file.name);
-    let image = stylize::load_image_with_limits(&path, limits)
+    let (image, warnings) = stylize::load_image_with_warnings(&path, limits)
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, users(with_causes(&e))))?;
-    let warnings = stylize::image_warnings(&path)
-        .into_iter()
-        .map(users)
-        .collect();
+    let warnings = warnings.into_iter().map(users).collect();
     Ok(Decoded {
         path,
         image,

@@ -53,14 +53,35 @@ pub fn load_image(path: &Path) -> Result<DynamicImage> {
     load_image_with_limits(path, &ImageLimits::DEFAULT)
 }
 
-/// Decodes an image file within `limits`, applying its EXIF orientation.
-/// An animated GIF gives its first frame, with a warning saying so.
+/// Decodes an image file within `limits`, applying its EXIF orientation
+/// and converting a colour profile to sRGB. An animated GIF gives its
+/// first frame; that and the like are warned about in the log
+/// ([`load_image_with_warnings`] returns them instead).
 ///
 /// # Errors
 /// [`Error::Io`] when the file cannot be opened, [`Error::ImageDecode`]
 /// when it is not a decodable image, is larger than `limits`, or has no
 /// pixels.
 pub fn load_image_with_limits(path: &Path, limits: &ImageLimits) -> Result<DynamicImage> {
+    let (image, warnings) = load_image_with_warnings(path, limits)?;
+    for warning in warnings {
+        log::warn!("{warning}");
+    }
+    Ok(image)
+}
+
+/// As [`load_image_with_limits`], with what it warns about returned, each
+/// message naming the file: an animation used as a still (its first
+/// frame), a JPEG cut short (its missing part decodes as grey), a colour
+/// profile that cannot be used. For a program that shows its user more
+/// than the log, such as the web page.
+///
+/// # Errors
+/// As [`load_image_with_limits`].
+pub fn load_image_with_warnings(
+    path: &Path,
+    limits: &ImageLimits,
+) -> Result<(DynamicImage, Vec<String>)> {
     let decode_err = |reason: &str, source: Option<image::ImageError>| Error::ImageDecode {
         path: path.to_path_buf(),
         reason: reason.to_string(),
@@ -101,9 +122,7 @@ pub fn load_image_with_limits(path: &Path, limits: &ImageLimits) -> Result<Dynam
     let Some(format) = reader.format() else {
         return Err(decode_err("not a recognised image format", None));
     };
-    for warning in warnings_for(path, format, l) {
-        log::warn!("{warning}");
-    }
+    let mut warnings = warnings_for(path, format, l);
     let mut decoder = reader.into_decoder().map_err(too_large)?;
     // The decoded size, before anything is allocated for it.
     if decoder.total_bytes() > limits.max_alloc {
@@ -118,28 +137,28 @@ pub fn load_image_with_limits(path: &Path, limits: &ImageLimits) -> Result<Dynam
         img.apply_orientation(o);
     }
     if let Some(icc) = icc {
-        img = to_srgb(img, &icc, path);
+        img = to_srgb(img, &icc, path, &mut warnings);
     }
     if img.width() == 0 || img.height() == 0 {
         return Err(decode_err("the image has no pixels", None));
     }
-    Ok(img)
+    Ok((img, warnings))
 }
 
 /// `img` with its colours converted from the ICC profile `icc` to sRGB,
 /// which the networks were trained on and every output is written in
 /// (untagged). Unchanged for an sRGB profile, and for one that is not an
 /// RGB profile (a CMYK JPEG's, which the decoder has already turned into
-/// RGB its own way) or that cannot be read (said in the log).
-fn to_srgb(img: DynamicImage, icc: &[u8], path: &Path) -> DynamicImage {
+/// RGB its own way) or that cannot be used (said in `warnings`).
+fn to_srgb(img: DynamicImage, icc: &[u8], path: &Path, warnings: &mut Vec<String>) -> DynamicImage {
     use moxcms::{ColorProfile, DataColorSpace, Layout, ProfileText, TransformOptions};
     let profile = match ColorProfile::new_from_slice(icc) {
         Ok(p) => p,
         Err(e) => {
-            log::warn!(
+            warnings.push(format!(
                 "{}: its colour profile cannot be read ({e}); its colours are taken as sRGB",
                 path.display()
-            );
+            ));
             return img;
         }
     };
@@ -162,11 +181,11 @@ fn to_srgb(img: DynamicImage, icc: &[u8], path: &Path) -> DynamicImage {
         match profile.create_transform_f32(layout, &srgb, layout, TransformOptions::default()) {
             Ok(t) => t,
             Err(e) => {
-                log::warn!(
+                warnings.push(format!(
                     "{}: its colour profile ({name}) cannot be converted to sRGB ({e}); its \
                      colours are taken as sRGB",
                     path.display()
-                );
+                ));
                 return img;
             }
         };
@@ -178,10 +197,10 @@ fn to_srgb(img: DynamicImage, icc: &[u8], path: &Path) -> DynamicImage {
     };
     let mut dst = vec![0.0f32; src.len()];
     if let Err(e) = transform.transform(&src, &mut dst) {
-        log::warn!(
+        warnings.push(format!(
             "{}: converting its colours from {name} to sRGB failed ({e}); they are taken as sRGB",
             path.display()
-        );
+        ));
         return img;
     }
     log::info!("{}: colours converted from {name} to sRGB", path.display());
@@ -193,23 +212,9 @@ fn to_srgb(img: DynamicImage, icc: &[u8], path: &Path) -> DynamicImage {
     converted.unwrap_or(img)
 }
 
-/// What loading the image file `path` warns about, each message naming
+/// What loading `path`, a `format` file, warns about, each message naming
 /// the file: an animation used as a still (its first frame), a JPEG cut
-/// short (its missing part decodes as grey). Empty for a file that loads
-/// cleanly, or that does not load at all (its error says why). For a
-/// program that shows its user more than the log, such as the web page.
-pub fn image_warnings(path: &Path) -> Vec<String> {
-    let format = ImageReader::open(path)
-        .ok()
-        .and_then(|r| r.with_guessed_format().ok())
-        .and_then(|r| r.format());
-    match format {
-        Some(format) => warnings_for(path, format, image::Limits::default()),
-        None => Vec::new(),
-    }
-}
-
-/// [`image_warnings`] of a file already known to be `format`.
+/// short (its missing part decodes as grey).
 fn warnings_for(path: &Path, format: ImageFormat, limits: image::Limits) -> Vec<String> {
     let mut warnings = Vec::new();
     if let Some(kind) = animation(path, format, limits) {
