@@ -42,16 +42,6 @@ pub struct Stylizer {
     pool: Option<rayon::ThreadPool>,
 }
 
-impl Stylizer {
-    /// Runs `f` on this stylizer's threads ([`Self::with_threads`]), or
-    /// on rayon's global pool when it has none of its own: for the work
-    /// around a run (a video's optical flow and warps) that must keep to
-    /// the caller's thread count too.
-    pub(crate) fn install<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
-        in_pool(self.pool.as_ref(), f)
-    }
-}
-
 /// What a run produced.
 #[derive(Debug, Clone)]
 pub struct Stylized {
@@ -233,6 +223,14 @@ impl Stylizer {
             .map_err(|source| Error::Threads { threads, source })?;
         self.pool = Some(pool);
         Ok(self)
+    }
+
+    /// Runs `f` on this stylizer's threads ([`Self::with_threads`]), or
+    /// on rayon's global pool when it has none of its own: for the work
+    /// around a run (a video's optical flow and warps) that must keep to
+    /// the caller's thread count too.
+    pub(crate) fn install<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        in_pool(self.pool.as_ref(), f)
     }
 
     fn planner(&self) -> Planner {

@@ -140,23 +140,21 @@ impl WorkDir {
                 is_work_file(name)
             }
         };
-        {
-            let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-            for entry in entries {
-                let entry = entry.map_err(|e| Error::io(dir, e))?;
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let file = entry.file_type().is_ok_and(|t| t.is_file());
-                if !(file && ours(&name)) {
-                    return Err(Error::parameter(
-                        "output",
-                        format!(
-                            "{} is where this run keeps its finished frames, and it holds {name}, \
-                             which is not one of them: move that folder away or choose another \
-                             output",
-                            dir.display()
-                        ),
-                    ));
-                }
+        let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(dir, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let file = entry.file_type().is_ok_and(|t| t.is_file());
+            if !(file && ours(&name)) {
+                return Err(Error::parameter(
+                    "output",
+                    format!(
+                        "{} is where this run keeps its finished frames, and it holds {name}, \
+                         which is not one of them: move that folder away or choose another \
+                         output",
+                        dir.display()
+                    ),
+                ));
             }
         }
         let lock_path = dir.join(LOCK);
