@@ -102,6 +102,11 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             "starting from the feed-forward network's painting ({spec})"
         ));
     }
+    let fast_init = cli.common.init.as_deref().is_some_and(is_fast_init);
+    let inert = crate::setup::inert_flags(&cli.common, &config, fast_init);
+    if !inert.is_empty() {
+        say(format!("warning: this run ignores {}", inert.join("; ")));
+    }
     if let (stylize::Init::Image(start), Some(file)) = (&config.init, init_file) {
         // Stretched to the photo's shape: said when the shapes differ.
         let aspect = |w: u32, h: u32| f64::from(w) / f64::from(h.max(1));

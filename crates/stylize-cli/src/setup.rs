@@ -355,6 +355,36 @@ pub fn build_config(
     Ok(config)
 }
 
+/// The optimiser's flags that this run's other settings leave without
+/// effect, each with the reason, so that a run says so instead of dropping
+/// them silently. `uses_models` is whether anything in the run reads
+/// `--models` (`--init fast`, `video --method fast`).
+pub fn inert_flags(cli: &CommonArgs, config: &StyleConfig, uses_models: bool) -> Vec<String> {
+    let mut inert = Vec::new();
+    let noise = matches!(config.init, Init::Noise);
+    if cli.seed.is_some() && !noise && config.init_noise <= 0.0 {
+        inert.push(
+            "--seed (it seeds the initial noise, and this start has none: add --init-noise A \
+             or --init noise)"
+                .to_string(),
+        );
+    }
+    if noise && cli.init_noise.is_some() {
+        inert.push("--init-noise (--init noise starts from noise alone)".to_string());
+    }
+    if cli.similarity.is_some() && cli.style_layers.is_some() {
+        inert.push("--similarity (--style-layers gives the style layers' weights)".to_string());
+    }
+    if cli.models.is_some() && !uses_models {
+        inert.push(
+            "--models (only the feed-forward networks read it: `image --init fast`, \
+             `video --method fast`)"
+                .to_string(),
+        );
+    }
+    inert
+}
+
 /// Whether an `--init` value asks for the feed-forward network's result
 /// (`fast`, or `fast:MIX` for built-in styles).
 pub fn is_fast_init(init: &str) -> bool {

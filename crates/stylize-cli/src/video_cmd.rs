@@ -163,6 +163,11 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     } else {
         cli.loop_frames.map_or(0, |n| n as usize)
     };
+    // (`--method fast` says which of the optimiser's flags it ignores.)
+    let inert = crate::setup::inert_flags(&cli.common, &config.image, false);
+    if cli.method == VideoMethod::Optimize && !inert.is_empty() {
+        say(format!("warning: this run ignores {}", inert.join("; ")));
+    }
     if cli.independent {
         let ignored = crate::fast_video::linking_flags(cli);
         if !ignored.is_empty() {

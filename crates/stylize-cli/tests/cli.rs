@@ -1895,6 +1895,48 @@ fn an_init_image_of_another_shape_is_said_to_be_stretched() {
     assert!(!stderr(&o).contains("stretched"), "{}", stderr(&o));
 }
 
+/// Flags that the run's other settings leave without effect are said,
+/// not dropped silently; a flag that does something is not named.
+#[test]
+fn flags_without_effect_are_said() {
+    let Some(weights) = common::hed_weights("flags_without_effect_are_said") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let models = dir.path().to_str().unwrap().to_string();
+    for (extra, says) in [
+        (&["--preset", "gatys", "--seed", "3"][..], Some("--seed")),
+        (
+            &["--init", "noise", "--init-noise", "0.1"][..],
+            Some("--init-noise"),
+        ),
+        (
+            &["--style-layers", "relu1_1:1", "--similarity", "balanced"][..],
+            Some("--similarity"),
+        ),
+        (&["--models", &models][..], Some("--models")),
+        // The seed preset adds noise to the photo: the seed matters.
+        (&["--seed", "3"][..], None),
+    ] {
+        let o = stylize()
+            .args(base_args(&out, &weights))
+            .args(["--threads", "1", "--overwrite"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        match says {
+            Some(flag) => assert!(
+                err.contains("warning: this run ignores") && err.contains(flag),
+                "{extra:?}: {err}"
+            ),
+            None => assert!(!err.contains("ignores"), "{extra:?}: {err}"),
+        }
+    }
+}
+
 /// A second Ctrl-C quits at once (exit 130) and leaves nothing half
 /// written: the loss log's temporary file, written since the run began,
 /// is removed first; no image is written.
