@@ -12,6 +12,9 @@ pub use crate::architecture::Pooling;
 use crate::error::{Error, Result};
 use crate::layer::Layer;
 
+/// The largest working size ([`StyleConfig::size`]) a run accepts.
+pub(crate) const MAX_SIZE: u32 = 16384;
+
 /// The seed's presets for the per-layer style weights on
 /// `block1_conv1..block5_conv1` (relu1_1..relu5_1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -585,11 +588,11 @@ impl StyleConfig {
                 "both are 0: nothing to optimise",
             ));
         }
-        if !(16..=16384).contains(&self.size) {
+        if !(16..=MAX_SIZE).contains(&self.size) {
             return Err(Error::parameter(
                 "size",
                 format!(
-                    "{} px (must be 16..=16384; VGG needs room for four 2x2 poolings)",
+                    "{} px (must be 16..={MAX_SIZE}; VGG needs room for four 2x2 poolings)",
                     self.size
                 ),
             ));

@@ -6,7 +6,7 @@
 use image::DynamicImage;
 
 use crate::architecture::Architecture;
-use crate::config::{Init, Optimizer, ResolvedLayers, Scales, StyleConfig};
+use crate::config::{Init, Optimizer, ResolvedLayers, Scales, StyleConfig, MAX_SIZE};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::image_io::working_size;
@@ -100,6 +100,16 @@ impl Planner {
                     .try_for_each(|&st| check_fits("style", st, &layers))
             })
         };
+        // Whether every scale of a run at `size` fits (automatic scales:
+        // the full size), for the size a message advises.
+        let plan_fits = |size: u32| match config.scales {
+            Scales::Auto => fits(&scale_at(size)).is_ok(),
+            Scales::Fixed(_) => config
+                .scales
+                .sizes(size)
+                .iter()
+                .all(|&side| fits(&scale_at(side)).is_ok()),
+        };
         for (k, &side) in sizes.iter().enumerate() {
             let scale = scale_at(side);
             match fits(&scale) {
@@ -112,7 +122,8 @@ impl Planner {
                 // the content is what fails here, it is the number of
                 // scales; a style keeps its own message.
                 Err(e) if k < last => {
-                    fits(&scale_at(sizes[last]))?;
+                    fits(&scale_at(sizes[last]))
+                        .map_err(|e| with_size_advice(e, sizes[last], plan_fits))?;
                     if check_fits("content", scale.size, &layers).is_ok() {
                         return Err(e);
                     }
@@ -132,7 +143,7 @@ impl Planner {
                         ),
                     ));
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(with_size_advice(e, side, plan_fits)),
             }
         }
         let plan = Plan {
@@ -279,6 +290,34 @@ impl Planner {
     }
 }
 
+/// `err`, an image too small at working size `side`, with the least size
+/// at which `fits` holds (up to the largest [`StyleConfig::size`]), or word
+/// that none does.
+fn with_size_advice(err: Error, side: u32, fits: impl Fn(u32) -> bool) -> Error {
+    let Error::Parameter { name, reason } = err else {
+        return err;
+    };
+    let advice = if fits(MAX_SIZE) {
+        // The least fitting size: images only grow with it.
+        let (mut lo, mut hi) = (side, MAX_SIZE);
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if fits(mid) {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        format!("a size of {hi} or more fits, or use a less elongated image")
+    } else {
+        format!("it is too elongated at any size up to {MAX_SIZE}: crop it")
+    };
+    Error::Parameter {
+        name,
+        reason: format!("{reason}; {advice}"),
+    }
+}
+
 /// Fails when an image is too small (or too elongated) at its working size
 /// for the deepest layer a cost reads.
 fn check_fits(what: &str, (w, h): (u32, u32), layers: &ResolvedLayers) -> Result<()> {
@@ -292,7 +331,7 @@ fn check_fits(what: &str, (w, h): (u32, u32), layers: &ResolvedLayers) -> Result
                 "size",
                 format!(
                     "the {what} image is {w}x{h} px at the working size, but layer {layer} needs \
-                     at least {need} px on each side; use a larger size or a less elongated image"
+                     at least {need} px on each side"
                 ),
             ));
         }
@@ -349,6 +388,52 @@ mod tests {
         assert!(
             err.contains("the result's buffers at the photo's own size, 8000x8000 px")
                 && err.contains("scale the photo down"),
+            "{err}"
+        );
+    }
+
+    /// A photo too elongated for the size is refused naming the least
+    /// size that fits, which then plans, while one less does not; a photo
+    /// too elongated for any size says so. The same for a painting, and
+    /// for the full size of a multi-scale run.
+    #[test]
+    fn too_elongated_names_the_least_size_that_fits() {
+        let advised = |photo: (u32, u32), style: (u32, u32), config: &StyleConfig| {
+            let err = planner()
+                .plan_sizes(photo, &[style], config)
+                .unwrap_err()
+                .to_string();
+            let n = err
+                .split("a size of ")
+                .nth(1)
+                .and_then(|rest| rest.split(' ').next())
+                .and_then(|n| n.parse::<u32>().ok())
+                .unwrap_or_else(|| panic!("no size named: {err}"));
+            assert!(err.contains("needs at least 16 px on each side"), "{err}");
+            n
+        };
+        let config = StyleConfig::gatys().with_size(256).with_max_memory(None);
+        for (photo, style, scales) in [
+            ((1000, 20), (64, 64), Scales::Fixed(1)),
+            ((64, 64), (20, 1000), Scales::Fixed(1)),
+            ((1000, 20), (64, 64), Scales::Fixed(3)),
+        ] {
+            let config = config.clone().with_scales(scales);
+            let n = advised(photo, style, &config);
+            assert!(n > 256, "{n}");
+            let at = |size: u32| {
+                planner()
+                    .plan_sizes(photo, &[style], &config.clone().with_size(size))
+                    .is_ok()
+            };
+            assert!(at(n) && !at(n - 1), "{photo:?} {style:?}: {n}");
+        }
+        let err = planner()
+            .plan_sizes((100_000, 20), &[(64, 64)], &config)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("too elongated at any size up to 16384"),
             "{err}"
         );
     }
