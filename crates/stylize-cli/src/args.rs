@@ -33,7 +33,60 @@ pub struct Cli {
 /// subcommand (`stylize --content ...`, the form of earlier versions and
 /// users' scripts).
 pub fn parse() -> Cli {
-    Cli::parse_from(with_default_job(std::env::args_os().collect()))
+    let args = with_default_job(std::env::args_os().collect());
+    Cli::try_parse_from(&args).unwrap_or_else(|e| with_other_jobs_flag(e).exit())
+}
+
+/// Parses `args` as [`parse`] does, the error as it would be printed.
+#[cfg(test)]
+fn parse_error(line: &str) -> String {
+    let args = with_default_job(line.split(' ').map(std::ffi::OsString::from).collect());
+    match Cli::try_parse_from(args) {
+        Ok(_) => String::new(),
+        Err(e) => with_other_jobs_flag(e).render().to_string(),
+    }
+}
+
+/// A flag unknown to the job, with a tip naming the jobs that have it
+/// (`stylize --content a.jpg --builtin 3`: `--builtin` is `stylize
+/// fast`'s), after clap's own tips.
+fn with_other_jobs_flag(mut e: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::UnknownArgument {
+        return e;
+    }
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+        return e;
+    };
+    let Some(long) = arg.strip_prefix("--") else {
+        return e;
+    };
+    let long = long.split('=').next().unwrap_or(long).to_string();
+    let command = <Cli as clap::CommandFactory>::command();
+    let jobs: Vec<String> = command
+        .get_subcommands()
+        .filter(|job| {
+            job.get_arguments().any(|a| {
+                a.get_long_and_visible_aliases()
+                    .is_some_and(|names| names.contains(&long.as_str()))
+            })
+        })
+        .map(|job| format!("`stylize {}`", job.get_name()))
+        .collect();
+    if jobs.is_empty() {
+        return e;
+    }
+    let mut tips = match e.get(ContextKind::Suggested) {
+        Some(ContextValue::StyledStrs(tips)) => tips.clone(),
+        _ => Vec::new(),
+    };
+    let jobs = match jobs.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => jobs.concat(),
+    };
+    tips.push(format!("--{long} is a flag of {jobs}").into());
+    e.insert(ContextKind::Suggested, ContextValue::StyledStrs(tips));
+    e
 }
 
 /// `args` (the program's name first) with `image` inserted where no job is
@@ -713,6 +766,28 @@ mod tests {
             .unwrap_err()
             .contains("finite number >= 0"));
         assert_eq!(non_negative("3e38"), Ok(3e38));
+    }
+
+    /// A flag of another job is refused with a tip naming that job.
+    #[test]
+    fn another_jobs_flag_names_the_job() {
+        let err = parse_error("stylize --content a.jpg --builtin 3 -o b.png");
+        assert!(err.contains("unexpected argument '--builtin'"), "{err}");
+        assert!(
+            err.contains("tip: --builtin is a flag of `stylize video` and `stylize fast`"),
+            "{err}"
+        );
+        let err = parse_error("stylize fast -c a.jpg --builtin 3 -o b.png --iterations=3");
+        assert!(
+            err.contains("--iterations is a flag of `stylize image` and `stylize video`"),
+            "{err}"
+        );
+        // A flag no job has: clap's error alone.
+        let err = parse_error("stylize fast -c a.jpg --builtin 3 -o b.png --colour x");
+        assert!(
+            err.contains("unexpected argument") && !err.contains("is a flag of"),
+            "{err}"
+        );
     }
 
     #[test]
