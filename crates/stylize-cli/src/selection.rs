@@ -76,12 +76,24 @@ pub(crate) struct Frames<'a> {
 #[derive(Debug)]
 struct BadFrame {
     number: usize,
+    /// The first frame selected, when it comes before this one: the
+    /// frames before this one can still be painted.
+    first: Option<usize>,
     source: stylize_frames::FramesError,
 }
 
 impl std::fmt::Display for BadFrame {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot read frame {} of the input", self.number)
+        write!(f, "cannot read frame {} of the input", self.number)?;
+        if let Some(first) = self.first {
+            // A video run continues its work folder with another end.
+            write!(
+                f,
+                " (`--frames {first}..{}` paints the frames before it)",
+                self.number - 1
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -105,6 +117,7 @@ impl Iterator for Frames<'_> {
                 Err(source) => {
                     let bad = BadFrame {
                         number: self.index + 1,
+                        first: Some(self.selection.first).filter(|&f| f <= self.index),
                         source,
                     };
                     return Some(Err(stylize::Error::FrameSource(Box::new(bad))));

@@ -553,7 +553,7 @@ fn work_dir_for(output: &Path) -> PathBuf {
 }
 
 /// What decides the frames: the settings, the inputs (path, size, time),
-/// the weights, the engine and the threads.
+/// the first frame selected, the weights, the engine and the threads.
 fn settings(cli: &VideoArgs, config: &VideoConfig, stylizer: &stylize::Stylizer) -> String {
     let stamp = |meta: Option<std::fs::Metadata>| {
         format!(
@@ -584,10 +584,15 @@ fn settings(cli: &VideoArgs, config: &VideoConfig, stylizer: &stylize::Stylizer)
         }
         format!("{} files {:x}", p.display(), hash.finalize())
     };
+    // Where the selection starts, not where it ends: the frames of `A..B`
+    // and of `A..C` are the same up to the shorter's end, so a run that
+    // stopped (a bad frame at N) continues with `..N-1` or a longer range;
+    // frames past the new end are dropped, and each frame's digest still
+    // guards what is continued.
+    let first = cli.frames.map_or(1, |(a, _)| a);
     format!(
-        "{config:?} | input {} | frames {:?} fps {:?} | styles {:?} | weights {:?} | {} | threads {:?}",
+        "{config:?} | input {} | frames from {first} fps {:?} | styles {:?} | weights {:?} | {} | threads {:?}",
         identity(&cli.input),
-        cli.frames,
         cli.fps,
         cli.common.style.iter().map(|p| identity(p)).collect::<Vec<_>>(),
         cli.common.weights.as_deref().map(identity),

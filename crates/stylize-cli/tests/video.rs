@@ -393,7 +393,7 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
             d.join("cut.gif"),
             vec![],
             None,
-            "cannot read frame 2 of the input",
+            "cannot read frame 2 of the input (`--frames 1..1` paints the frames before it)",
         ),
         // `-` is not a folder of frames named `-` (run in `d`).
         (
@@ -575,6 +575,50 @@ fn frames_rewritten_in_place_are_painted_again() {
     let fresh = run(&d.path().join("fresh.gif"));
     assert_eq!(again, fresh, "the rewritten frames were not painted afresh");
     assert_ne!(again, before);
+}
+
+/// The end of `--frames` is not a setting that starts over: a longer
+/// selection continues the frames painted, to the same frames as a run
+/// from scratch, and a shorter one drops the rest; another first frame
+/// starts over.
+#[test]
+fn a_longer_or_shorter_selection_continues_the_frames_painted() {
+    let Some(weights) =
+        common::hed_weights("a_longer_or_shorter_selection_continues_the_frames_painted")
+    else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("clip");
+    write_clip(&clip, 3);
+    // Frame folders: a GIF's palette is the whole clip's.
+    let out = d.path().join("out");
+    let run = |out: &Path, frames: &str| {
+        let o = stylize()
+            .args(args(&clip, out, &weights))
+            .args(["--keep-work", "--overwrite", "--frames", frames])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{frames}: {}", stderr(&o));
+        (frames_of(out), stderr(&o))
+    };
+    let (two, _) = run(&out, "..2");
+    assert_eq!(two.len(), 2);
+    let (three, said) = run(&out, "..3");
+    assert!(said.contains("continuing after 2 frame(s)"), "{said}");
+    assert!(!said.contains("starting over"), "{said}");
+    let (fresh, _) = run(&d.path().join("fresh"), "..3");
+    assert!(
+        three == fresh,
+        "the continued frames differ from a fresh run's"
+    );
+    assert!(three[..2] == two[..]);
+    let (shorter, said) = run(&out, "1..2");
+    assert!(said.contains("the rest are dropped"), "{said}");
+    assert!(shorter == two);
+    let (later, said) = run(&out, "2..3");
+    assert!(said.contains("starting over"), "{said}");
+    assert_eq!(later.len(), 2);
 }
 
 /// A continued run trusts only what it can check: the same inputs however

@@ -277,11 +277,12 @@ pub fn stylize_video(
     if summary.frames == 0 {
         return Err(Error::parameter("input", "the clip has no frames"));
     }
-    // A clip shorter than the one an earlier run painted (another clip on
-    // standard input): its frames past the end are not this clip's.
+    // A clip shorter than the one an earlier run painted (a shorter
+    // selection, another clip on standard input): the frames past its end
+    // are not this run's.
     if summary.frames < work.finished() {
         log::warn!(
-            "{} held {} frames; the clip has {}: the rest are dropped",
+            "{} held {} frames; this run has {}: the rest are dropped",
             work.path().display(),
             work.finished(),
             summary.frames
