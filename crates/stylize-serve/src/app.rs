@@ -34,6 +34,9 @@ pub(crate) struct App {
     pub(crate) swatches: Swatches,
     /// Permits to decode an upload ([`MAX_DECODES`]).
     pub(crate) decoding: Arc<tokio::sync::Semaphore>,
+    /// Permits to read an upload
+    /// ([`ServeConfig::max_concurrent_uploads`]).
+    pub(crate) uploading: Arc<tokio::sync::Semaphore>,
     /// Permits to hold an event stream open ([`event_streams`]).
     pub(crate) streams: Arc<tokio::sync::Semaphore>,
 }

@@ -60,6 +60,17 @@ pub struct ServeConfig {
     /// stops part-way for this long is answered 408 and its part dropped.
     /// Default 30 s.
     pub upload_idle_timeout: Duration,
+    /// Longest time a request's body may take in all, however steadily it
+    /// arrives: an upload still arriving after it is answered 408 and
+    /// dropped, so that a client sending a byte now and then cannot hold
+    /// its part for ever. Default 5 minutes (the largest default upload,
+    /// 32 MiB, at about 110 KB/s); `Duration::MAX` means none.
+    pub upload_timeout: Duration,
+    /// Most uploads read at once; further ones wait, unread, for one to
+    /// end, so that the uploads held in memory are at most this many times
+    /// [`Self::max_upload_bytes`] (8 x 32 MiB by default) whatever the
+    /// number of connections. Default 8.
+    pub max_concurrent_uploads: usize,
     /// Longest wait for a request's headers, from when the connection is
     /// ready for one (a keep-alive connection waiting for its next request
     /// counts too); then the connection is closed. Default 30 s;
@@ -95,6 +106,8 @@ impl Default for ServeConfig {
             max_memory: None,
             ffmpeg: stylize_frames::SourceOptions::default().ffmpeg,
             upload_idle_timeout: Duration::from_secs(30),
+            upload_timeout: Duration::from_secs(300),
+            max_concurrent_uploads: 8,
             header_read_timeout: Duration::from_secs(30),
             max_connections: 256,
             write_stall_timeout: Duration::from_secs(60),

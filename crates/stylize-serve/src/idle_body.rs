@@ -1,9 +1,10 @@
-//! A request body that must keep arriving: a client that stops sending
-//! part-way through an upload (a stalled or hostile connection) would
-//! otherwise hold the part it sent, and the request, for as long as it
-//! keeps the connection open.
+//! A request body that must keep arriving, and arrive in time: a client
+//! that stops sending part-way through an upload (a stalled or hostile
+//! connection), or sends a byte now and then, would otherwise hold the
+//! part it sent, and the request, for as long as it keeps the connection
+//! open.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -11,28 +12,52 @@ use axum::middleware::Next;
 use axum::response::Response;
 use futures_util::StreamExt;
 
-/// The error a body gives when no data came for its idle time, as an I/O
-/// error of kind [`std::io::ErrorKind::TimedOut`].
-fn stalled(idle: Duration) -> std::io::Error {
-    std::io::Error::new(
-        std::io::ErrorKind::TimedOut,
-        format!("no data for {} s: the upload stalled", idle.as_secs()),
-    )
+/// How long a request's body may take.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyTimes {
+    /// Longest wait for the next bytes.
+    pub(crate) idle: Duration,
+    /// Longest time for the whole body, from the request's start.
+    pub(crate) whole: Duration,
+}
+
+/// The error a body gives when no data came for its idle time, or the
+/// whole body did not come in its time, as an I/O error of kind
+/// [`std::io::ErrorKind::TimedOut`].
+fn timed_out(times: BodyTimes, whole: bool) -> std::io::Error {
+    let message = if whole {
+        format!(
+            "the upload took longer than {} s (the server's limit for one request)",
+            times.whole.as_secs()
+        )
+    } else {
+        format!("no data for {} s: the upload stalled", times.idle.as_secs())
+    };
+    std::io::Error::new(std::io::ErrorKind::TimedOut, message)
 }
 
 /// Middleware: the request's body ends with an error once no data has
-/// come for `idle` (the extractor reading it then answers; see
-/// `upload::multipart_error`).
-pub(crate) async fn limit(State(idle): State<Duration>, req: Request, next: Next) -> Response {
+/// come for `times.idle`, or once it has taken `times.whole` (the
+/// extractor reading it then answers; see `upload::multipart_error`).
+pub(crate) async fn limit(State(times): State<BodyTimes>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     let data = body.into_data_stream();
-    // Each read waits at most `idle`; after a timeout the stream ends.
+    let deadline = Instant::now().checked_add(times.whole);
+    // Each read waits at most `idle`, and not past the deadline; after a
+    // timeout the stream ends.
     let timed = futures_util::stream::unfold(Some(data), move |data| async move {
         let mut data = data?;
-        match tokio::time::timeout(idle, data.next()).await {
+        let left = deadline.map_or(Duration::MAX, |d| {
+            d.saturating_duration_since(Instant::now())
+        });
+        let wait = times.idle.min(left);
+        match tokio::time::timeout(wait, data.next()).await {
             Ok(Some(chunk)) => Some((chunk.map_err(axum::Error::new), Some(data))),
             Ok(None) => None,
-            Err(_) => Some((Err(axum::Error::new(stalled(idle))), None)),
+            Err(_) => Some((
+                Err(axum::Error::new(timed_out(times, left <= times.idle))),
+                None,
+            )),
         }
     });
     next.run(Request::from_parts(parts, Body::from_stream(timed)))

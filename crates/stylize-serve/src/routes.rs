@@ -55,7 +55,10 @@ pub(crate) fn router(app: Arc<App>, port: u16) -> Router {
         .fallback(no_such_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
-            app.config.upload_idle_timeout,
+            crate::idle_body::BodyTimes {
+                idle: app.config.upload_idle_timeout,
+                whole: app.config.upload_timeout,
+            },
             crate::idle_body::limit,
         ))
         .layer(axum::middleware::from_fn_with_state(guard, guard::check))
@@ -396,7 +399,11 @@ async fn estimate(
 
 /// The photo and styles stored in the job's folder and decoded.
 struct Decoded {
-    dir: PathBuf,
+    /// The job's folder, removed when dropped: by a request that ends
+    /// without a job, the client's hang-up included (the decoding runs to
+    /// its end and its result is then dropped). Kept once the job is on
+    /// the board.
+    dir: tempfile::TempDir,
     content_file: PathBuf,
     style_sources: Vec<StyleSource>,
     inputs: Inputs,
@@ -471,8 +478,7 @@ fn decode_form(app: &App, form: &upload::JobForm) -> ApiResult<Decoded> {
         }
     }
     Ok(Decoded {
-        // Kept from here on; removed with the server's folder, or by DELETE.
-        dir: dir.keep(),
+        dir,
         content_file,
         style_sources,
         inputs: Inputs { painting, styles },
@@ -559,7 +565,14 @@ async fn create_job(
         return Err(upload::too_large(app.config.max_upload_bytes));
     }
     let form = form.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+    // A few uploads read at once: the others wait, unread, so that slow
+    // uploads cannot hold every connection's worth of memory.
+    let reading =
+        app.uploading.clone().acquire_owned().await.map_err(|_| {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the server is stopping")
+        })?;
     let form = upload::read_form(form, app.config.max_upload_bytes).await?;
+    drop(reading);
     let settings = parse_settings(form.settings.as_deref())?;
     check_method(&app, &settings)?;
     match (form.styles.is_empty(), settings.network_style.is_some()) {
@@ -601,27 +614,16 @@ async fn create_job(
     .await
     .map_err(|e| ApiError::internal(format!("decoding stopped: {e}")))?;
     let decoded = decoded?;
-    let cleanup = |e: ApiError| {
-        let _ = std::fs::remove_dir_all(&decoded.dir);
-        e
-    };
     let dims = |i: &DynamicImage| (i.width(), i.height());
     let content = decoded.size;
     let clip = matches!(decoded.inputs.painting, Painting::Video { .. });
     if let Some(message) = fast_too_small(&settings, content, clip) {
-        return Err(cleanup(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            message,
-        )));
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message));
     }
     let styles: Vec<_> = decoded.inputs.styles.iter().map(dims).collect();
-    let (estimate, refusal) =
-        check_memory(&app, &settings, &config, content, &styles).map_err(cleanup)?;
+    let (estimate, refusal) = check_memory(&app, &settings, &config, content, &styles)?;
     if let Some(message) = refusal {
-        return Err(cleanup(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            message,
-        )));
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message));
     }
     let style_names = form
         .styles
@@ -656,7 +658,8 @@ async fn create_job(
         width: content.0,
         height: content.1,
         estimate_bytes: estimate,
-        dir: decoded.dir.clone(),
+        // Kept from here on; removed with the server's folder, or by DELETE.
+        dir: decoded.dir.keep(),
         content_file: decoded.content_file.clone(),
         content_type: form.content.media_type,
         style_sources: decoded.style_sources.clone(),

@@ -78,6 +78,8 @@ impl Server {
             },
         )?;
         let streams = crate::app::event_streams(crate::connections::capped(config.max_connections));
+        // 0 would take no upload at all: at least one is read.
+        let config_uploads = config.max_concurrent_uploads;
         let app = Arc::new(App {
             board,
             stylizer,
@@ -87,6 +89,9 @@ impl Server {
             weights: weights.into(),
             swatches: Swatches::new(),
             decoding: Arc::new(tokio::sync::Semaphore::new(crate::app::MAX_DECODES)),
+            uploading: Arc::new(tokio::sync::Semaphore::new(
+                config_uploads.clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
+            )),
             streams: Arc::new(tokio::sync::Semaphore::new(streams)),
         });
         Ok(Server {

@@ -15,7 +15,16 @@ use stylize_serve::ServeConfig;
 
 /// Runs the server on a free port until the returned flag is set.
 fn running(test: &str, config: ServeConfig) -> Option<(SocketAddr, Arc<AtomicBool>)> {
+    running_in(test, config).map(|(addr, stop, _)| (addr, stop))
+}
+
+/// As [`running`], with the server's folder of jobs.
+fn running_in(
+    test: &str,
+    config: ServeConfig,
+) -> Option<(SocketAddr, Arc<AtomicBool>, std::path::PathBuf)> {
     let server = server(test, ServeConfig { port: 0, ..config })?;
+    let jobs_dir = server.jobs_dir().to_path_buf();
     let stop = Arc::new(AtomicBool::new(false));
     let (addr_tx, addr_rx) = mpsc::channel();
     let stop2 = stop.clone();
@@ -29,7 +38,28 @@ fn running(test: &str, config: ServeConfig) -> Option<(SocketAddr, Arc<AtomicBoo
     let addr = addr_rx
         .recv_timeout(Duration::from_secs(60))
         .expect("listening");
-    Some((addr, stop))
+    Some((addr, stop, jobs_dir))
+}
+
+/// The head of `POST /api/jobs` from this server's page, for a form of
+/// `length` bytes.
+fn job_head(addr: SocketAddr, length: usize) -> String {
+    format!(
+        "POST /api/jobs HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
+         Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n\
+         Content-Length: {length}\r\nConnection: close\r\n\r\n"
+    )
+}
+
+/// The folders of jobs in the server's folder.
+fn job_folders(jobs_dir: &std::path::Path) -> usize {
+    std::fs::read_dir(jobs_dir)
+        .expect("the jobs folder")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("job-"))
+        })
+        .count()
 }
 
 /// Everything the server sends until it closes the connection; fails if
@@ -231,5 +261,142 @@ fn a_client_that_stops_reading_a_response_is_cut_off() {
     // Others are still served.
     let answer = info(addr);
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    stop.store(true, Ordering::Relaxed);
+}
+
+/// A client that hangs up while its upload is decoded leaves nothing: the
+/// decoding runs to its end, and the folder it stored the upload in is
+/// removed with its result.
+#[test]
+fn a_client_that_hangs_up_during_decoding_leaves_no_folder() {
+    let Some((addr, stop, jobs_dir)) = running_in(
+        "a_client_that_hangs_up_during_decoding_leaves_no_folder",
+        quick_config(),
+    ) else {
+        return;
+    };
+    // A photo that compresses well and takes a while to decode.
+    let photo = image::RgbImage::from_fn(5000, 5000, |x, y| {
+        image::Rgb([(x / 40) as u8, (y / 40) as u8, ((x + y) / 80) as u8])
+    });
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgb8(photo)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .expect("encode");
+    let form = multipart(&[
+        Part::File("content", "big.png", &png),
+        Part::Text("builtin", "udnie"),
+    ]);
+    for _ in 0..3 {
+        let mut client = TcpStream::connect(addr).expect("connect");
+        client
+            .write_all(job_head(addr, form.len()).as_bytes())
+            .expect("write");
+        client.write_all(&form).expect("write");
+        std::thread::sleep(Duration::from_millis(30));
+        drop(client);
+    }
+    // Once the decodings have ended, every folder is a job's (a hang-up
+    // the server did not notice in time makes its job).
+    let jobs = |addr| {
+        let mut c = TcpStream::connect(addr).expect("connect");
+        write!(
+            c,
+            "GET /api/jobs HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .expect("write");
+        until_closed(&mut c).matches("\"id\":").count()
+    };
+    let start = std::time::Instant::now();
+    loop {
+        let (folders, listed) = (job_folders(&jobs_dir), jobs(addr));
+        if folders == listed {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{folders} job folders for {listed} jobs"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    stop.store(true, Ordering::Relaxed);
+}
+
+/// An upload that keeps arriving a byte at a time is answered 408 once
+/// it has taken the whole body's time, though no wait between bytes is
+/// long.
+#[test]
+fn an_upload_trickling_in_is_cut_off_at_its_deadline() {
+    let Some((addr, stop)) = running(
+        "an_upload_trickling_in_is_cut_off_at_its_deadline",
+        ServeConfig {
+            upload_idle_timeout: Duration::from_secs(2),
+            upload_timeout: Duration::from_secs(3),
+            ..quick_config()
+        },
+    ) else {
+        return;
+    };
+    let mut slow = TcpStream::connect(addr).expect("connect");
+    slow.write_all(job_head(addr, 1 << 20).as_bytes())
+        .expect("write");
+    write!(slow, "--{BOUNDARY}\r\n").expect("write");
+    let start = std::time::Instant::now();
+    // A byte every half second, for up to 20 s: the server gives up
+    // first (a write fails once it has closed), or answers.
+    let trickle = std::thread::spawn({
+        let mut slow = slow.try_clone().expect("clone");
+        move || {
+            while start.elapsed() < Duration::from_secs(20) {
+                if slow.write_all(b"x").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+    });
+    let said = until_closed(&mut slow);
+    assert!(said.starts_with("HTTP/1.1 408"), "{said}");
+    assert!(said.contains("took longer than 3 s"), "{said}");
+    assert!(start.elapsed() < Duration::from_secs(15));
+    let _ = trickle.join();
+    stop.store(true, Ordering::Relaxed);
+}
+
+/// Past the cap on uploads read at once, an upload waits, unread, until
+/// one ends.
+#[test]
+fn uploads_past_the_cap_wait_for_one_to_end() {
+    let Some((addr, stop)) = running(
+        "uploads_past_the_cap_wait_for_one_to_end",
+        ServeConfig {
+            upload_idle_timeout: Duration::from_secs(2),
+            max_concurrent_uploads: 1,
+            ..quick_config()
+        },
+    ) else {
+        return;
+    };
+    // The one upload read: it stops part-way, and is cut off after 2 s.
+    let mut stalled = TcpStream::connect(addr).expect("connect");
+    stalled
+        .write_all(job_head(addr, 1 << 20).as_bytes())
+        .expect("write");
+    write!(stalled, "--{BOUNDARY}\r\n").expect("write");
+    std::thread::sleep(Duration::from_millis(300));
+    // A whole form (refused for its content, which is no image) behind it.
+    let form = multipart(&[Part::File("content", "a.png", b"not an image")]);
+    let mut next = TcpStream::connect(addr).expect("connect");
+    next.write_all(job_head(addr, form.len()).as_bytes())
+        .expect("write");
+    next.write_all(&form).expect("write");
+    let answer = until_closed(&mut next);
+    assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
+    assert!(!answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // Answered only once the first was given up on.
+    assert!(
+        closed(&mut stalled),
+        "a second upload was read while the first was"
+    );
     stop.store(true, Ordering::Relaxed);
 }
