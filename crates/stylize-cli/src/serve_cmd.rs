@@ -46,6 +46,16 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         preview_interval: Duration::from_millis(cli.preview_interval_ms),
         max_memory: cli.max_memory.or_else(stylize::memory::machine_memory),
         ffmpeg: stylize_frames::ffmpeg_from_env(),
+        // Named in each job's command line, so that it runs as the job did
+        // (absolute: the command may be run from another folder).
+        weights_file: cli
+            .weights
+            .as_ref()
+            .map(|_| std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone())),
+        models_dir: cli
+            .models
+            .as_ref()
+            .map(|m| std::fs::canonicalize(m).unwrap_or_else(|_| m.clone())),
         ..ServeConfig::default()
     };
     if !cli.bind.is_loopback() {

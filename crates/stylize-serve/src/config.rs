@@ -88,6 +88,15 @@ pub struct ServeConfig {
     /// hold it. Default 60 s; `Duration::MAX` (or a year or more) means
     /// none.
     pub write_stall_timeout: Duration,
+    /// The weights file the server was started with, when one was named:
+    /// the command line shown for each optimiser job gives it as
+    /// `--weights`, so that the command paints with the same network.
+    /// Default `None` (the command uses the tool's default weights).
+    pub weights_file: Option<PathBuf>,
+    /// The folder of the fast network's models, when one was named: the
+    /// command line shown for a job that uses the network gives it as
+    /// `--models`. Default `None`.
+    pub models_dir: Option<PathBuf>,
 }
 
 impl Default for ServeConfig {
@@ -111,6 +120,8 @@ impl Default for ServeConfig {
             header_read_timeout: Duration::from_secs(30),
             max_connections: 256,
             write_stall_timeout: Duration::from_secs(60),
+            weights_file: None,
+            models_dir: None,
         }
     }
 }

@@ -2,6 +2,9 @@
 //! are served (a web page elsewhere cannot reach it through DNS
 //! rebinding: 421), and a request that changes anything (`POST`,
 //! `DELETE`) must come from this server's own page (`Origin`: 403).
+//! Every answer also tells browsers not to show it inside another site's
+//! frame (where clicks on the page would carry its own `Origin`) and not
+//! to let other sites load what it serves.
 
 use std::sync::Arc;
 
@@ -34,7 +37,12 @@ impl Guard {
         }
         let mut hosts = Vec::new();
         for n in names.iter().chain(extra) {
-            let n = n.to_ascii_lowercase();
+            let mut n = n.to_ascii_lowercase();
+            // An IPv6 address given without brackets (`fe80::1`) has no
+            // port: in a Host header it is bracketed.
+            if n.parse::<std::net::Ipv6Addr>().is_ok() {
+                n = format!("[{n}]");
+            }
             if has_port(&n) {
                 hosts.push(n);
                 continue;
@@ -68,10 +76,32 @@ pub(crate) async fn check(
     request: Request,
     next: Next,
 ) -> Response {
-    match verdict(&guard, &request) {
+    let mut response = match verdict(&guard, &request) {
         Ok(()) => next.run(request).await,
         Err(e) => e.into_response(),
-    }
+    };
+    protect(response.headers_mut());
+    response
+}
+
+/// The headers every answer carries: no framing by other sites
+/// (clickjacking), no loading of its images or data by them, no guessing
+/// of content types.
+fn protect(headers: &mut header::HeaderMap) {
+    use header::HeaderValue;
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'none'"),
+    );
+    headers.insert(
+        header::HeaderName::from_static("cross-origin-resource-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
 }
 
 /// Whether `request` may be served.
@@ -158,6 +188,9 @@ mod tests {
             assert!(g.host_ok(ok), "{ok}");
         }
         assert!(!g.host_ok("0.0.0.0:80"));
+        // An IPv6 address without brackets is one without a port.
+        let g = Guard::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8080, &["fe80::1".into()]);
+        assert!(g.host_ok("[fe80::1]:8080"), "{:?}", g.hosts);
         assert!(has_port("[::1]:80") && !has_port("[::1]") && !has_port("localhost"));
     }
 }

@@ -130,6 +130,9 @@ pub(crate) struct Job {
     /// What decoding its uploads warned about (a JPEG cut short), in the
     /// user's words.
     pub(crate) warnings: Vec<String>,
+    /// The end of its command line: the files the server runs with
+    /// ([`Settings::file_flags`]).
+    pub(crate) file_flags: String,
 }
 
 /// What the page sees of a job (`JOB` in API.md).
@@ -227,7 +230,7 @@ impl Job {
                         StyleSource::File(..) => name.clone(),
                     })
                     .collect::<Vec<_>>(),
-            ),
+            ) + &self.file_flags,
         }
     }
 

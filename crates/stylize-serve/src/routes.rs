@@ -285,9 +285,26 @@ fn check_memory(
 /// of `size` px with `settings`, as `stylize fast` (the command this page
 /// shows for the job) would refuse it: a photo under the network's least
 /// side (not painted as an upscaled thumbnail), or one too narrow at the
-/// job's size. `None` when it can, or the method is not the fast one.
-fn fast_too_small(settings: &Settings, (w, h): (u32, u32), clip: bool) -> Option<String> {
+/// job's size; or a painting (of `styles`) under the network's least side
+/// when the network reads the paintings (the fast method, or the
+/// optimiser started from the network's painting). `None` when it can,
+/// or the job does not use the network.
+fn fast_too_small(
+    settings: &Settings,
+    (w, h): (u32, u32),
+    clip: bool,
+    styles: &[(u32, u32)],
+) -> Option<String> {
     let min = stylize_feedforward::MIN_SIDE;
+    if settings.needs_fast() && settings.network_style.is_none() {
+        let small = styles.iter().enumerate().find(|(_, s)| s.0.min(s.1) < min);
+        if let Some((k, (sw, sh))) = small {
+            return Some(format!(
+                "painting {} is {sw}x{sh}; the fast network needs at least {min}x{min} pixels",
+                k + 1
+            ));
+        }
+    }
     if settings.method != MethodName::Fast {
         return None;
     }
@@ -370,7 +387,8 @@ async fn estimate(
     check_blend(&settings, styles.len())?;
     let config = settings.to_config(None).map_err(ApiError::bad_request)?;
     // The photo is what is sized here (a clip's frames alike).
-    let too_small = fast_too_small(&settings, req.content, false)
+    // Placeholder paintings (none given) are the photo's size.
+    let too_small = fast_too_small(&settings, req.content, false, &styles)
         .map(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m));
     let checked = match too_small {
         Some(e) => Err(e),
@@ -617,10 +635,10 @@ async fn create_job(
     let dims = |i: &DynamicImage| (i.width(), i.height());
     let content = decoded.size;
     let clip = matches!(decoded.inputs.painting, Painting::Video { .. });
-    if let Some(message) = fast_too_small(&settings, content, clip) {
+    let styles: Vec<_> = decoded.inputs.styles.iter().map(dims).collect();
+    if let Some(message) = fast_too_small(&settings, content, clip, &styles) {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message));
     }
-    let styles: Vec<_> = decoded.inputs.styles.iter().map(dims).collect();
     let (estimate, refusal) = check_memory(&app, &settings, &config, content, &styles)?;
     if let Some(message) = refusal {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message));
@@ -643,6 +661,10 @@ async fn create_job(
     } else {
         config.iterations * config.scales.sizes(config.size).len()
     };
+    let settings_flags = settings.file_flags(
+        app.config.weights_file.as_deref(),
+        app.config.models_dir.as_deref(),
+    );
     let job = Job {
         id: 0,
         kind: if form.video {
@@ -679,6 +701,7 @@ async fn create_job(
         result_file: None,
         error: None,
         warnings: decoded.warnings.clone(),
+        file_flags: settings_flags,
     };
     let dir = job.dir.clone();
     let view = app.board.add(job).inspect_err(|_| {

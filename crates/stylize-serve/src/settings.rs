@@ -423,6 +423,27 @@ impl Settings {
         args.join(" ")
     }
 
+    /// The flags that name the files the server runs with, `--weights`
+    /// and `--models` (each when given and used by this job), for the end
+    /// of [`Self::command`]: empty, or starting with a space.
+    pub(crate) fn file_flags(
+        &self,
+        weights: Option<&std::path::Path>,
+        models: Option<&std::path::Path>,
+    ) -> String {
+        let mut flags = String::new();
+        let mut flag = |name: &str, path: &std::path::Path| {
+            flags.push_str(&format!(" --{name} {}", file_arg(&path.to_string_lossy())));
+        };
+        if let Some(w) = weights.filter(|_| self.method != MethodName::Fast) {
+            flag("weights", w);
+        }
+        if let Some(m) = models.filter(|_| self.needs_fast()) {
+            flag("models", m);
+        }
+        flags
+    }
+
     /// The `stylize fast` command of a fast photo, `stylize video --method
     /// fast` of a fast clip.
     fn fast_command(&self, kind: JobKind, content: &str, styles: &[String]) -> String {
@@ -631,6 +652,30 @@ mod tests {
         assert!(bad
             .to_config(None)
             .is_err_and(|e| e.contains("style_blend")));
+    }
+
+    /// The files a server was started with are named where the job uses
+    /// them: the weights for the optimiser, the models for the network.
+    #[test]
+    fn the_servers_files_are_named_where_the_job_uses_them() {
+        let of = |json: &str| {
+            Settings::resolve(&serde_json::from_str(json).expect("JSON"))
+                .expect("valid")
+                .file_flags(
+                    Some(std::path::Path::new("/w/my weights.h5")),
+                    Some(std::path::Path::new("/m")),
+                )
+        };
+        assert_eq!(of(r#"{}"#), " --weights '/w/my weights.h5'");
+        assert_eq!(
+            of(r#"{"init":"fast"}"#),
+            " --weights '/w/my weights.h5' --models /m"
+        );
+        assert_eq!(of(r#"{"method":"fast"}"#), " --models /m");
+        let none = Settings::resolve(&serde_json::from_str("{}").expect("JSON"))
+            .expect("valid")
+            .file_flags(None, None);
+        assert_eq!(none, "");
     }
 
     #[test]

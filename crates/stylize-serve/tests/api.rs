@@ -129,6 +129,26 @@ async fn security_checks() {
         let (status, _, _) = send(&app, with("GET", "/api/info", host, None)).await;
         assert_eq!(status, StatusCode::OK, "{host}");
     }
+    // Every answer, the page's and a refusal's, forbids framing by other
+    // sites (clickjacking: clicks in a framed page carry its Origin) and
+    // loading by them.
+    for (uri, host) in [
+        ("/", HOST),
+        ("/api/info", HOST),
+        ("/styles/starry_night.jpg", HOST),
+        ("/api/info", "evil.example:8080"),
+    ] {
+        let (_, _, headers) = send(&app, with("GET", uri, host, None)).await;
+        let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        assert_eq!(h("x-frame-options"), Some("DENY"), "{uri} {host}");
+        assert_eq!(
+            h("content-security-policy"),
+            Some("frame-ancestors 'none'"),
+            "{uri} {host}"
+        );
+        assert_eq!(h("cross-origin-resource-policy"), Some("same-origin"));
+        assert_eq!(h("x-content-type-options"), Some("nosniff"));
+    }
     let (status, _, _) = send(&app, with("GET", "/api/info", "127.0.0.1:9999", None)).await;
     assert_eq!(status, StatusCode::MISDIRECTED_REQUEST);
     // Unknown routes and methods answer in JSON too, behind the same guard.
@@ -1113,6 +1133,47 @@ async fn fast_jobs_paint_in_one_pass_or_start_the_optimiser() {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(error_of(&v).contains("at least 16x16"), "{v}");
+    // So is a 3x3 painting, for either use of the network, and the
+    // estimate says it does not fit.
+    for settings in [
+        r#"{"method":"fast","size":96}"#,
+        r#"{"method":"optimize","init":"fast","size":64,"iterations":1}"#,
+    ] {
+        let (status, v) = json(
+            &app,
+            post_job(&[
+                Part::File("content", "photo.png", &photo),
+                Part::File("style", "three.png", three.get_ref()),
+                Part::Text("settings", settings),
+            ]),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{settings}: {v}");
+        assert!(
+            error_of(&v).contains("painting 1 is 3x3; the fast network needs at least 16x16"),
+            "{settings}: {v}"
+        );
+    }
+    let (status, v) = json(
+        &app,
+        Request::post("/api/estimate")
+            .header(header::HOST, HOST)
+            .header(header::ORIGIN, ORIGIN)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(
+                r#"{"settings":{"method":"fast","size":96},"content":[96,64],"styles":[[1,1]]}"#,
+            ))
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["fits"], false, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("painting 1 is 1x1")),
+        "{v}"
+    );
     // So is one too narrow at the job's size (64x1), before it is queued.
     let mut strip = std::io::Cursor::new(Vec::new());
     image::RgbImage::new(1000, 20)
