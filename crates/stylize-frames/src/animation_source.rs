@@ -28,9 +28,20 @@ pub(crate) fn open_image(
     let check = |size: (u32, u32)| check_frame_size(path, size, options.max_frame_pixels);
     let frames = match format {
         ImageFormat::Gif => {
-            let decoder =
+            let mut decoder =
                 image::codecs::gif::GifDecoder::new(reader()?).map_err(decode_error(path, 1))?;
-            check(decoder.dimensions())?;
+            let (w, h) = decoder.dimensions();
+            check((w, h))?;
+            // Each frame's own size is read only as it is decoded, and the
+            // decoder allocates what the frame claims (65535x65535 from a
+            // few bytes): its buffers are held to a few screens' worth (the
+            // screen, the composited frame and the frame itself, which may
+            // be larger than the screen). A frame past that fails to decode.
+            let mut limits = image::Limits::default();
+            limits.max_alloc = Some((16 * u64::from(w) * u64::from(h)).max(1 << 20));
+            decoder
+                .set_limits(limits)
+                .map_err(FramesError::decode(path))?;
             Some(decoder.into_frames())
         }
         ImageFormat::Png => {

@@ -177,39 +177,82 @@ fn to_srgb(img: DynamicImage, icc: &[u8], path: &Path, warnings: &mut Vec<String
     let alpha = img.color().has_alpha();
     let layout = if alpha { Layout::Rgba } else { Layout::Rgb };
     let srgb = ColorProfile::new_srgb();
-    let transform =
-        match profile.create_transform_f32(layout, &srgb, layout, TransformOptions::default()) {
-            Ok(t) => t,
-            Err(e) => {
-                warnings.push(format!(
-                    "{}: its colour profile ({name}) cannot be converted to sRGB ({e}); its \
-                     colours are taken as sRGB",
-                    path.display()
-                ));
-                return img;
-            }
-        };
-    let (w, h) = (img.width(), img.height());
-    let src: Vec<f32> = if alpha {
-        img.to_rgba32f().into_raw()
-    } else {
-        img.to_rgb32f().into_raw()
+    let options = TransformOptions::default();
+    // Converted in place at the image's own depth (grey images, rare with
+    // an RGB profile, as RGB), a band of rows at a time: a large photo
+    // costs one band's copy, not float copies of the whole (24 bytes a
+    // pixel before the memory check could see them).
+    let mut img = match img {
+        DynamicImage::ImageLuma8(_) => DynamicImage::ImageRgb8(img.to_rgb8()),
+        DynamicImage::ImageLumaA8(_) => DynamicImage::ImageRgba8(img.to_rgba8()),
+        DynamicImage::ImageLuma16(_) => DynamicImage::ImageRgb16(img.to_rgb16()),
+        DynamicImage::ImageLumaA16(_) => DynamicImage::ImageRgba16(img.to_rgba16()),
+        other => other,
     };
-    let mut dst = vec![0.0f32; src.len()];
-    if let Err(e) = transform.transform(&src, &mut dst) {
-        warnings.push(format!(
-            "{}: converting its colours from {name} to sRGB failed ({e}); they are taken as sRGB",
-            path.display()
-        ));
-        return img;
+    let row = img.width() as usize * if alpha { 4 } else { 3 };
+    let converted = match &mut img {
+        DynamicImage::ImageRgb8(b) => profile
+            .create_transform_8bit(layout, &srgb, layout, options)
+            .map(|t| in_bands(b, row, |s, d| t.transform(s, d))),
+        DynamicImage::ImageRgba8(b) => profile
+            .create_transform_8bit(layout, &srgb, layout, options)
+            .map(|t| in_bands(b, row, |s, d| t.transform(s, d))),
+        DynamicImage::ImageRgb16(b) => profile
+            .create_transform_16bit(layout, &srgb, layout, options)
+            .map(|t| in_bands(b, row, |s, d| t.transform(s, d))),
+        DynamicImage::ImageRgba16(b) => profile
+            .create_transform_16bit(layout, &srgb, layout, options)
+            .map(|t| in_bands(b, row, |s, d| t.transform(s, d))),
+        DynamicImage::ImageRgb32F(b) => profile
+            .create_transform_f32(layout, &srgb, layout, options)
+            .map(|t| in_bands(b, row, |s, d| t.transform(s, d))),
+        DynamicImage::ImageRgba32F(b) => profile
+            .create_transform_f32(layout, &srgb, layout, options)
+            .map(|t| in_bands(b, row, |s, d| t.transform(s, d))),
+        // A layout this version does not know: left as decoded.
+        _ => return img,
+    };
+    match converted {
+        Err(e) => {
+            warnings.push(format!(
+                "{}: its colour profile ({name}) cannot be converted to sRGB ({e}); its \
+                 colours are taken as sRGB",
+                path.display()
+            ));
+            img
+        }
+        Ok(Err(e)) => {
+            warnings.push(format!(
+                "{}: converting its colours from {name} to sRGB failed part-way ({e})",
+                path.display()
+            ));
+            img
+        }
+        Ok(Ok(())) => {
+            log::info!("{}: colours converted from {name} to sRGB", path.display());
+            img
+        }
     }
-    log::info!("{}: colours converted from {name} to sRGB", path.display());
-    let converted = if alpha {
-        image::Rgba32FImage::from_raw(w, h, dst).map(DynamicImage::ImageRgba32F)
-    } else {
-        image::Rgb32FImage::from_raw(w, h, dst).map(DynamicImage::ImageRgb32F)
-    };
-    converted.unwrap_or(img)
+}
+
+/// Runs `convert` (source, destination) over `data` in bands of 64 rows
+/// of `row` values each, in place through one band's copy. A band fails
+/// only when its length does not fit the transform's layout, which whole
+/// rows of that layout always do; should one fail, the bands before it
+/// stay converted (the caller's warning says the conversion failed).
+fn in_bands<T: Copy>(
+    data: &mut [T],
+    row: usize,
+    convert: impl Fn(&[T], &mut [T]) -> std::result::Result<(), moxcms::CmsError>,
+) -> std::result::Result<(), moxcms::CmsError> {
+    let band = row.max(1) * 64;
+    let mut copy = Vec::with_capacity(band.min(data.len()));
+    for part in data.chunks_mut(band) {
+        copy.clear();
+        copy.extend_from_slice(part);
+        convert(&copy, part)?;
+    }
+    Ok(())
 }
 
 /// What loading `path`, a `format` file, warns about, each message naming

@@ -308,6 +308,41 @@ fn a_gif_claiming_a_huge_screen_is_refused_from_its_header() {
     assert_eq!((info.width, info.height), (4, 4));
 }
 
+/// A GIF frame claiming far more than the screen (65535x65535 in a 16x16
+/// GIF of a few bytes) fails to decode without the decoder allocating
+/// what it claims (17 GB), the frames before it read.
+#[test]
+fn a_gif_frame_claiming_a_huge_size_is_refused_before_it_is_allocated() {
+    let dir = tempdir();
+    let path = dir.path().join("bomb.gif");
+    let mut gif = b"GIF89a".to_vec();
+    gif.extend_from_slice(&16u16.to_le_bytes());
+    gif.extend_from_slice(&16u16.to_le_bytes());
+    gif.extend_from_slice(&[0x80, 0, 0, 0, 0, 0, 255, 255, 255]);
+    for (w, h) in [(1u16, 1u16), (65535, 65535)] {
+        gif.extend_from_slice(&[0x2c, 0, 0, 0, 0]);
+        gif.extend_from_slice(&w.to_le_bytes());
+        gif.extend_from_slice(&h.to_le_bytes());
+        gif.extend_from_slice(&[0, 2, 2, 0x4c, 0x01, 0]);
+    }
+    gif.push(0x3b);
+    std::fs::write(&path, &gif).unwrap();
+    let mut source =
+        stylize_frames::open_source(&path, &stylize_frames::SourceOptions::default()).unwrap();
+    assert!(source.next_frame().unwrap().is_some());
+    let err = source
+        .next_frame()
+        .expect_err("the 65535x65535 frame was read");
+    let causes = std::iter::successors(Some(&err as &dyn std::error::Error), |e| e.source())
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ");
+    assert!(
+        causes.contains("bomb.gif") && causes.contains("limit"),
+        "{causes}"
+    );
+}
+
 /// A GIF's or APNG's `finish` encodes the whole clip; a stop signal set
 /// before it stops it with `Stopped`, and nothing is left in the folder.
 /// Unset, the same sink writes its file.
