@@ -537,7 +537,14 @@ pub fn check_output_dir(output: &Path) -> Result<(), Error> {
                 // (tempfile appends ` at path "..."`), of no use to the user.
                 let text = e.to_string();
                 let reason = text.split(" at path \"").next().unwrap_or(&text);
-                Error::io(dir, std::io::Error::new(e.kind(), reason.to_owned()))
+                // A folder that is there and still "not found" for a new
+                // file: a file system that makes none (`/proc`, `/sys`).
+                let reason = if e.kind() == std::io::ErrorKind::NotFound {
+                    format!("no file can be made in this folder ({reason})")
+                } else {
+                    reason.to_owned()
+                };
+                Error::io(dir, std::io::Error::new(e.kind(), reason))
             }
         })
 }

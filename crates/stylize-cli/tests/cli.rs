@@ -414,6 +414,11 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
             expect: "`-` (standard input) is read only by `video --input -`",
         },
         Case {
+            name: "an output in a folder that makes no files",
+            args: s(&["--output", "/proc/out.png"]),
+            expect: "/proc: no file can be made in this folder",
+        },
+        Case {
             name: "a number past what f32 holds",
             args: s(&["--beta", "1e40"]),
             expect: "1e40 is too large",

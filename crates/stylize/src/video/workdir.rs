@@ -409,9 +409,16 @@ impl WorkDir {
                 std::io::Error::new(std::io::ErrorKind::InvalidData, "not a frame record"),
             )
         };
+        // A cost is a sum of the network's single-precision figures: a
+        // record outside that (edited, or damaged in a way that still
+        // parses) would weigh the next frame's temporal cost with it.
+        let cost = v["cost"]
+            .as_f64()
+            .filter(|c| (0.0..=f64::from(f32::MAX)).contains(c))
+            .ok_or_else(bad)?;
         Ok(Stored {
             state,
-            cost: v["cost"].as_f64().ok_or_else(bad)?,
+            cost,
             fresh: v["fresh"].as_bool().ok_or_else(bad)?,
             source: v["source"].as_str().map(str::to_string),
         })
@@ -607,6 +614,20 @@ mod tests {
         assert!(e.contains("another picture"), "{e}");
         let e = w.resume(0, (5, 3), &source, &digest).unwrap().unwrap_err();
         assert!(e.contains("size"), "{e}");
+        // A record whose cost no run could have given (it would weigh the
+        // next frame's temporal cost), kept aside to restore.
+        let record = dir.join(frame_name("state", 1, "json"));
+        let kept = std::fs::read(&record).unwrap();
+        for cost in ["1e308", "-1", "null"] {
+            std::fs::write(
+                &record,
+                format!(r#"{{"cost":{cost},"fresh":true,"source":null}}"#),
+            )
+            .unwrap();
+            let e = w.resume(0, (4, 3), &source, &digest).unwrap().unwrap_err();
+            assert!(e.contains("not a frame record"), "{cost}: {e}");
+        }
+        std::fs::write(&record, kept).unwrap();
         // A result file that does not decode.
         std::fs::write(dir.join(frame_name("frame", 2, "png")), b"garbage").unwrap();
         assert!(w.resume(1, (4, 3), &source, &digest).unwrap().is_err());
