@@ -461,7 +461,10 @@ def test_bundled_style_from_gallery(page, server):
     blend, settings = start_sent(page)
     assert '"style_blend":[3,1]' in settings, settings
     item = wait_history(page, blend["id"], "done")
-    assert server.job(blend["id"])["command"].endswith("--style-blend 3,1")
+    command = server.job(blend["id"])["command"]
+    assert " --style-blend 3,1 " in command, command
+    # The server was started with --weights: the command names them too.
+    assert command.endswith(" --weights " + os.path.realpath(os.environ["STYLIZE_HED_WEIGHTS"])), command
     # Alike weights are equal parts: no style_blend.
     weights.nth(0).fill("1")
     equal, settings = start_sent(page)
