@@ -268,6 +268,28 @@ fn carried_e_warp_separates_flicker_from_motion() {
     // share: the steady clip's figure is about its own E_warp.
     assert!(c_flicker < 0.2 * e_flicker, "{c_flicker} vs {e_flicker}");
     assert!(c_steady < 1e-3, "{c_steady}");
+    // Half a pixel a frame each way: carrying resamples the noise twice,
+    // a linear interpolation at 0.5 each time, together the kernel
+    // [1 2 1]/4 on each axis. The difference keeps 1 - 2 * 1/4 + (6/16)^2
+    // = 0.64 of the noise's variance (0.1^2 / 3) in each of 3 channels:
+    // about 0.0064, which a figure that lost the carried frame (0) or
+    // did not resample (the full 0.02) would miss. (Measured: 0.006405.)
+    let half = |seed: u32| -> Vec<Vec<f32>> {
+        (0..4)
+            .map(|t| frame(seed, 0.5 * t as f32, 0.5 * t as f32))
+            .collect()
+    };
+    let clip = half(1);
+    let r = WarpReference::new(W, H, &clip, &DisParams::default()).unwrap();
+    let noisy = add_noise(&half(2), 0.1, 9);
+    let c_half = r
+        .carried_e_warp(&clip, &noisy, &DisParams::default())
+        .unwrap();
+    let expected = 3.0 * 0.640_625 * 0.01 / 3.0;
+    assert!(
+        (c_half - expected).abs() < 0.05 * expected,
+        "{c_half} vs about {expected}"
+    );
     // Wrong sizes and counts are errors.
     assert!(r
         .carried_e_warp(&clip[..3], &steady, &DisParams::default())

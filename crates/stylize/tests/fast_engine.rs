@@ -204,6 +204,43 @@ fn fast_engine_matches_burn_on_every_cost_term_and_tap_kind() {
     }
 }
 
+/// Each cost term's gradient on its own: in a problem where the terms
+/// are summed, a small term (total variation is 1e-4 of the PyTorch
+/// fixture's gradient) could be wrong by half and hide inside the sum's
+/// tolerance. Here the others weigh under a millionth of the cost
+/// (asserted), so the gradient compared is the term's own.
+#[test]
+fn each_cost_terms_gradient_agrees_on_its_own() {
+    let weights = random_weights(Architecture::Vgg16, 5);
+    let content = random_image(59, 47, 8);
+    let styles = [random_image(52, 60, 9)];
+    let base = StyleConfig::gatys()
+        .with_size(59)
+        .with_init_noise(0.1)
+        .with_pooling(Pooling::Max);
+    for (term, alpha, beta, tv) in [
+        ("content", 1.0, 1e-12, 0.0),
+        ("style", 1e-12, 1.0, 0.0),
+        ("total variation", 1e-12, 1e-12, 1e6),
+    ] {
+        let config = base
+            .clone()
+            .with_alpha(alpha)
+            .with_beta(beta)
+            .with_tv_weight(tv);
+        let f = eval(&weights, Impl::Fast, &content, &styles, &config);
+        let r = eval(&weights, Impl::BurnF64, &content, &styles, &config);
+        // The term checked is the cost (the others round away in it).
+        let (cost, part) = match term {
+            "content" => (r.0.total, r.0.content),
+            "style" => (r.0.total, r.0.style),
+            _ => (r.0.total, r.0.tv),
+        };
+        assert!(rel(part, cost) < 1e-6, "{term}: {part} of {cost}");
+        assert_agree(&format!("{term} alone, fast vs burn f64"), &f, &r);
+    }
+}
+
 #[test]
 fn fast_engine_matches_burn_on_the_real_weights() {
     let Some(path) = common::hed_weights("fast_engine_matches_burn_on_the_real_weights") else {

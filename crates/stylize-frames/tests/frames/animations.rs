@@ -61,6 +61,7 @@ fn gif_has_one_global_palette_delays_and_loop() {
         let e = mae(a, b);
         assert!(e < 8.0, "mean abs error {e}");
     }
+    assert_in_order("clip.gif", &input, &back);
 }
 
 #[test]
@@ -81,10 +82,12 @@ fn gif_without_dither_and_without_loop() {
     // 3 frames at 29.97 fps end at 3.3, 6.7, 10.0 cs: 3 + 4 + 3.
     assert_eq!(delays, vec![3, 4, 3]);
     let (_, back) = read_all(&out).unwrap();
+    assert_eq!(back.len(), 3);
     for (a, b) in input.iter().zip(&back) {
         // Measured 6.0 (see the test above); bound 7.
         assert!(mae(a, b) < 7.0, "{}", mae(a, b));
     }
+    assert_in_order("once.gif", &input, &back);
 }
 
 #[test]

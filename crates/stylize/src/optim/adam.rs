@@ -88,7 +88,7 @@ impl Adam {
 mod tests {
     use super::*;
 
-    /// Two steps on f(x) = x^2 / 2 (gradient x), against the update rule
+    /// Three steps on f(x) = x^2 / 2 (gradient x), against the update rule
     /// computed by hand in f64.
     #[test]
     fn matches_keras_update_rule() {
