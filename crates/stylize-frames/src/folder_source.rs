@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::colour_profile::{convert_to_srgb, ProfileOutcome};
 use crate::error::{FramesError, Result};
 use crate::frame::{flatten, Frame, VideoInfo};
 use crate::frame_source::{FrameSource, SourceOptions};
@@ -10,12 +11,18 @@ use crate::natural_sort::natural_cmp;
 /// File extensions read as frames (compared case-insensitively).
 const FRAME_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "webp", "bmp", "gif"];
 
-/// The image files of a folder, in natural order.
+/// The image files of a folder, in natural order. Each frame is turned
+/// upright as its EXIF orientation says (a phone's photos) and its colours
+/// converted to sRGB from its colour profile, as a photo given to `stylize
+/// image` is.
 pub(crate) struct FolderSource {
     files: Vec<PathBuf>,
     next: usize,
     info: VideoInfo,
     background: [u8; 3],
+    /// Whether a colour profile that could not be used was said (once for
+    /// the folder, not for every frame).
+    warned: bool,
 }
 
 impl FolderSource {
@@ -52,6 +59,7 @@ impl FolderSource {
             next: 0,
             info,
             background: options.background,
+            warned: false,
         })
     }
 }
@@ -67,12 +75,28 @@ impl FrameSource for FolderSource {
         };
         self.next += 1;
         check_not_empty(path)?;
-        let image = image::ImageReader::open(path)
-            .map_err(FramesError::io("reading", path))?
-            .with_guessed_format()
-            .map_err(FramesError::io("reading", path))?
-            .decode()
-            .map_err(FramesError::decode(path))?;
+        let mut decoder = decoder(path)?;
+        let orientation = decoder.orientation().ok();
+        let icc = decoder.icc_profile().ok().flatten();
+        let mut image =
+            image::DynamicImage::from_decoder(decoder).map_err(FramesError::decode(path))?;
+        if let Some(o) = orientation {
+            image.apply_orientation(o);
+        }
+        if let Some(icc) = icc {
+            match convert_to_srgb(&mut image, &icc) {
+                ProfileOutcome::Converted(name) => {
+                    log::debug!("{}: colours converted from {name} to sRGB", path.display());
+                }
+                ProfileOutcome::Unchanged => {}
+                ProfileOutcome::Failed(why) => {
+                    if !self.warned {
+                        log::warn!("{}: {why} (said once for the folder)", path.display());
+                        self.warned = true;
+                    }
+                }
+            }
+        }
         let frame = flatten(image, self.background);
         if frame.dimensions() != (self.info.width, self.info.height) {
             // The file changed since it was listed.
@@ -137,13 +161,26 @@ fn check_not_empty(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The size in `path`'s header.
-fn dimensions(path: &Path) -> Result<(u32, u32)> {
-    check_not_empty(path)?;
-    image::ImageReader::open(path)
+/// The decoder of the image at `path`, its header read.
+fn decoder(path: &Path) -> Result<Box<dyn image::ImageDecoder>> {
+    let decoder = image::ImageReader::open(path)
         .map_err(FramesError::io("reading", path))?
         .with_guessed_format()
         .map_err(FramesError::io("reading", path))?
-        .into_dimensions()
-        .map_err(FramesError::decode(path))
+        .into_decoder()
+        .map_err(FramesError::decode(path))?;
+    Ok(Box::new(decoder))
+}
+
+/// The size of the frame at `path`, upright (its header's, the sides
+/// swapped for an EXIF orientation that turns it a quarter).
+fn dimensions(path: &Path) -> Result<(u32, u32)> {
+    use image::metadata::Orientation as O;
+    check_not_empty(path)?;
+    let mut decoder = decoder(path)?;
+    let (w, h) = decoder.dimensions();
+    Ok(match decoder.orientation() {
+        Ok(O::Rotate90 | O::Rotate270 | O::Rotate90FlipH | O::Rotate270FlipH) => (h, w),
+        _ => (w, h),
+    })
 }

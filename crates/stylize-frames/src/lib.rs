@@ -36,6 +36,9 @@
 //!
 //! # Colour
 //!
+//! Images in a frame folder are turned upright as their EXIF orientation
+//! says and converted to sRGB from their colour profile
+//! ([`convert_to_srgb`], which `stylize`'s photos go through too).
 //! Y'CbCr is BT.601 throughout ([`YuvRange`]). Y4M input is limited range
 //! unless tagged `XCOLORRANGE=FULL`; chroma is upsampled bilinearly with
 //! centred siting. ffmpeg inputs are converted by ffmpeg to full-range
@@ -81,6 +84,7 @@
 
 mod animation_source;
 mod apng_sink;
+mod colour_profile;
 mod error;
 mod ffmpeg;
 mod ffmpeg_sink;
@@ -104,6 +108,7 @@ mod y4m;
 mod y4m_sink;
 mod yuv;
 
+pub use colour_profile::{convert_to_srgb, ProfileOutcome};
 pub use error::{FramesError, Result, FFMPEG_HELP};
 pub use ffmpeg::{ffmpeg_from_env, probe, Probe, FFMPEG_ENV};
 pub use folder_source::frame_files;

@@ -145,114 +145,24 @@ pub fn load_image_with_warnings(
     Ok((img, warnings))
 }
 
-/// `img` with its colours converted from the ICC profile `icc` to sRGB,
-/// which the networks were trained on and every output is written in
-/// (untagged). Unchanged for an sRGB profile, and for one that is not an
-/// RGB profile (a CMYK JPEG's, which the decoder has already turned into
-/// RGB its own way) or that cannot be used (said in `warnings`).
-fn to_srgb(img: DynamicImage, icc: &[u8], path: &Path, warnings: &mut Vec<String>) -> DynamicImage {
-    use moxcms::{ColorProfile, DataColorSpace, Layout, ProfileText, TransformOptions};
-    let profile = match ColorProfile::new_from_slice(icc) {
-        Ok(p) => p,
-        Err(e) => {
-            warnings.push(format!(
-                "{}: its colour profile cannot be read ({e}); its colours are taken as sRGB",
-                path.display()
-            ));
-            return img;
-        }
-    };
-    if profile.color_space != DataColorSpace::Rgb {
-        return img;
-    }
-    let name = match &profile.description {
-        Some(ProfileText::PlainString(s)) => s.clone(),
-        Some(ProfileText::Localizable(v)) => v.iter().map(|l| l.value.as_str()).collect(),
-        Some(ProfileText::Description(d)) => d.ascii_string.clone(),
-        None => String::new(),
-    };
-    if name.contains("sRGB") {
-        return img;
-    }
-    let alpha = img.color().has_alpha();
-    let layout = if alpha { Layout::Rgba } else { Layout::Rgb };
-    let srgb = ColorProfile::new_srgb();
-    let options = TransformOptions::default();
-    // Converted in place at the image's own depth (grey images, rare with
-    // an RGB profile, as RGB), a band of rows at a time: a large photo
-    // costs one band's copy, not float copies of the whole (24 bytes a
-    // pixel before the memory check could see them).
-    let mut img = match img {
-        DynamicImage::ImageLuma8(_) => DynamicImage::ImageRgb8(img.to_rgb8()),
-        DynamicImage::ImageLumaA8(_) => DynamicImage::ImageRgba8(img.to_rgba8()),
-        DynamicImage::ImageLuma16(_) => DynamicImage::ImageRgb16(img.to_rgb16()),
-        DynamicImage::ImageLumaA16(_) => DynamicImage::ImageRgba16(img.to_rgba16()),
-        other => other,
-    };
-    let row = img.width() as usize * if alpha { 4 } else { 3 };
-    let converted = match &mut img {
-        DynamicImage::ImageRgb8(b) => profile
-            .create_transform_8bit(layout, &srgb, layout, options)
-            .map(|t| in_bands(b, row, |s, d| t.transform(s, d))),
-        DynamicImage::ImageRgba8(b) => profile
-            .create_transform_8bit(layout, &srgb, layout, options)
-            .map(|t| in_bands(b, row, |s, d| t.transform(s, d))),
-        DynamicImage::ImageRgb16(b) => profile
-            .create_transform_16bit(layout, &srgb, layout, options)
-            .map(|t| in_bands(b, row, |s, d| t.transform(s, d))),
-        DynamicImage::ImageRgba16(b) => profile
-            .create_transform_16bit(layout, &srgb, layout, options)
-            .map(|t| in_bands(b, row, |s, d| t.transform(s, d))),
-        DynamicImage::ImageRgb32F(b) => profile
-            .create_transform_f32(layout, &srgb, layout, options)
-            .map(|t| in_bands(b, row, |s, d| t.transform(s, d))),
-        DynamicImage::ImageRgba32F(b) => profile
-            .create_transform_f32(layout, &srgb, layout, options)
-            .map(|t| in_bands(b, row, |s, d| t.transform(s, d))),
-        // A layout this version does not know: left as decoded.
-        _ => return img,
-    };
-    match converted {
-        Err(e) => {
-            warnings.push(format!(
-                "{}: its colour profile ({name}) cannot be converted to sRGB ({e}); its \
-                 colours are taken as sRGB",
-                path.display()
-            ));
-            img
-        }
-        Ok(Err(e)) => {
-            warnings.push(format!(
-                "{}: converting its colours from {name} to sRGB failed part-way ({e})",
-                path.display()
-            ));
-            img
-        }
-        Ok(Ok(())) => {
+/// `img` with its colours converted from the ICC profile `icc` to sRGB
+/// ([`stylize_frames::convert_to_srgb`]), what could not be done said in
+/// `warnings` with the file's name.
+fn to_srgb(
+    mut img: DynamicImage,
+    icc: &[u8],
+    path: &Path,
+    warnings: &mut Vec<String>,
+) -> DynamicImage {
+    use stylize_frames::ProfileOutcome;
+    match stylize_frames::convert_to_srgb(&mut img, icc) {
+        ProfileOutcome::Converted(name) => {
             log::info!("{}: colours converted from {name} to sRGB", path.display());
-            img
         }
+        ProfileOutcome::Unchanged => {}
+        ProfileOutcome::Failed(why) => warnings.push(format!("{}: {why}", path.display())),
     }
-}
-
-/// Runs `convert` (source, destination) over `data` in bands of 64 rows
-/// of `row` values each, in place through one band's copy. A band fails
-/// only when its length does not fit the transform's layout, which whole
-/// rows of that layout always do; should one fail, the bands before it
-/// stay converted (the caller's warning says the conversion failed).
-fn in_bands<T: Copy>(
-    data: &mut [T],
-    row: usize,
-    convert: impl Fn(&[T], &mut [T]) -> std::result::Result<(), moxcms::CmsError>,
-) -> std::result::Result<(), moxcms::CmsError> {
-    let band = row.max(1) * 64;
-    let mut copy = Vec::with_capacity(band.min(data.len()));
-    for part in data.chunks_mut(band) {
-        copy.clear();
-        copy.extend_from_slice(part);
-        convert(&copy, part)?;
-    }
-    Ok(())
+    img
 }
 
 /// What loading `path`, a `format` file, warns about, each message naming

@@ -1,6 +1,6 @@
 //! Frame folders in and out.
 
-use stylize_frames::{open_source, FramesError, SinkOptions, SourceOptions};
+use stylize_frames::{open_source, Frame, FramesError, SinkOptions, SourceOptions};
 
 use crate::common::*;
 
@@ -179,4 +179,74 @@ fn output_inside_input_is_refused() {
     let file = dir.path().join("clip.gif");
     std::fs::write(&file, b"x").unwrap();
     assert!(check(&file, &dir.path().join("clip.gif.out")).is_ok());
+}
+
+/// `jpeg` with an EXIF block whose Orientation is `orientation`.
+fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+    let mut exif = b"Exif\0\0MM\0\x2a\0\0\0\x08".to_vec();
+    exif.extend(1u16.to_be_bytes()); // one entry
+    exif.extend(0x0112u16.to_be_bytes()); // Orientation
+    exif.extend(3u16.to_be_bytes()); // SHORT
+    exif.extend(1u32.to_be_bytes()); // one value
+    exif.extend(orientation.to_be_bytes());
+    exif.extend([0, 0]); // padding of the 4-byte value field
+    exif.extend(0u32.to_be_bytes()); // no next IFD
+    let mut out = jpeg[..2].to_vec(); // SOI
+    out.extend([0xff, 0xe1]);
+    out.extend((exif.len() as u16 + 2).to_be_bytes());
+    out.extend(exif);
+    out.extend(&jpeg[2..]);
+    out
+}
+
+/// A phone's photos as frames: stored sideways with an EXIF orientation
+/// (6: turn a quarter clockwise) and tagged Display P3. They are read
+/// upright, at their upright size, in sRGB, as `stylize image` reads a
+/// photo.
+#[test]
+fn phone_frames_are_read_upright_and_in_srgb() {
+    use image::ImageEncoder;
+    let dir = tempdir();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    // Stored 40x20: red on the left half, blue on the right. Upright (a
+    // quarter turn clockwise) it is 20x40, red on top.
+    let stored = Frame::from_fn(40, 20, |x, _| {
+        if x < 20 {
+            image::Rgb([220, 30, 30])
+        } else {
+            image::Rgb([30, 30, 220])
+        }
+    });
+    for k in 1..=2 {
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95)
+            .write_image(stored.as_raw(), 40, 20, image::ExtendedColorType::Rgb8)
+            .unwrap();
+        std::fs::write(
+            input.join(format!("IMG_{k}.jpg")),
+            with_exif_orientation(&jpeg, 6),
+        )
+        .unwrap();
+    }
+    let (info, frames) = read_all(&input).unwrap();
+    assert_eq!((info.width, info.height), (20, 40));
+    let top = frames[0].get_pixel(10, 5).0;
+    let bottom = frames[0].get_pixel(10, 35).0;
+    assert!(top[0] > 180 && top[2] < 80, "{top:?}");
+    assert!(bottom[2] > 180 && bottom[0] < 80, "{bottom:?}");
+    // A P3-tagged PNG: its red comes out redder in sRGB.
+    let p3 = dir.path().join("p3");
+    std::fs::create_dir(&p3).unwrap();
+    let mut png = Vec::new();
+    let mut enc = image::codecs::png::PngEncoder::new(&mut png);
+    enc.set_icc_profile(moxcms::ColorProfile::new_display_p3().encode().unwrap())
+        .unwrap();
+    let flat_red = flat(8, 6, [200, 60, 60]);
+    enc.write_image(flat_red.as_raw(), 8, 6, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    std::fs::write(p3.join("f1.png"), png).unwrap();
+    let (_, frames) = read_all(&p3).unwrap();
+    let p = frames[0].get_pixel(3, 3).0;
+    assert!(p[0] > 210 && p[1] < 55, "{p:?}");
 }
