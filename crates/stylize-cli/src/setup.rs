@@ -22,6 +22,26 @@ pub fn load_styles(cli: &CommonArgs) -> Result<Vec<DynamicImage>, Error> {
     cli.style.iter().map(|p| load_painting(p)).collect()
 }
 
+/// The upright size of each `--style` painting, from its file's header
+/// alone (a bundled painting, small, is decoded), so that a run's memory
+/// is checked before the paintings are decoded: one may decode to
+/// gigabytes.
+///
+/// # Errors
+/// As [`load_painting`], for a painting whose header cannot be read.
+pub fn painting_sizes(cli: &CommonArgs) -> Result<Vec<(u32, u32)>, Error> {
+    cli.style
+        .iter()
+        .map(|p| {
+            if p.is_file() {
+                stylize::image_size(p)
+            } else {
+                load_painting(p).map(|i| (i.width(), i.height()))
+            }
+        })
+        .collect()
+}
+
 /// A `--style` image: the file, or where no file has that name, a painting
 /// bundled with the binary by its name (`starry_night`, `great_wave`,
 /// `udnie`: what the web page's commands name).

@@ -53,6 +53,40 @@ pub fn load_image(path: &Path) -> Result<DynamicImage> {
     load_image_with_limits(path, &ImageLimits::DEFAULT)
 }
 
+/// The size an image file decodes to, upright, from its header alone
+/// (nothing decoded): for checking a run's memory before its images are
+/// read ([`Stylizer::check_memory`](crate::Stylizer::check_memory)).
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be opened, [`Error::ImageDecode`]
+/// when it is a folder or its header cannot be read.
+pub fn image_size(path: &Path) -> Result<(u32, u32)> {
+    use image::metadata::Orientation as O;
+    let decode_err = |reason: &str, source: Option<image::ImageError>| Error::ImageDecode {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+        source,
+    };
+    if path.is_dir() {
+        return Err(decode_err("it is a folder, not an image file", None));
+    }
+    let reader = ImageReader::open(path)
+        .map_err(|e| Error::io(path, e))?
+        .with_guessed_format()
+        .map_err(|e| Error::io(path, e))?;
+    if reader.format().is_none() {
+        return Err(decode_err("not a recognised image format", None));
+    }
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|e| decode_err("cannot read its header", Some(e)))?;
+    let (w, h) = decoder.dimensions();
+    Ok(match decoder.orientation() {
+        Ok(O::Rotate90 | O::Rotate270 | O::Rotate90FlipH | O::Rotate270FlipH) => (h, w),
+        _ => (w, h),
+    })
+}
+
 /// Decodes an image file within `limits`, applying its EXIF orientation
 /// and converting a colour profile to sRGB. An animated GIF gives its
 /// first frame; that and the like are warned about in the log

@@ -105,8 +105,8 @@ pub use error::{Error, Result};
 /// same version.
 pub use image;
 pub use image_io::{
-    alpha_channel, check_output_size, load_image, load_image_with_limits, load_image_with_warnings,
-    output_format, save_image, with_alpha, ImageLimits,
+    alpha_channel, check_output_size, image_size, load_image, load_image_with_limits,
+    load_image_with_warnings, output_format, save_image, with_alpha, ImageLimits,
 };
 pub use layer::{Layer, TapKind};
 pub use objective::CostValues;
