@@ -1906,43 +1906,6 @@ fn an_init_image_of_another_shape_is_said_to_be_stretched() {
     assert!(!stderr(&o).contains("stretched"), "{}", stderr(&o));
 }
 
-/// A PNG of a few bytes whose header claims `w` x `h` pixels and whose
-/// data is empty: it cannot be decoded, only its header read.
-fn png_header_only(w: u32, h: u32) -> Vec<u8> {
-    fn crc32(bytes: &[u8]) -> u32 {
-        let mut c = 0xffff_ffffu32;
-        for b in bytes {
-            c ^= u32::from(*b);
-            for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    0xedb8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-            }
-        }
-        !c
-    }
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut chunk = |kind: &[u8], data: &[u8]| {
-        out.extend((data.len() as u32).to_be_bytes());
-        let mut body = kind.to_vec();
-        body.extend(data);
-        out.extend(&body);
-        out.extend(crc32(&body).to_be_bytes());
-    };
-    let mut ihdr = w.to_be_bytes().to_vec();
-    ihdr.extend(h.to_be_bytes());
-    ihdr.extend([8, 2, 0, 0, 0]); // 8-bit RGB
-    chunk(b"IHDR", &ihdr);
-    chunk(
-        b"IDAT",
-        &[0x78, 0x01, 0x01, 0x00, 0x00, 0xff, 0xff, 0, 0, 0, 1],
-    );
-    chunk(b"IEND", &[]);
-    out
-}
-
 /// A run whose paintings would not fit in memory is refused from their
 /// headers, before they are decoded (a painting that cannot be decoded at
 /// all shows it: the refusal is the memory's, not the decoder's).
@@ -1956,7 +1919,7 @@ fn paintings_too_large_for_memory_are_refused_before_they_are_decoded() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.png");
     let huge = dir.path().join("huge.png");
-    std::fs::write(&huge, png_header_only(16000, 16000)).unwrap();
+    std::fs::write(&huge, common::png_header_only(16000, 16000)).unwrap();
     let o = stylize()
         .args(base_args(&out, &weights))
         .args(["--threads", "1", "--max-memory", "1G", "--style"])

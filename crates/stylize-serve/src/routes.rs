@@ -614,6 +614,28 @@ async fn create_job(
         .map_err(ApiError::bad_request)?;
     // A full queue is said before the work of decoding.
     app.board.check_room()?;
+    // So is a photo's job that does not fit, from the images' headers: an
+    // upload of a few MB may decode to gigabytes. (The sizes are checked
+    // again once decoded; a header that cannot be read is the decoder's
+    // to refuse.)
+    if !form.video {
+        let sizes: Option<Vec<(u32, u32)>> = std::iter::once(&form.content.bytes[..])
+            .chain(form.styles.iter().map(|s| match s {
+                StylePart::File(f) => &f.bytes[..],
+                StylePart::Builtin(b) => b.bytes,
+            }))
+            .map(upload::header_size)
+            .collect();
+        if let Some((content, styles)) = sizes.as_deref().and_then(<[_]>::split_first) {
+            let refuse = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m);
+            if let Some(message) = fast_too_small(&settings, *content, false, styles) {
+                return Err(refuse(message));
+            }
+            if let (_, Some(message)) = check_memory(&app, &settings, &config, *content, styles)? {
+                return Err(refuse(message));
+            }
+        }
+    }
     // Decoding is CPU work and memory: off the async threads, a few at a
     // time. The permit goes with the decoding, which runs to its end even
     // when the client hangs up.

@@ -40,6 +40,23 @@ pub(crate) struct JobForm {
     pub(crate) settings: Option<String>,
 }
 
+/// The size `bytes` decode to, upright, from the image's header alone;
+/// `None` when the header cannot be read (decoding then says why).
+pub(crate) fn header_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    use image::metadata::Orientation as O;
+    use image::ImageDecoder;
+    let mut decoder = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .ok()?
+        .into_decoder()
+        .ok()?;
+    let (w, h) = decoder.dimensions();
+    Some(match decoder.orientation() {
+        Ok(O::Rotate90 | O::Rotate270 | O::Rotate90FlipH | O::Rotate270FlipH) => (h, w),
+        _ => (w, h),
+    })
+}
+
 /// 413: the request is over `ServeConfig::max_upload_bytes`, `limit`.
 pub(crate) fn too_large(limit: usize) -> ApiError {
     ApiError::new(

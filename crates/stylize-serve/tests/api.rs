@@ -560,6 +560,24 @@ async fn estimate_and_memory_refusal() {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(error_of(&v).contains("a size of "), "{v}");
+    // A painting that would decode to gigabytes is refused from its
+    // header, before it is decoded: this one cannot be decoded at all, and
+    // the refusal is the memory's.
+    let huge = common::png_header_only(16_000, 16_000);
+    let (status, v) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "chelsea.jpg", &photo),
+            Part::File("style", "huge.png", &huge),
+            Part::Text("settings", r#"{"size":64}"#),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        error_of(&v).contains("scale the paintings down") && !error_of(&v).contains("decode"),
+        "{v}"
+    );
 
     // The fast network reads the photo at its own size: a photo whose
     // float copy alone is over the limit is refused at any working size,

@@ -17,6 +17,9 @@ pub const ORIGIN: &str = "http://127.0.0.1:8080";
 #[path = "../../../stylize/tests/common/mod.rs"]
 mod shared;
 pub use shared::hed_weights;
+// Used by some of the test binaries that include this module.
+#[allow(unused_imports)]
+pub use shared::png_header_only;
 
 /// A server on the real weights, with quick previews.
 pub fn server(test: &str, config: ServeConfig) -> Option<Server> {
