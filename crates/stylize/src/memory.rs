@@ -255,7 +255,9 @@ pub fn human(bytes: u64) -> String {
 
 /// Memory this process may use: the machine's, or a container's cgroup
 /// limit when that is lower (read with `sysinfo`, which knows both cgroup
-/// versions); `None` where neither can be read.
+/// versions), or, under an address-space limit (`ulimit -v`, as shared
+/// servers set), what of that limit is not mapped yet; `None` where none
+/// can be read.
 pub fn machine_memory() -> Option<u64> {
     let mut system = sysinfo::System::new();
     system.refresh_memory();
@@ -268,7 +270,47 @@ pub fn machine_memory() -> Option<u64> {
         let own = system.process(pid).and_then(|p| p.cgroup_limits());
         limits.extend(own.map(|l| l.total_memory));
     }
+    limits.extend(address_space_left());
     limits.into_iter().filter(|&t| t > 0).min()
+}
+
+/// What this process may still map under its address-space limit
+/// (`RLIMIT_AS`): the limit less what is mapped now. An allocation past
+/// it fails at once (an abort), whatever the machine has free. Linux only
+/// (`/proc/self/limits`, `/proc/self/status`); `None` without a limit.
+fn address_space_left() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let limit = address_space_limit(&limits)?;
+    Some(
+        limit
+            .saturating_sub(mapped_bytes(&status).unwrap_or(0))
+            .max(1),
+    )
+}
+
+/// The soft `Max address space` of a `/proc/self/limits` text, in bytes;
+/// `None` when unlimited or absent.
+fn address_space_limit(limits: &str) -> Option<u64> {
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max address space"))?;
+    line["Max address space".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// `VmSize` of a `/proc/self/status` text, in bytes.
+fn mapped_bytes(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmSize:"))?;
+    let kib: u64 = line["VmSize:".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some(kib.saturating_mul(1024))
 }
 
 /// Parses `8G`, `512M`, `1.5GiB`, `2000000000` into bytes.
@@ -303,6 +345,23 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An address-space limit (`ulimit -v 3000000`) and what is mapped,
+    /// read from the texts Linux gives; unlimited is no limit.
+    #[test]
+    fn an_address_space_limit_is_read_from_proc() {
+        let limited =
+            "Limit                     Soft Limit           Hard Limit           Units     \n\
+             Max resident set          unlimited            unlimited            bytes     \n\
+             Max address space         3072000000           unlimited            bytes     \n";
+        assert_eq!(address_space_limit(limited), Some(3_072_000_000));
+        let unlimited = "Max address space         unlimited            unlimited            bytes";
+        assert_eq!(address_space_limit(unlimited), None);
+        assert_eq!(address_space_limit(""), None);
+        let status = "Name:\tstylize\nVmPeak:\t 2000 kB\nVmSize:\t    3892 kB\nVmLck:\t 0 kB\n";
+        assert_eq!(mapped_bytes(status), Some(3892 * 1024));
+        assert_eq!(mapped_bytes("Name:\tx\n"), None);
+    }
 
     #[test]
     fn sizes_are_said_in_the_unit_that_fits() {
