@@ -56,8 +56,24 @@ pub fn convert_to_srgb(img: &mut DynamicImage, icc: &[u8]) -> ProfileOutcome {
         DynamicImage::ImageLumaA16(_) => Some(DynamicImage::ImageRgba16(img.to_rgba16())),
         _ => None,
     };
+    if let Some(p) = promoted {
+        *img = p;
+    }
+    // A layout this version of `image` added since: left as decoded.
+    let known = matches!(
+        img,
+        DynamicImage::ImageRgb8(_)
+            | DynamicImage::ImageRgba8(_)
+            | DynamicImage::ImageRgb16(_)
+            | DynamicImage::ImageRgba16(_)
+            | DynamicImage::ImageRgb32F(_)
+            | DynamicImage::ImageRgba32F(_)
+    );
+    if !known {
+        return ProfileOutcome::Unchanged;
+    }
     let row = img.width() as usize * if alpha { 4 } else { 3 };
-    let mut converted = promoted.unwrap_or_else(|| std::mem::take(img));
+    let mut converted = std::mem::take(img);
     let done = match &mut converted {
         DynamicImage::ImageRgb8(b) => profile
             .create_transform_8bit(layout, &srgb, layout, options)
@@ -77,7 +93,7 @@ pub fn convert_to_srgb(img: &mut DynamicImage, icc: &[u8]) -> ProfileOutcome {
         DynamicImage::ImageRgba32F(b) => profile
             .create_transform_f32(layout, &srgb, layout, options)
             .map(|t| in_bands(b, row, |s, d| t.transform(s, d))),
-        // A layout this version of `image` added: left as decoded.
+        // Not reached: the layouts above are the ones `known` lets by.
         _ => Ok(Ok(())),
     };
     *img = converted;

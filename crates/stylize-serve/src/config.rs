@@ -60,14 +60,17 @@ pub struct ServeConfig {
     /// stops part-way for this long is answered 408 and its part dropped.
     /// Default 30 s.
     pub upload_idle_timeout: Duration,
-    /// Longest time a request's body may take in all, however steadily it
-    /// arrives: an upload still arriving after it is answered 408 and
+    /// Longest time a request's body may take in all from its first read
+    /// (a wait for its turn, [`Self::max_concurrent_uploads`], does not
+    /// count), however steadily it arrives: an upload still arriving after
+    /// it is answered 408 and
     /// dropped, so that a client sending a byte now and then cannot hold
     /// its part for ever. Default 5 minutes (the largest default upload,
     /// 32 MiB, at about 110 KB/s); `Duration::MAX` means none.
     pub upload_timeout: Duration,
-    /// Most uploads read at once; further ones wait, unread, for one to
-    /// end, so that the uploads held in memory are at most this many times
+    /// Most uploads read and held at once, each from its first read until
+    /// it is decoded (or refused); further ones wait, unread, so that the
+    /// uploads held in memory are at most this many times
     /// [`Self::max_upload_bytes`] (8 x 32 MiB by default) whatever the
     /// number of connections. Default 8.
     pub max_concurrent_uploads: usize,

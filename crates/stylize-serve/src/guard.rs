@@ -40,8 +40,15 @@ impl Guard {
             let mut n = n.to_ascii_lowercase();
             // An IPv6 address given without brackets (`fe80::1`) has no
             // port: in a Host header it is bracketed.
-            if n.parse::<std::net::Ipv6Addr>().is_ok() {
-                n = format!("[{n}]");
+            // Written as a browser sends it (`2001:db8:0:0::1` as
+            // `[2001:db8::1]`).
+            if let Ok(a) = n.parse::<std::net::Ipv6Addr>() {
+                n = format!("[{a}]");
+            } else if let Some((inner, rest)) = n.strip_prefix('[').and_then(|r| r.split_once(']'))
+            {
+                if let Ok(a) = inner.parse::<std::net::Ipv6Addr>() {
+                    n = format!("[{a}]{rest}");
+                }
             }
             if has_port(&n) {
                 hosts.push(n);
@@ -189,8 +196,18 @@ mod tests {
         }
         assert!(!g.host_ok("0.0.0.0:80"));
         // An IPv6 address without brackets is one without a port.
-        let g = Guard::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8080, &["fe80::1".into()]);
+        let g = Guard::new(
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            8080,
+            &[
+                "fe80::1".into(),
+                "2001:DB8:0:0::1".into(),
+                "[2001:db8:0:0::2]:8080".into(),
+            ],
+        );
         assert!(g.host_ok("[fe80::1]:8080"), "{:?}", g.hosts);
+        assert!(g.host_ok("[2001:db8::1]:8080"), "{:?}", g.hosts);
+        assert!(g.host_ok("[2001:db8::2]:8080"), "{:?}", g.hosts);
         assert!(has_port("[::1]:80") && !has_port("[::1]") && !has_port("localhost"));
     }
 }

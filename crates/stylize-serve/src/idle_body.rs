@@ -17,7 +17,8 @@ use futures_util::StreamExt;
 pub(crate) struct BodyTimes {
     /// Longest wait for the next bytes.
     pub(crate) idle: Duration,
-    /// Longest time for the whole body, from the request's start.
+    /// Longest time for the whole body, from when its reading starts (a
+    /// request waiting its turn to be read does not count).
     pub(crate) whole: Duration,
 }
 
@@ -37,22 +38,24 @@ fn timed_out(times: BodyTimes, whole: bool) -> std::io::Error {
 }
 
 /// Middleware: the request's body ends with an error once no data has
-/// come for `times.idle`, or once it has taken `times.whole` (the
-/// extractor reading it then answers; see `upload::multipart_error`).
+/// come for `times.idle`, or once it has taken `times.whole` from its
+/// first read (the extractor reading it then answers; see
+/// `upload::multipart_error`).
 pub(crate) async fn limit(State(times): State<BodyTimes>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     let data = body.into_data_stream();
-    let deadline = Instant::now().checked_add(times.whole);
-    // Each read waits at most `idle`, and not past the deadline; after a
-    // timeout the stream ends.
-    let timed = futures_util::stream::unfold(Some(data), move |data| async move {
-        let mut data = data?;
+    // Each read waits at most `idle`, and not past the deadline, which is
+    // set at the first read; after a timeout the stream ends.
+    let timed = futures_util::stream::unfold(Some((data, None)), move |state| async move {
+        let (mut data, deadline) = state?;
+        let deadline: Option<Instant> =
+            deadline.or_else(|| Instant::now().checked_add(times.whole));
         let left = deadline.map_or(Duration::MAX, |d| {
             d.saturating_duration_since(Instant::now())
         });
         let wait = times.idle.min(left);
         match tokio::time::timeout(wait, data.next()).await {
-            Ok(Some(chunk)) => Some((chunk.map_err(axum::Error::new), Some(data))),
+            Ok(Some(chunk)) => Some((chunk.map_err(axum::Error::new), Some((data, deadline)))),
             Ok(None) => None,
             Err(_) => Some((
                 Err(axum::Error::new(timed_out(times, left <= times.idle))),

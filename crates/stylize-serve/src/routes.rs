@@ -378,6 +378,7 @@ async fn estimate(
     }
     // Paintings not chosen yet: estimate with as many as the blend weighs
     // (else one), each as large as the photo.
+    let given = req.styles.clone();
     let styles = if req.styles.is_empty() {
         let n = settings.style_blend.as_ref().map_or(1, Vec::len).max(1);
         vec![req.content; n]
@@ -387,8 +388,8 @@ async fn estimate(
     check_blend(&settings, styles.len())?;
     let config = settings.to_config(None).map_err(ApiError::bad_request)?;
     // The photo is what is sized here (a clip's frames alike).
-    // Placeholder paintings (none given) are the photo's size.
-    let too_small = fast_too_small(&settings, req.content, false, &styles)
+    // Only the paintings given are sized (the stand-ins are the photo).
+    let too_small = fast_too_small(&settings, req.content, false, &given)
         .map(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m));
     let checked = match too_small {
         Some(e) => Err(e),
@@ -583,14 +584,14 @@ async fn create_job(
         return Err(upload::too_large(app.config.max_upload_bytes));
     }
     let form = form.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
-    // A few uploads read at once: the others wait, unread, so that slow
-    // uploads cannot hold every connection's worth of memory.
+    // A few uploads read and held at once, until they are decoded: the
+    // others wait, unread, so that uploads cannot hold every connection's
+    // worth of memory.
     let reading =
         app.uploading.clone().acquire_owned().await.map_err(|_| {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the server is stopping")
         })?;
     let form = upload::read_form(form, app.config.max_upload_bytes).await?;
-    drop(reading);
     let settings = parse_settings(form.settings.as_deref())?;
     check_method(&app, &settings)?;
     match (form.styles.is_empty(), settings.network_style.is_some()) {
@@ -653,6 +654,8 @@ async fn create_job(
     })
     .await
     .map_err(|e| ApiError::internal(format!("decoding stopped: {e}")))?;
+    // The upload's bytes are stored and decoded: the next may be read.
+    drop(reading);
     let decoded = decoded?;
     let dims = |i: &DynamicImage| (i.width(), i.height());
     let content = decoded.size;

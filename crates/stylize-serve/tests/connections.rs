@@ -287,6 +287,19 @@ fn a_client_that_hangs_up_during_decoding_leaves_no_folder() {
         Part::File("content", "big.png", &png),
         Part::Text("builtin", "udnie"),
     ]);
+    // Watches the folder, so that the test knows the decodings began (a
+    // request dropped before decoding would leave nothing either way).
+    let watching = Arc::new(AtomicBool::new(true));
+    let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let watcher = std::thread::spawn({
+        let (watching, seen, jobs_dir) = (watching.clone(), seen.clone(), jobs_dir.clone());
+        move || {
+            while watching.load(Ordering::Relaxed) {
+                seen.fetch_max(job_folders(&jobs_dir), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+    });
     for _ in 0..3 {
         let mut client = TcpStream::connect(addr).expect("connect");
         client
@@ -310,15 +323,18 @@ fn a_client_that_hangs_up_during_decoding_leaves_no_folder() {
     let start = std::time::Instant::now();
     loop {
         let (folders, listed) = (job_folders(&jobs_dir), jobs(addr));
-        if folders == listed {
+        if folders == listed && seen.load(Ordering::Relaxed) > 0 {
             break;
         }
         assert!(
             start.elapsed() < Duration::from_secs(60),
-            "{folders} job folders for {listed} jobs"
+            "{folders} job folders for {listed} jobs (a folder seen: {})",
+            seen.load(Ordering::Relaxed) > 0
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    watching.store(false, Ordering::Relaxed);
+    watcher.join().expect("the watcher");
     stop.store(true, Ordering::Relaxed);
 }
 
@@ -364,32 +380,40 @@ fn an_upload_trickling_in_is_cut_off_at_its_deadline() {
 }
 
 /// Past the cap on uploads read at once, an upload waits, unread, until
-/// one ends.
+/// one ends; its time for the whole body starts when it is read, not
+/// while it waits.
 #[test]
 fn uploads_past_the_cap_wait_for_one_to_end() {
     let Some((addr, stop)) = running(
         "uploads_past_the_cap_wait_for_one_to_end",
         ServeConfig {
-            upload_idle_timeout: Duration::from_secs(2),
+            upload_idle_timeout: Duration::from_secs(3),
+            upload_timeout: Duration::from_secs(4),
             max_concurrent_uploads: 1,
             ..quick_config()
         },
     ) else {
         return;
     };
-    // The one upload read: it stops part-way, and is cut off after 2 s.
+    // The one upload read: it stops part-way, and is cut off after 3 s.
     let mut stalled = TcpStream::connect(addr).expect("connect");
     stalled
         .write_all(job_head(addr, 1 << 20).as_bytes())
         .expect("write");
     write!(stalled, "--{BOUNDARY}\r\n").expect("write");
     std::thread::sleep(Duration::from_millis(300));
-    // A whole form (refused for its content, which is no image) behind it.
+    // A whole form (refused for its content, which is no image) behind
+    // it, its second half sent 4.5 s after its start: past 4 s from its
+    // arrival (a 408 if its wait counted), within 4 s of its first read.
     let form = multipart(&[Part::File("content", "a.png", b"not an image")]);
+    let start = std::time::Instant::now();
     let mut next = TcpStream::connect(addr).expect("connect");
     next.write_all(job_head(addr, form.len()).as_bytes())
         .expect("write");
-    next.write_all(&form).expect("write");
+    let (first, second) = form.split_at(form.len() / 2);
+    next.write_all(first).expect("write");
+    std::thread::sleep(Duration::from_millis(4500).saturating_sub(start.elapsed()));
+    next.write_all(second).expect("write");
     let answer = until_closed(&mut next);
     assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
     assert!(!answer.starts_with("HTTP/1.1 408"), "{answer}");

@@ -1023,18 +1023,12 @@ mod tests {
         red_blue(4, 4).save(&path).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
         if std::fs::File::open(&path).is_ok() {
-            // Root reads a mode-000 file. A file that opens but whose read
-            // fails even for root: /proc/self/mem at offset 0 (EIO).
-            let mem = std::path::Path::new("/proc/self/mem");
-            if std::fs::read(mem).is_ok() {
-                eprintln!(
-                    "SKIPPED an_unreadable_file_is_an_io_error_naming_it: a mode-000 file is \
-                     still readable here (running as root), and so is /proc/self/mem"
-                );
-                return;
-            }
-            let err = load_image(mem).unwrap_err();
-            assert!(err.to_string().contains("/proc/self/mem"), "{err}");
+            // Root reads a mode-000 file, and no regular file refuses root
+            // a read (procfs's report 0 bytes and are refused as empty).
+            eprintln!(
+                "SKIPPED an_unreadable_file_is_an_io_error_naming_it: a mode-000 file is still \
+                 readable here (running as root)"
+            );
             return;
         }
         let err = load_image(&path).unwrap_err();

@@ -110,6 +110,13 @@ impl Planner {
                 .iter()
                 .all(|&side| fits(&scale_at(side)).is_ok()),
         };
+        // Whether a run at `size` fits the memory limit too (called only
+        // at a size whose scales fit, so the plan gets past them).
+        let memory_fits = |size: u32| {
+            self.plan_sizes(content, styles, &config.clone().with_size(size))
+                .is_ok()
+        };
+        let advise = |e: Error| with_size_advice(e, sizes[last], plan_fits, memory_fits);
         for (k, &side) in sizes.iter().enumerate() {
             let scale = scale_at(side);
             match fits(&scale) {
@@ -122,10 +129,9 @@ impl Planner {
                 // the content is what fails here, it is the number of
                 // scales; a style keeps its own message.
                 Err(e) if k < last => {
-                    fits(&scale_at(sizes[last]))
-                        .map_err(|e| with_size_advice(e, sizes[last], plan_fits))?;
+                    fits(&scale_at(sizes[last])).map_err(advise)?;
                     if check_fits("content", scale.size, &layers).is_ok() {
-                        return Err(e);
+                        return Err(advise(e));
                     }
                     return Err(Error::parameter(
                         "scales",
@@ -143,7 +149,7 @@ impl Planner {
                         ),
                     ));
                 }
-                Err(e) => return Err(with_size_advice(e, side, plan_fits)),
+                Err(e) => return Err(advise(e)),
             }
         }
         let plan = Plan {
@@ -292,8 +298,14 @@ impl Planner {
 
 /// `err`, an image too small at working size `side`, with the least size
 /// at which `fits` holds (up to the largest [`StyleConfig::size`]), or word
-/// that none does.
-fn with_size_advice(err: Error, side: u32, fits: impl Fn(u32) -> bool) -> Error {
+/// that none does; and when the memory limit does not allow that size
+/// (`memory_fits`), that too.
+fn with_size_advice(
+    err: Error,
+    side: u32,
+    fits: impl Fn(u32) -> bool,
+    memory_fits: impl Fn(u32) -> bool,
+) -> Error {
     let Error::Parameter { name, reason } = err else {
         return err;
     };
@@ -308,7 +320,14 @@ fn with_size_advice(err: Error, side: u32, fits: impl Fn(u32) -> bool) -> Error 
                 lo = mid;
             }
         }
-        format!("a size of {hi} or more fits, or use a less elongated image")
+        if memory_fits(hi) {
+            format!("a size of {hi} or more fits, or use a less elongated image")
+        } else {
+            format!(
+                "a size of {hi} or more fits the network's layers, but not the memory limit: \
+                 use a less elongated image (crop it)"
+            )
+        }
     } else {
         format!("it is too elongated at any size up to {MAX_SIZE}: crop it")
     };
@@ -417,6 +436,8 @@ mod tests {
             ((1000, 20), (64, 64), Scales::Fixed(1)),
             ((64, 64), (20, 1000), Scales::Fixed(1)),
             ((1000, 20), (64, 64), Scales::Fixed(3)),
+            // The painting fits at the full size, not at a coarse scale.
+            ((400, 300), (100, 1000), Scales::Fixed(3)),
         ] {
             let config = config.clone().with_scales(scales);
             let n = advised(photo, style, &config);
@@ -434,6 +455,19 @@ mod tests {
             .to_string();
         assert!(
             err.contains("too elongated at any size up to 16384"),
+            "{err}"
+        );
+        // A size that fits the layers but not the memory limit is said so.
+        let err = planner()
+            .plan_sizes(
+                (16_000, 20),
+                &[(64, 64)],
+                &config.clone().with_max_memory(Some(64 << 20)),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("or more fits the network's layers, but not the memory limit"),
             "{err}"
         );
     }

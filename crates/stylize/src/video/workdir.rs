@@ -26,6 +26,8 @@ use crate::error::{Error, Result};
 use crate::image_io::{load_image, save_image, write_atomic};
 
 const MANIFEST: &str = "manifest.json";
+/// The largest final cost a frame record may hold ([`WorkDir::load`]).
+const MAX_COST: f64 = 1e20;
 const LOCK: &str = "lock";
 
 /// A video run's work folder (see the module docs).
@@ -409,12 +411,15 @@ impl WorkDir {
                 std::io::Error::new(std::io::ErrorKind::InvalidData, "not a frame record"),
             )
         };
-        // A cost is a sum of the network's single-precision figures: a
-        // record outside that (edited, or damaged in a way that still
-        // parses) would weigh the next frame's temporal cost with it.
+        // The record's cost weighs the next frame's temporal cost
+        // (`temporal_weight` times it, then in single precision, where
+        // 1e38 overflows): a negative one, or one past 1e20 (the presets'
+        // final costs are under 1e10; only weights far from theirs give
+        // more, and such a frame is then painted again rather than
+        // continued), is taken as a damaged or edited record.
         let cost = v["cost"]
             .as_f64()
-            .filter(|c| (0.0..=f64::from(f32::MAX)).contains(c))
+            .filter(|c| (0.0..=MAX_COST).contains(c))
             .ok_or_else(bad)?;
         Ok(Stored {
             state,
@@ -618,7 +623,7 @@ mod tests {
         // next frame's temporal cost), kept aside to restore.
         let record = dir.join(frame_name("state", 1, "json"));
         let kept = std::fs::read(&record).unwrap();
-        for cost in ["1e308", "-1", "null"] {
+        for cost in ["1e308", "1e38", "-1", "null"] {
             std::fs::write(
                 &record,
                 format!(r#"{{"cost":{cost},"fresh":true,"source":null}}"#),
