@@ -1321,24 +1321,6 @@ fn red_blue(w: u32, h: u32) -> image::RgbImage {
     })
 }
 
-/// `jpeg` with an EXIF APP1 segment holding only an orientation tag.
-fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
-    let mut exif = b"Exif\0\0MM\0\x2a\0\0\0\x08".to_vec();
-    exif.extend(1u16.to_be_bytes()); // one entry
-    exif.extend(0x0112u16.to_be_bytes()); // Orientation
-    exif.extend(3u16.to_be_bytes()); // SHORT
-    exif.extend(1u32.to_be_bytes()); // one value
-    exif.extend(orientation.to_be_bytes());
-    exif.extend([0, 0]); // padding of the 4-byte value field
-    exif.extend(0u32.to_be_bytes()); // no next IFD
-    let mut out = jpeg[..2].to_vec(); // SOI
-    out.extend([0xff, 0xe1]);
-    out.extend((exif.len() as u16 + 2).to_be_bytes());
-    out.extend(exif);
-    out.extend(&jpeg[2..]);
-    out
-}
-
 /// Whether `img` is red at the first end of its middle row (or, for a
 /// portrait, column) and blue at the other: two iterations from the photo
 /// move colours only a little.
@@ -1394,7 +1376,7 @@ fn every_input_kind_runs_or_is_refused_clearly() {
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95)
         .encode_image(&rb)
         .unwrap();
-    std::fs::write(d.join("exif6.jpg"), with_exif_orientation(&jpeg, 6)).unwrap();
+    std::fs::write(d.join("exif6.jpg"), common::with_exif_orientation(&jpeg, 6)).unwrap();
     // A JPEG cut short, as a copy that stopped: decodes, the rest grey.
     // (Cut inside its image data: a cut in its tables does not decode.)
     std::fs::write(d.join("truncated.jpg"), &jpeg[..jpeg.len() - 40]).unwrap();

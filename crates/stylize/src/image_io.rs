@@ -62,18 +62,8 @@ pub fn load_image(path: &Path) -> Result<DynamicImage> {
 /// when it is a folder or its header cannot be read.
 pub fn image_size(path: &Path) -> Result<(u32, u32)> {
     use image::metadata::Orientation as O;
-    let decode_err = |reason: &str, source: Option<image::ImageError>| Error::ImageDecode {
-        path: path.to_path_buf(),
-        reason: reason.to_string(),
-        source,
-    };
-    if path.is_dir() {
-        return Err(decode_err("it is a folder, not an image file", None));
-    }
-    let reader = ImageReader::open(path)
-        .map_err(|e| Error::io(path, e))?
-        .with_guessed_format()
-        .map_err(|e| Error::io(path, e))?;
+    let decode_err = |reason: &str, source| decode_error(path, reason, source);
+    let reader = open_reader(path)?;
     if reader.format().is_none() {
         return Err(decode_err("not a recognised image format", None));
     }
@@ -85,6 +75,31 @@ pub fn image_size(path: &Path) -> Result<(u32, u32)> {
         Ok(O::Rotate90 | O::Rotate270 | O::Rotate90FlipH | O::Rotate270FlipH) => (h, w),
         _ => (w, h),
     })
+}
+
+/// An [`Error::ImageDecode`] naming `path`.
+fn decode_error(path: &Path, reason: &str, source: Option<image::ImageError>) -> Error {
+    Error::ImageDecode {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+        source,
+    }
+}
+
+/// The reader of the image file at `path`, its format guessed from its
+/// bytes; a folder is refused.
+fn open_reader(path: &Path) -> Result<ImageReader<std::io::BufReader<std::fs::File>>> {
+    if path.is_dir() {
+        return Err(decode_error(
+            path,
+            "it is a folder, not an image file",
+            None,
+        ));
+    }
+    ImageReader::open(path)
+        .map_err(|e| Error::io(path, e))?
+        .with_guessed_format()
+        .map_err(|e| Error::io(path, e))
 }
 
 /// Decodes an image file within `limits`, applying its EXIF orientation
@@ -116,21 +131,11 @@ pub fn load_image_with_warnings(
     path: &Path,
     limits: &ImageLimits,
 ) -> Result<(DynamicImage, Vec<String>)> {
-    let decode_err = |reason: &str, source: Option<image::ImageError>| Error::ImageDecode {
-        path: path.to_path_buf(),
-        reason: reason.to_string(),
-        source,
-    };
-    if path.is_dir() {
-        return Err(decode_err("it is a folder, not an image file", None));
-    }
+    let decode_err = |reason: &str, source| decode_error(path, reason, source);
     if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
         return Err(decode_err("the file is empty (0 bytes)", None));
     }
-    let mut reader = ImageReader::open(path)
-        .map_err(|e| Error::io(path, e))?
-        .with_guessed_format()
-        .map_err(|e| Error::io(path, e))?;
+    let mut reader = open_reader(path)?;
     let mut l = image::Limits::default();
     l.max_image_width = Some(limits.max_width);
     l.max_image_height = Some(limits.max_height);

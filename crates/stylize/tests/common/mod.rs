@@ -81,3 +81,21 @@ pub fn png_header_only(w: u32, h: u32) -> Vec<u8> {
     chunk(b"IEND", &[]);
     out
 }
+
+/// `jpeg` with an EXIF APP1 segment holding only an orientation tag.
+pub fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+    let mut exif = b"Exif\0\0MM\0\x2a\0\0\0\x08".to_vec();
+    exif.extend(1u16.to_be_bytes()); // one entry
+    exif.extend(0x0112u16.to_be_bytes()); // Orientation
+    exif.extend(3u16.to_be_bytes()); // SHORT
+    exif.extend(1u32.to_be_bytes()); // one value
+    exif.extend(orientation.to_be_bytes());
+    exif.extend([0, 0]); // padding of the 4-byte value field
+    exif.extend(0u32.to_be_bytes()); // no next IFD
+    let mut out = jpeg[..2].to_vec(); // SOI
+    out.extend([0xff, 0xe1]);
+    out.extend((exif.len() as u16 + 2).to_be_bytes());
+    out.extend(exif);
+    out.extend(&jpeg[2..]);
+    out
+}
