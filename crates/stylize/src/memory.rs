@@ -253,6 +253,25 @@ pub fn human(bytes: u64) -> String {
     }
 }
 
+/// `a` and `b` as [`human`] writes them, with more digits where one
+/// decimal shows two different figures alike (`2.63 GiB` and `2.58 GiB`,
+/// not `2.6 GiB` twice).
+pub fn human_apart(a: u64, b: u64) -> (String, String) {
+    let (x, y) = (human(a), human(b));
+    if x != y || a == b {
+        return (x, y);
+    }
+    let precise = |n: u64| {
+        let gib = n as f64 / f64::from(1u32 << 30);
+        if gib >= 1.0 {
+            format!("{gib:.3} GiB")
+        } else {
+            format!("{:.2} MiB", n as f64 / f64::from(1u32 << 20))
+        }
+    };
+    (precise(a), precise(b))
+}
+
 /// Memory this process may use: the machine's, or a container's cgroup
 /// limit when that is lower (read with `sysinfo`, which knows both cgroup
 /// versions), or, under an address-space limit (`ulimit -v`, as shared
@@ -345,6 +364,25 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two figures that one decimal shows alike get more digits; others
+    /// are as `human` writes them.
+    #[test]
+    fn figures_that_round_alike_are_written_apart() {
+        let gib = 1u64 << 30;
+        assert_eq!(
+            human_apart(gib * 263 / 100, gib * 258 / 100),
+            ("2.630 GiB".to_string(), "2.580 GiB".to_string())
+        );
+        assert_eq!(
+            human_apart(3 * gib, gib),
+            ("3.0 GiB".to_string(), "1.0 GiB".to_string())
+        );
+        assert_eq!(
+            human_apart(gib, gib),
+            ("1.0 GiB".to_string(), "1.0 GiB".to_string())
+        );
+    }
 
     /// An address-space limit (`ulimit -v 3000000`) and what is mapped,
     /// read from the texts Linux gives; unlimited is no limit.

@@ -284,8 +284,8 @@ impl Planner {
                 "a {} px run needs about {} of memory, more than the memory limit of {}; \
                  {advice}{}",
                 config.size,
-                memory::human(need),
-                memory::human(limit),
+                memory::human_apart(need, limit).0,
+                memory::human_apart(need, limit).1,
                 if config.optimizer == Optimizer::Lbfgs {
                     " (a shorter L-BFGS history, or the Adam optimiser, needs less)"
                 } else {
