@@ -27,6 +27,7 @@ use crate::selection::{fps_rational, Frames, Selection};
 use crate::setup::{
     build_config, check_not_a_program_file, check_not_an_input, check_output_dir,
     check_output_file, check_side_file, init_file, is_fast_init, load_styles, load_stylizer,
+    painting_sizes,
 };
 use crate::{JobResult, Outcome};
 
@@ -139,7 +140,6 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     };
     let source = open_source(&cli.input, &source_options)?;
     let info = *source.info();
-    let styles = load_styles(&cli.common)?;
     let mut config = VideoConfig {
         image: build_config(&cli.common, Preset::Gatys, Some(256))?,
         ..VideoConfig::default()
@@ -248,6 +248,8 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         }
     }
     if cli.method == VideoMethod::Fast {
+        // The network converts only each painting's centre square.
+        let styles = load_styles(&cli.common)?;
         let frames = Frames {
             source,
             selection: &selection,
@@ -263,6 +265,11 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         return crate::fast_video::run(cli, quiet, interrupt, frames, options);
     }
     let (stylizer, _weights) = load_stylizer(&cli.common, &config.image, quiet, interrupt)?;
+    // The run's memory from the paintings' headers, before they are
+    // decoded (as `image` checks it), a frame standing for the photo.
+    let sizes = painting_sizes(&cli.common)?;
+    stylizer.check_memory((info.width, info.height), &sizes, &config.image)?;
+    let styles = load_styles(&cli.common)?;
     say(format!(
         "{}: {}x{}{}{}; working size {} px, first frame of a shot {} iterations, later frames {}",
         cli.input.display(),

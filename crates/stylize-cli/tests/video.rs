@@ -577,6 +577,38 @@ fn frames_rewritten_in_place_are_painted_again() {
     assert_ne!(again, before);
 }
 
+/// A painting that would not fit in memory is refused from its header,
+/// before it is decoded (this one cannot be decoded at all) and before
+/// any frame is painted.
+#[test]
+fn a_painting_too_large_for_memory_is_refused_before_it_is_decoded() {
+    let Some(weights) =
+        common::hed_weights("a_painting_too_large_for_memory_is_refused_before_it_is_decoded")
+    else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("clip");
+    write_clip(&clip, 2);
+    let huge = d.path().join("huge.png");
+    std::fs::write(&huge, common::png_header_only(16000, 16000)).unwrap();
+    let out = d.path().join("out.gif");
+    let o = stylize()
+        .args(args(&clip, &out, &weights))
+        .args(["--max-memory", "1G", "--style"])
+        .arg(&huge)
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("more than the memory limit of 1.0 GiB"),
+        "{err}"
+    );
+    assert!(!err.contains("cannot decode"), "{err}");
+    assert!(!out.exists());
+}
+
 /// The end of `--frames` is not a setting that starts over: a longer
 /// selection continues the frames painted, to the same frames as a run
 /// from scratch, and a shorter one drops the rest; another first frame
