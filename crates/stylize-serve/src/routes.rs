@@ -433,7 +433,48 @@ struct Decoded {
     fps: Option<(u32, u32)>,
 }
 
-fn decode_form(app: &App, form: &upload::JobForm) -> ApiResult<Decoded> {
+/// A job that does not fit, refused (422) from its images' headers,
+/// before they are decoded: an upload of a few MB may decode to
+/// gigabytes. `content` is the photo's size or a clip's frames' (`clip`).
+/// The sizes are checked again once decoded; a painting whose header
+/// cannot be read is the decoder's to refuse.
+fn fits_from_headers(
+    app: &App,
+    settings: &Settings,
+    config: &StyleConfig,
+    content: (u32, u32),
+    clip: bool,
+    form: &upload::JobForm,
+) -> ApiResult<()> {
+    let styles: Option<Vec<(u32, u32)>> = form
+        .styles
+        .iter()
+        .map(|s| match s {
+            StylePart::File(f) => upload::header_size(&f.bytes),
+            StylePart::Builtin(b) => upload::header_size(b.bytes),
+        })
+        .collect();
+    let Some(styles) = styles else {
+        return Ok(());
+    };
+    let refuse = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m);
+    if let Some(message) = fast_too_small(settings, content, clip, &styles) {
+        return Err(refuse(message));
+    }
+    if let (_, Some(message)) = check_memory(app, settings, config, content, &styles)? {
+        return Err(refuse(message));
+    }
+    Ok(())
+}
+
+/// The job's photo (or clip) and paintings stored in its folder and
+/// decoded; `check` is given a clip's frame size, once its header is read,
+/// before the paintings are decoded.
+fn decode_form(
+    app: &App,
+    form: &upload::JobForm,
+    check: &dyn Fn((u32, u32)) -> ApiResult<()>,
+) -> ApiResult<Decoded> {
     let dir = crate::private_dir::builder("job-")
         .tempdir_in(&app.jobs_dir)
         .map_err(|e| ApiError::internal(format!("cannot create the job's folder: {e}")))?;
@@ -442,6 +483,7 @@ fn decode_form(app: &App, form: &upload::JobForm) -> ApiResult<Decoded> {
     let (content_file, painting, size, fps) = if form.video {
         let file = upload::store(dir.path(), "video", &form.content)?;
         let (painting, size, fps) = open_clip(app, &file, &form.content.name)?;
+        check(size)?;
         (file, painting, size, fps)
     } else {
         let d = upload::store_and_decode(dir.path(), "content", &form.content, &limits)?;
@@ -615,26 +657,12 @@ async fn create_job(
         .map_err(ApiError::bad_request)?;
     // A full queue is said before the work of decoding.
     app.board.check_room()?;
-    // So is a photo's job that does not fit, from the images' headers: an
-    // upload of a few MB may decode to gigabytes. (The sizes are checked
-    // again once decoded; a header that cannot be read is the decoder's
-    // to refuse.)
+    // So is a photo's job that does not fit, from the images' headers (a
+    // clip's is checked once its header is read, before its paintings are
+    // decoded).
     if !form.video {
-        let sizes: Option<Vec<(u32, u32)>> = std::iter::once(&form.content.bytes[..])
-            .chain(form.styles.iter().map(|s| match s {
-                StylePart::File(f) => &f.bytes[..],
-                StylePart::Builtin(b) => b.bytes,
-            }))
-            .map(upload::header_size)
-            .collect();
-        if let Some((content, styles)) = sizes.as_deref().and_then(<[_]>::split_first) {
-            let refuse = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m);
-            if let Some(message) = fast_too_small(&settings, *content, false, styles) {
-                return Err(refuse(message));
-            }
-            if let (_, Some(message)) = check_memory(&app, &settings, &config, *content, styles)? {
-                return Err(refuse(message));
-            }
+        if let Some(content) = upload::header_size(&form.content.bytes) {
+            fits_from_headers(&app, &settings, &config, content, false, &form)?;
         }
     }
     // Decoding is CPU work and memory: off the async threads, a few at a
@@ -646,9 +674,10 @@ async fn create_job(
         })?;
     // The queue may have filled while this request waited its turn.
     app.board.check_room()?;
-    let app2 = app.clone();
+    let (app2, settings2, config2) = (app.clone(), settings.clone(), config.clone());
     let (form, decoded) = tokio::task::spawn_blocking(move || {
-        let decoded = decode_form(&app2, &form);
+        let check = |frames| fits_from_headers(&app2, &settings2, &config2, frames, true, &form);
+        let decoded = decode_form(&app2, &form, &check);
         drop(permit);
         (form, decoded)
     })

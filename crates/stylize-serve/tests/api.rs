@@ -578,6 +578,21 @@ async fn estimate_and_memory_refusal() {
         error_of(&v).contains("scale the paintings down") && !error_of(&v).contains("decode"),
         "{v}"
     );
+    // So is a clip's job, once the clip's header gives its frames' size.
+    let (status, v) = json(
+        &app,
+        post_job(&[
+            Part::File("video", "clip.gif", &tiny_gif()),
+            Part::File("style", "huge.png", &huge),
+            Part::Text("settings", r#"{"size":64}"#),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        error_of(&v).contains("scale the paintings down") && !error_of(&v).contains("decode"),
+        "{v}"
+    );
 
     // The fast network reads the photo at its own size: a photo whose
     // float copy alone is over the limit is refused at any working size,
