@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use image::{AnimationDecoder, ImageDecoder, ImageFormat};
 
 use crate::error::{FramesError, Result};
+use crate::folder_source::decode_upright;
 use crate::frame::{checked_fps, flatten, Frame, VideoInfo};
 use crate::frame_count::{empty_gif_frame, frame_delays, typical_delay};
 use crate::frame_source::{FrameSource, SourceOptions};
@@ -116,9 +117,11 @@ pub(crate) fn open_image(
             Ok(Box::new(source))
         }
         None => {
-            let image = image::ImageReader::with_format(reader()?, format)
-                .decode()
-                .map_err(FramesError::decode(path))?;
+            // A still image: upright and in sRGB, as a frame folder's are.
+            let (image, failed) = decode_upright(path)?;
+            if let Some(why) = failed {
+                log::warn!("{}: {why}", path.display());
+            }
             let frame = flatten(image, options.background);
             Ok(Box::new(StillSource {
                 info: VideoInfo {

@@ -75,27 +75,10 @@ impl FrameSource for FolderSource {
         };
         self.next += 1;
         check_not_empty(path)?;
-        let mut decoder = decoder(path)?;
-        let orientation = decoder.orientation().ok();
-        let icc = decoder.icc_profile().ok().flatten();
-        let mut image =
-            image::DynamicImage::from_decoder(decoder).map_err(FramesError::decode(path))?;
-        if let Some(o) = orientation {
-            image.apply_orientation(o);
-        }
-        if let Some(icc) = icc {
-            match convert_to_srgb(&mut image, &icc) {
-                ProfileOutcome::Converted(name) => {
-                    log::debug!("{}: colours converted from {name} to sRGB", path.display());
-                }
-                ProfileOutcome::Unchanged => {}
-                ProfileOutcome::Failed(why) => {
-                    if !self.warned {
-                        log::warn!("{}: {why} (said once for the folder)", path.display());
-                        self.warned = true;
-                    }
-                }
-            }
+        let (image, failed) = decode_upright(path)?;
+        if let Some(why) = failed.filter(|_| !self.warned) {
+            log::warn!("{}: {why} (said once for the folder)", path.display());
+            self.warned = true;
         }
         let frame = flatten(image, self.background);
         if frame.dimensions() != (self.info.width, self.info.height) {
@@ -159,6 +142,32 @@ fn check_not_empty(path: &Path) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// The image at `path` decoded, turned upright as its EXIF orientation
+/// says, its colours converted to sRGB from its colour profile; and why
+/// the profile could not be used, when it could not (the colours are then
+/// taken as sRGB).
+pub(crate) fn decode_upright(path: &Path) -> Result<(image::DynamicImage, Option<String>)> {
+    let mut decoder = decoder(path)?;
+    let orientation = decoder.orientation().ok();
+    let icc = decoder.icc_profile().ok().flatten();
+    let mut image =
+        image::DynamicImage::from_decoder(decoder).map_err(FramesError::decode(path))?;
+    if let Some(o) = orientation {
+        image.apply_orientation(o);
+    }
+    let Some(icc) = icc else {
+        return Ok((image, None));
+    };
+    Ok(match convert_to_srgb(&mut image, &icc) {
+        ProfileOutcome::Converted(name) => {
+            log::debug!("{}: colours converted from {name} to sRGB", path.display());
+            (image, None)
+        }
+        ProfileOutcome::Unchanged => (image, None),
+        ProfileOutcome::Failed(why) => (image, Some(why)),
+    })
 }
 
 /// The decoder of the image at `path`, its header read.

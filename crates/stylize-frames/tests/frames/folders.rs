@@ -202,7 +202,7 @@ fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
 /// A phone's photos as frames: stored sideways with an EXIF orientation
 /// (6: turn a quarter clockwise) and tagged Display P3. They are read
 /// upright, at their upright size, in sRGB, as `stylize image` reads a
-/// photo.
+/// photo; so is one such photo given alone.
 #[test]
 fn phone_frames_are_read_upright_and_in_srgb() {
     use image::ImageEncoder;
@@ -229,12 +229,15 @@ fn phone_frames_are_read_upright_and_in_srgb() {
         )
         .unwrap();
     }
-    let (info, frames) = read_all(&input).unwrap();
-    assert_eq!((info.width, info.height), (20, 40));
-    let top = frames[0].get_pixel(10, 5).0;
-    let bottom = frames[0].get_pixel(10, 35).0;
-    assert!(top[0] > 180 && top[2] < 80, "{top:?}");
-    assert!(bottom[2] > 180 && bottom[0] < 80, "{bottom:?}");
+    // The folder, and one of its photos given alone (a still as a clip).
+    for given in [input.clone(), input.join("IMG_1.jpg")] {
+        let (info, frames) = read_all(&given).unwrap();
+        assert_eq!((info.width, info.height), (20, 40), "{}", given.display());
+        let top = frames[0].get_pixel(10, 5).0;
+        let bottom = frames[0].get_pixel(10, 35).0;
+        assert!(top[0] > 180 && top[2] < 80, "{top:?}");
+        assert!(bottom[2] > 180 && bottom[0] < 80, "{bottom:?}");
+    }
     // A P3-tagged PNG: its red comes out redder in sRGB.
     let p3 = dir.path().join("p3");
     std::fs::create_dir(&p3).unwrap();
