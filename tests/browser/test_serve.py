@@ -454,8 +454,11 @@ def test_bundled_style_from_gallery(page, server):
     expect(weights).to_have_count(2)
     weights.nth(0).fill("0")
     weights.nth(1).fill("0")
-    page.click("#start")
-    expect(page.locator("#error")).to_contain_text("all 0")
+    # Said in the estimate, with Start disabled, once the estimate runs
+    # (250 ms after the last change; a click before then says it as an
+    # error instead, so the test waits for the estimate, not racing it).
+    expect(page.locator("#estimate-message")).to_contain_text("all 0")
+    expect(page.locator("#start")).to_be_disabled()
     weights.nth(0).fill("3")
     weights.nth(1).fill("1")
     blend, settings = start_sent(page)
