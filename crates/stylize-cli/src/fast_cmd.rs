@@ -9,8 +9,8 @@ use image::{DynamicImage, Rgb32FImage};
 use indicatif::{ProgressBar, ProgressStyle};
 use stylize::{load_image, output_format, save_image, Error};
 use stylize_feedforward::{
-    builtin_sheet, default_models_dir, resize_longest, FastOptions, FastStyle, FastStylizer,
-    StyleMix, MIN_SIDE,
+    builtin_sheet, default_models_dir, resize_longest, FastNetworks, FastOptions, FastStyle,
+    FastStylizer, Isa, StyleMix, MIN_SIDE,
 };
 
 use crate::args::FastArgs;
@@ -101,7 +101,13 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         .map(|p| crate::setup::load_painting(p))
         .collect::<Result<Vec<_>, _>>()?;
     let start = Instant::now();
-    let fast = load_fast(cli.models.as_deref(), cli.threads)?;
+    // Only the networks of the run's kind of style are read.
+    let networks = if cli.sheet || builtin.is_some() {
+        FastNetworks::Builtin
+    } else {
+        FastNetworks::Arbitrary
+    };
+    let fast = load_fast(cli.models.as_deref(), cli.threads, networks)?;
 
     if cli.sheet {
         let photo = load_image(&cli.content)?.to_rgb32f();
@@ -407,24 +413,33 @@ pub fn initial_image(
     config: &stylize::StyleConfig,
     common: &crate::args::CommonArgs,
 ) -> Result<stylize::Init, Box<dyn std::error::Error + Send + Sync>> {
-    let fast = load_fast(common.models.as_deref(), common.threads)?;
+    let mix = spec
+        .strip_prefix("fast:")
+        .map(str::parse::<StyleMix>)
+        .transpose()?;
+    let networks = match mix {
+        Some(_) => FastNetworks::Builtin,
+        None => FastNetworks::Arbitrary,
+    };
+    let fast = load_fast(common.models.as_deref(), common.threads, networks)?;
     let photo = content.to_rgb32f();
     let (width, height) = photo.dimensions();
     let longest = width.max(height).min(config.size);
     let photo = resize_longest(&photo, longest);
-    let style = match spec.strip_prefix("fast:") {
-        Some(mix) => FastStyle::Builtin(mix.parse::<StyleMix>()?),
+    let style = match mix {
+        Some(mix) => FastStyle::Builtin(mix),
         None => run_style(&fast, styles, config)?,
     };
     let out = fast.stylize(&photo, &style, &FastOptions::default())?;
     Ok(stylize::Init::Image(DynamicImage::ImageRgb32F(out)))
 }
 
-/// The networks, from `models` (default: `$STYLIZE_FAST_MODELS`, else the
+/// The `networks`, from `models` (default: `$STYLIZE_FAST_MODELS`, else the
 /// cache), on `threads` threads (default: one per core).
 pub fn load_fast(
     models: Option<&Path>,
     threads: Option<u32>,
+    networks: FastNetworks,
 ) -> Result<FastStylizer, stylize_feedforward::Error> {
     let dir = models.map_or_else(default_models_dir, Path::to_path_buf);
     let threads = threads.map_or_else(
@@ -432,7 +447,7 @@ pub fn load_fast(
         |t| t as usize,
     );
     let start = Instant::now();
-    let fast = FastStylizer::load(&dir, threads)?;
+    let fast = FastStylizer::load_networks(&dir, threads, Isa::from_env(), networks)?;
     log::info!(
         "loaded the models from {} in {:.2} s",
         dir.display(),

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use stylize::video::VideoConfig;
 use stylize::{ColorPreservation, Error};
 use stylize_feedforward::{
-    resize_longest, FastOptions, FastStyle, FrameLink, TemporalBlend, DEFAULT_BLEND,
+    resize_longest, FastNetworks, FastOptions, FastStyle, FrameLink, TemporalBlend, DEFAULT_BLEND,
 };
 use stylize_flow::DisParams;
 use stylize_frames::{create_sink, SinkOptions};
@@ -154,7 +154,11 @@ pub fn run(
             })
         })
         .transpose()?;
-    let fast = load_fast(cli.common.models.as_deref(), cli.common.threads)?;
+    let networks = match builtin {
+        Some(_) => FastNetworks::Builtin,
+        None => FastNetworks::Arbitrary,
+    };
+    let fast = load_fast(cli.common.models.as_deref(), cli.common.threads, networks)?;
     let mut temporal =
         TemporalBlend::new(blend, DisParams::default(), prepared.config.cut_threshold)?
             .with_isa(fast.isa())?;

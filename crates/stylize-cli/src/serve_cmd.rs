@@ -73,7 +73,11 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     }
     // The fast network is optional: without its files the page offers the
     // optimiser only, and says how to get them.
-    let fast = match crate::fast_cmd::load_fast(cli.models.as_deref(), cli.threads) {
+    let fast = match crate::fast_cmd::load_fast(
+        cli.models.as_deref(),
+        cli.threads,
+        stylize_feedforward::FastNetworks::All,
+    ) {
         Ok(fast) => Some(fast),
         Err(e) => {
             if !quiet {

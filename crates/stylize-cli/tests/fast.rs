@@ -259,6 +259,66 @@ fn a_folder_paints_every_image_and_reports_the_bad_one() {
     }
 }
 
+/// A built-in style needs only the 26-style network's file, a painting
+/// only the other two: each run reads the files of its kind of style.
+#[test]
+fn each_kind_of_style_reads_only_its_model_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = common::asset("chelsea.jpg");
+    let udnie = common::asset("udnie.jpg");
+    let only = |name: &str, files: &[&str]| {
+        let folder = dir.path().join(name);
+        std::fs::create_dir(&folder).unwrap();
+        for f in files {
+            std::fs::copy(models().join(f), folder.join(f)).unwrap();
+        }
+        folder
+    };
+    let builtin = only("builtin", &["multistyle26.onnx"]);
+    let arbitrary = only(
+        "arbitrary",
+        &["arbitrary_predict.onnx", "arbitrary_transform.onnx"],
+    );
+    let run = |models: Option<&Path>, out: &str, style: &[&str]| {
+        let out = dir.path().join(out);
+        let mut c = fast();
+        c.args([
+            "-c",
+            s(&photo),
+            "-o",
+            s(&out),
+            "--size",
+            "64",
+            "--threads",
+            "2",
+        ])
+        .args(style);
+        if let Some(m) = models {
+            c.args(["--models", s(m)]);
+        }
+        (c.output().unwrap(), out)
+    };
+    for (folder, style, other) in [
+        (&builtin, &["--builtin", "3"][..], &["-s", s(&udnie)][..]),
+        (&arbitrary, &["-s", s(&udnie)][..], &["--builtin", "3"][..]),
+    ] {
+        let (o, alone) = run(Some(folder), "alone.png", style);
+        assert!(o.status.success(), "{style:?}: {}", stderr(&o));
+        let (o, full) = run(None, "full.png", style);
+        assert!(o.status.success(), "{style:?}: {}", stderr(&o));
+        assert_eq!(
+            image::open(&alone).unwrap().to_rgb8(),
+            image::open(&full).unwrap().to_rgb8(),
+            "{style:?}"
+        );
+        // The other kind is refused, naming a file it lacks.
+        let (o, out) = run(Some(folder), "other.png", other);
+        assert_eq!(o.status.code(), Some(1), "{other:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("missing "), "{other:?}: {}", stderr(&o));
+        assert!(!out.exists());
+    }
+}
+
 #[test]
 fn the_sheet_shows_the_photo_and_26_styles() {
     let dir = tempfile::tempdir().unwrap();

@@ -60,6 +60,19 @@ pub enum Error {
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
 
+    /// A network the stylizer was loaded without
+    /// ([`FastStylizer::load_networks`](crate::FastStylizer::load_networks)).
+    #[error(
+        "{model} was not loaded (the stylizer read FastNetworks::{networks:?}); \
+         load FastNetworks::All to paint with either kind of style"
+    )]
+    NotLoaded {
+        /// The missing network's model file.
+        model: &'static str,
+        /// The networks that were read.
+        networks: crate::FastNetworks,
+    },
+
     /// A style mix that cannot be used.
     #[error("style mix: {0}")]
     StyleMix(String),

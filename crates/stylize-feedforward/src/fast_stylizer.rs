@@ -78,6 +78,29 @@ fn check_style_size(style_size: u32) -> Result<()> {
     Ok(())
 }
 
+/// Which of the networks [`FastStylizer::load_networks`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FastNetworks {
+    /// All three, for either kind of [`FastStyle`]. The default.
+    #[default]
+    All,
+    /// The style predictor and the transformer, for
+    /// [`FastStyle::Arbitrary`] (paintings) only.
+    Arbitrary,
+    /// The 26-style network alone, for [`FastStyle::Builtin`] only.
+    Builtin,
+}
+
+impl FastNetworks {
+    fn arbitrary(self) -> bool {
+        self != FastNetworks::Builtin
+    }
+
+    fn builtin(self) -> bool {
+        self != FastNetworks::Arbitrary
+    }
+}
+
 /// Pretrained feed-forward style networks: Magenta's arbitrary image
 /// stylization (Ghiasi, Lee, Kudlur, Dumoulin & Shlens 2017) and a
 /// 26-style conditional-instance-normalisation network (Dumoulin, Shlens &
@@ -89,9 +112,11 @@ fn check_style_size(style_size: u32) -> Result<()> {
 /// 1024 px frame's); a larger image's are freed when it is done.
 #[derive(Debug)]
 pub struct FastStylizer {
-    predictor: StylePredictor,
-    transformer: ArbitraryNet,
-    builtin: BuiltinNet,
+    /// The networks read: the others are `None`.
+    networks: FastNetworks,
+    predictor: Option<StylePredictor>,
+    transformer: Option<ArbitraryNet>,
+    builtin: Option<BuiltinNet>,
     isa: Isa,
     /// The networks' threads, for [`Self::install`].
     pool: Arc<rayon::ThreadPool>,
@@ -125,6 +150,22 @@ impl FastStylizer {
     /// # Errors
     /// As [`Self::load`].
     pub fn load_with_isa(dir: &Path, threads: usize, isa: Isa) -> Result<Self> {
+        Self::load_networks(dir, threads, isa, FastNetworks::All)
+    }
+
+    /// As [`Self::load_with_isa`], reading only the model files of
+    /// `networks`: a program that paints only built-in styles needs
+    /// neither the predictor's file nor the transformer's. Painting with a
+    /// network not read is [`Error::NotLoaded`].
+    ///
+    /// # Errors
+    /// As [`Self::load`], for the files of `networks` only.
+    pub fn load_networks(
+        dir: &Path,
+        threads: usize,
+        isa: Isa,
+        networks: FastNetworks,
+    ) -> Result<Self> {
         if threads == 0 {
             return Err(Error::Parameter {
                 name: "threads",
@@ -139,16 +180,47 @@ impl FastStylizer {
                 .map_err(|source| Error::Threads { threads, source })?,
         );
         let runner = || Runner::new(pool.clone(), isa);
-        Ok(FastStylizer {
-            predictor: StylePredictor::parse(PREDICTOR, &read_model(dir, PREDICTOR)?, runner())?,
-            transformer: ArbitraryNet::parse(
+        let (mut predictor, mut transformer, mut builtin) = (None, None, None);
+        if networks.arbitrary() {
+            predictor = Some(StylePredictor::parse(
+                PREDICTOR,
+                &read_model(dir, PREDICTOR)?,
+                runner(),
+            )?);
+            transformer = Some(ArbitraryNet::parse(
                 TRANSFORMER,
                 &read_model(dir, TRANSFORMER)?,
                 runner(),
-            )?,
-            builtin: BuiltinNet::parse(BUILTIN, &read_model(dir, BUILTIN)?, runner())?,
+            )?);
+        }
+        if networks.builtin() {
+            builtin = Some(BuiltinNet::parse(
+                BUILTIN,
+                &read_model(dir, BUILTIN)?,
+                runner(),
+            )?);
+        }
+        Ok(FastStylizer {
+            networks,
+            predictor,
+            transformer,
+            builtin,
             isa,
             pool,
+        })
+    }
+
+    /// The networks this stylizer read ([`FastNetworks::All`] unless
+    /// loaded with [`Self::load_networks`]).
+    pub fn networks(&self) -> FastNetworks {
+        self.networks
+    }
+
+    /// `network`, or [`Error::NotLoaded`] naming `model`'s file.
+    fn loaded<'a, T>(&self, network: &'a Option<T>, model: &'static str) -> Result<&'a T> {
+        network.as_ref().ok_or(Error::NotLoaded {
+            model,
+            networks: self.networks,
         })
     }
 
@@ -180,7 +252,7 @@ impl FastStylizer {
         check_style_size(style_size)?;
         let square = centre_square(style, style_size);
         let side = style_size as usize;
-        let data = self.predictor.run(Planes {
+        let data = self.loaded(&self.predictor, PREDICTOR.name)?.run(Planes {
             channels: 3,
             height: side,
             width: side,
@@ -272,12 +344,15 @@ impl FastStylizer {
                 } else {
                     vector.clone()
                 };
-                let out = self.transformer.run(planes, vector.values());
+                let transformer = self.loaded(&self.transformer, TRANSFORMER.name)?;
+                let out = transformer.run(planes, vector.values());
                 let size = (out.width as u32, out.height as u32);
                 Ok(from_output(&out.data, size, (width, height)))
             }
             FastStyle::Builtin(mix) => {
-                let out = self.builtin.run(planes, mix.weights());
+                let out = self
+                    .loaded(&self.builtin, BUILTIN.name)?
+                    .run(planes, mix.weights());
                 let size = (out.width as u32, out.height as u32);
                 let out = from_output(&out.data, size, (width, height));
                 Ok(mix_with(&out, content, options.strength))

@@ -43,7 +43,7 @@ mod style_vector;
 mod temporal_blend;
 
 pub use error::{Error, Result};
-pub use fast_stylizer::{FastOptions, FastStyle, FastStylizer, MIN_SIDE};
+pub use fast_stylizer::{FastNetworks, FastOptions, FastStyle, FastStylizer, MIN_SIDE};
 /// The `image` crate of this library's signatures, re-exported so that a
 /// program uses the same version.
 pub use image;

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use image::Rgb32FImage;
 use serde_json::Value;
 use stylize_feedforward::{
-    default_models_dir, FastOptions, FastStyle, FastStylizer, Isa, StyleMix, StyleVector,
+    default_models_dir, Error, FastNetworks, FastOptions, FastStyle, FastStylizer, Isa, StyleMix,
+    StyleVector,
 };
 
 fn fixtures() -> PathBuf {
@@ -288,6 +289,82 @@ fn builtin_outputs_match(fast: &FastStylizer) {
             mean <= 0.002 && max <= 0.005,
             "{name}: mean {mean}, max {max}"
         );
+    }
+}
+
+/// A stylizer loaded for one kind of style reads only its networks' files
+/// (a folder holding just those does), paints that kind as the full one
+/// does, and refuses the other kind naming the file it was loaded without.
+#[test]
+fn each_kind_of_style_loads_its_networks_alone() {
+    let all = default_models_dir();
+    let exp = expected();
+    let case = &exp["arbitrary"][0];
+    let content = load(case["content"].as_str().unwrap());
+    let painting = load(case["style"].as_str().unwrap());
+    let mix = FastStyle::Builtin("3".parse::<StyleMix>().unwrap());
+    for (networks, files) in [
+        (FastNetworks::Builtin, &["multistyle26.onnx"][..]),
+        (
+            FastNetworks::Arbitrary,
+            &["arbitrary_predict.onnx", "arbitrary_transform.onnx"][..],
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        for f in files {
+            std::fs::copy(all.join(f), dir.path().join(f)).unwrap();
+        }
+        // The full set is not in this folder.
+        let Err(e) = FastStylizer::load(dir.path(), 2) else {
+            panic!("{networks:?}: the full set loaded from {files:?}");
+        };
+        assert!(matches!(e, Error::ModelsMissing { .. }), "{e}");
+        let fast = FastStylizer::load_networks(dir.path(), 2, Isa::Best, networks).unwrap();
+        assert_eq!(fast.networks(), networks);
+        let style = match networks {
+            FastNetworks::Builtin => {
+                builtin_outputs_match(&fast);
+                let Err(e) = fast.style_vector(&painting, 256) else {
+                    panic!("the predictor ran without being loaded");
+                };
+                assert!(
+                    matches!(
+                        e,
+                        Error::NotLoaded {
+                            model: "arbitrary_predict.onnx",
+                            ..
+                        }
+                    ),
+                    "{e}"
+                );
+                let vector = stylizer().style_vector(&painting, 256).unwrap();
+                FastStyle::Arbitrary(vector)
+            }
+            _ => {
+                let vector = fast.style_vector(&painting, 256).unwrap();
+                let out = fast
+                    .stylize(
+                        &content,
+                        &FastStyle::Arbitrary(vector.clone()),
+                        &FastOptions::default(),
+                    )
+                    .unwrap();
+                let want = stylizer()
+                    .stylize(
+                        &content,
+                        &FastStyle::Arbitrary(vector),
+                        &FastOptions::default(),
+                    )
+                    .unwrap();
+                assert_eq!(out.as_raw(), want.as_raw());
+                mix.clone()
+            }
+        };
+        let Err(e) = fast.stylize(&content, &style, &FastOptions::default()) else {
+            panic!("{networks:?}: painted with a network not loaded");
+        };
+        assert!(matches!(e, Error::NotLoaded { .. }), "{e}");
+        eprintln!("{networks:?}: {e}");
     }
 }
 
