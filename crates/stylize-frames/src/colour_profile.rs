@@ -59,22 +59,8 @@ pub fn convert_to_srgb(img: &mut DynamicImage, icc: &[u8]) -> ProfileOutcome {
     if let Some(p) = promoted {
         *img = p;
     }
-    // A layout this version of `image` added since: left as decoded.
-    let known = matches!(
-        img,
-        DynamicImage::ImageRgb8(_)
-            | DynamicImage::ImageRgba8(_)
-            | DynamicImage::ImageRgb16(_)
-            | DynamicImage::ImageRgba16(_)
-            | DynamicImage::ImageRgb32F(_)
-            | DynamicImage::ImageRgba32F(_)
-    );
-    if !known {
-        return ProfileOutcome::Unchanged;
-    }
     let row = img.width() as usize * if alpha { 4 } else { 3 };
-    let mut converted = std::mem::take(img);
-    let done = match &mut converted {
+    let done = match img {
         DynamicImage::ImageRgb8(b) => profile
             .create_transform_8bit(layout, &srgb, layout, options)
             .map(|t| in_bands(b, row, |s, d| t.transform(s, d))),
@@ -93,10 +79,9 @@ pub fn convert_to_srgb(img: &mut DynamicImage, icc: &[u8]) -> ProfileOutcome {
         DynamicImage::ImageRgba32F(b) => profile
             .create_transform_f32(layout, &srgb, layout, options)
             .map(|t| in_bands(b, row, |s, d| t.transform(s, d))),
-        // Not reached: the layouts above are the ones `known` lets by.
-        _ => Ok(Ok(())),
+        // A layout this version of `image` added since: left as decoded.
+        _ => return ProfileOutcome::Unchanged,
     };
-    *img = converted;
     match done {
         Err(e) => ProfileOutcome::Failed(format!(
             "its colour profile ({name}) cannot be converted to sRGB ({e}); its colours are \
