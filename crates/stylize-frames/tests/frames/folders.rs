@@ -2,6 +2,7 @@
 
 use stylize_frames::{open_source, Frame, FramesError, SinkOptions, SourceOptions};
 
+use crate::bytes::with_exif_orientation;
 use crate::common::*;
 
 #[test]
@@ -179,24 +180,6 @@ fn output_inside_input_is_refused() {
     let file = dir.path().join("clip.gif");
     std::fs::write(&file, b"x").unwrap();
     assert!(check(&file, &dir.path().join("clip.gif.out")).is_ok());
-}
-
-/// `jpeg` with an EXIF block whose Orientation is `orientation`.
-fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
-    let mut exif = b"Exif\0\0MM\0\x2a\0\0\0\x08".to_vec();
-    exif.extend(1u16.to_be_bytes()); // one entry
-    exif.extend(0x0112u16.to_be_bytes()); // Orientation
-    exif.extend(3u16.to_be_bytes()); // SHORT
-    exif.extend(1u32.to_be_bytes()); // one value
-    exif.extend(orientation.to_be_bytes());
-    exif.extend([0, 0]); // padding of the 4-byte value field
-    exif.extend(0u32.to_be_bytes()); // no next IFD
-    let mut out = jpeg[..2].to_vec(); // SOI
-    out.extend([0xff, 0xe1]);
-    out.extend((exif.len() as u16 + 2).to_be_bytes());
-    out.extend(exif);
-    out.extend(&jpeg[2..]);
-    out
 }
 
 /// A phone's photos as frames: stored sideways with an EXIF orientation

@@ -4,7 +4,7 @@
 
 // The integration tests' helpers (where the real weights are), shared.
 #[path = "../../tests/common/mod.rs"]
-mod common;
+pub(crate) mod common;
 mod gradient;
 mod hed_features;
 mod losses;
