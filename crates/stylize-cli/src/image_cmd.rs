@@ -12,7 +12,7 @@ use crate::progress::CliObserver;
 use crate::setup::{
     build_config, check_not_a_program_file, check_not_a_snapshot, check_not_an_input,
     check_output_dir, check_output_file, check_side_file, check_snapshots, file_name, init_file,
-    is_fast_init, load_styles, load_stylizer, painting_sizes, refuse_standard_input,
+    is_fast_init, load_styles_that_fit, load_stylizer, refuse_standard_input,
     refuse_standard_output,
 };
 use crate::{JobResult, Outcome};
@@ -135,12 +135,12 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         check_output_dir(&crate::progress::snapshot_path(&cli.output, last))?;
     }
     let (stylizer, weights) = load_stylizer(&cli.common, &config, quiet, interrupt)?;
-    // The run's memory from the paintings' headers, before they are
-    // decoded: a painting may decode to gigabytes, and the run would be
-    // refused only after all of them were.
-    let sizes = painting_sizes(&cli.common)?;
-    stylizer.check_memory((content.width(), content.height()), &sizes, &config)?;
-    let styles = load_styles(&cli.common)?;
+    let styles = load_styles_that_fit(
+        &cli.common,
+        &stylizer,
+        (content.width(), content.height()),
+        &config,
+    )?;
     if let Some(spec) = cli.common.init.as_deref().filter(|i| is_fast_init(i)) {
         config.init =
             crate::fast_cmd::initial_image(spec, &content, &styles, &config, &cli.common)?;

@@ -22,14 +22,30 @@ pub fn load_styles(cli: &CommonArgs) -> Result<Vec<DynamicImage>, Error> {
     cli.style.iter().map(|p| load_painting(p)).collect()
 }
 
+/// The `--style` paintings, decoded only once the optimiser's run on a
+/// photo (or frame) of `photo` pixels is found to fit in memory from the
+/// paintings' headers: one painting may decode to gigabytes, and the run
+/// would otherwise be refused only after all of them were.
+///
+/// # Errors
+/// As [`Stylizer::check_memory`](stylize::Stylizer::check_memory), then as
+/// [`load_painting`].
+pub fn load_styles_that_fit(
+    cli: &CommonArgs,
+    stylizer: &Stylizer,
+    photo: (u32, u32),
+    config: &StyleConfig,
+) -> Result<Vec<DynamicImage>, Error> {
+    stylizer.check_memory(photo, &painting_sizes(cli)?, config)?;
+    load_styles(cli)
+}
+
 /// The upright size of each `--style` painting, from its file's header
-/// alone (a bundled painting, small, is decoded), so that a run's memory
-/// is checked before the paintings are decoded: one may decode to
-/// gigabytes.
+/// alone (a bundled painting, small, is decoded).
 ///
 /// # Errors
 /// As [`load_painting`], for a painting whose header cannot be read.
-pub fn painting_sizes(cli: &CommonArgs) -> Result<Vec<(u32, u32)>, Error> {
+fn painting_sizes(cli: &CommonArgs) -> Result<Vec<(u32, u32)>, Error> {
     cli.style
         .iter()
         .map(|p| {

@@ -26,8 +26,8 @@ use crate::json_file::write_json;
 use crate::selection::{fps_rational, Frames, Selection};
 use crate::setup::{
     build_config, check_not_a_program_file, check_not_an_input, check_output_dir,
-    check_output_file, check_side_file, init_file, is_fast_init, load_styles, load_stylizer,
-    painting_sizes,
+    check_output_file, check_side_file, init_file, is_fast_init, load_styles, load_styles_that_fit,
+    load_stylizer,
 };
 use crate::{JobResult, Outcome};
 
@@ -265,11 +265,13 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         return crate::fast_video::run(cli, quiet, interrupt, frames, options);
     }
     let (stylizer, _weights) = load_stylizer(&cli.common, &config.image, quiet, interrupt)?;
-    // The run's memory from the paintings' headers, before they are
-    // decoded (as `image` checks it), a frame standing for the photo.
-    let sizes = painting_sizes(&cli.common)?;
-    stylizer.check_memory((info.width, info.height), &sizes, &config.image)?;
-    let styles = load_styles(&cli.common)?;
+    // A frame stands for the photo.
+    let styles = load_styles_that_fit(
+        &cli.common,
+        &stylizer,
+        (info.width, info.height),
+        &config.image,
+    )?;
     say(format!(
         "{}: {}x{}{}{}; working size {} px, first frame of a shot {} iterations, later frames {}",
         cli.input.display(),
