@@ -311,25 +311,19 @@ fn address_space_left() -> Option<u64> {
 /// The soft `Max address space` of a `/proc/self/limits` text, in bytes;
 /// `None` when unlimited or absent.
 fn address_space_limit(limits: &str) -> Option<u64> {
-    let line = limits
-        .lines()
-        .find(|l| l.starts_with("Max address space"))?;
-    line["Max address space".len()..]
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
+    first_number_after(limits, "Max address space")
 }
 
 /// `VmSize` of a `/proc/self/status` text, in bytes.
 fn mapped_bytes(status: &str) -> Option<u64> {
-    let line = status.lines().find(|l| l.starts_with("VmSize:"))?;
-    let kib: u64 = line["VmSize:".len()..]
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    Some(kib.saturating_mul(1024))
+    Some(first_number_after(status, "VmSize:")?.saturating_mul(1024))
+}
+
+/// The number that follows `key` on the first line of `text` starting with
+/// it; `None` when there is no such line or no number (`unlimited`).
+fn first_number_after(text: &str, key: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with(key))?;
+    line[key.len()..].split_whitespace().next()?.parse().ok()
 }
 
 /// Parses `8G`, `512M`, `1.5GiB`, `2000000000` into bytes.

@@ -278,14 +278,13 @@ impl Planner {
                 )
             }
         };
+        let (need, limit) = memory::human_apart(need, limit);
         Error::parameter(
             "size",
             format!(
-                "a {} px run needs about {} of memory, more than the memory limit of {}; \
-                 {advice}{}",
+                "a {} px run needs about {need} of memory, more than the memory limit of \
+                 {limit}; {advice}{}",
                 config.size,
-                memory::human_apart(need, limit).0,
-                memory::human_apart(need, limit).1,
                 if config.optimizer == Optimizer::Lbfgs {
                     " (a shorter L-BFGS history, or the Adam optimiser, needs less)"
                 } else {
