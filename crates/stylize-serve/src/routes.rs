@@ -457,14 +457,29 @@ fn fits_from_headers(
     let Some(styles) = styles else {
         return Ok(());
     };
+    check_job(app, settings, config, content, clip, &styles).map(drop)
+}
+
+/// A job of a photo (or a clip's frames, `clip`) of `content` pixels and
+/// paintings of `styles`, refused (422) when `stylize fast` would refuse
+/// it ([`fast_too_small`]) or it does not fit in memory
+/// ([`check_memory`]); else its memory estimate, in bytes.
+fn check_job(
+    app: &App,
+    settings: &Settings,
+    config: &StyleConfig,
+    content: (u32, u32),
+    clip: bool,
+    styles: &[(u32, u32)],
+) -> ApiResult<u64> {
     let refuse = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m);
-    if let Some(message) = fast_too_small(settings, content, clip, &styles) {
+    if let Some(message) = fast_too_small(settings, content, clip, styles) {
         return Err(refuse(message));
     }
-    if let (_, Some(message)) = check_memory(app, settings, config, content, &styles)? {
-        return Err(refuse(message));
+    match check_memory(app, settings, config, content, styles)? {
+        (_, Some(message)) => Err(refuse(message)),
+        (estimate, None) => Ok(estimate),
     }
-    Ok(())
 }
 
 /// The job's photo (or clip) and paintings stored in its folder and
@@ -690,13 +705,7 @@ async fn create_job(
     let content = decoded.size;
     let clip = matches!(decoded.inputs.painting, Painting::Video { .. });
     let styles: Vec<_> = decoded.inputs.styles.iter().map(dims).collect();
-    if let Some(message) = fast_too_small(&settings, content, clip, &styles) {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message));
-    }
-    let (estimate, refusal) = check_memory(&app, &settings, &config, content, &styles)?;
-    if let Some(message) = refusal {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message));
-    }
+    let estimate = check_job(&app, &settings, &config, content, clip, &styles)?;
     let style_names = form
         .styles
         .iter()
