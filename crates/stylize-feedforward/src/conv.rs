@@ -4,9 +4,10 @@
 //! The input is first reflection-padded and split into phases
 //! ([`Source`]), so that every kernel tap of a block is one run of
 //! consecutive values: with many input channels the products read the
-//! taps in place (one product per tap), with few they copy them into a
-//! patch matrix first (im2col, one product). Each block's output is summed
-//! per channel while it is in cache, for the normalisation that follows.
+//! taps in place (one product per tap); with few, and wherever the sums
+//! must run in MLAS's order, the taps are summed directly
+//! ([`DirectBlock`]). Each block's output is summed per channel while it
+//! is in cache, for the normalisation that follows.
 
 use std::borrow::Cow;
 use std::sync::Mutex;
@@ -18,6 +19,7 @@ use rayon::prelude::*;
 
 use stylize_matmul::Isa;
 
+use crate::direct::DirectBlock;
 use crate::elementwise::{deinterleave, sums as run_sums};
 
 /// Large buffers kept between layers and runs, so that a run does not
@@ -132,15 +134,14 @@ fn product(
     }
 }
 
-/// Patch-matrix entries a block of output pixels aims at (its `f32`s stay
-/// in a core's L2 cache with the product's panels).
+/// Taps times pixels a block of output pixels aims at (its input stays in
+/// a core's L2 cache with the product's panels).
 const BLOCK_ENTRIES: usize = 96 * 1024;
 
 /// Input channels from which a convolution reads its taps in place (one
-/// product per tap) instead of copying them into a patch matrix. With 32
-/// channels the in-place products are faster (a 1024 px image's residual
-/// layer: 2.9 ms against 3.9 ms on 2 Zen 5 cores); with 3 or 4 channels
-/// (the 9x9 layers) one tap is too thin a product.
+/// product per tap) instead of summing them directly ([`DirectBlock`]).
+/// With 32 channels the in-place products are faster; with 3 or 4
+/// channels (the 9x9 layers) one tap is too thin a product.
 const TAPS_IN_PLACE_FROM: usize = 16;
 
 /// A convolution without bias: `cout` filters of `cin x k x k`, stride
@@ -157,6 +158,9 @@ pub(crate) struct Conv {
     weights: Vec<f32>,
     /// The same per tap: `k * k` column-major `cin x cout` matrices.
     tap_weights: Vec<f32>,
+    /// `[tap][filter]`, taps in `(channel, row, column)` order: what
+    /// [`DirectBlock`] reads.
+    direct_weights: Vec<f32>,
     /// Sum in onnxruntime's (MLAS's) order, runs of this many taps (see
     /// [`Conv::in_runs`]); `None`: the fastest order.
     runs: Option<usize>,
@@ -438,6 +442,13 @@ impl Conv {
                 }
             }
         }
+        let taps = cin * kk;
+        let mut direct_weights = vec![0.0; weights.len()];
+        for o in 0..cout {
+            for t in 0..taps {
+                direct_weights[t * cout + o] = weights[o * taps + t];
+            }
+        }
         Conv {
             cin,
             cout,
@@ -445,6 +456,7 @@ impl Conv {
             stride,
             weights,
             tap_weights,
+            direct_weights,
             runs: None,
         }
     }
@@ -455,8 +467,8 @@ impl Conv {
     /// turn (faer's product is such a chain: `Replace` for the first run,
     /// `Add` for the others, checked by a test). An int8 network needs
     /// this to round every value to the same step as onnxruntime (see
-    /// `ordered_conv.rs`). It reads the taps through a patch matrix,
-    /// which is slower than in place with many channels.
+    /// `ordered_conv.rs`). Its taps are summed directly
+    /// ([`DirectBlock`]), whatever the number of channels.
     pub fn in_runs(mut self, taps: usize) -> Self {
         self.runs = Some(taps.max(1));
         self
@@ -497,7 +509,11 @@ impl Conv {
         // Wide pixels up to the last real one (no tap reads past its
         // phase plane).
         let wide = (oh - 1) * cols + ow;
-        let block = (BLOCK_ENTRIES / depth).clamp(64, wide.max(64));
+        // A multiple of the direct sums' tiles, so only the last block
+        // has a short one.
+        let block = (BLOCK_ENTRIES / depth)
+            .clamp(64, wide.max(64))
+            .next_multiple_of(96);
         // The output's rows have the source's pitch: output pixel `q`
         // is value `q` of its plane, and the product writes the planes
         // directly.
@@ -521,7 +537,6 @@ impl Conv {
             rest = tail;
             q0 += m;
         }
-        let rhs = MatRef::from_column_major_slice(&self.weights, depth, self.cout);
         // Fewer blocks than threads (a small image with many channels):
         // each product splits its columns over the threads instead.
         let threads = rayon::current_num_threads();
@@ -532,9 +547,19 @@ impl Conv {
         };
         let block_sums: Vec<Vec<[f64; 2]>> = blocks
             .into_par_iter()
-            .map_init(Vec::<f32>::new, |patches, (q0, mut dst)| {
+            .map(|(q0, mut dst)| {
                 let m = dst.nrows();
-                if self.cin >= TAPS_IN_PLACE_FROM && self.runs.is_none() {
+                if self.runs.is_some() || self.cin < TAPS_IN_PLACE_FROM {
+                    DirectBlock {
+                        src: &src.data,
+                        offsets: &offsets,
+                        weights: &self.direct_weights,
+                        run: self.runs.unwrap_or(depth),
+                        first_pixel: q0,
+                        dst: dst.rb_mut(),
+                    }
+                    .run(scratch.isa);
+                } else {
                     // Tap `t` of every channel: `m` values from each
                     // channel's phase plane, a strided matrix in place.
                     let channel = s * s * phase;
@@ -553,26 +578,6 @@ impl Conv {
                         let w = MatRef::from_column_major_slice(w, self.cin, self.cout);
                         let accum = if t == 0 { Accum::Replace } else { Accum::Add };
                         product(dst.rb_mut(), accum, lhs, w, par, scratch.isa);
-                    }
-                } else {
-                    // No clearing: the copies overwrite every entry.
-                    patches.resize(m * depth, 0.0);
-                    for (col, &off) in patches.chunks_exact_mut(m).zip(&offsets) {
-                        col.copy_from_slice(&src.data[off + q0..off + q0 + m]);
-                    }
-                    let lhs = MatRef::from_column_major_slice(patches, m, depth);
-                    let run = self.runs.unwrap_or(depth);
-                    let mut start = 0;
-                    while start < depth {
-                        let len = run.min(depth - start);
-                        let accum = if start == 0 {
-                            Accum::Replace
-                        } else {
-                            Accum::Add
-                        };
-                        let (l, r) = (lhs.subcols(start, len), rhs.subrows(start, len));
-                        product(dst.rb_mut(), accum, l, r, par, scratch.isa);
-                        start += len;
                     }
                 }
                 // The post step, and the real pixels' sums, while the
@@ -779,35 +784,60 @@ mod tests {
     }
 
     /// [`Conv::in_runs`] sums as MLAS: `(channel, row, column)` taps in
-    /// runs from zero, the runs added.
+    /// runs from zero, the runs added; and a convolution with few input
+    /// channels (summed directly) sums every value in one such chain
+    /// without runs. Both instruction-set levels, shapes that take every
+    /// path of the direct sums (full tiles, a group of 3, short tiles and
+    /// odd groups).
     #[test]
     fn runs_sum_in_mlas_order_bit_for_bit() {
-        let (cin, cout, k, h, w) = (32, 5, 3, 11, 40);
-        let weights = noise(cout * cin * k * k, 1);
-        let conv = Conv::new(cin, cout, k, 1, weights.clone()).in_runs(128);
-        let x = Planes::packed(cin, h, w, noise(cin * h * w, 2));
-        let scratch = Scratch::new(Isa::Best);
-        let src = Source::reflect(&x, 0, 1, |_, _| {}, &scratch);
-        let got = conv
-            .forward(&src, None, false, &scratch)
-            .planes
-            .compact(&scratch);
-        let taps = cin * k * k;
-        let (oh, ow) = (h - k + 1, w - k + 1);
-        for o in 0..cout {
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let mut total = 0.0f32;
-                    for start in (0..taps).step_by(128) {
-                        let run = (start..(start + 128).min(taps)).fold(0.0f32, |acc, t| {
-                            let (c, ky, kx) = (t / (k * k), t / k % k, t % k);
-                            let v = x.data[(c * h + oy + ky) * w + ox + kx];
-                            weights[o * taps + t].mul_add(v, acc)
-                        });
-                        total = if start == 0 { run } else { total + run };
+        for isa in [Isa::Best, Isa::Avx2] {
+            for (cin, cout, k, stride, h, w, run) in [
+                (32, 5, 3, 1, 11, 40, Some(128)),
+                (3, 8, 9, 1, 30, 70, Some(128)),
+                (8, 16, 3, 2, 25, 66, Some(32)),
+                (8, 3, 9, 1, 20, 50, Some(128)),
+                (3, 32, 9, 1, 30, 70, None),
+                (4, 3, 9, 1, 21, 47, None),
+                (8, 4, 3, 1, 12, 33, None),
+            ] {
+                let weights = noise(cout * cin * k * k, 1);
+                let mut conv = Conv::new(cin, cout, k, stride, weights.clone());
+                if let Some(r) = run {
+                    conv = conv.in_runs(r);
+                }
+                let x = Planes::packed(cin, h, w, noise(cin * h * w, 2));
+                let scratch = Scratch::new(isa);
+                let src = Source::reflect(&x, 0, stride, |_, _| {}, &scratch);
+                let got = conv
+                    .forward(&src, None, false, &scratch)
+                    .planes
+                    .compact(&scratch);
+                let taps = cin * k * k;
+                let run = run.unwrap_or(taps);
+                let (oh, ow) = conv.output_size(h, w);
+                for o in 0..cout {
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let mut total = 0.0f32;
+                            for start in (0..taps).step_by(run) {
+                                let chain =
+                                    (start..(start + run).min(taps)).fold(0.0f32, |acc, t| {
+                                        let (c, ky, kx) = (t / (k * k), t / k % k, t % k);
+                                        let (y, x0) = (oy * stride + ky, ox * stride + kx);
+                                        let v = x.data[(c * h + y) * w + x0];
+                                        weights[o * taps + t].mul_add(v, acc)
+                                    });
+                                total = if start == 0 { chain } else { total + chain };
+                            }
+                            let g = got.data[(o * oh + oy) * ow + ox];
+                            assert_eq!(
+                                g.to_bits(),
+                                total.to_bits(),
+                                "{isa:?} {cin}->{cout} k{k}: filter {o} at ({oy}, {ox})"
+                            );
+                        }
                     }
-                    let g = got.data[(o * oh + oy) * ow + ox];
-                    assert_eq!(g.to_bits(), total.to_bits(), "filter {o} at ({oy}, {ox})");
                 }
             }
         }

@@ -24,6 +24,7 @@ mod arbitrary_net;
 mod builtin_net;
 mod conv;
 mod depthwise;
+mod direct;
 mod elementwise;
 mod error;
 mod fast_stylizer;
