@@ -1,7 +1,8 @@
 //! Pretrained feed-forward style-transfer networks, run in pure Rust by
-//! this crate's own code (convolutions as faer matrix products; the int8
-//! networks computed as onnxruntime computes them, to the bit: integer
-//! kernels in integers, float sums in MLAS's order): a painting in well
+//! this crate's own code (convolutions as faer matrix products or summed
+//! directly in vector registers; the int8 networks computed as
+//! onnxruntime computes them, to the bit: integer kernels in integers,
+//! float sums in MLAS's order): a painting in well
 //! under a second, where the optimiser of the `stylize` crate takes
 //! minutes. The result is also a start for that optimiser (`stylize image
 //! --init fast`) and the per-frame painter of `stylize video --method
