@@ -640,7 +640,22 @@ async fn create_job(
     if announced.is_some_and(|n| n > app.config.max_upload_bytes as u64) {
         return Err(upload::too_large(app.config.max_upload_bytes));
     }
-    let form = form.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+    let form = form.map_err(|e| {
+        // Not a form (JSON, a bare file, no boundary): say what is taken.
+        let given = headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("none");
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "a job is posted as multipart/form-data with a boundary (fields `content`, \
+                 `style` or `builtin`, `settings`), as the page and `curl -F` send it; \
+                 this request's content type: {given} ({})",
+                e.body_text()
+            ),
+        )
+    })?;
     // A few uploads read and held at once, until they are decoded: the
     // others wait, unread, so that uploads cannot hold every connection's
     // worth of memory.

@@ -199,6 +199,27 @@ async fn security_checks() {
         .expect("a stalled upload was waited for without end");
     assert_eq!(status, StatusCode::REQUEST_TIMEOUT, "{v}");
     assert!(error_of(&v).contains("stalled"), "{v}");
+    // Not a form: 415, naming what is taken and what came.
+    for content_type in [Some("application/json"), Some("multipart/form-data"), None] {
+        let mut request = Request::post("/api/jobs")
+            .header(header::HOST, HOST)
+            .header(header::ORIGIN, ORIGIN);
+        if let Some(t) = content_type {
+            request = request.header(header::CONTENT_TYPE, t);
+        }
+        let (status, v) = json(&app, request.body(Body::from("{}")).expect("request")).await;
+        assert_eq!(
+            status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type:?}: {v}"
+        );
+        let said = error_of(&v);
+        assert!(
+            said.contains("multipart/form-data with a boundary")
+                && said.contains(content_type.unwrap_or("none")),
+            "{v}"
+        );
+    }
     // Changes need this server's Origin.
     for (method, uri) in [
         ("POST", "/api/jobs"),
