@@ -214,7 +214,16 @@ impl Settings {
                     .into(),
             );
         }
-        if self.network_style.is_some() {
+        if let Some(mix) = &self.network_style {
+            // 26 styles with their weights fit well within this; the
+            // parse error quotes the mix's parts, so it stays short.
+            if mix.chars().count() > MAX_NETWORK_STYLE {
+                return Err(format!(
+                    "network_style is at most {MAX_NETWORK_STYLE} characters: a built-in style \
+                     or a mix of them (\"3:0.7,12:0.3\"); got {}",
+                    mix.chars().count()
+                ));
+            }
             if self.method != MethodName::Fast {
                 return Err(
                     "network_style is one of the fast network's built-in styles: set method \"fast\""
@@ -515,9 +524,30 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
+/// The longest `network_style` taken, in characters.
+const MAX_NETWORK_STYLE: usize = 1000;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_network_style_past_its_length_is_refused_without_being_echoed() {
+        let all: Vec<String> = (0..26).map(|i| format!("{i}:0.0384615")).collect();
+        let mix = all.join(", ");
+        let ok = format!(r#"{{"method":"fast","network_style":"{mix}"}}"#);
+        let patch: SettingsPatch = serde_json::from_str(&ok).expect("valid JSON");
+        assert!(Settings::resolve(&patch).is_ok(), "all 26 styles: {mix}");
+        let long = "7:".repeat(100_000);
+        let text = format!(r#"{{"method":"fast","network_style":"{long}"}}"#);
+        let patch: SettingsPatch = serde_json::from_str(&text).expect("valid JSON");
+        let err = Settings::resolve(&patch).expect_err("200,000 characters");
+        assert!(
+            err.contains("at most 1000 characters") && err.contains("200000"),
+            "{err}"
+        );
+        assert!(err.len() < 200, "{err}");
+    }
 
     #[test]
     fn defaults_round_trip_to_the_preset() {
