@@ -152,9 +152,7 @@ pub(crate) struct Conv {
     pub cout: usize,
     pub k: usize,
     pub stride: usize,
-    /// ONNX's `[cout][cin][k][k]` order: filter `o` is the `o`-th run of
-    /// `cin * k * k` values, which is the column-major `(cin k k) x cout`
-    /// matrix the patch product needs.
+    /// ONNX's `[cout][cin][k][k]` order (what [`Conv::weights`] gives).
     weights: Vec<f32>,
     /// The same per tap: `k * k` column-major `cin x cout` matrices.
     tap_weights: Vec<f32>,

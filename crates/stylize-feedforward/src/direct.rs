@@ -34,6 +34,10 @@ use faer::MatMut;
 use pulp::{Simd, WithSimd};
 use stylize_matmul::Isa;
 
+/// The longest tile of pixels: AVX-512's, 2 vectors of 16 (no instruction
+/// set pulp dispatches to has wider vectors).
+const MAX_TILE: usize = 32;
+
 /// One block of a convolution's output pixels, summed directly.
 pub(crate) struct DirectBlock<'a, 'd> {
     /// The laid-out input ([`Source`](crate::conv::Source)'s values).
@@ -81,7 +85,7 @@ impl DirectBlock<'_, '_> {
     #[inline(always)]
     fn sum<S: Simd, const V: usize, const G: usize>(mut self, s: S) {
         let tile = V * S::F32_LANES;
-        let (m, cout) = (self.dst.nrows(), self.dst.ncols());
+        let (m, cout, depth) = (self.dst.nrows(), self.dst.ncols(), self.offsets.len());
         let mut from = 0;
         while from < m {
             let len = tile.min(m - from);
@@ -89,10 +93,9 @@ impl DirectBlock<'_, '_> {
             while first < cout {
                 let filters = G.min(cout - first);
                 let at = self.first_pixel + from;
-                let taps = self.offsets.len();
                 let mut start = 0;
-                while start < taps {
-                    let end = (start + self.run).min(taps);
+                while start < depth {
+                    let end = (start + self.run).min(depth);
                     let add = start > 0;
                     let taps = start..end;
                     macro_rules! group {
@@ -107,7 +110,7 @@ impl DirectBlock<'_, '_> {
                         (true, 3) => group!(3),
                         (true, 2) => group!(2),
                         (true, 1) => group!(1),
-                        _ => self.partial(s, at, from, len, first, filters, taps),
+                        _ => self.partial(at, from, len, first, filters, taps),
                     }
                     start = end;
                 }
@@ -173,12 +176,12 @@ impl DirectBlock<'_, '_> {
     }
 
     /// A short tile or an odd group (the image's last pixels), one
-    /// filter and one pixel at a time, the same chains.
+    /// filter at a time, the same chains (`f32::mul_add` is the same
+    /// fused multiply-add, one lane wide).
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn partial<S: Simd>(
+    fn partial(
         &mut self,
-        s: S,
         at: usize,
         from: usize,
         len: usize,
@@ -188,21 +191,13 @@ impl DirectBlock<'_, '_> {
     ) {
         let cout = self.dst.ncols();
         for f in first..first + filters {
-            let mut values = [0.0f32; 64];
+            let mut values = [0.0f32; MAX_TILE];
             let values = &mut values[..len];
-            for (t, &off) in self
-                .offsets
-                .iter()
-                .enumerate()
-                .take(taps.end)
-                .skip(taps.start)
-            {
-                let w = s.splat_f32s(self.weights[t * cout + f]);
+            let weights = self.weights[taps.start * cout..taps.end * cout].chunks_exact(cout);
+            for (&off, w) in self.offsets[taps.clone()].iter().zip(weights) {
                 let row = &self.src[off + at..off + at + len];
                 for (acc, &v) in values.iter_mut().zip(row) {
-                    // One lane of the same fused multiply-add.
-                    let r = s.mul_add_f32s(w, s.splat_f32s(v), s.splat_f32s(*acc));
-                    *acc = first_lane::<S>(r);
+                    *acc = w[f].mul_add(v, *acc);
                 }
             }
             let col = &mut column(&mut self.dst, f)[from..from + len];
@@ -221,14 +216,4 @@ fn column<'m>(dst: &'m mut MatMut<'_, f32>, c: usize) -> &'m mut [f32] {
         unreachable!("the output's columns are contiguous")
     };
     col.as_slice_mut()
-}
-
-/// The first lane of a vector.
-#[inline(always)]
-fn first_lane<S: Simd>(v: S::f32s) -> f32 {
-    let mut one = [0.0f32; 64];
-    let lanes = &mut one[..S::F32_LANES];
-    let (out, _) = S::as_mut_simd_f32s(lanes);
-    out[0] = v;
-    lanes[0]
 }

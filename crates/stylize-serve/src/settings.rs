@@ -217,11 +217,11 @@ impl Settings {
         if let Some(mix) = &self.network_style {
             // 26 styles with their weights fit well within this; the
             // parse error quotes the mix's parts, so it stays short.
-            if mix.chars().count() > MAX_NETWORK_STYLE {
+            let length = mix.chars().count();
+            if length > MAX_NETWORK_STYLE {
                 return Err(format!(
                     "network_style is at most {MAX_NETWORK_STYLE} characters: a built-in style \
-                     or a mix of them (\"3:0.7,12:0.3\"); got {}",
-                    mix.chars().count()
+                     or a mix of them (\"3:0.7,12:0.3\"); got {length}"
                 ));
             }
             if self.method != MethodName::Fast {
