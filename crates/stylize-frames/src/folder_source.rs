@@ -7,6 +7,7 @@ use crate::error::{FramesError, Result};
 use crate::frame::{flatten, Frame, VideoInfo};
 use crate::frame_source::{FrameSource, SourceOptions};
 use crate::natural_sort::natural_cmp;
+use crate::orientation::upright_size;
 
 /// File extensions read as frames (compared case-insensitively).
 const FRAME_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "webp", "bmp", "gif"];
@@ -184,12 +185,6 @@ fn decoder(path: &Path) -> Result<Box<dyn image::ImageDecoder>> {
 /// The size of the frame at `path`, upright (its header's, the sides
 /// swapped for an EXIF orientation that turns it a quarter).
 fn dimensions(path: &Path) -> Result<(u32, u32)> {
-    use image::metadata::Orientation as O;
     check_not_empty(path)?;
-    let mut decoder = decoder(path)?;
-    let (w, h) = decoder.dimensions();
-    Ok(match decoder.orientation() {
-        Ok(O::Rotate90 | O::Rotate270 | O::Rotate90FlipH | O::Rotate270FlipH) => (h, w),
-        _ => (w, h),
-    })
+    Ok(upright_size(decoder(path)?.as_mut()))
 }

@@ -97,6 +97,7 @@ mod frame_sink;
 mod frame_source;
 mod gif_sink;
 mod natural_sort;
+mod orientation;
 mod palette;
 mod sink;
 mod source;
@@ -118,6 +119,7 @@ pub use frame_source::{FrameIter, FrameSource, SourceOptions, MAX_FRAME_PIXELS};
 /// The `image` crate of this library's signatures (`RgbImage`,
 /// `ImageError`), re-exported so that a program uses the same version.
 pub use image;
+pub use orientation::upright_size;
 pub use sink::{create_sink, takes_audio};
 pub use source::{open_source, reads_through_ffmpeg};
 pub use staging::check_output_not_inside;

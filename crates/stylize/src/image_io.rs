@@ -61,7 +61,6 @@ pub fn load_image(path: &Path) -> Result<DynamicImage> {
 /// [`Error::Io`] when the file cannot be opened, [`Error::ImageDecode`]
 /// when it is a folder or its header cannot be read.
 pub fn image_size(path: &Path) -> Result<(u32, u32)> {
-    use image::metadata::Orientation as O;
     let decode_err = |reason: &str, source| decode_error(path, reason, source);
     let reader = open_reader(path)?;
     if reader.format().is_none() {
@@ -70,11 +69,7 @@ pub fn image_size(path: &Path) -> Result<(u32, u32)> {
     let mut decoder = reader
         .into_decoder()
         .map_err(|e| decode_err("cannot read its header", Some(e)))?;
-    let (w, h) = decoder.dimensions();
-    Ok(match decoder.orientation() {
-        Ok(O::Rotate90 | O::Rotate270 | O::Rotate90FlipH | O::Rotate270FlipH) => (h, w),
-        _ => (w, h),
-    })
+    Ok(stylize_frames::upright_size(&mut decoder))
 }
 
 /// An [`Error::ImageDecode`] naming `path`.
@@ -937,6 +932,8 @@ mod tests {
             let name = c.path.display().to_string();
             let img = load_image(&c.path).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!((img.width(), img.height()), c.size, "{name}");
+            // The header alone gives the same upright size.
+            assert_eq!(image_size(&c.path).unwrap(), c.size, "{name}");
             let rgb = img.to_rgb8();
             let (w, h) = c.size;
             let (a, b) = if w >= h {
