@@ -237,6 +237,11 @@ pub struct ImageArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub save_every: Option<u64>,
 
+    /// JPEG quality of a .jpg output and its snapshots, 1 (smallest file)
+    /// to 100 (least loss); PNG and WebP are written lossless. Default 95.
+    #[arg(long, value_name = "Q", value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub jpeg_quality: Option<u8>,
+
     /// Write the costs of every iteration to this CSV file
     /// (iteration,content,style,total,seconds,evaluations: seconds since
     /// the start, and the network evaluations the iteration took); `-`
@@ -712,6 +717,11 @@ pub struct FastArgs {
     /// each output keeps its input's file name).
     #[arg(long, short = 'o', value_name = "IMAGE|FOLDER")]
     pub output: PathBuf,
+
+    /// JPEG quality of .jpg outputs, 1 (smallest file) to 100 (least
+    /// loss); PNG and WebP are written lossless. Default 95.
+    #[arg(long, value_name = "Q", value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub jpeg_quality: Option<u8>,
 
     /// How much style, 0..1: for a painting, how far the style vector moves
     /// from the photo's own toward the painting's; for a built-in style,

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use image::{DynamicImage, Rgb32FImage};
 use indicatif::{ProgressBar, ProgressStyle};
-use stylize::{load_image, output_format, save_image, Error};
+use stylize::{load_image, output_format, save_image_with, Error, SaveOptions};
 use stylize_feedforward::{
     builtin_sheet, default_models_dir, resize_longest, FastNetworks, FastOptions, FastStyle,
     FastStylizer, Isa, StyleMix, MIN_SIDE,
@@ -93,6 +93,11 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         )?;
         vec![(cli.content.clone(), cli.output.clone())]
     };
+    let (save, quality_inert) =
+        crate::setup::save_options(cli.jpeg_quality, jobs.iter().map(|(_, o)| o.as_path()));
+    if let Some(why) = quality_inert {
+        say(format!("warning: this run ignores {why}"));
+    }
     // Decode the styles before the models: a wrong path is the likelier
     // mistake and the cheaper to report.
     let paintings = cli
@@ -126,7 +131,11 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             say("interrupted: no sheet written".to_string());
             return Ok(Outcome::Interrupted);
         };
-        save_image(&DynamicImage::ImageRgb32F(sheet.clone()), &cli.output)?;
+        save_image_with(
+            &DynamicImage::ImageRgb32F(sheet.clone()),
+            &cli.output,
+            &save,
+        )?;
         say(format!(
             "wrote {} ({}x{}): the photo, then built-in styles 0 to 25 (use --builtin N)",
             cli.output.display(),
@@ -155,6 +164,13 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     } else {
         None
     };
+    let settings = Settings {
+        style: &style,
+        options: &options,
+        size,
+        preserve_colors: cli.preserve_colors,
+        save,
+    };
     let bar = bar(!quiet && folder, jobs.len() as u64, "images");
     let mut failed = 0usize;
     for (input, output) in &jobs {
@@ -164,15 +180,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             return Ok(Outcome::Interrupted);
         }
         let t = Instant::now();
-        match paint(
-            &fast,
-            input,
-            output,
-            &style,
-            &options,
-            size,
-            cli.preserve_colors,
-        ) {
+        match paint(&fast, input, output, &settings) {
             Ok((w, h)) => {
                 if folder {
                     let msg = format!(
@@ -231,16 +239,30 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     Ok(Outcome::Done)
 }
 
+/// What every image of a run is painted and written with.
+struct Settings<'a> {
+    style: &'a FastStyle,
+    options: &'a FastOptions,
+    /// The output's longer side.
+    size: u32,
+    preserve_colors: bool,
+    save: SaveOptions,
+}
+
 /// One image: decode, size, paint, keep colours if asked, write.
 fn paint(
     fast: &FastStylizer,
     input: &Path,
     output: &Path,
-    style: &FastStyle,
-    options: &FastOptions,
-    size: u32,
-    preserve_colors: bool,
+    settings: &Settings,
 ) -> Result<(u32, u32), Box<dyn std::error::Error + Send + Sync>> {
+    let &Settings {
+        style,
+        options,
+        size,
+        preserve_colors,
+        save,
+    } = settings;
     let image = load_image(input)?;
     // Transparency is kept, as `stylize image` keeps it.
     let alpha = stylize::alpha_channel(&image);
@@ -280,7 +302,7 @@ fn paint(
     }
     let dims = out.dimensions();
     let rgb = DynamicImage::ImageRgb32F(out).to_rgb8();
-    save_image(&stylize::with_alpha(rgb, alpha.as_ref()), output)?;
+    save_image_with(&stylize::with_alpha(rgb, alpha.as_ref()), output, &save)?;
     Ok(dims)
 }
 

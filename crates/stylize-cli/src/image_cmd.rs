@@ -4,7 +4,9 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use stylize::{check_output_size, load_image, output_format, save_image, Error, Preset, Scales};
+use stylize::{
+    check_output_size, load_image, output_format, save_image_with, Error, Preset, Scales,
+};
 
 use crate::args::ImageArgs;
 use crate::interrupt::Interrupt;
@@ -96,7 +98,10 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     }
     let mut config = build_config(&cli.common, Preset::Seed, None)?;
     let fast_init = cli.common.init.as_deref().is_some_and(is_fast_init);
-    let inert = crate::setup::inert_flags(&cli.common, &config, fast_init);
+    let mut inert = crate::setup::inert_flags(&cli.common, &config, fast_init);
+    let (save_options, quality_inert) =
+        crate::setup::save_options(cli.jpeg_quality, [cli.output.as_path()]);
+    inert.extend(quality_inert);
     if !inert.is_empty() {
         say(format!("warning: this run ignores {}", inert.join("; ")));
     }
@@ -181,6 +186,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         show_bars,
         cli.loss_log.as_deref(),
         cli.save_every.map(|n| (n as usize, cli.output.clone())),
+        save_options,
     )?
     .with_plot(cli.plot.as_deref(), title)
     .with_plain_lines(!quiet && !show_bars)
@@ -189,7 +195,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let result = stylizer.stylize(&content, &styles, &config, &mut observer)?;
     // The painting first: a plot, log or snapshot that fails to write
     // then costs only itself, and the message says the painting is there.
-    let saved = save_image(&result.image, &cli.output);
+    let saved = save_image_with(&result.image, &cli.output, &save_options);
     // The log and the plot are written even when the painting cannot be.
     let side_outputs = observer.finish();
     if let Err(e) = saved {

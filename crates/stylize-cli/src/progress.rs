@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use stylize::DownloadProgress;
-use stylize::{save_image, Error, Iteration, Observer, RunInfo};
+use stylize::{save_image_with, Error, Iteration, Observer, RunInfo, SaveOptions};
 
 use crate::interrupt::Interrupt;
 use crate::plot::{write_plot, Point};
@@ -22,6 +22,8 @@ pub struct CliObserver {
     plain: Option<Option<std::time::Instant>>,
     log: Option<LossLog>,
     save_every: Option<(usize, PathBuf)>,
+    /// How the snapshots are encoded (as the output).
+    save_options: SaveOptions,
     plot: Option<(PathBuf, String)>,
     history: Vec<Point>,
     /// Work per iteration at each scale (its pixel count), for a progress
@@ -55,6 +57,7 @@ impl CliObserver {
         show: bool,
         log: Option<&Path>,
         save_every: Option<(usize, PathBuf)>,
+        save_options: SaveOptions,
     ) -> Result<Self, Error> {
         let log = log.map(LossLog::create).transpose()?;
         Ok(CliObserver {
@@ -63,6 +66,7 @@ impl CliObserver {
             plain: None,
             log,
             save_every,
+            save_options,
             plot: None,
             history: Vec::new(),
             work: Vec::new(),
@@ -171,7 +175,10 @@ impl CliObserver {
         if let Some((every, output)) = &self.save_every {
             if it.iteration.is_multiple_of(*every) {
                 let path = snapshot_path(output, it.iteration);
-                if let Err(e) = it.image().and_then(|image| save_image(&image, &path)) {
+                if let Err(e) = it
+                    .image()
+                    .and_then(|image| save_image_with(&image, &path, &self.save_options))
+                {
                     let mut why = e.to_string();
                     let mut cause = std::error::Error::source(&e);
                     while let Some(c) = cause {

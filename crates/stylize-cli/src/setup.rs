@@ -421,6 +421,22 @@ pub fn inert_flags(cli: &CommonArgs, config: &StyleConfig, uses_models: bool) ->
     inert
 }
 
+/// How the run's images are encoded (`--jpeg-quality`), and, when the
+/// flag is given but none of `outputs` is a JPEG, the reason it changes
+/// nothing, for the run's "ignores" warning.
+pub fn save_options<'a>(
+    jpeg_quality: Option<u8>,
+    outputs: impl IntoIterator<Item = &'a Path>,
+) -> (stylize::SaveOptions, Option<String>) {
+    let Some(q) = jpeg_quality else {
+        return (stylize::SaveOptions::default(), None);
+    };
+    let jpeg = |p: &Path| stylize::output_format(p).ok() == Some(image::ImageFormat::Jpeg);
+    let inert = (!outputs.into_iter().any(jpeg))
+        .then(|| "--jpeg-quality (no output is a .jpg; PNG and WebP are lossless)".to_string());
+    (stylize::SaveOptions { jpeg_quality: q }, inert)
+}
+
 /// Whether an `--init` value asks for the feed-forward network's result
 /// (`fast`, or `fast:MIX` for built-in styles).
 pub fn is_fast_init(init: &str) -> bool {

@@ -1940,6 +1940,8 @@ fn flags_without_effect_are_said() {
             Some("--similarity"),
         ),
         (&["--models", &models][..], Some("--models")),
+        // The output is a PNG.
+        (&["--jpeg-quality", "80"][..], Some("--jpeg-quality")),
         // The seed preset adds noise to the photo: the seed matters.
         (&["--seed", "3"][..], None),
     ] {
@@ -1958,6 +1960,57 @@ fn flags_without_effect_are_said() {
             ),
             None => assert!(!err.contains("ignores"), "{extra:?}: {err}"),
         }
+    }
+}
+
+/// `--jpeg-quality` is the quality the result and its snapshots are
+/// encoded at: the same painting as a PNG, encoded here at that quality, is
+/// each JPEG to the byte (same seed and threads give the same pixels).
+#[test]
+fn the_jpeg_quality_is_the_outputs_and_the_snapshots() {
+    let Some(weights) = common::hed_weights("the_jpeg_quality_is_the_outputs_and_the_snapshots")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let run = |out: &str, extra: &[&str]| {
+        let out = dir.path().join(out);
+        let o = stylize()
+            .args(base_args(&out, &weights))
+            .args(["--threads", "2", "--seed", "7", "--save-every", "3"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(!stderr(&o).contains("ignores"), "{}", stderr(&o));
+    };
+    run("p.png", &[]);
+    run("q.jpg", &["--jpeg-quality", "30"]);
+    run("d.jpg", &[]);
+    let encoded = |png: &str, quality| {
+        let img = image::open(dir.path().join(png)).unwrap();
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality)
+            .encode_image(&img)
+            .unwrap();
+        jpeg
+    };
+    let file = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
+    assert!(file("q.jpg") == encoded("p.png", 30));
+    assert!(file("q.0003.jpg") == encoded("p.0003.png", 30));
+    // The default is 95.
+    assert!(file("d.jpg") == encoded("p.png", 95));
+    assert!(file("q.jpg").len() < file("d.jpg").len());
+    // Out of range: refused before any work.
+    for q in ["0", "101", "x"] {
+        let o = stylize()
+            .args(base_args(&dir.path().join("r.jpg"), &weights))
+            .args(["--jpeg-quality", q])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{q}");
+        assert!(stderr(&o).contains("--jpeg-quality"), "{}", stderr(&o));
+        assert!(!dir.path().join("r.jpg").exists());
     }
 }
 

@@ -107,6 +107,25 @@ fn paints_with_a_painting_a_blend_and_built_in_styles() {
     let five = run("five.png", &["--builtin", "5"]);
     let mix = run("mix.png", &["--builtin", "5:1,17:1"]);
     assert!(mean_abs_diff(&five, &photo96) > 0.05 && mean_abs_diff(&mix, &five) > 0.02);
+    // --jpeg-quality reaches the encoder: the same painting, encoded here
+    // at that quality, is the file to the byte; said as ignored for a PNG.
+    run("five.jpg", &["--builtin", "5", "--jpeg-quality", "40"]);
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 40)
+        .encode_image(&five)
+        .unwrap();
+    assert!(std::fs::read(dir.path().join("five.jpg")).unwrap() == jpeg);
+    let o = fast()
+        .args(["-c", s(&photo), "-o", s(&dir.path().join("q.png"))])
+        .args(["--size", "96", "--builtin", "5", "--jpeg-quality", "40"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning: this run ignores --jpeg-quality"),
+        "{}",
+        stderr(&o)
+    );
     // Colours kept: the result's mean colour is the photo's, nearly.
     let kept = run("kept.png", &["--builtin", "5", "--preserve-colors"]);
     let mean = |img: &image::RgbImage, c: usize| {

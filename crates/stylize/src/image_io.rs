@@ -515,16 +515,49 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     out.commit().map_err(io)
 }
 
+/// How [`save_image_with`] encodes an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SaveOptions {
+    /// JPEG quality, 1 (smallest file) to 100 (least loss). Default
+    /// [`SaveOptions::DEFAULT_JPEG_QUALITY`], 95: a painted texture's fine
+    /// strokes are what lower qualities blur first. PNG and WebP are written
+    /// lossless and ignore it.
+    pub jpeg_quality: u8,
+}
+
+impl SaveOptions {
+    /// The default JPEG quality.
+    pub const DEFAULT_JPEG_QUALITY: u8 = 95;
+}
+
+impl Default for SaveOptions {
+    fn default() -> Self {
+        SaveOptions {
+            jpeg_quality: Self::DEFAULT_JPEG_QUALITY,
+        }
+    }
+}
+
 /// Writes `img` (8-bit RGB or RGBA) to `path` in the format its extension
-/// names. The image is written to a temporary file beside `path` and
-/// renamed into place, so a failure never leaves a partial file. JPEG has
-/// no alpha channel: an RGBA image is written without it, with a warning.
+/// names, with the default [`SaveOptions`]. The image is written to a
+/// temporary file beside `path` and renamed into place, so a failure never
+/// leaves a partial file. JPEG has no alpha channel: an RGBA image is
+/// written without it, with a warning.
 ///
 /// # Errors
 /// [`Error::Parameter`] for an unsupported extension, [`Error::Io`] /
 /// [`Error::ImageEncode`] when writing fails.
 pub fn save_image(img: &DynamicImage, path: &Path) -> Result<()> {
-    save_image_through(img, path, |file| Box::new(file))
+    save_image_with(img, path, &SaveOptions::default())
+}
+
+/// As [`save_image`], encoded as `options` say.
+///
+/// # Errors
+/// As [`save_image`]; [`Error::Parameter`] also for a JPEG quality outside
+/// 1..=100.
+pub fn save_image_with(img: &DynamicImage, path: &Path, options: &SaveOptions) -> Result<()> {
+    save_image_through(img, path, options, |file| Box::new(file))
 }
 
 /// What an encoder writes into (some need to seek back).
@@ -538,8 +571,19 @@ type Sink = for<'a> fn(&'a mut std::fs::File) -> Box<dyn WriteSeek + 'a>;
 
 /// [`save_image`], writing the encoded bytes through `sink`: the seam where
 /// the tests inject a write failure (a disk that fills up mid-write).
-fn save_image_through(img: &DynamicImage, path: &Path, sink: Sink) -> Result<()> {
+fn save_image_through(
+    img: &DynamicImage,
+    path: &Path,
+    options: &SaveOptions,
+    sink: Sink,
+) -> Result<()> {
     let format = output_format(path)?;
+    if !(1..=100).contains(&options.jpeg_quality) {
+        return Err(Error::parameter(
+            "jpeg_quality",
+            format!("{} is not in 1..=100", options.jpeg_quality),
+        ));
+    }
     let flattened;
     let img = match (format, img) {
         (_, DynamicImage::ImageRgb8(_)) => img,
@@ -571,7 +615,7 @@ fn save_image_through(img: &DynamicImage, path: &Path, sink: Sink) -> Result<()>
     {
         let mut w = std::io::BufWriter::new(sink(out.file()));
         match format {
-            ImageFormat::Jpeg => JpegEncoder::new_with_quality(&mut w, 95)
+            ImageFormat::Jpeg => JpegEncoder::new_with_quality(&mut w, options.jpeg_quality)
                 .encode_image(img)
                 .map_err(encode_err)?,
             f => img.write_to(&mut w, f).map_err(encode_err)?,
@@ -732,6 +776,48 @@ mod tests {
         }
         // Only the three outputs: no temporary files left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
+    }
+
+    /// The JPEG quality reaches the encoder: a lower one gives a smaller,
+    /// lossier file; the default is 95; a quality outside 1..=100 is refused
+    /// before any file is made; PNG ignores it.
+    #[test]
+    fn jpeg_quality_is_the_encoders() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = noise(64);
+        let rgb = img.to_rgb8();
+        let save = |name: &str, q: u8| {
+            let p = dir.path().join(name);
+            save_image_with(&img, &p, &SaveOptions { jpeg_quality: q }).map(|()| {
+                let back = load_image(&p).unwrap().to_rgb8();
+                let err: u64 = back
+                    .as_raw()
+                    .iter()
+                    .zip(rgb.as_raw())
+                    .map(|(a, b)| u64::from(a.abs_diff(*b)))
+                    .sum();
+                (std::fs::metadata(&p).unwrap().len(), err)
+            })
+        };
+        let (low_len, low_err) = save("q30.jpg", 30).unwrap();
+        let (high_len, high_err) = save("q95.jpg", 95).unwrap();
+        assert!(low_len < high_len, "{low_len} >= {high_len}");
+        assert!(low_err > high_err, "{low_err} <= {high_err}");
+        save_image(&img, &dir.path().join("default.jpg")).unwrap();
+        assert_eq!(
+            std::fs::read(dir.path().join("default.jpg")).unwrap(),
+            std::fs::read(dir.path().join("q95.jpg")).unwrap()
+        );
+        for q in [0, 101] {
+            let err = save(&format!("q{q}.jpg"), q).unwrap_err().to_string();
+            assert!(err.contains(&format!("{q} is not in 1..=100")), "{err}");
+        }
+        let png = |q| save("a.png", q).unwrap();
+        assert_eq!(png(30), png(95));
+        assert_eq!(
+            names(dir.path()),
+            ["a.png", "default.jpg", "q30.jpg", "q95.jpg"]
+        );
     }
 
     #[cfg(unix)]
@@ -1055,7 +1141,7 @@ mod tests {
             let out = dir.path().join(name);
             save_image(&DynamicImage::ImageRgb8(red_blue(8, 8)), &out).unwrap();
             let before = std::fs::read(&out).unwrap();
-            let err = save_image_through(&noise(64), &out, |file| {
+            let err = save_image_through(&noise(64), &out, &SaveOptions::default(), |file| {
                 Box::new(FullAfter {
                     inner: file,
                     left: 1000,
