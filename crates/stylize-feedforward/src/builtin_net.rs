@@ -3,8 +3,8 @@
 //!
 //! The network is small and regular, and its ONNX graph spells each
 //! instance normalisation out in ten elementwise operators; here every
-//! layer is one reflection pad ([`Source`]), one convolution as matrix
-//! products ([`Conv`], which also sums each channel for the
+//! layer is one reflection pad ([`Source`]), one convolution ([`Conv`],
+//! which also sums each channel for the
 //! normalisation), and the normalisation (scaled by the style mix's
 //! `gamma` and `beta`) with the activation, applied where the output is
 //! next read: while padding for the next layer, upsampling, or adding the

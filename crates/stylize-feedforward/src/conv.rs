@@ -1,20 +1,17 @@
-//! A 2-D convolution on planar (NCHW, batch 1) data, as faer matrix
-//! products over blocks of output pixels, on the calling rayon pool.
+//! A 2-D convolution on planar (NCHW, batch 1) data, over blocks of
+//! output pixels, on the calling rayon pool.
 //!
 //! The input is first reflection-padded and split into phases
 //! ([`Source`]), so that every kernel tap of a block is one run of
-//! consecutive values: with many input channels the products read the
-//! taps in place (one product per tap); with few, and wherever the sums
-//! must run in MLAS's order, the taps are summed directly
+//! consecutive values, which the block sums directly in vector registers
 //! ([`DirectBlock`]). Each block's output is summed per channel while it
 //! is in cache, for the normalisation that follows.
 
 use std::borrow::Cow;
 use std::sync::Mutex;
 
-use faer::linalg::matmul::matmul;
 use faer::reborrow::ReborrowMut;
-use faer::{Accum, MatMut, MatRef, Par};
+use faer::MatMut;
 use rayon::prelude::*;
 
 use stylize_matmul::Isa;
@@ -117,32 +114,9 @@ impl Scratch {
     }
 }
 
-/// `dst = lhs * rhs` (or `+=`): one block's product on one thread at the
-/// network's instruction set, or split over the threads (`par`, a small
-/// image's few blocks), where faer picks the instruction set.
-fn product(
-    dst: MatMut<'_, f32>,
-    accum: Accum,
-    lhs: MatRef<'_, f32>,
-    rhs: MatRef<'_, f32>,
-    par: Par,
-    isa: Isa,
-) {
-    match par {
-        Par::Seq => stylize_matmul::matmul(dst, accum, lhs, rhs, 1.0, isa),
-        par => matmul(dst, accum, lhs, rhs, 1.0, par),
-    }
-}
-
 /// Taps times pixels a block of output pixels aims at (its input stays in
-/// a core's L2 cache with the product's panels).
+/// a core's L2 cache).
 const BLOCK_ENTRIES: usize = 96 * 1024;
-
-/// Input channels from which a convolution reads its taps in place (one
-/// product per tap) instead of summing them directly ([`DirectBlock`]).
-/// With 32 channels the in-place products are faster; with 3 or 4
-/// channels (the 9x9 layers) one tap is too thin a product.
-const TAPS_IN_PLACE_FROM: usize = 16;
 
 /// A convolution without bias: `cout` filters of `cin x k x k`, stride
 /// `stride`.
@@ -154,13 +128,11 @@ pub(crate) struct Conv {
     pub stride: usize,
     /// ONNX's `[cout][cin][k][k]` order (what [`Conv::weights`] gives).
     weights: Vec<f32>,
-    /// The same per tap: `k * k` column-major `cin x cout` matrices.
-    tap_weights: Vec<f32>,
     /// `[tap][filter]`, taps in `(channel, row, column)` order: what
     /// [`DirectBlock`] reads.
     direct_weights: Vec<f32>,
     /// Sum in onnxruntime's (MLAS's) order, runs of this many taps (see
-    /// [`Conv::in_runs`]); `None`: the fastest order.
+    /// [`Conv::in_runs`]); `None`: every value one chain over all taps.
     runs: Option<usize>,
 }
 
@@ -431,16 +403,7 @@ impl Conv {
     /// order.
     pub fn new(cin: usize, cout: usize, k: usize, stride: usize, weights: Vec<f32>) -> Conv {
         debug_assert_eq!(weights.len(), cout * cin * k * k);
-        let kk = k * k;
-        let mut tap_weights = vec![0.0; weights.len()];
-        for t in 0..kk {
-            for o in 0..cout {
-                for ci in 0..cin {
-                    tap_weights[(t * cout + o) * cin + ci] = weights[(o * cin + ci) * kk + t];
-                }
-            }
-        }
-        let taps = cin * kk;
+        let taps = cin * k * k;
         let mut direct_weights = vec![0.0; weights.len()];
         for o in 0..cout {
             for t in 0..taps {
@@ -453,7 +416,6 @@ impl Conv {
             k,
             stride,
             weights,
-            tap_weights,
             direct_weights,
             runs: None,
         }
@@ -462,11 +424,9 @@ impl Conv {
     /// The same convolution summed in MLAS's order: the taps in `(input
     /// channel, row, column)` order in runs of `taps` (its K stride), each
     /// run a chain of fused multiply-adds from zero, the runs added in
-    /// turn (faer's product is such a chain: `Replace` for the first run,
-    /// `Add` for the others, checked by a test). An int8 network needs
-    /// this to round every value to the same step as onnxruntime (see
-    /// `ordered_conv.rs`). Its taps are summed directly
-    /// ([`DirectBlock`]), whatever the number of channels.
+    /// turn (as MLAS's kernels sum). An int8 network needs this to round
+    /// every value to the same step as onnxruntime (see
+    /// `ordered_conv.rs`).
     pub fn in_runs(mut self, taps: usize) -> Self {
         self.runs = Some(taps.max(1));
         self
@@ -487,7 +447,7 @@ impl Conv {
 
     /// The convolution of `src` (laid out for this stride), on the
     /// current rayon pool. `post(c, values)` runs on each block's values
-    /// of output channel `c` right after the product, before the sums (a
+    /// of output channel `c` right after they are summed, before the sums (a
     /// bias, an activation, a quantisation step); the values may include
     /// the unused tail of a row. With `sums`, the output's per-channel
     /// sums come too.
@@ -508,12 +468,14 @@ impl Conv {
         // phase plane).
         let wide = (oh - 1) * cols + ow;
         // A multiple of the direct sums' tiles, so only the last block
-        // has a short one.
+        // has a short one; a small image still gives every thread a block.
+        let threads = rayon::current_num_threads().max(1);
         let block = (BLOCK_ENTRIES / depth)
-            .clamp(64, wide.max(64))
+            .min(wide.div_ceil(threads))
+            .max(64)
             .next_multiple_of(96);
         // The output's rows have the source's pitch: output pixel `q`
-        // is value `q` of its plane, and the product writes the planes
+        // is value `q` of its plane, and the sums write the planes
         // directly.
         let plane = oh * cols;
         let mut out = Planes {
@@ -535,49 +497,19 @@ impl Conv {
             rest = tail;
             q0 += m;
         }
-        // Fewer blocks than threads (a small image with many channels):
-        // each product splits its columns over the threads instead.
-        let threads = rayon::current_num_threads();
-        let par = if blocks.len() < threads {
-            Par::rayon(threads)
-        } else {
-            Par::Seq
-        };
         let block_sums: Vec<Vec<[f64; 2]>> = blocks
             .into_par_iter()
             .map(|(q0, mut dst)| {
                 let m = dst.nrows();
-                if self.runs.is_some() || self.cin < TAPS_IN_PLACE_FROM {
-                    DirectBlock {
-                        src: &src.data,
-                        offsets: &offsets,
-                        weights: &self.direct_weights,
-                        run: self.runs.unwrap_or(depth),
-                        first_pixel: q0,
-                        dst: dst.rb_mut(),
-                    }
-                    .run(scratch.isa);
-                } else {
-                    // Tap `t` of every channel: `m` values from each
-                    // channel's phase plane, a strided matrix in place.
-                    let channel = s * s * phase;
-                    let per_tap = self.cin * self.cout;
-                    for (t, (&off, w)) in offsets
-                        .iter()
-                        .zip(self.tap_weights.chunks_exact(per_tap))
-                        .enumerate()
-                    {
-                        let lhs = MatRef::from_column_major_slice_with_stride(
-                            &src.data[off + q0..],
-                            m,
-                            self.cin,
-                            channel,
-                        );
-                        let w = MatRef::from_column_major_slice(w, self.cin, self.cout);
-                        let accum = if t == 0 { Accum::Replace } else { Accum::Add };
-                        product(dst.rb_mut(), accum, lhs, w, par, scratch.isa);
-                    }
+                DirectBlock {
+                    src: &src.data,
+                    offsets: &offsets,
+                    weights: &self.direct_weights,
+                    run: self.runs.unwrap_or(depth),
+                    first_pixel: q0,
+                    dst: dst.rb_mut(),
                 }
+                .run(scratch.isa);
                 // The post step, and the real pixels' sums, while the
                 // block is in cache.
                 let mut all = Vec::with_capacity(if sums { self.cout } else { 0 });
@@ -695,7 +627,7 @@ mod tests {
     /// At both instruction-set levels (`Avx2` runs the AVX2 kernels on an
     /// AVX-512 CPU; elsewhere it is the same as `Best`).
     #[test]
-    fn products_and_sums_match_the_direct_sum() {
+    fn values_and_sums_match_a_double_precision_sum() {
         let shapes = [
             (3, 5, 9, 1, 21, 17),
             (4, 3, 3, 2, 12, 15),
@@ -742,49 +674,9 @@ mod tests {
         }
     }
 
-    /// What [`Conv::in_runs`] relies on: faer's product sums each entry as
-    /// one chain of fused multiply-adds from zero, in order, and `Add`
-    /// adds that chain to the destination once (MLAS's kernels do both).
-    #[test]
-    fn products_sum_each_entry_in_one_fma_chain() {
-        for isa in [Isa::Best, Isa::Avx2] {
-            for (m, k, n) in [
-                (256, 128, 128),
-                (96, 27, 32),
-                (512, 243, 8),
-                (4096, 128, 16),
-            ] {
-                let (a, b) = (noise(m * k, 5), noise(k * n, 6));
-                let before = noise(m * n, 7);
-                let lhs = MatRef::from_column_major_slice(&a, m, k);
-                let rhs = MatRef::from_column_major_slice(&b, k, n);
-                for accum in [Accum::Replace, Accum::Add] {
-                    let mut c = before.clone();
-                    let dst = MatMut::from_column_major_slice_mut(&mut c, m, n);
-                    stylize_matmul::matmul(dst, accum, lhs, rhs, 1.0, isa);
-                    for (idx, got) in c.iter().enumerate() {
-                        let (i, j) = (idx % m, idx / m);
-                        let chain =
-                            (0..k).fold(0.0f32, |acc, t| a[t * m + i].mul_add(b[j * k + t], acc));
-                        let want = match accum {
-                            Accum::Replace => chain,
-                            Accum::Add => before[idx] + chain,
-                        };
-                        assert_eq!(
-                            got.to_bits(),
-                            want.to_bits(),
-                            "{isa:?} {m}x{k}x{n} entry {idx}"
-                        );
-                    }
-                }
-            }
-        }
-    }
-
     /// [`Conv::in_runs`] sums as MLAS: `(channel, row, column)` taps in
-    /// runs from zero, the runs added; and a convolution with few input
-    /// channels (summed directly) sums every value in one such chain
-    /// without runs. Both instruction-set levels, shapes that take every
+    /// runs from zero, the runs added; and without runs every value is one
+    /// such chain over all its taps. Both instruction-set levels, shapes that take every
     /// path of the direct sums (full tiles, a group of 3, short tiles and
     /// odd groups).
     #[test]
@@ -798,6 +690,8 @@ mod tests {
                 (3, 32, 9, 1, 30, 70, None),
                 (4, 3, 9, 1, 21, 47, None),
                 (8, 4, 3, 1, 12, 33, None),
+                (32, 32, 3, 1, 14, 40, None),
+                (32, 32, 3, 2, 15, 41, None),
             ] {
                 let weights = noise(cout * cin * k * k, 1);
                 let mut conv = Conv::new(cin, cout, k, stride, weights.clone());

@@ -1,31 +1,33 @@
 //! A convolution summed straight from its input's rows, without a patch
-//! matrix: the layers with few input channels (the 26-style network's
-//! 9x9 layers at full size, 3 channels in and 32 out, 4 in and 3 out, and
-//! its last 3x3 one), and every layer of the arbitrary-style transformer,
-//! whose sums run in MLAS's order.
+//! matrix or a matrix product: every convolution of both networks.
 //!
-//! As a matrix product, such a layer copies its taps into a patch matrix
-//! `k x k` times larger than the image, and the product copies them again
-//! into its packed panels, for only `cout` multiply-adds per value; with
-//! 3 filters the product's kernel is mostly empty. Here a tile of
+//! As a matrix product, a layer with few input channels (the 26-style
+//! network's 9x9 layers: 3 in, 4 in) copies its taps into a patch matrix
+//! `k x k` times larger than the image for only `cout` multiply-adds per
+//! value, and with 3 filters the product's kernel is mostly empty; with
+//! 32 channels, one product per tap (its `cin` channels the product's
+//! depth) loads and stores the output `k x k` times. Here a tile of
 //! consecutive output pixels and a group of filters are summed in vector
-//! registers: each tap is one run of the input (a
+//! registers over all the taps: each tap is one run of the input (a
 //! [`Source`](crate::conv::Source) lays the taps out so) times one
 //! broadcast weight per filter. Every output value is one chain of fused
 //! multiply-adds from zero in `(channel, row, column)` tap order, or such
 //! chains over runs of taps added in turn (MLAS's order,
-//! [`Conv::in_runs`](crate::conv::Conv::in_runs)): the same sums, to the
-//! bit, as the matrix products they replace.
+//! [`Conv::in_runs`](crate::conv::Conv::in_runs)), so the sums do not
+//! depend on the tile, the block or the number of threads.
 //!
 //! Written with pulp's vector types for the network's instruction set:
-//! the tile and group sizes fit the registers of AVX-512 (32 pixels by 8
-//! filters: 16 accumulators), of AVX2 (24 by 4: 12 of its 16 registers),
-//! and of NEON and the baseline (16 by 4).
+//! the tile and group sizes fit the registers of AVX-512 (48 pixels by 8
+//! filters: 24 of its 32 registers accumulate, 3 hold the tap's pixels),
+//! of AVX2 (24 by 4: 12 of its 16), and of NEON and the baseline (16 by
+//! 4).
 //!
 //! Measured on an Intel Xeon (family 6 model 207, 2 threads, the 26-style
 //! network at 512x340): the 9x9 4->3 layer 7.1 ms as a product, 2.6-2.9 ms
-//! here; the 3x3 8->4 layer 2.0 and 1.0 ms; the 9x9 3->32 layer alike
-//! either way (about 20 ms, two thirds of the products' peak).
+//! here; the 3x3 8->4 layer 2.0 and 1.0 ms. The 3x3 32->32 layers with
+//! 32 by 8 tiles were about as fast as per-tap products; with 48 by 8
+//! tiles the whole network takes 10-25% less time than with the
+//! products (`bench/fast`, README).
 
 use std::ops::Range;
 
@@ -34,9 +36,9 @@ use faer::MatMut;
 use pulp::{Simd, WithSimd};
 use stylize_matmul::Isa;
 
-/// The longest tile of pixels: AVX-512's, 2 vectors of 16 (no instruction
+/// The longest tile of pixels: AVX-512's, 3 vectors of 16 (no instruction
 /// set pulp dispatches to has wider vectors).
-const MAX_TILE: usize = 32;
+const MAX_TILE: usize = 48;
 
 /// One block of a convolution's output pixels, summed directly.
 pub(crate) struct DirectBlock<'a, 'd> {
@@ -70,8 +72,8 @@ impl WithSimd for DirectBlock<'_, '_> {
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) {
         match S::F32_LANES {
-            // AVX-512: 32 pixels by 8 filters, 16 vector accumulators.
-            16.. => self.sum::<S, 2, 8>(s),
+            // AVX-512: 48 pixels by 8 filters, 24 vector accumulators.
+            16.. => self.sum::<S, 3, 8>(s),
             // AVX2: 24 by 4, 12 of its 16 registers.
             8 => self.sum::<S, 3, 4>(s),
             // NEON (32 registers) and the baseline.

@@ -1,6 +1,6 @@
 //! Pretrained feed-forward style-transfer networks, run in pure Rust by
-//! this crate's own code (convolutions as faer matrix products or summed
-//! directly in vector registers; the int8 networks computed as
+//! this crate's own code (convolutions summed directly in vector
+//! registers; the int8 networks computed as
 //! onnxruntime computes them, to the bit: integer kernels in integers,
 //! float sums in MLAS's order): a painting in well
 //! under a second, where the optimiser of the `stylize` crate takes
