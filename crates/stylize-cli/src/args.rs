@@ -753,6 +753,13 @@ pub struct FastArgs {
     #[arg(long, value_name = "FOLDER")]
     pub models: Option<PathBuf>,
 
+    /// Refuse an image whose run is estimated to need more memory than
+    /// this (e.g. 8G, 512M), before it is painted; the message says what
+    /// --size fits. Default: the memory this process may use (the
+    /// machine's, or a container's cgroup limit when lower).
+    #[arg(long, value_name = "SIZE", value_parser = memory_size)]
+    pub max_memory: Option<u64>,
+
     /// Allow an output to replace an input image (refused otherwise).
     #[arg(long)]
     pub overwrite: bool,

@@ -105,6 +105,18 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         .iter()
         .map(|p| crate::setup::load_painting(p))
         .collect::<Result<Vec<_>, _>>()?;
+    // What the memory allows, before the models load: each image of a
+    // folder is checked as its turn comes.
+    let limit = cli.max_memory.or_else(stylize::memory::machine_memory);
+    let style_sizes: Vec<(u32, u32)> = paintings.iter().map(|p| (p.width(), p.height())).collect();
+    let size = cli.size.unwrap_or(if cli.sheet {
+        DEFAULT_TILE
+    } else {
+        DEFAULT_SIZE
+    });
+    if !folder {
+        check_memory(&cli.content, size, &style_sizes, cli.sheet, limit)?;
+    }
     let start = Instant::now();
     // Only the networks of the run's kind of style are read.
     let networks = if cli.sheet || builtin.is_some() {
@@ -116,7 +128,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
 
     if cli.sheet {
         let photo = load_image(&cli.content)?.to_rgb32f();
-        let photo = resize_longest(&photo, cli.size.unwrap_or(DEFAULT_TILE));
+        let photo = resize_longest(&photo, size);
         let bar = bar(!quiet, 26, "styles");
         let sheet = builtin_sheet(&fast, &photo, &options, |_| {
             bar.inc(1);
@@ -131,16 +143,17 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             say("interrupted: no sheet written".to_string());
             return Ok(Outcome::Interrupted);
         };
+        let (width, height) = sheet.dimensions();
+        // Converted to 8 bits as it goes, not copied first: the sheet is
+        // about 28 times the tile.
         save_image_with(
-            &DynamicImage::ImageRgb32F(sheet.clone()),
+            &DynamicImage::ImageRgb8(DynamicImage::ImageRgb32F(sheet).into_rgb8()),
             &cli.output,
             &save,
         )?;
         say(format!(
-            "wrote {} ({}x{}): the photo, then built-in styles 0 to 25 (use --builtin N)",
+            "wrote {} ({width}x{height}): the photo, then built-in styles 0 to 25 (use --builtin N)",
             cli.output.display(),
-            sheet.width(),
-            sheet.height()
         ));
         return Ok(Outcome::Done);
     }
@@ -149,7 +162,6 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         Some(mix) => FastStyle::Builtin(mix),
         None => painting_style(&fast, &paintings, &weights, options.style_size)?,
     };
-    let size = cli.size.unwrap_or(DEFAULT_SIZE);
     // The output folder is made only now, once the styles and the models
     // have loaded, and removed again if no image could be painted into it.
     // A link to a folder not yet made is followed, as a file's link is:
@@ -180,7 +192,12 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             return Ok(Outcome::Interrupted);
         }
         let t = Instant::now();
-        match paint(&fast, input, output, &settings) {
+        let checked = if folder {
+            check_memory(input, size, &style_sizes, false, limit).map_err(Into::into)
+        } else {
+            Ok(())
+        };
+        match checked.and_then(|()| paint(&fast, input, output, &settings)) {
             Ok((w, h)) => {
                 if folder {
                     let msg = format!(
@@ -237,6 +254,59 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         ));
     }
     Ok(Outcome::Done)
+}
+
+/// Refuses to paint `input` at `size` (its tiles, for a `sheet`) with
+/// paintings of `styles` sizes when the run's estimated peak memory is
+/// over `limit`, naming the `--size` that fits. Only the image's header is
+/// read.
+///
+/// # Errors
+/// [`Error::Parameter`] (`size`) when it does not fit; the header's
+/// errors.
+fn check_memory(
+    input: &Path,
+    size: u32,
+    styles: &[(u32, u32)],
+    sheet: bool,
+    limit: Option<u64>,
+) -> Result<(), Error> {
+    let Some(limit) = limit else {
+        return Ok(());
+    };
+    let content = stylize::image_size(input)?;
+    let need = |size: u32| {
+        let run = stylize_feedforward::estimate_memory(content, size, styles).total;
+        if sheet {
+            let tile = stylize_feedforward::longest_size(content, size);
+            run.saturating_add(stylize_feedforward::sheet_bytes(tile))
+        } else {
+            run
+        }
+    };
+    let needed = need(size);
+    if needed <= limit {
+        return Ok(());
+    }
+    let advice = match stylize_feedforward::largest_size_within(limit, size, need) {
+        Some(fits) => format!("use --size {fits} or less"),
+        None => format!(
+            "even --size 16 needs about {}: scale the image (or the paintings) down, or allow \
+             more memory",
+            stylize::memory::human(need(16))
+        ),
+    };
+    let (needed, limit) = stylize::memory::human_apart(needed, limit);
+    Err(Error::parameter(
+        "size",
+        format!(
+            "{}: painting it at --size {size}{} needs about {needed} of memory, more than the \
+             limit of {limit} (--max-memory; by default what this machine or container \
+             allows); {advice}",
+            input.display(),
+            if sheet { " (a sheet of 27 tiles)" } else { "" },
+        ),
+    ))
 }
 
 /// What every image of a run is painted and written with.

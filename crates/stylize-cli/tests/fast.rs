@@ -360,6 +360,77 @@ fn the_sheet_shows_the_photo_and_26_styles() {
     assert_eq!(sheet.dimensions(), (7 * (48 + 4) + 4, 4 * (32 + 4) + 4));
 }
 
+/// A run whose estimated memory is over --max-memory is refused before it
+/// paints, with the --size that fits, and leaves no output; that --size
+/// runs. In a folder the image that does not fit is reported and the
+/// others are painted; a sheet counts its 27 tiles.
+#[test]
+fn runs_over_the_memory_limit_are_refused_with_the_size_that_fits() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = common::asset("chelsea.jpg");
+    let run = |out: &Path, extra: &[&str]| {
+        fast()
+            .args(["-c", s(&photo), "-o", s(out), "--builtin", "3"])
+            .args(["--max-memory", "300M"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = dir.path().join("big.png");
+    let o = run(&out, &["--size", "2048"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("needs about") && err.contains("more than the limit of 300 MiB"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    let fits: u32 = err
+        .split("use --size ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no size named: {err}"));
+    assert!((512..2048).contains(&fits), "{fits}");
+    let o = run(&out, &["--size", &fits.to_string()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let painted = image::open(&out).unwrap();
+    assert_eq!(painted.width().max(painted.height()), fits);
+    // A sheet of 2048 px tiles does not fit 1 GiB; its advice is smaller.
+    let sheet = dir.path().join("sheet.png");
+    let o = fast()
+        .args(["--sheet", "-c", s(&photo), "-o", s(&sheet)])
+        .args(["--size", "2048", "--max-memory", "1G"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("a sheet of 27 tiles"), "{}", stderr(&o));
+    assert!(!sheet.exists());
+    // A folder: a 3000x2000 photo's own float copy is over the limit at
+    // any size; the small photo beside it is painted.
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    std::fs::copy(&photo, input.join("a.jpg")).unwrap();
+    image::RgbImage::from_pixel(3000, 2000, image::Rgb([90, 120, 200]))
+        .save(input.join("b.png"))
+        .unwrap();
+    let painted = dir.path().join("out");
+    let o = fast()
+        .args(["-c", s(&input), "-o", s(&painted), "--builtin", "3"])
+        .args(["--size", "64", "--max-memory", "190M"])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("b.png") && err.contains("even --size 16 needs about"),
+        "{err}"
+    );
+    assert!(err.contains("1 of 2 images failed"), "{err}");
+    assert!(painted.join("a.jpg").is_file());
+    assert!(!painted.join("b.png").exists());
+}
+
 #[test]
 fn bad_input_gets_a_clear_error_and_no_output() {
     let dir = tempfile::tempdir().unwrap();

@@ -29,6 +29,16 @@ const DIGITS: [[u8; 5]; 10] = [
     [7, 5, 7, 1, 7],
 ];
 
+/// Bytes a sheet of `tile`-sized tiles holds besides the networks' run on
+/// one tile ([`estimate_memory`](crate::estimate_memory)): the sheet in
+/// floats and its 8-bit copy as it is written.
+pub fn sheet_bytes((tw, th): (u32, u32)) -> u64 {
+    let rows = (BUILTIN_STYLES as u64 + 1).div_ceil(u64::from(COLUMNS));
+    let side = |n: u64, tile: u32| (u64::from(tile) + u64::from(GAP)) * n + u64::from(GAP);
+    let pixels = side(u64::from(COLUMNS), tw).saturating_mul(side(rows, th));
+    pixels.saturating_mul(12 + 3)
+}
+
 /// A contact sheet: `photo` (its size is each tile's) followed by each
 /// built-in style applied to it, labelled with the style's number, on a
 /// dark background, seven tiles a row. `on_tile` hears of each finished
