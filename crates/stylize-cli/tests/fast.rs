@@ -709,6 +709,39 @@ fn fast_video_says_which_optimiser_flags_it_ignores() {
     assert!(out.is_file());
 }
 
+/// A clip whose frames at --size are estimated over --max-memory is
+/// refused at its first frame, naming the --size that fits, and leaves
+/// no output; that size runs.
+#[test]
+fn fast_video_over_the_memory_limit_is_refused_with_the_size_that_fits() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = panning_clip(dir.path(), 2);
+    let style = common::asset("starry_night.jpg");
+    let out = dir.path().join("out.gif");
+    let o = fast_video(&frames, &style)
+        .args(["-o", s(&out), "--size", "2048", "--max-memory", "400M"])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("96x64 frames at --size 2048 need about") && err.contains("400 MiB"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    let fits = err
+        .split("use --size ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("no size named: {err}"));
+    let o = fast_video(&frames, &style)
+        .args(["-o", s(&out), "--size", fits, "--max-memory", "400M"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(gif_frames(&out), 2);
+}
+
 #[test]
 fn fast_video_paints_with_a_built_in_style() {
     let dir = tempfile::tempdir().unwrap();
