@@ -27,12 +27,6 @@ use crate::{JobResult, Outcome};
 /// own, up to this.
 const MAX_DEFAULT_SIZE: u32 = 512;
 
-/// Bytes per working pixel a clip holds beside the network's run: the
-/// flows both ways, the previous painting, the blend and the sink's frame
-/// (measured: 480 MiB peak for 2048x1362 frames at --size 1127, 1.01 GiB
-/// at 2016, where the network's own estimate says 0.42 and 0.95 GiB).
-const VIDEO_BYTES_PER_WORKING_PIXEL: u64 = 96;
-
 /// What `video_cmd` has prepared.
 pub struct FastVideo<'a> {
     /// Frames to paint, when the source knows.
@@ -131,13 +125,7 @@ fn check_memory(
         return Ok(());
     };
     let styles: Vec<(u32, u32)> = styles.iter().map(|p| (p.width(), p.height())).collect();
-    let need = |size: u32| {
-        let (w, h) = stylize_feedforward::longest_size(frame, size);
-        let working = u64::from(w) * u64::from(h);
-        stylize_feedforward::estimate_memory(frame, size, &styles)
-            .total
-            .saturating_add(VIDEO_BYTES_PER_WORKING_PIXEL.saturating_mul(working))
-    };
+    let need = |size: u32| stylize_feedforward::estimate_clip_memory(frame, size, &styles).total;
     let needed = need(size);
     if needed <= limit {
         return Ok(());

@@ -49,7 +49,7 @@ pub use fast_stylizer::{FastNetworks, FastOptions, FastStyle, FastStylizer, MIN_
 /// The `image` crate of this library's signatures, re-exported so that a
 /// program uses the same version.
 pub use image;
-pub use memory::{estimate_memory, largest_size_within, MemoryEstimate};
+pub use memory::{estimate_clip_memory, estimate_memory, largest_size_within, MemoryEstimate};
 pub use models::{default_models_dir, MODEL_FILES};
 pub use planar::{least_longest, longest_size, resize_longest};
 pub use sheet::{builtin_sheet, sheet_bytes};

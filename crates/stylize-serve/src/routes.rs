@@ -230,7 +230,8 @@ fn check_blend(settings: &Settings, paintings: usize) -> ApiResult<()> {
     }
 }
 
-/// The memory a run of `settings` (as `config`) needs, and the refusal
+/// The memory a run of `settings` (as `config`) needs (a clip's frames
+/// painted one after another, `clip`), and the refusal
 /// message when that is over the server's limit; 422 when it cannot run at
 /// all (images too small for its layers).
 fn check_memory(
@@ -238,11 +239,16 @@ fn check_memory(
     settings: &Settings,
     config: &StyleConfig,
     content: (u32, u32),
+    clip: bool,
     styles: &[(u32, u32)],
 ) -> ApiResult<(u64, Option<String>)> {
     if settings.method == MethodName::Fast {
         let side = settings.size;
-        let estimate = stylize_feedforward::estimate_memory(content, side, styles);
+        let estimate = if clip {
+            stylize_feedforward::estimate_clip_memory(content, side, styles)
+        } else {
+            stylize_feedforward::estimate_memory(content, side, styles)
+        };
         let need = estimate.total;
         let refusal = app.config.max_memory.filter(|limit| need > *limit).map(|limit| {
             // A smaller working size helps only when the images' own size
@@ -393,7 +399,7 @@ async fn estimate(
         .map(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m));
     let checked = match too_small {
         Some(e) => Err(e),
-        None => check_memory(&app, &settings, &config, req.content, &styles),
+        None => check_memory(&app, &settings, &config, req.content, false, &styles),
     };
     let reply = match checked {
         Ok((need, refusal)) => serde_json::json!({
@@ -476,7 +482,7 @@ fn check_job(
     if let Some(message) = fast_too_small(settings, content, clip, styles) {
         return Err(refuse(message));
     }
-    match check_memory(app, settings, config, content, styles)? {
+    match check_memory(app, settings, config, content, clip, styles)? {
         (_, Some(message)) => Err(refuse(message)),
         (estimate, None) => Ok(estimate),
     }

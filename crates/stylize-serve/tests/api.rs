@@ -634,6 +634,37 @@ async fn estimate_and_memory_refusal() {
         "{v}"
     );
     assert!(v["bytes"].as_u64() > Some(12 * 30_000 * 30_000), "{v}");
+
+    // A clip holds more than a photo of its frames' size (the flows, the
+    // previous painting, the blend): under a limit between the two, the
+    // photo's estimate fits and the clip's fast job is refused.
+    drop(app);
+    drop(server);
+    let config = stylize_serve::ServeConfig {
+        max_memory: Some(414_000_000),
+        ..quick_config()
+    };
+    let Some(server) = server_with_fast("estimate_and_memory_refusal", config) else {
+        return;
+    };
+    let app = server.router(PORT);
+    let (_, v) = json(
+        &app,
+        estimate(r#"{"settings":{"method":"fast","size":1024},"content":[96,64]}"#),
+    )
+    .await;
+    assert_eq!(v["fits"], true, "{v}");
+    let (status, v) = json(
+        &app,
+        post_job(&[
+            Part::File("video", "clip.gif", &tiny_gif()),
+            Part::Text("builtin", "starry_night"),
+            Part::Text("settings", r#"{"method":"fast","size":1024}"#),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(error_of(&v).contains("choose a smaller size"), "{v}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
