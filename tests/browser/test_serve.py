@@ -742,6 +742,15 @@ def test_video_job_frames(page, server, tmp_path):
     expect(page.locator("[data-testid=style-thumb][data-kind=builtin]")).to_have_count(1)
     set_settings(page, size=SMALL, iterations=5)
     wait_fits(page)
+    # The memory estimate is asked for a clip while the box is checked (the
+    # fast network holds more for a clip than for a photo of its frames).
+    def estimate_with(clip):
+        return lambda r: "/api/estimate" in r.url and (r.post_data_json or {}).get("clip") is clip
+    with page.expect_request(estimate_with(False)):
+        page.uncheck("#as-video")
+    with page.expect_request(estimate_with(True)):
+        page.check("#as-video")
+    wait_fits(page)
     # Record the multipart fields sent, and every frame number and preview shown.
     record_sent_fields(page)
     page.evaluate("""() => {

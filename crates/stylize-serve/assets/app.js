@@ -647,6 +647,7 @@
       settings: readSettings(),
       content: [state.content.w, state.content.h],
       styles: network ? [] : state.styles.map((s) => [s.w, s.h]),
+      clip: $("#as-video").checked,
     };
     $("#estimate").dataset.state = "pending";
     try {
@@ -1380,6 +1381,8 @@
     $("#preset").addEventListener("change", () => { applyPreset($("#preset").value); scheduleEstimate(); });
     $("#method").addEventListener("change", () => { applyMethod($("#method").value); setNetworkStyle(state.networkStyle); clearError(); scheduleEstimate(); });
     $("#reset-settings").addEventListener("click", () => { applyPreset($("#preset").value); scheduleEstimate(); });
+    // A clip holds more than a photo of its frames' size: estimated again.
+    $("#as-video").addEventListener("change", scheduleEstimate);
     for (const [, id] of SETTINGS_FIELDS) {
       const input = document.getElementById(id);
       input.addEventListener("input", () => { updateDefaults(); scheduleEstimate(); });

@@ -358,6 +358,9 @@ struct EstimateRequest {
     content: (u32, u32),
     #[serde(default)]
     styles: Vec<(u32, u32)>,
+    /// `content` is a clip's frame size (painted as a video).
+    #[serde(default)]
+    clip: bool,
 }
 
 async fn estimate(
@@ -395,11 +398,11 @@ async fn estimate(
     let config = settings.to_config(None).map_err(ApiError::bad_request)?;
     // The photo is what is sized here (a clip's frames alike).
     // Only the paintings given are sized (the stand-ins are the photo).
-    let too_small = fast_too_small(&settings, req.content, false, &given)
+    let too_small = fast_too_small(&settings, req.content, req.clip, &given)
         .map(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m));
     let checked = match too_small {
         Some(e) => Err(e),
-        None => check_memory(&app, &settings, &config, req.content, false, &styles),
+        None => check_memory(&app, &settings, &config, req.content, req.clip, &styles),
     };
     let reply = match checked {
         Ok((need, refusal)) => serde_json::json!({

@@ -654,6 +654,12 @@ async fn estimate_and_memory_refusal() {
     )
     .await;
     assert_eq!(v["fits"], true, "{v}");
+    let (_, v) = json(
+        &app,
+        estimate(r#"{"settings":{"method":"fast","size":1024},"content":[96,64],"clip":true}"#),
+    )
+    .await;
+    assert_eq!(v["fits"], false, "{v}");
     let (status, v) = json(
         &app,
         post_job(&[
