@@ -284,15 +284,42 @@ fn check_memory(
             run
         }
     };
+    let subject = format!(
+        "{}: painting it at --size {size}{}",
+        input.display(),
+        if sheet { " (a sheet of 27 tiles)" } else { "" }
+    );
+    refuse_over_memory(
+        &subject,
+        size,
+        limit,
+        need,
+        "scale the image (or the paintings) down",
+    )
+}
+
+/// Refuses a run at `size` whose estimated peak memory, `need(size)`
+/// (growing with the size), is over `limit`, saying `subject` ("PHOTO:
+/// painting it at --size N") and the largest `--size` that fits, or,
+/// when none does, `smaller` (what to scale down).
+///
+/// # Errors
+/// [`Error::Parameter`] (`size`) when it does not fit.
+pub fn refuse_over_memory(
+    subject: &str,
+    size: u32,
+    limit: u64,
+    need: impl Fn(u32) -> u64,
+    smaller: &str,
+) -> Result<(), Error> {
     let needed = need(size);
     if needed <= limit {
         return Ok(());
     }
-    let advice = match stylize_feedforward::largest_size_within(limit, size, need) {
+    let advice = match stylize_feedforward::largest_size_within(limit, size, &need) {
         Some(fits) => format!("use --size {fits} or less"),
         None => format!(
-            "even --size 16 needs about {}: scale the image (or the paintings) down, or allow \
-             more memory",
+            "even --size 16 needs about {}: {smaller}, or allow more memory",
             stylize::memory::human(need(16))
         ),
     };
@@ -300,11 +327,8 @@ fn check_memory(
     Err(Error::parameter(
         "size",
         format!(
-            "{}: painting it at --size {size}{} needs about {needed} of memory, more than the \
-             limit of {limit} (--max-memory; by default what this machine or container \
-             allows); {advice}",
-            input.display(),
-            if sheet { " (a sheet of 27 tiles)" } else { "" },
+            "{subject} needs about {needed} of memory, more than the limit of {limit} \
+             (--max-memory; by default what this machine or container allows); {advice}"
         ),
     ))
 }

@@ -16,7 +16,7 @@ use stylize_flow::DisParams;
 use stylize_frames::{create_sink, SinkOptions};
 
 use crate::args::VideoArgs;
-use crate::fast_cmd::{load_fast, run_style};
+use crate::fast_cmd::{load_fast, refuse_over_memory, run_style};
 use crate::flicker_cmd::FlickerReport;
 use crate::interrupt::Interrupt;
 use crate::json_file::write_json;
@@ -126,24 +126,8 @@ fn check_memory(
     };
     let styles: Vec<(u32, u32)> = styles.iter().map(|p| (p.width(), p.height())).collect();
     let need = |size: u32| stylize_feedforward::estimate_clip_memory(frame, size, &styles).total;
-    let needed = need(size);
-    if needed <= limit {
-        return Ok(());
-    }
-    let advice = match stylize_feedforward::largest_size_within(limit, size, need) {
-        Some(fits) => format!("use --size {fits} or less"),
-        None => "the frames are too large at any --size: scale the clip down".to_string(),
-    };
-    let (needed, limit) = stylize::memory::human_apart(needed, limit);
-    Err(Error::parameter(
-        "size",
-        format!(
-            "{}x{} frames at --size {size} need about {needed} of memory, more than the limit \
-             of {limit} (--max-memory; by default what this machine or container allows); \
-             {advice}",
-            frame.0, frame.1
-        ),
-    ))
+    let subject = format!("painting {}x{} frames at --size {size}", frame.0, frame.1);
+    refuse_over_memory(&subject, size, limit, need, "scale the clip down")
 }
 
 /// Paints and writes every frame.

@@ -725,7 +725,7 @@ fn fast_video_over_the_memory_limit_is_refused_with_the_size_that_fits() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("96x64 frames at --size 2048 need about") && err.contains("400 MiB"),
+        err.contains("painting 96x64 frames at --size 2048 needs about") && err.contains("400 MiB"),
         "{err}"
     );
     assert!(!out.exists());
