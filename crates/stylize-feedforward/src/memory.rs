@@ -52,7 +52,7 @@ pub fn estimate_memory(content: (u32, u32), size: u32, styles: &[(u32, u32)]) ->
 /// Bytes per working pixel a clip's run holds beside the network's: the
 /// flows both ways, the previous painting, the blend and the output's
 /// frame (measured with `stylize video --method fast`: 480 MiB peak for
-/// 2048x1362 frames at 1127 px, 1.01 GiB at 2016 px, where
+/// 2016x1362 frames at 1127 px, 1.01 GiB at 2016 px, where
 /// [`estimate_memory`] alone says 0.42 and 0.95 GiB).
 const CLIP_BYTES_PER_WORKING_PIXEL: u64 = 96;
 
