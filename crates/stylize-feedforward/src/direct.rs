@@ -26,7 +26,7 @@
 //! network at 512x340): the 9x9 4->3 layer 7.1 ms as a product, 2.6-2.9 ms
 //! here; the 3x3 8->4 layer 2.0 and 1.0 ms. The 3x3 32->32 layers with
 //! 32 by 8 tiles were about as fast as per-tap products; with 48 by 8
-//! tiles the whole network takes 10-25% less time than with the
+//! tiles the whole network takes 10-30% less time than with the
 //! products (`bench/fast`, README).
 
 use std::ops::Range;
