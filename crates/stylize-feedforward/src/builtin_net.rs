@@ -4,11 +4,11 @@
 //! The network is small and regular, and its ONNX graph spells each
 //! instance normalisation out in ten elementwise operators; here every
 //! layer is one reflection pad ([`Source`]), one convolution ([`Conv`],
-//! which also sums each channel for the
-//! normalisation), and the normalisation (scaled by the style mix's
-//! `gamma` and `beta`) with the activation, applied where the output is
-//! next read: while padding for the next layer, upsampling, or adding the
-//! residual. So each large tensor is written once and read once.
+//! which also sums each channel for the normalisation), and the
+//! normalisation (scaled by the style mix's `gamma` and `beta`) with the
+//! activation, applied where the output is next read: while padding for
+//! the next layer, upsampling, or adding the residual. So each large
+//! tensor is written once and read once.
 //!
 //! ```text
 //! contract: 9x9 3->32, 3x3/2 32->32, 3x3/2 32->32     (ReLU)

@@ -447,10 +447,10 @@ impl Conv {
 
     /// The convolution of `src` (laid out for this stride), on the
     /// current rayon pool. `post(c, values)` runs on each block's values
-    /// of output channel `c` right after they are summed, before the sums (a
-    /// bias, an activation, a quantisation step); the values may include
-    /// the unused tail of a row. With `sums`, the output's per-channel
-    /// sums come too.
+    /// of output channel `c` as soon as they are summed, before the
+    /// per-channel sums are taken (a bias, an activation, a quantisation
+    /// step); the values may include the unused tail of a row. With
+    /// `sums`, the output's per-channel sums come too.
     pub fn forward(&self, src: &Source, post: Post, sums: bool, scratch: &Scratch) -> ConvOutput {
         debug_assert_eq!((src.channels, src.stride), (self.cin, self.stride));
         let (k, s) = (self.k, self.stride);
