@@ -18,8 +18,8 @@ pub struct CliObserver {
     bar: Option<ProgressBar>,
     show: bool,
     /// Without a terminal (a log file, `nohup`): a plain line at the
-    /// first iteration and then every [`PLAIN_EVERY`], when it was last.
-    plain: Option<Option<std::time::Instant>>,
+    /// first iteration and then every [`PLAIN_EVERY`].
+    plain: Option<PlainLines>,
     log: Option<LossLog>,
     save_every: Option<(usize, PathBuf)>,
     /// How the snapshots are encoded (as the output).
@@ -79,7 +79,7 @@ impl CliObserver {
     /// Without a bar (standard error is no terminal), says the progress in
     /// a plain line at the first iteration and then every half minute.
     pub fn with_plain_lines(mut self, on: bool) -> Self {
-        self.plain = on.then_some(None);
+        self.plain = on.then_some(PlainLines::default());
         self
     }
 
@@ -130,6 +130,23 @@ impl CliObserver {
             Some(bar) => bar.println(msg),
             None => note!("{msg}"),
         }
+    }
+
+    /// The run's work (pixels times iterations, summed over the scales).
+    fn work_total(&self) -> u64 {
+        self.work.iter().sum::<u64>() * self.iterations_per_scale as u64
+    }
+
+    /// The work done once iteration `it` ends: coarse scales' iterations
+    /// count less than fine ones', so a time left computed from it holds
+    /// across scales.
+    fn work_done(&self, it: &Iteration<'_>) -> u64 {
+        let per = self.iterations_per_scale.max(1);
+        let scale_index = it.scale.saturating_sub(1);
+        let done_before: u64 = self.work.iter().take(scale_index).sum::<u64>() * per as u64;
+        let in_scale = it.iteration.saturating_sub(scale_index * per) as u64;
+        let here = self.work.get(scale_index).copied().unwrap_or(1);
+        done_before + in_scale * here
     }
 
     fn record(&mut self, it: &Iteration<'_>) {
@@ -250,6 +267,34 @@ impl LossLog {
     }
 }
 
+/// The plain lines' state.
+#[derive(Default)]
+struct PlainLines {
+    /// When the last line was written.
+    last: Option<std::time::Instant>,
+    /// The run's time, iteration and work done when the first iteration
+    /// ended: it holds the set-up (the first evaluation's allocations, the
+    /// style targets), several iterations' worth, so the pace is measured
+    /// from there.
+    first: Option<(std::time::Duration, usize, u64)>,
+}
+
+/// Seconds left for the work from `done` to `total`, at the pace of the
+/// `done - from` units that took `seconds`.
+fn time_left(total: u64, done: u64, from: u64, seconds: f64) -> f64 {
+    let rate = done.saturating_sub(from) as f64 / seconds.max(1e-9);
+    total.saturating_sub(done) as f64 / rate.max(1e-9)
+}
+
+/// Like [`human_duration`], with tenths under ten seconds.
+fn human_duration_fine(seconds: f64) -> String {
+    if seconds < 9.95 {
+        format!("{seconds:.1} s")
+    } else {
+        human_duration(seconds)
+    }
+}
+
 /// How often a run without a terminal says its progress.
 pub(crate) const PLAIN_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -278,16 +323,16 @@ pub(crate) fn snapshot_path(output: &Path, iteration: usize) -> PathBuf {
 
 impl Observer for CliObserver {
     fn started(&mut self, info: &RunInfo) {
-        if !self.show {
-            return;
-        }
         self.work = info
             .scales
             .iter()
             .map(|&(w, h)| u64::from(w) * u64::from(h))
             .collect();
         self.iterations_per_scale = info.iterations / info.scales.len().max(1);
-        let total: u64 = self.work.iter().sum::<u64>() * self.iterations_per_scale as u64;
+        if !self.show {
+            return;
+        }
+        let total = self.work_total();
         let bar = ProgressBar::new(total.max(1));
         let style =
             ProgressStyle::with_template("{bar:30.cyan/blue} {percent:>3}% | {msg} | ETA {eta}")
@@ -314,12 +359,8 @@ impl Observer for CliObserver {
     }
 
     fn iteration(&mut self, it: &Iteration<'_>) -> ControlFlow<()> {
+        let done = self.work_done(it);
         if let Some(bar) = &self.bar {
-            let per = self.iterations_per_scale.max(1);
-            let scale_index = it.scale.saturating_sub(1);
-            let done_before: u64 = self.work.iter().take(scale_index).sum::<u64>() * per as u64;
-            let in_scale = it.iteration.saturating_sub(scale_index * per) as u64;
-            let here = self.work.get(scale_index).copied().unwrap_or(1);
             let scale = if it.scales > 1 {
                 format!("scale {}/{} ", it.scale, it.scales)
             } else {
@@ -329,7 +370,7 @@ impl Observer for CliObserver {
                 "{scale}it {}/{} | total {:.3e} content {:.3e} style {:.3e}",
                 it.iteration, it.iterations, it.total, it.content, it.style
             ));
-            bar.set_position(done_before + in_scale * here);
+            bar.set_position(done);
             // The first iteration's time holds the run's set-up (the style
             // targets, the first evaluation's allocations): several steps'
             // worth, which would hold the ETA high for a long while.
@@ -337,21 +378,36 @@ impl Observer for CliObserver {
                 bar.reset_eta();
             }
         }
-        if let Some(last) = &mut self.plain {
+        let total = self.work_total();
+        if let Some(plain) = &mut self.plain {
+            if it.iteration == 1 || plain.first.is_none() {
+                plain.first = Some((it.elapsed, it.iteration, done));
+            }
             let now = std::time::Instant::now();
-            if last.is_none_or(|t| now.duration_since(t) >= PLAIN_EVERY) {
-                *last = Some(now);
-                let rate = it.iteration as f64 / it.elapsed.as_secs_f64().max(1e-9);
-                let left = it.iterations.saturating_sub(it.iteration) as f64 / rate;
+            if plain
+                .last
+                .is_none_or(|t| now.duration_since(t) >= PLAIN_EVERY)
+            {
+                plain.last = Some(now);
+                let pace = match plain.first {
+                    Some((at, iteration, work)) if it.iteration > iteration => {
+                        let since = it.elapsed.saturating_sub(at).as_secs_f64();
+                        let rate = (it.iteration - iteration) as f64 / since.max(1e-9);
+                        let left = time_left(total, done, work, since);
+                        format!("{rate:.2} it/s | about {} left", human_duration(left))
+                    }
+                    _ => format!(
+                        "the first took {} with the set-up",
+                        human_duration_fine(it.elapsed.as_secs_f64())
+                    ),
+                };
                 note!(
-                    "it {}/{} | total {:.3e} content {:.3e} style {:.3e} | {rate:.2} it/s | \
-                     about {} left",
+                    "it {}/{} | total {:.3e} content {:.3e} style {:.3e} | {pace}",
                     it.iteration,
                     it.iterations,
                     it.total,
                     it.content,
                     it.style,
-                    human_duration(left)
                 );
             }
         }
@@ -420,6 +476,19 @@ impl DownloadProgress for DownloadBar {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_left_is_paced_from_the_first_iteration() {
+        // 100 units done in 10 s since the first iteration ended at 20:
+        // 400 left at 10 a second.
+        assert_eq!(time_left(500, 100, 0, 10.0), 40.0);
+        assert_eq!(time_left(500, 120, 20, 10.0), 38.0);
+        assert_eq!(time_left(500, 500, 20, 10.0), 0.0);
+        // No progress measured yet: a long time, not a division by zero.
+        assert!(time_left(500, 20, 20, 0.0) > 1e9);
+        assert_eq!(human_duration_fine(1.04), "1.0 s");
+        assert_eq!(human_duration_fine(75.0), "1 min 15 s");
+    }
 
     #[test]
     fn snapshot_names() {

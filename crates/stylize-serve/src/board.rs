@@ -256,16 +256,19 @@ impl Board {
         };
         job.iteration = row.iteration;
         job.iterations = iterations;
-        let rate = (row.elapsed_s > 0.0).then(|| row.iteration as f64 / row.elapsed_s);
-        job.its_per_s = rate;
         match clock {
             Some(c) => {
+                job.its_per_s = (row.elapsed_s > 0.0).then(|| row.iteration as f64 / row.elapsed_s);
                 job.elapsed_s = c.elapsed_s;
                 job.eta_s = c.eta_s;
             }
             None => {
+                let first = job.rows.first().map(|f| (f.iteration, f.elapsed_s));
+                job.its_per_s = pace(first, (row.iteration, row.elapsed_s));
                 job.elapsed_s = row.elapsed_s;
-                job.eta_s = rate.map(|r| iterations.saturating_sub(row.iteration) as f64 / r);
+                job.eta_s = job
+                    .its_per_s
+                    .map(|r| iterations.saturating_sub(row.iteration) as f64 / r);
             }
         }
         job.rows.push(row);
@@ -516,5 +519,30 @@ impl Board {
         self.publish(&mut inner, SHUTDOWN, serde_json::json!({}));
         drop(inner);
         self.wake.notify_all();
+    }
+}
+
+/// Iterations a second at `now` (iteration, seconds), measured from the end
+/// of the run's `first` recorded iteration: the first holds the set-up
+/// (the style targets, the first evaluation's allocations), several
+/// iterations' worth, which would hold the time left high for a long
+/// while. None until a second iteration is in.
+fn pace(first: Option<(usize, f64)>, now: (usize, f64)) -> Option<f64> {
+    let (i0, t0) = first?;
+    let (i, t) = now;
+    (i > i0 && t > t0).then(|| (i - i0) as f64 / (t - t0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pace;
+
+    #[test]
+    fn the_pace_is_measured_from_the_first_iteration() {
+        // The first iteration took 2 s with the set-up; then 10 in 1 s.
+        assert_eq!(pace(Some((1, 2.0)), (11, 3.0)), Some(10.0));
+        assert_eq!(pace(Some((1, 2.0)), (1, 2.0)), None);
+        assert_eq!(pace(None, (1, 2.0)), None);
+        assert_eq!(pace(Some((1, 2.0)), (2, 2.0)), None);
     }
 }
