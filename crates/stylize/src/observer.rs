@@ -48,7 +48,9 @@ pub struct Iteration<'a> {
     /// took: 1 for Adam; for L-BFGS, those of the line search, plus one
     /// when clipping to [0, 1] moved the previous iterate.
     pub evaluations: usize,
-    /// Time since the optimisation started (after setup).
+    /// Time since the optimisation started: after the images are planned,
+    /// including each scale's set-up (the content and style targets), so
+    /// the first iteration's share is larger than the others'.
     pub elapsed: Duration,
     pub(crate) image: &'a dyn Fn() -> Result<DynamicImage>,
 }
