@@ -15,6 +15,7 @@ use stylize_feedforward::{
 
 use crate::args::FastArgs;
 use crate::interrupt::Interrupt;
+use crate::setup::Workers;
 use crate::setup::{check_not_an_input, check_output_file, refuse_standard_output};
 use crate::{JobResult, Outcome};
 
@@ -107,7 +108,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         .collect::<Result<Vec<_>, _>>()?;
     // What the memory allows, before the models load: each image of a
     // folder is checked as its turn comes.
-    let limit = cli.max_memory.or_else(stylize::memory::machine_memory);
+    let limit = crate::setup::memory_limit(cli.max_memory, cli.threads, Workers::Networks);
     let style_sizes: Vec<(u32, u32)> = paintings.iter().map(|p| (p.width(), p.height())).collect();
     let size = cli.size.unwrap_or(if cli.sheet {
         DEFAULT_TILE
@@ -558,10 +559,10 @@ pub fn load_fast(
     networks: FastNetworks,
 ) -> Result<FastStylizer, stylize_feedforward::Error> {
     let dir = models.map_or_else(default_models_dir, Path::to_path_buf);
-    let threads = threads.map_or_else(
-        || std::thread::available_parallelism().map_or(1, usize::from),
-        |t| t as usize,
-    );
+    let threads = crate::setup::worker_threads(threads, Workers::Networks, |m| {
+        log::warn!("{m}");
+    })
+    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     let start = Instant::now();
     let fast = FastStylizer::load_networks(&dir, threads, Isa::from_env(), networks)?;
     log::info!(

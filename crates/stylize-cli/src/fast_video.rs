@@ -110,8 +110,8 @@ fn ignored_flags(cli: &VideoArgs) -> Vec<&'static str> {
 }
 
 /// Refuses frames of `frame` size painted at `size` (with `styles`) when
-/// the clip's estimated peak memory is over `limit` (default what the
-/// machine or container allows), naming the `--size` that fits.
+/// the clip's estimated peak memory is over `limit` (none: no check),
+/// naming the `--size` that fits.
 ///
 /// # Errors
 /// [`Error::Parameter`] (`size`) when it does not fit.
@@ -121,7 +121,7 @@ fn check_memory(
     styles: &[DynamicImage],
     limit: Option<u64>,
 ) -> Result<(), Error> {
-    let Some(limit) = limit.or_else(stylize::memory::machine_memory) else {
+    let Some(limit) = limit else {
         return Ok(());
     };
     let styles: Vec<(u32, u32)> = styles.iter().map(|p| (p.width(), p.height())).collect();
@@ -256,7 +256,12 @@ pub fn run(
             .into());
         }
         if count == 0 {
-            check_memory((fw, fh), size, prepared.styles, cli.common.max_memory)?;
+            let limit = crate::setup::memory_limit(
+                cli.common.max_memory,
+                cli.common.threads,
+                crate::setup::Workers::Networks,
+            );
+            check_memory((fw, fh), size, prepared.styles, limit)?;
         }
         // The flow needs only the frame: it runs while the network paints.
         let (mut out, link) =

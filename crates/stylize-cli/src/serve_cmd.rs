@@ -9,6 +9,7 @@ use stylize_serve::{ServeConfig, Server};
 use crate::args::ServeArgs;
 use crate::interrupt::Interrupt;
 use crate::progress::DownloadBar;
+use crate::setup::Workers;
 use crate::{JobResult, Outcome};
 
 /// Runs the server until interrupted.
@@ -24,8 +25,10 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     )?;
     let weights = load_vgg_weights(&path, None)?;
     let mut stylizer = Stylizer::new(&weights);
-    if let Some(t) = cli.threads {
-        stylizer = stylizer.with_threads(t as usize)?;
+    if let Some(t) =
+        crate::setup::worker_threads(cli.threads, Workers::Optimiser, |m| note!("note: {m}"))
+    {
+        stylizer = stylizer.with_threads(t)?;
     }
     let description = format!(
         "{}: {}",
@@ -44,7 +47,7 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         max_queued_bytes: cli.max_queued_memory,
         max_video_frames: cli.max_video_frames as usize,
         preview_interval: Duration::from_millis(cli.preview_interval_ms),
-        max_memory: cli.max_memory.or_else(stylize::memory::machine_memory),
+        max_memory: crate::setup::memory_limit(cli.max_memory, cli.threads, Workers::Optimiser),
         ffmpeg: stylize_frames::ffmpeg_from_env(),
         // Named in each job's command line, so that it runs as the job did
         // (absolute: the command may be run from another folder).

@@ -240,11 +240,90 @@ pub fn load_stylizer(
         }
         r => r?,
     };
-    if let Some(t) = cli.threads {
-        stylizer = stylizer.with_threads(t as usize)?;
+    if let Some(t) = worker_threads(cli.threads, Workers::Optimiser, |m| {
+        say(format!("note: {m}"));
+    }) {
+        stylizer = stylizer.with_threads(t)?;
     }
     say(format!("device: {}", stylizer.device_description()));
     Ok((stylizer, weights))
+}
+
+/// Which code the worker threads run, for what each reserves of an
+/// address-space limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workers {
+    /// The optimiser's engine: matrix products, whose buffers are large
+    /// ([`stylize::memory::matrix_buffers_per_thread`]).
+    Optimiser,
+    /// The feed-forward networks: a thread's stack and malloc arena only.
+    Networks,
+}
+
+impl Workers {
+    fn per_thread(self) -> u64 {
+        match self {
+            Workers::Optimiser => {
+                stylize::memory::matrix_buffers_per_thread() + stylize::memory::THREAD_RESERVE
+            }
+            Workers::Networks => stylize::memory::THREAD_RESERVE,
+        }
+    }
+}
+
+/// Under an address-space limit (`ulimit -v`), the worker threads that fit
+/// beside a run of `threads` (`--threads`, else rayon's count) and what
+/// is left for the run: each thread reserves a share of the limit, and a
+/// run past the limit would abort. `None` without such a limit.
+pub fn address_space(
+    threads: Option<u32>,
+    workers: Workers,
+) -> Option<stylize::memory::AddressSpace> {
+    let asked = threads.map_or_else(rayon::current_num_threads, |t| t as usize);
+    stylize::memory::address_space(asked, workers.per_thread())
+}
+
+/// The worker threads to give the stylizer: `--threads` (`threads`), or
+/// fewer where an address-space limit cannot hold their matrix buffers
+/// beside the run ([`address_space`]), said through `say`; `None` for
+/// rayon's default.
+pub fn worker_threads(
+    threads: Option<u32>,
+    workers: Workers,
+    say: impl Fn(String),
+) -> Option<usize> {
+    let asked = threads.map_or_else(rayon::current_num_threads, |t| t as usize);
+    match address_space(threads, workers) {
+        Some(space) if space.threads < asked => {
+            say(format!(
+                "under this process's address-space limit (ulimit -v; {} of it left), \
+                 each worker thread reserves {}: using {} thread(s) instead of {asked}",
+                stylize::memory::human(space.room),
+                stylize::memory::human(space.per_thread),
+                space.threads
+            ));
+            Some(space.threads)
+        }
+        _ => threads.map(|t| t as usize),
+    }
+}
+
+/// The memory limit a run is checked against: `--max-memory`, else what
+/// this process may use ([`stylize::memory::machine_memory`]); under an
+/// address-space limit, never more than it leaves once the worker
+/// threads' matrix buffers are set aside ([`address_space`]), since past
+/// it the process aborts.
+pub fn memory_limit(
+    max_memory: Option<u64>,
+    threads: Option<u32>,
+    workers: Workers,
+) -> Option<u64> {
+    let limit = max_memory.or_else(stylize::memory::machine_memory);
+    match (limit, address_space(threads, workers)) {
+        (Some(l), Some(space)) => Some(l.min(space.left)),
+        (None, Some(space)) => Some(space.left),
+        (l, None) => l,
+    }
 }
 
 /// A path's file name, for messages.
@@ -379,7 +458,7 @@ pub fn build_config(
             ));
         }
     }
-    config.max_memory = cli.max_memory.or_else(stylize::memory::machine_memory);
+    config.max_memory = memory_limit(cli.max_memory, cli.threads, Workers::Optimiser);
     // Give the count mismatch in terms of flags (no --style: `video
     // --builtin`, which clap allows only with no --style).
     if !cli.style.is_empty() {

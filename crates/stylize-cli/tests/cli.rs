@@ -944,6 +944,52 @@ fn memory_cgroup() -> Option<(PathBuf, &'static str)> {
     None
 }
 
+/// Under an address-space limit (`ulimit -v`, as shared servers set) each
+/// worker thread's matrix buffers take a share of it (twice the L3 cache
+/// a thread on x86-64: 600 MiB where the CPU reports 300 MiB): the run
+/// uses as many threads as fit in half of what is left, saying so, and
+/// finishes. (Before: `--threads 8` under 3 GB aborted, exit 134, on an
+/// Intel Xeon reporting a 300 MiB L3; so did the default 2 threads under
+/// 1.6 GB.) The video and the web page choose their threads the same way.
+#[cfg(target_os = "linux")]
+#[test]
+fn under_an_address_space_limit_the_threads_fit_and_the_run_finishes() {
+    let Some(weights) =
+        common::hed_weights("under_an_address_space_limit_the_threads_fit_and_the_run_finishes")
+    else {
+        return;
+    };
+    let per = stylize::memory::matrix_buffers_per_thread() + stylize::memory::THREAD_RESERVE;
+    // Room for the run and two threads' buffers, whatever the CPU's cache.
+    let limit_kib = (2_500 << 20) / 1024 + 2 * per / 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let mut args = base_args(&out, &weights);
+    args.extend(["--threads".into(), "8".into()]);
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -v {limit_kib} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_stylize"))
+        .args(&args)
+        .env_remove("STYLIZE_WEIGHTS")
+        .env_remove("STYLIZE_LOG")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(out.is_file(), "{err}");
+    // Whether eight threads fit depends on the CPU's cache: where they
+    // cannot (their buffers alone past the limit), the note says how many
+    // run.
+    let fitted = err.contains("address-space limit (ulimit -v;");
+    if 8 * per > limit_kib * 1024 {
+        assert!(fitted, "{per} bytes a thread: {err}");
+    }
+    if fitted {
+        assert!(err.contains("thread(s) instead of 8"), "{err}");
+    }
+}
+
 /// `--max-memory`'s default is the memory this process may use: inside a
 /// cgroup (a container) with a lower limit than the machine's, that limit.
 #[test]

@@ -293,6 +293,71 @@ pub fn machine_memory() -> Option<u64> {
     limits.into_iter().filter(|&t| t > 0).min()
 }
 
+/// Address space one worker thread's matrix products reserve, once, for
+/// the thread's life. On x86-64 the kernels faer calls
+/// (`private-gemm-x86`) keep two buffers of the last-level cache's size a
+/// thread: 600 MiB where the CPU reports a 300 MiB L3, as large servers'
+/// do. Elsewhere faer's `gemm` keeps one of the L2's. Only the pages used
+/// become resident, so this counts against an address-space limit
+/// (`ulimit -v`), where an allocation past it aborts the process, and not
+/// against memory.
+pub fn matrix_buffers_per_thread() -> u64 {
+    let caches = &*gemm_common::cache::CACHE_INFO;
+    if cfg!(target_arch = "x86_64") {
+        2 * (caches[2].cache_bytes as u64).div_ceil(4096) * 4096
+    } else {
+        caches[1].cache_bytes as u64
+    }
+}
+
+/// Address space each worker thread takes beside its matrix buffers: its
+/// stack (2 MiB, Rust's default) and the arena of 64 MiB that glibc's
+/// malloc reserves for a thread that allocates (measured: a thread's
+/// first allocation maps 66 MiB).
+pub const THREAD_RESERVE: u64 = 66 << 20;
+
+/// What an address-space limit leaves a run on the CPU ([`address_space`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressSpace {
+    /// The worker threads to use: those asked for, or fewer where what
+    /// each reserves would take more than half of what the limit leaves;
+    /// at least 1.
+    pub threads: usize,
+    /// What is left for the run once those threads' buffers are set
+    /// aside: the memory limit to check it against.
+    pub left: u64,
+    /// What the limit left before (not mapped yet).
+    pub room: u64,
+    /// What each thread reserves.
+    pub per_thread: u64,
+}
+
+/// Under an address-space limit (`ulimit -v`), how many of `threads`
+/// worker threads, each reserving `per_thread` bytes, fit beside a run and
+/// what is left for it; `None` without such a limit (or off Linux). Call
+/// it before the threads' first run: what they reserve, once made, is
+/// already counted as mapped. For the optimiser's engine `per_thread` is
+/// [`matrix_buffers_per_thread`] plus [`THREAD_RESERVE`]; for the
+/// feed-forward networks, which make no such products, [`THREAD_RESERVE`].
+pub fn address_space(threads: usize, per_thread: u64) -> Option<AddressSpace> {
+    Some(fit_threads(address_space_left()?, threads, per_thread))
+}
+
+/// [`address_space`] for `room` bytes left and `per_thread` buffers.
+fn fit_threads(room: u64, threads: usize, per_thread: u64) -> AddressSpace {
+    let threads = threads.max(1);
+    let fit = match (room / 2).checked_div(per_thread) {
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX).clamp(1, threads),
+        None => threads,
+    };
+    AddressSpace {
+        threads: fit,
+        left: room.saturating_sub(fit as u64 * per_thread).max(1),
+        room,
+        per_thread,
+    }
+}
+
 /// What this process may still map under its address-space limit
 /// (`RLIMIT_AS`): the limit less what is mapped now. An allocation past
 /// it fails at once (an abort), whatever the machine has free. Linux only
@@ -393,6 +458,66 @@ mod tests {
         let status = "Name:\tstylize\nVmPeak:\t 2000 kB\nVmSize:\t    3892 kB\nVmLck:\t 0 kB\n";
         assert_eq!(mapped_bytes(status), Some(3892 * 1024));
         assert_eq!(mapped_bytes("Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn threads_are_fitted_to_an_address_space_limit() {
+        const MIB: u64 = 1 << 20;
+        // 2.9 GB left, 600 MiB a thread: two threads' buffers fit in half.
+        let s = fit_threads(2900 * MIB, 8, 600 * MIB);
+        assert_eq!((s.threads, s.left), (2, 1700 * MIB));
+        // Fewer asked for than fit: as asked.
+        assert_eq!(fit_threads(2900 * MIB, 1, 600 * MIB).threads, 1);
+        // Not even one fits in half: one, and what is left for the run.
+        let s = fit_threads(800 * MIB, 4, 600 * MIB);
+        assert_eq!((s.threads, s.left), (1, 200 * MIB));
+        let s = fit_threads(500 * MIB, 4, 600 * MIB);
+        assert_eq!((s.threads, s.left), (1, 1));
+        // No buffers (or none known): every thread.
+        assert_eq!(fit_threads(100 * MIB, 16, 0).threads, 16);
+        assert_eq!(fit_threads(100 * MIB, 0, 0).threads, 1);
+    }
+
+    /// The figure is what a fresh thread's first matrix product maps
+    /// (`VmSize` before and after), so that the limit's share is right.
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    #[test]
+    fn a_threads_matrix_buffers_are_as_counted() {
+        let vm = || {
+            let status = std::fs::read_to_string("/proc/self/status").unwrap();
+            mapped_bytes(&status).unwrap()
+        };
+        let first_product = || {
+            std::thread::spawn(move || {
+                let a = faer::Mat::<f32>::from_fn(64, 64, |i, j| (i + j) as f32);
+                let mut c = faer::Mat::<f32>::zeros(64, 64);
+                let before = vm();
+                stylize_matmul::matmul(
+                    c.as_mut(),
+                    faer::Accum::Replace,
+                    a.as_ref(),
+                    a.as_ref(),
+                    1.0,
+                    stylize_matmul::Isa::Best,
+                );
+                let after = vm();
+                assert!(c[(1, 1)] > 0.0);
+                after.saturating_sub(before)
+            })
+            .join()
+            .unwrap()
+        };
+        let per = matrix_buffers_per_thread();
+        // Within a MiB below (the allocator may take a few pages from its
+        // arena) and 64 MiB above. Other tests' threads map and unmap in
+        // this process meanwhile, so a fresh thread tries up to 3 times.
+        let tries: Vec<u64> = (0..3).map(|_| first_product()).collect();
+        assert!(
+            tries
+                .iter()
+                .any(|&grown| grown + (1 << 20) >= per && grown <= per + (64 << 20)),
+            "a thread's first product mapped {tries:?} bytes; counted {per}"
+        );
     }
 
     #[test]
