@@ -296,8 +296,8 @@ pub fn worker_threads(
     match address_space(threads, workers) {
         Some(space) if space.threads < asked => {
             say(format!(
-                "under this process's address-space limit (ulimit -v; {} of it left), \
-                 each worker thread reserves {}: using {} thread(s) instead of {asked}",
+                "reserving memory is limited here (ulimit -v, or strict overcommit; {} left), \
+                 and each worker thread reserves {}: using {} thread(s) instead of {asked}",
                 stylize::memory::human(space.room),
                 stylize::memory::human(space.per_thread),
                 space.threads

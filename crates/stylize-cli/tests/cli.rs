@@ -981,7 +981,7 @@ fn under_an_address_space_limit_the_threads_fit_and_the_run_finishes() {
     // Whether eight threads fit depends on the CPU's cache: where they
     // cannot (their buffers alone past the limit), the note says how many
     // run.
-    let fitted = err.contains("address-space limit (ulimit -v;");
+    let fitted = err.contains("reserving memory is limited here (ulimit -v");
     if 8 * per > limit_kib * 1024 {
         assert!(fitted, "{per} bytes a thread: {err}");
     }

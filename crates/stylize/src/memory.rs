@@ -275,8 +275,9 @@ pub fn human_apart(a: u64, b: u64) -> (String, String) {
 /// Memory this process may use: the machine's, or a container's cgroup
 /// limit when that is lower (read with `sysinfo`, which knows both cgroup
 /// versions), or, under an address-space limit (`ulimit -v`, as shared
-/// servers set), what of that limit is not mapped yet; `None` where none
-/// can be read.
+/// servers set), what of that limit is not mapped yet, or under strict
+/// overcommit what the system may still commit; `None` where none can be
+/// read.
 pub fn machine_memory() -> Option<u64> {
     let mut system = sysinfo::System::new();
     system.refresh_memory();
@@ -289,7 +290,7 @@ pub fn machine_memory() -> Option<u64> {
         let own = system.process(pid).and_then(|p| p.cgroup_limits());
         limits.extend(own.map(|l| l.total_memory));
     }
-    limits.extend(address_space_left());
+    limits.extend(reservable_left());
     limits.into_iter().filter(|&t| t > 0).min()
 }
 
@@ -299,8 +300,8 @@ pub fn machine_memory() -> Option<u64> {
 /// thread: 600 MiB where the CPU reports a 300 MiB L3, as large servers'
 /// do. Elsewhere faer's `gemm` keeps one of the L2's. Only the pages used
 /// become resident, so this counts against an address-space limit
-/// (`ulimit -v`), where an allocation past it aborts the process, and not
-/// against memory.
+/// (`ulimit -v`) or strict overcommit, where an allocation past it aborts
+/// the process, and not against memory.
 pub fn matrix_buffers_per_thread() -> u64 {
     let caches = &*gemm_common::cache::CACHE_INFO;
     if cfg!(target_arch = "x86_64") {
@@ -332,15 +333,16 @@ pub struct AddressSpace {
     pub per_thread: u64,
 }
 
-/// Under an address-space limit (`ulimit -v`), how many of `threads`
-/// worker threads, each reserving `per_thread` bytes, fit beside a run and
-/// what is left for it; `None` without such a limit (or off Linux). Call
+/// Under an address-space limit (`ulimit -v`) or strict overcommit
+/// (`vm.overcommit_memory = 2`), how many of `threads` worker threads,
+/// each reserving `per_thread` bytes, fit beside a run and what is left
+/// for it; `None` without such a limit (or off Linux). Call
 /// it before the threads' first run: what they reserve, once made, is
 /// already counted as mapped. For the optimiser's engine `per_thread` is
 /// [`matrix_buffers_per_thread`] plus [`THREAD_RESERVE`]; for the
 /// feed-forward networks, which make no such products, [`THREAD_RESERVE`].
 pub fn address_space(threads: usize, per_thread: u64) -> Option<AddressSpace> {
-    Some(fit_threads(address_space_left()?, threads, per_thread))
+    Some(fit_threads(reservable_left()?, threads, per_thread))
 }
 
 /// [`address_space`] for `room` bytes left and `per_thread` buffers.
@@ -356,6 +358,39 @@ fn fit_threads(room: u64, threads: usize, per_thread: u64) -> AddressSpace {
         room,
         per_thread,
     }
+}
+
+/// What this process may still reserve, where reserving is limited: by
+/// its address-space limit ([`address_space_left`]), or, under Linux's
+/// strict overcommit (`vm.overcommit_memory = 2`), by what the system may
+/// still commit ([`commit_left`]), whichever is lower. Reserved memory
+/// counts there whether or not it is touched. `None` where neither holds.
+fn reservable_left() -> Option<u64> {
+    [address_space_left(), commit_left()]
+        .into_iter()
+        .flatten()
+        .min()
+}
+
+/// Under strict overcommit (`vm.overcommit_memory = 2`), what the whole
+/// system may still commit (`CommitLimit - Committed_AS` of
+/// `/proc/meminfo`): an allocation past it fails, and the process aborts.
+/// `None` in the default heuristic mode, or off Linux.
+fn commit_left() -> Option<u64> {
+    let mode = std::fs::read_to_string("/proc/sys/vm/overcommit_memory").ok()?;
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    strict_commit_left(&mode, &meminfo)
+}
+
+/// [`commit_left`] from the texts of `/proc/sys/vm/overcommit_memory` and
+/// `/proc/meminfo`.
+fn strict_commit_left(mode: &str, meminfo: &str) -> Option<u64> {
+    if mode.trim() != "2" {
+        return None;
+    }
+    let limit = first_number_after(meminfo, "CommitLimit:")?.saturating_mul(1024);
+    let committed = first_number_after(meminfo, "Committed_AS:")?.saturating_mul(1024);
+    Some(limit.saturating_sub(committed).max(1))
 }
 
 /// What this process may still map under its address-space limit
@@ -458,6 +493,20 @@ mod tests {
         let status = "Name:\tstylize\nVmPeak:\t 2000 kB\nVmSize:\t    3892 kB\nVmLck:\t 0 kB\n";
         assert_eq!(mapped_bytes(status), Some(3892 * 1024));
         assert_eq!(mapped_bytes("Name:\tx\n"), None);
+    }
+
+    /// Strict overcommit limits what may be reserved; the default mode
+    /// does not.
+    #[test]
+    fn strict_overcommit_is_read_from_proc() {
+        let meminfo = "MemTotal:       24000000 kB\nCommitLimit:    12000000 kB\n\
+                       Committed_AS:    4000000 kB\n";
+        assert_eq!(strict_commit_left("2\n", meminfo), Some(8_000_000 * 1024));
+        assert_eq!(strict_commit_left("0\n", meminfo), None);
+        assert_eq!(strict_commit_left("1", meminfo), None);
+        let over = "CommitLimit: 1000 kB\nCommitted_AS: 5000 kB\n";
+        assert_eq!(strict_commit_left("2", over), Some(1));
+        assert_eq!(strict_commit_left("2", "MemTotal: 1 kB\n"), None);
     }
 
     #[test]
