@@ -380,7 +380,7 @@ impl Observer for CliObserver {
         }
         let total = self.work_total();
         if let Some(plain) = &mut self.plain {
-            if it.iteration == 1 || plain.first.is_none() {
+            if plain.first.is_none() {
                 plain.first = Some((it.elapsed, it.iteration, done));
             }
             let now = std::time::Instant::now();
@@ -479,9 +479,10 @@ mod tests {
 
     #[test]
     fn time_left_is_paced_from_the_first_iteration() {
-        // 100 units done in 10 s since the first iteration ended at 20:
-        // 400 left at 10 a second.
+        // 100 units done in 10 s: 400 left at 10 a second.
         assert_eq!(time_left(500, 100, 0, 10.0), 40.0);
+        // 20 units done by the end of the first iteration, 100 more in
+        // the 10 s since: 380 left at 10 a second.
         assert_eq!(time_left(500, 120, 20, 10.0), 38.0);
         assert_eq!(time_left(500, 500, 20, 10.0), 0.0);
         // No progress measured yet: a long time, not a division by zero.

@@ -271,20 +271,21 @@ impl Workers {
     }
 }
 
-/// Under an address-space limit (`ulimit -v`), the worker threads that fit
-/// beside a run of `threads` (`--threads`, else rayon's count) and what
-/// is left for the run: each thread reserves a share of the limit, and a
-/// run past the limit would abort. `None` without such a limit.
-pub fn address_space(
-    threads: Option<u32>,
-    workers: Workers,
-) -> Option<stylize::memory::AddressSpace> {
-    let asked = threads.map_or_else(rayon::current_num_threads, |t| t as usize);
-    stylize::memory::address_space(asked, workers.per_thread())
+/// The worker threads `--threads` (`threads`) asks for, else rayon's count.
+fn asked_threads(threads: Option<u32>) -> usize {
+    threads.map_or_else(rayon::current_num_threads, |t| t as usize)
+}
+
+/// Where reserving memory is limited (`ulimit -v`, or strict overcommit),
+/// the worker threads that fit beside a run of `threads` and what is left
+/// for the run: each thread reserves a share of the limit, and a run past
+/// it would abort. `None` without such a limit.
+fn address_space(threads: Option<u32>, workers: Workers) -> Option<stylize::memory::AddressSpace> {
+    stylize::memory::address_space(asked_threads(threads), workers.per_thread())
 }
 
 /// The worker threads to give the stylizer: `--threads` (`threads`), or
-/// fewer where an address-space limit cannot hold their matrix buffers
+/// fewer where a limit on reserving memory cannot hold what they reserve
 /// beside the run ([`address_space`]), said through `say`; `None` for
 /// rayon's default.
 pub fn worker_threads(
@@ -292,8 +293,8 @@ pub fn worker_threads(
     workers: Workers,
     say: impl Fn(String),
 ) -> Option<usize> {
-    let asked = threads.map_or_else(rayon::current_num_threads, |t| t as usize);
-    match address_space(threads, workers) {
+    let asked = asked_threads(threads);
+    match stylize::memory::address_space(asked, workers.per_thread()) {
         Some(space) if space.threads < asked => {
             say(format!(
                 "reserving memory is limited here (ulimit -v, or strict overcommit; {} left), \
@@ -309,9 +310,9 @@ pub fn worker_threads(
 }
 
 /// The memory limit a run is checked against: `--max-memory`, else what
-/// this process may use ([`stylize::memory::machine_memory`]); under an
-/// address-space limit, never more than it leaves once the worker
-/// threads' matrix buffers are set aside ([`address_space`]), since past
+/// this process may use ([`stylize::memory::machine_memory`]); where
+/// reserving memory is limited, never more than the limit leaves once the
+/// worker threads' reserves are set aside ([`address_space`]), since past
 /// it the process aborts.
 pub fn memory_limit(
     max_memory: Option<u64>,
