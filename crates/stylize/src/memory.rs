@@ -95,7 +95,7 @@ fn tap_elements_per_pixel(layer: Layer) -> f64 {
 /// Buffers of the largest layer (64 channels at full size) alive at once
 /// besides the taps' gradients: in the backward pass through block 1, the
 /// incoming gradient and the convolution's output. Calibrated on measured
-/// peak resident memory (see the tests): the estimate is 15-35% above it
+/// peak resident memory (see the tests): the estimate is 17-36% above it
 /// between 1024x1024 and 3840x2160.
 pub(crate) const FAST_LIVE_LARGEST: f64 = 2.0;
 
@@ -136,8 +136,8 @@ pub(crate) fn estimate_fast_bytes(
     let images = pixels * 3.0 * 4.0 * 4.0;
     let optimizer = optimizer_bytes(config, pixels);
     // Raw kernels (twice: burn's reference copy and the engine's) and the
-    // forward and backward Winograd kernels, 36/9 the size each, of the
-    // convolutions up to the deepest tap.
+    // Winograd kernels, 36/9 their size, of the convolutions up to the
+    // deepest tap (the backward pass runs on the same ones).
     let params: usize = arch
         .kernel_shapes()
         .iter()
@@ -150,7 +150,7 @@ pub(crate) fn estimate_fast_bytes(
         .iter()
         .map(|s| s.iter().product::<usize>() + s[0])
         .sum();
-    let weights = 4.0 * (2 * all_params) as f64 + 2.0 * 4.0 * 4.0 * params as f64;
+    let weights = 4.0 * (2 * all_params) as f64 + 4.0 * 4.0 * params as f64;
     let gradient_pass = pixels * per_pixel + kept + scratch;
     // Summed in f64 and converted once: the cast saturates, so a size
     // read from a header cannot wrap the sum round to a small need.
@@ -612,9 +612,11 @@ mod tests {
     }
 
     /// Peak resident memory measured with the fast engine (HED's VGG16, 2
-    /// threads): `bench/compare` (the `gatys` objective, no optimiser
-    /// state) at 1024x1024 and 2048x2048, and the CLI's 3840x2160 run (seed
-    /// preset, Adam, `--scales 3`, `/usr/bin/time -v`).
+    /// threads): `bench_step` (the `gatys` objective, no optimiser state,
+    /// `/usr/bin/time -v`, Intel Xeon) at 1024x1024 and 2048x2048, and the
+    /// CLI's 3840x2160 run (seed preset, Adam, `--scales 3`), measured
+    /// when the backward pass still had its own transformed kernels (about
+    /// 160 MB more than now, so a bound from above).
     #[test]
     fn fast_estimates_bound_measured_peaks_without_wild_excess() {
         let adam = |c: StyleConfig| c.with_optimizer(Optimizer::Adam);
@@ -622,9 +624,9 @@ mod tests {
             (
                 adam(StyleConfig::gatys()),
                 (1024u32, 1024u32),
-                2103u64 << 20,
+                1_884_020u64 << 10,
             ),
-            (adam(StyleConfig::gatys()), (2048, 2048), 6288 << 20),
+            (adam(StyleConfig::gatys()), (2048, 2048), 6_157_808 << 10),
             (StyleConfig::seed(), (3840, 2160), 12_686_044 << 10),
         ];
         for (c, (w, h), measured) in cases {

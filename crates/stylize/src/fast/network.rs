@@ -5,7 +5,8 @@
 //! with respect to activations: through each ReLU with the mask the forward
 //! pass recorded (one byte per value), through each convolution with the
 //! rotated, channel-swapped kernel (itself a 3x3 convolution, so Winograd
-//! too), through each max-pool with the recorded argmax. The forward pass
+//! too, on the forward pass's transformed kernels: [`conv3x3_adjoint`]),
+//! through each max-pool with the recorded argmax. The forward pass
 //! stops at the deepest tap and keeps no activation except the taps'
 //! gradients, which a [`TapHandler`] computes as each tap is reached.
 
@@ -18,7 +19,7 @@ use super::activation::Activation;
 use super::buffers::Buffers;
 use super::pool::{pool2x2, pool2x2_backward};
 use super::simd::Simd;
-use super::winograd::{conv3x3, conv3x3_masked, Epilogue, Transform, WinogradKernel, F4X4};
+use super::winograd::{conv3x3, conv3x3_adjoint, Epilogue, Transform, WinogradKernel, F4X4};
 use crate::architecture::{Architecture, Pooling, Stage as ArchStage};
 use crate::error::Result;
 use crate::layer::Layer;
@@ -30,8 +31,9 @@ use crate::weights::{rgb_kernels, VggWeights};
 /// cost does not depend on it or no gradient is wanted).
 pub type TapHandler<'a> = dyn FnMut(Layer, &Activation) -> Result<Option<Vec<f32>>> + 'a;
 
-/// One convolution: raw weights, and its two Winograd kernels made on
-/// first use (layers past the deepest tap are never transformed).
+/// One convolution: raw weights, and its Winograd kernel made on first use
+/// (layers past the deepest tap are never transformed); the backward pass
+/// runs on the same kernel ([`conv3x3_adjoint`]).
 #[derive(Debug)]
 struct Conv {
     cout: usize,
@@ -39,18 +41,12 @@ struct Conv {
     kernel: Vec<f32>,
     bias: Vec<f32>,
     forward: OnceLock<WinogradKernel>,
-    backward: OnceLock<WinogradKernel>,
 }
 
 impl Conv {
     fn forward(&self, t: &'static Transform) -> &WinogradKernel {
         self.forward
             .get_or_init(|| WinogradKernel::new(&self.kernel, self.cout, self.cin, t))
-    }
-
-    fn backward(&self, t: &'static Transform) -> &WinogradKernel {
-        self.backward
-            .get_or_init(|| WinogradKernel::input_gradient(&self.kernel, self.cout, self.cin, t))
     }
 }
 
@@ -150,7 +146,6 @@ impl FastVgg {
                     kernel,
                     bias: c.bias.clone(),
                     forward: OnceLock::new(),
-                    backward: OnceLock::new(),
                 }
             })
             .collect();
@@ -389,22 +384,18 @@ impl FastVgg {
                     };
                     prof.rows
                         .push(("back taps".into(), t0.elapsed().as_secs_f64()));
-                    let k = c.backward(self.transform);
+                    let k = c.forward(self.transform);
                     g = prof.time(
                         || format!("back conv{index}"),
                         || {
                             g.map(|g| {
-                                let back = match &input_mask {
-                                    Some(mask) => conv3x3_masked(
-                                        &g,
-                                        mask,
-                                        k,
-                                        Epilogue::None,
-                                        self.simd,
-                                        buffers,
-                                    ),
-                                    None => conv3x3(&g, k, Epilogue::None, self.simd, buffers),
-                                };
+                                let back = conv3x3_adjoint(
+                                    &g,
+                                    input_mask.as_deref(),
+                                    k,
+                                    self.simd,
+                                    buffers,
+                                );
                                 g.recycle(buffers);
                                 back
                             })

@@ -8,7 +8,8 @@
 //! ([`WinogradKernel`]); a convolution ([`conv3x3`]) transforms input tiles,
 //! multiplies for each of the `(m + 2)^2` tile positions a `cout x cin`
 //! matrix by a `cin x tiles` one (faer's matrix product), and transforms the
-//! products back, fusing bias and ReLU.
+//! products back, fusing bias and ReLU. The backward pass's convolution,
+//! the adjoint ([`conv3x3_adjoint`]), runs on the same transformed kernels.
 //!
 //! Tiles are processed in groups small enough for their transforms to stay
 //! in the last-level cache (its size read at run time); within a group each
@@ -164,25 +165,6 @@ impl WinogradKernel {
         })
     }
 
-    /// The kernel of the gradient with respect to the input of the forward
-    /// convolution by `kernel` (`[cout, cin, 3, 3]`): the same convolution
-    /// with input and output channels swapped and the kernel rotated by 180
-    /// degrees, so it maps `cout` channels to `cin`.
-    ///
-    /// # Panics
-    /// If `kernel.len() != cout * cin * 9`.
-    pub fn input_gradient(
-        kernel: &[f32],
-        cout: usize,
-        cin: usize,
-        transform: &'static Transform,
-    ) -> Self {
-        assert_eq!(kernel.len(), cout * cin * 9, "kernel shape");
-        Self::build(cin, cout, transform, |o, i, ky, kx| {
-            kernel[((i * cin + o) * 3 + (2 - ky)) * 3 + (2 - kx)]
-        })
-    }
-
     fn build(
         cout: usize,
         cin: usize,
@@ -296,28 +278,11 @@ pub fn conv3x3(
     simd: Simd,
     buffers: &Buffers,
 ) -> Activation {
-    conv3x3_grouped(input, None, kernel, epilogue, group_floats(), simd, buffers)
-}
-
-/// [`conv3x3`] of `input` with the values where `mask` (same size) is 0
-/// taken as 0: the backward pass's ReLU, fused into the reading of the
-/// input.
-///
-/// # Panics
-/// As [`conv3x3`], or if `mask.len() != input.data.len()`.
-pub fn conv3x3_masked(
-    input: &Activation,
-    mask: &[u8],
-    kernel: &WinogradKernel,
-    epilogue: Epilogue<'_>,
-    simd: Simd,
-    buffers: &Buffers,
-) -> Activation {
-    assert_eq!(mask.len(), input.data.len(), "input mask size");
     conv3x3_grouped(
         input,
-        Some(mask),
+        None,
         kernel,
+        Direction::Forward,
         epilogue,
         group_floats(),
         simd,
@@ -325,18 +290,73 @@ pub fn conv3x3_masked(
     )
 }
 
-/// [`conv3x3`] with groups of tiles sized for `group_floats`.
+/// The adjoint (transpose) of the convolution by `kernel`: from the
+/// gradient of a cost with respect to its output (`kernel.cout` channels),
+/// the gradient with respect to its input (`kernel.cin` channels). With
+/// `mask`, `input`'s values where it is 0 are taken as 0 (the backward
+/// pass's ReLU).
+///
+/// That gradient is the correlation with the kernel rotated by 180 degrees
+/// and its channels swapped. It runs on the forward kernel's transforms:
+/// for every tile, `corr(d, rot180 g) = R A^T [U . (B^T R d R B)] A R`
+/// with `R` the reversal of a tile's rows or columns, so the input and
+/// output transforms take their values in reverse order, and each tile
+/// position's `cout x cin` matrix is used transposed. No second set of
+/// transformed kernels (36/9 the size of the raw weights) is made.
+///
+/// # Panics
+/// If `input.channels != kernel.cout`, or `mask` has the wrong size.
+pub fn conv3x3_adjoint(
+    input: &Activation,
+    mask: Option<&[u8]>,
+    kernel: &WinogradKernel,
+    simd: Simd,
+    buffers: &Buffers,
+) -> Activation {
+    if let Some(mask) = mask {
+        assert_eq!(mask.len(), input.data.len(), "input mask size");
+    }
+    conv3x3_grouped(
+        input,
+        mask,
+        kernel,
+        Direction::Adjoint,
+        Epilogue::None,
+        group_floats(),
+        simd,
+        buffers,
+    )
+}
+
+/// Which of the two convolutions a kernel gives [`conv3x3_grouped`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    /// The correlation with the kernel, `cin` channels to `cout`.
+    Forward,
+    /// Its adjoint, `cout` channels to `cin` ([`conv3x3_adjoint`]).
+    Adjoint,
+}
+
+/// [`conv3x3`] or [`conv3x3_adjoint`] with groups of tiles sized for
+/// `group_floats`.
+#[allow(clippy::too_many_arguments)]
 fn conv3x3_grouped(
     input: &Activation,
     input_mask: Option<&[u8]>,
     kernel: &WinogradKernel,
+    direction: Direction,
     epilogue: Epilogue<'_>,
     group_floats: usize,
     simd: Simd,
     buffers: &Buffers,
 ) -> Activation {
     let (h, w) = (input.h, input.w);
-    let (cin, cout) = (kernel.cin, kernel.cout);
+    let flip = direction == Direction::Adjoint;
+    let (cin, cout) = if flip {
+        (kernel.cout, kernel.cin)
+    } else {
+        (kernel.cin, kernel.cout)
+    };
     assert_eq!(input.channels, cin, "input channels");
     let t = kernel.transform;
     let (m, a) = (t.m, t.alpha);
@@ -390,6 +410,7 @@ fn conv3x3_grouped(
                     arch.dispatch(InputTiles {
                         t,
                         geo: &geo,
+                        flip,
                         plane,
                         mask: input_mask.map(|k| &k[c * hw..(c + 1) * hw]),
                         out: vc,
@@ -401,11 +422,12 @@ fn conv3x3_grouped(
         prod.par_chunks_mut(cout * n)
             .enumerate()
             .for_each(|(xi, dst)| {
-                let lhs = MatRef::from_row_major_slice(
+                let u = MatRef::from_row_major_slice(
                     &kernel.u[xi * cout * cin..(xi + 1) * cout * cin],
-                    cout,
-                    cin,
+                    kernel.cout,
+                    kernel.cin,
                 );
+                let lhs = if flip { u.transpose() } else { u };
                 let rhs = MatRef::from_row_major_slice_with_stride(&v[xi * n..], cin, n, aa * n);
                 let dst = MatMut::from_row_major_slice_mut(dst, cout, n);
                 stylize_matmul::matmul(dst, Accum::Replace, lhs, rhs, 1.0f32, simd.products);
@@ -425,6 +447,7 @@ fn conv3x3_grouped(
                 arch.dispatch(OutputTiles {
                     t,
                     geo: &geo,
+                    flip,
                     prod,
                     o,
                     cout,
@@ -455,6 +478,9 @@ struct Geometry {
 struct InputTiles<'a> {
     t: &'a Transform,
     geo: &'a Geometry,
+    /// Each tile's values taken in reverse order, `B^T R d R B` (the
+    /// adjoint, [`conv3x3_adjoint`]).
+    flip: bool,
     plane: &'a [f32],
     mask: Option<&'a [u8]>,
     out: &'a mut [f32],
@@ -478,6 +504,9 @@ impl WithSimd for InputTiles<'_> {
 struct OutputTiles<'a> {
     t: &'a Transform,
     geo: &'a Geometry,
+    /// Each tile's outputs written in reverse order, `R A^T M A R` (the
+    /// adjoint).
+    flip: bool,
     prod: &'a [f32],
     o: usize,
     cout: usize,
@@ -585,12 +614,15 @@ fn input_tile_transform(op: InputTiles<'_>) {
     let InputTiles {
         t,
         geo,
+        flip,
         plane,
         mask,
         out,
         scratch,
     } = op;
     let (m, a, n) = (t.m, t.alpha, geo.n);
+    // Row or column `k` of the tile as `B^T` reads it.
+    let at = |k: usize| if flip { a - 1 - k } else { k };
     let (h, w) = (geo.h, geo.w);
     let (d, t1) = scratch.split_at_mut(a * a * n);
     // d[ky][kx][tile], written a tile row at a time (contiguous stores,
@@ -639,12 +671,12 @@ fn input_tile_transform(op: InputTiles<'_>) {
             }
         }
     }
-    // t1[i][kx] = sum_ky BT[i][ky] d[ky][kx]
+    // t1[i][kx] = sum_ky BT[i][ky] d[ky][kx] (d[a - 1 - ky] flipped)
     for i in 0..a {
         for kx in 0..a {
             let coefs = &t.bt[i * a..(i + 1) * a];
             let dst = &mut t1[(i * a + kx) * n..][..n];
-            combine(dst, 0.0, coefs, |ky| &d[(ky * a + kx) * n..][..n]);
+            combine(dst, 0.0, coefs, |ky| &d[(at(ky) * a + kx) * n..][..n]);
         }
     }
     // out[i][l] = sum_kx t1[i][kx] BT[l][kx]
@@ -652,7 +684,7 @@ fn input_tile_transform(op: InputTiles<'_>) {
         for l in 0..a {
             let coefs = &t.bt[l * a..(l + 1) * a];
             let dst = &mut out[(i * a + l) * n..][..n];
-            combine(dst, 0.0, coefs, |kx| &t1[(i * a + kx) * n..][..n]);
+            combine(dst, 0.0, coefs, |kx| &t1[(i * a + at(kx)) * n..][..n]);
         }
     }
 }
@@ -665,6 +697,7 @@ fn output_tile_transform(op: OutputTiles<'_>) {
     let OutputTiles {
         t,
         geo,
+        flip,
         prod,
         o,
         cout,
@@ -675,12 +708,14 @@ fn output_tile_transform(op: OutputTiles<'_>) {
         mut mask,
     } = op;
     let (m, a, n) = (t.m, t.alpha, geo.n);
+    // The row of `A^T` that gives the tile's output row or column `i`.
+    let row = |i: usize| if flip { m - 1 - i } else { i };
     let (h, w) = (geo.h, geo.w);
     let (t1, y) = scratch.split_at_mut(m * a * n);
     // t1[i][l] = sum_k AT[i][k] M[k][l]
     for i in 0..m {
         for l in 0..a {
-            let coefs = &t.at[i * a..(i + 1) * a];
+            let coefs = &t.at[row(i) * a..(row(i) + 1) * a];
             let dst = &mut t1[(i * a + l) * n..][..n];
             combine(dst, 0.0, coefs, |k| {
                 &prod[((k * a + l) * cout + o) * n..][..n]
@@ -690,7 +725,7 @@ fn output_tile_transform(op: OutputTiles<'_>) {
     // y[i][jj] = bias + sum_l t1[i][l] AT[jj][l], then ReLU.
     for i in 0..m {
         for jj in 0..m {
-            let coefs = &t.at[jj * a..(jj + 1) * a];
+            let coefs = &t.at[row(jj) * a..(row(jj) + 1) * a];
             let dst = &mut y[(i * m + jj) * n..][..n];
             combine(dst, bias, coefs, |l| &t1[(i * a + l) * n..][..n]);
         }
@@ -852,6 +887,7 @@ const PHASED: usize = 4 * (CHUNK + 1);
 fn input_tiles_f4<S: pulp::Simd>(simd: S, op: InputTiles<'_>) {
     let InputTiles {
         geo,
+        flip,
         plane,
         mask,
         out,
@@ -899,8 +935,12 @@ fn input_tiles_f4<S: pulp::Simd>(simd: S, op: InputTiles<'_>) {
             // ver[i][x] = sum_ky BT[i][ky] rows[ky][x], x over all phases.
             for k in 0..4 {
                 let r = |ky: usize| &rows[ky * PHASED + k * (CHUNK + 1)..][..places];
+                let mut d: [&[f32]; 6] = std::array::from_fn(r);
+                if flip {
+                    d.reverse();
+                }
                 map6::<S, 6>(
-                    std::array::from_fn(r),
+                    d,
                     split::<6>(ver, PHASED, k * (CHUNK + 1), places),
                     |d| bt6s(simd, d),
                     bt6,
@@ -910,15 +950,19 @@ fn input_tiles_f4<S: pulp::Simd>(simd: S, op: InputTiles<'_>) {
             for i in 0..6 {
                 let e = |k: usize| &ver[i * PHASED + k * (CHUNK + 1)..][..places];
                 let (e0, e1, e2, e3) = (e(0), e(1), e(2), e(3));
+                let mut d = [
+                    &e0[..cl],
+                    &e1[..cl],
+                    &e2[..cl],
+                    &e3[..cl],
+                    &e0[1..],
+                    &e1[1..],
+                ];
+                if flip {
+                    d.reverse();
+                }
                 map6::<S, 6>(
-                    [
-                        &e0[..cl],
-                        &e1[..cl],
-                        &e2[..cl],
-                        &e3[..cl],
-                        &e0[1..],
-                        &e1[1..],
-                    ],
+                    d,
                     split::<6>(&mut out[i * 6 * n..], n, j, cl),
                     |d| bt6s(simd, d),
                     bt6,
@@ -965,6 +1009,7 @@ fn split<const N: usize>(buf: &mut [f32], stride: usize, at: usize, len: usize) 
 fn output_tiles_f4<S: pulp::Simd>(simd: S, op: OutputTiles<'_>) {
     let OutputTiles {
         geo,
+        flip,
         prod,
         o,
         cout,
@@ -986,12 +1031,11 @@ fn output_tiles_f4<S: pulp::Simd>(simd: S, op: OutputTiles<'_>) {
             // ver[i][l][tile] = sum_k AT[i][k] M[k][l][tile]
             for l in 0..6 {
                 let m = |k: usize| &prod[((k * 6 + l) * cout + o) * n + j..][..cl];
-                map6::<S, 4>(
-                    std::array::from_fn(m),
-                    split::<4>(ver, 6 * CHUNK, l * CHUNK, cl),
-                    |m| at6s(simd, m),
-                    at6,
-                );
+                let mut rows = split::<4>(ver, 6 * CHUNK, l * CHUNK, cl);
+                if flip {
+                    rows.reverse();
+                }
+                map6::<S, 4>(std::array::from_fn(m), rows, |m| at6s(simd, m), at6);
             }
             // Tiles whose 4 columns all lie inside the image; the last one
             // may be cut by the right edge.
@@ -1004,9 +1048,13 @@ fn output_tiles_f4<S: pulp::Simd>(simd: S, op: OutputTiles<'_>) {
                     break;
                 }
                 let row = |l: usize| &ver[(i * 6 + l) * CHUNK..][..cl];
+                let mut columns = split::<4>(cols, CHUNK, 0, cl);
+                if flip {
+                    columns.reverse();
+                }
                 map6::<S, 4>(
                     std::array::from_fn(row),
-                    split::<4>(cols, CHUNK, 0, cl),
+                    columns,
                     |m| at6s(simd, m).map(|v| simd.add_f32s(v, b)),
                     |m| at6(m).map(|v| v + bias),
                 );
@@ -1132,38 +1180,6 @@ mod tests {
     }
 
     #[test]
-    fn a_masked_input_reads_as_zero_where_the_mask_is() {
-        let mut rng = ChaCha8Rng::seed_from_u64(10);
-        let (cin, cout, h, w) = (3, 4, 9, 14);
-        let mut input = Activation {
-            channels: cin,
-            h,
-            w,
-            data: random(cin * h * w, &mut rng),
-        };
-        let mask: Vec<u8> = (0..input.data.len())
-            .map(|i| u8::from(i % 3 != 0))
-            .collect();
-        let kernel = random(cout * cin * 9, &mut rng);
-        let k = WinogradKernel::new(&kernel, cout, cin, &F4X4);
-        let got = conv3x3_masked(
-            &input,
-            &mask,
-            &k,
-            Epilogue::None,
-            Simd::from_env(),
-            &Buffers::new(),
-        );
-        for (v, m) in input.data.iter_mut().zip(&mask) {
-            if *m == 0 {
-                *v = 0.0;
-            }
-        }
-        let want = direct(&input, &kernel, cout, &vec![0.0; cout]);
-        assert!(max_rel(&got.data, &want) < 1e-5);
-    }
-
-    #[test]
     fn kernels_are_g_k_g_transposed() {
         // The separable transform against the nine terms summed at each
         // position, in f64 and rounded once: equal up to that rounding.
@@ -1172,87 +1188,112 @@ mod tests {
         let kernel = random(cout * cin * 9, &mut rng);
         for t in [&F2X2, &F4X4] {
             let a = t.alpha;
-            for (made, forward) in [
-                (WinogradKernel::new(&kernel, cout, cin, t), true),
-                (WinogradKernel::input_gradient(&kernel, cout, cin, t), false),
-            ] {
-                let (co, ci) = (made.cout, made.cin);
-                for xi in 0..a * a {
-                    let (p, q) = (xi / a, xi % a);
-                    for o in 0..co {
-                        for i in 0..ci {
-                            let mut s = 0.0f64;
-                            for ky in 0..3 {
-                                for kx in 0..3 {
-                                    let w = if forward {
-                                        kernel[((o * cin + i) * 3 + ky) * 3 + kx]
-                                    } else {
-                                        kernel[((i * cin + o) * 3 + (2 - ky)) * 3 + (2 - kx)]
-                                    };
-                                    s += t.g[p * 3 + ky] * f64::from(w) * t.g[q * 3 + kx];
-                                }
+            let made = WinogradKernel::new(&kernel, cout, cin, t);
+            for xi in 0..a * a {
+                let (p, q) = (xi / a, xi % a);
+                for o in 0..cout {
+                    for i in 0..cin {
+                        let mut s = 0.0f64;
+                        for ky in 0..3 {
+                            for kx in 0..3 {
+                                let w = kernel[((o * cin + i) * 3 + ky) * 3 + kx];
+                                s += t.g[p * 3 + ky] * f64::from(w) * t.g[q * 3 + kx];
                             }
-                            let got = made.u[(xi * co + o) * ci + i];
-                            let want = s as f32;
-                            assert!(
-                                (got - want).abs() <= f32::EPSILON * want.abs(),
-                                "{xi} {o} {i}: {got} vs {want}"
-                            );
                         }
+                        let got = made.u[(xi * cout + o) * cin + i];
+                        let want = s as f32;
+                        assert!(
+                            (got - want).abs() <= f32::EPSILON * want.abs(),
+                            "{xi} {o} {i}: {got} vs {want}"
+                        );
                     }
                 }
             }
         }
     }
 
+    /// The kernel of the gradient with respect to the input of the
+    /// correlation by `kernel` (`[cout, cin, 3, 3]`): rotated by 180
+    /// degrees, channels swapped (`[cin, cout, 3, 3]`).
+    fn rotated_swapped(kernel: &[f32], cout: usize, cin: usize) -> Vec<f32> {
+        let mut out = vec![0.0f32; kernel.len()];
+        for o in 0..cout {
+            for i in 0..cin {
+                for tap in 0..9 {
+                    out[(i * cout + o) * 9 + tap] = kernel[(o * cin + i) * 9 + 8 - tap];
+                }
+            }
+        }
+        out
+    }
+
     #[test]
-    fn input_gradient_kernel_is_the_adjoint() {
-        // <conv(x), y> == <x, conv_T(y)> for the transposed-flipped kernel.
+    fn the_adjoint_is_the_input_gradient() {
+        // Against the direct correlation with the rotated, channel-swapped
+        // kernel in f64, on odd sizes, with and without a mask; and
+        // <conv(x), y> == <x, adjoint(y)>.
         let mut rng = ChaCha8Rng::seed_from_u64(8);
-        let (cin, cout, h, w) = (3, 4, 11, 6);
-        let kernel = random(cout * cin * 9, &mut rng);
-        let x = Activation {
-            channels: cin,
-            h,
-            w,
-            data: random(cin * h * w, &mut rng),
-        };
-        let y = Activation {
-            channels: cout,
-            h,
-            w,
-            data: random(cout * h * w, &mut rng),
-        };
         for t in [&F2X2, &F4X4] {
-            let fx = conv3x3(
-                &x,
-                &WinogradKernel::new(&kernel, cout, cin, t),
-                Epilogue::None,
-                Simd::from_env(),
-                &Buffers::new(),
-            );
-            let gy = conv3x3(
-                &y,
-                &WinogradKernel::input_gradient(&kernel, cout, cin, t),
-                Epilogue::None,
-                Simd::from_env(),
-                &Buffers::new(),
-            );
-            assert_eq!(gy.channels, cin);
-            let dot = |a: &[f32], b: &[f32]| -> f64 {
-                a.iter()
-                    .zip(b)
-                    .map(|(p, q)| f64::from(*p) * f64::from(*q))
-                    .sum()
-            };
-            let (l, r) = (dot(&fx.data, &y.data), dot(&x.data, &gy.data));
-            assert!((l - r).abs() < 1e-4 * l.abs().max(1.0), "{l} vs {r}");
+            for &(cin, cout, h, w) in &[(3, 4, 11, 6), (4, 3, 1, 1), (6, 7, 13, 5), (2, 5, 9, 70)] {
+                let kernel = random(cout * cin * 9, &mut rng);
+                let wk = WinogradKernel::new(&kernel, cout, cin, t);
+                let x = Activation {
+                    channels: cin,
+                    h,
+                    w,
+                    data: random(cin * h * w, &mut rng),
+                };
+                let mut y = Activation {
+                    channels: cout,
+                    h,
+                    w,
+                    data: random(cout * h * w, &mut rng),
+                };
+                let (simd, buffers) = (Simd::from_env(), Buffers::new());
+                let gy = conv3x3_adjoint(&y, None, &wk, simd, &buffers);
+                assert_eq!((gy.channels, gy.h, gy.w), (cin, h, w));
+                let back = rotated_swapped(&kernel, cout, cin);
+                let want = direct(&y, &back, cin, &vec![0.0; cin]);
+                let err = max_rel(&gy.data, &want);
+                assert!(err < 2e-6, "m={} {cin}x{cout} {h}x{w}: {err}", t.m);
+
+                let fx = conv3x3(&x, &wk, Epilogue::None, simd, &buffers);
+                let dot = |a: &[f32], b: &[f32]| -> f64 {
+                    a.iter()
+                        .zip(b)
+                        .map(|(p, q)| f64::from(*p) * f64::from(*q))
+                        .sum()
+                };
+                let (l, r) = (dot(&fx.data, &y.data), dot(&x.data, &gy.data));
+                assert!((l - r).abs() < 1e-4 * l.abs().max(1.0), "{l} vs {r}");
+
+                let mask: Vec<u8> = (0..y.data.len()).map(|i| u8::from(i % 3 != 1)).collect();
+                let masked = conv3x3_adjoint(&y, Some(&mask), &wk, simd, &buffers);
+                for (v, k) in y.data.iter_mut().zip(&mask) {
+                    if *k == 0 {
+                        *v = 0.0;
+                    }
+                }
+                let want = direct(&y, &back, cin, &vec![0.0; cin]);
+                let err = max_rel(&masked.data, &want);
+                // (A third of the values zero: the largest output, the
+                // scale, is smaller against the same rounding.)
+                assert!(err < 1e-5, "masked m={} {cin}x{cout} {h}x{w}: {err}", t.m);
+            }
         }
     }
 
     /// Runs the `F(4x4, 3x3)` transforms both ways on one channel and one
     /// group: the specialised chunked ones and the generic ones.
-    fn both_transforms(h: usize, w: usize, first: usize, n: usize, masked: bool, seed: u64) {
+    fn both_transforms(
+        h: usize,
+        w: usize,
+        first: usize,
+        n: usize,
+        masked: bool,
+        flip: bool,
+        seed: u64,
+    ) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let t = &F4X4;
         let tiles_x = w.div_ceil(4);
@@ -1272,6 +1313,7 @@ mod tests {
         arch.dispatch(InputTiles {
             t,
             geo: &geo,
+            flip,
             plane: &plane,
             mask,
             out: &mut fast,
@@ -1280,6 +1322,7 @@ mod tests {
         input_tile_transform(InputTiles {
             t,
             geo: &geo,
+            flip,
             plane: &plane,
             mask,
             out: &mut generic,
@@ -1288,7 +1331,7 @@ mod tests {
         assert_same(
             &values(&fast),
             &values(&generic),
-            "input {h}x{w} tiles {first}+{n}",
+            "input {h}x{w} tiles {first}+{n} flip {flip}",
         );
         // One output channel of two (`o = 1`): products `[36][2][n]`.
         let prod = random(36 * 2 * n, &mut rng);
@@ -1301,6 +1344,7 @@ mod tests {
             arch.dispatch(OutputTiles {
                 t,
                 geo: &geo,
+                flip,
                 prod: &prod,
                 o: 1,
                 cout: 2,
@@ -1313,6 +1357,7 @@ mod tests {
             output_tile_transform(OutputTiles {
                 t,
                 geo: &geo,
+                flip,
                 prod: &prod,
                 o: 1,
                 cout: 2,
@@ -1325,7 +1370,7 @@ mod tests {
             assert_same(
                 &values(p0),
                 &values(p1),
-                "output {h}x{w} tiles {first}+{n} {bias} {relu}",
+                "output {h}x{w} tiles {first}+{n} {bias} {relu} flip {flip}",
             );
             assert_eq!(m0, m1);
         }
@@ -1361,7 +1406,9 @@ mod tests {
         .enumerate()
         {
             for masked in [false, true] {
-                both_transforms(h, w, first, n, masked, 40 + i as u64);
+                for flip in [false, true] {
+                    both_transforms(h, w, first, n, masked, flip, 40 + i as u64);
+                }
             }
         }
     }
@@ -1386,6 +1433,7 @@ mod tests {
             &input,
             None,
             &WinogradKernel::new(&kernel, cout, cin, &F4X4),
+            Direction::Forward,
             Epilogue::None,
             36 * 16 * 512,
             Simd::from_env(),
@@ -1400,5 +1448,19 @@ mod tests {
         );
         let (e_groups, e_whole) = (max_rel(&got.data, &want), max_rel(&whole.data, &want));
         assert!(e_groups < 1e-5 && e_whole < 1e-5, "{e_groups} {e_whole}");
+        // The adjoint in the same groups.
+        let back = conv3x3_grouped(
+            &input,
+            None,
+            &WinogradKernel::new(&kernel, cout, cin, &F4X4),
+            Direction::Adjoint,
+            Epilogue::None,
+            36 * 16 * 512,
+            Simd::from_env(),
+            &Buffers::new(),
+        );
+        let want = direct(&input, &rotated_swapped(&kernel, cout, cin), cin, &bias);
+        let e_back = max_rel(&back.data, &want);
+        assert!(e_back < 1e-5, "{e_back}");
     }
 }
