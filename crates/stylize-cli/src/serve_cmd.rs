@@ -25,6 +25,10 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     )?;
     let weights = load_vgg_weights(&path, None)?;
     let mut stylizer = Stylizer::new(&weights);
+    // The engine keeps its own copy of the kernels: the file's copy (about
+    // 60 MB for VGG16) is not held while the server runs.
+    let arch = weights.arch;
+    drop(weights);
     if let Some(t) =
         crate::setup::worker_threads(cli.threads, Workers::Optimiser, |m| note!("note: {m}"))
     {
@@ -36,7 +40,7 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned()
         ),
-        weights.arch
+        arch
     );
     let config = ServeConfig {
         bind: cli.bind,

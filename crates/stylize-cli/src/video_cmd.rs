@@ -264,7 +264,9 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         };
         return crate::fast_video::run(cli, quiet, interrupt, frames, options);
     }
-    let (stylizer, _weights) = load_stylizer(&cli.common, &config.image, quiet, interrupt)?;
+    // The engine keeps its own copy of the kernels: the file's copy is
+    // dropped here, not held through the video.
+    let (stylizer, _) = load_stylizer(&cli.common, &config.image, quiet, interrupt)?;
     // A frame stands for the photo.
     let styles = load_styles_that_fit(
         &cli.common,
