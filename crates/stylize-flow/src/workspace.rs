@@ -55,6 +55,14 @@ impl Workspace {
         v
     }
 
+    /// Bytes of the pooled buffers.
+    pub fn held_bytes(&self) -> u64 {
+        self.free
+            .iter()
+            .map(|b| (b.capacity() * std::mem::size_of::<f32>()) as u64)
+            .sum()
+    }
+
     /// Returns buffers to the pool.
     pub fn recycle(&mut self, bufs: impl IntoIterator<Item = Vec<f32>>) {
         self.free

@@ -241,22 +241,28 @@ fn sharper_warps_start_closer_to_the_previous_painting() {
     );
 }
 
-/// The frames kept for closing the loop count against the memory limit:
-/// alone over it, the run is refused naming `loop`; beside a frame's own
-/// run, the frame's check sees them; both before any frame is painted.
-/// When the clip's length was estimated short, a loop frame beyond the
-/// reservation is counted as it arrives, before it is painted.
+/// The optical flow's state and the frames kept for closing the loop
+/// count against the memory limit: the flow or the loop's frames alone
+/// over it, the run is refused naming `frames` or `loop`; beside a
+/// frame's own run, the frame's check sees them and says so; all before
+/// any frame is painted. When the clip's length was estimated short, a
+/// loop frame beyond the reservation is counted as it arrives, before it
+/// is painted.
 #[test]
-fn the_frames_kept_for_the_loop_count_against_the_memory_limit() {
+fn the_flow_and_the_frames_kept_for_the_loop_count_against_the_memory_limit() {
     let Some(s) = common::real_stylizer("video loop memory") else {
         return;
     };
     let frames: Vec<DynamicImage> = clip().into_iter().take(3).collect();
     let style = load_image(&common::asset("starry_night.jpg")).unwrap();
-    // The first frame's own run, and 50 kB more.
+    // The first frame's own run and the flow's state at 96x64 (its
+    // buffers and 48 bytes a pixel: about 600 kB), and 50 kB more.
     let own = s
         .estimate_memory(&frames[0], std::slice::from_ref(&style), &config().image)
         .unwrap();
+    let flow = config().flow_bytes(96, 64);
+    assert!(flow > 96 * 64 * 48, "{flow}");
+    let own = own + flow;
     let try_counted = |loop_frames: usize, limit: u64, total: Option<usize>, rec: &mut Record| {
         let tmp = tempfile::tempdir().unwrap();
         let mut work = WorkDir::open(tmp.path(), "test settings").unwrap();
@@ -285,19 +291,49 @@ fn the_frames_kept_for_the_loop_count_against_the_memory_limit() {
     };
     assert!(try_with(0, own + 50_000, &mut rec).is_ok());
     assert_eq!(rec.done, 1);
+    // Without the flow's state the frame does not fit, and the message
+    // says what took the rest.
+    let mut rec = Record::default();
+    let err = try_with(0, own - flow + 50_000, &mut rec)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("invalid size:"), "{err}");
+    let flow_part = format!(
+        "the optical flow between frames at their own size ({})",
+        stylize::memory::human(flow)
+    );
+    assert!(
+        err.ends_with(&format!(
+            "once {flow_part} is counted: smaller frames leave more"
+        )),
+        "{err}"
+    );
+    assert_eq!(rec.done, 0);
+    // The flow's state alone over the limit: refused naming the frames.
+    let err = try_with(0, flow / 2, &mut Record::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("invalid frames: carrying the painting from frame to frame computes the optical flow at the frames' own size, 96x64 px"),
+        "{err}"
+    );
     // Two frames of 96x64 kept (7 bytes a pixel: 86 kB) do not fit beside it.
     let mut rec = Record::default();
     let err = try_with(2, own + 50_000, &mut rec).unwrap_err().to_string();
     assert!(err.starts_with("invalid size:"), "{err}");
+    let loop_part =
+        "the 2 frames kept to close the loop (84 KiB) are counted: a shorter loop leaves more";
     assert!(
-        err.ends_with("once the 2 frames kept to close the loop are counted (84 KiB): a shorter loop leaves more"),
+        err.ends_with(&format!("once {flow_part} and {loop_part}")),
         "{err}"
     );
     assert_eq!(rec.done, 0);
     // Three frames (the clip's length, not 5) alone over 100 kB: refused
     // before the first frame starts.
     let mut rec = Record::default();
-    let err = try_with(5, 100_000, &mut rec).unwrap_err().to_string();
+    let err = try_with(5, flow + 100_000, &mut rec)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.starts_with(
             "invalid loop: closing the loop over 3 frames keeps them at their own size, 96x64 px"
@@ -314,7 +350,7 @@ fn the_frames_kept_for_the_loop_count_against_the_memory_limit() {
         .to_string();
     assert_eq!(rec.done, 1);
     assert!(
-        err.ends_with("once the 2 frames kept to close the loop are counted (84 KiB): a shorter loop leaves more"),
+        err.ends_with(&format!("once {flow_part} and {loop_part}")),
         "{err}"
     );
 }

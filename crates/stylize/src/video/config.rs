@@ -268,6 +268,23 @@ impl VideoConfig {
             .max(1)
     }
 
+    /// Bytes a run sets aside from [`StyleConfig::max_memory`] for the
+    /// optical flow between frames of `width x height` pixels, before
+    /// each frame's own estimate: the flow's buffers
+    /// ([`DisFlow::held_bytes_bound`](stylize_flow::DisFlow::held_bytes_bound)
+    /// for [`Self::flow`]) and 48 bytes a pixel for both frames' luma,
+    /// the flows and their consistency weights; 0 when the frames are
+    /// painted on their own ([`Self::independent`]). The flow runs at the
+    /// frames' own size, so a smaller working size does not lower it.
+    pub fn flow_bytes(&self, width: u32, height: u32) -> u64 {
+        if self.independent {
+            return 0;
+        }
+        let pixels = f64::from(width) * f64::from(height);
+        stylize_flow::DisFlow::held_bytes_bound(&self.flow, width as usize, height as usize)
+            .saturating_add((FLOW_BYTES_PER_PIXEL * pixels) as u64)
+    }
+
     /// Checks the temporal settings and the image settings
     /// ([`StyleConfig::validate`]).
     ///
@@ -305,6 +322,12 @@ impl VideoConfig {
         Ok(self.flow.validate()?)
     }
 }
+
+/// Bytes per pixel of the frames' size that linking a frame to the one
+/// before holds besides the flow's buffers: both frames' luma (`f32`), the
+/// two one-way flows and the one they resolve to (two `f32` planes each),
+/// the consistency weights, and the frame as RGB bytes.
+const FLOW_BYTES_PER_PIXEL: f64 = 48.0;
 
 #[cfg(test)]
 mod tests {

@@ -131,19 +131,18 @@ pub fn stylize_video(
     let mut painting = false;
     // The first frames, kept for closing the loop.
     let mut first: Vec<(DynamicImage, GrayImage)> = Vec::new();
-    // The settings with the memory those frames take off the limit.
+    // The settings with the memory the flow and those frames take off
+    // the limit.
     let mut looping: Option<VideoConfig> = None;
-    let mut reserved: Option<LoopReserve> = None;
+    let mut reserved: Option<Reserve> = None;
     for (index, frame) in frames.enumerate() {
         let frame = frame?;
         let dims = (frame.width(), frame.height());
         match size {
             None => {
-                if config.loop_frames > 0 {
-                    let (c, r) = reserve_loop_memory(config, &frame, total)?;
-                    looping = Some(c);
-                    reserved = r;
-                }
+                let (c, r) = reserve_memory(config, &frame, total)?;
+                looping = Some(c);
+                reserved = r;
                 // The flow needs a patch's worth of pixels; say so before
                 // the first frame is painted, not after.
                 let min = config.flow.patch_size as u32;
@@ -262,7 +261,7 @@ pub fn stylize_video(
             &info,
             observer,
         )
-        .map_err(|e| LoopReserve::explain(reserved, e))?
+        .map_err(|e| Reserve::explain(reserved, e))?
         else {
             summary.stopped = true;
             return Ok(summary);
@@ -303,7 +302,7 @@ pub fn stylize_video(
             &mut history,
             &first[..k],
         )
-        .map_err(|e| LoopReserve::explain(reserved, e))?;
+        .map_err(|e| Reserve::explain(reserved, e))?;
         summary.stopped = stopped;
     }
     Ok(summary)
@@ -331,17 +330,24 @@ fn finish_frame(
     summary.frames += 1;
 }
 
-/// Memory set aside for the frames kept to close the loop.
+/// Memory set aside from the limit before each frame's own estimate (a
+/// photo of the working size, [`Stylizer::stylize`]'s check): the optical
+/// flow's state at the frames' own size, and the frames kept to close
+/// the loop.
 #[derive(Debug, Clone, Copy)]
-struct LoopReserve {
+struct Reserve {
+    /// The flow's ([`VideoConfig::flow_bytes`]); 0 for frames painted on
+    /// their own.
+    flow: u64,
+    /// Frames kept for the loop, and their bytes.
     frames: usize,
     bytes: u64,
 }
 
-impl LoopReserve {
-    /// One frame more than reserved: its memory off `looping`'s limit
-    /// (`config`'s less what is reserved), or the error
-    /// [`reserve_loop_memory`] gives when the frames reach the limit.
+impl Reserve {
+    /// One frame more than reserved for the loop: its memory off
+    /// `looping`'s limit (`config`'s less what is reserved), or the error
+    /// [`reserve_memory`] gives when the frames reach the limit.
     fn grow(
         &mut self,
         config: &VideoConfig,
@@ -352,39 +358,72 @@ impl LoopReserve {
             return Ok(());
         };
         let bytes = self.bytes.saturating_add(loop_frame_bytes(frame));
-        if bytes >= limit {
+        if self.flow.saturating_add(bytes) >= limit {
             let note = " (the clip turned out longer than its length as estimated before reading)";
             return Err(loop_memory_error(
                 self.frames + 1,
                 frame,
                 bytes,
                 limit,
+                self.flow,
                 note,
             ));
         }
         self.frames += 1;
         self.bytes = bytes;
-        looping.image.max_memory = Some(limit - bytes);
+        looping.image.max_memory = Some(limit - self.flow - bytes);
         Ok(())
     }
 
-    /// A frame's memory error, which ran on what the loop's frames left
-    /// of the limit, saying so (else it names a limit the user never
-    /// gave); other errors unchanged.
+    /// A frame's memory error, which ran on what the flow and the loop's
+    /// frames left of the limit, saying so (else it names a limit the
+    /// user never gave); other errors unchanged.
     fn explain(reserve: Option<Self>, e: Error) -> Error {
-        match (e, reserve) {
-            (Error::Parameter { name, reason }, Some(r)) if name == "size" => Error::Parameter {
-                name,
-                reason: format!(
-                    "{reason}; the limit here is what is left once the {} frames kept to close \
-                     the loop are counted ({}): a shorter loop leaves more",
+        let Some(r) = reserve.filter(|r| r.flow > 0 || r.frames > 0) else {
+            return e;
+        };
+        match e {
+            Error::Parameter { name, reason } if name == "size" => {
+                let flow = format!(
+                    "the optical flow between frames at their own size ({})",
+                    crate::memory::human(r.flow)
+                );
+                let kept = format!(
+                    "the {} frames kept to close the loop ({})",
                     r.frames,
                     crate::memory::human(r.bytes)
-                ),
-            },
-            (e, _) => e,
+                );
+                let counted = match (r.flow > 0, r.frames > 0) {
+                    (true, false) => format!("{flow} is counted: smaller frames leave more"),
+                    (false, _) => format!("{kept} are counted: a shorter loop leaves more"),
+                    (true, true) => {
+                        format!("{flow} and {kept} are counted: a shorter loop leaves more")
+                    }
+                };
+                Error::Parameter {
+                    name,
+                    reason: format!("{reason}; the limit here is what is left once {counted}"),
+                }
+            }
+            e => e,
         }
     }
+}
+
+/// An error naming `frames` when the flow's state alone reaches `limit`.
+fn flow_memory_error(frame: &DynamicImage, flow: u64, limit: u64) -> Error {
+    Error::parameter(
+        "frames",
+        format!(
+            "carrying the painting from frame to frame computes the optical flow at the \
+             frames' own size, {}x{} px: about {}, and the memory limit is {}; scale the clip \
+             down, or paint each frame on its own, without the flow",
+            frame.width(),
+            frame.height(),
+            crate::memory::human(flow),
+            crate::memory::human(limit),
+        ),
+    )
 }
 
 /// The memory one frame kept for the loop holds: as decoded, and its luma
@@ -399,14 +438,23 @@ fn loop_memory_error(
     frame: &DynamicImage,
     bytes: u64,
     limit: u64,
+    flow: u64,
     note: &str,
 ) -> Error {
+    let flow = if flow > 0 {
+        format!(
+            " (of which the optical flow between frames takes {})",
+            crate::memory::human(flow)
+        )
+    } else {
+        String::new()
+    };
     Error::parameter(
         "loop",
         format!(
             "closing the loop over {kept} frames keeps them at their own size, {}x{} px, \
-             from the start of the clip to its end: about {}, and the memory limit is {}{note}; \
-             loop over fewer frames, or scale the clip down",
+             from the start of the clip to its end: about {}, and the memory limit is \
+             {}{flow}{note}; loop over fewer frames, or scale the clip down",
             frame.width(),
             frame.height(),
             crate::memory::human(bytes),
@@ -415,34 +463,41 @@ fn loop_memory_error(
     )
 }
 
-/// `config` with the memory limit lowered by what closing the loop keeps:
-/// its frames like `frame` (as decoded, and their luma as `f32`), held
-/// from the start of the clip to its end; `total`, the clip's length
-/// when known, caps their number. An error naming `loop` when they alone
-/// reach the limit.
-fn reserve_loop_memory(
+/// `config` with the memory limit lowered by the optical flow's state
+/// ([`VideoConfig::flow_bytes`]) and by
+/// what closing the loop keeps: its frames like `frame` (as decoded, and
+/// their luma as `f32`), held from the start of the clip to its end;
+/// `total`, the clip's length when known, caps their number. An error
+/// naming `frames` when the flow alone reaches the limit, `loop` when the
+/// loop's frames do.
+fn reserve_memory(
     config: &VideoConfig,
     frame: &DynamicImage,
     total: Option<usize>,
-) -> Result<(VideoConfig, Option<LoopReserve>)> {
+) -> Result<(VideoConfig, Option<Reserve>)> {
     let mut config = config.clone();
     let Some(limit) = config.image.max_memory else {
         return Ok((config, None));
     };
+    let flow = config.flow_bytes(frame.width(), frame.height());
+    if flow >= limit {
+        return Err(flow_memory_error(frame, flow, limit));
+    }
     let kept = total.map_or(config.loop_frames, |n| n.min(config.loop_frames));
     let bytes = loop_frame_bytes(frame).saturating_mul(kept as u64);
-    if bytes >= limit {
+    if flow.saturating_add(bytes) >= limit {
         let note = if total.is_none() {
             " (the clip's length is not known before it is read, so all of the loop's frames count)"
         } else {
             ""
         };
-        return Err(loop_memory_error(kept, frame, bytes, limit, note));
+        return Err(loop_memory_error(kept, frame, bytes, limit, flow, note));
     }
-    config.image.max_memory = Some(limit - bytes);
+    config.image.max_memory = Some(limit - flow - bytes);
     Ok((
         config,
-        Some(LoopReserve {
+        Some(Reserve {
+            flow,
             frames: kept,
             bytes,
         }),
