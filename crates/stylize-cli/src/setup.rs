@@ -45,7 +45,7 @@ pub fn load_styles_that_fit(
 ///
 /// # Errors
 /// As [`load_painting`], for a painting whose header cannot be read.
-fn painting_sizes(cli: &CommonArgs) -> Result<Vec<(u32, u32)>, Error> {
+pub fn painting_sizes(cli: &CommonArgs) -> Result<Vec<(u32, u32)>, Error> {
     cli.style
         .iter()
         .map(|p| {

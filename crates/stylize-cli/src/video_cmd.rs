@@ -26,8 +26,8 @@ use crate::json_file::write_json;
 use crate::selection::{fps_rational, Frames, Selection};
 use crate::setup::{
     build_config, check_not_a_program_file, check_not_an_input, check_output_dir,
-    check_output_file, check_side_file, init_file, is_fast_init, load_styles, load_styles_that_fit,
-    load_stylizer,
+    check_output_file, check_side_file, init_file, is_fast_init, load_styles, load_stylizer,
+    painting_sizes,
 };
 use crate::{JobResult, Outcome};
 
@@ -267,13 +267,15 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     // The engine keeps its own copy of the kernels: the file's copy is
     // dropped here, not held through the video.
     let (stylizer, _) = load_stylizer(&cli.common, &config.image, quiet, interrupt)?;
-    // A frame stands for the photo.
-    let styles = load_styles_that_fit(
-        &cli.common,
+    // A frame stands for the photo, beside the optical flow's state at the
+    // frames' size (what the video's own check counts before each frame).
+    stylize::video::check_video_memory(
         &stylizer,
         (info.width, info.height),
-        &config.image,
+        &painting_sizes(&cli.common)?,
+        &config,
     )?;
+    let styles = load_styles(&cli.common)?;
     say(format!(
         "{}: {}x{}{}{}; working size {} px, first frame of a shot {} iterations, later frames {}",
         cli.input.display(),

@@ -577,6 +577,49 @@ fn frames_rewritten_in_place_are_painted_again() {
     assert_ne!(again, before);
 }
 
+/// The optical flow between frames, computed at the frames' own size,
+/// counts against `--max-memory` before any frame is painted: alone over
+/// the limit, the run is refused saying so, with no output.
+#[test]
+fn the_flow_alone_over_the_memory_limit_is_refused() {
+    let Some(weights) = common::hed_weights("the_flow_alone_over_the_memory_limit_is_refused")
+    else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("clip");
+    write_clip(&clip, 2);
+    let out = d.path().join("out.gif");
+    let o = stylize()
+        .args(args(&clip, &out, &weights))
+        .args(["--max-memory", "200K"])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "invalid flow: carrying the painting from frame to frame computes the optical flow \
+             at the frames' own size, 64x48 px"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("the memory limit is 200 KiB"), "{err}");
+    assert!(!out.exists());
+    // Painted on their own, the frames need no flow: the refusal is then
+    // the run's own.
+    let o = stylize()
+        .args(args(&clip, &out, &weights))
+        .args(["--max-memory", "200K", "--independent"])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("invalid --size"), "{err}");
+    assert!(!err.contains("optical flow"), "{err}");
+    assert!(!out.exists());
+}
+
 /// A painting that would not fit in memory is refused from its header,
 /// before it is decoded (this one cannot be decoded at all) and before
 /// any frame is painted.
@@ -601,10 +644,13 @@ fn a_painting_too_large_for_memory_is_refused_before_it_is_decoded() {
         .unwrap();
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
+    // The limit is 1 GiB less the flow's state between the 64x48 frames.
+    assert!(err.contains("more than the memory limit of"), "{err}");
     assert!(
-        err.contains("more than the memory limit of 1.0 GiB"),
+        err.contains("once the optical flow between frames"),
         "{err}"
     );
+    assert!(err.contains("the largest, 16000x16000 px"), "{err}");
     assert!(!err.contains("cannot decode"), "{err}");
     assert!(!out.exists());
 }

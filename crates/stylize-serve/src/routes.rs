@@ -266,22 +266,28 @@ fn check_memory(
         });
         return Ok((need, refusal));
     }
-    let config = config.clone().with_max_memory(None);
-    let need = app
-        .stylizer
-        .check_memory(content, styles, &config)
+    // A clip's frames are painted as `stylize video` paints them, with
+    // the optical flow between them at their own size beside each.
+    let check = |limit: Option<u64>| {
+        let config = config.clone().with_max_memory(limit);
+        if clip {
+            let video = stylize::video::VideoConfig {
+                image: config,
+                ..stylize::video::VideoConfig::default()
+            };
+            stylize::video::check_video_memory(&app.stylizer, content, styles, &video)
+        } else {
+            app.stylizer.check_memory(content, styles, &config)
+        }
+    };
+    let need = check(None)
         // The photo or the paintings too small for the settings.
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, with_causes(&e)))?;
     let refusal = match app.config.max_memory {
-        Some(limit) if need > limit => Some(
-            app.stylizer
-                .check_memory(content, styles, &config.with_max_memory(Some(limit)))
-                .err()
-                .map_or_else(
-                    || "the run does not fit in memory".to_string(),
-                    |e| e.to_string(),
-                ),
-        ),
+        Some(limit) if need > limit => Some(check(Some(limit)).err().map_or_else(
+            || "the run does not fit in memory".to_string(),
+            |e| e.to_string(),
+        )),
         _ => None,
     };
     Ok((need, refusal))

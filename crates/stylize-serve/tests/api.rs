@@ -464,6 +464,21 @@ async fn estimate_and_memory_refusal() {
     .await;
     let (s, b) = (small["bytes"].as_u64(), big["bytes"].as_u64());
     assert!(s.is_some() && b > s, "{small} {big}");
+    // A clip's frames painted by the optimiser carry the optical flow
+    // between them at their own size: its state comes on top of a photo's.
+    let (_, clip) = json(
+        &app,
+        estimate(
+            r#"{"settings":{"size":128},"content":[451,300],"styles":[[1024,640]],"clip":true}"#,
+        ),
+    )
+    .await;
+    let flow = stylize::video::VideoConfig::default().flow_bytes(451, 300);
+    assert_eq!(
+        clip["bytes"].as_u64(),
+        s.map(|s| s + flow),
+        "{small} {clip}"
+    );
     // A body past the limit is 413, bad JSON 400.
     let padded = format!(r#"{{"content":[4,3],"pad":"{}"}}"#, "x".repeat(3 << 20));
     let (status, v) = json(&app, estimate(&padded)).await;

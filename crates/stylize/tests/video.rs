@@ -11,8 +11,8 @@ use std::ops::ControlFlow;
 
 use image::DynamicImage;
 use stylize::video::{
-    stylize_video, FrameInfo, FrameResult, VideoConfig, VideoObserver, VideoSummary,
-    WarpInterpolation, WorkDir,
+    check_video_memory, stylize_video, FrameInfo, FrameResult, VideoConfig, VideoObserver,
+    VideoSummary, WarpInterpolation, WorkDir,
 };
 use stylize::{load_image, Result, StyleConfig, Stylizer};
 
@@ -243,7 +243,7 @@ fn sharper_warps_start_closer_to_the_previous_painting() {
 
 /// The optical flow's state and the frames kept for closing the loop
 /// count against the memory limit: the flow or the loop's frames alone
-/// over it, the run is refused naming `frames` or `loop`; beside a
+/// over it, the run is refused naming `flow` or `loop`; beside a
 /// frame's own run, the frame's check sees them and says so; all before
 /// any frame is painted. When the clip's length was estimated short, a
 /// loop frame beyond the reservation is counted as it arrives, before it
@@ -291,6 +291,22 @@ fn the_flow_and_the_frames_kept_for_the_loop_count_against_the_memory_limit() {
     };
     assert!(try_with(0, own + 50_000, &mut rec).is_ok());
     assert_eq!(rec.done, 1);
+    // The same checks from the sizes alone, before any frame is read.
+    let sizes = [(style.width(), style.height())];
+    let check = |limit: u64| {
+        let mut c = config();
+        c.image.max_memory = Some(limit);
+        check_video_memory(&s, (96, 64), &sizes, &c)
+    };
+    assert_eq!(check(own + 50_000).unwrap(), own);
+    let err = check(own - flow + 50_000).unwrap_err().to_string();
+    assert!(err.starts_with("invalid size:"), "{err}");
+    assert!(
+        err.contains("optical flow between frames at their own size"),
+        "{err}"
+    );
+    let err = check(flow / 2).unwrap_err().to_string();
+    assert!(err.starts_with("invalid flow:"), "{err}");
     // Without the flow's state the frame does not fit, and the message
     // says what took the rest.
     let mut rec = Record::default();
@@ -314,7 +330,7 @@ fn the_flow_and_the_frames_kept_for_the_loop_count_against_the_memory_limit() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.starts_with("invalid frames: carrying the painting from frame to frame computes the optical flow at the frames' own size, 96x64 px"),
+        err.starts_with("invalid flow: carrying the painting from frame to frame computes the optical flow at the frames' own size, 96x64 px"),
         "{err}"
     );
     // Two frames of 96x64 kept (7 bytes a pixel: 86 kB) do not fit beside it.

@@ -410,20 +410,56 @@ impl Reserve {
     }
 }
 
-/// An error naming `frames` when the flow's state alone reaches `limit`.
-fn flow_memory_error(frame: &DynamicImage, flow: u64, limit: u64) -> Error {
+/// An error naming `flow` when the flow's state alone reaches `limit`.
+fn flow_memory_error((w, h): (u32, u32), flow: u64, limit: u64) -> Error {
     Error::parameter(
-        "frames",
+        "flow",
         format!(
             "carrying the painting from frame to frame computes the optical flow at the \
-             frames' own size, {}x{} px: about {}, and the memory limit is {}; scale the clip \
+             frames' own size, {w}x{h} px: about {}, and the memory limit is {}; scale the clip \
              down, or paint each frame on its own, without the flow",
-            frame.width(),
-            frame.height(),
             crate::memory::human(flow),
             crate::memory::human(limit),
         ),
     )
+}
+
+/// Checks from the sizes alone, before any frame is read, what
+/// [`stylize_video`] checks before each frame: a run on a frame of
+/// `frame` pixels with paintings of `styles` pixels
+/// ([`Stylizer::check_memory`]) within `config.image.max_memory` less the
+/// optical flow's state ([`VideoConfig::flow_bytes`]). The frames kept to
+/// close the loop are counted by [`stylize_video`] as they are read.
+/// Returns the estimated peak bytes of a continuing frame: the run's and
+/// the flow's.
+///
+/// # Errors
+/// [`Error::Parameter`] naming `flow` when the flow's state alone
+/// reaches the limit; [`Stylizer::check_memory`]'s errors, saying what
+/// the flow took of the limit.
+pub fn check_video_memory(
+    stylizer: &Stylizer,
+    frame: (u32, u32),
+    styles: &[(u32, u32)],
+    config: &VideoConfig,
+) -> Result<u64> {
+    let mut image = config.image.clone();
+    let flow = config.flow_bytes(frame.0, frame.1);
+    if let Some(limit) = image.max_memory {
+        if flow >= limit {
+            return Err(flow_memory_error(frame, flow, limit));
+        }
+        image.max_memory = Some(limit - flow);
+    }
+    let reserve = Reserve {
+        flow,
+        frames: 0,
+        bytes: 0,
+    };
+    let run = stylizer
+        .check_memory(frame, styles, &image)
+        .map_err(|e| Reserve::explain(Some(reserve), e))?;
+    Ok(run.saturating_add(flow))
 }
 
 /// The memory one frame kept for the loop holds: as decoded, and its luma
@@ -468,7 +504,7 @@ fn loop_memory_error(
 /// what closing the loop keeps: its frames like `frame` (as decoded, and
 /// their luma as `f32`), held from the start of the clip to its end;
 /// `total`, the clip's length when known, caps their number. An error
-/// naming `frames` when the flow alone reaches the limit, `loop` when the
+/// naming `flow` when the flow alone reaches the limit, `loop` when the
 /// loop's frames do.
 fn reserve_memory(
     config: &VideoConfig,
@@ -481,7 +517,11 @@ fn reserve_memory(
     };
     let flow = config.flow_bytes(frame.width(), frame.height());
     if flow >= limit {
-        return Err(flow_memory_error(frame, flow, limit));
+        return Err(flow_memory_error(
+            (frame.width(), frame.height()),
+            flow,
+            limit,
+        ));
     }
     let kept = total.map_or(config.loop_frames, |n| n.min(config.loop_frames));
     let bytes = loop_frame_bytes(frame).saturating_mul(kept as u64);

@@ -30,6 +30,7 @@ mod workdir;
 
 pub use config::{InconsistentStart, VideoConfig, WarpFlow, WarpInterpolation, MAX_LONG_TERM};
 pub use driver::{
-    stylize_video, FrameInfo, FrameResult, ResumedFrame, VideoObserver, VideoSummary,
+    check_video_memory, stylize_video, FrameInfo, FrameResult, ResumedFrame, VideoObserver,
+    VideoSummary,
 };
 pub use workdir::WorkDir;
