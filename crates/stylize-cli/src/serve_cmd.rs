@@ -25,15 +25,19 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     )?;
     let weights = load_vgg_weights(&path, None)?;
     let mut stylizer = Stylizer::new(&weights);
+    // The optimiser's threads and the networks' (loaded below), as many
+    // of each, fitted together where reserving memory is limited.
+    let threads = crate::setup::worker_threads(cli.threads, Workers::Both, |m| {
+        note!("note: {m} (for the optimiser and again for the fast networks)")
+    });
     // The engine keeps its own copy of the kernels: the file's copy (about
     // 60 MB for VGG16) is not held while the server runs.
     let arch = weights.arch;
     drop(weights);
-    if let Some(t) =
-        crate::setup::worker_threads(cli.threads, Workers::Optimiser, |m| note!("note: {m}"))
-    {
+    if let Some(t) = threads {
         stylizer = stylizer.with_threads(t)?;
     }
+    let threads = threads.map_or(cli.threads, |t| u32::try_from(t).ok());
     let description = format!(
         "{}: {}",
         path.file_name().map_or_else(
@@ -51,7 +55,7 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         max_queued_bytes: cli.max_queued_memory,
         max_video_frames: cli.max_video_frames as usize,
         preview_interval: Duration::from_millis(cli.preview_interval_ms),
-        max_memory: crate::setup::memory_limit(cli.max_memory, cli.threads, Workers::Optimiser),
+        max_memory: crate::setup::memory_limit(cli.max_memory, threads, Workers::Both),
         ffmpeg: stylize_frames::ffmpeg_from_env(),
         // Named in each job's command line, so that it runs as the job did
         // (absolute: the command may be run from another folder).
@@ -82,7 +86,7 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     // optimiser only, and says how to get them.
     let fast = match crate::fast_cmd::load_fast(
         cli.models.as_deref(),
-        cli.threads,
+        threads,
         stylize_feedforward::FastNetworks::All,
     ) {
         Ok(fast) => Some(fast),

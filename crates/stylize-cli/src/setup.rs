@@ -240,7 +240,7 @@ pub fn load_stylizer(
         }
         r => r?,
     };
-    if let Some(t) = worker_threads(cli.threads, Workers::Optimiser, |m| {
+    if let Some(t) = worker_threads(cli.threads, Workers::of_run(cli), |m| {
         say(format!("note: {m}"));
     }) {
         stylizer = stylizer.with_threads(t)?;
@@ -258,15 +258,29 @@ pub enum Workers {
     Optimiser,
     /// The feed-forward networks: a thread's stack and malloc arena only.
     Networks,
+    /// Both, each with its own pool of as many threads (the web page,
+    /// which keeps the optimiser and the networks loaded side by side).
+    Both,
 }
 
 impl Workers {
+    /// An optimiser run's: with `--init fast`, the networks' pool too
+    /// (it paints the start, and its threads' reserves stay).
+    fn of_run(cli: &CommonArgs) -> Self {
+        if cli.init.as_deref().is_some_and(is_fast_init) {
+            Workers::Both
+        } else {
+            Workers::Optimiser
+        }
+    }
+
     fn per_thread(self) -> u64 {
         match self {
             Workers::Optimiser => {
                 stylize::memory::matrix_buffers_per_thread() + stylize::memory::THREAD_RESERVE
             }
             Workers::Networks => stylize::memory::THREAD_RESERVE,
+            Workers::Both => Workers::Optimiser.per_thread() + Workers::Networks.per_thread(),
         }
     }
 }
@@ -459,7 +473,7 @@ pub fn build_config(
             ));
         }
     }
-    config.max_memory = memory_limit(cli.max_memory, cli.threads, Workers::Optimiser);
+    config.max_memory = memory_limit(cli.max_memory, cli.threads, Workers::of_run(cli));
     // Give the count mismatch in terms of flags (no --style: `video
     // --builtin`, which clap allows only with no --style).
     if !cli.style.is_empty() {

@@ -990,6 +990,69 @@ fn under_an_address_space_limit_the_threads_fit_and_the_run_finishes() {
     }
 }
 
+/// The web page keeps the optimiser's threads and the fast networks'
+/// side by side, as many of each: under an address-space limit their
+/// reserves are fitted together (before, the networks' pool was left
+/// out), and the server starts.
+#[cfg(target_os = "linux")]
+#[test]
+fn under_an_address_space_limit_the_server_fits_both_pools() {
+    use std::io::BufRead;
+    let Some(weights) =
+        common::hed_weights("under_an_address_space_limit_the_server_fits_both_pools")
+    else {
+        return;
+    };
+    let optimiser = stylize::memory::matrix_buffers_per_thread() + stylize::memory::THREAD_RESERVE;
+    let both = optimiser + stylize::memory::THREAD_RESERVE;
+    let limit_kib = (2_500 << 20) / 1024 + 2 * both / 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -v {limit_kib} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_stylize"))
+        .args(["serve", "--port", "0", "--threads", "8", "--weights"])
+        .arg(&weights)
+        // No networks there: the page offers the optimiser only.
+        .arg("--models")
+        .arg(dir.path())
+        .env_remove("STYLIZE_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let said = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::BufReader::new(stderr).read_to_string(&mut text);
+        text
+    });
+    let mut first = String::new();
+    let _ = std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first);
+    let _ = child.kill();
+    let _ = child.wait();
+    let err = said.join().unwrap();
+    assert!(
+        first.starts_with("stylize serve: listening on http://"),
+        "{first}\n{err}"
+    );
+    let fitted = err.contains("reserving memory is limited here (ulimit -v");
+    if 8 * both > limit_kib * 1024 {
+        assert!(fitted, "{both} bytes a thread: {err}");
+    }
+    if fitted {
+        let each = format!(
+            "each worker thread reserves {}",
+            stylize::memory::human(both)
+        );
+        assert!(err.contains(&each), "{each}: {err}");
+        assert!(
+            err.contains("(for the optimiser and again for the fast networks)"),
+            "{err}"
+        );
+    }
+}
+
 /// `--max-memory`'s default is the memory this process may use: inside a
 /// cgroup (a container) with a lower limit than the machine's, that limit.
 #[test]
