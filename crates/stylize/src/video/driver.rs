@@ -410,9 +410,13 @@ impl Reserve {
     }
 }
 
-/// An error naming `flow` when the flow's state alone reaches `limit`.
-fn flow_memory_error((w, h): (u32, u32), flow: u64, limit: u64) -> Error {
-    Error::parameter(
+/// `limit` less the flow's state (`flow` bytes, between frames of `(w,
+/// h)` pixels), or an error naming `flow` when that alone reaches it.
+fn less_flow(limit: u64, flow: u64, (w, h): (u32, u32)) -> Result<u64> {
+    if flow < limit {
+        return Ok(limit - flow);
+    }
+    Err(Error::parameter(
         "flow",
         format!(
             "carrying the painting from frame to frame computes the optical flow at the \
@@ -421,7 +425,7 @@ fn flow_memory_error((w, h): (u32, u32), flow: u64, limit: u64) -> Error {
             crate::memory::human(flow),
             crate::memory::human(limit),
         ),
-    )
+    ))
 }
 
 /// Checks from the sizes alone, before any frame is read, what
@@ -446,10 +450,7 @@ pub fn check_video_memory(
     let mut image = config.image.clone();
     let flow = config.flow_bytes(frame.0, frame.1);
     if let Some(limit) = image.max_memory {
-        if flow >= limit {
-            return Err(flow_memory_error(frame, flow, limit));
-        }
-        image.max_memory = Some(limit - flow);
+        image.max_memory = Some(less_flow(limit, flow, frame)?);
     }
     let reserve = Reserve {
         flow,
@@ -515,17 +516,12 @@ fn reserve_memory(
     let Some(limit) = config.image.max_memory else {
         return Ok((config, None));
     };
-    let flow = config.flow_bytes(frame.width(), frame.height());
-    if flow >= limit {
-        return Err(flow_memory_error(
-            (frame.width(), frame.height()),
-            flow,
-            limit,
-        ));
-    }
+    let dims = (frame.width(), frame.height());
+    let flow = config.flow_bytes(dims.0, dims.1);
+    let left = less_flow(limit, flow, dims)?;
     let kept = total.map_or(config.loop_frames, |n| n.min(config.loop_frames));
     let bytes = loop_frame_bytes(frame).saturating_mul(kept as u64);
-    if flow.saturating_add(bytes) >= limit {
+    if bytes >= left {
         let note = if total.is_none() {
             " (the clip's length is not known before it is read, so all of the loop's frames count)"
         } else {
@@ -533,7 +529,7 @@ fn reserve_memory(
         };
         return Err(loop_memory_error(kept, frame, bytes, limit, flow, note));
     }
-    config.image.max_memory = Some(limit - flow - bytes);
+    config.image.max_memory = Some(left - bytes);
     Ok((
         config,
         Some(Reserve {
