@@ -153,12 +153,23 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             "starting from the feed-forward network's painting ({spec})"
         ));
     }
+    let (pw, ph) = (content.width(), content.height());
+    let (ww, wh) = stylize::working_size(pw, ph, config.size);
     say(format!(
-        "optimizer {} (step {}), {} iteration(s) per scale",
+        "optimizer {} (step {}), {} iteration(s) per scale, painting at {ww}x{wh} px",
         config.optimizer,
         config.effective_learning_rate(),
         config.iterations
     ));
+    // A phone's photo is ten times the default working size: the result is
+    // that much softer than the photo, and the user should know why.
+    let enlarged = f64::from(pw.max(ph)) / f64::from(ww.max(wh));
+    if enlarged >= 2.0 {
+        say(format!(
+            "note: the result is scaled up {enlarged:.1}x to the photo's {pw}x{ph}; a larger \
+             --size paints finer detail (time and memory grow with its square)"
+        ));
+    }
     let estimate = stylizer.estimate_memory(&content, &styles, &config)?;
     log::info!(
         "estimated peak memory {} (limit {})",

@@ -2242,3 +2242,34 @@ fn without_a_terminal_progress_comes_as_plain_lines() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stderr(&o), "");
 }
+
+/// The run says the size it paints at, and, when the photo is at least
+/// twice as large (a phone's photo at the default size), that the result
+/// is scaled up and how to get finer detail.
+#[test]
+fn the_working_size_is_said_and_a_large_enlargement_noted() {
+    let Some(weights) =
+        common::hed_weights("the_working_size_is_said_and_a_large_enlargement_noted")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    // chelsea.jpg is 451x300.
+    let o = stylize().args(base_args(&out, &weights)).output().unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("painting at 48x32 px"), "{err}");
+    assert!(
+        err.contains("note: the result is scaled up 9.4x to the photo's 451x300; a larger --size"),
+        "{err}"
+    );
+    let mut args = base_args(&out, &weights);
+    let size = args.iter().position(|a| a == "--size").unwrap() + 1;
+    args[size] = "240".to_string();
+    let o = stylize().args(&args).output().unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("painting at 240x160 px"), "{err}");
+    assert!(!err.contains("scaled up"), "{err}");
+}
