@@ -161,14 +161,8 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         config.effective_learning_rate(),
         config.iterations
     ));
-    // A phone's photo is ten times the default working size: the result is
-    // that much softer than the photo, and the user should know why.
-    let enlarged = f64::from(pw.max(ph)) / f64::from(ww.max(wh));
-    if enlarged >= 2.0 {
-        say(format!(
-            "note: the result is scaled up {enlarged:.1}x to the photo's {pw}x{ph}; a larger \
-             --size paints finer detail (time and memory grow with its square)"
-        ));
+    if let Some(note) = crate::setup::enlargement_note((pw, ph), config.size, "the photo's") {
+        say(note);
     }
     let estimate = stylizer.estimate_memory(&content, &styles, &config)?;
     log::info!(

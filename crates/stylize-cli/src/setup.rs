@@ -342,6 +342,21 @@ pub fn memory_limit(
 }
 
 /// A path's file name, for messages.
+/// The note that a result of `(width, height)`, painted at the working
+/// size `size` (its longer side), is scaled up 2x or more: a phone's photo
+/// at the default size comes out soft, and the user should know why and
+/// what to change. `whose` names it ("the photo's", "the clip's").
+pub fn enlargement_note((width, height): (u32, u32), size: u32, whose: &str) -> Option<String> {
+    let (ww, wh) = stylize::working_size(width, height, size);
+    let enlarged = f64::from(width.max(height)) / f64::from(ww.max(wh));
+    (enlarged >= 2.0).then(|| {
+        format!(
+            "note: the result is scaled up {enlarged:.1}x to {whose} {width}x{height}; a larger \
+             --size paints finer detail (time and memory grow with its square)"
+        )
+    })
+}
+
 pub fn file_name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())

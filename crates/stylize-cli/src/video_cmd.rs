@@ -291,6 +291,11 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             config.effective_frame_iterations()
         }
     ));
+    if let Some(note) =
+        crate::setup::enlargement_note((info.width, info.height), config.image.size, "the clip's")
+    {
+        say(note);
+    }
     let work_dir = work_dir_for(&cli.output);
     let settings = settings(cli, &config, &stylizer);
     let work_existed = work_dir.exists();

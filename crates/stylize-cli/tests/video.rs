@@ -863,6 +863,36 @@ fn frames_past_the_end_are_said() {
         stderr(&o)
     );
     assert_eq!(frames_of(&out).len(), 2);
+    // 64x48 frames painted at 48 px: no note of an enlargement.
+    assert!(!stderr(&o).contains("scaled up"), "{}", stderr(&o));
+}
+
+/// Frames painted at a working size half theirs or less are scaled up,
+/// and the run says so, with what to change.
+#[test]
+fn frames_scaled_up_2x_or_more_are_noted() {
+    let Some(weights) = common::hed_weights("frames_scaled_up_2x_or_more_are_noted") else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("clip");
+    write_clip(&clip, 2);
+    let out = d.path().join("out.gif");
+    let mut args: Vec<String> = args(&clip, &out, &weights)
+        .into_iter()
+        .filter(|a| a != "-q")
+        .collect();
+    let size = args.iter().position(|a| a == "--size").unwrap() + 1;
+    args[size] = "30".to_string();
+    let o = stylize().args(&args).output().unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("note: the result is scaled up 2.1x to the clip's 64x48; a larger --size"),
+        "{err}"
+    );
+    assert_eq!(frames_of(&out).len(), 2);
+    assert_eq!(frames_of(&out)[0].dimensions(), (64, 48));
 }
 
 /// `--fps` above the input's rate cannot repeat frames: the clip plays
