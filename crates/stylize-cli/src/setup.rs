@@ -341,7 +341,6 @@ pub fn memory_limit(
     }
 }
 
-/// A path's file name, for messages.
 /// The note that a result of `(width, height)`, painted at the working
 /// size `size` (its longer side), is scaled up 2x or more: a phone's photo
 /// at the default size comes out soft, and the user should know why and
@@ -357,6 +356,7 @@ pub fn enlargement_note((width, height): (u32, u32), size: u32, whose: &str) -> 
     })
 }
 
+/// A path's file name, for messages.
 pub fn file_name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
