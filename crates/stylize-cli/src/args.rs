@@ -133,6 +133,22 @@ pub enum Command {
     /// painted, stop, compare and download. Listens on 127.0.0.1 only
     /// unless told otherwise.
     Serve(ServeArgs),
+    /// Print a shell completion script for stylize's jobs and flags
+    /// (bash, zsh, fish, elvish, powershell); see the README for where to
+    /// put it.
+    Completions(CompletionsArgs),
+}
+
+/// Print the completion script for a shell to standard output.
+///
+/// bash: `stylize completions bash > ~/.local/share/bash-completion/completions/stylize`;
+/// zsh: `stylize completions zsh > ~/.zfunc/_stylize` (with `~/.zfunc` in
+/// `fpath`); fish: `stylize completions fish > ~/.config/fish/completions/stylize.fish`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Start a local web page for painting, watching and comparing.

@@ -13,6 +13,7 @@ macro_rules! note {
 }
 
 mod args;
+mod completions_cmd;
 mod fast_cmd;
 mod fast_video;
 mod flicker_cmd;
@@ -67,6 +68,7 @@ fn main() -> ExitCode {
         Command::Flicker(args) => flicker_cmd::run(args, cli.quiet, &interrupt),
         Command::Fast(args) => fast_cmd::run(args, cli.quiet, &interrupt),
         Command::Serve(args) => serve_cmd::run(args, cli.quiet, &interrupt),
+        Command::Completions(args) => completions_cmd::run(args),
     };
     let job = match &cli.command {
         Command::Image(_) => "image",
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
         Command::Flicker(_) => "flicker",
         Command::Fast(_) => "fast",
         Command::Serve(_) => "serve",
+        Command::Completions(_) => "completions",
     };
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,

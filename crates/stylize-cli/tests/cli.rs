@@ -208,6 +208,103 @@ fn no_arguments_print_the_help_and_exit_2() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("--iterations"));
 }
 
+/// `stylize completions bash`, loaded into bash, completes the jobs, a
+/// job's flags and an enumerated flag's values; every other shell gets a
+/// script naming every job's flags; an unknown shell, or an output that
+/// cannot be written, is a clear error and not a panic.
+#[test]
+fn shell_completions_offer_the_jobs_their_flags_and_values() {
+    let o = stylize().args(["completions", "bash"]).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("stylize.bash");
+    std::fs::write(&script, &o.stdout).unwrap();
+    // What bash's completion gives for each line, the cursor at its end
+    // (the last word, possibly empty, is being completed).
+    let complete = |line: &[&str]| -> String {
+        let words: Vec<String> = line.iter().map(|w| format!("'{w}'")).collect();
+        let program = format!(
+            "source '{}'\n\
+             COMP_WORDS=({}); COMP_CWORD={}; COMP_LINE=\"${{COMP_WORDS[*]}}\"; \
+             COMP_POINT=${{#COMP_LINE}}; COMPREPLY=()\n\
+             _stylize stylize \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"\n\
+             echo \"${{COMPREPLY[*]}}\"",
+            script.display(),
+            words.join(" "),
+            line.len() - 1
+        );
+        let o = Command::new("bash")
+            .args(["--norc", "--noprofile", "-c", &program])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    assert_eq!(complete(&["stylize", "vi"]), "video");
+    let jobs = complete(&["stylize", ""]);
+    for job in ["image", "video", "flicker", "fast", "serve", "completions"] {
+        assert!(jobs.split(' ').any(|w| w == job), "{jobs}");
+    }
+    assert_eq!(
+        complete(&["stylize", "video", "--frame-it"]),
+        "--frame-iterations"
+    );
+    assert_eq!(
+        complete(&["stylize", "image", "--preset", ""]),
+        "seed gatys"
+    );
+    assert_eq!(complete(&["stylize", "image", "--optimizer", "l"]), "lbfgs");
+    // A path is completed from the folder's files.
+    assert_eq!(
+        complete(&["stylize", "image", "--content", "stylize.b"]),
+        "stylize.bash"
+    );
+
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let o = stylize().args(["completions", shell]).output().unwrap();
+        assert!(o.status.success(), "{shell}: {}", stderr(&o));
+        let text = String::from_utf8_lossy(&o.stdout);
+        for flag in [
+            "frame-iterations",
+            "builtin",
+            "lbfgs-history",
+            "stylized",
+            "port",
+        ] {
+            assert!(text.contains(flag), "{shell} lacks --{flag}");
+        }
+    }
+
+    let o = stylize().args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("possible values: bash"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(o.stdout.is_empty());
+
+    if Path::new("/dev/full").exists() {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let o = stylize()
+            .args(["completions", "bash"])
+            .stdout(full)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("cannot write the completion script"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    }
+}
+
 /// A run whose cost stops being finite (an absurd L-BFGS step, unbounded
 /// with `--lbfgs-bounds clip`: the projected search would keep the pixels
 /// in [0, 1]) stops with an error naming the iteration, and writes no

@@ -1,0 +1,22 @@
+//! The `completions` job: a shell's completion script for every job and
+//! flag, generated from the same definition the command line is parsed
+//! with, so it cannot fall behind it.
+
+use std::io::Write;
+
+use crate::args::CompletionsArgs;
+use crate::{JobResult, Outcome};
+
+/// Writes the script for `args.shell` to standard output. It is made in
+/// memory first: a closed pipe or a full disk is an error to print, not a
+/// panic halfway through the script.
+pub(crate) fn run(args: &CompletionsArgs) -> JobResult {
+    let mut command = <crate::args::Cli as clap::CommandFactory>::command();
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "stylize", &mut script);
+    let mut out = std::io::stdout().lock();
+    out.write_all(&script)
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot write the completion script to standard output: {e}"))?;
+    Ok(Outcome::Done)
+}
