@@ -59,7 +59,10 @@ fn main() -> ExitCode {
         _ => level.to_string(),
     };
     env_logger::Builder::from_env(env_logger::Env::new().filter_or("STYLIZE_LOG", level))
-        .format_timestamp(None)
+        .format(|out, record| {
+            use std::io::Write as _;
+            writeln!(out, "{}", log_line(record))
+        })
         .init();
     let interrupt = Interrupt::install();
     let result: JobResult = match &cli.command {
@@ -91,6 +94,28 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+    }
+}
+
+/// A log record as the user reads it: `warning: ...` and `error: ...` like
+/// the tool's own messages, `-v`'s detail as it is, and with `-vv` the
+/// module it comes from. Another crate's record (a GPU driver's) names
+/// that crate, so it is not taken for stylize's.
+fn log_line(record: &log::Record) -> String {
+    let level = match record.level() {
+        log::Level::Error => "error: ",
+        log::Level::Warn => "warning: ",
+        log::Level::Info => "",
+        log::Level::Debug => "debug: ",
+        log::Level::Trace => "trace: ",
+    };
+    let target = record.target();
+    let ours =
+        target == "stylize" || target.starts_with("stylize_") || target.starts_with("stylize::");
+    if ours && record.level() <= log::Level::Info {
+        format!("{level}{}", record.args())
+    } else {
+        format!("{level}[{target}] {}", record.args())
     }
 }
 
@@ -128,4 +153,49 @@ pub fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_line;
+
+    fn line(level: log::Level, target: &str) -> String {
+        log_line(
+            &log::Record::builder()
+                .level(level)
+                .target(target)
+                .args(format_args!("the message"))
+                .build(),
+        )
+    }
+
+    #[test]
+    fn log_lines_read_like_the_tools_messages() {
+        assert_eq!(
+            line(log::Level::Warn, "stylize_cli::fast_cmd"),
+            "warning: the message"
+        );
+        assert_eq!(
+            line(log::Level::Warn, "stylize::video::driver"),
+            "warning: the message"
+        );
+        assert_eq!(
+            line(log::Level::Error, "stylize_frames::y4m"),
+            "error: the message"
+        );
+        assert_eq!(line(log::Level::Info, "stylize"), "the message");
+        // -vv's detail, and another crate's records, name where they come from.
+        assert_eq!(
+            line(log::Level::Debug, "stylize::fast::winograd"),
+            "debug: [stylize::fast::winograd] the message"
+        );
+        assert_eq!(
+            line(log::Level::Warn, "wgpu_hal::vulkan"),
+            "warning: [wgpu_hal::vulkan] the message"
+        );
+        assert_eq!(
+            line(log::Level::Info, "stylizer_other"),
+            "[stylizer_other] the message"
+        );
+    }
 }

@@ -174,8 +174,16 @@ fn a_folder_paints_every_image_and_reports_the_bad_one() {
         "{}",
         stderr(&o)
     );
+    // A warning reads like the tool's other messages, without the
+    // logger's level tag and module path.
     assert!(
-        stderr(&o).contains("skipping 4 entries that are not a PNG, JPEG or WebP file"),
+        stderr(&o).lines().any(|l| l.starts_with("warning: ")
+            && l.contains("skipping 4 entries that are not a PNG, JPEG or WebP file")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !stderr(&o).contains("WARN") && !stderr(&o).contains("stylize_cli::"),
         "{}",
         stderr(&o)
     );
