@@ -161,6 +161,12 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
 
+    /// Open the page in the default browser once the server listens
+    /// (`$BROWSER` when set, else `xdg-open`, `open` on macOS, `start` on
+    /// Windows); if that fails, a warning says so and the server runs on.
+    #[arg(long)]
+    pub open: bool,
+
     /// Address to listen on. The default serves this machine only;
     /// `0.0.0.0` serves the network (with a warning; add --allow-host for
     /// the name others will use).

@@ -101,6 +101,7 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     // A second Ctrl-C quits without the orderly stop: the photos go too.
     interrupt.remove_on_quit(server.jobs_dir().to_path_buf());
     let stop = interrupt.clone();
+    let open = cli.open;
     server.run(
         1,
         |addr| {
@@ -118,6 +119,9 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             if !quiet {
                 note!("open http://{host}/ in a browser; Ctrl-C stops the server");
             }
+            if open {
+                open_in_browser(format!("http://{host}/"), quiet);
+            }
         },
         move || stop.requested(),
     )?;
@@ -126,4 +130,54 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     }
     // Ctrl-C is how a server ends normally.
     Ok(Outcome::Done)
+}
+
+/// The program that opens a URL in the user's browser, and the arguments
+/// before the URL: `$BROWSER` where set (the convention Python's
+/// `webbrowser` and many tools follow), else the system's opener.
+fn browser_command() -> (std::ffi::OsString, Vec<&'static str>) {
+    if let Some(browser) = std::env::var_os("BROWSER").filter(|b| !b.is_empty()) {
+        return (browser, Vec::new());
+    }
+    if cfg!(target_os = "macos") {
+        ("open".into(), Vec::new())
+    } else if cfg!(windows) {
+        // `start`'s first quoted argument is a window title.
+        ("cmd".into(), vec!["/C", "start", ""])
+    } else {
+        ("xdg-open".into(), Vec::new())
+    }
+}
+
+/// Opens `url` in the browser (`serve --open`), on a thread of its own so
+/// that a slow opener does not hold the server; a failure is a warning,
+/// not an error: the page is still there to open by hand.
+fn open_in_browser(url: String, quiet: bool) {
+    let (program, args) = browser_command();
+    let spawned = std::thread::Builder::new()
+        .name("open-browser".into())
+        .spawn(move || {
+            let status = std::process::Command::new(&program)
+                .args(&args)
+                .arg(&url)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .status();
+            let failure = match status {
+                Ok(s) if s.success() => return,
+                Ok(s) => format!("it ended with {s}"),
+                Err(e) => e.to_string(),
+            };
+            if !quiet {
+                note!(
+                    "warning: could not open a browser with `{}` ({failure}); open {url} yourself",
+                    program.to_string_lossy()
+                );
+            }
+        });
+    if let Err(e) = spawned {
+        if !quiet {
+            note!("warning: could not open a browser ({e})");
+        }
+    }
 }

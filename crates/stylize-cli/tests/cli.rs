@@ -1150,6 +1150,127 @@ fn under_an_address_space_limit_the_server_fits_both_pools() {
     }
 }
 
+/// `serve --open` hands the page's address to `$BROWSER`, else to the
+/// system's opener (`xdg-open` here); an opener that fails is a warning and
+/// the server goes on serving.
+#[test]
+#[cfg(unix)]
+fn serve_open_opens_the_page_in_the_browser() {
+    use std::io::BufRead;
+    use std::os::unix::fs::PermissionsExt;
+    let Some(weights) = common::hed_weights("serve_open_opens_the_page_in_the_browser") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let opened = dir.path().join("opened.txt");
+    // A stand-in browser that writes down what it was asked to open.
+    let fake = |name: &str| {
+        let path = bin.join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\nprintf '%s' \"$1\" > '{}.tmp' && mv '{0}.tmp' '{0}'\n",
+                opened.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    };
+    let browser = fake("browser");
+    fake("xdg-open");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // Starts the server with `--open` and `browser` (None: unset) as
+    // `$BROWSER`; gives back the URL it printed, what the stand-in was
+    // asked to open (if anything, within 20 s) and standard error.
+    let serve = |browser: Option<&Path>| -> (String, Option<String>, String) {
+        let _ = std::fs::remove_file(&opened);
+        let mut c = stylize();
+        c.args([
+            "serve",
+            "--port",
+            "0",
+            "--open",
+            "--threads",
+            "1",
+            "--weights",
+        ])
+        .arg(&weights)
+        .arg("--models")
+        .arg(dir.path())
+        .env("PATH", &path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+        match browser {
+            Some(b) => c.env("BROWSER", b),
+            None => c.env_remove("BROWSER"),
+        };
+        let mut child = c.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (line_tx, lines) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let _ = line_tx.send(line);
+            }
+        });
+        let mut first = String::new();
+        let _ = std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first);
+        let url = first
+            .trim()
+            .strip_prefix("stylize serve: listening on ")
+            .unwrap_or_else(|| panic!("{first}"))
+            .to_string();
+        let mut got = None;
+        let mut err = String::new();
+        for _ in 0..200 {
+            while let Ok(line) = lines.try_recv() {
+                err += &line;
+                err.push('\n');
+            }
+            if let Ok(text) = std::fs::read_to_string(&opened) {
+                got = Some(text);
+                break;
+            }
+            if err.contains("could not open a browser") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        // Still serving, whatever the opener did.
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the server ended: {err}"
+        );
+        let _ = child.kill();
+        let _ = child.wait();
+        (url, got, err)
+    };
+
+    let (url, got, err) = serve(Some(&browser));
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert_eq!(got.as_deref(), Some(url.as_str()), "{err}");
+
+    let (url, got, err) = serve(None);
+    assert_eq!(got.as_deref(), Some(url.as_str()), "xdg-open: {err}");
+
+    let (url, got, err) = serve(Some(&dir.path().join("no-such-browser")));
+    assert_eq!(got, None);
+    assert!(
+        err.contains("warning: could not open a browser")
+            && err.contains(&format!("open {url} yourself")),
+        "{err}"
+    );
+}
+
 /// `--max-memory`'s default is the memory this process may use: inside a
 /// cgroup (a container) with a lower limit than the machine's, that limit.
 #[test]
