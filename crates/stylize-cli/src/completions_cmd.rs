@@ -17,6 +17,6 @@ pub(crate) fn run(args: &CompletionsArgs) -> JobResult {
     let mut out = std::io::stdout().lock();
     out.write_all(&script)
         .and_then(|()| out.flush())
-        .map_err(|e| format!("cannot write the completion script to standard output: {e}"))?;
+        .map_err(|e| stylize::Error::io("standard output", e))?;
     Ok(Outcome::Done)
 }
