@@ -1726,6 +1726,14 @@ fn every_input_kind_runs_or_is_refused_clearly() {
     red_blue(8, 8).save(d.join("8x8.png")).unwrap();
     // A strip too thin for the network at 64 px (64x1 at the working size).
     red_blue(400, 4).save(d.join("strip.png")).unwrap();
+    // TIFF, as scanners and photo editors write.
+    rb.save(d.join("scan.tiff")).unwrap();
+    // An iPhone's HEIC photo and a QOI image: their first bytes only, as
+    // nothing here decodes them.
+    let mut heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec();
+    heic.extend_from_slice(&[0u8; 64]);
+    std::fs::write(d.join("IMG_0001.HEIC"), heic).unwrap();
+    std::fs::write(d.join("image.qoi"), b"qoif\0\0\0\x10\0\0\0\x10\x03\x00").unwrap();
     let odd = d.join(std::ffi::OsStr::from_bytes(b"caf\xe9 photo.png"));
     rb.save_with_format(&odd, image::ImageFormat::Png).unwrap();
 
@@ -1756,6 +1764,7 @@ fn every_input_kind_runs_or_is_refused_clearly() {
         (d.join("truncated.jpg"), (96, 48), false, false),
         (d.join("animated.gif"), (96, 48), true, false),
         (d.join("alpha.webp"), (96, 48), true, true),
+        (d.join("scan.tiff"), (96, 48), true, false),
         (d.join("1x1.png"), (1, 1), false, false),
         (d.join("8x8.png"), (8, 8), true, false),
         (odd.clone(), (96, 48), true, false),
@@ -1809,6 +1818,14 @@ fn every_input_kind_runs_or_is_refused_clearly() {
             "is 64x1 px at the working size, but layer",
         ),
         (d.clone(), "it is a folder, not an image file"),
+        (
+            d.join("IMG_0001.HEIC"),
+            "a HEIC (HEIF) image, as phones save photos, which stylize cannot decode; convert it",
+        ),
+        (
+            d.join("image.qoi"),
+            "a QOI image, which stylize cannot decode; it reads PNG, JPEG, WebP, GIF, BMP and TIFF",
+        ),
     ];
     // Root reads a mode-000 file, and no regular file refuses root a
     // read (procfs's, such as /proc/self/mem, report 0 bytes and are

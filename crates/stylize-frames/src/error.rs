@@ -74,7 +74,7 @@ pub enum FramesError {
         path: PathBuf,
     },
     /// A frame folder holds no image files.
-    #[error("no frames in {}: the folder holds no .png, .jpg, .jpeg, .webp, .bmp or .gif files", path.display())]
+    #[error("no frames in {}: the folder holds no .png, .jpg, .jpeg, .webp, .bmp, .gif, .tif or .tiff files", path.display())]
     EmptyFolder {
         /// The folder.
         path: PathBuf,

@@ -10,7 +10,7 @@ use crate::natural_sort::natural_cmp;
 use crate::orientation::upright_size;
 
 /// File extensions read as frames (compared case-insensitively).
-const FRAME_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "webp", "bmp", "gif"];
+const FRAME_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"];
 
 /// The image files of a folder, in natural order. Each frame is turned
 /// upright as its EXIF orientation says (a phone's photos) and its colours
@@ -97,8 +97,8 @@ impl FrameSource for FolderSource {
 }
 
 /// The frame files of `folder`, in the order a folder input reads them:
-/// the images (`.png`, `.jpg`, `.jpeg`, `.webp`, `.bmp`, `.gif`; not hidden,
-/// not folders) in natural order.
+/// the images (`.png`, `.jpg`, `.jpeg`, `.webp`, `.bmp`, `.gif`, `.tif`,
+/// `.tiff`; not hidden, not folders) in natural order.
 ///
 /// # Errors
 /// When the folder cannot be listed.

@@ -15,7 +15,7 @@ use crate::y4m::{Y4mReader, Y4mSource};
 ///
 /// - `-`: Y4M on standard input;
 /// - a folder: its image files (`.png`, `.jpg`, `.jpeg`, `.webp`, `.bmp`,
-///   `.gif`; other files are skipped) in natural order (`frame2.png`
+///   `.gif`, `.tif`, `.tiff`; other files are skipped) in natural order (`frame2.png`
 ///   before `frame10.png`), all of one size; no frame rate;
 /// - by content: Y4M; GIF, PNG/APNG or WebP (animated or not: a still image
 ///   is a one-frame video; frame rate from the first frame's delay);

@@ -12,6 +12,7 @@ use image::{
 };
 
 use crate::error::{Error, Result};
+use crate::image_format::unreadable_reason;
 use crate::output_file::OutputFile;
 
 /// How large an image [`load_image`] decodes: checked from the file's
@@ -63,8 +64,9 @@ pub fn load_image(path: &Path) -> Result<DynamicImage> {
 pub fn image_size(path: &Path) -> Result<(u32, u32)> {
     let decode_err = |reason: &str, source| decode_error(path, reason, source);
     let reader = open_reader(path)?;
-    if reader.format().is_none() {
-        return Err(decode_err("not a recognised image format", None));
+    match reader.format() {
+        Some(f) if f.reading_enabled() => {}
+        f => return Err(decode_err(&unreadable_reason(path, f), None)),
     }
     let mut decoder = reader
         .into_decoder()
@@ -153,8 +155,9 @@ pub fn load_image_with_warnings(
             source: Some(e),
         }
     };
-    let Some(format) = reader.format() else {
-        return Err(decode_err("not a recognised image format", None));
+    let format = match reader.format() {
+        Some(f) if f.reading_enabled() => f,
+        f => return Err(decode_err(&unreadable_reason(path, f), None)),
     };
     let mut warnings = warnings_for(path, format, l);
     let mut decoder = reader.into_decoder().map_err(too_large)?;

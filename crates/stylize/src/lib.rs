@@ -64,6 +64,7 @@ pub mod dump;
 mod engine;
 mod error;
 mod fast;
+mod image_format;
 mod image_io;
 mod layer;
 mod loss;

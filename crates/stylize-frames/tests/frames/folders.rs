@@ -27,7 +27,7 @@ fn folder_frames_in_natural_order() {
 }
 
 #[test]
-fn folder_jpeg_and_alpha_frames() {
+fn folder_jpeg_alpha_and_tiff_frames() {
     let dir = tempdir();
     flat(W, H, [200, 100, 50])
         .save(dir.path().join("a1.jpg"))
@@ -35,9 +35,18 @@ fn folder_jpeg_and_alpha_frames() {
     let mut rgba = image::RgbaImage::from_pixel(W, H, image::Rgba([0, 0, 0, 0]));
     rgba.put_pixel(0, 0, image::Rgba([0, 0, 0, 255]));
     rgba.save(dir.path().join("a2.png")).unwrap();
+    // A TIFF frame (scanned film, an editor's export), either extension.
+    flat(W, H, [10, 20, 30])
+        .save(dir.path().join("a3.tif"))
+        .unwrap();
+    flat(W, H, [40, 50, 60])
+        .save(dir.path().join("a4.tiff"))
+        .unwrap();
     let (_, frames) = read_all(dir.path()).unwrap();
-    assert_eq!(frames.len(), 2);
+    assert_eq!(frames.len(), 4);
     assert!(max_diff(&frames[0], &flat(W, H, [200, 100, 50])) <= 3);
+    assert_eq!(frames[2], flat(W, H, [10, 20, 30]));
+    assert_eq!(frames[3], flat(W, H, [40, 50, 60]));
     // Transparent pixels are flattened onto the background (white).
     assert_eq!(frames[1].get_pixel(1, 1).0, [255, 255, 255]);
     assert_eq!(frames[1].get_pixel(0, 0).0, [0, 0, 0]);

@@ -1,5 +1,5 @@
 """Writes the fuzz seeds that the committed fixtures do not cover: small
-images (PNG, JPEG, WebP in several pixel layouts) and safetensors files.
+images (PNG, JPEG, WebP, TIFF, GIF and BMP in several pixel layouts) and safetensors files.
 
     python3 crates/stylize/tests/fuzz_corpus/make_seeds.py   (needs Pillow)
 """
@@ -35,6 +35,17 @@ def images():
     exif = Image.Exif()
     exif[0x0112] = 6
     image(6, 4, "RGB").save(d / "exif_rotated.jpg", quality=60, exif=exif)
+    tiff_gif_bmp(d)
+
+
+def tiff_gif_bmp(d):
+    """TIFF (raw, LZW, deflate, 16-bit grey, RGBA), GIF and BMP seeds."""
+    image(8, 8, "RGB").save(d / "rgb.tiff")
+    image(8, 6, "RGB").save(d / "lzw.tiff", compression="tiff_lzw")
+    image(6, 8, "RGBA").save(d / "deflate_alpha.tiff", compression="tiff_adobe_deflate")
+    image(4, 4, "I;16").save(d / "gray16.tiff")
+    image(8, 8, "P").save(d / "palette.gif")
+    image(6, 4, "RGB").save(d / "rgb.bmp")
 
 
 def safetensors(path, tensors, metadata=None):

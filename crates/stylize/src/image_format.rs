@@ -1,0 +1,189 @@
+//! What to tell a user whose file is an image in a format this build does
+//! not read: the formats it does read, and for the phone formats (HEIC,
+//! AVIF) how to convert one.
+
+use std::io::Read;
+use std::path::Path;
+
+use image::ImageFormat;
+
+/// Why the file at `path`, whose bytes `image` took for `format` (`None`:
+/// no format it knows), cannot be read: a HEIC or AVIF photo (an ISO
+/// media file, as phones save) is named as such with a command that
+/// converts it; any other format is named with the formats that are read.
+pub(crate) fn unreadable_reason(path: &Path, format: Option<ImageFormat>) -> String {
+    match iso_media_image(path) {
+        Some(IsoImage::Heif) => format!(
+            "a HEIC (HEIF) image, as phones save photos, which stylize cannot decode; convert it \
+             to JPEG or PNG first (`heif-convert photo.heic photo.jpg` from libheif; on macOS \
+             `sips -s format jpeg photo.heic --out photo.jpg`), or set the camera to JPEG \
+             (iPhone: Settings, Camera, Formats, Most Compatible); stylize reads {}",
+            readable_formats()
+        ),
+        Some(IsoImage::Avif) => format!(
+            "an AVIF image, which stylize cannot decode; convert it to PNG or JPEG first \
+             (`avifdec image.avif image.png` from libavif); stylize reads {}",
+            readable_formats()
+        ),
+        None => match format {
+            Some(f) => format!(
+                "a {} image, which stylize cannot decode; it reads {}",
+                name(f),
+                readable_formats()
+            ),
+            None => format!(
+                "not a recognised image format (stylize reads {})",
+                readable_formats()
+            ),
+        },
+    }
+}
+
+/// The image formats this build decodes, for messages: `PNG, JPEG, ...
+/// and TIFF`.
+pub(crate) fn readable_formats() -> String {
+    // The usual ones first, then any other this build reads.
+    const FIRST: [ImageFormat; 6] = [
+        ImageFormat::Png,
+        ImageFormat::Jpeg,
+        ImageFormat::WebP,
+        ImageFormat::Gif,
+        ImageFormat::Bmp,
+        ImageFormat::Tiff,
+    ];
+    let mut formats: Vec<ImageFormat> =
+        ImageFormat::all().filter(|f| f.reading_enabled()).collect();
+    formats.sort_by_key(|f| FIRST.iter().position(|g| g == f).unwrap_or(FIRST.len()));
+    let names: Vec<&str> = formats.into_iter().map(name).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.concat(),
+    }
+}
+
+/// A format's usual name.
+fn name(format: ImageFormat) -> &'static str {
+    match format {
+        ImageFormat::Png => "PNG",
+        ImageFormat::Jpeg => "JPEG",
+        ImageFormat::Gif => "GIF",
+        ImageFormat::WebP => "WebP",
+        ImageFormat::Pnm => "PNM (PPM, PGM, PBM)",
+        ImageFormat::Tiff => "TIFF",
+        ImageFormat::Tga => "TGA",
+        ImageFormat::Dds => "DDS",
+        ImageFormat::Bmp => "BMP",
+        ImageFormat::Ico => "ICO",
+        ImageFormat::Hdr => "Radiance HDR",
+        ImageFormat::OpenExr => "OpenEXR",
+        ImageFormat::Farbfeld => "farbfeld",
+        ImageFormat::Avif => "AVIF",
+        ImageFormat::Qoi => "QOI",
+        _ => "other",
+    }
+}
+
+/// The kinds of still image kept in an ISO media file (an `ftyp` box
+/// first, as in MP4).
+#[derive(Debug, PartialEq)]
+enum IsoImage {
+    Heif,
+    Avif,
+}
+
+/// Whether the file at `path` starts as a HEIF or AVIF image does: an
+/// `ftyp` box whose major or compatible brands name one. AVIF is told first
+/// (its files also carry HEIF's generic `mif1` brand).
+fn iso_media_image(path: &Path) -> Option<IsoImage> {
+    let mut head = [0u8; 64];
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut len = 0;
+    while len < head.len() {
+        match file.read(&mut head[len..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => len += n,
+        }
+    }
+    iso_image_kind(&head[..len])
+}
+
+/// [`iso_media_image`] on the file's first bytes.
+fn iso_image_kind(head: &[u8]) -> Option<IsoImage> {
+    if head.len() < 16 || &head[4..8] != b"ftyp" {
+        return None;
+    }
+    let size = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+    let end = size.clamp(16, head.len());
+    // The major brand at 8, a version at 12, compatible brands from 16.
+    let brands: Vec<&[u8]> = std::iter::once(&head[8..12])
+        .chain(head[16..end].chunks_exact(4))
+        .collect();
+    if brands.iter().any(|b| matches!(*b, b"avif" | b"avis")) {
+        Some(IsoImage::Avif)
+    } else if brands.iter().any(|b| {
+        matches!(
+            *b,
+            b"heic" | b"heix" | b"hevc" | b"hevx" | b"heim" | b"heis" | b"mif1" | b"msf1"
+        )
+    }) {
+        Some(IsoImage::Heif)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ftyp(major: &[u8; 4], compatible: &[&[u8; 4]]) -> Vec<u8> {
+        let size = 16 + 4 * compatible.len();
+        let mut b = (size as u32).to_be_bytes().to_vec();
+        b.extend_from_slice(b"ftyp");
+        b.extend_from_slice(major);
+        b.extend_from_slice(&[0, 0, 0, 0]);
+        for c in compatible {
+            b.extend_from_slice(*c);
+        }
+        // The next box, which must not be read as brands.
+        b.extend_from_slice(&[0, 0, 0, 8]);
+        b.extend_from_slice(b"avif");
+        b
+    }
+
+    #[test]
+    fn phone_images_are_told_from_their_first_box() {
+        // An iPhone's photo, and a HEIF still named by its generic brand.
+        assert_eq!(
+            iso_image_kind(&ftyp(b"heic", &[b"mif1", b"heic"])),
+            Some(IsoImage::Heif)
+        );
+        assert_eq!(
+            iso_image_kind(&ftyp(b"mif1", &[b"heic"])),
+            Some(IsoImage::Heif)
+        );
+        // AVIF carries mif1 too, and is AVIF.
+        assert_eq!(
+            iso_image_kind(&ftyp(b"avif", &[b"mif1", b"miaf"])),
+            Some(IsoImage::Avif)
+        );
+        assert_eq!(
+            iso_image_kind(&ftyp(b"mif1", &[b"avif"])),
+            Some(IsoImage::Avif)
+        );
+        // An MP4 video is neither (the next box's "avif" is not a brand).
+        assert_eq!(iso_image_kind(&ftyp(b"isom", &[b"iso2", b"mp41"])), None);
+        assert_eq!(iso_image_kind(b"\x89PNG\r\n\x1a\n"), None);
+        assert_eq!(iso_image_kind(&[]), None);
+    }
+
+    #[test]
+    fn the_readable_formats_are_this_builds() {
+        let list = readable_formats();
+        for f in ["PNG", "JPEG", "WebP", "GIF", "TIFF"] {
+            assert!(list.contains(f), "{list}");
+        }
+        assert!(!list.contains("AVIF") && !list.contains("TGA"), "{list}");
+        assert!(list.starts_with("PNG, JPEG, WebP, GIF"), "{list}");
+    }
+}
