@@ -241,7 +241,8 @@ pub struct ImageArgs {
     #[arg(long, short = 'c', value_name = "IMAGE")]
     pub content: PathBuf,
 
-    /// Output image; the format follows the extension (.jpg, .png, .webp).
+    /// Output image; the format follows the extension (.jpg, .png, .webp,
+    /// .tiff).
     #[arg(long, short = 'o', value_name = "IMAGE")]
     pub output: PathBuf,
 
@@ -260,7 +261,7 @@ pub struct ImageArgs {
     pub save_every: Option<u64>,
 
     /// JPEG quality of a .jpg output and its snapshots, 1 (smallest file)
-    /// to 100 (least loss); PNG and WebP are written lossless. Default 95.
+    /// to 100 (least loss); PNG, WebP and TIFF are written lossless. Default 95.
     #[arg(long, value_name = "Q", value_parser = clap::value_parser!(u8).range(1..=100))]
     pub jpeg_quality: Option<u8>,
 
@@ -741,7 +742,7 @@ pub struct FastArgs {
     pub output: PathBuf,
 
     /// JPEG quality of .jpg outputs, 1 (smallest file) to 100 (least
-    /// loss); PNG and WebP are written lossless. Default 95.
+    /// loss); PNG, WebP and TIFF are written lossless. Default 95.
     #[arg(long, value_name = "Q", value_parser = clap::value_parser!(u8).range(1..=100))]
     pub jpeg_quality: Option<u8>,
 

@@ -452,7 +452,7 @@ fn folder_jobs(cli: &FastArgs) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
         return Err(Error::parameter(
             "content",
             format!(
-                "{} holds no PNG, JPEG or WebP images (each painting keeps its photo's name \
+                "{} holds no PNG, JPEG, WebP or TIFF images (each painting keeps its photo's name \
                  and format; a GIF or BMP photo can be painted on its own: --content FILE)",
                 cli.content.display()
             ),
@@ -460,7 +460,7 @@ fn folder_jobs(cli: &FastArgs) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
     }
     if !skipped.is_empty() {
         log::warn!(
-            "{}: skipping {} entr{} that {} not a PNG, JPEG or WebP file (folders, links to \
+            "{}: skipping {} entr{} that {} not a PNG, JPEG, WebP or TIFF file (folders, links to \
              nothing, hidden and other files): {}",
             cli.content.display(),
             skipped.len(),

@@ -92,7 +92,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     {
         say(format!(
             "warning: {} is partly transparent, and a JPEG output cannot keep that: name a \
-             .png or .webp output to keep it",
+             .png, .webp or .tiff output to keep it",
             cli.content.display()
         ));
     }

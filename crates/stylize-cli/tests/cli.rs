@@ -1798,6 +1798,17 @@ fn every_input_kind_runs_or_is_refused_clearly() {
         );
         std::fs::remove_file(&out).unwrap();
     }
+    // A TIFF in, a TIFF out (`.tif` too), lossless.
+    let out = d.join("painted.tif");
+    let o = run(&d.join("scan.tiff"), &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = std::fs::read(&out).unwrap();
+    assert_eq!(
+        image::guess_format(&bytes).unwrap(),
+        image::ImageFormat::Tiff
+    );
+    assert!(red_then_blue(&image::load_from_memory(&bytes).unwrap()));
+    std::fs::remove_file(&out).unwrap();
     // The grey image stays grey (no colour cast) at its darker left.
     let out = d.join("grey.png");
     assert!(run(&d.join("grey alpha.png"), &out).status.success());

@@ -178,7 +178,7 @@ fn a_folder_paints_every_image_and_reports_the_bad_one() {
     // logger's level tag and module path.
     assert!(
         stderr(&o).lines().any(|l| l.starts_with("warning: ")
-            && l.contains("skipping 4 entries that are not a PNG, JPEG or WebP file")),
+            && l.contains("skipping 4 entries that are not a PNG, JPEG, WebP or TIFF file")),
         "{}",
         stderr(&o)
     );

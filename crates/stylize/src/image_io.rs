@@ -456,7 +456,8 @@ pub fn with_alpha(rgb: RgbImage, alpha: Option<&GrayImage>) -> DynamicImage {
     DynamicImage::ImageRgba8(rgba)
 }
 
-/// The output format for `path`'s extension (jpg/jpeg, png, webp).
+/// The output format for `path`'s extension (jpg/jpeg, png, webp,
+/// tif/tiff).
 ///
 /// # Errors
 /// [`Error::Parameter`] for a missing or unsupported extension.
@@ -469,10 +470,11 @@ pub fn output_format(path: &Path) -> Result<ImageFormat> {
         "jpg" | "jpeg" => Ok(ImageFormat::Jpeg),
         "png" => Ok(ImageFormat::Png),
         "webp" => Ok(ImageFormat::WebP),
+        "tif" | "tiff" => Ok(ImageFormat::Tiff),
         _ => Err(Error::parameter(
             "output",
             format!(
-                "{}: unsupported extension `{ext}`; use .jpg, .png or .webp",
+                "{}: unsupported extension `{ext}`; use .jpg, .png, .webp or .tiff",
                 path.display()
             ),
         )),
@@ -482,7 +484,8 @@ pub fn output_format(path: &Path) -> Result<ImageFormat> {
 /// Checks that an image of `w` x `h` pixels can be written to `path` in
 /// the format its extension names, so that a long run is not lost to the
 /// encoder at the end: JPEG holds at most 65535 pixels a side and WebP
-/// 16384; PNG has no limit that matters here.
+/// 16384; a TIFF (uncompressed, as written here) at most 4 GiB, counted at
+/// 4 bytes a pixel; PNG has no limit that matters here.
 ///
 /// # Errors
 /// [`Error::Parameter`] for an unsupported extension or a size the format
@@ -491,6 +494,19 @@ pub fn check_output_size(path: &Path, (w, h): (u32, u32)) -> Result<()> {
     let (name, limit) = match output_format(path)? {
         ImageFormat::Jpeg => ("JPEG", 65535),
         ImageFormat::WebP => ("WebP", 16384),
+        ImageFormat::Tiff => {
+            // Classic TIFF's offsets are 32-bit.
+            if u64::from(w) * u64::from(h) * 4 >= (4 << 30) - (1 << 20) {
+                return Err(Error::parameter(
+                    "output",
+                    format!(
+                        "{}: the result is {w}x{h} px, and a TIFF holds at most 4 GiB; use .png",
+                        path.display()
+                    ),
+                ));
+            }
+            return Ok(());
+        }
         _ => return Ok(()),
     };
     if w > limit || h > limit {
@@ -593,7 +609,7 @@ fn save_image_through(
         (ImageFormat::Jpeg, _) => {
             if img.color().has_alpha() {
                 log::warn!(
-                    "{}: JPEG has no alpha channel; the transparency is dropped (use .png or .webp to keep it)",
+                    "{}: JPEG has no alpha channel; the transparency is dropped (use .png, .webp or .tiff to keep it)",
                     path.display()
                 );
             }
@@ -771,14 +787,17 @@ mod tests {
         let img = DynamicImage::ImageRgb8(RgbImage::from_fn(8, 6, |x, y| {
             image::Rgb([x as u8 * 30, y as u8 * 40, 128])
         }));
-        for name in ["a.png", "a.jpg", "a.webp"] {
+        for name in ["a.png", "a.jpg", "a.webp", "a.tiff", "b.TIF"] {
             let p = dir.path().join(name);
             save_image(&img, &p).unwrap();
             let back = load_image(&p).unwrap();
             assert_eq!((back.width(), back.height()), (8, 6), "{name}");
+            if !name.ends_with("jpg") {
+                assert_eq!(back.to_rgb8(), img.to_rgb8(), "{name}: not lossless");
+            }
         }
-        // Only the three outputs: no temporary files left behind.
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
+        // Only the outputs: no temporary files left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 5);
     }
 
     /// The JPEG quality reaches the encoder: a lower one gives a smaller,
@@ -855,10 +874,13 @@ mod tests {
             .to_string()
             .contains("JPEG"));
         assert!(ok("a.bmp", (10, 10)).is_err());
+        assert!(ok("a.tiff", (32_000, 32_000)).is_ok());
+        let err = ok("a.tif", (32_768, 32_768)).unwrap_err().to_string();
+        assert!(err.contains("a TIFF holds at most 4 GiB"), "{err}");
     }
 
     #[test]
-    fn alpha_survives_png_and_webp_and_is_dropped_for_jpeg() {
+    fn alpha_survives_png_webp_and_tiff_and_is_dropped_for_jpeg() {
         let dir = tempfile::tempdir().unwrap();
         let rgba = RgbaImage::from_fn(8, 6, |x, y| image::Rgba([200, 100, 50, (x * 30 + y) as u8]));
         let src = DynamicImage::ImageRgba8(rgba.clone());
@@ -874,7 +896,7 @@ mod tests {
         assert_eq!(big.color(), image::ColorType::Rgba8);
         assert_eq!((big.width(), big.height()), (16, 12));
         let out = with_alpha(src.to_rgb8(), Some(&alpha));
-        for name in ["a.png", "a.webp"] {
+        for name in ["a.png", "a.webp", "a.tiff"] {
             let p = dir.path().join(name);
             save_image(&out, &p).unwrap();
             let back = load_image(&p).unwrap();
