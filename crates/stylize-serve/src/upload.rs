@@ -219,7 +219,13 @@ fn sniff(part: &str, name: String, bytes: Vec<u8>) -> Result<UploadedFile, ApiEr
         }),
         None => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("{part} `{name}` is not a PNG, JPEG, WebP or GIF image"),
+            match stylize::undecodable_photo_reason(&bytes) {
+                // A phone's photo: what it is and how to convert it.
+                Some(why) => format!(
+                    "{part} `{name}` is {why}; the page takes PNG, JPEG, WebP or GIF images"
+                ),
+                None => format!("{part} `{name}` is not a PNG, JPEG, WebP or GIF image"),
+            },
         )),
     }
 }

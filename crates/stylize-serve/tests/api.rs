@@ -288,6 +288,31 @@ async fn security_checks() {
     .await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{v}");
     assert!(error_of(&v).contains("notes.jpg"), "{v}");
+    assert!(
+        error_of(&v).contains("is not a PNG, JPEG, WebP or GIF image"),
+        "{v}"
+    );
+    // An iPhone's HEIC photo (its first box) is named, with how to convert it.
+    let (status, v) = json(
+        &app,
+        post_job(&[
+            Part::File(
+                "content",
+                "IMG_0001.HEIC",
+                b"\0\0\0\x18ftypheic\0\0\0\0mif1heic\0\0\0\x08meta",
+            ),
+            Part::Text("builtin", "udnie"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{v}");
+    assert!(
+        error_of(&v)
+            .contains("content `IMG_0001.HEIC` is a HEIC (HEIF) image, as phones save photos")
+            && error_of(&v).contains("heif-convert")
+            && error_of(&v).ends_with("the page takes PNG, JPEG, WebP or GIF images"),
+        "{v}"
+    );
     // An image that does not decode: a PNG signature and nothing else.
     let (status, v) = json(
         &app,

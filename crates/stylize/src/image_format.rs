@@ -12,30 +12,46 @@ use image::ImageFormat;
 /// media file, as phones save) is named as such with a command that
 /// converts it; any other format is named with the formats that are read.
 pub(crate) fn unreadable_reason(path: &Path, format: Option<ImageFormat>) -> String {
-    match iso_media_image(path) {
-        Some(IsoImage::Heif) => format!(
-            "a HEIC (HEIF) image, as phones save photos, which stylize cannot decode; convert it \
-             to JPEG or PNG first (`heif-convert photo.heic photo.jpg` from libheif; on macOS \
-             `sips -s format jpeg photo.heic --out photo.jpg`), or set the camera to JPEG \
-             (iPhone: Settings, Camera, Formats, Most Compatible); stylize reads {}",
+    if let Some(kind) = iso_media_image(path) {
+        return format!(
+            "{}; stylize reads {}",
+            phone_reason(&kind),
+            readable_formats()
+        );
+    }
+    match format {
+        Some(f) => format!(
+            "a {} image, which stylize cannot decode; it reads {}",
+            name(f),
             readable_formats()
         ),
-        Some(IsoImage::Avif) => format!(
-            "an AVIF image, which stylize cannot decode; convert it to PNG or JPEG first \
-             (`avifdec image.avif image.png` from libavif); stylize reads {}",
+        None => format!(
+            "not a recognised image format (stylize reads {})",
             readable_formats()
         ),
-        None => match format {
-            Some(f) => format!(
-                "a {} image, which stylize cannot decode; it reads {}",
-                name(f),
-                readable_formats()
-            ),
-            None => format!(
-                "not a recognised image format (stylize reads {})",
-                readable_formats()
-            ),
-        },
+    }
+}
+
+/// Why a file that starts with `head` cannot be read, when it is a HEIC
+/// (HEIF) or AVIF photo, as phones save them (told from its first box):
+/// what it is and how to convert it. `None` for anything else, which may
+/// still be unreadable for other reasons. For a program that checks an
+/// upload's bytes before saving them, such as the web page.
+pub fn undecodable_photo_reason(head: &[u8]) -> Option<String> {
+    iso_image_kind(head).map(|kind| phone_reason(&kind))
+}
+
+/// [`unreadable_reason`] for a phone's photo format.
+fn phone_reason(kind: &IsoImage) -> String {
+    match kind {
+        IsoImage::Heif => "a HEIC (HEIF) image, as phones save photos, which stylize cannot \
+             decode; convert it to JPEG or PNG first (`heif-convert photo.heic photo.jpg` from \
+             libheif; on macOS `sips -s format jpeg photo.heic --out photo.jpg`), or set the \
+             camera to JPEG (iPhone: Settings, Camera, Formats, Most Compatible)"
+            .to_string(),
+        IsoImage::Avif => "an AVIF image, which stylize cannot decode; convert it to PNG or JPEG \
+             first (`avifdec image.avif image.png` from libavif)"
+            .to_string(),
     }
 }
 
@@ -175,6 +191,17 @@ mod tests {
         assert_eq!(iso_image_kind(&ftyp(b"isom", &[b"iso2", b"mp41"])), None);
         assert_eq!(iso_image_kind(b"\x89PNG\r\n\x1a\n"), None);
         assert_eq!(iso_image_kind(&[]), None);
+        let heic = undecodable_photo_reason(&ftyp(b"heic", &[b"mif1"])).unwrap();
+        assert!(
+            heic.starts_with("a HEIC (HEIF) image") && heic.contains("heif-convert"),
+            "{heic}"
+        );
+        let avif = undecodable_photo_reason(&ftyp(b"avif", &[])).unwrap();
+        assert!(
+            avif.starts_with("an AVIF image") && avif.contains("avifdec"),
+            "{avif}"
+        );
+        assert_eq!(undecodable_photo_reason(b"GIF89a"), None);
     }
 
     #[test]
