@@ -979,6 +979,20 @@ fn the_flicker_command_measures_two_clips_in_step() {
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["frames"], 5);
     assert_eq!(r["cuts"], serde_json::json!([]));
+    // A phone's HEIC photo among the frames is skipped, and said so.
+    let heic = small.join("s6.HEIC");
+    std::fs::write(&heic, b"\0\0\0\x18ftypheic\0\0\0\0mif1heic").unwrap();
+    let o = flicker(&small);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("skipping 1 HEIC or AVIF file(s) (as phones save photos)")
+            && stderr(&o).contains("heif-convert"),
+        "{}",
+        stderr(&o)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["frames"], 5);
+    std::fs::remove_file(&heic).unwrap();
     // A cut before the fourth frame (another picture from there on) is
     // said as frame 4, counted from 1 as `--frames` counts.
     let cut = d.path().join("cut");

@@ -31,6 +31,16 @@ impl FolderSource {
     /// have the first one's size.
     pub(crate) fn open(folder: &Path, options: &SourceOptions) -> Result<Self> {
         let files = frame_files(folder)?;
+        let phone = phone_photos(folder);
+        if phone > 0 {
+            log::warn!(
+                "{}: skipping {phone} HEIC or AVIF file(s) (as phones save photos), which stylize \
+                 cannot decode; convert them to JPEG or PNG first (`heif-convert IMG.HEIC \
+                 IMG.jpg` from libheif, `avifdec IMG.avif IMG.png` from libavif) to have them \
+                 as frames",
+                folder.display()
+            );
+        }
         let Some(first) = files.first() else {
             return Err(FramesError::EmptyFolder {
                 path: folder.to_path_buf(),
@@ -121,6 +131,27 @@ pub fn frame_files(folder: &Path) -> Result<Vec<PathBuf>> {
     }
     files.sort_by(|a, b| natural_cmp(&file_name(a), &file_name(b)));
     Ok(files)
+}
+
+/// How many files of `folder` are named as HEIC, HEIF or AVIF photos:
+/// frames a user may expect, which are skipped (0 where it cannot be
+/// listed; [`frame_files`] reports that).
+fn phone_photos(folder: &Path) -> usize {
+    std::fs::read_dir(folder).map_or(0, |entries| {
+        entries
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                e.file_name().to_str().is_some_and(|n| {
+                    !n.starts_with('.')
+                        && n.rsplit_once('.').is_some_and(|(_, ext)| {
+                            ["heic", "heif", "avif"]
+                                .iter()
+                                .any(|p| ext.eq_ignore_ascii_case(p))
+                        })
+                })
+            })
+            .count()
+    })
 }
 
 fn file_name(path: &Path) -> String {
