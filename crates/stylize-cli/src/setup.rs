@@ -240,12 +240,22 @@ pub fn load_stylizer(
         }
         r => r?,
     };
-    if let Some(t) = worker_threads(cli.threads, Workers::of_run(cli), |m| {
+    let threads = worker_threads(cli.threads, Workers::of_run(cli), |m| {
         say(format!("note: {m}"));
-    }) {
+    });
+    if let Some(t) = threads {
         stylizer = stylizer.with_threads(t)?;
     }
-    say(format!("device: {}", stylizer.device_description()));
+    // On the CPU, what a timing depends on (and a bug report needs): the
+    // instruction set the kernels run and the worker threads.
+    let cpu = stylizer.simd_level().map_or_else(String::new, |level| {
+        format!(
+            "; {}, {} thread(s)",
+            level.effective(),
+            threads.unwrap_or_else(rayon::current_num_threads)
+        )
+    });
+    say(format!("device: {}{cpu}", stylizer.device_description()));
     Ok((stylizer, weights))
 }
 

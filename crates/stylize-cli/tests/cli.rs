@@ -75,7 +75,13 @@ fn a_short_run_writes_image_loss_log_and_snapshots() {
         err.contains("VGG16") && err.contains("preprocessing: hed"),
         "{err}"
     );
-    assert!(err.contains("device: cpu (fast engine)"), "{err}");
+    assert!(err.contains("device: cpu (fast engine); "), "{err}");
+    // With the instruction set its kernels run and the threads asked for.
+    let simd = stylize::SimdLevel::from_env().effective();
+    assert!(
+        err.contains(&format!("(fast engine); {simd}, 2 thread(s)")),
+        "{simd}: {err}"
+    );
     assert!(err.contains("block5_conv3"), "{err}");
     let img = image::open(&out).unwrap();
     assert_eq!((img.width(), img.height()), (451, 300));
