@@ -37,6 +37,7 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     if let Some(t) = threads {
         stylizer = stylizer.with_threads(t)?;
     }
+    let device = crate::setup::device_line(&stylizer, threads);
     let threads = threads.map_or(cli.threads, |t| u32::try_from(t).ok());
     let description = format!(
         "{}: {}",
@@ -77,10 +78,7 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         );
     }
     if !quiet {
-        note!(
-            "device: {}; weights: {description}",
-            stylizer.device_description()
-        );
+        note!("device: {device}; weights: {description}");
     }
     // The fast network is optional: without its files the page offers the
     // optimiser only, and says how to get them.

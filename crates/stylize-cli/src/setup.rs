@@ -246,16 +246,7 @@ pub fn load_stylizer(
     if let Some(t) = threads {
         stylizer = stylizer.with_threads(t)?;
     }
-    // On the CPU, what a timing depends on (and a bug report needs): the
-    // instruction set the kernels run and the worker threads.
-    let cpu = stylizer.simd_level().map_or_else(String::new, |level| {
-        format!(
-            "; {}, {} thread(s)",
-            level.effective(),
-            threads.unwrap_or_else(rayon::current_num_threads)
-        )
-    });
-    say(format!("device: {}{cpu}", stylizer.device_description()));
+    say(format!("device: {}", device_line(&stylizer, threads)));
     Ok((stylizer, weights))
 }
 
@@ -293,6 +284,21 @@ impl Workers {
             Workers::Both => Workers::Optimiser.per_thread() + Workers::Networks.per_thread(),
         }
     }
+}
+
+/// Where `stylizer` runs, for the run's header: its device and backend,
+/// and on the CPU what a timing depends on (and a bug report needs): the
+/// instruction set the kernels run and the worker threads (`threads`, else
+/// one per core), as `cpu (fast engine); avx512, 2 thread(s)`.
+pub fn device_line(stylizer: &Stylizer, threads: Option<usize>) -> String {
+    let cpu = stylizer.simd_level().map_or_else(String::new, |level| {
+        format!(
+            "; {}, {} thread(s)",
+            level.effective(),
+            threads.unwrap_or_else(rayon::current_num_threads)
+        )
+    });
+    format!("{}{cpu}", stylizer.device_description())
 }
 
 /// The worker threads `--threads` (`threads`) asks for, else rayon's count.
