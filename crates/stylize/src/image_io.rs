@@ -203,13 +203,20 @@ fn to_srgb(
 }
 
 /// What loading `path`, a `format` file, warns about, each message naming
-/// the file: an animation used as a still (its first frame), a JPEG cut
-/// short (its missing part decodes as grey).
+/// the file: an animation used as a still (its first frame), a TIFF of
+/// several pages (its first), a JPEG cut short (its missing part decodes
+/// as grey).
 fn warnings_for(path: &Path, format: ImageFormat, limits: image::Limits) -> Vec<String> {
     let mut warnings = Vec::new();
     if let Some(kind) = animation(path, format, limits) {
         warnings.push(format!(
             "{}: an animated {kind}; using its first frame as a still image",
+            path.display()
+        ));
+    }
+    if format == ImageFormat::Tiff && tiff_has_pages(path) {
+        warnings.push(format!(
+            "{}: a TIFF of several pages; using its first page",
             path.display()
         ));
     }
@@ -244,6 +251,16 @@ fn animation(path: &Path, format: ImageFormat, limits: image::Limits) -> Option<
             .then_some("WebP"),
         _ => None,
     }
+}
+
+/// Whether the TIFF at `path` holds more than one image (page): reads its
+/// first directory only. A file that cannot be read counts as one page
+/// (decoding it properly then reports the error).
+fn tiff_has_pages(path: &Path) -> bool {
+    std::fs::File::open(path)
+        .ok()
+        .and_then(|f| tiff::decoder::Decoder::new(std::io::BufReader::new(f)).ok())
+        .is_some_and(|d| d.more_images())
 }
 
 /// Whether the GIF at `path` has more than one frame. Decodes at most the
@@ -949,6 +966,37 @@ mod tests {
                 path.display()
             );
         }
+    }
+
+    /// A TIFF of two pages (a scanner's multi-page file) is read as its
+    /// first page, with a warning; a one-page TIFF gets none.
+    #[test]
+    fn a_multi_page_tiff_is_read_as_its_first_page_and_said() {
+        use tiff::encoder::{colortype::RGB8, TiffEncoder};
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, pages: &[RgbImage]| {
+            let path = dir.path().join(name);
+            let mut enc = TiffEncoder::new(std::fs::File::create(&path).unwrap()).unwrap();
+            for page in pages {
+                enc.write_image::<RGB8>(page.width(), page.height(), page.as_raw())
+                    .unwrap();
+            }
+            path
+        };
+        let first = red_blue(16, 8);
+        let second = RgbImage::from_pixel(16, 8, image::Rgb([0, 255, 0]));
+        let two = write("two.tiff", &[first.clone(), second]);
+        let (img, warnings) = load_image_with_warnings(&two, &ImageLimits::DEFAULT).unwrap();
+        assert_eq!(img.to_rgb8(), first);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].ends_with("two.tiff: a TIFF of several pages; using its first page"),
+            "{warnings:?}"
+        );
+        let one = write("one.tif", std::slice::from_ref(&first));
+        let (img, warnings) = load_image_with_warnings(&one, &ImageLimits::DEFAULT).unwrap();
+        assert_eq!(img.to_rgb8(), first);
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 
     /// Each kind of file users have decodes to the right size, orientation
