@@ -139,7 +139,7 @@ pub fn frame_files(folder: &Path) -> Result<Vec<PathBuf>> {
 fn phone_photos(folder: &Path) -> usize {
     std::fs::read_dir(folder).map_or(0, |entries| {
         entries
-            .filter_map(|e| e.ok())
+            .filter_map(Result::ok)
             .filter(|e| {
                 e.file_name().to_str().is_some_and(|n| {
                     !n.starts_with('.')

@@ -67,8 +67,9 @@ pub(crate) fn readable_formats() -> String {
         ImageFormat::Bmp,
         ImageFormat::Tiff,
     ];
-    let mut formats: Vec<ImageFormat> =
-        ImageFormat::all().filter(|f| f.reading_enabled()).collect();
+    let mut formats: Vec<ImageFormat> = ImageFormat::all()
+        .filter(ImageFormat::reading_enabled)
+        .collect();
     formats.sort_by_key(|f| FIRST.iter().position(|g| g == f).unwrap_or(FIRST.len()));
     let names: Vec<&str> = formats.into_iter().map(name).collect();
     match names.split_last() {
