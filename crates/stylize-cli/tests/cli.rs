@@ -1834,7 +1834,12 @@ fn every_input_kind_runs_or_is_refused_clearly() {
             d.join("strip.png"),
             "is 64x1 px at the working size, but layer",
         ),
-        (d.clone(), "it is a folder, not an image file"),
+        // With what to do instead.
+        (
+            d.clone(),
+            "it is a folder, not an image file; `stylize image` paints one photo. `stylize fast \
+             --content FOLDER --output FOLDER` paints every photo in a folder",
+        ),
         (
             d.join("IMG_0001.HEIC"),
             "a HEIC (HEIF) image, as phones save photos, which stylize cannot decode; convert it",
