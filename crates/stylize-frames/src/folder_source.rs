@@ -12,6 +12,10 @@ use crate::orientation::upright_size;
 /// File extensions read as frames (compared case-insensitively).
 const FRAME_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"];
 
+/// Extensions of phone photos that cannot be frames (no decoder here), said
+/// when skipped.
+const PHONE_EXTENSIONS: [&str; 3] = ["heic", "heif", "avif"];
+
 /// The image files of a folder, in natural order. Each frame is turned
 /// upright as its EXIF orientation says (a phone's photos) and its colours
 /// converted to sRGB from its colour profile, as a photo given to `stylize
@@ -120,7 +124,7 @@ pub fn frame_files(folder: &Path) -> Result<Vec<PathBuf>> {
         let path = entry.path();
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if name.starts_with('.') || !is_frame_name(name) {
+        if name.starts_with('.') || !has_extension(name, &FRAME_EXTENSIONS) {
             continue;
         }
         // Follows symlinks; folders named like images are skipped.
@@ -137,21 +141,17 @@ pub fn frame_files(folder: &Path) -> Result<Vec<PathBuf>> {
 /// frames a user may expect, which are skipped (0 where it cannot be
 /// listed; [`frame_files`] reports that).
 fn phone_photos(folder: &Path) -> usize {
-    std::fs::read_dir(folder).map_or(0, |entries| {
-        entries
-            .filter_map(Result::ok)
-            .filter(|e| {
-                e.file_name().to_str().is_some_and(|n| {
-                    !n.starts_with('.')
-                        && n.rsplit_once('.').is_some_and(|(_, ext)| {
-                            ["heic", "heif", "avif"]
-                                .iter()
-                                .any(|p| ext.eq_ignore_ascii_case(p))
-                        })
-                })
-            })
-            .count()
-    })
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name();
+            name.to_str()
+                .is_some_and(|n| !n.starts_with('.') && has_extension(n, &PHONE_EXTENSIONS))
+        })
+        .count()
 }
 
 fn file_name(path: &Path) -> String {
@@ -160,9 +160,11 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-fn is_frame_name(name: &str) -> bool {
+/// Whether the file name `name` ends in one of `extensions` (compared
+/// case-insensitively).
+fn has_extension(name: &str, extensions: &[&str]) -> bool {
     name.rsplit_once('.')
-        .is_some_and(|(_, ext)| FRAME_EXTENSIONS.iter().any(|e| ext.eq_ignore_ascii_case(e)))
+        .is_some_and(|(_, ext)| extensions.iter().any(|e| ext.eq_ignore_ascii_case(e)))
 }
 
 /// [`FramesError::EmptyFile`] for a frame of 0 bytes.

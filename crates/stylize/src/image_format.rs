@@ -112,16 +112,13 @@ enum IsoImage {
 /// `ftyp` box whose major or compatible brands name one. AVIF is told first
 /// (its files also carry HEIF's generic `mif1` brand).
 fn iso_media_image(path: &Path) -> Option<IsoImage> {
-    let mut head = [0u8; 64];
-    let mut file = std::fs::File::open(path).ok()?;
-    let mut len = 0;
-    while len < head.len() {
-        match file.read(&mut head[len..]) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => len += n,
-        }
-    }
-    iso_image_kind(&head[..len])
+    let mut head = Vec::with_capacity(64);
+    std::fs::File::open(path)
+        .ok()?
+        .take(64)
+        .read_to_end(&mut head)
+        .ok()?;
+    iso_image_kind(&head)
 }
 
 /// [`iso_media_image`] on the file's first bytes.

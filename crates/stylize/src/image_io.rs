@@ -64,10 +64,7 @@ pub fn load_image(path: &Path) -> Result<DynamicImage> {
 pub fn image_size(path: &Path) -> Result<(u32, u32)> {
     let decode_err = |reason: &str, source| decode_error(path, reason, source);
     let reader = open_reader(path)?;
-    match reader.format() {
-        Some(f) if f.reading_enabled() => {}
-        f => return Err(decode_err(&unreadable_reason(path, f), None)),
-    }
+    readable_format(path, reader.format())?;
     let mut decoder = reader
         .into_decoder()
         .map_err(|e| decode_err("cannot read its header", Some(e)))?;
@@ -80,6 +77,16 @@ fn decode_error(path: &Path, reason: &str, source: Option<image::ImageError>) ->
         path: path.to_path_buf(),
         reason: reason.to_string(),
         source,
+    }
+}
+
+/// `format`, the one `path`'s bytes were taken for, when this build
+/// decodes it; else the error saying what the file is
+/// ([`unreadable_reason`]).
+fn readable_format(path: &Path, format: Option<ImageFormat>) -> Result<ImageFormat> {
+    match format {
+        Some(f) if f.reading_enabled() => Ok(f),
+        f => Err(decode_error(path, &unreadable_reason(path, f), None)),
     }
 }
 
@@ -155,10 +162,7 @@ pub fn load_image_with_warnings(
             source: Some(e),
         }
     };
-    let format = match reader.format() {
-        Some(f) if f.reading_enabled() => f,
-        f => return Err(decode_err(&unreadable_reason(path, f), None)),
-    };
+    let format = readable_format(path, reader.format())?;
     let mut warnings = warnings_for(path, format, l);
     let mut decoder = reader.into_decoder().map_err(too_large)?;
     // The decoded size, before anything is allocated for it.
