@@ -699,17 +699,25 @@ fn frame_range(s: &str) -> Result<(usize, Option<usize>), String> {
 /// Paint with pretrained feed-forward networks (one pass, no optimiser).
 ///
 /// `--style` paints with any painting (several blend), `--builtin` with
-/// the built-in styles (`--sheet` shows them all). `--content` and
-/// `--output` may both be folders: every image inside is painted.
+/// the built-in styles (`--sheet` shows them all, or with `--style` each
+/// painting). `--content` and `--output` may both be folders: every image
+/// inside is painted.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("what").required(true).args(["style", "builtin", "sheet"])))]
+#[command(group(
+    clap::ArgGroup::new("what")
+        .required(true)
+        .multiple(true)
+        .args(["style", "builtin", "sheet"])
+))]
 pub struct FastArgs {
     /// Content image, or a folder of images.
     #[arg(long, short = 'c', value_name = "IMAGE|FOLDER")]
     pub content: PathBuf,
 
     /// Style image (repeat to blend several paintings' style vectors), or a
-    /// bundled painting by name: starry_night, great_wave, udnie.
+    /// bundled painting by name: starry_night, great_wave, udnie. With
+    /// --sheet, each painting is tried on its own, and a folder means
+    /// every image in it.
     #[arg(long, short = 's', value_name = "IMAGE", conflicts_with = "builtin")]
     pub style: Vec<PathBuf>,
 
@@ -732,8 +740,9 @@ pub struct FastArgs {
     pub builtin: Option<String>,
 
     /// Every built-in style on the content, numbered, on one sheet (written
-    /// to --output).
-    #[arg(long, conflicts_with_all = ["style", "builtin"])]
+    /// to --output); with --style, each painting (or each image of a
+    /// folder) instead, numbered, with the painting in the tile's corner.
+    #[arg(long, conflicts_with = "builtin")]
     pub sheet: bool,
 
     /// Output image, or a folder when --content is one (created if needed;

@@ -9,8 +9,8 @@ use image::{DynamicImage, Rgb32FImage};
 use indicatif::{ProgressBar, ProgressStyle};
 use stylize::{load_image, output_format, save_image_with, Error, SaveOptions};
 use stylize_feedforward::{
-    builtin_sheet, default_models_dir, resize_longest, FastNetworks, FastOptions, FastStyle,
-    FastStylizer, Isa, StyleMix, MIN_SIDE,
+    builtin_sheet, default_models_dir, painting_sheet, resize_longest, FastNetworks, FastOptions,
+    FastStyle, FastStylizer, Isa, StyleMix, BUILTIN_STYLES, MIN_SIDE,
 };
 
 use crate::args::FastArgs;
@@ -58,8 +58,11 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         .as_deref()
         .map(|b| crate::setup::parse_builtin(b, say))
         .transpose()?;
+    // A folder of paintings is tried painting by painting on a sheet.
+    let painting_files = painting_files(&cli.style, cli.sheet)?;
+    let painting_sheet = cli.sheet && !painting_files.is_empty();
     // Checked before anything is read: one weight per painting.
-    let weights = if cli.style.is_empty() {
+    let weights = if cli.style.is_empty() || cli.sheet {
         Vec::new()
     } else {
         let blend = stylize::StyleConfig {
@@ -89,7 +92,8 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         output_format(&cli.output)?;
         check_not_an_input(
             &cli.output,
-            std::iter::once(cli.content.as_path()).chain(cli.style.iter().map(PathBuf::as_path)),
+            std::iter::once(cli.content.as_path())
+                .chain(painting_files.iter().map(PathBuf::as_path)),
             cli.overwrite,
         )?;
         vec![(cli.content.clone(), cli.output.clone())]
@@ -100,33 +104,59 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         say(format!("warning: this run ignores {why}"));
     }
     // Decode the styles before the models: a wrong path is the likelier
-    // mistake and the cheaper to report.
-    let paintings = cli
-        .style
-        .iter()
-        .map(|p| crate::setup::load_painting(p))
-        .collect::<Result<Vec<_>, _>>()?;
+    // mistake and the cheaper to report. A sheet's paintings, one a tile,
+    // are decoded as their turn comes; their headers are read now.
+    let (paintings, style_sizes) = if painting_sheet {
+        let sizes = painting_files
+            .iter()
+            .map(|p| painting_size(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        (Vec::new(), sizes)
+    } else {
+        let paintings = painting_files
+            .iter()
+            .map(|p| crate::setup::load_painting(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let sizes = paintings.iter().map(|p| (p.width(), p.height())).collect();
+        (paintings, sizes)
+    };
     // What the memory allows, before the models load: each image of a
     // folder is checked as its turn comes.
     let limit = crate::setup::memory_limit(cli.max_memory, cli.threads, Workers::Networks);
-    let style_sizes: Vec<(u32, u32)> = paintings.iter().map(|p| (p.width(), p.height())).collect();
     let size = cli.size.unwrap_or(if cli.sheet {
         DEFAULT_TILE
     } else {
         DEFAULT_SIZE
     });
+    // The styles a sheet shows.
+    let sheet_styles = match (cli.sheet, painting_sheet) {
+        (false, _) => None,
+        (true, false) => Some(BUILTIN_STYLES),
+        (true, true) => Some(painting_files.len()),
+    };
     if !folder {
-        check_memory(&cli.content, size, &style_sizes, cli.sheet, limit)?;
+        check_memory(&cli.content, size, &style_sizes, sheet_styles, limit)?;
     }
     let start = Instant::now();
     // Only the networks of the run's kind of style are read.
-    let networks = if cli.sheet || builtin.is_some() {
+    let networks = if (cli.sheet && !painting_sheet) || builtin.is_some() {
         FastNetworks::Builtin
     } else {
         FastNetworks::Arbitrary
     };
     let fast = load_fast(cli.models.as_deref(), cli.threads, networks)?;
 
+    if painting_sheet {
+        let sheet = SheetRun {
+            fast: &fast,
+            options: &options,
+            size,
+            save: &save,
+            quiet,
+            interrupt,
+        };
+        return sheet.paintings(&cli.content, &painting_files, &cli.output);
+    }
     if cli.sheet {
         let photo = load_image(&cli.content)?.to_rgb32f();
         let photo = resize_longest(&photo, size);
@@ -194,7 +224,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         }
         let t = Instant::now();
         let checked = if folder {
-            check_memory(input, size, &style_sizes, false, limit).map_err(Into::into)
+            check_memory(input, size, &style_sizes, None, limit).map_err(Into::into)
         } else {
             Ok(())
         };
@@ -269,7 +299,7 @@ fn check_memory(
     input: &Path,
     size: u32,
     styles: &[(u32, u32)],
-    sheet: bool,
+    sheet: Option<usize>,
     limit: Option<u64>,
 ) -> Result<(), Error> {
     let Some(limit) = limit else {
@@ -278,17 +308,21 @@ fn check_memory(
     let content = stylize::image_size(input)?;
     let need = |size: u32| {
         let run = stylize_feedforward::estimate_memory(content, size, styles).total;
-        if sheet {
-            let tile = stylize_feedforward::longest_size(content, size);
-            run.saturating_add(stylize_feedforward::sheet_bytes(tile))
-        } else {
-            run
+        match sheet {
+            Some(styles) => {
+                let tile = stylize_feedforward::longest_size(content, size);
+                run.saturating_add(stylize_feedforward::sheet_bytes(tile, styles))
+            }
+            None => run,
         }
     };
     let subject = format!(
         "{}: painting it at --size {size}{}",
         input.display(),
-        if sheet { " (a sheet of 27 tiles)" } else { "" }
+        match sheet {
+            Some(styles) => format!(" (a sheet of {} tiles)", styles.saturating_add(1)),
+            None => String::new(),
+        }
     );
     refuse_over_memory(
         &subject,
@@ -571,6 +605,123 @@ pub fn load_fast(
         start.elapsed().as_secs_f64()
     );
     Ok(fast)
+}
+
+/// The paintings of `--style`: each path as given, except that with
+/// `sheet` a folder stands for its images (natural order, as a frame
+/// folder is read). Without `sheet` a folder is refused, saying what it
+/// could mean.
+///
+/// # Errors
+/// [`Error::Parameter`] (`style`) for a folder without `sheet`, or one
+/// holding no images; [`Error::Io`] when a folder cannot be listed.
+fn painting_files(styles: &[PathBuf], sheet: bool) -> Result<Vec<PathBuf>, Error> {
+    let mut files = Vec::with_capacity(styles.len());
+    for path in styles {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        if !sheet {
+            return Err(Error::parameter(
+                "style",
+                format!(
+                    "{} is a folder: --sheet tries each painting in it on the photo, one tile \
+                     each; to blend paintings, name each with --style",
+                    path.display()
+                ),
+            ));
+        }
+        let inside = stylize_frames::frame_files(path).map_err(|e| match e {
+            stylize_frames::FramesError::Io { source, .. } => Error::io(path, source),
+            other => Error::parameter("style", other.to_string()),
+        })?;
+        if inside.is_empty() {
+            return Err(Error::parameter(
+                "style",
+                format!(
+                    "{} holds no paintings (PNG, JPEG, WebP, GIF, BMP or TIFF files)",
+                    path.display()
+                ),
+            ));
+        }
+        files.extend(inside);
+    }
+    Ok(files)
+}
+
+/// A painting's width and height from its header (a bundled painting's
+/// from its image), so that a sheet of many paintings holds one at a time.
+fn painting_size(path: &Path) -> Result<(u32, u32), Error> {
+    crate::setup::refuse_standard_input("style", path)?;
+    if path.exists() {
+        stylize::image_size(path)
+    } else {
+        crate::setup::load_painting(path).map(|p| (p.width(), p.height()))
+    }
+}
+
+/// What a sheet run paints with and where it reports.
+struct SheetRun<'a> {
+    fast: &'a FastStylizer,
+    options: &'a FastOptions,
+    /// A tile's longer side.
+    size: u32,
+    save: &'a SaveOptions,
+    quiet: bool,
+    interrupt: &'a Interrupt,
+}
+
+impl SheetRun<'_> {
+    /// The photo `content`, then each of `paintings` on it, numbered from
+    /// 1, written to `output` once complete; the numbers' legend is
+    /// printed.
+    fn paintings(&self, content: &Path, paintings: &[PathBuf], output: &Path) -> JobResult {
+        let photo = load_image(content)?.to_rgb32f();
+        let photo = resize_longest(&photo, self.size);
+        let bar = bar(!self.quiet, paintings.len() as u64, "paintings");
+        let sheet = painting_sheet(
+            self.fast,
+            &photo,
+            self.options,
+            paintings.len(),
+            |i| -> Result<DynamicImage, Box<dyn std::error::Error + Send + Sync>> {
+                Ok(crate::setup::load_painting(&paintings[i])?)
+            },
+            |_| {
+                bar.inc(1);
+                if self.interrupt.requested() {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            },
+        )?;
+        bar.finish_and_clear();
+        let Some(sheet) = sheet else {
+            if !self.quiet {
+                note!("interrupted: no sheet written");
+            }
+            return Ok(Outcome::Interrupted);
+        };
+        let (width, height) = sheet.dimensions();
+        save_image_with(
+            &DynamicImage::ImageRgb8(DynamicImage::ImageRgb32F(sheet).into_rgb8()),
+            output,
+            self.save,
+        )?;
+        if !self.quiet {
+            note!(
+                "wrote {} ({width}x{height}): the photo, then each painting by number (the \
+                 painting in its tile's corner):",
+                output.display()
+            );
+            for (i, path) in paintings.iter().enumerate() {
+                note!("  {:>3}  {}", i + 1, path.display());
+            }
+        }
+        Ok(Outcome::Done)
+    }
 }
 
 /// The normalised weights of `n` paintings by `config`'s `style_blend`

@@ -368,6 +368,122 @@ fn the_sheet_shows_the_photo_and_26_styles() {
     assert_eq!(sheet.dimensions(), (7 * (48 + 4) + 4, 4 * (32 + 4) + 4));
 }
 
+/// `--sheet --style`: the photo, then each painting (a folder's images in
+/// natural order, and a bundled one by name) in its own tile, numbered as
+/// the printed legend says; each tile is that painting's own `fast`
+/// result. A folder without --sheet, a folder of no images, a painting
+/// that does not decode and an output that is one of the paintings are
+/// refused, with no sheet written.
+#[test]
+fn the_sheet_tries_each_painting_of_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = common::asset("coffee.jpg");
+    let paintings = dir.path().join("paintings");
+    std::fs::create_dir(&paintings).unwrap();
+    // Natural order: 2 before 10.
+    std::fs::copy(common::asset("udnie.jpg"), paintings.join("p10.jpg")).unwrap();
+    std::fs::copy(common::asset("great_wave.jpg"), paintings.join("p2.jpg")).unwrap();
+    std::fs::write(paintings.join("notes.txt"), b"not a painting").unwrap();
+    let out = dir.path().join("sheet.png");
+    let o = fast()
+        .args(["--sheet", "-c", s(&photo), "-o", s(&out), "--size", "96"])
+        .args(["-s", s(&paintings), "-s", "starry_night", "--threads", "2"])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    let legend: Vec<&str> = err.lines().skip(1).map(str::trim).collect();
+    assert_eq!(
+        legend,
+        [
+            format!("1  {}", paintings.join("p2.jpg").display()),
+            format!("2  {}", paintings.join("p10.jpg").display()),
+            "3  starry_night".to_string()
+        ],
+        "{err}"
+    );
+    let sheet = image::open(&out).unwrap().to_rgb8();
+    // coffee.jpg is 3:2: 96x64 tiles, two rows of two, 4 px gaps.
+    assert_eq!(sheet.dimensions(), (2 * (96 + 4) + 4, 2 * (64 + 4) + 4));
+    let tile = |cell: u32| {
+        let (x, y) = (4 + (cell % 2) * 100, 4 + (cell / 2) * 68);
+        image::imageops::crop_imm(&sheet, x, y, 96, 64).to_image()
+    };
+    // Away from the label (top left) and the painting (bottom right),
+    // each tile is the painting's own result.
+    let middle = |img: &image::RgbImage| image::imageops::crop_imm(img, 24, 8, 48, 40).to_image();
+    let tiles: Vec<image::RgbImage> = (1..4).map(tile).collect();
+    let styles = [
+        common::asset("great_wave.jpg"),
+        common::asset("udnie.jpg"),
+        PathBuf::from("starry_night"),
+    ];
+    for (i, (t, style)) in tiles.iter().zip(&styles).enumerate() {
+        let single = dir.path().join(format!("single{i}.png"));
+        let o = fast()
+            .args(["-c", s(&photo), "-o", s(&single), "--size", "96"])
+            .args(["-s", s(style), "--threads", "2"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        let single = image::open(&single).unwrap().to_rgb8();
+        let same = mean_abs_diff(&middle(t), &middle(&single));
+        assert!(same < 0.005, "tile {}: {same}", i + 1);
+    }
+    assert!(mean_abs_diff(&middle(&tiles[0]), &middle(&tiles[1])) > 0.03);
+    // Each tile shows its painting in the corner: the corner's mean
+    // colour is nearer its own painting's than the other's.
+    let mean = |img: &image::RgbImage| {
+        let n = f64::from(img.width() * img.height());
+        [0, 1, 2].map(|k| img.pixels().map(|p| f64::from(p[k])).sum::<f64>() / n)
+    };
+    let corner =
+        |t: &image::RgbImage| mean(&image::imageops::crop_imm(t, 78, 52, 14, 8).to_image());
+    let far = |a: [f64; 3], b: [f64; 3]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f64>();
+    let wave = mean(&image::open(&styles[0]).unwrap().to_rgb8());
+    let udnie = mean(&image::open(&styles[1]).unwrap().to_rgb8());
+    let (c1, c2) = (corner(&tiles[0]), corner(&tiles[1]));
+    assert!(far(c1, wave) < far(c1, udnie), "{c1:?} {wave:?} {udnie:?}");
+    assert!(far(c2, udnie) < far(c2, wave), "{c2:?} {wave:?} {udnie:?}");
+
+    // What is refused, with no sheet written.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let broken = dir.path().join("broken");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::copy(common::asset("udnie.jpg"), broken.join("a.jpg")).unwrap();
+    std::fs::write(broken.join("b.png"), b"not a png").unwrap();
+    let refused = dir.path().join("refused.png");
+    let painting = paintings.join("p2.jpg");
+    let cases: [(&[&str], &Path, &str); 4] = [
+        (
+            &["-s", s(&paintings)],
+            &refused,
+            "is a folder: --sheet tries each painting",
+        ),
+        (
+            &["--sheet", "-s", s(&empty)],
+            &refused,
+            "holds no paintings",
+        ),
+        (&["--sheet", "-s", s(&broken)], &refused, "b.png"),
+        (&["--sheet", "-s", s(&paintings)], &painting, "p2.jpg"),
+    ];
+    let before = std::fs::read(&painting).unwrap();
+    for (args, output, says) in cases {
+        let o = fast()
+            .args(["-c", s(&photo), "-o", s(output), "--size", "64"])
+            .args(args)
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!refused.exists(), "{args:?}");
+    }
+    assert_eq!(std::fs::read(&painting).unwrap(), before);
+}
+
 /// A run whose estimated memory is over --max-memory is refused before it
 /// paints, with the --size that fits, and leaves no output; that --size
 /// runs. In a folder the image that does not fit is reported and the
