@@ -45,6 +45,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         )
         .into());
     }
+    crate::setup::refuse_style_folder(&cli.common.style)?;
     refuse_standard_output(&cli.output)?;
     // A folder is said as such before its (missing) extension.
     check_output_file(&cli.output)?;

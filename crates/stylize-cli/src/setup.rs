@@ -154,6 +154,30 @@ pub fn refuse_standard_input(flag: &str, path: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// Refuses a folder given as `--style` to a job that blends its
+/// paintings (`image`, `video`), saying how to try each painting in it
+/// instead: `stylize fast --sheet`, which paints a tile per painting in
+/// about a second.
+///
+/// # Errors
+/// [`Error::Parameter`] (`style`) for the first folder.
+pub fn refuse_style_folder(styles: &[PathBuf]) -> Result<(), Error> {
+    let Some(folder) = styles.iter().find(|p| p.is_dir()) else {
+        return Ok(());
+    };
+    Err(Error::parameter(
+        "style",
+        format!(
+            "{}: it is a folder, not an image file; the paintings named with --style are \
+             blended, so name each one. To see how each painting of the folder looks on the \
+             photo first, `stylize fast --sheet --content PHOTO --style {} --output sheet.png` \
+             paints one tile per painting (the feed-forward network, about a second in all)",
+            folder.display(),
+            folder.display()
+        ),
+    ))
+}
+
 /// Finds and reads the weights and loads them on the device and engine
 /// asked for, saying what it uses (unless `quiet`).
 ///

@@ -58,6 +58,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         }
     }
     // Everything a user can get wrong, before the long part.
+    crate::setup::refuse_style_folder(&cli.common.style)?;
     if let Some(init) = cli.common.init.as_deref().filter(|i| is_fast_init(i)) {
         return Err(Error::parameter(
             "init",

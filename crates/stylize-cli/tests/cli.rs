@@ -450,6 +450,49 @@ struct Case {
     expect: &'static str,
 }
 
+/// A folder as `--style` of `image` or `video` (which blend their
+/// paintings) is refused before the weights are read, pointing to `fast
+/// --sheet`, which tries each painting of a folder.
+#[test]
+fn a_folder_of_paintings_for_the_optimiser_points_to_the_sheet() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let paintings = d.join("paintings");
+    std::fs::create_dir(&paintings).unwrap();
+    std::fs::copy(common::asset("udnie.jpg"), paintings.join("udnie.jpg")).unwrap();
+    let photo = common::asset("chelsea.jpg");
+    // No weights anywhere: the refusal comes first.
+    let nowhere = d.join("no-weights.h5");
+    for (job, out) in [("image", d.join("out.png")), ("video", d.join("out.gif"))] {
+        let input = if job == "image" {
+            "--content"
+        } else {
+            "--input"
+        };
+        let o = stylize()
+            .args([job, input, photo.to_str().unwrap(), "--output"])
+            .arg(&out)
+            .args(["--style", "starry_night", "--style"])
+            .arg(&paintings)
+            .arg("--weights")
+            .arg(&nowhere)
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{job}: {err}");
+        assert!(
+            err.contains(
+                "it is a folder, not an image file; the paintings named with --style are blended"
+            ) && err.contains(&format!(
+                "stylize fast --sheet --content PHOTO --style {}",
+                paintings.display()
+            )),
+            "{job}: {err}"
+        );
+        assert!(!out.exists(), "{job}");
+    }
+}
+
 #[test]
 fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
     let Some(weights) =
