@@ -116,8 +116,9 @@ fn with_default_job(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString
 /// The jobs.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Paint one photo in the style of one or more paintings (the default
-    /// job: `stylize --content ...` means `stylize image --content ...`).
+    /// Paint one photo (or each of a folder) in the style of one or more
+    /// paintings (the default job: `stylize --content ...` means `stylize
+    /// image --content ...`).
     Image(ImageArgs),
     /// Paint the frames of a video (or GIF, or folder of frames) into an
     /// animation you can walk through, coherent from frame to frame.
@@ -237,13 +238,16 @@ pub struct ImageArgs {
     #[arg(long)]
     pub overwrite: bool,
 
-    /// Content image: the photo whose layout is kept.
-    #[arg(long, short = 'c', value_name = "IMAGE")]
+    /// Content image: the photo whose layout is kept. Or a folder of
+    /// photos, each painted in turn into the --output folder under its own
+    /// name; photos already painted there are skipped, so the same
+    /// command continues a stopped run.
+    #[arg(long, short = 'c', value_name = "IMAGE|FOLDER")]
     pub content: PathBuf,
 
     /// Output image; the format follows the extension (.jpg, .png, .webp,
-    /// .tiff).
-    #[arg(long, short = 'o', value_name = "IMAGE")]
+    /// .tiff). A folder when --content is one (made if needed).
+    #[arg(long, short = 'o', value_name = "IMAGE|FOLDER")]
     pub output: PathBuf,
 
     /// Draw the costs against iteration to this PNG file at the end.

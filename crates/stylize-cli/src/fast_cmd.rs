@@ -15,6 +15,7 @@ use stylize_feedforward::{
 
 use crate::args::FastArgs;
 use crate::interrupt::Interrupt;
+use crate::photo_folder::PhotoFolder;
 use crate::setup::Workers;
 use crate::setup::{check_not_an_input, check_output_file, refuse_standard_output};
 use crate::{JobResult, Outcome};
@@ -85,8 +86,12 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     refuse_standard_output(&cli.output)?;
     // (A `-` painting is refused as the paintings load, below.)
     crate::setup::refuse_standard_input("content", &cli.content)?;
+    let mut photos = None;
     let jobs = if folder {
-        folder_jobs(cli)?
+        let listed = PhotoFolder::list(&cli.content, &cli.output, &painting_files, cli.overwrite)?;
+        let jobs = listed.jobs.clone();
+        photos = Some(listed);
+        jobs
     } else {
         check_output_file(&cli.output)?;
         output_format(&cli.output)?;
@@ -195,18 +200,9 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     };
     // The output folder is made only now, once the styles and the models
     // have loaded, and removed again if no image could be painted into it.
-    // A link to a folder not yet made is followed, as a file's link is:
-    // the folder is made where it points.
-    let made_folder = if folder && !cli.output.is_dir() {
-        let at = stylize::OutputFile::target_of(&cli.output)
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| cli.output.clone());
-        std::fs::create_dir_all(&at).map_err(|e| Error::io(&cli.output, e))?;
-        Some(at)
-    } else {
-        None
-    };
+    if let Some(photos) = &mut photos {
+        photos.make_output()?;
+    }
     let settings = Settings {
         style: &style,
         options: &options,
@@ -268,9 +264,8 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    if let Some(made) = made_folder.filter(|_| failed == jobs.len()) {
-        // Only an empty folder is removed.
-        let _ = std::fs::remove_dir(made);
+    if let Some(photos) = photos.as_ref().filter(|_| failed == jobs.len()) {
+        photos.remove_output_if_empty();
     }
     if failed > 0 {
         return Err(format!("{failed} of {} images failed (see above)", jobs.len()).into());
@@ -433,99 +428,6 @@ fn paint(
     let rgb = DynamicImage::ImageRgb32F(out).to_rgb8();
     save_image_with(&stylize::with_alpha(rgb, alpha.as_ref()), output, &save)?;
     Ok(dims)
-}
-
-/// The (input, output) pairs of a folder run: every image file directly in
-/// --content, by name, each to the same name in --output (created).
-fn folder_jobs(cli: &FastArgs) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
-    if cli.output.is_file() {
-        return Err(Error::parameter(
-            "output",
-            format!(
-                "{} is a file; with a folder as --content, --output is a folder",
-                cli.output.display()
-            ),
-        ));
-    }
-    // A folder to be made, named like an image: the user most likely
-    // meant a file, which a folder of photos cannot give.
-    if !cli.output.exists() && output_format(&cli.output).is_ok() {
-        return Err(Error::parameter(
-            "output",
-            format!(
-                "{} is named like an image, but --content {} is a folder: its paintings go \
-                 into a folder; name one (such as {}), or give one photo as --content",
-                cli.output.display(),
-                cli.content.display(),
-                cli.output.with_extension("").display()
-            ),
-        ));
-    }
-    let same = std::fs::canonicalize(&cli.content).ok() == std::fs::canonicalize(&cli.output).ok();
-    if same && !cli.overwrite {
-        return Err(Error::parameter(
-            "output",
-            format!(
-                "{} is also the input folder: its photos would be replaced; choose another folder, or pass --overwrite",
-                cli.output.display()
-            ),
-        ));
-    }
-    let entries = std::fs::read_dir(&cli.content).map_err(|e| Error::io(&cli.content, e))?;
-    // Hidden files are not photos: a Mac's `._photo.jpg` (resource
-    // forks copied to another disk), an editor's back-up.
-    let hidden = |p: &Path| {
-        p.file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-    };
-    let (mut inputs, skipped): (Vec<PathBuf>, Vec<PathBuf>) = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .partition(|p| p.is_file() && !hidden(p) && output_format(p).is_ok());
-    inputs.sort();
-    if inputs.is_empty() {
-        return Err(Error::parameter(
-            "content",
-            format!(
-                "{} holds no PNG, JPEG, WebP or TIFF images (each painting keeps its photo's name \
-                 and format; a GIF or BMP photo can be painted on its own: --content FILE)",
-                cli.content.display()
-            ),
-        ));
-    }
-    if !skipped.is_empty() {
-        log::warn!(
-            "{}: skipping {} entr{} that {} not a PNG, JPEG, WebP or TIFF file (folders, links to \
-             nothing, hidden and other files): {}",
-            cli.content.display(),
-            skipped.len(),
-            if skipped.len() == 1 { "y" } else { "ies" },
-            if skipped.len() == 1 { "is" } else { "are" },
-            skipped
-                .iter()
-                .take(5)
-                .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-                .collect::<Vec<_>>()
-                .join(", ")
-                + if skipped.len() > 5 { ", ..." } else { "" }
-        );
-    }
-    let jobs: Vec<(PathBuf, PathBuf)> = inputs
-        .into_iter()
-        .filter_map(|p| {
-            let name = p.file_name()?.to_owned();
-            Some((p, cli.output.join(name)))
-        })
-        .collect();
-    // A painting (or, through a link, another photo) may sit in the
-    // output folder under a photo's name.
-    for (input, output) in &jobs {
-        check_not_an_input(
-            output,
-            std::iter::once(input.as_path()).chain(cli.style.iter().map(PathBuf::as_path)),
-            cli.overwrite,
-        )?;
-    }
-    Ok(jobs)
 }
 
 /// Prints `msg` above the bar, or on stderr where there is no bar (unless

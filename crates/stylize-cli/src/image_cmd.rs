@@ -31,21 +31,10 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         }
     };
     // Everything a user can get wrong is checked before the long part.
-    if cli.content.is_dir() {
-        // What to do instead: this job paints one photo.
-        return Err(Error::parameter(
-            "content",
-            format!(
-                "{}: it is a folder, not an image file; `stylize image` paints one photo. \
-                 `stylize fast --content FOLDER --output FOLDER` paints every photo in a folder \
-                 (the feed-forward networks, well under a second each), or run `stylize image` \
-                 once for each photo (`for f in FOLDER/*.jpg; do stylize image --content \"$f\" ...; done`)",
-                cli.content.display()
-            ),
-        )
-        .into());
-    }
     crate::setup::refuse_style_folder(&cli.common.style)?;
+    if cli.content.is_dir() {
+        return crate::image_folder::run(cli, quiet, interrupt);
+    }
     refuse_standard_output(&cli.output)?;
     // A folder is said as such before its (missing) extension.
     check_output_file(&cli.output)?;

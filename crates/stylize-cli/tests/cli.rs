@@ -450,6 +450,177 @@ struct Case {
     expect: &'static str,
 }
 
+/// `image --content FOLDER --output FOLDER`: every photo painted under its
+/// own name (other files skipped with a warning); Ctrl-C during the second
+/// photo exits 130 with the first written and the second not; the same
+/// command then paints the rest, skipping the first, and all three are
+/// byte for byte what an uninterrupted run writes. A photo that does not
+/// decode is reported and the others are painted (exit 1). What names one
+/// run's file (`--loss-log`, `--plot`, `--init FILE`), the input folder as
+/// the output, and an output named like an image are refused, writing
+/// nothing.
+#[test]
+fn a_folder_of_photos_is_painted_and_a_stopped_run_continues() {
+    let Some(weights) =
+        common::hed_weights("a_folder_of_photos_is_painted_and_a_stopped_run_continues")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let photos = d.join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    for name in ["balloon", "chelsea", "coffee"] {
+        image::open(common::asset(&format!("{name}.jpg")))
+            .unwrap()
+            .resize(64, 64, image::imageops::FilterType::Triangle)
+            .to_rgb8()
+            .save(photos.join(format!("{name}.png")))
+            .unwrap();
+    }
+    std::fs::write(photos.join("notes.txt"), b"not a photo").unwrap();
+    let run = |out: &Path, extra: &[&str]| {
+        let mut c = stylize();
+        c.arg("image")
+            .arg("--content")
+            .arg(&photos)
+            .args(["--style", "udnie", "--output"])
+            .arg(out)
+            .arg("--weights")
+            .arg(&weights)
+            .args([
+                "--size",
+                "64",
+                "--epochs",
+                "40",
+                "--seed",
+                "5",
+                "--threads",
+                "2",
+            ])
+            .args(extra);
+        c
+    };
+    let names = ["balloon.png", "chelsea.png", "coffee.png"];
+    let reference = d.join("reference");
+    let o = run(&reference, &[]).output().unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("skipping 1 entry that is not a PNG, JPEG, WebP or TIFF file")
+            && err.contains("notes.txt"),
+        "{err}"
+    );
+    assert!(err.contains("painted 3 photos into"), "{err}");
+    let listing = |folder: &Path| {
+        let mut names: Vec<String> = std::fs::read_dir(folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(listing(&reference), names);
+    for name in names {
+        let painted = image::open(reference.join(name)).unwrap();
+        let photo = image::open(photos.join(name)).unwrap();
+        assert_eq!(
+            (painted.width(), painted.height()),
+            (photo.width(), photo.height()),
+            "{name}"
+        );
+    }
+
+    // Stopped during the second photo, then continued.
+    let out = d.join("out");
+    let child = run(&out, &[])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = out.join(names[0]);
+    let started = std::time::Instant::now();
+    while !first.exists() {
+        assert!(
+            started.elapsed().as_secs() < 300,
+            "no first painting after 300 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains(&format!(
+            "interrupted: {} not written; 1 painted in this run",
+            out.join(names[1]).display()
+        )),
+        "{err}"
+    );
+    assert_eq!(listing(&out), [names[0]]);
+    let o = run(&out, &[]).output().unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("1 of 3 photos already have a painting") && err.contains("painted 2 photos"),
+        "{err}"
+    );
+    for name in names {
+        assert_eq!(
+            std::fs::read(out.join(name)).unwrap(),
+            std::fs::read(reference.join(name)).unwrap(),
+            "{name}"
+        );
+    }
+    // Run again: nothing left to do.
+    let o = run(&out, &[]).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nothing to do"), "{}", stderr(&o));
+
+    // One photo that does not decode: the others are painted.
+    std::fs::write(photos.join("broken.png"), b"not a png").unwrap();
+    let more = d.join("more");
+    let o = run(&more, &[]).output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("broken.png") && err.contains("1 of 4 photos failed"),
+        "{err}"
+    );
+    assert_eq!(listing(&more), names);
+
+    // Refused before anything is written.
+    let fresh = d.join("fresh");
+    let cases: [(&Path, &[&str], &str); 5] = [
+        (
+            &fresh,
+            &["--loss-log", "costs.csv"],
+            "--loss-log is for one photo",
+        ),
+        (&fresh, &["--plot", "costs.png"], "--plot is for one photo"),
+        (
+            &fresh,
+            &["--init", "start.png"],
+            "--init FILE is for one photo",
+        ),
+        (&photos, &[], "is also the input folder"),
+        (&d.join("out.png"), &[], "is named like an image"),
+    ];
+    for (output, extra, says) in cases {
+        let o = run(output, extra).current_dir(d).output().unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {err}");
+        assert!(err.contains(says), "{extra:?}: {err}");
+        assert!(!fresh.exists() && !d.join("out.png").exists(), "{extra:?}");
+    }
+    assert_eq!(listing(&photos).len(), 5);
+}
+
 /// A folder as `--style` of `image` or `video` (which blend their
 /// paintings) is refused before the weights are read, pointing to `fast
 /// --sheet`, which tries each painting of a folder.
@@ -1876,12 +2047,6 @@ fn every_input_kind_runs_or_is_refused_clearly() {
         (
             d.join("strip.png"),
             "is 64x1 px at the working size, but layer",
-        ),
-        // With what to do instead.
-        (
-            d.clone(),
-            "it is a folder, not an image file; `stylize image` paints one photo. `stylize fast \
-             --content FOLDER --output FOLDER` paints every photo in a folder",
         ),
         (
             d.join("IMG_0001.HEIC"),

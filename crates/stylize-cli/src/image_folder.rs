@@ -1,0 +1,282 @@
+//! The `image` job over a folder of photos: each one painted by the
+//! optimiser in turn, with the weights and the settings loaded once, into
+//! an output folder; a run that was stopped continues where it stopped.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use stylize::{check_output_size, load_image, save_image_with, Error, Preset, SaveOptions};
+
+use crate::args::ImageArgs;
+use crate::interrupt::Interrupt;
+use crate::photo_folder::PhotoFolder;
+use crate::progress::CliObserver;
+use crate::setup::{
+    build_config, check_snapshots, init_file, is_fast_init, load_styles_that_fit, load_stylizer,
+    refuse_standard_output,
+};
+use crate::{JobResult, Outcome};
+
+/// Runs the job on the folder `cli.content`. Everything that concerns
+/// the whole run is checked before the weights load; a photo that cannot
+/// be painted (unreadable, too large for the memory) is reported and the
+/// others are painted. Photos whose output is already there are skipped,
+/// so the same command run again continues an interrupted run; each
+/// output appears only when its photo is finished.
+///
+/// # Errors
+/// Any [`Error`] of the run's checks or of loading the weights; at the
+/// end, how many photos failed.
+pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
+    let say = |msg: String| {
+        if !quiet {
+            note!("{msg}");
+        }
+    };
+    // What records one run: each photo's would need a name of its own.
+    let single: [(&str, bool); 4] = [
+        ("--loss-log", cli.loss_log.is_some()),
+        ("--plot", cli.plot.is_some()),
+        ("--dump", cli.dump.is_some()),
+        ("--init FILE", init_file(&cli.common).is_some()),
+    ];
+    if let Some((flag, _)) = single.iter().find(|(_, given)| *given) {
+        return Err(Error::parameter(
+            flag.trim_start_matches('-')
+                .split(' ')
+                .next()
+                .unwrap_or("content"),
+            format!(
+                "{flag} is for one photo, and --content {} is a folder: drop it, or paint \
+                 one photo at a time",
+                cli.content.display()
+            ),
+        )
+        .into());
+    }
+    refuse_standard_output(&cli.output)?;
+    let same = std::fs::canonicalize(&cli.content).ok() == std::fs::canonicalize(&cli.output).ok();
+    if same {
+        return Err(Error::parameter(
+            "output",
+            format!(
+                "{} is also the input folder: the paintings go into another folder (a run \
+                 stopped half-way could not tell the photos painted from those not yet)",
+                cli.output.display()
+            ),
+        )
+        .into());
+    }
+    let mut photos =
+        PhotoFolder::list(&cli.content, &cli.output, &cli.common.style, cli.overwrite)?;
+    if let Some(every) = cli.save_every {
+        for (input, output) in &photos.jobs {
+            let inputs = std::iter::once(input.as_path())
+                .chain(cli.common.style.iter().map(PathBuf::as_path));
+            check_snapshots(output, every as usize, inputs, cli.overwrite)?;
+        }
+    }
+    // A photo whose painting is there was done by an earlier run.
+    let (done, todo): (Vec<_>, Vec<_>) = photos
+        .jobs
+        .iter()
+        .cloned()
+        .partition(|(_, output)| output.exists());
+    if !done.is_empty() {
+        say(format!(
+            "{} of {} photos already have a painting in {}: skipping them (delete a painting \
+             to paint its photo again)",
+            done.len(),
+            photos.jobs.len(),
+            cli.output.display()
+        ));
+    }
+    if todo.is_empty() {
+        say(format!(
+            "nothing to do: every photo of {} is painted in {}",
+            cli.content.display(),
+            cli.output.display()
+        ));
+        return Ok(Outcome::Done);
+    }
+    let config = build_config(&cli.common, Preset::Seed, None)?;
+    let fast_init = cli.common.init.as_deref().is_some_and(is_fast_init);
+    let mut inert = crate::setup::inert_flags(&cli.common, &config, fast_init);
+    let (save, quality_inert) =
+        crate::setup::save_options(cli.jpeg_quality, todo.iter().map(|(_, o)| o.as_path()));
+    inert.extend(quality_inert);
+    if !inert.is_empty() {
+        say(format!("warning: this run ignores {}", inert.join("; ")));
+    }
+    config.validate()?;
+    let (stylizer, weights) = load_stylizer(&cli.common, &config, quiet, interrupt)?;
+    drop(weights);
+    say(format!(
+        "optimizer {} (step {}), {} iteration(s) per scale, each photo painted at {} px on its \
+         longer side",
+        config.optimizer,
+        config.effective_learning_rate(),
+        config.iterations,
+        config.size
+    ));
+    // Made only now, once the weights have loaded; removed again if no
+    // photo could be painted into it.
+    photos.make_output()?;
+    let run = PhotoRun {
+        cli,
+        stylizer: &stylizer,
+        config: &config,
+        save,
+        quiet,
+        interrupt,
+    };
+    let start = Instant::now();
+    let mut failed = 0usize;
+    let mut painted = 0usize;
+    for (i, (input, output)) in todo.iter().enumerate() {
+        let left = todo.len() - i;
+        // The time left, from the photos painted so far in this run.
+        let eta = (painted > 0).then(|| {
+            let each = start.elapsed().as_secs_f64() / (i as f64);
+            format!(
+                " (about {} left for the folder)",
+                crate::progress::human_duration(each * left as f64)
+            )
+        });
+        say(format!(
+            "[{}/{}] {}{}",
+            i + 1,
+            todo.len(),
+            input.display(),
+            eta.unwrap_or_default()
+        ));
+        match run.paint(input, output) {
+            Ok(Some(msg)) => {
+                painted += 1;
+                say(msg);
+            }
+            Ok(None) => {
+                say(format!(
+                    "interrupted: {} not written; {painted} painted in this run. The same \
+                     command continues with it",
+                    output.display()
+                ));
+                if painted == 0 && done.is_empty() {
+                    photos.remove_output_if_empty();
+                }
+                return Ok(Outcome::Interrupted);
+            }
+            Err(e) => {
+                failed += 1;
+                let text = crate::with_causes(&*e);
+                if text.contains(&input.display().to_string()) {
+                    note!("error: {text}");
+                } else {
+                    note!("error: {}: {text}", input.display());
+                }
+            }
+        }
+    }
+    if failed == todo.len() && done.is_empty() {
+        photos.remove_output_if_empty();
+    }
+    if failed > 0 {
+        return Err(format!(
+            "{failed} of {} photos failed (see above); the same command paints those again",
+            todo.len()
+        )
+        .into());
+    }
+    say(format!(
+        "painted {painted} photo{} into {} in {}",
+        if painted == 1 { "" } else { "s" },
+        cli.output.display(),
+        crate::progress::human_duration(start.elapsed().as_secs_f64())
+    ));
+    Ok(Outcome::Done)
+}
+
+/// What every photo of the run is painted with.
+struct PhotoRun<'a> {
+    cli: &'a ImageArgs,
+    stylizer: &'a stylize::Stylizer,
+    config: &'a stylize::StyleConfig,
+    save: SaveOptions,
+    quiet: bool,
+    interrupt: &'a Interrupt,
+}
+
+impl PhotoRun<'_> {
+    /// Paints `input` into `output`: the line to print when done, or
+    /// `None` when the run was interrupted (nothing written but the
+    /// snapshots so far).
+    fn paint(
+        &self,
+        input: &Path,
+        output: &Path,
+    ) -> Result<Option<String>, Box<dyn std::error::Error + Send + Sync>> {
+        let cli = self.cli;
+        let content = load_image(input)?;
+        check_output_size(output, (content.width(), content.height()))?;
+        if stylize::output_format(output).ok() == Some(image::ImageFormat::Jpeg)
+            && stylize::alpha_channel(&content).is_some()
+        {
+            log::warn!(
+                "{} is partly transparent, and its JPEG painting cannot keep that",
+                input.display()
+            );
+        }
+        let mut config = self.config.clone();
+        let styles = load_styles_that_fit(
+            &cli.common,
+            self.stylizer,
+            (content.width(), content.height()),
+            &config,
+        )?;
+        if let Some(spec) = cli.common.init.as_deref().filter(|i| is_fast_init(i)) {
+            config.init =
+                crate::fast_cmd::initial_image(spec, &content, &styles, &config, &cli.common)?;
+        }
+        if let Some(note) = crate::setup::enlargement_note(
+            (content.width(), content.height()),
+            config.size,
+            "the photo's",
+        ) {
+            log::info!("{}: {note}", input.display());
+        }
+        let show_bars = !self.quiet && std::io::stderr().is_terminal();
+        let mut observer = CliObserver::new(
+            show_bars,
+            None,
+            cli.save_every.map(|n| (n as usize, output.to_path_buf())),
+            self.save,
+        )?
+        .with_plain_lines(!self.quiet && !show_bars)
+        .with_interrupt(self.interrupt.clone());
+        let start = Instant::now();
+        let result = self
+            .stylizer
+            .stylize(&content, &styles, &config, &mut observer)?;
+        let side = observer.finish();
+        if result.stopped && self.interrupt.requested() {
+            // An unfinished painting is not written under the photo's
+            // name: the next run would take it for done.
+            return Ok(None);
+        }
+        save_image_with(&result.image, output, &self.save)?;
+        // Snapshots that could not be written cost only themselves.
+        if let Err(e) = side {
+            log::warn!("{}: {e}", input.display());
+        }
+        Ok(Some(format!(
+            "wrote {} ({}x{}) after {} iterations in {:.1} s; final cost {:.4e}",
+            output.display(),
+            result.image.width(),
+            result.image.height(),
+            result.iterations,
+            start.elapsed().as_secs_f64(),
+            result.final_costs.total
+        )))
+    }
+}
