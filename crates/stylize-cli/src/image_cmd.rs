@@ -144,15 +144,8 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         check_output_dir(&crate::progress::snapshot_path(&cli.output, last))?;
     }
     let (stylizer, weights) = load_stylizer(&cli.common, &config, quiet, interrupt)?;
-    let styles = load_styles_that_fit(
-        &cli.common,
-        &stylizer,
-        (content.width(), content.height()),
-        &config,
-    )?;
+    let styles = styles_and_start(&cli.common, &stylizer, &content, &mut config)?;
     if let Some(spec) = cli.common.init.as_deref().filter(|i| is_fast_init(i)) {
-        config.init =
-            crate::fast_cmd::initial_image(spec, &content, &styles, &config, &cli.common)?;
         say(format!(
             "starting from the feed-forward network's painting ({spec})"
         ));
@@ -255,4 +248,28 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     ));
     std::io::stderr().flush().ok();
     Ok(Outcome::Done)
+}
+
+/// The run's paintings for a photo `content`, decoded once the run is
+/// found to fit in memory, and with `--init fast` the network's painting
+/// of the photo set as `config`'s start.
+///
+/// # Errors
+/// As [`load_styles_that_fit`], and the network's for `--init fast`.
+pub fn styles_and_start(
+    common: &crate::args::CommonArgs,
+    stylizer: &stylize::Stylizer,
+    content: &image::DynamicImage,
+    config: &mut stylize::StyleConfig,
+) -> Result<Vec<image::DynamicImage>, Box<dyn std::error::Error + Send + Sync>> {
+    let styles = load_styles_that_fit(
+        common,
+        stylizer,
+        (content.width(), content.height()),
+        config,
+    )?;
+    if let Some(spec) = common.init.as_deref().filter(|i| is_fast_init(i)) {
+        config.init = crate::fast_cmd::initial_image(spec, content, &styles, config, common)?;
+    }
+    Ok(styles)
 }

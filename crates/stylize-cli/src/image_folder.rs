@@ -13,8 +13,7 @@ use crate::interrupt::Interrupt;
 use crate::photo_folder::PhotoFolder;
 use crate::progress::CliObserver;
 use crate::setup::{
-    build_config, check_snapshots, init_file, is_fast_init, load_styles_that_fit, load_stylizer,
-    refuse_standard_output,
+    build_config, check_snapshots, init_file, is_fast_init, load_stylizer, refuse_standard_output,
 };
 use crate::{JobResult, Outcome};
 
@@ -228,16 +227,8 @@ impl PhotoRun<'_> {
             );
         }
         let mut config = self.config.clone();
-        let styles = load_styles_that_fit(
-            &cli.common,
-            self.stylizer,
-            (content.width(), content.height()),
-            &config,
-        )?;
-        if let Some(spec) = cli.common.init.as_deref().filter(|i| is_fast_init(i)) {
-            config.init =
-                crate::fast_cmd::initial_image(spec, &content, &styles, &config, &cli.common)?;
-        }
+        let styles =
+            crate::image_cmd::styles_and_start(&cli.common, self.stylizer, &content, &mut config)?;
         if let Some(note) = crate::setup::enlargement_note(
             (content.width(), content.height()),
             config.size,

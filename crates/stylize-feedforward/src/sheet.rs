@@ -138,27 +138,14 @@ pub fn builtin_sheet(
     fast: &FastStylizer,
     photo: &Rgb32FImage,
     options: &FastOptions,
-    mut on_tile: impl FnMut(usize) -> ControlFlow<()>,
+    on_tile: impl FnMut(usize) -> ControlFlow<()>,
 ) -> Result<Option<Rgb32FImage>> {
-    let grid = Grid::new(photo.dimensions(), BUILTIN_STYLES as u32 + 1);
-    // Made once the first style has run, so that bad options or a photo
-    // too small are refused before the sheet's memory is taken.
-    let mut sheet: Option<Rgb32FImage> = None;
-    for index in 0..BUILTIN_STYLES {
+    fill(photo, BUILTIN_STYLES, on_tile, |index| {
         let style = FastStyle::Builtin(StyleMix::single(index)?);
         let mut tile = fast.stylize(photo, &style, options)?;
         label(&mut tile, index);
-        let sheet = match &mut sheet {
-            Some(sheet) => sheet,
-            None => sheet.insert(grid.sheet(photo)?),
-        };
-        grid.place(sheet, index as u32 + 1, &tile);
-        // A stop during the last style keeps the finished sheet.
-        if on_tile(index).is_break() && index + 1 < BUILTIN_STYLES {
-            return Ok(None);
-        }
-    }
-    Ok(sheet)
+        Ok(tile)
+    })
 }
 
 /// A contact sheet of paintings: `photo` (its size is each tile's)
@@ -184,7 +171,7 @@ pub fn painting_sheet<E: From<Error>>(
     options: &FastOptions,
     count: usize,
     mut painting: impl FnMut(usize) -> std::result::Result<DynamicImage, E>,
-    mut on_tile: impl FnMut(usize) -> ControlFlow<()>,
+    on_tile: impl FnMut(usize) -> ControlFlow<()>,
 ) -> std::result::Result<Option<Rgb32FImage>, E> {
     if count == 0 {
         return Err(Error::Parameter {
@@ -193,16 +180,33 @@ pub fn painting_sheet<E: From<Error>>(
         }
         .into());
     }
-    let cells = u32::try_from(count.saturating_add(1)).unwrap_or(u32::MAX);
-    let grid = Grid::new(photo.dimensions(), cells);
-    let mut sheet: Option<Rgb32FImage> = None;
-    for index in 0..count {
+    fill(photo, count, on_tile, |index| {
         let image = painting(index)?;
         let style = fast.blended_style(&[(&image, 1.0)], options.style_size)?;
         let mut tile = fast.stylize(photo, &style, options)?;
         inset(&mut tile, &image);
-        drop(image);
         label(&mut tile, index + 1);
+        Ok(tile)
+    })
+}
+
+/// A sheet of `photo` and `count` tiles of its size, tile `i` (0-based)
+/// made by `tile(i)` and placed after the photo. The sheet is made once
+/// the first tile is, so that the first tile's errors (bad options, a
+/// photo too small) come before the sheet's memory is taken. `on_tile(i)`
+/// hears of each placed tile and may stop the sheet there: `Ok(None)`,
+/// unless it was the last.
+fn fill<E: From<Error>>(
+    photo: &Rgb32FImage,
+    count: usize,
+    mut on_tile: impl FnMut(usize) -> ControlFlow<()>,
+    mut tile: impl FnMut(usize) -> std::result::Result<Rgb32FImage, E>,
+) -> std::result::Result<Option<Rgb32FImage>, E> {
+    let cells = u32::try_from(count.saturating_add(1)).unwrap_or(u32::MAX);
+    let grid = Grid::new(photo.dimensions(), cells);
+    let mut sheet: Option<Rgb32FImage> = None;
+    for index in 0..count {
+        let tile = tile(index)?;
         let sheet = match &mut sheet {
             Some(sheet) => sheet,
             None => sheet.insert(grid.sheet(photo)?),
