@@ -138,6 +138,19 @@ pub enum Command {
     /// (bash, zsh, fish, elvish, powershell); see the README for where to
     /// put it.
     Completions(CompletionsArgs),
+    /// Say what this installation has and would use: the build, the CPU
+    /// and its instruction set, the memory a run may take, the cache
+    /// folder, the weights, the fast models and ffmpeg (for a first run
+    /// that fails, and for bug reports). Downloads and changes nothing
+    Info(InfoArgs),
+}
+
+/// Report what this installation has and would use.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// One JSON object instead of lines of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Print the completion script for a shell to standard output.

@@ -14,9 +14,18 @@ pub(crate) fn run(args: &CompletionsArgs) -> JobResult {
     let mut command = <crate::args::Cli as clap::CommandFactory>::command();
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "stylize", &mut script);
-    let mut out = std::io::stdout().lock();
-    out.write_all(&script)
-        .and_then(|()| out.flush())
-        .map_err(|e| stylize::Error::io("standard output", e))?;
+    write_stdout(&script)?;
     Ok(Outcome::Done)
+}
+
+/// Writes `bytes` to standard output and flushes it: a closed pipe or a
+/// full disk is an error naming standard output, not a panic.
+///
+/// # Errors
+/// [`stylize::Error::Io`] naming standard output.
+pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), stylize::Error> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| stylize::Error::io("standard output", e))
 }

@@ -19,6 +19,7 @@ mod fast_video;
 mod flicker_cmd;
 mod image_cmd;
 mod image_folder;
+mod info_cmd;
 mod interrupt;
 mod json_file;
 mod photo_folder;
@@ -74,6 +75,7 @@ fn main() -> ExitCode {
         Command::Fast(args) => fast_cmd::run(args, cli.quiet, &interrupt),
         Command::Serve(args) => serve_cmd::run(args, cli.quiet, &interrupt),
         Command::Completions(args) => completions_cmd::run(args),
+        Command::Info(args) => info_cmd::run(args),
     };
     let job = match &cli.command {
         Command::Image(_) => "image",
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
         Command::Fast(_) => "fast",
         Command::Serve(_) => "serve",
         Command::Completions(_) => "completions",
+        Command::Info(_) => "info",
     };
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,

@@ -621,6 +621,141 @@ fn a_folder_of_photos_is_painted_and_a_stopped_run_continues() {
     assert_eq!(listing(&photos).len(), 5);
 }
 
+/// `stylize info` says what it finds, and what is missing with how to get
+/// it: weights named by STYLIZE_WEIGHTS or not there, the default
+/// weights' place in the cache folder, the fast models (present and
+/// checked, missing, or damaged), ffmpeg (a stand-in's version, or not
+/// found with how to get one), the SIMD level held by STYLIZE_SIMD; the
+/// same as JSON; it exits 0 and downloads nothing.
+#[test]
+fn info_says_what_is_there_and_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cache = d.join("cache");
+    let fake_ffmpeg = d.join("ffmpeg");
+    std::fs::write(
+        &fake_ffmpeg,
+        "#!/bin/sh\necho 'ffmpeg version 9.9-test Copyright (c) the authors'\n",
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake_ffmpeg, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let weights = d.join("vgg.h5");
+    std::fs::write(&weights, vec![0u8; 2_000_000]).unwrap();
+    let info = |env: &[(&str, &Path)], json: bool| {
+        let mut c = stylize();
+        c.arg("info")
+            .env("STYLIZE_CACHE_DIR", &cache)
+            .env_remove("STYLIZE_FAST_MODELS")
+            .env_remove("STYLIZE_FFMPEG")
+            .env_remove("STYLIZE_SIMD");
+        if json {
+            c.arg("--json");
+        }
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let line = |text: &str, name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{name}: ")))
+            .unwrap_or_else(|| panic!("no {name} line: {text}"))
+            .to_string()
+    };
+    // Nothing there: the default weights' place, the models missing,
+    // ffmpeg not found.
+    let nowhere = d.join("no-ffmpeg");
+    let text = info(&[("STYLIZE_FFMPEG", &nowhere)], false);
+    let w = line(&text, "weights");
+    assert!(
+        w.contains("not downloaded yet")
+            && w.contains(&cache.join("vgg19-dcbb9e9d.pth").display().to_string()),
+        "{w}"
+    );
+    let m = line(&text, "fast models");
+    assert!(
+        m.contains("scripts/fetch-fast-models") && m.ends_with("[!]"),
+        "{m}"
+    );
+    let f = line(&text, "ffmpeg");
+    assert!(
+        f.contains("not found") && f.contains("apt-get install ffmpeg") && f.ends_with("[!]"),
+        "{f}"
+    );
+    assert!(line(&text, "cache").contains("not made yet"), "{text}");
+    assert!(!cache.exists(), "info made the cache folder");
+    let cpu = line(&text, "cpu");
+    assert!(cpu.contains("thread(s) by default"), "{cpu}");
+
+    // Everything there: weights by the environment, checked models, a
+    // stand-in ffmpeg's version, SIMD held at AVX2 (on x86-64).
+    let models = stylize_feedforward::default_models_dir();
+    let have_models = models.join("multistyle26.onnx").is_file();
+    let mut env: Vec<(&str, &Path)> = vec![
+        ("STYLIZE_WEIGHTS", &weights),
+        ("STYLIZE_FFMPEG", &fake_ffmpeg),
+        ("STYLIZE_SIMD", Path::new("avx2")),
+    ];
+    if have_models {
+        env.push(("STYLIZE_FAST_MODELS", &models));
+    }
+    let text = info(&env, false);
+    assert_eq!(
+        line(&text, "weights"),
+        format!("weights: {} (STYLIZE_WEIGHTS; 2 MB)", weights.display())
+    );
+    assert_eq!(
+        line(&text, "ffmpeg"),
+        format!("ffmpeg: {}: ffmpeg version 9.9-test", fake_ffmpeg.display())
+    );
+    if cfg!(target_arch = "x86_64") {
+        assert!(
+            line(&text, "cpu").contains("the kernels run avx2 (STYLIZE_SIMD=avx2)"),
+            "{text}"
+        );
+    }
+    if have_models {
+        assert!(
+            line(&text, "fast models").contains("checked (SHA-256) and read"),
+            "{text}"
+        );
+        // A damaged model file is named.
+        let damaged = d.join("models");
+        std::fs::create_dir(&damaged).unwrap();
+        for name in stylize_feedforward::MODEL_FILES {
+            std::fs::copy(models.join(name), damaged.join(name)).unwrap();
+        }
+        let mut bytes = std::fs::read(damaged.join("multistyle26.onnx")).unwrap();
+        bytes.push(0);
+        std::fs::write(damaged.join("multistyle26.onnx"), bytes).unwrap();
+        let text = info(&[("STYLIZE_FAST_MODELS", &damaged)], false);
+        let m = line(&text, "fast models");
+        assert!(
+            m.contains("multistyle26.onnx is not the expected one"),
+            "{m}"
+        );
+    } else {
+        println!("SKIPPED the present and damaged models: no fast models here");
+    }
+    // A STYLIZE_WEIGHTS that is not there is flagged.
+    let text = info(&[("STYLIZE_WEIGHTS", &d.join("gone.h5"))], false);
+    assert!(line(&text, "weights").ends_with("[!]"), "{text}");
+
+    // The same as JSON.
+    let json: serde_json::Value = serde_json::from_str(&info(&env, true)).unwrap();
+    assert_eq!(json["weights"]["from"], "STYLIZE_WEIGHTS");
+    assert_eq!(json["weights"]["present"], true);
+    assert_eq!(json["ffmpeg"]["version"], "ffmpeg version 9.9-test");
+    assert_eq!(json["fast_models"]["ok"], have_models);
+    assert!(json["cpu"]["threads"].as_u64().unwrap() >= 1);
+    assert_eq!(json["stylize"]["version"], env!("CARGO_PKG_VERSION"));
+}
+
 /// A folder as `--style` of `image` or `video` (which blend their
 /// paintings) is refused before the weights are read, pointing to `fast
 /// --sheet`, which tries each painting of a folder.

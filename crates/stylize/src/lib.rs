@@ -123,7 +123,9 @@ pub use simd_level::SimdLevel;
 /// (`DisParams`, `Flow`, `FlowError`).
 pub use stylize_flow;
 pub use stylizer::{Stylized, Stylizer};
-pub use weights::default::{default_spec, resolve_weights, resolve_with, WeightsOrigin};
+pub use weights::default::{
+    default_spec, default_weights_path, resolve_weights, resolve_with, WeightsOrigin,
+};
 pub use weights::download::{
     default_cache_dir, fetch_cached, DownloadProgress, DownloadSpec, NoDownloadProgress,
     DEFAULT_MAX_BYTES, READ_TIMEOUT,

@@ -72,6 +72,17 @@ pub fn resolve_weights(
     )
 }
 
+/// Where [`resolve_weights`] keeps the default weights in the cache,
+/// whether or not they are there yet: the cache folder
+/// ([`default_cache_dir`]) and the file name of the default download (or
+/// of `$STYLIZE_WEIGHTS_URL`'s, as that download is named); `None` where
+/// there is no cache folder. Reads the environment, fetches nothing.
+pub fn default_weights_path() -> Option<PathBuf> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let spec = spec_from(var("STYLIZE_WEIGHTS_URL"), None);
+    default_cache_dir().map(|dir| dir.join(spec.file_name))
+}
+
 /// The default download, with a mirror URL and digest substituted.
 pub fn spec_from(url: Option<String>, sha256: Option<String>) -> DownloadSpec {
     let mut spec = default_spec();

