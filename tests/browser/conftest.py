@@ -195,8 +195,12 @@ class Server:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    # A memory limit of its own, so that the refusal test does not depend on the machine.
-    srv = Server(tmp_path_factory.mktemp("serve") / "server.log", extra_args=("--max-memory", "8G"))
+    # A memory limit of its own, so that the refusal test does not depend on the machine;
+    # an output folder, where finished results are also written (`srv.kept`).
+    folder = tmp_path_factory.mktemp("serve")
+    kept = folder / "kept"
+    srv = Server(folder / "server.log", extra_args=("--max-memory", "8G", "--output-dir", str(kept)))
+    srv.kept = kept
     yield srv
     srv.stop()
 

@@ -259,6 +259,11 @@ def test_run_to_end_download_png_and_csv(page, server, tmp_path):
     width, height = read_png(png.read_bytes())
     assert (width, height) == (job["width"], job["height"])
 
+    # `serve --output-dir`: the result is also in the server's folder, and the history says so.
+    kept = item.locator("[data-testid=kept]")
+    expect(kept).to_have_text(f"Saved in the server's output folder as {job['kept_as']}")
+    assert (server.kept / job["kept_as"]).read_bytes() == png.read_bytes()
+
     with page.expect_download() as dl:
         item.locator("[data-testid=download-costs]").click()
     path = tmp_path / "costs.csv"

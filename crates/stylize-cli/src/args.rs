@@ -232,6 +232,15 @@ pub struct ServeArgs {
     /// fills). Without them the page offers the optimiser only.
     #[arg(long, value_name = "FOLDER")]
     pub models: Option<PathBuf>,
+
+    /// Also write each finished job's result (a cancelled one's image so
+    /// far too) into this folder, named after its photo and paintings
+    /// (`chelsea-udnie.png`; `-2` added when taken: nothing there is
+    /// replaced), so that quitting the server loses no painting. Made if
+    /// needed. Default: results live only until removed or the server
+    /// quits.
+    #[arg(long, value_name = "FOLDER")]
+    pub output_dir: Option<PathBuf>,
 }
 
 /// Paint a photo in the style of a painting.

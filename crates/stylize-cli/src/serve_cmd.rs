@@ -68,6 +68,7 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             .models
             .as_ref()
             .map(|m| std::fs::canonicalize(m).unwrap_or_else(|_| m.clone())),
+        output_dir: cli.output_dir.clone(),
         ..ServeConfig::default()
     };
     if !cli.bind.is_loopback() {
@@ -79,6 +80,12 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     }
     if !quiet {
         note!("device: {device}; weights: {description}");
+        if let Some(dir) = &cli.output_dir {
+            note!(
+                "results are also written to {} (never replacing a file)",
+                dir.display()
+            );
+        }
     }
     // The fast network is optional: without its files the page offers the
     // optimiser only, and says how to get them.

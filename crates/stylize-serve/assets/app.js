@@ -1272,6 +1272,12 @@
 
     const err = $(".history-error", li);
     if (job.state === "failed") { err.hidden = false; err.textContent = job.error || "failed"; }
+    // With `serve --output-dir`: the file the result was also written to.
+    if (job.kept_as) {
+      const kept = $(".history-kept", li);
+      kept.hidden = false;
+      kept.textContent = `Saved in the server's output folder as ${job.kept_as}`;
+    }
 
     $("[data-testid=run-again]", li).addEventListener("click", () => runAgain(job.id));
     const remove = $("[data-testid=remove-finished]", li);

@@ -5,6 +5,7 @@
 //! snapshot.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
@@ -349,6 +350,29 @@ impl Board {
             "frames": job.frames,
         });
         self.publish(&mut inner, "preview", data);
+    }
+
+    /// A job's photo's name and its paintings' (or built-in styles'), as
+    /// the page shows them; `None` for a job no longer there.
+    pub(crate) fn names(&self, id: u64) -> Option<(String, Vec<String>)> {
+        let inner = self.lock();
+        let job = inner.jobs.get(&id)?;
+        Some((job.content_name.clone(), job.style_names.clone()))
+    }
+
+    /// Records where a job's result was also written; the next event
+    /// about the job ([`Self::finish`]'s) carries it.
+    pub(crate) fn set_kept(&self, id: u64, path: PathBuf) {
+        if let Some(job) = self.lock().jobs.get_mut(&id) {
+            job.kept_file = Some(path);
+        }
+    }
+
+    /// Adds a warning to a job, shown with it.
+    pub(crate) fn warn(&self, id: u64, message: String) {
+        if let Some(job) = self.lock().jobs.get_mut(&id) {
+            job.warnings.push(message);
+        }
     }
 
     /// Ends a running job.

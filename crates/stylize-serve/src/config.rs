@@ -100,6 +100,14 @@ pub struct ServeConfig {
     /// command line shown for a job that uses the network gives it as
     /// `--models`. Default `None`.
     pub models_dir: Option<PathBuf>,
+    /// A folder where each finished job's result is also written (a
+    /// cancelled job's image so far too), named after its photo and
+    /// paintings (`chelsea-udnie.png`, `-2` added when that is taken: no
+    /// file there is replaced), so that quitting the server, which removes
+    /// the jobs' own files, loses no painting. Made when the server
+    /// starts. Default `None`: results live only in the server's
+    /// temporary folder until removed or the server quits.
+    pub output_dir: Option<PathBuf>,
 }
 
 impl Default for ServeConfig {
@@ -125,6 +133,7 @@ impl Default for ServeConfig {
             write_stall_timeout: Duration::from_secs(60),
             weights_file: None,
             models_dir: None,
+            output_dir: None,
         }
     }
 }

@@ -26,6 +26,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The folder results are kept in
+    /// ([`ServeConfig::output_dir`](crate::ServeConfig::output_dir)).
+    #[error("{path}: cannot create the output folder")]
+    OutputDir {
+        /// The folder.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
     /// The worker thread or the async runtime could not be started.
     #[error("cannot start the {what}")]
     Start {

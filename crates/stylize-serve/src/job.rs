@@ -126,6 +126,9 @@ pub(crate) struct Job {
     /// A clip's frame rate, for the result.
     pub(crate) fps: Option<(u32, u32)>,
     pub(crate) result_file: Option<PathBuf>,
+    /// Where the result was also written
+    /// ([`ServeConfig::output_dir`](crate::ServeConfig::output_dir)).
+    pub(crate) kept_file: Option<PathBuf>,
     pub(crate) error: Option<String>,
     /// What decoding its uploads warned about (a JPEG cut short), in the
     /// user's words.
@@ -158,6 +161,10 @@ pub(crate) struct JobView {
     pub(crate) frames_done: usize,
     pub(crate) frames: Option<usize>,
     pub(crate) has_result: bool,
+    /// The file name the result was also written under in the server's
+    /// output folder (the folder itself is not shown: the page may be
+    /// served to other machines).
+    pub(crate) kept_as: Option<String>,
     pub(crate) error: Option<String>,
     pub(crate) warnings: Vec<String>,
     pub(crate) estimate_bytes: u64,
@@ -214,6 +221,11 @@ impl Job {
             frames_done: self.frames_done,
             frames: self.frames,
             has_result: self.result_file.is_some(),
+            kept_as: self
+                .kept_file
+                .as_ref()
+                .and_then(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned()),
             error: self.error.clone(),
             warnings: self.warnings.clone(),
             estimate_bytes: self.estimate_bytes,

@@ -45,6 +45,7 @@ mod idle_body;
 mod job;
 mod job_kind;
 mod job_observer;
+mod kept_result;
 mod private_dir;
 mod routes;
 mod server;

@@ -792,6 +792,7 @@ async fn create_job(
         frames,
         fps: decoded.fps,
         result_file: None,
+        kept_file: None,
         error: None,
         warnings: decoded.warnings.clone(),
         file_flags: settings_flags,

@@ -63,6 +63,12 @@ impl Server {
                 path: std::env::temp_dir(),
                 source,
             })?;
+        if let Some(out) = &config.output_dir {
+            std::fs::create_dir_all(out).map_err(|source| Error::OutputDir {
+                path: out.clone(),
+                source,
+            })?;
+        }
         let board = Arc::new(Board::new(config.max_queue, config.max_queued_bytes));
         let stylizer = Arc::new(stylizer);
         let fast = fast.map(Arc::new);
@@ -75,6 +81,7 @@ impl Server {
                 preview_side: config.preview_side,
                 max_video_frames: config.max_video_frames,
                 ffmpeg: config.ffmpeg.clone(),
+                output_dir: config.output_dir.clone(),
             },
         )?;
         let streams = crate::app::event_streams(crate::connections::capped(config.max_connections));

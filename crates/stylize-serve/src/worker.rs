@@ -33,6 +33,8 @@ pub(crate) struct WorkerSettings {
     pub(crate) max_video_frames: usize,
     /// The ffmpeg executable for clips ([`crate::ServeConfig::ffmpeg`]).
     pub(crate) ffmpeg: PathBuf,
+    /// Where results are also kept ([`crate::ServeConfig::output_dir`]).
+    pub(crate) output_dir: Option<PathBuf>,
 }
 
 /// Starts the worker; it ends when the board is closed.
@@ -52,6 +54,9 @@ pub(crate) fn spawn(
                     fast: fast.as_deref(),
                 };
                 let outcome = run(&board, nets, &settings, task);
+                if let Some(dir) = &settings.output_dir {
+                    keep_result(&board, id, &outcome, dir);
+                }
                 board.finish(id, outcome);
             }
         })
@@ -99,6 +104,36 @@ fn run(board: &Arc<Board>, nets: Networks<'_>, settings: &WorkerSettings, task: 
                 .unwrap_or_else(|| "unknown".into());
             log::error!("job {id}: the run panicked: {what}");
             Outcome::Failed(format!("internal error (a bug; please report it): {what}"))
+        }
+    }
+}
+
+/// Copies a job's result (a cancelled job's image so far too) into the
+/// output folder, named after its photo and paintings; the job hears where
+/// it went, or, when the copy fails, a warning (the result itself stays
+/// on the page).
+fn keep_result(board: &Board, id: u64, outcome: &Outcome, dir: &Path) {
+    let (result, stopped) = match outcome {
+        Outcome::Done(path) => (path, false),
+        Outcome::Cancelled(Some(path)) => (path, true),
+        Outcome::Cancelled(None) | Outcome::Failed(_) => return,
+    };
+    let Some((photo, paintings)) = board.names(id) else {
+        return;
+    };
+    let ext = result
+        .extension()
+        .map_or_else(|| "png".to_string(), |e| e.to_string_lossy().into_owned());
+    let name = crate::kept_result::kept_name(&photo, &paintings, stopped, &ext);
+    match crate::kept_result::keep(result, dir, &name) {
+        Ok(path) => {
+            log::info!("job {id}: result kept as {}", path.display());
+            board.set_kept(id, path);
+        }
+        Err(e) => {
+            let message = format!("the result could not be kept in {}: {e}", dir.display());
+            log::warn!("job {id}: {message}");
+            board.warn(id, message);
         }
     }
 }
@@ -528,6 +563,7 @@ mod tests {
             preview_side: 64,
             max_video_frames: 4,
             ffmpeg,
+            output_dir: None,
         };
         let (total, frames) = clip_frames(&clip, &settings).unwrap();
         assert_eq!(total, None, "the test needs a clip of unknown length");

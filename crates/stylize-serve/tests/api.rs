@@ -815,6 +815,85 @@ async fn a_job_from_upload_to_download() {
     }
 }
 
+/// With `output_dir` (`serve --output-dir`), each finished job's result is
+/// also written there, named after its photo and painting, never
+/// replacing a file (a second job of the same pair gets `-2`; a file the
+/// user had there stays); a cancelled job's image so far is kept as
+/// `-stopped`; the page hears the name (`kept_as`); the copies outlive
+/// the server's own files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_are_kept_in_the_output_folder() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("kept");
+    let config = stylize_serve::ServeConfig {
+        output_dir: Some(dir.clone()),
+        ..quick_config()
+    };
+    let Some(server) = server_with_fast("results_are_kept_in_the_output_folder", config) else {
+        return;
+    };
+    assert!(dir.is_dir(), "made when the server starts");
+    std::fs::write(dir.join("chelsea-udnie-2.png"), b"the user's").unwrap();
+    let app = server.router(PORT);
+    let photo = asset("chelsea.jpg");
+    let style = asset("udnie.jpg");
+    let fast = |settings: &'static str| {
+        post_job(&[
+            Part::File("content", "chelsea.jpg", &photo),
+            Part::File("style", "udnie.jpg", &style),
+            Part::Text("settings", settings),
+        ])
+    };
+    let mut kept = Vec::new();
+    for _ in 0..2 {
+        let (status, job) = json(&app, fast(r#"{"method":"fast","size":96}"#)).await;
+        assert_eq!(status, StatusCode::CREATED, "{job}");
+        let id = job["id"].as_u64().expect("id");
+        let job = wait_for(&app, id, "done", |j| j["state"] == "done").await;
+        let name = job["kept_as"].as_str().expect("kept_as").to_string();
+        let (_, png, _) = send(&app, get(&format!("/api/jobs/{id}/result"))).await;
+        assert_eq!(std::fs::read(dir.join(&name)).unwrap(), png, "{name}");
+        kept.push(name);
+    }
+    assert_eq!(kept, ["chelsea-udnie.png", "chelsea-udnie-3.png"]);
+    assert_eq!(
+        std::fs::read(dir.join("chelsea-udnie-2.png")).unwrap(),
+        b"the user's"
+    );
+
+    // Cancelled after it started: the image so far, marked.
+    let (status, job) = json(&app, fast(r#"{"size":64,"iterations":100000}"#)).await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let id = job["id"].as_u64().expect("id");
+    wait_for(&app, id, "iteration 2", |j| {
+        j["iteration"].as_u64() >= Some(2)
+    })
+    .await;
+    let (status, _) = json(&app, post(&format!("/api/jobs/{id}/cancel"))).await;
+    assert_eq!(status, StatusCode::OK);
+    let job = wait_for(&app, id, "cancelled", |j| j["state"] == "cancelled").await;
+    assert_eq!(job["kept_as"], "chelsea-udnie-stopped.png", "{job}");
+    assert!(image::open(dir.join("chelsea-udnie-stopped.png")).is_ok());
+
+    // The server's own files go when it does; the kept ones stay.
+    drop(app);
+    drop(server);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "chelsea-udnie-2.png",
+            "chelsea-udnie-3.png",
+            "chelsea-udnie-stopped.png",
+            "chelsea-udnie.png"
+        ]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queue_cancel_remove_and_events() {
     let Some(server) = server("queue_cancel_remove_and_events", quick_config()) else {
