@@ -2089,6 +2089,11 @@ fn every_input_kind_runs_or_is_refused_clearly() {
     heic.extend_from_slice(&[0u8; 64]);
     std::fs::write(d.join("IMG_0001.HEIC"), heic).unwrap();
     std::fs::write(d.join("image.qoi"), b"qoif\0\0\0\x10\0\0\0\x10\x03\x00").unwrap();
+    std::fs::write(
+        d.join("my clip.mp4"),
+        b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2\0\0\0\x08free",
+    )
+    .unwrap();
     let odd = d.join(std::ffi::OsStr::from_bytes(b"caf\xe9 photo.png"));
     rb.save_with_format(&odd, image::ImageFormat::Png).unwrap();
 
@@ -2186,6 +2191,10 @@ fn every_input_kind_runs_or_is_refused_clearly() {
         (
             d.join("IMG_0001.HEIC"),
             "a HEIC (HEIF) image, as phones save photos, which stylize cannot decode; convert it",
+        ),
+        (
+            d.join("my clip.mp4"),
+            "an MP4 or MOV video, not a still image: `stylize video --input '",
         ),
         (
             d.join("image.qoi"),

@@ -1,6 +1,7 @@
 //! What to tell a user whose file is an image in a format this build does
-//! not read: the formats it does read, and for the phone formats (HEIC,
-//! AVIF) how to convert one.
+//! not read: the formats it does read, for the phone formats (HEIC, AVIF)
+//! how to convert one, and for a video given as a picture the job that
+//! paints its frames.
 
 use std::io::Read;
 use std::path::Path;
@@ -12,11 +13,21 @@ use image::ImageFormat;
 /// media file, as phones save) is named as such with a command that
 /// converts it; any other format is named with the formats that are read.
 pub(crate) fn unreadable_reason(path: &Path, format: Option<ImageFormat>) -> String {
-    if let Some(kind) = iso_media_image(path) {
+    let head = first_bytes(path);
+    if let Some(kind) = iso_image_kind(&head) {
         return format!(
             "{}; stylize reads {}",
             phone_reason(&kind),
             readable_formats()
+        );
+    }
+    if let Some(video) = video_kind(&head) {
+        return format!(
+            "{video}, not a still image: `stylize video --input {file}` paints its frames \
+             (`--method fast` with the feed-forward network, in a fraction of a second a \
+             frame); to use one of its frames as a picture, take it out first (`ffmpeg -i \
+             {file} -frames:v 1 frame.png`)",
+            file = shell_word(path)
         );
     }
     match format {
@@ -108,20 +119,56 @@ enum IsoImage {
     Avif,
 }
 
-/// Whether the file at `path` starts as a HEIF or AVIF image does: an
-/// `ftyp` box whose major or compatible brands name one. AVIF is told first
-/// (its files also carry HEIF's generic `mif1` brand).
-fn iso_media_image(path: &Path) -> Option<IsoImage> {
-    let mut head = Vec::with_capacity(64);
-    std::fs::File::open(path)
-        .ok()?
-        .take(64)
-        .read_to_end(&mut head)
-        .ok()?;
-    iso_image_kind(&head)
+/// `path` as one word of a shell command: as it is when it holds only
+/// letters, digits and `/._-+,:@=`, else in single quotes (a `'` inside
+/// written `'\''`).
+fn shell_word(path: &Path) -> String {
+    let text = path.display().to_string();
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@=".contains(c));
+    if plain {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }
 
-/// [`iso_media_image`] on the file's first bytes.
+/// The first 64 bytes of the file at `path` (fewer for a shorter file,
+/// none when it cannot be read).
+fn first_bytes(path: &Path) -> Vec<u8> {
+    let mut head = Vec::with_capacity(64);
+    if let Ok(file) = std::fs::File::open(path) {
+        // What could be read is kept; a failed read is a short head.
+        let _ = file.take(64).read_to_end(&mut head);
+    }
+    head
+}
+
+/// What video container a file that starts with `head` is, in words for
+/// a message (`an MP4 or MOV video`); `None` for anything else. An ISO
+/// media file (`ftyp` first) that is not a HEIF or AVIF image counts as
+/// an MP4 or MOV video.
+fn video_kind(head: &[u8]) -> Option<&'static str> {
+    if head.len() >= 8 && &head[4..8] == b"ftyp" && iso_image_kind(head).is_none() {
+        Some("an MP4 or MOV video")
+    } else if head.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
+        Some("a Matroska (MKV) or WebM video")
+    } else if head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"AVI " {
+        Some("an AVI video")
+    } else if head.starts_with(b"YUV4MPEG2") {
+        Some("a Y4M video")
+    } else if head.starts_with(b"FLV\x01") {
+        Some("a Flash (FLV) video")
+    } else {
+        None
+    }
+}
+
+/// Whether a file that starts with `head` is a HEIF or AVIF image: an
+/// `ftyp` box whose major or compatible brands name one. AVIF is told first
+/// (its files also carry HEIF's generic `mif1` brand).
 fn iso_image_kind(head: &[u8]) -> Option<IsoImage> {
     if head.len() < 16 || &head[4..8] != b"ftyp" {
         return None;
@@ -200,6 +247,49 @@ mod tests {
             "{avif}"
         );
         assert_eq!(undecodable_photo_reason(b"GIF89a"), None);
+    }
+
+    /// A video given where a picture goes is named, with the job that
+    /// paints its frames and how to take one out; images and phone photos
+    /// are not taken for videos.
+    #[test]
+    fn videos_are_told_from_their_first_bytes() {
+        assert_eq!(
+            video_kind(&ftyp(b"isom", &[b"iso2", b"avc1", b"mp41"])),
+            Some("an MP4 or MOV video")
+        );
+        assert_eq!(
+            video_kind(&ftyp(b"qt  ", &[b"qt  "])),
+            Some("an MP4 or MOV video")
+        );
+        assert_eq!(
+            video_kind(&[0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x86, 0x81]),
+            Some("a Matroska (MKV) or WebM video")
+        );
+        assert_eq!(
+            video_kind(b"RIFF\x10\x00\x00\x00AVI LIST"),
+            Some("an AVI video")
+        );
+        assert_eq!(video_kind(b"RIFF\x10\x00\x00\x00WEBPVP8 "), None);
+        assert_eq!(video_kind(b"YUV4MPEG2 W176 H144"), Some("a Y4M video"));
+        assert_eq!(video_kind(b"FLV\x01\x05"), Some("a Flash (FLV) video"));
+        assert_eq!(video_kind(&ftyp(b"heic", &[b"mif1"])), None);
+        assert_eq!(video_kind(&ftyp(b"avif", &[])), None);
+        assert_eq!(video_kind(b"\x89PNG\r\n\x1a\n"), None);
+        assert_eq!(video_kind(&[]), None);
+        assert_eq!(shell_word(Path::new("a/b-1.mp4")), "a/b-1.mp4");
+        assert_eq!(shell_word(Path::new("my clip.mp4")), "'my clip.mp4'");
+        assert_eq!(shell_word(Path::new("it's.mp4")), "'it'\\''s.mp4'");
+        let dir = tempfile::tempdir().unwrap();
+        let clip = dir.path().join("clip.mp4");
+        std::fs::write(&clip, ftyp(b"isom", &[b"mp41"])).unwrap();
+        let why = unreadable_reason(&clip, None);
+        assert!(
+            why.starts_with("an MP4 or MOV video, not a still image: `stylize video --input ")
+                && why.contains("ffmpeg -i ")
+                && why.contains("clip.mp4"),
+            "{why}"
+        );
     }
 
     #[test]
