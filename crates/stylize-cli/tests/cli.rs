@@ -25,6 +25,29 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Sends SIGINT (Ctrl-C) to the process `pid`.
+fn sigint(pid: u32) {
+    let kill = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+}
+
+/// Waits until `path` exists (a run's output or snapshot), at most five
+/// minutes, polling every `ms` milliseconds.
+fn wait_for_file(path: &Path, ms: u64) {
+    let started = std::time::Instant::now();
+    while !path.exists() {
+        assert!(
+            started.elapsed().as_secs() < 300,
+            "no {} after 300 s",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
 fn base_args(out: &Path, weights: &Path) -> Vec<String> {
     [
         "--content",
@@ -537,21 +560,9 @@ fn a_folder_of_photos_is_painted_and_a_stopped_run_continues() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let first = out.join(names[0]);
-    let started = std::time::Instant::now();
-    while !first.exists() {
-        assert!(
-            started.elapsed().as_secs() < 300,
-            "no first painting after 300 s"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    wait_for_file(&out.join(names[0]), 10);
     std::thread::sleep(std::time::Duration::from_millis(200));
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    sigint(child.id());
     let o = child.wait_with_output().unwrap();
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(130), "{err}");
@@ -1353,11 +1364,7 @@ fn sigint_stops_the_weights_download() {
     requested
         .recv_timeout(std::time::Duration::from_secs(120))
         .expect("the download never started");
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    sigint(child.id());
     let o = child.wait_with_output().unwrap();
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(130), "{err}");
@@ -1735,13 +1742,7 @@ fn quitting_the_server_at_once_removes_its_files() {
     let mut answer = String::new();
     std::io::Read::read_to_string(&mut later, &mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    let signal = || {
-        let kill = Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(kill.success());
-    };
+    let signal = || sigint(child.id());
     signal();
     std::thread::sleep(std::time::Duration::from_millis(300));
     signal();
@@ -1816,20 +1817,8 @@ fn sigint_keeps_the_image_so_far_and_exits_130() {
         .spawn()
         .unwrap();
     // Snapshots appear as iterations finish: wait for the 20th.
-    let snapshot = d.join("out.0020.png");
-    let started = std::time::Instant::now();
-    while !snapshot.exists() {
-        assert!(
-            started.elapsed().as_secs() < 300,
-            "no 20th snapshot after 300 s"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    wait_for_file(&d.join("out.0020.png"), 20);
+    sigint(child.id());
     let o = child.wait_with_output().unwrap();
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(130), "{err}");
@@ -2759,11 +2748,7 @@ fn a_second_sigint_quits_and_leaves_no_temporary_file() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let started = std::time::Instant::now();
-    while !d.join("out.0001.png").exists() {
-        assert!(started.elapsed().as_secs() < 300, "no snapshot after 300 s");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_for_file(&d.join("out.0001.png"), 20);
     let part = || {
         std::fs::read_dir(d)
             .unwrap()
@@ -2773,11 +2758,7 @@ fn a_second_sigint_quits_and_leaves_no_temporary_file() {
     };
     assert_eq!(part().len(), 1, "the log is written to a temporary file");
     for _ in 0..2 {
-        let kill = Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(kill.success());
+        sigint(child.id());
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let o = child.wait_with_output().unwrap();
