@@ -34,20 +34,17 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         }
     };
     // What records one run: each photo's would need a name of its own.
-    let single: [(&str, bool); 4] = [
-        ("--loss-log", cli.loss_log.is_some()),
-        ("--plot", cli.plot.is_some()),
-        ("--dump", cli.dump.is_some()),
-        ("--init FILE", init_file(&cli.common).is_some()),
+    let single: [(&str, &str, bool); 4] = [
+        ("loss-log", "a cost log is", cli.loss_log.is_some()),
+        ("plot", "a cost plot is", cli.plot.is_some()),
+        ("dump", "a run's record is", cli.dump.is_some()),
+        ("init", "a start image is", init_file(&cli.common).is_some()),
     ];
-    if let Some((flag, _)) = single.iter().find(|(_, given)| *given) {
+    if let Some((flag, what, _)) = single.iter().find(|(_, _, given)| *given) {
         return Err(Error::parameter(
-            flag.trim_start_matches('-')
-                .split(' ')
-                .next()
-                .unwrap_or("content"),
+            *flag,
             format!(
-                "{flag} is for one photo, and --content {} is a folder: drop it, or paint \
+                "{what} one photo's, and --content {} is a folder: drop --{flag}, or paint \
                  one photo at a time",
                 cli.content.display()
             ),

@@ -611,13 +611,17 @@ fn a_folder_of_photos_is_painted_and_a_stopped_run_continues() {
         (
             &fresh,
             &["--loss-log", "costs.csv"],
-            "--loss-log is for one photo",
+            "invalid --loss-log: a cost log is one photo's",
         ),
-        (&fresh, &["--plot", "costs.png"], "--plot is for one photo"),
+        (
+            &fresh,
+            &["--plot", "costs.png"],
+            "invalid --plot: a cost plot is one photo's",
+        ),
         (
             &fresh,
             &["--init", "start.png"],
-            "--init FILE is for one photo",
+            "invalid --init: a start image is one photo's",
         ),
         (&photos, &[], "is also the input folder"),
         (&d.join("out.png"), &[], "is named like an image"),
