@@ -141,6 +141,17 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     };
     let source = open_source(&cli.input, &source_options)?;
     let info = *source.info();
+    // A still picture is a clip of one frame: painted, but likely meant
+    // for another job.
+    if info.frames == Some(1) && cli.input.is_file() {
+        log::warn!(
+            "{} is a single picture, so the clip has one frame; `stylize image --content {}` \
+             paints a photo (`stylize fast` in well under a second); a video, an animated GIF, \
+             APNG or WebP, or a folder of frames gives a clip",
+            cli.input.display(),
+            cli.input.display()
+        );
+    }
     let mut config = VideoConfig {
         image: build_config(&cli.common, Preset::Gatys, Some(256))?,
         ..VideoConfig::default()

@@ -814,6 +814,8 @@ fn fast_video_keeps_the_photos_colours_when_asked() {
     }
 }
 
+/// Flags of the optimiser's are said to be ignored; a still picture as
+/// the input is painted as one frame, with what the user may have meant.
 #[test]
 fn fast_video_says_which_optimiser_flags_it_ignores() {
     let dir = tempfile::tempdir().unwrap();
@@ -831,6 +833,25 @@ fn fast_video_says_which_optimiser_flags_it_ignores() {
         stderr(&o)
     );
     assert!(out.is_file());
+    // A clip of several frames is not warned about as a picture.
+    assert!(!stderr(&o).contains("single picture"), "{}", stderr(&o));
+    // A still picture is a clip of one frame, painted, with what the user
+    // may have meant.
+    let photo = common::asset("chelsea.jpg");
+    let one = dir.path().join("one.gif");
+    let o = fast_video(&photo, &style)
+        .args(["-o", s(&one), "--size", "64"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "chelsea.jpg is a single picture, so the clip has one frame; `stylize image --content "
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(gif_frames(&one), 1);
 }
 
 /// A clip whose frames at --size are estimated over --max-memory is
