@@ -125,6 +125,22 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         let sizes = paintings.iter().map(|p| (p.width(), p.height())).collect();
         (paintings, sizes)
     };
+    // A painting too small for the style network, named before any work.
+    if let Some((path, (w, h))) = painting_files
+        .iter()
+        .zip(&style_sizes)
+        .find(|(_, (w, h))| (*w).min(*h) < MIN_SIDE)
+    {
+        return Err(Error::parameter(
+            "style",
+            format!(
+                "{} is {w}x{h} px; the style network needs a painting of at least {MIN_SIDE} px \
+                 on each side",
+                path.display()
+            ),
+        )
+        .into());
+    }
     // What the memory allows, before the models load: each image of a
     // folder is checked as its turn comes.
     let limit = crate::setup::memory_limit(cli.max_memory, cli.threads, Workers::Networks);

@@ -455,7 +455,13 @@ fn the_sheet_tries_each_painting_of_a_folder() {
     std::fs::write(broken.join("b.png"), b"not a png").unwrap();
     let refused = dir.path().join("refused.png");
     let painting = paintings.join("p2.jpg");
-    let cases: [(&[&str], &Path, &str); 4] = [
+    // A painting too small for the style network, named.
+    let tiny = dir.path().join("tiny");
+    std::fs::create_dir(&tiny).unwrap();
+    std::fs::copy(common::asset("udnie.jpg"), tiny.join("a.jpg")).unwrap();
+    let tiny_painting = tiny.join("b.png");
+    image::RgbImage::new(10, 40).save(&tiny_painting).unwrap();
+    let cases: [(&[&str], &Path, &str); 6] = [
         (
             &["-s", s(&paintings)],
             &refused,
@@ -468,6 +474,16 @@ fn the_sheet_tries_each_painting_of_a_folder() {
         ),
         (&["--sheet", "-s", s(&broken)], &refused, "b.png"),
         (&["--sheet", "-s", s(&paintings)], &painting, "p2.jpg"),
+        (
+            &["--sheet", "-s", s(&tiny)],
+            &refused,
+            "b.png is 10x40 px; the style network needs a painting of at least 16 px",
+        ),
+        (
+            &["-s", s(&tiny_painting)],
+            &refused,
+            "b.png is 10x40 px; the style network needs a painting of at least 16 px",
+        ),
     ];
     let before = std::fs::read(&painting).unwrap();
     for (args, output, says) in cases {
