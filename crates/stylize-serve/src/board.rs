@@ -352,12 +352,18 @@ impl Board {
         self.publish(&mut inner, "preview", data);
     }
 
-    /// A job's photo's name and its paintings' (or built-in styles'), as
-    /// the page shows them; `None` for a job no longer there.
+    /// A job's photo's name and its paintings' (a bundled one's by its
+    /// name), with the network's built-in style mix as `builtin 3_0,5`
+    /// (no `.`, which would read as an extension); `None` for a job no
+    /// longer there.
     pub(crate) fn names(&self, id: u64) -> Option<(String, Vec<String>)> {
         let inner = self.lock();
         let job = inner.jobs.get(&id)?;
-        Some((job.content_name.clone(), job.style_names.clone()))
+        let mut styles = job.style_names.clone();
+        if let Some(mix) = &job.settings.network_style {
+            styles.push(format!("builtin {}", mix.replace('.', "_")));
+        }
+        Some((job.content_name.clone(), styles))
     }
 
     /// Records where a job's result was also written; the next event

@@ -104,6 +104,11 @@ mod tests {
             "passwd-y_z_.png"
         );
         assert_eq!(kept_name("", &[], false, "png"), "image.png");
+        // A built-in style mix, as the board names it.
+        assert_eq!(
+            kept_name("cat.png", &styles(&["builtin 3:0_5,12:0_5"]), false, "png"),
+            "cat-builtin_3_0_5_12_0_5.png"
+        );
         let many = styles(&["1.png", "2.png", "3.png", "4.png", "5.png"]);
         assert_eq!(
             kept_name("p.png", &many, false, "png"),

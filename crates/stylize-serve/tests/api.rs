@@ -856,6 +856,22 @@ async fn results_are_kept_in_the_output_folder() {
         kept.push(name);
     }
     assert_eq!(kept, ["chelsea-udnie.png", "chelsea-udnie-3.png"]);
+    // A mix of the network's own styles is named by its numbers.
+    let (status, job) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "chelsea.jpg", &photo),
+            Part::Text(
+                "settings",
+                r#"{"method":"fast","size":64,"network_style":"3:0.5,12:0.5"}"#,
+            ),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let id = job["id"].as_u64().expect("id");
+    let job = wait_for(&app, id, "done", |j| j["state"] == "done").await;
+    assert_eq!(job["kept_as"], "chelsea-builtin_3_0_5_12_0_5.png", "{job}");
     assert_eq!(
         std::fs::read(dir.join("chelsea-udnie-2.png")).unwrap(),
         b"the user's"
@@ -886,6 +902,7 @@ async fn results_are_kept_in_the_output_folder() {
     assert_eq!(
         names,
         [
+            "chelsea-builtin_3_0_5_12_0_5.png",
             "chelsea-udnie-2.png",
             "chelsea-udnie-3.png",
             "chelsea-udnie-stopped.png",
