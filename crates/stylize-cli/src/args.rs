@@ -276,6 +276,13 @@ pub struct ImageArgs {
     #[arg(long, value_name = "FILE.png")]
     pub plot: Option<PathBuf>,
 
+    /// Where to paint: an image over the photo, white painted, black left
+    /// as the photo, grey a mix (transparent counts as black); stretched
+    /// to the photo's size. Applied to the finished result (and the image
+    /// so far after Ctrl-C), not to --save-every's snapshots.
+    #[arg(long, value_name = "IMAGE")]
+    pub mask: Option<PathBuf>,
+
     /// Write the working-size images, the initial image, the costs and
     /// gradient at it, and the final image as .npy/.json into DIR (for the
     /// PyTorch reference comparison in reference/).
@@ -801,6 +808,12 @@ pub struct FastArgs {
     /// chrominance).
     #[arg(long)]
     pub preserve_colors: bool,
+
+    /// Where to paint: an image over the photo, white painted, black left
+    /// as the photo, grey a mix (transparent counts as black); stretched
+    /// to the photo's size. One photo only.
+    #[arg(long, value_name = "IMAGE")]
+    pub mask: Option<PathBuf>,
 
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]

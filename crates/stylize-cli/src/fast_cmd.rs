@@ -51,6 +51,9 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     if cli.sheet && cli.preserve_colors {
         ignored.push("--preserve-colors (--sheet shows each style's own colours)");
     }
+    if cli.sheet && cli.mask.is_some() {
+        ignored.push("--mask (--sheet shows each style on the whole photo)");
+    }
     if !ignored.is_empty() {
         say(format!("warning: this run ignores {}", ignored.join(", ")));
     }
@@ -73,6 +76,17 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         blend_weights(&blend, cli.style.len())?
     };
     let folder = cli.content.is_dir();
+    if folder && cli.mask.is_some() {
+        return Err(Error::parameter(
+            "mask",
+            format!(
+                "a mask is one photo's, and --content {} is a folder: drop --mask, or paint one \
+                 photo at a time",
+                cli.content.display()
+            ),
+        )
+        .into());
+    }
     if folder && cli.sheet {
         return Err(Error::parameter(
             "sheet",
@@ -98,7 +112,8 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         check_not_an_input(
             &cli.output,
             std::iter::once(cli.content.as_path())
-                .chain(painting_files.iter().map(PathBuf::as_path)),
+                .chain(painting_files.iter().map(PathBuf::as_path))
+                .chain(cli.mask.as_deref()),
             cli.overwrite,
         )?;
         vec![(cli.content.clone(), cli.output.clone())]
@@ -158,6 +173,15 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     if !folder {
         check_memory(&cli.content, size, &style_sizes, sheet_styles, limit)?;
     }
+    // Read before the models, with the photo's header for its shape.
+    let mask = match cli.mask.as_deref().filter(|_| !folder && !cli.sheet) {
+        Some(path) => Some(crate::setup::load_mask(
+            path,
+            stylize::image_size(&cli.content)?,
+            say,
+        )?),
+        None => None,
+    };
     let start = Instant::now();
     // Only the networks of the run's kind of style are read.
     let networks = if (cli.sheet && !painting_sheet) || builtin.is_some() {
@@ -224,6 +248,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         options: &options,
         size,
         preserve_colors: cli.preserve_colors,
+        mask: mask.as_ref(),
         save,
     };
     let bar = bar(!quiet && folder, jobs.len() as u64, "images");
@@ -386,6 +411,8 @@ struct Settings<'a> {
     /// The output's longer side.
     size: u32,
     preserve_colors: bool,
+    /// Where to keep the photo (one photo only).
+    mask: Option<&'a stylize::PaintMask>,
     save: SaveOptions,
 }
 
@@ -401,6 +428,7 @@ fn paint(
         options,
         size,
         preserve_colors,
+        mask,
         save,
     } = settings;
     let image = load_image(input)?;
@@ -441,7 +469,13 @@ fn paint(
         out = stylize::combine_luminance(&out, &photo)?;
     }
     let dims = out.dimensions();
-    let rgb = DynamicImage::ImageRgb32F(out).to_rgb8();
+    let out = DynamicImage::ImageRgb32F(out);
+    let rgb = match mask {
+        Some(mask) => mask
+            .apply(&out, &DynamicImage::ImageRgb32F(photo))?
+            .to_rgb8(),
+        None => out.to_rgb8(),
+    };
     save_image_with(&stylize::with_alpha(rgb, alpha.as_ref()), output, &save)?;
     Ok(dims)
 }

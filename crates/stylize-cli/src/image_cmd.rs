@@ -44,6 +44,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         std::iter::once(cli.content.as_path())
             .chain(cli.common.style.iter().map(PathBuf::as_path))
             .chain(init_file)
+            .chain(cli.mask.as_deref())
     };
     check_not_an_input(&cli.output, inputs(), cli.overwrite)?;
     if let Some(every) = cli.save_every {
@@ -89,6 +90,11 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     refuse_standard_input("content", &cli.content)?;
     let content = load_image(&cli.content)?;
     check_output_size(&cli.output, (content.width(), content.height()))?;
+    let mask = cli
+        .mask
+        .as_deref()
+        .map(|m| crate::setup::load_mask(m, (content.width(), content.height()), say))
+        .transpose()?;
     // Said before the run, not only when the result is saved: a JPEG
     // cannot keep the photo's transparency.
     if output_format(&cli.output).ok() == Some(image::ImageFormat::Jpeg)
@@ -197,7 +203,11 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     .with_plain_lines(!quiet && !show_bars)
     .with_interrupt(interrupt.clone());
     let start = Instant::now();
-    let result = stylizer.stylize(&content, &styles, &config, &mut observer)?;
+    let mut result = stylizer.stylize(&content, &styles, &config, &mut observer)?;
+    // The photo kept where the mask says (the image so far too).
+    if let Some(mask) = &mask {
+        result.image = mask.apply(&result.image, &content)?;
+    }
     // The painting first: a plot, log or snapshot that fails to write
     // then costs only itself, and the message says the painting is there.
     let saved = save_image_with(&result.image, &cli.output, &save_options);

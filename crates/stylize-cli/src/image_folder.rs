@@ -34,7 +34,8 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         }
     };
     // What records one run: each photo's would need a name of its own.
-    let single: [(&str, &str, bool); 4] = [
+    let single: [(&str, &str, bool); 5] = [
+        ("mask", "a mask is", cli.mask.is_some()),
         ("loss-log", "a cost log is", cli.loss_log.is_some()),
         ("plot", "a cost plot is", cli.plot.is_some()),
         ("dump", "a run's record is", cli.dump.is_some()),

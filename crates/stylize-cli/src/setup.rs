@@ -154,6 +154,38 @@ pub fn refuse_standard_input(flag: &str, path: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// The `--mask` image at `path`, for a photo of `photo` pixels: read and
+/// checked before the long part. A mask of another shape (stretched to the
+/// photo's) or one that paints nothing is warned about through `say`.
+///
+/// # Errors
+/// `-`, or an image that cannot be read (naming the file).
+pub fn load_mask(
+    path: &Path,
+    photo: (u32, u32),
+    say: impl Fn(String),
+) -> Result<stylize::PaintMask, Error> {
+    refuse_standard_input("mask", path)?;
+    let mask = stylize::PaintMask::from_image(&load_image(path)?);
+    let (mw, mh) = mask.dimensions();
+    let aspect = |w: u32, h: u32| f64::from(w) / f64::from(h.max(1));
+    if (aspect(mw, mh) / aspect(photo.0, photo.1) - 1.0).abs() > 0.02 {
+        say(format!(
+            "warning: --mask {} is {mw}x{mh}, the photo {}x{}: it is stretched to the photo's shape",
+            path.display(),
+            photo.0,
+            photo.1
+        ));
+    }
+    if mask.coverage() == 0.0 {
+        say(format!(
+            "warning: --mask {} is black (or transparent) everywhere: the result will be the photo",
+            path.display()
+        ));
+    }
+    Ok(mask)
+}
+
 /// Refuses a folder given as `--style` to a job that blends its
 /// paintings (`image`, `video`), saying how to try each painting in it
 /// instead: `stylize fast --sheet`, which paints a tile per painting in

@@ -607,7 +607,7 @@ fn a_folder_of_photos_is_painted_and_a_stopped_run_continues() {
 
     // Refused before anything is written.
     let fresh = d.join("fresh");
-    let cases: [(&Path, &[&str], &str); 5] = [
+    let cases: [(&Path, &[&str], &str); 6] = [
         (
             &fresh,
             &["--loss-log", "costs.csv"],
@@ -624,6 +624,11 @@ fn a_folder_of_photos_is_painted_and_a_stopped_run_continues() {
             "invalid --init: a start image is one photo's",
         ),
         (&photos, &[], "is also the input folder"),
+        (
+            &fresh,
+            &["--mask", "mask.png"],
+            "invalid --mask: a mask is one photo's",
+        ),
         (&d.join("out.png"), &[], "is named like an image"),
     ];
     for (output, extra, says) in cases {
@@ -634,6 +639,85 @@ fn a_folder_of_photos_is_painted_and_a_stopped_run_continues() {
         assert!(!fresh.exists() && !d.join("out.png").exists(), "{extra:?}");
     }
     assert_eq!(listing(&photos).len(), 5);
+}
+
+/// `image --mask`: the result is the unmasked run's painting where the
+/// mask is white and the photo itself where it is black (same seed and
+/// threads); a mask that does not decode is refused before the weights
+/// load, with no output.
+#[test]
+fn a_mask_keeps_the_photo_where_it_is_black() {
+    let Some(weights) = common::hed_weights("a_mask_keeps_the_photo_where_it_is_black") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let photo = common::asset("chelsea.jpg");
+    let mask = d.join("mask.png");
+    image::RgbImage::from_fn(30, 20, |x, _| {
+        image::Rgb(if x < 15 { [255; 3] } else { [0; 3] })
+    })
+    .save(&mask)
+    .unwrap();
+    let run = |out: &Path, extra: &[&str]| {
+        stylize()
+            .arg("image")
+            .arg("--content")
+            .arg(&photo)
+            .args(["--style", "udnie", "--output"])
+            .arg(out)
+            .arg("--weights")
+            .arg(&weights)
+            .args([
+                "--size",
+                "64",
+                "--epochs",
+                "5",
+                "--seed",
+                "5",
+                "--threads",
+                "2",
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let (plain, masked) = (d.join("plain.png"), d.join("masked.png"));
+    let o = run(&plain, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&masked, &["--mask", mask.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plain = image::open(&plain).unwrap().to_rgb8();
+    let masked = image::open(&masked).unwrap().to_rgb8();
+    let original = image::open(&photo).unwrap().to_rgb8();
+    assert_eq!(masked.dimensions(), original.dimensions());
+    // Away from the soft edge in the middle (the 30 px mask stretched to
+    // 451 px).
+    let part = |img: &image::RgbImage, x: u32, w: u32| {
+        image::imageops::crop_imm(img, x, 0, w, img.height()).to_image()
+    };
+    assert_eq!(part(&masked, 0, 200), part(&plain, 0, 200), "painted");
+    assert_eq!(part(&masked, 251, 200), part(&original, 251, 200), "kept");
+    assert_ne!(part(&plain, 251, 200), part(&original, 251, 200));
+
+    let bad = d.join("bad.png");
+    std::fs::write(&bad, b"not a png").unwrap();
+    let out = d.join("out.png");
+    let o = stylize()
+        .arg("image")
+        .arg("--content")
+        .arg(&photo)
+        .args(["--style", "udnie", "--output"])
+        .arg(&out)
+        .arg("--mask")
+        .arg(&bad)
+        .arg("--weights")
+        .arg(d.join("no-weights.h5"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("bad.png"), "{}", stderr(&o));
+    assert!(!out.exists());
 }
 
 /// `stylize info` says what it finds, and what is missing with how to get

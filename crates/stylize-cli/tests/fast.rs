@@ -500,6 +500,92 @@ fn the_sheet_tries_each_painting_of_a_folder() {
     assert_eq!(std::fs::read(&painting).unwrap(), before);
 }
 
+/// `--mask`: white painted, black the photo. The left half of a
+/// half-white mask is the unmasked painting, the right half the photo at
+/// the output's size; a mask that is the output, a mask with a folder, or
+/// one that does not decode is refused with no output; --sheet ignores it,
+/// saying so.
+#[test]
+fn a_mask_keeps_the_photo_where_it_is_black() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = common::asset("chelsea.jpg");
+    let mask = dir.path().join("mask.png");
+    image::RgbImage::from_fn(30, 20, |x, _| {
+        image::Rgb(if x < 15 { [255; 3] } else { [0; 3] })
+    })
+    .save(&mask)
+    .unwrap();
+    let run = |out: &Path, extra: &[&str]| {
+        fast()
+            .args(["-c", s(&photo), "-o", s(out), "-s", "udnie", "--size", "96"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let plain = dir.path().join("plain.png");
+    let masked = dir.path().join("masked.png");
+    let o = run(&plain, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&masked, &["--mask", s(&mask)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (plain, masked) = (
+        image::open(&plain).unwrap().to_rgb8(),
+        image::open(&masked).unwrap().to_rgb8(),
+    );
+    assert_eq!(masked.dimensions(), (96, 64));
+    let half =
+        |img: &image::RgbImage, x: u32| image::imageops::crop_imm(img, x, 0, 40, 64).to_image();
+    let photo96 = image::imageops::resize(
+        &image::open(&photo).unwrap().to_rgb8(),
+        96,
+        64,
+        image::imageops::FilterType::Triangle,
+    );
+    assert_eq!(half(&masked, 0), half(&plain, 0), "the painted half");
+    let kept = mean_abs_diff(&half(&masked, 56), &half(&photo96, 56));
+    assert!(
+        kept < 0.01,
+        "the kept half differs from the photo by {kept}"
+    );
+    assert!(mean_abs_diff(&half(&plain, 56), &half(&photo96, 56)) > 0.05);
+
+    // Refused, with no output.
+    let photos = dir.path().join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    std::fs::copy(&photo, photos.join("a.jpg")).unwrap();
+    let bad = dir.path().join("bad.png");
+    std::fs::write(&bad, b"not a png").unwrap();
+    let out = dir.path().join("out.png");
+    for (c, o, m, says) in [
+        (&photo, &mask, &mask, "is also an input"),
+        (
+            &photos,
+            &dir.path().join("outs"),
+            &mask,
+            "a mask is one photo's",
+        ),
+        (&photo, &out, &bad, "bad.png"),
+    ] {
+        let before = std::fs::read(m).unwrap();
+        let r = fast()
+            .args(["-c", s(c), "-o", s(o), "-s", "udnie", "--mask", s(m)])
+            .output()
+            .unwrap();
+        assert_eq!(r.status.code(), Some(1), "{says}: {}", stderr(&r));
+        assert!(stderr(&r).contains(says), "{says}: {}", stderr(&r));
+        assert_eq!(std::fs::read(m).unwrap(), before);
+        assert!(!out.exists() && !dir.path().join("outs").exists());
+    }
+    let sheet = dir.path().join("sheet.png");
+    let o = fast()
+        .args(["--sheet", "-c", s(&photo), "-o", s(&sheet), "--size", "32"])
+        .args(["--mask", s(&mask)])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("ignores --mask"), "{}", stderr(&o));
+}
+
 /// A run whose estimated memory is over --max-memory is refused before it
 /// paints, with the --size that fits, and leaves no output; that --size
 /// runs. In a folder the image that does not fit is reported and the

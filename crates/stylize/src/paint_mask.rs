@@ -1,0 +1,138 @@
+//! A paint mask: where a result shows the painting and where it keeps the
+//! photo (a portrait's face left as photographed, only the sky painted).
+//!
+//! It is applied to the finished result, a blend per pixel: the optimiser
+//! (or the network) still paints the whole picture, so the painted part is
+//! the same as without a mask, and a grey border in the mask makes a soft
+//! edge.
+
+use image::{imageops, DynamicImage, ImageBuffer, Luma, Rgb32FImage};
+
+use crate::error::{Error, Result};
+
+/// How much of the painting each pixel shows, in [0, 1]: 1 the painting,
+/// 0 the photo, between a mix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaintMask {
+    weights: ImageBuffer<Luma<f32>, Vec<f32>>,
+}
+
+impl PaintMask {
+    /// The mask an image draws: its brightness (sRGB luma), white the
+    /// painting and black the photo, on black where it is transparent (a
+    /// PNG with the area to paint drawn on transparency works as it looks).
+    pub fn from_image(image: &DynamicImage) -> PaintMask {
+        let rgba = image.to_rgba32f();
+        let (w, h) = rgba.dimensions();
+        let weights = ImageBuffer::from_fn(w, h, |x, y| {
+            let [r, g, b, a] = rgba.get_pixel(x, y).0;
+            let luma = 0.299 * r + 0.587 * g + 0.114 * b;
+            Luma([(luma * a).clamp(0.0, 1.0)])
+        });
+        PaintMask { weights }
+    }
+
+    /// The mask's own width and height.
+    pub fn dimensions(&self) -> (u32, u32) {
+        self.weights.dimensions()
+    }
+
+    /// The fraction of the picture painted (the mean weight): 0 for a
+    /// black mask, 1 for a white one.
+    pub fn coverage(&self) -> f64 {
+        let n = self.weights.len().max(1) as f64;
+        self.weights.iter().map(|w| f64::from(*w)).sum::<f64>() / n
+    }
+
+    /// `painting` where the mask is white and `photo` where it is black,
+    /// mixed in proportion between, with the mask stretched (bilinear) to
+    /// their size; the result has the painting's kind of pixels, and its
+    /// transparency.
+    ///
+    /// # Errors
+    /// [`Error::Parameter`] (`mask`) when `painting` and `photo` differ in
+    /// size.
+    pub fn apply(&self, painting: &DynamicImage, photo: &DynamicImage) -> Result<DynamicImage> {
+        let (w, h) = (painting.width(), painting.height());
+        if (photo.width(), photo.height()) != (w, h) {
+            return Err(Error::parameter(
+                "mask",
+                format!(
+                    "the painting is {w}x{h} but the photo {}x{}",
+                    photo.width(),
+                    photo.height()
+                ),
+            ));
+        }
+        let weights = if self.weights.dimensions() == (w, h) {
+            self.weights.clone()
+        } else {
+            imageops::resize(&self.weights, w, h, imageops::FilterType::Triangle)
+        };
+        let paint = painting.to_rgb32f();
+        let keep = photo.to_rgb32f();
+        let mixed = Rgb32FImage::from_fn(w, h, |x, y| {
+            let m = weights.get_pixel(x, y)[0].clamp(0.0, 1.0);
+            let (p, k) = (paint.get_pixel(x, y).0, keep.get_pixel(x, y).0);
+            image::Rgb(std::array::from_fn(|c| m * p[c] + (1.0 - m) * k[c]))
+        });
+        let rgb = DynamicImage::ImageRgb32F(mixed).to_rgb8();
+        let alpha = crate::image_io::alpha_channel(painting);
+        Ok(crate::image_io::with_alpha(rgb, alpha.as_ref()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{Rgb, RgbImage, Rgba, RgbaImage};
+
+    #[test]
+    fn white_paints_black_keeps_grey_mixes() {
+        let painting = DynamicImage::ImageRgb8(RgbImage::from_pixel(8, 4, Rgb([200, 100, 0])));
+        let photo = DynamicImage::ImageRgb8(RgbImage::from_pixel(8, 4, Rgb([0, 100, 200])));
+        // Left half white, right half black, the last column grey (128).
+        let mask = RgbImage::from_fn(8, 4, |x, _| match x {
+            0..=3 => Rgb([255, 255, 255]),
+            7 => Rgb([128, 128, 128]),
+            _ => Rgb([0, 0, 0]),
+        });
+        let mask = PaintMask::from_image(&DynamicImage::ImageRgb8(mask));
+        assert!((mask.coverage() - (4.0 + 128.0 / 255.0) / 8.0).abs() < 1e-6);
+        let out = mask.apply(&painting, &photo).unwrap().to_rgb8();
+        assert_eq!(out.get_pixel(0, 0), &Rgb([200, 100, 0]));
+        assert_eq!(out.get_pixel(5, 3), &Rgb([0, 100, 200]));
+        assert_eq!(out.get_pixel(7, 1), &Rgb([100, 100, 100]));
+    }
+
+    #[test]
+    fn a_smaller_mask_is_stretched_and_transparency_is_kept() {
+        // A 2x1 mask over 6x3 images: the left third painted, the right
+        // third kept, a ramp between.
+        let mask = RgbImage::from_fn(2, 1, |x, _| {
+            if x == 0 {
+                Rgb([255, 255, 255])
+            } else {
+                Rgb([0, 0, 0])
+            }
+        });
+        let mask = PaintMask::from_image(&DynamicImage::ImageRgb8(mask));
+        let painting =
+            DynamicImage::ImageRgba8(RgbaImage::from_pixel(6, 3, Rgba([255, 255, 255, 40])));
+        let photo = DynamicImage::ImageRgb8(RgbImage::from_pixel(6, 3, Rgb([0, 0, 0])));
+        let out = mask.apply(&painting, &photo).unwrap();
+        assert!(out.color().has_alpha());
+        let out = out.to_rgba8();
+        assert_eq!(out.get_pixel(0, 1).0, [255, 255, 255, 40]);
+        assert_eq!(out.get_pixel(5, 1).0, [0, 0, 0, 40]);
+        let mid = out.get_pixel(3, 1)[0];
+        assert!(mid > 0 && mid < 255, "{mid}");
+        // A transparent mask pixel keeps the photo.
+        let clear = RgbaImage::from_pixel(2, 2, Rgba([255, 255, 255, 0]));
+        let mask = PaintMask::from_image(&DynamicImage::ImageRgba8(clear));
+        assert_eq!(mask.coverage(), 0.0);
+        // Images of two sizes are refused.
+        let small = DynamicImage::ImageRgb8(RgbImage::new(5, 3));
+        assert!(mask.apply(&painting, &small).is_err());
+    }
+}
