@@ -131,9 +131,16 @@ fn keep_result(board: &Board, id: u64, outcome: &Outcome, dir: &Path) {
             board.set_kept(id, path);
         }
         Err(e) => {
-            let message = format!("the result could not be kept in {}: {e}", dir.display());
-            log::warn!("job {id}: {message}");
-            board.warn(id, message);
+            // The page is told without the folder (it may be served to
+            // other machines); the server's log names it.
+            log::warn!(
+                "job {id}: the result could not be kept in {}: {e}",
+                dir.display()
+            );
+            board.warn(
+                id,
+                format!("the result could not be written to the server's output folder: {e}"),
+            );
         }
     }
 }
