@@ -137,9 +137,14 @@ fn keep_result(board: &Board, id: u64, outcome: &Outcome, dir: &Path) {
                 "job {id}: the result could not be kept in {}: {e}",
                 dir.display()
             );
+            // The system's words alone: some errors carry the path.
+            let why = e.raw_os_error().map_or_else(
+                || e.kind().to_string(),
+                |code| std::io::Error::from_raw_os_error(code).to_string(),
+            );
             board.warn(
                 id,
-                format!("the result could not be written to the server's output folder: {e}"),
+                format!("the result could not be written to the server's output folder: {why}"),
             );
         }
     }

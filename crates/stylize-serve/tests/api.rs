@@ -891,6 +891,25 @@ async fn results_are_kept_in_the_output_folder() {
     assert_eq!(job["kept_as"], "chelsea-udnie-stopped.png", "{job}");
     assert!(image::open(dir.join("chelsea-udnie-stopped.png")).is_ok());
 
+    // A copy that cannot be written is a warning on the job (without the
+    // folder), and the result is still there.
+    let aside = out.path().join("aside");
+    std::fs::rename(&dir, &aside).unwrap();
+    let (status, job) = json(&app, fast(r#"{"method":"fast","size":64}"#)).await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let id = job["id"].as_u64().expect("id");
+    let job = wait_for(&app, id, "done", |j| j["state"] == "done").await;
+    assert_eq!(job["kept_as"], Value::Null, "{job}");
+    let warning = job["warnings"][0].as_str().unwrap_or_default().to_string();
+    assert!(
+        warning.starts_with("the result could not be written to the server's output folder")
+            && !warning.contains(&*out.path().to_string_lossy()),
+        "{job}"
+    );
+    let (status, _, _) = send(&app, get(&format!("/api/jobs/{id}/result"))).await;
+    assert_eq!(status, StatusCode::OK);
+    std::fs::rename(&aside, &dir).unwrap();
+
     // The server's own files go when it does; the kept ones stay.
     drop(app);
     drop(server);
