@@ -173,6 +173,21 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     if !folder {
         check_memory(&cli.content, size, &style_sizes, sheet_styles, limit)?;
     }
+    // A sheet wider than its format holds (WebP: 16384 px) is said now,
+    // not after every tile is painted.
+    if let Some(styles) = sheet_styles {
+        let tile = stylize_feedforward::longest_size(stylize::image_size(&cli.content)?, size);
+        let dims = stylize_feedforward::sheet_size(tile, styles).ok_or_else(|| {
+            Error::parameter(
+                "size",
+                format!(
+                    "a sheet of {} tiles at --size {size} is too large",
+                    styles + 1
+                ),
+            )
+        })?;
+        stylize::check_output_size(&cli.output, dims)?;
+    }
     // Read before the models, with the photo's header for its shape.
     let mask = match cli.mask.as_deref().filter(|_| !folder && !cli.sheet) {
         Some(path) => Some(crate::setup::load_mask(

@@ -66,7 +66,10 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         .into());
     }
     let mut photos =
-        PhotoFolder::list(&cli.content, &cli.output, &cli.common.style, cli.overwrite)?;
+        // A painting already there is skipped, never replaced, so an
+        // output that is an input (a painting named like a photo) is too:
+        // nothing of the user's can be written over.
+        PhotoFolder::list(&cli.content, &cli.output, &cli.common.style, true)?;
     if let Some(every) = cli.save_every {
         for (input, output) in &photos.jobs {
             let inputs = std::iter::once(input.as_path())
@@ -103,10 +106,19 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let (save, quality_inert) =
         crate::setup::save_options(cli.jpeg_quality, todo.iter().map(|(_, o)| o.as_path()));
     inert.extend(quality_inert);
+    if cli.overwrite {
+        inert.push(
+            "--overwrite (a painting already in the output folder is skipped, never replaced)"
+                .to_string(),
+        );
+    }
     if !inert.is_empty() {
         say(format!("warning: this run ignores {}", inert.join("; ")));
     }
     config.validate()?;
+    // The paintings' headers, before the weights: a mistyped or
+    // unreadable painting is the run's error, not each photo's.
+    crate::setup::painting_sizes(&cli.common)?;
     let (stylizer, weights) = load_stylizer(&cli.common, &config, quiet, interrupt)?;
     drop(weights);
     say(format!(

@@ -208,13 +208,16 @@ fn weights() -> Item {
             json: json!({ "path": null, "from": "default", "present": false }),
         };
     };
+    // A mirror (STYLIZE_WEIGHTS_URL) may serve another file.
+    let mirror = std::env::var_os("STYLIZE_WEIGHTS_URL").is_some_and(|v| !v.is_empty());
+    let what = if mirror {
+        "the default weights from STYLIZE_WEIGHTS_URL"
+    } else {
+        "the default, ImageNet VGG19"
+    };
     let (text, ok) = match file_size(&path) {
         Some(size) => (
-            format!(
-                "{} (the default, ImageNet VGG19; {})",
-                path.display(),
-                human(size)
-            ),
+            format!("{} ({what}; {})", path.display(), human(size)),
             true,
         ),
         None => {
@@ -232,10 +235,14 @@ fn weights() -> Item {
                  weights through pip)"
                     .to_string()
             };
+            let (what, size) = if mirror {
+                ("the default weights (STYLIZE_WEIGHTS_URL) are", "them")
+            } else {
+                ("the default ImageNet VGG19 is", "it (548 MB)")
+            };
             (
                 format!(
-                    "the default ImageNet VGG19 is not downloaded yet: the first run fetches it \
-                     (548 MB) to {}; {offline}",
+                    "{what} not downloaded yet: the first run fetches {size} to {}; {offline}",
                     path.display()
                 ),
                 true,

@@ -607,7 +607,9 @@ fn a_folder_of_photos_is_painted_and_a_stopped_run_continues() {
 
     // Refused before anything is written.
     let fresh = d.join("fresh");
-    let cases: [(&Path, &[&str], &str); 6] = [
+    let cases: [(&Path, &[&str], &str); 7] = [
+        // A painting that is not there: the run's error, said once.
+        (&fresh, &["--style", "missing.jpg"], "missing.jpg"),
         (
             &fresh,
             &["--loss-log", "costs.csv"],
@@ -636,6 +638,8 @@ fn a_folder_of_photos_is_painted_and_a_stopped_run_continues() {
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(1), "{extra:?}: {err}");
         assert!(err.contains(says), "{extra:?}: {err}");
+        // Refused before any photo, not once a photo.
+        assert!(!err.contains("photos failed"), "{extra:?}: {err}");
         assert!(!fresh.exists() && !d.join("out.png").exists(), "{extra:?}");
     }
     assert_eq!(listing(&photos).len(), 5);

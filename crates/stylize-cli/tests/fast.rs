@@ -366,6 +366,27 @@ fn the_sheet_shows_the_photo_and_26_styles() {
     let sheet = image::open(&out).unwrap().to_rgb8();
     // Seven tiles a row, four rows, 4 px gaps; coffee.jpg is 3:2.
     assert_eq!(sheet.dimensions(), (7 * (48 + 4) + 4, 4 * (32 + 4) + 4));
+    // A sheet wider than WebP holds is refused before any tile is painted.
+    let webp = dir.path().join("sheet.webp");
+    let o = fast()
+        .args([
+            "--sheet",
+            "-c",
+            s(&common::asset("coffee.jpg")),
+            "-o",
+            s(&webp),
+        ])
+        .args(["--size", "3000"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the result is 21032x")
+            && stderr(&o).contains("WebP holds at most 16384 px a side"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!webp.exists());
 }
 
 /// `--sheet --style`: the photo, then each painting (a folder's images in

@@ -10,8 +10,9 @@ use crate::error::{Error, Result};
 use crate::fast_stylizer::{FastOptions, FastStyle, FastStylizer};
 use crate::style_mix::{StyleMix, BUILTIN_STYLES};
 
-/// The most tiles a row holds when a sheet has more cells than fit a
-/// square: the photo and 26 styles fill four rows of seven.
+/// How wide a sheet may grow beyond a square: up to this many columns
+/// when that leaves fewer cells empty (the photo and 26 styles fill four
+/// rows of seven); past 49 cells the columns follow the square root.
 const MAX_COLUMNS: u32 = 7;
 /// Gap between tiles, px.
 const GAP: u32 = 4;
@@ -50,10 +51,13 @@ impl Grid {
     /// cells are four rows of seven and 3 one row.
     fn new(tile: (u32, u32), cells: u32) -> Grid {
         let cells = cells.max(1);
-        let least = (1..=cells).find(|c| c * c >= cells).unwrap_or(cells);
+        let wide = u64::from(cells);
+        let least = (1..=cells)
+            .find(|c| u64::from(*c) * u64::from(*c) >= wide)
+            .unwrap_or(cells);
         let most = least.max(MAX_COLUMNS.min(cells));
         let columns = (least..=most)
-            .min_by_key(|c| cells.div_ceil(*c) * c - cells)
+            .min_by_key(|c| wide.div_ceil(u64::from(*c)) * u64::from(*c) - wide)
             .unwrap_or(least);
         Grid {
             tile,
@@ -110,6 +114,15 @@ impl Grid {
     }
 }
 
+/// The width and height of a sheet of the photo and `styles` tiles of
+/// `tile` size (what [`builtin_sheet`] and [`painting_sheet`] make), for a
+/// caller to check its output format can hold it before the work; `None`
+/// when a side would not fit in a `u32` (the sheets refuse that too).
+pub fn sheet_size(tile: (u32, u32), styles: usize) -> Option<(u32, u32)> {
+    let cells = u32::try_from(styles.saturating_add(1)).unwrap_or(u32::MAX);
+    Grid::new(tile, cells).size()
+}
+
 /// Bytes a sheet of the photo and `styles` tiles of `tile` size holds
 /// besides the networks' run on one tile
 /// ([`estimate_memory`](crate::estimate_memory)): the sheet in floats and
@@ -152,7 +165,7 @@ pub fn builtin_sheet(
 /// followed by `count` paintings applied to it (the arbitrary network,
 /// each painting's own style vector at `options.style_size`), each tile
 /// numbered from 1 and showing its painting, small, in the bottom-right
-/// corner; rows of up to seven on a dark background. `painting(i)` gives
+/// corner; on a dark background, in rows as [`sheet_size`] lays them out. `painting(i)` gives
 /// painting `i` (0-based) as its turn comes, so only one is held at a
 /// time; `on_tile(i)` hears of each finished tile and may stop the sheet
 /// there: then `Ok(None)` (a stop at the last keeps the finished sheet).
@@ -278,7 +291,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn grids_leave_few_cells_empty_in_rows_of_up_to_seven() {
+    fn grids_leave_few_cells_empty() {
         let shape = |cells| {
             let g = Grid::new((10, 10), cells);
             (g.columns, g.rows)
@@ -301,6 +314,11 @@ mod tests {
         // Sides: tiles and 4 px gaps; too large for u32 is None.
         assert_eq!(Grid::new((48, 32), 27).size(), Some((368, 148)));
         assert_eq!(Grid::new((u32::MAX / 2, 8), 3).size(), None);
+        assert_eq!(sheet_size((48, 32), BUILTIN_STYLES), Some((368, 148)));
+        // No overflow at the extremes.
+        let huge = Grid::new((1, 1), u32::MAX);
+        assert!(u64::from(huge.columns) * u64::from(huge.rows) >= u64::from(u32::MAX));
+        assert!(sheet_bytes((4, 4), usize::MAX) > 0);
         assert_eq!(
             sheet_bytes((48, 32), BUILTIN_STYLES),
             368 * 148 * 15,

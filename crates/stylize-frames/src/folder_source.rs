@@ -122,9 +122,11 @@ pub fn frame_files(folder: &Path) -> Result<Vec<PathBuf>> {
     for entry in entries {
         let entry = entry.map_err(FramesError::io("listing", folder))?;
         let path = entry.path();
+        // A name that is not UTF-8 is a frame too: only its extension
+        // and its first character are looked at.
         let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if name.starts_with('.') || !has_extension(name, &FRAME_EXTENSIONS) {
+        let name = name.to_string_lossy();
+        if name.starts_with('.') || !has_extension(&name, &FRAME_EXTENSIONS) {
             continue;
         }
         // Follows symlinks; folders named like images are skipped.

@@ -5,8 +5,13 @@
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-/// The longest name part taken from a photo's or a painting's name.
+/// The longest name part taken from a photo's or a painting's name, in
+/// characters.
 const MAX_PART: usize = 40;
+
+/// The most bytes of a kept file's name before its `-N` and extension:
+/// file systems hold 255, and letters outside ASCII take up to four.
+const MAX_NAME_BYTES: usize = 200;
 
 /// The file name a job's result is kept under: the photo's name and the
 /// paintings' (their file stems, `+` between), `-stopped` for a cancelled
@@ -46,6 +51,13 @@ pub(crate) fn kept_name(photo: &str, paintings: &[String], stopped: bool, ext: &
     }
     if stopped {
         name.push_str("-stopped");
+    }
+    if name.len() > MAX_NAME_BYTES {
+        let mut cut = MAX_NAME_BYTES;
+        while !name.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        name.truncate(cut);
     }
     format!("{name}.{ext}")
 }
@@ -116,6 +128,17 @@ mod tests {
         );
         let long = "x".repeat(300);
         assert_eq!(kept_name(&long, &[], false, "png").len(), MAX_PART + 4);
+        // Letters outside ASCII are kept, and the name stays short enough
+        // in bytes for a file system (255), cut on a character.
+        let cjk = "猫".repeat(40);
+        let name = kept_name(
+            &cjk,
+            &styles(&[&format!("{cjk}.png"), &format!("{cjk}.jpg")]),
+            true,
+            "png",
+        );
+        assert!(name.len() <= MAX_NAME_BYTES + 4, "{} bytes", name.len());
+        assert!(name.starts_with("猫猫") && name.ends_with(".png"), "{name}");
     }
 
     #[test]

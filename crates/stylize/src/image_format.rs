@@ -121,9 +121,18 @@ enum IsoImage {
 
 /// `path` as one word of a shell command: as it is when it holds only
 /// letters, digits and `/._-+,:@=`, else in single quotes (a `'` inside
-/// written `'\''`).
+/// written `'\''`); a relative path starting with `-` gets `./` so that it
+/// is not read as a flag; a name that is not UTF-8 (which a message cannot
+/// spell exactly) is `FILE`.
 fn shell_word(path: &Path) -> String {
-    let text = path.display().to_string();
+    let Some(text) = path.to_str() else {
+        return "FILE".to_string();
+    };
+    let text = if text.starts_with('-') {
+        format!("./{text}")
+    } else {
+        text.to_string()
+    };
     let plain = !text.is_empty()
         && text
             .chars()
@@ -148,10 +157,42 @@ fn first_bytes(path: &Path) -> Vec<u8> {
 
 /// What video container a file that starts with `head` is, in words for
 /// a message (`an MP4 or MOV video`); `None` for anything else. An ISO
-/// media file (`ftyp` first) that is not a HEIF or AVIF image counts as
-/// an MP4 or MOV video.
+/// media file (`ftyp` first) counts as a video when a brand names one
+/// (MP4, QuickTime, M4V, 3GP, ...), not a HEIF or AVIF photo, a camera's
+/// raw file (Canon's CR3) or M4A audio.
 fn video_kind(head: &[u8]) -> Option<&'static str> {
-    if head.len() >= 8 && &head[4..8] == b"ftyp" && iso_image_kind(head).is_none() {
+    if iso_brands(head).is_some_and(|brands| {
+        brands.iter().any(|b| {
+            matches!(
+                *b,
+                b"isom"
+                    | b"iso2"
+                    | b"iso3"
+                    | b"iso4"
+                    | b"iso5"
+                    | b"iso6"
+                    | b"mp41"
+                    | b"mp42"
+                    | b"avc1"
+                    | b"qt  "
+                    | b"M4V "
+                    | b"M4VH"
+                    | b"M4VP"
+                    | b"3gp4"
+                    | b"3gp5"
+                    | b"3gp6"
+                    | b"3g2a"
+                    | b"dash"
+                    | b"mp71"
+                    | b"f4v "
+                    | b"MSNV"
+                    | b"XAVC"
+            )
+        }) && iso_image_kind(head).is_none()
+            && !brands
+                .iter()
+                .any(|b| matches!(*b, b"crx " | b"M4A " | b"M4B "))
+    }) {
         Some("an MP4 or MOV video")
     } else if head.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
         Some("a Matroska (MKV) or WebM video")
@@ -166,19 +207,27 @@ fn video_kind(head: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// Whether a file that starts with `head` is a HEIF or AVIF image: an
-/// `ftyp` box whose major or compatible brands name one. AVIF is told first
-/// (its files also carry HEIF's generic `mif1` brand).
-fn iso_image_kind(head: &[u8]) -> Option<IsoImage> {
+/// The brands of an ISO media file's first box (`ftyp`): the major brand
+/// and the compatible ones; `None` when `head` does not start with one.
+fn iso_brands(head: &[u8]) -> Option<Vec<&[u8]>> {
     if head.len() < 16 || &head[4..8] != b"ftyp" {
         return None;
     }
     let size = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
     let end = size.clamp(16, head.len());
     // The major brand at 8, a version at 12, compatible brands from 16.
-    let brands: Vec<&[u8]> = std::iter::once(&head[8..12])
-        .chain(head[16..end].chunks_exact(4))
-        .collect();
+    Some(
+        std::iter::once(&head[8..12])
+            .chain(head[16..end].chunks_exact(4))
+            .collect(),
+    )
+}
+
+/// Whether a file that starts with `head` is a HEIF or AVIF image: an
+/// `ftyp` box whose major or compatible brands name one. AVIF is told first
+/// (its files also carry HEIF's generic `mif1` brand).
+fn iso_image_kind(head: &[u8]) -> Option<IsoImage> {
+    let brands = iso_brands(head)?;
     if brands.iter().any(|b| matches!(*b, b"avif" | b"avis")) {
         Some(IsoImage::Avif)
     } else if brands.iter().any(|b| {
@@ -280,6 +329,17 @@ mod tests {
         assert_eq!(shell_word(Path::new("a/b-1.mp4")), "a/b-1.mp4");
         assert_eq!(shell_word(Path::new("my clip.mp4")), "'my clip.mp4'");
         assert_eq!(shell_word(Path::new("it's.mp4")), "'it'\\''s.mp4'");
+        assert_eq!(shell_word(Path::new("-clip.mp4")), "./-clip.mp4");
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let odd = std::ffi::OsStr::from_bytes(b"clip\xff.mp4");
+            assert_eq!(shell_word(Path::new(odd)), "FILE");
+        }
+        // Not videos: a camera's raw photo, audio, an unknown brand.
+        assert_eq!(video_kind(&ftyp(b"crx ", &[b"isom"])), None);
+        assert_eq!(video_kind(&ftyp(b"M4A ", &[b"mp42", b"isom"])), None);
+        assert_eq!(video_kind(&ftyp(b"abcd", &[])), None);
         let dir = tempfile::tempdir().unwrap();
         let clip = dir.path().join("clip.mp4");
         std::fs::write(&clip, ftyp(b"isom", &[b"mp41"])).unwrap();

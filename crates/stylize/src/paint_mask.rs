@@ -6,28 +6,32 @@
 //! the same as without a mask, and a grey border in the mask makes a soft
 //! edge.
 
-use image::{imageops, DynamicImage, ImageBuffer, Luma, Rgb32FImage};
+use std::borrow::Cow;
+
+use image::{imageops, DynamicImage, GrayImage, Luma, RgbImage};
 
 use crate::error::{Error, Result};
 
-/// How much of the painting each pixel shows, in [0, 1]: 1 the painting,
-/// 0 the photo, between a mix.
+/// How much of the painting each pixel shows, in 256 steps: 255 the
+/// painting, 0 the photo, between a mix. Held and applied in 8 bits, so
+/// that a mask over a large photo costs a byte a pixel, and its blend
+/// three (the output's own).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PaintMask {
-    weights: ImageBuffer<Luma<f32>, Vec<f32>>,
+    weights: GrayImage,
 }
 
 impl PaintMask {
-    /// The mask an image draws: its brightness (sRGB luma), white the
-    /// painting and black the photo, on black where it is transparent (a
-    /// PNG with the area to paint drawn on transparency works as it looks).
+    /// The mask an image draws: its brightness (sRGB luma, 0.299 R +
+    /// 0.587 G + 0.114 B), white the painting and black the photo, on
+    /// black where it is transparent (a PNG with the area to paint drawn
+    /// on transparency works as it looks).
     pub fn from_image(image: &DynamicImage) -> PaintMask {
-        let rgba = image.to_rgba32f();
-        let (w, h) = rgba.dimensions();
-        let weights = ImageBuffer::from_fn(w, h, |x, y| {
-            let [r, g, b, a] = rgba.get_pixel(x, y).0;
+        let rgba = image.to_rgba8();
+        let weights = GrayImage::from_fn(rgba.width(), rgba.height(), |x, y| {
+            let [r, g, b, a] = rgba.get_pixel(x, y).0.map(f32::from);
             let luma = 0.299 * r + 0.587 * g + 0.114 * b;
-            Luma([(luma * a).clamp(0.0, 1.0)])
+            Luma([(luma * a / 255.0).round().clamp(0.0, 255.0) as u8])
         });
         PaintMask { weights }
     }
@@ -41,13 +45,12 @@ impl PaintMask {
     /// black mask, 1 for a white one.
     pub fn coverage(&self) -> f64 {
         let n = self.weights.len().max(1) as f64;
-        self.weights.iter().map(|w| f64::from(*w)).sum::<f64>() / n
+        self.weights.iter().map(|w| f64::from(*w)).sum::<f64>() / (255.0 * n)
     }
 
     /// `painting` where the mask is white and `photo` where it is black,
     /// mixed in proportion between, with the mask stretched (bilinear) to
-    /// their size; the result has the painting's kind of pixels, and its
-    /// transparency.
+    /// their size; 8 bits a channel, with the painting's transparency.
     ///
     /// # Errors
     /// [`Error::Parameter`] (`mask`) when `painting` and `photo` differ in
@@ -65,20 +68,33 @@ impl PaintMask {
             ));
         }
         let weights = if self.weights.dimensions() == (w, h) {
-            self.weights.clone()
+            Cow::Borrowed(&self.weights)
         } else {
-            imageops::resize(&self.weights, w, h, imageops::FilterType::Triangle)
+            Cow::Owned(imageops::resize(
+                &self.weights,
+                w,
+                h,
+                imageops::FilterType::Triangle,
+            ))
         };
-        let paint = painting.to_rgb32f();
-        let keep = photo.to_rgb32f();
-        let mixed = Rgb32FImage::from_fn(w, h, |x, y| {
-            let m = weights.get_pixel(x, y)[0].clamp(0.0, 1.0);
+        let (paint, keep) = (as_rgb8(painting), as_rgb8(photo));
+        let mixed = RgbImage::from_fn(w, h, |x, y| {
+            let m = f32::from(weights.get_pixel(x, y)[0]) / 255.0;
             let (p, k) = (paint.get_pixel(x, y).0, keep.get_pixel(x, y).0);
-            image::Rgb(std::array::from_fn(|c| m * p[c] + (1.0 - m) * k[c]))
+            image::Rgb(std::array::from_fn(|c| {
+                (m * f32::from(p[c]) + (1.0 - m) * f32::from(k[c])).round() as u8
+            }))
         });
-        let rgb = DynamicImage::ImageRgb32F(mixed).to_rgb8();
         let alpha = crate::image_io::alpha_channel(painting);
-        Ok(crate::image_io::with_alpha(rgb, alpha.as_ref()))
+        Ok(crate::image_io::with_alpha(mixed, alpha.as_ref()))
+    }
+}
+
+/// `image`'s 8-bit RGB pixels: itself when it is such, else a copy.
+fn as_rgb8(image: &DynamicImage) -> Cow<'_, RgbImage> {
+    match image {
+        DynamicImage::ImageRgb8(i) => Cow::Borrowed(i),
+        other => Cow::Owned(other.to_rgb8()),
     }
 }
 

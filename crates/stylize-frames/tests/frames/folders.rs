@@ -24,6 +24,16 @@ fn folder_frames_in_natural_order() {
     );
     let reds: Vec<u8> = frames.iter().map(|f| f.get_pixel(0, 0)[0]).collect();
     assert_eq!(reds, (1..=12u8).map(|k| k * 10).collect::<Vec<_>>());
+    // A file name that is not UTF-8 is a frame like any other.
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let odd = std::ffi::OsStr::from_bytes(b"frame13\xff.png");
+        flat(W, H, [130, 0, 0]).save(input.join(odd)).unwrap();
+        let (info, frames) = read_all(&input).unwrap();
+        assert_eq!(info.frames, Some(13));
+        assert_eq!(frames[12].get_pixel(0, 0)[0], 130);
+    }
 }
 
 #[test]
