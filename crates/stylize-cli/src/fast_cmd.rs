@@ -524,12 +524,16 @@ fn bar(show: bool, total: u64, unit: &str) -> ProgressBar {
 /// content at the run's working size painted by the arbitrary network in
 /// the run's style(s) (vectors blended by the run's style weights), or by
 /// the built-in mix.
+///
+/// The networks are loaded into `loaded` the first time and used from
+/// there after (a folder of photos loads them once).
 pub fn initial_image(
     spec: &str,
     content: &DynamicImage,
     styles: &[DynamicImage],
     config: &stylize::StyleConfig,
     common: &crate::args::CommonArgs,
+    loaded: &std::cell::OnceCell<FastStylizer>,
 ) -> Result<stylize::Init, Box<dyn std::error::Error + Send + Sync>> {
     let mix = spec
         .strip_prefix("fast:")
@@ -539,14 +543,20 @@ pub fn initial_image(
         Some(_) => FastNetworks::Builtin,
         None => FastNetworks::Arbitrary,
     };
-    let fast = load_fast(common.models.as_deref(), common.threads, networks)?;
+    let fast = match loaded.get() {
+        Some(fast) => fast,
+        None => {
+            let fast = load_fast(common.models.as_deref(), common.threads, networks)?;
+            loaded.get_or_init(|| fast)
+        }
+    };
     let photo = content.to_rgb32f();
     let (width, height) = photo.dimensions();
     let longest = width.max(height).min(config.size);
     let photo = resize_longest(&photo, longest);
     let style = match mix {
         Some(mix) => FastStyle::Builtin(mix),
-        None => run_style(&fast, styles, config)?,
+        None => run_style(fast, styles, config)?,
     };
     let out = fast.stylize(&photo, &style, &FastOptions::default())?;
     Ok(stylize::Init::Image(DynamicImage::ImageRgb32F(out)))

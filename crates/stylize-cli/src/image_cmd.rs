@@ -150,7 +150,13 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         check_output_dir(&crate::progress::snapshot_path(&cli.output, last))?;
     }
     let (stylizer, weights) = load_stylizer(&cli.common, &config, quiet, interrupt)?;
-    let styles = styles_and_start(&cli.common, &stylizer, &content, &mut config)?;
+    let styles = styles_and_start(
+        &cli.common,
+        &stylizer,
+        &content,
+        &mut config,
+        &std::cell::OnceCell::new(),
+    )?;
     if let Some(spec) = cli.common.init.as_deref().filter(|i| is_fast_init(i)) {
         say(format!(
             "starting from the feed-forward network's painting ({spec})"
@@ -262,7 +268,8 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
 
 /// The run's paintings for a photo `content`, decoded once the run is
 /// found to fit in memory, and with `--init fast` the network's painting
-/// of the photo set as `config`'s start.
+/// of the photo set as `config`'s start (the networks loaded into `fast`
+/// the first time).
 ///
 /// # Errors
 /// As [`load_styles_that_fit`], and the network's for `--init fast`.
@@ -271,6 +278,7 @@ pub fn styles_and_start(
     stylizer: &stylize::Stylizer,
     content: &image::DynamicImage,
     config: &mut stylize::StyleConfig,
+    fast: &std::cell::OnceCell<stylize_feedforward::FastStylizer>,
 ) -> Result<Vec<image::DynamicImage>, Box<dyn std::error::Error + Send + Sync>> {
     let styles = load_styles_that_fit(
         common,
@@ -279,7 +287,7 @@ pub fn styles_and_start(
         config,
     )?;
     if let Some(spec) = common.init.as_deref().filter(|i| is_fast_init(i)) {
-        config.init = crate::fast_cmd::initial_image(spec, content, &styles, config, common)?;
+        config.init = crate::fast_cmd::initial_image(spec, content, &styles, config, common, fast)?;
     }
     Ok(styles)
 }

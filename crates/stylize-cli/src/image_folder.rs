@@ -139,6 +139,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         save,
         quiet,
         interrupt,
+        fast: std::cell::OnceCell::new(),
     };
     let start = Instant::now();
     let mut failed = 0usize;
@@ -214,6 +215,9 @@ struct PhotoRun<'a> {
     save: SaveOptions,
     quiet: bool,
     interrupt: &'a Interrupt,
+    /// The feed-forward networks for `--init fast`, loaded at the first
+    /// photo and kept for the others.
+    fast: std::cell::OnceCell<stylize_feedforward::FastStylizer>,
 }
 
 impl PhotoRun<'_> {
@@ -237,8 +241,13 @@ impl PhotoRun<'_> {
             );
         }
         let mut config = self.config.clone();
-        let styles =
-            crate::image_cmd::styles_and_start(&cli.common, self.stylizer, &content, &mut config)?;
+        let styles = crate::image_cmd::styles_and_start(
+            &cli.common,
+            self.stylizer,
+            &content,
+            &mut config,
+            &self.fast,
+        )?;
         if let Some(note) = crate::setup::enlargement_note(
             (content.width(), content.height()),
             config.size,

@@ -593,6 +593,21 @@ fn a_folder_of_photos_is_painted_and_a_stopped_run_continues() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("nothing to do"), "{}", stderr(&o));
 
+    // `--init fast` loads the networks once for the folder, not per photo.
+    let models = stylize_feedforward::default_models_dir();
+    if models.join("arbitrary_predict.onnx").is_file() {
+        let o = run(&d.join("from-fast"), &["--init", "fast", "-v"])
+            .env("STYLIZE_FAST_MODELS", &models)
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert!(o.status.success(), "{err}");
+        assert_eq!(err.matches("loaded the models").count(), 1, "{err}");
+        assert_eq!(listing(&d.join("from-fast")), names);
+    } else {
+        println!("SKIPPED --init fast over a folder: no fast models here");
+    }
+
     // One photo that does not decode: the others are painted.
     std::fs::write(photos.join("broken.png"), b"not a png").unwrap();
     let more = d.join("more");
