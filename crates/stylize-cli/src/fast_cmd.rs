@@ -77,15 +77,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     };
     let folder = cli.content.is_dir();
     if folder && cli.mask.is_some() {
-        return Err(Error::parameter(
-            "mask",
-            format!(
-                "a mask is one photo's, and --content {} is a folder: drop --mask, or paint one \
-                 photo at a time",
-                cli.content.display()
-            ),
-        )
-        .into());
+        return Err(crate::setup::one_photo_only("mask", "a mask is", &cli.content).into());
     }
     if folder && cli.sheet {
         return Err(Error::parameter(
@@ -129,7 +121,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let (paintings, style_sizes) = if painting_sheet {
         let sizes = painting_files
             .iter()
-            .map(|p| painting_size(p))
+            .map(|p| crate::setup::painting_size(p))
             .collect::<Result<Vec<_>, _>>()?;
         (Vec::new(), sizes)
     } else {
@@ -170,13 +162,20 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         (true, false) => Some(BUILTIN_STYLES),
         (true, true) => Some(painting_files.len()),
     };
-    if !folder {
-        check_memory(&cli.content, size, &style_sizes, sheet_styles, limit)?;
+    // One photo's size, from its header: for the memory, a sheet's and a
+    // mask's checks (a folder's photos are checked as their turn comes).
+    let photo_size = if folder {
+        None
+    } else {
+        Some(stylize::image_size(&cli.content)?)
+    };
+    if let Some(photo) = photo_size {
+        check_memory(&cli.content, photo, size, &style_sizes, sheet_styles, limit)?;
     }
     // A sheet wider than its format holds (WebP: 16384 px) is said now,
     // not after every tile is painted.
-    if let Some(styles) = sheet_styles {
-        let tile = stylize_feedforward::longest_size(stylize::image_size(&cli.content)?, size);
+    if let (Some(styles), Some(photo)) = (sheet_styles, photo_size) {
+        let tile = stylize_feedforward::longest_size(photo, size);
         let dims = stylize_feedforward::sheet_size(tile, styles).ok_or_else(|| {
             Error::parameter(
                 "size",
@@ -189,13 +188,9 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         stylize::check_output_size(&cli.output, dims)?;
     }
     // Read before the models, with the photo's header for its shape.
-    let mask = match cli.mask.as_deref().filter(|_| !folder && !cli.sheet) {
-        Some(path) => Some(crate::setup::load_mask(
-            path,
-            stylize::image_size(&cli.content)?,
-            say,
-        )?),
-        None => None,
+    let mask = match (cli.mask.as_deref().filter(|_| !cli.sheet), photo_size) {
+        (Some(path), Some(photo)) => Some(crate::setup::load_mask(path, photo, say)?),
+        _ => None,
     };
     let start = Instant::now();
     // Only the networks of the run's kind of style are read.
@@ -276,7 +271,9 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         }
         let t = Instant::now();
         let checked = if folder {
-            check_memory(input, size, &style_sizes, None, limit).map_err(Into::into)
+            stylize::image_size(input)
+                .and_then(|photo| check_memory(input, photo, size, &style_sizes, None, limit))
+                .map_err(Into::into)
         } else {
             Ok(())
         };
@@ -340,14 +337,14 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
 
 /// Refuses to paint `input` at `size` (its tiles, for a `sheet`) with
 /// paintings of `styles` sizes when the run's estimated peak memory is
-/// over `limit`, naming the `--size` that fits. Only the image's header is
-/// read.
+/// over `limit`, naming the `--size` that fits; `content` is the image's
+/// size (from its header).
 ///
 /// # Errors
-/// [`Error::Parameter`] (`size`) when it does not fit; the header's
-/// errors.
+/// [`Error::Parameter`] (`size`) when it does not fit.
 fn check_memory(
     input: &Path,
+    content: (u32, u32),
     size: u32,
     styles: &[(u32, u32)],
     sheet: Option<usize>,
@@ -356,7 +353,6 @@ fn check_memory(
     let Some(limit) = limit else {
         return Ok(());
     };
-    let content = stylize::image_size(input)?;
     let need = |size: u32| {
         let run = stylize_feedforward::estimate_memory(content, size, styles).total;
         match sheet {
@@ -625,17 +621,6 @@ fn painting_files(styles: &[PathBuf], sheet: bool) -> Result<Vec<PathBuf>, Error
         files.extend(inside);
     }
     Ok(files)
-}
-
-/// A painting's width and height from its header (a bundled painting's
-/// from its image), so that a sheet of many paintings holds one at a time.
-fn painting_size(path: &Path) -> Result<(u32, u32), Error> {
-    crate::setup::refuse_standard_input("style", path)?;
-    if path.exists() {
-        stylize::image_size(path)
-    } else {
-        crate::setup::load_painting(path).map(|p| (p.width(), p.height()))
-    }
 }
 
 /// What a sheet run paints with and where it reports.

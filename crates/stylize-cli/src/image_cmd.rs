@@ -117,12 +117,10 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     }
     if let (stylize::Init::Image(start), Some(file)) = (&config.init, init_file) {
         // Stretched to the photo's shape: said when the shapes differ.
-        let aspect = |w: u32, h: u32| f64::from(w) / f64::from(h.max(1));
-        let (a, b) = (
-            aspect(start.width(), start.height()),
-            aspect(content.width(), content.height()),
-        );
-        if (a / b - 1.0).abs() > 0.02 {
+        if crate::setup::shape_differs(
+            (start.width(), start.height()),
+            (content.width(), content.height()),
+        ) {
             say(format!(
                 "warning: --init {} is {}x{}, the photo {}x{}: it is stretched to the photo's shape",
                 file.display(),

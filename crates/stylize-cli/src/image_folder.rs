@@ -34,7 +34,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         }
     };
     // What records one run: each photo's would need a name of its own.
-    let single: [(&str, &str, bool); 5] = [
+    let single: [(&'static str, &str, bool); 5] = [
         ("mask", "a mask is", cli.mask.is_some()),
         ("loss-log", "a cost log is", cli.loss_log.is_some()),
         ("plot", "a cost plot is", cli.plot.is_some()),
@@ -42,15 +42,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         ("init", "a start image is", init_file(&cli.common).is_some()),
     ];
     if let Some((flag, what, _)) = single.iter().find(|(_, _, given)| *given) {
-        return Err(Error::parameter(
-            *flag,
-            format!(
-                "{what} one photo's, and --content {} is a folder: drop --{flag}, or paint \
-                 one photo at a time",
-                cli.content.display()
-            ),
-        )
-        .into());
+        return Err(crate::setup::one_photo_only(flag, what, &cli.content).into());
     }
     refuse_standard_output(&cli.output)?;
     let same = std::fs::canonicalize(&cli.content).ok() == std::fs::canonicalize(&cli.output).ok();

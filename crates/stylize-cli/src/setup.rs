@@ -46,16 +46,42 @@ pub fn load_styles_that_fit(
 /// # Errors
 /// As [`load_painting`], for a painting whose header cannot be read.
 pub fn painting_sizes(cli: &CommonArgs) -> Result<Vec<(u32, u32)>, Error> {
-    cli.style
-        .iter()
-        .map(|p| {
-            if p.is_file() {
-                stylize::image_size(p)
-            } else {
-                load_painting(p).map(|i| (i.width(), i.height()))
-            }
-        })
-        .collect()
+    cli.style.iter().map(|p| painting_size(p)).collect()
+}
+
+/// The upright size of one painting (a file, or a bundled one by name),
+/// from its file's header alone (a bundled painting, small, is decoded).
+///
+/// # Errors
+/// As [`load_painting`], for a painting whose header cannot be read.
+pub fn painting_size(path: &Path) -> Result<(u32, u32), Error> {
+    if path.is_file() {
+        stylize::image_size(path)
+    } else {
+        load_painting(path).map(|i| (i.width(), i.height()))
+    }
+}
+
+/// Whether an image of size `a` stretched to size `b` visibly changes
+/// shape (aspect ratios more than 2% apart): said as a warning for an
+/// `--init` image or a `--mask`.
+pub fn shape_differs(a: (u32, u32), b: (u32, u32)) -> bool {
+    let aspect = |(w, h): (u32, u32)| f64::from(w) / f64::from(h.max(1));
+    (aspect(a) / aspect(b) - 1.0).abs() > 0.02
+}
+
+/// The refusal of a flag that belongs to one photo (`--mask`,
+/// `--loss-log`, ...) in a run over the folder `content`: `what` says
+/// what it is (`a mask is`).
+pub fn one_photo_only(flag: &'static str, what: &str, content: &Path) -> Error {
+    Error::parameter(
+        flag,
+        format!(
+            "{what} one photo's, and --content {} is a folder: drop --{flag}, or paint one \
+             photo at a time",
+            content.display()
+        ),
+    )
 }
 
 /// A `--style` image: the file, or where no file has that name, a painting
@@ -168,8 +194,7 @@ pub fn load_mask(
     refuse_standard_input("mask", path)?;
     let mask = stylize::PaintMask::from_image(&load_image(path)?);
     let (mw, mh) = mask.dimensions();
-    let aspect = |w: u32, h: u32| f64::from(w) / f64::from(h.max(1));
-    if (aspect(mw, mh) / aspect(photo.0, photo.1) - 1.0).abs() > 0.02 {
+    if shape_differs((mw, mh), photo) {
         say(format!(
             "warning: --mask {} is {mw}x{mh}, the photo {}x{}: it is stretched to the photo's shape",
             path.display(),
