@@ -201,7 +201,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     };
     let fast = load_fast(cli.models.as_deref(), cli.threads, networks)?;
 
-    if painting_sheet {
+    if cli.sheet {
         let sheet = SheetRun {
             fast: &fast,
             options: &options,
@@ -210,38 +210,11 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             quiet,
             interrupt,
         };
-        return sheet.paintings(&cli.content, &painting_files, &cli.output);
-    }
-    if cli.sheet {
-        let photo = load_image(&cli.content)?.to_rgb32f();
-        let photo = resize_longest(&photo, size);
-        let bar = bar(!quiet, 26, "styles");
-        let sheet = builtin_sheet(&fast, &photo, &options, |_| {
-            bar.inc(1);
-            if interrupt.requested() {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        })?;
-        bar.finish_and_clear();
-        let Some(sheet) = sheet else {
-            say("interrupted: no sheet written".to_string());
-            return Ok(Outcome::Interrupted);
+        return if painting_sheet {
+            sheet.paintings(&cli.content, &painting_files, &cli.output)
+        } else {
+            sheet.builtins(&cli.content, &cli.output)
         };
-        let (width, height) = sheet.dimensions();
-        // Converted to 8 bits as it goes, not copied first: the sheet is
-        // about 28 times the tile.
-        save_image_with(
-            &DynamicImage::ImageRgb8(DynamicImage::ImageRgb32F(sheet).into_rgb8()),
-            &cli.output,
-            &save,
-        )?;
-        say(format!(
-            "wrote {} ({width}x{height}): the photo, then built-in styles 0 to 25 (use --builtin N)",
-            cli.output.display(),
-        ));
-        return Ok(Outcome::Done);
     }
 
     let style = match builtin {
@@ -635,12 +608,26 @@ struct SheetRun<'a> {
 }
 
 impl SheetRun<'_> {
+    /// The photo `content`, then the 26 built-in styles on it, numbered
+    /// 0 to 25, written to `output` once complete.
+    fn builtins(&self, content: &Path, output: &Path) -> JobResult {
+        let photo = self.photo(content)?;
+        let bar = bar(!self.quiet, BUILTIN_STYLES as u64, "styles");
+        let sheet = builtin_sheet(self.fast, &photo, self.options, |_| self.tile_done(&bar))?;
+        self.write(
+            sheet,
+            &bar,
+            output,
+            "the photo, then built-in styles 0 to 25 (use --builtin N)",
+            &[],
+        )
+    }
+
     /// The photo `content`, then each of `paintings` on it, numbered from
     /// 1, written to `output` once complete; the numbers' legend is
     /// printed.
     fn paintings(&self, content: &Path, paintings: &[PathBuf], output: &Path) -> JobResult {
-        let photo = load_image(content)?.to_rgb32f();
-        let photo = resize_longest(&photo, self.size);
+        let photo = self.photo(content)?;
         let bar = bar(!self.quiet, paintings.len() as u64, "paintings");
         let sheet = painting_sheet(
             self.fast,
@@ -650,15 +637,43 @@ impl SheetRun<'_> {
             |i| -> Result<DynamicImage, Box<dyn std::error::Error + Send + Sync>> {
                 Ok(crate::setup::load_painting(&paintings[i])?)
             },
-            |_| {
-                bar.inc(1);
-                if self.interrupt.requested() {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                }
-            },
+            |_| self.tile_done(&bar),
         )?;
+        self.write(
+            sheet,
+            &bar,
+            output,
+            "the photo, then each painting by number (the painting in its tile's corner):",
+            paintings,
+        )
+    }
+
+    /// The photo at a tile's size.
+    fn photo(&self, content: &Path) -> Result<Rgb32FImage, Error> {
+        Ok(resize_longest(&load_image(content)?.to_rgb32f(), self.size))
+    }
+
+    /// Counts a finished tile; Ctrl-C stops the sheet there.
+    fn tile_done(&self, bar: &ProgressBar) -> ControlFlow<()> {
+        bar.inc(1);
+        if self.interrupt.requested() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
+
+    /// Writes a finished `sheet` to `output` and says so (`what` it shows,
+    /// then `legend`, numbered from 1); a sheet stopped by Ctrl-C (`None`)
+    /// is not written.
+    fn write(
+        &self,
+        sheet: Option<Rgb32FImage>,
+        bar: &ProgressBar,
+        output: &Path,
+        what: &str,
+        legend: &[PathBuf],
+    ) -> JobResult {
         bar.finish_and_clear();
         let Some(sheet) = sheet else {
             if !self.quiet {
@@ -667,18 +682,16 @@ impl SheetRun<'_> {
             return Ok(Outcome::Interrupted);
         };
         let (width, height) = sheet.dimensions();
+        // Converted to 8 bits as it goes, not copied first: the sheet is
+        // many times the tile.
         save_image_with(
             &DynamicImage::ImageRgb8(DynamicImage::ImageRgb32F(sheet).into_rgb8()),
             output,
             self.save,
         )?;
         if !self.quiet {
-            note!(
-                "wrote {} ({width}x{height}): the photo, then each painting by number (the \
-                 painting in its tile's corner):",
-                output.display()
-            );
-            for (i, path) in paintings.iter().enumerate() {
+            note!("wrote {} ({width}x{height}): {what}", output.display());
+            for (i, path) in legend.iter().enumerate() {
                 note!("  {:>3}  {}", i + 1, path.display());
             }
         }
