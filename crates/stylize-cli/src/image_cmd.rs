@@ -32,9 +32,6 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     };
     // Everything a user can get wrong is checked before the long part.
     crate::setup::refuse_style_folder(&cli.common.style)?;
-    if cli.content.is_dir() {
-        return crate::image_folder::run(cli, quiet, interrupt);
-    }
     refuse_standard_output(&cli.output)?;
     // A folder is said as such before its (missing) extension.
     check_output_file(&cli.output)?;

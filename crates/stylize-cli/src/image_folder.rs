@@ -33,6 +33,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             note!("{msg}");
         }
     };
+    crate::setup::refuse_style_folder(&cli.common.style)?;
     // What records one run: each photo's would need a name of its own.
     let single: [(&'static str, &str, bool); 5] = [
         ("mask", "a mask is", cli.mask.is_some()),

@@ -69,6 +69,10 @@ fn main() -> ExitCode {
         .init();
     let interrupt = Interrupt::install();
     let result: JobResult = match &cli.command {
+        // A folder of photos is painted one photo at a time.
+        Command::Image(args) if args.content.is_dir() => {
+            image_folder::run(args, cli.quiet, &interrupt)
+        }
         Command::Image(args) => image_cmd::run(args, cli.quiet, &interrupt),
         Command::Video(args) => video_cmd::run(args, cli.quiet, &interrupt),
         Command::Flicker(args) => flicker_cmd::run(args, cli.quiet, &interrupt),
