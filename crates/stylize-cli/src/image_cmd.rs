@@ -114,7 +114,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     }
     if let (stylize::Init::Image(start), Some(file)) = (&config.init, init_file) {
         // Stretched to the photo's shape: said when the shapes differ.
-        if crate::setup::shape_differs(
+        if stylize::stretch_distorts(
             (start.width(), start.height()),
             (content.width(), content.height()),
         ) {

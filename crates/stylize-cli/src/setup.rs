@@ -62,14 +62,6 @@ pub fn painting_size(path: &Path) -> Result<(u32, u32), Error> {
     }
 }
 
-/// Whether an image of size `a` stretched to size `b` visibly changes
-/// shape (aspect ratios more than 2% apart): said as a warning for an
-/// `--init` image or a `--mask`.
-pub fn shape_differs(a: (u32, u32), b: (u32, u32)) -> bool {
-    let aspect = |(w, h): (u32, u32)| f64::from(w) / f64::from(h.max(1));
-    (aspect(a) / aspect(b) - 1.0).abs() > 0.02
-}
-
 /// The refusal of a flag that belongs to one photo (`--mask`,
 /// `--loss-log`, ...) in a run over the folder `content`: `what` says
 /// what it is (`a mask is`).
@@ -194,7 +186,7 @@ pub fn load_mask(
     refuse_standard_input("mask", path)?;
     let mask = stylize::PaintMask::from_image(&load_image(path)?);
     let (mw, mh) = mask.dimensions();
-    if shape_differs((mw, mh), photo) {
+    if stylize::stretch_distorts((mw, mh), photo) {
         say(format!(
             "warning: --mask {} is {mw}x{mh}, the photo {}x{}: it is stretched to the photo's shape",
             path.display(),

@@ -60,6 +60,24 @@ pub(crate) struct StyleView {
     pub(crate) url: String,
 }
 
+/// A job's paint mask as uploaded (`stylize image --mask`).
+#[derive(Debug, Clone)]
+pub(crate) struct MaskSource {
+    /// The name the browser gave.
+    pub(crate) name: String,
+    /// The stored file and its media type.
+    pub(crate) file: PathBuf,
+    pub(crate) media_type: &'static str,
+}
+
+/// The mask as the page sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct MaskView {
+    pub(crate) name: String,
+    /// Where its bytes are.
+    pub(crate) url: String,
+}
+
 /// What a job paints: the decoded photo, or the stored clip (read frame
 /// by frame when it runs).
 #[derive(Debug)]
@@ -73,6 +91,8 @@ pub(crate) enum Painting {
 pub(crate) struct Inputs {
     pub(crate) painting: Painting,
     pub(crate) styles: Vec<DynamicImage>,
+    /// Where the result keeps the photo (a photo's job only).
+    pub(crate) mask: Option<stylize::PaintMask>,
 }
 
 impl Inputs {
@@ -82,9 +102,14 @@ impl Inputs {
             Painting::Image(img) => img.as_bytes().len(),
             Painting::Video { .. } => 0,
         };
+        // A byte a pixel.
+        let mask = self.mask.as_ref().map_or(0, |m| {
+            let (w, h) = m.dimensions();
+            u64::from(w) * u64::from(h)
+        });
         self.styles
             .iter()
-            .fold(photo as u64, |sum, s| sum + s.as_bytes().len() as u64)
+            .fold(photo as u64 + mask, |sum, s| sum + s.as_bytes().len() as u64)
     }
 }
 
@@ -108,6 +133,7 @@ pub(crate) struct Job {
     pub(crate) content_type: &'static str,
     /// The styles, in the order of `style_names`.
     pub(crate) style_sources: Vec<StyleSource>,
+    pub(crate) mask: Option<MaskSource>,
     /// Taken by the worker when the job starts.
     pub(crate) inputs: Option<Inputs>,
     /// Set to stop the run after its current iteration.
@@ -148,6 +174,8 @@ pub(crate) struct JobView {
     pub(crate) content_name: String,
     pub(crate) style_names: Vec<String>,
     pub(crate) styles: Vec<StyleView>,
+    /// The paint mask, or `None` (the whole picture painted).
+    pub(crate) mask: Option<MaskView>,
     pub(crate) width: u32,
     pub(crate) height: u32,
     pub(crate) iteration: usize,
@@ -208,6 +236,10 @@ impl Job {
                     url: format!("/api/jobs/{}/styles/{k}", self.id),
                 })
                 .collect(),
+            mask: self.mask.as_ref().map(|m| MaskView {
+                name: m.name.clone(),
+                url: format!("/api/jobs/{}/mask", self.id),
+            }),
             width: self.width,
             height: self.height,
             iteration: self.iteration,
@@ -242,6 +274,7 @@ impl Job {
                         StyleSource::File(..) => name.clone(),
                     })
                     .collect::<Vec<_>>(),
+                self.mask.as_ref().map(|m| m.name.as_str()),
             ) + &self.file_flags,
         }
     }

@@ -18,7 +18,7 @@ use crate::api_error::{with_causes, ApiError};
 use crate::app::App;
 use crate::assets::{BuiltinStyle, APP_JS, BUILTIN_STYLES, INDEX_HTML, STYLE_CSS};
 use crate::guard::{self, Guard};
-use crate::job::{Inputs, Job, JobKind, JobState, Painting, StyleSource};
+use crate::job::{Inputs, Job, JobKind, JobState, MaskSource, Painting, StyleSource};
 use crate::settings::{
     MethodName, PresetName, Settings, SettingsPatch, ITERATIONS_RANGE, SCALES_RANGE, SIZE_RANGE,
     STRENGTH_RANGE,
@@ -49,6 +49,7 @@ pub(crate) fn router(app: Arc<App>, port: u16) -> Router {
         .route("/api/jobs/{id}/result", get(result))
         .route("/api/jobs/{id}/content", get(content))
         .route("/api/jobs/{id}/styles/{k}", get(style_of_job))
+        .route("/api/jobs/{id}/mask", get(mask_of_job))
         .route("/api/jobs/{id}/costs.csv", get(costs_csv))
         .route("/api/jobs/{id}/cancel", post(cancel))
         .route("/api/events", get(crate::events::events))
@@ -440,6 +441,7 @@ struct Decoded {
     dir: tempfile::TempDir,
     content_file: PathBuf,
     style_sources: Vec<StyleSource>,
+    mask: Option<MaskSource>,
     inputs: Inputs,
     /// What decoding the uploads warned about.
     warnings: Vec<String>,
@@ -528,36 +530,41 @@ fn decode_form(
         Painting::Image(img) => limits.max_alloc.saturating_sub(img.as_bytes().len() as u64),
         Painting::Video { .. } => limits.max_alloc,
     };
+    // `file` stored as `stem` and decoded within what is left.
+    let mut decode = |what: &str, stem: &str, f: &upload::UploadedFile| {
+        // The bytes its decoder will ask for, from the header: said in the
+        // job's terms before the decoder refuses them in its own (whose
+        // message would give the bytes left as the limit).
+        let need = image::ImageReader::new(std::io::Cursor::new(&f.bytes))
+            .with_guessed_format()
+            .ok()
+            .and_then(|r| r.into_decoder().ok())
+            .map_or(0, |d| image::ImageDecoder::total_bytes(&d));
+        if need > left {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "{what} `{}`: the photo, paintings and mask of one job may decode to at \
+                     most {} together, and this one would pass it",
+                    f.name,
+                    stylize::memory::human(limits.max_alloc)
+                ),
+            ));
+        }
+        let within = stylize::ImageLimits {
+            max_alloc: left,
+            ..limits
+        };
+        let d = upload::store_and_decode(dir.path(), stem, f, &within)?;
+        left = left.saturating_sub(d.image.as_bytes().len() as u64);
+        Ok(d)
+    };
     let mut styles = Vec::new();
     let mut style_sources = Vec::new();
     for (i, part) in form.styles.iter().enumerate() {
         match part {
             StylePart::File(f) => {
-                // The bytes its decoder will ask for, from the header: said
-                // in the job's terms before the decoder refuses them in its
-                // own (whose message would give the bytes left as the limit).
-                let need = image::ImageReader::new(std::io::Cursor::new(&f.bytes))
-                    .with_guessed_format()
-                    .ok()
-                    .and_then(|r| r.into_decoder().ok())
-                    .map_or(0, |d| image::ImageDecoder::total_bytes(&d));
-                if need > left {
-                    return Err(ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        format!(
-                            "style `{}`: the photo and paintings of one job may decode to at \
-                             most {} together, and this one would pass it",
-                            f.name,
-                            stylize::memory::human(limits.max_alloc)
-                        ),
-                    ));
-                }
-                let within = stylize::ImageLimits {
-                    max_alloc: left,
-                    ..limits
-                };
-                let d = upload::store_and_decode(dir.path(), &format!("style-{i}"), f, &within)?;
-                left = left.saturating_sub(d.image.as_bytes().len() as u64);
+                let d = decode("style", &format!("style-{i}"), f)?;
                 warnings.extend(d.warnings);
                 styles.push(d.image);
                 style_sources.push(StyleSource::File(d.path, f.media_type));
@@ -568,11 +575,43 @@ fn decode_form(
             }
         }
     }
+    let (mask, mask_source) = match &form.mask {
+        Some(f) => {
+            let d = decode("mask", "mask", f)?;
+            warnings.extend(d.warnings);
+            let mask = stylize::PaintMask::from_image(&d.image);
+            let (mw, mh) = mask.dimensions();
+            if stylize::stretch_distorts((mw, mh), size) {
+                warnings.push(format!(
+                    "mask `{}` is {mw}x{mh}, the photo {}x{}: it is stretched to the photo's shape",
+                    f.name, size.0, size.1
+                ));
+            }
+            if mask.coverage() == 0.0 {
+                warnings.push(format!(
+                    "mask `{}` is black (or transparent) everywhere: the result is the photo",
+                    f.name
+                ));
+            }
+            let source = MaskSource {
+                name: f.name.clone(),
+                file: d.path,
+                media_type: f.media_type,
+            };
+            (Some(mask), Some(source))
+        }
+        None => (None, None),
+    };
     Ok(Decoded {
         dir,
         content_file,
         style_sources,
-        inputs: Inputs { painting, styles },
+        mask: mask_source,
+        inputs: Inputs {
+            painting,
+            styles,
+            mask,
+        },
         warnings,
         size,
         fps,
@@ -697,6 +736,11 @@ async fn create_job(
         _ => {}
     }
     check_blend(&settings, form.styles.len())?;
+    if form.video && form.mask.is_some() {
+        return Err(ApiError::bad_request(
+            "a `mask` is for a photo: a clip's frames are painted whole",
+        ));
+    }
     let config = settings
         .to_config(app.config.max_memory)
         .map_err(ApiError::bad_request)?;
@@ -778,6 +822,7 @@ async fn create_job(
         content_file: decoded.content_file.clone(),
         content_type: form.content.media_type,
         style_sources: decoded.style_sources.clone(),
+        mask: decoded.mask.clone(),
         inputs: Some(decoded.inputs),
         cancel: Arc::new(AtomicBool::new(false)),
         iteration: 0,
@@ -866,6 +911,15 @@ async fn style_of_job(
         StyleSource::File(path, kind) => Ok(no_store(kind, read_file(path, "the style").await?)),
         StyleSource::Builtin(b) => Ok(no_store("image/jpeg", b.bytes)),
     }
+}
+
+async fn mask_of_job(State(app): State<Arc<App>>, Path(id): Path<u64>) -> ApiResult<Response> {
+    let mask = app.board.with_job(id, |j, _| j.mask.clone())?;
+    let mask = mask.ok_or_else(|| ApiError::not_found(format!("the mask of job {id}")))?;
+    Ok(no_store(
+        mask.media_type,
+        read_file(mask.file, "the mask").await?,
+    ))
 }
 
 async fn costs_csv(State(app): State<Arc<App>>, Path(id): Path<u64>) -> ApiResult<Response> {

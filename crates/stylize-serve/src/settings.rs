@@ -364,9 +364,16 @@ impl Settings {
     /// The `stylize image` (or `stylize fast`) command that does the same,
     /// naming the files as they were uploaded. Flags equal to the preset's
     /// are left out, but the preset, size and iterations are always given.
-    pub(crate) fn command(&self, kind: JobKind, content: &str, styles: &[String]) -> String {
+    /// `mask`: the paint mask's name, when the job has one.
+    pub(crate) fn command(
+        &self,
+        kind: JobKind,
+        content: &str,
+        styles: &[String],
+        mask: Option<&str>,
+    ) -> String {
         if self.method == MethodName::Fast {
-            return self.fast_command(kind, content, styles);
+            return self.fast_command(kind, content, styles, mask);
         }
         let d = Settings::defaults(self.preset);
         let base = StyleConfig::preset(self.preset.preset());
@@ -389,6 +396,9 @@ impl Settings {
         match kind {
             JobKind::Image => flag("output", "result.png".into()),
             JobKind::Video => flag("output", "result.gif".into()),
+        }
+        if let Some(mask) = mask {
+            flag("mask", file_arg(mask));
         }
         flag("preset", format!("{:?}", self.preset).to_lowercase());
         flag("size", self.size.to_string());
@@ -455,7 +465,13 @@ impl Settings {
 
     /// The `stylize fast` command of a fast photo, `stylize video --method
     /// fast` of a fast clip.
-    fn fast_command(&self, kind: JobKind, content: &str, styles: &[String]) -> String {
+    fn fast_command(
+        &self,
+        kind: JobKind,
+        content: &str,
+        styles: &[String],
+        mask: Option<&str>,
+    ) -> String {
         let mut args: Vec<String> = match kind {
             JobKind::Image => vec!["stylize".into(), "fast".into(), "--content".into()],
             JobKind::Video => ["stylize", "video", "--method", "fast", "--input"]
@@ -479,6 +495,9 @@ impl Settings {
             JobKind::Video => "result.gif",
         };
         args.extend(["--output".into(), output.into()]);
+        if let Some(mask) = mask {
+            args.extend(["--mask".into(), file_arg(mask)]);
+        }
         args.extend(["--size".into(), self.size.to_string()]);
         if self.fast_strength != 1.0 {
             args.extend(["--strength".into(), self.fast_strength.to_string()]);
@@ -572,13 +591,21 @@ mod tests {
         let base = StyleConfig::gatys();
         assert!((c.beta - base.beta * 10.0).abs() < 1e-4);
         assert_eq!(c.alpha, base.alpha);
-        let cmd = s.command(JobKind::Image, "my photo.jpg", &["starry_night.jpg".into()]);
+        let cmd = s.command(JobKind::Image, "my photo.jpg", &["starry_night.jpg".into()], None);
         assert_eq!(
             cmd,
             "stylize image --content 'my photo.jpg' --style starry_night.jpg --output result.png \
              --preset gatys --size 96 --iterations 300 --beta 10 --seed 7"
         );
-        let cmd = s.command(JobKind::Video, "walk.gif", &["udnie.jpg".into()]);
+        let cmd = s.command(JobKind::Image, "p.jpg", &["s.jpg".into()], Some("-m.png"));
+        assert!(
+            cmd.starts_with(
+                "stylize image --content p.jpg --style s.jpg --output result.png --mask ./-m.png \
+                 --preset gatys"
+            ),
+            "{cmd}"
+        );
+        let cmd = s.command(JobKind::Video, "walk.gif", &["udnie.jpg".into()], None);
         assert!(
             cmd.starts_with("stylize video --input walk.gif --style udnie.jpg --output result.gif")
         );
@@ -595,21 +622,28 @@ mod tests {
             s.command(
                 JobKind::Image,
                 "my photo.jpg",
-                &["a.jpg".into(), "b.jpg".into()]
+                &["a.jpg".into(), "b.jpg".into()],
+                None
             ),
             "stylize fast --content 'my photo.jpg' --style a.jpg --style b.jpg \
              --output result.png --size 200"
         );
+        // A paint mask is named as uploaded, after the output.
+        assert_eq!(
+            s.command(JobKind::Image, "c.jpg", &["s.jpg".into()], Some("sky mask.png")),
+            "stylize fast --content c.jpg --style s.jpg --output result.png \
+             --mask 'sky mask.png' --size 200"
+        );
         s.fast_strength = 0.5;
         assert!(s
-            .command(JobKind::Image, "c.jpg", &["s.jpg".into()])
+            .command(JobKind::Image, "c.jpg", &["s.jpg".into()], None)
             .ends_with("--size 200 --strength 0.5"));
         let patch: SettingsPatch =
             serde_json::from_str(r#"{"init":"fast","preset":"gatys"}"#).expect("valid JSON");
         let s = Settings::resolve(&patch).expect("valid settings");
         assert!(s.needs_fast());
         assert!(s
-            .command(JobKind::Image, "c.jpg", &["s.jpg".into()])
+            .command(JobKind::Image, "c.jpg", &["s.jpg".into()], None)
             .ends_with("--init fast"));
         assert!(!Settings::defaults(PresetName::Seed).needs_fast());
         let patch: SettingsPatch =
@@ -617,7 +651,7 @@ mod tests {
                 .expect("valid JSON");
         let s = Settings::resolve(&patch).expect("valid settings");
         assert_eq!(
-            s.command(JobKind::Video, "walk.gif", &["udnie.jpg".into()]),
+            s.command(JobKind::Video, "walk.gif", &["udnie.jpg".into()], None),
             "stylize video --method fast --input walk.gif --style udnie.jpg --output result.gif \
              --size 64 --preserve-colors luminance"
         );
@@ -637,7 +671,7 @@ mod tests {
         let optimise = Settings::defaults(PresetName::Seed);
         for s in [&fast, &optimise] {
             for kind in [JobKind::Image, JobKind::Video] {
-                let c = s.command(kind, "-x.png", &["--help".into(), "-'s.jpg".into()]);
+                let c = s.command(kind, "-x.png", &["--help".into(), "-'s.jpg".into()], None);
                 assert!(c.contains(" ./-x.png "), "{c}");
                 assert!(c.contains("--style ./--help"), "{c}");
                 assert!(c.contains(r"--style './-'\''s.jpg'"), "{c}");
@@ -655,7 +689,7 @@ mod tests {
         let c = s.to_config(None).expect("valid");
         assert_eq!(c.style_blend, Some(vec![0.7, 0.3]));
         let styles = ["a.jpg".to_string(), "b.jpg".to_string()];
-        let cmd = s.command(JobKind::Image, "p.jpg", &styles);
+        let cmd = s.command(JobKind::Image, "p.jpg", &styles, None);
         assert!(cmd.ends_with("--style-blend 0.7,0.3"), "{cmd}");
         let fast = Settings::resolve(
             &serde_json::from_str(r#"{"method":"fast","size":96,"style_blend":[0.7,0.3]}"#)
@@ -663,7 +697,7 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(
-            fast.command(JobKind::Video, "walk.gif", &styles),
+            fast.command(JobKind::Video, "walk.gif", &styles, None),
             "stylize video --method fast --input walk.gif --style a.jpg --style b.jpg \
              --style-blend 0.7,0.3 --output result.gif --size 96"
         );
@@ -673,7 +707,7 @@ mod tests {
                 .expect("valid");
         assert_eq!(equal.style_blend, None);
         assert!(!equal
-            .command(JobKind::Image, "p.jpg", &styles)
+            .command(JobKind::Image, "p.jpg", &styles, None)
             .contains("blend"));
         // Values are checked with the rest of the settings.
         let bad =
@@ -718,11 +752,11 @@ mod tests {
         let mix = s.network_mix().expect("parses").expect("set");
         assert_eq!((mix.weights()[3], mix.weights()[12]), (0.5, 0.5));
         assert_eq!(
-            s.command(JobKind::Image, "c.jpg", &[]),
+            s.command(JobKind::Image, "c.jpg", &[], None),
             "stylize fast --content c.jpg --builtin 3:0.5,12:0.5 --output result.png --size 128"
         );
         assert_eq!(
-            s.command(JobKind::Video, "walk.gif", &[]),
+            s.command(JobKind::Video, "walk.gif", &[], None),
             "stylize video --method fast --input walk.gif --builtin 3:0.5,12:0.5 \
              --output result.gif --size 128"
         );

@@ -37,6 +37,9 @@ pub(crate) struct JobForm {
     pub(crate) content: UploadedFile,
     pub(crate) video: bool,
     pub(crate) styles: Vec<StylePart>,
+    /// Where the result shows the painting (white) and keeps the photo
+    /// (black): `stylize image --mask`. A photo's jobs only.
+    pub(crate) mask: Option<UploadedFile>,
     pub(crate) settings: Option<String>,
 }
 
@@ -113,6 +116,7 @@ pub(crate) async fn read_form(mut form: Multipart, limit: usize) -> Result<JobFo
     let mut video = false;
     let mut styles = Vec::new();
     let mut settings = None;
+    let mut mask = None;
     while let Some(field) = form.next_field().await.map_err(refused)? {
         let part = field.name().unwrap_or_default().to_string();
         let file_name = field.file_name().map(clean_name);
@@ -152,13 +156,18 @@ pub(crate) async fn read_form(mut form: Multipart, limit: usize) -> Result<JobFo
                 })?;
                 styles.push(StylePart::Builtin(style));
             }
+            "mask" if mask.is_some() => return Err(ApiError::bad_request("more than one `mask` part")),
+            "mask" => {
+                let name = file_name.unwrap_or_else(|| "mask.png".into());
+                mask = Some(sniff(&part, name, bytes)?);
+            }
             "settings" if settings.is_some() => {
                 return Err(ApiError::bad_request("more than one `settings` part"))
             }
             "settings" => settings = Some(text(bytes)?),
             other => {
                 return Err(ApiError::bad_request(format!(
-                    "unknown form part `{}` (expected content or video, style, builtin, settings)",
+                    "unknown form part `{}` (expected content or video, style, builtin, mask, settings)",
                     shown(other)
                 )))
             }
@@ -170,6 +179,7 @@ pub(crate) async fn read_form(mut form: Multipart, limit: usize) -> Result<JobFo
         content,
         video,
         styles,
+        mask,
         settings,
     })
 }

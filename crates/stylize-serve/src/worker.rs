@@ -221,6 +221,21 @@ fn paint_fast(board: &Board, nets: Networks<'_>, task: &Task, content: &DynamicI
         return Outcome::Cancelled(None);
     }
     let path = task.dir.join("result.png");
+    // The photo kept where the mask says, at the painting's size.
+    let painting = match &task.inputs.mask {
+        Some(mask) => {
+            let photo = content.resize_exact(
+                painting.width(),
+                painting.height(),
+                image::imageops::FilterType::Triangle,
+            );
+            match mask.apply(&painting, &photo) {
+                Ok(p) => p,
+                Err(e) => return Outcome::Failed(with_causes(&e)),
+            }
+        }
+        None => painting,
+    };
     // The photo's transparency kept, as `stylize fast` keeps it.
     let alpha = stylize::alpha_channel(content);
     let result = stylize::with_alpha(painting.to_rgb8(), alpha.as_ref());
@@ -250,13 +265,20 @@ fn paint_image(
             return Outcome::Cancelled(None);
         }
     }
-    let stylized = match nets
+    let mut stylized = match nets
         .stylizer
         .stylize(content, &task.inputs.styles, &config, &mut observer)
     {
         Ok(s) => s,
         Err(e) => return Outcome::Failed(with_causes(&e)),
     };
+    // The photo kept where the mask says (the image so far too).
+    if let Some(mask) = &task.inputs.mask {
+        match mask.apply(&stylized.image, content) {
+            Ok(image) => stylized.image = image,
+            Err(e) => return Outcome::Failed(with_causes(&e)),
+        }
+    }
     let path = task.dir.join("result.png");
     if let Err(e) = stylize::save_image(&stylized.image, &path) {
         return Outcome::Failed(with_causes(&e));
@@ -525,6 +547,7 @@ mod tests {
             inputs: Inputs {
                 painting: Painting::Image(photo.clone()),
                 styles: vec![photo.fliph()],
+                mask: None,
             },
             config: settings.to_config(None).unwrap(),
             settings,

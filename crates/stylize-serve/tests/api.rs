@@ -1968,3 +1968,178 @@ async fn a_photo_cut_short_is_said_in_the_job() {
     assert_eq!(status, StatusCode::CREATED, "{job}");
     assert_eq!(job["warnings"], serde_json::json!([]), "{job}");
 }
+
+/// A PNG of `w` x `h`, white in its left half and black in its right.
+fn half_mask(w: u32, h: u32) -> Vec<u8> {
+    let mask = image::GrayImage::from_fn(w, h, |x, _| image::Luma([if x < w / 2 { 255 } else { 0 }]));
+    let mut png = std::io::Cursor::new(Vec::new());
+    mask.write_to(&mut png, image::ImageFormat::Png)
+        .expect("encode");
+    png.into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mask_keeps_the_photo_where_it_is_black() {
+    let Some(server) = server_with_fast("a_mask_keeps_the_photo", quick_config()) else {
+        return;
+    };
+    let app = server.router(PORT);
+    let photo = asset("chelsea.jpg");
+    let decoded = image::load_from_memory(&photo).expect("the photo").to_rgb8();
+    // Drawn at another scale of the photo (as the page draws it): no warning.
+    let mask = half_mask(226, 150);
+
+    // The optimiser: the result at the photo's size, its right half the
+    // photo's own pixels, its left half painted.
+    let (status, job) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "chelsea.jpg", &photo),
+            Part::Text("builtin", "starry_night"),
+            Part::File("mask", "left half.png", &mask),
+            Part::Text("settings", &small_job(3)),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    assert_eq!(job["warnings"], serde_json::json!([]), "{job}");
+    let id = job["id"].as_u64().expect("id");
+    assert_eq!(job["mask"]["name"], "left half.png");
+    assert_eq!(job["mask"]["url"], format!("/api/jobs/{id}/mask"));
+    let command = job["command"].as_str().expect("command");
+    assert!(
+        command.contains("--output result.png --mask 'left half.png' --preset seed"),
+        "{command}"
+    );
+    // The mask as uploaded, for "run again".
+    let (status, bytes, headers) = send(&app, get(&format!("/api/jobs/{id}/mask"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(bytes, mask);
+    assert_eq!(headers[header::CONTENT_TYPE], "image/png");
+    wait_for(&app, id, "done", |j| j["state"] == "done").await;
+    let (_, png, _) = send(&app, get(&format!("/api/jobs/{id}/result"))).await;
+    let result = image::load_from_memory(&png).expect("a PNG").to_rgb8();
+    assert_eq!(result.dimensions(), decoded.dimensions());
+    let (w, h) = result.dimensions();
+    let half = |img: &image::RgbImage, x0: u32| {
+        image::imageops::crop_imm(img, x0, 0, w / 2 - 8, h).to_image()
+    };
+    assert_eq!(
+        half(&result, w / 2 + 8),
+        half(&decoded, w / 2 + 8),
+        "the black half is not the photo"
+    );
+    let painted = mean_levels(&half(&result, 0), &half(&decoded, 0));
+    assert!(painted > 5.0, "the white half is not painted: {painted:.1} levels");
+
+    // The fast network: the same, at the job's size.
+    let (status, job) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "chelsea.jpg", &photo),
+            Part::Text("builtin", "starry_night"),
+            Part::File("mask", "left half.png", &mask),
+            Part::Text("settings", r#"{"method":"fast","size":96}"#),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let id = job["id"].as_u64().expect("id");
+    assert!(
+        job["command"]
+            .as_str()
+            .is_some_and(|c| c.contains("--output result.png --mask 'left half.png' --size 96")),
+        "{job}"
+    );
+    wait_for(&app, id, "done", |j| j["state"] == "done").await;
+    let (_, png, _) = send(&app, get(&format!("/api/jobs/{id}/result"))).await;
+    let result = image::load_from_memory(&png).expect("a PNG").to_rgb8();
+    assert_eq!(result.dimensions(), (96, 64));
+    let small = image::imageops::resize(&decoded, 96, 64, image::imageops::FilterType::Triangle);
+    let right = |img: &image::RgbImage| image::imageops::crop_imm(img, 52, 0, 44, 64).to_image();
+    let left = |img: &image::RgbImage| image::imageops::crop_imm(img, 0, 0, 44, 64).to_image();
+    assert_eq!(right(&result), right(&small), "the black half is not the photo");
+    let painted = mean_levels(&left(&result), &left(&small));
+    assert!(painted > 20.0, "the white half is not painted: {painted:.1} levels");
+
+    // A mask of another shape, or one that paints nothing, is said; a
+    // mask that is not an image, a second mask and a clip's mask are refused.
+    let black = {
+        let mut png = std::io::Cursor::new(Vec::new());
+        image::GrayImage::new(40, 40)
+            .write_to(&mut png, image::ImageFormat::Png)
+            .expect("encode");
+        png.into_inner()
+    };
+    let (status, job) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "chelsea.jpg", &photo),
+            Part::Text("builtin", "starry_night"),
+            Part::File("mask", "black.png", &black),
+            Part::Text("settings", r#"{"method":"fast","size":96}"#),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    assert_eq!(
+        job["warnings"],
+        serde_json::json!([
+            "mask `black.png` is 40x40, the photo 451x300: it is stretched to the photo's shape",
+            "mask `black.png` is black (or transparent) everywhere: the result is the photo"
+        ])
+    );
+    let (status, v) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "chelsea.jpg", &photo),
+            Part::Text("builtin", "starry_night"),
+            Part::File("mask", "notes.txt", b"paint the sky"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{v}");
+    assert_eq!(
+        error_of(&v),
+        "mask `notes.txt` is not a PNG, JPEG, WebP or GIF image"
+    );
+    let (status, v) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "chelsea.jpg", &photo),
+            Part::Text("builtin", "starry_night"),
+            Part::File("mask", "a.png", &mask),
+            Part::File("mask", "b.png", &mask),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(error_of(&v), "more than one `mask` part");
+    let (status, v) = json(
+        &app,
+        post_job(&[
+            Part::File("video", "walk.gif", &tiny_gif()),
+            Part::Text("builtin", "starry_night"),
+            Part::File("mask", "a.png", &mask),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert!(error_of(&v).starts_with("a `mask` is for a photo"), "{v}");
+    // A job without one has none.
+    let (status, job) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "chelsea.jpg", &photo),
+            Part::Text("builtin", "starry_night"),
+            Part::Text("settings", r#"{"method":"fast","size":96}"#),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    assert!(job["mask"].is_null(), "{job}");
+    let id = job["id"].as_u64().expect("id");
+    let (status, v) = json(&app, get(&format!("/api/jobs/{id}/mask"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
+    assert_eq!(error_of(&v), format!("the mask of job {id} not found"));
+}

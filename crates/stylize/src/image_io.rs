@@ -353,6 +353,15 @@ pub fn working_size(width: u32, height: u32, longer: u32) -> (u32, u32) {
     (w, h)
 }
 
+/// Whether an image of `from` pixels stretched to `to` visibly changes
+/// shape: their aspect ratios differ by more than 2% (the same picture at
+/// another scale does not). For a warning where an `--init` image or a
+/// mask is stretched over a photo.
+pub fn stretch_distorts(from: (u32, u32), to: (u32, u32)) -> bool {
+    let aspect = |(w, h): (u32, u32)| f64::from(w) / f64::from(h.max(1));
+    (aspect(from) / aspect(to) - 1.0).abs() > 0.02
+}
+
 /// `img` as floating-point RGB in [0, 1], resized to `width` x `height`
 /// (Lanczos3; no resampling when the size already matches).
 pub fn to_rgb32f(img: &DynamicImage, width: u32, height: u32) -> Rgb32FImage {
@@ -811,6 +820,15 @@ mod tests {
         padded.extend_from_slice(&whole[2..]);
         assert!(!jpeg_bytes_end_early(&padded));
         assert!(jpeg_bytes_end_early(&padded[..padded.len() - 2]));
+    }
+
+    #[test]
+    fn the_same_picture_at_another_scale_is_not_distorted() {
+        assert!(!stretch_distorts((300, 200), (600, 400)));
+        assert!(!stretch_distorts((300, 200), (451, 300)));
+        assert!(stretch_distorts((300, 200), (400, 400)));
+        assert!(stretch_distorts((300, 200), (200, 300)));
+        assert!(!stretch_distorts((0, 0), (0, 0)));
     }
 
     #[test]
