@@ -808,3 +808,132 @@ def test_video_job_frames(page, server, tmp_path):
     item.locator("[data-testid=run-again]").click()
     expect(page.locator("#as-video")).to_be_checked()
     expect(page.locator("[data-testid=content-thumb] .dims")).to_have_text("96×64")
+
+
+def gray_png(width, height, level):
+    """A greyscale PNG of `width` x `height`, `level(x, y)` (0..255) a pixel."""
+    rows = b"".join(b"\x00" + bytes(level(x, y) for x in range(width)) for y in range(height))
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+# The mean brightness (0..255) of a job's mask in each quarter of its
+# width, read in the browser.
+MASK_LEVELS = """async (url) => {
+  const img = new Image();
+  img.src = url;
+  await img.decode();
+  const c = document.createElement('canvas');
+  c.width = img.naturalWidth; c.height = img.naturalHeight;
+  const ctx = c.getContext('2d');
+  ctx.drawImage(img, 0, 0);
+  const d = ctx.getImageData(0, 0, c.width, c.height).data;
+  const sums = [0, 0, 0, 0], counts = [0, 0, 0, 0];
+  for (let i = 0; i < d.length; i += 4) {
+    const q = Math.min(3, Math.floor(((i / 4) % c.width) * 4 / c.width));
+    sums[q] += d[i]; counts[q] += 1;
+  }
+  return {levels: sums.map((s, q) => s / counts[q]), width: c.width, height: c.height};
+}"""
+
+
+def brush_left_quarter(page, box):
+    """Four strokes, top to bottom, over the left quarter of the canvas at `box`."""
+    for x in (0.03, 0.1, 0.17, 0.22):
+        page.mouse.move(box["x"] + x * box["width"], box["y"] + 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + x * box["width"], box["y"] + box["height"] - 2, steps=8)
+        page.mouse.up()
+
+
+def test_brush_a_mask_then_run_again_with_it(page, server, tmp_path):
+    choose_images(page)
+    panel = page.locator("[data-testid=mask-panel]")
+    expect(panel).to_be_visible()
+    # A clip's frames are painted whole: no mask then.
+    page.check("#as-video")
+    expect(panel).to_be_hidden()
+    page.uncheck("#as-video")
+    expect(panel).to_be_visible()
+    expect(page.locator("[data-testid=mask-summary]")).to_have_text("all of it")
+    panel.locator("summary").click()
+    page.select_option("#method", "fast")
+    page.fill("#size", "96")
+
+    # Brush the left quarter of the photo, top to bottom, in a few strokes
+    # (where the canvas was before the first: it must not move under the brush).
+    canvas = page.locator("[data-testid=mask-canvas]")
+    page.locator("#mask-size").fill("10")
+    brush_left_quarter(page, canvas.bounding_box())
+    expect(page.locator("#mask-on")).to_be_checked()
+    summary = page.locator("[data-testid=mask-summary]")
+    expect(summary).to_contain_text("% painted")
+    painted = int(re.match(r"(\d+)%", summary.inner_text()).group(1))
+    assert 15 <= painted <= 35, summary.inner_text()
+
+    # Nothing painted is refused on the page.
+    page.click("[data-testid=mask-invert]")
+    page.click("[data-testid=mask-all]")
+    expect(summary).to_contain_text("100% painted")
+    page.click("[data-testid=mask-none]")
+    expect(summary).to_contain_text("0% painted")
+    wait_fits(page)
+    page.click("#start")
+    expect(page.locator("#error")).to_contain_text("The mask paints nothing")
+    # Invert twice is where it was: brushed in the left quarter again.
+    page.click("#error-close")
+    page.click("[data-testid=mask-all]")
+    page.click("[data-testid=mask-eraser]")
+    canvas.scroll_into_view_if_needed()
+    brush_left_quarter(page, canvas.bounding_box())
+    page.click("[data-testid=mask-invert]")
+    expect(summary).to_contain_text(f"{painted}% painted")
+
+    job, _ = start_sent(page)
+    sent = page.evaluate("window.__sent")
+    assert ["mask", "file:mask.png"] in sent, sent
+    assert job["mask"]["name"] == "mask.png", job
+    assert "--mask mask.png" in job["command"], job["command"]
+    # What went up: white in the brushed quarter, black in the rest, in
+    # the photo's shape.
+    m = page.evaluate(MASK_LEVELS, job["mask"]["url"])
+    assert abs(m["width"] / m["height"] - job["width"] / job["height"]) < 0.02, m
+    # (the strokes reach 27% of the width: a little into the second quarter)
+    q1, q2, q3, q4 = m["levels"]
+    assert q1 > 200 and q2 < 50 and q3 < 2 and q4 < 2, m
+    wait_history(page, job["id"], "done")
+    status, png = server.request("GET", f"/api/jobs/{job['id']}/result", expect=200)
+    assert read_png(png) == (96, 64)
+
+    # Another photo: no mask until one is brushed.
+    page.set_input_files("#content-input", str(IMAGES / "coffee.jpg"))
+    expect(page.locator("[data-testid=content-thumb]")).to_contain_text("coffee.jpg")
+    expect(summary).to_have_text("all of it")
+    expect(page.locator("#mask-on")).not_to_be_checked()
+
+    # Run again brings the mask back, and sends the same bytes.
+    history_item(page, job["id"]).locator("[data-testid=run-again]").click()
+    expect(page.locator("#notice")).to_contain_text("mask")
+    expect(page.locator("#mask-on")).to_be_checked()
+    expect(summary).to_contain_text(f"{painted}% painted")
+    again, _ = start_sent(page)
+    assert server.request("GET", again["mask"]["url"], expect=200)[1] == \
+        server.request("GET", job["mask"]["url"], expect=200)[1]
+
+    # A mask image loaded from a file goes up as that file (its name in
+    # the command line): black on the left half, white on the right.
+    sky = tmp_path / "right half.png"
+    sky.write_bytes(gray_png(60, 40, lambda x, y: 255 if x >= 30 else 0))
+    page.set_input_files("#mask-input", str(sky))
+    expect(summary).to_contain_text("50% painted")
+    third, _ = start_sent(page)
+    assert ["mask", "file:right half.png"] in page.evaluate("window.__sent")
+    assert "--mask 'right half.png'" in third["command"], third["command"]
+    assert server.request("GET", third["mask"]["url"], expect=200)[1] == sky.read_bytes()
+    # Unticked, no mask is sent.
+    page.uncheck("#mask-on")
+    expect(summary).to_have_text("all of it")
+    fourth, _ = start_sent(page)
+    assert fourth["mask"] is None and not [k for k, _ in page.evaluate("window.__sent") if k == "mask"]

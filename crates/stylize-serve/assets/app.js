@@ -354,6 +354,7 @@
     state.content = item;
     // A video file can only be painted as a video; an animated image is the user's call.
     if (item.video) $("#as-video").checked = true;
+    resetMask();
     renderChosen();
     scheduleEstimate();
   }
@@ -603,6 +604,183 @@
     });
   }
 
+  // ---------------------------------------------------------------- paint mask
+  // Where the result shows the painting: held in #mask-canvas, tinted where
+  // it paints (partly clear for a mix, clear where the photo is kept), in
+  // the photo's shape with its longer side at most MASK_SIDE; sent as a
+  // white-on-black PNG (`mask`), or as the file loaded when it was not
+  // edited since. The server applies it to the finished picture.
+  const MASK_SIDE = 1024;
+  const MASK_TINT = [255, 61, 127];
+  const mask = { on: false, erase: false, file: null, last: null, coverage: 0 };
+
+  function maskCanvas() { return $("#mask-canvas"); }
+
+  // A photo (not a clip) the browser can show: the mask applies.
+  function maskApplies() {
+    const it = state.content;
+    return !!it && it.ok && !it.video && !$("#as-video").checked;
+  }
+
+  function renderMask() {
+    $("#mask-panel").hidden = !maskApplies();
+    $("#mask-on").checked = mask.on;
+    $("#mask-stage").dataset.on = mask.on ? "true" : "false";
+    $("#mask-brush").setAttribute("aria-pressed", mask.erase ? "false" : "true");
+    $("#mask-eraser").setAttribute("aria-pressed", mask.erase ? "true" : "false");
+    // Short, so that the line never wraps and the canvas never moves under the brush.
+    $("#mask-summary").textContent = mask.on ? `${Math.round(100 * mask.coverage)}% painted` : "all of it";
+  }
+
+  // An empty mask in the shape of the chosen photo, off.
+  function resetMask() {
+    const c = maskCanvas();
+    const it = state.content;
+    const [w, h] = it && it.ok ? [it.w, it.h] : [1, 1];
+    const k = Math.min(1, MASK_SIDE / Math.max(w, h));
+    c.width = Math.max(1, Math.round(w * k));  // (also clears it)
+    c.height = Math.max(1, Math.round(h * k));
+    const photo = $("#mask-photo");
+    if (maskApplies()) photo.src = it.url;
+    else photo.removeAttribute("src");
+    Object.assign(mask, { on: false, file: null, last: null, coverage: 0 });
+    renderMask();
+  }
+
+  // After a change of the mask's pixels: it is on, and no longer the file loaded.
+  function maskEdited({ keepFile = false } = {}) {
+    const c = maskCanvas();
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let sum = 0;
+    for (let i = 3; i < d.length; i += 4) sum += d[i];
+    mask.coverage = sum / (255 * (d.length / 4));
+    mask.on = true;
+    if (!keepFile) mask.file = null;
+    renderMask();
+  }
+
+  function maskPoint(e) {
+    const c = maskCanvas();
+    const r = c.getBoundingClientRect();
+    return [(e.clientX - r.left) * c.width / r.width, (e.clientY - r.top) * c.height / r.height];
+  }
+
+  // A brush stroke from `from` to `to` (a dot when they are the same), its
+  // width a share of the photo's longer side.
+  function brush(from, to) {
+    const c = maskCanvas();
+    const ctx = c.getContext("2d");
+    ctx.save();
+    ctx.globalCompositeOperation = mask.erase ? "destination-out" : "source-over";
+    ctx.strokeStyle = ctx.fillStyle = `rgb(${MASK_TINT.join(",")})`;
+    const width = Math.max(1, Number($("#mask-size").value) / 100 * Math.max(c.width, c.height));
+    ctx.lineWidth = width;
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    ctx.beginPath();
+    if (from[0] === to[0] && from[1] === to[1]) {
+      ctx.arc(to[0], to[1], width / 2, 0, 2 * Math.PI);
+      ctx.fill();
+    } else {
+      ctx.moveTo(from[0], from[1]);
+      ctx.lineTo(to[0], to[1]);
+      ctx.stroke();
+    }
+    ctx.restore();
+  }
+
+  // Every pixel's share of the painting through `f(alpha) -> alpha` (0..255).
+  function mapMask(f) {
+    const c = maskCanvas();
+    const ctx = c.getContext("2d");
+    const d = ctx.getImageData(0, 0, c.width, c.height);
+    for (let i = 0; i < d.data.length; i += 4) {
+      d.data[i] = MASK_TINT[0]; d.data[i + 1] = MASK_TINT[1]; d.data[i + 2] = MASK_TINT[2];
+      d.data[i + 3] = f(d.data[i + 3], i);
+    }
+    ctx.putImageData(d, 0, 0);
+  }
+
+  // A mask image: its brightness (times its opacity) is the share painted,
+  // as the server reads it; stretched to the photo's shape.
+  async function loadMaskFile(file) {
+    const url = URL.createObjectURL(file);
+    try {
+      const img = await loadImage(url);
+      const c = maskCanvas();
+      const t = document.createElement("canvas");
+      t.width = c.width; t.height = c.height;
+      const tctx = t.getContext("2d");
+      tctx.drawImage(img, 0, 0, t.width, t.height);
+      const src = tctx.getImageData(0, 0, t.width, t.height).data;
+      mapMask((_, i) => Math.round((0.299 * src[i] + 0.587 * src[i + 1] + 0.114 * src[i + 2]) * src[i + 3] / 255));
+      mask.file = file;
+      maskEdited({ keepFile: true });
+      $("#mask-panel").open = true;
+      return true;
+    } catch {
+      showError(`The mask ${file.name || ""} could not be read here (a PNG, JPEG, WebP or GIF image).`);
+      return false;
+    } finally {
+      URL.revokeObjectURL(url);
+    }
+  }
+
+  // The mask to send: the file loaded, or the canvas as white on black.
+  async function maskUpload() {
+    if (mask.file) return [mask.file, mask.file.name || "mask.png"];
+    const c = maskCanvas();
+    const out = document.createElement("canvas");
+    out.width = c.width; out.height = c.height;
+    const ctx = out.getContext("2d");
+    ctx.drawImage(c, 0, 0);
+    ctx.globalCompositeOperation = "source-in";
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, out.width, out.height);
+    ctx.globalCompositeOperation = "destination-over";
+    ctx.fillStyle = "#000";
+    ctx.fillRect(0, 0, out.width, out.height);
+    const blob = await new Promise((resolve) => out.toBlob(resolve, "image/png"));
+    if (!blob) throw new Error("the browser could not encode the mask");
+    return [blob, "mask.png"];
+  }
+
+  function setupMask() {
+    const c = maskCanvas();
+    c.addEventListener("pointerdown", (e) => {
+      if (e.button !== 0) return;
+      e.preventDefault();
+      c.setPointerCapture?.(e.pointerId);
+      const p = maskPoint(e);
+      brush(p, p);
+      mask.last = p;
+    });
+    c.addEventListener("pointermove", (e) => {
+      if (!mask.last) return;
+      const p = maskPoint(e);
+      brush(mask.last, p);
+      mask.last = p;
+    });
+    // No text selection or image drag from a stroke.
+    $("#mask-stage").addEventListener("mousedown", (e) => e.preventDefault());
+    $("#mask-stage").addEventListener("dragstart", (e) => e.preventDefault());
+    const end = () => { if (mask.last) { mask.last = null; maskEdited(); } };
+    c.addEventListener("pointerup", end);
+    c.addEventListener("pointercancel", end);
+    $("#mask-on").addEventListener("change", (e) => { mask.on = e.target.checked; renderMask(); });
+    $("#mask-brush").addEventListener("click", () => { mask.erase = false; renderMask(); });
+    $("#mask-eraser").addEventListener("click", () => { mask.erase = true; renderMask(); });
+    $("#mask-all").addEventListener("click", () => { mapMask(() => 255); maskEdited(); });
+    $("#mask-none").addEventListener("click", () => { mapMask(() => 0); maskEdited(); });
+    $("#mask-invert").addEventListener("click", () => { mapMask((a) => 255 - a); maskEdited(); });
+    const input = $("#mask-input");
+    input.addEventListener("change", () => {
+      const f = input.files?.[0];
+      input.value = "";
+      if (f) loadMaskFile(f);
+    });
+  }
+
   // ---------------------------------------------------------------- estimate
   let estimateTimer = 0;
   let estimateToken = 0;
@@ -696,6 +874,19 @@
     for (const s of usesNetworkStyle() ? [] : state.styles) {
       if (s.kind === "builtin") fd.append("builtin", s.name);
       else fd.append("style", s.file, s.name);
+    }
+    if (mask.on && maskApplies()) {
+      if (mask.coverage === 0) {
+        showError("The mask paints nothing: brush where to paint, or untick “Paint only where I brush”.");
+        return;
+      }
+      try {
+        const [blob, name] = await maskUpload();
+        fd.append("mask", blob, name);
+      } catch (err) {
+        showError(`Could not send the mask: ${err.message}`);
+        return;
+      }
     }
     fd.append("settings", JSON.stringify(settings));
     let r;
@@ -1350,11 +1541,12 @@
     }
     scheduleEstimate();
     document.querySelector(".form-card").scrollIntoView({ behavior: "smooth", block: "start" });
-    let content, styles;
+    let content, styles, maskFile;
     try {
-      [content, styles] = await Promise.all([
+      [content, styles, maskFile] = await Promise.all([
         fetchFile(`/api/jobs/${id}/content`, job.content_name || "photo").then(describeFile),
         Promise.all((job.styles || []).map(jobStyleItem)),
+        job.mask ? fetchFile(job.mask.url, job.mask.name || "mask.png") : null,
       ]);
     } catch (err) {
       if (token === runAgainToken) showError(`Could not reuse the images of job #${id}: ${err.message}`);
@@ -1368,6 +1560,9 @@
     if (state.content) URL.revokeObjectURL(state.content.url);
     state.content = content;
     $("#as-video").checked = job.kind === "video";
+    resetMask();
+    // Its mask over the photo again (the photo's size known to the canvas first).
+    if (maskFile) await loadMaskFile(maskFile);
     if (styles.length) {  // (a job always has a style; keep the current ones otherwise)
       for (const s of state.styles) if (s.kind === "file") URL.revokeObjectURL(s.url);
       const blend = job.settings?.style_blend;
@@ -1377,7 +1572,7 @@
     renderChosen();
     syncGallery();
     scheduleEstimate();
-    notice(`${job.kind === "video" ? "Clip" : "Photo"}, styles and settings of job #${id} loaded.`);
+    notice(`${job.kind === "video" ? "Clip" : "Photo"}, styles${maskFile ? ", mask" : ""} and settings of job #${id} loaded.`);
   }
 
   // ---------------------------------------------------------------- wiring
@@ -1388,7 +1583,8 @@
     $("#method").addEventListener("change", () => { applyMethod($("#method").value); setNetworkStyle(state.networkStyle); clearError(); scheduleEstimate(); });
     $("#reset-settings").addEventListener("click", () => { applyPreset($("#preset").value); scheduleEstimate(); });
     // A clip holds more than a photo of its frames' size: estimated again.
-    $("#as-video").addEventListener("change", scheduleEstimate);
+    $("#as-video").addEventListener("change", () => { renderMask(); scheduleEstimate(); });
+    setupMask();
     for (const [, id] of SETTINGS_FIELDS) {
       const input = document.getElementById(id);
       input.addEventListener("input", () => { updateDefaults(); scheduleEstimate(); });

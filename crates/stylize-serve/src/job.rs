@@ -107,9 +107,9 @@ impl Inputs {
             let (w, h) = m.dimensions();
             u64::from(w) * u64::from(h)
         });
-        self.styles
-            .iter()
-            .fold(photo as u64 + mask, |sum, s| sum + s.as_bytes().len() as u64)
+        self.styles.iter().fold(photo as u64 + mask, |sum, s| {
+            sum + s.as_bytes().len() as u64
+        })
     }
 }
 

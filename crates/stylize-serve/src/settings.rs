@@ -591,7 +591,12 @@ mod tests {
         let base = StyleConfig::gatys();
         assert!((c.beta - base.beta * 10.0).abs() < 1e-4);
         assert_eq!(c.alpha, base.alpha);
-        let cmd = s.command(JobKind::Image, "my photo.jpg", &["starry_night.jpg".into()], None);
+        let cmd = s.command(
+            JobKind::Image,
+            "my photo.jpg",
+            &["starry_night.jpg".into()],
+            None,
+        );
         assert_eq!(
             cmd,
             "stylize image --content 'my photo.jpg' --style starry_night.jpg --output result.png \
@@ -630,7 +635,12 @@ mod tests {
         );
         // A paint mask is named as uploaded, after the output.
         assert_eq!(
-            s.command(JobKind::Image, "c.jpg", &["s.jpg".into()], Some("sky mask.png")),
+            s.command(
+                JobKind::Image,
+                "c.jpg",
+                &["s.jpg".into()],
+                Some("sky mask.png")
+            ),
             "stylize fast --content c.jpg --style s.jpg --output result.png \
              --mask 'sky mask.png' --size 200"
         );

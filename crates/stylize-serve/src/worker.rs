@@ -265,13 +265,14 @@ fn paint_image(
             return Outcome::Cancelled(None);
         }
     }
-    let mut stylized = match nets
-        .stylizer
-        .stylize(content, &task.inputs.styles, &config, &mut observer)
-    {
-        Ok(s) => s,
-        Err(e) => return Outcome::Failed(with_causes(&e)),
-    };
+    let mut stylized =
+        match nets
+            .stylizer
+            .stylize(content, &task.inputs.styles, &config, &mut observer)
+        {
+            Ok(s) => s,
+            Err(e) => return Outcome::Failed(with_causes(&e)),
+        };
     // The photo kept where the mask says (the image so far too).
     if let Some(mask) = &task.inputs.mask {
         match mask.apply(&stylized.image, content) {

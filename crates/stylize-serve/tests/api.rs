@@ -1971,7 +1971,8 @@ async fn a_photo_cut_short_is_said_in_the_job() {
 
 /// A PNG of `w` x `h`, white in its left half and black in its right.
 fn half_mask(w: u32, h: u32) -> Vec<u8> {
-    let mask = image::GrayImage::from_fn(w, h, |x, _| image::Luma([if x < w / 2 { 255 } else { 0 }]));
+    let mask =
+        image::GrayImage::from_fn(w, h, |x, _| image::Luma([if x < w / 2 { 255 } else { 0 }]));
     let mut png = std::io::Cursor::new(Vec::new());
     mask.write_to(&mut png, image::ImageFormat::Png)
         .expect("encode");
@@ -1985,7 +1986,9 @@ async fn a_mask_keeps_the_photo_where_it_is_black() {
     };
     let app = server.router(PORT);
     let photo = asset("chelsea.jpg");
-    let decoded = image::load_from_memory(&photo).expect("the photo").to_rgb8();
+    let decoded = image::load_from_memory(&photo)
+        .expect("the photo")
+        .to_rgb8();
     // Drawn at another scale of the photo (as the page draws it): no warning.
     let mask = half_mask(226, 150);
 
@@ -2030,7 +2033,10 @@ async fn a_mask_keeps_the_photo_where_it_is_black() {
         "the black half is not the photo"
     );
     let painted = mean_levels(&half(&result, 0), &half(&decoded, 0));
-    assert!(painted > 5.0, "the white half is not painted: {painted:.1} levels");
+    assert!(
+        painted > 5.0,
+        "the white half is not painted: {painted:.1} levels"
+    );
 
     // The fast network: the same, at the job's size.
     let (status, job) = json(
@@ -2058,9 +2064,16 @@ async fn a_mask_keeps_the_photo_where_it_is_black() {
     let small = image::imageops::resize(&decoded, 96, 64, image::imageops::FilterType::Triangle);
     let right = |img: &image::RgbImage| image::imageops::crop_imm(img, 52, 0, 44, 64).to_image();
     let left = |img: &image::RgbImage| image::imageops::crop_imm(img, 0, 0, 44, 64).to_image();
-    assert_eq!(right(&result), right(&small), "the black half is not the photo");
+    assert_eq!(
+        right(&result),
+        right(&small),
+        "the black half is not the photo"
+    );
     let painted = mean_levels(&left(&result), &left(&small));
-    assert!(painted > 20.0, "the white half is not painted: {painted:.1} levels");
+    assert!(
+        painted > 20.0,
+        "the white half is not painted: {painted:.1} levels"
+    );
 
     // A mask of another shape, or one that paints nothing, is said; a
     // mask that is not an image, a second mask and a clip's mask are refused.
