@@ -937,3 +937,44 @@ def test_brush_a_mask_then_run_again_with_it(page, server, tmp_path):
     expect(summary).to_have_text("all of it")
     fourth, _ = start_sent(page)
     assert fourth["mask"] is None and not [k for k, _ in page.evaluate("window.__sent") if k == "mask"]
+
+
+def test_contact_sheet_of_every_style(page, server):
+    choose_images(page, styles=())
+    page.select_option("#method", "fast")
+    page.fill("#size", str(SMALL))
+    expect(page.locator("#start")).to_be_disabled()  # no style yet
+    expect(page.locator("[data-testid=mask-panel]")).to_be_visible()
+    page.check("[data-testid=sheet]")
+    # No painting: the network's 26 styles, and no mask for a sheet.
+    expect(page.locator("[data-testid=sheet-hint]")).to_contain_text("26 styles")
+    expect(page.locator("[data-testid=mask-panel]")).to_be_hidden()
+    job, settings = start_sent(page)
+    assert '"sheet":true' in settings, settings
+    assert job["iterations"] == 26, job
+    assert job["command"].startswith("stylize fast --sheet --content chelsea.jpg --output result.png"), job["command"]
+    item = wait_history(page, job["id"], "done")
+    expect(item).to_contain_text("contact sheet")
+    sheet = item.locator("[data-testid=sheet-result] img")
+    expect(sheet).to_have_js_property("complete", True)
+    width, height = sheet.evaluate("i => [i.naturalWidth, i.naturalHeight]")
+    assert width > 2 * height, (width, height)  # 27 tiles of 64x43, seven a row
+    expect(item.locator("[data-testid=compare]")).to_have_count(0)
+
+    # Two paintings: one tile each, numbered in their order.
+    for name in ("starry_night", "great_wave"):
+        page.click(f"[data-testid=builtin-style][data-name={name}]")
+    expect(page.locator("[data-testid=sheet-hint]")).to_contain_text("each of the 2 painting(s)")
+    job, _ = start_sent(page)
+    assert job["iterations"] == 2 and job["style_names"] == ["starry_night.jpg", "great_wave.jpg"], job
+    wait_history(page, job["id"], "done")
+
+    # Run again brings the sheet back; unticked, the paintings are blended
+    # into one picture again.
+    page.uncheck("[data-testid=sheet]")
+    history_item(page, job["id"]).locator("[data-testid=run-again]").click()
+    expect(page.locator("[data-testid=sheet]")).to_be_checked()
+    page.uncheck("[data-testid=sheet]")
+    expect(page.locator("[data-testid=mask-panel]")).to_be_visible()
+    single, settings = start_sent(page)
+    assert '"sheet"' not in settings and single["iterations"] == 1, (settings, single)

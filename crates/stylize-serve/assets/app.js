@@ -91,7 +91,7 @@
   function settingsSummary(s) {
     if (!s) return "";
     if (s.method === "fast") {
-      const parts = ["fast network", `${s.size} px`];
+      const parts = s.sheet ? ["fast network", "contact sheet", `${s.size} px a tile`] : ["fast network", `${s.size} px`];
       if (s.fast_strength !== undefined && s.fast_strength < 1) parts.push(`strength ${Math.round(100 * s.fast_strength)}%`);
       if (s.preserve_colors && s.preserve_colors !== "none") parts.push("photo's colours");
       return parts.join(" · ");
@@ -208,6 +208,7 @@
   function applySettings(s) {
     if (s.method) applyMethod(s.method);
     if ("network_style" in s) setNetworkStyle(s.network_style ?? null);
+    if ("sheet" in s) $("#sheet").checked = !!s.sheet;
     for (const [key, id, kind] of SETTINGS_FIELDS) if (key in s) setField(key, id, kind, s[key]);
     setStrengthOutput($("#strength-value"), $("#strength").value);
     $("#fast-strength-value").textContent = `${Math.round(100 * $("#fast-strength").value)}%`;
@@ -219,6 +220,7 @@
     // A preset sets the optimiser's settings, not the method.
     const d = { ...presetDefaults(name) };
     delete d.method;
+    delete d.sheet;
     applySettings(d);
   }
 
@@ -273,6 +275,12 @@
         const v = readField(key);
         if (v !== undefined) s[key] = v;
       }
+      if (sheetOn()) {
+        // Each style alone, in its own colours.
+        s.sheet = true;
+        s.preserve_colors = "none";
+        return s;
+      }
       if (state.networkStyle !== null) s.network_style = state.networkStyle;
       else if (blend) s.style_blend = blend;
       return s;
@@ -299,6 +307,10 @@
         if (v.stepMismatch) return `${name} must be a whole number.`;
         return `${name} is not valid.`;
       }
+    }
+    if (sheetOn()) {
+      if ($("#as-video").checked) return "A contact sheet is of a photo: untick “Paint as video”.";
+      return null;  // (each painting alone: no blend)
     }
     if (usesNetworkStyle()) {
       const parts = networkParts(state.networkStyle);
@@ -619,7 +631,22 @@
   // A photo (not a clip) the browser can show: the mask applies.
   function maskApplies() {
     const it = state.content;
-    return !!it && it.ok && !it.video && !$("#as-video").checked;
+    return !!it && it.ok && !it.video && !$("#as-video").checked && !sheetOn();
+  }
+
+  // ---------------------------------------------------------------- contact sheet
+  // The fast network's contact sheet: the photo, then each painting chosen
+  // in its own numbered tile, or (with none, or a network style picked)
+  // the network's 26 built-in styles, numbered as the swatches below.
+  function sheetOn() {
+    return $("#method").value === "fast" && $("#sheet").checked;
+  }
+
+  function renderSheetHint() {
+    const n = usesNetworkStyle() ? 0 : state.styles.length;
+    $("#sheet-hint").textContent = n === 0
+      ? "the photo, then the network's 26 styles on it, numbered 0 to 25 as below (pick one by its number)"
+      : `the photo, then each of the ${n} painting(s) above on it, numbered 1 to ${n} (each alone, not blended)`;
   }
 
   function renderMask() {
@@ -813,7 +840,7 @@
     const problem = settingsProblem();
     if (problem) { setEstimate("invalid", "—", problem, null); return; }
     const network = usesNetworkStyle();
-    if (!state.content || (state.styles.length === 0 && !network)) {
+    if (!state.content || (state.styles.length === 0 && !network && !sheetOn())) {
       setEstimate("idle", "Choose a photo and a style to see the memory estimate.", "", null);
       return;
     }
@@ -853,7 +880,8 @@
 
   function updateStart() {
     const start = $("#start");
-    const ready = !!state.content && (state.styles.length > 0 || usesNetworkStyle());
+    const ready = !!state.content && (state.styles.length > 0 || usesNetworkStyle() || sheetOn());
+    renderSheetHint();
     const blocked = est.state === "refused" || est.state === "invalid";
     start.disabled = !ready || blocked;
     const busy = [...state.jobs.values()].some((j) => j.state === "running" || j.state === "queued");
@@ -1442,6 +1470,12 @@
         sbs.setAttribute("aria-pressed", on ? "true" : "false");
         compareWrap.classList.toggle("side-by-side", on);
       });
+      if (job.settings?.sheet) {
+        // A sheet is not the photo's shape: shown whole, opened full size on a click.
+        compare.replaceWith(el("a", { class: "sheet-result", href: `/api/jobs/${job.id}/result`, target: "_blank", rel: "noopener", "data-testid": "sheet-result" },
+          el("img", { src: `/api/jobs/${job.id}/result`, alt: `Contact sheet of job ${job.id}: the photo, then each style, numbered`, loading: "lazy" })));
+        $(".compare-tools", li).remove();
+      }
       const dl = $("[data-testid=download-result]", li);
       dl.href = `/api/jobs/${job.id}/result`;
       if (job.kind === "video") {
@@ -1580,10 +1614,11 @@
     setupZone($("#content-zone"), $("#content-input"), (files) => setContentFile(files[0]));
     setupZone($("#style-zone"), $("#style-input"), (files) => addStyleFiles(files));
     $("#preset").addEventListener("change", () => { applyPreset($("#preset").value); scheduleEstimate(); });
-    $("#method").addEventListener("change", () => { applyMethod($("#method").value); setNetworkStyle(state.networkStyle); clearError(); scheduleEstimate(); });
+    $("#method").addEventListener("change", () => { applyMethod($("#method").value); setNetworkStyle(state.networkStyle); renderMask(); clearError(); scheduleEstimate(); });
     $("#reset-settings").addEventListener("click", () => { applyPreset($("#preset").value); scheduleEstimate(); });
     // A clip holds more than a photo of its frames' size: estimated again.
     $("#as-video").addEventListener("change", () => { renderMask(); scheduleEstimate(); });
+    $("#sheet").addEventListener("change", () => { renderMask(); scheduleEstimate(); });
     setupMask();
     for (const [, id] of SETTINGS_FIELDS) {
       const input = document.getElementById(id);

@@ -363,6 +363,9 @@ impl Board {
         if let Some(mix) = &job.settings.network_style {
             styles.push(format!("builtin {}", mix.replace('.', "_")));
         }
+        if job.settings.sheet {
+            styles.push("sheet".into());
+        }
         Some((job.content_name.clone(), styles))
     }
 

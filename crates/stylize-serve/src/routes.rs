@@ -250,7 +250,12 @@ fn check_memory(
         } else {
             stylize_feedforward::estimate_memory(content, side, styles)
         };
-        let need = estimate.total;
+        // A sheet holds its tiles beside the network's run on one.
+        let sheet = settings.sheet.then(|| {
+            let tile = stylize_feedforward::longest_size(content, side);
+            stylize_feedforward::sheet_bytes(tile, crate::settings::sheet_tiles(styles.len()))
+        });
+        let need = estimate.total.saturating_add(sheet.unwrap_or(0));
         let refusal = app.config.max_memory.filter(|limit| need > *limit).map(|limit| {
             // A smaller working size helps only when the images' own size
             // is not already over the limit.
@@ -395,7 +400,8 @@ async fn estimate(
     // Paintings not chosen yet: estimate with as many as the blend weighs
     // (else one), each as large as the photo.
     let given = req.styles.clone();
-    let styles = if req.styles.is_empty() {
+    // (A sheet without paintings shows the built-in styles: none.)
+    let styles = if req.styles.is_empty() && !settings.sheet {
         let n = settings.style_blend.as_ref().map_or(1, Vec::len).max(1);
         vec![req.content; n]
     } else {
@@ -721,6 +727,8 @@ async fn create_job(
     let settings = parse_settings(form.settings.as_deref())?;
     check_method(&app, &settings)?;
     match (form.styles.is_empty(), settings.network_style.is_some()) {
+        // A sheet without paintings shows the network's built-in styles.
+        (true, false) if settings.sheet => {}
         (true, false) => {
             return Err(ApiError::bad_request(
                 "no style: upload a `style` image, pick a bundled one (`builtin`), \
@@ -739,6 +747,16 @@ async fn create_job(
     if form.video && form.mask.is_some() {
         return Err(ApiError::bad_request(
             "a `mask` is for a photo: a clip's frames are painted whole",
+        ));
+    }
+    if settings.sheet && form.video {
+        return Err(ApiError::bad_request(
+            "a sheet shows the styles on a photo: send `content`, not `video`",
+        ));
+    }
+    if settings.sheet && form.mask.is_some() {
+        return Err(ApiError::bad_request(
+            "a sheet shows each style on the whole photo: send no `mask`",
         ));
     }
     let config = settings
@@ -792,8 +810,10 @@ async fn create_job(
         Painting::Video { frames, .. } => Some(*frames),
         Painting::Image(_) => None,
     };
-    // A fast job's passes: one a frame.
-    let iterations = if settings.method == MethodName::Fast {
+    // A fast job's passes: one a frame, or one a sheet's tile.
+    let iterations = if settings.sheet {
+        crate::settings::sheet_tiles(form.styles.len())
+    } else if settings.method == MethodName::Fast {
         frames.unwrap_or(1).max(1)
     } else {
         config.iterations * config.scales.sizes(config.size).len()

@@ -36,6 +36,11 @@ pub(crate) struct Settings {
     /// sent, each >= 0 (normalised to sum to 1; `--style-blend`). Both
     /// methods use them. Default: none, equal parts.
     pub(crate) style_blend: Option<Vec<f32>>,
+    /// With the fast method: a contact sheet instead of one painting, the
+    /// photo then each style on it in a numbered tile of `size` (`stylize
+    /// fast --sheet`): each of the job's paintings, or without any the
+    /// network's 26 built-in styles. Default false.
+    pub(crate) sheet: bool,
     pub(crate) preserve_colors: Colors,
     pub(crate) optimizer: OptimizerName,
     pub(crate) seed: u64,
@@ -61,6 +66,7 @@ pub(crate) struct SettingsPatch {
     fast_strength: Option<f32>,
     network_style: Option<String>,
     style_blend: Option<Vec<f32>>,
+    sheet: Option<bool>,
     preserve_colors: Option<Colors>,
     optimizer: Option<OptimizerName>,
     seed: Option<u64>,
@@ -145,6 +151,7 @@ impl Settings {
             fast_strength: 1.0,
             network_style: None,
             style_blend: None,
+            sheet: false,
             preserve_colors: match c.preserve_colors {
                 None => Colors::None,
                 Some(ColorPreservation::Luminance) => Colors::Luminance,
@@ -186,6 +193,7 @@ impl Settings {
             iterations,
             strength,
             fast_strength,
+            sheet,
             preserve_colors,
             optimizer,
             seed,
@@ -213,6 +221,23 @@ impl Settings {
                 "the fast network keeps the photo's colours by luminance only: use preserve_colors \"luminance\""
                     .into(),
             );
+        }
+        if self.sheet {
+            let refuse = |why: &str| Err(format!("a sheet {why}"));
+            if self.method != MethodName::Fast {
+                return refuse("is the fast network's (stylize fast --sheet): set method \"fast\"");
+            }
+            if self.network_style.is_some() {
+                return refuse(
+                    "without paintings shows every built-in style: send no network_style",
+                );
+            }
+            if self.style_blend.is_some() {
+                return refuse("shows each painting on its own: send no style_blend");
+            }
+            if self.preserve_colors != Colors::None {
+                return refuse("shows each style's own colours: preserve_colors \"none\"");
+            }
         }
         if let Some(mix) = &self.network_style {
             // 26 styles with their weights fit well within this; the
@@ -473,6 +498,9 @@ impl Settings {
         mask: Option<&str>,
     ) -> String {
         let mut args: Vec<String> = match kind {
+            JobKind::Image if self.sheet => ["stylize", "fast", "--sheet", "--content"]
+                .map(String::from)
+                .to_vec(),
             JobKind::Image => vec!["stylize".into(), "fast".into(), "--content".into()],
             JobKind::Video => ["stylize", "video", "--method", "fast", "--input"]
                 .map(String::from)
@@ -509,6 +537,16 @@ impl Settings {
             }
         }
         args.join(" ")
+    }
+}
+
+/// The styles a sheet of `paintings` paintings shows: one each, or the
+/// network's built-in ones without any.
+pub(crate) fn sheet_tiles(paintings: usize) -> usize {
+    if paintings == 0 {
+        stylize_feedforward::BUILTIN_STYLES
+    } else {
+        paintings
     }
 }
 

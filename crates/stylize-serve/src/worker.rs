@@ -2,6 +2,7 @@
 //! queue one at a time, runs them with a [`JobObserver`] and stores the
 //! result. A panic in a run fails that job, not the server.
 
+use std::ops::ControlFlow;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -208,6 +209,9 @@ fn fast_painting(
 
 /// A fast job: one pass of the network, at the job's size.
 fn paint_fast(board: &Board, nets: Networks<'_>, task: &Task, content: &DynamicImage) -> Outcome {
+    if task.settings.sheet {
+        return paint_sheet(board, nets, task, content);
+    }
     let start = Instant::now();
     let colors = task.settings.preserve_colors != Colors::None;
     let options = task.settings.fast_options();
@@ -243,6 +247,54 @@ fn paint_fast(board: &Board, nets: Networks<'_>, task: &Task, content: &DynamicI
         return Outcome::Failed(with_causes(&e));
     }
     board.pass_done(task.id, 1, 1, start.elapsed().as_secs_f64());
+    Outcome::Done(path)
+}
+
+/// A fast job's contact sheet: the photo at a tile's size, then each of
+/// the job's paintings on it (numbered from 1), or without any the
+/// network's built-in styles (numbered 0 to 25), as `stylize fast
+/// --sheet`; each tile counts as a pass, and a cancel stops it after the
+/// tile in progress, keeping nothing.
+fn paint_sheet(board: &Board, nets: Networks<'_>, task: &Task, content: &DynamicImage) -> Outcome {
+    let start = Instant::now();
+    let fast = match fast_networks(nets) {
+        Ok(f) => f,
+        Err(message) => return Outcome::Failed(message),
+    };
+    let options = task.settings.fast_options();
+    let photo = resize_longest(&content.to_rgb32f(), task.settings.size);
+    let paintings = &task.inputs.styles;
+    let total = crate::settings::sheet_tiles(paintings.len());
+    let on_tile = |i: usize| {
+        board.pass_done(task.id, i + 1, total, start.elapsed().as_secs_f64());
+        if cancelled(task) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    let sheet = if paintings.is_empty() {
+        stylize_feedforward::builtin_sheet(fast, &photo, &options, on_tile)
+    } else {
+        stylize_feedforward::painting_sheet(
+            fast,
+            &photo,
+            &options,
+            paintings.len(),
+            |i| -> Result<DynamicImage, stylize_feedforward::Error> { Ok(paintings[i].clone()) },
+            on_tile,
+        )
+    };
+    let sheet = match sheet {
+        Ok(Some(sheet)) => sheet,
+        Ok(None) => return Outcome::Cancelled(None),
+        Err(e) => return Outcome::Failed(with_causes(&e)),
+    };
+    let path = task.dir.join("result.png");
+    let rgb = DynamicImage::ImageRgb8(DynamicImage::ImageRgb32F(sheet).into_rgb8());
+    if let Err(e) = stylize::save_image(&rgb, &path) {
+        return Outcome::Failed(with_causes(&e));
+    }
     Outcome::Done(path)
 }
 

@@ -2156,3 +2156,174 @@ async fn a_mask_keeps_the_photo_where_it_is_black() {
     assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
     assert_eq!(error_of(&v), format!("the mask of job {id} not found"));
 }
+
+fn estimate_request(body: &str) -> Request<Body> {
+    Request::post("/api/estimate")
+        .header(header::HOST, HOST)
+        .header(header::ORIGIN, ORIGIN)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("request")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sheet_tries_every_style_on_the_photo() {
+    let Some(server) = server_with_fast("a_sheet_tries_every_style", quick_config()) else {
+        return;
+    };
+    let app = server.router(PORT);
+    let photo = asset("chelsea.jpg");
+    let fast =
+        stylize_feedforward::FastStylizer::load(&stylize_feedforward::default_models_dir(), 2)
+            .expect("models");
+    let tile = stylize_feedforward::resize_longest(
+        &image::load_from_memory(&photo).expect("photo").to_rgb32f(),
+        64,
+    );
+
+    // No painting: the network's 26 built-in styles, a pass a tile, the
+    // library's own sheet.
+    let (status, job) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "chelsea.jpg", &photo),
+            Part::Text("settings", r#"{"method":"fast","size":64,"sheet":true}"#),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    assert_eq!(job["iterations"], 26);
+    assert_eq!(job["settings"]["sheet"], true);
+    assert_eq!(
+        job["command"],
+        "stylize fast --sheet --content chelsea.jpg --output result.png --size 64"
+    );
+    let id = job["id"].as_u64().expect("id");
+    let job = wait_for(&app, id, "done", |j| j["state"] == "done").await;
+    assert_eq!(job["iteration"], 26);
+    let (_, png, _) = send(&app, get(&format!("/api/jobs/{id}/result"))).await;
+    let sheet = image::load_from_memory(&png).expect("a PNG").to_rgb8();
+    let want = stylize_feedforward::builtin_sheet(
+        &fast,
+        &tile,
+        &stylize_feedforward::FastOptions::default(),
+        |_| std::ops::ControlFlow::Continue(()),
+    )
+    .expect("the sheet")
+    .expect("not stopped");
+    let want = image::DynamicImage::ImageRgb32F(want).into_rgb8();
+    assert_eq!(sheet.dimensions(), want.dimensions());
+    assert!(
+        mean_levels(&sheet, &want) < 0.5,
+        "not the library's sheet: {:.2} levels apart",
+        mean_levels(&sheet, &want)
+    );
+
+    // Paintings: one tile each, in the order sent.
+    let (status, job) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "chelsea.jpg", &photo),
+            Part::Text("builtin", "starry_night"),
+            Part::Text("builtin", "great_wave"),
+            Part::Text("settings", r#"{"method":"fast","size":64,"sheet":true}"#),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    assert_eq!(job["iterations"], 2);
+    assert_eq!(
+        job["command"],
+        "stylize fast --sheet --content chelsea.jpg --style starry_night --style great_wave \
+         --output result.png --size 64"
+    );
+    let id = job["id"].as_u64().expect("id");
+    wait_for(&app, id, "done", |j| j["state"] == "done").await;
+    let (_, png, _) = send(&app, get(&format!("/api/jobs/{id}/result"))).await;
+    let sheet = image::load_from_memory(&png).expect("a PNG").to_rgb8();
+    assert_eq!(
+        Some(sheet.dimensions()),
+        stylize_feedforward::sheet_size(tile.dimensions(), 2)
+    );
+
+    // The estimate counts the sheet: 26 tiles hold more than one painting.
+    let (_, one) = json(
+        &app,
+        estimate_request(r#"{"settings":{"method":"fast","size":512},"content":[451,300]}"#),
+    )
+    .await;
+    let (_, all) = json(
+        &app,
+        estimate_request(
+            r#"{"settings":{"method":"fast","size":512,"sheet":true},"content":[451,300]}"#,
+        ),
+    )
+    .await;
+    let (one, all) = (
+        one["bytes"].as_u64().expect("bytes"),
+        all["bytes"].as_u64().expect("bytes"),
+    );
+    let sheet_bytes =
+        stylize_feedforward::sheet_bytes(stylize_feedforward::longest_size((451, 300), 512), 26);
+    assert!(all >= sheet_bytes && all > one, "sheet {all}, one {one}");
+
+    // What a sheet cannot be, refused by name.
+    let mask = half_mask(40, 30);
+    for (parts, want) in [
+        (
+            vec![Part::Text("settings", r#"{"sheet":true}"#)],
+            "settings: a sheet is the fast network's",
+        ),
+        (
+            vec![Part::Text(
+                "settings",
+                r#"{"method":"fast","sheet":true,"network_style":"3"}"#,
+            )],
+            "settings: a sheet without paintings shows every built-in style",
+        ),
+        (
+            vec![
+                Part::Text("builtin", "udnie"),
+                Part::Text("builtin", "great_wave"),
+                Part::Text(
+                    "settings",
+                    r#"{"method":"fast","sheet":true,"style_blend":[1,2]}"#,
+                ),
+            ],
+            "settings: a sheet shows each painting on its own",
+        ),
+        (
+            vec![Part::Text(
+                "settings",
+                r#"{"method":"fast","sheet":true,"preserve_colors":"luminance"}"#,
+            )],
+            "settings: a sheet shows each style's own colours",
+        ),
+        (
+            vec![
+                Part::File("mask", "m.png", &mask),
+                Part::Text("settings", r#"{"method":"fast","sheet":true}"#),
+            ],
+            "a sheet shows each style on the whole photo",
+        ),
+    ] {
+        let mut all = vec![Part::File("content", "chelsea.jpg", &photo)];
+        all.extend(parts);
+        let (status, v) = json(&app, post_job(&all)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+        assert!(error_of(&v).starts_with(want), "{v}");
+    }
+    let (status, v) = json(
+        &app,
+        post_job(&[
+            Part::File("video", "walk.gif", &tiny_gif()),
+            Part::Text("settings", r#"{"method":"fast","sheet":true}"#),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        error_of(&v).starts_with("a sheet shows the styles on a photo"),
+        "{v}"
+    );
+}
