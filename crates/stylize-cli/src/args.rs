@@ -272,6 +272,13 @@ pub struct ImageArgs {
     #[arg(long, short = 'o', value_name = "IMAGE|FOLDER")]
     pub output: PathBuf,
 
+    /// With a folder as --content: its subfolders' photos too, each
+    /// painted into the same subfolder of --output (made as needed).
+    /// Hidden folders, links to folders and the output folder itself are
+    /// not entered.
+    #[arg(long, short = 'r')]
+    pub recursive: bool,
+
     /// Draw the costs against iteration to this PNG file at the end.
     #[arg(long, value_name = "FILE.png")]
     pub plot: Option<PathBuf>,
@@ -782,6 +789,13 @@ pub struct FastArgs {
     /// each output keeps its input's file name).
     #[arg(long, short = 'o', value_name = "IMAGE|FOLDER")]
     pub output: PathBuf,
+
+    /// With a folder as --content: its subfolders' photos too, each
+    /// painted into the same subfolder of --output (made as needed).
+    /// Hidden folders, links to folders and the output folder itself are
+    /// not entered.
+    #[arg(long, short = 'r')]
+    pub recursive: bool,
 
     /// JPEG quality of .jpg outputs, 1 (smallest file) to 100 (least
     /// loss); PNG, WebP and TIFF are written lossless. Default 95.

@@ -54,6 +54,9 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     if cli.sheet && cli.mask.is_some() {
         ignored.push("--mask (--sheet shows each style on the whole photo)");
     }
+    if cli.recursive && !cli.content.is_dir() {
+        ignored.push("--recursive (--content is one photo, not a folder)");
+    }
     if !ignored.is_empty() {
         say(format!("warning: this run ignores {}", ignored.join(", ")));
     }
@@ -94,7 +97,13 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     crate::setup::refuse_standard_input("content", &cli.content)?;
     let mut photos = None;
     let jobs = if folder {
-        let listed = PhotoFolder::list(&cli.content, &cli.output, &painting_files, cli.overwrite)?;
+        let listed = PhotoFolder::list(
+            &cli.content,
+            &cli.output,
+            &painting_files,
+            cli.overwrite,
+            cli.recursive,
+        )?;
         let jobs = listed.jobs.clone();
         photos = Some(listed);
         jobs

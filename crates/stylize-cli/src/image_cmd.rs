@@ -106,6 +106,9 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let mut config = build_config(&cli.common, Preset::Seed, None)?;
     let fast_init = cli.common.init.as_deref().is_some_and(is_fast_init);
     let mut inert = crate::setup::inert_flags(&cli.common, &config, fast_init);
+    if cli.recursive {
+        inert.push("--recursive (--content is one photo, not a folder)".to_string());
+    }
     let (save_options, quality_inert) =
         crate::setup::save_options(cli.jpeg_quality, [cli.output.as_path()]);
     inert.extend(quality_inert);

@@ -62,7 +62,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         // A painting already there is skipped, never replaced, so an
         // output that is an input (a painting named like a photo) is too:
         // nothing of the user's can be written over.
-        PhotoFolder::list(&cli.content, &cli.output, &cli.common.style, true)?;
+        PhotoFolder::list(&cli.content, &cli.output, &cli.common.style, true, cli.recursive)?;
     if let Some(every) = cli.save_every {
         for (input, output) in &photos.jobs {
             let inputs = std::iter::once(input.as_path())

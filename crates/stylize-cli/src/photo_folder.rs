@@ -1,6 +1,7 @@
 //! A folder of photos painted into an output folder: which files are
-//! photos, where each painting goes, and the output folder made for the
-//! run (and removed again when nothing was painted into it).
+//! photos (its subfolders' too, when recursive), where each painting goes,
+//! and the output folders made for the run (and removed again when
+//! nothing was painted into them).
 
 use std::path::{Path, PathBuf};
 
@@ -14,15 +15,15 @@ pub struct PhotoFolder {
     pub jobs: Vec<(PathBuf, PathBuf)>,
     /// The output folder as given.
     output: PathBuf,
-    /// The folder this run made, if it made one.
-    made: Option<PathBuf>,
+    /// The folders this run made, parents first.
+    made: Vec<PathBuf>,
 }
 
 impl PhotoFolder {
-    /// Every photo directly in `content` that can also be written (PNG,
-    /// JPEG, WebP, TIFF), by name, each to the same name in `output` (not
-    /// made yet: [`Self::make_output`]). Other entries are skipped with a
-    /// warning.
+    /// Every photo directly in `content` (and in its subfolders when
+    /// `recursive`) that can also be written (PNG, JPEG, WebP, TIFF), by
+    /// path, each to the same path under `output` (not made yet:
+    /// [`Self::make_output`]). Other entries are skipped with a warning.
     ///
     /// # Errors
     /// [`Error::Parameter`] when `output` is a file or named like an
@@ -35,37 +36,49 @@ impl PhotoFolder {
         output: &Path,
         others: &[PathBuf],
         overwrite: bool,
+        recursive: bool,
     ) -> Result<PhotoFolder, Error> {
         Ok(PhotoFolder {
-            jobs: list(content, output, others, overwrite)?,
+            jobs: list(content, output, others, overwrite, recursive)?,
             output: output.to_path_buf(),
-            made: None,
+            made: Vec::new(),
         })
     }
 
-    /// Makes the output folder if it is not there. A link to a folder not
-    /// yet made is followed, as a file's link is: the folder is made where
-    /// it points.
+    /// Makes the output folder if it is not there, and the subfolders the
+    /// photos' paintings go into. A link to a folder not yet made is
+    /// followed, as a file's link is: the folder is made where it points.
     ///
     /// # Errors
-    /// [`Error::Io`] when it cannot be made.
+    /// [`Error::Io`] when one cannot be made.
     pub fn make_output(&mut self) -> Result<(), Error> {
-        if self.output.is_dir() {
-            return Ok(());
+        if !self.output.is_dir() {
+            let at = stylize::OutputFile::target_of(&self.output)
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| self.output.clone());
+            std::fs::create_dir_all(&at).map_err(|e| Error::io(&self.output, e))?;
+            self.made.push(at);
         }
-        let at = stylize::OutputFile::target_of(&self.output)
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| self.output.clone());
-        std::fs::create_dir_all(&at).map_err(|e| Error::io(&self.output, e))?;
-        self.made = Some(at);
+        let mut folders: Vec<&Path> = self.jobs.iter().filter_map(|(_, o)| o.parent()).collect();
+        folders.dedup();
+        for folder in folders {
+            // Each missing folder on the way, parents first, so that each
+            // can be removed again.
+            let missing: Vec<&Path> = folder.ancestors().take_while(|f| !f.is_dir()).collect();
+            for f in missing.into_iter().rev() {
+                std::fs::create_dir(f).map_err(|e| Error::io(f, e))?;
+                self.made.push(f.to_path_buf());
+            }
+        }
         Ok(())
     }
 
-    /// Removes the output folder this run made if it is empty: a run that
-    /// painted nothing leaves nothing behind.
+    /// Removes the output folders this run made that are empty: a run
+    /// that painted nothing leaves nothing behind, nor does a subfolder
+    /// whose photos were not painted.
     pub fn remove_output_if_empty(&self) {
-        if let Some(made) = &self.made {
+        for made in self.made.iter().rev() {
             // Only an empty folder is removed.
             let _ = std::fs::remove_dir(made);
         }
@@ -73,14 +86,16 @@ impl PhotoFolder {
 }
 
 /// The (input, output) pairs of a folder run: every image file directly in
-/// `content` that can also be written (PNG, JPEG, WebP, TIFF), by name,
-/// each to the same name in `output`; none may be one of `others` (the
-/// paintings) unless `overwrite`.
+/// `content` (and in its subfolders when `recursive`) that can also be
+/// written (PNG, JPEG, WebP, TIFF), by path, each to the same path under
+/// `output`; none may be one of `others` (the paintings) unless
+/// `overwrite`.
 fn list(
     content: &Path,
     output: &Path,
     others: &[PathBuf],
     overwrite: bool,
+    recursive: bool,
 ) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
     if output.is_file() {
         return Err(Error::parameter(
@@ -115,31 +130,49 @@ fn list(
             ),
         ));
     }
-    let entries = std::fs::read_dir(content).map_err(|e| Error::io(content, e))?;
-    // Hidden files are not photos: a Mac's `._photo.jpg` (resource
-    // forks copied to another disk), an editor's back-up.
-    let hidden = |p: &Path| {
-        p.file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+    let mut walk = Walk {
+        inputs: Vec::new(),
+        skipped: Vec::new(),
+        folders: 0,
+        // The output folder inside the input one is not entered: its
+        // paintings are not photos to paint.
+        output: std::fs::canonicalize(output).ok(),
+        recursive,
     };
-    let (mut inputs, skipped): (Vec<PathBuf>, Vec<PathBuf>) = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .partition(|p| p.is_file() && !hidden(p) && output_format(p).is_ok());
+    walk.folder(content, 0)
+        .map_err(|(folder, e)| Error::io(folder, e))?;
+    let Walk {
+        mut inputs,
+        skipped,
+        folders,
+        ..
+    } = walk;
     inputs.sort();
     if inputs.is_empty() {
         return Err(Error::parameter(
             "content",
             format!(
-                "{} holds no PNG, JPEG, WebP or TIFF images (each painting keeps its photo's name \
-                 and format; a GIF or BMP photo can be painted on its own: --content FILE)",
-                content.display()
+                "{} holds no PNG, JPEG, WebP or TIFF images{} (each painting keeps its photo's \
+                 name and format; a GIF or BMP photo can be painted on its own: --content FILE)",
+                content.display(),
+                match (recursive, folders) {
+                    (true, _) => " in it or its subfolders",
+                    (false, 0) => "",
+                    (false, _) => " (its subfolders' photos: --recursive)",
+                }
             ),
         ));
     }
+    if folders > 0 && !recursive {
+        log::warn!(
+            "{}: its {folders} subfolder(s) are not painted (--recursive paints their photos too)",
+            content.display()
+        );
+    }
     if !skipped.is_empty() {
         log::warn!(
-            "{}: skipping {} entr{} that {} not a PNG, JPEG, WebP or TIFF file (folders, links to \
-             nothing, hidden and other files): {}",
+            "{}: skipping {} entr{} that {} not a PNG, JPEG, WebP or TIFF file (links to folders \
+             or to nothing, hidden and other files): {}",
             content.display(),
             skipped.len(),
             if skipped.len() == 1 { "y" } else { "ies" },
@@ -156,8 +189,8 @@ fn list(
     let jobs: Vec<(PathBuf, PathBuf)> = inputs
         .into_iter()
         .filter_map(|p| {
-            let name = p.file_name()?.to_owned();
-            Some((p, output.join(name)))
+            let under = p.strip_prefix(content).ok()?.to_owned();
+            Some((p, output.join(under)))
         })
         .collect();
     // A painting (or, through a link, another photo) may sit in the
@@ -170,4 +203,66 @@ fn list(
         )?;
     }
     Ok(jobs)
+}
+
+/// The deepest subfolder a recursive run enters.
+const MAX_DEPTH: usize = 32;
+
+/// What a walk over the input folder found.
+struct Walk {
+    /// The photos.
+    inputs: Vec<PathBuf>,
+    /// Entries that are neither photos nor folders.
+    skipped: Vec<PathBuf>,
+    /// Subfolders seen (entered when `recursive`).
+    folders: usize,
+    /// The output folder, when it exists, as its canonical path.
+    output: Option<PathBuf>,
+    recursive: bool,
+}
+
+impl Walk {
+    /// Lists `dir`, `depth` folders below the input folder.
+    ///
+    /// # Errors
+    /// The folder and the error of one that cannot be listed.
+    fn folder(&mut self, dir: &Path, depth: usize) -> Result<(), (PathBuf, std::io::Error)> {
+        let entries = std::fs::read_dir(dir).map_err(|e| (dir.to_path_buf(), e))?;
+        for entry in entries.filter_map(Result::ok) {
+            let path = entry.path();
+            // Hidden files are not photos: a Mac's `._photo.jpg` (resource
+            // forks copied to another disk), an editor's back-up; nor are
+            // hidden folders' (`.git`, `.thumbnails`).
+            let hidden = path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            // A link to a folder is not followed (it may loop).
+            let real_folder = entry.file_type().is_ok_and(|t| t.is_dir());
+            if real_folder && !hidden {
+                // Counted; entered when recursive.
+                self.folders += 1;
+                let is_output =
+                    self.output.is_some() && std::fs::canonicalize(&path).ok() == self.output;
+                if !self.recursive || is_output {
+                    continue;
+                }
+                if depth == MAX_DEPTH {
+                    log::warn!(
+                        "skipping {}: more than {MAX_DEPTH} folders deep",
+                        path.display()
+                    );
+                } else if let Err((folder, e)) = self.folder(&path, depth + 1) {
+                    // A subfolder that cannot be listed is said and passed.
+                    log::warn!("skipping {}: {e}", folder.display());
+                }
+                continue;
+            }
+            if path.is_file() && !hidden && output_format(&path).is_ok() {
+                self.inputs.push(path);
+            } else {
+                self.skipped.push(path);
+            }
+        }
+        Ok(())
+    }
 }

@@ -502,11 +502,11 @@ fn a_folder_of_photos_is_painted_and_a_stopped_run_continues() {
             .unwrap();
     }
     std::fs::write(photos.join("notes.txt"), b"not a photo").unwrap();
-    let run = |out: &Path, extra: &[&str]| {
+    let run_on = |content: &Path, out: &Path, extra: &[&str]| {
         let mut c = stylize();
         c.arg("image")
             .arg("--content")
-            .arg(&photos)
+            .arg(content)
             .args(["--style", "udnie", "--output"])
             .arg(out)
             .arg("--weights")
@@ -524,6 +524,7 @@ fn a_folder_of_photos_is_painted_and_a_stopped_run_continues() {
             .args(extra);
         c
     };
+    let run = |out: &Path, extra: &[&str]| run_on(&photos, out, extra);
     let names = ["balloon.png", "chelsea.png", "coffee.png"];
     let reference = d.join("reference");
     let o = run(&reference, &[]).output().unwrap();
@@ -592,6 +593,21 @@ fn a_folder_of_photos_is_painted_and_a_stopped_run_continues() {
     let o = run(&out, &[]).output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("nothing to do"), "{}", stderr(&o));
+
+    // --recursive: a subfolder's photo painted into the same subfolder of
+    // the output, as it is painted from the flat folder.
+    let nested = d.join("nested");
+    std::fs::create_dir_all(nested.join("cats")).unwrap();
+    std::fs::copy(photos.join("chelsea.png"), nested.join("cats/chelsea.png")).unwrap();
+    let painted = d.join("nested-out");
+    let o = run_on(&nested, &painted, &["--recursive"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(painted.join("cats/chelsea.png")).unwrap(),
+        std::fs::read(reference.join("chelsea.png")).unwrap()
+    );
 
     // `--init fast` loads the networks once for the folder, not per photo.
     let models = stylize_feedforward::default_models_dir();

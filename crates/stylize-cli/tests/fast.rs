@@ -148,7 +148,8 @@ fn a_folder_paints_every_image_and_reports_the_bad_one() {
     std::fs::copy(common::asset("chelsea.jpg"), input.join("a cat.jpg")).unwrap();
     std::fs::copy(common::asset("coffee.jpg"), input.join("b.jpg")).unwrap();
     std::fs::write(input.join("c.png"), b"not a png").unwrap();
-    // Skipped, and said to be: a folder, a link to nothing, a text file.
+    // Skipped, and said to be: a link to nothing, a text file; and a
+    // folder, not entered without --recursive.
     std::fs::create_dir(input.join("sub")).unwrap();
     std::os::unix::fs::symlink("nowhere.jpg", input.join("dangling.jpg")).unwrap();
     std::fs::write(input.join("notes.txt"), b"notes").unwrap();
@@ -178,7 +179,12 @@ fn a_folder_paints_every_image_and_reports_the_bad_one() {
     // logger's level tag and module path.
     assert!(
         stderr(&o).lines().any(|l| l.starts_with("warning: ")
-            && l.contains("skipping 4 entries that are not a PNG, JPEG, WebP or TIFF file")),
+            && l.contains("skipping 3 entries that are not a PNG, JPEG, WebP or TIFF file")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("its 1 subfolder(s) are not painted (--recursive paints"),
         "{}",
         stderr(&o)
     );
@@ -1537,4 +1543,113 @@ fn builtin_weights_and_names_are_explained() {
         stderr(&o)
     );
     assert!(!out.exists());
+}
+
+#[test]
+fn a_recursive_run_paints_the_subfolders_into_the_same_subfolders() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("photos");
+    let trip = input.join("trip");
+    std::fs::create_dir_all(trip.join("day 2")).unwrap();
+    std::fs::create_dir_all(input.join(".thumbnails")).unwrap();
+    std::fs::create_dir_all(input.join("empty")).unwrap();
+    std::fs::copy(common::asset("chelsea.jpg"), input.join("a.jpg")).unwrap();
+    std::fs::copy(common::asset("coffee.jpg"), trip.join("b.jpg")).unwrap();
+    let png = image::open(common::asset("balloon.jpg")).unwrap();
+    png.save(trip.join("day 2").join("c.png")).unwrap();
+    // Not entered: a hidden folder, a link to a folder (it could loop).
+    std::fs::copy(common::asset("udnie.jpg"), input.join(".thumbnails/t.jpg")).unwrap();
+    std::os::unix::fs::symlink(&trip, input.join("trip again")).unwrap();
+    // The paintings go into a folder inside the photos' folder.
+    let out = input.join("painted");
+    let run = || {
+        fast()
+            .args([
+                "-c",
+                s(&input),
+                "-o",
+                s(&out),
+                "-r",
+                "--builtin",
+                "3",
+                "--size",
+                "64",
+            ])
+            .output()
+            .unwrap()
+    };
+    let o = run();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut found: Vec<String> = Vec::new();
+    let mut stack = vec![out.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p.clone());
+            }
+            found.push(p.strip_prefix(&out).unwrap().to_string_lossy().into_owned());
+        }
+    }
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "a.jpg",
+            "trip",
+            "trip/b.jpg",
+            "trip/day 2",
+            "trip/day 2/c.png"
+        ],
+        "{}",
+        stderr(&o)
+    );
+    // Each is its own photo's painting, at its own size.
+    let c = image::open(out.join("trip/day 2/c.png")).unwrap();
+    assert_eq!(c.width().max(c.height()), 64);
+    // Run again, the output folder (now inside the input one) is not
+    // painted as photos.
+    let o = run();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!out.join("painted").exists());
+    // A folder of only subfolders, without --recursive, says how.
+    let only = dir.path().join("only");
+    std::fs::create_dir_all(only.join("sub")).unwrap();
+    std::fs::copy(common::asset("chelsea.jpg"), only.join("sub/a.jpg")).unwrap();
+    let o = fast()
+        .args([
+            "-c",
+            s(&only),
+            "-o",
+            s(&dir.path().join("o2")),
+            "--builtin",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains(
+            "holds no PNG, JPEG, WebP or TIFF images (its subfolders' photos: --recursive)"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    // With one photo, --recursive changes nothing, and says so.
+    let o = fast()
+        .args([
+            "-c",
+            s(&input.join("a.jpg")),
+            "-o",
+            s(&dir.path().join("one.png")),
+            "-r",
+            "--builtin",
+            "3",
+            "--size",
+            "64",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("ignores --recursive"), "{}", stderr(&o));
 }
