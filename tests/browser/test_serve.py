@@ -147,6 +147,9 @@ def test_page_loads_info_and_presets(page, server):
     expect(page.locator("[data-default-for=size]")).to_have_text(f"default {default['size']}")
     expect(page.locator("[data-default-for=iterations]")).to_have_text(f"default {default['iterations']}")
     expect(page.locator("[data-testid=builtin-style]")).to_have_count(len(info["styles"]))
+    # This server has --output-dir: the page says where results are saved.
+    assert info["keeps_results"] is True
+    expect(page.locator("[data-testid=history-keeping]")).to_contain_text("also saved in the server's output folder")
     # Changing a field, then the preset, resets every field to that preset's defaults.
     page.fill("#size", "64")
     page.fill("#seed", "5")
@@ -660,6 +663,9 @@ def test_screenshot_for_readme(browser, fresh_server, page_for, tmp_path):
     """The README's picture (1280x900): a finished job in the history, one running with its preview and cost plot, one queued."""
     srv = fresh_server
     page = page_for(srv)
+    # No --output-dir: the page says the results go with the server.
+    assert srv.get_json("/api/info")["keeps_results"] is False
+    expect(page.locator("[data-testid=history-keeping]")).to_contain_text("kept only until the server stops")
     choose_images(page)
     # Starting from the photo without noise looks good after few iterations.
     set_settings(page, size=128, iterations=150, init_noise=0)

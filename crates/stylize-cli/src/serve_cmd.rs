@@ -80,11 +80,15 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     }
     if !quiet {
         note!("device: {device}; weights: {description}");
-        if let Some(dir) = &cli.output_dir {
-            note!(
+        match &cli.output_dir {
+            Some(dir) => note!(
                 "results are also written to {} (never replacing a file)",
                 dir.display()
-            );
+            ),
+            None => note!(
+                "results live in a temporary folder until the server stops: download them from \
+                 the page, or add --output-dir FOLDER to keep each one"
+            ),
         }
     }
     // The fast network is optional: without its files the page offers the

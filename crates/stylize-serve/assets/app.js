@@ -158,6 +158,12 @@
     const info = state.info;
     $("#device").textContent = [info.device, info.weights].filter(Boolean).join(" · ");
     $("#device").title = `stylize ${info.version || ""}`;
+    // Where the results live: said before there are any to lose.
+    const keeping = $("#history-keeping");
+    keeping.hidden = false;
+    keeping.textContent = info.keeps_results
+      ? "Each finished result is also saved in the server's output folder."
+      : "Results are kept only until the server stops: download the ones you want (or start it with --output-dir FOLDER to save each one).";
 
     const preset = $("#preset");
     preset.replaceChildren();

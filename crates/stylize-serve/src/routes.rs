@@ -181,6 +181,9 @@ async fn info(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
         "fast": app.fast.is_some(),
         "network_styles": network_styles,
         "max_upload_bytes": app.config.max_upload_bytes,
+        // Whether finished results are also written to a folder that
+        // outlives the server (`--output-dir`); else they go when it stops.
+        "keeps_results": app.config.output_dir.is_some(),
         "max_memory_bytes": app.config.max_memory,
         "default_preset": "seed",
         "presets": {

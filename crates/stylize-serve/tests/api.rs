@@ -92,6 +92,8 @@ async fn page_assets_and_info() {
     assert_eq!(info["presets"]["gatys"]["optimizer"], "lbfgs");
     assert_eq!(info["styles"].as_array().map(Vec::len), Some(3));
     assert_eq!(info["max_upload_bytes"], 32 << 20);
+    // No output folder: the page says results go with the server.
+    assert_eq!(info["keeps_results"], false);
     assert!(
         info["device"].as_str().is_some_and(|d| d.contains("cpu")),
         "{info}"
@@ -835,6 +837,8 @@ async fn results_are_kept_in_the_output_folder() {
     assert!(dir.is_dir(), "made when the server starts");
     std::fs::write(dir.join("chelsea-udnie-2.png"), b"the user's").unwrap();
     let app = server.router(PORT);
+    let (_, info) = json(&app, get("/api/info")).await;
+    assert_eq!(info["keeps_results"], true);
     let photo = asset("chelsea.jpg");
     let style = asset("udnie.jpg");
     let fast = |settings: &'static str| {
