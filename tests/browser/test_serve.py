@@ -526,6 +526,11 @@ def test_fast_network_paints_a_photo_in_one_pass(page, server):
     assert done["command"].endswith("--strength 0.75"), done["command"]
     status, png = server.request("GET", f"/api/jobs/{job['id']}/result", expect=200)
     assert read_png(png) == (96, 64)
+    # Every result in one ZIP.
+    with page.expect_download() as dl:
+        page.click("[data-testid=download-all]")
+    assert dl.value.suggested_filename == "stylize-results.zip"
+    assert Path(dl.value.path()).read_bytes()[:4] == b"PK\x03\x04"
     # Run again restores the method; the optimiser brings its settings back.
     item.locator("[data-testid=run-again]").click()
     expect(page.locator("#method")).to_have_value("fast")
@@ -958,6 +963,7 @@ def test_contact_sheet_of_every_style(page, server):
     job, settings = start_sent(page)
     assert '"sheet":true' in settings, settings
     assert job["iterations"] == 26, job
+    builtin_sheet = job
     assert job["command"].startswith("stylize fast --sheet --content chelsea.jpg --output result.png"), job["command"]
     item = wait_history(page, job["id"], "done")
     expect(item).to_contain_text("contact sheet")
@@ -975,12 +981,24 @@ def test_contact_sheet_of_every_style(page, server):
     assert job["iterations"] == 2 and job["style_names"] == ["starry_night.jpg", "great_wave.jpg"], job
     wait_history(page, job["id"], "done")
 
+    # Run again of the built-in styles' sheet drops the paintings chosen
+    # (with them it would be a sheet of them).
+    history_item(page, builtin_sheet["id"]).locator("[data-testid=run-again]").click()
+    expect(page.locator("#notice")).to_contain_text(f"job #{builtin_sheet['id']} loaded")
+    expect(page.locator("[data-testid=style-thumb]")).to_have_count(0)
+    expect(page.locator("[data-testid=sheet-hint]")).to_contain_text("26 styles")
     # Run again brings the sheet back; unticked, the paintings are blended
-    # into one picture again.
+    # into one picture again, and the mask's brush has the photo under it.
     page.uncheck("[data-testid=sheet]")
     history_item(page, job["id"]).locator("[data-testid=run-again]").click()
     expect(page.locator("[data-testid=sheet]")).to_be_checked()
+    expect(page.locator("[data-testid=style-thumb]")).to_have_count(2)
     page.uncheck("[data-testid=sheet]")
-    expect(page.locator("[data-testid=mask-panel]")).to_be_visible()
+    panel = page.locator("[data-testid=mask-panel]")
+    expect(panel).to_be_visible()
+    panel.locator("summary").click()
+    expect(page.locator("#mask-photo")).to_have_js_property("complete", True)
+    assert page.locator("#mask-photo").evaluate("i => i.naturalWidth") == 451
+    assert page.locator("[data-testid=mask-canvas]").bounding_box()["height"] > 100
     single, settings = start_sent(page)
     assert '"sheet"' not in settings and single["iterations"] == 1, (settings, single)

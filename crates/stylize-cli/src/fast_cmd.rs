@@ -299,9 +299,6 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    if let Some(photos) = photos.as_ref().filter(|_| failed == jobs.len()) {
-        photos.remove_output_if_empty();
-    }
     if failed > 0 {
         return Err(format!("{failed} of {} images failed (see above)", jobs.len()).into());
     }

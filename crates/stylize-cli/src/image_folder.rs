@@ -165,9 +165,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
                      command continues with it",
                     output.display()
                 ));
-                if painted == 0 && done.is_empty() {
-                    photos.remove_output_if_empty();
-                }
+                // (An output folder made and left empty goes with `photos`.)
                 return Ok(Outcome::Interrupted);
             }
             Err(e) => {
@@ -180,9 +178,6 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
                 }
             }
         }
-    }
-    if failed == todo.len() && done.is_empty() {
-        photos.remove_output_if_empty();
     }
     if failed > 0 {
         return Err(format!(

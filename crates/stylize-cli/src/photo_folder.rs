@@ -46,7 +46,8 @@ impl PhotoFolder {
     }
 
     /// Makes the output folder if it is not there, and the subfolders the
-    /// photos' paintings go into. A link to a folder not yet made is
+    /// photos' paintings go into (those left empty are removed when this
+    /// is dropped). A link to a folder not yet made is
     /// followed, as a file's link is: the folder is made where it points.
     ///
     /// # Errors
@@ -73,11 +74,14 @@ impl PhotoFolder {
         }
         Ok(())
     }
+}
 
-    /// Removes the output folders this run made that are empty: a run
-    /// that painted nothing leaves nothing behind, nor does a subfolder
-    /// whose photos were not painted.
-    pub fn remove_output_if_empty(&self) {
+/// The output folders the run made and left empty are removed when it
+/// ends, however it ends: a run that painted nothing leaves nothing
+/// behind, nor does a subfolder whose photos were not painted (stopped,
+/// or failed).
+impl Drop for PhotoFolder {
+    fn drop(&mut self) {
         for made in self.made.iter().rev() {
             // Only an empty folder is removed.
             let _ = std::fs::remove_dir(made);
@@ -153,12 +157,17 @@ fn list(
             "content",
             format!(
                 "{} holds no PNG, JPEG, WebP or TIFF images{} (each painting keeps its photo's \
-                 name and format; a GIF or BMP photo can be painted on its own: --content FILE)",
+                 name and format; a GIF or BMP photo can be painted on its own: --content FILE){}",
                 content.display(),
-                match (recursive, folders) {
-                    (true, _) => " in it or its subfolders",
-                    (false, 0) => "",
-                    (false, _) => " (its subfolders' photos: --recursive)",
+                if recursive {
+                    " in it or its subfolders"
+                } else {
+                    ""
+                },
+                if !recursive && folders > 0 {
+                    "; --recursive paints its subfolders' photos"
+                } else {
+                    ""
                 }
             ),
         ));
@@ -239,11 +248,14 @@ impl Walk {
             // A link to a folder is not followed (it may loop).
             let real_folder = entry.file_type().is_ok_and(|t| t.is_dir());
             if real_folder && !hidden {
-                // Counted; entered when recursive.
-                self.folders += 1;
                 let is_output =
                     self.output.is_some() && std::fs::canonicalize(&path).ok() == self.output;
-                if !self.recursive || is_output {
+                if is_output {
+                    continue;
+                }
+                // Counted; entered when recursive.
+                self.folders += 1;
+                if !self.recursive {
                     continue;
                 }
                 if depth == MAX_DEPTH {

@@ -1629,9 +1629,7 @@ fn a_recursive_run_paints_the_subfolders_into_the_same_subfolders() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains(
-            "holds no PNG, JPEG, WebP or TIFF images (its subfolders' photos: --recursive)"
-        ),
+        stderr(&o).contains("--content FILE); --recursive paints its subfolders' photos"),
         "{}",
         stderr(&o)
     );
@@ -1652,4 +1650,25 @@ fn a_recursive_run_paints_the_subfolders_into_the_same_subfolders() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("ignores --recursive"), "{}", stderr(&o));
+    // A subfolder whose only photo fails leaves no empty folder behind.
+    std::fs::create_dir_all(only.join("bad")).unwrap();
+    std::fs::write(only.join("bad/x.png"), b"not a png").unwrap();
+    let out = dir.path().join("o3");
+    let o = fast()
+        .args([
+            "-c",
+            s(&only),
+            "-o",
+            s(&out),
+            "-r",
+            "--builtin",
+            "3",
+            "--size",
+            "64",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(out.join("sub/a.jpg").is_file(), "{}", stderr(&o));
+    assert!(!out.join("bad").exists(), "{}", stderr(&o));
 }

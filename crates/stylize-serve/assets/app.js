@@ -657,6 +657,14 @@
 
   function renderMask() {
     $("#mask-panel").hidden = !maskApplies();
+    // The photo under the brush, whenever the panel may show.
+    const it = state.content;
+    const photo = $("#mask-photo");
+    if (it && it.ok && !it.video) {
+      if (photo.getAttribute("src") !== it.url) photo.src = it.url;
+    } else {
+      photo.removeAttribute("src");
+    }
     $("#mask-on").checked = mask.on;
     $("#mask-stage").dataset.on = mask.on ? "true" : "false";
     $("#mask-brush").setAttribute("aria-pressed", mask.erase ? "false" : "true");
@@ -673,9 +681,6 @@
     const k = Math.min(1, MASK_SIDE / Math.max(w, h));
     c.width = Math.max(1, Math.round(w * k));  // (also clears it)
     c.height = Math.max(1, Math.round(h * k));
-    const photo = $("#mask-photo");
-    if (maskApplies()) photo.src = it.url;
-    else photo.removeAttribute("src");
     Object.assign(mask, { on: false, file: null, last: null, coverage: 0 });
     renderMask();
   }
@@ -736,27 +741,39 @@
 
   // A mask image: its brightness (times its opacity) is the share painted,
   // as the server reads it; stretched to the photo's shape.
+  // A mask image file decoded, for applyMaskImage.
+  async function decodeMask(file) {
+    return { file, bitmap: await createImageBitmap(file) };
+  }
+
+  // A decoded mask image over the chosen photo (at once: no photo can
+  // change under it), sent as its own file until it is edited.
+  function applyMaskImage({ file, bitmap }) {
+    const c = maskCanvas();
+    const t = document.createElement("canvas");
+    t.width = c.width; t.height = c.height;
+    const tctx = t.getContext("2d");
+    tctx.drawImage(bitmap, 0, 0, t.width, t.height);
+    bitmap.close?.();
+    const src = tctx.getImageData(0, 0, t.width, t.height).data;
+    mapMask((_, i) => Math.round((0.299 * src[i] + 0.587 * src[i + 1] + 0.114 * src[i + 2]) * src[i + 3] / 255));
+    mask.file = file;
+    maskEdited({ keepFile: true });
+    $("#mask-panel").open = true;
+  }
+
   async function loadMaskFile(file) {
-    const url = URL.createObjectURL(file);
+    const photo = state.content;
+    let decoded;
     try {
-      const img = await loadImage(url);
-      const c = maskCanvas();
-      const t = document.createElement("canvas");
-      t.width = c.width; t.height = c.height;
-      const tctx = t.getContext("2d");
-      tctx.drawImage(img, 0, 0, t.width, t.height);
-      const src = tctx.getImageData(0, 0, t.width, t.height).data;
-      mapMask((_, i) => Math.round((0.299 * src[i] + 0.587 * src[i + 1] + 0.114 * src[i + 2]) * src[i + 3] / 255));
-      mask.file = file;
-      maskEdited({ keepFile: true });
-      $("#mask-panel").open = true;
-      return true;
+      decoded = await decodeMask(file);
     } catch {
       showError(`The mask ${file.name || ""} could not be read here (a PNG, JPEG, WebP or GIF image).`);
-      return false;
-    } finally {
-      URL.revokeObjectURL(url);
+      return;
     }
+    // Another photo chosen meanwhile: this mask was meant for the last one.
+    if (state.content !== photo) { decoded.bitmap.close?.(); return; }
+    applyMaskImage(decoded);
   }
 
   // The mask to send: the file loaded, or the canvas as white on black.
@@ -1426,6 +1443,7 @@
     for (const [id, entry] of historyEls) if (!keep.has(id)) { entry.el.remove(); historyEls.delete(id); }
     $("#history-empty").hidden = finished.length > 0;
     $("#history-count").textContent = finished.length ? `${finished.length} finished` : "";
+    $("#download-all").hidden = !finished.some((j) => j.has_result);
   }
 
   function buildHistoryItem(job) {
@@ -1581,12 +1599,13 @@
     }
     scheduleEstimate();
     document.querySelector(".form-card").scrollIntoView({ behavior: "smooth", block: "start" });
-    let content, styles, maskFile;
+    let content, styles, jobMask;
     try {
-      [content, styles, maskFile] = await Promise.all([
+      [content, styles, jobMask] = await Promise.all([
         fetchFile(`/api/jobs/${id}/content`, job.content_name || "photo").then(describeFile),
         Promise.all((job.styles || []).map(jobStyleItem)),
-        job.mask ? fetchFile(job.mask.url, job.mask.name || "mask.png") : null,
+        // Decoded here, so that it is drawn with the photo, at once.
+        job.mask ? fetchFile(job.mask.url, job.mask.name || "mask.png").then(decodeMask) : null,
       ]);
     } catch (err) {
       if (token === runAgainToken) showError(`Could not reuse the images of job #${id}: ${err.message}`);
@@ -1595,6 +1614,7 @@
     if (token !== runAgainToken) {  // another "run again" came later
       URL.revokeObjectURL(content.url);
       for (const s of styles) if (s.kind === "file") URL.revokeObjectURL(s.url);
+      jobMask?.bitmap.close?.();
       return;
     }
     if (state.content) URL.revokeObjectURL(state.content.url);
@@ -1602,8 +1622,11 @@
     $("#as-video").checked = job.kind === "video";
     resetMask();
     // Its mask over the photo again (the photo's size known to the canvas first).
-    if (maskFile) await loadMaskFile(maskFile);
-    if (styles.length) {  // (a job always has a style; keep the current ones otherwise)
+    if (jobMask) applyMaskImage(jobMask);
+    // The job's paintings replace the chosen ones. A job without any keeps
+    // them (a network style's job does not use them), but for a sheet of
+    // the built-in styles, which with paintings would be a sheet of them.
+    if (styles.length || job.settings?.sheet) {
       for (const s of state.styles) if (s.kind === "file") URL.revokeObjectURL(s.url);
       const blend = job.settings?.style_blend;
       if (Array.isArray(blend) && blend.length === styles.length) styles.forEach((s, i) => { s.weight = blend[i]; });
@@ -1612,7 +1635,7 @@
     renderChosen();
     syncGallery();
     scheduleEstimate();
-    notice(`${job.kind === "video" ? "Clip" : "Photo"}, styles${maskFile ? ", mask" : ""} and settings of job #${id} loaded.`);
+    notice(`${job.kind === "video" ? "Clip" : "Photo"}, styles${jobMask ? ", mask" : ""} and settings of job #${id} loaded.`);
   }
 
   // ---------------------------------------------------------------- wiring

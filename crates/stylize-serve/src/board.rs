@@ -352,21 +352,29 @@ impl Board {
         self.publish(&mut inner, "preview", data);
     }
 
-    /// A job's photo's name and its paintings' (a bundled one's by its
-    /// name), with the network's built-in style mix as `builtin 3_0,5`
-    /// (no `.`, which would read as an extension); `None` for a job no
-    /// longer there.
+    /// What a job's result is named after ([`Job::names`]); `None` for
+    /// a job no longer there.
     pub(crate) fn names(&self, id: u64) -> Option<(String, Vec<String>)> {
+        self.lock().jobs.get(&id).map(Job::names)
+    }
+
+    /// Every result so far (a cancelled job's image so far too), oldest
+    /// job first: its file, and the name it is kept under
+    /// ([`crate::kept_result::kept_name`]).
+    pub(crate) fn results(&self) -> Vec<(PathBuf, String)> {
         let inner = self.lock();
-        let job = inner.jobs.get(&id)?;
-        let mut styles = job.style_names.clone();
-        if let Some(mix) = &job.settings.network_style {
-            styles.push(format!("builtin {}", mix.replace('.', "_")));
-        }
-        if job.settings.sheet {
-            styles.push("sheet".into());
-        }
-        Some((job.content_name.clone(), styles))
+        inner
+            .jobs
+            .values()
+            .filter_map(|job| {
+                let file = job.result_file.clone()?;
+                let (photo, paintings) = job.names();
+                let stopped = job.state == JobState::Cancelled;
+                let name =
+                    crate::kept_result::kept_name(&photo, &paintings, stopped, job.result_type().1);
+                Some((file, name))
+            })
+            .collect()
     }
 
     /// Records where a job's result was also written; the next event

@@ -279,6 +279,21 @@ impl Job {
         }
     }
 
+    /// Its photo's name and its paintings' (a bundled one's by its name),
+    /// with the network's built-in style mix as `builtin 3_0,5` (no `.`,
+    /// which would read as an extension) and `sheet` for a contact sheet:
+    /// what its result is named after.
+    pub(crate) fn names(&self) -> (String, Vec<String>) {
+        let mut styles = self.style_names.clone();
+        if let Some(mix) = &self.settings.network_style {
+            styles.push(format!("builtin {}", mix.replace('.', "_")));
+        }
+        if self.settings.sheet {
+            styles.push("sheet".into());
+        }
+        (self.content_name.clone(), styles)
+    }
+
     /// The result's media type and file extension.
     pub(crate) fn result_type(&self) -> (&'static str, &'static str) {
         match self.kind {

@@ -47,6 +47,7 @@ mod job_kind;
 mod job_observer;
 mod kept_result;
 mod private_dir;
+mod results_archive;
 mod routes;
 mod server;
 mod settings;

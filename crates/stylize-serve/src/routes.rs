@@ -50,6 +50,7 @@ pub(crate) fn router(app: Arc<App>, port: u16) -> Router {
         .route("/api/jobs/{id}/content", get(content))
         .route("/api/jobs/{id}/styles/{k}", get(style_of_job))
         .route("/api/jobs/{id}/mask", get(mask_of_job))
+        .route("/api/results.zip", get(results_zip))
         .route("/api/jobs/{id}/costs.csv", get(costs_csv))
         .route("/api/jobs/{id}/cancel", post(cancel))
         .route("/api/events", get(crate::events::events))
@@ -713,7 +714,7 @@ async fn create_job(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!(
                 "a job is posted as multipart/form-data with a boundary (fields `content`, \
-                 `style` or `builtin`, `settings`), as the page and `curl -F` send it; \
+                 `style` or `builtin`, `mask`, `settings`), as the page and `curl -F` send it; \
                  this request's content type: {given} ({})",
                 e.body_text()
             ),
@@ -943,6 +944,38 @@ async fn mask_of_job(State(app): State<Arc<App>>, Path(id): Path<u64>) -> ApiRes
         mask.media_type,
         read_file(mask.file, "the mask").await?,
     ))
+}
+
+/// Every result so far in one ZIP ("download all").
+async fn results_zip(State(app): State<Arc<App>>) -> ApiResult<Response> {
+    use crate::results_archive::{archive, ArchiveError, MAX_ARCHIVE_BYTES};
+    let results = app.board.results();
+    if results.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no results yet: a job's result is in the archive once it is done",
+        ));
+    }
+    let zip = tokio::task::spawn_blocking(move || archive(&results))
+        .await
+        .map_err(|e| ApiError::internal(format!("the archive stopped: {e}")))?;
+    let bytes = zip.map_err(|e| match e {
+        ArchiveError::TooLarge(total) => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the results come to {}, over the {} one archive holds: download them one by one",
+                stylize::memory::human(total),
+                stylize::memory::human(MAX_ARCHIVE_BYTES)
+            ),
+        ),
+        ArchiveError::Io(e) => ApiError::internal(format!("cannot read a result: {e}")),
+    })?;
+    let mut response = no_store("application/zip", bytes);
+    response.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        header::HeaderValue::from_static("attachment; filename=\"stylize-results.zip\""),
+    );
+    Ok(response)
 }
 
 async fn costs_csv(State(app): State<Arc<App>>, Path(id): Path<u64>) -> ApiResult<Response> {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use std::sync::atomic::Ordering;
 
-use image::DynamicImage;
+use image::{DynamicImage, Rgb32FImage};
 use stylize::video::{stylize_video, VideoConfig, WorkDir};
 use stylize::{Init, Stylizer};
 use stylize_feedforward::{resize_longest, FastOptions, FastStyle, FastStylizer, TemporalBlend};
@@ -186,7 +186,8 @@ fn fast_style(fast: &FastStylizer, task: &Task) -> Result<FastStyle, String> {
 
 /// The network's painting of `content` (its longer side `size`), with
 /// the photo's colours when `preserve_colors` (luminance transfer, as
-/// `stylize fast --preserve-colors`).
+/// `stylize fast --preserve-colors`); and the photo at that size, as the
+/// network saw it.
 fn fast_painting(
     nets: Networks<'_>,
     task: &Task,
@@ -194,7 +195,7 @@ fn fast_painting(
     size: u32,
     options: &FastOptions,
     preserve_colors: bool,
-) -> Result<DynamicImage, String> {
+) -> Result<(DynamicImage, Rgb32FImage), String> {
     let fast = fast_networks(nets)?;
     let style = fast_style(fast, task)?;
     let photo = resize_longest(&content.to_rgb32f(), size);
@@ -204,7 +205,7 @@ fn fast_painting(
     if preserve_colors {
         out = stylize::combine_luminance(&out, &photo).map_err(|e| with_causes(&e))?;
     }
-    Ok(DynamicImage::ImageRgb32F(out))
+    Ok((DynamicImage::ImageRgb32F(out), photo))
 }
 
 /// A fast job: one pass of the network, at the job's size.
@@ -216,7 +217,7 @@ fn paint_fast(board: &Board, nets: Networks<'_>, task: &Task, content: &DynamicI
     let colors = task.settings.preserve_colors != Colors::None;
     let options = task.settings.fast_options();
     let size = task.settings.size;
-    let painting = match fast_painting(nets, task, content, size, &options, colors) {
+    let (painting, photo) = match fast_painting(nets, task, content, size, &options, colors) {
         Ok(p) => p,
         Err(message) => return Outcome::Failed(message),
     };
@@ -225,19 +226,13 @@ fn paint_fast(board: &Board, nets: Networks<'_>, task: &Task, content: &DynamicI
         return Outcome::Cancelled(None);
     }
     let path = task.dir.join("result.png");
-    // The photo kept where the mask says, at the painting's size.
+    // The photo kept where the mask says, at the painting's size (the
+    // photo the network saw, as `stylize fast --mask` keeps it).
     let painting = match &task.inputs.mask {
-        Some(mask) => {
-            let photo = content.resize_exact(
-                painting.width(),
-                painting.height(),
-                image::imageops::FilterType::Triangle,
-            );
-            match mask.apply(&painting, &photo) {
-                Ok(p) => p,
-                Err(e) => return Outcome::Failed(with_causes(&e)),
-            }
-        }
+        Some(mask) => match mask.apply(&painting, &DynamicImage::ImageRgb32F(photo)) {
+            Ok(p) => p,
+            Err(e) => return Outcome::Failed(with_causes(&e)),
+        },
         None => painting,
     };
     // The photo's transparency kept, as `stylize fast` keeps it.
@@ -310,7 +305,7 @@ fn paint_image(
         // size; its own colour handling follows.
         let options = FastOptions::default();
         match fast_painting(nets, task, content, config.size, &options, false) {
-            Ok(p) => config.init = Init::Image(p),
+            Ok((p, _)) => config.init = Init::Image(p),
             Err(message) => return Outcome::Failed(message),
         }
         if cancelled(task) {

@@ -2065,7 +2065,14 @@ async fn a_mask_keeps_the_photo_where_it_is_black() {
     let (_, png, _) = send(&app, get(&format!("/api/jobs/{id}/result"))).await;
     let result = image::load_from_memory(&png).expect("a PNG").to_rgb8();
     assert_eq!(result.dimensions(), (96, 64));
-    let small = image::imageops::resize(&decoded, 96, 64, image::imageops::FilterType::Triangle);
+    // The photo as the network saw it (as `stylize fast --mask` keeps it).
+    let small = image::DynamicImage::ImageRgb32F(stylize_feedforward::resize_longest(
+        &image::load_from_memory(&photo)
+            .expect("the photo")
+            .to_rgb32f(),
+        96,
+    ))
+    .to_rgb8();
     let right = |img: &image::RgbImage| image::imageops::crop_imm(img, 52, 0, 44, 64).to_image();
     let left = |img: &image::RgbImage| image::imageops::crop_imm(img, 0, 0, 44, 64).to_image();
     assert_eq!(
@@ -2329,5 +2336,66 @@ async fn a_sheet_tries_every_style_on_the_photo() {
     assert!(
         error_of(&v).starts_with("a sheet shows the styles on a photo"),
         "{v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_all_zips_every_result_under_its_kept_name() {
+    let Some(server) = server_with_fast("download_all", quick_config()) else {
+        return;
+    };
+    let app = server.router(PORT);
+    let (status, v) = json(&app, get("/api/results.zip")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
+    assert!(error_of(&v).starts_with("no results yet"), "{v}");
+    let photo = asset("chelsea.jpg");
+    let mut ids = Vec::new();
+    for size in ["96", "80"] {
+        let settings = format!(r#"{{"method":"fast","size":{size}}}"#);
+        let (status, job) = json(
+            &app,
+            post_job(&[
+                Part::File("content", "chelsea.jpg", &photo),
+                Part::Text("builtin", "starry_night"),
+                Part::Text("settings", &settings),
+            ]),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{job}");
+        let id = job["id"].as_u64().expect("id");
+        wait_for(&app, id, "done", |j| j["state"] == "done").await;
+        ids.push(id);
+    }
+    let (status, zip, headers) = send(&app, get("/api/results.zip")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/zip");
+    assert_eq!(
+        headers[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"stylize-results.zip\""
+    );
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("a ZIP");
+    let names: Vec<String> = archive.file_names().map(String::from).collect();
+    assert_eq!(names.len(), 2);
+    // Oldest first, each as the output folder would name it.
+    for (k, (id, name)) in ids
+        .iter()
+        .zip(["chelsea-starry_night.png", "chelsea-starry_night-2.png"])
+        .enumerate()
+    {
+        let mut entry = archive.by_index(k).expect("an entry");
+        assert_eq!(entry.name(), name);
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut bytes).expect("read");
+        let (_, result, _) = send(&app, get(&format!("/api/jobs/{id}/result"))).await;
+        assert_eq!(bytes, result, "{name}");
+    }
+    // A removed job's result goes from the archive too.
+    let (status, _, _) = send(&app, delete(&format!("/api/jobs/{}", ids[0]))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, zip, _) = send(&app, get("/api/results.zip")).await;
+    let archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("a ZIP");
+    assert_eq!(
+        archive.file_names().collect::<Vec<_>>(),
+        ["chelsea-starry_night.png"]
     );
 }
