@@ -842,11 +842,13 @@ MASK_LEVELS = """async (url) => {
   ctx.drawImage(img, 0, 0);
   const d = ctx.getImageData(0, 0, c.width, c.height).data;
   const sums = [0, 0, 0, 0], counts = [0, 0, 0, 0];
+  let mixed = 0;
   for (let i = 0; i < d.length; i += 4) {
     const q = Math.min(3, Math.floor(((i / 4) % c.width) * 4 / c.width));
     sums[q] += d[i]; counts[q] += 1;
+    if (d[i] > 10 && d[i] < 245) mixed += 1;
   }
-  return {levels: sums.map((s, q) => s / counts[q]), width: c.width, height: c.height};
+  return {levels: sums.map((s, q) => s / counts[q]), mixed, width: c.width, height: c.height};
 }"""
 
 
@@ -914,6 +916,13 @@ def test_brush_a_mask_then_run_again_with_it(page, server, tmp_path):
     # (the strokes reach 27% of the width: a little into the second quarter)
     q1, q2, q3, q4 = m["levels"]
     assert q1 > 200 and q2 < 50 and q3 < 2 and q4 < 2, m
+    # Its edge softened (the default soft edge): greys between white and
+    # black, many more than with no soft edge (antialiasing alone).
+    page.locator("#mask-soft").fill("0")
+    hard, _ = start_sent(page)
+    h = page.evaluate(MASK_LEVELS, hard["mask"]["url"])
+    assert m["mixed"] > 4 * h["mixed"] and h["levels"][0] > 200, (m, h)
+    page.locator("#mask-soft").fill("1.5")
     wait_history(page, job["id"], "done")
     status, png = server.request("GET", f"/api/jobs/{job['id']}/result", expect=200)
     assert read_png(png) == (96, 64)
@@ -928,7 +937,9 @@ def test_brush_a_mask_then_run_again_with_it(page, server, tmp_path):
     history_item(page, job["id"]).locator("[data-testid=run-again]").click()
     expect(page.locator("#notice")).to_contain_text("mask")
     expect(page.locator("#mask-on")).to_be_checked()
-    expect(summary).to_contain_text(f"{painted}% painted")
+    # (the mask sent, its edge softened: about the share brushed)
+    expect(summary).to_have_text(re.compile(r"\d+% painted"))
+    assert abs(int(re.match(r"(\d+)%", summary.inner_text()).group(1)) - painted) <= 2
     again, _ = start_sent(page)
     assert server.request("GET", again["mask"]["url"], expect=200)[1] == \
         server.request("GET", job["mask"]["url"], expect=200)[1]

@@ -671,6 +671,10 @@
     $("#mask-eraser").setAttribute("aria-pressed", mask.erase ? "true" : "false");
     // Short, so that the line never wraps and the canvas never moves under the brush.
     $("#mask-summary").textContent = mask.on ? `${Math.round(100 * mask.coverage)}% painted` : "all of it";
+    // The soft edge shown as it will be sent (in screen pixels).
+    const c = maskCanvas();
+    const shown = c.getBoundingClientRect().width / Math.max(1, c.width);
+    c.style.filter = `blur(${maskSoftness() * shown}px)`;
   }
 
   // An empty mask in the shape of the chosen photo, off.
@@ -758,6 +762,8 @@
     const src = tctx.getImageData(0, 0, t.width, t.height).data;
     mapMask((_, i) => Math.round((0.299 * src[i] + 0.587 * src[i + 1] + 0.114 * src[i + 2]) * src[i + 3] / 255));
     mask.file = file;
+    // Its own edges as drawn: not softened (moving the slider softens them).
+    $("#mask-soft").value = "0";
     maskEdited({ keepFile: true });
     $("#mask-panel").open = true;
   }
@@ -776,14 +782,47 @@
     applyMaskImage(decoded);
   }
 
-  // The mask to send: the file loaded, or the canvas as white on black.
+  // The soft edge's blur radius, in the mask's pixels: a share of the
+  // photo's longer side.
+  function maskSoftness() {
+    const c = maskCanvas();
+    return Number($("#mask-soft").value) / 100 * Math.max(c.width, c.height);
+  }
+
+  // `src` blurred by `radius` px: the canvas filter where the browser has
+  // one, else by way of a smaller copy (smoothing does the blur).
+  function blurred(src, radius) {
+    const out = document.createElement("canvas");
+    out.width = src.width; out.height = src.height;
+    const ctx = out.getContext("2d");
+    if (radius <= 0) {
+      ctx.drawImage(src, 0, 0);
+      return out;
+    }
+    ctx.filter = `blur(${radius}px)`;
+    if (ctx.filter === `blur(${radius}px)`) {
+      ctx.drawImage(src, 0, 0);
+      return out;
+    }
+    const k = Math.max(1, radius);
+    const small = document.createElement("canvas");
+    small.width = Math.max(1, Math.round(src.width / k));
+    small.height = Math.max(1, Math.round(src.height / k));
+    const sctx = small.getContext("2d");
+    sctx.imageSmoothingQuality = "high";
+    sctx.drawImage(src, 0, 0, small.width, small.height);
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(small, 0, 0, out.width, out.height);
+    return out;
+  }
+
+  // The mask to send: the file loaded (unless softened), or the canvas as
+  // white on black, its edge softened.
   async function maskUpload() {
     if (mask.file) return [mask.file, mask.file.name || "mask.png"];
-    const c = maskCanvas();
-    const out = document.createElement("canvas");
-    out.width = c.width; out.height = c.height;
+    const out = blurred(maskCanvas(), maskSoftness());
     const ctx = out.getContext("2d");
-    ctx.drawImage(c, 0, 0);
+    ctx.filter = "none";
     ctx.globalCompositeOperation = "source-in";
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, out.width, out.height);
@@ -818,6 +857,11 @@
     c.addEventListener("pointerup", end);
     c.addEventListener("pointercancel", end);
     $("#mask-on").addEventListener("change", (e) => { mask.on = e.target.checked; renderMask(); });
+    // A softer edge is a new mask: a loaded file is sent as drawn from then on.
+    $("#mask-soft").addEventListener("input", () => { mask.file = null; renderMask(); });
+    // The shown blur follows the canvas's size on the screen.
+    $("#mask-panel").addEventListener("toggle", renderMask);
+    window.addEventListener("resize", renderMask);
     $("#mask-brush").addEventListener("click", () => { mask.erase = false; renderMask(); });
     $("#mask-eraser").addEventListener("click", () => { mask.erase = true; renderMask(); });
     $("#mask-all").addEventListener("click", () => { mapMask(() => 255); maskEdited(); });
