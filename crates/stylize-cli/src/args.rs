@@ -640,6 +640,13 @@ pub struct VideoArgs {
     #[arg(long, value_name = "FILE.json")]
     pub report: Option<PathBuf>,
 
+    /// Where to paint, the same over every frame: an image, white painted,
+    /// black left as the clip, grey a mix (transparent counts as black);
+    /// stretched to the frames' size. For a still camera (a sky, a
+    /// background); either method.
+    #[arg(long, value_name = "IMAGE")]
+    pub mask: Option<PathBuf>,
+
     /// Keep the work folder (OUT.stylize-work, every finished frame) after
     /// a complete run; by default it is removed then. A stopped run always
     /// keeps it: the same command continues where it stopped.

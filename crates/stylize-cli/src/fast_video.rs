@@ -278,11 +278,19 @@ pub fn run(
         } else {
             imageops::resize(&out, fw, fh, imageops::FilterType::Triangle)
         };
-        let rgb = DynamicImage::ImageRgb32F(out).to_rgb8();
+        let frame = DynamicImage::ImageRgb32F(frame);
+        // The frame kept where the mask says; the blend carries on with
+        // the whole painting.
+        let rgb = match &prepared.config.mask {
+            Some(mask) => mask
+                .apply(&DynamicImage::ImageRgb32F(out), &frame)?
+                .to_rgb8(),
+            None => DynamicImage::ImageRgb32F(out).to_rgb8(),
+        };
         sink.write_frame(&rgb)?;
         if let Some(measure) = &mut report {
             let started = Instant::now();
-            if let Err(e) = measure.push(&DynamicImage::ImageRgb32F(frame).to_rgb8(), &rgb) {
+            if let Err(e) = measure.push(&frame.to_rgb8(), &rgb) {
                 report_error = Some(e);
                 report = None;
             }

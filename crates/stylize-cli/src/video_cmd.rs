@@ -98,6 +98,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         std::iter::once(cli.input.as_path())
             .chain(cli.common.style.iter().map(PathBuf::as_path))
             .chain(init_file)
+            .chain(cli.mask.as_deref())
     };
     check_not_an_input(&cli.output, inputs(), cli.overwrite)?;
     if let Some(report) = &cli.report {
@@ -195,6 +196,13 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     if let Some(f) = cli.warp_flow {
         config.warp_flow = f;
     }
+    // Read before the long part; part of the settings a stopped run is
+    // continued with (another mask paints the frames again).
+    config.mask = cli
+        .mask
+        .as_deref()
+        .map(|m| crate::setup::load_mask(m, (info.width, info.height), say))
+        .transpose()?;
     config.validate()?;
     let in_fps = info.fps.map(|(n, d)| f64::from(n) / f64::from(d.max(1)));
     if let (Some(want), Some(have)) = (cli.fps, in_fps) {

@@ -1112,3 +1112,97 @@ fn the_flicker_command_measures_two_clips_in_step() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("only one of"), "{}", stderr(&o));
 }
+
+/// `--mask`: each frame painted where the mask is white and the clip's own
+/// frame where it is black, with either method, the loop's cross-faded
+/// frames included; another mask paints the frames again.
+#[test]
+fn a_mask_keeps_the_clip_where_it_is_black() {
+    let Some(weights) = common::hed_weights("a_mask_keeps_the_clip_where_it_is_black") else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("clip");
+    write_clip(&clip, 4);
+    // Left half white, right half black, at half the frames' size.
+    let mask = d.path().join("mask.png");
+    image::GrayImage::from_fn(32, 24, |x, _| image::Luma([if x < 16 { 255 } else { 0 }]))
+        .save(&mask)
+        .unwrap();
+    let source = frames_of(&clip);
+    let right = |f: &image::RgbImage| image::imageops::crop_imm(f, 36, 0, 28, 48).to_image();
+    let left = |f: &image::RgbImage| image::imageops::crop_imm(f, 0, 0, 28, 48).to_image();
+    let check = |out: &Path, what: &str| {
+        let painted: Vec<_> = files_in(out)
+            .iter()
+            .map(|p| image::open(p).unwrap().to_rgb8())
+            .collect();
+        assert_eq!(painted.len(), 4, "{what}");
+        for (k, (p, s)) in painted.iter().zip(&source).enumerate() {
+            assert_eq!(
+                right(p),
+                right(s),
+                "{what}: frame {k}'s black half is not the frame"
+            );
+            assert_ne!(
+                left(p),
+                left(s),
+                "{what}: frame {k}'s white half is not painted"
+            );
+        }
+    };
+    let out = d.path().join("optimised");
+    let o = stylize()
+        .args(args(&clip, &out, &weights))
+        .args([
+            "--mask",
+            mask.to_str().unwrap(),
+            "--loop",
+            "2",
+            "--keep-work",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    check(&out, "optimiser");
+    // Another mask is another run: the frames are painted again, not
+    // continued from the work folder.
+    let all = d.path().join("all.png");
+    image::GrayImage::from_pixel(8, 6, image::Luma([255]))
+        .save(&all)
+        .unwrap();
+    let o = stylize()
+        .args(args(&clip, &out, &weights))
+        .args([
+            "--mask",
+            all.to_str().unwrap(),
+            "--loop",
+            "2",
+            "--overwrite",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("held frames of a run with other settings; starting over"),
+        "{}",
+        stderr(&o)
+    );
+    let first = image::open(out.join("frame_000001.png")).unwrap().to_rgb8();
+    assert_ne!(right(&first), right(&source[0]), "the whole frame painted");
+
+    let models = stylize_feedforward::default_models_dir();
+    if !models.join("arbitrary_predict.onnx").is_file() {
+        println!("SKIPPED --method fast with a mask: no fast models here");
+        return;
+    }
+    let out = d.path().join("fast");
+    let o = stylize()
+        .args(args(&clip, &out, &weights))
+        .args(["--method", "fast", "--mask", mask.to_str().unwrap()])
+        .env("STYLIZE_FAST_MODELS", &models)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    check(&out, "fast");
+}

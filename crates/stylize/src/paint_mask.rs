@@ -16,9 +16,30 @@ use crate::error::{Error, Result};
 /// painting, 0 the photo, between a mix. Held and applied in 8 bits, so
 /// that a mask over a large photo costs a byte a pixel, and its blend
 /// three (the output's own).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct PaintMask {
     weights: GrayImage,
+}
+
+/// Its size, coverage and a digest of its weights, not every weight: a
+/// video run's settings (its work folder's manifest) include the mask, so
+/// that another mask starts the frames over.
+impl std::fmt::Debug for PaintMask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // FNV-1a over the weights: stable across runs and builds.
+        let digest = self
+            .weights
+            .iter()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |h, &w| {
+                (h ^ u64::from(w)).wrapping_mul(0x0100_0000_01b3)
+            });
+        let (w, h) = self.dimensions();
+        f.debug_struct("PaintMask")
+            .field("size", &format_args!("{w}x{h}"))
+            .field("coverage", &self.coverage())
+            .field("digest", &format_args!("{digest:016x}"))
+            .finish()
+    }
 }
 
 impl PaintMask {
@@ -102,6 +123,25 @@ fn as_rgb8(image: &DynamicImage) -> Cow<'_, RgbImage> {
 mod tests {
     use super::*;
     use image::{Rgb, RgbImage, Rgba, RgbaImage};
+
+    #[test]
+    fn its_debug_text_is_short_and_tells_masks_apart() {
+        let half = |x0: u32| {
+            PaintMask::from_image(&DynamicImage::ImageRgb8(RgbImage::from_fn(
+                400,
+                300,
+                |x, _| Rgb(if x >= x0 { [255; 3] } else { [0; 3] }),
+            )))
+        };
+        let (a, b) = (format!("{:?}", half(200)), format!("{:?}", half(201)));
+        assert!(a.len() < 120, "{a}");
+        assert!(
+            a.starts_with("PaintMask { size: 400x300, coverage: 0.5,"),
+            "{a}"
+        );
+        assert_ne!(a, b);
+        assert_eq!(a, format!("{:?}", half(200)));
+    }
 
     #[test]
     fn white_paints_black_keeps_grey_mixes() {

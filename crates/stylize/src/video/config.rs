@@ -5,6 +5,7 @@ use stylize_flow::{symmetric_flow, warp_bicubic, warp_bilinear, warp_spline, Dis
 
 use crate::config::StyleConfig;
 use crate::error::{Error, Result};
+use crate::paint_mask::PaintMask;
 
 /// The most earlier frames [`VideoConfig::long_term`] may hold each frame to
 /// (each is kept in memory with its painting).
@@ -64,6 +65,12 @@ pub struct VideoConfig {
     /// Which flow carries the previous result onto a continuing frame.
     /// Default [`WarpFlow::Symmetric`].
     pub warp_flow: WarpFlow,
+    /// Where each frame shows the painting and where it keeps the source
+    /// frame, stretched to the frames' size ([`PaintMask::apply`] on each
+    /// finished frame; what the next frame is carried from stays the
+    /// whole painting, so that the painted part flows as without a mask).
+    /// Default `None`: the whole frame painted.
+    pub mask: Option<PaintMask>,
 }
 
 /// Which flow a continuing frame's start and temporal target are carried
@@ -201,11 +208,17 @@ impl Default for VideoConfig {
             loop_frames: 0,
             warp: WarpInterpolation::default(),
             warp_flow: WarpFlow::default(),
+            mask: None,
         }
     }
 }
 
 impl VideoConfig {
+    /// Sets [`Self::mask`].
+    pub fn with_mask(mut self, v: Option<PaintMask>) -> Self {
+        self.mask = v;
+        self
+    }
     /// Sets [`Self::image`].
     pub fn with_image(mut self, v: StyleConfig) -> Self {
         self.image = v;
@@ -347,7 +360,8 @@ mod tests {
             .with_independent(true)
             .with_loop_frames(4)
             .with_warp(WarpInterpolation::Bilinear)
-            .with_warp_flow(WarpFlow::OneWay);
+            .with_warp_flow(WarpFlow::OneWay)
+            .with_mask(None);
         let want = VideoConfig {
             image: StyleConfig {
                 size: 128,
@@ -362,6 +376,7 @@ mod tests {
             loop_frames: 4,
             warp: WarpInterpolation::Bilinear,
             warp_flow: WarpFlow::OneWay,
+            mask: None,
             ..VideoConfig::default()
         };
         assert_eq!(c, want);

@@ -259,6 +259,7 @@ pub fn stylize_video(
             &frame_config,
             &terms,
             &info,
+            config.mask.as_ref(),
             observer,
         )
         .map_err(|e| Reserve::explain(reserved, e))?
@@ -597,6 +598,7 @@ fn close_loop(
             &frame_config,
             &c.terms,
             &info,
+            config.mask.as_ref(),
             observer,
         )?
         else {
@@ -658,7 +660,12 @@ fn close_loop(
             iterations: 0,
         };
         observer.frame_started(&info);
-        let image = DynamicImage::ImageRgb8(to_rgb8(&image));
+        let mut image = DynamicImage::ImageRgb8(to_rgb8(&image));
+        // The difference carried along the flow may move into what the
+        // mask keeps as the frame: kept again.
+        if let Some(mask) = &config.mask {
+            image = mask.apply(&image, &first[j].0)?;
+        }
         work.store_loop(j, &image, &stored)?;
         let result = FrameResult {
             index: j,
@@ -699,8 +706,10 @@ fn continuing(config: &VideoConfig, init: Rgb32FImage) -> StyleConfig {
         .with_iterations(config.effective_frame_iterations())
 }
 
-/// Paints one frame, reporting to `observer`: the result and what the
-/// work folder keeps of it, or `None` when the observer stopped it.
+/// Paints one frame, reporting to `observer`: the result (the frame kept
+/// where `mask` says) and what the work folder keeps of it (the whole
+/// painting), or `None` when the observer stopped it.
+#[allow(clippy::too_many_arguments)]
 fn paint(
     stylizer: &Stylizer,
     frame: &DynamicImage,
@@ -708,6 +717,7 @@ fn paint(
     frame_config: &StyleConfig,
     terms: &[Arc<dyn PixelTerm>],
     info: &FrameInfo,
+    mask: Option<&crate::PaintMask>,
     observer: &mut dyn VideoObserver,
 ) -> Result<Option<(FrameResult, Stored)>> {
     observer.frame_started(info);
@@ -726,9 +736,13 @@ fn paint(
         fresh: info.fresh,
         source: Some(source_digest(frame)),
     };
+    let image = match mask {
+        Some(mask) => mask.apply(&out.image, frame)?,
+        None => out.image,
+    };
     let result = FrameResult {
         index: info.index,
-        image: out.image,
+        image,
         fresh: info.fresh,
         iterations: out.iterations,
         final_costs: costs,
