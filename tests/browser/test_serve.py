@@ -865,11 +865,10 @@ def test_brush_a_mask_then_run_again_with_it(page, server, tmp_path):
     choose_images(page)
     panel = page.locator("[data-testid=mask-panel]")
     expect(panel).to_be_visible()
-    # A clip's frames are painted whole: no mask then.
+    # A clip's mask is the same over every frame: it stays.
     page.check("#as-video")
-    expect(panel).to_be_hidden()
-    page.uncheck("#as-video")
     expect(panel).to_be_visible()
+    page.uncheck("#as-video")
     expect(page.locator("[data-testid=mask-summary]")).to_have_text("all of it")
     panel.locator("summary").click()
     page.select_option("#method", "fast")

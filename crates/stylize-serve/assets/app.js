@@ -336,13 +336,24 @@
     return !!f && ((f.type || "").startsWith("video/") || /\.(mp4|webm|m4v|mov)$/i.test(f.name || ""));
   }
 
-  // A video's frame size, once its metadata has loaded.
+  // A video's frame size, once its metadata has loaded, and its first
+  // frame as a PNG data URL (for the mask's brush; null when the browser
+  // cannot draw it).
   function loadVideoSize(url) {
     return new Promise((resolve, reject) => {
       const v = document.createElement("video");
       v.muted = true;
-      v.preload = "metadata";
-      v.onloadedmetadata = () => resolve([v.videoWidth, v.videoHeight]);
+      v.preload = "auto";
+      v.onloadeddata = () => {
+        let poster = null;
+        try {
+          const c = document.createElement("canvas");
+          c.width = v.videoWidth; c.height = v.videoHeight;
+          c.getContext("2d").drawImage(v, 0, 0);
+          poster = c.toDataURL("image/png");
+        } catch { poster = null; }
+        resolve([v.videoWidth, v.videoHeight, poster]);
+      };
       v.onerror = () => reject(new Error("video failed to load"));
       v.src = url;
     });
@@ -353,7 +364,7 @@
     const item = { kind: "file", file, name: file.name || "pasted.png", url, w: 0, h: 0, ok: false, video: isVideoFile(file) };
     if (item.video) {
       try {
-        [item.w, item.h] = await loadVideoSize(url);
+        [item.w, item.h, item.poster] = await loadVideoSize(url);
         item.ok = item.w > 0 && item.h > 0;
       } catch { item.ok = false; }
       return item;
@@ -634,10 +645,18 @@
 
   function maskCanvas() { return $("#mask-canvas"); }
 
-  // A photo (not a clip) the browser can show: the mask applies.
+  // A photo, or a clip whose first frame the browser can show (the mask
+  // is the same over every frame): the mask applies, but to a sheet.
   function maskApplies() {
     const it = state.content;
-    return !!it && it.ok && !it.video && !$("#as-video").checked && !sheetOn();
+    return !!it && it.ok && (!it.video || !!it.poster) && !sheetOn();
+  }
+
+  // What the brush is drawn over: the photo, or a clip's first frame.
+  function maskUnderlay() {
+    const it = state.content;
+    if (!it || !it.ok) return null;
+    return it.video ? it.poster : it.url;
   }
 
   // ---------------------------------------------------------------- contact sheet
@@ -658,10 +677,10 @@
   function renderMask() {
     $("#mask-panel").hidden = !maskApplies();
     // The photo under the brush, whenever the panel may show.
-    const it = state.content;
+    const under = maskUnderlay();
     const photo = $("#mask-photo");
-    if (it && it.ok && !it.video) {
-      if (photo.getAttribute("src") !== it.url) photo.src = it.url;
+    if (under) {
+      if (photo.getAttribute("src") !== under) photo.src = under;
     } else {
       photo.removeAttribute("src");
     }

@@ -91,7 +91,7 @@ pub(crate) enum Painting {
 pub(crate) struct Inputs {
     pub(crate) painting: Painting,
     pub(crate) styles: Vec<DynamicImage>,
-    /// Where the result keeps the photo (a photo's job only).
+    /// Where the result keeps the photo (or each of a clip's frames).
     pub(crate) mask: Option<stylize::PaintMask>,
 }
 

@@ -748,11 +748,6 @@ async fn create_job(
         _ => {}
     }
     check_blend(&settings, form.styles.len())?;
-    if form.video && form.mask.is_some() {
-        return Err(ApiError::bad_request(
-            "a `mask` is for a photo: a clip's frames are painted whole",
-        ));
-    }
     if settings.sheet && form.video {
         return Err(ApiError::bad_request(
             "a sheet shows the styles on a photo: send `content`, not `video`",

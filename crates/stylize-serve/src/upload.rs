@@ -38,7 +38,8 @@ pub(crate) struct JobForm {
     pub(crate) video: bool,
     pub(crate) styles: Vec<StylePart>,
     /// Where the result shows the painting (white) and keeps the photo
-    /// (black): `stylize image --mask`. A photo's jobs only.
+    /// (black): `stylize image --mask`, or over each frame of a clip
+    /// (`stylize video --mask`).
     pub(crate) mask: Option<UploadedFile>,
     pub(crate) settings: Option<String>,
 }

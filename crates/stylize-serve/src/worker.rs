@@ -437,7 +437,17 @@ fn paint_fast_clip(
             if colors {
                 out = stylize::combine_luminance(&out, &frame)?;
             }
-            Ok(DynamicImage::ImageRgb32F(out).to_rgb8())
+            // The frame kept where the mask says (the blend carries on
+            // with the whole painting), as `stylize video --mask`.
+            Ok(match &task.inputs.mask {
+                Some(mask) => mask
+                    .apply(
+                        &DynamicImage::ImageRgb32F(out),
+                        &DynamicImage::ImageRgb32F(frame),
+                    )?
+                    .to_rgb8(),
+                None => DynamicImage::ImageRgb32F(out).to_rgb8(),
+            })
         })();
         let rgb = match painted {
             Ok(rgb) => rgb,
@@ -485,6 +495,7 @@ fn paint_clip(
     };
     let config = VideoConfig {
         image: task.config.clone(),
+        mask: task.inputs.mask.clone(),
         ..VideoConfig::default()
     };
     let mut work = match WorkDir::open(&task.dir.join("frames"), "serve") {
