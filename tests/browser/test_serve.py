@@ -842,13 +842,14 @@ MASK_LEVELS = """async (url) => {
   ctx.drawImage(img, 0, 0);
   const d = ctx.getImageData(0, 0, c.width, c.height).data;
   const sums = [0, 0, 0, 0], counts = [0, 0, 0, 0];
-  let mixed = 0;
+  let mixed = 0, min = 255;
   for (let i = 0; i < d.length; i += 4) {
     const q = Math.min(3, Math.floor(((i / 4) % c.width) * 4 / c.width));
     sums[q] += d[i]; counts[q] += 1;
     if (d[i] > 10 && d[i] < 245) mixed += 1;
+    min = Math.min(min, d[i]);
   }
-  return {levels: sums.map((s, q) => s / counts[q]), mixed, width: c.width, height: c.height};
+  return {levels: sums.map((s, q) => s / counts[q]), mixed, min, width: c.width, height: c.height};
 }"""
 
 
@@ -922,6 +923,12 @@ def test_brush_a_mask_then_run_again_with_it(page, server, tmp_path):
     h = page.evaluate(MASK_LEVELS, hard["mask"]["url"])
     assert m["mixed"] > 4 * h["mixed"] and h["levels"][0] > 200, (m, h)
     page.locator("#mask-soft").fill("1.5")
+    # The soft edge leaves the picture's own border alone: "All" is white
+    # to the edges.
+    page.click("[data-testid=mask-all]")
+    whole, _ = start_sent(page)
+    w = page.evaluate(MASK_LEVELS, whole["mask"]["url"])
+    assert w["min"] > 250, w
     wait_history(page, job["id"], "done")
     status, png = server.request("GET", f"/api/jobs/{job['id']}/result", expect=200)
     assert read_png(png) == (96, 64)

@@ -1206,3 +1206,51 @@ fn a_mask_keeps_the_clip_where_it_is_black() {
     assert!(o.status.success(), "{}", stderr(&o));
     check(&out, "fast");
 }
+
+/// A grey mask mixes each frame once, the loop's cross-faded frames too:
+/// with a mask of 50% grey every output frame is half the unmasked run's
+/// and half the clip's (the painting itself does not depend on the mask).
+#[test]
+fn a_grey_mask_mixes_each_frame_once_the_loops_too() {
+    let Some(weights) = common::hed_weights("a_grey_mask_mixes_each_frame_once") else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("clip");
+    write_clip(&clip, 4);
+    let grey = d.path().join("grey.png");
+    image::GrayImage::from_pixel(8, 6, image::Luma([128]))
+        .save(&grey)
+        .unwrap();
+    let run = |out: &Path, extra: &[&str]| {
+        let o = stylize()
+            .args(args(&clip, out, &weights))
+            .args(["--loop", "3", "--seed", "3"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        files_in(out)
+            .iter()
+            .map(|p| image::open(p).unwrap().to_rgb8())
+            .collect::<Vec<_>>()
+    };
+    let whole = run(&d.path().join("whole"), &[]);
+    let half = run(&d.path().join("half"), &["--mask", grey.to_str().unwrap()]);
+    let source = frames_of(&clip);
+    assert_eq!((whole.len(), half.len()), (4, 4));
+    for (k, ((w, h), s)) in whole.iter().zip(&half).zip(&source).enumerate() {
+        let (mut off, mut n) = (0.0, 0.0);
+        for ((a, b), c) in w.as_raw().iter().zip(h.as_raw()).zip(s.as_raw()) {
+            let want = (128.0 / 255.0) * f64::from(*a) + (127.0 / 255.0) * f64::from(*c);
+            off += (f64::from(*b) - want).abs();
+            n += 1.0;
+        }
+        let off = off / n;
+        // (8-bit rounding of the stored frames and of the blend)
+        assert!(
+            off < 1.5,
+            "frame {k}: {off:.2} levels from the half-and-half mix"
+        );
+    }
+}

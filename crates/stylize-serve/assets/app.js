@@ -344,17 +344,41 @@
       const v = document.createElement("video");
       v.muted = true;
       v.preload = "auto";
+      let size = null;
+      let timer = 0;
+      let settled = false;
+      // The size, with the first frame or without it (a browser that does
+      // not decode it, or not without a click, in 3 s); the video let go.
+      const done = (poster) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        v.removeAttribute("src");
+        v.load();
+        resolve([size[0], size[1], poster]);
+      };
+      v.onloadedmetadata = () => {
+        size = [v.videoWidth, v.videoHeight];
+        timer = setTimeout(() => done(null), 3000);
+      };
       v.onloadeddata = () => {
+        if (!size) size = [v.videoWidth, v.videoHeight];
         let poster = null;
         try {
+          // At most the mask's size: a 4K frame's PNG would be tens of MB.
+          const k = Math.min(1, MASK_SIDE / Math.max(1, v.videoWidth, v.videoHeight));
           const c = document.createElement("canvas");
-          c.width = v.videoWidth; c.height = v.videoHeight;
-          c.getContext("2d").drawImage(v, 0, 0);
+          c.width = Math.max(1, Math.round(v.videoWidth * k));
+          c.height = Math.max(1, Math.round(v.videoHeight * k));
+          c.getContext("2d").drawImage(v, 0, 0, c.width, c.height);
           poster = c.toDataURL("image/png");
         } catch { poster = null; }
-        resolve([v.videoWidth, v.videoHeight, poster]);
+        done(poster);
       };
-      v.onerror = () => reject(new Error("video failed to load"));
+      v.onerror = () => {
+        if (size) done(null);
+        else if (!settled) { settled = true; reject(new Error("video failed to load")); }
+      };
       v.src = url;
     });
   }
@@ -642,6 +666,7 @@
   const MASK_SIDE = 1024;
   const MASK_TINT = [255, 61, 127];
   const mask = { on: false, erase: false, file: null, last: null, coverage: 0 };
+  const MASK_UNREADABLE = Symbol("unreadable mask");
 
   function maskCanvas() { return $("#mask-canvas"); }
 
@@ -690,10 +715,6 @@
     $("#mask-eraser").setAttribute("aria-pressed", mask.erase ? "true" : "false");
     // Short, so that the line never wraps and the canvas never moves under the brush.
     $("#mask-summary").textContent = mask.on ? `${Math.round(100 * mask.coverage)}% painted` : "all of it";
-    // The soft edge shown as it will be sent (in screen pixels).
-    const c = maskCanvas();
-    const shown = c.getBoundingClientRect().width / Math.max(1, c.width);
-    c.style.filter = `blur(${maskSoftness() * shown}px)`;
   }
 
   // An empty mask in the shape of the chosen photo, off.
@@ -704,6 +725,10 @@
     const k = Math.min(1, MASK_SIDE / Math.max(w, h));
     c.width = Math.max(1, Math.round(w * k));  // (also clears it)
     c.height = Math.max(1, Math.round(h * k));
+    const view = $("#mask-view");
+    view.width = c.width;
+    view.height = c.height;
+    $("#mask-soft").value = $("#mask-soft").defaultValue;
     Object.assign(mask, { on: false, file: null, last: null, coverage: 0 });
     renderMask();
   }
@@ -717,7 +742,16 @@
     mask.coverage = sum / (255 * (d.length / 4));
     mask.on = true;
     if (!keepFile) mask.file = null;
+    renderMaskView();
     renderMask();
+  }
+
+  // The view: the mask as it will be sent, its edge softened.
+  function renderMaskView() {
+    const view = $("#mask-view");
+    const ctx = view.getContext("2d");
+    ctx.clearRect(0, 0, view.width, view.height);
+    ctx.drawImage(blurred(maskCanvas(), maskSoftness()), 0, 0);
   }
 
   function maskPoint(e) {
@@ -730,7 +764,13 @@
   // width a share of the photo's longer side.
   function brush(from, to) {
     const c = maskCanvas();
-    const ctx = c.getContext("2d");
+    // On the mask, and (unsoftened until the stroke ends) on its view.
+    for (const target of [c, $("#mask-view")]) stroke(target, c, from, to);
+  }
+
+  // One stroke on `target`, its width a share of the mask `c`'s longer side.
+  function stroke(target, c, from, to) {
+    const ctx = target.getContext("2d");
     ctx.save();
     ctx.globalCompositeOperation = mask.erase ? "destination-out" : "source-over";
     ctx.strokeStyle = ctx.fillStyle = `rgb(${MASK_TINT.join(",")})`;
@@ -810,6 +850,8 @@
 
   // `src` blurred by `radius` px: the canvas filter where the browser has
   // one, else by way of a smaller copy (smoothing does the blur).
+  // The picture's own edge is not softened: `src` is blurred with its
+  // border pixels repeated outward, then cut back to its size.
   function blurred(src, radius) {
     const out = document.createElement("canvas");
     out.width = src.width; out.height = src.height;
@@ -818,6 +860,33 @@
       ctx.drawImage(src, 0, 0);
       return out;
     }
+    const [w, h] = [src.width, src.height];
+    const p = Math.ceil(3 * radius);
+    const pad = document.createElement("canvas");
+    pad.width = w + 2 * p; pad.height = h + 2 * p;
+    const pctx = pad.getContext("2d");
+    pctx.imageSmoothingEnabled = false;
+    pctx.drawImage(src, p, p);
+    // The edges' rows and columns, then the corners, stretched outward.
+    pctx.drawImage(src, 0, 0, w, 1, p, 0, w, p);
+    pctx.drawImage(src, 0, h - 1, w, 1, p, p + h, w, p);
+    pctx.drawImage(src, 0, 0, 1, h, 0, p, p, h);
+    pctx.drawImage(src, w - 1, 0, 1, h, p + w, p, p, h);
+    pctx.drawImage(src, 0, 0, 1, 1, 0, 0, p, p);
+    pctx.drawImage(src, w - 1, 0, 1, 1, p + w, 0, p, p);
+    pctx.drawImage(src, 0, h - 1, 1, 1, 0, p + h, p, p);
+    pctx.drawImage(src, w - 1, h - 1, 1, 1, p + w, p + h, p, p);
+    const soft = blurFilter(pad, radius);
+    ctx.drawImage(soft, p, p, w, h, 0, 0, w, h);
+    return out;
+  }
+
+  // `src` blurred by `radius` px: the canvas filter where the browser has
+  // one, else by way of a smaller copy (smoothing does the blur).
+  function blurFilter(src, radius) {
+    const out = document.createElement("canvas");
+    out.width = src.width; out.height = src.height;
+    const ctx = out.getContext("2d");
     ctx.filter = `blur(${radius}px)`;
     if (ctx.filter === `blur(${radius}px)`) {
       ctx.drawImage(src, 0, 0);
@@ -877,10 +946,7 @@
     c.addEventListener("pointercancel", end);
     $("#mask-on").addEventListener("change", (e) => { mask.on = e.target.checked; renderMask(); });
     // A softer edge is a new mask: a loaded file is sent as drawn from then on.
-    $("#mask-soft").addEventListener("input", () => { mask.file = null; renderMask(); });
-    // The shown blur follows the canvas's size on the screen.
-    $("#mask-panel").addEventListener("toggle", renderMask);
-    window.addEventListener("resize", renderMask);
+    $("#mask-soft").addEventListener("input", () => { mask.file = null; renderMaskView(); renderMask(); });
     $("#mask-brush").addEventListener("click", () => { mask.erase = false; renderMask(); });
     $("#mask-eraser").addEventListener("click", () => { mask.erase = true; renderMask(); });
     $("#mask-all").addEventListener("click", () => { mapMask(() => 255); maskEdited(); });
@@ -1668,7 +1734,8 @@
         fetchFile(`/api/jobs/${id}/content`, job.content_name || "photo").then(describeFile),
         Promise.all((job.styles || []).map(jobStyleItem)),
         // Decoded here, so that it is drawn with the photo, at once.
-        job.mask ? fetchFile(job.mask.url, job.mask.name || "mask.png").then(decodeMask) : null,
+        // (A mask the browser cannot read loses only the mask.)
+        job.mask ? fetchFile(job.mask.url, job.mask.name || "mask.png").then(decodeMask).catch(() => MASK_UNREADABLE) : null,
       ]);
     } catch (err) {
       if (token === runAgainToken) showError(`Could not reuse the images of job #${id}: ${err.message}`);
@@ -1677,7 +1744,7 @@
     if (token !== runAgainToken) {  // another "run again" came later
       URL.revokeObjectURL(content.url);
       for (const s of styles) if (s.kind === "file") URL.revokeObjectURL(s.url);
-      jobMask?.bitmap.close?.();
+      if (jobMask && jobMask !== MASK_UNREADABLE) jobMask.bitmap.close?.();
       return;
     }
     if (state.content) URL.revokeObjectURL(state.content.url);
@@ -1685,7 +1752,15 @@
     $("#as-video").checked = job.kind === "video";
     resetMask();
     // Its mask over the photo again (the photo's size known to the canvas first).
-    if (jobMask) applyMaskImage(jobMask);
+    let maskNote = "";
+    if (jobMask === MASK_UNREADABLE) {
+      maskNote = " Its mask could not be read here: paint without it, or load it again.";
+    } else if (jobMask && !maskApplies()) {
+      jobMask.bitmap.close?.();
+      maskNote = " Its mask cannot be shown over this clip here, and is not sent.";
+    } else if (jobMask) {
+      applyMaskImage(jobMask);
+    }
     // The job's paintings replace the chosen ones. A job without any keeps
     // them (a network style's job does not use them), but for a sheet of
     // the built-in styles, which with paintings would be a sheet of them.
@@ -1698,7 +1773,8 @@
     renderChosen();
     syncGallery();
     scheduleEstimate();
-    notice(`${job.kind === "video" ? "Clip" : "Photo"}, styles${jobMask ? ", mask" : ""} and settings of job #${id} loaded.`);
+    const withMask = jobMask && !maskNote;
+    notice(`${job.kind === "video" ? "Clip" : "Photo"}, styles${withMask ? ", mask" : ""} and settings of job #${id} loaded.${maskNote}`);
   }
 
   // ---------------------------------------------------------------- wiring

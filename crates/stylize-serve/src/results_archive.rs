@@ -1,14 +1,15 @@
 //! Every result so far in one ZIP file, for "download all": each under
 //! the name `--output-dir` would keep it under, stored (PNG and GIF are
-//! compressed already).
+//! compressed already), written to an unnamed temporary file (not held in
+//! memory) that goes when it has been sent.
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::io::{Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
-/// The most bytes of results one archive holds (it is made in memory).
+/// The most bytes of results one archive holds.
 pub(crate) const MAX_ARCHIVE_BYTES: u64 = 2 << 30;
 
 /// Why an archive was not made.
@@ -21,13 +22,18 @@ pub(crate) enum ArchiveError {
 }
 
 /// The ZIP of `results` (file, name), each name made unique as
-/// `stem-2.ext`, `stem-3.ext`, ... in the order given. A result removed
+/// `stem-2.ext`, `stem-3.ext`, ... in the order given, in an unnamed
+/// temporary file in `dir`, read from its start. A result removed
 /// meanwhile (its job deleted) is left out.
 ///
 /// # Errors
 /// [`ArchiveError::TooLarge`] past [`MAX_ARCHIVE_BYTES`];
-/// [`ArchiveError::Io`] when a result that is there cannot be read.
-pub(crate) fn archive(results: &[(PathBuf, String)]) -> Result<Vec<u8>, ArchiveError> {
+/// [`ArchiveError::Io`] when a result that is there cannot be read, or
+/// the archive cannot be written.
+pub(crate) fn archive(
+    results: &[(PathBuf, String)],
+    dir: &Path,
+) -> Result<std::fs::File, ArchiveError> {
     let total: u64 = results
         .iter()
         .filter_map(|(f, _)| std::fs::metadata(f).ok())
@@ -36,25 +42,27 @@ pub(crate) fn archive(results: &[(PathBuf, String)]) -> Result<Vec<u8>, ArchiveE
     if total > MAX_ARCHIVE_BYTES {
         return Err(ArchiveError::TooLarge(total));
     }
-    let mut zip = ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let zip_error = |e: zip::result::ZipError| ArchiveError::Io(e.into());
+    let file = tempfile::tempfile_in(dir).map_err(ArchiveError::Io)?;
+    let mut zip = ZipWriter::new(file);
     let options = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Stored)
         .large_file(total > u64::from(u32::MAX) / 2);
     let mut taken = std::collections::HashSet::new();
     for (file, name) in results {
-        let bytes = match std::fs::read(file) {
-            Ok(b) => b,
+        let mut result = match std::fs::File::open(file) {
+            Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(ArchiveError::Io(e)),
         };
         let unique = unique_name(name, &taken);
         taken.insert(unique.clone());
-        zip.start_file(unique, options)
-            .map_err(|e| ArchiveError::Io(e.into()))?;
-        zip.write_all(&bytes).map_err(ArchiveError::Io)?;
+        zip.start_file(unique, options).map_err(zip_error)?;
+        std::io::copy(&mut result, &mut zip).map_err(ArchiveError::Io)?;
     }
-    let cursor = zip.finish().map_err(|e| ArchiveError::Io(e.into()))?;
-    Ok(cursor.into_inner())
+    let mut file = zip.finish().map_err(zip_error)?;
+    file.seek(SeekFrom::Start(0)).map_err(ArchiveError::Io)?;
+    Ok(file)
 }
 
 /// `name`, or `stem-2.ext`, `stem-3.ext`, ... when it is in `taken`.

@@ -951,10 +951,11 @@ async fn results_zip(State(app): State<Arc<App>>) -> ApiResult<Response> {
             "no results yet: a job's result is in the archive once it is done",
         ));
     }
-    let zip = tokio::task::spawn_blocking(move || archive(&results))
+    let dir = app.jobs_dir.clone();
+    let zip = tokio::task::spawn_blocking(move || archive(&results, &dir))
         .await
         .map_err(|e| ApiError::internal(format!("the archive stopped: {e}")))?;
-    let bytes = zip.map_err(|e| match e {
+    let file = zip.map_err(|e| match e {
         ArchiveError::TooLarge(total) => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!(
@@ -963,9 +964,42 @@ async fn results_zip(State(app): State<Arc<App>>) -> ApiResult<Response> {
                 stylize::memory::human(MAX_ARCHIVE_BYTES)
             ),
         ),
-        ArchiveError::Io(e) => ApiError::internal(format!("cannot read a result: {e}")),
+        ArchiveError::Io(e) => ApiError::internal(format!("cannot make the archive: {e}")),
     })?;
-    let mut response = no_store("application/zip", bytes);
+    let length = file.metadata().map(|m| m.len()).ok();
+    // Sent from the file a chunk at a time; the file (unnamed) goes with
+    // the stream.
+    let stream =
+        futures_util::stream::unfold(Some(tokio::fs::File::from_std(file)), |file| async move {
+            let mut file = file?;
+            let mut chunk = vec![0u8; 256 << 10];
+            let read = std::future::poll_fn(|cx| {
+                let mut buf = tokio::io::ReadBuf::new(&mut chunk);
+                match tokio::io::AsyncRead::poll_read(std::pin::Pin::new(&mut file), cx, &mut buf) {
+                    std::task::Poll::Ready(Ok(())) => {
+                        std::task::Poll::Ready(Ok(buf.filled().len()))
+                    }
+                    std::task::Poll::Ready(Err(e)) => std::task::Poll::Ready(Err(e)),
+                    std::task::Poll::Pending => std::task::Poll::Pending,
+                }
+            })
+            .await;
+            match read {
+                Ok(0) => None,
+                Ok(n) => {
+                    chunk.truncate(n);
+                    Some((Ok::<_, std::io::Error>(chunk), Some(file)))
+                }
+                // The client sees the body cut short.
+                Err(e) => Some((Err(e), None)),
+            }
+        });
+    let mut response = no_store("application/zip", axum::body::Body::from_stream(stream));
+    if let Some(length) = length {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, header::HeaderValue::from(length));
+    }
     response.headers_mut().insert(
         header::CONTENT_DISPOSITION,
         header::HeaderValue::from_static("attachment; filename=\"stylize-results.zip\""),

@@ -77,6 +77,35 @@ impl PaintMask {
     /// [`Error::Parameter`] (`mask`) when `painting` and `photo` differ in
     /// size.
     pub fn apply(&self, painting: &DynamicImage, photo: &DynamicImage) -> Result<DynamicImage> {
+        self.blend(painting, photo, |m, p, k| {
+            let m = f32::from(m) / 255.0;
+            (m * f32::from(p) + (1.0 - m) * f32::from(k)).round() as u8
+        })
+    }
+
+    /// `image` where the mask paints at all, `photo` where it is black:
+    /// for an image that is already a blend (a video loop's cross-faded
+    /// frame, made from masked frames), whose kept part may have moved.
+    ///
+    /// # Errors
+    /// As [`Self::apply`].
+    pub(crate) fn keep_where_black(
+        &self,
+        image: &DynamicImage,
+        photo: &DynamicImage,
+    ) -> Result<DynamicImage> {
+        self.blend(image, photo, |m, p, k| if m == 0 { k } else { p })
+    }
+
+    /// Each channel of `painting` and `photo` through `mix(weight, painting,
+    /// photo)`, with the mask stretched (bilinear) to their size; 8 bits a
+    /// channel, with the painting's transparency.
+    fn blend(
+        &self,
+        painting: &DynamicImage,
+        photo: &DynamicImage,
+        mix: impl Fn(u8, u8, u8) -> u8,
+    ) -> Result<DynamicImage> {
         let (w, h) = (painting.width(), painting.height());
         if (photo.width(), photo.height()) != (w, h) {
             return Err(Error::parameter(
@@ -100,11 +129,9 @@ impl PaintMask {
         };
         let (paint, keep) = (as_rgb8(painting), as_rgb8(photo));
         let mixed = RgbImage::from_fn(w, h, |x, y| {
-            let m = f32::from(weights.get_pixel(x, y)[0]) / 255.0;
+            let m = weights.get_pixel(x, y)[0];
             let (p, k) = (paint.get_pixel(x, y).0, keep.get_pixel(x, y).0);
-            image::Rgb(std::array::from_fn(|c| {
-                (m * f32::from(p[c]) + (1.0 - m) * f32::from(k[c])).round() as u8
-            }))
+            image::Rgb(std::array::from_fn(|c| mix(m, p[c], k[c])))
         });
         let alpha = crate::image_io::alpha_channel(painting);
         Ok(crate::image_io::with_alpha(mixed, alpha.as_ref()))
@@ -123,6 +150,22 @@ fn as_rgb8(image: &DynamicImage) -> Cow<'_, RgbImage> {
 mod tests {
     use super::*;
     use image::{Rgb, RgbImage, Rgba, RgbaImage};
+
+    #[test]
+    fn a_blend_is_kept_but_where_the_mask_is_black() {
+        let image = DynamicImage::ImageRgb8(RgbImage::from_pixel(3, 1, Rgb([200, 100, 0])));
+        let photo = DynamicImage::ImageRgb8(RgbImage::from_pixel(3, 1, Rgb([0, 100, 200])));
+        let mask =
+            PaintMask::from_image(&DynamicImage::ImageRgb8(RgbImage::from_fn(3, 1, |x, _| {
+                Rgb([[255, 128, 0][x as usize]; 3])
+            })));
+        let out = mask.keep_where_black(&image, &photo).unwrap().to_rgb8();
+        // White and grey keep the blend as it is (not mixed again); black
+        // is the photo.
+        assert_eq!(out.get_pixel(0, 0).0, [200, 100, 0]);
+        assert_eq!(out.get_pixel(1, 0).0, [200, 100, 0]);
+        assert_eq!(out.get_pixel(2, 0).0, [0, 100, 200]);
+    }
 
     #[test]
     fn its_debug_text_is_short_and_tells_masks_apart() {

@@ -661,10 +661,11 @@ fn close_loop(
         };
         observer.frame_started(&info);
         let mut image = DynamicImage::ImageRgb8(to_rgb8(&image));
-        // The difference carried along the flow may move into what the
-        // mask keeps as the frame: kept again.
+        // Made of masked frames (a grey part is mixed once already); but
+        // the difference carried along the flow may move into what the
+        // mask keeps as the frame: that is kept again.
         if let Some(mask) = &config.mask {
-            image = mask.apply(&image, &first[j].0)?;
+            image = mask.keep_where_black(&image, &first[j].0)?;
         }
         work.store_loop(j, &image, &stored)?;
         let result = FrameResult {
