@@ -90,7 +90,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let mask = cli
         .mask
         .as_deref()
-        .map(|m| crate::setup::load_mask(m, (content.width(), content.height()), say))
+        .map(|m| crate::setup::load_mask(m, (content.width(), content.height()), "the photo", say))
         .transpose()?;
     // Said before the run, not only when the result is saved: a JPEG
     // cannot keep the photo's transparency.

@@ -172,15 +172,17 @@ pub fn refuse_standard_input(flag: &str, path: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// The `--mask` image at `path`, for a photo of `photo` pixels: read and
-/// checked before the long part. A mask of another shape (stretched to the
-/// photo's) or one that paints nothing is warned about through `say`.
+/// The `--mask` image at `path`, for `what` (`the photo`, `the frames`)
+/// of `photo` pixels: read and checked before the long part. A mask of
+/// another shape (stretched to theirs) or one that paints nothing is
+/// warned about through `say`.
 ///
 /// # Errors
 /// `-`, or an image that cannot be read (naming the file).
 pub fn load_mask(
     path: &Path,
     photo: (u32, u32),
+    what: &str,
     say: impl Fn(String),
 ) -> Result<stylize::PaintMask, Error> {
     refuse_standard_input("mask", path)?;
@@ -188,7 +190,7 @@ pub fn load_mask(
     let (mw, mh) = mask.dimensions();
     if stylize::stretch_distorts((mw, mh), photo) {
         say(format!(
-            "warning: --mask {} is {mw}x{mh}, the photo {}x{}: it is stretched to the photo's shape",
+            "warning: --mask {} is {mw}x{mh}, {what} {}x{}: it is stretched to their shape",
             path.display(),
             photo.0,
             photo.1
@@ -196,7 +198,8 @@ pub fn load_mask(
     }
     if mask.coverage() == 0.0 {
         say(format!(
-            "warning: --mask {} is black (or transparent) everywhere: the result will be the photo",
+            "warning: --mask {} is black (or transparent) everywhere: nothing of {what} will be \
+             painted",
             path.display()
         ));
     }

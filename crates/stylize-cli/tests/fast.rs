@@ -1672,3 +1672,47 @@ fn a_recursive_run_paints_the_subfolders_into_the_same_subfolders() {
     assert!(out.join("sub/a.jpg").is_file(), "{}", stderr(&o));
     assert!(!out.join("bad").exists(), "{}", stderr(&o));
 }
+
+#[test]
+fn a_mask_of_another_shape_or_all_black_is_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let black = dir.path().join("black.png");
+    image::GrayImage::new(10, 10).save(&black).unwrap();
+    let out = dir.path().join("out.png");
+    let o = fast()
+        .args([
+            "-c",
+            s(&common::asset("chelsea.jpg")),
+            "-o",
+            s(&out),
+            "--builtin",
+            "3",
+            "--size",
+            "64",
+            "--mask",
+            s(&black),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("black.png is 10x10, the photo 451x300: it is stretched to their shape"),
+        "{err}"
+    );
+    assert!(
+        err.contains("black (or transparent) everywhere: nothing of the photo will be painted"),
+        "{err}"
+    );
+    // The photo itself, at the output's size.
+    let photo = stylize_feedforward::resize_longest(
+        &image::open(common::asset("chelsea.jpg"))
+            .unwrap()
+            .to_rgb32f(),
+        64,
+    );
+    assert_eq!(
+        image::open(&out).unwrap().to_rgb8(),
+        image::DynamicImage::ImageRgb32F(photo).to_rgb8()
+    );
+}

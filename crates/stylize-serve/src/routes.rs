@@ -591,15 +591,20 @@ fn decode_form(
             warnings.extend(d.warnings);
             let mask = stylize::PaintMask::from_image(&d.image);
             let (mw, mh) = mask.dimensions();
+            let what = if form.video {
+                "the clip's frames"
+            } else {
+                "the photo"
+            };
             if stylize::stretch_distorts((mw, mh), size) {
                 warnings.push(format!(
-                    "mask `{}` is {mw}x{mh}, the photo {}x{}: it is stretched to the photo's shape",
+                    "mask `{}` is {mw}x{mh}, {what} {}x{}: it is stretched to their shape",
                     f.name, size.0, size.1
                 ));
             }
             if mask.coverage() == 0.0 {
                 warnings.push(format!(
-                    "mask `{}` is black (or transparent) everywhere: the result is the photo",
+                    "mask `{}` is black (or transparent) everywhere: nothing of {what} is painted",
                     f.name
                 ));
             }
