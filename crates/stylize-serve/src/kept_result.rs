@@ -62,6 +62,18 @@ pub(crate) fn kept_name(photo: &str, paintings: &[String], stopped: bool, ext: &
     format!("{name}.{ext}")
 }
 
+/// `name` as the `n`th of its kind (from 1): `name` itself, then
+/// `stem-2.ext`, `stem-3.ext`, ...
+pub(crate) fn numbered(name: &str, n: u32) -> String {
+    if n <= 1 {
+        return name.to_string();
+    }
+    match name.rsplit_once('.') {
+        Some((stem, ext)) => format!("{stem}-{n}.{ext}"),
+        None => format!("{name}-{n}"),
+    }
+}
+
 /// Copies `result` into `dir` as `name`, or `stem-2.ext`, `stem-3.ext`,
 /// ... when that is taken: no file there is ever replaced. The copy is
 /// written to a hidden temporary file first and appears whole under its
@@ -75,16 +87,8 @@ pub(crate) fn keep(result: &Path, dir: &Path, name: &str) -> std::io::Result<Pat
         .tempfile_in(dir)?;
     std::io::copy(&mut std::fs::File::open(result)?, temp.as_file_mut())?;
     temp.as_file().sync_all()?;
-    let (stem, ext) = match name.rsplit_once('.') {
-        Some((stem, ext)) => (stem.to_string(), format!(".{ext}")),
-        None => (name.to_string(), String::new()),
-    };
     for n in 1u32.. {
-        let target = if n == 1 {
-            dir.join(name)
-        } else {
-            dir.join(format!("{stem}-{n}{ext}"))
-        };
+        let target = dir.join(numbered(name, n));
         match temp.persist_noclobber(&target) {
             Ok(_) => return Ok(target),
             Err(e) if e.error.kind() == ErrorKind::AlreadyExists => temp = e.file,

@@ -65,17 +65,11 @@ pub(crate) fn archive(
     Ok(file)
 }
 
-/// `name`, or `stem-2.ext`, `stem-3.ext`, ... when it is in `taken`.
+/// `name`, or `stem-2.ext`, `stem-3.ext`, ... when it is in `taken` (as
+/// the output folder numbers them, [`crate::kept_result::numbered`]).
 fn unique_name(name: &str, taken: &std::collections::HashSet<String>) -> String {
-    if !taken.contains(name) {
-        return name.to_string();
-    }
-    let (stem, ext) = match name.rsplit_once('.') {
-        Some((stem, ext)) => (stem, format!(".{ext}")),
-        None => (name, String::new()),
-    };
-    (2..)
-        .map(|n| format!("{stem}-{n}{ext}"))
+    (1..)
+        .map(|n| crate::kept_result::numbered(name, n))
         .find(|n| !taken.contains(n))
         .unwrap_or_else(|| name.to_string())
 }
