@@ -258,7 +258,9 @@ def test_run_to_end_download_png_and_csv(page, server, tmp_path):
         item.locator("[data-testid=download-result]").click()
     png = tmp_path / "result.png"
     dl.value.save_as(png)
-    assert dl.value.suggested_filename.endswith(".png")
+    # Named as the output folder and the ZIP name it: the photo's and the painting's names.
+    assert dl.value.suggested_filename == job["result_name"], (dl.value.suggested_filename, job)
+    assert job["result_name"] == f"{PHOTO.stem}-{STYLE.stem}.png", job["result_name"]
     width, height = read_png(png.read_bytes())
     assert (width, height) == (job["width"], job["height"])
 
@@ -271,6 +273,7 @@ def test_run_to_end_download_png_and_csv(page, server, tmp_path):
         item.locator("[data-testid=download-costs]").click()
     path = tmp_path / "costs.csv"
     dl.value.save_as(path)
+    assert dl.value.suggested_filename == f"{PHOTO.stem}-{STYLE.stem}-costs.csv", dl.value.suggested_filename
     rows = list(csv.DictReader(io.StringIO(path.read_text())))
     assert len(rows) == SHORT_RUN
     assert {"iteration", "scale", "total", "content", "style", "tv", "elapsed_s"} <= set(rows[0])
@@ -327,6 +330,52 @@ def test_queue_two_jobs_and_remove_a_third(page, server):
     expect(first_item).to_have_count(0)
     expect(history_item(page, second["id"])).to_have_count(1)
     assert all(j["id"] != first["id"] for j in server.jobs()), "the removed job is still listed"
+
+
+def test_long_names_queue_positions_and_focus_after_removals(browser, fresh_server, page_for, tmp_path):
+    page = page_for(fresh_server)
+    # A phone's long file name: the page keeps to the window's width, the title cut short.
+    photo = tmp_path / ("a_really_long_photo_name_from_my_phone_IMG_20240101_123456789_final_edit_v2" + PHOTO.suffix)
+    photo.write_bytes(PHOTO.read_bytes())
+    choose_images(page, photo=photo)
+    set_settings(page, size=SMALL, iterations=LONG_RUN)
+    wait_fits(page)
+    first, second, third = start(page), start(page), start(page)
+    expect(page.locator("#live")).to_have_attribute("data-state", "running", timeout=JOB_TIMEOUT_MS)
+    queued = {j["id"]: page.locator(f"[data-testid=queue-item][data-job-id='{j['id']}']") for j in (second, third)}
+    expect(queued[third["id"]].locator("[data-testid=queue-position]")).to_have_text("2")
+    widths = "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    for width in (1280, 375):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_function(f"() => document.documentElement.clientWidth === {width}")
+        scroll, client = page.evaluate(widths)
+        assert scroll <= client, f"the page is {scroll} px wide in a {client} px window"
+        box = page.locator("#cancel").bounding_box()
+        assert box and box["x"] + box["width"] <= client, box
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    # Remove the second from the keyboard: the third moves up to 1, and focus
+    # goes to its Remove button, not to the page's body.
+    queued[second["id"]].locator("[data-testid=remove]").focus()
+    page.keyboard.press("Enter")
+    expect(queued[second["id"]]).to_have_count(0)
+    expect(queued[third["id"]].locator("[data-testid=queue-position]")).to_have_text("1")
+    page.wait_for_function(
+        f"() => document.activeElement?.closest('[data-job-id]')?.dataset.jobId === '{third['id']}'")
+    page.keyboard.press("Enter")
+    expect(queued[third["id"]]).to_have_count(0)
+    page.wait_for_function("() => document.activeElement?.id === 'queue-title'")
+
+    # The only job left, removed from the history: the live panel is empty again.
+    page.click("#cancel")
+    item = wait_history(page, first["id"], "cancelled")
+    expect(page.locator("#preview")).to_be_visible()
+    item.locator("[data-testid=remove-finished]").focus()
+    page.keyboard.press("Enter")
+    expect(item).to_have_count(0)
+    expect(page.locator("#preview")).to_be_hidden()
+    expect(page.locator("#preview-empty")).to_be_visible()
+    page.wait_for_function("() => document.activeElement?.id === 'history-title'")
 
 
 def test_run_again_from_history(page, server):
@@ -412,6 +461,29 @@ def test_non_image_upload_shows_the_servers_error(page, server, tmp_path):
     expect(error).to_contain_text(message)
     expect(error).to_contain_text("415")
     assert not server.jobs() or all(j["content_name"] != "holiday.jpg" for j in server.jobs())
+    # Another photo: the error about the last one goes.
+    choose_images(page, styles=())
+    expect(error).to_be_hidden()
+    wait_fits(page)
+
+
+def test_files_the_page_knows_are_wrong_are_said_before_start(page, server, tmp_path):
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    choose_images(page, photo=empty)
+    expect(page.locator("[data-testid=content-thumb]")).to_contain_text("empty file (0 bytes)")
+    set_settings(page, size=SMALL, iterations=10)
+    message = page.locator("#estimate-message")
+    expect(message).to_have_text("The photo empty.jpg is empty (0 bytes).")
+    expect(page.locator("#start")).to_be_disabled()
+    # A JPEG is never a clip: painting it as a video is refused here, not after the upload.
+    choose_images(page, styles=())
+    wait_fits(page)
+    page.check("#as-video")
+    expect(message).to_contain_text("is a still photo: untick “Paint as video”")
+    expect(page.locator("#start")).to_be_disabled()
+    page.uncheck("#as-video")
+    wait_fits(page)
 
 
 def start_sent(page):
@@ -989,11 +1061,15 @@ def test_contact_sheet_of_every_style(page, server):
     width, height = sheet.evaluate("i => [i.naturalWidth, i.naturalHeight]")
     assert width > 2 * height, (width, height)  # 27 tiles of 64x43, seven a row
     expect(item.locator("[data-testid=compare]")).to_have_count(0)
+    # Its title names what it tried, and its size is the sheet's, not the photo's.
+    expect(item.locator(".history-title")).to_have_text(f"#{job['id']} chelsea.jpg × the 26 built-in styles")
+    expect(item.locator(".history-meta")).to_contain_text(f"{width}×{height}")
+    expect(item.locator(".history-meta")).not_to_contain_text(f"{job['width']}×{job['height']}")
 
     # Two paintings: one tile each, numbered in their order.
     for name in ("starry_night", "great_wave"):
         page.click(f"[data-testid=builtin-style][data-name={name}]")
-    expect(page.locator("[data-testid=sheet-hint]")).to_contain_text("each of the 2 painting(s)")
+    expect(page.locator("[data-testid=sheet-hint]")).to_contain_text("each of the 2 paintings")
     job, _ = start_sent(page)
     assert job["iterations"] == 2 and job["style_names"] == ["starry_night.jpg", "great_wave.jpg"], job
     wait_history(page, job["id"], "done")

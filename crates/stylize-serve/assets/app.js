@@ -84,7 +84,8 @@
 
   function jobTitle(job) {
     const ns = job.settings?.network_style;
-    const styles = ns ? describeNetworkStyle(ns) : (job.style_names || []).join(" + ") || "?";
+    const names = (job.style_names || []).join(" + ");
+    const styles = ns ? describeNetworkStyle(ns) : names || (job.settings?.sheet ? "the 26 built-in styles" : "?");
     return `${job.content_name || "photo"} × ${styles}`;
   }
 
@@ -314,8 +315,15 @@
         return `${name} is not valid.`;
       }
     }
+    const photo = state.content;
+    const asVideo = $("#as-video").checked;
+    if (photo && photo.file.size === 0) return `The ${asVideo ? "clip" : "photo"} ${photo.name} is empty (0 bytes).`;
+    const empty = state.styles.find((s) => s.file && s.file.size === 0);
+    if (empty && !usesNetworkStyle()) return `The painting ${empty.name} is empty (0 bytes).`;
+    if (photo && asVideo && isStillFile(photo.file)) return `${photo.name} is a still photo: untick “Paint as video”.`;
+    if (photo && !asVideo && isVideoFile(photo.file)) return `${photo.name} is a clip: tick “Paint as video”.`;
     if (sheetOn()) {
-      if ($("#as-video").checked) return "A contact sheet is of a photo: untick “Paint as video”.";
+      if (asVideo) return "A contact sheet is of a photo: untick “Paint as video”.";
       return null;  // (each painting alone: no blend)
     }
     if (usesNetworkStyle()) {
@@ -330,6 +338,11 @@
   // ---------------------------------------------------------------- images chosen
   function isImageFile(f) {
     return f && (!f.type || f.type.startsWith("image/") || /\.(png|jpe?g|webp|gif)$/i.test(f.name || ""));
+  }
+
+  // A format with no animated kind (JPEG): never a clip.
+  function isStillFile(f) {
+    return !!f && ((f.type || "") === "image/jpeg" || (!f.type && /\.jpe?g$/i.test(f.name || "")));
   }
 
   function isVideoFile(f) {
@@ -402,6 +415,7 @@
 
   async function setContentFile(file) {
     if (!file) return;
+    clearError();
     const item = await describeFile(file);
     if (state.content) URL.revokeObjectURL(state.content.url);
     state.content = item;
@@ -413,6 +427,7 @@
   }
 
   async function addStyleFiles(files) {
+    clearError();
     const items = [];
     for (const f of files) items.push(await describeFile(f));
     state.styles.push(...items);
@@ -421,6 +436,7 @@
   }
 
   function removeStyle(i) {
+    clearError();
     const [s] = state.styles.splice(i, 1);
     if (s && s.kind === "file") URL.revokeObjectURL(s.url);
     renderChosen();
@@ -429,6 +445,7 @@
   }
 
   function dimsText(item) {
+    if (item.file && item.file.size === 0) return "empty file (0 bytes)";
     return item.ok ? `${item.w}×${item.h}` : "not readable here; the server will check it";
   }
 
@@ -461,7 +478,7 @@
   // A blend weight (>= 0; the blend is normalised), calling `onChange`
   // with the number, or NaN while the field is not one.
   function weightInput(value, label, testid, onChange) {
-    return el("label", { class: "blend-weight", title: "weight in the blend (normalised: only the proportions count)" }, "weight ",
+    return el("label", { class: "blend-weight", title: "weight in the blend (normalised: only the proportions count)" }, el("span", { class: "weight-word", text: "weight " }),
       el("input", {
         type: "number", min: "0", step: "0.1", value: Number.isNaN(value) ? "" : String(value), required: true, "aria-label": label, "data-testid": testid,
         oninput: (e) => onChange(e.target.value.trim() === "" ? NaN : Number(e.target.value)),
@@ -513,6 +530,7 @@
   async function toggleBuiltin(st) {
     const i = state.styles.findIndex((s) => s.kind === "builtin" && s.name === st.name);
     if (i >= 0) { removeStyle(i); return; }
+    clearError();
     const item = builtinItem(st);
     state.styles.push(item);
     renderChosen();
@@ -650,10 +668,20 @@
       e.preventDefault();
       onFiles(files);
     });
-    // Clicking the empty zone opens the file picker (not when clicking the thumbnails' buttons).
+    // Clicking the zone focuses it, so that a paste (Ctrl+V) lands here
+    // (not when clicking the thumbnails' buttons).
     zone.addEventListener("click", (e) => {
       if (e.target.closest("button, label, input, a")) return;
       zone.focus();
+    });
+    // From the keyboard, Enter or Space on the zone, and Enter on its
+    // (hidden) file field, open the file picker.
+    zone.addEventListener("keydown", (e) => {
+      const onZone = e.target === zone && (e.key === "Enter" || e.key === " ");
+      const onInput = e.target === input && e.key === "Enter";
+      if (!onZone && !onInput) return;
+      e.preventDefault();
+      input.click();
     });
   }
 
@@ -696,7 +724,8 @@
     const n = usesNetworkStyle() ? 0 : state.styles.length;
     $("#sheet-hint").textContent = n === 0
       ? "the photo, then the network's 26 styles on it, numbered 0 to 25 as below (pick one by its number)"
-      : `the photo, then each of the ${n} painting(s) above on it, numbered 1 to ${n} (each alone, not blended)`;
+      : n === 1 ? "the photo, then the painting above on it, numbered 1"
+      : `the photo, then each of the ${n} paintings above on it, numbered 1 to ${n} (each alone, not blended)`;
   }
 
   function renderMask() {
@@ -735,6 +764,7 @@
 
   // After a change of the mask's pixels: it is on, and no longer the file loaded.
   function maskEdited({ keepFile = false } = {}) {
+    clearError();
     const c = maskCanvas();
     const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
     let sum = 0;
@@ -944,7 +974,7 @@
     const end = () => { if (mask.last) { mask.last = null; maskEdited(); } };
     c.addEventListener("pointerup", end);
     c.addEventListener("pointercancel", end);
-    $("#mask-on").addEventListener("change", (e) => { mask.on = e.target.checked; renderMask(); });
+    $("#mask-on").addEventListener("change", (e) => { mask.on = e.target.checked; clearError(); renderMask(); });
     // A softer edge is a new mask: a loaded file is sent as drawn from then on.
     $("#mask-soft").addEventListener("input", () => { mask.file = null; renderMaskView(); renderMask(); });
     $("#mask-brush").addEventListener("click", () => { mask.erase = false; renderMask(); });
@@ -980,7 +1010,8 @@
     $("#estimate-text").textContent = text;
     const m = $("#estimate-message");
     m.hidden = !message;
-    m.textContent = message || "";
+    // (The server's messages start lower-case, as errors do on a command line.)
+    m.textContent = message ? message[0].toUpperCase() + message.slice(1) : "";
     const bar = $("#estimate-bar");
     bar.style.width = fraction === null || fraction === undefined ? "0%" : `${Math.min(100, Math.max(2, fraction * 100))}%`;
     est.state = stateName;
@@ -1082,7 +1113,10 @@
     }
     const job = await r.json();
     upsertJob(job, true);
-    notice(job.state === "queued" ? `Job #${job.id} queued (position ${job.queue_position ?? "?"}).` : `Job #${job.id} started.`);
+    // A new job is "queued" until the worker takes it, at once when idle:
+    // it waits only behind other jobs.
+    const ahead = [...state.jobs.values()].filter((j) => j.id < job.id && (j.state === "running" || j.state === "queued")).length;
+    notice(ahead ? `Job #${job.id} queued: ${ahead} ${ahead === 1 ? "job" : "jobs"} ahead.` : `Job #${job.id} started.`);
   }
 
   // ---------------------------------------------------------------- jobs
@@ -1103,12 +1137,22 @@
   }
 
   async function removeJob(id, btn) {
+    // Focus on the button goes, after, to the same button of the item that
+    // takes its place (or the one before), else to the list's heading: not
+    // lost to the page's body.
+    const hadFocus = !!btn && document.activeElement === btn;
+    const li = btn?.closest("li");
+    const section = btn?.closest("section");
     if (btn) btn.disabled = true;
     try {
       const r = await fetch(`/api/jobs/${id}`, { method: "DELETE" });
       if (r.status === 204 || r.ok) {
         state.jobs.delete(id);
-        scheduleRender();
+        if (!hadFocus) { scheduleRender(); return; }
+        const next = li?.nextElementSibling || li?.previousElementSibling;
+        render();
+        const same = next && next.isConnected ? $(`[data-testid="${btn.dataset.testid}"]`, next) : null;
+        (same || $("h2", section))?.focus();
       } else {
         showError(`Could not remove job #${id}: ${await errorFrom(r)}`);
         if (btn) btn.disabled = false;
@@ -1286,6 +1330,27 @@
     pumpPreview();
   }
 
+  // No job to show (the last one was removed): back to the empty frame and
+  // its hint; a preview still on its way is dropped (the generation moves on).
+  function previewClear() {
+    pv.gen++;
+    pv.jobId = null;
+    pv.wanted = 0;
+    pv.shown = 0;
+    pv.wantResult = false;
+    pv.resultShown = false;
+    pv.kind = "none";
+    if (pv.url) URL.revokeObjectURL(pv.url);
+    pv.url = null;
+    const img = $("#preview");
+    img.hidden = true;
+    img.removeAttribute("src");
+    img.dataset.seq = "0";
+    img.dataset.kind = "none";
+    delete img.dataset.job;
+    $("#preview-empty").hidden = false;
+  }
+
   function previewWant(jobId, seq) {
     if (pv.jobId !== jobId) return;
     if (seq > pv.wanted) pv.wanted = seq;
@@ -1460,11 +1525,13 @@
     if (id !== state.liveId) {
       state.liveId = id;
       if (id !== null) previewSwitch(state.jobs.get(id));
+      else previewClear();
     }
     const job = id !== null ? state.jobs.get(id) : null;
     const cancel = $("#cancel");
     if (!job) {
       live.dataset.state = "idle";
+      delete live.dataset.job;
       $("#live-title").textContent = "Now running";
       $("#live-job").textContent = "";
       $("#live-state").hidden = true;
@@ -1538,7 +1605,9 @@
         $("[data-testid=remove]", li).setAttribute("aria-label", `Remove job ${job.id} from the queue`);
       }
       keep.add(job.id);
-      const pos = job.queue_position ?? i + 1;
+      // The place in this list: the server's queue_position is only sent
+      // with the job's own events, so it goes stale as jobs ahead finish.
+      const pos = i + 1;
       $(".position", li).textContent = String(pos);
       $(".position", li).title = `position ${pos} in the queue`;
       $(".queue-title", li).textContent = `#${job.id} ${jobTitle(job)}`;
@@ -1584,12 +1653,20 @@
     badge.textContent = job.state === "cancelled" && job.has_result ? "cancelled · kept" : job.state;
     badge.dataset.state = job.state;
     const meta = [settingsSummary(job.settings)];
-    if (job.width && job.height) meta.push(`${job.width}×${job.height}`);
+    // The result's size: the photo's for the optimiser; a fast job's (its
+    // `size`, or a sheet's tiles) is read from the picture once loaded.
+    const sizeFromResult = job.settings?.method === "fast";
+    if (job.width && job.height && !sizeFromResult) meta.push(`${job.width}×${job.height}`);
     if (job.state !== "done" && job.iterations) meta.push(`stopped at ${job.iteration} / ${job.iterations}`);
     if (job.kind === "video" && job.frames) meta.push(`${job.frames_done || 0} of ${job.frames} frames`);
     if (job.elapsed_s) meta.push(fmtTime(job.elapsed_s));
     if (job.costs && job.costs.total !== undefined) meta.push(`cost ${fmtNum(job.costs.total)}`);
-    $(".history-meta", li).textContent = meta.join(" · ");
+    const metaEl = $(".history-meta", li);
+    metaEl.textContent = meta.join(" · ");
+    const showSize = (img) => img.addEventListener("load", () => {
+      meta.splice(1, 0, `${img.naturalWidth}×${img.naturalHeight}`);
+      metaEl.textContent = meta.join(" · ");
+    }, { once: true });
 
     const compareWrap = $(".compare-wrap", li);
     const compare = $(".compare", li);
@@ -1612,6 +1689,7 @@
       }
       if (isVideo) $(".compare-result", li).alt = "Result GIF (after)";
       $(".compare-result", li).src = `/api/jobs/${job.id}/result`;
+      if (sizeFromResult && !job.settings?.sheet) showSize($(".compare-result", li));
       const range = $(".compare-range", li);
       range.setAttribute("aria-label", `Job ${job.id}: reveal the photo (left) or the result (right)`);
       const setPos = () => compare.style.setProperty("--pos", `${range.value}%`);
@@ -1625,18 +1703,16 @@
       });
       if (job.settings?.sheet) {
         // A sheet is not the photo's shape: shown whole, opened full size on a click.
-        compare.replaceWith(el("a", { class: "sheet-result", href: `/api/jobs/${job.id}/result`, target: "_blank", rel: "noopener", "data-testid": "sheet-result" },
-          el("img", { src: `/api/jobs/${job.id}/result`, alt: `Contact sheet of job ${job.id}: the photo, then each style, numbered`, loading: "lazy" })));
+        const sheet = el("img", { src: `/api/jobs/${job.id}/result`, alt: `Contact sheet of job ${job.id}: the photo, then each style, numbered`, loading: "lazy" });
+        showSize(sheet);
+        compare.replaceWith(el("a", { class: "sheet-result", href: `/api/jobs/${job.id}/result`, target: "_blank", rel: "noopener", "data-testid": "sheet-result" }, sheet));
         $(".compare-tools", li).remove();
       }
       const dl = $("[data-testid=download-result]", li);
       dl.href = `/api/jobs/${job.id}/result`;
-      if (job.kind === "video") {
-        dl.setAttribute("download", `stylized-${job.id}.gif`);
-        dl.textContent = "Download GIF";
-      } else {
-        dl.setAttribute("download", `stylize-${job.id}.png`);
-      }
+      // The server's name for it, as the output folder and the ZIP have it.
+      dl.setAttribute("download", job.result_name || `stylize-${job.id}.${job.kind === "video" ? "gif" : "png"}`);
+      if (job.kind === "video") dl.textContent = "Download GIF";
     } else {
       compareWrap.classList.add("no-result");
       compare.replaceChildren(el("div", { class: "no-result-text", text: job.state === "failed" ? "failed" : "no result" }));
@@ -1646,7 +1722,10 @@
     const csv = $("[data-testid=download-costs]", li);
     // A fast job has no iterations, so no costs.
     if ((job.state === "cancelled" && !job.has_result) || job.settings?.method === "fast") csv.remove();
-    else { csv.href = `/api/jobs/${job.id}/costs.csv`; csv.setAttribute("download", `stylize-${job.id}-costs.csv`); }
+    else {
+      csv.href = `/api/jobs/${job.id}/costs.csv`;
+      csv.setAttribute("download", job.result_name ? `${job.result_name.replace(/\.[^.]*$/, "")}-costs.csv` : `stylize-${job.id}-costs.csv`);
+    }
 
     const err = $(".history-error", li);
     if (job.state === "failed") { err.hidden = false; err.textContent = job.error || "failed"; }
@@ -1662,7 +1741,9 @@
     remove.setAttribute("aria-label", `Remove job ${job.id} and its files from the history`);
     remove.addEventListener("click", (e) => removeJob(job.id, e.currentTarget));
     const code = $("[data-testid=command]", li);
-    code.textContent = job.command || "";
+    // Its words, each kept on one line; the text is the command, unchanged.
+    const words = (job.command || "").split(" ");
+    code.replaceChildren(...words.flatMap((w, i) => [i ? " " : null, el("span", { class: "arg", text: w })]).filter((n) => n !== null));
     const copy = $("[data-testid=copy-command]", li);
     if (!job.command) copy.remove();
     else copy.addEventListener("click", () => copyText(job.command, copy));
@@ -1728,6 +1809,8 @@
     }
     scheduleEstimate();
     document.querySelector(".form-card").scrollIntoView({ behavior: "smooth", block: "start" });
+    // Focus follows the page to the form (the button pressed is out of view).
+    $("#new-job-title").focus({ preventScroll: true });
     let content, styles, jobMask;
     try {
       [content, styles, jobMask] = await Promise.all([
@@ -1785,8 +1868,8 @@
     $("#method").addEventListener("change", () => { applyMethod($("#method").value); setNetworkStyle(state.networkStyle); renderMask(); clearError(); scheduleEstimate(); });
     $("#reset-settings").addEventListener("click", () => { applyPreset($("#preset").value); scheduleEstimate(); });
     // A clip holds more than a photo of its frames' size: estimated again.
-    $("#as-video").addEventListener("change", () => { renderMask(); scheduleEstimate(); });
-    $("#sheet").addEventListener("change", () => { renderMask(); scheduleEstimate(); });
+    $("#as-video").addEventListener("change", () => { clearError(); renderMask(); scheduleEstimate(); });
+    $("#sheet").addEventListener("change", () => { clearError(); renderMask(); scheduleEstimate(); });
     setupMask();
     for (const [, id] of SETTINGS_FIELDS) {
       const input = document.getElementById(id);

@@ -368,11 +368,7 @@ impl Board {
             .values()
             .filter_map(|job| {
                 let file = job.result_file.clone()?;
-                let (photo, paintings) = job.names();
-                let stopped = job.state == JobState::Cancelled;
-                let name =
-                    crate::kept_result::kept_name(&photo, &paintings, stopped, job.result_type().1);
-                Some((file, name))
+                Some((file, job.result_name()))
             })
             .collect()
     }

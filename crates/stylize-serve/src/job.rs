@@ -193,6 +193,9 @@ pub(crate) struct JobView {
     /// output folder (the folder itself is not shown: the page may be
     /// served to other machines).
     pub(crate) kept_as: Option<String>,
+    /// The name the result downloads under, `--output-dir`'s for it
+    /// ([`Job::result_name`]).
+    pub(crate) result_name: String,
     pub(crate) error: Option<String>,
     pub(crate) warnings: Vec<String>,
     pub(crate) estimate_bytes: u64,
@@ -258,6 +261,7 @@ impl Job {
                 .as_ref()
                 .and_then(|p| p.file_name())
                 .map(|n| n.to_string_lossy().into_owned()),
+            result_name: self.result_name(),
             error: self.error.clone(),
             warnings: self.warnings.clone(),
             estimate_bytes: self.estimate_bytes,
@@ -292,6 +296,16 @@ impl Job {
             styles.push("sheet".into());
         }
         (self.content_name.clone(), styles)
+    }
+
+    /// The file name of the result: the photo's and the paintings' names
+    /// ([`crate::kept_result::kept_name`]), as the output folder keeps it
+    /// (which numbers it where the name is taken), the page downloads it
+    /// and the results ZIP holds it.
+    pub(crate) fn result_name(&self) -> String {
+        let (photo, paintings) = self.names();
+        let stopped = self.state == JobState::Cancelled;
+        crate::kept_result::kept_name(&photo, &paintings, stopped, self.result_type().1)
     }
 
     /// The result's media type and file extension.

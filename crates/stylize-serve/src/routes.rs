@@ -897,19 +897,16 @@ async fn read_file(path: PathBuf, what: &str) -> ApiResult<Vec<u8>> {
 }
 
 async fn result(State(app): State<Arc<App>>, Path(id): Path<u64>) -> ApiResult<Response> {
-    let (path, (kind, ext)) = app
-        .board
-        .with_job(id, |j, _| (j.result_file.clone(), j.result_type()))?;
+    let (path, kind, name) = app.board.with_job(id, |j, _| {
+        (j.result_file.clone(), j.result_type().0, j.result_name())
+    })?;
     let path = path.ok_or_else(|| ApiError::not_found(format!("a result of job {id}")))?;
     let bytes = read_file(path, "the result").await?;
     Ok((
         [
             (header::CONTENT_TYPE, kind.to_string()),
             (header::CACHE_CONTROL, "no-store".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("inline; filename=\"stylized-{id}.{ext}\""),
-            ),
+            (header::CONTENT_DISPOSITION, disposition("inline", &name)),
         ],
         bytes,
     )
@@ -1013,18 +1010,57 @@ async fn results_zip(State(app): State<Arc<App>>) -> ApiResult<Response> {
 }
 
 async fn costs_csv(State(app): State<Arc<App>>, Path(id): Path<u64>) -> ApiResult<Response> {
-    let csv = app.board.with_job(id, |j, _| j.costs_csv())?;
+    let (csv, name) = app
+        .board
+        .with_job(id, |j, _| (j.costs_csv(), costs_name(&j.result_name())))?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"costs-{id}.csv\""),
+                disposition("attachment", &name),
             ),
         ],
         csv,
     )
         .into_response())
+}
+
+/// The costs CSV's file name beside the result's: `chelsea-udnie-costs.csv`.
+fn costs_name(result_name: &str) -> String {
+    let stem = result_name
+        .rsplit_once('.')
+        .map_or(result_name, |(stem, _)| stem);
+    format!("{stem}-costs.csv")
+}
+
+/// A `Content-Disposition` value naming `name` (letters, digits and
+/// `-_.+`, as [`crate::kept_result::kept_name`] makes them): an ASCII
+/// `filename` (other letters as `_`) for old clients and the exact one as
+/// RFC 6266's `filename*` in UTF-8.
+fn disposition(kind: &str, name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if ascii == name {
+        return format!("{kind}; filename=\"{name}\"");
+    }
+    let mut encoded = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.+".contains(&b) {
+            encoded.push(char::from(b));
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
 async fn cancel(
@@ -1040,4 +1076,22 @@ async fn delete_job(State(app): State<Arc<App>>, Path(id): Path<u64>) -> ApiResu
         log::warn!("{}: not removed: {e}", dir.display());
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn downloads_are_named_after_the_result() {
+        assert_eq!(costs_name("chelsea-udnie.png"), "chelsea-udnie-costs.csv");
+        assert_eq!(
+            disposition("inline", "chelsea-udnie+great_wave.png"),
+            "inline; filename=\"chelsea-udnie+great_wave.png\""
+        );
+        assert_eq!(
+            disposition("attachment", "café-udnie.png"),
+            "attachment; filename=\"caf_-udnie.png\"; filename*=UTF-8''caf%C3%A9-udnie.png"
+        );
+    }
 }

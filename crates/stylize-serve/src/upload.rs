@@ -231,6 +231,11 @@ fn sniff(part: &str, name: String, bytes: Vec<u8>) -> Result<UploadedFile, ApiEr
         None => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             match stylize::undecodable_photo_reason(&bytes) {
+                _ if bytes.is_empty() => format!("{part} `{name}` is empty (0 bytes)"),
+                // A clip sent as the photo: say how to paint it.
+                None if part == "content" && clip_container(&bytes).is_some() => {
+                    format!("content `{name}` is a video clip, not a photo: paint it as a video")
+                }
                 // A phone's photo: what it is and how to convert it.
                 Some(why) => format!(
                     "{part} `{name}` is {why}; the page takes PNG, JPEG, WebP or GIF images"
@@ -247,18 +252,36 @@ fn sniff(part: &str, name: String, bytes: Vec<u8>) -> Result<UploadedFile, ApiEr
 /// # Errors
 /// 415 naming the file.
 fn sniff_clip(name: String, bytes: Vec<u8>) -> Result<UploadedFile, ApiError> {
-    let (media_type, ext) = match image::guess_format(&bytes) {
+    let format = image::guess_format(&bytes);
+    let (media_type, ext) = match format {
         Ok(ImageFormat::Gif) => ("image/gif", "gif"),
         Ok(ImageFormat::Png) => ("image/apng", "png"),
         Ok(ImageFormat::WebP) => ("image/webp", "webp"),
-        _ if bytes.get(4..8) == Some(b"ftyp") => ("video/mp4", "mp4"),
-        _ if bytes.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]) => ("video/webm", "webm"),
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("video `{name}` is not a GIF, APNG, WebP, MP4 or WebM clip"),
-            ))
-        }
+        _ => match clip_container(&bytes) {
+            Some(container) => container,
+            None => {
+                let why = if bytes.is_empty() {
+                    "is empty (0 bytes)".to_owned()
+                } else if let Some(phone) = stylize::undecodable_photo_reason(&bytes) {
+                    format!("is {phone}")
+                } else if let Ok(still) = format {
+                    // A still photo sent as a clip: say how to paint it.
+                    format!(
+                        "is a still {} image, not a clip: paint it as a photo",
+                        still
+                            .to_mime_type()
+                            .trim_start_matches("image/")
+                            .to_uppercase()
+                    )
+                } else {
+                    "is not a GIF, APNG, WebP, MP4 or WebM clip".to_owned()
+                };
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    format!("video `{name}` {why}"),
+                ));
+            }
+        },
     };
     Ok(UploadedFile {
         name,
@@ -266,6 +289,19 @@ fn sniff_clip(name: String, bytes: Vec<u8>) -> Result<UploadedFile, ApiError> {
         media_type,
         ext,
     })
+}
+
+/// The media type and extension of a video container ffmpeg reads, from
+/// its first bytes: MP4/MOV (an `ftyp` box first; HEIC photos too are such
+/// boxes, so those are told apart by their brand), WebM/MKV (EBML).
+fn clip_container(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
+    if bytes.get(4..8) == Some(b"ftyp") && stylize::undecodable_photo_reason(bytes).is_none() {
+        Some(("video/mp4", "mp4"))
+    } else if bytes.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]) {
+        Some(("video/webm", "webm"))
+    } else {
+        None
+    }
 }
 
 /// Writes `file` into `dir` as `stem.ext`.
@@ -330,6 +366,39 @@ mod tests {
         assert_eq!(shown(&"x".repeat(64)), "x".repeat(64));
         assert_eq!(shown(&"é".repeat(65)), format!("{}...", "é".repeat(64)));
         assert_eq!(shown("a\nb"), "ab");
+    }
+
+    #[test]
+    fn empty_files_clips_and_stills_are_told_apart() {
+        let e = sniff("style", "a.png".into(), Vec::new()).expect_err("empty");
+        assert_eq!(e.message, "style `a.png` is empty (0 bytes)");
+        let e = sniff_clip("a.mp4".into(), Vec::new()).expect_err("empty");
+        assert_eq!(e.message, "video `a.mp4` is empty (0 bytes)");
+        let mp4 = b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2mp41".to_vec();
+        let e = sniff("content", "walk.mp4".into(), mp4.clone()).expect_err("a clip");
+        assert_eq!(
+            e.message,
+            "content `walk.mp4` is a video clip, not a photo: paint it as a video"
+        );
+        assert_eq!(sniff_clip("walk.mp4".into(), mp4).expect("clip").ext, "mp4");
+        // A painting that is a clip is only "not an image".
+        let webm = vec![0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81];
+        let e = sniff("style", "w.webm".into(), webm).expect_err("a clip");
+        assert!(e.message.contains("is not a PNG, JPEG"), "{}", e.message);
+        let jpeg = b"\xff\xd8\xff\xe0\0\x10JFIF\0".to_vec();
+        let e = sniff_clip("cat.jpg".into(), jpeg).expect_err("a still");
+        assert_eq!(
+            e.message,
+            "video `cat.jpg` is a still JPEG image, not a clip: paint it as a photo"
+        );
+        // An iPhone's HEIC photo is not taken for an MP4 clip.
+        let heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec();
+        let e = sniff_clip("IMG_0001.HEIC".into(), heic).expect_err("a photo");
+        assert!(
+            e.message.contains("is a HEIC (HEIF) image"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -753,6 +753,12 @@ async fn a_job_from_upload_to_download() {
     let (status, png, headers) = send(&app, get(&format!("/api/jobs/{id}/result"))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], "image/png");
+    // Named as the output folder and the ZIP name it.
+    assert_eq!(job["result_name"], "chelsea-udnie.png");
+    assert_eq!(
+        headers[header::CONTENT_DISPOSITION],
+        "inline; filename=\"chelsea-udnie.png\""
+    );
     let img = image::load_from_memory(&png).expect("a valid PNG");
     assert_eq!((img.width(), img.height()), (451, 300));
 
@@ -777,8 +783,12 @@ async fn a_job_from_upload_to_download() {
     let (status, _, _) = send(&app, get(&format!("/api/jobs/{id}/styles/1"))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
-    let (status, csv, _) = send(&app, get(&format!("/api/jobs/{id}/costs.csv"))).await;
+    let (status, csv, headers) = send(&app, get(&format!("/api/jobs/{id}/costs.csv"))).await;
     assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"chelsea-udnie-costs.csv\""
+    );
     let csv = String::from_utf8(csv).expect("UTF-8");
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "iteration,scale,total,content,style,tv,elapsed_s");
