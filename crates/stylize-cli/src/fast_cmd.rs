@@ -421,22 +421,27 @@ fn paint(
         mask,
         save,
     } = settings;
-    let image = load_image(input)?;
-    // Transparency is kept, as `stylize image` keeps it.
-    let alpha = stylize::alpha_channel(&image);
-    let photo = image.to_rgb32f();
-    // Refused before resizing: an upscaled thumbnail is not a photo.
-    let (width, height) = photo.dimensions();
-    if width < MIN_SIDE || height < MIN_SIDE {
-        return Err(stylize_feedforward::Error::ImageTooSmall {
-            what: "content image",
-            width,
-            height,
-            min: MIN_SIDE,
+    // The decoded photo and its float copy at its own size are let go as
+    // soon as the next is made (the memory check counts one of each).
+    let (photo, alpha, (width, height)) = {
+        let image = load_image(input)?;
+        // Transparency is kept, as `stylize image` keeps it.
+        let alpha = stylize::alpha_channel(&image);
+        let full = image.to_rgb32f();
+        drop(image);
+        // Refused before resizing: an upscaled thumbnail is not a photo.
+        let (width, height) = full.dimensions();
+        if width < MIN_SIDE || height < MIN_SIDE {
+            return Err(stylize_feedforward::Error::ImageTooSmall {
+                what: "content image",
+                width,
+                height,
+                min: MIN_SIDE,
+            }
+            .into());
         }
-        .into());
-    }
-    let photo = resize_longest(&photo, size);
+        (resize_longest(&full, size), alpha, (width, height))
+    };
     // Too elongated for this --size: say which --size would do.
     let (w, h) = photo.dimensions();
     if w.min(h) < MIN_SIDE {

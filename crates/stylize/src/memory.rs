@@ -163,8 +163,11 @@ pub(crate) fn estimate_fast_bytes(
 /// working buffers: the decoded photo, its f32 copy resampled to each
 /// scale, and the result resized back to the photo's size (f32, then
 /// 8-bit with alpha). Measured: 29.4 bytes a pixel over a 64x64 photo's
-/// peak for an 8000x8000 photo at `--size 64` (2 iterations, 1 thread).
-const FULL_SIZE_BYTES_PER_PIXEL: f64 = 32.0;
+/// peak for an 8000x8000 8-bit RGB photo at `--size 64` (2 iterations, 1
+/// thread); a 16-bit RGBA photo holds more (8 bytes a pixel decoded, its
+/// alpha channel, an RGBA result): 3.67 GiB peak RSS for a 10000x10000
+/// one at `--size 64` (Intel Xeon), where 32 here gave 3.5 GiB.
+const FULL_SIZE_BYTES_PER_PIXEL: f64 = 38.0;
 
 /// Extra bytes per pixel of the photo's size with the luminance colour
 /// mode, which puts the photo's colours back at full size (measured: 23.4
