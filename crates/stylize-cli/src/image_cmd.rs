@@ -1,7 +1,7 @@
 //! The `image` job: one photo in the style of one or more paintings.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use stylize::{
@@ -24,6 +24,29 @@ use crate::{JobResult, Outcome};
 ///
 /// # Errors
 /// Any [`Error`], for `main` to print.
+/// Where a stopped run's image goes when `output` already holds a file:
+/// `STEM-stopped.EXT` beside it, or `STEM-stopped-2.EXT` and on where
+/// that is taken (a free name, so no file is replaced).
+fn stopped_beside(output: &Path) -> PathBuf {
+    let stem = output
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let ext = output
+        .extension()
+        .map_or_else(String::new, |e| format!(".{}", e.to_string_lossy()));
+    (1u32..)
+        .map(|k| {
+            let n = if k == 1 {
+                String::new()
+            } else {
+                format!("-{k}")
+            };
+            output.with_file_name(format!("{stem}-stopped{n}{ext}"))
+        })
+        .find(|p| p.symlink_metadata().is_err())
+        .unwrap_or_else(|| output.to_path_buf())
+}
+
 pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let say = |msg: String| {
         if !quiet {
@@ -206,6 +229,9 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     .with_plot(cli.plot.as_deref(), title)
     .with_plain_lines(!quiet && !show_bars)
     .with_interrupt(interrupt.clone());
+    // A painting already at the output (an earlier run's) is not replaced
+    // by an unfinished one: the image so far of a stopped run goes beside it.
+    let output_existed = cli.output.symlink_metadata().is_ok();
     let start = Instant::now();
     let mut result = stylizer.stylize(&content, &styles, &config, &mut observer)?;
     // The photo kept where the mask says (the image so far too).
@@ -214,7 +240,13 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     }
     // The painting first: a plot, log or snapshot that fails to write
     // then costs only itself, and the message says the painting is there.
-    let saved = save_image_with(&result.image, &cli.output, &save_options);
+    let interrupted = result.stopped && interrupt.requested();
+    let target = if interrupted && output_existed {
+        stopped_beside(&cli.output)
+    } else {
+        cli.output.clone()
+    };
+    let saved = save_image_with(&result.image, &target, &save_options);
     // The log and the plot are written even when the painting cannot be.
     let side_outputs = observer.finish();
     if let Err(e) = saved {
@@ -228,11 +260,16 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     }
     let costs = result.final_costs;
     let (c, s, t) = (costs.content, costs.style, costs.total);
-    if result.stopped && interrupt.requested() {
+    if interrupted {
+        let kept = if target == cli.output {
+            String::new()
+        } else {
+            format!("; {} is left as it was", cli.output.display())
+        };
         say(format!(
-            "interrupted after iteration {}: wrote the image so far to {} ({}x{}); cost at its last step's start {t:.4e}",
+            "interrupted after iteration {}: wrote the image so far to {} ({}x{}); cost at its last step's start {t:.4e}{kept}",
             result.iterations,
-            cli.output.display(),
+            target.display(),
             result.image.width(),
             result.image.height(),
         ));

@@ -2013,6 +2013,57 @@ fn sigint_keeps_the_image_so_far_and_exits_130() {
     assert!(off < step / 4.0, "off by {off}, one step {step}");
 }
 
+/// A painting already at the output is not replaced by a stopped run's
+/// image so far: that goes beside it, under a free `-stopped` name.
+#[test]
+fn sigint_leaves_an_earlier_painting_at_the_output_alone() {
+    let Some(weights) =
+        common::hed_weights("sigint_leaves_an_earlier_painting_at_the_output_alone")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("out.png");
+    let earlier = b"an earlier run's painting".to_vec();
+    std::fs::write(&out, &earlier).unwrap();
+    // A name already taken is not replaced either.
+    std::fs::write(d.join("out-stopped.png"), b"taken").unwrap();
+    let child = stylize()
+        .arg("image")
+        .arg("--content")
+        .arg(common::asset("chelsea.jpg"))
+        .arg("--style")
+        .arg(common::asset("udnie.jpg"))
+        .arg("--output")
+        .arg(&out)
+        .arg("--weights")
+        .arg(&weights)
+        .args([
+            "--size",
+            "64",
+            "--iterations",
+            "100000",
+            "--save-every",
+            "1",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_file(&d.join("out.0003.png"), 20);
+    sigint(child.id());
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert_eq!(std::fs::read(&out).unwrap(), earlier, "{err}");
+    assert_eq!(std::fs::read(d.join("out-stopped.png")).unwrap(), b"taken");
+    let stopped = d.join("out-stopped-2.png");
+    let img = image::open(&stopped).unwrap();
+    assert_eq!(img.width(), 451, "the photo's size");
+    assert!(err.contains("out-stopped-2.png"), "{err}");
+    assert!(err.contains("out.png is left as it was"), "{err}");
+}
+
 /// An output that is one of the inputs is refused (the file untouched)
 /// unless `--overwrite` says to replace it.
 #[test]
