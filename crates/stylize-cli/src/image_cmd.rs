@@ -246,6 +246,8 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     } else {
         cli.output.clone()
     };
+    // (A JPEG's lost transparency was said before the run.)
+    result.image = crate::progress::flattened_for(&target, result.image);
     let saved = save_image_with(&result.image, &target, &save_options);
     // The log and the plot are written even when the painting cannot be.
     let side_outputs = observer.finish();

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
+use image::DynamicImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use stylize::DownloadProgress;
 use stylize::{save_image_with, Error, Iteration, Observer, RunInfo, SaveOptions};
@@ -192,10 +193,9 @@ impl CliObserver {
         if let Some((every, output)) = &self.save_every {
             if it.iteration.is_multiple_of(*every) {
                 let path = snapshot_path(output, it.iteration);
-                if let Err(e) = it
-                    .image()
-                    .and_then(|image| save_image_with(&image, &path, &self.save_options))
-                {
+                if let Err(e) = it.image().and_then(|image| {
+                    save_image_with(&flattened_for(&path, image), &path, &self.save_options)
+                }) {
                     let mut why = e.to_string();
                     let mut cause = std::error::Error::source(&e);
                     while let Some(c) = cause {
@@ -309,6 +309,18 @@ pub(crate) fn human_duration(seconds: f64) -> String {
 }
 
 /// `out/result.png`, 120 -> `out/result.0120.png`.
+/// `image` without its alpha channel when `path` is a JPEG, which cannot
+/// keep it: the run said so once before it began, and the library's
+/// warning on each save would repeat it for every snapshot.
+pub(crate) fn flattened_for(path: &Path, image: DynamicImage) -> DynamicImage {
+    let jpeg = stylize::output_format(path).ok() == Some(image::ImageFormat::Jpeg);
+    if jpeg && image.color().has_alpha() {
+        DynamicImage::ImageRgb8(image.to_rgb8())
+    } else {
+        image
+    }
+}
+
 pub(crate) fn snapshot_path(output: &Path, iteration: usize) -> PathBuf {
     let stem = output
         .file_stem()

@@ -2966,13 +2966,17 @@ fn a_transparent_photo_to_jpeg_is_said_before_the_run() {
     let out = dir.path().join("out.jpg");
     let mut args = base_args(&out, &weights);
     args[1] = photo.to_str().unwrap().to_string();
+    // With snapshots too: said once, not again at each save.
+    args.extend(["--save-every".to_string(), "1".to_string()]);
     let o = stylize().args(&args).output().unwrap();
     let err = stderr(&o);
     assert!(o.status.success(), "{err}");
     let early = err.find("is partly transparent, and a JPEG output cannot keep that");
     let wrote = err.find("wrote ");
     assert!(early.is_some() && early < wrote, "{err}");
+    assert_eq!(err.matches("transparen").count(), 1, "{err}");
     assert!(out.is_file());
+    assert!(dir.path().join("out.0001.jpg").is_file());
 }
 
 /// Without a terminal (a log file, `nohup`) there is no bar: the run says
