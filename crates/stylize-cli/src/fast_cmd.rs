@@ -142,21 +142,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         (paintings, sizes)
     };
     // A painting too small for the style network, named before any work.
-    if let Some((path, (w, h))) = painting_files
-        .iter()
-        .zip(&style_sizes)
-        .find(|(_, (w, h))| (*w).min(*h) < MIN_SIDE)
-    {
-        return Err(Error::parameter(
-            "style",
-            format!(
-                "{} is {w}x{h} px; the style network needs a painting of at least {MIN_SIDE} px \
-                 on each side",
-                path.display()
-            ),
-        )
-        .into());
-    }
+    check_painting_sizes(&painting_files, &style_sizes)?;
     // What the memory allows, before the models load: each image of a
     // folder is checked as its turn comes.
     let limit = crate::setup::memory_limit(cli.max_memory, cli.threads, Workers::Networks);
@@ -394,6 +380,58 @@ pub fn refuse_over_memory(
     ))
 }
 
+/// Refuses a photo `input` of `own` size that, at `--size size`, is
+/// `working` with a side under the networks' least, saying which `--size`
+/// would do.
+///
+/// # Errors
+/// [`Error::Parameter`] (`size`).
+fn check_working_size(
+    input: &Path,
+    own: (u32, u32),
+    (w, h): (u32, u32),
+    size: u32,
+) -> Result<(), Error> {
+    if w.min(h) >= MIN_SIDE {
+        return Ok(());
+    }
+    let advice = match stylize_feedforward::least_longest(own, size) {
+        Some(needed) => format!("use --size {needed} or more"),
+        None => "it is too narrow at any --size".to_string(),
+    };
+    Err(Error::parameter(
+        "size",
+        format!(
+            "{} is {w}x{h} at --size {size}; the networks need at least {MIN_SIDE} px on each \
+             side: {advice}",
+            input.display()
+        ),
+    ))
+}
+
+/// Refuses a painting (of `paths`, whose sizes are `sizes`) too small for
+/// the style network, naming it.
+///
+/// # Errors
+/// [`Error::Parameter`] (`style`).
+pub(crate) fn check_painting_sizes(paths: &[PathBuf], sizes: &[(u32, u32)]) -> Result<(), Error> {
+    match paths
+        .iter()
+        .zip(sizes)
+        .find(|(_, (w, h))| (*w).min(*h) < MIN_SIDE)
+    {
+        Some((path, (w, h))) => Err(Error::parameter(
+            "style",
+            format!(
+                "{} is {w}x{h} px; the style network needs a painting of at least {MIN_SIDE} px \
+                 on each side",
+                path.display()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// What every image of a run is painted and written with.
 struct Settings<'a> {
     style: &'a FastStyle,
@@ -432,33 +470,19 @@ fn paint(
         // Refused before resizing: an upscaled thumbnail is not a photo.
         let (width, height) = full.dimensions();
         if width < MIN_SIDE || height < MIN_SIDE {
-            return Err(stylize_feedforward::Error::ImageTooSmall {
-                what: "content image",
-                width,
-                height,
-                min: MIN_SIDE,
-            }
+            return Err(Error::parameter(
+                "content",
+                format!(
+                    "{} is {width}x{height} px; the networks need at least {MIN_SIDE} px on \
+                     each side",
+                    input.display()
+                ),
+            )
             .into());
         }
         (resize_longest(&full, size), alpha, (width, height))
     };
-    // Too elongated for this --size: say which --size would do.
-    let (w, h) = photo.dimensions();
-    if w.min(h) < MIN_SIDE {
-        let advice = match stylize_feedforward::least_longest((width, height), size) {
-            Some(needed) => format!("use --size {needed} or more"),
-            None => "it is too narrow at any --size".to_string(),
-        };
-        return Err(Error::parameter(
-            "size",
-            format!(
-                "{} is {w}x{h} at --size {size}; the networks need at least {MIN_SIDE} px on \
-                 each side: {advice}",
-                input.display()
-            ),
-        )
-        .into());
-    }
+    check_working_size(input, (width, height), photo.dimensions(), size)?;
     let mut out: Rgb32FImage = fast.stylize(&photo, style, options)?;
     if preserve_colors {
         out = stylize::combine_luminance(&out, &photo)?;
@@ -661,7 +685,10 @@ impl SheetRun<'_> {
 
     /// The photo at a tile's size.
     fn photo(&self, content: &Path) -> Result<Rgb32FImage, Error> {
-        Ok(resize_longest(&load_image(content)?.to_rgb32f(), self.size))
+        let full = load_image(content)?.to_rgb32f();
+        let photo = resize_longest(&full, self.size);
+        check_working_size(content, full.dimensions(), photo.dimensions(), self.size)?;
+        Ok(photo)
     }
 
     /// Counts a finished tile; Ctrl-C stops the sheet there.

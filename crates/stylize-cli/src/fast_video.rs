@@ -192,7 +192,15 @@ pub fn run(
     }
     let style = match builtin {
         Some(mix) => FastStyle::Builtin(mix),
-        None => run_style(&fast, prepared.styles, &prepared.config.image)?,
+        None => {
+            let sizes: Vec<(u32, u32)> = prepared
+                .styles
+                .iter()
+                .map(|s| (s.width(), s.height()))
+                .collect();
+            crate::fast_cmd::check_painting_sizes(&cli.common.style, &sizes)?;
+            run_style(&fast, prepared.styles, &prepared.config.image)?
+        }
     };
     let mut sink = create_sink(
         &cli.output,

@@ -179,6 +179,14 @@ where
                 n += 1;
                 bar.0.inc(1);
             }
+            (None, None) if n < 2 => {
+                return Err(format!(
+                    "the clips have {n} frame{} each; the warping error compares each frame \
+                     with the one before, so it needs at least two",
+                    if n == 1 { "" } else { "s" }
+                )
+                .into())
+            }
             (None, None) => return report.finish().map(Some),
             (o, _) => {
                 // One of the two had a frame more: count the rest of it.

@@ -1458,6 +1458,31 @@ fn a_size_too_small_for_the_photos_shape_names_one_that_fits() {
         "--size {} worked too: the hint is not the least",
         h - 1
     );
+    // A sheet's tiles say the same, naming the photo.
+    let out = dir.path().join("refused.png");
+    let o = fast()
+        .args(["-c", s(&common::asset("chelsea.jpg")), "--sheet"])
+        .args(["--size", "16", "-o", s(&out)])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("chelsea.jpg is 16x11 at --size 16"), "{err}");
+    assert!(err.contains(&format!("use --size {hint} or more")), "{err}");
+    // A photo too small at any size is named too.
+    let dot = dir.path().join("dot.png");
+    image::RgbImage::new(1, 1).save(&dot).unwrap();
+    let o = fast()
+        .args(["-c", s(&dot), "--builtin", "3", "-o", s(&out)])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("dot.png is 1x1 px; the networks need at least 16 px"),
+        "{err}"
+    );
+    assert!(!out.exists());
 }
 
 /// A painting bundled with the binary is taken by its name (what the web

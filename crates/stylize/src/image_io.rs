@@ -60,15 +60,35 @@ pub fn load_image(path: &Path) -> Result<DynamicImage> {
 ///
 /// # Errors
 /// [`Error::Io`] when the file cannot be opened, [`Error::ImageDecode`]
-/// when it is a folder or its header cannot be read.
+/// when it is a folder or empty, its header cannot be read, or it is
+/// larger than [`ImageLimits::DEFAULT`] (as [`load_image`] would say: a
+/// memory check then does not ask for memory that decoding would refuse).
 pub fn image_size(path: &Path) -> Result<(u32, u32)> {
     let decode_err = |reason: &str, source| decode_error(path, reason, source);
+    if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+        return Err(decode_err("the file is empty (0 bytes)", None));
+    }
     let reader = open_reader(path)?;
     readable_format(path, reader.format())?;
     let mut decoder = reader
         .into_decoder()
         .map_err(|e| decode_err("cannot read its header", Some(e)))?;
+    let limits = ImageLimits::DEFAULT;
+    let (w, h) = decoder.dimensions();
+    if w > limits.max_width || h > limits.max_height || decoder.total_bytes() > limits.max_alloc {
+        return Err(decode_err(&over_limits(&limits), None));
+    }
     Ok(stylize_frames::upright_size(&mut decoder))
+}
+
+/// Why an image over `limits` is refused.
+fn over_limits(limits: &ImageLimits) -> String {
+    format!(
+        "larger than the decoding limits ({}x{} px, {:.1} GiB decoded)",
+        limits.max_width,
+        limits.max_height,
+        limits.max_alloc as f64 / f64::from(1u32 << 30)
+    )
 }
 
 /// An [`Error::ImageDecode`] naming `path`.
@@ -147,12 +167,7 @@ pub fn load_image_with_warnings(
     reader.limits(l.clone());
     let too_large = |e: image::ImageError| {
         let reason = if matches!(e, image::ImageError::Limits(_)) {
-            format!(
-                "larger than the decoding limits ({}x{} px, {:.1} GiB decoded)",
-                limits.max_width,
-                limits.max_height,
-                limits.max_alloc as f64 / f64::from(1u32 << 30)
-            )
+            over_limits(limits)
         } else {
             "cannot decode it".to_string()
         };
@@ -766,6 +781,9 @@ mod tests {
             let path = dir.path().join(format!("{w}x{h}.png"));
             std::fs::write(&path, png_header_only(w, h)).unwrap();
             let err = load_image(&path).unwrap_err().to_string();
+            assert!(err.contains("larger than the decoding limits"), "{err}");
+            // The size check before a run's memory check says the same.
+            let err = image_size(&path).unwrap_err().to_string();
             assert!(err.contains("larger than the decoding limits"), "{err}");
         }
         // Under the side limits but over a lowered allocation limit.
