@@ -296,7 +296,8 @@ pub struct ImageArgs {
     #[arg(long, value_name = "DIR", hide = true)]
     pub dump: Option<PathBuf>,
 
-    /// Also save the image every N iterations, as OUTPUT-stem.ITER.ext.
+    /// Also save the image every N iterations, as STEM.NNNN.EXT beside the
+    /// output (`out.0100.png` for `--output out.png`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub save_every: Option<u64>,
 
@@ -554,6 +555,10 @@ fn memory_size(s: &str) -> Result<u64, String> {
 /// fifth of --iterations.
 #[derive(Debug, Args)]
 #[command(mut_arg("style", |a| a.required_unless_present("builtin")))]
+#[command(
+    override_usage = "stylize video [OPTIONS] --input <IN> --output <OUT> --style <IMAGE>...\n       \
+                            stylize video [OPTIONS] --input <IN> --output <OUT> --method fast --builtin <N>"
+)]
 #[command(mut_arg("size", |a| {
     let help = "Working size: the longer side of each frame while painting, in pixels. The \
                 result is resized back to the clip's size. Default: 256 (with --method fast: \
@@ -567,8 +572,8 @@ pub struct VideoArgs {
     #[arg(long, short = 'i', value_name = "IN")]
     pub input: PathBuf,
 
-    /// The result, by extension: `.gif` (one global palette), `.apng`,
-    /// `.webp` (animated), `.y4m`, `.mp4`/`.mov`/`.mkv`/`.webm` (ffmpeg,
+    /// The result, by extension: `.gif` (one global palette), `.apng` or
+    /// `.png` (APNG), `.webp` (animated), `.y4m`, `.mp4`/`.mov`/`.mkv`/`.webm` (ffmpeg,
     /// with the input's audio), or a folder (no extension) of PNG frames.
     #[arg(long, short = 'o', value_name = "OUT")]
     pub output: PathBuf,

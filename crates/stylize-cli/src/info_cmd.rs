@@ -179,10 +179,22 @@ fn weights() -> Item {
     if let Some(path) = std::env::var_os("STYLIZE_WEIGHTS").filter(|v| !v.is_empty()) {
         let path = PathBuf::from(path);
         let (text, ok) = match file_size(&path) {
-            Some(size) => (
-                format!("{} (STYLIZE_WEIGHTS; {})", path.display(), human(size)),
-                true,
-            ),
+            // Its format from its first bytes, as a run tells it (not
+            // read whole: a run checks the tensors).
+            Some(size) => match stylize::detect_weights_format(&path) {
+                Ok(format) => (
+                    format!(
+                        "{} (STYLIZE_WEIGHTS; {}, {format})",
+                        path.display(),
+                        human(size)
+                    ),
+                    true,
+                ),
+                Err(e) => (
+                    format!("STYLIZE_WEIGHTS names {e}: a run would stop there"),
+                    false,
+                ),
+            },
             None => (
                 format!(
                     "STYLIZE_WEIGHTS names {}, which is not a file: a run would stop there",

@@ -777,7 +777,10 @@ fn info_says_what_is_there_and_what_is_missing() {
         std::fs::set_permissions(&fake_ffmpeg, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     let weights = d.join("vgg.h5");
-    std::fs::write(&weights, vec![0u8; 2_000_000]).unwrap();
+    // An HDF5 file's signature, as far as info reads it.
+    let mut h5 = b"\x89HDF\r\n\x1a\n".to_vec();
+    h5.resize(2_000_000, 0);
+    std::fs::write(&weights, h5).unwrap();
     let info = |env: &[(&str, &Path)], json: bool| {
         let mut c = stylize();
         c.arg("info")
@@ -841,7 +844,10 @@ fn info_says_what_is_there_and_what_is_missing() {
     let text = info(&env, false);
     assert_eq!(
         line(&text, "weights"),
-        format!("weights: {} (STYLIZE_WEIGHTS; 2 MB)", weights.display())
+        format!(
+            "weights: {} (STYLIZE_WEIGHTS; 2 MB, Keras HDF5)",
+            weights.display()
+        )
     );
     assert_eq!(
         line(&text, "ffmpeg"),
@@ -879,6 +885,12 @@ fn info_says_what_is_there_and_what_is_missing() {
     // A STYLIZE_WEIGHTS that is not there is flagged.
     let text = info(&[("STYLIZE_WEIGHTS", &d.join("gone.h5"))], false);
     assert!(line(&text, "weights").ends_with("[!]"), "{text}");
+    // And one that is no weights file at all.
+    let notes = d.join("notes.h5");
+    std::fs::write(&notes, b"my notes").unwrap();
+    let text = info(&[("STYLIZE_WEIGHTS", &notes)], false);
+    let w = line(&text, "weights");
+    assert!(w.contains("unknown format") && w.ends_with("[!]"), "{w}");
 
     // The same as JSON.
     let json: serde_json::Value = serde_json::from_str(&info(&env, true)).unwrap();

@@ -132,4 +132,7 @@ pub use weights::download::{
     default_cache_dir, fetch_cached, DownloadProgress, DownloadSpec, NoDownloadProgress,
     DEFAULT_MAX_BYTES, READ_TIMEOUT,
 };
-pub use weights::{load_vgg_weights, ConvWeights, Format as WeightsFormat, VggWeights};
+pub use weights::{
+    detect_format as detect_weights_format, load_vgg_weights, ConvWeights, Format as WeightsFormat,
+    VggWeights,
+};

@@ -133,19 +133,25 @@ impl Planner {
                     if check_fits("content", scale.size, &layers).is_ok() {
                         return Err(advise(e));
                     }
+                    let first = if side == 0 {
+                        "under 1 px".to_string()
+                    } else {
+                        format!(
+                            "{side} px, where the content is {}x{} px",
+                            scale.size.0, scale.size.1
+                        )
+                    };
                     return Err(Error::parameter(
                         "scales",
                         format!(
-                            "with {} scales the first is {side} px, where the content is {}x{} \
-                             px: too small for the network's layers; use fewer scales",
+                            "with {} scales the first is {first}: too small for the network's \
+                             layers; use fewer scales",
                             // As asked: coarse sizes that round alike
                             // are made once, so there may be fewer.
                             match config.scales {
                                 Scales::Fixed(n) => n,
                                 Scales::Auto => sizes.len(),
                             },
-                            scale.size.0,
-                            scale.size.1
                         ),
                     ));
                 }
