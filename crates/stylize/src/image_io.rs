@@ -81,6 +81,24 @@ pub fn image_size(path: &Path) -> Result<(u32, u32)> {
     Ok(stylize_frames::upright_size(&mut decoder))
 }
 
+/// Whether decoding failed because the bytes ran out: the file is cut short.
+fn ends_early(e: &image::ImageError) -> bool {
+    if let image::ImageError::IoError(io) = e {
+        return io.kind() == std::io::ErrorKind::UnexpectedEof;
+    }
+    // A decoder's own error wrapping the reader's.
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::UnexpectedEof {
+                return true;
+            }
+        }
+        source = err.source();
+    }
+    false
+}
+
 /// Why an image over `limits` is refused.
 fn over_limits(limits: &ImageLimits) -> String {
     format!(
@@ -168,6 +186,8 @@ pub fn load_image_with_warnings(
     let too_large = |e: image::ImageError| {
         let reason = if matches!(e, image::ImageError::Limits(_)) {
             over_limits(limits)
+        } else if ends_early(&e) {
+            "it ends early: the file is cut short (an unfinished download or copy?)".to_string()
         } else {
             "cannot decode it".to_string()
         };
@@ -1456,5 +1476,14 @@ mod tests {
         std::fs::write(&empty, b"").unwrap();
         let err = load_image(&empty).unwrap_err().to_string();
         assert!(err.contains("empty.png: the file is empty"), "{err}");
+        // A PNG cut short says so.
+        let mut whole = Vec::new();
+        noise(64)
+            .write_to(&mut std::io::Cursor::new(&mut whole), ImageFormat::Png)
+            .unwrap();
+        let cut = dir.path().join("cut.png");
+        std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
+        let err = load_image(&cut).unwrap_err().to_string();
+        assert!(err.contains("cut.png: it ends early"), "{err}");
     }
 }
