@@ -77,14 +77,14 @@ pub(crate) fn numbered(name: &str, n: u32) -> String {
 /// Copies `result` into `dir` as `name`, or `stem-2.ext`, `stem-3.ext`,
 /// ... when that is taken: no file there is ever replaced. The copy is
 /// written to a hidden temporary file first and appears whole under its
-/// name. Returns where it went.
+/// name, with an ordinary new file's permissions (as the command line's
+/// outputs: `0666` less the umask, not the server's private `0600`).
+/// Returns where it went.
 ///
 /// # Errors
 /// The system's, when the result cannot be read or the copy written.
 pub(crate) fn keep(result: &Path, dir: &Path, name: &str) -> std::io::Result<PathBuf> {
-    let mut temp = tempfile::Builder::new()
-        .prefix(".stylize-kept-")
-        .tempfile_in(dir)?;
+    let mut temp = stylize::output_tempfile(dir, ".stylize-kept-")?;
     std::io::copy(&mut std::fs::File::open(result)?, temp.as_file_mut())?;
     temp.as_file().sync_all()?;
     for n in 1u32.. {
@@ -163,6 +163,16 @@ mod tests {
         assert_eq!(std::fs::read(out.join("a-b-3.png")).unwrap(), b"second");
         // No temporary left.
         assert_eq!(std::fs::read_dir(&out).unwrap().count(), 3);
+        // Readable as the user's other new files are, not private to the server.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let probe = out.join("probe");
+            std::fs::write(&probe, b"").unwrap();
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&kept), mode(&probe));
+            std::fs::remove_file(probe).unwrap();
+        }
         // A result that is gone is an error, and leaves nothing.
         let err = keep(&dir.path().join("gone.png"), &out, "c.png").unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound);
