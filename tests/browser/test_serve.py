@@ -251,6 +251,7 @@ def test_run_to_end_download_png_and_csv(page, server, tmp_path):
     job_id = start(page)["id"]
     item = wait_history(page, job_id, "done")
     expect(page.locator("#iteration")).to_have_text(f"{SHORT_RUN} / {SHORT_RUN}")
+    expect(page.locator("#iteration-label")).to_have_text("Iteration")
     expect(item.locator("[data-testid=history-state]")).to_have_text("done")
     job = server.job(job_id)
 
@@ -1056,6 +1057,9 @@ def test_contact_sheet_of_every_style(page, server):
     assert job["command"].startswith("stylize fast --sheet --content chelsea.jpg --output result.png"), job["command"]
     item = wait_history(page, job["id"], "done")
     expect(item).to_contain_text("contact sheet")
+    # The live panel counts a sheet's tiles.
+    expect(page.locator("#iteration-label")).to_have_text("Tile")
+    expect(page.locator("#iteration")).to_have_text("26 / 26")
     sheet = item.locator("[data-testid=sheet-result] img")
     expect(sheet).to_have_js_property("complete", True)
     width, height = sheet.evaluate("i => [i.naturalWidth, i.naturalHeight]")

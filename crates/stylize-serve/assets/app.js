@@ -1536,6 +1536,7 @@
       $("#live-job").textContent = "";
       $("#live-state").hidden = true;
       cancel.disabled = true;
+      $("#iteration-label").textContent = "Iteration";
       $("#iteration").textContent = "–";
       $("#its-per-s").textContent = "–";
       $("#eta").textContent = "–";
@@ -1559,6 +1560,9 @@
     const its = job.iterations || 0;
     $("#iteration").textContent = `${job.iteration ?? 0} / ${its}`;
     const isVideo = job.kind === "video";
+    // The fast network counts its passes: a sheet's tiles, a clip's frames.
+    const fastJob = job.settings?.method === "fast";
+    $("#iteration-label").textContent = !fastJob ? "Iteration" : job.settings?.sheet ? "Tile" : isVideo ? "Frame" : "Pass";
     $("#frame-stat").hidden = !isVideo;
     if (isVideo) {
       const n = job.frames || 0;
