@@ -485,6 +485,13 @@ def test_files_the_page_knows_are_wrong_are_said_before_start(page, server, tmp_
     expect(page.locator("#start")).to_be_disabled()
     page.uncheck("#as-video")
     wait_fits(page)
+    # Choosing a JPEG unticks it (by its bytes, whatever its name).
+    renamed = tmp_path / "still.gif"
+    renamed.write_bytes(PHOTO.read_bytes())
+    page.check("#as-video")
+    choose_images(page, photo=renamed, styles=())
+    expect(page.locator("#as-video")).not_to_be_checked()
+    wait_fits(page)
 
 
 def start_sent(page):

@@ -572,8 +572,8 @@ pub struct VideoArgs {
     #[arg(long, short = 'i', value_name = "IN")]
     pub input: PathBuf,
 
-    /// The result, by extension: `.gif` (one global palette), `.apng` or
-    /// `.png` (APNG), `.webp` (animated), `.y4m`, `.mp4`/`.mov`/`.mkv`/`.webm` (ffmpeg,
+    /// The result, by extension: `.gif` (one global palette), `.apng`,
+    /// `.png` (APNG; a clip of one frame: a plain PNG), `.webp` (animated), `.y4m`, `.mp4`/`.mov`/`.mkv`/`.webm` (ffmpeg,
     /// with the input's audio), or a folder (no extension) of PNG frames.
     #[arg(long, short = 'o', value_name = "OUT")]
     pub output: PathBuf,

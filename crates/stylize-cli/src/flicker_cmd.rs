@@ -152,6 +152,25 @@ impl Drop for ClearOnDrop {
     }
 }
 
+/// Two clips of fewer than two frames each (their count): the warping
+/// error compares each frame with the one before.
+#[derive(Debug)]
+pub(crate) struct TooFewFrames(pub(crate) usize);
+
+impl std::fmt::Display for TooFewFrames {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0;
+        write!(
+            f,
+            "the clips have {n} frame{} each; the warping error compares each frame with the \
+             one before, so it needs at least two",
+            if n == 1 { "" } else { "s" }
+        )
+    }
+}
+
+impl std::error::Error for TooFewFrames {}
+
 /// Measures two frame sequences in step; `None` when a signal stopped it.
 /// Different lengths are an error that gives both counts (the longer one
 /// is read to its end to count it).
@@ -179,14 +198,7 @@ where
                 n += 1;
                 bar.0.inc(1);
             }
-            (None, None) if n < 2 => {
-                return Err(format!(
-                    "the clips have {n} frame{} each; the warping error compares each frame \
-                     with the one before, so it needs at least two",
-                    if n == 1 { "" } else { "s" }
-                )
-                .into())
-            }
+            (None, None) if n < 2 => return Err(Box::new(TooFewFrames(n))),
             (None, None) => return report.finish().map(Some),
             (o, _) => {
                 // One of the two had a frame more: count the rest of it.
@@ -258,7 +270,18 @@ pub fn run(cli: &FlickerArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             show: !quiet && std::io::stderr().is_terminal(),
             interrupt,
         };
-        measure_in_step(frames(original), frames(stylized), &measuring)
+        measure_in_step(frames(original), frames(stylized), &measuring).map_err(|e| {
+            match e.downcast_ref::<TooFewFrames>() {
+                // Which clips.
+                Some(few) => format!(
+                    "{} and {}: {few}",
+                    cli.original.display(),
+                    cli.stylized.display()
+                )
+                .into(),
+                None => e,
+            }
+        })
     };
     let figures = match cli.threads {
         Some(t) => rayon::ThreadPoolBuilder::new()

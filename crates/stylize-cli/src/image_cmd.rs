@@ -19,34 +19,33 @@ use crate::setup::{
 };
 use crate::{JobResult, Outcome};
 
-/// Runs the job: everything a user can get wrong is checked before the
-/// long part; the output (and the log and plot) appear only when complete.
-///
-/// # Errors
-/// Any [`Error`], for `main` to print.
 /// Where a stopped run's image goes when `output` already holds a file:
 /// `STEM-stopped.EXT` beside it, or `STEM-stopped-2.EXT` and on where
 /// that is taken (a free name, so no file is replaced).
 fn stopped_beside(output: &Path) -> PathBuf {
-    let stem = output
-        .file_stem()
-        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
-    let ext = output
-        .extension()
-        .map_or_else(String::new, |e| format!(".{}", e.to_string_lossy()));
     (1u32..)
         .map(|k| {
-            let n = if k == 1 {
-                String::new()
-            } else {
-                format!("-{k}")
-            };
-            output.with_file_name(format!("{stem}-stopped{n}{ext}"))
+            // As bytes, not text: a name that is not UTF-8 keeps its bytes.
+            let mut name = output.file_stem().unwrap_or_default().to_os_string();
+            name.push("-stopped");
+            if k > 1 {
+                name.push(format!("-{k}"));
+            }
+            if let Some(ext) = output.extension() {
+                name.push(".");
+                name.push(ext);
+            }
+            output.with_file_name(name)
         })
         .find(|p| p.symlink_metadata().is_err())
         .unwrap_or_else(|| output.to_path_buf())
 }
 
+/// Runs the job: everything a user can get wrong is checked before the
+/// long part; the output (and the log and plot) appear only when complete.
+///
+/// # Errors
+/// Any [`Error`], for `main` to print.
 pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let say = |msg: String| {
         if !quiet {
@@ -170,6 +169,11 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         let last = config.iterations.saturating_mul(16).max(every as usize);
         check_output_dir(&crate::progress::snapshot_path(&cli.output, last))?;
     }
+    if cli.output.metadata().is_ok_and(|m| m.is_file()) {
+        // Where Ctrl-C would write: a name the file system cannot hold is
+        // found out now, not with the image so far in hand.
+        check_output_dir(&stopped_beside(&cli.output))?;
+    }
     let (stylizer, weights) = load_stylizer(&cli.common, &config, quiet, interrupt)?;
     let styles = styles_and_start(
         &cli.common,
@@ -229,9 +233,10 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     .with_plot(cli.plot.as_deref(), title)
     .with_plain_lines(!quiet && !show_bars)
     .with_interrupt(interrupt.clone());
-    // A painting already at the output (an earlier run's) is not replaced
-    // by an unfinished one: the image so far of a stopped run goes beside it.
-    let output_existed = cli.output.symlink_metadata().is_ok();
+    // A painting already at the output (an earlier run's, a file: not a
+    // device or a pipe) is not replaced by an unfinished one: the image so
+    // far of a stopped run goes beside it.
+    let output_existed = cli.output.metadata().is_ok_and(|m| m.is_file());
     let start = Instant::now();
     let mut result = stylizer.stylize(&content, &styles, &config, &mut observer)?;
     // The photo kept where the mask says (the image so far too).

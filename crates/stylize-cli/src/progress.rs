@@ -308,7 +308,6 @@ pub(crate) fn human_duration(seconds: f64) -> String {
     }
 }
 
-/// `out/result.png`, 120 -> `out/result.0120.png`.
 /// `image` without its alpha channel when `path` is a JPEG, which cannot
 /// keep it: the run said so once before it began, and the library's
 /// warning on each save would repeat it for every snapshot.
@@ -321,6 +320,7 @@ pub(crate) fn flattened_for(path: &Path, image: DynamicImage) -> DynamicImage {
     }
 }
 
+/// `out/result.png`, 120 -> `out/result.0120.png`.
 pub(crate) fn snapshot_path(output: &Path, iteration: usize) -> PathBuf {
     let stem = output
         .file_stem()

@@ -978,6 +978,22 @@ fn the_flicker_command_measures_two_clips_in_step() {
     assert!(!stderr(&o).contains("another shape"), "{}", stderr(&o));
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["frames"], 5);
+    // One frame each: nothing to compare, said naming the clips.
+    let one = d.path().join("one");
+    write_clip(&one, 1);
+    let o = stylize()
+        .args(["flicker", "--original"])
+        .arg(&one)
+        .arg("--stylized")
+        .arg(&one)
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("{}: the clips have 1 frame each", one.display())),
+        "{err}"
+    );
     assert_eq!(r["cuts"], serde_json::json!([]));
     // A phone's HEIC photo among the frames is skipped, and said so.
     let heic = small.join("s6.HEIC");

@@ -320,7 +320,7 @@
     if (photo && photo.file.size === 0) return `The ${asVideo ? "clip" : "photo"} ${photo.name} is empty (0 bytes).`;
     const empty = state.styles.find((s) => s.file && s.file.size === 0);
     if (empty && !usesNetworkStyle()) return `The painting ${empty.name} is empty (0 bytes).`;
-    if (photo && asVideo && isStillFile(photo.file)) return `${photo.name} is a still photo: untick “Paint as video”.`;
+    if (photo && asVideo && photo.still) return `${photo.name} is a still photo: untick “Paint as video”.`;
     if (photo && !asVideo && isVideoFile(photo.file)) return `${photo.name} is a clip: tick “Paint as video”.`;
     if (sheetOn()) {
       if (asVideo) return "A contact sheet is of a photo: untick “Paint as video”.";
@@ -340,9 +340,13 @@
     return f && (!f.type || f.type.startsWith("image/") || /\.(png|jpe?g|webp|gif)$/i.test(f.name || ""));
   }
 
-  // A format with no animated kind (JPEG): never a clip.
-  function isStillFile(f) {
-    return !!f && ((f.type || "") === "image/jpeg" || (!f.type && /\.jpe?g$/i.test(f.name || "")));
+  // Whether a file is a JPEG by its first bytes (whatever its name says):
+  // a format with no animated kind, never a clip.
+  async function isJpegBytes(file) {
+    try {
+      const head = new Uint8Array(await file.slice(0, 3).arrayBuffer());
+      return head.length === 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff;
+    } catch { return false; }
   }
 
   function isVideoFile(f) {
@@ -398,7 +402,7 @@
 
   async function describeFile(file) {
     const url = URL.createObjectURL(file);
-    const item = { kind: "file", file, name: file.name || "pasted.png", url, w: 0, h: 0, ok: false, video: isVideoFile(file) };
+    const item = { kind: "file", file, name: file.name || "pasted.png", url, w: 0, h: 0, ok: false, video: isVideoFile(file), still: await isJpegBytes(file) };
     if (item.video) {
       try {
         [item.w, item.h, item.poster] = await loadVideoSize(url);
@@ -419,8 +423,10 @@
     const item = await describeFile(file);
     if (state.content) URL.revokeObjectURL(state.content.url);
     state.content = item;
-    // A video file can only be painted as a video; an animated image is the user's call.
+    // A video file can only be painted as a video, a JPEG only as a photo;
+    // an animated image is the user's call.
     if (item.video) $("#as-video").checked = true;
+    else if (item.still) $("#as-video").checked = false;
     resetMask();
     renderChosen();
     scheduleEstimate();
@@ -1140,19 +1146,19 @@
     // Focus on the button goes, after, to the same button of the item that
     // takes its place (or the one before), else to the list's heading: not
     // lost to the page's body.
+    // The neighbours are noted now: the server's "removed" event may take
+    // the item out of the page before its reply comes.
     const hadFocus = !!btn && document.activeElement === btn;
     const li = btn?.closest("li");
     const section = btn?.closest("section");
+    const neighbours = [li?.nextElementSibling, li?.previousElementSibling].map((n) => n?.dataset.jobId).filter(Boolean);
+    let removed = false;
     if (btn) btn.disabled = true;
     try {
       const r = await fetch(`/api/jobs/${id}`, { method: "DELETE" });
       if (r.status === 204 || r.ok) {
         state.jobs.delete(id);
-        if (!hadFocus) { scheduleRender(); return; }
-        const next = li?.nextElementSibling || li?.previousElementSibling;
-        render();
-        const same = next && next.isConnected ? $(`[data-testid="${btn.dataset.testid}"]`, next) : null;
-        (same || $("h2", section))?.focus();
+        removed = true;
       } else {
         showError(`Could not remove job #${id}: ${await errorFrom(r)}`);
         if (btn) btn.disabled = false;
@@ -1161,6 +1167,13 @@
       showError(`Could not remove: ${err.message}`);
       if (btn) btn.disabled = false;
     }
+    if (!removed) return;
+    if (!hadFocus) { scheduleRender(); return; }
+    render();
+    const same = neighbours
+      .map((jid) => $(`[data-job-id="${jid}"] [data-testid="${btn.dataset.testid}"]`, section))
+      .find((b) => b);
+    (same || $("h2", section))?.focus();
   }
 
   // ---------------------------------------------------------------- events
@@ -1592,8 +1605,8 @@
   }
 
   function renderQueue() {
-    const queued = [...state.jobs.values()].filter((j) => j.state === "queued")
-      .sort((a, b) => (a.queue_position ?? 1e9) - (b.queue_position ?? 1e9) || a.id - b.id);
+    // The server's queue is first in, first out: in the order of the ids.
+    const queued = [...state.jobs.values()].filter((j) => j.state === "queued").sort((a, b) => a.id - b.id);
     const ol = $("#queue");
     const tpl = $("#queue-item-template");
     const existing = new Map([...ol.children].map((li) => [Number(li.dataset.jobId), li]));
@@ -1610,7 +1623,7 @@
       }
       keep.add(job.id);
       // The place in this list: the server's queue_position is only sent
-      // with the job's own events, so it goes stale as jobs ahead finish.
+      // with the job's own events, so it goes stale as jobs ahead start.
       const pos = i + 1;
       $(".position", li).textContent = String(pos);
       $(".position", li).title = `position ${pos} in the queue`;

@@ -268,10 +268,7 @@ fn sniff_clip(name: String, bytes: Vec<u8>) -> Result<UploadedFile, ApiError> {
                     // A still photo sent as a clip: say how to paint it.
                     format!(
                         "is a still {} image, not a clip: paint it as a photo",
-                        still
-                            .to_mime_type()
-                            .trim_start_matches("image/")
-                            .to_uppercase()
+                        stylize::image_format_name(still)
                     )
                 } else {
                     "is not a GIF, APNG, WebP, MP4 or WebM clip".to_owned()

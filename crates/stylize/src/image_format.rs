@@ -33,7 +33,7 @@ pub(crate) fn unreadable_reason(path: &Path, format: Option<ImageFormat>) -> Str
     match format {
         Some(f) => format!(
             "a {} image, which stylize cannot decode; it reads {}",
-            name(f),
+            image_format_name(f),
             readable_formats()
         ),
         None => format!(
@@ -82,15 +82,15 @@ pub(crate) fn readable_formats() -> String {
         .filter(ImageFormat::reading_enabled)
         .collect();
     formats.sort_by_key(|f| FIRST.iter().position(|g| g == f).unwrap_or(FIRST.len()));
-    let names: Vec<&str> = formats.into_iter().map(name).collect();
+    let names: Vec<&str> = formats.into_iter().map(image_format_name).collect();
     match names.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
         _ => names.concat(),
     }
 }
 
-/// A format's usual name.
-fn name(format: ImageFormat) -> &'static str {
+/// A format's usual name, for messages: `JPEG`, `Radiance HDR`.
+pub fn image_format_name(format: ImageFormat) -> &'static str {
     match format {
         ImageFormat::Png => "PNG",
         ImageFormat::Jpeg => "JPEG",
