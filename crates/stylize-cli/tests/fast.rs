@@ -731,7 +731,7 @@ fn bad_input_gets_a_clear_error_and_no_output() {
         ),
         (
             vec!["-c", s(&tiny), "--builtin", "3", "--size", "16"],
-            "at least 16x16",
+            "tiny.png is 8x8 px; the networks need at least 16 px on each side",
         ),
         (
             vec!["-c", s(&photo), "-s", "/no/such/style.jpg"],
