@@ -379,6 +379,40 @@ def test_long_names_queue_positions_and_focus_after_removals(browser, fresh_serv
     page.wait_for_function("() => document.activeElement?.id === 'history-title'")
 
 
+def test_the_form_survives_a_reload_of_its_tab(page, server):
+    choose_images(page)
+    page.click("[data-testid=builtin-style][data-name=great_wave]")
+    expect(page.locator("[data-testid=style-thumb]")).to_have_count(2)
+    page.locator("[data-testid=style-weight]").first.fill("3")
+    set_settings(page, size=96, iterations=7, tv_weight=0.5)
+    page.check("#as-video")
+    page.uncheck("#as-video")
+    # Saved a moment after the last change.
+    changed = page.evaluate("Date.now()")
+    page.wait_for_function(f"() => Number(document.body.dataset.draftSaved || 0) >= {changed}")
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    expect(page.locator("[data-testid=content-thumb]")).to_contain_text(PHOTO.name)
+    thumbs = page.locator("[data-testid=style-thumb]")
+    expect(thumbs).to_have_count(2)
+    expect(thumbs.nth(0)).to_contain_text(STYLE.name)
+    expect(thumbs.nth(1)).to_have_attribute("data-kind", "builtin")
+    expect(page.locator("[data-testid=style-weight]").first).to_have_value("3")
+    expect(page.locator("#size")).to_have_value("96")
+    expect(page.locator("#iterations")).to_have_value("7")
+    expect(page.locator("#tv-weight")).to_have_value("0.5")
+    expect(page.locator("#advanced")).to_have_js_property("open", True)
+    expect(page.locator("[data-testid=builtin-style][data-name=great_wave]")).to_have_attribute("aria-pressed", "true")
+    wait_fits(page)
+    # A new tab starts empty.
+    other = page.context.new_page()
+    other.goto(server.url)
+    other.wait_for_selector("body[data-ready=true]")
+    expect(other.locator("#content-zone-hint")).to_be_visible()
+    expect(other.locator("[data-testid=style-thumb]")).to_have_count(0)
+    other.close()
+
+
 def test_run_again_from_history(page, server):
     choose_images(page, styles=(STYLE,))
     page.click("[data-testid=builtin-style][data-name=great_wave]")
@@ -415,11 +449,14 @@ def test_run_again_from_history(page, server):
     assert after["style_names"] == before["style_names"]
     assert (after["width"], after["height"]) == (before["width"], before["height"])
 
-    # After a reload (nothing kept in the tab) run again still brings back the
-    # job's own images from the server: the uploaded style as a file, the
-    # bundled one selected in the gallery again.
-    page.reload()
+    # In a new tab (its form empty: a draft is kept for a reload of its own
+    # tab only) run again still brings back the job's own images from the
+    # server: the uploaded style as a file, the bundled one selected in the
+    # gallery again.
+    page = page.context.new_page()
+    page.goto(server.url)
     page.wait_for_selector("#connection[data-state=live]")
+    expect(page.locator("[data-testid=style-thumb]")).to_have_count(0)
     page.click("[data-testid=builtin-style][data-name=udnie]")
     expect(page.locator("[data-testid=style-thumb]")).to_have_count(1)
     history_item(page, first["id"]).locator("[data-testid=run-again]").click()

@@ -189,6 +189,7 @@
     applyMethod("optimize");
     buildGallery(info.styles || []);
     buildNetworkGallery(info.network_styles || []);
+    await restoreDraft();
     document.body.dataset.ready = "true";
   }
 
@@ -1007,6 +1008,129 @@
     $("#estimate").dataset.state = "pending";
     estimateTimer = setTimeout(runEstimate, 250);
     updateStart();
+    // Whatever changed the estimate is the form's: kept for a reload.
+    scheduleDraft();
+  }
+
+  // ---------------------------------------------------------------- draft
+  // The New image form (photo, paintings, settings; not the mask) survives
+  // a reload of this tab: kept in IndexedDB (the files as they are) and
+  // restored where this tab's session saved it, so a new tab or window
+  // starts empty. Where storage is refused (a private window), the form is
+  // just not kept.
+  const DRAFT_DB = "stylize-draft";
+  let draftTimer = 0;
+  let draftRestoring = false;
+  // The files as last stored: a file (a clip may be large) is written again
+  // only when it is another one, not at every change of a setting.
+  const draftFiles = { content: undefined, styles: undefined };
+
+  // Runs `use(store)`, which returns requests, in one transaction; resolves
+  // with their results.
+  function draftStore(mode, use) {
+    return new Promise((resolve, reject) => {
+      const open = indexedDB.open(DRAFT_DB, 1);
+      open.onupgradeneeded = () => open.result.createObjectStore("drafts");
+      open.onerror = () => reject(open.error);
+      open.onsuccess = () => {
+        const db = open.result;
+        const tx = db.transaction("drafts", mode);
+        const reqs = use(tx.objectStore("drafts"));
+        tx.oncomplete = () => { db.close(); resolve(reqs.map((r) => r.result)); };
+        tx.onerror = tx.onabort = () => { db.close(); reject(tx.error); };
+      };
+    });
+  }
+
+  function sameFiles(a, b) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((f, i) => f === b[i]);
+  }
+
+  function scheduleDraft() {
+    if (draftRestoring || !window.indexedDB) return;
+    clearTimeout(draftTimer);
+    draftTimer = setTimeout(saveDraft, 300);
+  }
+
+  async function saveDraft() {
+    const content = state.content ? state.content.file : null;
+    const files = state.styles.filter((s) => s.kind === "file").map((s) => s.file);
+    let k = 0;
+    const draft = {
+      preset: $("#preset").value,
+      method: $("#method").value,
+      fields: Object.fromEntries(SETTINGS_FIELDS.map(([, id]) => [id, document.getElementById(id).value])),
+      asVideo: $("#as-video").checked,
+      sheet: $("#sheet").checked,
+      networkStyle: state.networkStyle,
+      advanced: $("#advanced").open,
+      styles: state.styles.map((s) => (s.kind === "builtin"
+        ? { kind: "builtin", name: s.name, weight: s.weight }
+        : { kind: "file", index: k++, weight: s.weight })),
+    };
+    const newContent = content !== draftFiles.content;
+    const newStyles = !sameFiles(files, draftFiles.styles);
+    try {
+      await draftStore("readwrite", (store) => [
+        store.put(draft, "form"),
+        ...(newContent ? [store.put(content, "content")] : []),
+        ...(newStyles ? [store.put(files, "styles")] : []),
+      ]);
+      draftFiles.content = content;
+      draftFiles.styles = files;
+      sessionStorage.setItem(DRAFT_DB, "saved");
+      document.body.dataset.draftSaved = String(Date.now());
+    } catch { /* not kept */ }
+  }
+
+  async function restoreDraft() {
+    if (!window.indexedDB || sessionStorage.getItem(DRAFT_DB) !== "saved") return;
+    let d, content, files;
+    try {
+      [d, content, files] = await draftStore("readonly", (store) => ["form", "content", "styles"].map((key) => store.get(key)));
+    } catch { return; }
+    if (!d) return;
+    files = Array.isArray(files) ? files : [];
+    draftRestoring = true;
+    try {
+      if (d.preset && d.preset in (state.info.presets || {})) applyPreset(d.preset);
+      applyMethod(d.method);
+      for (const [id, v] of Object.entries(d.fields || {})) {
+        const input = document.getElementById(id);
+        if (input && typeof v === "string") input.value = v;
+      }
+      setStrengthOutput($("#strength-value"), $("#strength").value);
+      $("#fast-strength-value").textContent = `${Math.round(100 * $("#fast-strength").value)}%`;
+      $("#sheet").checked = !!d.sheet;
+      $("#advanced").open = !!d.advanced;
+      setNetworkStyle(d.networkStyle ?? null);
+      updateDefaults();
+      if (content instanceof Blob) state.content = await describeFile(content);
+      $("#as-video").checked = !!d.asVideo;
+      const bundled = new Map((state.info.styles || []).map((st) => [st.name, st]));
+      const styles = [];
+      for (const s of d.styles || []) {
+        let item = null;
+        if (s.kind === "builtin" && bundled.has(s.name)) {
+          item = builtinItem(bundled.get(s.name));
+          await item.loaded;
+        } else if (s.kind === "file" && files[s.index] instanceof Blob) {
+          item = await describeFile(files[s.index]);
+        }
+        if (!item) continue;
+        if (s.weight !== undefined) item.weight = s.weight;
+        styles.push(item);
+      }
+      state.styles = styles;
+      // What is stored is what the form now holds.
+      draftFiles.content = state.content ? state.content.file : null;
+      draftFiles.styles = styles.filter((s) => s.kind === "file").map((s) => s.file);
+      renderChosen();
+      syncGallery();
+      renderMask();
+    } catch { /* a draft that cannot be read back: the form as it is */ }
+    finally { draftRestoring = false; }
+    scheduleEstimate();
   }
 
   function setEstimate(stateName, text, message, fraction) {
@@ -1900,6 +2024,7 @@
     $("#job-form").addEventListener("keydown", (e) => {
       if (e.key === "Enter" && e.target instanceof HTMLInputElement) e.preventDefault();
     });
+    $("#advanced").addEventListener("toggle", scheduleDraft);
     $("#cancel").addEventListener("click", () => { if (state.liveId !== null) cancelJob(state.liveId); });
     $("#error-close").addEventListener("click", clearError);
     window.addEventListener("resize", () => drawPlot());
