@@ -404,13 +404,41 @@ def test_the_form_survives_a_reload_of_its_tab(page, server):
     expect(page.locator("#advanced")).to_have_js_property("open", True)
     expect(page.locator("[data-testid=builtin-style][data-name=great_wave]")).to_have_attribute("aria-pressed", "true")
     wait_fits(page)
-    # A new tab starts empty.
+    # A new tab starts empty, and keeps a form of its own.
     other = page.context.new_page()
     other.goto(server.url)
     other.wait_for_selector("body[data-ready=true]")
     expect(other.locator("#content-zone-hint")).to_be_visible()
     expect(other.locator("[data-testid=style-thumb]")).to_have_count(0)
+    other.set_input_files("#content-input", str(IMAGES / "coffee.jpg"))
+    changed = other.evaluate("Date.now()")
+    other.wait_for_function(f"() => Number(document.body.dataset.draftSaved || 0) >= {changed}")
+    other.reload()
+    other.wait_for_selector("body[data-ready=true]")
+    expect(other.locator("[data-testid=content-thumb]")).to_contain_text("coffee.jpg")
     other.close()
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    expect(page.locator("[data-testid=content-thumb]")).to_contain_text(PHOTO.name)
+    expect(page.locator("[data-testid=style-thumb]")).to_have_count(2)
+    # A draft not saved for a week (a tab closed long ago) is deleted when a page loads.
+    draft_keys = """(add) => new Promise((resolve, reject) => {
+      const open = indexedDB.open("stylize-draft", 1);
+      open.onerror = () => reject(open.error);
+      open.onsuccess = () => {
+        const tx = open.result.transaction("drafts", "readwrite");
+        const store = tx.objectStore("drafts");
+        if (add) store.put({ savedAt: Date.now() - 8 * 24 * 3600 * 1000 }, "old-tab:form");
+        const keys = store.getAllKeys();
+        tx.oncomplete = () => { open.result.close(); resolve(keys.result); };
+        tx.onerror = () => reject(tx.error);
+      };
+    })"""
+    assert "old-tab:form" in page.evaluate(draft_keys, True)
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    keys = page.evaluate(draft_keys, False)
+    assert "old-tab:form" not in keys and len([k for k in keys if k.endswith(":form")]) == 2, keys
 
 
 def test_run_again_from_history(page, server):

@@ -1014,11 +1014,13 @@
 
   // ---------------------------------------------------------------- draft
   // The New image form (photo, paintings, settings; not the mask) survives
-  // a reload of this tab: kept in IndexedDB (the files as they are) and
-  // restored where this tab's session saved it, so a new tab or window
-  // starts empty. Where storage is refused (a private window), the form is
-  // just not kept.
+  // a reload of this tab: kept in IndexedDB (the files as they are) under
+  // this tab's own key (in its sessionStorage), so a new tab or window
+  // starts empty and two tabs keep their own forms. Drafts not saved for a
+  // week are deleted when the page loads. Where storage is refused (a
+  // private window), the form is just not kept.
   const DRAFT_DB = "stylize-draft";
+  const DRAFT_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
   let draftTimer = 0;
   let draftRestoring = false;
   // The files as last stored: a file (a clip may be large) is written again
@@ -1042,6 +1044,29 @@
     });
   }
 
+  // This tab's key (made when it first saves), or null.
+  function draftKey(make) {
+    let id = sessionStorage.getItem(DRAFT_DB);
+    if (!id && make) {
+      id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+      sessionStorage.setItem(DRAFT_DB, id);
+    }
+    return id;
+  }
+
+  // Deletes the drafts of tabs that have not saved for a week.
+  async function pruneDrafts() {
+    try {
+      const [keys] = await draftStore("readonly", (store) => [store.getAllKeys()]);
+      const ids = keys.filter((k) => typeof k === "string" && k.endsWith(":form")).map((k) => k.slice(0, -5));
+      const forms = await draftStore("readonly", (store) => ids.map((id) => store.get(`${id}:form`)));
+      const old = ids.filter((id, i) => !(forms[i]?.savedAt > Date.now() - DRAFT_MAX_AGE_MS));
+      if (old.length) {
+        await draftStore("readwrite", (store) => old.flatMap((id) => ["form", "content", "styles"].map((part) => store.delete(`${id}:${part}`))));
+      }
+    } catch { /* nothing to prune */ }
+  }
+
   function sameFiles(a, b) {
     return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((f, i) => f === b[i]);
   }
@@ -1057,6 +1082,7 @@
     const files = state.styles.filter((s) => s.kind === "file").map((s) => s.file);
     let k = 0;
     const draft = {
+      savedAt: Date.now(),
       preset: $("#preset").value,
       method: $("#method").value,
       fields: Object.fromEntries(SETTINGS_FIELDS.map(([, id]) => [id, document.getElementById(id).value])),
@@ -1071,23 +1097,26 @@
     const newContent = content !== draftFiles.content;
     const newStyles = !sameFiles(files, draftFiles.styles);
     try {
+      const id = draftKey(true);
       await draftStore("readwrite", (store) => [
-        store.put(draft, "form"),
-        ...(newContent ? [store.put(content, "content")] : []),
-        ...(newStyles ? [store.put(files, "styles")] : []),
+        store.put(draft, `${id}:form`),
+        ...(newContent ? [store.put(content, `${id}:content`)] : []),
+        ...(newStyles ? [store.put(files, `${id}:styles`)] : []),
       ]);
       draftFiles.content = content;
       draftFiles.styles = files;
-      sessionStorage.setItem(DRAFT_DB, "saved");
       document.body.dataset.draftSaved = String(Date.now());
     } catch { /* not kept */ }
   }
 
   async function restoreDraft() {
-    if (!window.indexedDB || sessionStorage.getItem(DRAFT_DB) !== "saved") return;
+    if (!window.indexedDB) return;
+    await pruneDrafts();
+    const id = draftKey(false);
+    if (!id) return;
     let d, content, files;
     try {
-      [d, content, files] = await draftStore("readonly", (store) => ["form", "content", "styles"].map((key) => store.get(key)));
+      [d, content, files] = await draftStore("readonly", (store) => ["form", "content", "styles"].map((part) => store.get(`${id}:${part}`)));
     } catch { return; }
     if (!d) return;
     files = Array.isArray(files) ? files : [];
