@@ -65,9 +65,6 @@ pub fn load_image(path: &Path) -> Result<DynamicImage> {
 /// memory check then does not ask for memory that decoding would refuse).
 pub fn image_size(path: &Path) -> Result<(u32, u32)> {
     let decode_err = |reason: &str, source| decode_error(path, reason, source);
-    if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
-        return Err(decode_err("the file is empty (0 bytes)", None));
-    }
     let reader = open_reader(path)?;
     readable_format(path, reader.format())?;
     let mut decoder = reader
@@ -129,7 +126,7 @@ fn readable_format(path: &Path, format: Option<ImageFormat>) -> Result<ImageForm
 }
 
 /// The reader of the image file at `path`, its format guessed from its
-/// bytes; a folder is refused.
+/// bytes; a folder or an empty file is refused.
 fn open_reader(path: &Path) -> Result<ImageReader<std::io::BufReader<std::fs::File>>> {
     if path.is_dir() {
         return Err(decode_error(
@@ -137,6 +134,9 @@ fn open_reader(path: &Path) -> Result<ImageReader<std::io::BufReader<std::fs::Fi
             "it is a folder, not an image file",
             None,
         ));
+    }
+    if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+        return Err(decode_error(path, "the file is empty (0 bytes)", None));
     }
     ImageReader::open(path)
         .map_err(|e| Error::io(path, e))?
@@ -174,9 +174,6 @@ pub fn load_image_with_warnings(
     limits: &ImageLimits,
 ) -> Result<(DynamicImage, Vec<String>)> {
     let decode_err = |reason: &str, source| decode_error(path, reason, source);
-    if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
-        return Err(decode_err("the file is empty (0 bytes)", None));
-    }
     let mut reader = open_reader(path)?;
     let mut l = image::Limits::default();
     l.max_image_width = Some(limits.max_width);
