@@ -223,6 +223,7 @@ def test_previews_change_then_cancel_keeps_result(page, server):
     expect(page.locator("#iteration")).to_have_text(re.compile(rf"^\d+ / {LONG_RUN}$"))
     expect(page.locator("#eta")).to_have_text(re.compile(r"^\d+:\d\d$"))
     expect(page.locator("#its-per-s")).to_contain_text("it/s")
+    expect(page.locator("#plot-legend")).to_be_visible()
 
     # Cancel: the job ends in the history with the image so far.
     with page.expect_response(lambda r: r.url.endswith(f"/api/jobs/{job_id}/cancel")) as resp:
@@ -666,6 +667,10 @@ def test_fast_network_paints_a_photo_in_one_pass(page, server):
     expect(item).to_contain_text("fast network")
     # One pass: no costs to download.
     expect(item.locator("[data-testid=download-costs]")).to_have_count(0)
+    # The live panel shows no rate and no plot legend for one pass.
+    expect(page.locator("#live")).to_have_attribute("data-job", str(job["id"]))
+    expect(page.locator("#speed-stat")).to_be_hidden()
+    expect(page.locator("#plot-legend")).to_be_hidden()
     done = server.job(job["id"])
     assert done["command"].startswith("stylize fast"), done["command"]
     assert done["command"].endswith("--strength 0.75"), done["command"]

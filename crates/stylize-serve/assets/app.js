@@ -1705,6 +1705,8 @@
       $("#iteration-label").textContent = "Iteration";
       $("#iteration").textContent = "–";
       $("#its-per-s").textContent = "–";
+      $("#speed-stat").hidden = false;
+      $("#plot-legend").hidden = false;
       $("#eta").textContent = "–";
       $("#elapsed").textContent = "–";
       $("#progress-bar").style.width = "0%";
@@ -1743,6 +1745,10 @@
     const unit = fast ? "frames/s" : "it/s";
     const rate = fast && !isVideo ? null : job.its_per_s;
     $("#its-per-s").textContent = rate ? `${rate >= 100 ? Math.round(rate) : +rate.toPrecision(3)} ${unit}` : "–";
+    // One photo through the network has no rate to show, and no fast job
+    // has costs: their row and the plot's legend are hidden.
+    $("#speed-stat").hidden = fast && !isVideo;
+    $("#plot-legend").hidden = fast;
     $("#eta").textContent = job.state === "running" ? fmtTime(job.eta_s) : (job.state === "done" ? "0:00" : "–");
     $("#elapsed").textContent = fmtTime(job.elapsed_s);
     $("#progress-bar").style.width = its ? `${Math.min(100, (100 * (job.iteration || 0)) / its)}%` : "0%";
