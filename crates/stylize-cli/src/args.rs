@@ -145,12 +145,31 @@ pub enum Command {
     Info(InfoArgs),
 }
 
+impl Command {
+    /// The `--threads` given, for the subcommands that take it.
+    pub fn threads(&self) -> Option<u32> {
+        match self {
+            Command::Image(a) => a.common.threads,
+            Command::Video(a) => a.common.threads,
+            Command::Flicker(a) => a.threads,
+            Command::Fast(a) => a.threads,
+            Command::Serve(a) => a.threads,
+            Command::Completions(_) | Command::Info(_) => None,
+        }
+    }
+}
+
 /// Report what this installation has and would use.
 #[derive(Debug, Args)]
 pub struct InfoArgs {
     /// One JSON object instead of lines of text.
     #[arg(long)]
     pub json: bool,
+    /// Check the fast-style models in this folder instead of the default
+    /// ($STYLIZE_FAST_MODELS, else the cache's), as `fast --models DIR`
+    /// would read them.
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<PathBuf>,
 }
 
 /// Print the completion script for a shell to standard output.

@@ -18,14 +18,17 @@ pub(crate) fn run(args: &CompletionsArgs) -> JobResult {
     Ok(Outcome::Done)
 }
 
-/// Writes `bytes` to standard output and flushes it: a closed pipe or a
-/// full disk is an error naming standard output, not a panic.
+/// Writes `bytes` to standard output and flushes it: a full disk is an
+/// error naming standard output, not a panic. A reader that has gone (a
+/// closed pipe: `stylize info | head -3`) wants no more, and is not an
+/// error, as for other tools that write to a pipe.
 ///
 /// # Errors
 /// [`stylize::Error::Io`] naming standard output.
 pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), stylize::Error> {
     let mut out = std::io::stdout().lock();
-    out.write_all(bytes)
-        .and_then(|()| out.flush())
-        .map_err(|e| stylize::Error::io("standard output", e))
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.map_err(|e| stylize::Error::io("standard output", e)),
+    }
 }

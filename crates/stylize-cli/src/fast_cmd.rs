@@ -94,7 +94,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     }
     refuse_standard_output(&cli.output)?;
     // (A `-` painting is refused as the paintings load, below.)
-    crate::setup::refuse_standard_input("content", &cli.content)?;
+    crate::setup::check_input("content", &cli.content)?;
     let mut photos = None;
     let jobs = if folder {
         let listed = PhotoFolder::list(
@@ -104,6 +104,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             cli.overwrite,
             cli.recursive,
         )?;
+        listed.check_replaced_inside(&cli.content, cli.overwrite)?;
         let jobs = listed.jobs.clone();
         photos = Some(listed);
         jobs
@@ -467,19 +468,9 @@ fn paint(
         let alpha = stylize::alpha_channel(&image);
         let full = image.to_rgb32f();
         drop(image);
-        // Refused before resizing: an upscaled thumbnail is not a photo.
+        // Sized as asked (a small photo is enlarged, as a sheet's tiles
+        // and `stylize image` enlarge it); the working size is checked.
         let (width, height) = full.dimensions();
-        if width < MIN_SIDE || height < MIN_SIDE {
-            return Err(Error::parameter(
-                "content",
-                format!(
-                    "{} is {width}x{height} px; the networks need at least {MIN_SIDE} px on \
-                     each side",
-                    input.display()
-                ),
-            )
-            .into());
-        }
         (resize_longest(&full, size), alpha, (width, height))
     };
     check_working_size(input, (width, height), photo.dimensions(), size)?;
@@ -542,28 +533,88 @@ pub fn initial_image(
     let mix = spec
         .strip_prefix("fast:")
         .map(str::parse::<StyleMix>)
-        .transpose()?;
-    let networks = match mix {
-        Some(_) => FastNetworks::Builtin,
-        None => FastNetworks::Arbitrary,
-    };
-    let fast = match loaded.get() {
-        Some(fast) => fast,
-        None => {
-            let fast = load_fast(common.models.as_deref(), common.threads, networks)?;
-            loaded.get_or_init(|| fast)
-        }
-    };
+        .transpose()
+        .map_err(|e| Error::parameter("init", format!("{spec}: {e}")))?;
+    load_for_init(common, loaded)?;
+    let fast = loaded
+        .get()
+        .ok_or_else(|| Error::parameter("init", format!("{spec}: the networks did not load")))?;
+    // At the run's working size (the start is stretched to it), but no
+    // side under what the networks take: a narrow photo's painting is
+    // made a little larger and scaled down with the rest.
     let photo = content.to_rgb32f();
-    let (width, height) = photo.dimensions();
-    let longest = width.max(height).min(config.size);
+    let own = photo.dimensions();
+    let (w, h) = stylize::working_size(own.0, own.1, config.size);
+    let longest = stylize_feedforward::least_longest(own, w.max(h)).ok_or_else(|| {
+        Error::parameter(
+            "init",
+            format!(
+                "{spec}: the photo ({}x{} px) is too narrow for the networks at any size (they \
+                 take at least {MIN_SIDE} px on a side); start from the photo instead (drop \
+                 --init)",
+                own.0, own.1
+            ),
+        )
+    })?;
     let photo = resize_longest(&photo, longest);
     let style = match mix {
         Some(mix) => FastStyle::Builtin(mix),
-        None => run_style(fast, styles, config)?,
+        None => {
+            // A painting the style network cannot read is named, and so
+            // is why it is read at all.
+            if let Some((path, p)) = common
+                .style
+                .iter()
+                .zip(styles)
+                .find(|(_, p)| p.width().min(p.height()) < MIN_SIDE)
+            {
+                return Err(Error::parameter(
+                    "init",
+                    format!(
+                        "{spec}: the style network reads each painting, and {} is {}x{} px, \
+                         under its least of {MIN_SIDE} px on a side; start from the photo \
+                         instead (drop --init), or use a larger painting",
+                        path.display(),
+                        p.width(),
+                        p.height()
+                    ),
+                )
+                .into());
+            }
+            run_style(fast, styles, config)?
+        }
     };
     let out = fast.stylize(&photo, &style, &FastOptions::default())?;
     Ok(stylize::Init::Image(DynamicImage::ImageRgb32F(out)))
+}
+
+/// Loads into `loaded` the networks `--init fast` (or `fast:MIX`) needs,
+/// when `common` asks for it: before the VGG weights, so that missing
+/// models are said at once, not after a download.
+///
+/// # Errors
+/// The mix's, and the models' ([`load_fast`]).
+pub fn load_for_init(
+    common: &crate::args::CommonArgs,
+    loaded: &std::cell::OnceCell<FastStylizer>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let Some(spec) = common
+        .init
+        .as_deref()
+        .filter(|i| crate::setup::is_fast_init(i))
+    else {
+        return Ok(());
+    };
+    let networks = if spec.starts_with("fast:") {
+        FastNetworks::Builtin
+    } else {
+        FastNetworks::Arbitrary
+    };
+    if loaded.get().is_none() {
+        let fast = load_fast(common.models.as_deref(), common.threads, networks)?;
+        loaded.get_or_init(|| fast);
+    }
+    Ok(())
 }
 
 /// The `networks`, from `models` (default: `$STYLIZE_FAST_MODELS`, else the

@@ -14,8 +14,7 @@ use crate::progress::CliObserver;
 use crate::setup::{
     build_config, check_not_a_program_file, check_not_a_snapshot, check_not_an_input,
     check_output_dir, check_output_file, check_side_file, check_snapshots, file_name, init_file,
-    is_fast_init, load_styles_that_fit, load_stylizer, refuse_standard_input,
-    refuse_standard_output,
+    is_fast_init, load_styles_that_fit, load_stylizer, refuse_standard_output,
 };
 use crate::{JobResult, Outcome};
 
@@ -106,7 +105,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             .into());
         }
     }
-    refuse_standard_input("content", &cli.content)?;
+    crate::setup::check_input("content", &cli.content)?;
     let content = load_image(&cli.content)?;
     check_output_size(&cli.output, (content.width(), content.height()))?;
     let mask = cli
@@ -174,14 +173,14 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         // found out now, not with the image so far in hand.
         check_output_dir(&stopped_beside(&cli.output))?;
     }
+    // The paintings' headers, and the networks of `--init fast`, before
+    // the weights (which a first run downloads): a mistyped painting or
+    // missing models are said at once.
+    crate::setup::painting_sizes(&cli.common)?;
+    let fast = std::cell::OnceCell::new();
+    crate::fast_cmd::load_for_init(&cli.common, &fast)?;
     let (stylizer, weights) = load_stylizer(&cli.common, &config, quiet, interrupt)?;
-    let styles = styles_and_start(
-        &cli.common,
-        &stylizer,
-        &content,
-        &mut config,
-        &std::cell::OnceCell::new(),
-    )?;
+    let styles = styles_and_start(&cli.common, &stylizer, &content, &mut config, &fast)?;
     if let Some(spec) = cli.common.init.as_deref().filter(|i| is_fast_init(i)) {
         say(format!(
             "starting from the feed-forward network's painting ({spec})"

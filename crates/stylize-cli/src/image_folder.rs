@@ -112,6 +112,8 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     // The paintings' headers, before the weights: a mistyped or
     // unreadable painting is the run's error, not each photo's.
     crate::setup::painting_sizes(&cli.common)?;
+    let fast = std::cell::OnceCell::new();
+    crate::fast_cmd::load_for_init(&cli.common, &fast)?;
     let (stylizer, weights) = load_stylizer(&cli.common, &config, quiet, interrupt)?;
     drop(weights);
     say(format!(
@@ -132,7 +134,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         save,
         quiet,
         interrupt,
-        fast: std::cell::OnceCell::new(),
+        fast,
     };
     let start = Instant::now();
     let mut failed = 0usize;
@@ -203,8 +205,8 @@ struct PhotoRun<'a> {
     save: SaveOptions,
     quiet: bool,
     interrupt: &'a Interrupt,
-    /// The feed-forward networks for `--init fast`, loaded at the first
-    /// photo and kept for the others.
+    /// The feed-forward networks for `--init fast`, loaded before the
+    /// weights and kept for every photo.
     fast: std::cell::OnceCell<stylize_feedforward::FastStylizer>,
 }
 

@@ -23,16 +23,17 @@ struct Item {
 }
 
 /// Prints the report (as text, or one JSON object with `--json`) on
-/// standard output. Exits 0 whatever it finds: it reports, it does not
-/// judge a job that has not been asked for.
-pub fn run(cli: &InfoArgs) -> JobResult {
+/// standard output; with `quiet` (and no `--json`) only the lines marked
+/// `[!]`, so nothing when all is well. Exits 0 whatever it finds: it
+/// reports, it does not judge a job that has not been asked for.
+pub fn run(cli: &InfoArgs, quiet: bool) -> JobResult {
     let items = [
         build(),
         cpu(),
         memory(),
         cache(),
         weights(),
-        fast_models(),
+        fast_models(cli.models.as_deref()),
         ffmpeg(),
     ];
     let text = if cli.json {
@@ -44,6 +45,7 @@ pub fn run(cli: &InfoArgs) -> JobResult {
     } else {
         items
             .iter()
+            .filter(|i| !quiet || !i.ok)
             .map(|i| {
                 let mark = if i.ok { "" } else { "  [!]" };
                 format!("{}: {}{mark}\n", i.name, i.text)
@@ -270,16 +272,42 @@ fn weights() -> Item {
 }
 
 /// The fast networks' model files: read and checked as a run would.
-fn fast_models() -> Item {
-    let dir = stylize_feedforward::default_models_dir();
-    let loaded = stylize_feedforward::FastStylizer::load_networks(
-        &dir,
-        1,
-        stylize_feedforward::Isa::from_env(),
-        stylize_feedforward::FastNetworks::All,
-    );
-    let (text, ok, error) = match loaded {
-        Ok(_) => (
+/// The models in `dir` (default: where `fast` looks): all three, or the
+/// networks of one kind of style (a folder holding only
+/// `multistyle26.onnx` serves the built-in styles, and is said so).
+fn fast_models(dir: Option<&Path>) -> Item {
+    use stylize_feedforward::FastNetworks;
+    let dir = dir.map_or_else(stylize_feedforward::default_models_dir, Path::to_path_buf);
+    let load = |networks| {
+        stylize_feedforward::FastStylizer::load_networks(
+            &dir,
+            1,
+            stylize_feedforward::Isa::from_env(),
+            networks,
+        )
+    };
+    let loaded = load(FastNetworks::All);
+    // With one kind's files missing, the other kind may still be there.
+    let part = match &loaded {
+        Err(stylize_feedforward::Error::ModelsMissing { missing, .. }) if dir.is_dir() => [
+            (
+                FastNetworks::Builtin,
+                "the 26 built-in styles (--builtin)",
+                "paintings as styles (--style)",
+            ),
+            (
+                FastNetworks::Arbitrary,
+                "paintings as styles (--style)",
+                "the built-in styles",
+            ),
+        ]
+        .into_iter()
+        .find(|(networks, ..)| load(*networks).is_ok())
+        .map(|(_, what, other)| (what, other, missing.clone())),
+        _ => None,
+    };
+    let (text, ok, error) = match (loaded, part) {
+        (Ok(_), _) => (
             format!(
                 "{}: the three model files, checked (SHA-256) and read",
                 dir.display()
@@ -287,7 +315,16 @@ fn fast_models() -> Item {
             true,
             None,
         ),
-        Err(e) => {
+        (Err(e), Some((what, other, missing))) => (
+            format!(
+                "{}: the models of {what}, checked (SHA-256) and read; {missing}, needed for \
+                 {other} (scripts/fetch-fast-models fetches all three)",
+                dir.display()
+            ),
+            true,
+            Some(crate::with_causes(&e)),
+        ),
+        (Err(e), None) => {
             let why = crate::with_causes(&e);
             (
                 format!(

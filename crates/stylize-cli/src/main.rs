@@ -47,6 +47,19 @@ pub enum Outcome {
     Interrupted,
 }
 
+/// The warning for `--threads` above the threads this machine runs at
+/// once: the extra ones only wait their turn, and the run gets slower.
+fn oversubscribed(threads: Option<u32>) -> Option<String> {
+    let asked = threads? as usize;
+    let cores = std::thread::available_parallelism().ok()?.get();
+    (asked > cores).then(|| {
+        format!(
+            "--threads {asked} is more than the {cores} thread(s) this machine runs at once: \
+             the extra ones only wait their turn, which makes the run slower, not faster"
+        )
+    })
+}
+
 fn main() -> ExitCode {
     let cli = args::parse();
     let level = match (cli.quiet, cli.verbose) {
@@ -68,6 +81,9 @@ fn main() -> ExitCode {
         })
         .init();
     let interrupt = Interrupt::install();
+    if let Some(note) = oversubscribed(cli.command.threads()) {
+        log::warn!("{note}");
+    }
     let result: JobResult = match &cli.command {
         // A folder of photos is painted one photo at a time.
         Command::Image(args) if args.content.is_dir() => {
@@ -79,7 +95,7 @@ fn main() -> ExitCode {
         Command::Fast(args) => fast_cmd::run(args, cli.quiet, &interrupt),
         Command::Serve(args) => serve_cmd::run(args, cli.quiet, &interrupt),
         Command::Completions(args) => completions_cmd::run(args),
-        Command::Info(args) => info_cmd::run(args),
+        Command::Info(args) => info_cmd::run(args, cli.quiet),
     };
     let job = match &cli.command {
         Command::Image(_) => "image",

@@ -45,6 +45,39 @@ impl PhotoFolder {
         })
     }
 
+    /// Refuses, unless `overwrite`, to replace a file already in an output
+    /// folder that lies inside the input folder `content`: such a file may
+    /// be one of the user's photos (which `--recursive` would paint had
+    /// the folder not been the output), not an earlier painting. (An
+    /// output folder elsewhere is the user's to reuse: its files are
+    /// replaced by a new run's paintings.)
+    ///
+    /// # Errors
+    /// [`Error::Parameter`] (`output`) naming the first such file.
+    pub fn check_replaced_inside(&self, content: &Path, overwrite: bool) -> Result<(), Error> {
+        let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+        let (Some(inside), Some(outer)) = (canonical(&self.output), canonical(content)) else {
+            return Ok(());
+        };
+        if overwrite || inside == outer || !inside.starts_with(&outer) {
+            return Ok(());
+        }
+        match self.jobs.iter().find(|(_, o)| o.symlink_metadata().is_ok()) {
+            Some((_, there)) => Err(Error::parameter(
+                "output",
+                format!(
+                    "{} is already there, and the output folder {} lies inside the photos' \
+                     folder {}: it may be a photo, not an earlier painting; choose an output \
+                     folder outside it, or pass --overwrite to replace its files",
+                    there.display(),
+                    self.output.display(),
+                    content.display()
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// Makes the output folder if it is not there, and the subfolders the
     /// photos' paintings go into (those left empty are removed when this
     /// is dropped). A link to a folder not yet made is

@@ -172,6 +172,25 @@ pub fn refuse_standard_input(flag: &str, path: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// Refuses an input `path` given with `--flag` that is `-` (as
+/// [`refuse_standard_input`]) or is not there, naming the flag: a
+/// mistyped name is said as the option's, not as a bare system error.
+///
+/// # Errors
+/// [`Error::Parameter`] naming `flag`.
+pub fn check_input(flag: &str, path: &Path) -> Result<(), Error> {
+    refuse_standard_input(flag, path)?;
+    if path.exists() {
+        return Ok(());
+    }
+    let why = if path.symlink_metadata().is_ok() {
+        "a link to nothing"
+    } else {
+        "no such file"
+    };
+    Err(Error::parameter(flag, format!("{}: {why}", path.display())))
+}
+
 /// The `--mask` image at `path`, for `what` (`the photo`, `the frames`)
 /// of `photo` pixels: read and checked before the long part. A mask of
 /// another shape (stretched to theirs) or one that paints nothing is
@@ -185,7 +204,7 @@ pub fn load_mask(
     what: &str,
     say: impl Fn(String),
 ) -> Result<stylize::PaintMask, Error> {
-    refuse_standard_input("mask", path)?;
+    check_input("mask", path)?;
     let mask = stylize::PaintMask::from_image(&load_image(path)?);
     let (mw, mh) = mask.dimensions();
     if stylize::stretch_distorts((mw, mh), photo) {
@@ -518,8 +537,15 @@ pub fn build_config(
             "content" => Init::Content,
             "noise" => Init::Noise,
             "style" => Init::Style,
-            // Needs the content and styles: `fast_cmd::initial_image` sets it.
-            spec if is_fast_init(spec) => Init::Content,
+            // Needs the content and styles: `fast_cmd::initial_image` sets
+            // it. A mistyped mix is said now, before the weights load.
+            spec if is_fast_init(spec) => {
+                if let Some(mix) = spec.strip_prefix("fast:") {
+                    mix.parse::<StyleMix>()
+                        .map_err(|e| Error::parameter("init", format!("{spec}: {e}")))?;
+                }
+                Init::Content
+            }
             // A word that is no file: most likely a mistyped keyword.
             path if !Path::new(path).exists() => {
                 return Err(Error::parameter(
@@ -759,7 +785,10 @@ pub fn check_output_dir(output: &Path) -> Result<(), Error> {
     let dir = folder_of(&target);
     let refuse = |why: &str| Error::io(dir, std::io::Error::other(why.to_string()));
     if !dir.exists() {
-        return Err(refuse("the folder does not exist"));
+        return Err(refuse(
+            "the folder to write into does not exist (it is not made for one file): make it, \
+             or name another",
+        ));
     }
     if !dir.is_dir() {
         return Err(refuse("not a folder"));

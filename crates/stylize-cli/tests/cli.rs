@@ -332,6 +332,17 @@ fn shell_completions_offer_the_jobs_their_flags_and_values() {
         );
         assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
     }
+    // A reader that leaves at once (`| head -1`, `| true`) is no error.
+    let mut child = stylize()
+        .args(["completions", "fish"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
 }
 
 /// A run whose cost stops being finite (an absurd L-BFGS step, unbounded
@@ -879,12 +890,48 @@ fn info_says_what_is_there_and_what_is_missing() {
             m.contains("multistyle26.onnx is not the expected one"),
             "{m}"
         );
+        // A folder with the built-in styles' model alone serves them, and
+        // `--models` names it as `fast --models` would.
+        let builtin = d.join("builtin-only");
+        std::fs::create_dir(&builtin).unwrap();
+        std::fs::copy(
+            models.join("multistyle26.onnx"),
+            builtin.join("multistyle26.onnx"),
+        )
+        .unwrap();
+        let o = stylize()
+            .args(["info", "--models"])
+            .arg(&builtin)
+            .env("STYLIZE_CACHE_DIR", &cache)
+            .output()
+            .unwrap();
+        let text = String::from_utf8(o.stdout).unwrap();
+        let m = line(&text, "fast models");
+        assert!(
+            m.contains("the models of the 26 built-in styles (--builtin), checked")
+                && m.contains("missing arbitrary_predict.onnx, needed for paintings as styles")
+                && !m.ends_with("[!]"),
+            "{m}"
+        );
     } else {
         println!("SKIPPED the present and damaged models: no fast models here");
     }
     // A STYLIZE_WEIGHTS that is not there is flagged.
     let text = info(&[("STYLIZE_WEIGHTS", &d.join("gone.h5"))], false);
     assert!(line(&text, "weights").ends_with("[!]"), "{text}");
+    // `-q` prints only what is flagged.
+    let o = stylize()
+        .args(["-q", "info"])
+        .env("STYLIZE_CACHE_DIR", &cache)
+        .env("STYLIZE_WEIGHTS", d.join("gone.h5"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let quiet = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        quiet.starts_with("weights: ") && quiet.lines().all(|l| l.ends_with("[!]")),
+        "{quiet}"
+    );
     // And one that is no weights file at all.
     let notes = d.join("notes.h5");
     std::fs::write(&notes, b"my notes").unwrap();

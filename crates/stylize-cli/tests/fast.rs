@@ -691,7 +691,7 @@ fn bad_input_gets_a_clear_error_and_no_output() {
     let photo = common::asset("chelsea.jpg");
     let photo_bytes = std::fs::read(&photo).unwrap();
     let tiny = dir.path().join("tiny.png");
-    image::RgbImage::new(8, 8).save(&tiny).unwrap();
+    image::RgbImage::new(4, 8).save(&tiny).unwrap();
     let broken_models = dir.path().join("models");
     std::fs::create_dir(&broken_models).unwrap();
     for f in [
@@ -721,7 +721,8 @@ fn bad_input_gets_a_clear_error_and_no_output() {
     let photos = dir.path().join("photos");
     std::fs::create_dir(&photos).unwrap();
     std::fs::copy(&photo, photos.join("chelsea.jpg")).unwrap();
-    let cases: Vec<(Vec<&str>, &str)> = vec![
+    let cases: Vec<(Vec<&str>, &str)> =
+        vec![
         (vec!["-c", s(&photo), "--builtin", "26"], "numbered 0 to 25"),
         (vec!["-c", s(&photo), "--builtin", "3:0,4:0"], "positive"),
         (vec!["-c", s(&photo), "--builtin", "3:x"], "not a number"),
@@ -731,11 +732,24 @@ fn bad_input_gets_a_clear_error_and_no_output() {
         ),
         (
             vec!["-c", s(&tiny), "--builtin", "3", "--size", "16"],
-            "tiny.png is 8x8 px; the networks need at least 16 px on each side",
+            "tiny.png is 8x16 at --size 16; the networks need at least 16 px on each side: use \
+             --size 31 or more",
         ),
         (
             vec!["-c", s(&photo), "-s", "/no/such/style.jpg"],
             "style.jpg",
+        ),
+        (
+            vec!["-c", "/no/such/photo.jpg", "--builtin", "3"],
+            "invalid --content: /no/such/photo.jpg: no such file",
+        ),
+        (
+            vec!["-c", s(&photo), "--builtin", "3", "--mask", "/no/such/mask.png"],
+            "invalid --mask: /no/such/mask.png: no such file",
+        ),
+        (
+            vec!["-c", s(&photo), "--builtin", "3", "-o", "/no/such/dir/out.png"],
+            "/no/such/dir: the folder to write into does not exist",
         ),
         (
             vec![
@@ -1332,6 +1346,73 @@ fn init_fast_starts_the_optimiser_from_the_painting() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
     assert!(!dir.path().join("x.png").exists());
+
+    // Said before the weights are looked for (a first run would download
+    // them): a mistyped mix, missing models, a mistyped painting. No
+    // weights are given here, and the cache is empty.
+    let cache = dir.path().join("empty-cache");
+    let no_weights = |models: &Path, init: &str, style: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_stylize"))
+            .env("STYLIZE_FAST_MODELS", models)
+            .env("STYLIZE_CACHE_DIR", &cache)
+            .env("STYLIZE_WEIGHTS_URL", "http://127.0.0.1:9/vgg.pth")
+            .env_remove("STYLIZE_WEIGHTS")
+            .args(["image", "--init", init, "--size", "64"])
+            .args(["-c", s(&common::asset("chelsea.jpg"))])
+            .args(["-s", s(style), "-o", s(&dir.path().join("x.png"))])
+            .output()
+            .unwrap()
+    };
+    let starry = common::asset("starry_night.jpg");
+    let o = no_weights(&models(), "fast:99", &starry);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("invalid --init: fast:99: "), "{err}");
+    assert!(!err.contains("weights"), "{err}");
+    let o = no_weights(&dir.path().join("no-models"), "fast", &starry);
+    let err = stderr(&o);
+    assert!(err.contains("the fast-style models are not in"), "{err}");
+    assert!(!err.contains("weights"), "{err}");
+    let o = no_weights(&models(), "content", &dir.path().join("strary.jpg"));
+    let err = stderr(&o);
+    assert!(err.contains("strary.jpg: no such file"), "{err}");
+    assert!(!err.contains("weights"), "{err}");
+    assert!(!dir.path().join("x.png").exists());
+
+    // A photo narrower than the networks take at the working size starts
+    // from a painting made a little larger; a painting the style network
+    // cannot read is named, with why it is read.
+    let narrow = dir.path().join("narrow.png");
+    image::RgbImage::from_pixel(12, 40, image::Rgb([90, 140, 200]))
+        .save(&narrow)
+        .unwrap();
+    let tiny = dir.path().join("tiny.png");
+    image::RgbImage::from_pixel(3, 3, image::Rgb([200, 40, 40]))
+        .save(&tiny)
+        .unwrap();
+    let with_weights = |content: &Path, style: &Path, out: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_stylize"))
+            .env("STYLIZE_FAST_MODELS", models())
+            .args(["image", "--init", "fast", "--weights", s(&weights)])
+            .args(["--size", "64", "--iterations", "2"])
+            .args(["-c", s(content), "-s", s(style), "-o", s(out)])
+            .output()
+            .unwrap()
+    };
+    let out = dir.path().join("narrow-out.png");
+    let o = with_weights(&narrow, &starry, &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(image::image_dimensions(&out).unwrap(), (12, 40));
+    let out = dir.path().join("tiny-out.png");
+    let o = with_weights(&common::asset("chelsea.jpg"), &tiny, &out);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("invalid --init: fast: the style network reads each painting, and ")
+            && err.contains("tiny.png is 3x3 px"),
+        "{err}"
+    );
+    assert!(!out.exists());
 }
 
 /// A photo with transparency keeps it, as `stylize image` keeps it (it was
@@ -1469,20 +1550,33 @@ fn a_size_too_small_for_the_photos_shape_names_one_that_fits() {
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("chelsea.jpg is 16x11 at --size 16"), "{err}");
     assert!(err.contains(&format!("use --size {hint} or more")), "{err}");
-    // A photo too small at any size is named too.
-    let dot = dir.path().join("dot.png");
-    image::RgbImage::new(1, 1).save(&dot).unwrap();
+    // A photo too narrow at any size is named too.
+    let line = dir.path().join("line.png");
+    image::RgbImage::new(1, 2000).save(&line).unwrap();
     let o = fast()
-        .args(["-c", s(&dot), "--builtin", "3", "-o", s(&out)])
+        .args(["-c", s(&line), "--builtin", "3", "-o", s(&out)])
         .output()
         .unwrap();
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("dot.png is 1x1 px; the networks need at least 16 px"),
+        err.contains("line.png is 1x512 at --size 512; the networks need at least 16 px")
+            && err.contains("too narrow at any --size"),
         "{err}"
     );
     assert!(!out.exists());
+    // A small photo that is wide enough at the size asked is enlarged to
+    // it (as a sheet's tiles are, and `stylize image` paints it).
+    let small = dir.path().join("small.png");
+    image::RgbImage::from_pixel(12, 40, image::Rgb([90, 140, 200]))
+        .save(&small)
+        .unwrap();
+    let o = fast()
+        .args(["-c", s(&small), "--builtin", "3", "-o", s(&out)])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(image::image_dimensions(&out).unwrap(), (154, 512));
 }
 
 /// A painting bundled with the binary is taken by its name (what the web
@@ -1587,7 +1681,7 @@ fn a_recursive_run_paints_the_subfolders_into_the_same_subfolders() {
     std::os::unix::fs::symlink(&trip, input.join("trip again")).unwrap();
     // The paintings go into a folder inside the photos' folder.
     let out = input.join("painted");
-    let run = || {
+    let run = |more: &[&str]| {
         fast()
             .args([
                 "-c",
@@ -1600,10 +1694,11 @@ fn a_recursive_run_paints_the_subfolders_into_the_same_subfolders() {
                 "--size",
                 "64",
             ])
+            .args(more)
             .output()
             .unwrap()
     };
-    let o = run();
+    let o = run(&[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let mut found: Vec<String> = Vec::new();
     let mut stack = vec![out.clone()];
@@ -1632,9 +1727,20 @@ fn a_recursive_run_paints_the_subfolders_into_the_same_subfolders() {
     // Each is its own photo's painting, at its own size.
     let c = image::open(out.join("trip/day 2/c.png")).unwrap();
     assert_eq!(c.width().max(c.height()), 64);
-    // Run again, the output folder (now inside the input one) is not
-    // painted as photos.
-    let o = run();
+    // Run again: a file already in an output folder inside the input one
+    // may be a photo, so it is replaced only with --overwrite.
+    let before = std::fs::read(out.join("a.jpg")).unwrap();
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("a.jpg is already there, and the output folder")
+            && stderr(&o).contains("--overwrite"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(out.join("a.jpg")).unwrap(), before);
+    // With it, the output folder is still not painted as photos.
+    let o = run(&["--overwrite"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!out.join("painted").exists());
     // A folder of only subfolders, without --recursive, says how.
@@ -1740,4 +1846,33 @@ fn a_mask_of_another_shape_or_all_black_is_said() {
         image::open(&out).unwrap().to_rgb8(),
         image::DynamicImage::ImageRgb32F(photo).to_rgb8()
     );
+}
+
+/// More threads than the machine runs at once is said: they only wait.
+#[test]
+fn more_threads_than_the_machine_has_is_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let run = |threads: usize| {
+        fast()
+            .args(["-c", s(&common::asset("chelsea.jpg")), "--builtin", "3"])
+            .args(["--size", "64", "--threads", &threads.to_string()])
+            .args(["-o", s(&out)])
+            .output()
+            .unwrap()
+    };
+    let o = run(cores + 1);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "--threads {} is more than the {cores} thread(s) this machine runs at once",
+            cores + 1
+        )),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(cores);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("is more than"), "{}", stderr(&o));
 }

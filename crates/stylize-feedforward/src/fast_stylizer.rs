@@ -71,7 +71,7 @@ impl FastOptions {
 fn check_style_size(style_size: u32) -> Result<()> {
     if !(64..=2048).contains(&style_size) {
         return Err(Error::Parameter {
-            name: "style size",
+            name: "style_size",
             reason: format!("{style_size} is not in [64, 2048]"),
         });
     }
@@ -373,6 +373,9 @@ fn mix_with(styled: &Rgb32FImage, photo: &Rgb32FImage, strength: f32) -> Rgb32FI
     out
 }
 
+/// Refuses an image under [`MIN_SIDE`] px on a side, or one with a value
+/// that is not a finite number (NaN or infinite: the networks would pass
+/// it on to every pixel near it).
 fn check_size(what: &'static str, img: &Rgb32FImage) -> Result<()> {
     let (width, height) = img.dimensions();
     if width < MIN_SIDE || height < MIN_SIDE {
@@ -383,12 +386,36 @@ fn check_size(what: &'static str, img: &Rgb32FImage) -> Result<()> {
             min: MIN_SIDE,
         });
     }
+    if let Some(k) = img.as_raw().iter().position(|v| !v.is_finite()) {
+        let pixels = k / 3;
+        return Err(Error::Parameter {
+            name: what,
+            reason: format!(
+                "the pixel at ({}, {}) is {} (values must be finite, in [0, 1])",
+                pixels % width as usize,
+                pixels / width as usize,
+                img.as_raw()[k]
+            ),
+        });
+    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_image_with_a_value_not_finite_is_refused() {
+        let mut img = Rgb32FImage::from_pixel(20, 20, image::Rgb([0.5, 0.5, 0.5]));
+        assert!(check_size("content image", &img).is_ok());
+        img.put_pixel(3, 7, image::Rgb([0.5, f32::NAN, 0.5]));
+        let err = check_size("content image", &img).unwrap_err().to_string();
+        assert!(
+            err.starts_with("invalid content image: the pixel at (3, 7) is NaN"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn zero_threads_is_refused_before_any_file_is_read() {

@@ -12,8 +12,9 @@
 //! use stylize_feedforward::{default_models_dir, FastOptions, FastStyle, FastStylizer, StyleMix};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let fast = FastStylizer::load(&default_models_dir(), 2)?;
-//! let photo = image::open("photo.jpg")?.to_rgb32f();
-//! let painting = image::open("painting.jpg")?.to_rgb32f();
+//! // (`image` is re-exported: no dependency of your own is needed.)
+//! let photo = stylize_feedforward::image::open("photo.jpg")?.to_rgb32f();
+//! let painting = stylize_feedforward::image::open("painting.jpg")?.to_rgb32f();
 //! let style = FastStyle::Arbitrary(fast.style_vector(&painting, 256)?);
 //! let out = fast.stylize(&photo, &style, &FastOptions::default())?;
 //! let builtin = FastStyle::Builtin("3:0.5,12:0.5".parse::<StyleMix>()?);

@@ -53,6 +53,12 @@ pub fn default_models_dir() -> PathBuf {
     models_dir_from(|name| std::env::var_os(name))
 }
 
+/// The folder `scripts/fetch-fast-models` fills: [`default_models_dir`]
+/// with `$STYLIZE_FAST_MODELS` left out (the script does not read it).
+pub(crate) fn default_cache_models_dir() -> PathBuf {
+    models_dir_from(|name| (name != "STYLIZE_FAST_MODELS").then(|| std::env::var_os(name))?)
+}
+
 /// [`default_models_dir`] with the environment read through `env`.
 fn models_dir_from(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
     let var = |name: &str| env(name).filter(|v| !v.is_empty());

@@ -399,7 +399,7 @@ fn a_style_size_out_of_range_is_an_error() {
     for size in [0, 16, 63, 2049] {
         let err = fast.style_vector(&painting, size).unwrap_err().to_string();
         assert!(
-            err.contains("style size") && err.contains("[64, 2048]"),
+            err.contains("invalid style_size") && err.contains("[64, 2048]"),
             "{size}: {err}"
         );
     }

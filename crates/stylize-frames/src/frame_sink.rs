@@ -16,8 +16,9 @@ pub const DEFAULT_FPS: Fps = (25, 1);
 ///
 /// Nothing appears at the output path before [`FrameSink::finish`]
 /// returns `Ok`; a sink dropped without `finish`, or whose `finish` fails,
-/// leaves nothing behind.
-pub trait FrameSink {
+/// leaves nothing behind. `Send`, so that a program can write frames on
+/// another thread than the one that paints them.
+pub trait FrameSink: Send {
     /// Adds a frame. Every frame must have the first one's size.
     ///
     /// # Errors

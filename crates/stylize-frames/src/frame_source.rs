@@ -7,6 +7,11 @@ use crate::error::Result;
 use crate::frame::{Frame, VideoInfo};
 
 /// Frames of a video, one after another.
+///
+/// A source is not `Send` (the `image` crate's animation decoders are
+/// not): to read frames on a thread of its own, open the source on that
+/// thread ([`open_source`](crate::open_source) takes a path, which is
+/// `Send`) and pass the frames ([`Frame`] is `Send`) through a channel.
 pub trait FrameSource {
     /// Size, frame rate and (when known) frame count.
     fn info(&self) -> &VideoInfo;
@@ -63,10 +68,9 @@ impl<S: FrameSource + ?Sized> FrameSource for Box<S> {
 /// `stylize::Result<DynamicImage>`:
 ///
 /// ```text
-/// let mut frames = source.frames().map(|f| {
-///     f.map(DynamicImage::ImageRgb8)
-///         .map_err(|e| stylize::Error::FrameSource(Box::new(e)))
-/// });
+/// let mut frames = source
+///     .frames()
+///     .map(|f| f.map(DynamicImage::ImageRgb8).map_err(stylize::Error::from));
 /// stylize_video(&stylizer, &mut frames, total, &styles, &config, &mut work, &mut observer)?;
 /// ```
 pub struct FrameIter<'a> {
@@ -169,6 +173,13 @@ mod tests {
         let got: Vec<_> = source.frames().map(|f| f.is_ok()).collect();
         assert_eq!(got, [true, true, false]);
         assert_eq!(source.reads, 3, "read past the error");
+    }
+
+    #[test]
+    fn sinks_and_frames_can_move_to_another_thread() {
+        fn movable<T: Send>() {}
+        movable::<Box<dyn crate::FrameSink>>();
+        movable::<Frame>();
     }
 
     #[test]

@@ -16,8 +16,9 @@
 //! use stylize_frames::{create_sink, open_source, SinkOptions, SourceOptions};
 //!
 //! let mut source = open_source(Path::new("clip.mp4"), &SourceOptions::default())?;
+//! // (A GIF has no sound: `audio_from` is for an mp4, webm, mov or mkv.)
 //! let options = SinkOptions { fps: source.info().fps, audio_from: Some("clip.mp4".into()), ..SinkOptions::default() };
-//! let mut sink = create_sink(Path::new("clip.gif"), &options)?;
+//! let mut sink = create_sink(Path::new("painted.mp4"), &options)?;
 //! while let Some(frame) = source.next_frame()? {
 //!     sink.write_frame(&frame)?;
 //! }

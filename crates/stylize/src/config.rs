@@ -550,7 +550,7 @@ impl StyleConfig {
                 ),
             ));
         }
-        finite_nonneg("tv weight", self.tv_weight)?;
+        finite_nonneg("tv_weight", self.tv_weight)?;
         let lr = self.effective_learning_rate();
         if !(lr.is_finite() && lr > 0.0) {
             return Err(Error::parameter(
@@ -584,8 +584,8 @@ impl StyleConfig {
 
         if self.alpha == 0.0 && self.beta == 0.0 {
             return Err(Error::parameter(
-                "alpha/beta",
-                "both are 0: nothing to optimise",
+                "beta",
+                "0, and alpha is 0 too: nothing to optimise",
             ));
         }
         if !(16..=MAX_SIZE).contains(&self.size) {
@@ -602,7 +602,12 @@ impl StyleConfig {
                 return Err(Error::parameter("style_layers", "the list is empty"));
             }
             for (name, w) in layers {
-                finite_nonneg(&format!("weight of style layer {name}"), *w)?;
+                if !(w.is_finite() && *w >= 0.0) {
+                    return Err(Error::parameter(
+                        "style_layers",
+                        format!("the weight of {name} is {w} (must be a finite number >= 0)"),
+                    ));
+                }
             }
         }
         Ok(())
@@ -735,7 +740,12 @@ mod tests {
             (StyleConfig::default().with_size(8), "size"),
             (
                 StyleConfig::default().with_alpha(0.0).with_beta(0.0),
-                "alpha/beta",
+                "beta",
+            ),
+            (StyleConfig::default().with_tv_weight(-1.0), "tv_weight"),
+            (
+                StyleConfig::default().with_style_layers(vec![("relu1_1".into(), -1.0)]),
+                "style_layers",
             ),
             (
                 StyleConfig::default().with_style_layers(vec![]),

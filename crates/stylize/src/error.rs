@@ -187,6 +187,15 @@ pub enum Error {
     FrameSource(Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// A frame source's error is a [`Error::FrameSource`]: frames from
+/// [`stylize_frames`] go into [`crate::video::stylize_video`] with
+/// `.map_err(Error::from)`.
+impl From<stylize_frames::FramesError> for Error {
+    fn from(e: stylize_frames::FramesError) -> Self {
+        Error::FrameSource(Box::new(e))
+    }
+}
+
 /// Shorthand for results in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -183,7 +183,7 @@ pub fn load_image_with_warnings(
     let too_large = |e: image::ImageError| {
         let reason = if matches!(e, image::ImageError::Limits(_)) {
             over_limits(limits)
-        } else if ends_early(&e) {
+        } else if ends_early(&e) || webp_ends_early(path) {
             "it ends early: the file is cut short (an unfinished download or copy?)".to_string()
         } else {
             "cannot decode it".to_string()
@@ -315,6 +315,22 @@ fn is_animated_gif(path: &Path, limits: image::Limits) -> bool {
         return false;
     }
     decoder.into_frames().take(2).filter(Result::is_ok).count() > 1
+}
+
+/// Whether the file at `path` is a WebP shorter than its RIFF header says
+/// (the WebP decoder reports such a file as a corrupt bitstream). A file
+/// that cannot be read, or is not a WebP, counts as whole.
+fn webp_ends_early(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 12];
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return false;
+    };
+    if file.read_exact(&mut head).is_err() || &head[..4] != b"RIFF" || &head[8..] != b"WEBP" {
+        return false;
+    }
+    let declared = u64::from(u32::from_le_bytes([head[4], head[5], head[6], head[7]])) + 8;
+    file.metadata().is_ok_and(|m| m.len() < declared)
 }
 
 /// Whether the JPEG at `path` ends before its end-of-image marker: its
@@ -1482,5 +1498,14 @@ mod tests {
         std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
         let err = load_image(&cut).unwrap_err().to_string();
         assert!(err.contains("cut.png: it ends early"), "{err}");
+        // So does a WebP (whose decoder calls it a corrupt bitstream).
+        let mut whole = Vec::new();
+        noise(64)
+            .write_to(&mut std::io::Cursor::new(&mut whole), ImageFormat::WebP)
+            .unwrap();
+        let cut = dir.path().join("cut.webp");
+        std::fs::write(&cut, &whole[..whole.len() * 2 / 3]).unwrap();
+        let err = load_image(&cut).unwrap_err().to_string();
+        assert!(err.contains("cut.webp: it ends early"), "{err}");
     }
 }

@@ -55,6 +55,26 @@ pub struct Iteration<'a> {
     pub(crate) image: &'a dyn Fn() -> Result<DynamicImage>,
 }
 
+/// Every number; the image is shown as `..` (it is made on demand by
+/// [`Iteration::image`]).
+impl std::fmt::Debug for Iteration<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Iteration")
+            .field("iteration", &self.iteration)
+            .field("iterations", &self.iterations)
+            .field("scale", &self.scale)
+            .field("scales", &self.scales)
+            .field("content", &self.content)
+            .field("style", &self.style)
+            .field("tv", &self.tv)
+            .field("extra", &self.extra)
+            .field("total", &self.total)
+            .field("evaluations", &self.evaluations)
+            .field("elapsed", &self.elapsed)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Iteration<'_> {
     /// The current image (after this step), at the output size, as the
     /// run would return it (colours recombined, alpha attached). Costs a
@@ -79,7 +99,8 @@ pub trait Observer: Send {
     }
 }
 
-/// An observer that ignores everything.
+/// An observer that ignores everything (of a video run's progress too:
+/// it is a [`crate::video::VideoObserver`]).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoObserver;
 

@@ -209,7 +209,9 @@ impl OutputFile {
 /// since renaming keeps them.
 ///
 /// # Errors
-/// When the file cannot be created.
+/// When the file cannot be created: the system's reason, without the
+/// temporary file's own name (of no use to whoever reads it), and for a
+/// folder that is not there, that it is not.
 pub fn output_tempfile(dir: &Path, prefix: &str) -> std::io::Result<tempfile::NamedTempFile> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(prefix).suffix(".part");
@@ -218,7 +220,24 @@ pub fn output_tempfile(dir: &Path, prefix: &str) -> std::io::Result<tempfile::Na
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
-    builder.tempfile_in(dir)
+    builder.tempfile_in(dir).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound && !dir.is_dir() {
+            let shown = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            return io::Error::new(
+                e.kind(),
+                format!("the folder {} does not exist", shown.display()),
+            );
+        }
+        let text = e.to_string();
+        match text.split_once(" at path \"") {
+            Some((reason, _)) => io::Error::new(e.kind(), reason.to_string()),
+            None => e,
+        }
+    })
 }
 
 /// `path` with its symbolic links followed, as far as they lead (a link
@@ -263,6 +282,17 @@ mod tests {
         let mut out = OutputFile::create(path, ".t-")?;
         io::Write::write_all(out.file(), bytes)?;
         out.commit()
+    }
+
+    /// A missing folder is said as such, without the temporary's name.
+    #[test]
+    fn a_missing_folder_is_said_without_the_temporary_name() {
+        let d = tempfile::tempdir().unwrap();
+        let err = write(&d.path().join("gone/out.png"), b"x").unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        assert!(text.ends_with("gone does not exist"), "{text}");
+        assert!(!text.contains(".part"), "{text}");
     }
 
     /// A device, a pipe and a link are written through, never replaced; a

@@ -76,6 +76,19 @@ impl Planner {
         config: &StyleConfig,
     ) -> Result<Plan> {
         config.validate()?;
+        // An empty image is said as such, not as one too elongated.
+        if content.0 == 0 || content.1 == 0 {
+            return Err(Error::parameter(
+                "content",
+                "the content image has no pixels",
+            ));
+        }
+        if let Some(k) = styles.iter().position(|&(w, h)| w == 0 || h == 0) {
+            return Err(Error::parameter(
+                "style",
+                format!("style image {} of {} has no pixels", k + 1, styles.len()),
+            ));
+        }
         let blend = config.blend_weights(styles.len())?;
         let layers = config.resolve_layers(self.arch)?;
         let sizes = config.scales.sizes(config.size);
@@ -414,6 +427,22 @@ mod tests {
                 && err.contains("scale the photo down"),
             "{err}"
         );
+    }
+
+    /// An empty image is said to be empty, not too elongated.
+    #[test]
+    fn an_empty_image_has_no_pixels() {
+        let config = StyleConfig::seed().with_size(64);
+        let err = planner()
+            .plan_sizes((0, 0), &[(64, 64)], &config)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "invalid content: the content image has no pixels");
+        let err = planner()
+            .plan_sizes((64, 64), &[(64, 64), (0, 5)], &config)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "invalid style: style image 2 of 2 has no pixels");
     }
 
     /// A photo too elongated for the size is refused naming the least

@@ -81,6 +81,8 @@ pub trait VideoObserver: Send {
     }
 }
 
+impl VideoObserver for crate::observer::NoObserver {}
+
 /// What a video run did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VideoSummary {
