@@ -13,14 +13,14 @@ use stylize_feedforward::{
     resize_longest, FastNetworks, FastOptions, FastStyle, FrameLink, TemporalBlend, DEFAULT_BLEND,
 };
 use stylize_flow::DisParams;
-use stylize_frames::{create_sink, SinkOptions};
+use stylize_frames::SinkOptions;
 
-use crate::args::VideoArgs;
+use crate::args::{DeviceArg, VideoArgs};
 use crate::fast_cmd::{load_fast, refuse_over_memory, run_style};
 use crate::flicker_cmd::FlickerReport;
 use crate::interrupt::Interrupt;
 use crate::json_file::write_json;
-use crate::selection::{fps_rational, Frames};
+use crate::selection::Frames;
 use crate::{JobResult, Outcome};
 
 /// The working size's longer side when --size is not given: the frame's
@@ -100,6 +100,14 @@ fn ignored_flags(cli: &VideoArgs) -> Vec<&'static str> {
         ("--style-layers", c.style_layers.is_some()),
         ("--content-layer", c.content_layer.is_some()),
         ("--engine", c.engine.is_some()),
+        // The networks run on the CPU.
+        (
+            "--device",
+            !matches!(
+                c.device,
+                DeviceArg::Auto | DeviceArg::Exact(stylize::ComputeDevice::Cpu)
+            ),
+        ),
         ("--frame-iterations", cli.frame_iterations.is_some()),
         ("--temporal-weight", cli.temporal_weight.is_some()),
         ("--long-term", cli.long_term.is_some()),
@@ -135,7 +143,7 @@ pub fn run(
     cli: &VideoArgs,
     quiet: bool,
     interrupt: &Interrupt,
-    frames: Frames<'_>,
+    mut frames: Frames<'_>,
     prepared: FastVideo<'_>,
 ) -> JobResult {
     if cli.loop_frames.is_some() {
@@ -144,8 +152,14 @@ pub fn run(
     let ignored = ignored_flags(cli);
     if !ignored.is_empty() && !quiet {
         note!(
-            "warning: --method fast ignores {} (they set the optimiser)",
-            ignored.join(", ")
+            "warning: --method fast ignores {} ({} the optimiser; the network runs on the \
+             CPU)",
+            ignored.join(", "),
+            if ignored.len() == 1 {
+                "it sets"
+            } else {
+                "they set"
+            }
         );
     }
     let keep_colors = match cli.common.preserve_colors {
@@ -202,20 +216,8 @@ pub fn run(
             run_style(&fast, prepared.styles, &prepared.config.image)?
         }
     };
-    let mut sink = create_sink(
-        &cli.output,
-        &SinkOptions {
-            fps: prepared.out_fps.map(fps_rational),
-            audio_from: (cli.frames.is_none()
-                && cli.fps.is_none()
-                && cli.input.as_os_str() != "-"
-                && cli.input.is_file())
-            .then(|| cli.input.clone()),
-            // A GIF's or APNG's encoding of the whole clip hears Ctrl-C.
-            stop: Some(interrupt.stop_signal()),
-            ..prepared.sink_options
-        },
-    )?;
+    let mut sink =
+        crate::video_cmd::clip_sink(cli, prepared.out_fps, prepared.sink_options, interrupt)?;
     let bar = if !quiet && std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(prepared.total.unwrap_or(0) as u64);
         bar.set_style(
@@ -236,7 +238,10 @@ pub fn run(
     let mut measuring = std::time::Duration::ZERO;
     let (mut count, mut cuts) = (0usize, 0usize);
     let start = Instant::now();
-    for frame in frames {
+    // Without a bar (not a terminal), a line now and then.
+    let plain = !quiet && bar.is_hidden();
+    let mut said = Instant::now();
+    for frame in frames.by_ref() {
         if interrupt.requested() {
             bar.finish_and_clear();
             // The sink is dropped unfinished: no partial output file.
@@ -306,8 +311,24 @@ pub fn run(
         }
         count += 1;
         bar.inc(1);
+        if plain && said.elapsed().as_secs() >= 5 {
+            said = Instant::now();
+            let rate = count as f64 / start.elapsed().as_secs_f64().max(1e-9);
+            let of = prepared.total.map_or(String::new(), |n| format!(" of {n}"));
+            note!("frame {count}{of} painted ({rate:.1} frames/s)");
+        }
     }
     bar.finish_and_clear();
+    let painted = start.elapsed().saturating_sub(measuring).as_secs_f64();
+    // A clip that ended before the --frames range began: said as such.
+    if count == 0 && cli.frames.is_some() && frames.index > 0 {
+        return Err(crate::video_cmd::selects_none(cli, frames.index).into());
+    }
+    if !quiet && count > 0 {
+        // A GIF's or APNG's frames are encoded now, all of them.
+        note!("writing {}…", cli.output.display());
+    }
+    let writing = Instant::now();
     match sink.finish() {
         Err(stylize_frames::FramesError::Stopped { .. }) => {
             note!(
@@ -318,7 +339,27 @@ pub fn run(
         }
         r => r?,
     }
+    if interrupt.requested() && !quiet {
+        // Every frame was painted when Ctrl-C came: the clip is whole.
+        note!(
+            "Ctrl-C came as {} was being finished: it is complete",
+            cli.output.display()
+        );
+    }
+    let written = writing.elapsed().as_secs_f64();
+    // (The report's rate counts the writing too, as it always has.)
     let seconds = start.elapsed().saturating_sub(measuring).as_secs_f64();
+    if cli.report.is_some() && count < 2 {
+        return Err(Error::parameter(
+            "report",
+            format!(
+                "wrote {} ({count} frame); no report: the flicker is measured between frames, \
+                 and the clip has one",
+                cli.output.display()
+            ),
+        )
+        .into());
+    }
     if let Some(e) = report_error {
         return Err(format!(
             "wrote {}, but could not measure its flicker for --report: {e}",
@@ -335,10 +376,12 @@ pub fn run(
     }
     if !quiet {
         note!(
-            "wrote {} ({count} frames, {} shot(s)) in {seconds:.1} s ({:.1} frames/s)",
+            "wrote {} ({count} frame{}, {} shot(s)): painted in {painted:.1} s ({:.1} \
+             frames/s), written in {written:.1} s",
             cli.output.display(),
+            if count == 1 { "" } else { "s" },
             cuts + usize::from(count > 0),
-            count as f64 / seconds.max(1e-9)
+            count as f64 / painted.max(1e-9)
         );
     }
     Ok(Outcome::Done)

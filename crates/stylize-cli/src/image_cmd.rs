@@ -71,7 +71,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     for (flag, file) in [("loss-log", &cli.loss_log), ("plot", &cli.plot)] {
         // A `-` log goes to standard output (a `-` plot is refused below).
         if let Some(file) = file.as_ref().filter(|f| f.as_os_str() != "-") {
-            check_side_file(flag, file, &cli.output, inputs(), cli.overwrite)?;
+            check_side_file(flag, file, &cli.output, inputs())?;
             check_not_a_program_file(flag, file, &cli.common)?;
             if let Some(every) = cli.save_every {
                 check_not_a_snapshot(flag, file, &cli.output, every as usize)?;

@@ -281,7 +281,7 @@ struct PlainLines {
 
 /// Seconds left for the work from `done` to `total`, at the pace of the
 /// `done - from` units that took `seconds`.
-fn time_left(total: u64, done: u64, from: u64, seconds: f64) -> f64 {
+pub(crate) fn time_left(total: u64, done: u64, from: u64, seconds: f64) -> f64 {
     let rate = done.saturating_sub(from) as f64 / seconds.max(1e-9);
     total.saturating_sub(done) as f64 / rate.max(1e-9)
 }

@@ -11,6 +11,13 @@ pub(crate) fn fps_rational(f: f64) -> (u32, u32) {
     )
 }
 
+/// Whether two frame rates are one as a user writes it: within 0.1%
+/// (`29.97` for NTSC's 30000/1001, as stylize prints it, is not a rate a
+/// frame lower).
+pub(crate) fn same_rate(a: f64, b: f64) -> bool {
+    (a / b - 1.0).abs() < 1e-3
+}
+
 /// Which input frames are painted: `--frames A..B`, then `--fps` below the
 /// input's rate keeps frames evenly.
 pub(crate) struct Selection {
@@ -28,7 +35,7 @@ impl Selection {
     ) -> Self {
         let (first, last) = frames.unwrap_or((1, None));
         let step = match (in_fps, out_fps) {
-            (Some(i), Some(o)) if o < i => i / o,
+            (Some(i), Some(o)) if !same_rate(i, o) && o < i => i / o,
             _ => 1.0,
         };
         Selection { first, last, step }
@@ -171,5 +178,12 @@ mod tests {
         assert_eq!(s.count(30), 10);
         // A higher output rate keeps everything.
         assert_eq!(Selection::new(None, Some(10.0), Some(30.0)).count(7), 7);
+        // NTSC's rate as printed keeps every frame.
+        let ntsc = 30000.0 / 1001.0;
+        assert_eq!(Selection::new(None, Some(ntsc), Some(29.97)).count(30), 30);
+        assert_eq!(
+            Selection::new(None, Some(ntsc), Some(29.9)).count(1000),
+            997
+        );
     }
 }

@@ -883,7 +883,9 @@ pub fn check_not_an_input<'a>(
 
 /// [`check_not_an_input`] for a file the run writes beside its output
 /// (`--report`, `--loss-log`, `--plot`), named by its flag: it may be
-/// neither an input nor the output.
+/// neither an input nor the output, whatever `--overwrite` says (that
+/// lets the output replace an input; a log or report written over the
+/// user's photo or clip is never what was meant).
 ///
 /// # Errors
 /// [`Error::Parameter`] naming the flag and the file.
@@ -892,24 +894,34 @@ pub fn check_side_file<'a>(
     file: &Path,
     output: &'a Path,
     inputs: impl IntoIterator<Item = &'a Path>,
-    overwrite: bool,
 ) -> Result<(), Error> {
     // Compared where the bytes go (links followed; neither need exist
-    // yet), and refused whatever --overwrite says: both are this run's.
-    let same = matches!((written_at(file), written_at(output)), (Some(f), Some(o)) if f == o);
+    // yet).
+    let at = written_at(file);
+    let same = matches!((&at, written_at(output)), (Some(f), Some(o)) if *f == o);
     if same {
         return Err(Error::parameter(
             flag,
             format!("{} is also the output; choose another file", file.display()),
         ));
     }
-    check_written_file(
-        flag,
-        "an input or the output",
-        file,
-        std::iter::once(output).chain(inputs),
-        overwrite,
-    )
+    let Some(at) = at else {
+        return Ok(());
+    };
+    match inputs
+        .into_iter()
+        .find(|i| std::fs::canonicalize(i).is_ok_and(|i| i == at))
+    {
+        Some(_) => Err(Error::parameter(
+            flag,
+            format!(
+                "{} is also an input; choose another file (--overwrite lets only the output \
+                 replace an input)",
+                file.display()
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Refuses a `--save-every` run whose snapshots (`OUT-stem.NNNN.ext`, every

@@ -112,9 +112,9 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     };
     check_not_an_input(&cli.output, inputs(), cli.overwrite)?;
     if let Some(report) = &cli.report {
-        check_output_file(report)?;
+        check_output_file(report).map_err(|e| Error::parameter("report", e.to_string()))?;
         check_not_a_program_file("report", report, &cli.common)?;
-        check_side_file("report", report, &cli.output, inputs(), cli.overwrite)?;
+        check_side_file("report", report, &cli.output, inputs())?;
         if cli.input.as_os_str() != "-" && check_output_not_inside(&cli.input, report).is_err() {
             return Err(Error::parameter(
                 "report",
@@ -195,8 +195,9 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         let ignored = crate::fast_video::linking_flags(cli);
         if !ignored.is_empty() {
             say(format!(
-                "warning: --independent paints each frame on its own: {} have no effect",
-                ignored.join(", ")
+                "warning: --independent paints each frame on its own: {} {} no effect",
+                ignored.join(", "),
+                if ignored.len() == 1 { "has" } else { "have" }
             ));
         }
     }
@@ -229,6 +230,8 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         }
     }
     let out_fps = match (cli.fps, in_fps) {
+        // The input's own rate as printed (29.97 for 30000/1001): exact.
+        (Some(f), Some(have)) if crate::selection::same_rate(have, f64::from(f)) => Some(have),
         (Some(f), _) => Some(f64::from(f)),
         (None, f) => f,
     };
@@ -266,9 +269,11 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     }
     // The report measures flicker between frames: a selection of one frame
     // of a clip of known length is said now, not after the painting.
-    if let (Some(_), Some(n)) = (&cli.report, info.frames) {
-        let selected = selection.count(n as usize);
-        if selected == 1 {
+    if cli.report.is_some() {
+        // `--frames A..A` is one frame whatever the clip's length.
+        let one = matches!(cli.frames, Some((first, Some(last))) if first == last);
+        let selected = info.frames.map(|n| selection.count(n as usize));
+        if one || selected == Some(1) {
             return Err(Error::parameter(
                 "report",
                 "--report measures the flicker between frames, and the selection has one \
@@ -385,6 +390,14 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         }
     };
     progress.finish();
+    if summary.stopped && summary.frames == 0 {
+        // Said even with -q: the user asked for the stop.
+        if !work_existed && work.finished() == 0 {
+            work.remove().ok();
+        }
+        note!("stopped before the first frame was finished: nothing to keep");
+        return Ok(Outcome::Interrupted);
+    }
     if summary.stopped {
         // Said even with -q: the user asked for the stop.
         note!(
@@ -398,31 +411,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         return Ok(Outcome::Interrupted);
     }
     let files = work.frame_files();
-    if takes_audio(&cli.output)
-        && (cli.frames.is_some() || cli.fps.is_some())
-        && stylize_frames::reads_through_ffmpeg(&cli.input)
-    {
-        log::warn!(
-            "{}: its sound, if any, is not copied: with --frames or --fps the frames are no \
-             longer in time with it",
-            cli.input.display()
-        );
-    }
-    let mut sink = create_sink(
-        &cli.output,
-        &SinkOptions {
-            fps: out_fps.map(fps_rational),
-            // The input's sound only with every frame kept in time.
-            audio_from: (cli.frames.is_none()
-                && cli.fps.is_none()
-                && cli.input.as_os_str() != "-"
-                && cli.input.is_file())
-            .then(|| cli.input.clone()),
-            // A GIF's or APNG's encoding of the whole clip hears Ctrl-C.
-            stop: Some(interrupt.stop_signal()),
-            ..sink_options
-        },
-    )?;
+    let mut sink = clip_sink(cli, out_fps, sink_options, interrupt)?;
     // Said even with -q: the user asked for the stop.
     let stopped_writing = || {
         // The sink is dropped unfinished: no partial output.
@@ -579,7 +568,7 @@ fn warm_start(costs: &[FrameCosts]) -> serde_json::Value {
 }
 
 /// `--frames A..B` selecting none of the `n` frames of the input.
-fn selects_none(cli: &VideoArgs, n: usize) -> Error {
+pub(crate) fn selects_none(cli: &VideoArgs, n: usize) -> Error {
     let range = cli.frames.map_or(String::new(), |(first, last)| {
         format!("{first}..{}", last.map_or(String::new(), |l| l.to_string()))
     });
@@ -672,6 +661,9 @@ struct VideoProgress {
     plan: (u64, u64),
     /// Iterations of the frames finished.
     done: u64,
+    /// Of `done`, the planned iterations of frames an earlier run
+    /// finished (not this run's pace).
+    resumed_work: u64,
     /// The last frame started in the clip's pass; a frame at or before it
     /// belongs to the loop's pass, which the plan does not hold.
     last_started: Option<usize>,
@@ -687,6 +679,44 @@ struct VideoProgress {
     /// Whether the ETA has dropped the run's set-up (the first
     /// iteration's time, with the style targets computed in it).
     eta_reset: bool,
+}
+
+/// The sink of the painted clip, at `out_fps`: with the input's sound
+/// when every frame is kept in time with it (said when `--frames` or
+/// `--fps` leave it out), and stopped by Ctrl-C while it encodes (a GIF's
+/// or APNG's whole clip). For both methods.
+///
+/// # Errors
+/// As [`create_sink`].
+pub(crate) fn clip_sink(
+    cli: &VideoArgs,
+    out_fps: Option<f64>,
+    base: SinkOptions,
+    interrupt: &Interrupt,
+) -> Result<Box<dyn stylize_frames::FrameSink>, stylize_frames::FramesError> {
+    if takes_audio(&cli.output)
+        && (cli.frames.is_some() || cli.fps.is_some())
+        && stylize_frames::reads_through_ffmpeg(&cli.input)
+    {
+        log::warn!(
+            "{}: its sound, if any, is not copied: with --frames or --fps the frames are no \
+             longer in time with it",
+            cli.input.display()
+        );
+    }
+    create_sink(
+        &cli.output,
+        &SinkOptions {
+            fps: out_fps.map(fps_rational),
+            audio_from: (cli.frames.is_none()
+                && cli.fps.is_none()
+                && cli.input.as_os_str() != "-"
+                && cli.input.is_file())
+            .then(|| cli.input.clone()),
+            stop: Some(interrupt.stop_signal()),
+            ..base
+        },
+    )
 }
 
 /// A frame's network costs (content + style + TV), for the report.
@@ -739,6 +769,7 @@ impl VideoProgress {
             total,
             plan,
             done: 0,
+            resumed_work: 0,
             last_started: None,
             looping: false,
             loop_planned,
@@ -782,6 +813,8 @@ impl VideoObserver for VideoProgress {
     fn resumed(&mut self, frames: usize) {
         log::warn!("continuing after {frames} frame(s) finished by an earlier run");
         self.done = Self::work(self.plan, frames);
+        // This run's pace is of its own frames.
+        self.resumed_work = self.done;
         if let Some(bar) = &self.bar {
             bar.set_position(self.done);
             // The jump is not this run's speed.
@@ -890,8 +923,8 @@ impl VideoObserver for VideoProgress {
                 let elapsed = now.duration_since(*start).as_secs_f64();
                 let left = self
                     .length
-                    .filter(|_| self.done > 0)
-                    .map(|p| p.saturating_sub(self.done) as f64 * elapsed / self.done as f64)
+                    .filter(|_| self.done > self.resumed_work)
+                    .map(|p| crate::progress::time_left(p, self.done, self.resumed_work, elapsed))
                     .map_or(String::new(), |s| {
                         format!(" | about {} left", crate::progress::human_duration(s))
                     });

@@ -1876,3 +1876,79 @@ fn more_threads_than_the_machine_has_is_said() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stderr(&o).contains("is more than"), "{}", stderr(&o));
 }
+
+/// An MP4 cut short (its samples' index at the front, their data partly
+/// missing: ffmpeg reads it to the cut and exits 0) is painted to its last
+/// whole frame, and the run says that the file ends early; `--frames`
+/// past the clip's end says so; a report of one frame is refused before
+/// the painting.
+#[test]
+fn a_clip_cut_short_is_said_and_frames_past_its_end_too() {
+    if Command::new("ffmpeg").arg("-version").output().is_err() {
+        eprintln!("SKIPPED: ffmpeg not found");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole.mp4");
+    let made = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=64x48:rate=10",
+        ])
+        .args(["-t", "3", "-pix_fmt", "yuv420p", "-movflags", "+faststart"])
+        .arg(&whole)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let bytes = std::fs::read(&whole).unwrap();
+    let cut = dir.path().join("cut.mp4");
+    std::fs::write(&cut, &bytes[..bytes.len() * 3 / 5]).unwrap();
+    let style = common::asset("udnie.jpg");
+    let out = dir.path().join("out.gif");
+    let o = fast_video(&cut, &style)
+        .args(["-o", s(&out), "--size", "64"])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("cut.mp4: the file ends early") && err.contains("of about 30"),
+        "{err}"
+    );
+    let n = gif_frames(&out);
+    assert!((1..30).contains(&n), "{n} frames");
+    // The whole clip says nothing of the kind.
+    let o = fast_video(&whole, &style)
+        .args(["-o", s(&out), "--size", "64"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("ends early"), "{}", stderr(&o));
+    assert_eq!(gif_frames(&out), 30);
+    // A range that starts past the clip's end.
+    let late = dir.path().join("late.gif");
+    let o = fast_video(&whole, &style)
+        .args(["-o", s(&late), "--size", "64", "--frames", "40..50"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("40..50 selects none of the 30 frames"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!late.exists());
+    // A report of one frame: refused before anything is painted.
+    let o = fast_video(&whole, &style)
+        .args(["-o", s(&late), "--frames", "3..3", "--report"])
+        .arg(dir.path().join("r.json"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("select at least two"), "{}", stderr(&o));
+    assert!(!late.exists());
+}

@@ -457,11 +457,20 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
             .unwrap();
         assert!(made.success());
         cases.push((
-            mp4,
+            mp4.clone(),
             out.clone(),
             vec!["--frames", "5.."],
             None,
             "5.. selects none of the 3 frames",
+        ));
+        // The report never replaces an input: --overwrite is the output's.
+        let mp4_s: &'static str = Box::leak(mp4.to_str().unwrap().to_string().into_boxed_str());
+        cases.push((
+            mp4,
+            out.clone(),
+            vec!["--report", mp4_s, "--overwrite"],
+            None,
+            "is also an input; choose another file",
         ));
     } else {
         eprintln!("SKIPPED the corrupt-video case: ffmpeg not found");
@@ -672,8 +681,9 @@ fn a_longer_or_shorter_selection_continues_the_frames_painted() {
     // Frame folders: a GIF's palette is the whole clip's.
     let out = d.path().join("out");
     let run = |out: &Path, frames: &str| {
+        // Not quiet: the closing line counts the frames continued.
         let o = stylize()
-            .args(args(&clip, out, &weights))
+            .args(args(&clip, out, &weights).into_iter().filter(|a| a != "-q"))
             .args(["--keep-work", "--overwrite", "--frames", frames])
             .output()
             .unwrap();
@@ -693,6 +703,10 @@ fn a_longer_or_shorter_selection_continues_the_frames_painted() {
     assert!(three[..2] == two[..]);
     let (shorter, said) = run(&out, "1..2");
     assert!(said.contains("the rest are dropped"), "{said}");
+    assert!(
+        said.contains("(2 frames, 1 shot(s), 2 from an earlier run)"),
+        "{said}"
+    );
     assert!(shorter == two);
     let (later, said) = run(&out, "2..3");
     assert!(said.contains("starting over"), "{said}");
@@ -823,7 +837,11 @@ fn a_folder_output_may_have_a_dot_in_its_name() {
     };
     let o = again(&[]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("not empty"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("holds an earlier run's frames") && stderr(&o).contains("--overwrite"),
+        "{}",
+        stderr(&o)
+    );
     let o = again(&["--overwrite", "--frames", "1..1"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(files_in(&out), [out.join("frame_000001.png")]);

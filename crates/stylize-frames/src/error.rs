@@ -144,10 +144,23 @@ pub enum FramesError {
         path: PathBuf,
     },
     /// The output folder exists and is not empty.
-    #[error("output folder {} already exists and is not empty: remove it or choose another", path.display())]
+    #[error(
+        "output folder {} already exists and {}",
+        path.display(),
+        if *only_frames {
+            "holds an earlier run's frames: remove it, choose another, or let them be \
+             replaced (the command line's --overwrite, SinkOptions::replace_frames)"
+        } else {
+            "is not empty: remove it or choose another"
+        }
+    )]
     OutputFolderNotEmpty {
         /// The folder.
         path: PathBuf,
+        /// Whether it holds frames only (`frame_NNNNNN.png`), which
+        /// [`SinkOptions::replace_frames`](crate::SinkOptions::replace_frames)
+        /// lets a new clip replace.
+        only_frames: bool,
     },
     /// The output would be written inside the input folder.
     #[error("output {} is inside the input folder {}: choose an output elsewhere", output.display(), input.display())]

@@ -21,6 +21,10 @@ pub(crate) struct FfmpegSource {
     child: FfmpegChild,
     estimate: Option<u64>,
     done: bool,
+    /// The input, for the warning of a file cut short.
+    path: std::path::PathBuf,
+    /// Frames read so far.
+    read: u64,
 }
 
 impl FfmpegSource {
@@ -82,8 +86,17 @@ impl FfmpegSource {
             child,
             estimate,
             done: false,
+            path: input.to_path_buf(),
+            read: 0,
         })
     }
+}
+
+/// Whether ffmpeg's log (at `-v error`) says its input ran out of data:
+/// an MP4 or MOV whose samples lie past the file's end (`partial file`), or
+/// a stream whose last packet is cut (`Invalid data found`).
+fn cut_short(log: &str) -> bool {
+    log.contains("partial file") || log.contains("Invalid data found when processing input")
 }
 
 impl FrameSource for FfmpegSource {
@@ -96,10 +109,25 @@ impl FrameSource for FfmpegSource {
             return Ok(None);
         }
         match self.reader.read_frame() {
-            Ok(Some(frame)) => Ok(Some(frame)),
+            Ok(Some(frame)) => {
+                self.read += 1;
+                Ok(Some(frame))
+            }
             Ok(None) => {
                 self.done = true;
-                self.child.wait()?;
+                let said = self.child.wait()?;
+                // ffmpeg reads a file cut short to its end and exits 0,
+                // saying only in its log that the data ran out.
+                if cut_short(&said) {
+                    log::warn!(
+                        "{}: the file ends early (cut short in a copy or download?): its clip \
+                         ends at the last whole frame, after {} frame(s){}",
+                        self.path.display(),
+                        self.read,
+                        self.estimate
+                            .map_or(String::new(), |n| format!(" of about {n}"))
+                    );
+                }
                 Ok(None)
             }
             Err(e) => {
@@ -111,5 +139,21 @@ impl FrameSource for FfmpegSource {
 
     fn total_frames(&self) -> Option<u64> {
         self.info().frames.or(self.estimate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cut_short;
+
+    #[test]
+    fn a_log_of_a_file_cut_short_is_told() {
+        assert!(cut_short(
+            "[mov,mp4,m4a,3gp,3g2,mj2 @ 0x5] stream 0, offset 0x32286: partial file\n"
+        ));
+        assert!(cut_short(
+            "Error while decoding stream #0:0: Invalid data found when processing input\n"
+        ));
+        assert!(!cut_short(""));
     }
 }

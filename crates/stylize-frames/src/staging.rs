@@ -287,21 +287,26 @@ fn check_output_free(output: &Path, replace: bool) -> Result<()> {
                         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
             };
             // An entry that cannot be read is not known to be a frame.
-            let mut entries = entries;
-            let refused = if replace {
-                entries.any(|e| !e.as_ref().is_ok_and(frame))
-            } else {
-                entries.next().is_some()
-            };
-            if refused {
+            let entries: Vec<_> = entries.collect();
+            let only_frames = entries.iter().all(|e| e.as_ref().is_ok_and(frame));
+            let free = entries.is_empty() || (replace && only_frames);
+            if !free {
                 Err(FramesError::OutputFolderNotEmpty {
                     path: output.to_path_buf(),
+                    only_frames,
                 })
             } else {
                 Ok(())
             }
         }
         Err(_) if !output.exists() => Ok(()),
+        // A file named as a frame folder (no extension): said as such.
+        Err(_) if output.is_file() => {
+            Err(FramesError::io("writing", output)(std::io::Error::other(
+                "a file is there, and an output without an extension is a folder of frames: \
+                 name a .gif, .apng, .webp, .mp4 (...) output, or a folder",
+            )))
+        }
         Err(e) => Err(FramesError::io("writing", output)(e)),
     }
 }

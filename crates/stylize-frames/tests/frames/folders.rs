@@ -146,10 +146,27 @@ fn png_folder_output_round_trip() {
     write(&slash, &input[..1], &SinkOptions::default()).unwrap();
     assert_eq!(names(&dir.path().join("out2")), ["frame_000001.png"]);
     let err = write(&out, &input, &SinkOptions::default()).unwrap_err();
+    // A folder of frames only: the message says they may be replaced.
     assert!(
-        matches!(err, FramesError::OutputFolderNotEmpty { .. }),
+        matches!(
+            err,
+            FramesError::OutputFolderNotEmpty {
+                only_frames: true,
+                ..
+            }
+        ) && err.to_string().contains("--overwrite"),
         "{err}"
     );
+    // A file where a frame folder would go: said as such.
+    let file = dir.path().join("notes");
+    std::fs::write(&file, b"mine").unwrap();
+    let err = write(&file, &input, &SinkOptions::default()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("an output without an extension is a folder of frames"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"mine");
 }
 
 /// With `replace_frames`, a folder of earlier frames is replaced whole
@@ -173,7 +190,13 @@ fn a_folder_of_earlier_frames_may_be_replaced() {
     std::fs::write(out.join("notes.txt"), b"mine").unwrap();
     let err = write(&out, &frames(1), &replace).unwrap_err();
     assert!(
-        matches!(err, FramesError::OutputFolderNotEmpty { .. }),
+        matches!(
+            err,
+            FramesError::OutputFolderNotEmpty {
+                only_frames: false,
+                ..
+            }
+        ) && !err.to_string().contains("--overwrite"),
         "{err}"
     );
     assert_eq!(

@@ -291,6 +291,8 @@ pub fn stylize_video(
         );
         work.truncate(summary.frames)?;
         work.clear_loop()?;
+        // Of this run's frames, all came from the earlier run.
+        summary.resumed = summary.resumed.min(summary.frames);
     }
     let config = looping.as_ref().unwrap_or(config);
     let k = first.len().min(summary.frames.saturating_sub(1));
@@ -386,7 +388,8 @@ impl Reserve {
             return e;
         };
         match e {
-            Error::Parameter { name, reason } if name == "size" => {
+            // (A frame too small for the network is not about memory.)
+            Error::Parameter { name, reason } if name == "size" && reason.contains("memory") => {
                 let flow = format!(
                     "the optical flow between frames at their own size ({})",
                     crate::memory::human(r.flow)
