@@ -90,6 +90,6 @@ pub use stylize_matmul::Isa;
 pub use symmetric::symmetric_flow;
 pub use warp::{warp_bicubic, warp_bilinear, warp_spline};
 pub use warp_error::{
-    consistent_fraction, is_cut, masked_warp_error, planar_from_rgb8, LongTermError, LongTermTerm,
-    MaskedFlow, WarpError, WarpOptions, WarpReference, CUT_THRESHOLD,
+    consistent_fraction, is_cut, masked_warp_error, planar_from_rgb8, rgb8_from_planar,
+    LongTermError, LongTermTerm, MaskedFlow, WarpError, WarpOptions, WarpReference, CUT_THRESHOLD,
 };

@@ -70,6 +70,28 @@ pub fn planar_from_rgb8(width: usize, height: usize, rgb: &[u8]) -> Result<Vec<f
     Ok(out)
 }
 
+/// Planar `f32` RGB (`width * height` reds, then greens, then blues; in
+/// [0, 1]) to interleaved 8-bit RGB (`RGBRGB...`), each value clamped to
+/// [0, 1] and rounded: the inverse of [`planar_from_rgb8`], for saving
+/// what the warps return (`image::RgbImage::from_raw(w, h, bytes)`).
+///
+/// # Errors
+/// [`FlowError::BufferLength`] when `planar` does not hold
+/// `3 * width * height` values; [`FlowError::InvalidParams`] when that
+/// product overflows.
+pub fn rgb8_from_planar(width: usize, height: usize, planar: &[f32]) -> Result<Vec<u8>, FlowError> {
+    check_len(planar.len(), width, height, 3)?;
+    let n = width * height;
+    let mut out = vec![0u8; 3 * n];
+    for (i, p) in out.chunks_exact_mut(3).enumerate() {
+        for (c, v) in p.iter_mut().enumerate() {
+            // NaN clamps to 0 (`as` saturates).
+            *v = (planar[c * n + i].clamp(0.0, 1.0) * 255.0).round() as u8;
+        }
+    }
+    Ok(out)
+}
+
 /// A flow from frame A to frame B and its forward/backward consistency
 /// mask on A's grid.
 #[derive(Debug, Clone, PartialEq)]
@@ -663,6 +685,18 @@ impl WarpReference {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn planar_and_interleaved_rgb_round_trip() {
+        let rgb: Vec<u8> = (0..3 * 4 * 3).map(|i| (i * 7 % 256) as u8).collect();
+        let planar = planar_from_rgb8(4, 3, &rgb).unwrap();
+        assert_eq!(planar[12], f32::from(rgb[1]) / 255.0); // the first green
+        assert_eq!(rgb8_from_planar(4, 3, &planar).unwrap(), rgb);
+        // Out of range and NaN are clamped; a wrong length is refused.
+        let odd = [-1.0, 2.0, f32::NAN];
+        assert_eq!(rgb8_from_planar(1, 1, &odd).unwrap(), [0, 255, 0]);
+        assert!(rgb8_from_planar(2, 1, &odd).is_err());
+    }
 
     #[test]
     fn masked_error_of_a_known_shift() {

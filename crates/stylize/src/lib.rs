@@ -42,16 +42,27 @@
 //! # fn main() -> stylize::Result<()> {
 //! let weights = load_vgg_weights("vgg19.pth".as_ref(), None)?;
 //! let stylizer = Stylizer::new(&weights); // load once ...
-//! let style = load_image("starry_night.jpg".as_ref())?;
+//! let styles = [load_image("starry_night.jpg".as_ref())?];
 //! for photo in ["a.jpg", "b.jpg"] {
 //!     // ... stylize many.
 //!     let content = load_image(photo.as_ref())?;
 //!     let config = StyleConfig::gatys().with_iterations(200);
-//!     let out = stylizer.stylize(&content, &[style.clone()], &config, &mut NoObserver)?;
+//!     let out = stylizer.stylize(&content, &styles, &config, &mut NoObserver)?;
 //!     stylize::save_image(&out.image, format!("{photo}.out.png").as_ref())?;
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! # Environment
+//!
+//! The library reads two variables when a [`Stylizer`] sets up its engine:
+//! `STYLIZE_SIMD` (`avx2` holds the kernels at AVX2 on a CPU with
+//! AVX-512; unset or `best`: the CPU's best; [`SimdLevel::from_env`]) and
+//! `STYLIZE_PROFILE` (non-empty and not `0`: log where each step's time
+//! goes, at the `info` level of the `log` crate). Where it caches the
+//! default weights, and where it downloads them from, is read when they
+//! are resolved ([`resolve_weights`]: `STYLIZE_WEIGHTS`,
+//! `STYLIZE_CACHE_DIR`, `STYLIZE_WEIGHTS_URL`). Nothing else is global.
 
 mod architecture;
 mod burn_engine;
