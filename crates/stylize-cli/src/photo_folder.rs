@@ -11,7 +11,7 @@ use crate::setup::check_not_an_input;
 
 /// The photos of a folder run, each with its output's path.
 pub struct PhotoFolder {
-    /// (photo, output) pairs, by file name.
+    /// (photo, output) pairs, in natural order of their paths.
     pub jobs: Vec<(PathBuf, PathBuf)>,
     /// The output folder as given.
     output: PathBuf,
@@ -184,7 +184,9 @@ fn list(
         folders,
         ..
     } = walk;
-    inputs.sort();
+    // In the order a frame folder and a sheet's paintings are read:
+    // `photo2` before `photo10`.
+    inputs.sort_by(|a, b| stylize_frames::natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()));
     if inputs.is_empty() {
         return Err(Error::parameter(
             "content",

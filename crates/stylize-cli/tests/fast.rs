@@ -1952,3 +1952,47 @@ fn a_clip_cut_short_is_said_and_frames_past_its_end_too() {
     assert!(stderr(&o).contains("select at least two"), "{}", stderr(&o));
     assert!(!late.exists());
 }
+
+/// A folder's photos are painted in natural order (`c2` before `c10`), as
+/// a frame folder and a sheet's paintings are read.
+#[test]
+fn a_folders_photos_go_in_natural_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    for n in [10, 2, 1] {
+        std::fs::copy(
+            common::asset("chelsea.jpg"),
+            photos.join(format!("c{n}.jpg")),
+        )
+        .unwrap();
+    }
+    let out = dir.path().join("out");
+    let o = fast()
+        .args([
+            "-c",
+            s(&photos),
+            "-o",
+            s(&out),
+            "--builtin",
+            "3",
+            "--size",
+            "32",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let order: Vec<String> = stderr(&o)
+        .lines()
+        .filter_map(|l| l.strip_prefix("wrote "))
+        .filter_map(|l| l.split(' ').next())
+        .map(|p| {
+            Path::new(p)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(order, ["c1.jpg", "c2.jpg", "c10.jpg"], "{}", stderr(&o));
+}

@@ -83,9 +83,21 @@ impl FromStr for StyleMix {
                 ))
             })?;
             let weight: f32 = match weight {
-                Some(w) => w
-                    .parse()
-                    .map_err(|_| Error::StyleMix(format!("`{w}` in `{item}` is not a number")))?,
+                Some(w) => match w.parse::<f32>() {
+                    // A number past f32's range (1e40) parses as infinite.
+                    Ok(v) if v.is_infinite() && !w.to_ascii_lowercase().contains("inf") => {
+                        return Err(Error::StyleMix(format!(
+                            "`{w}` in `{item}` is too large a weight (they are relative: \
+                             3:1,12:3 is 3:0.25,12:0.75)"
+                        )))
+                    }
+                    Ok(v) => v,
+                    Err(_) => {
+                        return Err(Error::StyleMix(format!(
+                            "`{w}` in `{item}` is not a number"
+                        )))
+                    }
+                },
                 None => 1.0,
             };
             parts.push((index, weight));
@@ -127,6 +139,9 @@ mod tests {
         assert_eq!(mix.weights()[3], 0.25);
         assert_eq!(mix.weights()[12], 0.75);
         assert_eq!(mix.weights().iter().sum::<f32>(), 1.0);
+        // A weight past f32's range is said as too large.
+        let err = "3:1e40".parse::<StyleMix>().unwrap_err().to_string();
+        assert!(err.contains("`1e40` in `3:1e40` is too large"), "{err}");
         // Weights near f32's largest: an even mix, not an overflow.
         let big: StyleMix = "3:3e38,4:3e38".parse().unwrap();
         assert_eq!((big.weights()[3], big.weights()[4]), (0.5, 0.5));

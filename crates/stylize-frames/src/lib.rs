@@ -120,6 +120,7 @@ pub use frame_source::{FrameIter, FrameSource, SourceOptions, MAX_FRAME_PIXELS};
 /// The `image` crate of this library's signatures (`RgbImage`,
 /// `ImageError`), re-exported so that a program uses the same version.
 pub use image;
+pub use natural_sort::natural_cmp;
 pub use orientation::upright_size;
 pub use sink::{create_sink, takes_audio};
 pub use source::{open_source, reads_through_ffmpeg};

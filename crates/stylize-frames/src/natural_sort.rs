@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 /// (`frame2` < `frame10`, `img007` == `img7` by value, then by text),
 /// other characters case-insensitively; ties are broken by the plain text
 /// so that the order is total.
-pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
+pub fn natural_cmp(a: &str, b: &str) -> Ordering {
     let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
     loop {
         match (x.first(), y.first()) {
