@@ -876,7 +876,9 @@ pub struct FastArgs {
     #[arg(long, value_name = "SIZE", value_parser = memory_size)]
     pub max_memory: Option<u64>,
 
-    /// Allow an output to replace an input image (refused otherwise).
+    /// Allow an output to replace an input image, or a file already in an
+    /// output folder that lies inside the photos' folder (it may be a
+    /// photo): refused otherwise.
     #[arg(long)]
     pub overwrite: bool,
 }

@@ -31,6 +31,8 @@ const MAX_DEFAULT_SIZE: u32 = 512;
 pub struct FastVideo<'a> {
     /// Frames to paint, when the source knows.
     pub total: Option<usize>,
+    /// The input's frame rate, when known.
+    pub in_fps: Option<f64>,
     /// The output's frame rate.
     pub out_fps: Option<f64>,
     /// The sink's settings (ffmpeg).
@@ -100,14 +102,6 @@ fn ignored_flags(cli: &VideoArgs) -> Vec<&'static str> {
         ("--style-layers", c.style_layers.is_some()),
         ("--content-layer", c.content_layer.is_some()),
         ("--engine", c.engine.is_some()),
-        // The networks run on the CPU.
-        (
-            "--device",
-            !matches!(
-                c.device,
-                DeviceArg::Auto | DeviceArg::Exact(stylize::ComputeDevice::Cpu)
-            ),
-        ),
         ("--frame-iterations", cli.frame_iterations.is_some()),
         ("--temporal-weight", cli.temporal_weight.is_some()),
         ("--long-term", cli.long_term.is_some()),
@@ -152,8 +146,7 @@ pub fn run(
     let ignored = ignored_flags(cli);
     if !ignored.is_empty() && !quiet {
         note!(
-            "warning: --method fast ignores {} ({} the optimiser; the network runs on the \
-             CPU)",
+            "warning: --method fast ignores {} ({} the optimiser)",
             ignored.join(", "),
             if ignored.len() == 1 {
                 "it sets"
@@ -161,6 +154,13 @@ pub fn run(
                 "they set"
             }
         );
+    }
+    let on_device = !matches!(
+        cli.common.device,
+        DeviceArg::Auto | DeviceArg::Exact(stylize::ComputeDevice::Cpu)
+    );
+    if on_device && !quiet {
+        note!("warning: --method fast ignores --device: the network runs on the CPU");
     }
     let keep_colors = match cli.common.preserve_colors {
         None => false,
@@ -216,8 +216,13 @@ pub fn run(
             run_style(&fast, prepared.styles, &prepared.config.image)?
         }
     };
-    let mut sink =
-        crate::video_cmd::clip_sink(cli, prepared.out_fps, prepared.sink_options, interrupt)?;
+    let mut sink = crate::video_cmd::clip_sink(
+        cli,
+        prepared.in_fps,
+        prepared.out_fps,
+        prepared.sink_options,
+        interrupt,
+    )?;
     let bar = if !quiet && std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(prepared.total.unwrap_or(0) as u64);
         bar.set_style(

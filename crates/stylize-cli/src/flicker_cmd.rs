@@ -3,7 +3,7 @@
 //! `video --report`, a frame at a time.
 
 use std::borrow::Cow;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
 use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -320,11 +320,9 @@ pub fn run(cli: &FlickerArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             figures["cuts"],
         )
     };
-    // A closed pipe or a full disk is an error to report, not a panic.
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{text}")
-        .and_then(|()| out.flush())
-        .map_err(|e| stylize::Error::io("standard output", e))?;
+    // A full disk is an error to report, not a panic; a reader gone, no
+    // error.
+    crate::completions_cmd::write_stdout(format!("{text}\n").as_bytes())?;
     Ok(Outcome::Done)
 }
 

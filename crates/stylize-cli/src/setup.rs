@@ -180,13 +180,18 @@ pub fn refuse_standard_input(flag: &str, path: &Path) -> Result<(), Error> {
 /// [`Error::Parameter`] naming `flag`.
 pub fn check_input(flag: &str, path: &Path) -> Result<(), Error> {
     refuse_standard_input(flag, path)?;
-    if path.exists() {
-        return Ok(());
-    }
-    let why = if path.symlink_metadata().is_ok() {
-        "a link to nothing"
-    } else {
-        "no such file"
+    let why = match std::fs::metadata(path) {
+        Ok(_) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if path.symlink_metadata().is_ok() {
+                "a link to nothing".to_string()
+            } else {
+                "no such file".to_string()
+            }
+        }
+        // Permission denied, a file where a folder was named (...): the
+        // system's reason.
+        Err(e) => e.to_string(),
     };
     Err(Error::parameter(flag, format!("{}: {why}", path.display())))
 }

@@ -292,6 +292,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         };
         let options = FastVideo {
             total,
+            in_fps,
             out_fps,
             sink_options,
             styles: &styles,
@@ -411,7 +412,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         return Ok(Outcome::Interrupted);
     }
     let files = work.frame_files();
-    let mut sink = clip_sink(cli, out_fps, sink_options, interrupt)?;
+    let mut sink = clip_sink(cli, in_fps, out_fps, sink_options, interrupt)?;
     // Said even with -q: the user asked for the stop.
     let stopped_writing = || {
         // The sink is dropped unfinished: no partial output.
@@ -690,14 +691,20 @@ struct VideoProgress {
 /// As [`create_sink`].
 pub(crate) fn clip_sink(
     cli: &VideoArgs,
+    in_fps: Option<f64>,
     out_fps: Option<f64>,
     base: SinkOptions,
     interrupt: &Interrupt,
 ) -> Result<Box<dyn stylize_frames::FrameSink>, stylize_frames::FramesError> {
-    if takes_audio(&cli.output)
-        && (cli.frames.is_some() || cli.fps.is_some())
-        && stylize_frames::reads_through_ffmpeg(&cli.input)
-    {
+    // Every frame kept, at the input's rate: `--fps` at that rate (as
+    // printed) drops none.
+    let in_time = cli.frames.is_none()
+        && match (cli.fps, in_fps) {
+            (None, _) => true,
+            (Some(f), Some(have)) => crate::selection::same_rate(have, f64::from(f)),
+            (Some(_), None) => false,
+        };
+    if takes_audio(&cli.output) && !in_time && stylize_frames::reads_through_ffmpeg(&cli.input) {
         log::warn!(
             "{}: its sound, if any, is not copied: with --frames or --fps the frames are no \
              longer in time with it",
@@ -708,11 +715,8 @@ pub(crate) fn clip_sink(
         &cli.output,
         &SinkOptions {
             fps: out_fps.map(fps_rational),
-            audio_from: (cli.frames.is_none()
-                && cli.fps.is_none()
-                && cli.input.as_os_str() != "-"
-                && cli.input.is_file())
-            .then(|| cli.input.clone()),
+            audio_from: (in_time && cli.input.as_os_str() != "-" && cli.input.is_file())
+                .then(|| cli.input.clone()),
             stop: Some(interrupt.stop_signal()),
             ..base
         },

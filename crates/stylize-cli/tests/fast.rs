@@ -1951,6 +1951,49 @@ fn a_clip_cut_short_is_said_and_frames_past_its_end_too() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("select at least two"), "{}", stderr(&o));
     assert!(!late.exists());
+    // `--fps` at an NTSC clip's rate as printed keeps every frame, and its
+    // sound; a lower rate drops both, and says so of the sound.
+    let ntsc = dir.path().join("ntsc.mp4");
+    let made = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=64x48:rate=30000/1001",
+        ])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440"])
+        .args(["-t", "1", "-pix_fmt", "yuv420p", "-shortest"])
+        .arg(&ntsc)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let has_sound = |p: &Path| {
+        let o = Command::new("ffprobe")
+            .args(["-v", "error", "-select_streams", "a"])
+            .args(["-show_entries", "stream=codec_type", "-of", "csv=p=0"])
+            .arg(p)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).contains("audio")
+    };
+    assert!(has_sound(&ntsc));
+    let painted = dir.path().join("painted.mp4");
+    for (fps, sound) in [("29.97", true), ("15", false)] {
+        let o = fast_video(&ntsc, &style)
+            .args(["-o", s(&painted), "--size", "64", "--fps", fps])
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert!(o.status.success(), "{err}");
+        assert_eq!(has_sound(&painted), sound, "--fps {fps}: {err}");
+        assert_eq!(
+            err.contains("its sound, if any, is not copied"),
+            !sound,
+            "{err}"
+        );
+    }
 }
 
 /// A folder's photos are painted in natural order (`c2` before `c10`), as

@@ -92,11 +92,35 @@ impl FfmpegSource {
     }
 }
 
-/// Whether ffmpeg's log (at `-v error`) says its input ran out of data:
-/// an MP4 or MOV whose samples lie past the file's end (`partial file`), or
-/// a stream whose last packet is cut (`Invalid data found`).
-fn cut_short(log: &str) -> bool {
-    log.contains("partial file") || log.contains("Invalid data found when processing input")
+/// What ffmpeg's log (at `-v error`) says of an input it read to its end
+/// and exited 0 on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Damage {
+    /// Nothing wrong.
+    None,
+    /// The data ran out: an MP4 or MOV whose samples lie past the file's
+    /// end (`partial file`), or fewer frames than its duration holds
+    /// ending in data that does not decode.
+    CutShort,
+    /// Data that does not decode, the clip read to its length: frames
+    /// may show glitches.
+    Damaged,
+}
+
+/// [`Damage`] from ffmpeg's `log`, `read` frames read of an `estimate`d
+/// count (its duration times its rate, when known).
+fn damage(log: &str, read: u64, estimate: Option<u64>) -> Damage {
+    let undecodable = log.contains("Invalid data found when processing input")
+        || log.contains("Error while decoding");
+    // (An estimate from the duration may be a frame or two off.)
+    let short = estimate.is_some_and(|n| read + 2 < n);
+    if log.contains("partial file") || (undecodable && short) {
+        Damage::CutShort
+    } else if undecodable {
+        Damage::Damaged
+    } else {
+        Damage::None
+    }
 }
 
 impl FrameSource for FfmpegSource {
@@ -116,17 +140,24 @@ impl FrameSource for FfmpegSource {
             Ok(None) => {
                 self.done = true;
                 let said = self.child.wait()?;
-                // ffmpeg reads a file cut short to its end and exits 0,
-                // saying only in its log that the data ran out.
-                if cut_short(&said) {
-                    log::warn!(
+                // ffmpeg reads a file cut short (or damaged) to its end
+                // and exits 0, saying only in its log what was wrong.
+                match damage(&said, self.read, self.estimate) {
+                    Damage::CutShort => log::warn!(
                         "{}: the file ends early (cut short in a copy or download?): its clip \
                          ends at the last whole frame, after {} frame(s){}",
                         self.path.display(),
                         self.read,
                         self.estimate
                             .map_or(String::new(), |n| format!(" of about {n}"))
-                    );
+                    ),
+                    Damage::Damaged => log::warn!(
+                        "{}: ffmpeg found data it could not decode: some of its {} frame(s) \
+                         may show glitches",
+                        self.path.display(),
+                        self.read
+                    ),
+                    Damage::None => {}
                 }
                 Ok(None)
             }
@@ -144,16 +175,20 @@ impl FrameSource for FfmpegSource {
 
 #[cfg(test)]
 mod tests {
-    use super::cut_short;
+    use super::{damage, Damage};
 
     #[test]
-    fn a_log_of_a_file_cut_short_is_told() {
-        assert!(cut_short(
-            "[mov,mp4,m4a,3gp,3g2,mj2 @ 0x5] stream 0, offset 0x32286: partial file\n"
-        ));
-        assert!(cut_short(
-            "Error while decoding stream #0:0: Invalid data found when processing input\n"
-        ));
-        assert!(!cut_short(""));
+    fn a_log_says_a_file_cut_short_or_damaged() {
+        let partial = "[mov,mp4,m4a,3gp,3g2,mj2 @ 0x5] stream 0, offset 0x32286: partial file\n";
+        let invalid =
+            "Error while decoding stream #0:0: Invalid data found when processing input\n";
+        assert_eq!(damage(partial, 37, Some(120)), Damage::CutShort);
+        assert_eq!(damage(partial, 37, None), Damage::CutShort);
+        // Undecodable data: cut short only when frames are missing.
+        assert_eq!(damage(invalid, 37, Some(120)), Damage::CutShort);
+        assert_eq!(damage(invalid, 30, Some(30)), Damage::Damaged);
+        assert_eq!(damage(invalid, 30, None), Damage::Damaged);
+        assert_eq!(damage("", 30, Some(30)), Damage::None);
+        assert_eq!(damage("", 10, Some(30)), Damage::None);
     }
 }

@@ -305,9 +305,9 @@ fn check_memory(
 
 /// Why the fast network cannot paint a photo (or a clip's frames, `clip`)
 /// of `size` px with `settings`, as `stylize fast` (the command this page
-/// shows for the job) would refuse it: a photo under the network's least
-/// side (not painted as an upscaled thumbnail), or one too narrow at the
-/// job's size; or a painting (of `styles`) under the network's least side
+/// shows for the job) would refuse it: one too narrow at the job's size
+/// (a small photo is enlarged to it, as `stylize fast` enlarges it); or a
+/// painting (of `styles`) under the network's least side
 /// when the network reads the paintings (the fast method, or the
 /// optimiser started from the network's painting). `None` when it can,
 /// or the job does not use the network.
@@ -335,11 +335,6 @@ fn fast_too_small(
     } else {
         "the photo is"
     };
-    if !clip && w.min(h) < min {
-        return Some(format!(
-            "{what} {w}x{h}; the fast network needs at least {min}x{min} pixels"
-        ));
-    }
     let (a, b) = stylize_feedforward::longest_size((w, h), settings.size);
     (a.min(b) < min).then(|| {
         let advice = match stylize_feedforward::least_longest((w, h), settings.size) {

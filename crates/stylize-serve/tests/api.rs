@@ -1377,7 +1377,8 @@ async fn fast_jobs_paint_in_one_pass_or_start_the_optimiser() {
     assert_eq!(result.get_pixel(2, 32)[3], 255);
     assert!(result.get_pixel(93, 32)[3].abs_diff(77) <= 2, "alpha lost");
 
-    // A 3x3 photo is refused, as `stylize fast` (the command shown) does.
+    // A 3x3 photo is enlarged to the job's size, as `stylize fast` (the
+    // command shown) enlarges it.
     let mut three = std::io::Cursor::new(Vec::new());
     image::RgbImage::new(3, 3)
         .write_to(&mut three, image::ImageFormat::Png)
@@ -1391,9 +1392,13 @@ async fn fast_jobs_paint_in_one_pass_or_start_the_optimiser() {
         ]),
     )
     .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(error_of(&v).contains("at least 16x16"), "{v}");
-    // So is a 3x3 painting, for either use of the network, and the
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_u64().expect("id");
+    wait_for(&app, id, "done", |j| j["state"] == "done").await;
+    let (_, png, _) = send(&app, get(&format!("/api/jobs/{id}/result"))).await;
+    let result = image::load_from_memory(&png).expect("a PNG");
+    assert_eq!((result.width(), result.height()), (96, 96));
+    // A 3x3 painting is refused, for either use of the network, and the
     // estimate says it does not fit.
     for settings in [
         r#"{"method":"fast","size":96}"#,
