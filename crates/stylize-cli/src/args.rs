@@ -207,7 +207,9 @@ pub struct ServeArgs {
     pub bind: std::net::IpAddr,
 
     /// Another `Host` name to answer to (repeatable), e.g. the machine's
-    /// name or address when bound to 0.0.0.0. Other names get 421.
+    /// name or address when bound to 0.0.0.0: NAME is answered with the
+    /// server's port and without one (port 80, behind a proxy or a port
+    /// forward there), NAME:PORT with that port. Other names get 421.
     #[arg(long, value_name = "NAME[:PORT]")]
     pub allow_host: Vec<String>,
 

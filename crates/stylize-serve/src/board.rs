@@ -359,8 +359,10 @@ impl Board {
     }
 
     /// Every result so far (a cancelled job's image so far too), oldest
-    /// job first: its file, and the name it is kept under
-    /// ([`crate::kept_result::kept_name`]).
+    /// job first: its file, and the name it is kept under: in
+    /// `--output-dir`, the name it was written there under (which stays
+    /// when other jobs are deleted), else
+    /// [`crate::kept_result::kept_name`]'s.
     pub(crate) fn results(&self) -> Vec<(PathBuf, String)> {
         let inner = self.lock();
         inner
@@ -368,7 +370,12 @@ impl Board {
             .values()
             .filter_map(|job| {
                 let file = job.result_file.clone()?;
-                Some((file, job.result_name()))
+                let kept = job
+                    .kept_file
+                    .as_ref()
+                    .and_then(|k| k.file_name())
+                    .map(|n| n.to_string_lossy().into_owned());
+                Some((file, kept.unwrap_or_else(|| job.result_name())))
             })
             .collect()
     }

@@ -24,8 +24,9 @@ pub(crate) struct Guard {
 impl Guard {
     /// The hosts for a server bound to `bind:port`: that address,
     /// `localhost`, `127.0.0.1` and `[::1]`, each with the port (and
-    /// without it when the port is 80), plus `extra` (as given, and with
-    /// the port when given without one).
+    /// without it when the port is 80), plus `extra` (as given; with the
+    /// port when given without one; and without a port, as a browser
+    /// names port 80, when given without one or with `:80`).
     pub(crate) fn new(bind: std::net::IpAddr, port: u16, extra: &[String]) -> Self {
         let mut names: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()];
         let bound = match bind {
@@ -36,7 +37,11 @@ impl Guard {
             names.push(bound);
         }
         let mut hosts = Vec::new();
-        for n in names.iter().chain(extra) {
+        for (k, n) in names.iter().chain(extra).enumerate() {
+            // A name the user allowed may also be reached on port 80 (a
+            // proxy or a port forward there), where a browser leaves the
+            // port out of `Host` and `Origin`.
+            let allowed = k >= names.len();
             let mut n = n.to_ascii_lowercase();
             // An IPv6 address given without brackets (`fe80::1`) has no
             // port: in a Host header it is bracketed.
@@ -51,11 +56,16 @@ impl Guard {
                 }
             }
             if has_port(&n) {
+                if allowed {
+                    if let Some(bare) = n.strip_suffix(":80") {
+                        hosts.push(bare.to_string());
+                    }
+                }
                 hosts.push(n);
                 continue;
             }
             hosts.push(format!("{n}:{port}"));
-            if port == 80 {
+            if port == 80 || allowed {
                 hosts.push(n);
             }
         }
@@ -195,6 +205,20 @@ mod tests {
             assert!(g.host_ok(ok), "{ok}");
         }
         assert!(!g.host_ok("0.0.0.0:80"));
+        // Behind a proxy or a forward on port 80 (the server on 8797): an
+        // allowed name is also reached without a port, as a browser names
+        // port 80; `localhost` is not.
+        let g = Guard::new(
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            8797,
+            &["plain".into(), "other.example:80".into()],
+        );
+        for ok in ["plain", "plain:8797", "other.example", "other.example:80"] {
+            assert!(g.host_ok(ok), "{ok}: {:?}", g.hosts);
+        }
+        for bad in ["localhost", "plain:81", "other.example:8797"] {
+            assert!(!g.host_ok(bad), "{bad}: {:?}", g.hosts);
+        }
         // An IPv6 address without brackets is one without a port.
         let g = Guard::new(
             IpAddr::V4(Ipv4Addr::UNSPECIFIED),

@@ -374,18 +374,43 @@ struct EstimateRequest {
     clip: bool,
 }
 
+/// The most an estimate's JSON may be (axum's default body limit).
+const ESTIMATE_BODY_LIMIT: u64 = 2 << 20;
+
 async fn estimate(
     State(app): State<Arc<App>>,
-    body: Result<Json<EstimateRequest>, axum::extract::rejection::JsonRejection>,
+    request: axum::extract::Request,
 ) -> ApiResult<Json<serde_json::Value>> {
+    use axum::extract::FromRequest;
+    // A body announced as too large is refused before a byte of it is
+    // read, as a job's is.
+    let announced = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > ESTIMATE_BODY_LIMIT) {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "an estimate's JSON may be at most {}",
+                stylize::memory::human(ESTIMATE_BODY_LIMIT)
+            ),
+        ));
+    }
+    let body = Json::<EstimateRequest>::from_request(request, &()).await;
     let Json(req) = body.map_err(|e| {
-        // 413 past the body limit; anything else about the JSON, 400.
-        let status = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            e.status()
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        ApiError::new(status, e.body_text())
+        // 413 past the body limit; a body that stopped coming, 408 (as a
+        // job's); anything else about the JSON, 400.
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::new(e.status(), e.body_text());
+        }
+        if let Some(stall) = crate::idle_body::stall_in(&e) {
+            return ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("cannot read the request: {stall}"),
+            );
+        }
+        ApiError::new(StatusCode::BAD_REQUEST, e.body_text())
     })?;
     let settings = parse_settings(req.settings.as_ref().map(|v| v.to_string()).as_deref())?;
     let limits = app.config.image_limits;
