@@ -424,3 +424,32 @@ fn uploads_past_the_cap_wait_for_one_to_end() {
     );
     stop.store(true, Ordering::Relaxed);
 }
+
+/// An estimate whose body stops coming is answered 408 when its idle time
+/// passes, as a job's upload is (it was a 400, "failed to buffer").
+#[test]
+fn an_estimate_whose_body_stalls_is_answered_408() {
+    let Some((addr, stop)) = running(
+        "an_estimate_whose_body_stalls_is_answered_408",
+        ServeConfig {
+            upload_idle_timeout: Duration::from_secs(2),
+            ..quick_config()
+        },
+    ) else {
+        return;
+    };
+    let mut slow = TcpStream::connect(addr).expect("connect");
+    write!(
+        slow,
+        "POST /api/estimate HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\nConnection: close\r\n\r\n\
+         {{\"content\":"
+    )
+    .expect("write");
+    let start = std::time::Instant::now();
+    let said = until_closed(&mut slow);
+    assert!(said.starts_with("HTTP/1.1 408"), "{said}");
+    assert!(said.contains("the upload stalled"), "{said}");
+    assert!(start.elapsed() < Duration::from_secs(15));
+    stop.store(true, Ordering::Relaxed);
+}
