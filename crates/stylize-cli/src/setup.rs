@@ -902,31 +902,24 @@ pub fn check_side_file<'a>(
 ) -> Result<(), Error> {
     // Compared where the bytes go (links followed; neither need exist
     // yet).
-    let at = written_at(file);
-    let same = matches!((&at, written_at(output)), (Some(f), Some(o)) if *f == o);
+    let same = matches!((written_at(file), written_at(output)), (Some(f), Some(o)) if f == o);
     if same {
         return Err(Error::parameter(
             flag,
             format!("{} is also the output; choose another file", file.display()),
         ));
     }
-    let Some(at) = at else {
-        return Ok(());
-    };
-    match inputs
-        .into_iter()
-        .find(|i| std::fs::canonicalize(i).is_ok_and(|i| i == at))
-    {
-        Some(_) => Err(Error::parameter(
+    if writes_over(file, inputs) {
+        return Err(Error::parameter(
             flag,
             format!(
                 "{} is also an input; choose another file (--overwrite lets only the output \
                  replace an input)",
                 file.display()
             ),
-        )),
-        None => Ok(()),
+        ));
     }
+    Ok(())
 }
 
 /// Refuses a `--save-every` run whose snapshots (`OUT-stem.NNNN.ext`, every
@@ -1043,24 +1036,27 @@ fn check_written_file<'a>(
     others: impl IntoIterator<Item = &'a Path>,
     overwrite: bool,
 ) -> Result<(), Error> {
-    if overwrite {
+    if overwrite || !writes_over(written, others) {
         return Ok(());
     }
+    Err(Error::parameter(
+        name,
+        format!(
+            "{} is also {what}; choose another file, or pass --overwrite to replace it",
+            written.display(),
+        ),
+    ))
+}
+
+/// Whether writing `written` would replace one of `others` (the same
+/// file, however either is spelled; links followed).
+fn writes_over<'a>(written: &Path, others: impl IntoIterator<Item = &'a Path>) -> bool {
     let Some(out) = written_at(written) else {
-        return Ok(());
+        return false;
     };
-    for other in others {
-        if std::fs::canonicalize(other).is_ok_and(|i| i == out) {
-            return Err(Error::parameter(
-                name,
-                format!(
-                    "{} is also {what}; choose another file, or pass --overwrite to replace it",
-                    written.display(),
-                ),
-            ));
-        }
-    }
-    Ok(())
+    others
+        .into_iter()
+        .any(|other| std::fs::canonicalize(other).is_ok_and(|i| i == out))
 }
 
 /// Where writing `path` puts the bytes, as one spelling (absolute, the

@@ -682,7 +682,8 @@ struct VideoProgress {
     eta_reset: bool,
 }
 
-/// The sink of the painted clip, at `out_fps`: with the input's sound
+/// The sink of the painted clip, at `out_fps` (the input's `in_fps` when
+/// `--fps` leaves it, or names it as printed): with the input's sound
 /// when every frame is kept in time with it (said when `--frames` or
 /// `--fps` leave it out), and stopped by Ctrl-C while it encodes (a GIF's
 /// or APNG's whole clip). For both methods.
@@ -696,14 +697,9 @@ pub(crate) fn clip_sink(
     base: SinkOptions,
     interrupt: &Interrupt,
 ) -> Result<Box<dyn stylize_frames::FrameSink>, stylize_frames::FramesError> {
-    // Every frame kept, at the input's rate: `--fps` at that rate (as
-    // printed) drops none.
-    let in_time = cli.frames.is_none()
-        && match (cli.fps, in_fps) {
-            (None, _) => true,
-            (Some(f), Some(have)) => crate::selection::same_rate(have, f64::from(f)),
-            (Some(_), None) => false,
-        };
+    // Every frame kept, at the input's rate (`--fps` at that rate as
+    // printed is the input's: see `run`).
+    let in_time = cli.frames.is_none() && out_fps == in_fps;
     if takes_audio(&cli.output) && !in_time && stylize_frames::reads_through_ffmpeg(&cli.input) {
         log::warn!(
             "{}: its sound, if any, is not copied: with --frames or --fps the frames are no \
