@@ -20,7 +20,7 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// Print nothing but errors.
+    /// Print nothing but errors (`info`: only its [!] lines).
     #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
@@ -384,7 +384,7 @@ pub struct CommonArgs {
     #[arg(long, value_enum)]
     pub lbfgs_bounds: Option<LbfgsBounds>,
 
-    /// L-BFGS history size.
+    /// L-BFGS history size. Default 20.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub lbfgs_history: Option<u32>,
 
@@ -393,7 +393,8 @@ pub struct CommonArgs {
     /// network's painting of the content in the style(s) (`fast:N` or
     /// `fast:3:0.5,12:0.5` for built-in styles): a painting from the first
     /// iteration, though not a shorter way to the gatys preset's lowest
-    /// cost (docs/QUALITY.md) (image only; needs scripts/fetch-fast-models).
+    /// cost (docs/QUALITY.md) (`fast`: image only; it needs
+    /// scripts/fetch-fast-models).
     #[arg(long, value_name = "content|noise|style|fast|fast:N|FILE")]
     pub init: Option<String>,
 
@@ -410,10 +411,10 @@ pub struct CommonArgs {
     #[arg(long, value_enum)]
     pub pooling: Option<Pooling>,
 
-    /// Keep the content's colours: `luminance` transfers only the
-    /// luminance; `histogram` first maps the style's colours onto the
-    /// content's.
-    #[arg(long, value_enum)]
+    /// Keep the content's colours: `luminance` (the default when no value
+    /// is given) transfers only the luminance; `histogram` first maps the
+    /// style's colours onto the content's.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "luminance")]
     pub preserve_colors: Option<ColorPreservation>,
 
     /// Coarse-to-fine: the number of scales, each sqrt(2) larger than the
@@ -486,9 +487,9 @@ pub struct CommonArgs {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: Option<u32>,
 
-    /// The folder of the fast network's model files, for `--init fast`
-    /// and `video --method fast` (default: $STYLIZE_FAST_MODELS, else the
-    /// cache that scripts/fetch-fast-models fills).
+    /// The folder of the fast network's model files, for `image --init
+    /// fast` and `video --method fast` (default: $STYLIZE_FAST_MODELS, else
+    /// the cache that scripts/fetch-fast-models fills).
     #[arg(long, value_name = "FOLDER")]
     pub models: Option<PathBuf>,
 
@@ -640,7 +641,7 @@ pub struct VideoArgs {
     /// again continuing from the last, and fade the change out over the
     /// first N frames (default 8) along the motion, so the seam between
     /// the last and the first frame is like any other pair. Needs the
-    /// clip's end to continue into its start.
+    /// clip's end to continue into its start. `--method optimize` only.
     #[arg(long = "loop", value_name = "N", num_args = 0..=1, default_missing_value = "8",
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub loop_frames: Option<u32>,
@@ -852,9 +853,12 @@ pub struct FastArgs {
     pub style_size: Option<u32>,
 
     /// Keep the photo's colours (the result's luminance, the photo's
-    /// chrominance).
-    #[arg(long)]
-    pub preserve_colors: bool,
+    /// chrominance): `--preserve-colors`, or `--preserve-colors luminance`
+    /// as `image` and `video` take it (the only way the network keeps
+    /// them).
+    #[arg(long, num_args = 0..=1, default_missing_value = "luminance",
+          value_name = "luminance", value_parser = luminance_only)]
+    pub preserve_colors: Option<Luminance>,
 
     /// Where to paint: an image over the photo, white painted, black left
     /// as the photo, grey a mix (transparent counts as black); stretched
@@ -883,6 +887,24 @@ pub struct FastArgs {
     /// photo): refused otherwise.
     #[arg(long)]
     pub overwrite: bool,
+}
+
+/// `fast --preserve-colors`'s only value (which a bare `--preserve-colors`
+/// means): the network keeps the photo's colours by luminance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Luminance;
+
+/// `fast --preserve-colors`'s value: only `luminance`.
+fn luminance_only(s: &str) -> Result<Luminance, String> {
+    match s {
+        "luminance" => Ok(Luminance),
+        "histogram" => Err(
+            "the fast network keeps the photo's colours by luminance only: --preserve-colors \
+             (or --preserve-colors luminance)"
+                .into(),
+        ),
+        _ => Err("the only value is luminance (or none)".into()),
+    }
 }
 
 #[cfg(test)]
@@ -925,6 +947,44 @@ mod tests {
             err.contains("unexpected argument") && !err.contains("is a flag of"),
             "{err}"
         );
+    }
+
+    /// `--preserve-colors` alone means luminance in every job, and `fast`
+    /// takes `luminance` as `image` and `video` do, refusing `histogram`.
+    #[test]
+    fn preserve_colors_is_alike_in_every_job() {
+        let parse = |line: &str| {
+            Cli::try_parse_from(with_default_job(
+                line.split(' ').map(std::ffi::OsString::from).collect(),
+            ))
+        };
+        let fast = |line: &str| match parse(line).map(|c| c.command) {
+            Ok(Command::Fast(a)) => Ok(a.preserve_colors.is_some()),
+            Ok(_) => panic!("not fast: {line}"),
+            Err(e) => Err(e.render().to_string()),
+        };
+        let base = "stylize fast -c a.jpg -s b.jpg -o c.png";
+        assert_eq!(fast(base), Ok(false));
+        assert_eq!(fast(&format!("{base} --preserve-colors")), Ok(true));
+        assert_eq!(
+            fast(&format!("{base} --preserve-colors luminance")),
+            Ok(true)
+        );
+        assert_eq!(fast(&format!("{base} --preserve-colors -q")), Ok(true));
+        let err = fast(&format!("{base} --preserve-colors histogram")).unwrap_err();
+        assert!(err.contains("by luminance only"), "{err}");
+        for line in [
+            "stylize image -c a.jpg -s b.jpg -o c.png --preserve-colors",
+            "stylize -c a.jpg -s b.jpg --preserve-colors -o c.png",
+            "stylize video -i a.gif -s b.jpg -o c.gif --preserve-colors",
+        ] {
+            let colors = match parse(line).map(|c| c.command) {
+                Ok(Command::Image(a)) => a.common.preserve_colors,
+                Ok(Command::Video(a)) => a.common.preserve_colors,
+                other => panic!("{line}: {other:?}"),
+            };
+            assert_eq!(colors, Some(ColorPreservation::Luminance), "{line}");
+        }
     }
 
     #[test]

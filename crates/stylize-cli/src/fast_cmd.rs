@@ -9,8 +9,8 @@ use image::{DynamicImage, Rgb32FImage};
 use indicatif::{ProgressBar, ProgressStyle};
 use stylize::{load_image, output_format, save_image_with, Error, SaveOptions};
 use stylize_feedforward::{
-    builtin_sheet, default_models_dir, painting_sheet, resize_longest, FastNetworks, FastOptions,
-    FastStyle, FastStylizer, Isa, StyleMix, BUILTIN_STYLES, MIN_SIDE,
+    builtin_sheet, default_models_dir, painting_sheet, resize_longest_image, FastNetworks,
+    FastOptions, FastStyle, FastStylizer, Isa, StyleMix, BUILTIN_STYLES, MIN_SIDE,
 };
 
 use crate::args::FastArgs;
@@ -48,7 +48,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     if cli.style_size.is_some() && cli.style.is_empty() {
         ignored.push("--style-size (it sizes --style paintings)");
     }
-    if cli.sheet && cli.preserve_colors {
+    if cli.sheet && cli.preserve_colors.is_some() {
         ignored.push("--preserve-colors (--sheet shows each style's own colours)");
     }
     if cli.sheet && cli.mask.is_some() {
@@ -226,7 +226,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         style: &style,
         options: &options,
         size,
-        preserve_colors: cli.preserve_colors,
+        preserve_colors: cli.preserve_colors.is_some(),
         mask: mask.as_ref(),
         save,
     };
@@ -460,18 +460,16 @@ fn paint(
         mask,
         save,
     } = settings;
-    // The decoded photo and its float copy at its own size are let go as
-    // soon as the next is made (the memory check counts one of each).
+    // The decoded photo is let go once it is read, a row at a time, to
+    // the working size (the memory check counts it).
     let (photo, alpha, (width, height)) = {
         let image = load_image(input)?;
         // Transparency is kept, as `stylize image` keeps it.
         let alpha = stylize::alpha_channel(&image);
-        let full = image.to_rgb32f();
-        drop(image);
         // Sized as asked (a small photo is enlarged, as a sheet's tiles
         // and `stylize image` enlarge it); the working size is checked.
-        let (width, height) = full.dimensions();
-        (resize_longest(&full, size), alpha, (width, height))
+        let photo = fast.install(|| resize_longest_image(&image, size));
+        (photo, alpha, (image.width(), image.height()))
     };
     check_working_size(input, (width, height), photo.dimensions(), size)?;
     let mut out: Rgb32FImage = fast.stylize(&photo, style, options)?;
@@ -542,8 +540,7 @@ pub fn initial_image(
     // At the run's working size (the start is stretched to it), but no
     // side under what the networks take: a narrow photo's painting is
     // made a little larger and scaled down with the rest.
-    let photo = content.to_rgb32f();
-    let own = photo.dimensions();
+    let own = (content.width(), content.height());
     let (w, h) = stylize::working_size(own.0, own.1, config.size);
     let longest = stylize_feedforward::least_longest(own, w.max(h)).ok_or_else(|| {
         Error::parameter(
@@ -556,7 +553,7 @@ pub fn initial_image(
             ),
         )
     })?;
-    let photo = resize_longest(&photo, longest);
+    let photo = fast.install(|| resize_longest_image(content, longest));
     let style = match mix {
         Some(mix) => FastStyle::Builtin(mix),
         None => {
@@ -736,9 +733,10 @@ impl SheetRun<'_> {
 
     /// The photo at a tile's size.
     fn photo(&self, content: &Path) -> Result<Rgb32FImage, Error> {
-        let full = load_image(content)?.to_rgb32f();
-        let photo = resize_longest(&full, self.size);
-        check_working_size(content, full.dimensions(), photo.dimensions(), self.size)?;
+        let full = load_image(content)?;
+        let photo = self.fast.install(|| resize_longest_image(&full, self.size));
+        let own = (full.width(), full.height());
+        check_working_size(content, own, photo.dimensions(), self.size)?;
         Ok(photo)
     }
 

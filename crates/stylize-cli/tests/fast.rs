@@ -659,12 +659,12 @@ fn runs_over_the_memory_limit_are_refused_with_the_size_that_fits() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("a sheet of 27 tiles"), "{}", stderr(&o));
     assert!(!sheet.exists());
-    // A folder: a 3000x2000 photo's own float copy is over the limit at
-    // any size; the small photo beside it is painted.
+    // A folder: a 4000x3000 photo held at its own size is over the limit
+    // at any size; the small photo beside it is painted.
     let input = dir.path().join("in");
     std::fs::create_dir(&input).unwrap();
     std::fs::copy(&photo, input.join("a.jpg")).unwrap();
-    image::RgbImage::from_pixel(3000, 2000, image::Rgb([90, 120, 200]))
+    image::RgbImage::from_pixel(4000, 3000, image::Rgb([90, 120, 200]))
         .save(input.join("b.png"))
         .unwrap();
     let painted = dir.path().join("out");

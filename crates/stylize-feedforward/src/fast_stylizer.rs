@@ -11,7 +11,7 @@ use crate::builtin_net::BuiltinNet;
 use crate::conv::Planes;
 use crate::error::{Error, Result};
 use crate::models::{read_model, BUILTIN, PREDICTOR, TRANSFORMER};
-use crate::planar::{centre_square, centre_square_at, from_output, pad_to_multiple, to_nchw};
+use crate::planar::{centre_square, centre_square_image, from_output, pad_to_multiple, to_nchw};
 use crate::runner::Runner;
 use crate::style_mix::StyleMix;
 use crate::style_predictor::StylePredictor;
@@ -282,8 +282,8 @@ impl FastStylizer {
     /// [`style_vector`](Self::style_vector) at `style_size`, blended by its
     /// weight ([`StyleVector::blend`]). One painting with any positive
     /// weight is its own style. Only each painting's centre square (what
-    /// the vector sees) is converted to floats, one painting at a time, so
-    /// a large painting costs one float copy of its square.
+    /// the vector sees) is read, a row at a time, to its size for the
+    /// vector: a large painting costs no float copy at its own size.
     ///
     /// # Errors
     /// As [`Self::style_vector`] for each painting, and as
@@ -297,9 +297,9 @@ impl FastStylizer {
         let vectors = paintings
             .iter()
             .map(|(p, _)| {
-                let (x, y, short) = centre_square_at((p.width(), p.height()));
-                let square = p.crop_imm(x, y, short, short);
-                self.style_vector(&square.to_rgb32f(), style_size)
+                check_style_size(style_size)?;
+                check_dimensions("style image", (p.width(), p.height()))?;
+                self.style_vector(&centre_square_image(p, style_size), style_size)
             })
             .collect::<Result<Vec<_>>>()?;
         let parts: Vec<(&StyleVector, f32)> = vectors
@@ -377,15 +377,8 @@ fn mix_with(styled: &Rgb32FImage, photo: &Rgb32FImage, strength: f32) -> Rgb32FI
 /// that is not a finite number (NaN or infinite: the networks would pass
 /// it on to every pixel near it).
 fn check_size(what: &'static str, img: &Rgb32FImage) -> Result<()> {
-    let (width, height) = img.dimensions();
-    if width < MIN_SIDE || height < MIN_SIDE {
-        return Err(Error::ImageTooSmall {
-            what,
-            width,
-            height,
-            min: MIN_SIDE,
-        });
-    }
+    let (width, _) = img.dimensions();
+    check_dimensions(what, img.dimensions())?;
     if let Some(k) = img.as_raw().iter().position(|v| !v.is_finite()) {
         let pixels = k / 3;
         return Err(Error::Parameter {
@@ -396,6 +389,19 @@ fn check_size(what: &'static str, img: &Rgb32FImage) -> Result<()> {
                 pixels / width as usize,
                 img.as_raw()[k]
             ),
+        });
+    }
+    Ok(())
+}
+
+/// [`Error::ImageTooSmall`] for an image under [`MIN_SIDE`] px on a side.
+fn check_dimensions(what: &'static str, (width, height): (u32, u32)) -> Result<()> {
+    if width < MIN_SIDE || height < MIN_SIDE {
+        return Err(Error::ImageTooSmall {
+            what,
+            width,
+            height,
+            min: MIN_SIDE,
         });
     }
     Ok(())

@@ -52,7 +52,7 @@ pub use fast_stylizer::{FastNetworks, FastOptions, FastStyle, FastStylizer, MIN_
 pub use image;
 pub use memory::{estimate_clip_memory, estimate_memory, largest_size_within, MemoryEstimate};
 pub use models::{default_models_dir, MODEL_FILES};
-pub use planar::{least_longest, longest_size, resize_longest};
+pub use planar::{least_longest, longest_size, resize_longest, resize_longest_image};
 pub use sheet::{builtin_sheet, painting_sheet, sheet_bytes, sheet_size};
 pub use style_mix::{StyleMix, BUILTIN_STYLES};
 pub use style_vector::{StyleVector, STYLE_VECTOR_LEN};

@@ -12,15 +12,15 @@ const BYTES_PER_WORKING_PIXEL: u64 = 352;
 /// What a run holds whatever the images (the models' weights, the pools).
 const BASE_BYTES: u64 = 128 << 20;
 
-/// Bytes per pixel of an image at its own size: the photo (and each
-/// painting, for its style vector) is read as a 32-bit float copy (12)
-/// before it is resized to the working size, made while the decoded image
-/// is alive (up to 8 for 16-bit RGBA) with its alpha channel (1), and 1
-/// of margin. Measured (peak RSS, `stylize fast --size 64`, Intel Xeon):
-/// 1.97 GiB for a 10000x10000 16-bit RGBA PNG, where this says 2.18;
-/// 2.02 GiB for a 12000x12000 8-bit RGB one (3.1 here). With 12 alone,
-/// the first was 60% over the estimate.
-const FULL_SIZE_BYTES_PER_PIXEL: u64 = 22;
+/// Bytes per pixel of an image at its own size: the decoded photo (up to
+/// 8 for 16-bit RGBA) and its alpha channel (1), and 1 of margin; the
+/// photo and each painting are read to the working size a row at a time.
+/// Measured (peak RSS, `stylize fast --size 64`, Intel Xeon): 0.89 GiB
+/// for a 10000x10000 16-bit RGBA PNG, where this says 1.06; 0.57 GiB for
+/// a 16000x12000 8-bit RGB one (1.91 here: the bit depth is not known
+/// from the size). Until 2026-12-06 each was first copied whole as floats
+/// (12 more a pixel): 1.97 and 2.74 GiB, with 22 here.
+const FULL_SIZE_BYTES_PER_PIXEL: u64 = 10;
 
 /// The peak memory of a [`FastStylizer::stylize`](crate::FastStylizer::stylize)
 /// run, estimated.
@@ -29,7 +29,7 @@ pub struct MemoryEstimate {
     /// All of it, bytes.
     pub total: u64,
     /// The part that a smaller working size does not lower: the fixed
-    /// part and the largest image's float copy at its own size. When it
+    /// part and the largest image at its own size. When it
     /// alone is over a limit, the images must be scaled down.
     pub at_own_size: u64,
 }
@@ -41,7 +41,7 @@ pub struct MemoryEstimate {
 pub fn estimate_memory(content: (u32, u32), size: u32, styles: &[(u32, u32)]) -> MemoryEstimate {
     let (w, h) = longest_size(content, size);
     let working = u64::from(w) * u64::from(h);
-    // The float copies are made one at a time: the largest counts.
+    // The images are read one at a time: the largest counts.
     let largest = std::iter::once(content)
         .chain(styles.iter().copied())
         .map(|(w, h)| u64::from(w) * u64::from(h))
@@ -114,10 +114,9 @@ mod tests {
         let small = estimate_memory((3000, 2000), 512, &[]);
         assert_eq!(small.at_own_size, e.at_own_size);
         assert!(small.total < e.total / 5, "{} {}", small.total, e.total);
-        // The largest painting's copy counts.
+        // The largest painting counts, decoded (up to 16-bit RGBA).
         let painted = estimate_memory((64, 64), 64, &[(8000, 8000)]);
-        // (its decoded image and float copy, alive together).
-        assert!(painted.at_own_size >= 20 * 64_000_000);
+        assert!(painted.at_own_size >= 8 * 64_000_000);
         let side = u32::MAX;
         assert_eq!(estimate_memory((side, side), side, &[]).total, u64::MAX);
     }
@@ -135,8 +134,8 @@ mod tests {
         assert!(estimate_memory(photo, size + 1, &[]).total > limit);
         // Capped at the size asked for, when that fits.
         assert_eq!(largest_size_within(limit, 512, need(&[])), Some(512));
-        // Nothing fits when the photo's own float copy is over the limit,
-        // or a painting's.
+        // Nothing fits when the photo at its own size is over the limit,
+        // or a painting.
         assert_eq!(largest_size_within(64 << 20, 8192, need(&[])), None);
         assert_eq!(
             largest_size_within(limit, 512, need(&[(20000, 20000)])),

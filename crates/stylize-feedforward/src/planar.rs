@@ -1,7 +1,8 @@
 //! Images to and from the networks' tensors, and the sizes they accept.
 
 use image::imageops::{self, FilterType};
-use image::Rgb32FImage;
+use image::{DynamicImage, GenericImageView as _, Rgb32FImage};
+use stylize_frames::Resampling;
 
 /// The networks downsample twice by 2: sides must be multiples of this.
 pub(crate) const SIDE_MULTIPLE: u32 = 4;
@@ -87,6 +88,29 @@ pub fn resize_longest(img: &Rgb32FImage, longest: u32) -> Rgb32FImage {
     imageops::resize(img, nw, nh, FilterType::Triangle)
 }
 
+/// A decoded `img` as RGB in [0, 1] scaled so that its longer side is
+/// `longest`: [`resize_longest`] of `img.to_rgb32f()`, the same values,
+/// without that float copy at the image's own size (12 bytes a pixel),
+/// read a row at a time on the current rayon pool
+/// ([`stylize_frames::resize_to_rgb32f`]).
+pub fn resize_longest_image(img: &DynamicImage, longest: u32) -> Rgb32FImage {
+    let (w, h) = longest_size(img.dimensions(), longest);
+    stylize_frames::resize_to_rgb32f(img, w, h, Resampling::Triangle)
+}
+
+/// The square the style predictor sees of a decoded `img`, as
+/// [`centre_square`] of `img.to_rgb32f()` without that float copy.
+pub(crate) fn centre_square_image(img: &DynamicImage, side: u32) -> Rgb32FImage {
+    let (x, y, short) = centre_square_at(img.dimensions());
+    stylize_frames::resize_part_to_rgb32f(
+        img,
+        (x, y, short, short),
+        side,
+        side,
+        Resampling::Triangle,
+    )
+}
+
 /// The size of a `(w, h)` image scaled so that its longer side is
 /// `longest`, as [`resize_longest`] rounds it (each side at least 1).
 pub fn longest_size((w, h): (u32, u32), longest: u32) -> (u32, u32) {
@@ -148,6 +172,36 @@ mod tests {
         }
         assert_eq!(least_longest((1000, 20), 64), Some(775));
         assert_eq!(least_longest((16384, 1), 16), None);
+    }
+
+    /// Read from the decoded image a row at a time, the same values as
+    /// from its float copy: scaled down, up, to its own size, and the
+    /// centre square of a panorama and of a tall image.
+    #[test]
+    fn decoded_images_give_their_float_copys_values() {
+        let rgba = image::RgbaImage::from_fn(301, 97, |x, y| {
+            image::Rgba([
+                (x * 7 + y) as u8,
+                (x ^ y) as u8,
+                (y * 3) as u8,
+                (x + y) as u8,
+            ])
+        });
+        for img in [
+            DynamicImage::ImageRgba8(rgba.clone()),
+            DynamicImage::ImageRgba8(image::imageops::rotate90(&rgba)),
+        ] {
+            let full = img.to_rgb32f();
+            for longest in [64, 301, 700] {
+                assert_eq!(
+                    resize_longest_image(&img, longest),
+                    resize_longest(&full, longest)
+                );
+            }
+            for side in [64, 97, 256] {
+                assert_eq!(centre_square_image(&img, side), centre_square(&full, side));
+            }
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use axum::body::Bytes;
 use image::DynamicImage;
 use stylize_feedforward::{
-    resize_longest, FastOptions, FastStyle, FastStylizer, StyleMix, BUILTIN_STYLES,
+    resize_longest_image, FastOptions, FastStyle, FastStylizer, StyleMix, BUILTIN_STYLES,
 };
 
 use crate::api_error::with_causes;
@@ -51,7 +51,7 @@ impl Swatches {
 fn paint(fast: &FastStylizer, index: usize) -> Result<Vec<u8>, String> {
     let photo = image::load_from_memory(SWATCH_PHOTO)
         .map_err(|e| format!("the bundled swatch photo: {e}"))?;
-    let photo = resize_longest(&photo.to_rgb32f(), SWATCH_SIDE);
+    let photo = fast.install(|| resize_longest_image(&photo, SWATCH_SIDE));
     let style = FastStyle::Builtin(StyleMix::single(index).map_err(|e| with_causes(&e))?);
     let out = fast
         .stylize(&photo, &style, &FastOptions::default())

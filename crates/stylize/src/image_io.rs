@@ -11,6 +11,8 @@ use image::{
     RgbaImage,
 };
 
+use stylize_frames::Resampling;
+
 use crate::error::{Error, Result};
 use crate::image_format::unreadable_reason;
 use crate::output_file::OutputFile;
@@ -411,14 +413,13 @@ pub fn stretch_distorts(from: (u32, u32), to: (u32, u32)) -> bool {
 }
 
 /// `img` as floating-point RGB in [0, 1], resized to `width` x `height`
-/// (Lanczos3; no resampling when the size already matches).
+/// (Lanczos3; no resampling when the size already matches). Read a row at a
+/// time, without a float copy at `img`'s own size (12 bytes a pixel: 10 GB
+/// for a painting scanned at 30000x30000), on the current rayon pool
+/// ([`stylize_frames::resize_to_rgb32f`]; the same values as [`resize`] of
+/// that copy).
 pub fn to_rgb32f(img: &DynamicImage, width: u32, height: u32) -> Rgb32FImage {
-    let rgb = img.to_rgb32f();
-    if rgb.dimensions() == (width, height) {
-        rgb
-    } else {
-        resize(&rgb, width, height)
-    }
+    stylize_frames::resize_to_rgb32f(img, width, height, Resampling::Lanczos3)
 }
 
 /// Lanczos3 resampling, clamped back into [0, 1].
@@ -506,13 +507,18 @@ pub fn alpha_channel(img: &DynamicImage) -> Option<GrayImage> {
     if !img.color().has_alpha() {
         return None;
     }
-    let rgba = img.to_rgba8();
-    if rgba.pixels().all(|p| p[3] == u8::MAX) {
+    // Converted a row at a time (as `to_rgba8` would convert it), not as
+    // an 8-bit RGBA copy of the whole image.
+    let (w, h) = (img.width(), img.height());
+    let mut alpha = Vec::with_capacity(w as usize * h as usize);
+    for y in 0..h {
+        let row = img.crop_imm(0, y, w, 1).to_rgba8();
+        alpha.extend(row.pixels().map(|p| p[3]));
+    }
+    if alpha.iter().all(|&a| a == u8::MAX) {
         return None;
     }
-    Some(GrayImage::from_fn(rgba.width(), rgba.height(), |x, y| {
-        image::Luma([rgba.get_pixel(x, y)[3]])
-    }))
+    GrayImage::from_raw(w, h, alpha)
 }
 
 /// `rgb` with `alpha` as its alpha channel (resized to `rgb`'s size when
@@ -1022,6 +1028,17 @@ mod tests {
             DynamicImage::ImageRgba8(RgbaImage::from_pixel(4, 4, image::Rgba([1, 2, 3, 255])));
         assert!(alpha_channel(&opaque).is_none());
         assert!(alpha_channel(&DynamicImage::new_rgb8(4, 4)).is_none());
+        // 16-bit and grey alpha, read a row at a time, as `to_rgba8` has it.
+        let deep = image::ImageBuffer::from_fn(7, 5, |x, y| {
+            image::LumaA([x as u16 * 999, (x * 9000 + y * 1311) as u16])
+        });
+        for img in [
+            DynamicImage::ImageLumaA16(deep.clone()),
+            DynamicImage::ImageRgba16(DynamicImage::ImageLumaA16(deep).to_rgba16()),
+        ] {
+            let want: Vec<u8> = img.to_rgba8().pixels().map(|p| p[3]).collect();
+            assert_eq!(alpha_channel(&img).unwrap().into_raw(), want);
+        }
         // Re-attached at twice the size, it is resized along.
         let big = with_alpha(RgbImage::new(16, 12), Some(&alpha));
         assert_eq!(big.color(), image::ColorType::Rgba8);

@@ -185,15 +185,32 @@ pub(crate) fn full_size_bytes((w, h): (u32, u32), config: &StyleConfig) -> u64 {
     (f64::from(w) * f64::from(h) * per_pixel) as u64
 }
 
-/// Bytes per pixel of a style image's own size while it is read: its float
-/// copy (RGB f32), made before it is resized to its working size.
-const STYLE_INPUT_BYTES_PER_PIXEL: f64 = 12.0;
+/// Bytes per pixel of a decoded painting, held by the caller through the
+/// run: 8, for 16-bit RGBA (the usual 8-bit RGB takes 3; the kind is not
+/// known from the size).
+const DECODED_STYLE_BYTES_PER_PIXEL: f64 = 8.0;
 
-/// Bytes of the style images' float copies at their own sizes `styles`:
-/// they are made one at a time, so the largest counts. (The decoded images
-/// are the caller's.)
-pub(crate) fn style_inputs_bytes(styles: &[(u32, u32)]) -> u64 {
-    (largest_style_pixels(styles) * STYLE_INPUT_BYTES_PER_PIXEL) as u64
+/// Float rows a thread holds while it reads a painting to its working
+/// size (`stylize_frames::resize_to_rgb32f`): the output rows still open
+/// (seven at a reduction with Lanczos3), the row being converted and its
+/// copy. (When enlarging, the open rows span at most seven rows of the
+/// output's width.)
+const STYLE_READ_ROWS_PER_THREAD: f64 = 9.0;
+
+/// Bytes of the paintings at their own sizes `styles`: each decoded, and
+/// read to working sizes as wide as `widest` on `threads` threads, each
+/// thread holding float rows of the wider of the two (one painting at a
+/// time, so the widest counts). Before 2026-12-06 each painting was first
+/// copied whole as floats, 12 more bytes a pixel: 10 GB for one scanned
+/// at 30000x30000.
+pub(crate) fn style_inputs_bytes(styles: &[(u32, u32)], widest: u32, threads: usize) -> u64 {
+    let decoded: f64 = styles
+        .iter()
+        .map(|&(w, h)| f64::from(w) * f64::from(h) * DECODED_STYLE_BYTES_PER_PIXEL)
+        .sum();
+    let own = styles.iter().map(|&(w, _)| w).max().unwrap_or(0);
+    let row = f64::from(own.max(widest)) * 3.0 * 4.0;
+    (decoded + row * STYLE_READ_ROWS_PER_THREAD * threads as f64) as u64
 }
 
 /// Pixels of the largest style image.

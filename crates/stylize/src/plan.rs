@@ -28,8 +28,8 @@ pub(crate) struct Plan {
     pub(crate) blend: Vec<f64>,
     pub(crate) scales: Vec<ScalePlan>,
     pub(crate) output_size: (u32, u32),
-    /// The style images' own sizes, each read as a float copy before it
-    /// is resized.
+    /// The style images' own sizes (held decoded, each read a few rows at
+    /// a time to its working size).
     pub(crate) style_inputs: Vec<(u32, u32)>,
 }
 
@@ -39,6 +39,8 @@ pub(crate) struct Plan {
 pub(crate) struct Planner {
     pub(crate) arch: Architecture,
     pub(crate) engine: Engine,
+    /// The threads a run works on (each reads paintings a row at a time).
+    pub(crate) threads: usize,
 }
 
 impl Planner {
@@ -206,9 +208,19 @@ impl Planner {
             })
             .max()
             .unwrap_or(0);
+        let widest = plan
+            .scales
+            .iter()
+            .flat_map(|s| s.style_sizes.iter().map(|&(w, _)| w))
+            .max()
+            .unwrap_or(0);
         engine
             .saturating_add(memory::full_size_bytes(plan.output_size, config))
-            .saturating_add(memory::style_inputs_bytes(&plan.style_inputs))
+            .saturating_add(memory::style_inputs_bytes(
+                &plan.style_inputs,
+                widest,
+                self.threads,
+            ))
     }
 
     /// The error for a run over the memory limit, naming the largest
@@ -253,11 +265,11 @@ impl Planner {
             format!("a size of {lo} fits")
         } else {
             // The smallest run's need, and its largest share: the
-            // paintings (read at their own size first), the result at the
+            // paintings (decoded, held through the run), the result at the
             // photo's own size, or what every run needs whatever the
             // pictures (the weights, the network, fixed buffers).
             let photo = memory::full_size_bytes(content, config);
-            let paintings = memory::style_inputs_bytes(styles);
+            let paintings = memory::style_inputs_bytes(styles, config.size, self.threads);
             let floor = planned(smallest)
                 .unwrap_or(
                     memory::BASE_BYTES
@@ -269,8 +281,8 @@ impl Planner {
             if paintings >= photo && paintings >= fixed {
                 format!(
                     "no size fits: the smallest run ({smallest} px) needs about {}, \
-                     the largest part of it the paintings, each read at its own size first \
-                     (the largest, {} px, about {}); scale the paintings down",
+                     the largest part of it the paintings, held at their own size through the run \
+                     (the largest, {} px; about {} together); scale the paintings down",
                     memory::human(floor),
                     styles
                         .iter()
@@ -391,6 +403,7 @@ mod tests {
         Planner {
             arch: Architecture::Vgg16,
             engine: Engine::Fast,
+            threads: 2,
         }
     }
 
@@ -522,11 +535,13 @@ mod tests {
         }
     }
 
-    /// Each painting is read at its own size as a float copy (12 bytes a
-    /// pixel) before it is resized: the largest counts, and a limit below
-    /// it says to scale the paintings down.
+    /// Each painting counts decoded (8 bytes a pixel, 16-bit RGBA), all
+    /// of them, and read a few rows at a time (9 float rows a thread of
+    /// its own width), not as a float copy at its own size (12 bytes a
+    /// pixel: 10 GB for a painting scanned at 30000x30000, counted until
+    /// 2026-12-06); a limit below them says to scale them down.
     #[test]
-    fn the_largest_paintings_own_size_counts() {
+    fn the_paintings_count_decoded_and_a_few_rows() {
         let config = StyleConfig::seed().with_size(64).with_max_memory(None);
         let photo = (64, 64);
         let estimate = |styles: &[(u32, u32)]| {
@@ -534,11 +549,14 @@ mod tests {
             planner().estimate(&config, &plan)
         };
         let small = estimate(&[(64, 64), (64, 64)]);
-        let big = estimate(&[(64, 64), (4000, 4000)]);
-        let two = estimate(&[(4000, 4000), (4000, 4000)]);
-        // The working sizes are alike (64 px): only the copy differs.
-        assert_eq!(big - small, (4000 * 4000 - 64 * 64) * 12);
-        assert_eq!(two, big, "the copies are made one at a time");
+        let big = estimate(&[(64, 64), (30000, 30000)]);
+        let two = estimate(&[(30000, 30000), (30000, 30000)]);
+        // The working sizes are alike (64 px): the rows, on the planner's
+        // 2 threads, and the decoded pixels differ.
+        let rows = 2 * 9 * (30000 - 64) * 12;
+        let decoded = (30000 * 30000 - 64 * 64) * 8;
+        assert_eq!(big - small, rows + decoded);
+        assert_eq!(two - big, decoded, "all are held; the rows, one at a time");
         let err = planner()
             .plan_sizes(
                 photo,
@@ -549,7 +567,7 @@ mod tests {
             .to_string();
         assert!(
             err.contains("the largest part of it the paintings")
-                && err.contains("(the largest, 16000x16000 px,")
+                && err.contains("(the largest, 16000x16000 px;")
                 && err.contains("scale the paintings down"),
             "{err}"
         );

@@ -61,12 +61,16 @@ impl<'a> Problem<'a> {
         } = *inputs;
         let sp = &plan.scales[k];
         let (w, h) = sp.size;
-        let mut content_img = to_rgb32f(content, w, h);
-        let mut style_imgs: Vec<Rgb32FImage> = styles
-            .iter()
-            .zip(&sp.style_sizes)
-            .map(|(s, &(sw, sh))| to_rgb32f(s, sw, sh))
-            .collect();
+        // Resized on the run's threads (a painting scanned at 30000x30000
+        // px takes seconds).
+        let (mut content_img, mut style_imgs) = in_pool(pool, || {
+            let styles: Vec<Rgb32FImage> = styles
+                .iter()
+                .zip(&sp.style_sizes)
+                .map(|(s, &(sw, sh))| to_rgb32f(s, sw, sh))
+                .collect();
+            (to_rgb32f(content, w, h), styles)
+        });
         match config.preserve_colors {
             None => {}
             Some(ColorPreservation::Luminance) => {
@@ -84,7 +88,9 @@ impl<'a> Problem<'a> {
         let luminance = config.preserve_colors == Some(ColorPreservation::Luminance);
         let init = match previous {
             Some(prev) => resize(prev, w, h),
-            None => initial_image(config, &content_img, styles, luminance, (w, h))?,
+            None => in_pool(pool, || {
+                initial_image(config, &content_img, styles, luminance, (w, h))
+            })?,
         };
         let weights = Weights {
             alpha: f64::from(config.alpha),

@@ -237,6 +237,7 @@ impl Stylizer {
         Planner {
             arch: self.network.architecture(),
             engine: self.engine(),
+            threads: self.install(rayon::current_num_threads),
         }
     }
 

@@ -188,7 +188,7 @@ pub fn stylize_video(
         }
         let config = looping.as_ref().unwrap_or(config);
         let (w, h) = working_size(dims.0, dims.1, config.image.size);
-        let content = to_rgb32f(&frame, w, h);
+        let content = stylizer.install(|| to_rgb32f(&frame, w, h));
         // The flow at the frames' own size (sharper, and what the flicker
         // measure uses), taken to the working size where needed.
         let rgb = frame.to_rgb8();
@@ -576,7 +576,7 @@ fn close_loop(
     };
     let (w, h) = working_size(frame0.width(), frame0.height(), config.image.size);
     if work.load_loop(0)?.is_none() {
-        let content = to_rgb32f(frame0, w, h);
+        let content = stylizer.install(|| to_rgb32f(frame0, w, h));
         let c = match stylizer.install(|| link(flow, grey0, &content, history, config))? {
             Link::Continue(c) => c,
             Link::Fresh { consistent } => {
