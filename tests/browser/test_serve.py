@@ -558,6 +558,48 @@ def test_files_the_page_knows_are_wrong_are_said_before_start(page, server, tmp_
     choose_images(page, photo=renamed, styles=())
     expect(page.locator("#as-video")).not_to_be_checked()
     wait_fits(page)
+    # So does a PNG of one frame after a clip; an animated GIF leaves it as it is.
+    clip = tmp_path / "walk.gif"
+    clip.write_bytes(animated_gif())
+    still = tmp_path / "still.png"
+    still.write_bytes(gray_png(96, 64, lambda x, y: (x * 2) % 256))
+    page.check("#as-video")
+    choose_images(page, photo=clip, styles=())
+    expect(page.locator("#as-video")).to_be_checked()
+    choose_images(page, photo=still, styles=())
+    expect(page.locator("#as-video")).not_to_be_checked()
+    wait_fits(page)
+
+
+def test_start_sends_one_job_a_click_and_a_too_large_upload_is_said(page, server):
+    choose_images(page)
+    set_settings(page, size=SMALL, iterations=5)
+    wait_fits(page)
+    # The server's answer held back: Start says it is uploading and takes no second click,
+    # nor a second submit of the form (Enter in a field).
+    held = []
+    page.route("**/api/jobs", lambda route: held.append(route) if route.request.method == "POST" else route.continue_())
+    page.click("#start")
+    expect(page.locator("#start")).to_have_text("Uploading…")
+    expect(page.locator("#start")).to_be_disabled()
+    page.evaluate("() => document.querySelector('#job-form').dispatchEvent(new Event('submit', {cancelable: true}))")
+    page.wait_for_timeout(500)
+    assert len(held) == 1, held
+    with page.expect_response(lambda r: r.url.endswith("/api/jobs") and r.request.method == "POST") as resp:
+        held[0].continue_()
+    assert resp.value.status == 201
+    page.unroute("**/api/jobs")
+    expect(page.locator("#start")).not_to_have_text("Uploading…")
+    assert len(held) == 1, held
+    # A server that takes less than the files: said before anything is sent.
+    page.route("**/api/info", lambda route: route.fulfill(
+        json={**server.get_json("/api/info"), "max_upload_bytes": 1000}))
+    page.reload()
+    # (The form, its files included, comes back with the tab.)
+    expect(page.locator("[data-testid=style-thumb]")).to_have_count(1)
+    expect(page.locator("#estimate-text")).to_have_text("Too large to upload.")
+    expect(page.locator("#estimate-message")).to_contain_text("--max-upload")
+    expect(page.locator("#start")).to_be_disabled()
 
 
 def start_sent(page):
@@ -796,9 +838,18 @@ def test_events_reconnect_after_server_restart(browser, page_for, tmp_path):
         assert status == 201, job
         wait_history(page, job["id"], "done")
         expect(history_item(page, job["id"])).to_contain_text("chelsea.jpg")
+        # A job left running when the server stops ends with it on the page.
+        status, running = first.submit({"size": SMALL, "iterations": 100000})
+        assert status == 201, running
+        expect(page.locator("#live-state")).to_have_text("running", timeout=60_000)
     finally:
         first.stop()
     expect(page.locator("#connection")).not_to_have_attribute("data-state", "live")
+    # The pill keeps saying why while the page retries; the error says what ended.
+    expect(page.locator("#connection")).to_contain_text("server stopped")
+    expect(page.locator("#error")).to_contain_text("The server stopped: 1 unfinished job ended with it")
+    expect(page.locator("#live-state")).to_have_text("failed")
+    expect(page.locator("#cancel")).to_be_disabled()
     second = Server(tmp_path / "second.log", port=port)
     try:
         status, again = second.submit({"size": SMALL, "iterations": 5}, content=IMAGES / "coffee.jpg")
@@ -809,6 +860,8 @@ def test_events_reconnect_after_server_restart(browser, page_for, tmp_path):
         item = wait_history(page, again["id"], "done")
         expect(item).to_contain_text("coffee.jpg")
         expect(page.locator("[data-testid=history-item]")).to_have_count(1)
+        # Back: the error about the stop is gone.
+        expect(page.locator("#error")).to_be_hidden()
     finally:
         page.context.close()
         second.stop()

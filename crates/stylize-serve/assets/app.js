@@ -51,9 +51,11 @@
   function fmtTime(s) {
     if (s === null || s === undefined || !isFinite(s)) return "–";
     s = Math.max(0, Math.round(s));
-    const m = Math.floor(s / 60);
-    const r = s % 60;
-    return `${m}:${String(r).padStart(2, "0")}`;
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const r = String(s % 60).padStart(2, "0");
+    // An hour or more as h:mm:ss (483:46 read as hours and minutes).
+    return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${r}` : `${m}:${r}`;
   }
 
   function fmtNum(x) {
@@ -341,12 +343,32 @@
     return f && (!f.type || f.type.startsWith("image/") || /\.(png|jpe?g|webp|gif)$/i.test(f.name || ""));
   }
 
-  // Whether a file is a JPEG by its first bytes (whatever its name says):
-  // a format with no animated kind, never a clip.
-  async function isJpegBytes(file) {
+  // Whether a file is an image of one frame, which cannot be painted as a
+  // clip: a JPEG; a PNG without an animation chunk (acTL, before the image
+  // data); a WebP without ANIM; a GIF with fewer than two frames' graphic
+  // controls. False for anything else, or when it cannot be read.
+  async function isStillImage(file) {
     try {
-      const head = new Uint8Array(await file.slice(0, 3).arrayBuffer());
-      return head.length === 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff;
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const at = (i, text) => [...text].every((c, k) => bytes[i + k] === c.charCodeAt(0));
+      const find = (text, from, to) => {
+        for (let i = from; i + text.length <= Math.min(to, bytes.length); i++) if (at(i, text)) return i;
+        return -1;
+      };
+      if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return true;
+      if (at(1, "PNG")) {
+        const data = find("IDAT", 8, bytes.length);
+        return find("acTL", 8, data < 0 ? bytes.length : data) < 0;
+      }
+      if (at(0, "RIFF") && at(8, "WEBP")) return find("ANIM", 12, bytes.length) < 0;
+      if (at(0, "GIF8")) {
+        let controls = 0;
+        for (let i = 13; i + 2 < bytes.length && controls < 2; i++) {
+          if (bytes[i] === 0x21 && bytes[i + 1] === 0xf9 && bytes[i + 2] === 0x04) controls++;
+        }
+        return controls < 2;
+      }
+      return false;
     } catch { return false; }
   }
 
@@ -403,7 +425,7 @@
 
   async function describeFile(file) {
     const url = URL.createObjectURL(file);
-    const item = { kind: "file", file, name: file.name || "pasted.png", url, w: 0, h: 0, ok: false, video: isVideoFile(file), still: await isJpegBytes(file) };
+    const item = { kind: "file", file, name: file.name || "pasted.png", url, w: 0, h: 0, ok: false, video: isVideoFile(file), still: await isStillImage(file) };
     if (item.video) {
       try {
         [item.w, item.h, item.poster] = await loadVideoSize(url);
@@ -424,8 +446,8 @@
     const item = await describeFile(file);
     if (state.content) URL.revokeObjectURL(state.content.url);
     state.content = item;
-    // A video file can only be painted as a video, a JPEG only as a photo;
-    // an animated image is the user's call.
+    // A video file can only be painted as a video, an image of one frame
+    // only as a photo; an animated image is the user's call.
     if (item.video) $("#as-video").checked = true;
     else if (item.still) $("#as-video").checked = false;
     resetMask();
@@ -1190,6 +1212,14 @@
       setEstimate("unknown", "Unknown: an image could not be read in the browser.", "", null);
       return;
     }
+    // Over the server's upload limit: said now, not after the upload.
+    const limit = state.info && state.info.max_upload_bytes;
+    const sending = uploadBytes();
+    if (limit && sending > limit) {
+      setEstimate("refused", "Too large to upload.",
+        `The files come to ${fmtBytes(sending)}; this server takes at most ${fmtBytes(limit)} a job (stylize serve --max-upload). Scale the photo or paintings down, or start the server with a larger --max-upload.`, null);
+      return;
+    }
     const body = {
       settings: readSettings(),
       content: [state.content.w, state.content.h],
@@ -1220,23 +1250,43 @@
     }
   }
 
+  // The bytes a job's upload sends: the photo (or clip) and the uploaded
+  // paintings (the mask, drawn small, is left out).
+  function uploadBytes() {
+    const styles = usesNetworkStyle() ? [] : state.styles.filter((s) => s.file);
+    return (state.content ? state.content.file.size : 0) + styles.reduce((n, s) => n + s.file.size, 0);
+  }
+
   function updateStart() {
     const start = $("#start");
     const ready = !!state.content && (state.styles.length > 0 || usesNetworkStyle() || sheetOn());
     renderSheetHint();
     const blocked = est.state === "refused" || est.state === "invalid";
-    start.disabled = !ready || blocked;
+    start.disabled = !ready || blocked || !!state.starting;
     const busy = [...state.jobs.values()].some((j) => j.state === "running" || j.state === "queued");
-    start.textContent = busy ? "Add to queue" : "Start";
+    start.textContent = state.starting ? "Uploading…" : busy ? "Add to queue" : "Start";
   }
 
   // ---------------------------------------------------------------- start a job
   async function startJob(e) {
     e.preventDefault();
-    if ($("#start").disabled) return;
+    if ($("#start").disabled || state.starting) return;
     clearError();
     const problem = settingsProblem();
     if (problem) { showError(problem); return; }
+    // One job a click: Start waits, saying so, until the server answers
+    // (an upload of a large photo takes a while).
+    state.starting = true;
+    updateStart();
+    try {
+      await sendJob();
+    } finally {
+      state.starting = false;
+      updateStart();
+    }
+  }
+
+  async function sendJob() {
     const settings = readSettings();
     const fd = new FormData();
     fd.append($("#as-video").checked ? "video" : "content", state.content.file, state.content.name);
@@ -1347,10 +1397,14 @@
     es = new EventSource("/api/events");
     es.addEventListener("open", () => { reconnectDelay = 500; });
     es.addEventListener("error", () => {
+      // After a shutdown the pill keeps saying so while the page retries.
+      const stopped = state.serverStopped ? "server stopped, " : "";
       if (es.readyState === EventSource.CLOSED) {
-        setConnection("offline", "offline, retrying…");
+        setConnection("offline", `${stopped || "offline, "}retrying…`);
         reconnectTimer = setTimeout(connect, reconnectDelay);
         reconnectDelay = Math.min(10000, reconnectDelay * 2);
+      } else if (stopped) {
+        setConnection("offline", `${stopped}reconnecting…`);
       } else {
         setConnection("connecting", "reconnecting…");
       }
@@ -1363,7 +1417,7 @@
     es.addEventListener("preview", (ev) => onPreview(parse(ev)));
     es.addEventListener("removed", (ev) => onRemoved(parse(ev)));
     // The server is stopping; the stream ends and the browser reconnects by itself.
-    es.addEventListener("shutdown", () => setConnection("offline", "server stopped"));
+    es.addEventListener("shutdown", onShutdown);
   }
 
   function parse(ev) {
@@ -1377,8 +1431,33 @@
     return true;
   }
 
+  // The server stopped: its running and waiting jobs end with it (a
+  // restarted server starts with none), shown as failed rather than as
+  // running forever.
+  function onShutdown() {
+    state.serverStopped = true;
+    setConnection("offline", "server stopped");
+    let ended = 0;
+    for (const job of state.jobs.values()) {
+      if (job.state === "running" || job.state === "queued") {
+        job.state = "failed";
+        job.error = "the server stopped before the job was done";
+        ended++;
+      }
+    }
+    showError(`The server stopped${ended ? `: ${ended} unfinished ${ended === 1 ? "job" : "jobs"} ended with it` : ""}. Start stylize serve again to go on; this page reconnects by itself.`);
+    scheduleRender();
+  }
+
   function onSnapshot(d) {
     if (!d) return;
+    if (state.serverStopped) {
+      // Back after a stop: the old jobs are gone (results kept with
+      // --output-dir stay on disk), and so is the reason for the error.
+      state.serverStopped = false;
+      clearError();
+      notice("Connected again: the server was restarted, and the jobs before it are gone.");
+    }
     setConnection("live", "live");
     state.lastSeq = typeof d.seq === "number" ? d.seq : -1;
     const ids = new Set();
@@ -1424,8 +1503,14 @@
     if (d.costs) {
       let list = state.costs.get(d.id);
       if (!list) { list = []; state.costs.set(d.id, list); }
-      const last = list[list.length - 1];
-      if (!last || d.iteration > last.it) list.push({ it: d.iteration, total: d.costs.total, content: d.costs.content, style: d.costs.style });
+      // A clip's frames each count their iterations from 1: its steps are
+      // plotted one after another.
+      if (list.step === undefined) { list.step = 0; list.frameIt = 0; }
+      if (d.iteration !== list.frameIt) {
+        list.step += d.iteration > list.frameIt ? d.iteration - list.frameIt : d.iteration;
+        list.frameIt = d.iteration;
+        list.push({ it: list.step, total: d.costs.total, content: d.costs.content, style: d.costs.style });
+      }
     }
     scheduleRender();
   }
@@ -1463,6 +1548,16 @@
       // Use the file's iteration numbers when they count over all scales (strictly increasing).
       const its = rows.map((r) => +r[ci]);
       if (ci >= 0 && its.every((v, i) => i === 0 || v > its[i - 1])) pts.forEach((p, i) => { p.it = its[i]; });
+      const job = state.jobs.get(id);
+      if (job && job.kind === "video") {
+        // A clip's rows are its frames' steps one after another: the file
+        // so far is the plot, and live steps go on from its last.
+        pts.step = pts.length;
+        pts.frameIt = job.iteration || 0;
+        state.costs.set(id, pts);
+        scheduleRender();
+        return;
+      }
       const cur = state.costs.get(id) || [];
       const firstLive = cur.length ? cur[0].it : Infinity;
       state.costs.set(id, pts.filter((p) => p.it < firstLive).concat(cur));
@@ -1681,6 +1776,10 @@
     const jobs = [...state.jobs.values()];
     const running = jobs.find((j) => j.state === "running");
     if (running) return running.id;
+    // Else the last job to have run: a newer one that started and ended
+    // between two renders (a quick fast job) replaces the one shown.
+    const ended = jobs.filter((j) => j.state !== "queued").reduce((a, j) => (!a || j.id > a.id ? j : a), null);
+    if (ended && (state.liveId === null || !state.jobs.has(state.liveId) || ended.id > state.liveId)) return ended.id;
     if (state.liveId !== null && state.jobs.has(state.liveId)) return state.liveId;
     return null;
   }
@@ -1731,7 +1830,8 @@
     // The fast network counts its passes: a sheet's tiles, a clip's frames.
     const fastJob = job.settings?.method === "fast";
     $("#iteration-label").textContent = !fastJob ? "Iteration" : job.settings?.sheet ? "Tile" : isVideo ? "Frame" : "Pass";
-    $("#frame-stat").hidden = !isVideo;
+    // (A fast clip's passes are its frames, counted above already.)
+    $("#frame-stat").hidden = !isVideo || fastJob;
     if (isVideo) {
       const n = job.frames || 0;
       const done = job.frames_done || 0;
@@ -1751,7 +1851,14 @@
     $("#plot-legend").hidden = fast;
     $("#eta").textContent = job.state === "running" ? fmtTime(job.eta_s) : (job.state === "done" ? "0:00" : "–");
     $("#elapsed").textContent = fmtTime(job.elapsed_s);
-    $("#progress-bar").style.width = its ? `${Math.min(100, (100 * (job.iteration || 0)) / its)}%` : "0%";
+    // An optimiser's clip: the whole clip's progress (its iterations are
+    // each frame's), not the frame's.
+    const clipFrames = isVideo && !fastJob ? job.frames || 0 : 0;
+    const part = its ? Math.min(1, (job.iteration || 0) / its) : 0;
+    const fraction = clipFrames
+      ? Math.min(1, ((job.frames_done || 0) + (job.state === "running" ? part : 0)) / clipFrames)
+      : part;
+    $("#progress-bar").style.width = `${100 * fraction}%`;
     $("#scale-info").textContent = job.scales > 1 && job.scale ? `scale ${job.scale} of ${job.scales}` : settingsSummary(job.settings);
     const err = $("#live-error");
     const warned = (job.warnings || []).length > 0;

@@ -13,7 +13,8 @@ use crate::swatches::Swatches;
 
 /// Why a job that needs the fast network cannot run on this server.
 pub(crate) const NO_FAST_NETWORK: &str = "this server has no fast network: run \
-    scripts/fetch-fast-models (or set STYLIZE_FAST_MODELS) and start `stylize serve` again";
+    scripts/fetch-fast-models (or name the folder that holds the models with --models or \
+    STYLIZE_FAST_MODELS) and start `stylize serve` again";
 
 /// Most uploads decoded at once; more requests wait their turn. Each may
 /// decode to a job's whole limit ([`ServeConfig::image_limits`]).

@@ -846,6 +846,14 @@ async fn create_job(
         app.config.weights_file.as_deref(),
         app.config.models_dir.as_deref(),
     );
+    let mut warnings = decoded.warnings.clone();
+    // The optimiser's results, and clips, have the photo's (or frames')
+    // own size: said when that scales the painting up 2x or more, as the
+    // command line notes it. (A fast photo's result has the size asked.)
+    if !settings.sheet && (settings.method != MethodName::Fast || clip) {
+        let whose = if clip { "the clip's" } else { "the photo's" };
+        warnings.extend(enlargement_warning(content, settings.size, whose));
+    }
     let job = Job {
         id: 0,
         kind: if form.video {
@@ -883,7 +891,7 @@ async fn create_job(
         result_file: None,
         kept_file: None,
         error: None,
-        warnings: decoded.warnings.clone(),
+        warnings,
         file_flags: settings_flags,
     };
     let dir = job.dir.clone();
@@ -891,6 +899,20 @@ async fn create_job(
         let _ = std::fs::remove_dir_all(&dir);
     })?;
     Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// The warning that a result of `(width, height)` painted with its longer
+/// side at `size` is scaled up 2x or more (soft), and what to change.
+fn enlargement_warning((width, height): (u32, u32), size: u32, whose: &str) -> Option<String> {
+    let (w, h) = stylize::working_size(width, height, size);
+    let enlarged = f64::from(width.max(height)) / f64::from(w.max(h).max(1));
+    (enlarged >= 2.0).then(|| {
+        format!(
+            "the result is painted at {w}x{h} and scaled up {enlarged:.1}x to {whose} \
+             {width}x{height}, so it looks soft; a larger Size paints finer detail (time and \
+             memory grow with its square)"
+        )
+    })
 }
 
 async fn list_jobs(State(app): State<Arc<App>>) -> Json<Vec<crate::job::JobView>> {

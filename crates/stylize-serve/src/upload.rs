@@ -210,6 +210,17 @@ fn clean_name(raw: &str) -> String {
     }
 }
 
+/// A form part as the page calls it, with the API's field name: `the
+/// photo (content)`.
+fn page_name(part: &str) -> String {
+    match part {
+        "content" => "the photo (content)".into(),
+        "style" => "the painting (style)".into(),
+        "mask" => "the mask".into(),
+        other => other.into(),
+    }
+}
+
 /// Checks from the bytes that a file is an image we decode.
 ///
 /// # Errors
@@ -230,17 +241,20 @@ fn sniff(part: &str, name: String, bytes: Vec<u8>) -> Result<UploadedFile, ApiEr
         }),
         None => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            match stylize::undecodable_photo_reason(&bytes) {
-                _ if bytes.is_empty() => format!("{part} `{name}` is empty (0 bytes)"),
+            // Named as the page names the part (the API's field beside).
+            match (stylize::undecodable_photo_reason(&bytes), page_name(part)) {
+                (_, what) if bytes.is_empty() => {
+                    format!("{what} `{name}` is empty (0 bytes)")
+                }
                 // A clip sent as the photo: say how to paint it.
-                None if part == "content" && clip_container(&bytes).is_some() => {
-                    format!("content `{name}` is a video clip, not a photo: paint it as a video")
+                (None, what) if part == "content" && clip_container(&bytes).is_some() => {
+                    format!("{what} `{name}` is a video clip, not a photo: paint it as a video")
                 }
                 // A phone's photo: what it is and how to convert it.
-                Some(why) => format!(
-                    "{part} `{name}` is {why}; the page takes PNG, JPEG, WebP or GIF images"
+                (Some(why), what) => format!(
+                    "{what} `{name}` is {why}; the page takes PNG, JPEG, WebP or GIF images"
                 ),
-                None => format!("{part} `{name}` is not a PNG, JPEG, WebP or GIF image"),
+                (None, what) => format!("{what} `{name}` is not a PNG, JPEG, WebP or GIF image"),
             },
         )),
     }
@@ -368,14 +382,14 @@ mod tests {
     #[test]
     fn empty_files_clips_and_stills_are_told_apart() {
         let e = sniff("style", "a.png".into(), Vec::new()).expect_err("empty");
-        assert_eq!(e.message, "style `a.png` is empty (0 bytes)");
+        assert_eq!(e.message, "the painting (style) `a.png` is empty (0 bytes)");
         let e = sniff_clip("a.mp4".into(), Vec::new()).expect_err("empty");
         assert_eq!(e.message, "video `a.mp4` is empty (0 bytes)");
         let mp4 = b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2mp41".to_vec();
         let e = sniff("content", "walk.mp4".into(), mp4.clone()).expect_err("a clip");
         assert_eq!(
             e.message,
-            "content `walk.mp4` is a video clip, not a photo: paint it as a video"
+            "the photo (content) `walk.mp4` is a video clip, not a photo: paint it as a video"
         );
         assert_eq!(sniff_clip("walk.mp4".into(), mp4).expect("clip").ext, "mp4");
         // A painting that is a clip is only "not an image".

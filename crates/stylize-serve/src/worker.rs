@@ -15,7 +15,9 @@ use std::sync::atomic::Ordering;
 use image::{DynamicImage, Rgb32FImage};
 use stylize::video::{stylize_video, VideoConfig, WorkDir};
 use stylize::{Init, Stylizer};
-use stylize_feedforward::{resize_longest, FastOptions, FastStyle, FastStylizer, TemporalBlend};
+use stylize_feedforward::{
+    resize_longest_image, FastOptions, FastStyle, FastStylizer, TemporalBlend,
+};
 use stylize_frames::{
     create_sink, open_source, FramesError, SinkOptions, SourceOptions, StopSignal,
 };
@@ -198,7 +200,7 @@ fn fast_painting(
 ) -> Result<(DynamicImage, Rgb32FImage), String> {
     let fast = fast_networks(nets)?;
     let style = fast_style(fast, task)?;
-    let photo = resize_longest(&content.to_rgb32f(), size);
+    let photo = fast.install(|| resize_longest_image(content, size));
     let mut out = fast
         .stylize(&photo, &style, options)
         .map_err(|e| with_causes(&e))?;
@@ -257,7 +259,7 @@ fn paint_sheet(board: &Board, nets: Networks<'_>, task: &Task, content: &Dynamic
         Err(message) => return Outcome::Failed(message),
     };
     let options = task.settings.fast_options();
-    let photo = resize_longest(&content.to_rgb32f(), task.settings.size);
+    let photo = fast.install(|| resize_longest_image(content, task.settings.size));
     let paintings = &task.inputs.styles;
     let total = crate::settings::sheet_tiles(paintings.len());
     let on_tile = |i: usize| {
@@ -429,24 +431,28 @@ fn paint_fast_clip(
             break;
         }
         let painted = (|| -> Result<image::RgbImage, Box<dyn std::error::Error>> {
-            let frame = resize_longest(&frame?.to_rgb32f(), task.settings.size);
+            let frame = frame?;
+            let (fw, fh) = (frame.width(), frame.height());
+            let work = fast.install(|| resize_longest_image(&frame, task.settings.size));
             // The flow runs while the network paints, as in the CLI.
-            let (mut out, _) = fast.install(|| {
-                temporal.next_with(&frame, || fast.stylize(&frame, &style, &options))
-            })?;
+            let (mut out, _) = fast
+                .install(|| temporal.next_with(&work, || fast.stylize(&work, &style, &options)))?;
             if colors {
-                out = stylize::combine_luminance(&out, &frame)?;
+                out = stylize::combine_luminance(&out, &work)?;
             }
+            // At the clip's own size, as `stylize video --method fast`
+            // writes it (the command the job shows).
+            let out = if out.dimensions() == (fw, fh) {
+                out
+            } else {
+                image::imageops::resize(&out, fw, fh, image::imageops::FilterType::Triangle)
+            };
             // The frame kept where the mask says (the blend carries on
             // with the whole painting), as `stylize video --mask`.
+            let out = DynamicImage::ImageRgb32F(out);
             Ok(match &task.inputs.mask {
-                Some(mask) => mask
-                    .apply(
-                        &DynamicImage::ImageRgb32F(out),
-                        &DynamicImage::ImageRgb32F(frame),
-                    )?
-                    .to_rgb8(),
-                None => DynamicImage::ImageRgb32F(out).to_rgb8(),
+                Some(mask) => mask.apply(&out, &frame)?.to_rgb8(),
+                None => out.to_rgb8(),
             })
         })();
         let rgb = match painted {

@@ -309,9 +309,9 @@ async fn security_checks() {
     .await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{v}");
     assert!(
-        error_of(&v)
-            .contains("content `IMG_0001.HEIC` is a HEIC (HEIF) image, as phones save photos")
-            && error_of(&v).contains("heif-convert")
+        error_of(&v).contains(
+            "the photo (content) `IMG_0001.HEIC` is a HEIC (HEIF) image, as phones save photos"
+        ) && error_of(&v).contains("heif-convert")
             && error_of(&v).ends_with("the page takes PNG, JPEG, WebP or GIF images"),
         "{v}"
     );
@@ -668,9 +668,9 @@ async fn estimate_and_memory_refusal() {
         "{v}"
     );
 
-    // The fast network reads the photo at its own size: a photo whose
-    // float copy alone is over the limit is refused at any working size,
-    // with advice to scale it down, and the same size at a small photo fits.
+    // The fast network holds the photo decoded at its own size: a photo
+    // that alone is over the limit is refused at any working size, with
+    // advice to scale it down, and the same size at a small photo fits.
     let fast = |side: u32| {
         format!(
             r#"{{"settings":{{"method":"fast","size":64}},"content":[{side},{side}],"styles":[[64,64]]}}"#
@@ -686,7 +686,8 @@ async fn estimate_and_memory_refusal() {
             .is_some_and(|m| m.contains("scale the images down")),
         "{v}"
     );
-    assert!(v["bytes"].as_u64() > Some(12 * 30_000 * 30_000), "{v}");
+    // (Decoded as up to 16-bit RGBA: 8 bytes a pixel.)
+    assert!(v["bytes"].as_u64() > Some(8 * 30_000 * 30_000), "{v}");
 
     // A clip holds more than a photo of its frames' size (the flows, the
     // previous painting, the blend): under a limit between the two, the
@@ -1550,6 +1551,9 @@ async fn fast_jobs_paint_in_one_pass_or_start_the_optimiser() {
         .collect_frames()
         .expect("frames");
     assert_eq!(decoded.len() as u64, frames);
+    // Painted at 64 px, written at the clip's own size (96x64), as the
+    // job's command (`stylize video --method fast`) writes it.
+    assert_eq!(decoded[0].buffer().dimensions(), (96, 64));
 
     // A clip cut short (its length unknown until it ends) is done with the
     // frames it had, and says so.
@@ -1984,19 +1988,39 @@ async fn a_photo_cut_short_is_said_in_the_job() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{job}");
     let warnings = job["warnings"].as_array().expect("warnings");
-    assert_eq!(warnings.len(), 1, "{job}");
+    assert_eq!(warnings.len(), 2, "{job}");
     let text = warnings[0].as_str().unwrap();
     assert!(
         text.starts_with("half.jpg: the file ends before its image data does"),
         "{text}"
     );
-    // A whole photo: none.
+    // A whole photo: none but the note that 64 px is scaled up to the
+    // photo's size, as the command line notes it.
     let (status, job) = json(
         &app,
         post_job(&[
             Part::File("content", "chelsea.jpg", &photo),
             Part::Text("builtin", "great_wave"),
             Part::Text("settings", &small_job(1)),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    assert_eq!(
+        job["warnings"],
+        serde_json::json!([
+            "the result is painted at 64x43 and scaled up 7.0x to the photo's 451x300, so it \
+             looks soft; a larger Size paints finer detail (time and memory grow with its square)"
+        ]),
+        "{job}"
+    );
+    // At a size near the photo's: no note.
+    let (status, job) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "chelsea.jpg", &photo),
+            Part::Text("builtin", "great_wave"),
+            Part::Text("settings", r#"{"size":256,"iterations":1}"#),
         ]),
     )
     .await;
@@ -2040,7 +2064,11 @@ async fn a_mask_keeps_the_photo_where_it_is_black() {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{job}");
-    assert_eq!(job["warnings"], serde_json::json!([]), "{job}");
+    let warnings = job["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings.iter().all(|w| !w.to_string().contains("mask")),
+        "{job}"
+    );
     let id = job["id"].as_u64().expect("id");
     assert_eq!(job["mask"]["name"], "left half.png");
     assert_eq!(job["mask"]["url"], format!("/api/jobs/{id}/mask"));
@@ -2156,7 +2184,7 @@ async fn a_mask_keeps_the_photo_where_it_is_black() {
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{v}");
     assert_eq!(
         error_of(&v),
-        "mask `notes.txt` is not a PNG, JPEG, WebP or GIF image"
+        "the mask `notes.txt` is not a PNG, JPEG, WebP or GIF image"
     );
     let (status, v) = json(
         &app,
