@@ -191,6 +191,23 @@ def test_paste_and_drop_images(page, server):
     expect(page.locator("[data-testid=style-thumb]")).to_contain_text("dropped.jpg")
     set_settings(page, size=SMALL)
     wait_fits(page)
+    # Beside the boxes: a drop is kept from opening the file in place of the page, and
+    # says where to drop; a paste goes to the paintings once there is a photo.
+    kept = page.evaluate("""async () => {
+      const blob = await (await fetch('/styles/udnie.jpg')).blob();
+      const dt = new DataTransfer();
+      dt.items.add(new File([blob], 'beside.jpg', {type: 'image/jpeg'}));
+      const over = new DragEvent('dragover', {dataTransfer: dt, bubbles: true, cancelable: true});
+      document.body.dispatchEvent(over);
+      const drop = new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true});
+      document.body.dispatchEvent(drop);
+      document.body.dispatchEvent(new ClipboardEvent('paste', {clipboardData: dt, bubbles: true, cancelable: true}));
+      return [over.defaultPrevented, drop.defaultPrevented];
+    }""")
+    assert kept == [True, True], kept
+    expect(page.locator("#notice")).to_contain_text("Drop a file onto the Photo box or the Painting box")
+    expect(page.locator("[data-testid=style-thumb]")).to_have_count(2)
+    expect(page.locator("[data-testid=content-thumb]")).to_contain_text("pasted.jpg")
 
 
 def test_previews_change_then_cancel_keeps_result(page, server):

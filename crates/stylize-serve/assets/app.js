@@ -714,6 +714,38 @@
     });
   }
 
+  // Files dropped or pasted elsewhere on the page. A file dropped beside
+  // the boxes would make the browser open it in place of the page (and
+  // its form): it goes to the photo's box while no photo is chosen, else
+  // the page says where to drop it. A paste outside the boxes and text
+  // fields goes to the photo's box, or once there is a photo, to the
+  // paintings.
+  function setupPage() {
+    const hasFiles = (e) => Array.from(e.dataTransfer?.types || []).includes("Files");
+    const inZone = (e) => !!e.target.closest?.("#content-zone, #style-zone");
+    window.addEventListener("dragover", (e) => {
+      if (e.defaultPrevented || inZone(e) || !hasFiles(e)) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = state.content ? "none" : "copy";
+    });
+    window.addEventListener("drop", (e) => {
+      if (e.defaultPrevented || inZone(e) || !hasFiles(e)) return;
+      e.preventDefault();
+      const files = Array.from(e.dataTransfer.files || []);
+      if (!files.length) return;
+      if (!state.content) setContentFile(files[0]);
+      else notice("Drop a file onto the Photo box or the Painting box.");
+    });
+    document.addEventListener("paste", (e) => {
+      if (e.defaultPrevented || inZone(e) || e.target.closest?.("input, textarea, select, [contenteditable]")) return;
+      const files = Array.from(e.clipboardData?.files || []).filter(isImageFile);
+      if (!files.length) return;
+      e.preventDefault();
+      if (!state.content) setContentFile(files[0]);
+      else addStyleFiles(files);
+    });
+  }
+
   // ---------------------------------------------------------------- paint mask
   // Where the result shows the painting: held in #mask-canvas, tinted where
   // it paints (partly clear for a mix, clear where the photo is kept), in
@@ -2147,6 +2179,7 @@
   function init() {
     setupZone($("#content-zone"), $("#content-input"), (files) => setContentFile(files[0]));
     setupZone($("#style-zone"), $("#style-input"), (files) => addStyleFiles(files));
+    setupPage();
     $("#preset").addEventListener("change", () => { applyPreset($("#preset").value); scheduleEstimate(); });
     $("#method").addEventListener("change", () => { applyMethod($("#method").value); setNetworkStyle(state.networkStyle); renderMask(); clearError(); scheduleEstimate(); });
     $("#reset-settings").addEventListener("click", () => { applyPreset($("#preset").value); scheduleEstimate(); });

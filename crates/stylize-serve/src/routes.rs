@@ -410,7 +410,12 @@ async fn estimate(
                 format!("cannot read the request: {stall}"),
             );
         }
-        ApiError::new(StatusCode::BAD_REQUEST, e.body_text())
+        // Not JSON by its content type: 415, as axum says it.
+        let status = match e.status() {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError::new(status, e.body_text())
     })?;
     let settings = parse_settings(req.settings.as_ref().map(|v| v.to_string()).as_deref())?;
     let limits = app.config.image_limits;
@@ -437,9 +442,11 @@ async fn estimate(
     // Only the paintings given are sized (the stand-ins are the photo).
     let too_small = fast_too_small(&settings, req.content, req.clip, &given)
         .map(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m));
-    let checked = match too_small {
-        Some(e) => Err(e),
-        None => check_memory(&app, &settings, &config, req.content, req.clip, &styles),
+    // A job the server cannot run at all (the fast network without its
+    // models) does not fit, whatever its size.
+    let checked = match (check_method(&app, &settings), too_small) {
+        (Err(e), _) | (_, Some(e)) => Err(e),
+        _ => check_memory(&app, &settings, &config, req.content, req.clip, &styles),
     };
     let reply = match checked {
         Ok((need, refusal)) => serde_json::json!({

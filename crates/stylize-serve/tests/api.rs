@@ -465,7 +465,7 @@ fn tiny_png() -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn estimate_and_memory_refusal() {
-    let Some(server) = server("estimate_and_memory_refusal", quick_config()) else {
+    let Some(server) = server_with_fast("estimate_and_memory_refusal", quick_config()) else {
         return;
     };
     let app = server.router(PORT);
@@ -523,6 +523,15 @@ async fn estimate_and_memory_refusal() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
     let (status, v) = json(&app, estimate(r#"{"content":"#)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    // JSON sent as another type: 415.
+    let plain = Request::post("/api/estimate")
+        .header(header::HOST, HOST)
+        .header(header::ORIGIN, ORIGIN)
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from(r#"{"content":[4,3]}"#))
+        .expect("request");
+    let (status, v) = json(&app, plain).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{v}");
     // A blend that does not weigh the paintings sent: 400, as the job
     // would be; with no paintings yet, as many as it weighs are assumed.
     let (status, v) = json(
@@ -606,7 +615,7 @@ async fn estimate_and_memory_refusal() {
         max_memory: Some(limit),
         ..quick_config()
     };
-    let Some(server) = common::server("estimate_and_memory_refusal", config) else {
+    let Some(server) = server_with_fast("estimate_and_memory_refusal", config) else {
         return;
     };
     let app = server.router(PORT);
@@ -1841,6 +1850,20 @@ async fn without_the_models_fast_jobs_are_refused_saying_how_to_get_them() {
     }
     let (_, list) = json(&app, get("/api/jobs")).await;
     assert_eq!(list.as_array().map(Vec::len), Some(0), "nothing queued");
+    // Nor does the estimate say such a job fits.
+    let (status, v) = json(
+        &app,
+        estimate_request(r#"{"settings":{"method":"fast","size":64},"content":[451,300]}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["fits"], false, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("scripts/fetch-fast-models")),
+        "{v}"
+    );
 }
 
 /// The photo and the paintings of one job share the decoding limit:
