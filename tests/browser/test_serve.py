@@ -170,6 +170,10 @@ def test_page_loads_info_and_presets(page, server):
 
 def test_paste_and_drop_images(page, server):
     """A photo pasted into the focused photo zone; a style dropped on the style zone."""
+    # One tab stop a zone (Enter on it opens the file picker): the next is the checkbox.
+    page.focus("#content-zone")
+    page.keyboard.press("Tab")
+    expect(page.locator("#as-video")).to_be_focused()
     page.focus("#content-zone")
     page.evaluate("""async () => {
       const blob = await (await fetch('/styles/udnie.jpg')).blob();
