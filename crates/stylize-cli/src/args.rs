@@ -576,7 +576,7 @@ fn memory_size(s: &str) -> Result<u64, String> {
 /// Defaults: the gatys preset at 256 px; later frames of a shot run a
 /// fifth of --iterations.
 #[derive(Debug, Args)]
-#[command(mut_arg("style", |a| a.required_unless_present("builtin")))]
+#[command(mut_arg("style", |a| a.required(false).required_unless_present("builtin")))]
 #[command(
     override_usage = "stylize video [OPTIONS] --input <IN> --output <OUT> --style <IMAGE>...\n       \
                             stylize video [OPTIONS] --input <IN> --output <OUT> --method fast --builtin <N>"

@@ -10,7 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use stylize::video::VideoConfig;
 use stylize::{ColorPreservation, Error};
 use stylize_feedforward::{
-    resize_longest, FastNetworks, FastOptions, FastStyle, FrameLink, TemporalBlend, DEFAULT_BLEND,
+    resize_longest_image, FastNetworks, FastOptions, FastStyle, FrameLink, TemporalBlend,
+    DEFAULT_BLEND,
 };
 use stylize_flow::DisParams;
 use stylize_frames::SinkOptions;
@@ -253,10 +254,12 @@ pub fn run(
             note!("stopped after {count} frame(s); nothing written");
             return Ok(Outcome::Interrupted);
         }
-        let frame = frame?.to_rgb32f();
-        let (fw, fh) = frame.dimensions();
+        // Read to the working size a row at a time (no float copy of the
+        // frame at its own size).
+        let frame = frame?;
+        let (fw, fh) = (frame.width(), frame.height());
         let size = cli.common.size.unwrap_or(fw.max(fh).min(MAX_DEFAULT_SIZE));
-        let work = resize_longest(&frame, size);
+        let work = fast.install(|| resize_longest_image(&frame, size));
         let (ww, wh) = work.dimensions();
         if ww.min(wh) < stylize_feedforward::MIN_SIDE {
             let advice = match stylize_feedforward::least_longest((fw, fh), size) {
@@ -296,7 +299,6 @@ pub fn run(
         } else {
             imageops::resize(&out, fw, fh, imageops::FilterType::Triangle)
         };
-        let frame = DynamicImage::ImageRgb32F(frame);
         // The frame kept where the mask says; the blend carries on with
         // the whole painting.
         let rgb = match &prepared.config.mask {

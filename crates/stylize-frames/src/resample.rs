@@ -134,7 +134,12 @@ pub fn resize_part_to_rgb32f(
     let (x, y) = (x.min(img.width()), y.min(img.height()));
     let (w, h) = (w.min(img.width() - x), h.min(img.height() - y));
     if (w, h) == (width, height) {
-        return img.crop_imm(x, y, w, h).to_rgb32f();
+        // The whole image converted as it is (crop_imm would copy it).
+        return if (x, y, w, h) == (0, 0, img.width(), img.height()) {
+            img.to_rgb32f()
+        } else {
+            img.crop_imm(x, y, w, h).to_rgb32f()
+        };
     }
     if w == 0 || h == 0 || width == 0 || height == 0 {
         return Rgb32FImage::new(width, height);

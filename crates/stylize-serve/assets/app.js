@@ -344,29 +344,45 @@
   }
 
   // Whether a file is an image of one frame, which cannot be painted as a
-  // clip: a JPEG; a PNG without an animation chunk (acTL, before the image
-  // data); a WebP without ANIM; a GIF with fewer than two frames' graphic
-  // controls. False for anything else, or when it cannot be read.
+  // clip, from its first bytes (never the whole of a large file): a JPEG;
+  // a PNG whose image data comes before any animation chunk (acTL); a
+  // WebP without VP8X's animation flag; a GIF with one image (its blocks
+  // walked, within its first 8 MB). False for anything else, a video, or
+  // what cannot be told from those bytes.
   async function isStillImage(file) {
+    if (isVideoFile(file)) return false;
     try {
-      const bytes = new Uint8Array(await file.arrayBuffer());
-      const at = (i, text) => [...text].every((c, k) => bytes[i + k] === c.charCodeAt(0));
-      const find = (text, from, to) => {
-        for (let i = from; i + text.length <= Math.min(to, bytes.length); i++) if (at(i, text)) return i;
-        return -1;
-      };
+      const head = async (n) => new Uint8Array(await file.slice(0, n).arrayBuffer());
+      let bytes = await head(65536);
+      const at = (i, text) => i + text.length <= bytes.length && [...text].every((c, k) => bytes[i + k] === c.charCodeAt(0));
       if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return true;
       if (at(1, "PNG")) {
-        const data = find("IDAT", 8, bytes.length);
-        return find("acTL", 8, data < 0 ? bytes.length : data) < 0;
-      }
-      if (at(0, "RIFF") && at(8, "WEBP")) return find("ANIM", 12, bytes.length) < 0;
-      if (at(0, "GIF8")) {
-        let controls = 0;
-        for (let i = 13; i + 2 < bytes.length && controls < 2; i++) {
-          if (bytes[i] === 0x21 && bytes[i + 1] === 0xf9 && bytes[i + 2] === 0x04) controls++;
+        // Chunks: length (4, big-endian), type (4), data, CRC (4).
+        for (let i = 8; i + 8 <= bytes.length;) {
+          if (at(i + 4, "acTL")) return false;
+          if (at(i + 4, "IDAT")) return true;
+          i += 12 + ((bytes[i] << 24) | (bytes[i + 1] << 16) | (bytes[i + 2] << 8) | bytes[i + 3]) >>> 0;
         }
-        return controls < 2;
+        return false;
+      }
+      if (at(0, "RIFF") && at(8, "WEBP")) return !(at(12, "VP8X") && (bytes[20] & 0x02));
+      if (at(0, "GIF8")) {
+        bytes = await head(8 << 20);
+        const table = (flags) => (flags & 0x80 ? 3 << ((flags & 7) + 1) : 0);
+        let i = 13 + table(bytes[10]);
+        const skipBlocks = () => { while (i < bytes.length && bytes[i] !== 0) i += bytes[i] + 1; i += 1; };
+        let images = 0;
+        while (i < bytes.length) {
+          const block = bytes[i];
+          if (block === 0x3b) return images <= 1;          // the trailer
+          if (block === 0x21) { i += 2; skipBlocks(); }    // an extension
+          else if (block === 0x2c) {                       // an image
+            if (++images > 1) return false;
+            i += 10 + table(bytes[i + 9]) + 1;             // descriptor, its colours, LZW size
+            skipBlocks();
+          } else return false;
+        }
+        return false;
       }
       return false;
     } catch { return false; }
@@ -1536,11 +1552,15 @@
       let list = state.costs.get(d.id);
       if (!list) { list = []; state.costs.set(d.id, list); }
       // A clip's frames each count their iterations from 1: its steps are
-      // plotted one after another.
-      if (list.step === undefined) { list.step = 0; list.frameIt = 0; }
-      if (d.iteration !== list.frameIt) {
-        list.step += d.iteration > list.frameIt ? d.iteration - list.frameIt : d.iteration;
+      // plotted one after another. A new frame is told by the frames done
+      // (each frame's preview comes before the next frame's progress), as
+      // a frame of one iteration repeats the number.
+      if (list.step === undefined) { list.step = 0; list.frameIt = 0; list.frame = job.frames_done || 0; }
+      const newFrame = (job.frames_done || 0) !== list.frame || d.iteration < list.frameIt;
+      if (newFrame || d.iteration > list.frameIt) {
+        list.step += newFrame ? d.iteration : d.iteration - list.frameIt;
         list.frameIt = d.iteration;
+        list.frame = job.frames_done || 0;
         list.push({ it: list.step, total: d.costs.total, content: d.costs.content, style: d.costs.style });
       }
     }
@@ -1586,6 +1606,7 @@
         // so far is the plot, and live steps go on from its last.
         pts.step = pts.length;
         pts.frameIt = job.iteration || 0;
+        pts.frame = job.frames_done || 0;
         state.costs.set(id, pts);
         scheduleRender();
         return;

@@ -160,13 +160,15 @@ pub(crate) fn estimate_fast_bytes(
 }
 
 /// Bytes per pixel of the photo's own size that a run keeps beside the
-/// working buffers: the decoded photo, its f32 copy resampled to each
-/// scale, and the result resized back to the photo's size (f32, then
-/// 8-bit with alpha). Measured: 29.4 bytes a pixel over a 64x64 photo's
-/// peak for an 8000x8000 8-bit RGB photo at `--size 64` (2 iterations, 1
-/// thread); a 16-bit RGBA photo holds more (8 bytes a pixel decoded, its
-/// alpha channel, an RGBA result): 3.67 GiB peak RSS for a 10000x10000
-/// one at `--size 64` (Intel Xeon), where 32 here gave 3.5 GiB.
+/// working buffers: the decoded photo and the result resized back to the
+/// photo's size (f32, then 8-bit with alpha), at the end of the run.
+/// Measured: 29.4 bytes a pixel over a 64x64 photo's peak for an
+/// 8000x8000 8-bit RGB photo at `--size 64` (2 iterations, 1 thread); a
+/// 16-bit RGBA photo holds more (8 bytes a pixel decoded, its alpha
+/// channel, an RGBA result): 3.67 GiB peak RSS for a 10000x10000 one at
+/// `--size 64` (Intel Xeon), where 32 here gave 3.5 GiB. (Since
+/// 2026-12-06 the photo is read to each scale a row at a time, not as an
+/// f32 copy; the peak, at the end, was the same: 3.58 GiB.)
 const FULL_SIZE_BYTES_PER_PIXEL: f64 = 38.0;
 
 /// Extra bytes per pixel of the photo's size with the luminance colour
