@@ -3,8 +3,8 @@
 //!
 //! `image::imageops::resize(&img.to_rgb32f(), w, h, filter)` first makes a
 //! float copy of the whole image: 12 bytes a pixel, 10 GB for a painting
-//! scanned at 30000x30000 (the size of the largest files of famous
-//! paintings), four times the decoded image, and all of it before the
+//! scanned at 30000x30000 (scans of paintings can be tens of thousands of
+//! pixels a side), four times the decoded image, and all of it before the
 //! first output row. [`resize_to_rgb32f`] gives the same result, bit for
 //! bit, reading the image one row at a time: each source row is converted
 //! once, added into the output rows whose filter window holds it, and an
