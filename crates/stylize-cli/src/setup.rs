@@ -462,9 +462,7 @@ pub fn memory_limit(
 /// at the default size comes out soft, and the user should know why and
 /// what to change. `whose` names it ("the photo's", "the clip's").
 pub fn enlargement_note((width, height): (u32, u32), size: u32, whose: &str) -> Option<String> {
-    let (ww, wh) = stylize::working_size(width, height, size);
-    let enlarged = f64::from(width.max(height)) / f64::from(ww.max(wh));
-    (enlarged >= 2.0).then(|| {
+    stylize::enlargement((width, height), size).map(|enlarged| {
         format!(
             "note: the result is scaled up {enlarged:.1}x to {whose} {width}x{height}; a larger \
              --size paints finer detail (time and memory grow with its square)"

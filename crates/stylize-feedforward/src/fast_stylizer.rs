@@ -294,10 +294,10 @@ impl FastStylizer {
         paintings: &[(&DynamicImage, f32)],
         style_size: u32,
     ) -> Result<FastStyle> {
+        check_style_size(style_size)?;
         let vectors = paintings
             .iter()
             .map(|(p, _)| {
-                check_style_size(style_size)?;
                 check_dimensions("style image", (p.width(), p.height()))?;
                 self.style_vector(&centre_square_image(p, style_size), style_size)
             })

@@ -912,8 +912,7 @@ async fn create_job(
 /// side at `size` is scaled up 2x or more (soft), and what to change.
 fn enlargement_warning((width, height): (u32, u32), size: u32, whose: &str) -> Option<String> {
     let (w, h) = stylize::working_size(width, height, size);
-    let enlarged = f64::from(width.max(height)) / f64::from(w.max(h).max(1));
-    (enlarged >= 2.0).then(|| {
+    stylize::enlargement((width, height), size).map(|enlarged| {
         format!(
             "the result is painted at {w}x{h} and scaled up {enlarged:.1}x to {whose} \
              {width}x{height}, so it looks soft; a larger Size paints finer detail (time and \

@@ -403,6 +403,15 @@ pub fn working_size(width: u32, height: u32, longer: u32) -> (u32, u32) {
     (w, h)
 }
 
+/// How much a result of `(width, height)` painted with its longer side at
+/// `size` ([`working_size`]) is scaled up to that size, when it is 2x or
+/// more: the result looks soft, and a larger size paints finer detail.
+pub fn enlargement((width, height): (u32, u32), size: u32) -> Option<f64> {
+    let (w, h) = working_size(width, height, size);
+    let enlarged = f64::from(width.max(height)) / f64::from(w.max(h).max(1));
+    (enlarged >= 2.0).then_some(enlarged)
+}
+
 /// Whether an image of `from` pixels stretched to `to` visibly changes
 /// shape: their aspect ratios differ by more than 2% (the same picture at
 /// another scale does not). For a warning where an `--init` image or a
@@ -1014,6 +1023,15 @@ mod tests {
         assert!(ok("a.tiff", (32_000, 32_000)).is_ok());
         let err = ok("a.tif", (32_768, 32_768)).unwrap_err().to_string();
         assert!(err.contains("a TIFF holds at most 4 GiB"), "{err}");
+    }
+
+    /// 2x or more is said, with the factor; less is not.
+    #[test]
+    fn an_enlargement_of_two_or_more_is_told() {
+        let at64 = enlargement((451, 300), 64).unwrap();
+        assert!((at64 - 451.0 / 64.0).abs() < 1e-9, "{at64}");
+        assert_eq!(enlargement((451, 300), 256), None);
+        assert_eq!(enlargement((512, 100), 256), Some(2.0));
     }
 
     #[test]
