@@ -146,6 +146,12 @@ def test_page_loads_info_and_presets(page, server):
     expect(page.locator("#size")).to_have_value(str(default["size"]))
     expect(page.locator("[data-default-for=size]")).to_have_text(f"default {default['size']}")
     expect(page.locator("[data-default-for=iterations]")).to_have_text(f"default {default['iterations']}")
+    # Each preset says what it sets (not to be read as the Seed field).
+    for name, d in info["presets"].items():
+        expect(page.locator(f"#preset option[value={name}]")).to_contain_text(
+            f"{d['size']} px, {d['iterations']} iterations"
+        )
+    expect(page.locator("#preset option[value=seed]")).to_contain_text("seed (the blog post's program: Adam")
     expect(page.locator("[data-testid=builtin-style]")).to_have_count(len(info["styles"]))
     # This server has --output-dir: the page says where results are saved.
     assert info["keeps_results"] is True
@@ -1014,6 +1020,10 @@ def test_video_job_frames(page, server, tmp_path):
     item = wait_history(page, job_id, "done")
     done = server.job(job_id)
     assert done["kind"] == "video" and done["frames"] == 4 and done["frames_done"] == 4, done
+    # The live panel: a clip's iterations are each frame's, and its title
+    # is whole on hover.
+    expect(page.locator("#iteration-label")).to_have_text("Iteration in frame")
+    expect(page.locator("#live-job")).to_have_attribute("title", re.compile(rf"^#{job_id} "))
 
     frames = [int(m.group(1)) for t in page.evaluate("window.__frames")
               if (m := re.match(r"^frame (\d+) of 4$", t))]

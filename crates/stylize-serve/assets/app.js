@@ -170,8 +170,13 @@
 
     const preset = $("#preset");
     preset.replaceChildren();
-    for (const name of Object.keys(info.presets || {})) {
-      preset.append(el("option", { value: name, text: name }));
+    // Each preset named with what it sets, so that "seed" (the program
+    // this tool started from) is not read as the Seed field.
+    const presetNotes = { seed: "the blog post's program", gatys: "the paper" };
+    for (const [name, d] of Object.entries(info.presets || {})) {
+      const optimizer = d.optimizer === "lbfgs" ? "L-BFGS" : "Adam";
+      const about = [presetNotes[name], `${optimizer}, ${d.size} px, ${d.iterations} iterations`].filter(Boolean).join(": ");
+      preset.append(el("option", { value: name, text: `${name} (${about})` }));
     }
     preset.value = info.default_preset in (info.presets || {}) ? info.default_preset : preset.options[0]?.value;
 
@@ -1872,6 +1877,8 @@
     live.dataset.job = String(job.id);
     $("#live-title").textContent = job.state === "running" ? "Now running" : "Last job";
     $("#live-job").textContent = `#${job.id} ${jobTitle(job)}`;
+    // The whole title on hover, where a narrow window cuts it short.
+    $("#live-job").title = $("#live-job").textContent;
     const badge = $("#live-state");
     badge.hidden = false;
     badge.textContent = job.state;
@@ -1882,7 +1889,8 @@
     const isVideo = job.kind === "video";
     // The fast network counts its passes: a sheet's tiles, a clip's frames.
     const fastJob = job.settings?.method === "fast";
-    $("#iteration-label").textContent = !fastJob ? "Iteration" : job.settings?.sheet ? "Tile" : isVideo ? "Frame" : "Pass";
+    // An optimiser's clip counts each frame's iterations afresh.
+    $("#iteration-label").textContent = !fastJob ? (isVideo ? "Iteration in frame" : "Iteration") : job.settings?.sheet ? "Tile" : isVideo ? "Frame" : "Pass";
     // (A fast clip's passes are its frames, counted above already.)
     $("#frame-stat").hidden = !isVideo || fastJob;
     if (isVideo) {
