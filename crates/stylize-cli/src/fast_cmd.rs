@@ -662,7 +662,7 @@ fn painting_files(styles: &[PathBuf], sheet: bool) -> Result<Vec<PathBuf>, Error
             ));
         }
         let inside = stylize_frames::frame_files(path).map_err(|e| match e {
-            stylize_frames::FramesError::Io { source, .. } => Error::io(path, source),
+            stylize_frames::FramesError::Io { error, .. } => Error::io(path, error),
             other => Error::parameter("style", other.to_string()),
         })?;
         if inside.is_empty() {

@@ -74,23 +74,21 @@ pub enum PlotError {
         reason: String,
     },
     /// PNG encoding failed.
-    #[error("cannot encode plot {}: {source}", path.display())]
+    #[error("cannot encode plot {}: {error}", path.display())]
     Encode {
         /// The plot that was asked for.
         path: PathBuf,
-        /// The encoder's error.
-        #[source]
-        source: image::ImageError,
+        /// The encoder's error (said in the message).
+        error: image::ImageError,
     },
     /// Creating, writing or renaming the file failed (or the temporary file
     /// beside it, in a directory that does not exist, say).
-    #[error("cannot write plot {}: {source}", path.display())]
+    #[error("cannot write plot {}: {error}", path.display())]
     Io {
         /// The plot that was asked for.
         path: PathBuf,
-        /// The operating system's error.
-        #[source]
-        source: std::io::Error,
+        /// The operating system's error (said in the message).
+        error: std::io::Error,
     },
 }
 
@@ -120,18 +118,18 @@ pub fn write_plot_sized(
 ) -> Result<(), PlotError> {
     let rgb = render(path, points, title, (width, height))?;
 
-    let io = |source| PlotError::Io {
+    let io = |error| PlotError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let mut out = stylize::OutputFile::create(path, ".stylize-plot-").map_err(io)?;
     {
         let mut w = std::io::BufWriter::new(out.file());
         PngEncoder::new(&mut w)
             .write_image(&rgb, width, height, ExtendedColorType::Rgb8)
-            .map_err(|source| PlotError::Encode {
+            .map_err(|error| PlotError::Encode {
                 path: path.to_path_buf(),
-                source,
+                error,
             })?;
         w.flush().map_err(io)?;
     }

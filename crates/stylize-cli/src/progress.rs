@@ -172,8 +172,8 @@ impl CliObserver {
             if let Err(e) = written {
                 // A log that cannot be written stops; the painting goes on.
                 // Standard output or a pipe whose reader has gone.
-                let reader_left = matches!(&e, Error::Io { source, .. }
-                        if source.kind() == std::io::ErrorKind::BrokenPipe);
+                let reader_left = matches!(&e, Error::Io { error, .. }
+                        if error.kind() == std::io::ErrorKind::BrokenPipe);
                 self.log = None;
                 if reader_left {
                     // `--loss-log - | head`: the reader has what it wanted.

@@ -99,12 +99,12 @@ pub fn load_painting(path: &Path) -> Result<DynamicImage, Error> {
         });
     }
     load_image(path).map_err(|e| match e {
-        Error::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
+        Error::Io { path, error } if error.kind() == std::io::ErrorKind::NotFound => {
             let names: Vec<&str> = stylize_serve::bundled_painting_names().collect();
             Error::io(
                 path,
                 std::io::Error::new(
-                    source.kind(),
+                    error.kind(),
                     format!(
                         "no such file (nor a bundled painting: {})",
                         names.join(", ")

@@ -1,5 +1,9 @@
 //! The crate's error type, split by cause. Every variant about a file names
 //! it.
+//!
+//! A variant either says its cause in its message (then it gives no
+//! [`source`](std::error::Error::source)) or leaves the cause to `source`,
+//! never both, so that a printer of the chain says each cause once.
 
 use std::path::PathBuf;
 
@@ -28,13 +32,13 @@ pub enum Error {
     },
 
     /// A model file could not be read.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file involved.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The operating system's error (said in the message, so not
+        /// also the [`source`](std::error::Error::source)).
+        error: std::io::Error,
     },
 
     /// A model file's content is not the expected model (damaged download,
@@ -98,16 +102,15 @@ pub enum Error {
     /// The optical flow between two frames failed (in
     /// [`TemporalBlend`](crate::TemporalBlend)).
     #[error("optical flow: {0}")]
-    Flow(#[from] stylize_flow::FlowError),
+    Flow(stylize_flow::FlowError),
 
     /// The networks' thread pool could not be started.
-    #[error("cannot start {threads} threads for the networks: {source}")]
+    #[error("cannot start {threads} threads for the networks: {error}")]
     Threads {
         /// The threads asked for.
         threads: usize,
-        /// The pool's error.
-        #[source]
-        source: rayon::ThreadPoolBuildError,
+        /// The pool's error (said in the message).
+        error: rayon::ThreadPoolBuildError,
     },
 
     /// A parameter out of its range.
@@ -135,5 +138,34 @@ impl Error {
             reason: reason.into(),
             source: Some(e.into()),
         }
+    }
+}
+
+/// A flow's error is an [`Error::Flow`] (its message said in the
+/// variant's, so not also its source).
+impl From<stylize_flow::FlowError> for Error {
+    fn from(e: stylize_flow::FlowError) -> Self {
+        Error::Flow(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    /// The file's and the flow's errors are said in the message, once:
+    /// not also given as the source.
+    #[test]
+    fn no_cause_is_said_twice_in_a_chain() {
+        let io = Error::Io {
+            path: "models/a.onnx".into(),
+            error: std::io::Error::other("permission denied"),
+        };
+        let flow = Error::from(stylize_flow::FlowError::InvalidParams("patch_size"));
+        for e in [&io, &flow] {
+            assert!(std::error::Error::source(e).is_none(), "{e}");
+        }
+        assert_eq!(io.to_string(), "models/a.onnx: permission denied");
+        assert!(flow.to_string().ends_with("patch_size"), "{flow}");
     }
 }

@@ -177,7 +177,7 @@ impl FastStylizer {
                 .thread_name(|i| format!("stylize-fast-{i}"))
                 .num_threads(threads)
                 .build()
-                .map_err(|source| Error::Threads { threads, source })?,
+                .map_err(|error| Error::Threads { threads, error })?,
         );
         let runner = || Runner::new(pool.clone(), isa);
         let (mut predictor, mut transformer, mut builtin) = (None, None, None);

@@ -98,7 +98,7 @@ pub(crate) fn read_model(dir: &Path, file: ModelFile) -> Result<Vec<u8>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return missing(format!("missing {}", file.name))
         }
-        Err(source) => return Err(Error::Io { path, source }),
+        Err(error) => return Err(Error::Io { path, error }),
     };
     let found = hex(&Sha256::digest(&bytes));
     if found != file.sha256 {

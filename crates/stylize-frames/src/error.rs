@@ -1,4 +1,8 @@
 //! Errors by cause, each naming the file it is about.
+//!
+//! A variant either says its cause in its message (then it gives no
+//! [`source`](std::error::Error::source)) or leaves the cause to `source`,
+//! never both, so that a printer of the chain says each cause once.
 
 use std::path::PathBuf;
 
@@ -16,25 +20,24 @@ frame folders, GIF, APNG, WebP and Y4M need no ffmpeg";
 #[non_exhaustive]
 pub enum FramesError {
     /// A file or folder could not be read, written, created or renamed.
-    #[error("{action} {}: {source}", path.display())]
+    #[error("{action} {}: {error}", path.display())]
     Io {
         /// What was being done ("reading", "writing", "creating", ...).
         action: &'static str,
         /// The file or folder.
         path: PathBuf,
-        /// The operating system's error.
-        #[source]
-        source: std::io::Error,
+        /// The operating system's error (said in the message, so not
+        /// also the [`source`](std::error::Error::source)).
+        error: std::io::Error,
     },
     /// An image (a frame file, an animation or one of its frames) could not
     /// be decoded.
-    #[error("cannot decode {}: {source}", path.display())]
+    #[error("cannot decode {}: {error}", path.display())]
     Decode {
         /// The file.
         path: PathBuf,
-        /// The decoder's error.
-        #[source]
-        source: image::ImageError,
+        /// The decoder's error (said in the message, with its own causes).
+        error: image::ImageError,
     },
     /// A GIF has an empty (zero-width or zero-height) frame, which its
     /// decoder cannot read.
@@ -53,13 +56,13 @@ pub enum FramesError {
         source: image::ImageError,
     },
     /// An output could not be encoded.
-    #[error("cannot encode {}: {source}", path.display())]
+    #[error("cannot encode {}: {error}", path.display())]
     Encode {
         /// The output.
         path: PathBuf,
-        /// The encoder's error (which may hold an I/O error: a full disk).
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        /// The encoder's error (which may hold an I/O error: a full disk;
+        /// said in the message).
+        error: Box<dyn std::error::Error + Send + Sync>,
     },
     /// An input file (or a frame in a folder) of 0 bytes.
     #[error("cannot read {}: the file is empty (0 bytes)", path.display())]
@@ -223,17 +226,17 @@ impl FramesError {
         path: impl Into<PathBuf>,
     ) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
-        move |source| FramesError::Io {
+        move |error| FramesError::Io {
             action,
             path,
-            source,
+            error,
         }
     }
 
     /// An [`FramesError::Decode`] error.
     pub(crate) fn decode(path: impl Into<PathBuf>) -> impl FnOnce(image::ImageError) -> Self {
         let path = path.into();
-        move |source| FramesError::Decode { path, source }
+        move |error| FramesError::Decode { path, error }
     }
 
     /// An [`FramesError::Encode`] error.
@@ -243,7 +246,7 @@ impl FramesError {
         let path = path.into();
         move |e| FramesError::Encode {
             path,
-            source: e.into(),
+            error: e.into(),
         }
     }
 
@@ -253,5 +256,53 @@ impl FramesError {
             path: path.into(),
             reason: reason.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FramesError;
+
+    /// Fails when a cause's message is already in the one above it.
+    fn assert_said_once(e: &(dyn std::error::Error + 'static)) {
+        let mut above = e.to_string();
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            let text = c.to_string();
+            assert!(
+                !above.contains(&text),
+                "`{above}` repeats its cause `{text}`"
+            );
+            above = text;
+            cause = c.source();
+        }
+    }
+
+    /// The file's, the decoder's and the encoder's errors are said in the
+    /// message, once: not also given as the source.
+    #[test]
+    fn no_cause_is_said_twice_in_a_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let io = FramesError::io("reading", dir.path().join("clip.y4m"))(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no such file",
+        ));
+        assert!(io.to_string().ends_with("clip.y4m: no such file"), "{io}");
+        assert_said_once(&io);
+        // A GIF cut short: the decoder's error has causes of its own.
+        let cut = dir.path().join("cut.gif");
+        std::fs::write(&cut, b"GIF89a\x02\x00\x02\x00\x80\x00\x00").unwrap();
+        let decode = match crate::open_source(&cut, &crate::SourceOptions::default()) {
+            Err(e) => e,
+            Ok(mut source) => source.next_frame().expect_err("a cut GIF was read"),
+        };
+        assert!(decode.to_string().contains("cut.gif"), "{decode}");
+        assert_said_once(&decode);
+        let encode = FramesError::encode::<&str>("out.webp")("the encoder failed");
+        assert_eq!(
+            encode.to_string(),
+            "cannot encode out.webp: the encoder failed"
+        );
+        assert_said_once(&encode);
     }
 }

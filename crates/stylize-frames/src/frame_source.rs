@@ -153,7 +153,7 @@ mod tests {
                 _ => Err(FramesError::Io {
                     action: "reading",
                     path: "clip".into(),
-                    source: std::io::Error::other("cut"),
+                    error: std::io::Error::other("cut"),
                 }),
             }
         }

@@ -99,7 +99,7 @@ fn vp8l_chunk(frame: &Frame, output: &Path) -> Result<Vec<u8>> {
     }
     Err(FramesError::Encode {
         path: output.to_path_buf(),
-        source: "the WebP encoder wrote no VP8L chunk".into(),
+        error: "the WebP encoder wrote no VP8L chunk".into(),
     })
 }
 
@@ -167,7 +167,7 @@ impl FrameSink for WebpSink {
         let len = file.seek(SeekFrom::End(0)).map_err(io())?;
         let riff = u32::try_from(len - 8).map_err(|_| FramesError::Encode {
             path: output.clone(),
-            source: "the animation is larger than WebP's 4 GiB".into(),
+            error: "the animation is larger than WebP's 4 GiB".into(),
         })?;
         file.seek(SeekFrom::Start(4)).map_err(io())?;
         file.write_all(&riff.to_le_bytes()).map_err(io())?;

@@ -1,5 +1,9 @@
 //! The library's error type, split by cause. Every variant that concerns a
 //! file names it; every variant about a tensor names the tensor.
+//!
+//! A variant either says its cause in its message (then it gives no
+//! [`source`](std::error::Error::source)) or leaves the cause to `source`,
+//! never both, so that a printer of the chain says each cause once.
 
 use std::path::PathBuf;
 
@@ -8,13 +12,13 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// Reading or writing a file failed at the operating-system level.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file involved.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The operating system's error (said in the message, so not
+        /// also the [`source`](std::error::Error::source)).
+        error: std::io::Error,
     },
 
     /// An image file could not be decoded (corrupt, empty, unknown format;
@@ -151,7 +155,7 @@ pub enum Error {
 
     /// Optical flow between two frames failed.
     #[error("optical flow: {0}")]
-    Flow(#[from] stylize_flow::FlowError),
+    Flow(stylize_flow::FlowError),
 
     /// The compute device is not there or failed: a backend this build
     /// lacks (the message says which cargo feature to build with), no GPU,
@@ -168,13 +172,12 @@ pub enum Error {
 
     /// The stylizer's thread pool ([`Stylizer::with_threads`](crate::Stylizer::with_threads))
     /// could not be started.
-    #[error("cannot start {threads} threads: {source}")]
+    #[error("cannot start {threads} threads: {error}")]
     Threads {
         /// The threads asked for.
         threads: usize,
-        /// The pool's error.
-        #[source]
-        source: rayon::ThreadPoolBuildError,
+        /// The pool's error (said in the message).
+        error: rayon::ThreadPoolBuildError,
     },
 
     /// A broken invariant inside stylize: a bug, never the input's fault.
@@ -185,6 +188,14 @@ pub enum Error {
     /// (its message and its causes), passed through unchanged.
     #[error(transparent)]
     FrameSource(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A flow's error is an [`Error::Flow`] (its message said in the
+/// variant's, so not also its source).
+impl From<stylize_flow::FlowError> for Error {
+    fn from(e: stylize_flow::FlowError) -> Self {
+        Error::Flow(e)
+    }
 }
 
 /// A frame source's error is a [`Error::FrameSource`]: frames from
@@ -204,7 +215,7 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            error: source,
         }
     }
 
@@ -255,5 +266,67 @@ impl Error {
             name: name.into(),
             reason: reason.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    /// Fails when a cause's message is already in the one above it: a
+    /// chain printer (anyhow's `{:#}`, a `source()` loop) would say it
+    /// twice.
+    fn assert_said_once(e: &(dyn std::error::Error + 'static)) {
+        let mut above = e.to_string();
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            let text = c.to_string();
+            assert!(
+                !above.contains(&text),
+                "`{above}` repeats its cause `{text}`"
+            );
+            above = text;
+            cause = c.source();
+        }
+    }
+
+    /// A variant whose message ends with its cause's does not also give it
+    /// as its source (the file, the thread pool's and the flow's errors).
+    #[test]
+    fn no_cause_is_said_twice_in_a_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = crate::load_image(&dir.path().join("missing.png")).unwrap_err();
+        assert!(matches!(missing, Error::Io { .. }), "{missing}");
+        assert!(missing.to_string().contains("missing.png"), "{missing}");
+        assert_said_once(&missing);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .spawn_handler(|_| Err(std::io::Error::other("no threads here")))
+            .build()
+            .unwrap_err();
+        let threads = Error::Threads {
+            threads: 1,
+            error: pool,
+        };
+        assert!(threads.to_string().contains("no threads here"), "{threads}");
+        assert_said_once(&threads);
+        let flow = Error::from(stylize_flow::FlowError::InvalidParams("patch_size"));
+        assert!(flow.to_string().contains("patch_size"), "{flow}");
+        assert_said_once(&flow);
+        // Through a frame source too, and a variant whose message does not
+        // say its cause keeps it as the source.
+        let frames = Error::from(
+            stylize_frames::open_source(
+                &dir.path().join("missing.gif"),
+                &stylize_frames::SourceOptions::default(),
+            )
+            .err()
+            .unwrap(),
+        );
+        assert_said_once(&frames);
+        let decode =
+            Error::weights_format_from("w.h5", "not HDF5", std::io::Error::other("bad magic"));
+        assert!(std::error::Error::source(&decode).is_some());
+        assert_said_once(&decode);
     }
 }

@@ -220,7 +220,7 @@ impl Stylizer {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
-            .map_err(|source| Error::Threads { threads, source })?;
+            .map_err(|error| Error::Threads { threads, error })?;
         self.pool = Some(pool);
         Ok(self)
     }

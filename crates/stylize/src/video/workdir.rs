@@ -73,9 +73,9 @@ fn damaged(e: &Error) -> bool {
     use std::io::ErrorKind as K;
     match e {
         Error::ImageDecode { .. } => true,
-        Error::Io { source, .. } => {
+        Error::Io { error, .. } => {
             matches!(
-                source.kind(),
+                error.kind(),
                 K::NotFound | K::InvalidData | K::UnexpectedEof
             )
         }

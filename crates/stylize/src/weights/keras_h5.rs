@@ -734,9 +734,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("absent.h5");
         match read_keras_h5(&path) {
-            Err(Error::Io { path: p, source }) => {
+            Err(Error::Io { path: p, error }) => {
                 assert_eq!(p, path);
-                assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+                assert_eq!(error.kind(), std::io::ErrorKind::NotFound);
             }
             other => panic!("{other:?}"),
         }
