@@ -185,7 +185,13 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     }
     // Read before the models, with the photo's header for its shape.
     let mask = match (cli.mask.as_deref().filter(|_| !cli.sheet), photo_size) {
-        (Some(path), Some(photo)) => Some(crate::setup::load_mask(path, photo, "the photo", say)?),
+        (Some(path), Some(photo)) => Some(crate::setup::load_mask(
+            path,
+            photo,
+            "the photo",
+            limit,
+            say,
+        )?),
         _ => None,
     };
     let start = Instant::now();

@@ -106,12 +106,24 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         }
     }
     crate::setup::check_input("content", &cli.content)?;
+    // The photo, the mask and an --init image are each refused before
+    // they are decoded when that alone would not fit (the whole run's
+    // estimate comes once the network is known).
+    let limit = crate::setup::memory_limit(
+        cli.common.max_memory,
+        cli.common.threads,
+        crate::setup::Workers::of_run(&cli.common),
+    );
+    crate::setup::check_decoded("content", &cli.content, limit)?;
     let content = load_image(&cli.content)?;
     check_output_size(&cli.output, (content.width(), content.height()))?;
     let mask = cli
         .mask
         .as_deref()
-        .map(|m| crate::setup::load_mask(m, (content.width(), content.height()), "the photo", say))
+        .map(|m| {
+            let photo = (content.width(), content.height());
+            crate::setup::load_mask(m, photo, "the photo", limit, say)
+        })
         .transpose()?;
     // Said before the run, not only when the result is saved: a JPEG
     // cannot keep the photo's transparency.

@@ -207,9 +207,11 @@ pub fn load_mask(
     path: &Path,
     photo: (u32, u32),
     what: &str,
+    limit: Option<u64>,
     say: impl Fn(String),
 ) -> Result<stylize::PaintMask, Error> {
     check_input("mask", path)?;
+    check_decoded("mask", path, limit)?;
     let mask = stylize::PaintMask::from_image(&load_image(path)?);
     let (mw, mh) = mask.dimensions();
     if stylize::stretch_distorts((mw, mh), photo) {
@@ -228,6 +230,34 @@ pub fn load_mask(
         ));
     }
     Ok(mask)
+}
+
+/// Refuses the image `path` (given as `--flag`) when decoded at its own
+/// size it would take more than `limit` bytes (none: no check), from its
+/// header, before it is decoded: a small file can hold a huge image, and
+/// decoding past the memory there is aborts the process.
+///
+/// # Errors
+/// [`Error::Parameter`] (`flag`) when it does not fit; as
+/// [`stylize::image_decoded_bytes`] when its header cannot be read.
+pub fn check_decoded(flag: &'static str, path: &Path, limit: Option<u64>) -> Result<(), Error> {
+    let Some(limit) = limit else {
+        return Ok(());
+    };
+    let bytes = stylize::image_decoded_bytes(path)?;
+    if bytes <= limit {
+        return Ok(());
+    }
+    let (w, h) = stylize::image_size(path)?;
+    let (needed, limit) = stylize::memory::human_apart(bytes, limit);
+    Err(Error::parameter(
+        flag,
+        format!(
+            "{} is {w}x{h} px: decoded it takes {needed}, more than the memory limit of {limit} \
+             (--max-memory; by default what this machine or container allows): scale it down",
+            path.display()
+        ),
+    ))
 }
 
 /// Refuses a folder given as `--style` to a job that blends its
@@ -367,7 +397,7 @@ pub enum Workers {
 impl Workers {
     /// An optimiser run's: with `--init fast`, the networks' pool too
     /// (it paints the start, and its threads' reserves stay).
-    fn of_run(cli: &CommonArgs) -> Self {
+    pub fn of_run(cli: &CommonArgs) -> Self {
         if cli.init.as_deref().is_some_and(is_fast_init) {
             Workers::Both
         } else {
@@ -559,7 +589,11 @@ pub fn build_config(
                     ),
                 ))
             }
-            path => Init::Image(load_image(Path::new(path))?),
+            path => {
+                let limit = memory_limit(cli.max_memory, cli.threads, Workers::of_run(cli));
+                check_decoded("init", Path::new(path), limit)?;
+                Init::Image(load_image(Path::new(path))?)
+            }
         };
     }
     if let Some(v) = cli.init_noise {

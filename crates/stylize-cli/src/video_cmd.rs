@@ -212,7 +212,10 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     config.mask = cli
         .mask
         .as_deref()
-        .map(|m| crate::setup::load_mask(m, (info.width, info.height), "the frames", say))
+        .map(|m| {
+            let limit = config.image.max_memory;
+            crate::setup::load_mask(m, (info.width, info.height), "the frames", limit, say)
+        })
         .transpose()?;
     config.validate()?;
     let in_fps = info.fps.map(|(n, d)| f64::from(n) / f64::from(d.max(1)));

@@ -1022,7 +1022,44 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
     std::fs::write(&model, b"a model").unwrap();
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let p = |p: &Path| p.to_str().unwrap().to_string();
+    // 8000x8000 RGB of one colour: a file of a few hundred kilobytes that
+    // decodes to 183 MiB, more than a 150 MiB limit allows.
+    let huge = d.join("huge.png");
+    image::RgbImage::new(8000, 8000).save(&huge).unwrap();
+    assert!(std::fs::metadata(&huge).unwrap().len() < 1 << 20);
+    let huge_says = "huge.png is 8000x8000 px: decoded it takes 183 MiB, more than the memory \
+                     limit of 150 MiB";
     let mut cases = vec![
+        Case {
+            name: "a huge photo in a small file",
+            args: vec![
+                "--content".into(),
+                p(&huge),
+                "--max-memory".into(),
+                "150M".into(),
+            ],
+            expect: huge_says,
+        },
+        Case {
+            name: "a huge mask in a small file",
+            args: vec![
+                "--mask".into(),
+                p(&huge),
+                "--max-memory".into(),
+                "150M".into(),
+            ],
+            expect: huge_says,
+        },
+        Case {
+            name: "a huge start in a small file",
+            args: vec![
+                "--init".into(),
+                p(&huge),
+                "--max-memory".into(),
+                "150M".into(),
+            ],
+            expect: huge_says,
+        },
         Case {
             name: "missing content",
             args: s(&["--content", "/nonexistent/photo.jpg"]),

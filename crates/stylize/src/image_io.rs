@@ -80,6 +80,23 @@ pub fn image_size(path: &Path) -> Result<(u32, u32)> {
     Ok(stylize_frames::upright_size(&mut decoder))
 }
 
+/// The bytes an image file decodes to at its own size (its pixels times
+/// their type's bytes: 3 for 8-bit RGB, 8 for 16-bit RGBA), from its
+/// header alone: a small file can hold a huge image (a PNG of one colour
+/// compresses about a thousandfold), and this says what decoding it would
+/// ask for before anything is.
+///
+/// # Errors
+/// As [`image_size`], without its check against the decoding limits.
+pub fn image_decoded_bytes(path: &Path) -> Result<u64> {
+    let reader = open_reader(path)?;
+    readable_format(path, reader.format())?;
+    let decoder = reader
+        .into_decoder()
+        .map_err(|e| decode_error(path, "cannot read its header", Some(e)))?;
+    Ok(decoder.total_bytes())
+}
+
 /// Whether decoding failed because the bytes ran out: the file is cut short.
 fn ends_early(e: &image::ImageError) -> bool {
     if let image::ImageError::IoError(io) = e {

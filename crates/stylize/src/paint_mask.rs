@@ -48,12 +48,20 @@ impl PaintMask {
     /// black where it is transparent (a PNG with the area to paint drawn
     /// on transparency works as it looks).
     pub fn from_image(image: &DynamicImage) -> PaintMask {
-        let rgba = image.to_rgba8();
-        let weights = GrayImage::from_fn(rgba.width(), rgba.height(), |x, y| {
-            let [r, g, b, a] = rgba.get_pixel(x, y).0.map(f32::from);
-            let luma = 0.299 * r + 0.587 * g + 0.114 * b;
-            Luma([(luma * a / 255.0).round().clamp(0.0, 255.0) as u8])
-        });
+        let (w, h) = (image.width(), image.height());
+        let mut weights = GrayImage::new(w, h);
+        // A band of rows at a time: a large mask is not copied whole to
+        // RGBA (4 bytes a pixel beside its decoded self).
+        const BAND: u32 = 64;
+        for top in (0..h).step_by(BAND as usize) {
+            let band = image.crop_imm(0, top, w, BAND.min(h - top)).to_rgba8();
+            for (x, y, p) in band.enumerate_pixels() {
+                let [r, g, b, a] = p.0.map(f32::from);
+                let luma = 0.299 * r + 0.587 * g + 0.114 * b;
+                let weight = (luma * a / 255.0).round().clamp(0.0, 255.0) as u8;
+                weights.put_pixel(x, top + y, Luma([weight]));
+            }
+        }
         PaintMask { weights }
     }
 
@@ -165,6 +173,28 @@ mod tests {
         assert_eq!(out.get_pixel(0, 0).0, [200, 100, 0]);
         assert_eq!(out.get_pixel(1, 0).0, [200, 100, 0]);
         assert_eq!(out.get_pixel(2, 0).0, [0, 100, 200]);
+    }
+
+    /// Read a band of rows at a time, a mask taller than a band (and its
+    /// last band part full) weighs each pixel as the whole image would.
+    #[test]
+    fn a_tall_mask_is_weighed_pixel_for_pixel() {
+        let rgba = RgbaImage::from_fn(37, 150, |x, y| {
+            Rgba([
+                (x * 7 + y) as u8,
+                (y * 3) as u8,
+                (x * y) as u8,
+                (255 - y) as u8,
+            ])
+        });
+        let mask = PaintMask::from_image(&DynamicImage::ImageRgba8(rgba.clone()));
+        assert_eq!(mask.dimensions(), (37, 150));
+        for (x, y, p) in rgba.enumerate_pixels() {
+            let [r, g, b, a] = p.0.map(f32::from);
+            let luma = 0.299 * r + 0.587 * g + 0.114 * b;
+            let want = (luma * a / 255.0).round().clamp(0.0, 255.0) as u8;
+            assert_eq!(mask.weights.get_pixel(x, y).0, [want], "({x}, {y})");
+        }
     }
 
     #[test]
