@@ -379,7 +379,18 @@ pub fn run(
         figures["method"] = "fast".into();
         figures["blend"] = f64::from(blend).into();
         figures["frames_per_second"] = (count as f64 / seconds.max(1e-9)).into();
-        write_json(path, &figures)?;
+        // The clip is written: said, with what failed (a full disk).
+        write_json(path, &figures).map_err(|e| {
+            format!(
+                "wrote {}, but not the report {}: {} (`stylize flicker --original {} --stylized \
+                 {}` measures it)",
+                cli.output.display(),
+                path.display(),
+                crate::with_causes(e.as_ref()),
+                cli.input.display(),
+                cli.output.display()
+            )
+        })?;
     }
     if !quiet {
         note!(

@@ -458,24 +458,32 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     if let Some(report) = &cli.report {
         // A frame at a time: the input read again, the paintings from the
         // work folder.
-        let original = Frames {
-            source: open_source(&cli.input, &source_options)?,
-            selection: &selection,
-            index: 0,
-        }
-        .map(|f| Ok(f?.to_rgb8()));
-        let stylized = files.iter().map(|f| Ok(load_image(f)?.to_rgb8()));
-        let measuring = Measuring {
-            total: Some(files.len()),
-            show,
-            interrupt,
-        };
-        let Some(mut figures) = measure_in_step(original, stylized, &measuring)? else {
-            // Said even with -q: the user asked for the stop. A folder
-            // output, now full, would stop the same command again.
+        let measured = (|| {
+            let original = Frames {
+                source: open_source(&cli.input, &source_options)?,
+                selection: &selection,
+                index: 0,
+            }
+            .map(|f| Ok(f?.to_rgb8()));
+            let stylized = files.iter().map(|f| Ok(load_image(f)?.to_rgb8()));
+            let measuring = Measuring {
+                total: Some(files.len()),
+                show,
+                interrupt,
+            };
+            let Some(mut figures) = measure_in_step(original, stylized, &measuring)? else {
+                return Ok(false);
+            };
+            figures["warm_start"] = warm_start(&progress.costs);
+            write_json(report, &figures).map(|()| true)
+        })();
+        if !matches!(measured, Ok(true)) {
+            // The clip is written, its report is not (stopped, or it
+            // failed: a full disk, the input unreadable). A folder output,
+            // now full, would stop the same command again: its work folder
+            // goes, and `stylize flicker` measures it; else the frames
+            // stay, and the same command measures without painting.
             let again = if cli.output.is_dir() {
-                // The clip is complete: its work folder goes, as after a
-                // finished run.
                 if !cli.keep_work {
                     work.remove().ok();
                 }
@@ -491,14 +499,24 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
                     work_dir.display()
                 )
             };
-            note!(
-                "wrote {}; stopped while measuring its flicker: no report ({again})",
-                cli.output.display(),
-            );
-            return Ok(Outcome::Interrupted);
-        };
-        figures["warm_start"] = warm_start(&progress.costs);
-        write_json(report, &figures)?;
+            return match measured {
+                // Said even with -q: the user asked for the stop.
+                Ok(_) => {
+                    note!(
+                        "wrote {}; stopped while measuring its flicker: no report ({again})",
+                        cli.output.display(),
+                    );
+                    Ok(Outcome::Interrupted)
+                }
+                Err(e) => Err(format!(
+                    "wrote {}, but not the report {}: {} ({again})",
+                    cli.output.display(),
+                    report.display(),
+                    crate::with_causes(e.as_ref())
+                )
+                .into()),
+            };
+        }
     }
     if !cli.keep_work {
         work.remove().ok();

@@ -254,6 +254,96 @@ fn killed_or_interrupted_runs_resume_to_the_same_frames() {
     }
 }
 
+/// A report that cannot be written once the clip is (a full disk, here
+/// `/dev/full`): the error says the clip was written and how to get the
+/// report without painting again; a GIF's frames stay for that, a folder
+/// output's work folder goes (the folder is the frames).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_report_that_cannot_be_written_says_the_clip_was() {
+    let Some(weights) = common::hed_weights("a_report_that_cannot_be_written_says_the_clip_was")
+    else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("clip");
+    write_clip(&clip, 3);
+    let gif = d.path().join("out.gif");
+    let work = d.path().join("out.gif.stylize-work");
+    let run = |out: &Path, report: &str| {
+        stylize()
+            .args(args(&clip, out, &weights))
+            .args(["--report", report])
+            .output()
+            .unwrap()
+    };
+    let o = run(&gif, "/dev/full");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "wrote {}, but not the report /dev/full",
+            gif.display()
+        )) && err.contains("No space left on device")
+            && err.contains("the same command again writes the clip again and measures it"),
+        "{err}"
+    );
+    assert_eq!(frames_of(&gif).len(), 3);
+    assert!(work.is_dir(), "the frames went");
+    // Again, with a report that can be written: nothing painted again.
+    let report = d.path().join("r.json");
+    let o = run(&gif, report.to_str().unwrap());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(report.is_file() && !work.exists());
+    // A folder output: its work folder goes, and `stylize flicker` is named.
+    let folder = d.path().join("frames");
+    let o = run(&folder, "/dev/full");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("`stylize flicker --original"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(files_in(&folder).len(), 3);
+    assert!(!d.path().join("frames.stylize-work").exists());
+    // The fast method's clip too, when its models are here.
+    let Some(models) = std::env::var_os("STYLIZE_FAST_MODELS") else {
+        return;
+    };
+    let fast = d.path().join("fast.gif");
+    let o = stylize()
+        .args([
+            "video",
+            "--method",
+            "fast",
+            "--builtin",
+            "3",
+            "-q",
+            "--models",
+        ])
+        .arg(&models)
+        .arg("-i")
+        .args([
+            &clip,
+            Path::new("-o"),
+            &fast,
+            Path::new("--report"),
+            Path::new("/dev/full"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "wrote {}, but not the report /dev/full",
+            fast.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(frames_of(&fast).len(), 3);
+}
+
 #[test]
 fn bad_video_inputs_fail_clearly_and_leave_no_output() {
     let Some(weights) = common::hed_weights("bad_video_inputs_fail_clearly_and_leave_no_output")
