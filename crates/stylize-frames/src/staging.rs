@@ -43,9 +43,10 @@ const DIR_LOCK: &str = ".stylize-lock";
 const STALE_AFTER: Duration = Duration::from_secs(10);
 
 /// Removes the temporaries `PREFIX` + 6 random characters + `suffix` in
-/// `parent` that no live run holds locked: what killed runs left. Best
-/// effort: anything unreadable, or on a file system without locks, stays.
-fn remove_stale(parent: &Path, prefix: &str, suffix: &str) {
+/// `parent` that no live run holds locked ([`hold_lock`]) and that are 10
+/// seconds old or more: what killed runs left. Best effort: anything
+/// unreadable, or on a file system without locks, stays.
+pub fn remove_stale(parent: &Path, prefix: &str, suffix: &str) {
     let Ok(entries) = std::fs::read_dir(parent) else {
         return;
     };
@@ -99,7 +100,7 @@ fn remove_stale(parent: &Path, prefix: &str, suffix: &str) {
 /// Locks `file` for as long as it stays open, so [`remove_stale`] leaves
 /// it alone. Where the file system has no locks, it goes unlocked, and
 /// [`remove_stale`] cannot lock anything there either.
-fn hold_lock(file: &File) {
+pub fn hold_lock(file: &File) {
     let _ = file.try_lock();
 }
 

@@ -202,17 +202,28 @@ impl OutputFile {
     }
 }
 
-/// A temporary file in `dir` (named `{prefix}XXXX.part`) to write an output
-/// into and then rename over the final name, so that a failure never
-/// leaves a partial file. It is created with the permissions an ordinary
-/// new file gets (`0666` less the umask), not `tempfile`'s private `0600`,
-/// since renaming keeps them.
+/// A temporary file in `dir` (named `{prefix}XXXXXX.part`) to write an
+/// output into and then rename over the final name, so that a failure
+/// never leaves a partial file. It is created with the permissions an
+/// ordinary new file gets (`0666` less the umask), not `tempfile`'s private
+/// `0600`, since renaming keeps them, and locked while it is open; those
+/// of the same prefix that a killed run left in `dir` (unlocked, 10
+/// seconds old or more) are removed first.
 ///
 /// # Errors
 /// When the file cannot be created: the system's reason, without the
 /// temporary file's own name (of no use to whoever reads it), and for a
 /// folder that is not there, that it is not.
 pub fn output_tempfile(dir: &Path, prefix: &str) -> std::io::Result<tempfile::NamedTempFile> {
+    stylize_frames::remove_stale_temporaries(
+        if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        },
+        prefix,
+        ".part",
+    );
     let mut builder = tempfile::Builder::new();
     builder.prefix(prefix).suffix(".part");
     #[cfg(unix)]
@@ -220,7 +231,11 @@ pub fn output_tempfile(dir: &Path, prefix: &str) -> std::io::Result<tempfile::Na
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
-    builder.tempfile_in(dir).map_err(|e| {
+    let made = builder.tempfile_in(dir);
+    if let Ok(tmp) = &made {
+        stylize_frames::hold_temporary_lock(tmp.as_file());
+    }
+    made.map_err(|e| {
         if e.kind() == io::ErrorKind::NotFound && !dir.is_dir() {
             let shown = if dir.as_os_str().is_empty() {
                 Path::new(".")
@@ -282,6 +297,34 @@ mod tests {
         let mut out = OutputFile::create(path, ".t-")?;
         io::Write::write_all(out.file(), bytes)?;
         out.commit()
+    }
+
+    /// A temporary a killed run left (unlocked, old) goes when the next
+    /// output of its kind is written there; a live run's (locked), a new
+    /// one's and another kind's stay.
+    #[test]
+    fn a_killed_runs_temporary_goes_with_the_next_output() {
+        let d = tempfile::tempdir().unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        let make = |name: &str, age: Option<std::time::SystemTime>| {
+            let path = d.path().join(name);
+            let f = File::create(&path).unwrap();
+            if let Some(t) = age {
+                f.set_modified(t).unwrap();
+            }
+            (path, f)
+        };
+        let (killed, _) = make(".t-AbC123.part", Some(old));
+        let (live, live_file) = make(".t-LiVe12.part", Some(old));
+        live_file.try_lock().unwrap();
+        let (young, _) = make(".t-NeW123.part", None);
+        let (other, _) = make(".u-AbC123.part", Some(old));
+        write(&d.path().join("out.csv"), b"x").unwrap();
+        assert!(!killed.exists(), "the killed run's temporary stayed");
+        for kept in [&live, &young, &other] {
+            assert!(kept.exists(), "{} went", kept.display());
+        }
+        drop(live_file);
     }
 
     /// A missing folder is said as such, without the temporary's name.
