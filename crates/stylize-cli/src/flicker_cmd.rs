@@ -171,6 +171,23 @@ impl std::fmt::Display for TooFewFrames {
 
 impl std::error::Error for TooFewFrames {}
 
+/// Two clips of different lengths: the original's frames, the stylized
+/// one's.
+#[derive(Debug)]
+pub(crate) struct FrameCounts(pub(crate) usize, pub(crate) usize);
+
+impl std::fmt::Display for FrameCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the clips have {} and {} frames; they must have the same number",
+            self.0, self.1
+        )
+    }
+}
+
+impl std::error::Error for FrameCounts {}
+
 /// Measures two frame sequences in step; `None` when a signal stopped it.
 /// Different lengths are an error that gives both counts (the longer one
 /// is read to its end to count it).
@@ -210,10 +227,7 @@ where
                 let Some((no, ns)) = counted else {
                     return Ok(None);
                 };
-                return Err(format!(
-                    "the clips have {no} and {ns} frames; they must have the same number"
-                )
-                .into());
+                return Err(Box::new(FrameCounts(no, ns)));
             }
         }
     }
@@ -271,16 +285,20 @@ pub fn run(cli: &FlickerArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             interrupt,
         };
         measure_in_step(frames(original), frames(stylized), &measuring).map_err(|e| {
-            match e.downcast_ref::<TooFewFrames>() {
-                // Which clips.
-                Some(few) => format!(
-                    "{} and {}: {few}",
-                    cli.original.display(),
-                    cli.stylized.display()
-                )
-                .into(),
-                None => e,
-            }
+            let (o, s) = (cli.original.display(), cli.stylized.display());
+            // Which clips, where the message does not say.
+            let text = if let Some(few) = e.downcast_ref::<TooFewFrames>() {
+                format!("{o} and {s}: {few}")
+            } else if let Some(FrameCounts(no, ns)) = e.downcast_ref::<FrameCounts>() {
+                format!("{o} has {no} frames and {s} {ns}; they must have the same number")
+            } else {
+                let said = crate::with_causes(e.as_ref());
+                if said.contains(&o.to_string()) || said.contains(&s.to_string()) {
+                    return e;
+                }
+                format!("measuring {o} against {s}: {said}")
+            };
+            text.into()
         })
     };
     let figures = match cli.threads {

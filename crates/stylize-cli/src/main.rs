@@ -148,8 +148,13 @@ fn log_line(record: &log::Record) -> String {
 /// style_blend: ...`, put as the flag that sets it, `invalid
 /// --style-blend: ...`, where the job has that flag.
 fn in_flags(text: &str, e: &(dyn std::error::Error + 'static), job: &str) -> String {
-    let Some(stylize::Error::Parameter { name, .. }) = e.downcast_ref::<stylize::Error>() else {
-        return text.to_string();
+    let name = match (
+        e.downcast_ref::<stylize::Error>(),
+        e.downcast_ref::<stylize_feedforward::Error>(),
+    ) {
+        (Some(stylize::Error::Parameter { name, .. }), _) => name.as_str(),
+        (_, Some(stylize_feedforward::Error::Parameter { name, .. })) => name,
+        _ => return text.to_string(),
     };
     let flag = name.replace('_', "-");
     let command = <args::Cli as clap::CommandFactory>::command();

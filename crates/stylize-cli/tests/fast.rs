@@ -1220,7 +1220,7 @@ fn fast_video_refuses_what_it_cannot_do() {
     let style = common::asset("starry_night.jpg");
     for (extra, needle) in [
         (vec!["--loop"], "--loop"),
-        (vec!["--blend", "1.5"], "blend"),
+        (vec!["--blend", "1.5"], "invalid --blend: 1.5"),
         (vec!["--models-missing"], "unexpected argument"),
         (vec!["--preserve-colors", "histogram"], "luminance"),
         (vec!["--strength", "1.5"], "strength"),

@@ -1210,7 +1210,11 @@ fn the_flicker_command_measures_two_clips_in_step() {
     let o = flicker(&small);
     assert!(!o.status.success());
     assert!(
-        stderr(&o).contains("the clips have 5 and 4 frames"),
+        stderr(&o).contains(&format!(
+            "{} has 5 frames and {} 4; they must have the same number",
+            clip.display(),
+            small.display()
+        )),
         "{}",
         stderr(&o)
     );
@@ -1222,7 +1226,33 @@ fn the_flicker_command_measures_two_clips_in_step() {
     let o = flicker(&small);
     assert!(!o.status.success());
     assert!(
-        stderr(&o).contains("the clips have 5 and 6 frames"),
+        stderr(&o).contains(&format!(
+            "{} has 5 frames and {} 6; they must have the same number",
+            clip.display(),
+            small.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    // Frames smaller than the flow's patch: said naming the clips.
+    let tiny = d.path().join("tiny");
+    std::fs::create_dir(&tiny).unwrap();
+    for k in 1..=2 {
+        image::RgbImage::new(8, 6)
+            .save(tiny.join(format!("t{k}.png")))
+            .unwrap();
+    }
+    let o = stylize()
+        .args(["flicker", "--original"])
+        .arg(&tiny)
+        .arg("--stylized")
+        .arg(&tiny)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let said = format!("measuring {} against {}: ", tiny.display(), tiny.display());
+    assert!(
+        stderr(&o).contains(&said) && stderr(&o).contains("8x6"),
         "{}",
         stderr(&o)
     );

@@ -581,6 +581,14 @@ pub fn output_format(path: &Path) -> Result<ImageFormat> {
         "png" => Ok(ImageFormat::Png),
         "webp" => Ok(ImageFormat::WebP),
         "tif" | "tiff" => Ok(ImageFormat::Tiff),
+        "" => Err(Error::parameter(
+            "output",
+            format!(
+                "{}: the name has no extension, which says the format: add .jpg, .png, .webp \
+                 or .tiff",
+                path.display()
+            ),
+        )),
         _ => Err(Error::parameter(
             "output",
             format!(
@@ -937,9 +945,12 @@ mod tests {
     fn save_rejects_unknown_extension_and_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let img = DynamicImage::ImageRgb8(RgbImage::new(4, 4));
-        for name in ["out.gif", "out"] {
+        for (name, says) in [
+            ("out.gif", "unsupported extension `gif`"),
+            ("out", "has no extension"),
+        ] {
             let err = save_image(&img, &dir.path().join(name)).unwrap_err();
-            assert!(err.to_string().contains("unsupported extension"), "{err}");
+            assert!(err.to_string().contains(says), "{err}");
         }
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }

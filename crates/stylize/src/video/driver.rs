@@ -150,7 +150,7 @@ pub fn stylize_video(
                 let min = config.flow.patch_size as u32;
                 if !config.independent && (dims.0 < min || dims.1 < min) {
                     return Err(Error::parameter(
-                        "frames",
+                        "input frames",
                         format!(
                             "the frames are {}x{} px; the optical flow that carries the painting \
                              from frame to frame needs at least {min}x{min} (or paint each frame \
@@ -163,7 +163,7 @@ pub fn stylize_video(
             }
             Some(s) if s != dims => {
                 return Err(Error::parameter(
-                    "frames",
+                    "input frames",
                     format!(
                         "frame {} is {}x{}, the first was {}x{}: all frames must have one size",
                         index + 1,
