@@ -11,8 +11,12 @@
 //! ```no_run
 //! use stylize_feedforward::{default_models_dir, FastOptions, FastStyle, FastStylizer, StyleMix};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let fast = FastStylizer::load(&default_models_dir(), 2)?;
-//! // (`image` is re-exported: no dependency of your own is needed.)
+//! // Every core (the count is required: a server may want fewer).
+//! let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+//! let fast = FastStylizer::load(&default_models_dir(), threads)?;
+//! // (`image` is re-exported: no dependency of your own is needed. A
+//! // phone's photo wants `stylize::load_image`, which also turns it upright
+//! // by its EXIF orientation and converts its colour profile to sRGB.)
 //! let photo = stylize_feedforward::image::open("photo.jpg")?.to_rgb32f();
 //! let painting = stylize_feedforward::image::open("painting.jpg")?.to_rgb32f();
 //! let style = FastStyle::Arbitrary(fast.style_vector(&painting, 256)?);

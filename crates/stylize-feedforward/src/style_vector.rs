@@ -44,15 +44,18 @@ impl StyleVector {
     /// [`Error::Parameter`] on no parts, or weights that are negative, not
     /// finite, or do not sum to a positive finite number.
     pub fn blend(parts: &[(&StyleVector, f32)]) -> Result<StyleVector> {
+        if parts.is_empty() {
+            return Err(Error::Parameter {
+                name: "styles",
+                reason: "a blend needs at least one style".to_string(),
+            });
+        }
         let sum: f32 = parts.iter().map(|(_, w)| w).sum();
-        if parts.is_empty()
-            || parts.iter().any(|(_, w)| !w.is_finite() || *w < 0.0)
-            || !(sum > 0.0 && sum.is_finite())
+        if parts.iter().any(|(_, w)| !w.is_finite() || *w < 0.0) || !(sum > 0.0 && sum.is_finite())
         {
             return Err(Error::Parameter {
                 name: "style_blend",
-                reason: "needs at least one style and weights >= 0 summing to a positive number"
-                    .to_string(),
+                reason: "needs weights >= 0 summing to a positive number".to_string(),
             });
         }
         let mut out = vec![0.0f32; STYLE_VECTOR_LEN];
