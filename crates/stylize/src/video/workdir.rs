@@ -124,6 +124,14 @@ impl WorkDir {
     /// them, and [`Self::restarted`] says so. The folder stays locked
     /// until the `WorkDir` is dropped.
     ///
+    /// The key is the caller's because only the caller knows its inputs: a
+    /// constant would continue frames painted from another clip or with
+    /// other settings. `stylize video` uses `format!("{config:?}")` (the
+    /// [`VideoConfig`](crate::video::VideoConfig), a mask by its digest),
+    /// each input file's path, size and modification time (every frame
+    /// file's, for a folder), the weights file's, the frame selection and
+    /// [`Stylizer::device_description`](crate::Stylizer::device_description).
+    ///
     /// # Errors
     /// [`Error::Io`] naming the folder or file; [`Error::Parameter`]
     /// (`output`) when another run holds the folder, or when `dir` exists
