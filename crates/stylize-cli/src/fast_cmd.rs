@@ -135,9 +135,14 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             .collect::<Result<Vec<_>, _>>()?;
         (Vec::new(), sizes)
     } else {
+        // Each refused before it is decoded when that alone would not fit.
+        let limit = crate::setup::memory_limit(cli.max_memory, cli.threads, Workers::Networks);
         let paintings = painting_files
             .iter()
-            .map(|p| crate::setup::load_painting(p))
+            .map(|p| {
+                crate::setup::check_decoded("style", p, limit)?;
+                crate::setup::load_painting(p)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let sizes = paintings.iter().map(|p| (p.width(), p.height())).collect();
         (paintings, sizes)

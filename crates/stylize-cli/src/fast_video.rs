@@ -379,16 +379,20 @@ pub fn run(
         figures["method"] = "fast".into();
         figures["blend"] = f64::from(blend).into();
         figures["frames_per_second"] = (count as f64 / seconds.max(1e-9)).into();
-        // The clip is written: said, with what failed (a full disk).
+        // The clip is written: said, with what failed (a full disk), and
+        // the figures, which no other run gives back as they are (the
+        // frames before the output's encoding).
         write_json(path, &figures).map_err(|e| {
+            // Without the long per-pair lists.
+            let mut summary = figures.clone();
+            if let Some(fields) = summary.as_object_mut() {
+                fields.remove("per_pair");
+            }
             format!(
-                "wrote {}, but not the report {}: {} (`stylize flicker --original {} --stylized \
-                 {}` measures it)",
+                "wrote {}, but not the report {}: {}; its figures: {summary}",
                 cli.output.display(),
                 path.display(),
                 crate::with_causes(e.as_ref()),
-                cli.input.display(),
-                cli.output.display()
             )
         })?;
     }

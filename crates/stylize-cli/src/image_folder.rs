@@ -220,6 +220,8 @@ impl PhotoRun<'_> {
         output: &Path,
     ) -> Result<Option<String>, Box<dyn std::error::Error + Send + Sync>> {
         let cli = self.cli;
+        // Refused before it is decoded when that alone would not fit.
+        crate::setup::check_decoded("content", input, self.config.max_memory)?;
         let content = load_image(input)?;
         check_output_size(output, (content.width(), content.height()))?;
         if stylize::output_format(output).ok() == Some(image::ImageFormat::Jpeg)

@@ -238,13 +238,18 @@ pub fn load_mask(
 /// decoding past the memory there is aborts the process.
 ///
 /// # Errors
-/// [`Error::Parameter`] (`flag`) when it does not fit; as
-/// [`stylize::image_decoded_bytes`] when its header cannot be read.
+/// [`Error::Parameter`] (`flag`) when it does not fit (a header that
+/// cannot be read, or a pipe, is left to decoding).
 pub fn check_decoded(flag: &'static str, path: &Path, limit: Option<u64>) -> Result<(), Error> {
-    let Some(limit) = limit else {
+    // A pipe (`<(curl ...)`) can be read once: it is decoded as it comes.
+    let Some(limit) = limit.filter(|_| path.metadata().is_ok_and(|m| m.is_file())) else {
         return Ok(());
     };
-    let bytes = stylize::image_decoded_bytes(path)?;
+    // A header that cannot be read is for decoding to say, in its words
+    // (a file cut short, not an image).
+    let Ok(bytes) = stylize::image_decoded_bytes(path) else {
+        return Ok(());
+    };
     if bytes <= limit {
         return Ok(());
     }

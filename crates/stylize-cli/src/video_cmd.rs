@@ -213,7 +213,16 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         .mask
         .as_deref()
         .map(|m| {
-            let limit = config.image.max_memory;
+            // The limit of the method's own threads (the networks' are
+            // the lighter).
+            let limit = match cli.method {
+                VideoMethod::Fast => crate::setup::memory_limit(
+                    cli.common.max_memory,
+                    cli.common.threads,
+                    crate::setup::Workers::Networks,
+                ),
+                VideoMethod::Optimize => config.image.max_memory,
+            };
             crate::setup::load_mask(m, (info.width, info.height), "the frames", limit, say)
         })
         .transpose()?;
@@ -481,15 +490,24 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             // The clip is written, its report is not (stopped, or it
             // failed: a full disk, the input unreadable). A folder output,
             // now full, would stop the same command again: its work folder
-            // goes, and `stylize flicker` measures it; else the frames
-            // stay, and the same command measures without painting.
-            let again = if cli.output.is_dir() {
+            // goes, and `stylize flicker` measures it, where it reads the
+            // same frames (no selection); else the frames stay, and the
+            // same command measures without painting.
+            let selected = cli.frames.is_some() || cli.fps.is_some();
+            let again = if cli.output.is_dir() && !selected {
                 if !cli.keep_work {
                     work.remove().ok();
                 }
                 format!(
                     "`stylize flicker --original {} --stylized {}` measures it",
                     cli.input.display(),
+                    cli.output.display()
+                )
+            } else if cli.output.is_dir() {
+                format!(
+                    "the frames are kept in {}: remove the folder {} and run the same command \
+                     again, which writes them again and measures them without painting",
+                    work_dir.display(),
                     cli.output.display()
                 )
             } else {

@@ -1522,11 +1522,19 @@ fn first_use_downloads_verifies_and_caches_the_default_weights() {
             .output()
             .unwrap()
     };
+    // A download killed earlier left its temporary: this one removes it.
+    std::fs::create_dir_all(&cache).unwrap();
+    let killed = cache.join(".hed.weights.h5.AbC123.part");
+    std::fs::File::create(&killed)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(60))
+        .unwrap();
     let o = run(&dir.path().join("a.png"));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("downloading"), "{}", stderr(&o));
     server.join().unwrap();
     assert!(cache.join("hed.weights.h5").is_file());
+    assert!(!killed.exists(), "the killed download's temporary stayed");
     // The second run finds the cache; the server is gone.
     let o = run(&dir.path().join("b.png"));
     assert!(o.status.success(), "{}", stderr(&o));

@@ -682,6 +682,27 @@ fn runs_over_the_memory_limit_are_refused_with_the_size_that_fits() {
     assert!(err.contains("1 of 2 images failed"), "{err}");
     assert!(painted.join("a.jpg").is_file());
     assert!(!painted.join("b.png").exists());
+    // A painting that would not fit decoded is refused from its header,
+    // before it is decoded (b.png: 4000x3000 RGB, 34 MiB).
+    let o = fast()
+        .args([
+            "-c",
+            s(&photo),
+            "-s",
+            s(&input.join("b.png")),
+            "-o",
+            s(&out),
+        ])
+        .args(["--max-memory", "30M"])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("invalid --style: ")
+            && err.contains("b.png is 4000x3000 px: decoded it takes 34 MiB, more than the memory limit of 30 MiB"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -306,6 +306,17 @@ fn a_report_that_cannot_be_written_says_the_clip_was() {
     );
     assert_eq!(files_in(&folder).len(), 3);
     assert!(!d.path().join("frames.stylize-work").exists());
+    // With a selection, which `stylize flicker` cannot make: the frames
+    // stay, and the way to measure them again is said.
+    let part = d.path().join("part");
+    let o = stylize()
+        .args(args(&clip, &part, &weights))
+        .args(["--frames", "1..2", "--report", "/dev/full"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("remove the folder"), "{}", stderr(&o));
+    assert!(d.path().join("part.stylize-work").is_dir());
     // The fast method's clip too, when its models are here.
     let Some(models) = std::env::var_os("STYLIZE_FAST_MODELS") else {
         return;
@@ -333,13 +344,15 @@ fn a_report_that_cannot_be_written_says_the_clip_was() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
     assert!(
-        stderr(&o).contains(&format!(
+        err.contains(&format!(
             "wrote {}, but not the report /dev/full",
             fast.display()
-        )),
-        "{}",
-        stderr(&o)
+        )) && err.contains("its figures: {")
+            && err.contains("\"e_warp\":{")
+            && !err.contains("per_pair"),
+        "{err}"
     );
     assert_eq!(frames_of(&fast).len(), 3);
 }

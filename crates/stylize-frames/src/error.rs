@@ -36,7 +36,7 @@ pub enum FramesError {
     Decode {
         /// The file.
         path: PathBuf,
-        /// The decoder's error (said in the message, with its own causes).
+        /// The decoder's error (its message said in this one's).
         error: image::ImageError,
     },
     /// A GIF has an empty (zero-width or zero-height) frame, which its

@@ -5,7 +5,10 @@
 //!
 //! A killed run cannot remove its temporary, so each one is locked while
 //! it is written (a staged folder through a lock file inside), and the
-//! next output staged beside it removes those left unlocked.
+//! next output staged beside it removes those left unlocked and 10 s old.
+//! (On NFS, where Linux emulates these locks with POSIX ones, a process
+//! does not conflict with itself: a long-lived one writing two outputs in
+//! one folder could take its own older temporary for a killed run's.)
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
