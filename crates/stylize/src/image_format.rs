@@ -3,25 +3,25 @@
 //! how to convert one, and for a video given as a picture the job that
 //! paints its frames.
 
-use std::io::Read;
 use std::path::Path;
 
 use image::ImageFormat;
 
-/// Why the file at `path`, whose bytes `image` took for `format` (`None`:
-/// no format it knows), cannot be read: a HEIC or AVIF photo (an ISO
-/// media file, as phones save) is named as such with a command that
-/// converts it; any other format is named with the formats that are read.
-pub(crate) fn unreadable_reason(path: &Path, format: Option<ImageFormat>) -> String {
-    let head = first_bytes(path);
-    if let Some(kind) = iso_image_kind(&head) {
+/// Why the image `path` (a file, or a name for bytes in memory), starting
+/// with `head` (its first 64 bytes or fewer), whose bytes `image` took for
+/// `format` (`None`: no format it knows), cannot be read: a HEIC or AVIF
+/// photo (an ISO media file, as phones save) is named as such with a
+/// command that converts it; any other format is named with the formats
+/// that are read.
+pub(crate) fn unreadable_reason(path: &Path, head: &[u8], format: Option<ImageFormat>) -> String {
+    if let Some(kind) = iso_image_kind(head) {
         return format!(
             "{}; stylize reads {}",
             phone_reason(&kind),
             readable_formats()
         );
     }
-    if let Some(video) = video_kind(&head) {
+    if let Some(video) = video_kind(head) {
         return format!(
             "{video}, not a still image: `stylize video --input {file}` paints its frames \
              (`--method fast` with the feed-forward network, in a fraction of a second a \
@@ -144,17 +144,6 @@ fn shell_word(path: &Path) -> String {
     }
 }
 
-/// The first 64 bytes of the file at `path` (fewer for a shorter file,
-/// none when it cannot be read).
-fn first_bytes(path: &Path) -> Vec<u8> {
-    let mut head = Vec::with_capacity(64);
-    if let Ok(file) = std::fs::File::open(path) {
-        // What could be read is kept; a failed read is a short head.
-        let _ = file.take(64).read_to_end(&mut head);
-    }
-    head
-}
-
 /// What video container a file that starts with `head` is, in words for
 /// a message (`an MP4 or MOV video`); `None` for anything else. An ISO
 /// media file (`ftyp` first) counts as a video when a brand names one
@@ -245,6 +234,13 @@ fn iso_image_kind(head: &[u8]) -> Option<IsoImage> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first 64 bytes of the file at `path`.
+    fn first_bytes(path: &Path) -> Vec<u8> {
+        let mut head = std::fs::read(path).unwrap();
+        head.truncate(64);
+        head
+    }
 
     fn ftyp(major: &[u8; 4], compatible: &[&[u8; 4]]) -> Vec<u8> {
         let size = 16 + 4 * compatible.len();
@@ -343,7 +339,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let clip = dir.path().join("clip.mp4");
         std::fs::write(&clip, ftyp(b"isom", &[b"mp41"])).unwrap();
-        let why = unreadable_reason(&clip, None);
+        let why = unreadable_reason(&clip, &first_bytes(&clip), None);
         assert!(
             why.starts_with("an MP4 or MOV video, not a still image: `stylize video --input ")
                 && why.contains("ffmpeg -i ")

@@ -67,8 +67,9 @@ pub fn load_image(path: &Path) -> Result<DynamicImage> {
 /// memory check then does not ask for memory that decoding would refuse).
 pub fn image_size(path: &Path) -> Result<(u32, u32)> {
     let decode_err = |reason: &str, source| decode_error(path, reason, source);
-    let reader = open_reader(path)?;
-    readable_format(path, reader.format())?;
+    let src = Source::File(path);
+    let reader = open_reader(src)?;
+    readable_format(src, reader.format())?;
     let mut decoder = reader
         .into_decoder()
         .map_err(|e| decode_err("cannot read its header", Some(e)))?;
@@ -89,8 +90,9 @@ pub fn image_size(path: &Path) -> Result<(u32, u32)> {
 /// # Errors
 /// As [`image_size`], without its check against the decoding limits.
 pub fn image_decoded_bytes(path: &Path) -> Result<u64> {
-    let reader = open_reader(path)?;
-    readable_format(path, reader.format())?;
+    let src = Source::File(path);
+    let reader = open_reader(src)?;
+    readable_format(src, reader.format())?;
     let decoder = reader
         .into_decoder()
         .map_err(|e| decode_error(path, "cannot read its header", Some(e)))?;
@@ -134,31 +136,98 @@ fn decode_error(path: &Path, reason: &str, source: Option<image::ImageError>) ->
     }
 }
 
-/// `format`, the one `path`'s bytes were taken for, when this build
+/// `format`, the one `src`'s bytes were taken for, when this build
 /// decodes it; else the error saying what the file is
 /// ([`unreadable_reason`]).
-fn readable_format(path: &Path, format: Option<ImageFormat>) -> Result<ImageFormat> {
+fn readable_format(src: Source<'_>, format: Option<ImageFormat>) -> Result<ImageFormat> {
     match format {
         Some(f) if f.reading_enabled() => Ok(f),
-        f => Err(decode_error(path, &unreadable_reason(path, f), None)),
+        f => Err(decode_error(
+            src.name(),
+            &unreadable_reason(src.name(), &src.head(), f),
+            None,
+        )),
     }
 }
 
-/// The reader of the image file at `path`, its format guessed from its
-/// bytes; a folder or an empty file is refused.
-fn open_reader(path: &Path) -> Result<ImageReader<std::io::BufReader<std::fs::File>>> {
-    if path.is_dir() {
+/// A reader that image's decoders take.
+trait ImageRead: std::io::BufRead + std::io::Seek {}
+
+impl<R: std::io::BufRead + std::io::Seek> ImageRead for R {}
+
+/// Where an image's bytes are: a file, or bytes in memory with a name for
+/// messages. Each look at them (the format, animation, a cut-short end)
+/// reads them afresh from the start.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    File(&'a Path),
+    Memory { name: &'a Path, bytes: &'a [u8] },
+}
+
+impl<'a> Source<'a> {
+    /// The file, or the name of the bytes.
+    fn name(self) -> &'a Path {
+        match self {
+            Source::File(path) | Source::Memory { name: path, .. } => path,
+        }
+    }
+
+    /// The bytes from the start.
+    fn reader(self) -> std::io::Result<Box<dyn ImageRead + 'a>> {
+        Ok(match self {
+            Source::File(path) => Box::new(std::io::BufReader::new(std::fs::File::open(path)?)),
+            Source::Memory { bytes, .. } => Box::new(std::io::Cursor::new(bytes)),
+        })
+    }
+
+    /// The length in bytes, when known.
+    fn len(self) -> Option<u64> {
+        match self {
+            Source::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
+            Source::Memory { bytes, .. } => Some(bytes.len() as u64),
+        }
+    }
+
+    /// The first 64 bytes (fewer for a shorter image, none when it cannot
+    /// be read).
+    fn head(self) -> Vec<u8> {
+        use std::io::Read;
+        let mut head = Vec::with_capacity(64);
+        if let Ok(reader) = self.reader() {
+            // What could be read is kept; a failed read is a short head.
+            let _ = reader.take(64).read_to_end(&mut head);
+        }
+        head
+    }
+
+    /// All the bytes.
+    fn bytes(self) -> std::io::Result<std::borrow::Cow<'a, [u8]>> {
+        match self {
+            Source::File(path) => std::fs::read(path).map(std::borrow::Cow::Owned),
+            Source::Memory { bytes, .. } => Ok(std::borrow::Cow::Borrowed(bytes)),
+        }
+    }
+}
+
+/// The reader of the image in `src`, its format guessed from its bytes; a
+/// folder or an empty file is refused.
+fn open_reader(src: Source<'_>) -> Result<ImageReader<Box<dyn ImageRead + '_>>> {
+    let path = src.name();
+    if matches!(src, Source::File(_)) && path.is_dir() {
         return Err(decode_error(
             path,
             "it is a folder, not an image file",
             None,
         ));
     }
-    if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+    let empty = match src {
+        Source::File(p) => std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() == 0),
+        Source::Memory { bytes, .. } => bytes.is_empty(),
+    };
+    if empty {
         return Err(decode_error(path, "the file is empty (0 bytes)", None));
     }
-    ImageReader::open(path)
-        .map_err(|e| Error::io(path, e))?
+    ImageReader::new(src.reader().map_err(|e| Error::io(path, e))?)
         .with_guessed_format()
         .map_err(|e| Error::io(path, e))
 }
@@ -192,8 +261,28 @@ pub fn load_image_with_warnings(
     path: &Path,
     limits: &ImageLimits,
 ) -> Result<(DynamicImage, Vec<String>)> {
+    load_from(Source::File(path), limits)
+}
+
+/// As [`load_image_with_warnings`], for an image already in memory (an
+/// upload, a download, a file inside an archive): the same checks, EXIF
+/// orientation and colour profile; `name` stands for it in the errors and
+/// warnings (a file name, say).
+///
+/// # Errors
+/// As [`load_image_with_limits`] ([`Error::ImageDecode`] naming `name`).
+pub fn load_image_from_memory(
+    bytes: &[u8],
+    name: &Path,
+    limits: &ImageLimits,
+) -> Result<(DynamicImage, Vec<String>)> {
+    load_from(Source::Memory { name, bytes }, limits)
+}
+
+fn load_from(src: Source<'_>, limits: &ImageLimits) -> Result<(DynamicImage, Vec<String>)> {
+    let path = src.name();
     let decode_err = |reason: &str, source| decode_error(path, reason, source);
-    let mut reader = open_reader(path)?;
+    let mut reader = open_reader(src)?;
     let mut l = image::Limits::default();
     l.max_image_width = Some(limits.max_width);
     l.max_image_height = Some(limits.max_height);
@@ -202,7 +291,7 @@ pub fn load_image_with_warnings(
     let too_large = |e: image::ImageError| {
         let reason = if matches!(e, image::ImageError::Limits(_)) {
             over_limits(limits)
-        } else if ends_early(&e) || webp_ends_early(path) {
+        } else if ends_early(&e) || webp_ends_early(src) {
             "it ends early: the file is cut short (an unfinished download or copy?)".to_string()
         } else {
             "cannot decode it".to_string()
@@ -213,8 +302,8 @@ pub fn load_image_with_warnings(
             source: Some(e),
         }
     };
-    let format = readable_format(path, reader.format())?;
-    let mut warnings = warnings_for(path, format, l);
+    let format = readable_format(src, reader.format())?;
+    let mut warnings = warnings_for(src, format, l);
     let mut decoder = reader.into_decoder().map_err(too_large)?;
     // The decoded size, before anything is allocated for it.
     if decoder.total_bytes() > limits.max_alloc {
@@ -257,19 +346,20 @@ fn to_srgb(
     img
 }
 
-/// What loading `path`, a `format` file, warns about, each message naming
+/// What loading `src`, a `format` image, warns about, each message naming
 /// the file: an animation used as a still (its first frame), a TIFF of
 /// several pages (its first), a JPEG cut short (its missing part decodes
 /// as grey).
-fn warnings_for(path: &Path, format: ImageFormat, limits: image::Limits) -> Vec<String> {
+fn warnings_for(src: Source<'_>, format: ImageFormat, limits: image::Limits) -> Vec<String> {
+    let path = src.name();
     let mut warnings = Vec::new();
-    if let Some(kind) = animation(path, format, limits) {
+    if let Some(kind) = animation(src, format, limits) {
         warnings.push(format!(
             "{}: an animated {kind}; using its first frame as a still image",
             path.display()
         ));
     }
-    if format == ImageFormat::Tiff && tiff_has_pages(path) {
+    if format == ImageFormat::Tiff && tiff_has_pages(src) {
         warnings.push(format!(
             "{}: a TIFF of several pages; using its first page",
             path.display()
@@ -277,7 +367,7 @@ fn warnings_for(path: &Path, format: ImageFormat, limits: image::Limits) -> Vec<
     }
     // The JPEG decoder fills a cut-off file's missing part with grey, and
     // says nothing: a photo half copied would be painted half grey.
-    if format == ImageFormat::Jpeg && jpeg_ends_early(path) {
+    if format == ImageFormat::Jpeg && jpeg_ends_early(src) {
         warnings.push(format!(
             "{}: the file ends before its image data does (cut short in a copy or \
              download?); the missing part decodes as grey",
@@ -287,14 +377,14 @@ fn warnings_for(path: &Path, format: ImageFormat, limits: image::Limits) -> Vec<
     warnings
 }
 
-/// What kind of animation the file at `path` is, if it is one: a GIF of
+/// What kind of animation `src` is, if it is one: a GIF of
 /// more than one frame, an APNG, or an animated WebP. A file that cannot
 /// be read counts as a still (decoding it properly then reports the
 /// error).
-fn animation(path: &Path, format: ImageFormat, limits: image::Limits) -> Option<&'static str> {
-    let open = || std::fs::File::open(path).ok().map(std::io::BufReader::new);
+fn animation(src: Source<'_>, format: ImageFormat, limits: image::Limits) -> Option<&'static str> {
+    let open = || src.reader().ok();
     match format {
-        ImageFormat::Gif => is_animated_gif(path, limits).then_some("GIF"),
+        ImageFormat::Gif => is_animated_gif(src, limits).then_some("GIF"),
         ImageFormat::Png => image::codecs::png::PngDecoder::new(open()?)
             .ok()?
             .is_apng()
@@ -308,26 +398,26 @@ fn animation(path: &Path, format: ImageFormat, limits: image::Limits) -> Option<
     }
 }
 
-/// Whether the TIFF at `path` holds more than one image (page): reads its
+/// Whether the TIFF `src` holds more than one image (page): reads its
 /// first directory only. A file that cannot be read counts as one page
 /// (decoding it properly then reports the error).
-fn tiff_has_pages(path: &Path) -> bool {
-    std::fs::File::open(path)
+fn tiff_has_pages(src: Source<'_>) -> bool {
+    src.reader()
         .ok()
-        .and_then(|f| tiff::decoder::Decoder::new(std::io::BufReader::new(f)).ok())
+        .and_then(|r| tiff::decoder::Decoder::new(r).ok())
         .is_some_and(|d| d.more_images())
 }
 
-/// Whether the GIF at `path` has more than one frame. Decodes at most the
+/// Whether the GIF `src` has more than one frame. Decodes at most the
 /// first two, within `limits`; a GIF that cannot be read counts as a still
 /// (decoding it properly then reports the error).
-fn is_animated_gif(path: &Path, limits: image::Limits) -> bool {
+fn is_animated_gif(src: Source<'_>, limits: image::Limits) -> bool {
     use image::codecs::gif::GifDecoder;
     use image::AnimationDecoder;
-    let Ok(file) = std::fs::File::open(path) else {
+    let Ok(reader) = src.reader() else {
         return false;
     };
-    let Ok(mut decoder) = GifDecoder::new(std::io::BufReader::new(file)) else {
+    let Ok(mut decoder) = GifDecoder::new(reader) else {
         return false;
     };
     if decoder.set_limits(limits).is_err() {
@@ -336,29 +426,25 @@ fn is_animated_gif(path: &Path, limits: image::Limits) -> bool {
     decoder.into_frames().take(2).filter(Result::is_ok).count() > 1
 }
 
-/// Whether the file at `path` is a WebP shorter than its RIFF header says
+/// Whether `src` is a WebP shorter than its RIFF header says
 /// (the WebP decoder reports such a file as a corrupt bitstream). A file
 /// that cannot be read, or is not a WebP, counts as whole.
-fn webp_ends_early(path: &Path) -> bool {
-    use std::io::Read;
-    let mut head = [0u8; 12];
-    let Ok(mut file) = std::fs::File::open(path) else {
-        return false;
-    };
-    if file.read_exact(&mut head).is_err() || &head[..4] != b"RIFF" || &head[8..] != b"WEBP" {
+fn webp_ends_early(src: Source<'_>) -> bool {
+    let head = src.head();
+    if head.len() < 12 || &head[..4] != b"RIFF" || &head[8..12] != b"WEBP" {
         return false;
     }
     let declared = u64::from(u32::from_le_bytes([head[4], head[5], head[6], head[7]])) + 8;
-    file.metadata().is_ok_and(|m| m.len() < declared)
+    src.len().is_some_and(|len| len < declared)
 }
 
-/// Whether the JPEG at `path` ends before its end-of-image marker: its
+/// Whether the JPEG `src` ends before its end-of-image marker: its
 /// segments walked from the start (a thumbnail's marker inside APP1 is
 /// skipped with it), its entropy-coded data scanned for the next marker. A
 /// file that cannot be read, or is not a JPEG, counts as whole (decoding it
 /// then reports what is wrong).
-fn jpeg_ends_early(path: &Path) -> bool {
-    std::fs::read(path).is_ok_and(|bytes| jpeg_bytes_end_early(&bytes))
+fn jpeg_ends_early(src: Source<'_>) -> bool {
+    src.bytes().is_ok_and(|bytes| jpeg_bytes_end_early(&bytes))
 }
 
 fn jpeg_bytes_end_early(b: &[u8]) -> bool {
@@ -1172,7 +1258,7 @@ mod tests {
         ];
         for (path, format, expected) in cases {
             assert_eq!(
-                animation(&path, format, l.clone()),
+                animation(Source::File(&path), format, l.clone()),
                 expected,
                 "{}",
                 path.display()
@@ -1570,5 +1656,74 @@ mod tests {
         std::fs::write(&cut, &whole[..whole.len() * 2 / 3]).unwrap();
         let err = load_image(&cut).unwrap_err().to_string();
         assert!(err.contains("cut.webp: it ends early"), "{err}");
+    }
+
+    /// An image in memory gives what its file gives: the pixels (turned,
+    /// converted), the warnings and the errors, naming it by the name
+    /// given.
+    #[test]
+    fn an_image_in_memory_loads_as_its_file_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let encoded = |format: ImageFormat| {
+            let mut bytes = Vec::new();
+            noise(48)
+                .write_to(&mut std::io::Cursor::new(&mut bytes), format)
+                .unwrap();
+            bytes
+        };
+        let png = encoded(ImageFormat::Png);
+        let jpeg = encoded(ImageFormat::Jpeg);
+        let webp = encoded(ImageFormat::WebP);
+        let mut heic = vec![0, 0, 0, 24];
+        heic.extend_from_slice(b"ftypheic\0\0\0\0mif1heic");
+        let mut paths: Vec<std::path::PathBuf> = [
+            "animated.png",
+            "animated.webp",
+            "cmyk.jpg",
+            "palette.png",
+            "progressive.jpg",
+        ]
+        .iter()
+        .map(|n| fixture(n))
+        .collect();
+        for (name, bytes) in [
+            ("cut.png", &png[..png.len() / 2]),
+            ("cut.jpg", &jpeg[..jpeg.len() * 2 / 3]),
+            ("cut.webp", &webp[..webp.len() * 2 / 3]),
+            ("whole.webp", &webp[..]),
+            ("empty.png", &[][..]),
+            ("notes.jpg", &b"hello"[..]),
+            ("photo.heic", &heic[..]),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            paths.push(path);
+        }
+        let outcome = |r: Result<(DynamicImage, Vec<String>)>| match r {
+            Ok((image, warnings)) => Ok((
+                (image.width(), image.height()),
+                image.into_bytes(),
+                warnings,
+            )),
+            Err(e) => Err(e.to_string()),
+        };
+        let mut errors = 0;
+        for path in &paths {
+            let bytes = std::fs::read(path).unwrap();
+            let from_file = outcome(load_image_with_warnings(path, &ImageLimits::DEFAULT));
+            let from_memory = outcome(load_image_from_memory(&bytes, path, &ImageLimits::DEFAULT));
+            errors += usize::from(from_file.is_err());
+            match (&from_file, &from_memory) {
+                (Ok((size, pixels, warnings)), Ok((size2, pixels2, warnings2))) => {
+                    assert_eq!(size, size2, "{}", path.display());
+                    assert!(pixels == pixels2, "{}: pixels differ", path.display());
+                    assert_eq!(warnings, warnings2, "{}", path.display());
+                }
+                (Err(a), Err(b)) => assert_eq!(a, b),
+                _ => panic!("{}: {from_file:?} vs {from_memory:?}", path.display()),
+            }
+        }
+        // The errors and warnings were met, not only the pictures.
+        assert_eq!(errors, 5, "cut PNG, cut WebP, empty, text, HEIC");
     }
 }
