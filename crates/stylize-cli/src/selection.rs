@@ -3,12 +3,34 @@
 
 use stylize_frames::FrameSource;
 
-/// A frame rate as a fraction over 1000 (at least 1/1000).
+/// A frame rate as a fraction: the simplest within a billionth of `f`
+/// (continued fractions: NTSC's 29.97... read from a clip's 30000/1001 is
+/// written back as 30000/1001, not 2997/100; 12.5 as 25/2), else over 1000
+/// (at least 1/1000).
 pub(crate) fn fps_rational(f: f64) -> (u32, u32) {
-    (
-        (f * 1000.0).round().clamp(1.0, f64::from(u32::MAX)) as u32,
-        1000,
-    )
+    let max = f64::from(u32::MAX);
+    if f.is_finite() && f > 0.0 && f <= max {
+        // Convergents h/k of f's continued fraction.
+        let (mut h0, mut h1, mut k0, mut k1) = (0.0f64, 1.0f64, 1.0f64, 0.0f64);
+        let mut x = f;
+        for _ in 0..40 {
+            let a = x.floor();
+            let (h2, k2) = (a * h1 + h0, a * k1 + k0);
+            if h2 > max || k2 > 1_000_000.0 {
+                break;
+            }
+            (h0, h1, k0, k1) = (h1, h2, k1, k2);
+            if h1 >= 1.0 && ((h1 / k1) / f - 1.0).abs() < 1e-9 {
+                return (h1 as u32, k1 as u32);
+            }
+            let rest = x - a;
+            if rest <= 0.0 {
+                break;
+            }
+            x = 1.0 / rest;
+        }
+    }
+    ((f * 1000.0).round().clamp(1.0, max) as u32, 1000)
 }
 
 /// Whether two frame rates are one as a user writes it: within 0.1%
@@ -142,6 +164,23 @@ impl Iterator for Frames<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A clip's exact rate is written back exactly; a typed one as typed.
+    #[test]
+    fn frame_rates_are_written_as_their_simplest_fraction() {
+        let ntsc = 30000.0 / 1001.0;
+        assert_eq!(fps_rational(ntsc), (30000, 1001));
+        assert_eq!(fps_rational(24000.0 / 1001.0), (24000, 1001));
+        assert_eq!(fps_rational(60000.0 / 1001.0), (60000, 1001));
+        assert_eq!(fps_rational(25.0), (25, 1));
+        assert_eq!(fps_rational(12.5), (25, 2));
+        assert_eq!(fps_rational(29.97), (2997, 100));
+        assert_eq!(fps_rational(0.01), (1, 100));
+        // Any rate comes back within a billionth.
+        let (n, d) = fps_rational(std::f64::consts::PI);
+        assert!((f64::from(n) / f64::from(d) / std::f64::consts::PI - 1.0).abs() < 1e-9);
+        assert!(d <= 1_000_000, "{n}/{d}");
+    }
 
     /// The count without visiting the frames is the count of `keeps`,
     /// and a header claiming 10^15 frames is counted at once.

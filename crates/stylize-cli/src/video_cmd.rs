@@ -242,8 +242,17 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         }
     }
     let out_fps = match (cli.fps, in_fps) {
-        // The input's own rate as printed (29.97 for 30000/1001): exact.
-        (Some(f), Some(have)) if crate::selection::same_rate(have, f64::from(f)) => Some(have),
+        // The input's own rate as printed (29.97 for 30000/1001): exact,
+        // and said where it is not the number given (30 for 29.97).
+        (Some(f), Some(have)) if crate::selection::same_rate(have, f64::from(f)) => {
+            if format!("{have:.3}") != format!("{:.3}", f64::from(f)) {
+                say(format!(
+                    "note: --fps {f} is taken as the input's own rate, {have:.3} fps (within \
+                     0.1%), so that every frame and the sound stay in time"
+                ));
+            }
+            Some(have)
+        }
         (Some(f), _) => Some(f64::from(f)),
         (None, f) => f,
     };
@@ -745,7 +754,7 @@ pub(crate) fn clip_sink(
 ) -> Result<Box<dyn stylize_frames::FrameSink>, stylize_frames::FramesError> {
     // Every frame kept, at the input's rate (`--fps` at that rate as
     // printed is the input's: see `run`).
-    let in_time = cli.frames.is_none() && out_fps == in_fps;
+    let in_time = cli.frames.is_none_or(|f| f == (1, None)) && out_fps == in_fps;
     if takes_audio(&cli.output) && !in_time && stylize_frames::reads_through_ffmpeg(&cli.input) {
         log::warn!(
             "{}: its sound, if any, is not copied: with --frames or --fps the frames are no \

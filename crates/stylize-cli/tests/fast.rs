@@ -2001,19 +2001,44 @@ fn a_clip_cut_short_is_said_and_frames_past_its_end_too() {
     };
     assert!(has_sound(&ntsc));
     let painted = dir.path().join("painted.mp4");
-    for (fps, sound) in [("29.97", true), ("15", false)] {
+    let rate = |p: &Path| {
+        let o = Command::new("ffprobe")
+            .args(["-v", "error", "-select_streams", "v"])
+            .args(["-show_entries", "stream=r_frame_rate", "-of", "csv=p=0"])
+            .arg(p)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    // `--fps 30` is the clip's rate too (said), and `--frames 1..` every
+    // frame: both keep the sound, at the clip's exact 30000/1001.
+    for (args, sound, note) in [
+        (["--fps", "29.97"], true, false),
+        (["--fps", "30"], true, true),
+        (["--frames", "1.."], true, false),
+        (["--fps", "15"], false, false),
+    ] {
         let o = fast_video(&ntsc, &style)
-            .args(["-o", s(&painted), "--size", "64", "--fps", fps])
+            .args(["-o", s(&painted), "--size", "64"])
+            .args(args)
             .output()
             .unwrap();
         let err = stderr(&o);
         assert!(o.status.success(), "{err}");
-        assert_eq!(has_sound(&painted), sound, "--fps {fps}: {err}");
+        assert_eq!(has_sound(&painted), sound, "{args:?}: {err}");
         assert_eq!(
             err.contains("its sound, if any, is not copied"),
             !sound,
             "{err}"
         );
+        assert_eq!(
+            err.contains("--fps 30 is taken as the input's own rate, 29.970 fps"),
+            note,
+            "{err}"
+        );
+        if sound {
+            assert_eq!(rate(&painted), "30000/1001", "{args:?}");
+        }
     }
 }
 
