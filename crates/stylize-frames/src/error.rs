@@ -263,23 +263,9 @@ impl FramesError {
 mod tests {
     use super::FramesError;
 
-    /// Fails when a cause's message is already in the one above it.
-    fn assert_said_once(e: &(dyn std::error::Error + 'static)) {
-        let mut above = e.to_string();
-        let mut cause = e.source();
-        while let Some(c) = cause {
-            let text = c.to_string();
-            assert!(
-                !above.contains(&text),
-                "`{above}` repeats its cause `{text}`"
-            );
-            above = text;
-            cause = c.source();
-        }
-    }
-
     /// The file's, the decoder's and the encoder's errors are said in the
-    /// message, once: not also given as the source.
+    /// message, once: not also given as the source (which a printer of the
+    /// chain would say again).
     #[test]
     fn no_cause_is_said_twice_in_a_chain() {
         let dir = tempfile::tempdir().unwrap();
@@ -288,7 +274,7 @@ mod tests {
             "no such file",
         ));
         assert!(io.to_string().ends_with("clip.y4m: no such file"), "{io}");
-        assert_said_once(&io);
+        assert!(std::error::Error::source(&io).is_none());
         // A GIF cut short: the decoder's error has causes of its own.
         let cut = dir.path().join("cut.gif");
         std::fs::write(&cut, b"GIF89a\x02\x00\x02\x00\x80\x00\x00").unwrap();
@@ -297,12 +283,13 @@ mod tests {
             Ok(mut source) => source.next_frame().expect_err("a cut GIF was read"),
         };
         assert!(decode.to_string().contains("cut.gif"), "{decode}");
-        assert_said_once(&decode);
+        // Said whole, with the decoder's own causes, in one message.
+        assert!(std::error::Error::source(&decode).is_none(), "{decode}");
         let encode = FramesError::encode::<&str>("out.webp")("the encoder failed");
         assert_eq!(
             encode.to_string(),
             "cannot encode out.webp: the encoder failed"
         );
-        assert_said_once(&encode);
+        assert!(std::error::Error::source(&encode).is_none());
     }
 }
