@@ -755,12 +755,27 @@ pub(crate) fn clip_sink(
     // Every frame kept, at the input's rate (`--fps` at that rate as
     // printed is the input's: see `run`).
     let in_time = cli.frames.is_none_or(|f| f == (1, None)) && out_fps == in_fps;
-    if takes_audio(&cli.output) && !in_time && stylize_frames::reads_through_ffmpeg(&cli.input) {
-        log::warn!(
-            "{}: its sound, if any, is not copied: with --frames or --fps the frames are no \
-             longer in time with it",
-            cli.input.display()
-        );
+    // Whether the sound goes along, said where there is one: a warning
+    // when it is left out, a note with -v when it is copied.
+    if takes_audio(&cli.output)
+        && stylize_frames::reads_through_ffmpeg(&cli.input)
+        && cli.input.is_file()
+    {
+        let sound = stylize_frames::probe(&cli.input, &base.ffmpeg)
+            .ok()
+            .and_then(|p| p.audio_codec);
+        match (sound, in_time) {
+            (Some(_), false) => log::warn!(
+                "{}: its sound is not copied: with --frames or --fps the frames are no longer \
+                 in time with it",
+                cli.input.display()
+            ),
+            (Some(codec), true) => log::info!(
+                "{}: its sound ({codec}) goes along with the frames",
+                cli.input.display()
+            ),
+            (None, _) => {}
+        }
     }
     create_sink(
         &cli.output,

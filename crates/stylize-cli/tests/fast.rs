@@ -2021,14 +2021,16 @@ fn a_clip_cut_short_is_said_and_frames_past_its_end_too() {
         let o = fast_video(&ntsc, &style)
             .args(["-o", s(&painted), "--size", "64"])
             .args(args)
+            .env("STYLIZE_LOG", "info")
             .output()
             .unwrap();
         let err = stderr(&o);
         assert!(o.status.success(), "{err}");
         assert_eq!(has_sound(&painted), sound, "{args:?}: {err}");
+        assert_eq!(err.contains("its sound is not copied"), !sound, "{err}");
         assert_eq!(
-            err.contains("its sound, if any, is not copied"),
-            !sound,
+            err.contains("its sound (aac) goes along with the frames"),
+            sound,
             "{err}"
         );
         assert_eq!(
@@ -2040,6 +2042,29 @@ fn a_clip_cut_short_is_said_and_frames_past_its_end_too() {
             assert_eq!(rate(&painted), "30000/1001", "{args:?}");
         }
     }
+    // A clip without sound: nothing said of it either way.
+    let silent = dir.path().join("silent.mp4");
+    let made = Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i"])
+        .args([
+            "testsrc=size=64x48:rate=25",
+            "-t",
+            "1",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .arg(&silent)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let o = fast_video(&silent, &style)
+        .args(["-o", s(&painted), "--size", "64", "--fps", "10"])
+        .env("STYLIZE_LOG", "info")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(!err.contains("sound"), "{err}");
 }
 
 /// A folder's photos are painted in natural order (`c2` before `c10`), as
