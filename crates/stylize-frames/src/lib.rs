@@ -127,9 +127,7 @@ pub use resample::{resize_part_to_rgb32f, resize_to_rgb32f, Resampling};
 pub use sink::{create_sink, takes_audio};
 pub use source::{open_source, reads_through_ffmpeg};
 pub use staging::check_output_not_inside;
-/// A temporary output's lock while it is written, and the removal of those
-/// that killed runs left (for other outputs staged the same way).
-pub use staging::{hold_lock as hold_temporary_lock, remove_stale as remove_stale_temporaries};
+pub use staging::locked_temporary;
 pub use stop_signal::StopSignal;
 pub use y4m::Y4mChroma;
 pub use yuv::YuvRange;

@@ -45,11 +45,46 @@ const DIR_LOCK: &str = ".stylize-lock";
 /// run locks its own right after creating it.
 const STALE_AFTER: Duration = Duration::from_secs(10);
 
+/// A new temporary file `PREFIX` + 6 random characters + `suffix` in
+/// `dir`, created with the unix permission bits `mode` (`None`: tempfile's
+/// private 0600) and locked for as long as it stays open; the ones of that
+/// name a killed run left there (unlocked, 10 seconds old or more) are
+/// removed first. For any output written beside its place and renamed
+/// into it: video's, an image's, a download's.
+///
+/// # Errors
+/// The system's error creating it.
+pub fn locked_temporary(
+    dir: &Path,
+    prefix: &str,
+    suffix: &str,
+    mode: Option<u32>,
+) -> std::io::Result<NamedTempFile> {
+    let listed = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    remove_stale(listed, prefix, suffix);
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix).suffix(suffix);
+    #[cfg(unix)]
+    if let Some(mode) = mode {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(mode));
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let temp = builder.tempfile_in(dir)?;
+    hold_lock(temp.as_file());
+    Ok(temp)
+}
+
 /// Removes the temporaries `PREFIX` + 6 random characters + `suffix` in
 /// `parent` that no live run holds locked ([`hold_lock`]) and that are 10
 /// seconds old or more: what killed runs left. Best effort: anything
 /// unreadable, or on a file system without locks, stays.
-pub fn remove_stale(parent: &Path, prefix: &str, suffix: &str) {
+fn remove_stale(parent: &Path, prefix: &str, suffix: &str) {
     let Ok(entries) = std::fs::read_dir(parent) else {
         return;
     };
@@ -103,7 +138,7 @@ pub fn remove_stale(parent: &Path, prefix: &str, suffix: &str) {
 /// Locks `file` for as long as it stays open, so [`remove_stale`] leaves
 /// it alone. Where the file system has no locks, it goes unlocked, and
 /// [`remove_stale`] cannot lock anything there either.
-pub fn hold_lock(file: &File) {
+fn hold_lock(file: &File) {
     let _ = file.try_lock();
 }
 
@@ -129,19 +164,8 @@ impl StagedFile {
     /// extension such as `.mp4`) lets tools that go by extension write it.
     pub(crate) fn new(output: &Path, suffix: &str) -> Result<Self> {
         let parent = check_parent(output)?;
-        let prefix = temp_prefix(output);
-        remove_stale(&parent, &prefix, suffix);
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(&prefix).suffix(suffix);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            builder.permissions(std::fs::Permissions::from_mode(0o644));
-        }
-        let temp = builder
-            .tempfile_in(&parent)
+        let temp = locked_temporary(&parent, &temp_prefix(output), suffix, Some(0o644))
             .map_err(FramesError::io("creating a file in", &parent))?;
-        hold_lock(temp.as_file());
         Ok(StagedFile {
             temp,
             output: output.to_path_buf(),

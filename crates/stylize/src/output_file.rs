@@ -215,27 +215,7 @@ impl OutputFile {
 /// temporary file's own name (of no use to whoever reads it), and for a
 /// folder that is not there, that it is not.
 pub fn output_tempfile(dir: &Path, prefix: &str) -> std::io::Result<tempfile::NamedTempFile> {
-    stylize_frames::remove_stale_temporaries(
-        if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        },
-        prefix,
-        ".part",
-    );
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(prefix).suffix(".part");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let made = builder.tempfile_in(dir);
-    if let Ok(tmp) = &made {
-        stylize_frames::hold_temporary_lock(tmp.as_file());
-    }
-    made.map_err(|e| {
+    stylize_frames::locked_temporary(dir, prefix, ".part", Some(0o666)).map_err(|e| {
         if e.kind() == io::ErrorKind::NotFound && !dir.is_dir() {
             let shown = if dir.as_os_str().is_empty() {
                 Path::new(".")

@@ -176,13 +176,8 @@ fn fetch_with(
     // killed download's is removed by the next one (it is locked while
     // written).
     let prefix = format!(".{}.", spec.file_name);
-    stylize_frames::remove_stale_temporaries(cache_dir, &prefix, ".part");
-    let part = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(".part")
-        .tempfile_in(cache_dir)
+    let part = stylize_frames::locked_temporary(cache_dir, &prefix, ".part", None)
         .map_err(|e| Error::io(cache_dir, e))?;
-    stylize_frames::hold_temporary_lock(part.as_file());
     let mut reader = response.into_body().into_reader();
     progress.start(url, total);
     let streamed = stream(&mut reader, part.as_file(), total, spec.max_bytes, progress);
