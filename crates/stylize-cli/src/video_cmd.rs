@@ -755,27 +755,19 @@ pub(crate) fn clip_sink(
     // Every frame kept, at the input's rate (`--fps` at that rate as
     // printed is the input's: see `run`).
     let in_time = cli.frames.is_none_or(|f| f == (1, None)) && out_fps == in_fps;
-    // Whether the sound goes along, said where there is one: a warning
-    // when it is left out, a note with -v when it is copied.
+    // A sound left out is said where there is one (the sink says, with
+    // -v, the sound it copies).
     if takes_audio(&cli.output)
+        && !in_time
         && stylize_frames::reads_through_ffmpeg(&cli.input)
         && cli.input.is_file()
+        && stylize_frames::probe(&cli.input, &base.ffmpeg).is_ok_and(|p| p.has_audio())
     {
-        let sound = stylize_frames::probe(&cli.input, &base.ffmpeg)
-            .ok()
-            .and_then(|p| p.audio_codec);
-        match (sound, in_time) {
-            (Some(_), false) => log::warn!(
-                "{}: its sound is not copied: with --frames or --fps the frames are no longer \
-                 in time with it",
-                cli.input.display()
-            ),
-            (Some(codec), true) => log::info!(
-                "{}: its sound ({codec}) goes along with the frames",
-                cli.input.display()
-            ),
-            (None, _) => {}
-        }
+        log::warn!(
+            "{}: its sound is not copied: with --frames or --fps the frames are no longer in \
+             time with it",
+            cli.input.display()
+        );
     }
     create_sink(
         &cli.output,

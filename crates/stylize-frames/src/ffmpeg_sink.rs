@@ -103,6 +103,10 @@ impl FfmpegSink {
         ]);
         match &audio {
             Some((path, codec)) => {
+                log::info!(
+                    "{}: its sound ({codec}) goes along with the frames",
+                    path.display()
+                );
                 args.push("-i".into());
                 args.push(crate::ffmpeg::file_arg(path));
                 args.extend(os(&["-map", "0:v:0", "-map", "1:a:0"]));
