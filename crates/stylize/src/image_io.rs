@@ -66,19 +66,24 @@ pub fn load_image(path: &Path) -> Result<DynamicImage> {
 /// larger than [`ImageLimits::DEFAULT`] (as [`load_image`] would say: a
 /// memory check then does not ask for memory that decoding would refuse).
 pub fn image_size(path: &Path) -> Result<(u32, u32)> {
-    let decode_err = |reason: &str, source| decode_error(path, reason, source);
-    let src = Source::File(path);
-    let reader = open_reader(src)?;
-    readable_format(src, reader.format())?;
-    let mut decoder = reader
-        .into_decoder()
-        .map_err(|e| decode_err("cannot read its header", Some(e)))?;
+    let mut decoder = header(path)?;
     let limits = ImageLimits::DEFAULT;
     let (w, h) = decoder.dimensions();
     if w > limits.max_width || h > limits.max_height || decoder.total_bytes() > limits.max_alloc {
-        return Err(decode_err(&over_limits(&limits), None));
+        return Err(decode_error(path, &over_limits(&limits), None));
     }
     Ok(stylize_frames::upright_size(&mut decoder))
+}
+
+/// The decoder of the image file at `path` with its header read, nothing
+/// decoded.
+fn header(path: &Path) -> Result<impl ImageDecoder + '_> {
+    let src = Source::File(path);
+    let reader = open_reader(src)?;
+    readable_format(src, reader.format())?;
+    reader
+        .into_decoder()
+        .map_err(|e| decode_error(path, "cannot read its header", Some(e)))
 }
 
 /// The bytes an image file decodes to at its own size (its pixels times
@@ -90,13 +95,7 @@ pub fn image_size(path: &Path) -> Result<(u32, u32)> {
 /// # Errors
 /// As [`image_size`], without its check against the decoding limits.
 pub fn image_decoded_bytes(path: &Path) -> Result<u64> {
-    let src = Source::File(path);
-    let reader = open_reader(src)?;
-    readable_format(src, reader.format())?;
-    let decoder = reader
-        .into_decoder()
-        .map_err(|e| decode_error(path, "cannot read its header", Some(e)))?;
-    Ok(decoder.total_bytes())
+    Ok(header(path)?.total_bytes())
 }
 
 /// Whether decoding failed because the bytes ran out: the file is cut short.
