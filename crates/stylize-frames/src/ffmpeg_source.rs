@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{ChildStdout, Stdio};
 
 use crate::error::{FramesError, Result};
-use crate::ffmpeg::{probe, FfmpegChild};
+use crate::ffmpeg::{probe, FfmpegChild, Probe, VideoStream};
 use crate::frame::{Frame, VideoInfo};
 use crate::frame_source::FrameSource;
 use crate::y4m::Y4mReader;
@@ -29,14 +29,30 @@ pub(crate) struct FfmpegSource {
 
 impl FfmpegSource {
     pub(crate) fn open(input: &Path, ffmpeg: &Path) -> Result<Self> {
+        // What the file holds, first (a regular file only: a pipe read
+        // twice would lose what the probe read).
+        let probed = if input.is_file() {
+            probe(input, ffmpeg).ok()
+        } else {
+            None
+        };
+        let stream = match &probed {
+            Some(p) => Some(p.clip_stream().ok_or_else(|| FramesError::NoVideoStream {
+                path: input.to_path_buf(),
+            })?),
+            None => None,
+        };
+        if let (Some(p), Some(stream)) = (&probed, stream) {
+            tell_of_stream(input, p, stream);
+        }
+        // Without a probe, ffmpeg's first stream that is not a cover.
+        let map = stream.map_or_else(|| "0:V:0".to_string(), |v| format!("0:{}", v.index));
         let args: Vec<OsString> = ["-hide_banner", "-nostdin", "-v", "error", "-i"]
             .iter()
             .map(OsString::from)
-            .chain([crate::ffmpeg::file_arg(input)])
+            .chain([crate::ffmpeg::file_arg(input), "-map".into(), map.into()])
             .chain(
                 [
-                    "-map",
-                    "0:v:0",
                     "-an",
                     "-sn",
                     "-dn",
@@ -75,12 +91,27 @@ impl FfmpegSource {
                 })
             }
         };
-        let estimate = reader.info().fps.and_then(|(n, d)| {
-            let duration = probe(input, ffmpeg).ok()?.duration?;
-            let frames = (duration.as_secs_f64() * f64::from(n) / f64::from(d)).round();
+        let rate = reader.info().fps.map(|(n, d)| f64::from(n) / f64::from(d));
+        let duration = probed.as_ref().and_then(|p| p.duration);
+        let frames_at = |fps: f64| {
+            let frames = (duration?.as_secs_f64() * fps).round();
             // A float in u64's range rounds to an integer that fits.
             (0.0..1e15).contains(&frames).then_some(frames as u64)
-        });
+        };
+        let estimate = rate.and_then(frames_at);
+        // A clip whose rate changes is read at one rate, in time with its
+        // sound: ffmpeg repeats or leaves out frames to keep it.
+        let average = stream.and_then(|v| v.average_fps).and_then(frames_at);
+        if let (Some(read), Some(has), Some(rate)) = (estimate, average, rate) {
+            if let Some(note) = rate_change(read, has) {
+                log::warn!(
+                    "{}: its frame rate changes ({:.2} fps on average); it is read at a \
+                     constant {rate:.3} fps, in time with its sound, so {note}",
+                    input.display(),
+                    stream.and_then(|v| v.average_fps).unwrap_or(rate),
+                );
+            }
+        }
         Ok(FfmpegSource {
             reader,
             child,
@@ -89,6 +120,57 @@ impl FfmpegSource {
             path: input.to_path_buf(),
             read: 0,
         })
+    }
+}
+
+/// What a clip read as `read` frames of the `has` it holds loses or
+/// repeats, when that is more than an average's rounding (a jittery
+/// phone clip's 30.5 fps on average at 30): at least 3 frames and 3%.
+fn rate_change(read: u64, has: u64) -> Option<String> {
+    let off = read.abs_diff(has);
+    if off < 3 || off * 100 < has * 3 {
+        return None;
+    }
+    Some(if read < has {
+        format!("about {off} of its {has} frames are left out")
+    } else {
+        format!("about {off} of its {has} frames are painted twice")
+    })
+}
+
+/// Says which video stream is painted where the input has several clips,
+/// and that a stream's transparency is not read.
+fn tell_of_stream(input: &Path, probe: &Probe, stream: &VideoStream) {
+    let clips = probe.video.iter().filter(|v| !v.cover).count();
+    if clips > 1 {
+        let mut about: Vec<String> = stream
+            .size
+            .iter()
+            .map(|(w, h)| format!("{w}x{h}"))
+            .collect();
+        if stream.default {
+            about.push("the default".into());
+        }
+        let about = if about.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", about.join(", "))
+        };
+        log::warn!(
+            "{}: it has {clips} video streams; stream #0:{}{about} is painted: to paint stream \
+             #0:N instead, copy it out first: ffmpeg -i {} -map 0:N -c copy one.mkv",
+            input.display(),
+            stream.index,
+            input.display()
+        );
+    }
+    if stream.alpha {
+        log::warn!(
+            "{}: its transparency is not read through ffmpeg: transparent parts are painted as \
+             the colours under them; an APNG, WebP, GIF or folder of PNG frames is flattened \
+             onto white instead",
+            input.display()
+        );
     }
 }
 
@@ -175,7 +257,23 @@ impl FrameSource for FfmpegSource {
 
 #[cfg(test)]
 mod tests {
-    use super::{damage, Damage};
+    use super::{damage, rate_change, Damage};
+
+    #[test]
+    fn a_changing_rate_is_told_beyond_rounding() {
+        // A jittery 30 fps phone clip (30.51 on average): nothing.
+        assert_eq!(rate_change(60, 61), None);
+        assert_eq!(rate_change(1000, 1020), None);
+        // 24 then 60 fps read at 24; 30 then 15 read at 30.
+        assert_eq!(
+            rate_change(48, 82).as_deref(),
+            Some("about 34 of its 82 frames are left out")
+        );
+        assert_eq!(
+            rate_change(59, 47).as_deref(),
+            Some("about 12 of its 47 frames are painted twice")
+        );
+    }
 
     #[test]
     fn a_log_says_a_file_cut_short_or_damaged() {

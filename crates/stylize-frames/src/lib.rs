@@ -113,7 +113,7 @@ mod yuv;
 
 pub use colour_profile::{convert_to_srgb, ProfileOutcome};
 pub use error::{FramesError, Result, FFMPEG_HELP};
-pub use ffmpeg::{ffmpeg_from_env, probe, Probe, FFMPEG_ENV};
+pub use ffmpeg::{ffmpeg_from_env, probe, Probe, VideoStream, FFMPEG_ENV};
 pub use folder_source::frame_files;
 pub use frame::{Fps, Frame, VideoInfo};
 pub use frame_sink::{FrameSink, SinkOptions, DEFAULT_FPS};

@@ -285,6 +285,81 @@ fn audio_only_and_empty_inputs_say_so() {
     assert!(err.to_string().contains("f1.png"), "{err}");
 }
 
+/// Of several video streams the default is read, not the first; a file
+/// whose only picture is a cover (a song) has no clip; a lone cover is
+/// not taken for one. (Before: always the first video stream.)
+#[test]
+fn the_default_video_stream_is_read_and_a_cover_is_not_a_clip() {
+    let Some(ffmpeg) = ffmpeg_or_skip("the_default_video_stream_is_read_and_a_cover_is_not_a_clip")
+    else {
+        return;
+    };
+    let dir = tempdir();
+    let two = dir.path().join("two.mkv");
+    let src = |size: &str, rate: &str| format!("testsrc=size={size}:rate={rate}:duration=0.4");
+    run(
+        &ffmpeg,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            &src("64x48", "10"),
+            "-f",
+            "lavfi",
+            "-i",
+            &src("96x64", "25"),
+            "-map",
+            "0:v",
+            "-map",
+            "1:v",
+            "-c:v",
+            "ffv1",
+            "-disposition:v:0",
+            "0",
+            "-disposition:v:1",
+            "default",
+            two.to_str().unwrap(),
+        ],
+    );
+    let options = SourceOptions {
+        ffmpeg: ffmpeg.clone(),
+        ..SourceOptions::default()
+    };
+    let (info, frames) = read_all_with(&two, &options).unwrap();
+    assert_eq!((info.width, info.height, info.fps), (96, 64, Some((25, 1))));
+    assert_eq!(frames.len(), 10);
+
+    let cover = dir.path().join("cover.png");
+    flat(32, 32, [200, 30, 30]).save(&cover).unwrap();
+    let song = dir.path().join("song.m4a");
+    run(
+        &ffmpeg,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=0.5",
+            "-i",
+            cover.to_str().unwrap(),
+            "-map",
+            "0",
+            "-map",
+            "1",
+            "-c:a",
+            "aac",
+            "-c:v",
+            "png",
+            "-disposition:v",
+            "attached_pic",
+            song.to_str().unwrap(),
+        ],
+    );
+    let Err(err) = read_all_with(&song, &options) else {
+        panic!("a song's cover was read as a clip");
+    };
+    assert!(matches!(err, FramesError::NoVideoStream { .. }), "{err}");
+}
+
 #[test]
 fn corrupt_video_reports_ffmpeg_stderr() {
     let Some(ffmpeg) = ffmpeg_or_skip("corrupt_video_reports_ffmpeg_stderr") else {
