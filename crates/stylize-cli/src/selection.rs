@@ -1,6 +1,8 @@
 //! Which input frames a video run paints (`--frames`, `--fps`), and those
 //! frames read from a source.
 
+use std::time::Duration;
+
 use stylize_frames::FrameSource;
 
 /// A frame rate as a fraction: the simplest within a billionth of `f`
@@ -61,6 +63,12 @@ impl Selection {
             _ => 1.0,
         };
         Selection { first, last, step }
+    }
+
+    /// The display times of the frames painted, of the input's `times`.
+    pub(crate) fn times(&self, times: &[Duration]) -> Vec<Duration> {
+        let kept = times.iter().enumerate().filter(|&(i, _)| self.keeps(i));
+        kept.map(|(_, &t)| t).collect()
     }
 
     /// Whether 0-based input frame `i` is painted.

@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -14,8 +14,8 @@ use stylize::video::{
 };
 use stylize::{load_image, Error, Iteration, Preset};
 use stylize_frames::{
-    check_output_not_inside, create_sink, ffmpeg_from_env, open_source, takes_audio, SinkOptions,
-    SourceOptions,
+    check_output_not_inside, create_sink, ffmpeg_from_env, open_source, takes_audio,
+    takes_frame_times, SinkOptions, SourceOptions,
 };
 
 use crate::args::{VideoArgs, VideoMethod};
@@ -270,6 +270,10 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         ));
     }
     let selection = Selection::new(cli.frames, in_fps, out_fps);
+    let sink_options = SinkOptions {
+        frame_times: frame_times(cli, source.frame_times(), &selection, (in_fps, out_fps)),
+        ..sink_options
+    };
     let total = source.total_frames().map(|n| selection.count(n as usize));
     // A range past a clip of known length is said as such, before any
     // work (a length from ffmpeg's duration is an estimate: not used here).
@@ -779,6 +783,49 @@ pub(crate) fn clip_sink(
             ..base
         },
     )
+}
+
+/// The display times of the painted frames, where the input is an
+/// animation whose frames are shown for really different times (`times`,
+/// see [`stylize_frames::FrameSource::frame_times`]) and the output keeps
+/// them: an animation, every frame of the range at the input's rate. Where
+/// it cannot, said (a folder of frames has no timing to lose).
+fn frame_times(
+    cli: &VideoArgs,
+    times: Option<&[Duration]>,
+    selection: &Selection,
+    (in_fps, out_fps): (Option<f64>, Option<f64>),
+) -> Option<Vec<Duration>> {
+    let times = times?;
+    let (lo, hi) = times
+        .iter()
+        .fold((Duration::MAX, Duration::ZERO), |(lo, hi), &t| {
+            (lo.min(t), hi.max(t))
+        });
+    let range = format!("{} to {} ms", lo.as_millis(), hi.as_millis());
+    let typical = out_fps.map_or(String::new(), |f| format!(" ({:.0} ms)", 1000.0 / f));
+    let input = cli.input.display();
+    let output = cli.output.display();
+    if !takes_frame_times(&cli.output) {
+        if takes_audio(&cli.output) || cli.output.extension().is_some() {
+            log::warn!(
+                "{input}: its frames are shown for different times ({range}); {output} has one \
+                 rate, its typical frame's{typical}: a .gif, .apng or .webp output keeps each \
+                 frame's time"
+            );
+        }
+        return None;
+    }
+    if out_fps != in_fps {
+        log::warn!(
+            "{input}: its frames are shown for different times ({range}); with --fps every \
+             frame of {output} is shown for the same time{typical}: leave --fps out to keep \
+             each frame's own"
+        );
+        return None;
+    }
+    log::info!("{output}: each frame keeps its time in {input} ({range})");
+    Some(selection.times(times))
 }
 
 /// A frame's network costs (content + style + TV), for the report.

@@ -1088,8 +1088,8 @@ fn fast_video_paints_with_a_built_in_style() {
     let want = image::open(&single).unwrap().to_rgb8();
     let d = mean_abs_diff(&first, &want);
     assert!(d < 0.002, "frame 0 is {d} from `stylize fast --builtin 3`");
-    // An animation whose frames have different delays is read at the
-    // first one's rate, and says so.
+    // An animation whose frames are shown for different times keeps them
+    // in an animation; into a video of one rate, it says so.
     let varied = dir.path().join("varied.gif");
     {
         use image::codecs::gif::GifEncoder;
@@ -1122,9 +1122,26 @@ fn fast_video_paints_with_a_built_in_style() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    let decoder = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(
+        std::fs::File::open(dir.path().join("varied-out.gif")).unwrap(),
+    ))
+    .unwrap();
+    let ms: Vec<u32> = image::AnimationDecoder::into_frames(decoder)
+        .map(|f| f.unwrap().delay().numer_denom_ms())
+        .map(|(n, d)| n / d)
+        .collect();
+    assert_eq!(ms, [100, 100, 300]);
+    let o = Command::new(env!("CARGO_BIN_EXE_stylize"))
+        .env("STYLIZE_FAST_MODELS", models())
+        .args(["video", "-i", s(&varied), "--method", "fast"])
+        .args(["--builtin", "3", "-o", s(&dir.path().join("varied.y4m"))])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("shown for different times (100 to 300 ms)")
-            && stderr(&o).contains("its typical frame's (100 ms)"),
+            && stderr(&o).contains("varied.y4m has one rate, its typical frame's (100 ms)"),
         "{}",
         stderr(&o)
     );

@@ -3,6 +3,7 @@
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use image::{AnimationDecoder, ImageDecoder, ImageFormat};
 
@@ -102,16 +103,14 @@ pub(crate) fn open_image(
                 if fps.is_some() {
                     source.info.fps = fps;
                     source.told_delays = true;
-                    if varied {
-                        let (lo, hi) = delays
+                    // Frames shown for really different times: theirs,
+                    // for a sink to keep (the caller says where it cannot).
+                    source.times = varied.then(|| {
+                        delays
                             .iter()
-                            .fold((f64::MAX, 0.0f64), |(lo, hi), &d| (lo.min(d), hi.max(d)));
-                        log::warn!(
-                            "{}: its frames are shown for different times ({lo:.0} to {hi:.0} \
-                             ms); the clip is read at one rate, its typical frame's ({ms:.0} ms)",
-                            path.display()
-                        );
-                    }
+                            .map(|&d| Duration::try_from_secs_f64(d / 1000.0).unwrap_or_default())
+                            .collect()
+                    });
                 }
             }
             Ok(Box::new(source))
@@ -174,6 +173,9 @@ struct AnimationSource {
     delay: image::Delay,
     /// Whether a frame of another delay was warned about.
     told_delays: bool,
+    /// Each frame's display time, where they differ (see
+    /// [`FrameSource::frame_times`]).
+    times: Option<Vec<Duration>>,
     /// Frames decoded so far.
     decoded: u64,
 }
@@ -243,6 +245,7 @@ impl AnimationSource {
             ended: false,
             delay,
             told_delays: false,
+            times: None,
             decoded: 1,
         })
     }
@@ -251,6 +254,10 @@ impl AnimationSource {
 impl FrameSource for AnimationSource {
     fn info(&self) -> &VideoInfo {
         &self.info
+    }
+
+    fn frame_times(&self) -> Option<&[Duration]> {
+        self.times.as_deref()
     }
 
     fn next_frame(&mut self) -> Result<Option<Frame>> {

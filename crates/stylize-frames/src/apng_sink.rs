@@ -4,11 +4,12 @@ use std::io::BufWriter;
 use std::path::Path;
 
 use crate::error::{FramesError, Result};
-use crate::frame::{frame_durations, Fps, Frame};
+use crate::frame::Frame;
 use crate::frame_sink::FrameSink;
 use crate::spill::Spill;
 use crate::staging::StagedFile;
 use crate::stop_signal::StopSignal;
+use crate::timing::Timing;
 
 /// Spills frames (APNG needs the frame count before the first frame) and
 /// encodes them in `finish`.
@@ -16,7 +17,7 @@ pub(crate) struct ApngSink {
     staged: StagedFile,
     spill: Option<Spill>,
     stop: Option<StopSignal>,
-    fps: Fps,
+    timing: Timing,
     loop_forever: bool,
     always_animated: bool,
 }
@@ -24,7 +25,7 @@ pub(crate) struct ApngSink {
 impl ApngSink {
     pub(crate) fn new(
         output: &Path,
-        fps: Fps,
+        timing: Timing,
         loop_forever: bool,
         always_animated: bool,
         stop: Option<StopSignal>,
@@ -33,7 +34,7 @@ impl ApngSink {
             staged: StagedFile::new(output, ".tmp")?,
             spill: None,
             stop,
-            fps,
+            timing,
             loop_forever,
             always_animated,
         })
@@ -71,14 +72,16 @@ impl FrameSink for ApngSink {
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
         let animated = count > 1 || this.always_animated;
-        // Constant frame delay when the fraction fits APNG's u16 terms,
-        // else per-frame milliseconds that keep the total right.
-        let exact = match (u16::try_from(this.fps.1), u16::try_from(this.fps.0)) {
-            (Ok(num), Ok(den)) => Some((num, den)),
+        // Constant frame delay when every frame is at the rate and its
+        // fraction fits APNG's u16 terms, else per-frame milliseconds that
+        // keep the total right.
+        let (n, d) = this.timing.fps();
+        let exact = match (u16::try_from(d), u16::try_from(n)) {
+            (Ok(num), Ok(den)) if this.timing.is_constant() => Some((num, den)),
             _ => None,
         };
         let ms = if exact.is_none() {
-            frame_durations(this.fps, 1000, count)
+            this.timing.durations(1000, count)
         } else {
             Vec::new()
         };

@@ -71,32 +71,9 @@ fn gcd(mut a: u32, mut b: u32) -> u32 {
     a
 }
 
-/// Frame durations in units of `1 / units_per_second` s for `count` frames
-/// at `fps`: frame `k` ends at `round(k * units / fps)`, so rounding never
-/// accumulates and the total duration is right to half a unit.
-pub(crate) fn frame_durations(fps: Fps, units_per_second: u64, count: u64) -> Vec<u64> {
-    let (n, d) = (u64::from(fps.0.max(1)), u64::from(fps.1.max(1)));
-    // end(k) = round(k * d * units / n) = (2 k d units + n) / (2 n)
-    let end = |k: u64| -> u64 {
-        let num =
-            2u128 * u128::from(k) * u128::from(d) * u128::from(units_per_second) + u128::from(n);
-        u64::try_from(num / (2 * u128::from(n))).unwrap_or(u64::MAX)
-    };
-    (0..count).map(|k| end(k + 1) - end(k)).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_keep_the_total_right() {
-        assert_eq!(frame_durations((10, 1), 100, 3), vec![10, 10, 10]);
-        let ntsc = frame_durations((30000, 1001), 100, 30);
-        assert_eq!(ntsc.iter().sum::<u64>(), 100); // 30 frames = 1.001 s
-        assert!(ntsc.iter().all(|&d| d == 3 || d == 4));
-        assert_eq!(frame_durations((3, 1), 1000, 3), vec![333, 334, 333]);
-    }
 
     #[test]
     fn flatten_blends_onto_background() {

@@ -2,10 +2,12 @@
 //! options for creating one.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::error::{FramesError, Result};
 use crate::frame::{checked_fps, Fps, Frame};
 use crate::stop_signal::StopSignal;
+use crate::timing::Timing;
 use crate::y4m::Y4mChroma;
 use crate::yuv::YuvRange;
 
@@ -77,6 +79,15 @@ pub struct SinkOptions {
     /// file is still refused. Default `false`: any non-empty folder is
     /// refused.
     pub replace_frames: bool,
+    /// Each frame's display time, for animations (GIF, APNG, WebP): frame
+    /// `k` is shown `frame_times[k]` (rounded to the format's unit without
+    /// drift: hundredths of a second in GIFs, milliseconds in the others),
+    /// frames past the list at [`SinkOptions::fps`]. Pass the source's
+    /// [`FrameSource::frame_times`](crate::FrameSource::frame_times)
+    /// (sliced to the frames kept) to keep an animation's own timing.
+    /// Video outputs, Y4M and folders have one rate: they take `fps` only.
+    /// Default `None`: every frame at `fps`.
+    pub frame_times: Option<Vec<Duration>>,
 }
 
 impl Default for SinkOptions {
@@ -92,11 +103,18 @@ impl Default for SinkOptions {
             crf: None,
             stop: None,
             replace_frames: false,
+            frame_times: None,
         }
     }
 }
 
 impl SinkOptions {
+    /// When an animation's frames are shown: at
+    /// [`SinkOptions::frame_rate`], after [`SinkOptions::frame_times`].
+    pub(crate) fn timing(&self) -> Result<Timing> {
+        Ok(Timing::new(self.frame_rate()?, self.frame_times.as_deref()))
+    }
+
     /// The frame rate to write: [`SinkOptions::fps`] reduced, or
     /// [`DEFAULT_FPS`].
     pub(crate) fn frame_rate(&self) -> Result<Fps> {

@@ -2,6 +2,7 @@
 //! options for opening one.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::error::Result;
 use crate::frame::{Frame, VideoInfo};
@@ -37,6 +38,18 @@ pub trait FrameSource {
         self.info().frames
     }
 
+    /// Each frame's display time, where the input is an animation whose
+    /// frames are shown for really different times (a title frame held
+    /// for a second, a pause before the loop starts again), which one
+    /// rate does not describe: [`VideoInfo::fps`] is then its typical
+    /// frame's. `None` where the rate describes every frame. Give them
+    /// (sliced to the frames kept) to
+    /// [`SinkOptions::frame_times`](crate::SinkOptions::frame_times) to keep
+    /// the timing in an animation; a video output can only have the rate.
+    fn frame_times(&self) -> Option<&[Duration]> {
+        None
+    }
+
     /// The frames not read yet, as an iterator (see [`FrameIter`]).
     fn frames(&mut self) -> FrameIter<'_>
     where
@@ -59,6 +72,10 @@ impl<S: FrameSource + ?Sized> FrameSource for Box<S> {
 
     fn total_frames(&self) -> Option<u64> {
         (**self).total_frames()
+    }
+
+    fn frame_times(&self) -> Option<&[Duration]> {
+        (**self).frame_times()
     }
 }
 

@@ -7,12 +7,13 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use crate::error::{FramesError, Result};
-use crate::frame::{frame_durations, Fps, Frame};
+use crate::frame::Frame;
 use crate::frame_sink::FrameSink;
 use crate::palette::Palette;
 use crate::spill::Spill;
 use crate::staging::StagedFile;
 use crate::stop_signal::StopSignal;
+use crate::timing::Timing;
 
 /// The largest GIF side.
 const MAX_SIDE: u32 = u16::MAX as u32;
@@ -23,7 +24,7 @@ pub(crate) struct GifSink {
     staged: StagedFile,
     spill: Option<Spill>,
     stop: Option<StopSignal>,
-    fps: Fps,
+    timing: Timing,
     loop_forever: bool,
     dither: bool,
 }
@@ -31,7 +32,7 @@ pub(crate) struct GifSink {
 impl GifSink {
     pub(crate) fn new(
         output: &Path,
-        fps: Fps,
+        timing: Timing,
         loop_forever: bool,
         dither: bool,
         stop: Option<StopSignal>,
@@ -40,7 +41,7 @@ impl GifSink {
             staged: StagedFile::new(output, ".tmp")?,
             spill: None,
             stop,
-            fps,
+            timing,
             loop_forever,
             dither,
         })
@@ -87,7 +88,7 @@ impl FrameSink for GifSink {
         let (w, h) = spill.size();
         // Checked against MAX_SIDE in write_frame.
         let (w16, h16) = (w as u16, h as u16);
-        let delays = frame_durations(this.fps, 100, spill.len());
+        let delays = this.timing.durations(100, spill.len());
         let mut encoder = gif::Encoder::new(BufWriter::new(this.staged.file()), w16, h16, &rgb)
             .map_err(enc(&output))?;
         if this.loop_forever {

@@ -69,7 +69,10 @@
 //! dithering because its pattern stays in place from frame to frame. No
 //! frame has a local table. Delays are in 1/100 s: frame `k` ends at
 //! `round(k * 100 / fps)`, so rounding never accumulates (29.97 fps gives
-//! 3, 4, 3, 3, 4, ...). Browsers play delays under 2/100 s slowly, so
+//! 3, 4, 3, 3, 4, ...); with [`SinkOptions::frame_times`] (an input's
+//! own, where its frames are shown for different times) frame `k` ends at
+//! the sum of the first `k + 1` times, rounded the same way, and frames
+//! past the list follow at the rate. Browsers play delays under 2/100 s slowly, so
 //! GIFs above 50 fps do not play at their rate. Looping writes the
 //! NETSCAPE2.0 extension (infinite); otherwise none (play once).
 //!
@@ -77,7 +80,8 @@
 //!
 //! APNG (`.apng`, and `.png` with more than one frame): RGB, 8 bits,
 //! `fcTL` delay `fps.1 / fps.0` exactly when both fit in 16 bits, else
-//! rounded milliseconds that add up as for GIF; `acTL` plays 0 (forever)
+//! rounded milliseconds that add up as for GIF (always with
+//! [`SinkOptions::frame_times`]); `acTL` plays 0 (forever)
 //! or 1. Animated WebP: lossless `VP8L` frames from `image`'s encoder in
 //! a container written here (`VP8X`, `ANIM` with loop count 0 or 1,
 //! one `ANMF` per frame, no blending), durations in rounded milliseconds
@@ -106,6 +110,7 @@ mod source;
 mod spill;
 mod staging;
 mod stop_signal;
+mod timing;
 mod webp_sink;
 mod y4m;
 mod y4m_sink;
@@ -124,7 +129,7 @@ pub use image;
 pub use natural_sort::natural_cmp;
 pub use orientation::upright_size;
 pub use resample::{resize_part_to_rgb32f, resize_to_rgb32f, Resampling};
-pub use sink::{create_sink, takes_audio};
+pub use sink::{create_sink, takes_audio, takes_frame_times};
 pub use source::{open_source, reads_through_ffmpeg};
 pub use staging::check_output_not_inside;
 pub use staging::locked_temporary;

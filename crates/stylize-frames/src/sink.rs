@@ -33,6 +33,16 @@ pub fn takes_audio(output: &Path) -> bool {
     matches!(output_kind(output), Ok(OutputKind::Video(_)))
 }
 
+/// Whether [`create_sink`] makes `output` an animation (`.gif`, `.apng`,
+/// `.png`, `.webp`), the outputs that keep [`SinkOptions::frame_times`].
+/// `false` for an unsupported output too.
+pub fn takes_frame_times(output: &Path) -> bool {
+    matches!(
+        output_kind(output),
+        Ok(OutputKind::Gif | OutputKind::Png { .. } | OutputKind::Webp)
+    )
+}
+
 fn output_kind(output: &Path) -> Result<OutputKind> {
     let text = output.as_os_str().to_string_lossy();
     if text.ends_with('/') || text.ends_with(std::path::MAIN_SEPARATOR) || output.is_dir() {
@@ -88,23 +98,24 @@ fn output_kind(output: &Path) -> Result<OutputKind> {
 pub fn create_sink(output: &Path, options: &SinkOptions) -> Result<Box<dyn FrameSink>> {
     let kind = output_kind(output)?;
     let fps = options.frame_rate()?;
+    let timing = || options.timing();
     let inner: Box<dyn FrameSink> = match kind {
         OutputKind::Folder => Box::new(FolderSink::new(output, options.replace_frames)?),
         OutputKind::Gif => Box::new(GifSink::new(
             output,
-            fps,
+            timing()?,
             options.loop_forever,
             options.gif_dither,
             options.stop.clone(),
         )?),
         OutputKind::Png { always_animated } => Box::new(ApngSink::new(
             output,
-            fps,
+            timing()?,
             options.loop_forever,
             always_animated,
             options.stop.clone(),
         )?),
-        OutputKind::Webp => Box::new(WebpSink::new(output, fps, options.loop_forever)?),
+        OutputKind::Webp => Box::new(WebpSink::new(output, timing()?, options.loop_forever)?),
         OutputKind::Y4m => Box::new(Y4mSink::new(
             output,
             fps,

@@ -20,9 +20,10 @@ use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use crate::error::{FramesError, Result};
-use crate::frame::{Fps, Frame};
+use crate::frame::Frame;
 use crate::frame_sink::FrameSink;
 use crate::staging::StagedFile;
+use crate::timing::Timing;
 
 /// The largest WebP side.
 const MAX_SIDE: u32 = 16384;
@@ -33,26 +34,20 @@ const MAX_DURATION: u64 = (1 << 24) - 1;
 pub(crate) struct WebpSink {
     staged: StagedFile,
     writer: Option<BufWriter<File>>,
-    fps: Fps,
+    timing: Timing,
     loop_forever: bool,
     count: u64,
 }
 
 impl WebpSink {
-    pub(crate) fn new(output: &Path, fps: Fps, loop_forever: bool) -> Result<Self> {
+    pub(crate) fn new(output: &Path, timing: Timing, loop_forever: bool) -> Result<Self> {
         Ok(WebpSink {
             staged: StagedFile::new(output, ".tmp")?,
             writer: None,
-            fps,
+            timing,
             loop_forever,
             count: 0,
         })
-    }
-
-    /// Milliseconds frame `k` ends at, rounded, so durations add up.
-    fn end_ms(&self, k: u64) -> u64 {
-        let (n, d) = (u128::from(self.fps.0), u128::from(self.fps.1));
-        u64::try_from((2 * u128::from(k) * d * 1000 + n) / (2 * n)).unwrap_or(u64::MAX)
     }
 }
 
@@ -138,7 +133,8 @@ impl FrameSink for WebpSink {
             self.writer = Some(writer);
         }
         let k = self.count;
-        let duration = (self.end_ms(k + 1) - self.end_ms(k)).min(MAX_DURATION);
+        let duration =
+            (self.timing.start(k + 1, 1000) - self.timing.start(k, 1000)).min(MAX_DURATION);
         let mut anmf = Vec::new();
         anmf.extend_from_slice(&[0; 6]); // x / 2, y / 2
         anmf.extend_from_slice(&u24(w - 1));

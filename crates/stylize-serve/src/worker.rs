@@ -340,16 +340,21 @@ fn paint_image(
     }
 }
 
-/// The clip's frames (at most `settings.max_video_frames`), and how many
-/// there are when the source knows.
+/// A clip's frames (at most `settings.max_video_frames`), how many there
+/// are when the source knows, and each one's display time where they
+/// differ (an animation's title frame or pause, kept in the GIF).
+struct Clip<I> {
+    total: Option<usize>,
+    times: Option<Vec<Duration>>,
+    frames: I,
+}
+
+/// The frames of the clip `file` (see [`Clip`]).
 fn clip_frames(
     file: &std::path::Path,
     settings: &WorkerSettings,
 ) -> Result<
-    (
-        Option<usize>,
-        impl Iterator<Item = Result<DynamicImage, stylize::Error>>,
-    ),
+    Clip<impl Iterator<Item = Result<DynamicImage, stylize::Error>>>,
     stylize_frames::FramesError,
 > {
     let max = settings.max_video_frames;
@@ -359,6 +364,9 @@ fn clip_frames(
     };
     let mut source = open_source(file, &options)?;
     let total = source.total_frames().map(|n| (n as usize).min(max));
+    let times = source
+        .frame_times()
+        .map(|t| t.iter().take(max).copied().collect());
     let mut read = 0usize;
     let name = file.display().to_string();
     let frames = std::iter::from_fn(move || {
@@ -381,7 +389,11 @@ fn clip_frames(
             Err(e) => Some(Err(stylize::Error::FrameSource(Box::new(e)))),
         }
     });
-    Ok((total, frames))
+    Ok(Clip {
+        total,
+        times,
+        frames,
+    })
 }
 
 /// A fast clip: each frame through the network at the job's size, blended
@@ -405,7 +417,11 @@ fn paint_fast_clip(
         Ok(s) => s,
         Err(message) => return Outcome::Failed(message),
     };
-    let (total, frames) = match clip_frames(file, settings) {
+    let Clip {
+        total,
+        times,
+        frames,
+    } = match clip_frames(file, settings) {
         Ok(f) => f,
         Err(e) => return fail(&e),
     };
@@ -416,6 +432,7 @@ fn paint_fast_clip(
     let path = task.dir.join("result.gif");
     let sink_options = SinkOptions {
         fps: task.fps,
+        frame_times: times,
         ..SinkOptions::default()
     };
     let mut sink = match create_sink(&path, &sink_options) {
@@ -495,7 +512,11 @@ fn paint_clip(
     observer: JobObserver,
 ) -> Outcome {
     let fail = |e: &dyn std::error::Error| Outcome::Failed(with_causes(e));
-    let (total, mut frames) = match clip_frames(file, settings) {
+    let Clip {
+        total,
+        times,
+        mut frames,
+    } = match clip_frames(file, settings) {
         Ok(f) => f,
         Err(e) => return fail(&e),
     };
@@ -536,7 +557,12 @@ fn paint_clip(
     // together keeps nothing; a clip stopped by a cancel keeps the GIF of
     // its finished frames.
     let cancel = (!summary.stopped).then_some(&task.cancel);
-    let written = match assemble_gif(&files, &path, task.fps, cancel) {
+    let timing = SinkOptions {
+        fps: task.fps,
+        frame_times: times,
+        ..SinkOptions::default()
+    };
+    let written = match assemble_gif(&files, &path, timing, cancel) {
         Ok(w) => w,
         Err(e) => return Outcome::Failed(with_causes(e.as_ref())),
     };
@@ -553,13 +579,14 @@ fn paint_clip(
     }
 }
 
-/// The finished frames `files` as the GIF `path`. A `cancel` set before
+/// The finished frames `files` as the GIF `path`, at `timing`'s rate and
+/// frame times. A `cancel` set before
 /// the last frame is encoded stops the writing and leaves no file
 /// (`Ok(false)`); no frames write nothing either. `Ok(true)`: written.
 fn assemble_gif(
     files: &[PathBuf],
     path: &Path,
-    fps: Option<(u32, u32)>,
+    timing: SinkOptions,
     cancel: Option<&Arc<AtomicBool>>,
 ) -> Result<bool, Box<dyn std::error::Error>> {
     if files.is_empty() {
@@ -569,10 +596,9 @@ fn assemble_gif(
     let mut sink = create_sink(
         path,
         &SinkOptions {
-            fps,
             // The encoding's last pass (palette and frames) hears it too.
             stop: cancel.map(|c| StopSignal::new(c.clone())),
-            ..SinkOptions::default()
+            ..timing
         },
     )?;
     for f in files {
@@ -665,11 +691,42 @@ mod tests {
             ffmpeg,
             output_dir: None,
         };
-        let (total, frames) = clip_frames(&clip, &settings).unwrap();
+        let Clip { total, frames, .. } = clip_frames(&clip, &settings).unwrap();
         assert_eq!(total, None, "the test needs a clip of unknown length");
         let frames: Vec<_> = frames.collect();
         assert_eq!(frames.len(), 4);
         assert!(frames.iter().all(Result::is_ok));
+    }
+
+    /// A GIF whose frames are shown for different times (a title frame)
+    /// gives them, cut at the frame limit, for the painted GIF to keep.
+    #[test]
+    fn a_clips_own_frame_times_are_kept_to_the_frame_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let clip = dir.path().join("titled.gif");
+        {
+            let file = std::fs::File::create(&clip).unwrap();
+            let mut encoder = image::codecs::gif::GifEncoder::new(file);
+            for (k, ms) in [1000u32, 40, 40, 40, 40, 40].into_iter().enumerate() {
+                let rgba =
+                    image::RgbaImage::from_pixel(16, 16, image::Rgba([k as u8 * 40, 9, 9, 255]));
+                let delay = image::Delay::from_numer_denom_ms(ms, 1);
+                encoder
+                    .encode_frame(image::Frame::from_parts(rgba, 0, 0, delay))
+                    .unwrap();
+            }
+        }
+        let settings = WorkerSettings {
+            preview_interval: Duration::from_millis(50),
+            preview_side: 64,
+            max_video_frames: 4,
+            ffmpeg: PathBuf::from("ffmpeg"),
+            output_dir: None,
+        };
+        let Clip { total, times, .. } = clip_frames(&clip, &settings).unwrap();
+        assert_eq!(total, Some(4));
+        let ms = [1000, 40, 40, 40].map(Duration::from_millis);
+        assert_eq!(times.as_deref(), Some(&ms[..]));
     }
 
     /// The network's one pass cannot be interrupted: a cancel that
@@ -747,7 +804,8 @@ mod tests {
         let files = painted_frames(tmp.path());
         let gif = tmp.path().join("result.gif");
         let cancel = Arc::new(AtomicBool::new(true));
-        assert!(!assemble_gif(&files, &gif, None, Some(&cancel)).unwrap());
+        let timing = || SinkOptions::default();
+        assert!(!assemble_gif(&files, &gif, timing(), Some(&cancel)).unwrap());
         assert!(!gif.exists());
         let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
             .unwrap()
@@ -758,7 +816,11 @@ mod tests {
 
         cancel.store(false, Ordering::Relaxed);
         for cancel in [Some(&cancel), None] {
-            assert!(assemble_gif(&files, &gif, Some((10, 1)), cancel).unwrap());
+            let timing = SinkOptions {
+                fps: Some((10, 1)),
+                ..SinkOptions::default()
+            };
+            assert!(assemble_gif(&files, &gif, timing, cancel).unwrap());
             let decoder = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(
                 std::fs::File::open(&gif).unwrap(),
             ))
@@ -770,7 +832,7 @@ mod tests {
             std::fs::remove_file(&gif).unwrap();
         }
         // No frames: nothing written.
-        assert!(!assemble_gif(&[], &gif, None, None).unwrap());
+        assert!(!assemble_gif(&[], &gif, timing(), None).unwrap());
         assert!(!gif.exists());
     }
 }

@@ -3,9 +3,10 @@
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
+use std::time::Duration;
 
 use image::AnimationDecoder;
-use stylize_frames::SinkOptions;
+use stylize_frames::{FrameSource, SinkOptions};
 
 use crate::common::*;
 
@@ -265,6 +266,72 @@ fn an_animation_is_read_at_its_typical_frames_rate() {
     }
     let (info, back) = read_all(&path).unwrap();
     assert_eq!((info.fps, back.len()), (Some((25, 1)), 5));
+}
+
+/// Each frame's display time in ms of an APNG or WebP, read with `image`.
+fn animation_delays(path: &Path) -> Vec<f64> {
+    let file = || BufReader::new(File::open(path).unwrap());
+    let frames = if path.extension().is_some_and(|e| e == "webp") {
+        image::codecs::webp::WebPDecoder::new(file())
+            .unwrap()
+            .into_frames()
+    } else {
+        image::codecs::png::PngDecoder::new(file())
+            .unwrap()
+            .apng()
+            .unwrap()
+            .into_frames()
+    };
+    let ms = |f: image::Frame| {
+        let (n, d) = f.delay().numer_denom_ms();
+        f64::from(n) / f64::from(d)
+    };
+    frames.map(|f| ms(f.unwrap())).collect()
+}
+
+/// An animation whose frames are shown for really different times (a
+/// one-second title frame, a half-second pause at the end) gives them
+/// (`FrameSource::frame_times`), and every animation output keeps them
+/// given as `SinkOptions::frame_times`, frames past them at the rate. One
+/// of even frames (a 30 fps GIF's 3 and 4 cs) gives none: its rate says it.
+#[test]
+fn an_animations_own_frame_times_are_kept() {
+    let dir = tempdir();
+    let even = dir.path().join("even.gif");
+    write(&even, &frames(6), &options((30, 1))).unwrap();
+    let source = stylize_frames::open_source(&even, &Default::default()).unwrap();
+    assert_eq!(source.frame_times(), None);
+
+    let titled = dir.path().join("titled.gif");
+    let times: Vec<Duration> = [1000, 40, 40, 40, 500]
+        .into_iter()
+        .map(Duration::from_millis)
+        .collect();
+    let with_times = SinkOptions {
+        frame_times: Some(times.clone()),
+        ..options((25, 1))
+    };
+    write(&titled, &frames(5), &with_times).unwrap();
+    assert_eq!(gif_structure(&titled).0, [100, 4, 4, 4, 50]);
+    let source = stylize_frames::open_source(&titled, &Default::default()).unwrap();
+    assert_eq!(source.info().fps, Some((25, 1)));
+    assert_eq!(source.frame_times(), Some(&times[..]));
+
+    // Each animation keeps them; two frames more follow at 25 fps.
+    for name in ["out.gif", "out.apng", "out.webp"] {
+        let out = dir.path().join(name);
+        write(&out, &frames(7), &with_times).unwrap();
+        let ms: Vec<f64> = if name.ends_with("gif") {
+            gif_structure(&out)
+                .0
+                .iter()
+                .map(|&cs| f64::from(cs) * 10.0)
+                .collect()
+        } else {
+            animation_delays(&out)
+        };
+        assert_eq!(ms, [1000.0, 40.0, 40.0, 40.0, 500.0, 40.0, 40.0], "{name}");
+    }
 }
 
 /// A GIF of a few dozen bytes whose screen claims 20000x20000 px: refused
