@@ -17,7 +17,7 @@ const MAX_NAME_BYTES: usize = 200;
 /// paintings' (their file stems, `+` between), `-stopped` for a cancelled
 /// job's image so far, and the result's extension, all reduced to
 /// letters, digits, `-`, `_` and `.` so that any upload's name makes a
-/// plain file name.
+/// plain file name, which never starts with `-`.
 pub(crate) fn kept_name(photo: &str, paintings: &[String], stopped: bool, ext: &str) -> String {
     let part = |name: &str| {
         let stem = Path::new(name)
@@ -51,6 +51,11 @@ pub(crate) fn kept_name(photo: &str, paintings: &[String], stopped: bool, ext: &
     }
     if stopped {
         name.push_str("-stopped");
+    }
+    // A name starting with `-` would be read as an option by `rm *` or
+    // `mv * dir` in that folder.
+    if name.starts_with('-') {
+        name.replace_range(..1, "_");
     }
     if name.len() > MAX_NAME_BYTES {
         let mut cut = MAX_NAME_BYTES;
@@ -120,6 +125,11 @@ mod tests {
             "passwd-y_z_.png"
         );
         assert_eq!(kept_name("", &[], false, "png"), "image.png");
+        // Never an option to `rm *`.
+        assert_eq!(
+            kept_name("--output=x.png", &styles(&["-rf.png"]), false, "png"),
+            "_-output_x--rf.png"
+        );
         // A built-in style mix, as the board names it.
         assert_eq!(
             kept_name("cat.png", &styles(&["builtin 3:0_5,12:0_5"]), false, "png"),

@@ -198,11 +198,37 @@ fn shown(text: &str) -> String {
     out
 }
 
-/// The last component of a browser's file name, without control
-/// characters, at most 100 characters: shown, never used as a path.
+/// Characters that change how text around them is shown without being
+/// seen: bidirectional overrides and isolates (`\u{202E}gnp.exe` shows as
+/// `exe.png`), zero-width ones, the soft hyphen, the byte-order mark.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
+
+/// The last component of a browser's file name, its quote and line
+/// breaks decoded as a browser's form encodes them (`%22`, `%0A`, `%0D`),
+/// without control or invisible characters, at most 100 characters:
+/// shown, never used as a path.
 fn clean_name(raw: &str) -> String {
-    let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
-    let name: String = base.chars().filter(|c| !c.is_control()).take(100).collect();
+    let decoded = raw
+        .replace("%22", "\"")
+        .replace("%0A", "\n")
+        .replace("%0D", "\r");
+    let base = decoded.rsplit(['/', '\\']).next().unwrap_or(&decoded);
+    let name: String = base
+        .chars()
+        .filter(|&c| !c.is_control() && !is_invisible(c))
+        .take(100)
+        .collect();
     if name.is_empty() {
         "upload".into()
     } else {
@@ -369,6 +395,12 @@ mod tests {
         assert_eq!(clean_name("C:\\Users\\me\\cat.jpg"), "cat.jpg");
         assert_eq!(clean_name(""), "upload");
         assert_eq!(clean_name("a\u{0}b.png"), "ab.png");
+        // As a browser sends `we"ird.png` and a name with a line break.
+        assert_eq!(clean_name("we%22ird.png"), "we\"ird.png");
+        assert_eq!(clean_name("new%0Aline%0D.png"), "newline.png");
+        // Shown as `exe.png` were the override kept.
+        assert_eq!(clean_name("\u{202E}gnp.exe"), "gnp.exe");
+        assert_eq!(clean_name("a\u{200B}b\u{FEFF}.png"), "ab.png");
     }
 
     #[test]
