@@ -258,8 +258,9 @@ pub struct ServeArgs {
     /// far too) into this folder, named after its photo and paintings
     /// (`chelsea-udnie.png`; `-2` added when taken: nothing there is
     /// replaced), so that quitting the server loses no painting. Made if
-    /// needed. Default: results live only until removed or the server
-    /// quits.
+    /// needed (again if removed while the server runs); one where no file
+    /// can be written stops the server from starting. Default: results
+    /// live only until removed or the server quits.
     #[arg(long, value_name = "FOLDER")]
     pub output_dir: Option<PathBuf>,
 }

@@ -28,7 +28,7 @@ pub enum Error {
     },
     /// The folder results are kept in
     /// ([`ServeConfig::output_dir`](crate::ServeConfig::output_dir)).
-    #[error("{path}: cannot create the output folder")]
+    #[error("{path}: cannot create the output folder or write a file in it")]
     OutputDir {
         /// The folder.
         path: PathBuf,

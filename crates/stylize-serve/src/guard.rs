@@ -1,7 +1,10 @@
 //! A local server is still a server: only the `Host` names of this server
 //! are served (a web page elsewhere cannot reach it through DNS
 //! rebinding: 421), and a request that changes anything (`POST`,
-//! `DELETE`) must come from this server's own page (`Origin`: 403).
+//! `DELETE`) must come from this server's own page (`Origin`: 403), as
+//! must any request for its data (`/api/`) that a browser says another
+//! site made (`Sec-Fetch-Site`, or a foreign `Origin`: 403): an `<img>` on
+//! a page elsewhere cannot make it build a ZIP of every result.
 //! Every answer also tells browsers not to show it inside another site's
 //! frame (where clicks on the page would carry its own `Origin`) and not
 //! to let other sites load what it serves.
@@ -156,6 +159,18 @@ fn verdict(guard: &Guard, request: &Request) -> Result<(), ApiError> {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "requests that change anything must come from this server's page (the Origin header is missing or foreign)",
+        ));
+    }
+    // Reading is open to a typed address, a script or curl (which send
+    // neither header), and to the page itself (`same-origin`).
+    let other_site =
+        header_str(header::HeaderName::from_static("sec-fetch-site")).is_some_and(|s| {
+            s.eq_ignore_ascii_case("cross-site") || s.eq_ignore_ascii_case("same-site")
+        }) || (header_str(header::ORIGIN).is_some() && !origin_ok());
+    if request.uri().path().starts_with("/api/") && other_site {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "this server's data is for its own page: a request another site's page made is refused",
         ));
     }
     Ok(())

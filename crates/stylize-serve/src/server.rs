@@ -64,10 +64,14 @@ impl Server {
                 source,
             })?;
         if let Some(out) = &config.output_dir {
-            std::fs::create_dir_all(out).map_err(|source| Error::OutputDir {
-                path: out.clone(),
-                source,
-            })?;
+            // Made, and a file written there and removed: a folder that
+            // cannot take one is refused now, not found out job by job.
+            std::fs::create_dir_all(out)
+                .and_then(|()| stylize::output_tempfile(out, ".stylize-check-"))
+                .map_err(|source| Error::OutputDir {
+                    path: out.clone(),
+                    source,
+                })?;
         }
         let board = Arc::new(Board::new(config.max_queue, config.max_queued_bytes));
         let stylizer = Arc::new(stylizer);

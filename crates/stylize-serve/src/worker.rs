@@ -128,7 +128,10 @@ fn keep_result(board: &Board, id: u64, outcome: &Outcome, dir: &Path) {
         .extension()
         .map_or_else(|| "png".to_string(), |e| e.to_string_lossy().into_owned());
     let name = crate::kept_result::kept_name(&photo, &paintings, stopped, &ext);
-    match crate::kept_result::keep(result, dir, &name) {
+    // A folder removed while the server runs is made again.
+    let kept =
+        std::fs::create_dir_all(dir).and_then(|()| crate::kept_result::keep(result, dir, &name));
+    match kept {
         Ok(path) => {
             log::info!("job {id}: result kept as {}", path.display());
             board.set_kept(id, path);

@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -245,6 +246,41 @@ async fn security_checks() {
             assert!(error_of(&v).contains("Origin"));
         }
     }
+    // Data another site's page asks for (an `<img>` of the ZIP of every
+    // result, which the server would build): refused; the page's own,
+    // a typed address and a script (no such headers) are served.
+    let read = |fetch_site: Option<&str>, origin: Option<&str>, uri: &str| {
+        let mut request = Request::get(uri).header(header::HOST, HOST);
+        if let Some(site) = fetch_site {
+            request = request.header("sec-fetch-site", site);
+        }
+        if let Some(o) = origin {
+            request = request.header(header::ORIGIN, o);
+        }
+        request.body(Body::empty()).expect("request")
+    };
+    for uri in ["/api/results.zip", "/api/info", "/api/network-styles/7.jpg"] {
+        for (site, origin) in [
+            (Some("cross-site"), None),
+            (Some("same-site"), None),
+            (None, Some("http://evil.example")),
+        ] {
+            let (status, v) = json(&app, read(site, origin, uri)).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{uri} {site:?} {origin:?}");
+            assert!(error_of(&v).contains("another site"), "{v}");
+        }
+    }
+    for (site, origin) in [
+        (Some("same-origin"), Some(ORIGIN)),
+        (Some("none"), None),
+        (None, None),
+    ] {
+        let (status, v) = json(&app, read(site, origin, "/api/info")).await;
+        assert_eq!(status, StatusCode::OK, "{site:?} {origin:?}: {v}");
+    }
+    // The page itself may be opened from a link on another site.
+    let (status, _, _) = send(&app, read(Some("cross-site"), None, "/")).await;
+    assert_eq!(status, StatusCode::OK);
     // Too large: chelsea.jpg is 38 KB, the limit 24 KiB.
     let photo = asset("chelsea.jpg");
     assert!(photo.len() > 24 << 10);
@@ -853,6 +889,40 @@ async fn a_job_from_upload_to_download() {
     }
 }
 
+/// An output folder that cannot be made, or that takes no file (`/proc`
+/// even for root; before, a read-only one was taken and every job's copy
+/// failed), stops the server from starting.
+#[test]
+fn an_output_folder_that_takes_no_file_is_refused_at_start() {
+    let Some(path) = hed_weights("an_output_folder_that_takes_no_file_is_refused_at_start") else {
+        return;
+    };
+    let weights = stylize::load_vgg_weights(&path, None).expect("weights load");
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let mut bad = vec![file.join("kept")];
+    if cfg!(target_os = "linux") {
+        bad.push(PathBuf::from("/proc"));
+    }
+    for dir in bad {
+        let stylizer = stylize::Stylizer::new(&weights);
+        let config = stylize_serve::ServeConfig {
+            output_dir: Some(dir.clone()),
+            ..quick_config()
+        };
+        let Err(e) = stylize_serve::Server::with_fast(stylizer, None, "hed", config) else {
+            panic!("{} was taken as the output folder", dir.display());
+        };
+        assert!(
+            e.to_string()
+                .ends_with("cannot create the output folder or write a file in it"),
+            "{e}"
+        );
+    }
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
+}
+
 /// With `output_dir` (`serve --output-dir`), each finished job's result is
 /// also written there, named after its photo and painting, never
 /// replacing a file (a second job of the same pair gets `-2`; a file the
@@ -936,10 +1006,20 @@ async fn results_are_kept_in_the_output_folder() {
     assert_eq!(job["kept_as"], "chelsea-udnie-stopped.png", "{job}");
     assert!(image::open(dir.join("chelsea-udnie-stopped.png")).is_ok());
 
-    // A copy that cannot be written is a warning on the job (without the
-    // folder), and the result is still there.
+    // A folder removed while the server runs is made again.
     let aside = out.path().join("aside");
     std::fs::rename(&dir, &aside).unwrap();
+    let (status, job) = json(&app, fast(r#"{"method":"fast","size":64}"#)).await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let id = job["id"].as_u64().expect("id");
+    let job = wait_for(&app, id, "done", |j| j["state"] == "done").await;
+    assert_eq!(job["kept_as"], "chelsea-udnie.png", "{job}");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // A copy that cannot be written (a file where the folder was) is a
+    // warning on the job (without the folder), and the result is still
+    // there.
+    std::fs::write(&dir, b"in the way").unwrap();
     let (status, job) = json(&app, fast(r#"{"method":"fast","size":64}"#)).await;
     assert_eq!(status, StatusCode::CREATED, "{job}");
     let id = job["id"].as_u64().expect("id");
@@ -953,6 +1033,7 @@ async fn results_are_kept_in_the_output_folder() {
     );
     let (status, _, _) = send(&app, get(&format!("/api/jobs/{id}/result"))).await;
     assert_eq!(status, StatusCode::OK);
+    std::fs::remove_file(&dir).unwrap();
     std::fs::rename(&aside, &dir).unwrap();
 
     // The server's own files go when it does; the kept ones stay.
