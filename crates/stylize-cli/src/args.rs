@@ -240,7 +240,8 @@ pub struct ServeArgs {
     pub preview_interval_ms: u64,
 
     /// Refuse jobs estimated to need more memory than this (e.g. 8G).
-    /// Default: the machine's memory (or the container's limit).
+    /// Default: the memory this process may use: the machine's, a container's cgroup
+    /// limit or what `ulimit -v` leaves, whichever is lowest.
     #[arg(long, value_name = "SIZE", value_parser = memory_size)]
     pub max_memory: Option<u64>,
 
@@ -315,7 +316,7 @@ pub struct ImageArgs {
     /// Write the working-size images, the initial image, the costs and
     /// gradient at it, and the final image as .npy/.json into DIR (for the
     /// PyTorch reference comparison in reference/).
-    #[arg(long, value_name = "DIR", hide = true)]
+    #[arg(long, value_name = "DIR")]
     pub dump: Option<PathBuf>,
 
     /// Also save the image every N iterations, as STEM.NNNN.EXT beside the
@@ -479,8 +480,8 @@ pub struct CommonArgs {
 
     /// Refuse a run whose estimated peak memory exceeds this (e.g. 8G,
     /// 512M), before any work; the message says what --size fits. Default:
-    /// the memory this process may use (the machine's, or a container's
-    /// cgroup limit when lower).
+    /// the memory this process may use: the machine's, a container's cgroup
+    /// limit or what `ulimit -v` leaves, whichever is lowest.
     #[arg(long, value_name = "SIZE", value_parser = memory_size)]
     pub max_memory: Option<u64>,
 
@@ -821,7 +822,8 @@ pub struct FastArgs {
     pub sheet: bool,
 
     /// Output image, or a folder when --content is one (created if needed;
-    /// each output keeps its input's file name).
+    /// each output keeps its input's file name, replacing an earlier
+    /// painting of that name: a second run tries another painting).
     #[arg(long, short = 'o', value_name = "IMAGE|FOLDER")]
     pub output: PathBuf,
 
@@ -878,8 +880,8 @@ pub struct FastArgs {
 
     /// Refuse an image whose run is estimated to need more memory than
     /// this (e.g. 8G, 512M), before it is painted; the message says what
-    /// --size fits. Default: the memory this process may use (the
-    /// machine's, or a container's cgroup limit when lower).
+    /// --size fits. Default: the memory this process may use: the machine's, a container's cgroup
+    /// limit or what `ulimit -v` leaves, whichever is lowest.
     #[arg(long, value_name = "SIZE", value_parser = memory_size)]
     pub max_memory: Option<u64>,
 

@@ -70,7 +70,7 @@ pub enum Preset {
     #[cfg_attr(
         feature = "clap",
         value(
-            help = "The blog post's program this tool started from (not --seed): VGG19, Adam at 0.01, 500 iterations at 400 px from the photo plus noise"
+            help = "The blog post's program this tool started from (not --seed): VGG19, Adam at 0.01, 500 iterations from the photo plus noise; a photo at 400 px"
         )
     )]
     Seed,
@@ -80,7 +80,7 @@ pub enum Preset {
     #[cfg_attr(
         feature = "clap",
         value(
-            help = "Gatys, Ecker & Bethge (2015): VGG16/19 relu4_2 content, relu1_1..relu5_1 style, L-BFGS from the photo, 300 iterations at 512 px"
+            help = "Gatys, Ecker & Bethge (2015): VGG16/19 relu4_2 content, relu1_1..relu5_1 style, L-BFGS from the photo, 300 iterations; a photo at 512 px"
         )
     )]
     Gatys,
