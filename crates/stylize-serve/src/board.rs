@@ -484,9 +484,13 @@ impl Board {
             .get(&id)
             .ok_or_else(|| ApiError::not_found(format!("job {id}")))?;
         if job.state == JobState::Running {
-            return Err(ApiError::conflict(format!(
-                "job {id} is running; cancel it first, then remove it"
-            )));
+            // Cancelled and not yet stopped: it stops at its next step.
+            let stopping = job.cancel.load(Ordering::Relaxed);
+            return Err(ApiError::conflict(if stopping {
+                format!("job {id} is stopping after its cancel; remove it once it has (a moment)")
+            } else {
+                format!("job {id} is running; cancel it first, then remove it")
+            }));
         }
         inner.queue.retain(|&q| q != id);
         let dir = inner

@@ -1068,6 +1068,8 @@ async fn costs_csv(State(app): State<Arc<App>>, Path(id): Path<u64>) -> ApiResul
                 header::CONTENT_DISPOSITION,
                 disposition("attachment", &name),
             ),
+            // It grows while the job runs, as every job file changes.
+            (header::CACHE_CONTROL, "no-store".to_string()),
         ],
         csv,
     )

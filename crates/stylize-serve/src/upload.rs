@@ -150,9 +150,11 @@ pub(crate) async fn read_form(mut form: Multipart, limit: usize) -> Result<JobFo
             "builtin" => {
                 let name = text(bytes)?;
                 let style = crate::assets::builtin_style(name.trim()).ok_or_else(|| {
+                    let names: Vec<&str> = crate::assets::bundled_painting_names().collect();
                     ApiError::bad_request(format!(
-                        "no bundled style named `{}`",
-                        shown(name.trim())
+                        "no bundled style named `{}`: the bundled ones are {}",
+                        shown(name.trim()),
+                        names.join(", ")
                     ))
                 })?;
                 styles.push(StylePart::Builtin(style));
@@ -344,11 +346,20 @@ fn clip_container(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
 /// Writes `file` into `dir` as `stem.ext`.
 ///
 /// # Errors
-/// 500 when it cannot be written.
+/// 507 when the disk is full, 500 when it cannot be written otherwise.
 pub(crate) fn store(dir: &Path, stem: &str, file: &UploadedFile) -> Result<PathBuf, ApiError> {
     let path = dir.join(format!("{stem}.{}", file.ext));
-    std::fs::write(&path, &file.bytes)
-        .map_err(|e| ApiError::internal(format!("cannot store the upload: {e}")))?;
+    std::fs::write(&path, &file.bytes).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::StorageFull {
+            ApiError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "the server's disk is full: the upload cannot be stored; remove finished jobs \
+                 (or free space where it keeps them) and try again",
+            )
+        } else {
+            ApiError::internal(format!("cannot store the upload: {e}"))
+        }
+    })?;
     Ok(path)
 }
 
