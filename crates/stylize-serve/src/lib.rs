@@ -32,6 +32,7 @@
 //! ```
 
 mod api_error;
+mod api_path;
 mod app;
 mod assets;
 mod board;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,6 +15,7 @@ use serde::Deserialize;
 use stylize::StyleConfig;
 
 use crate::api_error::{with_causes, ApiError};
+use crate::api_path::ApiPath;
 use crate::app::App;
 use crate::assets::{BuiltinStyle, APP_JS, BUILTIN_STYLES, INDEX_HTML, STYLE_CSS};
 use crate::guard::{self, Guard};
@@ -103,7 +104,7 @@ async fn style_css() -> Response {
     no_store("text/css; charset=utf-8", STYLE_CSS)
 }
 
-async fn style_image(Path(file): Path<String>) -> ApiResult<Response> {
+async fn style_image(ApiPath(file): ApiPath<String>) -> ApiResult<Response> {
     let style = file
         .strip_suffix(".jpg")
         .and_then(crate::assets::builtin_style)
@@ -121,7 +122,7 @@ async fn style_image(Path(file): Path<String>) -> ApiResult<Response> {
 /// The fast network's built-in style `N` on a bundled photo (`N.jpg`).
 async fn network_style_swatch(
     State(app): State<Arc<App>>,
-    Path(file): Path<String>,
+    ApiPath(file): ApiPath<String>,
 ) -> ApiResult<Response> {
     let index: usize = file
         .strip_suffix(".jpg")
@@ -927,12 +928,12 @@ async fn list_jobs(State(app): State<Arc<App>>) -> Json<Vec<crate::job::JobView>
 
 async fn get_job(
     State(app): State<Arc<App>>,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
 ) -> ApiResult<Json<crate::job::JobView>> {
     app.board.with_job(id, |j, pos| Json(j.view(pos)))
 }
 
-async fn preview(State(app): State<Arc<App>>, Path(id): Path<u64>) -> ApiResult<Response> {
+async fn preview(State(app): State<Arc<App>>, ApiPath(id): ApiPath<u64>) -> ApiResult<Response> {
     let jpeg = app.board.with_job(id, |j, _| j.preview.clone())?;
     let jpeg = jpeg.ok_or_else(|| ApiError::not_found(format!("a preview of job {id}")))?;
     Ok(no_store("image/jpeg", jpeg.as_ref().clone()))
@@ -944,7 +945,7 @@ async fn read_file(path: PathBuf, what: &str) -> ApiResult<Vec<u8>> {
         .map_err(|e| ApiError::internal(format!("cannot read {what}: {e}")))
 }
 
-async fn result(State(app): State<Arc<App>>, Path(id): Path<u64>) -> ApiResult<Response> {
+async fn result(State(app): State<Arc<App>>, ApiPath(id): ApiPath<u64>) -> ApiResult<Response> {
     let (path, kind, name) = app.board.with_job(id, |j, _| {
         (j.result_file.clone(), j.result_type().0, j.result_name())
     })?;
@@ -961,7 +962,7 @@ async fn result(State(app): State<Arc<App>>, Path(id): Path<u64>) -> ApiResult<R
         .into_response())
 }
 
-async fn content(State(app): State<Arc<App>>, Path(id): Path<u64>) -> ApiResult<Response> {
+async fn content(State(app): State<Arc<App>>, ApiPath(id): ApiPath<u64>) -> ApiResult<Response> {
     let (path, kind) = app
         .board
         .with_job(id, |j, _| (j.content_file.clone(), j.content_type))?;
@@ -971,7 +972,7 @@ async fn content(State(app): State<Arc<App>>, Path(id): Path<u64>) -> ApiResult<
 
 async fn style_of_job(
     State(app): State<Arc<App>>,
-    Path((id, k)): Path<(u64, usize)>,
+    ApiPath((id, k)): ApiPath<(u64, usize)>,
 ) -> ApiResult<Response> {
     let source = app
         .board
@@ -982,7 +983,10 @@ async fn style_of_job(
     }
 }
 
-async fn mask_of_job(State(app): State<Arc<App>>, Path(id): Path<u64>) -> ApiResult<Response> {
+async fn mask_of_job(
+    State(app): State<Arc<App>>,
+    ApiPath(id): ApiPath<u64>,
+) -> ApiResult<Response> {
     let mask = app.board.with_job(id, |j, _| j.mask.clone())?;
     let mask = mask.ok_or_else(|| ApiError::not_found(format!("the mask of job {id}")))?;
     Ok(no_store(
@@ -1057,7 +1061,7 @@ async fn results_zip(State(app): State<Arc<App>>) -> ApiResult<Response> {
     Ok(response)
 }
 
-async fn costs_csv(State(app): State<Arc<App>>, Path(id): Path<u64>) -> ApiResult<Response> {
+async fn costs_csv(State(app): State<Arc<App>>, ApiPath(id): ApiPath<u64>) -> ApiResult<Response> {
     let (csv, name) = app
         .board
         .with_job(id, |j, _| (j.costs_csv(), costs_name(&j.result_name())))?;
@@ -1115,12 +1119,15 @@ fn disposition(kind: &str, name: &str) -> String {
 
 async fn cancel(
     State(app): State<Arc<App>>,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
 ) -> ApiResult<Json<crate::job::JobView>> {
     app.board.cancel(id).map(Json)
 }
 
-async fn delete_job(State(app): State<Arc<App>>, Path(id): Path<u64>) -> ApiResult<StatusCode> {
+async fn delete_job(
+    State(app): State<Arc<App>>,
+    ApiPath(id): ApiPath<u64>,
+) -> ApiResult<StatusCode> {
     let dir = app.board.remove(id)?;
     if let Err(e) = tokio::fs::remove_dir_all(&dir).await {
         log::warn!("{}: not removed: {e}", dir.display());

@@ -278,6 +278,13 @@ async fn security_checks() {
         let (status, v) = json(&app, read(site, origin, "/api/info")).await;
         assert_eq!(status, StatusCode::OK, "{site:?} {origin:?}: {v}");
     }
+    // A path that does not parse is refused in the API's JSON, as every
+    // refusal is (before: axum's plain text).
+    for uri in ["/api/jobs/abc", "/api/jobs/-1", "/api/jobs/1/styles/-1"] {
+        let (status, v) = json(&app, get(uri)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(error_of(&v).contains("Cannot parse"), "{uri}: {v}");
+    }
     // The page itself may be opened from a link on another site.
     let (status, _, _) = send(&app, read(Some("cross-site"), None, "/")).await;
     assert_eq!(status, StatusCode::OK);
