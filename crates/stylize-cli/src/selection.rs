@@ -106,6 +106,10 @@ pub(crate) struct Frames<'a> {
     pub(crate) source: Box<dyn FrameSource>,
     pub(crate) selection: &'a Selection,
     pub(crate) index: usize,
+    /// Say it, once, when a clip whose length was not known ends before
+    /// `--frames`' last frame (one of known length is said before the
+    /// run). `false` for a second read of the same clip.
+    pub(crate) tell_short: bool,
 }
 
 /// A frame of the input that could not be read: its number, from 1 in
@@ -150,7 +154,22 @@ impl Iterator for Frames<'_> {
             }
             let frame = match self.source.next_frame() {
                 Ok(Some(f)) => f,
-                Ok(None) => return None,
+                Ok(None) => {
+                    let last = self.selection.last.filter(|&l| self.index < l);
+                    if let Some(last) = last.filter(|_| self.tell_short) {
+                        self.tell_short = false;
+                        let first = self.selection.first;
+                        if self.index >= first {
+                            log::warn!(
+                                "--frames {first}..{last}: the clip ends after frame {}; painted \
+                                 {first}..{}",
+                                self.index,
+                                self.index
+                            );
+                        }
+                    }
+                    return None;
+                }
                 Err(source) => {
                     let bad = BadFrame {
                         number: self.index + 1,

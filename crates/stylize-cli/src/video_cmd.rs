@@ -314,6 +314,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             source,
             selection: &selection,
             index: 0,
+            tell_short: info.frames.is_none(),
         };
         let options = FastVideo {
             total,
@@ -386,6 +387,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         source,
         selection: &selection,
         index: 0,
+        tell_short: info.frames.is_none(),
     };
     let summary = match stylize_video(
         &stylizer,
@@ -485,6 +487,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
                 source: open_source(&cli.input, &source_options)?,
                 selection: &selection,
                 index: 0,
+                tell_short: false,
             }
             .map(|f| Ok(f?.to_rgb8()));
             let stylized = files.iter().map(|f| Ok(load_image(f)?.to_rgb8()));

@@ -1980,6 +1980,19 @@ fn a_clip_cut_short_is_said_and_frames_past_its_end_too() {
         stderr(&o)
     );
     assert!(!late.exists());
+    // A range that runs past its end: painted to the end, and said.
+    let o = fast_video(&whole, &style)
+        .args(["-o", s(&late), "--size", "64", "--frames", "25..50"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--frames 25..50: the clip ends after frame 30; painted 25..30"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(gif_frames(&late), 6);
+    std::fs::remove_file(&late).unwrap();
     // A report of one frame: refused before anything is painted.
     let o = fast_video(&whole, &style)
         .args(["-o", s(&late), "--frames", "3..3", "--report"])
