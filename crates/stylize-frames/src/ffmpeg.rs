@@ -158,6 +158,8 @@ pub struct Probe {
     /// The codec of the first audio stream (`aac`, `opus`, `pcm_s16le`,
     /// ...), `None` without audio.
     pub audio_codec: Option<String>,
+    /// How many audio streams it has (a film's languages, a commentary).
+    pub audio_streams: usize,
     /// The video streams, in the file's order (cover pictures included).
     pub video: Vec<VideoStream>,
 }
@@ -334,10 +336,13 @@ fn parse_probe(text: &str) -> Probe {
                 }
             }
         }
-        if probe.audio_codec.is_none() && line.starts_with("Stream #") {
+        if line.starts_with("Stream #") {
             if let Some((_, rest)) = line.split_once(": Audio: ") {
-                let codec = rest.split([' ', ',']).next().unwrap_or("").to_string();
-                probe.audio_codec = Some(codec);
+                probe.audio_streams += 1;
+                if probe.audio_codec.is_none() {
+                    let codec = rest.split([' ', ',']).next().unwrap_or("").to_string();
+                    probe.audio_codec = Some(codec);
+                }
             }
         }
     }
@@ -390,6 +395,10 @@ mod tests {
             ]
         );
         assert_eq!(p.video[1].average_fps, Some(40.98));
+        assert_eq!(
+            (p.audio_codec.as_deref(), p.audio_streams),
+            (Some("aac"), 1)
+        );
         assert_eq!(p.video[4].average_fps, None);
         // Two of four clips marked default: the first of them.
         assert_eq!(p.clip_stream().map(|v| v.index), Some(1));

@@ -85,9 +85,19 @@ impl FfmpegSink {
         let staged = StagedFile::new(output, container.extension())?;
         let audio = match &options.audio_from {
             Some(path) if path.as_os_str() != "-" && !path.is_dir() => {
-                probe(path, &options.ffmpeg)?
-                    .audio_codec
-                    .map(|codec| (path.clone(), codec))
+                let probed = probe(path, &options.ffmpeg)?;
+                if probed.audio_streams > 1 {
+                    log::warn!(
+                        "{}: it has {} sound tracks; only the first goes along with the \
+                         frames (to keep them all: ffmpeg -i {} -i {} -map 0:v -map 1:a -c copy \
+                         all.mkv)",
+                        path.display(),
+                        probed.audio_streams,
+                        output.display(),
+                        path.display()
+                    );
+                }
+                probed.audio_codec.map(|codec| (path.clone(), codec))
             }
             _ => None,
         };

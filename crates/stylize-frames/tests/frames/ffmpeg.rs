@@ -229,6 +229,30 @@ fn audio_is_copied_from_the_input() {
     };
     write(&out, &frames[..2], &options).unwrap();
     assert!(!probe(&out, &ffmpeg).unwrap().has_audio());
+    // Two sound tracks (the sink says only the first goes along).
+    let two = dir.path().join("two.mkv");
+    run(
+        &ffmpeg,
+        &[
+            "-i",
+            input.to_str().unwrap(),
+            "-map",
+            "0:v",
+            "-map",
+            "0:a",
+            "-map",
+            "0:a",
+            "-c",
+            "copy",
+            two.to_str().unwrap(),
+        ],
+    );
+    let p = probe(&two, &ffmpeg).unwrap();
+    assert_eq!(
+        (p.audio_codec.as_deref(), p.audio_streams),
+        (Some("aac"), 2)
+    );
+    assert_eq!(probe(&input, &ffmpeg).unwrap().audio_streams, 1);
 }
 
 /// An audio file is said to have no video, not with ffmpeg's advice on
