@@ -110,6 +110,8 @@ pub(crate) struct Frames<'a> {
     /// `--frames`' last frame (one of known length is said before the
     /// run). `false` for a second read of the same clip.
     pub(crate) tell_short: bool,
+    /// The input, for what is said.
+    pub(crate) input: &'a std::path::Path,
 }
 
 /// A frame of the input that could not be read: its number, from 1 in
@@ -161,8 +163,9 @@ impl Iterator for Frames<'_> {
                         let first = self.selection.first;
                         if self.index >= first {
                             log::warn!(
-                                "--frames {first}..{last}: the clip ends after frame {}; painted \
+                                "--frames {first}..{last}: {} ends after frame {}; painted \
                                  {first}..{}",
+                                self.input.display(),
                                 self.index,
                                 self.index
                             );

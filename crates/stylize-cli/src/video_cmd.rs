@@ -15,7 +15,7 @@ use stylize::video::{
 use stylize::{load_image, Error, Iteration, Preset};
 use stylize_frames::{
     check_output_not_inside, create_sink, ffmpeg_from_env, open_source, takes_audio,
-    takes_frame_times, SinkOptions, SourceOptions,
+    takes_frame_times, writes_frame_folder, SinkOptions, SourceOptions,
 };
 
 use crate::args::{VideoArgs, VideoMethod};
@@ -315,6 +315,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             selection: &selection,
             index: 0,
             tell_short: info.frames.is_none(),
+            input: &cli.input,
         };
         let options = FastVideo {
             total,
@@ -388,6 +389,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         selection: &selection,
         index: 0,
         tell_short: info.frames.is_none(),
+        input: &cli.input,
     };
     let summary = match stylize_video(
         &stylizer,
@@ -483,11 +485,17 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         // A frame at a time: the input read again, the paintings from the
         // work folder.
         let measured = (|| {
+            // Its streams were said when it was opened for the painting.
+            let again = SourceOptions {
+                tell_streams: false,
+                ..source_options.clone()
+            };
             let original = Frames {
-                source: open_source(&cli.input, &source_options)?,
+                source: open_source(&cli.input, &again)?,
                 selection: &selection,
                 index: 0,
                 tell_short: false,
+                input: &cli.input,
             }
             .map(|f| Ok(f?.to_rgb8()));
             let stylized = files.iter().map(|f| Ok(load_image(f)?.to_rgb8()));
@@ -810,7 +818,7 @@ fn frame_times(
     let input = cli.input.display();
     let output = cli.output.display();
     if !takes_frame_times(&cli.output) {
-        if takes_audio(&cli.output) || cli.output.extension().is_some() {
+        if !writes_frame_folder(&cli.output) {
             log::warn!(
                 "{input}: its frames are shown for different times ({range}); {output} has one \
                  rate, its typical frame's{typical}: a .gif, .apng or .webp output keeps each \

@@ -1915,6 +1915,128 @@ fn more_threads_than_the_machine_has_is_said() {
     assert!(!stderr(&o).contains("is more than"), "{}", stderr(&o));
 }
 
+/// What opening a clip through ffmpeg finds is said: a frame rate that
+/// changes (a phone clip dropping from 30 to 15 fps: frames painted
+/// twice), several video streams (the default painted), several sound
+/// tracks (the first kept), each once, even where the optimiser's
+/// `--report` reads the clip again.
+#[test]
+fn a_clips_changing_rate_streams_and_sound_tracks_are_said_once() {
+    if Command::new("ffmpeg").arg("-version").output().is_err() {
+        eprintln!("SKIPPED: ffmpeg not found");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ffmpeg = |args: &[&str]| {
+        let made = Command::new("ffmpeg")
+            .args(["-y", "-v", "error"])
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(made.success(), "{args:?}");
+    };
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    // 1 s at 30 fps, then 2 s at 15 (every other frame, timestamps kept).
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=64x48:rate=30:duration=3",
+        "-vf",
+        "select='lt(t,1)+eq(mod(n,2),0)'",
+        "-fps_mode",
+        "passthrough",
+        "-pix_fmt",
+        "yuv420p",
+        &path("drop.mp4"),
+    ]);
+    // Two video streams (the second the default) and two sound tracks.
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=64x48:rate=10:duration=1",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=96x64:rate=10:duration=1",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=duration=1",
+        "-map",
+        "0:v",
+        "-map",
+        "1:v",
+        "-map",
+        "2:a",
+        "-map",
+        "2:a",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-disposition:v:0",
+        "0",
+        "-disposition:v:1",
+        "default",
+        &path("two.mkv"),
+    ]);
+    let style = common::asset("udnie.jpg");
+    let run = |input: &str, output: &str| {
+        let o = fast_video(Path::new(&path(input)), &style)
+            .args(["-o", &path(output), "--size", "64"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        stderr(&o)
+    };
+    let err = run("two.mkv", "two-out.mkv");
+    assert_eq!(
+        err.matches("it has 2 video streams; stream #0:1 (96x64, the default) is painted")
+            .count(),
+        1,
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("it has 2 sound tracks; only the first goes along")
+            .count(),
+        1,
+        "{err}"
+    );
+    // The optimiser's report reads the clip again: said once all the same.
+    let Some(weights) = common::hed_weights("a_clips_changing_rate_streams_and_sound_tracks")
+    else {
+        return;
+    };
+    let o = Command::new(env!("CARGO_BIN_EXE_stylize"))
+        .args([
+            "video",
+            "-i",
+            &path("drop.mp4"),
+            "-o",
+            &path("drop-out.mp4"),
+        ])
+        .args(["--style", s(&style), "--weights", s(&weights)])
+        .args([
+            "--size",
+            "48",
+            "--iterations",
+            "2",
+            "--frame-iterations",
+            "1",
+        ])
+        .args(["--frames", "1..6", "--report", &path("drop.json")])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert_eq!(err.matches("its frame rate changes").count(), 1, "{err}");
+    assert!(err.contains("frames are painted twice"), "{err}");
+}
+
 /// An MP4 cut short (its samples' index at the front, their data partly
 /// missing: ffmpeg reads it to the cut and exits 0) is painted to its last
 /// whole frame, and the run says that the file ends early; `--frames`
@@ -1987,7 +2109,10 @@ fn a_clip_cut_short_is_said_and_frames_past_its_end_too() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("--frames 25..50: the clip ends after frame 30; painted 25..30"),
+        stderr(&o).contains(&format!(
+            "--frames 25..50: {} ends after frame 30; painted 25..30",
+            whole.display()
+        )),
         "{}",
         stderr(&o)
     );

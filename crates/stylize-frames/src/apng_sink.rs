@@ -41,6 +41,18 @@ impl ApngSink {
     }
 }
 
+/// `ms` milliseconds as an `fcTL` delay (u16 terms): in milliseconds
+/// up to 65.5 s, then hundredths, then tenths of a second (a GIF's
+/// longest delay, 655.35 s, kept), at most 6553.5 s.
+fn ms_delay(ms: u64) -> (u16, u16) {
+    for (per, den) in [(1, 1000), (10, 100), (100, 10)] {
+        if let Ok(num) = u16::try_from(ms.saturating_add(per / 2) / per) {
+            return (num, den);
+        }
+    }
+    (u16::MAX, 10)
+}
+
 impl FrameSink for ApngSink {
     fn write_frame(&mut self, frame: &Frame) -> Result<()> {
         let spill = match &mut self.spill {
@@ -97,10 +109,7 @@ impl FrameSink for ApngSink {
             if animated {
                 let (num, den) = match exact {
                     Some(d) => d,
-                    None => {
-                        let d = ms.get(k as usize).copied().unwrap_or(0);
-                        (u16::try_from(d).unwrap_or(u16::MAX), 1000)
-                    }
+                    None => ms_delay(ms.get(k as usize).copied().unwrap_or(0)),
                 };
                 writer.set_frame_delay(num, den).map_err(enc(&output))?;
             }
@@ -110,5 +119,19 @@ impl FrameSink for ApngSink {
         })?;
         writer.finish().map_err(enc(&output))?;
         this.staged.commit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ms_delay;
+
+    #[test]
+    fn long_delays_keep_their_length() {
+        assert_eq!(ms_delay(40), (40, 1000));
+        assert_eq!(ms_delay(65_535), (65_535, 1000));
+        assert_eq!(ms_delay(655_350), (65_535, 100)); // a GIF's longest
+        assert_eq!(ms_delay(1_000_000), (10_000, 10));
+        assert_eq!(ms_delay(u64::MAX), (u16::MAX, 10));
     }
 }

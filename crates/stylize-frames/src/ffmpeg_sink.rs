@@ -6,9 +6,10 @@ use std::path::Path;
 use std::process::{ChildStdin, Stdio};
 
 use crate::error::{FramesError, Result};
-use crate::ffmpeg::{probe, FfmpegChild};
+use crate::ffmpeg::FfmpegChild;
 use crate::frame::{Fps, Frame};
 use crate::frame_sink::{FrameSink, SinkOptions};
+use crate::probe::probe;
 use crate::staging::StagedFile;
 use crate::y4m::{Y4mChroma, Y4mWriter};
 use crate::yuv::YuvRange;

@@ -6,9 +6,10 @@ use std::path::Path;
 use std::process::{ChildStdout, Stdio};
 
 use crate::error::{FramesError, Result};
-use crate::ffmpeg::{probe, FfmpegChild, Probe, VideoStream};
+use crate::ffmpeg::FfmpegChild;
 use crate::frame::{Frame, VideoInfo};
-use crate::frame_source::FrameSource;
+use crate::frame_source::{FrameSource, SourceOptions};
+use crate::probe::{probe, Probe, VideoStream};
 use crate::y4m::Y4mReader;
 
 /// Frames of any video ffmpeg reads: its first video stream, converted by
@@ -28,7 +29,8 @@ pub(crate) struct FfmpegSource {
 }
 
 impl FfmpegSource {
-    pub(crate) fn open(input: &Path, ffmpeg: &Path) -> Result<Self> {
+    pub(crate) fn open(input: &Path, options: &SourceOptions) -> Result<Self> {
+        let ffmpeg = options.ffmpeg.as_path();
         // What the file holds, first (a regular file only: a pipe read
         // twice would lose what the probe read).
         let probed = if input.is_file() {
@@ -42,7 +44,7 @@ impl FfmpegSource {
             })?),
             None => None,
         };
-        if let (Some(p), Some(stream)) = (&probed, stream) {
+        if let (Some(p), Some(stream), true) = (&probed, stream, options.tell_streams) {
             tell_of_stream(input, p, stream);
         }
         // Without a probe, ffmpeg's first stream that is not a cover.
@@ -99,18 +101,19 @@ impl FfmpegSource {
             (0.0..1e15).contains(&frames).then_some(frames as u64)
         };
         let estimate = rate.and_then(frames_at);
-        // A clip whose rate changes is read at one rate, in time with its
-        // sound: ffmpeg repeats or leaves out frames to keep it.
-        let average = stream.and_then(|v| v.average_fps).and_then(frames_at);
-        if let (Some(read), Some(has), Some(rate)) = (estimate, average, rate) {
-            if let Some(note) = rate_change(read, has) {
-                log::warn!(
-                    "{}: its frame rate changes ({:.2} fps on average); it is read at a \
-                     constant {rate:.3} fps, in time with its sound, so {note}",
-                    input.display(),
-                    stream.and_then(|v| v.average_fps).unwrap_or(rate),
-                );
-            }
+        // A clip whose rate changes is read at one constant rate, which
+        // keeps its timing: ffmpeg repeats or leaves out frames for it.
+        let average_fps = stream.and_then(|v| v.average_fps);
+        let change = match (estimate, average_fps.and_then(frames_at)) {
+            (Some(read), Some(has)) if options.tell_streams => rate_change(read, has),
+            _ => None,
+        };
+        if let (Some(note), Some(average), Some(rate)) = (change, average_fps, rate) {
+            log::warn!(
+                "{}: its frame rate changes ({average:.2} fps on average); it is read at a \
+                 constant {rate:.3} fps, which keeps its timing, so {note}",
+                input.display(),
+            );
         }
         Ok(FfmpegSource {
             reader,

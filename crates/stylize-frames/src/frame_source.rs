@@ -131,6 +131,12 @@ pub struct SourceOptions {
     /// few bytes can claim 65535x65535. Default [`MAX_FRAME_PIXELS`]
     /// (8192x8192).
     pub max_frame_pixels: u64,
+    /// Say (as log warnings) what opening an input through ffmpeg finds
+    /// of its streams: which of several video streams is read, a frame
+    /// rate that changes (frames repeated or left out), transparency that
+    /// is not read. Default `true`; `false` for a second read of an input
+    /// already opened, so that they are said once.
+    pub tell_streams: bool,
 }
 
 /// The default [`SourceOptions::max_frame_pixels`]: 8192x8192, twice the
@@ -143,6 +149,7 @@ impl Default for SourceOptions {
             ffmpeg: PathBuf::from(crate::ffmpeg::DEFAULT_FFMPEG),
             background: [255, 255, 255],
             max_frame_pixels: MAX_FRAME_PIXELS,
+            tell_streams: true,
         }
     }
 }

@@ -5,7 +5,7 @@
 //!   other video through ffmpeg.
 //! - [`create_sink`]: a [`FrameSink`] writing a PNG frame folder, GIF, APNG,
 //!   animated WebP, Y4M, or (through ffmpeg) mp4, webm, mov, mkv.
-//! - [`probe`]: an input's duration and audio, through ffmpeg.
+//! - [`probe`]: an input's duration, sound and video streams, through ffmpeg.
 //! - [`check_output_not_inside`]: refuse writing into the input folder.
 //!
 //! Frames are 8-bit RGB ([`Frame`]); transparency in inputs is flattened
@@ -104,6 +104,7 @@ mod gif_sink;
 mod natural_sort;
 mod orientation;
 mod palette;
+mod probe;
 mod resample;
 mod sink;
 mod source;
@@ -118,7 +119,7 @@ mod yuv;
 
 pub use colour_profile::{convert_to_srgb, ProfileOutcome};
 pub use error::{FramesError, Result, FFMPEG_HELP};
-pub use ffmpeg::{ffmpeg_from_env, probe, Probe, VideoStream, FFMPEG_ENV};
+pub use ffmpeg::{ffmpeg_from_env, FFMPEG_ENV};
 pub use folder_source::frame_files;
 pub use frame::{Fps, Frame, VideoInfo};
 pub use frame_sink::{FrameSink, SinkOptions, DEFAULT_FPS};
@@ -128,8 +129,9 @@ pub use frame_source::{FrameIter, FrameSource, SourceOptions, MAX_FRAME_PIXELS};
 pub use image;
 pub use natural_sort::natural_cmp;
 pub use orientation::upright_size;
+pub use probe::{probe, Probe, VideoStream};
 pub use resample::{resize_part_to_rgb32f, resize_to_rgb32f, Resampling};
-pub use sink::{create_sink, takes_audio, takes_frame_times};
+pub use sink::{create_sink, takes_audio, takes_frame_times, writes_frame_folder};
 pub use source::{open_source, reads_through_ffmpeg};
 pub use staging::check_output_not_inside;
 pub use staging::locked_temporary;

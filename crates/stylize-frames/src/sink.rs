@@ -33,6 +33,13 @@ pub fn takes_audio(output: &Path) -> bool {
     matches!(output_kind(output), Ok(OutputKind::Video(_)))
 }
 
+/// Whether [`create_sink`] makes `output` a folder of frames (a path
+/// ending in `/`, a folder that is there, or a name without extension),
+/// which has no timing.
+pub fn writes_frame_folder(output: &Path) -> bool {
+    matches!(output_kind(output), Ok(OutputKind::Folder))
+}
+
 /// Whether [`create_sink`] makes `output` an animation (`.gif`, `.apng`,
 /// `.png`, `.webp`), the outputs that keep [`SinkOptions::frame_times`].
 /// `false` for an unsupported output too.

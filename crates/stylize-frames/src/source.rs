@@ -79,7 +79,7 @@ fn open_unchecked(input: &Path, options: &SourceOptions) -> Result<Box<dyn Frame
             Ok(Box::new(Y4mSource::new(reader)))
         }
         Some(OwnFormat::Image(format)) => open_image(input, format, options),
-        None => Ok(Box::new(FfmpegSource::open(input, &options.ffmpeg)?)),
+        None => Ok(Box::new(FfmpegSource::open(input, options)?)),
     }
 }
 

@@ -67,14 +67,17 @@ impl Timing {
         (head + tail).round() as u64
     }
 
-    /// The durations of frames `0..count` in units of `1 / units_per_second`
-    /// s (see [`Timing::start`]).
+    /// The duration of frame `k` in units of `1 / units_per_second` s
+    /// (see [`Timing::start`]).
+    pub(crate) fn duration(&self, k: u64, units_per_second: u64) -> u64 {
+        self.start(k + 1, units_per_second)
+            .saturating_sub(self.start(k, units_per_second))
+    }
+
+    /// The durations of frames `0..count` (see [`Timing::duration`]).
     pub(crate) fn durations(&self, units_per_second: u64, count: u64) -> Vec<u64> {
         (0..count)
-            .map(|k| {
-                self.start(k + 1, units_per_second)
-                    .saturating_sub(self.start(k, units_per_second))
-            })
+            .map(|k| self.duration(k, units_per_second))
             .collect()
     }
 }

@@ -133,8 +133,7 @@ impl FrameSink for WebpSink {
             self.writer = Some(writer);
         }
         let k = self.count;
-        let duration =
-            (self.timing.start(k + 1, 1000) - self.timing.start(k, 1000)).min(MAX_DURATION);
+        let duration = self.timing.duration(k, 1000).min(MAX_DURATION);
         let mut anmf = Vec::new();
         anmf.extend_from_slice(&[0; 6]); // x / 2, y / 2
         anmf.extend_from_slice(&u24(w - 1));

@@ -671,8 +671,10 @@ type Clip = (Painting, (u32, u32), Option<(u32, u32)>);
 /// 422 when it cannot be read, is too long, or its frames are larger
 /// than the image limits.
 fn open_clip(app: &App, file: &std::path::Path, name: &str) -> ApiResult<Clip> {
+    // Its streams are said in the log when the job runs and reads it.
     let options = stylize_frames::SourceOptions {
         ffmpeg: app.config.ffmpeg.clone(),
+        tell_streams: false,
         ..stylize_frames::SourceOptions::default()
     };
     let refuse = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m);

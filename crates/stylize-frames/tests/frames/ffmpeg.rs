@@ -327,11 +327,11 @@ fn the_default_video_stream_is_read_and_a_cover_is_not_a_clip() {
             "-f",
             "lavfi",
             "-i",
-            &src("64x48", "10"),
+            &src("96x64", "25"),
             "-f",
             "lavfi",
             "-i",
-            &src("96x64", "25"),
+            &src("64x48", "10"),
             "-map",
             "0:v",
             "-map",
@@ -349,9 +349,10 @@ fn the_default_video_stream_is_read_and_a_cover_is_not_a_clip() {
         ffmpeg: ffmpeg.clone(),
         ..SourceOptions::default()
     };
+    // The default, smaller and second: not the first, nor the largest.
     let (info, frames) = read_all_with(&two, &options).unwrap();
-    assert_eq!((info.width, info.height, info.fps), (96, 64, Some((25, 1))));
-    assert_eq!(frames.len(), 10);
+    assert_eq!((info.width, info.height, info.fps), (64, 48, Some((10, 1))));
+    assert_eq!(frames.len(), 4);
 
     let cover = dir.path().join("cover.png");
     flat(32, 32, [200, 30, 30]).save(&cover).unwrap();
