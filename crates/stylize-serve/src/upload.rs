@@ -192,7 +192,9 @@ pub(crate) async fn read_form(mut form: Multipart, limit: usize) -> Result<JobFo
 /// be as long as the request).
 fn shown(text: &str) -> String {
     const MAX: usize = 64;
-    let mut chars = text.chars().filter(|c| !c.is_control());
+    let mut chars = text
+        .chars()
+        .filter(|&c| !c.is_control() && !is_invisible(c));
     let mut out: String = chars.by_ref().take(MAX).collect();
     if chars.next().is_some() {
         out.push_str("...");
@@ -201,14 +203,18 @@ fn shown(text: &str) -> String {
 }
 
 /// Characters that change how text around them is shown without being
-/// seen: bidirectional overrides and isolates (`\u{202E}gnp.exe` shows as
-/// `exe.png`), zero-width ones, the soft hyphen, the byte-order mark.
+/// seen: bidirectional marks, overrides and isolates (`\u{202E}gnp.exe`
+/// shows as `exe.png`), the zero-width space, the soft hyphen, the
+/// byte-order mark. Not the zero-width joiner and non-joiner, which
+/// Persian and Indic names and emoji need.
 fn is_invisible(c: char) -> bool {
     matches!(
         c,
         '\u{00AD}'
             | '\u{061C}'
-            | '\u{200B}'..='\u{200F}'
+            | '\u{200B}'
+            | '\u{200E}'
+            | '\u{200F}'
             | '\u{202A}'..='\u{202E}'
             | '\u{2060}'..='\u{2064}'
             | '\u{2066}'..='\u{2069}'
@@ -412,6 +418,9 @@ mod tests {
         // Shown as `exe.png` were the override kept.
         assert_eq!(clean_name("\u{202E}gnp.exe"), "gnp.exe");
         assert_eq!(clean_name("a\u{200B}b\u{FEFF}.png"), "ab.png");
+        // Joiners stay: a Persian name, an emoji sequence.
+        assert_eq!(clean_name("می\u{200C}خواهم.png"), "می\u{200C}خواهم.png");
+        assert_eq!(shown("\u{202E}gnp.exe"), "gnp.exe");
     }
 
     #[test]

@@ -1267,12 +1267,17 @@ fn parse_events(text: &str) -> Vec<(String, Value)> {
 
 /// A 4-frame animated GIF, 96x64: a bright square moving right.
 fn tiny_gif() -> Vec<u8> {
+    gif_with_delays(&[100; 4])
+}
+
+/// [`tiny_gif`] with each frame shown for its time in `ms`.
+fn gif_with_delays(ms: &[u32]) -> Vec<u8> {
     use image::codecs::gif::GifEncoder;
     use image::{Delay, Frame, RgbaImage};
     let mut out = Vec::new();
     {
         let mut enc = GifEncoder::new(&mut out);
-        for k in 0..4u32 {
+        for (k, &ms) in (0u32..).zip(ms) {
             let img = RgbaImage::from_fn(96, 64, |x, y| {
                 let inside = (20 + 8 * k..40 + 8 * k).contains(&x) && (20..40).contains(&y);
                 if inside {
@@ -1285,7 +1290,7 @@ fn tiny_gif() -> Vec<u8> {
                 img,
                 0,
                 0,
-                Delay::from_numer_denom_ms(100, 1),
+                Delay::from_numer_denom_ms(ms, 1),
             ))
             .expect("encode");
         }
@@ -1656,8 +1661,9 @@ async fn fast_jobs_paint_in_one_pass_or_start_the_optimiser() {
     assert_eq!(job["iteration"], 3);
     assert!(job["costs"]["total"].as_f64().is_some_and(|c| c > 0.0));
 
-    // A clip: every frame through the network, blended along the flow.
-    let gif = tiny_gif();
+    // A clip: every frame through the network, blended along the flow;
+    // its title frame keeps its time.
+    let gif = gif_with_delays(&[1000, 100, 100, 100]);
     let (status, job) = json(
         &app,
         post_job(&[
@@ -1681,6 +1687,12 @@ async fn fast_jobs_paint_in_one_pass_or_start_the_optimiser() {
         .collect_frames()
         .expect("frames");
     assert_eq!(decoded.len() as u64, frames);
+    let ms: Vec<u32> = decoded
+        .iter()
+        .map(|f| f.delay().numer_denom_ms())
+        .map(|(n, d)| n / d)
+        .collect();
+    assert_eq!(ms, [1000, 100, 100, 100]);
     // Painted at 64 px, written at the clip's own size (96x64), as the
     // job's command (`stylize video --method fast`) writes it.
     assert_eq!(decoded[0].buffer().dimensions(), (96, 64));
