@@ -822,8 +822,8 @@ pub struct FastArgs {
     pub sheet: bool,
 
     /// Output image, or a folder when --content is one (created if needed;
-    /// each output keeps its input's file name, replacing an earlier
-    /// painting of that name: a second run tries another painting).
+    /// each output keeps its input's file name, and a second run into the
+    /// same folder, with another painting say, replaces the first's).
     #[arg(long, short = 'o', value_name = "IMAGE|FOLDER")]
     pub output: PathBuf,
 
