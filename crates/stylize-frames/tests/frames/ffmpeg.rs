@@ -353,6 +353,40 @@ fn the_default_video_stream_is_read_and_a_cover_is_not_a_clip() {
     let (info, frames) = read_all_with(&two, &options).unwrap();
     assert_eq!((info.width, info.height, info.fps), (64, 48, Some((10, 1))));
     assert_eq!(frames.len(), 4);
+    // A description of many kilobytes (a film's tags and chapters): read
+    // whole. (Before: only its last 2000 bytes were kept, the probe
+    // failed, and the first stream was read.)
+    let tagged = dir.path().join("tagged.mkv");
+    let chapters = dir.path().join("chapters.txt");
+    let mut meta = String::from(";FFMETADATA1\n");
+    for k in 0..60 {
+        meta += &format!(
+            "[CHAPTER]\nTIMEBASE=1/1000\nSTART={}\nEND={}\ntitle=Chapter {k}\n",
+            k * 5,
+            k * 5 + 5
+        );
+    }
+    std::fs::write(&chapters, meta).unwrap();
+    run(
+        &ffmpeg,
+        &[
+            "-i",
+            two.to_str().unwrap(),
+            "-i",
+            chapters.to_str().unwrap(),
+            "-map",
+            "0",
+            "-map_chapters",
+            "1",
+            "-c",
+            "copy",
+            tagged.to_str().unwrap(),
+        ],
+    );
+    let p = probe(&tagged, &ffmpeg).unwrap();
+    assert_eq!(p.clip_stream().map(|v| v.index), Some(1));
+    let (info, _) = read_all_with(&tagged, &options).unwrap();
+    assert_eq!((info.width, info.height), (64, 48));
 
     let cover = dir.path().join("cover.png");
     flat(32, 32, [200, 30, 30]).save(&cover).unwrap();
