@@ -86,6 +86,13 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         ));
     }
     if todo.is_empty() {
+        // What a run killed while writing a painting left beside it goes
+        // (as it would with the next painting written there).
+        let folders: std::collections::BTreeSet<&Path> =
+            done.iter().filter_map(|(_, o)| o.parent()).collect();
+        for folder in folders {
+            stylize::sweep_output_temporaries(folder);
+        }
         say(format!(
             "nothing to do: every photo of {} is painted in {}",
             cli.content.display(),

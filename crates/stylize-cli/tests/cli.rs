@@ -601,10 +601,17 @@ fn a_folder_of_photos_is_painted_and_a_stopped_run_continues() {
             "{name}"
         );
     }
-    // Run again: nothing left to do.
+    // Run again: nothing left to do; what a run killed while writing a
+    // painting left (its hidden, unlocked temporary) goes all the same.
+    let killed = out.join(".stylize-KiLl12.part");
+    std::fs::File::create(&killed)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(60))
+        .unwrap();
     let o = run(&out, &[]).output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("nothing to do"), "{}", stderr(&o));
+    assert!(!killed.exists(), "the killed run's temporary stayed");
 
     // --recursive: a subfolder's photo painted into the same subfolder of
     // the output, as it is painted from the flat folder.

@@ -29,7 +29,7 @@ impl FrameSink for FolderSink {
         self.count += 1;
         let path = self.dir.path().join(format!("frame_{:06}.png", self.count));
         // Each file is complete or absent, even inside the staged folder.
-        let staged = StagedFile::new(&path, ".tmp")?;
+        let staged = StagedFile::in_staged_dir(&path, ".tmp")?;
         let mut writer = std::io::BufWriter::new(staged.file());
         frame
             .write_to(&mut writer, image::ImageFormat::Png)

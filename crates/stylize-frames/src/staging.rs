@@ -5,7 +5,9 @@
 //!
 //! A killed run cannot remove its temporary, so each one is locked while
 //! it is written (a staged folder through a lock file inside), and the
-//! next output staged beside it removes those left unlocked and 10 s old.
+//! next output staged beside it removes those left unlocked and 2 s old,
+//! when it starts and again once it is in place (a run started at once
+//! after the kill finds them only then).
 //! (On NFS, where Linux emulates these locks with POSIX ones, a process
 //! does not conflict with itself: a long-lived one writing two outputs in
 //! one folder could take its own older temporary for a killed run's.)
@@ -42,15 +44,16 @@ const RANDOM_CHARS: usize = 6;
 const DIR_LOCK: &str = ".stylize-lock";
 
 /// How old an unlocked temporary must be to count as left behind: a live
-/// run locks its own right after creating it.
-const STALE_AFTER: Duration = Duration::from_secs(10);
+/// run locks its own right after creating it (microseconds).
+const STALE_AFTER: Duration = Duration::from_secs(2);
 
 /// A new temporary file `PREFIX` + 6 random characters + `suffix` in
 /// `dir`, created with the unix permission bits `mode` (`None`: tempfile's
 /// private 0600) and locked for as long as it stays open; the ones of that
-/// name a killed run left there (unlocked, 10 seconds old or more) are
-/// removed first. For any output written beside its place and renamed
-/// into it: video's, an image's, a download's.
+/// name a killed run left there (unlocked, 2 seconds old or more) are
+/// removed first ([`sweep_temporaries`], which the caller runs again once
+/// its own is in place). For any output written beside its place and
+/// renamed into it: video's, an image's, a download's.
 ///
 /// # Errors
 /// The system's error creating it.
@@ -60,12 +63,17 @@ pub fn locked_temporary(
     suffix: &str,
     mode: Option<u32>,
 ) -> std::io::Result<NamedTempFile> {
-    let listed = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    remove_stale(listed, prefix, suffix);
+    sweep_temporaries(dir, prefix, suffix);
+    create_locked(dir, prefix, suffix, mode)
+}
+
+/// [`locked_temporary`] without the sweep.
+fn create_locked(
+    dir: &Path,
+    prefix: &str,
+    suffix: &str,
+    mode: Option<u32>,
+) -> std::io::Result<NamedTempFile> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(prefix).suffix(suffix);
     #[cfg(unix)]
@@ -81,10 +89,15 @@ pub fn locked_temporary(
 }
 
 /// Removes the temporaries `PREFIX` + 6 random characters + `suffix` in
-/// `parent` that no live run holds locked ([`hold_lock`]) and that are 10
-/// seconds old or more: what killed runs left. Best effort: anything
-/// unreadable, or on a file system without locks, stays.
-fn remove_stale(parent: &Path, prefix: &str, suffix: &str) {
+/// `parent` that no live run holds locked ([`locked_temporary`]) and that
+/// are 2 seconds old or more: what killed runs left. Best effort:
+/// anything unreadable, or on a file system without locks, stays.
+pub fn sweep_temporaries(parent: &Path, prefix: &str, suffix: &str) {
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
     let Ok(entries) = std::fs::read_dir(parent) else {
         return;
     };
@@ -135,9 +148,9 @@ fn remove_stale(parent: &Path, prefix: &str, suffix: &str) {
     }
 }
 
-/// Locks `file` for as long as it stays open, so [`remove_stale`] leaves
+/// Locks `file` for as long as it stays open, so [`sweep_temporaries`] leaves
 /// it alone. Where the file system has no locks, it goes unlocked, and
-/// [`remove_stale`] cannot lock anything there either.
+/// [`sweep_temporaries`] cannot lock anything there either.
 fn hold_lock(file: &File) {
     let _ = file.try_lock();
 }
@@ -157,6 +170,10 @@ fn check_parent(output: &Path) -> Result<PathBuf> {
 pub(crate) struct StagedFile {
     temp: NamedTempFile,
     output: PathBuf,
+    /// Its suffix, for the sweep after the commit; `None` in a folder
+    /// that is itself staged (a frame folder's frames), where no killed
+    /// run's can be.
+    sweep: Option<String>,
 }
 
 impl StagedFile {
@@ -169,6 +186,20 @@ impl StagedFile {
         Ok(StagedFile {
             temp,
             output: output.to_path_buf(),
+            sweep: Some(suffix.to_string()),
+        })
+    }
+
+    /// [`Self::new`] inside a [`StagedDir`]: nothing to sweep (a frame
+    /// folder of thousands of frames would be listed for each).
+    pub(crate) fn in_staged_dir(output: &Path, suffix: &str) -> Result<Self> {
+        let parent = check_parent(output)?;
+        let temp = create_locked(&parent, &temp_prefix(output), suffix, Some(0o644))
+            .map_err(FramesError::io("creating a file in", &parent))?;
+        Ok(StagedFile {
+            temp,
+            output: output.to_path_buf(),
+            sweep: None,
         })
     }
 
@@ -196,8 +227,11 @@ impl StagedFile {
         let output = self.output;
         self.temp
             .persist(&output)
-            .map(drop)
-            .map_err(|e| FramesError::io("renaming a temporary file onto", &output)(e.error))
+            .map_err(|e| FramesError::io("renaming a temporary file onto", &output)(e.error))?;
+        if let Some(suffix) = &self.sweep {
+            sweep_temporaries(&parent_dir(&output), &temp_prefix(&output), suffix);
+        }
+        Ok(())
     }
 }
 
@@ -219,7 +253,8 @@ impl StagedDir {
         check_output_free(output, replace)?;
         let parent = check_parent(output)?;
         let prefix = temp_prefix(output);
-        remove_stale(&parent, &prefix, ".tmp");
+        sweep_temporaries(&parent, &prefix, ".tmp");
+        sweep_temporaries(&parent, &prefix, ".old");
         let mut builder = tempfile::Builder::new();
         builder.prefix(&prefix).suffix(".tmp");
         #[cfg(unix)]
@@ -260,42 +295,52 @@ impl StagedDir {
         // A folder of earlier frames (checked above) goes inside a
         // temporary folder, removed with it once the new one is in place.
         let mut aside = None;
+        let parent = parent_dir(&self.output);
+        let prefix = temp_prefix(&self.output);
         if self.output.is_dir() && std::fs::remove_dir(&self.output).is_err() {
-            let parent = self.temp.path().parent().unwrap_or(Path::new("."));
             let old = tempfile::Builder::new()
-                .prefix(&temp_prefix(&self.output))
+                .prefix(&prefix)
                 .suffix(".old")
-                .tempdir_in(parent)
-                .map_err(FramesError::io("creating a folder in", parent))?;
+                .tempdir_in(&parent)
+                .map_err(FramesError::io("creating a folder in", &parent))?;
+            // Locked as a staged folder is, so that a kill before it is
+            // removed leaves it for the next run's sweep.
+            let old_lock = old.path().join(DIR_LOCK);
+            let old_lock =
+                File::create(&old_lock).map_err(FramesError::io("creating", &old_lock))?;
+            hold_lock(&old_lock);
             let frames = old.path().join("frames");
             std::fs::rename(&self.output, &frames)
                 .map_err(FramesError::io("replacing", &self.output))?;
-            aside = Some((old, frames));
+            aside = Some((old, frames, old_lock));
         }
-        // Unlinked while still open and locked: from here on the folder
-        // has no lock file, which `remove_stale` skips.
-        let lock_path = self.temp.path().join(DIR_LOCK);
-        let renamed = std::fs::remove_file(&lock_path)
-            .map_err(FramesError::io("removing", &lock_path))
-            .and_then(|()| {
-                std::fs::rename(self.temp.path(), &self.output).map_err(FramesError::io(
-                    "renaming a temporary folder onto",
-                    &self.output,
-                ))
-            });
+        // Renamed with its lock file, still open and locked, so that it is
+        // never an unlocked folder without one (which the sweep skips as
+        // one being renamed); the lock file is removed from the output
+        // after. (A kill in between leaves it there, a hidden file that
+        // `check_output_free` takes for a frame folder's.)
+        let renamed = std::fs::rename(self.temp.path(), &self.output).map_err(FramesError::io(
+            "renaming a temporary folder onto",
+            &self.output,
+        ));
         if let Err(e) = renamed {
-            if let Some((_, frames)) = &aside {
+            if let Some((_, frames, _)) = &aside {
                 let _ = std::fs::rename(frames, &self.output);
             }
             return Err(e);
         }
         // Renamed: nothing left to clean up.
         let _ = self.temp.keep();
+        let lock_path = self.output.join(DIR_LOCK);
+        std::fs::remove_file(&lock_path).map_err(FramesError::io("removing", &lock_path))?;
         drop(self.lock);
-        if let Some((old, _)) = aside {
+        if let Some((old, _, old_lock)) = aside {
             let path = old.path().to_path_buf();
+            drop(old_lock);
             old.close().map_err(FramesError::io("removing", &path))?;
         }
+        sweep_temporaries(&parent, &prefix, ".tmp");
+        sweep_temporaries(&parent, &prefix, ".old");
         Ok(())
     }
 }
@@ -305,14 +350,19 @@ impl StagedDir {
 fn check_output_free(output: &Path, replace: bool) -> Result<()> {
     match std::fs::read_dir(output) {
         Ok(entries) => {
+            // (The lock file of a commit killed before removing it is
+            // taken for one of the frames'.)
             let frame = |e: &std::fs::DirEntry| {
                 let name = e.file_name();
                 let name = name.to_string_lossy();
                 e.file_type().is_ok_and(|t| t.is_file())
-                    && name
-                        .strip_prefix("frame_")
-                        .and_then(|n| n.strip_suffix(".png"))
-                        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                    && (name == DIR_LOCK
+                        || name
+                            .strip_prefix("frame_")
+                            .and_then(|n| n.strip_suffix(".png"))
+                            .is_some_and(|n| {
+                                !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+                            }))
             };
             // An entry that cannot be read is not known to be a frame.
             let entries: Vec<_> = entries.collect();
@@ -474,5 +524,33 @@ mod tests {
         assert!(output.join("frame_000001.png").is_file());
         assert!(!output.join(DIR_LOCK).exists());
         assert_eq!(hidden(dir.path()), Vec::<String>::new());
+
+        // A commit killed between its rename and removing the lock file
+        // leaves that in the output: still a frame folder to replace. And
+        // an earlier output moved aside (`.old`, locked) by a commit killed
+        // before removing it goes with the next commit, as does a staged
+        // folder left while this one was written.
+        std::fs::write(output.join(DIR_LOCK), b"").expect("lock file");
+        let old = dir.path().join(".frames.OlD123.old");
+        std::fs::create_dir_all(old.join("frames")).expect("old");
+        std::fs::write(old.join(DIR_LOCK), b"").expect("old lock");
+        age(&old.join(DIR_LOCK));
+        let again = StagedDir::new(&output, true).expect("stage over a frame folder");
+        assert!(
+            !old.exists(),
+            "the killed commit's earlier frames are removed"
+        );
+        let left = dir.path().join(".frames.LeFt12.tmp");
+        std::fs::create_dir(&left).expect("left");
+        std::fs::write(left.join(DIR_LOCK), b"").expect("left lock");
+        age(&left.join(DIR_LOCK));
+        std::fs::write(again.path().join("frame_000001.png"), b"z").expect("write");
+        again.commit().expect("commit over frames and a lock file");
+        assert_eq!(
+            std::fs::read(output.join("frame_000001.png")).expect("read"),
+            b"z"
+        );
+        assert_eq!(hidden(dir.path()), Vec::<String>::new());
+        assert!(!output.join(DIR_LOCK).exists());
     }
 }

@@ -95,7 +95,10 @@ pub(crate) fn keep(result: &Path, dir: &Path, name: &str) -> std::io::Result<Pat
     for n in 1u32.. {
         let target = dir.join(numbered(name, n));
         match temp.persist_noclobber(&target) {
-            Ok(_) => return Ok(target),
+            Ok(_) => {
+                stylize_frames::sweep_temporaries(dir, ".stylize-kept-", ".part");
+                return Ok(target);
+            }
             Err(e) if e.error.kind() == ErrorKind::AlreadyExists => temp = e.file,
             Err(e) => return Err(e.error),
         }

@@ -15,7 +15,7 @@ use stylize_frames::Resampling;
 
 use crate::error::{Error, Result};
 use crate::image_format::unreadable_reason;
-use crate::output_file::OutputFile;
+use crate::output_file::{OutputFile, OUTPUT_PREFIX};
 
 /// How large an image [`load_image`] decodes: checked from the file's
 /// header, before the pixels are allocated, so that a hostile or broken
@@ -733,7 +733,7 @@ pub fn check_output_size(path: &Path, (w, h): (u32, u32)) -> Result<()> {
 /// [`Error::Io`] naming the folder or the file.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let io = |e| Error::io(path, e);
-    let mut out = OutputFile::create(path, ".stylize-").map_err(io)?;
+    let mut out = OutputFile::create(path, OUTPUT_PREFIX).map_err(io)?;
     std::io::Write::write_all(out.file(), bytes).map_err(io)?;
     out.commit().map_err(io)
 }
@@ -830,7 +830,7 @@ fn save_image_through(
             &flattened
         }
     };
-    let mut out = OutputFile::create(path, ".stylize-").map_err(|e| Error::io(path, e))?;
+    let mut out = OutputFile::create(path, OUTPUT_PREFIX).map_err(|e| Error::io(path, e))?;
     let encode_err = |e: image::ImageError| Error::ImageEncode {
         path: path.to_path_buf(),
         source: Box::new(e),

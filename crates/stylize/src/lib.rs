@@ -127,7 +127,7 @@ pub use image_io::{
 pub use layer::{Layer, TapKind};
 pub use objective::CostValues;
 pub use observer::{Iteration, NoObserver, Observer, RunInfo};
-pub use output_file::{output_tempfile, OutputFile};
+pub use output_file::{output_tempfile, sweep_output_temporaries, OutputFile};
 pub use paint_mask::PaintMask;
 pub use pixel_term::{PixelTerm, WeightedDistance};
 pub use preprocess::{Preprocess, PreprocessName};

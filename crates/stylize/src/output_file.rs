@@ -33,6 +33,8 @@ enum Target {
         tmp: tempfile::NamedTempFile,
         /// The file renamed onto: `path`, links followed.
         at: PathBuf,
+        /// The temporary's prefix, for the sweep once it is renamed.
+        prefix: String,
     },
     Direct(File),
 }
@@ -141,7 +143,11 @@ impl OutputFile {
                 if let Some(permissions) = existing {
                     tmp.as_file().set_permissions(permissions)?;
                 }
-                Target::Staged { tmp, at }
+                Target::Staged {
+                    tmp,
+                    at,
+                    prefix: prefix.to_string(),
+                }
             }
         };
         Ok(OutputFile { target })
@@ -193,13 +199,29 @@ impl OutputFile {
     /// The I/O error of syncing or renaming.
     pub fn commit(self) -> io::Result<()> {
         match self.target {
-            Target::Staged { tmp, at } => {
+            Target::Staged { tmp, at, prefix } => {
                 tmp.as_file().sync_all()?;
-                tmp.persist(&at).map(drop).map_err(|e| e.error)
+                tmp.persist(&at).map_err(|e| e.error)?;
+                // A killed run's, left beside it since this one began.
+                let dir = at.parent().unwrap_or(Path::new("."));
+                stylize_frames::sweep_temporaries(dir, &prefix, ".part");
+                Ok(())
             }
             Target::Direct(mut f) => io::Write::flush(&mut f),
         }
     }
+}
+
+/// The prefix of the temporaries [`crate::save_image`] and the other
+/// image outputs write through (`.stylize-XXXXXX.part`).
+pub(crate) const OUTPUT_PREFIX: &str = ".stylize-";
+
+/// Removes from `dir` the image outputs' temporaries that killed runs
+/// left there (`.stylize-XXXXXX.part`, unlocked, 2 seconds old or more),
+/// as writing an output there does: for a run that writes nothing (a
+/// folder whose photos are all painted).
+pub fn sweep_output_temporaries(dir: &Path) {
+    stylize_frames::sweep_temporaries(dir, OUTPUT_PREFIX, ".part");
 }
 
 /// A temporary file in `dir` (named `{prefix}XXXXXX.part`) to write an
@@ -207,8 +229,9 @@ impl OutputFile {
 /// never leaves a partial file. It is created with the permissions an
 /// ordinary new file gets (`0666` less the umask), not `tempfile`'s private
 /// `0600`, since renaming keeps them, and locked while it is open; those
-/// of the same prefix that a killed run left in `dir` (unlocked, 10
-/// seconds old or more) are removed first.
+/// of the same prefix that a killed run left in `dir` (unlocked, 2
+/// seconds old or more) are removed first, and again by
+/// [`OutputFile::commit`].
 ///
 /// # Errors
 /// When the file cannot be created: the system's reason, without the
@@ -305,6 +328,16 @@ mod tests {
             assert!(kept.exists(), "{} went", kept.display());
         }
         drop(live_file);
+        // One that shows up while an output is written (a run killed and
+        // this one started at once: too young at the start) goes when this
+        // one is in place.
+        let out = OutputFile::create(&d.path().join("late.csv"), ".t-").unwrap();
+        let (late, _) = make(".t-LaTe12.part", Some(old));
+        out.commit().unwrap();
+        assert!(
+            !late.exists(),
+            "the killed run's temporary stayed after the commit"
+        );
     }
 
     /// A missing folder is said as such, without the temporary's name.

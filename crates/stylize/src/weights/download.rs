@@ -200,6 +200,7 @@ fn fetch_with(
         .map_err(|e| Error::io(part.path(), e))?;
     part.persist(&target)
         .map_err(|e| Error::io(&target, e.error))?;
+    stylize_frames::sweep_temporaries(cache_dir, &prefix, ".part");
     log::info!("stored {}", target.display());
     Ok(target)
 }
