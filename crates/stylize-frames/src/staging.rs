@@ -5,9 +5,8 @@
 //!
 //! A killed run cannot remove its temporary, so each one is locked while
 //! it is written (a staged folder through a lock file inside), and the
-//! next output staged beside it removes those left unlocked and 2 s old,
-//! when it starts and again once it is in place (a run started at once
-//! after the kill finds them only then).
+//! next output staged beside it removes those left unlocked (holding
+//! something, or 2 s old), when it starts and again once it is in place.
 //! (On NFS, where Linux emulates these locks with POSIX ones, a process
 //! does not conflict with itself: a long-lived one writing two outputs in
 //! one folder could take its own older temporary for a killed run's.)
@@ -50,7 +49,7 @@ const STALE_AFTER: Duration = Duration::from_secs(2);
 /// A new temporary file `PREFIX` + 6 random characters + `suffix` in
 /// `dir`, created with the unix permission bits `mode` (`None`: tempfile's
 /// private 0600) and locked for as long as it stays open; the ones of that
-/// name a killed run left there (unlocked, 2 seconds old or more) are
+/// name a killed run left there (unlocked, and written to or 2 seconds old) are
 /// removed first ([`sweep_temporaries`], which the caller runs again once
 /// its own is in place). For any output written beside its place and
 /// renamed into it: video's, an image's, a download's.
@@ -90,7 +89,8 @@ fn create_locked(
 
 /// Removes the temporaries `PREFIX` + 6 random characters + `suffix` in
 /// `parent` that no live run holds locked ([`locked_temporary`]) and that
-/// are 2 seconds old or more: what killed runs left. Best effort:
+/// hold something, or are 2 seconds old or more: what killed runs left
+/// (an empty one may be a live run's about to lock it). Best effort:
 /// anything unreadable, or on a file system without locks, stays.
 pub fn sweep_temporaries(parent: &Path, prefix: &str, suffix: &str) {
     let parent = if parent.as_os_str().is_empty() {
@@ -128,13 +128,23 @@ pub fn sweep_temporaries(parent: &Path, prefix: &str, suffix: &str) {
         let Ok(lock) = File::open(&lock_path) else {
             continue;
         };
+        // A live run locks its temporary before writing anything into it:
+        // one unlocked with something written was a killed run's, however
+        // young. An empty one may be a live run's between creating and
+        // locking it (microseconds): it must be old too.
+        let written = if kind.is_dir() {
+            std::fs::read_dir(&path)
+                .is_ok_and(|mut e| e.any(|e| e.is_ok_and(|e| e.file_name() != DIR_LOCK)))
+        } else {
+            lock.metadata().is_ok_and(|m| m.len() > 0)
+        };
         let old = lock
             .metadata()
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| SystemTime::now().duration_since(t).ok())
             .is_some_and(|age| age >= STALE_AFTER);
-        if !old || lock.try_lock().is_err() {
+        if !(written || old) || lock.try_lock().is_err() {
             continue;
         }
         let removed = if kind.is_dir() {
@@ -481,14 +491,22 @@ mod tests {
             std::fs::write(dir.path().join(name), b"x").expect("write");
             age(&dir.path().join(name));
         }
+        // Just made and empty: maybe a live run's about to lock it. Just
+        // made and written to: a killed run's (a live one locks first).
         let young = dir.path().join(".clip.gif.Young1.tmp");
-        std::fs::write(&young, b"x").expect("write");
+        std::fs::write(&young, b"").expect("write");
+        let killed_young = dir.path().join(".clip.gif.KiLl12.tmp");
+        std::fs::write(&killed_young, b"half a GIF").expect("write");
 
         let live = StagedFile::new(&output, ".tmp").expect("stage");
         assert!(!left.exists(), "the killed run's temporary is removed");
         assert!(
+            !killed_young.exists(),
+            "a killed run's temporary is removed, however young"
+        );
+        assert!(
             young.exists(),
-            "a temporary just created may be a live run's"
+            "an empty temporary just created may be a live run's"
         );
         for name in others {
             assert!(dir.path().join(name).exists(), "{name} is kept");

@@ -217,7 +217,7 @@ impl OutputFile {
 pub(crate) const OUTPUT_PREFIX: &str = ".stylize-";
 
 /// Removes from `dir` the image outputs' temporaries that killed runs
-/// left there (`.stylize-XXXXXX.part`, unlocked, 2 seconds old or more),
+/// left there (`.stylize-XXXXXX.part`, unlocked, and written to or 2 seconds old),
 /// as writing an output there does: for a run that writes nothing (a
 /// folder whose photos are all painted).
 pub fn sweep_output_temporaries(dir: &Path) {
