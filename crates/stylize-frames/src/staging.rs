@@ -5,8 +5,9 @@
 //!
 //! A killed run cannot remove its temporary, so each one is locked while
 //! it is written (a staged folder through a lock file inside), and the
-//! next output staged beside it removes those left unlocked (holding
-//! something, or 2 s old), when it starts and again once it is in place.
+//! next output staged beside it removes those left unlocked, when it
+//! starts and again once it is in place. A temporary gets its name only
+//! once it is locked, so an unlocked one is always a killed run's.
 //! (On NFS, where Linux emulates these locks with POSIX ones, a process
 //! does not conflict with itself: a long-lived one writing two outputs in
 //! one folder could take its own older temporary for a killed run's.)
@@ -15,7 +16,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use tempfile::{NamedTempFile, TempDir};
+use tempfile::{NamedTempFile, TempDir, TempPath};
 
 use crate::error::{FramesError, Result};
 
@@ -42,14 +43,15 @@ const RANDOM_CHARS: usize = 6;
 /// The lock file inside a staged folder.
 const DIR_LOCK: &str = ".stylize-lock";
 
-/// How old an unlocked temporary must be to count as left behind: a live
-/// run locks its own right after creating it (microseconds).
+/// How old a temporary under its unclaimed name must be to count as left
+/// behind: a live run locks and names its own right after making it
+/// (microseconds).
 const STALE_AFTER: Duration = Duration::from_secs(2);
 
 /// A new temporary file `PREFIX` + 6 random characters + `suffix` in
 /// `dir`, created with the unix permission bits `mode` (`None`: tempfile's
 /// private 0600) and locked for as long as it stays open; the ones of that
-/// name a killed run left there (unlocked, and written to or 2 seconds old) are
+/// name a killed run left there (unlocked) are
 /// removed first ([`sweep_temporaries`], which the caller runs again once
 /// its own is in place). For any output written beside its place and
 /// renamed into it: video's, an image's, a download's.
@@ -82,15 +84,51 @@ fn create_locked(
     }
     #[cfg(not(unix))]
     let _ = mode;
-    let temp = builder.tempfile_in(dir)?;
-    hold_lock(temp.as_file());
-    Ok(temp)
+    // Made under a name the sweep leaves alone, locked, then given its
+    // own (never replacing one there): so that an unlocked temporary of
+    // that name is always a killed run's, however young.
+    let unclaimed_suffix = format!("{suffix}{UNCLAIMED}");
+    builder.suffix(&unclaimed_suffix);
+    loop {
+        let (file, unclaimed) = builder.tempfile_in(dir)?.into_parts();
+        hold_lock(&file);
+        let claimed = claimed_name(&unclaimed);
+        match unclaimed.persist_noclobber(&claimed) {
+            Ok(()) => {
+                return Ok(NamedTempFile::from_parts(
+                    file,
+                    TempPath::try_from_path(claimed)?,
+                ))
+            }
+            // Taken (a killed run's of the same random name): another.
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => drop(e.path),
+            Err(e) => return Err(e.error),
+        }
+    }
+}
+
+/// The suffix a temporary has between its making and its locking.
+const UNCLAIMED: &str = ".unclaimed";
+
+/// `path` without [`UNCLAIMED`].
+fn claimed_name(path: &Path) -> PathBuf {
+    let text = path.as_os_str().to_string_lossy();
+    PathBuf::from(text.strip_suffix(UNCLAIMED).unwrap_or(&text).to_string())
+}
+
+/// The lock file of a staged folder `dir`, locked before it has its name
+/// ([`DIR_LOCK`]), as [`create_locked`]'s temporaries are.
+fn dir_lock(dir: &Path) -> std::io::Result<File> {
+    let unclaimed = dir.join(format!("{DIR_LOCK}{UNCLAIMED}"));
+    let file = File::create(&unclaimed)?;
+    hold_lock(&file);
+    std::fs::rename(&unclaimed, dir.join(DIR_LOCK))?;
+    Ok(file)
 }
 
 /// Removes the temporaries `PREFIX` + 6 random characters + `suffix` in
-/// `parent` that no live run holds locked ([`locked_temporary`]) and that
-/// hold something, or are 2 seconds old or more: what killed runs left
-/// (an empty one may be a live run's about to lock it). Best effort:
+/// `parent` that no live run holds locked ([`locked_temporary`] names
+/// them only once locked): what killed runs left. Best effort:
 /// anything unreadable, or on a file system without locks, stays.
 pub fn sweep_temporaries(parent: &Path, prefix: &str, suffix: &str) {
     let parent = if parent.as_os_str().is_empty() {
@@ -103,11 +141,15 @@ pub fn sweep_temporaries(parent: &Path, prefix: &str, suffix: &str) {
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(random) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(prefix))
-            .and_then(|n| n.strip_suffix(suffix))
-        else {
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(prefix)) else {
+            continue;
+        };
+        // One killed between its making and its locking (microseconds)
+        // keeps its unclaimed name: taken once it is old.
+        let unclaimed = rest
+            .strip_suffix(UNCLAIMED)
+            .and_then(|r| r.strip_suffix(suffix));
+        let Some(random) = unclaimed.or_else(|| rest.strip_suffix(suffix)) else {
             continue;
         };
         if random.len() != RANDOM_CHARS || !random.bytes().all(|b| b.is_ascii_alphanumeric()) {
@@ -124,27 +166,19 @@ pub fn sweep_temporaries(parent: &Path, prefix: &str, suffix: &str) {
         } else {
             continue;
         };
-        // A folder without its lock file is being renamed into place.
+        // A folder without its lock file is being made.
         let Ok(lock) = File::open(&lock_path) else {
             continue;
         };
-        // A live run locks its temporary before writing anything into it:
-        // one unlocked with something written was a killed run's, however
-        // young. An empty one may be a live run's between creating and
-        // locking it (microseconds): it must be old too.
-        let written = if kind.is_dir() {
-            std::fs::read_dir(&path)
-                .is_ok_and(|mut e| e.any(|e| e.is_ok_and(|e| e.file_name() != DIR_LOCK)))
-        } else {
-            lock.metadata().is_ok_and(|m| m.len() > 0)
+        let old = || {
+            lock.metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| SystemTime::now().duration_since(t).ok())
+                .is_some_and(|age| age >= STALE_AFTER)
         };
-        let old = lock
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| SystemTime::now().duration_since(t).ok())
-            .is_some_and(|age| age >= STALE_AFTER);
-        if !(written || old) || lock.try_lock().is_err() {
+        // Its name comes once it is locked: unlocked, a killed run's.
+        if (unclaimed.is_some() && !old()) || lock.try_lock().is_err() {
             continue;
         }
         let removed = if kind.is_dir() {
@@ -275,9 +309,8 @@ impl StagedDir {
         let temp = builder
             .tempdir_in(&parent)
             .map_err(FramesError::io("creating a folder in", &parent))?;
-        let lock_path = temp.path().join(DIR_LOCK);
-        let lock = File::create(&lock_path).map_err(FramesError::io("creating", &lock_path))?;
-        hold_lock(&lock);
+        let lock =
+            dir_lock(temp.path()).map_err(FramesError::io("creating a file in", temp.path()))?;
         Ok(StagedDir {
             temp,
             output: output.to_path_buf(),
@@ -315,10 +348,8 @@ impl StagedDir {
                 .map_err(FramesError::io("creating a folder in", &parent))?;
             // Locked as a staged folder is, so that a kill before it is
             // removed leaves it for the next run's sweep.
-            let old_lock = old.path().join(DIR_LOCK);
             let old_lock =
-                File::create(&old_lock).map_err(FramesError::io("creating", &old_lock))?;
-            hold_lock(&old_lock);
+                dir_lock(old.path()).map_err(FramesError::io("creating a file in", old.path()))?;
             let frames = old.path().join("frames");
             std::fs::rename(&self.output, &frames)
                 .map_err(FramesError::io("replacing", &self.output))?;
@@ -491,12 +522,17 @@ mod tests {
             std::fs::write(dir.path().join(name), b"x").expect("write");
             age(&dir.path().join(name));
         }
-        // Just made and empty: maybe a live run's about to lock it. Just
-        // made and written to: a killed run's (a live one locks first).
-        let young = dir.path().join(".clip.gif.Young1.tmp");
-        std::fs::write(&young, b"").expect("write");
+        // A temporary is named once locked: unlocked, however young (and
+        // empty: killed before writing), it is a killed run's. Under its
+        // unclaimed name it may be a live run's between making and
+        // locking it: taken only once old.
         let killed_young = dir.path().join(".clip.gif.KiLl12.tmp");
-        std::fs::write(&killed_young, b"half a GIF").expect("write");
+        std::fs::write(&killed_young, b"").expect("write");
+        let young = dir.path().join(".clip.gif.Young1.tmp.unclaimed");
+        std::fs::write(&young, b"").expect("write");
+        let old_unclaimed = dir.path().join(".clip.gif.OlDun1.tmp.unclaimed");
+        std::fs::write(&old_unclaimed, b"").expect("write");
+        age(&old_unclaimed);
 
         let live = StagedFile::new(&output, ".tmp").expect("stage");
         assert!(!left.exists(), "the killed run's temporary is removed");
@@ -506,8 +542,11 @@ mod tests {
         );
         assert!(
             young.exists(),
-            "an empty temporary just created may be a live run's"
+            "an unclaimed temporary just made may be a live run's"
         );
+        assert!(!old_unclaimed.exists(), "an old unclaimed one is removed");
+        // Ours has its name, none other.
+        assert!(live.path().is_file() && !live.path().to_string_lossy().contains("unclaimed"));
         for name in others {
             assert!(dir.path().join(name).exists(), "{name} is kept");
         }

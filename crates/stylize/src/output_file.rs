@@ -217,7 +217,7 @@ impl OutputFile {
 pub(crate) const OUTPUT_PREFIX: &str = ".stylize-";
 
 /// Removes from `dir` the image outputs' temporaries that killed runs
-/// left there (`.stylize-XXXXXX.part`, unlocked, and written to or 2 seconds old),
+/// left there (`.stylize-XXXXXX.part`, unlocked),
 /// as writing an output there does: for a run that writes nothing (a
 /// folder whose photos are all painted).
 pub fn sweep_output_temporaries(dir: &Path) {
@@ -320,10 +320,17 @@ mod tests {
         let (killed, _) = make(".t-AbC123.part", Some(old));
         let (live, live_file) = make(".t-LiVe12.part", Some(old));
         live_file.try_lock().unwrap();
-        let (young, _) = make(".t-NeW123.part", None);
+        // Under its unclaimed name, young: maybe a live run's about to
+        // lock it. Named, unlocked and young: a killed run's.
+        let (young, _) = make(".t-NeW123.part.unclaimed", None);
+        let (killed_young, _) = make(".t-KiL123.part", None);
         let (other, _) = make(".u-AbC123.part", Some(old));
         write(&d.path().join("out.csv"), b"x").unwrap();
         assert!(!killed.exists(), "the killed run's temporary stayed");
+        assert!(
+            !killed_young.exists(),
+            "the young killed run's temporary stayed"
+        );
         for kept in [&live, &young, &other] {
             assert!(kept.exists(), "{} went", kept.display());
         }
