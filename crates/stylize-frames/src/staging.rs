@@ -224,26 +224,27 @@ impl StagedFile {
     /// Creates `.NAME.XXXXXX.tmpSUFFIX` in `output`'s folder; `suffix` (an
     /// extension such as `.mp4`) lets tools that go by extension write it.
     pub(crate) fn new(output: &Path, suffix: &str) -> Result<Self> {
-        let parent = check_parent(output)?;
-        let temp = locked_temporary(&parent, &temp_prefix(output), suffix, Some(0o644))
-            .map_err(FramesError::io("creating a file in", &parent))?;
-        Ok(StagedFile {
-            temp,
-            output: output.to_path_buf(),
-            sweep: Some(suffix.to_string()),
-        })
+        Self::stage(output, suffix, true)
     }
 
     /// [`Self::new`] inside a [`StagedDir`]: nothing to sweep (a frame
     /// folder of thousands of frames would be listed for each).
     pub(crate) fn in_staged_dir(output: &Path, suffix: &str) -> Result<Self> {
+        Self::stage(output, suffix, false)
+    }
+
+    fn stage(output: &Path, suffix: &str, sweep: bool) -> Result<Self> {
         let parent = check_parent(output)?;
-        let temp = create_locked(&parent, &temp_prefix(output), suffix, Some(0o644))
+        let prefix = temp_prefix(output);
+        if sweep {
+            sweep_temporaries(&parent, &prefix, suffix);
+        }
+        let temp = create_locked(&parent, &prefix, suffix, Some(0o644))
             .map_err(FramesError::io("creating a file in", &parent))?;
         Ok(StagedFile {
             temp,
             output: output.to_path_buf(),
-            sweep: None,
+            sweep: sweep.then(|| suffix.to_string()),
         })
     }
 
