@@ -38,14 +38,18 @@ impl FfmpegSource {
         } else {
             None
         };
-        let stream = match &probed {
-            Some(p) => Some(p.clip_stream().ok_or_else(|| FramesError::NoVideoStream {
-                path: input.to_path_buf(),
-            })?),
-            None => None,
-        };
-        if let (Some(p), Some(stream), true) = (&probed, stream, options.tell_streams) {
-            tell_of_stream(input, p, stream);
+        let stream = probed
+            .as_ref()
+            .map(|p| {
+                p.clip_stream().ok_or_else(|| FramesError::NoVideoStream {
+                    path: input.to_path_buf(),
+                })
+            })
+            .transpose()?;
+        if let (Some(p), Some(stream)) = (&probed, stream) {
+            if options.tell_streams {
+                tell_of_stream(input, p, stream);
+            }
         }
         // Without a probe, ffmpeg's first stream that is not a cover.
         let map = stream.map_or_else(|| "0:V:0".to_string(), |v| format!("0:{}", v.index));

@@ -75,8 +75,12 @@ fn create_locked(
     suffix: &str,
     mode: Option<u32>,
 ) -> std::io::Result<NamedTempFile> {
+    // Made under a name the sweep leaves alone, locked, then given its
+    // own (never replacing one there): so that an unlocked temporary of
+    // that name is always a killed run's, however young.
+    let unclaimed_suffix = format!("{suffix}{UNCLAIMED}");
     let mut builder = tempfile::Builder::new();
-    builder.prefix(prefix).suffix(suffix);
+    builder.prefix(prefix).suffix(&unclaimed_suffix);
     #[cfg(unix)]
     if let Some(mode) = mode {
         use std::os::unix::fs::PermissionsExt;
@@ -84,11 +88,6 @@ fn create_locked(
     }
     #[cfg(not(unix))]
     let _ = mode;
-    // Made under a name the sweep leaves alone, locked, then given its
-    // own (never replacing one there): so that an unlocked temporary of
-    // that name is always a killed run's, however young.
-    let unclaimed_suffix = format!("{suffix}{UNCLAIMED}");
-    builder.suffix(&unclaimed_suffix);
     loop {
         let (file, unclaimed) = builder.tempfile_in(dir)?.into_parts();
         hold_lock(&file);
@@ -110,10 +109,15 @@ fn create_locked(
 /// The suffix a temporary has between its making and its locking.
 const UNCLAIMED: &str = ".unclaimed";
 
-/// `path` without [`UNCLAIMED`].
+/// `path` without [`UNCLAIMED`] (its file name is text: a prefix and a
+/// suffix given as `&str`, random letters between; the folder need not
+/// be).
 fn claimed_name(path: &Path) -> PathBuf {
-    let text = path.as_os_str().to_string_lossy();
-    PathBuf::from(text.strip_suffix(UNCLAIMED).unwrap_or(&text).to_string())
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    path.with_file_name(name.strip_suffix(UNCLAIMED).unwrap_or(name))
 }
 
 /// The lock file of a staged folder `dir`, locked before it has its name
