@@ -114,6 +114,26 @@ pub(crate) struct Frames<'a> {
     pub(crate) input: &'a std::path::Path,
 }
 
+impl<'a> Frames<'a> {
+    /// The frames of `source` (the input `input`) that `selection` keeps,
+    /// from its first; a clip that ends before `--frames`' end is said
+    /// where its length was not known beforehand.
+    pub(crate) fn new(
+        source: Box<dyn FrameSource>,
+        selection: &'a Selection,
+        input: &'a std::path::Path,
+    ) -> Self {
+        let tell_short = source.info().frames.is_none();
+        Frames {
+            source,
+            selection,
+            index: 0,
+            tell_short,
+            input,
+        }
+    }
+}
+
 /// A frame of the input that could not be read: its number, from 1 in
 /// the input's own count (before `--frames` and `--fps` select), and why.
 #[derive(Debug)]

@@ -310,13 +310,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     if cli.method == VideoMethod::Fast {
         // The network converts only each painting's centre square.
         let styles = load_styles(&cli.common)?;
-        let frames = Frames {
-            source,
-            selection: &selection,
-            index: 0,
-            tell_short: info.frames.is_none(),
-            input: &cli.input,
-        };
+        let frames = Frames::new(source, &selection, &cli.input);
         let options = FastVideo {
             total,
             in_fps,
@@ -384,13 +378,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         VideoProgress::new(show, total, plan, config.loop_frames > 0, interrupt.clone())
             .with_plain_lines(!quiet && !show);
     let start = Instant::now();
-    let mut frames = Frames {
-        source,
-        selection: &selection,
-        index: 0,
-        tell_short: info.frames.is_none(),
-        input: &cli.input,
-    };
+    let mut frames = Frames::new(source, &selection, &cli.input);
     let summary = match stylize_video(
         &stylizer,
         &mut frames,
@@ -491,11 +479,8 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
                 ..source_options.clone()
             };
             let original = Frames {
-                source: open_source(&cli.input, &again)?,
-                selection: &selection,
-                index: 0,
                 tell_short: false,
-                input: &cli.input,
+                ..Frames::new(open_source(&cli.input, &again)?, &selection, &cli.input)
             }
             .map(|f| Ok(f?.to_rgb8()));
             let stylized = files.iter().map(|f| Ok(load_image(f)?.to_rgb8()));
