@@ -7,7 +7,6 @@ use std::time::Duration;
 use crate::error::{FramesError, Result};
 use crate::frame::{checked_fps, Fps, Frame};
 use crate::stop_signal::StopSignal;
-use crate::timing::Timing;
 use crate::y4m::Y4mChroma;
 use crate::yuv::YuvRange;
 
@@ -109,12 +108,6 @@ impl Default for SinkOptions {
 }
 
 impl SinkOptions {
-    /// When an animation's frames are shown: at
-    /// [`SinkOptions::frame_rate`], after [`SinkOptions::frame_times`].
-    pub(crate) fn timing(&self) -> Result<Timing> {
-        Ok(Timing::new(self.frame_rate()?, self.frame_times.as_deref()))
-    }
-
     /// The frame rate to write: [`SinkOptions::fps`] reduced, or
     /// [`DEFAULT_FPS`].
     pub(crate) fn frame_rate(&self) -> Result<Fps> {

@@ -9,6 +9,7 @@ use crate::folder_sink::FolderSink;
 use crate::frame::Frame;
 use crate::frame_sink::{FrameSink, SinkOptions};
 use crate::gif_sink::GifSink;
+use crate::timing::Timing;
 use crate::webp_sink::WebpSink;
 use crate::y4m_sink::Y4mSink;
 
@@ -105,24 +106,24 @@ fn output_kind(output: &Path) -> Result<OutputKind> {
 pub fn create_sink(output: &Path, options: &SinkOptions) -> Result<Box<dyn FrameSink>> {
     let kind = output_kind(output)?;
     let fps = options.frame_rate()?;
-    let timing = || options.timing();
+    let timing = || Timing::new(fps, options.frame_times.as_deref());
     let inner: Box<dyn FrameSink> = match kind {
         OutputKind::Folder => Box::new(FolderSink::new(output, options.replace_frames)?),
         OutputKind::Gif => Box::new(GifSink::new(
             output,
-            timing()?,
+            timing(),
             options.loop_forever,
             options.gif_dither,
             options.stop.clone(),
         )?),
         OutputKind::Png { always_animated } => Box::new(ApngSink::new(
             output,
-            timing()?,
+            timing(),
             options.loop_forever,
             always_animated,
             options.stop.clone(),
         )?),
-        OutputKind::Webp => Box::new(WebpSink::new(output, timing()?, options.loop_forever)?),
+        OutputKind::Webp => Box::new(WebpSink::new(output, timing(), options.loop_forever)?),
         OutputKind::Y4m => Box::new(Y4mSink::new(
             output,
             fps,
