@@ -13,6 +13,7 @@ use crate::frame::{checked_fps, flatten, Frame, VideoInfo};
 use crate::frame_count::{empty_gif_frame, frame_delays, typical_delay};
 use crate::frame_source::{FrameSource, SourceOptions};
 use crate::source::check_frame_size;
+use crate::warning::{warn, WarningHook};
 
 /// Opens an image file of a known `format`: animated GIF, APNG and WebP
 /// frame by frame, anything else as one frame.
@@ -91,7 +92,7 @@ pub(crate) fn open_image(
     };
     match frames {
         Some(frames) => {
-            let mut source = AnimationSource::new(path, frames, options.background)?;
+            let mut source = AnimationSource::new(path, frames, options)?;
             // The count, and the rate of the typical frame, not the first
             // one's (a title frame, or a 30 fps GIF's 30 and 40 ms), when
             // the file's delays can be read without decoding it.
@@ -119,7 +120,7 @@ pub(crate) fn open_image(
             // A still image: upright and in sRGB, as a frame folder's are.
             let (image, failed) = decode_upright(path)?;
             if let Some(why) = failed {
-                log::warn!("{}: {why}", path.display());
+                warn(options.on_warning.as_ref(), path, why);
             }
             let frame = flatten(image, options.background);
             Ok(Box::new(StillSource {
@@ -178,6 +179,8 @@ struct AnimationSource {
     times: Option<Vec<Duration>>,
     /// Frames decoded so far.
     decoded: u64,
+    /// Where its warnings go besides the log.
+    hook: Option<WarningHook>,
 }
 
 /// [`FramesError::Decode`] for frame `number` (from 1), or when that frame
@@ -209,7 +212,12 @@ fn ends_early(e: &image::ImageError) -> bool {
 
 impl AnimationSource {
     /// Decodes the first frame for the size and frame rate.
-    fn new(path: &Path, mut frames: image::Frames<'static>, background: [u8; 3]) -> Result<Self> {
+    fn new(
+        path: &Path,
+        mut frames: image::Frames<'static>,
+        options: &SourceOptions,
+    ) -> Result<Self> {
+        let background = options.background;
         let first = match frames.next() {
             Some(frame) => frame.map_err(decode_error(path, 1))?,
             None => {
@@ -247,6 +255,7 @@ impl AnimationSource {
             told_delays: false,
             times: None,
             decoded: 1,
+            hook: options.on_warning.clone(),
         })
     }
 }
@@ -274,9 +283,10 @@ impl FrameSource for AnimationSource {
             // frame, as players and ffmpeg do, rather than failing after
             // every frame before it has been painted.
             Some(Err(e)) if ends_early(&e) => {
-                log::warn!(
-                    "{}: the file ends early ({e}); its clip ends at the last whole frame",
-                    self.path.display()
+                warn(
+                    self.hook.as_ref(),
+                    &self.path,
+                    format!("the file ends early ({e}); its clip ends at the last whole frame"),
                 );
                 self.ended = true;
                 Ok(None)
@@ -290,12 +300,15 @@ impl FrameSource for AnimationSource {
                         let (n, d) = d.numer_denom_ms();
                         f64::from(n) / f64::from(d.max(1))
                     };
-                    log::warn!(
-                        "{}: its frames are shown for different times ({:.0} ms, then {:.0} ms); \
-                         the clip is read at one rate, the first frame's",
-                        self.path.display(),
-                        ms(self.delay),
-                        ms(frame.delay())
+                    warn(
+                        self.hook.as_ref(),
+                        &self.path,
+                        format!(
+                            "its frames are shown for different times ({:.0} ms, then {:.0} \
+                             ms); the clip is read at one rate, the first frame's",
+                            ms(self.delay),
+                            ms(frame.delay())
+                        ),
                     );
                 }
                 let buffer = image::DynamicImage::ImageRgba8(frame.into_buffer());

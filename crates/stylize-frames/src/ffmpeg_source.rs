@@ -10,6 +10,7 @@ use crate::ffmpeg::FfmpegChild;
 use crate::frame::{Frame, VideoInfo};
 use crate::frame_source::{FrameSource, SourceOptions};
 use crate::probe::{probe, Probe, VideoStream};
+use crate::warning::{warn, WarningHook};
 use crate::y4m::Y4mReader;
 
 /// Frames of any video ffmpeg reads: its first video stream, converted by
@@ -26,6 +27,8 @@ pub(crate) struct FfmpegSource {
     path: std::path::PathBuf,
     /// Frames read so far.
     read: u64,
+    /// Where its warnings go besides the log.
+    hook: Option<WarningHook>,
 }
 
 impl FfmpegSource {
@@ -48,7 +51,7 @@ impl FfmpegSource {
             .transpose()?;
         if let (Some(p), Some(stream)) = (&probed, stream) {
             if options.tell_streams {
-                tell_of_stream(input, p, stream);
+                tell_of_stream(input, p, stream, options.on_warning.as_ref());
             }
         }
         // Without a probe, ffmpeg's first stream that is not a cover.
@@ -80,7 +83,12 @@ impl FfmpegSource {
                 std::io::ErrorKind::BrokenPipe.into(),
             )
         })?;
-        let reader = match Y4mReader::new(BufReader::new(stdout), input, None) {
+        let reader = match Y4mReader::new(
+            BufReader::new(stdout),
+            input,
+            None,
+            options.on_warning.clone(),
+        ) {
             Ok(reader) => reader,
             // ffmpeg's own error says more than an empty stream; its
             // advice on a `-map` that matches nothing is not the user's.
@@ -113,10 +121,13 @@ impl FfmpegSource {
             _ => None,
         };
         if let (Some(note), Some(average), Some(rate)) = (change, average_fps, rate) {
-            log::warn!(
-                "{}: its frame rate changes ({average:.2} fps on average); it is read at a \
-                 constant {rate:.3} fps, which keeps its timing, so {note}",
-                input.display(),
+            warn(
+                options.on_warning.as_ref(),
+                input,
+                format!(
+                    "its frame rate changes ({average:.2} fps on average); it is read at a \
+                     constant {rate:.3} fps, which keeps its timing, so {note}"
+                ),
             );
         }
         Ok(FfmpegSource {
@@ -126,6 +137,7 @@ impl FfmpegSource {
             done: false,
             path: input.to_path_buf(),
             read: 0,
+            hook: options.on_warning.clone(),
         })
     }
 }
@@ -147,7 +159,7 @@ fn rate_change(read: u64, has: u64) -> Option<String> {
 
 /// Says which video stream is painted where the input has several clips,
 /// and that a stream's transparency is not read.
-fn tell_of_stream(input: &Path, probe: &Probe, stream: &VideoStream) {
+fn tell_of_stream(input: &Path, probe: &Probe, stream: &VideoStream, hook: Option<&WarningHook>) {
     let clips = probe.video.iter().filter(|v| !v.cover).count();
     if clips > 1 {
         let mut about: Vec<String> = stream
@@ -163,20 +175,25 @@ fn tell_of_stream(input: &Path, probe: &Probe, stream: &VideoStream) {
         } else {
             format!(" ({})", about.join(", "))
         };
-        log::warn!(
-            "{}: it has {clips} video streams; stream #0:{}{about} is painted: to paint stream \
-             #0:N instead, copy it out first: ffmpeg -i {} -map 0:N -c copy one.mkv",
-            input.display(),
-            stream.index,
-            input.display()
+        warn(
+            hook,
+            input,
+            format!(
+                "it has {clips} video streams; stream #0:{}{about} is painted: to paint stream \
+                 #0:N instead, copy it out first: ffmpeg -i {} -map 0:N -c copy one.mkv",
+                stream.index,
+                input.display()
+            ),
         );
     }
     if stream.alpha {
-        log::warn!(
-            "{}: its transparency is not read through ffmpeg: transparent parts are painted as \
-             the colours under them; an APNG, WebP, GIF or folder of PNG frames is flattened \
-             onto white instead",
-            input.display()
+        warn(
+            hook,
+            input,
+            "its transparency is not read through ffmpeg: transparent parts are painted as the \
+             colours under them; an APNG, WebP, GIF or folder of PNG frames is flattened onto \
+             white instead"
+                .into(),
         );
     }
 }
@@ -232,19 +249,25 @@ impl FrameSource for FfmpegSource {
                 // ffmpeg reads a file cut short (or damaged) to its end
                 // and exits 0, saying only in its log what was wrong.
                 match damage(&said, self.read, self.estimate) {
-                    Damage::CutShort => log::warn!(
-                        "{}: the file ends early (cut short in a copy or download?): its clip \
-                         ends at the last whole frame, after {} frame(s){}",
-                        self.path.display(),
-                        self.read,
-                        self.estimate
-                            .map_or(String::new(), |n| format!(" of about {n}"))
+                    Damage::CutShort => warn(
+                        self.hook.as_ref(),
+                        &self.path,
+                        format!(
+                            "the file ends early (cut short in a copy or download?): its clip \
+                             ends at the last whole frame, after {} frame(s){}",
+                            self.read,
+                            self.estimate
+                                .map_or(String::new(), |n| format!(" of about {n}"))
+                        ),
                     ),
-                    Damage::Damaged => log::warn!(
-                        "{}: ffmpeg found data it could not decode: some of its {} frame(s) \
-                         may show glitches",
-                        self.path.display(),
-                        self.read
+                    Damage::Damaged => warn(
+                        self.hook.as_ref(),
+                        &self.path,
+                        format!(
+                            "ffmpeg found data it could not decode: some of its {} frame(s) \
+                             may show glitches",
+                            self.read
+                        ),
                     ),
                     Damage::None => {}
                 }

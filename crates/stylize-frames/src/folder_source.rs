@@ -8,6 +8,7 @@ use crate::frame::{flatten, Frame, VideoInfo};
 use crate::frame_source::{FrameSource, SourceOptions};
 use crate::natural_sort::natural_cmp;
 use crate::orientation::upright_size;
+use crate::warning::{warn, WarningHook};
 
 /// File extensions read as frames (compared case-insensitively).
 const FRAME_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"];
@@ -28,6 +29,8 @@ pub(crate) struct FolderSource {
     /// Whether a colour profile that could not be used was said (once for
     /// the folder, not for every frame).
     warned: bool,
+    /// Where its warnings go besides the log.
+    hook: Option<WarningHook>,
 }
 
 impl FolderSource {
@@ -37,12 +40,15 @@ impl FolderSource {
         let files = frame_files(folder)?;
         let phone = phone_photos(folder);
         if phone > 0 {
-            log::warn!(
-                "{}: skipping {phone} HEIC or AVIF file(s) (as phones save photos), which stylize \
-                 cannot decode; convert them to JPEG or PNG first (`heif-convert IMG.HEIC \
-                 IMG.jpg` from libheif, `avifdec IMG.avif IMG.png` from libavif) to have them \
-                 as frames",
-                folder.display()
+            warn(
+                options.on_warning.as_ref(),
+                folder,
+                format!(
+                    "skipping {phone} HEIC or AVIF file(s) (as phones save photos), which \
+                     stylize cannot decode; convert them to JPEG or PNG first (`heif-convert \
+                     IMG.HEIC IMG.jpg` from libheif, `avifdec IMG.avif IMG.png` from libavif) \
+                     to have them as frames"
+                ),
             );
         }
         let Some(first) = files.first() else {
@@ -75,6 +81,7 @@ impl FolderSource {
             info,
             background: options.background,
             warned: false,
+            hook: options.on_warning.clone(),
         })
     }
 }
@@ -92,7 +99,11 @@ impl FrameSource for FolderSource {
         check_not_empty(path)?;
         let (image, failed) = decode_upright(path)?;
         if let Some(why) = failed.filter(|_| !self.warned) {
-            log::warn!("{}: {why} (said once for the folder)", path.display());
+            warn(
+                self.hook.as_ref(),
+                path,
+                format!("{why} (said once for the folder)"),
+            );
             self.warned = true;
         }
         let frame = flatten(image, self.background);

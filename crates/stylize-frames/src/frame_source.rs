@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::error::Result;
 use crate::frame::{Frame, VideoInfo};
+use crate::warning::WarningHook;
 
 /// Frames of a video, one after another.
 ///
@@ -137,6 +138,10 @@ pub struct SourceOptions {
     /// is not read. Default `true`; `false` for a second read of an input
     /// already opened, so that they are said once.
     pub tell_streams: bool,
+    /// Where the source's warnings go besides the log (a clip cut short,
+    /// a rate that changes, another stream left out, a frame that fails
+    /// to decode in a folder). Default `None`: the log only.
+    pub on_warning: Option<WarningHook>,
 }
 
 /// The default [`SourceOptions::max_frame_pixels`]: 8192x8192, twice the
@@ -150,6 +155,7 @@ impl Default for SourceOptions {
             background: [255, 255, 255],
             max_frame_pixels: MAX_FRAME_PIXELS,
             tell_streams: true,
+            on_warning: None,
         }
     }
 }

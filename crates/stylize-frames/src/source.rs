@@ -58,7 +58,12 @@ pub(crate) fn check_frame_size(path: &Path, (width, height): (u32, u32), max: u6
 fn open_unchecked(input: &Path, options: &SourceOptions) -> Result<Box<dyn FrameSource>> {
     if input.as_os_str() == "-" {
         let stdin = std::io::stdin().lock();
-        let reader = Y4mReader::new(BufReader::new(stdin), input, None)?;
+        let reader = Y4mReader::new(
+            BufReader::new(stdin),
+            input,
+            None,
+            options.on_warning.clone(),
+        )?;
         return Ok(Box::new(Y4mSource::new(reader)));
     }
     let meta = std::fs::metadata(input).map_err(FramesError::io("reading", input))?;
@@ -75,7 +80,12 @@ fn open_unchecked(input: &Path, options: &SourceOptions) -> Result<Box<dyn Frame
     match own_format(input)? {
         Some(OwnFormat::Y4m) => {
             let file = File::open(input).map_err(FramesError::io("reading", input))?;
-            let reader = Y4mReader::new(BufReader::new(file), input, Some(meta.len()))?;
+            let reader = Y4mReader::new(
+                BufReader::new(file),
+                input,
+                Some(meta.len()),
+                options.on_warning.clone(),
+            )?;
             Ok(Box::new(Y4mSource::new(reader)))
         }
         Some(OwnFormat::Image(format)) => open_image(input, format, options),

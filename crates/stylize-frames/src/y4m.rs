@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{FramesError, Result};
 use crate::frame::{checked_fps, Fps, Frame, VideoInfo};
 use crate::frame_source::FrameSource;
+use crate::warning::{warn, WarningHook};
 use crate::yuv::{planes_to_rgb, rgb_to_planes, Planes, YuvRange};
 
 /// The longest header or `FRAME` line read before giving up.
@@ -59,7 +60,7 @@ struct Header {
 }
 
 impl Header {
-    fn parse(line: &[u8], path: &Path) -> Result<Header> {
+    fn parse(line: &[u8], path: &Path, hook: Option<&WarningHook>) -> Result<Header> {
         let bad = |reason: String| FramesError::y4m(path, reason);
         if !line.starts_with(MAGIC) {
             return Err(not_y4m(path));
@@ -107,11 +108,14 @@ impl Header {
                         _ => None,
                     };
                     if let Some(order) = order {
-                        log::warn!(
-                            "{}: the stream is interlaced ({order}); each frame is read as one \
-                             picture, so moving edges will comb: deinterlace it first (ffmpeg's \
-                             `-vf yadif`)",
-                            path.display()
+                        warn(
+                            hook,
+                            path,
+                            format!(
+                                "the stream is interlaced ({order}); each frame is read as one \
+                                 picture, so moving edges will comb: deinterlace it first \
+                                 (ffmpeg's `-vf yadif`)"
+                            ),
                         );
                     }
                 }
@@ -119,11 +123,15 @@ impl Header {
                 "A" => {
                     if let Some((n, d)) = parse_ratio(value).filter(|&(n, d)| n > 0 && d > 0) {
                         if n != d {
-                            log::warn!(
-                                "{}: its pixels are not square (aspect {n}:{d}); the frames are \
-                                 read and written with square pixels, so they look {} than meant",
-                                path.display(),
-                                if n > d { "narrower" } else { "wider" }
+                            warn(
+                                hook,
+                                path,
+                                format!(
+                                    "its pixels are not square (aspect {n}:{d}); the frames are \
+                                     read and written with square pixels, so they look {} than \
+                                     meant",
+                                    if n > d { "narrower" } else { "wider" }
+                                ),
                             );
                         }
                     }
@@ -238,6 +246,7 @@ pub(crate) struct Y4mReader<R> {
     reader: R,
     path: PathBuf,
     header: Header,
+    hook: Option<WarningHook>,
     info: VideoInfo,
     buffer: Vec<u8>,
     sizes: (usize, usize, usize),
@@ -245,8 +254,14 @@ pub(crate) struct Y4mReader<R> {
 
 impl<R: BufRead> Y4mReader<R> {
     /// Reads the header. `path` names the stream in errors; `len` is the
-    /// stream's size in bytes when known (a file), to count frames.
-    pub(crate) fn new(mut reader: R, path: &Path, len: Option<u64>) -> Result<Self> {
+    /// stream's size in bytes when known (a file), to count frames; the
+    /// header's warnings, and the stream's, go to `hook` too.
+    pub(crate) fn new(
+        mut reader: R,
+        path: &Path,
+        len: Option<u64>,
+        hook: Option<WarningHook>,
+    ) -> Result<Self> {
         // Another kind of data (an MP4 piped in) is said as such, not as a
         // header line too long.
         let head = reader
@@ -258,7 +273,7 @@ impl<R: BufRead> Y4mReader<R> {
         }
         let line = read_line(&mut reader, path, "header")?
             .ok_or_else(|| FramesError::y4m(path, "empty stream, no header"))?;
-        let header = Header::parse(&line, path)?;
+        let header = Header::parse(&line, path, hook.as_ref())?;
         let sizes = header
             .plane_sizes()
             .filter(|&(y, c, a)| {
@@ -294,6 +309,7 @@ impl<R: BufRead> Y4mReader<R> {
             info,
             buffer: Vec::new(),
             sizes,
+            hook,
         })
     }
 
@@ -392,9 +408,10 @@ impl<R: BufRead> FrameSource for Y4mSource<R> {
             FrameRead::Frame(frame) => Ok(Some(frame)),
             FrameRead::End => Ok(None),
             FrameRead::Truncated => {
-                log::warn!(
-                    "{}: the stream ends inside a frame; its clip ends at the last whole frame",
-                    self.reader.path.display()
+                warn(
+                    self.reader.hook.as_ref(),
+                    &self.reader.path,
+                    "the stream ends inside a frame; its clip ends at the last whole frame".into(),
                 );
                 self.ended = true;
                 Ok(None)
@@ -470,7 +487,7 @@ mod tests {
     use super::*;
 
     fn parse(s: &str) -> Result<Header> {
-        Header::parse(s.as_bytes(), Path::new("t.y4m"))
+        Header::parse(s.as_bytes(), Path::new("t.y4m"), None)
     }
 
     #[test]
@@ -526,7 +543,7 @@ mod tests {
         let h = parse("YUV4MPEG2 W2 H2 F25:1 C444 \u{e9}x").unwrap();
         assert_eq!((h.width, h.height), (2, 2));
         let huge = b"YUV4MPEG2 W2147483648 H2147483648 C444alpha\n";
-        match Y4mReader::new(&huge[..], Path::new("t.y4m"), None) {
+        match Y4mReader::new(&huge[..], Path::new("t.y4m"), None, None) {
             Err(e) => assert!(e.to_string().contains("too large"), "{e}"),
             Ok(_) => panic!("a 2^31 x 2^31 frame was accepted"),
         }
@@ -541,7 +558,7 @@ mod tests {
         bytes.extend([16u8; 24]);
         bytes.extend(b"FRAME\n");
         bytes.extend([16u8; 20]);
-        let mut reader = Y4mReader::new(&bytes[..], Path::new("pipe"), None).unwrap();
+        let mut reader = Y4mReader::new(&bytes[..], Path::new("pipe"), None, None).unwrap();
         assert!(reader.read_frame().unwrap().is_some());
         let e = reader.read_frame().unwrap_err().to_string();
         assert!(

@@ -19,7 +19,7 @@ use stylize_feedforward::{
     resize_longest_image, FastOptions, FastStyle, FastStylizer, TemporalBlend,
 };
 use stylize_frames::{
-    create_sink, open_source, FramesError, SinkOptions, SourceOptions, StopSignal,
+    create_sink, open_source, FramesError, SinkOptions, SourceOptions, StopSignal, WarningHook,
 };
 
 use crate::api_error::with_causes;
@@ -93,9 +93,13 @@ fn run(board: &Arc<Board>, nets: Networks<'_>, settings: &WorkerSettings, task: 
         }
         Painting::Image(content) => paint_image(nets, &task, content, observer),
         Painting::Video { file, .. } if task.settings.method == MethodName::Fast => {
-            paint_fast_clip(board, nets, &task, file, settings, &observer)
+            let tell = job_warnings(board, id, file);
+            paint_fast_clip(board, nets, &task, file, settings, &observer, tell)
         }
-        Painting::Video { file, .. } => paint_clip(nets.stylizer, &task, file, settings, observer),
+        Painting::Video { file, .. } => {
+            let tell = job_warnings(board, id, file);
+            paint_clip(nets.stylizer, &task, file, settings, observer, tell)
+        }
     }));
     match result {
         Ok(outcome) => outcome,
@@ -352,17 +356,41 @@ struct Clip<I> {
     frames: I,
 }
 
-/// The frames of the clip `file` (see [`Clip`]).
+/// Where a clip's warnings go (a clip cut short, a stream left out, a
+/// rate that changes): the job's notes on the page, the server's log too.
+/// They name the clip by the upload's own name, not the server's copy.
+fn job_warnings(
+    board: &Arc<Board>,
+    id: u64,
+    file: &Path,
+) -> impl Fn(String) + Send + Sync + 'static {
+    let board = Arc::clone(board);
+    let stored = file.display().to_string();
+    let name = board
+        .names(id)
+        .map_or_else(|| "the clip".to_string(), |(clip, _)| clip);
+    move |message: String| board.warn(id, message.replace(&stored, &name))
+}
+
+/// The frames of the clip `file` (see [`Clip`]); its warnings, as
+/// `CLIP: WHAT`, go to `tell` as well as the log.
 fn clip_frames(
     file: &std::path::Path,
     settings: &WorkerSettings,
+    tell: impl Fn(String) + Send + Sync + 'static,
 ) -> Result<
     Clip<impl Iterator<Item = Result<DynamicImage, stylize::Error>>>,
     stylize_frames::FramesError,
 > {
     let max = settings.max_video_frames;
+    let tell = Arc::new(tell);
+    let hook = {
+        let tell = Arc::clone(&tell);
+        WarningHook::new(move |w| tell(w.to_string()))
+    };
     let options = SourceOptions {
         ffmpeg: settings.ffmpeg.clone(),
+        on_warning: Some(hook),
         ..SourceOptions::default()
     };
     let mut source = open_source(file, &options)?;
@@ -375,12 +403,14 @@ fn clip_frames(
     let frames = std::iter::from_fn(move || {
         if read >= max {
             // A clip whose length its header did not give (so the upload
-            // was not refused for it) is cut here; said in the log.
+            // was not refused for it) is cut here, said.
             if read == max && total.is_none() && matches!(source.next_frame(), Ok(Some(_))) {
-                log::warn!(
+                let message = format!(
                     "{name}: longer than {max} frames (its length was not in its header); \
                      its first {max} are painted"
                 );
+                log::warn!("{message}");
+                tell(message);
             }
             read = max + 1;
             return None;
@@ -410,6 +440,7 @@ fn paint_fast_clip(
     file: &std::path::Path,
     settings: &WorkerSettings,
     observer: &JobObserver,
+    tell: impl Fn(String) + Send + Sync + 'static,
 ) -> Outcome {
     let fail = |e: &dyn std::error::Error| Outcome::Failed(with_causes(e));
     let fast = match fast_networks(nets) {
@@ -424,7 +455,7 @@ fn paint_fast_clip(
         total,
         times,
         frames,
-    } = match clip_frames(file, settings) {
+    } = match clip_frames(file, settings, tell) {
         Ok(f) => f,
         Err(e) => return fail(&e),
     };
@@ -513,13 +544,14 @@ fn paint_clip(
     file: &std::path::Path,
     settings: &WorkerSettings,
     observer: JobObserver,
+    tell: impl Fn(String) + Send + Sync + 'static,
 ) -> Outcome {
     let fail = |e: &dyn std::error::Error| Outcome::Failed(with_causes(e));
     let Clip {
         total,
         times,
         mut frames,
-    } = match clip_frames(file, settings) {
+    } = match clip_frames(file, settings, tell) {
         Ok(f) => f,
         Err(e) => return fail(&e),
     };
@@ -653,7 +685,7 @@ mod tests {
 
     /// A clip whose length ffmpeg cannot tell before reading it (a WebM
     /// written to a pipe has no duration) is cut at `max_video_frames`,
-    /// and says nothing of a length it does not know.
+    /// and says so to the job (nothing of a length it does not know).
     #[test]
     fn a_clip_of_unknown_length_is_cut_at_the_frame_limit() {
         use std::process::Command;
@@ -694,11 +726,18 @@ mod tests {
             ffmpeg,
             output_dir: None,
         };
-        let Clip { total, frames, .. } = clip_frames(&clip, &settings).unwrap();
+        let told = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = Arc::clone(&told);
+        let tell = move |m: String| sink.lock().unwrap().push(m);
+        let Clip { total, frames, .. } = clip_frames(&clip, &settings, tell).unwrap();
         assert_eq!(total, None, "the test needs a clip of unknown length");
         let frames: Vec<_> = frames.collect();
         assert_eq!(frames.len(), 4);
         assert!(frames.iter().all(Result::is_ok));
+        // Said to the job, not only to the server's log.
+        let told = told.lock().unwrap();
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert!(told[0].contains("longer than 4 frames"), "{told:?}");
     }
 
     /// A GIF whose frames are shown for different times (a title frame)
@@ -726,7 +765,7 @@ mod tests {
             ffmpeg: PathBuf::from("ffmpeg"),
             output_dir: None,
         };
-        let Clip { total, times, .. } = clip_frames(&clip, &settings).unwrap();
+        let Clip { total, times, .. } = clip_frames(&clip, &settings, |_| {}).unwrap();
         assert_eq!(total, Some(4));
         let ms = [1000, 40, 40, 40].map(Duration::from_millis);
         assert_eq!(times.as_deref(), Some(&ms[..]));

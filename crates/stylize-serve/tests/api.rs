@@ -1433,6 +1433,32 @@ async fn a_video_job_shows_frames_as_they_finish() {
     let error = job["error"].as_str().expect("an error");
     assert!(error.contains("`cut.gif`"), "{error}");
     assert!(!error.contains("stylize-serve-"), "{error}");
+
+    // A clip cut short (its end lost in a copy) is painted to its last
+    // whole frame, and the job says so on the page, by the upload's name.
+    let short = &gif[..gif.len() - gif.len() / 6];
+    let (status, job) = json(
+        &app,
+        post_job(&[
+            Part::File("video", "short.gif", short),
+            Part::Text("builtin", "udnie"),
+            Part::Text("settings", r#"{"size":64,"iterations":2}"#),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let id = job["id"].as_u64().expect("id");
+    let job = wait_for(&app, id, "done", |j| {
+        j["state"] != "queued" && j["state"] != "running"
+    })
+    .await;
+    assert_eq!(job["state"], "done", "{job}");
+    let warnings = job["warnings"].to_string();
+    assert!(
+        warnings.contains("short.gif: the file ends early"),
+        "{warnings}"
+    );
+    assert!(!warnings.contains("stylize-serve-"), "{warnings}");
 }
 
 /// The mean absolute difference of two same-sized images, in 8-bit levels.

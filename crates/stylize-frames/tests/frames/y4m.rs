@@ -151,6 +151,45 @@ fn a_y4m_cut_inside_a_frame_ends_at_its_last_whole_frame() {
     assert!(source.next_frame().unwrap().is_none());
 }
 
+/// A source's warnings reach the caller's hook (a web server's job) as
+/// well as the log, with the input and the message apart: the header's
+/// (pixels that are not square) on opening, the stream's (cut inside a
+/// frame) when it ends.
+#[test]
+fn warnings_reach_the_callers_hook() {
+    let mut bytes = b"YUV4MPEG2 W4 H2 F25:1 A2:1 C444\n".to_vec();
+    bytes.extend(b"FRAME\n");
+    bytes.extend([128u8; 24]);
+    bytes.extend(b"FRAME\n");
+    bytes.extend([0u8; 5]);
+    let dir = tempdir();
+    let path = dir.path().join("cut.y4m");
+    std::fs::write(&path, &bytes).unwrap();
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&got);
+    let options = SourceOptions {
+        on_warning: Some(stylize_frames::WarningHook::new(move |w| {
+            sink.lock().unwrap().push(w.clone())
+        })),
+        ..SourceOptions::default()
+    };
+    let mut source = open_source(&path, &options).unwrap();
+    assert_eq!(got.lock().unwrap().len(), 1);
+    while source.next_frame().unwrap().is_some() {}
+    let got = got.lock().unwrap();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got.iter().all(|w| w.input == path), "{got:?}");
+    assert!(
+        got[0].message.starts_with("its pixels are not square"),
+        "{got:?}"
+    );
+    assert!(
+        got[1].message.starts_with("the stream ends inside a frame"),
+        "{got:?}"
+    );
+    assert!(!got[1].message.contains("cut.y4m"), "{got:?}");
+}
+
 #[test]
 fn malformed_y4m_gives_clean_errors() {
     let header = b"YUV4MPEG2 W4 H2 F25:1 C444\n";
