@@ -1493,7 +1493,7 @@ fn a_photos_transparency_is_kept() {
             assert!(a.get_pixel(ow - 3, oh / 2)[3].abs_diff(77) <= 2, "{name}");
         } else {
             assert!(
-                stderr(&o).contains("transparency is dropped"),
+                stderr(&o).contains("the transparent parts are flattened onto white"),
                 "{}",
                 stderr(&o)
             );
@@ -1507,6 +1507,67 @@ fn a_photos_transparency_is_kept() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!image::open(&opaque).unwrap().color().has_alpha());
+}
+
+/// The colours a file keeps under its transparent pixels (no viewer shows
+/// them) never reach the result, in a photo or in a painting: two files
+/// that differ only there give the same painting (they were painted, and
+/// learnt as the painting's colours). A JPEG of a transparent photo shows
+/// it flattened onto white.
+#[test]
+fn colours_under_transparent_pixels_are_never_painted() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = image::open(common::asset("chelsea.jpg"))
+        .unwrap()
+        .to_rgba8();
+    let (w, h) = photo.dimensions();
+    let hidden = |rgb: [u8; 3]| {
+        image::RgbaImage::from_fn(w, h, |x, y| {
+            let p = photo.get_pixel(x, y);
+            if x < w / 2 {
+                image::Rgba([p[0], p[1], p[2], 255])
+            } else {
+                image::Rgba([rgb[0], rgb[1], rgb[2], 0])
+            }
+        })
+    };
+    let magenta = dir.path().join("magenta.png");
+    let black = dir.path().join("black.png");
+    hidden([255, 0, 255]).save(&magenta).unwrap();
+    hidden([0, 0, 0]).save(&black).unwrap();
+    let paint = |args: &[&str], out: &str| {
+        let out = dir.path().join(out);
+        let o = fast()
+            .args(args)
+            .args(["--size", "64", "-o", s(&out)])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        image::open(&out).unwrap()
+    };
+    let chelsea = common::asset("chelsea.jpg");
+    for (a, b) in [
+        (
+            ["-c", s(&magenta), "--builtin", "3"],
+            ["-c", s(&black), "--builtin", "3"],
+        ),
+        (
+            ["-c", s(&chelsea), "-s", s(&magenta)],
+            ["-c", s(&chelsea), "-s", s(&black)],
+        ),
+    ] {
+        let (x, y) = (paint(&a, "a.png"), paint(&b, "b.png"));
+        assert_eq!(x.to_rgba8(), y.to_rgba8(), "{a:?} against {b:?}");
+    }
+    // Through a network that leaves the photo as it is: the hidden half is
+    // white in a JPEG, not magenta.
+    let jpeg = paint(
+        &["-c", s(&magenta), "--builtin", "3", "--strength", "0"],
+        "flat.jpg",
+    );
+    let right = jpeg.to_rgb8();
+    let p = right.get_pixel(right.width() * 3 / 4, right.height() / 2);
+    assert!(p.0.iter().all(|&v| v > 240), "{p:?}");
 }
 
 /// Flags that would change nothing in this run are said, not dropped

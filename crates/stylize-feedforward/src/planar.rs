@@ -191,7 +191,7 @@ mod tests {
             DynamicImage::ImageRgba8(rgba.clone()),
             DynamicImage::ImageRgba8(image::imageops::rotate90(&rgba)),
         ] {
-            let full = img.to_rgb32f();
+            let full = stylize_frames::to_rgb32f_on_white(&img);
             for longest in [64, 301, 700] {
                 assert_eq!(
                     resize_longest_image(&img, longest),

@@ -242,9 +242,8 @@ fn inset(tile: &mut Rgb32FImage, painting: &DynamicImage) {
     if side < 8 + 2 * frame {
         return;
     }
-    let small = painting
-        .thumbnail(side - 2 * frame, side - 2 * frame)
-        .to_rgb32f();
+    let small =
+        stylize_frames::to_rgb32f_on_white(&painting.thumbnail(side - 2 * frame, side - 2 * frame));
     let (sw, sh) = small.dimensions();
     let (x0, y0) = (w - sw - 2 * frame, h - sh - 2 * frame);
     for y in y0..h {

@@ -13,6 +13,11 @@
 //! the output rows still open (about seven at a reduction, more when
 //! enlarging), and runs on the current rayon pool, in bands of output
 //! rows.
+//!
+//! Transparent pixels are composited onto white first
+//! ([`to_rgb32f_on_white`]), as video frames are flattened: the colours a
+//! file keeps under its transparent pixels, which no viewer shows, are
+//! never painted or learnt as a style.
 
 use image::{DynamicImage, Rgb32FImage};
 use rayon::prelude::*;
@@ -104,9 +109,9 @@ fn taps(from: u32, to: u32, filter: Resampling) -> Vec<Taps> {
         .collect()
 }
 
-/// `img` as floating-point RGB in [0, 1] (as `DynamicImage::to_rgb32f`
-/// converts it), resized to `width` x `height` with `filter`: the same
-/// values as `image::imageops::resize(&img.to_rgb32f(), width, height,
+/// `img` as floating-point RGB in [0, 1] ([`to_rgb32f_on_white`]),
+/// resized to `width` x `height` with `filter`: the same values as
+/// `image::imageops::resize(&to_rgb32f_on_white(img), width, height,
 /// filter)`, without the float copy at `img`'s own size. An image with no
 /// pixels gives a black one, as `image` does; a target with no pixels, an
 /// empty one.
@@ -136,9 +141,9 @@ pub fn resize_part_to_rgb32f(
     if (w, h) == (width, height) {
         // The whole image converted as it is (crop_imm would copy it).
         return if (x, y, w, h) == (0, 0, img.width(), img.height()) {
-            img.to_rgb32f()
+            to_rgb32f_on_white(img)
         } else {
-            img.crop_imm(x, y, w, h).to_rgb32f()
+            to_rgb32f_on_white(&img.crop_imm(x, y, w, h))
         };
     }
     if w == 0 || h == 0 || width == 0 || height == 0 {
@@ -162,6 +167,26 @@ pub fn resize_part_to_rgb32f(
         .unwrap_or_else(|| unreachable!("{width}x{height} RGB values were made"))
 }
 
+/// `img` as floating-point RGB in [0, 1] (as `DynamicImage::to_rgb32f`
+/// converts it), with its transparency composited onto white: `c * a + 1
+/// - a`. An image without alpha is `to_rgb32f`'s, bit for bit.
+pub fn to_rgb32f_on_white(img: &DynamicImage) -> Rgb32FImage {
+    if !img.color().has_alpha() {
+        return img.to_rgb32f();
+    }
+    let rgba = img.to_rgba32f();
+    let (w, h) = rgba.dimensions();
+    let rgb: Vec<f32> = rgba
+        .as_raw()
+        .chunks_exact(4)
+        .flat_map(|p| {
+            let a = p[3];
+            [0, 1, 2].map(|c| p[c] * a + (1.0 - a))
+        })
+        .collect();
+    Rgb32FImage::from_raw(w, h, rgb).unwrap_or_else(|| unreachable!("{w}x{h} RGB values were made"))
+}
+
 /// The part of an image being resized: its columns `x..x + w`, rows from
 /// `y`.
 struct Part<'a> {
@@ -174,9 +199,7 @@ struct Part<'a> {
 impl Part<'_> {
     /// Row `row` of the part, converted.
     fn row(&self, row: usize) -> Rgb32FImage {
-        self.img
-            .crop_imm(self.x, self.y + row as u32, self.w, 1)
-            .to_rgb32f()
+        to_rgb32f_on_white(&self.img.crop_imm(self.x, self.y + row as u32, self.w, 1))
     }
 }
 
@@ -272,6 +295,31 @@ mod tests {
         ]
     }
 
+    /// Transparent pixels are white whatever colour the file keeps under
+    /// them; opaque ones are `to_rgb32f`'s; half-transparent ones halfway.
+    #[test]
+    fn transparency_is_composited_onto_white() {
+        let rgba = image::RgbaImage::from_vec(
+            4,
+            1,
+            vec![255, 0, 255, 0, 0, 0, 0, 0, 10, 20, 30, 255, 0, 0, 0, 128],
+        )
+        .expect("4 pixels");
+        let got = to_rgb32f_on_white(&DynamicImage::ImageRgba8(rgba));
+        let px = |x: u32| got.get_pixel(x, 0).0;
+        assert_eq!(px(0), [1.0; 3]);
+        assert_eq!(px(1), [1.0; 3]);
+        assert_eq!(px(2), [10.0 / 255.0, 20.0 / 255.0, 30.0 / 255.0]);
+        assert!(
+            px(3).iter().all(|&v| (v - 127.0 / 255.0).abs() < 1e-6),
+            "{:?}",
+            px(3)
+        );
+        let rgb = &images(5, 4)[0];
+        assert!(!rgb.color().has_alpha());
+        assert_eq!(to_rgb32f_on_white(rgb), rgb.to_rgb32f());
+    }
+
     /// Against `image`'s own resize of a float copy, for every kind of
     /// decoded image, reducing, enlarging, one side only, to and from one
     /// pixel, on one thread and on three: bit for bit.
@@ -299,7 +347,8 @@ mod tests {
                         (Resampling::Lanczos3, FilterType::Lanczos3),
                     ] {
                         let got = pool.install(|| resize_to_rgb32f(&img, nw, nh, ours));
-                        let want = image::imageops::resize(&img.to_rgb32f(), nw, nh, theirs);
+                        let want =
+                            image::imageops::resize(&to_rgb32f_on_white(&img), nw, nh, theirs);
                         assert_eq!(got.dimensions(), (nw, nh));
                         let same = got
                             .as_raw()
@@ -330,7 +379,7 @@ mod tests {
             ] {
                 let got = resize_part_to_rgb32f(&img, rect, nw, nh, Resampling::Triangle);
                 let (x, y, w, h) = rect;
-                let crop = img.crop_imm(x, y, w, h).to_rgb32f();
+                let crop = to_rgb32f_on_white(&img.crop_imm(x, y, w, h));
                 let want = image::imageops::resize(&crop, nw, nh, FilterType::Triangle);
                 assert_eq!(got, want, "{:?} {rect:?} to {nw}x{nh}", img.color());
             }

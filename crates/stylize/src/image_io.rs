@@ -811,13 +811,17 @@ fn save_image_through(
     let img = match (format, img) {
         (_, DynamicImage::ImageRgb8(_)) => img,
         (ImageFormat::Jpeg, _) => {
-            if img.color().has_alpha() {
+            flattened = if img.color().has_alpha() {
                 log::warn!(
-                    "{}: JPEG has no alpha channel; the transparency is dropped (use .png, .webp or .tiff to keep it)",
+                    "{}: JPEG has no alpha channel; the transparent parts are flattened onto \
+                     white (use .png, .webp or .tiff to keep them)",
                     path.display()
                 );
-            }
-            flattened = DynamicImage::ImageRgb8(img.to_rgb8());
+                let rgb = stylize_frames::to_rgb32f_on_white(img);
+                DynamicImage::ImageRgb8(DynamicImage::ImageRgb32F(rgb).to_rgb8())
+            } else {
+                DynamicImage::ImageRgb8(img.to_rgb8())
+            };
             &flattened
         }
         (_, DynamicImage::ImageRgba8(_)) => img,

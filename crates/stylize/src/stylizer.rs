@@ -357,7 +357,7 @@ impl Stylizer {
         let alpha = alpha_channel(content);
         let luminance = config.preserve_colors == Some(ColorPreservation::Luminance);
         // Full-size content colours, for putting the chrominance back.
-        let chroma_source = luminance.then(|| content.to_rgb32f());
+        let chroma_source = luminance.then(|| stylize_frames::to_rgb32f_on_white(content));
         let finish = |working: &Rgb32FImage| {
             finish_image(
                 working,
