@@ -239,9 +239,9 @@ pub fn load_mask(
 ///
 /// # Errors
 /// [`Error::Parameter`] (`flag`) when it does not fit (a header that
-/// cannot be read, or a pipe, is left to decoding).
+/// cannot be read, or a pipe, is left to decoding to refuse).
 pub fn check_decoded(flag: &'static str, path: &Path, limit: Option<u64>) -> Result<(), Error> {
-    // A pipe (`<(curl ...)`) can be read once: it is decoded as it comes.
+    // A pipe (`<(curl ...)`) is refused by decoding, in its words.
     let Some(limit) = limit.filter(|_| path.metadata().is_ok_and(|m| m.is_file())) else {
         return Ok(());
     };

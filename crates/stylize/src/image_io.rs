@@ -219,6 +219,16 @@ fn open_reader(src: Source<'_>) -> Result<ImageReader<Box<dyn ImageRead + '_>>> 
             None,
         ));
     }
+    // A pipe (`<(curl ...)`, a FIFO) can be read once, and an image is
+    // read more than once: said, not as the system's "Illegal seek".
+    if matches!(src, Source::File(_)) && std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err(decode_error(
+            path,
+            "it is a pipe or a device, not a file: an image is read more than once (its size, \
+             then its pixels), so save it to a file first",
+            None,
+        ));
+    }
     let empty = match src {
         Source::File(p) => std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() == 0),
         Source::Memory { bytes, .. } => bytes.is_empty(),
@@ -961,6 +971,32 @@ mod tests {
         assert!(err.contains("larger than the decoding limits"), "{err}");
         let err = load_image(dir.path()).unwrap_err().to_string();
         assert!(err.contains("is a folder"), "{err}");
+    }
+
+    /// A pipe (`--content <(curl ...)`, a FIFO) is refused as such before
+    /// it is opened (which would wait for a writer), not with the
+    /// system's "Illegal seek".
+    #[cfg(unix)]
+    #[test]
+    fn a_pipe_is_refused_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("photo.jpg");
+        match std::process::Command::new("mkfifo").arg(&fifo).status() {
+            Ok(s) if s.success() => {}
+            other => {
+                println!("SKIPPED a_pipe_is_refused_as_such: no mkfifo ({other:?})");
+                return;
+            }
+        }
+        for err in [
+            load_image(&fifo).unwrap_err().to_string(),
+            image_size(&fifo).unwrap_err().to_string(),
+        ] {
+            assert!(
+                err.contains("photo.jpg") && err.contains("it is a pipe"),
+                "{err}"
+            );
+        }
     }
 
     /// A JPEG cut anywhere before its end marker is found out; a whole one,
