@@ -1,6 +1,5 @@
 //! The `fast` job: pretrained feed-forward networks, one pass per image.
 
-use std::io::IsTerminal;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -511,7 +510,7 @@ fn note(bar: &ProgressBar, quiet: bool, msg: String) {
 
 /// A bar over `total` items, drawn only on a terminal when `show`.
 fn bar(show: bool, total: u64, unit: &str) -> ProgressBar {
-    if !show || !std::io::stderr().is_terminal() {
+    if !show || !crate::progress::bars_drawn() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(total);

@@ -2,7 +2,6 @@
 //! blended along the optical flow ([`TemporalBlend`]), straight to the
 //! output (no work folder: a frame takes a fraction of a second).
 
-use std::io::IsTerminal;
 use std::time::Instant;
 
 use image::{imageops, DynamicImage};
@@ -224,13 +223,21 @@ pub fn run(
         prepared.sink_options,
         interrupt,
     )?;
-    let bar = if !quiet && std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(prepared.total.unwrap_or(0) as u64);
+    let bar = if !quiet && crate::progress::bars_drawn() {
+        // A clip of unknown length (a pipe) counts its frames, with no
+        // bar to fill and no time left.
+        let (bar, template) = match prepared.total {
+            Some(n) => (
+                ProgressBar::new(n as u64),
+                "{bar:30.cyan/blue} {pos}/{len} frames | {msg} | ETA {eta}",
+            ),
+            None => (
+                ProgressBar::new_spinner(),
+                "{spinner} {pos} frames | {msg} | {elapsed}",
+            ),
+        };
         bar.set_style(
-            ProgressStyle::with_template(
-                "{bar:30.cyan/blue} {pos}/{len} frames | {per_sec} | ETA {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar
     } else {
@@ -317,10 +324,11 @@ pub fn run(
             measuring += started.elapsed();
         }
         count += 1;
+        let rate = count as f64 / start.elapsed().as_secs_f64().max(1e-9);
+        bar.set_message(format!("{rate:.1} frames/s"));
         bar.inc(1);
         if plain && said.elapsed().as_secs() >= 5 {
             said = Instant::now();
-            let rate = count as f64 / start.elapsed().as_secs_f64().max(1e-9);
             let of = prepared.total.map_or(String::new(), |n| format!(" of {n}"));
             note!("frame {count}{of} painted ({rate:.1} frames/s)");
         }

@@ -3,7 +3,6 @@
 //! `video --report`, a frame at a time.
 
 use std::borrow::Cow;
-use std::io::IsTerminal;
 
 use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -281,7 +280,7 @@ pub fn run(cli: &FlickerArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         let stylized = open_source(&cli.stylized, &options)?;
         let measuring = Measuring {
             total: original.total_frames().map(|n| n as usize),
-            show: !quiet && std::io::stderr().is_terminal(),
+            show: !quiet && crate::progress::bars_drawn(),
             interrupt,
         };
         measure_in_step(frames(original), frames(stylized), &measuring).map_err(|e| {

@@ -1,6 +1,6 @@
 //! The `image` job: one photo in the style of one or more paintings.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -234,7 +234,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             .collect::<Vec<_>>()
             .join(" + ")
     );
-    let show_bars = !quiet && std::io::stderr().is_terminal();
+    let show_bars = !quiet && crate::progress::bars_drawn();
     let mut observer = CliObserver::new(
         show_bars,
         cli.loss_log.as_deref(),
@@ -284,13 +284,15 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         } else {
             format!("; {} is left as it was", cli.output.display())
         };
-        say(format!(
+        // Said even when quiet: it explains the exit status (130), and
+        // where the image so far went (beside an existing output).
+        note!(
             "interrupted after iteration {}: wrote the image so far to {} ({}x{}); cost at its last step's start {t:.4e}{kept}",
             result.iterations,
             target.display(),
             result.image.width(),
             result.image.height(),
-        ));
+        );
         if let Err(e) = side_outputs {
             note!("error: not all of what was asked beside it was written: {e}");
         }

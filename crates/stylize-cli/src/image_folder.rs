@@ -2,7 +2,6 @@
 //! optimiser in turn, with the weights and the settings loaded once, into
 //! an output folder; a run that was stopped continues where it stopped.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -254,7 +253,7 @@ impl PhotoRun<'_> {
         ) {
             log::info!("{}: {note}", input.display());
         }
-        let show_bars = !self.quiet && std::io::stderr().is_terminal();
+        let show_bars = !self.quiet && crate::progress::bars_drawn();
         let mut observer = CliObserver::new(
             show_bars,
             None,

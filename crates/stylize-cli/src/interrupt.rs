@@ -4,6 +4,7 @@
 //! Signals reach a process, so the flag lives here in the binary and goes
 //! to the observers; the library only sees an observer that says stop.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,15 +22,24 @@ pub struct Interrupt {
 }
 
 impl Interrupt {
-    /// Installs the handler. Where that fails (a handler already set), runs
-    /// go on without one, and a signal ends the process as it would anyway.
-    pub fn install() -> Self {
+    /// Installs the handler, which says what a first signal does unless
+    /// `quiet` (a second one's quitting is said always: it explains the
+    /// exit status and what was not written).
+    /// Where that fails (a handler already set), runs go on without one,
+    /// and a signal ends the process as it would anyway.
+    pub fn install(quiet: bool) -> Self {
         let interrupt = Interrupt::default();
         let flag = Arc::clone(&interrupt.flag);
         let scratch = Arc::clone(&interrupt.scratch);
+        // On a terminal, off the line the `^C` and the bar are on.
+        let newline = if std::io::stderr().is_terminal() {
+            "\n"
+        } else {
+            ""
+        };
         let installed = ctrlc::set_handler(move || {
             if flag.swap(true, Ordering::SeqCst) {
-                note!("\ninterrupted again: quitting now");
+                note!("{newline}interrupted again: quitting now");
                 if let Ok(paths) = scratch.lock() {
                     for path in paths.iter() {
                         // Best effort: the process ends either way.
@@ -42,9 +52,12 @@ impl Interrupt {
                 }
                 std::process::exit(i32::from(INTERRUPTED));
             }
-            note!(
-                "\ninterrupted: stopping after the current step (press Ctrl-C again to quit at once)"
-            );
+            if !quiet {
+                note!(
+                    "{newline}interrupted: stopping after the current step (press Ctrl-C again \
+                     to quit at once)"
+                );
+            }
         });
         if let Err(e) = installed {
             log::warn!("cannot catch Ctrl-C ({e}); it will end the run without saving");

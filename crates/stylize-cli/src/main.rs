@@ -80,7 +80,7 @@ fn main() -> ExitCode {
             writeln!(out, "{}", log_line(record))
         })
         .init();
-    let interrupt = Interrupt::install();
+    let interrupt = Interrupt::install(cli.quiet);
     if let Some(note) = oversubscribed(cli.command.threads()) {
         log::warn!("{note}");
     }

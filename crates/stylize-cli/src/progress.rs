@@ -35,6 +35,20 @@ pub struct CliObserver {
     /// the run goes on, and [`Self::finish`] gives it after the painting.
     error: Option<Error>,
     interrupt: Option<Interrupt>,
+    /// The run's time, iteration and work done when the first iteration
+    /// ended: it holds the set-up (the first evaluation's allocations, the
+    /// style targets), several iterations' worth, so the pace (the bar's
+    /// time left, the plain lines') is measured from there.
+    pace_from: Option<(std::time::Duration, usize, u64)>,
+    /// Whether the run was stopped (the bar is left where it stood).
+    stopped: bool,
+}
+
+/// Whether a progress bar on standard error is drawn: a terminal whose
+/// `TERM` is set and not `dumb` (indicatif's rule). Where it is not, the
+/// plain progress lines stand in for it.
+pub fn bars_drawn() -> bool {
+    !indicatif::ProgressDrawTarget::stderr().is_hidden()
 }
 
 impl CliObserver {
@@ -74,6 +88,8 @@ impl CliObserver {
             iterations_per_scale: 0,
             interrupt: None,
             error: None,
+            pace_from: None,
+            stopped: false,
         })
     }
 
@@ -102,7 +118,12 @@ impl CliObserver {
     /// are warned about.
     pub fn finish(self) -> Result<(), Error> {
         if let Some(bar) = &self.bar {
-            bar.finish();
+            // A stopped run's bar stays where it stood, not at 100%.
+            if self.stopped {
+                bar.abandon();
+            } else {
+                bar.finish();
+            }
         }
         let mut first = self.error;
         let mut failed = |e: Error| match &first {
@@ -160,7 +181,7 @@ impl CliObserver {
             });
         }
         if let Some(log) = &mut self.log {
-            let written = log.line(format_args!(
+            let line = format!(
                 "{},{:e},{:e},{:e},{:.6},{}",
                 it.iteration,
                 it.content,
@@ -168,7 +189,13 @@ impl CliObserver {
                 it.total,
                 it.elapsed.as_secs_f64(),
                 it.evaluations
-            ));
+            );
+            // Standard output may be the bar's terminal too: the bar is
+            // lifted for the line, not left drawn above it.
+            let written = match &self.bar {
+                Some(bar) => bar.suspend(|| log.line(format_args!("{line}"))),
+                None => log.line(format_args!("{line}")),
+            };
             if let Err(e) = written {
                 // A log that cannot be written stops; the painting goes on.
                 // Standard output or a pipe whose reader has gone.
@@ -272,11 +299,6 @@ impl LossLog {
 struct PlainLines {
     /// When the last line was written.
     last: Option<std::time::Instant>,
-    /// The run's time, iteration and work done when the first iteration
-    /// ended: it holds the set-up (the first evaluation's allocations, the
-    /// style targets), several iterations' worth, so the pace is measured
-    /// from there.
-    first: Option<(std::time::Duration, usize, u64)>,
 }
 
 /// Seconds left for the work from `done` to `total`, at the pace of the
@@ -346,10 +368,12 @@ impl Observer for CliObserver {
         }
         let total = self.work_total();
         let bar = ProgressBar::new(total.max(1));
-        let style =
-            ProgressStyle::with_template("{bar:30.cyan/blue} {percent:>3}% | {msg} | ETA {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar());
+        // The time left is the pace since the first iteration (see
+        // `pace_from`), in the message: indicatif's own counts the set-up.
+        let style = ProgressStyle::with_template("{bar:30.cyan/blue} {percent:>3}% | {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
+        bar.set_message("setting up (the painting's and the photo's features)");
         let styles: Vec<String> = info
             .style_sizes
             .iter()
@@ -372,40 +396,41 @@ impl Observer for CliObserver {
 
     fn iteration(&mut self, it: &Iteration<'_>) -> ControlFlow<()> {
         let done = self.work_done(it);
+        let total = self.work_total();
+        let pace_from = *self
+            .pace_from
+            .get_or_insert((it.elapsed, it.iteration, done));
+        // Iterations a second and seconds left, from the second iteration.
+        let pace = match pace_from {
+            (at, iteration, work) if it.iteration > iteration => {
+                let since = it.elapsed.saturating_sub(at).as_secs_f64();
+                let rate = (it.iteration - iteration) as f64 / since.max(1e-9);
+                Some((rate, time_left(total, done, work, since)))
+            }
+            _ => None,
+        };
         if let Some(bar) = &self.bar {
             let scale = if it.scales > 1 {
                 format!("scale {}/{} ", it.scale, it.scales)
             } else {
                 String::new()
             };
+            let left = pace.map_or_else(|| "–".to_string(), |(_, left)| human_duration(left));
+            bar.set_position(done);
             bar.set_message(format!(
-                "{scale}it {}/{} | total {:.3e} content {:.3e} style {:.3e}",
+                "{scale}it {}/{} | total {:.3e} content {:.3e} style {:.3e} | ETA {left}",
                 it.iteration, it.iterations, it.total, it.content, it.style
             ));
-            bar.set_position(done);
-            // The first iteration's time holds the run's set-up (the style
-            // targets, the first evaluation's allocations): several steps'
-            // worth, which would hold the ETA high for a long while.
-            if it.iteration == 1 {
-                bar.reset_eta();
-            }
         }
-        let total = self.work_total();
         if let Some(plain) = &mut self.plain {
-            if plain.first.is_none() {
-                plain.first = Some((it.elapsed, it.iteration, done));
-            }
             let now = std::time::Instant::now();
             if plain
                 .last
                 .is_none_or(|t| now.duration_since(t) >= PLAIN_EVERY)
             {
                 plain.last = Some(now);
-                let pace = match plain.first {
-                    Some((at, iteration, work)) if it.iteration > iteration => {
-                        let since = it.elapsed.saturating_sub(at).as_secs_f64();
-                        let rate = (it.iteration - iteration) as f64 / since.max(1e-9);
-                        let left = time_left(total, done, work, since);
+                let pace = match pace {
+                    Some((rate, left)) => {
                         format!("{rate:.2} it/s | about {} left", human_duration(left))
                     }
                     _ => format!(
@@ -425,6 +450,7 @@ impl Observer for CliObserver {
         }
         self.record(it);
         if self.interrupt.as_ref().is_some_and(Interrupt::requested) {
+            self.stopped = true;
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())

@@ -17,8 +17,7 @@ use crate::{JobResult, Outcome};
 /// # Errors
 /// Weights that cannot be read, an address that cannot be bound.
 pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
-    use std::io::IsTerminal;
-    let show_bars = !quiet && std::io::stderr().is_terminal();
+    let show_bars = !quiet && crate::progress::bars_drawn();
     let (path, _) = resolve_weights(
         cli.weights.as_deref(),
         &mut DownloadBar::new(show_bars, interrupt),

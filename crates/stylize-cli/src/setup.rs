@@ -300,7 +300,6 @@ pub fn load_stylizer(
     quiet: bool,
     interrupt: &Interrupt,
 ) -> Result<(Stylizer, VggWeights), Error> {
-    use std::io::IsTerminal;
     let say = |msg: String| {
         if !quiet {
             note!("{msg}");
@@ -316,7 +315,7 @@ pub fn load_stylizer(
         }
     };
 
-    let show_bars = !quiet && std::io::stderr().is_terminal();
+    let show_bars = !quiet && crate::progress::bars_drawn();
     let (weights_path, origin) = resolve_weights(
         cli.weights.as_deref(),
         &mut DownloadBar::new(show_bars, interrupt),

@@ -1,7 +1,6 @@
 //! The `video` job: every frame of a clip, coherent from frame to frame,
 //! through a resumable work folder, then encoded.
 
-use std::io::IsTerminal;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -363,7 +362,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             work_dir.display()
         );
     }
-    let show = !quiet && std::io::stderr().is_terminal();
+    let show = !quiet && crate::progress::bars_drawn();
     // A shot's first frame runs --iterations at every scale.
     let fresh = config.image.iterations * config.image.scales.sizes(config.image.size).len();
     let plan = (
@@ -855,13 +854,16 @@ impl VideoProgress {
         let length = total
             .map(|n| Self::work(plan, n).saturating_add(if loop_planned { plan.1 } else { 0 }));
         let bar = show.then(|| {
-            let bar = match length {
-                Some(l) => ProgressBar::new(l.max(1)),
-                None => ProgressBar::new_spinner(),
+            // A clip of unknown length (a pipe): no bar to fill, no time
+            // left.
+            let (bar, template) = match length {
+                Some(l) => (
+                    ProgressBar::new(l.max(1)),
+                    "{bar:30.cyan/blue} {msg} | {elapsed} | ETA {eta}",
+                ),
+                None => (ProgressBar::new_spinner(), "{spinner} {msg} | {elapsed}"),
             };
-            if let Ok(style) =
-                ProgressStyle::with_template("{bar:30.cyan/blue} {msg} | {elapsed} | ETA {eta}")
-            {
+            if let Ok(style) = ProgressStyle::with_template(template) {
                 bar.set_style(style);
             }
             bar
