@@ -249,7 +249,23 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     // far of a stopped run goes beside it.
     let output_existed = cli.output.metadata().is_ok_and(|m| m.is_file());
     let start = Instant::now();
-    let mut result = stylizer.stylize(&content, &styles, &config, &mut observer)?;
+    let mut result = match stylizer.stylize(&content, &styles, &config, &mut observer) {
+        Ok(result) => result,
+        // Ctrl-C before the first iteration: nothing painted to keep.
+        Err(stylize::Error::Stopped) => {
+            observer.abandon();
+            note!(
+                "interrupted during the set-up: nothing painted yet, nothing written{}",
+                if output_existed {
+                    format!(" ({} is left as it was)", cli.output.display())
+                } else {
+                    String::new()
+                }
+            );
+            return Ok(Outcome::Interrupted);
+        }
+        Err(e) => return Err(e.into()),
+    };
     // The photo kept where the mask says (the image so far too).
     if let Some(mask) = &mask {
         result.image = mask.apply(&result.image, &content)?;

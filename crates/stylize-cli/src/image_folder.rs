@@ -263,9 +263,18 @@ impl PhotoRun<'_> {
         .with_plain_lines(!self.quiet && !show_bars)
         .with_interrupt(self.interrupt.clone());
         let start = Instant::now();
-        let result = self
+        let result = match self
             .stylizer
-            .stylize(&content, &styles, &config, &mut observer)?;
+            .stylize(&content, &styles, &config, &mut observer)
+        {
+            Ok(result) => result,
+            // Ctrl-C before the first iteration: nothing to write.
+            Err(stylize::Error::Stopped) => {
+                observer.abandon();
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
         let side = observer.finish();
         if result.stopped && self.interrupt.requested() {
             // An unfinished painting is not written under the photo's

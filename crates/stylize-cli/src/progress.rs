@@ -146,6 +146,15 @@ impl CliObserver {
         first.map_or(Ok(()), Err)
     }
 
+    /// Ends a run stopped before its first iteration: the bar stays where
+    /// it stood, and the loss log's temporary file goes (nothing was
+    /// logged); no plot.
+    pub fn abandon(self) {
+        if let Some(bar) = &self.bar {
+            bar.abandon();
+        }
+    }
+
     /// Says `msg` above the bar when one is drawn, else on standard error.
     fn warn(&self, msg: String) {
         match &self.bar {
@@ -455,6 +464,11 @@ impl Observer for CliObserver {
         } else {
             ControlFlow::Continue(())
         }
+    }
+
+    /// Ctrl-C during the set-up stops it there (seconds at a large size).
+    fn stop_signal(&self) -> Option<stylize::StopSignal> {
+        self.interrupt.as_ref().map(Interrupt::stop_signal)
     }
 }
 

@@ -918,6 +918,11 @@ impl VideoProgress {
 }
 
 impl VideoObserver for VideoProgress {
+    /// Ctrl-C during a frame's set-up stops it there.
+    fn stop_signal(&self) -> Option<stylize::StopSignal> {
+        Some(self.interrupt.stop_signal())
+    }
+
     fn resumed(&mut self, frames: usize) {
         log::warn!("continuing after {frames} frame(s) finished by an earlier run");
         self.done = Self::work(self.plan, frames);

@@ -2179,6 +2179,58 @@ fn sigint_leaves_an_earlier_painting_at_the_output_alone() {
     assert!(err.contains("out.png is left as it was"), "{err}");
 }
 
+/// Ctrl-C during the set-up (the network reading the photo and the
+/// painting: seconds at a large size, where no iteration reports) stops it
+/// there: exit 130, nothing painted, nothing written, an earlier painting
+/// at the output left as it was (it waited for the first iteration, 50 s
+/// at 2048 px). The signal goes when the run says its memory estimate,
+/// just before the set-up.
+#[test]
+fn sigint_during_the_set_up_stops_it_there() {
+    let Some(weights) = common::hed_weights("sigint_during_the_set_up_stops_it_there") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    std::fs::write(&out, b"an earlier run's painting").unwrap();
+    let mut child = stylize()
+        .args(["-v", "image", "--content"])
+        .arg(common::asset("chelsea.jpg"))
+        .arg("--style")
+        .arg(common::asset("udnie.jpg"))
+        .arg("--output")
+        .arg(&out)
+        .arg("--weights")
+        .arg(&weights)
+        .args(["--size", "1024", "--iterations", "5", "--threads", "2"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = String::new();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap()));
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        said.push_str(&line);
+        said.push('\n');
+        if line.contains("estimated peak memory") {
+            sigint(child.id());
+            break;
+        }
+    }
+    for line in lines {
+        said.push_str(&line.unwrap());
+        said.push('\n');
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{said}");
+    assert!(said.contains("interrupted during the set-up"), "{said}");
+    assert!(said.contains("out.png is left as it was"), "{said}");
+    assert!(!said.contains("it 1/"), "{said}");
+    assert_eq!(std::fs::read(&out).unwrap(), b"an earlier run's painting");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+}
+
 /// An output that is one of the inputs is refused (the file untouched)
 /// unless `--overwrite` says to replace it.
 #[test]

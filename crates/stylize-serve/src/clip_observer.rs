@@ -44,6 +44,10 @@ impl ClipObserver {
 }
 
 impl VideoObserver for ClipObserver {
+    fn stop_signal(&self) -> Option<stylize::StopSignal> {
+        self.inner.stop_signal()
+    }
+
     fn iteration(&mut self, _frame: usize, it: &Iteration<'_>) -> ControlFlow<()> {
         self.current = it.iterations;
         self.inner.clock = Some(self.clock(it));

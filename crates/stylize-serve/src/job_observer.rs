@@ -79,6 +79,12 @@ impl JobObserver {
 }
 
 impl Observer for JobObserver {
+    /// A cancel during the set-up (seconds at a large size) stops it
+    /// there.
+    fn stop_signal(&self) -> Option<stylize::StopSignal> {
+        Some(stylize::StopSignal::new(Arc::clone(&self.cancel)))
+    }
+
     fn iteration(&mut self, it: &Iteration<'_>) -> ControlFlow<()> {
         let now = Instant::now();
         let last = it.iteration >= it.iterations;

@@ -327,6 +327,8 @@ fn paint_image(
             .stylize(content, &task.inputs.styles, &config, &mut observer)
         {
             Ok(s) => s,
+            // Cancelled before the first iteration: nothing to keep.
+            Err(stylize::Error::Stopped) => return Outcome::Cancelled(None),
             Err(e) => return Outcome::Failed(with_causes(&e)),
         };
     // The photo kept where the mask says (the image so far too).

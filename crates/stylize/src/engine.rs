@@ -70,6 +70,9 @@ pub struct TargetImages<'a> {
     pub weights: Weights,
     /// The pooling between blocks.
     pub pooling: Pooling,
+    /// Set, the set-up stops with [`crate::Error::Stopped`] (see
+    /// [`crate::Observer::stop_signal`]).
+    pub stop: Option<&'a crate::StopSignal>,
 }
 
 /// A set of weights loaded on one engine (see the module docs).

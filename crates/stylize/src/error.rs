@@ -153,6 +153,13 @@ pub enum Error {
         what: String,
     },
 
+    /// The observer's [`StopSignal`](crate::StopSignal) was set during
+    /// the run's set-up (the network reading the photo and the paintings,
+    /// seconds at a large size), before its first iteration: nothing was
+    /// painted. (A stop after that returns the image so far.)
+    #[error("stopped before the first iteration: nothing was painted")]
+    Stopped,
+
     /// Optical flow between two frames failed.
     #[error("optical flow: {0}")]
     Flow(stylize_flow::FlowError),

@@ -136,6 +136,9 @@ pub use simd_level::SimdLevel;
 /// The optical flow crate of [`video`]'s settings and [`Error::Flow`]
 /// (`DisParams`, `Flow`, `FlowError`).
 pub use stylize_flow;
+/// The flag an [`Observer::stop_signal`] gives, shared with `stylize-frames`'
+/// sinks.
+pub use stylize_frames::StopSignal;
 pub use stylizer::{Stylized, Stylizer};
 pub use weights::default::{
     default_spec, default_weights_path, resolve_weights, resolve_with, WeightsOrigin,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use image::DynamicImage;
 
 use crate::error::Result;
+use crate::StopSignal;
 
 /// Facts about a run, sent once before the first iteration.
 #[derive(Debug, Clone)]
@@ -91,11 +92,24 @@ impl Iteration<'_> {
 /// [`Observer::iteration`] stops the run after that iteration, and the
 /// result so far is returned.
 pub trait Observer: Send {
-    /// Called once after setup, before the first iteration.
+    /// Called once, when the images are planned, before each scale's
+    /// set-up (the network reading the photo and the paintings) and the
+    /// first iteration.
     fn started(&mut self, _info: &RunInfo) {}
     /// Called after every iteration.
     fn iteration(&mut self, _it: &Iteration<'_>) -> ControlFlow<()> {
         ControlFlow::Continue(())
+    }
+    /// A flag the run checks while it sets up each scale: the fast
+    /// engine between the network's layers, the burn engine before and
+    /// after its passes. Set (from a signal handler, a cancel button), it
+    /// stops the run there: before the first iteration with
+    /// [`Error::Stopped`](crate::Error::Stopped), at a later scale with
+    /// the result so far. The set-up takes seconds at large sizes (about
+    /// 30 s at 2048 px on 2 cores), where [`Observer::iteration`] is not
+    /// called. Default: none.
+    fn stop_signal(&self) -> Option<StopSignal> {
+        None
     }
 }
 

@@ -40,6 +40,8 @@ pub(crate) struct ProblemInputs<'r> {
     pub(crate) config: &'r StyleConfig,
     pub(crate) plan: &'r Plan,
     pub(crate) terms: &'r [Arc<dyn PixelTerm>],
+    /// The observer's stop flag, checked during the set-up.
+    pub(crate) stop: Option<&'r crate::StopSignal>,
 }
 
 impl<'a> Problem<'a> {
@@ -58,7 +60,12 @@ impl<'a> Problem<'a> {
             config,
             plan,
             terms,
+            stop,
         } = *inputs;
+        let stopped = || stop.is_some_and(crate::StopSignal::is_set);
+        if stopped() {
+            return Err(Error::Stopped);
+        }
         let sp = &plan.scales[k];
         let (w, h) = sp.size;
         // Resized on the run's threads (a painting scanned at 30000x30000
@@ -111,8 +118,13 @@ impl<'a> Problem<'a> {
             styles: &styles_v,
             weights,
             pooling: config.pooling,
+            stop,
         };
         let targets = in_pool(pool, || net.targets(&images))?;
+        // An engine that does not look at the flag is stopped here.
+        if stopped() {
+            return Err(Error::Stopped);
+        }
         Ok(Problem {
             objective: Objective::new(targets, terms.to_vec(), (w, h)),
             pool,

@@ -305,6 +305,7 @@ impl Stylizer {
             config,
             plan: &plan,
             terms: &[],
+            stop: None,
         };
         Problem::build(self.network.as_ref(), self.pool.as_ref(), &inputs, 0, None)
     }
@@ -375,12 +376,14 @@ impl Stylizer {
             scales: plan.scales.iter().map(|s| s.size).collect(),
             output_size: plan.output_size,
         });
+        let stop = observer.stop_signal();
         let inputs = ProblemInputs {
             content,
             styles,
             config,
             plan: &plan,
             terms,
+            stop: stop.as_ref(),
         };
         let start = Instant::now();
         let mut done = 0;
@@ -389,13 +392,21 @@ impl Stylizer {
         let mut result: Option<(Rgb32FImage, Problem<'_>)> = None;
         for k in 0..n_scales {
             let previous = result.as_ref().map(|(img, _)| img);
-            let problem = Problem::build(
+            let problem = match Problem::build(
                 self.network.as_ref(),
                 self.pool.as_ref(),
                 &inputs,
                 k,
                 previous,
-            )?;
+            ) {
+                Ok(problem) => problem,
+                // Stopped while a later scale sets up: the result so far.
+                Err(Error::Stopped) if result.is_some() => {
+                    stopped = true;
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
             let first_iteration = done;
             let mut report =
                 |costs: CostValues,

@@ -176,10 +176,12 @@ impl FastVgg {
     /// the deepest of `taps`, calling `handler` at each tap (once per
     /// distinct layer). With `gradient`, then runs backward and returns the
     /// gradient of the cost with respect to `image` (planar, zero when no
-    /// handler returned one).
+    /// handler returned one). A `stop` flag set is looked at before each
+    /// layer of the forward pass.
     ///
     /// # Errors
-    /// What `handler` returns.
+    /// What `handler` returns; [`crate::Error::Stopped`] once `stop` is
+    /// set.
     ///
     /// # Panics
     /// If `image.len() != 3 * h * w`, or a tap is not a layer of this
@@ -194,6 +196,7 @@ impl FastVgg {
         pooling: Pooling,
         gradient: bool,
         buffers: &Buffers,
+        stop: Option<&crate::StopSignal>,
         handler: &mut TapHandler<'_>,
     ) -> Result<Option<Vec<f32>>> {
         assert_eq!(image.len(), 3 * h * w, "image size");
@@ -224,6 +227,9 @@ impl FastVgg {
         for stage in self.arch.stages() {
             if remaining == 0 {
                 break;
+            }
+            if stop.is_some_and(crate::StopSignal::is_set) {
+                return Err(crate::Error::Stopped);
             }
             match stage {
                 ArchStage::Conv {

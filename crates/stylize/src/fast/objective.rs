@@ -53,6 +53,7 @@ impl<'a> FastTargets<'a> {
             styles,
             weights,
             pooling,
+            stop,
         } = *images;
         let buffers = Buffers::new();
         let mut content_target = None;
@@ -64,6 +65,7 @@ impl<'a> FastTargets<'a> {
             pooling,
             false,
             &buffers,
+            stop,
             &mut |_, a| {
                 content_target = Some(a.data.clone());
                 Ok(None)
@@ -89,6 +91,7 @@ impl<'a> FastTargets<'a> {
                 pooling,
                 false,
                 &buffers,
+                stop,
                 &mut |layer, a| {
                     let g = gram(a, net.simd());
                     for (slot, t) in grams.iter_mut().zip(&taps) {
@@ -142,6 +145,7 @@ impl Targets for FastTargets<'_> {
             self.pooling,
             gradient,
             &self.buffers,
+            None,
             &mut |layer, a| {
                 let mut g: Option<Vec<f32>> = None;
                 if layer == self.content_layer {

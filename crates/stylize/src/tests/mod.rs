@@ -10,4 +10,5 @@ mod hed_features;
 mod losses;
 mod module_graph;
 mod sizes;
+mod stop;
 mod torch_reference;

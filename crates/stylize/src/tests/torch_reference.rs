@@ -147,6 +147,7 @@ fn the_fast_engine_matches_pytorch_in_f32_to_1e_4() {
                 tv: config["tv_weight"].as_f64().unwrap(),
             },
             pooling: Pooling::Avg,
+            stop: None,
         })
         .unwrap();
     let (values, grad) = targets.evaluate(view(&init), true).unwrap();

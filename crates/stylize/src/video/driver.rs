@@ -79,6 +79,12 @@ pub trait VideoObserver: Send {
     fn frame_done(&mut self, _result: &FrameResult) -> ControlFlow<()> {
         ControlFlow::Continue(())
     }
+    /// A flag each frame's run checks while it sets up, as
+    /// [`Observer::stop_signal`]'s: set, the frame is dropped and the run
+    /// stops, as a `Break` from [`Self::iteration`] stops it. Default: none.
+    fn stop_signal(&self) -> Option<crate::StopSignal> {
+        None
+    }
 }
 
 impl VideoObserver for crate::observer::NoObserver {}
@@ -731,10 +737,11 @@ fn paint(
         index: info.index,
         inner: observer,
     };
-    let out = stylizer.stylize_with_terms(frame, styles, frame_config, terms, &mut adapter)?;
-    if out.stopped {
-        return Ok(None);
-    }
+    let out = match stylizer.stylize_with_terms(frame, styles, frame_config, terms, &mut adapter) {
+        Ok(out) if !out.stopped => out,
+        Ok(_) | Err(crate::Error::Stopped) => return Ok(None),
+        Err(e) => return Err(e),
+    };
     let costs = out.final_costs;
     let stored = Stored {
         state: to_rgb8(&out.working_image),
@@ -766,5 +773,8 @@ impl Observer for FrameObserver<'_> {
     fn started(&mut self, _info: &RunInfo) {}
     fn iteration(&mut self, it: &Iteration<'_>) -> ControlFlow<()> {
         self.inner.iteration(self.index, it)
+    }
+    fn stop_signal(&self) -> Option<crate::StopSignal> {
+        self.inner.stop_signal()
     }
 }
