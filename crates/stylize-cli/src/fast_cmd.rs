@@ -135,7 +135,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         (Vec::new(), sizes)
     } else {
         // Each refused before it is decoded when that alone would not fit.
-        let limit = crate::setup::memory_limit(cli.max_memory, cli.threads, Workers::Networks);
+        let limit = crate::setup::memory_limit(cli.max_memory, cli.threads, Workers::Networks)?;
         let paintings = painting_files
             .iter()
             .map(|p| {
@@ -150,7 +150,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     check_painting_sizes(&painting_files, &style_sizes)?;
     // What the memory allows, before the models load: each image of a
     // folder is checked as its turn comes.
-    let limit = crate::setup::memory_limit(cli.max_memory, cli.threads, Workers::Networks);
+    let limit = crate::setup::memory_limit(cli.max_memory, cli.threads, Workers::Networks)?;
     let size = cli.size.unwrap_or(if cli.sheet {
         DEFAULT_TILE
     } else {
@@ -386,7 +386,8 @@ pub fn refuse_over_memory(
         "size",
         format!(
             "{subject} needs about {needed} of memory, more than the limit of {limit} \
-             (--max-memory; by default what this machine or container allows); {advice}"
+             (--max-memory; by default what this machine, container or `ulimit -v` allows); \
+             {advice}"
         ),
     ))
 }

@@ -288,7 +288,7 @@ pub fn run(
                 cli.common.max_memory,
                 cli.common.threads,
                 crate::setup::Workers::Networks,
-            );
+            )?;
             check_memory((fw, fh), size, prepared.styles, limit)?;
         }
         // The flow needs only the frame: it runs while the network paints.

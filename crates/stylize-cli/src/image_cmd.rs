@@ -113,7 +113,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         cli.common.max_memory,
         cli.common.threads,
         crate::setup::Workers::of_run(&cli.common),
-    );
+    )?;
     crate::setup::check_decoded("content", &cli.content, limit)?;
     let content = load_image(&cli.content)?;
     check_output_size(&cli.output, (content.width(), content.height()))?;

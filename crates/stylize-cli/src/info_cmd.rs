@@ -123,20 +123,36 @@ fn cpu_model() -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// The memory a run may use by default (what `--max-memory` defaults to).
+/// The memory an optimiser's run (`stylize image`, default threads) may
+/// use by default: what its `--max-memory` defaults to, the figure its
+/// checks use (under `ulimit -v`, less its worker threads' reserves).
 fn memory() -> Item {
-    match stylize::memory::machine_memory() {
-        Some(bytes) => Item {
+    let limit = crate::setup::memory_limit(None, None, crate::setup::Workers::Optimiser);
+    match limit {
+        Ok(Some(bytes)) => Item {
             name: "memory",
             text: format!(
                 "{} a run may use by default (the machine's, or a container's or `ulimit -v`'s \
-                 limit when lower; --max-memory sets another)",
+                 limit when lower, less what the worker threads reserve under `ulimit -v`; \
+                 --max-memory sets another)",
                 stylize::memory::human(bytes)
             ),
             ok: true,
             json: json!({ "bytes": bytes }),
         },
-        None => Item {
+        Err(e) => {
+            let why = match &e {
+                stylize::Error::Parameter { reason, .. } => reason.clone(),
+                other => other.to_string(),
+            };
+            Item {
+                name: "memory",
+                json: json!({ "bytes": null, "error": why }),
+                text: why,
+                ok: false,
+            }
+        }
+        Ok(None) => Item {
             name: "memory",
             text: "unknown on this system: runs are not checked against it unless given \
                    --max-memory"

@@ -259,7 +259,8 @@ pub fn check_decoded(flag: &'static str, path: &Path, limit: Option<u64>) -> Res
         flag,
         format!(
             "{} is {w}x{h} px: decoded it takes {needed}, more than the memory limit of {limit} \
-             (--max-memory; by default what this machine or container allows): scale it down",
+             (--max-memory; by default what this machine, container or `ulimit -v` allows): scale it \
+             down",
             path.display()
         ),
     ))
@@ -478,17 +479,36 @@ pub fn worker_threads(
 /// reserving memory is limited, never more than the limit leaves once the
 /// worker threads' reserves are set aside ([`address_space`]), since past
 /// it the process aborts.
+///
+/// # Errors
+/// [`Error::Parameter`] (`memory limit`) when such a limit cannot hold even
+/// one worker thread's reserve: no run fits, whatever its size, and the
+/// message says why (not that the photo is too large for a limit of 0).
 pub fn memory_limit(
     max_memory: Option<u64>,
     threads: Option<u32>,
     workers: Workers,
-) -> Option<u64> {
+) -> Result<Option<u64>, Error> {
     let limit = max_memory.or_else(stylize::memory::machine_memory);
-    match (limit, address_space(threads, workers)) {
+    let space = address_space(threads, workers);
+    if let Some(space) = space.filter(|s| s.room <= s.per_thread) {
+        return Err(Error::parameter(
+            "memory limit",
+            format!(
+                "no run fits: reserving memory is limited here (`ulimit -v`, or strict overcommit): {} is \
+                 left, and one worker thread reserves {} of it before any image (its stack, \
+                 its malloc arena and, for the optimiser, its matrix buffers: twice the CPU's \
+                 last-level cache); raise or lift `ulimit -v`",
+                stylize::memory::human(space.room),
+                stylize::memory::human(space.per_thread)
+            ),
+        ));
+    }
+    Ok(match (limit, space) {
         (Some(l), Some(space)) => Some(l.min(space.left)),
         (None, Some(space)) => Some(space.left),
         (l, None) => l,
-    }
+    })
 }
 
 /// The note that a result of `(width, height)`, painted at the working
@@ -594,7 +614,7 @@ pub fn build_config(
                 ))
             }
             path => {
-                let limit = memory_limit(cli.max_memory, cli.threads, Workers::of_run(cli));
+                let limit = memory_limit(cli.max_memory, cli.threads, Workers::of_run(cli))?;
                 check_decoded("init", Path::new(path), limit)?;
                 Init::Image(load_image(Path::new(path))?)
             }
@@ -647,7 +667,7 @@ pub fn build_config(
             ));
         }
     }
-    config.max_memory = memory_limit(cli.max_memory, cli.threads, Workers::of_run(cli));
+    config.max_memory = memory_limit(cli.max_memory, cli.threads, Workers::of_run(cli))?;
     // Give the count mismatch in terms of flags (no --style: `video
     // --builtin`, which clap allows only with no --style).
     if !cli.style.is_empty() {

@@ -219,7 +219,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
                     cli.common.max_memory,
                     cli.common.threads,
                     crate::setup::Workers::Networks,
-                ),
+                )?,
                 VideoMethod::Optimize => config.image.max_memory,
             };
             crate::setup::load_mask(m, (info.width, info.height), "the frames", limit, say)

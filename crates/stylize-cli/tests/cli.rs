@@ -1687,6 +1687,55 @@ fn under_an_address_space_limit_the_threads_fit_and_the_run_finishes() {
     }
 }
 
+/// Under an address-space limit that cannot hold one worker thread's
+/// reserve, no run fits whatever its size: said as such, with what to do,
+/// before anything is read, and by `info` too. (Before: the limit left for
+/// the run came out as 0, and the photo was blamed: "decoded it takes 396
+/// KiB, more than the memory limit of 0 KiB ... scale it down", while
+/// `info` said 882 MiB.)
+#[cfg(target_os = "linux")]
+#[test]
+fn under_an_address_space_limit_too_small_for_a_thread_no_run_fits() {
+    let Some(weights) =
+        common::hed_weights("under_an_address_space_limit_too_small_for_a_thread_no_run_fits")
+    else {
+        return;
+    };
+    let per = stylize::memory::matrix_buffers_per_thread() + stylize::memory::THREAD_RESERVE;
+    // The process itself maps about 100 MiB before it checks.
+    if per < 300 << 20 {
+        println!("SKIPPED: a thread reserves only {per} bytes here");
+        return;
+    }
+    let limit_kib = per / 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let under_limit = |args: &[String]| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -v {limit_kib} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_stylize"))
+            .args(args)
+            .env_remove("STYLIZE_WEIGHTS")
+            .env_remove("STYLIZE_LOG")
+            .output()
+            .unwrap()
+    };
+    let o = under_limit(&base_args(&out, &weights));
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("no run fits: reserving memory is limited here"),
+        "{err}"
+    );
+    assert!(err.contains("raise or lift `ulimit -v`"), "{err}");
+    assert!(!err.contains("scale it down"), "{err}");
+    assert!(!out.exists());
+    let o = under_limit(&["info".to_string()]);
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(said.contains("memory: no run fits"), "{said}");
+}
+
 /// The web page keeps the optimiser's threads and the fast networks'
 /// side by side, as many of each: under an address-space limit their
 /// reserves are fitted together (before, the networks' pool was left
