@@ -3,6 +3,7 @@
 //! they are not mirrored here.
 
 use std::path::PathBuf;
+use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand};
 use stylize::{
@@ -397,7 +398,8 @@ pub struct CommonArgs {
     /// iteration, though not a shorter way to the gatys preset's lowest
     /// cost (docs/QUALITY.md) (`fast`: image only; it needs
     /// scripts/fetch-fast-models).
-    #[arg(long, value_name = "content|noise|style|fast|fast:N|FILE")]
+    #[arg(long, value_name = "content|noise|style|fast|fast:N|FILE", hide_possible_values = true,
+          value_parser = Candidates(String::from_str, &["content", "noise", "style", "fast"]))]
     pub init: Option<String>,
 
     /// Amplitude a (0..1) of the noise U(-a, a) added to the initial image.
@@ -422,7 +424,8 @@ pub struct CommonArgs {
     /// Coarse-to-fine: the number of scales, each sqrt(2) larger than the
     /// last and ending at --size, or `auto` (from about 128 px). Each scale
     /// runs --epochs iterations.
-    #[arg(long, value_name = "N|auto")]
+    #[arg(long, value_name = "N|auto", hide_possible_values = true,
+          value_parser = Candidates(String::from_str, &["auto"]))]
     pub scales: Option<String>,
 
     /// Style layer weights (seed preset): deep layers (content), even
@@ -498,7 +501,8 @@ pub struct CommonArgs {
     /// Where to compute: cpu, cuda (cuda:N for the N-th GPU), wgpu, or
     /// auto: the first CUDA GPU, else a wgpu GPU, else the CPU, among the
     /// backends this binary was built with (cargo features `cuda`, `wgpu`).
-    #[arg(long, value_name = "auto|cpu|cuda|wgpu", default_value = "auto", value_parser = device_arg)]
+    #[arg(long, value_name = "auto|cpu|cuda|wgpu", default_value = "auto", hide_possible_values = true,
+          value_parser = Candidates(device_arg, &["auto", "cpu", "cuda", "wgpu"]))]
     pub device: DeviceArg,
 
     /// How the network runs on the CPU: fast (Winograd convolutions and a
@@ -513,6 +517,37 @@ pub struct CommonArgs {
 pub enum DeviceArg {
     Auto,
     Exact(ComputeDevice),
+}
+
+/// A flag's parser `.0` with the words a shell completes for it, `.1`
+/// (clap's possible values, which completion scripts offer), where the
+/// flag also takes other values (a number, a file) and so cannot be a
+/// closed list: the parser alone says what is valid.
+#[derive(Clone)]
+struct Candidates<P>(P, &'static [&'static str]);
+
+impl<P> clap::builder::TypedValueParser for Candidates<P>
+where
+    P: clap::builder::TypedValueParser,
+{
+    type Value = P::Value;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        self.0.parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            self.1.iter().map(|v| clap::builder::PossibleValue::new(*v)),
+        ))
+    }
 }
 
 fn device_arg(s: &str) -> Result<DeviceArg, String> {
@@ -860,7 +895,8 @@ pub struct FastArgs {
     /// as `image` and `video` take it (the only way the network keeps
     /// them).
     #[arg(long, num_args = 0..=1, default_missing_value = "luminance",
-          value_name = "luminance", value_parser = luminance_only)]
+          value_name = "luminance", hide_possible_values = true,
+          value_parser = Candidates(luminance_only, &["luminance"]))]
     pub preserve_colors: Option<Luminance>,
 
     /// Where to paint: an image over the photo, white painted, black left
