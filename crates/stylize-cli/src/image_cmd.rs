@@ -115,6 +115,8 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         crate::setup::Workers::of_run(&cli.common),
     )?;
     crate::setup::check_decoded("content", &cli.content, limit)?;
+    let mut config = build_config(&cli.common, Preset::Seed, None)?;
+    crate::setup::check_photo(&cli.content, limit, &config)?;
     let content = load_image(&cli.content)?;
     check_output_size(&cli.output, (content.width(), content.height()))?;
     let mask = cli
@@ -136,7 +138,6 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             cli.content.display()
         ));
     }
-    let mut config = build_config(&cli.common, Preset::Seed, None)?;
     let fast_init = cli.common.init.as_deref().is_some_and(is_fast_init);
     let mut inert = crate::setup::inert_flags(&cli.common, &config, fast_init);
     if cli.recursive {

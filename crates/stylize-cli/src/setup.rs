@@ -266,6 +266,40 @@ pub fn check_decoded(flag: &'static str, path: &Path, limit: Option<u64>) -> Res
     ))
 }
 
+/// Refuses the photo `path` (`--content`) from its header, before it is
+/// decoded, when the buffers a run keeps at the photo's own size (the
+/// decoded photo, the result resized back to it) alone pass `limit`: a
+/// few kilobytes of JPEG can claim 30000x30000 px, and the run's whole
+/// estimate, which says the same, comes only once it is decoded (seconds,
+/// gigabytes).
+///
+/// # Errors
+/// [`Error::Parameter`] (`content`) naming the photo's size.
+pub fn check_photo(path: &Path, limit: Option<u64>, config: &StyleConfig) -> Result<(), Error> {
+    let Some(limit) = limit.filter(|_| path.metadata().is_ok_and(|m| m.is_file())) else {
+        return Ok(());
+    };
+    // A header that cannot be read is for decoding to say.
+    let Ok((w, h)) = stylize::image_size(path) else {
+        return Ok(());
+    };
+    let bytes = stylize::memory::full_size_bytes((w, h), config);
+    if bytes <= limit {
+        return Ok(());
+    }
+    let (needed, limit) = stylize::memory::human_apart(bytes, limit);
+    Err(Error::parameter(
+        "content",
+        format!(
+            "{} is {w}x{h} px: the result's buffers at the photo's own size take about \
+             {needed}, more than the memory limit of {limit} (--max-memory; by default what \
+             this machine, container or `ulimit -v` allows), whatever --size: scale the photo \
+             down",
+            path.display()
+        ),
+    ))
+}
+
 /// Refuses a folder given as `--style` to a job that blends its
 /// paintings (`image`, `video`), saying how to try each painting in it
 /// instead: `stylize fast --sheet`, which paints a tile per painting in

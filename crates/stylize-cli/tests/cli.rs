@@ -1047,6 +1047,20 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
             ],
             expect: huge_says,
         },
+        // Decoded it fits, but its result's buffers at its own size do
+        // not: said from the header, before it is decoded (a 7 KB JPEG
+        // claiming 30000x30000 px was decoded for 14 s, 2.7 GB first).
+        Case {
+            name: "a photo whose result at its own size does not fit",
+            args: vec![
+                "--content".into(),
+                p(&huge),
+                "--max-memory".into(),
+                "2G".into(),
+            ],
+            expect: "huge.png is 8000x8000 px: the result's buffers at the photo's own size \
+                     take about 2.3 GiB, more than the memory limit of 2.0 GiB",
+        },
         Case {
             name: "a huge mask in a small file",
             args: vec![

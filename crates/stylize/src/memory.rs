@@ -177,8 +177,10 @@ const FULL_SIZE_BYTES_PER_PIXEL: f64 = 38.0;
 const LUMINANCE_BYTES_PER_PIXEL: f64 = 24.0;
 
 /// Bytes of the buffers at the photo's own size `(w, h)`: the result has
-/// that size whatever the working size.
-pub(crate) fn full_size_bytes((w, h): (u32, u32), config: &StyleConfig) -> u64 {
+/// that size whatever the working size. Part of every estimate; known from
+/// the photo's header alone, so a caller can refuse a small file that
+/// holds a huge photo before decoding it.
+pub fn full_size_bytes((w, h): (u32, u32), config: &StyleConfig) -> u64 {
     let per_pixel = FULL_SIZE_BYTES_PER_PIXEL
         + match config.preserve_colors {
             Some(ColorPreservation::Luminance) => LUMINANCE_BYTES_PER_PIXEL,
