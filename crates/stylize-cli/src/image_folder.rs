@@ -228,7 +228,7 @@ impl PhotoRun<'_> {
         let cli = self.cli;
         // Refused before it is decoded when that alone would not fit.
         crate::setup::check_decoded("content", input, self.config.max_memory)?;
-        crate::setup::check_photo(input, self.config.max_memory, &self.config)?;
+        crate::setup::check_photo(input, self.config.max_memory, self.config)?;
         let content = load_image(input)?;
         check_output_size(output, (content.width(), content.height()))?;
         if stylize::output_format(output).ok() == Some(image::ImageFormat::Jpeg)
