@@ -213,6 +213,30 @@ fn list(
             content.display()
         );
     }
+    // Photos stylize reads but cannot write under their own name (a BMP,
+    // a GIF): said apart, with how to paint them, not lost among the
+    // first five names of the other entries.
+    let (unwritable, skipped): (Vec<PathBuf>, Vec<PathBuf>) = skipped.into_iter().partition(|p| {
+        p.is_file()
+            && matches!(
+                image::ImageFormat::from_path(p),
+                Ok(image::ImageFormat::Bmp | image::ImageFormat::Gif)
+            )
+    });
+    if !unwritable.is_empty() {
+        log::warn!(
+            "{}: skipping {} BMP or GIF photo(s), which a painting cannot be written as under \
+             the photo's name: {}; paint each on its own (--content PHOTO --output NAME.png), \
+             or convert them to PNG first",
+            content.display(),
+            unwritable.len(),
+            unwritable
+                .iter()
+                .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     if !skipped.is_empty() {
         log::warn!(
             "{}: skipping {} entr{} that {} not a PNG, JPEG, WebP or TIFF file (links to folders \

@@ -155,6 +155,11 @@ fn a_folder_paints_every_image_and_reports_the_bad_one() {
     std::fs::write(input.join("notes.txt"), b"notes").unwrap();
     // A Mac's resource fork, copied along: hidden, not a photo.
     std::fs::write(input.join("._b.jpg"), b"\0\x05\x16\x07").unwrap();
+    // Photos that read but cannot be written under their own name: said
+    // apart, with how to paint them.
+    image::RgbImage::new(8, 8)
+        .save(input.join("scan.bmp"))
+        .unwrap();
     let out = dir.path().join("out");
     let o = fast()
         .args([
@@ -180,6 +185,12 @@ fn a_folder_paints_every_image_and_reports_the_bad_one() {
     assert!(
         stderr(&o).lines().any(|l| l.starts_with("warning: ")
             && l.contains("skipping 3 entries that are not a PNG, JPEG, WebP or TIFF file")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("skipping 1 BMP or GIF photo(s)")
+            && stderr(&o).contains(": scan.bmp; paint each on its own"),
         "{}",
         stderr(&o)
     );

@@ -31,11 +31,19 @@ pub(crate) fn unreadable_reason(path: &Path, head: &[u8], format: Option<ImageFo
         );
     }
     match format {
-        Some(f) => format!(
-            "a {} image, which stylize cannot decode; it reads {}",
-            image_format_name(f),
-            readable_formats()
-        ),
+        Some(f) => {
+            let name = image_format_name(f);
+            // "an ICO image", "an AVIF image", "an OpenEXR image".
+            let article = if name.starts_with(['A', 'E', 'I', 'O', 'U']) {
+                "an"
+            } else {
+                "a"
+            };
+            format!(
+                "{article} {name} image, which stylize cannot decode; it reads {}",
+                readable_formats()
+            )
+        }
         None => format!(
             "not a recognised image format (stylize reads {})",
             readable_formats()

@@ -302,6 +302,17 @@ fn load_from(src: Source<'_>, limits: &ImageLimits) -> Result<(DynamicImage, Vec
             over_limits(limits)
         } else if ends_early(&e) || webp_ends_early(src) {
             "it ends early: the file is cut short (an unfinished download or copy?)".to_string()
+        } else if e.to_string().contains("CRC error") {
+            // The PNG decoder's words name its chunk as a Rust debug dump
+            // (`ChunkType { type: IDAT, critical: true, ... }`): said
+            // plainly instead, without them.
+            return Error::ImageDecode {
+                path: path.to_path_buf(),
+                reason: "it is damaged: a checksum in it does not match its data (a copy that \
+                         went wrong, or a file changed by hand?)"
+                    .to_string(),
+                source: None,
+            };
         } else {
             "cannot decode it".to_string()
         };
@@ -971,6 +982,32 @@ mod tests {
         assert!(err.contains("larger than the decoding limits"), "{err}");
         let err = load_image(dir.path()).unwrap_err().to_string();
         assert!(err.contains("is a folder"), "{err}");
+    }
+
+    /// A PNG whose chunk fails its checksum is said plainly, not with the
+    /// decoder's debug dump of the chunk (`ChunkType { type: IDAT, ... }`).
+    #[test]
+    fn a_png_that_fails_its_checksum_is_said_plainly() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut png = Vec::new();
+        DynamicImage::ImageRgb8(RgbImage::from_pixel(16, 16, image::Rgb([200, 10, 10])))
+            .write_to(&mut std::io::Cursor::new(&mut png), ImageFormat::Png)
+            .unwrap();
+        let at = png.windows(4).position(|w| w == b"IDAT").unwrap();
+        let len = u32::from_be_bytes(png[at - 4..at].try_into().unwrap()) as usize;
+        png[at + 4 + len] ^= 0xff;
+        let path = dir.path().join("damaged.png");
+        std::fs::write(&path, &png).unwrap();
+        let err = load_image(&path).unwrap_err();
+        let said = format!(
+            "{err} {:?}",
+            std::error::Error::source(&err).map(|s| s.to_string())
+        );
+        assert!(
+            said.contains("damaged.png") && said.contains("a checksum"),
+            "{said}"
+        );
+        assert!(!said.contains("ChunkType"), "{said}");
     }
 
     /// A pipe (`--content <(curl ...)`, a FIFO) is refused as such before
