@@ -322,7 +322,7 @@ pub struct ImageArgs {
 
     /// Also save the image every N iterations, as STEM.NNNN.EXT beside the
     /// output (`out.0100.png` for `--output out.png`).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub save_every: Option<u64>,
 
     /// JPEG quality of a .jpg output and its snapshots, 1 (smallest file)
@@ -568,6 +568,15 @@ fn non_negative(s: &str) -> Result<f32, String> {
         Err(format!("{s} is too large (at most {:e})", f32::MAX))
     } else {
         Err(format!("{s} must be a finite number >= 0"))
+    }
+}
+
+/// A count of 1 or more (clap's range check says `1..18446744073709551615`).
+fn at_least_one(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Err("0: give 1 or more".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a whole number (1 or more)")),
     }
 }
 

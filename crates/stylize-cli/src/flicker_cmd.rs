@@ -322,8 +322,19 @@ pub fn run(cli: &FlickerArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
                 .filter(|v| v.is_finite())
                 .map_or_else(|| "n/a".to_string(), |v| format!("{v:.digits$}"))
         };
+        // `[3, 17]` as "cuts before frames 3, 17", none as "no cuts".
+        let cuts = match figures["cuts"].as_array() {
+            Some(c) if !c.is_empty() => format!(
+                "cuts before frames {}",
+                c.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            _ => "no cuts".to_string(),
+        };
         format!(
-            "E_warp: stylized {}, original {}, ratio {}; within shots {} vs {}; long-term {} vs {}; carried along the flow {} (ratio {}); {} frames, cuts before frames {}",
+            "E_warp: stylized {}, original {}, ratio {}; within shots {} vs {}; long-term {} vs {}; carried along the flow {} (ratio {}); {} frames, {cuts}",
             f("e_warp", "stylized", 6),
             f("e_warp", "original", 6),
             f("e_warp", "ratio", 2),
@@ -334,7 +345,6 @@ pub fn run(cli: &FlickerArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             f("carried", "stylized", 6),
             f("carried", "ratio", 2),
             figures["frames"],
-            figures["cuts"],
         )
     };
     // A full disk is an error to report, not a panic; a reader gone, no

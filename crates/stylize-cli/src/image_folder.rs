@@ -146,6 +146,15 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let mut failed = 0usize;
     let mut painted = 0usize;
     for (i, (input, output)) in todo.iter().enumerate() {
+        // Ctrl-C as a photo ends: the next one is not begun.
+        if interrupt.requested() {
+            note!(
+                "interrupted: {painted} painted in this run; the same command continues with \
+                 {}",
+                input.display()
+            );
+            return Ok(Outcome::Interrupted);
+        }
         let left = todo.len() - i;
         // The time left, from the photos painted so far in this run.
         let eta = (painted > 0).then(|| {

@@ -17,6 +17,13 @@ use crate::{JobResult, Outcome};
 /// # Errors
 /// Weights that cannot be read, an address that cannot be bound.
 pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
+    // A port already taken is said before the weights are loaded (seconds,
+    // or a first download); the server binds it again once they are.
+    if cli.port != 0 {
+        let addr = std::net::SocketAddr::new(cli.bind, cli.port);
+        std::net::TcpListener::bind(addr)
+            .map_err(|source| stylize_serve::Error::Bind { addr, source })?;
+    }
     let show_bars = !quiet && crate::progress::bars_drawn();
     let (path, _) = resolve_weights(
         cli.weights.as_deref(),

@@ -350,6 +350,10 @@ pub fn load_stylizer(
         }
     };
 
+    // A mistyped weights file is said as the option's.
+    if let Some(path) = cli.weights.as_deref() {
+        check_input("weights", path)?;
+    }
     let show_bars = !quiet && crate::progress::bars_drawn();
     let (weights_path, origin) = resolve_weights(
         cli.weights.as_deref(),

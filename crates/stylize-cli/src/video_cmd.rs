@@ -40,6 +40,11 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             note!("{msg}");
         }
     };
+    // A mistyped clip is said as the option's, not as a system error
+    // (`-` is standard input).
+    if cli.input.as_os_str() != "-" {
+        crate::setup::check_input("input", &cli.input)?;
+    }
     if cli.method == VideoMethod::Optimize {
         if cli.builtin.is_some() {
             return Err(Error::parameter(

@@ -139,10 +139,31 @@ impl FfmpegChild {
             Err(FramesError::FfmpegFailed {
                 path: self.path.clone(),
                 status,
-                stderr,
+                stderr: plain_words(&stderr),
             })
         }
     }
+}
+
+/// ffmpeg's error text as a user reads it: without the decoder's address
+/// in front of a line (`[mjpeg @ 0x5562b09f70c0] No JPEG data found`, the
+/// name kept: `mjpeg: No JPEG data found`), and a line said again at once
+/// said once.
+pub(crate) fn plain_words(stderr: &str) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for line in stderr.lines() {
+        let line = match line.strip_prefix('[').and_then(|l| l.split_once(" @ 0x")) {
+            Some((name, rest)) => match rest.split_once("] ") {
+                Some((_, said)) => format!("{name}: {said}"),
+                None => line.to_string(),
+            },
+            None => line.to_string(),
+        };
+        if lines.last() != Some(&line) {
+            lines.push(line);
+        }
+    }
+    lines.join("\n")
 }
 
 impl Drop for FfmpegChild {
@@ -176,6 +197,20 @@ pub(crate) fn file_arg(path: &Path) -> OsString {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ffmpegs_words_lose_the_decoders_address_and_repeats() {
+        let said = "[mjpeg @ 0x5562b09f70c0] No JPEG data found in image\n\
+                    [mjpeg @ 0x5562b09fe8c0] No JPEG data found in image\n\
+                    Error while decoding stream #0:0: Invalid data\n\
+                    [in#0 @ 0x1] Error opening input: x\n";
+        assert_eq!(
+            plain_words(said),
+            "mjpeg: No JPEG data found in image\n\
+             Error while decoding stream #0:0: Invalid data\n\
+             in#0: Error opening input: x"
+        );
+    }
 
     #[test]
     fn relative_paths_cannot_be_taken_for_a_protocol() {
