@@ -115,7 +115,12 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         crate::setup::Workers::of_run(&cli.common),
     )?;
     crate::setup::check_decoded("content", &cli.content, limit)?;
-    let mut config = build_config(&cli.common, Preset::Seed, None)?;
+    let mut config = build_config(
+        &cli.common,
+        Preset::Seed,
+        None,
+        crate::setup::Workers::of_run(&cli.common),
+    )?;
     crate::setup::check_photo(&cli.content, limit, &config)?;
     let content = load_image(&cli.content)?;
     check_output_size(&cli.output, (content.width(), content.height()))?;

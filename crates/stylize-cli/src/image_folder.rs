@@ -99,7 +99,12 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         ));
         return Ok(Outcome::Done);
     }
-    let config = build_config(&cli.common, Preset::Seed, None)?;
+    let config = build_config(
+        &cli.common,
+        Preset::Seed,
+        None,
+        crate::setup::Workers::of_run(&cli.common),
+    )?;
     let fast_init = cli.common.init.as_deref().is_some_and(is_fast_init);
     let mut inert = crate::setup::inert_flags(&cli.common, &config, fast_init);
     let (save, quality_inert) =
@@ -177,11 +182,12 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
                 say(msg);
             }
             Ok(None) => {
-                say(format!(
+                // Said even when quiet, as the exit status (130) is.
+                note!(
                     "interrupted: {} not written; {painted} painted in this run. The same \
                      command continues with it",
                     output.display()
-                ));
+                );
                 // (An output folder made and left empty goes with `photos`.)
                 return Ok(Outcome::Interrupted);
             }
@@ -291,16 +297,17 @@ impl PhotoRun<'_> {
             // name: the next run would take it for done.
             return Ok(None);
         }
-        save_image_with(&result.image, output, &self.save)?;
+        let (width, height) = (result.image.width(), result.image.height());
+        // Flattened here for a JPEG: the folder run warned once already.
+        let image = crate::progress::flattened_for(output, result.image);
+        save_image_with(&image, output, &self.save)?;
         // Snapshots that could not be written cost only themselves.
         if let Err(e) = side {
             log::warn!("{}: {e}", input.display());
         }
         Ok(Some(format!(
-            "wrote {} ({}x{}) after {} iterations in {:.1} s; final cost {:.4e}",
+            "wrote {} ({width}x{height}) after {} iterations in {:.1} s; final cost {:.4e}",
             output.display(),
-            result.image.width(),
-            result.image.height(),
             result.iterations,
             start.elapsed().as_secs_f64(),
             result.final_costs.total

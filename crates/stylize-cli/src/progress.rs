@@ -118,8 +118,9 @@ impl CliObserver {
     /// are warned about.
     pub fn finish(self) -> Result<(), Error> {
         if let Some(bar) = &self.bar {
-            // A stopped run's bar stays where it stood, not at 100%.
-            if self.stopped {
+            // A stopped run's bar stays where it stood, not at 100% (a
+            // stop while a later scale set up reported no iteration).
+            if self.stopped || self.interrupt.as_ref().is_some_and(Interrupt::requested) {
                 bar.abandon();
             } else {
                 bar.finish();
@@ -200,10 +201,11 @@ impl CliObserver {
                 it.evaluations
             );
             // Standard output may be the bar's terminal too: the bar is
-            // lifted for the line, not left drawn above it.
-            let written = match &self.bar {
-                Some(bar) => bar.suspend(|| log.line(format_args!("{line}"))),
-                None => log.line(format_args!("{line}")),
+            // lifted for the line, not left drawn above it (a file needs
+            // no lifting, which redraws the bar each time).
+            let written = match (&self.bar, &log) {
+                (Some(bar), LossLog::Stdout) => bar.suspend(|| log.line(format_args!("{line}"))),
+                _ => log.line(format_args!("{line}")),
             };
             if let Err(e) = written {
                 // A log that cannot be written stops; the painting goes on.
@@ -339,13 +341,14 @@ pub(crate) fn human_duration(seconds: f64) -> String {
     }
 }
 
-/// `image` without its alpha channel when `path` is a JPEG, which cannot
-/// keep it: the run said so once before it began, and the library's
+/// `image` flattened onto white when `path` is a JPEG, which cannot keep
+/// its transparency ([`stylize::flatten_onto_white`], as the library's
+/// save does): the run said so once before it began, and the library's
 /// warning on each save would repeat it for every snapshot.
 pub(crate) fn flattened_for(path: &Path, image: DynamicImage) -> DynamicImage {
     let jpeg = stylize::output_format(path).ok() == Some(image::ImageFormat::Jpeg);
     if jpeg && image.color().has_alpha() {
-        DynamicImage::ImageRgb8(image.to_rgb8())
+        DynamicImage::ImageRgb8(stylize::flatten_onto_white(&image))
     } else {
         image
     }

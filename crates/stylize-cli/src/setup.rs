@@ -535,8 +535,9 @@ pub fn memory_limit(
             format!(
                 "no run fits: reserving memory is limited here (`ulimit -v`, or strict overcommit): {} is \
                  left, and one worker thread reserves {} of it before any image (its stack, \
-                 its malloc arena and, for the optimiser, its matrix buffers: twice the CPU's \
-                 last-level cache); raise or lift `ulimit -v`",
+                 its malloc arena and, for the optimiser, the buffers of its matrix products, \
+                 sized by the CPU's caches); raise or lift `ulimit -v` (under strict overcommit: \
+                 free memory)",
                 stylize::memory::human(space.room),
                 stylize::memory::human(space.per_thread)
             ),
@@ -570,10 +571,15 @@ pub fn file_name(p: &Path) -> String {
 }
 
 /// The preset's settings with every given flag applied on top.
+///
+/// `workers`: whose threads the run keeps (its memory limit sets theirs
+/// aside under `ulimit -v`): the optimiser's ([`Workers::of_run`]), or
+/// the networks' alone for `video --method fast`.
 pub fn build_config(
     cli: &CommonArgs,
     default_preset: Preset,
     default_size: Option<u32>,
+    workers: Workers,
 ) -> Result<StyleConfig, Error> {
     let preset = cli.preset.unwrap_or(default_preset);
     let mut config = StyleConfig::preset(preset);
@@ -652,7 +658,7 @@ pub fn build_config(
                 ))
             }
             path => {
-                let limit = memory_limit(cli.max_memory, cli.threads, Workers::of_run(cli))?;
+                let limit = memory_limit(cli.max_memory, cli.threads, workers)?;
                 check_decoded("init", Path::new(path), limit)?;
                 Init::Image(load_image(Path::new(path))?)
             }
@@ -705,7 +711,7 @@ pub fn build_config(
             ));
         }
     }
-    config.max_memory = memory_limit(cli.max_memory, cli.threads, Workers::of_run(cli))?;
+    config.max_memory = memory_limit(cli.max_memory, cli.threads, workers)?;
     // Give the count mismatch in terms of flags (no --style: `video
     // --builtin`, which clap allows only with no --style).
     if !cli.style.is_empty() {

@@ -168,7 +168,15 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         );
     }
     let mut config = VideoConfig {
-        image: build_config(&cli.common, Preset::Gatys, Some(256))?,
+        image: build_config(
+            &cli.common,
+            Preset::Gatys,
+            Some(256),
+            match cli.method {
+                VideoMethod::Fast => crate::setup::Workers::Networks,
+                VideoMethod::Optimize => crate::setup::Workers::of_run(&cli.common),
+            },
+        )?,
         ..VideoConfig::default()
     };
     if let Some(n) = cli.frame_iterations {

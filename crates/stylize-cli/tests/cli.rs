@@ -3199,7 +3199,8 @@ fn a_transparent_photo_to_jpeg_is_said_before_the_run() {
         .to_rgba8();
     for (x, _, p) in rgba.enumerate_pixels_mut() {
         if x < 32 {
-            p[3] = 0;
+            // Magenta kept under the transparency, which no viewer shows.
+            *p = image::Rgba([255, 0, 255, 0]);
         }
     }
     rgba.save(&photo).unwrap();
@@ -3217,6 +3218,14 @@ fn a_transparent_photo_to_jpeg_is_said_before_the_run() {
     assert_eq!(err.matches("transparen").count(), 1, "{err}");
     assert!(out.is_file());
     assert!(dir.path().join("out.0001.jpg").is_file());
+    // The JPEG and its snapshots show the photo as on white: its
+    // transparent half white, not the painting under it or magenta.
+    for jpeg in [out, dir.path().join("out.0001.jpg")] {
+        let img = image::open(&jpeg).unwrap().to_rgb8();
+        let (w, h) = img.dimensions();
+        let p = img.get_pixel(w / 8, h / 2).0;
+        assert!(p.iter().all(|&v| v > 240), "{}: {p:?}", jpeg.display());
+    }
 }
 
 /// Without a terminal (a log file, `nohup`) there is no bar: the run says

@@ -89,7 +89,8 @@ pub fn resize_longest(img: &Rgb32FImage, longest: u32) -> Rgb32FImage {
 }
 
 /// A decoded `img` as RGB in [0, 1] scaled so that its longer side is
-/// `longest`: [`resize_longest`] of `img.to_rgb32f()`, the same values,
+/// `longest`: [`resize_longest`] of `img` as RGB in [0, 1] (transparency
+/// on white: [`stylize_frames::to_rgb32f_on_white`]), the same values,
 /// without that float copy at the image's own size (12 bytes a pixel),
 /// read a row at a time on the current rayon pool
 /// ([`stylize_frames::resize_to_rgb32f`]).
@@ -99,7 +100,8 @@ pub fn resize_longest_image(img: &DynamicImage, longest: u32) -> Rgb32FImage {
 }
 
 /// The square the style predictor sees of a decoded `img`, as
-/// [`centre_square`] of `img.to_rgb32f()` without that float copy.
+/// [`centre_square`] of `img` as RGB in [0, 1] (transparency on white)
+/// without that float copy.
 pub(crate) fn centre_square_image(img: &DynamicImage, side: u32) -> Rgb32FImage {
     let (x, y, short) = centre_square_at(img.dimensions());
     stylize_frames::resize_part_to_rgb32f(

@@ -139,8 +139,8 @@ pub struct SourceOptions {
     /// already opened, so that they are said once.
     pub tell_streams: bool,
     /// Where the source's warnings go besides the log (a clip cut short,
-    /// a rate that changes, another stream left out, a frame that fails
-    /// to decode in a folder). Default `None`: the log only.
+    /// a rate that changes, another stream left out, a frame's colour
+    /// profile that cannot be used). Default `None`: the log only.
     pub on_warning: Option<WarningHook>,
 }
 

@@ -127,7 +127,8 @@ pub fn resize_to_rgb32f(
 
 /// [`resize_to_rgb32f`] of the part of `img` at `(x, y)` of `(w, h)`
 /// pixels (cut to the image's bounds), without a copy of that part: as
-/// `resize` of `DynamicImage::crop_imm(x, y, w, h).to_rgb32f()`.
+/// `resize` of [`to_rgb32f_on_white`] of `DynamicImage::crop_imm(x, y, w,
+/// h)`. (At the image's own size it is that conversion, a float copy.)
 pub fn resize_part_to_rgb32f(
     img: &DynamicImage,
     (x, y, w, h): (u32, u32, u32, u32),

@@ -70,8 +70,10 @@ pub struct TargetImages<'a> {
     pub weights: Weights,
     /// The pooling between blocks.
     pub pooling: Pooling,
-    /// Set, the set-up stops with [`crate::Error::Stopped`] (see
-    /// [`crate::Observer::stop_signal`]).
+    /// Set, the fast engine's set-up stops before its next layer with
+    /// [`crate::Error::Stopped`]; the burn engine does not look at it (the
+    /// problem checks it before and after the targets). See
+    /// [`crate::Observer::stop_signal`].
     pub stop: Option<&'a crate::StopSignal>,
 }
 

@@ -672,6 +672,27 @@ pub fn with_alpha(rgb: RgbImage, alpha: Option<&GrayImage>) -> DynamicImage {
     DynamicImage::ImageRgba8(rgba)
 }
 
+/// `img` as 8-bit RGB seen on white: its transparency composited onto
+/// white, `(c a + 255 (255 - a) + 127) / 255` in 8-bit integers (for a
+/// format without alpha, JPEG); an opaque image's own pixels.
+pub fn flatten_onto_white(img: &DynamicImage) -> RgbImage {
+    if !img.color().has_alpha() {
+        return img.to_rgb8();
+    }
+    let rgba = img.to_rgba8();
+    let (w, h) = rgba.dimensions();
+    let rgb: Vec<u8> = rgba
+        .as_raw()
+        .chunks_exact(4)
+        .flat_map(|p| {
+            let a = u32::from(p[3]);
+            // At most (255 * 255 + 127) / 255 = 255: fits a byte.
+            [0, 1, 2].map(|c| ((u32::from(p[c]) * a + 255 * (255 - a) + 127) / 255) as u8)
+        })
+        .collect();
+    RgbImage::from_raw(w, h, rgb).unwrap_or_else(|| unreachable!("{w}x{h} pixels were made"))
+}
+
 /// The output format for `path`'s extension (jpg/jpeg, png, webp,
 /// tif/tiff).
 ///
@@ -838,8 +859,7 @@ fn save_image_through(
                      white (use .png, .webp or .tiff to keep them)",
                     path.display()
                 );
-                let rgb = stylize_frames::to_rgb32f_on_white(img);
-                DynamicImage::ImageRgb8(DynamicImage::ImageRgb32F(rgb).to_rgb8())
+                DynamicImage::ImageRgb8(flatten_onto_white(img))
             } else {
                 DynamicImage::ImageRgb8(img.to_rgb8())
             };
@@ -982,6 +1002,28 @@ mod tests {
         assert!(err.contains("larger than the decoding limits"), "{err}");
         let err = load_image(dir.path()).unwrap_err().to_string();
         assert!(err.contains("is a folder"), "{err}");
+    }
+
+    /// A transparent image saved as a JPEG is flattened onto white: the
+    /// colours kept under its transparency (magenta here) never show, a
+    /// half-transparent pixel is halfway, an opaque one is itself.
+    #[test]
+    fn a_jpeg_of_a_transparent_image_is_flattened_onto_white() {
+        let rgba = RgbaImage::from_fn(32, 8, |x, _| match x / 8 {
+            0 => image::Rgba([255, 0, 255, 0]),
+            1 => image::Rgba([0, 0, 0, 128]),
+            _ => image::Rgba([10, 120, 200, 255]),
+        });
+        let flat = flatten_onto_white(&DynamicImage::ImageRgba8(rgba.clone()));
+        assert_eq!(flat.get_pixel(2, 2).0, [255, 255, 255]);
+        assert_eq!(flat.get_pixel(10, 2).0, [127, 127, 127]);
+        assert_eq!(flat.get_pixel(20, 2).0, [10, 120, 200]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("flat.jpg");
+        save_image(&DynamicImage::ImageRgba8(rgba), &path).unwrap();
+        let back = load_image(&path).unwrap().to_rgb8();
+        let p = back.get_pixel(3, 4).0;
+        assert!(p.iter().all(|&v| v > 245), "{p:?}");
     }
 
     /// A PNG whose chunk fails its checksum is said plainly, not with the
