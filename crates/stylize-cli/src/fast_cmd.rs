@@ -41,6 +41,9 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let options = FastOptions {
         strength: cli.strength,
         style_size: cli.style_size.unwrap_or(FastOptions::default().style_size),
+        // Ctrl-C ends a photo's pass between the network's stages (seconds
+        // at thousands of pixels).
+        stop: Some(interrupt.stop_signal()),
     };
     // Flags that would change nothing are said, not silently dropped.
     let mut ignored = Vec::new();
@@ -208,6 +211,12 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let fast = load_fast(cli.models.as_deref(), cli.threads, networks)?;
 
     if cli.sheet {
+        // A sheet stops between its tiles (`tile_done`), each one small:
+        // a stop inside one would be an error there.
+        let options = FastOptions {
+            stop: None,
+            ..options.clone()
+        };
         let sheet = SheetRun {
             fast: &fast,
             options: &options,
@@ -257,6 +266,20 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             Ok(())
         };
         match checked.and_then(|()| paint(&fast, input, output, &settings)) {
+            // Ctrl-C during the network's pass: that photo is not written.
+            Err(e) if matches!(e.downcast_ref(), Some(stylize_feedforward::Error::Stopped)) => {
+                bar.finish_and_clear();
+                note!(
+                    "interrupted: {} not written{}",
+                    output.display(),
+                    if folder {
+                        "; the images written so far are kept"
+                    } else {
+                        ""
+                    }
+                );
+                return Ok(Outcome::Interrupted);
+            }
             Ok((w, h)) => {
                 if folder {
                     let msg = format!(

@@ -28,6 +28,7 @@
 //! names it.
 
 use rayon::prelude::*;
+use stylize_frames::StopSignal;
 use stylize_matmul::Isa;
 
 use crate::conv::{Planes, Scratch, Source};
@@ -333,12 +334,20 @@ impl ArbitraryNet {
     }
 
     /// `image` (3 planes in [0, 1], sides multiples of 4, at least 16)
-    /// painted with the style `vector`: 3 planes in [0, 1].
-    pub fn run(&self, image: Planes, vector: &[f32]) -> Planes {
-        self.runner.run(|s| self.forward(image, vector, s))
+    /// painted with the style `vector`: 3 planes in [0, 1]; `None` when
+    /// `stop` was set, looked at between the stages.
+    pub fn run(&self, image: Planes, vector: &[f32], stop: Option<&StopSignal>) -> Option<Planes> {
+        self.runner.run(|s| self.forward(image, vector, stop, s))
     }
 
-    fn forward(&self, image: Planes, vector: &[f32], s: &Scratch) -> Planes {
+    fn forward(
+        &self,
+        image: Planes,
+        vector: &[f32],
+        stop: Option<&StopSignal>,
+        s: &Scratch,
+    ) -> Option<Planes> {
+        let stopped = || stop.is_some_and(StopSignal::is_set);
         let v: Vec<f32> = vector.iter().map(|x| self.vector.fake(*x)).collect();
         let input = self.input;
         let isa = s.isa;
@@ -352,6 +361,9 @@ impl ArbitraryNet {
         s.give(y.data);
         let mut x = x.compact(s);
         for ([a, b], add) in &self.residual {
+            if stopped() {
+                return None;
+            }
             let y = self.normed(a, &x, 1, &|_, _| {}, &v, s);
             let y2 = self.normed(b, &y.raw, 1, &|c, r| y.map(c, r), &v, s);
             s.give(y.raw.data);
@@ -369,19 +381,28 @@ impl ArbitraryNet {
             s.give(y2.raw.data);
         }
         let [e0, e1, e2] = &self.expand;
+        if stopped() {
+            return None;
+        }
         let up = x.upsample2(|_, _| {}, s);
         s.give(x.data);
         let y = self.normed(e0, &up, 1, &|_, _| {}, &v, s);
         s.give(up.data);
+        if stopped() {
+            return None;
+        }
         let up = y.raw.upsample2(|c, r| y.map(c, r), s);
         s.give(y.raw.data);
         let y = self.normed(e1, &up, 1, &|_, _| {}, &v, s);
         s.give(up.data);
+        if stopped() {
+            return None;
+        }
         let mut z = self.normed(e2, &y.raw, 4, &|c, r| y.map(c, r), &v, s);
         s.give(y.raw.data);
         let mut out = std::mem::take(&mut z.raw);
         out.map_each(|c, values| z.map(c, values));
-        out.compact(s)
+        Some(out.compact(s))
     }
 
     /// One normalised layer on `x` (padded by `pad`, `map` applied to its

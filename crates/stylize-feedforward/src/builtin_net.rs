@@ -20,6 +20,7 @@
 //! reads it); each tensor's name and shape are checked.
 
 use rayon::prelude::*;
+use stylize_frames::StopSignal;
 use stylize_matmul::Isa;
 
 use crate::conv::{Conv, Planes, Scratch, Source};
@@ -94,12 +95,20 @@ impl BuiltinNet {
     }
 
     /// `image` (3 planes in [0, 1], sides multiples of 4, at least 16)
-    /// painted with the style `mix` (26 weights): 3 planes in [0, 1].
-    pub fn run(&self, image: Planes, mix: &[f32]) -> Planes {
-        self.runner.run(|s| self.forward(image, mix, s))
+    /// painted with the style `mix` (26 weights): 3 planes in [0, 1];
+    /// `None` when `stop` was set, looked at between the stages.
+    pub fn run(&self, image: Planes, mix: &[f32], stop: Option<&StopSignal>) -> Option<Planes> {
+        self.runner.run(|s| self.forward(image, mix, stop, s))
     }
 
-    fn forward(&self, image: Planes, mix: &[f32], s: &Scratch) -> Planes {
+    fn forward(
+        &self,
+        image: Planes,
+        mix: &[f32],
+        stop: Option<&StopSignal>,
+        s: &Scratch,
+    ) -> Option<Planes> {
+        let stopped = || stop.is_some_and(StopSignal::is_set);
         let none = |_: usize, _: &mut [f32]| {};
         let [c0, c1, c2] = &self.contract;
         let y = c0.run(&image, 4, 1, &none, mix, Activation::Relu, s);
@@ -108,6 +117,9 @@ impl BuiltinNet {
         let y = c2.run_after(y, 1, 2, mix, Activation::Relu, s);
         let mut x = y.finish().compact(s);
         for [a, b] in &self.residual {
+            if stopped() {
+                return None;
+            }
             let y = a.run(&x, 1, 1, &none, mix, Activation::Relu, s);
             let y = b.run_after(y, 1, 1, mix, Activation::Identity, s);
             let (width, height) = (x.width, x.height);
@@ -122,17 +134,28 @@ impl BuiltinNet {
             s.give(y.raw.data);
         }
         let [e0, e1, e2] = &self.expand;
+        if stopped() {
+            return None;
+        }
         let up = x.upsample2(none, s);
         s.give(x.data);
         let y = e0.run(&up, 1, 1, &none, mix, Activation::Relu, s);
         s.give(up.data);
+        if stopped() {
+            return None;
+        }
         let up = y.raw.upsample2(|c, r| y.map(c, r), s);
         s.give(y.raw.data);
         let y = e1.run(&up, 1, 1, &none, mix, Activation::Relu, s);
         s.give(up.data);
-        e2.run_after(y, 4, 1, mix, Activation::Sigmoid, s)
-            .finish()
-            .compact(s)
+        if stopped() {
+            return None;
+        }
+        Some(
+            e2.run_after(y, 4, 1, mix, Activation::Sigmoid, s)
+                .finish()
+                .compact(s),
+        )
     }
 }
 

@@ -103,6 +103,10 @@ pub enum Error {
     /// [`TemporalBlend`](crate::TemporalBlend)).
     #[error("optical flow: {0}")]
     Flow(stylize_flow::FlowError),
+    /// [`FastOptions::stop`](crate::FastOptions::stop) was set while the
+    /// network painted (seconds at thousands of pixels): nothing painted.
+    #[error("stopped before the network finished: nothing was painted")]
+    Stopped,
 
     /// The networks' thread pool could not be started.
     #[error("cannot start {threads} threads for the networks: {error}")]

@@ -43,6 +43,12 @@ pub struct FastOptions {
     /// `strength < 1`, the content) at. Default 256, the predictor's
     /// training size; larger gives finer brush strokes.
     pub style_size: u32,
+    /// A flag the network looks at between its stages (after the
+    /// downsampling, each residual block and each upsampling): set (from
+    /// a signal handler, a cancel button), the pass ends there with
+    /// [`Error::Stopped`]. A pass takes seconds at thousands of pixels.
+    /// Default: none.
+    pub stop: Option<stylize_frames::StopSignal>,
 }
 
 impl Default for FastOptions {
@@ -50,6 +56,7 @@ impl Default for FastOptions {
         FastOptions {
             strength: 1.0,
             style_size: 256,
+            stop: None,
         }
     }
 }
@@ -345,14 +352,17 @@ impl FastStylizer {
                     vector.clone()
                 };
                 let transformer = self.loaded(&self.transformer, TRANSFORMER.name)?;
-                let out = transformer.run(planes, vector.values());
+                let out = transformer
+                    .run(planes, vector.values(), options.stop.as_ref())
+                    .ok_or(Error::Stopped)?;
                 let size = (out.width as u32, out.height as u32);
                 Ok(from_output(&out.data, size, (width, height)))
             }
             FastStyle::Builtin(mix) => {
                 let out = self
                     .loaded(&self.builtin, BUILTIN.name)?
-                    .run(planes, mix.weights());
+                    .run(planes, mix.weights(), options.stop.as_ref())
+                    .ok_or(Error::Stopped)?;
                 let size = (out.width as u32, out.height as u32);
                 let out = from_output(&out.data, size, (width, height));
                 Ok(mix_with(&out, content, options.strength))

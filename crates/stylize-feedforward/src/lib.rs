@@ -63,5 +63,8 @@ pub use style_vector::{StyleVector, STYLE_VECTOR_LEN};
 /// The optical flow crate of [`TemporalBlend::new`]'s settings and
 /// [`Error::Flow`].
 pub use stylize_flow;
+/// The flag of [`FastOptions::stop`], shared with `stylize-frames`' sinks
+/// and `stylize`'s observers.
+pub use stylize_frames::StopSignal;
 pub use stylize_matmul::Isa;
 pub use temporal_blend::{FrameLink, Link, TemporalBlend, DEFAULT_BLEND};

@@ -405,6 +405,33 @@ fn a_style_size_out_of_range_is_an_error() {
     }
 }
 
+/// A stop flag set during a pass (here: before it) ends it between the
+/// network's stages with `Error::Stopped`, for both networks; unset, the
+/// same pass paints.
+#[test]
+fn a_stop_ends_the_networks_pass() {
+    let fast = stylizer();
+    let photo = stylize_feedforward::resize_longest(&load("content_chelsea.png"), 64);
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let stop = FastOptions {
+        stop: Some(stylize_feedforward::StopSignal::new(flag.clone())),
+        ..FastOptions::default()
+    };
+    let painting = image::DynamicImage::ImageRgb32F(photo.clone());
+    let arbitrary = fast.blended_style(&[(&painting, 1.0)], 256).unwrap();
+    let builtin = FastStyle::Builtin(StyleMix::single(3).unwrap());
+    for style in [&arbitrary, &builtin] {
+        assert!(matches!(
+            fast.stylize(&photo, style, &stop),
+            Err(Error::Stopped)
+        ));
+    }
+    flag.store(false, std::sync::atomic::Ordering::SeqCst);
+    for style in [&arbitrary, &builtin] {
+        assert!(fast.stylize(&photo, style, &stop).is_ok());
+    }
+}
+
 /// The sheet's observer hears of each style as it is painted and can stop
 /// it: then no sheet (the CLI's Ctrl-C), else the whole sheet.
 #[test]

@@ -224,13 +224,18 @@ fn paint_fast(board: &Board, nets: Networks<'_>, task: &Task, content: &DynamicI
     }
     let start = Instant::now();
     let colors = task.settings.preserve_colors != Colors::None;
-    let options = task.settings.fast_options();
+    // A cancel during the pass ends it between the network's stages,
+    // keeping nothing.
+    let options = FastOptions {
+        stop: Some(StopSignal::new(Arc::clone(&task.cancel))),
+        ..task.settings.fast_options()
+    };
     let size = task.settings.size;
     let (painting, photo) = match fast_painting(nets, task, content, size, &options, colors) {
         Ok(p) => p,
+        Err(_) if cancelled(task) => return Outcome::Cancelled(None),
         Err(message) => return Outcome::Failed(message),
     };
-    // The pass itself cannot be stopped; a cancel during it keeps nothing.
     if cancelled(task) {
         return Outcome::Cancelled(None);
     }
@@ -312,9 +317,13 @@ fn paint_image(
     if task.settings.init == InitName::Fast {
         // As `--init fast`: full strength, at the optimiser's working
         // size; its own colour handling follows.
-        let options = FastOptions::default();
+        let options = FastOptions {
+            stop: Some(StopSignal::new(Arc::clone(&task.cancel))),
+            ..FastOptions::default()
+        };
         match fast_painting(nets, task, content, config.size, &options, false) {
             Ok((p, _)) => config.init = Init::Image(p),
+            Err(_) if cancelled(task) => return Outcome::Cancelled(None),
             Err(message) => return Outcome::Failed(message),
         }
         if cancelled(task) {
@@ -773,10 +782,9 @@ mod tests {
         assert_eq!(times.as_deref(), Some(&ms[..]));
     }
 
-    /// The network's one pass cannot be interrupted: a cancel that
-    /// arrives during it (here: before it) is honoured after it, with
-    /// nothing kept, both for a fast job and for the `init: fast` pass
-    /// before the optimiser.
+    /// A cancel that arrives during the network's pass (here: before it)
+    /// ends it between its stages, with nothing kept, both for a fast job
+    /// and for the `init: fast` pass before the optimiser.
     #[test]
     fn a_cancel_during_the_networks_pass_keeps_nothing() {
         let Some(stylizer) = real_weights::real_stylizer("a_cancel_during_the_networks_pass")
