@@ -9,7 +9,7 @@ use crate::error::{FramesError, Result};
 use crate::ffmpeg::FfmpegChild;
 use crate::frame::{Frame, VideoInfo};
 use crate::frame_source::{FrameSource, SourceOptions};
-use crate::probe::{probe, Probe, VideoStream};
+use crate::probe::{count_packets, probe, Probe, VideoStream};
 use crate::warning::{warn, WarningHook};
 use crate::y4m::Y4mReader;
 
@@ -112,11 +112,27 @@ impl FfmpegSource {
             // A float in u64's range rounds to an integer that fits.
             (0.0..1e15).contains(&frames).then_some(frames as u64)
         };
-        let estimate = rate.and_then(frames_at);
+        let average_fps = stream.and_then(|v| v.average_fps);
+        // With sound, the container's duration is the longer of the
+        // two: a clip's own length is its frames, counted (the file read
+        // once more, nothing decoded), read at `rate` for ones it holds
+        // at `average_fps`.
+        let packets = match (&probed, stream) {
+            (Some(p), Some(v)) if p.audio_streams > 0 => count_packets(input, ffmpeg, v.index),
+            _ => None,
+        };
+        // What the clip is read as, and what it holds.
+        let (estimate, holds) = match (packets, rate, average_fps) {
+            (Some(n), Some(rate), Some(average)) if average > 0.0 => {
+                let read = (n as f64 * rate / average).round();
+                ((0.0..1e15).contains(&read).then_some(read as u64), Some(n))
+            }
+            (Some(n), _, _) => (Some(n), None),
+            (None, _, _) => (rate.and_then(frames_at), average_fps.and_then(frames_at)),
+        };
         // A clip whose rate changes is read at one constant rate, which
         // keeps its timing: ffmpeg repeats or leaves out frames for it.
-        let average_fps = stream.and_then(|v| v.average_fps);
-        let change = match (estimate, average_fps.and_then(frames_at)) {
+        let change = match (estimate, holds) {
             (Some(read), Some(has)) if options.tell_streams => rate_change(read, has),
             _ => None,
         };

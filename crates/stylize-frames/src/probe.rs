@@ -71,6 +71,43 @@ impl Probe {
     }
 }
 
+/// How many packets (for a video stream: frames) stream `index` of the
+/// file `input` holds, counted by ffmpeg copying the stream to nothing:
+/// the file is read, nothing decoded (0.06 s for 10 s of video). The
+/// clip's own length where the container's duration is its sound's,
+/// longer. `None` where ffmpeg fails or does not say.
+pub(crate) fn count_packets(input: &Path, ffmpeg: &Path, index: u32) -> Option<u64> {
+    let args: Vec<OsString> = vec![
+        "-hide_banner".into(),
+        "-nostdin".into(),
+        "-v".into(),
+        "error".into(),
+        "-stats".into(),
+        "-i".into(),
+        file_arg(input),
+        "-map".into(),
+        format!("0:{index}").into(),
+        "-c".into(),
+        "copy".into(),
+        "-f".into(),
+        "null".into(),
+        "-".into(),
+    ];
+    let mut child =
+        FfmpegChild::spawn_keeping(ffmpeg, &args, (Stdio::null(), Stdio::null()), input, 4096)
+            .ok()?;
+    last_frame_count(&child.wait().ok()?)
+}
+
+/// The last `frame=  N` of ffmpeg's progress lines (separated by `\r`).
+fn last_frame_count(stats: &str) -> Option<u64> {
+    stats
+        .rsplit(['\r', '\n'])
+        .find_map(|line| line.trim_start().strip_prefix("frame="))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+}
+
 /// Asks `ffmpeg -i input` about `input`'s duration and audio.
 ///
 /// # Errors
@@ -224,6 +261,14 @@ fn parse_probe(text: &str) -> Probe {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_last_progress_line_gives_the_count() {
+        let stats = "frame=    5 fps=0.0 q=-1.0 size=N/A time=00:00:00.40\r\
+                     frame=   20 fps=0.0 q=-1.0 Lsize=N/A time=00:00:01.70 speed=1e4x    \n";
+        assert_eq!(last_frame_count(stats), Some(20));
+        assert_eq!(last_frame_count("no stats"), None);
+    }
 
     /// Video streams as ffmpeg 5.1 describes them, and the one a clip is
     /// read from: not a cover; the default where only some are marked;

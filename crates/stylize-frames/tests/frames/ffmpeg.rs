@@ -165,6 +165,50 @@ fn odd_sizes_are_cropped_to_even() {
     assert!(mae(&back[0], &flat(32, 24, [10, 200, 30])) < 3.0);
 }
 
+/// A clip whose sound runs on after its pictures (2 s of video, 4 s of
+/// sound): its length is its frames, not the container's duration, which
+/// is the sound's (a progress bar said 20 of 40 frames, and ended at 20).
+#[test]
+fn a_clips_length_is_its_frames_when_its_sound_runs_longer() {
+    let Some(ffmpeg) = ffmpeg_or_skip("a_clips_length_is_its_frames_when_its_sound_runs_longer")
+    else {
+        return;
+    };
+    let dir = tempdir();
+    let input = dir.path().join("long-sound.mp4");
+    run(
+        &ffmpeg,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=32x24:rate=10:duration=2",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=4",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            input.to_str().unwrap(),
+        ],
+    );
+    let p = probe(&input, &ffmpeg).unwrap();
+    let d = p.duration.unwrap().as_secs_f64();
+    assert!(d > 3.5, "the container's duration is the sound's: {d}");
+    let options = SourceOptions {
+        ffmpeg: ffmpeg.clone(),
+        ..SourceOptions::default()
+    };
+    let source = open_source(&input, &options).unwrap();
+    assert_eq!(source.total_frames(), Some(20));
+    let (_, frames) = read_all_with(&input, &options).unwrap();
+    assert_eq!(frames.len(), 20);
+}
+
 #[test]
 fn audio_is_copied_from_the_input() {
     let Some(ffmpeg) = ffmpeg_or_skip("audio_is_copied_from_the_input") else {
