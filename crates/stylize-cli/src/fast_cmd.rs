@@ -254,7 +254,8 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     for (input, output) in &jobs {
         if interrupt.requested() {
             bar.finish_and_clear();
-            say("interrupted: the images written so far are kept".to_string());
+            // Said even when quiet, as the exit status (130) is.
+            note!("interrupted: the images written so far are kept");
             return Ok(Outcome::Interrupted);
         }
         let t = Instant::now();

@@ -324,7 +324,8 @@ impl FastStylizer {
     /// style); [`Error::ImageTooSmall`] when `content` is under
     /// [`MIN_SIDE`] px on a side; for an arbitrary style with
     /// `strength < 1`, the predictor's errors of
-    /// [`FastStylizer::style_vector`] on the content.
+    /// [`FastStylizer::style_vector`] on the content; [`Error::Stopped`]
+    /// when [`FastOptions::stop`] was set during the pass.
     pub fn stylize(
         &self,
         content: &Rgb32FImage,

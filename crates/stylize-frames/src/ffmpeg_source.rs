@@ -4,6 +4,7 @@ use std::ffi::OsString;
 use std::io::BufReader;
 use std::path::Path;
 use std::process::{ChildStdout, Stdio};
+use std::time::Duration;
 
 use crate::error::{FramesError, Result};
 use crate::ffmpeg::FfmpegChild;
@@ -21,7 +22,12 @@ pub(crate) struct FfmpegSource {
     // Dropped first: the reader's pipe closes before the child is reaped.
     reader: Y4mReader<BufReader<ChildStdout>>,
     child: FfmpegChild,
+    /// The frames it is read as (its length for a progress bar).
     estimate: Option<u64>,
+    /// The frames the container's duration would hold at the rate read:
+    /// what a file cut short falls short of (its pictures' count, where
+    /// they end before the sound, says only what is left).
+    by_duration: Option<u64>,
     done: bool,
     /// The input, for the warning of a file cut short.
     path: std::path::PathBuf,
@@ -113,22 +119,31 @@ impl FfmpegSource {
             (0.0..1e15).contains(&frames).then_some(frames as u64)
         };
         let average_fps = stream.and_then(|v| v.average_fps);
-        // With sound, the container's duration is the longer of the
-        // two: a clip's own length is its frames, counted (the file read
-        // once more, nothing decoded), read at `rate` for ones it holds
-        // at `average_fps`.
-        let packets = match (&probed, stream) {
-            (Some(p), Some(v)) if p.audio_streams > 0 => count_packets(input, ffmpeg, v.index),
+        // From the container's duration: what the clip is read as, and
+        // what it holds.
+        let by_duration = (rate.and_then(frames_at), average_fps.and_then(frames_at));
+        // With sound, that duration is the longer of the two: where the
+        // pictures end well before it (half a second and 5%), the clip's
+        // length is its frames, counted (the file read once more, nothing
+        // decoded), read at `rate` for ones it holds at `average_fps`.
+        // (Counted packets include those an MP4's edit list trims: not
+        // used where the pictures run to the end.)
+        let counted = match (&probed, stream, duration) {
+            (Some(p), Some(v), Some(duration)) if p.audio_streams > 0 => {
+                count_packets(input, ffmpeg, v.index).filter(|&(_, end)| {
+                    let short = duration.saturating_sub(end);
+                    short > Duration::from_millis(500) && short > duration / 20
+                })
+            }
             _ => None,
         };
-        // What the clip is read as, and what it holds.
-        let (estimate, holds) = match (packets, rate, average_fps) {
-            (Some(n), Some(rate), Some(average)) if average > 0.0 => {
+        let (estimate, holds) = match (counted, rate, average_fps) {
+            (Some((n, _)), Some(rate), Some(average)) if average > 0.0 => {
                 let read = (n as f64 * rate / average).round();
                 ((0.0..1e15).contains(&read).then_some(read as u64), Some(n))
             }
-            (Some(n), _, _) => (Some(n), None),
-            (None, _, _) => (rate.and_then(frames_at), average_fps.and_then(frames_at)),
+            (Some((n, _)), _, _) => (Some(n), None),
+            (None, _, _) => by_duration,
         };
         // A clip whose rate changes is read at one constant rate, which
         // keeps its timing: ffmpeg repeats or leaves out frames for it.
@@ -150,6 +165,7 @@ impl FfmpegSource {
             reader,
             child,
             estimate,
+            by_duration: by_duration.0,
             done: false,
             path: input.to_path_buf(),
             read: 0,
@@ -264,7 +280,7 @@ impl FrameSource for FfmpegSource {
                 let said = self.child.wait()?;
                 // ffmpeg reads a file cut short (or damaged) to its end
                 // and exits 0, saying only in its log what was wrong.
-                match damage(&said, self.read, self.estimate) {
+                match damage(&said, self.read, self.by_duration) {
                     Damage::CutShort => warn(
                         self.hook.as_ref(),
                         &self.path,
@@ -272,7 +288,7 @@ impl FrameSource for FfmpegSource {
                             "the file ends early (cut short in a copy or download?): its clip \
                              ends at the last whole frame, after {} frame(s){}",
                             self.read,
-                            self.estimate
+                            self.by_duration
                                 .map_or(String::new(), |n| format!(" of about {n}"))
                         ),
                     ),

@@ -809,6 +809,13 @@ mod tests {
         let Painting::Image(content) = &task.inputs.painting else {
             unreachable!("an image job")
         };
+        // The pass itself stops (it painted to the end, and the cancel
+        // was seen after it).
+        let stop = FastOptions {
+            stop: Some(StopSignal::new(Arc::clone(&task.cancel))),
+            ..FastOptions::default()
+        };
+        assert!(fast_painting(nets, &task, content, 64, &stop, false).is_err());
         assert!(matches!(
             paint_fast(&board, nets, &task, content),
             Outcome::Cancelled(None)

@@ -207,6 +207,53 @@ fn a_clips_length_is_its_frames_when_its_sound_runs_longer() {
     assert_eq!(source.total_frames(), Some(20));
     let (_, frames) = read_all_with(&input, &options).unwrap();
     assert_eq!(frames.len(), 20);
+    // Cut out without re-encoding, with sound: the copy keeps the frames
+    // back to the keyframe before the cut, which an edit list hides (27
+    // packets, 12 frames shown); the length is the duration's, not the
+    // packets' count.
+    let source4 = dir.path().join("source.mp4");
+    run(
+        &ffmpeg,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=32x24:rate=10:duration=4",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=4",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            source4.to_str().unwrap(),
+        ],
+    );
+    let trimmed = dir.path().join("trimmed.mp4");
+    run(
+        &ffmpeg,
+        &[
+            "-ss",
+            "1.5",
+            "-i",
+            source4.to_str().unwrap(),
+            "-t",
+            "1",
+            "-c",
+            "copy",
+            trimmed.to_str().unwrap(),
+        ],
+    );
+    let total = open_source(&trimmed, &options).unwrap().total_frames();
+    let (_, frames) = read_all_with(&trimmed, &options).unwrap();
+    let n = frames.len() as u64;
+    assert!(
+        total.is_some_and(|t| t.abs_diff(n) <= 1),
+        "{total:?} for {n} frames"
+    );
 }
 
 #[test]
