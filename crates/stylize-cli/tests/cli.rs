@@ -1655,6 +1655,21 @@ fn memory_cgroup() -> Option<(PathBuf, &'static str)> {
     None
 }
 
+/// stylize with `args` under `ulimit -v limit_kib`, without the weights
+/// and log variables.
+#[cfg(target_os = "linux")]
+fn under_ulimit(limit_kib: u64, args: &[String]) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -v {limit_kib} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_stylize"))
+        .args(args)
+        .env_remove("STYLIZE_WEIGHTS")
+        .env_remove("STYLIZE_LOG")
+        .output()
+        .unwrap()
+}
+
 /// Under an address-space limit (`ulimit -v`, as shared servers set) each
 /// worker thread's matrix buffers take a share of it (twice the L3 cache
 /// a thread on x86-64: 600 MiB where the CPU reports 300 MiB): the run
@@ -1677,15 +1692,7 @@ fn under_an_address_space_limit_the_threads_fit_and_the_run_finishes() {
     let out = dir.path().join("out.png");
     let mut args = base_args(&out, &weights);
     args.extend(["--threads".into(), "8".into()]);
-    let o = Command::new("sh")
-        .arg("-c")
-        .arg(format!("ulimit -v {limit_kib} && exec \"$0\" \"$@\""))
-        .arg(env!("CARGO_BIN_EXE_stylize"))
-        .args(&args)
-        .env_remove("STYLIZE_WEIGHTS")
-        .env_remove("STYLIZE_LOG")
-        .output()
-        .unwrap();
+    let o = under_ulimit(limit_kib, &args);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(out.is_file(), "{err}");
@@ -1724,18 +1731,7 @@ fn under_an_address_space_limit_too_small_for_a_thread_no_run_fits() {
     let limit_kib = per / 1024;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.png");
-    let under_limit = |args: &[String]| {
-        Command::new("sh")
-            .arg("-c")
-            .arg(format!("ulimit -v {limit_kib} && exec \"$0\" \"$@\""))
-            .arg(env!("CARGO_BIN_EXE_stylize"))
-            .args(args)
-            .env_remove("STYLIZE_WEIGHTS")
-            .env_remove("STYLIZE_LOG")
-            .output()
-            .unwrap()
-    };
-    let o = under_limit(&base_args(&out, &weights));
+    let o = under_ulimit(limit_kib, &base_args(&out, &weights));
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
@@ -1745,7 +1741,7 @@ fn under_an_address_space_limit_too_small_for_a_thread_no_run_fits() {
     assert!(err.contains("raise or lift `ulimit -v`"), "{err}");
     assert!(!err.contains("scale it down"), "{err}");
     assert!(!out.exists());
-    let o = under_limit(&["info".to_string()]);
+    let o = under_ulimit(limit_kib, &["info".to_string()]);
     let said = String::from_utf8_lossy(&o.stdout);
     assert!(said.contains("memory: no run fits"), "{said}");
 }

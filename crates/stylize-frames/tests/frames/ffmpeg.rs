@@ -165,6 +165,32 @@ fn odd_sizes_are_cropped_to_even() {
     assert!(mae(&back[0], &flat(32, 24, [10, 200, 30])) < 3.0);
 }
 
+/// Makes `path`: `video_seconds` of a 10 fps H.264 test pattern and 4 s
+/// of AAC sound.
+fn with_sound(ffmpeg: &Path, path: &Path, video_seconds: u32) {
+    let pattern = format!("testsrc=size=32x24:rate=10:duration={video_seconds}");
+    run(
+        ffmpeg,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            &pattern,
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=4",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            path.to_str().unwrap(),
+        ],
+    );
+}
+
 /// A clip whose sound runs on after its pictures (2 s of video, 4 s of
 /// sound): its length is its frames, not the container's duration, which
 /// is the sound's (a progress bar said 20 of 40 frames, and ended at 20).
@@ -176,26 +202,7 @@ fn a_clips_length_is_its_frames_when_its_sound_runs_longer() {
     };
     let dir = tempdir();
     let input = dir.path().join("long-sound.mp4");
-    run(
-        &ffmpeg,
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=32x24:rate=10:duration=2",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=duration=4",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            input.to_str().unwrap(),
-        ],
-    );
+    with_sound(&ffmpeg, &input, 2);
     let p = probe(&input, &ffmpeg).unwrap();
     let d = p.duration.unwrap().as_secs_f64();
     assert!(d > 3.5, "the container's duration is the sound's: {d}");
@@ -212,26 +219,7 @@ fn a_clips_length_is_its_frames_when_its_sound_runs_longer() {
     // packets, 12 frames shown); the length is the duration's, not the
     // packets' count.
     let source4 = dir.path().join("source.mp4");
-    run(
-        &ffmpeg,
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=32x24:rate=10:duration=4",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=duration=4",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            source4.to_str().unwrap(),
-        ],
-    );
+    with_sound(&ffmpeg, &source4, 4);
     let trimmed = dir.path().join("trimmed.mp4");
     run(
         &ffmpeg,
