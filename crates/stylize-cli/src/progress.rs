@@ -342,13 +342,13 @@ pub(crate) fn human_duration(seconds: f64) -> String {
 }
 
 /// `image` flattened onto white when `path` is a JPEG, which cannot keep
-/// its transparency ([`stylize::flatten_onto_white`], as the library's
+/// its transparency ([`stylize_frames::flatten_onto`], as the library's
 /// save does): the run said so once before it began, and the library's
 /// warning on each save would repeat it for every snapshot.
 pub(crate) fn flattened_for(path: &Path, image: DynamicImage) -> DynamicImage {
     let jpeg = stylize::output_format(path).ok() == Some(image::ImageFormat::Jpeg);
     if jpeg && image.color().has_alpha() {
-        DynamicImage::ImageRgb8(stylize::flatten_onto_white(&image))
+        DynamicImage::ImageRgb8(stylize_frames::flatten_onto(image, [255; 3]))
     } else {
         image
     }

@@ -9,7 +9,7 @@ use image::{AnimationDecoder, ImageDecoder, ImageFormat};
 
 use crate::error::{FramesError, Result};
 use crate::folder_source::decode_upright;
-use crate::frame::{checked_fps, flatten, Frame, VideoInfo};
+use crate::frame::{checked_fps, flatten_onto, Frame, VideoInfo};
 use crate::frame_count::{empty_gif_frame, frame_delays, typical_delay};
 use crate::frame_source::{FrameSource, SourceOptions};
 use crate::source::check_frame_size;
@@ -122,7 +122,7 @@ pub(crate) fn open_image(
             if let Some(why) = failed {
                 warn(options.on_warning.as_ref(), path, why);
             }
-            let frame = flatten(image, options.background);
+            let frame = flatten_onto(image, options.background);
             Ok(Box::new(StillSource {
                 info: VideoInfo {
                     width: frame.width(),
@@ -234,7 +234,7 @@ impl AnimationSource {
         let fps = u32::try_from(u64::from(d) * 1000)
             .ok()
             .and_then(|num| checked_fps((num, n)));
-        let frame = flatten(
+        let frame = flatten_onto(
             image::DynamicImage::ImageRgba8(first.into_buffer()),
             background,
         );
@@ -312,7 +312,7 @@ impl FrameSource for AnimationSource {
                     );
                 }
                 let buffer = image::DynamicImage::ImageRgba8(frame.into_buffer());
-                Ok(Some(flatten(buffer, self.background)))
+                Ok(Some(flatten_onto(buffer, self.background)))
             }
         }
     }

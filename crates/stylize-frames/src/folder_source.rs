@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::colour_profile::{convert_to_srgb, ProfileOutcome};
 use crate::error::{FramesError, Result};
-use crate::frame::{flatten, Frame, VideoInfo};
+use crate::frame::{flatten_onto, Frame, VideoInfo};
 use crate::frame_source::{FrameSource, SourceOptions};
 use crate::natural_sort::natural_cmp;
 use crate::orientation::upright_size;
@@ -106,7 +106,7 @@ impl FrameSource for FolderSource {
             );
             self.warned = true;
         }
-        let frame = flatten(image, self.background);
+        let frame = flatten_onto(image, self.background);
         if frame.dimensions() != (self.info.width, self.info.height) {
             // The file changed since it was listed.
             return Err(FramesError::SizeMismatch {

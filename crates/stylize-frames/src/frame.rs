@@ -30,8 +30,9 @@ pub struct VideoInfo {
 }
 
 /// `image` flattened onto an opaque `background` (alpha blending in sRGB
-/// values, as browsers do), or converted when it has no alpha.
-pub(crate) fn flatten(image: DynamicImage, background: [u8; 3]) -> Frame {
+/// values, as browsers do, in 8-bit integers), or converted when it has no
+/// alpha: a transparent input's frames, a JPEG of a transparent result.
+pub fn flatten_onto(image: DynamicImage, background: [u8; 3]) -> Frame {
     if !image.color().has_alpha() {
         return image.into_rgb8();
     }
@@ -79,7 +80,7 @@ mod tests {
     fn flatten_blends_onto_background() {
         let mut img = image::RgbaImage::new(1, 1);
         img.put_pixel(0, 0, image::Rgba([0, 0, 0, 128]));
-        let out = flatten(DynamicImage::ImageRgba8(img), [255, 255, 255]);
+        let out = flatten_onto(DynamicImage::ImageRgba8(img), [255, 255, 255]);
         assert_eq!(out.get_pixel(0, 0).0, [127, 127, 127]);
     }
 

@@ -122,7 +122,7 @@ pub use colour_profile::{convert_to_srgb, ProfileOutcome};
 pub use error::{FramesError, Result, FFMPEG_HELP};
 pub use ffmpeg::{ffmpeg_from_env, FFMPEG_ENV};
 pub use folder_source::frame_files;
-pub use frame::{Fps, Frame, VideoInfo};
+pub use frame::{flatten_onto, Fps, Frame, VideoInfo};
 pub use frame_sink::{FrameSink, SinkOptions, DEFAULT_FPS};
 pub use frame_source::{FrameIter, FrameSource, SourceOptions, MAX_FRAME_PIXELS};
 /// The `image` crate of this library's signatures (`RgbImage`,

@@ -672,27 +672,6 @@ pub fn with_alpha(rgb: RgbImage, alpha: Option<&GrayImage>) -> DynamicImage {
     DynamicImage::ImageRgba8(rgba)
 }
 
-/// `img` as 8-bit RGB seen on white: its transparency composited onto
-/// white, `(c a + 255 (255 - a) + 127) / 255` in 8-bit integers (for a
-/// format without alpha, JPEG); an opaque image's own pixels.
-pub fn flatten_onto_white(img: &DynamicImage) -> RgbImage {
-    if !img.color().has_alpha() {
-        return img.to_rgb8();
-    }
-    let rgba = img.to_rgba8();
-    let (w, h) = rgba.dimensions();
-    let rgb: Vec<u8> = rgba
-        .as_raw()
-        .chunks_exact(4)
-        .flat_map(|p| {
-            let a = u32::from(p[3]);
-            // At most (255 * 255 + 127) / 255 = 255: fits a byte.
-            [0, 1, 2].map(|c| ((u32::from(p[c]) * a + 255 * (255 - a) + 127) / 255) as u8)
-        })
-        .collect();
-    RgbImage::from_raw(w, h, rgb).unwrap_or_else(|| unreachable!("{w}x{h} pixels were made"))
-}
-
 /// The output format for `path`'s extension (jpg/jpeg, png, webp,
 /// tif/tiff).
 ///
@@ -859,7 +838,7 @@ fn save_image_through(
                      white (use .png, .webp or .tiff to keep them)",
                     path.display()
                 );
-                DynamicImage::ImageRgb8(flatten_onto_white(img))
+                DynamicImage::ImageRgb8(stylize_frames::flatten_onto(img.clone(), [255; 3]))
             } else {
                 DynamicImage::ImageRgb8(img.to_rgb8())
             };
@@ -1014,7 +993,7 @@ mod tests {
             1 => image::Rgba([0, 0, 0, 128]),
             _ => image::Rgba([10, 120, 200, 255]),
         });
-        let flat = flatten_onto_white(&DynamicImage::ImageRgba8(rgba.clone()));
+        let flat = stylize_frames::flatten_onto(DynamicImage::ImageRgba8(rgba.clone()), [255; 3]);
         assert_eq!(flat.get_pixel(2, 2).0, [255, 255, 255]);
         assert_eq!(flat.get_pixel(10, 2).0, [127, 127, 127]);
         assert_eq!(flat.get_pixel(20, 2).0, [10, 120, 200]);
