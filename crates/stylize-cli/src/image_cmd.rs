@@ -109,18 +109,14 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     // The photo, the mask and an --init image are each refused before
     // they are decoded when that alone would not fit (the whole run's
     // estimate comes once the network is known).
-    let limit = crate::setup::memory_limit(
-        cli.common.max_memory,
-        cli.common.threads,
-        crate::setup::Workers::of_run(&cli.common),
-    )?;
-    crate::setup::check_decoded("content", &cli.content, limit)?;
     let mut config = build_config(
         &cli.common,
         Preset::Seed,
         None,
         crate::setup::Workers::of_run(&cli.common),
     )?;
+    let limit = config.max_memory;
+    crate::setup::check_decoded("content", &cli.content, limit)?;
     crate::setup::check_photo(&cli.content, limit, &config)?;
     let content = load_image(&cli.content)?;
     check_output_size(&cli.output, (content.width(), content.height()))?;

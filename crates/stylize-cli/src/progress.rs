@@ -40,8 +40,6 @@ pub struct CliObserver {
     /// style targets), several iterations' worth, so the pace (the bar's
     /// time left, the plain lines') is measured from there.
     pace_from: Option<(std::time::Duration, usize, u64)>,
-    /// Whether the run was stopped (the bar is left where it stood).
-    stopped: bool,
 }
 
 /// Whether a progress bar on standard error is drawn: a terminal whose
@@ -89,7 +87,6 @@ impl CliObserver {
             interrupt: None,
             error: None,
             pace_from: None,
-            stopped: false,
         })
     }
 
@@ -118,9 +115,10 @@ impl CliObserver {
     /// are warned about.
     pub fn finish(self) -> Result<(), Error> {
         if let Some(bar) = &self.bar {
-            // A stopped run's bar stays where it stood, not at 100% (a
-            // stop while a later scale set up reported no iteration).
-            if self.stopped || self.interrupt.as_ref().is_some_and(Interrupt::requested) {
+            // A stopped run's bar stays where it stood, not at 100% (also
+            // one stopped while a later scale set up, which reported no
+            // iteration).
+            if self.interrupt.as_ref().is_some_and(Interrupt::requested) {
                 bar.abandon();
             } else {
                 bar.finish();
@@ -462,7 +460,6 @@ impl Observer for CliObserver {
         }
         self.record(it);
         if self.interrupt.as_ref().is_some_and(Interrupt::requested) {
-            self.stopped = true;
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())

@@ -581,6 +581,7 @@ pub fn build_config(
     default_size: Option<u32>,
     workers: Workers,
 ) -> Result<StyleConfig, Error> {
+    let limit = memory_limit(cli.max_memory, cli.threads, workers)?;
     let preset = cli.preset.unwrap_or(default_preset);
     let mut config = StyleConfig::preset(preset);
     if let Some(size) = default_size {
@@ -658,7 +659,6 @@ pub fn build_config(
                 ))
             }
             path => {
-                let limit = memory_limit(cli.max_memory, cli.threads, workers)?;
                 check_decoded("init", Path::new(path), limit)?;
                 Init::Image(load_image(Path::new(path))?)
             }
@@ -711,7 +711,7 @@ pub fn build_config(
             ));
         }
     }
-    config.max_memory = memory_limit(cli.max_memory, cli.threads, workers)?;
+    config.max_memory = limit;
     // Give the count mismatch in terms of flags (no --style: `video
     // --builtin`, which clap allows only with no --style).
     if !cli.style.is_empty() {
