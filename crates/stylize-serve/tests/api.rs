@@ -1236,6 +1236,69 @@ async fn queue_cancel_remove_and_events() {
     assert_eq!(kinds, ["snapshot", "shutdown"], "{text}");
 }
 
+/// While a job paints on the server's only worker thread, the requests
+/// that ask the painter's memory estimate (an estimate, a new job) answer
+/// at once, and so does everything behind them. They used to wait for the
+/// busy pool, holding every request, cancels included, until the job
+/// ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_job_holds_up_no_request() {
+    let Some(server) = server_on_one_thread("a_running_job_holds_up_no_request", quick_config())
+    else {
+        return;
+    };
+    let app = server.router(PORT);
+    let photo = asset("chelsea.jpg");
+    let job = |iterations: usize| {
+        post_job(&[
+            Part::File("content", "chelsea.jpg", &photo),
+            Part::Text("builtin", "great_wave"),
+            Part::Text("settings", &small_job(iterations)),
+        ])
+    };
+    let (status, a) = json(&app, job(100_000)).await;
+    assert_eq!(status, StatusCode::CREATED, "{a}");
+    let a = a["id"].as_u64().expect("id");
+    wait_for(&app, a, "running", |j| {
+        j["state"] == "running" && j["preview_seq"].as_u64() >= Some(2)
+    })
+    .await;
+    // Each on a task of its own, so that one held up fails here, said,
+    // rather than holding the test. Generous: each answers in
+    // milliseconds when it does not wait.
+    let answer = |req: Request<Body>| {
+        let app = app.clone();
+        async move {
+            let asked = tokio::spawn(async move { json(&app, req).await });
+            match tokio::time::timeout(Duration::from_secs(30), asked).await {
+                Ok(answer) => Some(answer.expect("the request's task")),
+                Err(_) => None,
+            }
+        }
+    };
+    let asked = estimate_request(r#"{"settings":{"size":64},"content":[451,300]}"#);
+    let (status, v) = answer(asked)
+        .await
+        .expect("the estimate waited for the running job");
+    assert_eq!(
+        (status, &v["fits"]),
+        (StatusCode::OK, &Value::Bool(true)),
+        "{v}"
+    );
+    let (status, b) = answer(job(10))
+        .await
+        .expect("the new job waited for the running one");
+    assert_eq!(status, StatusCode::CREATED, "{b}");
+    assert_eq!(b["queue_position"], 1, "{b}");
+    let (status, _) = answer(post(&format!("/api/jobs/{a}/cancel")))
+        .await
+        .expect("the cancel waited");
+    assert_eq!(status, StatusCode::OK);
+    wait_for(&app, a, "cancelled", |j| j["state"] == "cancelled").await;
+    let b = b["id"].as_u64().expect("id");
+    wait_for(&app, b, "done", |j| j["state"] == "done").await;
+}
+
 fn stream_has(text: &str, kind: &str, id: u64) -> bool {
     parse_events(text)
         .iter()

@@ -237,7 +237,12 @@ impl Stylizer {
         Planner {
             arch: self.network.architecture(),
             engine: self.engine(),
-            threads: self.install(rayon::current_num_threads),
+            // The pool's size, asked without entering it: a pool busy
+            // with a run would hold the question until the run ends.
+            threads: self.pool.as_ref().map_or_else(
+                rayon::current_num_threads,
+                rayon::ThreadPool::current_num_threads,
+            ),
         }
     }
 

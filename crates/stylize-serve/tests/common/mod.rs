@@ -21,9 +21,14 @@ pub use shared::hed_weights;
 #[allow(unused_imports)]
 pub use shared::png_header_only;
 
-/// A server on the real weights, with quick previews.
+/// A server on the real weights (two worker threads), with quick previews.
 pub fn server(test: &str, config: ServeConfig) -> Option<Server> {
-    start(test, config, None)
+    start(test, config, None, 2)
+}
+
+/// As [`server`], painting on one thread, as `stylize serve --threads 1`.
+pub fn server_on_one_thread(test: &str, config: ServeConfig) -> Option<Server> {
+    start(test, config, None, 1)
 }
 
 /// As [`server`], with the fast network (its model files: `scripts/test`
@@ -38,18 +43,19 @@ pub fn server_with_fast(test: &str, config: ServeConfig) -> Option<Server> {
             dir.display()
         )
     });
-    start(test, config, Some(fast))
+    start(test, config, Some(fast), 2)
 }
 
 fn start(
     test: &str,
     config: ServeConfig,
     fast: Option<stylize_feedforward::FastStylizer>,
+    threads: usize,
 ) -> Option<Server> {
     let path = hed_weights(test)?;
     let weights = stylize::load_vgg_weights(&path, None).expect("weights load");
     let stylizer = stylize::Stylizer::new(&weights)
-        .with_threads(2)
+        .with_threads(threads)
         .expect("pool");
     Some(Server::with_fast(stylizer, fast, "hed", config).expect("server starts"))
 }

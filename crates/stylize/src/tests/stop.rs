@@ -16,9 +16,7 @@ use crate::fast::FastVgg;
 use crate::objective::Weights;
 use crate::{Error, Iteration, Observer, Scales, SimdLevel, StopSignal, StyleConfig, Stylizer};
 
-#[path = "../../tests/common/random.rs"]
-#[allow(dead_code)]
-mod random;
+use super::random;
 
 fn picture(w: u32, h: u32, k: u32) -> DynamicImage {
     DynamicImage::ImageRgb32F(Rgb32FImage::from_fn(w, h, |x, y| {
