@@ -2,15 +2,15 @@
 //! targets, the loss functions), against independent references: finite
 //! differences, numpy and PyTorch fixtures committed under `tests/`.
 
-// The integration tests' helpers (where the real weights are), shared.
 mod busy_pool;
-// Random weights, shared with the integration tests.
+// The integration tests' helpers (where the real weights are), shared.
 #[path = "../../tests/common/mod.rs"]
 pub(crate) mod common;
 mod gradient;
 mod hed_features;
 mod losses;
 mod module_graph;
+// The integration tests' random weights, shared.
 #[path = "../../tests/common/random.rs"]
 #[allow(dead_code)]
 mod random;
