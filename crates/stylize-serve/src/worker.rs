@@ -571,7 +571,8 @@ fn paint_clip(
         mask: task.inputs.mask.clone(),
         ..VideoConfig::default()
     };
-    let mut work = match WorkDir::open(&task.dir.join("frames"), "serve") {
+    let frames_dir = task.dir.join("frames");
+    let mut work = match WorkDir::open(&frames_dir, "serve") {
         Ok(w) => w,
         Err(e) => return fail(&e),
     };
@@ -608,7 +609,15 @@ fn paint_clip(
         frame_times: times,
         ..SinkOptions::default()
     };
-    let written = match assemble_gif(&files, &path, timing, cancel) {
+    let written = assemble_gif(&files, &path, timing, cancel);
+    // The finished frames, as PNGs with their states, are in the GIF now
+    // (or of no use to a failed one): they would hold the job's disk,
+    // hundreds of MB for a long clip, until it is removed.
+    drop(work);
+    if let Err(e) = std::fs::remove_dir_all(&frames_dir) {
+        log::warn!("could not remove {}: {e}", frames_dir.display());
+    }
+    let written = match written {
         Ok(w) => w,
         Err(e) => return Outcome::Failed(with_causes(e.as_ref())),
     };

@@ -1468,6 +1468,14 @@ async fn a_video_job_shows_frames_as_they_finish() {
         .expect("frames");
     assert_eq!(frames.len(), 4);
     assert_eq!(frames[0].buffer().dimensions(), (96, 64));
+    // The frames are in the GIF: their work folder is gone (a long clip's
+    // held hundreds of MB until the job was removed).
+    let left: Vec<PathBuf> = std::fs::read_dir(server.jobs_dir())
+        .expect("the jobs' folder")
+        .map(|e| e.expect("an entry").path().join("frames"))
+        .filter(|p| p.exists())
+        .collect();
+    assert!(left.is_empty(), "work folders left: {left:?}");
     let (status, bytes, _) = send(&app, get(&format!("/api/jobs/{id}/content"))).await;
     assert_eq!((status, bytes == gif), (StatusCode::OK, true));
 
