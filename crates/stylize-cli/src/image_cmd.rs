@@ -150,6 +150,9 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     if !inert.is_empty() {
         say(format!("warning: this run ignores {}", inert.join("; ")));
     }
+    if let Some(warning) = crate::setup::start_warning(&config) {
+        say(warning);
+    }
     if let (stylize::Init::Image(start), Some(file)) = (&config.init, init_file) {
         // Stretched to the photo's shape: said when the shapes differ.
         if stylize::stretch_distorts(

@@ -119,6 +119,9 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     if !inert.is_empty() {
         say(format!("warning: this run ignores {}", inert.join("; ")));
     }
+    if let Some(warning) = crate::setup::start_warning(&config) {
+        say(warning);
+    }
     config.validate()?;
     // The paintings' headers, before the weights: a mistyped or
     // unreadable painting is the run's error, not each photo's.

@@ -203,6 +203,11 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     if cli.method == VideoMethod::Optimize && !inert.is_empty() {
         say(format!("warning: this run ignores {}", inert.join("; ")));
     }
+    if let Some(warning) = crate::setup::start_warning(&config.image) {
+        if cli.method == VideoMethod::Optimize {
+            say(warning);
+        }
+    }
     if cli.independent {
         let ignored = crate::fast_video::linking_flags(cli);
         if !ignored.is_empty() {

@@ -3061,6 +3061,9 @@ fn flags_without_effect_are_said() {
         (&["--jpeg-quality", "80"][..], Some("--jpeg-quality")),
         // The seed preset adds noise to the photo: the seed matters.
         (&["--seed", "3"][..], None),
+        // A start with no trace of the photo, and a content cost too deep
+        // to draw it back (a warning of its own, not an ignored flag).
+        (&["--init", "noise"][..], None),
     ] {
         let o = stylize()
             .args(base_args(&out, &weights))
@@ -3077,6 +3080,27 @@ fn flags_without_effect_are_said() {
             ),
             None => assert!(!err.contains("ignores"), "{extra:?}: {err}"),
         }
+        let deep_start = extra.contains(&"--init") && !extra.contains(&"gatys");
+        assert_eq!(
+            err.contains("expect the painting's texture without the photo"),
+            deep_start,
+            "{extra:?}: {err}"
+        );
+    }
+    // The same starts with the paper's content layer: the photo comes out.
+    for start in ["noise", "style"] {
+        let o = stylize()
+            .args(base_args(&out, &weights))
+            .args(["--threads", "1", "--overwrite", "--preset", "gatys"])
+            .args(["--init", start])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{start}: {}", stderr(&o));
+        assert!(
+            !stderr(&o).contains("texture without"),
+            "{start}: {}",
+            stderr(&o)
+        );
     }
 }
 
