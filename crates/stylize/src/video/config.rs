@@ -172,7 +172,10 @@ pub enum InconsistentStart {
     /// where the flow is noisy; starting them from the content left them
     /// half painted after the few iterations of a continuing frame, and
     /// `E_warp` was 1.4x that of this choice (0.00268 against 0.00187,
-    /// 12 frames). The default.
+    /// 12 frames). Pixels whose flow leaves the frame (new scene coming
+    /// in at an edge) start from the painting beside that edge, mirrored,
+    /// not from its border repeated, which was left as stripes. The
+    /// default.
     #[default]
     Warped,
     /// The content frame, as a fresh frame starts.

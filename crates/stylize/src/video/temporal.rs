@@ -67,6 +67,37 @@ pub(crate) fn to_working(flow: &Flow, c: &[f32], (w, h): (u32, u32)) -> Result<(
     Ok((small, area(c, 1.0)))
 }
 
+/// Points the flow's vectors that leave the frame back into it, mirrored
+/// at the edge they cross: a strip of new scene coming in at an edge then
+/// starts from the painting beside that edge, mirrored, instead of its
+/// border row or column repeated, which the few iterations of a
+/// continuing frame left as streaks (bikes, frames 1-6: pink and brown
+/// vertical stripes along the top). Those pixels are inconsistent, so the
+/// temporal cost never pulls toward what they start from.
+pub(crate) fn reflect_into_frame(flow: &mut Flow) {
+    let (w, h) = (flow.width, flow.height);
+    // The vector from `at` that ends at `at + d`, mirrored into
+    // [0, n - 1] when it ends outside (vectors inside are left as they
+    // are, to the bit).
+    let mirror = |at: usize, d: &mut f32, n: usize| {
+        let last = n.saturating_sub(1) as f32;
+        let p = at as f32 + *d;
+        if (0.0..=last).contains(&p) {
+            return;
+        }
+        let p = if p < 0.0 { -p } else { p };
+        let p = if p > last { 2.0 * last - p } else { p };
+        *d = p.clamp(0.0, last) - at as f32;
+    };
+    for y in 0..h {
+        for x in 0..w {
+            let i = y * w + x;
+            mirror(x, &mut flow.u[i], w);
+            mirror(y, &mut flow.v[i], h);
+        }
+    }
+}
+
 /// The flow that carries a past frame's result onto `here` (for each pixel
 /// of `here`, its place in `past`; refined as `config.warp_flow` says) and
 /// the consistency weights of the two one-way flows, both at the frames'
@@ -115,7 +146,8 @@ pub(crate) fn link(
         let (here_to_past, c_source) = carrying_flow(flow, content_grey, &past.content, config)?;
         let source_consistent =
             c_source.iter().map(|v| f64::from(*v)).sum::<f64>() / c_source.len().max(1) as f64;
-        let (here_to_past, c) = to_working(&here_to_past, &c_source, (w, h))?;
+        let (mut here_to_past, c) = to_working(&here_to_past, &c_source, (w, h))?;
+        reflect_into_frame(&mut here_to_past);
         let state: Vec<f32> =
             to_planar(&image::DynamicImage::ImageRgb8(past.state.clone()).to_rgb32f());
         let warped = config.warp.warp(&state, 3, &here_to_past)?;
@@ -166,6 +198,27 @@ pub(crate) fn link(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn vectors_leaving_the_frame_are_mirrored_back_into_it() {
+        // 4x3: from (0, 0) up 1.5 and left 1; from (3, 2) right 1.5; one
+        // inside; one so long it is clamped after its mirroring.
+        let mut flow = Flow::zeros(4, 3);
+        flow.u[0] = -1.0;
+        flow.v[0] = -1.5;
+        flow.u[11] = 1.5;
+        flow.u[5] = 0.75;
+        flow.v[5] = -0.5;
+        flow.u[4] = -20.0;
+        super::reflect_into_frame(&mut flow);
+        // Ends at (1, 1.5) instead of (-1, -1.5).
+        assert_eq!((flow.u[0], flow.v[0]), (1.0, 1.5));
+        // (4.5, 2) mirrored at x = 3: (1.5, 2).
+        assert_eq!((flow.u[11], flow.v[11]), (-1.5, 0.0));
+        assert_eq!((flow.u[5], flow.v[5]), (0.75, -0.5));
+        // (-20, 1) mirrored at each edge in turn is (-14, 1): clamped, (0, 1).
+        assert_eq!((flow.u[4], flow.v[4]), (0.0, 0.0));
+    }
+
     use super::*;
 
     #[test]
