@@ -94,6 +94,7 @@ impl FfmpegSource {
             input,
             None,
             options.on_warning.clone(),
+            options.tell_streams,
         ) {
             Ok(reader) => reader,
             // ffmpeg's own error says more than an empty stream; its

@@ -63,6 +63,7 @@ fn open_unchecked(input: &Path, options: &SourceOptions) -> Result<Box<dyn Frame
             input,
             None,
             options.on_warning.clone(),
+            options.tell_streams,
         )?;
         return Ok(Box::new(Y4mSource::new(reader)));
     }
@@ -85,6 +86,7 @@ fn open_unchecked(input: &Path, options: &SourceOptions) -> Result<Box<dyn Frame
                 input,
                 Some(meta.len()),
                 options.on_warning.clone(),
+                options.tell_streams,
             )?;
             Ok(Box::new(Y4mSource::new(reader)))
         }

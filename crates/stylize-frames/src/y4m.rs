@@ -60,7 +60,9 @@ struct Header {
 }
 
 impl Header {
-    fn parse(line: &[u8], path: &Path, hook: Option<&WarningHook>) -> Result<Header> {
+    /// Its warnings (interlacing, pixels not square) go to the log and
+    /// `hook` when `tell`.
+    fn parse(line: &[u8], path: &Path, hook: Option<&WarningHook>, tell: bool) -> Result<Header> {
         let bad = |reason: String| FramesError::y4m(path, reason);
         if !line.starts_with(MAGIC) {
             return Err(not_y4m(path));
@@ -107,7 +109,7 @@ impl Header {
                         "m" => Some("mixed fields"),
                         _ => None,
                     };
-                    if let Some(order) = order {
+                    if let Some(order) = order.filter(|_| tell) {
                         warn(
                             hook,
                             path,
@@ -122,7 +124,7 @@ impl Header {
                 // Pixels that are not square are read as square, said.
                 "A" => {
                     if let Some((n, d)) = parse_ratio(value).filter(|&(n, d)| n > 0 && d > 0) {
-                        if n != d {
+                        if n != d && tell {
                             warn(
                                 hook,
                                 path,
@@ -255,12 +257,15 @@ pub(crate) struct Y4mReader<R> {
 impl<R: BufRead> Y4mReader<R> {
     /// Reads the header. `path` names the stream in errors; `len` is the
     /// stream's size in bytes when known (a file), to count frames; the
-    /// header's warnings, and the stream's, go to `hook` too.
+    /// header's warnings, and the stream's, go to `hook` too. The header's
+    /// are said only when `tell_header` (not on a second read of an input
+    /// already opened, which would say them again).
     pub(crate) fn new(
         mut reader: R,
         path: &Path,
         len: Option<u64>,
         hook: Option<WarningHook>,
+        tell_header: bool,
     ) -> Result<Self> {
         // Another kind of data (an MP4 piped in) is said as such, not as a
         // header line too long.
@@ -273,7 +278,7 @@ impl<R: BufRead> Y4mReader<R> {
         }
         let line = read_line(&mut reader, path, "header")?
             .ok_or_else(|| FramesError::y4m(path, "empty stream, no header"))?;
-        let header = Header::parse(&line, path, hook.as_ref())?;
+        let header = Header::parse(&line, path, hook.as_ref(), tell_header)?;
         let sizes = header
             .plane_sizes()
             .filter(|&(y, c, a)| {
@@ -487,7 +492,7 @@ mod tests {
     use super::*;
 
     fn parse(s: &str) -> Result<Header> {
-        Header::parse(s.as_bytes(), Path::new("t.y4m"), None)
+        Header::parse(s.as_bytes(), Path::new("t.y4m"), None, true)
     }
 
     #[test]
@@ -543,9 +548,31 @@ mod tests {
         let h = parse("YUV4MPEG2 W2 H2 F25:1 C444 \u{e9}x").unwrap();
         assert_eq!((h.width, h.height), (2, 2));
         let huge = b"YUV4MPEG2 W2147483648 H2147483648 C444alpha\n";
-        match Y4mReader::new(&huge[..], Path::new("t.y4m"), None, None) {
+        match Y4mReader::new(&huge[..], Path::new("t.y4m"), None, None, true) {
             Err(e) => assert!(e.to_string().contains("too large"), "{e}"),
             Ok(_) => panic!("a 2^31 x 2^31 frame was accepted"),
+        }
+    }
+
+    /// The header's warnings are said on a first read, not on a second
+    /// one of the same input (the web page reads a clip's header when it
+    /// is uploaded, then the job reads it again).
+    #[test]
+    fn the_headers_warnings_are_said_once() {
+        let header = b"YUV4MPEG2 W4 H4 F25:1 A2:1 It C444\n";
+        for (tell, expected) in [(true, 2), (false, 0)] {
+            let said = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let hook = {
+                let said = std::sync::Arc::clone(&said);
+                WarningHook::new(move |w| said.lock().unwrap().push(w.to_string()))
+            };
+            Y4mReader::new(&header[..], Path::new("t.y4m"), None, Some(hook), tell).unwrap();
+            let said = said.lock().unwrap();
+            assert_eq!(said.len(), expected, "{said:?}");
+            if tell {
+                assert!(said.iter().any(|m| m.contains("interlaced")), "{said:?}");
+                assert!(said.iter().any(|m| m.contains("not square")), "{said:?}");
+            }
         }
     }
 
@@ -558,7 +585,7 @@ mod tests {
         bytes.extend([16u8; 24]);
         bytes.extend(b"FRAME\n");
         bytes.extend([16u8; 20]);
-        let mut reader = Y4mReader::new(&bytes[..], Path::new("pipe"), None, None).unwrap();
+        let mut reader = Y4mReader::new(&bytes[..], Path::new("pipe"), None, None, true).unwrap();
         assert!(reader.read_frame().unwrap().is_some());
         let e = reader.read_frame().unwrap_err().to_string();
         assert!(
