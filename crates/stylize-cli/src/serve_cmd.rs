@@ -113,6 +113,9 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         }
     };
     let server = Server::with_fast(stylizer, fast, description, config)?;
+    if !quiet {
+        say_leftovers(&stylize_serve::leftover_folders(&std::env::temp_dir()));
+    }
     // A second Ctrl-C quits without the orderly stop: the photos go too.
     interrupt.remove_on_quit(server.jobs_dir().to_path_buf());
     let stop = interrupt.clone();
@@ -145,6 +148,35 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     }
     // Ctrl-C is how a server ends normally.
     Ok(Outcome::Done)
+}
+
+/// Says where earlier servers that were killed left their jobs' files
+/// (results among them), and how much they hold: not removed, since they
+/// may be all that is left of the results.
+fn say_leftovers(leftovers: &[stylize_serve::Leftover]) {
+    let Some(largest) = leftovers.first() else {
+        return;
+    };
+    let total: u64 = leftovers.iter().map(|l| l.bytes).sum();
+    let (n, listed) = (leftovers.len(), leftovers.len().min(3));
+    let names: Vec<String> = leftovers[..listed]
+        .iter()
+        .map(|l| format!("{} ({})", l.path.display(), stylize::memory::human(l.bytes)))
+        .collect();
+    let more = if n > listed {
+        format!(" and {} more", n - listed)
+    } else {
+        String::new()
+    };
+    note!(
+        "note: {n} folder{} left by servers that were killed before they could remove {}          ({} in all): {}{more}; their results are in job-*/result.*; remove {} when done          (e.g. rm -r {})",
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "it" } else { "them" },
+        stylize::memory::human(total),
+        names.join(", "),
+        if n == 1 { "it" } else { "them" },
+        largest.path.display()
+    );
 }
 
 /// The program that opens a URL in the user's browser, and the arguments

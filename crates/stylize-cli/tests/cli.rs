@@ -2051,6 +2051,60 @@ fn quitting_the_server_at_once_removes_its_files() {
     drop(half);
 }
 
+/// A server killed at once (SIGKILL: no chance to remove its files) leaves
+/// its jobs folder; the next server says where it is, without removing
+/// it (its results may be all that is left of them).
+#[test]
+fn a_killed_servers_files_are_pointed_out_by_the_next() {
+    let Some(weights) = common::hed_weights("a_killed_servers_files_are_pointed_out_by_the_next")
+    else {
+        return;
+    };
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let jobs_folders = || -> Vec<String> {
+        std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("stylize-serve-"))
+            .collect()
+    };
+    let start = |quiet: bool| {
+        let mut child = stylize()
+            .args(["serve", "--port", "0", "--threads", "1", "--weights"])
+            .arg(&weights)
+            .args(quiet.then_some("-q"))
+            .env("TMPDIR", tmp.path())
+            .env_remove("STYLIZE_FAST_MODELS")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.starts_with("stylize serve: listening"), "{line}");
+        child
+    };
+    let mut first = start(true);
+    let left = jobs_folders();
+    assert_eq!(left.len(), 1, "{left:?}");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(jobs_folders(), left, "SIGKILL leaves the folder");
+    let second = start(false);
+    sigint(second.id());
+    let o = second.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert!(
+        err.contains("note: 1 folder left by servers that were killed") && err.contains(&left[0]),
+        "{err}"
+    );
+    // The second stopped in order: only the first's folder is left.
+    assert_eq!(jobs_folders(), left);
+}
+
 /// Ctrl-C (SIGINT) stops after the current iteration: the exit code is 130,
 /// the loss log is written, and the image written is exactly the image
 /// after the last logged iteration, whose cost is the one the run would

@@ -57,12 +57,18 @@ impl Server {
         weights: impl Into<String>,
         config: ServeConfig,
     ) -> Result<Self, Error> {
-        let dir = crate::private_dir::builder("stylize-serve-")
+        let dir = crate::private_dir::builder(crate::leftover::PREFIX)
             .tempdir()
             .map_err(|source| Error::JobsFolder {
                 path: std::env::temp_dir(),
                 source,
             })?;
+        // For a later server to tell this folder's from a running one's,
+        // should this one be killed before it removes it.
+        let pid = dir.path().join(crate::leftover::PID_FILE);
+        if let Err(e) = std::fs::write(&pid, std::process::id().to_string()) {
+            log::warn!("could not write {}: {e}", pid.display());
+        }
         if let Some(out) = &config.output_dir {
             // Made, and a file written there and removed: a folder that
             // cannot take one is refused now, not found out job by job.
