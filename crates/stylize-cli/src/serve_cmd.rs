@@ -169,7 +169,9 @@ fn say_leftovers(leftovers: &[stylize_serve::Leftover]) {
         String::new()
     };
     note!(
-        "note: {n} folder{} left by servers that were killed before they could remove {}          ({} in all): {}{more}; their results are in job-*/result.*; remove {} when done          (e.g. rm -r {})",
+        "note: {n} folder{} left by servers that were killed before they could remove {} \
+         ({} in all): {}{more}; their results are in job-*/result.*; remove {} when done \
+         (e.g. rm -r {})",
         if n == 1 { "" } else { "s" },
         if n == 1 { "it" } else { "them" },
         stylize::memory::human(total),

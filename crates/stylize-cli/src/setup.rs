@@ -767,7 +767,10 @@ pub fn start_warning(config: &StyleConfig) -> Option<String> {
     };
     config.content_layer.is_none().then(|| {
         format!(
-            "warning: this run starts from {start}, with no trace of the photo, and the seed              preset's content layer (the network's deepest) holds too little of the photo's              layout to draw it back: expect the painting's texture without the photo;              --preset gatys (or --content-layer block4_conv2) brings the photo out"
+            "warning: this run starts from {start}, with no trace of the photo, and the seed \
+             preset's content layer (the network's deepest) holds too little of the photo's \
+             layout to draw it back: expect the painting's texture without the photo; \
+             --preset gatys (or --content-layer block4_conv2) brings the photo out"
         )
     })
 }

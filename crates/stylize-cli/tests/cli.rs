@@ -2098,7 +2098,11 @@ fn a_killed_servers_files_are_pointed_out_by_the_next() {
     let o = second.wait_with_output().unwrap();
     let err = stderr(&o);
     assert!(
-        err.contains("note: 1 folder left by servers that were killed") && err.contains(&left[0]),
+        err.contains(
+            "note: 1 folder left by servers that were killed before they could remove it ("
+        ) && err
+            .contains("; their results are in job-*/result.*; remove it when done (e.g. rm -r ")
+            && err.contains(&left[0]),
         "{err}"
     );
     // The second stopped in order: only the first's folder is left.
@@ -3135,8 +3139,13 @@ fn flags_without_effect_are_said() {
             None => assert!(!err.contains("ignores"), "{extra:?}: {err}"),
         }
         let deep_start = extra.contains(&"--init") && !extra.contains(&"gatys");
+        // (Whole phrases across the message's source lines: no gaps.)
         assert_eq!(
-            err.contains("expect the painting's texture without the photo"),
+            err.contains(
+                "and the seed preset's content layer (the network's deepest) holds too little \
+                 of the photo's layout to draw it back: expect the painting's texture without \
+                 the photo; --preset gatys"
+            ),
             deep_start,
             "{extra:?}: {err}"
         );

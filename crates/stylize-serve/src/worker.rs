@@ -594,9 +594,21 @@ fn paint_clip(
         &mut work,
         &mut clip_observer,
     );
+    // The finished frames, as PNGs with their states, are of no use once
+    // the GIF is put together (or the clip has failed): they would hold the
+    // job's disk, hundreds of MB for a long clip, until it is removed.
+    let clear = |work: WorkDir| {
+        drop(work);
+        if let Err(e) = std::fs::remove_dir_all(&frames_dir) {
+            log::warn!("could not remove {}: {e}", frames_dir.display());
+        }
+    };
     let summary = match summary {
         Ok(s) => s,
-        Err(e) => return fail(&e),
+        Err(e) => {
+            clear(work);
+            return fail(&e);
+        }
     };
     let files = work.frame_files();
     let path = task.dir.join("result.gif");
@@ -610,13 +622,7 @@ fn paint_clip(
         ..SinkOptions::default()
     };
     let written = assemble_gif(&files, &path, timing, cancel);
-    // The finished frames, as PNGs with their states, are in the GIF now
-    // (or of no use to a failed one): they would hold the job's disk,
-    // hundreds of MB for a long clip, until it is removed.
-    drop(work);
-    if let Err(e) = std::fs::remove_dir_all(&frames_dir) {
-        log::warn!("could not remove {}: {e}", frames_dir.display());
-    }
+    clear(work);
     let written = match written {
         Ok(w) => w,
         Err(e) => return Outcome::Failed(with_causes(e.as_ref())),

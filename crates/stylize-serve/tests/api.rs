@@ -1470,12 +1470,14 @@ async fn a_video_job_shows_frames_as_they_finish() {
     assert_eq!(frames[0].buffer().dimensions(), (96, 64));
     // The frames are in the GIF: their work folder is gone (a long clip's
     // held hundreds of MB until the job was removed).
-    let left: Vec<PathBuf> = std::fs::read_dir(server.jobs_dir())
-        .expect("the jobs' folder")
-        .map(|e| e.expect("an entry").path().join("frames"))
-        .filter(|p| p.exists())
-        .collect();
-    assert!(left.is_empty(), "work folders left: {left:?}");
+    let work_folders = || -> Vec<PathBuf> {
+        std::fs::read_dir(server.jobs_dir())
+            .expect("the jobs' folder")
+            .map(|e| e.expect("an entry").path().join("frames"))
+            .filter(|p| p.exists())
+            .collect()
+    };
+    assert_eq!(work_folders(), Vec::<PathBuf>::new());
     let (status, bytes, _) = send(&app, get(&format!("/api/jobs/{id}/content"))).await;
     assert_eq!((status, bytes == gif), (StatusCode::OK, true));
 
@@ -1504,6 +1506,8 @@ async fn a_video_job_shows_frames_as_they_finish() {
     let error = job["error"].as_str().expect("an error");
     assert!(error.contains("`cut.gif`"), "{error}");
     assert!(!error.contains("stylize-serve-"), "{error}");
+    // Nor does a failed clip keep the frames it finished.
+    assert_eq!(work_folders(), Vec::<PathBuf>::new());
 
     // A clip cut short (its end lost in a copy) is painted to its last
     // whole frame, and the job says so on the page, by the upload's name.

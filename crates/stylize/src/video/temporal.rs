@@ -72,8 +72,11 @@ pub(crate) fn to_working(flow: &Flow, c: &[f32], (w, h): (u32, u32)) -> Result<(
 /// starts from the painting beside that edge, mirrored, instead of its
 /// border row or column repeated, which the few iterations of a
 /// continuing frame left as streaks (bikes, frames 1-6: pink and brown
-/// vertical stripes along the top). Those pixels are inconsistent, so the
-/// temporal cost never pulls toward what they start from.
+/// vertical stripes along the top). Such pixels are inconsistent (`c = 0`),
+/// so the temporal cost does not pull toward what they start from; on the
+/// edge rows and columns a consistent vector may end up to about half a
+/// pixel outside (the working size's averaging, the symmetric flow), and
+/// is mirrored by as little.
 pub(crate) fn reflect_into_frame(flow: &mut Flow) {
     let (w, h) = (flow.width, flow.height);
     // The vector from `at` that ends at `at + d`, mirrored into
