@@ -1985,28 +1985,27 @@ fn logged_costs(log: &Path) -> Vec<[String; 3]> {
         .collect()
 }
 
-/// A second Ctrl-C quits the web page's server at once, without the
-/// orderly stop (which waits a few seconds for open connections), and
-/// still removes its jobs' folder: the users' photos are not left in the
-/// temporary folder.
-#[test]
-fn quitting_the_server_at_once_removes_its_files() {
-    let Some(weights) = common::hed_weights("quitting_the_server_at_once_removes_its_files") else {
-        return;
-    };
-    use std::io::{BufRead, Write};
-    let tmp = tempfile::tempdir().unwrap();
-    let jobs_folders = || -> Vec<String> {
-        std::fs::read_dir(tmp.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with("stylize-serve-"))
-            .collect()
-    };
+/// The names of the servers' jobs folders in `dir` (their `TMPDIR`).
+fn jobs_folders(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("stylize-serve-"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// `stylize serve` on a free port with one thread and no fast network,
+/// its temporary folder `tmp`, once it listens: the process and the
+/// address it listens on.
+fn start_serve(weights: &Path, tmp: &Path, quiet: bool) -> (std::process::Child, String) {
+    use std::io::BufRead;
     let mut child = stylize()
-        .args(["serve", "--port", "0", "--threads", "1", "-q", "--weights"])
-        .arg(&weights)
-        .env("TMPDIR", tmp.path())
+        .args(["serve", "--port", "0", "--threads", "1", "--weights"])
+        .arg(weights)
+        .args(quiet.then_some("-q"))
+        .env("TMPDIR", tmp)
         .env_remove("STYLIZE_FAST_MODELS")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -2022,6 +2021,22 @@ fn quitting_the_server_at_once_removes_its_files() {
         .and_then(|a| a.strip_suffix('/'))
         .unwrap_or_else(|| panic!("{line}"))
         .to_string();
+    (child, addr)
+}
+
+/// A second Ctrl-C quits the web page's server at once, without the
+/// orderly stop (which waits a few seconds for open connections), and
+/// still removes its jobs' folder: the users' photos are not left in the
+/// temporary folder.
+#[test]
+fn quitting_the_server_at_once_removes_its_files() {
+    let Some(weights) = common::hed_weights("quitting_the_server_at_once_removes_its_files") else {
+        return;
+    };
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let jobs_folders = || jobs_folders(tmp.path());
+    let (child, addr) = start_serve(&weights, tmp.path(), true);
     assert_eq!(jobs_folders().len(), 1, "{:?}", jobs_folders());
     // A request half sent keeps the orderly stop waiting.
     let mut half = std::net::TcpStream::connect(&addr).unwrap();
@@ -2060,40 +2075,15 @@ fn a_killed_servers_files_are_pointed_out_by_the_next() {
     else {
         return;
     };
-    use std::io::BufRead;
     let tmp = tempfile::tempdir().unwrap();
-    let jobs_folders = || -> Vec<String> {
-        std::fs::read_dir(tmp.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with("stylize-serve-"))
-            .collect()
-    };
-    let start = |quiet: bool| {
-        let mut child = stylize()
-            .args(["serve", "--port", "0", "--threads", "1", "--weights"])
-            .arg(&weights)
-            .args(quiet.then_some("-q"))
-            .env("TMPDIR", tmp.path())
-            .env_remove("STYLIZE_FAST_MODELS")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(line.starts_with("stylize serve: listening"), "{line}");
-        child
-    };
-    let mut first = start(true);
+    let jobs_folders = || jobs_folders(tmp.path());
+    let (mut first, _) = start_serve(&weights, tmp.path(), true);
     let left = jobs_folders();
     assert_eq!(left.len(), 1, "{left:?}");
     first.kill().unwrap();
     first.wait().unwrap();
     assert_eq!(jobs_folders(), left, "SIGKILL leaves the folder");
-    let second = start(false);
+    let (second, _) = start_serve(&weights, tmp.path(), false);
     sigint(second.id());
     let o = second.wait_with_output().unwrap();
     let err = stderr(&o);
