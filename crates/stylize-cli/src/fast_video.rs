@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use image::{imageops, DynamicImage};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use stylize::video::VideoConfig;
 use stylize::{ColorPreservation, Error};
 use stylize_feedforward::{
@@ -224,22 +224,12 @@ pub fn run(
         interrupt,
     )?;
     let bar = if !quiet && crate::progress::bars_drawn() {
-        // A clip of unknown length (a pipe) counts its frames, with no
-        // bar to fill and no time left.
-        let (bar, template) = match prepared.total {
-            Some(n) => (
-                ProgressBar::new(n as u64),
-                "{bar:30.cyan/blue} {pos}/{len} frames | {msg} | ETA {eta}",
-            ),
-            None => (
-                ProgressBar::new_spinner(),
-                "{spinner} {pos} frames | {msg} | {elapsed}",
-            ),
-        };
-        bar.set_style(
-            ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
+        // A clip of unknown length (a pipe) counts its frames.
+        crate::progress::bar_or_spinner(
+            prepared.total.map(|n| n as u64),
+            "{bar:30.cyan/blue} {pos}/{len} frames | {msg} | ETA {eta}",
+            "{spinner} {pos} frames | {msg} | {elapsed}",
+        )
     } else {
         ProgressBar::hidden()
     };

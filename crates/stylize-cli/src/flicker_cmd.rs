@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use image::RgbImage;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde_json::json;
 use stylize_flow::{FlickerMeter, WarpOptions};
 use stylize_frames::{ffmpeg_from_env, open_source, FrameSource, SourceOptions};
@@ -125,20 +125,11 @@ impl Measuring<'_> {
         if !self.show {
             return ProgressBar::hidden();
         }
-        let (bar, template) = match self.total {
-            Some(n) => (
-                ProgressBar::new(n as u64),
-                "{bar:30.cyan/blue} frame {pos}/{len} | measuring flicker | {elapsed} | ETA {eta}",
-            ),
-            None => (
-                ProgressBar::new_spinner(),
-                "{spinner} frame {pos} | measuring flicker | {elapsed}",
-            ),
-        };
-        if let Ok(style) = ProgressStyle::with_template(template) {
-            bar.set_style(style);
-        }
-        bar
+        crate::progress::bar_or_spinner(
+            self.total.map(|n| n as u64),
+            "{bar:30.cyan/blue} frame {pos}/{len} | measuring flicker | {elapsed} | ETA {eta}",
+            "{spinner} frame {pos} | measuring flicker | {elapsed}",
+        )
     }
 }
 

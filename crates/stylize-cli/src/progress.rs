@@ -310,6 +310,24 @@ struct PlainLines {
     last: Option<std::time::Instant>,
 }
 
+/// A bar over `length` steps drawn with `bar_template`; where the length
+/// is not known (a clip from a pipe), a spinner drawn with
+/// `spinner_template`: no bar to fill and no time left.
+pub(crate) fn bar_or_spinner(
+    length: Option<u64>,
+    bar_template: &str,
+    spinner_template: &str,
+) -> ProgressBar {
+    let (bar, template) = match length {
+        Some(n) => (ProgressBar::new(n), bar_template),
+        None => (ProgressBar::new_spinner(), spinner_template),
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar
+}
+
 /// Seconds left for the work from `done` to `total`, at the pace of the
 /// `done - from` units that took `seconds`.
 pub(crate) fn time_left(total: u64, done: u64, from: u64, seconds: f64) -> f64 {

@@ -5,7 +5,7 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use stylize::video::{
@@ -872,19 +872,11 @@ impl VideoProgress {
         let length = total
             .map(|n| Self::work(plan, n).saturating_add(if loop_planned { plan.1 } else { 0 }));
         let bar = show.then(|| {
-            // A clip of unknown length (a pipe): no bar to fill, no time
-            // left.
-            let (bar, template) = match length {
-                Some(l) => (
-                    ProgressBar::new(l.max(1)),
-                    "{bar:30.cyan/blue} {msg} | {elapsed} | ETA {eta}",
-                ),
-                None => (ProgressBar::new_spinner(), "{spinner} {msg} | {elapsed}"),
-            };
-            if let Ok(style) = ProgressStyle::with_template(template) {
-                bar.set_style(style);
-            }
-            bar
+            crate::progress::bar_or_spinner(
+                length.map(|l| l.max(1)),
+                "{bar:30.cyan/blue} {msg} | {elapsed} | ETA {eta}",
+                "{spinner} {msg} | {elapsed}",
+            )
         });
         VideoProgress {
             bar,
