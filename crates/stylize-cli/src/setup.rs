@@ -450,9 +450,7 @@ impl Workers {
 
     fn per_thread(self) -> u64 {
         match self {
-            Workers::Optimiser => {
-                stylize::memory::matrix_buffers_per_thread() + stylize::memory::THREAD_RESERVE
-            }
+            Workers::Optimiser => stylize::memory::optimiser_thread_reserve(),
             Workers::Networks => stylize::memory::THREAD_RESERVE,
             Workers::Both => Workers::Optimiser.per_thread() + Workers::Networks.per_thread(),
         }

@@ -1685,7 +1685,7 @@ fn under_an_address_space_limit_the_threads_fit_and_the_run_finishes() {
     else {
         return;
     };
-    let per = stylize::memory::matrix_buffers_per_thread() + stylize::memory::THREAD_RESERVE;
+    let per = stylize::memory::optimiser_thread_reserve();
     // Room for the run and two threads' buffers, whatever the CPU's cache.
     let limit_kib = (2_500 << 20) / 1024 + 2 * per / 1024;
     let dir = tempfile::tempdir().unwrap();
@@ -1722,7 +1722,7 @@ fn under_an_address_space_limit_too_small_for_a_thread_no_run_fits() {
     else {
         return;
     };
-    let per = stylize::memory::matrix_buffers_per_thread() + stylize::memory::THREAD_RESERVE;
+    let per = stylize::memory::optimiser_thread_reserve();
     // The process itself maps about 100 MiB before it checks.
     if per < 300 << 20 {
         println!("SKIPPED: a thread reserves only {per} bytes here");
@@ -1759,7 +1759,7 @@ fn under_an_address_space_limit_the_server_fits_both_pools() {
     else {
         return;
     };
-    let optimiser = stylize::memory::matrix_buffers_per_thread() + stylize::memory::THREAD_RESERVE;
+    let optimiser = stylize::memory::optimiser_thread_reserve();
     let both = optimiser + stylize::memory::THREAD_RESERVE;
     let limit_kib = (2_500 << 20) / 1024 + 2 * both / 1024;
     let dir = tempfile::tempdir().unwrap();

@@ -341,6 +341,12 @@ pub fn matrix_buffers_per_thread() -> u64 {
 /// first allocation maps 66 MiB).
 pub const THREAD_RESERVE: u64 = 66 << 20;
 
+/// Address space each optimiser worker thread takes: its matrix buffers
+/// ([`matrix_buffers_per_thread`]) and [`THREAD_RESERVE`].
+pub fn optimiser_thread_reserve() -> u64 {
+    matrix_buffers_per_thread() + THREAD_RESERVE
+}
+
 /// What an address-space limit leaves a run on the CPU ([`address_space`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AddressSpace {
