@@ -13,6 +13,7 @@ use stylize_feedforward::{
 };
 
 use crate::args::FastArgs;
+use crate::console::Console;
 use crate::interrupt::Interrupt;
 use crate::photo_folder::PhotoFolder;
 use crate::setup::Workers;
@@ -27,7 +28,7 @@ const DEFAULT_TILE: u32 = 256;
 /// Runs the job. Errors a user can cause (a missing model, a bad mix, an
 /// unreadable image) are reported before any output is written; each output
 /// appears only when complete.
-pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
+pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console) -> JobResult {
     let say = |msg: String| {
         if !quiet {
             note!("{msg}");
@@ -224,6 +225,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             save: &save,
             quiet,
             interrupt,
+            console,
         };
         return if painting_sheet {
             sheet.paintings(&cli.content, &painting_files, &cli.output)
@@ -249,7 +251,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         mask: mask.as_ref(),
         save,
     };
-    let bar = bar(!quiet && folder, jobs.len() as u64, "images");
+    let bar = bar(!quiet && folder, console, jobs.len() as u64, "images");
     let mut failed = 0usize;
     for (input, output) in &jobs {
         if interrupt.requested() {
@@ -533,8 +535,9 @@ fn note(bar: &ProgressBar, quiet: bool, msg: String) {
     }
 }
 
-/// A bar over `total` items, drawn only on a terminal when `show`.
-fn bar(show: bool, total: u64, unit: &str) -> ProgressBar {
+/// A bar over `total` items, drawn on `console` only on a terminal when
+/// `show`.
+fn bar(show: bool, console: &Console, total: u64, unit: &str) -> ProgressBar {
     if !show || !crate::progress::bars_drawn() {
         return ProgressBar::hidden();
     }
@@ -545,7 +548,7 @@ fn bar(show: bool, total: u64, unit: &str) -> ProgressBar {
         ))
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    bar
+    console.draw(bar)
 }
 
 /// The starting image of `stylize image --init fast` (or `fast:MIX`): the
@@ -723,6 +726,7 @@ struct SheetRun<'a> {
     save: &'a SaveOptions,
     quiet: bool,
     interrupt: &'a Interrupt,
+    console: &'a Console,
 }
 
 impl SheetRun<'_> {
@@ -730,7 +734,7 @@ impl SheetRun<'_> {
     /// 0 to 25, written to `output` once complete.
     fn builtins(&self, content: &Path, output: &Path) -> JobResult {
         let photo = self.photo(content)?;
-        let bar = bar(!self.quiet, BUILTIN_STYLES as u64, "styles");
+        let bar = bar(!self.quiet, self.console, BUILTIN_STYLES as u64, "styles");
         let sheet = builtin_sheet(self.fast, &photo, self.options, |_| self.tile_done(&bar))?;
         self.write(
             sheet,
@@ -746,7 +750,12 @@ impl SheetRun<'_> {
     /// printed.
     fn paintings(&self, content: &Path, paintings: &[PathBuf], output: &Path) -> JobResult {
         let photo = self.photo(content)?;
-        let bar = bar(!self.quiet, paintings.len() as u64, "paintings");
+        let bar = bar(
+            !self.quiet,
+            self.console,
+            paintings.len() as u64,
+            "paintings",
+        );
         let sheet = painting_sheet(
             self.fast,
             &photo,

@@ -16,6 +16,7 @@ use stylize_flow::DisParams;
 use stylize_frames::SinkOptions;
 
 use crate::args::{DeviceArg, VideoArgs};
+use crate::console::Console;
 use crate::fast_cmd::{load_fast, refuse_over_memory, run_style};
 use crate::flicker_cmd::FlickerReport;
 use crate::interrupt::Interrupt;
@@ -137,6 +138,7 @@ pub fn run(
     cli: &VideoArgs,
     quiet: bool,
     interrupt: &Interrupt,
+    console: &Console,
     mut frames: Frames<'_>,
     prepared: FastVideo<'_>,
 ) -> JobResult {
@@ -226,6 +228,7 @@ pub fn run(
     let bar = if !quiet && crate::progress::bars_drawn() {
         // A clip of unknown length (a pipe) counts its frames.
         crate::progress::bar_or_spinner(
+            console,
             prepared.total.map(|n| n as u64),
             "{bar:30.cyan/blue} {pos}/{len} frames | {msg} | ETA {eta}",
             "{spinner} {pos} frames | {msg} | {elapsed}",

@@ -11,6 +11,7 @@ use stylize_flow::{FlickerMeter, WarpOptions};
 use stylize_frames::{ffmpeg_from_env, open_source, FrameSource, SourceOptions};
 
 use crate::args::FlickerArgs;
+use crate::console::Console;
 use crate::interrupt::Interrupt;
 use crate::{JobResult, Outcome};
 
@@ -115,8 +116,9 @@ impl FlickerReport {
 pub(crate) struct Measuring<'a> {
     /// Frames to measure, when known.
     pub(crate) total: Option<usize>,
-    /// Whether to draw a progress bar.
+    /// Whether to draw a progress bar, and where.
     pub(crate) show: bool,
+    pub(crate) console: Console,
     pub(crate) interrupt: &'a Interrupt,
 }
 
@@ -126,6 +128,7 @@ impl Measuring<'_> {
             return ProgressBar::hidden();
         }
         crate::progress::bar_or_spinner(
+            &self.console,
             self.total.map(|n| n as u64),
             "{bar:30.cyan/blue} frame {pos}/{len} | measuring flicker | {elapsed} | ETA {eta}",
             "{spinner} frame {pos} | measuring flicker | {elapsed}",
@@ -252,7 +255,7 @@ fn frames(mut source: Box<dyn FrameSource>) -> impl Iterator<Item = Result<RgbIm
 ///
 /// # Errors
 /// Unreadable clips, different frame counts.
-pub fn run(cli: &FlickerArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
+pub fn run(cli: &FlickerArgs, quiet: bool, interrupt: &Interrupt, console: &Console) -> JobResult {
     // Standard input holds one clip; reading it twice would wait forever.
     if cli.original.as_os_str() == "-" && cli.stylized.as_os_str() == "-" {
         return Err(stylize::Error::parameter(
@@ -272,6 +275,7 @@ pub fn run(cli: &FlickerArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         let measuring = Measuring {
             total: original.total_frames().map(|n| n as usize),
             show: !quiet && crate::progress::bars_drawn(),
+            console: console.clone(),
             interrupt,
         };
         measure_in_step(frames(original), frames(stylized), &measuring).map_err(|e| {
@@ -386,6 +390,7 @@ mod tests {
         Measuring {
             total: None,
             show: false,
+            console: Console::new(),
             interrupt,
         }
     }

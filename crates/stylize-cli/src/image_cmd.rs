@@ -9,6 +9,7 @@ use stylize::{
 };
 
 use crate::args::ImageArgs;
+use crate::console::Console;
 use crate::interrupt::Interrupt;
 use crate::progress::CliObserver;
 use crate::setup::{
@@ -45,7 +46,7 @@ fn stopped_beside(output: &Path) -> PathBuf {
 ///
 /// # Errors
 /// Any [`Error`], for `main` to print.
-pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
+pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Console) -> JobResult {
     let say = |msg: String| {
         if !quiet {
             note!("{msg}");
@@ -196,7 +197,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     crate::setup::painting_sizes(&cli.common)?;
     let fast = std::cell::OnceCell::new();
     crate::fast_cmd::load_for_init(&cli.common, &fast)?;
-    let (stylizer, weights) = load_stylizer(&cli.common, &config, quiet, interrupt)?;
+    let (stylizer, weights) = load_stylizer(&cli.common, &config, quiet, interrupt, console)?;
     let styles = styles_and_start(&cli.common, &stylizer, &content, &mut config, &fast)?;
     if let Some(spec) = cli.common.init.as_deref().filter(|i| is_fast_init(i)) {
         say(format!(
@@ -242,6 +243,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let show_bars = !quiet && crate::progress::bars_drawn();
     let mut observer = CliObserver::new(
         show_bars,
+        console,
         cli.loss_log.as_deref(),
         cli.save_every.map(|n| (n as usize, cli.output.clone())),
         save_options,

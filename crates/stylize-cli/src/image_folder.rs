@@ -8,6 +8,7 @@ use std::time::Instant;
 use stylize::{check_output_size, load_image, save_image_with, Error, Preset, SaveOptions};
 
 use crate::args::ImageArgs;
+use crate::console::Console;
 use crate::interrupt::Interrupt;
 use crate::photo_folder::PhotoFolder;
 use crate::progress::CliObserver;
@@ -26,7 +27,7 @@ use crate::{JobResult, Outcome};
 /// # Errors
 /// Any [`Error`] of the run's checks or of loading the weights; at the
 /// end, how many photos failed.
-pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
+pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Console) -> JobResult {
     let say = |msg: String| {
         if !quiet {
             note!("{msg}");
@@ -128,7 +129,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     crate::setup::painting_sizes(&cli.common)?;
     let fast = std::cell::OnceCell::new();
     crate::fast_cmd::load_for_init(&cli.common, &fast)?;
-    let (stylizer, weights) = load_stylizer(&cli.common, &config, quiet, interrupt)?;
+    let (stylizer, weights) = load_stylizer(&cli.common, &config, quiet, interrupt, console)?;
     drop(weights);
     say(format!(
         "optimizer {} (step {}), {} iteration(s) per scale, each photo painted at {} px on its \
@@ -148,6 +149,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
         save,
         quiet,
         interrupt,
+        console,
         fast,
     };
     let start = Instant::now();
@@ -229,6 +231,7 @@ struct PhotoRun<'a> {
     save: SaveOptions,
     quiet: bool,
     interrupt: &'a Interrupt,
+    console: &'a Console,
     /// The feed-forward networks for `--init fast`, loaded before the
     /// weights and kept for every photo.
     fast: std::cell::OnceCell<stylize_feedforward::FastStylizer>,
@@ -275,6 +278,7 @@ impl PhotoRun<'_> {
         let show_bars = !self.quiet && crate::progress::bars_drawn();
         let mut observer = CliObserver::new(
             show_bars,
+            self.console,
             None,
             cli.save_every.map(|n| (n as usize, output.to_path_buf())),
             self.save,

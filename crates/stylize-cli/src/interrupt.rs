@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::console::Console;
+
 /// Exit code of a run stopped by a signal (128 + SIGINT).
 pub const INTERRUPTED: u8 = 130;
 
@@ -24,13 +26,14 @@ pub struct Interrupt {
 impl Interrupt {
     /// Installs the handler, which says what a first signal does unless
     /// `quiet` (a second one's quitting is said always: it explains the
-    /// exit status and what was not written).
+    /// exit status and what was not written), on `console`, above its bar.
     /// Where that fails (a handler already set), runs go on without one,
     /// and a signal ends the process as it would anyway.
-    pub fn install(quiet: bool) -> Self {
+    pub fn install(quiet: bool, console: &Console) -> Self {
         let interrupt = Interrupt::default();
         let flag = Arc::clone(&interrupt.flag);
         let scratch = Arc::clone(&interrupt.scratch);
+        let console = console.clone();
         // On a terminal, off the line the `^C` and the bar are on.
         let newline = if std::io::stderr().is_terminal() {
             "\n"
@@ -39,7 +42,7 @@ impl Interrupt {
         };
         let installed = ctrlc::set_handler(move || {
             if flag.swap(true, Ordering::SeqCst) {
-                note!("{newline}interrupted again: quitting now");
+                console.line(format_args!("{newline}interrupted again: quitting now"));
                 if let Ok(paths) = scratch.lock() {
                     for path in paths.iter() {
                         // Best effort: the process ends either way.
@@ -53,10 +56,10 @@ impl Interrupt {
                 std::process::exit(i32::from(INTERRUPTED));
             }
             if !quiet {
-                note!(
+                console.line(format_args!(
                     "{newline}interrupted: stopping after the current step (press Ctrl-C again \
                      to quit at once)"
-                );
+                ));
             }
         });
         if let Err(e) = installed {

@@ -14,6 +14,7 @@ macro_rules! note {
 
 mod args;
 mod completions_cmd;
+mod console;
 mod fast_cmd;
 mod fast_video;
 mod flicker_cmd;
@@ -33,6 +34,7 @@ mod video_cmd;
 use std::process::ExitCode;
 
 use crate::args::Command;
+use crate::console::Console;
 use crate::interrupt::{Interrupt, INTERRUPTED};
 
 /// What a job returns: how it ended, or the error to print with its
@@ -74,26 +76,33 @@ fn main() -> ExitCode {
         0 => format!("{level},wgpu_hal=off"),
         _ => level.to_string(),
     };
-    env_logger::Builder::from_env(env_logger::Env::new().filter_or("STYLIZE_LOG", level))
-        .format(|out, record| {
-            use std::io::Write as _;
-            writeln!(out, "{}", log_line(record))
-        })
-        .init();
-    let interrupt = Interrupt::install(cli.quiet);
+    let console = Console::new();
+    let logger =
+        env_logger::Builder::from_env(env_logger::Env::new().filter_or("STYLIZE_LOG", level))
+            .format(|out, record| {
+                use std::io::Write as _;
+                writeln!(out, "{}", log_line(record))
+            })
+            .build();
+    let logger = console.logger(logger);
+    log::set_max_level(logger.filter());
+    // Set only here, so it cannot fail; were it set, records would go to
+    // that logger.
+    let _ = log::set_boxed_logger(Box::new(logger));
+    let interrupt = Interrupt::install(cli.quiet, &console);
     if let Some(note) = oversubscribed(cli.command.threads()) {
         log::warn!("{note}");
     }
     let result: JobResult = match &cli.command {
         // A folder of photos is painted one photo at a time.
         Command::Image(args) if args.content.is_dir() => {
-            image_folder::run(args, cli.quiet, &interrupt)
+            image_folder::run(args, cli.quiet, &interrupt, &console)
         }
-        Command::Image(args) => image_cmd::run(args, cli.quiet, &interrupt),
-        Command::Video(args) => video_cmd::run(args, cli.quiet, &interrupt),
-        Command::Flicker(args) => flicker_cmd::run(args, cli.quiet, &interrupt),
-        Command::Fast(args) => fast_cmd::run(args, cli.quiet, &interrupt),
-        Command::Serve(args) => serve_cmd::run(args, cli.quiet, &interrupt),
+        Command::Image(args) => image_cmd::run(args, cli.quiet, &interrupt, &console),
+        Command::Video(args) => video_cmd::run(args, cli.quiet, &interrupt, &console),
+        Command::Flicker(args) => flicker_cmd::run(args, cli.quiet, &interrupt, &console),
+        Command::Fast(args) => fast_cmd::run(args, cli.quiet, &interrupt, &console),
+        Command::Serve(args) => serve_cmd::run(args, cli.quiet, &interrupt, &console),
         Command::Completions(args) => completions_cmd::run(args),
         Command::Info(args) => info_cmd::run(args, cli.quiet),
     };

@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use stylize::DownloadProgress;
 use stylize::{save_image_with, Error, Iteration, Observer, RunInfo, SaveOptions};
 
+use crate::console::Console;
 use crate::interrupt::Interrupt;
 use crate::plot::{write_plot, Point};
 
@@ -18,6 +19,8 @@ use crate::plot::{write_plot, Point};
 pub struct CliObserver {
     bar: Option<ProgressBar>,
     show: bool,
+    /// Where the bar is drawn, with the log's lines above it.
+    console: Console,
     /// Without a terminal (a log file, `nohup`): a plain line at the
     /// first iteration and then every [`PLAIN_EVERY`].
     plain: Option<PlainLines>,
@@ -65,9 +68,11 @@ impl CliObserver {
 
     /// `log`: the CSV's final path (written to a temporary file beside it
     /// and moved there by [`Self::finish`]), or `-` for standard output,
-    /// a line as each iteration ends.
+    /// a line as each iteration ends. The bar, when `show`, is drawn on
+    /// `console`.
     pub fn new(
         show: bool,
+        console: &Console,
         log: Option<&Path>,
         save_every: Option<(usize, PathBuf)>,
         save_options: SaveOptions,
@@ -76,6 +81,7 @@ impl CliObserver {
         Ok(CliObserver {
             bar: None,
             show,
+            console: console.clone(),
             plain: None,
             log,
             save_every,
@@ -312,8 +318,10 @@ struct PlainLines {
 
 /// A bar over `length` steps drawn with `bar_template`; where the length
 /// is not known (a clip from a pipe), a spinner drawn with
-/// `spinner_template`: no bar to fill and no time left.
+/// `spinner_template`: no bar to fill and no time left. Drawn on
+/// `console`.
 pub(crate) fn bar_or_spinner(
+    console: &Console,
     length: Option<u64>,
     bar_template: &str,
     spinner_template: &str,
@@ -325,7 +333,7 @@ pub(crate) fn bar_or_spinner(
     if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style);
     }
-    bar
+    console.draw(bar)
 }
 
 /// Seconds left for the work from `done` to `total`, at the pace of the
@@ -395,7 +403,7 @@ impl Observer for CliObserver {
             return;
         }
         let total = self.work_total();
-        let bar = ProgressBar::new(total.max(1));
+        let bar = self.console.draw(ProgressBar::new(total.max(1)));
         // The time left is the pace since the first iteration (see
         // `pace_from`), in the message: indicatif's own counts the set-up.
         let style = ProgressStyle::with_template("{bar:30.cyan/blue} {percent:>3}% | {msg}")
@@ -494,14 +502,17 @@ impl Observer for CliObserver {
 /// which Ctrl-C stops.
 pub struct DownloadBar {
     show: bool,
+    console: Console,
     bar: Option<ProgressBar>,
     interrupt: Interrupt,
 }
 
 impl DownloadBar {
-    pub fn new(show: bool, interrupt: &Interrupt) -> Self {
+    /// A bar for the download, drawn on `console` when `show`.
+    pub fn new(show: bool, console: &Console, interrupt: &Interrupt) -> Self {
         DownloadBar {
             show,
+            console: console.clone(),
             bar: None,
             interrupt: interrupt.clone(),
         }
@@ -514,10 +525,10 @@ impl DownloadProgress for DownloadBar {
         if !self.show {
             return;
         }
-        let bar = match total {
+        let bar = self.console.draw(match total {
             Some(n) => ProgressBar::new(n),
             None => ProgressBar::no_length(),
-        };
+        });
         let style = ProgressStyle::with_template(
             "{bar:30.cyan/blue} {bytes}/{total_bytes} | {bytes_per_sec} | ETA {eta}",
         )

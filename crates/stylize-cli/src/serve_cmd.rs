@@ -7,6 +7,7 @@ use stylize::{load_vgg_weights, resolve_weights, Stylizer};
 use stylize_serve::{ServeConfig, Server};
 
 use crate::args::ServeArgs;
+use crate::console::Console;
 use crate::interrupt::Interrupt;
 use crate::progress::DownloadBar;
 use crate::setup::Workers;
@@ -16,7 +17,7 @@ use crate::{JobResult, Outcome};
 ///
 /// # Errors
 /// Weights that cannot be read, an address that cannot be bound.
-pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
+pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt, console: &Console) -> JobResult {
     // A port already taken is said before the weights are loaded (seconds,
     // or a first download); the server binds it again once they are.
     if cli.port != 0 {
@@ -27,7 +28,7 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
     let show_bars = !quiet && crate::progress::bars_drawn();
     let (path, _) = resolve_weights(
         cli.weights.as_deref(),
-        &mut DownloadBar::new(show_bars, interrupt),
+        &mut DownloadBar::new(show_bars, console, interrupt),
     )?;
     let weights = load_vgg_weights(&path, None)?;
     let mut stylizer = Stylizer::new(&weights);

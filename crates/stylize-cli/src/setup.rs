@@ -10,6 +10,7 @@ use stylize::{
 };
 
 use crate::args::{CommonArgs, DeviceArg};
+use crate::console::Console;
 use crate::interrupt::Interrupt;
 use crate::progress::{snapshot_path, DownloadBar};
 use stylize_feedforward::StyleMix;
@@ -334,6 +335,7 @@ pub fn load_stylizer(
     config: &StyleConfig,
     quiet: bool,
     interrupt: &Interrupt,
+    console: &Console,
 ) -> Result<(Stylizer, VggWeights), Error> {
     let say = |msg: String| {
         if !quiet {
@@ -357,7 +359,7 @@ pub fn load_stylizer(
     let show_bars = !quiet && crate::progress::bars_drawn();
     let (weights_path, origin) = resolve_weights(
         cli.weights.as_deref(),
-        &mut DownloadBar::new(show_bars, interrupt),
+        &mut DownloadBar::new(show_bars, console, interrupt),
     )?;
     let preprocess = cli.preprocess.map(Preprocess::from);
     let weights = load_vgg_weights(&weights_path, preprocess)?;

@@ -18,6 +18,7 @@ use stylize_frames::{
 };
 
 use crate::args::{VideoArgs, VideoMethod};
+use crate::console::Console;
 use crate::fast_video::FastVideo;
 use crate::flicker_cmd::{measure_in_step, Measuring};
 use crate::interrupt::Interrupt;
@@ -34,7 +35,7 @@ use crate::{JobResult, Outcome};
 ///
 /// # Errors
 /// Bad input or settings, a failed frame, a failed encoding.
-pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
+pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Console) -> JobResult {
     let say = |msg: String| {
         if !quiet {
             note!("{msg}");
@@ -336,11 +337,11 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             styles: &styles,
             config: &config,
         };
-        return crate::fast_video::run(cli, quiet, interrupt, frames, options);
+        return crate::fast_video::run(cli, quiet, interrupt, console, frames, options);
     }
     // The engine keeps its own copy of the kernels: the file's copy is
     // dropped here, not held through the video.
-    let (stylizer, _) = load_stylizer(&cli.common, &config.image, quiet, interrupt)?;
+    let (stylizer, _) = load_stylizer(&cli.common, &config.image, quiet, interrupt, console)?;
     // A frame stands for the photo, beside the optical flow's state at the
     // frames' size (what the video's own check counts before each frame).
     stylize::video::check_video_memory(
@@ -391,9 +392,15 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             config.effective_frame_iterations()
         },
     );
-    let mut progress =
-        VideoProgress::new(show, total, plan, config.loop_frames > 0, interrupt.clone())
-            .with_plain_lines(!quiet && !show);
+    let mut progress = VideoProgress::new(
+        show,
+        console,
+        total,
+        plan,
+        config.loop_frames > 0,
+        interrupt.clone(),
+    )
+    .with_plain_lines(!quiet && !show);
     let start = Instant::now();
     let mut frames = Frames::new(source, &selection, &cli.input);
     let summary = match stylize_video(
@@ -504,6 +511,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt) -> JobResult {
             let measuring = Measuring {
                 total: Some(files.len()),
                 show,
+                console: console.clone(),
                 interrupt,
             };
             let Some(mut figures) = measure_in_step(original, stylized, &measuring)? else {
@@ -862,6 +870,7 @@ impl VideoProgress {
     /// `loop_pass`: whether the loop is closed (one later frame more).
     fn new(
         show: bool,
+        console: &Console,
         total: Option<usize>,
         plan: (usize, usize),
         loop_pass: bool,
@@ -873,6 +882,7 @@ impl VideoProgress {
             .map(|n| Self::work(plan, n).saturating_add(if loop_planned { plan.1 } else { 0 }));
         let bar = show.then(|| {
             crate::progress::bar_or_spinner(
+                console,
                 length.map(|l| l.max(1)),
                 "{bar:30.cyan/blue} {msg} | {elapsed} | ETA {eta}",
                 "{spinner} {msg} | {elapsed}",

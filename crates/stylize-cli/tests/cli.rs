@@ -3363,3 +3363,131 @@ fn the_working_size_is_said_and_a_large_enlargement_noted() {
     assert!(err.contains("painting at 240x160 px"), "{err}");
     assert!(!err.contains("scaled up"), "{err}");
 }
+
+/// What a terminal of 40 rows by 200 columns shows after `stylize ARGS`
+/// runs in it (through util-linux `script`), and the run's exit status.
+/// When `interrupt_when` appears in the output, the run is sent SIGINT
+/// (Ctrl-C). `None` where `script` is missing.
+fn on_a_terminal(args: &[String], interrupt_when: Option<&str>) -> Option<(String, bool)> {
+    if Command::new("script").arg("--version").output().is_err() {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let typescript = dir.path().join("typescript");
+    let pid_file = dir.path().join("pid");
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    let shell = format!(
+        "stty cols 200 rows 40; echo $$ > '{}'; exec '{}' {}",
+        pid_file.display(),
+        env!("CARGO_BIN_EXE_stylize"),
+        quoted.join(" ")
+    );
+    let mut child = Command::new("script")
+        .args(["-q", "-f", "-e", "-c", &shell])
+        .arg(&typescript)
+        .env("TERM", "xterm-256color")
+        .env_remove("STYLIZE_WEIGHTS")
+        .env_remove("STYLIZE_LOG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    if let Some(text) = interrupt_when {
+        let started = std::time::Instant::now();
+        loop {
+            let shown = std::fs::read(&typescript).unwrap_or_default();
+            if String::from_utf8_lossy(&shown).contains(text) {
+                break;
+            }
+            assert!(
+                started.elapsed().as_secs() < 300 && child.try_wait().unwrap().is_none(),
+                "{text:?} never shown: {}",
+                String::from_utf8_lossy(&shown)
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        sigint(pid.trim().parse().unwrap());
+    }
+    let status = child.wait().unwrap();
+    let size = |n: u16| std::num::NonZeroU16::new(n).unwrap();
+    let mut terminal = vt100::Parser::new(size(40), size(200), 0);
+    terminal.process(&std::fs::read(&typescript).unwrap());
+    Some((terminal.screen().contents(), status.success()))
+}
+
+/// The lines that hold a copy of a progress bar drawn with `marker`.
+fn bars_on(screen: &str, marker: &str) -> usize {
+    screen.lines().filter(|l| l.contains(marker)).count()
+}
+
+/// On a terminal, a line written while the bar is drawn goes above the
+/// bar: the Ctrl-C message is not drawn over by the bar's next update, and
+/// a warning (the video's open loop, a log record) leaves no stale copy of
+/// the bar above it.
+#[test]
+fn on_a_terminal_messages_go_above_the_bar() {
+    let Some(weights) = common::hed_weights("on_a_terminal_messages_go_above_the_bar") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let mut args = vec!["image".to_string()];
+    args.extend(base_args(&out, &weights));
+    let epochs = args.iter().position(|a| a == "--epochs").unwrap() + 1;
+    args[epochs] = "100000".to_string();
+    // Interrupted once the bar has counted a few iterations.
+    let Some((screen, _)) = on_a_terminal(&args, Some("| it 3/")) else {
+        println!("SKIPPED on_a_terminal_messages_go_above_the_bar: no `script` (util-linux)");
+        return;
+    };
+    assert!(
+        screen.contains("interrupted: stopping after the current step"),
+        "{screen}"
+    );
+    assert!(screen.contains("interrupted after iteration "), "{screen}");
+    // The stopped run's bar stays where it stood, once.
+    assert_eq!(bars_on(&screen, "| it "), 1, "{screen}");
+
+    // A clip whose last frame does not continue into its first: the loop
+    // is left open, said in a warning while the bar is drawn.
+    let frames = dir.path().join("frames");
+    std::fs::create_dir(&frames).unwrap();
+    for i in 0..3u32 {
+        let frame = image::RgbImage::from_fn(64, 48, |x, y| {
+            if i < 2 {
+                image::Rgb([(x * 4 + i * 2) as u8, (y * 5) as u8, 90])
+            } else {
+                image::Rgb([if (x / 4 + y / 4) % 2 == 0 { 250 } else { 10 }, 30, 200])
+            }
+        });
+        frame.save(frames.join(format!("{}.png", i + 1))).unwrap();
+    }
+    let clip = dir.path().join("clip.gif");
+    let args: Vec<String> = [
+        "video",
+        "--input",
+        frames.to_str().unwrap(),
+        "--style",
+        common::asset("udnie.jpg").to_str().unwrap(),
+        "--output",
+        clip.to_str().unwrap(),
+        "--weights",
+        weights.to_str().unwrap(),
+        "--size",
+        "48",
+        "--iterations",
+        "2",
+        "--loop",
+        "2",
+    ]
+    .map(String::from)
+    .to_vec();
+    let (screen, ok) = on_a_terminal(&args, None).unwrap();
+    assert!(ok, "{screen}");
+    assert!(
+        screen.contains("warning: the clip's last frame does not continue into its first"),
+        "{screen}"
+    );
+    assert_eq!(bars_on(&screen, "| ETA "), 0, "{screen}");
+}
