@@ -69,6 +69,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
                 .chain(cli.common.style.iter().map(PathBuf::as_path));
             check_snapshots(output, every as usize, inputs, cli.overwrite)?;
         }
+        crate::setup::check_snapshots_apart(&photos.jobs, every as usize)?;
     }
     // A photo whose painting is there was done by an earlier run.
     let (done, todo): (Vec<_>, Vec<_>) = photos

@@ -1105,6 +1105,57 @@ where
     Ok(())
 }
 
+/// Refuses a folder run in which a photo's `--save-every` snapshot would
+/// be named like another photo's painting (`a.jpg`'s snapshot after
+/// iteration 1, `a.0001.jpg`, and the painting of the photo
+/// `a.0001.jpg`): one would replace the other, and the next run would take
+/// the snapshot for a finished painting. `jobs` are the run's (photo,
+/// painting) pairs. Both files are the run's own, so `--overwrite` does
+/// not change this.
+///
+/// # Errors
+/// [`Error::Parameter`] naming both photos and the file.
+pub fn check_snapshots_apart(jobs: &[(PathBuf, PathBuf)], every: usize) -> Result<(), Error> {
+    let paintings: std::collections::HashMap<&Path, &Path> = jobs
+        .iter()
+        .map(|(photo, painting)| (painting.as_path(), photo.as_path()))
+        .collect();
+    for (photo, painting) in jobs {
+        let Some(n) = snapshot_number(painting.file_name()) else {
+            continue;
+        };
+        if n == 0 || !n.is_multiple_of(every.max(1)) {
+            continue;
+        }
+        // The painting whose snapshot would have this name: the name
+        // without its number.
+        let (Some(stem), Some(ext)) = (painting.file_stem(), painting.extension()) else {
+            continue;
+        };
+        let stem = stem.to_string_lossy();
+        let Some((base, _number)) = stem.rsplit_once('.') else {
+            continue;
+        };
+        let other = painting.with_file_name(format!("{base}.{}", ext.to_string_lossy()));
+        let Some(other_photo) = paintings.get(other.as_path()) else {
+            continue;
+        };
+        if snapshot_path(&other, n) == *painting {
+            return Err(Error::parameter(
+                "save-every",
+                format!(
+                    "the snapshot of {}'s painting after iteration {n} would be {}, the \
+                     painting of {}: rename one of the photos, or leave out --save-every",
+                    other_photo.display(),
+                    painting.display(),
+                    photo.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Refuses a side file (`--loss-log`, `--plot`, named by `flag`) that one
 /// of the run's `--save-every` snapshots would replace, or that would
 /// replace one: both are written by the run, so `--overwrite` does not

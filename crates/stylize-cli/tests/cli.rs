@@ -2429,6 +2429,61 @@ fn snapshots_never_replace_an_input() {
     assert_ne!(before(&photo), photo_before);
 }
 
+/// In a folder, a photo's `--save-every` snapshot is never named like
+/// another photo's painting (`a.jpg`'s snapshot after iteration 1 and the
+/// painting of `a.0001.jpg`): the run is refused before any painting, even
+/// with `--overwrite`; with snapshots whose numbers differ it runs.
+#[test]
+fn in_a_folder_a_snapshot_never_replaces_another_photos_painting() {
+    let Some(weights) =
+        common::hed_weights("in_a_folder_a_snapshot_never_replaces_another_photos_painting")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    for (name, asset) in [("a.jpg", "chelsea.jpg"), ("a.0001.jpg", "udnie.jpg")] {
+        image::open(common::asset(asset))
+            .unwrap()
+            .resize(64, 64, image::imageops::FilterType::Triangle)
+            .save(photos.join(name))
+            .unwrap();
+    }
+    let out = dir.path().join("painted");
+    let run = |every: &str, extra: &[&str]| {
+        let mut args = base_args(&out, &weights);
+        let i = args.iter().position(|a| a == "--content").unwrap();
+        args[i + 1] = photos.to_str().unwrap().into();
+        stylize()
+            .arg("image")
+            .args(&args)
+            .args(["--save-every", every])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    for extra in [&[][..], &["--overwrite"][..]] {
+        let o = run("1", extra);
+        assert!(!o.status.success(), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains("invalid --save-every: the snapshot of ")
+                && err.contains("a.jpg's painting after iteration 1 would be ")
+                && err.contains("a.0001.jpg, the painting of "),
+            "{err}"
+        );
+        assert!(!out.exists(), "{err}");
+    }
+    // Every 2nd iteration: a.jpg's snapshots are a.0002.jpg, ...
+    let o = run("2", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let painted = |name: &str| image::open(out.join(name)).unwrap().to_rgb8();
+    // Each painting has its photo's size (both 64x64 here) and is its own.
+    assert_ne!(painted("a.jpg"), painted("a.0001.jpg"));
+    assert!(out.join("a.0002.jpg").exists());
+}
+
 /// `w` x `h`, the left half red and the right half blue.
 fn red_blue(w: u32, h: u32) -> image::RgbImage {
     image::RgbImage::from_fn(w, h, |x, _| {
