@@ -96,10 +96,10 @@ impl Planner {
         let sizes = config.scales.sizes(config.size);
         let last = sizes.len().saturating_sub(1);
         let mut scales = Vec::with_capacity(sizes.len());
-        // The working sizes at scale `side`, and whether they fit the network.
-        let scale_at = |side: u32| {
-            let style_side =
-                ((f64::from(side) * f64::from(config.style_scale)).round() as u32).max(1);
+        // The working sizes at scale `side` with the styles at
+        // `style_scale` of it, and whether they fit the network.
+        let scale_with = |side: u32, style_scale: f32| {
+            let style_side = ((f64::from(side) * f64::from(style_scale)).round() as u32).max(1);
             ScalePlan {
                 size: working_size(content.0, content.1, side),
                 style_sizes: styles
@@ -108,6 +108,7 @@ impl Planner {
                     .collect(),
             }
         };
+        let scale_at = |side: u32| scale_with(side, config.style_scale);
         let fits = |s: &ScalePlan| {
             check_fits("content", s.size, &layers).and_then(|()| {
                 s.style_sizes
@@ -116,22 +117,37 @@ impl Planner {
             })
         };
         // Whether every scale of a run at `size` fits (automatic scales:
-        // the full size), for the size a message advises.
-        let plan_fits = |size: u32| match config.scales {
-            Scales::Auto => fits(&scale_at(size)).is_ok(),
+        // the full size) with the styles at `style_scale`, for the size or
+        // style scale a message advises.
+        let plan_fits_with = |size: u32, style_scale: f32| match config.scales {
+            Scales::Auto => fits(&scale_with(size, style_scale)).is_ok(),
             Scales::Fixed(_) => config
                 .scales
                 .sizes(size)
                 .iter()
-                .all(|&side| fits(&scale_at(side)).is_ok()),
+                .all(|&side| fits(&scale_with(side, style_scale)).is_ok()),
         };
+        let plan_fits = |size: u32| plan_fits_with(size, config.style_scale);
         // Whether a run at `size` fits the memory limit too (called only
         // at a size whose scales fit, so the plan gets past them).
         let memory_fits = |size: u32| {
             self.plan_sizes(content, styles, &config.clone().with_size(size))
                 .is_ok()
         };
-        let advise = |e: Error| with_size_advice(e, sizes[last], plan_fits, memory_fits);
+        let advise = |e: Error| {
+            // Styles made smaller than the content (`style_scale` under 1)
+            // that the network cannot read: a larger style scale is the
+            // fix, where one up to 1 fits, not a larger painting.
+            let content_fits = check_fits("content", scale_at(sizes[last]).size, &layers).is_ok();
+            if config.style_scale < 1.0 && content_fits {
+                if let Some(scale) =
+                    least_style_scale(config.style_scale, |s| plan_fits_with(config.size, s))
+                {
+                    return with_style_scale_advice(e, scale);
+                }
+            }
+            with_size_advice(e, sizes[last], plan_fits, memory_fits)
+        };
         for (k, &side) in sizes.iter().enumerate() {
             let scale = scale_at(side);
             match fits(&scale) {
@@ -367,6 +383,38 @@ fn with_size_advice(
     }
 }
 
+/// The least style scale, in hundredths, above `from` and up to 1 at which
+/// `fits` holds, if one does.
+fn least_style_scale(from: f32, fits: impl Fn(f32) -> bool) -> Option<f32> {
+    let hundredths = |k: u32| k as f32 / 100.0;
+    if !fits(1.0) {
+        return None;
+    }
+    // Styles only grow with the scale.
+    let (mut lo, mut hi) = (((from * 100.0).floor() as u32).min(99), 100u32);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if fits(hundredths(mid)) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Some(hundredths(hi))
+}
+
+/// `err` (a style image too small for the network) as the style scale's,
+/// with the least one that fits.
+fn with_style_scale_advice(err: Error, scale: f32) -> Error {
+    let Error::Parameter { reason, .. } = err else {
+        return err;
+    };
+    Error::Parameter {
+        name: "style_scale".into(),
+        reason: format!("{reason}; a style scale of {scale} or more fits"),
+    }
+}
+
 /// Fails when an image is too small (or too elongated) at its working size
 /// for the deepest layer a cost reads.
 fn check_fits(what: &str, (w, h): (u32, u32), layers: &ResolvedLayers) -> Result<()> {
@@ -405,6 +453,43 @@ mod tests {
             engine: Engine::Fast,
             threads: 2,
         }
+    }
+
+    /// A style scale that leaves the paintings too small for the network
+    /// is said as the style scale's, with the least one that fits (not a
+    /// painting size of thousands of pixels); that one fits, a hundredth
+    /// less does not.
+    #[test]
+    fn a_too_small_style_scale_is_said_as_such() {
+        let style = [(640u32, 480u32)];
+        let plan = |scale: f32| {
+            let config = StyleConfig::seed()
+                .with_size(64)
+                .with_style_scale(scale)
+                .with_max_memory(None);
+            planner().plan_sizes((451, 300), &style, &config)
+        };
+        let Err(Error::Parameter { name, reason }) = plan(0.01) else {
+            panic!("a 1 px style was planned");
+        };
+        assert_eq!(name, "style_scale");
+        let least: f32 = reason
+            .split("a style scale of ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{reason}"));
+        assert!(plan(least).is_ok(), "{reason}");
+        assert!(plan(least - 0.01).is_err(), "{reason}");
+        // At the default scale the size is what to change.
+        let Err(Error::Parameter { name, .. }) = planner().plan_sizes(
+            (451, 300),
+            &style,
+            &StyleConfig::seed().with_size(8).with_max_memory(None),
+        ) else {
+            panic!("an 8 px painting was planned");
+        };
+        assert_eq!(name, "size");
     }
 
     /// An 8000x8000 photo at `--size 64` peaked at 2.48 GB resident (fast
