@@ -148,13 +148,8 @@ pub fn run(
     let ignored = ignored_flags(cli);
     if !ignored.is_empty() && !quiet {
         note!(
-            "warning: --method fast ignores {} ({} the optimiser)",
-            ignored.join(", "),
-            if ignored.len() == 1 {
-                "it sets"
-            } else {
-                "they set"
-            }
+            "warning: --method fast ignores {} (the optimiser's)",
+            ignored.join(", ")
         );
     }
     let on_device = !matches!(
@@ -378,7 +373,12 @@ pub fn run(
     if let (Some(report), Some(path)) = (report, &cli.report) {
         let mut figures = report.finish()?;
         figures["method"] = "fast".into();
-        figures["blend"] = f64::from(blend).into();
+        // As given (0.8, not the f32's 0.800000011920929).
+        figures["blend"] = blend
+            .to_string()
+            .parse::<f64>()
+            .unwrap_or(f64::from(blend))
+            .into();
         figures["frames_per_second"] = (count as f64 / seconds.max(1e-9)).into();
         // The clip is written: said, with what failed (a full disk), and
         // the figures, which no other run gives back as they are (the

@@ -77,7 +77,8 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             if let Some(every) = cli.save_every {
                 check_not_a_snapshot(flag, file, &cli.output, every as usize)?;
             }
-            check_output_file(file)?;
+            // Said as the flag's: the output's own check reads the same.
+            check_output_file(file).map_err(|e| Error::parameter(flag, e.to_string()))?;
         }
     }
     if let (Some(log), Some(plot)) = (&cli.loss_log, &cli.plot) {

@@ -217,7 +217,7 @@ pub fn load_mask(
     let (mw, mh) = mask.dimensions();
     if stylize::stretch_distorts((mw, mh), photo) {
         say(format!(
-            "warning: --mask {} is {mw}x{mh}, {what} {}x{}: it is stretched to their shape",
+            "warning: --mask {} is {mw}x{mh}, {what} {}x{}: it is stretched to that shape",
             path.display(),
             photo.0,
             photo.1
@@ -786,8 +786,9 @@ pub fn save_options<'a>(
         return (stylize::SaveOptions::default(), None);
     };
     let jpeg = |p: &Path| stylize::output_format(p).ok() == Some(image::ImageFormat::Jpeg);
-    let inert = (!outputs.into_iter().any(jpeg))
-        .then(|| "--jpeg-quality (no output is a .jpg; PNG and WebP are lossless)".to_string());
+    let inert = (!outputs.into_iter().any(jpeg)).then(|| {
+        "--jpeg-quality (no output is a .jpg; PNG, WebP and TIFF are lossless)".to_string()
+    });
     (stylize::SaveOptions { jpeg_quality: q }, inert)
 }
 

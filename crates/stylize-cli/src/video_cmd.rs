@@ -310,6 +310,19 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             }
         }
     }
+    // Settings that change nothing in this run are said, not dropped.
+    if cli.method == VideoMethod::Optimize {
+        if config.loop_frames > 0 && total == Some(1) {
+            say("warning: --loop has no effect: there is one frame to paint".to_string());
+        }
+        if cli.long_term.is_some() && config.temporal_weight == 0.0 && !cli.independent {
+            say(
+                "warning: --long-term has no effect: --temporal-weight 0 turns the temporal \
+                 cost off"
+                    .to_string(),
+            );
+        }
+    }
     // The report measures flicker between frames: a selection of one frame
     // of a clip of known length is said now, not after the painting.
     if cli.report.is_some() {
@@ -574,9 +587,10 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         work.remove().ok();
     }
     say(format!(
-        "wrote {} ({} frames, {} shot(s){}) in {:.1} s",
+        "wrote {} ({} frame{}, {} shot(s){}) in {:.1} s",
         cli.output.display(),
         summary.frames,
+        if summary.frames == 1 { "" } else { "s" },
         summary.shot_starts.len(),
         if summary.resumed > 0 {
             format!(", {} from an earlier run", summary.resumed)

@@ -1193,6 +1193,11 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
             expect: "a folder is there; name a file",
         },
         Case {
+            name: "loss log in a missing folder",
+            args: vec!["--loss-log".into(), p(&d.join("no/such/dir/log.csv"))],
+            expect: "invalid --loss-log: ",
+        },
+        Case {
             name: "negative alpha",
             args: s(&["--alpha", "-1"]),
             expect: "--alpha",

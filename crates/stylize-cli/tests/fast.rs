@@ -1938,7 +1938,7 @@ fn a_mask_of_another_shape_or_all_black_is_said() {
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
-        err.contains("black.png is 10x10, the photo 451x300: it is stretched to their shape"),
+        err.contains("black.png is 10x10, the photo 451x300: it is stretched to that shape"),
         "{err}"
     );
     assert!(

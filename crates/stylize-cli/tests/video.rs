@@ -155,6 +155,26 @@ fn the_optimiser_says_which_fast_flags_it_ignores() {
     );
     assert!(!stderr(&o).contains("does not continue"), "{}", stderr(&o));
     assert_eq!(files_in(&alone).len(), 2);
+    // A loop of one frame, and the long-term links of a temporal cost
+    // that is off, change nothing: said.
+    let one = d.path().join("one");
+    let o = stylize()
+        .args(args(&clip, &one, &weights).iter().filter(|a| *a != "-q"))
+        .args(["--frames", "1..1", "--loop", "2"])
+        .args(["--temporal-weight", "0", "--long-term", "3"])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("warning: --loop has no effect: there is one frame to paint"),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: --long-term has no effect: --temporal-weight 0 turns"),
+        "{err}"
+    );
+    assert_eq!(files_in(&one).len(), 1);
 }
 
 /// Runs until the work folder holds `frames` finished frames, then sends

@@ -626,7 +626,7 @@ fn decode_form(
             };
             if stylize::stretch_distorts((mw, mh), size) {
                 warnings.push(format!(
-                    "mask `{}` is {mw}x{mh}, {what} {}x{}: it is stretched to their shape",
+                    "mask `{}` is {mw}x{mh}, {what} {}x{}: it is stretched to that shape",
                     f.name, size.0, size.1
                 ));
             }

@@ -2415,7 +2415,7 @@ async fn a_mask_keeps_the_photo_where_it_is_black() {
     assert_eq!(
         job["warnings"],
         serde_json::json!([
-            "mask `black.png` is 40x40, the photo 451x300: it is stretched to their shape",
+            "mask `black.png` is 40x40, the photo 451x300: it is stretched to that shape",
             "mask `black.png` is black (or transparent) everywhere: nothing of the photo is painted"
         ])
     );
