@@ -1260,3 +1260,95 @@ def test_contact_sheet_of_every_style(page, server):
     assert page.locator("[data-testid=mask-canvas]").bounding_box()["height"] > 100
     single, settings = start_sent(page)
     assert '"sheet"' not in settings and single["iterations"] == 1, (settings, single)
+
+
+def active_id(page):
+    return page.evaluate("() => document.activeElement === document.body ? 'BODY' : document.activeElement.id || document.activeElement.className")
+
+
+def test_keyboard_focus_stays_and_the_jobs_progress_is_announced(page, server, tmp_path):
+    """What a keyboard or screen reader user relies on: the focus never falls
+    back to the page's top when the control that holds it is removed,
+    disabled or hidden (a style's ×, Start while uploading, Cancel, the
+    error's ×), the progress bar is a progressbar with its value, and a
+    job's end is said in the status line."""
+    other = IMAGES / "udnie.jpg"
+    choose_images(page, styles=(STYLE, other))
+    # Removing a style by its ×: the focus goes to the next one's ×, then,
+    # with none left, to the Style box.
+    page.locator("#style-chosen .chip-remove").first.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-testid=style-thumb]")).to_have_count(1)
+    assert page.evaluate("() => document.activeElement.classList.contains('chip-remove')"), active_id(page)
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-testid=style-thumb]")).to_have_count(0)
+    assert active_id(page) == "style-zone", active_id(page)
+    choose_images(page)
+
+    # The strength slider is read as a factor, not as "0.1".
+    set_settings(page, strength=1)
+    expect(page.locator("#strength")).to_have_attribute("aria-valuetext", "10 times the style")
+
+    # Start by the keyboard keeps the focus while the job uploads.
+    set_settings(page, size=SMALL, iterations=LONG_RUN, strength=0)
+    wait_fits(page)
+    page.locator("#start").focus()
+    with page.expect_response(lambda r: r.url.endswith("/api/jobs") and r.request.method == "POST") as resp:
+        page.keyboard.press("Enter")
+    assert resp.value.status == 201
+    job_id = resp.value.json()["id"]
+    assert active_id(page) == "start", active_id(page)
+
+    bar = page.locator("#progress")
+    expect(bar).to_have_attribute("role", "progressbar")
+    page.wait_for_function("() => Number(document.querySelector('#progress').getAttribute('aria-valuenow')) > 0",
+                           timeout=JOB_TIMEOUT_MS)
+    expect(bar).to_have_attribute("aria-valuetext", re.compile(r"^\d+%, \d+:\d\d left$"))
+
+    # Cancel by the keyboard: the focus goes to the live card's title, and
+    # the end is said.
+    page.locator("#cancel").focus()
+    page.keyboard.press("Enter")
+    wait_history(page, job_id, "cancelled")
+    expect(page.locator("#cancel")).to_be_disabled()
+    assert active_id(page) == "live-title", active_id(page)
+    expect(page.locator("#notice")).to_have_text(f"Job #{job_id} cancelled.")
+    expect(page.locator("#preview")).to_have_attribute("alt", f"Result of job #{job_id}")
+
+    # An error's × (or Escape) hides it and gives the focus back to the form.
+    fake = tmp_path / "notes.jpg"
+    fake.write_text("not a JPEG\n" * 20)
+    choose_images(page, photo=fake, styles=())
+    page.click("#start")
+    expect(page.locator("#error")).to_be_visible()
+    expect(page.locator("#error-text")).to_have_attribute("role", "alert")
+    page.locator("#error-close").focus()
+    page.keyboard.press("Escape")
+    expect(page.locator("#error")).to_be_hidden()
+    assert active_id(page) == "start", active_id(page)
+
+
+def test_a_narrow_window_keeps_focused_controls_clear_of_the_top_bar(page, server):
+    """At 320 px (and 200% zoom) the sticky top bar wraps; a control reached
+    backwards with Shift+Tab is scrolled clear of it, and the running job's
+    card keeps its title and Cancel inside it."""
+    page.set_viewport_size({"width": 320, "height": 568})
+    page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+    page.locator("#start").focus()
+    hidden = []
+    for _ in range(25):
+        page.keyboard.press("Shift+Tab")
+        covered = page.evaluate("""() => {
+          const el = document.activeElement;
+          if (el === document.body) return null;
+          const bar = document.querySelector('.topbar').getBoundingClientRect();
+          const r = el.getBoundingClientRect();
+          if (r.width === 0 || el.closest('.topbar')) return null;
+          return r.top < bar.bottom ? `${el.id || el.tagName} at ${r.top}, bar to ${bar.bottom}` : null;
+        }""")
+        if covered:
+            hidden.append(covered)
+    assert not hidden, hidden
+    card = page.locator("#live").bounding_box()
+    cancel = page.locator("#cancel").bounding_box()
+    assert cancel["x"] + cancel["width"] <= card["x"] + card["width"], (cancel, card)

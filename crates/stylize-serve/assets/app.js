@@ -82,6 +82,16 @@
 
   function setStrengthOutput(out, v) {
     out.replaceChildren("×10", el("sup", { text: fmtStrength(v) }));
+    // Read as a factor, not as "×10" then the exponent.
+    const factor = 10 ** Number(v);
+    $("#strength").setAttribute("aria-valuetext", `${factor >= 10 ? Math.round(factor) : +factor.toPrecision(2)} times the style`);
+  }
+
+  // The fast network's strength, shown and read as a percentage.
+  function setFastStrengthOutput() {
+    const text = `${Math.round(100 * $("#fast-strength").value)}%`;
+    $("#fast-strength-value").textContent = text;
+    $("#fast-strength").setAttribute("aria-valuetext", text);
   }
 
   function jobTitle(job) {
@@ -118,13 +128,33 @@
     return `${msg || resp.statusText || "request failed"} (HTTP ${resp.status})`;
   }
 
+  // The error's text is the alert (not its close button): shown first,
+  // then filled, so that it is announced.
   function showError(msg) {
-    $("#error-text").textContent = msg;
+    $("#error-text").textContent = "";
     $("#error").hidden = false;
+    $("#error-text").textContent = msg;
   }
   function clearError() {
+    // Focus inside the error (its close button) would fall to the page's
+    // top as it hides: it goes back to the form.
+    const hadFocus = $("#error").contains(document.activeElement);
     $("#error").hidden = true;
     $("#error-text").textContent = "";
+    if (hadFocus) ($("#start").disabled ? $("#new-job-title") : $("#start")).focus();
+  }
+
+  // Disables `button`, or enables it again. Chromium moves the focus of a
+  // control that becomes disabled to the page's top: where `button` held
+  // it, it goes to `fallback` first.
+  function setDisabled(button, off, fallback) {
+    if (off && document.activeElement === button) fallback.focus();
+    button.disabled = off;
+  }
+
+  // Whether the user asked for less motion (smooth scrolls become jumps).
+  function scrollBehavior() {
+    return window.matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth";
   }
 
   let noticeTimer = 0;
@@ -226,7 +256,7 @@
     if ("sheet" in s) $("#sheet").checked = !!s.sheet;
     for (const [key, id, kind] of SETTINGS_FIELDS) if (key in s) setField(key, id, kind, s[key]);
     setStrengthOutput($("#strength-value"), $("#strength").value);
-    $("#fast-strength-value").textContent = `${Math.round(100 * $("#fast-strength").value)}%`;
+    setFastStrengthOutput();
     updateDefaults();
   }
 
@@ -487,11 +517,18 @@
 
   function removeStyle(i) {
     clearError();
+    // The focused × goes with its chip: the focus moves to the next
+    // chip's (or the last one's), or to the Style box when none is left.
+    const hadFocus = $("#style-chosen").contains(document.activeElement);
     const [s] = state.styles.splice(i, 1);
     if (s && s.kind === "file") URL.revokeObjectURL(s.url);
     renderChosen();
     syncGallery();
     scheduleEstimate();
+    if (hadFocus) {
+      const left = document.querySelectorAll("#style-chosen .chip-remove");
+      (left[Math.min(i, left.length - 1)] || $("#style-zone")).focus();
+    }
   }
 
   function dimsText(item) {
@@ -521,6 +558,11 @@
         state.styles.length > 1 ? weightInput(it.weight ?? 1, `Weight of style ${it.title || it.name} in the blend`, "style-weight",
           (v) => { it.weight = v; scheduleEstimate(); }) : null,
         el("button", { type: "button", class: "chip-remove", "aria-label": `Remove style ${it.title || it.name}`, text: "×", onclick: () => removeStyle(i) }))));
+    }
+    // A zone's hint describes it only while it is there.
+    for (const [zone, hint] of [["#content-zone", "content-zone-hint"], ["#style-zone", "style-zone-hint"]]) {
+      if (document.getElementById(hint)) $(zone).setAttribute("aria-describedby", hint);
+      else $(zone).removeAttribute("aria-describedby");
     }
     updateStart();
   }
@@ -1204,7 +1246,7 @@
         if (input && typeof v === "string") input.value = v;
       }
       setStrengthOutput($("#strength-value"), $("#strength").value);
-      $("#fast-strength-value").textContent = `${Math.round(100 * $("#fast-strength").value)}%`;
+      setFastStrengthOutput();
       $("#sheet").checked = !!d.sheet;
       $("#advanced").open = !!d.advanced;
       setNetworkStyle(d.networkStyle ?? null);
@@ -1315,7 +1357,11 @@
     const ready = !!state.content && (state.styles.length > 0 || usesNetworkStyle() || sheetOn());
     renderSheetHint();
     const blocked = est.state === "refused" || est.state === "invalid";
-    start.disabled = !ready || blocked || !!state.starting;
+    // While its upload goes, Start keeps the focus (aria-disabled; the
+    // click waits its turn in startJob); otherwise the focus leaves it
+    // for the form's title before it is disabled.
+    setDisabled(start, !ready || blocked, $("#new-job-title"));
+    start.setAttribute("aria-disabled", state.starting ? "true" : "false");
     const busy = [...state.jobs.values()].some((j) => j.state === "running" || j.state === "queued");
     start.textContent = state.starting ? "Uploading…" : busy ? "Add to queue" : "Start";
   }
@@ -1543,6 +1589,8 @@
     delete copy.seq;
     if (type === "started") state.costs.set(job.id, []);
     upsertJob(copy);
+    // A job's end is said (a failure is, by the live card's alert).
+    if (type === "done" || type === "cancelled") notice(`Job #${job.id} ${type}.`);
   }
 
   function onProgress(d) {
@@ -1688,6 +1736,7 @@
     img.src = url;
     img.dataset.seq = String(seq);
     img.dataset.kind = kind;
+    img.alt = kind === "result" ? `Result of job #${pv.jobId}` : kind === "content" ? `Photo of job #${pv.jobId}` : `Live preview of job #${pv.jobId}`;
     img.hidden = false;
     $("#preview-empty").hidden = true;
     pv.kind = kind;
@@ -1858,7 +1907,7 @@
       $("#live-title").textContent = "Now running";
       $("#live-job").textContent = "";
       $("#live-state").hidden = true;
-      cancel.disabled = true;
+      setDisabled(cancel, true, $("#live-title"));
       $("#iteration-label").textContent = "Iteration";
       $("#iteration").textContent = "–";
       $("#its-per-s").textContent = "–";
@@ -1867,6 +1916,7 @@
       $("#eta").textContent = "–";
       $("#elapsed").textContent = "–";
       $("#progress-bar").style.width = "0%";
+      setProgressValue(0, "no job running");
       $("#scale-info").textContent = "";
       $("#frame-stat").hidden = true;
       $("#live-error").hidden = true;
@@ -1883,7 +1933,7 @@
     badge.hidden = false;
     badge.textContent = job.state;
     badge.dataset.state = job.state;
-    cancel.disabled = job.state !== "running";
+    setDisabled(cancel, job.state !== "running", $("#live-title"));
     const its = job.iterations || 0;
     $("#iteration").textContent = `${job.iteration ?? 0} / ${its}`;
     const isVideo = job.kind === "video";
@@ -1920,6 +1970,10 @@
       ? Math.min(1, ((job.frames_done || 0) + (job.state === "running" ? part : 0)) / clipFrames)
       : part;
     $("#progress-bar").style.width = `${100 * fraction}%`;
+    const percent = Math.round(100 * fraction);
+    setProgressValue(percent, job.state === "running"
+      ? `${percent}%${job.eta_s != null ? `, ${fmtTime(job.eta_s)} left` : ""}`
+      : `${percent}%, ${job.state}`);
     $("#scale-info").textContent = job.scales > 1 && job.scale ? `scale ${job.scale} of ${job.scales}` : settingsSummary(job.settings);
     const err = $("#live-error");
     const warned = (job.warnings || []).length > 0;
@@ -1929,6 +1983,13 @@
       : (warned ? `Note: ${job.warnings.join(" ")}` : "");
     if (job.has_result && job.state !== "running") previewWantResult(job.id);
     drawPlot();
+  }
+
+  // The progress bar's value as assistive technology reads it.
+  function setProgressValue(percent, text) {
+    const bar = $("#progress");
+    bar.setAttribute("aria-valuenow", String(percent));
+    bar.setAttribute("aria-valuetext", text);
   }
 
   function renderQueue() {
@@ -2036,7 +2097,10 @@
       if (sizeFromResult && !job.settings?.sheet) showSize($(".compare-result", li));
       const range = $(".compare-range", li);
       range.setAttribute("aria-label", `Job ${job.id}: reveal the photo (left) or the result (right)`);
-      const setPos = () => compare.style.setProperty("--pos", `${range.value}%`);
+      const setPos = () => {
+        compare.style.setProperty("--pos", `${range.value}%`);
+        range.setAttribute("aria-valuetext", `${range.value}% result, ${100 - range.value}% photo`);
+      };
       range.addEventListener("input", setPos);
       setPos();
       const sbs = $("[data-testid=side-by-side]", li);
@@ -2106,7 +2170,11 @@
       ta.select();
       try { ok = document.execCommand("copy"); } catch { ok = false; }
       ta.remove();
+      // Selecting the text took the focus from the button.
+      btn.focus();
     }
+    // The button's label names it; the outcome is said.
+    notice(ok ? "Command line copied." : "Could not copy the command line.");
     const old = btn.textContent;
     btn.textContent = ok ? "Copied" : "Copy failed";
     btn.dataset.copied = ok ? "true" : "false";
@@ -2152,7 +2220,7 @@
       if (adv) $("#advanced").open = true;
     }
     scheduleEstimate();
-    document.querySelector(".form-card").scrollIntoView({ behavior: "smooth", block: "start" });
+    document.querySelector(".form-card").scrollIntoView({ behavior: scrollBehavior(), block: "start" });
     // Focus follows the page to the form (the button pressed is out of view).
     $("#new-job-title").focus({ preventScroll: true });
     let content, styles, jobMask;
@@ -2222,7 +2290,7 @@
       input.addEventListener("change", () => { updateDefaults(); scheduleEstimate(); });
     }
     $("#strength").addEventListener("input", () => setStrengthOutput($("#strength-value"), $("#strength").value));
-    $("#fast-strength").addEventListener("input", () => { $("#fast-strength-value").textContent = `${Math.round(100 * $("#fast-strength").value)}%`; });
+    $("#fast-strength").addEventListener("input", () => { setFastStrengthOutput(); });
     $("#job-form").addEventListener("submit", startJob);
     // Enter in a field must not start a job (only the Start button does).
     $("#job-form").addEventListener("keydown", (e) => {
@@ -2231,6 +2299,13 @@
     $("#advanced").addEventListener("toggle", scheduleDraft);
     $("#cancel").addEventListener("click", () => { if (state.liveId !== null) cancelJob(state.liveId); });
     $("#error-close").addEventListener("click", clearError);
+    $("#error").addEventListener("keydown", (e) => { if (e.key === "Escape") clearError(); });
+    // The top bar's height, for the scroll padding that keeps a focused
+    // control from under it (it wraps in a narrow window).
+    const topbar = document.querySelector(".topbar");
+    new ResizeObserver(() => {
+      document.documentElement.style.setProperty("--topbar-height", `${topbar.offsetHeight}px`);
+    }).observe(topbar);
     window.addEventListener("resize", () => drawPlot());
     if (window.matchMedia) window.matchMedia("(prefers-color-scheme: dark)").addEventListener?.("change", () => drawPlot());
     renderChosen();
