@@ -912,6 +912,8 @@ fn fast_video_blends_along_the_flow_and_flickers_less() {
         assert!(!dir.path().join(format!("{name}.gif.stylize-work")).exists());
         let r = report(&rep);
         assert_eq!(r["frames"], 8);
+        // The blend as given (0.8 by default), not its f32's digits.
+        assert_eq!(r["blend"], if extra.is_empty() { 0.8 } else { 0.0 });
         assert_eq!(gif_frames(&out), 8);
         r["e_warp_within_shots"]["stylized"].as_f64().unwrap()
     };
