@@ -762,6 +762,11 @@ fn bad_input_gets_a_clear_error_and_no_output() {
             vec!["-c", s(&photo), "--builtin", "3", "--strength", "1.5"],
             "strength",
         ),
+        // A negative value is the value's error, not an unknown flag `-0`.
+        (
+            vec!["-c", s(&photo), "--builtin", "3", "--strength", "-0.5"],
+            "invalid --strength: -0.5 is not in [0, 1]",
+        ),
         (
             vec!["-c", s(&tiny), "--builtin", "3", "--size", "16"],
             "tiny.png is 8x16 at --size 16; the networks need at least 16 px on each side: use \
