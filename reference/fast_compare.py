@@ -5,7 +5,10 @@ onnxruntime (default session, the models of scripts/fetch-fast-models) and
 `stylize fast` get the same PNGs (cropped and resized by Pillow to W x H
 and 256 x 256, so neither resizes), and the script prints the mean and
 largest difference of each pair's outputs (pixels in [0, 1]) and how many
-are identical.
+are identical. A side that is not a multiple of 4 is reflected on the
+right and bottom up to one, and the output cut back, as stylize does
+(`stylize-feedforward/src/planar.rs`, `pad_to_multiple`): onnxruntime
+would pad it its own way and answer at the larger size.
 
     python3 reference/fast_compare.py target/release/stylize [--size 512x340] [--threads 2]
 
@@ -74,9 +77,11 @@ def main():
                 if content == style:
                     continue
                 c = np.asarray(Image.open(os.path.join(tmp, f"c_{content}.png")), np.float32)[None] / 255
+                ph, pw = -h % 4, -w % 4
+                c = np.pad(c, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="reflect")
                 feeds = {i.name: (c if i.shape[-1] == 3 else vector.reshape(1, 1, 1, -1))
                          for i in transform.get_inputs()}
-                y = transform.run(None, feeds)[0][0]
+                y = transform.run(None, feeds)[0][0][:h, :w]
                 theirs = np.floor(np.clip(y, 0, 1) * 255 + 0.5) / 255
                 out = os.path.join(tmp, f"ours_{content}_{style}.png")
                 subprocess.run([args.stylize, "fast", "-q", "-c", os.path.join(tmp, f"c_{content}.png"),
