@@ -886,7 +886,12 @@ pub struct FastArgs {
     /// How much style, 0..1: for a painting, how far the style vector moves
     /// from the photo's own toward the painting's; for a built-in style,
     /// the mix with the photo.
-    #[arg(long, value_name = "S", default_value_t = 1.0, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "S",
+        default_value_t = 1.0,
+        allow_negative_numbers = true
+    )]
     pub strength: f32,
 
     /// The output's longer side in pixels (default 512; 256 per tile with
