@@ -278,8 +278,12 @@ impl Settings {
                 Err(format!(
                     "{name} must be within {lo}..={hi} (got a number too large to hold)"
                 ))
+            } else if v.fract() == 0.0 && v.abs() < 2f64.powi(53) {
+                // A whole number (a size, a count) as it was sent:
+                // 4294967295, not its f32's 4294967300.
+                Err(format!("{name} must be within {lo}..={hi} (got {v:.0})"))
             } else {
-                // Most settings are f32: shown as one (-3.01, not
+                // Most other settings are f32: shown as one (-3.01, not
                 // -3.009999990463257).
                 Err(format!(
                     "{name} must be within {lo}..={hi} (got {})",

@@ -458,6 +458,15 @@ async fn security_checks() {
             "tv_weight must be within 0..=1000000000 (got -3.01)",
         ),
         (
+            // A whole-number setting too, not as its f32 (4294967300).
+            vec![
+                Part::File("content", "a.png", &tiny),
+                Part::Text("builtin", "udnie"),
+                Part::Text("settings", r#"{"size": 4294967295}"#),
+            ],
+            "size must be within 16..=8192 (got 4294967295)",
+        ),
+        (
             // A part's name is quoted, not echoed whole.
             vec![
                 Part::File("content", "a.png", &tiny),

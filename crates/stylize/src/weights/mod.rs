@@ -453,9 +453,19 @@ pub fn vgg_from_tensors(
     let mut convs = Vec::with_capacity(arch.conv_count());
     for (pos, want) in arch.kernel_shapes().into_iter().enumerate() {
         let Some(c) = by_position.get(&pos) else {
+            let tensor = expected_name(pos, arch);
+            // There, but not a 3x3 kernel: its shape is what is wrong.
+            if let Some(t) = tensors.iter().find(|t| t.name == tensor) {
+                return Err(Error::WeightsShape {
+                    path: path.to_path_buf(),
+                    tensor,
+                    expected: in_layout(want, layout),
+                    found: t.shape.clone(),
+                });
+            }
             return Err(Error::WeightsMissing {
                 path: path.to_path_buf(),
-                tensor: expected_name(pos, arch),
+                tensor,
                 expected: in_layout(want, layout),
             });
         };
@@ -468,6 +478,19 @@ pub fn vgg_from_tensors(
             });
         }
         let Some(bias) = c.bias else {
+            // A tensor beside the kernel that is not a vector: a bias of
+            // the wrong shape, said as such.
+            let beside = tensors.iter().find(|t| {
+                t.name != c.kernel.name && t.shape.len() != 4 && parent_key(&t.name) == c.key
+            });
+            if let Some(t) = beside {
+                return Err(Error::WeightsShape {
+                    path: path.to_path_buf(),
+                    tensor: t.name.clone(),
+                    expected: vec![want[0]],
+                    found: t.shape.clone(),
+                });
+            }
             return Err(Error::WeightsMissing {
                 path: path.to_path_buf(),
                 tensor: format!("bias of `{}`", c.kernel.name),

@@ -171,6 +171,36 @@ fn a_wrong_shape_is_named_with_both_shapes() {
     );
 }
 
+/// A kernel that is not 3x3, or a bias that is not a vector, is there
+/// with the wrong shape: said so, not "missing".
+#[test]
+fn a_kernel_or_bias_of_another_rank_is_a_wrong_shape_not_a_missing_one() {
+    let mut t = torch_names(Architecture::Vgg16);
+    let k = t
+        .iter_mut()
+        .find(|t| t.name == "features.2.weight")
+        .unwrap();
+    k.shape = vec![64, 64, 9, 1];
+    let err = vgg_from_tensors(p(), &t, KernelLayout::Oihw).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::WeightsShape { .. }), "{msg}");
+    assert!(
+        msg.contains("`features.2.weight` has shape [64, 64, 9, 1], expected [64, 64, 3, 3]"),
+        "{msg}"
+    );
+
+    let mut t = torch_names(Architecture::Vgg16);
+    let b = t.iter_mut().find(|t| t.name == "features.0.bias").unwrap();
+    b.shape = vec![8, 8];
+    let err = vgg_from_tensors(p(), &t, KernelLayout::Oihw).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::WeightsShape { .. }), "{msg}");
+    assert!(
+        msg.contains("`features.0.bias` has shape [8, 8], expected [64]"),
+        "{msg}"
+    );
+}
+
 #[test]
 fn a_value_that_is_not_finite_is_named_by_tensor() {
     for (name, bad) in [
