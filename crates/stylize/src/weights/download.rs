@@ -140,7 +140,15 @@ fn fetch_with(
         log::debug!("using cached {}", target.display());
         return Ok(target);
     }
-    std::fs::create_dir_all(cache_dir).map_err(|e| Error::io(cache_dir, e))?;
+    std::fs::create_dir_all(cache_dir).map_err(|e| {
+        // Said as the cache folder's, with the setting that moves it: the
+        // system's words alone ("File exists") do not say what was made.
+        let said = format!(
+            "cannot make the cache folder for the downloaded weights there ({e}); \
+             STYLIZE_CACHE_DIR names another"
+        );
+        Error::io(cache_dir, std::io::Error::new(e.kind(), said))
+    })?;
 
     let url = spec.url.as_str();
     let download = |reason: String, source: Option<Box<dyn std::error::Error + Send + Sync>>| {
@@ -658,6 +666,27 @@ mod tests {
         let again = fetch_cached(&s, &cache, &mut rec).expect("cached");
         assert_eq!(again, path);
         assert!(rec.starts.is_empty() && rec.finishes == 0);
+    }
+
+    /// A cache folder that cannot be made (a file is there) is said as
+    /// the cache folder's, with the setting that moves it.
+    #[test]
+    fn a_cache_folder_that_cannot_be_made_names_its_setting() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, b"not a folder").expect("write");
+        let s = spec(
+            "http://127.0.0.1:9/never.bin".to_string(),
+            &sha256_hex(&body()),
+        );
+        let err = fetch_cached(&s, &file, &mut Recorder::default()).expect_err("must fail");
+        let msg = err.to_string();
+        assert!(matches!(err, Error::Io { .. }), "{msg}");
+        assert!(
+            msg.contains("a-file: cannot make the cache folder for the downloaded weights")
+                && msg.contains("STYLIZE_CACHE_DIR names another"),
+            "{msg}"
+        );
     }
 
     #[test]
