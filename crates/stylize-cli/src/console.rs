@@ -3,16 +3,22 @@
 //! a line takes the bar away first and has it drawn again below itself,
 //! so no stale copy of the bar is left above the line (and no line is
 //! drawn over by the bar).
+//!
+//! Only a bar still running is taken away: a finished one stays where it
+//! is, with the lines written after it below, and is left alone (taking
+//! it away would clear what was written since).
 
 use std::io::Write as _;
+use std::sync::{Arc, Mutex};
 
-use indicatif::{MultiProgress, ProgressBar};
+use indicatif::{ProgressBar, WeakProgressBar};
 
-/// The bars a run draws and the lines it writes between them. Made once by
-/// `main` and handed to the jobs; clones share the same bars.
+/// The bar a run draws and the lines it writes meanwhile. Made once by
+/// `main` and handed to the jobs; clones share the same bar.
 #[derive(Clone, Default)]
 pub struct Console {
-    bars: MultiProgress,
+    /// The last bar drawn (not kept alive by this: the job owns it).
+    current: Arc<Mutex<Option<WeakProgressBar>>>,
 }
 
 impl Console {
@@ -21,21 +27,39 @@ impl Console {
         Console::default()
     }
 
-    /// `bar`, drawn through this console, so that lines written meanwhile
-    /// go above it; a hidden bar stays hidden.
+    /// `bar`, drawn through this console, so that lines written while it
+    /// runs go above it; a hidden bar stays hidden.
     pub fn draw(&self, bar: ProgressBar) -> ProgressBar {
-        if bar.is_hidden() {
-            bar
-        } else {
-            self.bars.add(bar)
+        if !bar.is_hidden() {
+            if let Ok(mut current) = self.current.lock() {
+                *current = Some(bar.downgrade());
+            }
+        }
+        bar
+    }
+
+    /// The bar to take away for a line: the last one drawn, while it runs.
+    fn running(&self) -> Option<ProgressBar> {
+        let current = self.current.lock().ok()?;
+        current
+            .as_ref()
+            .and_then(WeakProgressBar::upgrade)
+            .filter(|bar| !bar.is_finished())
+    }
+
+    /// Runs `write` with the running bar, if any, taken away.
+    fn above(&self, write: impl FnOnce()) {
+        match self.running() {
+            Some(bar) => bar.suspend(write),
+            None => write(),
         }
     }
 
-    /// Writes `line` to standard error above the bar that is drawn, if
-    /// any. A line that cannot be written (standard error closed) is
-    /// dropped, as `note!` does.
+    /// Writes `line` to standard error above the running bar, if any. A
+    /// line that cannot be written (standard error closed) is dropped, as
+    /// `note!` does.
     pub fn line(&self, line: std::fmt::Arguments<'_>) {
-        self.bars.suspend(|| {
+        self.above(|| {
             let _ = writeln!(std::io::stderr(), "{line}");
         });
     }
@@ -44,7 +68,7 @@ impl Console {
     pub fn logger(&self, logger: env_logger::Logger) -> ConsoleLogger {
         ConsoleLogger {
             logger,
-            bars: self.bars.clone(),
+            console: self.clone(),
         }
     }
 }
@@ -53,7 +77,7 @@ impl Console {
 /// ([`Console::logger`]).
 pub struct ConsoleLogger {
     logger: env_logger::Logger,
-    bars: MultiProgress,
+    console: Console,
 }
 
 impl ConsoleLogger {
@@ -71,7 +95,7 @@ impl log::Log for ConsoleLogger {
     fn log(&self, record: &log::Record<'_>) {
         // Only a record that is written takes the bar away.
         if self.logger.matches(record) {
-            self.bars.suspend(|| self.logger.log(record));
+            self.console.above(|| self.logger.log(record));
         }
     }
 

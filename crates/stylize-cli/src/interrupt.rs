@@ -42,7 +42,10 @@ impl Interrupt {
         };
         let installed = ctrlc::set_handler(move || {
             if flag.swap(true, Ordering::SeqCst) {
-                console.line(format_args!("{newline}interrupted again: quitting now"));
+                // Straight to standard error, not through the bar: what
+                // holds the bar (a loss log written to a reader that has
+                // stopped) must not hold up quitting.
+                note!("{newline}interrupted again: quitting now");
                 if let Ok(paths) = scratch.lock() {
                     for path in paths.iter() {
                         // Best effort: the process ends either way.
@@ -56,10 +59,16 @@ impl Interrupt {
                 std::process::exit(i32::from(INTERRUPTED));
             }
             if !quiet {
-                console.line(format_args!(
-                    "{newline}interrupted: stopping after the current step (press Ctrl-C again \
-                     to quit at once)"
-                ));
+                // Said above the bar from a thread of its own, so that this
+                // handler, which takes the second signal too, never waits
+                // for the bar.
+                let console = console.clone();
+                std::thread::spawn(move || {
+                    console.line(format_args!(
+                        "{newline}interrupted: stopping after the current step (press Ctrl-C \
+                         again to quit at once)"
+                    ));
+                });
             }
         });
         if let Err(e) = installed {

@@ -2487,6 +2487,14 @@ fn in_a_folder_a_snapshot_never_replaces_another_photos_painting() {
     // Each painting has its photo's size (both 64x64 here) and is its own.
     assert_ne!(painted("a.jpg"), painted("a.0001.jpg"));
     assert!(out.join("a.0002.jpg").exists());
+    // Painted, a.jpg takes no snapshots: every iteration is fine now.
+    let o = run("1", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Nor does a snapshot past the run's last iteration (3) count.
+    std::fs::remove_dir_all(&out).unwrap();
+    std::fs::rename(photos.join("a.0001.jpg"), photos.join("a.0004.jpg")).unwrap();
+    let o = run("1", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
 }
 
 /// `w` x `h`, the left half red and the right half blue.
@@ -3425,11 +3433,13 @@ fn the_working_size_is_said_and_a_large_enlargement_noted() {
 }
 
 /// What a terminal of 40 rows by 200 columns shows after `stylize ARGS`
-/// runs in it (through util-linux `script`), and the run's exit status.
-/// When `interrupt_when` appears in the output, the run is sent SIGINT
-/// (Ctrl-C). `None` where `script` is missing.
-fn on_a_terminal(args: &[String], interrupt_when: Option<&str>) -> Option<(String, bool)> {
-    if Command::new("script").arg("--version").output().is_err() {
+/// runs in it (through util-linux `script`), what was written to it, and
+/// the run's exit status. When the texts `interrupt_after` have appeared
+/// in the output, one after the other, the run is sent SIGINT (Ctrl-C).
+/// `None` where util-linux `script` is missing.
+fn on_a_terminal(args: &[String], interrupt_after: &[&str]) -> Option<(String, String, bool)> {
+    let version = Command::new("script").arg("--version").output().ok()?;
+    if !String::from_utf8_lossy(&version.stdout).contains("util-linux") {
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -3452,17 +3462,30 @@ fn on_a_terminal(args: &[String], interrupt_when: Option<&str>) -> Option<(Strin
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    if let Some(text) = interrupt_when {
+    if !interrupt_after.is_empty() {
         let started = std::time::Instant::now();
+        // Whether each text appears after the one before it.
+        let shown_in_turn = |shown: &str| {
+            let mut from = 0;
+            interrupt_after
+                .iter()
+                .all(|text| match shown[from..].find(text) {
+                    Some(at) => {
+                        from += at + text.len();
+                        true
+                    }
+                    None => false,
+                })
+        };
         loop {
             let shown = std::fs::read(&typescript).unwrap_or_default();
-            if String::from_utf8_lossy(&shown).contains(text) {
+            let shown = String::from_utf8_lossy(&shown);
+            if shown_in_turn(&shown) {
                 break;
             }
             assert!(
                 started.elapsed().as_secs() < 300 && child.try_wait().unwrap().is_none(),
-                "{text:?} never shown: {}",
-                String::from_utf8_lossy(&shown)
+                "{interrupt_after:?} never shown: {shown}"
             );
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
@@ -3472,8 +3495,13 @@ fn on_a_terminal(args: &[String], interrupt_when: Option<&str>) -> Option<(Strin
     let status = child.wait().unwrap();
     let size = |n: u16| std::num::NonZeroU16::new(n).unwrap();
     let mut terminal = vt100::Parser::new(size(40), size(200), 0);
-    terminal.process(&std::fs::read(&typescript).unwrap());
-    Some((terminal.screen().contents(), status.success()))
+    let written = std::fs::read(&typescript).unwrap();
+    terminal.process(&written);
+    Some((
+        terminal.screen().contents(),
+        String::from_utf8_lossy(&written).into_owned(),
+        status.success(),
+    ))
 }
 
 /// The lines that hold a copy of a progress bar drawn with `marker`.
@@ -3497,7 +3525,7 @@ fn on_a_terminal_messages_go_above_the_bar() {
     let epochs = args.iter().position(|a| a == "--epochs").unwrap() + 1;
     args[epochs] = "100000".to_string();
     // Interrupted once the bar has counted a few iterations.
-    let Some((screen, _)) = on_a_terminal(&args, Some("| it 3/")) else {
+    let Some((screen, _, _)) = on_a_terminal(&args, &["| it 3/"]) else {
         println!("SKIPPED on_a_terminal_messages_go_above_the_bar: no `script` (util-linux)");
         return;
     };
@@ -3543,11 +3571,41 @@ fn on_a_terminal_messages_go_above_the_bar() {
     ]
     .map(String::from)
     .to_vec();
-    let (screen, ok) = on_a_terminal(&args, None).unwrap();
+    let (screen, written, ok) = on_a_terminal(&args, &[]).unwrap();
     assert!(ok, "{screen}");
     assert!(
         screen.contains("warning: the clip's last frame does not continue into its first"),
         "{screen}"
     );
+    // The bar was drawn, and none of it is left.
+    assert!(written.contains("| ETA "), "{written}");
     assert_eq!(bars_on(&screen, "| ETA "), 0, "{screen}");
+
+    // A folder: Ctrl-C during the third photo leaves what was said about
+    // the first two on the screen (their finished bars are not taken away
+    // again, which cleared that many lines above the live bar).
+    let photos = dir.path().join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    for name in ["one.png", "two.png", "three.png"] {
+        image::open(common::asset("chelsea.jpg"))
+            .unwrap()
+            .resize(64, 64, image::imageops::FilterType::Triangle)
+            .save(photos.join(name))
+            .unwrap();
+    }
+    let mut args = vec!["image".to_string()];
+    args.extend(base_args(&dir.path().join("painted"), &weights));
+    let content = args.iter().position(|a| a == "--content").unwrap() + 1;
+    args[content] = photos.to_str().unwrap().to_string();
+    let epochs = args.iter().position(|a| a == "--epochs").unwrap() + 1;
+    args[epochs] = "40".to_string();
+    let (screen, _, _) = on_a_terminal(&args, &["[3/3]", "| it 3/"]).unwrap();
+    for said in ["[1/3]", "[2/3]", "[3/3]"] {
+        assert!(screen.contains(said), "{said}: {screen}");
+    }
+    assert_eq!(screen.matches("working at ").count(), 3, "{screen}");
+    assert!(
+        screen.contains("interrupted: stopping after the current step"),
+        "{screen}"
+    );
 }
