@@ -69,7 +69,6 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
                 .chain(cli.common.style.iter().map(PathBuf::as_path));
             check_snapshots(output, every as usize, inputs, cli.overwrite)?;
         }
-        crate::setup::check_snapshots_apart(&photos.jobs, every as usize)?;
     }
     // A photo whose painting is there was done by an earlier run.
     let (done, todo): (Vec<_>, Vec<_>) = photos
@@ -107,6 +106,11 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         None,
         crate::setup::Workers::of_run(&cli.common),
     )?;
+    if let Some(every) = cli.save_every {
+        // Snapshots are numbered on through the scales.
+        let last = config.iterations * config.scales.sizes(config.size).len();
+        crate::setup::check_snapshots_apart(&todo, &photos.jobs, every as usize, last)?;
+    }
     let fast_init = cli.common.init.as_deref().is_some_and(is_fast_init);
     let mut inert = crate::setup::inert_flags(&cli.common, &config, fast_init);
     let (save, quality_inert) =

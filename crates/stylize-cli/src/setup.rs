@@ -1110,22 +1110,29 @@ where
 /// be named like another photo's painting (`a.jpg`'s snapshot after
 /// iteration 1, `a.0001.jpg`, and the painting of the photo
 /// `a.0001.jpg`): one would replace the other, and the next run would take
-/// the snapshot for a finished painting. `jobs` are the run's (photo,
-/// painting) pairs. Both files are the run's own, so `--overwrite` does
-/// not change this.
+/// the snapshot for a finished painting. `todo` are the (photo, painting)
+/// pairs this run paints (only they take snapshots, every `every`
+/// iterations up to `last`), `all` every pair of the folder (painted
+/// before or not). Both files are the run's own, so `--overwrite` does not
+/// change this.
 ///
 /// # Errors
 /// [`Error::Parameter`] naming both photos and the file.
-pub fn check_snapshots_apart(jobs: &[(PathBuf, PathBuf)], every: usize) -> Result<(), Error> {
-    let paintings: std::collections::HashMap<&Path, &Path> = jobs
+pub fn check_snapshots_apart(
+    todo: &[(PathBuf, PathBuf)],
+    all: &[(PathBuf, PathBuf)],
+    every: usize,
+    last: usize,
+) -> Result<(), Error> {
+    let painting_of: std::collections::HashMap<&Path, &Path> = todo
         .iter()
         .map(|(photo, painting)| (painting.as_path(), photo.as_path()))
         .collect();
-    for (photo, painting) in jobs {
+    for (photo, painting) in all {
         let Some(n) = snapshot_number(painting.file_name()) else {
             continue;
         };
-        if n == 0 || !n.is_multiple_of(every.max(1)) {
+        if n == 0 || n > last || !n.is_multiple_of(every.max(1)) {
             continue;
         }
         // The painting whose snapshot would have this name: the name
@@ -1138,7 +1145,7 @@ pub fn check_snapshots_apart(jobs: &[(PathBuf, PathBuf)], every: usize) -> Resul
             continue;
         };
         let other = painting.with_file_name(format!("{base}.{}", ext.to_string_lossy()));
-        let Some(other_photo) = paintings.get(other.as_path()) else {
+        let Some(other_photo) = painting_of.get(other.as_path()) else {
             continue;
         };
         if snapshot_path(&other, n) == *painting {

@@ -278,9 +278,11 @@ impl Settings {
                 Err(format!(
                     "{name} must be within {lo}..={hi} (got a number too large to hold)"
                 ))
-            } else if v.fract() == 0.0 && v.abs() < 2f64.powi(53) {
-                // A whole number (a size, a count) as it was sent:
-                // 4294967295, not its f32's 4294967300.
+            } else if v.fract() == 0.0 && f64::from(v as f32) != v {
+                // A whole number an f32 cannot hold, so a whole-number
+                // setting's (a size, a count): as it was sent, 4294967295,
+                // not its f32's 4294967300. (An f32 setting's value is one
+                // an f32 holds, shown as below.)
                 Err(format!("{name} must be within {lo}..={hi} (got {v:.0})"))
             } else {
                 // Most other settings are f32: shown as one (-3.01, not

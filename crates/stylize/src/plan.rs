@@ -140,9 +140,15 @@ impl Planner {
             // fix, where one up to 1 fits, not a larger painting.
             let content_fits = check_fits("content", scale_at(sizes[last]).size, &layers).is_ok();
             if config.style_scale < 1.0 && content_fits {
-                if let Some(scale) =
-                    least_style_scale(config.style_scale, |s| plan_fits_with(config.size, s))
-                {
+                let least =
+                    least_style_scale(config.style_scale, |s| plan_fits_with(config.size, s));
+                // Advised only where the run then fits the memory limit
+                // too; otherwise the size is what to change.
+                let fits_memory = |scale: f32| {
+                    self.plan_sizes(content, styles, &config.clone().with_style_scale(scale))
+                        .is_ok()
+                };
+                if let Some(scale) = least.filter(|&s| fits_memory(s)) {
                     return with_style_scale_advice(e, scale);
                 }
             }
