@@ -54,11 +54,14 @@ pub fn flatten_onto(image: DynamicImage, background: [u8; 3]) -> Frame {
 /// more (Y4M's `F4294967295:1`) is not a video's rate.
 pub(crate) const MAX_FPS: u32 = 1000;
 
-/// A frame rate with both terms non-zero and at most [`MAX_FPS`], reduced
-/// by their gcd.
+/// A frame rate with both terms non-zero, at least 1/100 fps and at most
+/// [`MAX_FPS`], reduced by their gcd. The least is `--fps`'s, a frame
+/// every 100 s: a header claiming less (Y4M's `F1:4294967295`) is not a
+/// video's rate either, and would make an output hours long.
 pub(crate) fn checked_fps(fps: Fps) -> Option<Fps> {
     let (n, d) = fps;
-    if n == 0 || d == 0 || u64::from(n) > u64::from(MAX_FPS) * u64::from(d) {
+    let too_slow = u64::from(n) * 100 < u64::from(d);
+    if n == 0 || d == 0 || too_slow || u64::from(n) > u64::from(MAX_FPS) * u64::from(d) {
         return None;
     }
     let g = gcd(n, d);
@@ -92,5 +95,9 @@ mod tests {
         assert_eq!(checked_fps((1001, 1)), None);
         assert_eq!(checked_fps((u32::MAX, 1)), None);
         assert_eq!(checked_fps((u32::MAX, u32::MAX)), Some((1, 1)));
+        // A frame every 100 s is the slowest; slower is no rate.
+        assert_eq!(checked_fps((1, 100)), Some((1, 100)));
+        assert_eq!(checked_fps((1, 101)), None);
+        assert_eq!(checked_fps((1, u32::MAX)), None);
     }
 }
