@@ -272,8 +272,11 @@ pub fn human(bytes: u64) -> String {
         format!("{gib:.1} GiB")
     } else if bytes >= 1 << 20 {
         format!("{:.0} MiB", bytes as f64 / f64::from(1u32 << 20))
-    } else {
+    } else if bytes >= 1 << 10 {
         format!("{:.0} KiB", bytes as f64 / 1024.0)
+    } else {
+        // `--max-memory 1` is a byte, not "0 KiB".
+        format!("{bytes} byte{}", if bytes == 1 { "" } else { "s" })
     }
 }
 
@@ -289,8 +292,10 @@ pub fn human_apart(a: u64, b: u64) -> (String, String) {
         let gib = n as f64 / f64::from(1u32 << 30);
         if gib >= 1.0 {
             format!("{gib:.3} GiB")
-        } else {
+        } else if n >= 1 << 20 {
             format!("{:.2} MiB", n as f64 / f64::from(1u32 << 20))
+        } else {
+            format!("{n} bytes")
         }
     };
     (precise(a), precise(b))
@@ -506,6 +511,10 @@ mod tests {
             human_apart(gib, gib),
             ("1.0 GiB".to_string(), "1.0 GiB".to_string())
         );
+        assert_eq!(
+            human_apart(405_504, 405_000),
+            ("405504 bytes".to_string(), "405000 bytes".to_string())
+        );
     }
 
     /// An address-space limit (`ulimit -v 3000000`) and what is mapped,
@@ -604,6 +613,8 @@ mod tests {
         assert_eq!(human(36_864), "36 KiB");
         assert_eq!(human(150 << 20), "150 MiB");
         assert_eq!(human(3 << 29), "1.5 GiB");
+        assert_eq!(human(1), "1 byte");
+        assert_eq!(human(1000), "1000 bytes");
     }
 
     #[test]
