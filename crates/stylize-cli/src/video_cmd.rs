@@ -209,6 +209,23 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             say(warning);
         }
     }
+    // A shot's first frame starts from --init's picture, stretched to the
+    // frames' shape: said when the shapes differ, as `image` says it.
+    if let (stylize::Init::Image(start), Some(file), VideoMethod::Optimize) =
+        (&config.image.init, init_file, cli.method)
+    {
+        if stylize::stretch_distorts((start.width(), start.height()), (info.width, info.height)) {
+            say(format!(
+                "warning: --init {} is {}x{}, the frames {}x{}: it is stretched to the frames' \
+                 shape",
+                file.display(),
+                start.width(),
+                start.height(),
+                info.width,
+                info.height
+            ));
+        }
+    }
     if cli.independent {
         let ignored = crate::fast_video::linking_flags(cli);
         if !ignored.is_empty() {

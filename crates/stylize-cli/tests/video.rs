@@ -1036,6 +1036,44 @@ fn frames_scaled_up_2x_or_more_are_noted() {
     assert_eq!(frames_of(&out)[0].dimensions(), (64, 48));
 }
 
+/// An `--init` picture of another shape than the frames is stretched to
+/// theirs, and said as `image` says it; one of their shape is not.
+#[test]
+fn an_init_picture_of_another_shape_is_said_stretched() {
+    let Some(weights) = common::hed_weights("an_init_picture_of_another_shape_is_said_stretched")
+    else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("clip");
+    write_clip(&clip, 2);
+    for (shape, warned) in [((48, 64), true), ((128, 96), false)] {
+        let start = d.path().join(format!("start{}x{}.png", shape.0, shape.1));
+        image::RgbImage::from_pixel(shape.0, shape.1, image::Rgb([90, 120, 200]))
+            .save(&start)
+            .unwrap();
+        let out = d.path().join(format!("out{}.gif", shape.0));
+        let mut args: Vec<String> = args(&clip, &out, &weights)
+            .into_iter()
+            .filter(|a| a != "-q")
+            .collect();
+        args.extend(["--init".to_string(), start.display().to_string()]);
+        let it = args.iter().position(|a| a == "--iterations").unwrap() + 1;
+        args[it] = "2".to_string();
+        let o = stylize().args(&args).output().unwrap();
+        let err = stderr(&o);
+        assert!(o.status.success(), "{err}");
+        let said = format!(
+            "warning: --init {} is {}x{}, the frames 64x48: it is stretched to the frames' shape",
+            start.display(),
+            shape.0,
+            shape.1
+        );
+        assert_eq!(err.contains(&said), warned, "{err}");
+        assert_eq!(frames_of(&out).len(), 2);
+    }
+}
+
 /// `--fps` above the input's rate cannot repeat frames: the clip plays
 /// faster, and the run says so.
 #[test]
