@@ -150,7 +150,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     // a sink made and dropped leaves nothing behind. It is made on the
     // output itself, so that a folder output that is not empty is refused
     // now, not after every frame is painted.
-    drop(create_sink(&cli.output, &sink_options)?);
+    drop(create_sink(&cli.output, &sink_options).map_err(in_cli_words)?);
     let source_options = SourceOptions {
         ffmpeg: ffmpeg_from_env(),
         ..SourceOptions::default()
@@ -835,6 +835,23 @@ pub(crate) fn clip_sink(
             ..base
         },
     )
+}
+
+/// A sink's error as the command line says it: the flag, not the
+/// library's setting, that lets an earlier run's frames be replaced.
+fn in_cli_words(e: stylize_frames::FramesError) -> Box<dyn std::error::Error + Send + Sync> {
+    match e {
+        stylize_frames::FramesError::OutputFolderNotEmpty {
+            path,
+            only_frames: true,
+        } => format!(
+            "output folder {} already exists and holds an earlier run's frames: remove it, \
+             choose another, or add --overwrite to replace them",
+            path.display()
+        )
+        .into(),
+        e => e.into(),
+    }
 }
 
 /// The display times of the painted frames, where the input is an

@@ -961,7 +961,9 @@ fn a_folder_output_may_have_a_dot_in_its_name() {
     let o = again(&[]);
     assert!(!o.status.success());
     assert!(
-        stderr(&o).contains("holds an earlier run's frames") && stderr(&o).contains("--overwrite"),
+        stderr(&o).contains("holds an earlier run's frames")
+            && stderr(&o).contains("or add --overwrite to replace them")
+            && !stderr(&o).contains("SinkOptions"),
         "{}",
         stderr(&o)
     );

@@ -152,7 +152,7 @@ pub enum FramesError {
         path.display(),
         if *only_frames {
             "holds an earlier run's frames: remove it, choose another, or let them be \
-             replaced (`--overwrite` on the command line; SinkOptions::replace_frames in a program)"
+             replaced (SinkOptions::replace_frames)"
         } else {
             "is not empty: remove it or choose another"
         }

@@ -154,7 +154,7 @@ fn png_folder_output_round_trip() {
                 only_frames: true,
                 ..
             }
-        ) && err.to_string().contains("--overwrite"),
+        ) && err.to_string().contains("SinkOptions::replace_frames"),
         "{err}"
     );
     // A file where a frame folder would go: said as such.
