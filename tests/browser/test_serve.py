@@ -1274,6 +1274,14 @@ def test_keyboard_focus_stays_and_the_jobs_progress_is_announced(page, server, t
     job's end is said in the status line."""
     other = IMAGES / "udnie.jpg"
     choose_images(page, styles=(STYLE, other))
+    # Every button shown is a target of at least 24x24 px (WCAG 2.2,
+    # 2.5.8); a style's × was 20x20.
+    small = page.evaluate("""() => [...document.querySelectorAll('button')]
+        .filter(b => b.getClientRects().length > 0)
+        .map(b => { const r = b.getBoundingClientRect();
+                    return [b.id || b.className || b.textContent.trim(), r.width, r.height]; })
+        .filter(([, w, h]) => w < 24 || h < 24)""")
+    assert small == [], small
     # Removing a style by its ×: the focus goes to the next one's ×, then,
     # with none left, to the Style box.
     page.locator("#style-chosen .chip-remove").first.focus()
