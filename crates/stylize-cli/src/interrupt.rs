@@ -1,23 +1,32 @@
-//! Ctrl-C (SIGINT) and SIGTERM: the first asks the run to stop after the
-//! current iteration, keeping the work done; a second one quits at once.
+//! Ctrl-C (SIGINT), SIGTERM and SIGHUP: the first asks the run to stop
+//! after the current iteration, keeping the work done; a second one quits
+//! at once. Either way the process then ends by the signal it heard (its
+//! default action, given back), not by a plain exit status: a shell tells
+//! the two apart, and stops its loop or script only for the first, as it
+//! would had the program not caught the signal (the shell still shows
+//! `$?` as 130 for Ctrl-C).
 //!
 //! Signals reach a process, so the flag lives here in the binary and goes
 //! to the observers; the library only sees an observer that says stop.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::console::Console;
 
-/// Exit code of a run stopped by a signal (128 + SIGINT).
+/// Exit code of a run stopped by a signal where the process cannot end by
+/// the signal itself (128 + SIGINT, as a shell reports it).
 pub const INTERRUPTED: u8 = 130;
 
 /// Whether a stop was asked for.
 #[derive(Debug, Clone, Default)]
 pub struct Interrupt {
     flag: Arc<AtomicBool>,
+    /// The last signal heard (0: none, or one without a number).
+    signal: Arc<AtomicI32>,
     /// Temporary files and folders of them that quitting at once removes
     /// (the orderly stop removes them itself).
     scratch: Arc<Mutex<Vec<PathBuf>>>,
@@ -27,54 +36,102 @@ impl Interrupt {
     /// Installs the handler, which says what a first signal does unless
     /// `quiet` (a second one's quitting is said always: it explains the
     /// exit status and what was not written), on `console`, above its bar.
-    /// Where that fails (a handler already set), runs go on without one,
-    /// and a signal ends the process as it would anyway.
+    /// Where that fails, runs go on without one, and a signal ends the
+    /// process as it would anyway.
     pub fn install(quiet: bool, console: &Console) -> Self {
         let interrupt = Interrupt::default();
-        let flag = Arc::clone(&interrupt.flag);
-        let scratch = Arc::clone(&interrupt.scratch);
-        let console = console.clone();
+        let heard = {
+            let interrupt = interrupt.clone();
+            let console = console.clone();
+            move |signal: i32| interrupt.heard(signal, quiet, &console)
+        };
+        #[cfg(unix)]
+        {
+            use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+            match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+                Ok(mut signals) => {
+                    std::thread::spawn(move || {
+                        for signal in signals.forever() {
+                            heard(signal);
+                        }
+                    });
+                }
+                Err(e) => {
+                    log::warn!("cannot catch Ctrl-C ({e}); it will end the run without saving")
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        if let Err(e) = ctrlc::set_handler(move || heard(0)) {
+            log::warn!("cannot catch Ctrl-C ({e}); it will end the run without saving");
+        }
+        interrupt
+    }
+
+    /// A signal came: the first asks for the stop, a second quits now.
+    fn heard(&self, signal: i32, quiet: bool, console: &Console) {
+        self.signal.store(signal, Ordering::SeqCst);
         // On a terminal, off the line the `^C` and the bar are on.
         let newline = if std::io::stderr().is_terminal() {
             "\n"
         } else {
             ""
         };
-        let installed = ctrlc::set_handler(move || {
-            if flag.swap(true, Ordering::SeqCst) {
-                // Straight to standard error, not through the bar: what
-                // holds the bar (a loss log written to a reader that has
-                // stopped) must not hold up quitting.
-                note!("{newline}interrupted again: quitting now");
-                if let Ok(paths) = scratch.lock() {
-                    for path in paths.iter() {
-                        // Best effort: the process ends either way.
-                        let _ = if path.is_dir() {
-                            std::fs::remove_dir_all(path)
-                        } else {
-                            std::fs::remove_file(path)
-                        };
-                    }
+        if self.flag.swap(true, Ordering::SeqCst) {
+            // Straight to standard error, not through the bar: what holds
+            // the bar (a loss log written to a reader that has stopped)
+            // must not hold up quitting.
+            note!("{newline}interrupted again: quitting now");
+            if let Ok(paths) = self.scratch.lock() {
+                for path in paths.iter() {
+                    // Best effort: the process ends either way.
+                    let _ = if path.is_dir() {
+                        std::fs::remove_dir_all(path)
+                    } else {
+                        std::fs::remove_file(path)
+                    };
                 }
-                std::process::exit(i32::from(INTERRUPTED));
             }
-            if !quiet {
-                // Said above the bar from a thread of its own, so that this
-                // handler, which takes the second signal too, never waits
-                // for the bar.
-                let console = console.clone();
-                std::thread::spawn(move || {
-                    console.line(format_args!(
-                        "{newline}interrupted: stopping after the current step (press Ctrl-C \
-                         again to quit at once)"
-                    ));
-                });
-            }
-        });
-        if let Err(e) = installed {
-            log::warn!("cannot catch Ctrl-C ({e}); it will end the run without saving");
+            // No flush: the lock on standard output may be held by a
+            // write that a stopped reader blocks.
+            self.raise();
+            std::process::exit(i32::from(INTERRUPTED));
         }
-        interrupt
+        if !quiet {
+            // Said above the bar from a thread of its own, so that the
+            // signals' thread, which takes the second signal too, never
+            // waits for the bar.
+            let console = console.clone();
+            std::thread::spawn(move || {
+                console.line(format_args!(
+                    "{newline}interrupted: stopping after the current step (press Ctrl-C again \
+                     to quit at once)"
+                ));
+            });
+        }
+    }
+
+    /// Ends a run that a signal stopped: standard output flushed, then the
+    /// process ends by the last signal heard, its default action given
+    /// back. Returns only where it cannot (no signal heard, as in the
+    /// tests' stops, or no such action here): then with [`INTERRUPTED`].
+    pub fn end(&self) -> ExitCode {
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+        self.raise();
+        ExitCode::from(INTERRUPTED)
+    }
+
+    /// Ends the process by the last signal heard, if any and where it can.
+    fn raise(&self) {
+        #[cfg(unix)]
+        {
+            let signal = self.signal.load(Ordering::SeqCst);
+            if signal != 0 {
+                // Does not return for a signal that ends the process.
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+            }
+        }
     }
 
     /// Has a second signal, which quits at once, remove `path` first: a

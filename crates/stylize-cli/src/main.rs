@@ -35,7 +35,7 @@ use std::process::ExitCode;
 
 use crate::args::Command;
 use crate::console::Console;
-use crate::interrupt::{Interrupt, INTERRUPTED};
+use crate::interrupt::Interrupt;
 
 /// What a job returns: how it ended, or the error to print with its
 /// causes.
@@ -117,13 +117,13 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
-        Ok(Outcome::Interrupted) => ExitCode::from(INTERRUPTED),
+        Ok(Outcome::Interrupted) => interrupt.end(),
         Err(e) => {
             note!("error: {}", in_flags(&with_causes(&*e), &*e, job));
             // What a stop ended early (the weights' download) is an error
             // to print, and still a stop.
             if interrupt.requested() {
-                ExitCode::from(INTERRUPTED)
+                interrupt.end()
             } else {
                 ExitCode::FAILURE
             }

@@ -11,6 +11,29 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// How a stopped run ended: by the signal it heard, its default action
+/// given back, as a shell expects of a program it runs (`SIGINT`); else
+/// `exit N`.
+fn ending(status: &std::process::ExitStatus) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt as _;
+        match status.signal() {
+            Some(2) => return "SIGINT".to_string(),
+            Some(15) => return "SIGTERM".to_string(),
+            Some(n) => return format!("signal {n}"),
+            None => {}
+        }
+    }
+    status
+        .code()
+        .map_or_else(|| "no code".to_string(), |c| format!("exit {c}"))
+}
+
+/// How a run stopped by Ctrl-C ends: by SIGINT itself (a shell shows
+/// `$?` as 130); where there are no signals, with exit code 130.
+const STOPPED: &str = if cfg!(unix) { "SIGINT" } else { "exit 130" };
+
 fn stylize() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_stylize"));
     // Never touch the real cache or a user's weights setting.
@@ -578,7 +601,7 @@ fn a_folder_of_photos_is_painted_and_a_stopped_run_continues() {
     sigint(child.id());
     let o = child.wait_with_output().unwrap();
     let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert_eq!(ending(&o.status), STOPPED, "{err}");
     assert!(
         err.contains(&format!(
             "interrupted: {} not written; 1 painted in this run",
@@ -1624,7 +1647,7 @@ fn sigint_stops_the_weights_download() {
     sigint(child.id());
     let o = child.wait_with_output().unwrap();
     let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert_eq!(ending(&o.status), STOPPED, "{err}");
     assert!(err.contains("stopped, as asked; nothing was kept"), "{err}");
     let left: Vec<_> = std::fs::read_dir(&cache)
         .map(|d| d.map(|e| e.unwrap().file_name()).collect())
@@ -2065,7 +2088,7 @@ fn quitting_the_server_at_once_removes_its_files() {
     signal();
     let o = child.wait_with_output().unwrap();
     let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert_eq!(ending(&o.status), STOPPED, "{err}");
     assert!(err.contains("quitting now"), "{err}");
     assert_eq!(jobs_folders(), Vec::<String>::new());
     drop(half);
@@ -2102,6 +2125,55 @@ fn a_killed_servers_files_are_pointed_out_by_the_next() {
     );
     // The second stopped in order: only the first's folder is left.
     assert_eq!(jobs_folders(), left);
+}
+
+/// Ctrl-C in a shell's loop over photos stops the loop, not only the
+/// photo in progress: the run keeps its image so far and then ends by the
+/// signal, which tells the shell it was stopped. (Before: it exited with
+/// status 130, which a shell takes for a program that dealt with Ctrl-C
+/// itself, so the loop went on to the next photo.)
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_a_shells_loop_over_photos() {
+    use std::os::unix::process::CommandExt as _;
+    let Some(weights) = common::hed_weights("ctrl_c_stops_a_shells_loop_over_photos") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let script = format!(
+        "for n in 1 2; do '{}' image --content '{}' --style '{}' --weights '{}' --output \
+         \"$1/out$n.png\" --size 48 --iterations 100000 --save-every 1 -q; echo \"after $n\"; \
+         done; echo ended",
+        env!("CARGO_BIN_EXE_stylize"),
+        common::asset("chelsea.jpg").display(),
+        common::asset("udnie.jpg").display(),
+        weights.display()
+    );
+    // The shell and its photos' runs in a group of their own, which the
+    // signal goes to, as a terminal's Ctrl-C goes to its foreground group.
+    let child = Command::new("bash")
+        .args(["-c", &script, "loop"])
+        .arg(d)
+        .env("STYLIZE_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    wait_for_file(&d.join("out1.0003.png"), 20);
+    let kill = Command::new("kill")
+        .args(["-INT", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert_eq!(ending(&o.status), "SIGINT", "{out}{err}");
+    assert!(err.contains("interrupted after iteration"), "{err}");
+    assert!(d.join("out1.png").exists(), "{err}");
+    assert_eq!(out, "", "the loop went on: {err}");
+    assert!(!d.join("out2.png").exists() && !d.join("out2.0001.png").exists());
 }
 
 /// Ctrl-C (SIGINT) stops after the current iteration: the exit code is 130,
@@ -2171,7 +2243,7 @@ fn sigint_keeps_the_image_so_far_and_exits_130() {
     sigint(child.id());
     let o = child.wait_with_output().unwrap();
     let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert_eq!(ending(&o.status), STOPPED, "{err}");
     let rows = logged_costs(&log);
     let n = rows.len();
     assert!((20..100_000).contains(&n), "{n} rows");
@@ -2281,7 +2353,7 @@ fn sigint_leaves_an_earlier_painting_at_the_output_alone() {
     sigint(child.id());
     let o = child.wait_with_output().unwrap();
     let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert_eq!(ending(&o.status), STOPPED, "{err}");
     assert_eq!(std::fs::read(&out).unwrap(), earlier, "{err}");
     assert_eq!(std::fs::read(d.join("out-stopped.png")).unwrap(), b"taken");
     let stopped = d.join("out-stopped-2.png");
@@ -2334,7 +2406,7 @@ fn sigint_during_the_set_up_stops_it_there() {
         said.push('\n');
     }
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "{said}");
+    assert_eq!(ending(&status), STOPPED, "{said}");
     assert!(said.contains("interrupted during the set-up"), "{said}");
     assert!(said.contains("out.png is left as it was"), "{said}");
     assert!(!said.contains("it 1/"), "{said}");
@@ -3318,7 +3390,7 @@ fn a_second_sigint_quits_and_leaves_no_temporary_file() {
     }
     let o = child.wait_with_output().unwrap();
     let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert_eq!(ending(&o.status), STOPPED, "{err}");
     assert!(err.contains("interrupted again: quitting now"), "{err}");
     assert_eq!(part(), Vec::<String>::new(), "{err}");
     assert!(!d.join("costs.csv").exists() && !out.exists());
