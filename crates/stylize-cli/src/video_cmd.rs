@@ -496,15 +496,27 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         );
         Ok(Outcome::Interrupted)
     };
+    // A write that fails (a full disk) keeps the painted frames, and says
+    // so: the same command writes the clip without painting again.
+    let kept = |e: &(dyn std::error::Error + 'static)| {
+        format!(
+            "{}\n  the {} painted frame(s) are kept in {}: run the same command again to write \
+             the clip, without painting",
+            crate::with_causes(e),
+            files.len(),
+            work_dir.display()
+        )
+    };
     for f in &files {
         if interrupt.requested() {
             return stopped_writing();
         }
-        sink.write_frame(&load_image(f)?.to_rgb8())?;
+        let frame = load_image(f).map_err(|e| kept(&e))?;
+        sink.write_frame(&frame.to_rgb8()).map_err(|e| kept(&e))?;
     }
     match sink.finish() {
         Err(stylize_frames::FramesError::Stopped { .. }) => return stopped_writing(),
-        r => r?,
+        r => r.map_err(|e| kept(&e))?,
     }
     if cli.report.is_some() && files.len() < 2 {
         // The clip is complete: its work folder goes, as after a finished

@@ -1061,6 +1061,71 @@ fn frames_scaled_up_2x_or_more_are_noted() {
     assert_eq!(frames_of(&out)[0].dimensions(), (64, 48));
 }
 
+/// An ffmpeg that cannot write the video's end (a full disk: it says
+/// "Error writing trailer ..." and exits 0) fails the run: exit 1, no
+/// output, and the painted frames kept, which the same command then writes
+/// without painting. (Before: exit 0, "wrote", a few KiB no player reads
+/// under the output's name, and the frames removed.)
+#[cfg(unix)]
+#[test]
+fn a_video_ffmpeg_could_not_finish_keeps_the_frames() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let Some(weights) = common::hed_weights("a_video_ffmpeg_could_not_finish_keeps_the_frames")
+    else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("clip");
+    write_clip(&clip, 3);
+    let fake = d.path().join("ffmpeg");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\ncat > /dev/null\nfor last; do :; done\nhead -c 4096 /dev/zero > \"$last\"\n\
+         echo \"Error writing trailer of $last: No space left on device\" >&2\nexit 0\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = d.path().join("out.mkv");
+    let o = stylize()
+        .args(args(&clip, &out, &weights))
+        .env("STYLIZE_FFMPEG", &fake)
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("could not write the whole file")
+            && err.contains("No space left on device")
+            && err.contains("the 3 painted frame(s) are kept in"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    let work = d.path().join("out.mkv.stylize-work");
+    assert_eq!(
+        files_in(&work)
+            .iter()
+            .filter(|p| p.to_string_lossy().contains("frame_"))
+            .count(),
+        3
+    );
+    // With an ffmpeg that can (where the machine has one), the same command
+    // writes the clip from the frames kept.
+    if Command::new("ffmpeg").arg("-version").output().is_ok() {
+        let o = stylize()
+            .args(args(&clip, &out, &weights).iter().filter(|a| *a != "-q"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("3 from an earlier run"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(std::fs::metadata(&out).unwrap().len() > 0);
+        assert!(!work.exists());
+    }
+}
+
 /// An `--init` picture of another shape than the frames is stretched to
 /// theirs, and said as `image` says it; one of their shape is not.
 #[test]

@@ -226,8 +226,43 @@ impl FrameSink for FfmpegSink {
             }
         }
         self.stdin = None;
-        self.child.wait()?;
+        let said = self.child.wait()?;
+        // ffmpeg (5.1 at least) exits 0 when it cannot write the file's
+        // end, a full disk at `+faststart`'s rewrite or the trailer: the
+        // file is then a few KiB that no player reads. Its own words for
+        // that are a failure, so that nothing replaces the output and the
+        // frames painted are kept for the next run.
+        if let Some(line) = said.lines().find(|l| write_failed(l)) {
+            return Err(FramesError::FfmpegFailed {
+                path: self.staged.output().to_path_buf(),
+                status: "exit status 0, but it could not write the whole file".to_string(),
+                // The file it wrote is the output's staged copy: named as
+                // the output.
+                stderr: crate::ffmpeg::plain_words(line).replace(
+                    &self.staged.path().display().to_string(),
+                    &self.staged.output().display().to_string(),
+                ),
+            });
+        }
         let this = *self;
         this.staged.commit()
     }
+}
+
+/// Whether a line of ffmpeg's errors says the output file was not
+/// written whole: what it prints when a write, the trailer or the
+/// closing fails (`Error writing trailer of x.mp4: No space left on
+/// device`, `Error closing file x.mp4: ...`, `av_interleaved_write_frame():
+/// ...`).
+fn write_failed(line: &str) -> bool {
+    [
+        "Error writing trailer",
+        "Error closing file",
+        "av_interleaved_write_frame()",
+        "No space left on device",
+        "Disk quota exceeded",
+        "File too large",
+    ]
+    .iter()
+    .any(|words| line.contains(words))
 }

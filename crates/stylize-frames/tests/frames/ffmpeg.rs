@@ -75,6 +75,51 @@ fn failing_ffmpeg_leaves_nothing() {
     assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
 }
 
+/// ffmpeg 5.1 on a full disk: the frames taken, the file's end not
+/// written, "Error writing trailer of ...: No space left on device", and
+/// exit status 0. That is a failure: the output is not replaced (an
+/// earlier one stays as it was) and no staged file is left. (Before: the
+/// few KiB written replaced the output, and the run said it was written.)
+#[cfg(unix)]
+#[test]
+fn ffmpeg_that_cannot_write_the_files_end_fails_though_it_exits_0() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempdir();
+    let fake = dir.path().join("ffmpeg");
+    // Reads the frames, writes 4 KiB to its last argument, says what
+    // ffmpeg says, and exits 0.
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\ncat > /dev/null\nfor last; do :; done\nhead -c 4096 /dev/zero > \"$last\"\n\
+         echo \"Error writing trailer of $last: No space left on device\" >&2\n\
+         echo \"Error closing file $last: No space left on device\" >&2\nexit 0\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let out = out_dir.join("clip.mkv");
+    std::fs::write(&out, b"an earlier video").unwrap();
+    let options = SinkOptions {
+        ffmpeg: fake,
+        ..SinkOptions::default()
+    };
+    let result = (|| {
+        let mut sink = create_sink(&out, &options)?;
+        for f in frames(3) {
+            sink.write_frame(&f)?;
+        }
+        sink.finish()
+    })();
+    let err = result.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, FramesError::FfmpegFailed { .. }), "{text}");
+    assert!(text.contains("could not write the whole file"), "{text}");
+    assert!(text.contains("No space left on device"), "{text}");
+    assert_eq!(std::fs::read(&out).unwrap(), b"an earlier video");
+    assert_eq!(names(&out_dir), ["clip.mkv"]);
+}
+
 /// Runs ffmpeg with `args`; panics with its stderr on failure.
 fn run(ffmpeg: &Path, args: &[&str]) {
     let out = Command::new(ffmpeg)
