@@ -295,7 +295,9 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         if let Err(side) = side_outputs {
             note!("warning: {side}");
         }
-        return Err(e.into());
+        // Not lost with the error: kept elsewhere, and said where.
+        let kept = crate::rescue::rescue(&result.image, &target);
+        return Err(format!("{}\n  {kept}", crate::with_causes(&e)).into());
     }
     if let Some(dir) = &cli.dump {
         stylize::dump::write_final(dir, &result)?;

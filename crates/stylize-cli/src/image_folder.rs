@@ -312,7 +312,11 @@ impl PhotoRun<'_> {
         let (width, height) = (result.image.width(), result.image.height());
         // Flattened here for a JPEG: the folder run warned once already.
         let image = crate::progress::flattened_for(output, result.image);
-        save_image_with(&image, output, &self.save)?;
+        if let Err(e) = save_image_with(&image, output, &self.save) {
+            // Not lost with the error: kept elsewhere, and said where.
+            let kept = crate::rescue::rescue(&image, output);
+            return Err(format!("{}\n  {kept}", crate::with_causes(&e)).into());
+        }
         // Snapshots that could not be written cost only themselves.
         if let Err(e) = side {
             log::warn!("{}: {e}", input.display());

@@ -26,6 +26,7 @@ mod json_file;
 mod photo_folder;
 mod plot;
 mod progress;
+mod rescue;
 mod selection;
 mod serve_cmd;
 mod setup;

@@ -37,6 +37,10 @@ pub struct CliObserver {
     /// The first side output (log, snapshot) that could not be written:
     /// the run goes on, and [`Self::finish`] gives it after the painting.
     error: Option<Error>,
+    /// Snapshots not written: the first is said as it fails, the others
+    /// counted and said once at the end (a folder gone or a full disk
+    /// would fail every one).
+    snapshots_missed: usize,
     interrupt: Option<Interrupt>,
     /// The run's time, iteration and work done when the first iteration
     /// ended: it holds the set-up (the first evaluation's allocations, the
@@ -92,6 +96,7 @@ impl CliObserver {
             iterations_per_scale: 0,
             interrupt: None,
             error: None,
+            snapshots_missed: 0,
             pace_from: None,
         })
     }
@@ -129,6 +134,12 @@ impl CliObserver {
             } else {
                 bar.finish();
             }
+        }
+        if self.snapshots_missed > 1 {
+            note!(
+                "warning: {} snapshots in all were not written",
+                self.snapshots_missed
+            );
         }
         let mut first = self.error;
         let mut failed = |e: Error| match &first {
@@ -244,10 +255,14 @@ impl CliObserver {
                         why = format!("{why}: {c}");
                         cause = c.source();
                     }
-                    self.warn(format!(
-                        "warning: snapshot {} not written: {why}; the run goes on",
-                        path.display()
-                    ));
+                    if self.snapshots_missed == 0 {
+                        self.warn(format!(
+                            "warning: snapshot {} not written: {why}; the run goes on (later \
+                             snapshots that fail are counted at the end)",
+                            path.display()
+                        ));
+                    }
+                    self.snapshots_missed += 1;
                     self.error.get_or_insert(e);
                 }
             }

@@ -447,7 +447,8 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             // A run that failed before finishing a frame (a clip with no
             // frames, frames too small, a bad first frame) leaves no work
             // folder of its own behind: there is nothing to continue.
-            if !work_existed && work.finished() == 0 {
+            let finished = work.finished();
+            if !work_existed && finished == 0 {
                 work.remove().ok();
             }
             // A clip of unknown length (through ffmpeg) that ended before
@@ -457,6 +458,18 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
                 if name == "input" && cli.frames.is_some() && none_selected {
                     return Err(selects_none(cli, frames.index).into());
                 }
+            }
+            // Frames finished before the failure (a full disk) are kept:
+            // said, with how to go on.
+            if finished > 0 {
+                return Err(format!(
+                    "{}\n  the {} finished frame(s) are kept in {}: run the same command again \
+                     to continue from there",
+                    crate::with_causes(&e),
+                    finished,
+                    work_dir.display()
+                )
+                .into());
             }
             return Err(e.into());
         }

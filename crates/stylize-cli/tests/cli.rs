@@ -2127,6 +2127,74 @@ fn a_killed_servers_files_are_pointed_out_by_the_next() {
     assert_eq!(jobs_folders(), left);
 }
 
+/// A finished painting that cannot be written where asked (here its
+/// folder is removed during the run; a full disk is the usual cause) is
+/// not lost with the error: it is kept as a PNG in the temporary folder,
+/// and the message says where. (Before: "cannot write image", and the
+/// painting was gone.) The snapshots that fail meanwhile are said once,
+/// then counted (before: a warning at every iteration).
+#[test]
+fn a_painting_that_cannot_be_written_is_kept_in_the_temporary_folder() {
+    let Some(weights) =
+        common::hed_weights("a_painting_that_cannot_be_written_is_kept_in_the_temporary_folder")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (out_dir, tmp) = (d.join("out"), d.join("tmp"));
+    std::fs::create_dir(&out_dir).unwrap();
+    std::fs::create_dir(&tmp).unwrap();
+    let child = stylize()
+        .arg("image")
+        .arg("--content")
+        .arg(common::asset("chelsea.jpg"))
+        .args(["--style", "udnie", "--output"])
+        .arg(out_dir.join("out.png"))
+        .arg("--weights")
+        .arg(&weights)
+        .args([
+            "--size",
+            "48",
+            "--iterations",
+            "400",
+            "--save-every",
+            "1",
+            "-q",
+        ])
+        .env("TMPDIR", &tmp)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_file(&out_dir.join("out.0001.png"), 10);
+    std::fs::remove_dir_all(&out_dir).unwrap();
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("out.png: the folder"), "{err}");
+    // Each snapshot after failed too: the first said, the rest counted.
+    assert_eq!(err.matches("not written:").count(), 1, "{err}");
+    assert!(err.contains("snapshots in all were not written"), "{err}");
+    let kept: Vec<PathBuf> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?} {err}");
+    assert!(
+        err.contains(&format!(
+            "the painting is kept at {} instead",
+            kept[0].display()
+        )),
+        "{err}"
+    );
+    let name = kept[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with("stylize-out-") && name.ends_with(".png"),
+        "{name}"
+    );
+    assert_eq!(image::open(&kept[0]).unwrap().width(), 451);
+}
+
 /// Ctrl-C in a shell's loop over photos stops the loop, not only the
 /// photo in progress: the run keeps its image so far and then ends by the
 /// signal, which tells the shell it was stopped. (Before: it exited with
