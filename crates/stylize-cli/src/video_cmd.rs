@@ -131,11 +131,17 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             )
             .into());
         }
-        if cli.input.as_os_str() == "-" && cli.method == VideoMethod::Optimize {
+        // A pipe (`<(...)`, a FIFO) is read once, as standard input is.
+        let streamed = cli.input.as_os_str() == "-"
+            || cli
+                .input
+                .metadata()
+                .is_ok_and(|m| !m.is_file() && !m.is_dir());
+        if streamed && cli.method == VideoMethod::Optimize {
             return Err(Error::parameter(
                 "report",
-                "--report reads the clip a second time, which standard input cannot give; \
-                 save the clip to a file and pass that to --input",
+                "--report reads the clip a second time, which standard input or a pipe cannot \
+                 give; save the clip to a file and pass that to --input",
             )
             .into());
         }

@@ -70,6 +70,19 @@ pub enum FramesError {
         /// The file.
         path: PathBuf,
     },
+    /// An input that is a pipe or a device (a FIFO, `<(...)`, `/dev/zero`)
+    /// and not a Y4M stream: ffmpeg would open it again after its first
+    /// bytes were read, and wait for a writer that has gone.
+    #[error(
+        "{} is a pipe or a device, not a file: a video is read from a file (ffmpeg opens it \
+         again), so save it to a file first; a Y4M stream may come through a pipe or on \
+         standard input (`-i -`)",
+        path.display()
+    )]
+    NotAFile {
+        /// The input.
+        path: PathBuf,
+    },
     /// An input with no video stream (an audio file, say).
     #[error("{} has no video stream: there are no frames to read", path.display())]
     NoVideoStream {

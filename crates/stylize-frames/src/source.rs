@@ -71,9 +71,34 @@ fn open_unchecked(input: &Path, options: &SourceOptions) -> Result<Box<dyn Frame
     if meta.is_dir() {
         return Ok(Box::new(FolderSource::open(input, options)?));
     }
+    // A pipe or a device can be read once: a Y4M stream is read as it
+    // comes, as standard input is; anything else is refused before ffmpeg
+    // would open it a second time and wait.
+    if !meta.is_file() {
+        let mut file = File::open(input).map_err(FramesError::io("reading", input))?;
+        // Its first bytes, however the writer cut them, then the rest.
+        let mut head = Vec::new();
+        (&mut file)
+            .take(crate::y4m::MAGIC.len() as u64)
+            .read_to_end(&mut head)
+            .map_err(FramesError::io("reading", input))?;
+        if head != crate::y4m::MAGIC {
+            return Err(FramesError::NotAFile {
+                path: input.to_path_buf(),
+            });
+        }
+        let reader = Y4mReader::new(
+            BufReader::new(std::io::Cursor::new(head).chain(file)),
+            input,
+            None,
+            options.on_warning.clone(),
+            options.tell_streams,
+        )?;
+        return Ok(Box::new(Y4mSource::new(reader)));
+    }
     // Said plainly, not as a decoder's "unexpected end of file" or
     // ffmpeg's complaint about a header.
-    if meta.is_file() && meta.len() == 0 {
+    if meta.len() == 0 {
         return Err(FramesError::EmptyFile {
             path: input.to_path_buf(),
         });

@@ -267,3 +267,62 @@ fn every_input_is_held_to_the_frame_size_limit() {
     let mut source = open_source(&folder, &options).unwrap();
     assert!(source.next_frame().unwrap().is_some());
 }
+
+/// A named pipe (as `<(...)` gives) is read once: Y4M through it as it
+/// comes, its first bytes however the writer cut them; anything else is
+/// refused at once, where ffmpeg would have opened the pipe a second time
+/// and waited for a writer that had gone. (Before: the Y4M's header was
+/// taken for missing, and a video through a pipe hung.)
+#[cfg(unix)]
+#[test]
+fn a_pipe_gives_y4m_as_it_comes_and_refuses_anything_else() {
+    use std::io::Write as _;
+    let dir = tempdir();
+    let file = dir.path().join("clip.y4m");
+    let input = frames(3);
+    write(&file, &input, &y4m_options(Y4mChroma::C444, YuvRange::Full)).unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    let (_, want) = read_all(&file).unwrap();
+    let mkfifo = |name: &str| {
+        let fifo = dir.path().join(name);
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        made.is_ok_and(|s| s.success()).then_some(fifo)
+    };
+    let Some(fifo) = mkfifo("clip.pipe") else {
+        println!("SKIPPED: no mkfifo");
+        return;
+    };
+    let writer = {
+        let (fifo, bytes) = (fifo.clone(), bytes.clone());
+        std::thread::spawn(move || {
+            let mut pipe = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+            // The magic cut in two, then the rest.
+            pipe.write_all(&bytes[..4]).unwrap();
+            pipe.flush().unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            pipe.write_all(&bytes[4..]).unwrap();
+        })
+    };
+    let (info, back) = read_all(&fifo).unwrap();
+    writer.join().unwrap();
+    assert_eq!((info.width, info.height), (W, H));
+    assert_eq!(back, want);
+
+    let Some(other) = mkfifo("clip.mp4") else {
+        return;
+    };
+    let writer = {
+        let other = other.clone();
+        std::thread::spawn(move || {
+            let mut pipe = std::fs::OpenOptions::new().write(true).open(other).unwrap();
+            // The pipe may be closed by the reader before all is taken.
+            let _ = pipe.write_all(b"\0\0\0\x18ftypmp42 not y4m at all");
+        })
+    };
+    let err = open_source(&other, &SourceOptions::default())
+        .err()
+        .unwrap();
+    writer.join().unwrap();
+    assert!(matches!(err, FramesError::NotAFile { .. }), "{err}");
+    assert!(err.to_string().contains("save it to a file first"), "{err}");
+}
