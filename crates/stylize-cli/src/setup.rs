@@ -935,13 +935,21 @@ pub fn check_output_dir(output: &Path) -> Result<(), Error> {
         .map(drop)
         .map_err(|e| {
             if e.kind() == std::io::ErrorKind::InvalidFilename {
-                // ENAMETOOLONG (wrapped by tempfile with the path)
-                Error::io(
-                    output,
-                    std::io::Error::other(format!(
-                        "its name is too long for the file system ({name_len} bytes)"
-                    )),
-                )
+                // ENAMETOOLONG (wrapped by tempfile with the path): the
+                // name, or, for a short name, the whole path the trial
+                // file's took (PATH_MAX, 4096 bytes on Linux).
+                let why = if name_len > 200 {
+                    format!("its name is too long for the file system ({name_len} bytes)")
+                } else {
+                    let whole = std::path::absolute(dir).map_or(0, |d| {
+                        d.as_os_str().len() + 1 + name_len.max(prefix.len() + 6 + suffix.len())
+                    });
+                    format!(
+                        "its path is too long for the system ({whole} bytes from the root, with \
+                         the temporary name written first): write it in a folder nearer the root"
+                    )
+                };
+                Error::io(output, std::io::Error::other(why))
             } else {
                 // The system's reason, without the trial file's own name
                 // (tempfile appends ` at path "..."`), of no use to the user.
@@ -952,7 +960,12 @@ pub fn check_output_dir(output: &Path) -> Result<(), Error> {
                 let reason = if e.kind() == std::io::ErrorKind::NotFound {
                     format!("no file can be made in this folder ({reason})")
                 } else {
-                    reason.to_owned()
+                    // (`rot: Read-only file system` said which file.)
+                    let name = target.file_name().map_or_else(
+                        || target.display().to_string(),
+                        |n| n.to_string_lossy().into_owned(),
+                    );
+                    format!("cannot write {name} into this folder: {reason}")
                 };
                 Error::io(dir, std::io::Error::new(e.kind(), reason))
             }

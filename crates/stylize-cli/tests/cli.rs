@@ -1797,6 +1797,8 @@ fn under_an_address_space_limit_the_server_fits_both_pools() {
         .arg(env!("CARGO_BIN_EXE_stylize"))
         .args(["serve", "--port", "0", "--threads", "8", "--weights"])
         .arg(&weights)
+        // Its jobs folder, which the kill below leaves, in the test's own.
+        .env("TMPDIR", dir.path())
         // No networks there: the page offers the optimiser only.
         .arg("--models")
         .arg(dir.path())
@@ -1892,6 +1894,8 @@ fn serve_open_opens_the_page_in_the_browser() {
         .arg("--models")
         .arg(dir.path())
         .env("PATH", &path)
+        // Its jobs folder, which the kill below leaves, in the test's own.
+        .env("TMPDIR", dir.path())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
         match browser {
@@ -2938,14 +2942,30 @@ fn a_full_disk_or_read_only_folder_keeps_the_previous_output() {
         if case == "read-only" {
             assert!(sh(&["mount", "-o", "remount,ro", d]), "remount read-only");
         }
+        // The painting that cannot be written is kept in the temporary
+        // folder: this test's own.
+        let rescued = tempfile::tempdir().unwrap();
         let o = stylize()
             .args(base_args(&out, &weights))
             .args(["--threads", "2"])
+            .env("TMPDIR", rescued.path())
             .output()
             .unwrap();
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(1), "{case}: {err}");
         assert!(err.contains(reason), "{case}: {err}");
+        let kept = std::fs::read_dir(rescued.path()).unwrap().count();
+        if case == "full" {
+            assert!(err.contains("the painting is kept at"), "{err}");
+            assert_eq!(kept, 1, "{err}");
+        } else {
+            // Refused before the run: nothing painted.
+            assert!(
+                err.contains("cannot write out.png into this folder"),
+                "{err}"
+            );
+            assert_eq!(kept, 0, "{err}");
+        }
         assert_eq!(
             std::fs::read(&out).unwrap(),
             before,
