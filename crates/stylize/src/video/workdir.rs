@@ -138,6 +138,16 @@ impl WorkDir {
     /// and holds files of its own (it is not a work folder: it would be
     /// removed with them at the end of the run).
     pub fn open(dir: &Path, settings: &str) -> Result<Self> {
+        if dir.exists() && !dir.is_dir() {
+            return Err(Error::parameter(
+                "output",
+                format!(
+                    "{} is where this run keeps its finished frames, and a file is there: \
+                     move it away or choose another output",
+                    dir.display()
+                ),
+            ));
+        }
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let manifest = dir.join(MANIFEST);
         // Every name is checked, whether or not a manifest is there: a
@@ -156,12 +166,19 @@ impl WorkDir {
             let name = entry.file_name().to_string_lossy().into_owned();
             let file = entry.file_type().is_ok_and(|t| t.is_file());
             if !(file && ours(&name)) {
+                // A manifest.json that is not ours may be ours damaged:
+                // said as what it is, since the frames beside it cannot be
+                // matched to these settings without it.
+                let what = if name == MANIFEST && file {
+                    format!("{MANIFEST}, which is not this tool's (or is damaged)")
+                } else {
+                    format!("{name}, which is not one of them")
+                };
                 return Err(Error::parameter(
                     "output",
                     format!(
-                        "{} is where this run keeps its finished frames, and it holds {name}, \
-                         which is not one of them: move that folder away or choose another \
-                         output",
+                        "{} is where this run keeps its finished frames, and it holds {what}: \
+                         move that folder away or choose another output",
                         dir.display()
                     ),
                 ));
@@ -549,6 +566,13 @@ mod tests {
         let e = WorkDir::open(&dir, "a").unwrap_err().to_string();
         assert!(e.contains("important.txt"), "{e}");
         assert_eq!(std::fs::read(dir.join("important.txt")).unwrap(), b"mine");
+        // A file at the folder's name: said as such (before: "File
+        // exists (os error 17)").
+        let file = d.path().join("file.stylize-work");
+        std::fs::write(&file, b"hello").unwrap();
+        let e = WorkDir::open(&file, "a").unwrap_err().to_string();
+        assert!(e.contains("and a file is there: move it away"), "{e}");
+        assert_eq!(std::fs::read(&file).unwrap(), b"hello");
         // An empty folder, or one of an earlier run, is.
         let empty = d.path().join("empty.stylize-work");
         std::fs::create_dir(&empty).unwrap();
@@ -563,7 +587,11 @@ mod tests {
         std::fs::write(dir.join(MANIFEST), br#"{"name": "my site"}"#).unwrap();
         std::fs::write(dir.join("frame_1.png"), b"mine").unwrap();
         let e = WorkDir::open(&dir, "a").unwrap_err().to_string();
-        assert!(e.contains("which is not one of them"), "{e}");
+        assert!(
+            e.contains("which is not one of them")
+                || e.contains("manifest.json, which is not this tool's (or is damaged)"),
+            "{e}"
+        );
         assert_eq!(
             std::fs::read(dir.join(MANIFEST)).unwrap(),
             br#"{"name": "my site"}"#
