@@ -28,14 +28,27 @@ pub(crate) fn parent_dir(output: &Path) -> PathBuf {
     }
 }
 
-/// `.name.` for hidden temporary names beside `output`.
+/// `.name.` for hidden temporary names beside `output`, the name cut to
+/// [`MAX_NAME_PART`] bytes: with the random part, the extension and
+/// `.unclaimed`, a temporary's name stays within the 255 bytes file
+/// systems hold wherever the output's does.
 fn temp_prefix(output: &Path) -> String {
-    let name = output
+    let mut name = output
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    if name.len() > MAX_NAME_PART {
+        let mut end = MAX_NAME_PART;
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        name.truncate(end);
+    }
     format!(".{name}.")
 }
+
+/// The most bytes of the output's name in a temporary's.
+const MAX_NAME_PART: usize = 200;
 
 /// Random characters in a temporary's name (`tempfile`'s default).
 const RANDOM_CHARS: usize = 6;
@@ -507,6 +520,25 @@ mod tests {
             .collect();
         names.sort();
         names
+    }
+
+    /// An output whose name is as long as a file system holds (here 250
+    /// bytes, letters of two bytes among them) is staged under a name that
+    /// fits too. (Before: 234 to 241 bytes failed with "File name too
+    /// long" at the temporary's own name.)
+    #[test]
+    fn a_long_name_is_staged_under_a_name_that_fits() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let name = format!("{}{}.mp4", "é".repeat(100), "c".repeat(46));
+        assert_eq!(name.len(), 250);
+        let output = dir.path().join(&name);
+        let staged = StagedFile::new(&output, ".mp4").expect("staged");
+        let temp = staged.path().file_name().expect("name").len();
+        assert!(temp <= 255, "{temp}");
+        std::fs::write(staged.path(), b"video").expect("write");
+        staged.commit().expect("commit");
+        assert_eq!(std::fs::read(&output).expect("read"), b"video");
+        assert!(hidden(dir.path()).is_empty(), "{:?}", hidden(dir.path()));
     }
 
     #[test]
