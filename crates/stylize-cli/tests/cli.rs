@@ -2137,6 +2137,7 @@ fn a_killed_servers_files_are_pointed_out_by_the_next() {
 /// and the message says where. (Before: "cannot write image", and the
 /// painting was gone.) The snapshots that fail meanwhile are said once,
 /// then counted (before: a warning at every iteration).
+#[cfg(unix)]
 #[test]
 fn a_painting_that_cannot_be_written_is_kept_in_the_temporary_folder() {
     let Some(weights) =
