@@ -117,6 +117,13 @@ fn main() -> ExitCode {
         Command::Info(_) => "info",
     };
     match result {
+        // A stop asked for after the last step (while the result was
+        // written): the work is done, and the process still ends by the
+        // signal, so that a shell's loop stops. The server's normal end
+        // is Ctrl-C.
+        Ok(Outcome::Done) if interrupt.requested() && !matches!(cli.command, Command::Serve(_)) => {
+            interrupt.end()
+        }
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Interrupted) => interrupt.end(),
         Err(e) => {

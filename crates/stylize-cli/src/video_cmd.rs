@@ -743,6 +743,12 @@ fn settings(cli: &VideoArgs, config: &VideoConfig, stylizer: &stylize::Stylizer)
         )
     };
     let identity = |p: &Path| {
+        // A pipe (`<(...)`, a FIFO) is a stream, as standard input is: its
+        // name (`/dev/fd/63`) and time change from one run to the next, so
+        // neither counts, and each frame's digest guards what is continued.
+        if std::fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            return "a stream (a pipe or a device)".to_string();
+        }
         // The same file however it is spelled (`st.jpg`, `./st.jpg`, its
         // absolute path, a link to it).
         let canonical = std::fs::canonicalize(p);

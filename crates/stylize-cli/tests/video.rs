@@ -1126,6 +1126,66 @@ fn a_video_ffmpeg_could_not_finish_keeps_the_frames() {
     }
 }
 
+/// A clip through a named pipe is read once, as Y4M, and a stopped or
+/// kept run continues from its frames the next time: the pipe's name and
+/// time, which change from run to run, are not part of what the frames
+/// were painted from. (Before: each run through a pipe said "starting
+/// over" and removed the frames kept.)
+#[cfg(unix)]
+#[test]
+fn a_clip_through_a_pipe_continues_from_the_frames_kept() {
+    let Some(weights) = common::hed_weights("a_clip_through_a_pipe_continues_from_the_frames_kept")
+    else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("clip");
+    write_clip(&clip, 3);
+    // The clip as a Y4M stream (painted once: any Y4M will do).
+    let y4m = d.path().join("clip.y4m");
+    let o = stylize()
+        .args(args(&clip, &y4m, &weights))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = std::fs::read(&y4m).unwrap();
+    let fifo = d.path().join("clip.pipe");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        println!("SKIPPED: no mkfifo");
+        return;
+    }
+    let out = d.path().join("out.gif");
+    let run = || {
+        let writer = {
+            let (fifo, bytes) = (fifo.clone(), bytes.clone());
+            std::thread::spawn(move || {
+                use std::io::Write as _;
+                let mut pipe = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+                let _ = pipe.write_all(&bytes);
+            })
+        };
+        let o = stylize()
+            .args(args(&fifo, &out, &weights).iter().filter(|a| *a != "-q"))
+            .arg("--keep-work")
+            .output()
+            .unwrap();
+        writer.join().unwrap();
+        o
+    };
+    let o = run();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(frames_of(&out).len(), 3);
+    let o = run();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("continuing after 3 frame(s) finished by an earlier run"),
+        "{err}"
+    );
+    assert!(!err.contains("starting over"), "{err}");
+}
+
 /// An `--init` picture of another shape than the frames is stretched to
 /// theirs, and said as `image` says it; one of their shape is not.
 #[test]
