@@ -2344,3 +2344,52 @@ fn a_folders_photos_go_in_natural_order() {
         .collect();
     assert_eq!(order, ["c1.jpg", "c2.jpg", "c10.jpg"], "{}", stderr(&o));
 }
+
+/// Ctrl-C that comes once the painting is done, while it is written (here
+/// into a named pipe that nothing reads yet): the painting is written
+/// whole, and the process still ends by the signal, so that a shell's loop
+/// over photos stops there. (Before: exit 0, and the loop went on.)
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_c_while_the_result_is_written_still_ends_by_the_signal() {
+    use std::io::Read as _;
+    use std::os::unix::process::ExitStatusExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    if !Command::new("mkfifo")
+        .arg(&out)
+        .status()
+        .is_ok_and(|st| st.success())
+    {
+        println!("SKIPPED: no mkfifo");
+        return;
+    }
+    let child = fast()
+        .args(["-c", s(&common::asset("chelsea.jpg")), "--builtin", "1"])
+        .args(["-o", s(&out), "--size", "64", "-q"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Waits until the run opens the pipe to write the result, which blocks
+    // until a reader comes (`wait_for_partner`, as /proc tells).
+    let wchan = format!("/proc/{}/wchan", child.id());
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&wchan).unwrap_or_default() != "wait_for_partner" {
+        assert!(started.elapsed().as_secs() < 120, "the run never wrote");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let mut png = Vec::new();
+    std::fs::File::open(&out)
+        .unwrap()
+        .read_to_end(&mut png)
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.signal(), Some(2), "{:?}: {}", o.status, stderr(&o));
+    let painted = image::load_from_memory(&png).unwrap();
+    assert_eq!(painted.width(), 64);
+}
