@@ -21,6 +21,33 @@ use crate::console::Console;
 /// the signal itself (128 + SIGINT, as a shell reports it).
 pub const INTERRUPTED: u8 = 130;
 
+/// The signal whose second coming quits at once: Ctrl-C's (where there
+/// are no signal numbers, Ctrl-C is 0).
+#[cfg(unix)]
+const QUITS: i32 = signal_hook::consts::SIGINT;
+#[cfg(not(unix))]
+const QUITS: i32 = 0;
+
+/// The signals this process was started with ignored, as a mask (bit
+/// `n - 1` for signal `n`), as Linux tells in `/proc/self/status`; none
+/// where that cannot be read (other systems: every signal is caught).
+#[cfg(unix)]
+fn ignored_at_start() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let mask = status.lines().find_map(|l| l.strip_prefix("SigIgn:"))?;
+            u64::from_str_radix(mask.trim(), 16).ok()
+        })
+        .unwrap_or(0)
+}
+
+/// Whether `signal` is in the `mask` of [`ignored_at_start`].
+#[cfg(unix)]
+fn is_in(mask: u64, signal: i32) -> bool {
+    (1..=64).contains(&signal) && mask & (1u64 << (signal - 1)) != 0
+}
+
 /// Whether a stop was asked for.
 #[derive(Debug, Clone, Default)]
 pub struct Interrupt {
@@ -48,7 +75,17 @@ impl Interrupt {
         #[cfg(unix)]
         {
             use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-            match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+            // SIGHUP ignored at the start stays so: `nohup stylize ... &`
+            // goes on after the terminal closes. (SIGINT and SIGTERM are
+            // caught whatever the start: a script's background job starts
+            // with SIGINT ignored, and a stop asked for by a signal sent
+            // to it on purpose keeps the work.)
+            let caught = if is_in(ignored_at_start(), SIGHUP) {
+                vec![SIGINT, SIGTERM]
+            } else {
+                vec![SIGINT, SIGTERM, SIGHUP]
+            };
+            match signal_hook::iterator::Signals::new(caught) {
                 Ok(mut signals) => {
                     std::thread::spawn(move || {
                         for signal in signals.forever() {
@@ -68,16 +105,23 @@ impl Interrupt {
         interrupt
     }
 
-    /// A signal came: the first asks for the stop, a second quits now.
+    /// A signal came: the first asks for the stop, a second Ctrl-C quits
+    /// now. (Called from one thread only.)
     fn heard(&self, signal: i32, quiet: bool, console: &Console) {
-        self.signal.store(signal, Ordering::SeqCst);
         // On a terminal, off the line the `^C` and the bar are on.
         let newline = if std::io::stderr().is_terminal() {
             "\n"
         } else {
             ""
         };
-        if self.flag.swap(true, Ordering::SeqCst) {
+        if self.flag.load(Ordering::SeqCst) {
+            // Another SIGTERM or SIGHUP does not cut the orderly stop
+            // short: a terminal that hangs up sends SIGHUP twice (the
+            // shell's, then the kernel's), and the painting would be lost.
+            if signal != QUITS {
+                return;
+            }
+            self.signal.store(signal, Ordering::SeqCst);
             // Straight to standard error, not through the bar: what holds
             // the bar (a loss log written to a reader that has stopped)
             // must not hold up quitting.
@@ -97,6 +141,8 @@ impl Interrupt {
             self.raise();
             std::process::exit(i32::from(INTERRUPTED));
         }
+        self.signal.store(signal, Ordering::SeqCst);
+        self.flag.store(true, Ordering::SeqCst);
         if !quiet {
             // Said above the bar from a thread of its own, so that the
             // signals' thread, which takes the second signal too, never
@@ -157,5 +203,32 @@ impl Interrupt {
     #[cfg(test)]
     pub fn request(&self) {
         self.flag.store(true, Ordering::SeqCst);
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_ignored_at_start_are_read_from_their_mask() {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        // `nohup`'s mask: SIGHUP (1) ignored.
+        assert!(is_in(0x1, SIGHUP));
+        assert!(!is_in(0x1, SIGINT));
+        // A background job's: SIGINT (2) and SIGQUIT (3).
+        assert!(is_in(0x6, SIGINT));
+        assert!(!is_in(0x6, SIGTERM));
+        assert!(!is_in(u64::MAX, 0) && !is_in(u64::MAX, 65));
+        // This process's own mask, as /proc/self/status gives it (what it
+        // holds depends on how the tests were started).
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        if let Some(line) = status.lines().find(|l| l.starts_with("SigIgn:")) {
+            assert_eq!(
+                format!("SigIgn:\t{:016x}", ignored_at_start()),
+                line,
+                "{status}"
+            );
+        }
     }
 }

@@ -2200,6 +2200,79 @@ fn a_painting_that_cannot_be_written_is_kept_in_the_temporary_folder() {
     assert_eq!(image::open(&kept[0]).unwrap().width(), 451);
 }
 
+/// SIGHUP, as a terminal that closes sends it, twice (the shell's, then
+/// the kernel's): the run stops in order and keeps the image so far, not
+/// quitting at once as a second Ctrl-C does; and under `nohup`, which
+/// starts the run with SIGHUP ignored, it is not heard at all. (Before: the
+/// second SIGHUP quit at once and the painting was lost; `nohup stylize
+/// ... &` was stopped at logout.)
+#[cfg(target_os = "linux")]
+#[test]
+fn a_terminal_hanging_up_keeps_the_painting_and_nohup_ignores_it() {
+    use std::os::unix::process::ExitStatusExt as _;
+    let Some(weights) =
+        common::hed_weights("a_terminal_hanging_up_keeps_the_painting_and_nohup_ignores_it")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let hup = |pid: u32| {
+        let kill = Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+    };
+    // A test run under `nohup` passes SIGHUP ignored on to the runs.
+    let ignored = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+        .unwrap();
+    for nohup in [false, true] {
+        if !nohup && ignored & 1 != 0 {
+            println!("SKIPPED the hang-up: this test runs with SIGHUP ignored (nohup)");
+            continue;
+        }
+        let out = d.join(format!("out-{nohup}.png"));
+        let mut c = if nohup {
+            let mut c = Command::new("nohup");
+            c.arg(env!("CARGO_BIN_EXE_stylize"));
+            c
+        } else {
+            Command::new(env!("CARGO_BIN_EXE_stylize"))
+        };
+        c.arg("image")
+            .arg("--content")
+            .arg(common::asset("chelsea.jpg"))
+            .args(["--style", "udnie", "--output"])
+            .arg(&out)
+            .arg("--weights")
+            .arg(&weights)
+            .args(["--size", "48", "--save-every", "1", "-q"])
+            .args(["--iterations", if nohup { "40" } else { "100000" }])
+            .env("STYLIZE_LOG", "warn")
+            .stderr(std::process::Stdio::piped());
+        let child = c.spawn().unwrap();
+        wait_for_file(&d.join(format!("out-{nohup}.0003.png")), 10);
+        hup(child.id());
+        hup(child.id());
+        let o = child.wait_with_output().unwrap();
+        let err = stderr(&o);
+        if nohup {
+            assert!(o.status.success(), "{err}");
+            assert!(!err.contains("interrupted"), "{err}");
+        } else {
+            assert_eq!(o.status.signal(), Some(1), "{:?}: {err}", o.status);
+            assert!(err.contains("interrupted after iteration"), "{err}");
+            assert!(!err.contains("quitting now"), "{err}");
+        }
+        assert!(image::open(&out).is_ok(), "{err}");
+    }
+}
+
 /// Ctrl-C in a shell's loop over photos stops the loop, not only the
 /// photo in progress: the run keeps its image so far and then ends by the
 /// signal, which tells the shell it was stopped. (Before: it exited with
