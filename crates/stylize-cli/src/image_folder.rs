@@ -201,6 +201,14 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
                 // (An output folder made and left empty goes with `photos`.)
                 return Ok(Outcome::Interrupted);
             }
+            Err(e) if e.downcast_ref::<DiskFull>().is_some() => {
+                return Err(format!(
+                    "{e}\n  the disk is full: the run stops here ({painted} painted in this \
+                     run); make room and the same command continues with {}",
+                    input.display()
+                )
+                .into());
+            }
             Err(e) => {
                 failed += 1;
                 let text = crate::with_causes(&*e);
@@ -315,7 +323,12 @@ impl PhotoRun<'_> {
         if let Err(e) = save_image_with(&image, output, &self.save) {
             // Not lost with the error: kept elsewhere, and said where.
             let kept = crate::rescue::rescue(&image, output);
-            return Err(format!("{}\n  {kept}", crate::with_causes(&e)).into());
+            let text = format!("{}\n  {kept}", crate::with_causes(&e));
+            // A full disk fails every photo after: the run stops.
+            if crate::rescue::disk_full(&e) {
+                return Err(Box::new(DiskFull(text)));
+            }
+            return Err(text.into());
         }
         // Snapshots that could not be written cost only themselves.
         if let Err(e) = side {
@@ -330,3 +343,16 @@ impl PhotoRun<'_> {
         )))
     }
 }
+
+/// A painting not written for a full disk (its message says where it was
+/// kept instead): the folder's run stops, as every photo after would fail.
+#[derive(Debug)]
+struct DiskFull(String);
+
+impl std::fmt::Display for DiskFull {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DiskFull {}

@@ -11,17 +11,35 @@ use image::DynamicImage;
 /// memory, where that fails), and returns the sentence that says where,
 /// or that it could not be kept either, for the end of the error.
 pub fn rescue(image: &DynamicImage, output: &Path) -> String {
-    let stem = output
+    rescue_in(image, output, &places())
+}
+
+/// [`rescue`] into the first of `places` that takes it.
+fn rescue_in(image: &DynamicImage, output: &Path, places: &[PathBuf]) -> String {
+    let mut stem = output
         .file_stem()
         .map_or_else(|| "painting".into(), |s| s.to_string_lossy().into_owned());
+    // A name a file system holds whatever the output's length.
+    if stem.len() > MAX_STEM {
+        let mut end = MAX_STEM;
+        while !stem.is_char_boundary(end) {
+            end -= 1;
+        }
+        stem.truncate(end);
+    }
     let mut tried = Vec::new();
-    for dir in places() {
-        match keep_in(image, &dir, &stem) {
+    for dir in places {
+        match keep_in(image, dir, &stem) {
             Ok(path) => {
+                let memory = if dir == Path::new("/dev/shm") {
+                    " (in memory: it is gone when you log out or the machine restarts)"
+                } else {
+                    ""
+                };
                 return format!(
-                    "the painting is kept at {} instead: move it where you want it",
+                    "the painting is kept at {}{memory} instead: move it where you want it",
                     path.display()
-                )
+                );
             }
             Err(e) => tried.push(format!("{}: {e}", dir.display())),
         }
@@ -31,6 +49,39 @@ pub fn rescue(image: &DynamicImage, output: &Path) -> String {
         tried.join("; ")
     )
 }
+
+/// Whether `e` (or one of its causes) says the disk or the user's quota
+/// is full: what fails the next writes to the same place too.
+pub fn disk_full(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        // The system's error itself, or held by an error that says it in
+        // its message rather than as its source.
+        let io = c.downcast_ref::<std::io::Error>().or_else(|| {
+            match (
+                c.downcast_ref::<stylize::Error>(),
+                c.downcast_ref::<image::ImageError>(),
+            ) {
+                (Some(stylize::Error::Io { error, .. }), _) => Some(error),
+                (_, Some(image::ImageError::IoError(error))) => Some(error),
+                _ => None,
+            }
+        });
+        if let Some(io) = io {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            ) {
+                return true;
+            }
+        }
+        cause = c.source();
+    }
+    false
+}
+
+/// The most bytes of the output's name in the kept file's.
+const MAX_STEM: usize = 100;
 
 /// The folders tried, in order.
 fn places() -> Vec<PathBuf> {
@@ -56,7 +107,16 @@ fn keep_in(
         .into_temp_path()
         .keep()?;
     match stylize::save_image(image, &path) {
-        Ok(()) => Ok(path),
+        Ok(()) => {
+            // Readable by its owner only, as the placeholder was: a shared
+            // temporary folder is everyone's to list.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+            }
+            Ok(path)
+        }
         Err(e) => {
             let _ = std::fs::remove_file(&path);
             Err(e.into())
@@ -82,6 +142,41 @@ mod tests {
         );
         let back = image::open(&a).expect("read").to_rgb8();
         assert_eq!(back, img.to_rgb8());
+        // An output whose name is as long as file systems hold (240
+        // bytes): the kept file's name is cut to fit, and said.
+        let kept_dir = tempfile::tempdir().expect("tempdir");
+        let long = Path::new("out").join(format!("{}.png", "é".repeat(118)));
+        let said = rescue_in(&img, &long, &[kept_dir.path().to_path_buf()]);
+        let kept: Vec<PathBuf> = std::fs::read_dir(kept_dir.path())
+            .expect("read_dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        assert_eq!(kept.len(), 1, "{said}");
+        assert!(said.contains(&kept[0].display().to_string()), "{said}");
+        assert!(kept[0].file_name().expect("name").len() <= 130);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&kept[0])
+                .expect("meta")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // No folder takes it: said, with each one's reason.
+        let said = rescue_in(&img, &long, &[dir.path().join("gone")]);
+        assert!(
+            said.starts_with("it could not be kept elsewhere either ("),
+            "{said}"
+        );
+        // A full disk is told from its cause, however deep.
+        let full = stylize::Error::io(
+            Path::new("x.png"),
+            std::io::Error::from(std::io::ErrorKind::StorageFull),
+        );
+        assert!(disk_full(&full));
+        let other = stylize::Error::io(Path::new("x.png"), std::io::Error::other("no"));
+        assert!(!disk_full(&other));
         // A folder that is not there: said, nothing made.
         let gone = dir.path().join("gone");
         assert!(keep_in(&img, &gone, "out").is_err());

@@ -938,16 +938,25 @@ pub fn check_output_dir(output: &Path) -> Result<(), Error> {
                 // ENAMETOOLONG (wrapped by tempfile with the path): the
                 // name, or, for a short name, the whole path the trial
                 // file's took (PATH_MAX, 4096 bytes on Linux).
-                let why = if name_len > 200 {
-                    format!("its name is too long for the file system ({name_len} bytes)")
+                let whole = std::path::absolute(dir).map_or(0, |d| {
+                    d.as_os_str().len() + 1 + name_len.max(prefix.len() + 6 + suffix.len())
+                });
+                // The whole path past the system's limit (PATH_MAX: 4096
+                // bytes on Linux, 1024 on macOS), else the name past the
+                // file system's (255 bytes; fewer on some, such as
+                // eCryptfs's 143).
+                let path_max = if cfg!(target_os = "linux") {
+                    4096
                 } else {
-                    let whole = std::path::absolute(dir).map_or(0, |d| {
-                        d.as_os_str().len() + 1 + name_len.max(prefix.len() + 6 + suffix.len())
-                    });
+                    1024
+                };
+                let why = if whole >= path_max {
                     format!(
                         "its path is too long for the system ({whole} bytes from the root, with \
                          the temporary name written first): write it in a folder nearer the root"
                     )
+                } else {
+                    format!("its name is too long for the file system ({name_len} bytes)")
                 };
                 Error::io(output, std::io::Error::other(why))
             } else {

@@ -469,8 +469,8 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             // said, with how to go on.
             if finished > 0 {
                 return Err(format!(
-                    "{}\n  the {} finished frame(s) are kept in {}: run the same command again \
-                     to continue from there",
+                    "{}\n  the {} finished frame(s) are kept in {}: once the cause is put \
+                     right, the same command continues from there",
                     crate::with_causes(&e),
                     finished,
                     work_dir.display()
@@ -519,8 +519,8 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     // so: the same command writes the clip without painting again.
     let kept = |e: &(dyn std::error::Error + 'static)| {
         format!(
-            "{}\n  the {} painted frame(s) are kept in {}: run the same command again to write \
-             the clip, without painting",
+            "{}\n  the {} painted frame(s) are kept in {}: once the cause is put right, the \
+             same command writes the clip from them, without painting",
             crate::with_causes(e),
             files.len(),
             work_dir.display()

@@ -597,11 +597,15 @@ mod tests {
             br#"{"name": "my site"}"#
         );
         assert_eq!(std::fs::read(dir.join("frame_1.png")).unwrap(), b"mine");
-        // The manifest alone is refused too, and a name only like a
-        // frame's is not one.
+        // The manifest alone is refused too, said as not this tool's (or
+        // damaged), and a name only like a frame's is not one.
         std::fs::remove_dir(dir.join("src")).unwrap();
         std::fs::remove_file(dir.join("frame_1.png")).unwrap();
-        assert!(WorkDir::open(&dir, "a").is_err());
+        let e = WorkDir::open(&dir, "a").unwrap_err().to_string();
+        assert!(
+            e.contains("manifest.json, which is not this tool's (or is damaged)"),
+            "{e}"
+        );
         assert!(!is_frame_file("frame_1.png"));
         assert!(!is_frame_file("state_000001.txt"));
         assert!(!is_frame_file("loop_notes_000001.png"));
