@@ -202,9 +202,14 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
                 return Ok(Outcome::Interrupted);
             }
             Err(e) if e.downcast_ref::<DiskFull>().is_some() => {
+                let earlier = if failed > 0 {
+                    format!(", {failed} failed before it (see above)")
+                } else {
+                    String::new()
+                };
                 return Err(format!(
                     "{e}\n  the disk is full: the run stops here ({painted} painted in this \
-                     run); make room and the same command continues with {}",
+                     run{earlier}); make room and the same command continues with {}",
                     input.display()
                 )
                 .into());

@@ -1,6 +1,8 @@
 //! Ctrl-C (SIGINT), SIGTERM and SIGHUP: the first asks the run to stop
-//! after the current iteration, keeping the work done; a second one quits
-//! at once. Either way the process then ends by the signal it heard (its
+//! after the current iteration, keeping the work done; a second Ctrl-C
+//! quits at once (another SIGTERM or SIGHUP is let be, as a closing
+//! terminal sends SIGHUP twice). Either way the process then ends by the
+//! signal it heard (its
 //! default action, given back), not by a plain exit status: a shell tells
 //! the two apart, and stops its loop or script only for the first, as it
 //! would had the program not caught the signal (the shell still shows
@@ -173,7 +175,10 @@ impl Interrupt {
         #[cfg(unix)]
         {
             let signal = self.signal.load(Ordering::SeqCst);
-            if signal != 0 {
+            // The first process of a container (`docker run` without
+            // `--init`) is not ended by a signal it sends itself at its
+            // default action: it exits with the status instead.
+            if signal != 0 && std::process::id() != 1 {
                 // Does not return for a signal that ends the process.
                 let _ = signal_hook::low_level::emulate_default_handler(signal);
             }

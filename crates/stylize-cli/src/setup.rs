@@ -950,7 +950,12 @@ pub fn check_output_dir(output: &Path) -> Result<(), Error> {
                 } else {
                     1024
                 };
-                let why = if whole >= path_max {
+                let why = if !cfg!(unix) {
+                    // (Windows says the same of a character it refuses.)
+                    "the file system does not take this name (too long, or a character it \
+                     refuses)"
+                        .to_string()
+                } else if whole >= path_max {
                     format!(
                         "its path is too long for the system ({whole} bytes from the root, with \
                          the temporary name written first): write it in a folder nearer the root"

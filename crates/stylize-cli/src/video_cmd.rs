@@ -743,12 +743,6 @@ fn settings(cli: &VideoArgs, config: &VideoConfig, stylizer: &stylize::Stylizer)
         )
     };
     let identity = |p: &Path| {
-        // A pipe (`<(...)`, a FIFO) is a stream, as standard input is: its
-        // name (`/dev/fd/63`) and time change from one run to the next, so
-        // neither counts, and each frame's digest guards what is continued.
-        if std::fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-            return "a stream (a pipe or a device)".to_string();
-        }
         // The same file however it is spelled (`st.jpg`, `./st.jpg`, its
         // absolute path, a link to it).
         let canonical = std::fs::canonicalize(p);
@@ -778,7 +772,15 @@ fn settings(cli: &VideoArgs, config: &VideoConfig, stylizer: &stylize::Stylizer)
     let first = cli.frames.map_or(1, |(a, _)| a);
     format!(
         "{config:?} | input {} | frames from {first} fps {:?} | styles {:?} | weights {:?} | {} | threads {:?}",
-        identity(&cli.input),
+        // A clip through a pipe (`<(...)`, a FIFO) is a stream, as
+        // standard input is: its name (`/dev/fd/63`) and time change from
+        // one run to the next, so neither counts, and each frame's digest
+        // guards what is continued. (Paintings and weights are files.)
+        if std::fs::metadata(&cli.input).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            "a stream (a pipe or a device)".to_string()
+        } else {
+            identity(&cli.input)
+        },
         cli.fps,
         cli.common.style.iter().map(|p| identity(p)).collect::<Vec<_>>(),
         cli.common.weights.as_deref().map(identity),
