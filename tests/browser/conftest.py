@@ -57,8 +57,13 @@ class Server:
             "--weights", _env("STYLIZE_HED_WEIGHTS"),
             "--preview-interval-ms", "200", *extra_args,
         ]
+        # Its jobs folder in the test's own temporary folder, not the
+        # system's: one a server leaves (killed, or stopped with a job it
+        # could not end in time) goes with the test's.
+        env = {**os.environ, "TMPDIR": str(pathlib.Path(log_path).parent)}
         self.proc = subprocess.Popen(
             args, cwd=REPO, stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.DEVNULL, text=True,
+            env=env,
         )
         self.url = self._read_url()
         self.origin = self.url.rstrip("/")
