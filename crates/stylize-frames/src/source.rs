@@ -57,15 +57,7 @@ pub(crate) fn check_frame_size(path: &Path, (width, height): (u32, u32), max: u6
 /// [`open_source`] before its size check.
 fn open_unchecked(input: &Path, options: &SourceOptions) -> Result<Box<dyn FrameSource>> {
     if input.as_os_str() == "-" {
-        let stdin = std::io::stdin().lock();
-        let reader = Y4mReader::new(
-            BufReader::new(stdin),
-            input,
-            None,
-            options.on_warning.clone(),
-            options.tell_streams,
-        )?;
-        return Ok(Box::new(Y4mSource::new(reader)));
+        return y4m_source(std::io::stdin().lock(), input, None, options);
     }
     let meta = std::fs::metadata(input).map_err(FramesError::io("reading", input))?;
     if meta.is_dir() {
@@ -87,14 +79,7 @@ fn open_unchecked(input: &Path, options: &SourceOptions) -> Result<Box<dyn Frame
                 path: input.to_path_buf(),
             });
         }
-        let reader = Y4mReader::new(
-            BufReader::new(std::io::Cursor::new(head).chain(file)),
-            input,
-            None,
-            options.on_warning.clone(),
-            options.tell_streams,
-        )?;
-        return Ok(Box::new(Y4mSource::new(reader)));
+        return y4m_source(std::io::Cursor::new(head).chain(file), input, None, options);
     }
     // Said plainly, not as a decoder's "unexpected end of file" or
     // ffmpeg's complaint about a header.
@@ -106,18 +91,28 @@ fn open_unchecked(input: &Path, options: &SourceOptions) -> Result<Box<dyn Frame
     match own_format(input)? {
         Some(OwnFormat::Y4m) => {
             let file = File::open(input).map_err(FramesError::io("reading", input))?;
-            let reader = Y4mReader::new(
-                BufReader::new(file),
-                input,
-                Some(meta.len()),
-                options.on_warning.clone(),
-                options.tell_streams,
-            )?;
-            Ok(Box::new(Y4mSource::new(reader)))
+            y4m_source(file, input, Some(meta.len()), options)
         }
         Some(OwnFormat::Image(format)) => open_image(input, format, options),
         None => Ok(Box::new(FfmpegSource::open(input, options)?)),
     }
+}
+
+/// The Y4M stream `read` gives (from `input`, of `len` bytes where known).
+fn y4m_source(
+    read: impl Read + 'static,
+    input: &Path,
+    len: Option<u64>,
+    options: &SourceOptions,
+) -> Result<Box<dyn FrameSource>> {
+    let reader = Y4mReader::new(
+        BufReader::new(read),
+        input,
+        len,
+        options.on_warning.clone(),
+        options.tell_streams,
+    )?;
+    Ok(Box::new(Y4mSource::new(reader)))
 }
 
 /// A file kind `stylize-frames` decodes itself.
