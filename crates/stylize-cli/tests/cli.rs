@@ -11,25 +11,6 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// How a stopped run ended: by the signal it heard, its default action
-/// given back, as a shell expects of a program it runs (`SIGINT`); else
-/// `exit N`.
-fn ending(status: &std::process::ExitStatus) -> String {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt as _;
-        match status.signal() {
-            Some(2) => return "SIGINT".to_string(),
-            Some(15) => return "SIGTERM".to_string(),
-            Some(n) => return format!("signal {n}"),
-            None => {}
-        }
-    }
-    status
-        .code()
-        .map_or_else(|| "no code".to_string(), |c| format!("exit {c}"))
-}
-
 /// The signals this test process was started with ignored (bit `n - 1`
 /// for signal `n`; under `nohup` SIGHUP, as a script's background job
 /// SIGINT), which its children inherit; 0 where Linux's /proc is not.
@@ -42,10 +23,6 @@ fn ignored_signals() -> u64 {
         })
         .unwrap_or(0)
 }
-
-/// How a run stopped by Ctrl-C ends: by SIGINT itself (a shell shows
-/// `$?` as 130); where there are no signals, with exit code 130.
-const STOPPED: &str = if cfg!(unix) { "SIGINT" } else { "exit 130" };
 
 fn stylize() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_stylize"));
@@ -614,7 +591,7 @@ fn a_folder_of_photos_is_painted_and_a_stopped_run_continues() {
     sigint(child.id());
     let o = child.wait_with_output().unwrap();
     let err = stderr(&o);
-    assert_eq!(ending(&o.status), STOPPED, "{err}");
+    assert_eq!(common::ending(&o.status), common::STOPPED, "{err}");
     assert!(
         err.contains(&format!(
             "interrupted: {} not written; 1 painted in this run",
@@ -1660,7 +1637,7 @@ fn sigint_stops_the_weights_download() {
     sigint(child.id());
     let o = child.wait_with_output().unwrap();
     let err = stderr(&o);
-    assert_eq!(ending(&o.status), STOPPED, "{err}");
+    assert_eq!(common::ending(&o.status), common::STOPPED, "{err}");
     assert!(err.contains("stopped, as asked; nothing was kept"), "{err}");
     let left: Vec<_> = std::fs::read_dir(&cache)
         .map(|d| d.map(|e| e.unwrap().file_name()).collect())
@@ -2105,7 +2082,7 @@ fn quitting_the_server_at_once_removes_its_files() {
     signal();
     let o = child.wait_with_output().unwrap();
     let err = stderr(&o);
-    assert_eq!(ending(&o.status), STOPPED, "{err}");
+    assert_eq!(common::ending(&o.status), common::STOPPED, "{err}");
     assert!(err.contains("quitting now"), "{err}");
     assert_eq!(jobs_folders(), Vec::<String>::new());
     drop(half);
@@ -2333,7 +2310,7 @@ fn ctrl_c_stops_a_shells_loop_over_photos() {
     assert!(kill.success());
     let o = child.wait_with_output().unwrap();
     let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
-    assert_eq!(ending(&o.status), "SIGINT", "{out}{err}");
+    assert_eq!(common::ending(&o.status), "SIGINT", "{out}{err}");
     assert!(err.contains("interrupted after iteration"), "{err}");
     assert!(d.join("out1.png").exists(), "{err}");
     assert_eq!(out, "", "the loop went on: {err}");
@@ -2407,7 +2384,7 @@ fn sigint_keeps_the_image_so_far_and_exits_130() {
     sigint(child.id());
     let o = child.wait_with_output().unwrap();
     let err = stderr(&o);
-    assert_eq!(ending(&o.status), STOPPED, "{err}");
+    assert_eq!(common::ending(&o.status), common::STOPPED, "{err}");
     let rows = logged_costs(&log);
     let n = rows.len();
     assert!((20..100_000).contains(&n), "{n} rows");
@@ -2517,7 +2494,7 @@ fn sigint_leaves_an_earlier_painting_at_the_output_alone() {
     sigint(child.id());
     let o = child.wait_with_output().unwrap();
     let err = stderr(&o);
-    assert_eq!(ending(&o.status), STOPPED, "{err}");
+    assert_eq!(common::ending(&o.status), common::STOPPED, "{err}");
     assert_eq!(std::fs::read(&out).unwrap(), earlier, "{err}");
     assert_eq!(std::fs::read(d.join("out-stopped.png")).unwrap(), b"taken");
     let stopped = d.join("out-stopped-2.png");
@@ -2570,7 +2547,7 @@ fn sigint_during_the_set_up_stops_it_there() {
         said.push('\n');
     }
     let status = child.wait().unwrap();
-    assert_eq!(ending(&status), STOPPED, "{said}");
+    assert_eq!(common::ending(&status), common::STOPPED, "{said}");
     assert!(said.contains("interrupted during the set-up"), "{said}");
     assert!(said.contains("out.png is left as it was"), "{said}");
     assert!(!said.contains("it 1/"), "{said}");
@@ -3570,7 +3547,7 @@ fn a_second_sigint_quits_and_leaves_no_temporary_file() {
     }
     let o = child.wait_with_output().unwrap();
     let err = stderr(&o);
-    assert_eq!(ending(&o.status), STOPPED, "{err}");
+    assert_eq!(common::ending(&o.status), common::STOPPED, "{err}");
     assert!(err.contains("interrupted again: quitting now"), "{err}");
     assert_eq!(part(), Vec::<String>::new(), "{err}");
     assert!(!d.join("costs.csv").exists() && !out.exists());

@@ -14,29 +14,6 @@ use std::process::{Command, Output};
 
 use stylize_frames::{open_source, SourceOptions};
 
-/// How a stopped run ended: by the signal it heard, its default action
-/// given back, as a shell expects of a program it runs (`SIGINT`); else
-/// `exit N`.
-fn ending(status: &std::process::ExitStatus) -> String {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt as _;
-        match status.signal() {
-            Some(2) => return "SIGINT".to_string(),
-            Some(15) => return "SIGTERM".to_string(),
-            Some(n) => return format!("signal {n}"),
-            None => {}
-        }
-    }
-    status
-        .code()
-        .map_or_else(|| "no code".to_string(), |c| format!("exit {c}"))
-}
-
-/// How a run stopped by Ctrl-C ends: by SIGINT itself (a shell shows
-/// `$?` as 130); where there are no signals, with exit code 130.
-const STOPPED: &str = if cfg!(unix) { "SIGINT" } else { "exit 130" };
-
 fn stylize() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_stylize"));
     c.env("STYLIZE_LOG", "warn");
@@ -252,7 +229,7 @@ fn killed_or_interrupted_runs_resume_to_the_same_frames() {
             signal,
         );
         if signal == "-INT" {
-            assert_eq!(ending(&o.status), STOPPED, "{}", stderr(&o));
+            assert_eq!(common::ending(&o.status), common::STOPPED, "{}", stderr(&o));
             assert!(
                 stderr(&o).contains("run the same command again"),
                 "{}",

@@ -49,3 +49,26 @@ pub fn asset(name: &str) -> PathBuf {
         .join("../../assets/images")
         .join(name)
 }
+
+/// How a stopped run ended: by the signal it heard, its default action
+/// given back, as a shell expects of a program it runs (`SIGINT`); else
+/// `exit N`.
+pub fn ending(status: &std::process::ExitStatus) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt as _;
+        match status.signal() {
+            Some(2) => return "SIGINT".to_string(),
+            Some(15) => return "SIGTERM".to_string(),
+            Some(n) => return format!("signal {n}"),
+            None => {}
+        }
+    }
+    status
+        .code()
+        .map_or_else(|| "no code".to_string(), |c| format!("exit {c}"))
+}
+
+/// How a run stopped by Ctrl-C ends: by SIGINT itself (a shell shows
+/// `$?` as 130); where there are no signals, with exit code 130.
+pub const STOPPED: &str = if cfg!(unix) { "SIGINT" } else { "exit 130" };
