@@ -157,18 +157,14 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     }
     if let (stylize::Init::Image(start), Some(file)) = (&config.init, init_file) {
         // Stretched to the photo's shape: said when the shapes differ.
-        if stylize::stretch_distorts(
+        if let Some(warning) = crate::setup::stretch_warning(
+            "init",
+            file,
             (start.width(), start.height()),
+            "the photo",
             (content.width(), content.height()),
         ) {
-            say(format!(
-                "warning: --init {} is {}x{}, the photo {}x{}: it is stretched to the photo's shape",
-                file.display(),
-                start.width(),
-                start.height(),
-                content.width(),
-                content.height()
-            ));
+            say(warning);
         }
     }
     if cli.dump.is_some() && config.scales != Scales::Fixed(1) {
@@ -296,8 +292,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             note!("warning: {side}");
         }
         // Not lost with the error: kept elsewhere, and said where.
-        let kept = crate::rescue::rescue(&result.image, &target);
-        return Err(format!("{}\n  {kept}", crate::with_causes(&e)).into());
+        return Err(crate::rescue::rescued(&e, &result.image, &target).into());
     }
     if let Some(dir) = &cli.dump {
         stylize::dump::write_final(dir, &result)?;

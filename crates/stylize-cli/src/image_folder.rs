@@ -327,8 +327,7 @@ impl PhotoRun<'_> {
         let image = crate::progress::flattened_for(output, result.image);
         if let Err(e) = save_image_with(&image, output, &self.save) {
             // Not lost with the error: kept elsewhere, and said where.
-            let kept = crate::rescue::rescue(&image, output);
-            let text = format!("{}\n  {kept}", crate::with_causes(&e));
+            let text = crate::rescue::rescued(&e, &image, output);
             // A full disk fails every photo after: the run stops.
             if crate::rescue::disk_full(&e) {
                 return Err(Box::new(DiskFull(text)));

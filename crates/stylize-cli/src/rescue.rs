@@ -10,8 +10,18 @@ use image::DynamicImage;
 /// in the temporary folder (`$TMPDIR`, else `/tmp`; then `/dev/shm`, in
 /// memory, where that fails), and returns the sentence that says where,
 /// or that it could not be kept either, for the end of the error.
-pub fn rescue(image: &DynamicImage, output: &Path) -> String {
+fn rescue(image: &DynamicImage, output: &Path) -> String {
     rescue_in(image, output, &places())
+}
+
+/// The message for `error`, the failure to write `image` to `output`,
+/// with its causes and, on the next line, where [`rescue`] kept it.
+pub fn rescued(
+    error: &(dyn std::error::Error + 'static),
+    image: &DynamicImage,
+    output: &Path,
+) -> String {
+    format!("{}\n  {}", crate::with_causes(error), rescue(image, output))
 }
 
 /// [`rescue`] into the first of `places` that takes it.

@@ -214,14 +214,8 @@ pub fn load_mask(
     check_input("mask", path)?;
     check_decoded("mask", path, limit)?;
     let mask = stylize::PaintMask::from_image(&load_image(path)?);
-    let (mw, mh) = mask.dimensions();
-    if stylize::stretch_distorts((mw, mh), photo) {
-        say(format!(
-            "warning: --mask {} is {mw}x{mh}, {what} {}x{}: it is stretched to that shape",
-            path.display(),
-            photo.0,
-            photo.1
-        ));
+    if let Some(warning) = stretch_warning("mask", path, mask.dimensions(), what, photo) {
+        say(warning);
     }
     if mask.coverage() == 0.0 {
         say(format!(
@@ -231,6 +225,26 @@ pub fn load_mask(
         ));
     }
     Ok(mask)
+}
+
+/// The warning that the picture `file`, given as `--flag`, of `size`, is
+/// stretched to `what` (`the photo`, `the frames`) of `target` pixels;
+/// none when the shapes agree.
+pub fn stretch_warning(
+    flag: &str,
+    file: &Path,
+    (width, height): (u32, u32),
+    what: &str,
+    target: (u32, u32),
+) -> Option<String> {
+    stylize::stretch_distorts((width, height), target).then(|| {
+        format!(
+            "warning: --{flag} {} is {width}x{height}, {what} {}x{}: it is stretched to that shape",
+            file.display(),
+            target.0,
+            target.1
+        )
+    })
 }
 
 /// Refuses the image `path` (given as `--flag`) when decoded at its own

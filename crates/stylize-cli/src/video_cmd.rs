@@ -132,11 +132,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             .into());
         }
         // A pipe (`<(...)`, a FIFO) is read once, as standard input is.
-        let streamed = cli.input.as_os_str() == "-"
-            || cli
-                .input
-                .metadata()
-                .is_ok_and(|m| !m.is_file() && !m.is_dir());
+        let streamed = cli.input.as_os_str() == "-" || is_pipe(&cli.input);
         if streamed && cli.method == VideoMethod::Optimize {
             return Err(Error::parameter(
                 "report",
@@ -220,16 +216,14 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     if let (stylize::Init::Image(start), Some(file), VideoMethod::Optimize) =
         (&config.image.init, init_file, cli.method)
     {
-        if stylize::stretch_distorts((start.width(), start.height()), (info.width, info.height)) {
-            say(format!(
-                "warning: --init {} is {}x{}, the frames {}x{}: it is stretched to the frames' \
-                 shape",
-                file.display(),
-                start.width(),
-                start.height(),
-                info.width,
-                info.height
-            ));
+        if let Some(warning) = crate::setup::stretch_warning(
+            "init",
+            file,
+            (start.width(), start.height()),
+            "the frames",
+            (info.width, info.height),
+        ) {
+            say(warning);
         }
     }
     if cli.independent {
@@ -776,7 +770,7 @@ fn settings(cli: &VideoArgs, config: &VideoConfig, stylizer: &stylize::Stylizer)
         // standard input is: its name (`/dev/fd/63`) and time change from
         // one run to the next, so neither counts, and each frame's digest
         // guards what is continued. (Paintings and weights are files.)
-        if std::fs::metadata(&cli.input).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        if is_pipe(&cli.input) {
             "a stream (a pipe or a device)".to_string()
         } else {
             identity(&cli.input)
@@ -1176,6 +1170,12 @@ impl VideoObserver for VideoProgress {
             ControlFlow::Continue(())
         }
     }
+}
+
+/// Whether `path` is a pipe (`<(...)`, a FIFO) or a device: neither a
+/// file nor a folder, read once as a stream.
+fn is_pipe(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 #[cfg(test)]

@@ -3323,7 +3323,7 @@ fn an_init_image_of_another_shape_is_said_to_be_stretched() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("it is stretched to the photo's shape"),
+        stderr(&o).contains(": it is stretched to that shape"),
         "{}",
         stderr(&o)
     );

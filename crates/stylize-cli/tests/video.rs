@@ -1196,7 +1196,7 @@ fn an_init_picture_of_another_shape_is_said_stretched() {
         let err = stderr(&o);
         assert!(o.status.success(), "{err}");
         let said = format!(
-            "warning: --init {} is {}x{}, the frames 64x48: it is stretched to the frames' shape",
+            "warning: --init {} is {}x{}, the frames 64x48: it is stretched to that shape",
             start.display(),
             shape.0,
             shape.1
