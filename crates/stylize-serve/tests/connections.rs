@@ -13,32 +13,47 @@ use std::time::Duration;
 use common::*;
 use stylize_serve::ServeConfig;
 
-/// Runs the server on a free port until the returned flag is set.
-fn running(test: &str, config: ServeConfig) -> Option<(SocketAddr, Arc<AtomicBool>)> {
+/// Runs the server on a free port until the returned [`Stop`] is dropped.
+fn running(test: &str, config: ServeConfig) -> Option<(SocketAddr, Stop)> {
     running_in(test, config).map(|(addr, stop, _)| (addr, stop))
 }
 
 /// As [`running`], with the server's folder of jobs.
-fn running_in(
-    test: &str,
-    config: ServeConfig,
-) -> Option<(SocketAddr, Arc<AtomicBool>, std::path::PathBuf)> {
+fn running_in(test: &str, config: ServeConfig) -> Option<(SocketAddr, Stop, std::path::PathBuf)> {
     let server = server(test, ServeConfig { port: 0, ..config })?;
     let jobs_dir = server.jobs_dir().to_path_buf();
-    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::new(AtomicBool::new(false));
     let (addr_tx, addr_rx) = mpsc::channel();
-    let stop2 = stop.clone();
+    let (ended_tx, ended) = mpsc::channel::<()>();
+    let stop2 = flag.clone();
     std::thread::spawn(move || {
         let _ = server.run(
             1,
             move |addr| addr_tx.send(addr).expect("test waits"),
             move || stop2.load(Ordering::Relaxed),
         );
+        // The server, and with it its jobs folder, is gone.
+        drop(ended_tx);
     });
     let addr = addr_rx
         .recv_timeout(Duration::from_secs(60))
         .expect("listening");
-    Some((addr, stop, jobs_dir))
+    Some((addr, Stop { flag, ended }, jobs_dir))
+}
+
+/// A running server's stop: dropped, it stops the server and waits (a
+/// minute at most) until the server has removed its jobs folder, which a
+/// test binary that exits first would leave in the temporary folder.
+struct Stop {
+    flag: Arc<AtomicBool>,
+    ended: mpsc::Receiver<()>,
+}
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        self.flag.store(true, Ordering::Relaxed);
+        let _ = self.ended.recv_timeout(Duration::from_secs(60));
+    }
 }
 
 /// The head of `POST /api/jobs` from this server's page, for a form of
@@ -145,7 +160,7 @@ fn a_client_stalled_in_its_headers_is_cut_off() {
     // The server still answers.
     let answer = info(addr);
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    stop.store(true, Ordering::Relaxed);
+    drop(stop);
 }
 
 #[test]
@@ -178,7 +193,7 @@ fn connections_past_the_cap_wait_for_one_to_close() {
         closed(&mut idle),
         "a second connection was served while the first was open"
     );
-    stop.store(true, Ordering::Relaxed);
+    drop(stop);
 }
 
 #[test]
@@ -198,7 +213,7 @@ fn an_event_stream_outlives_the_header_timeout() {
     // progress, not a request waiting for its headers.
     std::thread::sleep(Duration::from_secs(3));
     assert!(!closed(&mut events), "the event stream was cut off");
-    stop.store(true, Ordering::Relaxed);
+    drop(stop);
 }
 
 #[test]
@@ -222,7 +237,7 @@ fn event_streams_may_take_only_half_the_connections() {
     // Requests are still answered.
     let answer = info(addr);
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    stop.store(true, Ordering::Relaxed);
+    drop(stop);
 }
 
 #[test]
@@ -261,7 +276,7 @@ fn a_client_that_stops_reading_a_response_is_cut_off() {
     // Others are still served.
     let answer = info(addr);
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    stop.store(true, Ordering::Relaxed);
+    drop(stop);
 }
 
 /// A client that hangs up while its upload is decoded leaves nothing: the
@@ -335,7 +350,7 @@ fn a_client_that_hangs_up_during_decoding_leaves_no_folder() {
     }
     watching.store(false, Ordering::Relaxed);
     watcher.join().expect("the watcher");
-    stop.store(true, Ordering::Relaxed);
+    drop(stop);
 }
 
 /// An upload that keeps arriving a byte at a time is answered 408 once
@@ -376,7 +391,7 @@ fn an_upload_trickling_in_is_cut_off_at_its_deadline() {
     assert!(said.contains("took longer than 3 s"), "{said}");
     assert!(start.elapsed() < Duration::from_secs(15));
     let _ = trickle.join();
-    stop.store(true, Ordering::Relaxed);
+    drop(stop);
 }
 
 /// Past the cap on uploads read at once, an upload waits, unread, until
@@ -422,7 +437,7 @@ fn uploads_past_the_cap_wait_for_one_to_end() {
         closed(&mut stalled),
         "a second upload was read while the first was"
     );
-    stop.store(true, Ordering::Relaxed);
+    drop(stop);
 }
 
 /// An estimate whose body stops coming is answered 408 when its idle time
@@ -451,5 +466,5 @@ fn an_estimate_whose_body_stalls_is_answered_408() {
     assert!(said.starts_with("HTTP/1.1 408"), "{said}");
     assert!(said.contains("the upload stalled"), "{said}");
     assert!(start.elapsed() < Duration::from_secs(15));
-    stop.store(true, Ordering::Relaxed);
+    drop(stop);
 }
