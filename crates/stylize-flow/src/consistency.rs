@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use crate::error::FlowError;
 use crate::flow::{same_size, Flow};
-use crate::image::sample_clamped;
+use crate::image::{sample_clamped, GrayImage};
 
 /// Per-pixel weights on frame A's grid: 1 where `forward` (A to B) can be
 /// trusted, 0 where it cannot. With `w` the forward flow at `x` and
@@ -51,6 +51,64 @@ pub fn consistency(forward: &Flow, backward: &Flow) -> Result<Vec<f32>, FlowErro
         }
     });
     Ok(out)
+}
+
+/// The largest difference of grey levels (on the 0..255 scale of
+/// [`GrayImage`]) between a pixel and where the flow takes it that
+/// [`carried_consistency`] still trusts.
+///
+/// A cut or fade to black or white, a flash, changes most pixels by far
+/// more. Within a shot a pixel changes by less, except where the flow is
+/// wrong: in the real clips' shots (`bikes.mp4`, `bigbuckbunny.mp4`,
+/// `carphone_pristine.mp4`, `examples/cut_fractions.rs`) this test alone
+/// turns down a few per cent of the pixels the flow tests trust.
+pub const BRIGHTNESS_TOLERANCE: f32 = 40.0;
+
+/// [`consistency`], with one more test on the frames themselves: a pixel
+/// of `a` also gets 0 where its grey level and `b`'s where the forward
+/// flow takes it (bilinearly sampled) differ by more than
+/// [`BRIGHTNESS_TOLERANCE`]. What is carried from `b` to `a` along the
+/// flow is trusted only where it looks the same: between two frames
+/// without texture (a cut or fade to black, a flat sky turning white) DIS
+/// finds no motion either way, which the flow tests alone take for a
+/// still scene.
+///
+/// # Errors
+/// As [`consistency`]; [`FlowError::SizeMismatch`] when a frame is not the
+/// flows' size.
+pub fn carried_consistency(
+    a: &GrayImage,
+    b: &GrayImage,
+    forward: &Flow,
+    backward: &Flow,
+) -> Result<Vec<f32>, FlowError> {
+    let mut c = consistency(forward, backward)?;
+    let (w, h) = (forward.width, forward.height);
+    for image in [a, b] {
+        if (image.width(), image.height()) != (w, h) {
+            return Err(FlowError::SizeMismatch {
+                a_width: w,
+                a_height: h,
+                b_width: image.width(),
+                b_height: image.height(),
+            });
+        }
+    }
+    let (fu, fv) = (&forward.u, &forward.v);
+    let (a, b) = (a.data(), b.data());
+    c.par_chunks_mut(w.max(1)).enumerate().for_each(|(y, row)| {
+        for (x, o) in row.iter_mut().enumerate() {
+            if *o == 0.0 {
+                continue;
+            }
+            let q = y * w + x;
+            let there = sample_clamped(b, w, h, x as f32 + fu[q], y as f32 + fv[q]);
+            if (a[q] - there).abs() > BRIGHTNESS_TOLERANCE {
+                *o = 0.0;
+            }
+        }
+    });
+    Ok(c)
 }
 
 /// The backward flow bilinearly sampled where the forward flow `(u, v)`
@@ -110,6 +168,63 @@ mod tests {
             }
         }
         (fwd, bwd)
+    }
+
+    /// A bright square on a darker background, at `x0..x0 + 8` and rows
+    /// `8..16`, on `moving_square`'s grid.
+    fn square_frame(x0: usize, background: f32) -> GrayImage {
+        let (w, h) = (32, 24);
+        let data = (0..w * h)
+            .map(|q| {
+                let (x, y) = (q % w, q / w);
+                if (8..16).contains(&y) && (x0..x0 + 8).contains(&x) {
+                    200.0
+                } else {
+                    background
+                }
+            })
+            .collect();
+        GrayImage::new(w, h, data).unwrap()
+    }
+
+    #[test]
+    fn carried_consistency_also_turns_down_changed_grey_levels() {
+        let (fwd, bwd) = moving_square();
+        let flows_alone = consistency(&fwd, &bwd).unwrap();
+        // Frames that move as the flows say: the flow tests decide.
+        let (a, b) = (square_frame(8, 50.0), square_frame(12, 50.0));
+        assert_eq!(
+            carried_consistency(&a, &b, &fwd, &bwd).unwrap(),
+            flows_alone
+        );
+        // The background of B darker by less than the tolerance: the same.
+        let dim = square_frame(12, 50.0 - (BRIGHTNESS_TOLERANCE - 5.0));
+        assert_eq!(
+            carried_consistency(&a, &dim, &fwd, &bwd).unwrap(),
+            flows_alone
+        );
+        // By more: the background is not carried, the square still is.
+        let dark = square_frame(12, 50.0 - (BRIGHTNESS_TOLERANCE + 5.0));
+        let c = carried_consistency(&a, &dark, &fwd, &bwd).unwrap();
+        let w = fwd.width;
+        assert_eq!(c[2 * w + 2], 0.0);
+        assert_eq!(c[12 * w + 12], 1.0);
+        // Two frames without texture, one black and one white: no motion
+        // either way, which the flow tests alone trust everywhere.
+        let still = Flow::zeros(w, fwd.height);
+        let flat = |v: f32| GrayImage::new(w, fwd.height, vec![v; w * fwd.height]).unwrap();
+        assert!(consistency(&still, &still)
+            .unwrap()
+            .iter()
+            .all(|v| *v == 1.0));
+        let cut = carried_consistency(&flat(0.0), &flat(255.0), &still, &still).unwrap();
+        assert!(cut.iter().all(|v| *v == 0.0));
+        // A frame of another size than the flows is refused.
+        let small = GrayImage::new(4, 4, vec![0.0; 16]).unwrap();
+        assert!(matches!(
+            carried_consistency(&a, &small, &fwd, &bwd),
+            Err(FlowError::SizeMismatch { .. })
+        ));
     }
 
     #[test]

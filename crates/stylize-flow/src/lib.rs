@@ -79,7 +79,7 @@ mod warp;
 mod warp_error;
 mod workspace;
 
-pub use consistency::consistency;
+pub use consistency::{carried_consistency, consistency, BRIGHTNESS_TOLERANCE};
 pub use dis::{dis_flow, DisFlow};
 pub use error::FlowError;
 pub use flicker_meter::{ClipFlicker, Flicker, FlickerMeter};
