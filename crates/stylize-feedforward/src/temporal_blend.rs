@@ -4,8 +4,9 @@
 //! weights), so strokes stay on the objects instead of shimmering.
 //!
 //! `out_t = net_t + b c (warp(out_{t-1}) - net_t)`, with `c` the
-//! consistency weight of each pixel (0 at disocclusions, motion boundaries
-//! and pixels that left the frame) and `b` the blend. The warp follows the
+//! consistency weight of each pixel (0 at disocclusions, motion boundaries,
+//! pixels that left the frame and pixels whose grey level the flow does
+//! not carry: [`carried_consistency`]) and `b` the blend. The warp follows the
 //! frame's flow to the previous one averaged with the reversed flow from
 //! it where the two agree ([`symmetric_flow`]), which is more accurate
 //! than either. With `b < 1` a consistent pixel still takes `1 - b` of
@@ -14,7 +15,8 @@
 
 use image::Rgb32FImage;
 use stylize_flow::{
-    consistency, symmetric_flow, warp_bilinear, DisFlow, DisParams, GrayImage, CUT_THRESHOLD,
+    carried_consistency, symmetric_flow, warp_bilinear, DisFlow, DisParams, GrayImage,
+    CUT_THRESHOLD,
 };
 
 use crate::error::{Error, Result};
@@ -172,7 +174,7 @@ impl TemporalBlend {
             {
                 let here_to_past = self.flow.calc(&grey, &prev.grey)?;
                 let past_to_here = self.flow.calc(&prev.grey, &grey)?;
-                let c = consistency(&here_to_past, &past_to_here)?;
+                let c = carried_consistency(&grey, &prev.grey, &here_to_past, &past_to_here)?;
                 let share = c.iter().map(|&v| f64::from(v)).sum::<f64>() / c.len().max(1) as f64;
                 if share < self.cut_threshold {
                     Err(Some(share))
@@ -321,6 +323,22 @@ mod tests {
         assert!(joined.next(&pattern(8), Rgb32FImage::new(8, 8)).is_err());
         let (_, link) = joined.next(&pattern(8), paint(0.5)).unwrap();
         assert!(matches!(link, FrameLink::Blended(_)), "{link:?}");
+    }
+
+    /// A cut between frames without texture (white to black): the flow
+    /// finds no motion either way, and only the grey levels tell the cut.
+    #[test]
+    fn a_cut_to_black_starts_afresh() {
+        let mut blend = TemporalBlend::with_defaults().unwrap();
+        let flat = |v: f32| Rgb32FImage::from_pixel(64, 48, image::Rgb([v, v, v]));
+        blend.next(&flat(1.0), flat(0.8)).unwrap();
+        let (out, link) = blend.next(&flat(0.0), flat(0.1)).unwrap();
+        assert!(matches!(link, FrameLink::Fresh(Some(_))), "{link:?}");
+        assert_eq!(out, flat(0.1));
+        // The black frame again: still, and carried.
+        let (out, link) = blend.next(&flat(0.0), flat(0.2)).unwrap();
+        assert!(matches!(link, FrameLink::Blended(_)), "{link:?}");
+        assert!(out.pixels().all(|p| p[0] < 0.2), "pulled toward 0.1");
     }
 
     #[test]

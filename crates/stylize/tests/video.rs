@@ -139,6 +139,40 @@ fn cuts_start_fresh_later_frames_start_warm_and_resume_is_exact() {
     assert_eq!(other.finished(), 0);
 }
 
+/// A cut to black and back: frames without texture give the flow no
+/// motion either way, so only their grey levels tell the cuts. The black
+/// frames start a shot of their own and are painted dark, not as the
+/// photo before them.
+#[test]
+fn a_cut_to_black_and_back_starts_a_shot_each_time() {
+    let Some(s) = common::real_stylizer("a_cut_to_black_and_back") else {
+        return;
+    };
+    let photo = chelsea();
+    let black = DynamicImage::new_rgb8(96, 64);
+    let frames = vec![
+        photo.crop_imm(20, 10, 96, 64),
+        photo.crop_imm(23, 10, 96, 64),
+        black.clone(),
+        black,
+        photo.crop_imm(26, 10, 96, 64),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let mut work = WorkDir::open(tmp.path(), "cut to black").unwrap();
+    let mut rec = Record::default();
+    let summary = paint(&s, &frames, &config(), &mut work, &mut rec);
+    assert_eq!(summary.shot_starts, vec![0, 2, 4], "{:?}", rec.infos);
+    let mean = |f: &std::path::Path| {
+        let img = load_image(f).unwrap().to_rgb8();
+        img.as_raw().iter().map(|v| f64::from(*v)).sum::<f64>() / img.as_raw().len() as f64
+    };
+    let means: Vec<f64> = work.frame_files().iter().map(|f| mean(f)).collect();
+    assert!(
+        means[2] < 0.5 * means[1] && means[3] < 0.5 * means[1],
+        "{means:?}"
+    );
+}
+
 /// `loop_frames`: on a clip that pans out and back, so that its last frame
 /// continues into its first, the second pass makes the seam (last frame
 /// to first) steadier than without it.

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use image::Rgb32FImage;
-use stylize_flow::{consistency, DisFlow, Flow, GrayImage};
+use stylize_flow::{carried_consistency, DisFlow, Flow, GrayImage};
 
 use super::config::{InconsistentStart, VideoConfig};
 use super::history::History;
@@ -103,8 +103,8 @@ pub(crate) fn reflect_into_frame(flow: &mut Flow) {
 
 /// The flow that carries a past frame's result onto `here` (for each pixel
 /// of `here`, its place in `past`; refined as `config.warp_flow` says) and
-/// the consistency weights of the two one-way flows, both at the frames'
-/// own size.
+/// the consistency weights of the two one-way flows and of the frames'
+/// grey levels ([`carried_consistency`]), both at the frames' own size.
 ///
 /// # Errors
 /// [`Error::Flow`] when the flow fails (sizes differ: a broken invariant).
@@ -116,7 +116,7 @@ pub(crate) fn carrying_flow(
 ) -> Result<(Flow, Vec<f32>)> {
     let here_to_past = flow.calc(here, past)?;
     let past_to_here = flow.calc(past, here)?;
-    let c = consistency(&here_to_past, &past_to_here)?;
+    let c = carried_consistency(here, past, &here_to_past, &past_to_here)?;
     Ok((config.warp_flow.resolve(here_to_past, &past_to_here)?, c))
 }
 
