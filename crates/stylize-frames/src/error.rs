@@ -39,6 +39,19 @@ pub enum FramesError {
         /// The decoder's error (its message said in this one's).
         error: image::ImageError,
     },
+    /// A floating-point image (a float TIFF) holds a value that is not a
+    /// finite number, which would be read as black or white.
+    #[error("cannot use {}: the pixel at ({x}, {y}) is {value}; a frame's values must be finite numbers", path.display())]
+    NotFinite {
+        /// The file.
+        path: PathBuf,
+        /// The pixel's column.
+        x: u32,
+        /// The pixel's row.
+        y: u32,
+        /// The value (NaN or an infinity).
+        value: f32,
+    },
     /// A GIF has an empty (zero-width or zero-height) frame, which its
     /// decoder cannot read.
     #[error("cannot decode {}: frame {frame} is empty ({width}x{height} px)", path.display())]

@@ -201,6 +201,7 @@ pub(crate) fn decode_upright(path: &Path) -> Result<(image::DynamicImage, Option
     let icc = decoder.icc_profile().ok().flatten();
     let mut image =
         image::DynamicImage::from_decoder(decoder).map_err(FramesError::decode(path))?;
+    check_finite(path, &image)?;
     if let Some(o) = orientation {
         image.apply_orientation(o);
     }
@@ -214,6 +215,28 @@ pub(crate) fn decode_upright(path: &Path) -> Result<(image::DynamicImage, Option
         }
         ProfileOutcome::Unchanged => (image, None),
         ProfileOutcome::Failed(why) => (image, Some(why)),
+    })
+}
+
+/// Refuses a floating-point image with a value that is not a finite
+/// number: converted to 8 bits it would be a black or white patch, said
+/// nowhere.
+fn check_finite(path: &Path, image: &image::DynamicImage) -> Result<()> {
+    let (values, channels): (&[f32], usize) = match image {
+        image::DynamicImage::ImageRgb32F(b) => (b.as_raw(), 3),
+        image::DynamicImage::ImageRgba32F(b) => (b.as_raw(), 4),
+        _ => return Ok(()),
+    };
+    let Some(k) = values.iter().position(|v| !v.is_finite()) else {
+        return Ok(());
+    };
+    let pixel = (k / channels) as u32;
+    let width = image.width().max(1);
+    Err(FramesError::NotFinite {
+        path: path.to_path_buf(),
+        x: pixel % width,
+        y: pixel / width,
+        value: values[k],
     })
 }
 

@@ -127,6 +127,29 @@ fn unreadable_frame_is_an_error_naming_it() {
     assert!(err.to_string().contains("frame2.png"), "{err}");
 }
 
+/// A float TIFF frame with a NaN is refused, naming it and the pixel
+/// (converted to 8 bits it would be a black patch, said nowhere).
+#[test]
+fn a_float_frame_with_nan_is_an_error_naming_it() {
+    let dir = tempdir();
+    flat(W, H, [0; 3])
+        .save(dir.path().join("frame1.png"))
+        .unwrap();
+    let mut float = image::Rgb32FImage::from_pixel(W, H, image::Rgb([0.5; 3]));
+    float.get_pixel_mut(2, 1)[2] = f32::NAN;
+    image::DynamicImage::ImageRgb32F(float)
+        .save(dir.path().join("frame2.tif"))
+        .unwrap();
+    let mut source = open_source(dir.path(), &SourceOptions::default()).unwrap();
+    assert!(source.next_frame().unwrap().is_some());
+    let err = source.next_frame().err().unwrap();
+    assert!(
+        matches!(err, FramesError::NotFinite { x: 2, y: 1, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("frame2.tif"), "{err}");
+}
+
 #[test]
 fn png_folder_output_round_trip() {
     let dir = tempdir();
