@@ -3838,3 +3838,65 @@ fn on_a_terminal_messages_go_above_the_bar() {
         "{screen}"
     );
 }
+
+/// A floating-point image (a float TIFF) with a NaN is refused before the
+/// long part, naming the file and the pixel, and nothing is written
+/// (before: painted as a white hole, exit 0); one with values over 1 is
+/// painted clipped, and said to be.
+#[test]
+fn a_float_image_with_nan_is_refused_and_one_over_one_is_clipped() {
+    let Some(weights) = common::hed_weights("a_float_image_with_nan_is_refused") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let float_tiff = |name: &str, value: f32| {
+        let mut img = image::Rgb32FImage::from_pixel(48, 32, image::Rgb([0.4, 0.5, 0.6]));
+        img.get_pixel_mut(5, 7)[0] = value;
+        let path = dir.path().join(name);
+        image::DynamicImage::ImageRgb32F(img).save(&path).unwrap();
+        path
+    };
+    let nan = float_tiff("nan.tif", f32::NAN);
+    let mut args = base_args(&out, &weights);
+    let content = args.iter().position(|a| a == "--content").unwrap() + 1;
+    args[content] = nan.display().to_string();
+    let o = stylize()
+        .args(&args)
+        .args(["--threads", "1"])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("nan.tif") && err.contains("the pixel at (5, 7) is NaN"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    // As the starting picture too.
+    let mut init = base_args(&out, &weights);
+    init.extend(["--init".to_string(), nan.display().to_string()]);
+    let o = stylize()
+        .args(&init)
+        .args(["--threads", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the pixel at (5, 7) is NaN"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+    // Over 1: painted, with the warning.
+    args[content] = float_tiff("hdr.tif", 1e6).display().to_string();
+    let o = stylize()
+        .args(&args)
+        .args(["--threads", "1"])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("hdr.tif: values outside [0, 1]"), "{err}");
+    assert!(out.is_file());
+}

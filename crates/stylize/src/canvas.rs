@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::color;
 use crate::config::{Init, StyleConfig};
 use crate::error::{Error, Result};
-use crate::image_io::{resize, to_rgb32f, to_rgb8, with_alpha};
+use crate::image_io::{checked_rgb32f, resize, to_rgb8, with_alpha};
 
 /// The initial image of the first scale: the base [`Init`] image (as the
 /// network sees it, so luminance in luminance mode) plus `U(-a, a)` noise.
@@ -40,9 +40,9 @@ pub(crate) fn initial_image(
             let first = styles
                 .first()
                 .ok_or_else(|| Error::parameter("init", "no style image to start from"))?;
-            to_rgb32f(first, w, h)
+            checked_rgb32f("style", first, w, h)?
         }
-        Init::Image(img) => to_rgb32f(img, w, h),
+        Init::Image(img) => checked_rgb32f("init", img, w, h)?,
     };
     // G = clip(base + U(-a, a)), drawn in planar order as the seed does.
     let a = config.init_noise;

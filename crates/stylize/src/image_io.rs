@@ -343,6 +343,17 @@ fn load_from(src: Source<'_>, limits: &ImageLimits) -> Result<(DynamicImage, Vec
     if img.width() == 0 || img.height() == 0 {
         return Err(decode_err("the image has no pixels", None));
     }
+    if let Some((pixel, value)) = first_non_finite(&img) {
+        return Err(decode_err(&non_finite_reason(pixel, value), None));
+    }
+    if let Some(c) = clipped(&img) {
+        warnings.push(format!(
+            "{}: values outside [0, 1] (a high-dynamic-range image?) are clipped to it; \
+             tone-map it to keep its highlights",
+            path.display()
+        ));
+        img = c;
+    }
     Ok((img, warnings))
 }
 
@@ -552,6 +563,77 @@ pub fn stretch_distorts(from: (u32, u32), to: (u32, u32)) -> bool {
 /// that copy).
 pub fn to_rgb32f(img: &DynamicImage, width: u32, height: u32) -> Rgb32FImage {
     stylize_frames::resize_to_rgb32f(img, width, height, Resampling::Lanczos3)
+}
+
+/// Where a floating-point image (an EXR, a float TIFF, one an embedder
+/// made) holds a value that is not a finite number, the first: its pixel
+/// and the value. 8- and 16-bit images have none.
+fn first_non_finite(img: &DynamicImage) -> Option<((u32, u32), f32)> {
+    let (values, channels) = float_values(img)?;
+    let k = values.iter().position(|v| !v.is_finite())?;
+    let pixel = (k / channels) as u32;
+    Some((
+        (pixel % img.width().max(1), pixel / img.width().max(1)),
+        values[k],
+    ))
+}
+
+/// A floating-point image's values and channels a pixel; `None` for the
+/// integer types, whose values are in range by their type.
+fn float_values(img: &DynamicImage) -> Option<(&[f32], usize)> {
+    match img {
+        DynamicImage::ImageRgb32F(b) => Some((b.as_raw(), 3)),
+        DynamicImage::ImageRgba32F(b) => Some((b.as_raw(), 4)),
+        _ => None,
+    }
+}
+
+/// `img` with a floating-point image's values outside [0, 1] (a
+/// high-dynamic-range image) clipped to it, or `None` when none are.
+fn clipped(img: &DynamicImage) -> Option<DynamicImage> {
+    let (values, _) = float_values(img)?;
+    if values.iter().all(|v| (0.0..=1.0).contains(v)) {
+        return None;
+    }
+    let mut out = img.clone();
+    let values: &mut [f32] = match &mut out {
+        DynamicImage::ImageRgb32F(b) => b,
+        DynamicImage::ImageRgba32F(b) => b,
+        _ => return None,
+    };
+    values.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
+    Some(out)
+}
+
+/// The reason a value that is not a finite number refuses an image.
+fn non_finite_reason((x, y): (u32, u32), value: f32) -> String {
+    format!(
+        "the pixel at ({x}, {y}) is {value}: an image's values must be finite numbers (a NaN or \
+         an infinity would spread through the network to every pixel near it)"
+    )
+}
+
+/// [`to_rgb32f`] of `img`, the `what` of a run (`content`, `style`,
+/// `init`, `frame`), checked as a floating-point image may need: refused
+/// when a value is not a finite number; values outside [0, 1] clipped to
+/// it first, as they are in an 8- or 16-bit image by its type and as the
+/// fast networks take them.
+///
+/// # Errors
+/// [`Error::Parameter`] naming `what` and the pixel.
+pub(crate) fn checked_rgb32f(
+    what: &str,
+    img: &DynamicImage,
+    width: u32,
+    height: u32,
+) -> Result<Rgb32FImage> {
+    if let Some((pixel, value)) = first_non_finite(img) {
+        return Err(Error::parameter(what, non_finite_reason(pixel, value)));
+    }
+    Ok(match clipped(img) {
+        Some(c) => to_rgb32f(&c, width, height),
+        None => to_rgb32f(img, width, height),
+    })
 }
 
 /// Lanczos3 resampling, clamped back into [0, 1].
@@ -916,6 +998,61 @@ fn write_tiff(
 mod tests {
     use super::*;
     use crate::tests::common::{png_header_only, with_exif_orientation};
+
+    /// A 6x4 floating-point image of 0.5 with `value` at pixel (3, 1)'s
+    /// green.
+    fn float_image(value: f32) -> DynamicImage {
+        let mut img = Rgb32FImage::from_pixel(6, 4, image::Rgb([0.5; 3]));
+        img.get_pixel_mut(3, 1)[1] = value;
+        DynamicImage::ImageRgb32F(img)
+    }
+
+    /// A float image (an EXR, a float TIFF) with a NaN or an infinity is
+    /// refused, naming the pixel, whether read from a file (naming it) or
+    /// given to a run; values outside [0, 1] are clipped, and a file's
+    /// are said to be.
+    #[test]
+    fn float_images_are_refused_with_nan_and_clipped_out_of_range() {
+        let d = tempfile::tempdir().unwrap();
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            let path = d.path().join("bad.tif");
+            float_image(bad).save(&path).unwrap();
+            let e = load_image(&path).unwrap_err().to_string();
+            assert!(
+                e.contains("bad.tif") && e.contains("pixel at (3, 1) is"),
+                "{e}"
+            );
+            let e = checked_rgb32f("content", &float_image(bad), 3, 2).unwrap_err();
+            assert!(
+                matches!(&e, Error::Parameter { name, .. } if name == "content"),
+                "{e}"
+            );
+        }
+        // Over 1 and under 0: clipped, with a warning naming the file.
+        for (value, clipped_to) in [(1e6, 1.0), (-3.0, 0.0)] {
+            let path = d.path().join("hdr.tif");
+            float_image(value).save(&path).unwrap();
+            let (img, warnings) = load_image_with_warnings(&path, &ImageLimits::DEFAULT).unwrap();
+            assert_eq!(img.to_rgb32f().get_pixel(3, 1)[1], clipped_to);
+            assert!(
+                warnings
+                    .iter()
+                    .any(|w| w.contains("hdr.tif") && w.contains("clipped")),
+                "{warnings:?}"
+            );
+            let run = checked_rgb32f("content", &float_image(value), 6, 4).unwrap();
+            assert_eq!(run.get_pixel(3, 1)[1], clipped_to);
+        }
+        // In range: as `to_rgb32f` converts it, with no warning.
+        let path = d.path().join("fine.tif");
+        float_image(0.25).save(&path).unwrap();
+        let (_, warnings) = load_image_with_warnings(&path, &ImageLimits::DEFAULT).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(
+            checked_rgb32f("content", &float_image(0.25), 3, 2).unwrap(),
+            to_rgb32f(&float_image(0.25), 3, 2)
+        );
+    }
 
     /// A photo tagged with a wide-gamut profile (Display P3, Adobe RGB) is
     /// read in sRGB: its colours converted, not reinterpreted (which shows

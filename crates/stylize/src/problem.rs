@@ -11,7 +11,7 @@ use crate::color;
 use crate::config::{ColorPreservation, ResolvedLayers, StyleConfig};
 use crate::engine::{Network, Planar, TargetImages};
 use crate::error::{Error, Result};
-use crate::image_io::{resize, to_planar, to_rgb32f};
+use crate::image_io::{checked_rgb32f, resize, to_planar};
 use crate::objective::{CostValues, Objective, Weights};
 use crate::pixel_term::PixelTerm;
 use crate::plan::Plan;
@@ -70,14 +70,14 @@ impl<'a> Problem<'a> {
         let (w, h) = sp.size;
         // Resized on the run's threads (a painting scanned at 30000x30000
         // px takes seconds).
-        let (mut content_img, mut style_imgs) = in_pool(pool, || {
+        let (mut content_img, mut style_imgs) = in_pool(pool, || -> Result<_> {
             let styles: Vec<Rgb32FImage> = styles
                 .iter()
                 .zip(&sp.style_sizes)
-                .map(|(s, &(sw, sh))| to_rgb32f(s, sw, sh))
-                .collect();
-            (to_rgb32f(content, w, h), styles)
-        });
+                .map(|(s, &(sw, sh))| checked_rgb32f("style", s, sw, sh))
+                .collect::<Result<_>>()?;
+            Ok((checked_rgb32f("content", content, w, h)?, styles))
+        })?;
         match config.preserve_colors {
             None => {}
             Some(ColorPreservation::Luminance) => {

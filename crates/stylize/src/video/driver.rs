@@ -13,7 +13,7 @@ use super::temporal::{carrying_flow, link, to_working, Link};
 use super::workdir::{source_digest, Stored, WorkDir};
 use crate::config::{Init, Scales, StyleConfig};
 use crate::error::{Error, Result};
-use crate::image_io::{from_planar, to_planar, to_rgb32f, to_rgb8, working_size};
+use crate::image_io::{checked_rgb32f, from_planar, to_planar, to_rgb8, working_size};
 use crate::objective::CostValues;
 use crate::observer::{Iteration, Observer, RunInfo};
 use crate::pixel_term::PixelTerm;
@@ -194,7 +194,8 @@ pub fn stylize_video(
         }
         let config = looping.as_ref().unwrap_or(config);
         let (w, h) = working_size(dims.0, dims.1, config.image.size);
-        let content = stylizer.install(|| to_rgb32f(&frame, w, h));
+        let what = format!("frame {}", index + 1);
+        let content = stylizer.install(|| checked_rgb32f(&what, &frame, w, h))?;
         // The flow at the frames' own size (sharper, and what the flicker
         // measure uses), taken to the working size where needed.
         let rgb = frame.to_rgb8();
@@ -582,7 +583,7 @@ fn close_loop(
     };
     let (w, h) = working_size(frame0.width(), frame0.height(), config.image.size);
     if work.load_loop(0)?.is_none() {
-        let content = stylizer.install(|| to_rgb32f(frame0, w, h));
+        let content = stylizer.install(|| checked_rgb32f("frame 1", frame0, w, h))?;
         let c = match stylizer.install(|| link(flow, grey0, &content, history, config))? {
             Link::Continue(c) => c,
             Link::Fresh { consistent } => {
