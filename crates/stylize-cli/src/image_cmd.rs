@@ -195,7 +195,15 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     let fast = std::cell::OnceCell::new();
     crate::fast_cmd::load_for_init(&cli.common, &fast)?;
     let (stylizer, weights) = load_stylizer(&cli.common, &config, quiet, interrupt, console)?;
-    let styles = styles_and_start(&cli.common, &stylizer, &content, &mut config, &fast)?;
+    let loaded = std::cell::OnceCell::new();
+    let styles = styles_and_start(
+        &cli.common,
+        &stylizer,
+        &content,
+        &mut config,
+        &fast,
+        &loaded,
+    )?;
     if let Some(spec) = cli.common.init.as_deref().filter(|i| is_fast_init(i)) {
         say(format!(
             "starting from the feed-forward network's painting ({spec})"
@@ -212,7 +220,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     if let Some(note) = crate::setup::enlargement_note((pw, ph), config.size, "the photo's") {
         say(note);
     }
-    let estimate = stylizer.estimate_memory(&content, &styles, &config)?;
+    let estimate = stylizer.estimate_memory(&content, styles, &config)?;
     log::info!(
         "estimated peak memory {} (limit {})",
         stylize::memory::human(estimate),
@@ -221,7 +229,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             .map_or_else(|| "none".to_string(), stylize::memory::human)
     );
     if let Some(dir) = &cli.dump {
-        let problem = stylizer.problem(&content, &styles, &config)?;
+        let problem = stylizer.problem(&content, styles, &config)?;
         stylize::dump::write_start(dir, &problem, &config, &weights)?;
     }
     // The engine keeps its own copy of the kernels: the file's copy (about
@@ -253,7 +261,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     // far of a stopped run goes beside it.
     let output_existed = cli.output.metadata().is_ok_and(|m| m.is_file());
     let start = Instant::now();
-    let mut result = match stylizer.stylize(&content, &styles, &config, &mut observer) {
+    let mut result = match stylizer.stylize(&content, styles, &config, &mut observer) {
         Ok(result) => result,
         // Ctrl-C before the first iteration: nothing painted to keep.
         Err(stylize::Error::Stopped) => {
@@ -348,22 +356,33 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
 /// the first time).
 ///
 /// # Errors
-/// As [`load_styles_that_fit`], and the network's for `--init fast`.
-pub fn styles_and_start(
+/// As [`load_styles_that_fit`], and the network's for `--init fast`. The
+/// paintings are decoded into `styles` the first time, and taken from it
+/// after: a folder run paints every photo with the paintings as they were
+/// when its first photo was painted, not with a file replaced (or still
+/// being copied) part-way through.
+pub fn styles_and_start<'a>(
     common: &crate::args::CommonArgs,
     stylizer: &stylize::Stylizer,
     content: &image::DynamicImage,
     config: &mut stylize::StyleConfig,
     fast: &std::cell::OnceCell<stylize_feedforward::FastStylizer>,
-) -> Result<Vec<image::DynamicImage>, Box<dyn std::error::Error + Send + Sync>> {
-    let styles = load_styles_that_fit(
-        common,
-        stylizer,
-        (content.width(), content.height()),
-        config,
-    )?;
+    styles: &'a std::cell::OnceCell<Vec<image::DynamicImage>>,
+) -> Result<&'a [image::DynamicImage], Box<dyn std::error::Error + Send + Sync>> {
+    let photo = (content.width(), content.height());
+    let styles = match styles.get() {
+        Some(loaded) => {
+            let sizes: Vec<(u32, u32)> = loaded.iter().map(|s| (s.width(), s.height())).collect();
+            stylizer.check_memory(photo, &sizes, config)?;
+            loaded
+        }
+        None => {
+            let loaded = load_styles_that_fit(common, stylizer, photo, config)?;
+            styles.get_or_init(|| loaded)
+        }
+    };
     if let Some(spec) = common.init.as_deref().filter(|i| is_fast_init(i)) {
-        config.init = crate::fast_cmd::initial_image(spec, content, &styles, config, common, fast)?;
+        config.init = crate::fast_cmd::initial_image(spec, content, styles, config, common, fast)?;
     }
     Ok(styles)
 }

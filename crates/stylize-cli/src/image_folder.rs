@@ -156,6 +156,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         interrupt,
         console,
         fast,
+        styles: std::cell::OnceCell::new(),
     };
     let start = Instant::now();
     let mut failed = 0usize;
@@ -169,6 +170,16 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
                 input.display()
             );
             return Ok(Outcome::Interrupted);
+        }
+        // Painted by another run into the same folder since this one
+        // listed what was done: skipped, as at the start.
+        if output.symlink_metadata().is_ok() {
+            say(format!(
+                "{} is there now (another run painted it?): skipping {}",
+                output.display(),
+                input.display()
+            ));
+            continue;
         }
         let left = todo.len() - i;
         // The time left, from the photos painted so far in this run.
@@ -187,11 +198,12 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             eta.unwrap_or_default()
         ));
         match run.paint(input, output) {
-            Ok(Some(msg)) => {
+            Ok(Painted::Written(msg)) => {
                 painted += 1;
                 say(msg);
             }
-            Ok(None) => {
+            Ok(Painted::Taken(msg)) => note!("{msg}"),
+            Ok(Painted::Stopped) => {
                 // Said even when quiet, as the exit status (130) is.
                 note!(
                     "interrupted: {} not written; {painted} painted in this run. The same \
@@ -253,17 +265,18 @@ struct PhotoRun<'a> {
     /// The feed-forward networks for `--init fast`, loaded before the
     /// weights and kept for every photo.
     fast: std::cell::OnceCell<stylize_feedforward::FastStylizer>,
+    /// The paintings, decoded for the first photo and kept for the others
+    /// (`image_cmd::styles_and_start`).
+    styles: std::cell::OnceCell<Vec<image::DynamicImage>>,
 }
 
 impl PhotoRun<'_> {
-    /// Paints `input` into `output`: the line to print when done, or
-    /// `None` when the run was interrupted (nothing written but the
-    /// snapshots so far).
+    /// Paints `input` into `output`.
     fn paint(
         &self,
         input: &Path,
         output: &Path,
-    ) -> Result<Option<String>, Box<dyn std::error::Error + Send + Sync>> {
+    ) -> Result<Painted, Box<dyn std::error::Error + Send + Sync>> {
         let cli = self.cli;
         // Refused before it is decoded when that alone would not fit.
         crate::setup::check_decoded("content", input, self.config.max_memory)?;
@@ -285,6 +298,7 @@ impl PhotoRun<'_> {
             &content,
             &mut config,
             &self.fast,
+            &self.styles,
         )?;
         if let Some(note) = crate::setup::enlargement_note(
             (content.width(), content.height()),
@@ -306,13 +320,13 @@ impl PhotoRun<'_> {
         let start = Instant::now();
         let result = match self
             .stylizer
-            .stylize(&content, &styles, &config, &mut observer)
+            .stylize(&content, styles, &config, &mut observer)
         {
             Ok(result) => result,
             // Ctrl-C before the first iteration: nothing to write.
             Err(stylize::Error::Stopped) => {
                 observer.abandon();
-                return Ok(None);
+                return Ok(Painted::Stopped);
             }
             Err(e) => return Err(e.into()),
         };
@@ -320,12 +334,29 @@ impl PhotoRun<'_> {
         if result.stopped && self.interrupt.requested() {
             // An unfinished painting is not written under the photo's
             // name: the next run would take it for done.
-            return Ok(None);
+            return Ok(Painted::Stopped);
         }
         let (width, height) = (result.image.width(), result.image.height());
         // Flattened here for a JPEG: the folder run warned once already.
         let image = crate::progress::flattened_for(output, result.image);
-        if let Err(e) = save_image_with(&image, output, &self.save) {
+        // Made again when another run that made it has removed it (a run
+        // stopped before its first painting removes the folder it made).
+        if let Some(folder) = output.parent().filter(|f| !f.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder).map_err(|e| stylize::Error::io(folder, e))?;
+        }
+        // Not over a painting another run wrote there meanwhile.
+        let save = self.save.keeping_existing(true);
+        if let Err(e) = save_image_with(&image, output, &save) {
+            if matches!(&e, stylize::Error::Io { error, .. } if error.kind() == std::io::ErrorKind::AlreadyExists)
+            {
+                return Ok(Painted::Taken(format!(
+                    "{} was written by another run while this one painted {}: it is left as it \
+                     was, and {}",
+                    output.display(),
+                    input.display(),
+                    crate::rescue::rescue(&image, output)
+                )));
+            }
             // Not lost with the error: kept elsewhere, and said where.
             let text = crate::rescue::rescued(&e, &image, output);
             // A full disk fails every photo after: the run stops.
@@ -338,7 +369,7 @@ impl PhotoRun<'_> {
         if let Err(e) = side {
             log::warn!("{}: {e}", input.display());
         }
-        Ok(Some(format!(
+        Ok(Painted::Written(format!(
             "wrote {} ({width}x{height}) after {} iterations in {:.1} s; final cost {:.4e}",
             output.display(),
             result.iterations,
@@ -346,6 +377,17 @@ impl PhotoRun<'_> {
             result.final_costs.total
         )))
     }
+}
+
+/// How painting one photo of the folder ended.
+enum Painted {
+    /// Written: the line to print.
+    Written(String),
+    /// Interrupted: nothing written but the snapshots so far.
+    Stopped,
+    /// Not written, as another run wrote the painting meanwhile: what to
+    /// say (where this one was kept instead).
+    Taken(String),
 }
 
 /// A painting not written for a full disk (its message says where it was

@@ -10,7 +10,7 @@ use image::DynamicImage;
 /// in the temporary folder (`$TMPDIR`, else `/tmp`; then `/dev/shm`, in
 /// memory, where that fails), and returns the sentence that says where,
 /// or that it could not be kept either, for the end of the error.
-fn rescue(image: &DynamicImage, output: &Path) -> String {
+pub fn rescue(image: &DynamicImage, output: &Path) -> String {
     rescue_in(image, output, &places())
 }
 

@@ -803,7 +803,13 @@ pub fn save_options<'a>(
     let inert = (!outputs.into_iter().any(jpeg)).then(|| {
         "--jpeg-quality (no output is a .jpg; PNG, WebP and TIFF are lossless)".to_string()
     });
-    (stylize::SaveOptions { jpeg_quality: q }, inert)
+    (
+        stylize::SaveOptions {
+            jpeg_quality: q,
+            ..stylize::SaveOptions::default()
+        },
+        inert,
+    )
 }
 
 /// Whether an `--init` value asks for the feed-forward network's result

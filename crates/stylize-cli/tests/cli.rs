@@ -3900,3 +3900,109 @@ fn a_float_image_with_nan_is_refused_and_one_over_one_is_clipped() {
     assert!(err.contains("hdr.tif: values outside [0, 1]"), "{err}");
     assert!(out.is_file());
 }
+
+/// A folder run beside another into the same output folder, each change
+/// the other run would make done by hand while the second photo is being
+/// painted (the line `[2/3]` said): a painting that appears meanwhile is
+/// left as it was (this run's is kept in the temporary folder, and a
+/// photo not begun is skipped); an output folder another run removed is
+/// made again; a painting file replaced part-way does not change the
+/// style of the photos after (the paintings are read once).
+#[cfg(unix)]
+#[test]
+fn a_folder_run_beside_another_replaces_nothing_and_reads_the_paintings_once() {
+    use std::io::BufRead;
+    let Some(weights) = common::hed_weights("a_folder_run_beside_another") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let photos = d.join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    let names = ["balloon.png", "chelsea.png", "coffee.png"];
+    for name in names {
+        image::open(common::asset(&name.replace(".png", ".jpg")))
+            .unwrap()
+            .resize(64, 64, image::imageops::FilterType::Triangle)
+            .to_rgb8()
+            .save(photos.join(name))
+            .unwrap();
+    }
+    let style = d.join("style.jpg");
+    std::fs::copy(common::asset("udnie.jpg"), &style).unwrap();
+    let rescued = d.join("tmp");
+    std::fs::create_dir(&rescued).unwrap();
+    // Runs the folder, and `meanwhile` once the second photo is begun.
+    let run = |out: &Path, meanwhile: &dyn Fn()| {
+        let mut child = stylize()
+            .arg("image")
+            .arg("--content")
+            .arg(&photos)
+            .arg("--style")
+            .arg(&style)
+            .arg("--output")
+            .arg(out)
+            .arg("--weights")
+            .arg(&weights)
+            .args(["--size", "64", "--epochs", "20", "--threads", "1"])
+            .env("TMPDIR", &rescued)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut err = String::new();
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        while lines.read_line(&mut line).unwrap() > 0 {
+            if line.starts_with("[2/3]") {
+                meanwhile();
+            }
+            err += &line;
+            line.clear();
+        }
+        (child.wait().unwrap(), err)
+    };
+    // Paintings written by "another run" while this one paints the second
+    // photo: left as they were.
+    let out = d.join("out");
+    let theirs = b"another run's painting";
+    let (status, err) = run(&out, &|| {
+        for name in &names[1..] {
+            std::fs::write(out.join(name), theirs).unwrap();
+        }
+    });
+    assert!(status.success(), "{err}");
+    for name in &names[1..] {
+        assert_eq!(
+            std::fs::read(out.join(name)).unwrap(),
+            theirs,
+            "{name}: {err}"
+        );
+    }
+    assert!(
+        err.contains(&format!(
+            "{} was written by another run while this one painted",
+            out.join(names[1]).display()
+        )) && err.contains("the painting is kept at"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{} is there now", out.join(names[2]).display())),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(&rescued).unwrap().count(), 1, "{err}");
+    // The output folder removed meanwhile (as a run stopped before its
+    // first painting removes the folder it made), and the painting file
+    // cut short: the second and third photos are still painted, with the
+    // painting read at the start.
+    let again = d.join("again");
+    let (status, err) = run(&again, &|| {
+        std::fs::remove_dir_all(&again).unwrap();
+        let bytes = std::fs::read(&style).unwrap();
+        std::fs::write(&style, &bytes[..bytes.len() / 4]).unwrap();
+    });
+    assert!(status.success(), "{err}");
+    assert!(!err.contains("style.jpg"), "{err}");
+    for name in &names[1..] {
+        assert!(again.join(name).is_file(), "{name}: {err}");
+    }
+}

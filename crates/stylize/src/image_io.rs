@@ -849,17 +849,30 @@ pub struct SaveOptions {
     /// strokes are what lower qualities blur first. PNG and WebP are written
     /// lossless and ignore it.
     pub jpeg_quality: u8,
+    /// Whether a file already at the path is left as it is: the save then
+    /// fails with [`Error::Io`] of kind
+    /// [`AlreadyExists`](std::io::ErrorKind::AlreadyExists), and writes
+    /// nothing. For a program that paints into a folder another may be
+    /// painting into too. Default `false`: the file is replaced.
+    pub keep_existing: bool,
 }
 
 impl SaveOptions {
     /// The default JPEG quality.
     pub const DEFAULT_JPEG_QUALITY: u8 = 95;
+
+    /// Sets [`Self::keep_existing`].
+    pub fn keeping_existing(mut self, keep: bool) -> Self {
+        self.keep_existing = keep;
+        self
+    }
 }
 
 impl Default for SaveOptions {
     fn default() -> Self {
         SaveOptions {
             jpeg_quality: Self::DEFAULT_JPEG_QUALITY,
+            keep_existing: false,
         }
     }
 }
@@ -955,7 +968,12 @@ fn save_image_through(
         }
         std::io::Write::flush(&mut w).map_err(|e| Error::io(path, e))?;
     }
-    out.commit().map_err(|e| Error::io(path, e))
+    let committed = if options.keep_existing {
+        out.commit_new()
+    } else {
+        out.commit()
+    };
+    committed.map_err(|e| Error::io(path, e))
 }
 
 /// Writes `img` (8-bit RGB or RGBA, as [`save_image_through`] gives it) as
@@ -1005,6 +1023,30 @@ mod tests {
         let mut img = Rgb32FImage::from_pixel(6, 4, image::Rgb([0.5; 3]));
         img.get_pixel_mut(3, 1)[1] = value;
         DynamicImage::ImageRgb32F(img)
+    }
+
+    /// `keep_existing`: a file already there is left as it is, and the
+    /// save fails with `AlreadyExists`, leaving no temporary behind; with
+    /// nothing there the image is written.
+    #[test]
+    fn keep_existing_leaves_a_file_already_there() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("out.png");
+        let img = DynamicImage::ImageRgb8(RgbImage::from_pixel(4, 3, image::Rgb([9, 8, 7])));
+        let keep = SaveOptions::default().keeping_existing(true);
+        save_image_with(&img, &path, &keep).unwrap();
+        assert_eq!(load_image(&path).unwrap().to_rgb8(), img.to_rgb8());
+        std::fs::write(&path, b"someone else's").unwrap();
+        let e = save_image_with(&img, &path, &keep).unwrap_err();
+        assert!(
+            matches!(&e, Error::Io { error, .. } if error.kind() == std::io::ErrorKind::AlreadyExists),
+            "{e}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), b"someone else's");
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+        // The default replaces it.
+        save_image_with(&img, &path, &SaveOptions::default()).unwrap();
+        assert_eq!(load_image(&path).unwrap().to_rgb8(), img.to_rgb8());
     }
 
     /// A float image (an EXR, a float TIFF) with a NaN or an infinity is
@@ -1304,7 +1346,15 @@ mod tests {
         let rgb = img.to_rgb8();
         let save = |name: &str, q: u8| {
             let p = dir.path().join(name);
-            save_image_with(&img, &p, &SaveOptions { jpeg_quality: q }).map(|()| {
+            save_image_with(
+                &img,
+                &p,
+                &SaveOptions {
+                    jpeg_quality: q,
+                    ..SaveOptions::default()
+                },
+            )
+            .map(|()| {
                 let back = load_image(&p).unwrap().to_rgb8();
                 let err: u64 = back
                     .as_raw()

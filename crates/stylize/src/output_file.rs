@@ -198,10 +198,30 @@ impl OutputFile {
     /// # Errors
     /// The I/O error of syncing or renaming.
     pub fn commit(self) -> io::Result<()> {
+        self.finish(true)
+    }
+
+    /// As [`Self::commit`], but a file that appeared at the output since
+    /// (another program's) is left as it is: the error is then of kind
+    /// [`io::ErrorKind::AlreadyExists`], and the temporary file is removed.
+    /// A device is written to as by [`Self::commit`].
+    ///
+    /// # Errors
+    /// As [`Self::commit`]; [`io::ErrorKind::AlreadyExists`].
+    pub fn commit_new(self) -> io::Result<()> {
+        self.finish(false)
+    }
+
+    /// [`Self::commit`] (`replace`) or [`Self::commit_new`].
+    fn finish(self, replace: bool) -> io::Result<()> {
         match self.target {
             Target::Staged { tmp, at, prefix } => {
                 tmp.as_file().sync_all()?;
-                tmp.persist(&at).map_err(|e| e.error)?;
+                if replace {
+                    tmp.persist(&at).map_err(|e| e.error)?;
+                } else {
+                    tmp.persist_noclobber(&at).map_err(|e| e.error)?;
+                }
                 // A killed run's, left beside it since this one began.
                 let dir = at.parent().unwrap_or(Path::new("."));
                 stylize_frames::sweep_temporaries(dir, &prefix, ".part");
