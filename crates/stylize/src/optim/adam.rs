@@ -29,9 +29,19 @@ impl Default for AdamConfig {
 #[derive(Debug, Clone)]
 pub struct Adam {
     config: AdamConfig,
-    m: Vec<f32>,
-    v: Vec<f32>,
+    moments: Moments,
     t: i32,
+}
+
+/// The moving averages `m` and `v`: in `f32`, or in `f64` from the first
+/// step whose gradient's square overflows `f32` (a coordinate over about
+/// 1.8e19, from cost weights like 1e22): `v` would be infinite there and
+/// `m / sqrt(v)` 0, so those pixels would never move again, and the run
+/// would end where it began without a word.
+#[derive(Debug, Clone)]
+enum Moments {
+    Single { m: Vec<f32>, v: Vec<f32> },
+    Double { m: Vec<f64>, v: Vec<f64> },
 }
 
 impl Adam {
@@ -39,15 +49,18 @@ impl Adam {
     pub fn new(config: AdamConfig) -> Self {
         Adam {
             config,
-            m: Vec::new(),
-            v: Vec::new(),
+            moments: Moments::Single {
+                m: Vec::new(),
+                v: Vec::new(),
+            },
             t: 0,
         }
     }
 
     /// One step: moves `x` against `grad`, in `f32` with the constants
     /// rounded to `f32` (as the tensor version this replaced computed it,
-    /// so results are bit for bit the same).
+    /// so results are bit for bit the same), or in `f64` once a gradient's
+    /// square overflows `f32` (see [`Moments`]).
     ///
     /// Keras' update: `m = b1 m + (1-b1) g`, `v = b2 v + (1-b2) g^2`,
     /// `x -= lr * sqrt(1-b2^t) / (1-b1^t) * m / (sqrt(v) + eps)`.
@@ -58,28 +71,55 @@ impl Adam {
         assert_eq!(x.len(), grad.len(), "gradient length");
         let c = self.config;
         self.t += 1;
-        let first = self.m.is_empty();
-        if first {
-            self.m = vec![0.0; x.len()];
-            self.v = vec![0.0; x.len()];
-        }
-        assert_eq!(self.m.len(), x.len(), "parameter count changed");
-        let (b1, nb1) = (c.beta1 as f32, (1.0 - c.beta1) as f32);
-        let (b2, nb2) = (c.beta2 as f32, (1.0 - c.beta2) as f32);
-        let eps = c.epsilon as f32;
-        let lr_t = (c.learning_rate * (1.0 - c.beta2.powi(self.t)).sqrt()
-            / (1.0 - c.beta1.powi(self.t))) as f32;
-        for (((x, g), m), v) in x.iter_mut().zip(grad).zip(&mut self.m).zip(&mut self.v) {
-            let g2 = *g * *g;
-            if first {
-                *m = *g * nb1;
-                *v = g2 * nb2;
-            } else {
-                *m = *m * b1 + *g * nb1;
-                *v = *v * b2 + g2 * nb2;
+        let first = self.t == 1;
+        let lr_t =
+            c.learning_rate * (1.0 - c.beta2.powi(self.t)).sqrt() / (1.0 - c.beta1.powi(self.t));
+        if let Moments::Single { m, v } = &self.moments {
+            if grad.iter().any(|g| (g * g).is_infinite()) {
+                let widen = |a: &Vec<f32>| a.iter().map(|&e| f64::from(e)).collect();
+                self.moments = Moments::Double {
+                    m: widen(m),
+                    v: widen(v),
+                };
             }
-            let update = *m / (v.sqrt() + eps) * lr_t;
-            *x -= update;
+        }
+        match &mut self.moments {
+            Moments::Single { m, v } => {
+                if first {
+                    *m = vec![0.0; x.len()];
+                    *v = vec![0.0; x.len()];
+                }
+                assert_eq!(m.len(), x.len(), "parameter count changed");
+                let (b1, nb1) = (c.beta1 as f32, (1.0 - c.beta1) as f32);
+                let (b2, nb2) = (c.beta2 as f32, (1.0 - c.beta2) as f32);
+                let (eps, lr_t) = (c.epsilon as f32, lr_t as f32);
+                for (((x, g), m), v) in x.iter_mut().zip(grad).zip(m).zip(v) {
+                    let g2 = *g * *g;
+                    if first {
+                        *m = *g * nb1;
+                        *v = g2 * nb2;
+                    } else {
+                        *m = *m * b1 + *g * nb1;
+                        *v = *v * b2 + g2 * nb2;
+                    }
+                    let update = *m / (v.sqrt() + eps) * lr_t;
+                    *x -= update;
+                }
+            }
+            Moments::Double { m, v } => {
+                if first {
+                    *m = vec![0.0; x.len()];
+                    *v = vec![0.0; x.len()];
+                }
+                assert_eq!(m.len(), x.len(), "parameter count changed");
+                for (((x, g), m), v) in x.iter_mut().zip(grad).zip(m).zip(v) {
+                    let g = f64::from(*g);
+                    *m = *m * c.beta1 + g * (1.0 - c.beta1);
+                    *v = *v * c.beta2 + g * g * (1.0 - c.beta2);
+                    let update = *m / (v.sqrt() + c.epsilon) * lr_t;
+                    *x -= update as f32;
+                }
+            }
         }
     }
 }
@@ -115,5 +155,24 @@ mod tests {
         }
         // First step moves each coordinate by ~lr, whatever the gradient's scale.
         assert!((1.0 - xr[0] - 0.03).abs() < 1e-3);
+    }
+
+    /// A gradient whose square overflows `f32` (cost weights like 1e22)
+    /// moves each coordinate as a small one of the same direction does
+    /// (Adam does not see the gradient's scale, but through `eps`): before,
+    /// `v` was infinite and nothing moved.
+    #[test]
+    fn a_gradient_whose_square_overflows_still_moves() {
+        let mut huge = Adam::new(AdamConfig::default());
+        let mut small = Adam::new(AdamConfig::default());
+        let (mut xh, mut xs) = (vec![0.5f32, 0.5], vec![0.5f32, 0.5]);
+        for _ in 0..4 {
+            huge.step(&mut xh, &[3e30, -4e30]);
+            small.step(&mut xs, &[3.0, -4.0]);
+        }
+        for (h, s) in xh.iter().zip(&xs) {
+            assert!((h - s).abs() < 1e-6, "{xh:?} vs {xs:?}");
+        }
+        assert!(xh[0] < 0.47 && xh[1] > 0.53, "{xh:?}");
     }
 }
