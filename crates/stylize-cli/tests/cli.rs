@@ -4006,3 +4006,33 @@ fn a_folder_run_beside_another_replaces_nothing_and_reads_the_paintings_once() {
         assert!(again.join(name).is_file(), "{name}: {err}");
     }
 }
+
+/// A photo transparent everywhere is painted, and said to give a painting
+/// that shows nothing (it keeps the photo's transparency); a partly
+/// transparent one is not.
+#[test]
+fn a_photo_transparent_everywhere_is_said_to_give_an_invisible_painting() {
+    let Some(weights) = common::hed_weights("a_photo_transparent_everywhere") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    for (name, visible) in [("clear.png", false), ("half.png", true)] {
+        let photo = image::RgbaImage::from_fn(48, 32, |x, _| {
+            image::Rgba([200, 100, 50, if visible && x < 24 { 255 } else { 0 }])
+        });
+        let path = dir.path().join(name);
+        photo.save(&path).unwrap();
+        let mut args = base_args(&out, &weights);
+        let content = args.iter().position(|a| a == "--content").unwrap() + 1;
+        args[content] = path.display().to_string();
+        let o = stylize()
+            .args(&args)
+            .args(["--threads", "1"])
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert!(o.status.success(), "{err}");
+        assert_eq!(err.contains("is transparent everywhere"), !visible, "{err}");
+    }
+}
