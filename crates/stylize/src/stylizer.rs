@@ -233,16 +233,25 @@ impl Stylizer {
         in_pool(self.pool.as_ref(), f)
     }
 
+    /// The worker threads its runs paint on: those of
+    /// [`Self::with_threads`], else rayon's global pool's (one per core,
+    /// or `RAYON_NUM_THREADS`). On the CPU the Gram products' sums are
+    /// split by thread, so a result is repeatable bit for bit only at the
+    /// same count: what a run that is continued later must record.
+    pub fn threads(&self) -> usize {
+        // The pool's size, asked without entering it: a pool busy with a
+        // run would hold the question until the run ends.
+        self.pool.as_ref().map_or_else(
+            rayon::current_num_threads,
+            rayon::ThreadPool::current_num_threads,
+        )
+    }
+
     fn planner(&self) -> Planner {
         Planner {
             arch: self.network.architecture(),
             engine: self.engine(),
-            // The pool's size, asked without entering it: a pool busy
-            // with a run would hold the question until the run ends.
-            threads: self.pool.as_ref().map_or_else(
-                rayon::current_num_threads,
-                rayon::ThreadPool::current_num_threads,
-            ),
+            threads: self.threads(),
         }
     }
 

@@ -45,3 +45,18 @@ fn the_memory_check_answers_while_the_pool_is_busy() {
         assert_eq!(busy.unwrap(), idle, "the same estimate, busy or idle");
     });
 }
+
+/// The threads a stylizer paints on: its own pool's, else the global
+/// pool's (what `stylize video` records for a run it may continue).
+#[test]
+fn a_stylizer_says_its_threads() {
+    let weights = random::random_weights(Architecture::Vgg16, 8);
+    assert_eq!(
+        Stylizer::new(&weights).threads(),
+        rayon::current_num_threads()
+    );
+    assert_eq!(
+        Stylizer::new(&weights).with_threads(3).unwrap().threads(),
+        3
+    );
+}
