@@ -370,8 +370,11 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         return crate::fast_video::run(cli, quiet, interrupt, console, frames, options);
     }
     // The engine keeps its own copy of the kernels: the file's copy is
-    // dropped here, not held through the video.
-    let (stylizer, _) = load_stylizer(&cli.common, &config.image, quiet, interrupt, console)?;
+    // dropped here, not held through the video; its path is kept for the
+    // work folder's settings.
+    let (stylizer, weights) = load_stylizer(&cli.common, &config.image, quiet, interrupt, console)?;
+    let weights_file = weights.path.clone();
+    drop(weights);
     // A frame stands for the photo, beside the optical flow's state at the
     // frames' size (what the video's own check counts before each frame).
     stylize::video::check_video_memory(
@@ -402,7 +405,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         say(note);
     }
     let work_dir = work_dir_for(&cli.output);
-    let settings = settings(cli, &config, &stylizer);
+    let settings = settings(cli, &config, &stylizer, &weights_file);
     let work_existed = work_dir.exists();
     let mut work = WorkDir::open(&work_dir, &settings)?;
     if work.restarted() {
@@ -727,8 +730,14 @@ fn work_dir_for(output: &Path) -> PathBuf {
 }
 
 /// What decides the frames: the settings, the inputs (path, size, time),
-/// the first frame selected, the weights, the engine and the threads.
-fn settings(cli: &VideoArgs, config: &VideoConfig, stylizer: &stylize::Stylizer) -> String {
+/// the first frame selected, the weights file loaded (`weights_file`,
+/// however it was found), the engine and the threads painted on.
+fn settings(
+    cli: &VideoArgs,
+    config: &VideoConfig,
+    stylizer: &stylize::Stylizer,
+    weights_file: &Path,
+) -> String {
     let stamp = |meta: Option<std::fs::Metadata>| {
         format!(
             "{:?} {:?}",
@@ -777,9 +786,15 @@ fn settings(cli: &VideoArgs, config: &VideoConfig, stylizer: &stylize::Stylizer)
         },
         cli.fps,
         cli.common.style.iter().map(|p| identity(p)).collect::<Vec<_>>(),
-        cli.common.weights.as_deref().map(identity),
+        // The file loaded, not `--weights`: weights found through
+        // STYLIZE_WEIGHTS or the cache decide the frames as much.
+        identity(weights_file),
         stylizer.device_description(),
-        cli.common.threads,
+        // The threads painted on, not `--threads`: without the flag
+        // (one per core, or fewer under `taskset`, `RAYON_NUM_THREADS` or
+        // a memory limit) the count, and with it the frames, may differ
+        // from one run to the next.
+        stylizer.threads(),
     )
 }
 

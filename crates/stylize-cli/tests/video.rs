@@ -836,6 +836,77 @@ fn a_longer_or_shorter_selection_continues_the_frames_painted() {
     assert_eq!(later.len(), 2);
 }
 
+/// The work folder records the threads a run paints on and the weights
+/// file it loads, however each was chosen (`--threads` or the default,
+/// `--weights` or STYLIZE_WEIGHTS): the frames depend on both, so the
+/// same ones continue and other ones start over.
+#[test]
+fn the_threads_and_weights_painted_with_key_the_work_folder() {
+    let Some(weights) =
+        common::hed_weights("the_threads_and_weights_painted_with_key_the_work_folder")
+    else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("clip");
+    write_clip(&clip, 2);
+    let out = d.path().join("out");
+    // The common arguments less `--threads`, `--weights` (each run gives
+    // its own) and `-q` (the closing line says what was continued).
+    let mut common = args(&clip, &out, &weights);
+    for flag in ["--threads", "--weights"] {
+        let at = common.iter().position(|a| a == flag).unwrap();
+        common.drain(at..at + 2);
+    }
+    common.retain(|a| a != "-q");
+    let run = |extra: &[&str], env: &[(&str, &Path)]| {
+        let o = stylize()
+            .args(&common)
+            .args(["--keep-work", "--overwrite"])
+            .args(extra)
+            .env_remove("STYLIZE_WEIGHTS")
+            .env_remove("RAYON_NUM_THREADS")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{extra:?} {env:?}: {}", stderr(&o));
+        stderr(&o)
+    };
+    let one = Path::new("1");
+    let two = Path::new("2");
+    run(
+        &["--threads", "1", "--weights", weights.to_str().unwrap()],
+        &[],
+    );
+    // The same thread count and file, chosen without the flags.
+    let said = run(
+        &[],
+        &[("RAYON_NUM_THREADS", one), ("STYLIZE_WEIGHTS", &weights)],
+    );
+    assert!(said.contains("continuing after 2 frame(s)"), "{said}");
+    assert!(!said.contains("starting over"), "{said}");
+    // Another thread count, neither run giving `--threads`.
+    let said = run(
+        &[],
+        &[("RAYON_NUM_THREADS", two), ("STYLIZE_WEIGHTS", &weights)],
+    );
+    assert!(
+        said.contains("held frames of a run with other settings; starting over"),
+        "{said}"
+    );
+    // Another weights file, neither run giving `--weights`.
+    let copy = d.path().join("copy.weights.h5");
+    std::fs::copy(&weights, &copy).unwrap();
+    let said = run(
+        &[],
+        &[("RAYON_NUM_THREADS", two), ("STYLIZE_WEIGHTS", &copy)],
+    );
+    assert!(
+        said.contains("held frames of a run with other settings; starting over"),
+        "{said}"
+    );
+}
+
 /// A continued run trusts only what it can check: the same inputs however
 /// they are spelled continue; a frame file that does not decode, or frames
 /// painted from another clip on standard input, are painted again.
