@@ -159,9 +159,9 @@ pub(crate) struct Job {
     /// What decoding its uploads warned about (a JPEG cut short), in the
     /// user's words.
     pub(crate) warnings: Vec<String>,
-    /// The end of its command line: the files the server runs with
-    /// ([`Settings::file_flags`]).
-    pub(crate) file_flags: String,
+    /// The end of its command line: the threads and files the server
+    /// paints with ([`Settings::server_flags`]).
+    pub(crate) server_flags: String,
 }
 
 /// What the page sees of a job (`JOB` in API.md).
@@ -279,7 +279,7 @@ impl Job {
                     })
                     .collect::<Vec<_>>(),
                 self.mask.as_ref().map(|m| m.name.as_str()),
-            ) + &self.file_flags,
+            ) + &self.server_flags,
         }
     }
 

@@ -852,7 +852,8 @@ async fn create_job(
     } else {
         config.iterations * config.scales.sizes(config.size).len()
     };
-    let settings_flags = settings.file_flags(
+    let server_flags = settings.server_flags(
+        app.stylizer.threads(),
         app.config.weights_file.as_deref(),
         app.config.models_dir.as_deref(),
     );
@@ -902,7 +903,7 @@ async fn create_job(
         kept_file: None,
         error: None,
         warnings,
-        file_flags: settings_flags,
+        server_flags,
     };
     let dir = job.dir.clone();
     let view = app.board.add(job).inspect_err(|_| {

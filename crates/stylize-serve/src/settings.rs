@@ -473,15 +473,27 @@ impl Settings {
         args.join(" ")
     }
 
-    /// The flags that name the files the server runs with, `--weights`
-    /// and `--models` (each when given and used by this job), for the end
-    /// of [`Self::command`]: empty, or starting with a space.
-    pub(crate) fn file_flags(
+    /// The flags of what the server paints with, for the end of
+    /// [`Self::command`]: empty, or starting with a space. An optimiser
+    /// job's `--threads` (`threads`, the server's painting threads), then
+    /// the files, `--weights` and `--models`, each when given and used by
+    /// this job.
+    pub(crate) fn server_flags(
         &self,
+        threads: usize,
         weights: Option<&std::path::Path>,
         models: Option<&std::path::Path>,
     ) -> String {
         let mut flags = String::new();
+        // The optimiser's Gram products split their sums by thread, so its
+        // result changes with the count (one per core without the flag).
+        // The networks' sums run in one fixed order whatever the threads
+        // (`stylize-feedforward`'s `direct.rs`, `ordered_conv.rs`): a fast
+        // job paints the same at any count, and its command leaves the
+        // flag out.
+        if self.method != MethodName::Fast {
+            flags.push_str(&format!(" --threads {threads}"));
+        }
         let mut flag = |name: &str, path: &std::path::Path| {
             flags.push_str(&format!(" --{name} {}", file_arg(&path.to_string_lossy())));
         };
@@ -773,27 +785,29 @@ mod tests {
     }
 
     /// The files a server was started with are named where the job uses
-    /// them: the weights for the optimiser, the models for the network.
+    /// them: the weights for the optimiser, the models for the network;
+    /// the painting threads where they change the result (the optimiser).
     #[test]
-    fn the_servers_files_are_named_where_the_job_uses_them() {
+    fn the_servers_threads_and_files_are_named_where_the_job_uses_them() {
         let of = |json: &str| {
             Settings::resolve(&serde_json::from_str(json).expect("JSON"))
                 .expect("valid")
-                .file_flags(
+                .server_flags(
+                    3,
                     Some(std::path::Path::new("/w/my weights.h5")),
                     Some(std::path::Path::new("/m")),
                 )
         };
-        assert_eq!(of(r#"{}"#), " --weights '/w/my weights.h5'");
+        assert_eq!(of(r#"{}"#), " --threads 3 --weights '/w/my weights.h5'");
         assert_eq!(
             of(r#"{"init":"fast"}"#),
-            " --weights '/w/my weights.h5' --models /m"
+            " --threads 3 --weights '/w/my weights.h5' --models /m"
         );
         assert_eq!(of(r#"{"method":"fast"}"#), " --models /m");
         let none = Settings::resolve(&serde_json::from_str("{}").expect("JSON"))
             .expect("valid")
-            .file_flags(None, None);
-        assert_eq!(none, "");
+            .server_flags(1, None, None);
+        assert_eq!(none, " --threads 1");
     }
 
     #[test]

@@ -808,6 +808,40 @@ async fn estimate_and_memory_refusal() {
     assert!(error_of(&v).contains("choose a smaller size"), "{v}");
 }
 
+/// An optimiser job's command names the threads the server paints on
+/// (`serve --threads 1` here): its result changes with their number, and
+/// the command run elsewhere (one thread per core by default) would paint
+/// another picture.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jobs_command_names_the_threads_it_painted_on() {
+    let Some(server) = server_on_one_thread(
+        "a_jobs_command_names_the_threads_it_painted_on",
+        quick_config(),
+    ) else {
+        return;
+    };
+    let app = server.router(PORT);
+    let photo = asset("chelsea.jpg");
+    let (status, job) = json(
+        &app,
+        post_job(&[
+            Part::File("content", "chelsea.jpg", &photo),
+            Part::Text("builtin", "udnie"),
+            Part::Text("settings", &small_job(2)),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let command = job["command"].as_str().expect("command");
+    assert!(
+        command.starts_with("stylize image --content chelsea.jpg")
+            && command.ends_with(" --threads 1"),
+        "{command}"
+    );
+    let id = job["id"].as_u64().expect("id");
+    wait_for(&app, id, "done", |j| j["state"] == "done").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_from_upload_to_download() {
     let Some(server) = server("a_job_from_upload_to_download", quick_config()) else {
@@ -1766,7 +1800,7 @@ async fn fast_jobs_paint_in_one_pass_or_start_the_optimiser() {
     let id = job["id"].as_u64().expect("id");
     assert!(job["command"]
         .as_str()
-        .is_some_and(|c| c.starts_with("stylize image") && c.ends_with("--init fast")));
+        .is_some_and(|c| c.starts_with("stylize image") && c.ends_with("--init fast --threads 2")));
     let job = wait_for(&app, id, "done", |j| j["state"] == "done").await;
     assert_eq!(job["iteration"], 3);
     assert!(job["costs"]["total"].as_f64().is_some_and(|c| c > 0.0));
@@ -2026,9 +2060,9 @@ async fn style_blend_weighs_the_paintings_in_both_methods() {
     // The optimiser: the same costs as the first painting alone.
     let opt = r#"{"preset":"gatys","size":64,"iterations":2,"style_blend":[1,0]}"#;
     let (job, done, _) = run(BOTH, opt).await;
-    assert!(job["command"]
-        .as_str()
-        .is_some_and(|c| c.starts_with("stylize image") && c.ends_with("--style-blend 1,0")));
+    assert!(job["command"].as_str().is_some_and(
+        |c| c.starts_with("stylize image") && c.ends_with("--style-blend 1,0 --threads 2")
+    ));
     let (_, alone, _) = run(&["udnie"], r#"{"preset":"gatys","size":64,"iterations":2}"#).await;
     let cost = |j: &Value| j["costs"]["total"].as_f64().expect("a cost");
     let (a, b) = (cost(&done), cost(&alone));
