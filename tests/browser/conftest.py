@@ -54,13 +54,18 @@ class Server:
         self.log = open(log_path, "w")
         args = [
             _env("STYLIZE_BIN"), "serve", "--port", str(port),
-            "--weights", _env("STYLIZE_HED_WEIGHTS"),
             "--preview-interval-ms", "200", *extra_args,
         ]
         # Its jobs folder in the test's own temporary folder, not the
         # system's: one a server leaves (killed, or stopped with a job it
-        # could not end in time) goes with the test's.
-        env = {**os.environ, "TMPDIR": str(pathlib.Path(log_path).parent)}
+        # could not end in time) goes with the test's. The weights found
+        # through the environment, not --weights: the jobs' commands name
+        # them all the same (a test checks).
+        env = {
+            **os.environ,
+            "TMPDIR": str(pathlib.Path(log_path).parent),
+            "STYLIZE_WEIGHTS": _env("STYLIZE_HED_WEIGHTS"),
+        }
         self.proc = subprocess.Popen(
             args, cwd=REPO, stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.DEVNULL, text=True,
             env=env,

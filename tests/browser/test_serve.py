@@ -689,7 +689,8 @@ def test_bundled_style_from_gallery(page, server):
     item = wait_history(page, blend["id"], "done")
     command = server.job(blend["id"])["command"]
     assert " --style-blend 3,1 " in command, command
-    # The server was started with --weights: the command names them too.
+    # The server found its weights through STYLIZE_WEIGHTS: the command
+    # names them, for a shell that sets none.
     assert command.endswith(" --weights " + os.path.realpath(os.environ["STYLIZE_HED_WEIGHTS"])), command
     # Alike weights are equal parts: no style_blend.
     weights.nth(0).fill("1")

@@ -66,11 +66,10 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         max_memory: crate::setup::memory_limit(cli.max_memory, threads, Workers::Both)?,
         ffmpeg: stylize_frames::ffmpeg_from_env(),
         // Named in each job's command line, so that it runs as the job did
-        // (absolute: the command may be run from another folder).
-        weights_file: cli
-            .weights
-            .as_ref()
-            .map(|_| std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone())),
+        // (absolute: the command may be run from another folder), also
+        // when found through STYLIZE_WEIGHTS or the cache: the shell the
+        // command is run in may set another, or none.
+        weights_file: Some(std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone())),
         models_dir: cli
             .models
             .as_ref()
