@@ -158,20 +158,12 @@ pub fn sweep_temporaries(parent: &Path, prefix: &str, suffix: &str) {
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(prefix)) else {
+        let Some(unclaimed) = name
+            .to_str()
+            .and_then(|n| temporary_name(n, prefix, suffix))
+        else {
             continue;
         };
-        // One killed between its making and its locking (microseconds)
-        // keeps its unclaimed name: taken once it is old.
-        let unclaimed = rest
-            .strip_suffix(UNCLAIMED)
-            .and_then(|r| r.strip_suffix(suffix));
-        let Some(random) = unclaimed.or_else(|| rest.strip_suffix(suffix)) else {
-            continue;
-        };
-        if random.len() != RANDOM_CHARS || !random.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            continue;
-        }
         let path = entry.path();
         let Ok(kind) = entry.file_type() else {
             continue;
@@ -194,8 +186,10 @@ pub fn sweep_temporaries(parent: &Path, prefix: &str, suffix: &str) {
                 .and_then(|t| SystemTime::now().duration_since(t).ok())
                 .is_some_and(|age| age >= STALE_AFTER)
         };
-        // Its name comes once it is locked: unlocked, a killed run's.
-        if (unclaimed.is_some() && !old()) || lock.try_lock().is_err() {
+        // Its name comes once it is locked: unlocked, a killed run's. One
+        // killed between its making and its locking (microseconds) keeps
+        // its unclaimed name: taken once it is old.
+        if (unclaimed && !old()) || lock.try_lock().is_err() {
             continue;
         }
         let removed = if kind.is_dir() {
@@ -207,6 +201,28 @@ pub fn sweep_temporaries(parent: &Path, prefix: &str, suffix: &str) {
             log::info!("removed {}, left by an interrupted run", path.display());
         }
     }
+}
+
+/// Whether `name` is one of [`locked_temporary`]'s temporaries made with
+/// `prefix` and `suffix` (under its own name, or under the unclaimed one
+/// it has for a moment before it is locked), for a folder that must tell
+/// them from files of its own. A killed run may have left it; only
+/// [`sweep_temporaries`] can tell.
+pub fn is_temporary_name(name: &str, prefix: &str, suffix: &str) -> bool {
+    temporary_name(name, prefix, suffix).is_some()
+}
+
+/// `Some(unclaimed)` when `name` is `prefix` + 6 random characters +
+/// `suffix`, followed by [`UNCLAIMED`] when `unclaimed`; `None` for any
+/// other name.
+fn temporary_name(name: &str, prefix: &str, suffix: &str) -> Option<bool> {
+    let rest = name.strip_prefix(prefix)?;
+    let unclaimed = rest
+        .strip_suffix(UNCLAIMED)
+        .and_then(|r| r.strip_suffix(suffix));
+    let random = unclaimed.or_else(|| rest.strip_suffix(suffix))?;
+    let ours = random.len() == RANDOM_CHARS && random.bytes().all(|b| b.is_ascii_alphanumeric());
+    ours.then_some(unclaimed.is_some())
 }
 
 /// Locks `file` for as long as it stays open, so [`sweep_temporaries`] leaves
@@ -539,6 +555,27 @@ mod tests {
         staged.commit().expect("commit");
         assert_eq!(std::fs::read(&output).expect("read"), b"video");
         assert!(hidden(dir.path()).is_empty(), "{:?}", hidden(dir.path()));
+    }
+
+    /// The names the sweep takes, and no others.
+    #[test]
+    fn temporary_names_are_told_from_others() {
+        let cases = [
+            (".clip.gif.AbC123.tmp", true),
+            (".clip.gif.AbC123.tmp.unclaimed", true),
+            (".clip.gif.AbC12.tmp", false),
+            (".clip.gif.AbC1-3.tmp", false),
+            (".clip.gif.AbC123.tmp.unclaimed.x", false),
+            (".clip.gif.AbC123.unclaimed", false),
+            (".other.gif.AbC123.tmp", false),
+        ];
+        for (name, ours) in cases {
+            assert_eq!(
+                is_temporary_name(name, ".clip.gif.", ".tmp"),
+                ours,
+                "{name}"
+            );
+        }
     }
 
     #[test]

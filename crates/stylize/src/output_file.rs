@@ -244,6 +244,13 @@ pub fn sweep_output_temporaries(dir: &Path) {
     stylize_frames::sweep_temporaries(dir, OUTPUT_PREFIX, ".part");
 }
 
+/// Whether `name` is one of the image outputs' temporaries
+/// (`.stylize-XXXXXX.part`, or `.stylize-XXXXXX.part.unclaimed` for the
+/// moment before it is locked), live or a killed run's.
+pub(crate) fn is_output_temporary(name: &str) -> bool {
+    stylize_frames::is_temporary_name(name, OUTPUT_PREFIX, ".part")
+}
+
 /// A temporary file in `dir` (named `{prefix}XXXXXX.part`) to write an
 /// output into and then rename over the final name, so that a failure
 /// never leaves a partial file. It is created with the permissions an

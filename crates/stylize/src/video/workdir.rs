@@ -24,6 +24,7 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::image_io::{load_image, save_image, write_atomic};
+use crate::output_file::{is_output_temporary, sweep_output_temporaries};
 
 const MANIFEST: &str = "manifest.json";
 /// The largest final cost a frame record may hold ([`WorkDir::load`]).
@@ -88,8 +89,11 @@ fn is_work_file(name: &str) -> bool {
     name == MANIFEST
         || name == LOCK
         || is_frame_file(name)
-        // `write_atomic`'s temporary files.
+        // `write_atomic`'s temporary files, also under the name one has
+        // for a moment before it is locked, which a run killed in that
+        // moment leaves (`.stylize-XXXXXX.part.unclaimed`).
         || (name.starts_with('.') && name.ends_with(".part"))
+        || is_output_temporary(name)
 }
 
 /// Whether `name` is a frame's file, as [`frame_name`] makes them:
@@ -217,6 +221,9 @@ impl WorkDir {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path, e)),
         }
+        // Under the lock no other run writes here: an unlocked temporary
+        // is a killed run's.
+        sweep_output_temporaries(dir);
         let want = json!({ "stylize": env!("CARGO_PKG_VERSION"), "settings": settings });
         let same = std::fs::read_to_string(&manifest)
             .ok()
@@ -541,6 +548,44 @@ mod tests {
         assert!(manifest.contains("\"a\""), "{manifest}");
         drop(first);
         WorkDir::open(&dir, "a").unwrap();
+    }
+
+    /// A temporary a killed run left in the folder (here under the name it
+    /// has for a moment before it is locked) is taken as the folder's own
+    /// and removed. Before, every later run was refused: "holds
+    /// .stylize-Ab12Cd.part.unclaimed, which is not one of them".
+    #[test]
+    fn a_killed_runs_temporary_is_removed_not_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("out.gif.stylize-work");
+        drop(WorkDir::open(&dir, "a").unwrap());
+        // Made `age` seconds ago.
+        let left = |name: &str, age: u64| {
+            let path = dir.join(name);
+            let file = std::fs::File::create(&path).unwrap();
+            let then = std::time::SystemTime::now() - std::time::Duration::from_secs(age);
+            file.set_modified(then).unwrap();
+            (path, file)
+        };
+        let (unclaimed, _) = left(".stylize-Ab12Cd.part.unclaimed", 3600);
+        let (part, _) = left(".stylize-Ef34Gh.part", 3600);
+        // Locked: a live writer's, however old (none can be, with the
+        // folder locked, but it is not for this run to take).
+        let (held, held_file) = left(".stylize-Ij56Kl.part", 3600);
+        held_file.try_lock().unwrap();
+        // Under its unclaimed name and young, it may be about to be
+        // locked: it stays until it is old, and keeps no run out.
+        let (young, _) = left(".stylize-Mn78Op.part.unclaimed", 0);
+        drop(WorkDir::open(&dir, "a").unwrap());
+        assert!(!unclaimed.exists() && !part.exists());
+        assert!(held.exists() && young.exists());
+        // The tool's names only: another `.unclaimed` is a stranger's.
+        std::fs::write(dir.join(".notes.unclaimed"), b"mine").unwrap();
+        let e = WorkDir::open(&dir, "a").unwrap_err().to_string();
+        assert!(
+            e.contains(".notes.unclaimed, which is not one of them"),
+            "{e}"
+        );
     }
 
     #[test]
