@@ -142,6 +142,12 @@ impl WorkDir {
     /// and holds files of its own (it is not a work folder: it would be
     /// removed with them at the end of the run).
     pub fn open(dir: &Path, settings: &str) -> Result<Self> {
+        Self::open_with(dir, settings, || {})
+    }
+
+    /// [`Self::open`], calling `before_lock` between opening the lock file
+    /// and locking it: the seam where the tests put another run's end.
+    fn open_with(dir: &Path, settings: &str, mut before_lock: impl FnMut()) -> Result<Self> {
         if dir.exists() && !dir.is_dir() {
             return Err(Error::parameter(
                 "output",
@@ -152,78 +158,20 @@ impl WorkDir {
                 ),
             ));
         }
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let manifest = dir.join(MANIFEST);
-        // Every name is checked, whether or not a manifest is there: a
-        // folder of the user's own that has a `manifest.json` is still
-        // not this run's to empty.
-        let ours = |name: &str| {
-            if name == MANIFEST {
-                is_our_manifest(&manifest)
-            } else {
-                is_work_file(name)
+        // The lock first, then what the folder holds: while another run
+        // holds it, its temporary files would read as strangers'.
+        let (lock, made) = take_lock(dir, &mut before_lock)?;
+        if let Err(e) = check_contents(dir) {
+            // Not a work folder: no lock file of this run's is left in it.
+            if made {
+                let _ = std::fs::remove_file(dir.join(LOCK));
             }
-        };
-        let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io(dir, e))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let file = entry.file_type().is_ok_and(|t| t.is_file());
-            if !(file && ours(&name)) {
-                // A manifest.json that is not ours may be ours damaged:
-                // said as what it is, since the frames beside it cannot be
-                // matched to these settings without it.
-                let what = if name == MANIFEST && file {
-                    format!("{MANIFEST}, which is not this tool's (or is damaged)")
-                } else {
-                    format!("{name}, which is not one of them")
-                };
-                return Err(Error::parameter(
-                    "output",
-                    format!(
-                        "{} is where this run keeps its finished frames, and it holds {what}: \
-                         move that folder away or choose another output",
-                        dir.display()
-                    ),
-                ));
-            }
-        }
-        let lock_path = dir.join(LOCK);
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| Error::io(&lock_path, e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(Error::parameter(
-                    "output",
-                    format!(
-                        "another stylize run is painting into {} (the same output): wait for it \
-                         to finish, or choose another output",
-                        dir.display()
-                    ),
-                ))
-            }
-            // A filesystem without locks (NFS without lockd, some FUSE
-            // mounts): the run goes on unguarded, as before locks.
-            Err(std::fs::TryLockError::Error(e))
-                if e.kind() == std::io::ErrorKind::Unsupported
-                    || e.raw_os_error() == Some(ENOLCK) =>
-            {
-                log::warn!(
-                    "{}: cannot lock the work folder ({e}); a second run on the same output \
-                     would not be kept out",
-                    dir.display()
-                );
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path, e)),
+            return Err(e);
         }
         // Under the lock no other run writes here: an unlocked temporary
         // is a killed run's.
         sweep_output_temporaries(dir);
+        let manifest = dir.join(MANIFEST);
         let want = json!({ "stylize": env!("CARGO_PKG_VERSION"), "settings": settings });
         let same = std::fs::read_to_string(&manifest)
             .ok()
@@ -280,8 +228,9 @@ impl WorkDir {
             _ => {}
         }
         // Still locked until `self` drops: a run that opened the old lock
-        // file meanwhile was refused, and one that made a new one keeps
-        // its folder.
+        // file meanwhile is refused, or, locking it once `self` drops,
+        // finds it gone and opens the new one ([`take_lock`]); one that
+        // made a new one keeps its folder.
         let _ = std::fs::remove_dir(&self.dir);
         Ok(())
     }
@@ -504,6 +453,169 @@ impl WorkDir {
     }
 }
 
+/// How many times [`take_lock`] opens the lock file again when it was
+/// removed or replaced before it was locked: each time means a run ended
+/// (and removed the folder) meanwhile, which does not go on for long.
+const LOCK_TRIES: usize = 10;
+
+/// Makes `dir` if need be, and opens and locks its lock file; the file,
+/// and whether this run made it. `before_lock` runs between the opening
+/// and the locking ([`WorkDir::open_with`]).
+///
+/// A run ending removes the lock file while it holds it
+/// ([`WorkDir::remove`]): a run that opened that file just before then
+/// gets its lock once it is released, on a file no longer in the folder,
+/// while a third run makes a new one. So the lock counts only once the
+/// path still names the file locked; otherwise the file is opened again.
+///
+/// # Errors
+/// [`Error::Io`] naming the folder or the lock file; [`Error::Parameter`]
+/// (`output`) when another run holds the lock, or when `lock` is not a
+/// file.
+fn take_lock(dir: &Path, before_lock: &mut impl FnMut()) -> Result<(std::fs::File, bool)> {
+    let lock_path = dir.join(LOCK);
+    for _ in 0..LOCK_TRIES {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        // Said as any stranger's file would be, rather than opened (it
+        // might be a link to some other file).
+        if std::fs::symlink_metadata(&lock_path).is_ok_and(|m| !m.is_file()) {
+            return Err(not_a_work_folder(
+                dir,
+                &format!("{LOCK}, which is not one of them"),
+            ));
+        }
+        let (lock, made) = match open_lock_file(&lock_path) {
+            Ok(opened) => opened,
+            // Removed with its folder since: made again.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io(&lock_path, e)),
+        };
+        before_lock();
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::parameter(
+                    "output",
+                    format!(
+                        "another stylize run is painting into {} (the same output): wait for it \
+                         to finish, or choose another output",
+                        dir.display()
+                    ),
+                ))
+            }
+            // A filesystem without locks (NFS without lockd, some FUSE
+            // mounts): the run goes on unguarded, as before locks.
+            Err(std::fs::TryLockError::Error(e))
+                if e.kind() == std::io::ErrorKind::Unsupported
+                    || e.raw_os_error() == Some(ENOLCK) =>
+            {
+                log::warn!(
+                    "{}: cannot lock the work folder ({e}); a second run on the same output \
+                     would not be kept out",
+                    dir.display()
+                );
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path, e)),
+        }
+        if still_named(&lock, &lock_path).map_err(|e| Error::io(&lock_path, e))? {
+            return Ok((lock, made));
+        }
+    }
+    Err(Error::io(
+        &lock_path,
+        std::io::Error::other(format!(
+            "the lock file was removed or replaced {LOCK_TRIES} times while this run was taking \
+             it (other runs on the same output starting and ending)"
+        )),
+    ))
+}
+
+/// Opens the lock file at `path` for locking, made if it is not there;
+/// the file, and whether it was made.
+fn open_lock_file(path: &Path) -> std::io::Result<(std::fs::File, bool)> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    match options.clone().create_new(true).open(path) {
+        Ok(file) => Ok((file, true)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            options.open(path).map(|file| (file, false))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether `path` still names the file `lock` (the same device and inode):
+/// not removed, or replaced by another run's, since it was opened.
+///
+/// # Errors
+/// The system's error reading either's metadata, other than `path` not
+/// being there (`false`).
+#[cfg(unix)]
+fn still_named(lock: &std::fs::File, path: &Path) -> std::io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let held = lock.metadata()?;
+    match std::fs::metadata(path) {
+        Ok(named) => Ok(named.dev() == held.dev() && named.ino() == held.ino()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Elsewhere a file's identity is not at hand: the lock is taken as it is.
+#[cfg(not(unix))]
+fn still_named(_lock: &std::fs::File, _path: &Path) -> std::io::Result<bool> {
+    Ok(true)
+}
+
+/// Refuses `dir` unless every entry in it is a file of a work folder
+/// ([`is_work_file`]; a `manifest.json` only if it is this tool's). Every
+/// name is checked, whether or not a manifest is there: a folder of the
+/// user's own that has a `manifest.json` is still not this run's to empty.
+///
+/// # Errors
+/// [`Error::Io`] naming the folder; [`Error::Parameter`] (`output`)
+/// naming the first entry that is not a work folder's.
+fn check_contents(dir: &Path) -> Result<()> {
+    let manifest = dir.join(MANIFEST);
+    let ours = |name: &str| {
+        if name == MANIFEST {
+            is_our_manifest(&manifest)
+        } else {
+            is_work_file(name)
+        }
+    };
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let file = entry.file_type().is_ok_and(|t| t.is_file());
+        if !(file && ours(&name)) {
+            // A manifest.json that is not ours may be ours damaged: said
+            // as what it is, since the frames beside it cannot be matched
+            // to these settings without it.
+            let what = if name == MANIFEST && file {
+                format!("{MANIFEST}, which is not this tool's (or is damaged)")
+            } else {
+                format!("{name}, which is not one of them")
+            };
+            return Err(not_a_work_folder(dir, &what));
+        }
+    }
+    Ok(())
+}
+
+/// The refusal of a folder at the work folder's place that holds `what`.
+fn not_a_work_folder(dir: &Path, what: &str) -> Error {
+    Error::parameter(
+        "output",
+        format!(
+            "{} is where this run keeps its finished frames, and it holds {what}: \
+             move that folder away or choose another output",
+            dir.display()
+        ),
+    )
+}
+
 fn frame_name(kind: &str, n: usize, ext: &str) -> String {
     format!("{kind}_{n:06}.{ext}")
 }
@@ -588,6 +700,57 @@ mod tests {
         );
     }
 
+    /// A second run is told that the folder is in use, not that it holds
+    /// a stranger's file, whatever the live run has there. Before, the
+    /// folder was looked at before the lock was tried.
+    #[test]
+    fn a_live_runs_folder_is_said_in_use_whatever_it_holds() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("out.gif.stylize-work");
+        let first = WorkDir::open(&dir, "a").unwrap();
+        std::fs::write(dir.join("notes.txt"), b"mine").unwrap();
+        let e = WorkDir::open(&dir, "a").unwrap_err().to_string();
+        assert!(e.contains("another stylize run"), "{e}");
+        drop(first);
+        let e = WorkDir::open(&dir, "a").unwrap_err().to_string();
+        assert!(e.contains("notes.txt, which is not one of them"), "{e}");
+    }
+
+    /// A run that opened the lock file just before the run holding it
+    /// removed the folder gets its lock on a file no longer there: it
+    /// opens the folder's new one instead. Before, it went on beside the
+    /// run that made the new one.
+    #[test]
+    fn a_lock_file_removed_before_it_is_locked_is_opened_again() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("out.gif.stylize-work");
+        // In between, the first run ends and a third one starts.
+        let mut first = Some(WorkDir::open(&dir, "a").unwrap());
+        let mut third = None;
+        let second = WorkDir::open_with(&dir, "b", || {
+            if let Some(w) = first.take() {
+                w.remove().unwrap();
+                third = Some(WorkDir::open(&dir, "c").unwrap());
+            }
+        });
+        let e = second.unwrap_err().to_string();
+        assert!(e.contains("another stylize run"), "{e}");
+        assert!(third.is_some(), "the third run started in between");
+        // The first run ends in between, and no other starts: the second
+        // makes the folder again and holds it.
+        let mut third = third;
+        let second = WorkDir::open_with(&dir, "b", || {
+            if let Some(w) = third.take() {
+                w.remove().unwrap();
+            }
+        })
+        .unwrap();
+        let e = WorkDir::open(&dir, "d").unwrap_err().to_string();
+        assert!(e.contains("another stylize run"), "{e}");
+        drop(second);
+        WorkDir::open(&dir, "d").unwrap();
+    }
+
     #[test]
     fn removing_the_folder_takes_all_it_holds() {
         let d = tempfile::tempdir().unwrap();
@@ -611,6 +774,14 @@ mod tests {
         let e = WorkDir::open(&dir, "a").unwrap_err().to_string();
         assert!(e.contains("important.txt"), "{e}");
         assert_eq!(std::fs::read(dir.join("important.txt")).unwrap(), b"mine");
+        // Looked at under the lock, and no lock file left behind.
+        assert!(!dir.join(LOCK).exists());
+        // A `lock` that is not a file is said, not opened.
+        std::fs::remove_file(dir.join("important.txt")).unwrap();
+        std::fs::create_dir(dir.join(LOCK)).unwrap();
+        let e = WorkDir::open(&dir, "a").unwrap_err().to_string();
+        assert!(e.contains("holds lock, which is not one of them"), "{e}");
+        std::fs::remove_dir(dir.join(LOCK)).unwrap();
         // A file at the folder's name: said as such (before: "File
         // exists (os error 17)").
         let file = d.path().join("file.stylize-work");
