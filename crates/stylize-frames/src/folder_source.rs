@@ -222,22 +222,15 @@ pub(crate) fn decode_upright(path: &Path) -> Result<(image::DynamicImage, Option
 /// number: converted to 8 bits it would be a black or white patch, said
 /// nowhere.
 fn check_finite(path: &Path, image: &image::DynamicImage) -> Result<()> {
-    let (values, channels): (&[f32], usize) = match image {
-        image::DynamicImage::ImageRgb32F(b) => (b.as_raw(), 3),
-        image::DynamicImage::ImageRgba32F(b) => (b.as_raw(), 4),
-        _ => return Ok(()),
-    };
-    let Some(k) = values.iter().position(|v| !v.is_finite()) else {
-        return Ok(());
-    };
-    let pixel = (k / channels) as u32;
-    let width = image.width().max(1);
-    Err(FramesError::NotFinite {
-        path: path.to_path_buf(),
-        x: pixel % width,
-        y: pixel / width,
-        value: values[k],
-    })
+    match crate::resample::first_non_finite(image) {
+        None => Ok(()),
+        Some(((x, y), value)) => Err(FramesError::NotFinite {
+            path: path.to_path_buf(),
+            x,
+            y,
+            value,
+        }),
+    }
 }
 
 /// The decoder of the image at `path`, its header read.

@@ -188,6 +188,49 @@ pub fn to_rgb32f_on_white(img: &DynamicImage) -> Rgb32FImage {
     Rgb32FImage::from_raw(w, h, rgb).unwrap_or_else(|| unreachable!("{w}x{h} RGB values were made"))
 }
 
+/// Where a floating-point image (a float TIFF, one a program made) holds
+/// a value that is not a finite number, the first: its pixel (column,
+/// row) and the value. `None` for one without, and for the 8- and 16-bit
+/// types, which cannot hold one.
+pub fn first_non_finite(img: &DynamicImage) -> Option<((u32, u32), f32)> {
+    let (values, channels): (&[f32], usize) = match img {
+        DynamicImage::ImageRgb32F(b) => (b.as_raw(), 3),
+        DynamicImage::ImageRgba32F(b) => (b.as_raw(), 4),
+        _ => return None,
+    };
+    let k = values.iter().position(|v| !v.is_finite())?;
+    let pixel = (k / channels) as u32;
+    let width = img.width().max(1);
+    Some(((pixel % width, pixel / width), values[k]))
+}
+
+/// The values of a floating-point image, `None` for the 8- and 16-bit
+/// types (in [0, 1] by their type).
+fn float_values_mut(img: &mut DynamicImage) -> Option<&mut [f32]> {
+    match img {
+        DynamicImage::ImageRgb32F(b) => Some(b),
+        DynamicImage::ImageRgba32F(b) => Some(b),
+        _ => None,
+    }
+}
+
+/// Whether a floating-point image holds a value outside [0, 1] (a
+/// high-dynamic-range one).
+pub fn outside_unit(img: &DynamicImage) -> bool {
+    match img {
+        DynamicImage::ImageRgb32F(b) => b.iter().any(|v| !(0.0..=1.0).contains(v)),
+        DynamicImage::ImageRgba32F(b) => b.iter().any(|v| !(0.0..=1.0).contains(v)),
+        _ => false,
+    }
+}
+
+/// Clips a floating-point image's values to [0, 1], in place.
+pub fn clip_to_unit(img: &mut DynamicImage) {
+    if let Some(values) = float_values_mut(img) {
+        values.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
+    }
+}
+
 /// The part of an image being resized: its columns `x..x + w`, rows from
 /// `y`.
 struct Part<'a> {

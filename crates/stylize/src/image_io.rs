@@ -334,6 +334,19 @@ fn load_from(src: Source<'_>, limits: &ImageLimits) -> Result<(DynamicImage, Vec
     let orientation = decoder.orientation().ok();
     let icc = decoder.icc_profile().ok().flatten();
     let mut img = DynamicImage::from_decoder(decoder).map_err(too_large)?;
+    // Before the colour profile, whose conversion would turn a NaN or an
+    // infinity into an ordinary value (and clip), said nowhere.
+    if let Some((pixel, value)) = stylize_frames::first_non_finite(&img) {
+        return Err(decode_err(&non_finite_reason(pixel, value), None));
+    }
+    if stylize_frames::outside_unit(&img) {
+        stylize_frames::clip_to_unit(&mut img);
+        warnings.push(format!(
+            "{}: values outside [0, 1] (a high-dynamic-range image?) are clipped to it; \
+             tone-map it to keep its highlights",
+            path.display()
+        ));
+    }
     if let Some(o) = orientation {
         img.apply_orientation(o);
     }
@@ -342,17 +355,6 @@ fn load_from(src: Source<'_>, limits: &ImageLimits) -> Result<(DynamicImage, Vec
     }
     if img.width() == 0 || img.height() == 0 {
         return Err(decode_err("the image has no pixels", None));
-    }
-    if let Some((pixel, value)) = first_non_finite(&img) {
-        return Err(decode_err(&non_finite_reason(pixel, value), None));
-    }
-    if let Some(c) = clipped(&img) {
-        warnings.push(format!(
-            "{}: values outside [0, 1] (a high-dynamic-range image?) are clipped to it; \
-             tone-map it to keep its highlights",
-            path.display()
-        ));
-        img = c;
     }
     Ok((img, warnings))
 }
@@ -565,46 +567,6 @@ pub fn to_rgb32f(img: &DynamicImage, width: u32, height: u32) -> Rgb32FImage {
     stylize_frames::resize_to_rgb32f(img, width, height, Resampling::Lanczos3)
 }
 
-/// Where a floating-point image (an EXR, a float TIFF, one an embedder
-/// made) holds a value that is not a finite number, the first: its pixel
-/// and the value. 8- and 16-bit images have none.
-fn first_non_finite(img: &DynamicImage) -> Option<((u32, u32), f32)> {
-    let (values, channels) = float_values(img)?;
-    let k = values.iter().position(|v| !v.is_finite())?;
-    let pixel = (k / channels) as u32;
-    Some((
-        (pixel % img.width().max(1), pixel / img.width().max(1)),
-        values[k],
-    ))
-}
-
-/// A floating-point image's values and channels a pixel; `None` for the
-/// integer types, whose values are in range by their type.
-fn float_values(img: &DynamicImage) -> Option<(&[f32], usize)> {
-    match img {
-        DynamicImage::ImageRgb32F(b) => Some((b.as_raw(), 3)),
-        DynamicImage::ImageRgba32F(b) => Some((b.as_raw(), 4)),
-        _ => None,
-    }
-}
-
-/// `img` with a floating-point image's values outside [0, 1] (a
-/// high-dynamic-range image) clipped to it, or `None` when none are.
-fn clipped(img: &DynamicImage) -> Option<DynamicImage> {
-    let (values, _) = float_values(img)?;
-    if values.iter().all(|v| (0.0..=1.0).contains(v)) {
-        return None;
-    }
-    let mut out = img.clone();
-    let values: &mut [f32] = match &mut out {
-        DynamicImage::ImageRgb32F(b) => b,
-        DynamicImage::ImageRgba32F(b) => b,
-        _ => return None,
-    };
-    values.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
-    Some(out)
-}
-
 /// The reason a value that is not a finite number refuses an image.
 fn non_finite_reason((x, y): (u32, u32), value: f32) -> String {
     format!(
@@ -616,8 +578,7 @@ fn non_finite_reason((x, y): (u32, u32), value: f32) -> String {
 /// [`to_rgb32f`] of `img`, the `what` of a run (`content`, `style`,
 /// `init`, `frame`), checked as a floating-point image may need: refused
 /// when a value is not a finite number; values outside [0, 1] clipped to
-/// it first, as they are in an 8- or 16-bit image by its type and as the
-/// fast networks take them.
+/// it first, as they are in an 8- or 16-bit image by its type.
 ///
 /// # Errors
 /// [`Error::Parameter`] naming `what` and the pixel.
@@ -627,13 +588,17 @@ pub(crate) fn checked_rgb32f(
     width: u32,
     height: u32,
 ) -> Result<Rgb32FImage> {
-    if let Some((pixel, value)) = first_non_finite(img) {
+    if let Some((pixel, value)) = stylize_frames::first_non_finite(img) {
         return Err(Error::parameter(what, non_finite_reason(pixel, value)));
     }
-    Ok(match clipped(img) {
-        Some(c) => to_rgb32f(&c, width, height),
-        None => to_rgb32f(img, width, height),
-    })
+    if !stylize_frames::outside_unit(img) {
+        return Ok(to_rgb32f(img, width, height));
+    }
+    // Only an image a program made gets here (a file's is clipped as it
+    // is read): copied once for this conversion.
+    let mut clipped = img.clone();
+    stylize_frames::clip_to_unit(&mut clipped);
+    Ok(to_rgb32f(&clipped, width, height))
 }
 
 /// Lanczos3 resampling, clamped back into [0, 1].
@@ -1056,8 +1021,30 @@ mod tests {
     #[test]
     fn float_images_are_refused_with_nan_and_clipped_out_of_range() {
         let d = tempfile::tempdir().unwrap();
+        // A float TIFF with a colour profile, whose conversion would turn a
+        // NaN into an ordinary value: checked before it.
+        let with_profile = |img: &DynamicImage, path: &Path| {
+            use image::ImageEncoder;
+            let file = std::fs::File::create(path).unwrap();
+            let mut enc = image::codecs::tiff::TiffEncoder::new(std::io::BufWriter::new(file));
+            enc.set_icc_profile(moxcms::ColorProfile::new_display_p3().encode().unwrap())
+                .unwrap();
+            enc.write_image(
+                img.as_bytes(),
+                img.width(),
+                img.height(),
+                img.color().into(),
+            )
+            .unwrap();
+        };
         for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
             let path = d.path().join("bad.tif");
+            with_profile(&float_image(bad), &path);
+            let e = load_image(&path).unwrap_err().to_string();
+            assert!(
+                e.contains("bad.tif") && e.contains("pixel at (3, 1) is"),
+                "{e}"
+            );
             float_image(bad).save(&path).unwrap();
             let e = load_image(&path).unwrap_err().to_string();
             assert!(
@@ -1073,6 +1060,12 @@ mod tests {
         // Over 1 and under 0: clipped, with a warning naming the file.
         for (value, clipped_to) in [(1e6, 1.0), (-3.0, 0.0)] {
             let path = d.path().join("hdr.tif");
+            with_profile(&float_image(value), &path);
+            let (_, warnings) = load_image_with_warnings(&path, &ImageLimits::DEFAULT).unwrap();
+            assert!(
+                warnings.iter().any(|w| w.contains("clipped")),
+                "{warnings:?}"
+            );
             float_image(value).save(&path).unwrap();
             let (img, warnings) = load_image_with_warnings(&path, &ImageLimits::DEFAULT).unwrap();
             assert_eq!(img.to_rgb32f().get_pixel(3, 1)[1], clipped_to);
