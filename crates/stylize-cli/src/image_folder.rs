@@ -161,6 +161,8 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     let start = Instant::now();
     let mut failed = 0usize;
     let mut painted = 0usize;
+    // Skipped as painted by another run meanwhile: no time of this run's.
+    let mut skipped = 0usize;
     for (i, (input, output)) in todo.iter().enumerate() {
         // Ctrl-C as a photo ends: the next one is not begun.
         if interrupt.requested() {
@@ -173,18 +175,19 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         }
         // Painted by another run into the same folder since this one
         // listed what was done: skipped, as at the start.
-        if output.symlink_metadata().is_ok() {
+        if output.exists() {
             say(format!(
                 "{} is there now (another run painted it?): skipping {}",
                 output.display(),
                 input.display()
             ));
+            skipped += 1;
             continue;
         }
         let left = todo.len() - i;
-        // The time left, from the photos painted so far in this run.
+        // The time left, from the photos this run has tried so far.
         let eta = (painted > 0).then(|| {
-            let each = start.elapsed().as_secs_f64() / (i as f64);
+            let each = start.elapsed().as_secs_f64() / ((i - skipped) as f64);
             format!(
                 " (about {} left for the folder)",
                 crate::progress::human_duration(each * left as f64)
@@ -341,8 +344,10 @@ impl PhotoRun<'_> {
         let image = crate::progress::flattened_for(output, result.image);
         // Made again when another run that made it has removed it (a run
         // stopped before its first painting removes the folder it made).
+        // Where it cannot be, the save below fails and says why, and the
+        // painting is kept elsewhere.
         if let Some(folder) = output.parent().filter(|f| !f.as_os_str().is_empty()) {
-            std::fs::create_dir_all(folder).map_err(|e| stylize::Error::io(folder, e))?;
+            let _ = std::fs::create_dir_all(folder);
         }
         // Not over a painting another run wrote there meanwhile.
         let save = self.save.keeping_existing(true);
