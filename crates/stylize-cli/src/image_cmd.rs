@@ -134,18 +134,16 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     // cannot keep the photo's transparency, and a painting that keeps a
     // photo transparent everywhere shows nothing.
     let alpha = stylize::alpha_channel(&content);
-    if alpha
-        .as_ref()
-        .is_some_and(|a| a.as_raw().iter().all(|&v| v == 0))
-        && output_format(&cli.output).ok() != Some(image::ImageFormat::Jpeg)
-    {
+    let transparent = alpha.is_some();
+    let invisible = alpha.is_some_and(|a| a.as_raw().iter().all(|&v| v == 0));
+    if invisible && output_format(&cli.output).ok() != Some(image::ImageFormat::Jpeg) {
         say(format!(
             "warning: {} is transparent everywhere, and so will the painting be (it keeps the \
              photo's transparency): name a .jpg output to paint it on white",
             cli.content.display()
         ));
     }
-    if output_format(&cli.output).ok() == Some(image::ImageFormat::Jpeg) && alpha.is_some() {
+    if output_format(&cli.output).ok() == Some(image::ImageFormat::Jpeg) && transparent {
         say(format!(
             "warning: {} is partly transparent, and a JPEG output cannot keep that: name a \
              .png, .webp or .tiff output to keep it",

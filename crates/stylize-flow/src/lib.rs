@@ -13,12 +13,15 @@
 //!   two estimates where they agree), for carrying a painting along.
 //! - [`consistency`]: forward/backward consistency weights (Ruder et al.
 //!   2016): 0 at disocclusions, motion boundaries and pixels leaving the
-//!   frame, 1 elsewhere.
+//!   frame, 1 elsewhere. [`carried_consistency`] also sets 0 where the
+//!   frames' grey levels disagree along the flow (a cut or fast fade to
+//!   black, which the flow tests alone trust): what `stylize video` carries
+//!   a painting by.
 //! - [`WarpReference`]: temporal-consistency measures of a clip and its
 //!   stylised versions: the warping error `E_warp` of Lai et al. 2018
 //!   (short-term), a long-term error against the first frame of each
-//!   shot, and scene-cut detection ([`is_cut`]) from the consistency
-//!   masks.
+//!   shot, and scene-cut detection ([`is_cut`]) from the flow tests'
+//!   consistency masks (the measure's own, kept as it was defined).
 //! - [`FlickerMeter`]: the same figures for one stylised clip, fed a frame
 //!   at a time, in memory for a few frames whatever the clip's length.
 //!
