@@ -1440,7 +1440,9 @@
     try {
       const r = await fetch(`/api/jobs/${id}/cancel`, { method: "POST" });
       if (!r.ok) { showError(`Could not cancel job #${id}: ${await errorFrom(r)}`); return; }
-      upsertJob(await r.json());
+      // The reply says "running" for a running job; its "cancelled" event
+      // may come first (a job stopped before its first step ends at once).
+      upsertJob(await r.json(), true);
     } catch (err) { showError(`Could not cancel: ${err.message}`); }
   }
 
