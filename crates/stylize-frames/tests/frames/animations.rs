@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use image::AnimationDecoder;
-use stylize_frames::{FrameSource, SinkOptions};
+use stylize_frames::{Frame, FrameSource, SinkOptions};
 
 use crate::common::*;
 
@@ -89,6 +89,57 @@ fn gif_without_dither_and_without_loop() {
         assert!(mae(a, b) < 7.0, "{}", mae(a, b));
     }
     assert_in_order("once.gif", &input, &back);
+}
+
+/// How many colours each 8x8 block of `frame` below row `top` holds.
+fn colours_per_block(frame: &Frame, top: u32) -> Vec<usize> {
+    (top / 8..frame.height() / 8)
+        .flat_map(|by| (0..frame.width() / 8).map(move |bx| (bx, by)))
+        .map(|(bx, by)| {
+            let mut colours: Vec<[u8; 3]> = (0..64)
+                .map(|i| frame.get_pixel(bx * 8 + i % 8, by * 8 + i / 8).0)
+                .collect();
+            colours.sort_unstable();
+            colours.dedup();
+            colours.len()
+        })
+        .collect()
+}
+
+#[test]
+fn gif_dither_splits_flat_greys_and_is_off_when_asked() {
+    // The ramp above (more than 256 colours: a learned palette, which is
+    // where the dither applies) and below it 8x8 blocks of flat greys 3
+    // levels apart, so some lie between two of the palette's colours.
+    let input: Vec<Frame> = frames(2)
+        .into_iter()
+        .map(|mut f| {
+            for y in 8..H {
+                for x in 0..W {
+                    let grey = (100 + 3 * (x / 8 + (y / 8 - 1) * (W / 8))) as u8;
+                    f.put_pixel(x, y, image::Rgb([grey; 3]));
+                }
+            }
+            f
+        })
+        .collect();
+    let dir = tempdir();
+    let mut blocks = Vec::new();
+    for dither in [false, true] {
+        let out = dir.path().join(format!("dither-{dither}.gif"));
+        let opts = SinkOptions {
+            gif_dither: dither,
+            ..SinkOptions::default()
+        };
+        write(&out, &input, &opts).unwrap();
+        let (_, back) = read_all(&out).unwrap();
+        assert_eq!(back.len(), 2);
+        blocks.push(colours_per_block(&back[0], 8));
+    }
+    // Without the dither a flat block maps to one colour; with it, the
+    // Bayer pattern splits the blocks that lie near a palette boundary.
+    assert!(blocks[0].iter().all(|&n| n == 1), "{:?}", blocks[0]);
+    assert!(blocks[1].iter().any(|&n| n > 1), "{:?}", blocks[1]);
 }
 
 #[test]

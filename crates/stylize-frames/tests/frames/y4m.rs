@@ -67,6 +67,7 @@ fn y4m_420_round_trip_within_bound() {
     )
     .unwrap();
     let (_, back) = read_all(&out).unwrap();
+    assert_eq!(back.len(), 3);
     // Smooth ramps: averaging 2x2 chroma blocks and bilinear upsampling
     // leave about rounding error (chroma changes < 8 levels per pixel).
     for (a, b) in input.iter().zip(&back) {
