@@ -228,24 +228,57 @@ mod tests {
         ));
     }
 
+    /// `flow` with its axes swapped: the same motion, downward instead of
+    /// to the right.
+    fn transposed(flow: &Flow) -> Flow {
+        let (w, h) = (flow.width, flow.height);
+        let mut out = Flow::zeros(h, w);
+        for y in 0..h {
+            for x in 0..w {
+                out.u[x * h + y] = flow.v[y * w + x];
+                out.v[x * h + y] = flow.u[y * w + x];
+            }
+        }
+        out
+    }
+
     #[test]
     fn marks_disocclusion_boundaries_and_consistent_regions() {
         let (fwd, bwd) = moving_square();
-        let c = consistency(&fwd, &bwd).unwrap();
-        let w = fwd.width;
-        // Far from the square: consistent.
-        assert_eq!(c[2 * w + 2], 1.0);
-        assert_eq!(c[20 * w + 28], 1.0);
-        // Inside the square, away from its edges: consistent.
-        assert_eq!(c[12 * w + 12], 1.0);
-        // Background A pixels at x = 16..20 are covered by the square in B:
-        // the backward flow there is -4, the forward 0 -> occluded.
-        for x in 17..20 {
-            assert_eq!(c[12 * w + x], 0.0, "x {x}");
+        // The square moving right, then the same moving down (each test
+        // on `u` then on `v`).
+        for down in [false, true] {
+            let (fwd, bwd) = if down {
+                (transposed(&fwd), transposed(&bwd))
+            } else {
+                (fwd.clone(), bwd.clone())
+            };
+            let c = consistency(&fwd, &bwd).unwrap();
+            // The value at (x, y) of the square moving right.
+            let at = |x: usize, y: usize| {
+                if down {
+                    c[x * fwd.width + y]
+                } else {
+                    c[y * fwd.width + x]
+                }
+            };
+            // Far from the square: consistent.
+            assert_eq!(at(2, 2), 1.0, "down {down}");
+            assert_eq!(at(28, 20), 1.0, "down {down}");
+            // Inside the square, away from its edges: consistent.
+            assert_eq!(at(12, 12), 1.0, "down {down}");
+            // Background A pixels at x = 16..20 are covered by the square
+            // in B: the backward flow there is -4, the forward 0 ->
+            // occluded.
+            for x in 17..20 {
+                assert_eq!(at(x, 12), 0.0, "x {x}, down {down}");
+            }
+            // Square's edges: motion boundary (the one at x = 8 only
+            // there: its pixels are not covered in B).
+            assert_eq!(at(8, 12), 0.0, "down {down}");
+            assert_eq!(at(15, 12), 0.0, "down {down}");
+            assert_eq!(at(12, 8), 0.0, "down {down}");
         }
-        // Square's edge: motion boundary.
-        assert_eq!(c[12 * w + 8], 0.0);
-        assert_eq!(c[12 * w + 15], 0.0);
     }
 
     #[test]

@@ -303,6 +303,11 @@ mod tests {
             assert!((x - y).abs() < 1e-3);
         }
         assert!((a.data()[3] - 128.0).abs() < 1e-3);
+        // BT.601 luma (OpenCV's `COLOR_RGB2GRAY`): 0.299 R + 0.587 G +
+        // 0.114 B.
+        for (got, want) in a.data()[..3].iter().zip([76.245, 149.685, 29.07]) {
+            assert!((got - want).abs() < 1e-3, "{got} against {want}");
+        }
     }
 
     #[test]
