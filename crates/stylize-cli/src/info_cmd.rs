@@ -294,6 +294,28 @@ fn weights() -> Item {
 fn fast_models(dir: Option<&Path>) -> Item {
     use stylize_feedforward::FastNetworks;
     let dir = dir.map_or_else(stylize_feedforward::default_models_dir, Path::to_path_buf);
+    // Under a tight `ulimit -v` an allocation while reading them would
+    // abort the process: not tried where a run of the networks (their
+    // weights, one worker thread) would not fit.
+    let needs = stylize_feedforward::estimate_memory((1, 1), 16, &[]).at_own_size;
+    if let Some(space) = stylize::memory::address_space(1, stylize::memory::THREAD_RESERVE)
+        .filter(|space| space.room < space.per_thread.saturating_add(needs))
+    {
+        let why = format!(
+            "not read: reserving memory is limited here (`ulimit -v`, or strict overcommit): {} \
+             is left, and reading the networks takes about {} with a worker thread's {}; raise \
+             or lift `ulimit -v`",
+            stylize::memory::human(space.room),
+            stylize::memory::human(needs),
+            stylize::memory::human(space.per_thread)
+        );
+        return Item {
+            name: "fast models",
+            json: json!({ "path": dir, "ok": false, "error": why }),
+            text: why,
+            ok: false,
+        };
+    }
     let load = |networks| {
         stylize_feedforward::FastStylizer::load_networks(
             &dir,
