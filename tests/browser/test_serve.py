@@ -311,7 +311,11 @@ def test_run_to_end_download_png_and_csv(page, server, tmp_path):
     # The equivalent command line, and its copy button.
     command = item.locator("[data-testid=command]")
     expect(command).to_have_text(job["command"])
-    assert "stylize" in job["command"]
+    # The settings chosen on the page, and the files as uploaded.
+    assert job["command"].startswith(
+        f"stylize image --content {PHOTO.name} --style {STYLE.name} --output result.png"
+    ), job["command"]
+    assert f" --size {SMALL} --iterations {SHORT_RUN}" in job["command"], job["command"]
     item.locator("[data-testid=copy-command]").click()
     expect(item.locator("[data-testid=copy-command]")).to_have_attribute("data-copied", "true")
 
