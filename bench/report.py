@@ -2,7 +2,7 @@
 """Builds bench/compare's markdown report from its raw results.
 
     report.py RESULTS.jsonl [--meta META.json]
-    report.py flops --width W --height H --arch VGG16 --taps block4_conv2,block1_conv1,...
+    report.py flops --width W --height H [--arch VGG16] [--content LAYER] [--style LAYER,...]
 
 RESULTS.jsonl holds one JSON object a line: the lines printed by
 bench_step (impl "stylize") and torch_step.py step (impl "pytorch"), each

@@ -163,7 +163,8 @@ fn run() -> BoxResult<()> {
     let out = json!({
         "impl": "stylize",
         "device": stylizer.device_description(),
-        "simd": stylize::SimdLevel::from_env().effective(),
+        // The fast engine's kernels; burn's own are not ours to name.
+        "simd": (stylizer.engine() == Engine::Fast).then(|| stylize::SimdLevel::from_env().effective()),
         "preset": preset,
         "size": size,
         "width": width,
