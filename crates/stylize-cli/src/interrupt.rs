@@ -99,6 +99,14 @@ impl Interrupt {
                     log::warn!("cannot catch Ctrl-C ({e}); it will end the run without saving")
                 }
             }
+            // Past a file-size limit (`ulimit -f`), SIGXFSZ's default
+            // action ends the process at once, with no message and a
+            // `.part` file left; caught, the write fails instead (EFBIG),
+            // and the run says so and removes what it was writing.
+            let heard_xfsz = Arc::new(AtomicBool::new(false));
+            if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGXFSZ, heard_xfsz) {
+                log::debug!("cannot catch SIGXFSZ ({e})");
+            }
         }
         #[cfg(not(unix))]
         if let Err(e) = ctrlc::set_handler(move || heard(0)) {

@@ -1770,6 +1770,47 @@ fn under_an_address_space_limit_too_small_for_a_thread_no_run_fits() {
     );
 }
 
+/// Past a file-size limit (`ulimit -f`) the result cannot be written:
+/// said, exit status 1, and nothing left (before, SIGXFSZ ended the
+/// process with status 153, no message and a `.part` file in the output's
+/// folder). Where it would keep the painting elsewhere, that cannot be
+/// written either, and nothing is left there.
+#[cfg(target_os = "linux")]
+#[test]
+fn past_a_file_size_limit_the_run_says_so_and_leaves_nothing() {
+    let Some(weights) =
+        common::hed_weights("past_a_file_size_limit_the_run_says_so_and_leaves_nothing")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let rescue = dir.path().join("tmp");
+    std::fs::create_dir(&rescue).unwrap();
+    // 20 KiB: the weights and the photo are read, the 451x300 PNG is
+    // larger.
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg("ulimit -f 20 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_stylize"))
+        .args(base_args(&out, &weights))
+        .env("TMPDIR", &rescue)
+        .env_remove("STYLIZE_LOG")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot write image"), "{err}");
+    assert!(err.contains("File too large"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .chain(std::fs::read_dir(&rescue).unwrap())
+        .map(|e| e.unwrap().file_name())
+        .filter(|name| name != "tmp")
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
 /// The web page keeps the optimiser's threads and the fast networks'
 /// side by side, as many of each: under an address-space limit their
 /// reserves are fitted together (before, the networks' pool was left
