@@ -251,4 +251,119 @@ mod tests {
         let (small, _) = to_working(&flow, &[1.0, 1.0, 0.0], (2, 1)).unwrap();
         assert!(small.u[0] < 0.0 && small.u[1] > 0.0, "{:?}", small.u);
     }
+
+    use super::super::config::InconsistentStart;
+    use super::super::history::Past;
+    use crate::planar::Planar;
+    use image::{Rgb, RgbImage};
+    use stylize_flow::DisParams;
+
+    /// The frames' side (source and working size alike).
+    const SIDE: usize = 64;
+    /// Every past frame's painting: one flat colour, so that the previous
+    /// result warped along any flow inside the frame is that colour.
+    const STATE: [u8; 3] = [200, 40, 90];
+    /// The new frame's content (RGB; the flow sees `background`).
+    const CONTENT: [f32; 3] = [0.1, 0.8, 0.3];
+
+    /// A smooth texture (grey 78..178) that the flow finds still.
+    fn background() -> GrayImage {
+        let data = (0..SIDE * SIDE)
+            .map(|i| {
+                let (x, y) = ((i % SIDE) as f32, (i / SIDE) as f32);
+                128.0 + 50.0 * (0.45 * x).sin() * (0.35 * y).cos()
+            })
+            .collect();
+        GrayImage::new(SIDE, SIDE, data).unwrap()
+    }
+
+    /// The background with a flat white square over (24..40, 24..40): at
+    /// least 77 grey levels from what it hides, beyond the consistency's
+    /// brightness tolerance (40).
+    fn with_square() -> GrayImage {
+        let mut data = background().data().to_vec();
+        for y in 24..40 {
+            data[y * SIDE + 24..y * SIDE + 40].fill(255.0);
+        }
+        GrayImage::new(SIDE, SIDE, data).unwrap()
+    }
+
+    /// Settings holding a frame to `long_term` earlier ones, with a weight
+    /// that makes each term's `k = weight / (3 * pixels)` 0.5 (the shot's
+    /// cost is 1): its gradient is `c (x - t)`.
+    fn config(long_term: usize, start: InconsistentStart) -> VideoConfig {
+        VideoConfig {
+            long_term,
+            temporal_weight: 1.5 * (SIDE * SIDE) as f64,
+            cut_threshold: 0.0,
+            inconsistent_start: start,
+            ..VideoConfig::default()
+        }
+    }
+
+    /// `background()` linked to a shot whose earlier frames are `frames`
+    /// (nearest first), each painted `STATE`.
+    fn continued(frames: Vec<GrayImage>, config: &VideoConfig) -> Continuation {
+        let mut history = History::new(frames.len());
+        for content in frames.into_iter().rev() {
+            history.push(Past {
+                content,
+                state: RgbImage::from_pixel(SIDE as u32, SIDE as u32, Rgb(STATE)),
+                cost: 1.0,
+            });
+        }
+        let mut flow = DisFlow::new(DisParams::default()).unwrap();
+        let content = Rgb32FImage::from_pixel(SIDE as u32, SIDE as u32, Rgb(CONTENT));
+        match link(&mut flow, &background(), &content, &history, config).unwrap() {
+            Link::Continue(c) => c,
+            Link::Fresh { consistent } => panic!("started fresh ({consistent:?})"),
+        }
+    }
+
+    /// A term's weight at each pixel, read from its behaviour: under
+    /// `config` its gradient is `c (x - t)`, so the gradient at x = 1 less
+    /// that at x = 0 is `c`.
+    fn weights_of(term: &dyn PixelTerm) -> Vec<f32> {
+        let n = SIDE * SIDE;
+        let gradient_at = |v: f32| {
+            let x = vec![v; 3 * n];
+            let mut g = vec![0.0f32; 3 * n];
+            let image = Planar::new(&x, (SIDE as u32, SIDE as u32)).unwrap();
+            term.evaluate(image, Some(&mut g)).unwrap();
+            g
+        };
+        let (g0, g1) = (gradient_at(0.0), gradient_at(1.0));
+        (0..n).map(|i| g1[i] - g0[i]).collect()
+    }
+
+    #[test]
+    fn older_frames_are_held_to_only_where_nearer_ones_do_not_cover() {
+        let near = |c: f32, want: f32| (c - want).abs() < 1e-3;
+        let at = |x: usize, y: usize| y * SIDE + x;
+        // A still scene: t-1 covers every pixel, so t-2 and t-3 weigh
+        // nothing and add no term.
+        let frames = vec![background(), background(), background()];
+        let still = continued(frames, &config(3, InconsistentStart::Warped));
+        assert_eq!(still.terms.len(), 1);
+        let c = weights_of(&*still.terms[0]);
+        assert!(c.iter().all(|c| near(*c, 1.0)), "{c:?}");
+        // A square over the scene in t-1 only: what it hid is not covered
+        // by t-1 and is by t-2; t-3, the same as t-2, adds nothing.
+        let frames = vec![with_square(), background(), background()];
+        let passing = continued(frames, &config(3, InconsistentStart::Warped));
+        assert_eq!(passing.terms.len(), 2);
+        let (c1, c2) = (
+            weights_of(&*passing.terms[0]),
+            weights_of(&*passing.terms[1]),
+        );
+        // Behind the square t-2 alone; far from it t-1 alone.
+        assert!(near(c1[at(32, 32)], 0.0) && near(c2[at(32, 32)], 1.0));
+        assert!(near(c1[at(4, 4)], 1.0) && near(c2[at(4, 4)], 0.0));
+        // Each pixel weighed once in all.
+        let uncovered = c1.iter().filter(|c| near(**c, 0.0)).count();
+        assert!(uncovered >= 16 * 16, "{uncovered} pixels uncovered by t-1");
+        for (i, (a, b)) in c1.iter().zip(&c2).enumerate() {
+            assert!(near(a + b, 1.0), "pixel {i}: {a} + {b}");
+        }
+    }
 }
