@@ -366,4 +366,32 @@ mod tests {
             assert!(near(a + b, 1.0), "pixel {i}: {a} + {b}");
         }
     }
+
+    #[test]
+    fn inconsistent_pixels_start_from_the_content_or_the_warped_painting() {
+        let painted = STATE.map(|v| f32::from(v) / 255.0);
+        // t-1 had a square over the scene: inconsistent there (c = 0),
+        // consistent far from it (c = 1).
+        let content = continued(vec![with_square()], &config(1, InconsistentStart::Content));
+        let c = weights_of(&*content.terms[0]);
+        let zeros = c.iter().filter(|c| c.abs() < 1e-3).count();
+        let ones = c.iter().filter(|c| (*c - 1.0).abs() < 1e-3).count();
+        assert!(
+            zeros >= 16 * 16 && ones >= SIDE * SIDE / 2,
+            "{zeros}, {ones}"
+        );
+        for (i, p) in content.init.pixels().enumerate() {
+            for ch in 0..3 {
+                let want = c[i] * painted[ch] + (1.0 - c[i]) * CONTENT[ch];
+                assert!((p[ch] - want).abs() < 1e-3, "pixel {i}: {p:?}, c {}", c[i]);
+            }
+        }
+        // `Warped`: the painting everywhere, where c = 0 too.
+        let warped = continued(vec![with_square()], &config(1, InconsistentStart::Warped));
+        for (i, p) in warped.init.pixels().enumerate() {
+            for ch in 0..3 {
+                assert!((p[ch] - painted[ch]).abs() < 1e-3, "pixel {i}: {p:?}");
+            }
+        }
+    }
 }
