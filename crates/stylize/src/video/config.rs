@@ -402,6 +402,52 @@ mod tests {
         assert_eq!(VideoConfig::default().warp_flow, WarpFlow::Symmetric);
     }
 
+    /// Each choice against its definition, worked out here: `OneWay` is
+    /// the backward flow as it is, wherever the forward one agrees or not;
+    /// `Symmetric` is `(w - w~) / 2` where the forward flow `w~` at the
+    /// target cancels the backward `w` (Ruder et al.'s tolerance), and the
+    /// backward flow where it does not or the target is outside the frame.
+    #[test]
+    fn each_warp_flow_is_its_definition() {
+        let (w, h) = (16, 8);
+        // Back (-2, +1) everywhere: whole pixels, so the forward flow is
+        // read at the target without interpolation.
+        let back = Flow::new(w, h, vec![-2.0; w * h], vec![1.0; w * h]).unwrap();
+        // Forward (1.6, -1.2) from columns 6 on (|w + w~|^2 = 0.2: they
+        // agree); (5, 5) left of them (|w + w~|^2 = 45: they do not).
+        let (mut fu, mut fv) = (vec![5.0f32; w * h], vec![5.0f32; w * h]);
+        for q in (0..w * h).filter(|q| q % w >= 6) {
+            (fu[q], fv[q]) = (1.6, -1.2);
+        }
+        let forward = Flow::new(w, h, fu, fv).unwrap();
+        let one_way = WarpFlow::OneWay.resolve(back.clone(), &forward).unwrap();
+        assert_eq!((one_way.width, one_way.height), (w, h));
+        assert!(one_way.u.iter().all(|u| *u == -2.0));
+        assert!(one_way.v.iter().all(|v| *v == 1.0));
+        let symmetric = WarpFlow::Symmetric.resolve(back, &forward).unwrap();
+        let mut averaged = 0;
+        for y in 0..h {
+            for x in 0..w {
+                // The target (x - 2, y + 1).
+                let outside = x < 2 || y + 1 >= h;
+                let want = if !outside && x - 2 >= 6 {
+                    averaged += 1;
+                    (-1.8, 1.1)
+                } else {
+                    (-2.0, 1.0)
+                };
+                let q = y * w + x;
+                let got = (symmetric.u[q], symmetric.v[q]);
+                assert!(
+                    (got.0 - want.0).abs() < 1e-6 && (got.1 - want.1).abs() < 1e-6,
+                    "({x}, {y}): {got:?}, not {want:?}"
+                );
+            }
+        }
+        // Columns 8..16 of rows 0..7.
+        assert_eq!(averaged, 8 * 7);
+    }
+
     #[test]
     fn long_term_is_bounded() {
         let with = |j| VideoConfig {
