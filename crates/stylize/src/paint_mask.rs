@@ -197,6 +197,20 @@ mod tests {
         }
     }
 
+    /// Pure red, green and blue weigh as the documented luma, BT.601's
+    /// 0.299 R + 0.587 G + 0.114 B: round(76.245), round(149.685) and
+    /// round(29.07) of 255.
+    #[test]
+    fn primaries_weigh_as_bt601_luma() {
+        let rgb = RgbImage::from_fn(3, 1, |x, _| {
+            let mut p = [0u8; 3];
+            p[x as usize] = 255;
+            Rgb(p)
+        });
+        let mask = PaintMask::from_image(&DynamicImage::ImageRgb8(rgb));
+        assert_eq!(mask.weights.as_raw(), &[76, 150, 29]);
+    }
+
     #[test]
     fn its_debug_text_is_short_and_tells_masks_apart() {
         let half = |x0: u32| {
