@@ -287,6 +287,20 @@ fn weights() -> Item {
     }
 }
 
+/// What the fast networks hold whatever the images: the part of a run's
+/// estimate ([`stylize_feedforward::estimate_memory`]) that no image adds
+/// to (the models' weights, the pools).
+fn networks_bytes() -> u64 {
+    stylize_feedforward::estimate_memory((1, 1), 16, &[]).at_own_size
+}
+
+/// Whether the fast networks may be read where reserving memory is
+/// limited to `room` bytes: their [`networks_bytes`] and one worker
+/// thread's `per_thread` reserve.
+fn networks_fit(room: u64, per_thread: u64) -> bool {
+    room >= per_thread.saturating_add(networks_bytes())
+}
+
 /// The fast networks' model files: read and checked as a run would.
 /// The models in `dir` (default: where `fast` looks): all three, or the
 /// networks of one kind of style (a folder holding only
@@ -297,9 +311,9 @@ fn fast_models(dir: Option<&Path>) -> Item {
     // Under a tight `ulimit -v` an allocation while reading them would
     // abort the process: not tried where a run of the networks (their
     // weights, one worker thread) would not fit.
-    let needs = stylize_feedforward::estimate_memory((1, 1), 16, &[]).at_own_size;
+    let needs = networks_bytes();
     if let Some(space) = stylize::memory::address_space(1, stylize::memory::THREAD_RESERVE)
-        .filter(|space| space.room < space.per_thread.saturating_add(needs))
+        .filter(|space| !networks_fit(space.room, space.per_thread))
     {
         let why = format!(
             "not read: reserving memory is limited here (`ulimit -v`, or strict overcommit): {} \
@@ -465,4 +479,24 @@ fn file_size(path: &Path) -> Option<u64> {
 /// Bytes in MB (decimal, as file managers show sizes).
 fn human(bytes: u64) -> String {
     format!("{:.0} MB", bytes as f64 / 1e6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_networks_are_read_only_where_they_and_a_thread_fit() {
+        let mib = 1u64 << 20;
+        let needs = networks_bytes();
+        // At least the weights (3.7 MB of model files) and a pool.
+        assert!(needs > 64 * mib, "{needs}");
+        let per = 66 * mib;
+        assert!(networks_fit(per + needs, per));
+        assert!(!networks_fit(per + needs - 1, per));
+        // What the limit left in the runs that aborted before (13 to 181
+        // MiB under `ulimit -v` 180 to 300 MiB, on an AMD EPYC).
+        assert!(!networks_fit(181 * mib, per));
+        assert!(networks_fit(u64::MAX, u64::MAX));
+    }
 }
