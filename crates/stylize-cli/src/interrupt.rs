@@ -10,6 +10,10 @@
 //!
 //! Signals reach a process, so the flag lives here in the binary and goes
 //! to the observers; the library only sees an observer that says stop.
+//!
+//! SIGXFSZ (a write past `ulimit -f`) is caught too, only so that it no
+//! longer ends the process: the write fails instead, as an error the run
+//! reports.
 
 use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
@@ -101,8 +105,11 @@ impl Interrupt {
             }
             // Past a file-size limit (`ulimit -f`), SIGXFSZ's default
             // action ends the process at once, with no message and a
-            // `.part` file left; caught, the write fails instead (EFBIG),
-            // and the run says so and removes what it was writing.
+            // `.part` file left; with a handler (its flag is never read:
+            // having one is what counts) the write fails instead (EFBIG),
+            // and the run says so and removes what it was writing. An
+            // ffmpeg it starts gets the default action back, and its
+            // failure is reported as ffmpeg's.
             let heard_xfsz = Arc::new(AtomicBool::new(false));
             if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGXFSZ, heard_xfsz) {
                 log::debug!("cannot catch SIGXFSZ ({e})");
