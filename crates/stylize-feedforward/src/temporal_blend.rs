@@ -378,7 +378,9 @@ mod tests {
                 moved += (0..3).map(|ch| (r[ch] - q[ch]).abs()).sum::<f32>();
             }
         }
-        assert!(untrusted >= 48, "{untrusted} pixels untrusted");
+        // At least the 3 columns whose past lies outside the frame
+        // (measured: 238 pixels).
+        assert!(untrusted >= 3 * 48, "{untrusted} pixels untrusted");
         // Where trusted: the second frame, far closer than the first
         // frame left in place (measured: 0.005 of it).
         assert!(carried < 0.05 * moved, "{carried} against {moved}");

@@ -386,6 +386,12 @@ mod tests {
                 assert!((p[ch] - want).abs() < 1e-3, "pixel {i}: {p:?}, c {}", c[i]);
             }
         }
+        // Under the square the content, far from it the painting.
+        let (under, far) = (content.init.get_pixel(32, 32), content.init.get_pixel(4, 4));
+        for ch in 0..3 {
+            assert!((under[ch] - CONTENT[ch]).abs() < 1e-3, "{under:?}");
+            assert!((far[ch] - painted[ch]).abs() < 1e-3, "{far:?}");
+        }
         // `Warped`: the painting everywhere, where c = 0 too.
         let warped = continued(vec![with_square()], &config(1, InconsistentStart::Warped));
         for (i, p) in warped.init.pixels().enumerate() {
