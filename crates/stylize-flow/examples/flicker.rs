@@ -15,9 +15,10 @@
 //! figure the resampling of the painted texture and the flow themselves
 //! account for.
 //!
-//! `--per-pair` adds each pair's figures (`per_pair`) and the share of
-//! consistent pixels of each pair (`consistent_fractions`) to the
-//! `--json` output; the text output does not show them.
+//! `--per-pair` adds to the `--json` output each pair's figures (a
+//! `per_pair` list in `original` and in `stylised`) and each pair's share
+//! of consistent pixels (`consistent_fractions`, at the top level); the
+//! text output does not show them.
 //!
 //! Both folders hold the frames as PNG (or JPEG) files, taken in file-name
 //! order; the stylised frames must have the originals' size (resize them

@@ -22,8 +22,9 @@
 //!   (default 2048, best of 5) on THREADS threads: the peak the fast engine's
 //!   products run at. Prints `{"impl": "sgemm-faer", "gflops": ...}`.
 //! - `--save-inputs DIR` writes the working-size images the network sees
-//!   (`content.npy`, `style_0.npy`, `init.npy`, float32 `[1, 3, H, W]`) and
-//!   `start.json` (layers, weights, preprocessing), with
+//!   (`content.npy`, `style_0.npy`, `init.npy`, float32 `[1, 3, H, W]`), the
+//!   first step's gradient (`grad.npy`) and `start.json` (layers, weights,
+//!   preprocessing), with
 //!   [`stylize::dump::write_start`] as the CLI's `--dump` does, so that
 //!   PyTorch can run exactly the same step.
 //!   With STEPS = WARMUP = 0 nothing is timed: a plan.

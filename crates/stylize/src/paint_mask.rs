@@ -43,7 +43,7 @@ impl std::fmt::Debug for PaintMask {
 }
 
 impl PaintMask {
-    /// The mask an image draws: its brightness (sRGB luma, 0.299 R +
+    /// The mask an image draws: its brightness (BT.601 luma, 0.299 R +
     /// 0.587 G + 0.114 B), white the painting and black the photo, on
     /// black where it is transparent (a PNG with the area to paint drawn
     /// on transparency works as it looks).
