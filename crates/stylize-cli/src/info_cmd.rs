@@ -494,8 +494,8 @@ mod tests {
         let per = 66 * mib;
         assert!(networks_fit(per + needs, per));
         assert!(!networks_fit(per + needs - 1, per));
-        // What the limit left in the runs that aborted before (13 to 181
-        // MiB under `ulimit -v` 180 to 300 MiB, on an AMD EPYC).
+        // The most room seen under `ulimit -v` of 180 to 360 MiB (13 to
+        // 181 MiB, AMD EPYC; it aborted at 180 and 240): too little.
         assert!(!networks_fit(181 * mib, per));
         assert!(networks_fit(u64::MAX, u64::MAX));
     }
