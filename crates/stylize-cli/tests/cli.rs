@@ -61,6 +61,22 @@ fn wait_for_file(path: &Path, ms: u64) {
     }
 }
 
+/// A folder `photos` in `parent` holding, for each `(name, asset)`, the
+/// test image `asset` scaled to fit 64x64 px, as RGB, saved as `name`.
+fn photo_folder(parent: &Path, photos: &[(&str, &str)]) -> PathBuf {
+    let folder = parent.join("photos");
+    std::fs::create_dir(&folder).unwrap();
+    for (name, asset) in photos {
+        image::open(common::asset(asset))
+            .unwrap()
+            .resize(64, 64, image::imageops::FilterType::Triangle)
+            .to_rgb8()
+            .save(folder.join(name))
+            .unwrap();
+    }
+    folder
+}
+
 fn base_args(out: &Path, weights: &Path) -> Vec<String> {
     [
         "--content",
@@ -516,16 +532,14 @@ fn a_folder_of_photos_is_painted_and_a_stopped_run_continues() {
     };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let photos = d.join("photos");
-    std::fs::create_dir(&photos).unwrap();
-    for name in ["balloon", "chelsea", "coffee"] {
-        image::open(common::asset(&format!("{name}.jpg")))
-            .unwrap()
-            .resize(64, 64, image::imageops::FilterType::Triangle)
-            .to_rgb8()
-            .save(photos.join(format!("{name}.png")))
-            .unwrap();
-    }
+    let photos = photo_folder(
+        d,
+        &[
+            ("balloon.png", "balloon.jpg"),
+            ("chelsea.png", "chelsea.jpg"),
+            ("coffee.png", "coffee.jpg"),
+        ],
+    );
     std::fs::write(photos.join("notes.txt"), b"not a photo").unwrap();
     let run_on = |content: &Path, out: &Path, extra: &[&str]| {
         let mut c = stylize();
@@ -2727,15 +2741,10 @@ fn in_a_folder_a_snapshot_never_replaces_another_photos_painting() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let photos = dir.path().join("photos");
-    std::fs::create_dir(&photos).unwrap();
-    for (name, asset) in [("a.jpg", "chelsea.jpg"), ("a.0001.jpg", "udnie.jpg")] {
-        image::open(common::asset(asset))
-            .unwrap()
-            .resize(64, 64, image::imageops::FilterType::Triangle)
-            .save(photos.join(name))
-            .unwrap();
-    }
+    let photos = photo_folder(
+        dir.path(),
+        &[("a.jpg", "chelsea.jpg"), ("a.0001.jpg", "udnie.jpg")],
+    );
     let out = dir.path().join("painted");
     let run = |every: &str, extra: &[&str]| {
         let mut args = base_args(&out, &weights);
@@ -3881,15 +3890,14 @@ fn on_a_terminal_messages_go_above_the_bar() {
     // A folder: Ctrl-C during the third photo leaves what was said about
     // the first two on the screen (their finished bars are not taken away
     // again, which cleared that many lines above the live bar).
-    let photos = dir.path().join("photos");
-    std::fs::create_dir(&photos).unwrap();
-    for name in ["one.png", "two.png", "three.png"] {
-        image::open(common::asset("chelsea.jpg"))
-            .unwrap()
-            .resize(64, 64, image::imageops::FilterType::Triangle)
-            .save(photos.join(name))
-            .unwrap();
-    }
+    let photos = photo_folder(
+        dir.path(),
+        &[
+            ("one.png", "chelsea.jpg"),
+            ("two.png", "chelsea.jpg"),
+            ("three.png", "chelsea.jpg"),
+        ],
+    );
     let mut args = vec!["image".to_string()];
     args.extend(base_args(&dir.path().join("painted"), &weights));
     let content = args.iter().position(|a| a == "--content").unwrap() + 1;
@@ -3985,17 +3993,15 @@ fn a_folder_run_beside_another_replaces_nothing_and_reads_the_paintings_once() {
     };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let photos = d.join("photos");
-    std::fs::create_dir(&photos).unwrap();
     let names = ["balloon.png", "chelsea.png", "coffee.png"];
-    for name in names {
-        image::open(common::asset(&name.replace(".png", ".jpg")))
-            .unwrap()
-            .resize(64, 64, image::imageops::FilterType::Triangle)
-            .to_rgb8()
-            .save(photos.join(name))
-            .unwrap();
-    }
+    let photos = photo_folder(
+        d,
+        &[
+            (names[0], "balloon.jpg"),
+            (names[1], "chelsea.jpg"),
+            (names[2], "coffee.jpg"),
+        ],
+    );
     let style = d.join("style.jpg");
     std::fs::copy(common::asset("udnie.jpg"), &style).unwrap();
     let rescued = d.join("tmp");
