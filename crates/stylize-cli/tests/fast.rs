@@ -2118,7 +2118,8 @@ fn a_clips_changing_rate_streams_and_sound_tracks_are_said_once() {
 
 /// An MP4 cut short (its samples' index at the front, their data partly
 /// missing: ffmpeg reads it to the cut and exits 0) is painted to its last
-/// whole frame, and the run says that the file ends early; `--frames`
+/// whole frame, and the run says that the file ends early; so is a
+/// Matroska file cut short (no frame count, ffmpeg's log differs); `--frames`
 /// past the clip's end says so; a report of one frame is refused before
 /// the painting.
 #[test]
@@ -2158,6 +2159,28 @@ fn a_clip_cut_short_is_said_and_frames_past_its_end_too() {
         err.contains("cut.mp4: the file ends early") && err.contains("of about 30"),
         "{err}"
     );
+    let n = gif_frames(&out);
+    assert!((1..30).contains(&n), "{n} frames");
+    // Matroska: ffmpeg says "File ended prematurely" and nothing else.
+    let mkv = dir.path().join("whole.mkv");
+    let made = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&whole)
+        .args(["-c", "copy"])
+        .arg(&mkv)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let bytes = std::fs::read(&mkv).unwrap();
+    let cut_mkv = dir.path().join("cut.mkv");
+    std::fs::write(&cut_mkv, &bytes[..bytes.len() * 3 / 5]).unwrap();
+    let o = fast_video(&cut_mkv, &style)
+        .args(["-o", s(&out), "--size", "64"])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("cut.mkv: the file ends early"), "{err}");
     let n = gif_frames(&out);
     assert!((1..30).contains(&n), "{n} frames");
     // The whole clip says nothing of the kind.

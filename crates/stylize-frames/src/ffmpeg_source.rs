@@ -238,8 +238,9 @@ enum Damage {
     /// Nothing wrong.
     None,
     /// The data ran out: an MP4 or MOV whose samples lie past the file's
-    /// end (`partial file`), or fewer frames than its duration holds
-    /// ending in data that does not decode.
+    /// end (`partial file`), a Matroska or WebM file that stops inside an
+    /// element (`File ended prematurely`), or fewer frames than its
+    /// duration holds ending in data that does not decode.
     CutShort,
     /// Data that does not decode, the clip read to its length: frames
     /// may show glitches.
@@ -253,7 +254,8 @@ fn damage(log: &str, read: u64, estimate: Option<u64>) -> Damage {
         || log.contains("Error while decoding");
     // (An estimate from the duration may be a frame or two off.)
     let short = estimate.is_some_and(|n| read + 2 < n);
-    if log.contains("partial file") || (undecodable && short) {
+    let ran_out = log.contains("partial file") || log.contains("File ended prematurely");
+    if ran_out || (undecodable && short) {
         Damage::CutShort
     } else if undecodable {
         Damage::Damaged
@@ -345,6 +347,8 @@ mod tests {
             "Error while decoding stream #0:0: Invalid data found when processing input\n";
         assert_eq!(damage(partial, 37, Some(120)), Damage::CutShort);
         assert_eq!(damage(partial, 37, None), Damage::CutShort);
+        let matroska = "[matroska,webm @ 0x5] File ended prematurely\n";
+        assert_eq!(damage(matroska, 35, None), Damage::CutShort);
         // Undecodable data: cut short only when frames are missing.
         assert_eq!(damage(invalid, 37, Some(120)), Damage::CutShort);
         assert_eq!(damage(invalid, 30, Some(30)), Damage::Damaged);
