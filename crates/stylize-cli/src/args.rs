@@ -745,6 +745,13 @@ pub struct VideoArgs {
     #[arg(long, value_name = "B", value_parser = non_negative, allow_negative_numbers = true)]
     pub blend: Option<f32>,
 
+    /// With --method fast: blend as a plain average. By default the blend's
+    /// fine detail, which averaging strokes that do not line up washes out,
+    /// is amplified back toward each frame's own painting (crisper; flickers
+    /// slightly more: docs/VIDEO.md).
+    #[arg(long)]
+    pub plain_blend: bool,
+
     /// With --method fast: how much style, 0..1 (default 1): each frame's
     /// style vector moves this far from the frame's own toward the
     /// painting's, as `stylize fast --strength`.

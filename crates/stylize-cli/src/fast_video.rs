@@ -64,6 +64,7 @@ pub fn linking_flags(cli: &VideoArgs) -> Vec<&'static str> {
         ("--warp", cli.warp.is_some()),
         ("--warp-flow", cli.warp_flow.is_some()),
         ("--blend", cli.blend.is_some()),
+        ("--plain-blend", cli.plain_blend),
     ])
 }
 
@@ -72,6 +73,7 @@ pub fn linking_flags(cli: &VideoArgs) -> Vec<&'static str> {
 pub fn fast_only_flags(cli: &VideoArgs) -> Vec<&'static str> {
     given(&[
         ("--blend", cli.blend.is_some()),
+        ("--plain-blend", cli.plain_blend),
         ("--strength", cli.strength.is_some()),
     ])
 }
@@ -194,6 +196,9 @@ pub fn run(
     let mut temporal =
         TemporalBlend::new(blend, DisParams::default(), prepared.config.cut_threshold)?
             .with_isa(fast.isa())?;
+    if cli.plain_blend {
+        temporal = temporal.with_plain_average();
+    }
     let options = FastOptions {
         strength: cli.strength.unwrap_or(1.0),
         ..FastOptions::default()
@@ -379,6 +384,8 @@ pub fn run(
             .parse::<f64>()
             .unwrap_or(f64::from(blend))
             .into();
+        // The blend's kind: the plain average, or its texture kept.
+        figures["blend_texture"] = if cli.plain_blend { "average" } else { "kept" }.into();
         figures["frames_per_second"] = (count as f64 / seconds.max(1e-9)).into();
         // The clip is written: said, with what failed (a full disk), and
         // the figures, which no other run gives back as they are (the

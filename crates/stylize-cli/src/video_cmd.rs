@@ -57,14 +57,18 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         let ignored = crate::fast_video::fast_only_flags(cli);
         if !ignored.is_empty() {
             // The optimiser's own flag for what each would do.
-            let instead: Vec<&str> = ignored
+            let mut instead: Vec<&str> = ignored
                 .iter()
                 .filter_map(|f| match *f {
                     "--strength" => Some("its style strength is --beta"),
-                    "--blend" => Some("its frames follow the one before through --temporal-weight"),
+                    "--blend" | "--plain-blend" => {
+                        Some("its frames follow the one before through --temporal-weight")
+                    }
                     _ => None,
                 })
                 .collect();
+            // (--blend and --plain-blend, side by side, say the same.)
+            instead.dedup();
             say(format!(
                 "warning: --method optimize ignores {} (they set --method fast; for the optimiser, {})",
                 ignored.join(", "),

