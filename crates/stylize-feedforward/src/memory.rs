@@ -58,7 +58,10 @@ pub fn estimate_memory(content: (u32, u32), size: u32, styles: &[(u32, u32)]) ->
 /// flows both ways, the previous painting, the blend and the output's
 /// frame (measured with `stylize video --method fast`: 480 MiB peak for
 /// 2016x1362 frames at 1127 px, 1.01 GiB at 2016 px, where
-/// [`estimate_memory`] alone says 0.42 and 0.95 GiB).
+/// [`estimate_memory`] alone says 0.42 and 0.95 GiB). The blend's texture
+/// gain adds about 32 bytes per working pixel at its peak, within this
+/// (2026-12-07: 487 MiB peak for 1600x680 frames at 1600 px, estimated
+/// 616 MiB; 453 MiB with `--plain-blend`).
 const CLIP_BYTES_PER_WORKING_PIXEL: u64 = 96;
 
 /// Bytes per pixel of a clip's frame size its run holds beside
