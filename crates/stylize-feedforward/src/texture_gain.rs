@@ -15,6 +15,8 @@
 //! blur keeps) stay the plain blend's, and so does most of its steadiness:
 //! measured in docs/VIDEO.md ("The fast video's blend, its texture kept").
 
+use rayon::prelude::*;
+
 /// Radius of each of the two box blurs that split off the fine detail
 /// (together a 5-tap `[1, 2, 3, 2, 1] / 9` filter): detail of a few pixels,
 /// the network's strokes. Wider, the gain also sharpens broad edges.
@@ -34,39 +36,50 @@ pub(crate) fn restore_texture(blended: &mut [f32], painted: &[f32], k: &[f32], w
     if n == 0 {
         return;
     }
-    // Detail energy per pixel, summed over the channels (one gain for all
-    // three, so the gain changes no hue).
-    let mut have = vec![0.0f32; n];
-    let mut want = vec![0.0f32; n];
-    let mut broad = Vec::with_capacity(3 * n);
-    for ch in 0..3 {
-        let plane = ch * n..(ch + 1) * n;
-        let low_blend = blur(&blended[plane.clone()], w, h, DETAIL_RADIUS);
-        let low_paint = blur(&painted[plane.clone()], w, h, DETAIL_RADIUS);
-        for i in 0..n {
-            let d = blended[ch * n + i] - low_blend[i];
-            let p = painted[ch * n + i] - low_paint[i];
-            have[i] += d * d;
-            want[i] += p * p;
-        }
-        broad.extend_from_slice(&low_blend);
-    }
-    let have = blur(&have, w, h, STRENGTH_RADIUS);
-    let want = blur(&want, w, h, STRENGTH_RADIUS);
-    for i in 0..n {
-        let most = 1.0 / (k[i] * k[i] + (1.0 - k[i]) * (1.0 - k[i])).sqrt();
-        let gain = if have[i] > f32::MIN_POSITIVE {
-            (want[i] / have[i]).sqrt().clamp(1.0, most)
-        } else {
-            1.0
-        };
-        if gain > 1.0 {
-            for ch in 0..3 {
-                let j = ch * n + i;
-                blended[j] = (broad[j] + gain * (blended[j] - broad[j])).clamp(0.0, 1.0);
+    // Per channel: the broad part (the blend's blur) and the detail
+    // energies of the blend and of the painting.
+    let planes: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)> = (0..3)
+        .into_par_iter()
+        .map(|ch| {
+            let mixed = &blended[ch * n..(ch + 1) * n];
+            let own = &painted[ch * n..(ch + 1) * n];
+            let broad = blur(mixed, w, h, DETAIL_RADIUS);
+            let energy = |v: &[f32], low: &[f32]| -> Vec<f32> {
+                v.iter().zip(low).map(|(a, b)| (a - b) * (a - b)).collect()
+            };
+            let have = energy(mixed, &broad);
+            let want = energy(own, &blur(own, w, h, DETAIL_RADIUS));
+            (broad, have, want)
+        })
+        .collect();
+    // Summed over the channels (one gain for all three, so the gain
+    // changes no hue), then over the neighbourhood.
+    let sum = |pick: fn(&(Vec<f32>, Vec<f32>, Vec<f32>)) -> &Vec<f32>| -> Vec<f32> {
+        let (a, b, c) = (pick(&planes[0]), pick(&planes[1]), pick(&planes[2]));
+        let total: Vec<f32> = (0..n).map(|i| a[i] + b[i] + c[i]).collect();
+        blur(&total, w, h, STRENGTH_RADIUS)
+    };
+    let (have, want) = rayon::join(|| sum(|p| &p.1), || sum(|p| &p.2));
+    let gains: Vec<f32> = (0..n)
+        .map(|i| {
+            let most = 1.0 / (k[i] * k[i] + (1.0 - k[i]) * (1.0 - k[i])).sqrt();
+            if have[i] > f32::MIN_POSITIVE {
+                (want[i] / have[i]).sqrt().clamp(1.0, most)
+            } else {
+                1.0
             }
-        }
-    }
+        })
+        .collect();
+    blended
+        .par_chunks_mut(n)
+        .zip(&planes)
+        .for_each(|(plane, (broad, _, _))| {
+            for ((v, &b), &gain) in plane.iter_mut().zip(broad).zip(&gains) {
+                if gain > 1.0 {
+                    *v = (b + gain * (*v - b)).clamp(0.0, 1.0);
+                }
+            }
+        });
 }
 
 /// Two box blurs of radius `r` (each along the rows, then the columns) of a
