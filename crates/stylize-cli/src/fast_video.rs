@@ -384,8 +384,15 @@ pub fn run(
             .parse::<f64>()
             .unwrap_or(f64::from(blend))
             .into();
-        // The blend's kind: the plain average, or its texture kept.
-        figures["blend_texture"] = if cli.plain_blend { "average" } else { "kept" }.into();
+        // The blend's kind: none, the plain average, or its texture kept.
+        figures["blend_texture"] = if blend == 0.0 {
+            "none"
+        } else if cli.plain_blend {
+            "average"
+        } else {
+            "kept"
+        }
+        .into();
         figures["frames_per_second"] = (count as f64 / seconds.max(1e-9)).into();
         // The clip is written: said, with what failed (a full disk), and
         // the figures, which no other run gives back as they are (the

@@ -971,10 +971,10 @@ fn fast_video_keeps_the_networks_texture_unless_told_to_average() {
         let o = cmd.output().unwrap();
         assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
         let r = report(&rep);
-        let kind = if extra.contains(&"--plain-blend") {
-            "average"
-        } else {
-            "kept"
+        let kind = match extra {
+            ["--plain-blend"] => "average",
+            ["--independent"] => "none",
+            _ => "kept",
         };
         assert_eq!(r["blend_texture"], kind);
         let e = r["e_warp_within_shots"]["stylized"].as_f64().unwrap();

@@ -126,12 +126,17 @@ fn the_optimiser_says_which_fast_flags_it_ignores() {
     let out = d.path().join("out");
     let o = stylize()
         .args(args(&clip, &out, &weights).iter().filter(|a| *a != "-q"))
-        .args(["--blend", "0.5", "--strength", "0.3"])
+        .args(["--blend", "0.5", "--plain-blend", "--strength", "0.3"])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
+    // Each ignored flag's counterpart said once.
     assert!(
-        stderr(&o).contains("warning: --method optimize ignores --blend, --strength"),
+        stderr(&o).contains(
+            "warning: --method optimize ignores --blend, --plain-blend, --strength (they set \
+             --method fast; for the optimiser, its frames follow the one before through \
+             --temporal-weight; its style strength is --beta)"
+        ),
         "{}",
         stderr(&o)
     );
@@ -143,12 +148,14 @@ fn the_optimiser_says_which_fast_flags_it_ignores() {
     let o = stylize()
         .args(args(&clip, &alone, &weights).iter().filter(|a| *a != "-q"))
         .args(["--independent", "--loop", "2", "--temporal-weight", "5"])
+        .arg("--plain-blend")
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stderr(&o).contains(
-            "--independent paints each frame on its own: --temporal-weight, --loop have no effect"
+            "--independent paints each frame on its own: --temporal-weight, --loop, \
+             --plain-blend have no effect"
         ),
         "{}",
         stderr(&o)

@@ -59,9 +59,10 @@ pub fn estimate_memory(content: (u32, u32), size: u32, styles: &[(u32, u32)]) ->
 /// frame (measured with `stylize video --method fast`: 480 MiB peak for
 /// 2016x1362 frames at 1127 px, 1.01 GiB at 2016 px, where
 /// [`estimate_memory`] alone says 0.42 and 0.95 GiB). The blend's texture
-/// gain adds about 32 bytes per working pixel at its peak, within this
-/// (2026-12-07: 487 MiB peak for 1600x680 frames at 1600 px, estimated
-/// 616 MiB; 453 MiB with `--plain-blend`).
+/// gain holds about 14 floats per working pixel while it runs (56 bytes);
+/// it raised the measured peak by about 32 bytes per working pixel, within
+/// this (2026-12-07: 487 MiB peak for 1600x680 frames at 1600 px, 453 MiB
+/// with `--plain-blend`; estimated 616 MiB).
 const CLIP_BYTES_PER_WORKING_PIXEL: u64 = 96;
 
 /// Bytes per pixel of a clip's frame size its run holds beside

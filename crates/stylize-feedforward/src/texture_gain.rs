@@ -38,7 +38,7 @@ pub(crate) fn restore_texture(blended: &mut [f32], painted: &[f32], k: &[f32], w
     }
     // Per channel: the broad part (the blend's blur) and the detail
     // energies of the blend and of the painting.
-    let planes: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)> = (0..3)
+    let planes: Vec<Plane> = (0..3)
         .into_par_iter()
         .map(|ch| {
             let mixed = &blended[ch * n..(ch + 1) * n];
@@ -49,17 +49,17 @@ pub(crate) fn restore_texture(blended: &mut [f32], painted: &[f32], k: &[f32], w
             };
             let have = energy(mixed, &broad);
             let want = energy(own, &blur(own, w, h, DETAIL_RADIUS));
-            (broad, have, want)
+            Plane { broad, have, want }
         })
         .collect();
     // Summed over the channels (one gain for all three, so the gain
     // changes no hue), then over the neighbourhood.
-    let sum = |pick: fn(&(Vec<f32>, Vec<f32>, Vec<f32>)) -> &Vec<f32>| -> Vec<f32> {
+    let sum = |pick: fn(&Plane) -> &[f32]| -> Vec<f32> {
         let (a, b, c) = (pick(&planes[0]), pick(&planes[1]), pick(&planes[2]));
         let total: Vec<f32> = (0..n).map(|i| a[i] + b[i] + c[i]).collect();
         blur(&total, w, h, STRENGTH_RADIUS)
     };
-    let (have, want) = rayon::join(|| sum(|p| &p.1), || sum(|p| &p.2));
+    let (have, want) = rayon::join(|| sum(|p| &p.have), || sum(|p| &p.want));
     let gains: Vec<f32> = (0..n)
         .map(|i| {
             let most = 1.0 / (k[i] * k[i] + (1.0 - k[i]) * (1.0 - k[i])).sqrt();
@@ -73,13 +73,21 @@ pub(crate) fn restore_texture(blended: &mut [f32], painted: &[f32], k: &[f32], w
     blended
         .par_chunks_mut(n)
         .zip(&planes)
-        .for_each(|(plane, (broad, _, _))| {
-            for ((v, &b), &gain) in plane.iter_mut().zip(broad).zip(&gains) {
+        .for_each(|(values, plane)| {
+            for ((v, &b), &gain) in values.iter_mut().zip(&plane.broad).zip(&gains) {
                 if gain > 1.0 {
                     *v = (b + gain * (*v - b)).clamp(0.0, 1.0);
                 }
             }
         });
+}
+
+/// One channel's broad part and the detail energies of the blend and of
+/// the painting.
+struct Plane {
+    broad: Vec<f32>,
+    have: Vec<f32>,
+    want: Vec<f32>,
 }
 
 /// Two box blurs of radius `r` (each along the rows, then the columns) of a
@@ -188,6 +196,13 @@ mod tests {
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f32, f32::max);
         assert!(moved < 0.02, "{moved}");
+        // A flat carried painting: the blend has 0.2 of the painting's
+        // detail, 0.04 of its energy, and the gain stops at 1 / sqrt(0.68)
+        // (0.059 of the energy), far short of the painting's.
+        let mut blended: Vec<f32> = painted.iter().map(|p| p + 0.8 * (0.5 - p)).collect();
+        restore_texture(&mut blended, &painted, &k, w, h);
+        let capped = detail(&blended, w, h) / detail(&painted, w, h);
+        assert!((0.055..0.063).contains(&capped), "{capped}");
     }
 
     #[test]

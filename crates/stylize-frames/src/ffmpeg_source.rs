@@ -239,8 +239,9 @@ enum Damage {
     None,
     /// The data ran out: an MP4 or MOV whose samples lie past the file's
     /// end (`partial file`), a Matroska or WebM file that stops inside an
-    /// element (`File ended prematurely`), or fewer frames than its
-    /// duration holds ending in data that does not decode.
+    /// element (`File ended prematurely`) with frames missing, or fewer
+    /// frames than its duration holds ending in data that does not
+    /// decode.
     CutShort,
     /// Data that does not decode, the clip read to its length: frames
     /// may show glitches.
@@ -254,8 +255,12 @@ fn damage(log: &str, read: u64, estimate: Option<u64>) -> Damage {
         || log.contains("Error while decoding");
     // (An estimate from the duration may be a frame or two off.)
     let short = estimate.is_some_and(|n| read + 2 < n);
-    let ran_out = log.contains("partial file") || log.contains("File ended prematurely");
-    if ran_out || (undecodable && short) {
+    // Matroska's reader says so of a file that stops inside an element,
+    // also of a whole one followed by the first bytes of another cluster
+    // (a recorder stopped as it began one): believed when frames are
+    // missing, or when the count is unknown.
+    let matroska_cut = log.contains("File ended prematurely") && (short || estimate.is_none());
+    if log.contains("partial file") || matroska_cut || (undecodable && short) {
         Damage::CutShort
     } else if undecodable {
         Damage::Damaged
@@ -349,6 +354,9 @@ mod tests {
         assert_eq!(damage(partial, 37, None), Damage::CutShort);
         let matroska = "[matroska,webm @ 0x5] File ended prematurely\n";
         assert_eq!(damage(matroska, 35, None), Damage::CutShort);
+        assert_eq!(damage(matroska, 35, Some(50)), Damage::CutShort);
+        // A whole clip with a cluster's first bytes after it.
+        assert_eq!(damage(matroska, 50, Some(50)), Damage::None);
         // Undecodable data: cut short only when frames are missing.
         assert_eq!(damage(invalid, 37, Some(120)), Damage::CutShort);
         assert_eq!(damage(invalid, 30, Some(30)), Damage::Damaged);
