@@ -3,11 +3,12 @@
 //! and the output folders made for the run (and removed again when
 //! nothing was painted into them).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use stylize::{output_format, Error};
 
-use crate::setup::check_not_an_input;
+use crate::setup::{check_not_an_input, written_at};
 
 /// The photos of a folder run, each with its output's path.
 pub struct PhotoFolder {
@@ -46,32 +47,40 @@ impl PhotoFolder {
     }
 
     /// Refuses, unless `overwrite`, to replace a file already in an output
-    /// folder that lies inside the input folder `content`: such a file may
-    /// be one of the user's photos (which `--recursive` would paint had
-    /// the folder not been the output), not an earlier painting. (An
-    /// output folder elsewhere is the user's to reuse: its files are
+    /// folder that lies inside the input folder `content`, or that holds
+    /// it (`-c DCIM/2024 -o DCIM`): such a file may be one of the user's
+    /// photos (one `--recursive` would paint had the folder not been the
+    /// output, or one beside the photos' folder), not an earlier painting.
+    /// (An output folder elsewhere is the user's to reuse: its files are
     /// replaced by a new run's paintings.)
     ///
     /// # Errors
     /// [`Error::Parameter`] (`output`) naming the first such file.
     pub fn check_replaced_inside(&self, content: &Path, overwrite: bool) -> Result<(), Error> {
         let canonical = |p: &Path| std::fs::canonicalize(p).ok();
-        let (Some(inside), Some(outer)) = (canonical(&self.output), canonical(content)) else {
+        let (Some(out), Some(photos)) = (canonical(&self.output), canonical(content)) else {
             return Ok(());
         };
-        if overwrite || inside == outer || !inside.starts_with(&outer) {
+        if overwrite || out == photos {
             return Ok(());
         }
+        let (output, content) = (self.output.display(), content.display());
+        let how = if out.starts_with(&photos) {
+            format!("the output folder {output} lies inside the photos' folder {content}")
+        } else if photos.starts_with(&out) {
+            format!("the photos' folder {content} lies inside the output folder {output}")
+        } else {
+            return Ok(());
+        };
         match self.jobs.iter().find(|(_, o)| o.symlink_metadata().is_ok()) {
             Some((_, there)) => Err(Error::parameter(
                 "output",
                 format!(
-                    "{} is already there, and the output folder {} lies inside the photos' \
-                     folder {}: it may be a photo, not an earlier painting; choose an output \
-                     folder outside it, or pass --overwrite to replace its files",
+                    "{} is already there, and {}: it may be a photo, not an earlier painting; \
+                     choose an output folder that neither holds the photos' folder nor lies \
+                     inside it, or pass --overwrite to replace its files",
                     there.display(),
-                    self.output.display(),
-                    content.display()
+                    how
                 ),
             )),
             None => Ok(()),
@@ -270,7 +279,41 @@ fn list(
             overwrite,
         )?;
     }
+    if !overwrite {
+        check_no_output_is_a_photo(&jobs)?;
+    }
     Ok(jobs)
+}
+
+/// Refuses a run in which an output is another of the run's photos: a link
+/// in the output folder under one photo's name that leads to another. The
+/// painting would replace that photo, and the run would then paint the
+/// painting. (Compared as one set, not photo by photo: a folder of
+/// thousands.)
+///
+/// # Errors
+/// [`Error::Parameter`] (`output`) naming the output, the photo it would
+/// replace and the photo whose painting it is.
+fn check_no_output_is_a_photo(jobs: &[(PathBuf, PathBuf)]) -> Result<(), Error> {
+    let photos: HashMap<PathBuf, &Path> = jobs
+        .iter()
+        .filter_map(|(photo, _)| Some((std::fs::canonicalize(photo).ok()?, photo.as_path())))
+        .collect();
+    for (input, output) in jobs {
+        if let Some(photo) = written_at(output).and_then(|at| photos.get(&at)) {
+            return Err(Error::parameter(
+                "output",
+                format!(
+                    "{} leads to the photo {}: the painting of {} would replace it; remove the \
+                     link, choose another output folder, or pass --overwrite to replace it",
+                    output.display(),
+                    photo.display(),
+                    input.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The deepest subfolder a recursive run enters.

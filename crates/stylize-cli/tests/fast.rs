@@ -1843,6 +1843,62 @@ fn builtin_weights_and_names_are_explained() {
     assert!(!out.exists());
 }
 
+/// No photo is replaced without --overwrite: not through a link in the
+/// output folder under one photo's name that leads to another photo, nor
+/// when the output folder holds the photos' folder and a file there has a
+/// photo's name (`-c DCIM/2024 -o DCIM`).
+#[test]
+fn a_folder_run_replaces_no_other_photo() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("in");
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&photos).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::copy(common::asset("chelsea.jpg"), photos.join("a.jpg")).unwrap();
+    std::fs::copy(common::asset("coffee.jpg"), photos.join("b.jpg")).unwrap();
+    std::os::unix::fs::symlink("../in/b.jpg", out.join("a.jpg")).unwrap();
+    let b = std::fs::read(photos.join("b.jpg")).unwrap();
+    let run = |content: &Path, output: &Path, more: &[&str]| {
+        fast()
+            .args(["-c", s(content), "-o", s(output), "--builtin", "3"])
+            .args(["--size", "64"])
+            .args(more)
+            .output()
+            .unwrap()
+    };
+    let o = run(&photos, &out, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("a.jpg leads to the photo")
+            && stderr(&o).contains("b.jpg: the painting of")
+            && stderr(&o).contains("--overwrite"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(photos.join("b.jpg")).unwrap(), b);
+    // The photos' folder inside the output folder, which holds a photo
+    // named as one of theirs.
+    let parent = dir.path().join("DCIM");
+    let trip = parent.join("2024");
+    std::fs::create_dir_all(&trip).unwrap();
+    std::fs::copy(common::asset("chelsea.jpg"), trip.join("a.jpg")).unwrap();
+    std::fs::copy(common::asset("coffee.jpg"), parent.join("a.jpg")).unwrap();
+    let other = std::fs::read(parent.join("a.jpg")).unwrap();
+    let o = run(&trip, &parent, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("a.jpg is already there, and the photos' folder")
+            && stderr(&o).contains("lies inside the output folder"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(parent.join("a.jpg")).unwrap(), other);
+    // With --overwrite it is replaced, as asked.
+    let o = run(&trip, &parent, &["--overwrite"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_ne!(std::fs::read(parent.join("a.jpg")).unwrap(), other);
+}
+
 #[test]
 fn a_recursive_run_paints_the_subfolders_into_the_same_subfolders() {
     let dir = tempfile::tempdir().unwrap();
