@@ -8,10 +8,32 @@
 //! is, with the lines written after it below, and is left alone (taking
 //! it away would clear what was written since).
 
+use std::borrow::Cow;
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 
 use indicatif::{ProgressBar, WeakProgressBar};
+
+/// `text` as it may go to a terminal: control characters other than the
+/// line feed and the tab (an escape sequence, a carriage return, a bell in
+/// a file's name, as any program can create) written as Rust escapes
+/// (`\u{1b}`), so a name cannot recolour, move or clear what is on the
+/// screen. Text without them is passed through as it is.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
 
 /// The bar a run draws and the lines it writes meanwhile. Made once by
 /// `main` and handed to the jobs; clones share the same bar.
@@ -60,7 +82,7 @@ impl Console {
     /// `note!` does.
     pub fn line(&self, line: std::fmt::Arguments<'_>) {
         self.above(|| {
-            let _ = writeln!(std::io::stderr(), "{line}");
+            let _ = writeln!(std::io::stderr(), "{}", printable(&line.to_string()));
         });
     }
 
@@ -101,5 +123,24 @@ impl log::Log for ConsoleLogger {
 
     fn flush(&self) {
         self.logger.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_are_written_escaped() {
+        assert!(matches!(
+            printable("wrote out/a b.jpg\n\tok"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            printable("wrote out/a\u{1b}[31mred\r\u{7}.jpg"),
+            "wrote out/a\\u{1b}[31mred\\r\\u{7}.jpg"
+        );
+        // C1 controls too (CSI); letters beyond ASCII stay.
+        assert_eq!(printable("caf\u{e9} \u{9b}2J"), "caf\u{e9} \\u{9b}2J");
     }
 }

@@ -529,7 +529,7 @@ fn paint(
 /// `quiet`).
 fn note(bar: &ProgressBar, quiet: bool, msg: String) {
     if !bar.is_hidden() {
-        bar.println(msg);
+        bar.println(crate::console::printable(&msg));
     } else if !quiet {
         note!("{msg}");
     }

@@ -4,11 +4,13 @@
 
 /// `eprintln!` that does not panic when standard error is closed or full
 /// (`stylize ... 2>&1 | head -1`): a message that cannot be shown is
-/// dropped, and the run goes on.
+/// dropped, and the run goes on. Control characters in it (from a file's
+/// name) are written escaped ([`console::printable`]).
 macro_rules! note {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        let text = format!($($arg)*);
+        let _ = writeln!(std::io::stderr(), "{}", $crate::console::printable(&text));
     }};
 }
 
@@ -154,11 +156,12 @@ fn log_line(record: &log::Record) -> String {
     let target = record.target();
     let ours =
         target == "stylize" || target.starts_with("stylize_") || target.starts_with("stylize::");
-    if ours && record.level() <= log::Level::Info {
+    let line = if ours && record.level() <= log::Level::Info {
         format!("{level}{}", record.args())
     } else {
         format!("{level}[{target}] {}", record.args())
-    }
+    };
+    console::printable(&line).into_owned()
 }
 
 /// `text` (the message of `e`) with a library setting's name, `invalid

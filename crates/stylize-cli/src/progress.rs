@@ -174,7 +174,7 @@ impl CliObserver {
     /// Says `msg` above the bar when one is drawn, else on standard error.
     fn warn(&self, msg: String) {
         match &self.bar {
-            Some(bar) => bar.println(msg),
+            Some(bar) => bar.println(crate::console::printable(&msg)),
             None => note!("{msg}"),
         }
     }

@@ -1899,6 +1899,27 @@ fn a_folder_run_replaces_no_other_photo() {
     assert_ne!(std::fs::read(parent.join("a.jpg")).unwrap(), other);
 }
 
+/// A photo's name with an escape sequence in it (any program can make
+/// one) is written escaped: it cannot recolour or clear the terminal.
+#[test]
+fn a_file_name_cannot_drive_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("in");
+    std::fs::create_dir_all(&photos).unwrap();
+    std::fs::copy(common::asset("chelsea.jpg"), photos.join("a\u{1b}[2Jb.jpg")).unwrap();
+    std::fs::write(photos.join("c\u{1b}[31m.jpg"), b"not a photo").unwrap();
+    let o = fast()
+        .args(["-c", s(&photos), "-o", s(&dir.path().join("out"))])
+        .args(["--builtin", "3", "--size", "64"])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    assert!(err.contains("a\\u{1b}[2Jb.jpg ("), "{err}");
+    assert!(err.contains("c\\u{1b}[31m.jpg"), "{err}");
+}
+
 #[test]
 fn a_recursive_run_paints_the_subfolders_into_the_same_subfolders() {
     let dir = tempfile::tempdir().unwrap();
