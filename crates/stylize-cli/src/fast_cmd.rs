@@ -252,8 +252,9 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
         save,
     };
     let bar = bar(!quiet && folder, console, jobs.len() as u64, "images");
-    let mut failed = 0usize;
-    for (input, output) in &jobs {
+    let (mut failed, mut written) = (0usize, 0usize);
+    let skipped = photos.as_ref().map_or(0, |p| p.skipped);
+    for (n, (input, output)) in jobs.iter().enumerate() {
         if interrupt.requested() {
             bar.finish_and_clear();
             // Said even when quiet, as the exit status (130) is.
@@ -284,9 +285,17 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
                 return Ok(Outcome::Interrupted);
             }
             Ok((w, h)) => {
+                written += 1;
                 if folder {
+                    // Where no bar shows the count (standard error is not
+                    // a terminal: a log), each line does.
+                    let count = if bar.is_hidden() {
+                        format!("[{}/{}] ", n + 1, jobs.len())
+                    } else {
+                        String::new()
+                    };
                     let msg = format!(
-                        "wrote {} ({w}x{h}) in {:.2} s",
+                        "{count}wrote {} ({w}x{h}) in {:.2} s",
                         output.display(),
                         t.elapsed().as_secs_f64()
                     );
@@ -316,18 +325,41 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
                     format!("error: {}: {text}", input.display())
                 };
                 note(&bar, false, msg);
+                // A full disk or a read-only one fails every photo after
+                // this one too, once each has been painted.
+                if crate::rescue::fails_every_write(&*e) {
+                    bar.finish_and_clear();
+                    return Err(format!(
+                        "stopped: {} takes no more files (see above); {written} of {} images \
+                         written, {failed} failed, the other {} not painted",
+                        cli.output.display(),
+                        jobs.len(),
+                        jobs.len() - (n + 1)
+                    )
+                    .into());
+                }
             }
             Err(e) => return Err(e),
         }
         bar.inc(1);
     }
     bar.finish_and_clear();
+    let skipped_note = match skipped {
+        0 => String::new(),
+        1 => "; 1 other entry of the folder skipped (see above)".to_owned(),
+        k => format!("; {k} other entries of the folder skipped (see above)"),
+    };
     if failed > 0 {
-        return Err(format!("{failed} of {} images failed (see above)", jobs.len()).into());
+        return Err(format!(
+            "{failed} of {} images failed (see above); {written} written into {}{skipped_note}",
+            jobs.len(),
+            cli.output.display()
+        )
+        .into());
     }
     if folder {
         say(format!(
-            "painted {} image{} into {} in {:.1} s",
+            "painted {} image{} into {} in {:.1} s{skipped_note}",
             jobs.len(),
             if jobs.len() == 1 { "" } else { "s" },
             cli.output.display(),

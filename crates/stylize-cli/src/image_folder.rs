@@ -223,8 +223,9 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
                     String::new()
                 };
                 return Err(format!(
-                    "{e}\n  the disk is full: the run stops here ({painted} painted in this \
-                     run{earlier}); make room and the same command continues with {}",
+                    "{e}\n  the output takes no more files (a full or read-only disk, or a \
+                     file-size limit): the run stops here ({painted} painted in this \
+                     run{earlier}); put that right and the same command continues with {}",
                     input.display()
                 )
                 .into());
@@ -364,8 +365,9 @@ impl PhotoRun<'_> {
             }
             // Not lost with the error: kept elsewhere, and said where.
             let text = crate::rescue::rescued(&e, &image, output);
-            // A full disk fails every photo after: the run stops.
-            if crate::rescue::disk_full(&e) {
+            // A full or read-only disk fails every photo after: the run
+            // stops.
+            if crate::rescue::fails_every_write(&e) {
                 return Err(Box::new(DiskFull(text)));
             }
             return Err(text.into());
@@ -395,8 +397,9 @@ enum Painted {
     Taken(String),
 }
 
-/// A painting not written for a full disk (its message says where it was
-/// kept instead): the folder's run stops, as every photo after would fail.
+/// A painting not written for a full or read-only disk, or a file-size
+/// limit (its message says where it was kept instead): the folder's run
+/// stops, as every photo after would fail.
 #[derive(Debug)]
 struct DiskFull(String);
 

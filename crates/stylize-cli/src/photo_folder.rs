@@ -14,6 +14,10 @@ use crate::setup::{check_not_an_input, written_at};
 pub struct PhotoFolder {
     /// (photo, output) pairs, in natural order of their paths.
     pub jobs: Vec<(PathBuf, PathBuf)>,
+    /// The entries skipped (and said so): files that are not PNG, JPEG,
+    /// WebP or TIFF images (a phone's HEIC photo, a BMP, a text file),
+    /// links to folders or to nothing, hidden files.
+    pub skipped: usize,
     /// The output folder as given.
     output: PathBuf,
     /// The folders this run made, parents first.
@@ -39,8 +43,10 @@ impl PhotoFolder {
         overwrite: bool,
         recursive: bool,
     ) -> Result<PhotoFolder, Error> {
+        let (jobs, skipped) = list(content, output, others, overwrite, recursive)?;
         Ok(PhotoFolder {
-            jobs: list(content, output, others, overwrite, recursive)?,
+            jobs,
+            skipped,
             output: output.to_path_buf(),
             made: Vec::new(),
         })
@@ -100,8 +106,16 @@ impl PhotoFolder {
                 .ok()
                 .flatten()
                 .unwrap_or_else(|| self.output.clone());
-            std::fs::create_dir_all(&at).map_err(|e| Error::io(&self.output, e))?;
-            self.made.push(at);
+            // Each missing folder on the way, parents first, so that each
+            // can be removed again (`-o new/paintings`).
+            let missing: Vec<&Path> = at
+                .ancestors()
+                .take_while(|f| !f.as_os_str().is_empty() && !f.is_dir())
+                .collect();
+            for f in missing.into_iter().rev() {
+                std::fs::create_dir(f).map_err(|e| Error::io(&self.output, e))?;
+                self.made.push(f.to_path_buf());
+            }
         }
         let mut folders: Vec<&Path> = self.jobs.iter().filter_map(|(_, o)| o.parent()).collect();
         folders.dedup();
@@ -135,14 +149,14 @@ impl Drop for PhotoFolder {
 /// `content` (and in its subfolders when `recursive`) that can also be
 /// written (PNG, JPEG, WebP, TIFF), by path, each to the same path under
 /// `output`; none may be one of `others` (the paintings) unless
-/// `overwrite`.
+/// `overwrite`. With the number of other entries, skipped.
 fn list(
     content: &Path,
     output: &Path,
     others: &[PathBuf],
     overwrite: bool,
     recursive: bool,
-) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
+) -> Result<(Vec<(PathBuf, PathBuf)>, usize), Error> {
     if output.is_file() {
         return Err(Error::parameter(
             "output",
@@ -225,6 +239,7 @@ fn list(
     // Photos stylize reads but cannot write under their own name (a BMP,
     // a GIF): said apart, with how to paint them, not lost among the
     // first five names of the other entries.
+    let skipped_count = skipped.len();
     let (unwritable, skipped): (Vec<PathBuf>, Vec<PathBuf>) = skipped.into_iter().partition(|p| {
         p.is_file()
             && matches!(
@@ -282,7 +297,7 @@ fn list(
     if !overwrite {
         check_no_output_is_a_photo(&jobs)?;
     }
-    Ok(jobs)
+    Ok((jobs, skipped_count))
 }
 
 /// Refuses a run in which an output is another of the run's photos: a link

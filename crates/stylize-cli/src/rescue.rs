@@ -63,6 +63,50 @@ fn rescue_in(image: &DynamicImage, output: &Path, places: &[PathBuf]) -> String 
 /// Whether `e` (or one of its causes) says the disk or the user's quota
 /// is full: what fails the next writes to the same place too.
 pub fn disk_full(e: &(dyn std::error::Error + 'static)) -> bool {
+    io_kind(e, |kind| {
+        matches!(
+            kind,
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        )
+    })
+}
+
+/// Whether `e` (or one of its causes) fails every later write to the
+/// same place as well: a full disk or quota ([`disk_full`]), a read-only
+/// file system, a file-size limit (`ulimit -f`).
+pub fn fails_every_write(e: &(dyn std::error::Error + 'static)) -> bool {
+    disk_full(e)
+        || io_kind(e, |kind| {
+            matches!(
+                kind,
+                std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::FileTooLarge
+            )
+        })
+}
+
+/// The kind of the system error that `io` wraps: the PNG encoder hands
+/// the system's error on as one of kind `Other` holding only its message
+/// (`No space left on device (os error 28)`), whose number gives the kind
+/// back. `Other` when there is none.
+fn wrapped_kind(io: &std::io::Error) -> std::io::ErrorKind {
+    let Some(inner) = io.get_ref() else {
+        return std::io::ErrorKind::Other;
+    };
+    if let Some(io) = inner.downcast_ref::<std::io::Error>() {
+        return io.kind();
+    }
+    let text = inner.to_string();
+    text.rsplit_once("(os error ")
+        .and_then(|(_, code)| code.strip_suffix(')'))
+        .and_then(|code| code.parse::<i32>().ok())
+        .map_or(std::io::ErrorKind::Other, |code| {
+            std::io::Error::from_raw_os_error(code).kind()
+        })
+}
+
+/// Whether `e` or one of its causes is a system error of a kind `is`
+/// accepts.
+fn io_kind(e: &(dyn std::error::Error + 'static), is: impl Fn(std::io::ErrorKind) -> bool) -> bool {
     let mut cause = Some(e);
     while let Some(c) = cause {
         // The system's error itself, or held by an error that says it in
@@ -77,13 +121,8 @@ pub fn disk_full(e: &(dyn std::error::Error + 'static)) -> bool {
                 _ => None,
             }
         });
-        if let Some(io) = io {
-            if matches!(
-                io.kind(),
-                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
-            ) {
-                return true;
-            }
+        if io.is_some_and(|io| is(io.kind()) || is(wrapped_kind(io))) {
+            return true;
         }
         cause = c.source();
     }
@@ -187,6 +226,26 @@ mod tests {
         assert!(disk_full(&full));
         let other = stylize::Error::io(Path::new("x.png"), std::io::Error::other("no"));
         assert!(!disk_full(&other));
+        assert!(!fails_every_write(&other));
+        // The PNG encoder's way: the system's error's message inside an
+        // error of kind `Other`, in an `ImageError`, as the source of
+        // `ImageEncode` (ENOSPC 28, EROFS 30, EFBIG 27, EACCES 13 on
+        // Linux and macOS alike).
+        let encoded = |code: i32| stylize::Error::ImageEncode {
+            path: PathBuf::from("x.png"),
+            source: Box::new(image::ImageError::IoError(std::io::Error::other(
+                std::io::Error::from_raw_os_error(code).to_string(),
+            ))),
+        };
+        assert!(disk_full(&encoded(28)));
+        assert!(!disk_full(&encoded(30)));
+        for code in [28, 30, 27] {
+            assert!(fails_every_write(&encoded(code)), "{code}");
+        }
+        assert!(!fails_every_write(&encoded(13)));
+        // Held as the error itself, too.
+        let held = std::io::Error::other(std::io::Error::from(std::io::ErrorKind::StorageFull));
+        assert!(disk_full(&held));
         // A folder that is not there: said, nothing made.
         let gone = dir.path().join("gone");
         assert!(keep_in(&img, &gone, "out").is_err());

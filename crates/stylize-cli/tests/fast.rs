@@ -1899,6 +1899,56 @@ fn a_folder_run_replaces_no_other_photo() {
     assert_ne!(std::fs::read(parent.join("a.jpg")).unwrap(), other);
 }
 
+/// A folder run whose output takes no more files (here a file-size limit,
+/// as a full or read-only disk) stops at the first photo that cannot be
+/// written, instead of painting every other one to fail it too; the
+/// output folders it made (`-o new/paintings`) are removed again. Other
+/// entries of the folder are counted in the summary.
+#[test]
+fn a_folder_run_stops_when_the_output_takes_no_more_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("in");
+    std::fs::create_dir_all(&photos).unwrap();
+    let photo = image::open(common::asset("chelsea.jpg")).unwrap();
+    for name in ["a.png", "b.png", "c.png"] {
+        photo.save(photos.join(name)).unwrap();
+    }
+    std::fs::write(photos.join("notes.txt"), "not a photo").unwrap();
+    let out = dir.path().join("new").join("paintings");
+    // 20 KiB: the models and photos are read; a 256 px PNG is larger.
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg("ulimit -f 20 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_stylize"))
+        .args(["fast", "-c", s(&photos), "-o", s(&out), "--builtin", "3"])
+        .args(["--size", "256"])
+        .env("STYLIZE_FAST_MODELS", models())
+        .env_remove("STYLIZE_LOG")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(err.matches("File too large").count(), 1, "{err}");
+    assert!(
+        err.contains("takes no more files (see above); 0 of 3 images written, 1 failed, the other 2 not painted"),
+        "{err}"
+    );
+    assert!(!dir.path().join("new").exists(), "{err}");
+    // Without the limit: all three, and the text file counted.
+    let o = fast()
+        .args(["-c", s(&photos), "-o", s(&out), "--builtin", "3"])
+        .args(["--size", "64"])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("painted 3 images into")
+            && err.contains("; 1 other entry of the folder skipped (see above)"),
+        "{err}"
+    );
+}
+
 /// A photo's name with an escape sequence in it (any program can make
 /// one) is written escaped: it cannot recolour or clear the terminal.
 #[test]
@@ -2464,7 +2514,8 @@ fn a_clip_cut_short_is_said_and_frames_past_its_end_too() {
 }
 
 /// A folder's photos are painted in natural order (`c2` before `c10`), as
-/// a frame folder and a sheet's paintings are read.
+/// a frame folder and a sheet's paintings are read; with no terminal to
+/// draw a bar on, each line counts.
 #[test]
 fn a_folders_photos_go_in_natural_order() {
     let dir = tempfile::tempdir().unwrap();
@@ -2492,9 +2543,17 @@ fn a_folders_photos_go_in_natural_order() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
-    let order: Vec<String> = stderr(&o)
-        .lines()
-        .filter_map(|l| l.strip_prefix("wrote "))
+    // Each line counts (standard error is not a terminal: no bar).
+    let err = stderr(&o);
+    let lines: Vec<&str> = err.lines().collect();
+    let counts: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.split_once(" wrote ").map(|(count, _)| count))
+        .collect();
+    assert_eq!(counts, ["[1/3]", "[2/3]", "[3/3]"], "{}", stderr(&o));
+    let order: Vec<String> = lines
+        .iter()
+        .filter_map(|l| l.split_once("] wrote ").map(|(_, rest)| rest))
         .filter_map(|l| l.split(' ').next())
         .map(|p| {
             Path::new(p)
