@@ -91,6 +91,23 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     }
     if cli.input.as_os_str() != "-" {
         check_output_not_inside(&cli.input, &cli.output)?;
+        // The optimiser's work folder beside the output: its stale frames
+        // are removed, so it may not be (or lie in) the input folder.
+        let work = work_dir_for(&cli.output);
+        if cli.method == VideoMethod::Optimize
+            && check_output_not_inside(&cli.input, &work).is_err()
+        {
+            return Err(Error::parameter(
+                "output",
+                format!(
+                    "{} (where this run keeps its finished frames) is the input folder {} or \
+                     lies inside it: choose another output",
+                    work.display(),
+                    cli.input.display()
+                ),
+            )
+            .into());
+        }
     }
     // A clip or a frame folder is made beside its name and renamed onto
     // it: a link or a device there would be replaced, so it is refused.

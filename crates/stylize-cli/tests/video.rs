@@ -80,6 +80,50 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// The work folder beside the output (whose stale frames a run removes)
+/// is never someone's folder of frames: not the input folder itself, not
+/// a link to the input or to another folder, not a folder of frames
+/// without this tool's manifest. Each is refused and left as it was.
+#[test]
+fn no_folder_of_frames_is_taken_for_the_work_folder() {
+    let Some(weights) = common::hed_weights("no_folder_of_frames_is_taken_for_the_work_folder")
+    else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let frames = d.path().join("out.stylize-work");
+    write_clip(&frames, 2);
+    let before = files_in(&frames);
+    let run = |input: &Path, output: &Path| {
+        let o = stylize()
+            .args(args(input, output, &weights))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        stderr(&o)
+    };
+    // The input folder named as the output's work folder.
+    let err = run(&frames, &d.path().join("out"));
+    assert!(err.contains("is the input folder"), "{err}");
+    // A link at the work folder's place, to the input or to another folder.
+    let link = d.path().join("out.gif.stylize-work");
+    std::os::unix::fs::symlink(&frames, &link).unwrap();
+    let err = run(&frames, &d.path().join("out.gif"));
+    assert!(err.contains("is the input folder"), "{err}");
+    let clip = d.path().join("clip");
+    write_clip(&clip, 2);
+    let err = run(&clip, &d.path().join("out.gif"));
+    assert!(err.contains("a symbolic link is there"), "{err}");
+    // A folder of frames without the manifest.
+    let theirs = d.path().join("theirs.gif.stylize-work");
+    std::fs::create_dir(&theirs).unwrap();
+    std::fs::copy(&before[0], theirs.join("frame_000001.png")).unwrap();
+    let err = run(&clip, &d.path().join("theirs.gif"));
+    assert!(err.contains("without this tool's manifest.json"), "{err}");
+    assert_eq!(files_in(&theirs), [theirs.join("frame_000001.png")]);
+    assert_eq!(files_in(&frames), before);
+}
+
 #[test]
 fn a_clip_becomes_a_looped_gif_with_its_frames_and_size() {
     let Some(weights) = common::hed_weights("a_clip_becomes_a_looped_gif_with_its_frames_and_size")

@@ -148,6 +148,19 @@ impl WorkDir {
     /// [`Self::open`], calling `before_lock` between opening the lock file
     /// and locking it: the seam where the tests put another run's end.
     fn open_with(dir: &Path, settings: &str, mut before_lock: impl FnMut()) -> Result<Self> {
+        // A link there could lead to any folder, whose frames would be
+        // taken for this run's and removed: a work folder is made here.
+        if std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(Error::parameter(
+                "output",
+                format!(
+                    "{} is where this run keeps its finished frames, and a symbolic link is \
+                     there: remove the link or choose another output (the run makes that folder \
+                     itself)",
+                    dir.display()
+                ),
+            ));
+        }
         if dir.exists() && !dir.is_dir() {
             return Err(Error::parameter(
                 "output",
@@ -157,6 +170,26 @@ impl WorkDir {
                     dir.display()
                 ),
             ));
+        }
+        // A work folder's frames are written after its manifest: frames
+        // without this tool's manifest beside them are someone else's (a
+        // folder of frames extracted by ffmpeg, say), which would be taken
+        // for stale ones and removed. Nothing is put in such a folder.
+        if dir.is_dir() && !is_our_manifest(&dir.join(MANIFEST)) {
+            let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+            for entry in entries {
+                let name = entry.map_err(|e| Error::io(dir, e))?.file_name();
+                let name = name.to_string_lossy();
+                if is_frame_file(&name) {
+                    return Err(not_a_work_folder(
+                        dir,
+                        &format!(
+                            "{name} without this tool's {MANIFEST} (it is not a work folder \
+                             this tool made)"
+                        ),
+                    ));
+                }
+            }
         }
         // The lock first, then what the folder holds: while another run
         // holds it, its temporary files would read as strangers'.
@@ -763,6 +796,46 @@ mod tests {
         assert!(!dir.exists());
         // And the next run starts afresh.
         assert_eq!(WorkDir::open(&dir, "a").unwrap().finished(), 0);
+    }
+
+    /// A folder of frames someone else made (named as a work folder's, but
+    /// without its manifest), or a link at the work folder's place, is
+    /// refused: its frames would have been removed as stale ones.
+    #[test]
+    fn frames_without_the_manifest_or_through_a_link_are_not_taken() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("out.gif.stylize-work");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("frame_000001.png"), b"mine").unwrap();
+        let e = WorkDir::open(&dir, "a").unwrap_err().to_string();
+        assert!(
+            e.contains("frame_000001.png without this tool's manifest.json"),
+            "{e}"
+        );
+        assert_eq!(
+            std::fs::read(dir.join("frame_000001.png")).unwrap(),
+            b"mine"
+        );
+        assert!(!dir.join(LOCK).exists());
+        // A stray `lock` file beside them changes nothing.
+        std::fs::write(dir.join(LOCK), b"").unwrap();
+        let e = WorkDir::open(&dir, "a").unwrap_err().to_string();
+        assert!(e.contains("without this tool's manifest.json"), "{e}");
+        assert_eq!(
+            std::fs::read(dir.join("frame_000001.png")).unwrap(),
+            b"mine"
+        );
+        // A link to a folder, even an empty one: refused, nothing made.
+        #[cfg(unix)]
+        {
+            let elsewhere = d.path().join("elsewhere");
+            std::fs::create_dir(&elsewhere).unwrap();
+            let link = d.path().join("link.stylize-work");
+            std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+            let e = WorkDir::open(&link, "a").unwrap_err().to_string();
+            assert!(e.contains("a symbolic link is there"), "{e}");
+            assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+        }
     }
 
     #[test]
