@@ -108,6 +108,9 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
             cli.recursive,
         )?;
         listed.check_replaced_inside(&cli.content, cli.overwrite)?;
+        for (_, output) in &listed.jobs {
+            crate::setup::check_not_a_model_file("output", output, cli.models.as_deref())?;
+        }
         let jobs = listed.jobs.clone();
         photos = Some(listed);
         jobs
@@ -121,6 +124,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
                 .chain(cli.mask.as_deref()),
             cli.overwrite,
         )?;
+        crate::setup::check_not_a_model_file("output", &cli.output, cli.models.as_deref())?;
         vec![(cli.content.clone(), cli.output.clone())]
     };
     let (save, quality_inert) =

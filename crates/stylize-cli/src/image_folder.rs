@@ -64,10 +64,18 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         // nothing of the user's can be written over.
         PhotoFolder::list(&cli.content, &cli.output, &cli.common.style, true, cli.recursive)?;
     if let Some(every) = cli.save_every {
+        let strangers = photos.folders_nested(&cli.content);
         for (input, output) in &photos.jobs {
             let inputs = std::iter::once(input.as_path())
                 .chain(cli.common.style.iter().map(PathBuf::as_path));
             check_snapshots(output, every as usize, inputs, cli.overwrite)?;
+            crate::setup::check_snapshots_replace_nothing(
+                output,
+                every as usize,
+                &cli.common,
+                cli.overwrite,
+                strangers,
+            )?;
         }
     }
     // A photo whose painting is there was done by an earlier run.

@@ -93,6 +93,19 @@ impl PhotoFolder {
         }
     }
 
+    /// Whether the output folder holds the photos' folder `content` or lies
+    /// inside it (not when they are the same folder): then a file already
+    /// in it may be one of the user's photos.
+    pub fn folders_nested(&self, content: &Path) -> bool {
+        let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+        match (canonical(&self.output), canonical(content)) {
+            (Some(out), Some(photos)) => {
+                out != photos && (out.starts_with(&photos) || photos.starts_with(&out))
+            }
+            _ => false,
+        }
+    }
+
     /// Makes the output folder if it is not there, and the subfolders the
     /// photos' paintings go into (those left empty are removed when this
     /// is dropped). A link to a folder not yet made is
@@ -295,9 +308,35 @@ fn list(
         )?;
     }
     if !overwrite {
+        check_no_output_is_a_link(&jobs)?;
         check_no_output_is_a_photo(&jobs)?;
     }
     Ok((jobs, skipped_count))
+}
+
+/// Refuses a run in which an output is a symbolic link already in the
+/// output folder: it leads to some other file (a photo this run does not
+/// paint, a BMP beside them, anything), which the painting would replace.
+///
+/// # Errors
+/// [`Error::Parameter`] (`output`) naming the link and where it leads.
+fn check_no_output_is_a_link(jobs: &[(PathBuf, PathBuf)]) -> Result<(), Error> {
+    for (input, output) in jobs {
+        if let Ok(target) = std::fs::read_link(output) {
+            return Err(Error::parameter(
+                "output",
+                format!(
+                    "{} is a symbolic link (to {}): the painting of {} would replace the file \
+                     it leads to; remove the link, choose another output folder, or pass \
+                     --overwrite to write through it",
+                    output.display(),
+                    target.display(),
+                    input.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a run in which an output is another of the run's photos: a link

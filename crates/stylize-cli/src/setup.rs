@@ -833,13 +833,16 @@ pub fn init_file(common: &CommonArgs) -> Option<&Path> {
 /// else `$STYLIZE_WEIGHTS`) and the fast network's model files (in
 /// `--models`, else the default folder).
 fn program_files(common: &CommonArgs) -> Vec<PathBuf> {
-    let weights = common
-        .weights
-        .clone()
+    program_files_with(common.weights.as_deref(), common.models.as_deref())
+}
+
+/// [`program_files`] from `--weights` and `--models` as given.
+fn program_files_with(weights: Option<&Path>, models: Option<&Path>) -> Vec<PathBuf> {
+    let weights = weights
+        .map(Path::to_path_buf)
         .or_else(|| std::env::var_os("STYLIZE_WEIGHTS").map(PathBuf::from));
-    let models = common
-        .models
-        .clone()
+    let models = models
+        .map(Path::to_path_buf)
         .unwrap_or_else(stylize_feedforward::default_models_dir);
     weights
         .into_iter()
@@ -858,6 +861,22 @@ fn program_files(common: &CommonArgs) -> Vec<PathBuf> {
 /// # Errors
 /// [`Error::Parameter`] naming the file.
 pub fn check_not_a_program_file(flag: &str, file: &Path, common: &CommonArgs) -> Result<(), Error> {
+    refuse_program_file(flag, file, &program_files(common))
+}
+
+/// [`check_not_a_program_file`] for `stylize fast`, which has no
+/// [`CommonArgs`]: the model files in `models` (else the default folder)
+/// and the weights of `$STYLIZE_WEIGHTS`.
+///
+/// # Errors
+/// [`Error::Parameter`] naming the file.
+pub fn check_not_a_model_file(flag: &str, file: &Path, models: Option<&Path>) -> Result<(), Error> {
+    refuse_program_file(flag, file, &program_files_with(None, models))
+}
+
+/// Refuses `file` when it is (or leads to) one of `programs` or a file in
+/// the download cache.
+fn refuse_program_file(flag: &str, file: &Path, programs: &[PathBuf]) -> Result<(), Error> {
     let Ok(written) = std::fs::canonicalize(file) else {
         return Ok(()); // does not exist yet
     };
@@ -867,7 +886,7 @@ pub fn check_not_a_program_file(flag: &str, file: &Path, common: &CommonArgs) ->
         .and_then(|c| std::fs::canonicalize(c).ok())
         .is_some_and(|c| written.parent() == Some(c.as_path()));
     if in_cache
-        || program_files(common)
+        || programs
             .iter()
             .any(|p| std::fs::canonicalize(p).is_ok_and(|p| p == written))
     {
@@ -1111,26 +1130,14 @@ where
     I: IntoIterator<Item = &'a Path> + Clone,
 {
     // A snapshot's name already there (a link, say) that leads to an input.
-    let dir = folder_of(output);
-    let stem = output.file_stem().map(|s| s.to_string_lossy().into_owned());
-    if let (Some(stem), Ok(entries)) = (stem, std::fs::read_dir(dir)) {
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let n = snapshot_number(Some(&name));
-            let ours = name.to_string_lossy().starts_with(&format!("{stem}."));
-            if let Some(n) = n.filter(|&n| ours && n > 0 && n.is_multiple_of(every.max(1))) {
-                let snapshot = snapshot_path(output, n);
-                if snapshot.file_name() == Some(name.as_os_str()) {
-                    check_written_file(
-                        "save-every",
-                        "an input",
-                        &snapshot,
-                        inputs.clone(),
-                        overwrite,
-                    )?;
-                }
-            }
-        }
+    for snapshot in existing_snapshots(output, every) {
+        check_written_file(
+            "save-every",
+            "an input",
+            &snapshot,
+            inputs.clone(),
+            overwrite,
+        )?;
     }
     for input in inputs.clone() {
         let resolved = std::fs::canonicalize(input).ok();
@@ -1149,6 +1156,69 @@ where
                 )?;
             }
         }
+    }
+    Ok(())
+}
+
+/// The snapshots of `output` (every `every` iterations) already there,
+/// whatever they are (a file, a link, a folder).
+fn existing_snapshots(output: &Path, every: usize) -> Vec<PathBuf> {
+    let dir = folder_of(output);
+    let (Some(stem), Ok(entries)) = (output.file_stem(), std::fs::read_dir(dir)) else {
+        return Vec::new();
+    };
+    let prefix = format!("{}.", stem.to_string_lossy());
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name();
+            let ours = name.to_string_lossy().starts_with(&prefix);
+            let n = snapshot_number(Some(&name))
+                .filter(|&n| ours && n > 0 && n.is_multiple_of(every.max(1)))?;
+            let snapshot = snapshot_path(output, n);
+            (snapshot.file_name() == Some(name.as_os_str())).then_some(snapshot)
+        })
+        .collect()
+}
+
+/// Refuses `--save-every` snapshots of `output` that would replace what
+/// is not an earlier run's snapshot: one that is (or leads to) a weights
+/// or model file of `common`'s, whatever `--overwrite` says; and, unless
+/// `overwrite`, one that is a symbolic link (it leads to some other file),
+/// or any already there when `strangers` (the output folder holds the
+/// photos' folder or lies inside it: a file of a snapshot's name there may
+/// be a photo).
+///
+/// # Errors
+/// [`Error::Parameter`] naming `--save-every` and the file.
+pub fn check_snapshots_replace_nothing(
+    output: &Path,
+    every: usize,
+    common: &CommonArgs,
+    overwrite: bool,
+    strangers: bool,
+) -> Result<(), Error> {
+    for snapshot in existing_snapshots(output, every) {
+        check_not_a_program_file("save-every", &snapshot, common)?;
+        if overwrite {
+            continue;
+        }
+        let link = std::fs::symlink_metadata(&snapshot).is_ok_and(|m| m.file_type().is_symlink());
+        let why = if link {
+            "is a symbolic link: the snapshot would replace the file it leads to"
+        } else if strangers {
+            "is already there, and the output folder holds the photos' folder or lies inside \
+             it: it may be a photo, not an earlier snapshot"
+        } else {
+            continue;
+        };
+        return Err(Error::parameter(
+            "save-every",
+            format!(
+                "{} {why}; remove it, choose another output, or pass --overwrite to replace it",
+                snapshot.display()
+            ),
+        ));
     }
     Ok(())
 }

@@ -141,6 +141,20 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         check_output_file(report).map_err(|e| Error::parameter("report", e.to_string()))?;
         check_not_a_program_file("report", report, &cli.common)?;
         check_side_file("report", report, &cli.output, inputs())?;
+        // A frame folder's run replaces the frames in it (a report named
+        // frame_000002.png would be taken for one, or replace one).
+        if check_output_not_inside(&cli.output, report).is_err() {
+            return Err(Error::parameter(
+                "report",
+                format!(
+                    "{} is inside the output folder {}, which holds the frames: choose a \
+                     file elsewhere",
+                    report.display(),
+                    cli.output.display()
+                ),
+            )
+            .into());
+        }
         if cli.input.as_os_str() != "-" && check_output_not_inside(&cli.input, report).is_err() {
             return Err(Error::parameter(
                 "report",

@@ -4110,3 +4110,106 @@ fn a_photo_transparent_everywhere_is_said_to_give_an_invisible_painting() {
         assert_eq!(err.contains("is transparent everywhere"), !visible, "{err}");
     }
 }
+
+/// An output or a `--save-every` snapshot never replaces the weights or a
+/// photo the run does not paint: not through a link to the weights (an
+/// output, a snapshot), not through a snapshot's link to another photo of
+/// the folder, not over a file of a snapshot's name in an output folder
+/// that holds the photos' folder. Refused before anything is painted
+/// (the weights here are not even read).
+#[test]
+fn outputs_and_snapshots_replace_no_weights_and_no_other_photo() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = dir.path().join("w.h5");
+    std::fs::write(&weights, b"the weights").unwrap();
+    let image = |more: &[&str]| {
+        stylize()
+            .arg("image")
+            .args(["--style", common::asset("udnie.jpg").to_str().unwrap()])
+            .args(["--weights", weights.to_str().unwrap(), "--size", "32"])
+            .args(["--iterations", "1"])
+            .args(more)
+            .output()
+            .unwrap()
+    };
+    let chelsea = common::asset("chelsea.jpg");
+    let photo = chelsea.to_str().unwrap();
+    // The output, then a snapshot, as a link to the weights.
+    let out = dir.path().join("out.png");
+    std::os::unix::fs::symlink(&weights, &out).unwrap();
+    let o = image(&["--content", photo, "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is a weights or model file"),
+        "{}",
+        stderr(&o)
+    );
+    let o = image(&[
+        "--content",
+        photo,
+        "-o",
+        out.to_str().unwrap(),
+        "--overwrite",
+    ]);
+    assert!(
+        stderr(&o).contains("is a weights or model file"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::remove_file(&out).unwrap();
+    std::os::unix::fs::symlink(&weights, dir.path().join("out.0001.png")).unwrap();
+    let o = image(&[
+        "--content",
+        photo,
+        "-o",
+        out.to_str().unwrap(),
+        "--save-every",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("out.0001.png is a weights or model file"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&weights).unwrap(), b"the weights");
+    // A folder run: a snapshot's name linked to another photo.
+    let photos = photo_folder(
+        dir.path(),
+        &[("a.jpg", "chelsea.jpg"), ("b.jpg", "coffee.jpg")],
+    );
+    let b = std::fs::read(photos.join("b.jpg")).unwrap();
+    let painted = dir.path().join("painted");
+    std::fs::create_dir(&painted).unwrap();
+    std::os::unix::fs::symlink(photos.join("b.jpg"), painted.join("a.0001.jpg")).unwrap();
+    let folder_run = |content: &Path, output: &Path| {
+        image(&[
+            "--content",
+            content.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "--save-every",
+            "1",
+        ])
+    };
+    let o = folder_run(&photos, &painted);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("a.0001.jpg is a symbolic link"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(photos.join("b.jpg")).unwrap(), b);
+    // The photos' folder inside the output folder, which holds a photo of
+    // a snapshot's name.
+    std::fs::copy(common::asset("coffee.jpg"), dir.path().join("a.0001.jpg")).unwrap();
+    let o = folder_run(&photos, dir.path());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "a.0001.jpg is already there, and the output folder holds the photos' folder"
+        ),
+        "{}",
+        stderr(&o)
+    );
+}

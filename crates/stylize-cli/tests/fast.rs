@@ -1869,13 +1869,39 @@ fn a_folder_run_replaces_no_other_photo() {
     let o = run(&photos, &out, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("a.jpg leads to the photo")
-            && stderr(&o).contains("b.jpg: the painting of")
+        stderr(&o).contains("a.jpg is a symbolic link (to ../in/b.jpg): the painting of")
             && stderr(&o).contains("--overwrite"),
         "{}",
         stderr(&o)
     );
     assert_eq!(std::fs::read(photos.join("b.jpg")).unwrap(), b);
+    // A link to a file the run does not paint (a BMP beside the photos).
+    std::fs::remove_file(out.join("a.jpg")).unwrap();
+    std::fs::write(photos.join("scan.bmp"), b"BM mine").unwrap();
+    std::os::unix::fs::symlink("../in/scan.bmp", out.join("b.jpg")).unwrap();
+    let o = run(&photos, &out, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("b.jpg is a symbolic link"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(photos.join("scan.bmp")).unwrap(), b"BM mine");
+    std::fs::remove_file(out.join("b.jpg")).unwrap();
+    // A subfolder of the output that links back to the photos' folder: a
+    // painting would land on another photo.
+    std::fs::create_dir(photos.join("sub")).unwrap();
+    std::fs::copy(
+        common::asset("coffee.jpg"),
+        photos.join("sub").join("a.jpg"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("../in", out.join("sub")).unwrap();
+    let a = std::fs::read(photos.join("a.jpg")).unwrap();
+    let o = run(&photos, &out, &["-r"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("leads to the photo"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(photos.join("a.jpg")).unwrap(), a);
     // The photos' folder inside the output folder, which holds a photo
     // named as one of theirs.
     let parent = dir.path().join("DCIM");
@@ -2639,4 +2665,38 @@ fn ctrl_c_while_the_result_is_written_still_ends_by_the_signal() {
     assert_eq!(status.signal(), Some(2), "{status:?}: {err}");
     let painted = image::load_from_memory(&png).unwrap();
     assert_eq!(painted.width(), 64);
+}
+
+/// A painting never replaces a model file, through a link at the output's
+/// name, even with --overwrite; refused before the models are read.
+#[test]
+fn an_output_never_replaces_a_model_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    std::fs::create_dir(&models).unwrap();
+    let model = models.join(stylize_feedforward::MODEL_FILES[0]);
+    std::fs::write(&model, b"the model").unwrap();
+    let out = dir.path().join("out.png");
+    std::os::unix::fs::symlink(&model, &out).unwrap();
+    for more in [&[][..], &["--overwrite"][..]] {
+        let o = Command::new(env!("CARGO_BIN_EXE_stylize"))
+            .args([
+                "fast",
+                "-c",
+                s(&common::asset("chelsea.jpg")),
+                "-o",
+                s(&out),
+            ])
+            .args(["--builtin", "3", "--models", s(&models)])
+            .args(more)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("is a weights or model file"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    assert_eq!(std::fs::read(&model).unwrap(), b"the model");
 }

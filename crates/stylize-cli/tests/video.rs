@@ -80,6 +80,30 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// A report inside a frame folder's output is refused: it would be taken
+/// for a frame, or replace one.
+#[test]
+fn a_report_inside_the_frame_folder_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("clip");
+    write_clip(&clip, 2);
+    let out = d.path().join("frames");
+    std::fs::create_dir(&out).unwrap();
+    let o = stylize()
+        .args(["video", "--method", "fast", "-i", clip.to_str().unwrap()])
+        .args(["-o", out.to_str().unwrap(), "--builtin", "3"])
+        .args(["--report", out.join("frame_000002.png").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is inside the output folder"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(files_in(&out).is_empty());
+}
+
 /// The work folder beside the output (whose stale frames a run removes)
 /// is never someone's folder of frames: not the input folder itself, not
 /// a link to the input or to another folder, not a folder of frames
