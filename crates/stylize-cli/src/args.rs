@@ -943,8 +943,9 @@ pub struct FastArgs {
     pub max_memory: Option<u64>,
 
     /// Allow an output to replace an input image, or a file already in an
-    /// output folder that lies inside the photos' folder (it may be a
-    /// photo): refused otherwise.
+    /// output folder that lies inside the photos' folder or holds it (it
+    /// may be a photo), or to be written through a symbolic link in the
+    /// output folder: refused otherwise.
     #[arg(long)]
     pub overwrite: bool,
 }

@@ -20,7 +20,12 @@ use indicatif::{ProgressBar, WeakProgressBar};
 /// (`\u{1b}`), so a name cannot recolour, move or clear what is on the
 /// screen. Text without them is passed through as it is.
 pub fn printable(text: &str) -> Cow<'_, str> {
-    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    // Also the bidirectional overrides and isolates, which show a name's
+    // letters in another order (`cod.exe` as `exe.doc`).
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
     if !text.chars().any(unsafe_char) {
         return Cow::Borrowed(text);
     }
@@ -140,7 +145,9 @@ mod tests {
             printable("wrote out/a\u{1b}[31mred\r\u{7}.jpg"),
             "wrote out/a\\u{1b}[31mred\\r\\u{7}.jpg"
         );
-        // C1 controls too (CSI); letters beyond ASCII stay.
+        // C1 controls too (CSI), and the bidirectional overrides; letters
+        // beyond ASCII stay.
         assert_eq!(printable("caf\u{e9} \u{9b}2J"), "caf\u{e9} \\u{9b}2J");
+        assert_eq!(printable("a\u{202e}gpj.exe"), "a\\u{202e}gpj.exe");
     }
 }

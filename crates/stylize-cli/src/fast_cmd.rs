@@ -108,6 +108,9 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
             cli.recursive,
         )?;
         listed.check_replaced_inside(&cli.content, cli.overwrite)?;
+        if !cli.overwrite {
+            listed.check_outputs_stay_inside()?;
+        }
         for (_, output) in &listed.jobs {
             crate::setup::check_not_a_model_file("output", output, cli.models.as_deref())?;
         }
@@ -257,7 +260,11 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
     };
     let bar = bar(!quiet && folder, console, jobs.len() as u64, "images");
     let (mut failed, mut written) = (0usize, 0usize);
-    let skipped = photos.as_ref().map_or(0, |p| p.skipped);
+    let skipped_note = match photos.as_ref().map_or(0, |p| p.skipped) {
+        0 => String::new(),
+        1 => "; 1 other entry of the folder skipped (see above)".to_owned(),
+        k => format!("; {k} other entries of the folder skipped (see above)"),
+    };
     for (n, (input, output)) in jobs.iter().enumerate() {
         if interrupt.requested() {
             bar.finish_and_clear();
@@ -335,7 +342,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
                     bar.finish_and_clear();
                     return Err(format!(
                         "stopped: {} takes no more files (see above); {written} of {} images \
-                         written, {failed} failed, the other {} not painted",
+                         written, {failed} failed, the other {} not painted{skipped_note}",
                         cli.output.display(),
                         jobs.len(),
                         jobs.len() - (n + 1)
@@ -348,11 +355,6 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let skipped_note = match skipped {
-        0 => String::new(),
-        1 => "; 1 other entry of the folder skipped (see above)".to_owned(),
-        k => format!("; {k} other entries of the folder skipped (see above)"),
-    };
     if failed > 0 {
         return Err(format!(
             "{failed} of {} images failed (see above); {written} written into {}{skipped_note}",

@@ -63,9 +63,22 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         // output that is an input (a painting named like a photo) is too:
         // nothing of the user's can be written over.
         PhotoFolder::list(&cli.content, &cli.output, &cli.common.style, true, cli.recursive)?;
+    // A painting goes where its folder's links lead: only inside the
+    // output folder.
+    if !cli.overwrite {
+        photos.check_outputs_stay_inside()?;
+    }
+    // A photo whose painting is there was done by an earlier run.
+    let (done, todo): (Vec<_>, Vec<_>) = photos
+        .jobs
+        .iter()
+        .cloned()
+        .partition(|(_, output)| output.exists());
+    // The snapshots of the photos still to paint (a finished photo's stay
+    // as they are: a run continued after a stop is not refused for them).
     if let Some(every) = cli.save_every {
-        let strangers = photos.folders_nested(&cli.content);
-        for (input, output) in &photos.jobs {
+        let strangers = photos.holds_the_photos(&cli.content);
+        for (input, output) in &todo {
             let inputs = std::iter::once(input.as_path())
                 .chain(cli.common.style.iter().map(PathBuf::as_path));
             check_snapshots(output, every as usize, inputs, cli.overwrite)?;
@@ -78,12 +91,6 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             )?;
         }
     }
-    // A photo whose painting is there was done by an earlier run.
-    let (done, todo): (Vec<_>, Vec<_>) = photos
-        .jobs
-        .iter()
-        .cloned()
-        .partition(|(_, output)| output.exists());
     if !done.is_empty() {
         say(format!(
             "{} of {} photos already have a painting in {}: skipping them (delete a painting \
@@ -124,7 +131,8 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     let (save, quality_inert) =
         crate::setup::save_options(cli.jpeg_quality, todo.iter().map(|(_, o)| o.as_path()));
     inert.extend(quality_inert);
-    if cli.overwrite {
+    // (With --save-every it lets a snapshot replace a file of its name.)
+    if cli.overwrite && cli.save_every.is_none() {
         inert.push(
             "--overwrite (a painting already in the output folder is skipped, never replaced)"
                 .to_string(),

@@ -93,15 +93,46 @@ impl PhotoFolder {
         }
     }
 
-    /// Whether the output folder holds the photos' folder `content` or lies
-    /// inside it (not when they are the same folder): then a file already
-    /// in it may be one of the user's photos.
-    pub fn folders_nested(&self, content: &Path) -> bool {
+    /// Refuses an output that, through a link among the output folder's
+    /// subfolders (`out/sub -> ../DCIM`), would be written outside the
+    /// output folder: over a photo this run does not paint, say. (The
+    /// output folder itself may be a link: its paintings go where it
+    /// leads.)
+    ///
+    /// # Errors
+    /// [`Error::Parameter`] (`output`) naming the first such output and
+    /// where it would be written.
+    pub fn check_outputs_stay_inside(&self) -> Result<(), Error> {
+        let Some(root) = written_at(&self.output) else {
+            return Ok(());
+        };
+        for (_, output) in &self.jobs {
+            if let Some(at) = written_at(output).filter(|at| !at.starts_with(&root)) {
+                return Err(Error::parameter(
+                    "output",
+                    format!(
+                        "{} would be written at {}, outside the output folder {} (a link \
+                         among its subfolders leads there); remove the link, or pass \
+                         --overwrite to write through it",
+                        output.display(),
+                        at.display(),
+                        self.output.display()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the output folder holds the photos' folder `content` (`-c
+    /// DCIM/2024 -o DCIM`; not when they are the same folder): then a file
+    /// already in it may be one of the user's other photos. (An output
+    /// folder inside the photos' folder is the run's own: the walk does
+    /// not enter it.)
+    pub fn holds_the_photos(&self, content: &Path) -> bool {
         let canonical = |p: &Path| std::fs::canonicalize(p).ok();
         match (canonical(&self.output), canonical(content)) {
-            (Some(out), Some(photos)) => {
-                out != photos && (out.starts_with(&photos) || photos.starts_with(&out))
-            }
+            (Some(out), Some(photos)) => out != photos && photos.starts_with(&out),
             _ => false,
         }
     }
@@ -126,8 +157,12 @@ impl PhotoFolder {
                 .take_while(|f| !f.as_os_str().is_empty() && !f.is_dir())
                 .collect();
             for f in missing.into_iter().rev() {
-                std::fs::create_dir(f).map_err(|e| Error::io(&self.output, e))?;
-                self.made.push(f.to_path_buf());
+                match std::fs::create_dir(f) {
+                    Ok(()) => self.made.push(f.to_path_buf()),
+                    // A `..` step (`new/..`), or a folder made meanwhile.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && f.is_dir() => {}
+                    Err(e) => return Err(Error::io(&self.output, e)),
+                }
             }
         }
         let mut folders: Vec<&Path> = self.jobs.iter().filter_map(|(_, o)| o.parent()).collect();

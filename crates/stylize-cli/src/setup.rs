@@ -893,8 +893,8 @@ fn refuse_program_file(flag: &str, file: &Path, programs: &[PathBuf]) -> Result<
         return Err(Error::parameter(
             flag,
             format!(
-                "{} is a weights or model file this run reads (or in stylize's download \
-                 cache); choose another file",
+                "{} is a weights or model file stylize reads (--weights, $STYLIZE_WEIGHTS, \
+                 the fast models, or a file in its download cache); choose another file",
                 file.display()
             ),
         ));
@@ -1186,8 +1186,7 @@ fn existing_snapshots(output: &Path, every: usize) -> Vec<PathBuf> {
 /// or model file of `common`'s, whatever `--overwrite` says; and, unless
 /// `overwrite`, one that is a symbolic link (it leads to some other file),
 /// or any already there when `strangers` (the output folder holds the
-/// photos' folder or lies inside it: a file of a snapshot's name there may
-/// be a photo).
+/// photos' folder: a file of a snapshot's name there may be a photo).
 ///
 /// # Errors
 /// [`Error::Parameter`] naming `--save-every` and the file.
@@ -1207,8 +1206,8 @@ pub fn check_snapshots_replace_nothing(
         let why = if link {
             "is a symbolic link: the snapshot would replace the file it leads to"
         } else if strangers {
-            "is already there, and the output folder holds the photos' folder or lies inside \
-             it: it may be a photo, not an earlier snapshot"
+            "is already there, and the output folder holds the photos' folder: it may be a \
+             photo, not an earlier snapshot"
         } else {
             continue;
         };

@@ -1191,7 +1191,7 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
                 "--loss-log".into(),
                 p(&model),
             ],
-            expect: "a weights or model file this run reads",
+            expect: "a weights or model file stylize reads",
         },
         Case {
             name: "standard output",
@@ -4211,5 +4211,58 @@ fn outputs_and_snapshots_replace_no_weights_and_no_other_photo() {
         ),
         "{}",
         stderr(&o)
+    ); // A subfolder of the output that links back to the photos' folder: the
+       // paintings (and their snapshots) would land among the photos.
+    std::fs::remove_file(painted.join("a.0001.jpg")).unwrap();
+    std::fs::create_dir(photos.join("sub")).unwrap();
+    std::fs::copy(common::asset("coffee.jpg"), photos.join("sub/a.jpg")).unwrap();
+    std::os::unix::fs::symlink(&photos, painted.join("sub")).unwrap();
+    let o = image(&[
+        "--content",
+        photos.to_str().unwrap(),
+        "-o",
+        painted.to_str().unwrap(),
+        "-r",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("outside the output folder"),
+        "{}",
+        stderr(&o)
     );
+}
+
+/// A folder run with `--save-every` into a folder inside the photos'
+/// folder, stopped part-way, continues: a finished photo's snapshots there
+/// are its own, not a reason to refuse.
+#[test]
+fn a_folder_run_with_snapshots_continues() {
+    let Some(weights) = common::hed_weights("a_folder_run_with_snapshots_continues") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let photos = photo_folder(
+        dir.path(),
+        &[("a.jpg", "chelsea.jpg"), ("b.jpg", "coffee.jpg")],
+    );
+    let painted = photos.join("painted");
+    let run = || {
+        stylize()
+            .arg("image")
+            .args(["--content", photos.to_str().unwrap()])
+            .args(["-o", painted.to_str().unwrap()])
+            .args(["--style", common::asset("udnie.jpg").to_str().unwrap()])
+            .args(["--weights", weights.to_str().unwrap(), "--size", "32"])
+            .args(["--iterations", "2", "--save-every", "1", "--threads", "1"])
+            .output()
+            .unwrap()
+    };
+    let o = run();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(painted.join("a.0001.jpg").is_file() && painted.join("b.jpg").is_file());
+    // As if stopped before b's painting was written.
+    std::fs::remove_file(painted.join("b.jpg")).unwrap();
+    let o = run();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(painted.join("b.jpg").is_file(), "{}", stderr(&o));
 }

@@ -1902,6 +1902,26 @@ fn a_folder_run_replaces_no_other_photo() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("leads to the photo"), "{}", stderr(&o));
     assert_eq!(std::fs::read(photos.join("a.jpg")).unwrap(), a);
+    // A subfolder link to a folder of photos this run does not paint.
+    std::fs::remove_file(out.join("sub")).unwrap();
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::copy(common::asset("udnie.jpg"), other.join("a.jpg")).unwrap();
+    let theirs = std::fs::read(other.join("a.jpg")).unwrap();
+    std::os::unix::fs::symlink("../other", out.join("sub")).unwrap();
+    let o = run(&photos, &out, &["-r"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("outside the output folder"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(other.join("a.jpg")).unwrap(), theirs);
+    // An output folder spelt with `..`, still to be made: made, painted.
+    let spelt = dir.path().join("new").join("..").join("made").join("p");
+    let o = run(&photos, &spelt, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(dir.path().join("made/p/a.jpg").is_file());
     // The photos' folder inside the output folder, which holds a photo
     // named as one of theirs.
     let parent = dir.path().join("DCIM");

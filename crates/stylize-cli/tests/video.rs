@@ -101,6 +101,21 @@ fn a_report_inside_the_frame_folder_is_refused() {
         "{}",
         stderr(&o)
     );
+    // Through a link that leads there (to no file yet).
+    let link = d.path().join("r.json");
+    std::os::unix::fs::symlink(out.join("frame_000002.png"), &link).unwrap();
+    let o = stylize()
+        .args(["video", "--method", "fast", "-i", clip.to_str().unwrap()])
+        .args(["-o", out.to_str().unwrap(), "--builtin", "3"])
+        .args(["--report", link.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is inside the output folder"),
+        "{}",
+        stderr(&o)
+    );
     assert!(files_in(&out).is_empty());
 }
 
