@@ -77,7 +77,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     // The snapshots of the photos still to paint (a finished photo's stay
     // as they are: a run continued after a stop is not refused for them).
     if let Some(every) = cli.save_every {
-        let strangers = photos.holds_the_photos(&cli.content);
+        let strangers = photos.folders_nested(&cli.content);
         for (input, output) in &todo {
             let inputs = std::iter::once(input.as_path())
                 .chain(cli.common.style.iter().map(PathBuf::as_path));

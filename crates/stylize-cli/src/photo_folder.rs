@@ -103,11 +103,13 @@ impl PhotoFolder {
     /// [`Error::Parameter`] (`output`) naming the first such output and
     /// where it would be written.
     pub fn check_outputs_stay_inside(&self) -> Result<(), Error> {
-        let Some(root) = written_at(&self.output) else {
+        // Where the output folder is (its links followed; spelt `.` or
+        // `x/..` too), or will be made.
+        let Some(root) = resolved(&self.output) else {
             return Ok(());
         };
         for (_, output) in &self.jobs {
-            if let Some(at) = written_at(output).filter(|at| !at.starts_with(&root)) {
+            if let Some(at) = resolved(output).filter(|at| !at.starts_with(&root)) {
                 return Err(Error::parameter(
                     "output",
                     format!(
@@ -125,14 +127,15 @@ impl PhotoFolder {
     }
 
     /// Whether the output folder holds the photos' folder `content` (`-c
-    /// DCIM/2024 -o DCIM`; not when they are the same folder): then a file
-    /// already in it may be one of the user's other photos. (An output
-    /// folder inside the photos' folder is the run's own: the walk does
-    /// not enter it.)
-    pub fn holds_the_photos(&self, content: &Path) -> bool {
+    /// DCIM/2024 -o DCIM`) or lies inside it (`-c DCIM -o DCIM/2024`), not
+    /// when they are the same folder: then a file already in it may be one
+    /// of the user's photos (one the walk does not paint).
+    pub fn folders_nested(&self, content: &Path) -> bool {
         let canonical = |p: &Path| std::fs::canonicalize(p).ok();
         match (canonical(&self.output), canonical(content)) {
-            (Some(out), Some(photos)) => out != photos && photos.starts_with(&out),
+            (Some(out), Some(photos)) => {
+                out != photos && (photos.starts_with(&out) || out.starts_with(&photos))
+            }
             _ => false,
         }
     }
@@ -191,6 +194,34 @@ impl Drop for PhotoFolder {
             let _ = std::fs::remove_dir(made);
         }
     }
+}
+
+/// Where `path` is or would be made: each part that exists resolved (its
+/// links followed, as the system will), each that does not yet taken as
+/// written, `..` after it going back up as `mkdir -p` would. `None` when
+/// the working folder cannot be read.
+fn resolved(path: &Path) -> Option<PathBuf> {
+    let mut at = std::env::current_dir().ok()?;
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if at.exists() {
+                    at = std::fs::canonicalize(at.join("..")).ok()?;
+                } else {
+                    at.pop();
+                }
+            }
+            // The root, a prefix, or a name.
+            other => {
+                at.push(other.as_os_str());
+                if at.exists() {
+                    at = std::fs::canonicalize(&at).ok()?;
+                }
+            }
+        }
+    }
+    Some(at)
 }
 
 /// The (input, output) pairs of a folder run: every image file directly in

@@ -1186,7 +1186,8 @@ fn existing_snapshots(output: &Path, every: usize) -> Vec<PathBuf> {
 /// or model file of `common`'s, whatever `--overwrite` says; and, unless
 /// `overwrite`, one that is a symbolic link (it leads to some other file),
 /// or any already there when `strangers` (the output folder holds the
-/// photos' folder: a file of a snapshot's name there may be a photo).
+/// photos' folder or lies inside it: a file of a snapshot's name there may
+/// be a photo, or this command's own from a run that stopped).
 ///
 /// # Errors
 /// [`Error::Parameter`] naming `--save-every` and the file.
@@ -1206,8 +1207,9 @@ pub fn check_snapshots_replace_nothing(
         let why = if link {
             "is a symbolic link: the snapshot would replace the file it leads to"
         } else if strangers {
-            "is already there, and the output folder holds the photos' folder: it may be a \
-             photo, not an earlier snapshot"
+            "is already there, and the output folder holds the photos' folder or lies \
+             inside it: it may be a photo (if it is a snapshot of this command's, from a run \
+             that stopped, --overwrite lets the run continue)"
         } else {
             continue;
         };

@@ -4232,9 +4232,10 @@ fn outputs_and_snapshots_replace_no_weights_and_no_other_photo() {
     );
 }
 
-/// A folder run with `--save-every` into a folder inside the photos'
-/// folder, stopped part-way, continues: a finished photo's snapshots there
-/// are its own, not a reason to refuse.
+/// A folder run with `--save-every`, stopped part-way, continues: a
+/// finished photo's snapshots are its own, not a reason to refuse. Where
+/// the output folder lies inside the photos' folder, a file of a
+/// snapshot's name may be a photo, so continuing needs --overwrite.
 #[test]
 fn a_folder_run_with_snapshots_continues() {
     let Some(weights) = common::hed_weights("a_folder_run_with_snapshots_continues") else {
@@ -4245,8 +4246,7 @@ fn a_folder_run_with_snapshots_continues() {
         dir.path(),
         &[("a.jpg", "chelsea.jpg"), ("b.jpg", "coffee.jpg")],
     );
-    let painted = photos.join("painted");
-    let run = || {
+    let run = |painted: &Path, more: &[&str]| {
         stylize()
             .arg("image")
             .args(["--content", photos.to_str().unwrap()])
@@ -4254,15 +4254,29 @@ fn a_folder_run_with_snapshots_continues() {
             .args(["--style", common::asset("udnie.jpg").to_str().unwrap()])
             .args(["--weights", weights.to_str().unwrap(), "--size", "32"])
             .args(["--iterations", "2", "--save-every", "1", "--threads", "1"])
+            .args(more)
             .output()
             .unwrap()
     };
-    let o = run();
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(painted.join("a.0001.jpg").is_file() && painted.join("b.jpg").is_file());
-    // As if stopped before b's painting was written.
-    std::fs::remove_file(painted.join("b.jpg")).unwrap();
-    let o = run();
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(painted.join("b.jpg").is_file(), "{}", stderr(&o));
+    for painted in [dir.path().join("painted"), photos.join("painted")] {
+        let o = run(&painted, &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(painted.join("a.0001.jpg").is_file() && painted.join("b.jpg").is_file());
+        // As if stopped before b's painting was written.
+        std::fs::remove_file(painted.join("b.jpg")).unwrap();
+        let o = run(&painted, &[]);
+        if painted.starts_with(&photos) {
+            assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+            assert!(
+                stderr(&o).contains(".jpg is already there"),
+                "{}",
+                stderr(&o)
+            );
+            let o = run(&painted, &["--overwrite"]);
+            assert!(o.status.success(), "{}", stderr(&o));
+        } else {
+            assert!(o.status.success(), "{}", stderr(&o));
+        }
+        assert!(painted.join("b.jpg").is_file(), "{}", stderr(&o));
+    }
 }

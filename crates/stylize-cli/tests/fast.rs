@@ -1916,6 +1916,14 @@ fn a_folder_run_replaces_no_other_photo() {
         "{}",
         stderr(&o)
     );
+    // The output folder spelt so that its name is `..`.
+    let o = run(&photos, &out.join("x").join(".."), &["-r"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("outside the output folder"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(std::fs::read(other.join("a.jpg")).unwrap(), theirs);
     // An output folder spelt with `..`, still to be made: made, painted.
     let spelt = dir.path().join("new").join("..").join("made").join("p");
