@@ -89,33 +89,25 @@ fn a_report_inside_the_frame_folder_is_refused() {
     write_clip(&clip, 2);
     let out = d.path().join("frames");
     std::fs::create_dir(&out).unwrap();
-    let o = stylize()
-        .args(["video", "--method", "fast", "-i", clip.to_str().unwrap()])
-        .args(["-o", out.to_str().unwrap(), "--builtin", "3"])
-        .args(["--report", out.join("frame_000002.png").to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("is inside the output folder"),
-        "{}",
-        stderr(&o)
-    );
+    let refused = |report: &Path| {
+        let o = stylize()
+            .args(["video", "--method", "fast", "-i", clip.to_str().unwrap()])
+            .args(["-o", out.to_str().unwrap(), "--builtin", "3"])
+            .args(["--report", report.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("is inside the output folder"),
+            "{}",
+            stderr(&o)
+        );
+    };
+    refused(&out.join("frame_000002.png"));
     // Through a link that leads there (to no file yet).
     let link = d.path().join("r.json");
     std::os::unix::fs::symlink(out.join("frame_000002.png"), &link).unwrap();
-    let o = stylize()
-        .args(["video", "--method", "fast", "-i", clip.to_str().unwrap()])
-        .args(["-o", out.to_str().unwrap(), "--builtin", "3"])
-        .args(["--report", link.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("is inside the output folder"),
-        "{}",
-        stderr(&o)
-    );
+    refused(&link);
     assert!(files_in(&out).is_empty());
 }
 
