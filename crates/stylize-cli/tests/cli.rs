@@ -630,7 +630,7 @@ fn a_folder_of_photos_is_painted_and_a_stopped_run_continues() {
     }
     // Run again: nothing left to do; what a run killed while writing a
     // painting left (its hidden, unlocked temporary) goes all the same.
-    let killed = out.join(".stylize-KiLl12.part");
+    let killed = out.join(".stylize-KiLl12KiLl12.part");
     std::fs::File::create(&killed)
         .unwrap()
         .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(60))
@@ -1577,7 +1577,7 @@ fn first_use_downloads_verifies_and_caches_the_default_weights() {
     };
     // A download killed earlier left its temporary: this one removes it.
     std::fs::create_dir_all(&cache).unwrap();
-    let killed = cache.join(".hed.weights.h5.AbC123.part");
+    let killed = cache.join(".hed.weights.h5.AbC123AbC123.part");
     std::fs::File::create(&killed)
         .unwrap()
         .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(60))

@@ -29,7 +29,7 @@
 //! # No partial outputs
 //!
 //! Every sink writes a hidden temporary file or folder beside its output
-//! (`.NAME.XXXXXX.tmp...`) and renames it into place in
+//! (`.NAME.XXXXXXXXXXXX.tmp...`) and renames it into place in
 //! [`FrameSink::finish`]; on an error, or when dropped unfinished, the
 //! temporary is removed and an existing output is left as it was. GIF and
 //! APNG keep their frames in an unnamed temporary file in the output's

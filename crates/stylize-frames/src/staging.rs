@@ -50,8 +50,10 @@ fn temp_prefix(output: &Path) -> String {
 /// The most bytes of the output's name in a temporary's.
 const MAX_NAME_PART: usize = 200;
 
-/// Random characters in a temporary's name (`tempfile`'s default).
-const RANDOM_CHARS: usize = 6;
+/// Random characters in a temporary's name: twice `tempfile`'s default,
+/// so that a user's own file is never taken for one (`.stylize-backup.part`
+/// has six letters where a temporary of ours has its random part).
+const RANDOM_CHARS: usize = 12;
 
 /// The lock file inside a staged folder.
 const DIR_LOCK: &str = ".stylize-lock";
@@ -93,7 +95,10 @@ fn create_locked(
     // that name is always a killed run's, however young.
     let unclaimed_suffix = format!("{suffix}{UNCLAIMED}");
     let mut builder = tempfile::Builder::new();
-    builder.prefix(prefix).suffix(&unclaimed_suffix);
+    builder
+        .prefix(prefix)
+        .suffix(&unclaimed_suffix)
+        .rand_bytes(RANDOM_CHARS);
     #[cfg(unix)]
     if let Some(mode) = mode {
         use std::os::unix::fs::PermissionsExt;
@@ -254,7 +259,7 @@ pub(crate) struct StagedFile {
 }
 
 impl StagedFile {
-    /// Creates `.NAME.XXXXXX.tmpSUFFIX` in `output`'s folder; `suffix` (an
+    /// Creates `.NAME.XXXXXXXXXXXX.tmpSUFFIX` in `output`'s folder; `suffix` (an
     /// extension such as `.mp4`) lets tools that go by extension write it.
     pub(crate) fn new(output: &Path, suffix: &str) -> Result<Self> {
         Self::stage(output, suffix, true)
@@ -324,7 +329,7 @@ pub(crate) struct StagedDir {
 }
 
 impl StagedDir {
-    /// Creates `.NAME.XXXXXX.tmp/` in `output`'s folder; refuses an output
+    /// Creates `.NAME.XXXXXXXXXXXX.tmp/` in `output`'s folder; refuses an output
     /// that is an existing non-empty folder (unless `replace` and it holds
     /// only frames) or a file.
     pub(crate) fn new(output: &Path, replace: bool) -> Result<Self> {
@@ -334,7 +339,10 @@ impl StagedDir {
         sweep_temporaries(&parent, &prefix, ".tmp");
         sweep_temporaries(&parent, &prefix, ".old");
         let mut builder = tempfile::Builder::new();
-        builder.prefix(&prefix).suffix(".tmp");
+        builder
+            .prefix(&prefix)
+            .suffix(".tmp")
+            .rand_bytes(RANDOM_CHARS);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -561,13 +569,15 @@ mod tests {
     #[test]
     fn temporary_names_are_told_from_others() {
         let cases = [
-            (".clip.gif.AbC123.tmp", true),
-            (".clip.gif.AbC123.tmp.unclaimed", true),
+            (".clip.gif.AbC123AbC123.tmp", true),
+            (".clip.gif.AbC123AbC123.tmp.unclaimed", true),
             (".clip.gif.AbC12.tmp", false),
-            (".clip.gif.AbC1-3.tmp", false),
-            (".clip.gif.AbC123.tmp.unclaimed.x", false),
-            (".clip.gif.AbC123.unclaimed", false),
-            (".other.gif.AbC123.tmp", false),
+            // Six letters, tempfile's default length: a user's name.
+            (".clip.gif.backup.tmp", false),
+            (".clip.gif.AbC123AbC12-.tmp", false),
+            (".clip.gif.AbC123AbC123.tmp.unclaimed.x", false),
+            (".clip.gif.AbC123AbC123.unclaimed", false),
+            (".other.gif.AbC123AbC123.tmp", false),
         ];
         for (name, ours) in cases {
             assert_eq!(
@@ -583,14 +593,14 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let output = dir.path().join("clip.gif");
         // What a killed run leaves: an unlocked temporary, written a while ago.
-        let left = dir.path().join(".clip.gif.AbC123.tmp");
+        let left = dir.path().join(".clip.gif.AbC123AbC123.tmp");
         std::fs::write(&left, b"partial").expect("write");
         age(&left);
         // Not ours: another output's, another pattern, or too recent.
         let others = [
-            ".other.gif.AbC123.tmp",
+            ".other.gif.AbC123AbC123.tmp",
             ".clip.gif.AbC1234.tmp",
-            "clip.gif.AbC123.tmp",
+            "clip.gif.AbC123AbC123.tmp",
         ];
         for name in others {
             std::fs::write(dir.path().join(name), b"x").expect("write");
@@ -600,11 +610,11 @@ mod tests {
         // empty: killed before writing), it is a killed run's. Under its
         // unclaimed name it may be a live run's between making and
         // locking it: taken only once old.
-        let killed_young = dir.path().join(".clip.gif.KiLl12.tmp");
+        let killed_young = dir.path().join(".clip.gif.KiLl12KiLl12.tmp");
         std::fs::write(&killed_young, b"").expect("write");
-        let young = dir.path().join(".clip.gif.Young1.tmp.unclaimed");
+        let young = dir.path().join(".clip.gif.Young1Young1.tmp.unclaimed");
         std::fs::write(&young, b"").expect("write");
-        let old_unclaimed = dir.path().join(".clip.gif.OlDun1.tmp.unclaimed");
+        let old_unclaimed = dir.path().join(".clip.gif.OlDun1OlDun1.tmp.unclaimed");
         std::fs::write(&old_unclaimed, b"").expect("write");
         age(&old_unclaimed);
 
@@ -662,7 +672,7 @@ mod tests {
         // before removing it goes with the next commit, as does a staged
         // folder left while this one was written.
         std::fs::write(output.join(DIR_LOCK), b"").expect("lock file");
-        let old = dir.path().join(".frames.OlD123.old");
+        let old = dir.path().join(".frames.OlD123OlD123.old");
         std::fs::create_dir_all(old.join("frames")).expect("old");
         std::fs::write(old.join(DIR_LOCK), b"").expect("old lock");
         age(&old.join(DIR_LOCK));
@@ -671,7 +681,7 @@ mod tests {
             !old.exists(),
             "the killed commit's earlier frames are removed"
         );
-        let left = dir.path().join(".frames.LeFt12.tmp");
+        let left = dir.path().join(".frames.LeFt12LeFt12.tmp");
         std::fs::create_dir(&left).expect("left");
         std::fs::write(left.join(DIR_LOCK), b"").expect("left lock");
         age(&left.join(DIR_LOCK));

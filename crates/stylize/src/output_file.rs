@@ -247,11 +247,11 @@ impl OutputFile {
 }
 
 /// The prefix of the temporaries [`crate::save_image`] and the other
-/// image outputs write through (`.stylize-XXXXXX.part`).
+/// image outputs write through (`.stylize-XXXXXXXXXXXX.part`).
 pub(crate) const OUTPUT_PREFIX: &str = ".stylize-";
 
 /// Removes from `dir` the image outputs' temporaries that killed runs
-/// left there (`.stylize-XXXXXX.part`, unlocked),
+/// left there (`.stylize-XXXXXXXXXXXX.part`, unlocked),
 /// as writing an output there does: for a run that writes nothing (a
 /// folder whose photos are all painted).
 pub fn sweep_output_temporaries(dir: &Path) {
@@ -259,13 +259,13 @@ pub fn sweep_output_temporaries(dir: &Path) {
 }
 
 /// Whether `name` is one of the image outputs' temporaries
-/// (`.stylize-XXXXXX.part`, or `.stylize-XXXXXX.part.unclaimed` for the
+/// (`.stylize-XXXXXXXXXXXX.part`, or `.stylize-XXXXXXXXXXXX.part.unclaimed` for the
 /// moment before it is locked), live or a killed run's.
 pub(crate) fn is_output_temporary(name: &str) -> bool {
     stylize_frames::is_temporary_name(name, OUTPUT_PREFIX, ".part")
 }
 
-/// A temporary file in `dir` (named `{prefix}XXXXXX.part`) to write an
+/// A temporary file in `dir` (named `{prefix}XXXXXXXXXXXX.part`) to write an
 /// output into and then rename over the final name, so that a failure
 /// never leaves a partial file. It is created with the permissions an
 /// ordinary new file gets (`0666` less the umask), not `tempfile`'s private
@@ -358,14 +358,14 @@ mod tests {
             }
             (path, f)
         };
-        let (killed, _) = make(".t-AbC123.part", Some(old));
-        let (live, live_file) = make(".t-LiVe12.part", Some(old));
+        let (killed, _) = make(".t-AbC123AbC123.part", Some(old));
+        let (live, live_file) = make(".t-LiVe12LiVe12.part", Some(old));
         live_file.try_lock().unwrap();
         // Under its unclaimed name, young: maybe a live run's about to
         // lock it. Named, unlocked and young: a killed run's.
-        let (young, _) = make(".t-NeW123.part.unclaimed", None);
-        let (killed_young, _) = make(".t-KiL123.part", None);
-        let (other, _) = make(".u-AbC123.part", Some(old));
+        let (young, _) = make(".t-NeW123NeW123.part.unclaimed", None);
+        let (killed_young, _) = make(".t-KiL123KiL123.part", None);
+        let (other, _) = make(".u-AbC123AbC123.part", Some(old));
         write(&d.path().join("out.csv"), b"x").unwrap();
         assert!(!killed.exists(), "the killed run's temporary stayed");
         assert!(
@@ -380,7 +380,7 @@ mod tests {
         // this one started at once: too young at the start) goes when this
         // one is in place.
         let out = OutputFile::create(&d.path().join("late.csv"), ".t-").unwrap();
-        let (late, _) = make(".t-LaTe12.part", Some(old));
+        let (late, _) = make(".t-LaTe12LaTe12.part", Some(old));
         out.commit().unwrap();
         assert!(
             !late.exists(),

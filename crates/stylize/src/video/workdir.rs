@@ -91,7 +91,7 @@ fn is_work_file(name: &str) -> bool {
         || is_frame_file(name)
         // `write_atomic`'s temporary files, also under the name one has
         // for a moment before it is locked, which a run killed in that
-        // moment leaves (`.stylize-XXXXXX.part.unclaimed`).
+        // moment leaves (`.stylize-XXXXXXXXXXXX.part.unclaimed`).
         || (name.starts_with('.') && name.ends_with(".part"))
         || is_output_temporary(name)
 }
@@ -698,7 +698,7 @@ mod tests {
     /// A temporary a killed run left in the folder (here under the name it
     /// has for a moment before it is locked) is taken as the folder's own
     /// and removed. Before, every later run was refused: "holds
-    /// .stylize-Ab12Cd.part.unclaimed, which is not one of them".
+    /// .stylize-Ab12CdAb12Cd.part.unclaimed, which is not one of them".
     #[test]
     fn a_killed_runs_temporary_is_removed_not_refused() {
         let d = tempfile::tempdir().unwrap();
@@ -712,15 +712,15 @@ mod tests {
             file.set_modified(then).unwrap();
             (path, file)
         };
-        let (unclaimed, _) = left(".stylize-Ab12Cd.part.unclaimed", 3600);
-        let (part, _) = left(".stylize-Ef34Gh.part", 3600);
+        let (unclaimed, _) = left(".stylize-Ab12CdAb12Cd.part.unclaimed", 3600);
+        let (part, _) = left(".stylize-Ef34GhEf34Gh.part", 3600);
         // Locked: a live writer's, however old (none can be, with the
         // folder locked, but it is not for this run to take).
-        let (held, held_file) = left(".stylize-Ij56Kl.part", 3600);
+        let (held, held_file) = left(".stylize-Ij56KlIj56Kl.part", 3600);
         held_file.try_lock().unwrap();
         // Under its unclaimed name and young, it may be about to be
         // locked: it stays until it is old, and keeps no run out.
-        let (young, _) = left(".stylize-Mn78Op.part.unclaimed", 0);
+        let (young, _) = left(".stylize-Mn78OpMn78Op.part.unclaimed", 0);
         drop(WorkDir::open(&dir, "a").unwrap());
         assert!(!unclaimed.exists() && !part.exists());
         assert!(held.exists() && young.exists());
