@@ -171,26 +171,6 @@ impl WorkDir {
                 ),
             ));
         }
-        // A work folder's frames are written after its manifest: frames
-        // without this tool's manifest beside them are someone else's (a
-        // folder of frames extracted by ffmpeg, say), which would be taken
-        // for stale ones and removed. Nothing is put in such a folder.
-        if dir.is_dir() && !is_our_manifest(&dir.join(MANIFEST)) {
-            let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-            for entry in entries {
-                let name = entry.map_err(|e| Error::io(dir, e))?.file_name();
-                let name = name.to_string_lossy();
-                if is_frame_file(&name) {
-                    return Err(not_a_work_folder(
-                        dir,
-                        &format!(
-                            "{name} without this tool's {MANIFEST} (it is not a work folder \
-                             this tool made)"
-                        ),
-                    ));
-                }
-            }
-        }
         // The lock first, then what the folder holds: while another run
         // holds it, its temporary files would read as strangers'.
         let (lock, made) = take_lock(dir, &mut before_lock)?;
@@ -604,15 +584,17 @@ fn still_named(_lock: &std::fs::File, _path: &Path) -> std::io::Result<bool> {
 /// ([`is_work_file`]; a `manifest.json` only if it is this tool's). Every
 /// name is checked, whether or not a manifest is there: a folder of the
 /// user's own that has a `manifest.json` is still not this run's to empty.
+/// Frames without this tool's manifest are refused too.
 ///
 /// # Errors
 /// [`Error::Io`] naming the folder; [`Error::Parameter`] (`output`)
 /// naming the first entry that is not a work folder's.
 fn check_contents(dir: &Path) -> Result<()> {
     let manifest = dir.join(MANIFEST);
+    let has_manifest = is_our_manifest(&manifest);
     let ours = |name: &str| {
         if name == MANIFEST {
-            is_our_manifest(&manifest)
+            has_manifest
         } else {
             is_work_file(name)
         }
@@ -632,6 +614,18 @@ fn check_contents(dir: &Path) -> Result<()> {
                 format!("{name}, which is not one of them")
             };
             return Err(not_a_work_folder(dir, &what));
+        }
+        // A work folder's frames are written after its manifest: frames
+        // without it are someone else's (a folder of frames extracted by
+        // ffmpeg, say), which would be taken for stale ones and removed.
+        if !has_manifest && is_frame_file(&name) {
+            return Err(not_a_work_folder(
+                dir,
+                &format!(
+                    "{name} without this tool's {MANIFEST} (it is not a work folder this tool \
+                     made)"
+                ),
+            ));
         }
     }
     Ok(())
