@@ -111,9 +111,8 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
         if !cli.overwrite {
             listed.check_outputs_stay_inside()?;
         }
-        for (_, output) in &listed.jobs {
-            crate::setup::check_not_a_model_file("output", output, cli.models.as_deref())?;
-        }
+        let outputs: Vec<&Path> = listed.jobs.iter().map(|(_, o)| o.as_path()).collect();
+        crate::setup::check_not_model_files("output", &outputs, cli.models.as_deref())?;
         let jobs = listed.jobs.clone();
         photos = Some(listed);
         jobs
@@ -127,7 +126,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
                 .chain(cli.mask.as_deref()),
             cli.overwrite,
         )?;
-        crate::setup::check_not_a_model_file("output", &cli.output, cli.models.as_deref())?;
+        crate::setup::check_not_model_files("output", &[&cli.output], cli.models.as_deref())?;
         vec![(cli.content.clone(), cli.output.clone())]
     };
     let (save, quality_inert) =

@@ -14,9 +14,8 @@ use crate::interrupt::Interrupt;
 use crate::progress::CliObserver;
 use crate::setup::{
     build_config, check_not_a_program_file, check_not_a_snapshot, check_not_an_input,
-    check_output_dir, check_output_file, check_side_file, check_snapshots,
-    check_snapshots_replace_nothing, file_name, init_file, is_fast_init, load_styles_that_fit,
-    load_stylizer, refuse_standard_output,
+    check_output_dir, check_output_file, check_side_file, check_snapshots, file_name, init_file,
+    is_fast_init, load_styles_that_fit, load_stylizer, refuse_standard_output,
 };
 use crate::{JobResult, Outcome};
 
@@ -70,12 +69,12 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     // Nor the weights (an output that is a link to them, say).
     check_not_a_program_file("output", &cli.output, &cli.common)?;
     if let Some(every) = cli.save_every {
-        check_snapshots(&cli.output, every as usize, inputs(), cli.overwrite)?;
-        check_snapshots_replace_nothing(
+        check_snapshots(
             &cli.output,
             every as usize,
-            &cli.common,
+            inputs(),
             cli.overwrite,
+            &cli.common,
             false,
         )?;
     }

@@ -81,12 +81,12 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         for (input, output) in &todo {
             let inputs = std::iter::once(input.as_path())
                 .chain(cli.common.style.iter().map(PathBuf::as_path));
-            check_snapshots(output, every as usize, inputs, cli.overwrite)?;
-            crate::setup::check_snapshots_replace_nothing(
+            check_snapshots(
                 output,
                 every as usize,
-                &cli.common,
+                inputs,
                 cli.overwrite,
+                &cli.common,
                 strangers,
             )?;
         }

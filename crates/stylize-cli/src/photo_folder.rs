@@ -10,6 +10,14 @@ use stylize::{output_format, Error};
 
 use crate::setup::{check_not_an_input, written_at};
 
+/// How a folder run's output folder and photos' folder nest.
+enum Nesting {
+    /// The output folder lies inside the photos' folder.
+    OutputInPhotos,
+    /// The photos' folder lies inside the output folder.
+    PhotosInOutput,
+}
+
 /// The photos of a folder run, each with its output's path.
 pub struct PhotoFolder {
     /// (photo, output) pairs, in natural order of their paths.
@@ -63,20 +71,19 @@ impl PhotoFolder {
     /// # Errors
     /// [`Error::Parameter`] (`output`) naming the first such file.
     pub fn check_replaced_inside(&self, content: &Path, overwrite: bool) -> Result<(), Error> {
-        let canonical = |p: &Path| std::fs::canonicalize(p).ok();
-        let (Some(out), Some(photos)) = (canonical(&self.output), canonical(content)) else {
-            return Ok(());
-        };
-        if overwrite || out == photos {
-            return Ok(());
-        }
-        let (output, content) = (self.output.display(), content.display());
-        let how = if out.starts_with(&photos) {
-            format!("the output folder {output} lies inside the photos' folder {content}")
-        } else if photos.starts_with(&out) {
-            format!("the photos' folder {content} lies inside the output folder {output}")
-        } else {
-            return Ok(());
+        let how = match self.nesting(content) {
+            Some(_) if overwrite => return Ok(()),
+            None => return Ok(()),
+            Some(Nesting::OutputInPhotos) => format!(
+                "the output folder {} lies inside the photos' folder {}",
+                self.output.display(),
+                content.display()
+            ),
+            Some(Nesting::PhotosInOutput) => format!(
+                "the photos' folder {} lies inside the output folder {}",
+                content.display(),
+                self.output.display()
+            ),
         };
         match self.jobs.iter().find(|(_, o)| o.symlink_metadata().is_ok()) {
             Some((_, there)) => Err(Error::parameter(
@@ -131,12 +138,22 @@ impl PhotoFolder {
     /// when they are the same folder: then a file already in it may be one
     /// of the user's photos (one the walk does not paint).
     pub fn folders_nested(&self, content: &Path) -> bool {
-        let canonical = |p: &Path| std::fs::canonicalize(p).ok();
-        match (canonical(&self.output), canonical(content)) {
-            (Some(out), Some(photos)) => {
-                out != photos && (photos.starts_with(&out) || out.starts_with(&photos))
-            }
-            _ => false,
+        self.nesting(content).is_some()
+    }
+
+    /// How the output folder and the photos' folder `content` nest, when
+    /// one lies inside the other (not when they are the same folder).
+    fn nesting(&self, content: &Path) -> Option<Nesting> {
+        let out = std::fs::canonicalize(&self.output).ok()?;
+        let photos = std::fs::canonicalize(content).ok()?;
+        if out == photos {
+            None
+        } else if out.starts_with(&photos) {
+            Some(Nesting::OutputInPhotos)
+        } else if photos.starts_with(&out) {
+            Some(Nesting::PhotosInOutput)
+        } else {
+            None
         }
     }
 

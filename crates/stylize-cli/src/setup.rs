@@ -861,35 +861,48 @@ fn program_files_with(weights: Option<&Path>, models: Option<&Path>) -> Vec<Path
 /// # Errors
 /// [`Error::Parameter`] naming the file.
 pub fn check_not_a_program_file(flag: &str, file: &Path, common: &CommonArgs) -> Result<(), Error> {
-    refuse_program_file(flag, file, &program_files(common))
+    refuse_program_files(flag, &[file], &program_files(common))
 }
 
-/// [`check_not_a_program_file`] for `stylize fast`, which has no
-/// [`CommonArgs`]: the model files in `models` (else the default folder)
-/// and the weights of `$STYLIZE_WEIGHTS`.
+/// [`check_not_a_program_file`] for `stylize fast`'s outputs, which has
+/// no [`CommonArgs`]: the model files in `models` (else the default
+/// folder) and the weights of `$STYLIZE_WEIGHTS`.
 ///
 /// # Errors
-/// [`Error::Parameter`] naming the file.
-pub fn check_not_a_model_file(flag: &str, file: &Path, models: Option<&Path>) -> Result<(), Error> {
-    refuse_program_file(flag, file, &program_files_with(None, models))
+/// [`Error::Parameter`] naming the first such file.
+pub fn check_not_model_files<P: AsRef<Path>>(
+    flag: &str,
+    files: &[P],
+    models: Option<&Path>,
+) -> Result<(), Error> {
+    refuse_program_files(flag, files, &program_files_with(None, models))
 }
 
-/// Refuses `file` when it is (or leads to) one of `programs` or a file in
-/// the download cache.
-fn refuse_program_file(flag: &str, file: &Path, programs: &[PathBuf]) -> Result<(), Error> {
-    let Ok(written) = std::fs::canonicalize(file) else {
-        return Ok(()); // does not exist yet
-    };
+/// Refuses any of `files` that is (or leads to) one of `programs` or a
+/// file in the download cache (those looked up once for all of them).
+fn refuse_program_files<P: AsRef<Path>>(
+    flag: &str,
+    files: &[P],
+    programs: &[PathBuf],
+) -> Result<(), Error> {
     // The download cache holds the default weights (and the clips and
     // models the scripts fetch): nothing a side file should replace.
-    let in_cache = stylize::default_cache_dir()
-        .and_then(|c| std::fs::canonicalize(c).ok())
-        .is_some_and(|c| written.parent() == Some(c.as_path()));
-    if in_cache
-        || programs
-            .iter()
-            .any(|p| std::fs::canonicalize(p).is_ok_and(|p| p == written))
-    {
+    let cache = stylize::default_cache_dir().and_then(|c| std::fs::canonicalize(c).ok());
+    let programs: Vec<PathBuf> = programs
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .collect();
+    for file in files {
+        let file = file.as_ref();
+        let Ok(written) = std::fs::canonicalize(file) else {
+            continue; // does not exist yet
+        };
+        let in_cache = cache
+            .as_deref()
+            .is_some_and(|c| written.parent() == Some(c));
+        if !in_cache && !programs.contains(&written) {
+            continue;
+        }
         return Err(Error::parameter(
             flag,
             format!(
@@ -1117,6 +1130,12 @@ pub fn check_side_file<'a>(
 /// after following links) has a snapshot's shape with a number that is a
 /// multiple of `every`, and that snapshot is the same file; the run's
 /// length is not consulted, so a number it never reaches is refused too.
+/// A snapshot already there is refused as well when it is (or leads to)
+/// a weights or model file of `common`'s, whatever `--overwrite` says;
+/// and, unless `overwrite`, when it is a symbolic link (it leads to some
+/// other file), or at all when `strangers` (the output folder holds the
+/// photos' folder or lies inside it: a file of a snapshot's name there
+/// may be a photo, or this command's own from a run that stopped).
 ///
 /// # Errors
 /// [`Error::Parameter`] naming `--save-every` and the file.
@@ -1125,19 +1144,43 @@ pub fn check_snapshots<'a, I>(
     every: usize,
     inputs: I,
     overwrite: bool,
+    common: &CommonArgs,
+    strangers: bool,
 ) -> Result<(), Error>
 where
     I: IntoIterator<Item = &'a Path> + Clone,
 {
-    // A snapshot's name already there (a link, say) that leads to an input.
-    for snapshot in existing_snapshots(output, every) {
+    let there = existing_snapshots(output, every);
+    refuse_program_files("save-every", &there, &program_files(common))?;
+    for snapshot in &there {
+        // One already there (a link, say) that leads to an input.
         check_written_file(
             "save-every",
             "an input",
-            &snapshot,
+            snapshot,
             inputs.clone(),
             overwrite,
         )?;
+        if overwrite {
+            continue;
+        }
+        let link = std::fs::symlink_metadata(snapshot).is_ok_and(|m| m.file_type().is_symlink());
+        let why = if link {
+            "is a symbolic link: the snapshot would replace the file it leads to"
+        } else if strangers {
+            "is already there, and the output folder holds the photos' folder or lies \
+             inside it: it may be a photo (if it is a snapshot of this command's, from a run \
+             that stopped, --overwrite lets the run continue)"
+        } else {
+            continue;
+        };
+        return Err(Error::parameter(
+            "save-every",
+            format!(
+                "{} {why}; remove it, choose another output, or pass --overwrite to replace it",
+                snapshot.display()
+            ),
+        ));
     }
     for input in inputs.clone() {
         let resolved = std::fs::canonicalize(input).ok();
@@ -1179,49 +1222,6 @@ fn existing_snapshots(output: &Path, every: usize) -> Vec<PathBuf> {
             (snapshot.file_name() == Some(name.as_os_str())).then_some(snapshot)
         })
         .collect()
-}
-
-/// Refuses `--save-every` snapshots of `output` that would replace what
-/// is not an earlier run's snapshot: one that is (or leads to) a weights
-/// or model file of `common`'s, whatever `--overwrite` says; and, unless
-/// `overwrite`, one that is a symbolic link (it leads to some other file),
-/// or any already there when `strangers` (the output folder holds the
-/// photos' folder or lies inside it: a file of a snapshot's name there may
-/// be a photo, or this command's own from a run that stopped).
-///
-/// # Errors
-/// [`Error::Parameter`] naming `--save-every` and the file.
-pub fn check_snapshots_replace_nothing(
-    output: &Path,
-    every: usize,
-    common: &CommonArgs,
-    overwrite: bool,
-    strangers: bool,
-) -> Result<(), Error> {
-    for snapshot in existing_snapshots(output, every) {
-        check_not_a_program_file("save-every", &snapshot, common)?;
-        if overwrite {
-            continue;
-        }
-        let link = std::fs::symlink_metadata(&snapshot).is_ok_and(|m| m.file_type().is_symlink());
-        let why = if link {
-            "is a symbolic link: the snapshot would replace the file it leads to"
-        } else if strangers {
-            "is already there, and the output folder holds the photos' folder or lies \
-             inside it: it may be a photo (if it is a snapshot of this command's, from a run \
-             that stopped, --overwrite lets the run continue)"
-        } else {
-            continue;
-        };
-        return Err(Error::parameter(
-            "save-every",
-            format!(
-                "{} {why}; remove it, choose another output, or pass --overwrite to replace it",
-                snapshot.display()
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// Refuses a folder run in which a photo's `--save-every` snapshot would

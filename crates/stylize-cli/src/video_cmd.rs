@@ -142,13 +142,15 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         check_not_a_program_file("report", report, &cli.common)?;
         check_side_file("report", report, &cli.output, inputs())?;
         // A frame folder's run replaces the frames in it (a report named
-        // frame_000002.png would be taken for one, or replace one).
+        // frame_000002.png would be taken for one, or replace one); where
+        // each is written, links followed (the report's need not lead to
+        // a file yet).
         let written = crate::setup::written_at;
         let under_output = matches!(
             (written(report), written(&cli.output)),
             (Some(r), Some(o)) if r != o && r.starts_with(&o)
         );
-        if under_output || check_output_not_inside(&cli.output, report).is_err() {
+        if under_output {
             return Err(Error::parameter(
                 "report",
                 format!(
