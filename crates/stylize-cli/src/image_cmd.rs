@@ -91,11 +91,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         }
     }
     if let (Some(log), Some(plot)) = (&cli.loss_log, &cli.plot) {
-        let (l, p) = (
-            crate::setup::written_at(log),
-            crate::setup::written_at(plot),
-        );
-        if matches!((l, p), (Some(l), Some(p)) if l == p) {
+        if crate::setup::one_written_file(log, plot) {
             return Err(Error::parameter(
                 "plot",
                 format!(

@@ -46,7 +46,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         return Err(crate::setup::one_photo_only(flag, what, &cli.content).into());
     }
     refuse_standard_output(&cli.output)?;
-    let same = std::fs::canonicalize(&cli.content).ok() == std::fs::canonicalize(&cli.output).ok();
+    let same = stylize_frames::same_file(&cli.content, &cli.output);
     if same {
         return Err(Error::parameter(
             "output",

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use stylize::{output_format, Error};
 
 use crate::setup::{check_not_an_input, written_at};
+use stylize_frames::{lies_within, same_file, FileIdentity};
 
 /// How a folder run's output folder and photos' folder nest.
 enum Nesting {
@@ -143,14 +144,14 @@ impl PhotoFolder {
 
     /// How the output folder and the photos' folder `content` nest, when
     /// one lies inside the other (not when they are the same folder).
+    /// (Folder by folder by identity: on a case-insensitive disk `DCIM`
+    /// and `dcim` are one folder.)
     fn nesting(&self, content: &Path) -> Option<Nesting> {
-        let out = std::fs::canonicalize(&self.output).ok()?;
-        let photos = std::fs::canonicalize(content).ok()?;
-        if out == photos {
+        if !self.output.exists() || same_file(&self.output, content) {
             None
-        } else if out.starts_with(&photos) {
+        } else if lies_within(&self.output, content) {
             Some(Nesting::OutputInPhotos)
-        } else if photos.starts_with(&out) {
+        } else if lies_within(content, &self.output) {
             Some(Nesting::PhotosInOutput)
         } else {
             None
@@ -276,7 +277,7 @@ fn list(
             ),
         ));
     }
-    let same = std::fs::canonicalize(content).ok() == std::fs::canonicalize(output).ok();
+    let same = same_file(content, output);
     if same && !overwrite {
         return Err(Error::parameter(
             "output",
@@ -292,7 +293,7 @@ fn list(
         folders: 0,
         // The output folder inside the input one is not entered: its
         // paintings are not photos to paint.
-        output: std::fs::canonicalize(output).ok(),
+        output: FileIdentity::of(output),
         recursive,
     };
     walk.folder(content, 0)
@@ -432,12 +433,15 @@ fn check_no_output_is_a_link(jobs: &[(PathBuf, PathBuf)]) -> Result<(), Error> {
 /// [`Error::Parameter`] (`output`) naming the output, the photo it would
 /// replace and the photo whose painting it is.
 fn check_no_output_is_a_photo(jobs: &[(PathBuf, PathBuf)]) -> Result<(), Error> {
-    let photos: HashMap<PathBuf, &Path> = jobs
+    // By identity: on a case-insensitive disk a link's target may be
+    // spelled in another case than the photo's name.
+    let photos: HashMap<FileIdentity, &Path> = jobs
         .iter()
-        .filter_map(|(photo, _)| Some((std::fs::canonicalize(photo).ok()?, photo.as_path())))
+        .filter_map(|(photo, _)| Some((FileIdentity::of(photo)?, photo.as_path())))
         .collect();
     for (input, output) in jobs {
-        if let Some(photo) = written_at(output).and_then(|at| photos.get(&at)) {
+        let written = written_at(output).and_then(|at| FileIdentity::of(&at));
+        if let Some(photo) = written.and_then(|at| photos.get(&at)) {
             return Err(Error::parameter(
                 "output",
                 format!(
@@ -464,8 +468,8 @@ struct Walk {
     skipped: Vec<PathBuf>,
     /// Subfolders seen (entered when `recursive`).
     folders: usize,
-    /// The output folder, when it exists, as its canonical path.
-    output: Option<PathBuf>,
+    /// The output folder, when it exists.
+    output: Option<FileIdentity>,
     recursive: bool,
 }
 
@@ -487,8 +491,7 @@ impl Walk {
             // A link to a folder is not followed (it may loop).
             let real_folder = entry.file_type().is_ok_and(|t| t.is_dir());
             if real_folder && !hidden {
-                let is_output =
-                    self.output.is_some() && std::fs::canonicalize(&path).ok() == self.output;
+                let is_output = self.output.is_some() && FileIdentity::of(&path) == self.output;
                 if is_output {
                     continue;
                 }

@@ -14,6 +14,7 @@ use crate::console::Console;
 use crate::interrupt::Interrupt;
 use crate::progress::{snapshot_path, DownloadBar};
 use stylize_feedforward::StyleMix;
+use stylize_frames::FileIdentity;
 
 /// The style images, decoded.
 ///
@@ -887,20 +888,23 @@ fn refuse_program_files<P: AsRef<Path>>(
 ) -> Result<(), Error> {
     // The download cache holds the default weights (and the clips and
     // models the scripts fetch): nothing a side file should replace.
-    let cache = stylize::default_cache_dir().and_then(|c| std::fs::canonicalize(c).ok());
-    let programs: Vec<PathBuf> = programs
+    // By identity: another spelling of a name on a case-insensitive disk,
+    // or a hard link, is the file.
+    let cache = stylize::default_cache_dir().and_then(|c| FileIdentity::of(&c));
+    let programs: Vec<FileIdentity> = programs
         .iter()
-        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .filter_map(|p| FileIdentity::of(p))
         .collect();
     for file in files {
         let file = file.as_ref();
         let Ok(written) = std::fs::canonicalize(file) else {
             continue; // does not exist yet
         };
-        let in_cache = cache
-            .as_deref()
-            .is_some_and(|c| written.parent() == Some(c));
-        if !in_cache && !programs.contains(&written) {
+        let in_cache = cache.is_some()
+            && written
+                .parent()
+                .is_some_and(|folder| FileIdentity::of(folder) == cache);
+        if !in_cache && !FileIdentity::of(&written).is_some_and(|w| programs.contains(&w)) {
             continue;
         }
         return Err(Error::parameter(
@@ -1102,10 +1106,7 @@ pub fn check_side_file<'a>(
     output: &'a Path,
     inputs: impl IntoIterator<Item = &'a Path>,
 ) -> Result<(), Error> {
-    // Compared where the bytes go (links followed; neither need exist
-    // yet).
-    let same = matches!((written_at(file), written_at(output)), (Some(f), Some(o)) if f == o);
-    if same {
+    if one_written_file(file, output) {
         return Err(Error::parameter(
             flag,
             format!("{} is also the output; choose another file", file.display()),
@@ -1300,10 +1301,7 @@ pub fn check_not_a_snapshot(
     else {
         return Ok(());
     };
-    // Compared where the bytes go: a link is followed, as when written.
-    let snapshot = snapshot_path(output, n);
-    let same = matches!((written_at(file), written_at(&snapshot)), (Some(a), Some(b)) if a == b);
-    if same {
+    if one_written_file(file, &snapshot_path(output, n)) {
         return Err(Error::parameter(
             flag,
             format!(
@@ -1348,14 +1346,38 @@ fn check_written_file<'a>(
 }
 
 /// Whether writing `written` would replace one of `others` (the same
-/// file, however either is spelled; links followed).
+/// file, however either is spelled; links followed; by identity where the
+/// file is already there, so that `img.jpg` is `IMG.JPG` on a
+/// case-insensitive disk).
 fn writes_over<'a>(written: &Path, others: impl IntoIterator<Item = &'a Path>) -> bool {
     let Some(out) = written_at(written) else {
         return false;
     };
-    others
-        .into_iter()
-        .any(|other| std::fs::canonicalize(other).is_ok_and(|i| i == out))
+    let identity = FileIdentity::of(&out);
+    others.into_iter().any(|other| {
+        std::fs::canonicalize(other).is_ok_and(|i| i == out)
+            || identity.is_some() && FileIdentity::of(other) == identity
+    })
+}
+
+/// Whether writing `a` and writing `b` would write one file, neither need
+/// exist yet: compared where the bytes go (links followed), and names in
+/// one folder that differ only in letter case (`r.png`, `R.PNG`) count as
+/// one, since on a case-insensitive disk (an SD card, a Mac's, a Windows
+/// laptop's) they are, and one output would replace the other.
+pub fn one_written_file(a: &Path, b: &Path) -> bool {
+    let (Some(a), Some(b)) = (written_at(a), written_at(b)) else {
+        return false;
+    };
+    if a == b {
+        return true;
+    }
+    let folders = match (a.parent(), b.parent()) {
+        (Some(x), Some(y)) => x == y || stylize_frames::same_file(x, y),
+        _ => false,
+    };
+    let folded = |p: &Path| p.file_name().map(|n| n.to_string_lossy().to_lowercase());
+    folders && folded(&a) == folded(&b)
 }
 
 /// Where writing `path` puts the bytes, as one spelling (absolute, the

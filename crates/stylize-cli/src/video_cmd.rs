@@ -145,10 +145,13 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         // frame_000002.png would be taken for one, or replace one); where
         // each is written, links followed (the report's need not lead to
         // a file yet).
+        // (Folder by folder by identity, for a case-insensitive disk.)
         let written = crate::setup::written_at;
         let under_output = matches!(
             (written(report), written(&cli.output)),
-            (Some(r), Some(o)) if r != o && r.starts_with(&o)
+            (Some(r), Some(o)) if r != o
+                && !stylize_frames::same_file(&r, &o)
+                && (r.starts_with(&o) || stylize_frames::lies_within(&r, &o))
         );
         if under_output {
             return Err(Error::parameter(

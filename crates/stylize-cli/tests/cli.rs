@@ -1295,6 +1295,17 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
             expect: "is also the loss log",
         },
         Case {
+            // One file on a case-insensitive disk, so refused on any.
+            name: "plot that is the loss log in other letter case",
+            args: vec![
+                "--plot".into(),
+                p(&d.join("OUT-BOTH.PNG")),
+                "--loss-log".into(),
+                p(&d.join("out-both.png")),
+            ],
+            expect: "is also the loss log",
+        },
+        Case {
             name: "too many scales",
             args: s(&["--scales", "16"]),
             expect: "with 16 scales",
@@ -2658,6 +2669,23 @@ fn an_output_that_is_an_input_needs_overwrite() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("is also an input"), "{}", stderr(&o));
     assert_eq!(std::fs::read(&photo).unwrap(), before);
+    // Another name for the same file, as a case-insensitive disk (an SD
+    // card, a Mac's) gives `PHOTO.JPG` for `photo.jpg`: a hard link here,
+    // whose path no canonicalising makes equal to the photo's.
+    let other_name = dir.path().join("PHOTO.JPG");
+    std::fs::hard_link(&photo, &other_name).unwrap();
+    let mut aliased = args.clone();
+    let i = aliased.iter().position(|a| a == "--output").unwrap();
+    aliased[i + 1] = other_name.to_str().unwrap().into();
+    let o = stylize().args(&aliased).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("PHOTO.JPG is also an input"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&photo).unwrap(), before);
+    std::fs::remove_file(&other_name).unwrap();
     let o = stylize().args(&args).arg("--overwrite").output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert_ne!(std::fs::read(&photo).unwrap(), before);
@@ -3147,6 +3175,9 @@ fn a_loss_log_or_plot_that_is_an_input_or_the_output_is_refused() {
             dir.path().join(".").join("out.png"),
             "is also the output",
         ),
+        // One file on a case-insensitive disk (an SD card, a Mac's), so
+        // refused on any.
+        ("--plot", dir.path().join("OUT.PNG"), "is also the output"),
     ];
     // Whatever --overwrite says: it lets the output replace an input, not
     // a log or a plot.
@@ -3250,6 +3281,15 @@ fn side_outputs_go_through_pipes_and_links_and_bad_names_are_refused_first() {
                 "1".into(),
                 "--plot".into(),
                 s(&d.join("out.0001.png")),
+            ],
+            "is also the snapshot --save-every writes after iteration 1",
+        ),
+        (
+            vec![
+                "--save-every".into(),
+                "1".into(),
+                "--plot".into(),
+                s(&d.join("Out.0001.PNG")),
             ],
             "is also the snapshot --save-every writes after iteration 1",
         ),
@@ -4156,6 +4196,18 @@ fn outputs_and_snapshots_replace_no_weights_and_no_other_photo() {
         "{}",
         stderr(&o)
     );
+    // Another name for the weights (as a case-insensitive disk gives
+    // one): a hard link, the same file by identity.
+    let other_name = dir.path().join("out2.png");
+    std::fs::hard_link(&weights, &other_name).unwrap();
+    let o = image(&["--content", photo, "-o", other_name.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("out2.png is a weights or model file"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::remove_file(&other_name).unwrap();
     std::fs::remove_file(&out).unwrap();
     std::os::unix::fs::symlink(&weights, dir.path().join("out.0001.png")).unwrap();
     let o = image(&[

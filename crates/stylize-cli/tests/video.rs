@@ -493,6 +493,8 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
     std::fs::write(cut_frame.join("f2.png"), &bytes[..bytes.len() / 2]).unwrap();
     let out = d.join("out.gif");
     let out_s = out.to_str().unwrap();
+    let out_upper = d.join("OUT.GIF");
+    let out_upper_s = out_upper.to_str().unwrap();
     let inside = clip.join("f1.png");
     let inside_s = inside.to_str().unwrap();
     let report = d.join("report.json");
@@ -551,6 +553,14 @@ fn bad_video_inputs_fail_clearly_and_leave_no_output() {
             clip.clone(),
             out.clone(),
             vec!["--report", out_s],
+            None,
+            "is also the output",
+        ),
+        // One file on a case-insensitive disk, so refused on any.
+        (
+            clip.clone(),
+            out.clone(),
+            vec!["--report", out_upper_s],
             None,
             "is also the output",
         ),

@@ -473,50 +473,25 @@ fn check_output_free(output: &Path, replace: bool) -> Result<()> {
 }
 
 /// Refuses an `output` inside (or equal to) the `input` folder: frames
-/// written there would be read back as input on the next run. Paths are
-/// compared after resolving symlinks and `..` (the output's missing
-/// components are taken literally).
+/// written there would be read back as input on the next run. The output's
+/// nearest existing folder and each above it are compared with the input
+/// folder by identity ([`crate::FileIdentity`]), so links, `..` and another
+/// spelling of a name on a case-insensitive disk are seen through.
 ///
 /// # Errors
 ///
 /// [`FramesError::OutputInsideInput`] when it is inside; [`FramesError::Io`]
 /// when the working directory cannot be read (for a relative `output`).
 pub fn check_output_not_inside(input: &Path, output: &Path) -> Result<()> {
-    let Ok(input_abs) = input.canonicalize() else {
-        return Ok(());
-    };
-    if !input_abs.is_dir() {
+    if !input.is_dir() {
         return Ok(());
     }
-    // Resolve the longest existing ancestor of the output.
-    let mut existing = if output.is_absolute() {
-        output.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map_err(FramesError::io("reading", "."))?
-            .join(output)
-    };
-    let mut rest = Vec::new();
-    let resolved = loop {
-        if let Ok(p) = existing.canonicalize() {
-            break p;
-        }
-        match (
-            existing.file_name().map(|n| n.to_os_string()),
-            existing.parent(),
-        ) {
-            (Some(name), Some(parent)) => {
-                rest.push(name);
-                existing = parent.to_path_buf();
-            }
-            _ => return Ok(()),
-        }
-    };
-    let mut output_abs = resolved;
-    for name in rest.into_iter().rev() {
-        output_abs.push(name);
+    if output.is_relative() {
+        std::env::current_dir().map_err(FramesError::io("reading", "."))?;
     }
-    if output_abs.starts_with(&input_abs) {
+    // By identity, folder by folder: on a case-insensitive disk `Clip/` and
+    // `clip/` are one folder though their paths differ.
+    if crate::file_identity::lies_within(output, input) {
         return Err(FramesError::OutputInsideInput {
             input: input.to_path_buf(),
             output: output.to_path_buf(),
