@@ -172,6 +172,19 @@ pub enum FramesError {
         /// The output path.
         path: PathBuf,
     },
+    /// A frame folder (a trailing `/`) named like one of the files a
+    /// sink writes (`out.mp4/`), which is not there.
+    #[error(
+        "output {} ends in `/`, which names a folder of PNG frames, but is named like a .{ext} \
+         file: drop the `/` to write the .{ext}, or name the folder without .{ext}",
+        path.display()
+    )]
+    FolderNamedLikeAFile {
+        /// The output path.
+        path: PathBuf,
+        /// Its extension, in lower case.
+        ext: String,
+    },
     /// The output folder exists and is not empty.
     #[error(
         "output folder {} already exists and {}",

@@ -53,14 +53,31 @@ pub fn takes_frame_times(output: &Path) -> bool {
 
 fn output_kind(output: &Path) -> Result<OutputKind> {
     let text = output.as_os_str().to_string_lossy();
-    if text.ends_with('/') || text.ends_with(std::path::MAIN_SEPARATOR) || output.is_dir() {
+    let slash = text.ends_with('/') || text.ends_with(std::path::MAIN_SEPARATOR);
+    if output.is_dir() {
         return Ok(OutputKind::Folder);
     }
     let Some(ext) = output.extension() else {
         return Ok(OutputKind::Folder);
     };
     let ext = ext.to_string_lossy().to_ascii_lowercase();
-    Ok(match ext.as_str() {
+    if slash {
+        // `out.mp4/`: a folder of frames named like a clip is more likely
+        // a slip than a wish; a folder already there is taken as asked.
+        return match file_kind(output, &ext) {
+            Ok(_) => Err(FramesError::FolderNamedLikeAFile {
+                path: output.to_path_buf(),
+                ext,
+            }),
+            Err(_) => Ok(OutputKind::Folder),
+        };
+    }
+    file_kind(output, &ext)
+}
+
+/// The file an `output` with the extension `ext` (lower case) is written as.
+fn file_kind(output: &Path, ext: &str) -> Result<OutputKind> {
+    Ok(match ext {
         "gif" => OutputKind::Gif,
         "apng" => OutputKind::Png {
             always_animated: true,
@@ -99,6 +116,8 @@ fn output_kind(output: &Path) -> Result<OutputKind> {
 /// # Errors
 ///
 /// [`FramesError::UnsupportedOutput`] for an unknown extension;
+/// [`FramesError::FolderNamedLikeAFile`] for a trailing `/` after one of
+/// those extensions (`out.mp4/`) where no such folder is there;
 /// [`FramesError::InvalidParameter`] for a frame rate that is not positive;
 /// [`FramesError::OutputFolderNotEmpty`] for a frame folder that has files;
 /// [`FramesError::Io`] when the output's folder cannot be written;

@@ -18,6 +18,32 @@ fn unknown_extension_lists_the_supported_ones() {
     assert!(names(dir.path()).is_empty());
 }
 
+/// `out.mp4/` is refused (a slip for `out.mp4`, not a wish for a folder of
+/// that name), a folder of that name already there is written into, and
+/// a trailing `/` after another name makes a frame folder.
+#[test]
+fn a_trailing_slash_after_a_clip_name_is_refused_unless_the_folder_is_there() {
+    let dir = tempdir();
+    for name in ["out.mp4/", "out.GIF/", "out.webm/", "out.png/"] {
+        let out = std::path::PathBuf::from(format!("{}/{name}", dir.path().display()));
+        let err = create_sink(&out, &SinkOptions::default()).err().unwrap();
+        assert!(
+            matches!(err, FramesError::FolderNamedLikeAFile { .. }),
+            "{name}: {err}"
+        );
+        assert!(err.to_string().contains("drop the `/`"), "{err}");
+    }
+    assert!(names(dir.path()).is_empty());
+    std::fs::create_dir(dir.path().join("there.mp4")).unwrap();
+    for name in ["there.mp4/", "frames/", "frames.v2/"] {
+        let out = std::path::PathBuf::from(format!("{}/{name}", dir.path().display()));
+        let mut sink = create_sink(&out, &SinkOptions::default()).unwrap();
+        sink.write_frame(&frame(0)).unwrap();
+        sink.finish().unwrap();
+        assert!(out.join("frame_000001.png").is_file(), "{name}");
+    }
+}
+
 #[test]
 fn nothing_is_left_after_errors_or_drops() {
     let dir = tempdir();
