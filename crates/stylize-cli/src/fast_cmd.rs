@@ -15,9 +15,9 @@ use stylize_feedforward::{
 use crate::args::FastArgs;
 use crate::console::Console;
 use crate::interrupt::Interrupt;
+use crate::output_check::{check_not_an_input, check_output_file, refuse_standard_output};
 use crate::photo_folder::PhotoFolder;
 use crate::setup::Workers;
-use crate::setup::{check_not_an_input, check_output_file, refuse_standard_output};
 use crate::{JobResult, Outcome};
 
 /// The output's longer side when --size is not given.
@@ -112,7 +112,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
             listed.check_outputs_stay_inside()?;
         }
         let outputs: Vec<&Path> = listed.jobs.iter().map(|(_, o)| o.as_path()).collect();
-        crate::setup::check_not_model_files("output", &outputs, cli.models.as_deref())?;
+        crate::output_check::check_not_model_files("output", &outputs, cli.models.as_deref())?;
         let jobs = listed.jobs.clone();
         photos = Some(listed);
         jobs
@@ -126,7 +126,11 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
                 .chain(cli.mask.as_deref()),
             cli.overwrite,
         )?;
-        crate::setup::check_not_model_files("output", &[&cli.output], cli.models.as_deref())?;
+        crate::output_check::check_not_model_files(
+            "output",
+            &[&cli.output],
+            cli.models.as_deref(),
+        )?;
         vec![(cli.content.clone(), cli.output.clone())]
     };
     let (save, quality_inert) =

@@ -11,11 +11,13 @@ use stylize::{
 use crate::args::ImageArgs;
 use crate::console::Console;
 use crate::interrupt::Interrupt;
+use crate::output_check::{
+    check_not_a_program_file, check_not_a_snapshot, check_not_an_input, check_output_dir,
+    check_output_file, check_side_file, check_snapshots, refuse_standard_output,
+};
 use crate::progress::CliObserver;
 use crate::setup::{
-    build_config, check_not_a_program_file, check_not_a_snapshot, check_not_an_input,
-    check_output_dir, check_output_file, check_side_file, check_snapshots, file_name, init_file,
-    is_fast_init, load_styles_that_fit, load_stylizer, refuse_standard_output,
+    build_config, file_name, init_file, is_fast_init, load_styles_that_fit, load_stylizer,
 };
 use crate::{JobResult, Outcome};
 
@@ -91,7 +93,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         }
     }
     if let (Some(log), Some(plot)) = (&cli.loss_log, &cli.plot) {
-        if crate::setup::one_written_file(log, plot) {
+        if crate::output_check::one_written_file(log, plot) {
             return Err(Error::parameter(
                 "plot",
                 format!(

@@ -10,11 +10,10 @@ use stylize::{check_output_size, load_image, save_image_with, Error, Preset, Sav
 use crate::args::ImageArgs;
 use crate::console::Console;
 use crate::interrupt::Interrupt;
+use crate::output_check::{check_snapshots, refuse_standard_output};
 use crate::photo_folder::PhotoFolder;
 use crate::progress::CliObserver;
-use crate::setup::{
-    build_config, check_snapshots, init_file, is_fast_init, load_stylizer, refuse_standard_output,
-};
+use crate::setup::{build_config, init_file, is_fast_init, load_stylizer};
 use crate::{JobResult, Outcome};
 
 /// Runs the job on the folder `cli.content`. Everything that concerns
@@ -124,7 +123,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     if let Some(every) = cli.save_every {
         // Snapshots are numbered on through the scales.
         let last = config.iterations * config.scales.sizes(config.size).len();
-        crate::setup::check_snapshots_apart(&todo, &photos.jobs, every as usize, last)?;
+        crate::output_check::check_snapshots_apart(&todo, &photos.jobs, every as usize, last)?;
     }
     let fast_init = cli.common.init.as_deref().is_some_and(is_fast_init);
     let mut inert = crate::setup::inert_flags(&cli.common, &config, fast_init);

@@ -25,6 +25,7 @@ mod image_folder;
 mod info_cmd;
 mod interrupt;
 mod json_file;
+mod output_check;
 mod photo_folder;
 mod plot;
 mod progress;

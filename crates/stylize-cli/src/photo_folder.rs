@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use stylize::{output_format, Error};
 
-use crate::setup::{check_not_an_input, written_at};
+use crate::output_check::{check_not_an_input, written_at};
 use stylize_frames::{lies_within, same_file, FileIdentity};
 
 /// How a folder run's output folder and photos' folder nest.

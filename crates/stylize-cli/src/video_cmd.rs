@@ -23,11 +23,13 @@ use crate::fast_video::FastVideo;
 use crate::flicker_cmd::{measure_in_step, Measuring};
 use crate::interrupt::Interrupt;
 use crate::json_file::write_json;
+use crate::output_check::{
+    check_not_a_program_file, check_not_an_input, check_output_dir, check_output_file,
+    check_side_file,
+};
 use crate::selection::{fps_rational, Frames, Selection};
 use crate::setup::{
-    build_config, check_not_a_program_file, check_not_an_input, check_output_dir,
-    check_output_file, check_side_file, init_file, is_fast_init, load_styles, load_stylizer,
-    painting_sizes,
+    build_config, init_file, is_fast_init, load_styles, load_stylizer, painting_sizes,
 };
 use crate::{JobResult, Outcome};
 
@@ -146,7 +148,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         // each is written, links followed (the report's need not lead to
         // a file yet).
         // (Folder by folder by identity, for a case-insensitive disk.)
-        let written = crate::setup::written_at;
+        let written = crate::output_check::written_at;
         let under_output = matches!(
             (written(report), written(&cli.output)),
             (Some(r), Some(o)) if r != o
