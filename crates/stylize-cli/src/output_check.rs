@@ -126,23 +126,7 @@ pub fn check_output_dir(output: &Path) -> Result<(), Error> {
     } else {
         match stylize::OutputFile::target_of(output).map_err(|e| Error::io(output, e))? {
             Some(target) => target,
-            None => {
-                use std::os::unix::fs::FileTypeExt;
-                let kind = std::fs::metadata(output).map(|m| m.file_type());
-                if kind.as_ref().is_ok_and(|k| k.is_socket()) {
-                    return Err(Error::io(
-                        output,
-                        std::io::Error::other("a socket is there; name a file"),
-                    ));
-                }
-                if kind.is_ok_and(|k| k.is_fifo()) {
-                    log::warn!(
-                        "{} is a named pipe: writing to it waits until something reads it",
-                        output.display()
-                    );
-                }
-                return Ok(());
-            }
+            None => return check_special_file(output),
         }
     };
     if std::fs::metadata(&target).is_ok_and(|m| m.is_file() && m.permissions().readonly()) {
@@ -225,6 +209,36 @@ pub fn check_output_dir(output: &Path) -> Result<(), Error> {
                 Error::io(dir, std::io::Error::new(e.kind(), reason))
             }
         })
+}
+
+/// A socket named as an output is refused; a named pipe is written into,
+/// with a warning that the run waits for its reader.
+///
+/// # Errors
+/// [`Error::Io`] for a socket.
+#[cfg(unix)]
+fn check_special_file(output: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = std::fs::metadata(output).map(|m| m.file_type());
+    if kind.as_ref().is_ok_and(|k| k.is_socket()) {
+        return Err(Error::io(
+            output,
+            std::io::Error::other("a socket is there; name a file"),
+        ));
+    }
+    if kind.is_ok_and(|k| k.is_fifo()) {
+        log::warn!(
+            "{} is a named pipe: writing to it waits until something reads it",
+            output.display()
+        );
+    }
+    Ok(())
+}
+
+/// Elsewhere a device (`NUL`) is written into as it is.
+#[cfg(not(unix))]
+fn check_special_file(_output: &Path) -> Result<(), Error> {
+    Ok(())
 }
 
 /// Refuses `-` as an output: `-` reads standard input where an input is

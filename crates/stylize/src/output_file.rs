@@ -112,15 +112,7 @@ impl OutputFile {
             // A copy of the descriptor, not the file opened again: the two
             // then share one position, so nothing written through either
             // is written over.
-            Place::Inherited(fd) => {
-                use std::os::fd::AsFd;
-                let owned = if fd == 1 {
-                    io::stdout().as_fd().try_clone_to_owned()?
-                } else {
-                    io::stderr().as_fd().try_clone_to_owned()?
-                };
-                Target::Direct(File::from(owned))
-            }
+            Place::Inherited(fd) => Target::Direct(standard_stream(fd)?),
             Place::Staged(at) => {
                 let dir = match at.parent() {
                     Some(d) if !d.as_os_str().is_empty() => d,
@@ -297,6 +289,32 @@ pub fn output_tempfile(dir: &Path, prefix: &str) -> std::io::Result<tempfile::Na
             None => e,
         }
     })
+}
+
+/// A copy of this process's standard output (`fd` 1) or error (2), as a
+/// file: the two then share one position, so nothing written through
+/// either is written over.
+#[cfg(unix)]
+fn standard_stream(fd: u32) -> io::Result<File> {
+    use std::os::fd::AsFd;
+    let owned = if fd == 1 {
+        io::stdout().as_fd().try_clone_to_owned()?
+    } else {
+        io::stderr().as_fd().try_clone_to_owned()?
+    };
+    Ok(File::from(owned))
+}
+
+/// The same through the standard streams' handles.
+#[cfg(windows)]
+fn standard_stream(fd: u32) -> io::Result<File> {
+    use std::os::windows::io::AsHandle;
+    let owned = if fd == 1 {
+        io::stdout().as_handle().try_clone_to_owned()?
+    } else {
+        io::stderr().as_handle().try_clone_to_owned()?
+    };
+    Ok(File::from(owned))
 }
 
 /// `path` with its symbolic links followed, as far as they lead (a link
