@@ -46,7 +46,7 @@ pub const MODEL_FILES: [&str; 3] = [PREDICTOR.name, TRANSFORMER.name, BUILTIN.na
 /// The folder holding the model files: `$STYLIZE_FAST_MODELS` if set, else
 /// `fast-models` in the cache folder `scripts/fetch-fast-models` fills
 /// (`$STYLIZE_CACHE_DIR`, else `$XDG_CACHE_HOME/stylize`, else
-/// `~/.cache/stylize`). `STYLIZE_FAST_MODELS`, `STYLIZE_CACHE_DIR` or
+/// `~/.cache/stylize`, the home folder `$HOME`, else `%USERPROFILE%`). `STYLIZE_FAST_MODELS`, `STYLIZE_CACHE_DIR` or
 /// `XDG_CACHE_HOME` set to the empty string counts as unset, as it does for
 /// the script.
 pub fn default_models_dir() -> PathBuf {
@@ -69,7 +69,8 @@ fn models_dir_from(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf 
         PathBuf::from(dir)
     } else if let Some(dir) = var("XDG_CACHE_HOME") {
         PathBuf::from(dir).join("stylize")
-    } else if let Some(home) = var("HOME") {
+    } else if let Some(home) = var("HOME").or_else(|| var("USERPROFILE")) {
+        // (`%USERPROFILE%`: Windows' home folder outside a Unix-like shell.)
         PathBuf::from(home).join(".cache").join("stylize")
     } else {
         PathBuf::from(".cache").join("stylize")
@@ -137,6 +138,14 @@ mod tests {
         assert_eq!(
             dir(&[home]),
             PathBuf::from("/home/u/.cache/stylize/fast-models")
+        );
+        // Windows: no $HOME outside a Unix-like shell.
+        assert_eq!(
+            dir(&[("USERPROFILE", "C:\\Users\\u")]),
+            PathBuf::from("C:\\Users\\u")
+                .join(".cache")
+                .join("stylize")
+                .join("fast-models")
         );
         assert_eq!(
             dir(&[home, ("XDG_CACHE_HOME", "/x")]),

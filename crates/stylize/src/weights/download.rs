@@ -77,7 +77,8 @@ pub struct NoDownloadProgress;
 impl DownloadProgress for NoDownloadProgress {}
 
 /// The default cache directory: `$STYLIZE_CACHE_DIR` if set, else
-/// `$XDG_CACHE_HOME/stylize`, else `~/.cache/stylize`, on every system (the
+/// `$XDG_CACHE_HOME/stylize`, else `~/.cache/stylize` (the home folder
+/// `$HOME`, else `%USERPROFILE%` as on Windows), on every system (the
 /// rule of `stylize_feedforward::default_models_dir`, whose folder is
 /// `fast-models` in this one, and of the fetch scripts, so the weights, the
 /// models and the clips share one folder); `None` without a home folder,
@@ -95,7 +96,11 @@ fn cache_dir_from(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<Pa
     } else if let Some(dir) = var("XDG_CACHE_HOME") {
         Some(PathBuf::from(dir).join("stylize"))
     } else {
-        var("HOME").map(|home| PathBuf::from(home).join(".cache").join("stylize"))
+        // Windows' home folder is `%USERPROFILE%` (`$HOME` only under a
+        // Unix-like shell such as Git Bash, where it is the same folder).
+        var("HOME")
+            .or_else(|| var("USERPROFILE"))
+            .map(|home| PathBuf::from(home).join(".cache").join("stylize"))
     }
 }
 
@@ -831,6 +836,16 @@ mod tests {
         // Empty means unset.
         assert_eq!(
             dir(&[home, ("XDG_CACHE_HOME", ""), ("STYLIZE_CACHE_DIR", "")]),
+            Some(PathBuf::from("/home/u/.cache/stylize"))
+        );
+        // Windows: no $HOME outside a Unix-like shell.
+        let profile = ("USERPROFILE", "C:\\Users\\u");
+        assert_eq!(
+            dir(&[profile]),
+            Some(PathBuf::from("C:\\Users\\u").join(".cache").join("stylize"))
+        );
+        assert_eq!(
+            dir(&[profile, home]),
             Some(PathBuf::from("/home/u/.cache/stylize"))
         );
         assert_eq!(dir(&[]), None);
