@@ -185,7 +185,7 @@ fn cache() -> Item {
         }
         None => Item {
             name: "cache",
-            text: "none: set STYLIZE_CACHE_DIR or HOME".to_string(),
+            text: "none: set STYLIZE_CACHE_DIR or HOME (USERPROFILE on Windows)".to_string(),
             ok: false,
             json: json!({ "path": null, "exists": false }),
         },

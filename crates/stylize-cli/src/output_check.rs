@@ -118,6 +118,15 @@ pub fn check_output_dir(output: &Path) -> Result<(), Error> {
     if stylize::OutputFile::is_own_standard_stream(output) {
         return Ok(());
     }
+    if cfg!(windows) {
+        let name = output.file_name().map(|n| n.to_string_lossy());
+        if let Some(why) = name.as_deref().and_then(windows_name_problem) {
+            return Err(Error::io(
+                output,
+                std::io::Error::other(format!("{why}; choose another name")),
+            ));
+        }
+    }
     // Where the bytes will go ([`stylize::OutputFile`]): a link is
     // followed; a device or a pipe is written into, not beside. A folder
     // here is a video's frame folder.
@@ -241,6 +250,46 @@ fn check_special_file(_output: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// Why Windows cannot hold a file or folder named `name` as given, if it
+/// cannot:
+/// - a device's name (`CON`, `NUL`, `COM1`, ...; before Windows 11 with
+///   any extension too, `con.png`): the bytes would go to the device, or
+///   fail only once the work is done;
+/// - a character it refuses (`< > : " | ? *`, control characters);
+/// - a trailing dot or space, which it drops, so that `photo.jpg.` would
+///   replace `photo.jpg` unseen by the checks that compare names.
+fn windows_name_problem(name: &str) -> Option<&'static str> {
+    if name.ends_with(['.', ' ']) && name != "." && name != ".." {
+        return Some(
+            "Windows drops a name's trailing dots and spaces: it would write the name without them",
+        );
+    }
+    if name
+        .chars()
+        .any(|c| c.is_control() || "<>:\"|?*".contains(c))
+    {
+        return Some(
+            "the name has a character Windows refuses (< > : \" | ? * or a control character)",
+        );
+    }
+    let device = name.split('.').next().unwrap_or(name).trim_end();
+    let upper = device.to_ascii_uppercase();
+    let numbered = |prefix: &str| {
+        upper
+            .strip_prefix(prefix)
+            .is_some_and(|n| n.len() == 1 && n.as_bytes()[0].is_ascii_digit() && n != "0")
+    };
+    if matches!(
+        upper.as_str(),
+        "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$"
+    ) || numbered("COM")
+        || numbered("LPT")
+    {
+        return Some("the name is a device's on Windows (CON, PRN, AUX, NUL, COM1-9, LPT1-9, also with an extension)");
+    }
+    None
+}
+
 /// Refuses `-` as an output: `-` reads standard input where an input is
 /// named, but every output here is a file (or a video's frame folder,
 /// which a run continues from its work folder next to it), so a `-`
@@ -271,7 +320,8 @@ pub fn check_output_file(output: &Path) -> Result<(), Error> {
     if output.is_dir() {
         return refuse("a folder is there; name a file");
     }
-    if output.as_os_str().as_encoded_bytes().ends_with(b"/") {
+    let last = output.as_os_str().as_encoded_bytes().last().copied();
+    if last.is_some_and(|b| std::path::is_separator(char::from(b))) {
         return refuse("a name ending in `/` is a folder's; name a file");
     }
     check_output_dir(output)
@@ -600,5 +650,52 @@ fn folder_of(path: &Path) -> &Path {
     match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::windows_name_problem;
+
+    #[test]
+    fn names_windows_cannot_hold_as_given_are_told_apart() {
+        for bad in [
+            "con.png",
+            "NUL",
+            "nul.csv",
+            "Aux.gif.stylize-work",
+            "COM1.png",
+            "lpt9",
+            "prn.jpg",
+            "CONOUT$",
+            "con .png",
+            "photo.jpg.",
+            "photo.jpg ",
+            "photo.jpg. . .",
+            "a?.png",
+            "b*.png",
+            "c<d>.png",
+            "e|f.png",
+            "g\"h.png",
+            "photo.jpg:stream.png",
+            "tab\t.png",
+        ] {
+            assert!(windows_name_problem(bad).is_some(), "{bad}");
+        }
+        for good in [
+            "painted.png",
+            "console.png",
+            "com10.png",
+            "com0.png",
+            "lpt.png",
+            "nully.csv",
+            ".hidden.png",
+            "a b.png",
+            "café.png",
+            ".",
+            "..",
+        ] {
+            assert_eq!(windows_name_problem(good), None, "{good}");
+        }
     }
 }

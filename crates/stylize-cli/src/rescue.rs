@@ -26,9 +26,20 @@ pub fn rescued(
 
 /// [`rescue`] into the first of `places` that takes it.
 fn rescue_in(image: &DynamicImage, output: &Path, places: &[PathBuf]) -> String {
-    let mut stem = output
+    // Only characters every file system takes: the output's own name may
+    // be what could not be written (`a?.png` on Windows).
+    let mut stem: String = output
         .file_stem()
-        .map_or_else(|| "painting".into(), |s| s.to_string_lossy().into_owned());
+        .map_or_else(|| "painting".into(), |s| s.to_string_lossy().into_owned())
+        .chars()
+        .map(|c| {
+            if c.is_control() || "<>:\"/\\|?*".contains(c) {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
     // A name a file system holds whatever the output's length.
     if stem.len() > MAX_STEM {
         let mut end = MAX_STEM;
@@ -176,6 +187,19 @@ fn keep_in(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_windows_refuses_is_kept_under_one_it_takes() {
+        let dir = tempfile::tempdir().unwrap();
+        let image = DynamicImage::new_rgb8(2, 2);
+        let said = rescue_in(&image, Path::new("a?b*.png"), &[dir.path().to_path_buf()]);
+        let kept: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(kept.len(), 1, "{said}");
+        assert!(kept[0].starts_with("stylize-a_b_-"), "{kept:?}");
+    }
 
     #[test]
     fn a_painting_is_kept_in_the_folder_tried_first_under_a_new_name() {

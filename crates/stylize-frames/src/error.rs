@@ -10,7 +10,8 @@ use std::path::PathBuf;
 pub type Result<T, E = FramesError> = std::result::Result<T, E>;
 
 /// How to get an ffmpeg executable; part of [`FramesError::FfmpegMissing`].
-pub const FFMPEG_HELP: &str = "install one (Debian/Ubuntu: `apt-get install ffmpeg`), \
+pub const FFMPEG_HELP: &str = "install one (Debian/Ubuntu: `apt-get install ffmpeg`; macOS: \
+`brew install ffmpeg`; Windows: `winget install ffmpeg`, then open a new terminal), \
 or `python3 -m pip install imageio-ffmpeg` and set STYLIZE_FFMPEG to the path printed by \
 `python3 -c \"import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())\"`; \
 frame folders, GIF, APNG, WebP and Y4M need no ffmpeg";

@@ -144,7 +144,8 @@ pub fn resolve_with(
     let help = help_text(spec, cache_dir.as_deref());
     let Some(cache_dir) = cache_dir else {
         return Err(Error::NoWeights {
-            reason: "no cache directory (set STYLIZE_CACHE_DIR or HOME)".into(),
+            reason: "no cache directory (set STYLIZE_CACHE_DIR or HOME, USERPROFILE on Windows)"
+                .into(),
             help,
             source: None,
         });
