@@ -16,7 +16,7 @@ work=$(mktemp -d)
 mkdir -p "$work/backing" "$work/mnt"
 python3 "$here/cifs.py" "$work/backing" "$work/mnt" >"$work/fs.log" 2>&1 &
 fs=$!
-trap 'umount "$work/mnt" 2>/dev/null; wait $fs; rm -rf "$work"' EXIT
+trap 'fusermount3 -u "$work/mnt" 2>/dev/null || umount "$work/mnt" 2>/dev/null; kill $fs 2>/dev/null; wait $fs; rm -rf "$work"' EXIT
 for _ in $(seq 50); do mountpoint -q "$work/mnt" && break; sleep 0.1; done
 mountpoint -q "$work/mnt" || { echo "cifs.py did not mount:"; cat "$work/fs.log"; exit 2; }
 
@@ -33,6 +33,7 @@ failed=0
 case_of() {
     local name=$1; shift
     seed
+    eval "${setup:-}"
     local before after
     before=$(cd "$m" && find . -type f -exec sha256sum {} + | sort)
     "$stylize" "$@" >"$work/out.txt" 2>&1
@@ -50,6 +51,12 @@ case_of "output is the style in other case" image --weights "$weights" -c "$m/Ph
 case_of "output folder is the photos' in other case" image --weights "$weights" -c "$m/DCIM" -s "$m/style.jpg" -o "$m/dcim" "${quick[@]}"
 case_of "plot is the output in other case" image --weights "$weights" -c "$m/Photo.jpg" -s "$m/style.jpg" -o "$m/r.png" --plot "$m/R.PNG" "${quick[@]}"
 case_of "plot is a snapshot in other case" image --weights "$weights" -c "$m/Photo.jpg" -s "$m/style.jpg" -o "$m/r.png" --save-every 1 --plot "$m/R.0001.PNG" "${quick[@]}"
+setup='ln -s "$m/style.jpg" "$m/R.0001.PNG"' \
+    case_of "a snapshot that is a link to the style in other case" image --weights "$weights" -c "$m/Photo.jpg" -s "$m/style.jpg" -o "$m/r.png" --save-every 1 "${quick[@]}"
+# Photos on a case-sensitive disk (two names, two photos), painted onto
+# this one.
+setup='rm -rf "$work/cs" && mkdir "$work/cs" && cp "$images/chelsea.jpg" "$work/cs/IMG.jpg" && cp "$images/coffee.jpg" "$work/cs/img.jpg"' \
+    case_of "two photos painted to one name in other case" image --weights "$weights" -c "$work/cs" -s "$m/style.jpg" -o "$m/out" "${quick[@]}"
 case_of "video inside its frame folder in other case" video --weights "$weights" -i "$m/Frames" -s "$m/style.jpg" -o "$m/frames/out.gif" --frame-iterations 1 "${quick[@]}"
 case_of "video report is the output in other case" video --weights "$weights" -i "$m/Frames" -s "$m/style.jpg" -o "$m/a.gif" --report "$m/A.GIF" --frame-iterations 1 "${quick[@]}"
 exit $failed

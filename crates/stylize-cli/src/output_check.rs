@@ -73,12 +73,13 @@ fn refuse_program_files<P: AsRef<Path>>(
 ) -> Result<(), Error> {
     // The download cache holds the default weights (and the clips and
     // models the scripts fetch): nothing a side file should replace.
-    // By identity: another spelling of a name on a case-insensitive disk,
-    // or a hard link, is the file.
+    // By identity: another spelling of a name on a case-insensitive disk
+    // is the file (another hard link to it is not: a rename onto it leaves
+    // the file as it was).
     let cache = stylize::default_cache_dir().and_then(|c| FileIdentity::of(&c));
-    let programs: Vec<FileIdentity> = programs
+    let programs: Vec<(FileIdentity, &PathBuf)> = programs
         .iter()
-        .filter_map(|p| FileIdentity::of(p))
+        .filter_map(|p| Some((FileIdentity::of(p)?, p)))
         .collect();
     for file in files {
         let file = file.as_ref();
@@ -89,7 +90,11 @@ fn refuse_program_files<P: AsRef<Path>>(
             && written
                 .parent()
                 .is_some_and(|folder| FileIdentity::of(folder) == cache);
-        if !in_cache && !FileIdentity::of(&written).is_some_and(|w| programs.contains(&w)) {
+        let identity = FileIdentity::of(&written);
+        let program = programs
+            .iter()
+            .any(|(id, p)| Some(id) == identity.as_ref() && stylize_frames::replaces(&written, p));
+        if !in_cache && !program {
             continue;
         }
         return Err(Error::parameter(
@@ -244,7 +249,8 @@ fn check_special_file(output: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// Elsewhere a device (`NUL`) is written into as it is.
+/// Elsewhere (Windows) nothing more: device names (`NUL`) are refused
+/// before, by [`windows_name_problem`].
 #[cfg(not(unix))]
 fn check_special_file(_output: &Path) -> Result<(), Error> {
     Ok(())
@@ -274,10 +280,15 @@ fn windows_name_problem(name: &str) -> Option<&'static str> {
     }
     let device = name.split('.').next().unwrap_or(name).trim_end();
     let upper = device.to_ascii_uppercase();
+    // COM1-COM9 and LPT1-LPT9, and with a superscript 1, 2 or 3.
     let numbered = |prefix: &str| {
-        upper
-            .strip_prefix(prefix)
-            .is_some_and(|n| n.len() == 1 && n.as_bytes()[0].is_ascii_digit() && n != "0")
+        upper.strip_prefix(prefix).is_some_and(|n| {
+            let mut digits = n.chars();
+            matches!(
+                (digits.next(), digits.next()),
+                (Some('1'..='9' | '¹' | '²' | '³'), None)
+            )
+        })
     };
     if matches!(
         upper.as_str(),
@@ -460,16 +471,20 @@ fn existing_snapshots(output: &Path, every: usize) -> Vec<PathBuf> {
     let (Some(stem), Ok(entries)) = (output.file_stem(), std::fs::read_dir(dir)) else {
         return Vec::new();
     };
-    let prefix = format!("{}.", stem.to_string_lossy());
+    // Names compared in lower case: on a case-insensitive disk a link
+    // `OUT.0100.PNG` is the snapshot `out.0100.png` (which is returned,
+    // spelled as the run writes it).
+    let folded = |n: &std::ffi::OsStr| n.to_string_lossy().to_lowercase();
+    let prefix = format!("{}.", folded(stem));
     entries
         .flatten()
         .filter_map(|entry| {
             let name = entry.file_name();
-            let ours = name.to_string_lossy().starts_with(&prefix);
+            let ours = folded(&name).starts_with(&prefix);
             let n = snapshot_number(Some(&name))
                 .filter(|&n| ours && n > 0 && n.is_multiple_of(every.max(1)))?;
             let snapshot = snapshot_path(output, n);
-            (snapshot.file_name() == Some(name.as_os_str())).then_some(snapshot)
+            (snapshot.file_name().map(folded) == Some(folded(&name))).then_some(snapshot)
         })
         .collect()
 }
@@ -492,9 +507,12 @@ pub fn check_snapshots_apart(
     every: usize,
     last: usize,
 ) -> Result<(), Error> {
-    let painting_of: std::collections::HashMap<&Path, &Path> = todo
+    // In lower case: names that differ only in case are one file on a
+    // case-insensitive disk.
+    let folded = |p: &Path| p.to_string_lossy().to_lowercase();
+    let painting_of: std::collections::HashMap<String, &Path> = todo
         .iter()
-        .map(|(photo, painting)| (painting.as_path(), photo.as_path()))
+        .map(|(photo, painting)| (folded(painting), photo.as_path()))
         .collect();
     for (photo, painting) in all {
         let Some(n) = snapshot_number(painting.file_name()) else {
@@ -513,10 +531,10 @@ pub fn check_snapshots_apart(
             continue;
         };
         let other = painting.with_file_name(format!("{base}.{}", ext.to_string_lossy()));
-        let Some(other_photo) = painting_of.get(other.as_path()) else {
+        let Some(other_photo) = painting_of.get(&folded(&other)) else {
             continue;
         };
-        if snapshot_path(&other, n) == *painting {
+        if folded(&snapshot_path(&other, n)) == folded(painting) {
             return Err(Error::parameter(
                 "save-every",
                 format!(
@@ -597,15 +615,15 @@ fn check_written_file<'a>(
 /// Whether writing `written` would replace one of `others` (the same
 /// file, however either is spelled; links followed; by identity where the
 /// file is already there, so that `img.jpg` is `IMG.JPG` on a
-/// case-insensitive disk).
+/// case-insensitive disk, but not another hard link to it, which the
+/// rename leaves as it was: [`stylize_frames::replaces`]).
 fn writes_over<'a>(written: &Path, others: impl IntoIterator<Item = &'a Path>) -> bool {
     let Some(out) = written_at(written) else {
         return false;
     };
-    let identity = FileIdentity::of(&out);
     others.into_iter().any(|other| {
         std::fs::canonicalize(other).is_ok_and(|i| i == out)
-            || identity.is_some() && FileIdentity::of(other) == identity
+            || stylize_frames::replaces(&out, other)
     })
 }
 
@@ -666,6 +684,8 @@ mod tests {
             "Aux.gif.stylize-work",
             "COM1.png",
             "lpt9",
+            "COM¹.png",
+            "lpt³",
             "prn.jpg",
             "CONOUT$",
             "con .png",

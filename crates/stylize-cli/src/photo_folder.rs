@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use stylize::{output_format, Error};
 
 use crate::output_check::{check_not_an_input, written_at};
-use stylize_frames::{lies_within, same_file, FileIdentity};
+use stylize_frames::{lies_within, replaces, resolved, same_file, FileIdentity};
 
 /// How a folder run's output folder and photos' folder nest.
 enum Nesting {
@@ -214,34 +214,6 @@ impl Drop for PhotoFolder {
     }
 }
 
-/// Where `path` is or would be made: each part that exists resolved (its
-/// links followed, as the system will), each that does not yet taken as
-/// written, `..` after it going back up as `mkdir -p` would. `None` when
-/// the working folder cannot be read.
-fn resolved(path: &Path) -> Option<PathBuf> {
-    let mut at = std::env::current_dir().ok()?;
-    for part in path.components() {
-        match part {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                if at.exists() {
-                    at = std::fs::canonicalize(at.join("..")).ok()?;
-                } else {
-                    at.pop();
-                }
-            }
-            // The root, a prefix, or a name.
-            other => {
-                at.push(other.as_os_str());
-                if at.exists() {
-                    at = std::fs::canonicalize(&at).ok()?;
-                }
-            }
-        }
-    }
-    Some(at)
-}
-
 /// The (input, output) pairs of a folder run: every image file directly in
 /// `content` (and in its subfolders when `recursive`) that can also be
 /// written (PNG, JPEG, WebP, TIFF), by path, each to the same path under
@@ -382,6 +354,24 @@ fn list(
             Some((p, output.join(under)))
         })
         .collect();
+    // Two photos whose paintings' names differ only in letter case
+    // (`IMG.jpg` and `img.jpg`) would be painted into one file on a
+    // case-insensitive disk: refused on any, as two outputs are.
+    let mut painted: HashMap<String, &Path> = HashMap::new();
+    for (input, output) in &jobs {
+        let folded = output.to_string_lossy().to_lowercase();
+        if let Some(first) = painted.insert(folded, input) {
+            return Err(Error::parameter(
+                "content",
+                format!(
+                    "{} and {} are painted to names that differ only in letter case, one file \
+                     on a case-insensitive disk (an SD card, a Mac's, Windows'): rename one",
+                    first.display(),
+                    input.display()
+                ),
+            ));
+        }
+    }
     // A painting (or, through a link, another photo) may sit in the
     // output folder under a photo's name.
     for (input, output) in &jobs {
@@ -440,8 +430,11 @@ fn check_no_output_is_a_photo(jobs: &[(PathBuf, PathBuf)]) -> Result<(), Error> 
         .filter_map(|(photo, _)| Some((FileIdentity::of(photo)?, photo.as_path())))
         .collect();
     for (input, output) in jobs {
-        let written = written_at(output).and_then(|at| FileIdentity::of(&at));
-        if let Some(photo) = written.and_then(|at| photos.get(&at)) {
+        let Some(at) = written_at(output) else {
+            continue;
+        };
+        let photo = FileIdentity::of(&at).and_then(|id| photos.get(&id));
+        if let Some(photo) = photo.filter(|photo| replaces(&at, photo)) {
             return Err(Error::parameter(
                 "output",
                 format!(

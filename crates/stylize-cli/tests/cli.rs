@@ -720,6 +720,14 @@ fn a_folder_of_photos_is_painted_and_a_stopped_run_continues() {
         assert!(!fresh.exists() && !d.join("out.png").exists(), "{extra:?}");
     }
     assert_eq!(listing(&photos).len(), 5);
+    // Two photos whose paintings' names differ only in letter case: one
+    // file on a case-insensitive disk, so refused on any.
+    std::fs::copy(photos.join("chelsea.png"), photos.join("CHELSEA.png")).unwrap();
+    let o = run(&fresh, &[]).current_dir(d).output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("differ only in letter case"), "{err}");
+    assert!(!fresh.exists());
 }
 
 /// `image --mask`: the result is the unmasked run's painting where the
@@ -2670,8 +2678,9 @@ fn an_output_that_is_an_input_needs_overwrite() {
     assert!(stderr(&o).contains("is also an input"), "{}", stderr(&o));
     assert_eq!(std::fs::read(&photo).unwrap(), before);
     // Another name for the same file, as a case-insensitive disk (an SD
-    // card, a Mac's) gives `PHOTO.JPG` for `photo.jpg`: a hard link here,
-    // whose path no canonicalising makes equal to the photo's.
+    // card, a Mac's) gives `PHOTO.JPG` for `photo.jpg`: a hard link in the
+    // same folder here, whose path no canonicalising makes equal to the
+    // photo's (names differing only in case are one on any disk).
     let other_name = dir.path().join("PHOTO.JPG");
     std::fs::hard_link(&photo, &other_name).unwrap();
     let mut aliased = args.clone();
@@ -2686,6 +2695,15 @@ fn an_output_that_is_an_input_needs_overwrite() {
     );
     assert_eq!(std::fs::read(&photo).unwrap(), before);
     std::fs::remove_file(&other_name).unwrap();
+    // A hard link under another name is painted over: the rename into
+    // place replaces that name only, and the photo stays as it was.
+    let backup = dir.path().join("backup.jpg");
+    std::fs::hard_link(&photo, &backup).unwrap();
+    aliased[i + 1] = backup.to_str().unwrap().into();
+    let o = stylize().args(&aliased).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&photo).unwrap(), before);
+    assert_ne!(std::fs::read(&backup).unwrap(), before);
     let o = stylize().args(&args).arg("--overwrite").output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert_ne!(std::fs::read(&photo).unwrap(), before);
@@ -4196,18 +4214,6 @@ fn outputs_and_snapshots_replace_no_weights_and_no_other_photo() {
         "{}",
         stderr(&o)
     );
-    // Another name for the weights (as a case-insensitive disk gives
-    // one): a hard link, the same file by identity.
-    let other_name = dir.path().join("out2.png");
-    std::fs::hard_link(&weights, &other_name).unwrap();
-    let o = image(&["--content", photo, "-o", other_name.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("out2.png is a weights or model file"),
-        "{}",
-        stderr(&o)
-    );
-    std::fs::remove_file(&other_name).unwrap();
     std::fs::remove_file(&out).unwrap();
     std::os::unix::fs::symlink(&weights, dir.path().join("out.0001.png")).unwrap();
     let o = image(&[

@@ -4,9 +4,10 @@
 //! camera's SD card, a Mac's or a Windows laptop's) `IMG_0001.JPG` and
 //! `img_0001.jpg` are one file, and Linux's `realpath` keeps the case it is
 //! given. A file's identity is what the system says it is: the device and
-//! inode on Unix (links followed, so a symlink, a hard link and another
-//! spelling of the name all count as the file); elsewhere the canonical
-//! path, which Windows and macOS give in the case stored on disk.
+//! inode on Unix, macOS included (links followed, so a symlink and another
+//! spelling of the name count as the file; a hard link too, which
+//! [`replaces`] tells apart); elsewhere (Windows) the canonical path, which
+//! Windows gives in the case stored on disk.
 
 use std::path::{Path, PathBuf};
 
@@ -44,44 +45,87 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     FileIdentity::of(a).is_some_and(|a| Some(a) == FileIdentity::of(b))
 }
 
-/// Whether `inner` is the folder `outer` or lies inside it, at any depth:
-/// the nearest part of `inner` that exists (`inner` itself, or the folder
-/// it would be made in), or any folder above that, is `outer`. Nothing
-/// lies inside an `outer` that does not exist.
+/// Whether writing the file `written` (its links already followed) through
+/// a temporary file renamed onto it would replace the existing file
+/// `other`: they are one file, and not two hard links to it in different
+/// places or under names that differ in more than letter case (a rename
+/// replaces one name, and the file stays under the other). Names in one
+/// folder that differ only in case count as one, as a case-insensitive
+/// disk takes them.
+#[must_use]
+pub fn replaces(written: &Path, other: &Path) -> bool {
+    if !same_file(written, other) {
+        return false;
+    }
+    if links(written) <= 1 {
+        return true;
+    }
+    let folded = |p: &Path| p.file_name().map(|n| n.to_string_lossy().to_lowercase());
+    let other = std::fs::canonicalize(other).unwrap_or_else(|_| other.to_path_buf());
+    let folders = match (written.parent(), other.parent()) {
+        (Some(a), Some(b)) => same_file(a, b),
+        _ => false,
+    };
+    folders && folded(written) == folded(&other)
+}
+
+/// How many names (hard links) the file at `path` has; 1 where the system
+/// does not say.
+fn links(path: &Path) -> u64 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).map_or(1, |m| if m.is_file() { m.nlink() } else { 1 })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        1
+    }
+}
+
+/// Whether `inner` is the folder `outer` or lies inside it, at any depth,
+/// once made: where [`resolved`] puts it, each folder above compared with
+/// `outer` by identity. Nothing lies inside an `outer` that does not exist.
 #[must_use]
 pub fn lies_within(inner: &Path, outer: &Path) -> bool {
     let Some(outer) = FileIdentity::of(outer) else {
         return false;
     };
-    let Some(existing) = nearest_existing(inner) else {
+    let Some(at) = resolved(inner) else {
         return false;
     };
-    // The canonical path, so that `..` and links go where the system
-    // takes them; each folder above it compared by identity.
-    let Ok(existing) = std::fs::canonicalize(existing) else {
-        return false;
-    };
-    existing
-        .ancestors()
+    at.ancestors()
         .any(|folder| FileIdentity::of(folder).as_ref() == Some(&outer))
 }
 
-/// `path` itself when it exists, else the nearest folder above it that
-/// does (relative paths against the working folder).
-fn nearest_existing(path: &Path) -> Option<PathBuf> {
-    let mut at = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir().ok()?.join(path)
-    };
-    loop {
-        if at.exists() {
-            return Some(at);
-        }
-        if !at.pop() {
-            return None;
+/// Where `path` is or would be made, as an absolute path: each part that
+/// exists resolved (its links followed, as the system will), each that
+/// does not yet taken as written, `..` after it going back up as `mkdir -p`
+/// would. `None` when the working folder cannot be read.
+#[must_use]
+pub fn resolved(path: &Path) -> Option<PathBuf> {
+    let mut at = std::env::current_dir().ok()?;
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if at.exists() {
+                    at = std::fs::canonicalize(at.join("..")).ok()?;
+                } else {
+                    at.pop();
+                }
+            }
+            // The root, a prefix, or a name.
+            other => {
+                at.push(other.as_os_str());
+                if at.exists() {
+                    at = std::fs::canonicalize(&at).ok()?;
+                }
+            }
         }
     }
+    Some(at)
 }
 
 #[cfg(test)]
@@ -93,7 +137,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.png");
         std::fs::write(&a, b"x").unwrap();
-        let hard = dir.path().join("A.PNG");
+        let hard = dir.path().join("b.png");
         std::fs::hard_link(&a, &hard).unwrap();
         let copy = dir.path().join("copy.png");
         std::fs::copy(&a, &copy).unwrap();
@@ -105,6 +149,39 @@ mod tests {
             let link = dir.path().join("link.png");
             std::os::unix::fs::symlink(&a, &link).unwrap();
             assert!(same_file(&link, &a));
+        }
+    }
+
+    /// A rename onto one hard link leaves the file under the others, so
+    /// only a link under the same name in other case (as a
+    /// case-insensitive disk takes it) is replaced; a symlink leads to the
+    /// file itself.
+    #[test]
+    fn only_the_file_or_its_name_in_other_case_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        let photo = dir.path().join("photo.jpg");
+        std::fs::write(&photo, b"x").unwrap();
+        assert!(replaces(&photo, &photo));
+        assert!(replaces(&photo, &dir.path().join(".").join("photo.jpg")));
+        assert!(!replaces(&dir.path().join("missing.jpg"), &photo));
+        let elsewhere = sub.join("photo.jpg");
+        std::fs::hard_link(&photo, &elsewhere).unwrap();
+        let renamed = dir.path().join("backup.jpg");
+        std::fs::hard_link(&photo, &renamed).unwrap();
+        assert!(!replaces(&elsewhere, &photo));
+        assert!(!replaces(&renamed, &photo));
+        // On a case-sensitive disk a stand-in for the other spelling.
+        let upper = dir.path().join("PHOTO.JPG");
+        std::fs::hard_link(&photo, &upper).unwrap();
+        assert!(replaces(&upper, &photo));
+        assert!(replaces(&photo, &upper));
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.jpg");
+            std::os::unix::fs::symlink(&photo, &link).unwrap();
+            assert!(replaces(&photo, &link));
         }
     }
 
@@ -120,6 +197,12 @@ mod tests {
         assert!(lies_within(&photos.join("2024/new/deeper"), &photos));
         assert!(lies_within(&photos.join("2024/../new"), &photos));
         assert!(!lies_within(&photos.join("../paintings/new"), &photos));
+        // `..` after a folder not made yet goes back up as `mkdir -p` does.
+        assert!(lies_within(
+            &elsewhere.join("missing/../../DCIM/new"),
+            &photos
+        ));
+        assert!(!lies_within(&photos.join("missing/../../x"), &photos));
         assert!(!lies_within(&elsewhere, &photos));
         assert!(!lies_within(&photos, &photos.join("2024")));
         assert!(!lies_within(&photos, &dir.path().join("missing")));

@@ -7,7 +7,7 @@
 //!   animated WebP, Y4M, or (through ffmpeg) mp4, webm, mov, mkv.
 //! - [`probe`]: an input's duration, sound and video streams, through ffmpeg.
 //! - [`check_output_not_inside`]: refuse writing into the input folder.
-//! - [`same_file`], [`lies_within`]: one file or folder however spelled
+//! - [`same_file`], [`replaces`], [`lies_within`]: one file or folder however spelled
 //!   (another case on a case-insensitive disk, a link).
 //!
 //! Frames are 8-bit RGB ([`Frame`]); transparency in inputs is flattened
@@ -124,7 +124,7 @@ mod yuv;
 pub use colour_profile::{convert_to_srgb, ProfileOutcome};
 pub use error::{FramesError, Result, FFMPEG_HELP};
 pub use ffmpeg::{ffmpeg_from_env, FFMPEG_ENV};
-pub use file_identity::{lies_within, same_file, FileIdentity};
+pub use file_identity::{lies_within, replaces, resolved, same_file, FileIdentity};
 pub use folder_source::frame_files;
 pub use frame::{flatten_onto, Fps, Frame, VideoInfo};
 pub use frame_sink::{FrameSink, SinkOptions, DEFAULT_FPS};

@@ -34,9 +34,9 @@ pub fn takes_audio(output: &Path) -> bool {
     matches!(output_kind(output), Ok(OutputKind::Video(_)))
 }
 
-/// Whether [`create_sink`] makes `output` a folder of frames (a path
-/// ending in `/`, a folder that is there, or a name without extension),
-/// which has no timing.
+/// Whether [`create_sink`] makes `output` a folder of frames (a folder
+/// that is there, a name without extension, or one ending in `/` that is
+/// not named like a clip: `out.mp4/` is refused), which has no timing.
 pub fn writes_frame_folder(output: &Path) -> bool {
     matches!(output_kind(output), Ok(OutputKind::Folder))
 }
