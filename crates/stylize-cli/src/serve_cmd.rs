@@ -1,6 +1,7 @@
 //! The `serve` job: the local web page (the `stylize-serve` crate) with
 //! the weights loaded once, until Ctrl-C.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use stylize::{load_vgg_weights, resolve_weights, Stylizer};
@@ -69,11 +70,8 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         // (absolute: the command may be run from another folder), also
         // when found through STYLIZE_WEIGHTS or the cache: the shell the
         // command is run in may set another, or none.
-        weights_file: Some(std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone())),
-        models_dir: cli
-            .models
-            .as_ref()
-            .map(|m| std::fs::canonicalize(m).unwrap_or_else(|_| m.clone())),
+        weights_file: Some(absolute(&path)),
+        models_dir: cli.models.as_deref().map(absolute),
         output_dir: cli.output_dir.clone(),
         ..ServeConfig::default()
     };
@@ -228,5 +226,50 @@ fn open_in_browser(url: String, quiet: bool) {
         if !quiet {
             note!("warning: could not open a browser ({e})");
         }
+    }
+}
+
+/// `path` made absolute (its links resolved) for a command line a person
+/// may paste: on Windows without the `\\?\` prefix that resolving adds,
+/// which a shell shows as is. `path` itself where it cannot be resolved.
+fn absolute(path: &Path) -> PathBuf {
+    let resolved = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    if cfg!(windows) {
+        without_verbatim_prefix(&resolved)
+    } else {
+        resolved
+    }
+}
+
+/// `\\?\C:\x` as `C:\x`, and `\\?\UNC\server\share` as
+/// `\\server\share`; any other path as it is.
+fn without_verbatim_prefix(path: &Path) -> PathBuf {
+    let text = path.to_string_lossy();
+    if let Some(rest) = text.strip_prefix(r"\\?\UNC\") {
+        return PathBuf::from(format!(r"\\{rest}"));
+    }
+    match text.strip_prefix(r"\\?\") {
+        Some(rest) if rest.as_bytes().get(1) == Some(&b':') => PathBuf::from(rest),
+        _ => path.to_path_buf(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_verbatim_prefix_is_left_out_where_a_plain_path_says_the_same() {
+        let plain = |p: &str| without_verbatim_prefix(Path::new(p));
+        assert_eq!(plain(r"\\?\C:\w.h5"), PathBuf::from(r"C:\w.h5"));
+        assert_eq!(
+            plain(r"\\?\UNC\server\share\w.h5"),
+            PathBuf::from(r"\\server\share\w.h5")
+        );
+        assert_eq!(
+            plain(r"\\?\GLOBALROOT\x"),
+            PathBuf::from(r"\\?\GLOBALROOT\x")
+        );
+        assert_eq!(plain("/home/u/w.h5"), PathBuf::from("/home/u/w.h5"));
     }
 }

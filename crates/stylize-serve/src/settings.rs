@@ -587,8 +587,18 @@ fn file_arg(name: &str) -> String {
     }
 }
 
-/// `s` as one word for a POSIX shell.
+/// `s` as one word for the shell the command is pasted into: a POSIX
+/// shell's, or on Windows cmd.exe's and PowerShell's.
 fn shell_quote(s: &str) -> String {
+    if cfg!(windows) {
+        windows_quote(s)
+    } else {
+        posix_quote(s)
+    }
+}
+
+/// `s` as one word for a POSIX shell.
+fn posix_quote(s: &str) -> String {
     let plain = !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./+,:@%".contains(c));
@@ -599,12 +609,39 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
+/// `s` as one word for cmd.exe and PowerShell: in double quotes (which
+/// neither shell's single quotes would be), unless it needs none. A `"`,
+/// which no Windows file name holds, is doubled.
+fn windows_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./+,:@\\".contains(c));
+    if plain {
+        s.to_string()
+    } else {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    }
+}
+
 /// The longest `network_style` taken, in characters.
 const MAX_NETWORK_STYLE: usize = 1000;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_are_quoted_for_a_posix_shell_and_for_windows_shells() {
+        assert_eq!(posix_quote("w.h5"), "w.h5");
+        assert_eq!(posix_quote("my photo.jpg"), "'my photo.jpg'");
+        assert_eq!(posix_quote("it's.jpg"), r"'it'\''s.jpg'");
+        assert_eq!(windows_quote(r"C:\w\w.h5"), r"C:\w\w.h5");
+        assert_eq!(
+            windows_quote(r"C:\My Pictures\it's.jpg"),
+            r#""C:\My Pictures\it's.jpg""#
+        );
+        assert_eq!(windows_quote(""), r#""""#);
+    }
 
     #[test]
     fn a_network_style_past_its_length_is_refused_without_being_echoed() {
