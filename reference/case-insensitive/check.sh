@@ -33,13 +33,19 @@ failed=0
 case_of() {
     local name=$1; shift
     seed
-    eval "${setup:-}"
+    if ! eval "${setup:-}"; then
+        echo "FAILED  $name (its set-up failed)"
+        failed=1
+        return
+    fi
     local before after
     before=$(cd "$m" && find . -type f -exec sha256sum {} + | sort)
     "$stylize" "$@" >"$work/out.txt" 2>&1
     local rc=$?
     after=$(cd "$m" && find . -type f -exec sha256sum {} + | sort)
-    if [ $rc -ne 0 ] && [ "$before" = "$after" ]; then
+    # Refused: exit 1 with stylize's own error, nothing written.
+    if [ $rc -eq 1 ] && grep -q "^error: invalid --\|^error: output .* is inside the input folder" "$work/out.txt" \
+        && [ "$before" = "$after" ]; then
         echo "ok      $name: $(grep -m1 error: "$work/out.txt")"
     else
         echo "FAILED  $name (exit $rc; files on the disk $([ "$before" = "$after" ] && echo unchanged || echo written or changed))"

@@ -357,9 +357,15 @@ fn list(
     // Two photos whose paintings' names differ only in letter case
     // (`IMG.jpg` and `img.jpg`) would be painted into one file on a
     // case-insensitive disk: refused on any, as two outputs are.
-    let mut painted: HashMap<String, &Path> = HashMap::new();
-    for (input, output) in &jobs {
-        let folded = output.to_string_lossy().to_lowercase();
+    // (Not when the photos are painted over in place: both names there
+    // show that disk tells them apart. A name that is not UTF-8 is
+    // compared as its bytes.)
+    let mut painted: HashMap<Vec<u8>, &Path> = HashMap::new();
+    for (input, output) in jobs.iter().filter(|_| !same) {
+        let folded = output.to_str().map_or_else(
+            || output.as_os_str().as_encoded_bytes().to_vec(),
+            |o| o.to_lowercase().into_bytes(),
+        );
         if let Some(first) = painted.insert(folded, input) {
             return Err(Error::parameter(
                 "content",
@@ -425,16 +431,20 @@ fn check_no_output_is_a_link(jobs: &[(PathBuf, PathBuf)]) -> Result<(), Error> {
 fn check_no_output_is_a_photo(jobs: &[(PathBuf, PathBuf)]) -> Result<(), Error> {
     // By identity: on a case-insensitive disk a link's target may be
     // spelled in another case than the photo's name.
-    let photos: HashMap<FileIdentity, &Path> = jobs
-        .iter()
-        .filter_map(|(photo, _)| Some((FileIdentity::of(photo)?, photo.as_path())))
-        .collect();
+    // (Every photo of one identity: two may be hard links to one file.)
+    let mut photos: HashMap<FileIdentity, Vec<&Path>> = HashMap::new();
+    for (photo, _) in jobs {
+        if let Some(id) = FileIdentity::of(photo) {
+            photos.entry(id).or_default().push(photo);
+        }
+    }
     for (input, output) in jobs {
         let Some(at) = written_at(output) else {
             continue;
         };
-        let photo = FileIdentity::of(&at).and_then(|id| photos.get(&id));
-        if let Some(photo) = photo.filter(|photo| replaces(&at, photo)) {
+        let same = FileIdentity::of(&at).and_then(|id| photos.get(&id));
+        let photo = same.and_then(|all| all.iter().find(|photo| replaces(&at, photo)));
+        if let Some(photo) = photo {
             return Err(Error::parameter(
                 "output",
                 format!(

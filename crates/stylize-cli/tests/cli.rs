@@ -4214,6 +4214,46 @@ fn outputs_and_snapshots_replace_no_weights_and_no_other_photo() {
         "{}",
         stderr(&o)
     );
+    // The weights' name in other case (a hard link in the same folder
+    // here, as a case-insensitive disk gives one): refused; a hard link
+    // under another name is not the weights' (the log's rename leaves
+    // them as they were), so the run goes on to read these stand-in
+    // weights and fails there.
+    let upper = dir.path().join("W.H5");
+    std::fs::hard_link(&weights, &upper).unwrap();
+    let o = image(&[
+        "--content",
+        photo,
+        "-o",
+        dir.path().join("o.png").to_str().unwrap(),
+        "--loss-log",
+        upper.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("W.H5 is a weights or model file"),
+        "{}",
+        stderr(&o)
+    );
+    let other = dir.path().join("costs.csv");
+    std::fs::hard_link(&weights, &other).unwrap();
+    let o = image(&[
+        "--content",
+        photo,
+        "-o",
+        dir.path().join("o.png").to_str().unwrap(),
+        "--loss-log",
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        !stderr(&o).contains("weights or model file"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&weights).unwrap(), b"the weights");
+    std::fs::remove_file(&upper).unwrap();
+    std::fs::remove_file(&other).unwrap();
     std::fs::remove_file(&out).unwrap();
     std::os::unix::fs::symlink(&weights, dir.path().join("out.0001.png")).unwrap();
     let o = image(&[

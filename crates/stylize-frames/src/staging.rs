@@ -473,10 +473,11 @@ fn check_output_free(output: &Path, replace: bool) -> Result<()> {
 }
 
 /// Refuses an `output` inside (or equal to) the `input` folder: frames
-/// written there would be read back as input on the next run. The output's
-/// nearest existing folder and each above it are compared with the input
-/// folder by identity ([`crate::FileIdentity`]), so links, `..` and another
-/// spelling of a name on a case-insensitive disk are seen through.
+/// written there would be read back as input on the next run. Where the
+/// output would be made ([`crate::resolved`]: links followed, `..` as
+/// `mkdir -p` takes it) and each folder above it are compared with the
+/// input folder by identity ([`crate::FileIdentity`]), so another spelling
+/// of a name on a case-insensitive disk is seen through too.
 ///
 /// # Errors
 ///

@@ -468,7 +468,7 @@ impl Settings {
             flag("style-scale", self.style_scale.to_string());
         }
         if let Some(b) = &self.style_blend {
-            flag("style-blend", blend_list(b));
+            flag("style-blend", shell_quote(&blend_list(b)));
         }
         args.join(" ")
     }
@@ -532,7 +532,7 @@ impl Settings {
                     args.extend(["--style".into(), file_arg(s)]);
                 }
                 if let Some(b) = &self.style_blend {
-                    args.extend(["--style-blend".into(), blend_list(b)]);
+                    args.extend(["--style-blend".into(), shell_quote(&blend_list(b))]);
                 }
             }
         }
@@ -609,13 +609,15 @@ fn posix_quote(s: &str) -> String {
     }
 }
 
-/// `s` as one word for cmd.exe and PowerShell: in double quotes (which
-/// neither shell's single quotes would be), unless it needs none. A `"`,
-/// which no Windows file name holds, is doubled.
+/// `s` as one word for cmd.exe and PowerShell: in double quotes, unless
+/// it needs none (a `,` does: PowerShell makes a list of `0.7,0.3`). A
+/// `"`, which no Windows file name holds, is doubled. Inside the quotes
+/// cmd.exe still expands `%NAME%` and PowerShell `$name` and backticks: a
+/// file name with those may need editing before the line runs.
 fn windows_quote(s: &str) -> String {
     let plain = !s.is_empty()
         && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./+,:@\\".contains(c));
+            .all(|c| c.is_ascii_alphanumeric() || "-_./+:\\".contains(c));
     if plain {
         s.to_string()
     } else {
@@ -641,6 +643,8 @@ mod tests {
             r#""C:\My Pictures\it's.jpg""#
         );
         assert_eq!(windows_quote(""), r#""""#);
+        assert_eq!(windows_quote("0.7,0.3"), r#""0.7,0.3""#);
+        assert_eq!(posix_quote("0.7,0.3"), "0.7,0.3");
     }
 
     #[test]
