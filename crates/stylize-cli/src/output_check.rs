@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use stylize::Error;
-use stylize_frames::FileIdentity;
+use stylize_frames::{case_folded, FileIdentity};
 
 use crate::args::CommonArgs;
 use crate::progress::snapshot_path;
@@ -474,17 +474,17 @@ fn existing_snapshots(output: &Path, every: usize) -> Vec<PathBuf> {
     // Names compared in lower case: on a case-insensitive disk a link
     // `OUT.0100.PNG` is the snapshot `out.0100.png` (which is returned,
     // spelled as the run writes it).
-    let folded = |n: &std::ffi::OsStr| n.to_string_lossy().to_lowercase();
-    let prefix = format!("{}.", folded(stem));
+    let mut prefix = case_folded(stem);
+    prefix.push(b'.');
     entries
         .flatten()
         .filter_map(|entry| {
             let name = entry.file_name();
-            let ours = folded(&name).starts_with(&prefix);
+            let ours = case_folded(&name).starts_with(&prefix);
             let n = snapshot_number(Some(&name))
                 .filter(|&n| ours && n > 0 && n.is_multiple_of(every.max(1)))?;
             let snapshot = snapshot_path(output, n);
-            (snapshot.file_name().map(folded) == Some(folded(&name))).then_some(snapshot)
+            (snapshot.file_name().map(case_folded) == Some(case_folded(&name))).then_some(snapshot)
         })
         .collect()
 }
@@ -509,8 +509,8 @@ pub fn check_snapshots_apart(
 ) -> Result<(), Error> {
     // In lower case: names that differ only in case are one file on a
     // case-insensitive disk.
-    let folded = |p: &Path| p.to_string_lossy().to_lowercase();
-    let painting_of: std::collections::HashMap<String, &Path> = todo
+    let folded = |p: &Path| case_folded(p.as_os_str());
+    let painting_of: std::collections::HashMap<Vec<u8>, &Path> = todo
         .iter()
         .map(|(photo, painting)| (folded(painting), photo.as_path()))
         .collect();
@@ -621,10 +621,9 @@ fn writes_over<'a>(written: &Path, others: impl IntoIterator<Item = &'a Path>) -
     let Some(out) = written_at(written) else {
         return false;
     };
-    others.into_iter().any(|other| {
-        std::fs::canonicalize(other).is_ok_and(|i| i == out)
-            || stylize_frames::replaces(&out, other)
-    })
+    others
+        .into_iter()
+        .any(|other| stylize_frames::replaces(&out, other))
 }
 
 /// Whether writing `a` and writing `b` would write one file, neither need
@@ -643,8 +642,7 @@ pub fn one_written_file(a: &Path, b: &Path) -> bool {
         (Some(x), Some(y)) => x == y || stylize_frames::same_file(x, y),
         _ => false,
     };
-    let folded = |p: &Path| p.file_name().map(|n| n.to_string_lossy().to_lowercase());
-    folders && folded(&a) == folded(&b)
+    folders && a.file_name().map(case_folded) == b.file_name().map(case_folded)
 }
 
 /// Where writing `path` puts the bytes, as one spelling (absolute, the

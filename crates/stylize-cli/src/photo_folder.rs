@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use stylize::{output_format, Error};
 
 use crate::output_check::{check_not_an_input, written_at};
-use stylize_frames::{lies_within, replaces, resolved, same_file, FileIdentity};
+use stylize_frames::{case_folded, lies_within, replaces, resolved, same_file, FileIdentity};
 
 /// How a folder run's output folder and photos' folder nest.
 enum Nesting {
@@ -362,11 +362,7 @@ fn list(
     // compared as its bytes.)
     let mut painted: HashMap<Vec<u8>, &Path> = HashMap::new();
     for (input, output) in jobs.iter().filter(|_| !same) {
-        let folded = output.to_str().map_or_else(
-            || output.as_os_str().as_encoded_bytes().to_vec(),
-            |o| o.to_lowercase().into_bytes(),
-        );
-        if let Some(first) = painted.insert(folded, input) {
+        if let Some(first) = painted.insert(case_folded(output.as_os_str()), input) {
             return Err(Error::parameter(
                 "content",
                 format!(

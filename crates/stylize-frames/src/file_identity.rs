@@ -60,13 +60,24 @@ pub fn replaces(written: &Path, other: &Path) -> bool {
     if links(written) <= 1 {
         return true;
     }
-    let folded = |p: &Path| p.file_name().map(|n| n.to_string_lossy().to_lowercase());
     let other = std::fs::canonicalize(other).unwrap_or_else(|_| other.to_path_buf());
     let folders = match (written.parent(), other.parent()) {
         (Some(a), Some(b)) => same_file(a, b),
         _ => false,
     };
-    folders && folded(written) == folded(&other)
+    let name = |p: &Path| p.file_name().map(case_folded);
+    folders && name(written) == name(&other)
+}
+
+/// `text` (a name or a path) as names that differ only in letter case
+/// compare: in lower case, or as its bytes where it is not UTF-8 (which
+/// no lossy conversion merges with another).
+#[must_use]
+pub fn case_folded(text: &std::ffi::OsStr) -> Vec<u8> {
+    text.to_str().map_or_else(
+        || text.as_encoded_bytes().to_vec(),
+        |t| t.to_lowercase().into_bytes(),
+    )
 }
 
 /// How many names (hard links) the file at `path` has; 1 where the system
@@ -185,6 +196,28 @@ mod tests {
             let link = dir.path().join("link.jpg");
             std::os::unix::fs::symlink(&photo, &link).unwrap();
             assert!(replaces(&photo, &link));
+        }
+    }
+
+    #[test]
+    fn case_folding_keeps_names_that_are_not_utf8_apart() {
+        use std::ffi::OsStr;
+        assert_eq!(
+            case_folded(OsStr::new("IMG.JPG")),
+            case_folded(OsStr::new("img.jpg"))
+        );
+        assert_ne!(
+            case_folded(OsStr::new("a.jpg")),
+            case_folded(OsStr::new("b.jpg"))
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let (e_acute, e_grave) = (
+                OsStr::from_bytes(b"r\xe9.jpg"),
+                OsStr::from_bytes(b"r\xe8.jpg"),
+            );
+            assert_ne!(case_folded(e_acute), case_folded(e_grave));
         }
     }
 

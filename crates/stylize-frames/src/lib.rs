@@ -124,7 +124,7 @@ mod yuv;
 pub use colour_profile::{convert_to_srgb, ProfileOutcome};
 pub use error::{FramesError, Result, FFMPEG_HELP};
 pub use ffmpeg::{ffmpeg_from_env, FFMPEG_ENV};
-pub use file_identity::{lies_within, replaces, resolved, same_file, FileIdentity};
+pub use file_identity::{case_folded, lies_within, replaces, resolved, same_file, FileIdentity};
 pub use folder_source::frame_files;
 pub use frame::{flatten_onto, Fps, Frame, VideoInfo};
 pub use frame_sink::{FrameSink, SinkOptions, DEFAULT_FPS};
