@@ -1,14 +1,40 @@
 //! Jobs folders left by servers that did not stop: killed (`kill -9`, the
 //! out-of-memory killer) or taken down with the machine, so that nothing
-//! removed them. Each server writes its process id into its folder
-//! ([`PID_FILE`]); a later server finds the folders whose process is gone
-//! and says where they are and how much they hold. It does not remove
+//! removed them. Each server holds a lock on a file in its folder
+//! ([`LOCK_FILE`], which also says its process id) for as long as it
+//! runs; the system lets go of it when the process ends, however it ends,
+//! on every system. A later server finds the folders whose lock it can
+//! take and says where they are and how much they hold. It does not remove
 //! them: their results may be all that is left of a day's work.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
-/// The file in a server's jobs folder that holds its process id.
-pub(crate) const PID_FILE: &str = "server.pid";
+/// The file in a server's jobs folder that it keeps locked while it runs,
+/// holding its process id.
+const LOCK_FILE: &str = "server.lock";
+
+/// The file in which servers before [`LOCK_FILE`] wrote their process id,
+/// unlocked: a folder with only this is judged by whether that process
+/// runs, where the system tells (Linux's `/proc`).
+const PID_FILE: &str = "server.pid";
+
+/// The lock of a running server on its jobs folder: held until dropped
+/// (which must come before the folder is removed, for Windows).
+#[derive(Debug)]
+pub(crate) struct ServerLock(#[allow(dead_code)] File);
+
+impl ServerLock {
+    /// Makes the lock file in the jobs folder `dir`, writes this process's
+    /// id into it and locks it.
+    pub(crate) fn take(dir: &Path) -> std::io::Result<Self> {
+        use std::io::Write;
+        let mut file = File::create(dir.join(LOCK_FILE))?;
+        file.lock()?;
+        file.write_all(std::process::id().to_string().as_bytes())?;
+        Ok(Self(file))
+    }
+}
 
 /// The jobs folders' names begin with this.
 pub(crate) const PREFIX: &str = "stylize-serve-";
@@ -23,10 +49,12 @@ pub struct Leftover {
 }
 
 /// The jobs folders in `parent` (the servers' temporary folder,
-/// [`std::env::temp_dir`]) whose server's process no longer runs, largest
-/// first. Folders this user cannot read, with no process id (made before
-/// servers wrote one), or whose process may still run are left out; so is
-/// everything where whether a process runs cannot be told (no `/proc`).
+/// [`std::env::temp_dir`]) whose server no longer runs, largest first:
+/// those whose lock file no process holds. Folders this user cannot read,
+/// with no lock file or process id (made before servers wrote one), or
+/// whose server may still run are left out; so are the folders of servers
+/// older than the lock file wherever whether a process runs cannot be told
+/// (no `/proc`).
 pub fn leftover_folders(parent: &Path) -> Vec<Leftover> {
     let Ok(entries) = std::fs::read_dir(parent) else {
         return Vec::new();
@@ -35,17 +63,32 @@ pub fn leftover_folders(parent: &Path) -> Vec<Leftover> {
         .filter_map(|e| e.ok())
         .filter(|e| e.file_name().to_string_lossy().starts_with(PREFIX))
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter_map(|e| {
-            let pid = std::fs::read_to_string(e.path().join(PID_FILE)).ok()?;
-            let pid: u32 = pid.trim().parse().ok()?;
-            (process_runs(pid) == Some(false)).then(|| Leftover {
-                bytes: folder_bytes(&e.path()),
-                path: e.path(),
-            })
+        .filter(|e| server_gone(&e.path()))
+        .map(|e| Leftover {
+            bytes: folder_bytes(&e.path()),
+            path: e.path(),
         })
         .collect();
     found.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
     found
+}
+
+/// Whether the server of the jobs folder `dir` is known to be gone: its
+/// lock file is there and no process holds the lock, or (a server from
+/// before the lock file) the process its id names does not run.
+fn server_gone(dir: &Path) -> bool {
+    match File::open(dir.join(LOCK_FILE)) {
+        // Taken here, it is let go of when `file` is dropped.
+        Ok(file) => matches!(file.try_lock(), Ok(())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::read_to_string(dir.join(PID_FILE))
+                .ok()
+                .and_then(|pid| pid.trim().parse().ok())
+                .and_then(process_runs)
+                == Some(false)
+        }
+        Err(_) => false,
+    }
 }
 
 /// Whether process `pid` runs, where the system tells (Linux's `/proc`).
@@ -86,34 +129,50 @@ mod tests {
 
     #[test]
     fn folders_whose_server_is_gone_are_found_with_their_size() {
-        if process_runs(std::process::id()) != Some(true) {
-            println!("SKIPPED: no /proc here to tell whether a process runs");
-            return;
-        }
         let parent = tempfile::tempdir().unwrap();
-        let folder = |name: &str, pid: Option<u32>| {
+        let folder = |name: &str| {
             let dir = parent.path().join(name);
             std::fs::create_dir_all(dir.join("job-1")).unwrap();
-            if let Some(pid) = pid {
-                std::fs::write(dir.join(PID_FILE), pid.to_string()).unwrap();
-            }
             dir
         };
-        let gone = ended_pid();
-        let left = folder("stylize-serve-gone", Some(gone));
+        let lock_bytes = std::process::id().to_string().len() as u64;
+        // A server that was killed: its lock file is there, unlocked.
+        let left = folder("stylize-serve-gone");
+        drop(ServerLock::take(&left).unwrap());
         std::fs::write(left.join("job-1").join("result.png"), vec![0u8; 1000]).unwrap();
-        folder("stylize-serve-running", Some(std::process::id()));
-        folder("stylize-serve-unknown", None);
-        folder("something-else", Some(gone));
+        // A running server holds its lock.
+        let running = folder("stylize-serve-running");
+        let lock = ServerLock::take(&running).unwrap();
+        folder("stylize-serve-unknown");
+        let other = folder("something-else");
+        drop(ServerLock::take(&other).unwrap());
+        // An older server's process id, of a process that has ended and of
+        // one that runs.
+        let old_gone = folder("stylize-serve-old-gone");
+        std::fs::write(old_gone.join(PID_FILE), ended_pid().to_string()).unwrap();
+        let old_running = folder("stylize-serve-old-running");
+        std::fs::write(old_running.join(PID_FILE), std::process::id().to_string()).unwrap();
+
         let found = leftover_folders(parent.path());
-        let pid_bytes = gone.to_string().len() as u64;
-        assert_eq!(
-            found,
-            [Leftover {
-                path: left,
-                bytes: 1000 + pid_bytes
-            }]
-        );
+        let mut expected = vec![Leftover {
+            path: left.clone(),
+            bytes: 1000 + lock_bytes,
+        }];
+        if process_runs(std::process::id()) == Some(true) {
+            let bytes = std::fs::metadata(old_gone.join(PID_FILE)).unwrap().len();
+            expected.push(Leftover {
+                path: old_gone,
+                bytes,
+            });
+        } else {
+            println!("SKIPPED: no /proc here to tell whether an older server's process runs");
+        }
+        assert_eq!(found, expected);
+        // Once the running server is gone, its folder is found too.
+        drop(lock);
+        assert!(leftover_folders(parent.path())
+            .iter()
+            .any(|l| l.path == running));
         assert!(leftover_folders(&parent.path().join("none")).is_empty());
     }
 }

@@ -25,6 +25,9 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 pub struct Server {
     app: Arc<App>,
     worker: Option<JoinHandle<()>>,
+    // Let go of before the folder is removed (Windows removes no folder
+    // with a file open in it).
+    _lock: Option<crate::leftover::ServerLock>,
     // Last: removed after the worker has stopped writing into it.
     dir: TempDir,
 }
@@ -65,10 +68,11 @@ impl Server {
             })?;
         // For a later server to tell this folder's from a running one's,
         // should this one be killed before it removes it.
-        let pid = dir.path().join(crate::leftover::PID_FILE);
-        if let Err(e) = std::fs::write(&pid, std::process::id().to_string()) {
-            log::warn!("could not write {}: {e}", pid.display());
-        }
+        let lock = crate::leftover::ServerLock::take(dir.path())
+            .inspect_err(|e| {
+                log::warn!("could not lock a file in {}: {e}", dir.path().display());
+            })
+            .ok();
         if let Some(out) = &config.output_dir {
             // Made, and a file written there and removed: a folder that
             // cannot take one is refused now, not found out job by job.
@@ -114,6 +118,7 @@ impl Server {
         Ok(Server {
             app,
             worker: Some(worker),
+            _lock: lock,
             dir,
         })
     }
