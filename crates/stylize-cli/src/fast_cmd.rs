@@ -453,8 +453,8 @@ pub fn refuse_over_memory(
         "size",
         format!(
             "{subject} needs about {needed} of memory, more than the limit of {limit} \
-             (--max-memory; by default what this machine, container or `ulimit -v` allows); \
-             {advice}"
+             (--max-memory; {}); {advice}",
+            crate::setup::DEFAULT_LIMIT
         ),
     ))
 }

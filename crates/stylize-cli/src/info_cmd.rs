@@ -132,10 +132,14 @@ fn memory() -> Item {
         Ok(Some(bytes)) => Item {
             name: "memory",
             text: format!(
-                "{} a run may use by default (the machine's, or a container's or `ulimit -v`'s \
-                 limit when lower, less what the worker threads reserve under `ulimit -v`; \
-                 --max-memory sets another)",
-                stylize::memory::human(bytes)
+                "{} a run may use by default ({}; --max-memory sets another)",
+                stylize::memory::human(bytes),
+                if cfg!(target_os = "linux") {
+                    "the machine's, or a container's or `ulimit -v`'s limit when lower, less \
+                     what the worker threads reserve under `ulimit -v`"
+                } else {
+                    "the machine's"
+                }
             ),
             ok: true,
             json: json!({ "bytes": bytes }),

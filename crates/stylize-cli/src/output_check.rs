@@ -332,8 +332,10 @@ pub fn check_output_file(output: &Path) -> Result<(), Error> {
         return refuse("a folder is there; name a file");
     }
     let last = output.as_os_str().as_encoded_bytes().last().copied();
-    if last.is_some_and(|b| std::path::is_separator(char::from(b))) {
-        return refuse("a name ending in `/` is a folder's; name a file");
+    if let Some(sep) = last.map(char::from).filter(|&c| std::path::is_separator(c)) {
+        return refuse(&format!(
+            "a name ending in `{sep}` is a folder's; name a file"
+        ));
     }
     check_output_dir(output)
 }

@@ -274,8 +274,7 @@ pub fn check_decoded(flag: &'static str, path: &Path, limit: Option<u64>) -> Res
         flag,
         format!(
             "{} is {w}x{h} px: decoded it takes {needed}, more than the memory limit of {limit} \
-             (--max-memory; by default what this machine, container or `ulimit -v` allows): scale it \
-             down",
+             (--max-memory; {DEFAULT_LIMIT}): scale it down",
             path.display()
         ),
     ))
@@ -307,9 +306,8 @@ pub fn check_photo(path: &Path, limit: Option<u64>, config: &StyleConfig) -> Res
         "content",
         format!(
             "{} is {w}x{h} px: the result's buffers at the photo's own size take about \
-             {needed}, more than the memory limit of {limit} (--max-memory; by default what \
-             this machine, container or `ulimit -v` allows), whatever --size: scale the photo \
-             down",
+             {needed}, more than the memory limit of {limit} (--max-memory; {DEFAULT_LIMIT}), \
+             whatever --size: scale the photo down",
             path.display()
         ),
     ))
@@ -525,6 +523,14 @@ pub fn worker_threads(
         _ => threads.map(|t| t as usize),
     }
 }
+
+/// What sets the default memory limit, for messages: Linux's container
+/// and address-space limits are read too, other systems' are not.
+pub const DEFAULT_LIMIT: &str = if cfg!(target_os = "linux") {
+    "by default what this machine, container or `ulimit -v` allows"
+} else {
+    "by default what this machine has"
+};
 
 /// The memory limit a run is checked against: `--max-memory`, else what
 /// this process may use ([`stylize::memory::machine_memory`]); where
