@@ -355,8 +355,9 @@ fn list(
         })
         .collect();
     // Two photos whose paintings' names differ only in letter case
-    // (`IMG.jpg` and `img.jpg`) would be painted into one file on a
-    // case-insensitive disk: refused on any, as two outputs are.
+    // (`IMG.jpg` and `img.jpg`), or in an accent's spelling (`café` composed
+    // and decomposed: one name on a Mac's disk), would be painted into one
+    // file on a case-insensitive disk: refused on any, as two outputs are.
     // (Not when the photos are painted over in place: both names there
     // show that disk tells them apart. A name that is not UTF-8 is
     // compared as its bytes.)
@@ -366,8 +367,9 @@ fn list(
             return Err(Error::parameter(
                 "content",
                 format!(
-                    "{} and {} are painted to names that differ only in letter case, one file \
-                     on a case-insensitive disk (an SD card, a Mac's, Windows'): rename one",
+                    "{} and {} are painted to names that differ only in letter case (or in \
+                     how an accented letter is spelled), one file on a case-insensitive disk \
+                     (an SD card, a Mac's, Windows'): rename one",
                     first.display(),
                     input.display()
                 ),

@@ -746,6 +746,22 @@ fn a_folder_of_photos_is_painted_and_a_stopped_run_continues() {
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("differ only in letter case"), "{err}");
     assert!(!fresh.exists());
+    // Two photos named café, é composed (U+00E9) in one and decomposed
+    // (e and U+0301) in the other: one name on a Mac's disk, so refused too.
+    std::fs::remove_file(&upper).unwrap();
+    let composed = photos.join("caf\u{e9}.png");
+    let decomposed = photos.join("cafe\u{301}.png");
+    std::fs::copy(photos.join("chelsea.png"), &composed).unwrap();
+    if decomposed.exists() {
+        println!("SKIPPED two photos differing in an accent's spelling: this disk joins them");
+        return;
+    }
+    std::fs::copy(photos.join("chelsea.png"), &decomposed).unwrap();
+    let o = run(&fresh, &[]).current_dir(d).output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("how an accented letter is spelled"), "{err}");
+    assert!(!fresh.exists());
 }
 
 /// `image --mask`: the result is the unmasked run's painting where the

@@ -69,14 +69,17 @@ pub fn replaces(written: &Path, other: &Path) -> bool {
     folders && name(written) == name(&other)
 }
 
-/// `text` (a name or a path) as names that differ only in letter case
-/// compare: in lower case, or as its bytes where it is not UTF-8 (which
-/// no lossy conversion merges with another).
+/// `text` (a name or a path) as names that differ only in letter case, or
+/// in how an accented letter is spelled, compare: in lower case and
+/// decomposed (Unicode's NFD: `é` as `e` and its accent, the form a Mac's
+/// disk takes both spellings as), or as its bytes where it is not UTF-8
+/// (which no lossy conversion merges with another).
 #[must_use]
 pub fn case_folded(text: &std::ffi::OsStr) -> Vec<u8> {
+    use unicode_normalization::UnicodeNormalization;
     text.to_str().map_or_else(
         || text.as_encoded_bytes().to_vec(),
-        |t| t.to_lowercase().into_bytes(),
+        |t| t.to_lowercase().nfd().collect::<String>().into_bytes(),
     )
 }
 
@@ -200,7 +203,7 @@ mod tests {
     }
 
     #[test]
-    fn case_folding_keeps_names_that_are_not_utf8_apart() {
+    fn case_folding_joins_case_and_accent_spellings_and_keeps_names_that_are_not_utf8_apart() {
         use std::ffi::OsStr;
         assert_eq!(
             case_folded(OsStr::new("IMG.JPG")),
@@ -210,6 +213,13 @@ mod tests {
             case_folded(OsStr::new("a.jpg")),
             case_folded(OsStr::new("b.jpg"))
         );
+        // One name on a Mac's disk: é composed (U+00E9) and decomposed
+        // (e, U+0301), in either case.
+        let composed = case_folded(OsStr::new("caf\u{e9}.jpg"));
+        assert_eq!(composed, case_folded(OsStr::new("cafe\u{301}.jpg")));
+        assert_eq!(composed, case_folded(OsStr::new("CAFE\u{301}.JPG")));
+        assert_eq!(composed, case_folded(OsStr::new("CAF\u{c9}.JPG")));
+        assert_ne!(composed, case_folded(OsStr::new("cafe.jpg")));
         #[cfg(unix)]
         {
             use std::os::unix::ffi::OsStrExt;
