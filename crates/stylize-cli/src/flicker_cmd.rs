@@ -3,12 +3,13 @@
 //! `video --report`, a frame at a time.
 
 use std::borrow::Cow;
+use std::path::Path;
 
 use image::RgbImage;
 use indicatif::ProgressBar;
 use serde_json::json;
 use stylize_flow::{FlickerMeter, WarpOptions};
-use stylize_frames::{ffmpeg_from_env, open_source, FrameSource, SourceOptions};
+use stylize_frames::{ffmpeg_from_env, open_source, FileIdentity, FrameSource, SourceOptions};
 
 use crate::args::FlickerArgs;
 use crate::console::Console;
@@ -263,6 +264,33 @@ pub fn run(cli: &FlickerArgs, quiet: bool, interrupt: &Interrupt, console: &Cons
             "standard input (`-`) can be only one of --original and --stylized",
         )
         .into());
+    }
+    // So does a pipe (or another stream) named twice, however spelled
+    // (`-` and `/dev/stdin`, a named pipe): each clip would get part of
+    // its bytes.
+    let stream = |p: &Path| {
+        let p = if p.as_os_str() == "-" && cfg!(unix) {
+            Path::new("/dev/stdin")
+        } else {
+            p
+        };
+        std::fs::metadata(p)
+            .is_ok_and(|m| !m.is_file() && !m.is_dir())
+            .then(|| FileIdentity::of(p))
+            .flatten()
+    };
+    if let Some(id) = stream(&cli.original) {
+        if stream(&cli.stylized) == Some(id) {
+            return Err(stylize::Error::parameter(
+                "stylized",
+                format!(
+                    "--original and --stylized are the same stream ({}): a pipe is read only \
+                     once, so it can be only one of them",
+                    cli.stylized.display()
+                ),
+            )
+            .into());
+        }
     }
     let options = SourceOptions {
         ffmpeg: ffmpeg_from_env(),

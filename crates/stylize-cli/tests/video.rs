@@ -1421,6 +1421,56 @@ fn fps_above_the_inputs_rate_warns() {
     );
 }
 
+/// One pipe named as both clips (a named pipe twice, `-` and
+/// `/dev/stdin`): refused at once, since each clip would get part of its
+/// bytes (before: the two readers split the stream, or waited forever).
+#[test]
+fn the_flicker_command_refuses_one_pipe_for_both_clips() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("clip.y4m");
+    if !Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        println!("SKIPPED: no mkfifo");
+        return;
+    }
+    // A run that waits on the pipe is killed after a minute: a failure,
+    // not a test that never ends.
+    let within = |c: &mut Command| {
+        let mut child = c
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed().as_secs() > 60 {
+                child.kill().unwrap();
+                panic!("flicker waited on the pipe");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        child.wait_with_output().unwrap()
+    };
+    let o = within(
+        stylize()
+            .args(["flicker", "--original"])
+            .arg(&fifo)
+            .arg("--stylized")
+            .arg(dir.path().join(".").join("clip.y4m")),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("are the same stream"), "{}", stderr(&o));
+    let o = within(
+        stylize()
+            .args(["flicker", "--original", "-", "--stylized", "/dev/stdin"])
+            .stdin(std::process::Stdio::piped()),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("are the same stream"), "{}", stderr(&o));
+}
 /// `stylize flicker` reads the two clips in step: its figures are the
 /// library's `WarpReference` ones on the same frames, a stylised clip of
 /// another size is resized, and clips of different lengths are refused
