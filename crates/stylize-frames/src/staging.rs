@@ -217,7 +217,19 @@ pub fn is_temporary_name(name: &str, prefix: &str, suffix: &str) -> bool {
     temporary_name(name, prefix, suffix).is_some()
 }
 
-/// `Some(unclaimed)` when `name` is `prefix` + 6 random characters +
+/// A builder of a staged (`.tmp`) or set-aside (`.old`) folder beside the
+/// output: `prefix`, [`RANDOM_CHARS`] random characters and `suffix`, the
+/// shape [`sweep_temporaries`] takes for a killed run's.
+fn hidden_dir<'a>(prefix: &'a str, suffix: &'a str) -> tempfile::Builder<'a, 'a> {
+    let mut builder = tempfile::Builder::new();
+    builder
+        .prefix(prefix)
+        .suffix(suffix)
+        .rand_bytes(RANDOM_CHARS);
+    builder
+}
+
+/// `Some(unclaimed)` when `name` is `prefix` + [`RANDOM_CHARS`] random characters +
 /// `suffix`, followed by [`UNCLAIMED`] when `unclaimed`; `None` for any
 /// other name.
 fn temporary_name(name: &str, prefix: &str, suffix: &str) -> Option<bool> {
@@ -338,11 +350,7 @@ impl StagedDir {
         let prefix = temp_prefix(output);
         sweep_temporaries(&parent, &prefix, ".tmp");
         sweep_temporaries(&parent, &prefix, ".old");
-        let mut builder = tempfile::Builder::new();
-        builder
-            .prefix(&prefix)
-            .suffix(".tmp")
-            .rand_bytes(RANDOM_CHARS);
+        let mut builder = hidden_dir(&prefix, ".tmp");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -383,9 +391,7 @@ impl StagedDir {
         let parent = parent_dir(&self.output);
         let prefix = temp_prefix(&self.output);
         if self.output.is_dir() && std::fs::remove_dir(&self.output).is_err() {
-            let old = tempfile::Builder::new()
-                .prefix(&prefix)
-                .suffix(".old")
+            let old = hidden_dir(&prefix, ".old")
                 .tempdir_in(&parent)
                 .map_err(FramesError::io("creating a folder in", &parent))?;
             // Locked as a staged folder is, so that a kill before it is
@@ -648,7 +654,11 @@ mod tests {
         // before removing it goes with the next commit, as does a staged
         // folder left while this one was written.
         std::fs::write(output.join(DIR_LOCK), b"").expect("lock file");
-        let old = dir.path().join(".frames.OlD123OlD123.old");
+        // (Named as a commit names it.)
+        let old = hidden_dir(&temp_prefix(&output), ".old")
+            .tempdir_in(dir.path())
+            .expect("old")
+            .keep();
         std::fs::create_dir_all(old.join("frames")).expect("old");
         std::fs::write(old.join(DIR_LOCK), b"").expect("old lock");
         age(&old.join(DIR_LOCK));
