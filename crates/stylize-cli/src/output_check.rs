@@ -475,7 +475,8 @@ fn existing_snapshots(output: &Path, every: usize) -> Vec<PathBuf> {
     };
     // Names compared in lower case: on a case-insensitive disk a link
     // `OUT.0100.PNG` is the snapshot `out.0100.png` (which is returned,
-    // spelled as the run writes it).
+    // spelled as the run writes it, if under that spelling there is a
+    // file: on a disk that tells case apart, `OUT.0100.PNG` is not it).
     let mut prefix = case_folded(stem);
     prefix.push(b'.');
     entries
@@ -486,7 +487,9 @@ fn existing_snapshots(output: &Path, every: usize) -> Vec<PathBuf> {
             let n = snapshot_number(Some(&name))
                 .filter(|&n| ours && n > 0 && n.is_multiple_of(every.max(1)))?;
             let snapshot = snapshot_path(output, n);
-            (snapshot.file_name().map(case_folded) == Some(case_folded(&name))).then_some(snapshot)
+            (snapshot.file_name().map(case_folded) == Some(case_folded(&name))
+                && std::fs::symlink_metadata(&snapshot).is_ok())
+            .then_some(snapshot)
         })
         .collect()
 }

@@ -4366,6 +4366,25 @@ fn outputs_and_snapshots_replace_no_weights_and_no_other_photo() {
         "{}",
         stderr(&o)
     );
+    // A file whose name is a snapshot's in other case (`A.0001.JPG` for
+    // `a.0001.jpg`): on a disk that tells them apart, it is not the
+    // snapshot and is not refused as one (the run goes on, to the fake
+    // weights); where the disk joins them, it is the snapshot.
+    std::fs::remove_file(painted.join("sub")).unwrap();
+    std::fs::remove_dir_all(photos.join("sub")).unwrap();
+    std::fs::remove_file(dir.path().join("a.0001.jpg")).unwrap();
+    let other_case = dir.path().join("A.0001.JPG");
+    std::fs::write(&other_case, b"notes").unwrap();
+    let o = folder_run(&photos, dir.path());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    if dir.path().join("a.0001.jpg").exists() {
+        println!("SKIPPED a snapshot's name in other case: this disk ignores case");
+        assert!(stderr(&o).contains("is already there"), "{}", stderr(&o));
+    } else {
+        assert!(!stderr(&o).contains("is already there"), "{}", stderr(&o));
+        assert!(stderr(&o).contains("w.h5"), "{}", stderr(&o));
+    }
+    assert_eq!(std::fs::read(&other_case).unwrap(), b"notes");
 }
 
 /// A folder run with `--save-every`, stopped part-way, continues: a
