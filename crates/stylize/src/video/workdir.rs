@@ -91,8 +91,10 @@ fn is_work_file(name: &str) -> bool {
         || is_frame_file(name)
         // `write_atomic`'s temporary files, also under the name one has
         // for a moment before it is locked, which a run killed in that
-        // moment leaves (`.stylize-XXXXXXXXXXXX.part.unclaimed`).
-        || (name.starts_with('.') && name.ends_with(".part"))
+        // moment leaves (`.stylize-XXXXXXXXXXXX.part.unclaimed`; six
+        // random characters before 2026-12-07, which the sweep no longer
+        // takes, so they are left to go with the folder).
+        || (name.starts_with('.') && (name.ends_with(".part") || name.ends_with(".part.unclaimed")))
         || is_output_temporary(name)
 }
 
@@ -718,6 +720,11 @@ mod tests {
         drop(WorkDir::open(&dir, "a").unwrap());
         assert!(!unclaimed.exists() && !part.exists());
         assert!(held.exists() && young.exists());
+        // An earlier version's (six random characters): not swept, and
+        // not a reason to refuse the run either.
+        let (legacy, _) = left(".stylize-Ab12Cd.part.unclaimed", 3600);
+        drop(WorkDir::open(&dir, "a").unwrap());
+        assert!(legacy.exists());
         // The tool's names only: another `.unclaimed` is a stranger's.
         std::fs::write(dir.join(".notes.unclaimed"), b"mine").unwrap();
         let e = WorkDir::open(&dir, "a").unwrap_err().to_string();
