@@ -169,18 +169,13 @@ fn say_leftovers(leftovers: &[stylize_serve::Leftover]) {
     note!(
         "note: {n} folder{} left by servers that were killed before they could remove {} \
          ({} in all): {}{more}; their results are in job-*/result.*; remove {} when done \
-         (e.g. {} {})",
+         (e.g. {})",
         if n == 1 { "" } else { "s" },
         if n == 1 { "it" } else { "them" },
         stylize::memory::human(total),
         names.join(", "),
         if n == 1 { "it" } else { "them" },
-        if cfg!(windows) {
-            "in PowerShell: Remove-Item -Recurse"
-        } else {
-            "rm -r"
-        },
-        largest.path.display()
+        largest.removal_command()
     );
 }
 

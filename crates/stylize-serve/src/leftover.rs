@@ -48,6 +48,21 @@ pub struct Leftover {
     pub bytes: u64,
 }
 
+impl Leftover {
+    /// The command that removes the folder, for this system's shell
+    /// (`rm -r`, or PowerShell's `Remove-Item -Recurse` on Windows), its
+    /// path quoted where the shell needs it.
+    #[must_use]
+    pub fn removal_command(&self) -> String {
+        let path = crate::settings::shell_quote(&self.path.to_string_lossy());
+        if cfg!(windows) {
+            format!("Remove-Item -Recurse {path}")
+        } else {
+            format!("rm -r {path}")
+        }
+    }
+}
+
 /// The jobs folders in `parent` (the servers' temporary folder,
 /// [`std::env::temp_dir`]) whose server no longer runs, largest first:
 /// those whose lock file no process holds. Folders this user cannot read,
@@ -174,5 +189,28 @@ mod tests {
             .iter()
             .any(|l| l.path == running));
         assert!(leftover_folders(&parent.path().join("none")).is_empty());
+    }
+
+    #[test]
+    fn the_removal_command_quotes_the_path_for_the_shell() {
+        let left = |path: &str| Leftover {
+            path: PathBuf::from(path),
+            bytes: 0,
+        };
+        if cfg!(windows) {
+            assert_eq!(
+                left(r"C:\Users\A B\Temp\stylize-serve-x").removal_command(),
+                r#"Remove-Item -Recurse "C:\Users\A B\Temp\stylize-serve-x""#
+            );
+        } else {
+            assert_eq!(
+                left("/tmp/stylize-serve-x").removal_command(),
+                "rm -r /tmp/stylize-serve-x"
+            );
+            assert_eq!(
+                left("/tmp/my temp/stylize-serve-x").removal_command(),
+                "rm -r '/tmp/my temp/stylize-serve-x'"
+            );
+        }
     }
 }

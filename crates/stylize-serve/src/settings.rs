@@ -589,7 +589,7 @@ fn file_arg(name: &str) -> String {
 
 /// `s` as one word for the shell the command is pasted into: a POSIX
 /// shell's, or on Windows cmd.exe's and PowerShell's.
-fn shell_quote(s: &str) -> String {
+pub(crate) fn shell_quote(s: &str) -> String {
     if cfg!(windows) {
         windows_quote(s)
     } else {
