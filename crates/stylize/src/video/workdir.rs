@@ -24,7 +24,7 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::image_io::{load_image, save_image, write_atomic};
-use crate::output_file::{is_output_temporary, sweep_output_temporaries};
+use crate::output_file::{is_output_temporary, sweep_output_temporaries, OUTPUT_PREFIX};
 
 const MANIFEST: &str = "manifest.json";
 /// The largest final cost a frame record may hold ([`WorkDir::load`]).
@@ -84,18 +84,23 @@ fn damaged(e: &Error) -> bool {
     }
 }
 
-/// Whether `name` is one of the files a work folder holds.
-fn is_work_file(name: &str) -> bool {
+/// Whether `name` is one of the files a work folder holds; `made` when
+/// the folder has this tool's manifest (it made the folder).
+fn is_work_file(name: &str, made: bool) -> bool {
     name == MANIFEST
         || name == LOCK
         || is_frame_file(name)
         // `write_atomic`'s temporary files, also under the name one has
         // for a moment before it is locked, which a run killed in that
-        // moment leaves (`.stylize-XXXXXXXXXXXX.part.unclaimed`; six
-        // random characters before 2026-12-07, which the sweep no longer
-        // takes, so they are left to go with the folder).
-        || (name.starts_with('.') && (name.ends_with(".part") || name.ends_with(".part.unclaimed")))
+        // moment leaves (`.stylize-XXXXXXXXXXXX.part.unclaimed`).
         || is_output_temporary(name)
+        // An earlier version's (six random characters before 2026-12-07),
+        // which the sweep no longer takes, so they are left to go with the
+        // folder; only in a folder this tool made, since that shape may be
+        // a user's own file (`.stylize-backup.part`).
+        || (made
+            && name.starts_with(OUTPUT_PREFIX)
+            && (name.ends_with(".part") || name.ends_with(".part.unclaimed")))
 }
 
 /// Whether `name` is a frame's file, as [`frame_name`] makes them:
@@ -229,7 +234,7 @@ impl WorkDir {
             let entry = entry.map_err(|e| Error::io(&self.dir, e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             let file = entry.file_type().is_ok_and(|t| t.is_file());
-            if name == LOCK || !file || !is_work_file(&name) {
+            if name == LOCK || !file || !is_work_file(&name, true) {
                 continue;
             }
             let path = entry.path();
@@ -598,7 +603,7 @@ fn check_contents(dir: &Path) -> Result<()> {
         if name == MANIFEST {
             has_manifest
         } else {
-            is_work_file(name)
+            is_work_file(name, has_manifest)
         }
     };
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
@@ -826,6 +831,19 @@ mod tests {
             std::fs::read(dir.join("frame_000001.png")).unwrap(),
             b"mine"
         );
+        // Hidden files named like an earlier version's temporaries, or
+        // any `.part`, without the manifest: a user's, refused, kept.
+        for name in [".stylize-backup.part", ".notes.part.unclaimed", ".x.part"] {
+            let folder = d.path().join(format!("{name}.stylize-work"));
+            std::fs::create_dir(&folder).unwrap();
+            std::fs::write(folder.join(name), b"mine").unwrap();
+            let e = WorkDir::open(&folder, "a").unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("{name}, which is not one of them")),
+                "{e}"
+            );
+            assert_eq!(std::fs::read(folder.join(name)).unwrap(), b"mine");
+        }
         // A link to a folder, even an empty one: refused, nothing made.
         #[cfg(unix)]
         {
