@@ -486,9 +486,24 @@ pub fn device_line(stylizer: &Stylizer, threads: Option<usize>) -> String {
     format!("{}{cpu}", stylizer.device_description())
 }
 
-/// The worker threads `--threads` (`threads`) asks for, else rayon's count.
+/// The worker threads `--threads` (`threads`) asks for, else rayon's
+/// default count (`RAYON_NUM_THREADS`, else the CPUs this process may
+/// use), worked out without building rayon's pool: `current_num_threads`
+/// would start its threads, and each reserves its memory (its malloc
+/// arena) when it gets to it, after the limit has been measured, so that
+/// under `ulimit -v` what the measure said was left no longer was (`info`
+/// aborted reading the fast networks).
 fn asked_threads(threads: Option<u32>) -> usize {
-    threads.map_or_else(rayon::current_num_threads, |t| t as usize)
+    threads.map_or_else(
+        || {
+            std::env::var("RAYON_NUM_THREADS")
+                .ok()
+                .and_then(|n| n.trim().parse::<usize>().ok())
+                .filter(|&n| n > 0)
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        },
+        |t| t as usize,
+    )
 }
 
 /// Where reserving memory is limited (`ulimit -v`, or strict overcommit),
