@@ -138,10 +138,25 @@ impl FfmpegChild {
             };
             Err(FramesError::FfmpegFailed {
                 path: self.path.clone(),
+                stderr: failure_words(&status, &stderr),
                 status,
-                stderr: plain_words(&stderr),
             })
         }
+    }
+}
+
+/// Why ffmpeg failed with `status`, from what it wrote to standard error
+/// (`stderr`); where it wrote nothing (killed by a signal), what the
+/// signal says: past a file-size limit (`ulimit -f`) the system ends it
+/// with SIGXFSZ.
+fn failure_words(status: &str, stderr: &str) -> String {
+    let words = plain_words(stderr);
+    if !words.trim().is_empty() {
+        words
+    } else if status.contains("SIGXFSZ") {
+        "the file it wrote grew past this process's file-size limit (`ulimit -f`)".to_string()
+    } else {
+        "it wrote nothing to say why".to_string()
     }
 }
 
@@ -197,6 +212,22 @@ pub(crate) fn file_arg(path: &Path) -> OsString {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failure_without_words_says_what_the_signal_means() {
+        assert_eq!(
+            failure_words("signal: 25 (SIGXFSZ)", ""),
+            "the file it wrote grew past this process's file-size limit (`ulimit -f`)"
+        );
+        assert_eq!(
+            failure_words("signal: 9 (SIGKILL)", "\n"),
+            "it wrote nothing to say why"
+        );
+        assert_eq!(
+            failure_words("exit status 1", "out.mp4: No space left on device\n"),
+            "out.mp4: No space left on device"
+        );
+    }
 
     #[test]
     fn ffmpegs_words_lose_the_decoders_address_and_repeats() {
