@@ -126,9 +126,10 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         }
     }
     check_output_dir(&cli.output)?;
-    // The longest name made beside it (the work folder's): one the file
-    // system cannot hold is found out now.
-    if !work_dir_for(&cli.output).exists() {
+    // The longest name made beside it (the optimiser's work folder's; the
+    // network makes none): one the file system cannot hold is found out
+    // now.
+    if cli.method == VideoMethod::Optimize && !work_dir_for(&cli.output).exists() {
         check_output_dir(&work_dir_for(&cli.output))?;
     }
     let init_file = init_file(&cli.common);
