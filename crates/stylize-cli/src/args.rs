@@ -280,7 +280,9 @@ pub struct ServeArgs {
 #[derive(Debug, Args)]
 pub struct ImageArgs {
     /// Allow the output to replace one of the input images (refused
-    /// otherwise).
+    /// otherwise); in a folder run, a painting to be written through a link
+    /// that leads outside the output folder, and a snapshot to replace a
+    /// file of its name (a painting already there is still skipped).
     #[arg(long)]
     pub overwrite: bool,
 

@@ -109,7 +109,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
         )?;
         listed.check_replaced_inside(&cli.content, cli.overwrite)?;
         if !cli.overwrite {
-            listed.check_outputs_stay_inside()?;
+            listed.check_outputs_stay_inside(&listed.jobs)?;
         }
         let outputs: Vec<&Path> = listed.jobs.iter().map(|(_, o)| o.as_path()).collect();
         crate::output_check::check_not_model_files("output", &outputs, cli.models.as_deref())?;

@@ -62,17 +62,23 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         // output that is an input (a painting named like a photo) is too:
         // nothing of the user's can be written over.
         PhotoFolder::list(&cli.content, &cli.output, &cli.common.style, true, cli.recursive)?;
-    // A painting goes where its folder's links lead: only inside the
-    // output folder.
-    if !cli.overwrite {
-        photos.check_outputs_stay_inside()?;
-    }
     // A photo whose painting is there was done by an earlier run.
     let (done, todo): (Vec<_>, Vec<_>) = photos
         .jobs
         .iter()
         .cloned()
         .partition(|(_, output)| output.exists());
+    // A painting goes where its folder's links lead: only inside the
+    // output folder (every output: one reached through a link may be the
+    // photo itself, which would pass for its painting), and not through a
+    // link under its own name that leads nowhere yet.
+    let through_links = photos
+        .check_outputs_stay_inside(&photos.jobs)
+        .and_then(|()| crate::photo_folder::check_no_output_is_a_link(&todo));
+    let no_links = through_links.is_ok();
+    if !cli.overwrite {
+        through_links?;
+    }
     // The snapshots of the photos still to paint (a finished photo's stay
     // as they are: a run continued after a stop is not refused for them).
     if let Some(every) = cli.save_every {
@@ -130,8 +136,9 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     let (save, quality_inert) =
         crate::setup::save_options(cli.jpeg_quality, todo.iter().map(|(_, o)| o.as_path()));
     inert.extend(quality_inert);
-    // (With --save-every it lets a snapshot replace a file of its name.)
-    if cli.overwrite && cli.save_every.is_none() {
+    // (With --save-every it lets a snapshot replace a file of its name,
+    // and it lets a painting go through a link the checks above refuse.)
+    if cli.overwrite && cli.save_every.is_none() && no_links {
         inert.push(
             "--overwrite (a painting already in the output folder is skipped, never replaced)"
                 .to_string(),

@@ -101,8 +101,9 @@ impl PhotoFolder {
         }
     }
 
-    /// Refuses an output that, through a link among the output folder's
-    /// subfolders (`out/sub -> ../DCIM`), would be written outside the
+    /// Refuses an output of `jobs` (some of this folder's) that, through a
+    /// link among the output folder's subfolders (`out/sub -> ../DCIM`)
+    /// or a link that is the output itself, would be written outside the
     /// output folder: over a photo this run does not paint, say. (The
     /// output folder itself may be a link: its paintings go where it
     /// leads.)
@@ -110,23 +111,28 @@ impl PhotoFolder {
     /// # Errors
     /// [`Error::Parameter`] (`output`) naming the first such output and
     /// where it would be written.
-    pub fn check_outputs_stay_inside(&self) -> Result<(), Error> {
+    pub fn check_outputs_stay_inside(&self, jobs: &[(PathBuf, PathBuf)]) -> Result<(), Error> {
         // Where the output folder is (its links followed; spelt `.` or
         // `x/..` too), or will be made.
         let Some(root) = resolved(&self.output) else {
             return Ok(());
         };
-        for (_, output) in &self.jobs {
+        for (_, output) in jobs {
             if let Some(at) = resolved(output).filter(|at| !at.starts_with(&root)) {
+                let link = std::fs::symlink_metadata(output).is_ok_and(|m| m.is_symlink());
                 return Err(Error::parameter(
                     "output",
                     format!(
-                        "{} would be written at {}, outside the output folder {} (a link \
-                         among its subfolders leads there); remove the link, or pass \
-                         --overwrite to write through it",
+                        "{} would be written at {}, outside the output folder {} ({}); remove \
+                         the link, or pass --overwrite to write through it",
                         output.display(),
                         at.display(),
-                        self.output.display()
+                        self.output.display(),
+                        if link {
+                            "it is a link that leads there"
+                        } else {
+                            "a link among its subfolders leads there"
+                        }
                     ),
                 ));
             }
@@ -398,15 +404,20 @@ fn list(
 ///
 /// # Errors
 /// [`Error::Parameter`] (`output`) naming the link and where it leads.
-fn check_no_output_is_a_link(jobs: &[(PathBuf, PathBuf)]) -> Result<(), Error> {
+pub(crate) fn check_no_output_is_a_link(jobs: &[(PathBuf, PathBuf)]) -> Result<(), Error> {
     for (input, output) in jobs {
         if let Ok(target) = std::fs::read_link(output) {
+            let what = if output.exists() {
+                "would replace the file it leads to"
+            } else {
+                "would be written where it leads"
+            };
             return Err(Error::parameter(
                 "output",
                 format!(
-                    "{} is a symbolic link (to {}): the painting of {} would replace the file \
-                     it leads to; remove the link, choose another output folder, or pass \
-                     --overwrite to write through it",
+                    "{} is a symbolic link (to {}): the painting of {} {what}; remove the \
+                     link, choose another output folder, or pass --overwrite to write through \
+                     it",
                     output.display(),
                     target.display(),
                     input.display()

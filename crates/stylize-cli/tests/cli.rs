@@ -4402,6 +4402,54 @@ fn outputs_and_snapshots_replace_no_weights_and_no_other_photo() {
         assert!(stderr(&o).contains("w.h5"), "{}", stderr(&o));
     }
     assert_eq!(std::fs::read(&other_case).unwrap(), b"notes");
+    // An output that is itself a link to a file outside the output folder
+    // (said so, not as a subfolder's link), or to no file yet: refused,
+    // the paintings go only inside the output folder. --overwrite lets
+    // the run go through such links (and is then not said to be ignored).
+    std::fs::remove_file(&other_case).unwrap();
+    let archive = dir.path().join("archive");
+    std::fs::create_dir(&archive).unwrap();
+    std::fs::write(archive.join("kept.jpg"), b"an old painting").unwrap();
+    let linked = dir.path().join("linked");
+    std::fs::create_dir(&linked).unwrap();
+    std::os::unix::fs::symlink(archive.join("kept.jpg"), linked.join("a.jpg")).unwrap();
+    let o = folder_run(&photos, &linked);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("outside the output folder")
+            && stderr(&o).contains("(it is a link that leads there)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = image(&[
+        "--content",
+        photos.to_str().unwrap(),
+        "-o",
+        linked.to_str().unwrap(),
+        "--overwrite",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("w.h5"), "{}", stderr(&o));
+    assert!(
+        !stderr(&o).contains("ignores --overwrite"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::remove_file(linked.join("a.jpg")).unwrap();
+    std::os::unix::fs::symlink(archive.join("new.jpg"), linked.join("a.jpg")).unwrap();
+    let o = folder_run(&photos, &linked);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is a symbolic link (to ")
+            && stderr(&o).contains("would be written where it leads"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!archive.join("new.jpg").exists());
+    assert_eq!(
+        std::fs::read(archive.join("kept.jpg")).unwrap(),
+        b"an old painting"
+    );
 }
 
 /// A folder run with `--save-every`, stopped part-way, continues: a
