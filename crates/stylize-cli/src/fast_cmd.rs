@@ -344,8 +344,9 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
                 if crate::rescue::fails_every_write(&*e) {
                     bar.finish_and_clear();
                     return Err(format!(
-                        "stopped: {} takes no more files (see above); {written} of {} images \
-                         written, {failed} failed, the other {} not painted{skipped_note}",
+                        "stopped: {} takes no more files (see above: a full or read-only disk, \
+                         or a file-size limit); {written} of {} images written, {failed} failed, \
+                         the other {} not painted{skipped_note}",
                         cli.output.display(),
                         jobs.len(),
                         jobs.len() - (n + 1)

@@ -2001,7 +2001,7 @@ fn a_folder_run_stops_when_the_output_takes_no_more_files() {
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert_eq!(err.matches("File too large").count(), 1, "{err}");
     assert!(
-        err.contains("takes no more files (see above); 0 of 3 images written, 1 failed, the other 2 not painted"),
+        err.contains("takes no more files (see above: a full or read-only disk, or a file-size limit); 0 of 3 images written, 1 failed, the other 2 not painted"),
         "{err}"
     );
     assert!(!dir.path().join("new").exists(), "{err}");
