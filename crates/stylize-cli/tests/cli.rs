@@ -4500,3 +4500,148 @@ fn a_folder_run_with_snapshots_continues() {
         assert!(painted.join("b.jpg").is_file(), "{}", stderr(&o));
     }
 }
+
+/// A program that runs another where the file system can neither rename
+/// without replacing (`renameat2` with `RENAME_NOREPLACE` fails with
+/// EINVAL) nor link (EPERM), as on an SMB share and some NFS and FUSE
+/// mounts: a seccomp filter, built with the system's C compiler.
+#[cfg(target_os = "linux")]
+const NO_LINK_C: &str = r#"
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+int main(int argc, char **argv) {
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_renameat2, 0, 4),
+        /* Its flags: RENAME_NOREPLACE is 1. */
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[4])),
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 1, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EINVAL),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+#ifdef __NR_link
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_link, 2, 0),
+#endif
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_linkat, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+    };
+    struct sock_fprog program = {sizeof(filter) / sizeof(filter[0]), filter};
+    if (argc < 2 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program)) {
+        perror("no-link");
+        return 125;
+    }
+    execvp(argv[1], argv + 1);
+    perror("no-link");
+    return 126;
+}
+"#;
+
+/// Outputs are written on a file system that can neither rename without
+/// replacing nor link (an SMB share, some NFS and FUSE mounts): a
+/// painting, painted again over it, and a video through its work folder.
+/// Before, every save failed there
+/// (`out.png: Operation not permitted`), the temporary file could not be
+/// claimed. Skipped where no C compiler builds the filter, or where the
+/// filter does not hold (`ln` still links under it).
+#[cfg(target_os = "linux")]
+#[test]
+fn outputs_are_written_where_the_disk_can_neither_rename_without_replacing_nor_link() {
+    let Some(weights) = common::hed_weights(
+        "outputs_are_written_where_the_disk_can_neither_rename_without_replacing_nor_link",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("no-link.c"), NO_LINK_C).unwrap();
+    let wrapper = d.join("no-link");
+    let built = Command::new("cc")
+        .arg("-o")
+        .arg(&wrapper)
+        .arg(d.join("no-link.c"))
+        .output();
+    if !built.as_ref().is_ok_and(|o| o.status.success()) {
+        println!("SKIPPED: no C compiler built the seccomp filter: {built:?}");
+        return;
+    }
+    std::fs::write(d.join("a"), b"a").unwrap();
+    let linked = Command::new(&wrapper)
+        .args(["ln"])
+        .arg(d.join("a"))
+        .arg(d.join("b"))
+        .status()
+        .unwrap();
+    if linked.success() {
+        println!("SKIPPED: the seccomp filter does not hold here (ln linked)");
+        return;
+    }
+    let stylize = |args: &[String]| {
+        Command::new(&wrapper)
+            .arg(env!("CARGO_BIN_EXE_stylize"))
+            .args(args)
+            .env("TMPDIR", d)
+            .env_remove("STYLIZE_LOG")
+            .output()
+            .unwrap()
+    };
+    let hidden = || -> Vec<String> {
+        std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with('.'))
+            .collect()
+    };
+    // A painting.
+    let out = d.join("out.png");
+    let o = stylize(&base_args(&out, &weights));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(image::open(&out).is_ok());
+    assert_eq!(hidden(), Vec::<String>::new());
+    // Painted again: the painting there is replaced (a plain rename).
+    let again = stylize(&base_args(&out, &weights));
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(image::open(&out).is_ok());
+    // A video: its work folder's manifest and frames are written the same
+    // way.
+    let frames = d.join("frames");
+    std::fs::create_dir(&frames).unwrap();
+    for i in 1..=2 {
+        std::fs::copy(
+            common::asset("chelsea.jpg"),
+            frames.join(format!("f{i}.jpg")),
+        )
+        .unwrap();
+    }
+    let gif = d.join("clip.gif");
+    let args: Vec<String> = [
+        "video",
+        "-i",
+        frames.to_str().unwrap(),
+        "-s",
+        common::asset("udnie.jpg").to_str().unwrap(),
+        "-o",
+        gif.to_str().unwrap(),
+        "--weights",
+        weights.to_str().unwrap(),
+        "--size",
+        "32",
+        "--iterations",
+        "1",
+        "--frame-iterations",
+        "1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let o = stylize(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(gif.is_file());
+    assert_eq!(hidden(), Vec::<String>::new());
+}

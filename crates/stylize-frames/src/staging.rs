@@ -16,7 +16,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use tempfile::{NamedTempFile, TempDir, TempPath};
+use tempfile::{NamedTempFile, PersistError, TempDir, TempPath};
 
 use crate::error::{FramesError, Result};
 
@@ -107,20 +107,44 @@ fn create_locked(
     #[cfg(not(unix))]
     let _ = mode;
     loop {
-        let (file, unclaimed) = builder.tempfile_in(dir)?.into_parts();
-        hold_lock(&file);
-        let claimed = claimed_name(&unclaimed);
-        match unclaimed.persist_noclobber(&claimed) {
-            Ok(()) => {
+        let unclaimed = builder.tempfile_in(dir)?;
+        hold_lock(unclaimed.as_file());
+        let claimed = claimed_name(unclaimed.path());
+        match persist_new(unclaimed, &claimed) {
+            Ok(file) => {
                 return Ok(NamedTempFile::from_parts(
                     file,
                     TempPath::try_from_path(claimed)?,
                 ))
             }
             // Taken (a killed run's of the same random name): another.
-            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => drop(e.path),
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => drop(e.file),
             Err(e) => return Err(e.error),
         }
+    }
+}
+
+/// Renames the temporary file `tmp` to `at` unless a file is there: then
+/// an error of kind [`AlreadyExists`](std::io::ErrorKind::AlreadyExists)
+/// that gives `tmp` back. On a file system that can neither rename
+/// without replacing nor link (an SMB share, some NFS and FUSE mounts),
+/// `at` is looked for, then renamed onto: the same where no other program
+/// makes that name in between.
+///
+/// # Errors
+/// The system's, with `tmp` given back.
+pub fn persist_new(tmp: NamedTempFile, at: &Path) -> std::result::Result<File, PersistError> {
+    match tmp.persist_noclobber(at) {
+        Err(e) if e.error.kind() != std::io::ErrorKind::AlreadyExists => {
+            if at.symlink_metadata().is_ok() {
+                return Err(PersistError {
+                    error: std::io::ErrorKind::AlreadyExists.into(),
+                    file: e.file,
+                });
+            }
+            e.file.persist(at)
+        }
+        done => done,
     }
 }
 

@@ -94,7 +94,7 @@ pub(crate) fn keep(result: &Path, dir: &Path, name: &str) -> std::io::Result<Pat
     temp.as_file().sync_all()?;
     for n in 1u32.. {
         let target = dir.join(numbered(name, n));
-        match temp.persist_noclobber(&target) {
+        match stylize_frames::persist_new(temp, &target) {
             Ok(_) => {
                 stylize_frames::sweep_temporaries(dir, ".stylize-kept-", ".part");
                 return Ok(target);

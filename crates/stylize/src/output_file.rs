@@ -212,21 +212,7 @@ impl OutputFile {
                 if replace {
                     tmp.persist(&at).map_err(|e| e.error)?;
                 } else {
-                    match tmp.persist_noclobber(&at) {
-                        Ok(_) => {}
-                        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
-                            return Err(e.error)
-                        }
-                        // A file system that can neither rename without
-                        // replacing nor link (some network and FUSE
-                        // mounts): looked for, then renamed.
-                        Err(e) => {
-                            if at.symlink_metadata().is_ok() {
-                                return Err(io::Error::from(io::ErrorKind::AlreadyExists));
-                            }
-                            e.file.persist(&at).map_err(|e| e.error)?;
-                        }
-                    }
+                    stylize_frames::persist_new(tmp, &at).map_err(|e| e.error)?;
                 }
                 // A killed run's, left beside it since this one began.
                 let dir = at.parent().unwrap_or(Path::new("."));
