@@ -143,14 +143,21 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     let alpha = stylize::alpha_channel(&content);
     let transparent = alpha.is_some();
     let invisible = alpha.is_some_and(|a| a.as_raw().iter().all(|&v| v == 0));
-    if invisible && output_format(&cli.output).ok() != Some(image::ImageFormat::Jpeg) {
+    // (Painted as it shows, on white: a JPEG of it is white, any other
+    // output transparent.)
+    if invisible {
         say(format!(
-            "warning: {} is transparent everywhere, and so will the painting be (it keeps the \
-             photo's transparency): name a .jpg output to paint it on white",
+            "warning: {} is transparent everywhere: it shows nothing, and neither will its \
+             painting; to paint the colours its transparency hides, remove that first (e.g. \
+             `magick {} -alpha off opaque.png`)",
+            cli.content.display(),
             cli.content.display()
         ));
     }
-    if output_format(&cli.output).ok() == Some(image::ImageFormat::Jpeg) && transparent {
+    if output_format(&cli.output).ok() == Some(image::ImageFormat::Jpeg)
+        && transparent
+        && !invisible
+    {
         say(format!(
             "warning: {} is partly transparent, and a JPEG output cannot keep that: name a \
              .png, .webp or .tiff output to keep it",

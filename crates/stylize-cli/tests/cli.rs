@@ -4193,8 +4193,9 @@ fn a_folder_run_beside_another_replaces_nothing_and_reads_the_paintings_once() {
 }
 
 /// A photo transparent everywhere is painted, and said to give a painting
-/// that shows nothing (it keeps the photo's transparency); a partly
-/// transparent one is not.
+/// that shows nothing whatever the output (a JPEG of it is white: before,
+/// the warning sent the user to a .jpg output, and that output's warning
+/// back to a .png); a partly transparent one is not.
 #[test]
 fn a_photo_transparent_everywhere_is_said_to_give_an_invisible_painting() {
     let Some(weights) = common::hed_weights("a_photo_transparent_everywhere") else {
@@ -4219,6 +4220,25 @@ fn a_photo_transparent_everywhere_is_said_to_give_an_invisible_painting() {
         let err = stderr(&o);
         assert!(o.status.success(), "{err}");
         assert_eq!(err.contains("is transparent everywhere"), !visible, "{err}");
+        // As a JPEG: the same warning, not the partly transparent one's.
+        let jpeg = dir.path().join("out.jpg");
+        let mut args = args.clone();
+        let output = args.iter().position(|a| a == "--output").unwrap() + 1;
+        args[output] = jpeg.display().to_string();
+        let o = stylize()
+            .args(&args)
+            .args(["--threads", "1"])
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert!(o.status.success(), "{err}");
+        assert_eq!(err.contains("is transparent everywhere"), !visible, "{err}");
+        assert_eq!(err.contains("partly transparent"), visible, "{err}");
+        if !visible {
+            // White: the painting does not show.
+            let painted = image::open(&jpeg).unwrap().to_rgb8();
+            assert!(painted.pixels().all(|p| p.0.iter().all(|&c| c >= 250)));
+        }
     }
 }
 
