@@ -55,7 +55,7 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         ),
         arch
     );
-    let config = ServeConfig {
+    let mut config = ServeConfig {
         bind: cli.bind,
         port: cli.port,
         allowed_hosts: cli.allow_host.clone(),
@@ -71,7 +71,8 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         // when found through STYLIZE_WEIGHTS or the cache: the shell the
         // command is run in may set another, or none.
         weights_file: Some(absolute(&path)),
-        models_dir: cli.models.as_deref().map(absolute),
+        // Set once the networks are read (below).
+        models_dir: None,
         output_dir: cli.output_dir.clone(),
         ..ServeConfig::default()
     };
@@ -102,7 +103,16 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         threads,
         stylize_feedforward::FastNetworks::All,
     ) {
-        Ok(fast) => Some(fast),
+        Ok(fast) => {
+            // Named in each job's command line as the weights are, also
+            // when found through STYLIZE_FAST_MODELS or the cache.
+            let dir = cli
+                .models
+                .clone()
+                .unwrap_or_else(stylize_feedforward::default_models_dir);
+            config.models_dir = Some(absolute(&dir));
+            Some(fast)
+        }
         Err(e) => {
             if !quiet {
                 note!("note: no fast network on the page ({e})");

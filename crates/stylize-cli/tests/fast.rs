@@ -2745,3 +2745,80 @@ fn an_output_never_replaces_a_model_file() {
     }
     assert_eq!(std::fs::read(&model).unwrap(), b"the model");
 }
+
+/// A web-page job that starts from the fast network names the models'
+/// folder in its command line however the server found it (here through
+/// `STYLIZE_FAST_MODELS`, as the weights through the cache), so that the
+/// command paints as the job did where that variable is not set (before:
+/// `--models` only when the server was started with it).
+#[test]
+fn a_serve_jobs_command_names_the_models_found_through_the_environment() {
+    use std::io::{BufRead, Read, Write};
+    let Some(weights) =
+        common::hed_weights("a_serve_jobs_command_names_the_models_found_through_the_environment")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_stylize"))
+        .args(["serve", "--port", "0", "--threads", "1", "-q", "--weights"])
+        .arg(&weights)
+        .env("STYLIZE_FAST_MODELS", models())
+        .env("TMPDIR", dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("stylize serve: listening on http://")
+        .and_then(|a| a.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_string();
+    // One photo, a bundled painting, and settings: multipart by hand.
+    let boundary = "stylize-test-boundary";
+    let mut body = Vec::new();
+    let mut part = |name: &str, file: Option<&str>, bytes: &[u8]| {
+        let filename = file.map_or(String::new(), |f| format!("; filename=\"{f}\""));
+        write!(
+            body,
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{filename}\r\n\r\n"
+        )
+        .unwrap();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    };
+    let photo = std::fs::read(common::asset("chelsea.jpg")).unwrap();
+    part("content", Some("chelsea.jpg"), &photo);
+    part("builtin", None, b"starry_night");
+    part(
+        "settings",
+        None,
+        br#"{"init": "fast", "size": 64, "iterations": 1}"#,
+    );
+    write!(body, "--{boundary}--\r\n").unwrap();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        stream,
+        "POST /api/jobs HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(&body).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let models = std::fs::canonicalize(models()).unwrap();
+    assert!(
+        answer.contains(&format!("--models {}", models.display())),
+        "{answer}"
+    );
+}
