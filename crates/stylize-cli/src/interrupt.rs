@@ -176,13 +176,19 @@ impl Interrupt {
 
     /// Ends a run that a signal stopped: standard output flushed, then the
     /// process ends by the last signal heard, its default action given
-    /// back. Returns only where it cannot (no signal heard, as in the
-    /// tests' stops, or no such action here): then with [`INTERRUPTED`].
+    /// back. Returns only where it cannot: then with the status a shell
+    /// gives a process that signal ended, 128 + its number (a container's
+    /// first process: 143 for SIGTERM, as `docker stop` sends), or
+    /// [`INTERRUPTED`] where no signal was heard (the tests' stops).
     pub fn end(&self) -> ExitCode {
         let _ = std::io::stdout().flush();
         let _ = std::io::stderr().flush();
         self.raise();
-        ExitCode::from(INTERRUPTED)
+        let signal = self.signal.load(Ordering::SeqCst);
+        match u8::try_from(signal) {
+            Ok(n @ 1..=127) => ExitCode::from(128 + n),
+            _ => ExitCode::from(INTERRUPTED),
+        }
     }
 
     /// Ends the process by the last signal heard, if any and where it can.

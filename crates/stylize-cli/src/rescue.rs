@@ -62,7 +62,7 @@ fn rescue_in(image: &DynamicImage, output: &Path, places: &[PathBuf]) -> String 
                     path.display()
                 );
             }
-            Err(e) => tried.push(format!("{}: {e}", dir.display())),
+            Err(e) => tried.push(format!("{}: {}", dir.display(), reason(&*e))),
         }
     }
     format!(
@@ -138,6 +138,20 @@ fn io_kind(e: &(dyn std::error::Error + 'static), is: impl Fn(std::io::ErrorKind
         cause = c.source();
     }
     false
+}
+
+/// `e`'s message and its causes' on one line, each not already said.
+fn reason(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ")
 }
 
 /// The most bytes of the output's name in the kept file's.

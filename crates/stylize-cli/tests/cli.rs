@@ -1897,6 +1897,9 @@ fn past_a_file_size_limit_the_run_says_so_and_leaves_nothing() {
     assert!(err.contains("File too large"), "{err}");
     // Both places it would keep the painting in refused it too.
     assert!(err.contains("could not be kept elsewhere either"), "{err}");
+    // And why, for each place (before: only the name of a file removed).
+    let elsewhere = err.split("elsewhere either").nth(1).unwrap_or_default();
+    assert!(elsewhere.contains("File too large"), "{err}");
     let left: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .chain(std::fs::read_dir(&rescue).unwrap())
