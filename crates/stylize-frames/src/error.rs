@@ -84,6 +84,16 @@ pub enum FramesError {
         /// The file.
         path: PathBuf,
     },
+    /// An input that is a pipe (a FIFO, `<(...)`) through which nothing
+    /// came: the program writing into it sent nothing, failing, say.
+    #[error(
+        "cannot read {}: nothing came through it (did the program writing into it fail?)",
+        path.display()
+    )]
+    EmptyStream {
+        /// The pipe.
+        path: PathBuf,
+    },
     /// An input that is a pipe or a device (a FIFO, `<(...)`, `/dev/zero`)
     /// and not a Y4M stream: ffmpeg would open it again after its first
     /// bytes were read, and wait for a writer that has gone.

@@ -74,6 +74,11 @@ fn open_unchecked(input: &Path, options: &SourceOptions) -> Result<Box<dyn Frame
             .take(crate::y4m::MAGIC.len() as u64)
             .read_to_end(&mut head)
             .map_err(FramesError::io("reading", input))?;
+        if head.is_empty() {
+            return Err(FramesError::EmptyStream {
+                path: input.to_path_buf(),
+            });
+        }
         if head != crate::y4m::MAGIC {
             return Err(FramesError::NotAFile {
                 path: input.to_path_buf(),

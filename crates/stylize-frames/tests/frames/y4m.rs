@@ -326,4 +326,20 @@ fn a_pipe_gives_y4m_as_it_comes_and_refuses_anything_else() {
     writer.join().unwrap();
     assert!(matches!(err, FramesError::NotAFile { .. }), "{err}");
     assert!(err.to_string().contains("save it to a file first"), "{err}");
+
+    // A pipe through which nothing comes (a `<(ffmpeg ...)` that failed):
+    // said so, not as a pipe that ought to be a file.
+    let Some(empty) = mkfifo("empty.pipe") else {
+        return;
+    };
+    let writer = {
+        let empty = empty.clone();
+        std::thread::spawn(move || drop(std::fs::OpenOptions::new().write(true).open(empty)))
+    };
+    let err = open_source(&empty, &SourceOptions::default())
+        .err()
+        .unwrap();
+    writer.join().unwrap();
+    assert!(matches!(err, FramesError::EmptyStream { .. }), "{err}");
+    assert!(err.to_string().contains("nothing came through it"), "{err}");
 }
