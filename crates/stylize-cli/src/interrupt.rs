@@ -34,6 +34,34 @@ const QUITS: i32 = signal_hook::consts::SIGINT;
 #[cfg(not(unix))]
 const QUITS: i32 = 0;
 
+/// Removes the temporary files this process has open (an output's staged
+/// copy, a `.part` being written: its own, since it has them open), so
+/// that quitting at once leaves none beside the outputs; on Linux, where
+/// `/proc/self/fd` says which they are (elsewhere they stay, hidden, until
+/// the next run of the same output sweeps them). Best effort.
+fn remove_open_temporaries() {
+    #[cfg(target_os = "linux")]
+    {
+        let Ok(fds) = std::fs::read_dir("/proc/self/fd") else {
+            return;
+        };
+        let open: Vec<PathBuf> = fds
+            .flatten()
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .filter(|path| {
+                path.is_absolute()
+                    && path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(stylize_frames::has_temporary_shape)
+            })
+            .collect();
+        for path in open {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 /// The signals this process was started with ignored, as a mask (bit
 /// `n - 1` for signal `n`), as Linux tells in `/proc/self/status`; none
 /// where that cannot be read (other systems: every signal is caught).
@@ -153,6 +181,7 @@ impl Interrupt {
                     };
                 }
             }
+            remove_open_temporaries();
             // No flush: the lock on standard output may be held by a
             // write that a stopped reader blocks.
             self.raise();

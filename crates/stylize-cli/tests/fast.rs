@@ -2822,3 +2822,69 @@ fn a_serve_jobs_command_names_the_models_found_through_the_environment() {
         "{answer}"
     );
 }
+
+/// A second Ctrl-C quits at once and leaves no temporary file beside the
+/// output: the staged copy of a video being written (a hidden
+/// `.out.y4m.XXXXXXXXXXXX.tmp`) is removed with the process's other open
+/// temporaries (before: left until the same output was written again).
+/// Linux only: the process finds them in `/proc/self/fd`.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_second_ctrl_c_leaves_no_staged_video_behind() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("frames");
+    std::fs::create_dir(&frames).unwrap();
+    for i in 0..80 {
+        std::fs::copy(
+            common::asset("chelsea.jpg"),
+            frames.join(format!("f{i:03}.jpg")),
+        )
+        .unwrap();
+    }
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stylize"))
+        .env("STYLIZE_FAST_MODELS", models())
+        .args([
+            "video",
+            "--method",
+            "fast",
+            "--builtin",
+            "0",
+            "--threads",
+            "1",
+            "-q",
+        ])
+        .args(["-i", s(&frames), "-o", s(&out_dir.join("out.y4m"))])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let hidden = || -> Vec<String> {
+        std::fs::read_dir(&out_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with('.'))
+            .collect()
+    };
+    let started = std::time::Instant::now();
+    while hidden().is_empty() {
+        assert!(child.try_wait().unwrap().is_none(), "ended before writing");
+        assert!(started.elapsed().as_secs() < 120, "no staged file appeared");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let pid = child.id().to_string();
+    let int = || {
+        let kill = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        assert!(kill.success());
+    };
+    // Twice at once: the second comes while the first's orderly stop
+    // still has the staged file open.
+    int();
+    int();
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.signal(), Some(2), "{err}");
+    assert!(err.contains("quitting now"), "{err}");
+    assert_eq!(hidden(), Vec::<String>::new(), "{err}");
+}

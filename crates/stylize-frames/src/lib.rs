@@ -142,7 +142,9 @@ pub use resample::{
 pub use sink::{create_sink, takes_audio, takes_frame_times, writes_frame_folder};
 pub use source::{open_source, reads_through_ffmpeg};
 pub use staging::check_output_not_inside;
-pub use staging::{is_temporary_name, locked_temporary, persist_new, sweep_temporaries};
+pub use staging::{
+    has_temporary_shape, is_temporary_name, locked_temporary, persist_new, sweep_temporaries,
+};
 pub use stop_signal::StopSignal;
 pub use warning::{Warning, WarningHook};
 pub use y4m::Y4mChroma;

@@ -241,6 +241,33 @@ pub fn is_temporary_name(name: &str, prefix: &str, suffix: &str) -> bool {
     temporary_name(name, prefix, suffix).is_some()
 }
 
+/// Whether `name` has the shape of this crate's temporary files and
+/// folders, whatever output they are for: hidden, then a name, a `.` or
+/// `-`, [`RANDOM_CHARS`] random letters or digits and an extension
+/// (`.out.gif.Ab12Cd34Ef56.tmp`, `.stylize-Ab12Cd34Ef56.part`), perhaps
+/// followed by `.unclaimed`. For a process that quits at once to remove
+/// the ones it has open (which are its own).
+#[must_use]
+pub fn has_temporary_shape(name: &str) -> bool {
+    let name = name.strip_suffix(UNCLAIMED).unwrap_or(name);
+    let Some((stem, ext)) = name.rsplit_once('.') else {
+        return false;
+    };
+    let Some((head, random)) = stem
+        .len()
+        .checked_sub(RANDOM_CHARS)
+        .and_then(|at| stem.split_at_checked(at))
+    else {
+        return false;
+    };
+    name.starts_with('.')
+        && !ext.is_empty()
+        && ext.bytes().all(|b| b.is_ascii_alphanumeric())
+        && random.bytes().all(|b| b.is_ascii_alphanumeric())
+        && (head.ends_with('.') || head.ends_with('-'))
+        && head.len() > 1
+}
+
 /// A builder of a staged (`.tmp`) or set-aside (`.old`) folder beside the
 /// output: `prefix`, [`RANDOM_CHARS`] random characters and `suffix`, the
 /// shape [`sweep_temporaries`] takes for a killed run's.
@@ -529,6 +556,36 @@ pub fn check_output_not_inside(input: &Path, output: &Path) -> Result<()> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::has_temporary_shape;
+
+    #[test]
+    fn temporaries_have_their_shape_and_other_names_do_not() {
+        for ours in [
+            ".out.gif.Ab12Cd34Ef56.tmp",
+            ".fl.mp4.Ab12Cd34Ef56.mp4",
+            ".stylize-Ab12Cd34Ef56.part",
+            ".stylize-Ab12Cd34Ef56.part.unclaimed",
+            ".frames.Ab12Cd34Ef56.old",
+        ] {
+            assert!(has_temporary_shape(ours), "{ours}");
+        }
+        for theirs in [
+            "out.gif.Ab12Cd34Ef56.tmp",
+            ".stylize-backup.part",
+            ".stylize-Ab12Cd.part",
+            ".Ab12Cd34Ef56.tmp",
+            ".notes.txt",
+            "photo.jpg",
+            ".stylize-Ab12Cd34Ef5!.part",
+            ".x.Ab12Cd34Ef56.",
+        ] {
+            assert!(!has_temporary_shape(theirs), "{theirs}");
+        }
+    }
 }
 
 #[cfg(test)]
