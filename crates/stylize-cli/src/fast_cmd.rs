@@ -563,7 +563,11 @@ fn paint(
             .to_rgb8(),
         None => out.to_rgb8(),
     };
-    save_image_with(&stylize::with_alpha(rgb, alpha.as_ref()), output, &save)?;
+    save_image_with(
+        &stylize::with_alpha_over_white(rgb, alpha.as_ref()),
+        output,
+        &save,
+    )?;
     Ok(dims)
 }
 

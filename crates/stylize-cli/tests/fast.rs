@@ -2888,3 +2888,41 @@ fn a_second_ctrl_c_leaves_no_staged_video_behind() {
     assert!(err.contains("quitting now"), "{err}");
     assert_eq!(hidden(), Vec::<String>::new(), "{err}");
 }
+
+/// A half transparent pixel (a logo's soft edge) keeps its colour: the
+/// photo is painted as it shows on white, and given its transparency back
+/// without counting the white twice. At `--strength 0` (the photo itself)
+/// black at alpha 128 stays black at 128 in a PNG, and shows as on white
+/// (127) in a JPEG (before: grey 127 at 128 in a PNG, 191 in a JPEG).
+#[test]
+fn half_transparent_pixels_keep_their_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = image::RgbaImage::from_fn(96, 96, |x, _| {
+        image::Rgba([0, 0, 0, if x < 48 { 255 } else { 128 }])
+    });
+    let path = dir.path().join("half.png");
+    photo.save(&path).unwrap();
+    for name in ["o.png", "o.jpg"] {
+        let out = dir.path().join(name);
+        let o = fast()
+            .args(["--builtin", "3", "--strength", "0", "--size", "96"])
+            .args(["--content", s(&path), "--output", s(&out)])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        let back = image::open(&out).unwrap().to_rgba8();
+        let (opaque, half) = (back.get_pixel(10, 10).0, back.get_pixel(80, 10).0);
+        let near = |got: [u8; 4], want: [u8; 4]| {
+            got.iter()
+                .zip(want)
+                .all(|(&g, w)| (i32::from(g) - i32::from(w)).abs() <= 3)
+        };
+        if name.ends_with("png") {
+            assert!(near(opaque, [0, 0, 0, 255]), "{opaque:?}");
+            assert!(near(half, [0, 0, 0, 128]), "{half:?}");
+        } else {
+            assert!(near(opaque, [0, 0, 0, 255]), "{opaque:?}");
+            assert!(near(half, [127, 127, 127, 255]), "{half:?}");
+        }
+    }
+}

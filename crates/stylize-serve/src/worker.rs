@@ -251,7 +251,7 @@ fn paint_fast(board: &Board, nets: Networks<'_>, task: &Task, content: &DynamicI
     };
     // The photo's transparency kept, as `stylize fast` keeps it.
     let alpha = stylize::alpha_channel(content);
-    let result = stylize::with_alpha(painting.to_rgb8(), alpha.as_ref());
+    let result = stylize::with_alpha_over_white(painting.to_rgb8(), alpha.as_ref());
     if let Err(e) = stylize::save_image(&result, &path) {
         return Outcome::Failed(with_causes(&e));
     }

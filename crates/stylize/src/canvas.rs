@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::color;
 use crate::config::{Init, StyleConfig};
 use crate::error::{Error, Result};
-use crate::image_io::{checked_rgb32f, resize, to_rgb8, with_alpha};
+use crate::image_io::{checked_rgb32f, resize, to_rgb8, with_alpha_over_white};
 
 /// The initial image of the first scale: the base [`Init`] image (as the
 /// network sees it, so luminance in luminance mode) plus `U(-a, a)` noise.
@@ -77,5 +77,5 @@ pub(crate) fn finish_image(
         Some(src) => color::combine_luminance(&img, src)?,
         None => img,
     };
-    Ok(with_alpha(to_rgb8(&img), alpha))
+    Ok(with_alpha_over_white(to_rgb8(&img), alpha))
 }

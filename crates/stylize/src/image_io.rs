@@ -700,6 +700,38 @@ pub fn alpha_channel(img: &DynamicImage) -> Option<GrayImage> {
     GrayImage::from_raw(w, h, alpha)
 }
 
+/// `rgb`, a painting of a photo laid on white (as every painting here is:
+/// [`stylize_frames::to_rgb32f_on_white`]), given back the photo's
+/// transparency `alpha` (resized to `rgb`'s size when they differ): each
+/// colour becomes the one that, laid on white at that transparency, shows
+/// as `rgb` does, so that the white is not counted twice (a half
+/// transparent black pixel of a logo's soft edge stays black at half
+/// transparency, not grey). Plain RGB when `alpha` is `None`.
+pub fn with_alpha_over_white(mut rgb: RgbImage, alpha: Option<&GrayImage>) -> DynamicImage {
+    let Some(alpha) = alpha else {
+        return DynamicImage::ImageRgb8(rgb);
+    };
+    let (w, h) = rgb.dimensions();
+    let resized;
+    let alpha = if alpha.dimensions() == (w, h) {
+        alpha
+    } else {
+        resized = image::imageops::resize(alpha, w, h, image::imageops::FilterType::Triangle);
+        &resized
+    };
+    for (p, a) in rgb.pixels_mut().zip(alpha.pixels()) {
+        let a = u32::from(a[0]);
+        for c in &mut p.0 {
+            // 1 - (1 - c) / a, in 0..=255, rounded; fully transparent
+            // (a = 0): shows nothing, kept as it is.
+            if let Some(over) = ((255 - u32::from(*c)) * 255 + a / 2).checked_div(a) {
+                *c = u8::try_from(255u32.saturating_sub(over)).unwrap_or(0);
+            }
+        }
+    }
+    with_alpha(rgb, Some(alpha))
+}
+
 /// `rgb` with `alpha` as its alpha channel (resized to `rgb`'s size when
 /// they differ), or plain RGB when `alpha` is `None`.
 pub fn with_alpha(rgb: RgbImage, alpha: Option<&GrayImage>) -> DynamicImage {
@@ -1448,6 +1480,15 @@ mod tests {
             let want: Vec<u8> = img.to_rgba8().pixels().map(|p| p[3]).collect();
             assert_eq!(alpha_channel(&img).unwrap().into_raw(), want);
         }
+        // A painting laid on white given back a half transparency: the
+        // colour that shows as the painting does on white (black at 128
+        // shows as 127 on white), and opaque or clear pixels as they were.
+        let shown = RgbImage::from_fn(3, 1, |x, _| image::Rgb([[127, 10, 200][x as usize]; 3]));
+        let clear = GrayImage::from_fn(3, 1, |x, _| image::Luma([[128, 255, 0][x as usize]]));
+        let back = with_alpha_over_white(shown, Some(&clear)).to_rgba8();
+        assert_eq!(back.get_pixel(0, 0).0, [0, 0, 0, 128]);
+        assert_eq!(back.get_pixel(1, 0).0, [10, 10, 10, 255]);
+        assert_eq!(back.get_pixel(2, 0).0, [200, 200, 200, 0]);
         // Re-attached at twice the size, it is resized along.
         let big = with_alpha(RgbImage::new(16, 12), Some(&alpha));
         assert_eq!(big.color(), image::ColorType::Rgba8);

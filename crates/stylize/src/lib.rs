@@ -121,8 +121,8 @@ pub use image_format::{image_format_name, undecodable_photo_reason};
 pub use image_io::{
     alpha_channel, check_output_size, enlargement, image_decoded_bytes, image_size, load_image,
     load_image_from_memory, load_image_with_limits, load_image_with_warnings, output_format,
-    save_image, save_image_with, stretch_distorts, with_alpha, working_size, ImageLimits,
-    SaveOptions,
+    save_image, save_image_with, stretch_distorts, with_alpha, with_alpha_over_white, working_size,
+    ImageLimits, SaveOptions,
 };
 pub use layer::{Layer, TapKind};
 pub use objective::CostValues;
