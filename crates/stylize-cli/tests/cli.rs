@@ -2260,6 +2260,11 @@ fn a_killed_servers_files_are_pointed_out_by_the_next() {
     first.kill().unwrap();
     first.wait().unwrap();
     assert_eq!(jobs_folders(), left, "SIGKILL leaves the folder");
+    // A job's result in it (a folder with none, of a server killed before
+    // its first job, is removed by the next one, not pointed out).
+    let job = tmp.path().join(&left[0]).join("job-1");
+    std::fs::create_dir(&job).unwrap();
+    std::fs::write(job.join("result.png"), b"a painting").unwrap();
     let (second, _) = start_serve(&weights, tmp.path(), false);
     sigint(second.id());
     let o = second.wait_with_output().unwrap();

@@ -79,6 +79,10 @@ pub fn leftover_folders(parent: &Path) -> Vec<Leftover> {
         .filter(|e| e.file_name().to_string_lossy().starts_with(PREFIX))
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .filter(|e| server_gone(&e.path()))
+        // One that holds nothing but its server's lock or process id (a
+        // server killed before its first job) holds no results: removed,
+        // not pointed out.
+        .filter(|e| !remove_if_empty(&e.path()))
         .map(|e| Leftover {
             bytes: folder_bytes(&e.path()),
             path: e.path(),
@@ -104,6 +108,18 @@ fn server_gone(dir: &Path) -> bool {
         }
         Err(_) => false,
     }
+}
+
+/// Removes the jobs folder `dir` of a server that is gone if it holds
+/// nothing but that server's lock or process id; whether it did.
+fn remove_if_empty(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let only_ours = entries
+        .map(|e| e.map(|e| e.file_name()))
+        .all(|name| name.is_ok_and(|n| n == LOCK_FILE || n == PID_FILE));
+    only_ours && std::fs::remove_dir_all(dir).is_ok()
 }
 
 /// Whether process `pid` runs, where the system tells (Linux's `/proc`).
@@ -159,6 +175,11 @@ mod tests {
         let running = folder("stylize-serve-running");
         let lock = ServerLock::take(&running).unwrap();
         folder("stylize-serve-unknown");
+        // A server killed before its first job: nothing to point out, and
+        // its folder goes.
+        let empty = parent.path().join("stylize-serve-empty");
+        std::fs::create_dir(&empty).unwrap();
+        drop(ServerLock::take(&empty).unwrap());
         let other = folder("something-else");
         drop(ServerLock::take(&other).unwrap());
         // An older server's process id, of a process that has ended and of
@@ -183,6 +204,7 @@ mod tests {
             println!("SKIPPED: no /proc here to tell whether an older server's process runs");
         }
         assert_eq!(found, expected);
+        assert!(!empty.exists());
         // Once the running server is gone, its folder is found too.
         drop(lock);
         assert!(leftover_folders(parent.path())
