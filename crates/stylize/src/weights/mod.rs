@@ -454,11 +454,21 @@ pub fn vgg_from_tensors(
     for (pos, want) in arch.kernel_shapes().into_iter().enumerate() {
         let Some(c) = by_position.get(&pos) else {
             let tensor = expected_name(pos, arch);
-            // There, but not a 3x3 kernel: its shape is what is wrong.
-            if let Some(t) = tensors.iter().find(|t| t.name == tensor) {
+            // There, but not a 3x3 kernel: its shape is what is wrong. By
+            // its name (`features.2.weight`), or, named by block
+            // (`block1_conv2/kernel:0`), the largest tensor of its block
+            // (the kernel, not the bias).
+            let block = arch.conv_positions()[pos];
+            let there = tensors.iter().find(|t| t.name == tensor).or_else(|| {
+                tensors
+                    .iter()
+                    .filter(|t| keras_block(&t.name) == Some(block))
+                    .max_by_key(|t| t.shape.iter().product::<usize>())
+            });
+            if let Some(t) = there {
                 return Err(Error::WeightsShape {
                     path: path.to_path_buf(),
-                    tensor,
+                    tensor: t.name.clone(),
                     expected: in_layout(want, layout),
                     found: t.shape.clone(),
                 });

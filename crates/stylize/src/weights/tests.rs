@@ -189,6 +189,23 @@ fn a_kernel_or_bias_of_another_rank_is_a_wrong_shape_not_a_missing_one() {
         "{msg}"
     );
 
+    // Named by block, as Keras files are: the kernel is named too.
+    let mut t = keras_names(Architecture::Vgg16);
+    let k = t
+        .iter_mut()
+        .find(|t| t.name == "block1_conv2/block1_conv2_W_1:0")
+        .unwrap();
+    k.shape = vec![3, 3, 576];
+    let err = vgg_from_tensors(p(), &t, KernelLayout::Hwio).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::WeightsShape { .. }), "{msg}");
+    assert!(
+        msg.contains(
+            "`block1_conv2/block1_conv2_W_1:0` has shape [3, 3, 576], expected [3, 3, 64, 64]"
+        ),
+        "{msg}"
+    );
+
     let mut t = torch_names(Architecture::Vgg16);
     let b = t.iter_mut().find(|t| t.name == "features.0.bias").unwrap();
     b.shape = vec![8, 8];
