@@ -101,12 +101,30 @@ pub(crate) fn open_image(
             if let Some((ms, varied)) = typical_delay(&delays) {
                 let fps = common_rate(1000.0 / ms)
                     .or_else(|| checked_fps(((1_000_000.0 / ms).round() as u32, 1000)));
+                // Frames shown for longer than 100 s (a GIF's may be, to
+                // 655 s): read at the slowest rate taken, a frame every
+                // 100 s, each frame's own time kept where the output can
+                // (before: read at 25 fps, unsaid).
+                let slow = fps.is_none() && ms > 100_000.0;
+                let fps = fps.or_else(|| slow.then_some((1, 100)));
+                if slow {
+                    warn(
+                        source.hook.as_ref(),
+                        path,
+                        format!(
+                            "its frames are shown for {:.0} s, longer than the 100 s a clip's \
+                             rate allows: read at a frame every 100 s (a GIF output keeps each \
+                             frame's own time)",
+                            ms / 1000.0
+                        ),
+                    );
+                }
                 if fps.is_some() {
                     source.info.fps = fps;
                     source.told_delays = true;
                     // Frames shown for really different times: theirs,
                     // for a sink to keep (the caller says where it cannot).
-                    source.times = varied.then(|| {
+                    source.times = (varied || slow).then(|| {
                         delays
                             .iter()
                             .map(|&d| Duration::try_from_secs_f64(d / 1000.0).unwrap_or_default())

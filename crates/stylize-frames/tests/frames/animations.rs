@@ -385,6 +385,48 @@ fn an_animations_own_frame_times_are_kept() {
     }
 }
 
+/// A GIF whose frames are shown for longer than 100 s each (a GIF's may
+/// be, to 655 s): read at a frame every 100 s, the slowest rate taken,
+/// with its frames' own times, and said so (before: read at 25 fps,
+/// unsaid).
+#[test]
+fn a_gif_slower_than_a_frame_every_100_s_keeps_its_times() {
+    let dir = tempdir();
+    let slow = dir.path().join("slow.gif");
+    let times: Vec<Duration> = [150_000, 150_000, 20_000]
+        .into_iter()
+        .map(Duration::from_millis)
+        .collect();
+    let with_times = SinkOptions {
+        frame_times: Some(times.clone()),
+        ..options((25, 1))
+    };
+    write(&slow, &frames(3), &with_times).unwrap();
+    assert_eq!(gif_structure(&slow).0, [15000, 15000, 2000]);
+    let said = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let hook = {
+        let said = said.clone();
+        stylize_frames::WarningHook::new(move |w: &stylize_frames::Warning| {
+            said.lock().unwrap().push(w.message.clone());
+        })
+    };
+    let source = stylize_frames::open_source(
+        &slow,
+        &stylize_frames::SourceOptions {
+            on_warning: Some(hook),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(source.info().fps, Some((1, 100)));
+    assert_eq!(source.frame_times(), Some(&times[..]));
+    let said = said.lock().unwrap();
+    assert!(
+        said.iter().any(|m| m.contains("shown for 150 s")),
+        "{said:?}"
+    );
+}
+
 /// A GIF of a few dozen bytes whose screen claims 20000x20000 px: refused
 /// from its header before a frame is decoded (decoding it once took 5 GB
 /// and 51 s in the web page's upload).
