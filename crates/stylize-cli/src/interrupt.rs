@@ -34,8 +34,9 @@ const QUITS: i32 = signal_hook::consts::SIGINT;
 #[cfg(not(unix))]
 const QUITS: i32 = 0;
 
-/// Removes the temporary files this process has open (an output's staged
-/// copy, a `.part` being written: its own, since it has them open), so
+/// Removes the temporary files this process has open for writing (an
+/// output's staged copy, a `.part` being written: its own, since it has
+/// them open), so
 /// that quitting at once leaves none beside the outputs; on Linux, where
 /// `/proc/self/fd` says which they are (elsewhere they stay, hidden, until
 /// the next run of the same output sweeps them). Best effort.
@@ -45,8 +46,22 @@ fn remove_open_temporaries() {
         let Ok(fds) = std::fs::read_dir("/proc/self/fd") else {
             return;
         };
+        // Open for writing (`flags` in `/proc/self/fdinfo/N`, octal: the
+        // access mode's two low bits not 0): an input read under a name of
+        // that shape is never taken for one.
+        let written = |fd: &std::ffi::OsStr| {
+            std::fs::read_to_string(std::path::Path::new("/proc/self/fdinfo").join(fd))
+                .ok()
+                .and_then(|info| {
+                    info.lines()
+                        .find_map(|l| l.strip_prefix("flags:"))
+                        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+                })
+                .is_some_and(|flags| flags & 0o3 != 0)
+        };
         let open: Vec<PathBuf> = fds
             .flatten()
+            .filter(|fd| written(&fd.file_name()))
             .filter_map(|fd| std::fs::read_link(fd.path()).ok())
             .filter(|path| {
                 path.is_absolute()

@@ -243,7 +243,7 @@ pub fn is_temporary_name(name: &str, prefix: &str, suffix: &str) -> bool {
 
 /// Whether `name` has the shape of this crate's temporary files and
 /// folders, whatever output they are for: hidden, then a name, a `.` or
-/// `-`, [`RANDOM_CHARS`] random letters or digits and an extension
+/// `-`, 12 random letters or digits and an extension
 /// (`.out.gif.Ab12Cd34Ef56.tmp`, `.stylize-Ab12Cd34Ef56.part`), perhaps
 /// followed by `.unclaimed`. For a process that quits at once to remove
 /// the ones it has open (which are its own).

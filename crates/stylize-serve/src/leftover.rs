@@ -26,12 +26,16 @@ pub(crate) struct ServerLock(#[allow(dead_code)] File);
 
 impl ServerLock {
     /// Makes the lock file in the jobs folder `dir`, writes this process's
-    /// id into it and locks it.
+    /// id into it and locks it: locked under another name, then renamed,
+    /// so that another server never finds it there unlocked (and takes
+    /// the folder for a killed server's).
     pub(crate) fn take(dir: &Path) -> std::io::Result<Self> {
         use std::io::Write;
-        let mut file = File::create(dir.join(LOCK_FILE))?;
+        let making = dir.join(format!("{LOCK_FILE}.new"));
+        let mut file = File::create(&making)?;
         file.lock()?;
         file.write_all(std::process::id().to_string().as_bytes())?;
+        std::fs::rename(&making, dir.join(LOCK_FILE))?;
         Ok(Self(file))
     }
 }
