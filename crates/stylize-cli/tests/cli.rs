@@ -3072,13 +3072,15 @@ fn every_input_kind_runs_or_is_refused_clearly() {
     assert!(red_then_blue(&image::load_from_memory(&bytes).unwrap()));
     std::fs::remove_file(&out).unwrap();
     // The grey image's dark left, mostly transparent, is painted as it
-    // looks on white: light (it was painted dark, from the grey the file
-    // keeps under its transparency).
+    // looks on white: light on white (it was painted dark, from the grey
+    // the file keeps under its transparency). The file keeps the colour
+    // that shows so at that transparency, so it is looked at on white.
     let out = d.join("grey.png");
     assert!(run(&d.join("grey alpha.png"), &out).status.success());
-    let p = image::open(&out).unwrap().to_rgb8().get_pixel(10, 24).0;
-    let light = p.iter().map(|&v| u32::from(v)).sum::<u32>() / 3;
-    assert!(light > 128, "{p:?}");
+    let [r, g, b, a] = image::open(&out).unwrap().to_rgba8().get_pixel(10, 24).0;
+    let on_white = |c: u8| (u32::from(c) * u32::from(a) + 255 * (255 - u32::from(a))) / 255;
+    let light = (on_white(r) + on_white(g) + on_white(b)) / 3;
+    assert!(light > 128, "{:?}", [r, g, b, a]);
     std::fs::remove_file(&out).unwrap();
 
     // Refused: clear message, exit code 1, no output.
