@@ -36,10 +36,10 @@ const QUITS: i32 = 0;
 
 /// Removes the temporary files this process has open for writing (an
 /// output's staged copy, a `.part` being written: its own, since it has
-/// them open), so
-/// that quitting at once leaves none beside the outputs; on Linux, where
-/// `/proc/self/fd` says which they are (elsewhere they stay, hidden, until
-/// the next run of the same output sweeps them). Best effort.
+/// them open), so that quitting at once leaves none beside the outputs;
+/// on Linux, where `/proc/self/fd` says which they are (elsewhere they
+/// stay, hidden, until the next run of the same output sweeps them). Best
+/// effort.
 fn remove_open_temporaries() {
     #[cfg(target_os = "linux")]
     {

@@ -559,8 +559,8 @@ pub fn check_output_not_inside(input: &Path, output: &Path) -> Result<()> {
 }
 
 #[cfg(test)]
-mod shape_tests {
-    use super::has_temporary_shape;
+mod tests {
+    use super::*;
 
     #[test]
     fn temporaries_have_their_shape_and_other_names_do_not() {
@@ -586,11 +586,6 @@ mod shape_tests {
             assert!(!has_temporary_shape(theirs), "{theirs}");
         }
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
 
     /// Backdates `path`'s modification time past `STALE_AFTER`.
     fn age(path: &Path) {
