@@ -27,7 +27,7 @@ pub(crate) fn unreadable_reason(path: &Path, head: &[u8], format: Option<ImageFo
              (`--method fast` with the feed-forward network, in a fraction of a second a \
              frame); to use one of its frames as a picture, take it out first (`ffmpeg -i \
              {file} -frames:v 1 frame.png`)",
-            file = shell_word(path)
+            file = crate::shell_word::shell_word(path)
         );
     }
     match format {
@@ -125,31 +125,6 @@ pub fn image_format_name(format: ImageFormat) -> &'static str {
 enum IsoImage {
     Heif,
     Avif,
-}
-
-/// `path` as one word of a shell command: as it is when it holds only
-/// letters, digits and `/._-+,:@=`, else in single quotes (a `'` inside
-/// written `'\''`); a relative path starting with `-` gets `./` so that it
-/// is not read as a flag; a name that is not UTF-8 (which a message cannot
-/// spell exactly) is `FILE`.
-fn shell_word(path: &Path) -> String {
-    let Some(text) = path.to_str() else {
-        return "FILE".to_string();
-    };
-    let text = if text.starts_with('-') {
-        format!("./{text}")
-    } else {
-        text.to_string()
-    };
-    let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@=".contains(c));
-    if plain {
-        text
-    } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
-    }
 }
 
 /// What video container a file that starts with `head` is, in words for
@@ -330,16 +305,6 @@ mod tests {
         assert_eq!(video_kind(&ftyp(b"avif", &[])), None);
         assert_eq!(video_kind(b"\x89PNG\r\n\x1a\n"), None);
         assert_eq!(video_kind(&[]), None);
-        assert_eq!(shell_word(Path::new("a/b-1.mp4")), "a/b-1.mp4");
-        assert_eq!(shell_word(Path::new("my clip.mp4")), "'my clip.mp4'");
-        assert_eq!(shell_word(Path::new("it's.mp4")), "'it'\\''s.mp4'");
-        assert_eq!(shell_word(Path::new("-clip.mp4")), "./-clip.mp4");
-        #[cfg(unix)]
-        {
-            use std::os::unix::ffi::OsStrExt;
-            let odd = std::ffi::OsStr::from_bytes(b"clip\xff.mp4");
-            assert_eq!(shell_word(Path::new(odd)), "FILE");
-        }
         // Not videos: a camera's raw photo, audio, an unknown brand.
         assert_eq!(video_kind(&ftyp(b"crx ", &[b"isom"])), None);
         assert_eq!(video_kind(&ftyp(b"M4A ", &[b"mp42", b"isom"])), None);

@@ -91,6 +91,7 @@ mod plan;
 mod planar;
 mod preprocess;
 mod problem;
+mod shell_word;
 mod simd_level;
 mod stylizer;
 #[cfg(test)]

@@ -10,6 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::shell_word::shell_word;
 use crate::weights::download::{
     default_cache_dir, fetch_cached, read_timeout_from, DownloadProgress, DownloadSpec,
     DEFAULT_MAX_BYTES, READ_TIMEOUT,
@@ -165,21 +166,32 @@ pub fn resolve_with(
 /// into the cache folder.
 const HED_FILE_NAME: &str = "hed_bsds500.weights.h5";
 
+/// Whether `path` is a file whose first bytes are HDF5's signature.
+fn starts_as_hdf5(path: &Path) -> bool {
+    let mut head = [0u8; 8];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok_and(|()| &head == b"\x89HDF\r\n\x1a\n")
+}
+
 fn help_text(spec: &DownloadSpec, cache_dir: Option<&Path>) -> String {
     let cached = match cache_dir {
         Some(dir) => dir.join(&spec.file_name).display().to_string(),
         None => spec.file_name.clone(),
     };
     // What scripts/fetch-hed-weights leaves in the cache folder: named
-    // first where it is there already.
+    // first where it is there already and starts as an HDF5 file does (an
+    // empty or cut-off file from a failed fetch is not offered), quoted
+    // for pasting.
     let fetched = cache_dir
         .map(|dir| dir.join(HED_FILE_NAME))
-        .filter(|p| p.is_file())
+        .filter(|p| starts_as_hdf5(p))
         .map_or(String::new(), |p| {
             format!(
-                "  - the VGG16-based weights scripts/fetch-hed-weights fetched are at {p}: \
-                 `--weights {p}` (or STYLIZE_WEIGHTS={p}) uses them;\n",
-                p = p.display()
+                "  - the VGG16-based weights scripts/fetch-hed-weights fetched are at {}: \
+                 `--weights {w}` (or STYLIZE_WEIGHTS={w}) uses them;\n",
+                p.display(),
+                w = shell_word(&p)
             )
         });
     format!(
@@ -219,11 +231,36 @@ mod tests {
         let without = help_text(&spec("http://127.0.0.1:9/w.pth"), Some(dir.path()));
         assert!(!without.contains("fetched are at"), "{without}");
         let hed = dir.path().join(HED_FILE_NAME);
-        std::fs::write(&hed, b"x").unwrap();
+        // A failed fetch's empty or cut-off file is not offered.
+        for broken in [&b""[..], b"\x89HDF"] {
+            std::fs::write(&hed, broken).unwrap();
+            let said = help_text(&spec("http://127.0.0.1:9/w.pth"), Some(dir.path()));
+            assert!(!said.contains("fetched are at"), "{said}");
+        }
+        std::fs::write(&hed, b"\x89HDF\r\n\x1a\n\0\0").unwrap();
         let with = help_text(&spec("http://127.0.0.1:9/w.pth"), Some(dir.path()));
         assert!(
             with.contains(&format!("`--weights {}`", hed.display())),
             "{with}"
+        );
+    }
+
+    /// A cache folder with a space in its name is quoted in the command
+    /// offered, so that it can be pasted.
+    #[cfg(unix)]
+    #[test]
+    fn the_fetched_weights_path_is_quoted_for_the_shell() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("my cache");
+        std::fs::create_dir(&cache).unwrap();
+        let hed = cache.join(HED_FILE_NAME);
+        std::fs::write(&hed, b"\x89HDF\r\n\x1a\n\0\0").unwrap();
+        let said = help_text(&spec("http://127.0.0.1:9/w.pth"), Some(&cache));
+        let quoted = format!("'{}'", hed.display());
+        assert!(said.contains(&format!("`--weights {quoted}`")), "{said}");
+        assert!(
+            said.contains(&format!("STYLIZE_WEIGHTS={quoted})")),
+            "{said}"
         );
     }
 
