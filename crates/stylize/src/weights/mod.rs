@@ -457,13 +457,20 @@ pub fn vgg_from_tensors(
             // There, but not a 3x3 kernel: its shape is what is wrong. By
             // its name (`features.2.weight`), or, named by block
             // (`block1_conv2/kernel:0`), the largest tensor of its block
-            // (the kernel, not the bias).
+            // (the kernel, not the bias), where the block has more than a
+            // bias: a lone vector is the bias, and the kernel is missing.
             let block = arch.conv_positions()[pos];
             let there = tensors.iter().find(|t| t.name == tensor).or_else(|| {
-                tensors
+                let in_block: Vec<&RawTensor> = tensors
                     .iter()
                     .filter(|t| keras_block(&t.name) == Some(block))
-                    .max_by_key(|t| t.shape.iter().product::<usize>())
+                    .collect();
+                match in_block[..] {
+                    [lone] if lone.shape.len() == 1 => None,
+                    _ => in_block
+                        .into_iter()
+                        .max_by_key(|t| t.shape.iter().product::<usize>()),
+                }
             });
             if let Some(t) = there {
                 return Err(Error::WeightsShape {

@@ -151,6 +151,18 @@ fn a_missing_layer_is_named_with_its_expected_shape() {
         msg.contains("bias of `block1_conv1/block1_conv1_W_1:0`"),
         "{msg}"
     );
+
+    // Named by block, the kernel gone and its bias left: the kernel is
+    // what is missing, not the bias of the wrong shape.
+    let mut t = keras_names(Architecture::Vgg16);
+    t.retain(|t| t.name != "block1_conv2/block1_conv2_W_1:0");
+    let err = vgg_from_tensors(p(), &t, KernelLayout::Hwio).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::WeightsMissing { .. }), "{msg}");
+    assert!(
+        msg.contains("block1_conv2 kernel") && msg.contains("[3, 3, 64, 64]"),
+        "{msg}"
+    );
 }
 
 #[test]
