@@ -971,26 +971,35 @@ fn frame_times(
     let typical = out_fps.map_or(String::new(), |f| format!(" ({:.0} ms)", 1000.0 / f));
     let input = cli.input.display();
     let output = cli.output.display();
-    if !takes_frame_times(&cli.output) {
-        if !writes_frame_folder(&cli.output) {
-            log::warn!(
-                "{input}: its frames are shown for different times ({range}); {output} has one \
-                 rate, its typical frame's{typical}: a .gif, .apng or .webp output keeps each \
-                 frame's time"
-            );
-        }
-        return None;
+    // Frames all shown for one time (a GIF's over 100 s each, read slower
+    // than that): not "different times"; the reading said the rate.
+    let varied = lo != hi;
+    let takes = takes_frame_times(&cli.output);
+    let with_fps = out_fps != in_fps;
+    if takes && !with_fps {
+        log::info!("{output}: each frame keeps its time in {input} ({range})");
+        return Some(selection.times(times));
     }
-    if out_fps != in_fps {
-        log::warn!(
-            "{input}: its frames are shown for different times ({range}); with --fps every \
-             frame of {output} is shown for the same time{typical}: leave --fps out to keep \
-             each frame's own"
-        );
-        return None;
+    if varied && !writes_frame_folder(&cli.output) {
+        // With --fps, the rate is --fps's, and only leaving it out keeps
+        // each frame's time.
+        let (rate, keep) = match (with_fps, takes) {
+            (false, _) => (
+                format!("{output} has one rate, its typical frame's{typical}"),
+                "a .gif, .apng or .webp output keeps each frame's time",
+            ),
+            (true, true) => (
+                format!("with --fps every frame of {output} is shown for the same time{typical}"),
+                "leave --fps out to keep each frame's own",
+            ),
+            (true, false) => (
+                format!("with --fps every frame of {output} is shown for the same time{typical}"),
+                "a .gif, .apng or .webp output without --fps keeps each frame's own",
+            ),
+        };
+        log::warn!("{input}: its frames are shown for different times ({range}); {rate}: {keep}");
     }
-    log::info!("{output}: each frame keeps its time in {input} ({range})");
-    Some(selection.times(times))
+    None
 }
 
 /// A frame's network costs (content + style + TV), for the report.

@@ -1242,6 +1242,25 @@ fn fast_video_paints_with_a_built_in_style() {
         "{}",
         stderr(&o)
     );
+    // With --fps, that rate is --fps's, and the advice says to leave it
+    // out (before: "its typical frame's (50 ms)", and a GIF with --fps
+    // keeps no times either).
+    let o = Command::new(env!("CARGO_BIN_EXE_stylize"))
+        .env("STYLIZE_FAST_MODELS", models())
+        .args(["video", "-i", s(&varied), "--method", "fast", "--fps", "20"])
+        .args(["--builtin", "3", "-o", s(&dir.path().join("varied20.y4m"))])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "with --fps every frame of {} is shown for the same time (50 ms): a .gif, .apng or \
+             .webp output without --fps keeps each frame's own",
+            dir.path().join("varied20.y4m").display()
+        )),
+        "{}",
+        stderr(&o)
+    );
     // An interlaced Y4M of pixels that are not square is read as
     // progressive square pixels, and says so.
     let interlaced = dir.path().join("interlaced.y4m");

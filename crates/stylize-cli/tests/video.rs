@@ -1421,6 +1421,46 @@ fn fps_above_the_inputs_rate_warns() {
     );
 }
 
+/// A GIF whose frames are all shown for 200 s (read at a frame every
+/// 100 s, the slowest rate taken) into a clip of one rate: that reading
+/// is said, and nothing of "different times" (before: a second warning
+/// said the frames were shown for "200000 to 200000 ms").
+#[test]
+fn a_gif_of_equally_slow_frames_is_not_said_to_have_different_times() {
+    let Some(weights) = common::hed_weights("a_gif_of_equally_slow_frames") else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let slow = d.path().join("slow.gif");
+    {
+        let mut enc = image::codecs::gif::GifEncoder::new(std::fs::File::create(&slow).unwrap());
+        for k in 0..2u8 {
+            let rgba = image::RgbaImage::from_pixel(16, 16, image::Rgba([90 * k, 90, 200, 255]));
+            let delay = image::Delay::from_numer_denom_ms(200_000, 1);
+            enc.encode_frame(image::Frame::from_parts(rgba, 0, 0, delay))
+                .unwrap();
+        }
+    }
+    let out = d.path().join("out.y4m");
+    let args: Vec<String> = args(&slow, &out, &weights)
+        .into_iter()
+        .filter(|a| a != "-q" && a != "15")
+        .map(|a| {
+            if a == "--iterations" {
+                "--iterations=2".into()
+            } else {
+                a
+            }
+        })
+        .collect();
+    let o = stylize().args(&args).output().unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("read at a frame every 100 s"), "{err}");
+    assert!(!err.contains("different times"), "{err}");
+    assert_eq!(frames_of(&out).len(), 2);
+}
+
 /// One pipe named as both clips (a named pipe twice, `-` and
 /// `/dev/stdin`): refused at once, since each clip would get part of its
 /// bytes (before: the two readers split the stream, or waited forever).
