@@ -598,8 +598,11 @@ fn positive(s: &str) -> Result<f32, String> {
 }
 
 /// A frame rate: above 0, at most 1000 fps (what the outputs take).
-fn frame_rate(s: &str) -> Result<f32, String> {
-    let v = positive(s)?;
+fn frame_rate(s: &str) -> Result<f64, String> {
+    positive(s)?;
+    // As typed, not through an f32 (29.97 as 29.9699993..., which no
+    // simple fraction is close enough to).
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
     if v > 1000.0 {
         Err(format!("{s} fps is more than the 1000 fps an output takes"))
     } else if v < 0.01 {
@@ -657,7 +660,7 @@ pub struct VideoArgs {
     /// (above it, none are repeated: the clip plays faster, with a warning).
     /// From 0.01 to 1000; default: the input's (25 when it has none).
     #[arg(long, value_name = "FPS", value_parser = frame_rate, allow_negative_numbers = true)]
-    pub fps: Option<f32>,
+    pub fps: Option<f64>,
 
     /// Iterations of each frame after the first of a shot (default: a
     /// fifth of --iterations).
@@ -1094,7 +1097,9 @@ mod tests {
 
     #[test]
     fn frame_rates_are_from_a_hundredth_to_1000() {
+        // As typed, to an f64: the output's rate is 2997/100 exactly.
         assert_eq!(frame_rate("29.97"), Ok(29.97));
+        assert_eq!(frame_rate("0.0125"), Ok(0.0125));
         assert_eq!(frame_rate("1000"), Ok(1000.0));
         assert_eq!(frame_rate("0.01"), Ok(0.01));
         for bad in [

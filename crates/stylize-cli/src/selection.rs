@@ -7,8 +7,9 @@ use stylize_frames::FrameSource;
 
 /// A frame rate as a fraction: the simplest within a billionth of `f`
 /// (continued fractions: NTSC's 29.97... read from a clip's 30000/1001 is
-/// written back as 30000/1001, not 2997/100; 12.5 as 25/2), else over 1000
-/// (at least 1/1000).
+/// written back as 30000/1001, not 2997/100; 12.5 as 25/2), else the
+/// closest with a denominator up to a million, else over 1000 (at least
+/// 1/1000).
 pub(crate) fn fps_rational(f: f64) -> (u32, u32) {
     let max = f64::from(u32::MAX);
     if f.is_finite() && f > 0.0 && f <= max {
@@ -30,6 +31,11 @@ pub(crate) fn fps_rational(f: f64) -> (u32, u32) {
                 break;
             }
             x = 1.0 / rest;
+        }
+        // The last convergent: the closest fraction with a denominator
+        // that small (before: rounded to thousandths, 13/1000 for 1/80).
+        if h1 >= 1.0 {
+            return (h1 as u32, k1 as u32);
         }
     }
     ((f * 1000.0).round().clamp(1.0, max) as u32, 1000)
@@ -226,6 +232,20 @@ mod tests {
         assert_eq!(fps_rational(12.5), (25, 2));
         assert_eq!(fps_rational(29.97), (2997, 100));
         assert_eq!(fps_rational(0.01), (1, 100));
+        // Slow rates as typed, not to the nearest thousandth (13/1000 for
+        // 0.0125, 4% fast).
+        assert_eq!(fps_rational(0.0125), (1, 80));
+        assert_eq!(fps_rational(0.0175), (7, 400));
+        // None within a billionth below a million in the denominator: the
+        // closest such convergent, not 12/1000 (2.8% off).
+        for x in [0.012_345_678_9, 0.017_320_508_075_688_77] {
+            let (n, d) = fps_rational(x);
+            assert!(
+                (f64::from(n) / f64::from(d) / x - 1.0).abs() < 1e-6,
+                "{n}/{d}"
+            );
+            assert!(d <= 1_000_000, "{n}/{d}");
+        }
         // Any rate comes back within a billionth.
         let (n, d) = fps_rational(std::f64::consts::PI);
         assert!((f64::from(n) / f64::from(d) / std::f64::consts::PI - 1.0).abs() < 1e-9);

@@ -315,20 +315,20 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         // Frames are dropped to lower the rate, never repeated to raise it:
         // a higher rate plays the clip faster. Only a warning: 30 for
         // 29.97 is common.
-        if f64::from(want) > have * 1.01 {
+        if want > have * 1.01 {
             say(format!(
                 "warning: --fps {want} is above the input's {have:.3} fps; frames are only dropped, \
                  never repeated, so the clip will play {:.1}x faster (leave --fps out to keep the \
                  input's rate)",
-                f64::from(want) / have
+                want / have
             ));
         }
     }
     let out_fps = match (cli.fps, in_fps) {
         // The input's own rate as printed (29.97 for 30000/1001): exact,
         // and said where it is not the number given (30 for 29.97).
-        (Some(f), Some(have)) if crate::selection::same_rate(have, f64::from(f)) => {
-            if format!("{have:.3}") != format!("{:.3}", f64::from(f)) {
+        (Some(f), Some(have)) if crate::selection::same_rate(have, f) => {
+            if format!("{have:.3}") != format!("{f:.3}") {
                 say(format!(
                     "note: --fps {f} is taken as the input's own rate, {have:.3} fps (within \
                      0.1%), so that every frame and the sound stay in time"
@@ -336,7 +336,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             }
             Some(have)
         }
-        (Some(f), _) => Some(f64::from(f)),
+        (Some(f), _) => Some(f),
         (None, f) => f,
     };
     // A GIF's delays are whole hundredths of a second, and browsers show
