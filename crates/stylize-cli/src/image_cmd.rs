@@ -23,24 +23,65 @@ use crate::{JobResult, Outcome};
 
 /// Where a stopped run's image goes when `output` already holds a file:
 /// `STEM-stopped.EXT` beside it, or `STEM-stopped-2.EXT` and on where
-/// that is taken (a free name, so no file is replaced).
-fn stopped_beside(output: &Path) -> PathBuf {
+/// that is taken or is one of the run's own side files (`side`: the plot,
+/// the loss log), so that no file is replaced. A stem too long for the
+/// suffix is cut to fit the 255 bytes a file name may have (before: a
+/// second run onto a 250-byte name was refused).
+fn stopped_beside(output: &Path, side: &[Option<&Path>]) -> PathBuf {
+    let stem = output.file_stem().unwrap_or_default();
+    let ext = output.extension();
+    let is_side = |p: &Path| {
+        let p = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        side.iter()
+            .flatten()
+            .any(|s| std::path::absolute(s).is_ok_and(|s| s == p))
+    };
     (1u32..)
         .map(|k| {
+            let suffix = if k > 1 {
+                format!("-stopped-{k}")
+            } else {
+                "-stopped".to_string()
+            };
+            let room = NAME_MAX.saturating_sub(suffix.len() + ext.map_or(0, |e| e.len() + 1));
             // As bytes, not text: a name that is not UTF-8 keeps its bytes.
-            let mut name = output.file_stem().unwrap_or_default().to_os_string();
-            name.push("-stopped");
-            if k > 1 {
-                name.push(format!("-{k}"));
-            }
-            if let Some(ext) = output.extension() {
+            let mut name = cut_to(stem, room);
+            name.push(suffix);
+            if let Some(ext) = ext {
                 name.push(".");
                 name.push(ext);
             }
             output.with_file_name(name)
         })
-        .find(|p| p.symlink_metadata().is_err())
+        .find(|p| p.symlink_metadata().is_err() && !is_side(p))
         .unwrap_or_else(|| output.to_path_buf())
+}
+
+/// The longest file name most file systems take, in bytes.
+const NAME_MAX: usize = 255;
+
+/// `stem` cut to at most `room` bytes, at a character's boundary where it
+/// is text.
+fn cut_to(stem: &std::ffi::OsStr, room: usize) -> std::ffi::OsString {
+    if stem.len() <= room {
+        return stem.to_os_string();
+    }
+    if let Some(text) = stem.to_str() {
+        let end = (0..=room)
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
+        return text[..end].into();
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        std::ffi::OsStr::from_bytes(&stem.as_bytes()[..room]).to_os_string()
+    }
+    #[cfg(not(unix))]
+    {
+        stem.to_os_string()
+    }
 }
 
 /// Runs the job: everything a user can get wrong is checked before the
@@ -206,10 +247,11 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         let last = config.iterations.saturating_mul(16).max(every as usize);
         check_output_dir(&crate::progress::snapshot_path(&cli.output, last))?;
     }
+    let side_files = [cli.plot.as_deref(), cli.loss_log.as_deref()];
     if cli.output.metadata().is_ok_and(|m| m.is_file()) {
         // Where Ctrl-C would write: a name the file system cannot hold is
         // found out now, not with the image so far in hand.
-        check_output_dir(&stopped_beside(&cli.output))?;
+        check_output_dir(&stopped_beside(&cli.output, &side_files))?;
     }
     // The paintings' headers, and the networks of `--init fast`, before
     // the weights (which a first run downloads): a mistyped painting or
@@ -309,13 +351,18 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     // then costs only itself, and the message says the painting is there.
     let interrupted = result.stopped && interrupt.requested();
     let target = if interrupted && output_existed {
-        stopped_beside(&cli.output)
+        stopped_beside(&cli.output, &side_files)
     } else {
         cli.output.clone()
     };
     // (A JPEG's lost transparency was said before the run.)
     result.image = crate::progress::flattened_for(&target, result.image);
-    let saved = save_image_with(&result.image, &target, &save_options);
+    // Beside the output, a file that came meanwhile is not replaced.
+    let saved = save_image_with(
+        &result.image,
+        &target,
+        &save_options.keeping_existing(target != cli.output),
+    );
     // The log and the plot are written even when the painting cannot be.
     let side_outputs = observer.finish();
     if let Err(e) = saved {
@@ -408,4 +455,37 @@ pub fn styles_and_start<'a>(
         config.init = crate::fast_cmd::initial_image(spec, content, styles, config, common, fast)?;
     }
     Ok(styles)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The name beside a long one fits in 255 bytes, cut at a character.
+    #[test]
+    fn the_stopped_name_fits_in_255_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = format!("{}éb.png", "a".repeat(242));
+        let beside = stopped_beside(&dir.path().join(&long), &[]);
+        let name = beside.file_name().unwrap().to_str().unwrap();
+        assert!(name.len() <= 255, "{}", name.len());
+        assert_eq!(name, format!("{}-stopped.png", "a".repeat(242)));
+        let short = stopped_beside(&dir.path().join("out.png"), &[]);
+        assert_eq!(short, dir.path().join("out-stopped.png"));
+        // The run's own plot is not where the image so far goes.
+        let plot = dir.path().join("out-stopped.png");
+        let beside = stopped_beside(&dir.path().join("out.png"), &[None, Some(&plot)]);
+        assert_eq!(beside, dir.path().join("out-stopped-2.png"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let mut odd = vec![0xffu8; 251];
+            odd.extend_from_slice(b".png");
+            let odd = std::ffi::OsStr::from_bytes(&odd);
+            let beside = stopped_beside(&dir.path().join(odd), &[]);
+            let name = beside.file_name().unwrap().as_bytes();
+            assert_eq!(name.len(), 255);
+            assert!(name.ends_with(b"-stopped.png"));
+        }
+    }
 }

@@ -2627,8 +2627,10 @@ fn sigint_leaves_an_earlier_painting_at_the_output_alone() {
     let out = d.join("out.png");
     let earlier = b"an earlier run's painting".to_vec();
     std::fs::write(&out, &earlier).unwrap();
-    // A name already taken is not replaced either.
+    // A name already taken is not replaced either, nor the run's own plot
+    // (before: written over the image so far).
     std::fs::write(d.join("out-stopped.png"), b"taken").unwrap();
+    let plot = d.join("out-stopped-2.png");
     let child = stylize()
         .arg("image")
         .arg("--content")
@@ -2647,6 +2649,8 @@ fn sigint_leaves_an_earlier_painting_at_the_output_alone() {
             "--save-every",
             "1",
         ])
+        .arg("--plot")
+        .arg(&plot)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -2657,11 +2661,41 @@ fn sigint_leaves_an_earlier_painting_at_the_output_alone() {
     assert_eq!(common::ending(&o.status), common::STOPPED, "{err}");
     assert_eq!(std::fs::read(&out).unwrap(), earlier, "{err}");
     assert_eq!(std::fs::read(d.join("out-stopped.png")).unwrap(), b"taken");
-    let stopped = d.join("out-stopped-2.png");
+    let stopped = d.join("out-stopped-3.png");
     let img = image::open(&stopped).unwrap();
     assert_eq!(img.width(), 451, "the photo's size");
-    assert!(err.contains("out-stopped-2.png"), "{err}");
+    assert_ne!(image::open(&plot).unwrap().width(), 451, "the plot");
+    assert!(err.contains("out-stopped-3.png"), "{err}");
     assert!(err.contains("out.png is left as it was"), "{err}");
+}
+
+/// A second run onto an output whose name is near the 255 bytes a name
+/// may have runs (before: refused, as `NAME-stopped.png`, where Ctrl-C
+/// would write, was too long); that name is cut to fit.
+#[test]
+fn a_long_output_name_is_painted_again() {
+    let Some(weights) = common::hed_weights("a_long_output_name_is_painted_again") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join(format!("{}.png", "a".repeat(248)));
+    for _ in 0..2 {
+        let o = stylize()
+            .arg("image")
+            .arg("--content")
+            .arg(common::asset("chelsea.jpg"))
+            .arg("--style")
+            .arg(common::asset("udnie.jpg"))
+            .arg("--output")
+            .arg(&out)
+            .arg("--weights")
+            .arg(&weights)
+            .args(["--size", "32", "--iterations", "1", "--threads", "1"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    assert_eq!(image::open(&out).unwrap().width(), 451, "the photo's size");
 }
 
 /// Ctrl-C during the set-up (the network reading the photo and the
