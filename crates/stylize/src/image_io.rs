@@ -81,10 +81,19 @@ fn header(path: &Path) -> Result<impl ImageDecoder + '_> {
     let src = Source::File(path);
     let reader = open_reader(src)?;
     readable_format(src, reader.format())?;
-    reader
-        .into_decoder()
-        .map_err(|e| decode_error(path, "cannot read its header", Some(e)))
+    reader.into_decoder().map_err(|e| {
+        // Cut short within its header: said as decoding it says.
+        let reason = if ends_early(&e) || webp_ends_early(src) {
+            ENDS_EARLY
+        } else {
+            "cannot read its header"
+        };
+        decode_error(path, reason, Some(e))
+    })
 }
+
+/// Why a file cut short cannot be read.
+const ENDS_EARLY: &str = "it ends early: the file is cut short (an unfinished download or copy?)";
 
 /// The bytes an image file decodes to at its own size (its pixels times
 /// their type's bytes: 3 for 8-bit RGB, 8 for 16-bit RGBA), from its
@@ -301,7 +310,7 @@ fn load_from(src: Source<'_>, limits: &ImageLimits) -> Result<(DynamicImage, Vec
         let reason = if matches!(e, image::ImageError::Limits(_)) {
             over_limits(limits)
         } else if ends_early(&e) || webp_ends_early(src) {
-            "it ends early: the file is cut short (an unfinished download or copy?)".to_string()
+            ENDS_EARLY.to_string()
         } else if e.to_string().contains("CRC error") {
             // The PNG decoder's words name its chunk as a Rust debug dump
             // (`ChunkType { type: IDAT, critical: true, ... }`): said
@@ -1965,6 +1974,16 @@ mod tests {
         std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
         let err = load_image(&cut).unwrap_err().to_string();
         assert!(err.contains("cut.png: it ends early"), "{err}");
+        // Cut within its header, read for its size alone: the same words
+        // (before: "cannot read its header").
+        let head = dir.path().join("head.png");
+        std::fs::write(&head, &whole[..20]).unwrap();
+        for err in [
+            image_size(&head).unwrap_err().to_string(),
+            load_image(&head).unwrap_err().to_string(),
+        ] {
+            assert!(err.contains("head.png: it ends early"), "{err}");
+        }
         // So does a WebP (whose decoder calls it a corrupt bitstream).
         let mut whole = Vec::new();
         noise(64)
