@@ -345,7 +345,8 @@ fn fast_models(dir: Option<&Path>) -> Item {
     let loaded = load(FastNetworks::All);
     // With one kind's files missing, the other kind may still be there.
     let part = match &loaded {
-        Err(stylize_feedforward::Error::ModelsMissing { .. }) if dir.is_dir() => [
+        // Every file missing, not only the first, as the error says.
+        Err(stylize_feedforward::Error::ModelsMissing { missing, .. }) if dir.is_dir() => [
             (
                 FastNetworks::Builtin,
                 "the 26 built-in styles (--builtin)",
@@ -359,14 +360,7 @@ fn fast_models(dir: Option<&Path>) -> Item {
         ]
         .into_iter()
         .find(|(networks, ..)| load(*networks).is_ok())
-        .map(|(_, what, other)| {
-            // Every file missing, not only the first.
-            let missing: Vec<&str> = stylize_feedforward::MODEL_FILES
-                .into_iter()
-                .filter(|f| !dir.join(f).is_file())
-                .collect();
-            (what, other, format!("missing {}", missing.join(" and ")))
-        }),
+        .map(|(_, what, other)| (what, other, missing.clone())),
         _ => None,
     };
     let (text, ok, error) = match (loaded, part) {

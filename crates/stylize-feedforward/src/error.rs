@@ -26,8 +26,8 @@ pub enum Error {
     ModelsMissing {
         /// The folder searched.
         dir: PathBuf,
-        /// What is missing: `missing FILE` for the first file not found, or
-        /// that the folder does not exist or is not a folder.
+        /// What is missing: `missing FILE and FILE`, every file needed and
+        /// not found, or that the folder does not exist or is not a folder.
         missing: String,
     },
 

@@ -10,7 +10,7 @@ use crate::arbitrary_net::ArbitraryNet;
 use crate::builtin_net::BuiltinNet;
 use crate::conv::Planes;
 use crate::error::{Error, Result};
-use crate::models::{read_model, BUILTIN, PREDICTOR, TRANSFORMER};
+use crate::models::{check_present, read_model, BUILTIN, PREDICTOR, TRANSFORMER};
 use crate::planar::{centre_square, centre_square_image, from_output, pad_to_multiple, to_nchw};
 use crate::runner::Runner;
 use crate::style_mix::StyleMix;
@@ -188,6 +188,12 @@ impl FastStylizer {
         );
         let runner = || Runner::new(pool.clone(), isa);
         let (mut predictor, mut transformer, mut builtin) = (None, None, None);
+        let wanted = match (networks.arbitrary(), networks.builtin()) {
+            (true, true) => &[PREDICTOR, TRANSFORMER, BUILTIN][..],
+            (true, false) => &[PREDICTOR, TRANSFORMER][..],
+            (false, _) => &[BUILTIN][..],
+        };
+        check_present(dir, wanted)?;
         if networks.arbitrary() {
             predictor = Some(StylePredictor::parse(
                 PREDICTOR,

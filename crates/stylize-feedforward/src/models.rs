@@ -78,6 +78,40 @@ fn models_dir_from(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf 
     cache.join("fast-models")
 }
 
+/// Checks that every one of `files` is in `dir`, so that a missing one
+/// is said with all the others missing (before: only the first, and the
+/// next on the next try).
+pub(crate) fn check_present(dir: &Path, files: &[ModelFile]) -> Result<()> {
+    if !dir.is_dir() {
+        // Said by `read_model`, with why.
+        return Ok(());
+    }
+    let missing: Vec<&str> = files
+        .iter()
+        .map(|f| f.name)
+        .filter(|name| {
+            std::fs::symlink_metadata(dir.join(name))
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::ModelsMissing {
+        dir: dir.to_path_buf(),
+        missing: format!("missing {}", in_words(&missing)),
+    })
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn in_words(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 /// Reads one model file from `dir` and checks its SHA-256.
 pub(crate) fn read_model(dir: &Path, file: ModelFile) -> Result<Vec<u8>> {
     let path = dir.join(file.name);
@@ -121,7 +155,14 @@ mod tests {
     use std::ffi::OsString;
     use std::path::PathBuf;
 
-    use super::models_dir_from;
+    use super::{in_words, models_dir_from};
+
+    #[test]
+    fn names_are_listed_in_words() {
+        assert_eq!(in_words(&["a"]), "a");
+        assert_eq!(in_words(&["a", "b"]), "a and b");
+        assert_eq!(in_words(&["a", "b", "c"]), "a, b and c");
+    }
 
     /// The folder for an environment of `(name, value)` pairs.
     fn dir(vars: &[(&str, &str)]) -> PathBuf {

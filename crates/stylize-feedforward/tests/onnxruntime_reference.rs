@@ -319,6 +319,16 @@ fn each_kind_of_style_loads_its_networks_alone() {
             panic!("{networks:?}: the full set loaded from {files:?}");
         };
         assert!(matches!(e, Error::ModelsMissing { .. }), "{e}");
+        // Every file missing is named, not only the first.
+        let missing: Vec<&str> = stylize_feedforward::MODEL_FILES
+            .into_iter()
+            .filter(|f| !files.contains(f))
+            .collect();
+        assert!(
+            e.to_string()
+                .contains(&format!("(missing {})", missing.join(" and "))),
+            "{e}"
+        );
         let fast = FastStylizer::load_networks(dir.path(), 2, Isa::Best, networks).unwrap();
         assert_eq!(fast.networks(), networks);
         let style = match networks {
