@@ -543,7 +543,11 @@ fn paint(
     // the working size (the memory check counts it).
     let (photo, alpha, (width, height)) = {
         let image = load_image(input)?;
-        // Transparency is kept, as `stylize image` keeps it.
+        // Transparency is kept, as `stylize image` keeps it, and said
+        // where it shows nothing or a JPEG output loses it.
+        if let Some(w) = crate::setup::transparency_warning(input, &image, output) {
+            log::warn!("{w}");
+        }
         let alpha = stylize::alpha_channel(&image);
         // Sized as asked (a small photo is enlarged, as a sheet's tiles
         // and `stylize image` enlarge it); the working size is checked.
@@ -563,11 +567,10 @@ fn paint(
             .to_rgb8(),
         None => out.to_rgb8(),
     };
-    save_image_with(
-        &stylize::with_alpha_over_white(rgb, alpha.as_ref()),
-        output,
-        &save,
-    )?;
+    // (Its loss in a JPEG was said above.)
+    let painted =
+        crate::progress::flattened_for(output, stylize::with_alpha_over_white(rgb, alpha.as_ref()));
+    save_image_with(&painted, output, &save)?;
     Ok(dims)
 }
 

@@ -178,32 +178,11 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             crate::setup::load_mask(m, photo, "the photo", limit, say)
         })
         .transpose()?;
-    // Said before the run, not only when the result is saved: a JPEG
-    // cannot keep the photo's transparency, and a painting that keeps a
-    // photo transparent everywhere shows nothing.
-    let alpha = stylize::alpha_channel(&content);
-    let transparent = alpha.is_some();
-    let invisible = alpha.is_some_and(|a| a.as_raw().iter().all(|&v| v == 0));
-    // (Painted as it shows, on white: a JPEG of it is white, any other
-    // output transparent.)
-    if invisible {
-        say(format!(
-            "warning: {} is transparent everywhere: it shows nothing, and neither will its \
-             painting; to paint the colours its transparency hides, remove that first (e.g. \
-             `magick {} -alpha off opaque.png`)",
-            cli.content.display(),
-            cli.content.display()
-        ));
-    }
-    if output_format(&cli.output).ok() == Some(image::ImageFormat::Jpeg)
-        && transparent
-        && !invisible
-    {
-        say(format!(
-            "warning: {} is partly transparent, and a JPEG output cannot keep that: name a \
-             .png, .webp or .tiff output to keep it",
-            cli.content.display()
-        ));
+    // Said before the run, not only when the result is saved. (Painted
+    // as it shows, on white: a photo transparent everywhere gives a white
+    // JPEG, any other output a transparent one.)
+    if let Some(w) = crate::setup::transparency_warning(&cli.content, &content, &cli.output) {
+        say(format!("warning: {w}"));
     }
     let fast_init = cli.common.init.as_deref().is_some_and(is_fast_init);
     let mut inert = crate::setup::inert_flags(&cli.common, &config, fast_init);

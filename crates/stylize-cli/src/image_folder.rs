@@ -309,13 +309,8 @@ impl PhotoRun<'_> {
         crate::setup::check_photo(input, self.config.max_memory, self.config)?;
         let content = load_image(input)?;
         check_output_size(output, (content.width(), content.height()))?;
-        if stylize::output_format(output).ok() == Some(image::ImageFormat::Jpeg)
-            && stylize::alpha_channel(&content).is_some()
-        {
-            log::warn!(
-                "{} is partly transparent, and its JPEG painting cannot keep that",
-                input.display()
-            );
+        if let Some(w) = crate::setup::transparency_warning(input, &content, output) {
+            log::warn!("{w}");
         }
         let mut config = self.config.clone();
         let styles = crate::image_cmd::styles_and_start(

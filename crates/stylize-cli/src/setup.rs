@@ -598,6 +598,31 @@ pub fn enlargement_note((width, height): (u32, u32), size: u32, whose: &str) -> 
     })
 }
 
+/// What is said, before it is painted, of a photo's transparency: a
+/// photo transparent everywhere shows nothing, and neither will its
+/// painting, whatever the output (a JPEG of it is white); a partly
+/// transparent one loses that in a JPEG output. `None` for an opaque
+/// photo, or a partly transparent one into an output that keeps it.
+pub fn transparency_warning(photo: &Path, image: &DynamicImage, output: &Path) -> Option<String> {
+    let alpha = stylize::alpha_channel(image)?;
+    if alpha.as_raw().iter().all(|&v| v == 0) {
+        return Some(format!(
+            "{} is transparent everywhere: it shows nothing, and neither will its painting; to \
+             paint the colours its transparency hides, remove that first (e.g. `magick {} -alpha \
+             off opaque.png`)",
+            photo.display(),
+            photo.display()
+        ));
+    }
+    (stylize::output_format(output).ok() == Some(image::ImageFormat::Jpeg)).then(|| {
+        format!(
+            "{} is partly transparent, and a JPEG output cannot keep that: name a .png, .webp \
+             or .tiff output to keep it",
+            photo.display()
+        )
+    })
+}
+
 /// A path's file name, for messages.
 pub fn file_name(p: &Path) -> String {
     p.file_name()
