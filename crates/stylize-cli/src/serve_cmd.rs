@@ -85,16 +85,6 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     }
     if !quiet {
         note!("device: {device}; weights: {description}");
-        match &cli.output_dir {
-            Some(dir) => note!(
-                "results are also written to {} (never replacing a file)",
-                dir.display()
-            ),
-            None => note!(
-                "results live in a temporary folder until the server stops: download them from \
-                 the page, or add --output-dir FOLDER to keep each one"
-            ),
-        }
     }
     // The fast network is optional: without its files the page offers the
     // optimiser only, and says how to get them.
@@ -122,6 +112,17 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     };
     let server = Server::with_fast(stylizer, fast, description, config)?;
     if !quiet {
+        // Once the folder is taken (before: said, then refused).
+        match &cli.output_dir {
+            Some(dir) => note!(
+                "results are also written to {} (never replacing a file)",
+                dir.display()
+            ),
+            None => note!(
+                "results live in a temporary folder until the server stops: download them from \
+                 the page, or add --output-dir FOLDER to keep each one"
+            ),
+        }
         say_leftovers(&stylize_serve::leftover_folders(&std::env::temp_dir()));
     }
     // A second Ctrl-C quits without the orderly stop: the photos go too.

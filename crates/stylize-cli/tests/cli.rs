@@ -2173,6 +2173,29 @@ fn jobs_folders(dir: &Path) -> Vec<String> {
     names
 }
 
+/// An output folder the server cannot write into is refused, without
+/// first saying that results will be kept there.
+#[test]
+fn serve_refuses_an_output_folder_without_promising_it() {
+    let Some(weights) = common::hed_weights("serve_refuses_an_output_folder") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("afile");
+    std::fs::write(&file, b"x").unwrap();
+    let o = stylize()
+        .args(["serve", "--port", "0", "--threads", "1", "--weights"])
+        .arg(&weights)
+        .arg("--output-dir")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot create the output folder"), "{err}");
+    assert!(!err.contains("results are also written"), "{err}");
+}
+
 /// `stylize serve` on a free port with one thread and no fast network,
 /// its temporary folder `tmp`, once it listens: the process and the
 /// address it listens on.
