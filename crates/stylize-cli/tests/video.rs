@@ -1369,6 +1369,17 @@ fn an_init_picture_of_another_shape_is_said_stretched() {
     }
 }
 
+/// A GIF at `path` of `count` plain 16x16 frames, each shown for `ms`.
+fn gif_of_16px_frames(path: &Path, count: u8, ms: u32) {
+    let mut enc = image::codecs::gif::GifEncoder::new(std::fs::File::create(path).unwrap());
+    for k in 0..count {
+        let rgba = image::RgbaImage::from_pixel(16, 16, image::Rgba([60 * k, 90, 200, 255]));
+        let delay = image::Delay::from_numer_denom_ms(ms, 1);
+        enc.encode_frame(image::Frame::from_parts(rgba, 0, 0, delay))
+            .unwrap();
+    }
+}
+
 /// `--fps` above the input's rate cannot repeat frames: the clip plays
 /// faster, and the run says so.
 #[test]
@@ -1378,15 +1389,7 @@ fn fps_above_the_inputs_rate_warns() {
     };
     let d = tempfile::tempdir().unwrap();
     let slow = d.path().join("slow.gif");
-    {
-        let mut enc = image::codecs::gif::GifEncoder::new(std::fs::File::create(&slow).unwrap());
-        for k in 0..3u8 {
-            let rgba = image::RgbaImage::from_pixel(16, 16, image::Rgba([60 * k, 90, 200, 255]));
-            let delay = image::Delay::from_numer_denom_ms(100, 1);
-            enc.encode_frame(image::Frame::from_parts(rgba, 0, 0, delay))
-                .unwrap();
-        }
-    }
+    gif_of_16px_frames(&slow, 3, 100);
     let out = d.path().join("out.gif");
     let args: Vec<String> = args(&slow, &out, &weights)
         .into_iter()
@@ -1432,15 +1435,7 @@ fn a_gif_of_equally_slow_frames_is_not_said_to_have_different_times() {
     };
     let d = tempfile::tempdir().unwrap();
     let slow = d.path().join("slow.gif");
-    {
-        let mut enc = image::codecs::gif::GifEncoder::new(std::fs::File::create(&slow).unwrap());
-        for k in 0..2u8 {
-            let rgba = image::RgbaImage::from_pixel(16, 16, image::Rgba([90 * k, 90, 200, 255]));
-            let delay = image::Delay::from_numer_denom_ms(200_000, 1);
-            enc.encode_frame(image::Frame::from_parts(rgba, 0, 0, delay))
-                .unwrap();
-        }
-    }
+    gif_of_16px_frames(&slow, 2, 200_000);
     let out = d.path().join("out.y4m");
     let args: Vec<String> = args(&slow, &out, &weights)
         .into_iter()
