@@ -1554,9 +1554,11 @@ fn the_flicker_command_measures_two_clips_in_step() {
         "{err}"
     );
     assert_eq!(r["cuts"], serde_json::json!([]));
-    // A phone's HEIC photo among the frames is skipped, and said so.
+    // A phone's HEIC photo among the frames is skipped, and said so; a
+    // folder named like one is not counted.
     let heic = small.join("s6.HEIC");
     std::fs::write(&heic, b"\0\0\0\x18ftypheic\0\0\0\0mif1heic").unwrap();
+    std::fs::create_dir(small.join("album.heic")).unwrap();
     let o = flicker(&small);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
@@ -1568,6 +1570,7 @@ fn the_flicker_command_measures_two_clips_in_step() {
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["frames"], 5);
     std::fs::remove_file(&heic).unwrap();
+    std::fs::remove_dir(small.join("album.heic")).unwrap();
     // A cut before the fourth frame (another picture from there on) is
     // said as frame 4, counted from 1 as `--frames` counts.
     let cut = d.path().join("cut");

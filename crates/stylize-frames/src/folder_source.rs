@@ -163,6 +163,9 @@ fn phone_photos(folder: &Path) -> usize {
             let name = e.file_name();
             name.to_str()
                 .is_some_and(|n| !n.starts_with('.') && has_extension(n, &PHONE_EXTENSIONS))
+                // A folder named so is not a photo (as `frame_files` skips
+                // folders).
+                && !e.path().is_dir()
         })
         .count()
 }

@@ -245,9 +245,18 @@ fn open_reader(src: Source<'_>) -> Result<ImageReader<Box<dyn ImageRead + '_>>> 
     if empty {
         return Err(decode_error(path, "the file is empty (0 bytes)", None));
     }
-    ImageReader::new(src.reader().map_err(|e| Error::io(path, e))?)
+    let mut reader = ImageReader::new(src.reader().map_err(|e| Error::io(path, e))?)
         .with_guessed_format()
-        .map_err(|e| Error::io(path, e))
+        .map_err(|e| Error::io(path, e))?;
+    // A BigTIFF (`II+\0`, `MM\0+`), which the TIFF decoder reads but the
+    // guess does not know: before, "not a recognised image format".
+    if reader.format().is_none() {
+        let head = src.head();
+        if matches!(head.get(..4), Some(b"II+\0" | b"MM\0+")) {
+            reader.set_format(ImageFormat::Tiff);
+        }
+    }
+    Ok(reader)
 }
 
 /// Decodes an image file within `limits`, applying its EXIF orientation
@@ -1002,7 +1011,14 @@ fn write_tiff(
     let (width, height) = (img.width(), img.height());
     match img {
         DynamicImage::ImageRgba8(rgba) => {
-            encoder.write_image::<colortype::RGBA8>(width, height, rgba.as_raw())
+            let mut image = encoder.new_image::<colortype::RGBA8>(width, height)?;
+            // The fourth sample is alpha, not premultiplied (ExtraSamples
+            // 2): without the tag libtiff-based readers take it as
+            // premultiplied, or warn, and show hidden colours.
+            image
+                .encoder()
+                .write_tag(tiff::tags::Tag::ExtraSamples, &[2u16][..])?;
+            image.write_data(rgba.as_raw())
         }
         other => {
             let rgb;
@@ -1540,6 +1556,12 @@ mod tests {
             let mut decoder = Decoder::new(std::fs::File::open(&p).unwrap()).unwrap();
             let compression = decoder.get_tag_u32(Tag::Compression).unwrap();
             assert_eq!(compression, 8, "{name}: Deflate");
+            // The alpha said to be unassociated (ExtraSamples 2), as
+            // libtiff's readers need to show it.
+            let extra = decoder.find_tag(Tag::ExtraSamples).unwrap();
+            let extra = extra.map(|v| v.into_u16_vec().unwrap());
+            let want = name.starts_with("rgba").then(|| vec![2u16]);
+            assert_eq!(extra, want, "{name}");
             let raw = u64::from(img.width() * img.height()) * 3;
             let size = std::fs::metadata(&p).unwrap().len();
             assert!(size < raw * 3 / 4, "{name}: {size} bytes, raw {raw}");
@@ -1618,6 +1640,15 @@ mod tests {
             warnings[0].ends_with("two.tiff: a TIFF of several pages; using its first page"),
             "{warnings:?}"
         );
+        // A BigTIFF (`II+`), which the format guess does not know, is
+        // read as a TIFF (before: "not a recognised image format").
+        let big = dir.path().join("big.tif");
+        TiffEncoder::new_big(std::fs::File::create(&big).unwrap())
+            .unwrap()
+            .write_image::<RGB8>(first.width(), first.height(), first.as_raw())
+            .unwrap();
+        assert_eq!(load_image(&big).unwrap().to_rgb8(), first);
+        assert_eq!(image_size(&big).unwrap(), (16, 8));
         let one = write("one.tif", std::slice::from_ref(&first));
         let (img, warnings) = load_image_with_warnings(&one, &ImageLimits::DEFAULT).unwrap();
         assert_eq!(img.to_rgb8(), first);
