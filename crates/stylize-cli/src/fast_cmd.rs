@@ -57,7 +57,8 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
     if cli.sheet && cli.mask.is_some() {
         ignored.push("--mask (--sheet shows each style on the whole photo)");
     }
-    if cli.recursive && !cli.content.is_dir() {
+    // (A --content that is not there is said as such, below.)
+    if cli.recursive && cli.content.is_file() {
         ignored.push("--recursive (--content is one photo, not a folder)");
     }
     if !ignored.is_empty() {

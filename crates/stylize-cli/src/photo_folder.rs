@@ -286,6 +286,17 @@ fn list(
     // `photo2` before `photo10`.
     inputs.sort_by(|a, b| stylize_frames::natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()));
     if inputs.is_empty() {
+        // --recursive offered only where it would find photos.
+        let deeper = !recursive && folders > 0 && {
+            let mut all = Walk {
+                inputs: Vec::new(),
+                skipped: Vec::new(),
+                folders: 0,
+                output: FileIdentity::of(output),
+                recursive: true,
+            };
+            all.folder(content, 0).is_ok() && !all.inputs.is_empty()
+        };
         return Err(Error::parameter(
             "content",
             format!(
@@ -297,7 +308,7 @@ fn list(
                 } else {
                     ""
                 },
-                if !recursive && folders > 0 {
+                if deeper {
                     "; --recursive paints its subfolders' photos"
                 } else {
                     ""
@@ -360,6 +371,27 @@ fn list(
             Some((p, output.join(under)))
         })
         .collect();
+    // A subfolder's paintings need a folder where the output folder may
+    // hold a file or a link to nothing: said before the long part (before:
+    // "File exists", after the weights were read).
+    for (input, painting) in &jobs {
+        let blocked = painting
+            .ancestors()
+            .skip(1)
+            .take_while(|f| *f != output && f.starts_with(output))
+            .find(|f| f.symlink_metadata().is_ok() && !f.is_dir());
+        if let Some(blocked) = blocked {
+            return Err(Error::parameter(
+                "output",
+                format!(
+                    "{} is not a folder, and {}'s painting goes into a folder by that name: \
+                     move it away, or choose another --output",
+                    blocked.display(),
+                    input.display()
+                ),
+            ));
+        }
+    }
     // Two photos whose paintings' names differ only in letter case
     // (`IMG.jpg` and `img.jpg`), or in an accent's spelling (`café` composed
     // and decomposed: one name on a Mac's disk), would be painted into one

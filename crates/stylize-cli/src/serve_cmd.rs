@@ -36,7 +36,9 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     // The optimiser's threads and the networks' (loaded below), as many
     // of each, fitted together where reserving memory is limited.
     let threads = crate::setup::worker_threads(cli.threads, Workers::Both, |m| {
-        note!("note: {m} (for the optimiser and again for the fast networks)")
+        if !quiet {
+            note!("note: {m} (for the optimiser and again for the fast networks)");
+        }
     });
     // The engine keeps its own copy of the kernels: the file's copy (about
     // 60 MB for VGG16) is not held while the server runs.

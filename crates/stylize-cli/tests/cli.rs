@@ -1935,52 +1935,60 @@ fn under_an_address_space_limit_the_server_fits_both_pools() {
     let optimiser = stylize::memory::optimiser_thread_reserve();
     let both = optimiser + stylize::memory::THREAD_RESERVE;
     let limit_kib = (2_500 << 20) / 1024 + 2 * both / 1024;
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(format!("ulimit -v {limit_kib} && exec \"$0\" \"$@\""))
-        .arg(env!("CARGO_BIN_EXE_stylize"))
-        .args(["serve", "--port", "0", "--threads", "8", "--weights"])
-        .arg(&weights)
-        // Its jobs folder, which the kill below leaves, in the test's own.
-        .env("TMPDIR", dir.path())
-        // No networks there: the page offers the optimiser only.
-        .arg("--models")
-        .arg(dir.path())
-        .env_remove("STYLIZE_LOG")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let said = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = std::io::BufReader::new(stderr).read_to_string(&mut text);
-        text
-    });
-    let mut first = String::new();
-    let _ = std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first);
-    let _ = child.kill();
-    let _ = child.wait();
-    let err = said.join().unwrap();
-    assert!(
-        first.starts_with("stylize serve: listening on http://"),
-        "{first}\n{err}"
-    );
-    let fitted = err.contains("reserving memory is limited here (ulimit -v");
-    if 8 * both > limit_kib * 1024 {
-        assert!(fitted, "{both} bytes a thread: {err}");
-    }
-    if fitted {
-        let each = format!(
-            "each worker thread reserves {}",
-            stylize::memory::human(both)
-        );
-        assert!(err.contains(&each), "{each}: {err}");
+    // Said, and with -q not (before: said even then).
+    for quiet in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -v {limit_kib} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_stylize"))
+            .args(quiet.then_some("-q"))
+            .args(["serve", "--port", "0", "--threads", "8", "--weights"])
+            .arg(&weights)
+            // Its jobs folder, which the kill below leaves, in the test's own.
+            .env("TMPDIR", dir.path())
+            // No networks there: the page offers the optimiser only.
+            .arg("--models")
+            .arg(dir.path())
+            .env_remove("STYLIZE_LOG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let said = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::BufReader::new(stderr).read_to_string(&mut text);
+            text
+        });
+        let mut first = String::new();
+        let _ = std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first);
+        let _ = child.kill();
+        let _ = child.wait();
+        let err = said.join().unwrap();
         assert!(
-            err.contains("(for the optimiser and again for the fast networks)"),
-            "{err}"
+            first.starts_with("stylize serve: listening on http://"),
+            "{first}\n{err}"
         );
+        let fitted = err.contains("reserving memory is limited here (ulimit -v");
+        if quiet {
+            assert!(!fitted, "{err}");
+            continue;
+        }
+        if 8 * both > limit_kib * 1024 {
+            assert!(fitted, "{both} bytes a thread: {err}");
+        }
+        if fitted {
+            let each = format!(
+                "each worker thread reserves {}",
+                stylize::memory::human(both)
+            );
+            assert!(err.contains(&each), "{each}: {err}");
+            assert!(
+                err.contains("(for the optimiser and again for the fast networks)"),
+                "{err}"
+            );
+        }
     }
 }
 

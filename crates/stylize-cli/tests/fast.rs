@@ -2160,6 +2160,57 @@ fn a_recursive_run_paints_the_subfolders_into_the_same_subfolders() {
         "{}",
         stderr(&o)
     );
+    // Subfolders without photos: --recursive is not offered (it would
+    // find none).
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(empty.join("sub")).unwrap();
+    let o = fast()
+        .args([
+            "-c",
+            s(&empty),
+            "-o",
+            s(&dir.path().join("o4")),
+            "--builtin",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("holds no PNG"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("--recursive"), "{}", stderr(&o));
+    // A file in the output folder where a subfolder's paintings go:
+    // refused, naming it, before anything is painted.
+    let blocked = dir.path().join("o6");
+    std::fs::create_dir(&blocked).unwrap();
+    std::fs::write(blocked.join("sub"), b"x").unwrap();
+    let o = fast()
+        .args(["-c", s(&only), "-o", s(&blocked), "-r", "--builtin", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains(&format!(
+            "{} is not a folder, and {}'s painting goes into a folder by that name",
+            blocked.join("sub").display(),
+            only.join("sub/a.jpg").display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read_dir(&blocked).unwrap().count(), 1);
+    // --recursive with a --content that is not there: only that is said.
+    let o = fast()
+        .args([
+            "-c",
+            s(&dir.path().join("gone")),
+            "-o",
+            s(&dir.path().join("o5")),
+        ])
+        .args(["-r", "--builtin", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!stderr(&o).contains("ignores"), "{}", stderr(&o));
     // With one photo, --recursive changes nothing, and says so.
     let o = fast()
         .args([
