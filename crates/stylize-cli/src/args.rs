@@ -196,7 +196,8 @@ pub struct ServeArgs {
     pub port: u16,
 
     /// Open the page in the default browser once the server listens
-    /// (`$BROWSER` when set, else `xdg-open`, `open` on macOS, `start` on
+    /// (`$BROWSER` when set: commands apart by `:`, tried in turn, `%s`
+    /// for the address; else `xdg-open`, `open` on macOS, `start` on
     /// Windows); if that fails, a warning says so and the server runs on.
     #[arg(long)]
     pub open: bool,

@@ -192,46 +192,79 @@ fn say_leftovers(leftovers: &[stylize_serve::Leftover]) {
     );
 }
 
-/// The program that opens a URL in the user's browser, and the arguments
-/// before the URL: `$BROWSER` where set (the convention Python's
-/// `webbrowser` and many tools follow), else the system's opener.
-fn browser_command() -> (std::ffi::OsString, Vec<&'static str>) {
-    if let Some(browser) = std::env::var_os("BROWSER").filter(|b| !b.is_empty()) {
-        return (browser, Vec::new());
+/// The commands that may open `url` in the user's browser, to be tried in
+/// turn, each a program and its arguments: `$BROWSER`'s where set, by the
+/// convention Python's `webbrowser` follows (commands apart by the path
+/// separator, `:`, or `;` on Windows; each its words apart by spaces
+/// unless it names a file as a whole; `%s` stands for the URL, else it
+/// goes last), else the system's opener.
+fn browser_commands(browser: Option<&std::ffi::OsStr>, url: &str) -> Vec<(String, Vec<String>)> {
+    if let Some(browser) = browser.filter(|b| !b.is_empty()) {
+        let separator = if cfg!(windows) { ';' } else { ':' };
+        return browser
+            .to_string_lossy()
+            .split(separator)
+            .filter(|entry| !entry.trim().is_empty())
+            .filter_map(|entry| {
+                let mut words: Vec<String> = if Path::new(entry).is_file() {
+                    vec![entry.to_string()]
+                } else {
+                    entry.split_whitespace().map(str::to_string).collect()
+                };
+                if words.iter().any(|w| w.contains("%s")) {
+                    for w in &mut words {
+                        *w = w.replace("%s", url);
+                    }
+                } else {
+                    words.push(url.to_string());
+                }
+                let program = words.remove(0);
+                (!program.is_empty()).then_some((program, words))
+            })
+            .collect();
     }
-    if cfg!(target_os = "macos") {
-        ("open".into(), Vec::new())
+    let (program, mut args): (&str, Vec<String>) = if cfg!(target_os = "macos") {
+        ("open", Vec::new())
     } else if cfg!(windows) {
         // `start`'s first quoted argument is a window title.
-        ("cmd".into(), vec!["/C", "start", ""])
+        ("cmd", vec!["/C".into(), "start".into(), String::new()])
     } else {
-        ("xdg-open".into(), Vec::new())
-    }
+        ("xdg-open", Vec::new())
+    };
+    args.push(url.to_string());
+    vec![(program.to_string(), args)]
 }
 
 /// Opens `url` in the browser (`serve --open`), on a thread of its own so
 /// that a slow opener does not hold the server; a failure is a warning,
 /// not an error: the page is still there to open by hand.
 fn open_in_browser(url: String, quiet: bool) {
-    let (program, args) = browser_command();
+    let commands = browser_commands(std::env::var_os("BROWSER").as_deref(), &url);
     let spawned = std::thread::Builder::new()
         .name("open-browser".into())
         .spawn(move || {
-            let status = std::process::Command::new(&program)
-                .args(&args)
-                .arg(&url)
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .status();
-            let failure = match status {
-                Ok(s) if s.success() => return,
-                Ok(s) => format!("it ended with {s}"),
-                Err(e) => e.to_string(),
-            };
+            let mut failures = Vec::new();
+            for (program, args) in &commands {
+                let status = std::process::Command::new(program)
+                    .args(args)
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .status();
+                let failure = match status {
+                    Ok(s) if s.success() => return,
+                    Ok(s) => format!("it ended with {s}"),
+                    Err(e) => e.to_string(),
+                };
+                failures.push(format!("`{program}` ({failure})"));
+            }
             if !quiet {
                 note!(
-                    "warning: could not open a browser with `{}` ({failure}); open {url} yourself",
-                    program.to_string_lossy()
+                    "warning: could not open a browser with {}; open {url} yourself",
+                    if failures.is_empty() {
+                        "$BROWSER, which names no program".to_string()
+                    } else {
+                        failures.join(", ")
+                    }
                 );
             }
         });
@@ -270,6 +303,43 @@ fn without_verbatim_prefix(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `$BROWSER` as Python's `webbrowser` reads it: commands apart by the
+    /// path separator, `%s` for the URL (else last), words apart by spaces
+    /// unless the whole names a file.
+    #[cfg(unix)]
+    #[test]
+    fn browser_names_commands_tried_in_turn() {
+        let url = "http://127.0.0.1:8/";
+        let of = |b: &str| browser_commands(Some(std::ffi::OsStr::new(b)), url);
+        let cmd = |p: &str, a: &[&str]| (p.to_string(), a.iter().map(|s| s.to_string()).collect());
+        assert_eq!(of("firefox"), [cmd("firefox", &[url])]);
+        assert_eq!(
+            of("lynx -dump %s:w3m"),
+            [cmd("lynx", &["-dump", url]), cmd("w3m", &[url])]
+        );
+        assert_eq!(
+            of("x --open=%s"),
+            [cmd("x", &["--open=http://127.0.0.1:8/"])]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let spaced = dir.path().join("my browser");
+        std::fs::write(&spaced, b"").unwrap();
+        let spaced = spaced.to_str().unwrap();
+        assert_eq!(of(spaced), [cmd(spaced, &[url])]);
+        assert!(of(":").is_empty());
+        assert_eq!(
+            browser_commands(None, url),
+            [cmd(
+                if cfg!(target_os = "macos") {
+                    "open"
+                } else {
+                    "xdg-open"
+                },
+                &[url]
+            )]
+        );
+    }
 
     #[test]
     fn the_verbatim_prefix_is_left_out_where_a_plain_path_says_the_same() {

@@ -2106,6 +2106,15 @@ fn serve_open_opens_the_page_in_the_browser() {
     let (url, got, err) = serve(None);
     assert_eq!(got.as_deref(), Some(url.as_str()), "xdg-open: {err}");
 
+    // A list, the first missing, the URL where `%s` stands.
+    let list = format!(
+        "{}:{} %s",
+        dir.path().join("no-such-browser").display(),
+        browser.display()
+    );
+    let (url, got, err) = serve(Some(Path::new(&list)));
+    assert_eq!(got.as_deref(), Some(url.as_str()), "{err}");
+
     let (url, got, err) = serve(Some(&dir.path().join("no-such-browser")));
     assert_eq!(got, None);
     assert!(
