@@ -3175,7 +3175,8 @@ fn every_input_kind_runs_or_is_refused_clearly() {
         ),
         (
             d.join("my clip.mp4"),
-            "an MP4 or MOV video, not a still image: `stylize video --input '",
+            "an MP4 or MOV video, not a still image: to use one of its frames as a picture, \
+             take it out first (`ffmpeg -i '",
         ),
         (
             d.join("image.qoi"),

@@ -23,10 +23,10 @@ pub(crate) fn unreadable_reason(path: &Path, head: &[u8], format: Option<ImageFo
     }
     if let Some(video) = video_kind(head) {
         return format!(
-            "{video}, not a still image: `stylize video --input {file}` paints its frames \
-             (`--method fast` with the feed-forward network, in a fraction of a second a \
-             frame); to use one of its frames as a picture, take it out first (`ffmpeg -i \
-             {file} -frames:v 1 frame.png`)",
+            "{video}, not a still image: to use one of its frames as a picture, take it out \
+             first (`ffmpeg -i {file} -frames:v 1 frame.png`); to paint the clip, `stylize \
+             video --input {file}` paints its frames (`--method fast` with the feed-forward \
+             network, in a fraction of a second a frame)",
             file = crate::shell_word::shell_word(path)
         );
     }
@@ -314,7 +314,8 @@ mod tests {
         std::fs::write(&clip, ftyp(b"isom", &[b"mp41"])).unwrap();
         let why = unreadable_reason(&clip, &first_bytes(&clip), None);
         assert!(
-            why.starts_with("an MP4 or MOV video, not a still image: `stylize video --input ")
+            why.starts_with("an MP4 or MOV video, not a still image: to use one of its frames")
+                && why.contains("`stylize video --input ")
                 && why.contains("ffmpeg -i ")
                 && why.contains("clip.mp4"),
             "{why}"
