@@ -343,24 +343,38 @@ fn fast_models(dir: Option<&Path>) -> Item {
         )
     };
     let loaded = load(FastNetworks::All);
-    // With one kind's files missing, the other kind may still be there.
+    // With one kind's files missing or damaged, the other kind may still
+    // be there: said as such, with what the other lacks (every file
+    // missing, not only the first).
     let part = match &loaded {
-        // Every file missing, not only the first, as the error says.
-        Err(stylize_feedforward::Error::ModelsMissing { missing, .. }) if dir.is_dir() => [
+        Err(_) if dir.is_dir() => [
             (
                 FastNetworks::Builtin,
                 "the 26 built-in styles (--builtin)",
                 "paintings as styles (--style)",
+                FastNetworks::Arbitrary,
             ),
             (
                 FastNetworks::Arbitrary,
                 "paintings as styles (--style)",
                 "the built-in styles",
+                FastNetworks::Builtin,
             ),
         ]
         .into_iter()
         .find(|(networks, ..)| load(*networks).is_ok())
-        .map(|(_, what, other)| (what, other, missing.clone())),
+        .map(|(_, what, other, other_networks)| {
+            let lacks = match load(other_networks) {
+                Err(stylize_feedforward::Error::ModelsMissing { missing, .. }) => missing,
+                Err(stylize_feedforward::Error::ModelChecksum { path, .. }) => format!(
+                    "{} is not the expected one (damaged, or another version: delete it)",
+                    crate::setup::file_name(&path)
+                ),
+                Err(e) => crate::with_causes(&e),
+                Ok(_) => String::new(),
+            };
+            (what, other, lacks)
+        }),
         _ => None,
     };
     let (text, ok, error) = match (loaded, part) {
