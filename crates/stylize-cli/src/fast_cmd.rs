@@ -142,6 +142,9 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
     // Decode the styles before the models: a wrong path is the likelier
     // mistake and the cheaper to report. A sheet's paintings, one a tile,
     // are decoded as their turn comes; their headers are read now.
+    // What the memory allows, before the models load: each image of a
+    // folder is checked as its turn comes.
+    let limit = crate::setup::memory_limit_said(cli.max_memory, cli.threads, Workers::Networks)?;
     let (paintings, style_sizes) = if painting_sheet {
         let sizes = painting_files
             .iter()
@@ -150,7 +153,6 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
         (Vec::new(), sizes)
     } else {
         // Each refused before it is decoded when that alone would not fit.
-        let limit = crate::setup::memory_limit(cli.max_memory, cli.threads, Workers::Networks)?;
         let paintings = painting_files
             .iter()
             .map(|p| {
@@ -163,9 +165,6 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
     };
     // A painting too small for the style network, named before any work.
     check_painting_sizes(&painting_files, &style_sizes)?;
-    // What the memory allows, before the models load: each image of a
-    // folder is checked as its turn comes.
-    let limit = crate::setup::memory_limit(cli.max_memory, cli.threads, Workers::Networks)?;
     let size = cli.size.unwrap_or(if cli.sheet {
         DEFAULT_TILE
     } else {

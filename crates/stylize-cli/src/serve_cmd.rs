@@ -66,7 +66,7 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         max_queued_bytes: cli.max_queued_memory,
         max_video_frames: cli.max_video_frames as usize,
         preview_interval: Duration::from_millis(cli.preview_interval_ms),
-        max_memory: crate::setup::memory_limit(cli.max_memory, threads, Workers::Both)?,
+        max_memory: crate::setup::memory_limit_said(cli.max_memory, threads, Workers::Both)?,
         ffmpeg: stylize_frames::ffmpeg_from_env(),
         // Named in each job's command line, so that it runs as the job did
         // (absolute: the command may be run from another folder), also

@@ -585,6 +585,34 @@ pub fn memory_limit(
     })
 }
 
+/// [`memory_limit`], said once for a run: a `--max-memory` above what a
+/// limit on reserving memory leaves is lowered to that, and a refusal
+/// naming the lower limit is then understood.
+///
+/// # Errors
+/// As [`memory_limit`].
+pub fn memory_limit_said(
+    max_memory: Option<u64>,
+    threads: Option<u32>,
+    workers: Workers,
+) -> Result<Option<u64>, Error> {
+    let limit = memory_limit(max_memory, threads, workers)?;
+    if let (Some(asked), Some(space)) = (max_memory, address_space(threads, workers)) {
+        if space.left < asked {
+            log::warn!(
+                "--max-memory {} is more than reserving memory allows here (`ulimit -v`, or \
+                 strict overcommit): {} is left once the {} worker thread(s) set aside {} each, \
+                 and that is the limit",
+                stylize::memory::human(asked),
+                stylize::memory::human(space.left),
+                space.threads,
+                stylize::memory::human(space.per_thread)
+            );
+        }
+    }
+    Ok(limit)
+}
+
 /// The note that a result of `(width, height)`, painted at the working
 /// size `size` (its longer side), is scaled up 2x or more: a phone's photo
 /// at the default size comes out soft, and the user should know why and
@@ -641,7 +669,7 @@ pub fn build_config(
     default_size: Option<u32>,
     workers: Workers,
 ) -> Result<StyleConfig, Error> {
-    let limit = memory_limit(cli.max_memory, cli.threads, workers)?;
+    let limit = memory_limit_said(cli.max_memory, cli.threads, workers)?;
     let preset = cli.preset.unwrap_or(default_preset);
     let mut config = StyleConfig::preset(preset);
     if let Some(size) = default_size {

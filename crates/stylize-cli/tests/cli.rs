@@ -1798,6 +1798,16 @@ fn under_an_address_space_limit_the_threads_fit_and_the_run_finishes() {
     if fitted {
         assert!(err.contains("thread(s) instead of 8"), "{err}");
     }
+    // A --max-memory above what the limit leaves is lowered to that, and
+    // said (before: a refusal named a limit the user never gave).
+    args.extend(["--max-memory".into(), "64G".into()]);
+    let o = under_ulimit(limit_kib, &args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("--max-memory 64.0 GiB is more than reserving memory allows here"),
+        "{err}"
+    );
 }
 
 /// Under an address-space limit that cannot hold one worker thread's
