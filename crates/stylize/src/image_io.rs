@@ -416,6 +416,15 @@ fn warnings_for(src: Source<'_>, format: ImageFormat, limits: image::Limits) -> 
             path.display()
         ));
     }
+    // A camera's raw file (DNG) is a TIFF whose first image is a small
+    // preview: that is what decodes, the raw picture is not.
+    if format == ImageFormat::Tiff && tiff_is_dng(src) {
+        warnings.push(format!(
+            "{}: a camera raw file (DNG): only its preview image is read, not the raw \
+             picture; for the full picture, convert the raw to a PNG, JPEG or TIFF first",
+            path.display()
+        ));
+    }
     // The JPEG decoder fills a cut-off file's missing part with grey, and
     // says nothing: a photo half copied would be painted half grey.
     if format == ImageFormat::Jpeg && jpeg_ends_early(src) {
@@ -457,6 +466,16 @@ fn tiff_has_pages(src: Source<'_>) -> bool {
         .ok()
         .and_then(|r| tiff::decoder::Decoder::new(r).ok())
         .is_some_and(|d| d.more_images())
+}
+
+/// Whether the TIFF `src` is a DNG (its first directory has the
+/// DNGVersion tag, 50706). A file that cannot be read counts as not one.
+fn tiff_is_dng(src: Source<'_>) -> bool {
+    src.reader()
+        .ok()
+        .and_then(|r| tiff::decoder::Decoder::new(r).ok())
+        .and_then(|mut d| d.find_tag(tiff::tags::Tag::Unknown(50706)).ok().flatten())
+        .is_some()
 }
 
 /// Whether the GIF `src` has more than one frame. Decodes at most the
@@ -1649,6 +1668,25 @@ mod tests {
             .unwrap();
         assert_eq!(load_image(&big).unwrap().to_rgb8(), first);
         assert_eq!(image_size(&big).unwrap(), (16, 8));
+        // A DNG (DNGVersion in its first directory): its preview is read,
+        // and said to be only that.
+        let dng = dir.path().join("photo.dng");
+        {
+            let mut enc = TiffEncoder::new(std::fs::File::create(&dng).unwrap()).unwrap();
+            let mut image = enc.new_image::<RGB8>(16, 8).unwrap();
+            image
+                .encoder()
+                .write_tag(tiff::tags::Tag::Unknown(50706), &[1u8, 4, 0, 0][..])
+                .unwrap();
+            image.write_data(first.as_raw()).unwrap();
+        }
+        let (img, warnings) = load_image_with_warnings(&dng, &ImageLimits::DEFAULT).unwrap();
+        assert_eq!(img.to_rgb8(), first);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("a camera raw file (DNG)"),
+            "{warnings:?}"
+        );
         let one = write("one.tif", std::slice::from_ref(&first));
         let (img, warnings) = load_image_with_warnings(&one, &ImageLimits::DEFAULT).unwrap();
         assert_eq!(img.to_rgb8(), first);
