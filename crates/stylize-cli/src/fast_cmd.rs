@@ -417,7 +417,10 @@ fn check_memory(
     );
     refuse_over_memory(
         &subject,
-        size,
+        (
+            stylize_feedforward::least_longest(content, 16).unwrap_or(16),
+            size,
+        ),
         limit,
         need,
         "scale the image (or the paintings) down",
@@ -426,14 +429,15 @@ fn check_memory(
 
 /// Refuses a run at `size` whose estimated peak memory, `need(size)`
 /// (growing with the size), is over `limit`, saying `subject` ("PHOTO:
-/// painting it at --size N") and the largest `--size` that fits, or,
-/// when none does, `smaller` (what to scale down).
+/// painting it at --size N") and the largest `--size` from `least` (the
+/// least the networks take for the image's shape) that fits, or, when
+/// none does, `smaller` (what to scale down).
 ///
 /// # Errors
 /// [`Error::Parameter`] (`size`) when it does not fit.
 pub fn refuse_over_memory(
     subject: &str,
-    size: u32,
+    (least, size): (u32, u32),
     limit: u64,
     need: impl Fn(u32) -> u64,
     smaller: &str,
@@ -442,12 +446,15 @@ pub fn refuse_over_memory(
     if needed <= limit {
         return Ok(());
     }
-    let advice = match stylize_feedforward::largest_size_within(limit, size, &need) {
+    let advice = match stylize_feedforward::largest_size_within(limit, least, size, &need) {
         Some(fits) => format!("use --size {fits} or less"),
-        None => format!(
-            "even --size 16 needs about {}: {smaller}, or allow more memory",
-            stylize::memory::human(need(16))
-        ),
+        None => {
+            let (least_need, limit) = stylize::memory::human_apart(need(least), limit);
+            format!(
+                "even --size {least} (the least this image takes) needs about {least_need}, \
+                 over {limit}: {smaller}, or allow more memory"
+            )
+        }
     };
     let (needed, limit) = stylize::memory::human_apart(needed, limit);
     Err(Error::parameter(

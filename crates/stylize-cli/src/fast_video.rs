@@ -132,7 +132,8 @@ fn check_memory(
     let styles: Vec<(u32, u32)> = styles.iter().map(|p| (p.width(), p.height())).collect();
     let need = |size: u32| stylize_feedforward::estimate_clip_memory(frame, size, &styles).total;
     let subject = format!("painting {}x{} frames at --size {size}", frame.0, frame.1);
-    refuse_over_memory(&subject, size, limit, need, "scale the clip down")
+    let least = stylize_feedforward::least_longest(frame, 16).unwrap_or(16);
+    refuse_over_memory(&subject, (least, size), limit, need, "scale the clip down")
 }
 
 /// Paints and writes every frame.

@@ -687,7 +687,8 @@ fn runs_over_the_memory_limit_are_refused_with_the_size_that_fits() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("b.png") && err.contains("even --size 16 needs about"),
+        err.contains("b.png")
+            && err.contains("even --size 21 (the least this image takes) needs about"),
         "{err}"
     );
     assert!(err.contains("1 of 2 images failed"), "{err}");
@@ -3033,4 +3034,35 @@ fn a_photos_transparency_is_said_as_image_says_it() {
             }
         }
     }
+}
+
+/// A memory refusal names only sizes the networks take for the photo's
+/// shape: where only a smaller one would fit, it says that even the least
+/// is over (before: "use --size 19 or less", and --size 19 was then
+/// refused as too small for a 128x96 photo).
+#[test]
+fn a_memory_refusal_never_advises_a_size_too_small_for_the_networks() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("wide.png");
+    image::RgbImage::from_pixel(128, 32, image::Rgb([90, 120, 200]))
+        .save(&photo)
+        .unwrap();
+    let least = stylize_feedforward::least_longest((128, 32), 16).unwrap();
+    assert!(least > 16, "{least}");
+    // Enough for the size just under the least, not for the least.
+    let limit = stylize_feedforward::estimate_memory((128, 32), least - 1, &[]).total;
+    let o = fast()
+        .args(["-c", s(&photo), "--builtin", "3", "--size", "512"])
+        .args(["--max-memory", &limit.to_string()])
+        .arg("-o")
+        .arg(dir.path().join("out.png"))
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("even --size {least} (the least this image takes)")),
+        "{err}"
+    );
+    assert!(!err.contains("or less"), "{err}");
 }

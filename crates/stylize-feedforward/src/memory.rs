@@ -92,18 +92,23 @@ pub fn estimate_clip_memory(frame: (u32, u32), size: u32, styles: &[(u32, u32)])
 }
 
 /// The largest working size (longer side), at most `up_to` px and at
-/// least 16 (the least `--size`), at which a run needing `need(size)`
-/// bytes (growing with the size, as [`estimate_memory`]'s total) needs at
-/// most `limit`; `None` when none does (the images at their own size, or
-/// the fixed part, are already over it).
-pub fn largest_size_within(limit: u64, up_to: u32, need: impl Fn(u32) -> u64) -> Option<u32> {
-    const LEAST: u32 = 16;
+/// least `least` (the least the networks take for the image's shape,
+/// [`least_longest`](crate::least_longest)), at which a run needing
+/// `need(size)` bytes (growing with the size, as [`estimate_memory`]'s
+/// total) needs at most `limit`; `None` when none does (the images at
+/// their own size, or the fixed part, are already over it).
+pub fn largest_size_within(
+    limit: u64,
+    least: u32,
+    up_to: u32,
+    need: impl Fn(u32) -> u64,
+) -> Option<u32> {
     let fits = |size: u32| need(size) <= limit;
-    if up_to < LEAST || !fits(LEAST) {
+    if up_to < least || !fits(least) {
         return None;
     }
     // Bisect for the last size that fits.
-    let (mut lo, mut hi) = (LEAST, up_to.saturating_add(1));
+    let (mut lo, mut hi) = (least, up_to.saturating_add(1));
     while hi - lo > 1 {
         let mid = lo + (hi - lo) / 2;
         if fits(mid) {
@@ -142,18 +147,23 @@ mod tests {
         let limit = 1 << 30;
         let need =
             |styles: &'static [(u32, u32)]| move |size| estimate_memory(photo, size, styles).total;
-        let Some(size) = largest_size_within(limit, 8192, need(&[])) else {
+        let Some(size) = largest_size_within(limit, 16, 8192, need(&[])) else {
             panic!("nothing fits 1 GiB");
         };
         assert!(estimate_memory(photo, size, &[]).total <= limit);
         assert!(estimate_memory(photo, size + 1, &[]).total > limit);
+        // Never under the least asked for (the networks' least for the
+        // photo's shape): a limit that only a smaller size meets is none.
+        let tiny = estimate_memory(photo, 20, &[]).total;
+        assert_eq!(largest_size_within(tiny, 16, 8192, need(&[])), Some(20));
+        assert_eq!(largest_size_within(tiny, 24, 8192, need(&[])), None);
         // Capped at the size asked for, when that fits.
-        assert_eq!(largest_size_within(limit, 512, need(&[])), Some(512));
+        assert_eq!(largest_size_within(limit, 16, 512, need(&[])), Some(512));
         // Nothing fits when the photo at its own size is over the limit,
         // or a painting.
-        assert_eq!(largest_size_within(64 << 20, 8192, need(&[])), None);
+        assert_eq!(largest_size_within(64 << 20, 16, 8192, need(&[])), None);
         assert_eq!(
-            largest_size_within(limit, 512, need(&[(20000, 20000)])),
+            largest_size_within(limit, 16, 512, need(&[(20000, 20000)])),
             None
         );
         // A clip holds more a working pixel, and each painting scaled back

@@ -250,31 +250,42 @@ fn check_memory(
 ) -> ApiResult<(u64, Option<String>)> {
     if settings.method == MethodName::Fast {
         let side = settings.size;
-        let estimate = if clip {
-            stylize_feedforward::estimate_clip_memory(content, side, styles)
-        } else {
-            stylize_feedforward::estimate_memory(content, side, styles)
+        let estimate = |side: u32| {
+            if clip {
+                stylize_feedforward::estimate_clip_memory(content, side, styles)
+            } else {
+                stylize_feedforward::estimate_memory(content, side, styles)
+            }
         };
         // A sheet holds its tiles beside the network's run on one.
-        let sheet = settings.sheet.then(|| {
-            let tile = stylize_feedforward::longest_size(content, side);
-            stylize_feedforward::sheet_bytes(tile, crate::settings::sheet_tiles(styles.len()))
-        });
-        let need = estimate.total.saturating_add(sheet.unwrap_or(0));
-        let refusal = app.config.max_memory.filter(|limit| need > *limit).map(|limit| {
-            // A smaller working size helps only when the images' own size
-            // is not already over the limit.
-            let advice = if estimate.at_own_size > limit {
-                "scale the images down before uploading them"
-            } else {
-                "choose a smaller size"
-            };
-            format!(
-                "the fast network at {side} px needs about {}, over this server's limit of {}: {advice}",
-                stylize::memory::human(need),
-                stylize::memory::human(limit)
+        let need_at = |side: u32| {
+            let sheet = settings.sheet.then(|| {
+                let tile = stylize_feedforward::longest_size(content, side);
+                stylize_feedforward::sheet_bytes(tile, crate::settings::sheet_tiles(styles.len()))
+            });
+            estimate(side).total.saturating_add(sheet.unwrap_or(0))
+        };
+        let need = need_at(side);
+        let refusal = app
+            .config
+            .max_memory
+            .filter(|limit| need > *limit)
+            .map(|limit| {
+                // The largest size that fits, from the least the networks take
+                // for the photo's shape; none where the images' own size is
+                // already over the limit.
+                let least = stylize_feedforward::least_longest(content, 16).unwrap_or(16);
+                let advice =
+                    match stylize_feedforward::largest_size_within(limit, least, side, need_at) {
+                        Some(fits) => format!("a size of {fits} fits"),
+                        None => "scale the images down before uploading them".to_string(),
+                    };
+                let (need, limit) = stylize::memory::human_apart(need, limit);
+                format!(
+                "the fast network at {side} px needs about {need}, over this server's limit of \
+                 {limit}: {advice}"
             )
-        });
+            });
         return Ok((need, refusal));
     }
     // A clip's frames are painted as `stylize video` paints them, with

@@ -805,7 +805,26 @@ async fn estimate_and_memory_refusal() {
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(error_of(&v).contains("choose a smaller size"), "{v}");
+    // The largest size that fits is named (before: "choose a smaller
+    // size"), and it does fit (the bundled painting is 512x320).
+    let said = error_of(&v);
+    let fits: u32 = said
+        .split("a size of ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no size named: {said}"));
+    assert!(fits < 1024, "{said}");
+    for (size, fit) in [(fits, true), (fits + 1, false)] {
+        let (_, v) = json(
+            &app,
+            estimate(&format!(
+                r#"{{"settings":{{"method":"fast","size":{size}}},"content":[96,64],"styles":[[512,320]],"clip":true}}"#
+            )),
+        )
+        .await;
+        assert_eq!(v["fits"], fit, "{size}: {v}");
+    }
 }
 
 /// An optimiser job's command names the threads the server paints on

@@ -298,7 +298,12 @@ pub fn human_apart(a: u64, b: u64) -> (String, String) {
             format!("{n} bytes")
         }
     };
-    (precise(a), precise(b))
+    let (x, y) = (precise(a), precise(b));
+    if x != y {
+        return (x, y);
+    }
+    // Closer still: the bytes themselves.
+    (format!("{a} bytes"), format!("{b} bytes"))
 }
 
 /// Memory this process may use: the machine's, or a container's cgroup
@@ -514,6 +519,11 @@ mod tests {
         assert_eq!(
             human_apart(405_504, 405_000),
             ("405504 bytes".to_string(), "405000 bytes".to_string())
+        );
+        // Alike even with more digits: the bytes.
+        assert_eq!(
+            human_apart(203_546_624, 203_546_623),
+            ("203546624 bytes".to_string(), "203546623 bytes".to_string())
         );
     }
 
