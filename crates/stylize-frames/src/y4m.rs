@@ -332,9 +332,27 @@ impl<R: BufRead> Y4mReader<R> {
 
     /// The next frame, the end, or the end inside a frame.
     fn read(&mut self) -> Result<FrameRead> {
-        let Some(line) = read_line(&mut self.reader, &self.path, "FRAME")? else {
+        let mut line = Vec::new();
+        (&mut self.reader)
+            .take(MAX_LINE)
+            .read_until(b'\n', &mut line)
+            .map_err(FramesError::io("reading", &self.path))?;
+        if line.is_empty() {
             return Ok(FrameRead::End);
-        };
+        }
+        if line.pop() != Some(b'\n') {
+            // Cut within the frame's own line (`FRA`, `FRAME Ixx`): the
+            // end inside a frame, as a cut within its pixels is.
+            let cut = line.len() < MAX_LINE as usize
+                && (b"FRAME".starts_with(&line) || line.starts_with(b"FRAME"));
+            if cut {
+                return Ok(FrameRead::Truncated);
+            }
+            return Err(FramesError::y4m(
+                &self.path,
+                format!("FRAME line is truncated or longer than {MAX_LINE} bytes"),
+            ));
+        }
         if !line.starts_with(b"FRAME") {
             return Err(FramesError::y4m(&self.path, "expected a `FRAME` line"));
         }

@@ -150,6 +150,33 @@ fn a_y4m_cut_inside_a_frame_ends_at_its_last_whole_frame() {
     assert!(lumas[0] < lumas[1] && lumas[1] < lumas[2], "{lumas:?}");
     // And stays ended.
     assert!(source.next_frame().unwrap().is_none());
+    // Cut within the next frame's own line (`FRA`, `FRAME I`): the same
+    // (before: an error, after every frame before it was painted).
+    let whole = bytes.len() - 26;
+    for tail in [&b"FRA"[..], b"FRAME Ip"] {
+        let mut cut = bytes[..whole].to_vec();
+        cut.extend(tail);
+        std::fs::write(&path, &cut).unwrap();
+        let mut source = open_source(&path, &SourceOptions::default()).unwrap();
+        let mut count = 0;
+        while source.next_frame().unwrap().is_some() {
+            count += 1;
+        }
+        assert_eq!(count, 3, "{:?}", String::from_utf8_lossy(tail));
+    }
+    // Not a frame's line: still an error.
+    let mut other = bytes[..whole].to_vec();
+    other.extend(b"JUNK");
+    std::fs::write(&path, &other).unwrap();
+    let mut source = open_source(&path, &SourceOptions::default()).unwrap();
+    let mut result = Ok(None);
+    for _ in 0..4 {
+        result = source.next_frame();
+        if !matches!(result, Ok(Some(_))) {
+            break;
+        }
+    }
+    assert!(result.is_err(), "JUNK at the end read as the end");
 }
 
 /// A source's warnings reach the caller's hook (a web server's job) as
