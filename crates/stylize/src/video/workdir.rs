@@ -28,7 +28,7 @@ use crate::output_file::{is_output_temporary, sweep_output_temporaries, OUTPUT_P
 
 const MANIFEST: &str = "manifest.json";
 /// The largest final cost a frame record may hold ([`WorkDir::load`]).
-const MAX_COST: f64 = 1e20;
+const MAX_COST: f64 = 1e32;
 const LOCK: &str = "lock";
 
 /// A video run's work folder (see the module docs).
@@ -414,10 +414,11 @@ impl WorkDir {
         };
         // The record's cost weighs the next frame's temporal cost
         // (`temporal_weight` times it, then in single precision, where
-        // 1e38 overflows): a negative one, or one past 1e20 (the presets'
-        // final costs are under 1e10; only weights far from theirs give
-        // more, and such a frame is then painted again rather than
-        // continued), is taken as a damaged or edited record.
+        // 1e38 overflows): a negative one, or one past 1e32 (the presets'
+        // final costs are under 1e10; `--beta 3e16` gives 3e21, which a
+        // run continues from: before, past 1e20 was refused, and such a
+        // run's frames were all painted again), is taken as a damaged or
+        // edited record.
         let cost = v["cost"]
             .as_f64()
             .filter(|c| (0.0..=MAX_COST).contains(c))
@@ -971,6 +972,10 @@ mod tests {
         // next frame's temporal cost), kept aside to restore.
         let record = dir.join(frame_name("state", 1, "json"));
         let kept = std::fs::read(&record).unwrap();
+        // A large cost a run with far-off weights gives is continued from.
+        std::fs::write(&record, r#"{"cost":2.93e21,"fresh":true,"source":null}"#).unwrap();
+        let s = w.resume(0, (4, 3), &source, &digest).unwrap().unwrap();
+        assert_eq!(s.cost, 2.93e21);
         for cost in ["1e308", "1e38", "-1", "null"] {
             std::fs::write(
                 &record,
