@@ -300,35 +300,45 @@ impl Planner {
                 )
                 .max(photo.saturating_add(paintings));
             let fixed = floor.saturating_sub(photo).saturating_sub(paintings);
-            if paintings >= photo && paintings >= fixed {
+            // What to scale down is what brings the run under the limit,
+            // not merely its largest share (before: "the largest part of it
+            // the network's weights", with no advice, where smaller
+            // paintings would have fitted).
+            let fits_without = |share: u64| floor.saturating_sub(share) <= limit;
+            let largest_painting = styles
+                .iter()
+                .max_by_key(|&&(w, h)| u64::from(w) * u64::from(h))
+                .map_or_else(String::new, |(w, h)| format!("{w}x{h}"));
+            let the_photo = format!(
+                "the result's buffers at the photo's own size, {}x{} px, take about {}",
+                content.0,
+                content.1,
+                memory::human(photo)
+            );
+            let the_paintings = format!(
+                "the paintings, held at their own size through the run (the largest, \
+                 {largest_painting} px), take about {}",
+                memory::human(paintings)
+            );
+            let head = format!(
+                "no size fits: the smallest run ({smallest} px) needs about {}",
+                memory::human(floor)
+            );
+            if fixed > limit {
                 format!(
-                    "no size fits: the smallest run ({smallest} px) needs about {}, \
-                     the largest part of it the paintings, held at their own size through the run \
-                     (the largest, {} px; about {} together); scale the paintings down",
-                    memory::human(floor),
-                    styles
-                        .iter()
-                        .max_by_key(|&&(w, h)| u64::from(w) * u64::from(h))
-                        .map_or_else(String::new, |(w, h)| format!("{w}x{h}")),
-                    memory::human(paintings)
+                    "{head}, of which the network's weights and the buffers every run has, \
+                     whatever the pictures, take about {}: allow more memory",
+                    memory::human(fixed)
                 )
-            } else if photo >= fixed {
-                format!(
-                    "no size fits: the smallest run ({smallest} px) needs about {}, \
-                     the largest part of it the result's buffers at the photo's own size, \
-                     {}x{} px (about {}); scale the photo down",
-                    memory::human(floor),
-                    content.0,
-                    content.1,
-                    memory::human(photo)
-                )
+            } else if paintings > 0
+                && fits_without(paintings)
+                && (paintings >= photo || !fits_without(photo))
+            {
+                format!("{head}; {the_paintings}: scale the paintings down")
+            } else if fits_without(photo) {
+                format!("{head}; {the_photo}: scale the photo down")
             } else {
-                format!(
-                    "no size fits: the smallest run ({smallest} px) needs about {}, \
-                     the largest part of it the network's weights and the buffers every run \
-                     has",
-                    memory::human(floor)
-                )
+                format!("{head}; {the_paintings}, and {the_photo}: scale both down")
             }
         };
         let (need, limit) = memory::human_apart(need, limit);
@@ -657,9 +667,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("the largest part of it the paintings")
-                && err.contains("(the largest, 16000x16000 px;")
+            err.contains("the paintings, held at their own size through the run")
+                && err.contains("(the largest, 16000x16000 px)")
                 && err.contains("scale the paintings down"),
+            "{err}"
+        );
+        // A painting smaller than the weights and buffers every run has,
+        // but what puts the run over: it is what to scale down.
+        let limit = estimate(&[(64, 64)]) + (1 << 20);
+        let err = planner()
+            .plan_sizes(
+                photo,
+                &[(3000, 3000)],
+                &config.clone().with_max_memory(Some(limit)),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("scale the paintings down") && err.contains("(the largest, 3000x3000 px)"),
             "{err}"
         );
     }
@@ -677,7 +702,9 @@ mod tests {
             .to_string();
         assert!(
             err.contains("no size fits: the smallest run (")
-                && err.contains("the largest part of it the network's weights"),
+                && err.contains("the network's weights and the buffers every run has")
+                && err.contains("allow more memory")
+                && !err.contains("scale"),
             "{err}"
         );
     }
