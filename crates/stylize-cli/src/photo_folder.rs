@@ -242,8 +242,13 @@ fn list(
         ));
     }
     // A folder to be made, named like an image: the user most likely
-    // meant a file, which a folder of photos cannot give.
-    if !output.exists() && output_format(output).is_ok() {
+    // meant a file, which a folder of photos cannot give (unless the name
+    // ends with a `/`, which says a folder is meant).
+    let said_folder = output
+        .as_os_str()
+        .to_string_lossy()
+        .ends_with(std::path::is_separator);
+    if !output.exists() && output_format(output).is_ok() && !said_folder {
         return Err(Error::parameter(
             "output",
             format!(

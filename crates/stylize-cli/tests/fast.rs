@@ -2199,6 +2199,16 @@ fn a_recursive_run_paints_the_subfolders_into_the_same_subfolders() {
         stderr(&o)
     );
     assert_eq!(std::fs::read_dir(&blocked).unwrap().count(), 1);
+    // A folder named like an image but written with a trailing `/` is
+    // taken as the folder meant (before: refused as if a file was meant).
+    let slashed = dir.path().join("paintings.png");
+    let o = fast()
+        .args(["-c", s(&only), "-r", "--builtin", "3", "--size", "64", "-o"])
+        .arg(format!("{}/", slashed.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(slashed.join("sub/a.jpg").is_file(), "{}", stderr(&o));
     // --recursive with a --content that is not there: only that is said.
     let o = fast()
         .args([
