@@ -50,6 +50,7 @@ pub(crate) fn same_rate(a: f64, b: f64) -> bool {
 
 /// Which input frames are painted: `--frames A..B`, then `--fps` below the
 /// input's rate keeps frames evenly.
+#[derive(Debug, Clone)]
 pub(crate) struct Selection {
     first: usize,
     last: Option<usize>,
@@ -100,6 +101,25 @@ impl Selection {
         } else {
             ((m - 1) as f64 / self.step).floor() as usize + 1
         }
+    }
+
+    /// The input's frame number (from 1, as `--frames` counts) of the
+    /// painted frame `j` (from 0); `None` where every input frame is
+    /// painted from the first, so the two numbers are one.
+    pub(crate) fn input_number(&self, j: usize) -> Option<usize> {
+        if self.first == 1 && self.step == 1.0 {
+            return None;
+        }
+        // The `j`-th kept frame: the least `k` at which `floor(k / step)`
+        // reaches `j` (as `keeps` takes them).
+        let mut k = ((j as f64) * self.step).floor() as usize;
+        while k > 0 && ((k - 1) as f64 / self.step).floor() >= j as f64 {
+            k -= 1;
+        }
+        while ((k as f64) / self.step).floor() < j as f64 {
+            k += 1;
+        }
+        Some(self.first + k)
     }
 
     fn past_end(&self, i: usize) -> bool {
@@ -250,6 +270,23 @@ mod tests {
         let (n, d) = fps_rational(std::f64::consts::PI);
         assert!((f64::from(n) / f64::from(d) / std::f64::consts::PI - 1.0).abs() < 1e-9);
         assert!(d <= 1_000_000, "{n}/{d}");
+    }
+
+    /// A painted frame's input number is the one `keeps` took.
+    #[test]
+    fn painted_frames_know_their_input_numbers() {
+        assert_eq!(Selection::new(None, Some(25.0), None).input_number(3), None);
+        for (frames, i, o) in [
+            (Some((3, None)), 25.0, 25.0),
+            (None, 30.0, 12.0),
+            (Some((5, Some(90))), 30000.0 / 1001.0, 10.0),
+        ] {
+            let s = Selection::new(frames, Some(i), Some(o));
+            let kept: Vec<usize> = (0..100).filter(|&k| s.keeps(k)).map(|k| k + 1).collect();
+            for (j, &n) in kept.iter().enumerate() {
+                assert_eq!(s.input_number(j), Some(n), "{frames:?} {i} {o}: {j}");
+            }
+        }
     }
 
     /// The count without visiting the frames is the count of `keeps`,

@@ -481,7 +481,8 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         config.loop_frames > 0,
         interrupt.clone(),
     )
-    .with_plain_lines(!quiet && !show);
+    .with_plain_lines(!quiet && !show)
+    .with_selection(&selection);
     let start = Instant::now();
     let mut frames = Frames::new(source, &selection, &cli.input);
     let summary = match stylize_video(
@@ -887,6 +888,10 @@ struct VideoProgress {
     /// Whether the ETA has dropped the run's set-up (the first
     /// iteration's time, with the style targets computed in it).
     eta_reset: bool,
+    /// Which input frames are painted, where `--frames` or `--fps` make
+    /// a painted frame's number another than its input's (for the log's
+    /// scene cuts).
+    selection: Option<Selection>,
 }
 
 /// The sink of the painted clip, at `out_fps` (the input's `in_fps` when
@@ -1056,7 +1061,15 @@ impl VideoProgress {
             loop_planned,
             length,
             eta_reset: false,
+            selection: None,
         }
+    }
+
+    /// Names each painted frame's input number too where `selection`
+    /// makes it another (`--frames 3..`, `--fps` below the input's).
+    fn with_selection(mut self, selection: &Selection) -> Self {
+        self.selection = Some(selection.clone());
+        self
     }
 
     /// Plain progress lines when there is no bar (`on`: not quiet, and
@@ -1110,8 +1123,13 @@ impl VideoObserver for VideoProgress {
 
     fn frame_started(&mut self, info: &FrameInfo) {
         if info.fresh && info.consistent.is_some() {
+            let input = self
+                .selection
+                .as_ref()
+                .and_then(|s| s.input_number(info.index))
+                .map_or(String::new(), |n| format!(" (input frame {n})"));
             log::info!(
-                "frame {}: scene cut ({:.0}% consistent), starting fresh",
+                "frame {}{input}: scene cut ({:.0}% consistent), starting fresh",
                 info.index + 1,
                 100.0 * info.consistent.unwrap_or(0.0)
             );

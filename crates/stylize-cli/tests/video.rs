@@ -1862,3 +1862,42 @@ fn a_grey_mask_mixes_each_frame_once_the_loops_too() {
         );
     }
 }
+
+/// With `--frames 4..`, a scene cut is logged with the painted frame's
+/// number and the input's, which `--frames` counts (before: the painted
+/// number alone, 3 for the cut at input frame 6).
+#[test]
+fn a_scene_cut_is_logged_with_its_input_frame_number() {
+    let Some(weights) = common::hed_weights("a_scene_cut_is_logged_with_its_input_frame_number")
+    else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("cut");
+    write_clip(&clip, 5);
+    // Frames 6 to 8: another picture, the cut before 6.
+    let other = image::open(common::asset("udnie.jpg"))
+        .unwrap()
+        .resize_exact(120, 80, image::imageops::FilterType::Triangle);
+    for k in 5..8u32 {
+        other
+            .crop_imm(10 + 2 * k, 16, 64, 48)
+            .save(clip.join(format!("f{}.png", k + 1)))
+            .unwrap();
+    }
+    let out = d.path().join("out");
+    let args: Vec<String> = args(&clip, &out, &weights)
+        .into_iter()
+        .filter(|a| a != "-q")
+        .map(|a| if a == "15" { "2".to_string() } else { a })
+        .collect();
+    let o = stylize()
+        .env("STYLIZE_LOG", "info")
+        .args(&args)
+        .args(["--frames", "4..7", "--frame-iterations", "1"])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("frame 3 (input frame 6): scene cut"), "{err}");
+}
