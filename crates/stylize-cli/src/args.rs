@@ -233,7 +233,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SIZE", value_parser = memory_size, default_value = "4G")]
     pub max_queued_memory: u64,
 
-    /// Most frames of a video job; a longer clip is refused.
+    /// Most frames of a video job: a clip whose header gives a longer
+    /// length is refused; one of unknown length (a WebM, a stream) is cut
+    /// to its first N frames, with a warning on the job.
     #[arg(long, value_name = "N", default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_video_frames: u32,
 
@@ -566,7 +568,7 @@ fn non_negative(s: &str) -> Result<f32, String> {
     let v: f32 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
     if v.is_finite() && v >= 0.0 {
         Ok(v)
-    } else if v.is_infinite() && s.trim().parse::<f64>().is_ok_and(f64::is_finite) {
+    } else if v == f32::INFINITY && s.trim().parse::<f64>().is_ok_and(f64::is_finite) {
         // Finite, but past what an f32 holds.
         Err(format!("{s} is too large (at most {:e})", f32::MAX))
     } else {
@@ -597,6 +599,9 @@ fn positive(s: &str) -> Result<f32, String> {
         Err(format!("{s} must be > 0"))
     }
 }
+
+/// The largest `fast --size`: advice never names a larger one.
+pub const FAST_MAX_SIZE: u32 = 8192;
 
 /// A frame rate: above 0, at most 1000 fps (what the outputs take).
 fn frame_rate(s: &str) -> Result<f64, String> {
@@ -909,7 +914,7 @@ pub struct FastArgs {
 
     /// The output's longer side in pixels (default 512; 256 per tile with
     /// --sheet).
-    #[arg(long, value_name = "PX", value_parser = clap::value_parser!(u32).range(16..=8192))]
+    #[arg(long, value_name = "PX", value_parser = clap::value_parser!(u32).range(16..=FAST_MAX_SIZE as i64))]
     pub size: Option<u32>,
 
     /// The square the style network sees the painting at; larger gives
@@ -982,6 +987,9 @@ mod tests {
     fn numbers_past_f32_are_too_large_not_infinite() {
         assert!(non_negative("1e40").unwrap_err().contains("too large"));
         assert!(positive("1e40").unwrap_err().contains("too large"));
+        // A large negative number is refused for its sign, not its size.
+        assert!(non_negative("-1e40").unwrap_err().contains(">= 0"));
+        assert!(positive("-1e40").unwrap_err().contains("> 0"));
         assert!(non_negative("-1")
             .unwrap_err()
             .contains("finite number >= 0"));

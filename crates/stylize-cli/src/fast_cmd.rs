@@ -418,7 +418,8 @@ fn check_memory(
     refuse_over_memory(
         &subject,
         (
-            stylize_feedforward::least_longest(content, 16).unwrap_or(16),
+            stylize_feedforward::least_longest(content, 16, crate::args::FAST_MAX_SIZE)
+                .unwrap_or(16),
             size,
         ),
         limit,
@@ -482,7 +483,7 @@ fn check_working_size(
     if w.min(h) >= MIN_SIDE {
         return Ok(());
     }
-    let advice = match stylize_feedforward::least_longest(own, size) {
+    let advice = match stylize_feedforward::least_longest(own, size, crate::args::FAST_MAX_SIZE) {
         Some(needed) => format!("use --size {needed} or more"),
         None => "it is too narrow at any --size".to_string(),
     };
@@ -636,7 +637,7 @@ pub fn initial_image(
     // made a little larger and scaled down with the rest.
     let own = (content.width(), content.height());
     let (w, h) = stylize::working_size(own.0, own.1, config.size);
-    let longest = stylize_feedforward::least_longest(own, w.max(h)).ok_or_else(|| {
+    let longest = stylize_feedforward::least_longest(own, w.max(h), 16384).ok_or_else(|| {
         Error::parameter(
             "init",
             format!(

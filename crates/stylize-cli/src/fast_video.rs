@@ -132,7 +132,7 @@ fn check_memory(
     let styles: Vec<(u32, u32)> = styles.iter().map(|p| (p.width(), p.height())).collect();
     let need = |size: u32| stylize_feedforward::estimate_clip_memory(frame, size, &styles).total;
     let subject = format!("painting {}x{} frames at --size {size}", frame.0, frame.1);
-    let least = stylize_feedforward::least_longest(frame, 16).unwrap_or(16);
+    let least = stylize_feedforward::least_longest(frame, 16, 16384).unwrap_or(16);
     refuse_over_memory(&subject, (least, size), limit, need, "scale the clip down")
 }
 
@@ -263,7 +263,7 @@ pub fn run(
         let work = fast.install(|| resize_longest_image(&frame, size));
         let (ww, wh) = work.dimensions();
         if ww.min(wh) < stylize_feedforward::MIN_SIDE {
-            let advice = match stylize_feedforward::least_longest((fw, fh), size) {
+            let advice = match stylize_feedforward::least_longest((fw, fh), size, 16384) {
                 Some(needed) => format!("use --size {needed} or more"),
                 None => "they are too narrow at any --size".to_string(),
             };

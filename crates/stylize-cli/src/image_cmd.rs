@@ -216,6 +216,14 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         );
     }
     if let Some(dir) = &cli.dump {
+        // A folder: `-` would be made as one (before: it was).
+        if dir.as_os_str() == "-" {
+            return Err(Error::parameter(
+                "dump",
+                "-: a dump is a folder of files, not standard output: name a folder",
+            )
+            .into());
+        }
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     config.validate()?;

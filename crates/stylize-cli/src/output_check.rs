@@ -117,7 +117,13 @@ fn refuse_program_files<P: AsRef<Path>>(
 /// # Errors
 /// [`Error::Io`] naming the folder and what is wrong with it.
 pub fn check_output_dir(output: &Path) -> Result<(), Error> {
-    refuse_standard_output(output)?;
+    // (The main outputs are refused first with what they take instead.)
+    if output.as_os_str() == "-" {
+        return Err(Error::io(
+            output,
+            std::io::Error::other("standard output cannot take this output: name a file"),
+        ));
+    }
     // This process's own standard output or error: whatever the shell
     // connected, written through it.
     if stylize::OutputFile::is_own_standard_stream(output) {

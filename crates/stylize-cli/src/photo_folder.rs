@@ -232,7 +232,10 @@ fn list(
     overwrite: bool,
     recursive: bool,
 ) -> Result<(Vec<(PathBuf, PathBuf)>, usize), Error> {
-    if output.is_file() {
+    // Looked at without a trailing `/` (`out.png/` where `out.png` is a
+    // file: the system says "not a folder", not that the file is there).
+    let bare: PathBuf = output.components().collect();
+    if bare.is_file() {
         return Err(Error::parameter(
             "output",
             format!(
@@ -248,7 +251,7 @@ fn list(
         .as_os_str()
         .to_string_lossy()
         .ends_with(std::path::is_separator);
-    if !output.exists() && output_format(output).is_ok() && !said_folder {
+    if !bare.exists() && output_format(output).is_ok() && !said_folder {
         return Err(Error::parameter(
             "output",
             format!(

@@ -125,6 +125,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             return Err(Error::io(&cli.output, std::io::Error::other(why)).into());
         }
     }
+    crate::output_check::refuse_standard_output(&cli.output)?;
     check_output_dir(&cli.output)?;
     // The longest name made beside it (the optimiser's work folder's; the
     // network makes none): one the file system cannot hold is found out
@@ -909,9 +910,10 @@ pub(crate) fn clip_sink(
     base: SinkOptions,
     interrupt: &Interrupt,
 ) -> Result<Box<dyn stylize_frames::FrameSink>, stylize_frames::FramesError> {
-    // Every frame kept, at the input's rate (`--fps` at that rate as
-    // printed is the input's: see `run`).
-    let in_time = cli.frames.is_none_or(|f| f == (1, None)) && out_fps == in_fps;
+    // Every frame from the first kept, at the input's rate (`--fps` at
+    // that rate as printed is the input's: see `run`); the sound is cut
+    // where the frames end (`--frames ..B`).
+    let in_time = cli.frames.is_none_or(|(first, _)| first == 1) && out_fps == in_fps;
     // A sound left out is said where there is one (the sink says, with
     // -v, the sound it copies).
     if takes_audio(&cli.output)
@@ -921,8 +923,8 @@ pub(crate) fn clip_sink(
         && stylize_frames::probe(&cli.input, &base.ffmpeg).is_ok_and(|p| p.has_audio())
     {
         log::warn!(
-            "{}: its sound is not copied: with --frames or --fps the frames are no longer in \
-             time with it",
+            "{}: its sound is not copied: with --frames from a later frame, or --fps, the \
+             frames are no longer in time with it",
             cli.input.display()
         );
     }

@@ -1247,6 +1247,12 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
             args: s(&["--output", "-"]),
             expect: "standard output cannot take this output",
         },
+        // A dump is a folder: `-` is not made as one.
+        Case {
+            name: "a dump to standard output",
+            args: s(&["--dump", "-"]),
+            expect: "a dump is a folder of files, not standard output",
+        },
         Case {
             name: "missing output folder",
             args: vec!["--output".into(), p(&d.join("no/such/dir/out.png"))],

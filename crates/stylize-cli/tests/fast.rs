@@ -2209,6 +2209,21 @@ fn a_recursive_run_paints_the_subfolders_into_the_same_subfolders() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(slashed.join("sub/a.jpg").is_file(), "{}", stderr(&o));
+    // Where a file has that name, `NAME/` is refused as the file it is
+    // (before: "File exists" from the system, after the models loaded).
+    let file = dir.path().join("taken.png");
+    std::fs::write(&file, b"x").unwrap();
+    let o = fast()
+        .args(["-c", s(&only), "-r", "--builtin", "3", "-o"])
+        .arg(format!("{}/", file.display()))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("is a file; with a folder as --content"),
+        "{}",
+        stderr(&o)
+    );
     // --recursive with a --content that is not there: only that is said.
     let o = fast()
         .args([
@@ -2609,11 +2624,15 @@ fn a_clip_cut_short_is_said_and_frames_past_its_end_too() {
         String::from_utf8_lossy(&o.stdout).trim().to_string()
     };
     // `--fps 30` is the clip's rate too (said), and `--frames 1..` every
-    // frame: both keep the sound, at the clip's exact 30000/1001.
+    // frame: both keep the sound, at the clip's exact 30000/1001; so does
+    // `--frames ..3`, from the first frame (the sound cut to the frames;
+    // before: dropped), but not `--frames 2..`.
     for (args, sound, note) in [
         (["--fps", "29.97"], true, false),
         (["--fps", "30"], true, true),
         (["--frames", "1.."], true, false),
+        (["--frames", "..3"], true, false),
+        (["--frames", "2.."], false, false),
         (["--fps", "15"], false, false),
     ] {
         let o = fast_video(&ntsc, &style)
@@ -3057,7 +3076,7 @@ fn a_memory_refusal_never_advises_a_size_too_small_for_the_networks() {
     image::RgbImage::from_pixel(128, 32, image::Rgb([90, 120, 200]))
         .save(&photo)
         .unwrap();
-    let least = stylize_feedforward::least_longest((128, 32), 16).unwrap();
+    let least = stylize_feedforward::least_longest((128, 32), 16, 8192).unwrap();
     assert!(least > 16, "{least}");
     // Enough for the size just under the least, not for the least.
     let limit = stylize_feedforward::estimate_memory((128, 32), least - 1, &[]).total;
@@ -3075,4 +3094,24 @@ fn a_memory_refusal_never_advises_a_size_too_small_for_the_networks() {
         "{err}"
     );
     assert!(!err.contains("or less"), "{err}");
+}
+
+/// A photo so narrow that only a `--size` past the largest taken (8192)
+/// would give 16 px on its short side is said to be too narrow at any
+/// size (before: "use --size 9300 or more", which --size then refused).
+#[test]
+fn a_photo_too_narrow_for_any_size_is_said_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("narrow.png");
+    image::RgbImage::from_pixel(6000, 10, image::Rgb([120, 50, 200]))
+        .save(&photo)
+        .unwrap();
+    let o = fast()
+        .args(["-c", s(&photo), "--builtin", "0", "-o"])
+        .arg(dir.path().join("out.png"))
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("it is too narrow at any --size"), "{err}");
 }

@@ -124,11 +124,12 @@ pub fn longest_size((w, h): (u32, u32), longest: u32) -> (u32, u32) {
     (side(w), side(h))
 }
 
-/// The least longer side, from `from` up to 16384, at which a `(w, h)`
+/// The least longer side, from `from` up to `up_to` (the largest size the
+/// caller takes: a size past it cannot be advised), at which a `(w, h)`
 /// image scaled by [`resize_longest`] has both sides at least
 /// [`MIN_SIDE`](crate::MIN_SIDE); `None` when there is none.
-pub fn least_longest((w, h): (u32, u32), from: u32) -> Option<u32> {
-    (from..=16384).find(|&s| {
+pub fn least_longest((w, h): (u32, u32), from: u32, up_to: u32) -> Option<u32> {
+    (from..=up_to).find(|&s| {
         let (a, b) = longest_size((w, h), s);
         a.min(b) >= crate::MIN_SIDE
     })
@@ -166,14 +167,16 @@ mod tests {
                 resize_longest(&img, 96).dimensions(),
                 longest_size((w, h), 96)
             );
-            let least = least_longest((w, h), 16).unwrap();
+            let least = least_longest((w, h), 16, 16384).unwrap();
             let (a, b) = longest_size((w, h), least);
             assert!(a.min(b) >= crate::MIN_SIDE, "{w}x{h} at {least}");
             let (a, b) = longest_size((w, h), least - 1);
             assert!(a.min(b) < crate::MIN_SIDE, "{w}x{h} at {}", least - 1);
         }
-        assert_eq!(least_longest((1000, 20), 64), Some(775));
-        assert_eq!(least_longest((16384, 1), 16), None);
+        assert_eq!(least_longest((1000, 20), 64, 16384), Some(775));
+        // Past the caller's largest size: none.
+        assert_eq!(least_longest((1000, 20), 64, 774), None);
+        assert_eq!(least_longest((16384, 1), 16, 16384), None);
     }
 
     /// Read from the decoded image a row at a time, the same values as

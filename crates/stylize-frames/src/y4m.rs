@@ -340,11 +340,12 @@ impl<R: BufRead> Y4mReader<R> {
         if line.is_empty() {
             return Ok(FrameRead::End);
         }
-        if line.pop() != Some(b'\n') {
+        if line.last() != Some(&b'\n') {
             // Cut within the frame's own line (`FRA`, `FRAME Ixx`): the
-            // end inside a frame, as a cut within its pixels is.
+            // end inside a frame, as a cut within its pixels is. (Not a
+            // line the limit cut, nor one that is no frame's.)
             let cut = line.len() < MAX_LINE as usize
-                && (b"FRAME".starts_with(&line) || line.starts_with(b"FRAME"));
+                && (b"FRAME".starts_with(&line) || line.starts_with(b"FRAME "));
             if cut {
                 return Ok(FrameRead::Truncated);
             }
@@ -353,6 +354,7 @@ impl<R: BufRead> Y4mReader<R> {
                 format!("FRAME line is truncated or longer than {MAX_LINE} bytes"),
             ));
         }
+        line.pop();
         if !line.starts_with(b"FRAME") {
             return Err(FramesError::y4m(&self.path, "expected a `FRAME` line"));
         }

@@ -274,11 +274,23 @@ fn check_memory(
                 // The largest size that fits, from the least the networks take
                 // for the photo's shape; none where the images' own size is
                 // already over the limit.
-                let least = stylize_feedforward::least_longest(content, 16).unwrap_or(16);
+                let least =
+                    stylize_feedforward::least_longest(content, 16, crate::settings::SIZE_RANGE.1)
+                        .unwrap_or(16);
                 let advice =
                     match stylize_feedforward::largest_size_within(limit, least, side, need_at) {
                         Some(fits) => format!("a size of {fits} fits"),
-                        None => "scale the images down before uploading them".to_string(),
+                        // Where the least run of all (tiny images at the
+                        // least size) fits, smaller images help; else
+                        // nothing the page can change.
+                        None if stylize_feedforward::estimate_memory((16, 16), 16, &[]).total
+                            <= limit =>
+                        {
+                            "scale the images down before uploading them".to_string()
+                        }
+                        None => "this server's limit (its --max-memory) is below what the fast \
+                                 network needs at any size"
+                            .to_string(),
                     };
                 let (need, limit) = stylize::memory::human_apart(need, limit);
                 format!(
@@ -349,7 +361,11 @@ fn fast_too_small(
     };
     let (a, b) = stylize_feedforward::longest_size((w, h), settings.size);
     (a.min(b) < min).then(|| {
-        let advice = match stylize_feedforward::least_longest((w, h), settings.size) {
+        let advice = match stylize_feedforward::least_longest(
+            (w, h),
+            settings.size,
+            crate::settings::SIZE_RANGE.1,
+        ) {
             Some(size) => format!("choose a size of {size} or more"),
             None => "it is too narrow at any size".to_string(),
         };

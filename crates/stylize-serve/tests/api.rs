@@ -825,6 +825,32 @@ async fn estimate_and_memory_refusal() {
         .await;
         assert_eq!(v["fits"], fit, "{size}: {v}");
     }
+    // Under a limit the networks alone pass, no size or smaller images
+    // help: said so (before: "scale the images down").
+    drop(app);
+    drop(server);
+    let config = stylize_serve::ServeConfig {
+        max_memory: Some(120 << 20),
+        ..quick_config()
+    };
+    let Some(server) = server_with_fast("estimate_and_memory_refusal", config) else {
+        return;
+    };
+    let app = server.router(PORT);
+    let (_, v) = json(
+        &app,
+        estimate(
+            r#"{"settings":{"method":"fast","size":64},"content":[64,48],"styles":[[64,64]]}"#,
+        ),
+    )
+    .await;
+    assert_eq!(v["fits"], false, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("below what the fast network needs at any size")),
+        "{v}"
+    );
 }
 
 /// An optimiser job's command names the threads the server paints on

@@ -164,19 +164,28 @@ fn a_y4m_cut_inside_a_frame_ends_at_its_last_whole_frame() {
         }
         assert_eq!(count, 3, "{:?}", String::from_utf8_lossy(tail));
     }
-    // Not a frame's line: still an error.
-    let mut other = bytes[..whole].to_vec();
-    other.extend(b"JUNK");
-    std::fs::write(&path, &other).unwrap();
-    let mut source = open_source(&path, &SourceOptions::default()).unwrap();
-    let mut result = Ok(None);
-    for _ in 0..4 {
-        result = source.next_frame();
-        if !matches!(result, Ok(Some(_))) {
-            break;
+    // Not a frame's line, one byte of junk, or a frame's line past the
+    // limit without its end: still an error.
+    let mut long = b"FRAME X".to_vec();
+    long.extend([b'a'; 5000]);
+    for tail in [&b"JUNK"[..], b"Q", b"FX", &long] {
+        let mut other = bytes[..whole].to_vec();
+        other.extend(tail);
+        std::fs::write(&path, &other).unwrap();
+        let mut source = open_source(&path, &SourceOptions::default()).unwrap();
+        let mut result = Ok(None);
+        for _ in 0..4 {
+            result = source.next_frame();
+            if !matches!(result, Ok(Some(_))) {
+                break;
+            }
         }
+        assert!(
+            result.is_err(),
+            "{} bytes of junk read as the end",
+            tail.len()
+        );
     }
-    assert!(result.is_err(), "JUNK at the end read as the end");
 }
 
 /// A source's warnings reach the caller's hook (a web server's job) as
