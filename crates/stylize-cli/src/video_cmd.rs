@@ -316,12 +316,19 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         // Frames are dropped to lower the rate, never repeated to raise it:
         // a higher rate plays the clip faster. Only a warning: 30 for
         // 29.97 is common.
-        if want > have * 1.01 {
+        // Any rate above the input's that is not taken as its own (within
+        // 0.1%): before, only 1% above was said, and 3% as "1.0x".
+        if want > have && !crate::selection::same_rate(have, want) {
+            let faster = want / have;
+            let how = if faster < 1.1 {
+                format!("{:.1}% faster", (faster - 1.0) * 100.0)
+            } else {
+                format!("{faster:.1}x faster")
+            };
             say(format!(
                 "warning: --fps {want} is above the input's {have:.3} fps; frames are only dropped, \
-                 never repeated, so the clip will play {:.1}x faster (leave --fps out to keep the \
-                 input's rate)",
-                want / have
+                 never repeated, so the clip will play {how} (leave --fps out to keep the input's \
+                 rate)"
             ));
         }
     }

@@ -1409,6 +1409,20 @@ fn fps_above_the_inputs_rate_warns() {
     );
     assert!(!stderr(&o).contains("a GIF at"), "{}", stderr(&o));
     assert_eq!(frames_of(&out).len(), 3);
+    // Just above it (3%): said too, as a percentage (before: unsaid under
+    // 1%, and "1.0x faster" above).
+    std::fs::remove_file(&out).unwrap();
+    let o = stylize()
+        .args(&args)
+        .args(["--fps", "10.3"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("will play 3.0% faster"),
+        "{}",
+        stderr(&o)
+    );
     // Above 50 fps a GIF cannot keep the timing: said.
     std::fs::remove_file(&out).unwrap();
     let o = stylize()

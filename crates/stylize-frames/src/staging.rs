@@ -401,6 +401,7 @@ impl StagedDir {
         let prefix = temp_prefix(output);
         sweep_temporaries(&parent, &prefix, ".tmp");
         sweep_temporaries(&parent, &prefix, ".old");
+        #[cfg_attr(not(unix), allow(unused_mut))]
         let mut builder = hidden_dir(&prefix, ".tmp");
         #[cfg(unix)]
         {

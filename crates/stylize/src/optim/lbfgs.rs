@@ -437,18 +437,45 @@ impl Lbfgs {
                 self.project(x, &x_buf);
             }
             LineSearch::StrongWolfe => {
-                // x_buf holds x as the step began.
-                let mut probe = Probe::new(eval, &x_buf, &self.direction, self.config.bounds);
-                let found = strong_wolfe(
-                    &mut probe,
-                    t,
-                    loss,
-                    &grad,
-                    gtd,
-                    self.config.tolerance_change,
-                )?;
-                evaluations += probe.evaluations;
-                let mut trial = probe.trial;
+                // x_buf holds x as the step began. With bounds, along the
+                // projected steepest descent (no history), a search that
+                // finds nothing lower from a first step far too long (a
+                // huge --lr spends its evaluations before reaching a
+                // useful length: it moves some value by more than the box
+                // is wide) is tried again from 1e-5 of it, up to 5 times
+                // (down to 1e-25), before the step counts as converged
+                // (before: converged at once, the photo left unpainted).
+                let mut start = t;
+                let mut retries = 0;
+                let (found, mut trial) = loop {
+                    let mut probe =
+                        Probe::new(&mut *eval, &x_buf, &self.direction, self.config.bounds);
+                    let found = strong_wolfe(
+                        &mut probe,
+                        start,
+                        loss,
+                        &grad,
+                        gtd,
+                        self.config.tolerance_change,
+                    )?;
+                    evaluations += probe.evaluations;
+                    // Far too long: it moves some value by more than the
+                    // box is wide, so every point tried was clamped.
+                    let too_long = self.config.bounds.is_some_and(|(lo, hi)| {
+                        let most = self
+                            .direction
+                            .iter()
+                            .fold(0.0f64, |m, &d| m.max(f64::from(d.abs())));
+                        start * most > f64::from(hi - lo)
+                    });
+                    let again =
+                        too_long && found.t == 0.0 && self.history.is_empty() && retries < 5;
+                    if !again {
+                        break (found, probe.trial);
+                    }
+                    start *= 1e-5;
+                    retries += 1;
+                };
                 t = found.t;
                 move_along(&x_buf, t, &self.direction, x);
                 self.project(x, &x_buf);
@@ -1591,6 +1618,30 @@ mod tests {
     /// The box `[-0.05, 0.05]` on the ill-conditioned quadratic, whose
     /// unconstrained minimiser lies outside it in 19 of 30 components.
     const BOX: (f32, f32) = (-0.05, 0.05);
+
+    /// With bounds, a first step far too long (`--lr 1e20`), along which
+    /// the line search's evaluations run out before any point is lower,
+    /// is tried again shorter: the step lowers the loss and does not
+    /// count as converged (before: converged at once, nothing painted).
+    #[test]
+    fn a_far_too_long_first_step_is_tried_shorter() {
+        let n = 8;
+        let mut f = |x: &[f32]| -> Result<Evaluation> {
+            let loss = x.iter().map(|&v| f64::from(v - 0.01).powi(2)).sum();
+            Ok((loss, x.iter().map(|&v| 2.0 * (v - 0.01)).collect()))
+        };
+        let mut opt = Lbfgs::new(LbfgsConfig {
+            bounds: Some((-1.0, 1.0)),
+            learning_rate: 1e20,
+            ..precise(LineSearch::StrongWolfe, 10)
+        });
+        let mut x = vec![0.0f32; n];
+        let start = f(&x).unwrap().0;
+        let step = opt.step(&mut x, &mut f).unwrap();
+        assert!(!step.converged);
+        let now = f(&x).unwrap().0;
+        assert!(now < start / 10.0, "{now} not well below {start}");
+    }
 
     /// With bounds, both modes evaluate only points inside the box, and
     /// end at the box-constrained minimiser: the first-order (KKT)
