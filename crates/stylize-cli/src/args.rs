@@ -362,7 +362,7 @@ pub struct CommonArgs {
         long,
         value_name = "W,W,...",
         value_delimiter = ',',
-        allow_negative_numbers = true
+        allow_hyphen_values = true
     )]
     pub style_blend: Option<Vec<f32>>,
 
@@ -865,7 +865,7 @@ pub struct FastArgs {
         long,
         value_name = "W,W,...",
         value_delimiter = ',',
-        allow_negative_numbers = true,
+        allow_hyphen_values = true,
         requires = "style",
         conflicts_with_all = ["builtin", "sheet"]
     )]

@@ -805,7 +805,9 @@ pub fn build_config(
     if !cli.style.is_empty() {
         config.blend_weights(cli.style.len())?;
     }
-    if config.init == Init::Style && cli.style.is_empty() {
+    // (With no --style, a run of `video --method fast --builtin`, which
+    // ignores --init and says so.)
+    if config.init == Init::Style && cli.style.is_empty() && workers != Workers::Networks {
         return Err(Error::parameter("init", "--init style needs a --style"));
     }
     Ok(config)

@@ -48,6 +48,16 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     if cli.input.as_os_str() != "-" {
         crate::setup::check_input("input", &cli.input)?;
     }
+    // A built-in mix carries its own weights, as `fast` says (before:
+    // --style-blend was dropped without a word).
+    if cli.builtin.is_some() && cli.common.style_blend.is_some() {
+        return Err(Error::parameter(
+            "style-blend",
+            "--style-blend weighs --style paintings; a --builtin mix carries its own weights \
+             (`--builtin 3:0.5,12:0.5`)",
+        )
+        .into());
+    }
     if cli.method == VideoMethod::Optimize {
         if cli.builtin.is_some() {
             return Err(Error::parameter(

@@ -824,6 +824,12 @@ fn bad_input_gets_a_clear_error_and_no_output() {
             vec!["-c", s(&photo), "-s", s(&udnie), "--style-blend", "-1"],
             ">= 0",
         ),
+        // A negative weight first in a list: the weights' error, not the
+        // parser's "unexpected argument '-1'".
+        (
+            vec!["-c", s(&photo), "-s", s(&udnie), "-s", s(&udnie), "--style-blend", "-1,2"],
+            ">= 0",
+        ),
         (
             vec!["-c", s(&photo), "--builtin", "3", "--style-blend", "1"],
             "cannot be used with",
@@ -1391,6 +1397,38 @@ fn fast_video_refuses_what_it_cannot_do() {
         assert!(stderr(&o).contains(needle), "{extra:?}: {}", stderr(&o));
         assert!(!out.exists());
     }
+    // --builtin with --style-blend: refused (a mix carries its own
+    // weights); with --init style: ignored with the other optimiser flags,
+    // not refused for lacking a --style.
+    let fast_builtin = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_stylize"))
+            .env("STYLIZE_FAST_MODELS", models())
+            .args([
+                "video",
+                "--method",
+                "fast",
+                "-i",
+                s(&frames),
+                "--builtin",
+                "3",
+            ])
+            .args(["-o", s(&out), "--size", "64"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = fast_builtin(&["--style-blend", "1,2"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("a --builtin mix carries its own weights"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+    let o = fast_builtin(&["--init", "style"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("ignores --init"), "{}", stderr(&o));
+    std::fs::remove_file(&out).unwrap();
     // Models missing: the fetch command is named, nothing is written.
     let o = Command::new(env!("CARGO_BIN_EXE_stylize"))
         .env("STYLIZE_FAST_MODELS", dir.path().join("nowhere"))
