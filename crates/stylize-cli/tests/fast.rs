@@ -2178,63 +2178,47 @@ fn a_recursive_run_paints_the_subfolders_into_the_same_subfolders() {
     let o = run(&["--overwrite"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!out.join("painted").exists());
+    // A run refused (exit 1) before anything is painted: what it said.
+    let refused = |content: &Path, output: &str, extra: &[&str]| {
+        let o = fast()
+            .args(["-c", s(content), "-o", output, "--builtin", "3"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        stderr(&o)
+    };
     // A folder of only subfolders, without --recursive, says how.
     let only = dir.path().join("only");
     std::fs::create_dir_all(only.join("sub")).unwrap();
     std::fs::copy(common::asset("chelsea.jpg"), only.join("sub/a.jpg")).unwrap();
-    let o = fast()
-        .args([
-            "-c",
-            s(&only),
-            "-o",
-            s(&dir.path().join("o2")),
-            "--builtin",
-            "3",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    let err = refused(&only, s(&dir.path().join("o2")), &[]);
     assert!(
-        stderr(&o).contains("--content FILE); --recursive paints its subfolders' photos"),
-        "{}",
-        stderr(&o)
+        err.contains("--content FILE); --recursive paints its subfolders' photos"),
+        "{err}"
     );
     // Subfolders without photos: --recursive is not offered (it would
     // find none).
     let empty = dir.path().join("empty");
     std::fs::create_dir_all(empty.join("sub")).unwrap();
-    let o = fast()
-        .args([
-            "-c",
-            s(&empty),
-            "-o",
-            s(&dir.path().join("o4")),
-            "--builtin",
-            "3",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("holds no PNG"), "{}", stderr(&o));
-    assert!(!stderr(&o).contains("--recursive"), "{}", stderr(&o));
+    let err = refused(&empty, s(&dir.path().join("o4")), &[]);
+    assert!(
+        err.contains("holds no PNG") && !err.contains("--recursive"),
+        "{err}"
+    );
     // A file in the output folder where a subfolder's paintings go:
     // refused, naming it, before anything is painted.
     let blocked = dir.path().join("o6");
     std::fs::create_dir(&blocked).unwrap();
     std::fs::write(blocked.join("sub"), b"x").unwrap();
-    let o = fast()
-        .args(["-c", s(&only), "-o", s(&blocked), "-r", "--builtin", "3"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    let err = refused(&only, s(&blocked), &["-r"]);
     assert!(
-        stderr(&o).contains(&format!(
+        err.contains(&format!(
             "{} is not a folder, and {}'s painting goes into a folder by that name",
             blocked.join("sub").display(),
             only.join("sub/a.jpg").display()
         )),
-        "{}",
-        stderr(&o)
+        "{err}"
     );
     assert_eq!(std::fs::read_dir(&blocked).unwrap().count(), 1);
     // A folder named like an image but written with a trailing `/` is
@@ -2251,30 +2235,14 @@ fn a_recursive_run_paints_the_subfolders_into_the_same_subfolders() {
     // (before: "File exists" from the system, after the models loaded).
     let file = dir.path().join("taken.png");
     std::fs::write(&file, b"x").unwrap();
-    let o = fast()
-        .args(["-c", s(&only), "-r", "--builtin", "3", "-o"])
-        .arg(format!("{}/", file.display()))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    let err = refused(&only, &format!("{}/", file.display()), &["-r"]);
     assert!(
-        stderr(&o).contains("is a file; with a folder as --content"),
-        "{}",
-        stderr(&o)
+        err.contains("is a file; with a folder as --content"),
+        "{err}"
     );
     // --recursive with a --content that is not there: only that is said.
-    let o = fast()
-        .args([
-            "-c",
-            s(&dir.path().join("gone")),
-            "-o",
-            s(&dir.path().join("o5")),
-        ])
-        .args(["-r", "--builtin", "3"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    assert!(!stderr(&o).contains("ignores"), "{}", stderr(&o));
+    let err = refused(&dir.path().join("gone"), s(&dir.path().join("o5")), &["-r"]);
+    assert!(!err.contains("ignores"), "{err}");
     // With one photo, --recursive changes nothing, and says so.
     let o = fast()
         .args([
