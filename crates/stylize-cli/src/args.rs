@@ -362,6 +362,7 @@ pub struct CommonArgs {
         long,
         value_name = "W,W,...",
         value_delimiter = ',',
+        value_parser = blend_weight,
         allow_hyphen_values = true
     )]
     pub style_blend: Option<Vec<f32>>,
@@ -598,6 +599,20 @@ fn positive(s: &str) -> Result<f32, String> {
     } else {
         Err(format!("{s} must be > 0"))
     }
+}
+
+/// One `--style-blend` weight, any number (the weights' range is
+/// checked with their count); a flag taken as the value (`--style-blend
+/// --overwrite`: the value may start with `-`, for `-1,2`) is said as a
+/// missing value.
+fn blend_weight(s: &str) -> Result<f32, String> {
+    s.trim().parse::<f32>().map_err(|_| {
+        if s.starts_with('-') {
+            format!("{s} is a flag, not a weight: --style-blend needs its weights, such as 0.7,0.3")
+        } else {
+            format!("`{s}` is not a number")
+        }
+    })
 }
 
 /// The largest `fast --size`: advice never names a larger one.
@@ -865,6 +880,7 @@ pub struct FastArgs {
         long,
         value_name = "W,W,...",
         value_delimiter = ',',
+        value_parser = blend_weight,
         allow_hyphen_values = true,
         requires = "style",
         conflicts_with_all = ["builtin", "sheet"]
@@ -987,6 +1003,10 @@ mod tests {
     fn numbers_past_f32_are_too_large_not_infinite() {
         assert!(non_negative("1e40").unwrap_err().contains("too large"));
         assert!(positive("1e40").unwrap_err().contains("too large"));
+        assert!(blend_weight("--overwrite")
+            .unwrap_err()
+            .contains("is a flag"));
+        assert_eq!(blend_weight("-1"), Ok(-1.0));
         // A large negative number is refused for its sign, not its size.
         assert!(non_negative("-1e40").unwrap_err().contains(">= 0"));
         assert!(positive("-1e40").unwrap_err().contains("> 0"));

@@ -415,13 +415,15 @@ fn check_memory(
             None => String::new(),
         }
     );
+    // Too narrow at any size: that is said when the photo is sized, and
+    // no memory advice would help.
+    let Some(least) = stylize_feedforward::least_longest(content, 16, crate::args::FAST_MAX_SIZE)
+    else {
+        return Ok(());
+    };
     refuse_over_memory(
         &subject,
-        (
-            stylize_feedforward::least_longest(content, 16, crate::args::FAST_MAX_SIZE)
-                .unwrap_or(16),
-            size,
-        ),
+        (least, size),
         limit,
         need,
         "scale the image (or the paintings) down",

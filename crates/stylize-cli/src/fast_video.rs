@@ -132,7 +132,10 @@ fn check_memory(
     let styles: Vec<(u32, u32)> = styles.iter().map(|p| (p.width(), p.height())).collect();
     let need = |size: u32| stylize_feedforward::estimate_clip_memory(frame, size, &styles).total;
     let subject = format!("painting {}x{} frames at --size {size}", frame.0, frame.1);
-    let least = stylize_feedforward::least_longest(frame, 16, 16384).unwrap_or(16);
+    // Frames too narrow at any size are refused as such when sized.
+    let Some(least) = stylize_feedforward::least_longest(frame, 16, 16384) else {
+        return Ok(());
+    };
     refuse_over_memory(&subject, (least, size), limit, need, "scale the clip down")
 }
 

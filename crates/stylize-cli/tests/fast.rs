@@ -830,6 +830,11 @@ fn bad_input_gets_a_clear_error_and_no_output() {
             vec!["-c", s(&photo), "-s", s(&udnie), "-s", s(&udnie), "--style-blend", "-1,2"],
             ">= 0",
         ),
+        // No weights, the next flag taken for them: said as such.
+        (
+            vec!["-c", s(&photo), "-s", s(&udnie), "--style-blend", "--overwrite"],
+            "is a flag, not a weight",
+        ),
         (
             vec!["-c", s(&photo), "--builtin", "3", "--style-blend", "1"],
             "cannot be used with",
@@ -3120,4 +3125,23 @@ fn a_photo_too_narrow_for_any_size_is_said_so() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("it is too narrow at any --size"), "{err}");
+    // Under a small memory limit too: no size or memory advice (before:
+    // "even --size 16 (the least this image takes)", which it is not).
+    let o = fast()
+        .args([
+            "-c",
+            s(&photo),
+            "--builtin",
+            "0",
+            "--max-memory",
+            "50M",
+            "-o",
+        ])
+        .arg(dir.path().join("out.png"))
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("it is too narrow at any --size"), "{err}");
+    assert!(!err.contains("even --size"), "{err}");
 }

@@ -275,23 +275,27 @@ fn check_memory(
                 // for the photo's shape; none where the images' own size is
                 // already over the limit.
                 let least =
-                    stylize_feedforward::least_longest(content, 16, crate::settings::SIZE_RANGE.1)
-                        .unwrap_or(16);
-                let advice =
-                    match stylize_feedforward::largest_size_within(limit, least, side, need_at) {
-                        Some(fits) => format!("a size of {fits} fits"),
-                        // Where the least run of all (tiny images at the
-                        // least size) fits, smaller images help; else
-                        // nothing the page can change.
-                        None if stylize_feedforward::estimate_memory((16, 16), 16, &[]).total
-                            <= limit =>
-                        {
-                            "scale the images down before uploading them".to_string()
-                        }
-                        None => "this server's limit (its --max-memory) is below what the fast \
+                    stylize_feedforward::least_longest(content, 16, crate::settings::SIZE_RANGE.1);
+                let advice = match least
+                    .and_then(|l| stylize_feedforward::largest_size_within(limit, l, side, need_at))
+                {
+                    Some(fits) => format!("a size of {fits} fits"),
+                    // Too narrow at any size: no size is worth naming.
+                    None if least.is_none() => {
+                        "the photo is too narrow for the fast network at any size".to_string()
+                    }
+                    // Where the least run of all (tiny images at the
+                    // least size) fits, smaller images help; else
+                    // nothing the page can change.
+                    None if stylize_feedforward::estimate_memory((16, 16), 16, &[]).total
+                        <= limit =>
+                    {
+                        "scale the images down before uploading them".to_string()
+                    }
+                    None => "this server's limit (its --max-memory) is below what the fast \
                                  network needs at any size"
-                            .to_string(),
-                    };
+                        .to_string(),
+                };
                 let (need, limit) = stylize::memory::human_apart(need, limit);
                 format!(
                 "the fast network at {side} px needs about {need}, over this server's limit of \
