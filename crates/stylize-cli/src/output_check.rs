@@ -118,12 +118,7 @@ fn refuse_program_files<P: AsRef<Path>>(
 /// [`Error::Io`] naming the folder and what is wrong with it.
 pub fn check_output_dir(output: &Path) -> Result<(), Error> {
     // (The main outputs are refused first with what they take instead.)
-    if output.as_os_str() == "-" {
-        return Err(Error::io(
-            output,
-            std::io::Error::other("standard output cannot take this output: name a file"),
-        ));
-    }
+    refuse_dash(output, "")?;
     // This process's own standard output or error: whatever the shell
     // connected, written through it.
     if stylize::OutputFile::is_own_standard_stream(output) {
@@ -315,13 +310,20 @@ fn windows_name_problem(name: &str) -> Option<&'static str> {
 /// # Errors
 /// [`Error::Io`] naming `-`.
 pub fn refuse_standard_output(output: &Path) -> Result<(), Error> {
+    refuse_dash(
+        output,
+        " (for a video, a file such as out.y4m or out.mp4, or a folder of frames)",
+    )
+}
+
+/// Refuses `-` as an output, saying to name a file, then `more`.
+fn refuse_dash(output: &Path, more: &str) -> Result<(), Error> {
     if output.as_os_str() == "-" {
         return Err(Error::io(
             output,
-            std::io::Error::other(
-                "standard output cannot take this output: name a file (for a video, a file such \
-                 as out.y4m or out.mp4, or a folder of frames)",
-            ),
+            std::io::Error::other(format!(
+                "standard output cannot take this output: name a file{more}"
+            )),
         ));
     }
     Ok(())

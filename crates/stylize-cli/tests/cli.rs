@@ -2744,16 +2744,8 @@ fn a_long_output_name_is_painted_again() {
     let out = dir.path().join(format!("{}.png", "a".repeat(248)));
     for _ in 0..2 {
         let o = stylize()
-            .arg("image")
-            .arg("--content")
-            .arg(common::asset("chelsea.jpg"))
-            .arg("--style")
-            .arg(common::asset("udnie.jpg"))
-            .arg("--output")
-            .arg(&out)
-            .arg("--weights")
-            .arg(&weights)
-            .args(["--size", "32", "--iterations", "1", "--threads", "1"])
+            .args(base_args(&out, &weights))
+            .args(["--threads", "1"])
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", stderr(&o));
