@@ -373,7 +373,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         // Said even when quiet: it explains the exit status (130), and
         // where the image so far went (beside an existing output).
         note!(
-            "interrupted after iteration {}: wrote the image so far to {} ({}x{}); cost at its last step's start {t:.4e}{kept}",
+            "interrupted after iteration {}: wrote the image so far to {} ({}x{}); its cost {t:.4e}{kept}",
             result.iterations,
             target.display(),
             result.image.width(),

@@ -2674,6 +2674,18 @@ fn sigint_keeps_the_image_so_far_and_exits_130() {
     );
     assert!(off <= 1e-3 * next, "{of_file} vs {next}");
     assert!(off < step / 4.0, "off by {off}, one step {step}");
+    // 4. The cost the message gives is that image's (before: the label
+    // said the last step's start, a step earlier, which it was not).
+    let said: f64 = err
+        .split("its cost ")
+        .nth(1)
+        .and_then(|t| t.split(|c: char| c.is_whitespace() || c == ';').next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no cost in: {err}"));
+    assert!(
+        (said - next).abs() <= 1e-4 * next,
+        "said {said}, the image's {next}"
+    );
 }
 
 /// A painting already at the output is not replaced by a stopped run's
