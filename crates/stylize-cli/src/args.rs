@@ -192,7 +192,7 @@ pub struct CompletionsArgs {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Port to listen on; 0 picks a free one (the URL printed names it).
-    #[arg(long, default_value_t = 8080)]
+    #[arg(long, default_value_t = 8080, allow_negative_numbers = true)]
     pub port: u16,
 
     /// Open the page in the default browser once the server listens
@@ -221,36 +221,36 @@ pub struct ServeArgs {
     pub weights: Option<PathBuf>,
 
     /// Largest upload (photo, styles and settings together), e.g. 32M.
-    #[arg(long, value_name = "SIZE", value_parser = memory_size, default_value = "32M")]
+    #[arg(long, value_name = "SIZE", value_parser = memory_size, default_value = "32M", allow_negative_numbers = true)]
     pub max_upload: u64,
 
     /// Most jobs waiting in the queue.
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=10_000), allow_negative_numbers = true)]
     pub max_queue: u32,
 
     /// Most bytes of decoded images the waiting jobs may hold together
     /// (each keeps its photo and paintings until it runs), e.g. 4G.
-    #[arg(long, value_name = "SIZE", value_parser = memory_size, default_value = "4G")]
+    #[arg(long, value_name = "SIZE", value_parser = memory_size, default_value = "4G", allow_negative_numbers = true)]
     pub max_queued_memory: u64,
 
     /// Most frames of a video job: a clip whose header gives a longer
     /// length is refused; one of unknown length (a WebM, a stream) is cut
     /// to its first N frames, with a warning on the job.
-    #[arg(long, value_name = "N", default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, value_name = "N", default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..=100_000), allow_negative_numbers = true)]
     pub max_video_frames: u32,
 
     /// Least time between two previews of a running job, milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(50..=60_000))]
+    #[arg(long, value_name = "MS", default_value_t = 500, value_parser = clap::builder::RangedI64ValueParser::<u64>::new().range(50..=60_000), allow_negative_numbers = true)]
     pub preview_interval_ms: u64,
 
     /// Refuse jobs estimated to need more memory than this (e.g. 8G).
     /// Default: the memory this process may use: the machine's, a container's cgroup
     /// limit or what `ulimit -v` leaves, whichever is lowest.
-    #[arg(long, value_name = "SIZE", value_parser = memory_size)]
+    #[arg(long, value_name = "SIZE", value_parser = memory_size, allow_negative_numbers = true)]
     pub max_memory: Option<u64>,
 
     /// Worker threads for the painting (default: one per core).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024), allow_negative_numbers = true)]
     pub threads: Option<u32>,
 
     /// The folder of the fast network's model files (default:
@@ -327,12 +327,12 @@ pub struct ImageArgs {
 
     /// Also save the image every N iterations, as STEM.NNNN.EXT beside the
     /// output (`out.0100.png` for `--output out.png`).
-    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    #[arg(long, value_name = "N", value_parser = at_least_one, allow_negative_numbers = true)]
     pub save_every: Option<u64>,
 
     /// JPEG quality of a .jpg output and its snapshots, 1 (smallest file)
     /// to 100 (least loss); PNG, WebP and TIFF are written lossless. Default 95.
-    #[arg(long, value_name = "Q", value_parser = clap::value_parser!(u8).range(1..=100))]
+    #[arg(long, value_name = "Q", value_parser = clap::value_parser!(u8).range(1..=100), allow_negative_numbers = true)]
     pub jpeg_quality: Option<u8>,
 
     /// Write the costs of every iteration to this CSV file
@@ -394,7 +394,7 @@ pub struct CommonArgs {
     pub lbfgs_bounds: Option<LbfgsBounds>,
 
     /// L-BFGS history size. Default 20.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000), allow_negative_numbers = true)]
     pub lbfgs_history: Option<u32>,
 
     /// Initial image: content, noise (uniform in [0, 1]), style (the first
@@ -431,7 +431,8 @@ pub struct CommonArgs {
     /// last and ending at --size, or `auto` (from about 128 px). Each scale
     /// runs --epochs iterations.
     #[arg(long, value_name = "N|auto", hide_possible_values = true,
-          value_parser = Candidates(String::from_str, &["auto"]))]
+          value_parser = Candidates(String::from_str, &["auto"]),
+        allow_negative_numbers = true)]
     pub scales: Option<String>,
 
     /// Style layer weights (seed preset): deep layers (content), even
@@ -441,13 +442,13 @@ pub struct CommonArgs {
 
     /// Optimisation steps (per scale). Default: the preset's (seed 500,
     /// gatys 300).
-    #[arg(long, visible_alias = "iterations", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    #[arg(long, visible_alias = "iterations", value_parser = clap::builder::RangedI64ValueParser::<u64>::new().range(1..=10_000_000), allow_negative_numbers = true)]
     pub epochs: Option<u64>,
 
     /// Working size: the longer side of the image while optimising, in
     /// pixels. The result is resized back to the content's original size.
     /// Default: the preset's (seed 400, gatys 512).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(16..=16384))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(16..=16384), allow_negative_numbers = true)]
     pub size: Option<u32>,
 
     /// Content weight. Default: the preset's (seed 10, gatys 4194.304).
@@ -465,7 +466,7 @@ pub struct CommonArgs {
 
     /// Seed for the initial noise; the same seed and thread count give the
     /// same output bit for bit.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub seed: Option<u64>,
 
     /// VGG16/VGG19 weights file (.pth, .h5, .safetensors). Default:
@@ -491,11 +492,11 @@ pub struct CommonArgs {
     /// 512M), before any work; the message says what --size fits. Default:
     /// the memory this process may use: the machine's, a container's cgroup
     /// limit or what `ulimit -v` leaves, whichever is lowest.
-    #[arg(long, value_name = "SIZE", value_parser = memory_size)]
+    #[arg(long, value_name = "SIZE", value_parser = memory_size, allow_negative_numbers = true)]
     pub max_memory: Option<u64>,
 
     /// Worker threads (default: one per core).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024), allow_negative_numbers = true)]
     pub threads: Option<u32>,
 
     /// The folder of the fast network's model files, for `image --init
@@ -596,6 +597,12 @@ fn positive(s: &str) -> Result<f32, String> {
     })?;
     if v > 0.0 {
         Ok(v)
+    } else if s.trim().parse::<f64>().is_ok_and(|x| x > 0.0) {
+        // Above 0 as typed, but 0 once held in an f32.
+        Err(format!(
+            "{s} is too small (the least number above 0 is about {:e})",
+            f32::from_bits(1)
+        ))
     } else {
         Err(format!("{s} must be > 0"))
     }
@@ -620,10 +627,15 @@ pub const FAST_MAX_SIZE: u32 = 8192;
 
 /// A frame rate: above 0, at most 1000 fps (what the outputs take).
 fn frame_rate(s: &str) -> Result<f64, String> {
-    positive(s)?;
     // As typed, not through an f32 (29.97 as 29.9699993..., which no
-    // simple fraction is close enough to).
-    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    // simple fraction is close enough to; 1e-50 as 0).
+    let v = match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => v,
+        _ => {
+            positive(s)?;
+            return Err(format!("`{s}` is not a number"));
+        }
+    };
     if v > 1000.0 {
         Err(format!("{s} fps is more than the 1000 fps an output takes"))
     } else if v < 0.01 {
@@ -685,7 +697,7 @@ pub struct VideoArgs {
 
     /// Iterations of each frame after the first of a shot (default: a
     /// fifth of --iterations).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedI64ValueParser::<u64>::new().range(1..=10_000_000), allow_negative_numbers = true)]
     pub frame_iterations: Option<u64>,
 
     /// Weight of the temporal cost, relative to the final cost of the
@@ -695,7 +707,7 @@ pub struct VideoArgs {
 
     /// Long-term consistency: hold each frame to the last J frames where no
     /// nearer frame covers a pixel (default 1: the previous frame only).
-    #[arg(long, value_name = "J", value_parser = clap::value_parser!(u32).range(1..=stylize::video::MAX_LONG_TERM as i64))]
+    #[arg(long, value_name = "J", value_parser = clap::value_parser!(u32).range(1..=stylize::video::MAX_LONG_TERM as i64), allow_negative_numbers = true)]
     pub long_term: Option<u32>,
 
     /// A frame with fewer consistent pixels than this share starts a new
@@ -715,7 +727,8 @@ pub struct VideoArgs {
     /// the last and the first frame is like any other pair. Needs the
     /// clip's end to continue into its start. `--method optimize` only.
     #[arg(long = "loop", value_name = "N", num_args = 0..=1, default_missing_value = "8",
-          value_parser = clap::value_parser!(u32).range(1..=1000))]
+          value_parser = clap::value_parser!(u32).range(1..=1000),
+        allow_negative_numbers = true)]
     pub loop_frames: Option<u32>,
 
     /// How the previous frame's result is resampled along the optical flow
@@ -822,7 +835,7 @@ pub struct FlickerArgs {
     pub json: bool,
 
     /// Worker threads (default: one per core).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024), allow_negative_numbers = true)]
     pub threads: Option<u32>,
 }
 
@@ -914,7 +927,7 @@ pub struct FastArgs {
 
     /// JPEG quality of .jpg outputs, 1 (smallest file) to 100 (least
     /// loss); PNG, WebP and TIFF are written lossless. Default 95.
-    #[arg(long, value_name = "Q", value_parser = clap::value_parser!(u8).range(1..=100))]
+    #[arg(long, value_name = "Q", value_parser = clap::value_parser!(u8).range(1..=100), allow_negative_numbers = true)]
     pub jpeg_quality: Option<u8>,
 
     /// How much style, 0..1: for a painting, how far the style vector moves
@@ -930,12 +943,12 @@ pub struct FastArgs {
 
     /// The output's longer side in pixels (default 512; 256 per tile with
     /// --sheet).
-    #[arg(long, value_name = "PX", value_parser = clap::value_parser!(u32).range(16..=FAST_MAX_SIZE as i64))]
+    #[arg(long, value_name = "PX", value_parser = clap::value_parser!(u32).range(16..=FAST_MAX_SIZE as i64), allow_negative_numbers = true)]
     pub size: Option<u32>,
 
     /// The square the style network sees the painting at; larger gives
     /// finer brush strokes (default 256). For --style paintings only.
-    #[arg(long, value_name = "PX", value_parser = clap::value_parser!(u32).range(64..=2048))]
+    #[arg(long, value_name = "PX", value_parser = clap::value_parser!(u32).range(64..=2048), allow_negative_numbers = true)]
     pub style_size: Option<u32>,
 
     /// Keep the photo's colours (the result's luminance, the photo's
@@ -954,7 +967,7 @@ pub struct FastArgs {
     pub mask: Option<PathBuf>,
 
     /// Worker threads (default: one per core).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024), allow_negative_numbers = true)]
     pub threads: Option<u32>,
 
     /// The folder of the model files (default: $STYLIZE_FAST_MODELS, else
@@ -966,7 +979,7 @@ pub struct FastArgs {
     /// this (e.g. 8G, 512M), before it is painted; the message says what
     /// --size fits. Default: the memory this process may use: the machine's, a container's cgroup
     /// limit or what `ulimit -v` leaves, whichever is lowest.
-    #[arg(long, value_name = "SIZE", value_parser = memory_size)]
+    #[arg(long, value_name = "SIZE", value_parser = memory_size, allow_negative_numbers = true)]
     pub max_memory: Option<u64>,
 
     /// Allow an output to replace an input image, or a file already in an
@@ -1003,6 +1016,14 @@ mod tests {
     fn numbers_past_f32_are_too_large_not_infinite() {
         assert!(non_negative("1e40").unwrap_err().contains("too large"));
         assert!(positive("1e40").unwrap_err().contains("too large"));
+        // Above 0 as typed, 0 as an f32: not "must be > 0".
+        let e = positive("1e-50").unwrap_err();
+        assert!(e.contains("too small") && e.contains("1e-45"), "{e}");
+        assert_eq!(non_negative("1e-50"), Ok(0.0));
+        let e = frame_rate("1e-50").unwrap_err();
+        assert!(e.contains("less than 0.01"), "{e}");
+        assert!(frame_rate("0").unwrap_err().contains("must be > 0"));
+        assert!(frame_rate("nan").is_err() && frame_rate("inf").is_err());
         assert!(blend_weight("--overwrite")
             .unwrap_err()
             .contains("is a flag"));
@@ -1122,6 +1143,59 @@ mod tests {
             .to_vec(),
         ));
         assert!(cli.quiet && matches!(cli.command, Command::Flicker(_)));
+    }
+
+    /// `--size -1` is said as a wrong value of --size, as `--alpha -1`
+    /// is (before: "unexpected argument '-1' found" for every whole-number
+    /// flag, naming no flag).
+    #[test]
+    fn a_negative_number_is_a_wrong_value_of_its_flag() {
+        use clap::CommandFactory;
+        use std::any::TypeId;
+        let numeric = [
+            TypeId::of::<u8>(),
+            TypeId::of::<u16>(),
+            TypeId::of::<u32>(),
+            TypeId::of::<u64>(),
+            TypeId::of::<usize>(),
+            TypeId::of::<f32>(),
+            TypeId::of::<f64>(),
+        ];
+        let cli = Cli::command();
+        let mut checked = Vec::new();
+        for sub in cli.get_subcommands() {
+            for arg in sub.get_arguments() {
+                let Some(long) = arg.get_long() else {
+                    continue;
+                };
+                let ty = arg.get_value_parser().type_id();
+                let is_number = numeric.iter().any(|n| ty == *n) || long == "scales";
+                if !is_number || !arg.get_action().takes_values() {
+                    continue;
+                }
+                let flag = format!("--{long}");
+                let line = ["stylize", sub.get_name(), &flag, "-1"];
+                if let Err(e) = Cli::try_parse_from(line) {
+                    let said = e.to_string();
+                    assert_ne!(
+                        e.kind(),
+                        clap::error::ErrorKind::UnknownArgument,
+                        "{line:?}: {said}"
+                    );
+                    if e.kind() != clap::error::ErrorKind::MissingRequiredArgument {
+                        assert!(said.contains(&flag), "{line:?}: {said}");
+                    }
+                }
+                checked.push(format!("{} {flag}", sub.get_name()));
+            }
+        }
+        for expected in ["image --size", "image --epochs", "video --frame-iterations"] {
+            assert!(checked.iter().any(|c| c == expected), "{checked:?}");
+        }
+        assert!(checked.len() >= 25, "{checked:?}");
+        // With the range, not "invalid digit".
+        let e = Cli::try_parse_from(["stylize", "image", "--iterations", "-5"]).unwrap_err();
+        assert!(e.to_string().contains("-5 is not in 1..=10000000"), "{e}");
     }
 
     #[test]
