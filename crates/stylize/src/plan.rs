@@ -255,11 +255,21 @@ impl Planner {
         need: u64,
         limit: u64,
     ) -> Error {
-        let planned = |size: u32| {
+        let planned_with = |config: &StyleConfig, size: u32| {
             let c = config.clone().with_size(size).with_max_memory(None);
             self.plan_sizes(content, styles, &c)
                 .ok()
                 .map(|p| self.estimate(&c, &p))
+        };
+        let planned = |size: u32| planned_with(config, size);
+        // Adam needs less than L-BFGS with any history: said only where it
+        // brings a size under the limit that L-BFGS does not (before: said
+        // whenever the optimiser was L-BFGS, also where only more memory
+        // helps).
+        let adam = config.clone().with_optimizer(Optimizer::Adam);
+        let adam_fits = |size: u32| {
+            config.optimizer == Optimizer::Lbfgs
+                && planned_with(&adam, size).is_some_and(|b| b <= limit)
         };
         // Sizes that plan at all form [smallest, ...); among those, the ones
         // that fit form [smallest, largest]. Bisect for both ends.
@@ -274,7 +284,7 @@ impl Planner {
         }
         let smallest = if planned(lo).is_some() { lo } else { hi };
         let fits = |size: u32| planned(size).is_some_and(|b| b <= limit);
-        let advice = if fits(smallest) {
+        let (advice, adam_helps) = if fits(smallest) {
             let (mut lo, mut hi) = (smallest, config.size);
             while hi - lo > 1 {
                 let mid = lo + (hi - lo) / 2;
@@ -284,7 +294,7 @@ impl Planner {
                     hi = mid;
                 }
             }
-            format!("a size of {lo} fits")
+            (format!("a size of {lo} fits"), adam_fits(lo + 1))
         } else {
             // The smallest run's need, and its largest share: the
             // paintings (decoded, held through the run), the result at the
@@ -324,7 +334,7 @@ impl Planner {
                 "no size fits: the smallest run ({smallest} px) needs about {}",
                 memory::human(floor)
             );
-            if fixed > limit {
+            let advice = if fixed > limit {
                 format!(
                     "{head}, of which the network's weights and the buffers every run has, \
                      whatever the pictures, take about {}: allow more memory",
@@ -339,7 +349,8 @@ impl Planner {
                 format!("{head}; {the_photo}: scale the photo down")
             } else {
                 format!("{head}; {the_paintings}, and {the_photo}: scale both down")
-            }
+            };
+            (advice, adam_fits(smallest))
         };
         let (need, limit) = memory::human_apart(need, limit);
         Error::parameter(
@@ -348,7 +359,7 @@ impl Planner {
                 "a {} px run needs about {need} of memory, more than the memory limit of \
                  {limit}; {advice}{}",
                 config.size,
-                if config.optimizer == Optimizer::Lbfgs {
+                if adam_helps {
                     " (a shorter L-BFGS history, or the Adam optimiser, needs less)"
                 } else {
                     ""
@@ -707,5 +718,49 @@ mod tests {
                 && !err.contains("scale"),
             "{err}"
         );
+        // Nor that Adam needs less, under L-BFGS: it needs the same weights.
+        let err = planner()
+            .plan_sizes(
+                (64, 64),
+                &[(64, 64)],
+                &StyleConfig::gatys()
+                    .with_size(64)
+                    .with_max_memory(Some(10 << 20)),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("allow more memory") && !err.contains("Adam"),
+            "{err}"
+        );
+    }
+
+    /// Between what Adam and L-BFGS need at a size, an L-BFGS run is told
+    /// that Adam or a shorter history needs less; an Adam run is not.
+    #[test]
+    fn adam_is_advised_where_it_fits() {
+        let gatys = StyleConfig::gatys().with_size(512).with_max_memory(None);
+        let adam = gatys.clone().with_optimizer(Optimizer::Adam);
+        let estimate = |c: &StyleConfig| {
+            let plan = planner().plan_sizes((512, 512), &[(512, 512)], c).unwrap();
+            planner().estimate(c, &plan)
+        };
+        let (lbfgs_need, adam_need) = (estimate(&gatys), estimate(&adam));
+        assert!(adam_need < lbfgs_need);
+        let limit = Some(adam_need + (lbfgs_need - adam_need) / 2);
+        let err = planner()
+            .plan_sizes((512, 512), &[(512, 512)], &gatys.with_max_memory(limit))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("a size of ") && err.contains("the Adam optimiser, needs less"),
+            "{err}"
+        );
+        let limit = Some(adam_need - 1);
+        let err = planner()
+            .plan_sizes((512, 512), &[(512, 512)], &adam.with_max_memory(limit))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("a size of ") && !err.contains("Adam"), "{err}");
     }
 }
