@@ -582,11 +582,30 @@ impl StyleConfig {
             self.blend_weights(b.len())?;
         }
 
-        if self.alpha == 0.0 && self.beta == 0.0 {
-            return Err(Error::parameter(
-                "beta",
-                "0, and alpha is 0 too: nothing to optimise",
-            ));
+        // Every weight of the content and style costs 0: the cost left, if
+        // any, is the smoothness term, which paints nothing (before: a run
+        // of all-zero layer weights went ahead at a cost of 0, while one
+        // with a TV weight was said to have nothing to optimise).
+        let style_counts = self.beta > 0.0
+            && self
+                .style_layers
+                .clone()
+                .unwrap_or_else(|| self.similarity.style_layers())
+                .iter()
+                .any(|&(_, w)| w > 0.0);
+        if self.alpha == 0.0 && !style_counts {
+            let (name, what) = if self.beta == 0.0 {
+                ("beta", "0, and alpha is 0 too")
+            } else {
+                ("style_layers", "every layer's weight is 0, and alpha is 0")
+            };
+            let left = if self.tv_weight > 0.0 {
+                "only the total-variation cost is left, which paints nothing (it smooths the \
+                 starting image)"
+            } else {
+                "nothing to optimise"
+            };
+            return Err(Error::parameter(name, format!("{what}: {left}")));
         }
         if !(16..=MAX_SIZE).contains(&self.size) {
             return Err(Error::parameter(
@@ -744,6 +763,19 @@ mod tests {
             ),
             (StyleConfig::default().with_tv_weight(-1.0), "tv_weight"),
             (
+                StyleConfig::default()
+                    .with_alpha(0.0)
+                    .with_style_layers(vec![("relu1_1".into(), 0.0)]),
+                "style_layers",
+            ),
+            (
+                StyleConfig::default()
+                    .with_alpha(0.0)
+                    .with_beta(0.0)
+                    .with_tv_weight(1.0),
+                "beta",
+            ),
+            (
                 StyleConfig::default().with_style_layers(vec![("relu1_1".into(), -1.0)]),
                 "style_layers",
             ),
@@ -760,5 +792,21 @@ mod tests {
             let err = cfg.validate().unwrap_err().to_string();
             assert!(err.starts_with(&format!("invalid {name}")), "{err}");
         }
+        let tv_only = StyleConfig::default()
+            .with_alpha(0.0)
+            .with_beta(0.0)
+            .with_tv_weight(1.0);
+        let err = tv_only.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("only the total-variation cost is left"),
+            "{err}"
+        );
+        // One layer weighed is enough, with the content's weight 0.
+        let one = vec![("relu1_1".into(), 0.0), ("relu2_1".into(), 1.0)];
+        assert!(StyleConfig::default()
+            .with_alpha(0.0)
+            .with_style_layers(one)
+            .validate()
+            .is_ok());
     }
 }
