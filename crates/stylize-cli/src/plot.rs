@@ -98,12 +98,12 @@ pub enum PlotError {
 /// Values that are zero, negative or not finite cannot go on a log axis and
 /// are skipped (a series is broken where one is skipped); a series with no
 /// drawable value at all (content cost with alpha 0, say) is listed in the
-/// legend as not drawn. The PNG is written to a temporary file beside `path`
+/// legend as not drawn. Costs of 0 throughout give empty axes, so listed. The PNG is written to a temporary file beside `path`
 /// and renamed into place, so an error leaves no partial file.
 ///
 /// # Errors
 /// [`PlotError::Empty`] for an empty history, [`PlotError::NothingToDraw`]
-/// if no value is positive and finite, [`PlotError::Io`] if the file cannot
+/// if no value is positive and finite (and not all are 0), [`PlotError::Io`] if the file cannot
 /// be written (a missing directory, say); each names `path`.
 pub fn write_plot(path: &Path, points: &[Point], title: &str) -> Result<(), PlotError> {
     write_plot_sized(path, points, title, (WIDTH, HEIGHT))
@@ -233,6 +233,19 @@ fn render(
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
             (lo.min(v), hi.max(v))
         });
+    // Costs of 0 throughout (a run starting at its optimum: the content
+    // alone, without noise) leave the axes empty, the legend saying so
+    // (before: no plot, and the run failed).
+    let zero = |v: f64| v == 0.0;
+    let (lo, hi) = if lo > hi
+        && points
+            .iter()
+            .all(|p| zero(p.total) && zero(p.content) && zero(p.style))
+    {
+        (1.0, 1.0)
+    } else {
+        (lo, hi)
+    };
     if lo > hi {
         return Err(PlotError::NothingToDraw {
             path: path.to_path_buf(),
@@ -611,6 +624,22 @@ mod tests {
             .collect();
         let err = write_plot(&path, &zeros, "t").expect_err("nothing to draw");
         assert!(matches!(err, PlotError::NothingToDraw { .. }), "{err}");
+
+        // All 0: empty axes, no curve, still a plot.
+        let all_zero: Vec<_> = h
+            .iter()
+            .map(|p| Point {
+                content: 0.0,
+                style: 0.0,
+                total: 0.0,
+                ..*p
+            })
+            .collect();
+        let path = dir.path().join("all-zero.png");
+        write_plot(&path, &all_zero, "at its optimum").expect("plot of zeros");
+        let img = image::open(&path).expect("decode").to_rgb8();
+        assert_eq!((img.width(), img.height()), (WIDTH, HEIGHT));
+        assert_eq!(count_colour(&img, TOTAL_COLOUR, WIDTH / 2), 0);
     }
 
     #[test]
