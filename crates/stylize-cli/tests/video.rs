@@ -928,6 +928,62 @@ fn a_longer_or_shorter_selection_continues_the_frames_painted() {
     assert_eq!(later.len(), 2);
 }
 
+/// The memory limit does not key the work folder (by default it is what
+/// the address space leaves, which moves from run to run under `ulimit
+/// -v`: a rerun started over), and a start image counts by its pixels'
+/// digest, not as all its pixels in the manifest (22 MB for a 1600x1000
+/// `--init`): other pixels start over.
+#[test]
+fn the_memory_limit_does_not_key_the_work_folder_and_the_start_image_is_a_digest() {
+    let Some(weights) = common::hed_weights(
+        "the_memory_limit_does_not_key_the_work_folder_and_the_start_image_is_a_digest",
+    ) else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("clip");
+    write_clip(&clip, 2);
+    let start = d.path().join("start.png");
+    let picture = |shade: u8| {
+        image::RgbImage::from_fn(600, 400, |x, y| {
+            image::Rgb([(x % 251) as u8, (y % 241) as u8, shade])
+        })
+        .save(&start)
+        .unwrap();
+    };
+    picture(7);
+    let out = d.path().join("out");
+    let run = |limit: &str| {
+        let o = stylize()
+            .args(args(&clip, &out, &weights).into_iter().filter(|a| a != "-q"))
+            .args(["--keep-work", "--overwrite", "--max-memory", limit])
+            .arg("--init")
+            .arg(&start)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{limit}: {}", stderr(&o));
+        stderr(&o)
+    };
+    run("20G");
+    let manifest = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".stylize-work"))
+        .expect("a work folder")
+        .join("manifest.json");
+    let size = std::fs::metadata(&manifest).unwrap().len();
+    assert!(size < 64 << 10, "a manifest of {size} bytes");
+    let said = run("21G");
+    assert!(said.contains("continuing after 2 frame(s)"), "{said}");
+    assert!(!said.contains("starting over"), "{said}");
+    picture(8);
+    let said = run("21G");
+    assert!(
+        said.contains("held frames of a run with other settings; starting over"),
+        "{said}"
+    );
+}
+
 /// The work folder records the threads a run paints on and the weights
 /// file it loads, however each was chosen (`--threads` or the default,
 /// `--weights` or STYLIZE_WEIGHTS): the frames depend on both, so the
