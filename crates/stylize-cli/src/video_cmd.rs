@@ -179,6 +179,41 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             )
             .into());
         }
+        // The work folder goes once the clip is written, with whatever is
+        // in it (before: the report too, and the run said nothing).
+        let work = work_dir_for(&cli.output);
+        let in_work = matches!(
+            (written(report), written(&work)),
+            (Some(r), Some(w)) if r.starts_with(&w) || stylize_frames::lies_within(&r, &w)
+        );
+        if cli.method == VideoMethod::Optimize && in_work {
+            return Err(Error::parameter(
+                "report",
+                format!(
+                    "{} is inside the work folder {}, which is removed once the clip is \
+                     written: choose a file elsewhere",
+                    report.display(),
+                    work.display()
+                ),
+            )
+            .into());
+        }
+        // The optimiser's report reads the input again once the clip is
+        // written: where the clip replaces it, it would measure the painting
+        // as the original (before: figures silently wrong).
+        let replaces_input = cli.input.as_os_str() != "-"
+            && check_not_an_input(&cli.output, [cli.input.as_path()], false).is_err();
+        if cli.method == VideoMethod::Optimize && replaces_input {
+            return Err(Error::parameter(
+                "report",
+                format!(
+                    "--report measures the input clip once the painting is written, and the \
+                     output {} replaces it: write the output elsewhere, or leave --report out",
+                    cli.output.display()
+                ),
+            )
+            .into());
+        }
         if cli.input.as_os_str() != "-" && check_output_not_inside(&cli.input, report).is_err() {
             return Err(Error::parameter(
                 "report",
@@ -417,6 +452,20 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
                 "report",
                 "--report measures the flicker between frames, and the selection has one \
                  frame: select at least two, or leave --report out",
+            )
+            .into());
+        }
+        // Its optical flow needs a patch's worth of pixels (before: said
+        // once every frame was painted, and again on every rerun).
+        let min = stylize_flow::WarpOptions::default().params.patch_size as u32;
+        if info.width < min || info.height < min {
+            return Err(Error::parameter(
+                "report",
+                format!(
+                    "--report measures the flicker along the optical flow, which needs frames \
+                     of at least {min}x{min} px, and these are {}x{}: leave --report out",
+                    info.width, info.height
+                ),
             )
             .into());
         }

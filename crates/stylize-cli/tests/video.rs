@@ -928,6 +928,69 @@ fn a_longer_or_shorter_selection_continues_the_frames_painted() {
     assert_eq!(later.len(), 2);
 }
 
+/// `--report` is refused before any painting where it could not be
+/// right: inside the work folder (removed with it, the run saying
+/// nothing), with an output that replaces the input (the input read again
+/// is the painting), and on frames smaller than the flow's patch (said
+/// once every frame was painted, and on every rerun).
+#[test]
+fn a_report_that_cannot_be_made_is_refused_before_painting() {
+    let Some(weights) =
+        common::hed_weights("a_report_that_cannot_be_made_is_refused_before_painting")
+    else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("clip");
+    write_clip(&clip, 2);
+    let refused = |input: &Path, out: &Path, report: &Path, extra: &[&str], why: &str| {
+        let o = stylize()
+            .args(args(input, out, &weights))
+            .arg("--report")
+            .arg(report)
+            .args(extra)
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(err.contains("invalid --report") && err.contains(why), "{err}");
+        assert!(!report.exists(), "{err}");
+    };
+    let out = d.path().join("out.gif");
+    let work = d.path().join("out.gif.stylize-work");
+    std::fs::create_dir(&work).unwrap();
+    refused(&clip, &out, &work.join("manifest.json"), &[], "inside the work folder");
+    assert!(!out.exists());
+    let gif = d.path().join("clip.gif");
+    {
+        let mut encoder =
+            image::codecs::gif::GifEncoder::new(std::fs::File::create(&gif).unwrap());
+        for f in frames_of(&clip) {
+            let rgba = image::DynamicImage::ImageRgb8(f).to_rgba8();
+            encoder.encode_frame(image::Frame::new(rgba)).unwrap();
+        }
+    }
+    let before = std::fs::read(&gif).unwrap();
+    refused(&gif, &gif, &d.path().join("r.json"), &["--overwrite"], "replaces it");
+    assert!(std::fs::read(&gif).unwrap() == before, "the input was changed");
+    let tiny = d.path().join("tiny");
+    std::fs::create_dir(&tiny).unwrap();
+    for k in 0..2u8 {
+        image::RgbImage::from_pixel(7, 5, image::Rgb([40 * k, 90, 200]))
+            .save(tiny.join(format!("f{k}.png")))
+            .unwrap();
+    }
+    let tiny_out = d.path().join("tiny.gif");
+    refused(
+        &tiny,
+        &tiny_out,
+        &d.path().join("t.json"),
+        &["--independent"],
+        "at least 8x8 px, and these are 7x5",
+    );
+    assert!(!tiny_out.exists() && !d.path().join("tiny.gif.stylize-work").exists());
+}
+
 /// The memory limit does not key the work folder (by default it is what
 /// the address space leaves, which moves from run to run under `ulimit
 /// -v`: a rerun started over), and a start image counts by its pixels'
