@@ -441,6 +441,10 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             );
         }
     }
+    // The frames are written at the clip's own size: one the output's
+    // format cannot hold is said now (before: once every frame was
+    // painted, and on every rerun from the work folder).
+    stylize_frames::check_frame_size(&cli.output, info.width, info.height)?;
     // The report measures flicker between frames: a selection of one frame
     // of a clip of known length is said now, not after the painting.
     if cli.report.is_some() {

@@ -953,26 +953,43 @@ fn a_report_that_cannot_be_made_is_refused_before_painting() {
             .unwrap();
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(1), "{err}");
-        assert!(err.contains("invalid --report") && err.contains(why), "{err}");
+        assert!(
+            err.contains("invalid --report") && err.contains(why),
+            "{err}"
+        );
         assert!(!report.exists(), "{err}");
     };
     let out = d.path().join("out.gif");
     let work = d.path().join("out.gif.stylize-work");
     std::fs::create_dir(&work).unwrap();
-    refused(&clip, &out, &work.join("manifest.json"), &[], "inside the work folder");
+    refused(
+        &clip,
+        &out,
+        &work.join("manifest.json"),
+        &[],
+        "inside the work folder",
+    );
     assert!(!out.exists());
     let gif = d.path().join("clip.gif");
     {
-        let mut encoder =
-            image::codecs::gif::GifEncoder::new(std::fs::File::create(&gif).unwrap());
+        let mut encoder = image::codecs::gif::GifEncoder::new(std::fs::File::create(&gif).unwrap());
         for f in frames_of(&clip) {
             let rgba = image::DynamicImage::ImageRgb8(f).to_rgba8();
             encoder.encode_frame(image::Frame::new(rgba)).unwrap();
         }
     }
     let before = std::fs::read(&gif).unwrap();
-    refused(&gif, &gif, &d.path().join("r.json"), &["--overwrite"], "replaces it");
-    assert!(std::fs::read(&gif).unwrap() == before, "the input was changed");
+    refused(
+        &gif,
+        &gif,
+        &d.path().join("r.json"),
+        &["--overwrite"],
+        "replaces it",
+    );
+    assert!(
+        std::fs::read(&gif).unwrap() == before,
+        "the input was changed"
+    );
     let tiny = d.path().join("tiny");
     std::fs::create_dir(&tiny).unwrap();
     for k in 0..2u8 {
@@ -989,6 +1006,55 @@ fn a_report_that_cannot_be_made_is_refused_before_painting() {
         "at least 8x8 px, and these are 7x5",
     );
     assert!(!tiny_out.exists() && !d.path().join("tiny.gif.stylize-work").exists());
+}
+
+/// Frames the output's format cannot hold are said before any painting
+/// (before: once every frame was painted, the advice to rerun the same
+/// command failing again from the work folder): wider than a WebP's 16384
+/// px, and one pixel high for an mp4 (4:2:0 crops it to nothing).
+#[test]
+fn frames_the_output_cannot_hold_are_refused_before_painting() {
+    let Some(weights) =
+        common::hed_weights("frames_the_output_cannot_hold_are_refused_before_painting")
+    else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let clip = |name: &str, w: u32, h: u32| {
+        let dir = d.path().join(name);
+        std::fs::create_dir(&dir).unwrap();
+        for k in 0..2u8 {
+            image::RgbImage::from_fn(w, h, |x, y| {
+                image::Rgb([(x % 256) as u8, (y % 256) as u8, k])
+            })
+            .save(dir.join(format!("f{k}.png")))
+            .unwrap();
+        }
+        dir
+    };
+    let mut cases = vec![(
+        clip("wide", 16385, 16),
+        "wide.webp",
+        "at most 16384 pixels a side",
+    )];
+    if Command::new("ffmpeg").arg("-version").output().is_ok() {
+        cases.push((clip("thin", 40, 1), "thin.mp4", "leave a 40x0 video"));
+    } else {
+        eprintln!("SKIPPED the one-pixel mp4: ffmpeg not found");
+    }
+    for (input, name, why) in cases {
+        let out = d.path().join(name);
+        let o = stylize()
+            .args(args(&input, &out, &weights))
+            .env("STYLIZE_LOG", "info")
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(err.contains(why), "{err}");
+        assert!(!err.contains("frame 1/"), "painted first: {err}");
+        assert!(!out.exists() && !d.path().join(format!("{name}.stylize-work")).exists());
+    }
 }
 
 /// The memory limit does not key the work folder (by default it is what
@@ -1018,7 +1084,11 @@ fn the_memory_limit_does_not_key_the_work_folder_and_the_start_image_is_a_digest
     let out = d.path().join("out");
     let run = |limit: &str| {
         let o = stylize()
-            .args(args(&clip, &out, &weights).into_iter().filter(|a| a != "-q"))
+            .args(
+                args(&clip, &out, &weights)
+                    .into_iter()
+                    .filter(|a| a != "-q"),
+            )
             .args(["--keep-work", "--overwrite", "--max-memory", limit])
             .arg("--init")
             .arg(&start)

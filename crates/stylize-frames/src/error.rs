@@ -236,6 +236,17 @@ pub enum FramesError {
         /// The format's limit.
         max: u32,
     },
+    /// Frames one pixel high or wide leave no video: H.264 and VP9 in
+    /// 4:2:0 need even sizes, so an odd last row or column is cropped.
+    #[error("{}: {width}x{height} frames leave a {}x{} video, since H.264 and VP9 in 4:2:0 need even sizes; write a folder of frames, .png, .webp or .y4m instead", path.display(), width & !1, height & !1)]
+    NoPixelsLeft {
+        /// The output.
+        path: PathBuf,
+        /// Frame width.
+        width: u32,
+        /// Frame height.
+        height: u32,
+    },
     /// An input's frames are larger than [`SourceOptions::max_frame_pixels`]
     /// (read from its header, before any frame is decoded).
     ///

@@ -188,6 +188,7 @@ impl FrameSink for FfmpegSink {
     fn write_frame(&mut self, frame: &Frame) -> Result<()> {
         if self.writer.is_none() {
             let (w, h) = frame.dimensions();
+            crate::sink::check_frame_size(self.staged.output(), w, h)?;
             if w % 2 == 1 || h % 2 == 1 {
                 log::warn!(
                     "{}: the frames are {w}x{h}; the video is {}x{}, since H.264 and VP9 in \

@@ -16,7 +16,7 @@ use crate::stop_signal::StopSignal;
 use crate::timing::Timing;
 
 /// The largest GIF side.
-const MAX_SIDE: u32 = u16::MAX as u32;
+pub(crate) const MAX_SIDE: u32 = u16::MAX as u32;
 
 /// Spills frames, then in `finish` builds the clip's palette (one pass)
 /// and encodes (a second pass).

@@ -139,7 +139,9 @@ pub use resample::{
     clip_to_unit, first_non_finite, outside_unit, resize_part_to_rgb32f, resize_to_rgb32f,
     to_rgb32f_on_white, Resampling,
 };
-pub use sink::{create_sink, takes_audio, takes_frame_times, writes_frame_folder};
+pub use sink::{
+    check_frame_size, create_sink, takes_audio, takes_frame_times, writes_frame_folder,
+};
 pub use source::{open_source, reads_through_ffmpeg};
 pub use staging::check_output_not_inside;
 pub use staging::{

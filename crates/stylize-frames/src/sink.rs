@@ -158,6 +158,39 @@ pub fn create_sink(output: &Path, options: &SinkOptions) -> Result<Box<dyn Frame
     }))
 }
 
+/// Whether `output` can hold frames of `width` x `height`: said before
+/// any frame is painted, not when the first is written.
+///
+/// # Errors
+/// [`FramesError::TooLarge`] past a GIF's 65535 or a WebP's 16384 pixels
+/// a side, [`FramesError::NoPixelsLeft`] for a video (mp4, webm, mov,
+/// mkv) one pixel high or wide, and [`create_sink`]'s errors about the
+/// output's name.
+pub fn check_frame_size(output: &Path, width: u32, height: u32) -> Result<()> {
+    let too_large = |max: u32| {
+        if width > max || height > max {
+            Err(FramesError::TooLarge {
+                path: output.to_path_buf(),
+                width,
+                height,
+                max,
+            })
+        } else {
+            Ok(())
+        }
+    };
+    match output_kind(output)? {
+        OutputKind::Gif => too_large(crate::gif_sink::MAX_SIDE),
+        OutputKind::Webp => too_large(crate::webp_sink::MAX_SIDE),
+        OutputKind::Video(_) if width < 2 || height < 2 => Err(FramesError::NoPixelsLeft {
+            path: output.to_path_buf(),
+            width,
+            height,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Checks that frames keep one size and that there is at least one.
 struct CheckedSink {
     inner: Box<dyn FrameSink>,

@@ -26,7 +26,7 @@ use crate::staging::StagedFile;
 use crate::timing::Timing;
 
 /// The largest WebP side.
-const MAX_SIDE: u32 = 16384;
+pub(crate) const MAX_SIDE: u32 = 16384;
 /// The longest frame duration ANMF holds (24 bits of milliseconds).
 const MAX_DURATION: u64 = (1 << 24) - 1;
 
