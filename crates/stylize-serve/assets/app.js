@@ -360,6 +360,7 @@
     if (empty && !usesNetworkStyle()) return `The painting ${empty.name} is empty (0 bytes).`;
     if (photo && asVideo && photo.still) return `${photo.name} is a still photo: untick “Paint as video”.`;
     if (photo && !asVideo && isVideoFile(photo.file)) return `${photo.name} is a clip: tick “Paint as video”.`;
+    if (asVideo && $("#method").value !== "fast" && $("#init").value === "fast") return "Starting from “the fast network's painting” is for a photo: a clip's shots start from the frame; the fast method paints a clip with the network.";
     if (sheetOn()) {
       if (asVideo) return "A contact sheet is of a photo: untick “Paint as video”.";
       return null;  // (each painting alone: no blend)

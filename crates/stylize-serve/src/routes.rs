@@ -324,7 +324,15 @@ fn check_memory(
     let refusal = match app.config.max_memory {
         Some(limit) if need > limit => Some(check(Some(limit)).err().map_or_else(
             || "the run does not fit in memory".to_string(),
-            |e| e.to_string(),
+            // The page cannot paint a clip's frames each on its own (the
+            // command line's --independent); the network's flow runs at
+            // the painting's size.
+            |e| {
+                e.to_string().replace(
+                    "or paint each frame on its own, without the flow",
+                    "or paint it with the fast method (whose flow runs at the painting's size)",
+                )
+            },
         )),
         _ => None,
     };
@@ -337,14 +345,26 @@ fn check_memory(
 /// (a small photo is enlarged to it, as `stylize fast` enlarges it); or a
 /// painting (of `styles`) under the network's least side
 /// when the network reads the paintings (the fast method, or the
-/// optimiser started from the network's painting). `None` when it can,
-/// or the job does not use the network.
+/// optimiser started from the network's painting). Also a clip's frames
+/// too small for the optimiser's optical flow. `None` when it can, or the
+/// job does not use the network.
 fn fast_too_small(
     settings: &Settings,
     (w, h): (u32, u32),
     clip: bool,
     styles: &[(u32, u32)],
 ) -> Option<String> {
+    // The optimiser carries the painting along the optical flow of the
+    // frames at their own size, which needs a patch's worth of pixels (the
+    // network's clips flow at the working size). Before: refused for either
+    // method at the upload, and never by the estimate.
+    let patch = stylize::video::VideoConfig::default().flow.patch_size as u32;
+    if clip && settings.method != MethodName::Fast && (w < patch || h < patch) {
+        return Some(format!(
+            "the clip's frames are {w}x{h} px; the optical flow that carries the painting \
+             from frame to frame needs at least {patch}x{patch} (the fast method paints them)"
+        ));
+    }
     let min = stylize_feedforward::MIN_SIDE;
     if settings.needs_fast() && settings.network_style.is_none() {
         let small = styles.iter().enumerate().find(|(_, s)| s.0.min(s.1) < min);
@@ -723,17 +743,6 @@ fn open_clip(app: &App, file: &std::path::Path, name: &str) -> ApiResult<Clip> {
             info.width, info.height, limits.max_width, limits.max_height
         )));
     }
-    // The optical flow that carries the painting from frame to frame
-    // (either method) needs a patch's worth of pixels; said now rather
-    // than when the job runs.
-    let min = stylize::video::VideoConfig::default().flow.patch_size as u32;
-    if info.width < min || info.height < min {
-        return Err(refuse(format!(
-            "video `{name}`: its frames are {}x{} px; the optical flow that carries the \
-             painting from frame to frame needs at least {min}x{min}",
-            info.width, info.height
-        )));
-    }
     let max = app.config.max_video_frames;
     let frames = source.total_frames().map(|n| n as usize);
     if let Some(n) = frames.filter(|&n| n > max) {
@@ -795,6 +804,16 @@ async fn create_job(
         })?;
     let form = upload::read_form(form, app.config.max_upload_bytes).await?;
     let settings = parse_settings(form.settings.as_deref())?;
+    // As on the command line: a clip's shots start as `init` says, and the
+    // network paints a clip with the fast method (before: accepted, then
+    // ignored, the job's command one the command line refuses).
+    if form.video && settings.init == crate::settings::InitName::Fast {
+        return Err(ApiError::bad_request(
+            "`init: fast` starts a photo from the network's painting; a clip's shots start \
+             from the frame (`init: content`, `noise` or `style`), and `method: fast` paints \
+             a clip with the network",
+        ));
+    }
     check_method(&app, &settings)?;
     match (form.styles.is_empty(), settings.network_style.is_some()) {
         // A sheet without paintings shows the network's built-in styles.

@@ -703,6 +703,34 @@ async fn estimate_and_memory_refusal() {
             .is_some_and(|m| m.contains("a size of ")),
         "{v}"
     );
+    // A clip whose flow alone is over the limit: the advice is what the
+    // page can do (before: the command line's frames each on their own).
+    let (_, v) = json(
+        &app,
+        estimate(r#"{"settings":{"size":64},"content":[7680,4320],"clip":true}"#),
+    )
+    .await;
+    let message = v["message"].as_str().unwrap_or_default();
+    assert_eq!(v["fits"], false, "{v}");
+    assert!(
+        message.contains("optical flow") && message.contains("the fast method"),
+        "{v}"
+    );
+    assert!(!message.contains("on its own"), "{v}");
+    // Frames too small for the optimiser's flow: said by the estimate
+    // too (before: it advised a size, and the job was then refused).
+    let (_, v) = json(
+        &app,
+        estimate(r#"{"settings":{"size":400},"content":[400,6],"clip":true}"#),
+    )
+    .await;
+    assert_eq!(v["fits"], false, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("frames are 400x6 px") && m.contains("8x8")),
+        "{v}"
+    );
     let photo = asset("chelsea.jpg");
     let (status, v) = json(
         &app,
@@ -1484,10 +1512,23 @@ async fn a_video_job_shows_frames_as_they_finish() {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(
-        error_of(&v).contains("video `dot.png`: its frames are 4x4 px")
+        error_of(&v).contains("the clip's frames are 4x4 px")
             && error_of(&v).contains("needs at least 8x8"),
         "{v}"
     );
+    // A clip does not start from the network's painting (before:
+    // accepted, ignored, and its command one the command line refuses).
+    let (status, v) = json(
+        &app,
+        post_job(&[
+            Part::File("video", "square.gif", &gif),
+            Part::Text("builtin", "udnie"),
+            Part::Text("settings", r#"{"size":64,"iterations":5,"init":"fast"}"#),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert!(error_of(&v).contains("`init: fast` starts a photo"), "{v}");
     let (status, job) = json(
         &app,
         post_job(&[
