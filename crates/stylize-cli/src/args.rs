@@ -613,13 +613,18 @@ fn positive(s: &str) -> Result<f32, String> {
 /// --overwrite`: the value may start with `-`, for `-1,2`) is said as a
 /// missing value.
 fn blend_weight(s: &str) -> Result<f32, String> {
-    s.trim().parse::<f32>().map_err(|_| {
+    let w = s.trim().parse::<f32>().map_err(|_| {
         if s.starts_with('-') {
             format!("{s} is a flag, not a weight: --style-blend needs its weights, such as 0.7,0.3")
         } else {
             format!("`{s}` is not a number")
         }
-    })
+    })?;
+    // As typed, not as `inf` (before: "[inf, 1.0] (weights must be finite").
+    if w.is_infinite() && s.trim().parse::<f64>().is_ok_and(f64::is_finite) {
+        return Err(format!("{s} is too large (at most {:e})", f32::MAX));
+    }
+    Ok(w)
 }
 
 /// The largest `fast --size`: advice never names a larger one.
@@ -1016,6 +1021,10 @@ mod tests {
     fn numbers_past_f32_are_too_large_not_infinite() {
         assert!(non_negative("1e40").unwrap_err().contains("too large"));
         assert!(positive("1e40").unwrap_err().contains("too large"));
+        assert!(blend_weight("1e39")
+            .unwrap_err()
+            .contains("1e39 is too large"));
+        assert_eq!(blend_weight("0.5"), Ok(0.5));
         // Above 0 as typed, 0 as an f32: not "must be > 0".
         let e = positive("1e-50").unwrap_err();
         assert!(e.contains("too small") && e.contains("1e-45"), "{e}");

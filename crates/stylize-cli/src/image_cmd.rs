@@ -186,6 +186,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     }
     let fast_init = cli.common.init.as_deref().is_some_and(is_fast_init);
     let mut inert = crate::setup::inert_flags(&cli.common, &config, fast_init);
+    inert.extend(crate::setup::save_every_inert(cli.save_every, &config));
     if cli.recursive {
         inert.push("--recursive (--content is one photo, not a folder)".to_string());
     }

@@ -133,6 +133,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     }
     let fast_init = cli.common.init.as_deref().is_some_and(is_fast_init);
     let mut inert = crate::setup::inert_flags(&cli.common, &config, fast_init);
+    inert.extend(crate::setup::save_every_inert(cli.save_every, &config));
     let (save, quality_inert) =
         crate::setup::save_options(cli.jpeg_quality, todo.iter().map(|(_, o)| o.as_path()));
     inert.extend(quality_inert);

@@ -779,23 +779,21 @@ pub fn build_config(
     if let Some(b) = &cli.style_blend {
         config.style_blend = Some(b.clone());
     }
-    for (what, flag, given) in [
-        ("line search", "--line-search", cli.line_search.is_some()),
-        (
-            "L-BFGS bounds",
-            "--lbfgs-bounds",
-            cli.lbfgs_bounds.is_some(),
-        ),
-        (
-            "L-BFGS history",
-            "--lbfgs-history",
-            cli.lbfgs_history.is_some(),
-        ),
+    // Named as the flags are, so that the message says `invalid
+    // --line-search: ...` as for any other flag (before: `invalid line
+    // search: ...`).
+    for (what, given) in [
+        ("line_search", cli.line_search.is_some()),
+        ("lbfgs_bounds", cli.lbfgs_bounds.is_some()),
+        ("lbfgs_history", cli.lbfgs_history.is_some()),
     ] {
         if given && config.optimizer != Optimizer::Lbfgs {
             return Err(Error::parameter(
                 what,
-                format!("{flag} applies to --optimizer lbfgs only"),
+                format!(
+                    "--{} applies to --optimizer lbfgs only, and this run's optimiser is Adam",
+                    what.replace('_', "-")
+                ),
             ));
         }
     }
@@ -841,6 +839,17 @@ pub fn inert_flags(cli: &CommonArgs, config: &StyleConfig, uses_models: bool) ->
         );
     }
     inert
+}
+
+/// `--save-every N` past the run's iterations (all scales together),
+/// which saves no snapshot, for the run's "ignores" warning (before: said
+/// nothing).
+pub fn save_every_inert(save_every: Option<u64>, config: &StyleConfig) -> Option<String> {
+    let every = save_every?;
+    let total = config.iterations * config.scales.sizes(config.size).len();
+    (every > total as u64).then(|| {
+        format!("--save-every {every} (the run has {total} iterations, so no snapshot is saved)")
+    })
 }
 
 /// A warning for a start from noise or from the painting with the seed

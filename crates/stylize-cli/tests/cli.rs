@@ -1205,7 +1205,7 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
         Case {
             name: "an L-BFGS setting with Adam",
             args: s(&["--lbfgs-history", "3"]),
-            expect: "--lbfgs-history applies to --optimizer lbfgs only",
+            expect: "invalid --lbfgs-history: --lbfgs-history applies to --optimizer lbfgs only",
         },
         Case {
             name: "quiet and verbose at once",
@@ -1322,12 +1322,12 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
         Case {
             name: "line search with Adam",
             args: s(&["--line-search", "strong-wolfe"]),
-            expect: "--line-search applies to --optimizer lbfgs only",
+            expect: "invalid --line-search: --line-search applies to --optimizer lbfgs only",
         },
         Case {
             name: "L-BFGS bounds with Adam",
             args: s(&["--lbfgs-bounds", "clip"]),
-            expect: "--lbfgs-bounds applies to --optimizer lbfgs only",
+            expect: "invalid --lbfgs-bounds: --lbfgs-bounds applies to --optimizer lbfgs only",
         },
         Case {
             name: "scales not a number",
@@ -3704,6 +3704,9 @@ fn flags_without_effect_are_said() {
         (&["--models", &models][..], Some("--models")),
         // The output is a PNG.
         (&["--jpeg-quality", "80"][..], Some("--jpeg-quality")),
+        // Past the run's iterations: no snapshot (and one is, at 1).
+        (&["--save-every", "1000"][..], Some("--save-every 1000")),
+        (&["--save-every", "1"][..], None),
         // The seed preset adds noise to the photo: the seed matters.
         (&["--seed", "3"][..], None),
         // A start with no trace of the photo, and a content cost too deep

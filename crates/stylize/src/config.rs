@@ -668,12 +668,27 @@ pub fn parse_style_layers(spec: &str) -> Result<Vec<(String, f32)>> {
     for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let (name, weight) = match item.split_once(':') {
             Some((n, w)) => {
-                let w: f32 = w.trim().parse().map_err(|_| {
+                let typed = w.trim();
+                let w: f32 = typed.parse().map_err(|_| {
                     Error::parameter(
                         "style_layers",
                         format!("`{item}`: weight `{w}` is not a number"),
                     )
                 })?;
+                // Said as typed, not as the f32 it became (before: "the
+                // weight of relu1_1 is inf" for 1e39, and 1e-46 taken as 0).
+                let exact = typed.parse::<f64>().unwrap_or(f64::NAN);
+                if exact.is_finite() && (w.is_infinite() || (w == 0.0 && exact != 0.0)) {
+                    let (what, bound) = if w.is_infinite() {
+                        ("too large (at most", f32::MAX)
+                    } else {
+                        ("too small (the least above 0 is about", f32::from_bits(1))
+                    };
+                    return Err(Error::parameter(
+                        "style_layers",
+                        format!("`{item}`: weight {typed} is {what} {bound:e})"),
+                    ));
+                }
                 (n.trim().to_string(), w)
             }
             None => (item.to_string(), 1.0),
@@ -745,6 +760,17 @@ mod tests {
             .to_string()
             .contains("not a number"));
         assert!(parse_style_layers(" , ").is_err());
+        for (spec, says) in [
+            (
+                "relu1_1:1e39",
+                "weight 1e39 is too large (at most 3.4028235e38)",
+            ),
+            ("relu1_1:1e-46", "weight 1e-46 is too small"),
+        ] {
+            let e = parse_style_layers(spec).unwrap_err().to_string();
+            assert!(e.contains(says), "{e}");
+        }
+        assert_eq!(parse_style_layers("relu1_1:0").unwrap()[0].1, 0.0);
     }
 
     #[test]

@@ -143,8 +143,14 @@ pub enum Error {
     /// infinite (for example with far too large a learning rate). No
     /// image is returned.
     #[error(
-        "the run diverged at iteration {iteration}: {what}; a smaller learning rate \
-         or smaller cost weights keep it finite"
+        "the run diverged at iteration {iteration}: {what}; {}",
+        if *iteration <= 1 {
+            // At the starting image, before any step: no learning rate
+            // changes it (before: advised as well).
+            "smaller cost weights keep it finite (it is the starting image's, before any step)"
+        } else {
+            "a smaller learning rate or smaller cost weights keep it finite"
+        }
     )]
     Diverged {
         /// The 1-based iteration (over all scales) whose evaluation failed.
@@ -279,6 +285,21 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::Error;
+
+    /// At iteration 1 the gradient is the starting image's: a learning
+    /// rate cannot help, and is not advised.
+    #[test]
+    fn divergence_at_the_start_advises_weights_only() {
+        let at = |iteration| {
+            Error::Diverged {
+                iteration,
+                what: "the gradient is not finite".into(),
+            }
+            .to_string()
+        };
+        assert!(!at(1).contains("learning rate") && at(1).contains("smaller cost weights"));
+        assert!(at(2).contains("a smaller learning rate or smaller cost weights"));
+    }
 
     /// Fails when a cause's message is already in the one above it: a
     /// chain printer (anyhow's `{:#}`, a `source()` loop) would say it
