@@ -49,15 +49,31 @@ fn skip_sub_blocks<R: Read + Seek>(r: &mut R) -> Option<()> {
     }
 }
 
+/// The delays `walk` gathered: all of them, or, where it stopped early (a
+/// file cut short), those of the whole frames before the cut, which the
+/// decoder gives too (before: none, and every frame took the first one's
+/// time).
+fn whole_frames<R>(
+    r: &mut R,
+    walk: impl FnOnce(&mut R, &mut Vec<f64>) -> Option<()>,
+) -> Option<Vec<f64>> {
+    let mut delays = Vec::new();
+    let walked = walk(r, &mut delays);
+    (walked.is_some() || !delays.is_empty()).then_some(delays)
+}
+
 /// A GIF's frames' delays: each image's from the Graphic Control
 /// Extension before it (0 without one).
 fn gif_delays<R: Read + Seek>(r: &mut R) -> Option<Vec<f64>> {
+    whole_frames(r, gif_walk)
+}
+
+fn gif_walk<R: Read + Seek>(r: &mut R, delays: &mut Vec<f64>) -> Option<()> {
     let header: [u8; 13] = array(r)?;
     let packed = header[10];
     if packed & 0x80 != 0 {
         skip(r, 3 << ((packed & 7) + 1))?;
     }
-    let mut delays = Vec::new();
     let mut delay_cs = 0u16;
     loop {
         match byte(r)? {
@@ -82,7 +98,7 @@ fn gif_delays<R: Read + Seek>(r: &mut R) -> Option<Vec<f64>> {
                 delays.push(f64::from(delay_cs) * 10.0);
                 delay_cs = 0;
             }
-            0x3B => return Some(delays),
+            0x3B => return Some(()),
             _ => return None,
         }
     }
@@ -135,23 +151,33 @@ pub(crate) fn empty_gif_frame(path: &Path) -> Option<(u64, u16, u16)> {
 /// Each `fcTL` chunk's delay (`delay_num / delay_den` s, a
 /// denominator of 0 meaning 100), `None` for a still PNG.
 fn apng_delays<R: Read + Seek>(r: &mut R) -> Option<Vec<f64>> {
+    whole_frames(r, apng_walk).filter(|d| !d.is_empty())
+}
+
+fn apng_walk<R: Read + Seek>(r: &mut R, delays: &mut Vec<f64>) -> Option<()> {
     skip(r, 8)?;
-    let mut delays = Vec::new();
+    // A frame's fcTL comes before its data: its delay counts once the
+    // next chunk after that data is read (the frame is whole).
+    let mut pending = None;
     loop {
         let head: [u8; 8] = array(r)?;
         let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
         match &head[4..] {
             b"fcTL" if len == 26 => {
+                delays.extend(pending.take());
                 let fctl: [u8; 26] = array(r)?;
                 let num = u16::from_be_bytes([fctl[20], fctl[21]]);
                 let den = match u16::from_be_bytes([fctl[22], fctl[23]]) {
                     0 => 100,
                     d => d,
                 };
-                delays.push(1000.0 * f64::from(num) / f64::from(den));
+                pending = Some(1000.0 * f64::from(num) / f64::from(den));
                 skip(r, 4)?; // CRC
             }
-            b"IEND" => return (!delays.is_empty()).then_some(delays),
+            b"IEND" => {
+                delays.extend(pending.take());
+                return Some(());
+            }
             _ => skip(r, i64::from(len) + 4)?,
         }
     }
@@ -203,7 +229,80 @@ pub(crate) fn typical_delay(delays: &[f64]) -> Option<(f64, bool)> {
 
 #[cfg(test)]
 mod tests {
-    use super::typical_delay;
+    use super::{apng_delays, gif_delays, typical_delay};
+    use std::io::Cursor;
+
+    /// Frames of 16x16 noise (so that each takes some room), shown for
+    /// `delays` ms.
+    fn frames(n: usize) -> Vec<image::RgbaImage> {
+        (0..n)
+            .map(|k| {
+                image::RgbaImage::from_fn(16, 16, |x, y| {
+                    let v = (x * 37 + y * 101 + k as u32 * 59).wrapping_mul(2_654_435_761) >> 24;
+                    image::Rgba([v as u8, (v >> 1) as u8, k as u8, 255])
+                })
+            })
+            .collect()
+    }
+
+    fn gif(delays: &[u32]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        {
+            let mut e = image::codecs::gif::GifEncoder::new(&mut bytes);
+            for (f, &ms) in frames(delays.len()).into_iter().zip(delays) {
+                let d = image::Delay::from_numer_denom_ms(ms, 1);
+                e.encode_frame(image::Frame::from_parts(f, 0, 0, d))
+                    .unwrap();
+            }
+        }
+        bytes
+    }
+
+    fn apng(delays: &[u16]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        {
+            let mut e = png::Encoder::new(&mut bytes, 16, 16);
+            e.set_color(png::ColorType::Rgba);
+            e.set_animated(delays.len() as u32, 0).unwrap();
+            let mut w = e.write_header().unwrap();
+            for (f, &ms) in frames(delays.len()).iter().zip(delays) {
+                w.set_frame_delay(ms, 1000).unwrap();
+                w.write_image_data(f.as_raw()).unwrap();
+            }
+            w.finish().unwrap();
+        }
+        bytes
+    }
+
+    /// A file cut short keeps its whole frames' own delays (before: none,
+    /// and every frame was shown for the first one's time), and only the
+    /// whole frames'.
+    #[test]
+    fn a_file_cut_short_keeps_its_whole_frames_delays() {
+        let full = gif(&[1000, 40, 40, 40, 40, 40]);
+        let want = [1000.0, 40.0, 40.0, 40.0, 40.0, 40.0];
+        assert_eq!(gif_delays(&mut Cursor::new(&full)).unwrap(), want);
+        let full_png = apng(&[1000, 40, 40, 40, 40, 40]);
+        assert_eq!(apng_delays(&mut Cursor::new(&full_png)).unwrap(), want);
+        for (bytes, is_gif) in [(&full, true), (&full_png, false)] {
+            let mut seen = Vec::new();
+            for cut in (bytes.len() / 3..bytes.len()).step_by(97) {
+                let mut r = Cursor::new(&bytes[..cut]);
+                let got = if is_gif {
+                    gif_delays(&mut r)
+                } else {
+                    apng_delays(&mut r)
+                }
+                .unwrap_or_default();
+                // (All six where only the GIF's trailer is cut.)
+                assert!(got.len() <= want.len(), "{cut}: {got:?}");
+                assert_eq!(got[..], want[..got.len()], "{cut}");
+                seen.push(got.len());
+            }
+            // Cuts after the first frame and before the last keep some.
+            assert!(seen.iter().any(|&n| (2..6).contains(&n)), "{seen:?}");
+        }
+    }
 
     #[test]
     fn the_typical_delay_ignores_rounding_and_title_frames() {
