@@ -11,7 +11,9 @@ use crate::orientation::upright_size;
 use crate::warning::{warn, WarningHook};
 
 /// File extensions read as frames (compared case-insensitively).
-const FRAME_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"];
+const FRAME_EXTENSIONS: [&str; 11] = [
+    "png", "jpg", "jpeg", "jfif", "jpe", "jif", "webp", "bmp", "gif", "tif", "tiff",
+];
 
 /// Extensions of phone photos that cannot be frames (no decoder here), said
 /// when skipped.

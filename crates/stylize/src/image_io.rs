@@ -799,10 +799,29 @@ pub fn output_format(path: &Path) -> Result<ImageFormat> {
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     match ext.as_str() {
-        "jpg" | "jpeg" => Ok(ImageFormat::Jpeg),
+        // (`.jfif`, `.jpe` and `.jif`: JPEG's other names, which folders of
+        // photos hold too; before, skipped there as "not a JPEG".)
+        "jpg" | "jpeg" | "jfif" | "jpe" | "jif" => Ok(ImageFormat::Jpeg),
         "png" => Ok(ImageFormat::Png),
         "webp" => Ok(ImageFormat::WebP),
         "tif" | "tiff" => Ok(ImageFormat::Tiff),
+        // `.png` alone: an extension with no name before it (a hidden
+        // file's name to `Path::extension`), not a name without one.
+        "" if path.file_name().is_some_and(|n| {
+            n.to_string_lossy()
+                .strip_prefix('.')
+                .is_some_and(|e| output_format(Path::new(&format!("x.{e}"))).is_ok())
+        }) =>
+        {
+            Err(Error::parameter(
+                "output",
+                format!(
+                    "{}: the name is only an extension; name the file before it, such as \
+                     out.png",
+                    path.display()
+                ),
+            ))
+        }
         "" => Err(Error::parameter(
             "output",
             format!(
@@ -1088,6 +1107,27 @@ mod tests {
         // The default replaces it.
         save_image_with(&img, &path, &SaveOptions::default()).unwrap();
         assert_eq!(load_image(&path).unwrap().to_rgb8(), img.to_rgb8());
+    }
+
+    /// JPEG's other names are JPEG; `.png` alone is said to need a name,
+    /// not an extension (before: "the name has no extension").
+    #[test]
+    fn output_formats_by_extension() {
+        for name in ["a.jpg", "a.JPEG", "a.jfif", "a.jpe", "a.jif"] {
+            assert_eq!(
+                output_format(Path::new(name)).unwrap(),
+                ImageFormat::Jpeg,
+                "{name}"
+            );
+        }
+        let e = output_format(Path::new("dir/.png"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("the name is only an extension"), "{e}");
+        let e = output_format(Path::new(".hidden")).unwrap_err().to_string();
+        assert!(e.contains("the name has no extension"), "{e}");
+        let e = output_format(Path::new("a")).unwrap_err().to_string();
+        assert!(e.contains("the name has no extension"), "{e}");
     }
 
     /// A float image (an EXR, a float TIFF) with a NaN or an infinity is
