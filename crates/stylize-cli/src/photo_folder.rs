@@ -244,6 +244,40 @@ fn list(
             ),
         ));
     }
+    // What else may be there, said before the networks load (before:
+    // "File exists (os error 17)" once they had, naming the output even
+    // where a file on the way was the trouble).
+    let not_a_folder = |what: String| {
+        Err(Error::parameter(
+            "output",
+            format!("{what}; with a folder as --content, --output is a folder"),
+        ))
+    };
+    match std::fs::metadata(&bare) {
+        Ok(m) if !m.is_dir() => {
+            return not_a_folder(format!("{} is a pipe or a device", output.display()))
+        }
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound && bare.is_symlink() => {
+            return not_a_folder(format!(
+                "{} is a symbolic link that cannot be followed ({e})",
+                output.display()
+            ))
+        }
+        _ => {}
+    }
+    let blocked = bare
+        .ancestors()
+        .skip(1)
+        .filter(|a| !a.as_os_str().is_empty())
+        .find(|a| a.exists())
+        .filter(|a| !a.is_dir());
+    if let Some(file) = blocked {
+        return not_a_folder(format!(
+            "{} cannot be made: {} is a file, not a folder",
+            output.display(),
+            file.display()
+        ));
+    }
     // A folder to be made, named like an image: the user most likely
     // meant a file, which a folder of photos cannot give (unless the name
     // ends with a `/`, which says a folder is meant).
@@ -430,6 +464,22 @@ fn list(
             std::iter::once(input.as_path()).chain(others.iter().map(PathBuf::as_path)),
             overwrite,
         )?;
+    }
+    // A pipe or a device under a photo's output name: writing would wait
+    // for a reader (before: the run hung there, and one Ctrl-C did not end
+    // it) or go nowhere.
+    for (input, output) in &jobs {
+        if std::fs::metadata(output).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            return Err(Error::parameter(
+                "output",
+                format!(
+                    "{} is a pipe or a device: the painting of {} would wait for a reader \
+                     or be lost; remove it, or choose another output folder",
+                    output.display(),
+                    input.display()
+                ),
+            ));
+        }
     }
     if !overwrite {
         check_no_output_is_a_link(&jobs)?;

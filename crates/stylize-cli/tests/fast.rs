@@ -3150,3 +3150,67 @@ fn a_photo_too_narrow_for_any_size_is_said_so() {
     assert!(err.contains("it is too narrow at any --size"), "{err}");
     assert!(!err.contains("even --size"), "{err}");
 }
+
+/// What is not a folder at a folder run's --output, or a pipe at a photo's
+/// output name, is refused before any painting, saying what is there
+/// (before: "File exists (os error 17)" once the networks had loaded, and
+/// a pipe hung the run, one Ctrl-C not ending it).
+#[cfg(unix)]
+#[test]
+fn a_folder_runs_output_that_is_no_folder_is_said_before_painting() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let photos = d.join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    for name in ["chelsea.jpg", "coffee.jpg"] {
+        std::fs::copy(common::asset(name), photos.join(name)).unwrap();
+    }
+    // JPEG's other name is a photo too.
+    std::fs::copy(common::asset("balloon.jpg"), photos.join("balloon.jfif")).unwrap();
+    let fifo = |p: &Path| {
+        let made = Command::new("mkfifo").arg(p).status();
+        assert!(made.is_ok_and(|st| st.success()), "mkfifo");
+    };
+    let blocked = d.join("blocked");
+    std::fs::create_dir(&blocked).unwrap();
+    fifo(&blocked.join("chelsea.jpg"));
+    fifo(&d.join("pipe"));
+    std::fs::write(d.join("afile"), b"mine").unwrap();
+    std::os::unix::fs::symlink("selfloop", d.join("selfloop")).unwrap();
+    for (out, says) in [
+        (
+            blocked.clone(),
+            "chelsea.jpg is a pipe or a device: the painting of",
+        ),
+        (
+            d.join("pipe"),
+            "pipe is a pipe or a device; with a folder as --content",
+        ),
+        (d.join("afile").join("out"), "cannot be made: "),
+        (
+            d.join("selfloop"),
+            "is a symbolic link that cannot be followed",
+        ),
+    ] {
+        let o = fast()
+            .args(["--threads", "1", "--builtin", "3", "--size", "32"])
+            .args(["-c", s(&photos), "-o", s(&out)])
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("invalid --output: ") && err.contains(says),
+            "{err}"
+        );
+    }
+    assert_eq!(std::fs::read_dir(&blocked).unwrap().count(), 1);
+    let out = d.join("out");
+    let o = fast()
+        .args(["--threads", "1", "--builtin", "3", "--size", "32"])
+        .args(["-c", s(&photos), "-o", s(&out)])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.join("balloon.jfif").is_file(), "{}", stderr(&o));
+}
