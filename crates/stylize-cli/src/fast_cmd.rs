@@ -70,7 +70,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
         .map(|b| crate::setup::parse_builtin(b, say))
         .transpose()?;
     // A folder of paintings is tried painting by painting on a sheet.
-    let painting_files = painting_files(&cli.style, cli.sheet)?;
+    let painting_files = painting_files(&cli.style, cli.sheet, &cli.output)?;
     let painting_sheet = cli.sheet && !painting_files.is_empty();
     // Checked before anything is read: one weight per painting.
     let weights = if cli.style.is_empty() || cli.sheet {
@@ -741,7 +741,11 @@ pub fn load_fast(
 /// # Errors
 /// [`Error::Parameter`] (`style`) for a folder without `sheet`, or one
 /// holding no images; [`Error::Io`] when a folder cannot be listed.
-fn painting_files(styles: &[PathBuf], sheet: bool) -> Result<Vec<PathBuf>, Error> {
+///
+/// A folder's file that is the sheet itself (`-s paintings -o
+/// paintings/sheet.png`) is not one of its paintings (before: the next
+/// run was refused, and with --overwrite painted the old sheet as a tile).
+fn painting_files(styles: &[PathBuf], sheet: bool, output: &Path) -> Result<Vec<PathBuf>, Error> {
     let mut files = Vec::with_capacity(styles.len());
     for path in styles {
         if !path.is_dir() {
@@ -758,10 +762,11 @@ fn painting_files(styles: &[PathBuf], sheet: bool) -> Result<Vec<PathBuf>, Error
                 ),
             ));
         }
-        let inside = stylize_frames::frame_files(path).map_err(|e| match e {
+        let mut inside = stylize_frames::frame_files(path).map_err(|e| match e {
             stylize_frames::FramesError::Io { error, .. } => Error::io(path, error),
             other => Error::parameter("style", other.to_string()),
         })?;
+        inside.retain(|f| f != output && !stylize_frames::same_file(f, output));
         if inside.is_empty() {
             return Err(Error::parameter(
                 "style",

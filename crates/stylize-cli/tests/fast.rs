@@ -3214,3 +3214,30 @@ fn a_folder_runs_output_that_is_no_folder_is_said_before_painting() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(out.join("balloon.jfif").is_file(), "{}", stderr(&o));
 }
+
+/// A sheet written into the folder of its paintings is not one of them on
+/// the next run: the same command replaces it with the same sheet (before:
+/// refused as an input, and with --overwrite the old sheet became a tile).
+#[test]
+fn a_sheet_in_its_paintings_folder_is_not_a_painting() {
+    let dir = tempfile::tempdir().unwrap();
+    let paintings = dir.path().join("paintings");
+    std::fs::create_dir(&paintings).unwrap();
+    for name in ["starry_night.jpg", "udnie.jpg"] {
+        std::fs::copy(common::asset(name), paintings.join(name)).unwrap();
+    }
+    let sheet = paintings.join("sheet.png");
+    let run = || {
+        let o = fast()
+            .args(["--threads", "1", "--sheet", "--size", "64"])
+            .arg("-c")
+            .arg(common::asset("chelsea.jpg"))
+            .args(["-s", s(&paintings), "-o", s(&sheet)])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        std::fs::read(&sheet).unwrap()
+    };
+    let first = run();
+    assert!(run() == first, "the second sheet differs from the first");
+}
