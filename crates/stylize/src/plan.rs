@@ -396,9 +396,13 @@ fn with_size_advice(
         if memory_fits(hi) {
             format!("a size of {hi} or more fits, or use a less elongated image")
         } else {
+            // Larger sizes need more memory, smaller ones do not fit the
+            // layers: no size fits both (before: "use a less elongated
+            // image (crop it)", whatever its shape).
             format!(
-                "a size of {hi} or more fits the network's layers, but not the memory limit: \
-                 use a less elongated image (crop it)"
+                "a size of {hi} or more fits the network's layers, but none of those fits the \
+                 memory limit: allow more memory (an elongated image, cropped, fits the layers \
+                 at a smaller size)"
             )
         }
     } else {
@@ -626,7 +630,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("or more fits the network's layers, but not the memory limit"),
+            err.contains(
+                "or more fits the network's layers, but none of those fits the memory limit: \
+                 allow more memory"
+            ),
             "{err}"
         );
     }
