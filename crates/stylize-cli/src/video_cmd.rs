@@ -504,7 +504,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     )?;
     let styles = load_styles(&cli.common)?;
     say(format!(
-        "{}: {}x{}{}{}; working size {} px, first frame of a shot {} iterations, later frames {}",
+        "{}: {}x{}{}{}; working size {} px, first frame of a shot {} iterations{}, later frames {}",
         cli.input.display(),
         info.width,
         info.height,
@@ -512,6 +512,13 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         total.map_or(String::new(), |n| format!(", {n} frame(s) to paint")),
         config.image.size,
         config.image.iterations,
+        // Each scale runs them (before: unsaid, the first frame then
+        // reporting twice the iterations with --scales 2); later frames
+        // continue at the working size alone.
+        match config.image.scales.sizes(config.image.size).len() {
+            1 => String::new(),
+            n => format!(" at each of {n} scales"),
+        },
         if cli.independent {
             config.image.iterations
         } else {
@@ -1203,6 +1210,11 @@ impl VideoObserver for VideoProgress {
 
     fn resumed(&mut self, frames: usize) {
         log::warn!("continuing after {frames} frame(s) finished by an earlier run");
+        // A frame after these one more time is the loop's pass (before: a
+        // resumed run called the loop's frames "frame 2/8").
+        if let Some(last) = frames.checked_sub(1) {
+            self.last_started = self.last_started.max(Some(last));
+        }
         self.done = Self::work(self.plan, frames);
         // This run's pace is of its own frames.
         self.resumed_work = self.done;
@@ -1315,15 +1327,20 @@ impl VideoObserver for VideoProgress {
         }
         let ran = self.frame.as_ref().map_or(0, |f| f.iterations as u64);
         self.done = self.done.saturating_add(ran);
+        // The loop's frames after its first are cross-faded, not
+        // optimised: no iterations, no cost (before: "cost 0.0000e0").
+        let what = if result.iterations == 0 {
+            "cross-faded into the loop".to_string()
+        } else {
+            format!(
+                "{} iterations, cost {:.4e}",
+                result.iterations, result.final_costs.total
+            )
+        };
         if let Some(bar) = &self.bar {
             bar.set_position(self.done);
         } else {
-            log::info!(
-                "frame {} done: {} iterations, cost {:.4e}",
-                result.index + 1,
-                result.iterations,
-                result.final_costs.total
-            );
+            log::info!("frame {} done: {what}", result.index + 1);
         }
         let text = self.frame_text(result.index);
         if let Some((start, last)) = &mut self.plain {
@@ -1339,9 +1356,7 @@ impl VideoObserver for VideoProgress {
                         format!(" | about {} left", crate::progress::human_duration(s))
                     });
                 note!(
-                    "{text} done: {} iterations, cost {:.4e} | {} elapsed{left}",
-                    result.iterations,
-                    result.final_costs.total,
+                    "{text} done: {what} | {} elapsed{left}",
                     crate::progress::human_duration(elapsed)
                 );
             }

@@ -169,14 +169,13 @@ fn a_clip_becomes_a_looped_gif_with_its_frames_and_size() {
     let o = stylize()
         .args(args(&clip, &out, &weights))
         .args(["--report", report.to_str().unwrap(), "--loop", "2"])
+        .arg("--keep-work")
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let frames = frames_of(&out);
     assert_eq!(frames.len(), 6);
     assert_eq!(frames[0].dimensions(), (64, 48));
-    // The work folder goes once the output is complete.
-    assert!(!d.path().join("out.gif.stylize-work").exists());
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(r["frames"], 6);
@@ -187,6 +186,37 @@ fn a_clip_becomes_a_looped_gif_with_its_frames_and_size() {
     let warm = r["warm_start"]["frames"].as_array().unwrap();
     assert_eq!(warm.len(), 5 + 1, "{warm:?}");
     assert_eq!(warm[0]["iterations"], 3);
+    // The same command again continues from the work folder kept: its
+    // report lists the loop's first frame too, resumed (before: left
+    // out), and the cross-faded frame is said as the loop's, with no cost
+    // (before: "frame 2/6 done: 0 iterations, cost 0.0000e0").
+    let again = d.path().join("again.json");
+    let o = stylize()
+        .args(
+            args(&clip, &out, &weights)
+                .into_iter()
+                .filter(|a| a != "-q"),
+        )
+        .args(["--report", again.to_str().unwrap(), "--loop", "2"])
+        .arg("--overwrite")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("closing the loop: frame 2 done: cross-faded into the loop"),
+        "{err}"
+    );
+    assert!(!err.contains("cost 0.0000e0"), "{err}");
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&again).unwrap()).unwrap();
+    let resumed = r["warm_start"]["frames"].as_array().unwrap();
+    assert_eq!(resumed.len(), 5 + 1, "{resumed:?}");
+    assert!(resumed.iter().all(|f| f["resumed"] == true), "{resumed:?}");
+    assert_eq!(resumed[5]["final_cost"], warm[5]["final_cost"]);
+    assert!(frames_of(&out) == frames, "the continued clip differs");
+    // The work folder goes once the output is complete.
+    assert!(!d.path().join("out.gif.stylize-work").exists());
 }
 
 #[test]

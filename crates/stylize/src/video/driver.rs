@@ -582,7 +582,15 @@ fn close_loop(
         return Ok(false);
     };
     let (w, h) = working_size(frame0.width(), frame0.height(), config.image.size);
-    if work.load_loop(0)?.is_none() {
+    if let Some(stored) = work.load_loop(0)? {
+        // Painted by an earlier run: told as the clip's frames are (before:
+        // not at all, and a resumed run's report left it out).
+        observer.frame_resumed(&ResumedFrame {
+            index: 0,
+            fresh: false,
+            cost: stored.cost,
+        });
+    } else {
         let content = stylizer.install(|| checked_rgb32f("frame 1", frame0, w, h))?;
         let c = match stylizer.install(|| link(flow, grey0, &content, history, config))? {
             Link::Continue(c) => c,
