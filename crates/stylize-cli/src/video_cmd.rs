@@ -255,7 +255,14 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     let info = *source.info();
     // A still picture is a clip of one frame: painted, but likely meant
     // for another job.
-    if info.frames == Some(1) && cli.input.is_file() {
+    // (A picture by its first bytes: a Y4M or an mp4 of one frame is a
+    // clip, which `stylize image` refuses; before, said to be a picture.)
+    let picture = || {
+        image::ImageReader::open(&cli.input)
+            .and_then(image::ImageReader::with_guessed_format)
+            .is_ok_and(|r| r.format().is_some())
+    };
+    if info.frames == Some(1) && cli.input.is_file() && picture() {
         log::warn!(
             "{} is a single picture, so the clip has one frame; `stylize image --content {}` \
              paints a photo (`stylize fast` in well under a second); a video, an animated GIF, \

@@ -1126,6 +1126,20 @@ fn fast_video_says_which_optimiser_flags_it_ignores() {
         stderr(&o)
     );
     assert_eq!(gif_frames(&one), 1);
+    // A clip of one frame is not a picture (`stylize image` refuses a
+    // Y4M): no such advice.
+    let y4m = dir.path().join("one.y4m");
+    let o = fast_video(&photo, &style)
+        .args(["-o", s(&y4m), "--size", "64"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = fast_video(&y4m, &style)
+        .args(["-o", s(&dir.path().join("again.gif")), "--size", "64"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("single picture"), "{}", stderr(&o));
 }
 
 /// A clip whose frames at --size are estimated over --max-memory is

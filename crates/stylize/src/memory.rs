@@ -232,7 +232,12 @@ fn optimizer_bytes(config: &StyleConfig, pixels: f64) -> f64 {
         // history pairs (s, y) plus direction, previous gradient, line
         // search point and cached evaluation; the projected search adds the
         // step taken, the free directions and the masked gradient.
-        Optimizer::Lbfgs => pixels * 3.0 * 4.0 * (2.0 * config.lbfgs_history as f64 + 9.0),
+        // A pair a step: a run of fewer steps than the history holds fewer
+        // (before: `--lbfgs-history 10000 --iterations 3` counted 10000).
+        Optimizer::Lbfgs => {
+            let pairs = config.lbfgs_history.min(config.iterations) as f64;
+            pixels * 3.0 * 4.0 * (2.0 * pairs + 9.0)
+        }
     }
 }
 
@@ -660,6 +665,14 @@ mod tests {
         let l = seed.resolve_layers(Architecture::Vgg16).unwrap();
         let e = estimate_bytes(Architecture::Vgg16, &l, &seed, (384, 255), &[(384, 266)]);
         assert!(e > 355_000_000 && e < 700_000_000, "{e}");
+        // A history longer than the run's steps holds no more pairs.
+        let short = c.clone().with_iterations(3);
+        let long = short.clone().with_lbfgs_history(10_000);
+        let at = |c: &StyleConfig| {
+            estimate_bytes(Architecture::Vgg16, &layers, c, (512, 512), &[(512, 512)])
+        };
+        assert_eq!(at(&long), at(&short.clone().with_lbfgs_history(3)));
+        assert!(at(&short.with_lbfgs_history(2)) < at(&long));
     }
 
     /// Peak resident memory measured with the fast engine (HED's VGG16, 2

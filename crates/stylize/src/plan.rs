@@ -646,7 +646,11 @@ mod tests {
         let side = (1u32 << 31) - 1;
         let config = StyleConfig::gatys().with_size(64).with_max_memory(None);
         for (photo, history) in [((side, side), 100), ((64, 64), usize::MAX)] {
-            let config = config.clone().with_lbfgs_history(history);
+            // (As many steps: a history past them holds no more pairs.)
+            let config = config
+                .clone()
+                .with_lbfgs_history(history)
+                .with_iterations(history);
             let plan = planner().plan_sizes(photo, &[(64, 64)], &config).unwrap();
             assert_eq!(planner().estimate(&config, &plan), u64::MAX);
             let limited = config.with_max_memory(Some(8 << 30));
