@@ -27,13 +27,16 @@ struct Item {
 /// `[!]`, so nothing when all is well. Exits 0 whatever it finds: it
 /// reports, it does not judge a job that has not been asked for.
 pub fn run(cli: &InfoArgs, quiet: bool) -> JobResult {
+    // Read once: an unknown value is warned about once (before: three
+    // times, once for each part that read it).
+    let isa = stylize_feedforward::Isa::from_env();
     let items = [
         build(),
-        cpu(),
+        cpu(isa),
         memory(),
         cache(),
         weights(),
-        fast_models(cli.models.as_deref()),
+        fast_models(cli.models.as_deref(), isa),
         ffmpeg(),
     ];
     let text = if cli.json {
@@ -89,13 +92,20 @@ fn build() -> Item {
 }
 
 /// The CPU's name, its threads, and what the kernels run on it.
-fn cpu() -> Item {
+fn cpu(isa: stylize_feedforward::Isa) -> Item {
     let model = cpu_model().unwrap_or_else(|| std::env::consts::ARCH.to_string());
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let simd = stylize::SimdLevel::from_env().effective();
+    let simd = stylize::SimdLevel::from(isa).effective();
     let asked = std::env::var("STYLIZE_SIMD").ok().filter(|v| !v.is_empty());
+    // A value the variable does not take chose nothing (before: credited
+    // with the level, "avx512 (STYLIZE_SIMD=avx9)").
+    let taken = |v: &str| {
+        let v = v.trim();
+        v.is_empty() || v == "best" || v.eq_ignore_ascii_case("avx2")
+    };
     let why = match &asked {
-        Some(v) => format!("STYLIZE_SIMD={v}"),
+        Some(v) if taken(v) => format!("STYLIZE_SIMD={v}"),
+        Some(v) => format!("the best this CPU has; STYLIZE_SIMD={v} is ignored"),
         None => "the best this CPU has".to_string(),
     };
     Item {
@@ -309,7 +319,7 @@ fn networks_fit(room: u64, per_thread: u64) -> bool {
 /// The models in `dir` (default: where `fast` looks): all three, or the
 /// networks of one kind of style (a folder holding only
 /// `multistyle26.onnx` serves the built-in styles, and is said so).
-fn fast_models(dir: Option<&Path>) -> Item {
+fn fast_models(dir: Option<&Path>, isa: stylize_feedforward::Isa) -> Item {
     use stylize_feedforward::FastNetworks;
     let dir = dir.map_or_else(stylize_feedforward::default_models_dir, Path::to_path_buf);
     // Under a tight `ulimit -v` an allocation while reading them would
@@ -334,14 +344,7 @@ fn fast_models(dir: Option<&Path>) -> Item {
             ok: false,
         };
     }
-    let load = |networks| {
-        stylize_feedforward::FastStylizer::load_networks(
-            &dir,
-            1,
-            stylize_feedforward::Isa::from_env(),
-            networks,
-        )
-    };
+    let load = |networks| stylize_feedforward::FastStylizer::load_networks(&dir, 1, isa, networks);
     let loaded = load(FastNetworks::All);
     // With one kind's files missing or damaged, the other kind may still
     // be there: said as such, with what the other lacks (every file

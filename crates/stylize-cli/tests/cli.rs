@@ -947,6 +947,25 @@ fn info_says_what_is_there_and_what_is_missing() {
             "{text}"
         );
     }
+    // A value the variable does not take: warned about once, and not
+    // credited with the level (before: three warnings, "(STYLIZE_SIMD=avx9)").
+    let o = stylize()
+        .arg("info")
+        .env("STYLIZE_CACHE_DIR", &cache)
+        .env("STYLIZE_SIMD", "avx9")
+        .env("STYLIZE_FAST_MODELS", &models)
+        .output()
+        .unwrap();
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert_eq!(
+        err.matches("STYLIZE_SIMD=\"avx9\" is not").count(),
+        1,
+        "{err}"
+    );
+    assert!(
+        line(&out, "cpu").contains("(the best this CPU has; STYLIZE_SIMD=avx9 is ignored)"),
+        "{out}"
+    );
     if have_models {
         assert!(
             line(&text, "fast models").contains("checked (SHA-256) and read"),
