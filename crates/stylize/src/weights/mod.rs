@@ -252,6 +252,7 @@ pub fn detect_format(path: &Path) -> Result<Format> {
         return Err(Error::weights_format(path, "the file is empty"));
     }
     if head.starts_with(b"\x89HDF\r\n\x1a\n") {
+        check_hdf5_length(path, &mut file, len)?;
         return Ok(Format::KerasH5);
     }
     if head.starts_with(b"PK\x03\x04") || head.starts_with(&[0x80, 0x02]) {
@@ -262,7 +263,19 @@ pub fn detect_format(path: &Path) -> Result<Format> {
             head[0], head[1], head[2], head[3], head[4], head[5], head[6], head[7],
         ]);
         if head[8] == b'{' && header_len.saturating_add(8) <= len {
+            check_safetensors_length(path, &mut file, header_len, len)?;
             return Ok(Format::SafeTensors);
+        }
+        // A header longer than the file: a safetensors file cut short (an
+        // interrupted download), not an unknown format (said before).
+        if head[8] == b'{' && header_len < 1 << 30 && path_says(path, "safetensors") {
+            return Err(Error::weights_format(
+                path,
+                format!(
+                    "a .safetensors file cut short: its header is {header_len} bytes, and the \
+                     whole file {len} bytes (an interrupted download? fetch it again)"
+                ),
+            ));
         }
     }
     Err(Error::weights_format(
@@ -272,6 +285,111 @@ pub fn detect_format(path: &Path) -> Result<Format> {
             &head[..n.min(8)]
         ),
     ))
+}
+
+/// Whether `path`'s extension is `ext` (any case).
+fn path_says(path: &Path, ext: &str) -> bool {
+    path.extension()
+        .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case(ext))
+}
+
+/// A safetensors file whose tensors end past its last byte is cut short
+/// (before: "not a safetensors file", caused by "incomplete metadata").
+/// Read from its header alone; a header that is not JSON is left to the
+/// reader to refuse.
+fn check_safetensors_length(
+    path: &Path,
+    file: &mut std::fs::File,
+    header_len: u64,
+    len: u64,
+) -> Result<()> {
+    use std::io::{Seek, SeekFrom};
+    // (A header of more than 100 MB is not read here: the reader refuses
+    // what it must.)
+    let Ok(n) = usize::try_from(header_len).map(|n| n.min(100 << 20)) else {
+        return Ok(());
+    };
+    if u64::try_from(n) != Ok(header_len) {
+        return Ok(());
+    }
+    let mut header = vec![0u8; n];
+    file.seek(SeekFrom::Start(8))
+        .and_then(|_| file.read_exact(&mut header))
+        .map_err(|e| Error::io(path, e))?;
+    let Ok(serde_json::Value::Object(entries)) = serde_json::from_slice(&header) else {
+        return Ok(());
+    };
+    let end = entries
+        .values()
+        .filter_map(|t| t.get("data_offsets")?.get(1)?.as_u64())
+        .max()
+        .unwrap_or(0);
+    let needed = 8u64.saturating_add(header_len).saturating_add(end);
+    if needed > len {
+        return Err(Error::weights_format(
+            path,
+            format!(
+                "a .safetensors file cut short: its tensors end at byte {needed}, and the file \
+                 has {len} bytes (an interrupted download? fetch it again)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// An HDF5 file shorter than the end its superblock records is cut short:
+/// said from the superblock alone (`stylize info` said such a file was
+/// fine; a run read it whole first). Superblock versions 0 to 3 without a
+/// base address; anything else is left to the reader.
+fn check_hdf5_length(path: &Path, file: &mut std::fs::File, len: u64) -> Result<()> {
+    use std::io::{Seek, SeekFrom};
+    let mut sb = [0u8; 64];
+    let mut n = 0;
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io(path, e))?;
+    while n < sb.len() {
+        match file.read(&mut sb[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    let (version, offsets) = (sb[8], usize::from(sb[13]));
+    // Where the base and end-of-file addresses are, and the offsets' size.
+    let (base_at, size) = match version {
+        0 => (24, offsets),
+        1 => (28, offsets),
+        2 | 3 => (12, usize::from(sb[9])),
+        _ => return Ok(()),
+    };
+    let eof_at = base_at + 2 * size;
+    if !(size == 4 || size == 8) || eof_at + size > n {
+        return Ok(());
+    }
+    let read = |at: usize| {
+        let mut v = [0u8; 8];
+        v[..size].copy_from_slice(&sb[at..at + size]);
+        u64::from_le_bytes(v)
+    };
+    let (base, eof) = (read(base_at), read(eof_at));
+    let undefined = if size == 8 {
+        u64::MAX
+    } else {
+        u64::from(u32::MAX)
+    };
+    if base != 0 || eof == undefined {
+        return Ok(());
+    }
+    if eof > len {
+        return Err(Error::weights_format(
+            path,
+            format!(
+                "truncated HDF5 file: {len} bytes, but the superblock records {eof} (an \
+                 interrupted download? fetch it again)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn guess_layout(tensors: &[RawTensor]) -> KernelLayout {

@@ -348,3 +348,46 @@ fn load_vgg_weights_on_a_small_pth_names_the_wrong_tensor() {
         "{msg}"
     );
 }
+
+/// A file cut short is said to be, from its first bytes and header alone,
+/// before it is read whole: a safetensors file cut inside its header or its
+/// tensors (before: "unknown format" and "not a safetensors file"), and a
+/// Keras HDF5 file shorter than its superblock records (before: told fine
+/// by `stylize info`). Whole files still detect.
+#[test]
+fn a_weights_file_cut_short_is_said_to_be() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    for (whole, says) in [
+        (
+            fixtures.join("fuzz_corpus/safetensors/conv.safetensors"),
+            "a .safetensors file cut short",
+        ),
+        (
+            fixtures.join("fixtures/h5/keras3_latest.weights.h5"),
+            "truncated HDF5 file",
+        ),
+    ] {
+        let bytes = std::fs::read(&whole).unwrap();
+        let name = whole.file_name().unwrap();
+        let cut_at = |n: usize| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, &bytes[..n]).unwrap();
+            detect_format(&path)
+        };
+        assert!(cut_at(bytes.len()).is_ok(), "{}", whole.display());
+        let header_end = if says.contains("safetensors") {
+            let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+            // Inside the header, too.
+            let e = cut_at(8 + n / 2).unwrap_err().to_string();
+            assert!(e.contains(says), "{e}");
+            8 + n
+        } else {
+            64
+        };
+        let e = cut_at(header_end + (bytes.len() - header_end) / 2)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(says) && e.contains("bytes"), "{e}");
+    }
+}
