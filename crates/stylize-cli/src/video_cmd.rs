@@ -538,7 +538,14 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         say(note);
     }
     let work_dir = work_dir_for(&cli.output);
-    let settings = settings(cli, &config, &stylizer, &weights_file);
+    // The frames selected decide the work folder, not how --fps was
+    // spelled: the input's own rate given is the same as none (before:
+    // `--fps 25` on a 25 fps clip started a stopped run over).
+    let selected_fps = match (cli.fps, in_fps) {
+        (Some(f), Some(have)) if crate::selection::same_rate(have, f) => None,
+        (f, _) => f,
+    };
+    let settings = settings(cli, selected_fps, &config, &stylizer, &weights_file);
     let work_existed = work_dir.exists();
     let mut work = WorkDir::open(&work_dir, &settings)?;
     if work.restarted() {
@@ -868,6 +875,7 @@ fn work_dir_for(output: &Path) -> PathBuf {
 /// however it was found), the engine and the threads painted on.
 fn settings(
     cli: &VideoArgs,
+    fps: Option<f64>,
     config: &VideoConfig,
     stylizer: &stylize::Stylizer,
     weights_file: &Path,
@@ -938,7 +946,7 @@ fn settings(
         } else {
             identity(&cli.input)
         },
-        cli.fps,
+        fps,
         cli.common.style.iter().map(|p| identity(p)).collect::<Vec<_>>(),
         // The file loaded, not `--weights`: weights found through
         // STYLIZE_WEIGHTS or the cache decide the frames as much.

@@ -1087,6 +1087,48 @@ fn frames_the_output_cannot_hold_are_refused_before_painting() {
     }
 }
 
+/// `--fps` at the input's own rate selects the same frames as none: a
+/// stopped run continues (before: it started over, "held frames of a run
+/// with other settings"); another rate starts over.
+#[test]
+fn the_inputs_own_rate_as_fps_continues_the_frames_painted() {
+    let Some(weights) =
+        common::hed_weights("the_inputs_own_rate_as_fps_continues_the_frames_painted")
+    else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("clip");
+    write_clip(&clip, 2);
+    let gif = d.path().join("clip.gif");
+    {
+        let mut encoder = image::codecs::gif::GifEncoder::new(std::fs::File::create(&gif).unwrap());
+        for f in frames_of(&clip) {
+            let rgba = image::DynamicImage::ImageRgb8(f).to_rgba8();
+            let delay = image::Delay::from_numer_denom_ms(40, 1);
+            encoder
+                .encode_frame(image::Frame::from_parts(rgba, 0, 0, delay))
+                .unwrap();
+        }
+    }
+    let out = d.path().join("out");
+    let run = |extra: &[&str]| {
+        let o = stylize()
+            .args(args(&gif, &out, &weights).into_iter().filter(|a| a != "-q"))
+            .args(["--keep-work", "--overwrite"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
+        stderr(&o)
+    };
+    run(&[]);
+    let said = run(&["--fps", "25"]);
+    assert!(said.contains("continuing after 2 frame(s)"), "{said}");
+    let said = run(&["--fps", "12.5"]);
+    assert!(said.contains("starting over"), "{said}");
+}
+
 /// The memory limit does not key the work folder (by default it is what
 /// the address space leaves, which moves from run to run under `ulimit
 /// -v`: a rerun started over), and a start image counts by its pixels'
