@@ -303,6 +303,9 @@ fn the_flow_and_the_frames_kept_for_the_loop_count_against_the_memory_limit() {
         let mut c = config();
         c.loop_frames = loop_frames;
         c.image.max_memory = Some(limit);
+        // Later frames as long as the first: as much L-BFGS history, so the
+        // same need (fewer steps hold fewer pairs).
+        c.frame_iterations = Some(c.image.iterations);
         let mut it = frames.iter().cloned().map(Ok::<_, stylize::Error>);
         let it: &mut dyn Iterator<Item = Result<DynamicImage>> = &mut it;
         stylize_video(
