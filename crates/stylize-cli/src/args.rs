@@ -620,9 +620,17 @@ fn blend_weight(s: &str) -> Result<f32, String> {
             format!("`{s}` is not a number")
         }
     })?;
-    // As typed, not as `inf` (before: "[inf, 1.0] (weights must be finite").
-    if w.is_infinite() && s.trim().parse::<f64>().is_ok_and(f64::is_finite) {
+    // As typed, not as `inf` or 0 (before: "[inf, 1.0] (weights must be
+    // finite", and "all weights are 0" for 1e-50,1e-50).
+    let exact = s.trim().parse::<f64>().unwrap_or(f64::NAN);
+    if w.is_infinite() && exact.is_finite() {
         return Err(format!("{s} is too large (at most {:e})", f32::MAX));
+    }
+    if w == 0.0 && exact != 0.0 && exact.is_finite() {
+        return Err(format!(
+            "{s} is too small (the least number above 0 is about {:e})",
+            f32::from_bits(1)
+        ));
     }
     Ok(w)
 }
@@ -691,7 +699,7 @@ pub struct VideoArgs {
 
     /// Only frames A to B (1-based, both included; either may be left
     /// out: `10..`, `..48`).
-    #[arg(long, value_name = "A..B", value_parser = frame_range)]
+    #[arg(long, value_name = "A..B", value_parser = frame_range, allow_negative_numbers = true)]
     pub frames: Option<(usize, Option<usize>)>,
 
     /// Output frame rate; below the input's, frames are dropped evenly
@@ -805,7 +813,12 @@ pub struct VideoArgs {
     /// With --method fast: one of the network's 26 built-in styles, 0..25,
     /// or a mix such as `3:0.5,12:0.5`, instead of --style (as `stylize
     /// fast --builtin`; `stylize fast --sheet` shows them).
-    #[arg(long, value_name = "N|N:W,...", conflicts_with = "style")]
+    #[arg(
+        long,
+        value_name = "N|N:W,...",
+        conflicts_with = "style",
+        allow_negative_numbers = true
+    )]
     pub builtin: Option<String>,
 
     #[command(flatten)]
@@ -908,7 +921,7 @@ pub struct FastArgs {
     /// A built-in style, 0..25, or a mix such as `3:0.5,12:0.5` (the
     /// weights are normalised to sum to 1; --strength mixes the painting
     /// with the photo).
-    #[arg(long, value_name = "N|N:W,...")]
+    #[arg(long, value_name = "N|N:W,...", allow_negative_numbers = true)]
     pub builtin: Option<String>,
 
     /// Every built-in style on the content, numbered, on one sheet (written
@@ -1025,6 +1038,10 @@ mod tests {
             .unwrap_err()
             .contains("1e39 is too large"));
         assert_eq!(blend_weight("0.5"), Ok(0.5));
+        assert!(blend_weight("1e-50")
+            .unwrap_err()
+            .contains("1e-50 is too small"));
+        assert_eq!(blend_weight("0"), Ok(0.0));
         // Above 0 as typed, 0 as an f32: not "must be > 0".
         let e = positive("1e-50").unwrap_err();
         assert!(e.contains("too small") && e.contains("1e-45"), "{e}");
@@ -1178,7 +1195,9 @@ mod tests {
                     continue;
                 };
                 let ty = arg.get_value_parser().type_id();
-                let is_number = numeric.iter().any(|n| ty == *n) || long == "scales";
+                // (And the flags whose values are numbers in a text.)
+                let is_number = numeric.iter().any(|n| ty == *n)
+                    || ["scales", "builtin", "frames"].contains(&long);
                 if !is_number || !arg.get_action().takes_values() {
                     continue;
                 }
@@ -1198,7 +1217,13 @@ mod tests {
                 checked.push(format!("{} {flag}", sub.get_name()));
             }
         }
-        for expected in ["image --size", "image --epochs", "video --frame-iterations"] {
+        for expected in [
+            "image --size",
+            "image --epochs",
+            "video --frame-iterations",
+            "video --frames",
+            "fast --builtin",
+        ] {
             assert!(checked.iter().any(|c| c == expected), "{checked:?}");
         }
         assert!(checked.len() >= 25, "{checked:?}");

@@ -70,7 +70,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
         .map(|b| crate::setup::parse_builtin(b, say))
         .transpose()?;
     // A folder of paintings is tried painting by painting on a sheet.
-    let painting_files = painting_files(&cli.style, cli.sheet, &cli.output)?;
+    let painting_files = painting_files(&cli.style, cli.sheet, &cli.output, cli.overwrite)?;
     let painting_sheet = cli.sheet && !painting_files.is_empty();
     // Checked before anything is read: one weight per painting.
     let weights = if cli.style.is_empty() || cli.sheet {
@@ -742,10 +742,16 @@ pub fn load_fast(
 /// [`Error::Parameter`] (`style`) for a folder without `sheet`, or one
 /// holding no images; [`Error::Io`] when a folder cannot be listed.
 ///
-/// A folder's file that is the sheet itself (`-s paintings -o
-/// paintings/sheet.png`) is not one of its paintings (before: the next
-/// run was refused, and with --overwrite painted the old sheet as a tile).
-fn painting_files(styles: &[PathBuf], sheet: bool, output: &Path) -> Result<Vec<PathBuf>, Error> {
+/// With `overwrite`, a folder's file that is the output (`-s paintings -o
+/// paintings/sheet.png`, run again) is to be replaced, not painted as one
+/// of its tiles too (before: the old sheet became tile 1); without it, it
+/// is an input, which the output check refuses.
+fn painting_files(
+    styles: &[PathBuf],
+    sheet: bool,
+    output: &Path,
+    overwrite: bool,
+) -> Result<Vec<PathBuf>, Error> {
     let mut files = Vec::with_capacity(styles.len());
     for path in styles {
         if !path.is_dir() {
@@ -766,7 +772,9 @@ fn painting_files(styles: &[PathBuf], sheet: bool, output: &Path) -> Result<Vec<
             stylize_frames::FramesError::Io { error, .. } => Error::io(path, error),
             other => Error::parameter("style", other.to_string()),
         })?;
-        inside.retain(|f| f != output && !stylize_frames::same_file(f, output));
+        if overwrite {
+            inside.retain(|f| f != output && !stylize_frames::same_file(f, output));
+        }
         if inside.is_empty() {
             return Err(Error::parameter(
                 "style",

@@ -90,7 +90,10 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     }
     // Everything a user can get wrong, before the long part.
     crate::setup::refuse_style_folder(&cli.common.style)?;
-    if let Some(init) = cli.common.init.as_deref().filter(|i| is_fast_init(i)) {
+    // (With --method fast, --init is one of the optimiser's flags it says
+    // it ignores; before, refused with advice to use --method fast.)
+    let init = cli.common.init.as_deref();
+    if let Some(init) = init.filter(|i| is_fast_init(i) && cli.method == VideoMethod::Optimize) {
         return Err(Error::parameter(
             "init",
             format!(
@@ -180,13 +183,14 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             .into());
         }
         // The work folder goes once the clip is written, with whatever is
-        // in it (before: the report too, and the run said nothing).
+        // in it (before: the report too, and the run said nothing), unless
+        // it is kept.
         let work = work_dir_for(&cli.output);
         let in_work = matches!(
             (written(report), written(&work)),
             (Some(r), Some(w)) if r.starts_with(&w) || stylize_frames::lies_within(&r, &w)
         );
-        if cli.method == VideoMethod::Optimize && in_work {
+        if cli.method == VideoMethod::Optimize && in_work && !cli.keep_work {
             return Err(Error::parameter(
                 "report",
                 format!(
@@ -527,9 +531,13 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             n => format!(" at each of {n} scales"),
         },
         if cli.independent {
-            config.image.iterations
+            // Each frame as the first: at each scale too.
+            match config.image.scales.sizes(config.image.size).len() {
+                1 => config.image.iterations.to_string(),
+                n => format!("{} at each of {n} scales", config.image.iterations),
+            }
         } else {
-            config.effective_frame_iterations()
+            config.effective_frame_iterations().to_string()
         }
     ));
     if let Some(note) =

@@ -1354,11 +1354,12 @@ fn fast_video_paints_with_a_built_in_style() {
     }
 }
 
-/// `--report` measures as the clip is painted; when the measure fails
-/// (frames under the flow's 8x8 patch, painted at 64 px) the clip is
-/// still written, and the error says so.
+/// `--report` measures along the optical flow of the frames at their own
+/// size: frames under its 8x8 patch (painted at 64 px) are refused before
+/// any painting (before 2026-12-07: the clip was painted and written, and
+/// then the measure failed, on every rerun too).
 #[test]
-fn a_failed_flicker_measure_keeps_the_clip() {
+fn frames_too_small_for_the_flicker_measure_are_refused_before_painting() {
     let dir = tempfile::tempdir().unwrap();
     let frames = dir.path().join("tiny");
     std::fs::create_dir(&frames).unwrap();
@@ -1385,12 +1386,11 @@ fn a_failed_flicker_measure_keeps_the_clip() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("but could not measure its flicker for --report"),
+        stderr(&o).contains("needs frames of at least 8x8 px, and these are 6x6"),
         "{}",
         stderr(&o)
     );
-    assert!(!rep.exists());
-    assert_eq!(gif_frames(&out), 3);
+    assert!(!rep.exists() && !out.exists());
 }
 
 #[test]
@@ -3229,9 +3229,10 @@ fn a_folder_runs_output_that_is_no_folder_is_said_before_painting() {
     assert!(out.join("balloon.jfif").is_file(), "{}", stderr(&o));
 }
 
-/// A sheet written into the folder of its paintings is not one of them on
-/// the next run: the same command replaces it with the same sheet (before:
-/// refused as an input, and with --overwrite the old sheet became a tile).
+/// A sheet written into the folder of its paintings is an input of the
+/// next run (it may be a painting): refused, and with --overwrite replaced,
+/// not painted as one of the tiles as well (before: the old sheet became
+/// tile 1).
 #[test]
 fn a_sheet_in_its_paintings_folder_is_not_a_painting() {
     let dir = tempfile::tempdir().unwrap();
@@ -3241,17 +3242,25 @@ fn a_sheet_in_its_paintings_folder_is_not_a_painting() {
         std::fs::copy(common::asset(name), paintings.join(name)).unwrap();
     }
     let sheet = paintings.join("sheet.png");
-    let run = || {
-        let o = fast()
+    let run = |extra: &[&str]| {
+        fast()
             .args(["--threads", "1", "--sheet", "--size", "64"])
             .arg("-c")
             .arg(common::asset("chelsea.jpg"))
             .args(["-s", s(&paintings), "-o", s(&sheet)])
+            .args(extra)
             .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", stderr(&o));
-        std::fs::read(&sheet).unwrap()
+            .unwrap()
     };
-    let first = run();
-    assert!(run() == first, "the second sheet differs from the first");
+    let o = run(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let first = std::fs::read(&sheet).unwrap();
+    // Again: it is a file of the folder, so an input, kept unless...
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is also an input"), "{}", stderr(&o));
+    // ... --overwrite, which replaces it with the same sheet.
+    let o = run(&["--overwrite"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read(&sheet).unwrap() == first, "the sheets differ");
 }

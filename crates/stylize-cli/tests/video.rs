@@ -1000,6 +1000,29 @@ fn a_report_that_cannot_be_made_is_refused_before_painting() {
         "inside the work folder",
     );
     assert!(!out.exists());
+    // Kept, the work folder may hold it.
+    let kept = work.join("r.json");
+    let o = stylize()
+        .args(args(&clip, &out, &weights))
+        .args(["--keep-work", "--report", kept.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(kept.is_file() && out.is_file());
+    std::fs::remove_file(&out).unwrap();
+    // A clip's extension alone is not a hidden folder of frames.
+    let dot = d.path().join(".gif");
+    let o = stylize()
+        .args(args(&clip, &dot, &weights))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the name is only an extension"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dot.exists());
     let gif = d.path().join("clip.gif");
     {
         let mut encoder = image::codecs::gif::GifEncoder::new(std::fs::File::create(&gif).unwrap());

@@ -114,7 +114,7 @@ pub enum FramesError {
         path: PathBuf,
     },
     /// A frame folder holds no image files.
-    #[error("no frames in {}: the folder holds no .png, .jpg, .jpeg, .webp, .bmp, .gif, .tif or .tiff files", path.display())]
+    #[error("no frames in {}: the folder holds no .png, .jpg (.jpeg, .jfif, .jpe, .jif), .webp, .bmp, .gif, .tif or .tiff files", path.display())]
     EmptyFolder {
         /// The folder.
         path: PathBuf,
@@ -222,6 +222,15 @@ pub enum FramesError {
         input: PathBuf,
         /// The output.
         output: PathBuf,
+    },
+    /// The output's name is only a clip's extension (`.gif`), which would
+    /// otherwise be a hidden folder of frames.
+    #[error("{}: the name is only an extension; name the file before it, such as out.{ext}", path.display())]
+    OnlyAnExtension {
+        /// The output.
+        path: PathBuf,
+        /// The extension, lower case.
+        ext: String,
     },
     /// The output cannot hold frames this large (GIF: 65535 pixels a side;
     /// WebP: 16384).

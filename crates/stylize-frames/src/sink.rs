@@ -58,6 +58,19 @@ fn output_kind(output: &Path) -> Result<OutputKind> {
         return Ok(OutputKind::Folder);
     }
     let Some(ext) = output.extension() else {
+        // `.gif` alone: a clip's extension with no name before it, not a
+        // hidden folder of frames (before: written as one).
+        let bare = output
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase());
+        if let Some(ext) = bare.as_deref().and_then(|n| n.strip_prefix('.')) {
+            if !slash && file_kind(output, ext).is_ok() {
+                return Err(FramesError::OnlyAnExtension {
+                    path: output.to_path_buf(),
+                    ext: ext.to_string(),
+                });
+            }
+        }
         return Ok(OutputKind::Folder);
     };
     let ext = ext.to_string_lossy().to_ascii_lowercase();

@@ -807,7 +807,12 @@ async fn create_job(
     // As on the command line: a clip's shots start as `init` says, and the
     // network paints a clip with the fast method (before: accepted, then
     // ignored, the job's command one the command line refuses).
-    if form.video && settings.init == crate::settings::InitName::Fast {
+    // (The fast method paints each frame with the network: `init` is not
+    // its setting, as on the page.)
+    if form.video
+        && settings.init == crate::settings::InitName::Fast
+        && settings.method != MethodName::Fast
+    {
         return Err(ApiError::bad_request(
             "`init: fast` starts a photo from the network's painting; a clip's shots start \
              from the frame (`init: content`, `noise` or `style`), and `method: fast` paints \

@@ -1529,6 +1529,19 @@ async fn a_video_job_shows_frames_as_they_finish() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
     assert!(error_of(&v).contains("`init: fast` starts a photo"), "{v}");
+    // With the fast method, `init` is not its setting: not that refusal
+    // (this server, without the models, refuses the method itself).
+    let (status, v) = json(
+        &app,
+        post_job(&[
+            Part::File("video", "square.gif", &gif),
+            Part::Text("builtin", "udnie"),
+            Part::Text("settings", r#"{"method":"fast","size":64,"init":"fast"}"#),
+        ]),
+    )
+    .await;
+    assert_ne!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert!(!error_of(&v).contains("`init: fast`"), "{v}");
     let (status, job) = json(
         &app,
         post_job(&[

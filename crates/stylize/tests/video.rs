@@ -336,6 +336,14 @@ fn the_flow_and_the_frames_kept_for_the_loop_count_against_the_memory_limit() {
         check_video_memory(&s, (96, 64), &sizes, &c)
     };
     assert_eq!(check(own + 50_000).unwrap(), own);
+    // Later frames running more L-BFGS steps than the first hold more
+    // pairs: counted before any frame (before: refused at the second).
+    let longer = {
+        let mut c = config();
+        c.frame_iterations = Some(40);
+        check_video_memory(&s, (96, 64), &sizes, &c).unwrap()
+    };
+    assert!(longer > own, "{longer} {own}");
     let err = check(own - flow + 50_000).unwrap_err().to_string();
     assert!(err.starts_with("invalid size:"), "{err}");
     assert!(

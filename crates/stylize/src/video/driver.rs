@@ -461,6 +461,10 @@ pub fn check_video_memory(
     config: &VideoConfig,
 ) -> Result<u64> {
     let mut image = config.image.clone();
+    // The most steps any frame runs: L-BFGS holds a pair a step, up to its
+    // history (before: the first frame's steps, and a run whose later
+    // frames run more was refused at its second frame).
+    image.iterations = image.iterations.max(config.effective_frame_iterations());
     let flow = config.flow_bytes(frame.0, frame.1);
     if let Some(limit) = image.max_memory {
         image.max_memory = Some(less_flow(limit, flow, frame)?);
