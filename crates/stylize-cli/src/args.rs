@@ -626,6 +626,9 @@ fn blend_weight(s: &str) -> Result<f32, String> {
     if w.is_infinite() && exact.is_finite() {
         return Err(format!("{s} is too large (at most {:e})", f32::MAX));
     }
+    if w == 0.0 && exact < 0.0 {
+        return Err(format!("{s} is negative: the weights must be >= 0"));
+    }
     if w == 0.0 && exact != 0.0 && exact.is_finite() {
         return Err(format!(
             "{s} is too small (the least number above 0 is about {:e})",
@@ -844,7 +847,9 @@ pub struct FlickerArgs {
     pub original: PathBuf,
 
     /// The stylized clip, with the same number of frames (resized to the
-    /// original's size when it differs).
+    /// original's size when it differs; where it is an mp4's even crop of
+    /// odd-sized originals, measured on what both show, the originals cut
+    /// by the row and column it lost).
     #[arg(long, value_name = "OUT")]
     pub stylized: PathBuf,
 
@@ -1042,6 +1047,7 @@ mod tests {
             .unwrap_err()
             .contains("1e-50 is too small"));
         assert_eq!(blend_weight("0"), Ok(0.0));
+        assert!(blend_weight("-1e-50").unwrap_err().contains("is negative"));
         // Above 0 as typed, 0 as an f32: not "must be > 0".
         let e = positive("1e-50").unwrap_err();
         assert!(e.contains("too small") && e.contains("1e-45"), "{e}");

@@ -183,19 +183,20 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             .into());
         }
         // The work folder goes once the clip is written, with whatever is
-        // in it (before: the report too, and the run said nothing), unless
-        // it is kept.
+        // in it (before: the report too, and the run said nothing); kept,
+        // a file in it not of the run stops the next run with other
+        // settings.
         let work = work_dir_for(&cli.output);
         let in_work = matches!(
             (written(report), written(&work)),
             (Some(r), Some(w)) if r.starts_with(&w) || stylize_frames::lies_within(&r, &w)
         );
-        if cli.method == VideoMethod::Optimize && in_work && !cli.keep_work {
+        if cli.method == VideoMethod::Optimize && in_work {
             return Err(Error::parameter(
                 "report",
                 format!(
-                    "{} is inside the work folder {}, which is removed once the clip is \
-                     written: choose a file elsewhere",
+                    "{} is inside the work folder {}, which holds the run's frames alone \
+                     (and is removed once the clip is written): choose a file elsewhere",
                     report.display(),
                     work.display()
                 ),
@@ -550,7 +551,8 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     // spelled: the input's own rate given is the same as none (before:
     // `--fps 25` on a 25 fps clip started a stopped run over).
     let selected_fps = match (cli.fps, in_fps) {
-        (Some(f), Some(have)) if crate::selection::same_rate(have, f) => None,
+        // (A rate above the input's keeps every frame, as none does.)
+        (Some(f), Some(have)) if crate::selection::same_rate(have, f) || f > have => None,
         (f, _) => f,
     };
     let settings = settings(cli, selected_fps, &config, &stylizer, &weights_file);

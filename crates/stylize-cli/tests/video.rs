@@ -1000,29 +1000,30 @@ fn a_report_that_cannot_be_made_is_refused_before_painting() {
         "inside the work folder",
     );
     assert!(!out.exists());
-    // Kept, the work folder may hold it.
-    let kept = work.join("r.json");
-    let o = stylize()
-        .args(args(&clip, &out, &weights))
-        .args(["--keep-work", "--report", kept.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(kept.is_file() && out.is_file());
-    std::fs::remove_file(&out).unwrap();
-    // A clip's extension alone is not a hidden folder of frames.
-    let dot = d.path().join(".gif");
-    let o = stylize()
-        .args(args(&clip, &dot, &weights))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("the name is only an extension"),
-        "{}",
-        stderr(&o)
+    // Kept too: a file in it not of the run would stop the next run.
+    refused(
+        &clip,
+        &out,
+        &work.join("r.json"),
+        &["--keep-work"],
+        "inside the work folder",
     );
-    assert!(!dot.exists());
+    // A clip's extension alone is not a hidden folder of frames, with a
+    // `/` or without.
+    for dot in [".gif", ".gif/"] {
+        let path = d.path().join(dot);
+        let o = stylize()
+            .args(args(&clip, &path, &weights))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("the name is only an extension"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!d.path().join(".gif").exists());
+    }
     let gif = d.path().join("clip.gif");
     {
         let mut encoder = image::codecs::gif::GifEncoder::new(std::fs::File::create(&gif).unwrap());
@@ -1147,6 +1148,9 @@ fn the_inputs_own_rate_as_fps_continues_the_frames_painted() {
     };
     run(&[]);
     let said = run(&["--fps", "25"]);
+    assert!(said.contains("continuing after 2 frame(s)"), "{said}");
+    // Above it: every frame kept, as with none (played faster).
+    let said = run(&["--fps", "50"]);
     assert!(said.contains("continuing after 2 frame(s)"), "{said}");
     let said = run(&["--fps", "12.5"]);
     assert!(said.contains("starting over"), "{said}");

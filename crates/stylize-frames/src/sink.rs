@@ -64,7 +64,7 @@ fn output_kind(output: &Path) -> Result<OutputKind> {
             .file_name()
             .map(|n| n.to_string_lossy().to_ascii_lowercase());
         if let Some(ext) = bare.as_deref().and_then(|n| n.strip_prefix('.')) {
-            if !slash && file_kind(output, ext).is_ok() {
+            if file_kind(output, ext).is_ok() {
                 return Err(FramesError::OnlyAnExtension {
                     path: output.to_path_buf(),
                     ext: ext.to_string(),

@@ -344,6 +344,15 @@ fn the_flow_and_the_frames_kept_for_the_loop_count_against_the_memory_limit() {
         check_video_memory(&s, (96, 64), &sizes, &c).unwrap()
     };
     assert!(longer > own, "{longer} {own}");
+    // Frames painted each on its own run --iterations alone (and need no
+    // flow).
+    let independent = {
+        let mut c = config();
+        c.frame_iterations = Some(40);
+        c.independent = true;
+        check_video_memory(&s, (96, 64), &sizes, &c).unwrap()
+    };
+    assert_eq!(independent, own - flow);
     let err = check(own - flow + 50_000).unwrap_err().to_string();
     assert!(err.starts_with("invalid size:"), "{err}");
     assert!(

@@ -464,7 +464,10 @@ pub fn check_video_memory(
     // The most steps any frame runs: L-BFGS holds a pair a step, up to its
     // history (before: the first frame's steps, and a run whose later
     // frames run more was refused at its second frame).
-    image.iterations = image.iterations.max(config.effective_frame_iterations());
+    // (Independent frames each run --iterations alone.)
+    if !config.independent {
+        image.iterations = image.iterations.max(config.effective_frame_iterations());
+    }
     let flow = config.flow_bytes(frame.0, frame.1);
     if let Some(limit) = image.max_memory {
         image.max_memory = Some(less_flow(limit, flow, frame)?);
