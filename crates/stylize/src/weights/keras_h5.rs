@@ -106,6 +106,17 @@ pub fn read_keras_h5(path: &Path) -> Result<Vec<RawTensor>> {
     Ok(tensors)
 }
 
+/// [`check_not_truncated`] from the superblock alone, the file opened for
+/// streaming reads (not read whole): said before a run reads it, and by
+/// `stylize info` (which called a cut file fine). A file that does not
+/// open so is left to [`read_keras_h5`] to refuse.
+pub(crate) fn check_length(path: &Path) -> Result<()> {
+    match File::open_streaming(path) {
+        Ok(file) => check_not_truncated(path, &file),
+        Err(_) => Ok(()),
+    }
+}
+
 /// Refuses a file shorter than the end-of-file address its superblock records,
 /// as the HDF5 C library does: a truncated file may otherwise read without
 /// error as long as the lost tail holds nothing this reader touches.

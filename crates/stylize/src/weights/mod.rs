@@ -252,7 +252,7 @@ pub fn detect_format(path: &Path) -> Result<Format> {
         return Err(Error::weights_format(path, "the file is empty"));
     }
     if head.starts_with(b"\x89HDF\r\n\x1a\n") {
-        check_hdf5_length(path, &mut file, len)?;
+        keras_h5::check_length(path)?;
         return Ok(Format::KerasH5);
     }
     if head.starts_with(b"PK\x03\x04") || head.starts_with(&[0x80, 0x02]) {
@@ -331,61 +331,6 @@ fn check_safetensors_length(
             format!(
                 "a .safetensors file cut short: its tensors end at byte {needed}, and the file \
                  has {len} bytes (an interrupted download? fetch it again)"
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// An HDF5 file shorter than the end its superblock records is cut short:
-/// said from the superblock alone (`stylize info` said such a file was
-/// fine; a run read it whole first). Superblock versions 0 to 3 without a
-/// base address; anything else is left to the reader.
-fn check_hdf5_length(path: &Path, file: &mut std::fs::File, len: u64) -> Result<()> {
-    use std::io::{Seek, SeekFrom};
-    let mut sb = [0u8; 64];
-    let mut n = 0;
-    file.seek(SeekFrom::Start(0))
-        .map_err(|e| Error::io(path, e))?;
-    while n < sb.len() {
-        match file.read(&mut sb[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) => return Err(Error::io(path, e)),
-        }
-    }
-    let (version, offsets) = (sb[8], usize::from(sb[13]));
-    // Where the base and end-of-file addresses are, and the offsets' size.
-    let (base_at, size) = match version {
-        0 => (24, offsets),
-        1 => (28, offsets),
-        2 | 3 => (12, usize::from(sb[9])),
-        _ => return Ok(()),
-    };
-    let eof_at = base_at + 2 * size;
-    if !(size == 4 || size == 8) || eof_at + size > n {
-        return Ok(());
-    }
-    let read = |at: usize| {
-        let mut v = [0u8; 8];
-        v[..size].copy_from_slice(&sb[at..at + size]);
-        u64::from_le_bytes(v)
-    };
-    let (base, eof) = (read(base_at), read(eof_at));
-    let undefined = if size == 8 {
-        u64::MAX
-    } else {
-        u64::from(u32::MAX)
-    };
-    if base != 0 || eof == undefined {
-        return Ok(());
-    }
-    if eof > len {
-        return Err(Error::weights_format(
-            path,
-            format!(
-                "truncated HDF5 file: {len} bytes, but the superblock records {eof} (an \
-                 interrupted download? fetch it again)"
             ),
         ));
     }
