@@ -570,11 +570,24 @@ fn non_negative(s: &str) -> Result<f32, String> {
     let v: f32 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
     if v.is_finite() && v >= 0.0 {
         Ok(v)
-    } else if v == f32::INFINITY && s.trim().parse::<f64>().is_ok_and(f64::is_finite) {
-        // Finite, but past what an f32 holds.
-        Err(format!("{s} is too large (at most {:e})", f32::MAX))
     } else {
-        Err(format!("{s} must be a finite number >= 0"))
+        Err(lost_in_f32(s, v).unwrap_or_else(|| format!("{s} must be a finite number >= 0")))
+    }
+}
+
+/// What `s`, a finite number as typed, lost as the f32 `v`: past what an
+/// f32 holds (`inf`), or above 0 and rounded to 0; said as typed.
+fn lost_in_f32(s: &str, v: f32) -> Option<String> {
+    let typed = s.trim().parse::<f64>().ok().filter(|x| x.is_finite())?;
+    if v == f32::INFINITY {
+        Some(format!("{s} is too large (at most {:e})", f32::MAX))
+    } else if v == 0.0 && typed > 0.0 {
+        Some(format!(
+            "{s} is too small (the least number above 0 is about {:e})",
+            f32::from_bits(1)
+        ))
+    } else {
+        None
     }
 }
 
@@ -597,14 +610,9 @@ fn positive(s: &str) -> Result<f32, String> {
     })?;
     if v > 0.0 {
         Ok(v)
-    } else if s.trim().parse::<f64>().is_ok_and(|x| x > 0.0) {
-        // Above 0 as typed, but 0 once held in an f32.
-        Err(format!(
-            "{s} is too small (the least number above 0 is about {:e})",
-            f32::from_bits(1)
-        ))
     } else {
-        Err(format!("{s} must be > 0"))
+        // Above 0 as typed, but 0 once held in an f32: too small.
+        Err(lost_in_f32(s, v).unwrap_or_else(|| format!("{s} must be > 0")))
     }
 }
 
@@ -622,20 +630,10 @@ fn blend_weight(s: &str) -> Result<f32, String> {
     })?;
     // As typed, not as `inf` or 0 (before: "[inf, 1.0] (weights must be
     // finite", and "all weights are 0" for 1e-50,1e-50).
-    let exact = s.trim().parse::<f64>().unwrap_or(f64::NAN);
-    if w.is_infinite() && exact.is_finite() {
-        return Err(format!("{s} is too large (at most {:e})", f32::MAX));
-    }
-    if w == 0.0 && exact < 0.0 {
+    if w == 0.0 && s.trim().parse::<f64>().is_ok_and(|x| x < 0.0) {
         return Err(format!("{s} is negative: the weights must be >= 0"));
     }
-    if w == 0.0 && exact != 0.0 && exact.is_finite() {
-        return Err(format!(
-            "{s} is too small (the least number above 0 is about {:e})",
-            f32::from_bits(1)
-        ));
-    }
-    Ok(w)
+    lost_in_f32(s, w).map_or(Ok(w), Err)
 }
 
 /// The largest `fast --size`: advice never names a larger one.
