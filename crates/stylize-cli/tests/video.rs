@@ -1025,13 +1025,7 @@ fn a_report_that_cannot_be_made_is_refused_before_painting() {
         assert!(!d.path().join(".gif").exists());
     }
     let gif = d.path().join("clip.gif");
-    {
-        let mut encoder = image::codecs::gif::GifEncoder::new(std::fs::File::create(&gif).unwrap());
-        for f in frames_of(&clip) {
-            let rgba = image::DynamicImage::ImageRgb8(f).to_rgba8();
-            encoder.encode_frame(image::Frame::new(rgba)).unwrap();
-        }
-    }
+    gif_of_16px_frames(&gif, 2, 40);
     let before = std::fs::read(&gif).unwrap();
     refused(
         &gif,
@@ -1122,19 +1116,9 @@ fn the_inputs_own_rate_as_fps_continues_the_frames_painted() {
         return;
     };
     let d = tempfile::tempdir().unwrap();
-    let clip = d.path().join("clip");
-    write_clip(&clip, 2);
+    // Two frames at 25 fps.
     let gif = d.path().join("clip.gif");
-    {
-        let mut encoder = image::codecs::gif::GifEncoder::new(std::fs::File::create(&gif).unwrap());
-        for f in frames_of(&clip) {
-            let rgba = image::DynamicImage::ImageRgb8(f).to_rgba8();
-            let delay = image::Delay::from_numer_denom_ms(40, 1);
-            encoder
-                .encode_frame(image::Frame::from_parts(rgba, 0, 0, delay))
-                .unwrap();
-        }
-    }
+    gif_of_16px_frames(&gif, 2, 40);
     let out = d.path().join("out");
     let run = |extra: &[&str]| {
         let o = stylize()
