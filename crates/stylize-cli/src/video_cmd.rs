@@ -515,6 +515,13 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         &config,
     )?;
     let styles = load_styles(&cli.common)?;
+    // Each scale runs them (before: unsaid, the first frame then reporting
+    // twice the iterations with --scales 2); later frames continue at the
+    // working size alone.
+    let per_scale = match config.image.scales.sizes(config.image.size).len() {
+        1 => String::new(),
+        n => format!(" at each of {n} scales"),
+    };
     say(format!(
         "{}: {}x{}{}{}; working size {} px, first frame of a shot {} iterations{}, later frames {}",
         cli.input.display(),
@@ -524,19 +531,10 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         total.map_or(String::new(), |n| format!(", {n} frame(s) to paint")),
         config.image.size,
         config.image.iterations,
-        // Each scale runs them (before: unsaid, the first frame then
-        // reporting twice the iterations with --scales 2); later frames
-        // continue at the working size alone.
-        match config.image.scales.sizes(config.image.size).len() {
-            1 => String::new(),
-            n => format!(" at each of {n} scales"),
-        },
+        per_scale,
         if cli.independent {
             // Each frame as the first: at each scale too.
-            match config.image.scales.sizes(config.image.size).len() {
-                1 => config.image.iterations.to_string(),
-                n => format!("{} at each of {n} scales", config.image.iterations),
-            }
+            format!("{}{per_scale}", config.image.iterations)
         } else {
             config.effective_frame_iterations().to_string()
         }
