@@ -34,14 +34,16 @@ pub struct Cli {
 /// subcommand (`stylize --content ...`, the form of earlier versions and
 /// users' scripts).
 pub fn parse() -> Cli {
-    let args = with_default_job(std::env::args_os().collect());
+    let args = with_negative_values(with_default_job(std::env::args_os().collect()));
     Cli::try_parse_from(&args).unwrap_or_else(|e| with_other_jobs_flag(e).exit())
 }
 
 /// Parses `args` as [`parse`] does, the error as it would be printed.
 #[cfg(test)]
 fn parse_error(line: &str) -> String {
-    let args = with_default_job(line.split(' ').map(std::ffi::OsString::from).collect());
+    let args = with_negative_values(with_default_job(
+        line.split(' ').map(std::ffi::OsString::from).collect(),
+    ));
     match Cli::try_parse_from(args) {
         Ok(_) => String::new(),
         Err(e) => with_other_jobs_flag(e).render().to_string(),
@@ -112,6 +114,32 @@ fn with_default_job(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString
         args.insert(1, "image".into());
     }
     args
+}
+
+/// `args` with a value that starts with a minus and a digit joined to its
+/// flag (`--builtin -1:0.5` as `--builtin=-1:0.5`) for the flags whose
+/// values are numbers inside a text, so that their own parser says what is
+/// wrong with it; clap takes only a whole number such as `-1` as a value.
+fn with_negative_values(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut out: Vec<std::ffi::OsString> = Vec::with_capacity(args.len());
+    let mut args = args.into_iter().peekable();
+    while let Some(arg) = args.next() {
+        let joins = matches!(arg.to_str(), Some("--builtin" | "--frames"))
+            && args.peek().and_then(|v| v.to_str()).is_some_and(|v| {
+                let mut chars = v.chars();
+                chars.next() == Some('-') && chars.next().is_some_and(|c| c.is_ascii_digit())
+            });
+        match args.next_if(|_| joins) {
+            Some(value) => {
+                let mut joined = arg;
+                joined.push("=");
+                joined.push(value);
+                out.push(joined);
+            }
+            None => out.push(arg),
+        }
+    }
+    out
 }
 
 /// The jobs.
@@ -1234,6 +1262,35 @@ mod tests {
         // With the range, not "invalid digit".
         let e = Cli::try_parse_from(["stylize", "image", "--iterations", "-5"]).unwrap_err();
         assert!(e.to_string().contains("-5 is not in 1..=10000000"), "{e}");
+    }
+
+    /// `--builtin -1:0.5` and `--frames -1..2` reach their flag's parser,
+    /// and a forgotten value is still said to be one.
+    #[test]
+    fn a_negative_number_inside_a_text_is_the_flags_value() {
+        let err = parse_error("stylize video -i a.mp4 -o b.gif -s p.jpg --frames -1..2");
+        assert!(err.contains("invalid value '-1..2' for '--frames"), "{err}");
+        for line in [
+            "stylize fast -c a.jpg -o b.png --builtin -1:0.5",
+            "stylize video -i a.mp4 -o b.gif --method fast --builtin -1:0.5,2",
+        ] {
+            let args = with_negative_values(line.split(' ').map(Into::into).collect());
+            let cli = Cli::try_parse_from(args).map_err(|e| e.to_string());
+            let builtin = match cli {
+                Ok(Cli {
+                    command: Command::Fast(a),
+                    ..
+                }) => a.builtin,
+                Ok(Cli {
+                    command: Command::Video(a),
+                    ..
+                }) => a.builtin,
+                other => panic!("{line}: {other:?}"),
+            };
+            assert!(builtin.is_some_and(|b| b.starts_with("-1:0.5")), "{line}");
+        }
+        let err = parse_error("stylize fast --builtin -c a.jpg -o b.png");
+        assert!(err.contains("a value is required for '--builtin"), "{err}");
     }
 
     #[test]

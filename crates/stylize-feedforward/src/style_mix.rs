@@ -91,6 +91,13 @@ impl FromStr for StyleMix {
                              3:1,12:3 is 3:0.25,12:0.75)"
                         )))
                     }
+                    // One below f32's smallest (1e-50) parses as 0.
+                    Ok(v) if v == 0.0 && names_a_non_zero(w) => {
+                        return Err(Error::StyleMix(format!(
+                            "`{w}` in `{item}` is too small a weight to hold (they are \
+                             relative: 3:1e-50,12:3e-50 is 3:1,12:3)"
+                        )))
+                    }
                     Ok(v) => v,
                     Err(_) => {
                         return Err(Error::StyleMix(format!(
@@ -104,6 +111,13 @@ impl FromStr for StyleMix {
         }
         Self::from_parts(&parts)
     }
+}
+
+/// Whether a number's text has a non-zero digit before its exponent.
+fn names_a_non_zero(text: &str) -> bool {
+    text.chars()
+        .take_while(|c| !matches!(c, 'e' | 'E'))
+        .any(|c| matches!(c, '1'..='9'))
 }
 
 impl fmt::Display for StyleMix {
@@ -152,6 +166,11 @@ mod tests {
         for (text, needle) in [
             ("26", "does not exist"),
             ("3:0,4:0", "sum to a positive"),
+            ("3:0.0e-50,4:0", "sum to a positive"),
+            (
+                "3:1e-50,4:1e-50",
+                "`1e-50` in `3:1e-50` is too small a weight",
+            ),
             ("3:-1,4:2", ">= 0"),
             ("3:nan", ">= 0"),
             ("x", "is not N"),
