@@ -30,11 +30,11 @@ use crate::{JobResult, Outcome};
 fn stopped_beside(output: &Path, side: &[Option<&Path>]) -> PathBuf {
     let stem = output.file_stem().unwrap_or_default();
     let ext = output.extension();
+    // However spelt: `sub/../OUT-stopped.png`, a link to it, `OUT-STOPPED.PNG`.
     let is_side = |p: &Path| {
-        let p = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
         side.iter()
             .flatten()
-            .any(|s| std::path::absolute(s).is_ok_and(|s| s == p))
+            .any(|s| crate::output_check::one_written_file(s, p))
     };
     (1u32..)
         .map(|k| {
@@ -55,6 +55,45 @@ fn stopped_beside(output: &Path, side: &[Option<&Path>]) -> PathBuf {
         })
         .find(|p| p.symlink_metadata().is_err() && !is_side(p))
         .unwrap_or_else(|| output.to_path_buf())
+}
+
+/// Refuses a `--dump` folder that is not a folder, or that is, or would
+/// write into, one of the run's other files (`named`: what each is, and
+/// its name), before any work.
+fn check_dump_folder<'a>(
+    dir: &Path,
+    styles: usize,
+    named: impl Iterator<Item = (&'static str, &'a Path)> + Clone,
+) -> Result<(), Error> {
+    let refuse = |msg: String| Err(Error::parameter("dump", msg));
+    // A folder: `-` would be made as one (before: it was).
+    if dir.as_os_str() == "-" {
+        return refuse("-: a dump is a folder of files, not standard output: name a folder".into());
+    }
+    if dir.metadata().is_ok_and(|m| !m.is_dir()) {
+        return refuse(format!("{}: a file is there; name a folder", dir.display()));
+    }
+    for (what, file) in named.clone() {
+        if crate::output_check::one_written_file(dir, file) {
+            return refuse(format!(
+                "{} is also {what}; the dump is a folder of its own: name another",
+                dir.display()
+            ));
+        }
+    }
+    for name in stylize::dump::file_names(styles) {
+        let written = dir.join(&name);
+        for (what, file) in named.clone() {
+            if crate::output_check::one_written_file(&written, file) {
+                return refuse(format!(
+                    "{} would write {name}, which is {what} ({}): name another folder",
+                    dir.display(),
+                    file.display()
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The longest file name most file systems take, in bytes.
@@ -217,14 +256,16 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         );
     }
     if let Some(dir) = &cli.dump {
-        // A folder: `-` would be made as one (before: it was).
-        if dir.as_os_str() == "-" {
-            return Err(Error::parameter(
-                "dump",
-                "-: a dump is a folder of files, not standard output: name a folder",
-            )
-            .into());
-        }
+        let outputs = [
+            ("the output", Some(cli.output.as_path())),
+            ("the plot", cli.plot.as_deref()),
+            ("the loss log", cli.loss_log.as_deref()),
+        ];
+        let named = outputs
+            .into_iter()
+            .filter_map(|(what, file)| Some((what, file?)))
+            .chain(inputs().map(|file| ("an input", file)));
+        check_dump_folder(dir, cli.common.style.len(), named)?;
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     config.validate()?;

@@ -1120,6 +1120,8 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
         .join("../stylize/tests/fixtures/h5/keras2_legacy.h5");
     let folder = d.join("a-folder.png");
     std::fs::create_dir(&folder).unwrap();
+    let dumped = d.join("dumped");
+    std::fs::create_dir(&dumped).unwrap();
     let models = d.join("models");
     std::fs::create_dir(&models).unwrap();
     let model = models.join("arbitrary_predict.onnx");
@@ -1273,6 +1275,28 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
             name: "a dump to standard output",
             args: s(&["--dump", "-"]),
             expect: "a dump is a folder of files, not standard output",
+        },
+        // Nor is it, or does it write, one of the run's other files (before:
+        // a folder made at the output's name, or the loss log replaced).
+        Case {
+            name: "a dump at the output's name",
+            args: vec!["--dump".into(), p(&d.join("out.png"))],
+            expect: "invalid --dump: ",
+        },
+        Case {
+            name: "a dump that would write the loss log",
+            args: vec![
+                "--dump".into(),
+                p(&dumped),
+                "--loss-log".into(),
+                p(&dumped.join("../dumped/final.json")),
+            ],
+            expect: "dumped would write final.json, which is the loss log",
+        },
+        Case {
+            name: "a dump where a file is",
+            args: vec!["--dump".into(), p(&text)],
+            expect: "notes.jpg: a file is there; name a folder",
         },
         Case {
             name: "missing output folder",
@@ -2726,7 +2750,9 @@ fn sigint_leaves_an_earlier_painting_at_the_output_alone() {
     // A name already taken is not replaced either, nor the run's own plot
     // (before: written over the image so far).
     std::fs::write(d.join("out-stopped.png"), b"taken").unwrap();
-    let plot = d.join("out-stopped-2.png");
+    // However spelt (before: `sub/..` was not seen as the plot).
+    std::fs::create_dir(d.join("sub")).unwrap();
+    let plot = d.join("sub/../out-stopped-2.png");
     let child = stylize()
         .arg("image")
         .arg("--content")

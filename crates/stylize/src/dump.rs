@@ -17,6 +17,18 @@ use crate::problem::Problem;
 use crate::stylizer::Stylized;
 use crate::weights::VggWeights;
 
+/// The names of the files a dump of a run with `styles` paintings writes,
+/// [`write_start`]'s and [`write_final`]'s.
+pub fn file_names(styles: usize) -> Vec<String> {
+    let mut names: Vec<String> = ["content.npy", "init.npy", "grad.npy", "start.json"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    names.extend((0..styles).map(|k| format!("style_{k}.npy")));
+    names.extend(["final.npy", "final.json"].map(String::from));
+    names
+}
+
 /// Writes `content.npy`, `style_K.npy`, `init.npy`, `grad.npy` (the
 /// gradient of the total cost at the initial image) and `start.json` (the
 /// costs there, and the settings) into the existing folder `dir`.
