@@ -154,6 +154,42 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             .chain(cli.mask.as_deref())
     };
     check_not_an_input(&cli.output, inputs(), cli.overwrite)?;
+    if cli.method == VideoMethod::Optimize {
+        // The work folder is emptied when a run starts over and removed
+        // once the clip is written: an input in it (a kept frame as the
+        // painting, say) would go with it (before: it did, unsaid).
+        let work = work_dir_for(&cli.output);
+        let named = [("input", Some(cli.input.as_path()))]
+            .into_iter()
+            .chain(
+                cli.common
+                    .style
+                    .iter()
+                    .map(|s| ("style", Some(s.as_path()))),
+            )
+            .chain([("init", init_file), ("mask", cli.mask.as_deref())]);
+        for (flag, file) in named {
+            let Some(file) = file.filter(|f| f.as_os_str() != "-") else {
+                continue;
+            };
+            let inside = matches!(
+                (crate::output_check::written_at(file), crate::output_check::written_at(&work)),
+                (Some(f), Some(w)) if f.starts_with(&w) || stylize_frames::lies_within(&f, &w)
+            );
+            if inside {
+                return Err(Error::parameter(
+                    flag,
+                    format!(
+                        "{} is inside the work folder {}, which this run empties or removes: \
+                         copy it out of there first",
+                        file.display(),
+                        work.display()
+                    ),
+                )
+                .into());
+            }
+        }
+    }
     if let Some(report) = &cli.report {
         check_output_file(report).map_err(|e| Error::parameter("report", e.to_string()))?;
         check_not_a_program_file("report", report, &cli.common)?;
@@ -551,6 +587,9 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     let selected_fps = match (cli.fps, in_fps) {
         // (A rate above the input's keeps every frame, as none does.)
         (Some(f), Some(have)) if crate::selection::same_rate(have, f) || f > have => None,
+        // An input of no rate (a folder) keeps every frame: --fps only
+        // times them (before: keyed, and a rerun without it started over).
+        (_, None) => None,
         (f, _) => f,
     };
     let settings = settings(cli, selected_fps, &config, &stylizer, &weights_file);
@@ -1077,6 +1116,9 @@ fn in_cli_words(e: stylize_frames::FramesError) -> Box<dyn std::error::Error + S
     }
 }
 
+/// The longest a GIF shows a frame: 65535 hundredths of a second.
+const GIF_LONGEST_FRAME: Duration = Duration::from_millis(655_350);
+
 /// The display times of the painted frames, where the input is an
 /// animation whose frames are shown for really different times (`times`,
 /// see [`stylize_frames::FrameSource::frame_times`]) and the output keeps
@@ -1089,7 +1131,10 @@ fn frame_times(
     (in_fps, out_fps): (Option<f64>, Option<f64>),
 ) -> Option<Vec<Duration>> {
     let times = times?;
-    let (lo, hi) = times
+    // Of the frames painted (before: of the whole input, and `--frames
+    // 6..8` of frames all shown for 100 ms was warned of 100 to 500 ms).
+    let (lo, hi) = selection
+        .times(times)
         .iter()
         .fold((Duration::MAX, Duration::ZERO), |(lo, hi), &t| {
             (lo.min(t), hi.max(t))
@@ -1105,6 +1150,20 @@ fn frame_times(
     let with_fps = out_fps != in_fps;
     if takes && !with_fps {
         log::info!("{output}: each frame keeps its time in {input} ({range})");
+        // A GIF holds a frame's time in hundredths of a second, in 16 bits
+        // (before: a longer one was cut to that, unsaid).
+        let gif = cli
+            .output
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gif"));
+        if gif && hi > GIF_LONGEST_FRAME {
+            log::warn!(
+                "{input}: a frame is shown for {:.1} s; a GIF shows a frame for at most {:.2} s, \
+                 so {output} shows it that long: an .apng or .webp output keeps its time",
+                hi.as_secs_f64(),
+                GIF_LONGEST_FRAME.as_secs_f64()
+            );
+        }
         return Some(selection.times(times));
     }
     if varied && !writes_frame_folder(&cli.output) {

@@ -1269,6 +1269,63 @@ fn fast_video_paints_with_a_built_in_style() {
         "{}",
         stderr(&o)
     );
+    // A frame longer than a GIF can show (655.35 s), from an APNG: said.
+    let long = dir.path().join("long.apng");
+    {
+        let times = [700_000, 100]
+            .map(std::time::Duration::from_millis)
+            .to_vec();
+        let options = stylize_frames::SinkOptions {
+            fps: Some((10, 1)),
+            frame_times: Some(times),
+            ..Default::default()
+        };
+        let mut sink = stylize_frames::create_sink(&long, &options).unwrap();
+        for k in 0..2 {
+            let f = image::open(frames.join(format!("f00{k}.png"))).unwrap();
+            sink.write_frame(&f.to_rgb8()).unwrap();
+        }
+        sink.finish().unwrap();
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_stylize"))
+        .env("STYLIZE_FAST_MODELS", models())
+        .args([
+            "video",
+            "-i",
+            s(&long),
+            "--method",
+            "fast",
+            "--builtin",
+            "3",
+        ])
+        .args(["-o", s(&dir.path().join("long.gif"))])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .contains("a frame is shown for 700.0 s; a GIF shows a frame for at most 655.35 s"),
+        "{}",
+        stderr(&o)
+    );
+    // Only the frames painted count: 1..2 are both shown for 100 ms
+    // (before: warned of 100 to 300 ms).
+    let o = Command::new(env!("CARGO_BIN_EXE_stylize"))
+        .env("STYLIZE_FAST_MODELS", models())
+        .args([
+            "video",
+            "-i",
+            s(&varied),
+            "--method",
+            "fast",
+            "--frames",
+            "1..2",
+        ])
+        .args(["--builtin", "3", "-o", s(&dir.path().join("varied12.y4m"))])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("different times"), "{}", stderr(&o));
     // With --fps, that rate is --fps's, and the advice says to leave it
     // out (before: "its typical frame's (50 ms)", and a GIF with --fps
     // keeps no times either).

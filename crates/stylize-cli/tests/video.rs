@@ -1008,6 +1008,28 @@ fn a_report_that_cannot_be_made_is_refused_before_painting() {
         &["--keep-work"],
         "inside the work folder",
     );
+    // Nor may an input lie in it: a kept frame as the painting, or as the
+    // clip, would be removed with it (before: it was, unsaid).
+    let kept = work.join("frame_000001.png");
+    image::RgbImage::from_pixel(16, 16, image::Rgb([200, 90, 40]))
+        .save(&kept)
+        .unwrap();
+    for (flag, input, style) in [("--style", &clip, Some(&kept)), ("--input", &kept, None)] {
+        let mut line = args(input, &out, &weights);
+        if let Some(style) = style {
+            let at = line.iter().position(|a| a == "--style").unwrap();
+            line[at + 1] = style.to_str().unwrap().to_string();
+        }
+        let o = stylize().args(line).output().unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{flag}: {err}");
+        assert!(
+            err.contains(&format!("invalid {flag}: ")) && err.contains("is inside the work folder"),
+            "{err}"
+        );
+        assert!(kept.is_file(), "{flag}: {err}");
+    }
+    std::fs::remove_file(&kept).unwrap();
     // A clip's extension alone is not a hidden folder of frames, with a
     // `/` or without.
     for dot in [".gif", ".gif/"] {
@@ -1138,6 +1160,33 @@ fn the_inputs_own_rate_as_fps_continues_the_frames_painted() {
     assert!(said.contains("continuing after 2 frame(s)"), "{said}");
     let said = run(&["--fps", "12.5"]);
     assert!(said.contains("starting over"), "{said}");
+    // A folder has no rate: --fps keeps every frame and only times them.
+    let frames = d.path().join("frames");
+    std::fs::create_dir(&frames).unwrap();
+    for k in 1..=2u8 {
+        let img = image::RgbImage::from_pixel(16, 16, image::Rgb([40 * k, 90, 200]));
+        img.save(frames.join(format!("f{k}.png"))).unwrap();
+    }
+    let out = d.path().join("from-folder.gif");
+    let run = |extra: &[&str]| {
+        let o = stylize()
+            .args(
+                args(&frames, &out, &weights)
+                    .into_iter()
+                    .filter(|a| a != "-q"),
+            )
+            .args(["--keep-work", "--overwrite"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
+        stderr(&o)
+    };
+    run(&["--fps", "25"]);
+    let said = run(&["--fps", "10"]);
+    assert!(said.contains("continuing after 2 frame(s)"), "{said}");
+    let said = run(&[]);
+    assert!(said.contains("continuing after 2 frame(s)"), "{said}");
 }
 
 /// The memory limit does not key the work folder (by default it is what
