@@ -8,6 +8,7 @@ import csv
 import io
 import os
 import re
+import signal
 import struct
 import zlib
 from pathlib import Path
@@ -881,8 +882,10 @@ def test_events_reconnect_after_server_restart(browser, page_for, tmp_path):
     expect(page.locator("#connection")).not_to_have_attribute("data-state", "live")
     # The pill keeps saying why while the page retries; the error says what ended.
     expect(page.locator("#connection")).to_contain_text("server stopped")
-    expect(page.locator("#error")).to_contain_text("The server stopped: 1 unfinished job ended with it")
-    expect(page.locator("#live-state")).to_have_text("failed")
+    expect(page.locator("#error")).to_contain_text(f"The server stopped: job #{running['id']} stopped part-way")
+    expect(page.locator("#live-state")).to_have_text("stopped")
+    # This server keeps no results: the image so far went with it.
+    expect(page.locator("#live-error")).to_contain_text("--output-dir")
     expect(page.locator("#cancel")).to_be_disabled()
     second = Server(tmp_path / "second.log", port=port)
     try:
@@ -899,6 +902,176 @@ def test_events_reconnect_after_server_restart(browser, page_for, tmp_path):
     finally:
         page.context.close()
         second.stop()
+
+
+# The live card's picture, when it is a job's result: {job, shown, result},
+# the SHA-256 of the picture shown and of the job's result on the server.
+RESULT_SHOWN = """async () => {
+  const img = document.querySelector('#preview');
+  if (img.dataset.kind !== 'result' || !img.src) return null;
+  const hash = async (url) => {
+    const d = await crypto.subtle.digest('SHA-256', await (await fetch(url, {cache: 'no-store'})).arrayBuffer());
+    return Array.from(new Uint8Array(d), b => b.toString(16).padStart(2, '0')).join('');
+  };
+  const job = Number(img.dataset.job);
+  return {job, shown: await hash(img.src), result: await hash(`/api/jobs/${job}/result`)};
+}"""
+
+# The SHA-256 of the live card's picture, whatever it is (null for none).
+PICTURE_HASH = """async () => {
+  const img = document.querySelector('#preview');
+  if (img.hidden || !img.src) return null;
+  const d = await crypto.subtle.digest('SHA-256', await (await fetch(img.src)).arrayBuffer());
+  return Array.from(new Uint8Array(d), b => b.toString(16).padStart(2, '0')).join('');
+}"""
+
+
+@pytest.mark.parametrize("sent_by", ["page", "another-client"])
+def test_a_restarted_servers_job_of_an_old_id_shows_its_own_pictures(browser, page_for, tmp_path, sent_by):
+    """The same photo and painting sent again to a restarted server, which
+    numbers the job #1 again: the live card shows the new job's previews
+    and result, not the old #1's. The page hears of the new server first
+    from the job's reply (sent from the page), or from the events'
+    snapshot, which already holds the job (sent by another client)."""
+    first = Server(tmp_path / "first.log")
+    port = first.port
+    try:
+        page = page_for(first)
+        choose_images(page)
+        set_settings(page, size=SMALL, iterations=SHORT_RUN)
+        wait_fits(page)
+        old = start(page)
+        wait_history(page, old["id"], "done")
+        page.wait_for_function(f"() => {{ const i = document.querySelector('#preview');"
+                               f" return i.dataset.kind === 'result' && i.dataset.job === '{old['id']}'; }}")
+        old_result = page.evaluate(RESULT_SHOWN)["shown"]
+    finally:
+        first.stop()
+    expect(page.locator("#connection")).to_contain_text("server stopped")
+    # The page has not reconnected yet when the job is sent (its retry
+    # comes later).
+    page.route("**/api/events", lambda route: route.abort())
+    second = Server(tmp_path / "second.log", port=port)
+    try:
+        if sent_by == "page":
+            set_settings(page, iterations=SHORT_RUN + 10)
+            wait_fits(page)
+            again = start(page)
+            # Its reply is taken (the events still kept away): the new job
+            # waits in the queue, and the old #1 is gone.
+            expect(page.locator(f"#queue li[data-job-id='{again['id']}']")).to_be_visible(timeout=3_000)
+            expect(page.locator("[data-testid=history-item]")).to_have_count(0, timeout=1_000)
+        else:
+            status, again = second.submit({"size": SMALL, "iterations": SHORT_RUN + 10})
+            assert status == 201, again
+            expect(page.locator("#live-state")).to_have_text("done")
+        assert again["id"] == old["id"], again
+        page.unroute("**/api/events")
+        expect(page.locator("#connection")).to_have_attribute("data-state", "live", timeout=60_000)
+        # Back: the old #1's result is no longer shown as the new one's.
+        assert page.evaluate(PICTURE_HASH) != old_result
+        second.wait_job(again["id"], ("done",), timeout=JOB_TIMEOUT_MS / 1000)
+        wait_history(page, again["id"], "done")
+        expect(page.locator("#iteration")).to_have_text(f"{SHORT_RUN + 10} / {SHORT_RUN + 10}")
+        # The picture shown is the new job's result (the old one's had fewer iterations).
+        page.wait_for_function(f"async () => {{ const s = await ({RESULT_SHOWN})();"
+                               f" return !!s && s.job === {again['id']} && s.shown === s.result; }}",
+                               timeout=30_000, polling=500)
+        expect(page.locator("[data-testid=history-item]")).to_have_count(1)
+    finally:
+        page.context.close()
+        second.stop()
+
+
+def test_ctrl_c_stops_the_running_job_and_the_waiting_one_never_ran(browser, page_for, tmp_path):
+    """Ctrl-C to a server with --output-dir while one job runs and one
+    waits: the running one is shown stopped, its image so far kept in the
+    folder (as the page says); the waiting one as not run, with no costs
+    to download, and not as the last job."""
+    kept = tmp_path / "kept"
+    srv = Server(tmp_path / "server.log", extra_args=("--output-dir", str(kept)))
+    try:
+        page = page_for(srv)
+        status, running = srv.submit({"size": SMALL, "iterations": LONG_RUN})
+        assert status == 201, running
+        status, waiting = srv.submit({"size": SMALL, "iterations": LONG_RUN})
+        assert status == 201, waiting
+        expect(page.locator("#live")).to_have_attribute("data-state", "running", timeout=JOB_TIMEOUT_MS)
+        expect(page.locator("#queue li")).to_have_count(1)
+        # At least one step done: there is an image so far to keep.
+        expect(page.locator("#iteration")).to_have_text(re.compile(rf"^[1-9]\d* / {LONG_RUN}$"), timeout=JOB_TIMEOUT_MS)
+        srv.proc.send_signal(signal.SIGINT)
+        srv.proc.wait(timeout=30)
+    finally:
+        srv.stop()
+    expect(page.locator("#connection")).to_contain_text("server stopped")
+    expect(page.locator("#error")).to_contain_text(
+        f"job #{running['id']} stopped part-way; 1 waiting job did not run")
+    # The job that ran is the last job, stopped, not failed.
+    live = page.locator("#live")
+    expect(live).to_have_attribute("data-job", str(running["id"]))
+    expect(page.locator("#live-title")).to_have_text("Last job")
+    expect(page.locator("#live-state")).to_have_text("stopped")
+    files = [p.name for p in kept.iterdir()]
+    assert files == ["chelsea-starry_night-stopped.png"], files
+    note = f"kept in the server's output folder, as {files[0]}"
+    expect(page.locator("#live-error")).to_contain_text(note)
+    ran = history_item(page, running["id"])
+    expect(ran).to_have_attribute("data-state", "stopped")
+    expect(ran.locator("[data-testid=history-state]")).to_have_text("stopped")
+    expect(ran.locator("[data-testid=kept]")).to_contain_text(note)
+    expect(ran.locator(".history-error")).to_be_hidden()
+    # The one that waited: not run, no "stopped at", no costs.
+    unrun = history_item(page, waiting["id"])
+    expect(unrun).to_have_attribute("data-state", "not-run")
+    expect(unrun.locator("[data-testid=history-state]")).to_have_text("not run")
+    expect(unrun).not_to_contain_text("stopped at")
+    expect(unrun).not_to_contain_text("failed")
+    expect(unrun.locator("[data-testid=download-costs]")).to_have_count(0)
+    expect(unrun.locator("[data-testid=kept]")).to_contain_text("never ran")
+    expect(ran.locator("[data-testid=download-costs]")).to_have_count(1)
+
+
+def test_histogram_colours_come_back_after_the_fast_network(page, server):
+    info = server.get_json("/api/info")
+    assert info["fast"], "the server found no fast models (scripts/test fetches them; else run scripts/fetch-fast-models)"
+    choose_images(page)
+    set_settings(page, size=SMALL, iterations=2, preserve_colors="histogram")
+    colors = page.locator("#preserve-colors")
+    hint = page.locator("[data-testid=preserve-colors-hint]")
+    expect(hint).to_be_hidden()
+    # The network keeps colours by luminance only, and says so.
+    page.select_option("#method", "fast")
+    expect(colors).to_have_value("luminance")
+    expect(page.locator("#preserve-colors option[value=histogram]")).to_be_disabled()
+    expect(hint).to_be_visible()
+    expect(hint).to_contain_text("luminance only")
+    expect(hint).to_contain_text("histogram choice comes back with the optimiser")
+    expect(colors).to_have_attribute("aria-describedby", "preserve-colors-hint")
+    # Back to the optimiser: the histogram again, and the job uses it.
+    page.select_option("#method", "optimize")
+    expect(colors).to_have_value("histogram")
+    expect(hint).to_be_hidden()
+    job, settings = start_sent(page)
+    assert '"preserve_colors":"histogram"' in settings, settings
+    wait_history(page, job["id"], "done")
+    assert server.job(job["id"])["settings"]["preserve_colors"] == "histogram"
+    # Held across a reload of the tab too.
+    page.select_option("#method", "fast")
+    expect(colors).to_have_value("luminance")
+    changed = page.evaluate("Date.now()")
+    page.wait_for_function(f"() => Number(document.body.dataset.draftSaved || 0) >= {changed}")
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    expect(page.locator("#method")).to_have_value("fast")
+    page.select_option("#method", "optimize")
+    expect(colors).to_have_value("histogram")
+    # A colour chosen while the network is selected is the choice from then on.
+    page.select_option("#method", "fast")
+    page.select_option("#preserve-colors", "none")
+    expect(hint).not_to_contain_text("comes back")
+    page.select_option("#method", "optimize")
+    expect(colors).to_have_value("none")
 
 
 def test_screenshot_for_readme(browser, fresh_server, page_for, tmp_path):

@@ -15,6 +15,9 @@
     content: null,          // {file, name, url, w, h, ok}
     styles: [],             // [{kind: "file"|"builtin", file?, name, title?, url, w, h, ok, weight?}] (weight: of a blend, default 1)
     networkStyle: null,     // the fast network's built-in style ("3", or a mix "3:0.5,12:0.5"), or null
+    heldColors: null,       // the colours chosen for the optimiser ("histogram") while the fast network shows luminance
+    serverStopped: false,   // a `shutdown` came, and no snapshot of a server since
+    epoch: 0,               // counts the servers seen: a costs file asked of an older one is dropped
   };
 
   const SETTINGS_FIELDS = [
@@ -191,12 +194,7 @@
     const info = state.info;
     $("#device").textContent = [info.device, info.weights].filter(Boolean).join(" · ");
     $("#device").title = `stylize ${info.version || ""}`;
-    // Where the results live: said before there are any to lose.
-    const keeping = $("#history-keeping");
-    keeping.hidden = false;
-    keeping.textContent = info.keeps_results
-      ? "Each finished result is also saved in the server's output folder."
-      : "Results are kept only until the server stops: download the ones you want (or start it with --output-dir FOLDER to save each one).";
+    showKeeping();
 
     const preset = $("#preset");
     preset.replaceChildren();
@@ -230,6 +228,26 @@
     document.body.dataset.ready = "true";
   }
 
+  // Where the results live: said before there are any to lose.
+  function showKeeping() {
+    const keeping = $("#history-keeping");
+    keeping.hidden = false;
+    keeping.textContent = state.info.keeps_results
+      ? "Each finished result is also saved in the server's output folder."
+      : "Results are kept only until the server stops: download the ones you want (or start it with --output-dir FOLDER to save each one).";
+  }
+
+  // A restarted server may keep its results or not, unlike the one the
+  // page was loaded from (the form stays as it is).
+  async function refreshKeeping() {
+    try {
+      const r = await fetch("/api/info", { cache: "no-store" });
+      if (!r.ok) return;
+      state.info.keeps_results = !!(await r.json()).keeps_results;
+      showKeeping();
+    } catch { /* said again at the next restart */ }
+  }
+
   function presetDefaults(name) {
     return (state.info && state.info.presets && state.info.presets[name]) || {};
   }
@@ -255,6 +273,8 @@
     if ("network_style" in s) setNetworkStyle(s.network_style ?? null);
     if ("sheet" in s) $("#sheet").checked = !!s.sheet;
     for (const [key, id, kind] of SETTINGS_FIELDS) if (key in s) setField(key, id, kind, s[key]);
+    // The colours given are the choice now, not one held for the optimiser.
+    if ("preserve_colors" in s) state.heldColors = null;
     setStrengthOutput($("#strength-value"), $("#strength").value);
     setFastStrengthOutput();
     updateDefaults();
@@ -279,13 +299,34 @@
       el.disabled = fast;
     }
     for (const el of document.querySelectorAll("#settings .fast-only input")) el.disabled = !fast;
-    // The network keeps colours by luminance only.
+    // The network keeps colours by luminance only: a histogram chosen for
+    // the optimiser shows as luminance meanwhile, and comes back with it.
+    const colors = $("#preserve-colors");
     const histogram = $("#preserve-colors option[value=histogram]");
     histogram.disabled = fast;
-    if (fast && $("#preserve-colors").value === "histogram") $("#preserve-colors").value = "luminance";
+    histogram.textContent = fast ? "histogram (the optimiser only)" : "histogram";
+    if (fast && colors.value === "histogram") {
+      state.heldColors = "histogram";
+      colors.value = "luminance";
+    } else if (!fast && state.heldColors) {
+      if (colors.value === "luminance") colors.value = state.heldColors;
+      state.heldColors = null;
+    }
+    renderColorsHint();
     $("#method-hint").textContent = fast
       ? "Magenta's arbitrary-style network: any painting, or one of the 26 styles below, in one pass; of the settings it uses the size, its strength and the colours"
       : "the optimiser (Gatys et al.) repaints the photo step by step";
+  }
+
+  function renderColorsHint() {
+    const hint = $("#preserve-colors-hint");
+    hint.hidden = $("#method").value !== "fast";
+    // (Read with the field only while it shows.)
+    if (hint.hidden) $("#preserve-colors").removeAttribute("aria-describedby");
+    else $("#preserve-colors").setAttribute("aria-describedby", "preserve-colors-hint");
+    hint.textContent = state.heldColors
+      ? "the fast network keeps colours by luminance only: your histogram choice comes back with the optimiser"
+      : "the fast network keeps colours by luminance only (histogram is the optimiser's)";
   }
 
   function updateDefaults() {
@@ -1207,6 +1248,7 @@
       asVideo: $("#as-video").checked,
       sheet: $("#sheet").checked,
       networkStyle: state.networkStyle,
+      heldColors: state.heldColors,
       advanced: $("#advanced").open,
       styles: state.styles.map((s) => (s.kind === "builtin"
         ? { kind: "builtin", name: s.name, weight: s.weight }
@@ -1250,6 +1292,8 @@
       setFastStrengthOutput();
       $("#sheet").checked = !!d.sheet;
       $("#advanced").open = !!d.advanced;
+      state.heldColors = $("#method").value === "fast" && d.heldColors === "histogram" ? "histogram" : null;
+      renderColorsHint();
       setNetworkStyle(d.networkStyle ?? null);
       updateDefaults();
       if (content instanceof Blob) state.content = await describeFile(content);
@@ -1421,6 +1465,14 @@
       return;
     }
     const job = await r.json();
+    // Taken after a stop: a restarted server, which numbers its jobs from
+    // 1 again. The old ones go before its reply could be read as theirs,
+    // and its events are asked for now (not at the next retry).
+    if (state.serverStopped) {
+      serverBack();
+      reconnectDelay = 500;
+      connect();
+    }
     upsertJob(job, true);
     // A new job is "queued" until the worker takes it, at once when idle:
     // it waits only behind other jobs.
@@ -1534,47 +1586,105 @@
   }
 
   // The server stopped: its running and waiting jobs end with it (a
-  // restarted server starts with none), shown as failed rather than as
-  // running forever.
+  // restarted server starts with none), rather than show as running
+  // forever. The running one stopped as a cancel stops it (its image so
+  // far kept with --output-dir); the waiting ones never ran. Neither
+  // failed. (No event comes for them: `shutdown` stands for them.)
   function onShutdown() {
     state.serverStopped = true;
     setConnection("offline", "server stopped");
-    let ended = 0;
+    let stopped = null;
+    let unrun = 0;
     for (const job of state.jobs.values()) {
-      if (job.state === "running" || job.state === "queued") {
-        job.state = "failed";
-        job.error = "the server stopped before the job was done";
-        ended++;
+      if (job.state === "running") {
+        job.state = "stopped";
+        job.stopNote = stoppedNote(job);
+        stopped = job;
+      } else if (job.state === "queued") {
+        job.state = "not-run";
+        job.stopNote = "It was waiting when the server stopped, and never ran.";
+        unrun++;
       }
     }
-    showError(`The server stopped${ended ? `: ${ended} unfinished ${ended === 1 ? "job" : "jobs"} ended with it` : ""}. Start stylize serve again to go on; this page reconnects by itself.`);
+    const ended = [
+      stopped && `job #${stopped.id} stopped part-way`,
+      unrun && `${unrun} waiting ${unrun === 1 ? "job" : "jobs"} did not run`,
+    ].filter(Boolean);
+    showError(`The server stopped${ended.length ? `: ${ended.join("; ")}` : ""}. Start stylize serve again to go on; this page reconnects by itself.`);
     scheduleRender();
+  }
+
+  // Where a job that the stop ended while it ran left its picture so far:
+  // the server keeps it, as a cancel does, when it keeps results (named as
+  // the result, with `-stopped`); a fast photo's pass cut short leaves none.
+  function stoppedNote(job) {
+    const fast = job.settings?.method === "fast";
+    const video = job.kind === "video";
+    const at = video ? (job.frames ? ` after ${job.frames_done || 0} of ${job.frames} frames` : "")
+      : fast ? "" : ` at iteration ${job.iteration || 0} of ${job.iterations}`;
+    if (fast && !video) return `Stopped with the server${at}: the fast network's pass, cut short, leaves no picture.`;
+    const what = video ? "the GIF of its finished frames" : "its image so far";
+    if (!state.info?.keeps_results) return `Stopped with the server${at}. This server keeps no results: ${what} went with it (one started with --output-dir keeps it there).`;
+    const m = /^(.*?)(\.[^.]*)?$/.exec(job.result_name || "");
+    const name = m[1] ? `${m[1]}-stopped${m[2] || (video ? ".gif" : ".png")}` : null;
+    return `Stopped with the server${at}: ${what} is kept in the server's output folder${name ? `, as ${name} (numbered where that name was taken)` : ""}.`;
+  }
+
+  // A restarted server numbers its jobs from 1 again: nothing the page
+  // held for the old server's jobs (their costs, the live card's job, the
+  // preview shown and how far it got) may pass to a new job of an old id.
+  function forgetJobs() {
+    state.epoch++;
+    state.jobs = new Map();
+    state.costs.clear();
+    state.liveId = null;
+    state.lastSeq = -1;
+    previewClear();
+    historyEls.forEach((entry) => entry.el.remove());
+    historyEls.clear();
+    $("#queue").replaceChildren();
+    scheduleRender();
+  }
+
+  // Back after a stop: the old jobs are gone (results kept with
+  // --output-dir stay on disk), and so is the reason for the error.
+  function serverBack() {
+    state.serverStopped = false;
+    forgetJobs();
+    clearError();
+    notice("Connected again: the server was restarted, and the jobs before it are gone.");
+    refreshKeeping();
+  }
+
+  // Whether a job the page knows and a snapshot's job of the same id are
+  // two jobs (of two servers): other names, or one that had ended and now
+  // waits or runs, or fewer previews.
+  function otherJob(old, job) {
+    if (!old) return false;
+    const ended = (j) => !["queued", "running"].includes(j.state);
+    return old.content_name !== job.content_name
+      || JSON.stringify(old.style_names) !== JSON.stringify(job.style_names)
+      || (ended(old) && !ended(job))
+      || (job.preview_seq || 0) < (old.preview_seq || 0);
   }
 
   function onSnapshot(d) {
     if (!d) return;
-    if (state.serverStopped) {
-      // Back after a stop: the old jobs are gone (results kept with
-      // --output-dir stay on disk), and so is the reason for the error.
-      state.serverStopped = false;
-      clearError();
-      notice("Connected again: the server was restarted, and the jobs before it are gone.");
-    }
+    // Another server than the last one seen: one that stopped, or whose
+    // events count from lower again (it was stopped unseen), or that knows
+    // an id as another job. Names alone do not tell: the same photo and
+    // painting may be sent again.
+    if (state.serverStopped) serverBack();
+    else if ((typeof d.seq === "number" && d.seq < state.lastSeq) || (d.jobs || []).some((j) => otherJob(state.jobs.get(j.id), j))) forgetJobs();
     setConnection("live", "live");
     state.lastSeq = typeof d.seq === "number" ? d.seq : -1;
     const ids = new Set();
     for (const job of d.jobs || []) ids.add(job.id);
-    // A job id we knew that now describes another job (a restarted server) loses its client-side data.
-    const renamed = new Set();
-    for (const job of d.jobs || []) {
-      const old = state.jobs.get(job.id);
-      if (old && (old.content_name !== job.content_name || JSON.stringify(old.style_names) !== JSON.stringify(job.style_names))) {
-        renamed.add(job.id);
-        state.costs.delete(job.id);
-      }
-    }
     for (const id of [...state.costs.keys()]) if (!ids.has(id)) state.costs.delete(id);
-    if (state.liveId !== null && (!ids.has(state.liveId) || renamed.has(state.liveId))) state.liveId = null;
+    if (state.liveId !== null && !ids.has(state.liveId)) {
+      state.liveId = null;
+      previewClear();
+    }
     state.jobs = new Map((d.jobs || []).map((j) => [j.id, j]));
     historyEls.forEach((entry) => entry.el.remove());
     historyEls.clear();
@@ -1644,6 +1754,7 @@
   }
 
   async function backfillCosts(id) {
+    const epoch = state.epoch;
     try {
       const r = await fetch(`/api/jobs/${id}/costs.csv`, { cache: "no-store" });
       if (!r.ok) return;
@@ -1651,6 +1762,8 @@
       const head = lines.shift().split(",");
       const col = (n) => head.indexOf(n);
       const [ci, ct, cc, cs] = [col("iteration"), col("total"), col("content"), col("style")];
+      // (An old server's file, come after a restart, is not the new job's.)
+      if (epoch !== state.epoch) return;
       const rows = lines.map((l) => l.split(","));
       const pts = rows.map((r, i) => ({ it: i + 1, total: +r[ct], content: +r[cc], style: +r[cs] }));
       // Use the file's iteration numbers when they count over all scales (strictly increasing).
@@ -1888,7 +2001,8 @@
     if (running) return running.id;
     // Else the last job to have run: a newer one that started and ended
     // between two renders (a quick fast job) replaces the one shown.
-    const ended = jobs.filter((j) => j.state !== "queued").reduce((a, j) => (!a || j.id > a.id ? j : a), null);
+    // (Not one the server's stop left unrun.)
+    const ended = jobs.filter((j) => j.state !== "queued" && j.state !== "not-run").reduce((a, j) => (!a || j.id > a.id ? j : a), null);
     if (ended && (state.liveId === null || !state.jobs.has(state.liveId) || ended.id > state.liveId)) return ended.id;
     if (state.liveId !== null && state.jobs.has(state.liveId)) return state.liveId;
     return null;
@@ -1934,7 +2048,7 @@
     $("#live-job").title = $("#live-job").textContent;
     const badge = $("#live-state");
     badge.hidden = false;
-    badge.textContent = job.state;
+    badge.textContent = stateLabel(job.state);
     badge.dataset.state = job.state;
     setDisabled(cancel, job.state !== "running", $("#live-title"));
     const its = job.iterations || 0;
@@ -1980,10 +2094,10 @@
     $("#scale-info").textContent = job.scales > 1 && job.scale ? `scale ${job.scale} of ${job.scales}` : settingsSummary(job.settings);
     const err = $("#live-error");
     const warned = (job.warnings || []).length > 0;
-    err.hidden = job.state !== "failed" && !warned;
+    err.hidden = job.state !== "failed" && !job.stopNote && !warned;
     err.textContent = job.state === "failed"
       ? `Failed: ${job.error || "unknown error"}`
-      : (warned ? `Note: ${job.warnings.join(" ")}` : "");
+      : job.stopNote || (warned ? `Note: ${job.warnings.join(" ")}` : "");
     if (job.has_result && job.state !== "running") previewWantResult(job.id);
     drawPlot();
   }
@@ -2029,8 +2143,14 @@
 
   const historyEls = new Map(); // id -> {el, key}
 
+  // A state as shown: the server's, or "stopped" and "not run" for the
+  // jobs its stop ended (the page's own).
+  function stateLabel(s) {
+    return s === "not-run" ? "not run" : s;
+  }
+
   function renderHistory() {
-    const finished = [...state.jobs.values()].filter((j) => j.state === "done" || j.state === "failed" || j.state === "cancelled")
+    const finished = [...state.jobs.values()].filter((j) => !["queued", "running"].includes(j.state))
       .sort((a, b) => b.id - a.id);
     const ol = $("#history");
     const keep = new Set();
@@ -2058,14 +2178,14 @@
     li.dataset.state = job.state;
     $(".history-title", li).textContent = `#${job.id} ${jobTitle(job)}`;
     const badge = $("[data-testid=history-state]", li);
-    badge.textContent = job.state === "cancelled" && job.has_result ? "cancelled · kept" : job.state;
+    badge.textContent = job.state === "cancelled" && job.has_result ? "cancelled · kept" : stateLabel(job.state);
     badge.dataset.state = job.state;
     const meta = [settingsSummary(job.settings)];
     // The result's size: the photo's for the optimiser; a fast job's (its
     // `size`, or a sheet's tiles) is read from the picture once loaded.
     const sizeFromResult = job.settings?.method === "fast";
     if (job.width && job.height && !sizeFromResult) meta.push(`${job.width}×${job.height}`);
-    if (job.state !== "done" && job.iterations) meta.push(`stopped at ${job.iteration} / ${job.iterations}`);
+    if (job.state !== "done" && job.state !== "not-run" && job.iterations) meta.push(`stopped at ${job.iteration} / ${job.iterations}`);
     if (job.kind === "video" && job.frames) meta.push(`${job.frames_done || 0} of ${job.frames} frames`);
     if (job.elapsed_s) meta.push(fmtTime(job.elapsed_s));
     if (job.costs && job.costs.total !== undefined) meta.push(`cost ${fmtNum(job.costs.total)}`);
@@ -2126,13 +2246,13 @@
       if (job.kind === "video") dl.textContent = "Download GIF";
     } else {
       compareWrap.classList.add("no-result");
-      compare.replaceChildren(el("div", { class: "no-result-text", text: job.state === "failed" ? "failed" : "no result" }));
+      compare.replaceChildren(el("div", { class: "no-result-text", text: job.state === "failed" || job.state === "not-run" ? stateLabel(job.state) : "no result" }));
       $(".compare-tools", li).remove();
       $("[data-testid=download-result]", li).remove();
     }
     const csv = $("[data-testid=download-costs]", li);
-    // A fast job has no iterations, so no costs.
-    if ((job.state === "cancelled" && !job.has_result) || job.settings?.method === "fast") csv.remove();
+    // A fast job has no iterations, so no costs; nor has a job that never ran.
+    if ((job.state === "cancelled" && !job.has_result) || job.state === "not-run" || job.settings?.method === "fast") csv.remove();
     else {
       csv.href = `/api/jobs/${job.id}/costs.csv`;
       csv.setAttribute("download", job.result_name ? `${job.result_name.replace(/\.[^.]*$/, "")}-costs.csv` : `stylize-${job.id}-costs.csv`);
@@ -2145,6 +2265,10 @@
       const kept = $(".history-kept", li);
       kept.hidden = false;
       kept.textContent = `Saved in the server's output folder as ${job.kept_as}`;
+    } else if (job.stopNote) {  // (what the server's stop did with it)
+      const kept = $(".history-kept", li);
+      kept.hidden = false;
+      kept.textContent = job.stopNote;
     }
 
     $("[data-testid=run-again]", li).addEventListener("click", () => runAgain(job.id));
@@ -2282,6 +2406,8 @@
     setupPage();
     $("#preset").addEventListener("change", () => { applyPreset($("#preset").value); scheduleEstimate(); });
     $("#method").addEventListener("change", () => { applyMethod($("#method").value); setNetworkStyle(state.networkStyle); renderMask(); clearError(); scheduleEstimate(); });
+    // The user's own choice of colours: none is held for the optimiser any more.
+    $("#preserve-colors").addEventListener("change", () => { state.heldColors = null; renderColorsHint(); });
     $("#reset-settings").addEventListener("click", () => { applyPreset($("#preset").value); scheduleEstimate(); });
     // A clip holds more than a photo of its frames' size: estimated again.
     $("#as-video").addEventListener("change", () => { clearError(); renderMask(); scheduleEstimate(); });
