@@ -384,6 +384,18 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     } else {
         cli.output.clone()
     };
+    // With it, the earlier run's log and plot stay too (before: replaced
+    // by the stopped run's, the kept painting's record lost).
+    let moved = if target == cli.output {
+        Vec::new()
+    } else {
+        let taken = [
+            Some(target.as_path()),
+            cli.plot.as_deref(),
+            cli.loss_log.as_deref(),
+        ];
+        observer.beside_earlier(|p| stopped_beside(p, &taken))
+    };
     // (A JPEG's lost transparency was said before the run.)
     result.image = crate::progress::flattened_for(&target, result.image);
     // Beside the output, a file that came meanwhile is not replaced.
@@ -410,7 +422,16 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         let kept = if target == cli.output {
             String::new()
         } else {
-            format!("; {} is left as it was", cli.output.display())
+            let also: Vec<String> = moved.iter().map(|p| p.display().to_string()).collect();
+            let also = if also.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; its costs to {} (beside the earlier run's)",
+                    also.join(", ")
+                )
+            };
+            format!("{also}; {} is left as it was", cli.output.display())
         };
         // Said even when quiet: it explains the exit status (130), and
         // where the image so far went (beside an existing output).

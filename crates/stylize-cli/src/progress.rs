@@ -162,6 +162,32 @@ impl CliObserver {
         first.map_or(Ok(()), Err)
     }
 
+    /// For a stopped run whose image so far goes beside an earlier run's
+    /// painting: the loss log and the plot whose files hold something
+    /// (that run's) go beside them too, where `beside` says, and are not
+    /// written over; the places they go, for the message.
+    pub fn beside_earlier(&mut self, beside: impl Fn(&Path) -> PathBuf) -> Vec<PathBuf> {
+        let earlier = |p: &Path| p.metadata().is_ok_and(|m| m.is_file());
+        let mut moved = Vec::new();
+        if let Some(LossLog::File {
+            path, beside: to, ..
+        }) = &mut self.log
+        {
+            if earlier(path) {
+                let at = beside(path);
+                moved.push(at.clone());
+                *to = Some(at);
+            }
+        }
+        if let Some((path, _)) = &mut self.plot {
+            if earlier(path) {
+                *path = beside(path);
+                moved.push(path.clone());
+            }
+        }
+        moved
+    }
+
     /// Ends a run stopped before its first iteration: the bar stays where
     /// it stood, and the loss log's temporary file goes (nothing was
     /// logged); no plot.
@@ -278,6 +304,9 @@ enum LossLog {
     File {
         out: stylize::OutputFile,
         path: PathBuf,
+        /// Where it goes instead, as a new file (see
+        /// [`CliObserver::beside_earlier`]).
+        beside: Option<PathBuf>,
     },
     /// `-`: standard output, a line as each iteration ends (the image
     /// goes to its file, messages to standard error).
@@ -296,6 +325,7 @@ impl LossLog {
             LossLog::File {
                 out,
                 path: path.to_path_buf(),
+                beside: None,
             }
         };
         log.line(format_args!("{}", Self::HEADER))?;
@@ -304,7 +334,7 @@ impl LossLog {
 
     fn line(&mut self, line: std::fmt::Arguments<'_>) -> Result<(), Error> {
         match self {
-            LossLog::File { out, path } => {
+            LossLog::File { out, path, .. } => {
                 writeln!(out.file(), "{line}").map_err(|e| Error::io(path.as_path(), e))
             }
             LossLog::Stdout => {
@@ -318,7 +348,12 @@ impl LossLog {
 
     fn finish(self) -> Result<(), Error> {
         match self {
-            LossLog::File { out, path } => out.commit().map_err(|e| Error::io(&path, e)),
+            LossLog::File {
+                out,
+                beside: Some(at),
+                ..
+            } => out.commit_new_at(&at).map_err(|e| Error::io(&at, e)),
+            LossLog::File { out, path, .. } => out.commit().map_err(|e| Error::io(&path, e)),
             LossLog::Stdout => Ok(()),
         }
     }

@@ -2750,6 +2750,10 @@ fn sigint_leaves_an_earlier_painting_at_the_output_alone() {
     // A name already taken is not replaced either, nor the run's own plot
     // (before: written over the image so far).
     std::fs::write(d.join("out-stopped.png"), b"taken").unwrap();
+    // Nor the earlier run's loss log and plot (before: replaced by the
+    // stopped run's).
+    let log = d.join("costs.csv");
+    std::fs::write(&log, b"the earlier run's log").unwrap();
     // However spelt (before: `sub/..` was not seen as the plot).
     std::fs::create_dir(d.join("sub")).unwrap();
     let plot = d.join("sub/../out-stopped-2.png");
@@ -2773,6 +2777,8 @@ fn sigint_leaves_an_earlier_painting_at_the_output_alone() {
         ])
         .arg("--plot")
         .arg(&plot)
+        .arg("--loss-log")
+        .arg(&log)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -2789,6 +2795,15 @@ fn sigint_leaves_an_earlier_painting_at_the_output_alone() {
     assert_ne!(image::open(&plot).unwrap().width(), 451, "the plot");
     assert!(err.contains("out-stopped-3.png"), "{err}");
     assert!(err.contains("out.png is left as it was"), "{err}");
+    // The log beside its earlier one, said; the plot had no earlier file.
+    assert_eq!(std::fs::read(&log).unwrap(), b"the earlier run's log");
+    let beside = d.join("costs-stopped.csv");
+    let rows = std::fs::read_to_string(&beside).unwrap();
+    assert!(rows.starts_with("iteration,content"), "{rows}");
+    assert!(
+        err.contains(&format!("its costs to {} (beside", beside.display())),
+        "{err}"
+    );
 }
 
 /// A second run onto an output whose name is near the 255 bytes a name

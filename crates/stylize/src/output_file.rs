@@ -204,6 +204,19 @@ impl OutputFile {
         self.finish(false)
     }
 
+    /// As [`Self::commit_new`], onto `at` instead, a name in the output's
+    /// folder (a stopped run's log beside an earlier run's). A device is
+    /// written to as by [`Self::commit`].
+    ///
+    /// # Errors
+    /// As [`Self::commit_new`].
+    pub fn commit_new_at(mut self, at: &Path) -> io::Result<()> {
+        if let Target::Staged { at: to, .. } = &mut self.target {
+            *to = at.to_path_buf();
+        }
+        self.finish(false)
+    }
+
     /// [`Self::commit`] (`replace`) or [`Self::commit_new`].
     fn finish(self, replace: bool) -> io::Result<()> {
         match self.target {
