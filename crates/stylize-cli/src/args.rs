@@ -35,7 +35,28 @@ pub struct Cli {
 /// users' scripts).
 pub fn parse() -> Cli {
     let args = with_negative_values(with_default_job(std::env::args_os().collect()));
-    Cli::try_parse_from(&args).unwrap_or_else(|e| with_other_jobs_flag(e).exit())
+    Cli::try_parse_from(&args).unwrap_or_else(|e| exit_with(with_other_jobs_flag(e)))
+}
+
+/// Ends the process as clap would for `e`, except that help or the version
+/// asked for (standard output) that cannot be written (a full disk, for
+/// a file or pipe) is an error, exit status 1, not a silent 0.
+fn exit_with(e: clap::Error) -> ! {
+    use std::io::IsTerminal;
+    let to_stdout = matches!(
+        e.kind(),
+        clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+    );
+    if !to_stdout || std::io::stdout().is_terminal() {
+        e.exit()
+    }
+    match crate::completions_cmd::write_stdout(e.render().to_string().as_bytes()) {
+        Ok(()) => std::process::exit(0),
+        Err(err) => {
+            eprintln!("error: {err}");
+            std::process::exit(1)
+        }
+    }
 }
 
 /// Parses `args` as [`parse`] does, the error as it would be printed.

@@ -142,9 +142,18 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             // The first line on stdout, for scripts (and the browser tests).
             use std::io::Write;
             let mut out = std::io::stdout().lock();
-            // Nobody reading it is no reason to stop serving.
-            let _ = writeln!(out, "stylize serve: listening on http://{host}/");
-            let _ = out.flush();
+            // Nobody reading it is no reason to stop serving; a line lost
+            // otherwise (a full disk) is said, a script waiting for it.
+            let line = format!("stylize serve: listening on http://{host}/\n");
+            match out.write_all(line.as_bytes()).and_then(|()| out.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    note!(
+                        "warning: standard output: {e}: the line `{}` was not written",
+                        line.trim()
+                    );
+                }
+                _ => {}
+            }
             if !quiet {
                 note!("open http://{host}/ in a browser; Ctrl-C stops the server");
             }

@@ -355,17 +355,17 @@ fn shell_completions_offer_the_jobs_their_flags_and_values() {
     );
     assert!(o.stdout.is_empty());
 
-    if Path::new("/dev/full").exists() {
+    // (Help and the version too: before, they ended 0 having written nothing.)
+    for line in [&["completions", "bash"][..], &["video", "--help"], &["-V"]] {
+        if !Path::new("/dev/full").exists() {
+            break;
+        }
         let full = std::fs::OpenOptions::new()
             .write(true)
             .open("/dev/full")
             .unwrap();
-        let o = stylize()
-            .args(["completions", "bash"])
-            .stdout(full)
-            .output()
-            .unwrap();
-        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let o = stylize().args(line).stdout(full).output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{line:?}: {}", stderr(&o));
         assert!(
             stderr(&o).contains("standard output") && stderr(&o).contains("No space left"),
             "{}",
@@ -2279,6 +2279,43 @@ fn serve_refuses_an_output_folder_without_promising_it() {
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("cannot create the output folder"), "{err}");
     assert!(!err.contains("results are also written"), "{err}");
+}
+
+/// The listening line lost to a full disk is said (scripts wait for it),
+/// and the server goes on (before: nothing said).
+#[test]
+fn serve_says_a_listening_line_it_could_not_write() {
+    let Some(weights) = common::hed_weights("serve_says_a_listening_line") else {
+        return;
+    };
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    use std::io::BufRead;
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let mut child = stylize()
+        .args(["serve", "--port", "0", "--threads", "1", "-q", "--weights"])
+        .arg(&weights)
+        .stdout(full)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let running = child.try_wait().unwrap().is_none();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        line.starts_with("warning: standard output: No space left")
+            && line.contains("`stylize serve: listening on http://"),
+        "{line}"
+    );
+    assert!(running, "{line}");
 }
 
 /// `stylize serve` on a free port with one thread and no fast network,
