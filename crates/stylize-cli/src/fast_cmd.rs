@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use stylize::{load_image, output_format, save_image_with, Error, SaveOptions};
 use stylize_feedforward::{
     builtin_sheet, default_models_dir, painting_sheet, resize_longest_image, FastNetworks,
-    FastOptions, FastStyle, FastStylizer, Isa, StyleMix, BUILTIN_STYLES, MIN_SIDE,
+    FastOptions, FastStyle, FastStylizer, Isa, StyleMix, StyleVector, BUILTIN_STYLES, MIN_SIDE,
 };
 
 use crate::args::FastArgs;
@@ -139,30 +139,25 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
     if let Some(why) = quality_inert {
         say(format!("warning: this run ignores {why}"));
     }
-    // Decode the styles before the models: a wrong path is the likelier
-    // mistake and the cheaper to report. A sheet's paintings, one a tile,
-    // are decoded as their turn comes; their headers are read now.
+    // The paintings' headers are read before the models: a wrong path is
+    // the likelier mistake and the cheaper to report. Each painting is
+    // decoded only once the models have loaded, one at a time, and let go
+    // once its style vector is made (a sheet's as its tile's turn comes):
+    // sixteen 4000x4000 paintings were all held decoded through the run.
     // What the memory allows, before the models load: each image of a
     // folder is checked as its turn comes.
     let limit = crate::setup::memory_limit_said(cli.max_memory, cli.threads, Workers::Networks)?;
-    let (paintings, style_sizes) = if painting_sheet {
-        let sizes = painting_files
-            .iter()
-            .map(|p| crate::setup::painting_size(p))
-            .collect::<Result<Vec<_>, _>>()?;
-        (Vec::new(), sizes)
-    } else {
-        // Each refused before it is decoded when that alone would not fit.
-        let paintings = painting_files
-            .iter()
-            .map(|p| {
+    let style_sizes = painting_files
+        .iter()
+        .map(|p| {
+            // Each refused before it is decoded when that alone would not
+            // fit (not on a sheet: its tiles' check says the same).
+            if !painting_sheet {
                 crate::setup::check_decoded("style", p, limit)?;
-                crate::setup::load_painting(p)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let sizes = paintings.iter().map(|p| (p.width(), p.height())).collect();
-        (paintings, sizes)
-    };
+            }
+            crate::setup::painting_size(p)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     // A painting too small for the style network, named before any work.
     check_painting_sizes(&painting_files, &style_sizes)?;
     let size = cli.size.unwrap_or(if cli.sheet {
@@ -184,7 +179,14 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
         Some(stylize::image_size(&cli.content)?)
     };
     if let Some(photo) = photo_size {
-        check_memory(&cli.content, photo, size, &style_sizes, sheet_styles, limit)?;
+        check_memory(
+            &cli.content,
+            photo,
+            (size, options.style_size),
+            &style_sizes,
+            sheet_styles,
+            limit,
+        )?;
     }
     // A sheet wider than its format holds (WebP: 16384 px) is said now,
     // not after every tile is painted.
@@ -246,7 +248,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
 
     let style = match builtin {
         Some(mix) => FastStyle::Builtin(mix),
-        None => painting_style(&fast, &paintings, &weights, options.style_size)?,
+        None => paintings_style(&fast, &painting_files, &weights, options.style_size)?,
     };
     // The output folder is made only now, once the styles and the models
     // have loaded, and removed again if no image could be painted into it.
@@ -278,7 +280,10 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
         let t = Instant::now();
         let checked = if folder {
             stylize::image_size(input)
-                .and_then(|photo| check_memory(input, photo, size, &style_sizes, None, limit))
+                .and_then(|photo| {
+                    let sizes = (size, options.style_size);
+                    check_memory(input, photo, sizes, &style_sizes, None, limit)
+                })
                 .map_err(Into::into)
         } else {
             Ok(())
@@ -330,8 +335,9 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
             Err(e) if folder => {
                 failed += 1;
                 // Most errors name the file already.
-                // With its causes, as `main` prints a single image's.
-                let text = crate::with_causes(&*e);
+                // With its causes and a setting put as its flag, as
+                // `main` prints a single image's.
+                let text = crate::in_flags(&crate::with_causes(&*e), &*e, "fast");
                 let named = e.to_string().contains(&input.display().to_string());
                 let msg = if named {
                     format!("error: {text}")
@@ -380,16 +386,17 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
 }
 
 /// Refuses to paint `input` at `size` (its tiles, for a `sheet`) with
-/// paintings of `styles` sizes when the run's estimated peak memory is
-/// over `limit`, naming the `--size` that fits; `content` is the image's
-/// size (from its header).
+/// paintings of `styles` sizes, each seen at `style_size`, when the run's
+/// estimated peak memory is over `limit`, naming the `--size` (or the
+/// `--style-size`) that fits; `content` is the image's size (from its
+/// header).
 ///
 /// # Errors
 /// [`Error::Parameter`] (`size`) when it does not fit.
 fn check_memory(
     input: &Path,
     content: (u32, u32),
-    size: u32,
+    (size, style_size): (u32, u32),
     styles: &[(u32, u32)],
     sheet: Option<usize>,
     limit: Option<u64>,
@@ -397,8 +404,11 @@ fn check_memory(
     let Some(limit) = limit else {
         return Ok(());
     };
-    let need = |size: u32| {
-        let run = stylize_feedforward::estimate_memory(content, size, styles).total;
+    // The paintings are decoded one at a time (a sheet's too), each let
+    // go once its style vector is made.
+    let need = |size: u32, style_size: u32| {
+        let paintings = stylize_feedforward::Paintings::one_at_a_time(styles, style_size);
+        let run = stylize_feedforward::estimate_memory_with(content, size, paintings).total;
         match sheet {
             Some(styles) => {
                 let tile = stylize_feedforward::longest_size(content, size);
@@ -407,9 +417,15 @@ fn check_memory(
             None => run,
         }
     };
+    // The style size is said where it counts (above the default's).
     let subject = format!(
-        "{}: painting it at --size {size}{}",
+        "{}: painting it at --size {size}{}{}",
         input.display(),
+        if need(size, style_size) > need(size, LEAST_STYLE_SIZE) {
+            format!(" with --style-size {style_size}")
+        } else {
+            String::new()
+        },
         match sheet {
             Some(styles) => format!(" (a sheet of {} tiles)", styles.saturating_add(1)),
             None => String::new(),
@@ -424,44 +440,83 @@ fn check_memory(
     refuse_over_memory(
         &subject,
         (least, size),
+        // Only paintings are seen at --style-size.
+        (!styles.is_empty()).then_some(style_size),
         limit,
         need,
         "scale the image (or the paintings) down",
     )
 }
 
-/// Refuses a run at `size` whose estimated peak memory, `need(size)`
-/// (growing with the size), is over `limit`, saying `subject` ("PHOTO:
-/// painting it at --size N") and the largest `--size` from `least` (the
-/// least the networks take for the image's shape) that fits, or, when
-/// none does, `smaller` (what to scale down).
+/// The least `--style-size`.
+const LEAST_STYLE_SIZE: u32 = 64;
+
+/// Refuses a run at `size` (and `style_size`, where the run's paintings
+/// are seen at a `--style-size`) whose estimated peak memory,
+/// `need(size, style_size)` (growing with either), is over `limit`,
+/// saying `subject` ("PHOTO: painting it at --size N") and the largest
+/// `--size` from `least` (the least the networks take for the image's
+/// shape) that fits, or the largest `--style-size` that alone would, or
+/// both together; when none does, `smaller` (what to scale down).
 ///
 /// # Errors
-/// [`Error::Parameter`] (`size`) when it does not fit.
+/// [`Error::Parameter`] (`size`, or `style_size` where only a smaller
+/// one fits) when it does not fit.
 pub fn refuse_over_memory(
     subject: &str,
     (least, size): (u32, u32),
+    style_size: Option<u32>,
     limit: u64,
-    need: impl Fn(u32) -> u64,
+    need: impl Fn(u32, u32) -> u64,
     smaller: &str,
 ) -> Result<(), Error> {
-    let needed = need(size);
+    let style = style_size.unwrap_or(LEAST_STYLE_SIZE);
+    let needed = need(size, style);
     if needed <= limit {
         return Ok(());
     }
-    let advice = match stylize_feedforward::largest_size_within(limit, least, size, &need) {
-        Some(fits) => format!("use --size {fits} or less"),
-        None => {
-            let (least_need, limit) = stylize::memory::human_apart(need(least), limit);
-            format!(
-                "even --size {least} (the least this image takes) needs about {least_need}, \
-                 over {limit}: {smaller}, or allow more memory"
-            )
+    use stylize_feedforward::largest_size_within as within;
+    let fits_size = within(limit, least, size, |s| need(s, style));
+    // A --style-size over what the memory allows (the style predictor's
+    // square: 1.5 GB at 2048) is said as such: a smaller --size would not
+    // help it.
+    let styles_within = |size: u32| {
+        style_size.and_then(|style| within(limit, LEAST_STYLE_SIZE, style, |t| need(size, t)))
+    };
+    let advice = match (fits_size, styles_within(size)) {
+        (Some(fits), Some(style)) => {
+            format!("use --size {fits} or less, or --style-size {style} or less")
         }
+        (Some(fits), None) => format!("use --size {fits} or less"),
+        (None, Some(style)) => format!("use --style-size {style} or less"),
+        (None, None) => match (style_size, styles_within(least)) {
+            (Some(_), Some(style)) => format!(
+                "use --size {least} (the least this image takes) and --style-size {style} or less"
+            ),
+            _ => {
+                // The least --style-size, where it lowers the need.
+                let least_need = need(least, LEAST_STYLE_SIZE.min(style));
+                let with_style = if least_need < need(least, style) {
+                    format!(" with --style-size {LEAST_STYLE_SIZE}")
+                } else {
+                    String::new()
+                };
+                let (least_need, limit) = stylize::memory::human_apart(least_need, limit);
+                format!(
+                    "even --size {least} (the least this image takes){with_style} needs about \
+                     {least_need}, over {limit}: {smaller}, or allow more memory"
+                )
+            }
+        },
+    };
+    // The flag to lower, where that is --style-size alone.
+    let flag = match (fits_size, styles_within(size)) {
+        (None, Some(_)) => "style_size",
+        _ => "size",
     };
     let (needed, limit) = stylize::memory::human_apart(needed, limit);
     Err(Error::parameter(
-        "size",
+        flag,
         format!(
             "{subject} needs about {needed} of memory, more than the limit of {limit} \
              (--max-memory; {}); {advice}",
@@ -919,6 +974,26 @@ fn painting_style(
 ) -> Result<FastStyle, stylize_feedforward::Error> {
     let parts: Vec<(&DynamicImage, f32)> = paintings.iter().zip(weights.iter().copied()).collect();
     fast.blended_style(&parts, style_size)
+}
+
+/// The style of the paintings `paths`, blended by `weights`: each decoded
+/// in turn, seen at `style_size`, and let go once its vector is made (the
+/// memory check counts one at a time).
+fn paintings_style(
+    fast: &FastStylizer,
+    paths: &[PathBuf],
+    weights: &[f32],
+    style_size: u32,
+) -> Result<FastStyle, Box<dyn std::error::Error + Send + Sync>> {
+    let vectors = paths
+        .iter()
+        .map(|path| {
+            let painting = crate::setup::load_painting(path)?;
+            Ok(fast.painting_vector(&painting, style_size)?)
+        })
+        .collect::<Result<Vec<_>, Box<dyn std::error::Error + Send + Sync>>>()?;
+    let parts: Vec<(&StyleVector, f32)> = vectors.iter().zip(weights.iter().copied()).collect();
+    Ok(FastStyle::Arbitrary(StyleVector::blend(&parts)?))
 }
 
 /// An optimiser run's styles as one arbitrary style: their vectors

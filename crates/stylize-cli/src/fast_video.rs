@@ -130,13 +130,28 @@ fn check_memory(
         return Ok(());
     };
     let styles: Vec<(u32, u32)> = styles.iter().map(|p| (p.width(), p.height())).collect();
-    let need = |size: u32| stylize_feedforward::estimate_clip_memory(frame, size, &styles).total;
+    // The paintings are decoded together and held through the clip (a
+    // painting's own size counts 10 bytes a pixel, its decoded 3 to 8
+    // counted with the margin); each is seen at the default style size.
+    let paintings =
+        stylize_feedforward::Paintings::all_held(&styles, FastOptions::default().style_size);
+    let need = |size: u32, _: u32| {
+        stylize_feedforward::estimate_clip_memory_with(frame, size, paintings).total
+    };
     let subject = format!("painting {}x{} frames at --size {size}", frame.0, frame.1);
     // Frames too narrow at any size are refused as such when sized.
     let Some(least) = stylize_feedforward::least_longest(frame, 16, 16384) else {
         return Ok(());
     };
-    refuse_over_memory(&subject, (least, size), limit, need, "scale the clip down")
+    // (No --style-size here: the default's square is in the fixed part.)
+    refuse_over_memory(
+        &subject,
+        (least, size),
+        None,
+        limit,
+        need,
+        "scale the clip (or the paintings) down",
+    )
 }
 
 /// Paints and writes every frame.

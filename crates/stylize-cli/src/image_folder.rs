@@ -255,7 +255,8 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             }
             Err(e) => {
                 failed += 1;
-                let text = crate::with_causes(&*e);
+                // A setting put as its flag, as `main` prints it.
+                let text = crate::in_flags(&crate::with_causes(&*e), &*e, "image");
                 if text.contains(&input.display().to_string()) {
                     note!("error: {text}");
                 } else {

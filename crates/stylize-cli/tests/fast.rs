@@ -3321,3 +3321,164 @@ fn a_sheet_in_its_paintings_folder_is_not_a_painting() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(std::fs::read(&sheet).unwrap() == first, "the sheets differ");
 }
+
+/// `--max-memory` counts the style predictor at `--style-size` (before:
+/// `--style-size 2048` ran under a limit of 140 MiB, estimated at 131 MiB
+/// whatever the style size, and peaked at 1.5 GB), and the refusal names
+/// the smaller `--style-size` that fits, which then runs.
+#[test]
+fn max_memory_counts_the_style_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let run = |style_size: &str| {
+        fast()
+            .args(["--threads", "1", "--size", "64", "--max-memory", "140M"])
+            .arg("-c")
+            .arg(common::asset("chelsea.jpg"))
+            .arg("-s")
+            .arg(common::asset("udnie.jpg"))
+            .args(["-o", s(&out), "--style-size", style_size])
+            .output()
+            .unwrap()
+    };
+    let o = run("2048");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("invalid --style-size: "), "{err}");
+    assert!(err.contains("with --style-size 2048 needs about"), "{err}");
+    assert!(!out.exists());
+    let fits: u32 = err
+        .split("use --style-size ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no style size named: {err}"));
+    assert!((256..1024).contains(&fits), "{fits}");
+    let o = run(&fits.to_string());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.is_file());
+}
+
+/// Several `--style` paintings are checked against `--max-memory` from
+/// their headers, before any is decoded (before: all were decoded, and
+/// held through the run, before the check: 758 MB for sixteen 4000x4000
+/// paintings refused at 250M); each is then decoded in turn, its style
+/// vector kept, the painting let go.
+#[test]
+fn paintings_are_checked_before_they_are_decoded() {
+    let dir = tempfile::tempdir().unwrap();
+    // A painting whose header says 2000x2000 and whose pixels are cut
+    // short: decoding it fails, reading its header does not.
+    let cut = dir.path().join("cut.png");
+    image::RgbImage::from_fn(2000, 2000, |x, y| {
+        image::Rgb([x as u8, y as u8, (x ^ y) as u8])
+    })
+    .save(&cut)
+    .unwrap();
+    let bytes = std::fs::read(&cut).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let out = dir.path().join("out.png");
+    let run = |limit: &str| {
+        fast()
+            .args(["--threads", "1", "--size", "64", "--max-memory", limit])
+            .arg("-c")
+            .arg(common::asset("chelsea.jpg"))
+            .arg("-s")
+            .arg(&cut)
+            .arg("-s")
+            .arg(common::asset("udnie.jpg"))
+            .args(["-o", s(&out)])
+            .output()
+            .unwrap()
+    };
+    // 150M: the painting decoded (12 MB) fits; the run does not.
+    let o = run("150M");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("invalid --size: ") && err.contains("needs about"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    // Where the memory allows it, the painting that does not decode is
+    // named.
+    let o = run("4G");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(s(&cut)), "{err}");
+    assert!(!out.exists());
+}
+
+/// `video --method fast` holds every painting decoded through the clip,
+/// and its memory check counts them all (before: only the largest).
+#[test]
+fn fast_video_counts_every_painting_it_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = panning_clip(dir.path(), 2);
+    let painting = dir.path().join("p.png");
+    image::RgbImage::from_pixel(1500, 1500, image::Rgb([200, 90, 40]))
+        .save(&painting)
+        .unwrap();
+    let sizes = [(1500, 1500); 6];
+    let at = |held| {
+        let paintings = stylize_feedforward::Paintings {
+            sizes: &sizes,
+            style_size: 256,
+            held,
+        };
+        stylize_feedforward::estimate_clip_memory_with((96, 64), 96, paintings).total
+    };
+    // Between the largest alone and all of them.
+    let limit = (at(false) + at(true)) / 2;
+    let out = dir.path().join("out.gif");
+    let mut c = fast_video(&frames, &painting);
+    for _ in 1..sizes.len() {
+        c.arg("-s").arg(&painting);
+    }
+    let o = c
+        .args(["--threads", "1", "--size", "96", "-o", s(&out)])
+        .args(["--max-memory", &limit.to_string()])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("needs about"), "{err}");
+    assert!(!out.exists());
+}
+
+/// In a folder run a photo's error names the flag as a single photo's
+/// does (`invalid --size: ...`, before: `invalid size: ...`), in `fast`
+/// and in `image`.
+#[test]
+fn a_folders_errors_name_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    image::RgbImage::from_pixel(4000, 3000, image::Rgb([90, 120, 200]))
+        .save(input.join("b.png"))
+        .unwrap();
+    let o = fast()
+        .args(["-c", s(&input), "-o", s(&dir.path().join("out"))])
+        .args(["--builtin", "3", "--size", "64", "--max-memory", "190M"])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("error: invalid --size: "), "{err}");
+    assert!(!err.contains("invalid size"), "{err}");
+    let Some(weights) = common::hed_weights("a_folders_errors_name_the_flag") else {
+        return;
+    };
+    let o = Command::new(env!("CARGO_BIN_EXE_stylize"))
+        .args(["image", "-c", s(&input), "-o", s(&dir.path().join("out2"))])
+        .arg("-s")
+        .arg(common::asset("udnie.jpg"))
+        .arg("--weights")
+        .arg(&weights)
+        .args(["--size", "64", "--iterations", "1", "--max-memory", "100M"])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("error: invalid --content: "), "{err}");
+}

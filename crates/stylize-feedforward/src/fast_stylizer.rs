@@ -291,6 +291,20 @@ impl FastStylizer {
         StyleVector::new(data)
     }
 
+    /// The style vector of a decoded painting, seen as a `style_size`
+    /// square: only its centre square is read, a row at a time, to that
+    /// size (no float copy at its own size). A caller with several
+    /// paintings can decode each in turn, keep its vector and let it go,
+    /// then blend the vectors ([`StyleVector::blend`]).
+    ///
+    /// # Errors
+    /// As [`Self::style_vector`].
+    pub fn painting_vector(&self, painting: &DynamicImage, style_size: u32) -> Result<StyleVector> {
+        check_style_size(style_size)?;
+        check_dimensions("style image", (painting.width(), painting.height()))?;
+        self.style_vector(&centre_square_image(painting, style_size), style_size)
+    }
+
     /// The arbitrary style of several decoded paintings: each one's
     /// [`style_vector`](Self::style_vector) at `style_size`, blended by its
     /// weight ([`StyleVector::blend`]). One painting with any positive
@@ -310,10 +324,7 @@ impl FastStylizer {
         check_style_size(style_size)?;
         let vectors = paintings
             .iter()
-            .map(|(p, _)| {
-                check_dimensions("style image", (p.width(), p.height()))?;
-                self.style_vector(&centre_square_image(p, style_size), style_size)
-            })
+            .map(|(p, _)| self.painting_vector(p, style_size))
             .collect::<Result<Vec<_>>>()?;
         let parts: Vec<(&StyleVector, f32)> = vectors
             .iter()

@@ -55,7 +55,10 @@ pub use fast_stylizer::{FastNetworks, FastOptions, FastStyle, FastStylizer, MIN_
 /// The `image` crate of this library's signatures, re-exported so that a
 /// program uses the same version.
 pub use image;
-pub use memory::{estimate_clip_memory, estimate_memory, largest_size_within, MemoryEstimate};
+pub use memory::{
+    estimate_clip_memory, estimate_clip_memory_with, estimate_memory, estimate_memory_with,
+    largest_size_within, MemoryEstimate, Paintings,
+};
 pub use models::{default_models_dir, MODEL_FILES};
 pub use planar::{least_longest, longest_size, resize_longest, resize_longest_image};
 pub use sheet::{builtin_sheet, painting_sheet, sheet_bytes, sheet_size};

@@ -22,6 +22,20 @@ const BASE_BYTES: u64 = 128 << 20;
 /// (12 more a pixel): 1.97 and 2.74 GiB, with 22 here.
 const FULL_SIZE_BYTES_PER_PIXEL: u64 = 10;
 
+/// Bytes per pixel of the square the style predictor sees a painting at
+/// ([`FastOptions::style_size`](crate::FastOptions::style_size)), beyond
+/// the default 256 px square that [`BASE_BYTES`] covers (53 MB peak with
+/// it). Measured (peak RSS, `stylize fast --threads 1 --size 64 -s udnie
+/// --style-size N`, AMD EPYC, 2026-12-08): 34 MB at 64, 125 MB at 512,
+/// 412 MB at 1024, 888 MB at 1536, 1.55 GB at 2048 (the same with 2
+/// threads): 362 a pixel of the square above 64's; 10% more here.
+/// Before, no estimate counted it: `--style-size 2048` was 131 MiB here.
+const PREDICTOR_BYTES_PER_PIXEL: u64 = 400;
+
+/// The style predictor's square that [`BASE_BYTES`] covers: the default
+/// [`FastOptions::style_size`](crate::FastOptions::style_size).
+const BASE_STYLE_SIZE: u32 = 256;
+
 /// The peak memory of a [`FastStylizer::stylize`](crate::FastStylizer::stylize)
 /// run, estimated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,25 +43,100 @@ pub struct MemoryEstimate {
     /// All of it, bytes.
     pub total: u64,
     /// The part that a smaller working size does not lower: the fixed
-    /// part and the largest image at its own size. When it
-    /// alone is over a limit, the images must be scaled down.
+    /// part, the largest image at its own size (every painting, where
+    /// they are [`held`](Paintings::held)) and the style predictor's
+    /// square. When it alone is over a limit, the images (or the style
+    /// size) must be scaled down.
     pub at_own_size: u64,
+}
+
+/// A run's paintings, as its memory counts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paintings<'a> {
+    /// Each painting's size (none for a built-in style: then the style
+    /// predictor does not run).
+    pub sizes: &'a [(u32, u32)],
+    /// The square the style predictor sees each at
+    /// ([`FastOptions::style_size`](crate::FastOptions::style_size)).
+    pub style_size: u32,
+    /// Whether they are all decoded at once and held through the run
+    /// (else each is decoded in turn and let go once its style vector is
+    /// made, as `stylize fast` and a sheet read them).
+    pub held: bool,
+}
+
+impl<'a> Paintings<'a> {
+    /// Paintings of `sizes`, read one at a time, seen at `style_size`.
+    pub fn one_at_a_time(sizes: &'a [(u32, u32)], style_size: u32) -> Self {
+        Self {
+            sizes,
+            style_size,
+            held: false,
+        }
+    }
+
+    /// Paintings of `sizes`, all held decoded through the run, seen at
+    /// `style_size`.
+    pub fn all_held(sizes: &'a [(u32, u32)], style_size: u32) -> Self {
+        Self {
+            sizes,
+            style_size,
+            held: true,
+        }
+    }
+}
+
+/// Pixels of an image of `(w, h)`.
+fn pixels((w, h): (u32, u32)) -> u64 {
+    u64::from(w) * u64::from(h)
 }
 
 /// The memory a run needs that paints a `content` photo (width, height)
 /// with its longer side at `size` px, with paintings of `styles` sizes
-/// (empty for a built-in style). Saturates rather than wraps for sizes
-/// read from a header.
+/// (empty for a built-in style) read one at a time and seen at the
+/// default style size. Saturates rather than wraps for sizes read from a
+/// header.
 pub fn estimate_memory(content: (u32, u32), size: u32, styles: &[(u32, u32)]) -> MemoryEstimate {
-    let (w, h) = longest_size(content, size);
-    let working = u64::from(w) * u64::from(h);
-    // The images are read one at a time: the largest counts.
-    let largest = std::iter::once(content)
-        .chain(styles.iter().copied())
-        .map(|(w, h)| u64::from(w) * u64::from(h))
-        .max()
-        .unwrap_or(0);
-    let at_own_size = BASE_BYTES.saturating_add(FULL_SIZE_BYTES_PER_PIXEL.saturating_mul(largest));
+    estimate_memory_with(
+        content,
+        size,
+        Paintings::one_at_a_time(styles, BASE_STYLE_SIZE),
+    )
+}
+
+/// [`estimate_memory`] with the `paintings` as the run reads them: at its
+/// style size, and each held or one at a time.
+pub fn estimate_memory_with(
+    content: (u32, u32),
+    size: u32,
+    paintings: Paintings<'_>,
+) -> MemoryEstimate {
+    let working = pixels(longest_size(content, size));
+    let largest = if paintings.held {
+        // The photo is decoded beside every painting.
+        paintings
+            .sizes
+            .iter()
+            .fold(pixels(content), |sum, &p| sum.saturating_add(pixels(p)))
+    } else {
+        // The images are read one at a time: the largest counts.
+        std::iter::once(content)
+            .chain(paintings.sizes.iter().copied())
+            .map(pixels)
+            .max()
+            .unwrap_or(0)
+    };
+    // Only a painting's style is seen through the predictor.
+    let predictor = if paintings.sizes.is_empty() {
+        0
+    } else {
+        let side = u64::from(paintings.style_size);
+        let base = u64::from(BASE_STYLE_SIZE);
+        PREDICTOR_BYTES_PER_PIXEL.saturating_mul((side * side).saturating_sub(base * base))
+    };
+    let at_own_size = BASE_BYTES
+        .saturating_add(FULL_SIZE_BYTES_PER_PIXEL.saturating_mul(largest))
+        .saturating_add(predictor);
     MemoryEstimate {
         total: at_own_size.saturating_add(BYTES_PER_WORKING_PIXEL.saturating_mul(working)),
         at_own_size,
@@ -76,13 +165,25 @@ const CLIP_FULL_SIZE_BYTES_PER_PIXEL: u64 = 12;
 /// one after another and blended along the optical flow (as `stylize
 /// video --method fast` and the web page's clips do).
 pub fn estimate_clip_memory(frame: (u32, u32), size: u32, styles: &[(u32, u32)]) -> MemoryEstimate {
-    let (w, h) = longest_size(frame, size);
-    let working = u64::from(w) * u64::from(h);
-    let run = estimate_memory(frame, size, styles);
-    let own = u64::from(frame.0) * u64::from(frame.1);
+    estimate_clip_memory_with(
+        frame,
+        size,
+        Paintings::one_at_a_time(styles, BASE_STYLE_SIZE),
+    )
+}
+
+/// [`estimate_clip_memory`] with the `paintings` as the run reads them
+/// ([`estimate_memory_with`]).
+pub fn estimate_clip_memory_with(
+    frame: (u32, u32),
+    size: u32,
+    paintings: Paintings<'_>,
+) -> MemoryEstimate {
+    let working = pixels(longest_size(frame, size));
+    let run = estimate_memory_with(frame, size, paintings);
     let at_own_size = run
         .at_own_size
-        .saturating_add(CLIP_FULL_SIZE_BYTES_PER_PIXEL.saturating_mul(own));
+        .saturating_add(CLIP_FULL_SIZE_BYTES_PER_PIXEL.saturating_mul(pixels(frame)));
     MemoryEstimate {
         total: at_own_size
             .saturating_add(run.total.saturating_sub(run.at_own_size))
@@ -139,6 +240,59 @@ mod tests {
         assert!(painted.at_own_size >= 8 * 64_000_000);
         let side = u32::MAX;
         assert_eq!(estimate_memory((side, side), side, &[]).total, u64::MAX);
+    }
+
+    #[test]
+    fn the_style_predictor_counts_at_its_style_size() {
+        // Measured (`--size 64`, one 1000x1000 painting): 1.55 GB peak at
+        // --style-size 2048, 412 MB at 1024, 53 MB at the default 256.
+        let styles = [(1000, 1000)];
+        let at = |style_size| {
+            estimate_memory_with((100, 67), 64, Paintings::one_at_a_time(&styles, style_size))
+        };
+        assert!(at(2048).total >= 1_550_000_000, "{:?}", at(2048));
+        assert!(at(2048).total < 1_900_000_000, "{:?}", at(2048));
+        assert!(at(1024).total >= 412_000_000, "{:?}", at(1024));
+        assert!(at(1024).total < 600_000_000, "{:?}", at(1024));
+        // The default square is within the fixed part: as before.
+        assert_eq!(at(256), estimate_memory((100, 67), 64, &styles));
+        assert_eq!(at(64), at(256));
+        // A smaller working size does not lower it.
+        assert_eq!(
+            at(2048).at_own_size - at(256).at_own_size,
+            400 * (2048 * 2048 - 256 * 256)
+        );
+        // No painting, no predictor.
+        assert_eq!(
+            estimate_memory_with((100, 67), 64, Paintings::one_at_a_time(&[], 2048)),
+            estimate_memory((100, 67), 64, &[])
+        );
+        // A clip's estimate counts it too.
+        let clip = |style_size| {
+            estimate_clip_memory_with((100, 67), 64, Paintings::one_at_a_time(&styles, style_size))
+                .total
+        };
+        assert_eq!(clip(2048) - clip(256), at(2048).total - at(256).total);
+    }
+
+    #[test]
+    fn paintings_held_together_count_together() {
+        // 16 paintings of 4000x4000, all decoded: 814 MB peak measured;
+        // one at a time the largest alone counts.
+        let styles = [(4000, 4000); 16];
+        let held = estimate_memory_with((100, 67), 64, Paintings::all_held(&styles, 256));
+        let one = estimate_memory_with((100, 67), 64, Paintings::one_at_a_time(&styles, 256));
+        assert!(held.at_own_size >= 16 * 3 * 16_000_000, "{held:?}");
+        assert_eq!(one, estimate_memory((100, 67), 64, &styles));
+        assert!(one.at_own_size < 2 * 10 * 16_000_000, "{one:?}");
+        // And with the photo (a frame) beside them.
+        let clip = estimate_clip_memory_with((1920, 1080), 256, Paintings::all_held(&styles, 256));
+        assert!(clip.at_own_size >= held.at_own_size + 10 * 1920 * 1080);
+        let huge = [(u32::MAX, u32::MAX); 3];
+        assert_eq!(
+            estimate_memory_with((1, 1), 16, Paintings::all_held(&huge, 2048)).total,
+            u64::MAX
+        );
     }
 
     #[test]
