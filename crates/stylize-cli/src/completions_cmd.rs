@@ -49,6 +49,22 @@ fn zsh_colons_escaped(command: &clap::Command, script: Vec<u8>) -> Vec<u8> {
     text.into_bytes()
 }
 
+
+/// Writes `bytes` to standard output and flushes it: a full disk is an
+/// error naming standard output, not a panic. A reader that has gone (a
+/// closed pipe: `stylize info | head -3`) wants no more, and is not an
+/// error, as for other tools that write to a pipe.
+///
+/// # Errors
+/// [`stylize::Error::Io`] naming standard output.
+pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), stylize::Error> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.map_err(|e| stylize::Error::io("standard output", e)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::zsh_colons_escaped;
@@ -76,20 +92,5 @@ mod tests {
             assert!(text.contains(escaped), "{escaped}");
             assert!(!text.contains(raw), "{raw}");
         }
-    }
-}
-
-/// Writes `bytes` to standard output and flushes it: a full disk is an
-/// error naming standard output, not a panic. A reader that has gone (a
-/// closed pipe: `stylize info | head -3`) wants no more, and is not an
-/// error, as for other tools that write to a pipe.
-///
-/// # Errors
-/// [`stylize::Error::Io`] naming standard output.
-pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), stylize::Error> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => r.map_err(|e| stylize::Error::io("standard output", e)),
     }
 }
