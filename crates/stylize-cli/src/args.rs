@@ -298,7 +298,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SIZE", value_parser = memory_size, allow_negative_numbers = true)]
     pub max_memory: Option<u64>,
 
-    /// Worker threads for the painting (default: one per core).
+    /// Worker threads for the painting (default: RAYON_NUM_THREADS if set,
+    /// else one per core).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024), allow_negative_numbers = true)]
     pub threads: Option<u32>,
 
@@ -544,7 +545,8 @@ pub struct CommonArgs {
     #[arg(long, value_name = "SIZE", value_parser = memory_size, allow_negative_numbers = true)]
     pub max_memory: Option<u64>,
 
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: RAYON_NUM_THREADS if set, else one per
+    /// core).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024), allow_negative_numbers = true)]
     pub threads: Option<u32>,
 
@@ -904,7 +906,8 @@ pub struct FlickerArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: RAYON_NUM_THREADS if set, else one per
+    /// core).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024), allow_negative_numbers = true)]
     pub threads: Option<u32>,
 }
@@ -1036,7 +1039,8 @@ pub struct FastArgs {
     #[arg(long, value_name = "IMAGE")]
     pub mask: Option<PathBuf>,
 
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: RAYON_NUM_THREADS if set, else one per
+    /// core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024), allow_negative_numbers = true)]
     pub threads: Option<u32>,
 

@@ -94,7 +94,16 @@ fn build() -> Item {
 /// The CPU's name, its threads, and what the kernels run on it.
 fn cpu(isa: stylize_feedforward::Isa) -> Item {
     let model = cpu_model().unwrap_or_else(|| std::env::consts::ARCH.to_string());
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    // As a run counts them: RAYON_NUM_THREADS, else one per core (before:
+    // the cores, while runs took the variable's).
+    let threads = crate::setup::asked_threads(None);
+    let rayon = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .filter(|n| n.trim().parse::<usize>().is_ok_and(|n| n > 0));
+    let by = rayon.map_or_else(
+        || "--threads".to_string(),
+        |n| format!("RAYON_NUM_THREADS={}; --threads", n.trim()),
+    );
     let simd = stylize::SimdLevel::from(isa).effective();
     let asked = std::env::var("STYLIZE_SIMD").ok().filter(|v| !v.is_empty());
     // A value the variable does not take chose nothing (before: credited
@@ -111,7 +120,7 @@ fn cpu(isa: stylize_feedforward::Isa) -> Item {
     Item {
         name: "cpu",
         text: format!(
-            "{model}; {threads} thread(s) by default (--threads); the kernels run {simd} ({why})"
+            "{model}; {threads} thread(s) by default ({by}); the kernels run {simd} ({why})"
         ),
         ok: true,
         json: json!({

@@ -493,7 +493,7 @@ pub fn device_line(stylizer: &Stylizer, threads: Option<usize>) -> String {
 /// arena) when it gets to it, after the limit has been measured, so that
 /// under `ulimit -v` what the measure said was left no longer was (`info`
 /// aborted reading the fast networks).
-fn asked_threads(threads: Option<u32>) -> usize {
+pub(crate) fn asked_threads(threads: Option<u32>) -> usize {
     threads.map_or_else(
         || {
             std::env::var("RAYON_NUM_THREADS")

@@ -916,6 +916,14 @@ fn info_says_what_is_there_and_what_is_missing() {
     assert!(!cache.exists(), "info made the cache folder");
     let cpu = line(&text, "cpu");
     assert!(cpu.contains("thread(s) by default"), "{cpu}");
+    // The threads a run would take: RAYON_NUM_THREADS's where set (before:
+    // the cores, while runs took the variable's).
+    let text = info(&[("RAYON_NUM_THREADS", Path::new("5"))], false);
+    let cpu = line(&text, "cpu");
+    assert!(
+        cpu.contains("; 5 thread(s) by default (RAYON_NUM_THREADS=5; --threads)"),
+        "{cpu}"
+    );
 
     // Everything there: weights by the environment, checked models, a
     // stand-in ffmpeg's version, SIMD held at AVX2 (on x86-64).
