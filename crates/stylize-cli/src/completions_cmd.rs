@@ -49,7 +49,6 @@ fn zsh_colons_escaped(command: &clap::Command, script: Vec<u8>) -> Vec<u8> {
     text.into_bytes()
 }
 
-
 /// Writes `bytes` to standard output and flushes it: a full disk is an
 /// error naming standard output, not a panic. A reader that has gone (a
 /// closed pipe: `stylize info | head -3`) wants no more, and is not an
