@@ -430,15 +430,12 @@ pub(crate) fn flattened_for(path: &Path, image: DynamicImage) -> DynamicImage {
 
 /// `out/result.png`, 120 -> `out/result.0120.png`.
 pub(crate) fn snapshot_path(output: &Path, iteration: usize) -> PathBuf {
-    let stem = output
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let ext = output
-        .extension()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    output.with_file_name(format!("{stem}.{iteration:04}.{ext}"))
+    // As bytes, not text: a name that is not UTF-8 keeps its bytes (before:
+    // `out\xe9.png`'s snapshots were `out\u{fffd}.0001.png`).
+    let mut name = output.file_stem().unwrap_or_default().to_os_string();
+    name.push(format!(".{iteration:04}."));
+    name.push(output.extension().unwrap_or_default());
+    output.with_file_name(name)
 }
 
 impl Observer for CliObserver {
@@ -628,5 +625,14 @@ mod tests {
             snapshot_path(Path::new("out/result.png"), 120),
             PathBuf::from("out/result.0120.png")
         );
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let name = |b: &[u8]| PathBuf::from(std::ffi::OsStr::from_bytes(b));
+            assert_eq!(
+                snapshot_path(&name(b"out\xe9.png"), 1),
+                name(b"out\xe9.0001.png")
+            );
+        }
     }
 }
