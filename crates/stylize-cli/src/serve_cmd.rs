@@ -26,6 +26,21 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         std::net::TcpListener::bind(addr)
             .map_err(|source| stylize_serve::Error::Bind { addr, source })?;
     }
+    // A folder: `-` would be made as one, and a file there said as such
+    // (before: a folder `-`; "cannot create ...: File exists").
+    if let Some(dir) = &cli.output_dir {
+        let why = if dir.as_os_str() == "-" {
+            Some("the results are files in a folder, not standard output: name a folder")
+        } else if dir.metadata().is_ok_and(|m| !m.is_dir()) {
+            Some("a file is there; name a folder")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            let msg = format!("{}: {why}", dir.display());
+            return Err(stylize::Error::parameter("output_dir", msg).into());
+        }
+    }
     let show_bars = !quiet && crate::progress::bars_drawn();
     let (path, _) = resolve_weights(
         cli.weights.as_deref(),

@@ -2285,8 +2285,24 @@ fn serve_refuses_an_output_folder_without_promising_it() {
         .unwrap();
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("cannot create the output folder"), "{err}");
+    assert!(
+        err.contains("invalid --output-dir: ")
+            && err.contains("afile: a file is there; name a folder"),
+        "{err}"
+    );
     assert!(!err.contains("results are also written"), "{err}");
+    // Nor `-` (before: a folder `-` made).
+    let o = stylize()
+        .args(["serve", "--port", "0", "--threads", "1", "--weights"])
+        .arg(&weights)
+        .args(["--output-dir", "-"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("not standard output: name a folder"), "{err}");
+    assert!(!dir.path().join("-").exists());
 }
 
 /// The listening line lost to a full disk is said (scripts wait for it),
