@@ -424,10 +424,7 @@ impl Settings {
         for s in styles {
             flag("style", file_arg(s));
         }
-        match kind {
-            JobKind::Image => flag("output", "result.png".into()),
-            JobKind::Video => flag("output", "result.gif".into()),
-        }
+        flag("output", output_name(kind, content, styles, mask));
         if let Some(mask) = mask {
             flag("mask", file_arg(mask));
         }
@@ -536,11 +533,7 @@ impl Settings {
                 }
             }
         }
-        let output = match kind {
-            JobKind::Image => "result.png",
-            JobKind::Video => "result.gif",
-        };
-        args.extend(["--output".into(), output.into()]);
+        args.extend(["--output".into(), output_name(kind, content, styles, mask)]);
         if let Some(mask) = mask {
             args.extend(["--mask".into(), file_arg(mask)]);
         }
@@ -575,6 +568,29 @@ fn blend_list(weights: &[f32]) -> String {
         .map(f32::to_string)
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// The output a job's command names: `result.png` (`result.gif` for a
+/// clip), or `result-2.png`, ... where an uploaded file has that name (in
+/// any letter case): the command would refuse to write over its input.
+fn output_name(kind: JobKind, content: &str, styles: &[String], mask: Option<&str>) -> String {
+    let ext = match kind {
+        JobKind::Image => "png",
+        JobKind::Video => "gif",
+    };
+    let taken = |name: &str| {
+        std::iter::once(content)
+            .chain(styles.iter().map(String::as_str))
+            .chain(mask)
+            .any(|t| t.eq_ignore_ascii_case(name))
+    };
+    (1..)
+        .map(|k| match k {
+            1 => format!("result.{ext}"),
+            k => format!("result-{k}.{ext}"),
+        })
+        .find(|name| !taken(name))
+        .unwrap_or_default()
 }
 
 /// A file name as one word for a POSIX shell that the command line takes
@@ -699,6 +715,12 @@ mod tests {
             "stylize image --content 'my photo.jpg' --style starry_night.jpg --output result.png \
              --preset gatys --size 96 --iterations 300 --beta 10 --seed 7"
         );
+        // An upload named as the output is not written over (before: the
+        // command refused to run).
+        let cmd = s.command(JobKind::Image, "result.png", &["Result-2.PNG".into()], None);
+        assert!(cmd.contains(" --output result-3.png "), "{cmd}");
+        let cmd = s.fast_command(JobKind::Video, "result.gif", &[], None);
+        assert!(cmd.contains(" --output result-2.gif "), "{cmd}");
         let cmd = s.command(JobKind::Image, "p.jpg", &["s.jpg".into()], Some("-m.png"));
         assert!(
             cmd.starts_with(
