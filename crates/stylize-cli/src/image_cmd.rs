@@ -165,9 +165,6 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         if let Some(file) = file.as_ref().filter(|f| f.as_os_str() != "-") {
             check_side_file(flag, file, &cli.output, inputs())?;
             check_not_a_program_file(flag, file, &cli.common)?;
-            if let Some(every) = cli.save_every {
-                check_not_a_snapshot(flag, file, &cli.output, every as usize)?;
-            }
             // Said as the flag's: the output's own check reads the same.
             check_output_file(file).map_err(|e| Error::parameter(flag, e.to_string()))?;
         }
@@ -204,6 +201,18 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         None,
         crate::setup::Workers::of_run(&cli.common),
     )?;
+    // The run's last iteration, at most (automatic scales may skip coarse
+    // ones): the snapshots it can write.
+    let last = config
+        .iterations
+        .saturating_mul(config.scales.sizes(config.size).len());
+    if let Some(every) = cli.save_every {
+        for (flag, file) in [("loss-log", &cli.loss_log), ("plot", &cli.plot)] {
+            if let Some(file) = file.as_ref().filter(|f| f.as_os_str() != "-") {
+                check_not_a_snapshot(flag, file, &cli.output, every as usize, last)?;
+            }
+        }
+    }
     let limit = config.max_memory;
     crate::setup::check_decoded("content", &cli.content, limit)?;
     crate::setup::check_photo(&cli.content, limit, &config)?;
@@ -271,9 +280,10 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     config.validate()?;
     if let Some(every) = cli.save_every {
         // The snapshots' names are the output's and 5 bytes or more, the
-        // last the longest (at most 16 scales): one the file system cannot
-        // hold is found out now.
-        let last = config.iterations.saturating_mul(16).max(every as usize);
+        // last the longest: one the file system cannot hold is found out
+        // now (before: counted as if at 16 scales, and a 700-iteration
+        // run's name refused for its 11200th).
+        let last = last.max(every as usize);
         check_output_dir(&crate::progress::snapshot_path(&cli.output, last))?;
     }
     let side_files = [cli.plot.as_deref(), cli.loss_log.as_deref()];
@@ -348,6 +358,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         save_options,
     )?
     .with_plot(cli.plot.as_deref(), title)
+    .with_unreached_snapshots_said(config.scales == Scales::Auto)
     .with_plain_lines(!quiet && !show_bars)
     .with_interrupt(interrupt.clone());
     // A painting already at the output (an earlier run's, a file: not a

@@ -339,6 +339,7 @@ impl PhotoRun<'_> {
             self.save,
         )?
         .with_plain_lines(!self.quiet && !show_bars)
+        .with_unreached_snapshots_said(self.config.scales == stylize::Scales::Auto)
         .with_interrupt(self.interrupt.clone());
         let start = Instant::now();
         let result = match self

@@ -564,9 +564,9 @@ pub fn check_snapshots_apart(
 }
 
 /// Refuses a side file (`--loss-log`, `--plot`, named by `flag`) that one
-/// of the run's `--save-every` snapshots would replace, or that would
-/// replace one: both are written by the run, so `--overwrite` does not
-/// change this.
+/// of the run's `--save-every` snapshots (up to iteration `last`) would
+/// replace, or that would replace one: both are written by the run, so
+/// `--overwrite` does not change this.
 ///
 /// # Errors
 /// [`Error::Parameter`] naming the flag and the file.
@@ -575,9 +575,10 @@ pub fn check_not_a_snapshot(
     file: &Path,
     output: &Path,
     every: usize,
+    last: usize,
 ) -> Result<(), Error> {
-    let Some(n) =
-        snapshot_number(file.file_name()).filter(|&n| n > 0 && n.is_multiple_of(every.max(1)))
+    let Some(n) = snapshot_number(file.file_name())
+        .filter(|&n| n > 0 && n <= last && n.is_multiple_of(every.max(1)))
     else {
         return Ok(());
     };

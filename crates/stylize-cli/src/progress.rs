@@ -26,6 +26,9 @@ pub struct CliObserver {
     plain: Option<PlainLines>,
     log: Option<LossLog>,
     save_every: Option<(usize, PathBuf)>,
+    /// Whether to say at the start that no snapshot is reached
+    /// ([`Self::with_unreached_snapshots_said`]).
+    say_unreached: bool,
     /// How the snapshots are encoded (as the output).
     save_options: SaveOptions,
     plot: Option<(PathBuf, String)>,
@@ -98,6 +101,7 @@ impl CliObserver {
             error: None,
             snapshots_missed: 0,
             pace_from: None,
+            say_unreached: false,
         })
     }
 
@@ -109,6 +113,15 @@ impl CliObserver {
     }
 
     /// Also draws the costs to `path` (PNG) at the end, titled `title`.
+    /// Says, once the run's scales are planned, that `--save-every` saves
+    /// nothing when the run has fewer iterations (for automatic scales,
+    /// which skip the coarse ones an image is too small for: said before
+    /// the run otherwise).
+    pub fn with_unreached_snapshots_said(mut self, on: bool) -> Self {
+        self.say_unreached = on;
+        self
+    }
+
     pub fn with_plot(mut self, path: Option<&Path>, title: String) -> Self {
         self.plot = path.map(|p| (p.to_path_buf(), title));
         self
@@ -446,6 +459,15 @@ impl Observer for CliObserver {
             .map(|&(w, h)| u64::from(w) * u64::from(h))
             .collect();
         self.iterations_per_scale = info.iterations / info.scales.len().max(1);
+        if let Some((every, _)) = self.save_every.as_ref().filter(|_| self.say_unreached) {
+            if *every > info.iterations {
+                note!(
+                    "warning: this run ignores --save-every {every} (the run has {} iterations, \
+                     so no snapshot is saved)",
+                    info.iterations
+                );
+            }
+        }
         if !self.show {
             return;
         }

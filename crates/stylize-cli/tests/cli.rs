@@ -3608,6 +3608,49 @@ fn side_outputs_go_through_pipes_and_links_and_bad_names_are_refused_first() {
         assert!(!stderr(&o).contains("wrote"), "{extra:?}: {}", stderr(&o));
         assert!(!out.exists(), "{extra:?}: painted before refusing");
     }
+    // Automatic scales skip the coarse ones a long strip is too small for:
+    // the iterations are counted as planned (before: with them, 6 for 4,
+    // and --save-every 5 warned of nothing while saving nothing).
+    let strip = d.join("strip.png");
+    image::RgbImage::from_fn(1000, 100, |x, y| {
+        image::Rgb([(x % 251) as u8, (y * 2) as u8, 90])
+    })
+    .save(&strip)
+    .unwrap();
+    let o = stylize()
+        .args(["image", "--content", &s(&strip), "--style", "starry_night"])
+        .args([
+            "--weights",
+            &s(&weights),
+            "--output",
+            &s(&d.join("strip-out.png")),
+        ])
+        .args(["--size", "256", "--scales", "auto", "--iterations", "2"])
+        .args(["--save-every", "5", "--threads", "2"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "warning: this run ignores --save-every 5 (the run has 4 iterations, so no snapshot is saved)"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    // A snapshot's name past the run's last iteration is no snapshot
+    // (before: refused for iteration 100 of a 3-iteration run).
+    let o = run(&["--save-every", "1", "--plot", &s(&d.join("out.0100.png"))]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(d.join("out.0100.png").is_file() && d.join("out.0003.png").is_file());
+    for name in [
+        "out.png",
+        "out.0100.png",
+        "out.0001.png",
+        "out.0002.png",
+        "out.0003.png",
+    ] {
+        std::fs::remove_file(d.join(name)).unwrap();
+    }
     let o = stylize()
         .args(base_args(
             &d.join(format!("{}.png", "y".repeat(300))),
