@@ -429,6 +429,13 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     }
     let costs = result.final_costs;
     let (c, s, t) = (costs.content, costs.style, costs.total);
+    // The costs are the painting's; the file keeps the photo where the
+    // mask is black, and costs more (before: given as the file's).
+    let of = if mask.is_some() {
+        " (the painting's, before the mask kept the photo)"
+    } else {
+        ""
+    };
     if interrupted {
         let kept = if target == cli.output {
             String::new()
@@ -447,7 +454,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         // Said even when quiet: it explains the exit status (130), and
         // where the image so far went (beside an existing output).
         note!(
-            "interrupted after iteration {}: wrote the image so far to {} ({}x{}); its cost {t:.4e}{kept}",
+            "interrupted after iteration {}: wrote the image so far to {} ({}x{}); its cost {t:.4e}{of}{kept}",
             result.iterations,
             target.display(),
             result.image.width(),
@@ -469,7 +476,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         return Err(e.into());
     }
     say(format!(
-        "wrote {} ({}x{}) after {} iterations ({} evaluations) in {:.1} s; final cost {t:.4e} (content {c:.4e}, style {s:.4e})",
+        "wrote {} ({}x{}) after {} iterations ({} evaluations) in {:.1} s; final cost {t:.4e} (content {c:.4e}, style {s:.4e}){of}",
         cli.output.display(),
         result.image.width(),
         result.image.height(),

@@ -810,6 +810,13 @@ fn a_mask_keeps_the_photo_where_it_is_black() {
     assert!(o.status.success(), "{}", stderr(&o));
     let o = run(&masked, &["--mask", mask.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
+    // Its cost is the painting's, not the file's (before: given as the
+    // file's, which costs about twice as much).
+    assert!(
+        stderr(&o).contains("(the painting's, before the mask kept the photo)"),
+        "{}",
+        stderr(&o)
+    );
     let plain = image::open(&plain).unwrap().to_rgb8();
     let masked = image::open(&masked).unwrap().to_rgb8();
     let original = image::open(&photo).unwrap().to_rgb8();
