@@ -253,7 +253,7 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
     // The output folder is made only now, once the styles and the models
     // have loaded, and removed again if no image could be painted into it.
     if let Some(photos) = &mut photos {
-        photos.make_output()?;
+        photos.make_output(interrupt)?;
     }
     let settings = Settings {
         style: &style,

@@ -169,7 +169,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     ));
     // Made only now, once the weights have loaded; removed again if no
     // photo could be painted into it.
-    photos.make_output()?;
+    photos.make_output(interrupt)?;
     let run = PhotoRun {
         cli,
         stylizer: &stylizer,

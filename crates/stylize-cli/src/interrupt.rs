@@ -74,6 +74,30 @@ fn remove_open_temporaries() {
         for path in open {
             let _ = std::fs::remove_file(path);
         }
+        // A staged folder of frames (`.OUT.XXXX.tmp/`): open in it is its
+        // lock, whose own name has no temporary's shape (before: the
+        // folder was left).
+        let staged: Vec<PathBuf> = std::fs::read_dir("/proc/self/fd")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .filter(|path| {
+                path.is_absolute()
+                    && path
+                        .file_name()
+                        .is_some_and(|n| n == stylize_frames::DIR_LOCK)
+            })
+            .filter_map(|lock| lock.parent().map(PathBuf::from))
+            .filter(|dir| {
+                dir.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(stylize_frames::has_temporary_shape)
+            })
+            .collect();
+        for dir in staged {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -106,6 +130,9 @@ pub struct Interrupt {
     /// Temporary files and folders of them that quitting at once removes
     /// (the orderly stop removes them itself).
     scratch: Arc<Mutex<Vec<PathBuf>>>,
+    /// Folders a run made that quitting at once removes where empty, the
+    /// last made first (a folder run's outputs' folders).
+    made: Arc<Mutex<Vec<PathBuf>>>,
 }
 
 impl Interrupt {
@@ -197,6 +224,13 @@ impl Interrupt {
                 }
             }
             remove_open_temporaries();
+            if let Ok(made) = self.made.lock() {
+                for folder in made.iter().rev() {
+                    // Only an empty one (before: left, as an orderly stop
+                    // would not).
+                    let _ = std::fs::remove_dir(folder);
+                }
+            }
             // No flush: the lock on standard output may be held by a
             // write that a stopped reader blocks.
             self.raise();
@@ -256,6 +290,14 @@ impl Interrupt {
     pub fn remove_on_quit(&self, path: PathBuf) {
         if let Ok(mut paths) = self.scratch.lock() {
             paths.push(path);
+        }
+    }
+
+    /// Removes `folders` (made by the run, parents first) where they are
+    /// empty when a second signal quits at once.
+    pub fn remove_if_empty_on_quit(&self, folders: &[PathBuf]) {
+        if let Ok(mut made) = self.made.lock() {
+            made.extend_from_slice(folders);
         }
     }
 

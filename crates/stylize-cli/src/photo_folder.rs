@@ -166,12 +166,21 @@ impl PhotoFolder {
 
     /// Makes the output folder if it is not there, and the subfolders the
     /// photos' paintings go into (those left empty are removed when this
-    /// is dropped). A link to a folder not yet made is
+    /// is dropped, or by a second signal's quitting at once, told through
+    /// `interrupt`). A link to a folder not yet made is
     /// followed, as a file's link is: the folder is made where it points.
     ///
     /// # Errors
     /// [`Error::Io`] when one cannot be made.
-    pub fn make_output(&mut self) -> Result<(), Error> {
+    pub fn make_output(&mut self, interrupt: &crate::interrupt::Interrupt) -> Result<(), Error> {
+        let made = self.make_output_folders();
+        // A second signal quits without the drop: it removes them itself.
+        interrupt.remove_if_empty_on_quit(&self.made);
+        made
+    }
+
+    /// [`Self::make_output`]'s work.
+    fn make_output_folders(&mut self) -> Result<(), Error> {
         if !self.output.is_dir() {
             let at = stylize::OutputFile::target_of(&self.output)
                 .ok()

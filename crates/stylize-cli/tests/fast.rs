@@ -3025,55 +3025,114 @@ fn a_second_ctrl_c_leaves_no_staged_video_behind() {
         )
         .unwrap();
     }
-    let out_dir = dir.path().join("out");
-    std::fs::create_dir(&out_dir).unwrap();
+    // A clip, then a folder of frames (a staged `.frames.XXXX.tmp/`, whose
+    // open file is its lock: before, the folder was left).
+    for name in ["out.y4m", "frames-out"] {
+        let out_dir = dir.path().join(format!("out-{name}"));
+        std::fs::create_dir(&out_dir).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_stylize"))
+            .env("STYLIZE_FAST_MODELS", models())
+            .args([
+                "video",
+                "--method",
+                "fast",
+                "--builtin",
+                "0",
+                "--threads",
+                "1",
+                "-q",
+            ])
+            .args(["-i", s(&frames), "-o", s(&out_dir.join(name))])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let hidden = || -> Vec<String> {
+            std::fs::read_dir(&out_dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with('.'))
+                .collect()
+        };
+        let started = std::time::Instant::now();
+        while hidden().is_empty() {
+            assert!(child.try_wait().unwrap().is_none(), "ended before writing");
+            assert!(started.elapsed().as_secs() < 120, "no staged file appeared");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let pid = child.id().to_string();
+        let int = || {
+            let kill = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+            assert!(kill.success());
+        };
+        // Again and again until it ends: a second comes while the first's
+        // orderly stop still has the staged file open. (Two sent at once may
+        // arrive as one, a signal pending while another like it is: on a busy
+        // machine the run then stopped in order.)
+        while child.try_wait().unwrap().is_none() {
+            int();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let o = child.wait_with_output().unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.signal(), Some(2), "{err}");
+        assert!(err.contains("quitting now"), "{err}");
+        assert_eq!(hidden(), Vec::<String>::new(), "{err}");
+    }
+}
+
+/// A second Ctrl-C in a folder run removes the output folders it made and
+/// left empty, parents too, as an orderly stop does (before: left).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_second_ctrl_c_leaves_no_empty_output_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    for i in 0..3 {
+        std::fs::copy(
+            common::asset("chelsea.jpg"),
+            photos.join(format!("p{i}.jpg")),
+        )
+        .unwrap();
+    }
+    let new = dir.path().join("new");
     let mut child = Command::new(env!("CARGO_BIN_EXE_stylize"))
         .env("STYLIZE_FAST_MODELS", models())
         .args([
-            "video",
-            "--method",
             "fast",
             "--builtin",
-            "0",
+            "1",
             "--threads",
             "1",
+            "--size",
+            "1024",
             "-q",
         ])
-        .args(["-i", s(&frames), "-o", s(&out_dir.join("out.y4m"))])
+        .args(["-c", s(&photos), "-o", s(&new.join("x"))])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let hidden = || -> Vec<String> {
-        std::fs::read_dir(&out_dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with('.'))
-            .collect()
-    };
     let started = std::time::Instant::now();
-    while hidden().is_empty() {
-        assert!(child.try_wait().unwrap().is_none(), "ended before writing");
-        assert!(started.elapsed().as_secs() < 120, "no staged file appeared");
-        std::thread::sleep(std::time::Duration::from_millis(10));
+    while !new.join("x").exists() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "ended before making the folder"
+        );
+        assert!(started.elapsed().as_secs() < 120, "no folder appeared");
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
     let pid = child.id().to_string();
-    let int = || {
+    while child.try_wait().unwrap().is_none() {
         let kill = Command::new("kill").args(["-INT", &pid]).status().unwrap();
         assert!(kill.success());
-    };
-    // Again and again until it ends: a second comes while the first's
-    // orderly stop still has the staged file open. (Two sent at once may
-    // arrive as one, a signal pending while another like it is: on a busy
-    // machine the run then stopped in order.)
-    while child.try_wait().unwrap().is_none() {
-        int();
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let o = child.wait_with_output().unwrap();
     let err = stderr(&o);
-    assert_eq!(o.status.signal(), Some(2), "{err}");
+    // Empty (a 1024 px painting takes far longer than the signals take to
+    // come): removed, parents too.
     assert!(err.contains("quitting now"), "{err}");
-    assert_eq!(hidden(), Vec::<String>::new(), "{err}");
+    assert!(!new.exists(), "{err}");
 }
 
 /// A half transparent pixel (a logo's soft edge) keeps its colour: the

@@ -146,6 +146,7 @@ pub use source::{open_source, reads_through_ffmpeg};
 pub use staging::check_output_not_inside;
 pub use staging::{
     has_temporary_shape, is_temporary_name, locked_temporary, persist_new, sweep_temporaries,
+    DIR_LOCK,
 };
 pub use stop_signal::StopSignal;
 pub use warning::{Warning, WarningHook};

@@ -56,7 +56,7 @@ const MAX_NAME_PART: usize = 200;
 const RANDOM_CHARS: usize = 12;
 
 /// The lock file inside a staged folder.
-const DIR_LOCK: &str = ".stylize-lock";
+pub const DIR_LOCK: &str = ".stylize-lock";
 
 /// How old a temporary under its unclaimed name must be to count as left
 /// behind: a live run locks and names its own right after making it
