@@ -962,28 +962,12 @@ fn settings(
     // frames past the new end are dropped, and each frame's digest still
     // guards what is continued.
     let first = cli.frames.map_or(1, |(a, _)| a);
-    // The memory limit decides whether a run starts, not its frames; by
-    // default it is what the address space leaves, which moves from run to
-    // run under `ulimit -v` (before: a rerun then started over). A start
-    // image counts by a digest of its pixels, not all of them as text
-    // (before: 22 MB of manifest for a 1600x1000 --init).
-    let mut keyed = config.clone();
-    keyed.image.max_memory = None;
-    let init = match &config.image.init {
-        stylize::Init::Image(img) => {
-            keyed.image.init = stylize::Init::Content;
-            format!(
-                " | init image {}x{} {:?} {:x}",
-                img.width(),
-                img.height(),
-                img.color(),
-                Sha256::digest(img.as_bytes())
-            )
-        }
-        _ => String::new(),
-    };
+    // The library's key: the memory limit left out (under `ulimit -v` it
+    // moved from run to run, and a rerun started over), a start image as a
+    // digest (not 22 MB of manifest for a 1600x1000 --init).
+    let keyed = config.work_key();
     format!(
-        "{keyed:?}{init} | input {} | frames from {first} fps {:?} | styles {:?} | weights {:?} | {} | threads {:?}",
+        "{keyed} | input {} | frames from {first} fps {:?} | styles {:?} | weights {:?} | {} | threads {:?}",
         // A clip through a pipe (`<(...)`, a FIFO) is a stream, as
         // standard input is: its name (`/dev/fd/63`) and time change from
         // one run to the next, so neither counts, and each frame's digest

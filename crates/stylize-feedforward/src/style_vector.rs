@@ -50,21 +50,25 @@ impl StyleVector {
                 reason: "a blend needs at least one style".to_string(),
             });
         }
-        let sum: f32 = parts.iter().map(|(_, w)| w).sum();
-        if parts.iter().any(|(_, w)| !w.is_finite() || *w < 0.0) || !(sum > 0.0 && sum.is_finite())
-        {
+        // Summed and scaled in f64, as `StyleMix::from_parts` is: in f32
+        // two weights near f32's largest overflow to an infinite sum, and
+        // a subnormal weight divided by a subnormal sum lost all but a bit
+        // (two weights of 1e-45 gave zeros).
+        let sum: f64 = parts.iter().map(|(_, w)| f64::from(*w)).sum();
+        if parts.iter().any(|(_, w)| !w.is_finite() || *w < 0.0) || sum <= 0.0 {
             return Err(Error::Parameter {
                 name: "style_blend",
                 reason: "needs weights >= 0 summing to a positive number".to_string(),
             });
         }
-        let mut out = vec![0.0f32; STYLE_VECTOR_LEN];
+        let mut out = vec![0.0f64; STYLE_VECTOR_LEN];
         for (v, w) in parts {
+            let share = f64::from(*w) / sum;
             for (o, x) in out.iter_mut().zip(&v.0) {
-                *o += x * w / sum;
+                *o += f64::from(*x) * share;
             }
         }
-        Ok(StyleVector(out))
+        Ok(StyleVector(out.into_iter().map(|v| v as f32).collect()))
     }
 
     /// `strength` of the way from `content` to `self`: 1 is the style, 0 the
@@ -103,5 +107,22 @@ mod tests {
         nan[7] = f32::NAN;
         let e = StyleVector::new(nan).unwrap_err();
         assert!(e.to_string().contains("number 7 is NaN"), "{e}");
+    }
+
+    /// Weights at either end of f32's range blend as any others: two
+    /// equal weights give the vector itself (before: zeros for two of
+    /// 1e-45, and two of 3e38 were refused, their f32 sum infinite).
+    #[test]
+    fn weights_at_the_ends_of_the_range_blend() {
+        let values: Vec<f32> = (0..100).map(|i| i as f32 * 0.25 - 7.0).collect();
+        let v = StyleVector::new(values).unwrap();
+        for w in [1e-45, f32::MIN_POSITIVE, 3e38, f32::MAX] {
+            let m = StyleVector::blend(&[(&v, w), (&v, w)]).unwrap();
+            assert_eq!(m, v, "weights {w}");
+        }
+        let a = StyleVector::new(vec![1.0; 100]).unwrap();
+        let b = StyleVector::new(vec![3.0; 100]).unwrap();
+        let m = StyleVector::blend(&[(&a, f32::MAX), (&b, f32::MAX / 3.0)]).unwrap();
+        assert!(m.values().iter().all(|x| (x - 1.5).abs() < 1e-6), "{m:?}");
     }
 }

@@ -283,7 +283,7 @@ impl Error {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::Error;
 
     /// At iteration 1 the gradient is the starting image's: a learning
@@ -304,7 +304,7 @@ mod tests {
     /// Fails when a cause's message is already in the one above it: a
     /// chain printer (anyhow's `{:#}`, a `source()` loop) would say it
     /// twice.
-    fn assert_said_once(e: &(dyn std::error::Error + 'static)) {
+    pub(crate) fn assert_said_once(e: &(dyn std::error::Error + 'static)) {
         let mut above = e.to_string();
         let mut cause = e.source();
         while let Some(c) = cause {

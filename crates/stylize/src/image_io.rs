@@ -135,14 +135,91 @@ fn over_limits(limits: &ImageLimits) -> String {
     )
 }
 
-/// An [`Error::ImageDecode`] naming `path`.
+/// An [`Error::ImageDecode`] naming `path`. A decoder's error that says
+/// its own cause twice ([`split_repeated`]) has that cause said in the
+/// reason instead, and is kept as the source without it.
 fn decode_error(path: &Path, reason: &str, source: Option<image::ImageError>) -> Error {
+    let (reason, source) = match source.map(split_repeated) {
+        Some((kept, Some(said))) => (format!("{reason}: {said}"), Some(kept)),
+        Some((kept, None)) => (reason.to_string(), Some(kept)),
+        None => (reason.to_string(), None),
+    };
     Error::ImageDecode {
         path: path.to_path_buf(),
-        reason: reason.to_string(),
+        reason,
         source,
     }
 }
+
+/// An [`Error::ImageEncode`] naming `path`, its encoder's error said once
+/// ([`split_repeated`]).
+fn encode_error(path: &Path, e: image::ImageError) -> Error {
+    let source: Box<dyn std::error::Error + Send + Sync> = match split_repeated(e) {
+        (e, None) => Box::new(e),
+        (e, Some(said)) => Box::new(SaidOnce(format!("{e}: {said}"))),
+    };
+    Error::ImageEncode {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// `e` split where its message repeats its source's: image's decoding,
+/// encoding and parameter errors say their codec's error (`Corrupt
+/// deflate stream`) in their message and give it as their source too, so
+/// a printer of the chain would say it twice. The first is `e` without
+/// that error (its kind and format kept), the second that error's message
+/// with its own causes'. `e` whole and `None` where it says nothing twice,
+/// and for a system error (kept whole: its kind says a full disk).
+fn split_repeated(e: image::ImageError) -> (image::ImageError, Option<String>) {
+    use image::error::{DecodingError, EncodingError, ImageError, ParameterError};
+    let repeated = std::error::Error::source(&e)
+        .filter(|cause| e.to_string().contains(&cause.to_string()))
+        .map(said_once);
+    let Some(said) = repeated else {
+        return (e, None);
+    };
+    let kept = match &e {
+        ImageError::Decoding(d) => {
+            ImageError::Decoding(DecodingError::from_format_hint(d.format_hint()))
+        }
+        ImageError::Encoding(d) => {
+            ImageError::Encoding(EncodingError::from_format_hint(d.format_hint()))
+        }
+        ImageError::Parameter(p) => ImageError::Parameter(ParameterError::from_kind(p.kind())),
+        _ => return (e, None),
+    };
+    (kept, Some(said))
+}
+
+/// `e`'s message, then each of its causes' that the ones before do not
+/// already say.
+fn said_once(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let line = c.to_string();
+        if !text.contains(&line) {
+            text = format!("{text}: {line}");
+        }
+        cause = c.source();
+    }
+    text
+}
+
+/// An encoder's error and its causes, said in its message ([`said_once`]),
+/// with no source: held where the encoder's own error would say a cause
+/// twice in a chain.
+#[derive(Debug)]
+struct SaidOnce(String);
+
+impl std::fmt::Display for SaidOnce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SaidOnce {}
 
 /// `format`, the one `src`'s bytes were taken for, when this build
 /// decodes it; else the error saying what the file is
@@ -334,11 +411,7 @@ fn load_from(src: Source<'_>, limits: &ImageLimits) -> Result<(DynamicImage, Vec
         } else {
             "cannot decode it".to_string()
         };
-        Error::ImageDecode {
-            path: path.to_path_buf(),
-            reason,
-            source: Some(e),
-        }
+        decode_error(path, &reason, Some(e))
     };
     let format = readable_format(src, reader.format())?;
     let mut warnings = warnings_for(src, format, l);
@@ -1003,10 +1076,7 @@ fn save_image_through(
         }
     };
     let mut out = OutputFile::create(path, OUTPUT_PREFIX).map_err(|e| Error::io(path, e))?;
-    let encode_err = |e: image::ImageError| Error::ImageEncode {
-        path: path.to_path_buf(),
-        source: Box::new(e),
-    };
+    let encode_err = |e: image::ImageError| encode_error(path, e);
     {
         let mut w = std::io::BufWriter::new(sink(out.file()));
         match format {
@@ -1015,7 +1085,13 @@ fn save_image_through(
                 .map_err(encode_err)?,
             ImageFormat::Tiff => write_tiff(img, &mut w).map_err(|e| Error::ImageEncode {
                 path: path.to_path_buf(),
-                source: Box::new(e),
+                // tiff's errors say their cause and give it as their source
+                // too: a system error is kept itself (its kind says a full
+                // disk), any other said once.
+                source: match e {
+                    tiff::TiffError::IoError(io) => Box::new(io),
+                    e => Box::new(SaidOnce(said_once(&e))),
+                },
             })?,
             f => img.write_to(&mut w, f).map_err(encode_err)?,
         }
@@ -2171,5 +2247,72 @@ mod tests {
         }
         // The errors and warnings were met, not only the pictures.
         assert_eq!(errors, 5, "cut PNG, cut WebP, empty, text, HEIC");
+    }
+    /// A PNG whose checksums hold but whose pixel data is not a deflate
+    /// stream: the decoder's own error, not a damaged-file one.
+    fn png_with_bad_deflate() -> Vec<u8> {
+        fn crc32(bytes: &[u8]) -> u32 {
+            let mut crc = !0u32;
+            for &b in bytes {
+                crc ^= u32::from(b);
+                for _ in 0..8 {
+                    crc = if crc & 1 == 1 {
+                        (crc >> 1) ^ 0xEDB8_8320
+                    } else {
+                        crc >> 1
+                    };
+                }
+            }
+            !crc
+        }
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut chunk = |kind: &[u8], data: &[u8]| {
+            png.extend((data.len() as u32).to_be_bytes());
+            let start = png.len();
+            png.extend(kind);
+            png.extend(data);
+            let crc = crc32(&png[start..]);
+            png.extend(crc.to_be_bytes());
+        };
+        // 4x4, 8-bit RGB.
+        chunk(b"IHDR", &[0, 0, 0, 4, 0, 0, 0, 4, 8, 2, 0, 0, 0]);
+        // A zlib header, then a fixed-Huffman block whose first code is a
+        // match reaching back before the start.
+        chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x02, 0xff, 0xff, 0xff, 0xff]);
+        chunk(b"IEND", &[]);
+        png
+    }
+
+    /// An image's decoder and encoder say their codec's error in their
+    /// message and give it as their source too: the chain of
+    /// [`Error::ImageDecode`] and [`Error::ImageEncode`] says it once, and
+    /// still says it.
+    #[test]
+    fn an_image_codec_error_is_said_once() {
+        let png = png_with_bad_deflate();
+        let decoded = image::load_from_memory(&png).unwrap_err();
+        let codec = std::error::Error::source(&decoded)
+            .expect("the decoder's own error")
+            .to_string();
+        let err = load_image_from_memory(
+            &png,
+            std::path::Path::new("bad.png"),
+            &crate::ImageLimits::DEFAULT,
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::ImageDecode { .. }), "{err}");
+        crate::error::tests::assert_said_once(&err);
+        let text = chain(&err);
+        assert!(text.contains(&codec), "`{text}` lacks `{codec}`");
+        assert!(text.contains("Png"), "{text}");
+
+        // JPEG takes no side over 65535 px.
+        let dir = tempfile::tempdir().unwrap();
+        let wide = image::DynamicImage::new_rgb8(70_000, 1);
+        let err = crate::save_image(&wide, &dir.path().join("wide.jpg")).unwrap_err();
+        assert!(matches!(err, Error::ImageEncode { .. }), "{err}");
+        crate::error::tests::assert_said_once(&err);
+        let text = chain(&err);
+        assert!(text.contains("Invalid image size (70000 x 1)"), "{text}");
     }
 }

@@ -49,6 +49,42 @@ impl Preprocess {
         matches!(self, Preprocess::Caffe { .. })
     }
 
+    /// Why this preprocessing cannot be used, if it cannot: a mean that is
+    /// not finite, or a standard deviation that is not a finite number
+    /// above 0 (or so small that dividing by it overflows). Every pixel
+    /// would reach the network as a NaN or an infinity, and the run
+    /// diverge at its first step with advice that cannot help.
+    pub(crate) fn unusable(&self) -> Option<String> {
+        let (what, values) = match *self {
+            Preprocess::Caffe { mean_bgr } => {
+                if mean_bgr.iter().all(|m| m.is_finite()) {
+                    return None;
+                }
+                ("caffe mean_bgr", mean_bgr)
+            }
+            Preprocess::Torch { mean, std } => {
+                if !mean.iter().all(|m| m.is_finite()) {
+                    ("torch mean", mean)
+                } else if !std.iter().all(|s| s.is_finite() && *s > 0.0) {
+                    return Some(format!(
+                        "torch std {std:?}: each must be a finite number above 0 (the input is \
+                         divided by it)"
+                    ));
+                } else {
+                    let (scale, shift) = self.rgb_affine();
+                    if scale.iter().chain(&shift).all(|v| v.is_finite()) {
+                        return None;
+                    }
+                    return Some(format!(
+                        "torch mean {mean:?} and std {std:?}: dividing by the std overflows \
+                         (a std this small cannot be used)"
+                    ));
+                }
+            }
+        };
+        Some(format!("{what} {values:?}: each must be a finite number"))
+    }
+
     /// Per-channel `(scale, shift)` in **RGB** order such that
     /// `input[c] = rgb[c] * scale[c] + shift[c]`, for a network whose first
     /// kernel has had its input channels reversed when [`Self::bgr`] holds.
@@ -144,6 +180,33 @@ mod tests {
             mean_bgr: [1.0, 2.0, 3.0],
         };
         assert!(other.to_string().starts_with("caffe-style ("));
+    }
+
+    /// A standard deviation a pixel cannot be divided by, or a mean or
+    /// standard deviation that is not finite, is said to be unusable; the
+    /// named ones are not.
+    #[test]
+    fn an_unusable_preprocessing_says_why() {
+        let torch = |mean, std| Preprocess::Torch { mean, std };
+        for (p, says) in [
+            (torch([0.5; 3], [0.0; 3]), "std [0.0, 0.0, 0.0]"),
+            (torch([0.5; 3], [0.2, -0.2, 0.2]), "above 0"),
+            (torch([0.5; 3], [f32::INFINITY; 3]), "above 0"),
+            (torch([0.5; 3], [1e-45; 3]), "overflows"),
+            (torch([f32::NAN; 3], [0.2; 3]), "torch mean [NaN"),
+            (
+                Preprocess::Caffe {
+                    mean_bgr: [0.0, f32::NEG_INFINITY, 0.0],
+                },
+                "caffe mean_bgr",
+            ),
+        ] {
+            let why = p.unusable().unwrap_or_default();
+            assert!(why.contains(says), "{p:?}: `{why}`");
+        }
+        for p in [Preprocess::TORCH, Preprocess::HED, Preprocess::KERAS_CAFFE] {
+            assert_eq!(p.unusable(), None);
+        }
     }
 
     /// The affine form reproduces the textbook definitions pixel by pixel.

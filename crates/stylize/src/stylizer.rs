@@ -450,7 +450,11 @@ impl Stylizer {
             };
             result = Some((image, problem));
             if flow == ControlFlow::Break(()) {
-                stopped = true;
+                // A stop asked for at the last planned iteration stops
+                // nothing: the run is whole (and a program, the CLI
+                // among them, keeps it as a finished painting).
+                let whole = k + 1 == n_scales && done - first_iteration >= config.iterations;
+                stopped = !whole;
                 break;
             }
         }

@@ -114,3 +114,120 @@ fn a_stop_while_a_later_scale_sets_up_keeps_the_result_so_far() {
     assert_eq!((out.iterations, observer.iterations), (3, 3));
     assert_eq!((out.image.width(), out.image.height()), (120, 90));
 }
+
+/// Asks for a stop through `iteration` at iteration `at`.
+struct BreaksAt {
+    at: usize,
+}
+
+impl Observer for BreaksAt {
+    fn iteration(&mut self, it: &Iteration<'_>) -> ControlFlow<()> {
+        if it.iteration >= self.at {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
+}
+
+/// `stopped` means stopped before the planned end: a stop asked for at the
+/// last planned iteration leaves the run whole; one asked for earlier, or
+/// at the end of a scale before the last, does not.
+#[test]
+fn a_stop_at_the_last_iteration_leaves_the_run_whole() {
+    let stylizer = Stylizer::new(&random::random_weights(Architecture::Vgg16, 8));
+    let (content, style) = (picture(80, 60, 1), picture(64, 64, 2));
+    let one = StyleConfig::default()
+        .with_optimizer(crate::Optimizer::Adam)
+        .with_size(64)
+        .with_iterations(3);
+    let two = one.clone().with_size(96).with_scales(Scales::Fixed(2));
+    for (config, at, iterations, stopped) in [
+        (&one, 3, 3, false),
+        (&one, 2, 2, true),
+        (&two, 6, 6, false),
+        (&two, 3, 3, true),
+    ] {
+        let out = stylizer
+            .stylize(
+                &content,
+                std::slice::from_ref(&style),
+                config,
+                &mut BreaksAt { at },
+            )
+            .unwrap();
+        assert_eq!(
+            (out.iterations, out.stopped),
+            (iterations, stopped),
+            "a stop at {at} of {} scale(s)",
+            config.scales.sizes(config.size).len()
+        );
+    }
+}
+
+/// Asks for a stop at frame `frame`'s iteration `at`, never in
+/// `frame_done`.
+struct VideoBreaksAt {
+    frame: usize,
+    at: usize,
+    done: Vec<usize>,
+}
+
+impl crate::video::VideoObserver for VideoBreaksAt {
+    fn iteration(&mut self, frame: usize, it: &Iteration<'_>) -> ControlFlow<()> {
+        if frame == self.frame && it.iteration >= self.at {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
+    fn frame_done(&mut self, result: &crate::video::FrameResult) -> ControlFlow<()> {
+        self.done.push(result.index);
+        ControlFlow::Continue(())
+    }
+}
+
+/// A video frame stopped at its last iteration is whole: kept, and the
+/// run stops after it (the stop was asked for), as one stopped sooner is
+/// dropped and stops the run.
+#[test]
+fn a_video_stopped_at_a_frame_s_last_iteration_keeps_that_frame() {
+    use crate::video::{stylize_video, VideoConfig, WorkDir};
+    let stylizer = Stylizer::new(&random::random_weights(Architecture::Vgg16, 9));
+    let style = picture(64, 64, 2);
+    let config = VideoConfig::default()
+        .with_image(
+            StyleConfig::default()
+                .with_optimizer(crate::Optimizer::Adam)
+                .with_size(48)
+                .with_scales(Scales::Fixed(1))
+                .with_iterations(2),
+        )
+        .with_frame_iterations(Some(2));
+    for (at, kept) in [(2, 2), (1, 1)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut work = WorkDir::open(&dir.path().join("w"), "key").unwrap();
+        let mut frames = (0..4).map(|k| Ok(picture(64, 48, k)));
+        let mut observer = VideoBreaksAt {
+            frame: 1,
+            at,
+            done: Vec::new(),
+        };
+        let summary = stylize_video(
+            &stylizer,
+            &mut frames,
+            Some(4),
+            std::slice::from_ref(&style),
+            &config,
+            &mut work,
+            &mut observer,
+        )
+        .unwrap();
+        assert!(summary.stopped, "a stop at {at}");
+        assert_eq!(
+            (summary.frames, work.finished(), observer.done.len()),
+            (kept, kept, kept),
+            "a stop at {at}"
+        );
+    }
+}

@@ -56,7 +56,8 @@ pub struct VideoConfig {
     /// difference from its first painting out over the first
     /// `loop_frames` frames, carried along the flow, so that they meet the
     /// first pass at frame `loop_frames + 1`. Needs the clip's end to
-    /// continue into its start (else a warning, no loop). Default 0: off.
+    /// continue into its start (else a warning, no loop), and the flow:
+    /// refused with [`Self::independent`]. Default 0: off.
     pub loop_frames: usize,
     /// How the previous result is resampled along the flow, for the
     /// starting image and the temporal cost's target. Default
@@ -301,6 +302,37 @@ impl VideoConfig {
             .saturating_add((FLOW_BYTES_PER_PIXEL * pixels) as u64)
     }
 
+    /// What this configuration gives a [`WorkDir`](crate::video::WorkDir)'s
+    /// key ([`WorkDir::open`](crate::video::WorkDir::open)): every setting
+    /// that decides the frames, as text, but not all of `format!("{self:?}")`.
+    /// [`StyleConfig::max_memory`] is left out: it decides whether a run
+    /// starts, not its frames, and by default it is what the address space
+    /// leaves, which moves from run to run (keyed on, a rerun would paint
+    /// every frame again). A start image ([`Init::Image`](crate::Init::Image))
+    /// is its size, colour type and a SHA-256 digest of its pixels, not
+    /// every pixel as text (22 MB of manifest for a 1600x1000 image); a
+    /// [`Self::mask`] is its digest already. The caller adds its inputs'
+    /// identities.
+    pub fn work_key(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut keyed = self.clone();
+        keyed.image.max_memory = None;
+        let init = match &self.image.init {
+            crate::Init::Image(img) => {
+                keyed.image.init = crate::Init::Content;
+                format!(
+                    " | init image {}x{} {:?} {:x}",
+                    img.width(),
+                    img.height(),
+                    img.color(),
+                    Sha256::digest(img.as_bytes())
+                )
+            }
+            _ => String::new(),
+        };
+        format!("{keyed:?}{init}")
+    }
+
     /// Checks the temporal settings and the image settings
     /// ([`StyleConfig::validate`]).
     ///
@@ -333,6 +365,20 @@ impl VideoConfig {
         }
         if self.frame_iterations == Some(0) {
             return Err(Error::parameter("frame_iterations", "must be at least 1"));
+        }
+        // The loop carries the last frame into the first along the flow,
+        // which independent frames do not compute: it would stay open
+        // after its frames were kept in memory all run.
+        if self.independent && self.loop_frames > 0 {
+            return Err(Error::parameter(
+                "loop_frames",
+                format!(
+                    "{} frames: closing the loop continues the last frame into the first along \
+                     the optical flow, and frames painted each on its own (independent) have \
+                     none; set loop_frames to 0 or paint with the flow",
+                    self.loop_frames
+                ),
+            ));
         }
         // `Error::Flow`, its cause kept.
         Ok(self.flow.validate()?)
@@ -460,6 +506,55 @@ mod tests {
             let err = with(j).validate().unwrap_err().to_string();
             assert!(err.contains("long_term"), "{err}");
         }
+    }
+
+    /// Independent frames have no flow to close a loop along: refused,
+    /// not warned about at the end of the run (as 0% consistent) after
+    /// the loop's frames were kept in memory all run.
+    #[test]
+    fn a_loop_of_independent_frames_is_refused() {
+        let c = VideoConfig::default()
+            .with_independent(true)
+            .with_loop_frames(2);
+        match c.validate() {
+            Err(Error::Parameter { name, reason }) => {
+                assert_eq!(name, "loop_frames");
+                assert!(reason.contains("independent"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(c.clone().with_loop_frames(0).validate().is_ok());
+        assert!(c.with_independent(false).validate().is_ok());
+    }
+
+    /// The work folder's key: the memory limit does not change it, a start
+    /// image counts by its pixels' digest (short, and another image
+    /// changes it), and every other setting counts.
+    #[test]
+    fn the_work_key_leaves_out_the_memory_limit_and_digests_a_start_image() {
+        let base = VideoConfig::default();
+        let limited = base
+            .clone()
+            .with_image(base.image.clone().with_max_memory(Some(8 << 30)));
+        assert_eq!(base.work_key(), limited.work_key());
+        assert_ne!(base.work_key(), base.clone().with_loop_frames(3).work_key());
+        let start = |v: u8| {
+            let img = image::RgbImage::from_pixel(800, 500, image::Rgb([v; 3]));
+            let image = base
+                .image
+                .clone()
+                .with_init(crate::Init::Image(image::DynamicImage::ImageRgb8(img)));
+            base.clone().with_image(image)
+        };
+        let key = start(7).work_key();
+        assert!(
+            key.len() < base.work_key().len() + 200,
+            "{} bytes",
+            key.len()
+        );
+        assert!(key.contains("init image 800x500 Rgb8"), "{key}");
+        assert_ne!(key, start(8).work_key());
+        assert_ne!(key, base.work_key());
     }
 
     /// The image settings are checked before a frame is scaled to them:

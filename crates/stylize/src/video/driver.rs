@@ -63,7 +63,8 @@ pub struct ResumedFrame {
 }
 
 /// Receives a video run's progress; `Break` from either method stops the
-/// run (an unfinished frame is dropped, finished ones are kept).
+/// run (an unfinished frame is dropped, finished ones are kept: one
+/// stopped at its last iteration is finished).
 pub trait VideoObserver: Send {
     /// Frames finished by an earlier run, skipped.
     fn resumed(&mut self, _frames: usize) {}
@@ -261,7 +262,7 @@ pub fn stylize_video(
                 (frame_config, c.terms, info)
             }
         };
-        let Some((result, stored)) = paint(
+        let Some((result, stored, asked)) = paint(
             stylizer,
             &frame,
             styles,
@@ -278,7 +279,9 @@ pub fn stylize_video(
         };
         work.store(index, &result.image, &stored)?;
         finish_frame(&mut history, &mut summary, index, grey, stored);
-        if observer.frame_done(&result) == ControlFlow::Break(()) {
+        // (A stop asked for at the frame's last iteration kept the frame,
+        // whole, and stops the run after it.)
+        if observer.frame_done(&result) == ControlFlow::Break(()) || asked.is_break() {
             summary.stopped = true;
             return Ok(summary);
         }
@@ -560,6 +563,16 @@ fn reserve_memory(
     ))
 }
 
+/// The warning for a loop left open because the clip's last frame starts
+/// a shot again before its first: how consistent they are where the flow
+/// measured it (`None`: it did not, which is not 0%).
+fn loop_left_open(consistent: Option<f64>) -> String {
+    let share = consistent.map_or(String::new(), |c| {
+        format!(" ({:.0}% consistent)", 100.0 * c)
+    });
+    format!("the clip's last frame does not continue into its first{share}: the loop is left open")
+}
+
 /// The loop's second pass over the first `first.len()` frames (see
 /// [`VideoConfig::loop_frames`]); whether the observer stopped it.
 ///
@@ -602,11 +615,7 @@ fn close_loop(
         let c = match stylizer.install(|| link(flow, grey0, &content, history, config))? {
             Link::Continue(c) => c,
             Link::Fresh { consistent } => {
-                log::warn!(
-                    "the clip's last frame does not continue into its first ({:.0}% consistent): \
-                     the loop is left open",
-                    100.0 * consistent.unwrap_or(0.0)
-                );
+                log::warn!("{}", loop_left_open(consistent));
                 return Ok(false);
             }
         };
@@ -618,7 +627,7 @@ fn close_loop(
             consistent: Some(c.consistent),
             iterations: frame_config.iterations,
         };
-        let Some((result, stored)) = paint(
+        let Some((result, stored, asked)) = paint(
             stylizer,
             frame0,
             styles,
@@ -632,7 +641,7 @@ fn close_loop(
             return Ok(true);
         };
         work.store_loop(0, &result.image, &stored)?;
-        if observer.frame_done(&result) == ControlFlow::Break(()) {
+        if observer.frame_done(&result) == ControlFlow::Break(()) || asked.is_break() {
             return Ok(true);
         }
     }
@@ -735,8 +744,10 @@ fn continuing(config: &VideoConfig, init: Rgb32FImage) -> StyleConfig {
 }
 
 /// Paints one frame, reporting to `observer`: the result (the frame kept
-/// where `mask` says) and what the work folder keeps of it (the whole
-/// painting), or `None` when the observer stopped it.
+/// where `mask` says), what the work folder keeps of it (the whole
+/// painting) and whether the observer asked to stop at its last iteration
+/// (the frame is whole: kept, and the run stops after it), or `None` when
+/// the observer stopped it sooner.
 #[allow(clippy::too_many_arguments)]
 fn paint(
     stylizer: &Stylizer,
@@ -747,11 +758,12 @@ fn paint(
     info: &FrameInfo,
     mask: Option<&crate::PaintMask>,
     observer: &mut dyn VideoObserver,
-) -> Result<Option<(FrameResult, Stored)>> {
+) -> Result<Option<(FrameResult, Stored, ControlFlow<()>)>> {
     observer.frame_started(info);
     let mut adapter = FrameObserver {
         index: info.index,
         inner: observer,
+        asked: ControlFlow::Continue(()),
     };
     let out = match stylizer.stylize_with_terms(frame, styles, frame_config, terms, &mut adapter) {
         Ok(out) if !out.stopped => out,
@@ -776,21 +788,42 @@ fn paint(
         iterations: out.iterations,
         final_costs: costs,
     };
-    Ok(Some((result, stored)))
+    Ok(Some((result, stored, adapter.asked)))
 }
 
 /// Hands one frame's iterations to the video observer.
 struct FrameObserver<'a> {
     index: usize,
     inner: &'a mut dyn VideoObserver,
+    /// `Break` once the video observer asked to stop.
+    asked: ControlFlow<()>,
 }
 
 impl Observer for FrameObserver<'_> {
     fn started(&mut self, _info: &RunInfo) {}
     fn iteration(&mut self, it: &Iteration<'_>) -> ControlFlow<()> {
-        self.inner.iteration(self.index, it)
+        let flow = self.inner.iteration(self.index, it);
+        if flow.is_break() {
+            self.asked = flow;
+        }
+        flow
     }
     fn stop_signal(&self) -> Option<crate::StopSignal> {
         self.inner.stop_signal()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loop_left_open;
+
+    /// A consistency the flow did not measure is not said as 0%.
+    #[test]
+    fn a_loop_left_open_says_only_a_measured_consistency() {
+        let unmeasured = loop_left_open(None);
+        assert!(!unmeasured.contains('%'), "{unmeasured}");
+        assert!(unmeasured.contains("the loop is left open"), "{unmeasured}");
+        let measured = loop_left_open(Some(0.12));
+        assert!(measured.contains("(12% consistent)"), "{measured}");
     }
 }

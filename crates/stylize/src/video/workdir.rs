@@ -137,11 +137,15 @@ impl WorkDir {
     ///
     /// The key is the caller's because only the caller knows its inputs: a
     /// constant would continue frames painted from another clip or with
-    /// other settings. `stylize video` uses `format!("{config:?}")` (the
-    /// [`VideoConfig`](crate::video::VideoConfig), a mask by its digest),
-    /// each input file's path, size and modification time (every frame
-    /// file's, for a folder), the weights file's, the frame selection and
-    /// [`Stylizer::device_description`](crate::Stylizer::device_description).
+    /// other settings. Key on [`VideoConfig::work_key`](crate::video::VideoConfig::work_key)
+    /// (the settings that decide the frames; not `format!("{config:?}")`,
+    /// whose memory limit moves from run to run and would start every
+    /// rerun over, and whose start image would be megabytes of manifest),
+    /// then what decides them besides: each input file's path, size and
+    /// modification time (every frame file's, for a folder), the weights
+    /// file's, the frame selection, [`Stylizer::device_description`](crate::Stylizer::device_description)
+    /// and [`Stylizer::threads`](crate::Stylizer::threads), as `stylize
+    /// video` does.
     ///
     /// # Errors
     /// [`Error::Io`] naming the folder or file; [`Error::Parameter`]
@@ -178,16 +182,28 @@ impl WorkDir {
                 ),
             ));
         }
+        // Made here, it is removed again if it cannot be opened (a full
+        // disk): a folder holding only a lock file is no work to continue.
+        let created = !dir.exists();
         // The lock first, then what the folder holds: while another run
         // holds it, its temporary files would read as strangers'.
-        let (lock, made) = take_lock(dir, &mut before_lock)?;
-        if let Err(e) = check_contents(dir) {
-            // Not a work folder: no lock file of this run's is left in it.
+        let (lock, made) = take_lock(dir, &mut before_lock).inspect_err(|_| {
+            if created {
+                let _ = std::fs::remove_dir(dir);
+            }
+        })?;
+        // No lock file of this run's is left behind by a failure from here
+        // (in a folder that is not a work folder, or one this run made).
+        let give_up = |e: Error| {
             if made {
                 let _ = std::fs::remove_file(dir.join(LOCK));
             }
-            return Err(e);
-        }
+            if created {
+                let _ = std::fs::remove_dir(dir);
+            }
+            e
+        };
+        check_contents(dir).map_err(give_up)?;
         // Under the lock no other run writes here: an unlocked temporary
         // is a killed run's.
         sweep_output_temporaries(dir);
@@ -199,8 +215,9 @@ impl WorkDir {
             .is_some_and(|v| v == want);
         let mut restarted = false;
         if !same {
-            restarted = clear_frames(dir)?;
-            write_atomic(&manifest, want.to_string().as_bytes())?;
+            restarted = clear_frames(dir).map_err(give_up)?;
+            write_atomic(&manifest, want.to_string().as_bytes())
+                .map_err(|e| give_up(writing("the work folder's manifest", e)))?;
         }
         let mut finished = 0;
         while dir.join(frame_name("frame", finished + 1, "png")).is_file()
@@ -639,6 +656,19 @@ fn check_contents(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `e`, from writing `what`, saying so: the system's words alone (`No
+/// space left on device`) do not say what was being written. Its kind is
+/// kept (a full disk is told by it).
+fn writing(what: &str, e: Error) -> Error {
+    match e {
+        Error::Io { path, error } => Error::io(
+            path,
+            std::io::Error::new(error.kind(), format!("cannot write {what}: {error}")),
+        ),
+        e => e,
+    }
+}
+
 /// The refusal of a folder at the work folder's place that holds `what`.
 fn not_a_work_folder(dir: &Path, what: &str) -> Error {
     Error::parameter(
@@ -681,6 +711,64 @@ mod tests {
             fresh: true,
             source: Some(source_digest(source)),
         }
+    }
+
+    /// A disk with no room for the manifest (a 64 KiB tmpfs, filled;
+    /// mounting needs root: skipped, and saying so, elsewhere): the error
+    /// says what was being written, and the folder this open made is
+    /// removed, not left holding only its lock file.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_work_folder_whose_manifest_cannot_be_written_is_not_left_behind() {
+        let sh = |cmd: &[&str]| {
+            std::process::Command::new(cmd[0])
+                .args(&cmd[1..])
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        struct Unmount<'a>(&'a str);
+        impl Drop for Unmount<'_> {
+            fn drop(&mut self) {
+                let _ = std::process::Command::new("umount").arg(self.0).status();
+            }
+        }
+        let d = tempfile::tempdir().unwrap();
+        let mount = d.path().to_str().unwrap();
+        if !sh(&["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mount]) {
+            eprintln!(
+                "SKIPPED a_work_folder_whose_manifest_cannot_be_written_is_not_left_behind: \
+                 cannot mount a tmpfs here (needs root)"
+            );
+            return;
+        }
+        let _unmount = Unmount(mount);
+        // Every block taken (folders and empty files need none).
+        let mut filler = std::fs::File::create(d.path().join("filler")).unwrap();
+        while std::io::Write::write_all(&mut filler, &[0u8; 4096]).is_ok() {}
+        drop(filler);
+        let dir = d.path().join("v.gif.stylize-work");
+        let err = WorkDir::open(&dir, &"settings ".repeat(1000)).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, Error::Io { .. }), "{text}");
+        assert!(
+            text.contains("manifest.json: cannot write the work folder's manifest: No space"),
+            "{text}"
+        );
+        let Error::Io { error, .. } = &err else {
+            unreachable!()
+        };
+        assert_eq!(error.kind(), std::io::ErrorKind::StorageFull, "{text}");
+        assert!(
+            !dir.exists(),
+            "{:?}",
+            std::fs::read_dir(&dir).map(|r| r.count())
+        );
+        // A folder that was there already stays (without a lock file of
+        // this open's).
+        std::fs::create_dir(&dir).unwrap();
+        assert!(WorkDir::open(&dir, "settings").is_err());
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
     }
 
     #[test]

@@ -83,14 +83,19 @@ impl VggWeights {
     /// Checks that the weights fit their architecture: one convolution per
     /// position, each `[out, in, 3, 3]` as the network has it there, with
     /// as many kernel values as its shape says and one bias per output
-    /// channel. [`load_vgg_weights`] gives only weights that pass; a
-    /// program that builds or edits them in memory can check them here,
-    /// and a [`crate::Stylizer`] given weights that fail gives this error
-    /// from each run rather than panicking.
+    /// channel, every value finite; and that [`Self::preprocess`] can be
+    /// used (a finite mean, a finite standard deviation above 0).
+    /// [`load_vgg_weights`] gives only weights that pass; a program that
+    /// builds or edits them in memory can check them here, and a
+    /// [`crate::Stylizer`] given weights that fail gives this error from
+    /// each run rather than panicking or painting with them.
     ///
     /// # Errors
-    /// [`Error::WeightsFormat`] for a wrong number of convolutions,
-    /// [`Error::WeightsShape`] naming the first tensor that does not fit.
+    /// [`Error::WeightsFormat`] for a wrong number of convolutions or a
+    /// value that is not finite (naming the tensor),
+    /// [`Error::WeightsShape`] naming the first tensor that does not fit,
+    /// [`Error::Parameter`] (`preprocess`) for a preprocessing that cannot
+    /// be used.
     pub fn check(&self) -> Result<()> {
         match self.unfit() {
             Some(unfit) => Err(unfit.error()),
@@ -138,6 +143,18 @@ impl VggWeights {
                 return shape(format!("{} (bias)", c.name), vec![cout], vec![c.bias.len()]);
             }
         }
+        // As loading refuses them (`check_finite`): weights edited in
+        // memory would otherwise paint with a NaN silently.
+        for c in &self.convs {
+            let bias = format!("{} (bias)", c.name);
+            let found = not_finite(&c.name, &c.kernel).or_else(|| not_finite(&bias, &c.bias));
+            if let Some(why) = found {
+                return unfit(UnfitReason::NotFinite(why));
+            }
+        }
+        if let Some(why) = self.preprocess.unusable() {
+            return unfit(UnfitReason::Preprocess(why));
+        }
         None
     }
 }
@@ -160,6 +177,10 @@ enum UnfitReason {
         expected: Vec<usize>,
         found: Vec<usize>,
     },
+    /// A kernel or bias holds a NaN or an infinity: why, naming it.
+    NotFinite(String),
+    /// The preprocessing cannot be used: why.
+    Preprocess(String),
 }
 
 impl Unfit {
@@ -180,6 +201,8 @@ impl Unfit {
                 expected: expected.clone(),
                 found: found.clone(),
             },
+            UnfitReason::NotFinite(why) => Error::weights_format(&self.path, why.clone()),
+            UnfitReason::Preprocess(why) => Error::parameter("preprocess", why.clone()),
         }
     }
 }
@@ -197,9 +220,17 @@ pub enum KernelLayout {
 /// expects; `preprocess` overrides the detected preprocessing.
 ///
 /// # Errors
-/// [`Error::Io`], [`Error::WeightsFormat`] (unknown layout, truncated),
+/// [`Error::Parameter`] (`preprocess`) for a `preprocess` that cannot be
+/// used (a mean or standard deviation that is not finite, a standard
+/// deviation of 0 or below), [`Error::Io`], [`Error::WeightsFormat`]
+/// (unknown layout, truncated, a value that is not finite),
 /// [`Error::WeightsMissing`] and [`Error::WeightsShape`] naming the tensor.
 pub fn load_vgg_weights(path: &Path, preprocess: Option<Preprocess>) -> Result<VggWeights> {
+    // Before the file is read: the run would diverge at its first step,
+    // with advice about cost weights that cannot help.
+    if let Some(why) = preprocess.and_then(|p| p.unusable()) {
+        return Err(Error::parameter("preprocess", why));
+    }
     let format = detect_format(path)?;
     let (tensors, layout, metadata) = match format {
         Format::Pth => (pth::read_pth(path)?, KernelLayout::Oihw, Vec::new()),
@@ -628,16 +659,20 @@ fn place<'c, 'a>(
 /// (ReLU's `max(0, x)` drops a NaN) or make the first step diverge with
 /// advice about the learning rate, so it is refused here, by tensor.
 fn check_finite(path: &Path, t: &RawTensor) -> Result<()> {
-    match t.data.iter().position(|v| !v.is_finite()) {
+    match not_finite(&t.name, &t.data) {
         None => Ok(()),
-        Some(i) => Err(Error::weights_format(
-            path,
-            format!(
-                "tensor `{}` holds a value that is not finite ({} at element {i})",
-                t.name, t.data[i]
-            ),
-        )),
+        Some(why) => Err(Error::weights_format(path, why)),
     }
+}
+
+/// Why the tensor `name` holding `data` is refused, when a value in it is
+/// not finite ([`check_finite`], [`VggWeights::check`]).
+fn not_finite(name: &str, data: &[f32]) -> Option<String> {
+    let i = data.iter().position(|v| !v.is_finite())?;
+    Some(format!(
+        "tensor `{name}` holds a value that is not finite ({} at element {i})",
+        data[i]
+    ))
 }
 
 fn check_len(path: &Path, t: &RawTensor) -> Result<()> {

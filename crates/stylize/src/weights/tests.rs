@@ -391,3 +391,83 @@ fn a_weights_file_cut_short_is_said_to_be() {
         assert!(e.contains(says) && e.contains("bytes"), "{e}");
     }
 }
+
+/// VGG16 weights built in memory from the torchvision names.
+fn built(preprocess: Preprocess) -> VggWeights {
+    let (arch, convs) =
+        vgg_from_tensors(p(), &torch_names(Architecture::Vgg16), KernelLayout::Oihw).unwrap();
+    VggWeights {
+        arch,
+        preprocess,
+        preprocess_reason: "set by the test".into(),
+        convs,
+        path: PathBuf::new(),
+        format: Format::Pth,
+    }
+}
+
+/// A NaN or an infinity put into weights after loading is refused by
+/// `check` (and so by every run), naming the tensor, as loading refuses
+/// it: the run would otherwise paint with it silently.
+#[test]
+fn check_refuses_a_value_that_is_not_finite_by_tensor() {
+    assert!(built(Preprocess::TORCH).check().is_ok());
+    let mut w = built(Preprocess::TORCH);
+    w.convs[3].kernel[0] = f32::NAN;
+    let err = w.check().unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::WeightsFormat { .. }), "{msg}");
+    assert!(
+        msg.contains(&format!(
+            "`{}` holds a value that is not finite",
+            w.convs[3].name
+        )) && msg.contains("NaN at element 0"),
+        "{msg}"
+    );
+    let mut w = built(Preprocess::TORCH);
+    w.convs[5].bias[2] = f32::NEG_INFINITY;
+    let msg = w.check().unwrap_err().to_string();
+    assert!(
+        msg.contains(&format!("`{} (bias)`", w.convs[5].name)) && msg.contains("element 2"),
+        "{msg}"
+    );
+}
+
+/// A preprocessing whose standard deviation is 0 (or a mean or standard
+/// deviation that is not finite) makes every input pixel infinite: refused
+/// naming `preprocess` where it is given, not a divergence at the first
+/// step advising smaller cost weights.
+#[test]
+fn an_unusable_preprocessing_is_refused_where_it_is_given() {
+    let bad = [
+        Preprocess::Torch {
+            mean: [0.5; 3],
+            std: [0.0; 3],
+        },
+        Preprocess::Torch {
+            mean: [0.5; 3],
+            std: [0.2, f32::NAN, 0.2],
+        },
+        Preprocess::Torch {
+            mean: [f32::INFINITY, 0.5, 0.5],
+            std: [0.2; 3],
+        },
+        Preprocess::Caffe {
+            mean_bgr: [f32::NAN, 0.0, 0.0],
+        },
+    ];
+    let is_preprocess =
+        |e: &Error| matches!(e, Error::Parameter { name, .. } if name == "preprocess");
+    for preprocess in bad {
+        let err = built(preprocess).check().unwrap_err();
+        assert!(is_preprocess(&err), "{preprocess:?}: {err}");
+        // Refused before the file is read: it need not exist.
+        let err = load_vgg_weights(Path::new("/nonexistent/w.pth"), Some(preprocess)).unwrap_err();
+        assert!(is_preprocess(&err), "{preprocess:?}: {err}");
+    }
+    let err = built(bad[0]).check().unwrap_err().to_string();
+    assert!(err.contains("std [0.0, 0.0, 0.0]"), "{err}");
+    for good in [Preprocess::TORCH, Preprocess::HED, Preprocess::KERAS_CAFFE] {
+        assert!(built(good).check().is_ok());
+    }
+}
