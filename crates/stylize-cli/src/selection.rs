@@ -200,7 +200,16 @@ impl Iterator for Frames<'_> {
             if self.selection.past_end(self.index) {
                 return None;
             }
-            let frame = match self.source.next_frame() {
+            // A frame not painted is passed over, not decoded where the
+            // source need not (a folder's file; before: read, and a damaged
+            // one stopped `--frames` that left it out). (An empty stand-in.)
+            let read = if self.selection.keeps(self.index) {
+                self.source.next_frame()
+            } else {
+                let skipped = self.source.skip_frame();
+                skipped.map(|there| there.then(|| stylize_frames::Frame::new(0, 0)))
+            };
+            let frame = match read {
                 Ok(Some(f)) => f,
                 Ok(None) => {
                     let last = self.selection.last.filter(|&l| self.index < l);

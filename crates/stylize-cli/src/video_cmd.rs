@@ -290,6 +290,7 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     drop(create_sink(&cli.output, &sink_options).map_err(in_cli_words)?);
     let source_options = SourceOptions {
         ffmpeg: ffmpeg_from_env(),
+        frames: cli.frames.unwrap_or((1, None)),
         ..SourceOptions::default()
     };
     let source = open_source(&cli.input, &source_options)?;

@@ -3541,3 +3541,53 @@ fn a_folders_errors_name_the_flag() {
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("error: invalid --content: "), "{err}");
 }
+
+/// A folder's frames outside `--frames` are not read: a damaged frame, or
+/// one of another size, left out of the selection stops nothing (before:
+/// `--frames 4..` failed on frame 2, and a first frame of another size
+/// was blamed on frame 2).
+#[test]
+fn a_folders_frames_outside_the_selection_are_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = panning_clip(dir.path(), 5);
+    let run = |range: &str, out: &str| {
+        let o = Command::new(env!("CARGO_BIN_EXE_stylize"))
+            .env("STYLIZE_FAST_MODELS", models())
+            .args([
+                "video",
+                "--method",
+                "fast",
+                "--builtin",
+                "3",
+                "--threads",
+                "1",
+            ])
+            .args(["-i", s(&frames), "--frames", range])
+            .args(["-o", s(&dir.path().join(out))])
+            .output()
+            .unwrap();
+        (o.status.code(), stderr(&o))
+    };
+    // Frame 2 cut short.
+    let second = frames.join("f001.png");
+    let bytes = std::fs::read(&second).unwrap();
+    std::fs::write(&second, &bytes[..bytes.len() / 2]).unwrap();
+    let (code, err) = run("3..", "after.gif");
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err) = run("1..", "with.gif");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("frame 2"), "{err}");
+    // Frame 1 of another size.
+    std::fs::write(&second, &bytes).unwrap();
+    image::RgbImage::new(40, 30)
+        .save(frames.join("f000.png"))
+        .unwrap();
+    let (code, err) = run("2..4", "sized.gif");
+    assert_eq!(code, Some(0), "{err}");
+    let frames_out = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(
+        std::fs::File::open(dir.path().join("sized.gif")).unwrap(),
+    ))
+    .unwrap();
+    let count = image::AnimationDecoder::into_frames(frames_out).count();
+    assert_eq!(count, 3);
+}

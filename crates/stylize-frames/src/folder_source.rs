@@ -36,8 +36,9 @@ pub(crate) struct FolderSource {
 }
 
 impl FolderSource {
-    /// Lists `folder` and reads every frame's header: all must decode and
-    /// have the first one's size.
+    /// Lists `folder` and reads the header of every frame the caller reads
+    /// ([`SourceOptions::frames`]): all must decode and have the first
+    /// one's size.
     pub(crate) fn open(folder: &Path, options: &SourceOptions) -> Result<Self> {
         let files = frame_files(folder)?;
         let phone = phone_photos(folder);
@@ -58,8 +59,15 @@ impl FolderSource {
                 path: folder.to_path_buf(),
             });
         };
+        // Those read (before: every file, and `--frames 6..` failed on a
+        // damaged frame 5). A selection past the end checks the first.
+        let (from, to) = options.frames;
+        let from = from.max(1).min(files.len()) - 1;
+        let to = to.map_or(files.len(), |t| t.clamp(from + 1, files.len()));
+        let read = &files[from..to];
+        let first = read.first().unwrap_or(first);
         let (width, height) = dimensions(first)?;
-        for file in &files[1..] {
+        for file in read.iter().skip(1) {
             let (w, h) = dimensions(file)?;
             if (w, h) != (width, height) {
                 return Err(FramesError::SizeMismatch {
@@ -91,6 +99,12 @@ impl FolderSource {
 impl FrameSource for FolderSource {
     fn info(&self) -> &VideoInfo {
         &self.info
+    }
+
+    fn skip_frame(&mut self) -> Result<bool> {
+        let there = self.next < self.files.len();
+        self.next += usize::from(there);
+        Ok(there)
     }
 
     fn next_frame(&mut self) -> Result<Option<Frame>> {

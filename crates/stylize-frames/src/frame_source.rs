@@ -32,6 +32,17 @@ pub trait FrameSource {
     /// ffmpeg stops with an error.
     fn next_frame(&mut self) -> Result<Option<Frame>>;
 
+    /// Passes over the next frame, which the caller does not want: whether
+    /// there was one. A stream decodes it to get past it (the default); a
+    /// folder of frames does not read the file at all, so a damaged frame
+    /// outside the frames painted does not stop the run.
+    ///
+    /// # Errors
+    /// As [`Self::next_frame`].
+    fn skip_frame(&mut self) -> Result<bool> {
+        Ok(self.next_frame()?.is_some())
+    }
+
     /// The number of frames, for progress: [`VideoInfo::frames`] when
     /// known, else an estimate where the source has one (ffmpeg inputs:
     /// duration times frame rate), else `None`.
@@ -69,6 +80,10 @@ impl<S: FrameSource + ?Sized> FrameSource for Box<S> {
 
     fn next_frame(&mut self) -> Result<Option<Frame>> {
         (**self).next_frame()
+    }
+
+    fn skip_frame(&mut self) -> Result<bool> {
+        (**self).skip_frame()
     }
 
     fn total_frames(&self) -> Option<u64> {
@@ -142,6 +157,12 @@ pub struct SourceOptions {
     /// a rate that changes, another stream left out, a frame's colour
     /// profile that cannot be used). Default `None`: the log only.
     pub on_warning: Option<WarningHook>,
+    /// The frames the caller reads, 1-based, the last included (`None`: to
+    /// the end); it passes over the others with
+    /// [`FrameSource::skip_frame`]. A folder of frames reads only their
+    /// headers, and takes its size from the first of them: a damaged or
+    /// odd-sized frame outside them is no error. Default `(1, None)`.
+    pub frames: (usize, Option<usize>),
 }
 
 /// The default [`SourceOptions::max_frame_pixels`]: 8192x8192, twice the
@@ -156,6 +177,7 @@ impl Default for SourceOptions {
             max_frame_pixels: MAX_FRAME_PIXELS,
             tell_streams: true,
             on_warning: None,
+            frames: (1, None),
         }
     }
 }
