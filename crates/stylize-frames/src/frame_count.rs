@@ -95,7 +95,12 @@ fn gif_walk<R: Read + Seek>(r: &mut R, delays: &mut Vec<f64>) -> Option<()> {
                 }
                 byte(r)?; // LZW minimum code size
                 skip_sub_blocks(r)?;
-                delays.push(f64::from(delay_cs) * 10.0);
+                // A delay of 0 or 1 hundredth (unset, or "as fast as it
+                // can") is shown for a tenth by browsers and read so by
+                // ffmpeg: read the same (before: at 25 or 100 fps, and a
+                // clip made of it played 2.5 or 10 times too fast).
+                let shown = if delay_cs <= 1 { 10 } else { delay_cs };
+                delays.push(f64::from(shown) * 10.0);
                 delay_cs = 0;
             }
             0x3B => return Some(()),
@@ -277,6 +282,16 @@ mod tests {
     /// A file cut short keeps its whole frames' own delays (before: none,
     /// and every frame was shown for the first one's time), and only the
     /// whole frames'.
+    #[test]
+    fn delays_of_0_or_1_hundredth_are_read_as_browsers_show_them() {
+        for ms in [0, 10] {
+            let bytes = gif(&[ms, ms, ms, 50]);
+            let got = gif_delays(&mut Cursor::new(&bytes)).unwrap();
+            assert_eq!(got, [100.0, 100.0, 100.0, 50.0], "{ms} ms");
+        }
+        assert_eq!(typical_delay(&[100.0, 100.0, 100.0]), Some((100.0, false)));
+    }
+
     #[test]
     fn a_file_cut_short_keeps_its_whole_frames_delays() {
         let full = gif(&[1000, 40, 40, 40, 40, 40]);
