@@ -845,18 +845,28 @@ pub fn run(cli: &VideoArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
 /// run (a resumed run) give only their stored final cost (`"resumed":
 /// true`).
 fn warm_start(costs: &[FrameCosts]) -> serde_json::Value {
-    let mut target = None;
-    let mut first_iterations = None;
+    // Each frame is measured against its own shot's first frame; every
+    // shot is listed, and the clip's first frame's figures are the first
+    // shot's (before: the last shot's, and a frame's comparison unsaid).
+    let mut shot: Option<(usize, Option<f64>)> = None;
+    let mut shots = Vec::new();
     let mut frames = Vec::new();
     for f in costs {
         let c = match &f.costs {
             Costs::Stored(cost) if f.fresh => {
-                (target, first_iterations) = (Some(*cost), None);
+                shot = Some((f.index + 1, Some(*cost)));
+                shots.push(json!({
+                    "frame": f.index + 1,
+                    "resumed": true,
+                    "iterations": null,
+                    "final_cost": cost,
+                }));
                 continue;
             }
             Costs::Stored(cost) => {
                 frames.push(json!({
                     "frame": f.index + 1,
+                    "shot_starts_at": shot.map(|(n, _)| n),
                     "resumed": true,
                     "iterations": null,
                     "reaches_first_frame_cost_at": null,
@@ -876,12 +886,20 @@ fn warm_start(costs: &[FrameCosts]) -> serde_json::Value {
         let after: Vec<f64> = steps.iter().chain(last.iter()).copied().collect();
         let last = after.last().copied();
         if f.fresh {
-            (target, first_iterations) = (last, Some(steps.len()));
+            shot = Some((f.index + 1, last));
+            shots.push(json!({
+                "frame": f.index + 1,
+                "resumed": false,
+                "iterations": steps.len(),
+                "final_cost": last,
+            }));
             continue;
         }
+        let target = shot.and_then(|(_, t)| t);
         let reached = target.and_then(|t| after.iter().position(|v| *v <= t));
         frames.push(json!({
             "frame": f.index + 1,
+            "shot_starts_at": shot.map(|(n, _)| n),
             "resumed": false,
             "iterations": steps.len(),
             "reaches_first_frame_cost_at": reached,
@@ -889,9 +907,11 @@ fn warm_start(costs: &[FrameCosts]) -> serde_json::Value {
             "final_cost": last,
         }));
     }
+    let first = shots.first();
     json!({
-        "first_frame_iterations": first_iterations,
-        "first_frame_final_cost": target,
+        "first_frame_iterations": first.map(|s| s["iterations"].clone()),
+        "first_frame_final_cost": first.map(|s| s["final_cost"].clone()),
+        "shots": shots,
         "frames": frames,
     })
 }
@@ -1489,5 +1509,43 @@ mod tests {
         assert_eq!(at, [json!(3), json!(0), json!(null), json!(1)]);
         assert_eq!(report["frames"][0]["final_cost"], 4.9);
         assert_eq!(report["frames"][0]["start_cost"], 7.0);
+    }
+
+    /// Each frame is compared with its own shot's first frame, every shot
+    /// is listed, and the clip's first frame is the first shot's (before:
+    /// the last shot's, with the earlier frames measured against another).
+    #[test]
+    fn warm_start_compares_each_frame_with_its_own_shot() {
+        let steps = |v: &[f64]| Costs::Steps {
+            steps: v[..v.len() - 1].to_vec(),
+            last: v.last().copied(),
+        };
+        let frame = |index, fresh, costs| FrameCosts {
+            index,
+            fresh,
+            costs,
+        };
+        let costs = [
+            frame(0, true, steps(&[90.0, 50.0, 30.0])),
+            frame(1, false, steps(&[40.0, 29.0])),
+            frame(2, true, steps(&[900.0, 500.0, 400.0])),
+            frame(3, false, steps(&[450.0, 420.0])),
+        ];
+        let r = warm_start(&costs);
+        assert_eq!(r["first_frame_final_cost"], 30.0);
+        assert_eq!(r["first_frame_iterations"], 2);
+        let shots = r["shots"].as_array().unwrap();
+        assert_eq!(
+            (shots[0]["frame"].clone(), shots[1]["frame"].clone()),
+            (1.into(), 3.into())
+        );
+        let frames = r["frames"].as_array().unwrap();
+        assert_eq!(frames[0]["shot_starts_at"], 1);
+        assert_eq!(frames[0]["reaches_first_frame_cost_at"], 1);
+        assert_eq!(frames[1]["shot_starts_at"], 3);
+        assert_eq!(
+            frames[1]["reaches_first_frame_cost_at"],
+            serde_json::Value::Null
+        );
     }
 }
