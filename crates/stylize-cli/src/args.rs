@@ -145,7 +145,7 @@ fn with_negative_values(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString
     let mut out: Vec<std::ffi::OsString> = Vec::with_capacity(args.len());
     let mut args = args.into_iter().peekable();
     while let Some(arg) = args.next() {
-        let joins = matches!(arg.to_str(), Some("--builtin" | "--frames"))
+        let joins = matches!(arg.to_str(), Some("--builtin" | "--frames" | "--scales"))
             && args.peek().and_then(|v| v.to_str()).is_some_and(|v| {
                 let mut chars = v.chars();
                 chars.next() == Some('-') && chars.next().is_some_and(|c| c.is_ascii_digit())
@@ -1295,6 +1295,13 @@ mod tests {
     fn a_negative_number_inside_a_text_is_the_flags_value() {
         let err = parse_error("stylize video -i a.mp4 -o b.gif -s p.jpg --frames -1..2");
         assert!(err.contains("invalid value '-1..2' for '--frames"), "{err}");
+        let args = with_negative_values(
+            "stylize -c a.jpg -s p.jpg -o b.png --scales -2a"
+                .split(' ')
+                .map(Into::into)
+                .collect(),
+        );
+        assert!(args.iter().any(|a| a == "--scales=-2a"), "{args:?}");
         for line in [
             "stylize fast -c a.jpg -o b.png --builtin -1:0.5",
             "stylize video -i a.mp4 -o b.gif --method fast --builtin -1:0.5,2",

@@ -400,12 +400,19 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
     let moved = if target == cli.output {
         Vec::new()
     } else {
-        let taken = [
-            Some(target.as_path()),
-            cli.plot.as_deref(),
-            cli.loss_log.as_deref(),
-        ];
-        observer.beside_earlier(|p| stopped_beside(p, &taken))
+        // Each name chosen is taken for the next (long names cut alike
+        // gave the log and the plot one name, the plot written over it).
+        let mut taken: Vec<PathBuf> = [Some(&target), cli.plot.as_ref(), cli.loss_log.as_ref()]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        observer.beside_earlier(|p| {
+            let sides: Vec<Option<&Path>> = taken.iter().map(|t| Some(t.as_path())).collect();
+            let at = stopped_beside(p, &sides);
+            taken.push(at.clone());
+            at
+        })
     };
     // (A JPEG's lost transparency was said before the run.)
     result.image = crate::progress::flattened_for(&target, result.image);

@@ -179,8 +179,15 @@ impl CliObserver {
     /// painting: the loss log and the plot whose files hold something
     /// (that run's) go beside them too, where `beside` says, and are not
     /// written over; the places they go, for the message.
-    pub fn beside_earlier(&mut self, beside: impl Fn(&Path) -> PathBuf) -> Vec<PathBuf> {
-        let earlier = |p: &Path| p.metadata().is_ok_and(|m| m.is_file());
+    pub fn beside_earlier(&mut self, mut beside: impl FnMut(&Path) -> PathBuf) -> Vec<PathBuf> {
+        // A file written through a rename (not a device, a pipe or a
+        // descriptor's file: `--loss-log /dev/stdout > costs.csv` was said
+        // to go to `/dev/stdout-stopped`).
+        let earlier = |p: &Path| {
+            matches!(stylize::OutputFile::target_of(p), Ok(Some(_)))
+                && !stylize::OutputFile::is_own_standard_stream(p)
+                && p.metadata().is_ok_and(|m| m.is_file())
+        };
         let mut moved = Vec::new();
         if let Some(LossLog::File {
             path, beside: to, ..

@@ -1121,8 +1121,17 @@ fn in_cli_words(e: stylize_frames::FramesError) -> Box<dyn std::error::Error + S
     }
 }
 
-/// The longest a GIF shows a frame: 65535 hundredths of a second.
-const GIF_LONGEST_FRAME: Duration = Duration::from_millis(655_350);
+/// The animation an output's extension makes, and the longest it shows a
+/// frame: a GIF 65535 hundredths of a second, an APNG 65535 tenths (the
+/// delay a 16-bit fraction), a WebP 2^24 - 1 ms.
+fn longest_frame(ext: &str) -> Option<(&'static str, Duration)> {
+    match ext {
+        "gif" => Some(("a GIF", Duration::from_millis(655_350))),
+        "apng" | "png" => Some(("an APNG", Duration::from_millis(6_553_500))),
+        "webp" => Some(("a WebP", Duration::from_millis(16_777_215))),
+        _ => None,
+    }
+}
 
 /// The display times of the painted frames, where the input is an
 /// animation whose frames are shown for really different times (`times`,
@@ -1137,9 +1146,13 @@ fn frame_times(
 ) -> Option<Vec<Duration>> {
     let times = times?;
     // Of the frames painted (before: of the whole input, and `--frames
-    // 6..8` of frames all shown for 100 ms was warned of 100 to 500 ms).
-    let (lo, hi) = selection
-        .times(times)
+    // 6..8` of frames all shown for 100 ms was warned of 100 to 500 ms);
+    // none (a range past the end, said next) says nothing.
+    let selected = selection.times(times);
+    if selected.is_empty() {
+        return None;
+    }
+    let (lo, hi) = selected
         .iter()
         .fold((Duration::MAX, Duration::ZERO), |(lo, hi), &t| {
             (lo.min(t), hi.max(t))
@@ -1155,19 +1168,33 @@ fn frame_times(
     let with_fps = out_fps != in_fps;
     if takes && !with_fps {
         log::info!("{output}: each frame keeps its time in {input} ({range})");
-        // A GIF holds a frame's time in hundredths of a second, in 16 bits
-        // (before: a longer one was cut to that, unsaid).
-        let gif = cli
-            .output
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("gif"));
-        if gif && hi > GIF_LONGEST_FRAME {
-            log::warn!(
-                "{input}: a frame is shown for {:.1} s; a GIF shows a frame for at most {:.2} s, \
-                 so {output} shows it that long: an .apng or .webp output keeps its time",
-                hi.as_secs_f64(),
-                GIF_LONGEST_FRAME.as_secs_f64()
-            );
+        // Each animation holds a frame's time to a longest (before: a
+        // longer one was cut to it, unsaid; the GIF's said, and advice of
+        // formats that cut it too).
+        let ext = cli.output.extension().and_then(|e| e.to_str());
+        let ext = ext.map(str::to_ascii_lowercase);
+        if let Some((what, longest)) = ext.as_deref().and_then(longest_frame) {
+            if hi > longest {
+                let others: Vec<&str> = ["gif", "apng", "webp"]
+                    .into_iter()
+                    .filter(|e| Some(*e) != ext.as_deref() && !(*e == "apng" && what == "an APNG"))
+                    .filter(|e| longest_frame(e).is_some_and(|(_, l)| l >= hi))
+                    .collect();
+                let keep = match others.first() {
+                    Some(first) => format!(
+                        ": {} .{} output keeps its time",
+                        if *first == "apng" { "an" } else { "a" },
+                        others.join(" or .")
+                    ),
+                    None => String::new(),
+                };
+                log::warn!(
+                    "{input}: a frame is shown for {:.1} s; {what} shows a frame for at most \
+                     {} s, so {output} shows it that long{keep}",
+                    hi.as_secs_f64(),
+                    longest.as_secs_f64()
+                );
+            }
         }
         return Some(selection.times(times));
     }

@@ -1308,6 +1308,39 @@ fn fast_video_paints_with_a_built_in_style() {
         "{}",
         stderr(&o)
     );
+    assert!(
+        stderr(&o).contains("an .apng or .webp output keeps its time"),
+        "{}",
+        stderr(&o)
+    );
+    // Into an APNG it fits; a selection of no frame says no timing.
+    for (out, range, says) in [
+        ("long2.apng", None, None),
+        ("none.y4m", Some("10..12"), Some("selects none")),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_stylize"))
+            .env("STYLIZE_FAST_MODELS", models())
+            .args([
+                "video",
+                "-i",
+                s(&long),
+                "--method",
+                "fast",
+                "--builtin",
+                "3",
+            ])
+            .args(range.map(|r| ["--frames", r]).into_iter().flatten())
+            .args(["-o", s(&dir.path().join(out))])
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert!(!err.contains("shows a frame for at most"), "{err}");
+        assert!(!err.contains("different times"), "{err}");
+        match says {
+            Some(says) => assert!(err.contains(says), "{err}"),
+            None => assert!(o.status.success(), "{err}"),
+        }
+    }
     // Only the frames painted count: 1..2 are both shown for 100 ms
     // (before: warned of 100 to 300 ms).
     let o = Command::new(env!("CARGO_BIN_EXE_stylize"))

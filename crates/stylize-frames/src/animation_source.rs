@@ -113,8 +113,8 @@ pub(crate) fn open_image(
                         path,
                         format!(
                             "its frames are shown for {:.0} s, longer than the 100 s a clip's \
-                             rate allows: read at a frame every 100 s (a GIF output keeps each \
-                             frame's own time)",
+                             rate allows: read at a frame every 100 s (an animation output keeps each \
+                             frame's own time, to its format's longest)",
                             ms / 1000.0
                         ),
                     );
