@@ -264,7 +264,17 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             Error::parameter("dump", "--dump records a single-scale run; drop --scales").into(),
         );
     }
-    if let Some(dir) = &cli.dump {
+    // Where the dump goes, `..` after a folder not made yet taken as the
+    // making will (`new/../dd` is `dd`: before, not seen as the loss
+    // log's folder, and `new` made on the way).
+    let dump = cli.dump.as_deref().map(|d| {
+        if d.as_os_str() == "-" {
+            d.to_path_buf()
+        } else {
+            crate::output_check::resolved_beyond(d)
+        }
+    });
+    if let Some(dir) = &dump {
         let outputs = [
             ("the output", Some(cli.output.as_path())),
             ("the plot", cli.plot.as_deref()),
@@ -332,7 +342,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             .max_memory
             .map_or_else(|| "none".to_string(), stylize::memory::human)
     );
-    if let Some(dir) = &cli.dump {
+    if let Some(dir) = &dump {
         let problem = stylizer.problem(&content, styles, &config)?;
         stylize::dump::write_start(dir, &problem, &config, &weights)?;
     }
@@ -431,7 +441,7 @@ pub fn run(cli: &ImageArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
         // Not lost with the error: kept elsewhere, and said where.
         return Err(crate::rescue::rescued(&e, &result.image, &target).into());
     }
-    if let Some(dir) = &cli.dump {
+    if let Some(dir) = &dump {
         stylize::dump::write_final(dir, &result)?;
     }
     let costs = result.final_costs;

@@ -659,6 +659,42 @@ pub fn one_written_file(a: &Path, b: &Path) -> bool {
     folders && a.file_name().map(case_folded) == b.file_name().map(case_folded)
 }
 
+/// `path` as the system will find it once the folders it names are made
+/// (`create_dir_all`): the longest part of it that is there resolved
+/// (links followed), the rest taken word by word, a `..` undoing the
+/// folder before it (one not there yet is a plain folder once made). As
+/// given where even its start cannot be resolved.
+pub fn resolved_beyond(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let parts: Vec<Component> = path.components().collect();
+    let there = (0..=parts.len())
+        .rev()
+        .find(|&k| {
+            let prefix: PathBuf = parts[..k].iter().collect();
+            k == 0 || prefix.exists()
+        })
+        .unwrap_or(0);
+    let prefix: PathBuf = parts[..there].iter().collect();
+    let start = if there == 0 {
+        Path::new(".")
+    } else {
+        prefix.as_path()
+    };
+    let Ok(mut at) = std::fs::canonicalize(start) else {
+        return path.to_path_buf();
+    };
+    for part in &parts[there..] {
+        match part {
+            Component::ParentDir => {
+                at.pop();
+            }
+            Component::CurDir => {}
+            other => at.push(other.as_os_str()),
+        }
+    }
+    at
+}
+
 /// Where writing `path` puts the bytes, as one spelling (absolute, the
 /// folder's links resolved), for telling whether two names are one file:
 /// links are followed as [`stylize::OutputFile`] follows them, and the
@@ -685,6 +721,23 @@ fn folder_of(path: &Path) -> &Path {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_path_is_resolved_as_making_its_folders_will_find_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir(d.join("dd")).unwrap();
+        assert_eq!(super::resolved_beyond(&d.join("new/../dd")), d.join("dd"));
+        assert_eq!(
+            super::resolved_beyond(&d.join("dd/x/y/../z")),
+            d.join("dd/x/z")
+        );
+        assert_eq!(
+            super::resolved_beyond(&d.join("out.png/x/..")),
+            d.join("out.png")
+        );
+        assert!(!d.join("new").exists());
+    }
+
     use super::windows_name_problem;
 
     #[test]

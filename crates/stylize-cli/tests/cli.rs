@@ -1308,6 +1308,17 @@ fn user_errors_exit_nonzero_with_a_clear_message_and_no_output() {
             ],
             expect: "dumped would write final.json, which is the loss log",
         },
+        // Through a folder not made yet (before: not seen, and made).
+        Case {
+            name: "a dump through a folder not there",
+            args: vec![
+                "--dump".into(),
+                p(&d.join("out-new/../dumped")),
+                "--loss-log".into(),
+                p(&dumped.join("final.json")),
+            ],
+            expect: "dumped would write final.json, which is the loss log",
+        },
         Case {
             name: "a dump where a file is",
             args: vec!["--dump".into(), p(&text)],
