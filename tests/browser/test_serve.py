@@ -1032,6 +1032,33 @@ def test_ctrl_c_stops_the_running_job_and_the_waiting_one_never_ran(browser, pag
     expect(ran.locator("[data-testid=download-costs]")).to_have_count(1)
 
 
+def test_a_job_the_server_stops_in_its_set_up_is_not_said_to_be_kept(browser, page_for, tmp_path):
+    """Ctrl-C to a server with --output-dir while its job sets up (no step
+    done yet, a large size): the page does not say its image is kept as a
+    file, unless the server kept one (a step done after all)."""
+    kept = tmp_path / "kept"
+    srv = Server(tmp_path / "server.log", extra_args=("--output-dir", str(kept)))
+    try:
+        page = page_for(srv)
+        status, job = srv.submit({"size": 1024, "iterations": LONG_RUN})
+        assert status == 201, job
+        expect(page.locator("#live")).to_have_attribute("data-state", "running", timeout=JOB_TIMEOUT_MS)
+        srv.proc.send_signal(signal.SIGINT)
+        srv.proc.wait(timeout=60)
+    finally:
+        srv.stop()
+    expect(page.locator("#live-state")).to_have_text("stopped")
+    note = page.locator("#live-error")
+    files = [p.name for p in kept.iterdir()] if kept.exists() else []
+    shown = page.locator("#iteration").inner_text()
+    if shown.startswith("0 "):
+        # None seen done: no promise of a file, whatever the server did.
+        expect(note).to_contain_text("only if one was done after all")
+    else:
+        assert files, shown
+        expect(note).to_contain_text(f"kept in the server's output folder, as {files[0]}")
+
+
 def test_histogram_colours_come_back_after_the_fast_network(page, server):
     info = server.get_json("/api/info")
     assert info["fast"], "the server found no fast models (scripts/test fetches them; else run scripts/fetch-fast-models)"

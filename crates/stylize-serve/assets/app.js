@@ -1627,7 +1627,13 @@
     if (!state.info?.keeps_results) return `Stopped with the server${at}. This server keeps no results: ${what} went with it (one started with --output-dir keeps it there).`;
     const m = /^(.*?)(\.[^.]*)?$/.exec(job.result_name || "");
     const name = m[1] ? `${m[1]}-stopped${m[2] || (video ? ".gif" : ".png")}` : null;
-    return `Stopped with the server${at}: ${what} is kept in the server's output folder${name ? `, as ${name} (numbered where that name was taken)` : ""}.`;
+    const as = name ? `, as ${name} (numbered where that name was taken)` : "";
+    // No step (or frame) seen done: the stop may have come in the set-up,
+    // which leaves nothing to keep (before: said kept, and none was); one
+    // done after the last the page saw is kept all the same.
+    const none = video ? !(job.frames_done > 0) : !(job.iteration > 0);
+    if (none) return `Stopped with the server${at}, before a ${video ? "frame" : "step"} was done here: ${what} is kept in the server's output folder${as} only if one was done after all; otherwise nothing was painted.`;
+    return `Stopped with the server${at}: ${what} is kept in the server's output folder${as}.`;
   }
 
   // A restarted server numbers its jobs from 1 again: nothing the page
