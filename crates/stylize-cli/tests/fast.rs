@@ -3624,3 +3624,113 @@ fn a_folders_frames_outside_the_selection_are_not_read() {
     let count = image::AnimationDecoder::into_frames(frames_out).count();
     assert_eq!(count, 3);
 }
+
+/// A web-page job whose result the server's temporary folder cannot take
+/// (a full disk, a 200 KiB tmpfs here) is kept in the server's output
+/// folder, and the job's error says so (before: the painting was lost,
+/// with room in the output folder). Mounting needs root: skipped
+/// elsewhere, saying so.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_result_the_temporary_folder_cannot_take_is_kept_in_the_output_folder() {
+    use std::io::{BufRead, Read, Write};
+    let Some(weights) = common::hed_weights("a_result_the_temporary_folder_cannot_take") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    let kept = dir.path().join("kept");
+    std::fs::create_dir(&tmp).unwrap();
+    let mount = |args: &[&str]| {
+        Command::new(args[0])
+            .args(&args[1..])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !mount(&["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", s(&tmp)]) {
+        eprintln!("SKIPPED a_result_the_temporary_folder_cannot_take_is_kept: cannot mount a tmpfs here (needs root)");
+        return;
+    }
+    let mut server = Command::new(env!("CARGO_BIN_EXE_stylize"))
+        .args(["serve", "--port", "0", "--threads", "1", "-q", "--weights"])
+        .arg(&weights)
+        .args(["--output-dir", s(&kept)])
+        .env("STYLIZE_FAST_MODELS", models())
+        .env("TMPDIR", &tmp)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("stylize serve: listening on http://")
+        .and_then(|a| a.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_string();
+    let ask = |request: &[u8]| {
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream.write_all(request).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    // A 512 px painting's PNG (about 450 KB) does not fit; the photo does.
+    let boundary = "stylize-test-boundary";
+    let mut body = Vec::new();
+    let photo = std::fs::read(common::asset("chelsea.jpg")).unwrap();
+    for (name, file, bytes) in [
+        ("content", Some("chelsea.jpg"), &photo[..]),
+        ("builtin", None, &b"starry_night"[..]),
+        ("settings", None, &br#"{"method": "fast", "size": 512}"#[..]),
+    ] {
+        let filename = file.map_or(String::new(), |f| format!("; filename=\"{f}\""));
+        write!(
+            body,
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{filename}\r\n\r\n"
+        )
+        .unwrap();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    write!(body, "--{boundary}--\r\n").unwrap();
+    let mut request = format!(
+        "POST /api/jobs HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(&body);
+    let answer = ask(&request);
+    let started = std::time::Instant::now();
+    let job = loop {
+        let job = ask(format!(
+            "GET /api/jobs/1 HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes());
+        if job.contains("\"state\":\"failed\"")
+            || job.contains("\"state\":\"done\"")
+            || started.elapsed().as_secs() > 60
+        {
+            break job;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    Command::new("umount").arg(&tmp).status().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    assert!(job.contains("No space left on device"), "{job}");
+    assert!(
+        job.contains(
+            "the result is kept in the server's output folder as chelsea-starry_night.png"
+        ),
+        "{job}"
+    );
+    let png = image::open(kept.join("chelsea-starry_night.png")).unwrap();
+    assert_eq!(png.width(), 512);
+}

@@ -89,8 +89,30 @@ pub(crate) fn numbered(name: &str, n: u32) -> String {
 /// # Errors
 /// The system's, when the result cannot be read or the copy written.
 pub(crate) fn keep(result: &Path, dir: &Path, name: &str) -> std::io::Result<PathBuf> {
+    keep_from(&mut std::fs::File::open(result)?, dir, name)
+}
+
+/// As [`keep`], for a result that could not be written anywhere else: the
+/// image as a PNG.
+///
+/// # Errors
+/// As [`keep`], and the encoder's.
+pub(crate) fn keep_image(
+    image: &image::DynamicImage,
+    dir: &Path,
+    name: &str,
+) -> std::io::Result<PathBuf> {
+    let mut png = Vec::new();
+    image
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(std::io::Error::other)?;
+    keep_from(&mut png.as_slice(), dir, name)
+}
+
+/// [`keep`]'s work, reading the bytes from `from`.
+fn keep_from(from: &mut impl std::io::Read, dir: &Path, name: &str) -> std::io::Result<PathBuf> {
     let mut temp = stylize::output_tempfile(dir, ".stylize-kept-")?;
-    std::io::copy(&mut std::fs::File::open(result)?, temp.as_file_mut())?;
+    std::io::copy(from, temp.as_file_mut())?;
     temp.as_file().sync_all()?;
     for n in 1u32.. {
         let target = dir.join(numbered(name, n));

@@ -89,9 +89,12 @@ fn run(board: &Arc<Board>, nets: Networks<'_>, settings: &WorkerSettings, task: 
     let id = task.id;
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| match &task.inputs.painting {
         Painting::Image(content) if task.settings.method == MethodName::Fast => {
-            paint_fast(board, nets, &task, content)
+            paint_fast(board, nets, &task, content, settings.output_dir.as_deref())
         }
-        Painting::Image(content) => paint_image(nets, &task, content, observer),
+        Painting::Image(content) => {
+            let keep_in = settings.output_dir.as_deref();
+            paint_image(board, nets, &task, content, observer, keep_in)
+        }
         Painting::Video { file, .. } if task.settings.method == MethodName::Fast => {
             let tell = job_warnings(board, id, file);
             paint_fast_clip(board, nets, &task, file, settings, &observer, tell)
@@ -160,6 +163,53 @@ fn keep_result(board: &Board, id: u64, outcome: &Outcome, dir: &Path) {
     }
 }
 
+/// Saves a job's result (a PNG) into its folder. Where that cannot be (the
+/// temporary folder full), the result goes into the server's output
+/// folder `keep_in`, if it has one, named as a kept result is, and the
+/// message says where (before: the painting was lost, even with room
+/// there); without one, the message says what would have kept it.
+fn save_result(
+    board: &Board,
+    task: &Task,
+    image: &DynamicImage,
+    keep_in: Option<&Path>,
+    stopped: bool,
+) -> Result<PathBuf, String> {
+    let path = task.dir.join("result.png");
+    let Err(e) = stylize::save_image(image, &path) else {
+        return Ok(path);
+    };
+    let error = with_causes(&e);
+    let Some(dir) = keep_in else {
+        return Err(format!(
+            "{error} (in the server's temporary folder; a server started with --output-dir \
+             FOLDER keeps each result there, and a result this folder cannot take too)"
+        ));
+    };
+    let (photo, paintings) = board.names(task.id).unwrap_or_default();
+    let name = crate::kept_result::kept_name(&photo, &paintings, stopped, "png");
+    let kept = std::fs::create_dir_all(dir)
+        .and_then(|()| crate::kept_result::keep_image(image, dir, &name));
+    match kept {
+        Ok(kept) => {
+            let shown = kept.file_name().map_or_else(
+                || kept.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            log::info!("job {}: result kept as {}", task.id, kept.display());
+            board.set_kept(task.id, kept);
+            Err(format!(
+                "{error} (in the server's temporary folder); the result is kept in the \
+                 server's output folder as {shown}"
+            ))
+        }
+        Err(k) => Err(format!(
+            "{error} (in the server's temporary folder); nor could the server's output folder \
+             take it: {k}"
+        )),
+    }
+}
+
 fn cancelled(task: &Task) -> bool {
     task.cancel.load(Ordering::Relaxed)
 }
@@ -218,9 +268,15 @@ fn fast_painting(
 }
 
 /// A fast job: one pass of the network, at the job's size.
-fn paint_fast(board: &Board, nets: Networks<'_>, task: &Task, content: &DynamicImage) -> Outcome {
+fn paint_fast(
+    board: &Board,
+    nets: Networks<'_>,
+    task: &Task,
+    content: &DynamicImage,
+    keep_in: Option<&Path>,
+) -> Outcome {
     if task.settings.sheet {
-        return paint_sheet(board, nets, task, content);
+        return paint_sheet(board, nets, task, content, keep_in);
     }
     let start = Instant::now();
     let colors = task.settings.preserve_colors != Colors::None;
@@ -239,7 +295,6 @@ fn paint_fast(board: &Board, nets: Networks<'_>, task: &Task, content: &DynamicI
     if cancelled(task) {
         return Outcome::Cancelled(None);
     }
-    let path = task.dir.join("result.png");
     // The photo kept where the mask says, at the painting's size (the
     // photo the network saw, as `stylize fast --mask` keeps it).
     let painting = match &task.inputs.mask {
@@ -252,9 +307,10 @@ fn paint_fast(board: &Board, nets: Networks<'_>, task: &Task, content: &DynamicI
     // The photo's transparency kept, as `stylize fast` keeps it.
     let alpha = stylize::alpha_channel(content);
     let result = stylize::with_alpha_over_white(painting.to_rgb8(), alpha.as_ref());
-    if let Err(e) = stylize::save_image(&result, &path) {
-        return Outcome::Failed(with_causes(&e));
-    }
+    let path = match save_result(board, task, &result, keep_in, false) {
+        Ok(path) => path,
+        Err(message) => return Outcome::Failed(message),
+    };
     board.pass_done(task.id, 1, 1, start.elapsed().as_secs_f64());
     Outcome::Done(path)
 }
@@ -264,7 +320,13 @@ fn paint_fast(board: &Board, nets: Networks<'_>, task: &Task, content: &DynamicI
 /// network's built-in styles (numbered 0 to 25), as `stylize fast
 /// --sheet`; each tile counts as a pass, and a cancel stops it after the
 /// tile in progress, keeping nothing.
-fn paint_sheet(board: &Board, nets: Networks<'_>, task: &Task, content: &DynamicImage) -> Outcome {
+fn paint_sheet(
+    board: &Board,
+    nets: Networks<'_>,
+    task: &Task,
+    content: &DynamicImage,
+    keep_in: Option<&Path>,
+) -> Outcome {
     let start = Instant::now();
     let fast = match fast_networks(nets) {
         Ok(f) => f,
@@ -299,19 +361,20 @@ fn paint_sheet(board: &Board, nets: Networks<'_>, task: &Task, content: &Dynamic
         Ok(None) => return Outcome::Cancelled(None),
         Err(e) => return Outcome::Failed(with_causes(&e)),
     };
-    let path = task.dir.join("result.png");
     let rgb = DynamicImage::ImageRgb8(DynamicImage::ImageRgb32F(sheet).into_rgb8());
-    if let Err(e) = stylize::save_image(&rgb, &path) {
-        return Outcome::Failed(with_causes(&e));
+    match save_result(board, task, &rgb, keep_in, false) {
+        Ok(path) => Outcome::Done(path),
+        Err(message) => Outcome::Failed(message),
     }
-    Outcome::Done(path)
 }
 
 fn paint_image(
+    board: &Board,
     nets: Networks<'_>,
     task: &Task,
     content: &DynamicImage,
     mut observer: JobObserver,
+    keep_in: Option<&Path>,
 ) -> Outcome {
     let mut config = task.config.clone();
     if task.settings.init == InitName::Fast {
@@ -347,11 +410,12 @@ fn paint_image(
             Err(e) => return Outcome::Failed(with_causes(&e)),
         }
     }
-    let path = task.dir.join("result.png");
-    if let Err(e) = stylize::save_image(&stylized.image, &path) {
-        return Outcome::Failed(with_causes(&e));
-    }
-    if stylized.stopped && cancelled(task) {
+    let stopped = stylized.stopped && cancelled(task);
+    let path = match save_result(board, task, &stylized.image, keep_in, stopped) {
+        Ok(path) => path,
+        Err(message) => return Outcome::Failed(message),
+    };
+    if stopped {
         Outcome::Cancelled(Some(path))
     } else {
         Outcome::Done(path)
