@@ -2058,10 +2058,11 @@
     badge.dataset.state = job.state;
     setDisabled(cancel, job.state !== "running", $("#live-title"));
     const its = job.iterations || 0;
-    $("#iteration").textContent = `${job.iteration ?? 0} / ${its}`;
     const isVideo = job.kind === "video";
     // The fast network counts its passes: a sheet's tiles, a clip's frames.
     const fastJob = job.settings?.method === "fast";
+    // (A fast clip of a length its file does not give: the frames so far.)
+    $("#iteration").textContent = fastJob && isVideo && !job.frames ? `${job.iteration ?? 0}` : `${job.iteration ?? 0} / ${its}`;
     // An optimiser's clip counts each frame's iterations afresh.
     $("#iteration-label").textContent = !fastJob ? (isVideo ? "Iteration in frame" : "Iteration") : job.settings?.sheet ? "Tile" : isVideo ? "Frame" : "Pass";
     // (A fast clip's passes are its frames, counted above already.)

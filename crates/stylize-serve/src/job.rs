@@ -83,7 +83,12 @@ pub(crate) struct MaskView {
 #[derive(Debug)]
 pub(crate) enum Painting {
     Image(DynamicImage),
-    Video { file: PathBuf, frames: usize },
+    /// `frames`: how many are painted, where the clip's header says (at
+    /// most the server's limit); `None` where it does not, cut at the limit.
+    Video {
+        file: PathBuf,
+        frames: Option<usize>,
+    },
 }
 
 /// The decoded inputs, held until the job runs.

@@ -753,7 +753,8 @@ fn open_clip(app: &App, file: &std::path::Path, name: &str) -> ApiResult<Clip> {
     Ok((
         Painting::Video {
             file: file.to_path_buf(),
-            frames: frames.unwrap_or(max),
+            // Not known: not said as the limit's (before: "of 300 frames").
+            frames,
         },
         (info.width, info.height),
         info.fps,
@@ -896,7 +897,7 @@ async fn create_job(
         })
         .collect();
     let frames = match &decoded.inputs.painting {
-        Painting::Video { frames, .. } => Some(*frames),
+        Painting::Video { frames, .. } => Some(frames.unwrap_or(app.config.max_video_frames)),
         Painting::Image(_) => None,
     };
     // A fast job's passes: one a frame, or one a sheet's tile.
@@ -906,6 +907,12 @@ async fn create_job(
         frames.unwrap_or(1).max(1)
     } else {
         config.iterations * config.scales.sizes(config.size).len()
+    };
+    // The job's count of frames where the clip says it (its passes above
+    // counted to the server's limit otherwise).
+    let frames = match &decoded.inputs.painting {
+        Painting::Video { frames, .. } => *frames,
+        Painting::Image(_) => None,
     };
     let server_flags = settings.server_flags(
         app.stylizer.threads(),
