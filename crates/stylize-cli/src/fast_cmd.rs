@@ -178,16 +178,20 @@ pub fn run(cli: &FastArgs, quiet: bool, interrupt: &Interrupt, console: &Console
     } else {
         Some(stylize::image_size(&cli.content)?)
     };
-    if let Some(photo) = photo_size {
-        check_memory(
-            &cli.content,
-            photo,
-            (size, options.style_size),
-            &style_sizes,
-            sheet_styles,
-            limit,
-        )?;
-    }
+    // A folder's photos come later, but what the paintings take does not
+    // depend on them: a run that would not fit even for the smallest photo
+    // is refused now, before the style network runs at --style-size
+    // (before: 1.5 GB under a 300 MiB limit, then every photo refused).
+    // (The fewest pixels a photo has at --size: a strip.)
+    let least_photo = (size.max(MIN_SIDE), MIN_SIDE);
+    check_memory(
+        &cli.content,
+        photo_size.unwrap_or(least_photo),
+        (size, options.style_size),
+        &style_sizes,
+        sheet_styles,
+        limit,
+    )?;
     // A sheet wider than its format holds (WebP: 16384 px) is said now,
     // not after every tile is painted.
     if let (Some(styles), Some(photo)) = (sheet_styles, photo_size) {

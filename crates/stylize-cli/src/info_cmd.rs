@@ -99,10 +99,10 @@ fn cpu(isa: stylize_feedforward::Isa) -> Item {
     let threads = crate::setup::asked_threads(None);
     let rayon = std::env::var("RAYON_NUM_THREADS")
         .ok()
-        .filter(|n| n.trim().parse::<usize>().is_ok_and(|n| n > 0));
+        .filter(|n| n.parse::<usize>().is_ok_and(|n| n > 0));
     let by = rayon.map_or_else(
         || "--threads".to_string(),
-        |n| format!("RAYON_NUM_THREADS={}; --threads", n.trim()),
+        |n| format!("RAYON_NUM_THREADS={n}; --threads"),
     );
     let simd = stylize::SimdLevel::from(isa).effective();
     let asked = std::env::var("STYLIZE_SIMD").ok().filter(|v| !v.is_empty());

@@ -40,6 +40,18 @@ pub fn run(cli: &ServeArgs, quiet: bool, interrupt: &Interrupt, console: &Consol
             let msg = format!("{}: {why}", dir.display());
             return Err(stylize::Error::parameter("output_dir", msg).into());
         }
+        // A link to a folder not made yet is followed, as a folder run's
+        // output is: the folder is made where it points (before: "File
+        // exists").
+        let dangling = dir
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+            && !dir.exists();
+        if dangling {
+            if let Ok(Some(at)) = stylize::OutputFile::target_of(dir) {
+                std::fs::create_dir_all(&at).map_err(|e| stylize::Error::io(&at, e))?;
+            }
+        }
     }
     let show_bars = !quiet && crate::progress::bars_drawn();
     let (path, _) = resolve_weights(

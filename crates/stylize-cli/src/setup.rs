@@ -498,7 +498,8 @@ pub(crate) fn asked_threads(threads: Option<u32>) -> usize {
         || {
             std::env::var("RAYON_NUM_THREADS")
                 .ok()
-                .and_then(|n| n.trim().parse::<usize>().ok())
+                // As rayon reads it: untrimmed (" 3" is no number to it).
+                .and_then(|n| n.parse::<usize>().ok())
                 .filter(|&n| n > 0)
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
         },

@@ -931,6 +931,10 @@ fn info_says_what_is_there_and_what_is_missing() {
         cpu.contains("; 5 thread(s) by default (RAYON_NUM_THREADS=5; --threads)"),
         "{cpu}"
     );
+    // One rayon does not read (" 5": it takes no spaces) counts as unset.
+    let text = info(&[("RAYON_NUM_THREADS", Path::new(" 5"))], false);
+    let cpu = line(&text, "cpu");
+    assert!(!cpu.contains("RAYON_NUM_THREADS"), "{cpu}");
 
     // Everything there: weights by the environment, checked models, a
     // stand-in ffmpeg's version, SIMD held at AVX2 (on x86-64).
@@ -2321,6 +2325,27 @@ fn serve_refuses_an_output_folder_without_promising_it() {
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("not standard output: name a folder"), "{err}");
     assert!(!dir.path().join("-").exists());
+    // A link to a folder not made yet: made where it points (before:
+    // "File exists"). The server then runs: stopped by the test.
+    std::os::unix::fs::symlink("made/here", dir.path().join("link")).unwrap();
+    let mut child = stylize()
+        .args(["serve", "--port", "0", "--threads", "1", "-q", "--weights"])
+        .arg(&weights)
+        .args(["--output-dir", "link"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    use std::io::BufRead;
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    child.kill().unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(line.contains("listening on"), "{line}: {}", stderr(&o));
+    assert!(dir.path().join("made/here").is_dir());
 }
 
 /// The listening line lost to a full disk is said (scripts wait for it),

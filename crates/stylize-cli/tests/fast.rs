@@ -3734,3 +3734,36 @@ fn a_result_the_temporary_folder_cannot_take_is_kept_in_the_output_folder() {
     let png = image::open(kept.join("chelsea-starry_night.png")).unwrap();
     assert_eq!(png.width(), 512);
 }
+
+/// A folder run whose paintings alone, at `--style-size`, do not fit the
+/// memory limit for any photo is refused before the style network runs
+/// (before: run at the 2048 square, 1.5 GB under a 300 MiB limit, then
+/// every photo refused).
+#[test]
+fn a_folder_run_whose_paintings_cannot_fit_is_refused_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    std::fs::copy(common::asset("chelsea.jpg"), photos.join("a.jpg")).unwrap();
+    let out = dir.path().join("out");
+    let o = fast()
+        .args(["-c", s(&photos), "-o", s(&out), "-s", "starry_night"])
+        .args([
+            "--style-size",
+            "2048",
+            "--max-memory",
+            "300M",
+            "--threads",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("invalid --style-size: ") && err.contains("with --style-size 2048"),
+        "{err}"
+    );
+    assert!(!err.contains("1 of 1"), "refused photo by photo: {err}");
+    assert!(!out.exists(), "{err}");
+}

@@ -22,11 +22,15 @@ const BASE_BYTES: u64 = 128 << 20;
 /// (12 more a pixel): 1.97 and 2.74 GiB, with 22 here.
 const FULL_SIZE_BYTES_PER_PIXEL: u64 = 10;
 
+/// Bytes per pixel of a painting held decoded through a run (a clip's,
+/// through every frame): 8-bit RGBA at most.
+const HELD_BYTES_PER_PIXEL: u64 = 4;
+
 /// Bytes per pixel of the square the style predictor sees a painting at
 /// ([`FastOptions::style_size`](crate::FastOptions::style_size)), beyond
 /// the default 256 px square that [`BASE_BYTES`] covers (53 MB peak with
 /// it). Measured (peak RSS, `stylize fast --threads 1 --size 64 -s udnie
-/// --style-size N`, AMD EPYC, 2026-12-08): 34 MB at 64, 125 MB at 512,
+/// --style-size N`, AMD EPYC, 2026-12-07): 34 MB at 64, 125 MB at 512,
 /// 412 MB at 1024, 888 MB at 1536, 1.55 GB at 2048 (the same with 2
 /// threads): 362 a pixel of the square above 64's; 10% more here.
 /// Before, no estimate counted it: `--style-size 2048` was 131 MiB here.
@@ -112,19 +116,26 @@ pub fn estimate_memory_with(
     paintings: Paintings<'_>,
 ) -> MemoryEstimate {
     let working = pixels(longest_size(content, size));
-    let largest = if paintings.held {
-        // The photo is decoded beside every painting.
-        paintings
+    let (largest, held) = if paintings.held {
+        // The photo is read beside every painting, held as decoded (8-bit
+        // RGBA at most, as paintings are: 4 a pixel). Measured (peak RSS,
+        // `video --method fast`, 8 paintings of 3000x3000, AMD EPYC,
+        // 2026-12-07): 273 MB, where this says 350 MB (before, at 10 a
+        // pixel: 818 MB, and runs that fit were refused).
+        let sum = paintings
             .sizes
             .iter()
-            .fold(pixels(content), |sum, &p| sum.saturating_add(pixels(p)))
+            .map(|&p| pixels(p))
+            .fold(0u64, u64::saturating_add);
+        (pixels(content), HELD_BYTES_PER_PIXEL.saturating_mul(sum))
     } else {
         // The images are read one at a time: the largest counts.
-        std::iter::once(content)
+        let largest = std::iter::once(content)
             .chain(paintings.sizes.iter().copied())
             .map(pixels)
             .max()
-            .unwrap_or(0)
+            .unwrap_or(0);
+        (largest, 0)
     };
     // Only a painting's style is seen through the predictor.
     let predictor = if paintings.sizes.is_empty() {
@@ -136,6 +147,7 @@ pub fn estimate_memory_with(
     };
     let at_own_size = BASE_BYTES
         .saturating_add(FULL_SIZE_BYTES_PER_PIXEL.saturating_mul(largest))
+        .saturating_add(held)
         .saturating_add(predictor);
     MemoryEstimate {
         total: at_own_size.saturating_add(BYTES_PER_WORKING_PIXEL.saturating_mul(working)),
