@@ -896,7 +896,7 @@ mod tests {
         };
         assert!(fast_painting(nets, &task, content, 64, &stop, false).is_err());
         assert!(matches!(
-            paint_fast(&board, nets, &task, content),
+            paint_fast(&board, nets, &task, content, None),
             Outcome::Cancelled(None)
         ));
         let task = cancelled_task(
@@ -911,7 +911,7 @@ mod tests {
             64,
         );
         assert!(matches!(
-            paint_image(nets, &task, content, observer),
+            paint_image(&board, nets, &task, content, observer, None),
             Outcome::Cancelled(None)
         ));
         assert!(!tmp.path().join("result.png").exists());
