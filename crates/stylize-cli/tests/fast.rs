@@ -2962,25 +2962,11 @@ fn an_output_never_replaces_a_model_file() {
     assert_eq!(std::fs::read(&model).unwrap(), b"the model");
 }
 
-/// A web-page job that starts from the fast network names the models'
-/// folder in its command line however the server found it (here through
-/// `STYLIZE_FAST_MODELS`, as the weights through the cache), so that the
-/// command paints as the job did where that variable is not set (before:
-/// `--models` only when the server was started with it).
-#[test]
-fn a_serve_jobs_command_names_the_models_found_through_the_environment() {
-    use std::io::{BufRead, Read, Write};
-    let Some(weights) =
-        common::hed_weights("a_serve_jobs_command_names_the_models_found_through_the_environment")
-    else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_stylize"))
-        .args(["serve", "--port", "0", "--threads", "1", "-q", "--weights"])
-        .arg(&weights)
-        .env("STYLIZE_FAST_MODELS", models())
-        .env("TMPDIR", dir.path())
+/// `stylize serve` started by `cmd` (its first line read from standard
+/// output, its errors dropped): the process and the address it listens on.
+fn start_serve(cmd: &mut Command) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut server = cmd
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -2995,10 +2981,16 @@ fn a_serve_jobs_command_names_the_models_found_through_the_environment() {
         .and_then(|a| a.strip_suffix('/'))
         .unwrap_or_else(|| panic!("{line}"))
         .to_string();
-    // One photo, a bundled painting, and settings: multipart by hand.
+    (server, addr)
+}
+
+/// A job's POST to the server at `addr`: multipart by hand, each part a
+/// name, a file name where it is a file, and its bytes.
+fn job_request(addr: &str, parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
     let boundary = "stylize-test-boundary";
     let mut body = Vec::new();
-    let mut part = |name: &str, file: Option<&str>, bytes: &[u8]| {
+    for (name, file, bytes) in parts {
         let filename = file.map_or(String::new(), |f| format!("; filename=\"{f}\""));
         write!(
             body,
@@ -3007,28 +2999,64 @@ fn a_serve_jobs_command_names_the_models_found_through_the_environment() {
         .unwrap();
         body.extend_from_slice(bytes);
         body.extend_from_slice(b"\r\n");
-    };
-    let photo = std::fs::read(common::asset("chelsea.jpg")).unwrap();
-    part("content", Some("chelsea.jpg"), &photo);
-    part("builtin", None, b"starry_night");
-    part(
-        "settings",
-        None,
-        br#"{"init": "fast", "size": 64, "iterations": 1}"#,
-    );
+    }
     write!(body, "--{boundary}--\r\n").unwrap();
-    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
-    write!(
-        stream,
+    let mut request = format!(
         "POST /api/jobs HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
          Content-Type: multipart/form-data; boundary={boundary}\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )
-    .unwrap();
-    stream.write_all(&body).unwrap();
+    .into_bytes();
+    request.extend_from_slice(&body);
+    request
+}
+
+/// The server's whole answer to `request`.
+fn ask(addr: &str, request: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.write_all(request).unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+/// A web-page job that starts from the fast network names the models'
+/// folder in its command line however the server found it (here through
+/// `STYLIZE_FAST_MODELS`, as the weights through the cache), so that the
+/// command paints as the job did where that variable is not set (before:
+/// `--models` only when the server was started with it).
+#[test]
+fn a_serve_jobs_command_names_the_models_found_through_the_environment() {
+    let Some(weights) =
+        common::hed_weights("a_serve_jobs_command_names_the_models_found_through_the_environment")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, addr) = start_serve(
+        Command::new(env!("CARGO_BIN_EXE_stylize"))
+            .args(["serve", "--port", "0", "--threads", "1", "-q", "--weights"])
+            .arg(&weights)
+            .env("STYLIZE_FAST_MODELS", models())
+            .env("TMPDIR", dir.path()),
+    );
+    // One photo, a bundled painting, and settings.
+    let photo = std::fs::read(common::asset("chelsea.jpg")).unwrap();
+    let request = job_request(
+        &addr,
+        &[
+            ("content", Some("chelsea.jpg"), &photo[..]),
+            ("builtin", None, &b"starry_night"[..]),
+            (
+                "settings",
+                None,
+                &br#"{"init": "fast", "size": 64, "iterations": 1}"#[..],
+            ),
+        ],
+    );
+    let answer = ask(&addr, &request);
     let _ = server.kill();
     let _ = server.wait();
     assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
@@ -3037,6 +3065,31 @@ fn a_serve_jobs_command_names_the_models_found_through_the_environment() {
         answer.contains(&format!("--models {}", models.display())),
         "{answer}"
     );
+}
+
+/// Waits (two minutes at most) until `ready`, then sends `child` SIGINT
+/// again and again until it ends, and gives its output: a second comes
+/// while the first's orderly stop is under way. (Two sent at once may
+/// arrive as one, a signal pending while another like it is: on a busy
+/// machine the run then stopped in order.)
+#[cfg(target_os = "linux")]
+fn ctrl_c_until_it_ends(mut child: std::process::Child, ready: impl Fn() -> bool) -> Output {
+    let started = std::time::Instant::now();
+    while !ready() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "ended before it was ready"
+        );
+        assert!(started.elapsed().as_secs() < 120, "never ready");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let pid = child.id().to_string();
+    while child.try_wait().unwrap().is_none() {
+        let kill = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        assert!(kill.success());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
 }
 
 /// A second Ctrl-C quits at once and leaves no temporary file beside the
@@ -3063,7 +3116,7 @@ fn a_second_ctrl_c_leaves_no_staged_video_behind() {
     for name in ["out.y4m", "frames-out"] {
         let out_dir = dir.path().join(format!("out-{name}"));
         std::fs::create_dir(&out_dir).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_stylize"))
+        let child = Command::new(env!("CARGO_BIN_EXE_stylize"))
             .env("STYLIZE_FAST_MODELS", models())
             .args([
                 "video",
@@ -3086,26 +3139,7 @@ fn a_second_ctrl_c_leaves_no_staged_video_behind() {
                 .filter(|n| n.starts_with('.'))
                 .collect()
         };
-        let started = std::time::Instant::now();
-        while hidden().is_empty() {
-            assert!(child.try_wait().unwrap().is_none(), "ended before writing");
-            assert!(started.elapsed().as_secs() < 120, "no staged file appeared");
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        let pid = child.id().to_string();
-        let int = || {
-            let kill = Command::new("kill").args(["-INT", &pid]).status().unwrap();
-            assert!(kill.success());
-        };
-        // Again and again until it ends: a second comes while the first's
-        // orderly stop still has the staged file open. (Two sent at once may
-        // arrive as one, a signal pending while another like it is: on a busy
-        // machine the run then stopped in order.)
-        while child.try_wait().unwrap().is_none() {
-            int();
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        let o = child.wait_with_output().unwrap();
+        let o = ctrl_c_until_it_ends(child, || !hidden().is_empty());
         let err = stderr(&o);
         assert_eq!(o.status.signal(), Some(2), "{err}");
         assert!(err.contains("quitting now"), "{err}");
@@ -3129,7 +3163,7 @@ fn a_second_ctrl_c_leaves_no_empty_output_folders() {
         .unwrap();
     }
     let new = dir.path().join("new");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stylize"))
+    let child = Command::new(env!("CARGO_BIN_EXE_stylize"))
         .env("STYLIZE_FAST_MODELS", models())
         .args([
             "fast",
@@ -3145,22 +3179,7 @@ fn a_second_ctrl_c_leaves_no_empty_output_folders() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let started = std::time::Instant::now();
-    while !new.join("x").exists() {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "ended before making the folder"
-        );
-        assert!(started.elapsed().as_secs() < 120, "no folder appeared");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    let pid = child.id().to_string();
-    while child.try_wait().unwrap().is_none() {
-        let kill = Command::new("kill").args(["-INT", &pid]).status().unwrap();
-        assert!(kill.success());
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let o = child.wait_with_output().unwrap();
+    let o = ctrl_c_until_it_ends(child, || new.join("x").exists());
     let err = stderr(&o);
     // Empty (a 1024 px painting takes far longer than the signals take to
     // come): removed, parents too.
@@ -3633,7 +3652,6 @@ fn a_folders_frames_outside_the_selection_are_not_read() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_result_the_temporary_folder_cannot_take_is_kept_in_the_output_folder() {
-    use std::io::{BufRead, Read, Write};
     let Some(weights) = common::hed_weights("a_result_the_temporary_folder_cannot_take") else {
         return;
     };
@@ -3641,77 +3659,36 @@ fn a_result_the_temporary_folder_cannot_take_is_kept_in_the_output_folder() {
     let tmp = dir.path().join("tmp");
     let kept = dir.path().join("kept");
     std::fs::create_dir(&tmp).unwrap();
-    let mount = |args: &[&str]| {
-        Command::new(args[0])
-            .args(&args[1..])
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !mount(&["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", s(&tmp)]) {
-        eprintln!("SKIPPED a_result_the_temporary_folder_cannot_take_is_kept: cannot mount a tmpfs here (needs root)");
+    let test = "a_result_the_temporary_folder_cannot_take_is_kept_in_the_output_folder";
+    let Some(tmpfs) = common::Tmpfs::mount(&tmp, "200k", test) else {
         return;
-    }
-    let mut server = Command::new(env!("CARGO_BIN_EXE_stylize"))
-        .args(["serve", "--port", "0", "--threads", "1", "-q", "--weights"])
-        .arg(&weights)
-        .args(["--output-dir", s(&kept)])
-        .env("STYLIZE_FAST_MODELS", models())
-        .env("TMPDIR", &tmp)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("stylize serve: listening on http://")
-        .and_then(|a| a.strip_suffix('/'))
-        .unwrap_or_else(|| panic!("{line}"))
-        .to_string();
-    let ask = |request: &[u8]| {
-        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
-        stream.write_all(request).unwrap();
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).unwrap();
-        answer
     };
+    let (mut server, addr) = start_serve(
+        Command::new(env!("CARGO_BIN_EXE_stylize"))
+            .args(["serve", "--port", "0", "--threads", "1", "-q", "--weights"])
+            .arg(&weights)
+            .args(["--output-dir", s(&kept)])
+            .env("STYLIZE_FAST_MODELS", models())
+            .env("TMPDIR", &tmp),
+    );
     // A 512 px painting's PNG (about 450 KB) does not fit; the photo does.
-    let boundary = "stylize-test-boundary";
-    let mut body = Vec::new();
     let photo = std::fs::read(common::asset("chelsea.jpg")).unwrap();
-    for (name, file, bytes) in [
-        ("content", Some("chelsea.jpg"), &photo[..]),
-        ("builtin", None, &b"starry_night"[..]),
-        ("settings", None, &br#"{"method": "fast", "size": 512}"#[..]),
-    ] {
-        let filename = file.map_or(String::new(), |f| format!("; filename=\"{f}\""));
-        write!(
-            body,
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{filename}\r\n\r\n"
-        )
-        .unwrap();
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    write!(body, "--{boundary}--\r\n").unwrap();
-    let mut request = format!(
-        "POST /api/jobs HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
-         Content-Type: multipart/form-data; boundary={boundary}\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    request.extend_from_slice(&body);
-    let answer = ask(&request);
+    let request = job_request(
+        &addr,
+        &[
+            ("content", Some("chelsea.jpg"), &photo[..]),
+            ("builtin", None, &b"starry_night"[..]),
+            ("settings", None, &br#"{"method": "fast", "size": 512}"#[..]),
+        ],
+    );
+    let answer = ask(&addr, &request);
     let started = std::time::Instant::now();
     let job = loop {
-        let job = ask(format!(
-            "GET /api/jobs/1 HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-        )
-        .as_bytes());
+        let job = ask(
+            &addr,
+            format!("GET /api/jobs/1 HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        );
         if job.contains("\"state\":\"failed\"")
             || job.contains("\"state\":\"done\"")
             || started.elapsed().as_secs() > 60
@@ -3722,7 +3699,7 @@ fn a_result_the_temporary_folder_cannot_take_is_kept_in_the_output_folder() {
     };
     let _ = server.kill();
     let _ = server.wait();
-    Command::new("umount").arg(&tmp).status().unwrap();
+    drop(tmpfs);
     assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
     assert!(job.contains("No space left on device"), "{job}");
     assert!(

@@ -1142,9 +1142,9 @@ fn the_inputs_own_rate_as_fps_continues_the_frames_painted() {
     let gif = d.path().join("clip.gif");
     gif_of_16px_frames(&gif, 2, 40);
     let out = d.path().join("out");
-    let run = |extra: &[&str]| {
+    let run_from = |input: &Path, out: &Path, extra: &[&str]| {
         let o = stylize()
-            .args(args(&gif, &out, &weights).into_iter().filter(|a| a != "-q"))
+            .args(args(input, out, &weights).into_iter().filter(|a| a != "-q"))
             .args(["--keep-work", "--overwrite"])
             .args(extra)
             .output()
@@ -1152,6 +1152,7 @@ fn the_inputs_own_rate_as_fps_continues_the_frames_painted() {
         assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
         stderr(&o)
     };
+    let run = |extra: &[&str]| run_from(&gif, &out, extra);
     run(&[]);
     let said = run(&["--fps", "25"]);
     assert!(said.contains("continuing after 2 frame(s)"), "{said}");
@@ -1168,20 +1169,7 @@ fn the_inputs_own_rate_as_fps_continues_the_frames_painted() {
         img.save(frames.join(format!("f{k}.png"))).unwrap();
     }
     let out = d.path().join("from-folder.gif");
-    let run = |extra: &[&str]| {
-        let o = stylize()
-            .args(
-                args(&frames, &out, &weights)
-                    .into_iter()
-                    .filter(|a| a != "-q"),
-            )
-            .args(["--keep-work", "--overwrite"])
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
-        stderr(&o)
-    };
+    let run = |extra: &[&str]| run_from(&frames, &out, extra);
     run(&["--fps", "25"]);
     let said = run(&["--fps", "10"]);
     assert!(said.contains("continuing after 2 frame(s)"), "{said}");

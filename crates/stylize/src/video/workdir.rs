@@ -720,29 +720,11 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn a_work_folder_whose_manifest_cannot_be_written_is_not_left_behind() {
-        let sh = |cmd: &[&str]| {
-            std::process::Command::new(cmd[0])
-                .args(&cmd[1..])
-                .stderr(std::process::Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        struct Unmount<'a>(&'a str);
-        impl Drop for Unmount<'_> {
-            fn drop(&mut self) {
-                let _ = std::process::Command::new("umount").arg(self.0).status();
-            }
-        }
         let d = tempfile::tempdir().unwrap();
-        let mount = d.path().to_str().unwrap();
-        if !sh(&["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mount]) {
-            eprintln!(
-                "SKIPPED a_work_folder_whose_manifest_cannot_be_written_is_not_left_behind: \
-                 cannot mount a tmpfs here (needs root)"
-            );
+        let test = "a_work_folder_whose_manifest_cannot_be_written_is_not_left_behind";
+        let Some(_tmpfs) = crate::tests::common::Tmpfs::mount(d.path(), "64k", test) else {
             return;
-        }
-        let _unmount = Unmount(mount);
+        };
         // Every block taken (folders and empty files need none).
         let mut filler = std::fs::File::create(d.path().join("filler")).unwrap();
         while std::io::Write::write_all(&mut filler, &[0u8; 4096]).is_ok() {}

@@ -5,6 +5,12 @@
 use std::path::PathBuf;
 
 mod bytes;
+#[cfg(target_os = "linux")]
+mod tmpfs;
+// Not every test file that includes `common` mounts one.
+#[cfg(target_os = "linux")]
+#[allow(unused_imports)]
+pub use tmpfs::Tmpfs;
 // Not every test file that includes `common` builds files.
 #[allow(unused_imports)]
 pub use bytes::{png_header_only, with_exif_orientation};
