@@ -3142,7 +3142,13 @@ fn a_second_ctrl_c_leaves_no_staged_video_behind() {
         let o = ctrl_c_until_it_ends(child, || !hidden().is_empty());
         let err = stderr(&o);
         assert_eq!(o.status.signal(), Some(2), "{err}");
-        assert!(err.contains("quitting now"), "{err}");
+        // Quit at once; or, where the first stop was over before a second
+        // signal came (a folder's few frames, on a busy machine), stopped
+        // in order: neither leaves the staged copy.
+        assert!(
+            err.contains("quitting now") || err.contains("stopped after"),
+            "{err}"
+        );
         assert_eq!(hidden(), Vec::<String>::new(), "{err}");
     }
 }
